@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* Reads the `externs` line of a GN-generated <target>.ninja file: the only place GN records
+ * `aliased_deps` renames (neither `gn desc` nor the IDE JSON shows them). Reads files only. */
+#include <errno.h>
+#include <string.h>
+
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+
+#include "adapters/gn/gn-internal.h"
+
+#define MAX_EXTERNS 100000
+
+/*
+ * Split a ninja variable value into words. Ninja escapes are `$ ` (space), `$:` (colon), `$$`
+ * (dollar) and `$` + newline (continuation, leading blanks of the next line dropped). Words are
+ * appended to @words (allocated from @a, up to @max).
+ */
+static int
+split_words(struct pm_arena *a, const char *value, size_t len, char **words, size_t max,
+            size_t *ret_n, const char *origin, struct pm_error *err)
+{
+        char *word = pm_arena_alloc(a, len + 1);
+        size_t n = 0, wl = 0, i;
+        bool in_word = false;
+
+        if (!word)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+
+        for (i = 0; i <= len; i++) {
+                char c = i < len ? value[i] : ' ';
+
+                if (c == '$' && i + 1 < len) {
+                        char e = value[++i];
+
+                        if (e == '\n') {
+                                while (i + 1 < len && (value[i + 1] == ' ' || value[i + 1] == '\t'))
+                                        i++;
+                                c = ' ';
+                        } else {
+                                word[wl++] = e;
+                                in_word = true;
+                                continue;
+                        }
+                }
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                        if (!in_word)
+                                continue;
+                        if (n == max)
+                                return pm_error_set_at(err, PM_ELIMIT, origin, 0, 0,
+                                                       "cannot read '%s': more than %zu externs",
+                                                       origin, max / 2);
+                        words[n] = pm_arena_strndup(a, word, wl);
+                        if (!words[n])
+                                return pm_error_set(err, -ENOMEM, "out of memory");
+                        n++;
+                        wl = 0;
+                        in_word = false;
+                        continue;
+                }
+                word[wl++] = c;
+                in_word = true;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+int
+pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const char *origin,
+                     struct pm__gn_extern **ret_v, size_t *ret_n, struct pm_error *err)
+{
+        struct pm__gn_extern *v = NULL;
+        char **words;
+        size_t n_words = 0, max_words, n = 0, i;
+        int r;
+
+        /* Every word takes at least two bytes (a character and a separator). */
+        max_words = len / 2 + 1;
+        if (max_words > 2 * MAX_EXTERNS)
+                max_words = 2 * MAX_EXTERNS;
+        words = pm_arena_alloc(a, max_words * sizeof(char *));
+        if (!words)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        r = split_words(a, value, len, words, max_words, &n_words, origin, err);
+        if (r < 0)
+                return r;
+        if (n_words) {
+                v = pm_arena_alloc(a, n_words * sizeof(*v));
+                if (!v)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+        }
+
+        for (i = 0; i < n_words; i++) {
+                const char *spec, *eq;
+
+                if (strcmp(words[i], "--extern") == 0) {
+                        if (i + 1 == n_words)
+                                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, origin, 0, 0,
+                                                       "cannot parse '%s': '--extern' without a "
+                                                       "value on the externs line",
+                                                       origin);
+                        spec = words[++i];
+                } else if (strncmp(words[i], "--extern=", 9) == 0) {
+                        spec = words[i] + 9;
+                } else {
+                        /* Other flags a toolchain may put there: not ours to judge. */
+                        continue;
+                }
+                eq = strchr(spec, '=');
+                if (!eq || eq == spec || !eq[1]) {
+                        /* `--extern NAME` alone (sysroot crates): no path to match. */
+                        continue;
+                }
+                v[n].name = pm_arena_strndup(a, spec, (size_t)(eq - spec));
+                v[n].path = pm_arena_strdup(a, eq + 1);
+                if (!v[n].name || !v[n].path)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                n++;
+        }
+
+        *ret_v = n ? v : NULL;
+        *ret_n = n;
+        return 0;
+}
+
+/* The value of the first `externs = ...` assignment in @text (indented or not), or NULL. */
+static const char *
+find_externs(const char *text, size_t len, size_t *ret_len)
+{
+        const char *p = text, *end = text + len;
+
+        while (p < end) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                const char *q = p;
+
+                if (!eol)
+                        eol = end;
+                while (q < eol && (*q == ' ' || *q == '\t'))
+                        q++;
+                if ((size_t)(eol - q) >= 7 && memcmp(q, "externs", 7) == 0) {
+                        q += 7;
+                        while (q < eol && (*q == ' ' || *q == '\t'))
+                                q++;
+                        if (q < eol && *q == '=') {
+                                const char *v = q + 1, *vend = eol;
+
+                                /* A `$` + newline continues the value on the next line. */
+                                while (vend < end && vend > v && vend[-1] == '$') {
+                                        const char *next = memchr(vend + 1, '\n',
+                                                                  (size_t)(end - vend - 1));
+
+                                        vend = next ? next : end;
+                                }
+                                *ret_len = (size_t)(vend - v);
+                                return v;
+                        }
+                }
+                p = eol + 1;
+        }
+        return NULL;
+}
+
+int
+pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_extern **ret_v,
+                          size_t *ret_n, struct pm_error *err)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        const char *value;
+        size_t len = 0;
+        int r;
+
+        r = pm_strbuf_read_file(&sb, path, PM_GN_MAX_NINJA_BYTES, err);
+        if (r < 0)
+                goto out;
+        value = sb.buf ? find_externs(sb.buf, sb.len, &len) : NULL;
+        if (!value) {
+                *ret_v = NULL;
+                *ret_n = 0;
+                r = 0;
+                goto out;
+        }
+        r = pm__gn_parse_externs(a, value, len, path, ret_v, ret_n, err);
+out:
+        pm_strbuf_release(&sb);
+        return r;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* Allocation wrappers with the fault-injection hook tests use to fail the Nth allocation. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/mem.h"
+
+/*
+ * Fault hook state. Process-wide on purpose: the hook exists for single-threaded tests, and a
+ * per-object allocator would not reach cJSON. fail_at == 0 means "never fail".
+ */
+static unsigned long alloc_count;
+static unsigned long fail_at;
+
+/* Count one allocation; true if the hook says this one must fail. */
+static int
+should_fail(void)
+{
+        alloc_count++;
+        if (fail_at && alloc_count == fail_at)
+                return 1;
+        return 0;
+}
+
+void *
+pm_malloc(size_t size)
+{
+        if (should_fail())
+                return NULL;
+        return malloc(size ? size : 1);
+}
+
+void *
+pm_calloc(size_t n, size_t size)
+{
+        if (should_fail())
+                return NULL;
+        if (n == 0 || size == 0)
+                return calloc(1, 1);
+        return calloc(n, size);
+}
+
+void *
+pm_realloc(void *p, size_t size)
+{
+        if (should_fail())
+                return NULL;
+        return realloc(p, size ? size : 1);
+}
+
+void
+pm_free(void *p)
+{
+        free(p);
+}
+
+char *
+pm_strdup(const char *s)
+{
+        if (!s)
+                return NULL;
+        return pm_strndup(s, strlen(s));
+}
+
+char *
+pm_strndup(const char *s, size_t n)
+{
+        size_t len;
+        char *r;
+
+        if (!s)
+                return NULL;
+        len = strnlen(s, n);
+        r = pm_malloc(len + 1);
+        if (!r)
+                return NULL;
+        memcpy(r, s, len);
+        r[len] = '\0';
+        return r;
+}
+
+char *
+pm_vasprintf(const char *fmt, va_list ap)
+{
+        va_list aq;
+        char *r;
+        int n;
+
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+                return NULL;
+        r = pm_malloc((size_t)n + 1);
+        if (!r)
+                return NULL;
+        (void)vsnprintf(r, (size_t)n + 1, fmt, ap);
+        return r;
+}
+
+char *
+pm_asprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *r;
+
+        va_start(ap, fmt);
+        r = pm_vasprintf(fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+unsigned long
+pm_mem_fail_at(unsigned long nth)
+{
+        unsigned long made = alloc_count;
+
+        alloc_count = 0;
+        fail_at = nth;
+        return made;
+}
+
+static void *
+cjson_malloc(size_t size)
+{
+        return pm_malloc(size);
+}
+
+void
+pm_mem_install_hooks(void)
+{
+        cJSON_Hooks hooks = { .malloc_fn = cjson_malloc, .free_fn = pm_free };
+
+        cJSON_InitHooks(&hooks);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* The growable byte buffer, reading whole files under a limit, and atomic file replacement. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+void
+pm_strbuf_init(struct pm_strbuf *sb)
+{
+        sb->buf = NULL;
+        sb->len = 0;
+        sb->alloc = 0;
+}
+
+void
+pm_strbuf_release(struct pm_strbuf *sb)
+{
+        pm_free(sb->buf);
+        pm_strbuf_init(sb);
+}
+
+char *
+pm_strbuf_detach(struct pm_strbuf *sb, size_t *ret_len)
+{
+        size_t len = sb->len;
+        char *r;
+
+        if (!sb->buf) {
+                r = pm_strdup("");
+                if (!r)
+                        return NULL;
+        } else {
+                r = sb->buf;
+        }
+        pm_strbuf_init(sb);
+        if (ret_len)
+                *ret_len = len;
+        return r;
+}
+
+int
+pm_strbuf_grow(struct pm_strbuf *sb, size_t extra)
+{
+        size_t need, cap;
+        char *nb;
+
+        if (extra > SIZE_MAX - sb->len - 1)
+                return -ENOMEM;
+        need = sb->len + extra + 1;
+        if (need <= sb->alloc)
+                return 0;
+        cap = sb->alloc ? sb->alloc : 64;
+        while (cap < need)
+                cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        nb = pm_realloc(sb->buf, cap);
+        if (!nb)
+                return -ENOMEM;
+        if (!sb->buf)
+                nb[0] = '\0';
+        sb->buf = nb;
+        sb->alloc = cap;
+        return 0;
+}
+
+int
+pm_strbuf_add(struct pm_strbuf *sb, const void *data, size_t len)
+{
+        int r = pm_strbuf_grow(sb, len);
+
+        if (r < 0)
+                return r;
+        if (len)
+                memcpy(sb->buf + sb->len, data, len);
+        sb->len += len;
+        sb->buf[sb->len] = '\0';
+        return 0;
+}
+
+int
+pm_strbuf_adds(struct pm_strbuf *sb, const char *s)
+{
+        return pm_strbuf_add(sb, s, strlen(s));
+}
+
+int
+pm_strbuf_addch(struct pm_strbuf *sb, char c)
+{
+        return pm_strbuf_add(sb, &c, 1);
+}
+
+int
+pm_strbuf_vaddf(struct pm_strbuf *sb, const char *fmt, va_list ap)
+{
+        va_list aq;
+        int n, r;
+
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+                return -EINVAL;
+        r = pm_strbuf_grow(sb, (size_t)n);
+        if (r < 0)
+                return r;
+        (void)vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+        sb->len += (size_t)n;
+        return 0;
+}
+
+int
+pm_strbuf_addf(struct pm_strbuf *sb, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = pm_strbuf_vaddf(sb, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+void
+pm_strbuf_reset(struct pm_strbuf *sb)
+{
+        sb->len = 0;
+        if (sb->buf)
+                sb->buf[0] = '\0';
+}
+
+void
+pm_strbuf_consume(struct pm_strbuf *sb, size_t n)
+{
+        if (n >= sb->len) {
+                pm_strbuf_reset(sb);
+                return;
+        }
+        memmove(sb->buf, sb->buf + n, sb->len - n);
+        sb->len -= n;
+        sb->buf[sb->len] = '\0';
+}
+
+int
+pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, struct pm_error *err)
+{
+        size_t start = sb->len, total = 0;
+        int fd = -1, r = 0;
+        ssize_t n;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = pm_error_set(err, -errno, "cannot open '%s': %s", path,
+                                    strerror(errno));
+                goto out;
+        }
+        for (;;) {
+                r = pm_strbuf_grow(sb, 64 * 1024);
+                if (r < 0) {
+                        r = pm_error_set(err, r, "cannot read '%s': out of memory",
+                                            path);
+                        goto out;
+                }
+                n = read(fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = pm_error_set(err, -errno, "cannot read '%s': %s",
+                                            path, strerror(errno));
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                total += (size_t)n;
+                sb->len += (size_t)n;
+                sb->buf[sb->len] = '\0';
+                if (max && total > max) {
+                        r = pm_error_set(err, PM_ELIMIT,
+                                            "cannot read '%s': larger than the limit of %zu bytes",
+                                            path, max);
+                        goto out;
+                }
+        }
+out:
+        if (r < 0 && sb->buf) {
+                sb->len = start;
+                sb->buf[start] = '\0';
+        }
+        if (fd >= 0)
+                (void)close(fd);
+        return r;
+}
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+        ssize_t n;
+
+        while (len > 0) {
+                n = write(fd, data, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int
+pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_error *err)
+{
+        char *tmp = NULL, *dir = NULL;
+        int fd = -1, r = 0, dfd;
+
+        dir = pm_path_dirname(NULL, path);
+        tmp = pm_asprintf("%s.tmp-XXXXXX", path);
+        if (!dir || !tmp) {
+                r = pm_error_set(err, -ENOMEM, "cannot write '%s': out of memory",
+                                    path);
+                goto out;
+        }
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                r = pm_error_set(err, -errno,
+                                    "cannot create a temporary file for '%s': %s", path,
+                                    strerror(errno));
+                pm_free(tmp);
+                tmp = NULL;
+                goto out;
+        }
+        /* mkostemp creates 0600; a model file or rust-project.json is as readable as any file. */
+        (void)fchmod(fd, 0644 & ~0022);
+        r = write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                r = pm_error_set(err, r, "cannot write '%s': %s", path,
+                                    strerror(-r));
+                goto out;
+        }
+        if (close(pm_steal_fd(&fd)) < 0) {
+                r = pm_error_set(err, -errno, "cannot write '%s': %s", path,
+                                    strerror(errno));
+                goto out;
+        }
+        if (rename(tmp, path) < 0) {
+                r = pm_error_set(err, -errno, "cannot rename '%s' to '%s': %s",
+                                    tmp, path, strerror(errno));
+                goto out;
+        }
+        pm_free(pm_steal_ptr(&tmp));
+        /* Make the rename itself durable; failing that is not worth failing the write. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+                (void)fsync(dfd);
+                (void)close(dfd);
+        }
+out:
+        if (fd >= 0)
+                (void)close(fd);
+        if (tmp) {
+                (void)unlink(tmp);
+                pm_free(tmp);
+        }
+        pm_free(dir);
+        return r;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Build-system adapters: what command to run, and how its output becomes a crate graph.
+ * Adapters never run processes or touch sockets (server/ and cli/ do); they read files. */
+#ifndef PROJMODEL_ADAPTER_H
+#define PROJMODEL_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pm_config;
+struct pm_error;
+struct pm_graph;
+struct pm_project;
+
+#define PM_ADAPTER_OPS_VERSION 1
+#define PM_PLAN_MAX_STEPS      4
+
+/*
+ * One command to run. argv[0] is looked up in PATH; it is never given to a shell. When
+ * output_file is set, the step's output is that file's contents after the command succeeds
+ * (GN's --ide=json writes a file); otherwise it is the command's stdout.
+ */
+struct pm_step {
+        char **argv;       /* NULL-terminated */
+        char *cwd;         /* absolute working directory */
+        char *output_file; /* absolute, or NULL for stdout */
+        bool optional;     /* a failure of this step is not an error; its output is empty */
+};
+
+/*
+ * The commands for one query, run in order; a failing step (non-zero exit) stops the query.
+ * Owned by the caller; release with pm_plan_release().
+ */
+struct pm_plan {
+        struct pm_step steps[PM_PLAN_MAX_STEPS];
+        size_t n_steps;
+};
+
+void pm_plan_release(struct pm_plan *plan);
+
+/* The bytes one step produced (borrowed from whoever ran it). */
+struct pm_blob {
+        const char *data; /* NUL-terminated for convenience */
+        size_t len;
+        const char *origin; /* the file name or the command, for error messages */
+};
+
+/*
+ * What to query. scope, when non-NULL, lists absolute build files that changed: an adapter that
+ * can re-query only what they declare does so and returns a partial graph; one that cannot
+ * ignores it and returns a complete graph.
+ */
+struct pm_query {
+        const struct pm_config *config;   /* borrowed */
+        const struct pm_project *project; /* borrowed */
+        const char *const *scope;         /* changed build files, or NULL for everything */
+        size_t n_scope;
+        bool captured;                    /* parsing output captured earlier (--query-output):
+                                           * no step ran, files beside it may be missing */
+};
+
+/*
+ * The adapter interface. Adding a field means bumping PM_ADAPTER_OPS_VERSION and appending;
+ * fields are never reordered.
+ */
+struct pm_adapter_ops {
+        int version;      /* PM_ADAPTER_OPS_VERSION */
+        const char *name; /* "gn", "bazel", "buck2", "cargo" */
+        /* Marker files, NULL-terminated, any one of which in a root means this build system. */
+        const char *const *markers;
+        /* File names whose change means "re-query" (BUILD.gn, BUILD.bazel, ...),
+         * NULL-terminated; the watcher also watches every file of pm_graph.build_files. */
+        const char *const *build_file_names;
+        /* Fill @ret_plan (zeroed by the caller) with the commands for @q. */
+        int (*plan)(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err);
+        /*
+         * Turn the steps' outputs (outputs[i] is step i's; with q->captured a single blob, the
+         * main query output) into a graph owned by the caller. Malformed output fails with
+         * PM_EBADTOOLOUTPUT naming the file or target; nothing is returned then.
+         */
+        int (*parse)(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                     struct pm_graph **ret_graph, struct pm_error *err);
+};
+
+/* The adapter named @name, or NULL. Borrowed (static). */
+const struct pm_adapter_ops *pm_adapter_find(const char *name);
+
+/* The registry: all adapters, NULL-terminated. */
+const struct pm_adapter_ops *const *pm_adapter_all(void);
+
+/* The adapter whose markers are present in directory @root, or NULL. */
+const struct pm_adapter_ops *pm_adapter_detect(const char *root);
+
+/*
+ * Fill each project's build_system that the configuration left unset by detection, and check
+ * every named build system exists. PM_ECONFIG (naming the file) or PM_ENOROOT otherwise.
+ */
+int pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err);
+
+/*
+ * Parse captured output of @project's build system from @data (the --query-output route).
+ * Equivalent to ops->parse with q.captured = true.
+ */
+int pm_adapter_parse_captured(const struct pm_config *cfg, const struct pm_project *project,
+                              const char *data, size_t len, const char *origin,
+                              struct pm_graph **ret_graph, struct pm_error *err);
+
+/*
+ * Make a NULL-terminated argv owned by the caller from a list of strings (borrowed), for plan()
+ * implementations. Returns NULL on OOM.
+ */
+char **pm_argv_new(const char *const *parts, size_t n);
+/* Append a copy of @arg to a pm_malloc'd argv, reallocating. Returns 0 or -ENOMEM. */
+int pm_argv_push(char ***argv, const char *arg);
+char **pm_argv_free(char **argv);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* The monorepo root, its .projmodel.json, and the subprojects (one build system each). */
+#ifndef PROJMODEL_CONFIG_H
+#define PROJMODEL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+struct pm_error;
+
+#define PM_CONFIG_FILE "projmodel.json" /* looked up with a leading dot: .projmodel.json */
+
+/*
+ * One subproject: a directory whose crates one build system describes. The root project has
+ * rel ".". Invariant: root is absolute and normalised; id is unique within the config.
+ */
+struct pm_project {
+        char *id;           /* the model's source key: "<build_system>:<rel>", e.g. "gn:." */
+        char *rel;          /* root relative to the monorepo root, "." for the root itself */
+        char *root;         /* absolute */
+        char *build_system; /* adapter name, or NULL until pm_adapter_resolve_config() */
+        struct cJSON *settings; /* the adapter's own section (e.g. the "gn" object), or NULL;
+                                 * borrowed from pm_config.json */
+};
+
+/* A loaded configuration. Everything is owned by the struct; free with pm_config_free(). */
+struct pm_config {
+        char *root;        /* absolute, normalised monorepo root */
+        char *file;        /* absolute path of .projmodel.json, or NULL when there is none */
+        char *sysroot;     /* "sysroot" key, or NULL: ask `rustc --print sysroot` */
+        char *sysroot_src; /* "sysroot_src" key, or NULL: <sysroot>/lib/rustlib/src/rust/library */
+        char *rustc;       /* "rustc" key, default "rustc" */
+        char *cache_dir;   /* "cache_dir" key: where the model lives, or NULL for the default */
+        struct pm_project *projects; /* projects[0] is the root project */
+        size_t n_projects;
+        char **watch_exclude;  /* extra directory names or relative paths not to watch */
+        size_t n_watch_exclude;
+        unsigned tool_timeout_ms;    /* "tool_timeout_ms", default 600000 */
+        size_t max_tool_output;      /* "max_tool_output" bytes, default 1 GiB */
+        unsigned debounce_ms;        /* "debounce_ms", default 150 */
+        struct cJSON *json;          /* the parsed file, or NULL */
+};
+
+/*
+ * Find the monorepo root: walk up from @start (a directory or a file) to the nearest directory
+ * holding .projmodel.json; failing that, the nearest holding a build-system marker (.gn,
+ * MODULE.bazel, WORKSPACE, WORKSPACE.bazel, .buckconfig); failing that, the outermost holding a
+ * Cargo.toml. On success *ret_root is pm_malloc'd (caller frees). PM_ENOROOT when none,
+ * -ENOENT when @start does not exist.
+ */
+int pm_config_find_root(const char *start, char **ret_root, struct pm_error *err);
+
+/*
+ * Load @root/.projmodel.json (if present) and validate the generic keys. Without the file the
+ * result has one root project with build_system NULL (see pm_adapter_resolve_config()). Errors
+ * name the file and the key (PM_ECONFIG), or the missing root (-ENOENT). On success *ret is
+ * owned by the caller.
+ */
+int pm_config_load(const char *root, struct pm_config **ret, struct pm_error *err);
+
+/* Frees @cfg. NULL is a no-op. Returns NULL. */
+struct pm_config *pm_config_free(struct pm_config *cfg);
+
+/* The project whose root is the longest prefix of @abs_path, or NULL. Borrowed from @cfg. */
+const struct pm_project *pm_config_project_for_path(const struct pm_config *cfg,
+                                                    const char *abs_path);
+
+/* The project with id @id, or NULL. Borrowed. */
+const struct pm_project *pm_config_project(const struct pm_config *cfg, const char *id);
+
+/* The default cache directory ($XDG_CACHE_HOME/projmodel or ~/.cache/projmodel), pm_malloc'd. */
+char *pm_config_default_cache_dir(void);
+
+/*
+ * The model database path for this root: <cache_dir>/<basename>-<hash of root>.db, pm_malloc'd.
+ */
+char *pm_config_db_path(const struct pm_config *cfg);
+
+/* Helpers for adapters reading their section: borrowed string or @def; bool; string array
+ * (NULL-terminated, pm_malloc'd array of borrowed strings, caller frees the array). Type errors
+ * return PM_ECONFIG naming the file and key. */
+int pm_config_get_string(const struct pm_config *cfg, const struct cJSON *section,
+                         const char *key, const char *def, const char **ret,
+                         struct pm_error *err);
+int pm_config_get_strv(const struct pm_config *cfg, const struct cJSON *section,
+                       const char *key, const char ***ret, size_t *ret_n, struct pm_error *err);
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* The in-memory crate graph: what an adapter produces, what the index stores, what the writer
+ * renders. It knows nothing of SQLite, JSON or processes. */
+#ifndef PROJMODEL_GRAPH_H
+#define PROJMODEL_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pm_arena;
+struct pm_error;
+
+enum pm_crate_kind {
+        PM_CRATE_LIB,
+        PM_CRATE_BIN,
+        PM_CRATE_TEST,
+        PM_CRATE_PROC_MACRO,
+        _PM_CRATE_KIND_MAX
+};
+
+/* "lib", "bin", "test", "proc-macro". */
+const char *pm_crate_kind_name(enum pm_crate_kind kind);
+/* Returns 0 and sets *ret_kind, or PM_ENOTFOUND for an unknown name. */
+int pm_crate_kind_parse(const char *name, enum pm_crate_kind *ret_kind);
+
+/* A list of strings; the array and strings belong to the graph's arena. */
+struct pm_strlist {
+        char **v;   /* v[0..n) */
+        size_t n;   /* used */
+        size_t cap; /* allocated */
+};
+
+/* One environment variable. */
+struct pm_kv {
+        char *key;
+        char *value;
+};
+
+struct pm_kvlist {
+        struct pm_kv *v;
+        size_t n;
+        size_t cap;
+};
+
+/* One dependency edge from the crate that holds it. */
+struct pm_dep {
+        char *label; /* model label of the dependency (must name a crate of the model) */
+        char *name;  /* extern name the dependent uses (a rename), or NULL for the dep's
+                      * crate_name; never contains '-' once stored */
+};
+
+/*
+ * One crate. Invariants once an adapter returns it: label, build_system, crate_name, edition
+ * and root_module are non-NULL; every path is absolute and lexically normalised; cfgs use
+ * rust-analyzer's syntax (`unix`, `feature="x"`, value quoted); edition is one of "2015",
+ * "2018", "2021", "2024". All strings belong to the owning graph's arena.
+ */
+struct pm_crate {
+        char *label;           /* unique model key, e.g. "//lib/foo:foo" or
+                                * "//lib/foo:foo(//build/toolchain:host)" */
+        char *build_system;    /* "gn", "bazel", "buck2" or "cargo" */
+        char *display_name;    /* human-readable name (may contain '-') */
+        char *crate_name;      /* the crate name rustc uses ('_' not '-') */
+        enum pm_crate_kind kind;
+        char *edition;         /* "2015" ... "2024" */
+        char *root_module;     /* absolute */
+        char *target;          /* target triple, or NULL when the host's */
+        struct pm_strlist cfgs;         /* rust-analyzer cfg strings, in flag order, no dups */
+        struct pm_kvlist env;           /* env!() values */
+        struct pm_strlist flags;        /* raw rustc flags as the build system passes them */
+        struct pm_strlist sources;      /* absolute source files the build system declares */
+        struct pm_strlist include_dirs; /* absolute directories holding every file the crate
+                                         * uses (root dir, generated dirs) */
+        char *build_file;      /* absolute path of the file that declares the crate, or NULL */
+        char *proc_macro_dylib; /* absolute dylib path for proc macros, or NULL */
+        bool is_workspace_member; /* first-party (editable) crate */
+        char *note;            /* a remark for the user (e.g. "build script not run"), or NULL */
+        struct pm_dep *deps;   /* deps[0..n_deps) */
+        size_t n_deps;
+        size_t cap_deps;
+};
+
+/*
+ * A crate graph and everything an adapter run learnt. All memory belongs to the graph's arena;
+ * pm_graph_free() releases it in one go.
+ *
+ * A graph is "complete" when it describes every crate of its subproject; an incremental query
+ * (partial == true) describes only the crates declared by the build files in `covered`, and
+ * applying it leaves other crates alone.
+ */
+struct pm_graph {
+        struct pm_arena *arena;  /* owns every string and array below */
+        struct pm_crate *crates; /* crates[0..n_crates), in no particular order */
+        size_t n_crates;
+        size_t cap_crates;
+        struct pm_strlist build_files; /* absolute files the build tool read (watch set) */
+        bool partial;                  /* only the crates of `covered` are described */
+        struct pm_strlist covered;     /* with partial: the build files re-queried */
+        struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring") */
+};
+
+/* A new empty graph owned by the caller (free with pm_graph_free()), or NULL on OOM. */
+struct pm_graph *pm_graph_new(void);
+/* Frees @g and all it owns. NULL is a no-op. Returns NULL. */
+struct pm_graph *pm_graph_free(struct pm_graph *g);
+
+/* Append a zeroed crate; returns it (owned by @g, valid until the next add) or NULL on OOM. */
+struct pm_crate *pm_graph_add_crate(struct pm_graph *g);
+
+/* Copy @s into @g's arena. NULL gives NULL. */
+char *pm_graph_strdup(struct pm_graph *g, const char *s);
+char *pm_graph_printf(struct pm_graph *g, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* Append a copy of @s to @l. Returns 0 or -ENOMEM. */
+int pm_strlist_push(struct pm_graph *g, struct pm_strlist *l, const char *s);
+/* As pm_strlist_push(), unless an equal string is already there (returns 0 then). */
+int pm_strlist_push_unique(struct pm_graph *g, struct pm_strlist *l, const char *s);
+bool pm_strlist_contains(const struct pm_strlist *l, const char *s);
+
+/* Set @key to @value (replacing an existing key). Returns 0 or -ENOMEM. */
+int pm_kvlist_set(struct pm_graph *g, struct pm_kvlist *l, const char *key, const char *value);
+/* Borrowed value of @key, or NULL. */
+const char *pm_kvlist_get(const struct pm_kvlist *l, const char *key);
+
+/* Append a dependency (copies both strings; @name may be NULL). Returns 0 or -ENOMEM. */
+int pm_crate_add_dep(struct pm_graph *g, struct pm_crate *c, const char *label,
+                     const char *name);
+
+/*
+ * Copy crate @src (from any graph) into @g, deep. Returns the copy (owned by @g) or NULL.
+ */
+struct pm_crate *pm_graph_copy_crate(struct pm_graph *g, const struct pm_crate *src);
+
+/* Find a crate by label (linear; for large graphs use pm_graph_index()). Borrowed or NULL. */
+struct pm_crate *pm_graph_find(const struct pm_graph *g, const char *label);
+
+/*
+ * Sort crates by label and build a lookup so pm_graph_lookup() is O(log n). Any later add
+ * invalidates it.
+ */
+void pm_graph_sort(struct pm_graph *g);
+struct pm_crate *pm_graph_lookup(const struct pm_graph *g, const char *label);
+
+/*
+ * Check the invariants above for every crate (required fields, absolute paths, edition values,
+ * dep names without '-', deps naming crates of @g unless @allow_dangling). On failure returns
+ * PM_ESCHEMA naming the crate's label and what is wrong.
+ */
+int pm_graph_validate(const struct pm_graph *g, bool allow_dangling, struct pm_error *err);
+
+/*
+ * Compare two crates field by field (deps compared as sets of (label, name)). True if equal:
+ * the index uses this to leave unchanged crates alone.
+ */
+bool pm_crate_equal(const struct pm_crate *a, const struct pm_crate *b);
+
+/*
+ * Parse one rustc flag list the way rustc does, for adapters: fills @c's cfgs (from "--cfg X",
+ * "--cfg=X"; a value is re-quoted to `key="v"` form), edition ("--edition X", "--edition=X",
+ * left unchanged if absent), target ("--target X", "--target=X"). Unknown flags are ignored.
+ */
+int pm_crate_apply_rustc_flags(struct pm_graph *g, struct pm_crate *c,
+                               const struct pm_strlist *flags, struct pm_error *err);
+
+/*
+ * Normalise one cfg spelling to rust-analyzer's: `feature=x` and `feature="x"` both give
+ * `feature="x"`; a bare name is unchanged. Returns an arena string or NULL on OOM.
+ */
+char *pm_cfg_normalize(struct pm_graph *g, const char *cfg);
+
+/* True if @e is "2015", "2018", "2021" or "2024". */
+bool pm_edition_valid(const char *e);
+
+/* Iterate crates: `pm_graph_foreach_crate(g, c) { ... }`. */
+#define pm_graph_foreach_crate(g, c) for ((c) = (g)->crates; (c) < (g)->crates + (g)->n_crates; (c)++)
+
+#endif

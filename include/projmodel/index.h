@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The crate model: a SQLite database of crates, deps, cfgs, env, flags, sources and build
+ * files, updated as a diff in one transaction per adapter run. Only indexer/ includes sqlite3.h. */
+#ifndef PROJMODEL_INDEX_H
+#define PROJMODEL_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pm_error;
+struct pm_graph;
+struct pm_strlist;
+
+#define PM_INDEX_SCHEMA_VERSION 1
+
+/* An open model database. Not thread-safe: use one handle per thread (WAL allows a writer and
+ * many readers at once). */
+struct pm_index;
+
+/*
+ * What one pm_index_apply() changed. Owned by the caller; release with pm_change_release().
+ * labels lists every crate added, removed or modified; build_files every build file added or
+ * removed from the watch set, plus the build files of changed crates.
+ */
+struct pm_change {
+        uint64_t generation; /* the model generation after the apply */
+        size_t added, removed, modified, unchanged;
+        char **labels;       /* pm_malloc'd array of pm_malloc'd strings */
+        size_t n_labels;
+        char **build_files;
+        size_t n_build_files;
+};
+
+void pm_change_release(struct pm_change *change);
+
+/*
+ * Open (creating if needed) the model at @path: WAL mode, schema version checked in PRAGMA
+ * user_version (an older or unknown version is rebuilt empty: it is a cache), integrity kept by
+ * SQLite's transactions. *ret is owned by the caller; close with pm_index_close().
+ * @path ":memory:" gives a private in-memory model (tests).
+ */
+int pm_index_open(const char *path, struct pm_index **ret, struct pm_error *err);
+struct pm_index *pm_index_close(struct pm_index *idx);
+
+/*
+ * Apply an adapter run for subproject @source (pm_project.id) as a diff, in one transaction:
+ * crates of @source absent from @g are removed (for a partial graph: only those declared by a
+ * covered build file), new ones added, changed ones rewritten, unchanged ones left alone. The
+ * build-file watch set of @source is replaced (merged for a partial graph). The generation
+ * increases by one when anything changed. @g is validated first (pm_graph_validate, dangling deps
+ * allowed); on any failure nothing changes. A label already owned by another source is
+ * PM_EEXISTS.
+ */
+int pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *g,
+                   struct pm_change *ret_change, struct pm_error *err);
+
+/* The current generation (0 for an empty model never applied). */
+int pm_index_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err);
+
+/* Key/value metadata (sysroot, last refresh, last error...). *ret pm_malloc'd or NULL. */
+int pm_index_meta_get(struct pm_index *idx, const char *key, char **ret, struct pm_error *err);
+int pm_index_meta_set(struct pm_index *idx, const char *key, const char *value,
+                      struct pm_error *err);
+
+/* Number of crates. */
+int pm_index_count(struct pm_index *idx, size_t *ret, struct pm_error *err);
+
+/*
+ * Label queries. Each fills a pm_malloc'd NULL-terminated array of pm_malloc'd labels (free
+ * with pm_labels_free()), sorted by label, and returns 0 (an empty result is not an error).
+ */
+/* Crates owning @abs_file: by declared sources and root modules first; if none, by the longest
+ * include dir containing it. */
+int pm_index_crates_for_file(struct pm_index *idx, const char *abs_file, char ***ret,
+                             struct pm_error *err);
+/* Crates declared by build file @abs_build_file. */
+int pm_index_crates_for_build_file(struct pm_index *idx, const char *abs_build_file,
+                                   char ***ret, struct pm_error *err);
+/* The transitive dependency closure of @labels (including them). Unknown labels: PM_ENOTFOUND. */
+int pm_index_closure(struct pm_index *idx, const char *const *labels, size_t n, char ***ret,
+                     struct pm_error *err);
+/* Direct (transitive = false) or transitive dependencies / reverse dependencies of one crate,
+ * excluding itself. */
+int pm_index_deps(struct pm_index *idx, const char *label, bool transitive, char ***ret,
+                  struct pm_error *err);
+int pm_index_rdeps(struct pm_index *idx, const char *label, bool transitive, char ***ret,
+                   struct pm_error *err);
+/* Crates whose crate name or display name equals @name. */
+int pm_index_lookup_name(struct pm_index *idx, const char *name, char ***ret,
+                         struct pm_error *err);
+/* Crates whose label, crate name or display name starts with @prefix, at most @limit. */
+int pm_index_search(struct pm_index *idx, const char *prefix, size_t limit, char ***ret,
+                    struct pm_error *err);
+/* Every label (sorted). */
+int pm_index_all_labels(struct pm_index *idx, char ***ret, struct pm_error *err);
+/* The watch set: all build files of all sources (or of @source when non-NULL). */
+int pm_index_build_files(struct pm_index *idx, const char *source, char ***ret,
+                         struct pm_error *err);
+/* The source (subproject id) of a crate, pm_malloc'd. PM_ENOTFOUND if unknown. */
+int pm_index_crate_source(struct pm_index *idx, const char *label, char **ret,
+                          struct pm_error *err);
+
+char **pm_labels_free(char **labels);
+size_t pm_labels_count(char *const *labels);
+
+/*
+ * Load full crates into a new graph owned by the caller: @labels (NULL = every crate).
+ * Unknown labels: PM_ENOTFOUND. Deps keep their labels even when the dep is not loaded.
+ */
+int pm_index_load(struct pm_index *idx, const char *const *labels, size_t n,
+                  struct pm_graph **ret, struct pm_error *err);
+
+/* PRAGMA integrity_check; PM_EDB with SQLite's first message when the file is damaged. */
+int pm_index_check(struct pm_index *idx, struct pm_error *err);
+
+#endif

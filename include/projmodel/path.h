@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Lexical path handling: the same normalisation rust-analyzer applies (no symlink resolution). */
+#ifndef PROJMODEL_PATH_H
+#define PROJMODEL_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pm_arena;
+
+/*
+ * Lexically normalise @path: collapse "//", drop "." components, resolve ".." against the
+ * preceding component, remove a trailing "/". An absolute path stays absolute ("/.." is "/"). A
+ * relative path is first joined to @base (an absolute directory) when @base is non-NULL.
+ * Returns a string owned by @a (or pm_malloc'd when @a is NULL), or NULL on out of memory.
+ */
+char *pm_path_normalize(struct pm_arena *a, const char *base, const char *path);
+
+/* Join @dir and @rel with exactly one '/', then normalise. Ownership as above. */
+char *pm_path_join(struct pm_arena *a, const char *dir, const char *rel);
+
+/* Directory part of @path ("/a/b/c.rs" -> "/a/b", "/x" -> "/"). Ownership as above. */
+char *pm_path_dirname(struct pm_arena *a, const char *path);
+
+/* Pointer into @path at its last component. Borrowed from @path. */
+const char *pm_path_basename(const char *path);
+
+/* True if @path equals @dir or lies below it (both normalised, absolute). */
+bool pm_path_is_under(const char *path, const char *dir);
+
+/* True if @path is absolute. */
+bool pm_path_is_absolute(const char *path);
+
+/*
+ * The current working directory, normalised, pm_malloc'd (caller frees with pm_free), or NULL
+ * with errno set.
+ */
+char *pm_path_cwd(void);
+
+#endif

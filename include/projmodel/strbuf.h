@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* A growable byte buffer (git strbuf style) used for tool output, frames and file contents. */
+#ifndef PROJMODEL_STRBUF_H
+#define PROJMODEL_STRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct pm_error;
+
+/*
+ * Invariant: buf is NULL only when alloc == 0; otherwise buf[len] == '\0'. Contents belong to
+ * the struct; pm_strbuf_release() frees them, pm_strbuf_detach() hands them to the caller.
+ */
+struct pm_strbuf {
+        char *buf;    /* bytes, NUL-terminated when non-NULL */
+        size_t len;   /* bytes used, excluding the NUL */
+        size_t alloc; /* bytes allocated */
+};
+
+#define PM_STRBUF_INIT { NULL, 0, 0 }
+
+void pm_strbuf_init(struct pm_strbuf *sb);
+void pm_strbuf_release(struct pm_strbuf *sb);
+/* Returns the buffer (owned by the caller, free with pm_free; never NULL on success, "" when
+ * empty) and re-initializes @sb. Returns NULL on out of memory. */
+char *pm_strbuf_detach(struct pm_strbuf *sb, size_t *ret_len);
+/* Each returns 0 or -ENOMEM (the buffer is unchanged on failure). */
+int pm_strbuf_grow(struct pm_strbuf *sb, size_t extra);
+int pm_strbuf_add(struct pm_strbuf *sb, const void *data, size_t len);
+int pm_strbuf_adds(struct pm_strbuf *sb, const char *s);
+int pm_strbuf_addch(struct pm_strbuf *sb, char c);
+int pm_strbuf_addf(struct pm_strbuf *sb, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+int pm_strbuf_vaddf(struct pm_strbuf *sb, const char *fmt, va_list ap);
+void pm_strbuf_reset(struct pm_strbuf *sb);
+/* Drop the first @n bytes. */
+void pm_strbuf_consume(struct pm_strbuf *sb, size_t n);
+
+/*
+ * Read all of @path into @sb (appending), failing with PM_ELIMIT beyond @max bytes (0 = no
+ * limit) and -errno on I/O errors, naming the file in @err.
+ */
+int pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, struct pm_error *err);
+
+/*
+ * Write @len bytes atomically to @path: a temporary file in the same directory, fsync, rename.
+ * A reader sees the old file or the new one, never a half-written one.
+ */
+int pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_error *err);
+
+#endif

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what projmodel needs to build, test and run its examples on Debian 12. Idempotent:
+# installs only the packages that are missing. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+packages=(
+        build-essential pkg-config meson ninja-build python3
+        libcjson-dev libuv1-dev libsqlite3-dev libinotifytools0-dev libcriterion-dev
+        generate-ninja bazel-bootstrap graphviz sqlite3 time
+)
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        sudo=()
+        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+        export DEBIAN_FRONTEND=noninteractive
+        "${sudo[@]}" apt-get update -q
+        "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# rustc and cargo: the examples use edition 2024, which needs rustc >= 1.85 (rustup's stable;
+# Debian 12's rustc is 1.63). rustup installs into ~/.cargo/bin.
+if [ -d "$HOME/.cargo/bin" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v rustc >/dev/null; then
+        echo "setup: rustc not found: install a Rust toolchain >= 1.85 (rustup) and re-run" >&2
+        exit 1
+fi
