@@ -10,4 +10,6 @@ extern const struct pm_adapter_ops pm__adapter_bazel;
 extern const struct pm_adapter_ops pm__adapter_buck2;
 extern const struct pm_adapter_ops pm__adapter_cargo;
 
+#include "projmodel/banned.h"
+
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The batch arena: a chain of blocks freed in one go (one malloc per allocation under ASan). */
-#include <stdarg.h>
 #include <stdalign.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -20,4 +20,6 @@ bool pm__is_identifier(const char *s, size_t len);
 /* True if @cfg is in rust-analyzer's syntax: `name` or `name="value"`. */
 bool pm__cfg_valid(const char *cfg);
 
+#include "projmodel/banned.h"
+
 #endif

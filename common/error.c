@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The error report: filling struct pm_error without allocating, and the PM_ERRNO_MAP tables. */
+#include "projmodel/error.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "projmodel/error.h"
 
 /* Copy @src into @dst of @size bytes, ending in "..." when it does not fit. */
 static void
@@ -48,8 +48,8 @@ pm_error_init(struct pm_error *err)
 }
 
 static int
-error_vset(struct pm_error *err, int code, const char *file, int line, int column,
-           const char *fmt, va_list ap)
+error_vset(struct pm_error *err, int code, const char *file, int line, int column, const char *fmt,
+           va_list ap)
 {
         if (!err)
                 return code;
@@ -105,10 +105,20 @@ pm_error_prefix(struct pm_error *err, const char *fmt, ...)
                 memcpy(err->msg, prefix, plen);
                 memcpy(err->msg + plen, ": ", 2);
                 memcpy(err->msg + plen + 2, old, olen + 1);
-        } else {
-                (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
-                memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
+                return err->code;
         }
+        /* Too long: keep as much of "PREFIX: old" as fits, ending in "...". */
+        if (plen > sizeof(err->msg) - 4)
+                plen = sizeof(err->msg) - 4;
+        memcpy(err->msg, prefix, plen);
+        if (plen + 2 <= sizeof(err->msg) - 4) {
+                memcpy(err->msg + plen, ": ", 2);
+                plen += 2;
+                memcpy(err->msg + plen, old, sizeof(err->msg) - 4 - plen);
+        } else if (plen < sizeof(err->msg) - 4) {
+                err->msg[plen] = ':';
+        }
+        memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
         return err->code;
 }
 
@@ -116,8 +126,8 @@ const char *
 pm_strerror(int code)
 {
         switch (code) {
-#define PM__ERRNO_STR(name, value, rpc, msg)                                                      \
-        case PM_##name:                                                                          \
+#define PM__ERRNO_STR(name, value, rpc, msg) \
+        case PM_##name:                      \
                 return msg;
                 PM_ERRNO_MAP(PM__ERRNO_STR)
 #undef PM__ERRNO_STR
@@ -137,8 +147,8 @@ pm_error_name(int code)
         const char *name;
 
         switch (code) {
-#define PM__ERRNO_NAME(name, value, rpc, msg)                                                     \
-        case PM_##name:                                                                          \
+#define PM__ERRNO_NAME(name, value, rpc, msg) \
+        case PM_##name:                       \
                 return "PM_" #name;
                 PM_ERRNO_MAP(PM__ERRNO_NAME)
 #undef PM__ERRNO_NAME
@@ -159,8 +169,8 @@ int
 pm_error_rpc_code(int code)
 {
         switch (code) {
-#define PM__ERRNO_RPC(name, value, rpc, msg)                                                      \
-        case PM_##name:                                                                          \
+#define PM__ERRNO_RPC(name, value, rpc, msg) \
+        case PM_##name:                      \
                 return rpc;
                 PM_ERRNO_MAP(PM__ERRNO_RPC)
 #undef PM__ERRNO_RPC

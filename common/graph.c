@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The arena-backed crate graph: building it, copying crates, lookup, validation, equality. */
+#include "projmodel/graph.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -8,7 +10,6 @@
 #include <string.h>
 
 #include "projmodel/error.h"
-#include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -44,8 +45,8 @@ pm_crate_kind_parse(const char *name, enum pm_crate_kind *ret_kind)
 bool
 pm_edition_valid(const char *e)
 {
-        return e && (strcmp(e, "2015") == 0 || strcmp(e, "2018") == 0 ||
-                     strcmp(e, "2021") == 0 || strcmp(e, "2024") == 0);
+        return e && (strcmp(e, "2015") == 0 || strcmp(e, "2018") == 0 || strcmp(e, "2021") == 0 ||
+                     strcmp(e, "2024") == 0);
 }
 
 struct pm_graph *
@@ -213,8 +214,8 @@ pm_crate_add_dep(struct pm_graph *g, struct pm_crate *c, const char *label, cons
                 if (!n)
                         return -ENOMEM;
         }
-        if (pm__arena_grow(g->arena, (void **)&c->deps, c->n_deps, &c->cap_deps,
-                           sizeof(*c->deps)) < 0)
+        if (pm__arena_grow(g->arena, (void **)&c->deps, c->n_deps, &c->cap_deps, sizeof(*c->deps)) <
+            0)
                 return -ENOMEM;
         c->deps[c->n_deps].label = l;
         c->deps[c->n_deps].name = n;
@@ -521,9 +522,10 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
                 return r;
         for (size_t i = 0; i < c->cfgs.n; i++)
                 if (!c->cfgs.v[i] || !pm__cfg_valid(c->cfgs.v[i]))
-                        return pm_error_set(err, PM_ESCHEMA,
-                                            "crate '%s': cfg '%s' is not `name` or `name=\"value\"`",
-                                            c->label, c->cfgs.v[i] ? c->cfgs.v[i] : "(null)");
+                        return pm_error_set(
+                                err, PM_ESCHEMA,
+                                "crate '%s': cfg '%s' is not `name` or `name=\"value\"`", c->label,
+                                c->cfgs.v[i] ? c->cfgs.v[i] : "(null)");
         for (size_t i = 0; i < c->env.n; i++)
                 if (!c->env.v[i].key || !c->env.v[i].value || !c->env.v[i].key[0])
                         return pm_error_set(err, PM_ESCHEMA,
@@ -531,18 +533,20 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
                                             c->label, i);
         for (size_t i = 0; i < c->n_deps; i++) {
                 if (!c->deps[i].label)
-                        return pm_error_set(err, PM_ESCHEMA, "crate '%s': dependency %zu has no label",
-                                            c->label, i);
+                        return pm_error_set(err, PM_ESCHEMA,
+                                            "crate '%s': dependency %zu has no label", c->label, i);
                 dep = sorted_find(sorted, n, c->deps[i].label);
                 if (!dep && !allow_dangling)
-                        return pm_error_set(err, PM_ESCHEMA,
-                                            "crate '%s': dependency '%s' is not a crate of the model",
-                                            c->label, c->deps[i].label);
+                        return pm_error_set(
+                                err, PM_ESCHEMA,
+                                "crate '%s': dependency '%s' is not a crate of the model", c->label,
+                                c->deps[i].label);
                 name = c->deps[i].name ? c->deps[i].name : dep ? dep->crate_name : NULL;
                 if (name && !pm__is_identifier(name, strlen(name)))
-                        return pm_error_set(err, PM_ESCHEMA,
-                                            "crate '%s': dependency '%s' has name '%s', which is not a valid identifier",
-                                            c->label, c->deps[i].label, name);
+                        return pm_error_set(
+                                err, PM_ESCHEMA,
+                                "crate '%s': dependency '%s' has name '%s', which is not a valid identifier",
+                                c->label, c->deps[i].label, name);
         }
         return 0;
 }
@@ -560,7 +564,8 @@ pm_graph_validate(const struct pm_graph *g, bool allow_dangling, struct pm_error
         if (g->n_crates) {
                 sorted = pm_malloc(g->n_crates * sizeof(*sorted));
                 if (!sorted)
-                        return pm_error_set(err, -ENOMEM, "cannot validate the graph: out of memory");
+                        return pm_error_set(err, -ENOMEM,
+                                            "cannot validate the graph: out of memory");
                 for (size_t i = 0; i < g->n_crates; i++)
                         sorted[i] = &g->crates[i];
                 qsort(sorted, g->n_crates, sizeof(*sorted), label_ptr_cmp);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Allocation wrappers with the fault-injection hook tests use to fail the Nth allocation. */
+#include "projmodel/mem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
-
-#include "projmodel/mem.h"
 
 /*
  * Fault hook state. Process-wide on purpose: the hook exists for single-threaded tests, and a

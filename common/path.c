@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path normalisation with rust-analyzer's semantics; never touches the file system
  * except pm_path_cwd(). */
+#include "projmodel/path.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "projmodel/mem.h"
-#include "projmodel/path.h"
 
 static char *
 alloc_str(struct pm_arena *a, size_t size)

@@ -109,9 +109,10 @@ pm_crate_apply_rustc_flags(struct pm_graph *g, struct pm_crate *c, const struct 
                         return r;
                 if (r > 0) {
                         if (!pm_edition_valid(value))
-                                return pm_error_set(err, PM_EBADTOOLOUTPUT,
-                                                    "crate '%s': unknown edition '%s' in rustc flags",
-                                                    c->label ? c->label : "?", value);
+                                return pm_error_set(
+                                        err, PM_EBADTOOLOUTPUT,
+                                        "crate '%s': unknown edition '%s' in rustc flags",
+                                        c->label ? c->label : "?", value);
                         c->edition = pm_graph_strdup(g, value);
                         if (!c->edition)
                                 return pm_error_set(err, -ENOMEM, "out of memory");

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The growable byte buffer, reading whole files under a limit, and atomic file replacement. */
+#include "projmodel/strbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +15,6 @@
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
-#include "projmodel/strbuf.h"
 
 void
 pm_strbuf_init(struct pm_strbuf *sb)
@@ -158,23 +160,21 @@ pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, struct p
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
-                r = pm_error_set(err, -errno, "cannot open '%s': %s", path,
-                                    strerror(errno));
+                r = pm_error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
                 goto out;
         }
         for (;;) {
                 r = pm_strbuf_grow(sb, 64 * 1024);
                 if (r < 0) {
-                        r = pm_error_set(err, r, "cannot read '%s': out of memory",
-                                            path);
+                        r = pm_error_set(err, r, "cannot read '%s': out of memory", path);
                         goto out;
                 }
                 n = read(fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        r = pm_error_set(err, -errno, "cannot read '%s': %s",
-                                            path, strerror(errno));
+                        r = pm_error_set(err, -errno, "cannot read '%s': %s", path,
+                                         strerror(errno));
                         goto out;
                 }
                 if (n == 0)
@@ -184,8 +184,8 @@ pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, struct p
                 sb->buf[sb->len] = '\0';
                 if (max && total > max) {
                         r = pm_error_set(err, PM_ELIMIT,
-                                            "cannot read '%s': larger than the limit of %zu bytes",
-                                            path, max);
+                                         "cannot read '%s': larger than the limit of %zu bytes",
+                                         path, max);
                         goto out;
                 }
         }
@@ -226,15 +226,13 @@ pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_e
         dir = pm_path_dirname(NULL, path);
         tmp = pm_asprintf("%s.tmp-XXXXXX", path);
         if (!dir || !tmp) {
-                r = pm_error_set(err, -ENOMEM, "cannot write '%s': out of memory",
-                                    path);
+                r = pm_error_set(err, -ENOMEM, "cannot write '%s': out of memory", path);
                 goto out;
         }
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
-                r = pm_error_set(err, -errno,
-                                    "cannot create a temporary file for '%s': %s", path,
-                                    strerror(errno));
+                r = pm_error_set(err, -errno, "cannot create a temporary file for '%s': %s", path,
+                                 strerror(errno));
                 pm_free(tmp);
                 tmp = NULL;
                 goto out;
@@ -245,18 +243,16 @@ pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_e
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (r < 0) {
-                r = pm_error_set(err, r, "cannot write '%s': %s", path,
-                                    strerror(-r));
+                r = pm_error_set(err, r, "cannot write '%s': %s", path, strerror(-r));
                 goto out;
         }
         if (close(pm_steal_fd(&fd)) < 0) {
-                r = pm_error_set(err, -errno, "cannot write '%s': %s", path,
-                                    strerror(errno));
+                r = pm_error_set(err, -errno, "cannot write '%s': %s", path, strerror(errno));
                 goto out;
         }
         if (rename(tmp, path) < 0) {
-                r = pm_error_set(err, -errno, "cannot rename '%s' to '%s': %s",
-                                    tmp, path, strerror(errno));
+                r = pm_error_set(err, -errno, "cannot rename '%s' to '%s': %s", tmp, path,
+                                 strerror(errno));
                 goto out;
         }
         pm_free(pm_steal_ptr(&tmp));

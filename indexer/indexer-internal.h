@@ -92,7 +92,7 @@ enum pm__stmt {
 /* An open model. Invariant: every cached statement is reset (holds no read lock) between calls. */
 struct pm_index {
         sqlite3 *db;
-        char *path;                        /* pm_malloc'd, for error messages */
+        char *path;                         /* pm_malloc'd, for error messages */
         sqlite3_stmt *stmts[_PM__STMT_MAX]; /* prepared lazily, finalized by pm_index_close() */
 };
 
@@ -127,5 +127,7 @@ int pm__index_check_q(struct pm_index *idx, struct pm_error *err);
 
 /* Read the generation inside the current transaction (0 if never set). */
 int pm__index_read_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err);
+
+#include "projmodel/banned.h"
 
 #endif

@@ -1,24 +1,96 @@
 /* SPDX-License-Identifier: MIT */
-/* The buck2 adapter (placeholder until it is written). */
+/* The Buck2 adapter: `buck2 targets //... --json --output-all-attributes` (build-systems.md
+ * §A.4) into a crate graph. It reads .buckconfig and stats build files; it runs nothing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
 #include "projmodel/adapter.h"
+#include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/adapters-internal.h"
+#include "adapters/buck2/buck2-internal.h"
 
-static const char *const markers[] = { NULL };
-static const char *const build_file_names[] = { NULL };
+static const char *const markers[] = { ".buckconfig", NULL };
+static const char *const build_file_names[] = { "BUCK", "TARGETS", "BUCK.v2", "TARGETS.v2", NULL };
 
 static int
 plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
 {
-        return pm_error_set(err, PM_EUNSUPPORTED, "the buck2 adapter is not written yet");
-}
+        const struct pm_config *cfg = q->config;
+        const struct cJSON *s = q->project->settings;
+        const char **command = NULL, **args = NULL;
+        const char *pattern, *isolation;
+        size_t n_command = 0, n_args = 0;
+        char **argv = NULL;
+        char *cwd = NULL;
+        int r;
 
-static int
-parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
-      struct pm_graph **ret_graph, struct pm_error *err)
-{
-        return pm_error_set(err, PM_EUNSUPPORTED, "the buck2 adapter is not written yet");
+        r = pm_config_get_strv(cfg, s, "command", &command, &n_command, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_strv(cfg, s, "args", &args, &n_args, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_string(cfg, s, "target_pattern", "//...", &pattern, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_string(cfg, s, "isolation_dir", ".projmodel", &isolation, err);
+        if (r < 0)
+                goto out;
+        /* Validated here so a bad edition fails before Buck2 runs, not after. */
+        r = pm__buck2_default_edition(q, NULL, err);
+        if (r < 0)
+                goto out;
+
+        r = -ENOMEM;
+        if (n_command > 0)
+                argv = pm_argv_new(command, n_command);
+        else
+                argv = pm_argv_new((const char *const[]){ "buck2" }, 1);
+        if (!argv)
+                goto out;
+        /* A separate isolation dir is a separate buck2 daemon: IDE queries never invalidate
+         * the user's build state (build-systems.md §A.2, §G.4). */
+        if (isolation[0] &&
+            (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
+                goto out;
+        if (pm_argv_push(&argv, "targets") < 0 || pm_argv_push(&argv, "--json") < 0 ||
+            pm_argv_push(&argv, "--output-all-attributes") < 0 ||
+            pm_argv_push(&argv, "--keep-going") < 0)
+                goto out;
+        for (size_t i = 0; i < n_args; i++)
+                if (pm_argv_push(&argv, args[i]) < 0)
+                        goto out;
+        if (pm_argv_push(&argv, pattern) < 0)
+                goto out;
+        cwd = pm_strdup(q->project->root);
+        if (!cwd)
+                goto out;
+
+        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
+        /* With --keep-going, Buck2 prints the packages it could load (and a "buck.error"
+         * entry per broken one) but exits 1: one broken BUCK file must not blank the model. */
+        ret_plan->steps[0].ok_exit_codes[0] = 1;
+        ret_plan->n_steps = 1;
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        pm_free(cwd);
+        pm_argv_free(argv);
+        pm_free(args);
+        pm_free(command);
+        return r;
 }
 
 const struct pm_adapter_ops pm__adapter_buck2 = {
@@ -27,5 +99,11 @@ const struct pm_adapter_ops pm__adapter_buck2 = {
         .markers = markers,
         .build_file_names = build_file_names,
         .plan = plan,
-        .parse = parse,
+        .parse = pm__buck2_parse,
 };
+
+const char *const *
+pm__buck2_build_file_names(void)
+{
+        return build_file_names;
+}

@@ -1,24 +1,105 @@
 /* SPDX-License-Identifier: MIT */
-/* The cargo adapter (placeholder until it is written). */
+/* The Cargo adapter's command: `cargo metadata --format-version 1 --offline` for a workspace
+ * inside the monorepo (parsing is in cargo-parse.c). Builds an argv; runs nothing. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
 #include "projmodel/adapter.h"
+#include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/adapters-internal.h"
+#include "adapters/cargo/cargo-internal.h"
 
-static const char *const markers[] = { NULL };
-static const char *const build_file_names[] = { NULL };
+static const char *const markers[] = { "Cargo.toml", NULL };
+static const char *const build_file_names[] = { "Cargo.toml", "Cargo.lock", NULL };
+
+/* A boolean setting of the "cargo" section, @def when absent. */
+static int
+get_bool(const struct pm_query *q, const char *key, bool def, bool *ret, struct pm_error *err)
+{
+        const cJSON *s = q->project->settings;
+        const cJSON *v = s ? cJSON_GetObjectItemCaseSensitive(s, key) : NULL;
+
+        if (!v || cJSON_IsNull(v)) {
+                *ret = def;
+                return 0;
+        }
+        if (!cJSON_IsBool(v))
+                return pm_error_set_at(err, PM_ECONFIG, q->config->file ? q->config->file : "", 0,
+                                       0, "'cargo.%s' must be true or false", key);
+        *ret = cJSON_IsTrue(v);
+        return 0;
+}
 
 static int
 plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
 {
-        return pm_error_set(err, PM_EUNSUPPORTED, "the cargo adapter is not written yet");
-}
+        const struct pm_config *cfg = q->config;
+        const struct cJSON *s = q->project->settings;
+        struct pm_strbuf features = PM_STRBUF_INIT;
+        const char **feats = NULL;
+        const char *command;
+        size_t n_feats = 0;
+        bool offline, all_features;
+        char **argv = NULL;
+        char *cwd = NULL, *manifest = NULL;
+        int r;
 
-static int
-parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
-      struct pm_graph **ret_graph, struct pm_error *err)
-{
-        return pm_error_set(err, PM_EUNSUPPORTED, "the cargo adapter is not written yet");
+        r = pm_config_get_string(cfg, s, "command", "cargo", &command, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_strv(cfg, s, "features", &feats, &n_feats, err);
+        if (r < 0)
+                goto out;
+        r = get_bool(q, "offline", true, &offline, err);
+        if (r < 0)
+                goto out;
+        r = get_bool(q, "all_features", false, &all_features, err);
+        if (r < 0)
+                goto out;
+
+        r = -ENOMEM;
+        manifest = pm_path_join(NULL, q->project->root, "Cargo.toml");
+        cwd = pm_strdup(q->project->root);
+        argv = pm_argv_new((const char *const[]){ command, "metadata", "--format-version", "1" },
+                           4);
+        if (!manifest || !cwd || !argv)
+                goto out;
+        /* Offline by default: an IDE query must never hit the network or update the lock. */
+        if (offline && pm_argv_push(&argv, "--offline") < 0)
+                goto out;
+        if (pm_argv_push(&argv, "--manifest-path") < 0 || pm_argv_push(&argv, manifest) < 0)
+                goto out;
+        if (all_features && pm_argv_push(&argv, "--all-features") < 0)
+                goto out;
+        for (size_t i = 0; i < n_feats; i++)
+                if ((i > 0 && pm_strbuf_addch(&features, ',') < 0) ||
+                    pm_strbuf_adds(&features, feats[i]) < 0)
+                        goto out;
+        if (n_feats > 0 &&
+            (pm_argv_push(&argv, "--features") < 0 || pm_argv_push(&argv, features.buf) < 0))
+                goto out;
+
+        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
+        ret_plan->n_steps = 1;
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        pm_strbuf_release(&features);
+        pm_argv_free(argv);
+        pm_free(cwd);
+        pm_free(manifest);
+        pm_free(feats);
+        return r;
 }
 
 const struct pm_adapter_ops pm__adapter_cargo = {
@@ -27,5 +108,5 @@ const struct pm_adapter_ops pm__adapter_cargo = {
         .markers = markers,
         .build_file_names = build_file_names,
         .plan = plan,
-        .parse = parse,
+        .parse = pm__cargo_parse,
 };

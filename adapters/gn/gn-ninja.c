@@ -2,6 +2,7 @@
 /* Reads the `externs` line of a GN-generated <target>.ninja file: the only place GN records
  * `aliased_deps` renames (neither `gn desc` nor the IDE JSON shows them). Reads files only. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "projmodel/error.h"
@@ -124,6 +125,18 @@ pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const ch
         return 0;
 }
 
+static bool
+odd_dollars(const char *start, const char *end)
+{
+        size_t n = 0;
+
+        while (end > start && end[-1] == '$') {
+                end--;
+                n++;
+        }
+        return n % 2 == 1;
+}
+
 /* The value of the first `externs = ...` assignment in @text (indented or not), or NULL. */
 static const char *
 find_externs(const char *text, size_t len, size_t *ret_len)
@@ -145,10 +158,11 @@ find_externs(const char *text, size_t len, size_t *ret_len)
                         if (q < eol && *q == '=') {
                                 const char *v = q + 1, *vend = eol;
 
-                                /* A `$` + newline continues the value on the next line. */
-                                while (vend < end && vend > v && vend[-1] == '$') {
-                                        const char *next = memchr(vend + 1, '\n',
-                                                                  (size_t)(end - vend - 1));
+                                /* An odd run of `$` before the newline continues the value
+                                 * on the next line (`$$` is an escaped dollar). */
+                                while (vend < end && odd_dollars(v, vend)) {
+                                        const char *next =
+                                                memchr(vend + 1, '\n', (size_t)(end - vend - 1));
 
                                         vend = next ? next : end;
                                 }
@@ -181,6 +195,8 @@ pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_ex
                 goto out;
         }
         r = pm__gn_parse_externs(a, value, len, path, ret_v, ret_n, err);
+        if (r == 0)
+                r = 1;
 out:
         pm_strbuf_release(&sb);
         return r;

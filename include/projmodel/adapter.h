@@ -25,6 +25,12 @@ struct pm_step {
         char *cwd;         /* absolute working directory */
         char *output_file; /* absolute, or NULL for stdout */
         bool optional;     /* a failure of this step is not an error; its output is empty */
+        /*
+         * Non-zero exit codes that still count as success, 0 entries unused: the tool printed
+         * usable (possibly partial) output despite errors, e.g. bazel --keep_going exits 3
+         * (query) or 1 (cquery). An accepted non-zero exit with empty output is still a failure.
+         */
+        int ok_exit_codes[4];
 };
 
 /*

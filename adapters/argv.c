@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* Building argv arrays and releasing plans for the adapters' plan() implementations. */
+#include <errno.h>
+#include <string.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/mem.h"
+
+char **
+pm_argv_free(char **argv)
+{
+        if (!argv)
+                return NULL;
+        for (char **a = argv; *a; a++)
+                pm_free(*a);
+        pm_free(argv);
+        return NULL;
+}
+
+char **
+pm_argv_new(const char *const *parts, size_t n)
+{
+        char **argv = pm_calloc(n + 1, sizeof(char *));
+
+        if (!argv)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                argv[i] = pm_strdup(parts[i]);
+                if (!argv[i])
+                        return pm_argv_free(argv);
+        }
+        return argv;
+}
+
+int
+pm_argv_push(char ***argv, const char *arg)
+{
+        size_t n = 0;
+        char **nv, *copy;
+
+        if (*argv)
+                while ((*argv)[n])
+                        n++;
+        copy = pm_strdup(arg);
+        if (!copy)
+                return -ENOMEM;
+        nv = pm_realloc(*argv, (n + 2) * sizeof(char *));
+        if (!nv) {
+                pm_free(copy);
+                return -ENOMEM;
+        }
+        nv[n] = copy;
+        nv[n + 1] = NULL;
+        *argv = nv;
+        return 0;
+}
+
+void
+pm_plan_release(struct pm_plan *plan)
+{
+        /* Every slot, not just n_steps: a plan() that failed half-way may have filled one more. */
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++) {
+                pm_argv_free(plan->steps[i].argv);
+                pm_free(plan->steps[i].cwd);
+                pm_free(plan->steps[i].output_file);
+        }
+        memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,1219 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsing `buck2 targets --json --output-all-attributes` output into crates: rule defaults
+ * (crate root, crate name, edition), select()/concat values, named_deps, aliases, and the
+ * folding of `<lib>-unittest` tests into their library. Reads .buckconfig; runs nothing. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+#include "adapters/buck2/buck2-internal.h"
+
+#define NO_FOLD      SIZE_MAX
+#define MAX_CELLS    256
+#define MAX_BF_NAMES 8
+
+enum rule {
+        RULE_OTHER,
+        RULE_LIBRARY,
+        RULE_BINARY,
+        RULE_TEST,
+        RULE_ALIAS,
+};
+
+/* One object of the output array. Strings live in the scratch arena or in the cJSON tree. */
+struct target {
+        const cJSON *obj;
+        const char *label;   /* "cell//pkg:name" */
+        const char *cell;    /* "root" */
+        const char *pkg;     /* package path inside its cell, "" for the cell root */
+        const char *pkg_dir; /* absolute */
+        const char *name;
+        enum rule rule;
+        size_t crate; /* index into the graph's crates (Rust rules only) */
+        size_t fold;  /* index of the library target this test folds into, or NO_FOLD */
+};
+
+struct cell {
+        char *name;
+        char *dir; /* absolute */
+};
+
+struct ctx {
+        const struct pm_query *q;
+        const char *root;
+        const char *origin;
+        const char *edition;
+        struct pm_arena *a; /* scratch: freed when the parse ends */
+        cJSON *scratch;     /* values made by resolving concat */
+        struct cell cells[MAX_CELLS];
+        size_t n_cells;
+        const char *bf_names[MAX_BF_NAMES + 5];
+        struct target *t;
+        size_t n;
+        struct target **sorted; /* by label, for lookups */
+        size_t n_sorted;
+        struct pm_graph *g;
+        struct pm_error *err;
+};
+
+static int bad(struct ctx *x, const struct target *t, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* PM_EBADTOOLOUTPUT naming the output file and the target. */
+static int
+bad(struct ctx *x, const struct target *t, const char *fmt, ...)
+{
+        char msg[PM_ERROR_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (t)
+                return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0,
+                                       "target '%s': %s", t->label, msg);
+        return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0, "%s", msg);
+}
+
+static int
+oom(struct ctx *x)
+{
+        return pm_error_set(x->err, -ENOMEM, "out of memory");
+}
+
+int
+pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
+{
+        const char *e;
+        int r;
+
+        r = pm_config_get_string(q->config, q->project->settings, "default_edition", "2021", &e,
+                                 err);
+        if (r < 0)
+                return r;
+        if (!pm_edition_valid(e))
+                return pm_error_set_at(
+                        err, PM_ECONFIG, q->config->file ? q->config->file : "", 0, 0,
+                        "'buck2.default_edition' is '%s', not 2015, 2018, 2021 or 2024", e);
+        if (ret)
+                *ret = e;
+        return 0;
+}
+
+/*
+ * Reject nesting deeper than PM_BUCK2_MAX_DEPTH before cJSON recurses into it. Returns the
+ * offset of the offending bracket, or -1 when the input is within the limit.
+ */
+static long
+too_deep(const char *s, size_t len)
+{
+        bool in_str = false, esc = false;
+        int depth = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (in_str) {
+                        if (esc)
+                                esc = false;
+                        else if (c == '\\')
+                                esc = true;
+                        else if (c == '"')
+                                in_str = false;
+                } else if (c == '"') {
+                        in_str = true;
+                } else if (c == '[' || c == '{') {
+                        if (++depth > PM_BUCK2_MAX_DEPTH)
+                                return (long)i;
+                } else if (c == ']' || c == '}') {
+                        depth--;
+                }
+        }
+        return -1;
+}
+
+static int
+line_of(const char *s, size_t off)
+{
+        int line = 1;
+
+        for (size_t i = 0; i < off; i++)
+                if (s[i] == '\n')
+                        line++;
+        return line;
+}
+
+static char *
+trim(char *s)
+{
+        char *e;
+
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+                s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+                *--e = '\0';
+        return s;
+}
+
+/*
+ * Read the cell map ([cells] or [repositories]) and [buildfile] name from .buckconfig. A
+ * missing or unreadable file is no error: unknown cells then map to the project root, which is
+ * what a single-cell repository means.
+ */
+static int
+load_buckconfig(struct ctx *x)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error ignored;
+        char *path, *line, *save = NULL, *section = NULL;
+        size_t n_bf = 0;
+        int r = 0;
+
+        path = pm_path_join(x->a, x->root, ".buckconfig");
+        if (!path)
+                return oom(x);
+        pm_error_init(&ignored);
+        r = pm_strbuf_read_file(&sb, path, PM_BUCK2_MAX_BUCKCONFIG, &ignored);
+        if (r == -ENOMEM)
+                goto out;
+        r = 0;
+        if (!sb.buf)
+                goto defaults;
+        for (line = strtok_r(sb.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *l = trim(line), *eq, *key, *val;
+
+                if (!*l || *l == '#' || *l == ';')
+                        continue;
+                if (*l == '[') {
+                        char *end = strchr(l, ']');
+
+                        if (end)
+                                *end = '\0';
+                        section = trim(l + 1);
+                        continue;
+                }
+                eq = strchr(l, '=');
+                if (!section || !eq)
+                        continue;
+                *eq = '\0';
+                key = trim(l);
+                val = trim(eq + 1);
+                if ((strcmp(section, "cells") == 0 || strcmp(section, "repositories") == 0) &&
+                    x->n_cells < MAX_CELLS && *key && *val) {
+                        x->cells[x->n_cells].name = pm_arena_strdup(x->a, key);
+                        x->cells[x->n_cells].dir = pm_path_normalize(x->a, x->root, val);
+                        if (!x->cells[x->n_cells].name || !x->cells[x->n_cells].dir) {
+                                r = oom(x);
+                                goto out;
+                        }
+                        x->n_cells++;
+                } else if (strcmp(section, "buildfile") == 0 &&
+                           (strcmp(key, "name") == 0 || strcmp(key, "name_v2") == 0)) {
+                        char *save2 = NULL;
+
+                        for (char *n = strtok_r(val, ",", &save2); n && n_bf < MAX_BF_NAMES;
+                             n = strtok_r(NULL, ",", &save2)) {
+                                n = trim(n);
+                                if (!*n)
+                                        continue;
+                                x->bf_names[n_bf] = pm_arena_strdup(x->a, n);
+                                if (!x->bf_names[n_bf]) {
+                                        r = oom(x);
+                                        goto out;
+                                }
+                                n_bf++;
+                        }
+                }
+        }
+defaults:
+        for (const char *const *d = pm__buck2_build_file_names(); *d; d++)
+                x->bf_names[n_bf++] = *d;
+        x->bf_names[n_bf] = NULL;
+out:
+        pm_strbuf_release(&sb);
+        return r;
+}
+
+/* The directory of cell @name (@len bytes); unknown cells are the project root. */
+static const char *
+cell_dir(const struct ctx *x, const char *name, size_t len)
+{
+        for (size_t i = 0; i < x->n_cells; i++)
+                if (strlen(x->cells[i].name) == len && memcmp(x->cells[i].name, name, len) == 0)
+                        return x->cells[i].dir;
+        return x->root;
+}
+
+static enum rule
+classify(const char *type)
+{
+        const char *base = strrchr(type, ':');
+
+        /* "prelude//rules.bzl:rust_library" (legacy) and "rust_library" both occur. */
+        base = base ? base + 1 : type;
+        if (strcmp(base, "rust_library") == 0)
+                return RULE_LIBRARY;
+        if (strcmp(base, "rust_binary") == 0)
+                return RULE_BINARY;
+        if (strcmp(base, "rust_test") == 0)
+                return RULE_TEST;
+        if (strcmp(base, "alias") == 0 || strcmp(base, "configured_alias") == 0)
+                return RULE_ALIAS;
+        return RULE_OTHER;
+}
+
+/*
+ * Canonical "cell//pkg:name" for a dependency label written in target @t: a configuration
+ * suffix (" (cfg#hash)") is dropped, ":name" is relative to @t's package and "//pkg:name" to
+ * its cell. Returns a scratch string, or NULL (and *ret_bad) when @s is no target label.
+ */
+static char *
+canonical_label(struct ctx *x, const struct target *t, const char *s, bool *ret_bad)
+{
+        const char *sp = strchr(s, ' '), *sl;
+        size_t len = sp ? (size_t)(sp - s) : strlen(s);
+        char *l = pm_arena_strndup(x->a, s, len);
+        char *r;
+
+        *ret_bad = false;
+        if (!l)
+                return NULL;
+        if (l[0] == ':')
+                r = pm_arena_printf(x->a, "%s//%s%s", t->cell, t->pkg, l);
+        else if (l[0] == '/' && l[1] == '/')
+                r = pm_arena_printf(x->a, "%s%s", t->cell, l);
+        else
+                r = l;
+        if (!r)
+                return NULL;
+        sl = strstr(r, "//");
+        if (!sl || !strchr(sl, ':')) {
+                *ret_bad = true;
+                return NULL;
+        }
+        return r;
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+        const struct target *const *x = a, *const *y = b;
+
+        return strcmp((*x)->label, (*y)->label);
+}
+
+static struct target *
+find_target(const struct ctx *x, const char *label)
+{
+        size_t lo = 0, hi = x->n_sorted;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(label, x->sorted[mid]->label);
+
+                if (c == 0)
+                        return x->sorted[mid];
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
+}
+
+/*
+ * Resolve select() and concatenation in an attribute value. Selectors take their DEFAULT
+ * entry (Buck2 configures nothing here, and DEFAULT is what an unconfigured build means); a
+ * select() without one is an error because guessing a platform would silently mislead.
+ * *ret is borrowed from the tree or from x->scratch, NULL for a null or absent value.
+ */
+static int
+resolve_value(struct ctx *x, const struct target *t, const char *attr, const cJSON *v, int nest,
+              const cJSON **ret)
+{
+        const cJSON *type, *entries, *items, *e;
+        cJSON *out = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!v || cJSON_IsNull(v))
+                return 0;
+        type = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "__type") : NULL;
+        if (!type) {
+                *ret = v;
+                return 0;
+        }
+        if (nest >= PM_BUCK2_MAX_SELECT_NEST)
+                return bad(x, t, "attribute '%s' nests select() and concatenation too deeply",
+                           attr);
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "selector") == 0) {
+                entries = cJSON_GetObjectItemCaseSensitive(v, "entries");
+                if (!cJSON_IsObject(entries))
+                        return bad(x, t, "attribute '%s' is a select() without 'entries'", attr);
+                e = cJSON_GetObjectItemCaseSensitive(entries, "DEFAULT");
+                if (!e)
+                        return bad(
+                                x, t,
+                                "attribute '%s' is a select() without a DEFAULT entry: projmodel cannot pick a configuration",
+                                attr);
+                return resolve_value(x, t, attr, e, nest + 1, ret);
+        }
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "concat") != 0)
+                return bad(x, t, "attribute '%s' has unknown '__type'", attr);
+
+        items = cJSON_GetObjectItemCaseSensitive(v, "items");
+        if (!cJSON_IsArray(items))
+                return bad(x, t, "attribute '%s' is a concatenation without 'items'", attr);
+        cJSON_ArrayForEach(e, items)
+        {
+                const cJSON *part;
+                cJSON *c;
+
+                r = resolve_value(x, t, attr, e, nest + 1, &part);
+                if (r < 0)
+                        return r;
+                if (!part)
+                        continue;
+                if (!out) {
+                        if (cJSON_IsArray(part))
+                                out = cJSON_CreateArray();
+                        else if (cJSON_IsObject(part))
+                                out = cJSON_CreateObject();
+                        else if (cJSON_IsString(part))
+                                out = cJSON_CreateString("");
+                        else
+                                return bad(x, t, "attribute '%s' concatenates a %s", attr,
+                                           cJSON_IsNumber(part) ? "number" : "boolean");
+                        if (!out)
+                                return oom(x);
+                        /* Owned by x->scratch from now on, so every exit below is clean. */
+                        cJSON_AddItemToArray(x->scratch, out);
+                }
+                if (cJSON_IsArray(out) && cJSON_IsArray(part)) {
+                        const cJSON *i;
+
+                        cJSON_ArrayForEach(i, part)
+                        {
+                                c = cJSON_Duplicate(i, true);
+                                if (!c || !cJSON_AddItemToArray(out, c)) {
+                                        cJSON_Delete(c);
+                                        return oom(x);
+                                }
+                        }
+                } else if (cJSON_IsObject(out) && cJSON_IsObject(part)) {
+                        const cJSON *i;
+
+                        cJSON_ArrayForEach(i, part)
+                        {
+                                c = cJSON_Duplicate(i, true);
+                                if (!c)
+                                        return oom(x);
+                                cJSON_DeleteItemFromObjectCaseSensitive(out, i->string);
+                                if (!cJSON_AddItemToObject(out, i->string, c)) {
+                                        cJSON_Delete(c);
+                                        return oom(x);
+                                }
+                        }
+                } else if (cJSON_IsString(out) && cJSON_IsString(part)) {
+                        char *s = pm_asprintf("%s%s", out->valuestring, part->valuestring);
+
+                        if (!s)
+                                return oom(x);
+                        if (!cJSON_SetValuestring(out, s)) {
+                                pm_free(s);
+                                return oom(x);
+                        }
+                        pm_free(s);
+                } else {
+                        return bad(x, t, "attribute '%s' concatenates values of different types",
+                                   attr);
+                }
+        }
+        *ret = out;
+        return 0;
+}
+
+static int
+get_attr(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
+{
+        return resolve_value(x, t, attr, cJSON_GetObjectItemCaseSensitive(t->obj, attr), 0, ret);
+}
+
+static int
+get_string(struct ctx *x, const struct target *t, const char *attr, const char **ret)
+{
+        const cJSON *v;
+        int r = get_attr(x, t, attr, &v);
+
+        if (r < 0)
+                return r;
+        if (v && !cJSON_IsString(v))
+                return bad(x, t, "attribute '%s' is not a string", attr);
+        *ret = v ? v->valuestring : NULL;
+        return 0;
+}
+
+/* A list of strings (NULL when absent). */
+static int
+get_strlist(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
+{
+        const cJSON *v, *e;
+        int r = get_attr(x, t, attr, &v);
+
+        if (r < 0)
+                return r;
+        if (v && !cJSON_IsArray(v))
+                return bad(x, t, "attribute '%s' is not a list of strings", attr);
+        cJSON_ArrayForEach(e, v)
+        {
+                if (!cJSON_IsString(e))
+                        return bad(x, t, "attribute '%s' is not a list of strings", attr);
+        }
+        *ret = v;
+        return 0;
+}
+
+/* A dict of strings to strings (NULL when absent). */
+static int
+get_strdict(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
+{
+        const cJSON *v, *e;
+        int r = get_attr(x, t, attr, &v);
+
+        if (r < 0)
+                return r;
+        if (v && !cJSON_IsObject(v))
+                return bad(x, t, "attribute '%s' is not a dict of strings", attr);
+        cJSON_ArrayForEach(e, v)
+        {
+                if (!cJSON_IsString(e))
+                        return bad(x, t, "attribute '%s' is not a dict of strings", attr);
+        }
+        *ret = v;
+        return 0;
+}
+
+/*
+ * The absolute path of a source written in target @t: a file label "cell//dir/file.rs", an
+ * absolute path, or a path relative to the package. Sources produced by another target
+ * ("cell//pkg:gen") have no path before a build: *ret is NULL then.
+ */
+static int
+source_path(struct ctx *x, const struct target *t, const char *s, char **ret)
+{
+        const char *sl = strstr(s, "//");
+
+        *ret = NULL;
+        if (sl) {
+                const char *dir = sl == s ? cell_dir(x, t->cell, strlen(t->cell))
+                                          : cell_dir(x, s, (size_t)(sl - s));
+
+                if (strchr(sl, ':'))
+                        return 0;
+                *ret = pm_path_join(x->g->arena, dir, sl + 2);
+        } else {
+                *ret = pm_path_normalize(x->g->arena, t->pkg_dir, s);
+        }
+        return *ret ? 0 : oom(x);
+}
+
+/* Add @dir unless it already is, or lies below, an include dir of @c. */
+static int
+add_include_dir(struct ctx *x, struct pm_crate *c, const char *dir)
+{
+        for (size_t i = 0; i < c->include_dirs.n; i++)
+                if (pm_path_is_under(dir, c->include_dirs.v[i]))
+                        return 0;
+        return pm_strlist_push(x->g, &c->include_dirs, dir) < 0 ? oom(x) : 0;
+}
+
+static bool
+is_default_root(const char *base, enum rule rule, const char *crate)
+{
+        size_t n = crate ? strlen(crate) : 0;
+
+        if (crate && strncmp(base, crate, n) == 0 && strcmp(base + n, ".rs") == 0)
+                return true;
+        if (rule == RULE_LIBRARY)
+                return strcmp(base, "lib.rs") == 0;
+        if (rule == RULE_BINARY)
+                return strcmp(base, "main.rs") == 0;
+        return strcmp(base, "main.rs") == 0 || strcmp(base, "lib.rs") == 0;
+}
+
+/*
+ * The prelude's crate-root rule: the crate_root attribute, else the one source named lib.rs
+ * (libraries), main.rs (binaries), either (tests) or <crate>.rs, else the only source.
+ */
+static int
+crate_root(struct ctx *x, const struct target *t, struct pm_crate *c, const char *crate,
+           const struct pm_strlist *candidates)
+{
+        const char *attr = NULL, *found = NULL;
+        size_t n_found = 0;
+        int r;
+
+        r = get_string(x, t, "crate_root", &attr);
+        if (r < 0)
+                return r;
+        if (attr && *attr) {
+                char *p;
+
+                r = source_path(x, t, attr, &p);
+                if (r < 0)
+                        return r;
+                if (!p)
+                        return bad(x, t, "crate_root '%s' is a generated target, not a file", attr);
+                c->root_module = p;
+                return 0;
+        }
+        for (size_t i = 0; i < candidates->n; i++) {
+                if (is_default_root(pm_path_basename(candidates->v[i]), t->rule, crate)) {
+                        found = candidates->v[i];
+                        n_found++;
+                }
+        }
+        if (n_found == 1) {
+                c->root_module = (char *)found;
+                return 0;
+        }
+        if (candidates->n == 1) {
+                c->root_module = candidates->v[0];
+                return 0;
+        }
+        return bad(
+                x, t,
+                n_found > 1
+                        ? "has no crate_root and several srcs could be its root"
+                        : "has no crate_root and none of its srcs is lib.rs, main.rs or <crate>.rs");
+}
+
+static bool
+has_component(const char *path, const char *comp)
+{
+        size_t n = strlen(comp);
+
+        for (const char *p = path; p && *p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+                if (strncmp(p, comp, n) == 0 && (p[n] == '/' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+static int
+set_build_file(struct ctx *x, const struct target *t, struct pm_crate *c)
+{
+        char *first = NULL;
+
+        for (size_t i = 0; x->bf_names[i]; i++) {
+                char *p = pm_path_join(x->g->arena, t->pkg_dir, x->bf_names[i]);
+
+                if (!p)
+                        return oom(x);
+                if (!first)
+                        first = p;
+                if (access(p, F_OK) == 0) {
+                        c->build_file = p;
+                        break;
+                }
+        }
+        /* Captured output may come without the tree: name the file Buck2 would have read. */
+        if (!c->build_file)
+                c->build_file = first;
+        return pm_strlist_push_unique(x->g, &x->g->build_files, c->build_file) < 0 ? oom(x) : 0;
+}
+
+/* Fill the crate of Rust target @t from its attributes (deps come later). */
+static int
+build_crate(struct ctx *x, struct target *t)
+{
+        struct pm_crate *c = &x->g->crates[t->crate];
+        struct pm_strlist candidates = { 0 };
+        const cJSON *list, *e;
+        const char *crate = NULL, *edition = NULL;
+        char *name_, *root_dir;
+        int r;
+
+        c->label = pm_graph_strdup(x->g, t->label);
+        c->build_system = pm_graph_strdup(x->g, "buck2");
+        c->display_name = pm_graph_strdup(x->g, t->name);
+        if (!c->label || !c->build_system || !c->display_name)
+                return oom(x);
+        c->kind = t->rule == RULE_BINARY ? PM_CRATE_BIN
+                  : t->rule == RULE_TEST ? PM_CRATE_TEST
+                                         : PM_CRATE_LIB;
+
+        r = get_string(x, t, "crate", &crate);
+        if (r < 0)
+                return r;
+        if (crate && *crate) {
+                c->crate_name = pm_graph_strdup(x->g, crate);
+        } else {
+                c->crate_name = name_ = pm_graph_strdup(x->g, t->name);
+                for (; name_ && *name_; name_++)
+                        if (*name_ == '-')
+                                *name_ = '_';
+        }
+        if (!c->crate_name)
+                return oom(x);
+
+        r = get_string(x, t, "edition", &edition);
+        if (r < 0)
+                return r;
+        if (edition && !pm_edition_valid(edition))
+                return bad(x, t, "edition '%s' is not 2015, 2018, 2021 or 2024", edition);
+        c->edition = pm_graph_strdup(x->g, edition ? edition : x->edition);
+        if (!c->edition)
+                return oom(x);
+
+        r = get_strlist(x, t, "srcs", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                char *p;
+
+                r = source_path(x, t, e->valuestring, &p);
+                if (r < 0)
+                        return r;
+                if (p && (pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
+                          pm_strlist_push(x->g, &candidates, p) < 0))
+                        return oom(x);
+        }
+        /* mapped_srcs: {source: local path}; the local path is where the (usually generated)
+         * file appears inside the crate, relative to the package. */
+        r = get_strdict(x, t, "mapped_srcs", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                char *p = pm_path_normalize(x->g->arena, t->pkg_dir, e->valuestring);
+
+                if (!p || pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
+                    pm_strlist_push(x->g, &candidates, p) < 0)
+                        return oom(x);
+        }
+        r = crate_root(x, t, c, crate && *crate ? crate : c->crate_name, &candidates);
+        if (r < 0)
+                return r;
+        root_dir = pm_path_dirname(x->g->arena, c->root_module);
+        if (!root_dir)
+                return oom(x);
+        r = add_include_dir(x, c, root_dir);
+        for (size_t i = 0; r == 0 && i < c->sources.n; i++) {
+                char *d = pm_path_dirname(x->g->arena, c->sources.v[i]);
+
+                r = d ? add_include_dir(x, c, d) : oom(x);
+        }
+        if (r < 0)
+                return r;
+
+        r = get_strlist(x, t, "features", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                char *cfg = pm_graph_printf(x->g, "feature=\"%s\"", e->valuestring);
+
+                if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
+                        return oom(x);
+        }
+        r = get_strlist(x, t, "rustc_flags", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                if (pm_strlist_push(x->g, &c->flags, e->valuestring) < 0)
+                        return oom(x);
+        }
+        r = pm_crate_apply_rustc_flags(x->g, c, &c->flags, x->err);
+        if (r < 0)
+                return r == -ENOMEM ? r : bad(x, t, "rustc_flags: %s", x->err->msg);
+
+        r = get_strdict(x, t, "env", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                const char *v = e->valuestring;
+                char *abs = NULL;
+
+                /* Buck2 runs rustc from the project root (build-systems.md §A.5). */
+                if (strcmp(e->string, "CARGO_MANIFEST_DIR") == 0 && !pm_path_is_absolute(v)) {
+                        abs = pm_path_normalize(x->g->arena, x->root, v);
+                        if (!abs)
+                                return oom(x);
+                        v = abs;
+                }
+                if (pm_kvlist_set(x->g, &c->env, e->string, v) < 0)
+                        return oom(x);
+        }
+
+        if (t->rule == RULE_LIBRARY) {
+                const cJSON *pm;
+
+                r = get_attr(x, t, "proc_macro", &pm);
+                if (r < 0)
+                        return r;
+                if (pm && !cJSON_IsBool(pm))
+                        return bad(x, t, "attribute 'proc_macro' is not a boolean");
+                if (cJSON_IsTrue(pm)) {
+                        c->kind = PM_CRATE_PROC_MACRO;
+                        c->note = pm_graph_strdup(
+                                x->g,
+                                "proc macro not built by projmodel: `buck2 targets` has no dylib path, so its macros are not expanded");
+                        if (!c->note)
+                                return oom(x);
+                }
+        }
+        /* Third-party code vendored by reindeer has its sources under .../vendor/<crate>; a
+         * cell outside the project root is someone else's code too. */
+        c->is_workspace_member = pm_path_is_under(c->root_module, x->root) &&
+                                 !has_component(c->root_module + strlen(x->root), "vendor");
+        return set_build_file(x, t, c);
+}
+
+/*
+ * The Rust target a dependency label means, following aliases, or NULL when it is not a Rust
+ * target of this output (C++ deps of Rust crates are normal and ignored silently).
+ */
+static int
+resolve_dep(struct ctx *x, const struct target *t, const char *attr, const char *label,
+            struct target **ret)
+{
+        struct target *d;
+        const char *actual;
+        bool not_label;
+        char *l;
+        int r;
+
+        *ret = NULL;
+        l = canonical_label(x, t, label, &not_label);
+        if (not_label)
+                return bad(x, t, "attribute '%s' has '%s', which is not a target label", attr,
+                           label);
+        if (!l)
+                return oom(x);
+        for (int hops = 0;; hops++) {
+                d = find_target(x, l);
+                if (!d) {
+                        char *w = pm_graph_printf(
+                                x->g,
+                                "target '%s': dependency '%s' is not in the buck2 output, ignoring",
+                                t->label, l);
+
+                        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? oom(x) : 0;
+                }
+                if (d->rule != RULE_ALIAS)
+                        break;
+                if (hops >= PM_BUCK2_MAX_ALIAS_HOPS)
+                        return bad(x, d, "alias chain is longer than %d", PM_BUCK2_MAX_ALIAS_HOPS);
+                r = get_string(x, d, "actual", &actual);
+                if (r < 0)
+                        return r;
+                if (!actual)
+                        return bad(x, d, "alias has no 'actual'");
+                l = canonical_label(x, d, actual, &not_label);
+                if (not_label)
+                        return bad(x, d, "'actual' is '%s', which is not a target label", actual);
+                if (!l)
+                        return oom(x);
+        }
+        if (d->rule == RULE_OTHER)
+                return 0;
+        if (d->fold != NO_FOLD)
+                d = &x->t[d->fold];
+        *ret = d;
+        return 0;
+}
+
+static int
+add_dep(struct ctx *x, struct pm_crate *c, const struct target *dep, const char *name)
+{
+        const struct pm_crate *dc = &x->g->crates[dep->crate];
+        char *n = NULL;
+
+        if (strcmp(dc->label, c->label) == 0)
+                return 0;
+        if (name) {
+                n = pm_arena_strdup(x->a, name);
+                if (!n)
+                        return oom(x);
+                for (char *p = n; *p; p++)
+                        if (*p == '-')
+                                *p = '_';
+                if (strcmp(n, dc->crate_name) == 0)
+                        n = NULL;
+        }
+        for (size_t i = 0; i < c->n_deps; i++)
+                if (strcmp(c->deps[i].label, dc->label) == 0 &&
+                    (c->deps[i].name == n || (n && c->deps[i].name && !strcmp(c->deps[i].name, n))))
+                        return 0;
+        return pm_crate_add_dep(x->g, c, dc->label, n) < 0 ? oom(x) : 0;
+}
+
+/* Add @t's deps and named_deps to crate @c (its own, or its library's when folded). */
+static int
+add_deps(struct ctx *x, const struct target *t, struct pm_crate *c)
+{
+        const cJSON *list, *e;
+        struct target *d;
+        int r;
+
+        r = get_strlist(x, t, "deps", &list);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, list)
+        {
+                r = resolve_dep(x, t, "deps", e->valuestring, &d);
+                if (r == 0 && d)
+                        r = add_dep(x, c, d, NULL);
+                if (r < 0)
+                        return r;
+        }
+        r = get_attr(x, t, "named_deps", &list);
+        if (r < 0)
+                return r;
+        if (list && !cJSON_IsObject(list) && !cJSON_IsArray(list))
+                return bad(x, t, "attribute 'named_deps' is neither a dict nor a list");
+        cJSON_ArrayForEach(e, list)
+        {
+                const char *name, *label;
+
+                if (cJSON_IsObject(list)) {
+                        if (!cJSON_IsString(e))
+                                return bad(x, t, "named_deps '%s' is not a label", e->string);
+                        name = e->string;
+                        label = e->valuestring;
+                } else {
+                        /* The list form: [[name, label], ...] (build-systems.md §A.4). */
+                        if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
+                            !cJSON_IsString(cJSON_GetArrayItem(e, 0)) ||
+                            !cJSON_IsString(cJSON_GetArrayItem(e, 1)))
+                                return bad(
+                                        x, t,
+                                        "attribute 'named_deps' is a list whose entries are not [name, label] pairs");
+                        name = cJSON_GetArrayItem(e, 0)->valuestring;
+                        label = cJSON_GetArrayItem(e, 1)->valuestring;
+                }
+                if (!*name)
+                        return bad(x, t, "attribute 'named_deps' has an empty name");
+                r = resolve_dep(x, t, "named_deps", label, &d);
+                if (r == 0 && d)
+                        r = add_dep(x, c, d, name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Merge test @t's sources into library @lib (deps are merged by add_deps()). */
+static int
+fold_into(struct ctx *x, struct target *t, struct target *lib)
+{
+        struct pm_crate *tc = &x->g->crates[t->crate], *lc = &x->g->crates[lib->crate];
+        int r = 0;
+
+        t->fold = (size_t)(lib - x->t);
+        for (size_t i = 0; r == 0 && i < tc->sources.n; i++)
+                r = pm_strlist_push_unique(x->g, &lc->sources, tc->sources.v[i]);
+        for (size_t i = 0; r == 0 && i < tc->include_dirs.n; i++)
+                r = pm_strlist_push_unique(x->g, &lc->include_dirs, tc->include_dirs.v[i]);
+        return r < 0 ? oom(x) : 0;
+}
+
+/*
+ * Fold tests into libraries as Buck2's rust-project does (build-systems.md §A.6): a rust_test
+ * named "<lib>-unittest" next to library <lib>, or one a library lists in `tests` that has the
+ * library's crate root (so it is the same crate compiled with --test).
+ */
+static int
+fold_tests(struct ctx *x)
+{
+        const cJSON *tests, *e;
+        struct target *d;
+        int r;
+
+        for (size_t i = 0; i < x->n; i++) {
+                struct target *lib = &x->t[i];
+
+                if (lib->rule != RULE_LIBRARY)
+                        continue;
+                r = get_strlist(x, lib, "tests", &tests);
+                if (r < 0)
+                        return r;
+                cJSON_ArrayForEach(e, tests)
+                {
+                        bool not_label;
+                        char *l = canonical_label(x, lib, e->valuestring, &not_label);
+
+                        if (not_label)
+                                continue;
+                        if (!l)
+                                return oom(x);
+                        d = find_target(x, l);
+                        if (d && d->rule == RULE_TEST && d->fold == NO_FOLD &&
+                            strcmp(x->g->crates[d->crate].root_module,
+                                   x->g->crates[lib->crate].root_module) == 0) {
+                                r = fold_into(x, d, lib);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+        for (size_t i = 0; i < x->n; i++) {
+                struct target *t = &x->t[i];
+                size_t n = strlen(t->name), sl = strlen("-unittest");
+                char *l;
+
+                if (t->rule != RULE_TEST || t->fold != NO_FOLD || n <= sl ||
+                    strcmp(t->name + n - sl, "-unittest") != 0)
+                        continue;
+                l = pm_arena_printf(x->a, "%s//%s:%.*s", t->cell, t->pkg, (int)(n - sl), t->name);
+                if (!l)
+                        return oom(x);
+                d = find_target(x, l);
+                if (d && d->rule == RULE_LIBRARY) {
+                        r = fold_into(x, t, d);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Read the target fields every object must have; non-target entries are skipped. */
+static int
+read_target(struct ctx *x, const cJSON *obj, size_t idx, struct target *t)
+{
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "buck.type");
+        const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(obj, "buck.package");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+        const char *sl;
+
+        t->obj = obj;
+        t->fold = NO_FOLD;
+        if (!cJSON_IsString(pkg) || !cJSON_IsString(name) || !cJSON_IsString(type)) {
+                if (cJSON_IsString(name))
+                        return bad(x, NULL,
+                                   "entry %zu ('%s') has no string 'buck.type' and 'buck.package'",
+                                   idx, name->valuestring);
+                return bad(x, NULL,
+                           "entry %zu has no string 'buck.type', 'buck.package' and 'name'", idx);
+        }
+        sl = strstr(pkg->valuestring, "//");
+        if (!sl || strchr(pkg->valuestring, ':') || !*name->valuestring ||
+            strchr(name->valuestring, '/') || strchr(name->valuestring, ':'))
+                return bad(x, NULL, "entry %zu: '%s' and '%s' make no target label", idx,
+                           pkg->valuestring, name->valuestring);
+        t->name = name->valuestring;
+        t->label = pm_arena_printf(x->a, "%s:%s", pkg->valuestring, t->name);
+        t->cell = sl == pkg->valuestring ? "root"
+                                         : pm_arena_strndup(x->a, pkg->valuestring,
+                                                            (size_t)(sl - pkg->valuestring));
+        t->pkg = sl + 2;
+        if (!t->label || !t->cell)
+                return oom(x);
+        t->pkg_dir = pm_path_join(x->a, cell_dir(x, t->cell, strlen(t->cell)), t->pkg);
+        if (!t->pkg_dir)
+                return oom(x);
+        t->rule = classify(type->valuestring);
+        return 0;
+}
+
+/* Warn about a package Buck2 could not load (--keep-going output), and skip it. */
+static int
+warn_error_entry(struct ctx *x, const cJSON *obj)
+{
+        const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(obj, "buck.package");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "buck.error");
+        char *w = pm_graph_printf(x->g, "package '%s': buck2 reported an error (%s), ignoring",
+                                  cJSON_IsString(pkg) ? pkg->valuestring : "?",
+                                  cJSON_IsString(e) ? e->valuestring : "no message");
+
+        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? oom(x) : 0;
+}
+
+static int
+parse_targets(struct ctx *x, const cJSON *arr)
+{
+        const cJSON *obj;
+        size_t i = 0, n_rust = 0;
+        int r;
+
+        x->n = 0;
+        cJSON_ArrayForEach(obj, arr)
+        {
+                i++;
+                if (!cJSON_IsObject(obj))
+                        return bad(x, NULL, "entry %zu is not an object", i - 1);
+                if (cJSON_GetObjectItemCaseSensitive(obj, "buck.error")) {
+                        r = warn_error_entry(x, obj);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = read_target(x, obj, i - 1, &x->t[x->n]);
+                if (r < 0)
+                        return r;
+                x->n++;
+        }
+
+        for (i = 0; i < x->n; i++)
+                x->sorted[i] = &x->t[i];
+        qsort(x->sorted, x->n, sizeof(*x->sorted), label_cmp);
+        x->n_sorted = 0;
+        for (i = 0; i < x->n; i++) {
+                /* `ctargets` lists a target once per configuration: the first one wins. */
+                if (x->n_sorted &&
+                    strcmp(x->sorted[x->n_sorted - 1]->label, x->sorted[i]->label) == 0) {
+                        x->sorted[i]->rule = RULE_OTHER;
+                        continue;
+                }
+                x->sorted[x->n_sorted++] = x->sorted[i];
+        }
+
+        for (i = 0; i < x->n; i++) {
+                struct target *t = &x->t[i];
+
+                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                        continue;
+                if (!pm_graph_add_crate(x->g))
+                        return oom(x);
+                t->crate = n_rust++;
+        }
+        for (i = 0; i < x->n; i++) {
+                if (x->t[i].rule == RULE_OTHER || x->t[i].rule == RULE_ALIAS)
+                        continue;
+                r = build_crate(x, &x->t[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = fold_tests(x);
+        if (r < 0)
+                return r;
+        for (i = 0; i < x->n; i++) {
+                struct target *t = &x->t[i];
+
+                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                        continue;
+                r = add_deps(x, t,
+                             &x->g->crates[t->fold == NO_FOLD ? t->crate : x->t[t->fold].crate]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Drop the crates of folded tests, keeping the order of the rest. */
+static void
+compact(struct ctx *x)
+{
+        size_t w = 0;
+
+        for (size_t i = 0; i < x->n; i++) {
+                struct target *t = &x->t[i];
+
+                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                        continue;
+                if (t->fold == NO_FOLD)
+                        x->g->crates[w++] = x->g->crates[t->crate];
+        }
+        x->g->n_crates = w;
+}
+
+int
+pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                struct pm_graph **ret_graph, struct pm_error *err)
+{
+        struct ctx x = { .q = q, .root = q->project->root, .err = err };
+        const char *end = NULL;
+        cJSON *json = NULL;
+        char *bc;
+        size_t n;
+        long deep;
+        int r;
+
+        if (n_outputs < 1 || !outputs[0].data)
+                return pm_error_set(err, PM_EBADTOOLOUTPUT, "buck2 produced no output");
+        x.origin = outputs[0].origin ? outputs[0].origin : "buck2 targets";
+        r = pm__buck2_default_edition(q, &x.edition, err);
+        if (r < 0)
+                return r;
+
+        deep = too_deep(outputs[0].data, outputs[0].len);
+        if (deep >= 0)
+                return pm_error_set_at(err, PM_ELIMIT, x.origin,
+                                       line_of(outputs[0].data, (size_t)deep), 0,
+                                       "JSON nesting deeper than %d", PM_BUCK2_MAX_DEPTH);
+        json = cJSON_ParseWithLengthOpts(outputs[0].data, outputs[0].len, &end, false);
+        if (!json) {
+                size_t off = end && end >= outputs[0].data ? (size_t)(end - outputs[0].data) : 0;
+
+                if (off > outputs[0].len)
+                        off = outputs[0].len;
+                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
+                                       line_of(outputs[0].data, off), 0,
+                                       "not valid JSON (buck2 targets --json output expected)");
+        }
+        if (!cJSON_IsArray(json)) {
+                r = bad(&x, NULL, "not a JSON array (buck2 targets --json output expected)");
+                goto out;
+        }
+        n = (size_t)cJSON_GetArraySize(json);
+        if (n > PM_BUCK2_MAX_TARGETS) {
+                r = pm_error_set_at(err, PM_ELIMIT, x.origin, 0, 0,
+                                    "%zu targets, more than the limit of %d", n,
+                                    PM_BUCK2_MAX_TARGETS);
+                goto out;
+        }
+
+        r = -ENOMEM;
+        x.a = pm_arena_new();
+        x.scratch = cJSON_CreateArray();
+        x.g = pm_graph_new();
+        if (!x.a || !x.scratch || !x.g)
+                goto oom;
+        x.t = pm_arena_alloc(x.a, (n ? n : 1) * sizeof(*x.t));
+        x.sorted = pm_arena_alloc(x.a, (n ? n : 1) * sizeof(*x.sorted));
+        if (!x.t || !x.sorted)
+                goto oom;
+        r = load_buckconfig(&x);
+        if (r == -ENOMEM)
+                goto oom;
+        if (r < 0)
+                goto out;
+        r = parse_targets(&x, json);
+        if (r < 0)
+                goto out;
+        compact(&x);
+        bc = pm_path_join(x.g->arena, x.root, ".buckconfig");
+        if (!bc || pm_strlist_push_unique(x.g, &x.g->build_files, bc) < 0)
+                goto oom;
+
+        *ret_graph = pm_steal_ptr(&x.g);
+        r = 0;
+        goto out;
+oom:
+        r = pm_error_set(err, -ENOMEM, "out of memory");
+out:
+        pm_graph_free(x.g);
+        cJSON_Delete(x.scratch);
+        pm_arena_free(x.a);
+        cJSON_Delete(json);
+        return r;
+}

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsing `cargo metadata --format-version 1` into crates: one per lib, proc-macro and bin
+ * target, edges from the resolve graph (renames kept, dev/build-only deps dropped), activated
+ * features as cfgs, and the CARGO_* variables Cargo would give rustc. Runs nothing. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "adapters/cargo/cargo-internal.h"
+
+#define NO_CRATE SIZE_MAX
+
+#define NOTE_BUILD_SCRIPT \
+        "build script not run by projmodel: OUT_DIR and cfgs it would emit are missing"
+#define NOTE_PROC_MACRO \
+        "proc macro not built by projmodel: its macros are not expanded until a dylib is provided"
+
+struct pkg {
+        const cJSON *obj;
+        const char *id;
+        const char *name;
+        const char *version;
+        const char *manifest; /* absolute, normalised (graph arena) */
+        const char *dir;      /* its directory */
+        const cJSON *node;    /* resolve.nodes[] entry, or NULL */
+        bool member;          /* in workspace_members */
+        bool build_script;    /* has a custom-build target */
+        size_t lib;           /* crate index of its lib or proc-macro target, or NO_CRATE */
+        size_t first, end;    /* its crates are [first, end) */
+};
+
+struct ctx {
+        const struct pm_query *q;
+        const char *origin;
+        const char *rel;
+        struct pm_arena *a;
+        struct pkg *p;
+        size_t n;
+        struct pkg **sorted; /* by id */
+        struct pm_graph *g;
+        struct pm_error *err;
+};
+
+static int bad(struct ctx *x, const struct pkg *p, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* PM_EBADTOOLOUTPUT naming the output and the package. */
+static int
+bad(struct ctx *x, const struct pkg *p, const char *fmt, ...)
+{
+        char msg[PM_ERROR_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (p && p->name)
+                return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0,
+                                       "package '%s %s': %s", p->name,
+                                       p->version ? p->version : "?", msg);
+        return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0, "%s", msg);
+}
+
+static int
+oom(struct ctx *x)
+{
+        return pm_error_set(x->err, -ENOMEM, "out of memory");
+}
+
+/* Offset of the first bracket nested deeper than the limit, or -1 (before cJSON recurses). */
+static long
+too_deep(const char *s, size_t len)
+{
+        bool in_str = false, esc = false;
+        int depth = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (in_str) {
+                        if (esc)
+                                esc = false;
+                        else if (c == '\\')
+                                esc = true;
+                        else if (c == '"')
+                                in_str = false;
+                } else if (c == '"') {
+                        in_str = true;
+                } else if (c == '[' || c == '{') {
+                        if (++depth > PM_CARGO_MAX_DEPTH)
+                                return (long)i;
+                } else if (c == ']' || c == '}') {
+                        depth--;
+                }
+        }
+        return -1;
+}
+
+static int
+line_of(const char *s, size_t off)
+{
+        int line = 1;
+
+        for (size_t i = 0; i < off; i++)
+                if (s[i] == '\n')
+                        line++;
+        return line;
+}
+
+static const char *
+str_or_null(const cJSON *obj, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int
+pkg_cmp(const void *a, const void *b)
+{
+        const struct pkg *const *x = a, *const *y = b;
+
+        return strcmp((*x)->id, (*y)->id);
+}
+
+static struct pkg *
+find_pkg(const struct ctx *x, const char *id)
+{
+        size_t lo = 0, hi = x->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(id, x->sorted[mid]->id);
+
+                if (c == 0)
+                        return x->sorted[mid];
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
+}
+
+static bool
+has_kind(const cJSON *kinds, const char *k)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, kinds)
+        {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, k) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool
+is_lib_kind(const cJSON *kinds)
+{
+        return has_kind(kinds, "lib") || has_kind(kinds, "rlib") || has_kind(kinds, "dylib") ||
+               has_kind(kinds, "cdylib") || has_kind(kinds, "staticlib");
+}
+
+/* CARGO_PKG_VERSION_MAJOR/MINOR/PATCH/PRE from a semver string ("1.2.3-beta.1+build"). */
+static int
+set_version_env(struct ctx *x, struct pm_crate *c, const char *v)
+{
+        static const char *const keys[] = { "CARGO_PKG_VERSION_MAJOR", "CARGO_PKG_VERSION_MINOR",
+                                            "CARGO_PKG_VERSION_PATCH" };
+        const char *p = v, *pre = "";
+        char *s;
+
+        for (size_t i = 0; i < 3; i++) {
+                size_t n = strspn(p, "0123456789");
+
+                s = pm_arena_strndup(x->a, p, n);
+                if (!s || pm_kvlist_set(x->g, &c->env, keys[i], s) < 0)
+                        return oom(x);
+                p += n;
+                if (*p == '.')
+                        p++;
+        }
+        if (*p == '-') {
+                pre = pm_arena_strndup(x->a, p + 1, strcspn(p + 1, "+"));
+                if (!pre)
+                        return oom(x);
+        }
+        return pm_kvlist_set(x->g, &c->env, "CARGO_PKG_VERSION_PRE", pre) < 0 ? oom(x) : 0;
+}
+
+/*
+ * The variables Cargo sets for rustc. rust-analyzer fills nothing in for JSON projects
+ * (rust-analyzer.md §3.1), so without these env!("CARGO_PKG_NAME") would not resolve.
+ */
+static int
+set_env(struct ctx *x, const struct pkg *p, struct pm_crate *c, const char *target_name)
+{
+        static const struct {
+                const char *var;
+                const char *key;
+        } optional[] = {
+                { "CARGO_PKG_DESCRIPTION", "description" },
+                { "CARGO_PKG_HOMEPAGE", "homepage" },
+                { "CARGO_PKG_REPOSITORY", "repository" },
+                { "CARGO_PKG_LICENSE", "license" },
+                { "CARGO_PKG_LICENSE_FILE", "license_file" },
+                { "CARGO_PKG_RUST_VERSION", "rust_version" },
+                { "CARGO_PKG_README", "readme" },
+        };
+
+        const cJSON *authors = cJSON_GetObjectItemCaseSensitive(p->obj, "authors"), *e;
+        struct pm_kv kv[] = {
+                { "CARGO_PKG_NAME", (char *)p->name },
+                { "CARGO_PKG_VERSION", (char *)p->version },
+                { "CARGO_MANIFEST_DIR", (char *)p->dir },
+                { "CARGO_MANIFEST_PATH", (char *)p->manifest },
+                { "CARGO_CRATE_NAME", c->crate_name },
+        };
+        char *joined = pm_arena_strdup(x->a, "");
+
+        for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+                if (pm_kvlist_set(x->g, &c->env, kv[i].key, kv[i].value) < 0)
+                        return oom(x);
+        for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+                const char *v = str_or_null(p->obj, optional[i].key);
+
+                if (pm_kvlist_set(x->g, &c->env, optional[i].var, v ? v : "") < 0)
+                        return oom(x);
+        }
+        cJSON_ArrayForEach(e, authors)
+        {
+                if (!cJSON_IsString(e) || !joined)
+                        continue;
+                joined =
+                        pm_arena_printf(x->a, "%s%s%s", joined, *joined ? ":" : "", e->valuestring);
+        }
+        if (!joined || pm_kvlist_set(x->g, &c->env, "CARGO_PKG_AUTHORS", joined) < 0)
+                return oom(x);
+        if (c->kind == PM_CRATE_BIN &&
+            pm_kvlist_set(x->g, &c->env, "CARGO_BIN_NAME", target_name) < 0)
+                return oom(x);
+        if (p->member && pm_kvlist_set(x->g, &c->env, "CARGO_PRIMARY_PACKAGE", "1") < 0)
+                return oom(x);
+        return set_version_env(x, c, p->version);
+}
+
+/* One crate for target @t of package @p (kind already decided). */
+static int
+add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
+{
+        const char *name = str_or_null(t, "name"), *src = str_or_null(t, "src_path");
+        const char *edition = str_or_null(t, "edition");
+        const cJSON *features =
+                p->node ? cJSON_GetObjectItemCaseSensitive(p->node, "features") : NULL;
+        const cJSON *f;
+        struct pm_crate *c;
+        char *root, *dir;
+        int r;
+
+        if (!name || !*name)
+                return bad(x, p, "a target has no name");
+        if (!src || !pm_path_is_absolute(src))
+                return bad(x, p, "target '%s' has no absolute 'src_path'", name);
+        if (!edition)
+                edition = str_or_null(p->obj, "edition");
+        if (!edition || !pm_edition_valid(edition))
+                return bad(x, p, "target '%s' has edition '%s', not 2015, 2018, 2021 or 2024", name,
+                           edition ? edition : "(none)");
+        c = pm_graph_add_crate(x->g);
+        if (!c)
+                return oom(x);
+        c->kind = kind;
+        c->build_system = pm_graph_strdup(x->g, "cargo");
+        c->label = kind == PM_CRATE_BIN
+                           ? pm_graph_printf(x->g, "cargo:%s#%s@%s:bin:%s", x->rel, p->name,
+                                             p->version, name)
+                           : pm_graph_printf(x->g, "cargo:%s#%s@%s", x->rel, p->name, p->version);
+        c->display_name = pm_graph_strdup(x->g, name);
+        c->crate_name = pm_graph_strdup(x->g, name);
+        c->edition = pm_graph_strdup(x->g, edition);
+        root = pm_path_normalize(x->g->arena, NULL, src);
+        c->build_file = (char *)p->manifest;
+        c->is_workspace_member = p->member;
+        if (!c->build_system || !c->label || !c->display_name || !c->crate_name || !c->edition ||
+            !root)
+                return oom(x);
+        for (char *s = c->crate_name; *s; s++)
+                if (*s == '-')
+                        *s = '_';
+        c->root_module = root;
+        if (pm_strlist_push(x->g, &c->sources, root) < 0)
+                return oom(x);
+        /* The package directory: include_str!("../README.md") and #[path] reach anywhere in
+         * it, as with Cargo workspaces in rust-analyzer. */
+        if (pm_strlist_push(x->g, &c->include_dirs, p->dir) < 0)
+                return oom(x);
+        if (!pm_path_is_under(root, p->dir)) {
+                dir = pm_path_dirname(x->g->arena, root);
+                if (!dir || pm_strlist_push(x->g, &c->include_dirs, dir) < 0)
+                        return oom(x);
+        }
+        cJSON_ArrayForEach(f, features)
+        {
+                char *cfg;
+
+                if (!cJSON_IsString(f))
+                        return bad(x, p, "resolve node has a feature that is not a string");
+                cfg = pm_graph_printf(x->g, "feature=\"%s\"", f->valuestring);
+                if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
+                        return oom(x);
+        }
+        if (p->build_script || kind == PM_CRATE_PROC_MACRO) {
+                c->note =
+                        pm_graph_printf(x->g, "%s%s%s", p->build_script ? NOTE_BUILD_SCRIPT : "",
+                                        p->build_script && kind == PM_CRATE_PROC_MACRO ? "; " : "",
+                                        kind == PM_CRATE_PROC_MACRO ? NOTE_PROC_MACRO : "");
+                if (!c->note)
+                        return oom(x);
+        }
+        r = set_env(x, p, c, name);
+        return r;
+}
+
+/* Read one package's identity and make its crates (deps come later). */
+static int
+read_package(struct ctx *x, struct pkg *p)
+{
+        const cJSON *targets = cJSON_GetObjectItemCaseSensitive(p->obj, "targets"), *t;
+        const char *manifest;
+        int r;
+
+        p->id = str_or_null(p->obj, "id");
+        p->name = str_or_null(p->obj, "name");
+        p->version = str_or_null(p->obj, "version");
+        manifest = str_or_null(p->obj, "manifest_path");
+        p->lib = NO_CRATE;
+        if (!p->id || !p->name || !p->version)
+                return bad(x, p, "a package has no string 'id', 'name' or 'version'");
+        if (!manifest || !pm_path_is_absolute(manifest))
+                return bad(x, p, "no absolute 'manifest_path'");
+        if (!cJSON_IsArray(targets))
+                return bad(x, p, "'targets' is not a list");
+        if (cJSON_GetArraySize(targets) > PM_CARGO_MAX_TARGETS)
+                return pm_error_set_at(x->err, PM_ELIMIT, x->origin, 0, 0,
+                                       "package '%s %s': more than %d targets", p->name, p->version,
+                                       PM_CARGO_MAX_TARGETS);
+        p->manifest = pm_path_normalize(x->g->arena, NULL, manifest);
+        p->dir = p->manifest ? pm_path_dirname(x->g->arena, p->manifest) : NULL;
+        if (!p->dir)
+                return oom(x);
+        if (pm_strlist_push_unique(x->g, &x->g->build_files, p->manifest) < 0)
+                return oom(x);
+
+        cJSON_ArrayForEach(t, targets)
+        {
+                const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(t, "kind");
+
+                if (!cJSON_IsObject(t) || !cJSON_IsArray(kinds))
+                        return bad(x, p, "a target has no 'kind' list");
+                if (has_kind(kinds, "custom-build"))
+                        p->build_script = true;
+        }
+        p->first = x->g->n_crates;
+        /* The library first: bins depend on it, and its index is the package's dep target. */
+        cJSON_ArrayForEach(t, targets)
+        {
+                const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(t, "kind");
+                bool pm = has_kind(kinds, "proc-macro");
+
+                if (!pm && !is_lib_kind(kinds))
+                        continue;
+                if (p->lib != NO_CRATE)
+                        return bad(x, p, "more than one library target");
+                p->lib = x->g->n_crates;
+                r = add_crate(x, p, t, pm ? PM_CRATE_PROC_MACRO : PM_CRATE_LIB);
+                if (r < 0)
+                        return r;
+        }
+        cJSON_ArrayForEach(t, targets)
+        {
+                if (!has_kind(cJSON_GetObjectItemCaseSensitive(t, "kind"), "bin"))
+                        continue;
+                r = add_crate(x, p, t, PM_CRATE_BIN);
+                if (r < 0)
+                        return r;
+        }
+        p->end = x->g->n_crates;
+        return 0;
+}
+
+/* True if the resolve dep entry @d is a normal (not dev- or build-only) dependency. */
+static int
+is_normal_dep(struct ctx *x, const struct pkg *p, const cJSON *d, bool *ret)
+{
+        const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(d, "dep_kinds"), *k;
+
+        /* Cargo before 1.41 wrote no dep_kinds: everything was normal then. */
+        if (!kinds || cJSON_IsNull(kinds)) {
+                *ret = true;
+                return 0;
+        }
+        if (!cJSON_IsArray(kinds))
+                return bad(x, p, "resolve node 'dep_kinds' is not a list");
+        *ret = false;
+        cJSON_ArrayForEach(k, kinds)
+        {
+                const cJSON *kind = cJSON_GetObjectItemCaseSensitive(k, "kind");
+
+                if (!kind || cJSON_IsNull(kind))
+                        *ret = true;
+        }
+        return 0;
+}
+
+static int
+add_deps(struct ctx *x, struct pkg *p)
+{
+        const cJSON *deps = p->node ? cJSON_GetObjectItemCaseSensitive(p->node, "deps") : NULL;
+        const cJSON *d;
+        int r;
+
+        if (deps && !cJSON_IsArray(deps))
+                return bad(x, p, "resolve node 'deps' is not a list");
+        for (size_t i = p->first; i < p->end; i++) {
+                struct pm_crate *c = &x->g->crates[i];
+
+                if (c->kind == PM_CRATE_BIN && p->lib != NO_CRATE &&
+                    pm_crate_add_dep(x->g, c, x->g->crates[p->lib].label, NULL) < 0)
+                        return oom(x);
+                cJSON_ArrayForEach(d, deps)
+                {
+                        const char *name = str_or_null(d, "name"), *id = str_or_null(d, "pkg");
+                        const struct pm_crate *dc;
+                        struct pkg *dp;
+                        bool normal = false;
+                        char *n;
+
+                        if (!name || !id)
+                                return bad(x, p, "resolve dependency without 'name' or 'pkg'");
+                        r = is_normal_dep(x, p, d, &normal);
+                        if (r < 0)
+                                return r;
+                        if (!normal)
+                                continue;
+                        dp = find_pkg(x, id);
+                        if (!dp)
+                                return bad(x, p, "dependency '%s' is not among the packages", id);
+                        if (dp->lib == NO_CRATE) {
+                                char *w = pm_graph_printf(
+                                        x->g,
+                                        "package '%s %s': dependency '%s' has no library target, ignoring",
+                                        p->name, p->version, dp->name);
+
+                                if (!w || pm_strlist_push_unique(x->g, &x->g->warnings, w) < 0)
+                                        return oom(x);
+                                continue;
+                        }
+                        dc = &x->g->crates[dp->lib];
+                        n = pm_arena_strdup(x->a, name);
+                        if (!n)
+                                return oom(x);
+                        for (char *s = n; *s; s++)
+                                if (*s == '-')
+                                        *s = '_';
+                        /* A rename ("foo2 = { package = "foo" }") keeps its extern name. */
+                        if (pm_crate_add_dep(x->g, c, dc->label,
+                                             strcmp(n, dc->crate_name) == 0 ? NULL : n) < 0)
+                                return oom(x);
+                }
+        }
+        return 0;
+}
+
+static int
+read_members(struct ctx *x, const cJSON *json)
+{
+        const cJSON *members = cJSON_GetObjectItemCaseSensitive(json, "workspace_members"), *m;
+
+        if (!cJSON_IsArray(members))
+                return bad(x, NULL, "no 'workspace_members' list (cargo metadata output expected)");
+        cJSON_ArrayForEach(m, members)
+        {
+                struct pkg *p;
+
+                if (!cJSON_IsString(m))
+                        return bad(x, NULL,
+                                   "'workspace_members' has an entry that is not a string");
+                p = find_pkg(x, m->valuestring);
+                if (!p)
+                        return bad(x, NULL, "workspace member '%s' is not among the packages",
+                                   m->valuestring);
+                p->member = true;
+        }
+        return 0;
+}
+
+static int
+read_resolve(struct ctx *x, const cJSON *json)
+{
+        const cJSON *resolve = cJSON_GetObjectItemCaseSensitive(json, "resolve"), *nodes, *n;
+
+        if (!cJSON_IsObject(resolve))
+                return bad(x, NULL, "no 'resolve' graph (was --no-deps passed to cargo metadata?)");
+        nodes = cJSON_GetObjectItemCaseSensitive(resolve, "nodes");
+        if (!cJSON_IsArray(nodes))
+                return bad(x, NULL, "'resolve.nodes' is not a list");
+        cJSON_ArrayForEach(n, nodes)
+        {
+                const char *id = str_or_null(n, "id");
+                struct pkg *p = id ? find_pkg(x, id) : NULL;
+
+                if (!p)
+                        return bad(x, NULL, "resolve node '%s' is not among the packages",
+                                   id ? id : "(no id)");
+                p->node = n;
+        }
+        return 0;
+}
+
+static int
+parse_metadata(struct ctx *x, const cJSON *json)
+{
+        const cJSON *packages = cJSON_GetObjectItemCaseSensitive(json, "packages"), *pk;
+        const cJSON *version = cJSON_GetObjectItemCaseSensitive(json, "version");
+        size_t i = 0;
+        int r;
+
+        if (!cJSON_IsObject(json) || !cJSON_IsArray(packages))
+                return bad(x, NULL, "no 'packages' list (cargo metadata output expected)");
+        if (version && (!cJSON_IsNumber(version) || version->valuedouble != 1))
+                return bad(x, NULL, "format version is not 1");
+        x->n = (size_t)cJSON_GetArraySize(packages);
+        if (x->n > PM_CARGO_MAX_PACKAGES)
+                return pm_error_set_at(x->err, PM_ELIMIT, x->origin, 0, 0,
+                                       "%zu packages, more than the limit of %d", x->n,
+                                       PM_CARGO_MAX_PACKAGES);
+        x->p = pm_arena_alloc(x->a, (x->n ? x->n : 1) * sizeof(*x->p));
+        x->sorted = pm_arena_alloc(x->a, (x->n ? x->n : 1) * sizeof(*x->sorted));
+        if (!x->p || !x->sorted)
+                return oom(x);
+        cJSON_ArrayForEach(pk, packages)
+        {
+                if (!cJSON_IsObject(pk))
+                        return bad(x, NULL, "package %zu is not an object", i);
+                x->p[i].obj = pk;
+                x->p[i].id = str_or_null(pk, "id");
+                if (!x->p[i].id)
+                        return bad(x, NULL, "package %zu has no 'id'", i);
+                x->sorted[i] = &x->p[i];
+                i++;
+        }
+        qsort(x->sorted, x->n, sizeof(*x->sorted), pkg_cmp);
+        for (i = 1; i < x->n; i++)
+                if (strcmp(x->sorted[i - 1]->id, x->sorted[i]->id) == 0)
+                        return bad(x, NULL, "package '%s' is listed twice", x->sorted[i]->id);
+        r = read_members(x, json);
+        if (r == 0)
+                r = read_resolve(x, json);
+        for (i = 0; r == 0 && i < x->n; i++)
+                r = read_package(x, &x->p[i]);
+        for (i = 0; r == 0 && i < x->n; i++)
+                r = add_deps(x, &x->p[i]);
+        return r;
+}
+
+/* Cargo.lock beside the workspace manifest, when there is one (it changes the resolve). */
+static int
+add_lockfile(struct ctx *x, const cJSON *json)
+{
+        const char *ws = str_or_null(json, "workspace_root");
+        char *lock;
+
+        if (!ws || !pm_path_is_absolute(ws))
+                return 0;
+        lock = pm_path_join(x->g->arena, ws, "Cargo.lock");
+        if (!lock)
+                return oom(x);
+        if (access(lock, F_OK) != 0)
+                return 0;
+        return pm_strlist_push_unique(x->g, &x->g->build_files, lock) < 0 ? oom(x) : 0;
+}
+
+int
+pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                struct pm_graph **ret_graph, struct pm_error *err)
+{
+        struct ctx x = { .q = q, .err = err };
+        const char *end = NULL;
+        cJSON *json = NULL;
+        long deep;
+        int r;
+
+        if (n_outputs < 1 || !outputs[0].data)
+                return pm_error_set(err, PM_EBADTOOLOUTPUT, "cargo metadata produced no output");
+        x.origin = outputs[0].origin ? outputs[0].origin : "cargo metadata";
+        x.rel = q->project->rel ? q->project->rel : ".";
+
+        deep = too_deep(outputs[0].data, outputs[0].len);
+        if (deep >= 0)
+                return pm_error_set_at(err, PM_ELIMIT, x.origin,
+                                       line_of(outputs[0].data, (size_t)deep), 0,
+                                       "JSON nesting deeper than %d", PM_CARGO_MAX_DEPTH);
+        json = cJSON_ParseWithLengthOpts(outputs[0].data, outputs[0].len, &end, false);
+        if (!json) {
+                size_t off = end && end >= outputs[0].data ? (size_t)(end - outputs[0].data) : 0;
+
+                if (off > outputs[0].len)
+                        off = outputs[0].len;
+                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
+                                       line_of(outputs[0].data, off), 0,
+                                       "not valid JSON (cargo metadata output expected)");
+        }
+        r = -ENOMEM;
+        x.a = pm_arena_new();
+        x.g = pm_graph_new();
+        if (!x.a || !x.g) {
+                r = oom(&x);
+                goto out;
+        }
+        r = parse_metadata(&x, json);
+        if (r == 0)
+                r = add_lockfile(&x, json);
+        if (r < 0)
+                goto out;
+        *ret_graph = pm_steal_ptr(&x.g);
+out:
+        pm_graph_free(x.g);
+        pm_arena_free(x.a);
+        cJSON_Delete(json);
+        return r;
+}

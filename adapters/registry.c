@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* The adapter registry, build-system detection and resolving each project's build system. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "adapters/adapters-internal.h"
+
+/*
+ * Every adapter, in detection order: a directory with both a .gn and a Cargo.toml is a GN
+ * project that vendors crates, so the explicit build systems come before Cargo.
+ */
+static const struct pm_adapter_ops *const registry[] = {
+        &pm__adapter_gn, &pm__adapter_bazel, &pm__adapter_buck2, &pm__adapter_cargo, NULL,
+};
+
+const struct pm_adapter_ops *const *
+pm_adapter_all(void)
+{
+        return registry;
+}
+
+const struct pm_adapter_ops *
+pm_adapter_find(const char *name)
+{
+        if (!name)
+                return NULL;
+        for (size_t i = 0; registry[i]; i++)
+                if (strcmp(registry[i]->name, name) == 0)
+                        return registry[i];
+        return NULL;
+}
+
+static bool
+has_file(const char *dir, const char *name)
+{
+        char *p = pm_path_join(NULL, dir, name);
+        struct stat st;
+        bool r;
+
+        if (!p)
+                return false;
+        r = lstat(p, &st) == 0;
+        pm_free(p);
+        return r;
+}
+
+const struct pm_adapter_ops *
+pm_adapter_detect(const char *root)
+{
+        for (size_t i = 0; registry[i]; i++) {
+                const char *const *m = registry[i]->markers;
+
+                for (; m && *m; m++)
+                        if (has_file(root, *m))
+                                return registry[i];
+        }
+        return NULL;
+}
+
+/* The JSON object that configures project @i: the top level for the root, else its entry. */
+static const cJSON *
+project_object(const struct pm_config *cfg, size_t i)
+{
+        const cJSON *subs;
+
+        if (!cfg->json)
+                return NULL;
+        if (i == 0)
+                return cfg->json;
+        subs = cJSON_GetObjectItemCaseSensitive(cfg->json, "subprojects");
+        return cJSON_GetArrayItem(subs, (int)i - 1);
+}
+
+int
+pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops;
+        const cJSON *obj;
+        char *id, *bs;
+
+        for (size_t i = 0; i < cfg->n_projects; i++) {
+                struct pm_project *p = &cfg->projects[i];
+
+                if (!p->build_system) {
+                        ops = pm_adapter_detect(p->root);
+                        if (!ops)
+                                return pm_error_set(
+                                        err, PM_ENOROOT,
+                                        "no build system found in '%s' (no .projmodel.json, .gn, MODULE.bazel, WORKSPACE, .buckconfig or Cargo.toml)",
+                                        p->root);
+                        bs = pm_strdup(ops->name);
+                        if (!bs)
+                                return pm_error_set(err, -ENOMEM, "out of memory");
+                        p->build_system = bs;
+                } else if (!pm_adapter_find(p->build_system)) {
+                        return pm_error_set(
+                                err, PM_ECONFIG,
+                                "invalid '%s': unknown build_system '%s' for '%s' (known: gn, bazel, buck2, cargo)",
+                                cfg->file ? cfg->file : p->root, p->build_system, p->rel);
+                }
+                id = pm_asprintf("%s:%s", p->build_system, p->rel);
+                if (!id)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                pm_free(p->id);
+                p->id = id;
+                obj = project_object(cfg, i);
+                p->settings = obj ? cJSON_GetObjectItemCaseSensitive(obj, p->build_system) : NULL;
+        }
+        return 0;
+}
+
+int
+pm_adapter_parse_captured(const struct pm_config *cfg, const struct pm_project *project,
+                          const char *data, size_t len, const char *origin,
+                          struct pm_graph **ret_graph, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find(project->build_system);
+        struct pm_query q = {
+                .config = cfg,
+                .project = project,
+                .captured = true,
+        };
+        struct pm_blob blob = {
+                .data = data,
+                .len = len,
+                .origin = origin ? origin : "(captured output)",
+        };
+
+        if (!ops)
+                return pm_error_set(err, PM_ECONFIG, "unknown build_system '%s' for '%s'",
+                                    project->build_system ? project->build_system : "(none)",
+                                    project->root);
+        return ops->parse(&q, &blob, 1, ret_graph, err);
+}

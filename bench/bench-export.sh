@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark: `gn gen --export-rust-project` versus `projmodel export` on generated GN monorepos.
+#
+# usage: bench/bench-export.sh [PROJMODEL]
+#   PROJMODEL   the projmodel binary (default $PROJMODEL, else build/cli/projmodel)
+# environment:
+#   BENCH_SIZES  crate counts to generate (default "1000 10000")
+#   BENCH_RUNS   timed runs per measurement (default 5; best and median are reported)
+#   BENCH_WORK   scratch directory (default /tmp/pm-bench); workspaces are reused when present
+#   BENCH_SEED   generator seed (default 1)
+#
+# For each size: generate the workspace, run `gn gen out` once, then time
+#   gn       `gn gen out --export-rust-project`
+#   cold     `projmodel export --root R --db <fresh db> --output X` (a new model every run)
+#   warm     the same with one db kept across runs (nothing changed in between)
+#   own      projmodel's own share: parse + model update + write, from GN output captured once
+#            (`--build-system gn --query-output out/project.json`, so GN is not run), fresh db
+# Wall time is measured around each run; peak RSS comes from GNU time (%M, the largest of the
+# process and the children it waited for, so `cold`/`warm` include GN's own footprint).
+# Prints a markdown table on stdout; progress goes to stderr. Nothing is interactive.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+projmodel=${1:-${PROJMODEL:-$src/build/cli/projmodel}}
+sizes=${BENCH_SIZES:-"1000 10000"}
+runs=${BENCH_RUNS:-5}
+work=${BENCH_WORK:-/tmp/pm-bench}
+seed=${BENCH_SEED:-1}
+
+die() {
+        echo "bench-export: $*" >&2
+        exit 1
+}
+
+[[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) is needed: apt-get install -y time"
+command -v gn >/dev/null || die "gn is not installed"
+command -v python3 >/dev/null || die "python3 is not installed"
+have_pm=1
+if [[ ! -x $projmodel ]]; then
+        echo "bench-export: no projmodel at '$projmodel'; timing gn only" >&2
+        have_pm=0
+fi
+mkdir -p "$work"
+
+# measure NAME RESET_CMD -- CMD...: run CMD $runs times (RESET_CMD before each, untimed), and
+# set m_best, m_median (seconds) and m_rss (peak KiB over all runs). Fails if CMD fails.
+measure() {
+        local name=$1 reset=$2
+        shift 3
+        local times=() rss=0 i t0 t1 r
+        for ((i = 0; i < runs; i++)); do
+                eval "$reset"
+                t0=$(date +%s%N)
+                if ! /usr/bin/time -f %M -o "$work/time.out" "$@" >"$work/cmd.out" 2>"$work/cmd.err"; then
+                        echo "bench-export: $name failed: $*" >&2
+                        tail -20 "$work/cmd.err" >&2
+                        return 1
+                fi
+                t1=$(date +%s%N)
+                times+=($(((t1 - t0) / 1000)))
+                r=$(tail -1 "$work/time.out")
+                ((r > rss)) && rss=$r
+        done
+        mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
+        m_best=$(awk -v us="${sorted[0]}" 'BEGIN { printf "%.3f", us / 1e6 }')
+        m_median=$(awk -v us="${sorted[$((runs / 2))]}" 'BEGIN { printf "%.3f", us / 1e6 }')
+        m_rss=$rss
+}
+
+ratio() {
+        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
+}
+
+mb() {
+        awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
+}
+
+crates_in() {
+        python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["crates"]))' "$1"
+}
+
+rows=()
+for n in $sizes; do
+        ws="$work/gn-$n-s$seed"
+        if [[ ! -f $ws/BUILD.gn ]]; then
+                rm -rf "$ws"
+                echo "bench-export: generating $n crates in $ws" >&2
+                python3 "$here/gen-gn-monorepo.py" "$n" "$ws" --seed "$seed" >&2
+        fi
+        echo "bench-export: N=$n: gn gen out" >&2
+        (cd "$ws" && gn gen out >/dev/null)
+
+        echo "bench-export: N=$n: gn --export-rust-project x$runs" >&2
+        measure gn ":" -- gn gen "$ws/out" --root="$ws" --export-rust-project
+        gn_med=$m_median
+        gn_crates=$(crates_in "$ws/out/rust-project.json")
+        rows+=("| $n | gn --export-rust-project | - | $m_best | $m_median | $(mb "$m_rss") | 1.00x | $gn_crates |")
+
+        if ((have_pm)); then
+                db="$work/model-$n.db"
+                out="$work/project-$n.json"
+                echo "bench-export: N=$n: projmodel export cold x$runs" >&2
+                measure cold "rm -f '$db' '$db-wal' '$db-shm'" -- \
+                        "$projmodel" export --root "$ws" --db "$db" --output "$out"
+                pm_crates=$(crates_in "$out")
+                rows+=("| $n | projmodel export | cold (fresh db) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $pm_crates |")
+
+                echo "bench-export: N=$n: projmodel export warm x$runs" >&2
+                "$projmodel" export --root "$ws" --db "$db" --output "$out" >/dev/null
+                measure warm ":" -- "$projmodel" export --root "$ws" --db "$db" --output "$out"
+                rows+=("| $n | projmodel export | warm (same db) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $(crates_in "$out") |")
+
+                echo "bench-export: N=$n: projmodel own share x$runs" >&2
+                (cd "$ws" && gn gen out --ide=json >/dev/null)
+                cp "$ws/out/project.json" "$work/captured-$n.json"
+                measure own "rm -f '$db' '$db-wal' '$db-shm'" -- \
+                        "$projmodel" export --root "$ws" --db "$db" --output "$out" \
+                        --build-system gn --query-output "$work/captured-$n.json"
+                rows+=("| $n | projmodel own share | parse + model + write (fresh db, gn not run) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $(crates_in "$out") |")
+        fi
+done
+
+echo "| N | tool | mode | best (s) | median (s) | peak RSS (MB) | median vs gn | crates |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "$runs runs each; $(nproc) cores; $(gn --version 2>/dev/null | head -1 | sed 's/^/gn /'); seed $seed."

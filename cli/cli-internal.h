@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the projmodel command's files: the command table entry type, the global
+ * options, and the helpers every subcommand uses (configuration, model, errors). */
+#ifndef PROJMODEL_CLI_INTERNAL_H
+#define PROJMODEL_CLI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+struct pm_config;
+struct pm_error;
+struct pm_graph;
+struct pm_index;
+
+/* Exit codes of every command (docs/cli.md). */
+#define PM_CLI_EXIT_OK    0
+#define PM_CLI_EXIT_ERROR 1 /* the request failed: bad input, tool failure, no such crate... */
+#define PM_CLI_EXIT_USAGE 2 /* the command line itself is wrong */
+
+/* Options given before the command name (`projmodel --root DIR export`). Borrowed from argv. */
+struct pm__cli_globals {
+        const char *root; /* --root DIR, or NULL: found from the working directory */
+};
+
+/*
+ * One row of main.c's command table. Adding a command: write cli/cmd-<name>.c with a
+ * pm__cli_cmd_<name>() declared below, add the row in main.c, the file in cli/meson.build, a
+ * test in tests/cli/ and its section in docs/cli.md.
+ */
+struct pm__cli_command {
+        const char *name;
+        /* Runs the command. argv[0] is the command name; getopt state is fresh (optind = 0).
+         * Returns the process exit code (PM_CLI_EXIT_*). */
+        int (*fn)(const struct pm__cli_globals *g, int argc, char **argv);
+        const char *usage; /* "export [--output FILE] ...", one or more lines, no "projmodel" */
+};
+
+int pm__cli_cmd_export(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_dump(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_discover(const struct pm__cli_globals *g, int argc, char **argv);
+
+/* The usage lines of each command, shared by main.c's table and the commands' --help. */
+extern const char pm__cli_export_usage[];
+extern const char pm__cli_dump_usage[];
+extern const char pm__cli_discover_usage[];
+
+/* Print "projmodel: <file>: <message>" (one line: newlines become spaces) on stderr. */
+void pm__cli_print_error(const struct pm_error *err);
+
+/* Print "projmodel <cmd>: <message>" and "usage: projmodel <usage>" on stderr; returns
+ * PM_CLI_EXIT_USAGE. */
+int pm__cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Print "usage: projmodel <usage>" on stdout (for --help); returns PM_CLI_EXIT_OK. */
+int pm__cli_help(const char *usage);
+
+/* The version line, for --version. */
+void pm__cli_print_version(void);
+
+/*
+ * Find and load the configuration: @root_opt (a directory, made absolute against the working
+ * directory) when given, else the root found walking up from @start (NULL = the working
+ * directory). Build systems are resolved (pm_adapter_resolve_config()). *ret is owned by the
+ * caller (pm_config_free()).
+ */
+int pm__cli_load_config(const char *root_opt, const char *start, struct pm_config **ret,
+                        struct pm_error *err);
+
+/*
+ * Open the model of @cfg: @db_opt when given, else pm_config_db_path(). The directory holding
+ * it is created (mode 0700) when missing. *ret is owned by the caller (pm_index_close()).
+ */
+int pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct pm_index **ret,
+                       struct pm_error *err);
+
+/*
+ * The sysroot to write: the model's stored one (the last refresh's) when @use_stored and it is
+ * there, else resolved now (pm_sysroot_resolve()). Both pm_malloc'd.
+ */
+int pm__cli_sysroot(const struct pm_config *cfg, struct pm_index *idx, bool use_stored,
+                    char **ret_sysroot, char **ret_sysroot_src, struct pm_error *err);
+
+/* @path made absolute against the working directory and normalised, pm_malloc'd or NULL. */
+char *pm__cli_abspath(const char *path);
+
+/* Progress reports of a discover resolution. @message is borrowed for the call only. */
+typedef void (*pm__cli_progress_cb)(const char *message, void *userdata);
+
+enum pm__cli_discover_kind {
+        PM__CLI_DISCOVER_PATH,      /* {"path": ...}: a source file rust-analyzer opened */
+        PM__CLI_DISCOVER_BUILDFILE, /* {"buildfile": ...}: a watched build file changed */
+        PM__CLI_DISCOVER_LABEL,     /* {"label": ...}: buck2-style, a crate by label */
+};
+
+/* One discover request, already decoded from the JSON argument. Strings are borrowed. */
+struct pm__cli_discover_req {
+        enum pm__cli_discover_kind kind;
+        const char *value; /* absolute normalised path, or the label */
+        const char *root;  /* --root, or NULL: from the path (or the working directory) */
+        const char *db;    /* --db, or NULL */
+        bool refresh;      /* query the build systems first (false: --no-refresh) */
+};
+
+/*
+ * The "get the project for this argument" part of discover: find the root and configuration,
+ * refresh the model, find the crates owning the file / declared by the build file / with the
+ * label, load their dependency closure and render it (compact, with the sysroot). On success
+ * *ret_buildfile (absolute, pm_malloc'd) is the build file of the first owning crate, and
+ * *ret_project (cJSON_Delete) the rust-project.json object. @progress may be NULL.
+ * The daemon client can replace this with a request to the daemon.
+ */
+int pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progress_cb progress,
+                             void *userdata, char **ret_buildfile, struct cJSON **ret_project,
+                             struct pm_error *err);
+
+#include "projmodel/banned.h"
+
+#endif

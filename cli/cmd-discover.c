@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel discover ARG`: rust-analyzer's workspace.discoverConfig command
+ * (rust-analyzer.md §5). JSON lines on stdout, exactly one terminal message, written last;
+ * nothing ever on stderr (older rust-analyzer parses stderr as messages too). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/writer.h"
+
+#include "cli-internal.h"
+
+const char pm__cli_discover_usage[] =
+        "discover [--root DIR] [--db PATH] [--log FILE] [--no-refresh] "
+        "'{\"path\"|\"buildfile\"|\"label\": ...}'";
+
+/* The argument is one small JSON object; anything bigger is not from rust-analyzer. */
+#define DISCOVER_ARG_MAX 8192
+
+static void progress_msg(pm__cli_progress_cb progress, void *userdata, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void
+progress_msg(pm__cli_progress_cb progress, void *userdata, const char *fmt, ...)
+{
+        char buf[PM_ERROR_MSG_MAX];
+        va_list ap;
+
+        if (!progress)
+                return;
+        va_start(ap, fmt);
+        (void)vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        progress(buf, userdata);
+}
+
+/* The crates the request is about, sorted by label (pm_labels_free()). */
+static int
+find_owners(struct pm_index *idx, const struct pm__cli_discover_req *req, char ***ret,
+            struct pm_error *err)
+{
+        char **labels = NULL;
+        struct pm_graph *g = NULL;
+        int r;
+
+        switch (req->kind) {
+        case PM__CLI_DISCOVER_PATH:
+                r = pm_index_crates_for_file(idx, req->value, &labels, err);
+                if (r == 0 && !labels[0])
+                        r = pm_error_set(err, PM_ENOTFOUND, "no crate owns '%s'", req->value);
+                break;
+        case PM__CLI_DISCOVER_BUILDFILE:
+                r = pm_index_crates_for_build_file(idx, req->value, &labels, err);
+                if (r == 0 && !labels[0])
+                        r = pm_error_set(err, PM_ENOTFOUND, "no crate is declared in '%s'",
+                                         req->value);
+                break;
+        case PM__CLI_DISCOVER_LABEL:
+        default:
+                r = pm_index_load(idx, &req->value, 1, &g, err);
+                if (r < 0) {
+                        if (r == PM_ENOTFOUND)
+                                r = pm_error_set(err, PM_ENOTFOUND, "no crate '%s'", req->value);
+                        break;
+                }
+                labels = pm_calloc(2, sizeof(*labels));
+                if (labels)
+                        labels[0] = pm_strdup(req->value);
+                if (!labels || !labels[0])
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                break;
+        }
+        pm_graph_free(g);
+        if (r < 0) {
+                pm_labels_free(labels);
+                return r;
+        }
+        *ret = labels;
+        return 0;
+}
+
+/*
+ * The crate whose build file keys the project: the first owner (by label) that is a
+ * workspace member with a build file, else the first with a build file. NULL when none has.
+ */
+static const struct pm_crate *
+keying_crate(const struct pm_graph *g, char *const *owners)
+{
+        const struct pm_crate *any = NULL;
+
+        for (char *const *l = owners; *l; l++) {
+                const struct pm_crate *c = pm_graph_find(g, *l);
+
+                if (!c || !c->build_file)
+                        continue;
+                if (c->is_workspace_member)
+                        return c;
+                if (!any)
+                        any = c;
+        }
+        return any;
+}
+
+int
+pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progress_cb progress,
+                         void *userdata, char **ret_buildfile, struct cJSON **ret_project,
+                         struct pm_error *err)
+{
+        struct pm_writer_options wopts;
+        struct pm_config *cfg = NULL;
+        struct pm_index *idx = NULL;
+        struct pm_graph *g = NULL;
+        const struct pm_crate *key;
+        char **owners = NULL, **closure = NULL;
+        char *sysroot = NULL, *sysroot_src = NULL, *buildfile = NULL;
+        cJSON *project = NULL;
+        int r;
+
+        r = pm__cli_load_config(req->root, req->kind == PM__CLI_DISCOVER_LABEL ? NULL : req->value,
+                                &cfg, err);
+        if (r < 0)
+                goto out;
+        progress_msg(progress, userdata, "loading the model of '%s'", cfg->root);
+        r = pm__cli_open_model(cfg, req->db, &idx, err);
+        if (r < 0)
+                goto out;
+        if (req->refresh) {
+                progress_msg(progress, userdata, "querying the build system of '%s'", cfg->root);
+                r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = find_owners(idx, req, &owners, err);
+        if (r < 0)
+                goto out;
+        progress_msg(progress, userdata, "found %s", owners[0]);
+        r = pm_index_closure(idx, (const char *const *)owners, pm_labels_count(owners), &closure,
+                             err);
+        if (r < 0)
+                goto out;
+        r = pm_index_load(idx, (const char *const *)closure, pm_labels_count(closure), &g, err);
+        if (r < 0)
+                goto out;
+
+        if (req->kind == PM__CLI_DISCOVER_BUILDFILE) {
+                buildfile = pm_strdup(req->value);
+        } else {
+                key = keying_crate(g, owners);
+                if (key)
+                        buildfile = pm_strdup(key->build_file);
+                else if (cfg->file)
+                        buildfile = pm_strdup(cfg->file);
+                else
+                        buildfile = pm_path_join(NULL, cfg->root, "." PM_CONFIG_FILE);
+        }
+        if (!buildfile) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+
+        r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);
+        if (r < 0)
+                goto out;
+        progress_msg(progress, userdata, "writing the project of %s", owners[0]);
+        memset(&wopts, 0, sizeof(wopts));
+        wopts.sysroot = sysroot;
+        wopts.sysroot_src = sysroot_src;
+        wopts.proc_macro_cwd = cfg->root;
+        wopts.pretty = false;
+        r = pm_writer_project(g, &wopts, &project, err);
+        if (r < 0)
+                goto out;
+        *ret_buildfile = pm_steal_ptr(&buildfile);
+        *ret_project = pm_steal_ptr(&project);
+out:
+        cJSON_Delete(project);
+        pm_free(buildfile);
+        pm_free(sysroot);
+        pm_free(sysroot_src);
+        pm_graph_free(g);
+        pm_labels_free(closure);
+        pm_labels_free(owners);
+        pm_index_close(idx);
+        pm_config_free(cfg);
+        return r;
+}
+
+/* Write one protocol message as a compact line and flush, so it is out before we exit. */
+static void
+emit(cJSON *msg)
+{
+        char *s = cJSON_PrintUnformatted(msg);
+
+        if (s) {
+                (void)fputs(s, stdout);
+                (void)fputc('\n', stdout);
+                cJSON_free(s);
+        } else {
+                /* Out of memory while printing: still end the job. */
+                (void)fputs("{\"kind\":\"error\",\"error\":\"out of memory\",\"source\":null}\n",
+                            stdout);
+        }
+        (void)fflush(stdout);
+}
+
+static void
+emit_progress(const char *message, void *userdata)
+{
+        cJSON *msg = cJSON_CreateObject();
+
+        if (!msg)
+                return;
+        if (cJSON_AddStringToObject(msg, "kind", "progress") &&
+            cJSON_AddStringToObject(msg, "message", message))
+                emit(msg);
+        cJSON_Delete(msg);
+        (void)fprintf(stderr, "projmodel discover: %s\n", message);
+}
+
+static int
+emit_error(const struct pm_error *err)
+{
+        char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+        const char *text;
+        cJSON *msg = cJSON_CreateObject();
+
+        if (err->file[0] && err->line == 0 && strstr(err->msg, err->file))
+                text = err->msg;
+        else
+                text = pm_error_format(err, line, sizeof(line));
+        if (!text[0])
+                text = pm_strerror(err->code);
+        (void)fprintf(stderr, "projmodel discover: error: %s\n", text);
+        if (msg && cJSON_AddStringToObject(msg, "kind", "error") &&
+            cJSON_AddStringToObject(msg, "error", text) && cJSON_AddNullToObject(msg, "source"))
+                emit(msg);
+        else
+                emit(NULL);
+        cJSON_Delete(msg);
+        return PM_CLI_EXIT_ERROR;
+}
+
+/* Decode the JSON argument into @req (strings owned by @ret_value). */
+static int
+parse_arg(const char *arg, struct pm__cli_discover_req *req, char **ret_value, struct pm_error *err)
+{
+        static const struct {
+                const char *key;
+                enum pm__cli_discover_kind kind;
+        } forms[] = {
+                { "path", PM__CLI_DISCOVER_PATH },
+                { "buildfile", PM__CLI_DISCOVER_BUILDFILE },
+                { "label", PM__CLI_DISCOVER_LABEL },
+        };
+
+        cJSON *j = NULL;
+        const cJSON *item;
+        const char *found = NULL;
+        int r = 0;
+
+        if (strlen(arg) > DISCOVER_ARG_MAX)
+                return pm_error_set(err, PM_ELIMIT, "discover argument longer than %d bytes",
+                                    DISCOVER_ARG_MAX);
+        j = cJSON_Parse(arg);
+        if (!cJSON_IsObject(j)) {
+                r = pm_error_set(err, PM_EPARAMS,
+                                 "invalid discover argument '%s': expected {\"path\": ...}, "
+                                 "{\"buildfile\": ...} or {\"label\": ...}",
+                                 arg);
+                goto out;
+        }
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+                item = cJSON_GetObjectItemCaseSensitive(j, forms[i].key);
+                if (!item)
+                        continue;
+                if (found || !cJSON_IsString(item) || !item->valuestring[0]) {
+                        r = pm_error_set(err, PM_EPARAMS,
+                                         "invalid discover argument '%s': expected one "
+                                         "non-empty string among \"path\", \"buildfile\" and "
+                                         "\"label\"",
+                                         arg);
+                        goto out;
+                }
+                found = item->valuestring;
+                req->kind = forms[i].kind;
+        }
+        if (!found) {
+                r = pm_error_set(err, PM_EPARAMS,
+                                 "invalid discover argument '%s': expected {\"path\": ...}, "
+                                 "{\"buildfile\": ...} or {\"label\": ...}",
+                                 arg);
+                goto out;
+        }
+        *ret_value =
+                req->kind == PM__CLI_DISCOVER_LABEL ? pm_strdup(found) : pm__cli_abspath(found);
+        if (!*ret_value)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        req->value = *ret_value;
+out:
+        cJSON_Delete(j);
+        return r;
+}
+
+/* Point fd 2 at @log (appending) or /dev/null, so no library or child can write to the
+ * stderr rust-analyzer reads. */
+static void
+silence_stderr(const char *log)
+{
+        int fd = -1;
+
+        if (log)
+                fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        (void)fflush(stderr);
+        if (fd != STDERR_FILENO) {
+                (void)dup2(fd, STDERR_FILENO);
+                (void)close(fd);
+        }
+}
+
+int
+pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
+{
+        enum {
+                OPT_DB = 256,
+                OPT_LOG,
+                OPT_NO_REFRESH
+        };
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "db", required_argument, NULL, OPT_DB },
+                { "log", required_argument, NULL, OPT_LOG },
+                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct pm__cli_discover_req req = { .root = gl->root, .refresh = true };
+        struct pm_error err;
+        const char *log = NULL;
+        char *value = NULL, *buildfile = NULL;
+        cJSON *project = NULL, *msg = NULL;
+        bool bad_option = false, ok;
+        int c, code;
+
+        /* Until --log is known, and for getopt's own messages: nothing on stderr. */
+        silence_stderr(NULL);
+        opterr = 0;
+        pm_error_init(&err);
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        req.root = optarg;
+                        break;
+                case OPT_DB:
+                        req.db = optarg;
+                        break;
+                case OPT_LOG:
+                        log = optarg;
+                        break;
+                case OPT_NO_REFRESH:
+                        req.refresh = false;
+                        break;
+                case 'h':
+                        return pm__cli_help(pm__cli_discover_usage);
+                default:
+                        bad_option = true;
+                        break;
+                }
+        }
+        if (log)
+                silence_stderr(log);
+        if (bad_option) {
+                (void)pm_error_set(&err, PM_EPARAMS, "invalid option; usage: projmodel %s",
+                                   pm__cli_discover_usage);
+                return emit_error(&err);
+        }
+        if (argc - optind != 1) {
+                (void)pm_error_set(&err, PM_EPARAMS, "expected one argument; usage: projmodel %s",
+                                   pm__cli_discover_usage);
+                return emit_error(&err);
+        }
+        if (parse_arg(argv[optind], &req, &value, &err) < 0)
+                return emit_error(&err);
+
+        if (pm__cli_discover_resolve(&req, emit_progress, NULL, &buildfile, &project, &err) < 0) {
+                code = emit_error(&err);
+                goto out;
+        }
+        msg = cJSON_CreateObject();
+        ok = msg && cJSON_AddStringToObject(msg, "kind", "finished") &&
+             cJSON_AddStringToObject(msg, "buildfile", buildfile);
+        if (ok) {
+                ok = cJSON_AddItemToObject(msg, "project", project);
+                if (ok)
+                        project = NULL;
+        }
+        if (!ok) {
+                (void)pm_error_set(&err, -ENOMEM, "out of memory");
+                code = emit_error(&err);
+                goto out;
+        }
+        (void)fprintf(stderr, "projmodel discover: finished: %s\n", buildfile);
+        (void)fflush(stderr);
+        emit(msg);
+        code = PM_CLI_EXIT_OK;
+out:
+        cJSON_Delete(msg);
+        cJSON_Delete(project);
+        pm_free(buildfile);
+        pm_free(value);
+        return code;
+}

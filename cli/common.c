@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the projmodel subcommands: error and usage output, loading the
+ * configuration, opening the model, choosing the sysroot. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/tool.h"
+
+#include "cli-internal.h"
+
+void
+pm__cli_print_error(const struct pm_error *err)
+{
+        char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+        const char *msg;
+
+        if (err->file[0] && err->line == 0 && strstr(err->msg, err->file))
+                /* The message already names the file ("cannot parse '/x/p.json': ..."). */
+                msg = err->msg;
+        else
+                msg = pm_error_format(err, line, sizeof(line));
+        if (msg != line) {
+                (void)snprintf(line, sizeof(line), "%s", msg);
+                msg = line;
+        }
+        for (char *c = line; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                        *c = ' ';
+        (void)fprintf(stderr, "projmodel: %s\n", msg[0] ? msg : pm_strerror(err->code));
+}
+
+int
+pm__cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+        va_list ap;
+
+        (void)fprintf(stderr, "projmodel%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+        va_start(ap, fmt);
+        (void)vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        (void)fprintf(stderr, "\nusage: projmodel %s\n", usage);
+        return PM_CLI_EXIT_USAGE;
+}
+
+int
+pm__cli_help(const char *usage)
+{
+        (void)printf("usage: projmodel %s\n", usage);
+        return PM_CLI_EXIT_OK;
+}
+
+void
+pm__cli_print_version(void)
+{
+        (void)printf("projmodel %s\n", PM_VERSION);
+}
+
+char *
+pm__cli_abspath(const char *path)
+{
+        char *cwd, *r;
+
+        if (pm_path_is_absolute(path))
+                return pm_path_normalize(NULL, NULL, path);
+        cwd = pm_path_cwd();
+        if (!cwd)
+                return NULL;
+        r = pm_path_normalize(NULL, cwd, path);
+        pm_free(cwd);
+        return r;
+}
+
+int
+pm__cli_load_config(const char *root_opt, const char *start, struct pm_config **ret,
+                    struct pm_error *err)
+{
+        struct pm_config *cfg = NULL;
+        char *root = NULL, *from = NULL;
+        struct stat st;
+        int r;
+
+        if (root_opt) {
+                root = pm__cli_abspath(root_opt);
+                if (!root) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                if (stat(root, &st) < 0) {
+                        r = pm_error_set_at(err, -errno, root, 0, 0, "cannot use root: %s",
+                                            strerror(errno));
+                        goto out;
+                }
+                if (!S_ISDIR(st.st_mode)) {
+                        r = pm_error_set_at(err, -ENOTDIR, root, 0, 0,
+                                            "cannot use root: not a directory");
+                        goto out;
+                }
+        } else {
+                from = start ? pm__cli_abspath(start) : pm_path_cwd();
+                if (!from) {
+                        r = pm_error_set(err, -errno ? -errno : -ENOMEM,
+                                         "cannot find the working directory");
+                        goto out;
+                }
+                r = pm_config_find_root(from, &root, err);
+                if (r < 0) {
+                        if (err && !err->file[0] && !strstr(err->msg, from))
+                                (void)snprintf(err->file, sizeof(err->file), "%s", from);
+                        goto out;
+                }
+        }
+
+        r = pm_config_load(root, &cfg, err);
+        if (r < 0)
+                goto out;
+        r = pm_adapter_resolve_config(cfg, err);
+        if (r < 0) {
+                if (err && !err->file[0] && !strstr(err->msg, root))
+                        (void)snprintf(err->file, sizeof(err->file), "%s", root);
+                goto out;
+        }
+        *ret = pm_steal_ptr(&cfg);
+out:
+        pm_config_free(cfg);
+        pm_free(root);
+        pm_free(from);
+        return r;
+}
+
+/* mkdir -p @dir with mode 0700 for what it creates. */
+static int
+mkdir_parents(const char *dir, struct pm_error *err)
+{
+        char *p = pm_strdup(dir);
+        int r = 0;
+
+        if (!p)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        for (char *s = p + 1;; s++) {
+                if (*s == '/' || *s == '\0') {
+                        char c = *s;
+
+                        *s = '\0';
+                        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                                r = pm_error_set_at(err, -errno, p, 0, 0,
+                                                    "cannot create the cache directory: %s",
+                                                    strerror(errno));
+                                break;
+                        }
+                        *s = c;
+                        if (c == '\0')
+                                break;
+                }
+        }
+        pm_free(p);
+        return r;
+}
+
+int
+pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct pm_index **ret,
+                   struct pm_error *err)
+{
+        char *path = NULL, *dir = NULL;
+        int r;
+
+        path = db_opt ? pm__cli_abspath(db_opt) : pm_config_db_path(cfg);
+        if (!path) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        dir = pm_path_dirname(NULL, path);
+        if (!dir) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = mkdir_parents(dir, err);
+        if (r < 0)
+                goto out;
+        r = pm_index_open(path, ret, err);
+out:
+        pm_free(path);
+        pm_free(dir);
+        return r;
+}
+
+int
+pm__cli_sysroot(const struct pm_config *cfg, struct pm_index *idx, bool use_stored,
+                char **ret_sysroot, char **ret_sysroot_src, struct pm_error *err)
+{
+        char *sysroot = NULL, *src = NULL;
+        int r = 0;
+
+        if (use_stored) {
+                r = pm_index_meta_get(idx, PM_META_SYSROOT, &sysroot, err);
+                if (r == 0)
+                        r = pm_index_meta_get(idx, PM_META_SYSROOT_SRC, &src, err);
+                if (r < 0)
+                        goto out;
+        }
+        if (!sysroot || !sysroot[0] || !src || !src[0]) {
+                pm_free(sysroot);
+                pm_free(src);
+                sysroot = src = NULL;
+                r = pm_sysroot_resolve(cfg, &sysroot, &src, err);
+                if (r < 0)
+                        goto out;
+        }
+        *ret_sysroot = pm_steal_ptr(&sysroot);
+        *ret_sysroot_src = pm_steal_ptr(&src);
+out:
+        pm_free(sysroot);
+        pm_free(src);
+        return r;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The projmodel command: global options, then dispatch through the command table. Each
+ * command lives in its own cli/cmd-<name>.c. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "projmodel/mem.h"
+
+#include "cli-internal.h"
+
+/*
+ * The commands, in the order `projmodel --help` lists them. Adding one: see the checklist
+ * above struct pm__cli_command in cli-internal.h.
+ */
+static const struct pm__cli_command commands[] = {
+        { "export", pm__cli_cmd_export, pm__cli_export_usage },
+        { "dump", pm__cli_cmd_dump, pm__cli_dump_usage },
+        { "discover", pm__cli_cmd_discover, pm__cli_discover_usage },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+print_usage(FILE *f)
+{
+        (void)fprintf(f, "usage: projmodel [--root DIR] <command> [options]\n"
+                         "       projmodel --help | --version\n\n"
+                         "commands:\n");
+        for (size_t i = 0; i < N_COMMANDS; i++)
+                (void)fprintf(f, "  %s\n", commands[i].usage);
+        (void)fprintf(f, "\n`projmodel <command> --help` describes one command; docs/cli.md has "
+                         "the details.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct pm__cli_globals g = { .root = NULL };
+        const char *name;
+        int c;
+
+        pm_mem_install_hooks();
+
+        /* "+": stop at the command name; what follows is the command's. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        g.root = optarg;
+                        break;
+                case 'h':
+                        print_usage(stdout);
+                        return PM_CLI_EXIT_OK;
+                case 'V':
+                        pm__cli_print_version();
+                        return PM_CLI_EXIT_OK;
+                default:
+                        (void)fprintf(stderr, "projmodel: unknown or incomplete option '%s'\n",
+                                      argv[optind - 1]);
+                        print_usage(stderr);
+                        return PM_CLI_EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                print_usage(stderr);
+                return PM_CLI_EXIT_USAGE;
+        }
+        name = argv[optind];
+        if (strcmp(name, "help") == 0) {
+                for (size_t i = 0; optind + 1 < argc && i < N_COMMANDS; i++)
+                        if (strcmp(argv[optind + 1], commands[i].name) == 0)
+                                return pm__cli_help(commands[i].usage);
+                print_usage(stdout);
+                return PM_CLI_EXIT_OK;
+        }
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+                if (strcmp(name, commands[i].name) == 0) {
+                        int sub_argc = argc - optind;
+                        char **sub_argv = argv + optind;
+
+                        /* Fresh getopt state for the command's own parsing. */
+                        optind = 0;
+                        opterr = 1;
+                        return commands[i].fn(&g, sub_argc, sub_argv);
+                }
+        }
+        (void)fprintf(stderr, "projmodel: unknown command '%s'\n", name);
+        print_usage(stderr);
+        return PM_CLI_EXIT_USAGE;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* A blocking JSON-RPC client for the daemon's socket: what `projmodel query/status/stop/
+ * discover` and the tests use. Owned by server/. */
+#ifndef PROJMODEL_CLIENT_H
+#define PROJMODEL_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cJSON;
+struct pm_error;
+
+/* One connection. Not thread-safe; one per thread. */
+struct pm_client;
+
+/*
+ * Connect to @socket_path. -ENOENT or -ECONNREFUSED when no daemon listens there (the caller
+ * may start one), other -errno otherwise. *ret is owned by the caller (pm_client_free()).
+ */
+int pm_client_connect(const char *socket_path, struct pm_client **ret, struct pm_error *err);
+/* Close and free. NULL is a no-op. Returns NULL. */
+struct pm_client *pm_client_free(struct pm_client *c);
+
+/*
+ * Send a request (@notification false: *ret_id, when non-NULL, is its id) or a notification.
+ * @params is consumed (may be NULL).
+ */
+int pm_client_send(struct pm_client *c, const char *method, struct cJSON *params,
+                   bool notification, int64_t *ret_id, struct pm_error *err);
+
+/* Send raw bytes as they are (tests of malformed input). */
+int pm_client_send_raw(struct pm_client *c, const void *data, unsigned long len,
+                       struct pm_error *err);
+
+/*
+ * Read the next message, waiting at most @timeout_ms (< 0: forever). *ret is owned by the
+ * caller (cJSON_Delete). PM_ETIMEOUT when nothing came, -ECONNRESET when the daemon closed the
+ * connection, PM_EPROTO for a malformed frame.
+ */
+int pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct pm_error *err);
+
+/* Called for every notification received while waiting for a reply. @msg is borrowed. */
+typedef void (*pm_client_notify_cb)(void *userdata, const struct cJSON *msg);
+
+/*
+ * Send a request and wait (at most @timeout_ms, < 0 forever) for its reply, passing
+ * notifications to @cb (may be NULL). On a result, *ret_result is owned by the caller. On an
+ * error reply, returns the projmodel code named in error.data.name (else PM_EPROTO) with the
+ * daemon's message in @err. @params is consumed.
+ */
+int pm_client_call(struct pm_client *c, const char *method, struct cJSON *params,
+                   int timeout_ms, pm_client_notify_cb cb, void *userdata,
+                   struct cJSON **ret_result, struct pm_error *err);
+
+#endif

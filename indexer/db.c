@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/* The model database itself: opening (WAL, pragmas), the versioned schema, the prepared-statement
+ * cache and small helpers (meta, generation, label lists). Queries and apply live elsewhere. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "projmodel/error.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+
+#include "indexer-internal.h"
+
+/*
+ * The schema. Child tables reference crates by id with ON DELETE CASCADE so removing a crate
+ * is one statement; deps point at their target by label so a partial apply (or a dependency not
+ * loaded yet) needs no fix-up. docs/model.md documents every column; keep the two in sync and
+ * bump PM_INDEX_SCHEMA_VERSION on any change (an old model is then rebuilt empty).
+ */
+static const char schema_sql[] =
+        "CREATE TABLE meta("
+        " key TEXT PRIMARY KEY NOT NULL,"
+        " value TEXT) WITHOUT ROWID;"
+        "CREATE TABLE crates("
+        " id INTEGER PRIMARY KEY,"
+        " label TEXT NOT NULL UNIQUE,"
+        " source TEXT NOT NULL,"
+        " build_system TEXT NOT NULL,"
+        " display_name TEXT,"
+        " crate_name TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " edition TEXT NOT NULL,"
+        " root_module TEXT NOT NULL,"
+        " root_dir TEXT NOT NULL,"
+        " target TEXT,"
+        " build_file TEXT,"
+        " proc_macro_dylib TEXT,"
+        " is_workspace_member INTEGER NOT NULL,"
+        " note TEXT,"
+        " hash INTEGER NOT NULL);"
+        "CREATE INDEX crates_by_source ON crates(source, label);"
+        "CREATE INDEX crates_by_root_module ON crates(root_module);"
+        "CREATE INDEX crates_by_root_dir ON crates(root_dir);"
+        "CREATE INDEX crates_by_build_file ON crates(build_file);"
+        "CREATE INDEX crates_by_crate_name ON crates(crate_name);"
+        "CREATE INDEX crates_by_display_name ON crates(display_name);"
+        "CREATE TABLE crate_cfgs("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " cfg TEXT NOT NULL,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE crate_env("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " key TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE crate_flags("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " flag TEXT NOT NULL,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE crate_sources("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " path TEXT NOT NULL,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE INDEX crate_sources_by_path ON crate_sources(path);"
+        "CREATE TABLE crate_include_dirs("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " path TEXT NOT NULL,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE INDEX crate_include_dirs_by_path ON crate_include_dirs(path);"
+        "CREATE TABLE deps("
+        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " dep_label TEXT NOT NULL,"
+        " name TEXT,"
+        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+        "CREATE INDEX deps_by_label ON deps(dep_label);"
+        "CREATE TABLE build_files("
+        " source TEXT NOT NULL,"
+        " path TEXT NOT NULL,"
+        " PRIMARY KEY(source, path)) WITHOUT ROWID;"
+        "CREATE INDEX build_files_by_path ON build_files(path);";
+
+#define LOAD_CRATE_COLUMNS                                                                      \
+        "SELECT id, label, build_system, display_name, crate_name, kind, edition, root_module," \
+        " target, build_file, proc_macro_dylib, is_workspace_member, note FROM crates"
+#define IN_Q \
+        " WHERE t.crate_id IN (SELECT c.id FROM crates c JOIN temp.pm_q q ON q.label = c.label)"
+#define LOAD_CHILD(cols, table)                                                                \
+        [PM__STMT_LOAD_##table##_ALL] = "SELECT t.crate_id, " cols " FROM " table_name_##table \
+                " t ORDER BY t.crate_id, t.pos",                                               \
+        [PM__STMT_LOAD_##table##_Q] = "SELECT t.crate_id, " cols " FROM " table_name_##table   \
+                " t" IN_Q " ORDER BY t.crate_id, t.pos"
+#define table_name_CFGS    "crate_cfgs"
+#define table_name_ENV     "crate_env"
+#define table_name_FLAGS   "crate_flags"
+#define table_name_SOURCES "crate_sources"
+#define table_name_INCDIRS "crate_include_dirs"
+#define table_name_DEPS    "deps"
+
+/* The crate columns bound by apply.c's bind_crate(): ?1 .. ?15, ?16 = id for updates. */
+static const char *const stmt_sql[_PM__STMT_MAX] = {
+        [PM__STMT_BEGIN_READ] = "BEGIN",
+        [PM__STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+        [PM__STMT_COMMIT] = "COMMIT",
+        [PM__STMT_ROLLBACK] = "ROLLBACK",
+        [PM__STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [PM__STMT_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [PM__STMT_COUNT] = "SELECT count(*) FROM crates",
+        [PM__STMT_SOURCE_ROWS] = "SELECT id, label, hash, build_file FROM crates"
+                                 " WHERE source = ?1 ORDER BY label",
+        [PM__STMT_CRATE_INSERT] =
+                "INSERT INTO crates(label, source, build_system, display_name, crate_name, kind,"
+                " edition, root_module, root_dir, target, build_file, proc_macro_dylib,"
+                " is_workspace_member, note, hash)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        [PM__STMT_CRATE_UPDATE] =
+                "UPDATE crates SET label = ?1, source = ?2, build_system = ?3, display_name = ?4,"
+                " crate_name = ?5, kind = ?6, edition = ?7, root_module = ?8, root_dir = ?9,"
+                " target = ?10, build_file = ?11, proc_macro_dylib = ?12,"
+                " is_workspace_member = ?13, note = ?14, hash = ?15 WHERE id = ?16",
+        [PM__STMT_CRATE_DELETE] = "DELETE FROM crates WHERE id = ?1",
+        [PM__STMT_CRATE_OWNER] = "SELECT source FROM crates WHERE label = ?1",
+        [PM__STMT_CFG_INSERT] = "INSERT INTO crate_cfgs(crate_id, pos, cfg) VALUES (?1, ?2, ?3)",
+        [PM__STMT_CFG_CLEAR] = "DELETE FROM crate_cfgs WHERE crate_id = ?1",
+        [PM__STMT_ENV_INSERT] =
+                "INSERT INTO crate_env(crate_id, pos, key, value) VALUES (?1, ?2, ?3, ?4)",
+        [PM__STMT_ENV_CLEAR] = "DELETE FROM crate_env WHERE crate_id = ?1",
+        [PM__STMT_FLAG_INSERT] = "INSERT INTO crate_flags(crate_id, pos, flag) VALUES (?1, ?2, ?3)",
+        [PM__STMT_FLAG_CLEAR] = "DELETE FROM crate_flags WHERE crate_id = ?1",
+        [PM__STMT_SOURCE_INSERT] =
+                "INSERT INTO crate_sources(crate_id, pos, path) VALUES (?1, ?2, ?3)",
+        [PM__STMT_SOURCE_CLEAR] = "DELETE FROM crate_sources WHERE crate_id = ?1",
+        [PM__STMT_INCDIR_INSERT] =
+                "INSERT INTO crate_include_dirs(crate_id, pos, path) VALUES (?1, ?2, ?3)",
+        [PM__STMT_INCDIR_CLEAR] = "DELETE FROM crate_include_dirs WHERE crate_id = ?1",
+        [PM__STMT_DEP_INSERT] =
+                "INSERT INTO deps(crate_id, pos, dep_label, name) VALUES (?1, ?2, ?3, ?4)",
+        [PM__STMT_DEP_CLEAR] = "DELETE FROM deps WHERE crate_id = ?1",
+        [PM__STMT_BF_OF_SOURCE] = "SELECT path FROM build_files WHERE source = ?1 ORDER BY path",
+        [PM__STMT_BF_INSERT] = "INSERT OR IGNORE INTO build_files(source, path) VALUES (?1, ?2)",
+        [PM__STMT_BF_DELETE] = "DELETE FROM build_files WHERE source = ?1 AND path = ?2",
+        [PM__STMT_Q_CLEAR] = "DELETE FROM temp.pm_q",
+        [PM__STMT_Q_INSERT] = "INSERT OR IGNORE INTO temp.pm_q(label) VALUES (?1)",
+        [PM__STMT_Q_MISSING] = "SELECT q.label FROM temp.pm_q q WHERE NOT EXISTS"
+                               " (SELECT 1 FROM crates c WHERE c.label = q.label)"
+                               " ORDER BY q.label LIMIT 1",
+        [PM__STMT_FOR_FILE] = "SELECT label FROM crates WHERE root_module = ?1"
+                              " UNION SELECT c.label FROM crate_sources s"
+                              " JOIN crates c ON c.id = s.crate_id WHERE s.path = ?1"
+                              " ORDER BY 1",
+        /* A crate without include dirs is rendered with its root module's directory (see
+         * writer.c), so it owns that directory here too. */
+        [PM__STMT_FOR_DIR] = "SELECT c.label FROM crate_include_dirs d"
+                             " JOIN crates c ON c.id = d.crate_id WHERE d.path = ?1"
+                             " UNION SELECT c.label FROM crates c WHERE c.root_dir = ?1"
+                             " AND NOT EXISTS (SELECT 1 FROM crate_include_dirs d"
+                             " WHERE d.crate_id = c.id)"
+                             " ORDER BY 1",
+        [PM__STMT_FOR_BUILD_FILE] = "SELECT label FROM crates WHERE build_file = ?1"
+                                    " ORDER BY label",
+        [PM__STMT_CLOSURE] = "WITH RECURSIVE cl(label) AS (SELECT label FROM temp.pm_q"
+                             " UNION SELECT d.dep_label FROM cl JOIN crates c ON c.label = cl.label"
+                             " JOIN deps d ON d.crate_id = c.id)"
+                             " SELECT cl.label FROM cl JOIN crates c ON c.label = cl.label"
+                             " ORDER BY 1",
+        [PM__STMT_EXISTS] = "SELECT id FROM crates WHERE label = ?1",
+        [PM__STMT_DEPS] = "SELECT DISTINCT d.dep_label FROM deps d"
+                          " JOIN crates t ON t.label = d.dep_label"
+                          " WHERE d.crate_id = ?1 AND d.dep_label <> ?2 ORDER BY 1",
+        [PM__STMT_DEPS_TRANSITIVE] = "WITH RECURSIVE cl(id) AS (SELECT ?1"
+                                     " UNION SELECT t.id FROM cl JOIN deps d ON d.crate_id = cl.id"
+                                     " JOIN crates t ON t.label = d.dep_label)"
+                                     " SELECT c.label FROM cl JOIN crates c ON c.id = cl.id"
+                                     " WHERE c.label <> ?2 ORDER BY 1",
+        [PM__STMT_RDEPS] = "SELECT DISTINCT c.label FROM deps d JOIN crates c ON c.id = d.crate_id"
+                           " WHERE d.dep_label = ?2 AND c.label <> ?2 ORDER BY 1",
+        [PM__STMT_RDEPS_TRANSITIVE] = "WITH RECURSIVE cl(label) AS (SELECT ?2"
+                                      " UNION SELECT c.label FROM cl"
+                                      " JOIN deps d ON d.dep_label = cl.label"
+                                      " JOIN crates c ON c.id = d.crate_id)"
+                                      " SELECT label FROM cl WHERE label <> ?2 ORDER BY 1",
+        [PM__STMT_LOOKUP_NAME] = "SELECT label FROM crates WHERE crate_name = ?1"
+                                 " UNION SELECT label FROM crates WHERE display_name = ?1"
+                                 " ORDER BY 1",
+        /* ?2 is ?1 followed by the byte 0xff, which no UTF-8 string contains: the range
+         * [?1, ?2) is exactly the strings starting with ?1, and it can use the indexes. */
+        [PM__STMT_SEARCH] = "SELECT label FROM crates WHERE label >= ?1 AND label < ?2"
+                            " UNION SELECT label FROM crates"
+                            " WHERE crate_name >= ?1 AND crate_name < ?2"
+                            " UNION SELECT label FROM crates"
+                            " WHERE display_name >= ?1 AND display_name < ?2"
+                            " ORDER BY 1 LIMIT ?3",
+        [PM__STMT_ALL_LABELS] = "SELECT label FROM crates ORDER BY label",
+        [PM__STMT_BUILD_FILES] = "SELECT DISTINCT path FROM build_files"
+                                 " WHERE ?1 IS NULL OR source = ?1 ORDER BY path",
+        [PM__STMT_CRATE_SOURCE] = "SELECT source FROM crates WHERE label = ?1",
+        [PM__STMT_LOAD_CRATES_ALL] = LOAD_CRATE_COLUMNS " ORDER BY label",
+        [PM__STMT_LOAD_CRATES_Q] =
+                LOAD_CRATE_COLUMNS " WHERE label IN (SELECT label FROM temp.pm_q) ORDER BY label",
+        LOAD_CHILD("t.cfg", CFGS),
+        LOAD_CHILD("t.key, t.value", ENV),
+        LOAD_CHILD("t.flag", FLAGS),
+        LOAD_CHILD("t.path", SOURCES),
+        LOAD_CHILD("t.path", INCDIRS),
+        LOAD_CHILD("t.dep_label, t.name", DEPS),
+        [PM__STMT_LOAD_BUILD_FILES] = "SELECT DISTINCT path FROM build_files ORDER BY path",
+};
+
+int
+pm__index_sqlite_error(struct pm_index *idx, int rc, const char *what, struct pm_error *err)
+{
+        int code;
+
+        switch (rc & 0xff) {
+        case SQLITE_NOMEM:
+                code = -ENOMEM;
+                break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                code = PM_EBUSY;
+                break;
+        default:
+                code = PM_EDB;
+                break;
+        }
+        return pm_error_set(err, code, "%s: '%s': %s", what, idx->path,
+                            idx->db ? sqlite3_errmsg(idx->db) : sqlite3_errstr(rc));
+}
+
+int
+pm__index_stmt(struct pm_index *idx, enum pm__stmt which, sqlite3_stmt **ret, struct pm_error *err)
+{
+        sqlite3_stmt *st = idx->stmts[which];
+        int rc;
+
+        if (!st) {
+                rc = sqlite3_prepare_v3(idx->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &st, NULL);
+                if (rc != SQLITE_OK)
+                        return pm__index_sqlite_error(idx, rc, "cannot prepare query", err);
+                idx->stmts[which] = st;
+        } else {
+                (void)sqlite3_reset(st);
+                (void)sqlite3_clear_bindings(st);
+        }
+        *ret = st;
+        return 0;
+}
+
+int
+pm__index_exec(struct pm_index *idx, enum pm__stmt which, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = pm__index_stmt(idx, which, &st, err);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        (void)sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return pm__index_sqlite_error(idx, rc, stmt_sql[which], err);
+        return 0;
+}
+
+int
+pm__bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+        if (!s)
+                return sqlite3_bind_null(st, col);
+        return sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+}
+
+char **
+pm_labels_free(char **labels)
+{
+        if (!labels)
+                return NULL;
+        for (char **p = labels; *p; p++)
+                pm_free(*p);
+        pm_free(labels);
+        return NULL;
+}
+
+size_t
+pm_labels_count(char *const *labels)
+{
+        size_t n = 0;
+
+        if (!labels)
+                return 0;
+        while (labels[n])
+                n++;
+        return n;
+}
+
+int
+pm__index_collect(struct pm_index *idx, sqlite3_stmt *st, const char *what, char ***ret,
+                  struct pm_error *err)
+{
+        char **v = NULL;
+        size_t n = 0, cap = 0;
+        int r = 0, rc;
+
+        for (;;) {
+                const char *s;
+
+                rc = sqlite3_step(st);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW) {
+                        r = pm__index_sqlite_error(idx, rc, what, err);
+                        goto out;
+                }
+                s = (const char *)sqlite3_column_text(st, 0);
+                if (!s)
+                        continue;
+                if (n + 2 > cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        char **nv = pm_realloc(v, ncap * sizeof(*v));
+
+                        if (!nv) {
+                                r = pm_error_set(err, -ENOMEM, "%s: out of memory", what);
+                                goto out;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n] = pm_strdup(s);
+                if (!v[n]) {
+                        r = pm_error_set(err, -ENOMEM, "%s: out of memory", what);
+                        goto out;
+                }
+                v[++n] = NULL;
+        }
+        if (!v) {
+                v = pm_calloc(1, sizeof(*v));
+                if (!v) {
+                        r = pm_error_set(err, -ENOMEM, "%s: out of memory", what);
+                        goto out;
+                }
+        }
+        *ret = pm_steal_ptr(&v);
+out:
+        (void)sqlite3_reset(st);
+        if (v) {
+                v[n] = NULL;
+                pm_labels_free(v);
+        }
+        return r;
+}
+
+int
+pm__index_fill_q(struct pm_index *idx, const char *const *labels, size_t n, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = pm__index_exec(idx, PM__STMT_Q_CLEAR, err);
+        if (r < 0)
+                return r;
+        r = pm__index_stmt(idx, PM__STMT_Q_INSERT, &st, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (!labels[i])
+                        return pm_error_set(err, -EINVAL, "cannot query: label %zu is NULL", i);
+                (void)sqlite3_reset(st);
+                rc = pm__bind_text(st, 1, labels[i]);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_step(st);
+                if (rc != SQLITE_DONE) {
+                        (void)sqlite3_reset(st);
+                        return pm__index_sqlite_error(idx, rc, "cannot query labels", err);
+                }
+        }
+        (void)sqlite3_reset(st);
+        return 0;
+}
+
+int
+pm__index_check_q(struct pm_index *idx, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_Q_MISSING, &st, err);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = pm_error_set(err, PM_ENOTFOUND, "unknown crate '%s'",
+                                 (const char *)sqlite3_column_text(st, 0));
+        else if (rc != SQLITE_DONE)
+                r = pm__index_sqlite_error(idx, rc, "cannot query labels", err);
+        (void)sqlite3_reset(st);
+        return r;
+}
+
+/* Run a multi-statement SQL text that returns nothing (schema setup only). */
+static int
+exec_script(struct pm_index *idx, const char *sql, const char *what, struct pm_error *err)
+{
+        int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
+
+        if (rc != SQLITE_OK)
+                return pm__index_sqlite_error(idx, rc, what, err);
+        return 0;
+}
+
+static int
+read_user_version(struct pm_index *idx, int *ret, struct pm_error *err)
+{
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(idx->db, "PRAGMA user_version", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                (void)sqlite3_finalize(st);
+                return pm__index_sqlite_error(idx, rc, "cannot open model", err);
+        }
+        *ret = sqlite3_column_int(st, 0);
+        (void)sqlite3_finalize(st);
+        return 0;
+}
+
+/* Drop every table of the main database (an outdated cache), inside the caller's transaction. */
+static int
+drop_all(struct pm_index *idx, struct pm_error *err)
+{
+        sqlite3_stmt *st = NULL;
+        char **names = NULL;
+        int r, rc;
+
+        rc = sqlite3_prepare_v2(idx->db,
+                                "SELECT name FROM main.sqlite_schema WHERE type = 'table'"
+                                " AND name NOT LIKE 'sqlite_%'",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return pm__index_sqlite_error(idx, rc, "cannot rebuild model", err);
+        r = pm__index_collect(idx, st, "cannot rebuild model", &names, err);
+        (void)sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        for (char **p = names; *p; p++) {
+                char *sql = sqlite3_mprintf("DROP TABLE main.\"%w\"", *p);
+
+                if (!sql) {
+                        r = pm_error_set(err, -ENOMEM, "cannot rebuild model: out of memory");
+                        break;
+                }
+                r = exec_script(idx, sql, "cannot rebuild model", err);
+                sqlite3_free(sql);
+                if (r < 0)
+                        break;
+        }
+        pm_labels_free(names);
+        return r;
+}
+
+/*
+ * Make sure the main database has the current schema. The check runs under BEGIN IMMEDIATE so
+ * two processes opening a fresh file do not both create it.
+ */
+static int
+ensure_schema(struct pm_index *idx, struct pm_error *err)
+{
+        char *sql = NULL;
+        int version, r;
+
+        r = read_user_version(idx, &version, err);
+        if (r < 0)
+                return r;
+        if (version == PM_INDEX_SCHEMA_VERSION)
+                return 0;
+
+        r = exec_script(idx, "BEGIN IMMEDIATE", "cannot create model", err);
+        if (r < 0)
+                return r;
+        r = read_user_version(idx, &version, err);
+        if (r < 0 || version == PM_INDEX_SCHEMA_VERSION)
+                goto out;
+        r = drop_all(idx, err);
+        if (r < 0)
+                goto out;
+        r = exec_script(idx, schema_sql, "cannot create model", err);
+        if (r < 0)
+                goto out;
+        sql = sqlite3_mprintf("PRAGMA user_version = %d", PM_INDEX_SCHEMA_VERSION);
+        if (!sql) {
+                r = pm_error_set(err, -ENOMEM, "cannot create model: out of memory");
+                goto out;
+        }
+        r = exec_script(idx, sql, "cannot create model", err);
+out:
+        sqlite3_free(sql);
+        if (r < 0) {
+                (void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+                return r;
+        }
+        return exec_script(idx, "COMMIT", "cannot create model", err);
+}
+
+int
+pm_index_open(const char *path, struct pm_index **ret, struct pm_error *err)
+{
+        struct pm_index *idx = NULL;
+        int r, rc;
+
+        idx = pm_calloc(1, sizeof(*idx));
+        if (!idx)
+                return pm_error_set(err, -ENOMEM, "cannot open model '%s': out of memory", path);
+        idx->path = pm_strdup(path);
+        if (!idx->path) {
+                r = pm_error_set(err, -ENOMEM, "cannot open model '%s': out of memory", path);
+                goto out;
+        }
+        rc = sqlite3_open_v2(path, &idx->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                     SQLITE_OPEN_EXRESCODE,
+                             NULL);
+        if (rc != SQLITE_OK) {
+                r = pm__index_sqlite_error(idx, rc, "cannot open model", err);
+                goto out;
+        }
+        rc = sqlite3_busy_timeout(idx->db, PM__INDEX_BUSY_TIMEOUT_MS);
+        if (rc != SQLITE_OK) {
+                r = pm__index_sqlite_error(idx, rc, "cannot open model", err);
+                goto out;
+        }
+        /* journal_mode answers "memory" for ":memory:", which is fine. */
+        r = exec_script(idx,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                        " PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+                        "cannot open model", err);
+        if (r < 0)
+                goto out;
+        r = ensure_schema(idx, err);
+        if (r < 0)
+                goto out;
+        /* After the schema: dropping an outdated schema must not run cascades. */
+        r = exec_script(idx,
+                        "PRAGMA foreign_keys = ON;"
+                        "CREATE TEMP TABLE IF NOT EXISTS pm_q(label TEXT PRIMARY KEY NOT NULL)"
+                        " WITHOUT ROWID;",
+                        "cannot open model", err);
+        if (r < 0)
+                goto out;
+        *ret = pm_steal_ptr(&idx);
+out:
+        pm_index_close(idx);
+        return r;
+}
+
+struct pm_index *
+pm_index_close(struct pm_index *idx)
+{
+        if (!idx)
+                return NULL;
+        for (size_t i = 0; i < _PM__STMT_MAX; i++)
+                (void)sqlite3_finalize(idx->stmts[i]);
+        /* sqlite3_close_v2 frees what it can even with a statement leaked by a bug. */
+        (void)sqlite3_close_v2(idx->db);
+        pm_free(idx->path);
+        pm_free(idx);
+        return NULL;
+}
+
+int
+pm__index_read_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        uint64_t gen = 0;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_META_GET, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, PM__INDEX_META_GENERATION);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                gen = (uint64_t)sqlite3_column_int64(st, 0);
+        else if (rc != SQLITE_DONE)
+                r = pm__index_sqlite_error(idx, rc, "cannot read generation", err);
+        (void)sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret = gen;
+        return 0;
+}
+
+int
+pm_index_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err)
+{
+        return pm__index_read_generation(idx, ret, err);
+}
+
+int
+pm_index_meta_get(struct pm_index *idx, const char *key, char **ret, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        char *value = NULL;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_META_GET, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, key);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *s = (const char *)sqlite3_column_text(st, 0);
+
+                if (s) {
+                        value = pm_strdup(s);
+                        if (!value)
+                                r = pm_error_set(err, -ENOMEM,
+                                                 "cannot read meta '%s': out of memory", key);
+                }
+        } else if (rc != SQLITE_DONE) {
+                r = pm__index_sqlite_error(idx, rc, "cannot read meta", err);
+        }
+        (void)sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret = value;
+        return 0;
+}
+
+int
+pm_index_meta_set(struct pm_index *idx, const char *key, const char *value, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_META_SET, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, key);
+        (void)pm__bind_text(st, 2, value);
+        rc = sqlite3_step(st);
+        (void)sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+                return pm__index_sqlite_error(idx, rc, "cannot write meta", err);
+        return 0;
+}
+
+int
+pm_index_count(struct pm_index *idx, size_t *ret, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        size_t n = 0;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_COUNT, &st, err);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                n = (size_t)sqlite3_column_int64(st, 0);
+        else
+                r = pm__index_sqlite_error(idx, rc, "cannot count crates", err);
+        (void)sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
+}
+
+int
+pm_index_check(struct pm_index *idx, struct pm_error *err)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0, rc;
+
+        rc = sqlite3_prepare_v2(idx->db, "PRAGMA integrity_check", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return pm__index_sqlite_error(idx, rc, "cannot check model", err);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *msg = (const char *)sqlite3_column_text(st, 0);
+
+                if (!msg || strcmp(msg, "ok") != 0)
+                        r = pm_error_set(err, PM_EDB, "model '%s' is damaged: %s", idx->path,
+                                         msg ? msg : "no answer");
+        } else {
+                r = pm__index_sqlite_error(idx, rc, "cannot check model", err);
+        }
+        (void)sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+
+        /* integrity_check does not look at foreign keys. */
+        rc = sqlite3_prepare_v2(idx->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return pm__index_sqlite_error(idx, rc, "cannot check model", err);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = pm_error_set(err, PM_EDB, "model '%s' is damaged: dangling row in '%s'",
+                                 idx->path, (const char *)sqlite3_column_text(st, 0));
+        else if (rc != SQLITE_DONE)
+                r = pm__index_sqlite_error(idx, rc, "cannot check model", err);
+        (void)sqlite3_finalize(st);
+        return r;
+}

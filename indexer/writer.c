@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* The rust-project.json writer: orders a closed crate graph topologically and renders each crate
+ * in rust-analyzer's exact schema. A crate's object depends only on that crate and its deps. */
+#include "projmodel/writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+/*
+ * Working state. Crates are numbered by their rank in label order (`sorted`); edges are kept
+ * in compressed-sparse-row form in both directions.
+ */
+struct order {
+        size_t n;
+        const struct pm_crate **sorted; /* [n], by label */
+        size_t *dep_start;              /* [n + 1]: deps of i are dep_idx[dep_start[i] ..] */
+        size_t *dep_idx;                /* rank of each dep, in the crate's dep order */
+        size_t *rdep_start;             /* [n + 1] */
+        size_t *rdep_idx;
+        size_t *indeg; /* [n] unemitted deps */
+        size_t *heap;  /* [n] min-heap of ready ranks */
+        size_t *order; /* [n] output position -> rank */
+        size_t *pos;   /* [n] rank -> output position */
+};
+
+static void
+order_release(struct order *o)
+{
+        pm_free(o->sorted);
+        pm_free(o->dep_start);
+        pm_free(o->dep_idx);
+        pm_free(o->rdep_start);
+        pm_free(o->rdep_idx);
+        pm_free(o->indeg);
+        pm_free(o->heap);
+        pm_free(o->order);
+        pm_free(o->pos);
+}
+
+static int
+cmp_crate_ptr(const void *a, const void *b)
+{
+        return strcmp((*(const struct pm_crate *const *)a)->label,
+                      (*(const struct pm_crate *const *)b)->label);
+}
+
+static bool
+rank_of(const struct order *o, const char *label, size_t *ret)
+{
+        size_t lo = 0, hi = o->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(label, o->sorted[mid]->label);
+
+                if (c == 0) {
+                        *ret = mid;
+                        return true;
+                }
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return false;
+}
+
+static void
+heap_push(size_t *heap, size_t *n, size_t v)
+{
+        size_t i = (*n)++;
+
+        while (i > 0 && heap[(i - 1) / 2] > v) {
+                heap[i] = heap[(i - 1) / 2];
+                i = (i - 1) / 2;
+        }
+        heap[i] = v;
+}
+
+static size_t
+heap_pop(size_t *heap, size_t *n)
+{
+        size_t top = heap[0], v = heap[--(*n)], i = 0;
+
+        for (;;) {
+                size_t c = 2 * i + 1;
+
+                if (c >= *n)
+                        break;
+                if (c + 1 < *n && heap[c + 1] < heap[c])
+                        c++;
+                if (heap[c] >= v)
+                        break;
+                heap[i] = heap[c];
+                i = c;
+        }
+        if (*n > 0)
+                heap[i] = v;
+        return top;
+}
+
+/* Name one actual cycle among the crates left over by Kahn's algorithm: each of them still has
+ * an unemitted dep, so following such deps must revisit a crate. */
+static int
+cycle_error(const struct order *o, struct pm_error *err)
+{
+        size_t *seen = NULL, start = 0, cur, step = 1;
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        int r;
+
+        while (start < o->n && o->indeg[start] == 0)
+                start++;
+        seen = pm_calloc(o->n, sizeof(*seen));
+        if (!seen || start == o->n) {
+                r = pm_error_set(err, PM_ESCHEMA, "dependency cycle among the crates");
+                goto out;
+        }
+        cur = start;
+        while (!seen[cur]) {
+                seen[cur] = step++;
+                for (size_t e = o->dep_start[cur]; e < o->dep_start[cur + 1]; e++) {
+                        if (o->indeg[o->dep_idx[e]] > 0) {
+                                cur = o->dep_idx[e];
+                                break;
+                        }
+                }
+        }
+        /* cur starts the cycle: walk it once more, printing. */
+        start = cur;
+        do {
+                (void)pm_strbuf_addf(&sb, "'%s' -> ", o->sorted[cur]->label);
+                for (size_t e = o->dep_start[cur]; e < o->dep_start[cur + 1]; e++) {
+                        if (o->indeg[o->dep_idx[e]] > 0 && seen[o->dep_idx[e]]) {
+                                cur = o->dep_idx[e];
+                                break;
+                        }
+                }
+        } while (cur != start);
+        r = pm_error_set(err, PM_ESCHEMA, "dependency cycle: %s'%s'", sb.buf ? sb.buf : "",
+                         o->sorted[start]->label);
+out:
+        pm_strbuf_release(&sb);
+        pm_free(seen);
+        return r;
+}
+
+/*
+ * Resolve every dep to a rank (a dangling dep is an error naming both crates), then order the
+ * crates: Kahn's algorithm taking the smallest label among the ready crates each time, so the
+ * output is deterministic and deps come first.
+ */
+static int
+order_crates(const struct pm_graph *g, struct order *o, struct pm_error *err)
+{
+        size_t n = g->n_crates, n_edges = 0, n_heap = 0, k = 0;
+
+        o->n = n;
+        for (size_t i = 0; i < n; i++)
+                n_edges += g->crates[i].n_deps;
+        o->sorted = pm_malloc((n + 1) * sizeof(*o->sorted));
+        o->dep_start = pm_calloc(n + 1, sizeof(size_t));
+        o->dep_idx = pm_malloc((n_edges + 1) * sizeof(size_t));
+        o->rdep_start = pm_calloc(n + 2, sizeof(size_t));
+        o->rdep_idx = pm_malloc((n_edges + 1) * sizeof(size_t));
+        o->indeg = pm_calloc(n + 1, sizeof(size_t));
+        o->heap = pm_malloc((n + 1) * sizeof(size_t));
+        o->order = pm_malloc((n + 1) * sizeof(size_t));
+        o->pos = pm_malloc((n + 1) * sizeof(size_t));
+        if (!o->sorted || !o->dep_start || !o->dep_idx || !o->rdep_start || !o->rdep_idx ||
+            !o->indeg || !o->heap || !o->order || !o->pos)
+                return pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+
+        for (size_t i = 0; i < n; i++) {
+                if (!g->crates[i].label)
+                        return pm_error_set(err, PM_ESCHEMA, "crate #%zu: missing label", i);
+                o->sorted[i] = &g->crates[i];
+        }
+        qsort(o->sorted, n, sizeof(*o->sorted), cmp_crate_ptr);
+        for (size_t i = 1; i < n; i++)
+                if (strcmp(o->sorted[i - 1]->label, o->sorted[i]->label) == 0)
+                        return pm_error_set(err, PM_ESCHEMA, "crate '%s': duplicate label",
+                                            o->sorted[i]->label);
+
+        for (size_t i = 0, e = 0; i < n; i++) {
+                const struct pm_crate *c = o->sorted[i];
+
+                o->dep_start[i] = e;
+                for (size_t d = 0; d < c->n_deps; d++, e++) {
+                        size_t j;
+
+                        if (!c->deps[d].label || !rank_of(o, c->deps[d].label, &j))
+                                return pm_error_set(
+                                        err, PM_ESCHEMA,
+                                        "crate '%s': dependency '%s' is not in the project",
+                                        c->label, c->deps[d].label ? c->deps[d].label : "(null)");
+                        o->dep_idx[e] = j;
+                        o->rdep_start[j + 2]++;
+                }
+                o->indeg[i] = c->n_deps;
+        }
+        o->dep_start[n] = n_edges;
+        /* Counting sort of the reverse edges: rdep_start[j + 1] becomes the fill cursor. */
+        for (size_t j = 0; j < n; j++)
+                o->rdep_start[j + 2] += o->rdep_start[j + 1];
+        for (size_t i = 0; i < n; i++)
+                for (size_t e = o->dep_start[i]; e < o->dep_start[i + 1]; e++)
+                        o->rdep_idx[o->rdep_start[o->dep_idx[e] + 1]++] = i;
+
+        for (size_t i = 0; i < n; i++)
+                if (o->indeg[i] == 0)
+                        heap_push(o->heap, &n_heap, i);
+        while (n_heap > 0) {
+                size_t i = heap_pop(o->heap, &n_heap);
+
+                o->pos[i] = k;
+                o->order[k++] = i;
+                for (size_t e = o->rdep_start[i]; e < o->rdep_start[i + 1]; e++)
+                        if (--o->indeg[o->rdep_idx[e]] == 0)
+                                heap_push(o->heap, &n_heap, o->rdep_idx[e]);
+        }
+        if (k < n)
+                return cycle_error(o, err);
+        return 0;
+}
+
+static const char *
+target_kind(enum pm_crate_kind kind)
+{
+        switch (kind) {
+        case PM_CRATE_BIN:
+                return "bin";
+        case PM_CRATE_TEST:
+                return "test";
+        case PM_CRATE_LIB:
+        case PM_CRATE_PROC_MACRO:
+        case _PM_CRATE_KIND_MAX:
+                break;
+        }
+        return "lib";
+}
+
+static cJSON *
+string_array(const struct pm_strlist *l)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t i = 0; a && i < l->n; i++) {
+                cJSON *s = cJSON_CreateString(l->v[i]);
+
+                if (!s || !cJSON_AddItemToArray(a, s)) {
+                        cJSON_Delete(s);
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+/* Add @item to @obj under @key, consuming @item (also on failure). */
+static bool
+add(cJSON *obj, const char *key, cJSON *item)
+{
+        if (!item)
+                return false;
+        if (!cJSON_AddItemToObject(obj, key, item)) {
+                cJSON_Delete(item);
+                return false;
+        }
+        return true;
+}
+
+static bool
+add_str(cJSON *obj, const char *key, const char *value)
+{
+        return add(obj, key, cJSON_CreateString(value));
+}
+
+/* deps[]: the extern name is the rename or the dep's crate name, never with '-'. */
+static cJSON *
+deps_array(const struct order *o, size_t rank)
+{
+        const struct pm_crate *c = o->sorted[rank];
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t d = 0; a && d < c->n_deps; d++) {
+                size_t j = o->dep_idx[o->dep_start[rank] + d];
+                const char *name = c->deps[d].name ? c->deps[d].name : o->sorted[j]->crate_name;
+                cJSON *dep = cJSON_CreateObject();
+                cJSON *s = cJSON_CreateString(name);
+
+                if (s)
+                        for (char *p = s->valuestring; *p; p++)
+                                if (*p == '-')
+                                        *p = '_';
+                if (!dep || !add(dep, "crate", cJSON_CreateNumber((double)o->pos[j])) ||
+                    !add(dep, "name", s) || !cJSON_AddItemToArray(a, dep)) {
+                        cJSON_Delete(dep);
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static cJSON *
+source_object(const struct pm_crate *c)
+{
+        cJSON *src = cJSON_CreateObject();
+        cJSON *inc = NULL;
+
+        if (!src)
+                return NULL;
+        if (c->include_dirs.n > 0) {
+                inc = string_array(&c->include_dirs);
+        } else {
+                char *dir = pm_path_dirname(NULL, c->root_module);
+                cJSON *s = dir ? cJSON_CreateString(dir) : NULL;
+
+                pm_free(dir);
+                inc = cJSON_CreateArray();
+                if (!s || !inc || !cJSON_AddItemToArray(inc, s)) {
+                        cJSON_Delete(s);
+                        cJSON_Delete(inc);
+                        inc = NULL;
+                }
+        }
+        if (!add(src, "include_dirs", inc) || !add(src, "exclude_dirs", cJSON_CreateArray())) {
+                cJSON_Delete(src);
+                return NULL;
+        }
+        return src;
+}
+
+/* Field order follows rust-analyzer.md §3.1, so output is stable and diffable. */
+static cJSON *
+crate_object(const struct order *o, size_t rank, const struct pm_writer_options *opts)
+{
+        const struct pm_crate *c = o->sorted[rank];
+        bool proc_macro = c->kind == PM_CRATE_PROC_MACRO;
+        cJSON *obj = cJSON_CreateObject();
+        cJSON *env = cJSON_CreateObject();
+        bool ok;
+
+        ok = obj && env;
+        for (size_t i = 0; ok && i < c->env.n; i++)
+                ok = add_str(env, c->env.v[i].key, c->env.v[i].value);
+        ok = ok && add_str(obj, "display_name", c->display_name ? c->display_name : c->crate_name);
+        ok = ok && add_str(obj, "root_module", c->root_module);
+        ok = ok && add_str(obj, "edition", c->edition);
+        ok = ok && add(obj, "deps", deps_array(o, rank));
+        ok = ok && add(obj, "cfg", string_array(&c->cfgs));
+        if (ok) {
+                ok = add(obj, "env", env);
+                env = NULL;
+        }
+        ok = ok && add(obj, "is_workspace_member", cJSON_CreateBool(c->is_workspace_member));
+        ok = ok && add(obj, "source", source_object(c));
+        ok = ok && add(obj, "is_proc_macro", cJSON_CreateBool(proc_macro));
+        if (ok && proc_macro && c->proc_macro_dylib)
+                ok = add_str(obj, "proc_macro_dylib_path", c->proc_macro_dylib);
+        if (ok && c->target)
+                ok = add_str(obj, "target", c->target);
+        if (ok && opts && opts->proc_macro_cwd)
+                ok = add_str(obj, "proc_macro_cwd", opts->proc_macro_cwd);
+        if (ok && c->is_workspace_member && c->build_file) {
+                cJSON *build = cJSON_CreateObject();
+
+                ok = build && add_str(build, "label", c->label) &&
+                     add_str(build, "build_file", c->build_file) &&
+                     add_str(build, "target_kind", target_kind(c->kind));
+                if (!ok)
+                        cJSON_Delete(build);
+                else
+                        ok = add(obj, "build", build);
+        }
+        cJSON_Delete(env);
+        if (!ok) {
+                cJSON_Delete(obj);
+                return NULL;
+        }
+        return obj;
+}
+
+int
+pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts,
+                  struct cJSON **ret, struct pm_error *err)
+{
+        struct order o = { 0 };
+        cJSON *root = NULL, *crates;
+        int r;
+
+        r = order_crates(g, &o, err);
+        if (r < 0)
+                goto out;
+        /* Dangling deps are reported above with both labels; this checks every other field. */
+        r = pm_graph_validate(g, false, err);
+        if (r < 0) {
+                r = pm_error_prefix(err, "cannot write project");
+                goto out;
+        }
+
+        root = cJSON_CreateObject();
+        if (!root || (opts && opts->sysroot && !add_str(root, "sysroot", opts->sysroot)) ||
+            (opts && opts->sysroot_src && !add_str(root, "sysroot_src", opts->sysroot_src)))
+                goto oom;
+        crates = cJSON_AddArrayToObject(root, "crates");
+        if (!crates)
+                goto oom;
+        for (size_t k = 0; k < o.n; k++) {
+                cJSON *c = crate_object(&o, o.order[k], opts);
+
+                if (!c)
+                        goto oom;
+                if (!cJSON_AddItemToArray(crates, c)) {
+                        cJSON_Delete(c);
+                        goto oom;
+                }
+        }
+        *ret = pm_steal_ptr(&root);
+        goto out;
+oom:
+        r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+out:
+        cJSON_Delete(root);
+        order_release(&o);
+        return r;
+}
+
+int
+pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
+                 struct pm_strbuf *out, struct pm_error *err)
+{
+        cJSON *root = NULL;
+        char *text = NULL;
+        int r;
+
+        r = pm_writer_project(g, opts, &root, err);
+        if (r < 0)
+                return r;
+        text = opts && opts->pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+        if (!text) {
+                r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+                goto out;
+        }
+        if (pm_strbuf_adds(out, text) < 0 || pm_strbuf_addch(out, '\n') < 0)
+                r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+out:
+        cJSON_free(text);
+        cJSON_Delete(root);
+        return r;
+}

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's life and its clients: startup (lock, socket, model, watcher, first refresh),
+ * accepting and checking peers, reading frames, dispatching, writing replies under limits,
+ * parking requests until a model exists, and a clean stop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/server.h"
+
+#include "server-internal.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+void
+pm__log(const char *fmt, ...)
+{
+        char ts[32];
+        struct timespec now;
+        struct tm tm;
+        va_list ap;
+
+        (void)clock_gettime(CLOCK_REALTIME, &now);
+        (void)localtime_r(&now.tv_sec, &tm);
+        (void)strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+        fprintf(stderr, "%s.%03ld projmodel[%d]: ", ts, now.tv_nsec / 1000000, (int)getpid());
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        fflush(stderr);
+}
+
+/* ---- writing ---- */
+
+struct write_req {
+        uv_write_t req;
+        struct pm__client *c;
+        size_t len;
+        char data[]; /* the framed message */
+};
+
+static void on_client_closed(uv_handle_t *h);
+
+/* Take @c off the server: no more reads, no parked calls, not in the list. */
+static void
+client_detach(struct pm__client *c)
+{
+        struct pm_server *srv = c->srv;
+        struct pm__rpc_call **lists[2] = { &srv->parked_model, &srv->parked_fresh };
+
+        c->closing = true;
+        /* Drop what this client parked: nobody will read the replies. */
+        for (size_t i = 0; i < 2; i++) {
+                struct pm__rpc_call **pp = lists[i];
+
+                while (*pp) {
+                        if ((*pp)->owner == c) {
+                                struct pm__rpc_call *dead = *pp;
+
+                                *pp = dead->next;
+                                srv->n_parked--;
+                                pm__rpc_call_free(dead);
+                        } else {
+                                pp = &(*pp)->next;
+                        }
+                }
+        }
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                srv->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        srv->n_clients--;
+        (void)uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void
+client_close(struct pm__client *c)
+{
+        if (c->closing)
+                return;
+        client_detach(c);
+        uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void
+on_client_closed(uv_handle_t *h)
+{
+        struct pm__client *c = container_of(h, struct pm__client, pipe);
+
+        pm__frame_parser_release(&c->parser);
+        pm_free(c);
+}
+
+static void
+on_flushed(uv_shutdown_t *req, int status)
+{
+        struct pm__client *c = container_of(req, struct pm__client, shutdown_req);
+
+        uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+/* Close @c once what is queued has been written (after an error reply on a broken stream). */
+static void
+client_close_after_flush(struct pm__client *c)
+{
+        if (c->closing)
+                return;
+        client_detach(c);
+        if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, on_flushed) < 0)
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+        struct write_req *w = container_of(req, struct write_req, req);
+
+        w->c->pending_out -= w->len;
+        pm_free(w);
+}
+
+void
+pm__client_send(struct pm__client *c, struct cJSON *msg)
+{
+        struct write_req *w = NULL;
+        char *body = NULL;
+        char hdr[64];
+        size_t len, hlen;
+        uv_buf_t buf;
+
+        if (!msg)
+                goto oom;
+        if (c->closing)
+                goto out;
+        body = cJSON_PrintUnformatted(msg);
+        if (!body)
+                goto oom;
+        len = strlen(body);
+        hlen = (size_t)snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n\r\n", len);
+        if (c->pending_out + hlen + len > PM_RPC_MAX_PENDING_OUT) {
+                pm__log("client %llu: more than %u bytes of replies unread, closing",
+                        (unsigned long long)c->serial, PM_RPC_MAX_PENDING_OUT);
+                client_close(c);
+                goto out;
+        }
+        w = pm_malloc(sizeof(*w) + hlen + len);
+        if (!w)
+                goto oom;
+        memcpy(w->data, hdr, hlen);
+        memcpy(w->data + hlen, body, len);
+        w->len = hlen + len;
+        w->c = c;
+        buf = uv_buf_init(w->data, (unsigned)w->len);
+        if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written) < 0) {
+                pm_free(w);
+                client_close(c);
+                goto out;
+        }
+        c->pending_out += w->len;
+        goto out;
+oom:
+        /* A reply we cannot build leaves the client waiting forever: close it instead. */
+        pm__log("client %llu: out of memory building a reply, closing",
+                (unsigned long long)c->serial);
+        client_close(c);
+out:
+        cJSON_free(body);
+        cJSON_Delete(msg);
+}
+
+void
+pm__server_broadcast(struct pm_server *srv, bool subscribed, struct cJSON *msg)
+{
+        struct pm__client *c, *next;
+
+        /* pm__client_send() may close (unlink) a client: keep the next pointer first. */
+        for (c = srv->clients; c; c = next) {
+                next = c->next;
+                if (subscribed ? !c->subscribed : !(c->initialized || c->subscribed))
+                        continue;
+                pm__client_send(c, cJSON_Duplicate(msg, true));
+        }
+        cJSON_Delete(msg);
+}
+
+/* ---- dispatching ---- */
+
+int
+pm__server_park(struct pm_server *srv, struct pm__rpc_call **list, struct pm__rpc_call *call,
+                struct pm_error *err)
+{
+        struct pm__rpc_call **pp = list;
+
+        if (srv->n_parked >= PM_RPC_MAX_PARKED)
+                return pm_error_set(err, PM_ELIMIT, "more than %u requests waiting",
+                                    PM_RPC_MAX_PARKED);
+        while (*pp)
+                pp = &(*pp)->next;
+        call->next = NULL;
+        *pp = call;
+        srv->n_parked++;
+        return PM__RPC_PARKED;
+}
+
+/* Run @call (owned) for its client: park it when it needs a model that is not there yet. */
+static void
+run_call(struct pm_server *srv, struct pm__rpc_call *call)
+{
+        struct pm__client *c = call->owner;
+        struct pm_error err;
+        cJSON *reply = NULL;
+        int r;
+
+        pm_error_init(&err);
+        if ((call->m->flags & PM_RPC_NEEDS_MODEL) &&
+            (!srv->have_model || !(srv->sysroot_done || srv->sysroot))) {
+                if (!srv->first_done || pm__refresh_pending(srv) || !srv->sysroot_done) {
+                        r = pm__server_park(srv, &srv->parked_model, call, &err);
+                        if (r == PM__RPC_PARKED)
+                                return;
+                } else {
+                        r = pm_error_set(&err, PM_ENOMODEL, "no model yet: %s",
+                                         srv->last_error ? srv->last_error
+                                                         : "the build system gave no crates");
+                }
+                if (call->id)
+                        pm__client_send(c, pm__rpc_error(call->id, &err));
+                pm__rpc_call_free(call);
+                return;
+        }
+        if (c->shutdown && !(call->m->flags & PM_RPC_AFTER_SHUTDOWN)) {
+                pm_error_set(&err, PM_EPROTO, "request after 'shutdown'");
+                if (call->id)
+                        pm__client_send(c, pm__rpc_error(call->id, &err));
+                pm__rpc_call_free(call);
+                return;
+        }
+        r = pm__rpc_invoke(call, srv, &reply);
+        if (r == PM__RPC_PARKED)
+                return;
+        if (reply)
+                pm__client_send(c, reply);
+        pm__rpc_call_free(call);
+}
+
+void
+pm__server_resume(struct pm_server *srv, struct pm__rpc_call *call)
+{
+        call->resumed = true;
+        run_call(srv, call);
+}
+
+void
+pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list)
+{
+        struct pm__rpc_call *l = *list, *next;
+
+        /* Detach first: a resumed call may park again on the same list. */
+        *list = NULL;
+        for (; l; l = next) {
+                next = l->next;
+                l->next = NULL;
+                srv->n_parked--;
+                pm__server_resume(srv, l);
+        }
+}
+
+static void
+handle_frame(struct pm__client *c, const char *body, size_t len)
+{
+        struct pm__rpc_call *call = NULL;
+        cJSON *reply = NULL;
+        int r;
+
+        r = pm__rpc_decode(pm__methods, pm__n_methods, body, len, &call, &reply);
+        if (r < 0) {
+                if (reply)
+                        pm__client_send(c, reply);
+                return;
+        }
+        call->owner = c;
+        run_call(c->srv, call);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+        struct pm__client *c = container_of(h, struct pm__client, pipe);
+
+        /* Reads are handled synchronously in on_read, so one buffer serves every client. */
+        buf->base = c->srv->read_buf;
+        buf->len = c->srv->read_buf ? PM_RPC_READ_CHUNK : 0;
+}
+
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+        struct pm__client *c = container_of(stream, struct pm__client, pipe);
+        struct pm_error err;
+        const char *body;
+        size_t len;
+        int r;
+
+        if (nread < 0) {
+                /* EOF or a reset, possibly in the middle of a frame: just forget the client. */
+                client_close(c);
+                return;
+        }
+        if (nread == 0)
+                return;
+        pm_error_init(&err);
+        r = pm__frame_feed(&c->parser, buf->base, (size_t)nread, &err);
+        while (r >= 0 && !c->closing) {
+                r = pm__frame_next(&c->parser, &body, &len, &err);
+                if (r <= 0)
+                        break;
+                handle_frame(c, body, len);
+        }
+        if (r < 0 && !c->closing) {
+                /* The stream cannot be resynchronised after a bad header: say why, then close. */
+                pm__log("client %llu: %s, closing", (unsigned long long)c->serial, err.msg);
+                pm__client_send(c, pm__rpc_error(NULL, &err));
+                client_close_after_flush(c);
+        }
+}
+
+static bool
+peer_allowed(struct pm__client *c)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        uv_os_fd_t fd;
+
+        if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+                return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return false;
+        return cred.uid == geteuid();
+}
+
+static void
+on_connection(uv_stream_t *listener, int status)
+{
+        struct pm_server *srv = container_of(listener, struct pm_server, listener);
+        struct pm__client *c;
+
+        if (status < 0) {
+                pm__log("accept failed: %s", uv_strerror(status));
+                return;
+        }
+        c = pm_calloc(1, sizeof(*c));
+        if (!c) {
+                pm__log("out of memory accepting a client");
+                return;
+        }
+        c->srv = srv;
+        c->serial = ++srv->next_serial;
+        pm__frame_parser_init(&c->parser);
+        (void)uv_pipe_init(&srv->loop, &c->pipe, 0);
+        if (uv_accept(listener, (uv_stream_t *)&c->pipe) < 0) {
+                c->closing = true;
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+                return;
+        }
+        if (!peer_allowed(c)) {
+                pm__log("client %llu: peer is another user, refused",
+                        (unsigned long long)c->serial);
+                c->closing = true;
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+                return;
+        }
+        if (srv->n_clients >= PM_RPC_MAX_CLIENTS || srv->stopping) {
+                pm__log("client %llu: more than %u clients, refused",
+                        (unsigned long long)c->serial, PM_RPC_MAX_CLIENTS);
+                c->closing = true;
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+                return;
+        }
+        c->next = srv->clients;
+        if (srv->clients)
+                srv->clients->prev = c;
+        srv->clients = c;
+        srv->n_clients++;
+        (void)uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* ---- start and stop ---- */
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+        struct pm_server *srv = s->data;
+
+        pm__log("signal %d, stopping", signum);
+        pm__server_stop(srv);
+}
+
+static void
+noop_close(uv_handle_t *h)
+{
+}
+
+void
+pm__server_stop(struct pm_server *srv)
+{
+        struct pm__client *c;
+        struct pm_error err;
+
+        if (srv->stopping)
+                return;
+        srv->stopping = true;
+        pm_error_init(&err);
+        pm_error_set(&err, PM_ECANCELLED, "the daemon is stopping");
+        /* Parked calls get a reply before their clients go. */
+        for (size_t i = 0; i < 2; i++) {
+                struct pm__rpc_call **list = i ? &srv->parked_fresh : &srv->parked_model, *l;
+
+                l = *list;
+                *list = NULL;
+                while (l) {
+                        struct pm__rpc_call *next = l->next;
+
+                        if (l->id)
+                                pm__client_send(l->owner, pm__rpc_error(l->id, &err));
+                        srv->n_parked--;
+                        pm__rpc_call_free(l);
+                        l = next;
+                }
+        }
+        while ((c = srv->clients))
+                client_close_after_flush(c);
+        if (!uv_is_closing((uv_handle_t *)&srv->listener))
+                uv_close((uv_handle_t *)&srv->listener, noop_close);
+        uv_close((uv_handle_t *)&srv->sigterm, noop_close);
+        uv_close((uv_handle_t *)&srv->sigint, noop_close);
+        uv_close((uv_handle_t *)&srv->debounce, noop_close);
+        pm__watch_stop(srv);
+        pm__refresh_cancel(srv);
+}
+
+/* Tell the daemonizing parent how startup went, once: "ok" or "error: ...". */
+static void
+report_ready(int fd, const struct pm_error *err)
+{
+        char line[PM_ERROR_MSG_MAX + 16];
+        int n;
+
+        if (fd < 0)
+                return;
+        if (err)
+                n = snprintf(line, sizeof(line), "error: %s\n", err->msg);
+        else
+                n = snprintf(line, sizeof(line), "ok\n");
+        if (n > 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+                pm__log("cannot report startup to the parent: %s", strerror(errno));
+        (void)close(fd);
+}
+
+/* Load what the stored model holds, so it is served at once. */
+static int
+load_stored(struct pm_server *srv, struct pm_error *err)
+{
+        char **files = NULL;
+        char *v = NULL;
+        int r;
+
+        r = pm_index_generation(srv->idx, &srv->generation, err);
+        if (r < 0)
+                return r;
+        r = pm_index_count(srv->idx, &srv->n_crates, err);
+        if (r < 0)
+                return r;
+        srv->have_model = srv->generation > 0 && srv->n_crates > 0;
+        if (pm_index_meta_get(srv->idx, PM_META_SYSROOT, &v, NULL) == 0 && v && v[0])
+                srv->sysroot = pm_steal_ptr(&v);
+        pm_free(v);
+        v = NULL;
+        if (pm_index_meta_get(srv->idx, PM_META_SYSROOT_SRC, &v, NULL) == 0 && v && v[0])
+                srv->sysroot_src = pm_steal_ptr(&v);
+        pm_free(v);
+        r = pm_index_build_files(srv->idx, NULL, &files, err);
+        if (r < 0)
+                return r;
+        srv->watch_set.n = pm_labels_count(files);
+        srv->watch_set.v = files;
+        return 0;
+}
+
+static int
+make_parent_dir(const char *file)
+{
+        char *dir = pm_path_dirname(NULL, file), *p;
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        for (p = dir + 1;; p++) {
+                if (*p == '/' || *p == '\0') {
+                        char saved = *p;
+
+                        *p = '\0';
+                        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                                r = -errno;
+                        *p = saved;
+                        if (!saved || r < 0)
+                                break;
+                }
+        }
+        pm_free(dir);
+        return r;
+}
+
+static int
+start_listening(struct pm_server *srv, struct pm_error *err)
+{
+        int r;
+
+        /* We hold the lock, so a socket file left there is a dead daemon's. */
+        (void)unlink(srv->socket_path);
+        r = uv_pipe_init(&srv->loop, &srv->listener, 0);
+        if (r == 0)
+                r = uv_pipe_bind(&srv->listener, srv->socket_path);
+        if (r < 0)
+                return pm_error_set(err, r, "cannot bind '%s': %s", srv->socket_path,
+                                    uv_strerror(r));
+        (void)chmod(srv->socket_path, 0600);
+        r = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
+        if (r < 0)
+                return pm_error_set(err, r, "cannot listen on '%s': %s", srv->socket_path,
+                                    uv_strerror(r));
+        return 0;
+}
+
+static void
+walk_close(uv_handle_t *h, void *arg)
+{
+        if (!uv_is_closing(h))
+                uv_close(h, NULL);
+}
+
+int
+pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
+{
+        struct pm_server *srv = NULL;
+        char *root = NULL;
+        bool loop_init = false, listening = false, opts_ready_done = false;
+        int r;
+
+        pm_mem_install_hooks();
+        srv = pm_calloc(1, sizeof(*srv));
+        if (!srv) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        srv->lock_fd = -1;
+        srv->ready_fd = opts->ready_fd;
+        if (opts->root) {
+                root = pm_path_normalize(NULL, NULL, opts->root);
+        } else {
+                char *cwd = pm_path_cwd();
+
+                r = cwd ? pm_config_find_root(cwd, &root, err)
+                        : pm_error_set(err, -errno, "cannot get the working directory");
+                pm_free(cwd);
+                if (r < 0)
+                        goto out;
+        }
+        if (!root) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = pm_config_load(root, &srv->cfg, err);
+        if (r < 0)
+                goto out;
+        r = pm_adapter_resolve_config(srv->cfg, err);
+        if (r < 0)
+                goto out;
+        srv->dirty_projects = pm_calloc(srv->cfg->n_projects, sizeof(bool));
+        srv->read_buf = pm_malloc(PM_RPC_READ_CHUNK);
+        if (!srv->dirty_projects || !srv->read_buf) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (opts->socket_path)
+                srv->socket_path = pm_path_normalize(NULL, NULL, opts->socket_path);
+        else if ((r = pm_server_default_socket(srv->cfg->root, &srv->socket_path, err)) < 0)
+                goto out;
+        srv->db_path = opts->db_path ? pm_strdup(opts->db_path) : pm_config_db_path(srv->cfg);
+        if (!srv->socket_path || !srv->db_path) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = pm_server_socket_dir_ensure(srv->socket_path, err);
+        if (r < 0)
+                goto out;
+        r = pm__server_lock(srv->socket_path, &srv->lock_fd, err);
+        if (r < 0)
+                goto out;
+        r = make_parent_dir(srv->db_path);
+        if (r < 0) {
+                r = pm_error_set(err, r, "cannot create the directory of '%s': %s",
+                                 srv->db_path, strerror(-r));
+                goto out;
+        }
+        r = pm_index_open(srv->db_path, &srv->idx, err);
+        if (r < 0)
+                goto out;
+        r = load_stored(srv, err);
+        if (r < 0)
+                goto out;
+
+        r = uv_loop_init(&srv->loop);
+        if (r < 0) {
+                r = pm_error_set(err, r, "cannot create the event loop: %s", uv_strerror(r));
+                goto out;
+        }
+        loop_init = true;
+        (void)uv_timer_init(&srv->loop, &srv->debounce);
+        srv->debounce.data = srv;
+        (void)uv_signal_init(&srv->loop, &srv->sigterm);
+        (void)uv_signal_init(&srv->loop, &srv->sigint);
+        srv->sigterm.data = srv->sigint.data = srv;
+        (void)uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+        (void)uv_signal_start(&srv->sigint, on_signal, SIGINT);
+        /* A client that vanishes while we write must not kill the daemon. */
+        (void)signal(SIGPIPE, SIG_IGN);
+        r = start_listening(srv, err);
+        if (r < 0)
+                goto out;
+        listening = true;
+        pm__log("serving '%s' on '%s' (model '%s', generation %llu, %zu crates)",
+                srv->cfg->root, srv->socket_path, srv->db_path,
+                (unsigned long long)srv->generation, srv->n_crates);
+
+        r = pm__watch_start(srv, err);
+        if (r < 0) {
+                /* Not fatal: the model still serves, refreshes come on request; say so. */
+                pm__log("cannot watch '%s': %s", srv->cfg->root, err->msg);
+                pm_free(srv->watch_error);
+                srv->watch_error = pm_strdup(err->msg);
+                pm_error_init(err);
+        }
+        r = pm__sysroot_start(srv, err);
+        if (r < 0) {
+                pm__log("%s", err->msg);
+                pm_error_init(err);
+        }
+        pm__refresh_request(srv, NULL, NULL, true);
+        report_ready(srv->ready_fd, NULL);
+        srv->ready_fd = -1;
+        opts_ready_done = true;
+
+        (void)uv_run(&srv->loop, UV_RUN_DEFAULT);
+        r = 0;
+out:
+        if (r < 0 && !opts_ready_done)
+                report_ready(opts->ready_fd, err);
+        if (loop_init) {
+                if (!srv->stopping)
+                        pm__server_stop(srv);
+                (void)uv_run(&srv->loop, UV_RUN_DEFAULT);
+                uv_walk(&srv->loop, walk_close, NULL);
+                (void)uv_run(&srv->loop, UV_RUN_DEFAULT);
+                if (uv_loop_close(&srv->loop) < 0)
+                        pm__log("internal bug: handles left open at exit");
+        }
+        if (srv) {
+                if (listening)
+                        (void)unlink(srv->socket_path);
+                pm__strset_release(&srv->watch_set);
+                srv->idx = pm_index_close(srv->idx);
+                srv->widx = pm_index_close(srv->widx);
+                if (srv->lock_fd >= 0)
+                        (void)close(srv->lock_fd);
+                for (size_t i = 0; i < srv->n_changed; i++)
+                        pm_free(srv->changed[i]);
+                pm_free(srv->changed);
+                pm_free(srv->dirty_projects);
+                pm_free(srv->read_buf);
+                pm_free(srv->sysroot);
+                pm_free(srv->sysroot_src);
+                pm_free(srv->last_error);
+                pm_free(srv->last_error_output);
+                pm_free(srv->watch_error);
+                pm_free(srv->socket_path);
+                pm_free(srv->db_path);
+                pm_config_free(srv->cfg);
+                pm_free(srv);
+        }
+        pm_free(root);
+        return r;
+}
+
+void
+pm__strset_release(struct pm__strset *s)
+{
+        pm_labels_free(s->v);
+        s->v = NULL;
+        s->n = 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool
+pm__strset_contains(const struct pm__strset *s, const char *str)
+{
+        return s->n && bsearch(&str, s->v, s->n, sizeof(char *), cmp_str) != NULL;
+}

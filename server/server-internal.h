@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the daemon's files in server/: limits, LSP framing, the JSON-RPC
+ * dispatcher, the async tool runner, the refresh engine and the watcher. No other folder
+ * includes this header (tests/server does, to unit-test the framing and the dispatcher). */
+#ifndef PROJMODEL_SERVER_INTERNAL_H
+#define PROJMODEL_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "projmodel/index.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
+
+struct cJSON;
+struct pm_config;
+struct pm_project;
+struct pm_error;
+struct pm_step;
+
+/*
+ * Every limit on outside input the daemon enforces (style rule 24). Going over one is an error
+ * reply or a closed connection, never a crash or unbounded memory.
+ */
+#define PM_RPC_MAX_FRAME       (16u << 20) /* Content-Length of one message */
+#define PM_RPC_MAX_HEADER      4096        /* bytes of one header block */
+#define PM_RPC_MAX_NESTING     64          /* JSON nesting depth of one message */
+#define PM_RPC_MAX_PENDING_OUT (64u << 20) /* queued, unwritten reply bytes per client */
+#define PM_RPC_MAX_CLIENTS     256         /* connected clients */
+#define PM_RPC_MAX_PARKED      4096        /* requests waiting for a model, in all clients */
+#define PM_RPC_READ_CHUNK      (64u << 10) /* bytes per read */
+#define PM_SEARCH_MAX_LIMIT    1000        /* projmodel/search "limit" */
+#define PM_WATCH_MAX_DIRS      100000      /* watched directories */
+#define PM_WATCH_MAX_CHANGED   4096        /* changed build files remembered for one run */
+#define PM_TOOL_MAX_STDERR     (64u << 10) /* stderr kept from one tool run */
+#define PM_STATUS_MAX_ERROR    8192        /* bytes of tool message kept in the status */
+
+/* ---- LSP base framing (frame.c) ---- */
+
+/*
+ * Incremental parser for "Content-Length: N\r\n[Content-Type: ...\r\n]\r\n<N bytes>" frames.
+ * Invariant: buf holds unconsumed input only; a frame returned by pm__frame_next() stays valid
+ * until the next call.
+ */
+struct pm__frame_parser {
+        struct pm_strbuf buf; /* unconsumed bytes */
+        size_t consumed;      /* bytes of the last returned frame still at the front of buf */
+};
+
+void pm__frame_parser_init(struct pm__frame_parser *p);
+void pm__frame_parser_release(struct pm__frame_parser *p);
+/* Append received bytes. -ENOMEM, or PM_ELIMIT when a frame would exceed the limits. */
+int pm__frame_feed(struct pm__frame_parser *p, const void *data, size_t len,
+                   struct pm_error *err);
+/*
+ * Take the next complete frame. Returns 1 with *ret_body/*ret_len set (borrowed until the next
+ * call), 0 when more input is needed, PM_EPROTO for a malformed header (missing, negative or
+ * non-numeric Content-Length, no "Name: value" form) and PM_ELIMIT for a frame over the limit.
+ * After an error the stream cannot be resynchronised: the caller replies and closes.
+ */
+int pm__frame_next(struct pm__frame_parser *p, const char **ret_body, size_t *ret_len,
+                   struct pm_error *err);
+/* Append the framed form of @body to @out. 0 or -ENOMEM. */
+int pm__frame_encode(struct pm_strbuf *out, const char *body, size_t len);
+/* PM_ELIMIT when @s nests arrays/objects deeper than @max (strings are skipped), else 0. */
+int pm__json_depth_check(const char *s, size_t len, int max, struct pm_error *err);
+
+/* ---- JSON-RPC dispatcher (dispatch.c) ---- */
+
+enum pm__rpc_flags {
+        PM_RPC_NEEDS_MODEL = 1 << 0, /* parked until a model is loaded (first refresh) */
+        PM_RPC_MUTATES = 1 << 1,     /* changes the model or the daemon's state */
+        PM_RPC_NOTIFICATION = 1 << 2, /* a notification: never replied to, id ignored */
+        PM_RPC_AFTER_SHUTDOWN = 1 << 3, /* allowed after "shutdown" (only "exit") */
+};
+
+struct pm__rpc_call;
+
+/*
+ * A method handler. Returns 0 with *ret_result set (owned by the caller; cJSON null is fine),
+ * a negative code with @err filled (the reply is an error), or PM__RPC_PARKED when the handler
+ * took @call (see pm__rpc_call_take) to reply later with pm__rpc_reply_*.
+ */
+typedef int (*pm__rpc_handler_cb)(void *ctx, struct pm__rpc_call *call, struct cJSON **ret_result,
+                                  struct pm_error *err);
+
+#define PM__RPC_PARKED 1
+
+struct pm__rpc_method {
+        const char *name;
+        pm__rpc_handler_cb handler;
+        unsigned flags; /* enum pm__rpc_flags */
+};
+
+/* One decoded request or notification. Owns its parsed JSON. */
+struct pm__rpc_call {
+        struct cJSON *root;                  /* the whole message */
+        const struct cJSON *id;              /* borrowed from root, NULL for notifications */
+        const char *method;                  /* borrowed from root */
+        const struct cJSON *params;          /* borrowed from root, or NULL */
+        const struct pm__rpc_method *m;      /* the table entry */
+        void *owner;                         /* the client (daemon.c), borrowed */
+        struct pm__rpc_call *next;           /* parking lists */
+        bool resumed;                        /* re-run after a refresh: must not park again */
+};
+
+struct pm__rpc_call *pm__rpc_call_free(struct pm__rpc_call *call);
+
+/*
+ * Decode one message body against @table (n entries). On success *ret_call is owned by the
+ * caller. On failure returns the error code and *ret_reply holds the JSON-RPC error reply to
+ * send (owned by the caller), or NULL when nothing must be sent (a bad notification).
+ */
+int pm__rpc_decode(const struct pm__rpc_method *table, size_t n, const char *body, size_t len,
+                   struct pm__rpc_call **ret_call, struct cJSON **ret_reply);
+/*
+ * Run @call's handler with @ctx. Returns 0 with *ret_reply set to the reply (owned by the
+ * caller) or NULL for notifications; returns PM__RPC_PARKED when the handler kept the call (it
+ * is then no longer the caller's). Otherwise the call stays the caller's.
+ */
+int pm__rpc_invoke(struct pm__rpc_call *call, void *ctx, struct cJSON **ret_reply);
+/* Build replies: a result (consumed) or an error for @call's id (id may be NULL: null id). */
+struct cJSON *pm__rpc_result(const struct cJSON *id, struct cJSON *result);
+struct cJSON *pm__rpc_error(const struct cJSON *id, const struct pm_error *err);
+/* A notification message (params consumed). */
+struct cJSON *pm__rpc_notification(const char *method, struct cJSON *params);
+
+/* Parameter helpers: PM_EPARAMS naming @key when of the wrong type. A missing key gives *ret
+ * = @def (or NULL); for required keys pass required = true. */
+int pm__param_string(const struct cJSON *params, const char *key, bool required,
+                     const char **ret, struct pm_error *err);
+int pm__param_bool(const struct cJSON *params, const char *key, bool def, bool *ret,
+                   struct pm_error *err);
+int pm__param_uint(const struct cJSON *params, const char *key, unsigned long def,
+                   unsigned long max, unsigned long *ret, struct pm_error *err);
+
+/* The daemon's method table (methods.c). */
+extern const struct pm__rpc_method pm__methods[];
+extern const size_t pm__n_methods;
+
+/* ---- async tool runner (spawn.c) ---- */
+
+struct pm__spawn;
+
+/* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
+ * @r holds what was captured either way (the callee releases it after the callback). */
+typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
+                             const struct pm_error *err);
+
+/*
+ * Start @step under uv_spawn (own process group, stdin /dev/null) on @loop, with a timeout
+ * (@timeout_ms, 0 = none) after which the group is killed, and stdout capped at @max_output
+ * bytes (over it: the group is killed, PM_ELIMIT). When step->output_file is set, stdout is
+ * discarded beyond the cap and the file is *not* read here (r->out stays empty): the reader
+ * does that off the loop. On failure to start returns an error and never calls @cb.
+ */
+int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
+                    size_t max_output, pm__spawn_cb cb, void *data, struct pm__spawn **ret,
+                    struct pm_error *err);
+/* Kill a running step; its callback still fires (with ECANCELED). */
+void pm__spawn_kill(struct pm__spawn *s);
+
+/* ---- the daemon (daemon.c, socket.c, update.c, watch.c, methods.c) ---- */
+
+/*
+ * One connected client. Invariant: freed only from the pipe's close callback; while closing
+ * it is off the server's list and owns no parked call.
+ */
+struct pm__client {
+        uv_pipe_t pipe;               /* first member: container_of from callbacks */
+        struct pm_server *srv;        /* borrowed */
+        struct pm__client *prev;      /* server's client list */
+        struct pm__client *next;
+        struct pm__frame_parser parser;
+        uv_shutdown_t shutdown_req;   /* used by close-after-flush */
+        size_t pending_out;           /* bytes handed to uv_write, not yet written */
+        uint64_t serial;              /* connection number, for logs */
+        bool closing;                 /* uv_close called or scheduled */
+        bool initialized;             /* sent "initialize": receives $/progress */
+        bool subscribed;              /* receives projmodel/modelChanged and refreshFailed */
+        bool shutdown;                /* sent "shutdown" */
+};
+
+/* One refresh in flight (update.c). */
+struct pm__refresh;
+
+/* A sorted set of strings (the build-file watch set), owned. */
+struct pm__strset {
+        char **v; /* sorted, pm_malloc'd strings */
+        size_t n;
+};
+
+void pm__strset_release(struct pm__strset *s);
+bool pm__strset_contains(const struct pm__strset *s, const char *str);
+
+/*
+ * The daemon. Everything is touched from the loop thread only, except widx (used only inside
+ * refresh work callbacks, which never overlap) and what a work callback's own struct holds.
+ */
+struct pm_server {
+        uv_loop_t loop;
+        uv_pipe_t listener;
+        uv_signal_t sigterm;
+        uv_signal_t sigint;
+        uv_timer_t debounce;          /* armed while changes wait to be re-queried */
+        uv_poll_t inotify_poll;       /* libinotifytools' fd */
+        bool poll_started;
+
+        struct pm_config *cfg;        /* owned, immutable while running (workers read it) */
+        char *socket_path;            /* owned */
+        char *db_path;                /* owned */
+        int lock_fd;                  /* the flock'd <socket>.lock */
+        int ready_fd;                 /* startup report pipe, or -1 */
+        struct pm_index *idx;         /* read handle, loop thread only */
+        struct pm_index *widx;        /* write handle, refresh workers only */
+
+        struct pm__client *clients;   /* connected, not closing */
+        size_t n_clients;
+        uint64_t next_serial;
+        char *read_buf;               /* PM_RPC_READ_CHUNK bytes shared by all reads */
+        bool read_buf_busy;
+
+        struct pm__rpc_call *parked_model;  /* waiting for a first model */
+        struct pm__rpc_call *parked_fresh;  /* waiting for the next refresh to end */
+        size_t n_parked;
+
+        /* The model as served. */
+        uint64_t generation;
+        size_t n_crates;
+        bool have_model;              /* a stored or fresh model can be served */
+        char *sysroot;                /* for the writer, or NULL */
+        char *sysroot_src;
+        bool sysroot_done;            /* resolution ended (sysroot may still be NULL) */
+        struct pm__strset watch_set;  /* build files of the model */
+
+        /* Refreshing. */
+        struct pm__refresh *running;  /* NULL when idle */
+        bool *dirty_projects;         /* per cfg project: re-query needed */
+        bool dirty;                   /* any of them */
+        bool dirty_full;              /* a full (unscoped) query is needed */
+        char **changed;               /* changed build files since the last start */
+        size_t n_changed;
+        bool changed_overflow;        /* more than PM_WATCH_MAX_CHANGED: unscoped */
+        uint64_t refreshes;           /* completed runs */
+        uint64_t last_start_ns;       /* CLOCK_REALTIME when the last run started */
+        double last_refresh_time;     /* unix seconds of the last completed run, 0 = never */
+        double last_refresh_ms;       /* its duration */
+        double last_own_ms;           /* its parse + apply share */
+        bool last_ok;
+        char *last_error;             /* one line with the tool's message, or NULL */
+        char *last_error_output;      /* the tool's output (bounded), or NULL */
+        bool first_done;              /* the first refresh since start ended */
+
+        /* Watching. */
+        bool watching;
+        size_t n_watches;
+        uint64_t overflows;
+        char *watch_error;            /* the last watch failure, or NULL */
+
+        bool stopping;
+        bool shutdown_requested;
+};
+
+/* daemon.c: one log line on stderr (the log file of a daemonized server), with a timestamp. */
+void pm__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* socket.c: take the root's lock (<socket>.lock). PM_EBUSY when another daemon holds it. */
+int pm__server_lock(const char *socket_path, int *ret_fd, struct pm_error *err);
+
+/* daemon.c: send a message (consumed) to one client; a client over its output limit is closed. */
+void pm__client_send(struct pm__client *c, struct cJSON *msg);
+/* To every client with @subscribed (or initialized when !subscribed). @msg is consumed. */
+void pm__server_broadcast(struct pm_server *srv, bool subscribed, struct cJSON *msg);
+/* Run or re-run a parked call now (replying to its client). */
+void pm__server_resume(struct pm_server *srv, struct pm__rpc_call *call);
+/* Park @call on @list (PM_ELIMIT when too many are parked). */
+int pm__server_park(struct pm_server *srv, struct pm__rpc_call **list, struct pm__rpc_call *call,
+                    struct pm_error *err);
+/* Begin stopping: close the listener and clients, stop watching, kill a running tool. */
+void pm__server_stop(struct pm_server *srv);
+/* Re-run every call parked on @list (the list is emptied first: re-entry safe). */
+void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);
+
+/* update.c: the refresh engine. */
+/* Mark @project (NULL = every project) dirty; @build_file (may be NULL) narrows the query.
+ * Arms the debounce (@immediate: start as soon as the loop is idle). */
+void pm__refresh_request(struct pm_server *srv, const struct pm_project *project,
+                         const char *build_file, bool immediate);
+/* True while a run is going or one is scheduled. */
+bool pm__refresh_pending(const struct pm_server *srv);
+/* Start resolving the sysroot (once, at startup). */
+int pm__sysroot_start(struct pm_server *srv, struct pm_error *err);
+/* Kill the running tool, if any (stopping). */
+void pm__refresh_cancel(struct pm_server *srv);
+/* The status object (projmodel/status). NULL on OOM. */
+struct cJSON *pm__server_status(struct pm_server *srv);
+
+/* watch.c */
+int pm__watch_start(struct pm_server *srv, struct pm_error *err);
+void pm__watch_stop(struct pm_server *srv);
+
+/* methods.c: a crate as JSON (projmodel/crate). */
+struct pm_crate;
+struct cJSON *pm__crate_json(const struct pm_crate *c);
+
+#include "projmodel/banned.h"
+
+#endif

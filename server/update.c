@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's refresh engine: debounce and coalesce change requests, run each dirty project's
+ * plan under uv_spawn, parse and apply the result on the thread pool with the worker's own
+ * model handle, then publish the new generation (status, modelChanged, parked requests).
+ * Never two runs at once: changes during a run make exactly one more run. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/tool.h"
+
+#include "server-internal.h"
+
+/*
+ * One run over the dirty projects. Invariant: srv->running points here from start to finish;
+ * plan/results belong to the project being processed and are released before the next one.
+ */
+struct pm__refresh {
+        struct pm_server *srv;
+        uv_work_t work;
+        uint64_t start_ms;            /* monotonic */
+        bool *todo;                   /* projects to query (copied from the dirty flags) */
+        size_t project;               /* the project being processed */
+        char **scope;                 /* changed build files, or NULL: unscoped */
+        size_t n_scope;
+        const char **qscope;          /* the part of scope under the current project */
+        size_t n_qscope;
+        struct pm_query q;
+        const struct pm_adapter_ops *ops;
+        struct pm_plan plan;
+        size_t step;
+        struct pm_tool_result results[PM_PLAN_MAX_STEPS];
+        struct pm__spawn *spawn;      /* the running step, or NULL */
+        char *sysroot;                /* copies for the worker to store */
+        char *sysroot_src;
+
+        /* Filled by the worker, read in the after-work callback. */
+        int wcode;
+        struct pm_error werr;
+        struct pm_change wchange;
+        struct pm__strset wwatch;     /* the new watch set */
+        bool have_wwatch;
+        size_t wcrates;
+        double wown_ms;
+
+        /* The whole run. */
+        struct pm_change change;      /* merged over projects */
+        bool failed;
+        struct pm_error first_err;
+        char *err_output;             /* the failing tool's output, bounded */
+        double own_ms;
+};
+
+static uint64_t
+mono_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double
+mono_ms_f(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void refresh_start(struct pm_server *srv);
+static void next_project(struct pm__refresh *r);
+
+static void
+progress(struct pm_server *srv, const char *kind, const char *message)
+{
+        cJSON *params = cJSON_CreateObject(), *value;
+
+        if (!params)
+                return;
+        cJSON_AddStringToObject(params, "token", "projmodel/refresh");
+        value = cJSON_AddObjectToObject(params, "value");
+        if (value) {
+                cJSON_AddStringToObject(value, "kind", kind);
+                if (strcmp(kind, "begin") == 0)
+                        cJSON_AddStringToObject(value, "title", "projmodel");
+                if (message)
+                        cJSON_AddStringToObject(value, "message", message);
+        }
+        pm__server_broadcast(srv, false, pm__rpc_notification("$/progress", params));
+}
+
+static void
+on_debounce(uv_timer_t *t)
+{
+        struct pm_server *srv = t->data;
+
+        if (srv->running || srv->stopping || !srv->dirty)
+                return;
+        refresh_start(srv);
+}
+
+void
+pm__refresh_request(struct pm_server *srv, const struct pm_project *project,
+                    const char *build_file, bool immediate)
+{
+        if (srv->stopping)
+                return;
+        if (project) {
+                srv->dirty_projects[project - srv->cfg->projects] = true;
+        } else {
+                for (size_t i = 0; i < srv->cfg->n_projects; i++)
+                        srv->dirty_projects[i] = true;
+        }
+        if (!build_file) {
+                srv->dirty_full = true;
+        } else if (!srv->changed_overflow) {
+                bool known = false;
+
+                for (size_t i = 0; i < srv->n_changed && !known; i++)
+                        known = strcmp(srv->changed[i], build_file) == 0;
+                if (!known) {
+                        char **v = NULL;
+
+                        if (srv->n_changed < PM_WATCH_MAX_CHANGED)
+                                v = pm_realloc(srv->changed,
+                                               (srv->n_changed + 1) * sizeof(*v));
+                        if (v) {
+                                srv->changed = v;
+                                v[srv->n_changed] = pm_strdup(build_file);
+                                if (v[srv->n_changed])
+                                        srv->n_changed++;
+                                else
+                                        srv->changed_overflow = true;
+                        } else {
+                                srv->changed_overflow = true;
+                        }
+                }
+        }
+        srv->dirty = true;
+        if (srv->running)
+                return; /* finish() starts exactly one more run */
+        if (immediate)
+                (void)uv_timer_start(&srv->debounce, on_debounce, 0, 0);
+        else if (!uv_is_active((uv_handle_t *)&srv->debounce))
+                (void)uv_timer_start(&srv->debounce, on_debounce, srv->cfg->debounce_ms, 0);
+}
+
+bool
+pm__refresh_pending(const struct pm_server *srv)
+{
+        return srv->running || srv->dirty;
+}
+
+void
+pm__refresh_cancel(struct pm_server *srv)
+{
+        if (srv->running && srv->running->spawn)
+                pm__spawn_kill(srv->running->spawn);
+}
+
+static void
+release_project(struct pm__refresh *r)
+{
+        pm_plan_release(&r->plan);
+        memset(&r->plan, 0, sizeof(r->plan));
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
+                pm_tool_result_release(&r->results[i]);
+        memset(r->results, 0, sizeof(r->results));
+        pm_free(r->qscope);
+        r->qscope = NULL;
+        r->n_qscope = 0;
+        r->step = 0;
+}
+
+/* Record a project's failure (the first one wins) with the tool's output. */
+static void
+project_failed(struct pm__refresh *r, const struct pm_error *err, const struct pm_tool_result *res)
+{
+        const struct pm_project *p = &r->srv->cfg->projects[r->project];
+
+        pm__log("refresh of '%s' failed: %s", p->id, err->msg);
+        if (r->failed)
+                return;
+        r->failed = true;
+        r->first_err = *err;
+        if (r->srv->cfg->n_projects > 1)
+                (void)pm_error_prefix(&r->first_err, "project '%s'", p->id);
+        if (res) {
+                struct pm_strbuf sb = PM_STRBUF_INIT;
+
+                if (res->err.len)
+                        (void)pm_strbuf_add(&sb, res->err.buf,
+                                            res->err.len < PM_STATUS_MAX_ERROR
+                                                    ? res->err.len
+                                                    : PM_STATUS_MAX_ERROR);
+                if (res->out.len && sb.len < PM_STATUS_MAX_ERROR)
+                        (void)pm_strbuf_add(&sb, res->out.buf,
+                                            res->out.len < PM_STATUS_MAX_ERROR - sb.len
+                                                    ? res->out.len
+                                                    : PM_STATUS_MAX_ERROR - sb.len);
+                pm_free(r->err_output);
+                r->err_output = sb.len ? pm_strbuf_detach(&sb, NULL) : NULL;
+                pm_strbuf_release(&sb);
+        }
+}
+
+/* ---- the worker: read output files, parse, apply (thread pool) ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+work_cb(uv_work_t *w)
+{
+        struct pm__refresh *r = w->data;
+        struct pm_server *srv = r->srv;
+        const struct pm_project *p = &srv->cfg->projects[r->project];
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
+        struct pm_graph *g = NULL;
+        char **files = NULL;
+        double t0;
+        int code = 0;
+
+        pm_error_init(&r->werr);
+        memset(&r->wchange, 0, sizeof(r->wchange));
+        r->have_wwatch = false;
+        if (!srv->widx) {
+                /* The worker's own handle: SQLite handles are never shared between threads. */
+                code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
+                if (code < 0)
+                        goto out;
+        }
+        t0 = mono_ms_f();
+        for (size_t i = 0; i < r->plan.n_steps; i++) {
+                const struct pm_step *s = &r->plan.steps[i];
+
+                if (s->output_file && r->results[i].exit_status == 0 && !r->results[i].timed_out) {
+                        pm_strbuf_reset(&r->results[i].out);
+                        code = pm_strbuf_read_file(&r->results[i].out, s->output_file,
+                                                   srv->cfg->max_tool_output, &r->werr);
+                        if (code < 0 && !s->optional)
+                                goto out;
+                        code = 0;
+                }
+                blobs[i].data = r->results[i].out.buf ? r->results[i].out.buf : "";
+                blobs[i].len = r->results[i].out.len;
+                blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
+        }
+        code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
+        if (code < 0)
+                goto out;
+        code = pm_index_apply(srv->widx, p->id, g, &r->wchange, &r->werr);
+        if (code < 0)
+                goto out;
+        r->wown_ms = mono_ms_f() - t0;
+        if (r->sysroot)
+                (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);
+        if (r->sysroot_src)
+                (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT_SRC, r->sysroot_src, NULL);
+        (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, "", NULL);
+        if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
+                r->wcrates = 0;
+        /* The new watch set, sorted here so the loop only swaps pointers. */
+        if (pm_index_build_files(srv->widx, NULL, &files, NULL) == 0) {
+                r->wwatch.n = pm_labels_count(files);
+                qsort(files, r->wwatch.n, sizeof(*files), cmp_str);
+                r->wwatch.v = pm_steal_ptr(&files);
+                r->have_wwatch = true;
+        }
+out:
+        if (code < 0 && srv->widx) {
+                char line[PM_ERROR_MSG_MAX];
+
+                (void)snprintf(line, sizeof(line), "%s", r->werr.msg);
+                (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, line, NULL);
+        }
+        pm_graph_free(g);
+        r->wcode = code;
+}
+
+static int
+append_change(struct pm_change *dst, struct pm_change *src)
+{
+        char **v;
+
+        if (src->n_labels) {
+                v = pm_realloc(dst->labels, (dst->n_labels + src->n_labels + 1) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                memcpy(v + dst->n_labels, src->labels, src->n_labels * sizeof(*v));
+                dst->n_labels += src->n_labels;
+                v[dst->n_labels] = NULL;
+                dst->labels = v;
+                pm_free(src->labels);
+                src->labels = NULL;
+                src->n_labels = 0;
+        }
+        if (src->n_build_files) {
+                v = pm_realloc(dst->build_files,
+                               (dst->n_build_files + src->n_build_files + 1) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                memcpy(v + dst->n_build_files, src->build_files,
+                       src->n_build_files * sizeof(*v));
+                dst->n_build_files += src->n_build_files;
+                v[dst->n_build_files] = NULL;
+                dst->build_files = v;
+                pm_free(src->build_files);
+                src->build_files = NULL;
+                src->n_build_files = 0;
+        }
+        dst->generation = src->generation;
+        dst->added += src->added;
+        dst->removed += src->removed;
+        dst->modified += src->modified;
+        dst->unchanged += src->unchanged;
+        return 0;
+}
+
+static void
+after_work_cb(uv_work_t *w, int status)
+{
+        struct pm__refresh *r = w->data;
+        struct pm_server *srv = r->srv;
+
+        if (r->wcode < 0) {
+                project_failed(r, &r->werr, NULL);
+        } else {
+                r->own_ms += r->wown_ms;
+                if (append_change(&r->change, &r->wchange) < 0)
+                        pm__log("out of memory collecting changes, ignoring");
+                srv->generation = r->wchange.generation ? r->wchange.generation : srv->generation;
+                srv->n_crates = r->wcrates;
+                if (r->have_wwatch) {
+                        pm__strset_release(&srv->watch_set);
+                        srv->watch_set = r->wwatch;
+                        memset(&r->wwatch, 0, sizeof(r->wwatch));
+                        r->have_wwatch = false;
+                }
+        }
+        pm_change_release(&r->wchange);
+        pm__strset_release(&r->wwatch);
+        release_project(r);
+        r->project++;
+        next_project(r);
+}
+
+/* ---- steps on the loop ---- */
+
+static void run_step(struct pm__refresh *r);
+
+static void
+on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_error *err)
+{
+        struct pm__refresh *r = data;
+        struct pm_tool_result *mine = &r->results[r->step];
+        const struct pm_step *s = &r->plan.steps[r->step];
+
+        r->spawn = NULL;
+        /* Take the captured output; the runner releases what is left in @res. */
+        mine->exit_status = res->exit_status;
+        mine->term_signal = res->term_signal;
+        mine->timed_out = res->timed_out;
+        mine->out = res->out;
+        mine->err = res->err;
+        pm_strbuf_init(&res->out);
+        pm_strbuf_init(&res->err);
+        if (r->srv->stopping) {
+                release_project(r);
+                r->project = r->srv->cfg->n_projects;
+                next_project(r);
+                return;
+        }
+        if (code < 0 && !s->optional) {
+                project_failed(r, err, mine);
+                release_project(r);
+                r->project++;
+                next_project(r);
+                return;
+        }
+        if (code < 0) {
+                /* An optional step that failed contributes empty output. */
+                pm_strbuf_reset(&mine->out);
+                mine->exit_status = 1;
+        }
+        r->step++;
+        run_step(r);
+}
+
+static void
+run_step(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        struct pm_error err;
+        int code;
+
+        pm_error_init(&err);
+        while (r->step < r->plan.n_steps) {
+                const struct pm_step *s = &r->plan.steps[r->step];
+
+                code = pm__spawn_start(&srv->loop, s, srv->cfg->tool_timeout_ms,
+                                       srv->cfg->max_tool_output, on_step_done, r, &r->spawn,
+                                       &err);
+                if (code == 0)
+                        return;
+                if (!s->optional) {
+                        project_failed(r, &err, NULL);
+                        release_project(r);
+                        r->project++;
+                        next_project(r);
+                        return;
+                }
+                r->results[r->step].exit_status = 1;
+                r->step++;
+        }
+        r->work.data = r;
+        code = uv_queue_work(&srv->loop, &r->work, work_cb, after_work_cb);
+        if (code < 0) {
+                pm_error_set(&err, code, "cannot queue the model update: %s", uv_strerror(code));
+                project_failed(r, &err, NULL);
+                release_project(r);
+                r->project++;
+                next_project(r);
+        }
+}
+
+static void
+finish(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        cJSON *params, *arr;
+        char msg[64];
+
+        srv->running = NULL;
+        srv->refreshes++;
+        srv->first_done = true;
+        srv->last_refresh_time = (double)time(NULL);
+        srv->last_refresh_ms = (double)(mono_ms() - r->start_ms);
+        srv->last_own_ms = r->own_ms;
+        srv->last_ok = !r->failed;
+        if (srv->generation > 0 && srv->n_crates > 0)
+                srv->have_model = true;
+        pm_free(srv->last_error);
+        pm_free(srv->last_error_output);
+        srv->last_error = NULL;
+        srv->last_error_output = NULL;
+        if (r->failed) {
+                char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 8];
+
+                srv->last_error = pm_strdup(pm_error_format(&r->first_err, line, sizeof(line)));
+                srv->last_error_output = pm_steal_ptr(&r->err_output);
+        }
+        if (!srv->stopping) {
+                (void)snprintf(msg, sizeof(msg), "generation %llu, %zu crates",
+                               (unsigned long long)srv->generation, srv->n_crates);
+                progress(srv, "end", r->failed ? "failed" : msg);
+                if (r->change.n_labels || r->change.n_build_files) {
+                        params = cJSON_CreateObject();
+                        if (params) {
+                                cJSON_AddNumberToObject(params, "generation",
+                                                        (double)srv->generation);
+                                arr = cJSON_CreateStringArray(
+                                        (const char *const *)r->change.labels,
+                                        (int)r->change.n_labels);
+                                if (arr)
+                                        cJSON_AddItemToObject(params, "labels", arr);
+                                arr = cJSON_CreateStringArray(
+                                        (const char *const *)r->change.build_files,
+                                        (int)r->change.n_build_files);
+                                if (arr)
+                                        cJSON_AddItemToObject(params, "buildFiles", arr);
+                                cJSON_AddNumberToObject(params, "added", (double)r->change.added);
+                                cJSON_AddNumberToObject(params, "removed",
+                                                        (double)r->change.removed);
+                                cJSON_AddNumberToObject(params, "modified",
+                                                        (double)r->change.modified);
+                                pm__server_broadcast(
+                                        srv, true,
+                                        pm__rpc_notification("projmodel/modelChanged", params));
+                        }
+                }
+                if (r->failed) {
+                        params = cJSON_CreateObject();
+                        if (params) {
+                                cJSON_AddNumberToObject(params, "generation",
+                                                        (double)srv->generation);
+                                cJSON_AddStringToObject(params, "error", srv->last_error
+                                                                                 ? srv->last_error
+                                                                                 : "");
+                                if (srv->last_error_output)
+                                        cJSON_AddStringToObject(params, "output",
+                                                                srv->last_error_output);
+                                pm__server_broadcast(
+                                        srv, true,
+                                        pm__rpc_notification("projmodel/refreshFailed", params));
+                        }
+                }
+                pm__log("refresh %llu done in %.0f ms (own %.1f ms): generation %llu, %zu crates, "
+                        "%zu changed%s",
+                        (unsigned long long)srv->refreshes, srv->last_refresh_ms, r->own_ms,
+                        (unsigned long long)srv->generation, srv->n_crates, r->change.n_labels,
+                        r->failed ? ", failed" : "");
+        }
+        pm_change_release(&r->change);
+        for (size_t i = 0; i < r->n_scope; i++)
+                pm_free(r->scope[i]);
+        pm_free(r->scope);
+        pm_free(r->todo);
+        pm_free(r->sysroot);
+        pm_free(r->sysroot_src);
+        pm_free(r->err_output);
+        pm_free(r);
+        if (srv->stopping)
+                return;
+        pm__server_resume_list(srv, &srv->parked_model);
+        pm__server_resume_list(srv, &srv->parked_fresh);
+        if (srv->dirty)
+                (void)uv_timer_start(&srv->debounce, on_debounce, srv->cfg->debounce_ms, 0);
+}
+
+static void
+next_project(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        const struct pm_project *p;
+        struct pm_error err;
+        char msg[256];
+        int code;
+
+        pm_error_init(&err);
+        while (r->project < srv->cfg->n_projects && (!r->todo[r->project] || srv->stopping))
+                r->project++;
+        if (r->project >= srv->cfg->n_projects) {
+                finish(r);
+                return;
+        }
+        p = &srv->cfg->projects[r->project];
+        r->ops = p->build_system ? pm_adapter_find(p->build_system) : NULL;
+        if (!r->ops) {
+                pm_error_set(&err, PM_ECONFIG, "no build system for project '%s'", p->id);
+                goto failed;
+        }
+        /* Narrow to the changed build files under this project, when all changes were build
+         * files; the adapter decides whether it can use that. */
+        if (r->scope) {
+                r->qscope = pm_calloc(r->n_scope + 1, sizeof(*r->qscope));
+                if (!r->qscope) {
+                        pm_error_set(&err, -ENOMEM, "out of memory");
+                        goto failed;
+                }
+                for (size_t i = 0; i < r->n_scope; i++) {
+                        if (pm_config_project_for_path(srv->cfg, r->scope[i]) == p)
+                                r->qscope[r->n_qscope++] = r->scope[i];
+                }
+        }
+        memset(&r->q, 0, sizeof(r->q));
+        r->q.config = srv->cfg;
+        r->q.project = p;
+        r->q.scope = r->n_qscope ? r->qscope : NULL;
+        r->q.n_scope = r->n_qscope;
+        memset(&r->plan, 0, sizeof(r->plan));
+        code = r->ops->plan(&r->q, &r->plan, &err);
+        if (code < 0)
+                goto failed;
+        (void)snprintf(msg, sizeof(msg), "querying %s for '%s'", r->ops->name, p->rel);
+        progress(srv, "report", msg);
+        r->step = 0;
+        run_step(r);
+        return;
+failed:
+        project_failed(r, &err, NULL);
+        release_project(r);
+        r->project++;
+        next_project(r);
+}
+
+static void
+refresh_start(struct pm_server *srv)
+{
+        struct pm__refresh *r = pm_calloc(1, sizeof(*r));
+        struct timespec ts;
+
+        if (r)
+                r->todo = pm_calloc(srv->cfg->n_projects, sizeof(bool));
+        if (!r || !r->todo) {
+                pm__log("out of memory starting a refresh, retrying later");
+                pm_free(r);
+                (void)uv_timer_start(&srv->debounce, on_debounce, 1000, 0);
+                return;
+        }
+        r->srv = srv;
+        r->start_ms = mono_ms();
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        srv->last_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        memcpy(r->todo, srv->dirty_projects, srv->cfg->n_projects * sizeof(bool));
+        memset(srv->dirty_projects, 0, srv->cfg->n_projects * sizeof(bool));
+        if (!srv->dirty_full && !srv->changed_overflow && srv->n_changed) {
+                r->scope = pm_steal_ptr(&srv->changed);
+                r->n_scope = srv->n_changed;
+        } else {
+                for (size_t i = 0; i < srv->n_changed; i++)
+                        pm_free(srv->changed[i]);
+                pm_free(srv->changed);
+                srv->changed = NULL;
+        }
+        srv->n_changed = 0;
+        srv->changed_overflow = false;
+        srv->dirty_full = false;
+        srv->dirty = false;
+        r->sysroot = pm_strdup(srv->sysroot);
+        r->sysroot_src = pm_strdup(srv->sysroot_src);
+        srv->running = r;
+        progress(srv, "begin", "refreshing the model");
+        next_project(r);
+}
+
+/* ---- the sysroot, once at startup ---- */
+
+static void
+on_sysroot(void *data, int code, struct pm_tool_result *res, const struct pm_error *err)
+{
+        struct pm_server *srv = data;
+        char *s, *raw;
+        size_t n;
+
+        if (code < 0 || !res->out.buf) {
+                pm__log("cannot resolve the sysroot, writing projects without it: %s",
+                        err->msg);
+                goto out;
+        }
+        n = res->out.len;
+        while (n && (res->out.buf[n - 1] == '\n' || res->out.buf[n - 1] == '\r'))
+                n--;
+        raw = pm_strndup(res->out.buf, n);
+        s = raw ? pm_path_normalize(NULL, NULL, raw) : NULL;
+        pm_free(raw);
+        if (s && pm_path_is_absolute(s)) {
+                pm_free(srv->sysroot);
+                pm_free(srv->sysroot_src);
+                srv->sysroot = s;
+                srv->sysroot_src = pm_path_join(NULL, s, "lib/rustlib/src/rust/library");
+        } else {
+                pm_free(s);
+        }
+out:
+        srv->sysroot_done = true;
+        if (!srv->stopping)
+                pm__server_resume_list(srv, &srv->parked_model);
+}
+
+int
+pm__sysroot_start(struct pm_server *srv, struct pm_error *err)
+{
+        struct pm_step step;
+        char *argv[4];
+        int r;
+
+        if (srv->cfg->sysroot) {
+                pm_free(srv->sysroot);
+                pm_free(srv->sysroot_src);
+                srv->sysroot = pm_strdup(srv->cfg->sysroot);
+                srv->sysroot_src = srv->cfg->sysroot_src
+                                           ? pm_strdup(srv->cfg->sysroot_src)
+                                           : pm_path_join(NULL, srv->cfg->sysroot,
+                                                          "lib/rustlib/src/rust/library");
+                srv->sysroot_done = true;
+                return 0;
+        }
+        argv[0] = srv->cfg->rustc ? srv->cfg->rustc : (char *)"rustc";
+        argv[1] = (char *)"--print";
+        argv[2] = (char *)"sysroot";
+        argv[3] = NULL;
+        memset(&step, 0, sizeof(step));
+        step.argv = argv;
+        step.cwd = srv->cfg->root;
+        r = pm__spawn_start(&srv->loop, &step, 60000, 1 << 20, on_sysroot, srv, NULL, err);
+        if (r < 0)
+                srv->sysroot_done = true;
+        return r;
+}

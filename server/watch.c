@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: MIT */
+/* Following the tree: a recursive inotify watch of the root through libinotifytools (skipping
+ * output directories), its fd polled by the loop and drained without blocking, and each event
+ * turned into a refresh request. libinotifytools keeps global state: only one thread touches
+ * it at a time (the initial walk on the thread pool, everything else on the loop). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <inotifytools/inotifytools.h>
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+#include "server-internal.h"
+
+#define WATCH_MASK                                                                               \
+        (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
+         IN_DONT_FOLLOW)
+
+/* The initial walk, on the thread pool. */
+struct walk {
+        uv_work_t work;
+        struct pm_server *srv;
+        size_t n_watches;
+        int code;
+        char error[512];
+};
+
+static struct walk *the_walk; /* the walk in flight: inotifytools is process-global anyway */
+
+/* Is directory @name (a child of @parent) one we never watch? */
+static bool
+excluded(const struct pm_server *srv, const char *parent, const char *name, const char *path)
+{
+        const struct pm_config *cfg = srv->cfg;
+        bool top = strcmp(parent, cfg->root) == 0;
+        const char *rel;
+
+        if (strcmp(name, ".git") == 0 || strcmp(name, "buck-out") == 0 ||
+            strcmp(name, ".jj") == 0 || strcmp(name, ".hg") == 0)
+                return true;
+        for (size_t i = 0; i < cfg->n_projects && !top; i++)
+                top = strcmp(parent, cfg->projects[i].root) == 0;
+        /* Build output directories sit at a (sub)project's top: out, out.gn, bazel-bin... */
+        if (top && (strncmp(name, "out", 3) == 0 || strncmp(name, "bazel-", 6) == 0 ||
+                    strcmp(name, "target") == 0))
+                return true;
+        rel = path + strlen(cfg->root);
+        if (*rel == '/')
+                rel++;
+        for (size_t i = 0; i < cfg->n_watch_exclude; i++) {
+                const char *x = cfg->watch_exclude[i];
+
+                if (strchr(x, '/') ? strcmp(rel, x) == 0 : fnmatch(x, name, 0) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Watch @dir and everything below it that is not excluded. Iterative: no recursion depth. */
+static int
+watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, char *error, size_t size)
+{
+        char **stack = NULL;
+        size_t n = 0, cap = 0;
+        int code = 0;
+
+        stack = pm_malloc(16 * sizeof(*stack));
+        if (!stack)
+                return -ENOMEM;
+        cap = 16;
+        stack[n] = pm_strdup(dir);
+        if (!stack[n]) {
+                pm_free(stack);
+                return -ENOMEM;
+        }
+        n++;
+        while (n) {
+                char *path = stack[--n];
+                DIR *d;
+                struct dirent *e;
+
+                if (*n_watches >= PM_WATCH_MAX_DIRS) {
+                        (void)snprintf(error, size, "more than %u directories to watch under '%s'",
+                                       PM_WATCH_MAX_DIRS, srv->cfg->root);
+                        code = PM_ELIMIT;
+                        pm_free(path);
+                        break;
+                }
+                if (!inotifytools_watch_file(path, WATCH_MASK)) {
+                        int e2 = inotifytools_error();
+
+                        if (e2 != ENOENT && e2 != EACCES) {
+                                (void)snprintf(error, size, "cannot watch '%s': %s%s", path,
+                                               strerror(e2),
+                                               e2 == ENOSPC ? " (fs.inotify.max_user_watches)"
+                                                            : "");
+                                code = -e2;
+                                pm_free(path);
+                                break;
+                        }
+                        pm_free(path);
+                        continue;
+                }
+                (*n_watches)++;
+                d = opendir(path);
+                if (!d) {
+                        pm_free(path);
+                        continue;
+                }
+                while ((e = readdir(d))) {
+                        char *child;
+
+                        if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+                                continue;
+                        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                                continue;
+                        child = pm_path_join(NULL, path, e->d_name);
+                        if (!child) {
+                                code = -ENOMEM;
+                                break;
+                        }
+                        if (e->d_type == DT_UNKNOWN) {
+                                struct stat st;
+
+                                if (lstat(child, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                                        pm_free(child);
+                                        continue;
+                                }
+                        }
+                        if (excluded(srv, path, e->d_name, child)) {
+                                pm_free(child);
+                                continue;
+                        }
+                        if (n == cap) {
+                                char **v = pm_realloc(stack, cap * 2 * sizeof(*v));
+
+                                if (!v) {
+                                        pm_free(child);
+                                        code = -ENOMEM;
+                                        break;
+                                }
+                                stack = v;
+                                cap *= 2;
+                        }
+                        stack[n++] = child;
+                }
+                (void)closedir(d);
+                pm_free(path);
+                if (code < 0)
+                        break;
+        }
+        while (n)
+                pm_free(stack[--n]);
+        pm_free(stack);
+        if (code == -ENOMEM)
+                (void)snprintf(error, size, "out of memory watching '%s'", dir);
+        return code;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void
+walk_cb(uv_work_t *w)
+{
+        struct walk *wk = w->data;
+
+        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, &wk->n_watches, wk->error,
+                              sizeof(wk->error));
+}
+
+static void
+after_walk_cb(uv_work_t *w, int status)
+{
+        struct walk *wk = w->data;
+        struct pm_server *srv = wk->srv;
+
+        the_walk = NULL;
+        srv->n_watches = wk->n_watches;
+        if (srv->stopping) {
+                inotifytools_cleanup();
+                pm_free(wk);
+                return;
+        }
+        if (wk->code < 0) {
+                /* Part of the tree is unwatched: say so in the status, and re-query everything
+                 * now since we may have missed changes while walking. */
+                pm__log("%s", wk->error);
+                pm_free(srv->watch_error);
+                srv->watch_error = pm_strdup(wk->error);
+                pm__refresh_request(srv, NULL, NULL, false);
+        }
+        pm__log("watching %zu directories under '%s'", srv->n_watches, srv->cfg->root);
+        pm_free(wk);
+        if (srv->poll_started)
+                (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
+}
+
+/* libinotifytools does not export its fd: find the inotify fd it just opened. */
+static int
+find_inotify_fd(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int found = -1;
+
+        if (!d)
+                return -errno;
+        while ((e = readdir(d))) {
+                char link[64], target[64];
+                ssize_t n;
+                int fd;
+
+                if (e->d_name[0] < '0' || e->d_name[0] > '9')
+                        continue;
+                fd = (int)strtol(e->d_name, NULL, 10);
+                if (fd == dirfd(d))
+                        continue;
+                (void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n < 0)
+                        continue;
+                target[n] = '\0';
+                if (strcmp(target, "anon_inode:inotify") == 0 && fd > found)
+                        found = fd;
+        }
+        (void)closedir(d);
+        return found >= 0 ? found : -ENOENT;
+}
+
+int
+pm__watch_start(struct pm_server *srv, struct pm_error *err)
+{
+        struct walk *wk;
+        int fd, r;
+
+        if (!inotifytools_initialize())
+                return pm_error_set(err, -inotifytools_error(), "cannot initialise inotify: %s",
+                                    strerror(inotifytools_error()));
+        fd = find_inotify_fd();
+        if (fd < 0) {
+                inotifytools_cleanup();
+                return pm_error_set(err, fd, "cannot find libinotifytools' inotify fd");
+        }
+        /* The library opens it without O_CLOEXEC: tools we spawn must not inherit it. */
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        wk = pm_calloc(1, sizeof(*wk));
+        if (!wk) {
+                inotifytools_cleanup();
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        }
+        wk->srv = srv;
+        wk->work.data = wk;
+        r = uv_poll_init(&srv->loop, &srv->inotify_poll, fd);
+        if (r < 0) {
+                pm_free(wk);
+                inotifytools_cleanup();
+                return pm_error_set(err, r, "cannot poll the inotify fd: %s", uv_strerror(r));
+        }
+        srv->inotify_poll.data = srv;
+        srv->poll_started = true;
+        /* Events queue in the kernel during the walk; polling starts when it ends, since
+         * inotifytools is only touched by one thread at a time. */
+        r = uv_queue_work(&srv->loop, &wk->work, walk_cb, after_walk_cb);
+        if (r < 0) {
+                pm_free(wk);
+                uv_close((uv_handle_t *)&srv->inotify_poll, NULL);
+                srv->poll_started = false;
+                inotifytools_cleanup();
+                return pm_error_set(err, r, "cannot start watching: %s", uv_strerror(r));
+        }
+        the_walk = wk;
+        srv->watching = true;
+        return 0;
+}
+
+void
+pm__watch_stop(struct pm_server *srv)
+{
+        if (!srv->watching)
+                return;
+        srv->watching = false;
+        if (srv->poll_started) {
+                (void)uv_poll_stop(&srv->inotify_poll);
+                uv_close((uv_handle_t *)&srv->inotify_poll, NULL);
+                srv->poll_started = false;
+        }
+        /* A walk still running owns inotifytools: its after-callback cleans up. */
+        if (!the_walk)
+                inotifytools_cleanup();
+}
+
+static bool
+is_build_file_name(const struct pm_project *p, const char *name)
+{
+        const struct pm_adapter_ops *ops = p && p->build_system
+                                                   ? pm_adapter_find(p->build_system)
+                                                   : NULL;
+
+        if (strcmp(name, ".projmodel.json") == 0)
+                return true;
+        if (!ops || !ops->build_file_names)
+                return false;
+        for (const char *const *n = ops->build_file_names; *n; n++) {
+                if (strcmp(*n, name) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+static void
+handle_event(struct pm_server *srv, const struct inotify_event *ev)
+{
+        const struct pm_project *p;
+        const char *dir, *name;
+        char *path = NULL, *parent = NULL;
+
+        if (ev->mask & IN_Q_OVERFLOW) {
+                srv->overflows++;
+                pm__log("inotify queue overflow: re-querying everything");
+                pm__refresh_request(srv, NULL, NULL, false);
+                return;
+        }
+        if (ev->mask & IN_IGNORED)
+                return;
+        dir = inotifytools_filename_from_wd(ev->wd);
+        if (!dir)
+                return;
+        name = ev->len ? ev->name : "";
+        path = pm_path_join(NULL, dir, name);
+        if (!path)
+                return;
+        p = pm_config_project_for_path(srv->cfg, path);
+        if (ev->mask & IN_ISDIR) {
+                if (!name[0])
+                        goto out;
+                parent = pm_path_dirname(NULL, path);
+                if (parent && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+                    !excluded(srv, parent, name, path)) {
+                        char error[512];
+                        int r = watch_tree(srv, path, &srv->n_watches, error, sizeof(error));
+
+                        if (r < 0) {
+                                pm__log("%s", error);
+                                pm_free(srv->watch_error);
+                                srv->watch_error = pm_strdup(error);
+                        }
+                        /* A moved-in tree can hold build files and sources we got no events
+                         * for; a failed watch means we may miss changes: re-query. */
+                        if (r < 0 || (ev->mask & IN_MOVED_TO))
+                                pm__refresh_request(srv, p, NULL, false);
+                } else if (parent && (ev->mask & (IN_DELETE | IN_MOVED_FROM)) &&
+                           !excluded(srv, parent, name, path)) {
+                        pm__refresh_request(srv, p, NULL, false);
+                }
+                goto out;
+        }
+        if (pm__strset_contains(&srv->watch_set, path) || is_build_file_name(p, name)) {
+                if (strcmp(name, ".projmodel.json") == 0)
+                        pm__refresh_request(srv, NULL, NULL, false);
+                else
+                        pm__refresh_request(srv, p, path, false);
+        } else if (ends_with(name, ".rs") &&
+                   (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
+                /* File ownership changes: the build system decides who owns the new file. */
+                pm__refresh_request(srv, p, NULL, false);
+        }
+out:
+        pm_free(parent);
+        pm_free(path);
+}
+
+static void
+on_poll(uv_poll_t *h, int status, int events)
+{
+        struct pm_server *srv = h->data;
+        struct inotify_event *ev;
+
+        if (status < 0) {
+                pm__log("inotify poll failed: %s", uv_strerror(status));
+                return;
+        }
+        /* Drain completely: events the library buffered are not signalled by the fd again.
+         * A zero timeout makes each call non-blocking. */
+        while (srv->watching && (ev = inotifytools_next_events(0, 1)))
+                handle_event(srv, ev);
+}

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/* The Buck2 adapter on `buck2 targets --json --output-all-attributes` files (Buck2 itself cannot
+ * run here): rule defaults, select()/concat, named_deps forms, aliases, unittest folding, bad
+ * input, the exported project's validity and a rustc type-check of it, and the planned argv. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/writer.h"
+
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+struct fx {
+        char *root;
+        struct pm_config *cfg;
+        struct pm_graph *g;
+        struct pm_error err;
+};
+
+/* A copy of tests/buck2/fixtures/repo with @projmodel_json as its .projmodel.json (or none). */
+static void
+fx_init(struct fx *fx, const char *projmodel_json)
+{
+        char *src = pm_test_strf("%s/tests/buck2/fixtures/repo", pm_test_source_root());
+        struct pm_error err;
+
+        memset(fx, 0, sizeof(*fx));
+        fx->root = pm_test_mkdtemp();
+        cr_assert_not_null(fx->root);
+        cr_assert_eq(pm_test_copy_tree(src, fx->root), 0);
+        pm_free(src);
+        if (projmodel_json) {
+                char *p = pm_test_strf("%s/.projmodel.json", fx->root);
+
+                cr_assert_eq(pm_test_write_file(p, projmodel_json), 0);
+                pm_free(p);
+        }
+        pm_error_init(&err);
+        cr_assert_eq(pm_config_load(fx->root, &fx->cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(fx->cfg, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(fx->cfg->projects[0].build_system, "buck2");
+}
+
+static void
+fx_release(struct fx *fx)
+{
+        pm_graph_free(fx->g);
+        pm_config_free(fx->cfg);
+        if (fx->root)
+                (void)pm_test_rmtree(fx->root);
+        pm_free(fx->root);
+}
+
+static int
+fx_parse_text(struct fx *fx, const char *text)
+{
+        char *origin = pm_test_strf("%s/targets.json", fx->root);
+        int r;
+
+        pm_graph_free(fx->g);
+        fx->g = NULL;
+        pm_error_init(&fx->err);
+        r = pm_adapter_parse_captured(fx->cfg, &fx->cfg->projects[0], text, strlen(text), origin,
+                                      &fx->g, &fx->err);
+        pm_free(origin);
+        return r;
+}
+
+/* Parse the fixture's own targets.json. */
+static int
+fx_parse_fixture(struct fx *fx)
+{
+        char *p = pm_test_strf("%s/targets.json", fx->root);
+        char *text = pm_test_read_file(p);
+        int r;
+
+        cr_assert_not_null(text);
+        r = fx_parse_text(fx, text);
+        pm_free(text);
+        pm_free(p);
+        return r;
+}
+
+static struct pm_crate *
+crate(const struct fx *fx, const char *label)
+{
+        struct pm_crate *c = pm_graph_find(fx->g, label);
+
+        cr_assert_not_null(c, "no crate '%s'", label);
+        return c;
+}
+
+static char *
+path(const struct fx *fx, const char *rel)
+{
+        return pm_test_strf("%s/%s", fx->root, rel);
+}
+
+static bool
+has_dep(const struct pm_crate *c, const char *label, const char *name)
+{
+        for (size_t i = 0; i < c->n_deps; i++)
+                if (strcmp(c->deps[i].label, label) == 0 &&
+                    ((!name && !c->deps[i].name) ||
+                     (name && c->deps[i].name && strcmp(name, c->deps[i].name) == 0)))
+                        return true;
+        return false;
+}
+
+static void
+assert_path(const struct fx *fx, const char *actual, const char *rel)
+{
+        char *p = path(fx, rel);
+
+        cr_assert_not_null(actual);
+        cr_assert_str_eq(actual, p);
+        pm_free(p);
+}
+
+Test(buck2_parse, fixture_crates_and_attributes)
+{
+        struct fx fx;
+        struct pm_crate *c;
+        char *p;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        /* server, integration, bar-core, foo, testutil, util, derive_it, serde-lite; the
+         * unittest folded into foo, the alias, genrule and cxx_library are no crates. */
+        cr_assert_eq(fx.g->n_crates, 8);
+        cr_assert_null(pm_graph_find(fx.g, "root//lib/foo:foo-unittest"));
+        cr_assert_null(pm_graph_find(fx.g, "root//third-party/rust:serde"));
+        cr_assert_null(pm_graph_find(fx.g, "root//app:native"));
+
+        c = crate(&fx, "root//lib/foo:foo");
+        cr_assert_str_eq(c->build_system, "buck2");
+        cr_assert_str_eq(c->crate_name, "foo");
+        cr_assert_eq(c->kind, PM_CRATE_LIB);
+        cr_assert_str_eq(c->edition, "2021");
+        assert_path(&fx, c->root_module, "lib/foo/src/lib.rs");
+        assert_path(&fx, c->build_file, "lib/foo/BUCK");
+        cr_assert_eq(c->sources.n, 2);
+        cr_assert_eq(c->cfgs.n, 1, "the select() DEFAULT adds no --cfg=linux_fast");
+        cr_assert_str_eq(c->cfgs.v[0], "feature=\"std\"");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "FOO_BANNER"), "hello from buck2");
+        cr_assert(c->is_workspace_member);
+        cr_assert(has_dep(c, "root//lib/util:util", NULL));
+        cr_assert(has_dep(c, "root//macros:derive_it", NULL));
+        /* The alias resolves to the library; the named dep keeps its name. */
+        cr_assert(has_dep(c, "root//third-party/rust:serde-lite-0.1.0", "serde1"));
+        cr_assert(has_dep(c, "root//third-party/rust:serde-lite-0.1.0", NULL));
+        /* Folding unions the unittest's deps into the library. */
+        cr_assert(has_dep(c, "root//lib/testutil:testutil", NULL));
+        cr_assert_eq(c->n_deps, 5);
+
+        c = crate(&fx, "root//lib/bar:bar-core");
+        cr_assert_str_eq(c->crate_name, "bar_core");
+        cr_assert_str_eq(c->display_name, "bar-core");
+        cr_assert_str_eq(c->edition, "2021", "the default edition");
+        assert_path(&fx, c->root_module, "lib/bar/lib.rs");
+        cr_assert(has_dep(c, "root//lib/util:util", "u"), "list-form named_deps");
+        cr_assert_eq(c->n_deps, 1);
+        cr_assert(pm_strlist_contains(&c->cfgs, "bar_fast"), "concat's first item");
+        cr_assert(pm_strlist_contains(&c->cfgs, "bar_extra"), "select() inside concat");
+        cr_assert_eq(c->flags.n, 3);
+        p = path(&fx, "lib/bar/generated/consts.rs");
+        cr_assert(pm_strlist_contains(&c->sources, p), "mapped_srcs' local path");
+        pm_free(p);
+        p = path(&fx, "lib/bar");
+        cr_assert(pm_strlist_contains(&c->include_dirs, p));
+        pm_free(p);
+
+        c = crate(&fx, "root//lib/util:util");
+        assert_path(&fx, c->build_file, "lib/util/TARGETS");
+
+        c = crate(&fx, "root//macros:derive_it");
+        cr_assert_eq(c->kind, PM_CRATE_PROC_MACRO);
+        cr_assert_null(c->proc_macro_dylib);
+        cr_assert_not_null(c->note);
+        cr_assert(strstr(c->note, "proc macro") != NULL);
+
+        c = crate(&fx, "root//third-party/rust:serde-lite-0.1.0");
+        cr_assert_str_eq(c->crate_name, "serde_lite");
+        cr_assert_str_eq(c->edition, "2018");
+        cr_assert_not(c->is_workspace_member, "vendored code is not a workspace member");
+
+        c = crate(&fx, "root//app:server");
+        cr_assert_eq(c->kind, PM_CRATE_BIN);
+        cr_assert_str_eq(c->edition, "2024");
+        assert_path(&fx, c->root_module, "app/src/main.rs");
+        cr_assert_eq(c->n_deps, 2, "the cxx_library dependency is not a crate");
+
+        c = crate(&fx, "root//app:integration");
+        cr_assert_eq(c->kind, PM_CRATE_TEST);
+        assert_path(&fx, c->root_module, "app/tests/it.rs");
+
+        p = path(&fx, ".buckconfig");
+        cr_assert(pm_strlist_contains(&fx.g->build_files, p));
+        pm_free(p);
+        cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
+        fx_release(&fx);
+}
+
+/* Render the graph as rust-project.json, validate it strictly and type-check every crate. */
+Test(buck2_parse, exported_project_validates_and_type_checks, .timeout = 240)
+{
+        struct pm_writer_options opts = { 0 };
+        struct pm_strbuf out = PM_STRBUF_INIT;
+        char *report = NULL, *work, *p;
+        struct fx fx;
+        int r;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        opts.proc_macro_cwd = fx.root;
+        cr_assert_eq(pm_writer_render(fx.g, &opts, &out, &fx.err), 0, "%s", fx.err.msg);
+        r = pm_test_validate_project(out.buf, out.len, &report);
+        cr_assert_eq(r, 0, "validator: %s\n%s", report ? report : "", out.buf);
+        pm_free(report);
+        report = NULL;
+        work = pm_test_strf("%s/rustc-work", fx.root);
+        p = pm_test_strf("%s/.keep", work);
+        cr_assert_eq(pm_test_write_file(p, ""), 0);
+        pm_free(p);
+        r = pm_test_rustc_check_project(out.buf, work, &report);
+        cr_assert_eq(r, 0, "rustc check: %s", report ? report : "");
+        pm_free(report);
+        pm_free(work);
+        pm_strbuf_release(&out);
+        fx_release(&fx);
+}
+
+Test(buck2_parse, legacy_and_short_rule_names)
+{
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.type\": \"rust_library\", \"buck.package\": "
+                                        "\"root//lib/util\", \"name\": \"util\", \"srcs\": "
+                                        "[\"src/lib.rs\"]}, {\"buck.type\": "
+                                        "\"prelude//rust/rust_binary.bzl:rust_binary\", "
+                                        "\"buck.package\": \"root//app\", \"name\": \"x-y\", "
+                                        "\"srcs\": [\"src/main.rs\", \"src/cli.rs\"], "
+                                        "\"deps\": [\"//lib/util:util (prelude//platforms:"
+                                        "default#abc123)\"]}]"),
+                     0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->n_crates, 2);
+        assert_path(&fx, crate(&fx, "root//lib/util:util")->root_module, "lib/util/src/lib.rs");
+        cr_assert_str_eq(crate(&fx, "root//app:x-y")->crate_name, "x_y");
+        /* A cell-less label and a configuration suffix name the same crate. */
+        cr_assert(has_dep(crate(&fx, "root//app:x-y"), "root//lib/util:util", NULL));
+        fx_release(&fx);
+}
+
+Test(buck2_parse, configured_default_edition)
+{
+        struct fx fx;
+
+        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2018\"}}");
+        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        cr_assert_str_eq(crate(&fx, "root//lib/util:util")->edition, "2018");
+        cr_assert_str_eq(crate(&fx, "root//lib/foo:foo")->edition, "2021");
+        fx_release(&fx);
+}
+
+Test(buck2_parse, bad_default_edition_is_a_config_error)
+{
+        struct fx fx;
+
+        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2020\"}}");
+        cr_assert_eq(fx_parse_fixture(&fx), PM_ECONFIG);
+        cr_assert(strstr(fx.err.msg, "2020") != NULL, "%s", fx.err.msg);
+        cr_assert_null(fx.g);
+        fx_release(&fx);
+}
+
+/* Each bad input fails with PM_EBADTOOLOUTPUT naming the file and what is wrong. */
+static void
+expect_bad(const char *text, const char *needle1, const char *needle2)
+{
+        struct fx fx;
+        char *origin;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, text), PM_EBADTOOLOUTPUT, "%s: %s", text, fx.err.msg);
+        cr_assert_null(fx.g);
+        origin = pm_test_strf("%s/targets.json", fx.root);
+        cr_assert_str_eq(fx.err.file, origin);
+        pm_free(origin);
+        cr_assert(strstr(fx.err.msg, needle1) != NULL, "'%s' not in '%s'", needle1, fx.err.msg);
+        if (needle2)
+                cr_assert(strstr(fx.err.msg, needle2) != NULL, "'%s' not in '%s'", needle2,
+                          fx.err.msg);
+        fx_release(&fx);
+}
+
+#define LIB(extra)                                                                 \
+        "[{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.package\": " \
+        "\"root//lib/foo\", \"name\": \"foo\", \"srcs\": [\"src/lib.rs\"]" extra "}]"
+
+Test(buck2_parse, truncated_json)
+{
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.type\": \"prelude//rules.bzl:rust_library\",\n"
+                                        "  \"buck.package\": \"root//lib"),
+                     PM_EBADTOOLOUTPUT);
+        cr_assert_null(fx.g);
+        cr_assert(strstr(fx.err.file, "targets.json") != NULL);
+        cr_assert_eq(fx.err.line, 2);
+        fx_release(&fx);
+}
+
+Test(buck2_parse, not_an_array)
+{
+        expect_bad("{\"root//lib/foo:foo\": {}}", "not a JSON array", NULL);
+}
+
+Test(buck2_parse, wrong_attribute_types)
+{
+        expect_bad(LIB(", \"deps\": \"root//lib/util:util\""), "'root//lib/foo:foo'",
+                   "'deps' is not a list of strings");
+        expect_bad(LIB(", \"deps\": [1]"), "'root//lib/foo:foo'", "'deps'");
+        expect_bad(LIB(", \"edition\": 2021"), "'root//lib/foo:foo'", "'edition' is not a string");
+        expect_bad(LIB(", \"edition\": \"2020\""), "'root//lib/foo:foo'", "edition '2020'");
+        expect_bad(LIB(", \"proc_macro\": \"yes\""), "'root//lib/foo:foo'", "'proc_macro'");
+        expect_bad(LIB(", \"env\": {\"A\": 1}"), "'root//lib/foo:foo'", "'env'");
+        expect_bad(LIB(", \"named_deps\": [[\"a\"]]"), "'root//lib/foo:foo'", "named_deps");
+        expect_bad(LIB(", \"deps\": [\"lib/util\"]"), "'root//lib/foo:foo'", "'lib/util'");
+        expect_bad("[{\"buck.type\": \"rust_library\", \"name\": \"foo\"}]", "entry 0",
+                   "buck.package");
+        expect_bad("[42]", "entry 0", "not an object");
+}
+
+Test(buck2_parse, missing_crate_root)
+{
+        expect_bad("[{\"buck.type\": \"rust_library\", \"buck.package\": \"root//lib/foo\", "
+                   "\"name\": \"foo\", \"srcs\": [\"src/a.rs\", \"src/b.rs\"]}]",
+                   "'root//lib/foo:foo'", "no crate_root");
+        expect_bad("[{\"buck.type\": \"rust_library\", \"buck.package\": \"root//lib/foo\", "
+                   "\"name\": \"foo\"}]",
+                   "'root//lib/foo:foo'", "no crate_root");
+}
+
+Test(buck2_parse, selector_without_default)
+{
+        expect_bad(LIB(", \"rustc_flags\": {\"__type\": \"selector\", \"entries\": "
+                       "{\"root//os:linux\": [\"--cfg=x\"]}}"),
+                   "'root//lib/foo:foo'", "'rustc_flags' is a select() without a DEFAULT entry");
+        expect_bad(LIB(", \"features\": {\"__type\": \"concat\", \"items\": [[\"a\"], "
+                       "{\"__type\": \"selector\", \"entries\": {\"root//c:x\": [\"b\"]}}]}"),
+                   "'root//lib/foo:foo'", "'features' is a select() without a DEFAULT entry");
+        expect_bad(LIB(", \"features\": {\"__type\": \"concat\", \"items\": [[\"a\"], \"b\"]}"),
+                   "'root//lib/foo:foo'", "different types");
+}
+
+Test(buck2_parse, keep_going_errors_become_warnings)
+{
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.package\": \"root//broken\", \"buck.error\": "
+                                        "\"Error evaluating build file\"}, {\"buck.type\": "
+                                        "\"rust_library\", \"buck.package\": \"root//lib/foo\", "
+                                        "\"name\": \"foo\", \"srcs\": [\"src/lib.rs\"]}]"),
+                     0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->n_crates, 1);
+        cr_assert_eq(fx.g->warnings.n, 1);
+        cr_assert(strstr(fx.g->warnings.v[0], "root//broken") != NULL);
+        fx_release(&fx);
+}
+
+Test(buck2_parse, out_of_memory_is_reported_cleanly)
+{
+        struct fx fx;
+        char *text, *p;
+        int r;
+
+        pm_mem_install_hooks();
+        fx_init(&fx, NULL);
+        p = pm_test_strf("%s/targets.json", fx.root);
+        text = pm_test_read_file(p);
+        for (unsigned long n = 1;; n++) {
+                pm_error_init(&fx.err);
+                (void)pm_mem_fail_at(n);
+                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], text, strlen(text), p,
+                                              &fx.g, &fx.err);
+                (void)pm_mem_fail_at(0);
+                if (r == 0)
+                        break;
+                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
+                cr_assert_null(fx.g);
+                cr_assert(n < 100000);
+        }
+        cr_assert_eq(fx.g->n_crates, 8);
+        pm_free(text);
+        pm_free(p);
+        fx_release(&fx);
+}
+
+static void
+assert_argv(char *const *argv, const char *const *expected)
+{
+        size_t i = 0;
+
+        for (; expected[i]; i++) {
+                cr_assert_not_null(argv[i], "argv too short at %zu (want '%s')", i, expected[i]);
+                cr_assert_str_eq(argv[i], expected[i]);
+        }
+        cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
+}
+
+Test(buck2_plan, default_command)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(pm_adapter_detect(fx.root), ops, "the .buckconfig marker");
+        q.config = fx.cfg;
+        q.project = &fx.cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_eq(plan.n_steps, 1);
+        assert_argv(plan.steps[0].argv,
+                    (const char *const[]){ "buck2", "--isolation-dir", ".projmodel", "targets",
+                                           "--json", "--output-all-attributes", "--keep-going",
+                                           "//...", NULL });
+        cr_assert_str_eq(plan.steps[0].cwd, fx.root);
+        cr_assert_null(plan.steps[0].output_file);
+        pm_plan_release(&plan);
+        fx_release(&fx);
+}
+
+Test(buck2_plan, configured_command)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct fx fx;
+
+        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"/opt/buck2/bin/"
+                     "buck2\", \"--no-buckd\"], \"args\": [\"-c\", \"rust.x=1\"], "
+                     "\"target_pattern\": \"root//lib/...\", \"isolation_dir\": \".ide\"}}");
+        q.config = fx.cfg;
+        q.project = &fx.cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
+        assert_argv(plan.steps[0].argv,
+                    (const char *const[]){ "/opt/buck2/bin/buck2", "--no-buckd", "--isolation-dir",
+                                           ".ide", "targets", "--json", "--output-all-attributes",
+                                           "--keep-going", "-c", "rust.x=1", "root//lib/...",
+                                           NULL });
+        pm_plan_release(&plan);
+        fx_release(&fx);
+}
+
+Test(buck2_plan, bad_settings)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct fx fx;
+
+        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"command\": \"buck2\"}}");
+        q.config = fx.cfg;
+        q.project = &fx.cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &fx.err), PM_ECONFIG);
+        cr_assert(strstr(fx.err.msg, "command") != NULL, "%s", fx.err.msg);
+        cr_assert_eq(plan.n_steps, 0);
+        fx_release(&fx);
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* Fixtures for the projmodel command tests (see cli-test.h). */
+#include "cli-test.h"
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/mem.h"
+
+#include "testlib.h"
+
+void
+cli_fx_init(struct cli_fx *fx, bool build)
+{
+        char *src;
+        int st;
+
+        memset(fx, 0, sizeof(*fx));
+        fx->tmp = pm_test_mkdtemp();
+        cr_assert(fx->tmp, "cannot create a temporary directory");
+        fx->repo = pm_test_strf("%s/repo", fx->tmp);
+        fx->db = pm_test_strf("%s/model.db", fx->tmp);
+        fx->cache = pm_test_strf("%s/cache", fx->tmp);
+        src = pm_test_strf("%s/examples/gn-monorepo", pm_test_source_root());
+        cr_assert_eq(pm_test_copy_tree(src, fx->repo), 0, "cannot copy '%s'", src);
+        pm_free(src);
+        /* A copy of a built checkout must not bring its out/ along. */
+        {
+                char *out = pm_test_strf("%s/out", fx->repo);
+
+                (void)pm_test_rmtree(out);
+                pm_free(out);
+        }
+        if (!build)
+                return;
+        {
+                const char *gen[] = { "gn", "gen", "out", NULL };
+                const char *ninja[] = { "ninja", "-C", "out", NULL };
+                char *o = NULL, *e = NULL;
+
+                st = pm_test_run(gen, fx->repo, NULL, NULL, &o, &e);
+                cr_assert_eq(st, 0, "gn gen failed: %s%s", o, e);
+                pm_free(o);
+                pm_free(e);
+                o = e = NULL;
+                st = pm_test_run(ninja, fx->repo, NULL, NULL, &o, &e);
+                cr_assert_eq(st, 0, "ninja failed: %s%s", o, e);
+                pm_free(o);
+                pm_free(e);
+        }
+}
+
+void
+cli_fx_release(struct cli_fx *fx)
+{
+        if (fx->tmp)
+                (void)pm_test_rmtree(fx->tmp);
+        pm_free(fx->tmp);
+        pm_free(fx->repo);
+        pm_free(fx->db);
+        pm_free(fx->cache);
+        memset(fx, 0, sizeof(*fx));
+}
+
+char *
+cli_fx_path(const struct cli_fx *fx, const char *rel)
+{
+        return pm_test_strf("%s/%s", fx->repo, rel);
+}
+
+void
+cli_run_release(struct cli_run *r)
+{
+        pm_free(r->out);
+        pm_free(r->err);
+        memset(r, 0, sizeof(*r));
+}
+
+void
+cli_fx_run(const struct cli_fx *fx, const char *cwd, const char *const *env,
+           const char *const *args, struct cli_run *ret)
+{
+        const char *argv[32];
+        const char *envv[16];
+        char *cache_env = pm_test_strf("XDG_CACHE_HOME=%s", fx->cache);
+        size_t n = 0, m = 0;
+
+        argv[n++] = pm_test_projmodel();
+        for (; args && *args; args++) {
+                cr_assert_lt(n, sizeof(argv) / sizeof(argv[0]) - 1);
+                argv[n++] = *args;
+        }
+        argv[n] = NULL;
+        envv[m++] = cache_env;
+        for (; env && *env; env++) {
+                cr_assert_lt(m, sizeof(envv) / sizeof(envv[0]) - 1);
+                envv[m++] = *env;
+        }
+        envv[m] = NULL;
+        memset(ret, 0, sizeof(*ret));
+        ret->status = pm_test_run(argv, cwd ? cwd : fx->repo, envv, NULL, &ret->out, &ret->err);
+        cr_assert_geq(ret->status, 0, "cannot run '%s'", argv[0]);
+        if (!ret->out)
+                ret->out = pm_test_strf("%s", "");
+        if (!ret->err)
+                ret->err = pm_test_strf("%s", "");
+        pm_free(cache_env);
+}
+
+char *
+cli_fx_export(const struct cli_fx *fx, const char *const *extra)
+{
+        const char *args[24] = { "export", "--root", fx->repo, "--db", fx->db };
+        size_t n = 5;
+        struct cli_run r;
+        char *out;
+
+        for (; extra && *extra; extra++) {
+                cr_assert_lt(n, sizeof(args) / sizeof(args[0]) - 1);
+                args[n++] = *extra;
+        }
+        args[n] = NULL;
+        cli_fx_run(fx, NULL, NULL, args, &r);
+        cr_assert_eq(r.status, 0, "export failed (%d): %s", r.status, r.err);
+        cr_assert_str_empty(r.err, "export wrote on stderr: %s", r.err);
+        out = pm_steal_ptr(&r.out);
+        cli_run_release(&r);
+        return out;
+}
+
+bool
+cli_one_error_line(const char *s, const char *needle)
+{
+        const char *nl = strchr(s, '\n');
+
+        return strncmp(s, "projmodel: ", 11) == 0 && nl && nl[1] == '\0' && strstr(s, needle) &&
+               strstr(s, needle) < nl;
+}
+
+cJSON *
+cli_crate_by_root(const struct cli_fx *fx, const cJSON *project, const char *rel)
+{
+        char *want = cli_fx_path(fx, rel);
+        const cJSON *c;
+        cJSON *found = NULL;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
+        {
+                const cJSON *rm = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+
+                if (cJSON_IsString(rm) && strcmp(rm->valuestring, want) == 0) {
+                        found = (cJSON *)c;
+                        break;
+                }
+        }
+        pm_free(want);
+        return found;
+}
+
+bool
+cli_strarr_has(const cJSON *arr, const char *s)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, arr)
+        {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, s) == 0)
+                        return true;
+        }
+        return false;
+}

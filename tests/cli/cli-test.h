@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Fixtures for the projmodel command tests: a built copy of examples/gn-monorepo in a temporary
+ * directory, its own model database and cache directory, and running the command on it. */
+#ifndef PROJMODEL_TESTS_CLI_TEST_H
+#define PROJMODEL_TESTS_CLI_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+
+struct cli_fx {
+        char *tmp;   /* the test's temporary directory (removed by cli_fx_release) */
+        char *repo;  /* tmp/repo: the copy of examples/gn-monorepo */
+        char *db;    /* tmp/model.db: passed as --db */
+        char *cache; /* tmp/cache: XDG_CACHE_HOME */
+};
+
+/* Copy the example into a fresh directory; with @build, also `gn gen out` and `ninja -C out`
+ * there, so the proc macro's .so and the generated code exist. */
+void cli_fx_init(struct cli_fx *fx, bool build);
+void cli_fx_release(struct cli_fx *fx);
+
+/* fx->repo + "/" + @rel; pm_malloc'd. */
+char *cli_fx_path(const struct cli_fx *fx, const char *rel);
+
+/* What one run of the command did. Strings pm_malloc'd; release with cli_run_release(). */
+struct cli_run {
+        int status;
+        char *out;
+        char *err;
+};
+
+void cli_run_release(struct cli_run *r);
+
+/*
+ * Run projmodel with @args (NULL-terminated) in @cwd (NULL = fx->repo), with XDG_CACHE_HOME at
+ * fx->cache plus @env ("K=V", NULL-terminated, may be NULL). `--db fx->db` is NOT added: the
+ * tests pass it themselves where the command takes it.
+ */
+void cli_fx_run(const struct cli_fx *fx, const char *cwd, const char *const *env,
+                const char *const *args, struct cli_run *ret);
+
+/* `projmodel export --root REPO --db DB [extra...]` to stdout; asserts success, returns the
+ * output (pm_malloc'd). */
+char *cli_fx_export(const struct cli_fx *fx, const char *const *extra);
+
+/* True if @s is exactly one line ending in '\n' that starts with "projmodel: " and contains
+ * @needle. */
+bool cli_one_error_line(const char *s, const char *needle);
+
+/* The crate of @project (a rust-project.json object) whose root_module is REPO/@rel, or NULL. */
+struct cJSON *cli_crate_by_root(const struct cli_fx *fx, const struct cJSON *project,
+                                const char *rel);
+
+/* True if the JSON string array @arr holds @s. */
+bool cli_strarr_has(const struct cJSON *arr, const char *s);
+
+#endif

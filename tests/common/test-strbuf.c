@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for the byte buffer, reading files under a limit, and atomic file replacement. */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+
+#include "testlib.h"
+
+Test(common_strbuf, add_and_detach)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        size_t len;
+        char *s;
+
+        cr_assert_eq(pm_strbuf_adds(&sb, "abc"), 0);
+        cr_assert_eq(pm_strbuf_addch(&sb, '-'), 0);
+        cr_assert_eq(pm_strbuf_addf(&sb, "%d/%s", 42, "x"), 0);
+        cr_assert_eq(pm_strbuf_add(&sb, "\0z", 2), 0);
+        cr_assert_eq(sb.len, 10);
+        cr_assert_str_eq(sb.buf, "abc-42/x");
+        cr_assert_eq(sb.buf[sb.len], '\0');
+        s = pm_strbuf_detach(&sb, &len);
+        cr_assert_eq(len, 10);
+        cr_assert_eq(s[9], 'z');
+        cr_assert_null(sb.buf);
+        cr_assert_eq(sb.len, 0);
+        pm_free(s);
+}
+
+Test(common_strbuf, detach_empty_gives_empty_string)
+{
+        struct pm_strbuf sb;
+        size_t len = 99;
+        char *s;
+
+        pm_strbuf_init(&sb);
+        s = pm_strbuf_detach(&sb, &len);
+        cr_assert_str_eq(s, "");
+        cr_assert_eq(len, 0);
+        pm_free(s);
+}
+
+Test(common_strbuf, grows_over_many_appends)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+
+        for (int i = 0; i < 10000; i++)
+                cr_assert_eq(pm_strbuf_addf(&sb, "%04d", i % 10000), 0);
+        cr_assert_eq(sb.len, 40000);
+        cr_assert(strncmp(sb.buf + 4 * 9999, "9999", 4) == 0);
+        cr_assert_gt(sb.alloc, sb.len);
+        pm_strbuf_release(&sb);
+        cr_assert_null(sb.buf);
+}
+
+Test(common_strbuf, consume_and_reset)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+
+        pm_strbuf_adds(&sb, "header\r\nbody");
+        pm_strbuf_consume(&sb, 8);
+        cr_assert_str_eq(sb.buf, "body");
+        cr_assert_eq(sb.len, 4);
+        pm_strbuf_consume(&sb, 100);
+        cr_assert_str_eq(sb.buf, "");
+        pm_strbuf_adds(&sb, "again");
+        pm_strbuf_reset(&sb);
+        cr_assert_eq(sb.len, 0);
+        cr_assert_str_eq(sb.buf, "");
+        pm_strbuf_release(&sb);
+}
+
+Test(common_strbuf, oom_leaves_buffer_unchanged)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char big[200];
+
+        memset(big, 'q', sizeof(big));
+        pm_strbuf_adds(&sb, "keep");
+        pm_mem_fail_at(1);
+        cr_assert_eq(pm_strbuf_add(&sb, big, sizeof(big)), -ENOMEM);
+        pm_mem_fail_at(0);
+        cr_assert_str_eq(sb.buf, "keep");
+        cr_assert_eq(sb.len, 4);
+        pm_strbuf_release(&sb);
+}
+
+Test(common_strbuf, read_file_appends)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/f.txt", dir);
+        struct pm_error err;
+
+        cr_assert_eq(pm_test_write_file(path, "contents\n"), 0);
+        pm_strbuf_adds(&sb, ">");
+        cr_assert_eq(pm_strbuf_read_file(&sb, path, 0, &err), 0);
+        cr_assert_str_eq(sb.buf, ">contents\n");
+        pm_strbuf_release(&sb);
+        pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
+}
+
+Test(common_strbuf, read_file_limit)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/f.txt", dir);
+        struct pm_error err;
+
+        cr_assert_eq(pm_test_write_file(path, "0123456789"), 0);
+        cr_assert_eq(pm_strbuf_read_file(&sb, path, 10, &err), 0);
+        cr_assert_eq(sb.len, 10);
+        pm_strbuf_reset(&sb);
+        pm_strbuf_adds(&sb, "old");
+        cr_assert_eq(pm_strbuf_read_file(&sb, path, 9, &err), PM_ELIMIT);
+        cr_assert_eq(err.code, PM_ELIMIT);
+        cr_assert(strstr(err.msg, path), "message names the file: %s", err.msg);
+        cr_assert_str_eq(sb.buf, "old", "a failed read leaves the buffer as it was");
+        pm_strbuf_release(&sb);
+        pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
+}
+
+Test(common_strbuf, read_missing_file)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error err;
+
+        cr_assert_eq(pm_strbuf_read_file(&sb, "/nonexistent/pm-file", 0, &err), -ENOENT);
+        cr_assert(strstr(err.msg, "'/nonexistent/pm-file'"), "%s", err.msg);
+        pm_strbuf_release(&sb);
+}
+
+static int
+count_entries(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        int n = 0;
+
+        cr_assert_not_null(d);
+        while ((e = readdir(d)))
+                if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                        n++;
+        closedir(d);
+        return n;
+}
+
+Test(common_strbuf, atomic_write_replaces)
+{
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/out.json", dir), *got;
+        struct pm_error err;
+
+        cr_assert_eq(pm_write_file_atomic(path, "first", 5, &err), 0);
+        got = pm_test_read_file(path);
+        cr_assert_str_eq(got, "first");
+        pm_free(got);
+        cr_assert_eq(pm_write_file_atomic(path, "second!", 7, &err), 0);
+        got = pm_test_read_file(path);
+        cr_assert_str_eq(got, "second!");
+        pm_free(got);
+        cr_assert_eq(count_entries(dir), 1, "no temporary file is left behind");
+        pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
+}
+
+Test(common_strbuf, atomic_write_failure_leaves_no_temp)
+{
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/target", dir), *inner, *got;
+        struct pm_error err;
+
+        /* rename() onto a non-empty directory fails after the temporary file was written. */
+        inner = pm_test_strf("%s/target/x", dir);
+        cr_assert_eq(pm_test_write_file(inner, "x"), 0);
+        cr_assert_lt(pm_write_file_atomic(path, "data", 4, &err), 0);
+        cr_assert(strstr(err.msg, path), "%s", err.msg);
+        cr_assert_eq(count_entries(dir), 1, "the temporary file was removed");
+        got = pm_test_read_file(inner);
+        cr_assert_str_eq(got, "x");
+        pm_free(got);
+        pm_test_rmtree(dir);
+        pm_free(inner);
+        pm_free(path);
+        pm_free(dir);
+}
+
+Test(common_strbuf, atomic_write_missing_dir)
+{
+        struct pm_error err;
+
+        cr_assert_eq(pm_write_file_atomic("/nonexistent-dir/pm/x", "a", 1, &err), -ENOENT);
+        cr_assert(strstr(err.msg, "/nonexistent-dir/pm/x"), "%s", err.msg);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* Times the model on a synthetic GN-like graph: cold apply, no-change apply, a partial rewrite,
+ * load, closure and rendering rust-project.json. Usage: bench-index [N_CRATES] [DB_PATH]. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/writer.h"
+
+#include "graph-fixture.h"
+
+static double
+now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+fail(const char *what, const struct pm_error *err)
+{
+        fprintf(stderr, "bench-index: %s: %s\n", what, err->msg);
+        return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+        size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+        char path[4096];
+        struct pm_graph *g = NULL, *g2 = NULL, *loaded = NULL;
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error err = { 0 };
+        struct pm_index *idx = NULL;
+        struct pm_change ch = { 0 };
+        char **labels = NULL;
+        const char *top;
+        double t;
+        int rc = 1;
+
+        if (n == 0)
+                n = 10000;
+        if (argc > 2)
+                (void)snprintf(path, sizeof(path), "%s", argv[2]);
+        else
+                (void)snprintf(path, sizeof(path), "%s/pm-bench-%ld.db",
+                               getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+        g = pm_fx_synthetic(n, 0);
+        g2 = pm_fx_synthetic(n, 10);
+        if (!g || !g2) {
+                fprintf(stderr, "bench-index: out of memory\n");
+                goto out;
+        }
+        top = g->crates[n - 1].label;
+        printf("bench-index: %zu crates, model '%s'\n", n, path);
+
+        if (pm_index_open(path, &idx, &err) < 0) {
+                rc = fail("open", &err);
+                goto out;
+        }
+        t = now_ms();
+        if (pm_index_apply(idx, "bench", g, &ch, &err) < 0) {
+                rc = fail("cold apply", &err);
+                goto out;
+        }
+        printf("cold apply:        %8.1f ms  (added %zu)\n", now_ms() - t, ch.added);
+        pm_change_release(&ch);
+
+        t = now_ms();
+        if (pm_index_apply(idx, "bench", g, &ch, &err) < 0) {
+                rc = fail("no-change apply", &err);
+                goto out;
+        }
+        printf("no-change apply:   %8.1f ms  (unchanged %zu)\n", now_ms() - t, ch.unchanged);
+        pm_change_release(&ch);
+
+        t = now_ms();
+        if (pm_index_apply(idx, "bench", g2, &ch, &err) < 0) {
+                rc = fail("10%% apply", &err);
+                goto out;
+        }
+        printf("10%% modified:      %8.1f ms  (modified %zu)\n", now_ms() - t, ch.modified);
+        pm_change_release(&ch);
+
+        t = now_ms();
+        if (pm_index_load(idx, NULL, 0, &loaded, &err) < 0) {
+                rc = fail("load", &err);
+                goto out;
+        }
+        printf("load all:          %8.1f ms  (%zu crates)\n", now_ms() - t, loaded->n_crates);
+
+        t = now_ms();
+        if (pm_writer_render(loaded, NULL, &sb, &err) < 0) {
+                rc = fail("render", &err);
+                goto out;
+        }
+        printf("render all:        %8.1f ms  (%zu bytes)\n", now_ms() - t, sb.len);
+        pm_graph_free(loaded);
+        loaded = NULL;
+
+        t = now_ms();
+        if (pm_index_closure(idx, &top, 1, &labels, &err) < 0) {
+                rc = fail("closure", &err);
+                goto out;
+        }
+        printf("closure of top:    %8.1f ms  (%zu crates)\n", now_ms() - t,
+               pm_labels_count(labels));
+        t = now_ms();
+        if (pm_index_load(idx, (const char *const *)labels, pm_labels_count(labels), &loaded,
+                          &err) < 0) {
+                rc = fail("load closure", &err);
+                goto out;
+        }
+        printf("load closure:      %8.1f ms\n", now_ms() - t);
+        pm_graph_free(loaded);
+        loaded = NULL;
+        pm_labels_free(labels);
+        labels = NULL;
+
+        t = now_ms();
+        if (pm_index_crates_for_file(idx, "/repo/c5/crate_55/deep/new.rs", &labels, &err) < 0) {
+                rc = fail("crates for file", &err);
+                goto out;
+        }
+        printf("crates for file:   %8.3f ms  (%zu)\n", now_ms() - t, pm_labels_count(labels));
+        rc = 0;
+out:
+        pm_labels_free(labels);
+        pm_strbuf_release(&sb);
+        pm_index_close(idx);
+        if (argc <= 2) {
+                char wal[4200];
+
+                (void)unlink(path);
+                (void)snprintf(wal, sizeof(wal), "%s-wal", path);
+                (void)unlink(wal);
+                (void)snprintf(wal, sizeof(wal), "%s-shm", path);
+                (void)unlink(wal);
+        }
+        pm_graph_free(loaded);
+        pm_graph_free(g);
+        pm_graph_free(g2);
+        return rc;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Type-check every crate of a rust-project.json with bare rustc, using only what the JSON says. */
+#ifndef PROJMODEL_TEST_RUSTC_CHECK_H
+#define PROJMODEL_TEST_RUSTC_CHECK_H
+
+/*
+ * Run rustc on every crate of @json (NUL-terminated rust-project.json text), in dependency
+ * order, with nothing but the JSON's information (build-systems.md §H "rustc facts"):
+ *  - `--crate-name` from display_name ('-' becomes '_'), else from a dep name pointing at it;
+ *  - `--edition`; `--crate-type lib` with `--emit=metadata`, `--crate-type bin` for build
+ *    target_kind "bin", `--test` for "test", and `--crate-type proc-macro` built for real
+ *    (a .so) when is_proc_macro, so dependents can load it;
+ *  - `--cfg` for every entry of the crate's cfg_groups and cfg, except `debug_assertions`
+ *    (`-C debug-assertions=on`, and `=off` when absent, since rustc's default is on) and
+ *    `test` (implied by `--test` for test crates, dropped for the others);
+ *  - `--target` when given, `env` in rustc's environment, `--extern NAME=<output>` per dep,
+ *    `-L dependency=<outdir>`, `--cap-lints allow`, and distinct `-C metadata` and
+ *    `-C extra-filename` per crate in one shared output dir, so transitive deps resolve;
+ *  - `<sysroot>/bin/rustc` when the JSON has a sysroot holding one, else `rustc` from PATH.
+ * @workdir is an existing directory: rustc runs there and writes into @workdir/rustc-out.
+ * Returns 0 when every crate checks. Otherwise returns a negative value (PM_ETOOL when a crate
+ * fails, PM_ESCHEMA when the JSON cannot be used, -errno) and, when @ret_report is non-NULL,
+ * sets it to a pm_malloc'd report naming each failing crate with its rustc command line and
+ * stderr; crates whose dependencies failed are listed as not checked.
+ */
+int pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report);
+
+#endif
