@@ -117,4 +117,41 @@ int pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_pro
 
 #include "projmodel/banned.h"
 
+
+/* ---- The daemon's client commands (serve, query, status, stop) and cli/client.c ---- */
+
+struct pm_client;
+
+int pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv);
+extern const char pm__cli_serve_usage[];
+extern const char pm__cli_query_usage[];
+extern const char pm__cli_status_usage[];
+extern const char pm__cli_stop_usage[];
+
+/*
+ * The daemon a command talks to: the root (@root_opt, else found walking up from @start or the
+ * working directory) and its socket (@socket_opt, else pm_server_default_socket()). Both
+ * pm_malloc'd.
+ */
+int pm__cli_daemon_target(const char *root_opt, const char *socket_opt, const char *start,
+                          char **ret_root, char **ret_socket, struct pm_error *err);
+
+/*
+ * Connect to the daemon on @sock; with @start, when none listens, run `projmodel serve` for
+ * @root in the background and retry (bounded). -ENOENT/-ECONNREFUSED without @start when no
+ * daemon runs. *ret owned by the caller (pm_client_free()).
+ */
+int pm__cli_daemon_connect(const char *root, const char *sock, bool start,
+                           struct pm_client **ret, struct pm_error *err);
+
+/* pm__cli_discover_resolve() answered by the daemon (started when needed) instead of in this
+ * process. @socket_opt may be NULL. Same outputs. */
+int pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *socket_opt,
+                                pm__cli_progress_cb progress, void *userdata,
+                                char **ret_buildfile, struct cJSON **ret_project,
+                                struct pm_error *err);
+
 #endif

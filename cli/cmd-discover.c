@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -398,7 +399,13 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
         if (parse_arg(argv[optind], &req, &value, &err) < 0)
                 return emit_error(&err);
 
-        if (pm__cli_discover_resolve(&req, emit_progress, NULL, &buildfile, &project, &err) < 0) {
+        /* The daemon answers (started when none runs); --db or --no-refresh mean a one-shot
+         * resolution in this process, as does PROJMODEL_NO_DAEMON=1. */
+        if ((req.db || !req.refresh || getenv("PROJMODEL_NO_DAEMON")
+                     ? pm__cli_discover_resolve(&req, emit_progress, NULL, &buildfile, &project,
+                                                &err)
+                     : pm__cli_discover_via_daemon(&req, NULL, emit_progress, NULL, &buildfile,
+                                                   &project, &err)) < 0) {
                 code = emit_error(&err);
                 goto out;
         }

@@ -567,7 +567,9 @@ pm__cli_cmd_dump(const struct pm__cli_globals *gl, int argc, char **argv)
                 case 'h':
                         return pm__cli_help(pm__cli_dump_usage);
                 default:
-                        return pm__cli_usage_error("dump", pm__cli_dump_usage, "invalid option");
+                        return pm__cli_usage_error("dump", pm__cli_dump_usage,
+                                                   "unknown option or missing argument '%s'",
+                                                   argv[optind - 1]);
                 }
         }
         o.args = argv + optind;

@@ -19,8 +19,8 @@
 #include "cli-internal.h"
 
 const char pm__cli_export_usage[] =
-        "export [--root DIR] [--db PATH] [--output FILE] [--pretty] [--no-refresh]\n"
-        "                 [--query-output FILE [--build-system NAME]]";
+        "export [--root DIR] [--db PATH] [--output FILE] [--pretty] [--no-refresh] "
+        "[--query-output FILE [--build-system NAME]]";
 
 struct export_opts {
         const char *root;
@@ -216,7 +216,8 @@ pm__cli_cmd_export(const struct pm__cli_globals *gl, int argc, char **argv)
                         return pm__cli_help(pm__cli_export_usage);
                 default:
                         return pm__cli_usage_error("export", pm__cli_export_usage,
-                                                   "invalid option");
+                                                   "unknown option or missing argument '%s'",
+                                                   argv[optind - 1]);
                 }
         }
         if (optind < argc)

@@ -98,8 +98,9 @@ pm__cli_load_config(const char *root_opt, const char *start, struct pm_config **
                         goto out;
                 }
                 if (stat(root, &st) < 0) {
-                        r = pm_error_set_at(err, -errno, root, 0, 0, "cannot use root: %s",
-                                            strerror(errno));
+                        r = -errno;
+                        r = pm_error_set_at(err, r, root, 0, 0, "cannot use root: %s",
+                                            r == -ENOENT ? "no such directory" : strerror(-r));
                         goto out;
                 }
                 if (!S_ISDIR(st.st_mode)) {

@@ -19,6 +19,10 @@ static const struct pm__cli_command commands[] = {
         { "export", pm__cli_cmd_export, pm__cli_export_usage },
         { "dump", pm__cli_cmd_dump, pm__cli_dump_usage },
         { "discover", pm__cli_cmd_discover, pm__cli_discover_usage },
+        { "serve", pm__cli_cmd_serve, pm__cli_serve_usage },
+        { "query", pm__cli_cmd_query, pm__cli_query_usage },
+        { "status", pm__cli_cmd_status, pm__cli_status_usage },
+        { "stop", pm__cli_cmd_stop, pm__cli_stop_usage },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -87,9 +91,10 @@ main(int argc, char **argv)
                         int sub_argc = argc - optind;
                         char **sub_argv = argv + optind;
 
-                        /* Fresh getopt state for the command's own parsing. */
+                        /* Fresh getopt state for the command's own parsing; commands report bad
+                         * options themselves (discover must keep stderr silent). */
                         optind = 0;
-                        opterr = 1;
+                        opterr = 0;
                         return commands[i].fn(&g, sub_argc, sub_argv);
                 }
         }

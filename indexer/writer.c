@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "projmodel/banned.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
@@ -121,7 +122,7 @@ cycle_error(const struct order *o, struct pm_error *err)
                 start++;
         seen = pm_calloc(o->n, sizeof(*seen));
         if (!seen || start == o->n) {
-                r = pm_error_set(err, PM_ESCHEMA, "dependency cycle among the crates");
+                r = pm_error_set(err, PM_ESCHEMA, "cannot write project: dependency cycle");
                 goto out;
         }
         cur = start;
@@ -145,8 +146,8 @@ cycle_error(const struct order *o, struct pm_error *err)
                         }
                 }
         } while (cur != start);
-        r = pm_error_set(err, PM_ESCHEMA, "dependency cycle: %s'%s'", sb.buf ? sb.buf : "",
-                         o->sorted[start]->label);
+        r = pm_error_set(err, PM_ESCHEMA, "cannot write project: dependency cycle %s'%s'",
+                         sb.buf ? sb.buf : "", o->sorted[start]->label);
 out:
         pm_strbuf_release(&sb);
         pm_free(seen);
@@ -187,7 +188,8 @@ order_crates(const struct pm_graph *g, struct order *o, struct pm_error *err)
         qsort(o->sorted, n, sizeof(*o->sorted), cmp_crate_ptr);
         for (size_t i = 1; i < n; i++)
                 if (strcmp(o->sorted[i - 1]->label, o->sorted[i]->label) == 0)
-                        return pm_error_set(err, PM_ESCHEMA, "crate '%s': duplicate label",
+                        return pm_error_set(err, PM_ESCHEMA,
+                                            "cannot write project: crate '%s' appears twice",
                                             o->sorted[i]->label);
 
         for (size_t i = 0, e = 0; i < n; i++) {
@@ -200,7 +202,7 @@ order_crates(const struct pm_graph *g, struct order *o, struct pm_error *err)
                         if (!c->deps[d].label || !rank_of(o, c->deps[d].label, &j))
                                 return pm_error_set(
                                         err, PM_ESCHEMA,
-                                        "crate '%s': dependency '%s' is not in the project",
+                                        "cannot write project: crate '%s' depends on '%s', which is not in the project",
                                         c->label, c->deps[d].label ? c->deps[d].label : "(null)");
                         o->dep_idx[e] = j;
                         o->rdep_start[j + 2]++;
@@ -296,13 +298,20 @@ deps_array(const struct order *o, size_t rank)
                 const char *name = c->deps[d].name ? c->deps[d].name : o->sorted[j]->crate_name;
                 cJSON *dep = cJSON_CreateObject();
                 cJSON *s = cJSON_CreateString(name);
+                bool ok = dep && s;
 
-                if (s)
+                if (ok) {
                         for (char *p = s->valuestring; *p; p++)
                                 if (*p == '-')
                                         *p = '_';
-                if (!dep || !add(dep, "crate", cJSON_CreateNumber((double)o->pos[j])) ||
-                    !add(dep, "name", s) || !cJSON_AddItemToArray(a, dep)) {
+                        ok = add(dep, "crate", cJSON_CreateNumber((double)o->pos[j]));
+                }
+                if (ok) {
+                        ok = add(dep, "name", s);
+                        s = NULL; /* consumed either way */
+                }
+                if (!ok || !cJSON_AddItemToArray(a, dep)) {
+                        cJSON_Delete(s);
                         cJSON_Delete(dep);
                         cJSON_Delete(a);
                         return NULL;
@@ -390,6 +399,46 @@ crate_object(const struct order *o, size_t rank, const struct pm_writer_options 
         return obj;
 }
 
+static bool
+strlist_has_null(const struct pm_strlist *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (!l->v[i])
+                        return true;
+        return false;
+}
+
+/*
+ * What the writer needs so that no JSON value is ever null. Deliberately not
+ * pm_graph_validate(): the model was validated when applied, and dep names are made valid here
+ * ('-' to '_') rather than rejected.
+ */
+static int
+check_crate(const struct pm_crate *c, struct pm_error *err)
+{
+        const char *missing = NULL;
+
+        if (!c->label)
+                return pm_error_set(err, PM_ESCHEMA, "cannot write project: crate without label");
+        if (!c->crate_name)
+                missing = "crate_name";
+        else if (!c->edition)
+                missing = "edition";
+        else if (!c->root_module)
+                missing = "root_module";
+        else if (strlist_has_null(&c->cfgs))
+                missing = "a cfg";
+        else if (strlist_has_null(&c->include_dirs))
+                missing = "an include dir";
+        for (size_t i = 0; !missing && i < c->env.n; i++)
+                if (!c->env.v[i].key || !c->env.v[i].value)
+                        missing = "an env key or value";
+        if (missing)
+                return pm_error_set(err, PM_ESCHEMA, "cannot write project: crate '%s' has no %s",
+                                    c->label, missing);
+        return 0;
+}
+
 int
 pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts,
                   struct cJSON **ret, struct pm_error *err)
@@ -398,15 +447,14 @@ pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts
         cJSON *root = NULL, *crates;
         int r;
 
+        for (size_t i = 0; i < g->n_crates; i++) {
+                r = check_crate(&g->crates[i], err);
+                if (r < 0)
+                        goto out;
+        }
         r = order_crates(g, &o, err);
         if (r < 0)
                 goto out;
-        /* Dangling deps are reported above with both labels; this checks every other field. */
-        r = pm_graph_validate(g, false, err);
-        if (r < 0) {
-                r = pm_error_prefix(err, "cannot write project");
-                goto out;
-        }
 
         root = cJSON_CreateObject();
         if (!root || (opts && opts->sysroot && !add_str(root, "sysroot", opts->sysroot)) ||

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -393,8 +394,8 @@ on_connection(uv_stream_t *listener, int status)
                 return;
         }
         if (srv->n_clients >= PM_RPC_MAX_CLIENTS || srv->stopping) {
-                pm__log("client %llu: more than %u clients, refused",
-                        (unsigned long long)c->serial, PM_RPC_MAX_CLIENTS);
+                pm__log("client %llu: more than %u clients, refused", (unsigned long long)c->serial,
+                        PM_RPC_MAX_CLIENTS);
                 c->closing = true;
                 uv_close((uv_handle_t *)&c->pipe, on_client_closed);
                 return;
@@ -452,8 +453,11 @@ pm__server_stop(struct pm_server *srv)
         }
         while ((c = srv->clients))
                 client_close_after_flush(c);
-        if (!uv_is_closing((uv_handle_t *)&srv->listener))
+        if (!uv_is_closing((uv_handle_t *)&srv->listener)) {
                 uv_close((uv_handle_t *)&srv->listener, noop_close);
+                /* Still ours (we hold the lock): new clients now start a new daemon. */
+                (void)unlink(srv->socket_path);
+        }
         uv_close((uv_handle_t *)&srv->sigterm, noop_close);
         uv_close((uv_handle_t *)&srv->sigint, noop_close);
         uv_close((uv_handle_t *)&srv->debounce, noop_close);
@@ -478,6 +482,8 @@ report_ready(int fd, const struct pm_error *err)
                 pm__log("cannot report startup to the parent: %s", strerror(errno));
         (void)close(fd);
 }
+
+static int cmp_str(const void *a, const void *b);
 
 /* Load what the stored model holds, so it is served at once. */
 static int
@@ -505,6 +511,7 @@ load_stored(struct pm_server *srv, struct pm_error *err)
         if (r < 0)
                 return r;
         srv->watch_set.n = pm_labels_count(files);
+        qsort(files, srv->watch_set.n, sizeof(*files), cmp_str);
         srv->watch_set.v = files;
         return 0;
 }
@@ -621,8 +628,8 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
                 goto out;
         r = make_parent_dir(srv->db_path);
         if (r < 0) {
-                r = pm_error_set(err, r, "cannot create the directory of '%s': %s",
-                                 srv->db_path, strerror(-r));
+                r = pm_error_set(err, r, "cannot create the directory of '%s': %s", srv->db_path,
+                                 strerror(-r));
                 goto out;
         }
         r = pm_index_open(srv->db_path, &srv->idx, err);
@@ -651,9 +658,8 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         if (r < 0)
                 goto out;
         listening = true;
-        pm__log("serving '%s' on '%s' (model '%s', generation %llu, %zu crates)",
-                srv->cfg->root, srv->socket_path, srv->db_path,
-                (unsigned long long)srv->generation, srv->n_crates);
+        pm__log("serving '%s' on '%s' (model '%s', generation %llu, %zu crates)", srv->cfg->root,
+                srv->socket_path, srv->db_path, (unsigned long long)srv->generation, srv->n_crates);
 
         r = pm__watch_start(srv, err);
         if (r < 0) {

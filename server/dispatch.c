@@ -64,8 +64,7 @@ pm__rpc_error(const struct cJSON *id, const struct pm_error *err)
                 goto fail;
         if (!cJSON_AddNumberToObject(e, "code", pm_error_rpc_code(err->code)))
                 goto fail;
-        if (!cJSON_AddStringToObject(e, "message",
-                                     err->msg[0] ? err->msg : pm_strerror(err->code)))
+        if (!cJSON_AddStringToObject(e, "message", err->msg[0] ? err->msg : pm_strerror(err->code)))
                 goto fail;
         data = cJSON_AddObjectToObject(e, "data");
         if (!data || !cJSON_AddStringToObject(data, "name", pm_error_name(err->code)))
@@ -172,8 +171,7 @@ pm__rpc_decode(const struct pm__rpc_method *table, size_t n, const char *body, s
         }
         call->m = find_method(table, n, method->valuestring);
         if (!call->m) {
-                r = pm_error_set(&err, PM_EMETHOD, "unknown method '%.200s'",
-                                 method->valuestring);
+                r = pm_error_set(&err, PM_EMETHOD, "unknown method '%.200s'", method->valuestring);
                 goto out;
         }
         call->root = pm_steal_ptr(&root);
@@ -228,8 +226,8 @@ int
 pm__param_string(const struct cJSON *params, const char *key, bool required, const char **ret,
                  struct pm_error *err)
 {
-        const cJSON *v = cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key)
-                                                : NULL;
+        const cJSON *v =
+                cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key) : NULL;
 
         if (!v || cJSON_IsNull(v)) {
                 if (required)
@@ -247,8 +245,8 @@ int
 pm__param_bool(const struct cJSON *params, const char *key, bool def, bool *ret,
                struct pm_error *err)
 {
-        const cJSON *v = cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key)
-                                                : NULL;
+        const cJSON *v =
+                cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key) : NULL;
 
         if (!v || cJSON_IsNull(v)) {
                 *ret = def;
@@ -261,11 +259,11 @@ pm__param_bool(const struct cJSON *params, const char *key, bool def, bool *ret,
 }
 
 int
-pm__param_uint(const struct cJSON *params, const char *key, unsigned long def,
-               unsigned long max, unsigned long *ret, struct pm_error *err)
+pm__param_uint(const struct cJSON *params, const char *key, unsigned long def, unsigned long max,
+               unsigned long *ret, struct pm_error *err)
 {
-        const cJSON *v = cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key)
-                                                : NULL;
+        const cJSON *v =
+                cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, key) : NULL;
 
         if (!v || cJSON_IsNull(v)) {
                 *ret = def;
@@ -276,8 +274,8 @@ pm__param_uint(const struct cJSON *params, const char *key, unsigned long def,
                                     "parameter '%s' must be a non-negative integer", key);
         /* Bound first, so that the cast below is defined. */
         if (v->valuedouble > (double)max)
-                return pm_error_set(err, PM_EPARAMS, "parameter '%s' over the limit of %lu",
-                                    key, max);
+                return pm_error_set(err, PM_EPARAMS, "parameter '%s' over the limit of %lu", key,
+                                    max);
         if (v->valuedouble != (double)(unsigned long)v->valuedouble)
                 return pm_error_set(err, PM_EPARAMS, "parameter '%s' must be an integer", key);
         *ret = (unsigned long)v->valuedouble;

@@ -53,10 +53,9 @@ struct pm__frame_parser {
 void pm__frame_parser_init(struct pm__frame_parser *p);
 void pm__frame_parser_release(struct pm__frame_parser *p);
 /* Append received bytes. -ENOMEM, or PM_ELIMIT when a frame would exceed the limits. */
-int pm__frame_feed(struct pm__frame_parser *p, const void *data, size_t len,
-                   struct pm_error *err);
+int pm__frame_feed(struct pm__frame_parser *p, const void *data, size_t len, struct pm_error *err);
 /*
- * Take the next complete frame. Returns 1 with *ret_body/*ret_len set (borrowed until the next
+ * Take the next complete frame. Returns 1 with *ret_body and *ret_len set (borrowed until the next
  * call), 0 when more input is needed, PM_EPROTO for a malformed header (missing, negative or
  * non-numeric Content-Length, no "Name: value" form) and PM_ELIMIT for a frame over the limit.
  * After an error the stream cannot be resynchronised: the caller replies and closes.
@@ -71,9 +70,9 @@ int pm__json_depth_check(const char *s, size_t len, int max, struct pm_error *er
 /* ---- JSON-RPC dispatcher (dispatch.c) ---- */
 
 enum pm__rpc_flags {
-        PM_RPC_NEEDS_MODEL = 1 << 0, /* parked until a model is loaded (first refresh) */
-        PM_RPC_MUTATES = 1 << 1,     /* changes the model or the daemon's state */
-        PM_RPC_NOTIFICATION = 1 << 2, /* a notification: never replied to, id ignored */
+        PM_RPC_NEEDS_MODEL = 1 << 0,    /* parked until a model is loaded (first refresh) */
+        PM_RPC_MUTATES = 1 << 1,        /* changes the model or the daemon's state */
+        PM_RPC_NOTIFICATION = 1 << 2,   /* a notification: never replied to, id ignored */
         PM_RPC_AFTER_SHUTDOWN = 1 << 3, /* allowed after "shutdown" (only "exit") */
 };
 
@@ -97,14 +96,14 @@ struct pm__rpc_method {
 
 /* One decoded request or notification. Owns its parsed JSON. */
 struct pm__rpc_call {
-        struct cJSON *root;                  /* the whole message */
-        const struct cJSON *id;              /* borrowed from root, NULL for notifications */
-        const char *method;                  /* borrowed from root */
-        const struct cJSON *params;          /* borrowed from root, or NULL */
-        const struct pm__rpc_method *m;      /* the table entry */
-        void *owner;                         /* the client (daemon.c), borrowed */
-        struct pm__rpc_call *next;           /* parking lists */
-        bool resumed;                        /* re-run after a refresh: must not park again */
+        struct cJSON *root;             /* the whole message */
+        const struct cJSON *id;         /* borrowed from root, NULL for notifications */
+        const char *method;             /* borrowed from root */
+        const struct cJSON *params;     /* borrowed from root, or NULL */
+        const struct pm__rpc_method *m; /* the table entry */
+        void *owner;                    /* the client (daemon.c), borrowed */
+        struct pm__rpc_call *next;      /* parking lists */
+        bool resumed;                   /* re-run after a refresh: must not park again */
 };
 
 struct pm__rpc_call *pm__rpc_call_free(struct pm__rpc_call *call);
@@ -130,8 +129,8 @@ struct cJSON *pm__rpc_notification(const char *method, struct cJSON *params);
 
 /* Parameter helpers: PM_EPARAMS naming @key when of the wrong type. A missing key gives *ret
  * = @def (or NULL); for required keys pass required = true. */
-int pm__param_string(const struct cJSON *params, const char *key, bool required,
-                     const char **ret, struct pm_error *err);
+int pm__param_string(const struct cJSON *params, const char *key, bool required, const char **ret,
+                     struct pm_error *err);
 int pm__param_bool(const struct cJSON *params, const char *key, bool def, bool *ret,
                    struct pm_error *err);
 int pm__param_uint(const struct cJSON *params, const char *key, unsigned long def,
@@ -170,18 +169,18 @@ void pm__spawn_kill(struct pm__spawn *s);
  * it is off the server's list and owns no parked call.
  */
 struct pm__client {
-        uv_pipe_t pipe;               /* first member: container_of from callbacks */
-        struct pm_server *srv;        /* borrowed */
-        struct pm__client *prev;      /* server's client list */
+        uv_pipe_t pipe;          /* first member: container_of from callbacks */
+        struct pm_server *srv;   /* borrowed */
+        struct pm__client *prev; /* server's client list */
         struct pm__client *next;
         struct pm__frame_parser parser;
-        uv_shutdown_t shutdown_req;   /* used by close-after-flush */
-        size_t pending_out;           /* bytes handed to uv_write, not yet written */
-        uint64_t serial;              /* connection number, for logs */
-        bool closing;                 /* uv_close called or scheduled */
-        bool initialized;             /* sent "initialize": receives $/progress */
-        bool subscribed;              /* receives projmodel/modelChanged and refreshFailed */
-        bool shutdown;                /* sent "shutdown" */
+        uv_shutdown_t shutdown_req; /* used by close-after-flush */
+        size_t pending_out;         /* bytes handed to uv_write, not yet written */
+        uint64_t serial;            /* connection number, for logs */
+        bool closing;               /* uv_close called or scheduled */
+        bool initialized;           /* sent "initialize": receives $/progress */
+        bool subscribed;            /* receives projmodel/modelChanged and refreshFailed */
+        bool shutdown;              /* sent "shutdown" */
 };
 
 /* One refresh in flight (update.c). */
@@ -205,60 +204,60 @@ struct pm_server {
         uv_pipe_t listener;
         uv_signal_t sigterm;
         uv_signal_t sigint;
-        uv_timer_t debounce;          /* armed while changes wait to be re-queried */
-        uv_poll_t inotify_poll;       /* libinotifytools' fd */
+        uv_timer_t debounce;    /* armed while changes wait to be re-queried */
+        uv_poll_t inotify_poll; /* libinotifytools' fd */
         bool poll_started;
 
-        struct pm_config *cfg;        /* owned, immutable while running (workers read it) */
-        char *socket_path;            /* owned */
-        char *db_path;                /* owned */
-        int lock_fd;                  /* the flock'd <socket>.lock */
-        int ready_fd;                 /* startup report pipe, or -1 */
-        struct pm_index *idx;         /* read handle, loop thread only */
-        struct pm_index *widx;        /* write handle, refresh workers only */
+        struct pm_config *cfg; /* owned, immutable while running (workers read it) */
+        char *socket_path;     /* owned */
+        char *db_path;         /* owned */
+        int lock_fd;           /* the flock'd <socket>.lock */
+        int ready_fd;          /* startup report pipe, or -1 */
+        struct pm_index *idx;  /* read handle, loop thread only */
+        struct pm_index *widx; /* write handle, refresh workers only */
 
-        struct pm__client *clients;   /* connected, not closing */
+        struct pm__client *clients; /* connected, not closing */
         size_t n_clients;
         uint64_t next_serial;
-        char *read_buf;               /* PM_RPC_READ_CHUNK bytes shared by all reads */
+        char *read_buf; /* PM_RPC_READ_CHUNK bytes shared by all reads */
         bool read_buf_busy;
 
-        struct pm__rpc_call *parked_model;  /* waiting for a first model */
-        struct pm__rpc_call *parked_fresh;  /* waiting for the next refresh to end */
+        struct pm__rpc_call *parked_model; /* waiting for a first model */
+        struct pm__rpc_call *parked_fresh; /* waiting for the next refresh to end */
         size_t n_parked;
 
         /* The model as served. */
         uint64_t generation;
         size_t n_crates;
-        bool have_model;              /* a stored or fresh model can be served */
-        char *sysroot;                /* for the writer, or NULL */
+        bool have_model; /* a stored or fresh model can be served */
+        char *sysroot;   /* for the writer, or NULL */
         char *sysroot_src;
-        bool sysroot_done;            /* resolution ended (sysroot may still be NULL) */
-        struct pm__strset watch_set;  /* build files of the model */
+        bool sysroot_done;           /* resolution ended (sysroot may still be NULL) */
+        struct pm__strset watch_set; /* build files of the model */
 
         /* Refreshing. */
-        struct pm__refresh *running;  /* NULL when idle */
-        bool *dirty_projects;         /* per cfg project: re-query needed */
-        bool dirty;                   /* any of them */
-        bool dirty_full;              /* a full (unscoped) query is needed */
-        char **changed;               /* changed build files since the last start */
+        struct pm__refresh *running; /* NULL when idle */
+        bool *dirty_projects;        /* per cfg project: re-query needed */
+        bool dirty;                  /* any of them */
+        bool dirty_full;             /* a full (unscoped) query is needed */
+        char **changed;              /* changed build files since the last start */
         size_t n_changed;
-        bool changed_overflow;        /* more than PM_WATCH_MAX_CHANGED: unscoped */
-        uint64_t refreshes;           /* completed runs */
-        uint64_t last_start_ns;       /* CLOCK_REALTIME when the last run started */
-        double last_refresh_time;     /* unix seconds of the last completed run, 0 = never */
-        double last_refresh_ms;       /* its duration */
-        double last_own_ms;           /* its parse + apply share */
+        bool changed_overflow;    /* more than PM_WATCH_MAX_CHANGED: unscoped */
+        uint64_t refreshes;       /* completed runs */
+        uint64_t last_start_ns;   /* CLOCK_REALTIME when the last run started */
+        double last_refresh_time; /* unix seconds of the last completed run, 0 = never */
+        double last_refresh_ms;   /* its duration */
+        double last_own_ms;       /* its parse + apply share */
         bool last_ok;
-        char *last_error;             /* one line with the tool's message, or NULL */
-        char *last_error_output;      /* the tool's output (bounded), or NULL */
-        bool first_done;              /* the first refresh since start ended */
+        char *last_error;        /* one line with the tool's message, or NULL */
+        char *last_error_output; /* the tool's output (bounded), or NULL */
+        bool first_done;         /* the first refresh since start ended */
 
         /* Watching. */
         bool watching;
         size_t n_watches;
         uint64_t overflows;
-        char *watch_error;            /* the last watch failure, or NULL */
+        char *watch_error; /* the last watch failure, or NULL */
 
         bool stopping;
         bool shutdown_requested;

@@ -149,8 +149,8 @@ pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
                 /* Ours but too open (an old umask or a manual mkdir): tighten it. */
                 if (chmod(dir, 0700) < 0) {
                         r = pm_error_set(err, -EPERM,
-                                         "socket directory '%s' has mode %03o, expected 0700",
-                                         dir, (unsigned)(st.st_mode & 0777));
+                                         "socket directory '%s' has mode %03o, expected 0700", dir,
+                                         (unsigned)(st.st_mode & 0777));
                         goto out;
                 }
         }
@@ -174,8 +174,7 @@ pm__server_lock(const char *socket_path, int *ret_fd, struct pm_error *err)
         }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno == EWOULDBLOCK)
-                        r = pm_error_set(err, PM_EBUSY,
-                                         "a daemon already serves this root on '%s'",
+                        r = pm_error_set(err, PM_EBUSY, "a daemon already serves this root on '%s'",
                                          socket_path);
                 else
                         r = pm_error_set(err, -errno, "cannot lock '%s': %s", path,

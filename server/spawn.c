@@ -106,9 +106,8 @@ maybe_finish(struct pm__spawn *s)
                 code = pm_error_set(&err, PM_ETIMEOUT, "'%s' timed out after %u ms, killed",
                                     s->tool, s->timeout_ms);
         } else if (s->over_limit) {
-                code = pm_error_set(&err, PM_ELIMIT,
-                                    "'%s' printed more than %zu bytes, killed", s->tool,
-                                    s->max_output);
+                code = pm_error_set(&err, PM_ELIMIT, "'%s' printed more than %zu bytes, killed",
+                                    s->tool, s->max_output);
         } else if (s->r.exit_status != 0 || s->r.term_signal != 0) {
                 /* GN reports build file errors on stdout, most tools on stderr. */
                 first_line(&s->r.err, &line, &n);
@@ -265,8 +264,7 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
                 if (r == UV_ENOENT)
                         return pm_error_set(err, -ENOENT, "cannot run '%s': not found in PATH",
                                             step->argv[0]);
-                return pm_error_set(err, r, "cannot run '%s': %s", step->argv[0],
-                                    uv_strerror(r));
+                return pm_error_set(err, r, "cannot run '%s': %s", step->argv[0], uv_strerror(r));
         }
         s->n_open = 4;
         (void)uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);

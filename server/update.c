@@ -31,36 +31,36 @@
 struct pm__refresh {
         struct pm_server *srv;
         uv_work_t work;
-        uint64_t start_ms;            /* monotonic */
-        bool *todo;                   /* projects to query (copied from the dirty flags) */
-        size_t project;               /* the project being processed */
-        char **scope;                 /* changed build files, or NULL: unscoped */
+        uint64_t start_ms; /* monotonic */
+        bool *todo;        /* projects to query (copied from the dirty flags) */
+        size_t project;    /* the project being processed */
+        char **scope;      /* changed build files, or NULL: unscoped */
         size_t n_scope;
-        const char **qscope;          /* the part of scope under the current project */
+        const char **qscope; /* the part of scope under the current project */
         size_t n_qscope;
         struct pm_query q;
         const struct pm_adapter_ops *ops;
         struct pm_plan plan;
         size_t step;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
-        struct pm__spawn *spawn;      /* the running step, or NULL */
-        char *sysroot;                /* copies for the worker to store */
+        struct pm__spawn *spawn; /* the running step, or NULL */
+        char *sysroot;           /* copies for the worker to store */
         char *sysroot_src;
 
         /* Filled by the worker, read in the after-work callback. */
         int wcode;
         struct pm_error werr;
         struct pm_change wchange;
-        struct pm__strset wwatch;     /* the new watch set */
+        struct pm__strset wwatch; /* the new watch set */
         bool have_wwatch;
         size_t wcrates;
         double wown_ms;
 
         /* The whole run. */
-        struct pm_change change;      /* merged over projects */
+        struct pm_change change; /* merged over projects */
         bool failed;
         struct pm_error first_err;
-        char *err_output;             /* the failing tool's output, bounded */
+        char *err_output; /* the failing tool's output, bounded */
         double own_ms;
 };
 
@@ -115,8 +115,8 @@ on_debounce(uv_timer_t *t)
 }
 
 void
-pm__refresh_request(struct pm_server *srv, const struct pm_project *project,
-                    const char *build_file, bool immediate)
+pm__refresh_request(struct pm_server *srv, const struct pm_project *project, const char *build_file,
+                    bool immediate)
 {
         if (srv->stopping)
                 return;
@@ -137,8 +137,7 @@ pm__refresh_request(struct pm_server *srv, const struct pm_project *project,
                         char **v = NULL;
 
                         if (srv->n_changed < PM_WATCH_MAX_CHANGED)
-                                v = pm_realloc(srv->changed,
-                                               (srv->n_changed + 1) * sizeof(*v));
+                                v = pm_realloc(srv->changed, (srv->n_changed + 1) * sizeof(*v));
                         if (v) {
                                 srv->changed = v;
                                 v[srv->n_changed] = pm_strdup(build_file);
@@ -318,8 +317,7 @@ append_change(struct pm_change *dst, struct pm_change *src)
                                (dst->n_build_files + src->n_build_files + 1) * sizeof(*v));
                 if (!v)
                         return -ENOMEM;
-                memcpy(v + dst->n_build_files, src->build_files,
-                       src->n_build_files * sizeof(*v));
+                memcpy(v + dst->n_build_files, src->build_files, src->n_build_files * sizeof(*v));
                 dst->n_build_files += src->n_build_files;
                 v[dst->n_build_files] = NULL;
                 dst->build_files = v;
@@ -417,8 +415,7 @@ run_step(struct pm__refresh *r)
                 const struct pm_step *s = &r->plan.steps[r->step];
 
                 code = pm__spawn_start(&srv->loop, s, srv->cfg->tool_timeout_ms,
-                                       srv->cfg->max_tool_output, on_step_done, r, &r->spawn,
-                                       &err);
+                                       srv->cfg->max_tool_output, on_step_done, r, &r->spawn, &err);
                 if (code == 0)
                         return;
                 if (!s->optional) {
@@ -477,9 +474,8 @@ finish(struct pm__refresh *r)
                         if (params) {
                                 cJSON_AddNumberToObject(params, "generation",
                                                         (double)srv->generation);
-                                arr = cJSON_CreateStringArray(
-                                        (const char *const *)r->change.labels,
-                                        (int)r->change.n_labels);
+                                arr = cJSON_CreateStringArray((const char *const *)r->change.labels,
+                                                              (int)r->change.n_labels);
                                 if (arr)
                                         cJSON_AddItemToObject(params, "labels", arr);
                                 arr = cJSON_CreateStringArray(
@@ -502,9 +498,8 @@ finish(struct pm__refresh *r)
                         if (params) {
                                 cJSON_AddNumberToObject(params, "generation",
                                                         (double)srv->generation);
-                                cJSON_AddStringToObject(params, "error", srv->last_error
-                                                                                 ? srv->last_error
-                                                                                 : "");
+                                cJSON_AddStringToObject(params, "error",
+                                                        srv->last_error ? srv->last_error : "");
                                 if (srv->last_error_output)
                                         cJSON_AddStringToObject(params, "output",
                                                                 srv->last_error_output);
@@ -531,7 +526,9 @@ finish(struct pm__refresh *r)
         if (srv->stopping)
                 return;
         pm__server_resume_list(srv, &srv->parked_model);
-        pm__server_resume_list(srv, &srv->parked_fresh);
+        /* Requests waiting for fresh answers wait until no known change is left unapplied. */
+        if (!srv->dirty)
+                pm__server_resume_list(srv, &srv->parked_fresh);
         if (srv->dirty)
                 (void)uv_timer_start(&srv->debounce, on_debounce, srv->cfg->debounce_ms, 0);
 }
@@ -642,8 +639,7 @@ on_sysroot(void *data, int code, struct pm_tool_result *res, const struct pm_err
         size_t n;
 
         if (code < 0 || !res->out.buf) {
-                pm__log("cannot resolve the sysroot, writing projects without it: %s",
-                        err->msg);
+                pm__log("cannot resolve the sysroot, writing projects without it: %s", err->msg);
                 goto out;
         }
         n = res->out.len;

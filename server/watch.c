@@ -9,6 +9,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -104,10 +105,9 @@ watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, char *erro
                         int e2 = inotifytools_error();
 
                         if (e2 != ENOENT && e2 != EACCES) {
-                                (void)snprintf(error, size, "cannot watch '%s': %s%s", path,
-                                               strerror(e2),
-                                               e2 == ENOSPC ? " (fs.inotify.max_user_watches)"
-                                                            : "");
+                                (void)snprintf(
+                                        error, size, "cannot watch '%s': %s%s", path, strerror(e2),
+                                        e2 == ENOSPC ? " (fs.inotify.max_user_watches)" : "");
                                 code = -e2;
                                 pm_free(path);
                                 break;
@@ -307,9 +307,8 @@ pm__watch_stop(struct pm_server *srv)
 static bool
 is_build_file_name(const struct pm_project *p, const char *name)
 {
-        const struct pm_adapter_ops *ops = p && p->build_system
-                                                   ? pm_adapter_find(p->build_system)
-                                                   : NULL;
+        const struct pm_adapter_ops *ops =
+                p && p->build_system ? pm_adapter_find(p->build_system) : NULL;
 
         if (strcmp(name, ".projmodel.json") == 0)
                 return true;

@@ -48,8 +48,7 @@ hash_str(const char *s)
 
 /* Same wording as common/config.c's errors: "invalid '<file>': key 'bazel.x' must ...". */
 static int
-config_error(const struct pm_config *cfg, const char *key, const char *what,
-             struct pm_error *err)
+config_error(const struct pm_config *cfg, const char *key, const char *what, struct pm_error *err)
 {
         return pm_error_set(err, PM_ECONFIG, "invalid '%s': key '%s' %s",
                             cfg->file ? cfg->file : "(no file)", key, what);

@@ -156,13 +156,13 @@ label_parse(struct ctx *c, const char *raw, const char *ctx_repo, const char *ct
                         l.name = l.repo;
                         goto done;
                 }
-                if (slashes > rest)
+                /* "@//x" and "@@//x" are the main repository. */
+                if (slashes > rest) {
                         l.repo = pm_arena_strndup(a, rest, (size_t)(slashes - rest));
+                        if (!l.repo)
+                                return -ENOMEM;
+                }
                 rest = slashes;
-                if (l.repo && !l.repo[0])
-                        l.repo = NULL;
-                if (slashes > raw + 1 && !l.repo)
-                        return -ENOMEM;
         } else if (raw[0] != '/') {
                 /* Relative (":x" or "x"): Bazel prints absolute labels, but be lenient. */
                 l.repo = ctx_repo;
@@ -846,7 +846,8 @@ make_crate(struct ctx *c, struct rule *r)
         r->crate = (long)(cr - c->g->crates);
         cr->label = pm_graph_strdup(c->g, r->label);
         cr->build_system = pm_graph_strdup(c->g, "bazel");
-        cr->display_name = pm_graph_strdup(c->g, r->name);
+        /* rules_rust's display_name is the crate name, not the target name. */
+        cr->display_name = pm_graph_strdup(c->g, name);
         cr->crate_name = name;
         cr->kind = r->cls->kind;
         cr->edition = pm_graph_strdup(c->g, edition);

@@ -3,22 +3,101 @@
 #ifndef PROJMODEL_ADAPTERS_BUCK2_INTERNAL_H
 #define PROJMODEL_ADAPTERS_BUCK2_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/banned.h"
 
+struct cJSON;
+struct pm_arena;
 struct pm_error;
 struct pm_graph;
 
 /* Limits on `buck2 targets` output (style rule 24). */
 #define PM_BUCK2_MAX_TARGETS     500000 /* objects in the output array */
-#define PM_BUCK2_MAX_DEPTH       64     /* JSON nesting */
 #define PM_BUCK2_MAX_ALIAS_HOPS  32     /* alias -> alias -> ... chains */
 #define PM_BUCK2_MAX_SELECT_NEST 16     /* select() inside concat inside select() ... */
 #define PM_BUCK2_MAX_BUCKCONFIG  (1 << 20)
 
+#define PM__BUCK2_NO_FOLD      SIZE_MAX
+#define PM__BUCK2_MAX_CELLS    256
+#define PM__BUCK2_MAX_BF_NAMES 8
+
+enum pm__buck2_rule {
+        PM__BUCK2_RULE_OTHER,
+        PM__BUCK2_RULE_LIBRARY,
+        PM__BUCK2_RULE_BINARY,
+        PM__BUCK2_RULE_TEST,
+        PM__BUCK2_RULE_ALIAS,
+};
+
+/* One object of the output array. Strings live in the scratch arena or in the cJSON tree. */
+struct pm__buck2_target {
+        const struct cJSON *obj;
+        const char *label;   /* "cell//pkg:name" */
+        const char *cell;    /* "root" */
+        const char *pkg;     /* package path inside its cell, "" for the cell root */
+        const char *pkg_dir; /* absolute */
+        const char *name;
+        enum pm__buck2_rule rule;
+        size_t crate; /* index into the graph's crates (Rust rules only) */
+        size_t fold;  /* index of the library target this test folds into, or PM__BUCK2_NO_FOLD */
+};
+
+struct pm__buck2_cell {
+        char *name;
+        char *dir; /* absolute */
+};
+
+/* One parse: what every buck2-*.c helper needs. */
+struct pm__buck2_ctx {
+        const struct pm_query *q;
+        const char *root;
+        const char *origin;
+        const char *edition;
+        struct pm_arena *a;    /* scratch: freed when the parse ends */
+        struct cJSON *scratch; /* values made by resolving concat */
+        struct pm__buck2_cell cells[PM__BUCK2_MAX_CELLS];
+        size_t n_cells;
+        const char *bf_names[PM__BUCK2_MAX_BF_NAMES + 5];
+        struct pm__buck2_target *t;
+        size_t n;
+        struct pm__buck2_target **sorted; /* by label, for lookups */
+        size_t n_sorted;
+        struct pm_graph *g;
+        struct pm_error *err;
+};
+
+/* PM_EBADTOOLOUTPUT naming the output file and target @t (may be NULL). Returns the code. */
+int pm__buck2_bad(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* -ENOMEM with its message. */
+int pm__buck2_oom(struct pm__buck2_ctx *x);
+
 /*
- * The "buck2.default_edition" setting ("2021" unless configured), validated. *ret (when
+ * Attribute @attr of @t with select() resolved to DEFAULT and concatenations joined; *ret is
+ * borrowed (from the parse tree or x->scratch) and NULL when absent or null. The typed forms
+ * fail with PM_EBADTOOLOUTPUT naming the target and attribute when the type is wrong.
+ */
+int pm__buck2_get_attr(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *attr,
+                       const struct cJSON **ret);
+int pm__buck2_get_string(struct pm__buck2_ctx *x, const struct pm__buck2_target *t,
+                         const char *attr, const char **ret);
+int pm__buck2_get_strlist(struct pm__buck2_ctx *x, const struct pm__buck2_target *t,
+                          const char *attr, const struct cJSON **ret);
+int pm__buck2_get_strdict(struct pm__buck2_ctx *x, const struct pm__buck2_target *t,
+                          const char *attr, const struct cJSON **ret);
+
+/* Fill x->cells and x->bf_names from <root>/.buckconfig (defaults when it is missing). */
+int pm__buck2_load_buckconfig(struct pm__buck2_ctx *x);
+/* The directory of cell @name (@len bytes); unknown cells are the project root. Borrowed. */
+const char *pm__buck2_cell_dir(const struct pm__buck2_ctx *x, const char *name, size_t len);
+
+/*
+ * Check the "buck2" section (known keys only) and return its "default_edition" setting ("2021"
+ * unless configured), validated. *ret (when
  * non-NULL) is borrowed from the configuration. PM_ECONFIG for a value that is no edition.
  */
 int pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err);

@@ -4,6 +4,7 @@
  * folding of `<lib>-unittest` tests into their library. Reads .buckconfig; runs nothing. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,130 +22,7 @@
 #include "projmodel/strbuf.h"
 
 #include "adapters/buck2/buck2-internal.h"
-
-#define NO_FOLD      SIZE_MAX
-#define MAX_CELLS    256
-#define MAX_BF_NAMES 8
-
-enum rule {
-        RULE_OTHER,
-        RULE_LIBRARY,
-        RULE_BINARY,
-        RULE_TEST,
-        RULE_ALIAS,
-};
-
-/* One object of the output array. Strings live in the scratch arena or in the cJSON tree. */
-struct target {
-        const cJSON *obj;
-        const char *label;   /* "cell//pkg:name" */
-        const char *cell;    /* "root" */
-        const char *pkg;     /* package path inside its cell, "" for the cell root */
-        const char *pkg_dir; /* absolute */
-        const char *name;
-        enum rule rule;
-        size_t crate; /* index into the graph's crates (Rust rules only) */
-        size_t fold;  /* index of the library target this test folds into, or NO_FOLD */
-};
-
-struct cell {
-        char *name;
-        char *dir; /* absolute */
-};
-
-struct ctx {
-        const struct pm_query *q;
-        const char *root;
-        const char *origin;
-        const char *edition;
-        struct pm_arena *a; /* scratch: freed when the parse ends */
-        cJSON *scratch;     /* values made by resolving concat */
-        struct cell cells[MAX_CELLS];
-        size_t n_cells;
-        const char *bf_names[MAX_BF_NAMES + 5];
-        struct target *t;
-        size_t n;
-        struct target **sorted; /* by label, for lookups */
-        size_t n_sorted;
-        struct pm_graph *g;
-        struct pm_error *err;
-};
-
-static int bad(struct ctx *x, const struct target *t, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-/* PM_EBADTOOLOUTPUT naming the output file and the target. */
-static int
-bad(struct ctx *x, const struct target *t, const char *fmt, ...)
-{
-        char msg[PM_ERROR_MSG_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (t)
-                return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0,
-                                       "target '%s': %s", t->label, msg);
-        return pm_error_set_at(x->err, PM_EBADTOOLOUTPUT, x->origin, 0, 0, "%s", msg);
-}
-
-static int
-oom(struct ctx *x)
-{
-        return pm_error_set(x->err, -ENOMEM, "out of memory");
-}
-
-int
-pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
-{
-        const char *e;
-        int r;
-
-        r = pm_config_get_string(q->config, q->project->settings, "default_edition", "2021", &e,
-                                 err);
-        if (r < 0)
-                return r;
-        if (!pm_edition_valid(e))
-                return pm_error_set_at(
-                        err, PM_ECONFIG, q->config->file ? q->config->file : "", 0, 0,
-                        "'buck2.default_edition' is '%s', not 2015, 2018, 2021 or 2024", e);
-        if (ret)
-                *ret = e;
-        return 0;
-}
-
-/*
- * Reject nesting deeper than PM_BUCK2_MAX_DEPTH before cJSON recurses into it. Returns the
- * offset of the offending bracket, or -1 when the input is within the limit.
- */
-static long
-too_deep(const char *s, size_t len)
-{
-        bool in_str = false, esc = false;
-        int depth = 0;
-
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (in_str) {
-                        if (esc)
-                                esc = false;
-                        else if (c == '\\')
-                                esc = true;
-                        else if (c == '"')
-                                in_str = false;
-                } else if (c == '"') {
-                        in_str = true;
-                } else if (c == '[' || c == '{') {
-                        if (++depth > PM_BUCK2_MAX_DEPTH)
-                                return (long)i;
-                } else if (c == ']' || c == '}') {
-                        depth--;
-                }
-        }
-        return -1;
-}
+#include "adapters/gn/gn-internal.h" /* pm__gn_json_check() */
 
 static int
 line_of(const char *s, size_t off)
@@ -157,109 +35,7 @@ line_of(const char *s, size_t off)
         return line;
 }
 
-static char *
-trim(char *s)
-{
-        char *e;
-
-        while (*s == ' ' || *s == '\t' || *s == '\r')
-                s++;
-        e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-                *--e = '\0';
-        return s;
-}
-
-/*
- * Read the cell map ([cells] or [repositories]) and [buildfile] name from .buckconfig. A
- * missing or unreadable file is no error: unknown cells then map to the project root, which is
- * what a single-cell repository means.
- */
-static int
-load_buckconfig(struct ctx *x)
-{
-        struct pm_strbuf sb = PM_STRBUF_INIT;
-        struct pm_error ignored;
-        char *path, *line, *save = NULL, *section = NULL;
-        size_t n_bf = 0;
-        int r = 0;
-
-        path = pm_path_join(x->a, x->root, ".buckconfig");
-        if (!path)
-                return oom(x);
-        pm_error_init(&ignored);
-        r = pm_strbuf_read_file(&sb, path, PM_BUCK2_MAX_BUCKCONFIG, &ignored);
-        if (r == -ENOMEM)
-                goto out;
-        r = 0;
-        if (!sb.buf)
-                goto defaults;
-        for (line = strtok_r(sb.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *l = trim(line), *eq, *key, *val;
-
-                if (!*l || *l == '#' || *l == ';')
-                        continue;
-                if (*l == '[') {
-                        char *end = strchr(l, ']');
-
-                        if (end)
-                                *end = '\0';
-                        section = trim(l + 1);
-                        continue;
-                }
-                eq = strchr(l, '=');
-                if (!section || !eq)
-                        continue;
-                *eq = '\0';
-                key = trim(l);
-                val = trim(eq + 1);
-                if ((strcmp(section, "cells") == 0 || strcmp(section, "repositories") == 0) &&
-                    x->n_cells < MAX_CELLS && *key && *val) {
-                        x->cells[x->n_cells].name = pm_arena_strdup(x->a, key);
-                        x->cells[x->n_cells].dir = pm_path_normalize(x->a, x->root, val);
-                        if (!x->cells[x->n_cells].name || !x->cells[x->n_cells].dir) {
-                                r = oom(x);
-                                goto out;
-                        }
-                        x->n_cells++;
-                } else if (strcmp(section, "buildfile") == 0 &&
-                           (strcmp(key, "name") == 0 || strcmp(key, "name_v2") == 0)) {
-                        char *save2 = NULL;
-
-                        for (char *n = strtok_r(val, ",", &save2); n && n_bf < MAX_BF_NAMES;
-                             n = strtok_r(NULL, ",", &save2)) {
-                                n = trim(n);
-                                if (!*n)
-                                        continue;
-                                x->bf_names[n_bf] = pm_arena_strdup(x->a, n);
-                                if (!x->bf_names[n_bf]) {
-                                        r = oom(x);
-                                        goto out;
-                                }
-                                n_bf++;
-                        }
-                }
-        }
-defaults:
-        for (const char *const *d = pm__buck2_build_file_names(); *d; d++)
-                x->bf_names[n_bf++] = *d;
-        x->bf_names[n_bf] = NULL;
-out:
-        pm_strbuf_release(&sb);
-        return r;
-}
-
-/* The directory of cell @name (@len bytes); unknown cells are the project root. */
-static const char *
-cell_dir(const struct ctx *x, const char *name, size_t len)
-{
-        for (size_t i = 0; i < x->n_cells; i++)
-                if (strlen(x->cells[i].name) == len && memcmp(x->cells[i].name, name, len) == 0)
-                        return x->cells[i].dir;
-        return x->root;
-}
-
-static enum rule
+static enum pm__buck2_rule
 classify(const char *type)
 {
         const char *base = strrchr(type, ':');
@@ -267,14 +43,14 @@ classify(const char *type)
         /* "prelude//rules.bzl:rust_library" (legacy) and "rust_library" both occur. */
         base = base ? base + 1 : type;
         if (strcmp(base, "rust_library") == 0)
-                return RULE_LIBRARY;
+                return PM__BUCK2_RULE_LIBRARY;
         if (strcmp(base, "rust_binary") == 0)
-                return RULE_BINARY;
+                return PM__BUCK2_RULE_BINARY;
         if (strcmp(base, "rust_test") == 0)
-                return RULE_TEST;
+                return PM__BUCK2_RULE_TEST;
         if (strcmp(base, "alias") == 0 || strcmp(base, "configured_alias") == 0)
-                return RULE_ALIAS;
-        return RULE_OTHER;
+                return PM__BUCK2_RULE_ALIAS;
+        return PM__BUCK2_RULE_OTHER;
 }
 
 /*
@@ -283,7 +59,8 @@ classify(const char *type)
  * its cell. Returns a scratch string, or NULL (and *ret_bad) when @s is no target label.
  */
 static char *
-canonical_label(struct ctx *x, const struct target *t, const char *s, bool *ret_bad)
+canonical_label(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *s,
+                bool *ret_bad)
 {
         const char *sp = strchr(s, ' '), *sl;
         size_t len = sp ? (size_t)(sp - s) : strlen(s);
@@ -312,13 +89,13 @@ canonical_label(struct ctx *x, const struct target *t, const char *s, bool *ret_
 static int
 label_cmp(const void *a, const void *b)
 {
-        const struct target *const *x = a, *const *y = b;
+        const struct pm__buck2_target *const *x = a, *const *y = b;
 
         return strcmp((*x)->label, (*y)->label);
 }
 
-static struct target *
-find_target(const struct ctx *x, const char *label)
+static struct pm__buck2_target *
+find_target(const struct pm__buck2_ctx *x, const char *label)
 {
         size_t lo = 0, hi = x->n_sorted;
 
@@ -337,191 +114,19 @@ find_target(const struct ctx *x, const char *label)
 }
 
 /*
- * Resolve select() and concatenation in an attribute value. Selectors take their DEFAULT
- * entry (Buck2 configures nothing here, and DEFAULT is what an unconfigured build means); a
- * select() without one is an error because guessing a platform would silently mislead.
- * *ret is borrowed from the tree or from x->scratch, NULL for a null or absent value.
- */
-static int
-resolve_value(struct ctx *x, const struct target *t, const char *attr, const cJSON *v, int nest,
-              const cJSON **ret)
-{
-        const cJSON *type, *entries, *items, *e;
-        cJSON *out = NULL;
-        int r;
-
-        *ret = NULL;
-        if (!v || cJSON_IsNull(v))
-                return 0;
-        type = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "__type") : NULL;
-        if (!type) {
-                *ret = v;
-                return 0;
-        }
-        if (nest >= PM_BUCK2_MAX_SELECT_NEST)
-                return bad(x, t, "attribute '%s' nests select() and concatenation too deeply",
-                           attr);
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "selector") == 0) {
-                entries = cJSON_GetObjectItemCaseSensitive(v, "entries");
-                if (!cJSON_IsObject(entries))
-                        return bad(x, t, "attribute '%s' is a select() without 'entries'", attr);
-                e = cJSON_GetObjectItemCaseSensitive(entries, "DEFAULT");
-                if (!e)
-                        return bad(
-                                x, t,
-                                "attribute '%s' is a select() without a DEFAULT entry: projmodel cannot pick a configuration",
-                                attr);
-                return resolve_value(x, t, attr, e, nest + 1, ret);
-        }
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "concat") != 0)
-                return bad(x, t, "attribute '%s' has unknown '__type'", attr);
-
-        items = cJSON_GetObjectItemCaseSensitive(v, "items");
-        if (!cJSON_IsArray(items))
-                return bad(x, t, "attribute '%s' is a concatenation without 'items'", attr);
-        cJSON_ArrayForEach(e, items)
-        {
-                const cJSON *part;
-                cJSON *c;
-
-                r = resolve_value(x, t, attr, e, nest + 1, &part);
-                if (r < 0)
-                        return r;
-                if (!part)
-                        continue;
-                if (!out) {
-                        if (cJSON_IsArray(part))
-                                out = cJSON_CreateArray();
-                        else if (cJSON_IsObject(part))
-                                out = cJSON_CreateObject();
-                        else if (cJSON_IsString(part))
-                                out = cJSON_CreateString("");
-                        else
-                                return bad(x, t, "attribute '%s' concatenates a %s", attr,
-                                           cJSON_IsNumber(part) ? "number" : "boolean");
-                        if (!out)
-                                return oom(x);
-                        /* Owned by x->scratch from now on, so every exit below is clean. */
-                        cJSON_AddItemToArray(x->scratch, out);
-                }
-                if (cJSON_IsArray(out) && cJSON_IsArray(part)) {
-                        const cJSON *i;
-
-                        cJSON_ArrayForEach(i, part)
-                        {
-                                c = cJSON_Duplicate(i, true);
-                                if (!c || !cJSON_AddItemToArray(out, c)) {
-                                        cJSON_Delete(c);
-                                        return oom(x);
-                                }
-                        }
-                } else if (cJSON_IsObject(out) && cJSON_IsObject(part)) {
-                        const cJSON *i;
-
-                        cJSON_ArrayForEach(i, part)
-                        {
-                                c = cJSON_Duplicate(i, true);
-                                if (!c)
-                                        return oom(x);
-                                cJSON_DeleteItemFromObjectCaseSensitive(out, i->string);
-                                if (!cJSON_AddItemToObject(out, i->string, c)) {
-                                        cJSON_Delete(c);
-                                        return oom(x);
-                                }
-                        }
-                } else if (cJSON_IsString(out) && cJSON_IsString(part)) {
-                        char *s = pm_asprintf("%s%s", out->valuestring, part->valuestring);
-
-                        if (!s)
-                                return oom(x);
-                        if (!cJSON_SetValuestring(out, s)) {
-                                pm_free(s);
-                                return oom(x);
-                        }
-                        pm_free(s);
-                } else {
-                        return bad(x, t, "attribute '%s' concatenates values of different types",
-                                   attr);
-                }
-        }
-        *ret = out;
-        return 0;
-}
-
-static int
-get_attr(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
-{
-        return resolve_value(x, t, attr, cJSON_GetObjectItemCaseSensitive(t->obj, attr), 0, ret);
-}
-
-static int
-get_string(struct ctx *x, const struct target *t, const char *attr, const char **ret)
-{
-        const cJSON *v;
-        int r = get_attr(x, t, attr, &v);
-
-        if (r < 0)
-                return r;
-        if (v && !cJSON_IsString(v))
-                return bad(x, t, "attribute '%s' is not a string", attr);
-        *ret = v ? v->valuestring : NULL;
-        return 0;
-}
-
-/* A list of strings (NULL when absent). */
-static int
-get_strlist(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
-{
-        const cJSON *v, *e;
-        int r = get_attr(x, t, attr, &v);
-
-        if (r < 0)
-                return r;
-        if (v && !cJSON_IsArray(v))
-                return bad(x, t, "attribute '%s' is not a list of strings", attr);
-        cJSON_ArrayForEach(e, v)
-        {
-                if (!cJSON_IsString(e))
-                        return bad(x, t, "attribute '%s' is not a list of strings", attr);
-        }
-        *ret = v;
-        return 0;
-}
-
-/* A dict of strings to strings (NULL when absent). */
-static int
-get_strdict(struct ctx *x, const struct target *t, const char *attr, const cJSON **ret)
-{
-        const cJSON *v, *e;
-        int r = get_attr(x, t, attr, &v);
-
-        if (r < 0)
-                return r;
-        if (v && !cJSON_IsObject(v))
-                return bad(x, t, "attribute '%s' is not a dict of strings", attr);
-        cJSON_ArrayForEach(e, v)
-        {
-                if (!cJSON_IsString(e))
-                        return bad(x, t, "attribute '%s' is not a dict of strings", attr);
-        }
-        *ret = v;
-        return 0;
-}
-
-/*
  * The absolute path of a source written in target @t: a file label "cell//dir/file.rs", an
  * absolute path, or a path relative to the package. Sources produced by another target
  * ("cell//pkg:gen") have no path before a build: *ret is NULL then.
  */
 static int
-source_path(struct ctx *x, const struct target *t, const char *s, char **ret)
+source_path(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *s, char **ret)
 {
         const char *sl = strstr(s, "//");
 
         *ret = NULL;
         if (sl) {
-                const char *dir = sl == s ? cell_dir(x, t->cell, strlen(t->cell))
-                                          : cell_dir(x, s, (size_t)(sl - s));
+                const char *dir = sl == s ? pm__buck2_cell_dir(x, t->cell, strlen(t->cell))
+                                          : pm__buck2_cell_dir(x, s, (size_t)(sl - s));
 
                 if (strchr(sl, ':'))
                         return 0;
@@ -529,29 +134,29 @@ source_path(struct ctx *x, const struct target *t, const char *s, char **ret)
         } else {
                 *ret = pm_path_normalize(x->g->arena, t->pkg_dir, s);
         }
-        return *ret ? 0 : oom(x);
+        return *ret ? 0 : pm__buck2_oom(x);
 }
 
 /* Add @dir unless it already is, or lies below, an include dir of @c. */
 static int
-add_include_dir(struct ctx *x, struct pm_crate *c, const char *dir)
+add_include_dir(struct pm__buck2_ctx *x, struct pm_crate *c, const char *dir)
 {
         for (size_t i = 0; i < c->include_dirs.n; i++)
                 if (pm_path_is_under(dir, c->include_dirs.v[i]))
                         return 0;
-        return pm_strlist_push(x->g, &c->include_dirs, dir) < 0 ? oom(x) : 0;
+        return pm_strlist_push(x->g, &c->include_dirs, dir) < 0 ? pm__buck2_oom(x) : 0;
 }
 
 static bool
-is_default_root(const char *base, enum rule rule, const char *crate)
+is_default_root(const char *base, enum pm__buck2_rule rule, const char *crate)
 {
         size_t n = crate ? strlen(crate) : 0;
 
         if (crate && strncmp(base, crate, n) == 0 && strcmp(base + n, ".rs") == 0)
                 return true;
-        if (rule == RULE_LIBRARY)
+        if (rule == PM__BUCK2_RULE_LIBRARY)
                 return strcmp(base, "lib.rs") == 0;
-        if (rule == RULE_BINARY)
+        if (rule == PM__BUCK2_RULE_BINARY)
                 return strcmp(base, "main.rs") == 0;
         return strcmp(base, "main.rs") == 0 || strcmp(base, "lib.rs") == 0;
 }
@@ -561,14 +166,14 @@ is_default_root(const char *base, enum rule rule, const char *crate)
  * (libraries), main.rs (binaries), either (tests) or <crate>.rs, else the only source.
  */
 static int
-crate_root(struct ctx *x, const struct target *t, struct pm_crate *c, const char *crate,
-           const struct pm_strlist *candidates)
+crate_root(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c,
+           const char *crate, const struct pm_strlist *candidates)
 {
         const char *attr = NULL, *found = NULL;
         size_t n_found = 0;
         int r;
 
-        r = get_string(x, t, "crate_root", &attr);
+        r = pm__buck2_get_string(x, t, "crate_root", &attr);
         if (r < 0)
                 return r;
         if (attr && *attr) {
@@ -578,7 +183,8 @@ crate_root(struct ctx *x, const struct target *t, struct pm_crate *c, const char
                 if (r < 0)
                         return r;
                 if (!p)
-                        return bad(x, t, "crate_root '%s' is a generated target, not a file", attr);
+                        return pm__buck2_bad(
+                                x, t, "crate_root '%s' is a generated target, not a file", attr);
                 c->root_module = p;
                 return 0;
         }
@@ -596,7 +202,7 @@ crate_root(struct ctx *x, const struct target *t, struct pm_crate *c, const char
                 c->root_module = candidates->v[0];
                 return 0;
         }
-        return bad(
+        return pm__buck2_bad(
                 x, t,
                 n_found > 1
                         ? "has no crate_root and several srcs could be its root"
@@ -615,7 +221,7 @@ has_component(const char *path, const char *comp)
 }
 
 static int
-set_build_file(struct ctx *x, const struct target *t, struct pm_crate *c)
+set_build_file(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c)
 {
         char *first = NULL;
 
@@ -623,7 +229,7 @@ set_build_file(struct ctx *x, const struct target *t, struct pm_crate *c)
                 char *p = pm_path_join(x->g->arena, t->pkg_dir, x->bf_names[i]);
 
                 if (!p)
-                        return oom(x);
+                        return pm__buck2_oom(x);
                 if (!first)
                         first = p;
                 if (access(p, F_OK) == 0) {
@@ -634,12 +240,24 @@ set_build_file(struct ctx *x, const struct target *t, struct pm_crate *c)
         /* Captured output may come without the tree: name the file Buck2 would have read. */
         if (!c->build_file)
                 c->build_file = first;
-        return pm_strlist_push_unique(x->g, &x->g->build_files, c->build_file) < 0 ? oom(x) : 0;
+        return pm_strlist_push_unique(x->g, &x->g->build_files, c->build_file) < 0
+                       ? pm__buck2_oom(x)
+                       : 0;
+}
+
+/* True if @name with '-' read as '_' is @crate_name. */
+static bool
+same_name(const char *name, const char *crate_name)
+{
+        for (; *name && *crate_name; name++, crate_name++)
+                if (*name != *crate_name && !(*name == '-' && *crate_name == '_'))
+                        return false;
+        return *name == *crate_name;
 }
 
 /* Fill the crate of Rust target @t from its attributes (deps come later). */
 static int
-build_crate(struct ctx *x, struct target *t)
+build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
 {
         struct pm_crate *c = &x->g->crates[t->crate];
         struct pm_strlist candidates = { 0 };
@@ -650,14 +268,13 @@ build_crate(struct ctx *x, struct target *t)
 
         c->label = pm_graph_strdup(x->g, t->label);
         c->build_system = pm_graph_strdup(x->g, "buck2");
-        c->display_name = pm_graph_strdup(x->g, t->name);
-        if (!c->label || !c->build_system || !c->display_name)
-                return oom(x);
-        c->kind = t->rule == RULE_BINARY ? PM_CRATE_BIN
-                  : t->rule == RULE_TEST ? PM_CRATE_TEST
-                                         : PM_CRATE_LIB;
+        if (!c->label || !c->build_system)
+                return pm__buck2_oom(x);
+        c->kind = t->rule == PM__BUCK2_RULE_BINARY ? PM_CRATE_BIN
+                  : t->rule == PM__BUCK2_RULE_TEST ? PM_CRATE_TEST
+                                                   : PM_CRATE_LIB;
 
-        r = get_string(x, t, "crate", &crate);
+        r = pm__buck2_get_string(x, t, "crate", &crate);
         if (r < 0)
                 return r;
         if (crate && *crate) {
@@ -669,18 +286,24 @@ build_crate(struct ctx *x, struct target *t)
                                 *name_ = '_';
         }
         if (!c->crate_name)
-                return oom(x);
+                return pm__buck2_oom(x);
+        /* The target name unless it cannot be the crate's name ("serde-1.0.200" with
+         * crate = "serde"): rust-analyzer derives a crate name from display_name. */
+        c->display_name =
+                pm_graph_strdup(x->g, same_name(t->name, c->crate_name) ? t->name : c->crate_name);
+        if (!c->display_name)
+                return pm__buck2_oom(x);
 
-        r = get_string(x, t, "edition", &edition);
+        r = pm__buck2_get_string(x, t, "edition", &edition);
         if (r < 0)
                 return r;
         if (edition && !pm_edition_valid(edition))
-                return bad(x, t, "edition '%s' is not 2015, 2018, 2021 or 2024", edition);
+                return pm__buck2_bad(x, t, "edition '%s' is not 2015, 2018, 2021 or 2024", edition);
         c->edition = pm_graph_strdup(x->g, edition ? edition : x->edition);
         if (!c->edition)
-                return oom(x);
+                return pm__buck2_oom(x);
 
-        r = get_strlist(x, t, "srcs", &list);
+        r = pm__buck2_get_strlist(x, t, "srcs", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
@@ -692,11 +315,11 @@ build_crate(struct ctx *x, struct target *t)
                         return r;
                 if (p && (pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
                           pm_strlist_push(x->g, &candidates, p) < 0))
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
         /* mapped_srcs: {source: local path}; the local path is where the (usually generated)
          * file appears inside the crate, relative to the package. */
-        r = get_strdict(x, t, "mapped_srcs", &list);
+        r = pm__buck2_get_strdict(x, t, "mapped_srcs", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
@@ -705,24 +328,24 @@ build_crate(struct ctx *x, struct target *t)
 
                 if (!p || pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
                     pm_strlist_push(x->g, &candidates, p) < 0)
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
         r = crate_root(x, t, c, crate && *crate ? crate : c->crate_name, &candidates);
         if (r < 0)
                 return r;
         root_dir = pm_path_dirname(x->g->arena, c->root_module);
         if (!root_dir)
-                return oom(x);
+                return pm__buck2_oom(x);
         r = add_include_dir(x, c, root_dir);
         for (size_t i = 0; r == 0 && i < c->sources.n; i++) {
                 char *d = pm_path_dirname(x->g->arena, c->sources.v[i]);
 
-                r = d ? add_include_dir(x, c, d) : oom(x);
+                r = d ? add_include_dir(x, c, d) : pm__buck2_oom(x);
         }
         if (r < 0)
                 return r;
 
-        r = get_strlist(x, t, "features", &list);
+        r = pm__buck2_get_strlist(x, t, "features", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
@@ -730,21 +353,21 @@ build_crate(struct ctx *x, struct target *t)
                 char *cfg = pm_graph_printf(x->g, "feature=\"%s\"", e->valuestring);
 
                 if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
-        r = get_strlist(x, t, "rustc_flags", &list);
+        r = pm__buck2_get_strlist(x, t, "rustc_flags", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
         {
                 if (pm_strlist_push(x->g, &c->flags, e->valuestring) < 0)
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
         r = pm_crate_apply_rustc_flags(x->g, c, &c->flags, x->err);
         if (r < 0)
-                return r == -ENOMEM ? r : bad(x, t, "rustc_flags: %s", x->err->msg);
+                return r == -ENOMEM ? r : pm__buck2_bad(x, t, "rustc_flags: %s", x->err->msg);
 
-        r = get_strdict(x, t, "env", &list);
+        r = pm__buck2_get_strdict(x, t, "env", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
@@ -756,28 +379,28 @@ build_crate(struct ctx *x, struct target *t)
                 if (strcmp(e->string, "CARGO_MANIFEST_DIR") == 0 && !pm_path_is_absolute(v)) {
                         abs = pm_path_normalize(x->g->arena, x->root, v);
                         if (!abs)
-                                return oom(x);
+                                return pm__buck2_oom(x);
                         v = abs;
                 }
                 if (pm_kvlist_set(x->g, &c->env, e->string, v) < 0)
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
 
-        if (t->rule == RULE_LIBRARY) {
+        if (t->rule == PM__BUCK2_RULE_LIBRARY) {
                 const cJSON *pm;
 
-                r = get_attr(x, t, "proc_macro", &pm);
+                r = pm__buck2_get_attr(x, t, "proc_macro", &pm);
                 if (r < 0)
                         return r;
                 if (pm && !cJSON_IsBool(pm))
-                        return bad(x, t, "attribute 'proc_macro' is not a boolean");
+                        return pm__buck2_bad(x, t, "attribute 'proc_macro' is not a boolean");
                 if (cJSON_IsTrue(pm)) {
                         c->kind = PM_CRATE_PROC_MACRO;
                         c->note = pm_graph_strdup(
                                 x->g,
                                 "proc macro not built by projmodel: `buck2 targets` has no dylib path, so its macros are not expanded");
                         if (!c->note)
-                                return oom(x);
+                                return pm__buck2_oom(x);
                 }
         }
         /* Third-party code vendored by reindeer has its sources under .../vendor/<crate>; a
@@ -792,10 +415,10 @@ build_crate(struct ctx *x, struct target *t)
  * target of this output (C++ deps of Rust crates are normal and ignored silently).
  */
 static int
-resolve_dep(struct ctx *x, const struct target *t, const char *attr, const char *label,
-            struct target **ret)
+resolve_dep(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *attr,
+            const char *label, struct pm__buck2_target **ret)
 {
-        struct target *d;
+        struct pm__buck2_target *d;
         const char *actual;
         bool not_label;
         char *l;
@@ -804,10 +427,10 @@ resolve_dep(struct ctx *x, const struct target *t, const char *attr, const char 
         *ret = NULL;
         l = canonical_label(x, t, label, &not_label);
         if (not_label)
-                return bad(x, t, "attribute '%s' has '%s', which is not a target label", attr,
-                           label);
+                return pm__buck2_bad(x, t, "attribute '%s' has '%s', which is not a target label",
+                                     attr, label);
         if (!l)
-                return oom(x);
+                return pm__buck2_oom(x);
         for (int hops = 0;; hops++) {
                 d = find_target(x, l);
                 if (!d) {
@@ -816,33 +439,38 @@ resolve_dep(struct ctx *x, const struct target *t, const char *attr, const char 
                                 "target '%s': dependency '%s' is not in the buck2 output, ignoring",
                                 t->label, l);
 
-                        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? oom(x) : 0;
+                        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0
+                                       ? pm__buck2_oom(x)
+                                       : 0;
                 }
-                if (d->rule != RULE_ALIAS)
+                if (d->rule != PM__BUCK2_RULE_ALIAS)
                         break;
                 if (hops >= PM_BUCK2_MAX_ALIAS_HOPS)
-                        return bad(x, d, "alias chain is longer than %d", PM_BUCK2_MAX_ALIAS_HOPS);
-                r = get_string(x, d, "actual", &actual);
+                        return pm__buck2_bad(x, d, "alias chain is longer than %d",
+                                             PM_BUCK2_MAX_ALIAS_HOPS);
+                r = pm__buck2_get_string(x, d, "actual", &actual);
                 if (r < 0)
                         return r;
                 if (!actual)
-                        return bad(x, d, "alias has no 'actual'");
+                        return pm__buck2_bad(x, d, "alias has no 'actual'");
                 l = canonical_label(x, d, actual, &not_label);
                 if (not_label)
-                        return bad(x, d, "'actual' is '%s', which is not a target label", actual);
+                        return pm__buck2_bad(x, d, "'actual' is '%s', which is not a target label",
+                                             actual);
                 if (!l)
-                        return oom(x);
+                        return pm__buck2_oom(x);
         }
-        if (d->rule == RULE_OTHER)
+        if (d->rule == PM__BUCK2_RULE_OTHER)
                 return 0;
-        if (d->fold != NO_FOLD)
+        if (d->fold != PM__BUCK2_NO_FOLD)
                 d = &x->t[d->fold];
         *ret = d;
         return 0;
 }
 
 static int
-add_dep(struct ctx *x, struct pm_crate *c, const struct target *dep, const char *name)
+add_dep(struct pm__buck2_ctx *x, struct pm_crate *c, const struct pm__buck2_target *dep,
+        const char *name)
 {
         const struct pm_crate *dc = &x->g->crates[dep->crate];
         char *n = NULL;
@@ -852,7 +480,7 @@ add_dep(struct ctx *x, struct pm_crate *c, const struct target *dep, const char 
         if (name) {
                 n = pm_arena_strdup(x->a, name);
                 if (!n)
-                        return oom(x);
+                        return pm__buck2_oom(x);
                 for (char *p = n; *p; p++)
                         if (*p == '-')
                                 *p = '_';
@@ -863,18 +491,18 @@ add_dep(struct ctx *x, struct pm_crate *c, const struct target *dep, const char 
                 if (strcmp(c->deps[i].label, dc->label) == 0 &&
                     (c->deps[i].name == n || (n && c->deps[i].name && !strcmp(c->deps[i].name, n))))
                         return 0;
-        return pm_crate_add_dep(x->g, c, dc->label, n) < 0 ? oom(x) : 0;
+        return pm_crate_add_dep(x->g, c, dc->label, n) < 0 ? pm__buck2_oom(x) : 0;
 }
 
 /* Add @t's deps and named_deps to crate @c (its own, or its library's when folded). */
 static int
-add_deps(struct ctx *x, const struct target *t, struct pm_crate *c)
+add_deps(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c)
 {
         const cJSON *list, *e;
-        struct target *d;
+        struct pm__buck2_target *d;
         int r;
 
-        r = get_strlist(x, t, "deps", &list);
+        r = pm__buck2_get_strlist(x, t, "deps", &list);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, list)
@@ -885,18 +513,19 @@ add_deps(struct ctx *x, const struct target *t, struct pm_crate *c)
                 if (r < 0)
                         return r;
         }
-        r = get_attr(x, t, "named_deps", &list);
+        r = pm__buck2_get_attr(x, t, "named_deps", &list);
         if (r < 0)
                 return r;
         if (list && !cJSON_IsObject(list) && !cJSON_IsArray(list))
-                return bad(x, t, "attribute 'named_deps' is neither a dict nor a list");
+                return pm__buck2_bad(x, t, "attribute 'named_deps' is neither a dict nor a list");
         cJSON_ArrayForEach(e, list)
         {
                 const char *name, *label;
 
                 if (cJSON_IsObject(list)) {
                         if (!cJSON_IsString(e))
-                                return bad(x, t, "named_deps '%s' is not a label", e->string);
+                                return pm__buck2_bad(x, t, "named_deps '%s' is not a label",
+                                                     e->string);
                         name = e->string;
                         label = e->valuestring;
                 } else {
@@ -904,14 +533,14 @@ add_deps(struct ctx *x, const struct target *t, struct pm_crate *c)
                         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
                             !cJSON_IsString(cJSON_GetArrayItem(e, 0)) ||
                             !cJSON_IsString(cJSON_GetArrayItem(e, 1)))
-                                return bad(
+                                return pm__buck2_bad(
                                         x, t,
                                         "attribute 'named_deps' is a list whose entries are not [name, label] pairs");
                         name = cJSON_GetArrayItem(e, 0)->valuestring;
                         label = cJSON_GetArrayItem(e, 1)->valuestring;
                 }
                 if (!*name)
-                        return bad(x, t, "attribute 'named_deps' has an empty name");
+                        return pm__buck2_bad(x, t, "attribute 'named_deps' has an empty name");
                 r = resolve_dep(x, t, "named_deps", label, &d);
                 if (r == 0 && d)
                         r = add_dep(x, c, d, name);
@@ -923,7 +552,7 @@ add_deps(struct ctx *x, const struct target *t, struct pm_crate *c)
 
 /* Merge test @t's sources into library @lib (deps are merged by add_deps()). */
 static int
-fold_into(struct ctx *x, struct target *t, struct target *lib)
+fold_into(struct pm__buck2_ctx *x, struct pm__buck2_target *t, struct pm__buck2_target *lib)
 {
         struct pm_crate *tc = &x->g->crates[t->crate], *lc = &x->g->crates[lib->crate];
         int r = 0;
@@ -933,7 +562,7 @@ fold_into(struct ctx *x, struct target *t, struct target *lib)
                 r = pm_strlist_push_unique(x->g, &lc->sources, tc->sources.v[i]);
         for (size_t i = 0; r == 0 && i < tc->include_dirs.n; i++)
                 r = pm_strlist_push_unique(x->g, &lc->include_dirs, tc->include_dirs.v[i]);
-        return r < 0 ? oom(x) : 0;
+        return r < 0 ? pm__buck2_oom(x) : 0;
 }
 
 /*
@@ -942,18 +571,18 @@ fold_into(struct ctx *x, struct target *t, struct target *lib)
  * library's crate root (so it is the same crate compiled with --test).
  */
 static int
-fold_tests(struct ctx *x)
+fold_tests(struct pm__buck2_ctx *x)
 {
         const cJSON *tests, *e;
-        struct target *d;
+        struct pm__buck2_target *d;
         int r;
 
         for (size_t i = 0; i < x->n; i++) {
-                struct target *lib = &x->t[i];
+                struct pm__buck2_target *lib = &x->t[i];
 
-                if (lib->rule != RULE_LIBRARY)
+                if (lib->rule != PM__BUCK2_RULE_LIBRARY)
                         continue;
-                r = get_strlist(x, lib, "tests", &tests);
+                r = pm__buck2_get_strlist(x, lib, "tests", &tests);
                 if (r < 0)
                         return r;
                 cJSON_ArrayForEach(e, tests)
@@ -964,9 +593,9 @@ fold_tests(struct ctx *x)
                         if (not_label)
                                 continue;
                         if (!l)
-                                return oom(x);
+                                return pm__buck2_oom(x);
                         d = find_target(x, l);
-                        if (d && d->rule == RULE_TEST && d->fold == NO_FOLD &&
+                        if (d && d->rule == PM__BUCK2_RULE_TEST && d->fold == PM__BUCK2_NO_FOLD &&
                             strcmp(x->g->crates[d->crate].root_module,
                                    x->g->crates[lib->crate].root_module) == 0) {
                                 r = fold_into(x, d, lib);
@@ -976,18 +605,18 @@ fold_tests(struct ctx *x)
                 }
         }
         for (size_t i = 0; i < x->n; i++) {
-                struct target *t = &x->t[i];
+                struct pm__buck2_target *t = &x->t[i];
                 size_t n = strlen(t->name), sl = strlen("-unittest");
                 char *l;
 
-                if (t->rule != RULE_TEST || t->fold != NO_FOLD || n <= sl ||
+                if (t->rule != PM__BUCK2_RULE_TEST || t->fold != PM__BUCK2_NO_FOLD || n <= sl ||
                     strcmp(t->name + n - sl, "-unittest") != 0)
                         continue;
                 l = pm_arena_printf(x->a, "%s//%s:%.*s", t->cell, t->pkg, (int)(n - sl), t->name);
                 if (!l)
-                        return oom(x);
+                        return pm__buck2_oom(x);
                 d = find_target(x, l);
-                if (d && d->rule == RULE_LIBRARY) {
+                if (d && d->rule == PM__BUCK2_RULE_LIBRARY) {
                         r = fold_into(x, t, d);
                         if (r < 0)
                                 return r;
@@ -998,7 +627,7 @@ fold_tests(struct ctx *x)
 
 /* Read the target fields every object must have; non-target entries are skipped. */
 static int
-read_target(struct ctx *x, const cJSON *obj, size_t idx, struct target *t)
+read_target(struct pm__buck2_ctx *x, const cJSON *obj, size_t idx, struct pm__buck2_target *t)
 {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "buck.type");
         const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(obj, "buck.package");
@@ -1006,20 +635,22 @@ read_target(struct ctx *x, const cJSON *obj, size_t idx, struct target *t)
         const char *sl;
 
         t->obj = obj;
-        t->fold = NO_FOLD;
+        t->fold = PM__BUCK2_NO_FOLD;
         if (!cJSON_IsString(pkg) || !cJSON_IsString(name) || !cJSON_IsString(type)) {
                 if (cJSON_IsString(name))
-                        return bad(x, NULL,
-                                   "entry %zu ('%s') has no string 'buck.type' and 'buck.package'",
-                                   idx, name->valuestring);
-                return bad(x, NULL,
-                           "entry %zu has no string 'buck.type', 'buck.package' and 'name'", idx);
+                        return pm__buck2_bad(
+                                x, NULL,
+                                "entry %zu ('%s') has no string 'buck.type' and 'buck.package'",
+                                idx, name->valuestring);
+                return pm__buck2_bad(
+                        x, NULL, "entry %zu has no string 'buck.type', 'buck.package' and 'name'",
+                        idx);
         }
         sl = strstr(pkg->valuestring, "//");
         if (!sl || strchr(pkg->valuestring, ':') || !*name->valuestring ||
             strchr(name->valuestring, '/') || strchr(name->valuestring, ':'))
-                return bad(x, NULL, "entry %zu: '%s' and '%s' make no target label", idx,
-                           pkg->valuestring, name->valuestring);
+                return pm__buck2_bad(x, NULL, "entry %zu: '%s' and '%s' make no target label", idx,
+                                     pkg->valuestring, name->valuestring);
         t->name = name->valuestring;
         t->label = pm_arena_printf(x->a, "%s:%s", pkg->valuestring, t->name);
         t->cell = sl == pkg->valuestring ? "root"
@@ -1027,17 +658,17 @@ read_target(struct ctx *x, const cJSON *obj, size_t idx, struct target *t)
                                                             (size_t)(sl - pkg->valuestring));
         t->pkg = sl + 2;
         if (!t->label || !t->cell)
-                return oom(x);
-        t->pkg_dir = pm_path_join(x->a, cell_dir(x, t->cell, strlen(t->cell)), t->pkg);
+                return pm__buck2_oom(x);
+        t->pkg_dir = pm_path_join(x->a, pm__buck2_cell_dir(x, t->cell, strlen(t->cell)), t->pkg);
         if (!t->pkg_dir)
-                return oom(x);
+                return pm__buck2_oom(x);
         t->rule = classify(type->valuestring);
         return 0;
 }
 
 /* Warn about a package Buck2 could not load (--keep-going output), and skip it. */
 static int
-warn_error_entry(struct ctx *x, const cJSON *obj)
+warn_error_entry(struct pm__buck2_ctx *x, const cJSON *obj)
 {
         const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(obj, "buck.package");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "buck.error");
@@ -1045,11 +676,11 @@ warn_error_entry(struct ctx *x, const cJSON *obj)
                                   cJSON_IsString(pkg) ? pkg->valuestring : "?",
                                   cJSON_IsString(e) ? e->valuestring : "no message");
 
-        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? oom(x) : 0;
+        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? pm__buck2_oom(x) : 0;
 }
 
 static int
-parse_targets(struct ctx *x, const cJSON *arr)
+parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
 {
         const cJSON *obj;
         size_t i = 0, n_rust = 0;
@@ -1060,7 +691,7 @@ parse_targets(struct ctx *x, const cJSON *arr)
         {
                 i++;
                 if (!cJSON_IsObject(obj))
-                        return bad(x, NULL, "entry %zu is not an object", i - 1);
+                        return pm__buck2_bad(x, NULL, "entry %zu is not an object", i - 1);
                 if (cJSON_GetObjectItemCaseSensitive(obj, "buck.error")) {
                         r = warn_error_entry(x, obj);
                         if (r < 0)
@@ -1081,23 +712,23 @@ parse_targets(struct ctx *x, const cJSON *arr)
                 /* `ctargets` lists a target once per configuration: the first one wins. */
                 if (x->n_sorted &&
                     strcmp(x->sorted[x->n_sorted - 1]->label, x->sorted[i]->label) == 0) {
-                        x->sorted[i]->rule = RULE_OTHER;
+                        x->sorted[i]->rule = PM__BUCK2_RULE_OTHER;
                         continue;
                 }
                 x->sorted[x->n_sorted++] = x->sorted[i];
         }
 
         for (i = 0; i < x->n; i++) {
-                struct target *t = &x->t[i];
+                struct pm__buck2_target *t = &x->t[i];
 
-                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS)
                         continue;
                 if (!pm_graph_add_crate(x->g))
-                        return oom(x);
+                        return pm__buck2_oom(x);
                 t->crate = n_rust++;
         }
         for (i = 0; i < x->n; i++) {
-                if (x->t[i].rule == RULE_OTHER || x->t[i].rule == RULE_ALIAS)
+                if (x->t[i].rule == PM__BUCK2_RULE_OTHER || x->t[i].rule == PM__BUCK2_RULE_ALIAS)
                         continue;
                 r = build_crate(x, &x->t[i]);
                 if (r < 0)
@@ -1107,12 +738,13 @@ parse_targets(struct ctx *x, const cJSON *arr)
         if (r < 0)
                 return r;
         for (i = 0; i < x->n; i++) {
-                struct target *t = &x->t[i];
+                struct pm__buck2_target *t = &x->t[i];
 
-                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS)
                         continue;
                 r = add_deps(x, t,
-                             &x->g->crates[t->fold == NO_FOLD ? t->crate : x->t[t->fold].crate]);
+                             &x->g->crates[t->fold == PM__BUCK2_NO_FOLD ? t->crate
+                                                                        : x->t[t->fold].crate]);
                 if (r < 0)
                         return r;
         }
@@ -1121,16 +753,16 @@ parse_targets(struct ctx *x, const cJSON *arr)
 
 /* Drop the crates of folded tests, keeping the order of the rest. */
 static void
-compact(struct ctx *x)
+compact(struct pm__buck2_ctx *x)
 {
         size_t w = 0;
 
         for (size_t i = 0; i < x->n; i++) {
-                struct target *t = &x->t[i];
+                struct pm__buck2_target *t = &x->t[i];
 
-                if (t->rule == RULE_OTHER || t->rule == RULE_ALIAS)
+                if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS)
                         continue;
-                if (t->fold == NO_FOLD)
+                if (t->fold == PM__BUCK2_NO_FOLD)
                         x->g->crates[w++] = x->g->crates[t->crate];
         }
         x->g->n_crates = w;
@@ -1140,12 +772,12 @@ int
 pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
-        struct ctx x = { .q = q, .root = q->project->root, .err = err };
-        const char *end = NULL;
+        struct pm__buck2_ctx x = { .q = q, .root = q->project->root, .err = err };
+        size_t off = 0;
+        int check;
         cJSON *json = NULL;
         char *bc;
         size_t n;
-        long deep;
         int r;
 
         if (n_outputs < 1 || !outputs[0].data)
@@ -1155,23 +787,22 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (r < 0)
                 return r;
 
-        deep = too_deep(outputs[0].data, outputs[0].len);
-        if (deep >= 0)
-                return pm_error_set_at(err, PM_ELIMIT, x.origin,
-                                       line_of(outputs[0].data, (size_t)deep), 0,
-                                       "JSON nesting deeper than %d", PM_BUCK2_MAX_DEPTH);
-        json = cJSON_ParseWithLengthOpts(outputs[0].data, outputs[0].len, &end, false);
-        if (!json) {
-                size_t off = end && end >= outputs[0].data ? (size_t)(end - outputs[0].data) : 0;
-
-                if (off > outputs[0].len)
-                        off = outputs[0].len;
+        /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
+         * (without allocating), so a later cJSON failure can only be out-of-memory. */
+        check = pm__gn_json_check(outputs[0].data, outputs[0].len, &off);
+        if (check == -1)
+                return pm_error_set_at(err, PM_ELIMIT, x.origin, line_of(outputs[0].data, off), 0,
+                                       "JSON nesting deeper than %d", PM_GN_MAX_JSON_DEPTH);
+        if (check < 0)
                 return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
                                        line_of(outputs[0].data, off), 0,
                                        "not valid JSON (buck2 targets --json output expected)");
-        }
+        json = cJSON_ParseWithLength(outputs[0].data, outputs[0].len);
+        if (!json)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         if (!cJSON_IsArray(json)) {
-                r = bad(&x, NULL, "not a JSON array (buck2 targets --json output expected)");
+                r = pm__buck2_bad(&x, NULL,
+                                  "not a JSON array (buck2 targets --json output expected)");
                 goto out;
         }
         n = (size_t)cJSON_GetArraySize(json);
@@ -1192,7 +823,7 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         x.sorted = pm_arena_alloc(x.a, (n ? n : 1) * sizeof(*x.sorted));
         if (!x.t || !x.sorted)
                 goto oom;
-        r = load_buckconfig(&x);
+        r = pm__buck2_load_buckconfig(&x);
         if (r == -ENOMEM)
                 goto oom;
         if (r < 0)

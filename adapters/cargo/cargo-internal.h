@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/banned.h"
 
 struct pm_error;
 struct pm_graph;
@@ -13,7 +14,9 @@ struct pm_graph;
 /* Limits on `cargo metadata` output (style rule 24). */
 #define PM_CARGO_MAX_PACKAGES 100000 /* packages in one workspace's metadata */
 #define PM_CARGO_MAX_TARGETS  1000   /* targets of one package */
-#define PM_CARGO_MAX_DEPTH    64     /* JSON nesting */
+
+/* PM_ECONFIG naming the file and key when the "cargo" section has an unknown key. */
+int pm__cargo_check_settings(const struct pm_query *q, struct pm_error *err);
 
 /* ops->parse: the JSON object of `cargo metadata --format-version 1` in outputs[0]. */
 int pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,

@@ -20,6 +20,7 @@
 #include "projmodel/path.h"
 
 #include "adapters/cargo/cargo-internal.h"
+#include "adapters/gn/gn-internal.h" /* pm__gn_json_check() */
 
 #define NO_CRATE SIZE_MAX
 
@@ -78,35 +79,6 @@ static int
 oom(struct ctx *x)
 {
         return pm_error_set(x->err, -ENOMEM, "out of memory");
-}
-
-/* Offset of the first bracket nested deeper than the limit, or -1 (before cJSON recurses). */
-static long
-too_deep(const char *s, size_t len)
-{
-        bool in_str = false, esc = false;
-        int depth = 0;
-
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (in_str) {
-                        if (esc)
-                                esc = false;
-                        else if (c == '\\')
-                                esc = true;
-                        else if (c == '"')
-                                in_str = false;
-                } else if (c == '"') {
-                        in_str = true;
-                } else if (c == '[' || c == '{') {
-                        if (++depth > PM_CARGO_MAX_DEPTH)
-                                return (long)i;
-                } else if (c == ']' || c == '}') {
-                        depth--;
-                }
-        }
-        return -1;
 }
 
 static int
@@ -451,14 +423,14 @@ add_deps(struct ctx *x, struct pkg *p)
 
                         if (!name || !id)
                                 return bad(x, p, "resolve dependency without 'name' or 'pkg'");
+                        dp = find_pkg(x, id);
+                        if (!dp)
+                                return bad(x, p, "dependency '%s' is not among the packages", id);
                         r = is_normal_dep(x, p, d, &normal);
                         if (r < 0)
                                 return r;
                         if (!normal)
                                 continue;
-                        dp = find_pkg(x, id);
-                        if (!dp)
-                                return bad(x, p, "dependency '%s' is not among the packages", id);
                         if (dp->lib == NO_CRATE) {
                                 char *w = pm_graph_printf(
                                         x->g,
@@ -599,31 +571,32 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct ctx x = { .q = q, .err = err };
-        const char *end = NULL;
+        size_t off = 0;
+        int check;
         cJSON *json = NULL;
-        long deep;
         int r;
 
         if (n_outputs < 1 || !outputs[0].data)
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "cargo metadata produced no output");
         x.origin = outputs[0].origin ? outputs[0].origin : "cargo metadata";
         x.rel = q->project->rel ? q->project->rel : ".";
+        r = pm__cargo_check_settings(q, err);
+        if (r < 0)
+                return r;
 
-        deep = too_deep(outputs[0].data, outputs[0].len);
-        if (deep >= 0)
-                return pm_error_set_at(err, PM_ELIMIT, x.origin,
-                                       line_of(outputs[0].data, (size_t)deep), 0,
-                                       "JSON nesting deeper than %d", PM_CARGO_MAX_DEPTH);
-        json = cJSON_ParseWithLengthOpts(outputs[0].data, outputs[0].len, &end, false);
-        if (!json) {
-                size_t off = end && end >= outputs[0].data ? (size_t)(end - outputs[0].data) : 0;
-
-                if (off > outputs[0].len)
-                        off = outputs[0].len;
+        /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
+         * (without allocating), so a later cJSON failure can only be out-of-memory. */
+        check = pm__gn_json_check(outputs[0].data, outputs[0].len, &off);
+        if (check == -1)
+                return pm_error_set_at(err, PM_ELIMIT, x.origin, line_of(outputs[0].data, off), 0,
+                                       "JSON nesting deeper than %d", PM_GN_MAX_JSON_DEPTH);
+        if (check < 0)
                 return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
                                        line_of(outputs[0].data, off), 0,
                                        "not valid JSON (cargo metadata output expected)");
-        }
+        json = cJSON_ParseWithLength(outputs[0].data, outputs[0].len);
+        if (!json)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         r = -ENOMEM;
         x.a = pm_arena_new();
         x.g = pm_graph_new();

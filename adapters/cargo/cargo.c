@@ -38,6 +38,31 @@ get_bool(const struct pm_query *q, const char *key, bool def, bool *ret, struct 
         return 0;
 }
 
+static const char *const known_keys[] = { "command", "features", "all_features", "offline", NULL };
+
+int
+pm__cargo_check_settings(const struct pm_query *q, struct pm_error *err)
+{
+        const cJSON *s = q->project->settings, *k;
+        const char *file = q->config->file ? q->config->file : "(no file)";
+
+        if (s && !cJSON_IsObject(s))
+                return pm_error_set(err, PM_ECONFIG, "invalid '%s': key 'cargo' must be an object",
+                                    file);
+        cJSON_ArrayForEach(k, s)
+        {
+                size_t i = 0;
+
+                while (known_keys[i] && strcmp(known_keys[i], k->string) != 0)
+                        i++;
+                if (!known_keys[i])
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "invalid '%s': key 'cargo.%s' is not a cargo setting",
+                                            file, k->string);
+        }
+        return 0;
+}
+
 static int
 plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
 {
@@ -52,6 +77,9 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         char *cwd = NULL, *manifest = NULL;
         int r;
 
+        r = pm__cargo_check_settings(q, err);
+        if (r < 0)
+                goto out;
         r = pm_config_get_string(cfg, s, "command", "cargo", &command, err);
         if (r < 0)
                 goto out;

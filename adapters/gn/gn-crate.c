@@ -90,8 +90,8 @@ pm__gn_path(struct pm__gn_ctx *c, struct pm_arena *a, const char *s, char **ret)
 
 /* A target path property: a source-absolute string, else PM_EBADTOOLOUTPUT. */
 int
-pm__gn_target_path(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_arena *a, const char *key,
-            const cJSON *item, char **ret)
+pm__gn_target_path(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_arena *a,
+                   const char *key, const cJSON *item, char **ret)
 {
         int r;
 
@@ -102,14 +102,15 @@ pm__gn_target_path(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_aren
                 return r;
         if (!*ret)
                 return pm__gn_bad_target(c, t->label,
-                                  "has %s '%.200s' that is not source-absolute ('//...')", key,
-                                  item->valuestring);
+                                         "has %s '%.200s' that is not source-absolute ('//...')",
+                                         key, item->valuestring);
         return 0;
 }
 
 /* An optional array-of-strings property: NULL when absent, PM_EBADTOOLOUTPUT when mistyped. */
 int
-pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, const char *key, const cJSON **ret)
+pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, const char *key,
+                    const cJSON **ret)
 {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(t->json, key);
         const cJSON *e;
@@ -122,8 +123,8 @@ pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, const char *k
         cJSON_ArrayForEach(e, arr)
         {
                 if (!cJSON_IsString(e))
-                        return pm__gn_bad_target(c, t->label, "has a '%s' entry that is not a string",
-                                          key);
+                        return pm__gn_bad_target(c, t->label,
+                                                 "has a '%s' entry that is not a string", key);
         }
         *ret = arr;
         return 0;
@@ -137,13 +138,13 @@ pm__gn_string_prop(const struct pm__gn_target *t, const char *key)
         return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-
 /*
  * Split "//dir:name(//tc:tcname)" into the directory ("dir", "" for the root), the name and
  * the toolchain's name ("tcname", or NULL without a suffix). Strings belong to the tmp arena.
  */
 int
-pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, char **ret_name, char **ret_tc)
+pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, char **ret_name,
+                   char **ret_tc)
 {
         const char *base = label + 2;
         const char *paren = strchr(base, '(');
@@ -180,7 +181,6 @@ pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, char
         *ret_tc = tc;
         return 0;
 }
-
 
 /* Parse a `-C opt-level=...`/`-C debug-assertions=...` value of @flags the way rustc does. */
 static bool
@@ -234,7 +234,8 @@ add_include_dir_of(struct pm__gn_ctx *c, struct pm_crate *crate, const char *fil
 
 /* Sources (and inputs) under the build directory are generated: their dirs must be included. */
 static int
-add_paths(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate, const char *key, bool list)
+add_paths(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate, const char *key,
+          bool list)
 {
         const cJSON *arr, *e;
         int r;
@@ -276,9 +277,9 @@ add_env(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate)
                 char *key, *value;
 
                 if (!eq || eq == kv) {
-                        r = pm__gn_warn(c,
-                                 "target '%s': rustenv entry '%.200s' is not KEY=VALUE, ignoring",
-                                 t->label, kv);
+                        r = pm__gn_warn(
+                                c, "target '%s': rustenv entry '%.200s' is not KEY=VALUE, ignoring",
+                                t->label, kv);
                         if (r < 0)
                                 return r;
                         continue;
@@ -325,13 +326,14 @@ check_flags(struct pm__gn_ctx *c, const struct pm__gn_target *t, const struct pm
 
                 for (k = 0; valued[k]; k++)
                         if (strcmp(f, valued[k]) == 0 && i + 1 == flags->n)
-                                return pm__gn_bad_target(c, t->label, "has rustflag '%s' without a value",
-                                                  f);
+                                return pm__gn_bad_target(c, t->label,
+                                                         "has rustflag '%s' without a value", f);
                 if (strcmp(f, "--edition") == 0 && !pm_edition_valid(flags->v[i + 1]))
                         return pm__gn_bad_target(c, t->label, "has an unknown edition '%.40s'",
-                                          flags->v[i + 1]);
+                                                 flags->v[i + 1]);
                 if (strncmp(f, "--edition=", 10) == 0 && !pm_edition_valid(f + 10))
-                        return pm__gn_bad_target(c, t->label, "has an unknown edition '%.40s'", f + 10);
+                        return pm__gn_bad_target(c, t->label, "has an unknown edition '%.40s'",
+                                                 f + 10);
         }
         return 0;
 }
@@ -364,8 +366,8 @@ pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t)
         crate->is_workspace_member = !is_third_party(c, t->label);
 
         r = pm__gn_target_path(c, t, c->g->arena, "crate_root",
-                        cJSON_GetObjectItemCaseSensitive(t->json, "crate_root"),
-                        &crate->root_module);
+                               cJSON_GetObjectItemCaseSensitive(t->json, "crate_root"),
+                               &crate->root_module);
         if (r < 0)
                 return r;
         r = add_include_dir_of(c, crate, crate->root_module);
@@ -394,7 +396,8 @@ pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t)
                 return r;
         }
         if (!pm_edition_valid(crate->edition))
-                return pm__gn_bad_target(c, t->label, "has an unknown edition '%.40s'", crate->edition);
+                return pm__gn_bad_target(c, t->label, "has an unknown edition '%.40s'",
+                                         crate->edition);
         /* rustc's built-in cfgs that the flags imply (GN passes raw rustc flags). */
         if (crate->kind == PM_CRATE_TEST && pm_strlist_push_unique(c->g, &crate->cfgs, "test") < 0)
                 return pm__gn_oom(c);

@@ -76,7 +76,7 @@ int pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, cons
 
 #include "projmodel/banned.h"
 
-#define PM_GN_MAX_JSON_DEPTH  256                    /* nesting of the JSON document */
+#define PM_GN_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
 
 /*
  * Check that @data is one JSON value (plus trailing whitespace) without allocating. Returns 0
@@ -87,12 +87,12 @@ int pm__gn_json_check(const char *data, size_t len, size_t *ret_offset);
 
 /* One entry of the JSON's target map (gn-parse.c builds them, gn-crate.c reads them). */
 struct pm__gn_target {
-        const char *label;      /* borrowed from the JSON */
-        const struct cJSON *json;      /* the target's object */
-        const char *crate_name; /* borrowed; Rust targets only */
-        char *output;           /* absolute first output (tmp arena), or NULL */
-        size_t crate;           /* index into the graph's crates; Rust targets only */
-        unsigned mark;          /* visit generation while flattening groups */
+        const char *label;        /* borrowed from the JSON */
+        const struct cJSON *json; /* the target's object */
+        const char *crate_name;   /* borrowed; Rust targets only */
+        char *output;             /* absolute first output (tmp arena), or NULL */
+        size_t crate;             /* index into the graph's crates; Rust targets only */
+        unsigned mark;            /* visit generation while flattening groups */
         bool is_group;
         bool is_rust;
         bool linkable; /* a Rust dependency can name it: rust_library, rust_proc_macro */
@@ -113,7 +113,7 @@ struct pm__gn_ctx {
         size_t n;
         size_t *stack; /* group expansion (pm_malloc'd) */
         size_t cap_stack;
-        size_t *found;                /* one target's Rust deps, n entries (pm_malloc'd) */
+        size_t *found;                    /* one target's Rust deps, n entries (pm_malloc'd) */
         struct pm__gn_target **by_output; /* linkable Rust targets sorted by output (tmp arena) */
         size_t n_by_output;
         unsigned mark;
@@ -121,7 +121,6 @@ struct pm__gn_ctx {
         char *first_missing_ninja;
         struct pm_error *err;
 };
-
 
 /* gn-crate.c: errors, warnings, paths and property readers for one target, and its crate. */
 int pm__gn_oom(struct pm__gn_ctx *c);

@@ -140,6 +140,8 @@ pm__gn_json_check(const char *data, size_t len, size_t *ret_offset)
                 s.p += 3;
         for (;;) {
                 skip_ws(&s);
+                if (!want_value && depth == 0)
+                        break;
                 if (s.p == s.end)
                         goto bad;
                 if (want_value) {
@@ -185,8 +187,6 @@ pm__gn_json_check(const char *data, size_t len, size_t *ret_offset)
                         continue;
                 }
                 /* After a value: close a container, or a comma and the next member. */
-                if (depth == 0)
-                        break;
                 {
                         bool obj = stack[(depth - 1) / 8] & (1u << ((depth - 1) % 8));
 

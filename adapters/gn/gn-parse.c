@@ -81,7 +81,7 @@ load_target(struct pm__gn_ctx *c, const cJSON *item, struct pm__gn_target *t)
         len = t->label ? strlen(t->label) : 0;
         if (len == 0 || len > PM_GN_MAX_LABEL || strncmp(t->label, "//", 2) != 0)
                 return pm__gn_bad(c, "target label '%.200s' is not of the form '//dir:name'",
-                           t->label ? t->label : "");
+                                  t->label ? t->label : "");
         if (!cJSON_IsObject(item))
                 return pm__gn_bad_target(c, t->label, "is not an object");
         type = cJSON_GetObjectItemCaseSensitive(item, "type");
@@ -125,7 +125,7 @@ load_target(struct pm__gn_ctx *c, const cJSON *item, struct pm__gn_target *t)
                 return r;
         if (outputs && cJSON_GetArraySize(outputs) > 0) {
                 r = pm__gn_target_path(c, t, c->tmp, "outputs", cJSON_GetArrayItem(outputs, 0),
-                                &t->output);
+                                       &t->output);
                 if (r < 0)
                         return r;
         }
@@ -156,8 +156,8 @@ push_stack(struct pm__gn_ctx *c, size_t idx, size_t *n)
  * the Rust target whose deps these are, for warnings.
  */
 static int
-visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner, const struct pm__gn_target *from,
-           size_t *ret, size_t *n_ret, size_t *n_stack)
+visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner,
+           const struct pm__gn_target *from, size_t *ret, size_t *n_ret, size_t *n_stack)
 {
         const cJSON *deps = cJSON_GetObjectItemCaseSensitive(from->json, "deps");
         const cJSON *e;
@@ -169,9 +169,9 @@ visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner, const struct
 
                 if (!d) {
                         r = pm__gn_warn(c,
-                                 "target '%s': dependency '%.300s' is not in the gn output, "
-                                 "ignoring",
-                                 owner->label, e->valuestring);
+                                        "target '%s': dependency '%.300s' is not in the gn output, "
+                                        "ignoring",
+                                        owner->label, e->valuestring);
                         if (r < 0)
                                 return r;
                         continue;
@@ -318,6 +318,14 @@ add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t)
 static int
 add_build_file(struct pm__gn_ctx *c, const char *path)
 {
+        /*
+         * With the `args` setting every `gn gen --args=...` rewrites <out>/args.gn (GN does not
+         * write it only-if-changed), so watching it would make each query trigger the next.
+         * The setting lives in .projmodel.json, which is watched anyway.
+         */
+        if (c->s->args && strcmp(pm_path_basename(path), "args.gn") == 0 &&
+            pm_path_is_under(path, c->out_dir))
+                return 0;
         if (pm_strlist_push_unique(c->g, &c->g->build_files, path) < 0)
                 return pm__gn_oom(c);
         return 0;
@@ -345,9 +353,9 @@ load_build_settings(struct pm__gn_ctx *c, const cJSON *bs)
                         return pm__gn_oom(c);
                 if (strcmp(rp, c->root) != 0) {
                         r = pm__gn_warn(c,
-                                 "'%s' was generated for root '%.300s'; paths are mapped to "
-                                 "'%.300s'",
-                                 c->origin, rp, c->root);
+                                        "'%s' was generated for root '%.300s'; paths are mapped to "
+                                        "'%.300s'",
+                                        c->origin, rp, c->root);
                         if (r < 0)
                                 return r;
                 }
@@ -370,7 +378,8 @@ load_build_settings(struct pm__gn_ctx *c, const cJSON *bs)
                                 return r;
                 }
                 if (!dir)
-                        return pm__gn_bad(c, "'build_settings.build_dir' is not a source-absolute path");
+                        return pm__gn_bad(
+                                c, "'build_settings.build_dir' is not a source-absolute path");
                 c->out_dir = dir;
         }
 
@@ -388,9 +397,9 @@ load_build_settings(struct pm__gn_ctx *c, const cJSON *bs)
                 }
                 if (!p)
                         return pm__gn_bad(c,
-                                   "'build_settings.gen_input_files' holds '%.200s', not a "
-                                   "source-absolute path",
-                                   cJSON_IsString(e) ? e->valuestring : "(not a string)");
+                                          "'build_settings.gen_input_files' holds '%.200s', not a "
+                                          "source-absolute path",
+                                          cJSON_IsString(e) ? e->valuestring : "(not a string)");
                 r = add_build_file(c, p);
                 if (r < 0)
                         return r;
@@ -474,11 +483,12 @@ parse_doc(struct pm__gn_ctx *c, const cJSON *doc)
                         return r;
         }
         if (c->n_missing_ninja > 0) {
-                r = pm__gn_warn(c,
-                         "%zu targets have no ninja file (e.g. '%.300s'): dependency renames "
-                         "(aliased_deps) are unknown and data_deps count as deps; run 'gn gen' "
-                         "to fix",
-                         c->n_missing_ninja, c->first_missing_ninja);
+                r = pm__gn_warn(
+                        c,
+                        "%zu targets have no ninja file (e.g. '%.300s'): dependency renames "
+                        "(aliased_deps) are unknown and data_deps count as deps; run 'gn gen' "
+                        "to fix",
+                        c->n_missing_ninja, c->first_missing_ninja);
                 if (r < 0)
                         return r;
         }
@@ -514,8 +524,8 @@ pm__gn_parse(const struct pm_query *q, const struct pm__gn_settings *settings,
                 .err = err,
         };
         size_t max = PM_GN_MAX_JSON_BYTES;
-        const char *end = NULL;
         cJSON *doc = NULL;
+        size_t off = 0;
         int r;
 
         if (q->config && q->config->max_tool_output)
@@ -541,25 +551,28 @@ pm__gn_parse(const struct pm_query *q, const struct pm__gn_settings *settings,
                 goto out;
         }
 
-        doc = cJSON_ParseWithLengthOpts(blob->data, blob->len, &end, false);
-        if (!doc) {
-                size_t off = end && end >= blob->data ? (size_t)(end - blob->data) : 0;
-
+        /* cJSON says NULL both for bad syntax and for a failed allocation: check first. */
+        r = pm__gn_json_check(blob->data, blob->len, &off);
+        if (r == -1) {
+                r = pm_error_set_at(err, PM_ELIMIT, c.origin, 0, 0,
+                                    "cannot parse '%s': JSON nested deeper than %d at byte %zu",
+                                    c.origin, PM_GN_MAX_JSON_DEPTH, off);
+                goto out;
+        }
+        if (r < 0) {
                 r = pm_error_set_at(err, PM_EBADTOOLOUTPUT, c.origin, 0, 0,
                                     "cannot parse '%s': invalid JSON at byte %zu", c.origin, off);
                 goto out;
         }
-        if (end) {
-                const char *e = end, *stop = blob->data + blob->len;
-
-                while (e < stop && (*e == ' ' || *e == '\n' || *e == '\r' || *e == '\t' || !*e))
-                        e++;
-                if (e < stop) {
-                        r = pm_error_set_at(err, PM_EBADTOOLOUTPUT, c.origin, 0, 0,
-                                            "cannot parse '%s': trailing data at byte %zu",
-                                            c.origin, (size_t)(e - blob->data));
-                        goto out;
-                }
+        if (off < blob->len) {
+                r = pm_error_set_at(err, PM_EBADTOOLOUTPUT, c.origin, 0, 0,
+                                    "cannot parse '%s': trailing data at byte %zu", c.origin, off);
+                goto out;
+        }
+        doc = cJSON_ParseWithLength(blob->data, blob->len);
+        if (!doc) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
         }
 
         r = parse_doc(&c, doc);

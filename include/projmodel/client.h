@@ -25,8 +25,8 @@ struct pm_client *pm_client_free(struct pm_client *c);
  * Send a request (@notification false: *ret_id, when non-NULL, is its id) or a notification.
  * @params is consumed (may be NULL).
  */
-int pm_client_send(struct pm_client *c, const char *method, struct cJSON *params,
-                   bool notification, int64_t *ret_id, struct pm_error *err);
+int pm_client_send(struct pm_client *c, const char *method, struct cJSON *params, bool notification,
+                   int64_t *ret_id, struct pm_error *err);
 
 /* Send raw bytes as they are (tests of malformed input). */
 int pm_client_send_raw(struct pm_client *c, const void *data, unsigned long len,
@@ -48,8 +48,8 @@ typedef void (*pm_client_notify_cb)(void *userdata, const struct cJSON *msg);
  * error reply, returns the projmodel code named in error.data.name (else PM_EPROTO) with the
  * daemon's message in @err. @params is consumed.
  */
-int pm_client_call(struct pm_client *c, const char *method, struct cJSON *params,
-                   int timeout_ms, pm_client_notify_cb cb, void *userdata,
-                   struct cJSON **ret_result, struct pm_error *err);
+int pm_client_call(struct pm_client *c, const char *method, struct cJSON *params, int timeout_ms,
+                   pm_client_notify_cb cb, void *userdata, struct cJSON **ret_result,
+                   struct pm_error *err);
 
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Fixtures for the bazel adapter's tests (see bazel-test.h). Bazel servers are shut down here,
  * even when a test failed, so no JVM outlives its test. */
+#include "bazel-test.h"
+
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
 
-#include "bazel-test.h"
 #include "testlib.h"
 
 static char *
@@ -107,9 +108,7 @@ pm_bazel_query(struct pm_bazel_ws *w, const char *const *scope, size_t n_scope,
 {
         const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
         const struct pm_project *p = &w->cfg->projects[0];
-        struct pm_query q = {
-                .config = w->cfg, .project = p, .scope = scope, .n_scope = n_scope
-        };
+        struct pm_query q = { .config = w->cfg, .project = p, .scope = scope, .n_scope = n_scope };
         struct pm_plan plan;
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
         char *outs[PM_PLAN_MAX_STEPS] = { NULL };
@@ -123,14 +122,14 @@ pm_bazel_query(struct pm_bazel_ws *w, const char *const *scope, size_t n_scope,
         for (size_t i = 0; i < plan.n_steps; i++) {
                 const struct pm_step *s = &plan.steps[i];
                 char *errout = NULL;
-                int status = pm_test_run((const char *const *)s->argv, s->cwd, NULL, NULL,
-                                         &outs[i], &errout);
+                int status = pm_test_run((const char *const *)s->argv, s->cwd, NULL, NULL, &outs[i],
+                                         &errout);
 
                 if (i == 0 && ret_exit)
                         *ret_exit = status;
                 if (!exit_ok(s, status)) {
-                        cr_assert(s->optional, "step %zu ('%s %s') exited %d: %s", i,
-                                  s->argv[0], s->argv[3], status, errout);
+                        cr_assert(s->optional, "step %zu ('%s %s') exited %d: %s", i, s->argv[0],
+                                  s->argv[3], status, errout);
                         outs[i][0] = '\0';
                 }
                 pm_free(errout);

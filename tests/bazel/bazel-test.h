@@ -15,10 +15,10 @@ struct pm_plan;
 
 /* A temporary copy of tests/bazel/ws/<fixture> (plus ws/ext beside it). */
 struct pm_bazel_ws {
-        char *tmp;              /* the temporary directory */
-        char *root;             /* tmp/<fixture>, the workspace */
-        char *ob;               /* tmp/ob, the output base the configuration names */
-        struct pm_config *cfg;  /* loaded and resolved */
+        char *tmp;             /* the temporary directory */
+        char *root;            /* tmp/<fixture>, the workspace */
+        char *ob;              /* tmp/ob, the output base the configuration names */
+        struct pm_config *cfg; /* loaded and resolved */
 };
 
 /*

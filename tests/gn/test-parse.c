@@ -30,21 +30,25 @@ static const char project_json[] =
         "    \"rustenv\": [\"GREETING=hello=world\", \"OUT_DIR=gen/a\"],\n"
         "    \"outputs\": [\"//out/obj/a/liba.rlib\"], \"externs\": {}, \"testonly\": false},\n"
         "  \"//b:b\": {\"type\": \"rust_library\", \"toolchain\": \"//tc:rustc\",\n"
-        "    \"crate_name\": \"b\", \"crate_root\": \"//b/lib.rs\", \"sources\": [\"//b/lib.rs\"],\n"
+        "    \"crate_name\": \"b\", \"crate_root\": \"//b/lib.rs\",\n"
+        "    \"sources\": [\"//b/lib.rs\"],\n"
         "    \"deps\": [], \"outputs\": [\"//out/obj/b/libb.rlib\"]},\n"
         "  \"//b:b(//tc:host)\": {\"type\": \"rust_library\", \"toolchain\": \"//tc:host\",\n"
-        "    \"crate_name\": \"b\", \"crate_root\": \"//b/lib.rs\", \"sources\": [\"//b/lib.rs\"],\n"
+        "    \"crate_name\": \"b\", \"crate_root\": \"//b/lib.rs\",\n"
+        "    \"sources\": [\"//b/lib.rs\"],\n"
         "    \"outputs\": [\"//out/host/obj/b/libb.rlib\"]},\n"
         "  \"//c:c\": {\"type\": \"rust_library\", \"crate_name\": \"c-lib\",\n"
         "    \"crate_root\": \"//c/lib.rs\", \"rustflags\": [\"--edition=2021\"],\n"
         "    \"outputs\": [\"//out/obj/c/libc_lib.rlib\"]},\n"
-        "  \"//c:native\": {\"type\": \"static_library\", \"sources\": [\"//c/x.c\"], \"deps\": [],\n"
+        "  \"//c:native\": {\"type\": \"static_library\", \"sources\": [\"//c/x.c\"],\n"
+        "    \"deps\": [],\n"
         "    \"outputs\": [\"//out/obj/c/libnative.a\"]},\n"
         "  \"//c:cbin\": {\"type\": \"executable\", \"sources\": [\"//c/main.c\"], \"deps\": []},\n"
         "  \"//:grp\": {\"type\": \"group\", \"deps\": [\"//:grp2\"]},\n"
         "  \"//:grp2\": {\"type\": \"group\", \"deps\": [\"//c:c\", \"//:grp\"]},\n"
         "  \"//m:m(//tc:host)\": {\"type\": \"rust_proc_macro\", \"toolchain\": \"//tc:host\",\n"
-        "    \"crate_name\": \"m\", \"crate_root\": \"//m/lib.rs\", \"sources\": [\"//m/lib.rs\"],\n"
+        "    \"crate_name\": \"m\", \"crate_root\": \"//m/lib.rs\",\n"
+        "    \"sources\": [\"//m/lib.rs\"],\n"
         "    \"deps\": [\"//b:b(//tc:host)\"],\n"
         "    \"outputs\": [\"//out/host/obj/m/libm.so\"], \"rustflags\": [\"--edition=2021\"]},\n"
         "  \"//app:app\": {\"type\": \"executable\", \"crate_name\": \"app\",\n"
@@ -233,9 +237,9 @@ Test(gn_parse, ninja_externs_give_renames_and_drop_data_deps)
         gn_fx_write(&fx, "out/host/obj/m/m.ninja",
                     "build host/obj/m/libm.so: host_rust_macro ../m/lib.rs\n"
                     "  externs = --extern b_host=host/obj/b/libb.rlib\n");
-        gn_fx_write(
-                &fx, "out/obj/app/app_tests.ninja",
-                "build app_tests: rust_bin ../app/main.rs\n  externs = --extern a=obj/a/liba.rlib\n");
+        gn_fx_write(&fx, "out/obj/app/app_tests.ninja",
+                    "build app_tests: rust_bin ../app/main.rs\n"
+                    "  externs = --extern a=obj/a/liba.rlib\n");
         gn_fx_write(&fx, "out/obj/app/app.ninja",
                     "build app: rust_bin ../app/main.rs\n  externs = --extern a=obj/a/liba.rlib\n");
         cr_assert_eq(gn_fx_parse(&fx, project_json, true), 0, "%s", fx.err.msg);

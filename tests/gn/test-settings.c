@@ -142,3 +142,22 @@ Test(gn_settings, wrong_types_are_config_errors_naming_file_and_key)
         expect_config_error("{\"third_party\": [\"third_party/\"]}", "gn.third_party");
         expect_config_error("{\"outdir\": \"out\"}", "gn.outdir");
 }
+
+Test(gn_settings, args_setting_keeps_the_rewritten_args_gn_out_of_the_watch_set)
+{
+        struct gn_fx fx;
+        char *args_gn;
+
+        gn_fx_init(&fx, "{\"args\": \"x=1\"}");
+        cr_assert_eq(gn_fx_parse(&fx,
+                                 "{\"build_settings\": {\"build_dir\": \"//out/\","
+                                 " \"gen_input_files\": [\"//BUILD.gn\", \"//out/args.gn\"]},"
+                                 " \"targets\": {}}",
+                                 true),
+                     0, "%s", fx.err.msg);
+        args_gn = gn_fx_path(&fx, "out/args.gn");
+        cr_assert_not(pm_strlist_contains(&fx.g->build_files, args_gn));
+        cr_assert_eq(fx.g->build_files.n, 1);
+        pm_free(args_gn);
+        gn_fx_release(&fx);
+}

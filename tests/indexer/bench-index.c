@@ -18,12 +18,30 @@
 #include "graph-fixture.h"
 
 static double
-now_ms(void)
+clock_ms(clockid_t id)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(id, &ts);
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Wall time since the last call, and process CPU time in *cpu: on a busy machine the CPU time
+ * is the steadier figure. */
+static double last_wall, last_cpu, cpu;
+
+static void
+start(void)
+{
+        last_wall = clock_ms(CLOCK_MONOTONIC);
+        last_cpu = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static double
+elapsed(void)
+{
+        cpu = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - last_cpu;
+        return clock_ms(CLOCK_MONOTONIC) - last_wall;
 }
 
 static int
@@ -45,7 +63,7 @@ main(int argc, char **argv)
         struct pm_change ch = { 0 };
         char **labels = NULL;
         const char *top;
-        double t;
+        double wall;
         int rc = 1;
 
         if (n == 0)
@@ -68,71 +86,83 @@ main(int argc, char **argv)
                 rc = fail("open", &err);
                 goto out;
         }
-        t = now_ms();
+        start();
         if (pm_index_apply(idx, "bench", g, &ch, &err) < 0) {
                 rc = fail("cold apply", &err);
                 goto out;
         }
-        printf("cold apply:        %8.1f ms  (added %zu)\n", now_ms() - t, ch.added);
+        wall = elapsed();
+        printf("cold apply:        %8.1f ms (cpu %7.1f)  (added %zu)\n", wall, cpu, ch.added);
         pm_change_release(&ch);
 
-        t = now_ms();
+        start();
         if (pm_index_apply(idx, "bench", g, &ch, &err) < 0) {
                 rc = fail("no-change apply", &err);
                 goto out;
         }
-        printf("no-change apply:   %8.1f ms  (unchanged %zu)\n", now_ms() - t, ch.unchanged);
+        wall = elapsed();
+        printf("no-change apply:   %8.1f ms (cpu %7.1f)  (unchanged %zu)\n", wall, cpu,
+               ch.unchanged);
         pm_change_release(&ch);
 
-        t = now_ms();
+        start();
         if (pm_index_apply(idx, "bench", g2, &ch, &err) < 0) {
                 rc = fail("10%% apply", &err);
                 goto out;
         }
-        printf("10%% modified:      %8.1f ms  (modified %zu)\n", now_ms() - t, ch.modified);
+        wall = elapsed();
+        printf("10%% modified:      %8.1f ms (cpu %7.1f)  (modified %zu)\n", wall, cpu,
+               ch.modified);
         pm_change_release(&ch);
 
-        t = now_ms();
+        start();
         if (pm_index_load(idx, NULL, 0, &loaded, &err) < 0) {
                 rc = fail("load", &err);
                 goto out;
         }
-        printf("load all:          %8.1f ms  (%zu crates)\n", now_ms() - t, loaded->n_crates);
+        wall = elapsed();
+        printf("load all:          %8.1f ms (cpu %7.1f)  (%zu crates)\n", wall, cpu,
+               loaded->n_crates);
 
-        t = now_ms();
+        start();
         if (pm_writer_render(loaded, NULL, &sb, &err) < 0) {
                 rc = fail("render", &err);
                 goto out;
         }
-        printf("render all:        %8.1f ms  (%zu bytes)\n", now_ms() - t, sb.len);
+        wall = elapsed();
+        printf("render all:        %8.1f ms (cpu %7.1f)  (%zu bytes)\n", wall, cpu, sb.len);
         pm_graph_free(loaded);
         loaded = NULL;
 
-        t = now_ms();
+        start();
         if (pm_index_closure(idx, &top, 1, &labels, &err) < 0) {
                 rc = fail("closure", &err);
                 goto out;
         }
-        printf("closure of top:    %8.1f ms  (%zu crates)\n", now_ms() - t,
+        wall = elapsed();
+        printf("closure of top:    %8.1f ms (cpu %7.1f)  (%zu crates)\n", wall, cpu,
                pm_labels_count(labels));
-        t = now_ms();
+        start();
         if (pm_index_load(idx, (const char *const *)labels, pm_labels_count(labels), &loaded,
                           &err) < 0) {
                 rc = fail("load closure", &err);
                 goto out;
         }
-        printf("load closure:      %8.1f ms\n", now_ms() - t);
+        wall = elapsed();
+        printf("load closure:      %8.1f ms (cpu %7.1f)\n", wall, cpu);
         pm_graph_free(loaded);
         loaded = NULL;
         pm_labels_free(labels);
         labels = NULL;
 
-        t = now_ms();
+        start();
         if (pm_index_crates_for_file(idx, "/repo/c5/crate_55/deep/new.rs", &labels, &err) < 0) {
                 rc = fail("crates for file", &err);
                 goto out;
         }
-        printf("crates for file:   %8.3f ms  (%zu)\n", now_ms() - t, pm_labels_count(labels));
+        wall = elapsed();
+        printf("crates for file:   %8.3f ms (cpu %7.1f)  (%zu)\n", wall, cpu,
+               pm_labels_count(labels));
         rc = 0;
 out:
         pm_labels_free(labels);

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* The Buck2 adapter's settings and the parts of .buckconfig it needs: the cell map and the
+ * build file name. Reads files only. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+#include "adapters/buck2/buck2-internal.h"
+
+static const char *const known_keys[] = { "command",         "args",          "target_pattern",
+                                          "default_edition", "isolation_dir", NULL };
+
+int
+pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
+{
+        const struct pm_config *cfg = q->config;
+        const cJSON *s = q->project->settings, *k;
+        const char *file = cfg->file ? cfg->file : "(no file)";
+        const char *e;
+        int r;
+
+        if (s && !cJSON_IsObject(s))
+                return pm_error_set(err, PM_ECONFIG, "invalid '%s': key 'buck2' must be an object",
+                                    file);
+        /* Typos fail loudly rather than silently running the default command. */
+        cJSON_ArrayForEach(k, s)
+        {
+                size_t i = 0;
+
+                while (known_keys[i] && strcmp(known_keys[i], k->string) != 0)
+                        i++;
+                if (!known_keys[i])
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "invalid '%s': key 'buck2.%s' is not a buck2 setting",
+                                            file, k->string);
+        }
+        r = pm_config_get_string(cfg, s, "default_edition", "2021", &e, err);
+        if (r < 0)
+                return r;
+        if (!pm_edition_valid(e))
+                return pm_error_set(
+                        err, PM_ECONFIG,
+                        "invalid '%s': key 'buck2.default_edition' must be one of 2015, 2018, 2021, 2024, not '%s'",
+                        file, e);
+        if (ret)
+                *ret = e;
+        return 0;
+}
+
+static char *
+trim(char *s)
+{
+        char *e;
+
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+                s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+                *--e = '\0';
+        return s;
+}
+
+/*
+ * Read the cell map ([cells] or [repositories]) and [buildfile] name from .buckconfig. A
+ * missing or unreadable file is no error: unknown cells then map to the project root, which is
+ * what a single-cell repository means.
+ */
+int
+pm__buck2_load_buckconfig(struct pm__buck2_ctx *x)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error ignored;
+        char *path, *line, *save = NULL, *section = NULL;
+        size_t n_bf = 0;
+        int r = 0;
+
+        path = pm_path_join(x->a, x->root, ".buckconfig");
+        if (!path)
+                return pm__buck2_oom(x);
+        pm_error_init(&ignored);
+        r = pm_strbuf_read_file(&sb, path, PM_BUCK2_MAX_BUCKCONFIG, &ignored);
+        if (r == -ENOMEM)
+                goto out;
+        r = 0;
+        if (!sb.buf)
+                goto defaults;
+        for (line = strtok_r(sb.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *l = trim(line), *eq, *key, *val;
+
+                if (!*l || *l == '#' || *l == ';')
+                        continue;
+                if (*l == '[') {
+                        char *end = strchr(l, ']');
+
+                        if (end)
+                                *end = '\0';
+                        section = trim(l + 1);
+                        continue;
+                }
+                eq = strchr(l, '=');
+                if (!section || !eq)
+                        continue;
+                *eq = '\0';
+                key = trim(l);
+                val = trim(eq + 1);
+                if ((strcmp(section, "cells") == 0 || strcmp(section, "repositories") == 0) &&
+                    x->n_cells < PM__BUCK2_MAX_CELLS && *key && *val) {
+                        x->cells[x->n_cells].name = pm_arena_strdup(x->a, key);
+                        x->cells[x->n_cells].dir = pm_path_normalize(x->a, x->root, val);
+                        if (!x->cells[x->n_cells].name || !x->cells[x->n_cells].dir) {
+                                r = pm__buck2_oom(x);
+                                goto out;
+                        }
+                        x->n_cells++;
+                } else if (strcmp(section, "buildfile") == 0 &&
+                           (strcmp(key, "name") == 0 || strcmp(key, "name_v2") == 0)) {
+                        char *save2 = NULL;
+
+                        for (char *n = strtok_r(val, ",", &save2);
+                             n && n_bf < PM__BUCK2_MAX_BF_NAMES; n = strtok_r(NULL, ",", &save2)) {
+                                n = trim(n);
+                                if (!*n)
+                                        continue;
+                                x->bf_names[n_bf] = pm_arena_strdup(x->a, n);
+                                if (!x->bf_names[n_bf]) {
+                                        r = pm__buck2_oom(x);
+                                        goto out;
+                                }
+                                n_bf++;
+                        }
+                }
+        }
+defaults:
+        for (const char *const *d = pm__buck2_build_file_names(); *d; d++)
+                x->bf_names[n_bf++] = *d;
+        x->bf_names[n_bf] = NULL;
+out:
+        pm_strbuf_release(&sb);
+        return r;
+}
+
+/* The directory of cell @name (@len bytes); unknown cells are the project root. */
+const char *
+pm__buck2_cell_dir(const struct pm__buck2_ctx *x, const char *name, size_t len)
+{
+        for (size_t i = 0; i < x->n_cells; i++)
+                if (strlen(x->cells[i].name) == len && memcmp(x->cells[i].name, name, len) == 0)
+                        return x->cells[i].dir;
+        return x->root;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon side of the command line: which root and socket a command means, connecting (and
+ * starting `projmodel serve` in the background when nothing listens), and discover's request
+ * to the daemon. */
+#include "projmodel/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/server.h"
+
+#include "cli-internal.h"
+
+/* How long a client waits for a daemon it started to listen (connect attempts every few ms). */
+#define CONNECT_RETRY_NS  (2 * 1000 * 1000) /* 2 ms between attempts */
+#define CONNECT_MAX_TRIES 10000             /* about 20 s in all */
+
+int
+pm__cli_daemon_target(const char *root_opt, const char *socket_opt, const char *start,
+                      char **ret_root, char **ret_socket, struct pm_error *err)
+{
+        char *root = NULL, *from = NULL, *sock = NULL;
+        int r = 0;
+
+        if (root_opt) {
+                root = pm__cli_abspath(root_opt);
+        } else {
+                from = start ? pm__cli_abspath(start) : pm_path_cwd();
+                if (!from) {
+                        r = pm_error_set(err, -ENOMEM, "cannot find the working directory");
+                        goto out;
+                }
+                r = pm_config_find_root(from, &root, err);
+                if (r < 0)
+                        goto out;
+        }
+        if (!root) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (socket_opt)
+                sock = pm__cli_abspath(socket_opt);
+        else
+                r = pm_server_default_socket(root, &sock, err);
+        if (r < 0)
+                goto out;
+        if (!sock) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        *ret_root = pm_steal_ptr(&root);
+        *ret_socket = pm_steal_ptr(&sock);
+out:
+        pm_free(root);
+        pm_free(from);
+        pm_free(sock);
+        return r;
+}
+
+/* Start `projmodel serve --root ROOT --socket SOCK` (it daemonizes; its first process exits
+ * once the socket listens, or with 1 when another daemon won the lock). stdio is /dev/null so
+ * the daemon never holds the caller's pipes (rust-analyzer waits for discover's stdout). */
+static int
+start_daemon(const char *root, const char *sock, struct pm_error *err)
+{
+        posix_spawn_file_actions_t fa;
+        char *argv[] = { (char *)"projmodel",
+                         (char *)"serve",
+                         (char *)"--root",
+                         (char *)root,
+                         (char *)"--socket",
+                         (char *)sock,
+                         NULL };
+        pid_t pid;
+        int r, status;
+
+        if (posix_spawn_file_actions_init(&fa) != 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        (void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        (void)posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        (void)posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+        (void)posix_spawn_file_actions_destroy(&fa);
+        if (r != 0)
+                return pm_error_set(err, -r, "cannot start 'projmodel serve': %s", strerror(r));
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR)
+                        return pm_error_set(err, -errno, "cannot wait for 'projmodel serve'");
+        }
+        /* Exit 1 usually means another client's daemon won the race: connecting decides. */
+        return 0;
+}
+
+int
+pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm_client **ret,
+                       struct pm_error *err)
+{
+        struct timespec pause = { 0, CONNECT_RETRY_NS };
+        int r;
+
+        r = pm_client_connect(sock, ret, err);
+        if (r == 0 || !start || (r != -ENOENT && r != -ECONNREFUSED))
+                return r;
+        pm_error_init(err);
+        r = start_daemon(root, sock, err);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < CONNECT_MAX_TRIES; i++) {
+                pm_error_init(err);
+                r = pm_client_connect(sock, ret, err);
+                if (r == 0 || (r != -ENOENT && r != -ECONNREFUSED))
+                        return r;
+                (void)nanosleep(&pause, NULL);
+        }
+        return pm_error_set(err, PM_ETIMEOUT, "the daemon for '%s' did not start (see '%s')", root,
+                            sock);
+}
+
+struct discover_progress {
+        pm__cli_progress_cb cb;
+        void *userdata;
+};
+
+/* $/progress notifications become discover progress lines. */
+static void
+on_notification(void *userdata, const cJSON *msg)
+{
+        struct discover_progress *dp = userdata;
+        const cJSON *method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(params, "value");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(value, "message");
+
+        if (!dp->cb || !cJSON_IsString(method) || strcmp(method->valuestring, "$/progress") != 0)
+                return;
+        if (cJSON_IsString(m))
+                dp->cb(m->valuestring, dp->userdata);
+}
+
+int
+pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *socket_opt,
+                            pm__cli_progress_cb progress, void *userdata, char **ret_buildfile,
+                            struct cJSON **ret_project, struct pm_error *err)
+{
+        struct discover_progress dp = { progress, userdata };
+        struct pm_client *c = NULL;
+        char *root = NULL, *sock = NULL;
+        cJSON *params = NULL, *result = NULL, *bf, *project;
+        int r;
+
+        r = pm__cli_daemon_target(req->root, socket_opt,
+                                  req->kind == PM__CLI_DISCOVER_LABEL ? NULL : req->value, &root,
+                                  &sock, err);
+        if (r < 0)
+                goto out;
+        r = pm__cli_daemon_connect(root, sock, true, &c, err);
+        if (r < 0)
+                goto out;
+        /* initialize: the daemon then sends $/progress while it indexes for us. */
+        params = cJSON_CreateObject();
+        r = pm_client_call(c, "initialize", pm_steal_ptr(&params), -1, NULL, NULL, &result, err);
+        if (r < 0)
+                goto out;
+        cJSON_Delete(result);
+        result = NULL;
+        params = cJSON_CreateObject();
+        if (!params ||
+            !cJSON_AddStringToObject(params,
+                                     req->kind == PM__CLI_DISCOVER_PATH        ? "path"
+                                     : req->kind == PM__CLI_DISCOVER_BUILDFILE ? "buildfile"
+                                                                               : "label",
+                                     req->value)) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (progress)
+                progress("asking the projmodel daemon", userdata);
+        r = pm_client_call(c, "projmodel/rustProject", pm_steal_ptr(&params), -1, on_notification,
+                           &dp, &result, err);
+        if (r < 0)
+                goto out;
+        bf = cJSON_GetObjectItemCaseSensitive(result, "buildfile");
+        project = cJSON_DetachItemFromObjectCaseSensitive(result, "project");
+        if (!cJSON_IsString(bf) || !cJSON_IsObject(project)) {
+                cJSON_Delete(project);
+                r = pm_error_set(err, PM_EPROTO, "daemon reply without 'buildfile' and 'project'");
+                goto out;
+        }
+        *ret_buildfile = pm_strdup(bf->valuestring);
+        if (!*ret_buildfile) {
+                cJSON_Delete(project);
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        *ret_project = project;
+out:
+        cJSON_Delete(params);
+        cJSON_Delete(result);
+        pm_client_free(c);
+        pm_free(root);
+        pm_free(sock);
+        return r;
+}

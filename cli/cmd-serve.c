@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel serve`: run the daemon for one root, in the foreground or daemonized (the first
+ * process exits once the socket listens, reporting startup errors). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/server.h"
+
+#include "cli-internal.h"
+
+const char pm__cli_serve_usage[] =
+        "serve [--root DIR] [--socket PATH] [--db FILE] [--log FILE] [--foreground]";
+
+/* Point stdin at /dev/null and stdout/stderr at @log (appending; /dev/null if unusable). */
+static void
+redirect_stdio(const char *log)
+{
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int out = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+
+        if (out < 0)
+                out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (in >= 0) {
+                (void)dup2(in, STDIN_FILENO);
+                (void)close(in);
+        }
+        if (out >= 0) {
+                (void)dup2(out, STDOUT_FILENO);
+                (void)dup2(out, STDERR_FILENO);
+                (void)close(out);
+        }
+}
+
+/* The daemonizing parent: wait for the child's "ok" or "error: ..." line. */
+static int
+wait_ready(int fd, pid_t child)
+{
+        char buf[PM_ERROR_MSG_MAX + 16];
+        size_t n = 0;
+        ssize_t r;
+        int status;
+
+        while (n < sizeof(buf) - 1) {
+                r = read(fd, buf + n, sizeof(buf) - 1 - n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                n += (size_t)r;
+        }
+        buf[n] = '\0';
+        (void)close(fd);
+        /* The intermediate child exits right after forking the daemon. */
+        (void)waitpid(child, &status, 0);
+        if (strncmp(buf, "ok", 2) == 0)
+                return PM_CLI_EXIT_OK;
+        if (n && buf[n - 1] == '\n')
+                buf[n - 1] = '\0';
+        (void)fprintf(stderr, "projmodel serve: %s\n",
+                      strncmp(buf, "error: ", 7) == 0 ? buf + 7 : "the daemon failed to start");
+        return PM_CLI_EXIT_ERROR;
+}
+
+int
+pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
+{
+        enum {
+                OPT_SOCKET = 256,
+                OPT_DB,
+                OPT_LOG,
+                OPT_FOREGROUND
+        };
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "db", required_argument, NULL, OPT_DB },
+                { "log", required_argument, NULL, OPT_LOG },
+                { "foreground", no_argument, NULL, OPT_FOREGROUND },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct pm_server_options opts = { .ready_fd = -1 };
+        const char *root_opt = g->root, *socket_opt = NULL, *db = NULL, *log = NULL;
+        char *root = NULL, *sock = NULL, *log_own = NULL, *db_abs = NULL;
+        bool foreground = false;
+        struct pm_error err;
+        int c, pipefd[2], code = PM_CLI_EXIT_ERROR;
+        pid_t pid;
+
+        pm_error_init(&err);
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        root_opt = optarg;
+                        break;
+                case OPT_SOCKET:
+                        socket_opt = optarg;
+                        break;
+                case OPT_DB:
+                        db = optarg;
+                        break;
+                case OPT_LOG:
+                        log = optarg;
+                        break;
+                case OPT_FOREGROUND:
+                        foreground = true;
+                        break;
+                case 'h':
+                        return pm__cli_help(pm__cli_serve_usage);
+                default:
+                        return pm__cli_usage_error("serve", pm__cli_serve_usage, "invalid option");
+                }
+        }
+        if (optind != argc)
+                return pm__cli_usage_error("serve", pm__cli_serve_usage, "unexpected argument '%s'",
+                                           argv[optind]);
+        if (pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err) < 0) {
+                pm__cli_print_error(&err);
+                goto out;
+        }
+        if (db && !(db_abs = pm__cli_abspath(db)))
+                goto out;
+        opts.root = root;
+        opts.socket_path = sock;
+        opts.db_path = db_abs;
+        if (foreground) {
+                if (log)
+                        redirect_stdio(log);
+                if (pm_server_run(&opts, &err) < 0) {
+                        pm__cli_print_error(&err);
+                        goto out;
+                }
+                code = PM_CLI_EXIT_OK;
+                goto out;
+        }
+        if (log) {
+                log_own = pm__cli_abspath(log);
+        } else {
+                log_own = pm_server_default_log(root);
+                if (log_own) {
+                        char *dir = pm_path_dirname(NULL, log_own);
+
+                        if (dir)
+                                (void)mkdir(dir, 0700);
+                        pm_free(dir);
+                }
+        }
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                (void)fprintf(stderr, "projmodel serve: pipe: %s\n", strerror(errno));
+                goto out;
+        }
+        (void)fflush(NULL);
+        pid = fork();
+        if (pid < 0) {
+                (void)fprintf(stderr, "projmodel serve: fork: %s\n", strerror(errno));
+                (void)close(pipefd[0]);
+                (void)close(pipefd[1]);
+                goto out;
+        }
+        if (pid > 0) {
+                (void)close(pipefd[1]);
+                code = wait_ready(pipefd[0], pid);
+                goto out;
+        }
+        /* Child: a new session (out of the caller's process group, which rust-analyzer kills),
+         * then fork again so the daemon is not a session leader and the parent reaps at once. */
+        (void)close(pipefd[0]);
+        if (setsid() < 0)
+                _exit(1);
+        pid = fork();
+        if (pid < 0)
+                _exit(1);
+        if (pid > 0)
+                _exit(0);
+        redirect_stdio(log_own);
+        if (chdir("/") < 0)
+                _exit(1);
+        opts.ready_fd = pipefd[1];
+        code = pm_server_run(&opts, &err) < 0 ? PM_CLI_EXIT_ERROR : PM_CLI_EXIT_OK;
+        if (code != PM_CLI_EXIT_OK)
+                pm__cli_print_error(&err);
+out:
+        pm_free(root);
+        pm_free(sock);
+        pm_free(log_own);
+        pm_free(db_abs);
+        return code;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel status`: what the root's daemon is doing (never starts one). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/client.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+
+#include "cli-internal.h"
+
+const char pm__cli_status_usage[] = "status [--root DIR] [--socket PATH] [--json]";
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double
+num(const cJSON *o, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void
+print_human(const cJSON *s)
+{
+        const cJSON *last = cJSON_GetObjectItemCaseSensitive(s, "lastRefresh");
+        char when[64] = "never";
+
+        if (num(last, "time") > 0) {
+                time_t t = (time_t)num(last, "time");
+                struct tm tm;
+
+                if (localtime_r(&t, &tm))
+                        (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        }
+        (void)printf("root:          %s\n", str(s, "root") ?: "?");
+        (void)printf("socket:        %s\n", str(s, "socket") ?: "?");
+        (void)printf("pid:           %.0f\n", num(s, "pid"));
+        (void)printf("state:         %s\n", str(s, "state") ?: "?");
+        (void)printf("generation:    %.0f\n", num(s, "generation"));
+        (void)printf("crates:        %.0f\n", num(s, "crates"));
+        (void)printf("last refresh:  %s (%.0f ms)%s\n", when, num(last, "durationMs"),
+                     cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(last, "ok")) ? ", failed" : "");
+        (void)printf("last error:    %s\n", str(s, "lastError") ?: "none");
+        (void)printf("watching:      %.0f directories, %.0f build files, %.0f overflows\n",
+                     num(s, "watches"), num(s, "watchedBuildFiles"), num(s, "overflows"));
+        if (str(s, "watchError"))
+                (void)printf("watch error:   %s\n", str(s, "watchError"));
+        (void)printf("clients:       %.0f\n", num(s, "clients"));
+        (void)printf("memory:        %.1f MiB\n", num(s, "rssBytes") / (1024.0 * 1024.0));
+}
+
+int
+pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
+{
+        enum {
+                OPT_SOCKET = 256,
+                OPT_JSON
+        };
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *root_opt = g->root, *socket_opt = NULL;
+        struct pm_client *client = NULL;
+        char *root = NULL, *sock = NULL, *text = NULL;
+        cJSON *result = NULL;
+        bool json = false;
+        struct pm_error err;
+        int c, r, code = PM_CLI_EXIT_ERROR;
+
+        pm_error_init(&err);
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        root_opt = optarg;
+                        break;
+                case OPT_SOCKET:
+                        socket_opt = optarg;
+                        break;
+                case OPT_JSON:
+                        json = true;
+                        break;
+                case 'h':
+                        return pm__cli_help(pm__cli_status_usage);
+                default:
+                        return pm__cli_usage_error("status", pm__cli_status_usage,
+                                                   "invalid option");
+                }
+        }
+        if (optind != argc)
+                return pm__cli_usage_error("status", pm__cli_status_usage,
+                                           "unexpected argument '%s'", argv[optind]);
+        r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err);
+        if (r == 0)
+                r = pm__cli_daemon_connect(root, sock, false, &client, &err);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                (void)fprintf(stderr, "projmodel: no daemon serves '%s' (socket '%s')\n", root,
+                              sock);
+                goto out;
+        }
+        if (r == 0)
+                r = pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result,
+                                   &err);
+        if (r < 0) {
+                pm__cli_print_error(&err);
+                goto out;
+        }
+        if (json) {
+                text = cJSON_Print(result);
+                if (text)
+                        (void)printf("%s\n", text);
+        } else {
+                print_human(result);
+        }
+        code = PM_CLI_EXIT_OK;
+out:
+        cJSON_free(text);
+        cJSON_Delete(result);
+        pm_client_free(client);
+        pm_free(root);
+        pm_free(sock);
+        return code;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel stop`: ask the root's daemon to exit (shutdown, then exit) and wait until it has
+ * closed the connection. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/client.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+
+#include "cli-internal.h"
+
+const char pm__cli_stop_usage[] = "stop [--root DIR] [--socket PATH]";
+
+int
+pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
+{
+        enum {
+                OPT_SOCKET = 256
+        };
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *root_opt = g->root, *socket_opt = NULL;
+        struct pm_client *client = NULL;
+        char *root = NULL, *sock = NULL;
+        cJSON *result = NULL, *msg = NULL;
+        struct pm_error err;
+        double pid = 0;
+        int c, r, code = PM_CLI_EXIT_ERROR;
+
+        pm_error_init(&err);
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        root_opt = optarg;
+                        break;
+                case OPT_SOCKET:
+                        socket_opt = optarg;
+                        break;
+                case 'h':
+                        return pm__cli_help(pm__cli_stop_usage);
+                default:
+                        return pm__cli_usage_error("stop", pm__cli_stop_usage, "invalid option");
+                }
+        }
+        if (optind != argc)
+                return pm__cli_usage_error("stop", pm__cli_stop_usage, "unexpected argument '%s'",
+                                           argv[optind]);
+        r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err);
+        if (r == 0)
+                r = pm__cli_daemon_connect(root, sock, false, &client, &err);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                (void)fprintf(stderr, "projmodel: no daemon serves '%s' (socket '%s')\n", root,
+                              sock);
+                goto out;
+        }
+        if (r == 0)
+                r = pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result,
+                                   &err);
+        if (r == 0) {
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(result, "pid");
+
+                pid = cJSON_IsNumber(p) ? p->valuedouble : 0;
+                cJSON_Delete(result);
+                result = NULL;
+                r = pm_client_call(client, "shutdown", NULL, 30000, NULL, NULL, &result, &err);
+        }
+        if (r == 0)
+                r = pm_client_send(client, "exit", NULL, true, NULL, &err);
+        /* Wait for the daemon to close our connection: it has stopped listening by then. */
+        while (r == 0) {
+                r = pm_client_recv(client, 30000, &msg, &err);
+                cJSON_Delete(msg);
+                msg = NULL;
+        }
+        if (r != -ECONNRESET) {
+                pm__cli_print_error(&err);
+                goto out;
+        }
+        (void)printf("stopped the daemon of '%s' (pid %.0f)\n", root, pid);
+        code = PM_CLI_EXIT_OK;
+out:
+        cJSON_Delete(result);
+        pm_client_free(client);
+        pm_free(root);
+        pm_free(sock);
+        return code;
+}

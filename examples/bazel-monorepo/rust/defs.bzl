@@ -1,0 +1,134 @@
+"""A tiny rules_rust stand-in: rust_library, rust_proc_macro, rust_binary and rust_test with
+rules_rust's attribute names, compiling with the rustc found on PATH (not hermetic).
+
+Deliberately small: no toolchains, no build scripts, no transitions (proc macros are built for
+the host, which is also the target here).
+"""
+
+RustCrate = provider(fields = ["name", "out", "transitive_outs"])
+
+# What a rust_test with crate = ... needs of its library.
+_LibSources = provider(fields = ["srcs", "deps", "root", "aliases"])
+
+def _crate_name(ctx):
+    return ctx.attr.crate_name or ctx.label.name.replace("-", "_")
+
+def _crate_root(ctx, default):
+    if ctx.file.crate_root:
+        return ctx.file.crate_root
+    srcs = ctx.files.srcs
+    if len(srcs) == 1:
+        return srcs[0]
+    for name in [default, ctx.label.name + ".rs"]:
+        for f in srcs:
+            if f.basename == name:
+                return f
+    fail("no crate_root and no %s among the srcs" % default)
+
+def _aliases(ctx):
+    return {target.label: alias for target, alias in ctx.attr.aliases.items()}
+
+def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
+    name = _crate_name(ctx)
+    if crate_type == "rlib":
+        out = ctx.actions.declare_file("lib%s.rlib" % name)
+    elif crate_type == "proc-macro":
+        out = ctx.actions.declare_file("lib%s.so" % name)
+    else:
+        out = ctx.actions.declare_file(ctx.label.name)
+    args = ctx.actions.args()
+    args.add(root)
+    args.add("--crate-name", name)
+    args.add("--crate-type", "bin" if test else crate_type)
+    if test:
+        args.add("--test")
+    args.add("--edition", ctx.attr.edition or "2021")
+    args.add("-o", out)
+    for f in ctx.attr.crate_features:
+        args.add("--cfg", 'feature="%s"' % f)
+    args.add_all(ctx.attr.rustc_flags)
+    transitive = []
+    for dep in deps:
+        info = dep[RustCrate]
+        args.add("--extern", "%s=%s" % (aliases.get(dep.label, info.name), info.out.path))
+        transitive.append(info.transitive_outs)
+    dep_outs = depset(transitive = transitive)
+    for f in dep_outs.to_list():
+        args.add("-L", "dependency=" + f.dirname)
+    # rustc comes from the user's PATH (use_default_shell_env), and Bazel then ignores `env`:
+    # rustc_env is exported by the shell instead.
+    exports = "".join([
+        "export %s='%s'; " % (k, v.replace("'", "'\\''"))
+        for k, v in ctx.attr.rustc_env.items()
+    ])
+    ctx.actions.run_shell(
+        command = exports + 'exec rustc "$@"',
+        arguments = [args],
+        inputs = depset(srcs, transitive = [dep_outs]),
+        outputs = [out],
+        use_default_shell_env = True,
+        mnemonic = "Rustc",
+        progress_message = "Compiling Rust crate %s" % ctx.label,
+    )
+    return name, out, dep_outs
+
+def _library_impl(ctx, crate_type):
+    deps = ctx.attr.deps + ctx.attr.proc_macro_deps
+    root = _crate_root(ctx, "lib.rs")
+    name, out, dep_outs = _compile(ctx, crate_type, root, ctx.files.srcs, deps, _aliases(ctx))
+    return [
+        DefaultInfo(files = depset([out])),
+        RustCrate(name = name, out = out, transitive_outs = depset([out], transitive = [dep_outs])),
+        _LibSources(srcs = ctx.files.srcs, deps = deps, root = root, aliases = _aliases(ctx)),
+    ]
+
+def _rust_library_impl(ctx):
+    return _library_impl(ctx, "rlib")
+
+def _rust_proc_macro_impl(ctx):
+    return _library_impl(ctx, "proc-macro")
+
+def _rust_binary_impl(ctx):
+    deps = ctx.attr.deps + ctx.attr.proc_macro_deps
+    root = _crate_root(ctx, "main.rs")
+    _, out, _ = _compile(ctx, "bin", root, ctx.files.srcs, deps, _aliases(ctx))
+    return [DefaultInfo(files = depset([out]), executable = out)]
+
+def _rust_test_impl(ctx):
+    srcs = ctx.files.srcs
+    deps = ctx.attr.deps + ctx.attr.proc_macro_deps
+    aliases = _aliases(ctx)
+    if ctx.attr.crate:
+        # rules_rust folds a test with crate = ... into its library: the library's root,
+        # sources, deps and aliases, compiled with --test.
+        lib = ctx.attr.crate[_LibSources]
+        root = lib.root
+        srcs = srcs + lib.srcs
+        deps = deps + lib.deps
+        aliases = dict(lib.aliases, **aliases)
+    else:
+        root = _crate_root(ctx, "lib.rs")
+    _, out, _ = _compile(ctx, "bin", root, srcs, deps, aliases, test = True)
+    return [DefaultInfo(files = depset([out]), executable = out)]
+
+_ATTRS = {
+    "srcs": attr.label_list(allow_files = [".rs"]),
+    "crate_root": attr.label(allow_single_file = [".rs"]),
+    "crate_name": attr.string(),
+    "edition": attr.string(),
+    "deps": attr.label_list(providers = [RustCrate]),
+    "proc_macro_deps": attr.label_list(providers = [RustCrate]),
+    "aliases": attr.label_keyed_string_dict(),
+    "crate_features": attr.string_list(),
+    "rustc_flags": attr.string_list(),
+    "rustc_env": attr.string_dict(),
+}
+
+rust_library = rule(implementation = _rust_library_impl, attrs = _ATTRS)
+rust_proc_macro = rule(implementation = _rust_proc_macro_impl, attrs = _ATTRS)
+rust_binary = rule(implementation = _rust_binary_impl, attrs = _ATTRS, executable = True)
+rust_test = rule(
+    implementation = _rust_test_impl,
+    attrs = dict(_ATTRS, crate = attr.label(providers = [_LibSources])),
+    test = True,
+)

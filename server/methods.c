@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's JSON-RPC methods: the one method table and its handlers. Handlers run on the
+ * loop thread and read the model through the server's read handle only. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/writer.h"
+
+#include "server-internal.h"
+
+#define CLIENT(call) ((struct pm__client *)(call)->owner)
+
+/* ---- helpers ---- */
+
+static cJSON *
+strlist_json(char *const *v, size_t n)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t i = 0; a && i < n; i++) {
+                cJSON *s = cJSON_CreateString(v[i]);
+
+                if (!s) {
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+                cJSON_AddItemToArray(a, s);
+        }
+        return a;
+}
+
+static cJSON *
+labels_json(char **labels)
+{
+        return strlist_json(labels, pm_labels_count(labels));
+}
+
+static int
+oom(struct pm_error *err)
+{
+        return pm_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* Add @v under @key unless NULL (cJSON keeps nulls out of our replies). */
+static void
+add_str(cJSON *o, const char *key, const char *v)
+{
+        if (v)
+                cJSON_AddStringToObject(o, key, v);
+}
+
+cJSON *
+pm__crate_json(const struct pm_crate *c)
+{
+        cJSON *o = cJSON_CreateObject(), *a, *env;
+
+        if (!o)
+                return NULL;
+        add_str(o, "label", c->label);
+        add_str(o, "buildSystem", c->build_system);
+        add_str(o, "displayName", c->display_name);
+        add_str(o, "crateName", c->crate_name);
+        add_str(o, "kind", pm_crate_kind_name(c->kind));
+        add_str(o, "edition", c->edition);
+        add_str(o, "rootModule", c->root_module);
+        add_str(o, "target", c->target);
+        cJSON_AddItemToObject(o, "cfgs", strlist_json(c->cfgs.v, c->cfgs.n));
+        env = cJSON_AddObjectToObject(o, "env");
+        for (size_t i = 0; env && i < c->env.n; i++)
+                cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value);
+        cJSON_AddItemToObject(o, "flags", strlist_json(c->flags.v, c->flags.n));
+        cJSON_AddItemToObject(o, "sources", strlist_json(c->sources.v, c->sources.n));
+        cJSON_AddItemToObject(o, "includeDirs", strlist_json(c->include_dirs.v, c->include_dirs.n));
+        add_str(o, "buildFile", c->build_file);
+        add_str(o, "procMacroDylib", c->proc_macro_dylib);
+        cJSON_AddBoolToObject(o, "isWorkspaceMember", c->is_workspace_member);
+        add_str(o, "note", c->note);
+        a = cJSON_AddArrayToObject(o, "deps");
+        for (size_t i = 0; a && i < c->n_deps; i++) {
+                cJSON *d = cJSON_CreateObject();
+
+                if (!d)
+                        break;
+                add_str(d, "label", c->deps[i].label);
+                add_str(d, "name", c->deps[i].name);
+                cJSON_AddItemToArray(a, d);
+        }
+        return o;
+}
+
+/* Whether @call may wait for the refresh in progress (or scheduled) to answer it fresh. */
+static bool
+can_wait_fresh(struct pm_server *srv, struct pm__rpc_call *call)
+{
+        return !call->resumed && pm__refresh_pending(srv);
+}
+
+/* Render the project of the crates @labels (with their closure). */
+static int
+render_project(struct pm_server *srv, char *const *labels, size_t n, cJSON **ret,
+               struct pm_error *err)
+{
+        struct pm_writer_options opts = { 0 };
+        struct pm_graph *g = NULL;
+        char **closure = NULL;
+        int r;
+
+        if (labels) {
+                r = pm_index_closure(srv->idx, (const char *const *)labels, n, &closure, err);
+                if (r < 0)
+                        goto out;
+                r = pm_index_load(srv->idx, (const char *const *)closure, pm_labels_count(closure),
+                                  &g, err);
+        } else {
+                r = pm_index_load(srv->idx, NULL, 0, &g, err);
+        }
+        if (r < 0)
+                goto out;
+        opts.sysroot = srv->sysroot;
+        opts.sysroot_src = srv->sysroot_src;
+        opts.proc_macro_cwd = srv->cfg->root;
+        opts.pretty = false;
+        r = pm_writer_project(g, &opts, ret, err);
+out:
+        pm_labels_free(closure);
+        pm_graph_free(g);
+        return r;
+}
+
+/* {buildfile, project} for build file @bf: its crates and their closure. */
+static int
+project_for_buildfile(struct pm_server *srv, const char *bf, cJSON **ret, struct pm_error *err)
+{
+        cJSON *res = NULL, *project = NULL;
+        char **labels = NULL;
+        int r;
+
+        r = pm_index_crates_for_build_file(srv->idx, bf, &labels, err);
+        if (r < 0)
+                goto out;
+        if (!labels || !labels[0]) {
+                r = pm_error_set(err, PM_ENOTFOUND, "no crate is declared in '%s'", bf);
+                goto out;
+        }
+        r = render_project(srv, labels, pm_labels_count(labels), &project, err);
+        if (r < 0)
+                goto out;
+        res = cJSON_CreateObject();
+        if (!res || !cJSON_AddStringToObject(res, "buildfile", bf)) {
+                r = oom(err);
+                goto out;
+        }
+        cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
+        *ret = pm_steal_ptr(&res);
+out:
+        cJSON_Delete(project);
+        cJSON_Delete(res);
+        pm_labels_free(labels);
+        return r;
+}
+
+/* {buildfile, project} for one crate: its build file's project, or the crate alone. */
+static int
+project_for_label(struct pm_server *srv, const char *label, cJSON **ret, struct pm_error *err)
+{
+        struct pm_graph *g = NULL;
+        const char *one[1] = { label };
+        cJSON *res = NULL, *project = NULL;
+        int r;
+
+        r = pm_index_load(srv->idx, one, 1, &g, err);
+        if (r < 0)
+                goto out;
+        if (g->n_crates && g->crates[0].build_file) {
+                r = project_for_buildfile(srv, g->crates[0].build_file, ret, err);
+                goto out;
+        }
+        /* No build file: key the project by the crate's root module. */
+        r = render_project(srv, (char *const *)one, 1, &project, err);
+        if (r < 0)
+                goto out;
+        res = cJSON_CreateObject();
+        if (!res || !g->n_crates ||
+            !cJSON_AddStringToObject(res, "buildfile", g->crates[0].root_module)) {
+                r = oom(err);
+                goto out;
+        }
+        cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
+        *ret = pm_steal_ptr(&res);
+out:
+        cJSON_Delete(project);
+        cJSON_Delete(res);
+        pm_graph_free(g);
+        return r;
+}
+
+/* An absolute, normalised path parameter, pm_malloc'd. */
+static int
+param_path(const cJSON *params, const char *key, bool required, char **ret, struct pm_error *err)
+{
+        const char *v;
+        int r;
+
+        r = pm__param_string(params, key, required, &v, err);
+        if (r < 0)
+                return r;
+        if (!v) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!pm_path_is_absolute(v))
+                return pm_error_set(err, PM_EPARAMS, "parameter '%s' must be an absolute path",
+                                    key);
+        *ret = pm_path_normalize(NULL, NULL, v);
+        return *ret ? 0 : oom(err);
+}
+
+/* True if @path changed after the last refresh started (its change may not be applied yet). */
+static bool
+newer_than_model(struct pm_server *srv, const char *path)
+{
+        struct stat st;
+        uint64_t ns;
+
+        if (stat(path, &st) < 0)
+                return false;
+        ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+        return ns >= srv->last_start_ns;
+}
+
+/* ---- handlers ---- */
+
+static int
+m_initialize(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        cJSON *res = cJSON_CreateObject(), *caps, *pm, *info, *methods;
+
+        if (!res)
+                return oom(err);
+        caps = cJSON_AddObjectToObject(res, "capabilities");
+        pm = caps ? cJSON_AddObjectToObject(caps, "projmodel") : NULL;
+        methods = pm ? cJSON_AddArrayToObject(pm, "methods") : NULL;
+        for (size_t i = 0; methods && i < pm__n_methods; i++)
+                cJSON_AddItemToArray(methods, cJSON_CreateString(pm__methods[i].name));
+        if (pm) {
+                const char *notes[] = { "projmodel/modelChanged", "projmodel/refreshFailed",
+                                        "$/progress" };
+
+                cJSON_AddItemToObject(pm, "notifications", cJSON_CreateStringArray(notes, 3));
+        }
+        info = cJSON_AddObjectToObject(res, "serverInfo");
+        if (!info || !cJSON_AddStringToObject(info, "name", "projmodel") ||
+            !cJSON_AddStringToObject(info, "version", PM_VERSION)) {
+                cJSON_Delete(res);
+                return oom(err);
+        }
+        CLIENT(call)->initialized = true;
+        *ret = res;
+        return 0;
+}
+
+static int
+m_initialized(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        return 0;
+}
+
+static int
+m_shutdown(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+
+        CLIENT(call)->shutdown = true;
+        srv->shutdown_requested = true;
+        *ret = cJSON_CreateNull();
+        return *ret ? 0 : oom(err);
+}
+
+static int
+m_exit(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+
+        /* One client's "exit" stops the shared daemon only after its own "shutdown". */
+        if (CLIENT(call)->shutdown) {
+                pm__log("client %llu asked to stop", (unsigned long long)CLIENT(call)->serial);
+                pm__server_stop(srv);
+        }
+        return 0;
+}
+
+static bool
+same_id(const cJSON *a, const cJSON *b)
+{
+        if (!a || !b)
+                return false;
+        if (cJSON_IsString(a) && cJSON_IsString(b))
+                return strcmp(a->valuestring, b->valuestring) == 0;
+        return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble;
+}
+
+static int
+m_cancel(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        struct pm__rpc_call **lists[2] = { &srv->parked_model, &srv->parked_fresh };
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(call->params, "id");
+        struct pm_error cerr;
+
+        pm_error_init(&cerr);
+        pm_error_set(&cerr, PM_ECANCELLED, "request cancelled");
+        for (size_t i = 0; i < 2; i++) {
+                for (struct pm__rpc_call **pp = lists[i]; *pp; pp = &(*pp)->next) {
+                        struct pm__rpc_call *c = *pp;
+
+                        if (c->owner != call->owner || !same_id(c->id, id))
+                                continue;
+                        *pp = c->next;
+                        srv->n_parked--;
+                        pm__client_send(CLIENT(c), pm__rpc_error(c->id, &cerr));
+                        pm__rpc_call_free(c);
+                        return 0;
+                }
+        }
+        return 0; /* already answered: nothing to do */
+}
+
+static int
+m_crate_for_file(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        char *path = NULL, **labels = NULL;
+        cJSON *res = NULL;
+        int r;
+
+        r = param_path(call->params, "path", true, &path, err);
+        if (r < 0)
+                goto out;
+        r = pm_index_crates_for_file(srv->idx, path, &labels, err);
+        if (r < 0)
+                goto out;
+        if ((!labels || !labels[0]) && can_wait_fresh(srv, call)) {
+                r = pm__server_park(srv, &srv->parked_fresh, call, err);
+                goto out;
+        }
+        res = cJSON_CreateObject();
+        if (!res || !cJSON_AddStringToObject(res, "path", path)) {
+                r = oom(err);
+                goto out;
+        }
+        cJSON_AddItemToObject(res, "crates", labels_json(labels));
+        *ret = pm_steal_ptr(&res);
+out:
+        cJSON_Delete(res);
+        pm_labels_free(labels);
+        pm_free(path);
+        return r;
+}
+
+/* The build file owning @path's first crate (pm_malloc'd), or NULL with *ret_label set to a
+ * crate without a build file. */
+static int
+buildfile_for_path(struct pm_server *srv, const char *path, char **ret_bf, char **ret_label,
+                   struct pm_error *err)
+{
+        struct pm_graph *g = NULL;
+        char **labels = NULL;
+        int r;
+
+        *ret_bf = *ret_label = NULL;
+        r = pm_index_crates_for_file(srv->idx, path, &labels, err);
+        if (r < 0)
+                goto out;
+        if (!labels || !labels[0]) {
+                r = pm_error_set(err, PM_ENOTFOUND, "no crate owns '%s'", path);
+                goto out;
+        }
+        r = pm_index_load(srv->idx, (const char *const *)labels, pm_labels_count(labels), &g, err);
+        if (r < 0)
+                goto out;
+        pm_graph_sort(g);
+        /* Prefer a first-party crate's build file: that is the one the editor edits. */
+        for (int pass = 0; pass < 2 && !*ret_bf; pass++) {
+                for (size_t i = 0; i < g->n_crates; i++) {
+                        const struct pm_crate *c = &g->crates[i];
+
+                        if (c->build_file && (pass || c->is_workspace_member)) {
+                                *ret_bf = pm_strdup(c->build_file);
+                                break;
+                        }
+                }
+        }
+        if (!*ret_bf)
+                *ret_label = pm_strdup(labels[0]);
+        if (!*ret_bf && !*ret_label)
+                r = oom(err);
+out:
+        pm_graph_free(g);
+        pm_labels_free(labels);
+        return r;
+}
+
+static int
+m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        char *path = NULL, *bf = NULL, *label_own = NULL;
+        const char *label = NULL;
+        cJSON *project = NULL, *res = NULL;
+        int r;
+
+        if (call->params && !cJSON_IsObject(call->params)) {
+                r = pm_error_set(err, PM_EPARAMS, "params must be an object");
+                goto out;
+        }
+        r = param_path(call->params, "path", false, &path, err);
+        if (r == 0)
+                r = param_path(call->params, "buildfile", false, &bf, err);
+        if (r == 0)
+                r = pm__param_string(call->params, "label", false, &label, err);
+        if (r < 0)
+                goto out;
+        if (!!path + !!bf + !!label > 1) {
+                r = pm_error_set(err, PM_EPARAMS,
+                                 "give at most one of 'path', 'buildfile' and 'label'");
+                goto out;
+        }
+        if (bf) {
+                /* The editor asks right after saving: make sure that save is in the model. */
+                if (!call->resumed && newer_than_model(srv, bf) && !srv->running) {
+                        const struct pm_project *p = pm_config_project_for_path(srv->cfg, bf);
+
+                        pm__refresh_request(srv, p, bf, true);
+                }
+                if (can_wait_fresh(srv, call)) {
+                        r = pm__server_park(srv, &srv->parked_fresh, call, err);
+                        goto out;
+                }
+                r = project_for_buildfile(srv, bf, ret, err);
+        } else if (path) {
+                r = buildfile_for_path(srv, path, &bf, &label_own, err);
+                if (r == PM_ENOTFOUND && can_wait_fresh(srv, call)) {
+                        /* A new file: the refresh under way may give it an owner. */
+                        r = pm__server_park(srv, &srv->parked_fresh, call, err);
+                        goto out;
+                }
+                if (r < 0)
+                        goto out;
+                r = bf ? project_for_buildfile(srv, bf, ret, err)
+                       : project_for_label(srv, label_own, ret, err);
+        } else if (label) {
+                r = project_for_label(srv, label, ret, err);
+        } else {
+                const struct pm_project *p0 = &srv->cfg->projects[0];
+                const struct pm_adapter_ops *ops =
+                        p0->build_system ? pm_adapter_find(p0->build_system) : NULL;
+
+                r = render_project(srv, NULL, 0, &project, err);
+                if (r < 0)
+                        goto out;
+                pm_free(bf);
+                bf = pm_path_join(NULL, srv->cfg->root,
+                                  srv->cfg->file                           ? ".projmodel.json"
+                                  : ops && ops->markers && ops->markers[0] ? ops->markers[0]
+                                                                           : ".");
+                res = cJSON_CreateObject();
+                if (!bf || !res || !cJSON_AddStringToObject(res, "buildfile", bf)) {
+                        r = oom(err);
+                        goto out;
+                }
+                cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
+                *ret = pm_steal_ptr(&res);
+        }
+out:
+        cJSON_Delete(project);
+        cJSON_Delete(res);
+        pm_free(path);
+        pm_free(bf);
+        pm_free(label_own);
+        return r;
+}
+
+/* PM_ENOTFOUND naming @label when the model has no such crate. */
+static int
+check_label(struct pm_server *srv, const char *label, struct pm_error *err)
+{
+        char *source = NULL;
+        int r = pm_index_crate_source(srv->idx, label, &source, err);
+
+        pm_free(source);
+        if (r == PM_ENOTFOUND)
+                return pm_error_set(err, PM_ENOTFOUND, "no crate '%s' in the model", label);
+        return r;
+}
+
+static int
+m_crate(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        struct pm_graph *g = NULL;
+        const char *label;
+        char *source = NULL;
+        cJSON *o = NULL;
+        int r;
+
+        r = pm__param_string(call->params, "label", true, &label, err);
+        if (r == 0)
+                r = check_label(srv, label, err);
+        if (r == 0)
+                r = pm_index_load(srv->idx, &label, 1, &g, err);
+        if (r == 0)
+                r = pm_index_crate_source(srv->idx, label, &source, err);
+        if (r < 0)
+                goto out;
+        o = g->n_crates ? pm__crate_json(&g->crates[0]) : NULL;
+        if (!o) {
+                r = oom(err);
+                goto out;
+        }
+        add_str(o, "source", source);
+        *ret = pm_steal_ptr(&o);
+out:
+        cJSON_Delete(o);
+        pm_free(source);
+        pm_graph_free(g);
+        return r;
+}
+
+static int
+deps_common(struct pm_server *srv, struct pm__rpc_call *call, bool reverse, cJSON **ret,
+            struct pm_error *err)
+{
+        const char *label;
+        bool transitive;
+        char **labels = NULL;
+        cJSON *o = NULL;
+        int r;
+
+        r = pm__param_string(call->params, "label", true, &label, err);
+        if (r == 0)
+                r = pm__param_bool(call->params, "transitive", false, &transitive, err);
+        if (r == 0)
+                r = check_label(srv, label, err);
+        if (r < 0)
+                goto out;
+        r = reverse ? pm_index_rdeps(srv->idx, label, transitive, &labels, err)
+                    : pm_index_deps(srv->idx, label, transitive, &labels, err);
+        if (r < 0)
+                goto out;
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "label", label) ||
+            !cJSON_AddBoolToObject(o, "transitive", transitive)) {
+                r = oom(err);
+                goto out;
+        }
+        cJSON_AddItemToObject(o, "labels", labels_json(labels));
+        *ret = pm_steal_ptr(&o);
+out:
+        cJSON_Delete(o);
+        pm_labels_free(labels);
+        return r;
+}
+
+static int
+m_deps(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        return deps_common(ctx, call, false, ret, err);
+}
+
+static int
+m_rdeps(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        return deps_common(ctx, call, true, ret, err);
+}
+
+static int
+m_search(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        const char *query;
+        unsigned long limit;
+        char **labels = NULL;
+        cJSON *o = NULL;
+        int r;
+
+        r = pm__param_string(call->params, "query", true, &query, err);
+        if (r == 0)
+                r = pm__param_uint(call->params, "limit", 50, PM_SEARCH_MAX_LIMIT, &limit, err);
+        if (r == 0)
+                r = pm_index_search(srv->idx, query, limit, &labels, err);
+        if (r < 0)
+                goto out;
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "query", query)) {
+                r = oom(err);
+                goto out;
+        }
+        cJSON_AddItemToObject(o, "labels", labels_json(labels));
+        *ret = pm_steal_ptr(&o);
+out:
+        cJSON_Delete(o);
+        pm_labels_free(labels);
+        return r;
+}
+
+static int
+m_status(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        *ret = pm__server_status(ctx);
+        return *ret ? 0 : oom(err);
+}
+
+static int
+m_refresh(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        cJSON *o;
+
+        if (!call->resumed) {
+                /* Answered when a run that started after this request has ended. */
+                pm__refresh_request(srv, NULL, NULL, true);
+                return pm__server_park(srv, &srv->parked_fresh, call, err);
+        }
+        if (!srv->last_ok)
+                return pm_error_set(err, PM_ETOOL, "%s",
+                                    srv->last_error ? srv->last_error : "refresh failed");
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddNumberToObject(o, "generation", (double)srv->generation) ||
+            !cJSON_AddNumberToObject(o, "crates", (double)srv->n_crates) ||
+            !cJSON_AddNumberToObject(o, "durationMs", srv->last_refresh_ms)) {
+                cJSON_Delete(o);
+                return oom(err);
+        }
+        *ret = o;
+        return 0;
+}
+
+static int
+m_subscribe(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        struct pm_server *srv = ctx;
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o || !cJSON_AddNumberToObject(o, "generation", (double)srv->generation)) {
+                cJSON_Delete(o);
+                return oom(err);
+        }
+        CLIENT(call)->subscribed = true;
+        *ret = o;
+        return 0;
+}
+
+/*
+ * The method table: the only place a method is registered. The dispatcher checks `flags`
+ * before the handler runs (PM_RPC_NEEDS_MODEL parks the request until a model is loaded).
+ *
+ * Adding a method:
+ *  1. write its handler above (`m_<name>`, params through pm__param_*, errors as pm_error);
+ *  2. add its row here with the right flags;
+ *  3. a Criterion test in tests/server/ if it has parsing of its own;
+ *  4. an integration test in tests/integration/test-daemon-methods.c;
+ *  5. its section in docs/protocol.md (request and reply examples, errors).
+ */
+const struct pm__rpc_method pm__methods[] = {
+        { "initialize", m_initialize, 0 },
+        { "initialized", m_initialized, PM_RPC_NOTIFICATION },
+        { "shutdown", m_shutdown, PM_RPC_MUTATES },
+        { "exit", m_exit, PM_RPC_NOTIFICATION | PM_RPC_MUTATES | PM_RPC_AFTER_SHUTDOWN },
+        { "$/cancelRequest", m_cancel, PM_RPC_NOTIFICATION | PM_RPC_AFTER_SHUTDOWN },
+        { "projmodel/crateForFile", m_crate_for_file, PM_RPC_NEEDS_MODEL },
+        { "projmodel/rustProject", m_rust_project, PM_RPC_NEEDS_MODEL },
+        { "projmodel/crate", m_crate, PM_RPC_NEEDS_MODEL },
+        { "projmodel/deps", m_deps, PM_RPC_NEEDS_MODEL },
+        { "projmodel/rdeps", m_rdeps, PM_RPC_NEEDS_MODEL },
+        { "projmodel/search", m_search, PM_RPC_NEEDS_MODEL },
+        { "projmodel/status", m_status, 0 },
+        { "projmodel/refresh", m_refresh, PM_RPC_MUTATES },
+        { "projmodel/subscribe", m_subscribe, 0 },
+};
+
+const size_t pm__n_methods = sizeof(pm__methods) / sizeof(pm__methods[0]);
+
+/* ---- status ---- */
+
+cJSON *
+pm__server_status(struct pm_server *srv)
+{
+        cJSON *o = cJSON_CreateObject(), *last;
+        size_t rss = 0;
+
+        if (!o)
+                return NULL;
+        add_str(o, "root", srv->cfg->root);
+        add_str(o, "socket", srv->socket_path);
+        add_str(o, "database", srv->db_path);
+        cJSON_AddNumberToObject(o, "pid", (double)getpid());
+        add_str(o, "version", PM_VERSION);
+        add_str(o, "state",
+                srv->running       ? "refreshing"
+                : srv->dirty       ? "scheduled"
+                : !srv->have_model ? "starting"
+                                   : "idle");
+        cJSON_AddNumberToObject(o, "generation", (double)srv->generation);
+        cJSON_AddNumberToObject(o, "crates", (double)srv->n_crates);
+        cJSON_AddBoolToObject(o, "haveModel", srv->have_model);
+        cJSON_AddNumberToObject(o, "refreshes", (double)srv->refreshes);
+        last = cJSON_AddObjectToObject(o, "lastRefresh");
+        if (last && srv->refreshes) {
+                cJSON_AddNumberToObject(last, "time", srv->last_refresh_time);
+                cJSON_AddNumberToObject(last, "durationMs", srv->last_refresh_ms);
+                cJSON_AddNumberToObject(last, "ownMs", srv->last_own_ms);
+                cJSON_AddBoolToObject(last, "ok", srv->last_ok);
+        }
+        if (srv->last_error) {
+                cJSON_AddStringToObject(o, "lastError", srv->last_error);
+                add_str(o, "lastErrorOutput", srv->last_error_output);
+        } else {
+                cJSON_AddNullToObject(o, "lastError");
+        }
+        add_str(o, "sysroot", srv->sysroot);
+        cJSON_AddBoolToObject(o, "watching", srv->watching);
+        cJSON_AddNumberToObject(o, "watches", (double)srv->n_watches);
+        cJSON_AddNumberToObject(o, "watchedBuildFiles", (double)srv->watch_set.n);
+        cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows);
+        if (srv->watch_error)
+                cJSON_AddStringToObject(o, "watchError", srv->watch_error);
+        cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients);
+        if (uv_resident_set_memory(&rss) == 0)
+                cJSON_AddNumberToObject(o, "rssBytes", (double)rss);
+        return o;
+}

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT */
+/* The bazel adapter without Bazel: settings, the planned command lines, and parsing captured
+ * cquery jsonproto and streamed_jsonproto output (good and malformed). */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+
+#include "bazel-test.h"
+#include "testlib.h"
+
+static struct pm_bazel_ws ws;
+
+static void
+setup(void)
+{
+        pm_bazel_ws_setup(&ws, "basic", NULL);
+}
+
+static void
+teardown(void)
+{
+        pm_bazel_ws_teardown(&ws);
+}
+
+TestSuite(bazel_parse, .init = setup, .fini = teardown, .timeout = 60);
+
+static char *
+path(const char *rel)
+{
+        return pm_test_strf("%s/%s", ws.root, rel);
+}
+
+static int
+parse_text(const char *text, struct pm_graph **ret, struct pm_error *err)
+{
+        pm_error_init(err);
+        return pm_adapter_parse_captured(ws.cfg, &ws.cfg->projects[0], text, strlen(text),
+                                         "captured.json", ret, err);
+}
+
+static void
+assert_str_in(const struct pm_strlist *l, const char *s)
+{
+        cr_assert(pm_strlist_contains(l, s), "'%s' missing", s);
+}
+
+static void
+assert_path_in(const struct pm_strlist *l, const char *rel)
+{
+        char *p = path(rel);
+
+        assert_str_in(l, p);
+        pm_free(p);
+}
+
+static void
+assert_path_eq(const char *got, const char *rel)
+{
+        char *p = path(rel);
+
+        cr_assert_not_null(got);
+        cr_assert_str_eq(got, p);
+        pm_free(p);
+}
+
+/* What both formats of the basic workspace must give (the streamed fixture differs only in
+ * //app:app's deps, which come from a select() there). */
+static void
+check_basic_graph(const struct pm_graph *g)
+{
+        struct pm_crate *c;
+        struct pm_error err;
+        char *p;
+
+        cr_assert_eq(g->n_crates, 10, "got %zu crates", g->n_crates);
+        cr_assert_not(g->partial);
+        cr_assert_null(pm_graph_find(g, "//lib/foo:foo_test"), "a crate = test is folded");
+
+        c = pm_graph_find(g, "//lib/foo:foo");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->kind, PM_CRATE_LIB);
+        cr_assert_str_eq(c->build_system, "bazel");
+        cr_assert_str_eq(c->crate_name, "foo");
+        cr_assert_str_eq(c->edition, "2018");
+        assert_path_eq(c->root_module, "lib/foo/src/lib.rs");
+        assert_path_eq(c->build_file, "lib/foo/BUILD.bazel");
+        assert_path_in(&c->sources, "lib/foo/src/parse.rs");
+        assert_path_in(&c->sources, "lib/foo/tests/extra.rs");
+        assert_path_in(&c->include_dirs, "lib/foo/src");
+        assert_path_in(&c->include_dirs, "lib/foo/tests");
+        assert_str_in(&c->cfgs, "feature=\"std\"");
+        assert_str_in(&c->cfgs, "feature=\"serde\"");
+        assert_str_in(&c->cfgs, "tokio_unstable");
+        assert_str_in(&c->cfgs, "foo_bar");
+        cr_assert_eq(c->flags.n, 3);
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "GREETING"), "hi");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "TEST_ONLY"), "1", "the test's env is merged");
+        cr_assert(c->is_workspace_member);
+        cr_assert_eq(c->n_deps, 4);
+        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"), "alias is a rename");
+        cr_assert(pm_bazel_has_dep(c, "@ext//:extlib", NULL));
+        cr_assert(pm_bazel_has_dep(c, "//macros:derive_it", NULL), "proc_macro_deps are deps");
+        cr_assert(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
+                  "the folded test's deps are unioned");
+
+        c = pm_graph_find(g, "//lib/extra-helpers:extra-helpers");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->crate_name, "extra_helpers");
+        cr_assert_str_eq(c->display_name, "extra_helpers", "as rules_rust names it");
+        cr_assert_str_eq(c->edition, "2021", "the default edition");
+        assert_path_eq(c->root_module, "lib/extra-helpers/src/helpers.rs");
+
+        c = pm_graph_find(g, "//macros:derive_it");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->kind, PM_CRATE_PROC_MACRO);
+        cr_assert_null(c->proc_macro_dylib);
+        cr_assert_not_null(c->note);
+        cr_assert(strstr(c->note, "bazel build //macros:derive_it"), "note: %s", c->note);
+
+        c = pm_graph_find(g, "//app:app");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->kind, PM_CRATE_BIN);
+        assert_path_eq(c->root_module, "app/src/main.rs");
+        cr_assert(pm_bazel_has_dep(c, "//lib/foo:foo", NULL));
+
+        c = pm_graph_find(g, "//app:tool");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->crate_name, "the_tool");
+        cr_assert_str_eq(c->edition, "2015");
+        assert_path_eq(c->root_module, "app/src/tool_main.rs");
+
+        c = pm_graph_find(g, "//app:app-integration");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->kind, PM_CRATE_TEST);
+        cr_assert_str_eq(c->crate_name, "app_integration");
+        assert_path_eq(c->root_module, "app/tests/lib.rs");
+
+        cr_assert_eq(pm_graph_find(g, "//ffi:ffi_shared")->kind, PM_CRATE_LIB);
+        cr_assert_eq(pm_graph_find(g, "//ffi:ffi_static")->kind, PM_CRATE_LIB);
+
+        c = pm_graph_find(g, "@ext//:extlib");
+        cr_assert_not_null(c);
+        cr_assert_not(c->is_workspace_member);
+        cr_assert_str_eq(c->edition, "2015");
+        p = pm_test_strf("%s/external/ext/src/lib.rs", ws.ob);
+        cr_assert_str_eq(c->root_module, p, "external crates live in the output base");
+        pm_free(p);
+
+        assert_path_in(&g->build_files, "lib/foo/BUILD.bazel");
+        assert_path_in(&g->build_files, "lib/util/BUILD");
+        for (size_t i = 0; i < g->build_files.n; i++)
+                cr_assert_not(strstr(g->build_files.v[i], "/external/"),
+                              "no watch on the output base: %s", g->build_files.v[i]);
+        pm_error_init(&err);
+        cr_assert_eq(pm_graph_validate(g, false, &err), 0, "%s", err.msg);
+}
+
+Test(bazel_parse, cquery_jsonproto)
+{
+        char *text = pm_bazel_data("cquery.json", ws.root, ws.ob);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        check_basic_graph(g);
+        pm_graph_free(g);
+        pm_free(text);
+}
+
+Test(bazel_parse, streamed_jsonproto)
+{
+        char *text = pm_bazel_data("streamed.jsonl", ws.root, ws.ob);
+        struct pm_graph *g = NULL;
+        struct pm_crate *c;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        check_basic_graph(g);
+        c = pm_graph_find(g, "//app:app");
+        cr_assert_eq(c->n_deps, 1, "select() takes the default branch only");
+        pm_graph_free(g);
+        pm_free(text);
+}
+
+Test(bazel_parse, empty_results)
+{
+        static const char *const inputs[] = { "{\n}\n", "", "\n\n", "{\"results\": []}" };
+        struct pm_graph *g;
+        struct pm_error err;
+
+        for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+                g = NULL;
+                cr_assert_eq(parse_text(inputs[i], &g, &err), 0, "input %zu: %s", i, err.msg);
+                cr_assert_eq(g->n_crates, 0);
+                pm_graph_free(g);
+        }
+}
+
+/* One streamed line for rule @cls named @label with @attrs (JSON array members). */
+static char *
+line(const char *label, const char *cls, const char *attrs)
+{
+        return pm_test_strf("{\"type\":\"RULE\",\"rule\":{\"name\":\"%s\",\"ruleClass\":\"%s\","
+                            "\"location\":\"%s/a/BUILD:1:1\",\"attribute\":[%s]}}\n",
+                            label, cls, ws.root, attrs);
+}
+
+static void
+expect_bad(const char *text, const char *needle)
+{
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+        int r = parse_text(text, &g, &err);
+
+        cr_assert_eq(r, PM_EBADTOOLOUTPUT, "got %d (%s) for: %s", r, err.msg, text);
+        cr_assert_null(g);
+        cr_assert(strstr(err.msg, "captured.json"), "names the origin: %s", err.msg);
+        cr_assert(strstr(err.msg, needle), "'%s' not in: %s", needle, err.msg);
+}
+
+#define SRCS(...) \
+        "{\"name\":\"srcs\",\"type\":\"LABEL_LIST\",\"stringListValue\":[" __VA_ARGS__ "]}"
+
+Test(bazel_parse, malformed_output)
+{
+        char *t;
+
+        expect_bad("not json", "line 1");
+        expect_bad("{\"results\": 3}", "'results'");
+        expect_bad("{\"results\": [{\"configuration\": {}}]}", "'target'");
+        expect_bad("{\"something\": 1}", "results");
+        expect_bad("{\"type\":\"RULE\"}", "'rule'");
+        expect_bad("{\"type\":\"RULE\",\"rule\":{\"ruleClass\":\"rust_library\"}}", "'name'");
+        expect_bad("{\"type\":\"RULE\",\"rule\":{\"name\":\"//a:b\",\"ruleClass\":\"rust_library\","
+                   "\"attribute\":{}}}",
+                   "'//a:b'");
+
+        t = line("//a:b", "rust_library", SRCS("\"//a:x.rs\", \"//a:y.rs\""));
+        expect_bad(t, "target '//a:b' has no crate_root");
+        pm_free(t);
+
+        t = line("//a:b", "rust_library",
+                 SRCS("\"//a:lib.rs\"") ",{\"name\":\"edition\",\"type\":\"STRING\","
+                                        "\"stringValue\":\"2017\"}");
+        expect_bad(t, "invalid edition '2017'");
+        pm_free(t);
+
+        t = line("//a:b", "rust_library", SRCS("\"//a/../../etc:passwd.rs\""));
+        expect_bad(t, "invalid label");
+        pm_free(t);
+
+        t = line("//a:b", "rust_library", "{\"name\":\"srcs\",\"stringListValue\":\"x\"}");
+        expect_bad(t, "non-list 'srcs'");
+        pm_free(t);
+
+        t = line("//a:b", "rust_library",
+                 SRCS("\"//a:lib.rs\"") ",{\"name\":\"crate_name\",\"stringValue\":\"a.b\"}");
+        expect_bad(t, "invalid crate name 'a.b'");
+        pm_free(t);
+
+        t = line("//a:b", "rust_library",
+                 SRCS("\"//a:lib.rs\"") ",{\"name\":\"aliases\",\"labelKeyedStringDictValue\":"
+                                        "[{\"key\":\"//x:y\"}]}");
+        expect_bad(t, "invalid alias");
+        pm_free(t);
+}
+
+Test(bazel_parse, malformed_line_is_located)
+{
+        char *good = line("//a:b", "rust_library", SRCS("\"//a:lib.rs\""));
+        char *text = pm_test_strf("%s{\"type\": \"RULE\", broken\n", good);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), PM_EBADTOOLOUTPUT);
+        cr_assert_eq(err.line, 2, "line %d: %s", err.line, err.msg);
+        cr_assert(strstr(err.msg, "line 2"), "%s", err.msg);
+        pm_free(good);
+        pm_free(text);
+}
+
+Test(bazel_parse, labels_are_normalised)
+{
+        char *a = line("//a", "rust_library",
+                       SRCS("\"//a:lib.rs\"") ",{\"name\":\"deps\",\"stringListValue\":"
+                                              "[\"//c\", \"@//c:c\", \"//gen:not_rust\"]}");
+        char *c = line("@@//c", "rust_library", SRCS("\":lib.rs\""));
+        char *text = pm_test_strf("%s%s", a, c);
+        struct pm_graph *g = NULL;
+        struct pm_crate *cr;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 2);
+        cr = pm_graph_find(g, "//a:a");
+        cr_assert_not_null(cr, "//a means //a:a");
+        cr_assert_eq(cr->n_deps, 1, "duplicates merge, non-Rust deps are dropped");
+        cr_assert(pm_bazel_has_dep(cr, "//c:c", NULL));
+        cr = pm_graph_find(g, "//c:c");
+        cr_assert_not_null(cr);
+        assert_path_eq(cr->root_module, "c/lib.rs");
+        cr_assert(cr->is_workspace_member);
+        pm_graph_free(g);
+        pm_free(a);
+        pm_free(c);
+        pm_free(text);
+}
+
+Test(bazel_parse, duplicate_configurations_keep_the_first)
+{
+        char *a = line("//a:b", "rust_library",
+                       SRCS("\"//a:lib.rs\"") ",{\"name\":\"edition\",\"stringValue\":\"2018\"}");
+        char *b = line("//a:b", "rust_library", SRCS("\"//a:lib.rs\""));
+        char *text = pm_test_strf("{\"results\":[{\"target\":%.*s},{\"target\":%.*s}]}",
+                                  (int)strlen(a) - 1, a, (int)strlen(b) - 1, b);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 1);
+        cr_assert_str_eq(g->crates[0].edition, "2018");
+        pm_graph_free(g);
+        pm_free(a);
+        pm_free(b);
+        pm_free(text);
+}
+
+Test(bazel_parse, test_folding_into_a_missing_crate_warns)
+{
+        char *t = line("//a:t", "rust_test",
+                       SRCS("\"//a:t.rs\"") ",{\"name\":\"crate\",\"stringValue\":\"//a:lib\"}");
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(t, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 0);
+        cr_assert_eq(g->warnings.n, 1);
+        cr_assert(strstr(g->warnings.v[0], "//a:t"), "%s", g->warnings.v[0]);
+        pm_graph_free(g);
+        pm_free(t);
+}
+
+/* ---- settings and plans ----------------------------------------------------------------- */
+
+static void
+write_settings(const char *members)
+{
+        char *cfgpath = path(".projmodel.json");
+        char *json = pm_test_strf("{\"bazel\": {%s}}\n", members);
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        pm_free(cfgpath);
+        pm_free(json);
+        pm_bazel_ws_reload(&ws);
+}
+
+static int
+plan(const char *const *scope, size_t n, struct pm_plan *ret, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = {
+                .config = ws.cfg, .project = &ws.cfg->projects[0], .scope = scope, .n_scope = n
+        };
+
+        memset(ret, 0, sizeof(*ret));
+        pm_error_init(err);
+        return ops->plan(&q, ret, err);
+}
+
+static void
+expect_config_error(const char *members, const char *key)
+{
+        struct pm_plan p;
+        struct pm_error err;
+
+        write_settings(members);
+        cr_assert_eq(plan(NULL, 0, &p, &err), PM_ECONFIG, "%s", members);
+        cr_assert(strstr(err.msg, ".projmodel.json"), "names the file: %s", err.msg);
+        cr_assert(strstr(err.msg, key), "names '%s': %s", key, err.msg);
+}
+
+Test(bazel_parse, settings_are_validated)
+{
+        expect_config_error("\"query\": \"aquery\"", "bazel.query");
+        expect_config_error("\"query\": 3", "bazel.query");
+        expect_config_error("\"flags\": \"--config=x\"", "bazel.flags");
+        expect_config_error("\"startup_flags\": [1]", "bazel.startup_flags");
+        expect_config_error("\"default_edition\": \"2017\"", "bazel.default_edition");
+        expect_config_error("\"command\": \"\"", "bazel.command");
+        expect_config_error("\"output_base\": false", "bazel.output_base");
+        expect_config_error("\"pattern\": \"\"", "bazel.pattern");
+}
+
+static size_t
+argc(char **argv)
+{
+        size_t n = 0;
+
+        while (argv[n])
+                n++;
+        return n;
+}
+
+static bool
+has_arg(char **argv, const char *a)
+{
+        for (; *argv; argv++)
+                if (strcmp(*argv, a) == 0)
+                        return true;
+        return false;
+}
+
+static bool
+exit_code_ok(const struct pm_step *s, int code)
+{
+        for (size_t i = 0; i < 4; i++)
+                if (s->ok_exit_codes[i] == code)
+                        return true;
+        return false;
+}
+
+Test(bazel_parse, plan_cquery)
+{
+        struct pm_plan p;
+        struct pm_error err;
+        char *ob = pm_test_strf("--output_base=%s", ws.ob);
+
+        write_settings("\"output_base\": \"../ob\", \"command\": \"/opt/bazel\", "
+                       "\"startup_flags\": [\"--host_jvm_args=-Xmx1g\"], "
+                       "\"flags\": [\"--config=ide\"]");
+        cr_assert_eq(plan(NULL, 0, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p.n_steps, 2);
+        cr_assert_str_eq(p.steps[0].argv[0], "/opt/bazel");
+        cr_assert_str_eq(p.steps[0].argv[1], ob, "output_base is relative to the root");
+        cr_assert_str_eq(p.steps[0].argv[2], "--host_jvm_args=-Xmx1g");
+        cr_assert_str_eq(p.steps[0].argv[3], "cquery");
+        cr_assert_str_eq(p.steps[0].argv[4], "kind(\"rust_.* rule\", deps(//...))");
+        cr_assert(has_arg(p.steps[0].argv, "--output=jsonproto"));
+        cr_assert(has_arg(p.steps[0].argv, "--keep_going"));
+        cr_assert_str_eq(p.steps[0].argv[argc(p.steps[0].argv) - 1], "--config=ide");
+        cr_assert_str_eq(p.steps[0].cwd, ws.root);
+        cr_assert_not(p.steps[0].optional);
+        cr_assert(exit_code_ok(&p.steps[0], 1) && exit_code_ok(&p.steps[0], 3),
+                  "--keep_going's partial-failure exits are accepted");
+        cr_assert_str_eq(p.steps[1].argv[3], "query");
+        cr_assert_str_eq(p.steps[1].argv[4], "buildfiles(//...)");
+        cr_assert(p.steps[1].optional, "the watch list is best effort");
+        pm_plan_release(&p);
+        pm_free(ob);
+}
+
+Test(bazel_parse, plan_streamed_jsonproto)
+{
+        struct pm_plan p;
+        struct pm_error err;
+
+        write_settings("\"query\": \"streamed_jsonproto\", \"pattern\": \"//src/...\"");
+        cr_assert_eq(plan(NULL, 0, &p, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(p.steps[0].argv[2], "query");
+        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//src/...))");
+        cr_assert(has_arg(p.steps[0].argv, "--output=streamed_jsonproto"));
+        cr_assert(exit_code_ok(&p.steps[0], 3));
+        pm_plan_release(&p);
+}
+
+Test(bazel_parse, default_output_base_is_per_root)
+{
+        struct pm_plan p1, p2;
+        struct pm_error err;
+        char *cache = pm_test_strf("%s/cache", ws.tmp);
+        char *prefix = pm_test_strf("--output_base=%s/bazel-", cache);
+        char *cfgpath = path(".projmodel.json");
+        char *json = pm_test_strf("{\"cache_dir\": \"%s\"}\n", cache);
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        pm_bazel_ws_reload(&ws);
+        cr_assert_eq(plan(NULL, 0, &p1, &err), 0, "%s", err.msg);
+        cr_assert_eq(plan(NULL, 0, &p2, &err), 0, "%s", err.msg);
+        cr_assert_eq(strncmp(p1.steps[0].argv[1], prefix, strlen(prefix)), 0, "%s",
+                     p1.steps[0].argv[1]);
+        cr_assert_eq(strlen(p1.steps[0].argv[1]), strlen(prefix) + 16);
+        cr_assert_str_eq(p1.steps[0].argv[1], p2.steps[0].argv[1], "stable");
+        pm_plan_release(&p1);
+        pm_plan_release(&p2);
+        pm_free(cache);
+        pm_free(prefix);
+        pm_free(cfgpath);
+        pm_free(json);
+}
+
+Test(bazel_parse, plan_incremental)
+{
+        char *foo = path("lib/foo/BUILD.bazel"), *util = path("lib/util/BUILD");
+        char *bzl = path("rules.bzl"), *gone = path("gone/BUILD");
+        const char *two[] = { foo, util };
+        const char *with_bzl[] = { foo, bzl };
+        const char *with_gone[] = { foo, gone };
+        struct pm_plan p;
+        struct pm_error err;
+
+        cr_assert_eq(plan(two, 2, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p.n_steps, 1);
+        cr_assert_str_eq(p.steps[0].argv[3],
+                         "kind(\"rust_.* rule\", deps(//lib/foo:* + //lib/util:*))");
+        pm_plan_release(&p);
+
+        cr_assert_eq(plan(with_bzl, 2, &p, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//...))",
+                         "a .bzl change can touch any package");
+        cr_assert_eq(p.n_steps, 2);
+        pm_plan_release(&p);
+
+        cr_assert_eq(plan(with_gone, 2, &p, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//...))",
+                         "a deleted package cannot be queried");
+        pm_plan_release(&p);
+        pm_free(foo);
+        pm_free(util);
+        pm_free(bzl);
+        pm_free(gone);
+}
+
+Test(bazel_parse, partial_parse_keeps_covered_crates)
+{
+        char *foo = path("lib/foo/BUILD.bazel"), *gone = path("gone/BUILD");
+        const char *scope[] = { foo, gone };
+        char *text = pm_bazel_data("cquery.json", ws.root, ws.ob);
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = {
+                .config = ws.cfg, .project = &ws.cfg->projects[0], .scope = scope, .n_scope = 2
+        };
+        struct pm_blob blob = { .data = text, .len = strlen(text), .origin = "cquery" };
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        pm_error_init(&err);
+        cr_assert_eq(ops->parse(&q, &blob, 1, &g, &err), 0, "%s", err.msg);
+        cr_assert(g->partial);
+        cr_assert_eq(g->covered.n, 2);
+        cr_assert(pm_strlist_contains(&g->covered, foo));
+        cr_assert(pm_strlist_contains(&g->covered, gone), "a deleted file's crates go away");
+        cr_assert_eq(g->n_crates, 1);
+        cr_assert_str_eq(g->crates[0].label, "//lib/foo:foo");
+        cr_assert_eq(g->crates[0].n_deps, 4, "deps outside the covered packages stay");
+        cr_assert_eq(pm_graph_validate(g, true, &err), 0, "%s", err.msg);
+        pm_graph_free(g);
+        pm_free(text);
+        pm_free(foo);
+        pm_free(gone);
+}
+
+Test(bazel_parse, default_edition_setting)
+{
+        char *text = pm_bazel_data("cquery.json", ws.root, ws.ob);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        write_settings("\"default_edition\": \"2024\"");
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(pm_graph_find(g, "//lib/util:util")->edition, "2024");
+        cr_assert_str_eq(pm_graph_find(g, "//lib/foo:foo")->edition, "2018");
+        pm_graph_free(g);
+        pm_free(text);
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* The bazel adapter against the real bazel 4.2.3: full and incremental cquery, --keep_going over
+ * a broken package, and the runner accepting --keep_going's exit codes. Each test has its own
+ * output base; the fixture's teardown shuts the server down even when the test failed. */
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/tool.h"
+
+#include "bazel-test.h"
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+static struct pm_bazel_ws ws;
+
+static void
+setup(void)
+{
+        cr_assert(pm_test_have("bazel"), "bazel is not installed");
+        pm_bazel_ws_setup(&ws, "basic", NULL);
+}
+
+static void
+teardown(void)
+{
+        pm_bazel_ws_teardown(&ws);
+}
+
+TestSuite(bazel_query, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *
+path(const char *rel)
+{
+        return pm_test_strf("%s/%s", ws.root, rel);
+}
+
+Test(bazel_query, full_cquery)
+{
+        struct pm_graph *g = NULL;
+        struct pm_crate *c;
+        struct pm_error err;
+        int status = -1;
+        char *p;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_bazel_query(&ws, NULL, 0, &g, &status, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(status, 0);
+        cr_assert_eq(g->n_crates, 10, "got %zu", g->n_crates);
+        cr_assert_not(g->partial);
+        cr_assert_null(pm_graph_find(g, "//lib/foo:foo_test"));
+
+        c = pm_graph_find(g, "//lib/foo:foo");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->edition, "2018");
+        cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"std\""));
+        cr_assert(pm_strlist_contains(&c->cfgs, "foo_bar"), "two-token --cfg");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "GREETING"), "hi");
+        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"));
+        cr_assert(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL));
+        cr_assert_eq(c->n_deps, 4, "the genrule dep is dropped");
+        p = path("lib/foo/tests/extra.rs");
+        cr_assert(pm_strlist_contains(&c->sources, p), "test srcs are folded");
+        pm_free(p);
+
+        cr_assert_eq(pm_graph_find(g, "//macros:derive_it")->kind, PM_CRATE_PROC_MACRO);
+        cr_assert_eq(pm_graph_find(g, "//app:app-integration")->kind, PM_CRATE_TEST);
+        cr_assert_str_eq(pm_graph_find(g, "//lib/extra-helpers:extra-helpers")->crate_name,
+                         "extra_helpers");
+
+        c = pm_graph_find(g, "@ext//:extlib");
+        cr_assert_not_null(c, "deps() brings in the external repository's crate");
+        cr_assert_not(c->is_workspace_member);
+        p = pm_test_strf("%s/external/ext/src/lib.rs", ws.ob);
+        cr_assert_str_eq(c->root_module, p);
+        cr_assert_eq(access(p, R_OK), 0, "the output base path exists after the query");
+        pm_free(p);
+
+        p = path("rules.bzl");
+        cr_assert(pm_strlist_contains(&g->build_files, p), ".bzl files are watched");
+        pm_free(p);
+        p = path("tools/BUILD.bazel");
+        cr_assert(pm_strlist_contains(&g->build_files, p), "buildfiles(//...) lists every package");
+        pm_free(p);
+        cr_assert_eq(pm_graph_validate(g, false, &err), 0, "%s", err.msg);
+        pm_graph_free(g);
+}
+
+Test(bazel_query, incremental_package)
+{
+        char *foo = path("lib/foo/BUILD.bazel");
+        const char *scope[] = { foo };
+        struct pm_graph *g = NULL;
+        struct pm_plan plan;
+        struct pm_crate *c;
+        struct pm_error err;
+        char *text;
+        int status = -1;
+
+        /* Warm the server, then change one package: a new feature, the test gone. */
+        pm_error_init(&err);
+        cr_assert_eq(pm_bazel_query(&ws, NULL, 0, &g, &status, NULL, &err), 0, "%s", err.msg);
+        g = pm_graph_free(g);
+        text = pm_test_read_file(foo);
+        cr_assert_not_null(text);
+        *strstr(text, "rust_test(") = '\0';
+        {
+                char *edited = pm_test_strf("%s", text);
+                char *p = strstr(edited, "\"serde\"");
+
+                cr_assert_not_null(p);
+                memcpy(p, "\"extra\"", 7);
+                cr_assert_eq(pm_test_write_file(foo, edited), 0);
+                pm_free(edited);
+        }
+
+        cr_assert_eq(pm_bazel_query(&ws, scope, 1, &g, &status, &plan, &err), 0, "%s", err.msg);
+        cr_assert_eq(status, 0);
+        cr_assert_eq(plan.n_steps, 1);
+        cr_assert(strstr(plan.steps[0].argv[3], "//lib/foo:*"), "%s", plan.steps[0].argv[3]);
+        cr_assert(g->partial);
+        cr_assert_eq(g->covered.n, 1);
+        cr_assert_str_eq(g->covered.v[0], foo);
+        cr_assert_eq(g->n_crates, 1, "only the covered package's crates");
+        c = &g->crates[0];
+        cr_assert_str_eq(c->label, "//lib/foo:foo");
+        cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"extra\""));
+        cr_assert_not(pm_strlist_contains(&c->cfgs, "feature=\"serde\""));
+        cr_assert_not(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
+                      "the removed test's deps are gone");
+        cr_assert(pm_bazel_has_dep(c, "@ext//:extlib", NULL), "deps on other packages stay");
+        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"));
+        pm_plan_release(&plan);
+        pm_graph_free(g);
+        pm_free(text);
+        pm_free(foo);
+}
+
+static void
+break_a_package(void)
+{
+        char *broken = path("broken/BUILD.bazel");
+
+        cr_assert_eq(pm_test_write_file(broken, "load(\"//:rules.bzl\", \"rust_library\")\n"
+                                                "rust_library(name = \"x\", srcs = [\n"),
+                     0);
+        pm_free(broken);
+}
+
+Test(bazel_query, keep_going_over_a_broken_package)
+{
+        struct pm_graph *g = NULL;
+        struct pm_plan plan;
+        struct pm_error err;
+        int status = -1;
+
+        break_a_package();
+        pm_error_init(&err);
+        cr_assert_eq(pm_bazel_query(&ws, NULL, 0, &g, &status, &plan, &err), 0, "%s", err.msg);
+        cr_assert_neq(status, 0, "bazel reports the broken package");
+        cr_assert(status == plan.steps[0].ok_exit_codes[0] ||
+                          status == plan.steps[0].ok_exit_codes[1],
+                  "exit %d is one the step accepts", status);
+        cr_assert_eq(g->n_crates, 10, "every other crate is still there (%zu)", g->n_crates);
+        pm_plan_release(&plan);
+        pm_graph_free(g);
+}
+
+/* The runner (server/) must treat the step's ok_exit_codes as success, as the fixture does. */
+Test(bazel_query, runner_accepts_keep_going_exit)
+{
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        break_a_package();
+        pm_error_init(&err);
+        cr_assert_eq(pm_query_run_sync(ws.cfg, &ws.cfg->projects[0], NULL, 0, &g, &err), 0,
+                     "pm_query_run_sync: %s", err.msg);
+        cr_assert_eq(g->n_crates, 10);
+        pm_graph_free(g);
+}
+
+Test(bazel_query, bad_command_fails)
+{
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+        char *cfgpath = path(".projmodel.json");
+        char *json = pm_test_strf("{\"bazel\": {\"output_base\": \"%s\", "
+                                  "\"flags\": [\"--no_such_flag_anywhere\"]}}",
+                                  ws.ob);
+        int r;
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        pm_bazel_ws_reload(&ws);
+        pm_error_init(&err);
+        r = pm_query_run_sync(ws.cfg, &ws.cfg->projects[0], NULL, 0, &g, &err);
+        cr_assert_lt(r, 0, "an unknown flag is a failure, not an empty project");
+        cr_assert_null(g);
+        pm_free(cfgpath);
+        pm_free(json);
+}
+
+/* The bundled example end to end: `projmodel export` runs bazel through the real runner, and
+ * the result passes the strict validator and a rustc type-check of every crate (the checker
+ * builds proc macros itself: the query cannot know Bazel's dylib path). */
+Test(bazel_query, example_exports_a_valid_project)
+{
+        char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
+        char *root = pm_test_strf("%s/example", ws.tmp);
+        char *ob = pm_test_strf("%s/example-ob", ws.tmp);
+        char *cfgpath = pm_test_strf("%s/.projmodel.json", root);
+        char *json = pm_test_strf("{\"build_system\": \"bazel\", \"bazel\": "
+                                  "{\"output_base\": \"%s\"}}\n",
+                                  ob);
+        char *db = pm_test_strf("%s/model.db", ws.tmp);
+        char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
+        char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
+        const char *argv[] = { pm_test_projmodel(), "export", "--root", root, "--db", db,
+                               "--output",          out,      NULL };
+        const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
+        char *errout = NULL, *text, *report = NULL;
+        int status;
+
+        cr_assert_eq(pm_test_copy_tree(src, root), 0);
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
+        (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
+        cr_assert_eq(status, 0, "projmodel export: %s", errout);
+        text = pm_test_read_file(out);
+        cr_assert_not_null(text);
+        cr_assert(strstr(text, "\"//lib/engine:engine\""), "the engine crate is exported");
+        cr_assert(strstr(text, "/external/vendored_fnv/lib.rs"), "the vendored crate is exported");
+        cr_assert_eq(pm_test_validate_project(text, strlen(text), &report), 0, "%s", report);
+        cr_assert_eq(pm_test_rustc_check_project(text, ws.tmp, &report), 0, "%s", report);
+        pm_free(report);
+        pm_free(text);
+        pm_free(errout);
+        pm_free(src);
+        pm_free(root);
+        pm_free(ob);
+        pm_free(cfgpath);
+        pm_free(json);
+        pm_free(db);
+        pm_free(out);
+        pm_free(shutdown_ob);
+}

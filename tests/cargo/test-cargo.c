@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: MIT */
+/* The Cargo adapter against the real `cargo metadata --offline` on path-only workspaces the
+ * tests write: renamed deps, features, proc macros, build scripts, dev/build-only deps,
+ * non-members; bad input; the exported project's validity and a rustc type-check of it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/writer.h"
+
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+struct fx {
+        char *tmp;  /* holds ws/ (the project root) and ext/ (outside the workspace) */
+        char *root; /* tmp/ws */
+        struct pm_config *cfg;
+        struct pm_graph *g;
+        struct pm_error err;
+        char *metadata; /* cargo metadata stdout */
+};
+
+static const struct {
+        const char *path;
+        const char *content;
+} workspace[] = {
+        { "ws/Cargo.toml", "[workspace]\nmembers = [\"foo\", \"app\", \"mac\", \"devonly\", "
+                           "\"buildonly\"]\nresolver = \"2\"\n" },
+        { "ws/foo/Cargo.toml", "[package]\nname = \"foo\"\nversion = \"0.2.1\"\nedition = "
+                               "\"2021\"\ndescription = \"the foo crate\"\nauthors = [\"A <a@x>\", "
+                               "\"B\"]\n\n[features]\ndefault = [\"std\"]\nstd = []\nextra = []\n"
+                               "unused = []\n" },
+        { "ws/foo/build.rs", "fn main() {}\n" },
+        { "ws/foo/src/lib.rs",
+          "pub const NAME: &str = env!(\"CARGO_PKG_NAME\");\n"
+          "pub const DESC: &str = env!(\"CARGO_PKG_DESCRIPTION\");\n"
+          "#[cfg(feature = \"std\")]\npub fn f() -> u32 { 1 }\n"
+          "#[cfg(feature = \"extra\")]\npub fn extra() -> u32 { 2 }\n"
+          "#[cfg(feature = \"unused\")]\ncompile_error!(\"feature unused is not enabled\");\n" },
+        { "ws/mac/Cargo.toml", "[package]\nname = \"my-mac\"\nversion = \"1.0.0-beta.1\"\n"
+                               "edition = \"2018\"\n\n[lib]\nproc-macro = true\n" },
+        { "ws/mac/src/lib.rs", "extern crate proc_macro;\nuse proc_macro::TokenStream;\n"
+                               "#[proc_macro]\npub fn m(_i: TokenStream) -> TokenStream {\n"
+                               "    \"40u32\".parse().unwrap()\n}\n" },
+        { "ws/app/Cargo.toml",
+          "[package]\nname = \"app-x\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n"
+          "[dependencies]\nfoo2 = { package = \"foo\", path = \"../foo\", features = "
+          "[\"extra\"] }\nmy-mac = { path = \"../mac\" }\nvlib = { path = \"../../ext/vlib\" }\n\n"
+          "[dev-dependencies]\ndevonly = { path = \"../devonly\" }\n\n"
+          "[build-dependencies]\nbuildonly = { path = \"../buildonly\" }\n\n"
+          "[[bin]]\nname = \"app-cli\"\npath = \"src/main.rs\"\n" },
+        { "ws/app/build.rs", "fn main() { buildonly::b(); }\n" },
+        { "ws/app/src/lib.rs",
+          "pub const VERSION: &str = env!(\"CARGO_PKG_VERSION\");\n"
+          "pub fn g() -> u32 { foo2::f() + foo2::extra() + my_mac::m!() + vlib::V }\n" },
+        { "ws/app/src/main.rs", "fn main() {\n    println!(\"{} {} {}\", env!(\"CARGO_BIN_NAME\"), "
+                                "app_x::VERSION, app_x::g());\n}\n" },
+        { "ws/devonly/Cargo.toml",
+          "[package]\nname = \"devonly\"\nversion = \"0.0.1\"\nedition = \"2021\"\n" },
+        { "ws/devonly/src/lib.rs", "pub fn d() {}\n" },
+        { "ws/buildonly/Cargo.toml",
+          "[package]\nname = \"buildonly\"\nversion = \"0.0.1\"\nedition = \"2015\"\n" },
+        { "ws/buildonly/src/lib.rs", "pub fn b() {}\n" },
+        { "ext/vlib/Cargo.toml",
+          "[package]\nname = \"vlib\"\nversion = \"3.0.0\"\nedition = \"2021\"\n\n[workspace]\n" },
+        { "ext/vlib/src/lib.rs", "pub const V: u32 = 3;\n" },
+};
+
+static char *
+run_cargo_metadata(const char *root)
+{
+        char *manifest = pm_test_strf("%s/Cargo.toml", root), *out = NULL, *errout = NULL;
+        const char *argv[] = { "cargo",     "metadata",        "--format-version", "1",
+                               "--offline", "--manifest-path", manifest,           NULL };
+        int st = pm_test_run(argv, root, NULL, NULL, &out, &errout);
+
+        cr_assert_eq(st, 0, "cargo metadata failed (%d): %s", st, errout ? errout : "");
+        pm_free(errout);
+        pm_free(manifest);
+        return out;
+}
+
+/* Write the workspace, load its configuration (@projmodel_json or detection) and run cargo. */
+static void
+fx_init(struct fx *fx, const char *projmodel_json)
+{
+        struct pm_error err;
+
+        memset(fx, 0, sizeof(*fx));
+        fx->tmp = pm_test_mkdtemp();
+        cr_assert_not_null(fx->tmp);
+        for (size_t i = 0; i < sizeof(workspace) / sizeof(workspace[0]); i++) {
+                char *p = pm_test_strf("%s/%s", fx->tmp, workspace[i].path);
+
+                cr_assert_eq(pm_test_write_file(p, workspace[i].content), 0);
+                pm_free(p);
+        }
+        fx->root = pm_test_strf("%s/ws", fx->tmp);
+        if (projmodel_json) {
+                char *p = pm_test_strf("%s/.projmodel.json", fx->root);
+
+                cr_assert_eq(pm_test_write_file(p, projmodel_json), 0);
+                pm_free(p);
+        }
+        pm_error_init(&err);
+        cr_assert_eq(pm_config_load(fx->root, &fx->cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(fx->cfg, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(fx->cfg->projects[0].build_system, "cargo");
+        fx->metadata = run_cargo_metadata(fx->root);
+}
+
+static void
+fx_release(struct fx *fx)
+{
+        pm_graph_free(fx->g);
+        pm_config_free(fx->cfg);
+        pm_free(fx->metadata);
+        if (fx->tmp)
+                (void)pm_test_rmtree(fx->tmp);
+        pm_free(fx->tmp);
+        pm_free(fx->root);
+}
+
+static int
+fx_parse(struct fx *fx, const char *text)
+{
+        pm_graph_free(fx->g);
+        fx->g = NULL;
+        pm_error_init(&fx->err);
+        return pm_adapter_parse_captured(fx->cfg, &fx->cfg->projects[0], text, strlen(text),
+                                         "metadata.json", &fx->g, &fx->err);
+}
+
+static struct pm_crate *
+crate(const struct fx *fx, const char *label)
+{
+        struct pm_crate *c = pm_graph_find(fx->g, label);
+
+        cr_assert_not_null(c, "no crate '%s'", label);
+        return c;
+}
+
+static bool
+has_dep(const struct pm_crate *c, const char *label, const char *name)
+{
+        for (size_t i = 0; i < c->n_deps; i++)
+                if (strcmp(c->deps[i].label, label) == 0 &&
+                    ((!name && !c->deps[i].name) ||
+                     (name && c->deps[i].name && strcmp(name, c->deps[i].name) == 0)))
+                        return true;
+        return false;
+}
+
+static void
+assert_path(const struct fx *fx, const char *actual, const char *rel)
+{
+        char *p = pm_test_strf("%s/%s", fx->root, rel);
+
+        cr_assert_not_null(actual);
+        cr_assert_str_eq(actual, p);
+        pm_free(p);
+}
+
+#define FOO   "cargo:.#foo@0.2.1"
+#define MAC   "cargo:.#my-mac@1.0.0-beta.1"
+#define APP   "cargo:.#app-x@0.1.0"
+#define CLI   "cargo:.#app-x@0.1.0:bin:app-cli"
+#define VLIB  "cargo:.#vlib@3.0.0"
+#define DEV   "cargo:.#devonly@0.0.1"
+#define BUILD "cargo:.#buildonly@0.0.1"
+
+Test(cargo_parse, real_workspace)
+{
+        struct pm_crate *c;
+        struct fx fx;
+        char *p;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse(&fx, fx.metadata), 0, "%s", fx.err.msg);
+        /* foo, my-mac, app-x's lib and bin, devonly, buildonly, vlib; build scripts are no
+         * crates. */
+        cr_assert_eq(fx.g->n_crates, 7);
+
+        c = crate(&fx, FOO);
+        cr_assert_str_eq(c->build_system, "cargo");
+        cr_assert_eq(c->kind, PM_CRATE_LIB);
+        cr_assert_str_eq(c->crate_name, "foo");
+        cr_assert_str_eq(c->edition, "2021");
+        assert_path(&fx, c->root_module, "foo/src/lib.rs");
+        assert_path(&fx, c->build_file, "foo/Cargo.toml");
+        assert_path(&fx, c->include_dirs.v[0], "foo");
+        cr_assert(c->is_workspace_member);
+        /* app enables "extra" on its renamed dep: the unified features apply to foo. */
+        cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"std\""));
+        cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"default\""));
+        cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"extra\""));
+        cr_assert_not(pm_strlist_contains(&c->cfgs, "feature=\"unused\""));
+        cr_assert_not_null(c->note);
+        cr_assert(strstr(c->note, "build script not run by projmodel") != NULL, "%s", c->note);
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_NAME"), "foo");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_VERSION"), "0.2.1");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_VERSION_MINOR"), "2");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_DESCRIPTION"), "the foo crate");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_AUTHORS"), "A <a@x>:B");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_CRATE_NAME"), "foo");
+        assert_path(&fx, pm_kvlist_get(&c->env, "CARGO_MANIFEST_DIR"), "foo");
+        cr_assert_eq(c->n_deps, 0);
+
+        c = crate(&fx, MAC);
+        cr_assert_eq(c->kind, PM_CRATE_PROC_MACRO);
+        cr_assert_str_eq(c->crate_name, "my_mac");
+        cr_assert_str_eq(c->display_name, "my_mac");
+        cr_assert_str_eq(c->edition, "2018");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_VERSION_PRE"), "beta.1");
+        cr_assert_not_null(c->note);
+
+        c = crate(&fx, APP);
+        cr_assert_str_eq(c->crate_name, "app_x");
+        cr_assert_str_eq(c->edition, "2024");
+        cr_assert(has_dep(c, FOO, "foo2"), "the rename keeps its extern name");
+        cr_assert(has_dep(c, MAC, NULL));
+        cr_assert(has_dep(c, VLIB, NULL));
+        cr_assert_eq(c->n_deps, 3, "no dev- or build-only deps");
+        cr_assert_not_null(c->note, "app has a build script too");
+
+        c = crate(&fx, CLI);
+        cr_assert_eq(c->kind, PM_CRATE_BIN);
+        cr_assert_str_eq(c->crate_name, "app_cli");
+        cr_assert_str_eq(c->display_name, "app-cli");
+        assert_path(&fx, c->root_module, "app/src/main.rs");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_BIN_NAME"), "app-cli");
+        cr_assert(has_dep(c, APP, NULL), "a bin depends on its package's lib");
+        cr_assert(has_dep(c, FOO, "foo2"));
+        cr_assert_eq(c->n_deps, 4);
+
+        c = crate(&fx, VLIB);
+        cr_assert_not(c->is_workspace_member);
+        cr_assert_null(pm_kvlist_get(&c->env, "CARGO_PRIMARY_PACKAGE"));
+        cr_assert(crate(&fx, DEV)->is_workspace_member);
+        cr_assert_eq(crate(&fx, BUILD)->edition[3], '5');
+
+        p = pm_test_strf("%s/Cargo.lock", fx.root);
+        cr_assert(pm_strlist_contains(&fx.g->build_files, p));
+        pm_free(p);
+        p = pm_test_strf("%s/app/Cargo.toml", fx.root);
+        cr_assert(pm_strlist_contains(&fx.g->build_files, p));
+        pm_free(p);
+        cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
+        fx_release(&fx);
+}
+
+Test(cargo_parse, exported_project_validates_and_type_checks, .timeout = 240)
+{
+        struct pm_writer_options opts = { 0 };
+        struct pm_strbuf out = PM_STRBUF_INIT;
+        char *report = NULL, *work, *p;
+        struct fx fx;
+        int r;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse(&fx, fx.metadata), 0, "%s", fx.err.msg);
+        opts.proc_macro_cwd = fx.root;
+        cr_assert_eq(pm_writer_render(fx.g, &opts, &out, &fx.err), 0, "%s", fx.err.msg);
+        r = pm_test_validate_project(out.buf, out.len, &report);
+        cr_assert_eq(r, 0, "validator: %s\n%s", report ? report : "", out.buf);
+        pm_free(report);
+        report = NULL;
+        work = pm_test_strf("%s/rustc-work", fx.tmp);
+        p = pm_test_strf("%s/.keep", work);
+        cr_assert_eq(pm_test_write_file(p, ""), 0);
+        r = pm_test_rustc_check_project(out.buf, work, &report);
+        cr_assert_eq(r, 0, "rustc check: %s", report ? report : "");
+        pm_free(report);
+        pm_free(p);
+        pm_free(work);
+        pm_strbuf_release(&out);
+        fx_release(&fx);
+}
+
+/* The adapter's own plan, run for real, parsed as live (not captured) output. */
+Test(cargo_parse, planned_command_runs)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct pm_blob blob = { 0 };
+        char *out = NULL, *errout = NULL;
+        struct fx fx;
+        int st;
+
+        fx_init(&fx, NULL);
+        q.config = fx.cfg;
+        q.project = &fx.cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
+        st = pm_test_run((const char *const *)plan.steps[0].argv, plan.steps[0].cwd, NULL, NULL,
+                         &out, &errout);
+        cr_assert_eq(st, 0, "%s", errout);
+        blob.data = out;
+        blob.len = strlen(out);
+        blob.origin = "cargo metadata";
+        cr_assert_eq(ops->parse(&q, &blob, 1, &fx.g, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->n_crates, 7);
+        pm_free(out);
+        pm_free(errout);
+        pm_plan_release(&plan);
+        fx_release(&fx);
+}
+
+Test(cargo_parse, subproject_labels_use_its_root)
+{
+        struct pm_error err;
+        struct pm_config *cfg = NULL;
+        const struct pm_project *p;
+        struct pm_graph *g = NULL;
+        struct fx fx;
+        char *mono;
+
+        fx_init(&fx, NULL);
+        /* The same workspace as a subproject "ws" of a monorepo rooted at its parent. */
+        mono = pm_test_strf("%s/.projmodel.json", fx.tmp);
+        cr_assert_eq(pm_test_write_file(mono, "{\"build_system\": \"cargo\", \"subprojects\": "
+                                              "[{\"root\": \"ws\", \"build_system\": \"cargo\"}]}"),
+                     0);
+        pm_error_init(&err);
+        cr_assert_eq(pm_config_load(fx.tmp, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        p = pm_config_project_for_path(cfg, fx.root);
+        cr_assert_not_null(p);
+        cr_assert_str_eq(p->rel, "ws");
+        cr_assert_eq(pm_adapter_parse_captured(cfg, p, fx.metadata, strlen(fx.metadata), "m.json",
+                                               &g, &err),
+                     0, "%s", err.msg);
+        cr_assert_not_null(pm_graph_find(g, "cargo:ws#foo@0.2.1"));
+        cr_assert_not_null(pm_graph_find(g, "cargo:ws#app-x@0.1.0:bin:app-cli"));
+        pm_graph_free(g);
+        pm_config_free(cfg);
+        pm_free(mono);
+        fx_release(&fx);
+}
+
+static void
+expect_bad(struct fx *fx, const char *text, const char *needle)
+{
+        cr_assert_eq(fx_parse(fx, text), PM_EBADTOOLOUTPUT, "want '%s', got %s", needle,
+                     fx->err.msg);
+        cr_assert_null(fx->g);
+        cr_assert_str_eq(fx->err.file, "metadata.json");
+        cr_assert(strstr(fx->err.msg, needle) != NULL, "'%s' not in '%s'", needle, fx->err.msg);
+}
+
+/* The real output with @from replaced by @to (first occurrence). */
+static char *
+edit(const struct fx *fx, const char *from, const char *to)
+{
+        const char *at = strstr(fx->metadata, from);
+
+        cr_assert_not_null(at, "'%s' not in the metadata", from);
+        return pm_test_strf("%.*s%s%s", (int)(at - fx->metadata), fx->metadata, to,
+                            at + strlen(from));
+}
+
+Test(cargo_parse, malformed_output)
+{
+        struct fx fx;
+        char *t, *id;
+        size_t half;
+
+        fx_init(&fx, NULL);
+        half = strlen(fx.metadata) / 2;
+        t = pm_test_strf("%.*s", (int)half, fx.metadata);
+        cr_assert_eq(fx_parse(&fx, t), PM_EBADTOOLOUTPUT);
+        cr_assert_str_eq(fx.err.file, "metadata.json");
+        cr_assert(strstr(fx.err.msg, "not valid JSON") != NULL, "%s", fx.err.msg);
+        pm_free(t);
+
+        expect_bad(&fx, "[]", "no 'packages' list");
+        expect_bad(&fx, "{\"packages\": {}}", "no 'packages' list");
+        t = edit(&fx, "\"resolve\":{", "\"resolve\":null,\"x\":{");
+        expect_bad(&fx, t, "no 'resolve' graph");
+        pm_free(t);
+        t = edit(&fx, "\"src_path\":", "\"src_path\":7,\"x\":");
+        expect_bad(&fx, t, "no absolute 'src_path'");
+        cr_assert(strstr(fx.err.msg, "package '") != NULL, "names the package: %s", fx.err.msg);
+        pm_free(t);
+        t = edit(&fx, "\"edition\":\"2021\"", "\"edition\":\"2020\"");
+        expect_bad(&fx, t, "edition '2020'");
+        pm_free(t);
+        t = edit(&fx, "\"targets\":[", "\"targets\":{},\"x\":[");
+        expect_bad(&fx, t, "'targets' is not a list");
+        pm_free(t);
+        /* A resolve edge to a package that is not listed. */
+        id = strstr(fx.metadata, "\"pkg\":\"");
+        cr_assert_not_null(id);
+        t = edit(&fx, "\"pkg\":\"", "\"pkg\":\"nope");
+        expect_bad(&fx, t, "is not among the packages");
+        pm_free(t);
+        fx_release(&fx);
+}
+
+static void
+assert_argv(char *const *argv, const char *const *expected)
+{
+        size_t i = 0;
+
+        for (; expected[i]; i++) {
+                cr_assert_not_null(argv[i], "argv too short at %zu (want '%s')", i, expected[i]);
+                cr_assert_str_eq(argv[i], expected[i]);
+        }
+        cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
+}
+
+Test(cargo_plan, default_and_configured)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct pm_error err;
+        struct pm_config *cfg = NULL;
+        char *root = pm_test_mkdtemp(), *p, *manifest;
+
+        p = pm_test_strf("%s/Cargo.toml", root);
+        cr_assert_eq(pm_test_write_file(p, "[workspace]\n"), 0);
+        cr_assert_eq(pm_adapter_detect(root), ops, "the Cargo.toml marker");
+        pm_error_init(&err);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
+        manifest = pm_test_strf("%s/Cargo.toml", cfg->projects[0].root);
+        assert_argv(plan.steps[0].argv,
+                    (const char *const[]){ "cargo", "metadata", "--format-version", "1",
+                                           "--offline", "--manifest-path", manifest, NULL });
+        cr_assert_str_eq(plan.steps[0].cwd, cfg->projects[0].root);
+        pm_plan_release(&plan);
+        pm_config_free(cfg);
+        cfg = NULL;
+        pm_free(p);
+
+        p = pm_test_strf("%s/.projmodel.json", root);
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cargo\": {\"command\": "
+                                           "\"/opt/cargo\", \"features\": [\"a\", \"b/c\"], "
+                                           "\"all_features\": true, \"offline\": false}}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        memset(&plan, 0, sizeof(plan));
+        cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
+        assert_argv(plan.steps[0].argv,
+                    (const char *const[]){ "/opt/cargo", "metadata", "--format-version", "1",
+                                           "--manifest-path", manifest, "--all-features",
+                                           "--features", "a,b/c", NULL });
+        pm_plan_release(&plan);
+        pm_config_free(cfg);
+        cfg = NULL;
+
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cargo\": "
+                                           "{\"offline\": \"yes\"}}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        memset(&plan, 0, sizeof(plan));
+        cr_assert_eq(ops->plan(&q, &plan, &err), PM_ECONFIG);
+        cr_assert(strstr(err.msg, "cargo.offline") != NULL, "%s", err.msg);
+        cr_assert_eq(plan.n_steps, 0);
+        pm_config_free(cfg);
+        cfg = NULL;
+
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cargo\": "
+                                           "{\"feature\": [\"a\"]}}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &err), PM_ECONFIG);
+        cr_assert(strstr(err.msg, "key 'cargo.feature' is not a cargo setting") != NULL, "%s",
+                  err.msg);
+        pm_config_free(cfg);
+        pm_free(manifest);
+        pm_free(p);
+        (void)pm_test_rmtree(root);
+        pm_free(root);
+}
