@@ -5,8 +5,8 @@
 usage: gen-gn-monorepo.py N OUTDIR [--seed S]
 
 The workspace reuses the toolchain of examples/gn-monorepo (its .gn and build/) and has:
-  - crate i depending on a few lower-numbered crates (a random DAG, mostly local edges with some
-    long-range ones, as in real monorepos);
+  - crate i depending on a few lower-numbered crates (a random DAG, mostly within its group of
+    100, some long-range edges, transitive closures capped at CLOSURE_CAP as in real repos);
   - a feature per crate passed as --cfg, in both GN spellings ("--cfg=feature=..." and the two
     tokens "--cfg", "feature=...") and used by code that only compiles with it;
   - aliased_deps renames, used under the new name;
@@ -34,11 +34,23 @@ def label(i):
     return f"//{crate_dir(i)}:c{i}"
 
 
+# Upper bound on a crate's transitive dependency count. Real monorepos are wide and shallow;
+# an unbounded random DAG over lower-numbered crates makes closures O(N) each, which no real
+# repo has (and which makes GN's own export quadratic: 70 s and 2 GB at 10,000 crates).
+CLOSURE_CAP = 150
+
+
 def plan(n, rng):
-    """Decide kind, edition, flag spellings and deps for each crate, lower ids first."""
+    """Decide kind, edition, flag spellings and deps for each crate, lower ids first.
+
+    Crates come in groups of 100 (one directory each, like projects in a monorepo). A crate
+    picks most deps among earlier crates of its own group and some anywhere earlier; a pick is
+    dropped if it would push the crate's transitive closure over CLOSURE_CAP.
+    """
     crates = []
-    libs = []    # ids of rust_library crates (dependable)
-    macros = []  # ids of proc-macro crates
+    closure = []       # per crate: bitset (int) of its transitive deps
+    dependable = set() # ids of rust_library crates
+    macros = []        # ids of proc-macro crates
     for i in range(n):
         c = {"id": i, "edition": rng.choice(EDITIONS), "edition_two_tokens": rng.random() < 0.5,
              "cfg_two_tokens": rng.random() < 0.5, "deps": [], "macro": None}
@@ -48,29 +60,40 @@ def plan(n, rng):
             c["kind"] = "bin"
         else:
             c["kind"] = "lib"
-        if c["kind"] != "proc_macro" and libs:
-            k = 0 if c["kind"] == "lib" and rng.random() < 0.1 else rng.randint(1, min(4, len(libs)))
+        mine = 0
+        if c["kind"] != "proc_macro" and dependable:
+            k = 0 if c["kind"] == "lib" and rng.random() < 0.1 else rng.randint(1, 4)
+            group_start = i - i % 100
             chosen = set()
-            for _ in range(k * 3):
+            for _ in range(k * 4):
                 if len(chosen) >= k:
                     break
-                if rng.random() < 0.7:
-                    j = libs[max(0, len(libs) - 1 - int(rng.expovariate(1 / 8)))]
+                if i > group_start and rng.random() < 0.75:
+                    j = rng.randrange(group_start, i)
                 else:
-                    j = rng.choice(libs)
+                    j = rng.randrange(0, i)
+                if j not in dependable or j in chosen:
+                    continue
+                grown = mine | closure[j] | (1 << j)
+                if bin(grown).count("1") > CLOSURE_CAP:
+                    continue
                 chosen.add(j)
+                mine = grown
             for j in sorted(chosen):
                 alias = f"c{j}_as_{i}" if rng.random() < 0.3 else None
                 c["deps"].append((j, alias))
             if macros and rng.random() < 0.25:
                 m = rng.choice(macros[-5:])
                 c["macro"] = (m, f"pm{m}_for_{i}" if rng.random() < 0.3 else None)
+                mine |= 1 << m
+        closure.append(mine)
         crates.append(c)
         if c["kind"] == "lib":
-            libs.append(i)
+            dependable.add(i)
         elif c["kind"] == "proc_macro":
             macros.append(i)
-    return crates
+    sizes = sorted(bin(x).count("1") for x in closure)
+    return crates, sizes
 
 
 def gn_string_list(items, indent="    "):
@@ -179,7 +202,7 @@ def main():
           '{"build_system": "gn", "gn": {"out_dir": "out"}}\n')
 
     rng = random.Random(args.seed)
-    crates = plan(args.n, rng)
+    crates, closure_sizes = plan(args.n, rng)
     for c in crates:
         emit_crate(args.outdir, c)
     tops = [label(c["id"]) for c in crates if c["kind"] != "proc_macro"]
@@ -191,7 +214,8 @@ def main():
     renames = sum(sum(1 for _, a in c["deps"] if a) + (1 if c["macro"] and c["macro"][1] else 0)
                   for c in crates)
     print(f"generated {args.n} crates in {args.outdir}: {kinds['lib']} libs, {kinds['bin']} bins, "
-          f"{kinds['proc_macro']} proc macros, {edges} edges, {renames} renames")
+          f"{kinds['proc_macro']} proc macros, {edges} edges, {renames} renames, transitive deps "
+          f"median {closure_sizes[len(closure_sizes) // 2]} max {closure_sizes[-1]}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <uv.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/client.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/index.h"
@@ -561,6 +563,28 @@ start_listening(struct pm_server *srv, struct pm_error *err)
         return 0;
 }
 
+/*
+ * Does a daemon answer on @path? Accepting is not enough: a process that inherited a dead
+ * daemon's fds (a child between fork and exec) keeps the socket listening for a moment without
+ * ever answering. Startup only: blocking here is fine.
+ */
+static bool
+socket_alive(const char *path)
+{
+        struct pm_client *c = NULL;
+        struct pm_error err;
+        cJSON *result = NULL;
+        bool alive;
+
+        pm_error_init(&err);
+        if (pm_client_connect(path, &c, &err) < 0)
+                return false;
+        alive = pm_client_call(c, "projmodel/status", NULL, 1000, NULL, NULL, &result, &err) == 0;
+        cJSON_Delete(result);
+        pm_client_free(c);
+        return alive;
+}
+
 static void
 walk_close(uv_handle_t *h, void *arg)
 {
@@ -624,6 +648,16 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         if (r < 0)
                 goto out;
         r = pm__server_lock(srv->socket_path, &srv->lock_fd, err);
+        /* A daemon that no longer accepts connections is on its way out (stopping, or killed
+         * with a child still holding the lock for a moment): wait for it, bounded. A live one
+         * makes us refuse at once. */
+        for (int i = 0; r == PM_EBUSY && i < 400 && !socket_alive(srv->socket_path); i++) {
+                struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+                (void)nanosleep(&pause, NULL);
+                pm_error_init(err);
+                r = pm__server_lock(srv->socket_path, &srv->lock_fd, err);
+        }
         if (r < 0)
                 goto out;
         r = make_parent_dir(srv->db_path);

@@ -184,7 +184,8 @@ out:
         if (r < 0) {
                 /* Notifications get no reply, even an error one (JSON-RPC 2.0 §4.1), except for
                  * framing-level garbage where we cannot tell. */
-                bool is_notification = root && !id && cJSON_IsObject(root) &&
+                bool is_notification = root && cJSON_IsObject(root) &&
+                                       !cJSON_GetObjectItemCaseSensitive(root, "id") &&
                                        cJSON_IsString(cJSON_GetObjectItem(root, "method")) &&
                                        r != PM_EPARSE && r != PM_ELIMIT;
                 if (!is_notification)

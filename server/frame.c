@@ -92,9 +92,9 @@ parse_header(const char *s, const char *end, size_t *ret_len, struct pm_error *e
                                         return pm_error_set(
                                                 err, PM_EPROTO,
                                                 "invalid 'Content-Length': not a decimal number");
-                                if (len > PM_RPC_MAX_FRAME)
-                                        break;
-                                len = len * 10 + (size_t)(*v - '0');
+                                /* Saturate: keep reading digits, never overflow. */
+                                if (len <= PM_RPC_MAX_FRAME)
+                                        len = len * 10 + (size_t)(*v - '0');
                         }
                         for (; v < eol; v++) {
                                 if (*v != ' ' && *v != '\t')

@@ -55,12 +55,12 @@ static void on_timer(uv_timer_t *t);
 static void
 kill_tool(struct run *r, int sig)
 {
-        /* The tool runs in its own session: signal the whole group so helpers it started
-         * (GN's exec_script, Bazel's client) go too. Errors mean it is already gone. */
+        /* Only the tool itself: it stays in our process group, so that whoever kills ours
+         * (rust-analyzer kills the discover command's group on shutdown) kills it too. An
+         * error means it is already gone. */
         if (r->exited)
                 return;
-        if (uv_kill(-r->proc.pid, sig) < 0)
-                (void)uv_process_kill(&r->proc, sig);
+        (void)uv_process_kill(&r->proc, sig);
 }
 
 static void
@@ -326,8 +326,7 @@ pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_out
         opts.exit_cb = on_tool_exit;
         opts.stdio = stdio;
         opts.stdio_count = 3;
-        /* Its own session, so a timeout can kill everything it started. */
-        opts.flags = UV_PROCESS_DETACHED;
+        opts.flags = 0;
 
         rc = uv_spawn(&r.loop, &r.proc, &opts);
         (void)close(devnull);

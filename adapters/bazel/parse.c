@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Bazel query output (cquery --output=jsonproto, query --output=streamed_jsonproto) to a crate
  * graph, re-implementing rules_rust's defaults the query cannot give (crate_root, crate_name,
- * edition, test folding). Reads bytes only; never runs Bazel. */
+ * edition, test folding). Reads bytes only; never runs Bazel. Over 800 lines because labels,
+ * attribute access (select() included) and crate assembly share one private context struct;
+ * labels and attributes are the split candidates. */
 #include "config.h"
 
 #include <errno.h>
@@ -903,6 +905,7 @@ owner(struct ctx *c, struct rule *r)
 
 struct dep_state {
         struct pm_crate *crate;
+        bool folded; /* the deps of a rust_test folded into crate: skip cycles */
         const struct rule *self;
         struct label rl;
         /* aliases of the rule: normalised label -> name */
@@ -951,6 +954,45 @@ alias_cb(struct ctx *c, const struct rule *r, const char *key, const char *value
         return 0;
 }
 
+/*
+ * Whether crate index @from reaches crate index @to through deps. A folded test's deps join its
+ * library's crate, and a test may depend on a crate that depends on the library (legal in Bazel,
+ * where the test compiles separately): such an edge would make a cycle rust-analyzer rejects.
+ */
+static int
+reaches(struct ctx *c, long from, long to, bool *ret)
+{
+        size_t n = c->g->n_crates, top = 0;
+        long *stack = pm_calloc(n + 1, sizeof(*stack));
+        bool *seen = pm_calloc(n + 1, sizeof(*seen));
+        bool found = false;
+
+        if (!stack || !seen) {
+                pm_free(stack);
+                pm_free(seen);
+                return oom(c);
+        }
+        stack[top++] = from;
+        seen[from] = true;
+        while (top > 0 && !found) {
+                const struct pm_crate *cr = &c->g->crates[stack[--top]];
+
+                for (size_t i = 0; i < cr->n_deps && !found; i++) {
+                        const struct rule *t = lookup(c, cr->deps[i].label);
+
+                        if (!t || t->crate < 0 || seen[t->crate])
+                                continue;
+                        found = t->crate == to;
+                        seen[t->crate] = true;
+                        stack[top++] = t->crate;
+                }
+        }
+        pm_free(stack);
+        pm_free(seen);
+        *ret = found;
+        return 0;
+}
+
 static int
 dep_cb(struct ctx *c, const struct rule *r, const char *key, const char *value, void *data)
 {
@@ -973,6 +1015,23 @@ dep_cb(struct ctx *c, const struct rule *r, const char *key, const char *value, 
         for (size_t i = 0; i < d->crate->n_deps; i++)
                 if (strcmp(d->crate->deps[i].label, label) == 0)
                         return 0;
+        if (d->folded) {
+                bool cycle = false;
+                char *w;
+
+                e = reaches(c, t->crate, d->self->crate, &cycle);
+                if (e < 0)
+                        return e;
+                if (cycle) {
+                        w = pm_graph_printf(
+                                c->g,
+                                "target '%s': dependency '%s' depends on crate '%s' the test folds into, ignoring",
+                                r->label, label, d->self->label);
+                        if (!w || pm_strlist_push(c->g, &c->g->warnings, w) < 0)
+                                return oom(c);
+                        return 0;
+                }
+        }
         if (pm_crate_add_dep(c->g, d->crate, label, alias) < 0)
                 return oom(c);
         return 0;
@@ -987,6 +1046,7 @@ add_deps(struct ctx *c, struct rule *r, struct rule *own)
 
         d.crate = &c->g->crates[own->crate];
         d.self = own;
+        d.folded = r != own;
         d.rl = r->l;
         e = attr_dict(c, r, "aliases", "labelKeyedStringDictValue", alias_cb, &d);
         if (e < 0)
@@ -1116,9 +1176,13 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 if (r < 0)
                         goto out;
         }
-        for (size_t i = 0; i < c.n_rules; i++) {
-                struct rule *rl = &c.rules[i], *own = owner(&c, rl);
+        /* Libraries' own deps first, so the folded tests' cycle checks see the whole graph. */
+        for (size_t i = 0; i < 2 * c.n_rules; i++) {
+                struct rule *rl = &c.rules[i % c.n_rules], *own;
 
+                if ((i < c.n_rules) == (rl->fold_label != NULL))
+                        continue;
+                own = owner(&c, rl);
                 if (!own || own->crate < 0) {
                         char *w = pm_graph_printf(
                                 c.g,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Parsing `buck2 targets --json --output-all-attributes` output into crates: rule defaults
  * (crate root, crate name, edition), select()/concat values, named_deps, aliases, and the
- * folding of `<lib>-unittest` tests into their library. Reads .buckconfig; runs nothing. */
+ * folding of `<lib>-unittest` tests into their library. Reads .buckconfig; runs nothing.
+ * Slightly over 800 lines: crate rules, dependency resolution and folding are one pass over
+ * one context; attribute reading and .buckconfig live in buck2-attr.c and buck2-config.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

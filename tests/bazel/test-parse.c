@@ -568,3 +568,27 @@ Test(bazel_parse, default_edition_setting)
         pm_graph_free(g);
         pm_free(text);
 }
+
+Test(bazel_parse, folded_test_deps_never_make_a_cycle)
+{
+        char *l = line("//a:l", "rust_library", SRCS("\"//a:lib.rs\""));
+        char *m = line("//a:m", "rust_library",
+                       SRCS("\"//a:m.rs\"") ",{\"name\":\"deps\",\"stringListValue\":[\"//a:l\"]}");
+        char *t = line("//a:t", "rust_test",
+                       SRCS("\"//a:t.rs\"") ",{\"name\":\"crate\",\"stringValue\":\"//a:l\"},"
+                                            "{\"name\":\"deps\",\"stringListValue\":[\"//a:m\"]}");
+        char *text = pm_test_strf("%s%s%s", l, m, t);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 2);
+        cr_assert_eq(pm_graph_find(g, "//a:l")->n_deps, 0, "l -> m -> l would be a cycle");
+        cr_assert_eq(g->warnings.n, 1);
+        cr_assert(strstr(g->warnings.v[0], "'//a:m'"), "%s", g->warnings.v[0]);
+        pm_graph_free(g);
+        pm_free(l);
+        pm_free(m);
+        pm_free(t);
+        pm_free(text);
+}

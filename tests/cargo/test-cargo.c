@@ -495,3 +495,26 @@ Test(cargo_plan, default_and_configured)
         (void)pm_test_rmtree(root);
         pm_free(root);
 }
+
+Test(cargo_parse, out_of_memory_is_reported_cleanly)
+{
+        struct fx fx;
+        int r;
+
+        pm_mem_install_hooks();
+        fx_init(&fx, NULL);
+        for (unsigned long n = 1;; n++) {
+                pm_error_init(&fx.err);
+                (void)pm_mem_fail_at(n);
+                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], fx.metadata,
+                                              strlen(fx.metadata), "metadata.json", &fx.g, &fx.err);
+                (void)pm_mem_fail_at(0);
+                if (r == 0)
+                        break;
+                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
+                cr_assert_null(fx.g);
+                cr_assert(n < 100000);
+        }
+        cr_assert_eq(fx.g->n_crates, 7);
+        fx_release(&fx);
+}

@@ -30,7 +30,7 @@ teardown(void)
         cli_fx_release(&fx);
 }
 
-TestSuite(cli_bad_input, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(cli_bad_input, .init = setup, .fini = teardown);
 
 /* Run export with @args after `export --db DB` and @env; expect failure with one line
  * naming @needle, then check the model still exports exactly as before. */

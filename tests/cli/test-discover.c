@@ -26,7 +26,7 @@ teardown(void)
         cli_fx_release(&fx);
 }
 
-TestSuite(cli_discover, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(cli_discover, .init = setup, .fini = teardown);
 
 /* Run discover with @arg (and --root when @root) from @cwd; checks the protocol rules that
  * hold for every outcome and returns the last line parsed (cJSON_Delete). */

@@ -25,7 +25,7 @@ teardown(void)
         cli_fx_release(&fx);
 }
 
-TestSuite(cli_dump, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(cli_dump, .init = setup, .fini = teardown);
 
 /* Run `dump --root REPO --db DB @args...` in @cwd (NULL = repo) and assert success. */
 static void

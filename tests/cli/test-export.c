@@ -28,7 +28,7 @@ teardown(void)
         cli_fx_release(&fx);
 }
 
-TestSuite(cli_export, .init = setup_built, .fini = teardown, .timeout = 600);
+TestSuite(cli_export, .init = setup_built, .fini = teardown);
 
 Test(cli_export, validates_and_type_checks)
 {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark: cold ingest of a generated Bazel workspace by `projmodel export` versus Bazel's own
+# `cquery` on it (the command projmodel runs), with the Bazel server cold and warm.
+#
+# usage: bench/bench-bazel.sh [PROJMODEL]
+#   PROJMODEL   the projmodel binary (default $PROJMODEL, else build/cli/projmodel)
+# environment:
+#   BENCH_TARGETS  Rust targets to generate (default 5000)
+#   BENCH_RUNS     timed runs per warm measurement (default 3; best and median are reported)
+#   BENCH_WORK     scratch directory (default /tmp/pm-bench-bazel)
+#   BENCH_SEED     generator seed (default 1)
+#
+# Rows (each with a fresh model database, so projmodel always ingests everything):
+#   cquery cold    `bazel cquery` alone, new output base (server start + loading + analysis)
+#   cquery warm    the same command again on the running server (Bazel's caches hot)
+#   export cold    `projmodel export --db <fresh>`, new output base: what a first open costs
+#   export warm    the same, server warm: projmodel's total when Bazel is already up
+#   own share      export warm minus cquery warm: parse + model + writer (+ the optional
+#                  buildfiles query)
+# The Bazel server is shut down at the end (and on error): it holds ~600 MB at 5,000 targets.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+projmodel=${1:-${PROJMODEL:-$src/build/cli/projmodel}}
+targets=${BENCH_TARGETS:-5000}
+runs=${BENCH_RUNS:-3}
+work=${BENCH_WORK:-/tmp/pm-bench-bazel}
+seed=${BENCH_SEED:-1}
+ws=$work/ws-$targets
+obs=()
+
+shutdown_all() {
+        for ob in "${obs[@]}"; do
+                (cd "$ws" && bazel --output_base="$ob" shutdown >/dev/null 2>&1) || true
+        done
+}
+trap shutdown_all EXIT
+
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+
+# The exact query projmodel plans (adapters/bazel/bazel.c, main_step()).
+cquery() {
+        bazel --output_base="$1" cquery 'kind("rust_.* rule", deps(//...))' --output=jsonproto \
+                --keep_going --noimplicit_deps \
+                --proto:output_rule_attrs=srcs,crate_root,crate_name,edition,deps,proc_macro_deps,aliases,crate_features,rustc_flags,rustc_env,crate \
+                --proto:default_values=false >"$work/cquery.json" 2>"$work/cquery.err"
+}
+
+export_once() {
+        rm -f "$work/model.db"*
+        printf '{"build_system": "bazel", "bazel": {"output_base": "%s"}}\n' "$1" >"$ws/.projmodel.json"
+        "$projmodel" export --root "$ws" --db "$work/model.db" --output "$work/rust-project.json"
+}
+
+stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f | %.2f", v[1], v[int((NR + 1) / 2)] }'; }
+
+mkdir -p "$work"
+if [ ! -f "$ws/WORKSPACE" ]; then
+        echo "generating $targets targets in $ws" >&2
+        python3 "$here/gen-bazel-workspace.py" "$ws" "$targets" "$seed"
+fi
+cd "$ws"
+
+ob_q=$work/ob-cquery-$$ ob_e=$work/ob-export-$$
+obs=("$ob_q" "$ob_e")
+rm -rf "$ob_q" "$ob_e"
+
+echo "cquery cold" >&2
+t=$(now); cquery "$ob_q"; cq_cold=$(elapsed "$t")
+cq_bytes=$(wc -c <"$work/cquery.json")
+cq_warm=()
+for _ in $(seq "$runs"); do
+        echo "cquery warm" >&2
+        t=$(now); cquery "$ob_q"; cq_warm+=("$(elapsed "$t")")
+done
+(cd "$ws" && bazel --output_base="$ob_q" shutdown >/dev/null 2>&1) || true
+
+echo "export cold" >&2
+t=$(now); export_once "$ob_e"; ex_cold=$(elapsed "$t")
+crates=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["crates"]))' \
+        "$work/rust-project.json")
+ex_warm=()
+for _ in $(seq "$runs"); do
+        echo "export warm" >&2
+        t=$(now); export_once "$ob_e"; ex_warm+=("$(elapsed "$t")")
+done
+rss=$(ps -o rss= -p "$(cat "$ob_e/server/server.pid.txt" 2>/dev/null || echo 0)" 2>/dev/null || echo 0)
+
+cq_best=$(printf '%s\n' "${cq_warm[@]}" | sort -n | head -1)
+ex_best=$(printf '%s\n' "${ex_warm[@]}" | sort -n | head -1)
+echo
+echo "Bazel $(bazel --version 2>/dev/null | head -1 || true), $targets generated targets, $crates crates exported, cquery output $((cq_bytes / 1024)) KiB, Bazel server RSS $((${rss:-0} / 1024)) MB"
+echo
+echo "| measurement | best (s) | median (s) |"
+echo "|---|---|---|"
+printf '| bazel cquery, cold server | %.2f | %.2f |\n' "$cq_cold" "$cq_cold"
+printf '| bazel cquery, warm server | %s |\n' "$(printf '%s\n' "${cq_warm[@]}" | stats)"
+printf '| projmodel export (fresh db), cold server | %.2f | %.2f |\n' "$ex_cold" "$ex_cold"
+printf '| projmodel export (fresh db), warm server | %s |\n' "$(printf '%s\n' "${ex_warm[@]}" | stats)"
+printf '| projmodel own share (warm export - warm cquery) | %.2f | - |\n' "$(echo "$ex_best - $cq_best" | bc)"

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: every method of a real spawned daemon on a copy of examples/gn-monorepo,
+ * over its real socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/client.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+
+#include "daemon.h"
+#include "testlib.h"
+
+static struct pm_test_daemon d;
+
+static void
+setup(void)
+{
+        pm_test_daemon_setup(&d, "gn-monorepo");
+}
+
+static void
+teardown(void)
+{
+        pm_test_daemon_destroy(&d);
+}
+
+static bool
+array_has(const cJSON *a, const char *s)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, a)
+        {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static char *
+path_in(const char *rel)
+{
+        return pm_test_strf("%s/%s", d.root, rel);
+}
+
+TestSuite(daemon_methods, .init = setup, .fini = teardown, .timeout = 300);
+
+Test(daemon_methods, initialize_reports_capabilities)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        cJSON *r = pm_test_call(c, "initialize", "{}");
+        const cJSON *caps =
+                cJSON_GetObjectItem(cJSON_GetObjectItem(r, "capabilities"), "projmodel");
+        struct pm_error err;
+
+        cr_assert_str_eq(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(r, "serverInfo"), "name")->valuestring,
+                "projmodel");
+        cr_assert(array_has(cJSON_GetObjectItem(caps, "methods"), "projmodel/rustProject"));
+        cJSON_Delete(r);
+        pm_error_init(&err);
+        cr_assert_eq(pm_client_send(c, "initialized", cJSON_CreateObject(), true, NULL, &err), 0);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "root")->valuestring, d.root);
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "socket")->valuestring, d.socket);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "pid")));
+        cJSON_Delete(r);
+        pm_client_free(c);
+}
+
+Test(daemon_methods, crate_for_file_and_rust_project)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *file = path_in("lib/util/src/text.rs"), *bf = path_in("lib/util/BUILD.gn");
+        char *params = pm_test_strf("{\"path\":\"%s\"}", file);
+        cJSON *r, *crates;
+
+        r = pm_test_call(c, "projmodel/crateForFile", params);
+        cr_assert(array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
+        cJSON_Delete(r);
+
+        r = pm_test_call(c, "projmodel/rustProject", params);
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "buildfile")->valuestring, bf);
+        crates = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates");
+        /* util and its dependency fnv. */
+        cr_assert_geq(cJSON_GetArraySize(crates), 2);
+        cJSON_Delete(r);
+        pm_free(params);
+
+        params = pm_test_strf("{\"buildfile\":\"%s\"}", bf);
+        r = pm_test_call(c, "projmodel/rustProject", params);
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "buildfile")->valuestring, bf);
+        cJSON_Delete(r);
+        pm_free(params);
+
+        r = pm_test_call(c, "projmodel/rustProject", "{\"label\":\"//lib/util:util\"}");
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "buildfile")->valuestring, bf);
+        cJSON_Delete(r);
+
+        r = pm_test_call(c, "projmodel/rustProject", NULL);
+        crates = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates");
+        cr_assert_geq(cJSON_GetArraySize(crates), 8);
+        cJSON_Delete(r);
+
+        cr_assert_eq(pm_test_call_error(c, "projmodel/rustProject", "{\"path\":\"relative.rs\"}"),
+                     PM_EPARAMS);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/rustProject", "{\"path\":\"/nowhere/x.rs\"}"),
+                     PM_ENOTFOUND);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/crateForFile", "{}"), PM_EPARAMS);
+        pm_free(file);
+        pm_free(bf);
+        pm_client_free(c);
+}
+
+Test(daemon_methods, crate_deps_rdeps_search)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        cJSON *r;
+
+        r = pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:util\"}");
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "crateName")->valuestring, "util");
+        cr_assert_str_eq(cJSON_GetObjectItem(r, "edition")->valuestring, "2018");
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "isWorkspaceMember")));
+        cJSON_Delete(r);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/crate", "{\"label\":\"//no:such\"}"),
+                     PM_ENOTFOUND);
+
+        r = pm_test_call(c, "projmodel/deps", "{\"label\":\"//lib/util:util\"}");
+        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/deps",
+                         "{\"label\":\"//app/server:server\",\"transitive\":true}");
+        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/rdeps", "{\"label\":\"//third_party/fnv:fnv\"}");
+        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
+        cr_assert(!array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/rdeps",
+                         "{\"label\":\"//third_party/fnv:fnv\",\"transitive\":true}");
+        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
+        cJSON_Delete(r);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/deps",
+                                        "{\"label\":\"//lib/util:util\",\"transitive\":1}"),
+                     PM_EPARAMS);
+
+        r = pm_test_call(c, "projmodel/search", "{\"query\":\"//lib/\",\"limit\":2}");
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "labels")), 2);
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/search", "{\"query\":\"util\"}");
+        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
+        cJSON_Delete(r);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/search", "{\"query\":\"x\",\"limit\":-1}"),
+                     PM_EPARAMS);
+        pm_client_free(c);
+}
+
+Test(daemon_methods, refresh_subscribe_cancel_shutdown)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d), *c2;
+        struct pm_error err;
+        cJSON *r, *msg = NULL;
+        int rc;
+
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "generation")));
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/refresh", NULL);
+        cr_assert_geq(cJSON_GetObjectItem(r, "generation")->valuedouble, 1);
+        cr_assert_geq(cJSON_GetObjectItem(r, "crates")->valuedouble, 8);
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_geq(cJSON_GetObjectItem(r, "refreshes")->valuedouble, 1);
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "lastError")));
+        cJSON_Delete(r);
+
+        /* Cancelling an unknown or finished request is harmless. */
+        pm_error_init(&err);
+        cr_assert_eq(pm_client_send(c, "$/cancelRequest", cJSON_Parse("{\"id\":12345}"), true, NULL,
+                                    &err),
+                     0);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cJSON_Delete(r);
+
+        /* shutdown + exit from one client stops the daemon for everyone. */
+        c2 = pm_test_daemon_connect(&d);
+        r = pm_test_call(c2, "shutdown", NULL);
+        cr_assert(cJSON_IsNull(r));
+        cJSON_Delete(r);
+        cr_assert_eq(pm_test_call_error(c2, "projmodel/status", NULL), PM_EPROTO);
+        cr_assert_eq(pm_client_send(c2, "exit", NULL, true, NULL, &err), 0);
+        do {
+                cJSON_Delete(msg);
+                msg = NULL;
+                rc = pm_client_recv(c2, PM_TEST_DAEMON_TIMEOUT_MS, &msg, &err);
+        } while (rc == 0);
+        cr_assert_eq(rc, -ECONNRESET, "%s", err.msg);
+        cr_assert_eq(WEXITSTATUS(pm_test_daemon_kill(&d, 0)), 0);
+        pm_client_free(c2);
+        pm_client_free(c);
+}

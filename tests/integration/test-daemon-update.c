@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: the daemon follows the tree. A BUILD.gn edit shows up as modelChanged and
+ * in projmodel/rustProject; a syntax error keeps the last good model and recovers; a daemon
+ * killed mid-update restarts with an intact database. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/client.h"
+#include "projmodel/error.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+
+#include "daemon.h"
+#include "testlib.h"
+
+static struct pm_test_daemon d;
+
+static void
+setup(void)
+{
+        pm_test_daemon_setup(&d, "gn-monorepo");
+}
+
+static void
+teardown(void)
+{
+        pm_test_daemon_destroy(&d);
+}
+
+TestSuite(daemon_update, .init = setup, .fini = teardown, .timeout = 300);
+
+static bool
+array_has(const cJSON *a, const char *s)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, a)
+        {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Append @text to the tree's @rel file. */
+static void
+append(const char *rel, const char *text)
+{
+        char *path = pm_test_strf("%s/%s", d.root, rel);
+        char *old = pm_test_read_file(path), *content;
+
+        cr_assert(old);
+        content = pm_test_strf("%s%s", old, text);
+        cr_assert_eq(pm_test_write_file(path, content), 0);
+        pm_free(content);
+        pm_free(old);
+        pm_free(path);
+}
+
+/* Does @label's project (by label) list a crate whose display_name is @name? */
+static bool
+project_has_crate(struct pm_client *c, const char *path_rel, const char *name)
+{
+        char *params = pm_test_strf("{\"path\":\"%s/%s\"}", d.root, path_rel);
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", params), *it;
+        bool found = false;
+
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItem(it, "display_name");
+
+                found |= cJSON_IsString(n) && strcmp(n->valuestring, name) == 0;
+        }
+        cJSON_Delete(r);
+        pm_free(params);
+        return found;
+}
+
+/* Does util's crate in its rust-project.json list a dep named tables? */
+static bool
+util_depends_on_tables(struct pm_client *c)
+{
+        char *params = pm_test_strf("{\"path\":\"%s/lib/util/src/lib.rs\"}", d.root);
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", params), *it, *dep;
+        bool found = false;
+
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItem(it, "display_name");
+
+                if (!cJSON_IsString(n) || strcmp(n->valuestring, "util") != 0)
+                        continue;
+                cJSON_ArrayForEach(dep, cJSON_GetObjectItem(it, "deps"))
+                {
+                        const cJSON *dn = cJSON_GetObjectItem(dep, "name");
+
+                        found |= cJSON_IsString(dn) && strcmp(dn->valuestring, "tables") == 0;
+                }
+        }
+        cJSON_Delete(r);
+        pm_free(params);
+        return found;
+}
+
+/* Make sure the first refresh is over, so that what follows is a change notification. */
+static void
+settle(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/refresh", NULL);
+
+        cJSON_Delete(r);
+}
+
+Test(daemon_update, build_file_edit_adds_a_dependency)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        cJSON *r, *n, *params;
+
+        settle(c);
+        cr_assert(!util_depends_on_tables(c));
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+        /* util gains a dependency on tables. */
+        {
+                char *path = pm_test_strf("%s/lib/util/BUILD.gn", d.root);
+                char *old = pm_test_read_file(path);
+                char *at = strstr(old, "deps = [ \"//third_party/fnv\" ]");
+                char *content;
+
+                cr_assert(at, "unexpected lib/util/BUILD.gn:\n%s", old);
+                *at = '\0';
+                content = pm_test_strf("%sdeps = [ \"//third_party/fnv\", "
+                                       "\"//lib/tables\" ]%s",
+                                       old, at + strlen("deps = [ \"//third_party/fnv\" ]"));
+                cr_assert_eq(pm_test_write_file(path, content), 0);
+                pm_free(content);
+                pm_free(old);
+                pm_free(path);
+        }
+        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no modelChanged notification");
+        params = cJSON_GetObjectItem(n, "params");
+        cr_assert(array_has(cJSON_GetObjectItem(params, "labels"), "//lib/util:util"));
+        cr_assert_geq(cJSON_GetObjectItem(params, "generation")->valuedouble, 2);
+        cJSON_Delete(n);
+        cr_assert(util_depends_on_tables(c));
+        pm_client_free(c);
+}
+
+Test(daemon_update, syntax_error_keeps_model_and_recovers)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *path = pm_test_strf("%s/lib/util/BUILD.gn", d.root);
+        char *good;
+        cJSON *r, *n;
+        double gen;
+
+        settle(c);
+        good = pm_test_read_file(path);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        gen = cJSON_GetObjectItem(r, "generation")->valuedouble;
+        cJSON_Delete(r);
+        append("lib/util/BUILD.gn", "\nrust_library(\"broken\" {\n");
+        n = pm_test_wait_notification(c, "projmodel/refreshFailed", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no refreshFailed notification");
+        cr_assert(
+                strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "error")->valuestring,
+                       "BUILD.gn"));
+        cJSON_Delete(n);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "lastError")));
+        cr_assert(strstr(cJSON_GetObjectItem(r, "lastError")->valuestring, "Expected comma"), "%s",
+                  cJSON_GetObjectItem(r, "lastError")->valuestring);
+        cr_assert_eq(cJSON_GetObjectItem(r, "generation")->valuedouble, gen);
+        cJSON_Delete(r);
+        /* The last good model still serves. */
+        cr_assert(project_has_crate(c, "lib/util/src/lib.rs", "util"));
+
+        /* Fixing the file recovers by itself: a refresh ends without error. */
+        cr_assert_eq(pm_test_write_file(path, good), 0);
+        for (int i = 0; i < 100; i++) {
+                const cJSON *e;
+
+                r = pm_test_call(c, "projmodel/refresh", NULL);
+                cJSON_Delete(r);
+                r = pm_test_call(c, "projmodel/status", NULL);
+                e = cJSON_GetObjectItem(r, "lastError");
+                if (cJSON_IsNull(e)) {
+                        cJSON_Delete(r);
+                        break;
+                }
+                cJSON_Delete(r);
+                cr_assert_lt(i, 99, "the daemon did not recover");
+        }
+        pm_free(good);
+        pm_free(path);
+        pm_client_free(c);
+}
+
+Test(daemon_update, sigkill_during_update_keeps_database)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        struct pm_index *idx = NULL;
+        struct pm_error err;
+        cJSON *r, *n;
+        double gen;
+
+        settle(c);
+        r = pm_test_call(c, "initialize", "{}");
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        gen = cJSON_GetObjectItem(r, "generation")->valuedouble;
+        cJSON_Delete(r);
+        append("lib/util/BUILD.gn", "\nrust_library(\"extra\") {\n  crate_root = \"src/lib.rs\"\n"
+                                    "  sources = [ \"src/lib.rs\" ]\n}\n");
+        /* Kill as soon as the update has begun. */
+        n = pm_test_wait_notification(c, "$/progress", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no progress");
+        cJSON_Delete(n);
+        pm_test_daemon_kill(&d, SIGKILL);
+        pm_client_free(c);
+        pm_error_init(&err);
+        cr_assert_eq(pm_index_open(d.db, &idx, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_check(idx, &err), 0, "%s", err.msg);
+        pm_index_close(idx);
+
+        /* Restart: the last good model serves at once, then it catches up. */
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_geq(cJSON_GetObjectItem(r, "generation")->valuedouble, gen);
+        cJSON_Delete(r);
+        cr_assert(project_has_crate(c, "lib/util/src/lib.rs", "util"));
+        r = pm_test_call(c, "projmodel/refresh", NULL);
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:extra\"}");
+        cJSON_Delete(r);
+        pm_client_free(c);
+}
+
+Test(daemon_update, new_rust_file_gets_an_owner)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *file = pm_test_strf("%s/lib/util/src/extra.rs", d.root);
+        char *params = pm_test_strf("{\"path\":\"%s\"}", file);
+        cJSON *r;
+
+        settle(c);
+        cr_assert_eq(pm_test_write_file(file, "pub fn extra() {}\n"), 0);
+        /* Owned by include dir even before GN lists it. */
+        r = pm_test_call(c, "projmodel/crateForFile", params);
+        cr_assert(array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
+        cJSON_Delete(r);
+        pm_free(params);
+        pm_free(file);
+        pm_client_free(c);
+}
