@@ -66,3 +66,18 @@ pm_plan_release(struct pm_plan *plan)
         }
         memset(plan, 0, sizeof(*plan));
 }
+
+bool
+pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len)
+{
+        size_t i;
+
+        if (exit_status == 0)
+                return true;
+        if (output_len == 0 && !step->output_file)
+                return false;
+        for (i = 0; i < sizeof(step->ok_exit_codes) / sizeof(step->ok_exit_codes[0]); i++)
+                if (step->ok_exit_codes[i] != 0 && step->ok_exit_codes[i] == exit_status)
+                        return true;
+        return false;
+}

@@ -34,6 +34,7 @@ struct pm__spawn {
         bool over_limit;   /* stdout went over max_output */
         bool cancelled;    /* pm__spawn_kill() */
         bool keep_out;     /* stdout is the step's output (no output_file) */
+        struct pm_step rule; /* the step's exit-code rule only (argv and cwd not kept) */
         size_t max_output; /* cap on r.out */
         unsigned timeout_ms;
         struct pm_tool_result r;
@@ -108,7 +109,8 @@ maybe_finish(struct pm__spawn *s)
         } else if (s->over_limit) {
                 code = pm_error_set(&err, PM_ELIMIT, "'%s' printed more than %zu bytes, killed",
                                     s->tool, s->max_output);
-        } else if (s->r.exit_status != 0 || s->r.term_signal != 0) {
+        } else if (s->r.term_signal != 0 ||
+                   !pm_step_exit_ok(&s->rule, s->r.exit_status, s->r.out.len)) {
                 /* GN reports build file errors on stdout, most tools on stderr. */
                 first_line(&s->r.err, &line, &n);
                 if (n == 0)
@@ -229,6 +231,9 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         pm_strbuf_init(&s->r.out);
         pm_strbuf_init(&s->r.err);
         s->keep_out = step->output_file == NULL;
+        /* Only what pm_step_exit_ok() reads: the plan may be released before we are freed. */
+        memcpy(s->rule.ok_exit_codes, step->ok_exit_codes, sizeof(s->rule.ok_exit_codes));
+        s->rule.output_file = step->output_file ? s->tool : NULL;
         s->max_output = max_output ? max_output : (size_t)1 << 30;
         s->timeout_ms = timeout_ms;
         s->cb = cb;

@@ -369,7 +369,7 @@ pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_out
                                         timeout_ms);
                 goto out;
         }
-        if (r.term_signal != 0 || r.exit_status != 0) {
+        if (r.term_signal != 0 || !pm_step_exit_ok(step, (int)r.exit_status, r.out.len)) {
                 char line[TOOL_MSG_MAX];
 
                 summary_line(r.err.buf ? r.err.buf : "", r.err.len, line, sizeof(line));

@@ -44,6 +44,13 @@ struct pm_plan {
 
 void pm_plan_release(struct pm_plan *plan);
 
+/*
+ * True if a step that exited with @exit_status (and was not killed by a signal) succeeded: 0, or
+ * one of its ok_exit_codes when it still printed something (@output_len > 0 or an output_file).
+ * Both runners (the one-shot and the daemon's) decide through this one function.
+ */
+bool pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len);
+
 /* The bytes one step produced (borrowed from whoever ran it). */
 struct pm_blob {
         const char *data; /* NUL-terminated for convenience */
