@@ -152,6 +152,26 @@ pm_strlist_push(struct pm_graph *g, struct pm_strlist *l, const char *s)
         return 0;
 }
 
+static int
+compare_strings(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+pm_strlist_sort_unique(struct pm_strlist *l)
+{
+        size_t i, n = 0;
+
+        if (l->n < 2)
+                return;
+        qsort(l->v, l->n, sizeof(l->v[0]), compare_strings);
+        for (i = 0; i < l->n; i++)
+                if (n == 0 || strcmp(l->v[n - 1], l->v[i]) != 0)
+                        l->v[n++] = l->v[i];
+        l->n = n;
+}
+
 bool
 pm_strlist_contains(const struct pm_strlist *l, const char *s)
 {

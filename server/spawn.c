@@ -25,17 +25,17 @@ struct pm__spawn {
         uv_pipe_t out;
         uv_pipe_t err;
         uv_timer_t timer;
-        int n_open;        /* handles still to close */
-        bool exited;       /* exit callback ran */
-        bool out_eof;      /* stdout pipe done */
-        bool err_eof;      /* stderr pipe done */
-        bool done;         /* user callback called */
-        bool timed_out;    /* the timer fired */
-        bool over_limit;   /* stdout went over max_output */
-        bool cancelled;    /* pm__spawn_kill() */
-        bool keep_out;     /* stdout is the step's output (no output_file) */
+        int n_open;          /* handles still to close */
+        bool exited;         /* exit callback ran */
+        bool out_eof;        /* stdout pipe done */
+        bool err_eof;        /* stderr pipe done */
+        bool done;           /* user callback called */
+        bool timed_out;      /* the timer fired */
+        bool over_limit;     /* stdout went over max_output */
+        bool cancelled;      /* pm__spawn_kill() */
+        bool keep_out;       /* stdout is the step's output (no output_file) */
         struct pm_step rule; /* the step's exit-code rule only (argv and cwd not kept) */
-        size_t max_output; /* cap on r.out */
+        size_t max_output;   /* cap on r.out */
         unsigned timeout_ms;
         struct pm_tool_result r;
         pm__spawn_cb cb;

@@ -4,6 +4,7 @@
  * model handle, then publish the new generation (status, modelChanged, parked requests).
  * Never two runs at once: changes during a run make exactly one more run. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,9 @@ after_work_cb(uv_work_t *w, int status)
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
         release_project(r);
+        /* Parsing a large tool output leaves tens of MB free in the worker's malloc arena:
+         * give it back, the daemon lives long and mostly idles. */
+        (void)malloc_trim(0);
         r->project++;
         next_project(r);
 }

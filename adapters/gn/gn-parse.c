@@ -326,7 +326,9 @@ add_build_file(struct pm__gn_ctx *c, const char *path)
         if (c->s->args && strcmp(pm_path_basename(path), "args.gn") == 0 &&
             pm_path_is_under(path, c->out_dir))
                 return 0;
-        if (pm_strlist_push_unique(c->g, &c->g->build_files, path) < 0)
+        /* Duplicates go in finish_build_files(): thousands of files make per-push checks
+         * quadratic. */
+        if (pm_strlist_push(c->g, &c->g->build_files, path) < 0)
                 return pm__gn_oom(c);
         return 0;
 }
@@ -510,7 +512,11 @@ parse_doc(struct pm__gn_ctx *c, const cJSON *doc)
         p = pm_path_join(c->g->arena, c->out_dir, "args.gn");
         if (!p)
                 return pm__gn_oom(c);
-        return add_build_file(c, p);
+        r = add_build_file(c, p);
+        if (r < 0)
+                return r;
+        pm_strlist_sort_unique(&c->g->build_files);
+        return 0;
 }
 
 int

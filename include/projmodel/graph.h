@@ -117,6 +117,11 @@ int pm_strlist_push(struct pm_graph *g, struct pm_strlist *l, const char *s);
 /* As pm_strlist_push(), unless an equal string is already there (returns 0 then). */
 int pm_strlist_push_unique(struct pm_graph *g, struct pm_strlist *l, const char *s);
 bool pm_strlist_contains(const struct pm_strlist *l, const char *s);
+/*
+ * Sort @l and drop duplicates, in O(n log n). For long lists (a watch set of thousands of build
+ * files) push everything and call this once, instead of pm_strlist_push_unique() per item.
+ */
+void pm_strlist_sort_unique(struct pm_strlist *l);
 
 /* Set @key to @value (replacing an existing key). Returns 0 or -ENOMEM. */
 int pm_kvlist_set(struct pm_graph *g, struct pm_kvlist *l, const char *key, const char *value);
