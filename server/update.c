@@ -44,8 +44,9 @@ struct pm__refresh {
         struct pm_plan plan;
         size_t step;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
-        struct pm__spawn *spawn; /* the running step, or NULL */
-        char *sysroot;           /* copies for the worker to store */
+        bool step_ok[PM_PLAN_MAX_STEPS]; /* the step succeeded (its output is to be read) */
+        struct pm__spawn *spawn;         /* the running step, or NULL */
+        char *sysroot;                   /* copies for the worker to store */
         char *sysroot_src;
 
         /* Filled by the worker, read in the after-work callback. */
@@ -181,6 +182,7 @@ release_project(struct pm__refresh *r)
         for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
                 pm_tool_result_release(&r->results[i]);
         memset(r->results, 0, sizeof(r->results));
+        memset(r->step_ok, 0, sizeof(r->step_ok));
         pm_free(r->qscope);
         r->qscope = NULL;
         r->n_qscope = 0;
@@ -252,7 +254,7 @@ work_cb(uv_work_t *w)
         for (size_t i = 0; i < r->plan.n_steps; i++) {
                 const struct pm_step *s = &r->plan.steps[i];
 
-                if (s->output_file && r->results[i].exit_status == 0 && !r->results[i].timed_out) {
+                if (s->output_file && r->step_ok[i]) {
                         pm_strbuf_reset(&r->results[i].out);
                         code = pm_strbuf_read_file(&r->results[i].out, s->output_file,
                                                    srv->cfg->max_tool_output, &r->werr);
@@ -377,6 +379,7 @@ on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_e
         const struct pm_step *s = &r->plan.steps[r->step];
 
         r->spawn = NULL;
+        r->step_ok[r->step] = code == 0;
         /* Take the captured output; the runner releases what is left in @res. */
         mine->exit_status = res->exit_status;
         mine->term_signal = res->term_signal;
