@@ -20,7 +20,7 @@
 #include "projmodel/path.h"
 
 #include "adapters/cargo/cargo-internal.h"
-#include "adapters/gn/gn-internal.h" /* pm__gn_json_check() */
+#include "adapters/adapters-internal.h"
 
 #define NO_CRATE SIZE_MAX
 
@@ -586,10 +586,10 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
 
         /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
          * (without allocating), so a later cJSON failure can only be out-of-memory. */
-        check = pm__gn_json_check(outputs[0].data, outputs[0].len, &off);
+        check = pm__json_check(outputs[0].data, outputs[0].len, &off);
         if (check == -1)
                 return pm_error_set_at(err, PM_ELIMIT, x.origin, line_of(outputs[0].data, off), 0,
-                                       "JSON nesting deeper than %d", PM_GN_MAX_JSON_DEPTH);
+                                       "JSON nesting deeper than %d", PM_ADAPTER_MAX_JSON_DEPTH);
         if (check < 0)
                 return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
                                        line_of(outputs[0].data, off), 0,

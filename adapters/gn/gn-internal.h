@@ -8,6 +8,8 @@
 
 #include "projmodel/graph.h"
 
+#include "adapters/adapters-internal.h"
+
 struct cJSON;
 struct pm_arena;
 struct pm_blob;
@@ -75,15 +77,6 @@ int pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, cons
                          struct pm__gn_extern **ret_v, size_t *ret_n, struct pm_error *err);
 
 #include "projmodel/banned.h"
-
-#define PM_GN_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
-
-/*
- * Check that @data is one JSON value (plus trailing whitespace) without allocating. Returns 0
- * with *ret_offset at the end of the value, -1 when nested deeper than PM_GN_MAX_JSON_DEPTH,
- * -2 on a syntax error; *ret_offset is then the offending byte.
- */
-int pm__gn_json_check(const char *data, size_t len, size_t *ret_offset);
 
 /* One entry of the JSON's target map (gn-parse.c builds them, gn-crate.c reads them). */
 struct pm__gn_target {

@@ -558,11 +558,11 @@ pm__gn_parse(const struct pm_query *q, const struct pm__gn_settings *settings,
         }
 
         /* cJSON says NULL both for bad syntax and for a failed allocation: check first. */
-        r = pm__gn_json_check(blob->data, blob->len, &off);
+        r = pm__json_check(blob->data, blob->len, &off);
         if (r == -1) {
                 r = pm_error_set_at(err, PM_ELIMIT, c.origin, 0, 0,
                                     "cannot parse '%s': JSON nested deeper than %d at byte %zu",
-                                    c.origin, PM_GN_MAX_JSON_DEPTH, off);
+                                    c.origin, PM_ADAPTER_MAX_JSON_DEPTH, off);
                 goto out;
         }
         if (r < 0) {

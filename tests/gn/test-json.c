@@ -15,7 +15,7 @@
 static int
 check(const char *s, size_t *off)
 {
-        return pm__gn_json_check(s, strlen(s), off);
+        return pm__json_check(s, strlen(s), off);
 }
 
 Test(gn_json, accepts_what_gn_writes)
@@ -49,15 +49,15 @@ Test(gn_json, rejects_what_cjson_rejects)
 
 Test(gn_json, nesting_is_limited)
 {
-        char deep[2 * PM_GN_MAX_JSON_DEPTH + 8];
+        char deep[2 * PM_ADAPTER_MAX_JSON_DEPTH + 8];
         size_t off, i;
         struct gn_fx fx;
 
-        for (i = 0; i <= PM_GN_MAX_JSON_DEPTH; i++) {
+        for (i = 0; i <= PM_ADAPTER_MAX_JSON_DEPTH; i++) {
                 deep[i] = '[';
-                deep[2 * PM_GN_MAX_JSON_DEPTH + 1 - i] = ']';
+                deep[2 * PM_ADAPTER_MAX_JSON_DEPTH + 1 - i] = ']';
         }
-        deep[2 * PM_GN_MAX_JSON_DEPTH + 2] = '\0';
+        deep[2 * PM_ADAPTER_MAX_JSON_DEPTH + 2] = '\0';
         cr_assert_eq(check(deep, &off), -1);
         cr_assert_eq(check(deep + 1, &off), 0);
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "adapters/gn/gn-internal.h"
+#include "adapters/adapters-internal.h"
 
 struct scan {
         const unsigned char *p;
@@ -129,9 +129,9 @@ literal(struct scan *s, const char *word)
  * Iterative, with the open containers in a bit stack (1 = object), so depth costs no C stack.
  */
 int
-pm__gn_json_check(const char *data, size_t len, size_t *ret_offset)
+pm__json_check(const char *data, size_t len, size_t *ret_offset)
 {
-        unsigned char stack[PM_GN_MAX_JSON_DEPTH / 8 + 1] = { 0 };
+        unsigned char stack[PM_ADAPTER_MAX_JSON_DEPTH / 8 + 1] = { 0 };
         struct scan s = { (const unsigned char *)data, (const unsigned char *)data + len };
         size_t depth = 0;
         bool want_value = true;
@@ -149,7 +149,7 @@ pm__gn_json_check(const char *data, size_t len, size_t *ret_offset)
                         bool ok;
 
                         if (c == '{' || c == '[') {
-                                if (depth == PM_GN_MAX_JSON_DEPTH) {
+                                if (depth == PM_ADAPTER_MAX_JSON_DEPTH) {
                                         *ret_offset = (size_t)(s.p - (const unsigned char *)data);
                                         return -1;
                                 }
