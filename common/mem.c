@@ -3,6 +3,7 @@
 #include "projmodel/mem.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +11,21 @@
 #include <cjson/cJSON.h>
 
 /*
- * Fault hook state. Process-wide on purpose: the hook exists for single-threaded tests, and a
- * per-object allocator would not reach cJSON. fail_at == 0 means "never fail".
+ * Fault hook state. Process-wide on purpose: a per-object allocator would not reach cJSON. The
+ * daemon allocates from libuv's thread pool too, so both are atomic (relaxed: they order
+ * nothing else). fail_at == 0 means "never fail".
  */
-static unsigned long alloc_count;
-static unsigned long fail_at;
+static atomic_ulong alloc_count;
+static atomic_ulong fail_at;
 
 /* Count one allocation; true if the hook says this one must fail. */
 static int
 should_fail(void)
 {
-        alloc_count++;
-        if (fail_at && alloc_count == fail_at)
-                return 1;
-        return 0;
+        unsigned long n = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
+        unsigned long at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+
+        return at && n == at;
 }
 
 void *
@@ -117,10 +119,9 @@ pm_asprintf(const char *fmt, ...)
 unsigned long
 pm_mem_fail_at(unsigned long nth)
 {
-        unsigned long made = alloc_count;
+        unsigned long made = atomic_exchange_explicit(&alloc_count, 0, memory_order_relaxed);
 
-        alloc_count = 0;
-        fail_at = nth;
+        atomic_store_explicit(&fail_at, nth, memory_order_relaxed);
         return made;
 }
 

@@ -71,6 +71,25 @@ excluded(const struct pm_server *srv, const char *parent, const char *name, cons
         return false;
 }
 
+/*
+ * opendir() with the fd made by open(O_CLOEXEC) ourselves: it states CLOEXEC (style rule 27)
+ * and lets ThreadSanitizer see where the fd came from (it does not intercept opendir, and
+ * reported fd reuse between this worker and the loop thread as a race).
+ */
+static DIR *
+open_dir(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                (void)close(fd);
+        return d;
+}
+
 /* Watch @dir and everything below it that is not excluded. Iterative: no recursion depth. */
 static int
 watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, char *error, size_t size)
@@ -116,7 +135,7 @@ watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, char *erro
                         continue;
                 }
                 (*n_watches)++;
-                d = opendir(path);
+                d = open_dir(path);
                 if (!d) {
                         pm_free(path);
                         continue;

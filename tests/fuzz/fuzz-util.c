@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -193,4 +195,162 @@ pm_fuzz_config(const char *rel, const char *projmodel_json)
         configs[n_configs++].cfg = cfg;
         pm_free(root);
         return cfg;
+}
+
+/* A section name is a plain relative path: no "..", no absolute path, no odd bytes. */
+static bool
+safe_rel(const char *s, size_t n)
+{
+        if (n == 0 || n > 200 || s[0] == '/')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-' || c == '/'))
+                        return false;
+                if (c == '.' && i + 1 < n && s[i + 1] == '.')
+                        return false;
+        }
+        return true;
+}
+
+/* Create @path's missing parent directories, recording them in @files. False on failure. */
+static bool
+make_parents_soft(char *path, struct pm_fuzz_files *files)
+{
+        bool ok = true;
+
+        for (char *s = strchr(path + 1, '/'); s && ok; s = strchr(s + 1, '/')) {
+                *s = '\0';
+                if (mkdir(path, 0700) == 0) {
+                        if (files->n_dirs < PM_FUZZ_MAX_FILES * 8)
+                                files->dirs[files->n_dirs++] = pm_strdup(path);
+                } else if (errno != EEXIST) {
+                        ok = false;
+                }
+                *s = '/';
+        }
+        return ok;
+}
+
+/* Write one section as a new file; false (nothing written) when it cannot be. */
+static bool
+write_section(const char *dir, const char *rel, size_t n, const char *body, size_t len,
+              struct pm_fuzz_files *files)
+{
+        char *name = pm_strndup(rel, n), *p;
+        struct stat st;
+        bool ok = false;
+        int fd;
+
+        p = name ? pm_path_join(NULL, dir, name) : NULL;
+        if (!p)
+                die("out of memory");
+        /* Never replace the fixed tree (.projmodel.json...): the next input must see it too. */
+        if (lstat(p, &st) == 0 || !make_parents_soft(p, files))
+                goto out;
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                goto out;
+        files->paths[files->n++] = pm_steal_ptr(&p);
+        while (len > 0) {
+                ssize_t w = write(fd, body, len);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        die("cannot write a section: %s", strerror(errno));
+                body += w;
+                len -= (size_t)w;
+        }
+        (void)close(fd);
+        ok = true;
+out:
+        pm_free(p);
+        pm_free(name);
+        return ok;
+}
+
+size_t
+pm_fuzz_extract_files(const char *text, size_t len, const char *dir, struct pm_fuzz_files *files)
+{
+        static const char marker[] = "\n@@FILE ";
+        const size_t mlen = sizeof(marker) - 1;
+        const char *end = text + len, *sec, *main_end;
+
+        memset(files, 0, sizeof(*files));
+        sec = memmem(text, len, marker, mlen);
+        main_end = sec ? sec : end;
+        while (sec) {
+                const char *name = sec + mlen, *eol, *body, *next;
+                size_t n;
+
+                eol = memchr(name, '\n', (size_t)(end - name));
+                if (!eol)
+                        break;
+                body = eol + 1;
+                next = memmem(body, (size_t)(end - body), marker, mlen);
+                n = (size_t)(eol - name);
+                if (safe_rel(name, n) && files->n < PM_FUZZ_MAX_FILES)
+                        (void)write_section(dir, name, n, body,
+                                            (size_t)((next ? next : end) - body), files);
+                sec = next;
+        }
+        return (size_t)(main_end - text);
+}
+
+void
+pm_fuzz_files_remove(struct pm_fuzz_files *files)
+{
+        for (size_t i = 0; i < files->n; i++) {
+                (void)unlink(files->paths[i]);
+                pm_free(files->paths[i]);
+        }
+        /* Innermost first: they were created outermost first. */
+        for (size_t i = files->n_dirs; i > 0; i--) {
+                if (files->dirs[i - 1])
+                        (void)rmdir(files->dirs[i - 1]);
+                pm_free(files->dirs[i - 1]);
+        }
+        files->n = files->n_dirs = 0;
+}
+
+void
+pm_fuzz_adapter(const struct pm_config *cfg, const char *origin_rel, const uint8_t *data,
+                size_t size)
+{
+        struct pm_fuzz_files files;
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+        char *text, *origin;
+        size_t len;
+        int r;
+
+        text = pm_fuzz_subst_root(data, size, cfg->root, &len);
+        len = pm_fuzz_extract_files(text, len, cfg->root, &files);
+        origin = pm_path_join(NULL, cfg->root, origin_rel);
+        if (!origin)
+                die("out of memory");
+        pm_error_init(&err);
+        r = pm_adapter_parse_captured(cfg, &cfg->projects[0], text, len, origin, &g, &err);
+        if (r > 0)
+                die("parse returned %d", r);
+        if (r == 0 && !g)
+                die("parse succeeded without a graph");
+        if (r < 0 && g)
+                die("parse failed (%s) but returned a graph", err.msg);
+        if (r < 0 && (err.code != r || !err.msg[0]))
+                die("parse failed with %d (%s) but the error says %d '%s'", r, pm_error_name(r),
+                    err.code, err.msg);
+        if (g) {
+                /* The invariants every adapter promises (graph.h), dangling deps allowed. */
+                r = pm_graph_validate(g, true, &err);
+                if (r < 0)
+                        die("parse returned an invalid graph: %s", err.msg);
+                pm_graph_free(g);
+        }
+        pm_free(origin);
+        pm_free(text);
+        pm_fuzz_files_remove(&files);
 }

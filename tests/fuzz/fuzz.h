@@ -3,6 +3,7 @@
 #ifndef PROJMODEL_TESTS_FUZZ_H
 #define PROJMODEL_TESTS_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,35 @@ char *pm_fuzz_subst_root(const uint8_t *data, size_t size, const char *root, siz
  * The result is cached per @rel and freed at exit; borrowed.
  */
 const struct pm_config *pm_fuzz_config(const char *rel, const char *projmodel_json);
+
+/* Files written by pm_fuzz_extract_files(), removed by pm_fuzz_files_remove(). */
+#define PM_FUZZ_MAX_FILES 16
+
+struct pm_fuzz_files {
+        char *paths[PM_FUZZ_MAX_FILES]; /* absolute, pm_malloc'd */
+        size_t n;
+        char *dirs[PM_FUZZ_MAX_FILES * 8]; /* directories created for them, outermost first */
+        size_t n_dirs;
+};
+
+/*
+ * Inputs may carry extra files after the main document, each introduced by a line
+ * "@@FILE <relative path>" (the main document ends at the newline before the first one). Write
+ * them under @dir as new files (names with "..", odd bytes or naming an existing file are
+ * skipped) and return the main length.
+ */
+size_t pm_fuzz_extract_files(const char *text, size_t len, const char *dir,
+                             struct pm_fuzz_files *files);
+void pm_fuzz_files_remove(struct pm_fuzz_files *files);
+
+/*
+ * Run the adapter of @cfg's root project on @data (after pm_fuzz_subst_root() and
+ * pm_fuzz_extract_files()) as captured output named @origin_rel, and abort if the result breaks
+ * the adapter contract: a failure must fill the error and return no graph, a success must return
+ * a graph that passes pm_graph_validate() (dangling deps allowed).
+ */
+void pm_fuzz_adapter(const struct pm_config *cfg, const char *origin_rel, const uint8_t *data,
+                     size_t size);
 
 /* The absolute path of @rel inside pm_fuzz_tmpdir(), pm_malloc'd. */
 char *pm_fuzz_path(const char *rel);

@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* $PM_SOURCE_ROOT, $PM_BUILD_ROOT, the built projmodel executable ($PM_PROJMODEL). Borrowed. */
+/* $PM_SOURCE_ROOT, $PM_BUILD_ROOT, the built projmodel executable ($PM_TEST_PROJMODEL if set,
+ * else $PM_PROJMODEL). Borrowed. */
 const char *pm_test_source_root(void);
 const char *pm_test_build_root(void);
 const char *pm_test_projmodel(void);
