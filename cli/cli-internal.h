@@ -117,7 +117,6 @@ int pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_pro
 
 #include "projmodel/banned.h"
 
-
 /* ---- The daemon's client commands (serve, query, status, stop) and cli/client.c ---- */
 
 struct pm_client;
@@ -144,14 +143,13 @@ int pm__cli_daemon_target(const char *root_opt, const char *socket_opt, const ch
  * @root in the background and retry (bounded). -ENOENT/-ECONNREFUSED without @start when no
  * daemon runs. *ret owned by the caller (pm_client_free()).
  */
-int pm__cli_daemon_connect(const char *root, const char *sock, bool start,
-                           struct pm_client **ret, struct pm_error *err);
+int pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm_client **ret,
+                           struct pm_error *err);
 
 /* pm__cli_discover_resolve() answered by the daemon (started when needed) instead of in this
  * process. @socket_opt may be NULL. Same outputs. */
 int pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *socket_opt,
-                                pm__cli_progress_cb progress, void *userdata,
-                                char **ret_buildfile, struct cJSON **ret_project,
-                                struct pm_error *err);
+                                pm__cli_progress_cb progress, void *userdata, char **ret_buildfile,
+                                struct cJSON **ret_project, struct pm_error *err);
 
 #endif

@@ -23,8 +23,8 @@
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
 
-#include "adapters/buck2/buck2-internal.h"
 #include "adapters/adapters-internal.h"
+#include "adapters/buck2/buck2-internal.h"
 
 static int
 line_of(const char *s, size_t off)

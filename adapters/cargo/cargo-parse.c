@@ -19,8 +19,8 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
-#include "adapters/cargo/cargo-internal.h"
 #include "adapters/adapters-internal.h"
+#include "adapters/cargo/cargo-internal.h"
 
 #define NO_CRATE SIZE_MAX
 

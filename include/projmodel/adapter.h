@@ -68,8 +68,8 @@ struct pm_query {
         const struct pm_project *project; /* borrowed */
         const char *const *scope;         /* changed build files, or NULL for everything */
         size_t n_scope;
-        bool captured;                    /* parsing output captured earlier (--query-output):
-                                           * no step ran, files beside it may be missing */
+        bool captured; /* parsing output captured earlier (--query-output):
+                        * no step ran, files beside it may be missing */
 };
 
 /*

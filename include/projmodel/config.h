@@ -16,10 +16,10 @@ struct pm_error;
  * rel ".". Invariant: root is absolute and normalised; id is unique within the config.
  */
 struct pm_project {
-        char *id;           /* the model's source key: "<build_system>:<rel>", e.g. "gn:." */
-        char *rel;          /* root relative to the monorepo root, "." for the root itself */
-        char *root;         /* absolute */
-        char *build_system; /* adapter name, or NULL until pm_adapter_resolve_config() */
+        char *id;               /* the model's source key: "<build_system>:<rel>", e.g. "gn:." */
+        char *rel;              /* root relative to the monorepo root, "." for the root itself */
+        char *root;             /* absolute */
+        char *build_system;     /* adapter name, or NULL until pm_adapter_resolve_config() */
         struct cJSON *settings; /* the adapter's own section (e.g. the "gn" object), or NULL;
                                  * borrowed from pm_config.json */
 };
@@ -34,12 +34,12 @@ struct pm_config {
         char *cache_dir;   /* "cache_dir" key: where the model lives, or NULL for the default */
         struct pm_project *projects; /* projects[0] is the root project */
         size_t n_projects;
-        char **watch_exclude;  /* extra directory names or relative paths not to watch */
+        char **watch_exclude; /* extra directory names or relative paths not to watch */
         size_t n_watch_exclude;
-        unsigned tool_timeout_ms;    /* "tool_timeout_ms", default 600000 */
-        size_t max_tool_output;      /* "max_tool_output" bytes, default 1 GiB */
-        unsigned debounce_ms;        /* "debounce_ms", default 150 */
-        struct cJSON *json;          /* the parsed file, or NULL */
+        unsigned tool_timeout_ms; /* "tool_timeout_ms", default 600000 */
+        size_t max_tool_output;   /* "max_tool_output" bytes, default 1 GiB */
+        unsigned debounce_ms;     /* "debounce_ms", default 150 */
+        struct cJSON *json;       /* the parsed file, or NULL */
 };
 
 /*
@@ -80,10 +80,9 @@ char *pm_config_db_path(const struct pm_config *cfg);
 /* Helpers for adapters reading their section: borrowed string or @def; bool; string array
  * (NULL-terminated, pm_malloc'd array of borrowed strings, caller frees the array). Type errors
  * return PM_ECONFIG naming the file and key. */
-int pm_config_get_string(const struct pm_config *cfg, const struct cJSON *section,
-                         const char *key, const char *def, const char **ret,
-                         struct pm_error *err);
-int pm_config_get_strv(const struct pm_config *cfg, const struct cJSON *section,
-                       const char *key, const char ***ret, size_t *ret_n, struct pm_error *err);
+int pm_config_get_string(const struct pm_config *cfg, const struct cJSON *section, const char *key,
+                         const char *def, const char **ret, struct pm_error *err);
+int pm_config_get_strv(const struct pm_config *cfg, const struct cJSON *section, const char *key,
+                       const char ***ret, size_t *ret_n, struct pm_error *err);
 
 #endif

@@ -8,24 +8,24 @@
  * generates the enum, pm_strerror(), pm_error_name() and the JSON-RPC code mapping, so they
  * cannot drift. Columns: name, value, JSON-RPC code, message.
  */
-#define PM_ERRNO_MAP(X)                                                                          \
-        X(EBADTOOLOUTPUT, -4001, -32001, "malformed build tool output")                          \
-        X(ESCHEMA, -4002, -32002, "invalid rust-project data")                                   \
-        X(ECONFIG, -4003, -32003, "invalid configuration")                                       \
-        X(ENOTFOUND, -4004, -32004, "not found")                                                 \
-        X(ETOOL, -4005, -32005, "build tool failed")                                             \
-        X(ENOROOT, -4006, -32006, "no build system root")                                        \
-        X(ELIMIT, -4007, -32007, "limit exceeded")                                               \
-        X(EPROTO, -4008, -32600, "protocol error")                                               \
-        X(EMETHOD, -4009, -32601, "method not found")                                            \
-        X(EPARAMS, -4010, -32602, "invalid params")                                              \
-        X(EPARSE, -4011, -32700, "parse error")                                                  \
-        X(ENOMODEL, -4012, -32008, "model not ready")                                            \
-        X(EBUSY, -4013, -32009, "busy")                                                          \
-        X(ECANCELLED, -4014, -32800, "request cancelled")                                        \
-        X(ETIMEOUT, -4015, -32010, "timed out")                                                  \
-        X(EDB, -4016, -32011, "model database error")                                            \
-        X(EUNSUPPORTED, -4017, -32012, "not supported")                                          \
+#define PM_ERRNO_MAP(X)                                                 \
+        X(EBADTOOLOUTPUT, -4001, -32001, "malformed build tool output") \
+        X(ESCHEMA, -4002, -32002, "invalid rust-project data")          \
+        X(ECONFIG, -4003, -32003, "invalid configuration")              \
+        X(ENOTFOUND, -4004, -32004, "not found")                        \
+        X(ETOOL, -4005, -32005, "build tool failed")                    \
+        X(ENOROOT, -4006, -32006, "no build system root")               \
+        X(ELIMIT, -4007, -32007, "limit exceeded")                      \
+        X(EPROTO, -4008, -32600, "protocol error")                      \
+        X(EMETHOD, -4009, -32601, "method not found")                   \
+        X(EPARAMS, -4010, -32602, "invalid params")                     \
+        X(EPARSE, -4011, -32700, "parse error")                         \
+        X(ENOMODEL, -4012, -32008, "model not ready")                   \
+        X(EBUSY, -4013, -32009, "busy")                                 \
+        X(ECANCELLED, -4014, -32800, "request cancelled")               \
+        X(ETIMEOUT, -4015, -32010, "timed out")                         \
+        X(EDB, -4016, -32011, "model database error")                   \
+        X(EUNSUPPORTED, -4017, -32012, "not supported")                 \
         X(EEXISTS, -4018, -32013, "already exists")
 
 enum pm_errno {
@@ -43,11 +43,11 @@ enum pm_errno {
  * msg and file are always NUL-terminated (truncated with "..." when too long).
  */
 struct pm_error {
-        int code;                    /* 0, -errno, or a PM_E* value */
-        char msg[PM_ERROR_MSG_MAX];  /* one line, lowercase, no trailing full stop */
+        int code;                     /* 0, -errno, or a PM_E* value */
+        char msg[PM_ERROR_MSG_MAX];   /* one line, lowercase, no trailing full stop */
         char file[PM_ERROR_FILE_MAX]; /* offending file, or "" */
-        int line;                    /* 1-based line in file, or 0 */
-        int column;                  /* 1-based column, or 0 */
+        int line;                     /* 1-based line in file, or 0 */
+        int column;                   /* 1-based column, or 0 */
 };
 
 /* Reset @err to "no error". @err may be NULL. */

@@ -56,26 +56,26 @@ struct pm_dep {
  * "2018", "2021", "2024". All strings belong to the owning graph's arena.
  */
 struct pm_crate {
-        char *label;           /* unique model key, e.g. "//lib/foo:foo" or
-                                * "//lib/foo:foo(//build/toolchain:host)" */
-        char *build_system;    /* "gn", "bazel", "buck2" or "cargo" */
-        char *display_name;    /* human-readable name (may contain '-') */
-        char *crate_name;      /* the crate name rustc uses ('_' not '-') */
+        char *label;        /* unique model key, e.g. "//lib/foo:foo" or
+                             * "//lib/foo:foo(//build/toolchain:host)" */
+        char *build_system; /* "gn", "bazel", "buck2" or "cargo" */
+        char *display_name; /* human-readable name (may contain '-') */
+        char *crate_name;   /* the crate name rustc uses ('_' not '-') */
         enum pm_crate_kind kind;
-        char *edition;         /* "2015" ... "2024" */
-        char *root_module;     /* absolute */
-        char *target;          /* target triple, or NULL when the host's */
+        char *edition;                  /* "2015" ... "2024" */
+        char *root_module;              /* absolute */
+        char *target;                   /* target triple, or NULL when the host's */
         struct pm_strlist cfgs;         /* rust-analyzer cfg strings, in flag order, no dups */
         struct pm_kvlist env;           /* env!() values */
         struct pm_strlist flags;        /* raw rustc flags as the build system passes them */
         struct pm_strlist sources;      /* absolute source files the build system declares */
         struct pm_strlist include_dirs; /* absolute directories holding every file the crate
                                          * uses (root dir, generated dirs) */
-        char *build_file;      /* absolute path of the file that declares the crate, or NULL */
-        char *proc_macro_dylib; /* absolute dylib path for proc macros, or NULL */
+        char *build_file;         /* absolute path of the file that declares the crate, or NULL */
+        char *proc_macro_dylib;   /* absolute dylib path for proc macros, or NULL */
         bool is_workspace_member; /* first-party (editable) crate */
-        char *note;            /* a remark for the user (e.g. "build script not run"), or NULL */
-        struct pm_dep *deps;   /* deps[0..n_deps) */
+        char *note;               /* a remark for the user (e.g. "build script not run"), or NULL */
+        struct pm_dep *deps;      /* deps[0..n_deps) */
         size_t n_deps;
         size_t cap_deps;
 };
@@ -129,8 +129,7 @@ int pm_kvlist_set(struct pm_graph *g, struct pm_kvlist *l, const char *key, cons
 const char *pm_kvlist_get(const struct pm_kvlist *l, const char *key);
 
 /* Append a dependency (copies both strings; @name may be NULL). Returns 0 or -ENOMEM. */
-int pm_crate_add_dep(struct pm_graph *g, struct pm_crate *c, const char *label,
-                     const char *name);
+int pm_crate_add_dep(struct pm_graph *g, struct pm_crate *c, const char *label, const char *name);
 
 /*
  * Copy crate @src (from any graph) into @g, deep. Returns the copy (owned by @g) or NULL.
@@ -178,6 +177,7 @@ char *pm_cfg_normalize(struct pm_graph *g, const char *cfg);
 bool pm_edition_valid(const char *e);
 
 /* Iterate crates: `pm_graph_foreach_crate(g, c) { ... }`. */
-#define pm_graph_foreach_crate(g, c) for ((c) = (g)->crates; (c) < (g)->crates + (g)->n_crates; (c)++)
+#define pm_graph_foreach_crate(g, c) \
+        for ((c) = (g)->crates; (c) < (g)->crates + (g)->n_crates; (c)++)
 
 #endif

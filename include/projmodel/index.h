@@ -26,7 +26,7 @@ struct pm_index;
 struct pm_change {
         uint64_t generation; /* the model generation after the apply */
         size_t added, removed, modified, unchanged;
-        char **labels;       /* pm_malloc'd array of pm_malloc'd strings */
+        char **labels; /* pm_malloc'd array of pm_malloc'd strings */
         size_t n_labels;
         char **build_files;
         size_t n_build_files;
@@ -75,8 +75,8 @@ int pm_index_count(struct pm_index *idx, size_t *ret, struct pm_error *err);
 int pm_index_crates_for_file(struct pm_index *idx, const char *abs_file, char ***ret,
                              struct pm_error *err);
 /* Crates declared by build file @abs_build_file. */
-int pm_index_crates_for_build_file(struct pm_index *idx, const char *abs_build_file,
-                                   char ***ret, struct pm_error *err);
+int pm_index_crates_for_build_file(struct pm_index *idx, const char *abs_build_file, char ***ret,
+                                   struct pm_error *err);
 /* The transitive dependency closure of @labels (including them). Unknown labels: PM_ENOTFOUND. */
 int pm_index_closure(struct pm_index *idx, const char *const *labels, size_t n, char ***ret,
                      struct pm_error *err);
@@ -87,8 +87,7 @@ int pm_index_deps(struct pm_index *idx, const char *label, bool transitive, char
 int pm_index_rdeps(struct pm_index *idx, const char *label, bool transitive, char ***ret,
                    struct pm_error *err);
 /* Crates whose crate name or display name equals @name. */
-int pm_index_lookup_name(struct pm_index *idx, const char *name, char ***ret,
-                         struct pm_error *err);
+int pm_index_lookup_name(struct pm_index *idx, const char *name, char ***ret, struct pm_error *err);
 /* Crates whose label, crate name or display name starts with @prefix, at most @limit. */
 int pm_index_search(struct pm_index *idx, const char *prefix, size_t limit, char ***ret,
                     struct pm_error *err);
@@ -108,8 +107,8 @@ size_t pm_labels_count(char *const *labels);
  * Load full crates into a new graph owned by the caller: @labels (NULL = every crate).
  * Unknown labels: PM_ENOTFOUND. Deps keep their labels even when the dep is not loaded.
  */
-int pm_index_load(struct pm_index *idx, const char *const *labels, size_t n,
-                  struct pm_graph **ret, struct pm_error *err);
+int pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct pm_graph **ret,
+                  struct pm_error *err);
 
 /* PRAGMA integrity_check; PM_EDB with SQLite's first message when the file is damaged. */
 int pm_index_check(struct pm_index *idx, struct pm_error *err);

@@ -18,7 +18,10 @@ struct pm_strbuf {
         size_t alloc; /* bytes allocated */
 };
 
-#define PM_STRBUF_INIT { NULL, 0, 0 }
+#define PM_STRBUF_INIT     \
+        {                  \
+                NULL, 0, 0 \
+        }
 
 void pm_strbuf_init(struct pm_strbuf *sb);
 void pm_strbuf_release(struct pm_strbuf *sb);

@@ -17,11 +17,11 @@ struct pm_step;
 
 /* What one command did. Owned by the caller; release with pm_tool_result_release(). */
 struct pm_tool_result {
-        int exit_status;       /* exit code, or -1 when killed by a signal */
-        int term_signal;       /* signal number, or 0 */
-        bool timed_out;        /* killed after the timeout */
-        struct pm_strbuf out;  /* stdout, or the step's output_file contents */
-        struct pm_strbuf err;  /* stderr (capped) */
+        int exit_status;      /* exit code, or -1 when killed by a signal */
+        int term_signal;      /* signal number, or 0 */
+        bool timed_out;       /* killed after the timeout */
+        struct pm_strbuf out; /* stdout, or the step's output_file contents */
+        struct pm_strbuf err; /* stderr (capped) */
 };
 
 void pm_tool_result_release(struct pm_tool_result *r);
