@@ -5,7 +5,8 @@
 #              BENCH_CALLS calls against a warm daemon, versus `gn gen out --export-rust-project`
 #   update     a BUILD.gn write -> projmodel/modelChanged, minus GN's own query time (the median
 #              of `gn gen out --ide=json` timed alone); also the daemon's own reported share
-#              (status lastRefresh.ownMs: reading the output, parsing, applying the diff)
+#              (status lastRefresh.ownMs: reading the output, parsing, applying the diff) and
+#              whether it was incremental (lastRefresh.partial: only the changed targets parsed)
 #   rss        the daemon's resident set after the updates (status rssBytes)
 #
 # usage: bench/bench-daemon.py [--crates N] [--calls N] [--updates N] [--work DIR] PROJMODEL
@@ -151,7 +152,7 @@ def main():
         bf = os.path.join(os.path.dirname(os.path.dirname(bf)), "BUILD.gn")
     original = open(bf).read()
     root_mod = os.path.basename(files[0])
-    upd, own = [], []
+    upd, own, partial = [], [], 0
     try:
         for i in range(a.updates):
             extra = ('\nrust_library("bench_extra_%d") {\n  crate_root = "%s"\n'
@@ -161,7 +162,9 @@ def main():
                 f.write(original + extra)
             c.wait("projmodel/modelChanged")
             upd.append(time.perf_counter() - t)
-            own.append(c.call("projmodel/status")["lastRefresh"]["ownMs"])
+            last = c.call("projmodel/status")["lastRefresh"]
+            own.append(last["ownMs"])
+            partial += 1 if last.get("partial") else 0
     finally:
         with open(bf, "w") as f:
             f.write(original)
@@ -185,6 +188,8 @@ def main():
           % ms(statistics.median(upd) - gq))
     print("| projmodel's share as the daemon measures it (read+parse+apply, median) | %.1f ms |"
           % statistics.median(own))
+    print("| ... the same, worst of %d | %.1f ms |" % (a.updates, max(own)))
+    print("| updates applied incrementally (partial graph) | %d of %d |" % (partial, a.updates))
     print("| daemon RSS after the updates | %.1f MiB |" % (st.get("rssBytes", 0) / 1048576.0))
 
 

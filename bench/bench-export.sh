@@ -15,7 +15,9 @@
 #   cold     `projmodel export --root R --db <fresh db> --output X` (a new model every run)
 #   warm     the same with one db kept across runs (nothing changed in between)
 #   own      projmodel's own share: parse + model update + write, from GN output captured once
-#            (`--build-system gn --query-output out/project.json`, so GN is not run), fresh db
+#            (`--build-system gn --query-output out/project.json`, so GN is not run): cold (a
+#            fresh db every run) and unchanged (one db kept across runs, same input: the input
+#            stamp skips the parse and the output file's record skips render and write)
 # Wall time is measured around each run; peak RSS comes from GNU time (%M, the largest of the
 # process and the children it waited for, so `cold`/`warm` include GN's own footprint).
 # Prints a markdown table on stdout; progress goes to stderr. Nothing is interactive.
@@ -119,6 +121,12 @@ for n in $sizes; do
                         "$projmodel" export --root "$ws" --db "$db" --output "$out" \
                         --build-system gn --query-output "$work/captured-$n.json"
                 rows+=("| $n | projmodel own share | parse + model + write (fresh db, gn not run) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $(crates_in "$out") |")
+
+                echo "bench-export: N=$n: projmodel own share, unchanged input x$runs" >&2
+                measure own-unchanged ":" -- \
+                        "$projmodel" export --root "$ws" --db "$db" --output "$out" \
+                        --build-system gn --query-output "$work/captured-$n.json"
+                rows+=("| $n | projmodel own share | unchanged input (same db, gn not run) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $(crates_in "$out") |")
         fi
 done
 

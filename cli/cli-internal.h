@@ -77,13 +77,21 @@ int pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct p
 
 /*
  * The sysroot to write: the model's stored one (the last refresh's) when @use_stored and it is
- * there, else resolved now (pm_sysroot_resolve()). Both pm_malloc'd.
+ * there, else resolved now (pm_sysroot_resolve_cached(): rustc is asked only when the model
+ * holds no answer for the same toolchain setup). Both pm_malloc'd.
  */
 int pm__cli_sysroot(const struct pm_config *cfg, struct pm_index *idx, bool use_stored,
                     char **ret_sysroot, char **ret_sysroot_src, struct pm_error *err);
 
 /* @path made absolute against the working directory and normalised, pm_malloc'd or NULL. */
 char *pm__cli_abspath(const char *path);
+
+/*
+ * With PROJMODEL_TRACE set (to anything but "" or "0"), print "projmodel: trace: <what> (N.N ms)"
+ * on stderr, N being the wall time since the previous trace line (or the first call). For
+ * benchmarks and for tests that must know which path a command took (cache hit or not).
+ */
+void pm__cli_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Progress reports of a discover resolution. @message is borrowed for the call only. */
 typedef void (*pm__cli_progress_cb)(const char *message, void *userdata);

@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel export`: refresh the model (or apply captured tool output) and write the whole
- * repository's rust-project.json. */
+ * repository's rust-project.json. Unchanged input skips the parse (input stamps), an unchanged
+ * model reuses the last rendering (the model's output cache), an unchanged file is not
+ * rewritten. */
+#include "config.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -13,10 +23,16 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
 #include "projmodel/writer.h"
 
 #include "cli-internal.h"
+
+/* Bump when the writer renders the same graph and options differently within one projmodel
+ * version: cached outputs then no longer match. */
+#define OUTPUT_FORMAT "1"
 
 const char pm__cli_export_usage[] =
         "export [--root DIR] [--db PATH] [--output FILE] [--pretty] [--no-refresh] "
@@ -46,20 +62,22 @@ captured_project(const struct pm_config *cfg, const char *build_system)
         return NULL;
 }
 
-/* The --query-output route: parse a file of captured tool output instead of running the tool,
- * and apply it as that project's graph. */
+/*
+ * The --query-output route: parse a file of captured tool output instead of running the tool,
+ * and apply it as that project's graph (or nothing at all when the model was built from this
+ * very input: pm_model_apply_outputs()). *ret_graph is the graph applied, or NULL.
+ */
 static int
 apply_captured(const struct pm_config *cfg, struct pm_index *idx, const struct export_opts *o,
-               struct pm_error *err)
+               struct pm_graph **ret_graph, struct pm_change *ret_change, struct pm_error *err)
 {
         struct pm_strbuf data = PM_STRBUF_INIT;
         const struct pm_project *project;
-        struct pm_change change;
-        struct pm_graph *g = NULL;
+        struct pm_query q;
+        struct pm_blob blob;
         char *file = NULL;
         int r;
 
-        memset(&change, 0, sizeof(change));
         if (o->build_system && !pm_adapter_find(o->build_system)) {
                 r = pm_error_set(err, PM_ECONFIG, "unknown build system '%s'", o->build_system);
                 goto out;
@@ -78,90 +96,364 @@ apply_captured(const struct pm_config *cfg, struct pm_index *idx, const struct e
         r = pm_strbuf_read_file(&data, file, cfg->max_tool_output, err);
         if (r < 0)
                 goto out;
-        r = pm_adapter_parse_captured(cfg, project, data.buf ? data.buf : "", data.len, file, &g,
-                                      err);
-        if (r < 0) {
-                if (err && !err->file[0] && !strstr(err->msg, file))
-                        (void)snprintf(err->file, sizeof(err->file), "%s", file);
-                goto out;
-        }
-        r = pm_index_apply(idx, project->id, g, &change, err);
+        pm__cli_trace("read '%s'", file);
+        q = (struct pm_query){ .config = cfg, .project = project, .captured = true };
+        blob = (struct pm_blob){ .data = data.buf ? data.buf : "",
+                                 .len = data.len,
+                                 .origin = file };
+        r = pm_model_apply_outputs(idx, &q, &blob, 1, ret_change, ret_graph, err);
+        if (r < 0 && err && !err->file[0] && !strstr(err->msg, file))
+                (void)snprintf(err->file, sizeof(err->file), "%s", file);
 out:
-        pm_change_release(&change);
-        pm_graph_free(g);
         pm_strbuf_release(&data);
         pm_free(file);
         return r;
 }
 
-static int
-write_output(const char *output, const struct pm_strbuf *sb, struct pm_error *err)
+/* The output cache key: everything the rendering depends on besides the model. */
+static char *
+output_key(const struct pm_writer_options *w)
 {
-        char *path;
+        return pm_asprintf("rust-project.json " PM_VERSION " " OUTPUT_FORMAT
+                           "\npretty=%d\nsysroot=%s\nsysroot_src=%s\nproc_macro_cwd=%s",
+                           w->pretty ? 1 : 0, w->sysroot ? w->sysroot : "",
+                           w->sysroot_src ? w->sysroot_src : "",
+                           w->proc_macro_cwd ? w->proc_macro_cwd : "");
+}
+
+/*
+ * On a fresh model the sysroot comes from `rustc --print sysroot`, a process (tens of ms through
+ * rustup, nearly all of it waiting): it runs on a second thread while the main one parses and
+ * writes the model. pm_sysroot_resolve() touches no pm_index; the main thread remembers the
+ * answer in the model afterwards.
+ */
+struct bg_sysroot {
+        pthread_t thread;
+        bool started; /* the thread runs, or ran and was not joined yet */
+        bool joined;
+        const struct pm_config *cfg;
+        char *sysroot, *sysroot_src; /* the thread's answer */
+        int r;
+};
+
+static void *
+bg_sysroot_main(void *userdata)
+{
+        struct bg_sysroot *bg = userdata;
+
+        bg->r = pm_sysroot_resolve(bg->cfg, &bg->sysroot, &bg->sysroot_src, NULL);
+        return NULL;
+}
+
+static void
+bg_sysroot_start(struct bg_sysroot *bg, const struct pm_config *cfg)
+{
+        bg->cfg = cfg;
+        bg->r = -1;
+        bg->started = pthread_create(&bg->thread, NULL, bg_sysroot_main, bg) == 0;
+}
+
+/* Wait for the thread; true when it found the sysroot. */
+static bool
+bg_sysroot_join(struct bg_sysroot *bg)
+{
+        if (bg->started) {
+                (void)pthread_join(bg->thread, NULL);
+                bg->started = false;
+                bg->joined = true;
+        }
+        return bg->joined && bg->r >= 0;
+}
+
+static void
+bg_sysroot_release(struct bg_sysroot *bg)
+{
+        (void)bg_sysroot_join(bg);
+        pm_free(bg->sysroot);
+        pm_free(bg->sysroot_src);
+}
+
+/*
+ * True when the model is exactly @g (just applied as the only project): every crate of the
+ * model is one of @g's, so @g renders as the model would, without loading it back.
+ */
+static bool
+graph_is_model(const struct pm_config *cfg, struct pm_index *idx, const struct pm_graph *g)
+{
+        size_t n;
+
+        return g && cfg->n_projects == 1 && pm_index_count(idx, &n, NULL) == 0 && n == g->n_crates;
+}
+
+/* The record of a written output file: "<size> <hash>" of its contents. */
+static char *
+file_record(const void *data, size_t len)
+{
+        return pm_asprintf("%zu %016" PRIx64, len, pm_hash64(data, len, 0));
+}
+
+/*
+ * Map @path (a regular file) read-only: *ret_data (NULL for an empty file) and *ret_len.
+ * Returns false when it cannot be mapped; unmap with munmap(*ret_data, *ret_len).
+ */
+static bool
+map_file(const char *path, void **ret_data, size_t *ret_len)
+{
+        struct stat st;
+        void *p = NULL;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                (void)close(fd);
+                return false;
+        }
+        if (st.st_size > 0) {
+                p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+                if (p == MAP_FAILED) {
+                        (void)close(fd);
+                        return false;
+                }
+        }
+        (void)close(fd);
+        *ret_data = p;
+        *ret_len = (size_t)st.st_size;
+        return true;
+}
+
+/*
+ * True when @path still holds what the record @rec says was written there. The file is read
+ * and hashed: its times could lie, its contents cannot.
+ */
+static bool
+file_matches(const char *path, const char *rec)
+{
+        void *data;
+        size_t len;
+        char *mine;
+        bool same;
+
+        if (!map_file(path, &data, &len))
+                return false;
+        mine = file_record(data, len);
+        same = mine && strcmp(mine, rec) == 0;
+        pm_free(mine);
+        if (data)
+                (void)munmap(data, len);
+        return same;
+}
+
+/* True when @path holds exactly @sb's bytes (then it is not rewritten: an editor watching it
+ * does not reload for nothing). */
+static bool
+same_contents(const char *path, const struct pm_strbuf *sb)
+{
+        void *data;
+        size_t len;
+        bool same;
+
+        if (!map_file(path, &data, &len))
+                return false;
+        same = len == sb->len && (len == 0 || memcmp(data, sb->buf, len) == 0);
+        if (data)
+                (void)munmap(data, len);
+        return same;
+}
+
+static int
+write_stdout(const struct pm_strbuf *sb, struct pm_error *err)
+{
+        if (sb->len > 0 && fwrite(sb->buf, 1, sb->len, stdout) != sb->len)
+                return pm_error_set(err, -EIO, "cannot write to standard output");
+        if (fflush(stdout) != 0)
+                return pm_error_set(err, -errno, "cannot write to standard output: %s",
+                                    strerror(errno));
+        return 0;
+}
+
+/* What one export produces, and how. */
+struct export_run {
+        const struct pm_config *cfg;
+        struct pm_index *idx;
+        struct pm_writer_options w;
+        char *key;  /* output_key() */
+        char *path; /* absolute output file, or NULL for standard output */
+        char *fkey; /* key of the output file's record, or NULL */
+};
+
+/*
+ * Produce the rendering into @out and the generation it shows in *ret_gen: the cached
+ * rendering when the model and options are as last time, else a rendering of the graph just
+ * applied when it is the whole model, else of a fresh load (then stored for next time).
+ */
+static int
+render_model(struct export_run *x, const struct pm_graph *applied, const struct pm_change *change,
+             struct pm_strbuf *out, uint64_t *ret_gen, struct pm_error *err)
+{
+        struct pm_graph *loaded = NULL;
+        uint64_t gen;
+        bool hit = false;
         int r;
 
-        if (!output || strcmp(output, "-") == 0) {
-                if (sb->len > 0 && fwrite(sb->buf, 1, sb->len, stdout) != sb->len)
-                        return pm_error_set(err, -EIO, "cannot write to standard output");
-                if (fflush(stdout) != 0)
-                        return pm_error_set(err, -errno, "cannot write to standard output: %s",
-                                            strerror(errno));
-                return 0;
+        r = pm_index_generation(x->idx, &gen, err);
+        if (r >= 0)
+                r = pm_index_output_get(x->idx, x->key, out, &hit, err);
+        if (r < 0 || hit) {
+                if (hit)
+                        pm__cli_trace("output cache hit");
+                goto out;
         }
-        path = pm__cli_abspath(output);
-        if (!path)
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        r = pm_write_file_atomic(path, sb->buf ? sb->buf : "", sb->len, err);
-        pm_free(path);
+        if (graph_is_model(x->cfg, x->idx, applied)) {
+                /* The generation @applied produced: if anything moved since, records made for
+                 * it are refused. */
+                gen = change->generation;
+                r = pm_writer_render(applied, &x->w, out, err);
+                pm__cli_trace("render the parsed graph");
+                /* Not stored: the output file's record makes the next export cheap, and the
+                 * cold path stays short. */
+                goto out;
+        }
+        r = pm_index_load(x->idx, NULL, 0, &loaded, err);
+        if (r < 0)
+                goto out;
+        pm__cli_trace("load");
+        r = pm_writer_render(loaded, &x->w, out, err);
+        if (r < 0)
+                goto out;
+        pm__cli_trace("render");
+        /* Only a cache: failing to store it does not fail the export. */
+        (void)pm_index_output_put(x->idx, x->key, gen, out->buf ? out->buf : "", out->len, NULL);
+        pm__cli_trace("store the rendering");
+out:
+        pm_graph_free(loaded);
+        if (r >= 0)
+                *ret_gen = gen;
+        return r;
+}
+
+/* Render (or reuse) the output and write it where it goes, unless it is already there. */
+static int
+produce_output(struct export_run *x, const struct pm_graph *applied, const struct pm_change *change,
+               struct pm_error *err)
+{
+        struct pm_strbuf out = PM_STRBUF_INIT;
+        char *rec = NULL;
+        uint64_t gen;
+        bool hit = false;
+        int r;
+
+        if (x->fkey) {
+                r = pm_index_output_get(x->idx, x->fkey, &out, &hit, err);
+                if (r < 0)
+                        goto out;
+                if (hit && file_matches(x->path, out.buf)) {
+                        pm__cli_trace("'%s' is up to date (output cache hit)", x->path);
+                        goto out;
+                }
+                pm_strbuf_reset(&out);
+        }
+        r = render_model(x, applied, change, &out, &gen, err);
+        if (r < 0)
+                goto out;
+        if (!x->path) {
+                r = write_stdout(&out, err);
+                goto out;
+        }
+        if (same_contents(x->path, &out)) {
+                pm__cli_trace("'%s' is up to date", x->path);
+        } else {
+                r = pm_write_file_atomic(x->path, out.buf ? out.buf : "", out.len, err);
+                if (r < 0)
+                        goto out;
+                pm__cli_trace("write");
+        }
+        rec = file_record(out.buf ? out.buf : "", out.len);
+        if (rec)
+                (void)pm_index_output_put(x->idx, x->fkey, gen, rec, strlen(rec), NULL);
+        pm__cli_trace("record the output file");
+out:
+        pm_free(rec);
+        pm_strbuf_release(&out);
         return r;
 }
 
 static int
 run_export(const struct export_opts *o, struct pm_error *err)
 {
-        struct pm_writer_options wopts;
-        struct pm_strbuf out = PM_STRBUF_INIT;
+        struct bg_sysroot bg = { 0 };
+        struct export_run x = { 0 };
+        struct pm_change change = { 0 };
         struct pm_config *cfg = NULL;
         struct pm_index *idx = NULL;
         struct pm_graph *g = NULL;
         char *sysroot = NULL, *sysroot_src = NULL;
         int r;
 
+        pm__cli_trace("start");
         r = pm__cli_load_config(o->root, NULL, &cfg, err);
         if (r < 0)
                 goto out;
         r = pm__cli_open_model(cfg, o->db, &idx, err);
         if (r < 0)
                 goto out;
-        if (o->query_output)
-                r = apply_captured(cfg, idx, o, err);
-        else if (o->refresh)
+        pm__cli_trace("open the model");
+        if (o->query_output) {
+                /* Ask rustc meanwhile, unless the answer is known. */
+                if (!pm_sysroot_lookup_cached(cfg, idx, &sysroot, &sysroot_src))
+                        bg_sysroot_start(&bg, cfg);
+                r = apply_captured(cfg, idx, o, &g, &change, err);
+                if (r >= 0)
+                        pm__cli_trace(g ? "parse and apply" : "input unchanged: parse skipped");
+        } else if (o->refresh) {
                 r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                if (r >= 0)
+                        pm__cli_trace("refresh");
+        }
         if (r < 0)
                 goto out;
-        r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);
-        if (r < 0)
-                goto out;
-        r = pm_index_load(idx, NULL, 0, &g, err);
-        if (r < 0)
-                goto out;
+        if (bg_sysroot_join(&bg)) {
+                pm_sysroot_remember(cfg, idx, bg.sysroot);
+                sysroot = pm_steal_ptr(&bg.sysroot);
+                sysroot_src = pm_steal_ptr(&bg.sysroot_src);
+        } else if (!sysroot) {
+                /* The model's stored one (a refresh's), or asked now (with its error). */
+                r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);
+                if (r < 0)
+                        goto out;
+        }
+        pm__cli_trace("sysroot");
 
-        memset(&wopts, 0, sizeof(wopts));
-        wopts.sysroot = sysroot;
-        wopts.sysroot_src = sysroot_src;
-        wopts.proc_macro_cwd = cfg->root;
-        wopts.pretty = o->pretty;
-        r = pm_writer_render(g, &wopts, &out, err);
-        if (r < 0)
+        x.cfg = cfg;
+        x.idx = idx;
+        x.w.sysroot = sysroot;
+        x.w.sysroot_src = sysroot_src;
+        x.w.proc_macro_cwd = cfg->root;
+        x.w.pretty = o->pretty;
+        x.key = output_key(&x.w);
+        if (o->output && strcmp(o->output, "-") != 0) {
+                x.path = pm__cli_abspath(o->output);
+                x.fkey = x.key && x.path ? pm_asprintf("%s\nfile=%s", x.key, x.path) : NULL;
+        }
+        if (!x.key || (o->output && strcmp(o->output, "-") != 0 && !x.fkey)) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
-        r = write_output(o->output, &out, err);
+        }
+        r = produce_output(&x, g, &change, err);
 out:
-        pm_strbuf_release(&out);
+        bg_sysroot_release(&bg);
+        pm_free(x.key);
+        pm_free(x.path);
+        pm_free(x.fkey);
+        pm_change_release(&change);
         pm_graph_free(g);
         pm_free(sysroot);
         pm_free(sysroot_src);
         pm_index_close(idx);
         pm_config_free(cfg);
+        if (r >= 0)
+                pm__cli_trace("done");
         return r;
 }
 

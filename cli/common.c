@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -214,7 +216,7 @@ pm__cli_sysroot(const struct pm_config *cfg, struct pm_index *idx, bool use_stor
                 pm_free(sysroot);
                 pm_free(src);
                 sysroot = src = NULL;
-                r = pm_sysroot_resolve(cfg, &sysroot, &src, err);
+                r = pm_sysroot_resolve_cached(cfg, idx, &sysroot, &src, err);
                 if (r < 0)
                         goto out;
         }
@@ -224,4 +226,38 @@ out:
         pm_free(sysroot);
         pm_free(src);
         return r;
+}
+
+static double
+mono_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+pm__cli_trace(const char *fmt, ...)
+{
+        static int enabled = -1;
+        static double last;
+        const char *env;
+        double now;
+        va_list ap;
+
+        if (enabled < 0) {
+                env = getenv("PROJMODEL_TRACE");
+                enabled = env && env[0] && strcmp(env, "0") != 0;
+                last = mono_ms();
+        }
+        if (!enabled)
+                return;
+        now = mono_ms();
+        (void)fputs("projmodel: trace: ", stderr);
+        va_start(ap, fmt);
+        (void)vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        (void)fprintf(stderr, " (%.1f ms)\n", now - last);
+        last = now;
 }

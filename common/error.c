@@ -22,7 +22,7 @@ copy_truncated(char *dst, size_t size, const char *src)
 }
 
 /* vsnprintf into @dst, marking truncation with "..." (vsnprintf itself never allocates). */
-static void
+static void __attribute__((format(printf, 3, 0)))
 format_truncated(char *dst, size_t size, const char *fmt, va_list ap)
 {
         int n = vsnprintf(dst, size, fmt, ap);
@@ -47,7 +47,7 @@ pm_error_init(struct pm_error *err)
         err->column = 0;
 }
 
-static int
+static int __attribute__((format(printf, 6, 0)))
 error_vset(struct pm_error *err, int code, const char *file, int line, int column, const char *fmt,
            va_list ap)
 {

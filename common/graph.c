@@ -435,14 +435,18 @@ pm__cfg_valid(const char *cfg)
         vlen = strlen(eq + 1);
         if (vlen < 2 || eq[1] != '"' || eq[vlen] != '"')
                 return false;
-        /* An unescaped quote inside the value would end it early. */
+        /* An unescaped quote inside the value would end it early; a backslash escaping the
+         * closing quote would leave it open (an escaped backslash before it is fine). */
         for (size_t i = 2; i < vlen; i++) {
-                if (eq[i] == '\\' && i + 1 < vlen)
+                if (eq[i] == '\\') {
+                        if (i + 1 >= vlen)
+                                return false;
                         i++;
-                else if (eq[i] == '"')
+                } else if (eq[i] == '"') {
                         return false;
+                }
         }
-        return eq[vlen - 1] != '\\' || vlen == 2;
+        return true;
 }
 
 /* A path field must be absolute and already normalised: the model compares paths as strings. */

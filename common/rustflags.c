@@ -100,7 +100,16 @@ pm_crate_apply_rustc_flags(struct pm_graph *g, struct pm_crate *c, const struct 
                         return r;
                 if (r > 0) {
                         s = pm_cfg_normalize(g, value);
-                        if (!s || pm_strlist_push_unique(g, &c->cfgs, s) < 0)
+                        if (!s)
+                                return pm_error_set(err, -ENOMEM, "out of memory");
+                        /* rustc rejects such a flag too; keeping it would break the graph's
+                         * invariant (graph.h) and fail the whole apply later. */
+                        if (!pm__cfg_valid(s))
+                                return pm_error_set(
+                                        err, PM_EBADTOOLOUTPUT,
+                                        "crate '%s': invalid --cfg '%.200s' in rustc flags",
+                                        c->label ? c->label : "?", value);
+                        if (pm_strlist_push_unique(g, &c->cfgs, s) < 0)
                                 return pm_error_set(err, -ENOMEM, "out of memory");
                         continue;
                 }

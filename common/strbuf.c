@@ -163,6 +163,19 @@ pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, struct p
                 r = pm_error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
                 goto out;
         }
+        /* One allocation for a regular file (a project.json is megabytes): no copy per doubling. */
+        {
+                struct stat st;
+
+                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+                    (!max || (uint64_t)st.st_size <= max)) {
+                        r = pm_strbuf_grow(sb, (size_t)st.st_size + 64 * 1024);
+                        if (r < 0) {
+                                r = pm_error_set(err, r, "cannot read '%s': out of memory", path);
+                                goto out;
+                        }
+                }
+        }
         for (;;) {
                 r = pm_strbuf_grow(sb, 64 * 1024);
                 if (r < 0) {

@@ -11,8 +11,12 @@
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "indexer-internal.h"
+
+/* An apply adding at least this many crates to an empty model builds the indexes afterwards. */
+#define BULK_MIN_CRATES 256
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
@@ -49,6 +53,10 @@ struct apply {
         struct strv labels;   /* for pm_change.labels */
         struct strv bfs;      /* for pm_change.build_files (sorted, deduplicated at the end) */
         size_t added, removed, modified, unchanged, bf_changed;
+        const char *stamp; /* the source's new input stamp, or NULL to clear it */
+        /* Packed list columns of the crate being written (bound SQLITE_STATIC until its
+         * statement is stepped); reused from crate to crate. */
+        struct pm_strbuf cfgs, env, flags;
 };
 
 static void
@@ -245,10 +253,49 @@ step_done(struct apply *a, sqlite3_stmt *st, struct pm_error *err)
         return 0;
 }
 
-/* Bind the 15 crate columns of PM__STMT_CRATE_INSERT / PM__STMT_CRATE_UPDATE. */
-static void
-bind_crate(sqlite3_stmt *st, const char *source, const struct item *it)
+/*
+ * Pack a string list into @sb: each string followed by a NUL byte (docs/model.md). The strings
+ * hold no NUL, so the packing is unambiguous; an empty list packs to nothing (stored as NULL).
+ */
+static int
+pack_strlist(struct pm_strbuf *sb, const struct pm_strlist *l)
 {
+        pm_strbuf_reset(sb);
+        for (size_t i = 0; i < l->n; i++)
+                if (pm_strbuf_add(sb, l->v[i], strlen(l->v[i]) + 1) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Env packs as key, NUL, value, NUL for each variable in order. */
+static int
+pack_env(struct pm_strbuf *sb, const struct pm_kvlist *l)
+{
+        pm_strbuf_reset(sb);
+        for (size_t i = 0; i < l->n; i++)
+                if (pm_strbuf_add(sb, l->v[i].key, strlen(l->v[i].key) + 1) < 0 ||
+                    pm_strbuf_add(sb, l->v[i].value, strlen(l->v[i].value) + 1) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static void
+bind_packed(sqlite3_stmt *st, int col, const struct pm_strbuf *sb)
+{
+        if (sb->len == 0)
+                (void)sqlite3_bind_null(st, col);
+        else
+                (void)sqlite3_bind_blob(st, col, sb->buf, (int)sb->len, SQLITE_STATIC);
+}
+
+/*
+ * Bind the 18 crate columns of PM__STMT_CRATE_INSERT / PM__STMT_CRATE_UPDATE. The packed lists
+ * live in @a's buffers until the next call.
+ */
+static int
+bind_crate(struct apply *a, sqlite3_stmt *st, const struct item *it, struct pm_error *err)
+{
+        const char *source = a->source;
         const struct pm_crate *c = it->c;
         const char *slash = strrchr(c->root_module, '/');
         int dirlen = slash && slash != c->root_module ? (int)(slash - c->root_module) : 1;
@@ -269,6 +316,16 @@ bind_crate(sqlite3_stmt *st, const char *source, const struct item *it)
         (void)sqlite3_bind_int(st, 13, c->is_workspace_member ? 1 : 0);
         (void)pm__bind_text(st, 14, c->note);
         (void)sqlite3_bind_int64(st, 15, (sqlite3_int64)it->hash);
+        if (pack_strlist(&a->cfgs, &c->cfgs) < 0 || pack_env(&a->env, &c->env) < 0 ||
+            pack_strlist(&a->flags, &c->flags) < 0)
+                return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
+        if (a->cfgs.len > INT32_MAX || a->env.len > INT32_MAX || a->flags.len > INT32_MAX)
+                return pm_error_set(err, PM_ELIMIT, "cannot apply '%s': crate '%s' is too large",
+                                    a->source, c->label);
+        bind_packed(st, 16, &a->cfgs);
+        bind_packed(st, 17, &a->env);
+        bind_packed(st, 18, &a->flags);
+        return 0;
 }
 
 static int
@@ -300,29 +357,11 @@ write_children(struct apply *a, int64_t id, const struct pm_crate *c, struct pm_
         sqlite3_stmt *st;
         int r;
 
-        r = write_list(a, PM__STMT_CFG_INSERT, id, &c->cfgs, err);
-        if (r >= 0)
-                r = write_list(a, PM__STMT_FLAG_INSERT, id, &c->flags, err);
-        if (r >= 0)
-                r = write_list(a, PM__STMT_SOURCE_INSERT, id, &c->sources, err);
+        r = write_list(a, PM__STMT_SOURCE_INSERT, id, &c->sources, err);
         if (r >= 0)
                 r = write_list(a, PM__STMT_INCDIR_INSERT, id, &c->include_dirs, err);
         if (r < 0)
                 return r;
-        if (c->env.n > 0) {
-                r = pm__index_stmt(a->idx, PM__STMT_ENV_INSERT, &st, err);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < c->env.n; i++) {
-                        (void)sqlite3_bind_int64(st, 1, id);
-                        (void)sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-                        (void)pm__bind_text(st, 3, c->env.v[i].key);
-                        (void)pm__bind_text(st, 4, c->env.v[i].value);
-                        r = step_done(a, st, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
         if (c->n_deps > 0) {
                 r = pm__index_stmt(a->idx, PM__STMT_DEP_INSERT, &st, err);
                 if (r < 0)
@@ -344,8 +383,9 @@ static int
 clear_children(struct apply *a, int64_t id, struct pm_error *err)
 {
         static const enum pm__stmt clears[] = {
-                PM__STMT_CFG_CLEAR,    PM__STMT_ENV_CLEAR,    PM__STMT_FLAG_CLEAR,
-                PM__STMT_SOURCE_CLEAR, PM__STMT_INCDIR_CLEAR, PM__STMT_DEP_CLEAR,
+                PM__STMT_SOURCE_CLEAR,
+                PM__STMT_INCDIR_CLEAR,
+                PM__STMT_DEP_CLEAR,
         };
 
         for (size_t i = 0; i < sizeof(clears) / sizeof(clears[0]); i++) {
@@ -382,7 +422,11 @@ insert_crate(struct apply *a, const struct item *it, struct pm_error *err)
         r = pm__index_stmt(a->idx, PM__STMT_CRATE_INSERT, &st, err);
         if (r < 0)
                 return r;
-        bind_crate(st, a->source, it);
+        r = bind_crate(a, st, it, err);
+        if (r < 0) {
+                (void)sqlite3_reset(st);
+                return r;
+        }
         rc = sqlite3_step(st);
         (void)sqlite3_reset(st);
         if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -424,8 +468,12 @@ update_crate(struct apply *a, const struct row *row, const struct item *it, stru
         r = pm__index_stmt(a->idx, PM__STMT_CRATE_UPDATE, &st, err);
         if (r < 0)
                 return r;
-        bind_crate(st, a->source, it);
-        (void)sqlite3_bind_int64(st, 16, row->id);
+        r = bind_crate(a, st, it, err);
+        if (r < 0) {
+                (void)sqlite3_reset(st);
+                return r;
+        }
+        (void)sqlite3_bind_int64(st, 19, row->id);
         r = step_done(a, st, err);
         if (r >= 0)
                 r = clear_children(a, row->id, err);
@@ -477,18 +525,13 @@ free_rows(struct apply *a)
         a->n_rows = 0;
 }
 
-/* Read (id, label, hash, build_file) of every crate @a->source owns, sorted by label. */
+/* Append the rows (id, label, hash, build_file) @st yields to a->rows, and reset it. */
 static int
-read_rows(struct apply *a, struct pm_error *err)
+collect_rows(struct apply *a, sqlite3_stmt *st, size_t *ret_cap, struct pm_error *err)
 {
-        sqlite3_stmt *st;
-        size_t cap = 0;
-        int r, rc;
+        size_t cap = *ret_cap;
+        int rc;
 
-        r = pm__index_stmt(a->idx, PM__STMT_SOURCE_ROWS, &st, err);
-        if (r < 0)
-                return r;
-        (void)pm__bind_text(st, 1, a->source);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 struct row *row;
                 const char *bf = (const char *)sqlite3_column_text(st, 3);
@@ -511,13 +554,91 @@ read_rows(struct apply *a, struct pm_error *err)
                 if (!row->label || (bf && !row->build_file))
                         goto oom;
         }
+        *ret_cap = cap;
         (void)sqlite3_reset(st);
         if (rc != SQLITE_DONE)
                 return pm__index_sqlite_error(a->idx, rc, "cannot apply", err);
         return 0;
 oom:
+        *ret_cap = cap;
         (void)sqlite3_reset(st);
         return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
+}
+
+static int
+cmp_row(const void *x, const void *y)
+{
+        return strcmp(((const struct row *)x)->label, ((const struct row *)y)->label);
+}
+
+/*
+ * Read (id, label, hash, build_file) of the crates of @a->source the diff can touch, sorted by
+ * label: all of them for a complete graph. A partial graph touches only the crates of its
+ * covered build files and those it names, so an incremental update costs in proportion to its
+ * size, not to the model's.
+ */
+static int
+read_rows(struct apply *a, struct pm_error *err)
+{
+        const struct pm_graph *g = a->g;
+        sqlite3_stmt *st;
+        size_t cap = 0, w = 0;
+        int r;
+
+        if (!g->partial) {
+                r = pm__index_stmt(a->idx, PM__STMT_SOURCE_ROWS, &st, err);
+                if (r < 0)
+                        return r;
+                (void)pm__bind_text(st, 1, a->source);
+                return collect_rows(a, st, &cap, err);
+        }
+        for (size_t i = 0; i < g->covered.n + g->n_crates; i++) {
+                bool by_bf = i < g->covered.n;
+
+                r = pm__index_stmt(
+                        a->idx, by_bf ? PM__STMT_SOURCE_ROWS_OF_BF : PM__STMT_SOURCE_ROWS_OF_LABEL,
+                        &st, err);
+                if (r < 0)
+                        return r;
+                (void)pm__bind_text(st, 1, a->source);
+                (void)pm__bind_text(st, 2,
+                                    by_bf ? g->covered.v[i] : g->crates[i - g->covered.n].label);
+                r = collect_rows(a, st, &cap, err);
+                if (r < 0)
+                        return r;
+        }
+        /* A crate can come up by build file and by label: keep one row per label. */
+        if (a->n_rows > 1)
+                qsort(a->rows, a->n_rows, sizeof(*a->rows), cmp_row);
+        for (size_t i = 0; i < a->n_rows; i++) {
+                if (w > 0 && strcmp(a->rows[w - 1].label, a->rows[i].label) == 0) {
+                        pm_free(a->rows[i].label);
+                        pm_free(a->rows[i].build_file);
+                        continue;
+                }
+                a->rows[w++] = a->rows[i];
+        }
+        a->n_rows = w;
+        return 0;
+}
+
+/* True when the whole model is empty (not just this source). */
+static int
+model_empty(struct apply *a, bool *ret, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = pm__index_stmt(a->idx, PM__STMT_COUNT, &st, err);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0) == 0;
+        else
+                r = pm__index_sqlite_error(a->idx, rc, "cannot apply", err);
+        (void)sqlite3_reset(st);
+        return r;
 }
 
 /* Walk the stored rows and the graph, both sorted by label, like a merge. */
@@ -525,7 +646,15 @@ static int
 diff_crates(struct apply *a, struct pm_error *err)
 {
         size_t i = 0, j = 0, n = a->g->n_crates;
+        bool bulk = false;
         int r = 0;
+
+        /* Filling an empty model (the first refresh): build the indexes once at the end. */
+        if (a->n_rows == 0 && n >= BULK_MIN_CRATES) {
+                r = model_empty(a, &bulk, err);
+                if (r >= 0 && bulk)
+                        r = pm__index_drop_indexes(a->idx, err);
+        }
 
         while (r >= 0 && (i < n || j < a->n_rows)) {
                 int c;
@@ -543,7 +672,39 @@ diff_crates(struct apply *a, struct pm_error *err)
                 else
                         r = update_crate(a, &a->rows[j++], &a->items[i++], err);
         }
+        if (r >= 0 && bulk)
+                r = pm__index_create_indexes(a->idx, err);
         return r;
+}
+
+/*
+ * Extend the source's watch set with a partial graph's files (stored files stay), reporting the
+ * new ones; without reading the stored set.
+ */
+static int
+add_build_files(struct apply *a, struct pm_error *err)
+{
+        const struct pm_strlist *nl = &a->g->build_files;
+        sqlite3_stmt *ins;
+        int r;
+
+        for (size_t k = 0; k < nl->n; k++) {
+                r = pm__index_stmt(a->idx, PM__STMT_BF_INSERT, &ins, err);
+                if (r < 0)
+                        return r;
+                (void)pm__bind_text(ins, 1, a->source);
+                (void)pm__bind_text(ins, 2, nl->v[k]);
+                r = step_done(a, ins, err);
+                if (r < 0)
+                        return r;
+                if (sqlite3_changes(a->idx->db) == 0)
+                        continue;
+                if (strv_push(&a->bfs, nl->v[k]) < 0)
+                        return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory",
+                                            a->source);
+                a->bf_changed++;
+        }
+        return 0;
 }
 
 /*
@@ -560,6 +721,8 @@ diff_build_files(struct apply *a, struct pm_error *err)
         size_t n_old, n_new = 0, i = 0, j = 0;
         int r;
 
+        if (a->g->partial)
+                return add_build_files(a, err);
         r = pm__index_stmt(a->idx, PM__STMT_BF_OF_SOURCE, &st, err);
         if (r < 0)
                 return r;
@@ -596,11 +759,6 @@ diff_build_files(struct apply *a, struct pm_error *err)
                 if (c == 0) {
                         i++;
                         j++;
-                        continue;
-                }
-                if (c < 0 && a->g->partial) {
-                        /* A partial graph merges: stored files stay. */
-                        i++;
                         continue;
                 }
                 st = c < 0 ? del : ins;
@@ -691,17 +849,49 @@ out:
         return r;
 }
 
+/* Record (or, with a NULL stamp, forget) the source's input stamp in the apply's transaction. */
+static int
+write_stamp(struct apply *a, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = pm__index_stmt(a->idx, a->stamp ? PM__STMT_STAMP_SET : PM__STMT_STAMP_CLEAR, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, a->source);
+        if (a->stamp)
+                (void)sqlite3_bind_blob(st, 2, a->stamp, (int)strlen(a->stamp), SQLITE_STATIC);
+        return step_done(a, st, err);
+}
+
 int
 pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *g,
                struct pm_change *ret_change, struct pm_error *err)
 {
-        struct apply a = { .idx = idx, .source = source, .g = g };
+        return pm_index_apply_stamped(idx, source, g, NULL, ret_change, err);
+}
+
+int
+pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm_graph *g,
+                       const char *stamp, struct pm_change *ret_change, struct pm_error *err)
+{
+        struct apply a = { .idx = idx,
+                           .source = source,
+                           .g = g,
+                           .stamp = stamp,
+                           .cfgs = PM_STRBUF_INIT,
+                           .env = PM_STRBUF_INIT,
+                           .flags = PM_STRBUF_INIT };
         struct pm_change change = { 0 };
         bool in_tx = false;
         int r;
 
         if (!source || !*source)
                 return pm_error_set(err, -EINVAL, "cannot apply: empty source name");
+        if (stamp && strlen(stamp) > INT32_MAX)
+                return pm_error_set(err, PM_ELIMIT, "cannot apply '%s': input stamp too large",
+                                    source);
         r = prepare_items(&a, err);
         if (r < 0)
                 goto out;
@@ -717,6 +907,8 @@ pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *
                 r = diff_build_files(&a, err);
         if (r >= 0)
                 r = bump_generation(&a, &change.generation, err);
+        if (r >= 0)
+                r = write_stamp(&a, err);
         if (r < 0)
                 goto out;
 
@@ -750,5 +942,8 @@ out:
         free_rows(&a);
         pm_free(a.items);
         pm_free(a.covered);
+        pm_strbuf_release(&a.cfgs);
+        pm_strbuf_release(&a.env);
+        pm_strbuf_release(&a.flags);
         return r;
 }

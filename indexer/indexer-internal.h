@@ -37,12 +37,6 @@ enum pm__stmt {
         PM__STMT_CRATE_UPDATE,
         PM__STMT_CRATE_DELETE,
         PM__STMT_CRATE_OWNER,
-        PM__STMT_CFG_INSERT,
-        PM__STMT_CFG_CLEAR,
-        PM__STMT_ENV_INSERT,
-        PM__STMT_ENV_CLEAR,
-        PM__STMT_FLAG_INSERT,
-        PM__STMT_FLAG_CLEAR,
         PM__STMT_SOURCE_INSERT,
         PM__STMT_SOURCE_CLEAR,
         PM__STMT_INCDIR_INSERT,
@@ -52,6 +46,8 @@ enum pm__stmt {
         PM__STMT_BF_OF_SOURCE,
         PM__STMT_BF_INSERT,
         PM__STMT_BF_DELETE,
+        PM__STMT_SOURCE_ROWS_OF_BF,    /* a partial apply's rows: by covered build file */
+        PM__STMT_SOURCE_ROWS_OF_LABEL, /* ... and by label */
         /* queries */
         PM__STMT_Q_CLEAR,
         PM__STMT_Q_INSERT,
@@ -73,12 +69,6 @@ enum pm__stmt {
         /* load: every crate, or the crates named in temp.pm_q */
         PM__STMT_LOAD_CRATES_ALL,
         PM__STMT_LOAD_CRATES_Q,
-        PM__STMT_LOAD_CFGS_ALL,
-        PM__STMT_LOAD_CFGS_Q,
-        PM__STMT_LOAD_ENV_ALL,
-        PM__STMT_LOAD_ENV_Q,
-        PM__STMT_LOAD_FLAGS_ALL,
-        PM__STMT_LOAD_FLAGS_Q,
         PM__STMT_LOAD_SOURCES_ALL,
         PM__STMT_LOAD_SOURCES_Q,
         PM__STMT_LOAD_INCDIRS_ALL,
@@ -86,6 +76,13 @@ enum pm__stmt {
         PM__STMT_LOAD_DEPS_ALL,
         PM__STMT_LOAD_DEPS_Q,
         PM__STMT_LOAD_BUILD_FILES,
+        /* input stamps and cached outputs */
+        PM__STMT_STAMP_GET,
+        PM__STMT_STAMP_SET,
+        PM__STMT_STAMP_CLEAR,
+        PM__STMT_OUTPUT_GET,
+        PM__STMT_OUTPUT_PRUNE,
+        PM__STMT_OUTPUT_PUT,
         _PM__STMT_MAX
 };
 
@@ -124,6 +121,13 @@ int pm__index_fill_q(struct pm_index *idx, const char *const *labels, size_t n,
 
 /* PM_ENOTFOUND naming the first label of temp.pm_q with no crate, or 0. */
 int pm__index_check_q(struct pm_index *idx, struct pm_error *err);
+
+/*
+ * Drop / create the secondary indexes of the crate tables (not the UNIQUE label index), inside
+ * the caller's transaction. Cached statements re-prepare themselves after the schema change.
+ */
+int pm__index_drop_indexes(struct pm_index *idx, struct pm_error *err);
+int pm__index_create_indexes(struct pm_index *idx, struct pm_error *err);
 
 /* Read the generation inside the current transaction (0 if never set). */
 int pm__index_read_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* pm_index_load(): rebuild a pm_graph from the model. Child tables are read in bulk, one
- * statement per table ordered by crate id, never one query per crate. */
+/* pm_index_load(): rebuild a pm_graph from the model. The crates table (with its packed list
+ * columns) and each child table are read in bulk, one statement per table ordered by crate id,
+ * never one query per crate. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,52 @@ static int
 oom(struct pm_error *err)
 {
         return pm_error_set(err, -ENOMEM, "cannot load model: out of memory");
+}
+
+/*
+ * Unpack a list column (apply.c's packing: each string followed by a NUL) by calling @push for
+ * every string, or every (key, value) pair when @pairs. A blob that does not end in NUL (or has
+ * an odd number of strings for pairs) is damage.
+ */
+static int
+unpack(struct load *l, struct pm_crate *c, sqlite3_stmt *st, int i, int which, struct pm_error *err)
+{
+        const char *p = sqlite3_column_blob(st, i);
+        size_t len = (size_t)sqlite3_column_bytes(st, i);
+        const char *end;
+        int r = 0;
+
+        if (!p || len == 0)
+                return 0;
+        end = p + len; /* not before the NULL check: NULL + 0 is undefined */
+        if (end[-1] != '\0')
+                goto damaged;
+        while (p < end && r >= 0) {
+                const char *s = p, *v;
+
+                p += strlen(p) + 1;
+                switch (which) {
+                case 0:
+                        r = pm_strlist_push(l->g, &c->cfgs, s);
+                        break;
+                case 1:
+                        if (p >= end)
+                                goto damaged;
+                        v = p;
+                        p += strlen(p) + 1;
+                        r = pm_kvlist_set(l->g, &c->env, s, v);
+                        break;
+                default:
+                        r = pm_strlist_push(l->g, &c->flags, s);
+                        break;
+                }
+        }
+        if (r < 0)
+                return oom(err);
+        return 0;
+damaged:
+        return pm_error_set(err, PM_EDB, "model '%s' is damaged: crate '%s' has a bad list column",
+                            l->idx->path, c->label);
 }
 
 static int
@@ -106,19 +153,24 @@ load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
                         r = oom(err);
                         goto out;
                 }
+                r = unpack(l, c, st, 13, 0, err);
+                if (r >= 0)
+                        r = unpack(l, c, st, 14, 1, err);
+                if (r >= 0)
+                        r = unpack(l, c, st, 15, 2, err);
+                if (r < 0)
+                        goto out;
         }
         if (rc != SQLITE_DONE)
                 r = pm__index_sqlite_error(l->idx, rc, "cannot load model", err);
-        qsort(l->ids, l->n_ids, sizeof(*l->ids), cmp_id);
+        if (l->n_ids > 1) /* ids is NULL for an empty model, and qsort(NULL, 0) is undefined */
+                qsort(l->ids, l->n_ids, sizeof(*l->ids), cmp_id);
 out:
         (void)sqlite3_reset(st);
         return r;
 }
 
 enum child {
-        CHILD_CFGS,
-        CHILD_ENV,
-        CHILD_FLAGS,
         CHILD_SOURCES,
         CHILD_INCDIRS,
         CHILD_DEPS,
@@ -155,15 +207,6 @@ load_child(struct load *l, enum child kind, enum pm__stmt which, struct pm_error
                         cur = id;
                 }
                 switch (kind) {
-                case CHILD_CFGS:
-                        r = pm_strlist_push(g, &c->cfgs, col(st, 1));
-                        break;
-                case CHILD_ENV:
-                        r = pm_kvlist_set(g, &c->env, col(st, 1), col(st, 2));
-                        break;
-                case CHILD_FLAGS:
-                        r = pm_strlist_push(g, &c->flags, col(st, 1));
-                        break;
                 case CHILD_SOURCES:
                         r = pm_strlist_push(g, &c->sources, col(st, 1));
                         break;
@@ -215,13 +258,15 @@ pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct 
               struct pm_error *err)
 {
         static const enum pm__stmt all[_CHILD_MAX] = {
-                PM__STMT_LOAD_CFGS_ALL,    PM__STMT_LOAD_ENV_ALL,     PM__STMT_LOAD_FLAGS_ALL,
-                PM__STMT_LOAD_SOURCES_ALL, PM__STMT_LOAD_INCDIRS_ALL, PM__STMT_LOAD_DEPS_ALL,
+                PM__STMT_LOAD_SOURCES_ALL,
+                PM__STMT_LOAD_INCDIRS_ALL,
+                PM__STMT_LOAD_DEPS_ALL,
         };
 
         static const enum pm__stmt some[_CHILD_MAX] = {
-                PM__STMT_LOAD_CFGS_Q,    PM__STMT_LOAD_ENV_Q,     PM__STMT_LOAD_FLAGS_Q,
-                PM__STMT_LOAD_SOURCES_Q, PM__STMT_LOAD_INCDIRS_Q, PM__STMT_LOAD_DEPS_Q,
+                PM__STMT_LOAD_SOURCES_Q,
+                PM__STMT_LOAD_INCDIRS_Q,
+                PM__STMT_LOAD_DEPS_Q,
         };
         struct load l = { .idx = idx };
         bool in_tx = false;

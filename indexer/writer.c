@@ -4,6 +4,8 @@
 #include "projmodel/writer.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -487,22 +489,35 @@ int
 pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
                  struct pm_strbuf *out, struct pm_error *err)
 {
+        bool pretty = opts && opts->pretty;
         cJSON *root = NULL;
-        char *text = NULL;
+        size_t guess;
         int r;
 
         r = pm_writer_project(g, opts, &root, err);
         if (r < 0)
                 return r;
-        text = opts && opts->pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
-        if (!text) {
-                r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
-                goto out;
+        /*
+         * Print straight into @out: cJSON_Print() grows its buffer by doubling and copying, then
+         * copies the result once more, which for a 10,000-crate project is tens of megabytes of
+         * fresh memory. A generous guess costs only address space (untouched pages are never
+         * faulted in); when it is short, print again with twice the room.
+         */
+        guess = (pretty ? 4096 : 2048) * (g->n_crates + 1) + 64 * 1024;
+        for (;;) {
+                if (guess > INT_MAX - 5 || pm_strbuf_grow(out, guess + 5) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+                        goto out;
+                }
+                if (cJSON_PrintPreallocated(root, out->buf + out->len, (int)(guess + 5), pretty))
+                        break;
+                out->buf[out->len] = '\0';
+                guess *= 2;
         }
-        if (pm_strbuf_adds(out, text) < 0 || pm_strbuf_addch(out, '\n') < 0)
+        out->len += strlen(out->buf + out->len);
+        if (pm_strbuf_addch(out, '\n') < 0)
                 r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
 out:
-        cJSON_free(text);
         cJSON_Delete(root);
         return r;
 }

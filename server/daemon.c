@@ -739,6 +739,7 @@ out:
                         pm_free(srv->changed[i]);
                 pm_free(srv->changed);
                 pm_free(srv->dirty_projects);
+                pm__refresh_release(srv);
                 pm_free(srv->read_buf);
                 pm_free(srv->sysroot);
                 pm_free(srv->sysroot_src);

@@ -724,6 +724,7 @@ pm__server_status(struct pm_server *srv)
                 cJSON_AddNumberToObject(last, "time", srv->last_refresh_time);
                 cJSON_AddNumberToObject(last, "durationMs", srv->last_refresh_ms);
                 cJSON_AddNumberToObject(last, "ownMs", srv->last_own_ms);
+                cJSON_AddBoolToObject(last, "partial", srv->last_partial);
                 cJSON_AddBoolToObject(last, "ok", srv->last_ok);
         }
         if (srv->last_error) {

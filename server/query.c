@@ -35,6 +35,14 @@ pm_query_run_sync(const struct pm_config *cfg, const struct pm_project *project,
                   const char *const *scope, size_t n_scope, struct pm_graph **ret_graph,
                   struct pm_error *err)
 {
+        return pm_query_run_sync_with(cfg, project, scope, n_scope, NULL, NULL, ret_graph, err);
+}
+
+int
+pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *project,
+                       const char *const *scope, size_t n_scope, pm_query_parse_cb parse,
+                       void *userdata, struct pm_graph **ret_graph, struct pm_error *err)
+{
         const struct pm_adapter_ops *ops;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
@@ -100,7 +108,10 @@ pm_query_run_sync(const struct pm_config *cfg, const struct pm_project *project,
                 blobs[i].origin = origins[i];
         }
 
-        r = ops->parse(&q, blobs, plan.n_steps, ret_graph, err);
+        if (parse)
+                r = parse(&q, blobs, plan.n_steps, userdata, ret_graph, err);
+        else
+                r = ops->parse(&q, blobs, plan.n_steps, ret_graph, err);
 out:
         for (i = 0; i < PM_PLAN_MAX_STEPS; i++) {
                 pm_tool_result_release(&results[i]);

@@ -248,6 +248,18 @@ struct pm_server {
         double last_refresh_time; /* unix seconds of the last completed run, 0 = never */
         double last_refresh_ms;   /* its duration */
         double last_own_ms;       /* its parse + apply share */
+        bool last_partial;        /* it applied partial graphs only (incremental parses) */
+        /*
+         * Per cfg project: the fingerprints of the last graph applied (a graph kept only for its
+         * pm_graph.fingerprints), or NULL. Valid while the model is at fingerprints_generation
+         * (no other writer); dropped when a run of the project fails. Touched by refresh work
+         * callbacks and the loop between them, never both at once.
+         */
+        struct pm_graph **fingerprints;
+        uint64_t fingerprints_generation;
+        /* A step output file's buffer kept from the last run for the next read: megabytes of
+         * fresh memory cost milliseconds of page faults on every update. Same rule. */
+        struct pm_strbuf output_spare;
         bool last_ok;
         char *last_error;        /* one line with the tool's message, or NULL */
         char *last_error_output; /* the tool's output (bounded), or NULL */
@@ -294,6 +306,8 @@ bool pm__refresh_pending(const struct pm_server *srv);
 int pm__sysroot_start(struct pm_server *srv, struct pm_error *err);
 /* Kill the running tool, if any (stopping). */
 void pm__refresh_cancel(struct pm_server *srv);
+/* Free what the refresh engine keeps between runs (the fingerprints); at teardown. */
+void pm__refresh_release(struct pm_server *srv);
 /* The status object (projmodel/status). NULL on OOM. */
 struct cJSON *pm__server_status(struct pm_server *srv);
 

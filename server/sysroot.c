@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* Finding the Rust toolchain root for rust-project.json: the configuration's, or what
- * `rustc --print sysroot` says. sysroot_src is always returned (rust-analyzer.md §2). */
+ * `rustc --print sysroot` says (remembered in the model while nothing that decides it changed).
+ * sysroot_src is always returned (rust-analyzer.md §2). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
@@ -17,10 +26,16 @@
 /* rustup may have to set up the toolchain on first use, so be generous. */
 #define SYSROOT_TIMEOUT_MS (120 * 1000)
 
+static const char *
+rustc_of(const struct pm_config *cfg)
+{
+        return cfg->rustc && cfg->rustc[0] ? cfg->rustc : "rustc";
+}
+
 static int
 ask_rustc(const struct pm_config *cfg, char **ret, struct pm_error *err)
 {
-        const char *rustc = cfg->rustc && cfg->rustc[0] ? cfg->rustc : "rustc";
+        const char *rustc = rustc_of(cfg);
         char *argv[] = { (char *)rustc, (char *)"--print", (char *)"sysroot", NULL };
         struct pm_step step = { .argv = argv, .cwd = cfg->root, .output_file = NULL };
         struct pm_tool_result res = { 0 };
@@ -63,9 +78,156 @@ out:
         return r;
 }
 
-int
-pm_sysroot_resolve(const struct pm_config *cfg, char **ret_sysroot, char **ret_sysroot_src,
-                   struct pm_error *err)
+/* Add @path's identity (or its absence) to @sb. */
+static int
+add_file_state(struct pm_strbuf *sb, const char *path)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return pm_strbuf_addf(sb, "%s -\n", path);
+        return pm_strbuf_addf(sb, "%s %jd %ld %jd %ld %jd %ju\n", path, (intmax_t)st.st_mtim.tv_sec,
+                              st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+                              (intmax_t)st.st_size, (uintmax_t)st.st_ino);
+}
+
+/* The first executable @name in PATH (a name with a '/' is taken as it is), or NULL. */
+static char *
+find_in_path(const char *name)
+{
+        const char *path = getenv("PATH"), *p;
+
+        if (strchr(name, '/'))
+                return pm_strdup(name);
+        for (p = path; p && *p;) {
+                const char *end = strchr(p, ':');
+                size_t len = end ? (size_t)(end - p) : strlen(p);
+                char *file = pm_asprintf("%.*s/%s", (int)len, len ? p : ".", name);
+
+                if (file && access(file, X_OK) == 0)
+                        return file;
+                pm_free(file);
+                p = end ? end + 1 : p + len;
+        }
+        return NULL;
+}
+
+/*
+ * The hash of everything that decides what `rustc --print sysroot` answers when run in the
+ * root: which rustc (setting, PATH, the binary found), rustup's toolchain choice (environment,
+ * rust-toolchain files from the root up, settings.toml). Returns 0 or -ENOMEM.
+ */
+static int
+sysroot_question(const struct pm_config *cfg, const char *rustc, uint64_t *ret)
+{
+        static const char *const env[] = { "PATH", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "HOME",
+                                           NULL };
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char *bin = find_in_path(rustc), *dir = pm_strdup(cfg->root), *file = NULL;
+        const char *home = getenv("RUSTUP_HOME");
+        int r;
+
+        r = pm_strbuf_addf(&sb, "rustc=%s\nroot=%s\n", rustc, cfg->root);
+        for (size_t i = 0; r >= 0 && env[i]; i++) {
+                const char *v = getenv(env[i]);
+
+                r = pm_strbuf_addf(&sb, "%s%s%s\n", env[i], v ? "=" : "", v ? v : "");
+        }
+        if (r >= 0 && bin)
+                r = add_file_state(&sb, bin);
+        /* rustup looks for a toolchain file in the working directory and every parent. */
+        while (r >= 0 && dir) {
+                char *parent;
+
+                file = pm_path_join(NULL, dir, "rust-toolchain");
+                r = file ? add_file_state(&sb, file) : -ENOMEM;
+                pm_free(file);
+                file = pm_path_join(NULL, dir, "rust-toolchain.toml");
+                if (r >= 0)
+                        r = file ? add_file_state(&sb, file) : -ENOMEM;
+                pm_free(file);
+                file = NULL;
+                if (strcmp(dir, "/") == 0)
+                        break;
+                parent = pm_path_dirname(NULL, dir);
+                pm_free(dir);
+                dir = parent;
+                if (!dir)
+                        r = -ENOMEM;
+        }
+        if (r >= 0) {
+                if (home && home[0])
+                        file = pm_path_join(NULL, home, "settings.toml");
+                else if (getenv("HOME"))
+                        file = pm_path_join(NULL, getenv("HOME"), ".rustup/settings.toml");
+                if (file)
+                        r = add_file_state(&sb, file);
+        }
+        if (r >= 0)
+                *ret = pm_hash64(sb.buf, sb.len, 0);
+        pm_free(file);
+        pm_free(dir);
+        pm_free(bin);
+        pm_strbuf_release(&sb);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The cached answer for @key: "<16 hex digits of key>\n<sysroot>", if its directory exists. */
+static char *
+cached_answer(struct pm_index *idx, uint64_t key)
+{
+        char head[32];
+        char *value = NULL, *ret = NULL;
+        struct stat st;
+
+        if (pm_index_meta_get(idx, PM_META_SYSROOT_CACHE, &value, NULL) < 0 || !value)
+                return NULL;
+        (void)snprintf(head, sizeof(head), "%016" PRIx64 "\n", key);
+        if (strncmp(value, head, strlen(head)) == 0) {
+                const char *dir = value + strlen(head);
+
+                if (pm_path_is_absolute(dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                        ret = pm_strdup(dir);
+        }
+        pm_free(value);
+        return ret;
+}
+
+void
+pm_sysroot_remember(const struct pm_config *cfg, struct pm_index *idx, const char *sysroot)
+{
+        uint64_t key;
+        char *value;
+
+        if (!idx || !sysroot || cfg->sysroot || sysroot_question(cfg, rustc_of(cfg), &key) < 0)
+                return;
+        value = pm_asprintf("%016" PRIx64 "\n%s", key, sysroot);
+        if (value)
+                (void)pm_index_meta_set(idx, PM_META_SYSROOT_CACHE, value, NULL);
+        pm_free(value);
+}
+
+/* `rustc --print sysroot`, through @idx's memo when there is one. */
+static int
+rustc_sysroot(const struct pm_config *cfg, struct pm_index *idx, char **ret, struct pm_error *err)
+{
+        uint64_t key = 0;
+        int r;
+
+        if (idx && sysroot_question(cfg, rustc_of(cfg), &key) == 0) {
+                *ret = cached_answer(idx, key);
+                if (*ret)
+                        return 0;
+        }
+        r = ask_rustc(cfg, ret, err);
+        if (r == 0)
+                pm_sysroot_remember(cfg, idx, *ret);
+        return r;
+}
+
+static int
+resolve(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
+        char **ret_sysroot_src, struct pm_error *err)
 {
         char *sysroot = NULL, *src = NULL;
         int r;
@@ -77,7 +239,7 @@ pm_sysroot_resolve(const struct pm_config *cfg, char **ret_sysroot, char **ret_s
                         goto out;
                 }
         } else {
-                r = ask_rustc(cfg, &sysroot, err);
+                r = rustc_sysroot(cfg, idx, &sysroot, err);
                 if (r < 0)
                         goto out;
         }
@@ -96,4 +258,37 @@ out:
         pm_free(sysroot);
         pm_free(src);
         return r;
+}
+
+int
+pm_sysroot_resolve(const struct pm_config *cfg, char **ret_sysroot, char **ret_sysroot_src,
+                   struct pm_error *err)
+{
+        return resolve(cfg, NULL, ret_sysroot, ret_sysroot_src, err);
+}
+
+int
+pm_sysroot_resolve_cached(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
+                          char **ret_sysroot_src, struct pm_error *err)
+{
+        return resolve(cfg, idx, ret_sysroot, ret_sysroot_src, err);
+}
+
+int
+pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
+                         char **ret_sysroot_src)
+{
+        uint64_t key;
+        char *cached;
+
+        if (!cfg->sysroot) {
+                if (!idx || sysroot_question(cfg, rustc_of(cfg), &key) < 0)
+                        return 0;
+                cached = cached_answer(idx, key);
+                if (!cached)
+                        return 0;
+                pm_free(cached);
+        }
+        /* Now resolve() runs no process. */
+        return resolve(cfg, idx, ret_sysroot, ret_sysroot_src, NULL) == 0 ? 1 : 0;
 }

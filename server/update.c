@@ -57,6 +57,9 @@ struct pm__refresh {
         bool have_wwatch;
         size_t wcrates;
         double wown_ms;
+        struct pm_graph *wfp; /* holds the applied graph's fingerprints, or NULL */
+        bool wpartial;        /* the applied graph was partial */
+        bool wstale;          /* another writer changed the model: forget all fingerprints */
 
         /* The whole run. */
         struct pm_change change; /* merged over projects */
@@ -64,6 +67,8 @@ struct pm__refresh {
         struct pm_error first_err;
         char *err_output; /* the failing tool's output, bounded */
         double own_ms;
+        bool all_partial; /* every graph applied was partial */
+        bool applied;     /* some graph was applied */
 };
 
 static uint64_t
@@ -174,9 +179,22 @@ pm__refresh_cancel(struct pm_server *srv)
                 pm__spawn_kill(srv->running->spawn);
 }
 
+/* Largest output buffer kept between runs (the rest is freed as usual). */
+#define OUTPUT_SPARE_MAX (64u << 20)
+
 static void
 release_project(struct pm__refresh *r)
 {
+        struct pm_server *srv = r->srv;
+
+        for (size_t i = 0; i < r->plan.n_steps && !srv->output_spare.buf; i++) {
+                if (r->plan.steps[i].output_file && r->results[i].out.buf &&
+                    r->results[i].out.alloc <= OUTPUT_SPARE_MAX) {
+                        srv->output_spare = r->results[i].out;
+                        pm_strbuf_init(&r->results[i].out);
+                        pm_strbuf_reset(&srv->output_spare);
+                }
+        }
         pm_plan_release(&r->plan);
         memset(&r->plan, 0, sizeof(r->plan));
         for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
@@ -189,12 +207,36 @@ release_project(struct pm__refresh *r)
         r->step = 0;
 }
 
+void
+pm__refresh_release(struct pm_server *srv)
+{
+        pm_strbuf_release(&srv->output_spare);
+        if (!srv->fingerprints)
+                return;
+        for (size_t i = 0; i < srv->cfg->n_projects; i++)
+                pm_graph_free(srv->fingerprints[i]);
+        pm_free(srv->fingerprints);
+        srv->fingerprints = NULL;
+}
+
+/*
+ * Forget project @i's fingerprints: after a failed run the model may lack changes the next
+ * run's scope no longer names, so that run must parse everything.
+ */
+static void
+forget_fingerprints(struct pm_server *srv, size_t i)
+{
+        if (srv->fingerprints)
+                srv->fingerprints[i] = pm_graph_free(srv->fingerprints[i]);
+}
+
 /* Record a project's failure (the first one wins) with the tool's output. */
 static void
 project_failed(struct pm__refresh *r, const struct pm_error *err, const struct pm_tool_result *res)
 {
         const struct pm_project *p = &r->srv->cfg->projects[r->project];
 
+        forget_fingerprints(r->srv, r->project);
         pm__log("refresh of '%s' failed: %s", p->id, err->msg);
         if (r->failed)
                 return;
@@ -229,6 +271,63 @@ cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The previous fingerprints for r->q (worker): only for a scoped query, and only while no one
+ * else wrote to the model since this daemon's last apply (else they may not describe it).
+ */
+static const struct pm_kvlist *
+previous_fingerprints(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        uint64_t gen;
+
+        if (!srv->fingerprints)
+                return NULL;
+        if (pm_index_generation(srv->widx, &gen, NULL) < 0 || gen != srv->fingerprints_generation) {
+                r->wstale = true;
+                return NULL;
+        }
+        if (!r->q.scope || !srv->fingerprints[r->project])
+                return NULL;
+        return &srv->fingerprints[r->project]->fingerprints;
+}
+
+/*
+ * Keep @g's fingerprints for the next run (worker, after a successful apply): a partial graph is
+ * small and kept whole; a complete one is copied from.
+ */
+static void
+keep_fingerprints(struct pm__refresh *r, struct pm_graph **g)
+{
+        const struct pm_kvlist *fp = &(*g)->fingerprints;
+        struct pm_graph *h;
+        struct pm_kv *v;
+
+        r->wfp = NULL;
+        if (fp->n == 0)
+                return;
+        if ((*g)->partial) {
+                r->wfp = pm_steal_ptr(g);
+                return;
+        }
+        h = pm_graph_new();
+        v = h ? pm_arena_alloc(h->arena, fp->n * sizeof(*v)) : NULL;
+        if (!v) {
+                pm_graph_free(h);
+                return;
+        }
+        for (size_t i = 0; i < fp->n; i++) {
+                v[i].key = pm_graph_strdup(h, fp->v[i].key);
+                v[i].value = pm_graph_strdup(h, fp->v[i].value);
+                if (!v[i].key || !v[i].value) {
+                        pm_graph_free(h);
+                        return;
+                }
+        }
+        h->fingerprints = (struct pm_kvlist){ .v = v, .n = fp->n, .cap = fp->n };
+        r->wfp = h;
+}
+
 static void
 work_cb(uv_work_t *w)
 {
@@ -244,6 +343,8 @@ work_cb(uv_work_t *w)
         pm_error_init(&r->werr);
         memset(&r->wchange, 0, sizeof(r->wchange));
         r->have_wwatch = false;
+        r->wfp = NULL;
+        r->wpartial = false;
         if (!srv->widx) {
                 /* The worker's own handle: SQLite handles are never shared between threads. */
                 code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
@@ -255,6 +356,10 @@ work_cb(uv_work_t *w)
                 const struct pm_step *s = &r->plan.steps[i];
 
                 if (s->output_file && r->step_ok[i]) {
+                        if (!r->results[i].out.buf && srv->output_spare.buf) {
+                                r->results[i].out = srv->output_spare;
+                                pm_strbuf_init(&srv->output_spare);
+                        }
                         pm_strbuf_reset(&r->results[i].out);
                         code = pm_strbuf_read_file(&r->results[i].out, s->output_file,
                                                    srv->cfg->max_tool_output, &r->werr);
@@ -266,12 +371,17 @@ work_cb(uv_work_t *w)
                 blobs[i].len = r->results[i].out.len;
                 blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
         }
+        r->q.want_fingerprints = true;
+        r->q.previous_fingerprints = previous_fingerprints(r);
         code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
+        r->q.previous_fingerprints = NULL;
         if (code < 0)
                 goto out;
         code = pm_index_apply(srv->widx, p->id, g, &r->wchange, &r->werr);
         if (code < 0)
                 goto out;
+        r->wpartial = g->partial;
+        keep_fingerprints(r, &g);
         r->wown_ms = mono_ms_f() - t0;
         if (r->sysroot)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);
@@ -342,9 +452,25 @@ after_work_cb(uv_work_t *w, int status)
         struct pm__refresh *r = w->data;
         struct pm_server *srv = r->srv;
 
+        if (r->wstale) {
+                pm__log("the model was changed by another writer: parsing everything");
+                for (size_t i = 0; srv->fingerprints && i < srv->cfg->n_projects; i++)
+                        forget_fingerprints(srv, i);
+                r->wstale = false;
+        }
         if (r->wcode < 0) {
                 project_failed(r, &r->werr, NULL);
         } else {
+                if (!srv->fingerprints)
+                        srv->fingerprints =
+                                pm_calloc(srv->cfg->n_projects, sizeof(struct pm_graph *));
+                if (srv->fingerprints) {
+                        pm_graph_free(srv->fingerprints[r->project]);
+                        srv->fingerprints[r->project] = pm_steal_ptr(&r->wfp);
+                        srv->fingerprints_generation = r->wchange.generation;
+                }
+                r->all_partial = r->all_partial && r->wpartial;
+                r->applied = true;
                 r->own_ms += r->wown_ms;
                 if (append_change(&r->change, &r->wchange) < 0)
                         pm__log("out of memory collecting changes, ignoring");
@@ -359,6 +485,7 @@ after_work_cb(uv_work_t *w, int status)
         }
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
+        r->wfp = pm_graph_free(r->wfp);
         release_project(r);
         /* Parsing a large tool output leaves tens of MB free in the worker's malloc arena:
          * give it back, the daemon lives long and mostly idles. */
@@ -459,6 +586,7 @@ finish(struct pm__refresh *r)
         srv->last_refresh_time = (double)time(NULL);
         srv->last_refresh_ms = (double)(mono_ms() - r->start_ms);
         srv->last_own_ms = r->own_ms;
+        srv->last_partial = r->applied && r->all_partial;
         srv->last_ok = !r->failed;
         if (srv->generation > 0 && srv->n_crates > 0)
                 srv->have_model = true;
@@ -612,6 +740,7 @@ refresh_start(struct pm_server *srv)
         }
         r->srv = srv;
         r->start_ms = mono_ms();
+        r->all_partial = true;
         (void)clock_gettime(CLOCK_REALTIME, &ts);
         srv->last_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         memcpy(r->todo, srv->dirty_projects, srv->cfg->n_projects * sizeof(bool));

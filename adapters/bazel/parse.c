@@ -20,6 +20,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/bazel/bazel-internal.h"
 
@@ -722,8 +723,22 @@ static int
 feature_cb(struct ctx *c, const struct rule *r, const char *key, const char *value, void *data)
 {
         struct pm_crate *cr = data;
-        char *cfg = pm_graph_printf(c->g, "feature=\"%s\"", value);
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char *cfg = NULL;
+        int e = pm_strbuf_adds(&sb, "feature=\"");
 
+        /* Escaped, so a '"' or '\\' in a feature name cannot end the cfg's string early. */
+        for (const char *p = value; e >= 0 && *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        e = pm_strbuf_addch(&sb, '\\');
+                if (e >= 0)
+                        e = pm_strbuf_addch(&sb, *p);
+        }
+        if (e >= 0)
+                e = pm_strbuf_addch(&sb, '"');
+        if (e >= 0)
+                cfg = pm_graph_strdup(c->g, sb.buf);
+        pm_strbuf_release(&sb);
         if (!cfg || pm_strlist_push_unique(c->g, &cr->cfgs, cfg) < 0)
                 return oom(c);
         return 0;

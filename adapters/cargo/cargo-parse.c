@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -230,6 +231,20 @@ set_env(struct ctx *x, const struct pkg *p, struct pm_crate *c, const char *targ
         return set_version_env(x, c, p->version);
 }
 
+/* What rustc accepts as a crate or extern name ('-' already read as '_'). */
+static bool
+is_identifier(const char *s)
+{
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') ||
+            (*s == '_' && !s[1]))
+                return false;
+        for (s++; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '_'))
+                        return false;
+        return true;
+}
+
 /* One crate for target @t of package @p (kind already decided). */
 static int
 add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
@@ -273,6 +288,8 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
         for (char *s = c->crate_name; *s; s++)
                 if (*s == '-')
                         *s = '_';
+        if (!is_identifier(c->crate_name))
+                return bad(x, p, "target '%s' is not a valid crate name", name);
         c->root_module = root;
         if (pm_strlist_push(x->g, &c->sources, root) < 0)
                 return oom(x);
@@ -291,6 +308,10 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
 
                 if (!cJSON_IsString(f))
                         return bad(x, p, "resolve node has a feature that is not a string");
+                /* Cargo allows neither in a feature name; either would break the cfg string. */
+                if (strpbrk(f->valuestring, "\"\\"))
+                        return bad(x, p, "feature '%s' has a quote or a backslash",
+                                   f->valuestring);
                 cfg = pm_graph_printf(x->g, "feature=\"%s\"", f->valuestring);
                 if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
                         return oom(x);
@@ -448,6 +469,9 @@ add_deps(struct ctx *x, struct pkg *p)
                         for (char *s = n; *s; s++)
                                 if (*s == '-')
                                         *s = '_';
+                        if (!is_identifier(n))
+                                return bad(x, p, "dependency name '%s' is not an identifier",
+                                           name);
                         /* A rename ("foo2 = { package = "foo" }") keeps its extern name. */
                         if (pm_crate_add_dep(x->g, c, dc->label,
                                              strcmp(n, dc->crate_name) == 0 ? NULL : n) < 0)

@@ -141,4 +141,74 @@ int pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, 
 /* Add the crate of Rust target @t to the graph (everything but its deps). */
 int pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t);
 
+/* gn-parse.c's passes, shared with gn-incremental.c (which runs them on a subset of targets). */
+/* Fill @t from the target-map entry @item (item->string is the label) and check it. */
+int pm__gn_load_target(struct pm__gn_ctx *c, const struct cJSON *item, struct pm__gn_target *t);
+/* Allocate c->found and index the linkable Rust targets of c->t (sorted by label) by output. */
+int pm__gn_index_outputs(struct pm__gn_ctx *c);
+/* Add the deps of Rust target @t (its crate built) from c->t and its ninja file. */
+int pm__gn_add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t);
+/* The one warning about targets without a ninja file, if add_deps met any. */
+int pm__gn_warn_missing_ninja(struct pm__gn_ctx *c);
+
+/* gn-incremental.c: fingerprints and partial graphs for the daemon. */
+
+/* The target properties whose raw JSON the scanner records (what other targets' deps read). */
+enum pm__gn_prop {
+        PM__GN_PROP_TYPE,
+        PM__GN_PROP_CRATE_ROOT,
+        PM__GN_PROP_CRATE_NAME,
+        PM__GN_PROP_OUTPUTS,
+        PM__GN_PROP_DEPS,
+        _PM__GN_PROP_MAX
+};
+
+/* One entry of the target map, as bytes of the scanned document (nothing is copied). */
+struct pm__gn_span {
+        const char *key; /* the label as written (escapes kept), key_len bytes, no quotes */
+        size_t key_len;
+        const char *value; /* the target's JSON value, value_len bytes */
+        size_t value_len;
+        const char *prop[_PM__GN_PROP_MAX]; /* first occurrence's raw value, or NULL */
+        size_t prop_len[_PM__GN_PROP_MAX];
+};
+
+/*
+ * What pm__gn_scan() found. ide: the document is an object with a "targets" object. unsure:
+ * something the scanner does not model the way cJSON reads it (a key with an escape at the
+ * document, build-settings, target-map or target level; a target that is not an object; too many
+ * targets); the caller must then parse everything with cJSON.
+ */
+struct pm__gn_scan {
+        struct pm__gn_span *v; /* the target map in document order (pm_malloc'd) */
+        size_t n;
+        size_t cap;
+        const char *settings; /* raw "build_settings" value, or NULL */
+        size_t settings_len;
+        const char *build_dir; /* raw "build_settings.build_dir" value, or NULL */
+        size_t build_dir_len;
+        bool ide;
+        bool unsure;
+};
+
+/*
+ * Check that @data is one JSON value (BOM and surrounding whitespace allowed), as strictly as
+ * pm__json_check(), and record the spans of GN's target map without building a tree. Returns 0
+ * with @ret filled (release with pm__gn_scan_release(), also after a failure), -ENOMEM, or
+ * PM_EBADTOOLOUTPUT (bad syntax, trailing data) / PM_ELIMIT (nesting) with *ret_offset at the
+ * offending byte.
+ */
+int pm__gn_scan(const char *data, size_t len, struct pm__gn_scan *ret, size_t *ret_offset);
+void pm__gn_scan_release(struct pm__gn_scan *s);
+
+/*
+ * parse() for the daemon (q->want_fingerprints): as pm__gn_parse(), plus the graph's
+ * fingerprints; with q->previous_fingerprints and a scope of BUILD.gn files, a partial graph of
+ * the targets those files and the changed targets affect, when that is provably the same as
+ * parsing everything would give for them.
+ */
+int pm__gn_parse_incremental(const struct pm_query *q, const struct pm__gn_settings *settings,
+                             const struct pm_blob *blob, struct pm_graph **ret_graph,
+                             struct pm_error *err);
+
 #endif

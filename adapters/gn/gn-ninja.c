@@ -2,8 +2,10 @@
 /* Reads the `externs` line of a GN-generated <target>.ninja file: the only place GN records
  * `aliased_deps` renames (neither `gn desc` nor the IDE JSON shows them). Reads files only. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
@@ -12,6 +14,9 @@
 #include "adapters/gn/gn-internal.h"
 
 #define MAX_EXTERNS 100000
+/* A parse reads one ninja file per Rust target (10,000 in a large tree), nearly all of a few KiB:
+ * they are read into a stack buffer, and only a larger one into the heap. */
+#define NINJA_STACK_BUF (64 * 1024)
 
 /*
  * Split a ninja variable value into words. Ninja escapes are `$ ` (space), `$:` (colon), `$$`
@@ -67,6 +72,19 @@ split_words(struct pm_arena *a, const char *value, size_t len, char **words, siz
         return 0;
 }
 
+static bool
+is_identifier(const char *s)
+{
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') ||
+            (*s == '_' && !s[1]))
+                return false;
+        for (s++; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '_'))
+                        return false;
+        return true;
+}
+
 int
 pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const char *origin,
                      struct pm__gn_extern **ret_v, size_t *ret_n, struct pm_error *err)
@@ -117,6 +135,12 @@ pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const ch
                 v[n].path = pm_arena_strdup(a, eq + 1);
                 if (!v[n].name || !v[n].path)
                         return pm_error_set(err, -ENOMEM, "out of memory");
+                /* It becomes a dep name, which must be an identifier (rustc insists too). */
+                if (!is_identifier(v[n].name))
+                        return pm_error_set_at(err, PM_EBADTOOLOUTPUT, origin, 0, 0,
+                                               "cannot parse '%s': '--extern' name '%.200s' is "
+                                               "not an identifier",
+                                               origin, v[n].name);
                 n++;
         }
 
@@ -175,19 +199,92 @@ find_externs(const char *text, size_t len, size_t *ret_len)
         return NULL;
 }
 
+/*
+ * Read @path whole: into @stack (@stack_size bytes) when it fits, else into @heap. *ret_text
+ * and *ret_len describe the contents (NUL-terminated). Errors as pm_strbuf_read_file()'s.
+ */
+static int
+read_ninja(const char *path, char *stack, size_t stack_size, struct pm_strbuf *heap,
+           const char **ret_text, size_t *ret_len, struct pm_error *err)
+{
+        size_t len = 0;
+        ssize_t n;
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return pm_error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+        for (;;) {
+                n = read(fd, stack + len, stack_size - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = pm_error_set(err, -errno, "cannot read '%s': %s", path,
+                                         strerror(errno));
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len == stack_size - 1)
+                        break;
+        }
+        if (len < stack_size - 1) {
+                stack[len] = '\0';
+                *ret_text = stack;
+                *ret_len = len;
+                goto out;
+        }
+        /* Larger than the stack buffer: continue in the heap. */
+        if (pm_strbuf_add(heap, stack, len) < 0) {
+                r = pm_error_set(err, -ENOMEM, "cannot read '%s': out of memory", path);
+                goto out;
+        }
+        for (;;) {
+                if (pm_strbuf_grow(heap, 64 * 1024) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "cannot read '%s': out of memory", path);
+                        goto out;
+                }
+                n = read(fd, heap->buf + heap->len, heap->alloc - heap->len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = pm_error_set(err, -errno, "cannot read '%s': %s", path,
+                                         strerror(errno));
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                heap->len += (size_t)n;
+                heap->buf[heap->len] = '\0';
+                if (heap->len > PM_GN_MAX_NINJA_BYTES) {
+                        r = pm_error_set(err, PM_ELIMIT,
+                                         "cannot read '%s': larger than the limit of %zu bytes",
+                                         path, (size_t)PM_GN_MAX_NINJA_BYTES);
+                        goto out;
+                }
+        }
+        *ret_text = heap->buf;
+        *ret_len = heap->len;
+out:
+        (void)close(fd);
+        return r;
+}
+
 int
 pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_extern **ret_v,
                           size_t *ret_n, struct pm_error *err)
 {
-        struct pm_strbuf sb = PM_STRBUF_INIT;
-        const char *value;
-        size_t len = 0;
+        char stack[NINJA_STACK_BUF];
+        struct pm_strbuf heap = PM_STRBUF_INIT;
+        const char *text = NULL, *value;
+        size_t len = 0, text_len = 0;
         int r;
 
-        r = pm_strbuf_read_file(&sb, path, PM_GN_MAX_NINJA_BYTES, err);
+        r = read_ninja(path, stack, sizeof(stack), &heap, &text, &text_len, err);
         if (r < 0)
                 goto out;
-        value = sb.buf ? find_externs(sb.buf, sb.len, &len) : NULL;
+        value = find_externs(text, text_len, &len);
         if (!value) {
                 *ret_v = NULL;
                 *ret_n = 0;
@@ -198,6 +295,6 @@ pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_ex
         if (r == 0)
                 r = 1;
 out:
-        pm_strbuf_release(&sb);
+        pm_strbuf_release(&heap);
         return r;
 }

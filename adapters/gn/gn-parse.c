@@ -68,9 +68,23 @@ has_flag(const cJSON *flags, const char *flag)
         return false;
 }
 
+/* What rustc accepts as --crate-name once '-' becomes '_' (the crate builder does that). */
+static bool
+crate_name_ok(const char *s)
+{
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '-') ||
+            ((*s == '_' || *s == '-') && !s[1]))
+                return false;
+        for (s++; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+                        return false;
+        return true;
+}
+
 /* Classify one target-map entry and check the properties every later pass relies on. */
-static int
-load_target(struct pm__gn_ctx *c, const cJSON *item, struct pm__gn_target *t)
+int
+pm__gn_load_target(struct pm__gn_ctx *c, const cJSON *item, struct pm__gn_target *t)
 {
         const cJSON *type, *root, *outputs, *arr;
         size_t len;
@@ -106,6 +120,9 @@ load_target(struct pm__gn_ctx *c, const cJSON *item, struct pm__gn_target *t)
         t->crate_name = pm__gn_string_prop(t, "crate_name");
         if (!t->crate_name || !t->crate_name[0])
                 return pm__gn_bad_target(c, t->label, "has no crate_name");
+        if (!crate_name_ok(t->crate_name))
+                return pm__gn_bad_target(c, t->label, "has crate_name '%.200s', not an identifier",
+                                         t->crate_name);
 
         r = pm__gn_string_array(c, t, "rustflags", &arr);
         if (r < 0)
@@ -223,6 +240,9 @@ read_externs(struct pm__gn_ctx *c, const struct pm__gn_target *t, struct pm__gn_
         r = ninja_path(c, t, &path);
         if (r < 0)
                 return r;
+        /* The result depends on this file, present or not (projmodel/stamp.h). */
+        if (pm_strlist_push(c->g, &c->g->inputs, path) < 0)
+                return pm__gn_oom(c);
         r = pm__gn_ninja_read_externs(c->tmp, path, ret_v, ret_n, c->err);
         if (r == -ENOENT || r == -ENOTDIR) {
                 pm_error_init(c->err);
@@ -260,6 +280,38 @@ lookup_output(struct pm__gn_ctx *c, const char *path)
         return hit ? *hit : NULL;
 }
 
+/* Allocate c->found and index the linkable Rust targets of c->t by output, for add_deps. */
+int
+pm__gn_index_outputs(struct pm__gn_ctx *c)
+{
+        size_t i;
+
+        c->found = pm_malloc((c->n ? c->n : 1) * sizeof(*c->found));
+        c->by_output = pm_arena_alloc(c->tmp, (c->n ? c->n : 1) * sizeof(*c->by_output));
+        if (!c->found || !c->by_output)
+                return pm__gn_oom(c);
+        c->n_by_output = 0;
+        for (i = 0; i < c->n; i++)
+                if (c->t[i].is_rust && c->t[i].linkable && c->t[i].output)
+                        c->by_output[c->n_by_output++] = &c->t[i];
+        if (c->n_by_output > 1)
+                qsort(c->by_output, c->n_by_output, sizeof(*c->by_output), cmp_output);
+        return 0;
+}
+
+/* One warning for all the Rust targets add_deps found without a ninja file. */
+int
+pm__gn_warn_missing_ninja(struct pm__gn_ctx *c)
+{
+        if (c->n_missing_ninja == 0)
+                return 0;
+        return pm__gn_warn(c,
+                           "%zu targets have no ninja file (e.g. '%.300s'): dependency renames "
+                           "(aliased_deps) are unknown and data_deps count as deps; run 'gn gen' "
+                           "to fix",
+                           c->n_missing_ninja, c->first_missing_ninja);
+}
+
 /*
  * The deps of Rust target @t. GN's JSON `deps` mixes linked deps with data_deps and shows no
  * renames; the ninja file's externs line is exactly what rustc gets. So: candidates come from
@@ -267,8 +319,8 @@ lookup_output(struct pm__gn_ctx *c, const char *path)
  * targets are deps and under which names; without it the candidates are used under their crate
  * names.
  */
-static int
-add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t)
+int
+pm__gn_add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t)
 {
         struct pm__gn_extern *ext = NULL;
         size_t n_found = 0, n_stack = 0, n_ext = 0, i;
@@ -450,7 +502,7 @@ parse_doc(struct pm__gn_ctx *c, const cJSON *doc)
         c->n = 0;
         cJSON_ArrayForEach(item, targets)
         {
-                r = load_target(c, item, &c->t[c->n]);
+                r = pm__gn_load_target(c, item, &c->t[c->n]);
                 if (r < 0)
                         return r;
                 c->n++;
@@ -468,32 +520,19 @@ parse_doc(struct pm__gn_ctx *c, const cJSON *doc)
                 if (r < 0)
                         return r;
         }
-        c->found = pm_malloc((c->n ? c->n : 1) * sizeof(*c->found));
-        c->by_output = pm_arena_alloc(c->tmp, (c->n ? c->n : 1) * sizeof(*c->by_output));
-        if (!c->found || !c->by_output)
-                return pm__gn_oom(c);
-        for (i = 0; i < c->n; i++)
-                if (c->t[i].is_rust && c->t[i].linkable && c->t[i].output)
-                        c->by_output[c->n_by_output++] = &c->t[i];
-        if (c->n_by_output > 1)
-                qsort(c->by_output, c->n_by_output, sizeof(*c->by_output), cmp_output);
+        r = pm__gn_index_outputs(c);
+        if (r < 0)
+                return r;
         for (i = 0; i < c->n; i++) {
                 if (!c->t[i].is_rust)
                         continue;
-                r = add_deps(c, &c->t[i]);
+                r = pm__gn_add_deps(c, &c->t[i]);
                 if (r < 0)
                         return r;
         }
-        if (c->n_missing_ninja > 0) {
-                r = pm__gn_warn(
-                        c,
-                        "%zu targets have no ninja file (e.g. '%.300s'): dependency renames "
-                        "(aliased_deps) are unknown and data_deps count as deps; run 'gn gen' "
-                        "to fix",
-                        c->n_missing_ninja, c->first_missing_ninja);
-                if (r < 0)
-                        return r;
-        }
+        r = pm__gn_warn_missing_ninja(c);
+        if (r < 0)
+                return r;
 
         if (!ide) {
                 /* desc output lists no inputs: watch what declares the crates. */
@@ -584,6 +623,8 @@ pm__gn_parse(const struct pm_query *q, const struct pm__gn_settings *settings,
         r = parse_doc(&c, doc);
         if (r < 0)
                 goto out;
+        /* Besides the JSON, only the ninja files listed in inputs were read. */
+        c.g->inputs_known = true;
 
         *ret_graph = pm_steal_ptr(&c.g);
         r = 0;

@@ -224,7 +224,10 @@ parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
         r = pm__gn_settings_load(q, &s, err);
         if (r < 0)
                 return r;
-        r = pm__gn_parse(q, &s, &outputs[0], ret_graph, err);
+        if (q->want_fingerprints && !q->captured)
+                r = pm__gn_parse_incremental(q, &s, &outputs[0], ret_graph, err);
+        else
+                r = pm__gn_parse(q, &s, &outputs[0], ret_graph, err);
         pm__gn_settings_release(&s);
         return r;
 }

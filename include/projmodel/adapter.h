@@ -10,6 +10,7 @@
 struct pm_config;
 struct pm_error;
 struct pm_graph;
+struct pm_kvlist;
 struct pm_project;
 
 #define PM_ADAPTER_OPS_VERSION 1
@@ -70,6 +71,16 @@ struct pm_query {
         size_t n_scope;
         bool captured; /* parsing output captured earlier (--query-output):
                         * no step ran, files beside it may be missing */
+        /*
+         * Incremental parsing (the daemon). want_fingerprints asks parse() to fill
+         * pm_graph.fingerprints. previous_fingerprints (borrowed, sorted by key) are those of
+         * the last graph of this project that was applied to the model, or NULL: with them and
+         * a scope, an adapter may re-parse only what changed since and return a partial graph.
+         * The caller must drop them whenever the model may differ from that graph (a failed
+         * run or apply, another writer).
+         */
+        bool want_fingerprints;
+        const struct pm_kvlist *previous_fingerprints;
 };
 
 /*

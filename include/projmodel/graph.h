@@ -97,6 +97,21 @@ struct pm_graph {
         bool partial;                  /* only the crates of `covered` are described */
         struct pm_strlist covered;     /* with partial: the build files re-queried */
         struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring") */
+        /*
+         * Adapter state for the next incremental query (pm_query.previous_fingerprints), sorted
+         * by key, or empty: GN gives one entry per target of its output (label -> hash of the
+         * target's JSON) plus one for its settings, for every target even in a partial graph.
+         */
+        struct pm_kvlist fingerprints;
+        /*
+         * With inputs_known, the adapter promises that the graph depends only on the query
+         * (configuration, project, step outputs) and on the files in `inputs` (absolute; files it
+         * looked for and did not find are listed too), so an unchanged query with unchanged
+         * inputs gives the same graph (projmodel/stamp.h). Adapters that cannot promise this
+         * leave it false and are always re-parsed.
+         */
+        struct pm_strlist inputs;
+        bool inputs_known;
 };
 
 /* A new empty graph owned by the caller (free with pm_graph_free()), or NULL on OOM. */

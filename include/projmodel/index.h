@@ -10,9 +10,10 @@
 
 struct pm_error;
 struct pm_graph;
+struct pm_strbuf;
 struct pm_strlist;
 
-#define PM_INDEX_SCHEMA_VERSION 1
+#define PM_INDEX_SCHEMA_VERSION 2
 
 /* An open model database. Not thread-safe: use one handle per thread (WAL allows a writer and
  * many readers at once). */
@@ -54,6 +55,36 @@ struct pm_index *pm_index_close(struct pm_index *idx);
  */
 int pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *g,
                    struct pm_change *ret_change, struct pm_error *err);
+
+/*
+ * Input stamps: what a source's crates were last built from (projmodel/stamp.h makes and checks
+ * them; the model only stores them). pm_index_apply() forgets the source's stamp, in the same
+ * transaction, so a stored stamp always describes the input of the source's last apply.
+ */
+/* As pm_index_apply(), storing @stamp (NUL-terminated, borrowed; NULL forgets it) as @source's
+ * input stamp in the same transaction. */
+int pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm_graph *g,
+                           const char *stamp, struct pm_change *ret_change, struct pm_error *err);
+/* @source's stamp, pm_malloc'd, or NULL when there is none. */
+int pm_index_source_stamp(struct pm_index *idx, const char *source, char **ret,
+                          struct pm_error *err);
+
+/*
+ * Cached outputs (a rendered rust-project.json), keyed by @key: the caller puts everything the
+ * output depends on besides the model contents into the key (options, sysroot, format version).
+ * An entry is only valid for the generation it was rendered from.
+ *
+ * pm_index_output_get() appends the entry to @out and sets *ret_hit when @key is stored for the
+ * current generation; otherwise @out is untouched and *ret_hit is false.
+ * pm_index_output_put() stores @data under @key if the model is still at @generation (read that
+ * with pm_index_generation() *before* loading what was rendered: the generation only grows, so an
+ * unchanged number proves the load saw that model); otherwise it stores nothing and returns 0.
+ * Entries of older generations are dropped.
+ */
+int pm_index_output_get(struct pm_index *idx, const char *key, struct pm_strbuf *out, bool *ret_hit,
+                        struct pm_error *err);
+int pm_index_output_put(struct pm_index *idx, const char *key, uint64_t generation,
+                        const void *data, size_t len, struct pm_error *err);
 
 /* The current generation (0 for an empty model never applied). */
 int pm_index_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err);

@@ -20,7 +20,7 @@ char *pm_strdup(const char *s);
 char *pm_strndup(const char *s, size_t n);
 /* pm_malloc'd printf result, or NULL. */
 char *pm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *pm_vasprintf(const char *fmt, va_list ap);
+char *pm_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /*
  * Test hook: make the @nth allocation from now on fail (1 = the next one), or disable with 0.

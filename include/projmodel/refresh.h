@@ -4,10 +4,15 @@
 #ifndef PROJMODEL_REFRESH_H
 #define PROJMODEL_REFRESH_H
 
+#include <stddef.h>
+
+struct pm_blob;
 struct pm_change;
 struct pm_config;
 struct pm_error;
+struct pm_graph;
 struct pm_index;
+struct pm_query;
 
 /*
  * Metadata keys the refresh writes into the model (pm_index_meta_get()).
@@ -18,6 +23,7 @@ struct pm_index;
 #define PM_META_LAST_REFRESH    "last_refresh"    /* unix time in seconds, decimal */
 #define PM_META_LAST_REFRESH_MS "last_refresh_ms" /* how long it took, decimal ms */
 #define PM_META_LAST_ERROR      "last_error"      /* one-line message, or "" */
+#define PM_META_SYSROOT_CACHE   "sysroot_cache"   /* pm_sysroot_resolve_cached()'s memo */
 
 /*
  * Query every project of @cfg (pm_query_run_sync()) and apply each graph to @idx under the
@@ -35,5 +41,23 @@ struct pm_index;
  */
 int pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                           struct pm_change *ret_change, struct pm_error *err);
+
+/*
+ * The parse-and-apply half of a refresh, for outputs at hand (the steps' outputs, or captured
+ * output with @q->captured): parse @outputs with the adapter of @q->project and apply the graph
+ * to @idx under the project's id -- unless the model already holds exactly what they describe,
+ * in which case nothing is parsed or written. "Already holds" is proven by the project's input
+ * stamp (projmodel/stamp.h): stored by the last apply made here, for the same outputs, settings
+ * and projmodel version, and every file that parse read (GN's ninja files) still unchanged.
+ * Adapters that do not list their inputs (pm_graph.inputs_known) are always parsed.
+ *
+ * @ret_change is pm_index_apply()'s (with nothing parsed: zero counts and the current
+ * generation). @ret_graph, when non-NULL, receives the graph that was applied (owned by the
+ * caller) or NULL when nothing was parsed. Errors are the parse's or the apply's.
+ */
+int pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
+                           const struct pm_blob *outputs, size_t n_outputs,
+                           struct pm_change *ret_change, struct pm_graph **ret_graph,
+                           struct pm_error *err);
 
 #endif

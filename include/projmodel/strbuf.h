@@ -35,7 +35,8 @@ int pm_strbuf_adds(struct pm_strbuf *sb, const char *s);
 int pm_strbuf_addch(struct pm_strbuf *sb, char c);
 int pm_strbuf_addf(struct pm_strbuf *sb, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
-int pm_strbuf_vaddf(struct pm_strbuf *sb, const char *fmt, va_list ap);
+int pm_strbuf_vaddf(struct pm_strbuf *sb, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 void pm_strbuf_reset(struct pm_strbuf *sb);
 /* Drop the first @n bytes. */
 void pm_strbuf_consume(struct pm_strbuf *sb, size_t n);

@@ -9,10 +9,13 @@
 
 #include "projmodel/strbuf.h"
 
+struct pm_blob;
 struct pm_config;
 struct pm_error;
 struct pm_graph;
+struct pm_index;
 struct pm_project;
+struct pm_query;
 struct pm_step;
 
 /* What one command did. Owned by the caller; release with pm_tool_result_release(). */
@@ -44,10 +47,47 @@ int pm_query_run_sync(const struct pm_config *cfg, const struct pm_project *proj
                       struct pm_error *err);
 
 /*
+ * The parse half of pm_query_run_sync_with(): called once, after every step ran, with
+ * @outputs[i] step i's output (borrowed for the call) and the query the plan was made for. Same
+ * contract as pm_adapter_ops.parse, except that it may succeed with *ret_graph NULL ("nothing to
+ * apply", e.g. the model already holds what the outputs describe).
+ */
+typedef int (*pm_query_parse_cb)(const struct pm_query *q, const struct pm_blob *outputs,
+                                 size_t n_outputs, void *userdata, struct pm_graph **ret_graph,
+                                 struct pm_error *err);
+
+/* As pm_query_run_sync(), with @parse (NULL: the adapter's own) turning the outputs into a
+ * graph. */
+int pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *project,
+                           const char *const *scope, size_t n_scope, pm_query_parse_cb parse,
+                           void *userdata, struct pm_graph **ret_graph, struct pm_error *err);
+
+/*
  * Resolve the sysroot: the configuration's, or `<rustc> --print sysroot`. sysroot_src is the
  * configuration's or <sysroot>/lib/rustlib/src/rust/library. Both pm_malloc'd.
  */
 int pm_sysroot_resolve(const struct pm_config *cfg, char **ret_sysroot, char **ret_sysroot_src,
                        struct pm_error *err);
+
+/*
+ * As pm_sysroot_resolve(), but `rustc --print sysroot` (a process, tens of ms through rustup) is
+ * asked only when @idx holds no answer for the same question: the answer is kept in the meta key
+ * PM_META_SYSROOT_CACHE with a hash of what decides it (the rustc setting, PATH,
+ * RUSTUP_TOOLCHAIN, RUSTUP_HOME, the rustc found in PATH, rust-toolchain files from the root
+ * up, rustup's settings.toml) and used while that hash matches and the directory exists.
+ * Failing to read or write the cache is not an error (it is only a cache).
+ */
+int pm_sysroot_resolve_cached(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
+                              char **ret_sysroot_src, struct pm_error *err);
+
+/*
+ * The two halves of pm_sysroot_resolve_cached(), for a caller that runs pm_sysroot_resolve() on
+ * another thread (a pm_index handle belongs to one thread): pm_sysroot_lookup_cached() returns 1
+ * with both paths set (pm_malloc'd) when no process needs to run (configured, or remembered),
+ * else 0; pm_sysroot_remember() stores what pm_sysroot_resolve() found (errors ignored).
+ */
+int pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
+                             char **ret_sysroot_src);
+void pm_sysroot_remember(const struct pm_config *cfg, struct pm_index *idx, const char *sysroot);
 
 #endif

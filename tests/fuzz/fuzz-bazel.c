@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: the bazel adapter's parse of captured query output (jsonproto or streamed_jsonproto,
  * told apart by the adapter itself). */
-#include "fuzz.h"
-
 #include "projmodel/config.h"
+
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

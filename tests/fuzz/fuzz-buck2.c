@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: the buck2 adapter's parse of captured `buck2 targets --json` output, with the
  * .buckconfig it reads given as an "@@FILE .buckconfig" section of the input. */
-#include "fuzz.h"
-
 #include "projmodel/config.h"
+
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

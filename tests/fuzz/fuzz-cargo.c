@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: the cargo adapter's parse of captured `cargo metadata --format-version 1`. */
-#include "fuzz.h"
-
 #include "projmodel/config.h"
+
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

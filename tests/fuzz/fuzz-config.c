@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: .projmodel.json loading (pm_config_load), build-system resolution and every
  * adapter's reading of its settings section (plan(), which builds argv but runs nothing). */
-#include "fuzz.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +11,9 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
-static void __attribute__((noreturn))
-fail(const char *what, const struct pm_error *err)
+#include "fuzz.h"
+
+static void __attribute__((noreturn)) fail(const char *what, const struct pm_error *err)
 {
         fprintf(stderr, "fuzz-config: %s (%d '%s')\n", what, err ? err->code : 0,
                 err ? err->msg : "");
@@ -127,6 +126,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 r = pm_adapter_resolve_config(cfg, &err);
                 check_error(r, &err);
         }
+        if (pm_fuzz_verbose())
+                fprintf(stderr, "  config: %s\n",
+                        r < 0 ? err.msg : cfg->projects[cfg->n_projects - 1].id);
         if (r == 0) {
                 check_config(cfg);
                 plan_all(cfg);

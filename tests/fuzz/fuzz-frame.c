@@ -2,8 +2,6 @@
 /* Fuzz target: the daemon's LSP framing (fed in input-chosen chunk sizes), then JSON-RPC decode
  * and dispatch of every frame through the daemon's own method table against an in-memory model.
  * "exit" and "projmodel/refresh" are left out: they stop or re-query through the event loop. */
-#include "fuzz.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
 
+#include "fuzz.h"
 #include "server/server-internal.h"
 
 #define MAX_METHODS 32
@@ -25,8 +24,7 @@ static struct pm__rpc_method table[MAX_METHODS];
 static size_t n_table;
 static struct pm_server srv;
 
-static void __attribute__((noreturn))
-fail(const char *what, const char *detail)
+static void __attribute__((noreturn)) fail(const char *what, const char *detail)
 {
         fprintf(stderr, "fuzz-frame: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
         abort();
@@ -137,6 +135,8 @@ check_reply(cJSON *reply)
         s = cJSON_PrintUnformatted(reply);
         if (!s)
                 fail("an unprintable reply", NULL);
+        if (pm_fuzz_verbose())
+                fprintf(stderr, "  reply: %.300s\n", s);
         cJSON_free(s);
 }
 
@@ -240,6 +240,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 if (r < 0 && (err.code != r || !err.msg[0]))
                         fail("a framing error without its report", NULL);
+                if (r < 0 && pm_fuzz_verbose())
+                        fprintf(stderr, "  framing: %s\n", err.msg);
         }
         pm__frame_parser_release(&p);
         free_parked(&srv.parked_model);

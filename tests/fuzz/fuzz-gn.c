@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: the gn adapter's parse of captured `gn gen --ide=json` / `gn desc` JSON, with
  * optional <target>.ninja files ("@@FILE out/obj/a/a.ninja" sections) beside it. */
-#include "fuzz.h"
-
 #include "projmodel/config.h"
+
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

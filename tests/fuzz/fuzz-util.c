@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the fuzz targets: the per-process scratch tree and loading configurations. */
-#include "fuzz.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -19,6 +17,8 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
+#include "fuzz.h"
+
 #define MAX_CONFIGS 8
 
 static char *tmpdir;
@@ -30,8 +30,7 @@ static struct {
 
 static size_t n_configs;
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
         va_list ap;
 
@@ -65,6 +64,19 @@ cleanup(void)
                 pm_free(tmpdir);
                 tmpdir = NULL;
         }
+}
+
+bool
+pm_fuzz_verbose(void)
+{
+        static int verbose = -1;
+
+        if (verbose < 0) {
+                const char *v = getenv("PM_FUZZ_VERBOSE");
+
+                verbose = v && *v && strcmp(v, "0") != 0;
+        }
+        return verbose;
 }
 
 const char *
@@ -343,6 +355,10 @@ pm_fuzz_adapter(const struct pm_config *cfg, const char *origin_rel, const uint8
         if (r < 0 && (err.code != r || !err.msg[0]))
                 die("parse failed with %d (%s) but the error says %d '%s'", r, pm_error_name(r),
                     err.code, err.msg);
+        if (pm_fuzz_verbose())
+                fprintf(stderr, "  parse: %s, %zu crates, %zu warnings%s%s\n",
+                        r < 0 ? pm_error_name(r) : "ok", g ? g->n_crates : 0, g ? g->warnings.n : 0,
+                        r < 0 ? ": " : "", r < 0 ? err.msg : "");
         if (g) {
                 /* The invariants every adapter promises (graph.h), dangling deps allowed. */
                 r = pm_graph_validate(g, true, &err);

@@ -12,6 +12,10 @@ struct pm_config;
 /* The libFuzzer entry point each fuzz-<target>.c defines; fuzz-main.c replays files into it. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* True when $PM_FUZZ_VERBOSE is set (not "0"): targets then say what each input did, for
+ * checking that a seed reaches the code it was written for. */
+bool pm_fuzz_verbose(void);
+
 /*
  * A temporary directory created on first use and removed at exit, one per process (every input
  * of a run shares it). pm_malloc'd once, borrowed by the caller. Aborts when it cannot be made:

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* Input stamps (projmodel/stamp.h): XXH64, and the text form of a stamp. A stamp reads
+ *   projmodel-stamp 1 <key, 16 hex digits>
+ *   <mtime ns> <ctime ns> <size> <inode> <path>     one line per input file
+ *   - <path>                                        an input that did not exist
+ * Only stat() is called; file contents are never read here. */
+#include "projmodel/stamp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+
+#define STAMP_MAGIC "projmodel-stamp 1 "
+
+#define P1 0x9E3779B185EBCA87ULL
+#define P2 0xC2B2AE3D27D4EB4FULL
+#define P3 0x165667B19E3779F9ULL
+#define P4 0x85EBCA77C2B2AE63ULL
+#define P5 0x27D4EB2F165667C5ULL
+
+static uint64_t
+rotl(uint64_t x, int r)
+{
+        return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t
+read64(const unsigned char *p)
+{
+        uint64_t v;
+
+        memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        return v;
+}
+
+static uint32_t
+read32(const unsigned char *p)
+{
+        uint32_t v;
+
+        memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap32(v);
+#endif
+        return v;
+}
+
+static uint64_t
+round64(uint64_t acc, uint64_t input)
+{
+        acc += input * P2;
+        acc = rotl(acc, 31);
+        return acc * P1;
+}
+
+static uint64_t
+merge64(uint64_t acc, uint64_t val)
+{
+        acc ^= round64(0, val);
+        return acc * P1 + P4;
+}
+
+uint64_t
+pm_hash64(const void *data, size_t len, uint64_t seed)
+{
+        const unsigned char *p = data ? data : (const unsigned char *)"";
+        const unsigned char *end = p + len;
+        uint64_t h;
+
+        if (len >= 32) {
+                const unsigned char *limit = end - 32;
+                uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+
+                do {
+                        v1 = round64(v1, read64(p));
+                        v2 = round64(v2, read64(p + 8));
+                        v3 = round64(v3, read64(p + 16));
+                        v4 = round64(v4, read64(p + 24));
+                        p += 32;
+                } while (p <= limit);
+                h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
+                h = merge64(h, v1);
+                h = merge64(h, v2);
+                h = merge64(h, v3);
+                h = merge64(h, v4);
+        } else {
+                h = seed + P5;
+        }
+        h += (uint64_t)len;
+        while (p + 8 <= end) {
+                h ^= round64(0, read64(p));
+                h = rotl(h, 27) * P1 + P4;
+                p += 8;
+        }
+        if (p + 4 <= end) {
+                h ^= (uint64_t)read32(p) * P1;
+                h = rotl(h, 23) * P2 + P3;
+                p += 4;
+        }
+        while (p < end) {
+                h ^= (*p++) * P5;
+                h = rotl(h, 11) * P1;
+        }
+        h ^= h >> 33;
+        h *= P2;
+        h ^= h >> 29;
+        h *= P3;
+        h ^= h >> 32;
+        return h;
+}
+
+int64_t
+pm_stamp_clock(void)
+{
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) < 0)
+                return INT64_MAX; /* then every file counts as racy: no stamp, never wrong */
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+ns(const struct timespec *ts)
+{
+        return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+int
+pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, char **ret,
+              struct pm_error *err)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        bool trusted = true;
+        int r;
+
+        r = pm_strbuf_addf(&sb, STAMP_MAGIC "%016" PRIx64 "\n", key);
+        for (size_t i = 0; r >= 0 && trusted && inputs && i < inputs->n; i++) {
+                const char *path = inputs->v[i];
+                struct stat st;
+
+                if (strchr(path, '\n')) {
+                        trusted = false;
+                        break;
+                }
+                if (stat(path, &st) < 0) {
+                        if (errno != ENOENT && errno != ENOTDIR) {
+                                trusted = false;
+                                break;
+                        }
+                        r = pm_strbuf_addf(&sb, "- %s\n", path);
+                        continue;
+                }
+                if (ns(&st.st_mtim) >= since || ns(&st.st_ctim) >= since) {
+                        trusted = false;
+                        break;
+                }
+                r = pm_strbuf_addf(&sb, "%" PRId64 " %" PRId64 " %jd %ju %s\n", ns(&st.st_mtim),
+                                   ns(&st.st_ctim), (intmax_t)st.st_size, (uintmax_t)st.st_ino,
+                                   path);
+        }
+        if (r < 0) {
+                pm_strbuf_release(&sb);
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        }
+        if (!trusted) {
+                pm_strbuf_release(&sb);
+                *ret = NULL;
+                return 0;
+        }
+        *ret = pm_strbuf_detach(&sb, NULL);
+        if (!*ret)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        return 0;
+}
+
+/* Parse a decimal integer (with optional '-') ending at a space; advances *p past the space. */
+static bool
+field(const char **p, intmax_t *ret)
+{
+        char *end;
+
+        errno = 0;
+        *ret = strtoimax(*p, &end, 10);
+        if (errno || end == *p || *end != ' ')
+                return false;
+        *p = end + 1;
+        return true;
+}
+
+/* Check one input line (without its newline; @line is NUL-terminated in a scratch copy). */
+static bool
+line_fresh(char *line)
+{
+        const char *p = line;
+        intmax_t mt, ct, size, ino;
+        struct stat st;
+
+        if (line[0] == '-' && line[1] == ' ')
+                return stat(line + 2, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+        if (!field(&p, &mt) || !field(&p, &ct) || !field(&p, &size) || !field(&p, &ino) ||
+            *p != '/')
+                return false;
+        if (stat(p, &st) < 0)
+                return false;
+        return ns(&st.st_mtim) == mt && ns(&st.st_ctim) == ct && st.st_size == size &&
+               (intmax_t)st.st_ino == ino;
+}
+
+bool
+pm_stamp_fresh(const char *stamp, uint64_t key)
+{
+        char head[sizeof(STAMP_MAGIC) + 32];
+        const char *p;
+        char *line = NULL;
+        size_t cap = 0;
+        bool fresh = true;
+
+        if (!stamp)
+                return false;
+        (void)snprintf(head, sizeof(head), STAMP_MAGIC "%016" PRIx64 "\n", key);
+        if (strncmp(stamp, head, strlen(head)) != 0)
+                return false;
+        p = stamp + strlen(head);
+        while (*p && fresh) {
+                const char *eol = strchr(p, '\n');
+                size_t len;
+
+                if (!eol) {
+                        fresh = false;
+                        break;
+                }
+                len = (size_t)(eol - p);
+                if (len + 1 > cap) {
+                        char *n = pm_realloc(line, len + 1);
+
+                        if (!n) {
+                                fresh = false;
+                                break;
+                        }
+                        line = n;
+                        cap = len + 1;
+                }
+                memcpy(line, p, len);
+                line[len] = '\0';
+                fresh = line_fresh(line);
+                p = eol + 1;
+        }
+        pm_free(line);
+        return fresh;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Input stamps: a record of exactly what one adapter run read (a hash of the tool's output plus
+ * the identity of every other file the parse read), so an unchanged input can skip the parse and
+ * the model update. Touches the file system only to stat() the recorded files. */
+#ifndef PROJMODEL_STAMP_H
+#define PROJMODEL_STAMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pm_error;
+struct pm_strlist;
+
+/*
+ * A 64-bit hash of @len bytes (XXH64 with @seed). Not cryptographic: stamps only guard against
+ * accidental equality. Chain calls by passing the previous hash as the seed.
+ */
+uint64_t pm_hash64(const void *data, size_t len, uint64_t seed);
+
+/*
+ * The clock a parse must read before it opens any input (CLOCK_REALTIME_COARSE, in ns). File
+ * times are taken from the same coarse clock, so a file whose mtime or ctime is below this
+ * value cannot change again without its times changing too; one at or above it may have been
+ * written in the same clock tick as it was read ("racy", as git calls it) and is not trusted.
+ */
+int64_t pm_stamp_clock(void);
+
+/*
+ * Make a stamp for @key (the hash of everything the parse saw besides @inputs: tool output,
+ * settings, version) and the files @inputs (absolute paths; missing files are recorded as
+ * missing), read after @since (a pm_stamp_clock() value). *ret is a pm_malloc'd string owned by
+ * the caller, or NULL when the inputs cannot be trusted: a file changed at or after @since, or
+ * a path holds a newline. Fails only with -ENOMEM.
+ */
+int pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, char **ret,
+                  struct pm_error *err);
+
+/*
+ * True when @stamp (from pm_stamp_make(), may be NULL) was made for @key and every file it
+ * records is still in the recorded state (same mtime, ctime, size, inode; or still missing).
+ * Anything unreadable or malformed is simply "not fresh".
+ */
+bool pm_stamp_fresh(const char *stamp, uint64_t key);
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: a BUILD.gn edit is applied incrementally (a partial graph from the previous
+ * run's fingerprints), and the daemon's whole-repo rust-project.json afterwards is the same as a
+ * fresh one-shot export of the tree into a new database. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/client.h"
+#include "projmodel/mem.h"
+
+#include "daemon.h"
+#include "testlib.h"
+
+static struct pm_test_daemon d;
+
+static void
+setup(void)
+{
+        pm_test_daemon_setup(&d, "gn-monorepo");
+}
+
+static void
+teardown(void)
+{
+        pm_test_daemon_destroy(&d);
+}
+
+TestSuite(daemon_incremental, .init = setup, .fini = teardown, .timeout = 300);
+
+/* Replace the first @from in the tree's @rel file by @to. */
+static void
+edit(const char *rel, const char *from, const char *to)
+{
+        char *path = pm_test_strf("%s/%s", d.root, rel);
+        char *old = pm_test_read_file(path), *at, *content;
+
+        cr_assert(old);
+        at = strstr(old, from);
+        cr_assert(at, "'%s' not in %s:\n%s", from, rel, old);
+        *at = '\0';
+        content = pm_test_strf("%s%s%s", old, to, at + strlen(from));
+        cr_assert_eq(pm_test_write_file(path, content), 0);
+        pm_free(content);
+        pm_free(old);
+        pm_free(path);
+}
+
+/* The daemon's whole-repo rust-project.json, as compact JSON (pm_malloc'd). */
+static char *
+daemon_project(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", NULL);
+        char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "project")), *copy;
+
+        cr_assert(s);
+        copy = pm_test_strf("%s", s);
+        cJSON_free(s);
+        cJSON_Delete(r);
+        return copy;
+}
+
+/* `projmodel export` of the tree into a fresh database, as compact JSON (pm_malloc'd). */
+static char *
+fresh_export(int n)
+{
+        char *db = pm_test_strf("%s/fresh-%d.db", d.tmp, n);
+        char *out = pm_test_strf("%s/fresh-%d.json", d.tmp, n);
+        const char *argv[] = { pm_test_projmodel(), "export", "--root", d.root, "--db", db,
+                               "--output",          out,      NULL };
+        char *err = NULL, *text, *s, *copy;
+        cJSON *j;
+        int rc;
+
+        rc = pm_test_run(argv, d.root, pm_test_daemon_env(&d), NULL, NULL, &err);
+        cr_assert_eq(rc, 0, "export failed: %s", err);
+        text = pm_test_read_file(out);
+        cr_assert(text);
+        j = cJSON_Parse(text);
+        cr_assert(j, "export wrote bad JSON");
+        s = cJSON_PrintUnformatted(j);
+        cr_assert(s);
+        copy = pm_test_strf("%s", s);
+        cJSON_free(s);
+        cJSON_Delete(j);
+        pm_free(text);
+        pm_free(err);
+        pm_free(out);
+        pm_free(db);
+        return copy;
+}
+
+/* Wait for the model change a write caused; true if that refresh was partial. */
+static bool
+wait_change(struct pm_client *c, const char *label)
+{
+        cJSON *n =
+                pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cJSON *r, *it;
+        bool seen = false, partial;
+
+        cr_assert(n, "no modelChanged notification");
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"))
+        {
+                seen |= cJSON_IsString(it) && strcmp(it->valuestring, label) == 0;
+        }
+        cr_assert(seen, "'%s' not among the changed crates", label);
+        cJSON_Delete(n);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        partial =
+                cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "partial"));
+        cJSON_Delete(r);
+        return partial;
+}
+
+static void
+settle_and_subscribe(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/refresh", NULL);
+
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_not(cJSON_IsTrue(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "partial")));
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+}
+
+static void
+assert_same(char *daemon, char *fresh, const char *what)
+{
+        cr_assert_str_eq(daemon, fresh, "after %s, the daemon's model differs from a fresh export",
+                         what);
+        pm_free(daemon);
+        pm_free(fresh);
+}
+
+Test(daemon_incremental, aliased_deps_edit_is_partial_and_equals_a_fresh_export)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *before;
+
+        settle_and_subscribe(c);
+        before = daemon_project(c);
+        /* Only the ninja file shows a rename: the JSON of //lib/engine:engine is unchanged. */
+        edit("lib/engine/BUILD.gn", "utils2 = \"//lib/util\"", "utils3 = \"//lib/util\"");
+        cr_assert(wait_change(c, "//lib/engine:engine"), "the update was not incremental");
+        {
+                char *after = daemon_project(c);
+
+                cr_assert(strstr(after, "\"utils3\""), "the rename is not in the model");
+                cr_assert_str_neq(before, after);
+                pm_free(before);
+                assert_same(after, fresh_export(1), "an aliased_deps edit");
+        }
+        pm_client_free(c);
+}
+
+Test(daemon_incremental, new_target_and_flags_edits_equal_a_fresh_export)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+
+        settle_and_subscribe(c);
+        /* A new target next to util, and util's flags: util's own crates are re-parsed. */
+        edit("lib/util/BUILD.gn", "    \"2018\",\n  ]\n",
+             "    \"2018\",\n    \"--cfg=feature=\\\"fast\\\"\",\n  ]\n");
+        edit("lib/util/BUILD.gn", "rust_library(\"util\") {",
+             "rust_library(\"util_extra\") {\n  crate_root = \"src/lib.rs\"\n"
+             "  sources = [ \"src/lib.rs\" ]\n  deps = [ \":util\" ]\n}\n\n"
+             "rust_library(\"util\") {");
+        cr_assert(wait_change(c, "//lib/util:util_extra"), "the update was not incremental");
+        assert_same(daemon_project(c), fresh_export(1), "a new target and a flags edit");
+
+        /* Remove it again. */
+        edit("lib/util/BUILD.gn", "rust_library(\"util_extra\")", "group(\"util_extra\")");
+        edit("lib/util/BUILD.gn",
+             "  crate_root = \"src/lib.rs\"\n  sources = [ \"src/lib.rs\" ]\n"
+             "  deps = [ \":util\" ]\n}",
+             "  deps = [ \":util\" ]\n}");
+        cr_assert(wait_change(c, "//lib/util:util_extra"), "the update was not incremental");
+        assert_same(daemon_project(c), fresh_export(2), "a target turned into a group");
+        pm_client_free(c);
+}
+
+Test(daemon_incremental, a_failed_run_makes_the_next_update_full)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *path = pm_test_strf("%s/lib/util/BUILD.gn", d.root), *good;
+        cJSON *n, *r;
+
+        settle_and_subscribe(c);
+        good = pm_test_read_file(path);
+        cr_assert(good);
+        /* A failing gn run forgets the fingerprints... */
+        cr_assert_eq(pm_test_write_file(path, "rust_library(\"broken\" {\n"), 0);
+        n = pm_test_wait_notification(c, "projmodel/refreshFailed", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no refreshFailed notification");
+        cJSON_Delete(n);
+        /* ...so the fix is parsed in full, whatever its scope. */
+        edit("lib/engine/BUILD.gn", "utils2 = \"//lib/util\"", "utils4 = \"//lib/util\"");
+        n = pm_test_wait_notification(c, "projmodel/refreshFailed", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "util is still broken");
+        cJSON_Delete(n);
+        cr_assert_eq(pm_test_write_file(path, good), 0);
+        cr_assert_not(wait_change(c, "//lib/engine:engine"), "partial after a failed run");
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "lastError")));
+        cJSON_Delete(r);
+        assert_same(daemon_project(c), fresh_export(1), "recovering from a failed run");
+        pm_free(good);
+        pm_free(path);
+        pm_client_free(c);
+}
