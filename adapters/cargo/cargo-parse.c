@@ -4,10 +4,10 @@
  * features as cfgs, and the CARGO_* variables Cargo would give rustc. Runs nothing. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -310,8 +310,7 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
                         return bad(x, p, "resolve node has a feature that is not a string");
                 /* Cargo allows neither in a feature name; either would break the cfg string. */
                 if (strpbrk(f->valuestring, "\"\\"))
-                        return bad(x, p, "feature '%s' has a quote or a backslash",
-                                   f->valuestring);
+                        return bad(x, p, "feature '%s' has a quote or a backslash", f->valuestring);
                 cfg = pm_graph_printf(x->g, "feature=\"%s\"", f->valuestring);
                 if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
                         return oom(x);
@@ -470,8 +469,7 @@ add_deps(struct ctx *x, struct pkg *p)
                                 if (*s == '-')
                                         *s = '_';
                         if (!is_identifier(n))
-                                return bad(x, p, "dependency name '%s' is not an identifier",
-                                           name);
+                                return bad(x, p, "dependency name '%s' is not an identifier", name);
                         /* A rename ("foo2 = { package = "foo" }") keeps its extern name. */
                         if (pm_crate_add_dep(x->g, c, dc->label,
                                              strcmp(n, dc->crate_name) == 0 ? NULL : n) < 0)
