@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* An allocation-free JSON syntax check run before cJSON: it gives the byte offset of a syntax
  * error and lets a later cJSON failure be told apart as out-of-memory (cJSON reports both as
- * NULL). It is at least as strict as cJSON, so "valid here" means "cJSON accepts it". */
+ * NULL). It is at least as strict as cJSON, so "valid here" means "cJSON accepts it".
+ * pm__json_parse() puts the two together for the adapters. */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/error.h"
 
 #include "adapters/adapters-internal.h"
 
@@ -215,4 +222,40 @@ pm__json_check(const char *data, size_t len, size_t *ret_offset)
 bad:
         *ret_offset = (size_t)(s.p - (const unsigned char *)data);
         return -2;
+}
+
+/* The 1-based line of byte @off of @s, for error messages. */
+static int
+line_of(const char *s, size_t off)
+{
+        int line = 1;
+
+        for (size_t i = 0; i < off; i++)
+                if (s[i] == '\n')
+                        line++;
+        return line;
+}
+
+int
+pm__json_parse(const struct pm_blob *blob, const char *origin, const char *expected,
+               struct cJSON **ret_json, struct pm_error *err)
+{
+        size_t off = 0;
+        cJSON *json;
+        int check;
+
+        /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
+         * (without allocating), so a later cJSON failure can only be out-of-memory. */
+        check = pm__json_check(blob->data, blob->len, &off);
+        if (check == -1)
+                return pm_error_set_at(err, PM_ELIMIT, origin, line_of(blob->data, off), 0,
+                                       "JSON nesting deeper than %d", PM_ADAPTER_MAX_JSON_DEPTH);
+        if (check < 0)
+                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, origin, line_of(blob->data, off), 0,
+                                       "not valid JSON (%s expected)", expected);
+        json = cJSON_ParseWithLength(blob->data, blob->len);
+        if (!json)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        *ret_json = json;
+        return 0;
 }

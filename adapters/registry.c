@@ -2,7 +2,6 @@
 /* The adapter registry, build-system detection and resolving each project's build system. */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -39,20 +38,6 @@ pm_adapter_find(const char *name)
         return NULL;
 }
 
-static bool
-has_file(const char *dir, const char *name)
-{
-        char *p = pm_path_join(NULL, dir, name);
-        struct stat st;
-        bool r;
-
-        if (!p)
-                return false;
-        r = lstat(p, &st) == 0;
-        pm_free(p);
-        return r;
-}
-
 const struct pm_adapter_ops *
 pm_adapter_detect(const char *root)
 {
@@ -60,7 +45,7 @@ pm_adapter_detect(const char *root)
                 const char *const *m = registry[i]->markers;
 
                 for (; m && *m; m++)
-                        if (has_file(root, *m))
+                        if (pm_path_exists_in(root, *m))
                                 return registry[i];
         }
         return NULL;

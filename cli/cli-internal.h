@@ -83,7 +83,8 @@ int pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct p
 int pm__cli_sysroot(const struct pm_config *cfg, struct pm_index *idx, bool use_stored,
                     char **ret_sysroot, char **ret_sysroot_src, struct pm_error *err);
 
-/* @path made absolute against the working directory and normalised, pm_malloc'd or NULL. */
+/* pm_path_absolute(): @path made absolute against the working directory and normalised,
+ * pm_malloc'd or NULL. */
 char *pm__cli_abspath(const char *path);
 
 /*
@@ -153,6 +154,16 @@ int pm__cli_daemon_target(const char *root_opt, const char *socket_opt, const ch
  */
 int pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm_client **ret,
                            struct pm_error *err);
+
+/*
+ * For status and stop: connect to the running daemon of @root_opt / @socket_opt (see
+ * pm__cli_daemon_target()), never starting one. When none listens, fails with -ENOENT or
+ * -ECONNREFUSED and "no daemon serves '<root>' (socket '<socket>')". On success *ret_root
+ * (pm_malloc'd; pass NULL when not wanted) and *ret_client (pm_client_free()) are owned by the
+ * caller.
+ */
+int pm__cli_daemon_attach(const char *root_opt, const char *socket_opt, char **ret_root,
+                          struct pm_client **ret_client, struct pm_error *err);
 
 /* pm__cli_discover_resolve() answered by the daemon (started when needed) instead of in this
  * process. @socket_opt may be NULL. Same outputs. */

@@ -129,6 +129,34 @@ pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm
                             sock);
 }
 
+int
+pm__cli_daemon_attach(const char *root_opt, const char *socket_opt, char **ret_root,
+                      struct pm_client **ret_client, struct pm_error *err)
+{
+        struct pm_client *client = NULL;
+        char *root = NULL, *sock = NULL;
+        int r;
+
+        r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, err);
+        if (r < 0)
+                goto out;
+        r = pm__cli_daemon_connect(root, sock, false, &client, err);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                pm_error_init(err);
+                r = pm_error_set(err, r, "no daemon serves '%s' (socket '%s')", root, sock);
+        }
+        if (r < 0)
+                goto out;
+        if (ret_root)
+                *ret_root = pm_steal_ptr(&root);
+        *ret_client = pm_steal_ptr(&client);
+out:
+        pm_client_free(client);
+        pm_free(root);
+        pm_free(sock);
+        return r;
+}
+
 struct discover_progress {
         pm__cli_progress_cb cb;
         void *userdata;

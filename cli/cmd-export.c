@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,58 +118,6 @@ output_key(const struct pm_writer_options *w)
                            w->pretty ? 1 : 0, w->sysroot ? w->sysroot : "",
                            w->sysroot_src ? w->sysroot_src : "",
                            w->proc_macro_cwd ? w->proc_macro_cwd : "");
-}
-
-/*
- * On a fresh model the sysroot comes from `rustc --print sysroot`, a process (tens of ms through
- * rustup, nearly all of it waiting): it runs on a second thread while the main one parses and
- * writes the model. pm_sysroot_resolve() touches no pm_index; the main thread remembers the
- * answer in the model afterwards.
- */
-struct bg_sysroot {
-        pthread_t thread;
-        bool started; /* the thread runs, or ran and was not joined yet */
-        bool joined;
-        const struct pm_config *cfg;
-        char *sysroot, *sysroot_src; /* the thread's answer */
-        int r;
-};
-
-static void *
-bg_sysroot_main(void *userdata)
-{
-        struct bg_sysroot *bg = userdata;
-
-        bg->r = pm_sysroot_resolve(bg->cfg, &bg->sysroot, &bg->sysroot_src, NULL);
-        return NULL;
-}
-
-static void
-bg_sysroot_start(struct bg_sysroot *bg, const struct pm_config *cfg)
-{
-        bg->cfg = cfg;
-        bg->r = -1;
-        bg->started = pthread_create(&bg->thread, NULL, bg_sysroot_main, bg) == 0;
-}
-
-/* Wait for the thread; true when it found the sysroot. */
-static bool
-bg_sysroot_join(struct bg_sysroot *bg)
-{
-        if (bg->started) {
-                (void)pthread_join(bg->thread, NULL);
-                bg->started = false;
-                bg->joined = true;
-        }
-        return bg->joined && bg->r >= 0;
-}
-
-static void
-bg_sysroot_release(struct bg_sysroot *bg)
-{
-        (void)bg_sysroot_join(bg);
-        pm_free(bg->sysroot);
-        pm_free(bg->sysroot_src);
 }
 
 /*
@@ -382,7 +329,7 @@ out:
 static int
 run_export(const struct export_opts *o, struct pm_error *err)
 {
-        struct bg_sysroot bg = { 0 };
+        struct pm_sysroot_job *job = NULL;
         struct export_run x = { 0 };
         struct pm_change change = { 0 };
         struct pm_config *cfg = NULL;
@@ -400,24 +347,29 @@ run_export(const struct export_opts *o, struct pm_error *err)
                 goto out;
         pm__cli_trace("open the model");
         if (o->query_output) {
-                /* Ask rustc meanwhile, unless the answer is known. */
+                /* On a fresh model, rustc is asked on a second thread while this one parses and
+                 * writes the model. */
                 if (!pm_sysroot_lookup_cached(cfg, idx, &sysroot, &sysroot_src))
-                        bg_sysroot_start(&bg, cfg);
+                        job = pm_sysroot_job_start(cfg);
                 r = apply_captured(cfg, idx, o, &g, &change, err);
                 if (r >= 0)
                         pm__cli_trace(g ? "parse and apply" : "input unchanged: parse skipped");
         } else if (o->refresh) {
-                r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                /* The graph comes back so that a one-project model renders without a load. */
+                r = pm_model_refresh_sync_graph(cfg, idx, &change, &g, err);
                 if (r >= 0)
-                        pm__cli_trace("refresh");
+                        pm__cli_trace(g ? "refresh" : "refresh: parse skipped");
+        }
+        if (job) {
+                struct pm_error jerr;
+
+                pm_error_init(&jerr);
+                if (pm_sysroot_job_finish(pm_steal_ptr(&job), &sysroot, &sysroot_src, &jerr) == 0)
+                        pm_sysroot_remember(cfg, idx, sysroot);
         }
         if (r < 0)
                 goto out;
-        if (bg_sysroot_join(&bg)) {
-                pm_sysroot_remember(cfg, idx, bg.sysroot);
-                sysroot = pm_steal_ptr(&bg.sysroot);
-                sysroot_src = pm_steal_ptr(&bg.sysroot_src);
-        } else if (!sysroot) {
+        if (!sysroot) {
                 /* The model's stored one (a refresh's), or asked now (with its error). */
                 r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);
                 if (r < 0)
@@ -442,7 +394,6 @@ run_export(const struct export_opts *o, struct pm_error *err)
         }
         r = produce_output(&x, g, &change, err);
 out:
-        bg_sysroot_release(&bg);
         pm_free(x.key);
         pm_free(x.path);
         pm_free(x.fkey);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel status`: what the root's daemon is doing (never starts one). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,11 +77,11 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
         };
         const char *root_opt = g->root, *socket_opt = NULL;
         struct pm_client *client = NULL;
-        char *root = NULL, *sock = NULL, *text = NULL;
+        char *text = NULL;
         cJSON *result = NULL;
         bool json = false;
         struct pm_error err;
-        int c, r, code = PM_CLI_EXIT_ERROR;
+        int c, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -106,18 +105,9 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
         if (optind != argc)
                 return pm__cli_usage_error("status", pm__cli_status_usage,
                                            "unexpected argument '%s'", argv[optind]);
-        r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err);
-        if (r == 0)
-                r = pm__cli_daemon_connect(root, sock, false, &client, &err);
-        if (r == -ENOENT || r == -ECONNREFUSED) {
-                (void)fprintf(stderr, "projmodel: no daemon serves '%s' (socket '%s')\n", root,
-                              sock);
-                goto out;
-        }
-        if (r == 0)
-                r = pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result,
-                                   &err);
-        if (r < 0) {
+        if (pm__cli_daemon_attach(root_opt, socket_opt, NULL, &client, &err) < 0 ||
+            pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result, &err) <
+                    0) {
                 pm__cli_print_error(&err);
                 goto out;
         }
@@ -133,7 +123,5 @@ out:
         cJSON_free(text);
         cJSON_Delete(result);
         pm_client_free(client);
-        pm_free(root);
-        pm_free(sock);
         return code;
 }

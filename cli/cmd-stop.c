@@ -30,7 +30,7 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
         };
         const char *root_opt = g->root, *socket_opt = NULL;
         struct pm_client *client = NULL;
-        char *root = NULL, *sock = NULL;
+        char *root = NULL;
         cJSON *result = NULL, *msg = NULL;
         struct pm_error err;
         double pid = 0;
@@ -54,17 +54,12 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
         if (optind != argc)
                 return pm__cli_usage_error("stop", pm__cli_stop_usage, "unexpected argument '%s'",
                                            argv[optind]);
-        r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err);
-        if (r == 0)
-                r = pm__cli_daemon_connect(root, sock, false, &client, &err);
-        if (r == -ENOENT || r == -ECONNREFUSED) {
-                (void)fprintf(stderr, "projmodel: no daemon serves '%s' (socket '%s')\n", root,
-                              sock);
+        r = pm__cli_daemon_attach(root_opt, socket_opt, &root, &client, &err);
+        if (r < 0) {
+                pm__cli_print_error(&err);
                 goto out;
         }
-        if (r == 0)
-                r = pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result,
-                                   &err);
+        r = pm_client_call(client, "projmodel/status", NULL, 30000, NULL, NULL, &result, &err);
         if (r == 0) {
                 const cJSON *p = cJSON_GetObjectItemCaseSensitive(result, "pid");
 
@@ -91,6 +86,5 @@ out:
         cJSON_Delete(result);
         pm_client_free(client);
         pm_free(root);
-        pm_free(sock);
         return code;
 }

@@ -72,16 +72,7 @@ pm__cli_print_version(void)
 char *
 pm__cli_abspath(const char *path)
 {
-        char *cwd, *r;
-
-        if (pm_path_is_absolute(path))
-                return pm_path_normalize(NULL, NULL, path);
-        cwd = pm_path_cwd();
-        if (!cwd)
-                return NULL;
-        r = pm_path_normalize(NULL, cwd, path);
-        pm_free(cwd);
-        return r;
+        return pm_path_absolute(path);
 }
 
 int

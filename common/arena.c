@@ -155,22 +155,32 @@ pm_arena_strdup(struct pm_arena *a, const char *s)
 }
 
 char *
-pm_arena_printf(struct pm_arena *a, const char *fmt, ...)
+pm_arena_vprintf(struct pm_arena *a, const char *fmt, va_list ap)
 {
-        va_list ap;
+        va_list aq;
         char *r;
         int n;
 
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
         if (n < 0)
                 return NULL;
         r = pm_arena_alloc(a, (size_t)n + 1);
         if (!r)
                 return NULL;
-        va_start(ap, fmt);
         (void)vsnprintf(r, (size_t)n + 1, fmt, ap);
+        return r;
+}
+
+char *
+pm_arena_printf(struct pm_arena *a, const char *fmt, ...)
+{
+        va_list ap;
+        char *r;
+
+        va_start(ap, fmt);
+        r = pm_arena_vprintf(a, fmt, ap);
         va_end(ap);
         return r;
 }

@@ -49,36 +49,6 @@ in_list(const char *const *list, const char *s)
         return false;
 }
 
-static bool
-file_exists_in(const char *dir, const char *name)
-{
-        char *p = pm_path_join(NULL, dir, name);
-        struct stat st;
-        bool r;
-
-        if (!p)
-                return false;
-        r = lstat(p, &st) == 0;
-        pm_free(p);
-        return r;
-}
-
-/* Absolute normalised form of @path, relative paths taken from the current directory. */
-static char *
-absolute(const char *path)
-{
-        char *cwd, *r;
-
-        if (pm_path_is_absolute(path))
-                return pm_path_normalize(NULL, NULL, path);
-        cwd = pm_path_cwd();
-        if (!cwd)
-                return NULL;
-        r = pm_path_normalize(NULL, cwd, path);
-        pm_free(cwd);
-        return r;
-}
-
 int
 pm_config_find_root(const char *start, char **ret_root, struct pm_error *err)
 {
@@ -87,7 +57,7 @@ pm_config_find_root(const char *start, char **ret_root, struct pm_error *err)
         struct stat st;
         int r = 0;
 
-        abs = absolute(start);
+        abs = pm_path_absolute(start);
         if (!abs) {
                 r = pm_error_set(err, -ENOMEM, "cannot find the root of '%s': out of memory",
                                  start);
@@ -106,20 +76,20 @@ pm_config_find_root(const char *start, char **ret_root, struct pm_error *err)
 
         /* Walk to "/" once, remembering the nearest config, nearest marker, outermost Cargo. */
         for (;;) {
-                if (!config_dir && file_exists_in(dir, CONFIG_FILE_NAME)) {
+                if (!config_dir && pm_path_exists_in(dir, CONFIG_FILE_NAME)) {
                         config_dir = pm_strdup(dir);
                         if (!config_dir)
                                 break;
                 }
                 if (!marker_dir) {
                         for (size_t i = 0; root_markers[i]; i++) {
-                                if (file_exists_in(dir, root_markers[i])) {
+                                if (pm_path_exists_in(dir, root_markers[i])) {
                                         marker_dir = pm_strdup(dir);
                                         break;
                                 }
                         }
                 }
-                if (file_exists_in(dir, "Cargo.toml")) {
+                if (pm_path_exists_in(dir, "Cargo.toml")) {
                         pm_free(cargo_dir);
                         cargo_dir = pm_strdup(dir);
                 }
@@ -532,7 +502,7 @@ pm_config_load(const char *root, struct pm_config **ret, struct pm_error *err)
         cfg->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_MS;
         cfg->max_tool_output = DEFAULT_MAX_TOOL_OUTPUT;
         cfg->debounce_ms = DEFAULT_DEBOUNCE_MS;
-        cfg->root = absolute(root);
+        cfg->root = pm_path_absolute(root);
         cfg->rustc = pm_strdup("rustc");
         if (!cfg->root || !cfg->rustc) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
@@ -644,6 +614,25 @@ key_path(const cJSON *section, const char *key, char *buf, size_t size)
                 (void)snprintf(buf, size, "%s.%s", section->string, key);
         else
                 (void)snprintf(buf, size, "%s", key);
+}
+
+int
+pm_config_check_section(const struct pm_config *cfg, const struct cJSON *section, const char *name,
+                        const char *const *known, struct pm_error *err)
+{
+        const cJSON *k;
+        char kp[256];
+
+        if (section && !cJSON_IsObject(section))
+                return config_error(err, cfg, name, "must be an object");
+        cJSON_ArrayForEach(k, section)
+        {
+                if (!in_list(known, k->string)) {
+                        (void)snprintf(kp, sizeof(kp), "%s.%s", name, k->string);
+                        return config_error(err, cfg, kp, "is not a %s setting", name);
+                }
+        }
+        return 0;
 }
 
 int

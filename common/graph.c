@@ -123,18 +123,9 @@ pm_graph_printf(struct pm_graph *g, const char *fmt, ...)
 {
         va_list ap;
         char *r;
-        int n;
 
         va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return NULL;
-        r = pm_arena_alloc(g->arena, (size_t)n + 1);
-        if (!r)
-                return NULL;
-        va_start(ap, fmt);
-        (void)vsnprintf(r, (size_t)n + 1, fmt, ap);
+        r = pm_arena_vprintf(g->arena, fmt, ap);
         va_end(ap);
         return r;
 }

@@ -17,6 +17,17 @@
  */
 static atomic_ulong alloc_count;
 static atomic_ulong fail_at;
+/* Allocations that returned NULL, injected or real (pm_mem_failures()). */
+static atomic_ulong failures;
+
+/* Count @p as a failure when NULL; returns @p. */
+static void *
+counted(void *p)
+{
+        if (!p)
+                atomic_fetch_add_explicit(&failures, 1, memory_order_relaxed);
+        return p;
+}
 
 /* Count one allocation; true if the hook says this one must fail. */
 static int
@@ -32,26 +43,26 @@ void *
 pm_malloc(size_t size)
 {
         if (should_fail())
-                return NULL;
-        return malloc(size ? size : 1);
+                return counted(NULL);
+        return counted(malloc(size ? size : 1));
 }
 
 void *
 pm_calloc(size_t n, size_t size)
 {
         if (should_fail())
-                return NULL;
+                return counted(NULL);
         if (n == 0 || size == 0)
-                return calloc(1, 1);
-        return calloc(n, size);
+                return counted(calloc(1, 1));
+        return counted(calloc(n, size));
 }
 
 void *
 pm_realloc(void *p, size_t size)
 {
         if (should_fail())
-                return NULL;
-        return realloc(p, size ? size : 1);
+                return counted(NULL);
+        return counted(realloc(p, size ? size : 1));
 }
 
 void
@@ -123,6 +134,12 @@ pm_mem_fail_at(unsigned long nth)
 
         atomic_store_explicit(&fail_at, nth, memory_order_relaxed);
         return made;
+}
+
+unsigned long
+pm_mem_failures(void)
+{
+        return atomic_load_explicit(&failures, memory_order_relaxed);
 }
 
 static void *

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path normalisation with rust-analyzer's semantics; never touches the file system
- * except pm_path_cwd(). */
+ * except pm_path_cwd(), pm_path_absolute() and pm_path_exists_in(). */
 #include "projmodel/path.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "projmodel/mem.h"
@@ -195,4 +196,33 @@ pm_path_cwd(void)
         if (!out)
                 errno = ENOMEM;
         return out;
+}
+
+char *
+pm_path_absolute(const char *path)
+{
+        char *cwd, *r;
+
+        if (pm_path_is_absolute(path))
+                return pm_path_normalize(NULL, NULL, path);
+        cwd = pm_path_cwd();
+        if (!cwd)
+                return NULL;
+        r = pm_path_normalize(NULL, cwd, path);
+        pm_free(cwd);
+        return r;
+}
+
+bool
+pm_path_exists_in(const char *dir, const char *name)
+{
+        char *p = pm_path_join(NULL, dir, name);
+        struct stat st;
+        bool r;
+
+        if (!p)
+                return false;
+        r = lstat(p, &st) == 0;
+        pm_free(p);
+        return r;
 }

@@ -141,6 +141,14 @@ int
 pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, char **ret,
               struct pm_error *err)
 {
+        return pm_stamp_make_known(key, inputs, NULL, since, ret, err);
+}
+
+int
+pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
+                    const struct pm_stamp_file *files, int64_t since, char **ret,
+                    struct pm_error *err)
+{
         struct pm_strbuf sb = PM_STRBUF_INIT;
         bool trusted = true;
         int r;
@@ -148,27 +156,37 @@ pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, char
         r = pm_strbuf_addf(&sb, STAMP_MAGIC "%016" PRIx64 "\n", key);
         for (size_t i = 0; r >= 0 && trusted && inputs && i < inputs->n; i++) {
                 const char *path = inputs->v[i];
+                struct pm_stamp_file f;
                 struct stat st;
 
                 if (strchr(path, '\n')) {
                         trusted = false;
                         break;
                 }
-                if (stat(path, &st) < 0) {
+                if (files) {
+                        f = files[i];
+                } else if (stat(path, &st) < 0) {
                         if (errno != ENOENT && errno != ENOTDIR) {
                                 trusted = false;
                                 break;
                         }
+                        f = (struct pm_stamp_file){ .missing = true };
+                } else {
+                        f = (struct pm_stamp_file){ .mtime_ns = ns(&st.st_mtim),
+                                                    .ctime_ns = ns(&st.st_ctim),
+                                                    .size = (int64_t)st.st_size,
+                                                    .ino = (uint64_t)st.st_ino };
+                }
+                if (f.missing) {
                         r = pm_strbuf_addf(&sb, "- %s\n", path);
                         continue;
                 }
-                if (ns(&st.st_mtim) >= since || ns(&st.st_ctim) >= since) {
+                if (f.mtime_ns >= since || f.ctime_ns >= since) {
                         trusted = false;
                         break;
                 }
-                r = pm_strbuf_addf(&sb, "%" PRId64 " %" PRId64 " %jd %ju %s\n", ns(&st.st_mtim),
-                                   ns(&st.st_ctim), (intmax_t)st.st_size, (uintmax_t)st.st_ino,
-                                   path);
+                r = pm_strbuf_addf(&sb, "%" PRId64 " %" PRId64 " %jd %ju %s\n", f.mtime_ns,
+                                   f.ctime_ns, (intmax_t)f.size, (uintmax_t)f.ino, path);
         }
         if (r < 0) {
                 pm_strbuf_release(&sb);

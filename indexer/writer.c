@@ -4,8 +4,8 @@
 #include "projmodel/writer.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,7 +187,13 @@ order_crates(const struct pm_graph *g, struct order *o, struct pm_error *err)
                         return pm_error_set(err, PM_ESCHEMA, "crate #%zu: missing label", i);
                 o->sorted[i] = &g->crates[i];
         }
-        qsort(o->sorted, n, sizeof(*o->sorted), cmp_crate_ptr);
+        /* Graphs often come in label order (adapters, loads): one pass proves it. */
+        for (k = 1; k < n; k++)
+                if (cmp_crate_ptr(&o->sorted[k - 1], &o->sorted[k]) > 0)
+                        break;
+        if (k < n)
+                qsort(o->sorted, n, sizeof(*o->sorted), cmp_crate_ptr);
+        k = 0;
         for (size_t i = 1; i < n; i++)
                 if (strcmp(o->sorted[i - 1]->label, o->sorted[i]->label) == 0)
                         return pm_error_set(err, PM_ESCHEMA,
@@ -485,39 +491,302 @@ out:
         return r;
 }
 
+/*
+ * The streaming printer behind pm_writer_render(): the same bytes cJSON_PrintPreallocated() gives
+ * for the tree pm_writer_project() builds (cJSON 1.7's layout: compact, or tabs for depth, ":\t"
+ * after keys and ", " between array elements; its string escapes and integer numbers), without
+ * building the tree: for 10,000 crates that is a few hundred thousand nodes, each allocated,
+ * printed and freed. tests/writer/test-render.c holds the two paths byte for byte together.
+ */
+#define JW_MAX_DEPTH 16
+
+struct jw {
+        struct pm_strbuf *sb;
+        bool pretty;
+        bool nomem;
+        unsigned depth;
+        bool first[JW_MAX_DEPTH]; /* no member or element written yet at this depth */
+};
+
+static void
+jw_add(struct jw *w, const char *p, size_t len)
+{
+        if (!w->nomem && pm_strbuf_add(w->sb, p, len) < 0)
+                w->nomem = true;
+}
+
+static void
+jw_ch(struct jw *w, char c)
+{
+        jw_add(w, &c, 1);
+}
+
+static void
+jw_tabs(struct jw *w, unsigned n)
+{
+        static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+
+        jw_add(w, tabs, n < sizeof(tabs) - 1 ? n : sizeof(tabs) - 1);
+}
+
+/* A JSON string as cJSON prints it: the two-character escapes, \u00XX (lowercase) for other
+ * control characters, every other byte as it is. */
+static void
+jw_str_as(struct jw *w, const char *s, bool dash_to_underscore)
+{
+        const unsigned char *p = (const unsigned char *)s, *run = p;
+
+        jw_ch(w, '"');
+        for (; *p; p++) {
+                unsigned char c = *p;
+                char esc[8];
+                size_t n = 2;
+
+                if (c == '-' && dash_to_underscore) {
+                        jw_add(w, (const char *)run, (size_t)(p - run));
+                        jw_ch(w, '_');
+                        run = p + 1;
+                        continue;
+                }
+                if (c >= 32 && c != '"' && c != '\\')
+                        continue;
+                jw_add(w, (const char *)run, (size_t)(p - run));
+                run = p + 1;
+                esc[0] = '\\';
+                switch (c) {
+                case '"':
+                case '\\':
+                        esc[1] = (char)c;
+                        break;
+                case '\b':
+                        esc[1] = 'b';
+                        break;
+                case '\f':
+                        esc[1] = 'f';
+                        break;
+                case '\n':
+                        esc[1] = 'n';
+                        break;
+                case '\r':
+                        esc[1] = 'r';
+                        break;
+                case '\t':
+                        esc[1] = 't';
+                        break;
+                default:
+                        esc[1] = 'u';
+                        esc[2] = '0';
+                        esc[3] = '0';
+                        esc[4] = "0123456789abcdef"[c >> 4];
+                        esc[5] = "0123456789abcdef"[c & 15];
+                        n = 6;
+                        break;
+                }
+                jw_add(w, esc, n);
+        }
+        jw_add(w, (const char *)run, (size_t)(p - run));
+        jw_ch(w, '"');
+}
+
+static void
+jw_str(struct jw *w, const char *s)
+{
+        jw_str_as(w, s, false);
+}
+
+static void
+jw_open(struct jw *w, char c)
+{
+        jw_ch(w, c);
+        if (w->depth + 1 >= JW_MAX_DEPTH) {
+                w->nomem = true; /* cannot happen: the schema is four levels deep */
+                return;
+        }
+        w->first[++w->depth] = true;
+        if (c == '{' && w->pretty)
+                jw_ch(w, '\n');
+}
+
+static void
+jw_close(struct jw *w, char c)
+{
+        if (c == '}' && w->pretty) {
+                if (!w->first[w->depth])
+                        jw_ch(w, '\n');
+                jw_tabs(w, w->depth - 1);
+        }
+        jw_ch(w, c);
+        w->depth--;
+}
+
+/* Start an object member: separator, indentation, key. */
+static void
+jw_key(struct jw *w, const char *key)
+{
+        if (!w->first[w->depth])
+                jw_add(w, w->pretty ? ",\n" : ",", w->pretty ? 2 : 1);
+        w->first[w->depth] = false;
+        if (w->pretty)
+                jw_tabs(w, w->depth);
+        jw_str(w, key);
+        jw_add(w, ":\t", w->pretty ? 2 : 1);
+}
+
+/* Start an array element. */
+static void
+jw_elem(struct jw *w)
+{
+        if (!w->first[w->depth])
+                jw_add(w, ", ", w->pretty ? 2 : 1);
+        w->first[w->depth] = false;
+}
+
+static void
+jw_key_str(struct jw *w, const char *key, const char *value)
+{
+        jw_key(w, key);
+        jw_str(w, value);
+}
+
+static void
+jw_key_bool(struct jw *w, const char *key, bool value)
+{
+        jw_key(w, key);
+        if (value)
+                jw_add(w, "true", 4);
+        else
+                jw_add(w, "false", 5);
+}
+
+static void
+jw_strlist(struct jw *w, const struct pm_strlist *l)
+{
+        jw_open(w, '[');
+        for (size_t i = 0; i < l->n; i++) {
+                jw_elem(w);
+                jw_str(w, l->v[i]);
+        }
+        jw_close(w, ']');
+}
+
+/* crate_object(), printed. */
+static void
+print_crate(struct jw *w, const struct order *o, size_t rank, const struct pm_writer_options *opts)
+{
+        const struct pm_crate *c = o->sorted[rank];
+        bool proc_macro = c->kind == PM_CRATE_PROC_MACRO;
+        char num[32];
+
+        jw_open(w, '{');
+        jw_key_str(w, "display_name", c->display_name ? c->display_name : c->crate_name);
+        jw_key_str(w, "root_module", c->root_module);
+        jw_key_str(w, "edition", c->edition);
+        jw_key(w, "deps");
+        jw_open(w, '[');
+        for (size_t d = 0; d < c->n_deps; d++) {
+                size_t j = o->dep_idx[o->dep_start[rank] + d];
+                const char *name = c->deps[d].name ? c->deps[d].name : o->sorted[j]->crate_name;
+
+                jw_elem(w);
+                jw_open(w, '{');
+                jw_key(w, "crate");
+                jw_add(w, num, (size_t)snprintf(num, sizeof(num), "%zu", o->pos[j]));
+                jw_key(w, "name");
+                jw_str_as(w, name, true);
+                jw_close(w, '}');
+        }
+        jw_close(w, ']');
+        jw_key(w, "cfg");
+        jw_strlist(w, &c->cfgs);
+        jw_key(w, "env");
+        jw_open(w, '{');
+        for (size_t i = 0; i < c->env.n; i++)
+                jw_key_str(w, c->env.v[i].key, c->env.v[i].value);
+        jw_close(w, '}');
+        jw_key_bool(w, "is_workspace_member", c->is_workspace_member);
+        jw_key(w, "source");
+        jw_open(w, '{');
+        jw_key(w, "include_dirs");
+        if (c->include_dirs.n > 0) {
+                jw_strlist(w, &c->include_dirs);
+        } else {
+                char *dir = pm_path_dirname(NULL, c->root_module);
+
+                if (!dir)
+                        w->nomem = true;
+                jw_open(w, '[');
+                jw_elem(w);
+                jw_str(w, dir ? dir : "");
+                jw_close(w, ']');
+                pm_free(dir);
+        }
+        jw_key(w, "exclude_dirs");
+        jw_open(w, '[');
+        jw_close(w, ']');
+        jw_close(w, '}');
+        jw_key_bool(w, "is_proc_macro", proc_macro);
+        if (proc_macro && c->proc_macro_dylib)
+                jw_key_str(w, "proc_macro_dylib_path", c->proc_macro_dylib);
+        if (c->target)
+                jw_key_str(w, "target", c->target);
+        if (opts && opts->proc_macro_cwd)
+                jw_key_str(w, "proc_macro_cwd", opts->proc_macro_cwd);
+        if (c->is_workspace_member && c->build_file) {
+                jw_key(w, "build");
+                jw_open(w, '{');
+                jw_key_str(w, "label", c->label);
+                jw_key_str(w, "build_file", c->build_file);
+                jw_key_str(w, "target_kind", target_kind(c->kind));
+                jw_close(w, '}');
+        }
+        jw_close(w, '}');
+}
+
 int
 pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
                  struct pm_strbuf *out, struct pm_error *err)
 {
-        bool pretty = opts && opts->pretty;
-        cJSON *root = NULL;
-        size_t guess;
+        struct jw w = { .sb = out, .pretty = opts && opts->pretty };
+        struct order o = { 0 };
+        size_t start = out->len;
         int r;
 
-        r = pm_writer_project(g, opts, &root, err);
-        if (r < 0)
-                return r;
-        /*
-         * Print straight into @out: cJSON_Print() grows its buffer by doubling and copying, then
-         * copies the result once more, which for a 10,000-crate project is tens of megabytes of
-         * fresh memory. A generous guess costs only address space (untouched pages are never
-         * faulted in); when it is short, print again with twice the room.
-         */
-        guess = (pretty ? 4096 : 2048) * (g->n_crates + 1) + 64 * 1024;
-        for (;;) {
-                if (guess > INT_MAX - 5 || pm_strbuf_grow(out, guess + 5) < 0) {
-                        r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+        for (size_t i = 0; i < g->n_crates; i++) {
+                r = check_crate(&g->crates[i], err);
+                if (r < 0)
                         goto out;
-                }
-                if (cJSON_PrintPreallocated(root, out->buf + out->len, (int)(guess + 5), pretty))
-                        break;
-                out->buf[out->len] = '\0';
-                guess *= 2;
         }
-        out->len += strlen(out->buf + out->len);
-        if (pm_strbuf_addch(out, '\n') < 0)
+        r = order_crates(g, &o, err);
+        if (r < 0)
+                goto out;
+        /* One allocation up front (about 550 bytes a crate compact, 700 indented). */
+        if (pm_strbuf_grow(out, (w.pretty ? 1024 : 768) * (g->n_crates + 1) + 4096) < 0)
+                w.nomem = true;
+
+        jw_open(&w, '{');
+        if (opts && opts->sysroot)
+                jw_key_str(&w, "sysroot", opts->sysroot);
+        if (opts && opts->sysroot_src)
+                jw_key_str(&w, "sysroot_src", opts->sysroot_src);
+        jw_key(&w, "crates");
+        jw_open(&w, '[');
+        for (size_t k = 0; k < o.n && !w.nomem; k++) {
+                jw_elem(&w);
+                print_crate(&w, &o, o.order[k], opts);
+        }
+        jw_close(&w, ']');
+        jw_close(&w, '}');
+        jw_ch(&w, '\n');
+        if (w.nomem) {
                 r = pm_error_set(err, -ENOMEM, "cannot write project: out of memory");
+                goto out;
+        }
+        r = 0;
 out:
-        cJSON_Delete(root);
+        if (r < 0 && out->buf) {
+                out->len = start;
+                out->buf[start] = '\0';
+        }
+        order_release(&o);
         return r;
 }

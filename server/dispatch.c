@@ -22,6 +22,16 @@ pm__rpc_call_free(struct pm__rpc_call *call)
         return NULL;
 }
 
+/* cJSON_AddItemToObject(), which fails when it cannot copy @key, owning @item either way. */
+static bool
+add_item(cJSON *o, const char *key, cJSON *item)
+{
+        if (item && cJSON_AddItemToObject(o, key, item))
+                return true;
+        cJSON_Delete(item);
+        return false;
+}
+
 struct cJSON *
 pm__rpc_result(const struct cJSON *id, struct cJSON *result)
 {
@@ -32,14 +42,12 @@ pm__rpc_result(const struct cJSON *id, struct cJSON *result)
         if (!cJSON_AddStringToObject(reply, "jsonrpc", "2.0"))
                 goto fail;
         idc = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
-        if (!idc)
+        if (!add_item(reply, "id", idc))
                 goto fail;
-        cJSON_AddItemToObject(reply, "id", idc);
         if (!result)
                 result = cJSON_CreateNull();
-        if (!result)
+        if (!result || !cJSON_AddItemToObject(reply, "result", result))
                 goto fail;
-        cJSON_AddItemToObject(reply, "result", result);
         return reply;
 fail:
         cJSON_Delete(result);
@@ -56,9 +64,8 @@ pm__rpc_error(const struct cJSON *id, const struct pm_error *err)
         if (!reply || !cJSON_AddStringToObject(reply, "jsonrpc", "2.0"))
                 goto fail;
         idc = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
-        if (!idc)
+        if (!add_item(reply, "id", idc))
                 goto fail;
-        cJSON_AddItemToObject(reply, "id", idc);
         e = cJSON_AddObjectToObject(reply, "error");
         if (!e)
                 goto fail;
@@ -89,8 +96,8 @@ pm__rpc_notification(const char *method, struct cJSON *params)
         if (!msg || !cJSON_AddStringToObject(msg, "jsonrpc", "2.0") ||
             !cJSON_AddStringToObject(msg, "method", method))
                 goto fail;
-        if (params)
-                cJSON_AddItemToObject(msg, "params", params);
+        if (params && !cJSON_AddItemToObject(msg, "params", params))
+                goto fail;
         return msg;
 fail:
         cJSON_Delete(params);
@@ -118,6 +125,7 @@ pm__rpc_decode(const struct pm__rpc_method *table, size_t n, const char *body, s
         struct pm__rpc_call *call = NULL;
         cJSON *root = NULL;
         const cJSON *id = NULL, *v, *method, *params;
+        unsigned long failures;
         int r;
 
         pm_error_init(&err);
@@ -125,9 +133,14 @@ pm__rpc_decode(const struct pm__rpc_method *table, size_t n, const char *body, s
         r = pm__json_depth_check(body, len, PM_RPC_MAX_NESTING, &err);
         if (r < 0)
                 goto out;
+        failures = pm_mem_failures();
         root = cJSON_ParseWithLength(body, len);
         if (!root) {
-                r = pm_error_set(&err, PM_EPARSE, "invalid JSON in message");
+                /* cJSON says NULL for both: an allocation failure is not the client's error. */
+                if (pm_mem_failures() != failures)
+                        r = pm_error_set(&err, -ENOMEM, "out of memory");
+                else
+                        r = pm_error_set(&err, PM_EPARSE, "invalid JSON in message");
                 goto out;
         }
         if (cJSON_IsArray(root)) {

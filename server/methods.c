@@ -56,50 +56,58 @@ oom(struct pm_error *err)
         return pm_error_set(err, -ENOMEM, "out of memory");
 }
 
-/* Add @v under @key unless NULL (cJSON keeps nulls out of our replies). */
-static void
+/* Add @v under @key unless NULL (cJSON keeps nulls out of our replies). False on OOM. */
+static bool
 add_str(cJSON *o, const char *key, const char *v)
 {
-        if (v)
-                cJSON_AddStringToObject(o, key, v);
+        return !v || cJSON_AddStringToObject(o, key, v);
+}
+
+/* cJSON_AddItemToObject(), which fails when it cannot copy @key, owning @item either way: false
+ * (and @item deleted) when @item is NULL (a failed create) or on OOM. */
+static bool
+add_item(cJSON *o, const char *key, cJSON *item)
+{
+        if (item && cJSON_AddItemToObject(o, key, item))
+                return true;
+        cJSON_Delete(item);
+        return false;
 }
 
 cJSON *
 pm__crate_json(const struct pm_crate *c)
 {
         cJSON *o = cJSON_CreateObject(), *a, *env;
+        bool ok;
 
         if (!o)
                 return NULL;
-        add_str(o, "label", c->label);
-        add_str(o, "buildSystem", c->build_system);
-        add_str(o, "displayName", c->display_name);
-        add_str(o, "crateName", c->crate_name);
-        add_str(o, "kind", pm_crate_kind_name(c->kind));
-        add_str(o, "edition", c->edition);
-        add_str(o, "rootModule", c->root_module);
-        add_str(o, "target", c->target);
-        cJSON_AddItemToObject(o, "cfgs", strlist_json(c->cfgs.v, c->cfgs.n));
-        env = cJSON_AddObjectToObject(o, "env");
-        for (size_t i = 0; env && i < c->env.n; i++)
-                cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value);
-        cJSON_AddItemToObject(o, "flags", strlist_json(c->flags.v, c->flags.n));
-        cJSON_AddItemToObject(o, "sources", strlist_json(c->sources.v, c->sources.n));
-        cJSON_AddItemToObject(o, "includeDirs", strlist_json(c->include_dirs.v, c->include_dirs.n));
-        add_str(o, "buildFile", c->build_file);
-        add_str(o, "procMacroDylib", c->proc_macro_dylib);
-        cJSON_AddBoolToObject(o, "isWorkspaceMember", c->is_workspace_member);
-        add_str(o, "note", c->note);
-        a = cJSON_AddArrayToObject(o, "deps");
-        for (size_t i = 0; a && i < c->n_deps; i++) {
+        ok = add_str(o, "label", c->label) && add_str(o, "buildSystem", c->build_system) &&
+             add_str(o, "displayName", c->display_name) && add_str(o, "crateName", c->crate_name) &&
+             add_str(o, "kind", pm_crate_kind_name(c->kind)) && add_str(o, "edition", c->edition) &&
+             add_str(o, "rootModule", c->root_module) && add_str(o, "target", c->target) &&
+             add_item(o, "cfgs", strlist_json(c->cfgs.v, c->cfgs.n));
+        env = ok ? cJSON_AddObjectToObject(o, "env") : NULL;
+        ok = env != NULL;
+        for (size_t i = 0; ok && i < c->env.n; i++)
+                ok = cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value) != NULL;
+        ok = ok && add_item(o, "flags", strlist_json(c->flags.v, c->flags.n)) &&
+             add_item(o, "sources", strlist_json(c->sources.v, c->sources.n)) &&
+             add_item(o, "includeDirs", strlist_json(c->include_dirs.v, c->include_dirs.n)) &&
+             add_str(o, "buildFile", c->build_file) &&
+             add_str(o, "procMacroDylib", c->proc_macro_dylib) &&
+             cJSON_AddBoolToObject(o, "isWorkspaceMember", c->is_workspace_member) &&
+             add_str(o, "note", c->note);
+        a = ok ? cJSON_AddArrayToObject(o, "deps") : NULL;
+        ok = a != NULL;
+        for (size_t i = 0; ok && i < c->n_deps; i++) {
                 cJSON *d = cJSON_CreateObject();
 
-                if (!d)
-                        break;
-                add_str(d, "label", c->deps[i].label);
-                add_str(d, "name", c->deps[i].name);
-                cJSON_AddItemToArray(a, d);
+                ok = d && cJSON_AddItemToArray(a, d) && add_str(d, "label", c->deps[i].label) &&
+                     add_str(d, "name", c->deps[i].name);
         }
+        if (!ok)
+                o = (cJSON_Delete(o), NULL);
         return o;
 }
 
@@ -142,11 +150,29 @@ out:
         return r;
 }
 
+/* The reply {buildfile: @bf, project: *@project} into *ret. On success *@project is consumed
+ * (and set to NULL); on failure it stays the caller's. */
+static int
+project_reply(const char *bf, cJSON **project, cJSON **ret, struct pm_error *err)
+{
+        cJSON *res = cJSON_CreateObject();
+
+        /* Not add_item(): on failure *@project stays the caller's. */
+        if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
+            !cJSON_AddItemToObject(res, "project", *project)) {
+                cJSON_Delete(res);
+                return oom(err);
+        }
+        *project = NULL;
+        *ret = res;
+        return 0;
+}
+
 /* {buildfile, project} for build file @bf: its crates and their closure. */
 static int
 project_for_buildfile(struct pm_server *srv, const char *bf, cJSON **ret, struct pm_error *err)
 {
-        cJSON *res = NULL, *project = NULL;
+        cJSON *project = NULL;
         char **labels = NULL;
         int r;
 
@@ -158,18 +184,10 @@ project_for_buildfile(struct pm_server *srv, const char *bf, cJSON **ret, struct
                 goto out;
         }
         r = render_project(srv, labels, pm_labels_count(labels), &project, err);
-        if (r < 0)
-                goto out;
-        res = cJSON_CreateObject();
-        if (!res || !cJSON_AddStringToObject(res, "buildfile", bf)) {
-                r = oom(err);
-                goto out;
-        }
-        cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
-        *ret = pm_steal_ptr(&res);
+        if (r == 0)
+                r = project_reply(bf, &project, ret, err);
 out:
         cJSON_Delete(project);
-        cJSON_Delete(res);
         pm_labels_free(labels);
         return r;
 }
@@ -180,7 +198,7 @@ project_for_label(struct pm_server *srv, const char *label, cJSON **ret, struct 
 {
         struct pm_graph *g = NULL;
         const char *one[1] = { label };
-        cJSON *res = NULL, *project = NULL;
+        cJSON *project = NULL;
         int r;
 
         r = pm_index_load(srv->idx, one, 1, &g, err);
@@ -194,17 +212,9 @@ project_for_label(struct pm_server *srv, const char *label, cJSON **ret, struct 
         r = render_project(srv, (char *const *)one, 1, &project, err);
         if (r < 0)
                 goto out;
-        res = cJSON_CreateObject();
-        if (!res || !g->n_crates ||
-            !cJSON_AddStringToObject(res, "buildfile", g->crates[0].root_module)) {
-                r = oom(err);
-                goto out;
-        }
-        cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
-        *ret = pm_steal_ptr(&res);
+        r = g->n_crates ? project_reply(g->crates[0].root_module, &project, ret, err) : oom(err);
 out:
         cJSON_Delete(project);
-        cJSON_Delete(res);
         pm_graph_free(g);
         return r;
 }
@@ -255,15 +265,18 @@ m_initialize(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error 
         caps = cJSON_AddObjectToObject(res, "capabilities");
         pm = caps ? cJSON_AddObjectToObject(caps, "projmodel") : NULL;
         methods = pm ? cJSON_AddArrayToObject(pm, "methods") : NULL;
-        for (size_t i = 0; methods && i < pm__n_methods; i++)
-                cJSON_AddItemToArray(methods, cJSON_CreateString(pm__methods[i].name));
-        if (pm) {
+        for (size_t i = 0; methods && i < pm__n_methods; i++) {
+                if (!cJSON_AddItemToArray(methods, cJSON_CreateString(pm__methods[i].name)))
+                        methods = NULL;
+        }
+        if (methods) {
                 const char *notes[] = { "projmodel/modelChanged", "projmodel/refreshFailed",
                                         "$/progress" };
 
-                cJSON_AddItemToObject(pm, "notifications", cJSON_CreateStringArray(notes, 3));
+                if (!add_item(pm, "notifications", cJSON_CreateStringArray(notes, 3)))
+                        methods = NULL;
         }
-        info = cJSON_AddObjectToObject(res, "serverInfo");
+        info = methods ? cJSON_AddObjectToObject(res, "serverInfo") : NULL;
         if (!info || !cJSON_AddStringToObject(info, "name", "projmodel") ||
             !cJSON_AddStringToObject(info, "version", PM_VERSION)) {
                 cJSON_Delete(res);
@@ -285,10 +298,13 @@ m_shutdown(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *e
 {
         struct pm_server *srv = ctx;
 
+        /* The reply first: a "shutdown" that fails must not have shut the client out. */
+        *ret = cJSON_CreateNull();
+        if (!*ret)
+                return oom(err);
         CLIENT(call)->shutdown = true;
         srv->shutdown_requested = true;
-        *ret = cJSON_CreateNull();
-        return *ret ? 0 : oom(err);
+        return 0;
 }
 
 static int
@@ -359,11 +375,11 @@ m_crate_for_file(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_er
                 goto out;
         }
         res = cJSON_CreateObject();
-        if (!res || !cJSON_AddStringToObject(res, "path", path)) {
+        if (!res || !cJSON_AddStringToObject(res, "path", path) ||
+            !add_item(res, "crates", labels_json(labels))) {
                 r = oom(err);
                 goto out;
         }
-        cJSON_AddItemToObject(res, "crates", labels_json(labels));
         *ret = pm_steal_ptr(&res);
 out:
         cJSON_Delete(res);
@@ -421,7 +437,7 @@ m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_erro
         struct pm_server *srv = ctx;
         char *path = NULL, *bf = NULL, *label_own = NULL;
         const char *label = NULL;
-        cJSON *project = NULL, *res = NULL;
+        cJSON *project = NULL;
         int r;
 
         if (call->params && !cJSON_IsObject(call->params)) {
@@ -478,17 +494,10 @@ m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_erro
                                   srv->cfg->file                           ? ".projmodel.json"
                                   : ops && ops->markers && ops->markers[0] ? ops->markers[0]
                                                                            : ".");
-                res = cJSON_CreateObject();
-                if (!bf || !res || !cJSON_AddStringToObject(res, "buildfile", bf)) {
-                        r = oom(err);
-                        goto out;
-                }
-                cJSON_AddItemToObject(res, "project", pm_steal_ptr(&project));
-                *ret = pm_steal_ptr(&res);
+                r = bf ? project_reply(bf, &project, ret, err) : oom(err);
         }
 out:
         cJSON_Delete(project);
-        cJSON_Delete(res);
         pm_free(path);
         pm_free(bf);
         pm_free(label_own);
@@ -532,7 +541,10 @@ m_crate(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
                 r = oom(err);
                 goto out;
         }
-        add_str(o, "source", source);
+        if (!add_str(o, "source", source)) {
+                r = oom(err);
+                goto out;
+        }
         *ret = pm_steal_ptr(&o);
 out:
         cJSON_Delete(o);
@@ -564,11 +576,11 @@ deps_common(struct pm_server *srv, struct pm__rpc_call *call, bool reverse, cJSO
                 goto out;
         o = cJSON_CreateObject();
         if (!o || !cJSON_AddStringToObject(o, "label", label) ||
-            !cJSON_AddBoolToObject(o, "transitive", transitive)) {
+            !cJSON_AddBoolToObject(o, "transitive", transitive) ||
+            !add_item(o, "labels", labels_json(labels))) {
                 r = oom(err);
                 goto out;
         }
-        cJSON_AddItemToObject(o, "labels", labels_json(labels));
         *ret = pm_steal_ptr(&o);
 out:
         cJSON_Delete(o);
@@ -606,11 +618,11 @@ m_search(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err
         if (r < 0)
                 goto out;
         o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "query", query)) {
+        if (!o || !cJSON_AddStringToObject(o, "query", query) ||
+            !add_item(o, "labels", labels_json(labels))) {
                 r = oom(err);
                 goto out;
         }
-        cJSON_AddItemToObject(o, "labels", labels_json(labels));
         *ret = pm_steal_ptr(&o);
 out:
         cJSON_Delete(o);
@@ -702,46 +714,46 @@ pm__server_status(struct pm_server *srv)
 {
         cJSON *o = cJSON_CreateObject(), *last;
         size_t rss = 0;
+        bool ok;
 
         if (!o)
                 return NULL;
-        add_str(o, "root", srv->cfg->root);
-        add_str(o, "socket", srv->socket_path);
-        add_str(o, "database", srv->db_path);
-        cJSON_AddNumberToObject(o, "pid", (double)getpid());
-        add_str(o, "version", PM_VERSION);
-        add_str(o, "state",
-                srv->running       ? "refreshing"
-                : srv->dirty       ? "scheduled"
-                : !srv->have_model ? "starting"
-                                   : "idle");
-        cJSON_AddNumberToObject(o, "generation", (double)srv->generation);
-        cJSON_AddNumberToObject(o, "crates", (double)srv->n_crates);
-        cJSON_AddBoolToObject(o, "haveModel", srv->have_model);
-        cJSON_AddNumberToObject(o, "refreshes", (double)srv->refreshes);
-        last = cJSON_AddObjectToObject(o, "lastRefresh");
-        if (last && srv->refreshes) {
-                cJSON_AddNumberToObject(last, "time", srv->last_refresh_time);
-                cJSON_AddNumberToObject(last, "durationMs", srv->last_refresh_ms);
-                cJSON_AddNumberToObject(last, "ownMs", srv->last_own_ms);
-                cJSON_AddBoolToObject(last, "partial", srv->last_partial);
-                cJSON_AddBoolToObject(last, "ok", srv->last_ok);
-        }
-        if (srv->last_error) {
-                cJSON_AddStringToObject(o, "lastError", srv->last_error);
-                add_str(o, "lastErrorOutput", srv->last_error_output);
-        } else {
-                cJSON_AddNullToObject(o, "lastError");
-        }
-        add_str(o, "sysroot", srv->sysroot);
-        cJSON_AddBoolToObject(o, "watching", srv->watching);
-        cJSON_AddNumberToObject(o, "watches", (double)srv->n_watches);
-        cJSON_AddNumberToObject(o, "watchedBuildFiles", (double)srv->watch_set.n);
-        cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows);
-        if (srv->watch_error)
-                cJSON_AddStringToObject(o, "watchError", srv->watch_error);
-        cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients);
-        if (uv_resident_set_memory(&rss) == 0)
-                cJSON_AddNumberToObject(o, "rssBytes", (double)rss);
+        ok = add_str(o, "root", srv->cfg->root) && add_str(o, "socket", srv->socket_path) &&
+             add_str(o, "database", srv->db_path) &&
+             cJSON_AddNumberToObject(o, "pid", (double)getpid()) &&
+             add_str(o, "version", PM_VERSION) &&
+             add_str(o, "state",
+                     srv->running       ? "refreshing"
+                     : srv->dirty       ? "scheduled"
+                     : !srv->have_model ? "starting"
+                                        : "idle") &&
+             cJSON_AddNumberToObject(o, "generation", (double)srv->generation) &&
+             cJSON_AddNumberToObject(o, "crates", (double)srv->n_crates) &&
+             cJSON_AddBoolToObject(o, "haveModel", srv->have_model) &&
+             cJSON_AddNumberToObject(o, "refreshes", (double)srv->refreshes);
+        last = ok ? cJSON_AddObjectToObject(o, "lastRefresh") : NULL;
+        ok = last != NULL;
+        if (ok && srv->refreshes)
+                ok = cJSON_AddNumberToObject(last, "time", srv->last_refresh_time) &&
+                     cJSON_AddNumberToObject(last, "durationMs", srv->last_refresh_ms) &&
+                     cJSON_AddNumberToObject(last, "ownMs", srv->last_own_ms) &&
+                     cJSON_AddBoolToObject(last, "partial", srv->last_partial) &&
+                     cJSON_AddBoolToObject(last, "ok", srv->last_ok);
+        if (ok && srv->last_error)
+                ok = cJSON_AddStringToObject(o, "lastError", srv->last_error) &&
+                     add_str(o, "lastErrorOutput", srv->last_error_output);
+        else if (ok)
+                ok = cJSON_AddNullToObject(o, "lastError") != NULL;
+        ok = ok && add_str(o, "sysroot", srv->sysroot) &&
+             cJSON_AddBoolToObject(o, "watching", srv->watching) &&
+             cJSON_AddNumberToObject(o, "watches", (double)srv->n_watches) &&
+             cJSON_AddNumberToObject(o, "watchedBuildFiles", (double)srv->watch_set.n) &&
+             cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows) &&
+             add_str(o, "watchError", srv->watch_error) &&
+             cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients);
+        if (ok && uv_resident_set_memory(&rss) == 0)
+                ok = cJSON_AddNumberToObject(o, "rssBytes", (double)rss) != NULL;
+        if (!ok)
+                o = (cJSON_Delete(o), NULL);
         return o;
 }

@@ -173,7 +173,7 @@ pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
         if (r < 0)
                 goto out;
         if (stampable && g->inputs_known && !g->partial) {
-                r = pm_stamp_make(key, &g->inputs, since, &stamp, err);
+                r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);
                 if (r < 0)
                         goto out;
         }
@@ -200,6 +200,8 @@ out:
 struct refresh_parse {
         struct pm_index *idx;
         struct pm_change change;
+        struct pm_graph *graph; /* what was applied, when the caller keeps it */
+        bool keep_graph;
         bool applied;
 };
 
@@ -211,7 +213,8 @@ parse_and_apply(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         struct refresh_parse *rp = userdata;
         int r;
 
-        r = pm_model_apply_outputs(rp->idx, q, outputs, n_outputs, &rp->change, NULL, err);
+        r = pm_model_apply_outputs(rp->idx, q, outputs, n_outputs, &rp->change,
+                                   rp->keep_graph ? &rp->graph : NULL, err);
         if (r < 0)
                 return r;
         rp->applied = true;
@@ -221,9 +224,9 @@ parse_and_apply(const struct pm_query *q, const struct pm_blob *outputs, size_t 
 
 static int
 refresh_project(const struct pm_config *cfg, const struct pm_project *project, struct pm_index *idx,
-                struct pm_change *change, struct pm_error *err)
+                struct pm_change *change, struct pm_graph **ret_graph, struct pm_error *err)
 {
-        struct refresh_parse rp = { .idx = idx };
+        struct refresh_parse rp = { .idx = idx, .keep_graph = ret_graph != NULL };
         struct pm_graph *g = NULL;
         int r;
 
@@ -236,10 +239,15 @@ refresh_project(const struct pm_config *cfg, const struct pm_project *project, s
                 goto out;
         }
         r = merge_change(change, &rp.change);
-        if (r < 0)
+        if (r < 0) {
                 r = pm_error_set(err, r, "out of memory");
+                goto out;
+        }
+        if (ret_graph)
+                *ret_graph = pm_steal_ptr(&rp.graph);
 out:
         pm_change_release(&rp.change);
+        pm_graph_free(rp.graph);
         pm_graph_free(g);
         if (r < 0)
                 name_project(cfg, project, err);
@@ -256,8 +264,18 @@ int
 pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                       struct pm_change *ret_change, struct pm_error *err)
 {
+        return pm_model_refresh_sync_graph(cfg, idx, ret_change, NULL, err);
+}
+
+int
+pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
+                            struct pm_change *ret_change, struct pm_graph **ret_graph,
+                            struct pm_error *err)
+{
         struct pm_change change;
         struct pm_error first, perr, merr;
+        struct pm_sysroot_job *job = NULL;
+        struct pm_graph *g = NULL;
         char *sysroot = NULL, *sysroot_src = NULL;
         char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
         char num[32];
@@ -269,20 +287,40 @@ pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
         pm_error_init(&first);
         pm_error_init(&merr);
 
+        /* When rustc must be asked, it runs while the build tools do. */
+        if (!pm_sysroot_lookup_cached(cfg, idx, &sysroot, &sysroot_src))
+                job = pm_sysroot_job_start(cfg);
         for (size_t i = 0; i < cfg->n_projects; i++) {
                 pm_error_init(&perr);
-                r = refresh_project(cfg, &cfg->projects[i], idx, &change, &perr);
+                r = refresh_project(cfg, &cfg->projects[i], idx, &change,
+                                    ret_graph && cfg->n_projects == 1 ? &g : NULL, &perr);
                 if (r < 0 && first_code == 0) {
                         first_code = r;
                         first = perr;
                 }
         }
-        if (first_code == 0) {
-                r = pm_sysroot_resolve_cached(cfg, idx, &sysroot, &sysroot_src, &perr);
-                if (r < 0) {
+        if (job) {
+                pm_error_init(&perr);
+                r = pm_sysroot_job_finish(pm_steal_ptr(&job), &sysroot, &sysroot_src, &perr);
+                if (r == 0)
+                        pm_sysroot_remember(cfg, idx, sysroot);
+                else if (first_code == 0) {
                         first_code = r;
                         first = perr;
                 }
+        } else if (!sysroot) {
+                pm_error_init(&perr);
+                r = pm_sysroot_resolve_cached(cfg, idx, &sysroot, &sysroot_src, &perr);
+                if (r < 0 && first_code == 0) {
+                        first_code = r;
+                        first = perr;
+                }
+        }
+        if (first_code != 0) {
+                /* A failed refresh stores no sysroot (as before: it was not asked). */
+                pm_free(sysroot);
+                pm_free(sysroot_src);
+                sysroot = sysroot_src = NULL;
         }
 
         /* Record how it went. A failure here matters less than the refresh's own. */
@@ -319,9 +357,12 @@ meta_failed:
                 *ret_change = change;
                 memset(&change, 0, sizeof(change));
         }
+        if (ret_graph)
+                *ret_graph = pm_steal_ptr(&g);
         r = 0;
 out:
         pm_change_release(&change);
+        pm_graph_free(g);
         pm_free(sysroot);
         pm_free(sysroot_src);
         return r;

@@ -4,6 +4,7 @@
  * sysroot_src is always returned (rust-analyzer.md §2). */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,4 +292,60 @@ pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char
         }
         /* Now resolve() runs no process. */
         return resolve(cfg, idx, ret_sysroot, ret_sysroot_src, NULL) == 0 ? 1 : 0;
+}
+
+struct pm_sysroot_job {
+        pthread_t thread;
+        const struct pm_config *cfg;
+        char *sysroot, *sysroot_src;
+        struct pm_error err;
+        int r;
+};
+
+static void *
+job_main(void *userdata)
+{
+        struct pm_sysroot_job *job = userdata;
+
+        job->r = pm_sysroot_resolve(job->cfg, &job->sysroot, &job->sysroot_src, &job->err);
+        return NULL;
+}
+
+struct pm_sysroot_job *
+pm_sysroot_job_start(const struct pm_config *cfg)
+{
+        struct pm_sysroot_job *job = pm_calloc(1, sizeof(*job));
+
+        if (!job)
+                return NULL;
+        job->cfg = cfg;
+        pm_error_init(&job->err);
+        if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
+                pm_free(job);
+                return NULL;
+        }
+        return job;
+}
+
+int
+pm_sysroot_job_finish(struct pm_sysroot_job *job, char **ret_sysroot, char **ret_sysroot_src,
+                      struct pm_error *err)
+{
+        int r;
+
+        if (!job)
+                return pm_error_set(err, -EINVAL, "internal bug: no sysroot job");
+        (void)pthread_join(job->thread, NULL);
+        r = job->r;
+        if (r < 0) {
+                if (err)
+                        *err = job->err;
+        } else {
+                *ret_sysroot = pm_steal_ptr(&job->sysroot);
+                *ret_sysroot_src = pm_steal_ptr(&job->sysroot_src);
+        }
+        pm_free(job->sysroot);
+        pm_free(job->sysroot_src);
+        pm_free(job);
+        return r;
 }

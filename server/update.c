@@ -605,28 +605,43 @@ finish(struct pm__refresh *r)
                                (unsigned long long)srv->generation, srv->n_crates);
                 progress(srv, "end", r->failed ? "failed" : msg);
                 if (r->change.n_labels || r->change.n_build_files) {
+                        bool ok;
+
                         params = cJSON_CreateObject();
-                        if (params) {
-                                cJSON_AddNumberToObject(params, "generation",
-                                                        (double)srv->generation);
-                                arr = cJSON_CreateStringArray((const char *const *)r->change.labels,
-                                                              (int)r->change.n_labels);
-                                if (arr)
-                                        cJSON_AddItemToObject(params, "labels", arr);
-                                arr = cJSON_CreateStringArray(
-                                        (const char *const *)r->change.build_files,
-                                        (int)r->change.n_build_files);
-                                if (arr)
-                                        cJSON_AddItemToObject(params, "buildFiles", arr);
-                                cJSON_AddNumberToObject(params, "added", (double)r->change.added);
-                                cJSON_AddNumberToObject(params, "removed",
-                                                        (double)r->change.removed);
-                                cJSON_AddNumberToObject(params, "modified",
-                                                        (double)r->change.modified);
-                                pm__server_broadcast(
-                                        srv, true,
-                                        pm__rpc_notification("projmodel/modelChanged", params));
-                        }
+                        ok = params &&
+                             cJSON_AddNumberToObject(params, "generation", (double)srv->generation);
+                        /* cJSON_CreateStringArray() gives NULL for no strings: say []. */
+                        arr = !ok                  ? NULL
+                              : r->change.n_labels ? cJSON_CreateStringArray(
+                                                             (const char *const *)r->change.labels,
+                                                             (int)r->change.n_labels)
+                                                   : cJSON_CreateArray();
+                        ok = arr && cJSON_AddItemToObject(params, "labels", arr);
+                        if (!ok)
+                                cJSON_Delete(arr);
+                        arr = !ok ? NULL
+                              : r->change.n_build_files
+                                      ? cJSON_CreateStringArray(
+                                                (const char *const *)r->change.build_files,
+                                                (int)r->change.n_build_files)
+                                      : cJSON_CreateArray();
+                        ok = arr && cJSON_AddItemToObject(params, "buildFiles", arr);
+                        if (!ok)
+                                cJSON_Delete(arr);
+                        ok = ok &&
+                             cJSON_AddNumberToObject(params, "added", (double)r->change.added) &&
+                             cJSON_AddNumberToObject(params, "removed",
+                                                     (double)r->change.removed) &&
+                             cJSON_AddNumberToObject(params, "modified",
+                                                     (double)r->change.modified);
+                        if (!ok)
+                                params = (cJSON_Delete(params), NULL);
+                        /* Out of memory: NULL closes the subscribers (pm__client_send), which
+                         * then reconnect and resync, rather than missing a change. */
+                        pm__server_broadcast(
+                                srv, true,
+                                params ? pm__rpc_notification("projmodel/modelChanged", params)
+                                       : NULL);
                 }
                 if (r->failed) {
                         params = cJSON_CreateObject();

@@ -29,26 +29,15 @@ int
 pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
 {
         const struct pm_config *cfg = q->config;
-        const cJSON *s = q->project->settings, *k;
+        const cJSON *s = q->project->settings;
         const char *file = cfg->file ? cfg->file : "(no file)";
         const char *e;
         int r;
 
-        if (s && !cJSON_IsObject(s))
-                return pm_error_set(err, PM_ECONFIG, "invalid '%s': key 'buck2' must be an object",
-                                    file);
         /* Typos fail loudly rather than silently running the default command. */
-        cJSON_ArrayForEach(k, s)
-        {
-                size_t i = 0;
-
-                while (known_keys[i] && strcmp(known_keys[i], k->string) != 0)
-                        i++;
-                if (!known_keys[i])
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "invalid '%s': key 'buck2.%s' is not a buck2 setting",
-                                            file, k->string);
-        }
+        r = pm_config_check_section(cfg, s, "buck2", known_keys, err);
+        if (r < 0)
+                return r;
         r = pm_config_get_string(cfg, s, "default_edition", "2021", &e, err);
         if (r < 0)
                 return r;

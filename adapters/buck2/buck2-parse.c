@@ -26,17 +26,6 @@
 #include "adapters/adapters-internal.h"
 #include "adapters/buck2/buck2-internal.h"
 
-static int
-line_of(const char *s, size_t off)
-{
-        int line = 1;
-
-        for (size_t i = 0; i < off; i++)
-                if (s[i] == '\n')
-                        line++;
-        return line;
-}
-
 static enum pm__buck2_rule
 classify(const char *type)
 {
@@ -797,8 +786,6 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct pm__buck2_ctx x = { .q = q, .root = q->project->root, .err = err };
-        size_t off = 0;
-        int check;
         cJSON *json = NULL;
         char *bc;
         size_t n;
@@ -811,19 +798,9 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (r < 0)
                 return r;
 
-        /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
-         * (without allocating), so a later cJSON failure can only be out-of-memory. */
-        check = pm__json_check(outputs[0].data, outputs[0].len, &off);
-        if (check == -1)
-                return pm_error_set_at(err, PM_ELIMIT, x.origin, line_of(outputs[0].data, off), 0,
-                                       "JSON nesting deeper than %d", PM_ADAPTER_MAX_JSON_DEPTH);
-        if (check < 0)
-                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
-                                       line_of(outputs[0].data, off), 0,
-                                       "not valid JSON (buck2 targets --json output expected)");
-        json = cJSON_ParseWithLength(outputs[0].data, outputs[0].len);
-        if (!json)
-                return pm_error_set(err, -ENOMEM, "out of memory");
+        r = pm__json_parse(&outputs[0], x.origin, "buck2 targets --json output", &json, err);
+        if (r < 0)
+                return r;
         if (!cJSON_IsArray(json)) {
                 r = pm__buck2_bad(&x, NULL,
                                   "not a JSON array (buck2 targets --json output expected)");

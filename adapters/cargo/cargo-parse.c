@@ -3,6 +3,7 @@
  * target, edges from the resolve graph (renames kept, dev/build-only deps dropped), activated
  * features as cfgs, and the CARGO_* variables Cargo would give rustc. Runs nothing. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/stamp.h"
 
 #include "adapters/adapters-internal.h"
 #include "adapters/cargo/cargo-internal.h"
@@ -80,17 +82,6 @@ static int
 oom(struct ctx *x)
 {
         return pm_error_set(x->err, -ENOMEM, "out of memory");
-}
-
-static int
-line_of(const char *s, size_t off)
-{
-        int line = 1;
-
-        for (size_t i = 0; i < off; i++)
-                if (s[i] == '\n')
-                        line++;
-        return line;
 }
 
 static const char *
@@ -526,6 +517,94 @@ read_resolve(struct ctx *x, const cJSON *json)
 }
 
 static int
+label_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+pkg_name_version_cmp(const void *a, const void *b)
+{
+        const struct pkg *x = *(const struct pkg *const *)a, *y = *(const struct pkg *const *)b;
+        int c = strcmp(x->name, y->name);
+
+        return c ? c : strcmp(x->version, y->version);
+}
+
+/* Give the crates of package @p labels that also name a hash of its package id. */
+static int
+relabel_package(struct ctx *x, const struct pkg *p)
+{
+        uint32_t h = (uint32_t)pm_hash64(p->id, strlen(p->id), 0);
+
+        for (size_t i = p->first; i < p->end; i++) {
+                struct pm_crate *c = &x->g->crates[i];
+
+                c->label =
+                        c->kind == PM_CRATE_BIN
+                                ? pm_graph_printf(x->g, "cargo:%s#%s@%s~%08" PRIx32 ":bin:%s",
+                                                  x->rel, p->name, p->version, h, c->display_name)
+                                : pm_graph_printf(x->g, "cargo:%s#%s@%s~%08" PRIx32, x->rel,
+                                                  p->name, p->version, h);
+                if (!c->label)
+                        return oom(x);
+        }
+        return 0;
+}
+
+/*
+ * Packages of one name and version from different sources (a registry crate and a git fork of
+ * it, say) would share the label "cargo:<rel>#<name>@<version>": each of them gets a label that
+ * also names a hash of its package id instead. Runs before add_deps(), which copies labels.
+ */
+static int
+disambiguate_labels(struct ctx *x)
+{
+        struct pkg **v;
+        size_t i, j;
+        int r = 0;
+
+        if (x->n < 2)
+                return 0;
+        v = pm_malloc(x->n * sizeof(*v));
+        if (!v)
+                return oom(x);
+        for (i = 0; i < x->n; i++)
+                v[i] = &x->p[i];
+        qsort(v, x->n, sizeof(*v), pkg_name_version_cmp);
+        for (i = 0; i < x->n && r == 0; i = j) {
+                for (j = i + 1; j < x->n && pkg_name_version_cmp(&v[i], &v[j]) == 0; j++)
+                        ;
+                for (size_t k = i; j - i > 1 && k < j && r == 0; k++)
+                        r = relabel_package(x, v[k]);
+        }
+        pm_free(v);
+        return r;
+}
+
+static int
+check_labels(struct ctx *x)
+{
+        const char **v;
+        size_t n = x->g->n_crates;
+        int r = 0;
+
+        if (n < 2)
+                return 0;
+        v = pm_malloc(n * sizeof(*v));
+        if (!v)
+                return oom(x);
+        for (size_t i = 0; i < n; i++)
+                v[i] = x->g->crates[i].label;
+        qsort(v, n, sizeof(*v), label_cmp);
+        for (size_t i = 1; i < n && r == 0; i++)
+                if (strcmp(v[i - 1], v[i]) == 0)
+                        r = bad(x, NULL, "two crates would have the label '%s'", v[i]);
+        pm_free(v);
+        return r;
+}
+
+static int
 parse_metadata(struct ctx *x, const cJSON *json)
 {
         const cJSON *packages = cJSON_GetObjectItemCaseSensitive(json, "packages"), *pk;
@@ -566,6 +645,10 @@ parse_metadata(struct ctx *x, const cJSON *json)
                 r = read_resolve(x, json);
         for (i = 0; r == 0 && i < x->n; i++)
                 r = read_package(x, &x->p[i]);
+        if (r == 0)
+                r = disambiguate_labels(x);
+        if (r == 0)
+                r = check_labels(x);
         for (i = 0; r == 0 && i < x->n; i++)
                 r = add_deps(x, &x->p[i]);
         return r;
@@ -593,8 +676,6 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct ctx x = { .q = q, .err = err };
-        size_t off = 0;
-        int check;
         cJSON *json = NULL;
         int r;
 
@@ -606,19 +687,9 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (r < 0)
                 return r;
 
-        /* cJSON reports a syntax error and out-of-memory alike: check the syntax first
-         * (without allocating), so a later cJSON failure can only be out-of-memory. */
-        check = pm__json_check(outputs[0].data, outputs[0].len, &off);
-        if (check == -1)
-                return pm_error_set_at(err, PM_ELIMIT, x.origin, line_of(outputs[0].data, off), 0,
-                                       "JSON nesting deeper than %d", PM_ADAPTER_MAX_JSON_DEPTH);
-        if (check < 0)
-                return pm_error_set_at(err, PM_EBADTOOLOUTPUT, x.origin,
-                                       line_of(outputs[0].data, off), 0,
-                                       "not valid JSON (cargo metadata output expected)");
-        json = cJSON_ParseWithLength(outputs[0].data, outputs[0].len);
-        if (!json)
-                return pm_error_set(err, -ENOMEM, "out of memory");
+        r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
+        if (r < 0)
+                return r;
         r = -ENOMEM;
         x.a = pm_arena_new();
         x.g = pm_graph_new();

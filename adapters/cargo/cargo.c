@@ -43,24 +43,7 @@ static const char *const known_keys[] = { "command", "features", "all_features",
 int
 pm__cargo_check_settings(const struct pm_query *q, struct pm_error *err)
 {
-        const cJSON *s = q->project->settings, *k;
-        const char *file = q->config->file ? q->config->file : "(no file)";
-
-        if (s && !cJSON_IsObject(s))
-                return pm_error_set(err, PM_ECONFIG, "invalid '%s': key 'cargo' must be an object",
-                                    file);
-        cJSON_ArrayForEach(k, s)
-        {
-                size_t i = 0;
-
-                while (known_keys[i] && strcmp(known_keys[i], k->string) != 0)
-                        i++;
-                if (!known_keys[i])
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "invalid '%s': key 'cargo.%s' is not a cargo setting",
-                                            file, k->string);
-        }
-        return 0;
+        return pm_config_check_section(q->config, q->project->settings, "cargo", known_keys, err);
 }
 
 static int

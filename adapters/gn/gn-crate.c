@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
@@ -88,54 +86,70 @@ pm__gn_path(struct pm__gn_ctx *c, struct pm_arena *a, const char *s, char **ret)
         return 0;
 }
 
-/* A target path property: a source-absolute string, else PM_EBADTOOLOUTPUT. */
+/* A target path property entry: a source-absolute path, else PM_EBADTOOLOUTPUT. */
 int
 pm__gn_target_path(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_arena *a,
-                   const char *key, const cJSON *item, char **ret)
+                   const char *key, const char *s, char **ret)
 {
         int r;
 
-        if (!cJSON_IsString(item))
-                return pm__gn_bad_target(c, t->label, "has a '%s' entry that is not a string", key);
-        r = pm__gn_path(c, a, item->valuestring, ret);
+        r = pm__gn_path(c, a, s, ret);
         if (r < 0)
                 return r;
         if (!*ret)
                 return pm__gn_bad_target(c, t->label,
                                          "has %s '%.200s' that is not source-absolute ('//...')",
-                                         key, item->valuestring);
-        return 0;
-}
-
-/* An optional array-of-strings property: NULL when absent, PM_EBADTOOLOUTPUT when mistyped. */
-int
-pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, const char *key,
-                    const cJSON **ret)
-{
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(t->json, key);
-        const cJSON *e;
-
-        *ret = NULL;
-        if (!arr)
-                return 0;
-        if (!cJSON_IsArray(arr))
-                return pm__gn_bad_target(c, t->label, "has '%s' that is not an array", key);
-        cJSON_ArrayForEach(e, arr)
-        {
-                if (!cJSON_IsString(e))
-                        return pm__gn_bad_target(c, t->label,
-                                                 "has a '%s' entry that is not a string", key);
-        }
-        *ret = arr;
+                                         key, s);
         return 0;
 }
 
 const char *
-pm__gn_string_prop(const struct pm__gn_target *t, const char *key)
+pm__gn_prop_name(enum pm__gn_prop prop)
 {
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(t->json, key);
+        static const char *const names[_PM__GN_PROP_MAX] = {
+                [PM__GN_PROP_TYPE] = "type",
+                [PM__GN_PROP_CRATE_ROOT] = "crate_root",
+                [PM__GN_PROP_CRATE_NAME] = "crate_name",
+                [PM__GN_PROP_OUTPUTS] = "outputs",
+                [PM__GN_PROP_DEPS] = "deps",
+                [PM__GN_PROP_RUSTFLAGS] = "rustflags",
+                [PM__GN_PROP_SOURCES] = "sources",
+                [PM__GN_PROP_INPUTS] = "inputs",
+                [PM__GN_PROP_RUSTENV] = "rustenv",
+        };
 
-        return cJSON_IsString(item) ? item->valuestring : NULL;
+        return (unsigned)prop < _PM__GN_PROP_MAX ? names[prop] : "?";
+}
+
+/* An optional array-of-strings property: NULL when absent, PM_EBADTOOLOUTPUT when mistyped. */
+int
+pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, enum pm__gn_prop prop,
+                    const struct pm__gn_val **ret)
+{
+        const struct pm__gn_val *v = &t->prop[prop];
+
+        *ret = NULL;
+        switch (v->kind) {
+        case PM__GN_ABSENT:
+                return 0;
+        case PM__GN_STRINGS:
+                *ret = v;
+                return 0;
+        case PM__GN_ARRAY_OTHER:
+                return pm__gn_bad_target(c, t->label, "has a '%s' entry that is not a string",
+                                         pm__gn_prop_name(prop));
+        case PM__GN_STRING:
+        case PM__GN_OTHER:
+                break;
+        }
+        return pm__gn_bad_target(c, t->label, "has '%s' that is not an array",
+                                 pm__gn_prop_name(prop));
+}
+
+const char *
+pm__gn_string_prop(const struct pm__gn_target *t, enum pm__gn_prop prop)
+{
+        return t->prop[prop].kind == PM__GN_STRING ? t->prop[prop].s : NULL;
 }
 
 /*
@@ -234,20 +248,19 @@ add_include_dir_of(struct pm__gn_ctx *c, struct pm_crate *crate, const char *fil
 
 /* Sources (and inputs) under the build directory are generated: their dirs must be included. */
 static int
-add_paths(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate, const char *key,
-          bool list)
+add_paths(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate,
+          enum pm__gn_prop prop, bool list)
 {
-        const cJSON *arr, *e;
+        const struct pm__gn_val *arr;
         int r;
 
-        r = pm__gn_string_array(c, t, key, &arr);
+        r = pm__gn_string_array(c, t, prop, &arr);
         if (r < 0 || !arr)
                 return r;
-        cJSON_ArrayForEach(e, arr)
-        {
+        for (size_t i = 0; i < arr->n; i++) {
                 char *p;
 
-                r = pm__gn_target_path(c, t, c->g->arena, key, e, &p);
+                r = pm__gn_target_path(c, t, c->g->arena, pm__gn_prop_name(prop), arr->v[i], &p);
                 if (r < 0)
                         return r;
                 if (list && pm_strlist_push_unique(c->g, &crate->sources, p) < 0)
@@ -264,15 +277,14 @@ add_paths(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate,
 static int
 add_env(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate)
 {
-        const cJSON *arr, *e;
+        const struct pm__gn_val *arr;
         int r;
 
-        r = pm__gn_string_array(c, t, "rustenv", &arr);
+        r = pm__gn_string_array(c, t, PM__GN_PROP_RUSTENV, &arr);
         if (r < 0 || !arr)
                 return r;
-        cJSON_ArrayForEach(e, arr)
-        {
-                const char *kv = e->valuestring;
+        for (size_t i = 0; i < arr->n; i++) {
+                const char *kv = arr->v[i];
                 const char *eq = strchr(kv, '=');
                 char *key, *value;
 
@@ -342,7 +354,7 @@ check_flags(struct pm__gn_ctx *c, const struct pm__gn_target *t, const struct pm
 int
 pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t)
 {
-        const cJSON *flags, *e;
+        const struct pm__gn_val *flags;
         struct pm_crate *crate;
         char *dir = NULL, *name = NULL, *tc = NULL, *p = NULL;
         int r;
@@ -366,20 +378,18 @@ pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t)
         crate->is_workspace_member = !is_third_party(c, t->label);
 
         r = pm__gn_target_path(c, t, c->g->arena, "crate_root",
-                               cJSON_GetObjectItemCaseSensitive(t->json, "crate_root"),
-                               &crate->root_module);
+                               pm__gn_string_prop(t, PM__GN_PROP_CRATE_ROOT), &crate->root_module);
         if (r < 0)
                 return r;
         r = add_include_dir_of(c, crate, crate->root_module);
         if (r < 0)
                 return r;
 
-        r = pm__gn_string_array(c, t, "rustflags", &flags);
+        r = pm__gn_string_array(c, t, PM__GN_PROP_RUSTFLAGS, &flags);
         if (r < 0)
                 return r;
-        cJSON_ArrayForEach(e, flags)
-        {
-                if (pm_strlist_push(c->g, &crate->flags, e->valuestring) < 0)
+        for (size_t i = 0; flags && i < flags->n; i++) {
+                if (pm_strlist_push(c->g, &crate->flags, flags->v[i]) < 0)
                         return pm__gn_oom(c);
         }
         r = check_flags(c, t, &crate->flags);
@@ -405,10 +415,10 @@ pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t)
             pm_strlist_push_unique(c->g, &crate->cfgs, "debug_assertions") < 0)
                 return pm__gn_oom(c);
 
-        r = add_paths(c, t, crate, "sources", true);
+        r = add_paths(c, t, crate, PM__GN_PROP_SOURCES, true);
         if (r < 0)
                 return r;
-        r = add_paths(c, t, crate, "inputs", false);
+        r = add_paths(c, t, crate, PM__GN_PROP_INPUTS, false);
         if (r < 0)
                 return r;
         r = add_env(c, t, crate);

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
@@ -115,7 +113,7 @@ iface_hash(const struct pm__gn_span *sp)
 {
         uint64_t h = K2;
 
-        for (size_t i = 0; i < _PM__GN_PROP_MAX; i++) {
+        for (size_t i = 0; i < _PM__GN_IFACE_MAX; i++) {
                 if (!sp->prop[i])
                         h = fmix(h ^ (K1 * (i + 1)));
                 else if (i == PM__GN_PROP_CRATE_ROOT)
@@ -156,7 +154,7 @@ enum span_flags {
         F_SEED = 1 << 0,   /* what its dependents read of it may have changed */
         F_QUEUED = 1 << 1, /* its dependents are being looked for */
         F_EMIT = 1 << 2,   /* its build file is covered: its crate is in the graph */
-        F_LOAD = 1 << 3,   /* parsed with cJSON (emitted, or in an emitted crate's closure) */
+        F_LOAD = 1 << 3,   /* decoded (emitted, or in an emitted crate's closure) */
 };
 
 struct inc {
@@ -715,7 +713,7 @@ out_dir(struct inc *x, struct pm__gn_ctx *c)
 }
 
 /*
- * Build the partial graph: load the marked targets with cJSON (only their bytes), then run
+ * Build the partial graph: load the marked targets (decoding only their bytes), then run
  * gn-parse.c's passes on them, emitting crates for the covered ones. Returns 1 with *ret_g, 0
  * to parse everything.
  */
@@ -731,15 +729,13 @@ build_partial(struct inc *x, size_t n_load, struct pm_graph **ret_g)
                 .tmp = x->tmp,
                 .err = x->err,
         };
-        cJSON *holder = NULL;
         bool *emit = NULL;
         int r;
 
         c.g = pm_graph_new();
-        holder = cJSON_CreateObject();
         c.t = pm_arena_alloc(x->tmp, (n_load + 1) * sizeof(*c.t));
         emit = pm_calloc(n_load + 1, sizeof(*emit));
-        if (!c.g || !holder || !c.t || !emit) {
+        if (!c.g || !c.t || !emit) {
                 r = oom(x);
                 goto out;
         }
@@ -751,25 +747,10 @@ build_partial(struct inc *x, size_t n_load, struct pm_graph **ret_g)
         for (size_t k = 0; k < sc->n; k++) {
                 const struct pm__gn_span *sp = x->sorted[k];
                 size_t idx = (size_t)(sp - sc->v);
-                char *label;
-                cJSON *item;
 
                 if (!(x->flags[idx] & F_LOAD))
                         continue;
-                label = pm_arena_strndup(x->tmp, sp->key, sp->key_len);
-                if (!label) {
-                        r = oom(x);
-                        goto out;
-                }
-                /* The bytes passed the scanner's check, as strict as cJSON: NULL is OOM. */
-                item = cJSON_ParseWithLength(sp->value, sp->value_len);
-                if (!item) {
-                        r = oom(x);
-                        goto out;
-                }
-                /* The label stays in the arena: the holder only borrows it. */
-                cJSON_AddItemToObjectCS(holder, label, item);
-                r = pm__gn_load_target(&c, item, &c.t[c.n]);
+                r = pm__gn_target_from_span(&c, sp, &c.t[c.n]);
                 if (r < 0)
                         goto out;
                 emit[c.n] = x->flags[idx] & F_EMIT;
@@ -811,7 +792,7 @@ build_partial(struct inc *x, size_t n_load, struct pm_graph **ret_g)
         *ret_g = pm_steal_ptr(&c.g);
         r = 1;
 out:
-        cJSON_Delete(holder);
+        pm__gn_ctx_close(&c);
         pm_free(emit);
         pm_free(c.stack);
         pm_free(c.found);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "projmodel/graph.h"
+#include "projmodel/stamp.h"
 
 #include "adapters/adapters-internal.h"
 
@@ -15,6 +16,7 @@ struct pm_arena;
 struct pm_blob;
 struct pm_error;
 struct pm_query;
+struct pm__gn_span;
 
 /* Limits on what GN hands us; going over one is PM_ELIMIT or PM_EBADTOOLOUTPUT. */
 #define PM_GN_MAX_JSON_BYTES  (1024UL * 1024 * 1024) /* when the config gives no max */
@@ -68,6 +70,14 @@ struct pm__gn_extern {
  */
 int pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_extern **ret_v,
                               size_t *ret_n, struct pm_error *err);
+/*
+ * As pm__gn_ninja_read_externs(), also saying in *ret_file what the file read was (its fstat(),
+ * or missing), for the input stamp; *ret_file is set on every return. With @dirfd >= 0 the file
+ * is opened as @rel under @dirfd (the same file as @path, which names it in errors).
+ */
+int pm__gn_ninja_read_externs_at(struct pm_arena *a, int dirfd, const char *rel, const char *path,
+                                 struct pm_stamp_file *ret_file, struct pm__gn_extern **ret_v,
+                                 size_t *ret_n, struct pm_error *err);
 
 /*
  * Parse the value of an externs variable (ninja-escaped) into pairs, as above. Exposed for the
@@ -78,14 +88,62 @@ int pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, cons
 
 #include "projmodel/banned.h"
 
+/*
+ * The target properties the parse reads, in the order the scanner records their raw JSON. The
+ * first _PM__GN_IFACE_MAX are what other targets' deps read of a target (its interface, for the
+ * incremental fingerprints).
+ */
+enum pm__gn_prop {
+        PM__GN_PROP_TYPE,
+        PM__GN_PROP_CRATE_ROOT,
+        PM__GN_PROP_CRATE_NAME,
+        PM__GN_PROP_OUTPUTS,
+        PM__GN_PROP_DEPS,
+        PM__GN_PROP_RUSTFLAGS,
+        PM__GN_PROP_SOURCES,
+        PM__GN_PROP_INPUTS,
+        PM__GN_PROP_RUSTENV,
+        _PM__GN_PROP_MAX
+};
+
+#define _PM__GN_IFACE_MAX (PM__GN_PROP_DEPS + 1)
+
+/* What a property holds, as far as the parse cares. */
+enum pm__gn_vkind {
+        PM__GN_ABSENT,
+        PM__GN_STRING,      /* s */
+        PM__GN_STRINGS,     /* an array of strings: v[0..n) */
+        PM__GN_ARRAY_OTHER, /* an array with an entry that is not a string */
+        PM__GN_OTHER,       /* anything else (null, a number, an object, ...) */
+};
+
+/* One property's value, decoded (strings in the parse's tmp arena or borrowed from the JSON). */
+struct pm__gn_val {
+        enum pm__gn_vkind kind;
+        const char *s;
+        const char **v;
+        size_t n;
+};
+
+/* One ninja file read ahead (gn-prefetch.c); ext and n_ext in the prefetch's arenas. */
+struct pm__gn_prefetch_slot {
+        const char *path; /* absolute, under the build directory */
+        struct pm__gn_extern *ext;
+        size_t n_ext;
+        struct pm_stamp_file file;
+        int r; /* pm__gn_ninja_read_externs_at()'s result */
+};
+
 /* One entry of the JSON's target map (gn-parse.c builds them, gn-crate.c reads them). */
 struct pm__gn_target {
-        const char *label;        /* borrowed from the JSON */
-        const struct cJSON *json; /* the target's object */
-        const char *crate_name;   /* borrowed; Rust targets only */
-        char *output;             /* absolute first output (tmp arena), or NULL */
-        size_t crate;             /* index into the graph's crates; Rust targets only */
-        unsigned mark;            /* visit generation while flattening groups */
+        const char *label;                        /* tmp arena or borrowed from the JSON */
+        bool is_object;                           /* the entry is a JSON object */
+        struct pm__gn_val prop[_PM__GN_PROP_MAX]; /* its properties (first occurrence) */
+        struct pm__gn_prefetch_slot *prefetch;    /* its ninja file read ahead, or NULL */
+        const char *crate_name;                   /* borrowed; Rust targets only */
+        char *output;                             /* absolute first output (tmp arena), or NULL */
+        size_t crate;  /* index into the graph's crates; Rust targets only */
+        unsigned mark; /* visit generation while flattening groups */
         bool is_group;
         bool is_rust;
         bool linkable; /* a Rust dependency can name it: rust_library, rust_proc_macro */
@@ -112,8 +170,29 @@ struct pm__gn_ctx {
         unsigned mark;
         size_t n_missing_ninja;
         char *first_missing_ninja;
+        size_t cap_input_files; /* entries of g->input_files */
+        int out_dir_fd;         /* out_dir opened for the ninja files (O_PATH), or -1 */
+        bool out_dir_opened;    /* out_dir_fd was tried (close it with pm__gn_ctx_close()) */
+        struct pm__gn_prefetch *prefetch; /* ninja files read ahead, or NULL */
         struct pm_error *err;
 };
+
+/* Close what the ctx opened (the build directory, a prefetch). */
+void pm__gn_ctx_close(struct pm__gn_ctx *c);
+
+/* gn-prefetch.c: reading ninja files ahead on a second thread (c->out_dir_fd must be open). */
+struct pm__gn_prefetch;
+/*
+ * Start reading the @n ninja files @paths (strings that outlive the prefetch) ahead; *ret_slots
+ * is one slot per path (valid until pm__gn_prefetch_free()), or NULL when nothing is read ahead
+ * (few files, no thread). Fails only with -ENOMEM.
+ */
+int pm__gn_prefetch_start(struct pm__gn_ctx *c, const char *const *paths, size_t n,
+                          struct pm__gn_prefetch_slot **ret_slots);
+/* Read what is left on this thread, then wait for the worker: every slot is filled. */
+void pm__gn_prefetch_finish(struct pm__gn_ctx *c);
+/* Stop the worker (if still running) and free everything; NULL prefetch is a no-op. */
+void pm__gn_prefetch_free(struct pm__gn_ctx *c);
 
 /* gn-crate.c: errors, warnings, paths and property readers for one target, and its crate. */
 int pm__gn_oom(struct pm__gn_ctx *c);
@@ -127,14 +206,16 @@ int pm__gn_warn(struct pm__gn_ctx *c, const char *fmt, ...) __attribute__((forma
 /* "//x" (source-relative) or "/x" (system-absolute) as an absolute path owned by @a; *ret
  * is NULL when @s is neither. */
 int pm__gn_path(struct pm__gn_ctx *c, struct pm_arena *a, const char *s, char **ret);
-/* A path property entry @item of @t: a GN path string, else PM_EBADTOOLOUTPUT. */
+/* A path property entry @s of @t (property @key): a GN path, else PM_EBADTOOLOUTPUT. */
 int pm__gn_target_path(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_arena *a,
-                       const char *key, const struct cJSON *item, char **ret);
+                       const char *key, const char *s, char **ret);
 /* Optional array-of-strings property: *ret NULL when absent, PM_EBADTOOLOUTPUT if mistyped. */
-int pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, const char *key,
-                        const struct cJSON **ret);
+int pm__gn_string_array(struct pm__gn_ctx *c, struct pm__gn_target *t, enum pm__gn_prop prop,
+                        const struct pm__gn_val **ret);
 /* A string property, borrowed, or NULL. */
-const char *pm__gn_string_prop(const struct pm__gn_target *t, const char *key);
+const char *pm__gn_string_prop(const struct pm__gn_target *t, enum pm__gn_prop prop);
+/* The JSON key of @prop ("crate_root"). */
+const char *pm__gn_prop_name(enum pm__gn_prop prop);
 /* "//dir:name(//tc:tcname)" -> "dir" ("" at the root), "name", "tcname" or NULL (tmp arena). */
 int pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, char **ret_name,
                        char **ret_tc);
@@ -142,8 +223,14 @@ int pm__gn_split_label(struct pm__gn_ctx *c, const char *label, char **ret_dir, 
 int pm__gn_build_crate(struct pm__gn_ctx *c, struct pm__gn_target *t);
 
 /* gn-parse.c's passes, shared with gn-incremental.c (which runs them on a subset of targets). */
-/* Fill @t from the target-map entry @item (item->string is the label) and check it. */
-int pm__gn_load_target(struct pm__gn_ctx *c, const struct cJSON *item, struct pm__gn_target *t);
+/*
+ * Fill @t from the scanned target-map entry @sp (label: its key, which has no escapes), decoding
+ * only the properties the parse reads. Then pm__gn_load_target().
+ */
+int pm__gn_target_from_span(struct pm__gn_ctx *c, const struct pm__gn_span *sp,
+                            struct pm__gn_target *t);
+/* Classify @t (label and properties filled) and check what every later pass relies on. */
+int pm__gn_load_target(struct pm__gn_ctx *c, struct pm__gn_target *t);
 /* Allocate c->found and index the linkable Rust targets of c->t (sorted by label) by output. */
 int pm__gn_index_outputs(struct pm__gn_ctx *c);
 /* Add the deps of Rust target @t (its crate built) from c->t and its ninja file. */
@@ -152,16 +239,6 @@ int pm__gn_add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t);
 int pm__gn_warn_missing_ninja(struct pm__gn_ctx *c);
 
 /* gn-incremental.c: fingerprints and partial graphs for the daemon. */
-
-/* The target properties whose raw JSON the scanner records (what other targets' deps read). */
-enum pm__gn_prop {
-        PM__GN_PROP_TYPE,
-        PM__GN_PROP_CRATE_ROOT,
-        PM__GN_PROP_CRATE_NAME,
-        PM__GN_PROP_OUTPUTS,
-        PM__GN_PROP_DEPS,
-        _PM__GN_PROP_MAX
-};
 
 /* One entry of the target map, as bytes of the scanned document (nothing is copied). */
 struct pm__gn_span {

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
 #include "adapters/gn/gn-internal.h"
@@ -199,22 +201,50 @@ find_externs(const char *text, size_t len, size_t *ret_len)
         return NULL;
 }
 
+static int64_t
+ns(const struct timespec *ts)
+{
+        return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
 /*
- * Read @path whole: into @stack (@stack_size bytes) when it fits, else into @heap. *ret_text
- * and *ret_len describe the contents (NUL-terminated). Errors as pm_strbuf_read_file()'s.
+ * Read @path (when @dirfd >= 0, as @rel under @dirfd: a shorter walk) whole: into @stack
+ * (@stack_size bytes) when it fits, else into @heap. *ret_text and *ret_len describe the contents
+ * (NUL-terminated), *ret_file what fstat() said of the file read (for its stamp), or missing when
+ * there is none. Errors as pm_strbuf_read_file()'s.
  */
 static int
-read_ninja(const char *path, char *stack, size_t stack_size, struct pm_strbuf *heap,
-           const char **ret_text, size_t *ret_len, struct pm_error *err)
+read_ninja(int dirfd, const char *rel, const char *path, char *stack, size_t stack_size,
+           struct pm_strbuf *heap, const char **ret_text, size_t *ret_len,
+           struct pm_stamp_file *ret_file, struct pm_error *err)
 {
+        struct stat st;
         size_t len = 0;
         ssize_t n;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        if (dirfd >= 0)
+                fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        else
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        *ret_file = (struct pm_stamp_file){ .missing = true };
                 return pm_error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+        }
+        /* Before the read: a write after this changes the times the stamp records. */
+        if (fstat(fd, &st) < 0) {
+                r = pm_error_set(err, -errno, "cannot read '%s': %s", path, strerror(errno));
+                goto out;
+        }
+        *ret_file = (struct pm_stamp_file){ .mtime_ns = ns(&st.st_mtim),
+                                            .ctime_ns = ns(&st.st_ctim),
+                                            .size = (int64_t)st.st_size,
+                                            .ino = (uint64_t)st.st_ino };
         for (;;) {
+                /* All of a regular file that fits: no second read() to see the end. */
+                if (S_ISREG(st.st_mode) && len == (size_t)st.st_size && len > 0)
+                        break;
                 n = read(fd, stack + len, stack_size - 1 - len);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -275,13 +305,25 @@ int
 pm__gn_ninja_read_externs(struct pm_arena *a, const char *path, struct pm__gn_extern **ret_v,
                           size_t *ret_n, struct pm_error *err)
 {
+        struct pm_stamp_file f;
+
+        return pm__gn_ninja_read_externs_at(a, -1, NULL, path, &f, ret_v, ret_n, err);
+}
+
+int
+pm__gn_ninja_read_externs_at(struct pm_arena *a, int dirfd, const char *rel, const char *path,
+                             struct pm_stamp_file *ret_file, struct pm__gn_extern **ret_v,
+                             size_t *ret_n, struct pm_error *err)
+{
         char stack[NINJA_STACK_BUF];
         struct pm_strbuf heap = PM_STRBUF_INIT;
         const char *text = NULL, *value;
         size_t len = 0, text_len = 0;
         int r;
 
-        r = read_ninja(path, stack, sizeof(stack), &heap, &text, &text_len, err);
+        *ret_file = (struct pm_stamp_file){ .missing = true };
+        r = read_ninja(dirfd, rel, path, stack, sizeof(stack), &heap, &text, &text_len, ret_file,
+                       err);
         if (r < 0)
                 goto out;
         value = find_externs(text, text_len, &len);

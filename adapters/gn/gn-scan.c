@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The gn adapter's span scanner: checks a project.json as strictly as pm__json_check() and
- * records where each target's JSON (and the few properties other targets' deps read) lies,
- * without building a tree. gn-incremental.c hashes those spans; nothing here allocates but the
- * span array. */
+ * records where each target's JSON (and the properties the parse reads) lies, without building a
+ * tree. gn-parse.c decodes just those properties, gn-incremental.c hashes the spans; nothing here
+ * allocates but the span array. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -326,7 +326,7 @@ value(struct scanner *s)
 
 #define key_is(key, len, name) ((len) == sizeof(name) - 1 && memcmp((key), (name), (len)) == 0)
 
-/* A member of one target: the properties other targets' deps depend on are recorded. */
+/* A member of one target: the properties the parse reads are recorded. */
 static bool
 target_prop(struct scanner *s, void *ctx, const unsigned char *key, size_t len, bool escaped)
 {
@@ -349,6 +349,14 @@ target_prop(struct scanner *s, void *ctx, const unsigned char *key, size_t len, 
                 i = PM__GN_PROP_OUTPUTS;
         else if (key_is(key, len, "deps"))
                 i = PM__GN_PROP_DEPS;
+        else if (key_is(key, len, "rustflags"))
+                i = PM__GN_PROP_RUSTFLAGS;
+        else if (key_is(key, len, "sources"))
+                i = PM__GN_PROP_SOURCES;
+        else if (key_is(key, len, "inputs"))
+                i = PM__GN_PROP_INPUTS;
+        else if (key_is(key, len, "rustenv"))
+                i = PM__GN_PROP_RUSTENV;
         else
                 return true;
         if (!sp->prop[i]) {

@@ -85,4 +85,13 @@ int pm_config_get_string(const struct pm_config *cfg, const struct cJSON *sectio
 int pm_config_get_strv(const struct pm_config *cfg, const struct cJSON *section, const char *key,
                        const char ***ret, size_t *ret_n, struct pm_error *err);
 
+/*
+ * Check an adapter's @section (borrowed; NULL when absent) of @cfg: an object whose keys are all
+ * in @known (NULL-terminated), so that a typo fails loudly rather than silently running the
+ * defaults. @name is the section's key ("cargo"). PM_ECONFIG naming the file and the key
+ * otherwise: "invalid '<file>': key 'cargo.x' is not a cargo setting".
+ */
+int pm_config_check_section(const struct pm_config *cfg, const struct cJSON *section,
+                            const char *name, const char *const *known, struct pm_error *err);
+
 #endif

@@ -9,6 +9,7 @@
 
 struct pm_arena;
 struct pm_error;
+struct pm_stamp_file;
 
 enum pm_crate_kind {
         PM_CRATE_LIB,
@@ -112,6 +113,9 @@ struct pm_graph {
          */
         struct pm_strlist inputs;
         bool inputs_known;
+        /* NULL, or what the parse saw of each file of `inputs` (same order; in the arena), so
+         * the stamp need not stat them again (pm_stamp_make_known()). */
+        struct pm_stamp_file *input_files;
 };
 
 /* A new empty graph owned by the caller (free with pm_graph_free()), or NULL on OOM. */

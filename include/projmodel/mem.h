@@ -28,6 +28,13 @@ char *pm_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1,
  */
 unsigned long pm_mem_fail_at(unsigned long nth);
 
+/*
+ * How many allocations have returned NULL so far (injected or real), process-wide. A caller
+ * whose callee cannot tell out-of-memory from bad input (cJSON_Parse) compares it before and
+ * after the call.
+ */
+unsigned long pm_mem_failures(void);
+
 /* Route cJSON's allocator through pm_malloc/pm_free. Idempotent. */
 void pm_mem_install_hooks(void);
 
@@ -69,6 +76,9 @@ char *pm_arena_strdup(struct pm_arena *a, const char *s);
 char *pm_arena_strndup(struct pm_arena *a, const char *s, size_t n);
 char *pm_arena_printf(struct pm_arena *a, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/* pm_arena_printf() with a va_list, for wrappers; @ap is used up as by vsnprintf(). */
+char *pm_arena_vprintf(struct pm_arena *a, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 /* Bytes handed out so far (for limits and benchmarks). */
 size_t pm_arena_used(const struct pm_arena *a);
 

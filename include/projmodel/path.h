@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Lexical path handling: the same normalisation rust-analyzer applies (no symlink resolution). */
+/* Lexical path handling: the same normalisation rust-analyzer applies (no symlink resolution).
+ * Only pm_path_cwd(), pm_path_absolute() and pm_path_exists_in() look at the file system. */
 #ifndef PROJMODEL_PATH_H
 #define PROJMODEL_PATH_H
 
@@ -36,5 +37,14 @@ bool pm_path_is_absolute(const char *path);
  * with errno set.
  */
 char *pm_path_cwd(void);
+
+/*
+ * @path made absolute against the working directory (when relative) and normalised. pm_malloc'd
+ * (caller frees with pm_free), or NULL with errno set.
+ */
+char *pm_path_absolute(const char *path);
+
+/* True if @dir/@name exists (lstat(): a dangling symlink counts). False on out of memory. */
+bool pm_path_exists_in(const char *dir, const char *name);
 
 #endif

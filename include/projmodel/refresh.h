@@ -43,6 +43,17 @@ int pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                           struct pm_change *ret_change, struct pm_error *err);
 
 /*
+ * As pm_model_refresh_sync(), also handing over the graph that was applied when @cfg has one
+ * project and its output was parsed (*ret_graph, owned by the caller; NULL otherwise: nothing
+ * was parsed, or several projects). A caller rendering the whole model can render that graph
+ * instead of loading the model back. `rustc --print sysroot`, when it has to run, runs
+ * meanwhile on a second thread.
+ */
+int pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
+                                struct pm_change *ret_change, struct pm_graph **ret_graph,
+                                struct pm_error *err);
+
+/*
  * The parse-and-apply half of a refresh, for outputs at hand (the steps' outputs, or captured
  * output with @q->captured): parse @outputs with the adapter of @q->project and apply the graph
  * to @idx under the project's id -- unless the model already holds exactly what they describe,

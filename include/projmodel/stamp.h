@@ -37,6 +37,28 @@ int pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, 
                   struct pm_error *err);
 
 /*
+ * What a stamp records of one input file, taken by the parse itself as it read the file: fstat()
+ * of the descriptor it read (which names the same file a later stat() of the path would, unless
+ * the file is replaced, which the next check then sees), or missing when opening it failed with
+ * ENOENT or ENOTDIR. Saves pm_stamp_make() a second walk of every path.
+ */
+struct pm_stamp_file {
+        int64_t mtime_ns;
+        int64_t ctime_ns;
+        int64_t size;
+        uint64_t ino;
+        bool missing;
+};
+
+/*
+ * As pm_stamp_make(), with @files (NULL, or one entry per path of @inputs) saying what the parse
+ * saw of each input instead of asking stat() again.
+ */
+int pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
+                        const struct pm_stamp_file *files, int64_t since, char **ret,
+                        struct pm_error *err);
+
+/*
  * True when @stamp (from pm_stamp_make(), may be NULL) was made for @key and every file it
  * records is still in the recorded state (same mtime, ctime, size, inode; or still missing).
  * Anything unreadable or malformed is simply "not fresh".

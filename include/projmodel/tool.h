@@ -90,4 +90,18 @@ int pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, 
                              char **ret_sysroot_src);
 void pm_sysroot_remember(const struct pm_config *cfg, struct pm_index *idx, const char *sysroot);
 
+/*
+ * pm_sysroot_resolve() on a second thread, so that `rustc --print sysroot` (a process, tens of
+ * ms through rustup, nearly all of it waiting) overlaps the caller's own work (running the build
+ * tool, parsing, writing the model). @cfg must outlive the job. pm_sysroot_job_start() returns
+ * NULL when no thread could be started (then resolve in place); pm_sysroot_job_finish() waits
+ * for the thread, hands over pm_sysroot_resolve()'s result (paths pm_malloc'd, or its error)
+ * and frees the job. The job touches no pm_index: remember the answer afterwards
+ * (pm_sysroot_remember()) on the caller's thread.
+ */
+struct pm_sysroot_job;
+struct pm_sysroot_job *pm_sysroot_job_start(const struct pm_config *cfg);
+int pm_sysroot_job_finish(struct pm_sysroot_job *job, char **ret_sysroot, char **ret_sysroot_src,
+                          struct pm_error *err);
+
 #endif

@@ -153,19 +153,6 @@ pm_bazel_crate(const struct pm_graph *g, const char *label)
         return pm_graph_find(g, label);
 }
 
-bool
-pm_bazel_has_dep(const struct pm_crate *c, const char *label, const char *name)
-{
-        for (size_t i = 0; i < c->n_deps; i++) {
-                if (strcmp(c->deps[i].label, label) != 0)
-                        continue;
-                if (!name)
-                        return c->deps[i].name == NULL;
-                return c->deps[i].name && strcmp(c->deps[i].name, name) == 0;
-        }
-        return false;
-}
-
 static char *
 replace_all(const char *s, const char *from, const char *to)
 {

@@ -45,9 +45,8 @@ int pm_bazel_query(struct pm_bazel_ws *w, const char *const *scope, size_t n_sco
                    struct pm_graph **ret_graph, int *ret_exit, struct pm_plan *ret_plan,
                    struct pm_error *err);
 
-/* The crate labelled @label or NULL; whether @c has a dep on @label named @name (NULL: none). */
+/* The crate labelled @label or NULL (dependencies: pm_test_crate_has_dep()). */
 struct pm_crate *pm_bazel_crate(const struct pm_graph *g, const char *label);
-bool pm_bazel_has_dep(const struct pm_crate *c, const char *label, const char *name);
 
 /* The text of file tests/bazel/data/@name with @ROOT@ and @OB@ replaced, pm_malloc'd. */
 char *pm_bazel_data(const char *name, const char *root, const char *ob);

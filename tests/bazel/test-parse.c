@@ -103,10 +103,10 @@ check_basic_graph(const struct pm_graph *g)
         cr_assert_str_eq(pm_kvlist_get(&c->env, "TEST_ONLY"), "1", "the test's env is merged");
         cr_assert(c->is_workspace_member);
         cr_assert_eq(c->n_deps, 4);
-        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"), "alias is a rename");
-        cr_assert(pm_bazel_has_dep(c, "@ext//:extlib", NULL));
-        cr_assert(pm_bazel_has_dep(c, "//macros:derive_it", NULL), "proc_macro_deps are deps");
-        cr_assert(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
+        cr_assert(pm_test_crate_has_dep(c, "//lib/util:util", "util2"), "alias is a rename");
+        cr_assert(pm_test_crate_has_dep(c, "@ext//:extlib", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "//macros:derive_it", NULL), "proc_macro_deps are deps");
+        cr_assert(pm_test_crate_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
                   "the folded test's deps are unioned");
 
         c = pm_graph_find(g, "//lib/extra-helpers:extra-helpers");
@@ -127,7 +127,7 @@ check_basic_graph(const struct pm_graph *g)
         cr_assert_not_null(c);
         cr_assert_eq(c->kind, PM_CRATE_BIN);
         assert_path_eq(c->root_module, "app/src/main.rs");
-        cr_assert(pm_bazel_has_dep(c, "//lib/foo:foo", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "//lib/foo:foo", NULL));
 
         c = pm_graph_find(g, "//app:tool");
         cr_assert_not_null(c);
@@ -301,7 +301,7 @@ Test(bazel_parse, labels_are_normalised)
         cr = pm_graph_find(g, "//a:a");
         cr_assert_not_null(cr, "//a means //a:a");
         cr_assert_eq(cr->n_deps, 1, "duplicates merge, non-Rust deps are dropped");
-        cr_assert(pm_bazel_has_dep(cr, "//c:c", NULL));
+        cr_assert(pm_test_crate_has_dep(cr, "//c:c", NULL));
         cr = pm_graph_find(g, "//c:c");
         cr_assert_not_null(cr);
         assert_path_eq(cr->root_module, "c/lib.rs");

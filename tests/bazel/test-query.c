@@ -63,8 +63,8 @@ Test(bazel_query, full_cquery)
         cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"std\""));
         cr_assert(pm_strlist_contains(&c->cfgs, "foo_bar"), "two-token --cfg");
         cr_assert_str_eq(pm_kvlist_get(&c->env, "GREETING"), "hi");
-        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"));
-        cr_assert(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "//lib/util:util", "util2"));
+        cr_assert(pm_test_crate_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL));
         cr_assert_eq(c->n_deps, 4, "the genrule dep is dropped");
         p = path("lib/foo/tests/extra.rs");
         cr_assert(pm_strlist_contains(&c->sources, p), "test srcs are folded");
@@ -133,10 +133,10 @@ Test(bazel_query, incremental_package)
         cr_assert_str_eq(c->label, "//lib/foo:foo");
         cr_assert(pm_strlist_contains(&c->cfgs, "feature=\"extra\""));
         cr_assert_not(pm_strlist_contains(&c->cfgs, "feature=\"serde\""));
-        cr_assert_not(pm_bazel_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
+        cr_assert_not(pm_test_crate_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
                       "the removed test's deps are gone");
-        cr_assert(pm_bazel_has_dep(c, "@ext//:extlib", NULL), "deps on other packages stay");
-        cr_assert(pm_bazel_has_dep(c, "//lib/util:util", "util2"));
+        cr_assert(pm_test_crate_has_dep(c, "@ext//:extlib", NULL), "deps on other packages stay");
+        cr_assert(pm_test_crate_has_dep(c, "//lib/util:util", "util2"));
         pm_plan_release(&plan);
         pm_graph_free(g);
         pm_free(text);

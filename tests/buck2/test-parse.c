@@ -18,7 +18,6 @@
 
 #include "rustc-check.h"
 #include "testlib.h"
-#include "validate.h"
 
 struct fx {
         char *root;
@@ -106,17 +105,6 @@ path(const struct fx *fx, const char *rel)
         return pm_test_strf("%s/%s", fx->root, rel);
 }
 
-static bool
-has_dep(const struct pm_crate *c, const char *label, const char *name)
-{
-        for (size_t i = 0; i < c->n_deps; i++)
-                if (strcmp(c->deps[i].label, label) == 0 &&
-                    ((!name && !c->deps[i].name) ||
-                     (name && c->deps[i].name && strcmp(name, c->deps[i].name) == 0)))
-                        return true;
-        return false;
-}
-
 static void
 assert_path(const struct fx *fx, const char *actual, const char *rel)
 {
@@ -154,13 +142,13 @@ Test(buck2_parse, fixture_crates_and_attributes)
         cr_assert_str_eq(c->cfgs.v[0], "feature=\"std\"");
         cr_assert_str_eq(pm_kvlist_get(&c->env, "FOO_BANNER"), "hello from buck2");
         cr_assert(c->is_workspace_member);
-        cr_assert(has_dep(c, "root//lib/util:util", NULL));
-        cr_assert(has_dep(c, "root//macros:derive_it", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "root//lib/util:util", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "root//macros:derive_it", NULL));
         /* The alias resolves to the library; the named dep keeps its name. */
-        cr_assert(has_dep(c, "root//third-party/rust:serde-lite-0.1.0", "serde1"));
-        cr_assert(has_dep(c, "root//third-party/rust:serde-lite-0.1.0", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "root//third-party/rust:serde-lite-0.1.0", "serde1"));
+        cr_assert(pm_test_crate_has_dep(c, "root//third-party/rust:serde-lite-0.1.0", NULL));
         /* Folding unions the unittest's deps into the library. */
-        cr_assert(has_dep(c, "root//lib/testutil:testutil", NULL));
+        cr_assert(pm_test_crate_has_dep(c, "root//lib/testutil:testutil", NULL));
         cr_assert_eq(c->n_deps, 5);
 
         c = crate(&fx, "root//lib/bar:bar-core");
@@ -168,7 +156,7 @@ Test(buck2_parse, fixture_crates_and_attributes)
         cr_assert_str_eq(c->display_name, "bar-core");
         cr_assert_str_eq(c->edition, "2021", "the default edition");
         assert_path(&fx, c->root_module, "lib/bar/lib.rs");
-        cr_assert(has_dep(c, "root//lib/util:util", "u"), "list-form named_deps");
+        cr_assert(pm_test_crate_has_dep(c, "root//lib/util:util", "u"), "list-form named_deps");
         cr_assert_eq(c->n_deps, 1);
         cr_assert(pm_strlist_contains(&c->cfgs, "bar_fast"), "concat's first item");
         cr_assert(pm_strlist_contains(&c->cfgs, "bar_extra"), "select() inside concat");
@@ -216,25 +204,15 @@ Test(buck2_parse, exported_project_validates_and_type_checks, .timeout = 240)
 {
         struct pm_writer_options opts = { 0 };
         struct pm_strbuf out = PM_STRBUF_INIT;
-        char *report = NULL, *work, *p;
+        char *work;
         struct fx fx;
-        int r;
 
         fx_init(&fx, NULL);
         cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
         opts.proc_macro_cwd = fx.root;
         cr_assert_eq(pm_writer_render(fx.g, &opts, &out, &fx.err), 0, "%s", fx.err.msg);
-        r = pm_test_validate_project(out.buf, out.len, &report);
-        cr_assert_eq(r, 0, "validator: %s\n%s", report ? report : "", out.buf);
-        pm_free(report);
-        report = NULL;
         work = pm_test_strf("%s/rustc-work", fx.root);
-        p = pm_test_strf("%s/.keep", work);
-        cr_assert_eq(pm_test_write_file(p, ""), 0);
-        pm_free(p);
-        r = pm_test_rustc_check_project(out.buf, work, &report);
-        cr_assert_eq(r, 0, "rustc check: %s", report ? report : "");
-        pm_free(report);
+        pm_test_assert_project_checks(out.buf, out.len, work);
         pm_free(work);
         pm_strbuf_release(&out);
         fx_release(&fx);
@@ -258,7 +236,7 @@ Test(buck2_parse, legacy_and_short_rule_names)
         assert_path(&fx, crate(&fx, "root//lib/util:util")->root_module, "lib/util/src/lib.rs");
         cr_assert_str_eq(crate(&fx, "root//app:x-y")->crate_name, "x_y");
         /* A cell-less label and a configuration suffix name the same crate. */
-        cr_assert(has_dep(crate(&fx, "root//app:x-y"), "root//lib/util:util", NULL));
+        cr_assert(pm_test_crate_has_dep(crate(&fx, "root//app:x-y"), "root//lib/util:util", NULL));
         fx_release(&fx);
 }
 
@@ -410,18 +388,6 @@ Test(buck2_parse, out_of_memory_is_reported_cleanly)
         fx_release(&fx);
 }
 
-static void
-assert_argv(char *const *argv, const char *const *expected)
-{
-        size_t i = 0;
-
-        for (; expected[i]; i++) {
-                cr_assert_not_null(argv[i], "argv too short at %zu (want '%s')", i, expected[i]);
-                cr_assert_str_eq(argv[i], expected[i]);
-        }
-        cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
-}
-
 Test(buck2_plan, default_command)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
@@ -435,10 +401,10 @@ Test(buck2_plan, default_command)
         q.project = &fx.cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
         cr_assert_eq(plan.n_steps, 1);
-        assert_argv(plan.steps[0].argv,
-                    (const char *const[]){ "buck2", "--isolation-dir", ".projmodel", "targets",
-                                           "--json", "--output-all-attributes", "--keep-going",
-                                           "//...", NULL });
+        pm_test_assert_argv(plan.steps[0].argv,
+                            (const char *const[]){ "buck2", "--isolation-dir", ".projmodel",
+                                                   "targets", "--json", "--output-all-attributes",
+                                                   "--keep-going", "//...", NULL });
         cr_assert_str_eq(plan.steps[0].cwd, fx.root);
         cr_assert_null(plan.steps[0].output_file);
         pm_plan_release(&plan);
@@ -458,11 +424,11 @@ Test(buck2_plan, configured_command)
         q.config = fx.cfg;
         q.project = &fx.cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
-        assert_argv(plan.steps[0].argv,
-                    (const char *const[]){ "/opt/buck2/bin/buck2", "--no-buckd", "--isolation-dir",
-                                           ".ide", "targets", "--json", "--output-all-attributes",
-                                           "--keep-going", "-c", "rust.x=1", "root//lib/...",
-                                           NULL });
+        pm_test_assert_argv(plan.steps[0].argv,
+                            (const char *const[]){ "/opt/buck2/bin/buck2", "--no-buckd",
+                                                   "--isolation-dir", ".ide", "targets", "--json",
+                                                   "--output-all-attributes", "--keep-going", "-c",
+                                                   "rust.x=1", "root//lib/...", NULL });
         pm_plan_release(&plan);
         fx_release(&fx);
 }

@@ -18,7 +18,6 @@
 
 #include "rustc-check.h"
 #include "testlib.h"
-#include "validate.h"
 
 struct fx {
         char *tmp;  /* holds ws/ (the project root) and ext/ (outside the workspace) */
@@ -149,17 +148,6 @@ crate(const struct fx *fx, const char *label)
         return c;
 }
 
-static bool
-has_dep(const struct pm_crate *c, const char *label, const char *name)
-{
-        for (size_t i = 0; i < c->n_deps; i++)
-                if (strcmp(c->deps[i].label, label) == 0 &&
-                    ((!name && !c->deps[i].name) ||
-                     (name && c->deps[i].name && strcmp(name, c->deps[i].name) == 0)))
-                        return true;
-        return false;
-}
-
 static void
 assert_path(const struct fx *fx, const char *actual, const char *rel)
 {
@@ -226,9 +214,9 @@ Test(cargo_parse, real_workspace)
         c = crate(&fx, APP);
         cr_assert_str_eq(c->crate_name, "app_x");
         cr_assert_str_eq(c->edition, "2024");
-        cr_assert(has_dep(c, FOO, "foo2"), "the rename keeps its extern name");
-        cr_assert(has_dep(c, MAC, NULL));
-        cr_assert(has_dep(c, VLIB, NULL));
+        cr_assert(pm_test_crate_has_dep(c, FOO, "foo2"), "the rename keeps its extern name");
+        cr_assert(pm_test_crate_has_dep(c, MAC, NULL));
+        cr_assert(pm_test_crate_has_dep(c, VLIB, NULL));
         cr_assert_eq(c->n_deps, 3, "no dev- or build-only deps");
         cr_assert_not_null(c->note, "app has a build script too");
 
@@ -238,8 +226,8 @@ Test(cargo_parse, real_workspace)
         cr_assert_str_eq(c->display_name, "app-cli");
         assert_path(&fx, c->root_module, "app/src/main.rs");
         cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_BIN_NAME"), "app-cli");
-        cr_assert(has_dep(c, APP, NULL), "a bin depends on its package's lib");
-        cr_assert(has_dep(c, FOO, "foo2"));
+        cr_assert(pm_test_crate_has_dep(c, APP, NULL), "a bin depends on its package's lib");
+        cr_assert(pm_test_crate_has_dep(c, FOO, "foo2"));
         cr_assert_eq(c->n_deps, 4);
 
         c = crate(&fx, VLIB);
@@ -262,25 +250,15 @@ Test(cargo_parse, exported_project_validates_and_type_checks, .timeout = 240)
 {
         struct pm_writer_options opts = { 0 };
         struct pm_strbuf out = PM_STRBUF_INIT;
-        char *report = NULL, *work, *p;
+        char *work;
         struct fx fx;
-        int r;
 
         fx_init(&fx, NULL);
         cr_assert_eq(fx_parse(&fx, fx.metadata), 0, "%s", fx.err.msg);
         opts.proc_macro_cwd = fx.root;
         cr_assert_eq(pm_writer_render(fx.g, &opts, &out, &fx.err), 0, "%s", fx.err.msg);
-        r = pm_test_validate_project(out.buf, out.len, &report);
-        cr_assert_eq(r, 0, "validator: %s\n%s", report ? report : "", out.buf);
-        pm_free(report);
-        report = NULL;
         work = pm_test_strf("%s/rustc-work", fx.tmp);
-        p = pm_test_strf("%s/.keep", work);
-        cr_assert_eq(pm_test_write_file(p, ""), 0);
-        r = pm_test_rustc_check_project(out.buf, work, &report);
-        cr_assert_eq(r, 0, "rustc check: %s", report ? report : "");
-        pm_free(report);
-        pm_free(p);
+        pm_test_assert_project_checks(out.buf, out.len, work);
         pm_free(work);
         pm_strbuf_release(&out);
         fx_release(&fx);
@@ -406,18 +384,6 @@ Test(cargo_parse, malformed_output)
         fx_release(&fx);
 }
 
-static void
-assert_argv(char *const *argv, const char *const *expected)
-{
-        size_t i = 0;
-
-        for (; expected[i]; i++) {
-                cr_assert_not_null(argv[i], "argv too short at %zu (want '%s')", i, expected[i]);
-                cr_assert_str_eq(argv[i], expected[i]);
-        }
-        cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
-}
-
 Test(cargo_plan, default_and_configured)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
@@ -437,9 +403,10 @@ Test(cargo_plan, default_and_configured)
         q.project = &cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
         manifest = pm_test_strf("%s/Cargo.toml", cfg->projects[0].root);
-        assert_argv(plan.steps[0].argv,
-                    (const char *const[]){ "cargo", "metadata", "--format-version", "1",
-                                           "--offline", "--manifest-path", manifest, NULL });
+        pm_test_assert_argv(plan.steps[0].argv,
+                            (const char *const[]){ "cargo", "metadata", "--format-version", "1",
+                                                   "--offline", "--manifest-path", manifest,
+                                                   NULL });
         cr_assert_str_eq(plan.steps[0].cwd, cfg->projects[0].root);
         pm_plan_release(&plan);
         pm_config_free(cfg);
@@ -457,10 +424,10 @@ Test(cargo_plan, default_and_configured)
         q.project = &cfg->projects[0];
         memset(&plan, 0, sizeof(plan));
         cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
-        assert_argv(plan.steps[0].argv,
-                    (const char *const[]){ "/opt/cargo", "metadata", "--format-version", "1",
-                                           "--manifest-path", manifest, "--all-features",
-                                           "--features", "a,b/c", NULL });
+        pm_test_assert_argv(plan.steps[0].argv,
+                            (const char *const[]){ "/opt/cargo", "metadata", "--format-version",
+                                                   "1", "--manifest-path", manifest,
+                                                   "--all-features", "--features", "a,b/c", NULL });
         pm_plan_release(&plan);
         pm_config_free(cfg);
         cfg = NULL;
@@ -516,5 +483,66 @@ Test(cargo_parse, out_of_memory_is_reported_cleanly)
                 cr_assert(n < 100000);
         }
         cr_assert_eq(fx.g->n_crates, 7);
+        fx_release(&fx);
+}
+
+/*
+ * Two packages of one name and version from different sources (a registry crate and a git fork,
+ * say) must not share a label: each gets one naming its package id's hash, and the dependent's
+ * edge goes to the package the resolve names.
+ */
+Test(cargo_parse, same_name_and_version_from_two_sources)
+{
+        struct fx fx;
+        const char *a = "registry+https://example.invalid/index#dup@1.0.0";
+        const char *b = "git+https://example.invalid/dup.git#dup@1.0.0";
+        char *text, *git_manifest;
+        const struct pm_crate *app = NULL;
+        size_t n_dup = 0;
+
+        fx_init(&fx, NULL);
+        text = pm_test_strf(
+                "{\"version\": 1, \"workspace_members\": [\"path+file://%s#app@0.1.0\"],"
+                " \"workspace_root\": \"%s\", \"packages\": ["
+                "{\"name\": \"dup\", \"version\": \"1.0.0\", \"id\": \"%s\", \"manifest_path\":"
+                " \"%s/a/Cargo.toml\", \"edition\": \"2021\", \"dependencies\": [], \"features\": {},"
+                " \"targets\": [{\"kind\": [\"lib\"], \"crate_types\": [\"lib\"], \"name\": \"dup\","
+                " \"src_path\": \"%s/a/src/lib.rs\", \"edition\": \"2021\"}]},"
+                "{\"name\": \"dup\", \"version\": \"1.0.0\", \"id\": \"%s\", \"manifest_path\":"
+                " \"%s/b/Cargo.toml\", \"edition\": \"2021\", \"dependencies\": [], \"features\": {},"
+                " \"targets\": [{\"kind\": [\"lib\"], \"crate_types\": [\"lib\"], \"name\": \"dup\","
+                " \"src_path\": \"%s/b/src/lib.rs\", \"edition\": \"2021\"}]},"
+                "{\"name\": \"app\", \"version\": \"0.1.0\", \"id\": \"path+file://%s#app@0.1.0\","
+                " \"manifest_path\": \"%s/Cargo.toml\", \"edition\": \"2021\", \"dependencies\": [],"
+                " \"features\": {}, \"targets\": [{\"kind\": [\"lib\"], \"crate_types\": [\"lib\"],"
+                " \"name\": \"app\", \"src_path\": \"%s/src/lib.rs\", \"edition\": \"2021\"}]}],"
+                " \"resolve\": {\"root\": null, \"nodes\": ["
+                "{\"id\": \"%s\", \"deps\": [], \"features\": []},"
+                "{\"id\": \"%s\", \"deps\": [], \"features\": []},"
+                "{\"id\": \"path+file://%s#app@0.1.0\", \"features\": [], \"deps\": [{\"name\":"
+                " \"dup\", \"pkg\": \"%s\", \"dep_kinds\": [{\"kind\": null, \"target\": null}]}]}]}}",
+                fx.root, fx.root, a, fx.root, fx.root, b, fx.root, fx.root, fx.root, fx.root,
+                fx.root, a, b, fx.root, b);
+        cr_assert_eq(fx_parse(&fx, text), 0, "%s", fx.err.msg);
+        for (size_t i = 0; i < fx.g->n_crates; i++) {
+                const struct pm_crate *c = &fx.g->crates[i];
+
+                if (strcmp(c->crate_name, "dup") == 0) {
+                        n_dup++;
+                        cr_assert(strncmp(c->label, "cargo:.#dup@1.0.0~", 18) == 0,
+                                  "'%s' does not name its package id", c->label);
+                }
+                if (strcmp(c->crate_name, "app") == 0)
+                        app = c;
+        }
+        cr_assert_eq(n_dup, 2);
+        cr_assert_str_neq(pm_graph_find(fx.g, fx.g->crates[0].label)->label, fx.g->crates[1].label);
+        cr_assert_not_null(app);
+        cr_assert_eq(app->n_deps, 1);
+        git_manifest = pm_test_strf("%s/b/Cargo.toml", fx.root);
+        cr_assert_str_eq(pm_graph_find(fx.g, app->deps[0].label)->build_file, git_manifest,
+                         "the edge goes to the git package the resolve names");
+        pm_free(git_manifest);
+        pm_free(text);
         fx_release(&fx);
 }

@@ -58,15 +58,12 @@ teardown(void)
 TestSuite(cli_cache, .init = setup, .fini = teardown, .timeout = 600);
 
 /*
- * `export --query-output <captured> [extra...]` with tracing; asserts success. Returns stdout
- * (pm_malloc'd) and the trace in *ret_trace (pm_malloc'd).
+ * `export` with @args (the first @n) then @extra (NULL-terminated, may be NULL), with tracing;
+ * asserts success. Returns stdout (pm_malloc'd) and the trace in *ret_trace (pm_malloc'd).
  */
 static char *
-export_captured(const char *db, const char *const *extra, char **ret_trace)
+export_traced(const char **args, size_t n, const char *const *extra, char **ret_trace)
 {
-        const char *args[24] = { "export",         "--root", fx.repo,          "--db",  db,
-                                 "--build-system", "gn",     "--query-output", captured };
-        size_t n = 9;
         struct cli_run r;
         char *out;
 
@@ -81,24 +78,23 @@ export_captured(const char *db, const char *const *extra, char **ret_trace)
         return out;
 }
 
-/* `export --no-refresh [extra...]` with tracing, as export_captured(). */
+/* `export --query-output <captured> [extra...]`, as export_traced(). */
+static char *
+export_captured(const char *db, const char *const *extra, char **ret_trace)
+{
+        const char *args[24] = { "export",         "--root", fx.repo,          "--db",  db,
+                                 "--build-system", "gn",     "--query-output", captured };
+
+        return export_traced(args, 9, extra, ret_trace);
+}
+
+/* `export --no-refresh [extra...]`, as export_traced(). */
 static char *
 export_model(const char *const *extra, char **ret_trace)
 {
         const char *args[24] = { "export", "--root", fx.repo, "--db", fx.db, "--no-refresh" };
-        size_t n = 6;
-        struct cli_run r;
-        char *out;
 
-        for (; extra && *extra; extra++)
-                args[n++] = *extra;
-        args[n] = NULL;
-        cli_fx_run(&fx, NULL, trace_env, args, &r);
-        cr_assert_eq(r.status, 0, "export failed: %s", r.err);
-        out = pm_steal_ptr(&r.out);
-        *ret_trace = pm_steal_ptr(&r.err);
-        cli_run_release(&r);
-        return out;
+        return export_traced(args, 6, extra, ret_trace);
 }
 
 /* The name under which the crate rooted at @from depends on the one rooted at @to, or NULL. */
@@ -138,17 +134,8 @@ static void
 edit(const char *rel, const char *from, const char *to)
 {
         char *path = cli_fx_path(&fx, rel);
-        char *text = pm_test_read_file(path);
-        char *at, *edited;
 
-        cr_assert(text);
-        at = strstr(text, from);
-        cr_assert(at, "'%s' not in '%s'", from, rel);
-        *at = '\0';
-        edited = pm_test_strf("%s%s%s", text, to, at + strlen(from));
-        cr_assert_eq(pm_test_write_file(path, edited), 0);
-        pm_free(edited);
-        pm_free(text);
+        pm_test_edit_file(path, from, to);
         pm_free(path);
 }
 

@@ -13,7 +13,10 @@
 
 #include "fuzz.h"
 
-static void __attribute__((noreturn)) fail(const char *what, const struct pm_error *err)
+static void fail(const char *what, const struct pm_error *err) __attribute__((noreturn));
+
+static void
+fail(const char *what, const struct pm_error *err)
 {
         fprintf(stderr, "fuzz-config: %s (%d '%s')\n", what, err ? err->code : 0,
                 err ? err->msg : "");

@@ -24,7 +24,10 @@ static struct pm__rpc_method table[MAX_METHODS];
 static size_t n_table;
 static struct pm_server srv;
 
-static void __attribute__((noreturn)) fail(const char *what, const char *detail)
+static void fail(const char *what, const char *detail) __attribute__((noreturn));
+
+static void
+fail(const char *what, const char *detail)
 {
         fprintf(stderr, "fuzz-frame: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
         abort();

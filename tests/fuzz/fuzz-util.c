@@ -30,7 +30,10 @@ static struct {
 
 static size_t n_configs;
 
-static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
+die(const char *fmt, ...)
 {
         va_list ap;
 

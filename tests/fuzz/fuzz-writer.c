@@ -67,7 +67,10 @@ static const char *const sysroots[] = { NULL, "/sysroot", "/sys\"root", "" };
 
 static struct pm_index *idx;
 
-static void __attribute__((noreturn)) fail(const char *what, const char *detail)
+static void fail(const char *what, const char *detail) __attribute__((noreturn));
+
+static void
+fail(const char *what, const char *detail)
 {
         fprintf(stderr, "fuzz-writer: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
         abort();

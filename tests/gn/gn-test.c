@@ -135,19 +135,6 @@ gn_crate_has_cfg(const struct pm_crate *c, const char *cfg)
 }
 
 bool
-gn_crate_has_dep(const struct pm_crate *c, const char *label, const char *name)
-{
-        for (size_t i = 0; i < c->n_deps; i++) {
-                if (strcmp(c->deps[i].label, label) != 0)
-                        continue;
-                if (!name)
-                        return c->deps[i].name == NULL;
-                return c->deps[i].name && strcmp(c->deps[i].name, name) == 0;
-        }
-        return false;
-}
-
-bool
 gn_graph_has_warning(const struct pm_graph *g, const char *needle)
 {
         for (size_t i = 0; i < g->warnings.n; i++)

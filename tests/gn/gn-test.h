@@ -42,7 +42,6 @@ struct pm_crate *gn_fx_crate(const struct gn_fx *fx, const char *label);
 char *gn_fx_path(const struct gn_fx *fx, const char *rel);
 
 bool gn_crate_has_cfg(const struct pm_crate *c, const char *cfg);
-bool gn_crate_has_dep(const struct pm_crate *c, const char *label, const char *name);
 bool gn_graph_has_warning(const struct pm_graph *g, const char *needle);
 
 #endif

@@ -387,7 +387,7 @@ Test(gn_incremental, an_aliased_deps_change_shows_through_the_ninja_file)
                 char *d0 = make_doc(&o);
 
                 cr_assert_eq(parse_inc(&s.fx, d0, NULL, 0, NULL, &s.old), 0, "%s", s.fx.err.msg);
-                cr_assert(gn_crate_has_dep(pm_graph_find(s.old, "//a:a"), "//b:b", NULL));
+                cr_assert(pm_test_crate_has_dep(pm_graph_find(s.old, "//a:a"), "//b:b", NULL));
                 /* The JSON stays the same; only the ninja file has the rename. */
                 write_ninja(&s.fx, "bee", false);
                 cr_assert_eq(parse_inc(&s.fx, d0, NULL, 0, NULL, &s.full), 0, "%s", s.fx.err.msg);
@@ -396,7 +396,7 @@ Test(gn_incremental, an_aliased_deps_change_shows_through_the_ninja_file)
                 pm_free(d0);
         }
         check_same_as_full(s.old, s.partial, s.full);
-        cr_assert(gn_crate_has_dep(pm_graph_find(s.partial, "//a:a"), "//b:b", "bee"));
+        cr_assert(pm_test_crate_has_dep(pm_graph_find(s.partial, "//a:a"), "//b:b", "bee"));
         cr_assert_not_null(pm_graph_find(s.partial, "//a:a_test"), "its whole build file");
         cr_assert(covered_rel(&s, "a/BUILD.gn"));
         scenario_release(&s);
@@ -425,7 +425,7 @@ Test(gn_incremental, public_deps_changes_reach_dependents_in_other_build_files)
                 pm_free(d0);
         }
         check_same_as_full(s.old, s.partial, s.full);
-        cr_assert(gn_crate_has_dep(pm_graph_find(s.partial, "//a:a"), "//p:p", NULL));
+        cr_assert(pm_test_crate_has_dep(pm_graph_find(s.partial, "//a:a"), "//p:p", NULL));
         cr_assert(covered_rel(&s, "a/BUILD.gn"));
         cr_assert(covered_rel(&s, "d/BUILD.gn"), "transitively");
         cr_assert_not(covered_rel(&s, "c/BUILD.gn"), "c does not depend on b");
@@ -442,7 +442,7 @@ Test(gn_incremental, a_new_target_is_added)
         scenario_init(&s, "b", false);
         run_scenario(&s, &before, &after, scope, 1);
         check_same_as_full(s.old, s.partial, s.full);
-        cr_assert(gn_crate_has_dep(pm_graph_find(s.partial, "//e:e"), "//a:a", NULL));
+        cr_assert(pm_test_crate_has_dep(pm_graph_find(s.partial, "//e:e"), "//a:a", NULL));
         cr_assert_eq(s.partial->n_crates, 1, "nothing depends on the new target");
         scenario_release(&s);
 }
@@ -473,8 +473,8 @@ Test(gn_incremental, a_group_change_reaches_the_crates_that_flatten_it)
         run_scenario(&s, &before, &after, scope, 1);
         check_same_as_full(s.old, s.partial, s.full);
         cr_assert(covered_rel(&s, "c/BUILD.gn"));
-        cr_assert(gn_crate_has_dep(pm_graph_find(s.partial, "//c:c"), "//b:b", NULL));
-        cr_assert_not(gn_crate_has_dep(pm_graph_find(s.partial, "//c:c"), "//p:p", NULL));
+        cr_assert(pm_test_crate_has_dep(pm_graph_find(s.partial, "//c:c"), "//b:b", NULL));
+        cr_assert_not(pm_test_crate_has_dep(pm_graph_find(s.partial, "//c:c"), "//p:p", NULL));
         scenario_release(&s);
 }
 

@@ -193,14 +193,15 @@ Test(gn_parse, deps_flatten_groups_and_skip_non_rust)
         /* b directly, c through grp -> grp2 (a cycle back to grp), m across toolchains; the
          * static_library is not a Rust dependency. */
         cr_assert_eq(a->n_deps, 3);
-        cr_assert(gn_crate_has_dep(a, "//b:b", NULL));
-        cr_assert(gn_crate_has_dep(a, "//c:c", NULL));
-        cr_assert(gn_crate_has_dep(a, "//m:m(//tc:host)", NULL));
-        cr_assert(gn_crate_has_dep(gn_fx_crate(&fx, "//m:m(//tc:host)"), "//b:b(//tc:host)", NULL));
+        cr_assert(pm_test_crate_has_dep(a, "//b:b", NULL));
+        cr_assert(pm_test_crate_has_dep(a, "//c:c", NULL));
+        cr_assert(pm_test_crate_has_dep(a, "//m:m(//tc:host)", NULL));
+        cr_assert(pm_test_crate_has_dep(gn_fx_crate(&fx, "//m:m(//tc:host)"), "//b:b(//tc:host)",
+                                        NULL));
         /* an executable is never linked into another crate */
         t = gn_fx_crate(&fx, "//app:app_tests");
         cr_assert_eq(t->n_deps, 1);
-        cr_assert(gn_crate_has_dep(t, "//a:a", NULL));
+        cr_assert(pm_test_crate_has_dep(t, "//a:a", NULL));
         gn_fx_release(&fx);
 }
 
@@ -246,11 +247,11 @@ Test(gn_parse, ninja_externs_give_renames_and_drop_data_deps)
 
         a = gn_fx_crate(&fx, "//a:a");
         cr_assert_eq(a->n_deps, 2);
-        cr_assert(gn_crate_has_dep(a, "//b:b", "bee"));
-        cr_assert(gn_crate_has_dep(a, "//m:m(//tc:host)", NULL));
+        cr_assert(pm_test_crate_has_dep(a, "//b:b", "bee"));
+        cr_assert(pm_test_crate_has_dep(a, "//m:m(//tc:host)", NULL));
         m = gn_fx_crate(&fx, "//m:m(//tc:host)");
-        cr_assert(gn_crate_has_dep(m, "//b:b(//tc:host)", "b_host"));
-        cr_assert(gn_crate_has_dep(gn_fx_crate(&fx, "//app:app"), "//a:a", NULL));
+        cr_assert(pm_test_crate_has_dep(m, "//b:b(//tc:host)", "b_host"));
+        cr_assert(pm_test_crate_has_dep(gn_fx_crate(&fx, "//app:app"), "//a:a", NULL));
         cr_assert_not(gn_graph_has_warning(fx.g, "ninja"), "%s",
                       fx.g->warnings.n ? fx.g->warnings.v[0] : "");
         cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
@@ -263,7 +264,7 @@ Test(gn_parse, missing_ninja_files_fall_back_to_crate_names_with_a_warning)
 
         gn_fx_init(&fx, NULL);
         cr_assert_eq(gn_fx_parse(&fx, project_json, true), 0, "%s", fx.err.msg);
-        cr_assert(gn_crate_has_dep(gn_fx_crate(&fx, "//a:a"), "//b:b", NULL));
+        cr_assert(pm_test_crate_has_dep(gn_fx_crate(&fx, "//a:a"), "//b:b", NULL));
         cr_assert(gn_graph_has_warning(fx.g, "no ninja file"));
         cr_assert(gn_graph_has_warning(fx.g, "aliased_deps"));
         gn_fx_release(&fx);
@@ -313,7 +314,7 @@ Test(gn_parse, desc_output_is_accepted)
         cr_assert_str_eq(gn_fx_crate(&fx, "//lib:lib")->edition, "2024");
         /* no ninja files under build/x: the JSON deps, under crate names */
         cr_assert_eq(app->n_deps, 1);
-        cr_assert(gn_crate_has_dep(app, "//lib:lib", NULL));
+        cr_assert(pm_test_crate_has_dep(app, "//lib:lib", NULL));
         cr_assert(gn_graph_has_warning(fx.g, "build/x/obj/app/app.ninja"));
         /* no gen_input_files in desc output: the declaring BUILD.gn files and .gn are watched */
         cr_assert(has_str(&fx.g->build_files, &fx, "app/BUILD.gn"));
@@ -339,7 +340,7 @@ Test(gn_parse, desc_output_reads_renames_from_the_configured_out_dir)
         cr_assert_eq(gn_fx_parse(&fx, doc, true), 0, "%s", fx.err.msg);
         app = gn_fx_crate(&fx, "//app:app");
         cr_assert_eq(app->n_deps, 1);
-        cr_assert(gn_crate_has_dep(app, "//lib:lib", "renamed"));
+        cr_assert(pm_test_crate_has_dep(app, "//lib:lib", "renamed"));
         pm_free(doc);
         gn_fx_release(&fx);
 }
@@ -385,6 +386,6 @@ Test(gn_parse, failing_allocations_fail_cleanly)
         cr_assert_eq(r, 0);
         fx.fail_at = 0;
         cr_assert(n > 10, "the parse should allocate");
-        cr_assert(gn_crate_has_dep(gn_fx_crate(&fx, "//a:a"), "//b:b", "bee"));
+        cr_assert(pm_test_crate_has_dep(gn_fx_crate(&fx, "//a:a"), "//b:b", "bee"));
         gn_fx_release(&fx);
 }

@@ -108,12 +108,6 @@ abs_path(struct real *x, const char *rel)
         return pm_path_join(NULL, x->root, rel);
 }
 
-static bool
-has_dep(const struct pm_crate *c, const char *label, const char *name)
-{
-        return gn_crate_has_dep(c, label, name);
-}
-
 Test(gn_real, gen_ide_json_gives_the_example_crates)
 {
         struct real x;
@@ -137,13 +131,15 @@ Test(gn_real, gen_ide_json_gives_the_example_crates)
 
         /* aliased_deps = { utils2 = "//lib/util" }, only visible in the ninja file */
         engine = crate(&x, "//lib/engine:engine");
-        cr_assert(has_dep(engine, "//lib/util:util", "utils2"));
-        cr_assert(has_dep(engine, "//lib/config:config", NULL));
-        cr_assert(has_dep(engine, "//lib/tables:tables", NULL));
-        cr_assert(has_dep(engine, "//lib/describe_derive:describe_derive" HOST, NULL));
+        cr_assert(pm_test_crate_has_dep(engine, "//lib/util:util", "utils2"));
+        cr_assert(pm_test_crate_has_dep(engine, "//lib/config:config", NULL));
+        cr_assert(pm_test_crate_has_dep(engine, "//lib/tables:tables", NULL));
+        cr_assert(
+                pm_test_crate_has_dep(engine, "//lib/describe_derive:describe_derive" HOST, NULL));
         cr_assert_eq(engine->n_deps, 4);
         /* the test crate uses the same library under its real name */
-        cr_assert(has_dep(crate(&x, "//lib/engine:engine_tests"), "//lib/util:util", NULL));
+        cr_assert(pm_test_crate_has_dep(crate(&x, "//lib/engine:engine_tests"), "//lib/util:util",
+                                        NULL));
         cr_assert_eq(crate(&x, "//lib/engine:engine_tests")->kind, PM_CRATE_TEST);
         cr_assert_eq(crate(&x, "//app/server:server")->kind, PM_CRATE_BIN);
         real_teardown(&x);

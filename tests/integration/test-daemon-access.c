@@ -22,21 +22,7 @@
 #include "daemon.h"
 #include "testlib.h"
 
-static struct pm_test_daemon d;
-
-static void
-setup(void)
-{
-        pm_test_daemon_setup(&d, "gn-monorepo");
-}
-
-static void
-teardown(void)
-{
-        pm_test_daemon_destroy(&d);
-}
-
-TestSuite(daemon_access, .init = setup, .fini = teardown, .timeout = 300);
+PM_TEST_DAEMON_SUITE(daemon_access, d, "gn-monorepo");
 
 Test(daemon_access, socket_dir_and_socket_are_private)
 {

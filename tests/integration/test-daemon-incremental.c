@@ -14,37 +14,15 @@
 #include "daemon.h"
 #include "testlib.h"
 
-static struct pm_test_daemon d;
-
-static void
-setup(void)
-{
-        pm_test_daemon_setup(&d, "gn-monorepo");
-}
-
-static void
-teardown(void)
-{
-        pm_test_daemon_destroy(&d);
-}
-
-TestSuite(daemon_incremental, .init = setup, .fini = teardown, .timeout = 300);
+PM_TEST_DAEMON_SUITE(daemon_incremental, d, "gn-monorepo");
 
 /* Replace the first @from in the tree's @rel file by @to. */
 static void
 edit(const char *rel, const char *from, const char *to)
 {
         char *path = pm_test_strf("%s/%s", d.root, rel);
-        char *old = pm_test_read_file(path), *at, *content;
 
-        cr_assert(old);
-        at = strstr(old, from);
-        cr_assert(at, "'%s' not in %s:\n%s", from, rel, old);
-        *at = '\0';
-        content = pm_test_strf("%s%s%s", old, to, at + strlen(from));
-        cr_assert_eq(pm_test_write_file(path, content), 0);
-        pm_free(content);
-        pm_free(old);
+        pm_test_edit_file(path, from, to);
         pm_free(path);
 }
 

@@ -16,40 +16,13 @@
 #include "daemon.h"
 #include "testlib.h"
 
-static struct pm_test_daemon d;
-
-static void
-setup(void)
-{
-        pm_test_daemon_setup(&d, "gn-monorepo");
-}
-
-static void
-teardown(void)
-{
-        pm_test_daemon_destroy(&d);
-}
-
-static bool
-array_has(const cJSON *a, const char *s)
-{
-        const cJSON *it;
-
-        cJSON_ArrayForEach(it, a)
-        {
-                if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-                        return true;
-        }
-        return false;
-}
+PM_TEST_DAEMON_SUITE(daemon_methods, d, "gn-monorepo");
 
 static char *
 path_in(const char *rel)
 {
         return pm_test_strf("%s/%s", d.root, rel);
 }
-
-TestSuite(daemon_methods, .init = setup, .fini = teardown, .timeout = 300);
 
 Test(daemon_methods, initialize_reports_capabilities)
 {
@@ -62,7 +35,8 @@ Test(daemon_methods, initialize_reports_capabilities)
         cr_assert_str_eq(
                 cJSON_GetObjectItem(cJSON_GetObjectItem(r, "serverInfo"), "name")->valuestring,
                 "projmodel");
-        cr_assert(array_has(cJSON_GetObjectItem(caps, "methods"), "projmodel/rustProject"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(caps, "methods"),
+                                         "projmodel/rustProject"));
         cJSON_Delete(r);
         pm_error_init(&err);
         cr_assert_eq(pm_client_send(c, "initialized", cJSON_CreateObject(), true, NULL, &err), 0);
@@ -82,7 +56,7 @@ Test(daemon_methods, crate_for_file_and_rust_project)
         cJSON *r, *crates;
 
         r = pm_test_call(c, "projmodel/crateForFile", params);
-        cr_assert(array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
         cJSON_Delete(r);
 
         r = pm_test_call(c, "projmodel/rustProject", params);
@@ -132,19 +106,21 @@ Test(daemon_methods, crate_deps_rdeps_search)
                      PM_ENOTFOUND);
 
         r = pm_test_call(c, "projmodel/deps", "{\"label\":\"//lib/util:util\"}");
-        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
+        cr_assert(
+                pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
         cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/deps",
                          "{\"label\":\"//app/server:server\",\"transitive\":true}");
-        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
+        cr_assert(
+                pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//third_party/fnv:fnv"));
         cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/rdeps", "{\"label\":\"//third_party/fnv:fnv\"}");
-        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
-        cr_assert(!array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
+        cr_assert(!pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
         cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/rdeps",
                          "{\"label\":\"//third_party/fnv:fnv\",\"transitive\":true}");
-        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//app/server:server"));
         cJSON_Delete(r);
         cr_assert_eq(pm_test_call_error(c, "projmodel/deps",
                                         "{\"label\":\"//lib/util:util\",\"transitive\":1}"),
@@ -154,7 +130,7 @@ Test(daemon_methods, crate_deps_rdeps_search)
         cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "labels")), 2);
         cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/search", "{\"query\":\"util\"}");
-        cr_assert(array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(r, "labels"), "//lib/util:util"));
         cJSON_Delete(r);
         cr_assert_eq(pm_test_call_error(c, "projmodel/search", "{\"query\":\"x\",\"limit\":-1}"),
                      PM_EPARAMS);

@@ -17,34 +17,7 @@
 #include "daemon.h"
 #include "testlib.h"
 
-static struct pm_test_daemon d;
-
-static void
-setup(void)
-{
-        pm_test_daemon_setup(&d, "gn-monorepo");
-}
-
-static void
-teardown(void)
-{
-        pm_test_daemon_destroy(&d);
-}
-
-TestSuite(daemon_update, .init = setup, .fini = teardown, .timeout = 300);
-
-static bool
-array_has(const cJSON *a, const char *s)
-{
-        const cJSON *it;
-
-        cJSON_ArrayForEach(it, a)
-        {
-                if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-                        return true;
-        }
-        return false;
-}
+PM_TEST_DAEMON_SUITE(daemon_update, d, "gn-monorepo");
 
 /* Append @text to the tree's @rel file. */
 static void
@@ -127,24 +100,15 @@ Test(daemon_update, build_file_edit_adds_a_dependency)
         /* util gains a dependency on tables. */
         {
                 char *path = pm_test_strf("%s/lib/util/BUILD.gn", d.root);
-                char *old = pm_test_read_file(path);
-                char *at = strstr(old, "deps = [ \"//third_party/fnv\" ]");
-                char *content;
 
-                cr_assert(at, "unexpected lib/util/BUILD.gn:\n%s", old);
-                *at = '\0';
-                content = pm_test_strf("%sdeps = [ \"//third_party/fnv\", "
-                                       "\"//lib/tables\" ]%s",
-                                       old, at + strlen("deps = [ \"//third_party/fnv\" ]"));
-                cr_assert_eq(pm_test_write_file(path, content), 0);
-                pm_free(content);
-                pm_free(old);
+                pm_test_edit_file(path, "deps = [ \"//third_party/fnv\" ]",
+                                  "deps = [ \"//third_party/fnv\", \"//lib/tables\" ]");
                 pm_free(path);
         }
         n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
         cr_assert(n, "no modelChanged notification");
         params = cJSON_GetObjectItem(n, "params");
-        cr_assert(array_has(cJSON_GetObjectItem(params, "labels"), "//lib/util:util"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(params, "labels"), "//lib/util:util"));
         cr_assert_geq(cJSON_GetObjectItem(params, "generation")->valuedouble, 2);
         cJSON_Delete(n);
         cr_assert(util_depends_on_tables(c));
@@ -253,7 +217,7 @@ Test(daemon_update, new_rust_file_gets_an_owner)
         cr_assert_eq(pm_test_write_file(file, "pub fn extra() {}\n"), 0);
         /* Owned by include dir even before GN lists it. */
         r = pm_test_call(c, "projmodel/crateForFile", params);
-        cr_assert(array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
+        cr_assert(pm_test_json_array_has(cJSON_GetObjectItem(r, "crates"), "//lib/util:util"));
         cJSON_Delete(r);
         pm_free(params);
         pm_free(file);

@@ -233,3 +233,16 @@ pm_test_wait_notification(struct pm_client *c, const char *method, int timeout_m
                 cJSON_Delete(msg);
         }
 }
+
+bool
+pm_test_json_array_has(const cJSON *a, const char *s)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, a)
+        {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+                        return true;
+        }
+        return false;
+}

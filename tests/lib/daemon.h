@@ -49,4 +49,24 @@ struct cJSON *pm_test_wait_notification(struct pm_client *c, const char *method,
 /* A generous deadline for anything that runs a build tool. */
 #define PM_TEST_DAEMON_TIMEOUT_MS 60000
 
+/* True if the JSON array @a holds the string @s. */
+bool pm_test_json_array_has(const struct cJSON *a, const char *s);
+
+/*
+ * The fixture of a Criterion suite whose every test gets its own daemon on a fresh copy of
+ * examples/@example: defines `static struct pm_test_daemon @var`, set up before each test and
+ * destroyed after it (Criterion's .init and .fini take no arguments, hence a macro).
+ */
+#define PM_TEST_DAEMON_SUITE(suite, var, example)    \
+        static struct pm_test_daemon var;            \
+        static void suite##_setup(void)              \
+        {                                            \
+                pm_test_daemon_setup(&var, example); \
+        }                                            \
+        static void suite##_teardown(void)           \
+        {                                            \
+                pm_test_daemon_destroy(&var);        \
+        }                                            \
+        TestSuite(suite, .init = suite##_setup, .fini = suite##_teardown, .timeout = 300)
+
 #endif

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <criterion/criterion.h>
 
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
 
 #include "testlib.h"
+#include "validate.h"
 
 /* Upper bound on what one check handles; far above any test project. */
 #define MAX_CRATES 20000
@@ -501,4 +503,22 @@ out:
         pm_free(rustc);
         cJSON_Delete(root);
         return r;
+}
+
+void
+pm_test_assert_project_checks(const char *json, size_t len, const char *workdir)
+{
+        char *report = NULL, *keep;
+        int r;
+
+        r = pm_test_validate_project(json, len, &report);
+        cr_assert_eq(r, 0, "validator: %s\n%s", report ? report : "", json);
+        pm_free(report);
+        report = NULL;
+        keep = pm_test_strf("%s/.keep", workdir);
+        cr_assert_eq(pm_test_write_file(keep, ""), 0);
+        pm_free(keep);
+        r = pm_test_rustc_check_project(json, workdir, &report);
+        cr_assert_eq(r, 0, "rustc check: %s", report ? report : "");
+        pm_free(report);
 }

@@ -3,6 +3,8 @@
 #ifndef PROJMODEL_TEST_RUSTC_CHECK_H
 #define PROJMODEL_TEST_RUSTC_CHECK_H
 
+#include <stddef.h>
+
 /*
  * Run rustc on every crate of @json (NUL-terminated rust-project.json text), in dependency
  * order, with nothing but the JSON's information (build-systems.md §H "rustc facts"):
@@ -24,5 +26,13 @@
  * stderr; crates whose dependencies failed are listed as not checked.
  */
 int pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report);
+
+/*
+ * Assert that @json (@len bytes, NUL-terminated) passes the strict validator
+ * (pm_test_validate_project()) and that every crate type-checks
+ * (pm_test_rustc_check_project()) in @workdir, which is created when missing. The assertion
+ * messages carry the validator's or rustc's report.
+ */
+void pm_test_assert_project_checks(const char *json, size_t len, const char *workdir);
 
 #endif

@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
+#include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -461,4 +464,42 @@ pm_test_have(const char *name)
                         break;
         }
         return found;
+}
+
+void
+pm_test_edit_file(const char *path, const char *from, const char *to)
+{
+        char *text = pm_test_read_file(path), *at, *edited;
+
+        cr_assert(text, "cannot read '%s'", path);
+        at = strstr(text, from);
+        cr_assert(at, "'%s' not in '%s':\n%s", from, path, text);
+        *at = '\0';
+        edited = pm_test_strf("%s%s%s", text, to, at + strlen(from));
+        cr_assert_eq(pm_test_write_file(path, edited), 0);
+        pm_free(edited);
+        pm_free(text);
+}
+
+bool
+pm_test_crate_has_dep(const struct pm_crate *c, const char *label, const char *name)
+{
+        for (size_t i = 0; i < c->n_deps; i++)
+                if (strcmp(c->deps[i].label, label) == 0 &&
+                    ((!name && !c->deps[i].name) ||
+                     (name && c->deps[i].name && strcmp(name, c->deps[i].name) == 0)))
+                        return true;
+        return false;
+}
+
+void
+pm_test_assert_argv(char *const *argv, const char *const *expected)
+{
+        size_t i = 0;
+
+        for (; expected[i]; i++) {
+                cr_assert_not_null(argv[i], "argv too short at %zu (want '%s')", i, expected[i]);
+                cr_assert_str_eq(argv[i], expected[i]);
+        }
+        cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Test fixtures shared by every suite: temporary trees, files, running commands, paths. */
+/* Test fixtures shared by every suite: temporary trees, files, running commands, paths, and a
+ * few assertions several suites make (argv, dependencies). */
 #ifndef PROJMODEL_TESTLIB_H
 #define PROJMODEL_TESTLIB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+struct pm_crate;
 
 /* $PM_SOURCE_ROOT, $PM_BUILD_ROOT, the built projmodel executable ($PM_TEST_PROJMODEL if set,
  * else $PM_PROJMODEL). Borrowed. */
@@ -37,5 +40,16 @@ int pm_test_run(const char *const *argv, const char *cwd, const char *const *env
 
 /* True if the program @name is found in PATH. */
 bool pm_test_have(const char *name);
+
+/* Replace the first @from in the file @path by @to and write it back; asserts that the file
+ * reads, holds @from, and writes. */
+void pm_test_edit_file(const char *path, const char *from, const char *to);
+
+/* True if @c has a dependency on @label under the extern name @name (NULL: no rename). */
+bool pm_test_crate_has_dep(const struct pm_crate *c, const char *label, const char *name);
+
+/* Assert that the NULL-terminated @argv equals @expected (NULL-terminated), naming the first
+ * difference. */
+void pm_test_assert_argv(char *const *argv, const char *const *expected);
 
 #endif

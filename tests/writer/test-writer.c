@@ -430,7 +430,8 @@ Test(writer_project, out_of_memory_is_reported)
                 pm_strbuf_release(&sb);
         }
         cr_assert_eq(r, 0, "%s", err.msg);
-        cr_assert_gt(n, 20);
+        /* The ordering's arrays and the output buffer at least (the render builds no tree). */
+        cr_assert_gt(n, 10);
         pm_graph_free(g);
 }
 
