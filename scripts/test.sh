@@ -22,11 +22,15 @@ meson test -C build --print-errorlogs --num-processes 2 || status=1
 meson test -C build-asan --print-errorlogs --num-processes 2 || status=1
 
 # The TSan job: reports go to files (the daemon's stderr is not a terminal), and any report
-# fails the run even when the tests themselves passed.
+# fails the run even when the tests themselves passed. ignore_noninstrumented_modules: Debian's
+# libuv is not instrumented and closes descriptors with syscall(SYS_close), which TSan cannot
+# see, so a descriptor number it reused on another thread was reported as a race; with the
+# option TSan ignores the descriptor calls libuv makes (and still sees its locks). A real race
+# in our code (the fault-hook counter before it was atomic) is still reported with it.
 tsan_logs=$(mktemp -d)
 tsan_reported=0
 PM_TEST_PROJMODEL=$PWD/build-tsan/cli/projmodel \
-TSAN_OPTIONS="halt_on_error=1 log_path=$tsan_logs/tsan" \
+TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1 log_path=$tsan_logs/tsan" \
         meson test -C build --suite daemon --suite cli --suite mixed --print-errorlogs \
         --num-processes 2 --logbase tsan || status=1
 if compgen -G "$tsan_logs/tsan*" >/dev/null; then
