@@ -14,6 +14,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/server.h"
+#include "projmodel/strbuf.h"
 
 #include "cli-internal.h"
 
@@ -150,7 +151,7 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                         char *dir = pm_path_dirname(NULL, log_own);
 
                         if (dir)
-                                (void)mkdir(dir, 0700);
+                                (void)pm_mkdir_p(dir, NULL);
                         pm_free(dir);
                 }
         }

@@ -18,6 +18,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
+#include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
 #include "cli-internal.h"
@@ -133,35 +134,6 @@ out:
         return r;
 }
 
-/* mkdir -p @dir with mode 0700 for what it creates. */
-static int
-mkdir_parents(const char *dir, struct pm_error *err)
-{
-        char *p = pm_strdup(dir);
-        int r = 0;
-
-        if (!p)
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        for (char *s = p + 1;; s++) {
-                if (*s == '/' || *s == '\0') {
-                        char c = *s;
-
-                        *s = '\0';
-                        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                                r = pm_error_set_at(err, -errno, p, 0, 0,
-                                                    "cannot create the cache directory: %s",
-                                                    strerror(errno));
-                                break;
-                        }
-                        *s = c;
-                        if (c == '\0')
-                                break;
-                }
-        }
-        pm_free(p);
-        return r;
-}
-
 int
 pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct pm_index **ret,
                    struct pm_error *err)
@@ -179,7 +151,7 @@ pm__cli_open_model(const struct pm_config *cfg, const char *db_opt, struct pm_in
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
-        r = mkdir_parents(dir, err);
+        r = pm_mkdir_p(dir, err);
         if (r < 0)
                 goto out;
         r = pm_index_open(path, ret, err);

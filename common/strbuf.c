@@ -285,3 +285,30 @@ out:
         pm_free(dir);
         return r;
 }
+
+int
+pm_mkdir_p(const char *dir, struct pm_error *err)
+{
+        char *p = pm_strdup(dir);
+        int r = 0;
+
+        if (!p)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        for (char *s = p + 1;; s++) {
+                if (*s == '/' || *s == '\0') {
+                        char c = *s;
+
+                        *s = '\0';
+                        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                                r = pm_error_set(err, -errno, "cannot create '%s': %s", p,
+                                                 strerror(errno));
+                                break;
+                        }
+                        *s = c;
+                        if (c == '\0')
+                                break;
+                }
+        }
+        pm_free(p);
+        return r;
+}

@@ -29,6 +29,7 @@
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
 #include "projmodel/server.h"
+#include "projmodel/strbuf.h"
 
 #include "server-internal.h"
 
@@ -519,30 +520,6 @@ load_stored(struct pm_server *srv, struct pm_error *err)
 }
 
 static int
-make_parent_dir(const char *file)
-{
-        char *dir = pm_path_dirname(NULL, file), *p;
-        int r = 0;
-
-        if (!dir)
-                return -ENOMEM;
-        for (p = dir + 1;; p++) {
-                if (*p == '/' || *p == '\0') {
-                        char saved = *p;
-
-                        *p = '\0';
-                        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                                r = -errno;
-                        *p = saved;
-                        if (!saved || r < 0)
-                                break;
-                }
-        }
-        pm_free(dir);
-        return r;
-}
-
-static int
 start_listening(struct pm_server *srv, struct pm_error *err)
 {
         int r;
@@ -596,7 +573,7 @@ int
 pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
 {
         struct pm_server *srv = NULL;
-        char *root = NULL;
+        char *root = NULL, *db_dir = NULL;
         bool loop_init = false, listening = false, opts_ready_done = false;
         int r;
 
@@ -663,12 +640,11 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         }
         if (r < 0)
                 goto out;
-        r = make_parent_dir(srv->db_path);
-        if (r < 0) {
-                r = pm_error_set(err, r, "cannot create the directory of '%s': %s", srv->db_path,
-                                 strerror(-r));
+        db_dir = pm_path_dirname(NULL, srv->db_path);
+        r = db_dir ? pm_mkdir_p(db_dir, err) : pm_error_set(err, -ENOMEM, "out of memory");
+        pm_free(db_dir);
+        if (r < 0)
                 goto out;
-        }
         r = pm_index_open(srv->db_path, &srv->idx, err);
         if (r < 0)
                 goto out;

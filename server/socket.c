@@ -17,6 +17,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/server.h"
+#include "projmodel/strbuf.h"
 
 #include "server-internal.h"
 
@@ -90,29 +91,6 @@ pm_server_default_log(const char *root)
         return r;
 }
 
-/* mkdir -p for the parents of @dir with mode 0700 (only the last component is checked). */
-static int
-mkdir_parents(const char *dir)
-{
-        char *p = pm_strdup(dir), *s;
-        int r = 0;
-
-        if (!p)
-                return -ENOMEM;
-        for (s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                        r = -errno;
-                        break;
-                }
-                *s = '/';
-        }
-        pm_free(p);
-        return r;
-}
-
 int
 pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
 {
@@ -122,15 +100,9 @@ pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
 
         if (!dir)
                 return pm_error_set(err, -ENOMEM, "out of memory");
-        r = mkdir_parents(dir);
-        if (r < 0) {
-                r = pm_error_set(err, r, "cannot create '%s': %s", dir, strerror(-r));
+        r = pm_mkdir_p(dir, err);
+        if (r < 0)
                 goto out;
-        }
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-                r = pm_error_set(err, -errno, "cannot create '%s': %s", dir, strerror(errno));
-                goto out;
-        }
         /* lstat: a symlink planted by someone else must not redirect us. */
         if (lstat(dir, &st) < 0) {
                 r = pm_error_set(err, -errno, "cannot stat '%s': %s", dir, strerror(errno));

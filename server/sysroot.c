@@ -4,6 +4,7 @@
  * sysroot_src is always returned (rust-analyzer.md §2). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,24 +174,55 @@ sysroot_question(const struct pm_config *cfg, const char *rustc, uint64_t *ret)
         return r < 0 ? -ENOMEM : 0;
 }
 
-/* The cached answer for @key: "<16 hex digits of key>\n<sysroot>", if its directory exists. */
+/*
+ * The answer is also kept as a one-line file in the cache directory, keyed the same way, so a
+ * fresh model (a new checkout, a deleted model) needs no rustc either. pm_malloc'd path or NULL.
+ */
 static char *
-cached_answer(struct pm_index *idx, uint64_t key)
+answer_file(const struct pm_config *cfg, uint64_t key)
 {
-        char head[32];
-        char *value = NULL, *ret = NULL;
+        char *dir = cfg->cache_dir ? pm_strdup(cfg->cache_dir) : pm_config_default_cache_dir();
+        char *path = dir ? pm_asprintf("%s/sysroot-%016" PRIx64, dir, key) : NULL;
+
+        pm_free(dir);
+        return path;
+}
+
+/* @dir, pm_malloc'd, if it is an absolute path to an existing directory; else NULL. */
+static char *
+existing_dir(const char *dir)
+{
         struct stat st;
 
-        if (pm_index_meta_get(idx, PM_META_SYSROOT_CACHE, &value, NULL) < 0 || !value)
-                return NULL;
-        (void)snprintf(head, sizeof(head), "%016" PRIx64 "\n", key);
-        if (strncmp(value, head, strlen(head)) == 0) {
-                const char *dir = value + strlen(head);
+        if (pm_path_is_absolute(dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                return pm_strdup(dir);
+        return NULL;
+}
 
-                if (pm_path_is_absolute(dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                        ret = pm_strdup(dir);
-        }
+/* The cached answer for @key (the model's "<16 hex digits of key>\n<sysroot>" memo, else the
+ * cache directory's file), if its directory still exists. */
+static char *
+cached_answer(const struct pm_config *cfg, struct pm_index *idx, uint64_t key)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        char head[32];
+        char *value = NULL, *ret = NULL, *file;
+
+        (void)snprintf(head, sizeof(head), "%016" PRIx64 "\n", key);
+        if (idx && pm_index_meta_get(idx, PM_META_SYSROOT_CACHE, &value, NULL) == 0 && value &&
+            strncmp(value, head, strlen(head)) == 0)
+                ret = existing_dir(value + strlen(head));
         pm_free(value);
+        if (ret)
+                return ret;
+        file = answer_file(cfg, key);
+        if (file && pm_strbuf_read_file(&sb, file, PATH_MAX, NULL) == 0 && sb.len > 0) {
+                if (sb.buf[sb.len - 1] == '\n')
+                        sb.buf[--sb.len] = '\0';
+                ret = existing_dir(sb.buf);
+        }
+        pm_strbuf_release(&sb);
+        pm_free(file);
         return ret;
 }
 
@@ -198,14 +230,21 @@ void
 pm_sysroot_remember(const struct pm_config *cfg, struct pm_index *idx, const char *sysroot)
 {
         uint64_t key;
-        char *value;
+        char *value, *file, *dir;
 
-        if (!idx || !sysroot || cfg->sysroot || sysroot_question(cfg, rustc_of(cfg), &key) < 0)
+        if (!sysroot || cfg->sysroot || sysroot_question(cfg, rustc_of(cfg), &key) < 0)
                 return;
         value = pm_asprintf("%016" PRIx64 "\n%s", key, sysroot);
-        if (value)
+        if (value && idx)
                 (void)pm_index_meta_set(idx, PM_META_SYSROOT_CACHE, value, NULL);
         pm_free(value);
+        /* Best effort: without a cache directory the model's memo still serves. */
+        file = answer_file(cfg, key);
+        dir = file ? pm_path_dirname(NULL, file) : NULL;
+        if (dir && pm_mkdir_p(dir, NULL) == 0)
+                (void)pm_write_file_atomic(file, sysroot, strlen(sysroot), NULL);
+        pm_free(dir);
+        pm_free(file);
 }
 
 /* `rustc --print sysroot`, through @idx's memo when there is one. */
@@ -215,8 +254,8 @@ rustc_sysroot(const struct pm_config *cfg, struct pm_index *idx, char **ret, str
         uint64_t key = 0;
         int r;
 
-        if (idx && sysroot_question(cfg, rustc_of(cfg), &key) == 0) {
-                *ret = cached_answer(idx, key);
+        if (sysroot_question(cfg, rustc_of(cfg), &key) == 0) {
+                *ret = cached_answer(cfg, idx, key);
                 if (*ret)
                         return 0;
         }
@@ -283,9 +322,9 @@ pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char
         char *cached;
 
         if (!cfg->sysroot) {
-                if (!idx || sysroot_question(cfg, rustc_of(cfg), &key) < 0)
+                if (sysroot_question(cfg, rustc_of(cfg), &key) < 0)
                         return 0;
-                cached = cached_answer(idx, key);
+                cached = cached_answer(cfg, idx, key);
                 if (!cached)
                         return 0;
                 pm_free(cached);

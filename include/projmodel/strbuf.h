@@ -53,4 +53,12 @@ int pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, stru
  */
 int pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_error *err);
 
+/*
+ * mkdir -p: create the directory @dir and its missing parents, each with mode 0700 (projmodel's
+ * directories hold its private model, logs and sockets). An existing directory is fine; its
+ * mode is left alone (callers that must check it do). Errors are -errno naming the directory
+ * that could not be made.
+ */
+int pm_mkdir_p(const char *dir, struct pm_error *err);
+
 #endif

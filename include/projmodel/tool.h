@@ -84,7 +84,9 @@ int pm_sysroot_resolve_cached(const struct pm_config *cfg, struct pm_index *idx,
  * The two halves of pm_sysroot_resolve_cached(), for a caller that runs pm_sysroot_resolve() on
  * another thread (a pm_index handle belongs to one thread): pm_sysroot_lookup_cached() returns 1
  * with both paths set (pm_malloc'd) when no process needs to run (configured, or remembered),
- * else 0; pm_sysroot_remember() stores what pm_sysroot_resolve() found (errors ignored).
+ * else 0; pm_sysroot_remember() stores what pm_sysroot_resolve() found (errors ignored). The
+ * answer is remembered in the model and, as `sysroot-<key>`, in the cache directory, so a fresh
+ * model finds it too; the key covers everything that decides rustc's answer.
  */
 int pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char **ret_sysroot,
                              char **ret_sysroot_src);

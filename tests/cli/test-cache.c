@@ -332,7 +332,7 @@ Test(cli_cache, rustc_is_asked_once_until_the_toolchain_setup_changes)
         char *cfg = pm_test_strf(
                 "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, \"rustc\": \"%s\"}",
                 wrapper);
-        char *trace, *text, *first, *toolchain;
+        char *trace, *text, *first, *toolchain, *fresh_db;
 
         cr_assert_eq(pm_test_write_file(wrapper, script), 0);
         cr_assert_eq(chmod(wrapper, 0755), 0);
@@ -357,6 +357,15 @@ Test(cli_cache, rustc_is_asked_once_until_the_toolchain_setup_changes)
         text = pm_test_read_file(log);
         cr_assert_str_eq(text, "run\nrun\n");
         pm_free(text);
+
+        /* A fresh model (a new checkout, a deleted model) finds the answer in the cache dir. */
+        fresh_db = pm_test_strf("%s/fresh.db", fx.tmp);
+        pm_free(export_captured(fresh_db, NULL, &trace));
+        pm_free(trace);
+        text = pm_test_read_file(log);
+        cr_assert_str_eq(text, "run\nrun\n", "a fresh model asked rustc again");
+        pm_free(text);
+        pm_free(fresh_db);
         pm_free(toolchain);
         pm_free(first);
         pm_free(cfg);
