@@ -7,12 +7,18 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* Before projmodel/banned.h, which breaks the inline atoi() of the <stdlib.h> this pulls in. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/error.h"
 
 #include "adapters/adapters-internal.h"
+#include "adapters/json-lex.h"
 
 struct scan {
         const unsigned char *p;
@@ -22,114 +28,38 @@ struct scan {
 static void
 skip_ws(struct scan *s)
 {
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-                s->p++;
+        s->p = pm__json_ws(s->p, s->end);
 }
 
-static bool
-hex4(struct scan *s, unsigned *ret)
-{
-        unsigned v = 0;
-        int i;
-
-        if (s->end - s->p < 4)
-                return false;
-        for (i = 0; i < 4; i++) {
-                unsigned char c = s->p[i];
-
-                v <<= 4;
-                if (c >= '0' && c <= '9')
-                        v |= (unsigned)(c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        v |= (unsigned)(c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        v |= (unsigned)(c - 'A' + 10);
-                else
-                        return false;
-        }
-        s->p += 4;
-        *ret = v;
-        return true;
-}
-
-/* At the opening quote. cJSON rejects lone or reversed UTF-16 surrogates, so this does too. */
+/* At the opening quote. On a control character the error offset is just past it. */
 static bool
 string(struct scan *s)
 {
-        s->p++;
-        while (s->p < s->end) {
-                unsigned char c = *s->p++;
-                unsigned u, lo;
+        const unsigned char *p = s->p + 1;
+        bool ok = false;
 
-                if (c == '"')
-                        return true;
-                if (c < 0x20)
-                        return false;
-                if (c != '\\')
-                        continue;
-                if (s->p == s->end)
-                        return false;
-                c = *s->p++;
-                if (strchr("\"\\/bfnrt", c) && c)
-                        continue;
-                if (c != 'u' || !hex4(s, &u))
-                        return false;
-                if (u >= 0xDC00 && u <= 0xDFFF)
-                        return false;
-                if (u >= 0xD800 && u <= 0xDBFF) {
-                        if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
-                                return false;
-                        s->p += 2;
-                        if (!hex4(s, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                                return false;
+        for (;;) {
+                p = pm__json_plain_end(p, s->end);
+                if (p == s->end)
+                        break;
+                if (*p == '"') {
+                        p++;
+                        ok = true;
+                        break;
                 }
+                if (*p++ < 0x20)
+                        break;
+                if (!pm__json_escape(&p, s->end))
+                        break;
         }
-        return false;
-}
-
-static bool
-digits(struct scan *s)
-{
-        const unsigned char *start = s->p;
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-                s->p++;
-        return s->p > start;
-}
-
-static bool
-number(struct scan *s)
-{
-        if (*s->p == '-')
-                s->p++;
-        if (s->p < s->end && *s->p == '0')
-                s->p++;
-        else if (!digits(s))
-                return false;
-        if (s->p < s->end && *s->p == '.') {
-                s->p++;
-                if (!digits(s))
-                        return false;
-        }
-        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-                s->p++;
-                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-                        s->p++;
-                if (!digits(s))
-                        return false;
-        }
-        return true;
+        s->p = p;
+        return ok;
 }
 
 static bool
 literal(struct scan *s, const char *word)
 {
-        size_t n = strlen(word);
-
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-                return false;
-        s->p += n;
-        return true;
+        return pm__json_literal(&s->p, s->end, word, strlen(word));
 }
 
 /*
@@ -184,7 +114,7 @@ pm__json_check(const char *data, size_t len, size_t *ret_offset)
                         if (c == '"')
                                 ok = string(&s);
                         else if (c == '-' || (c >= '0' && c <= '9'))
-                                ok = number(&s);
+                                ok = pm__json_number(&s.p, s.end);
                         else
                                 ok = literal(&s, "true") || literal(&s, "false") ||
                                      literal(&s, "null");

@@ -13,6 +13,7 @@
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 #include "projmodel/refresh.h"
 #include "projmodel/strbuf.h"
@@ -191,41 +192,12 @@ text_crate(struct pm_strbuf *sb, struct pm_index *idx, const struct pm_graph *g,
         return r;
 }
 
-static cJSON *
-json_strlist(const struct pm_strlist *l)
-{
-        cJSON *a = cJSON_CreateArray();
-
-        for (size_t i = 0; a && i < l->n; i++) {
-                cJSON *s = cJSON_CreateString(l->v[i]);
-
-                if (!s || !cJSON_AddItemToArray(a, s)) {
-                        cJSON_Delete(s);
-                        cJSON_Delete(a);
-                        return NULL;
-                }
-        }
-        return a;
-}
-
 /* Add @v (a string or null) to @o under @key. */
 static bool
 json_add_str(cJSON *o, const char *key, const char *v)
 {
         return v ? cJSON_AddStringToObject(o, key, v) != NULL
                  : cJSON_AddNullToObject(o, key) != NULL;
-}
-
-static bool
-json_add_item(cJSON *o, const char *key, cJSON *item)
-{
-        if (!item)
-                return false;
-        if (!cJSON_AddItemToObject(o, key, item)) {
-                cJSON_Delete(item);
-                return false;
-        }
-        return true;
 }
 
 static cJSON *
@@ -247,7 +219,7 @@ json_crate(struct pm_index *idx, const struct pm_graph *g, const struct pm_crate
              json_add_str(o, "edition", c->edition) &&
              json_add_str(o, "root_module", c->root_module) &&
              json_add_str(o, "target", c->target) &&
-             json_add_item(o, "cfgs", json_strlist(&c->cfgs));
+             pm_json_add(o, "cfgs", pm_json_strlist(&c->cfgs));
         pm_free(source);
         if (ok) {
                 env = cJSON_AddObjectToObject(o, "env");
@@ -255,9 +227,9 @@ json_crate(struct pm_index *idx, const struct pm_graph *g, const struct pm_crate
                 for (size_t i = 0; ok && i < c->env.n; i++)
                         ok = cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value);
         }
-        ok = ok && json_add_item(o, "flags", json_strlist(&c->flags)) &&
-             json_add_item(o, "sources", json_strlist(&c->sources)) &&
-             json_add_item(o, "include_dirs", json_strlist(&c->include_dirs)) &&
+        ok = ok && pm_json_add(o, "flags", pm_json_strlist(&c->flags)) &&
+             pm_json_add(o, "sources", pm_json_strlist(&c->sources)) &&
+             pm_json_add(o, "include_dirs", pm_json_strlist(&c->include_dirs)) &&
              json_add_str(o, "build_file", c->build_file) &&
              json_add_str(o, "proc_macro_dylib", c->proc_macro_dylib) &&
              cJSON_AddBoolToObject(o, "is_workspace_member", c->is_workspace_member) &&

@@ -14,6 +14,7 @@
 #include "projmodel/banned.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -258,40 +259,10 @@ target_kind(enum pm_crate_kind kind)
         return "lib";
 }
 
-static cJSON *
-string_array(const struct pm_strlist *l)
-{
-        cJSON *a = cJSON_CreateArray();
-
-        for (size_t i = 0; a && i < l->n; i++) {
-                cJSON *s = cJSON_CreateString(l->v[i]);
-
-                if (!s || !cJSON_AddItemToArray(a, s)) {
-                        cJSON_Delete(s);
-                        cJSON_Delete(a);
-                        return NULL;
-                }
-        }
-        return a;
-}
-
-/* Add @item to @obj under @key, consuming @item (also on failure). */
-static bool
-add(cJSON *obj, const char *key, cJSON *item)
-{
-        if (!item)
-                return false;
-        if (!cJSON_AddItemToObject(obj, key, item)) {
-                cJSON_Delete(item);
-                return false;
-        }
-        return true;
-}
-
 static bool
 add_str(cJSON *obj, const char *key, const char *value)
 {
-        return add(obj, key, cJSON_CreateString(value));
+        return pm_json_add(obj, key, cJSON_CreateString(value));
 }
 
 /* deps[]: the extern name is the rename or the dep's crate name, never with '-'. */
@@ -312,10 +283,10 @@ deps_array(const struct order *o, size_t rank)
                         for (char *p = s->valuestring; *p; p++)
                                 if (*p == '-')
                                         *p = '_';
-                        ok = add(dep, "crate", cJSON_CreateNumber((double)o->pos[j]));
+                        ok = pm_json_add(dep, "crate", cJSON_CreateNumber((double)o->pos[j]));
                 }
                 if (ok) {
-                        ok = add(dep, "name", s);
+                        ok = pm_json_add(dep, "name", s);
                         s = NULL; /* consumed either way */
                 }
                 if (!ok || !cJSON_AddItemToArray(a, dep)) {
@@ -337,7 +308,7 @@ source_object(const struct pm_crate *c)
         if (!src)
                 return NULL;
         if (c->include_dirs.n > 0) {
-                inc = string_array(&c->include_dirs);
+                inc = pm_json_strlist(&c->include_dirs);
         } else {
                 char *dir = pm_path_dirname(NULL, c->root_module);
                 cJSON *s = dir ? cJSON_CreateString(dir) : NULL;
@@ -350,7 +321,8 @@ source_object(const struct pm_crate *c)
                         inc = NULL;
                 }
         }
-        if (!add(src, "include_dirs", inc) || !add(src, "exclude_dirs", cJSON_CreateArray())) {
+        if (!pm_json_add(src, "include_dirs", inc) ||
+            !pm_json_add(src, "exclude_dirs", cJSON_CreateArray())) {
                 cJSON_Delete(src);
                 return NULL;
         }
@@ -373,15 +345,16 @@ crate_object(const struct order *o, size_t rank, const struct pm_writer_options 
         ok = ok && add_str(obj, "display_name", c->display_name ? c->display_name : c->crate_name);
         ok = ok && add_str(obj, "root_module", c->root_module);
         ok = ok && add_str(obj, "edition", c->edition);
-        ok = ok && add(obj, "deps", deps_array(o, rank));
-        ok = ok && add(obj, "cfg", string_array(&c->cfgs));
+        ok = ok && pm_json_add(obj, "deps", deps_array(o, rank));
+        ok = ok && pm_json_add(obj, "cfg", pm_json_strlist(&c->cfgs));
         if (ok) {
-                ok = add(obj, "env", env);
+                ok = pm_json_add(obj, "env", env);
                 env = NULL;
         }
-        ok = ok && add(obj, "is_workspace_member", cJSON_CreateBool(c->is_workspace_member));
-        ok = ok && add(obj, "source", source_object(c));
-        ok = ok && add(obj, "is_proc_macro", cJSON_CreateBool(proc_macro));
+        ok = ok &&
+             pm_json_add(obj, "is_workspace_member", cJSON_CreateBool(c->is_workspace_member));
+        ok = ok && pm_json_add(obj, "source", source_object(c));
+        ok = ok && pm_json_add(obj, "is_proc_macro", cJSON_CreateBool(proc_macro));
         if (ok && proc_macro && c->proc_macro_dylib)
                 ok = add_str(obj, "proc_macro_dylib_path", c->proc_macro_dylib);
         if (ok && c->target)
@@ -397,7 +370,7 @@ crate_object(const struct order *o, size_t rank, const struct pm_writer_options 
                 if (!ok)
                         cJSON_Delete(build);
                 else
-                        ok = add(obj, "build", build);
+                        ok = pm_json_add(obj, "build", build);
         }
         cJSON_Delete(env);
         if (!ok) {

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/error.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 
 #include "server-internal.h"
@@ -22,16 +23,6 @@ pm__rpc_call_free(struct pm__rpc_call *call)
         return NULL;
 }
 
-/* cJSON_AddItemToObject(), which fails when it cannot copy @key, owning @item either way. */
-static bool
-add_item(cJSON *o, const char *key, cJSON *item)
-{
-        if (item && cJSON_AddItemToObject(o, key, item))
-                return true;
-        cJSON_Delete(item);
-        return false;
-}
-
 struct cJSON *
 pm__rpc_result(const struct cJSON *id, struct cJSON *result)
 {
@@ -42,7 +33,7 @@ pm__rpc_result(const struct cJSON *id, struct cJSON *result)
         if (!cJSON_AddStringToObject(reply, "jsonrpc", "2.0"))
                 goto fail;
         idc = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
-        if (!add_item(reply, "id", idc))
+        if (!pm_json_add(reply, "id", idc))
                 goto fail;
         if (!result)
                 result = cJSON_CreateNull();
@@ -64,7 +55,7 @@ pm__rpc_error(const struct cJSON *id, const struct pm_error *err)
         if (!reply || !cJSON_AddStringToObject(reply, "jsonrpc", "2.0"))
                 goto fail;
         idc = id ? cJSON_Duplicate(id, true) : cJSON_CreateNull();
-        if (!add_item(reply, "id", idc))
+        if (!pm_json_add(reply, "id", idc))
                 goto fail;
         e = cJSON_AddObjectToObject(reply, "error");
         if (!e)

@@ -17,6 +17,7 @@
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/writer.h"
@@ -28,26 +29,11 @@
 /* ---- helpers ---- */
 
 static cJSON *
-strlist_json(char *const *v, size_t n)
-{
-        cJSON *a = cJSON_CreateArray();
-
-        for (size_t i = 0; a && i < n; i++) {
-                cJSON *s = cJSON_CreateString(v[i]);
-
-                if (!s) {
-                        cJSON_Delete(a);
-                        return NULL;
-                }
-                cJSON_AddItemToArray(a, s);
-        }
-        return a;
-}
-
-static cJSON *
 labels_json(char **labels)
 {
-        return strlist_json(labels, pm_labels_count(labels));
+        struct pm_strlist l = { .v = labels, .n = pm_labels_count(labels) };
+
+        return pm_json_strlist(&l);
 }
 
 static int
@@ -63,15 +49,20 @@ add_str(cJSON *o, const char *key, const char *v)
         return !v || cJSON_AddStringToObject(o, key, v);
 }
 
-/* cJSON_AddItemToObject(), which fails when it cannot copy @key, owning @item either way: false
- * (and @item deleted) when @item is NULL (a failed create) or on OOM. */
-static bool
-add_item(cJSON *o, const char *key, cJSON *item)
+/* The reply {@key: @value, @list_key: [@labels...]}, into *ret. */
+static int
+labels_reply(const char *key, const char *value, const char *list_key, char **labels, cJSON **ret,
+             struct pm_error *err)
 {
-        if (item && cJSON_AddItemToObject(o, key, item))
-                return true;
-        cJSON_Delete(item);
-        return false;
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o || !cJSON_AddStringToObject(o, key, value) ||
+            !pm_json_add(o, list_key, labels_json(labels))) {
+                cJSON_Delete(o);
+                return oom(err);
+        }
+        *ret = o;
+        return 0;
 }
 
 cJSON *
@@ -86,14 +77,14 @@ pm__crate_json(const struct pm_crate *c)
              add_str(o, "displayName", c->display_name) && add_str(o, "crateName", c->crate_name) &&
              add_str(o, "kind", pm_crate_kind_name(c->kind)) && add_str(o, "edition", c->edition) &&
              add_str(o, "rootModule", c->root_module) && add_str(o, "target", c->target) &&
-             add_item(o, "cfgs", strlist_json(c->cfgs.v, c->cfgs.n));
+             pm_json_add(o, "cfgs", pm_json_strlist(&c->cfgs));
         env = ok ? cJSON_AddObjectToObject(o, "env") : NULL;
         ok = env != NULL;
         for (size_t i = 0; ok && i < c->env.n; i++)
                 ok = cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value) != NULL;
-        ok = ok && add_item(o, "flags", strlist_json(c->flags.v, c->flags.n)) &&
-             add_item(o, "sources", strlist_json(c->sources.v, c->sources.n)) &&
-             add_item(o, "includeDirs", strlist_json(c->include_dirs.v, c->include_dirs.n)) &&
+        ok = ok && pm_json_add(o, "flags", pm_json_strlist(&c->flags)) &&
+             pm_json_add(o, "sources", pm_json_strlist(&c->sources)) &&
+             pm_json_add(o, "includeDirs", pm_json_strlist(&c->include_dirs)) &&
              add_str(o, "buildFile", c->build_file) &&
              add_str(o, "procMacroDylib", c->proc_macro_dylib) &&
              cJSON_AddBoolToObject(o, "isWorkspaceMember", c->is_workspace_member) &&
@@ -157,7 +148,7 @@ project_reply(const char *bf, cJSON **project, cJSON **ret, struct pm_error *err
 {
         cJSON *res = cJSON_CreateObject();
 
-        /* Not add_item(): on failure *@project stays the caller's. */
+        /* Not pm_json_add(): on failure *@project stays the caller's. */
         if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
             !cJSON_AddItemToObject(res, "project", *project)) {
                 cJSON_Delete(res);
@@ -273,7 +264,7 @@ m_initialize(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error 
                 const char *notes[] = { "projmodel/modelChanged", "projmodel/refreshFailed",
                                         "$/progress" };
 
-                if (!add_item(pm, "notifications", cJSON_CreateStringArray(notes, 3)))
+                if (!pm_json_add(pm, "notifications", cJSON_CreateStringArray(notes, 3)))
                         methods = NULL;
         }
         info = methods ? cJSON_AddObjectToObject(res, "serverInfo") : NULL;
@@ -361,7 +352,6 @@ m_crate_for_file(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_er
 {
         struct pm_server *srv = ctx;
         char *path = NULL, **labels = NULL;
-        cJSON *res = NULL;
         int r;
 
         r = param_path(call->params, "path", true, &path, err);
@@ -374,15 +364,8 @@ m_crate_for_file(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_er
                 r = pm__server_park(srv, &srv->parked_fresh, call, err);
                 goto out;
         }
-        res = cJSON_CreateObject();
-        if (!res || !cJSON_AddStringToObject(res, "path", path) ||
-            !add_item(res, "crates", labels_json(labels))) {
-                r = oom(err);
-                goto out;
-        }
-        *ret = pm_steal_ptr(&res);
+        r = labels_reply("path", path, "crates", labels, ret, err);
 out:
-        cJSON_Delete(res);
         pm_labels_free(labels);
         pm_free(path);
         return r;
@@ -574,13 +557,11 @@ deps_common(struct pm_server *srv, struct pm__rpc_call *call, bool reverse, cJSO
                     : pm_index_deps(srv->idx, label, transitive, &labels, err);
         if (r < 0)
                 goto out;
-        o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "label", label) ||
-            !cJSON_AddBoolToObject(o, "transitive", transitive) ||
-            !add_item(o, "labels", labels_json(labels))) {
+        r = labels_reply("label", label, "labels", labels, &o, err);
+        if (r == 0 && !cJSON_AddBoolToObject(o, "transitive", transitive))
                 r = oom(err);
+        if (r < 0)
                 goto out;
-        }
         *ret = pm_steal_ptr(&o);
 out:
         cJSON_Delete(o);
@@ -607,7 +588,6 @@ m_search(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err
         const char *query;
         unsigned long limit;
         char **labels = NULL;
-        cJSON *o = NULL;
         int r;
 
         r = pm__param_string(call->params, "query", true, &query, err);
@@ -615,17 +595,8 @@ m_search(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err
                 r = pm__param_uint(call->params, "limit", 50, PM_SEARCH_MAX_LIMIT, &limit, err);
         if (r == 0)
                 r = pm_index_search(srv->idx, query, limit, &labels, err);
-        if (r < 0)
-                goto out;
-        o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "query", query) ||
-            !add_item(o, "labels", labels_json(labels))) {
-                r = oom(err);
-                goto out;
-        }
-        *ret = pm_steal_ptr(&o);
-out:
-        cJSON_Delete(o);
+        if (r == 0)
+                r = labels_reply("query", query, "labels", labels, ret, err);
         pm_labels_free(labels);
         return r;
 }

@@ -88,20 +88,14 @@ label_cmp(const void *a, const void *b)
 static struct pm__buck2_target *
 find_target(const struct pm__buck2_ctx *x, const char *label)
 {
-        size_t lo = 0, hi = x->n_sorted;
+        struct pm__buck2_target key = { .label = label };
+        const struct pm__buck2_target *kp = &key;
+        struct pm__buck2_target **hit;
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(label, x->sorted[mid]->label);
-
-                if (c == 0)
-                        return x->sorted[mid];
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return NULL;
+        if (!x->n_sorted)
+                return NULL;
+        hit = bsearch(&kp, x->sorted, x->n_sorted, sizeof(*x->sorted), label_cmp);
+        return hit ? *hit : NULL;
 }
 
 /*

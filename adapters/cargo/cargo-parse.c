@@ -103,20 +103,14 @@ pkg_cmp(const void *a, const void *b)
 static struct pkg *
 find_pkg(const struct ctx *x, const char *id)
 {
-        size_t lo = 0, hi = x->n;
+        struct pkg key = { .id = id };
+        const struct pkg *kp = &key;
+        struct pkg **hit;
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(id, x->sorted[mid]->id);
-
-                if (c == 0)
-                        return x->sorted[mid];
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return NULL;
+        if (!x->n)
+                return NULL;
+        hit = bsearch(&kp, x->sorted, x->n, sizeof(*x->sorted), pkg_cmp);
+        return hit ? *hit : NULL;
 }
 
 static bool

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Before projmodel/banned.h, which breaks the inline atoi() of the <stdlib.h> this pulls in. */
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -16,6 +17,7 @@
 #include "projmodel/mem.h"
 
 #include "adapters/gn/gn-internal.h"
+#include "adapters/json-lex.h"
 
 #define SCAN_MAX_DEPTH PM_ADAPTER_MAX_JSON_DEPTH
 
@@ -28,98 +30,10 @@ struct scanner {
         struct pm__gn_scan *out;
 };
 
-/*
- * Several bytes at a time (SSE2 where there, else SWAR): the scanner runs over megabytes of GN's
- * indented output on every daemon update, mostly inside strings and indentation. (Whitespace runs
- * are short: there SWAR measured faster than SSE2.)
- */
-#define ONES  0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-static uint64_t
-load8(const unsigned char *p)
-{
-        uint64_t w;
-
-        memcpy(&w, p, 8);
-        return w;
-}
-
-/* True if a byte of @w is '"', '\\' or a control character (below 0x20). */
-static bool
-special8(uint64_t w)
-{
-        uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-
-        return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
-}
-
-static bool
-is_ws(unsigned char c)
-{
-        return c == ' ' || c == '\n' || c == '\t' || c == '\r';
-}
-
 static void
 ws(struct scanner *s)
 {
-        const unsigned char *p = s->p, *end = s->end;
-
-        while (end - p >= 8 && load8(p) == ONES * ' ')
-                p += 8;
-        while (p < end && is_ws(*p))
-                p++;
-        s->p = p;
-}
-
-/* The first byte at or after @p that is '"', '\\' or a control character, or @end. */
-static const unsigned char *
-plain_end(const unsigned char *p, const unsigned char *end)
-{
-#ifdef __SSE2__
-        while (end - p >= 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-                __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                         _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
-                unsigned hit = (unsigned)_mm_movemask_epi8(m);
-
-                if (hit)
-                        return p + __builtin_ctz(hit);
-                p += 16;
-        }
-#endif
-        while (end - p >= 8 && !special8(load8(p)))
-                p += 8;
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
-                p++;
-        return p;
-}
-
-static bool
-hex4(const unsigned char **pp, const unsigned char *end, unsigned *ret)
-{
-        const unsigned char *p = *pp;
-        unsigned v = 0;
-
-        if (end - p < 4)
-                return false;
-        for (int i = 0; i < 4; i++) {
-                unsigned char c = p[i];
-
-                v <<= 4;
-                if (c >= '0' && c <= '9')
-                        v |= (unsigned)(c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        v |= (unsigned)(c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        v |= (unsigned)(c - 'A' + 10);
-                else
-                        return false;
-        }
-        *pp = p + 4;
-        *ret = v;
-        return true;
+        s->p = pm__json_ws(s->p, s->end);
 }
 
 /*
@@ -132,10 +46,7 @@ string(struct scanner *s, bool *escaped)
         const unsigned char *p = s->p + 1, *end = s->end;
 
         for (;;) {
-                unsigned u, lo;
-                unsigned char c;
-
-                p = plain_end(p, end);
+                p = pm__json_plain_end(p, end);
                 if (p == end || *p < 0x20)
                         break;
                 if (*p == '"') {
@@ -143,67 +54,24 @@ string(struct scanner *s, bool *escaped)
                         return true;
                 }
                 *escaped = true;
-                if (++p == end)
+                p++;
+                if (!pm__json_escape(&p, end))
                         break;
-                c = *p++;
-                if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
-                    c == 'r' || c == 't')
-                        continue;
-                if (c != 'u' || !hex4(&p, end, &u) || (u >= 0xDC00 && u <= 0xDFFF))
-                        break;
-                if (u >= 0xD800 && u <= 0xDBFF) {
-                        if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
-                                break;
-                        p += 2;
-                        if (!hex4(&p, end, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                                break;
-                }
         }
         s->p = p;
         return false;
 }
 
 static bool
-digits(struct scanner *s)
-{
-        const unsigned char *start = s->p;
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-                s->p++;
-        return s->p > start;
-}
-
-static bool
 number(struct scanner *s)
 {
-        if (*s->p == '-')
-                s->p++;
-        if (s->p < s->end && *s->p == '0')
-                s->p++;
-        else if (!digits(s))
-                return false;
-        if (s->p < s->end && *s->p == '.') {
-                s->p++;
-                if (!digits(s))
-                        return false;
-        }
-        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-                s->p++;
-                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-                        s->p++;
-                if (!digits(s))
-                        return false;
-        }
-        return true;
+        return pm__json_number(&s->p, s->end);
 }
 
 static bool
 literal(struct scanner *s, const char *word, size_t n)
 {
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-                return false;
-        s->p += n;
-        return true;
+        return pm__json_literal(&s->p, s->end, word, n);
 }
 
 /* Called with the scanner at a member's value, which it must consume. */
