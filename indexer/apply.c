@@ -1011,6 +1011,7 @@ pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm
         change.removed = a.removed;
         change.modified = a.modified;
         change.unchanged = a.unchanged;
+        change.build_files_changed = a.bf_changed;
         if (strv_finish(&a.labels, &change.labels, &change.n_labels) < 0 ||
             strv_finish(&a.bfs, &change.build_files, &change.n_build_files) < 0) {
                 r = pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", source);

@@ -420,6 +420,19 @@ check_crate(const struct pm_crate *c, struct pm_error *err)
         return 0;
 }
 
+/* What both renderers do first: every crate writable (check_crate), then in dependency order. */
+static int
+check_and_order(const struct pm_graph *g, struct order *o, struct pm_error *err)
+{
+        for (size_t i = 0; i < g->n_crates; i++) {
+                int r = check_crate(&g->crates[i], err);
+
+                if (r < 0)
+                        return r;
+        }
+        return order_crates(g, o, err);
+}
+
 int
 pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts,
                   struct cJSON **ret, struct pm_error *err)
@@ -428,12 +441,7 @@ pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts
         cJSON *root = NULL, *crates;
         int r;
 
-        for (size_t i = 0; i < g->n_crates; i++) {
-                r = check_crate(&g->crates[i], err);
-                if (r < 0)
-                        goto out;
-        }
-        r = order_crates(g, &o, err);
+        r = check_and_order(g, &o, err);
         if (r < 0)
                 goto out;
 
@@ -724,12 +732,7 @@ pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
         size_t start = out->len;
         int r;
 
-        for (size_t i = 0; i < g->n_crates; i++) {
-                r = check_crate(&g->crates[i], err);
-                if (r < 0)
-                        goto out;
-        }
-        r = order_crates(g, &o, err);
+        r = check_and_order(g, &o, err);
         if (r < 0)
                 goto out;
         /* One allocation up front (about 550 bytes a crate compact, 700 indented). */

@@ -57,9 +57,11 @@ struct pm__refresh {
         bool have_wwatch;
         size_t wcrates;
         double wown_ms;
-        struct pm_graph *wfp; /* holds the applied graph's fingerprints, or NULL */
-        bool wpartial;        /* the applied graph was partial */
-        bool wstale;          /* another writer changed the model: forget all fingerprints */
+        struct pm_graph *wfp;      /* holds the applied graph's fingerprints, or NULL */
+        bool wpartial;             /* the applied graph was partial */
+        bool wstale;               /* another writer changed the model: forget all fingerprints */
+        uint64_t known_generation; /* the loop's generation when the work was queued */
+        size_t known_crates;       /* ... and its crate count */
 
         /* The whole run. */
         struct pm_change change; /* merged over projects */
@@ -337,6 +339,8 @@ work_cb(uv_work_t *w)
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
         struct pm_graph *g = NULL;
         char **files = NULL;
+        uint64_t gen_before = 0;
+        bool own_model;
         double t0;
         int code = 0;
 
@@ -377,6 +381,10 @@ work_cb(uv_work_t *w)
         r->q.previous_fingerprints = NULL;
         if (code < 0)
                 goto out;
+        /* Unless another writer got in since the loop last looked, the crate count and watch set
+         * follow from the change alone: no need to read them back. */
+        own_model = pm_index_generation(srv->widx, &gen_before, NULL) == 0 &&
+                    gen_before == r->known_generation;
         code = pm_index_apply(srv->widx, p->id, g, &r->wchange, &r->werr);
         if (code < 0)
                 goto out;
@@ -388,9 +396,13 @@ work_cb(uv_work_t *w)
         if (r->sysroot_src)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT_SRC, r->sysroot_src, NULL);
         (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, "", NULL);
-        if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
+        if (own_model)
+                r->wcrates = r->known_crates + r->wchange.added - r->wchange.removed;
+        else if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
                 r->wcrates = 0;
         /* The new watch set, sorted here so the loop only swaps pointers. */
+        if (own_model && r->wchange.build_files_changed == 0)
+                goto out;
         if (pm_index_build_files(srv->widx, NULL, &files, NULL) == 0) {
                 r->wwatch.n = pm_labels_count(files);
                 qsort(files, r->wwatch.n, sizeof(*files), cmp_str);
@@ -563,6 +575,8 @@ run_step(struct pm__refresh *r)
                 r->step++;
         }
         r->work.data = r;
+        r->known_generation = srv->generation;
+        r->known_crates = srv->n_crates;
         code = uv_queue_work(&srv->loop, &r->work, work_cb, after_work_cb);
         if (code < 0) {
                 pm_error_set(&err, code, "cannot queue the model update: %s", uv_strerror(code));

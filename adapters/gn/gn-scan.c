@@ -93,6 +93,31 @@ enter(struct scanner *s)
         return true;
 }
 
+enum next {
+        NEXT_MORE, /* a ',' was read: another element follows */
+        NEXT_DONE, /* @close was read: the container ended */
+        NEXT_BAD,  /* anything else */
+};
+
+/* After an object member or array element: the container's end, or a comma and the next one. */
+static inline enum next
+after_element(struct scanner *s, unsigned char close)
+{
+        ws(s);
+        if (s->p == s->end)
+                return NEXT_BAD;
+        if (*s->p == close) {
+                s->p++;
+                s->depth--;
+                return NEXT_DONE;
+        }
+        if (*s->p != ',')
+                return NEXT_BAD;
+        s->p++;
+        ws(s);
+        return NEXT_MORE;
+}
+
 /* At '{': each member's key goes to @fn (NULL: skip the values). */
 static bool
 object(struct scanner *s, member_fn fn, void *ctx)
@@ -122,18 +147,14 @@ object(struct scanner *s, member_fn fn, void *ctx)
                 ws(s);
                 if (!(fn ? fn(s, ctx, key, key_len, escaped) : value(s)))
                         return false;
-                ws(s);
-                if (s->p == s->end)
-                        return false;
-                if (*s->p == '}') {
-                        s->p++;
-                        s->depth--;
+                switch (after_element(s, '}')) {
+                case NEXT_DONE:
                         return true;
-                }
-                if (*s->p != ',')
+                case NEXT_BAD:
                         return false;
-                s->p++;
-                ws(s);
+                default:
+                        break;
+                }
         }
 }
 
@@ -150,18 +171,14 @@ array(struct scanner *s)
         for (;;) {
                 if (!value(s))
                         return false;
-                ws(s);
-                if (s->p == s->end)
-                        return false;
-                if (*s->p == ']') {
-                        s->p++;
-                        s->depth--;
+                switch (after_element(s, ']')) {
+                case NEXT_DONE:
                         return true;
-                }
-                if (*s->p != ',')
+                case NEXT_BAD:
                         return false;
-                s->p++;
-                ws(s);
+                default:
+                        break;
+                }
         }
 }
 

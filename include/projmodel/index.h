@@ -27,7 +27,8 @@ struct pm_index;
 struct pm_change {
         uint64_t generation; /* the model generation after the apply */
         size_t added, removed, modified, unchanged;
-        char **labels; /* pm_malloc'd array of pm_malloc'd strings */
+        size_t build_files_changed; /* watch-set paths added or removed (0: same watch set) */
+        char **labels;              /* pm_malloc'd array of pm_malloc'd strings */
         size_t n_labels;
         char **build_files;
         size_t n_build_files;

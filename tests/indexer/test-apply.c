@@ -133,6 +133,7 @@ Test(indexer_apply, first_apply_adds_everything)
         s = join(ch.build_files, ch.n_build_files);
         cr_assert_str_eq(s, "/r/.gn,/r/a/BUILD.gn,/r/b/BUILD.gn,/r/c/BUILD.gn,/r/d/BUILD.gn");
         pm_free(s);
+        cr_assert_eq(ch.build_files_changed, 5);
         cr_assert_eq(generation(idx), 1);
         cr_assert_eq(count(idx), 4);
         pm_change_release(&ch);
@@ -153,6 +154,7 @@ Test(indexer_apply, unchanged_apply_rewrites_nothing)
         cr_assert_eq(ch.added + ch.removed + ch.modified, 0);
         cr_assert_eq(ch.n_labels, 0);
         cr_assert_eq(ch.n_build_files, 0);
+        cr_assert_eq(ch.build_files_changed, 0);
         cr_assert_eq(ch.generation, 1, "a no-op apply must not bump the generation");
         cr_assert_eq(generation(idx), 1);
         pm_change_release(&ch);
@@ -173,6 +175,7 @@ Test(indexer_apply, unchanged_apply_rewrites_nothing)
                 cr_assert_eq(pm_index_apply(idx, "main", g, &ch, &err), 0, "%s", err.msg);
                 cr_assert_eq(ch.unchanged, 4);
                 cr_assert_eq(generation(idx), 2);
+                cr_assert_eq(ch.build_files_changed, 0);
                 pm_change_release(&ch);
         }
         pm_graph_free(g);
@@ -214,6 +217,8 @@ Test(indexer_apply, diff_reports_added_removed_modified)
         cr_assert_str_eq(s, "/r/a/BUILD.gn,/r/b/BUILD.gn,/r/c/BUILD.gn,/r/d/BUILD.gn,"
                             "/r/e/BUILD.gn");
         pm_free(s);
+        /* a, b, c and d dropped from the watch set, e added. */
+        cr_assert_eq(ch.build_files_changed, 5);
         assert_all_labels(idx, "//a:a,//c:c,//e:e");
         {
                 char **bfs = NULL;
@@ -297,6 +302,7 @@ Test(indexer_apply, partial_graph_only_touches_covered_build_files)
         s = join(ch.build_files, ch.n_build_files);
         cr_assert_str_eq(s, "/r/b/BUILD.gn,/r/b/extra.gni,/r/d/BUILD.gn");
         pm_free(s);
+        cr_assert_eq(ch.build_files_changed, 1, "only extra.gni is new to the watch set");
         /* a and c were not covered: still there, c's dep on the vanished b stays (dangling). */
         assert_all_labels(idx, "//a:a,//b:b2,//c:c,//d:d");
         /* The watch set is merged, not replaced. */
