@@ -114,11 +114,10 @@ struct pm__cli_discover_req {
 
 /*
  * The "get the project for this argument" part of discover: find the root and configuration,
- * refresh the model, find the crates owning the file / declared by the build file / with the
- * label, load their dependency closure and render it (compact, with the sysroot). On success
- * *ret_buildfile (absolute, pm_malloc'd) is the build file of the first owning crate, and
- * *ret_project (cJSON_Delete) the rust-project.json object. @progress may be NULL.
- * The daemon client can replace this with a request to the daemon.
+ * refresh the model, and answer with pm_project_answer() (projmodel/project.h), rendered
+ * compact with the sysroot. On success *ret_buildfile (absolute, pm_malloc'd) is the project's
+ * key and *ret_project (cJSON_Delete) the rust-project.json object. @progress may be NULL.
+ * The daemon client replaces this with a request to the daemon, which answers the same.
  */
 int pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progress_cb progress,
                              void *userdata, char **ret_buildfile, struct cJSON **ret_project,

@@ -15,10 +15,9 @@
 
 #include "projmodel/config.h"
 #include "projmodel/error.h"
-#include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
-#include "projmodel/path.h"
+#include "projmodel/project.h"
 #include "projmodel/refresh.h"
 #include "projmodel/writer.h"
 
@@ -48,86 +47,17 @@ progress_msg(pm__cli_progress_cb progress, void *userdata, const char *fmt, ...)
         progress(buf, userdata);
 }
 
-/* The crates the request is about, sorted by label (pm_labels_free()). */
-static int
-find_owners(struct pm_index *idx, const struct pm__cli_discover_req *req, char ***ret,
-            struct pm_error *err)
-{
-        char **labels = NULL;
-        struct pm_graph *g = NULL;
-        int r;
-
-        switch (req->kind) {
-        case PM__CLI_DISCOVER_PATH:
-                r = pm_index_crates_for_file(idx, req->value, &labels, err);
-                if (r == 0 && !labels[0])
-                        r = pm_error_set(err, PM_ENOTFOUND, "no crate owns '%s'", req->value);
-                break;
-        case PM__CLI_DISCOVER_BUILDFILE:
-                r = pm_index_crates_for_build_file(idx, req->value, &labels, err);
-                if (r == 0 && !labels[0])
-                        r = pm_error_set(err, PM_ENOTFOUND, "no crate is declared in '%s'",
-                                         req->value);
-                break;
-        case PM__CLI_DISCOVER_LABEL:
-        default:
-                r = pm_index_load(idx, &req->value, 1, &g, err);
-                if (r < 0) {
-                        if (r == PM_ENOTFOUND)
-                                r = pm_error_set(err, PM_ENOTFOUND, "no crate '%s'", req->value);
-                        break;
-                }
-                labels = pm_calloc(2, sizeof(*labels));
-                if (labels)
-                        labels[0] = pm_strdup(req->value);
-                if (!labels || !labels[0])
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
-                break;
-        }
-        pm_graph_free(g);
-        if (r < 0) {
-                pm_labels_free(labels);
-                return r;
-        }
-        *ret = labels;
-        return 0;
-}
-
-/*
- * The crate whose build file keys the project: the first owner (by label) that is a
- * workspace member with a build file, else the first with a build file. NULL when none has.
- */
-static const struct pm_crate *
-keying_crate(const struct pm_graph *g, char *const *owners)
-{
-        const struct pm_crate *any = NULL;
-
-        for (char *const *l = owners; *l; l++) {
-                const struct pm_crate *c = pm_graph_find(g, *l);
-
-                if (!c || !c->build_file)
-                        continue;
-                if (c->is_workspace_member)
-                        return c;
-                if (!any)
-                        any = c;
-        }
-        return any;
-}
-
 int
 pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progress_cb progress,
                          void *userdata, char **ret_buildfile, struct cJSON **ret_project,
                          struct pm_error *err)
 {
+        struct pm_project_request preq = { .value = req->value };
+        struct pm_project_answer answer = { 0 };
         struct pm_writer_options wopts;
         struct pm_config *cfg = NULL;
         struct pm_index *idx = NULL;
-        struct pm_graph *g = NULL;
-        const struct pm_crate *key;
-        char **owners = NULL, **closure = NULL;
-        char *sysroot = NULL, *sysroot_src = NULL, *buildfile = NULL;
-        cJSON *project = NULL;
+        char *sysroot = NULL, *sysroot_src = NULL;
         int r;
 
         r = pm__cli_load_config(req->root, req->kind == PM__CLI_DISCOVER_LABEL ? NULL : req->value,
@@ -144,56 +74,30 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
                 if (r < 0)
                         goto out;
         }
-        r = find_owners(idx, req, &owners, err);
+        preq.form = req->kind == PM__CLI_DISCOVER_PATH        ? PM_PROJECT_PATH
+                    : req->kind == PM__CLI_DISCOVER_BUILDFILE ? PM_PROJECT_BUILDFILE
+                                                              : PM_PROJECT_LABEL;
+        /* The same answer the daemon gives (projmodel/project.h). */
+        r = pm_project_answer(idx, &preq, &answer, err);
         if (r < 0)
                 goto out;
-        progress_msg(progress, userdata, "found %s", owners[0]);
-        r = pm_index_closure(idx, (const char *const *)owners, pm_labels_count(owners), &closure,
-                             err);
-        if (r < 0)
-                goto out;
-        r = pm_index_load(idx, (const char *const *)closure, pm_labels_count(closure), &g, err);
-        if (r < 0)
-                goto out;
-
-        if (req->kind == PM__CLI_DISCOVER_BUILDFILE) {
-                buildfile = pm_strdup(req->value);
-        } else {
-                key = keying_crate(g, owners);
-                if (key)
-                        buildfile = pm_strdup(key->build_file);
-                else if (cfg->file)
-                        buildfile = pm_strdup(cfg->file);
-                else
-                        buildfile = pm_path_join(NULL, cfg->root, "." PM_CONFIG_FILE);
-        }
-        if (!buildfile) {
-                r = pm_error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
-
         r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);
         if (r < 0)
                 goto out;
-        progress_msg(progress, userdata, "writing the project of %s", owners[0]);
+        progress_msg(progress, userdata, "writing the project of '%s'", answer.buildfile);
         memset(&wopts, 0, sizeof(wopts));
         wopts.sysroot = sysroot;
         wopts.sysroot_src = sysroot_src;
         wopts.proc_macro_cwd = cfg->root;
         wopts.pretty = false;
-        r = pm_writer_project(g, &wopts, &project, err);
+        r = pm_writer_project(answer.graph, &wopts, ret_project, err);
         if (r < 0)
                 goto out;
-        *ret_buildfile = pm_steal_ptr(&buildfile);
-        *ret_project = pm_steal_ptr(&project);
+        *ret_buildfile = pm_steal_ptr(&answer.buildfile);
 out:
-        cJSON_Delete(project);
-        pm_free(buildfile);
+        pm_project_answer_release(&answer);
         pm_free(sysroot);
         pm_free(sysroot_src);
-        pm_graph_free(g);
-        pm_labels_free(closure);
-        pm_labels_free(owners);
         pm_index_close(idx);
         pm_config_free(cfg);
         return r;

@@ -21,6 +21,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/project.h"
 #include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
@@ -239,7 +240,8 @@ static int
 render_model(struct export_run *x, const struct pm_graph *applied, const struct pm_change *change,
              struct pm_strbuf *out, uint64_t *ret_gen, struct pm_error *err)
 {
-        struct pm_graph *loaded = NULL;
+        const struct pm_project_request whole = { .form = PM_PROJECT_REPO };
+        struct pm_project_answer loaded = { 0 };
         uint64_t gen;
         bool hit = false;
         int r;
@@ -262,11 +264,12 @@ render_model(struct export_run *x, const struct pm_graph *applied, const struct 
                  * cold path stays short. */
                 goto out;
         }
-        r = pm_index_load(x->idx, NULL, 0, &loaded, err);
+        /* The whole repository's project, as projmodel/rustProject answers it. */
+        r = pm_project_answer(x->idx, &whole, &loaded, err);
         if (r < 0)
                 goto out;
         pm__cli_trace("load");
-        r = pm_writer_render(loaded, &x->w, out, err);
+        r = pm_writer_render(loaded.graph, &x->w, out, err);
         if (r < 0)
                 goto out;
         pm__cli_trace("render");
@@ -274,7 +277,7 @@ render_model(struct export_run *x, const struct pm_graph *applied, const struct 
         (void)pm_index_output_put(x->idx, x->key, gen, out->buf ? out->buf : "", out->len, NULL);
         pm__cli_trace("store the rendering");
 out:
-        pm_graph_free(loaded);
+        pm_project_answer_release(&loaded);
         if (r >= 0)
                 *ret_gen = gen;
         return r;

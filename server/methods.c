@@ -20,6 +20,7 @@
 #include "projmodel/json.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/project.h"
 #include "projmodel/writer.h"
 
 #include "server-internal.h"
@@ -109,104 +110,54 @@ can_wait_fresh(struct pm_server *srv, struct pm__rpc_call *call)
         return !call->resumed && pm__refresh_pending(srv);
 }
 
-/* Render the project of the crates @labels (with their closure). */
+/*
+ * The reply {buildfile, project} for @form and @value (projmodel/project.h: the same answer
+ * `discover` gives in-process), into *ret. For PM_PROJECT_REPO the key is the root's
+ * .projmodel.json, else its build system's marker file.
+ */
 static int
-render_project(struct pm_server *srv, char *const *labels, size_t n, cJSON **ret,
-               struct pm_error *err)
+project_reply(struct pm_server *srv, enum pm_project_form form, const char *value, cJSON **ret,
+              struct pm_error *err)
 {
+        struct pm_project_request req = { .form = form, .value = value };
         struct pm_writer_options opts = { 0 };
-        struct pm_graph *g = NULL;
-        char **closure = NULL;
+        const struct pm_project *p0 = &srv->cfg->projects[0];
+        const struct pm_adapter_ops *ops;
+        char *repo_bf = NULL, *bf = NULL;
+        cJSON *project = NULL, *res = NULL;
         int r;
 
-        if (labels) {
-                r = pm_index_closure(srv->idx, (const char *const *)labels, n, &closure, err);
-                if (r < 0)
+        if (form == PM_PROJECT_REPO) {
+                ops = p0->build_system ? pm_adapter_find(p0->build_system) : NULL;
+                repo_bf = pm_path_join(NULL, srv->cfg->root,
+                                       srv->cfg->file                           ? ".projmodel.json"
+                                       : ops && ops->markers && ops->markers[0] ? ops->markers[0]
+                                                                                : ".");
+                if (!repo_bf) {
+                        r = oom(err);
                         goto out;
-                r = pm_index_load(srv->idx, (const char *const *)closure, pm_labels_count(closure),
-                                  &g, err);
-        } else {
-                r = pm_index_load(srv->idx, NULL, 0, &g, err);
+                }
+                req.repo_buildfile = repo_bf;
         }
-        if (r < 0)
-                goto out;
         opts.sysroot = srv->sysroot;
         opts.sysroot_src = srv->sysroot_src;
         opts.proc_macro_cwd = srv->cfg->root;
         opts.pretty = false;
-        r = pm_writer_project(g, &opts, ret, err);
-out:
-        pm_labels_free(closure);
-        pm_graph_free(g);
-        return r;
-}
-
-/* The reply {buildfile: @bf, project: *@project} into *ret. On success *@project is consumed
- * (and set to NULL); on failure it stays the caller's. */
-static int
-project_reply(const char *bf, cJSON **project, cJSON **ret, struct pm_error *err)
-{
-        cJSON *res = cJSON_CreateObject();
-
-        /* Not pm_json_add(): on failure *@project stays the caller's. */
+        r = pm_project_json(srv->idx, &req, &opts, &bf, &project, err);
+        if (r < 0)
+                goto out;
+        res = cJSON_CreateObject();
         if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
-            !cJSON_AddItemToObject(res, "project", *project)) {
-                cJSON_Delete(res);
-                return oom(err);
-        }
-        *project = NULL;
-        *ret = res;
-        return 0;
-}
-
-/* {buildfile, project} for build file @bf: its crates and their closure. */
-static int
-project_for_buildfile(struct pm_server *srv, const char *bf, cJSON **ret, struct pm_error *err)
-{
-        cJSON *project = NULL;
-        char **labels = NULL;
-        int r;
-
-        r = pm_index_crates_for_build_file(srv->idx, bf, &labels, err);
-        if (r < 0)
-                goto out;
-        if (!labels || !labels[0]) {
-                r = pm_error_set(err, PM_ENOTFOUND, "no crate is declared in '%s'", bf);
+            !pm_json_add(res, "project", pm_steal_ptr(&project))) {
+                r = oom(err);
                 goto out;
         }
-        r = render_project(srv, labels, pm_labels_count(labels), &project, err);
-        if (r == 0)
-                r = project_reply(bf, &project, ret, err);
+        *ret = pm_steal_ptr(&res);
 out:
+        cJSON_Delete(res);
         cJSON_Delete(project);
-        pm_labels_free(labels);
-        return r;
-}
-
-/* {buildfile, project} for one crate: its build file's project, or the crate alone. */
-static int
-project_for_label(struct pm_server *srv, const char *label, cJSON **ret, struct pm_error *err)
-{
-        struct pm_graph *g = NULL;
-        const char *one[1] = { label };
-        cJSON *project = NULL;
-        int r;
-
-        r = pm_index_load(srv->idx, one, 1, &g, err);
-        if (r < 0)
-                goto out;
-        if (g->n_crates && g->crates[0].build_file) {
-                r = project_for_buildfile(srv, g->crates[0].build_file, ret, err);
-                goto out;
-        }
-        /* No build file: key the project by the crate's root module. */
-        r = render_project(srv, (char *const *)one, 1, &project, err);
-        if (r < 0)
-                goto out;
-        r = g->n_crates ? project_reply(g->crates[0].root_module, &project, ret, err) : oom(err);
-out:
-        cJSON_Delete(project);
-        pm_graph_free(g);
+        pm_free(bf);
+        pm_free(repo_bf);
         return r;
 }
 
@@ -371,56 +322,12 @@ out:
         return r;
 }
 
-/* The build file owning @path's first crate (pm_malloc'd), or NULL with *ret_label set to a
- * crate without a build file. */
-static int
-buildfile_for_path(struct pm_server *srv, const char *path, char **ret_bf, char **ret_label,
-                   struct pm_error *err)
-{
-        struct pm_graph *g = NULL;
-        char **labels = NULL;
-        int r;
-
-        *ret_bf = *ret_label = NULL;
-        r = pm_index_crates_for_file(srv->idx, path, &labels, err);
-        if (r < 0)
-                goto out;
-        if (!labels || !labels[0]) {
-                r = pm_error_set(err, PM_ENOTFOUND, "no crate owns '%s'", path);
-                goto out;
-        }
-        r = pm_index_load(srv->idx, (const char *const *)labels, pm_labels_count(labels), &g, err);
-        if (r < 0)
-                goto out;
-        pm_graph_sort(g);
-        /* Prefer a first-party crate's build file: that is the one the editor edits. */
-        for (int pass = 0; pass < 2 && !*ret_bf; pass++) {
-                for (size_t i = 0; i < g->n_crates; i++) {
-                        const struct pm_crate *c = &g->crates[i];
-
-                        if (c->build_file && (pass || c->is_workspace_member)) {
-                                *ret_bf = pm_strdup(c->build_file);
-                                break;
-                        }
-                }
-        }
-        if (!*ret_bf)
-                *ret_label = pm_strdup(labels[0]);
-        if (!*ret_bf && !*ret_label)
-                r = oom(err);
-out:
-        pm_graph_free(g);
-        pm_labels_free(labels);
-        return r;
-}
-
 static int
 m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 {
         struct pm_server *srv = ctx;
-        char *path = NULL, *bf = NULL, *label_own = NULL;
+        char *path = NULL, *bf = NULL;
         const char *label = NULL;
-        cJSON *project = NULL;
         int r;
 
         if (call->params && !cJSON_IsObject(call->params)) {
@@ -450,40 +357,22 @@ m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_erro
                         r = pm__server_park(srv, &srv->parked_fresh, call, err);
                         goto out;
                 }
-                r = project_for_buildfile(srv, bf, ret, err);
+                r = project_reply(srv, PM_PROJECT_BUILDFILE, bf, ret, err);
         } else if (path) {
-                r = buildfile_for_path(srv, path, &bf, &label_own, err);
+                r = project_reply(srv, PM_PROJECT_PATH, path, ret, err);
                 if (r == PM_ENOTFOUND && can_wait_fresh(srv, call)) {
                         /* A new file: the refresh under way may give it an owner. */
+                        pm_error_init(err);
                         r = pm__server_park(srv, &srv->parked_fresh, call, err);
-                        goto out;
                 }
-                if (r < 0)
-                        goto out;
-                r = bf ? project_for_buildfile(srv, bf, ret, err)
-                       : project_for_label(srv, label_own, ret, err);
         } else if (label) {
-                r = project_for_label(srv, label, ret, err);
+                r = project_reply(srv, PM_PROJECT_LABEL, label, ret, err);
         } else {
-                const struct pm_project *p0 = &srv->cfg->projects[0];
-                const struct pm_adapter_ops *ops =
-                        p0->build_system ? pm_adapter_find(p0->build_system) : NULL;
-
-                r = render_project(srv, NULL, 0, &project, err);
-                if (r < 0)
-                        goto out;
-                pm_free(bf);
-                bf = pm_path_join(NULL, srv->cfg->root,
-                                  srv->cfg->file                           ? ".projmodel.json"
-                                  : ops && ops->markers && ops->markers[0] ? ops->markers[0]
-                                                                           : ".");
-                r = bf ? project_reply(bf, &project, ret, err) : oom(err);
+                r = project_reply(srv, PM_PROJECT_REPO, NULL, ret, err);
         }
 out:
-        cJSON_Delete(project);
         pm_free(path);
         pm_free(bf);
-        pm_free(label_own);
         return r;
 }
 

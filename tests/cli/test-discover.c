@@ -104,7 +104,7 @@ assert_finished(cJSON *m, const char *buildfile_rel, const char *root_rel)
         pm_free(bf);
 }
 
-Test(cli_discover, path_gives_the_owning_crate_and_its_closure)
+Test(cli_discover, path_gives_its_build_files_crates_and_their_closure)
 {
         char *file = cli_fx_path(&fx, "lib/engine/src/job.rs");
         char *arg = pm_test_strf("{\"path\":\"%s\"}", file);
@@ -112,10 +112,13 @@ Test(cli_discover, path_gives_the_owning_crate_and_its_closure)
         const cJSON *crates;
 
         assert_finished(m, "lib/engine/BUILD.gn", "lib/engine/src/lib.rs");
-        /* engine's closure: engine, config, util, fnv, itoa_lite, describe_derive, tables. */
+        /* Every crate of lib/engine/BUILD.gn (engine, engine_tests) and their closure: config,
+         * util, fnv, itoa_lite, describe_derive, tables. */
         crates = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "project"),
                                                   "crates");
-        cr_assert_eq(cJSON_GetArraySize(crates), 7);
+        cr_assert_eq(cJSON_GetArraySize(crates), 8);
+        cr_assert(cli_crate_by_root(&fx, cJSON_GetObjectItemCaseSensitive(m, "project"),
+                                    "lib/engine/tests/engine_test.rs"));
         cr_assert(cli_crate_by_root(&fx, cJSON_GetObjectItemCaseSensitive(m, "project"),
                                     "third_party/itoa_lite/src/lib.rs"));
         cr_assert_null(cli_crate_by_root(&fx, cJSON_GetObjectItemCaseSensitive(m, "project"),
