@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel discover` gives one answer whoever computes it: every form (path, buildfile,
+ * label) for every crate of the GN example prints the same terminal line through a daemon and
+ * in-process (PROJMODEL_NO_DAEMON=1, its own model), and a file maps to the project of its
+ * crate's build file: all the crates that file declares and their closure (docs/protocol.md). */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+
+#include "cli-test.h"
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+static struct cli_fx fx;
+static char *runtime_env; /* XDG_RUNTIME_DIR=<tmp>/run: the daemon's socket directory */
+static char *cache2_env;  /* XDG_CACHE_HOME=<tmp>/cache2: the in-process runs' own model */
+
+static void
+setup(void)
+{
+        char *run;
+
+        cli_fx_init(&fx, true);
+        run = pm_test_strf("%s/run", fx.tmp);
+        cr_assert_eq(mkdir(run, 0700), 0);
+        runtime_env = pm_test_strf("XDG_RUNTIME_DIR=%s", run);
+        cache2_env = pm_test_strf("XDG_CACHE_HOME=%s/cache2", fx.tmp);
+        pm_free(run);
+}
+
+static void
+teardown(void)
+{
+        /* Stop the daemon the first discover started (none may run: ignore the status). */
+        const char *argv[] = { "stop", "--root", fx.repo, NULL };
+        const char *env[] = { runtime_env, NULL };
+        struct cli_run r;
+
+        cli_fx_run(&fx, NULL, env, argv, &r);
+        cli_run_release(&r);
+        pm_free(runtime_env);
+        pm_free(cache2_env);
+        runtime_env = cache2_env = NULL;
+        cli_fx_release(&fx);
+}
+
+TestSuite(cli_discover_daemon, .init = setup, .fini = teardown, .timeout = 600);
+
+/* The terminal (last) line of `discover @arg`, run from the repository: through the daemon
+ * (started on first use) or in-process. Asserts which of the two answered, an empty stderr and
+ * the exit status matching the terminal kind. */
+static char *
+discover_line(const char *arg, bool daemon)
+{
+        const char *argv[] = { "discover", arg, NULL };
+        const char *env_daemon[] = { runtime_env, NULL };
+        const char *env_local[] = { runtime_env, cache2_env, "PROJMODEL_NO_DAEMON=1", NULL };
+        const char *marker = daemon ? "asking the projmodel daemon" : "loading the model of";
+        struct cli_run r;
+        char *line, *end;
+
+        cli_fx_run(&fx, NULL, daemon ? env_daemon : env_local, argv, &r);
+        cr_assert_str_empty(r.err, "discover wrote on stderr: %s", r.err);
+        cr_assert(strstr(r.out, marker), "not answered %s:\n%s",
+                  daemon ? "by the daemon" : "in-process", r.out);
+        end = r.out + strlen(r.out);
+        cr_assert(end > r.out && end[-1] == '\n', "stdout: '%s'", r.out);
+        end[-1] = '\0';
+        line = strrchr(r.out, '\n');
+        line = pm_test_strf("%s", line ? line + 1 : r.out);
+        cr_assert_eq(r.status, strstr(line, "\"kind\":\"finished\"") == line + 1 ? 0 : 1,
+                     "exit %d after %s", r.status, line);
+        cli_run_release(&r);
+        return line;
+}
+
+/* Every discover argument for the example: each crate's root module, build file and label,
+ * plus requests nothing answers. NULL-terminated, pm_malloc'd strings. */
+static char **
+all_args(void)
+{
+        char *json = cli_fx_export(&fx, NULL);
+        cJSON *p = cJSON_Parse(json);
+        const cJSON *c;
+        char **args = pm_calloc(64, sizeof(*args));
+        size_t n = 0;
+
+        cr_assert(p && args);
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
+        {
+                const cJSON *build = cJSON_GetObjectItemCaseSensitive(c, "build");
+
+                cr_assert_lt(n, 60);
+                args[n++] = pm_test_strf(
+                        "{\"path\":\"%s\"}",
+                        cJSON_GetObjectItemCaseSensitive(c, "root_module")->valuestring);
+                cr_assert(build, "every crate of the example has a build section");
+                args[n++] = pm_test_strf(
+                        "{\"buildfile\":\"%s\"}",
+                        cJSON_GetObjectItemCaseSensitive(build, "build_file")->valuestring);
+                args[n++] =
+                        pm_test_strf("{\"label\":\"%s\"}",
+                                     cJSON_GetObjectItemCaseSensitive(build, "label")->valuestring);
+        }
+        cr_assert_eq(n, 30, "the example has 10 crates");
+        /* A second source file, and requests nothing answers. */
+        args[n++] = pm_test_strf("{\"path\":\"%s/lib/engine/src/job.rs\"}", fx.repo);
+        args[n++] = pm_test_strf("{\"path\":\"%s/docs/orphan.rs\"}", fx.repo);
+        args[n++] = pm_test_strf("{\"buildfile\":\"%s/.gn\"}", fx.repo);
+        args[n++] = pm_test_strf("{\"label\":\"//nowhere:nothing\"}");
+        cJSON_Delete(p);
+        pm_free(json);
+        return args;
+}
+
+Test(cli_discover_daemon, every_form_gives_the_same_line_with_and_without_a_daemon)
+{
+        char *orphan = cli_fx_path(&fx, "docs/orphan.rs");
+        char **args, **with;
+        size_t n, errors = 0;
+
+        cr_assert_eq(pm_test_write_file(orphan, "fn main() {}\n"), 0);
+        args = all_args();
+        n = pm_labels_count(args);
+        with = pm_calloc(n + 1, sizeof(*with));
+        cr_assert(with);
+        /* All daemon runs first: the daemon then stays up between them. */
+        for (size_t i = 0; i < n; i++)
+                with[i] = discover_line(args[i], true);
+        for (size_t i = 0; i < n; i++) {
+                char *without = discover_line(args[i], false);
+
+                cr_assert_str_eq(with[i], without,
+                                 "discover '%s' differs:\ndaemon:     %s\n"
+                                 "in-process: %s",
+                                 args[i], with[i], without);
+                if (strstr(without, "\"kind\":\"error\""))
+                        errors++;
+                pm_free(without);
+        }
+        cr_assert_eq(errors, 3, "only the last three requests fail");
+        pm_labels_free(with);
+        pm_labels_free(args);
+        pm_free(orphan);
+}
+
+/* The build file's project: lib/engine/BUILD.gn declares engine and engine_tests. */
+static void
+assert_engine_project(const char *line)
+{
+        cJSON *m = cJSON_Parse(line);
+        const cJSON *project = cJSON_GetObjectItemCaseSensitive(m, "project");
+        char *bf = cli_fx_path(&fx, "lib/engine/BUILD.gn");
+        char *report = NULL, *text = pm_test_strf("%s\n", line);
+
+        cr_assert(m, "not JSON: %s", line);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(m, "kind")->valuestring, "finished");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(m, "buildfile")->valuestring, bf);
+        /* engine, engine_tests, and their closure: config, util, fnv, itoa_lite,
+         * describe_derive, tables (not server nor inspect). */
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(project, "crates")), 8,
+                     "%s", line);
+        cr_assert(cli_crate_by_root(&fx, project, "lib/engine/src/lib.rs"));
+        cr_assert(cli_crate_by_root(&fx, project, "lib/engine/tests/engine_test.rs"));
+        cr_assert(cli_crate_by_root(&fx, project, "lib/describe_derive/lib.rs"));
+        cr_assert_null(cli_crate_by_root(&fx, project, "app/server/src/main.rs"));
+        cr_assert_eq(pm_test_validate_discover_output(text, &report), 0, "%s", report);
+        pm_free(report);
+        pm_free(text);
+        pm_free(bf);
+        cJSON_Delete(m);
+}
+
+Test(cli_discover_daemon, a_file_gets_every_crate_of_its_build_file)
+{
+        char *arg = pm_test_strf("{\"path\":\"%s/lib/engine/src/lib.rs\"}", fx.repo);
+        char *with = discover_line(arg, true), *without = discover_line(arg, false);
+        char *work = pm_test_strf("%s/check", fx.tmp);
+        cJSON *m;
+        char *project;
+
+        assert_engine_project(with);
+        assert_engine_project(without);
+        cr_assert_str_eq(with, without);
+        /* What discover writes type-checks, the test crate included. */
+        m = cJSON_Parse(with);
+        project = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "project"));
+        cr_assert(project);
+        pm_test_assert_project_checks(project, strlen(project), work);
+        cJSON_free(project);
+        cJSON_Delete(m);
+        pm_free(work);
+        pm_free(with);
+        pm_free(without);
+        pm_free(arg);
+}
