@@ -19,7 +19,7 @@
 #include "cli-internal.h"
 
 const char pm__cli_serve_usage[] =
-        "serve [--root DIR] [--socket PATH] [--db FILE] [--log FILE] [--foreground]";
+        "serve [--root DIR] [--socket PATH] [--db FILE] [--log FILE] [--seed FILE] [--foreground]";
 
 /* Point stdin at /dev/null and stdout/stderr at @log (appending; /dev/null if unusable). */
 static void
@@ -78,6 +78,7 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                 OPT_SOCKET = 256,
                 OPT_DB,
                 OPT_LOG,
+                OPT_SEED,
                 OPT_FOREGROUND
         };
         static const struct option longopts[] = {
@@ -85,13 +86,14 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                 { "socket", required_argument, NULL, OPT_SOCKET },
                 { "db", required_argument, NULL, OPT_DB },
                 { "log", required_argument, NULL, OPT_LOG },
+                { "seed", required_argument, NULL, OPT_SEED },
                 { "foreground", no_argument, NULL, OPT_FOREGROUND },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         struct pm_server_options opts = { .ready_fd = -1 };
-        const char *root_opt = g->root, *socket_opt = NULL, *db = NULL, *log = NULL;
-        char *root = NULL, *sock = NULL, *log_own = NULL, *db_abs = NULL;
+        const char *root_opt = g->root, *socket_opt = NULL, *db = NULL, *log = NULL, *seed = NULL;
+        char *root = NULL, *sock = NULL, *log_own = NULL, *db_abs = NULL, *seed_abs = NULL;
         bool foreground = false;
         struct pm_error err;
         int c, pipefd[2], code = PM_CLI_EXIT_ERROR;
@@ -111,6 +113,9 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                         break;
                 case OPT_LOG:
                         log = optarg;
+                        break;
+                case OPT_SEED:
+                        seed = optarg;
                         break;
                 case OPT_FOREGROUND:
                         foreground = true;
@@ -132,7 +137,10 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                 goto out;
         opts.root = root;
         opts.socket_path = sock;
+        if (seed && !(seed_abs = pm__cli_abspath(seed)))
+                goto out;
         opts.db_path = db_abs;
+        opts.seed = seed_abs;
         if (foreground) {
                 if (log)
                         redirect_stdio(log);
@@ -194,5 +202,6 @@ out:
         pm_free(sock);
         pm_free(log_own);
         pm_free(db_abs);
+        pm_free(seed_abs);
         return code;
 }

@@ -19,6 +19,7 @@ static const struct pm__cli_command commands[] = {
         { "export", pm__cli_cmd_export, pm__cli_export_usage },
         { "dump", pm__cli_cmd_dump, pm__cli_dump_usage },
         { "discover", pm__cli_cmd_discover, pm__cli_discover_usage },
+        { "snapshot", pm__cli_cmd_snapshot, pm__cli_snapshot_usage },
         { "serve", pm__cli_cmd_serve, pm__cli_serve_usage },
         { "query", pm__cli_cmd_query, pm__cli_query_usage },
         { "status", pm__cli_cmd_status, pm__cli_status_usage },

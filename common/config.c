@@ -144,6 +144,7 @@ pm_config_free(struct pm_config *cfg)
         pm_free(cfg->file);
         pm_free(cfg->sysroot);
         pm_free(cfg->sysroot_src);
+        pm_free(cfg->seed);
         pm_free(cfg->rustc);
         pm_free(cfg->cache_dir);
         cJSON_Delete(cfg->json);
@@ -426,6 +427,8 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                         r = get_str(cfg, item, k, true, &cfg->sysroot_src, err);
                 } else if (strcmp(k, "cache_dir") == 0) {
                         r = get_str(cfg, item, k, true, &cfg->cache_dir, err);
+                } else if (strcmp(k, "seed") == 0) {
+                        r = get_str(cfg, item, k, true, &cfg->seed, err);
                 } else if (strcmp(k, "rustc") == 0) {
                         /* A bare name is looked up in PATH; anything with '/' is a path. */
                         r = get_str(cfg, item, k, false, &cfg->rustc, err);

@@ -278,3 +278,22 @@ pm_stamp_fresh(const char *stamp, uint64_t key)
         pm_free(line);
         return fresh;
 }
+
+void
+pm_file_fingerprint(const char *path, char out[PM_FINGERPRINT_MAX])
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error err;
+        int r;
+
+        pm_error_init(&err);
+        r = pm_strbuf_read_file(&sb, path, (size_t)1 << 30, &err);
+        if (r == -ENOENT || r == -ENOTDIR)
+                (void)snprintf(out, PM_FINGERPRINT_MAX, "missing");
+        else if (r < 0)
+                (void)snprintf(out, PM_FINGERPRINT_MAX, "unreadable");
+        else
+                (void)snprintf(out, PM_FINGERPRINT_MAX, "%016" PRIx64,
+                               pm_hash64(sb.buf ? sb.buf : "", sb.len, 0));
+        pm_strbuf_release(&sb);
+}

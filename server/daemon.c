@@ -29,6 +29,7 @@
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
 #include "projmodel/server.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
 #include "server-internal.h"
@@ -519,6 +520,69 @@ load_stored(struct pm_server *srv, struct pm_error *err)
         return 0;
 }
 
+/*
+ * Start from the snapshot srv->seed_file when the model is missing or older than it
+ * (docs/cli.md): the model becomes the snapshot, then each build file the snapshot fingerprinted
+ * is compared with this tree's. *ret_changed lists those that differ (pm_malloc'd,
+ * NULL-terminated; NULL when not seeded). A snapshot that cannot be used is logged and kept in
+ * the status: the daemon then starts cold. Fails only with -ENOMEM.
+ */
+static int
+seed_model(struct pm_server *srv, char ***ret_changed, struct pm_error *err)
+{
+        struct pm_seed s = { 0 };
+        struct pm_error serr;
+        char **changed = NULL;
+        uint64_t gen = 0;
+        size_t n = 0, k = 0;
+        int r;
+
+        *ret_changed = NULL;
+        if (!srv->seed_file)
+                return 0;
+        pm_error_init(&serr);
+        r = pm_index_generation(srv->idx, &gen, &serr);
+        if (r >= 0)
+                r = pm_index_count(srv->idx, &n, &serr);
+        if (r >= 0)
+                r = pm_index_seed(srv->idx, srv->seed_file, srv->cfg->root, gen > 0 && n > 0, &s,
+                                  &serr);
+        if (r == -ENOMEM) {
+                *err = serr;
+                goto out;
+        }
+        r = 0;
+        if (serr.code < 0) {
+                pm__log("starting without the snapshot: %s", serr.msg);
+                srv->seed_error = pm_strdup(serr.msg);
+                goto out;
+        }
+        if (!s.seeded) {
+                pm__log("the model is newer than the snapshot '%s': not using it", srv->seed_file);
+                goto out;
+        }
+        changed = pm_calloc(s.n + 1, sizeof(*changed));
+        if (!changed) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < s.n; i++) {
+                char fp[PM_FINGERPRINT_MAX];
+
+                pm_file_fingerprint(s.paths[i], fp);
+                if (strcmp(fp, s.fingerprints[i]) != 0)
+                        changed[k++] = pm_steal_ptr(&s.paths[i]);
+        }
+        srv->seeded = true;
+        srv->seed_changed = k;
+        pm__log("started from the snapshot '%s': %zu of its %zu build files differ here",
+                srv->seed_file, k, s.n);
+        *ret_changed = pm_steal_ptr(&changed);
+out:
+        pm_seed_release(&s);
+        return r;
+}
+
 static int
 start_listening(struct pm_server *srv, struct pm_error *err)
 {
@@ -573,7 +637,7 @@ int
 pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
 {
         struct pm_server *srv = NULL;
-        char *root = NULL, *db_dir = NULL;
+        char *root = NULL, *db_dir = NULL, **seed_changed = NULL;
         bool loop_init = false, listening = false, opts_ready_done = false;
         int r;
 
@@ -648,6 +712,16 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         r = pm_index_open(srv->db_path, &srv->idx, err);
         if (r < 0)
                 goto out;
+        if (opts->seed || srv->cfg->seed) {
+                srv->seed_file = pm_path_absolute(opts->seed ? opts->seed : srv->cfg->seed);
+                if (!srv->seed_file) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+        }
+        r = seed_model(srv, &seed_changed, err);
+        if (r < 0)
+                goto out;
         r = load_stored(srv, err);
         if (r < 0)
                 goto out;
@@ -687,7 +761,15 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
                 pm__log("%s", err->msg);
                 pm_error_init(err);
         }
-        pm__refresh_request(srv, NULL, NULL, true);
+        if (!srv->seeded) {
+                pm__refresh_request(srv, NULL, NULL, true);
+        } else {
+                /* Re-query only what differs from the snapshot; nothing differs: no query. */
+                for (char **p = seed_changed; *p; p++)
+                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, *p), *p,
+                                            true);
+                srv->first_done = srv->seed_changed == 0;
+        }
         report_ready(srv->ready_fd, NULL);
         srv->ready_fd = -1;
         opts_ready_done = true;
@@ -725,11 +807,14 @@ out:
                 pm_free(srv->last_error);
                 pm_free(srv->last_error_output);
                 pm_free(srv->watch_error);
+                pm_free(srv->seed_file);
+                pm_free(srv->seed_error);
                 pm_free(srv->socket_path);
                 pm_free(srv->db_path);
                 pm_config_free(srv->cfg);
                 pm_free(srv);
         }
+        pm_labels_free(seed_changed);
         pm_free(root);
         return r;
 }

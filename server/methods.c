@@ -611,6 +611,17 @@ pm__server_status(struct pm_server *srv)
              cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows) &&
              add_str(o, "watchError", srv->watch_error) &&
              cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients);
+        if (ok && srv->seed_file) {
+                cJSON *seed = cJSON_AddObjectToObject(o, "seed");
+
+                ok = seed && add_str(seed, "file", srv->seed_file) &&
+                     cJSON_AddBoolToObject(seed, "seeded", srv->seeded) &&
+                     cJSON_AddNumberToObject(seed, "changedBuildFiles",
+                                             (double)srv->seed_changed) &&
+                     add_str(seed, "error", srv->seed_error);
+        } else if (ok) {
+                ok = cJSON_AddNullToObject(o, "seed") != NULL;
+        }
         if (ok && uv_resident_set_memory(&rss) == 0)
                 ok = cJSON_AddNumberToObject(o, "rssBytes", (double)rss) != NULL;
         if (!ok)

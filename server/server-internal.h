@@ -265,6 +265,12 @@ struct pm_server {
         char *last_error_output; /* the tool's output (bounded), or NULL */
         bool first_done;         /* the first refresh since start ended */
 
+        /* Seeding (serve --seed): the snapshot, and what came of it at startup. */
+        char *seed_file;     /* owned, or NULL: none configured */
+        bool seeded;         /* the model was replaced by the snapshot */
+        size_t seed_changed; /* its build files this tree holds differently */
+        char *seed_error;    /* why the snapshot was not used, or NULL */
+
         /* Watching. */
         bool watching;
         size_t n_watches;

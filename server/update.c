@@ -396,6 +396,13 @@ work_cb(uv_work_t *w)
         if (r->sysroot_src)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT_SRC, r->sysroot_src, NULL);
         (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, "", NULL);
+        {
+                /* What a snapshot's age is compared with (pm_index_seed()). */
+                char now[32];
+
+                (void)snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+                (void)pm_index_meta_set(srv->widx, PM_META_LAST_REFRESH, now, NULL);
+        }
         if (own_model)
                 r->wcrates = r->known_crates + r->wchange.added - r->wchange.removed;
         else if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)

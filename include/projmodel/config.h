@@ -32,6 +32,7 @@ struct pm_config {
         char *sysroot_src; /* "sysroot_src" key, or NULL: <sysroot>/lib/rustlib/src/rust/library */
         char *rustc;       /* "rustc" key, default "rustc" */
         char *cache_dir;   /* "cache_dir" key: where the model lives, or NULL for the default */
+        char *seed; /* "seed" key: a snapshot a daemon without a model starts from, or NULL */
         struct pm_project *projects; /* projects[0] is the root project */
         size_t n_projects;
         char **watch_exclude; /* extra directory names or relative paths not to watch */

@@ -142,6 +142,38 @@ size_t pm_labels_count(char *const *labels);
 int pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct pm_graph **ret,
                   struct pm_error *err);
 
+/*
+ * Snapshots (projmodel snapshot, serve --seed; docs/cli.md). A snapshot is a copy of the model
+ * made with SQLite's online backup (one consistent read of every page, even while a daemon
+ * applies), as a self-contained rollback-journal file, plus a table of the content fingerprints
+ * (pm_file_fingerprint()) of its build-system inputs and the root it was taken of: paths in the
+ * model are absolute, so a snapshot only serves a checkout at the same root.
+ */
+/* Write the snapshot of @idx to @path (atomically: a temporary file renamed over it). @paths and
+ * @fingerprints (@n each, borrowed) are the inputs' fingerprints; @root the monorepo root. */
+int pm_index_snapshot(struct pm_index *idx, const char *path, const char *root, char *const *paths,
+                      char *const *fingerprints, size_t n, struct pm_error *err);
+
+/* What pm_index_seed() did. Owned by the caller; release with pm_seed_release(). */
+struct pm_seed {
+        bool seeded;         /* the model was replaced by the snapshot */
+        char **paths;        /* the snapshot's inputs (pm_malloc'd, NULL-terminated), when seeded */
+        char **fingerprints; /* ... and their fingerprints, same order */
+        size_t n;
+};
+
+void pm_seed_release(struct pm_seed *s);
+
+/*
+ * Replace the model of @idx by the snapshot at @path, taken of @root, and hand back its inputs'
+ * fingerprints. With @only_if_newer, nothing is replaced (ret->seeded false) unless the
+ * snapshot's last refresh (PM_META_LAST_REFRESH, projmodel/refresh.h) is later than the model's.
+ * A file that is not a snapshot of this schema version and root is an error naming it
+ * (PM_EDB, PM_ECONFIG for another root) and leaves the model as it was.
+ */
+int pm_index_seed(struct pm_index *idx, const char *path, const char *root, bool only_if_newer,
+                  struct pm_seed *ret, struct pm_error *err);
+
 /* PRAGMA integrity_check; PM_EDB with SQLite's first message when the file is damaged. */
 int pm_index_check(struct pm_index *idx, struct pm_error *err);
 

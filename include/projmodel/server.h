@@ -13,6 +13,8 @@ struct pm_server_options {
         const char *root;        /* monorepo root (absolute), or NULL: found from the cwd */
         const char *socket_path; /* or NULL: pm_server_default_socket() */
         const char *db_path;     /* or NULL: pm_config_db_path() */
+        const char *seed;        /* a snapshot to start from (projmodel snapshot), or NULL: the
+                                  * configuration's "seed" */
         int ready_fd;            /* when >= 0: "ok\n" or "error: <message>\n" is written here
                                   * once the socket listens (or startup failed), then it is
                                   * closed; the daemonizing parent waits on it */

@@ -65,4 +65,13 @@ int pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
  */
 bool pm_stamp_fresh(const char *stamp, uint64_t key);
 
+/*
+ * What a snapshot records of a build-system input (projmodel snapshot, serve --seed): the file's
+ * content, independent of the machine and checkout that hold it. @out receives 16 hex digits of
+ * pm_hash64() of the bytes, "missing" when the file does not exist, or "unreadable" when it
+ * cannot be read (so it matches no content). Always succeeds.
+ */
+#define PM_FINGERPRINT_MAX 17
+void pm_file_fingerprint(const char *path, char out[PM_FINGERPRINT_MAX]);
+
 #endif

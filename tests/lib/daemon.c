@@ -56,7 +56,8 @@ pm_test_daemon_start(struct pm_test_daemon *d)
                 (void)setenv("XDG_RUNTIME_DIR", d->runtime, 1);
                 (void)setenv("XDG_CACHE_HOME", d->cache, 1);
                 execl(pm_test_projmodel(), "projmodel", "serve", "--foreground", "--root", d->root,
-                      "--socket", d->socket, "--db", d->db, (char *)NULL);
+                      "--socket", d->socket, "--db", d->db, d->seed ? "--seed" : (char *)NULL,
+                      d->seed, (char *)NULL);
                 _exit(127);
         }
         d->pid = pid;
@@ -150,6 +151,7 @@ pm_test_daemon_destroy(struct pm_test_daemon *d)
         pm_free(d->socket);
         pm_free(d->db);
         pm_free(d->log);
+        pm_free(d->seed);
         memset(d, 0, sizeof(*d));
         d->pid = -1;
 }

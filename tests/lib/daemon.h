@@ -19,6 +19,7 @@ struct pm_test_daemon {
         char *socket;  /* the daemon's socket */
         char *db;      /* the model database */
         char *log;     /* the daemon's stderr */
+        char *seed;    /* when set: `--seed` given to the next pm_test_daemon_start() */
         pid_t pid;     /* running daemon, or -1 */
 };
 
