@@ -14,9 +14,6 @@ struct pm_arena;
  */
 int pm__arena_grow(struct pm_arena *a, void **v, size_t n, size_t *cap, size_t elem);
 
-/* True if @s is a Rust identifier as rustc accepts it for crate and cfg names (ASCII only). */
-bool pm__is_identifier(const char *s, size_t len);
-
 /* True if @cfg is in rust-analyzer's syntax: `name` or `name="value"`. */
 bool pm__cfg_valid(const char *cfg);
 

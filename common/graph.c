@@ -394,23 +394,29 @@ pm_crate_equal(const struct pm_crate *a, const struct pm_crate *b)
                a->n_deps == b->n_deps && deps_subset(a, b) && deps_subset(b, a);
 }
 
-bool
-pm__is_identifier(const char *s, size_t len)
+/* The one identifier check: @len bytes of @s as rustc reads a crate, extern or cfg name. */
+static bool
+ident_ok(const char *s, size_t len, bool dash_is_underscore)
 {
         if (len == 0)
                 return false;
-        if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        if (len == 1 && (s[0] == '_' || (dash_is_underscore && s[0] == '-')))
                 return false;
-        if (len == 1 && s[0] == '_')
-                return false;
-        for (size_t i = 1; i < len; i++) {
+        for (size_t i = 0; i < len; i++) {
                 char ch = s[i];
+                bool ok = ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                          (dash_is_underscore && ch == '-') || (i > 0 && ch >= '0' && ch <= '9');
 
-                if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9')))
+                if (!ok)
                         return false;
         }
         return true;
+}
+
+bool
+pm_crate_name_valid(const char *name, bool dash_is_underscore)
+{
+        return name && ident_ok(name, strlen(name), dash_is_underscore);
 }
 
 bool
@@ -420,8 +426,8 @@ pm__cfg_valid(const char *cfg)
         size_t vlen;
 
         if (!eq)
-                return pm__is_identifier(cfg, strlen(cfg));
-        if (!pm__is_identifier(cfg, (size_t)(eq - cfg)))
+                return ident_ok(cfg, strlen(cfg), false);
+        if (!ident_ok(cfg, (size_t)(eq - cfg), false))
                 return false;
         vlen = strlen(eq + 1);
         if (vlen < 2 || eq[1] != '"' || eq[vlen] != '"')
@@ -509,7 +515,7 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
                 return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing build_system", c->label);
         if (!c->crate_name)
                 return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing crate_name", c->label);
-        if (!pm__is_identifier(c->crate_name, strlen(c->crate_name)))
+        if (!pm_crate_name_valid(c->crate_name, false))
                 return pm_error_set(err, PM_ESCHEMA,
                                     "crate '%s': crate_name '%s' is not a valid identifier",
                                     c->label, c->crate_name);
@@ -557,7 +563,7 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
                                 "crate '%s': dependency '%s' is not a crate of the model", c->label,
                                 c->deps[i].label);
                 name = c->deps[i].name ? c->deps[i].name : dep ? dep->crate_name : NULL;
-                if (name && !pm__is_identifier(name, strlen(name)))
+                if (name && !pm_crate_name_valid(name, false))
                         return pm_error_set(
                                 err, PM_ESCHEMA,
                                 "crate '%s': dependency '%s' has name '%s', which is not a valid identifier",

@@ -707,18 +707,6 @@ shortest_with_basename(const struct srcs *s, const char *base)
         return best;
 }
 
-static bool
-crate_name_ok(const char *n)
-{
-        if (!*n || (*n >= '0' && *n <= '9'))
-                return false;
-        for (; *n; n++)
-                if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
-                      (*n >= '0' && *n <= '9') || *n == '_'))
-                        return false;
-        return true;
-}
-
 static int
 feature_cb(struct ctx *c, const struct rule *r, const char *key, const char *value, void *data)
 {
@@ -822,7 +810,7 @@ make_crate(struct ctx *c, struct rule *r)
         }
         if (!name)
                 return oom(c);
-        if (!crate_name_ok(name))
+        if (!pm_crate_name_valid(name, false))
                 return bad(c, r->label, "has an invalid crate name '%s'", name);
 
         if (*crate_root) {
@@ -947,7 +935,7 @@ alias_cb(struct ctx *c, const struct rule *r, const char *key, const char *value
         for (char *p = v; *p; p++)
                 if (*p == '-')
                         *p = '_';
-        if (!*v || !crate_name_ok(v))
+        if (!pm_crate_name_valid(v, false))
                 return bad(c, r->label, "has an invalid alias '%s'", value);
         if (d->n_aliases == d->cap_aliases) {
                 size_t cap = d->cap_aliases ? d->cap_aliases * 2 : 4;

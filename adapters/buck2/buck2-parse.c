@@ -230,20 +230,6 @@ set_build_file(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct
                        : 0;
 }
 
-/* What rustc accepts as a crate or extern name. */
-static bool
-is_identifier(const char *s)
-{
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') ||
-            (*s == '_' && !s[1]))
-                return false;
-        for (s++; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_'))
-                        return false;
-        return true;
-}
-
 /* True if @name with '-' read as '_' is @crate_name. */
 static bool
 same_name(const char *name, const char *crate_name)
@@ -286,7 +272,7 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
         }
         if (!c->crate_name)
                 return pm__buck2_oom(x);
-        if (!is_identifier(c->crate_name))
+        if (!pm_crate_name_valid(c->crate_name, false))
                 return pm__buck2_bad(x, t, "has crate name '%.200s', which is not an identifier",
                                      c->crate_name);
         /* The target name unless it cannot be the crate's name ("serde-1.0.200" with
@@ -543,7 +529,7 @@ add_deps(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_cr
                 }
                 if (!*name)
                         return pm__buck2_bad(x, t, "attribute 'named_deps' has an empty name");
-                if (!is_identifier(name))
+                if (!pm_crate_name_valid(name, false))
                         return pm__buck2_bad(x, t,
                                              "attribute 'named_deps' has name '%.200s', which is "
                                              "not an identifier",

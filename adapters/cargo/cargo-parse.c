@@ -216,20 +216,6 @@ set_env(struct ctx *x, const struct pkg *p, struct pm_crate *c, const char *targ
         return set_version_env(x, c, p->version);
 }
 
-/* What rustc accepts as a crate or extern name ('-' already read as '_'). */
-static bool
-is_identifier(const char *s)
-{
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') ||
-            (*s == '_' && !s[1]))
-                return false;
-        for (s++; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_'))
-                        return false;
-        return true;
-}
-
 /* One crate for target @t of package @p (kind already decided). */
 static int
 add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
@@ -273,7 +259,7 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
         for (char *s = c->crate_name; *s; s++)
                 if (*s == '-')
                         *s = '_';
-        if (!is_identifier(c->crate_name))
+        if (!pm_crate_name_valid(c->crate_name, false))
                 return bad(x, p, "target '%s' is not a valid crate name", name);
         c->root_module = root;
         if (pm_strlist_push(x->g, &c->sources, root) < 0)
@@ -453,7 +439,7 @@ add_deps(struct ctx *x, struct pkg *p)
                         for (char *s = n; *s; s++)
                                 if (*s == '-')
                                         *s = '_';
-                        if (!is_identifier(n))
+                        if (!pm_crate_name_valid(n, false))
                                 return bad(x, p, "dependency name '%s' is not an identifier", name);
                         /* A rename ("foo2 = { package = "foo" }") keeps its extern name. */
                         if (pm_crate_add_dep(x->g, c, dc->label,

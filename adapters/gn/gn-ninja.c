@@ -74,19 +74,6 @@ split_words(struct pm_arena *a, const char *value, size_t len, char **words, siz
         return 0;
 }
 
-static bool
-is_identifier(const char *s)
-{
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') ||
-            (*s == '_' && !s[1]))
-                return false;
-        for (s++; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_'))
-                        return false;
-        return true;
-}
-
 int
 pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const char *origin,
                      struct pm__gn_extern **ret_v, size_t *ret_n, struct pm_error *err)
@@ -138,7 +125,7 @@ pm__gn_parse_externs(struct pm_arena *a, const char *value, size_t len, const ch
                 if (!v[n].name || !v[n].path)
                         return pm_error_set(err, -ENOMEM, "out of memory");
                 /* It becomes a dep name, which must be an identifier (rustc insists too). */
-                if (!is_identifier(v[n].name))
+                if (!pm_crate_name_valid(v[n].name, false))
                         return pm_error_set_at(err, PM_EBADTOOLOUTPUT, origin, 0, 0,
                                                "cannot parse '%s': '--extern' name '%.200s' is "
                                                "not an identifier",

@@ -67,20 +67,6 @@ has_flag(const struct pm__gn_val *flags, const char *flag)
         return false;
 }
 
-/* What rustc accepts as --crate-name once '-' becomes '_' (the crate builder does that). */
-static bool
-crate_name_ok(const char *s)
-{
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '-') ||
-            ((*s == '_' || *s == '-') && !s[1]))
-                return false;
-        for (s++; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-                        return false;
-        return true;
-}
-
 /* ---- a target's properties, from the scanned bytes or from a cJSON tree ---- */
 
 /*
@@ -324,7 +310,7 @@ pm__gn_load_target(struct pm__gn_ctx *c, struct pm__gn_target *t)
         t->crate_name = pm__gn_string_prop(t, PM__GN_PROP_CRATE_NAME);
         if (!t->crate_name || !t->crate_name[0])
                 return pm__gn_bad_target(c, t->label, "has no crate_name");
-        if (!crate_name_ok(t->crate_name))
+        if (!pm_crate_name_valid(t->crate_name, true))
                 return pm__gn_bad_target(c, t->label, "has crate_name '%.200s', not an identifier",
                                          t->crate_name);
 

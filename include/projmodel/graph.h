@@ -192,6 +192,13 @@ int pm_crate_apply_rustc_flags(struct pm_graph *g, struct pm_crate *c,
  */
 char *pm_cfg_normalize(struct pm_graph *g, const char *cfg);
 
+/*
+ * The one crate-name check: true if @name is what rustc accepts as a crate or extern name (an
+ * ASCII identifier, not `_` alone). With @dash_is_underscore, '-' counts as '_' (for adapters
+ * whose crate builder maps it later). Every adapter and pm_graph_validate use this.
+ */
+bool pm_crate_name_valid(const char *name, bool dash_is_underscore);
+
 /* True if @e is "2015", "2018", "2021" or "2024". */
 bool pm_edition_valid(const char *e);
 

@@ -264,6 +264,17 @@ Test(bazel_parse, malformed_output)
         expect_bad(t, "invalid crate name 'a.b'");
         pm_free(t);
 
+        /* '_' alone is no crate name for rustc: rejected here, naming the target. */
+        t = line("//a:b", "rust_library",
+                 SRCS("\"//a:lib.rs\"") ",{\"name\":\"crate_name\",\"stringValue\":\"_\"}");
+        expect_bad(t, "target '//a:b' has an invalid crate name '_'");
+        pm_free(t);
+
+        /* Nor is a target name that becomes '_' once '-' is read as '_'. */
+        t = line("//a:-", "rust_library", SRCS("\"//a:lib.rs\""));
+        expect_bad(t, "target '//a:-' has an invalid crate name '_'");
+        pm_free(t);
+
         t = line("//a:b", "rust_library",
                  SRCS("\"//a:lib.rs\"") ",{\"name\":\"aliases\",\"labelKeyedStringDictValue\":"
                                         "[{\"key\":\"//x:y\"}]}");

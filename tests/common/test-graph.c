@@ -109,6 +109,23 @@ Test(common_graph, kind_names)
         cr_assert_not(pm_edition_valid(NULL));
 }
 
+Test(common_graph, crate_name_check)
+{
+        static const char *const good[] = { "a", "_a", "a_b", "A9", "__", "x_1_y" };
+        static const char *const bad[] = { "", "_", "1a", "a-b", "a.b", "a b", "é", "-" };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                cr_assert(pm_crate_name_valid(good[i], false), "%s", good[i]);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                cr_assert_not(pm_crate_name_valid(bad[i], false), "%s", bad[i]);
+        cr_assert_not(pm_crate_name_valid(NULL, false));
+        /* GN's builder maps '-' to '_' later, so it may pass a dashed name, never '-' alone. */
+        cr_assert(pm_crate_name_valid("a-b", true));
+        cr_assert(pm_crate_name_valid("-a", true));
+        cr_assert_not(pm_crate_name_valid("-", true));
+        cr_assert_not(pm_crate_name_valid("1-a", true));
+}
+
 Test(common_graph, copy_is_deep_and_equal)
 {
         struct pm_graph *g = pm_graph_new(), *h = pm_graph_new();
