@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,8 +334,19 @@ pm_sysroot_lookup_cached(const struct pm_config *cfg, struct pm_index *idx, char
         return resolve(cfg, idx, ret_sysroot, ret_sysroot_src, NULL) == 0 ? 1 : 0;
 }
 
+/*
+ * The job's thread is detached, and pm_sysroot_job_finish() waits for its result on @done
+ * instead of pthread_join(): a thread that finished but was not joined yet stays in the
+ * process's thread table, and a child forked meanwhile (uv_spawn of a build tool whose exec then
+ * fails, or whose working directory is gone) inherits that table and reports it as leaked when
+ * it exits (ThreadSanitizer's exit check runs in the child too). A detached thread is never such
+ * an entry, so every path -- the success path, an error return of the caller, a failing child --
+ * leaves nothing behind once finish() returned.
+ */
 struct pm_sysroot_job {
-        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t done_cond;
+        bool done; /* under @lock: the fields below are final */
         const struct pm_config *cfg;
         char *sysroot, *sysroot_src;
         struct pm_error err;
@@ -345,8 +357,21 @@ static void *
 job_main(void *userdata)
 {
         struct pm_sysroot_job *job = userdata;
+        char *sysroot = NULL, *sysroot_src = NULL;
+        struct pm_error err;
+        int r;
 
-        job->r = pm_sysroot_resolve(job->cfg, &job->sysroot, &job->sysroot_src, &job->err);
+        pm_error_init(&err);
+        r = pm_sysroot_resolve(job->cfg, &sysroot, &sysroot_src, &err);
+        (void)pthread_mutex_lock(&job->lock);
+        job->r = r;
+        job->err = err;
+        job->sysroot = sysroot;
+        job->sysroot_src = sysroot_src;
+        job->done = true;
+        (void)pthread_cond_signal(&job->done_cond);
+        /* The last touch of @job: finish() may free it as soon as the lock is released. */
+        (void)pthread_mutex_unlock(&job->lock);
         return NULL;
 }
 
@@ -354,16 +379,34 @@ struct pm_sysroot_job *
 pm_sysroot_job_start(const struct pm_config *cfg)
 {
         struct pm_sysroot_job *job = pm_calloc(1, sizeof(*job));
+        pthread_attr_t attr;
+        pthread_t thread;
+        bool started = false;
 
         if (!job)
                 return NULL;
         job->cfg = cfg;
         pm_error_init(&job->err);
-        if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
+        if (pthread_mutex_init(&job->lock, NULL) != 0) {
                 pm_free(job);
                 return NULL;
         }
-        return job;
+        if (pthread_cond_init(&job->done_cond, NULL) != 0)
+                goto fail_mutex;
+        if (pthread_attr_init(&attr) != 0)
+                goto fail_cond;
+        if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+            pthread_create(&thread, &attr, job_main, job) == 0)
+                started = true;
+        (void)pthread_attr_destroy(&attr);
+        if (started)
+                return job;
+fail_cond:
+        (void)pthread_cond_destroy(&job->done_cond);
+fail_mutex:
+        (void)pthread_mutex_destroy(&job->lock);
+        pm_free(job);
+        return NULL;
 }
 
 int
@@ -374,7 +417,10 @@ pm_sysroot_job_finish(struct pm_sysroot_job *job, char **ret_sysroot, char **ret
 
         if (!job)
                 return pm_error_set(err, -EINVAL, "internal bug: no sysroot job");
-        (void)pthread_join(job->thread, NULL);
+        (void)pthread_mutex_lock(&job->lock);
+        while (!job->done)
+                (void)pthread_cond_wait(&job->done_cond, &job->lock);
+        (void)pthread_mutex_unlock(&job->lock);
         r = job->r;
         if (r < 0) {
                 if (err)
@@ -385,6 +431,8 @@ pm_sysroot_job_finish(struct pm_sysroot_job *job, char **ret_sysroot, char **ret
         }
         pm_free(job->sysroot);
         pm_free(job->sysroot_src);
+        (void)pthread_cond_destroy(&job->done_cond);
+        (void)pthread_mutex_destroy(&job->lock);
         pm_free(job);
         return r;
 }

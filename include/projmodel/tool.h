@@ -97,9 +97,11 @@ void pm_sysroot_remember(const struct pm_config *cfg, struct pm_index *idx, cons
  * ms through rustup, nearly all of it waiting) overlaps the caller's own work (running the build
  * tool, parsing, writing the model). @cfg must outlive the job. pm_sysroot_job_start() returns
  * NULL when no thread could be started (then resolve in place); pm_sysroot_job_finish() waits
- * for the thread, hands over pm_sysroot_resolve()'s result (paths pm_malloc'd, or its error)
- * and frees the job. The job touches no pm_index: remember the answer afterwards
- * (pm_sysroot_remember()) on the caller's thread.
+ * for the thread's result, hands over pm_sysroot_resolve()'s result (paths pm_malloc'd, or its
+ * error) and frees the job. Every started job must be finished exactly once, on every path
+ * (error returns included): @cfg is read until then. The thread is detached (server/sysroot.c
+ * says why), so nothing of it is left behind once finish() returned. The job touches no
+ * pm_index: remember the answer afterwards (pm_sysroot_remember()) on the caller's thread.
  */
 struct pm_sysroot_job;
 struct pm_sysroot_job *pm_sysroot_job_start(const struct pm_config *cfg);
