@@ -203,7 +203,7 @@ json_add_str(cJSON *o, const char *key, const char *v)
 static cJSON *
 json_crate(struct pm_index *idx, const struct pm_graph *g, const struct pm_crate *c)
 {
-        cJSON *o = cJSON_CreateObject(), *env = NULL, *deps = NULL;
+        cJSON *o = cJSON_CreateObject(), *deps = NULL;
         char *source = NULL;
         bool ok;
 
@@ -211,29 +211,8 @@ json_crate(struct pm_index *idx, const struct pm_graph *g, const struct pm_crate
                 return NULL;
         if (pm_index_crate_source(idx, c->label, &source, NULL) < 0)
                 source = NULL;
-        ok = json_add_str(o, "label", c->label) && json_add_str(o, "source", source) &&
-             json_add_str(o, "build_system", c->build_system) &&
-             json_add_str(o, "display_name", c->display_name) &&
-             json_add_str(o, "crate_name", c->crate_name) &&
-             json_add_str(o, "kind", pm_crate_kind_name(c->kind)) &&
-             json_add_str(o, "edition", c->edition) &&
-             json_add_str(o, "root_module", c->root_module) &&
-             json_add_str(o, "target", c->target) &&
-             pm_json_add(o, "cfgs", pm_json_strlist(&c->cfgs));
+        ok = pm_json_crate_fields(o, c, PM_JSON_CRATE_SNAKE) && json_add_str(o, "source", source);
         pm_free(source);
-        if (ok) {
-                env = cJSON_AddObjectToObject(o, "env");
-                ok = env != NULL;
-                for (size_t i = 0; ok && i < c->env.n; i++)
-                        ok = cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value);
-        }
-        ok = ok && pm_json_add(o, "flags", pm_json_strlist(&c->flags)) &&
-             pm_json_add(o, "sources", pm_json_strlist(&c->sources)) &&
-             pm_json_add(o, "include_dirs", pm_json_strlist(&c->include_dirs)) &&
-             json_add_str(o, "build_file", c->build_file) &&
-             json_add_str(o, "proc_macro_dylib", c->proc_macro_dylib) &&
-             cJSON_AddBoolToObject(o, "is_workspace_member", c->is_workspace_member) &&
-             json_add_str(o, "note", c->note);
         if (ok) {
                 deps = cJSON_AddArrayToObject(o, "deps");
                 ok = deps != NULL;

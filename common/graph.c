@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,14 @@ static const char *const kind_names[_PM_CRATE_KIND_MAX] = {
         [PM_CRATE_TEST] = "test",
         [PM_CRATE_PROC_MACRO] = "proc-macro",
 };
+
+#define PM__REQ_REQ true
+#define PM__REQ_OPT false
+#define PM__REQ_KEY true
+#define FIELD_DESC(name, type, null, json) \
+        { #name, PM_FIELD_##type, PM__REQ_##null, json, offsetof(struct pm_crate, name) },
+
+const struct pm_crate_field pm_crate_fields[PM_CRATE_N_FIELDS] = { PM_CRATE_FIELDS(FIELD_DESC) };
 
 const char *
 pm_crate_kind_name(enum pm_crate_kind kind)
@@ -257,34 +266,51 @@ copy_strlist(struct pm_graph *g, struct pm_strlist *dst, const struct pm_strlist
         return 0;
 }
 
+/* Copy field @f of @src into @c (in @g's arena). Returns 0 or -ENOMEM. */
+static int
+copy_field(struct pm_graph *g, struct pm_crate *c, const struct pm_crate *src,
+           const struct pm_crate_field *f)
+{
+        bool failed = false;
+
+        switch (f->type) {
+        case PM_FIELD_STR:
+        case PM_FIELD_PATH:
+                PM_CRATE_AT(c, f, char *) = dup_or_fail(g, PM_CRATE_AT(src, f, char *), &failed);
+                return failed ? -ENOMEM : 0;
+        case PM_FIELD_KIND:
+                PM_CRATE_AT(c, f, enum pm_crate_kind) = PM_CRATE_AT(src, f, enum pm_crate_kind);
+                return 0;
+        case PM_FIELD_BOOL:
+                PM_CRATE_AT(c, f, bool) = PM_CRATE_AT(src, f, bool);
+                return 0;
+        case PM_FIELD_LIST:
+        case PM_FIELD_PATHS:
+                return copy_strlist(g, &PM_CRATE_AT(c, f, struct pm_strlist),
+                                    &PM_CRATE_AT(src, f, struct pm_strlist));
+        case PM_FIELD_ENV: {
+                const struct pm_kvlist *l = &PM_CRATE_AT(src, f, struct pm_kvlist);
+
+                for (size_t i = 0; i < l->n; i++)
+                        if (pm_kvlist_set(g, &PM_CRATE_AT(c, f, struct pm_kvlist), l->v[i].key,
+                                          l->v[i].value) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        }
+        return 0;
+}
+
 struct pm_crate *
 pm_graph_copy_crate(struct pm_graph *g, const struct pm_crate *src)
 {
-        bool failed = false;
         struct pm_crate *c;
 
         c = pm_graph_add_crate(g);
         if (!c)
                 return NULL;
-        c->label = dup_or_fail(g, src->label, &failed);
-        c->build_system = dup_or_fail(g, src->build_system, &failed);
-        c->display_name = dup_or_fail(g, src->display_name, &failed);
-        c->crate_name = dup_or_fail(g, src->crate_name, &failed);
-        c->kind = src->kind;
-        c->edition = dup_or_fail(g, src->edition, &failed);
-        c->root_module = dup_or_fail(g, src->root_module, &failed);
-        c->target = dup_or_fail(g, src->target, &failed);
-        c->build_file = dup_or_fail(g, src->build_file, &failed);
-        c->proc_macro_dylib = dup_or_fail(g, src->proc_macro_dylib, &failed);
-        c->is_workspace_member = src->is_workspace_member;
-        c->note = dup_or_fail(g, src->note, &failed);
-        if (failed || copy_strlist(g, &c->cfgs, &src->cfgs) < 0 ||
-            copy_strlist(g, &c->flags, &src->flags) < 0 ||
-            copy_strlist(g, &c->sources, &src->sources) < 0 ||
-            copy_strlist(g, &c->include_dirs, &src->include_dirs) < 0)
-                goto fail;
-        for (size_t i = 0; i < src->env.n; i++)
-                if (pm_kvlist_set(g, &c->env, src->env.v[i].key, src->env.v[i].value) < 0)
+        for (size_t k = 0; k < PM_CRATE_N_FIELDS; k++)
+                if (copy_field(g, c, src, &pm_crate_fields[k]) < 0)
                         goto fail;
         for (size_t i = 0; i < src->n_deps; i++)
                 if (pm_crate_add_dep(g, c, src->deps[i].label, src->deps[i].name) < 0)
@@ -378,20 +404,36 @@ deps_subset(const struct pm_crate *a, const struct pm_crate *b)
         return true;
 }
 
+static bool
+field_eq(const struct pm_crate *a, const struct pm_crate *b, const struct pm_crate_field *f)
+{
+        switch (f->type) {
+        case PM_FIELD_STR:
+        case PM_FIELD_PATH:
+                return str_eq(PM_CRATE_AT(a, f, char *), PM_CRATE_AT(b, f, char *));
+        case PM_FIELD_KIND:
+                return PM_CRATE_AT(a, f, enum pm_crate_kind) ==
+                       PM_CRATE_AT(b, f, enum pm_crate_kind);
+        case PM_FIELD_BOOL:
+                return PM_CRATE_AT(a, f, bool) == PM_CRATE_AT(b, f, bool);
+        case PM_FIELD_LIST:
+        case PM_FIELD_PATHS:
+                return strlist_eq(&PM_CRATE_AT(a, f, struct pm_strlist),
+                                  &PM_CRATE_AT(b, f, struct pm_strlist));
+        case PM_FIELD_ENV:
+                return kvlist_eq(&PM_CRATE_AT(a, f, struct pm_kvlist),
+                                 &PM_CRATE_AT(b, f, struct pm_kvlist));
+        }
+        return false;
+}
+
 bool
 pm_crate_equal(const struct pm_crate *a, const struct pm_crate *b)
 {
-        return str_eq(a->label, b->label) && str_eq(a->build_system, b->build_system) &&
-               str_eq(a->display_name, b->display_name) && str_eq(a->crate_name, b->crate_name) &&
-               a->kind == b->kind && str_eq(a->edition, b->edition) &&
-               str_eq(a->root_module, b->root_module) && str_eq(a->target, b->target) &&
-               strlist_eq(&a->cfgs, &b->cfgs) && kvlist_eq(&a->env, &b->env) &&
-               strlist_eq(&a->flags, &b->flags) && strlist_eq(&a->sources, &b->sources) &&
-               strlist_eq(&a->include_dirs, &b->include_dirs) &&
-               str_eq(a->build_file, b->build_file) &&
-               str_eq(a->proc_macro_dylib, b->proc_macro_dylib) &&
-               a->is_workspace_member == b->is_workspace_member && str_eq(a->note, b->note) &&
-               a->n_deps == b->n_deps && deps_subset(a, b) && deps_subset(b, a);
+        for (size_t k = 0; k < PM_CRATE_N_FIELDS; k++)
+                if (!field_eq(a, b, &pm_crate_fields[k]))
+                        return false;
+        return a->n_deps == b->n_deps && deps_subset(a, b) && deps_subset(b, a);
 }
 
 /* The one identifier check: @len bytes of @s as rustc reads a crate, extern or cfg name. */
@@ -511,16 +553,21 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
         const char *name;
         int r;
 
-        if (!c->build_system)
-                return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing build_system", c->label);
-        if (!c->crate_name)
-                return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing crate_name", c->label);
+        for (size_t k = 0; k < PM_CRATE_N_FIELDS; k++) {
+                const struct pm_crate_field *f = &pm_crate_fields[k];
+                const char *v;
+
+                if (f->type != PM_FIELD_STR && f->type != PM_FIELD_PATH)
+                        continue;
+                v = PM_CRATE_AT(c, f, char *);
+                if (!v && f->required)
+                        return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing %s", c->label,
+                                            f->name);
+        }
         if (!pm_crate_name_valid(c->crate_name, false))
                 return pm_error_set(err, PM_ESCHEMA,
                                     "crate '%s': crate_name '%s' is not a valid identifier",
                                     c->label, c->crate_name);
-        if (!c->edition)
-                return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing edition", c->label);
         if (!pm_edition_valid(c->edition))
                 return pm_error_set(err, PM_ESCHEMA,
                                     "crate '%s': edition '%s' is not 2015, 2018, 2021 or 2024",
@@ -528,19 +575,17 @@ validate_crate(const struct pm_crate *c, const struct pm_crate **sorted, size_t 
         if ((unsigned)c->kind >= _PM_CRATE_KIND_MAX)
                 return pm_error_set(err, PM_ESCHEMA, "crate '%s': invalid kind %d", c->label,
                                     (int)c->kind);
-        if (!c->root_module)
-                return pm_error_set(err, PM_ESCHEMA, "crate '%s': missing root_module", c->label);
-        r = check_path(c, "root_module", c->root_module, err);
-        if (r == 0 && c->build_file)
-                r = check_path(c, "build_file", c->build_file, err);
-        if (r == 0 && c->proc_macro_dylib)
-                r = check_path(c, "proc_macro_dylib", c->proc_macro_dylib, err);
-        if (r == 0)
-                r = check_path_list(c, "include_dirs", &c->include_dirs, err);
-        if (r == 0)
-                r = check_path_list(c, "sources", &c->sources, err);
-        if (r < 0)
-                return r;
+        for (size_t k = 0; k < PM_CRATE_N_FIELDS; k++) {
+                const struct pm_crate_field *f = &pm_crate_fields[k];
+
+                r = 0;
+                if (f->type == PM_FIELD_PATH && PM_CRATE_AT(c, f, char *))
+                        r = check_path(c, f->name, PM_CRATE_AT(c, f, char *), err);
+                else if (f->type == PM_FIELD_PATHS)
+                        r = check_path_list(c, f->name, &PM_CRATE_AT(c, f, struct pm_strlist), err);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->cfgs.n; i++)
                 if (!c->cfgs.v[i] || !pm__cfg_valid(c->cfgs.v[i]))
                         return pm_error_set(

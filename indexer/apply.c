@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pm_index_apply(): write one adapter run into the model as a diff, in one transaction. Crates
- * are compared through a hash of their canonical form so unchanged ones are never rewritten. */
+ * are compared through a hash of their canonical form (codec.c) so unchanged ones are never
+ * rewritten. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +18,6 @@
 
 /* An apply adding at least this many crates to an empty model builds the indexes afterwards. */
 #define BULK_MIN_CRATES 256
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME  0x100000001b3ULL
-
-/*
- * Child rows (sources, include dirs, deps) of inserted crates are written ROWS_PER_INSERT at a
- * time with one multi-row INSERT: a 10,000-crate model has some 60,000 of them, and a statement
- * step per row costs more than the row.
- */
-#define ROWS_PER_INSERT 16
-
-enum child_table {
-        CHILD_SOURCES,
-        CHILD_INCDIRS,
-        CHILD_DEPS,
-        _CHILD_MAX
-};
-
-struct child_row {
-        int64_t crate_id;
-        int64_t pos;
-        const char *text[2]; /* borrowed from the graph */
-};
-
-struct child_batch {
-        struct child_row rows[ROWS_PER_INSERT];
-        size_t n;
-        sqlite3_stmt *multi; /* ROWS_PER_INSERT rows, prepared on first use */
-};
 
 /* A growable list of pm_malloc'd strings (the change report is built from two of these). */
 struct strv {
@@ -79,23 +51,9 @@ struct apply {
         struct strv labels;   /* for pm_change.labels */
         struct strv bfs;      /* for pm_change.build_files (sorted, deduplicated at the end) */
         size_t added, removed, modified, unchanged, bf_changed;
-        const char *stamp; /* the source's new input stamp, or NULL to clear it */
-        /* Packed list columns of the crate being written (bound SQLITE_STATIC until its
-         * statement is stepped); reused from crate to crate. */
-        struct pm_strbuf cfgs, env, flags;
-        struct child_batch child[_CHILD_MAX]; /* rows of inserted crates not written yet */
-};
-
-static const struct {
-        const char *table;
-        const char *cols;
-        int n_text; /* text columns after crate_id and pos */
-        enum pm__stmt single;
-} child_tables[_CHILD_MAX] = {
-        [CHILD_SOURCES] = { "crate_sources", "crate_id, pos, path", 1, PM__STMT_SOURCE_INSERT },
-        [CHILD_INCDIRS] = { "crate_include_dirs", "crate_id, pos, path", 1,
-                            PM__STMT_INCDIR_INSERT },
-        [CHILD_DEPS] = { "deps", "crate_id, pos, dep_label, name", 2, PM__STMT_DEP_INSERT },
+        const char *stamp;               /* the source's new input stamp, or NULL to clear it */
+        struct pm__codec codec;          /* hashes and binds crates */
+        struct pm__rows_writer children; /* child rows of inserted crates not written yet */
 };
 
 static void
@@ -179,101 +137,6 @@ pm_change_release(struct pm_change *change)
         *change = (struct pm_change){ 0 };
 }
 
-/* FNV-1a over a canonical serialization: every string is tagged so NULL, "" and adjacent
- * strings cannot collide by concatenation; lists carry their length. */
-static void
-fnv_byte(uint64_t *h, unsigned char b)
-{
-        *h = (*h ^ b) * FNV_PRIME;
-}
-
-static void
-fnv_str(uint64_t *h, const char *s)
-{
-        if (!s) {
-                fnv_byte(h, 1);
-                return;
-        }
-        fnv_byte(h, 2);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-                *h = (*h ^ *p) * FNV_PRIME;
-        fnv_byte(h, 0);
-}
-
-static void
-fnv_u64(uint64_t *h, uint64_t v)
-{
-        for (int i = 0; i < 8; i++)
-                fnv_byte(h, (unsigned char)(v >> (8 * i)));
-}
-
-static void
-fnv_strlist(uint64_t *h, const struct pm_strlist *l)
-{
-        fnv_u64(h, l->n);
-        for (size_t i = 0; i < l->n; i++)
-                fnv_str(h, l->v[i]);
-}
-
-static int
-cmp_nullable(const char *a, const char *b)
-{
-        if (!a || !b)
-                return (a != NULL) - (b != NULL);
-        return strcmp(a, b);
-}
-
-static int
-cmp_dep(const void *pa, const void *pb)
-{
-        const struct pm_dep *a = *(const struct pm_dep *const *)pa;
-        const struct pm_dep *b = *(const struct pm_dep *const *)pb;
-        int c = strcmp(a->label, b->label);
-
-        return c ? c : cmp_nullable(a->name, b->name);
-}
-
-/*
- * The crate's hash: every field that pm_crate_equal() compares. Deps are hashed in sorted order
- * because they compare as a set; @scratch holds at least c->n_deps pointers.
- */
-static uint64_t
-crate_hash(const struct pm_crate *c, const struct pm_dep **scratch)
-{
-        uint64_t h = FNV_OFFSET;
-
-        fnv_str(&h, c->label);
-        fnv_str(&h, c->build_system);
-        fnv_str(&h, c->display_name);
-        fnv_str(&h, c->crate_name);
-        fnv_u64(&h, (uint64_t)c->kind);
-        fnv_str(&h, c->edition);
-        fnv_str(&h, c->root_module);
-        fnv_str(&h, c->target);
-        fnv_strlist(&h, &c->cfgs);
-        fnv_u64(&h, c->env.n);
-        for (size_t i = 0; i < c->env.n; i++) {
-                fnv_str(&h, c->env.v[i].key);
-                fnv_str(&h, c->env.v[i].value);
-        }
-        fnv_strlist(&h, &c->flags);
-        fnv_strlist(&h, &c->sources);
-        fnv_strlist(&h, &c->include_dirs);
-        fnv_str(&h, c->build_file);
-        fnv_str(&h, c->proc_macro_dylib);
-        fnv_byte(&h, c->is_workspace_member ? 1 : 0);
-        fnv_str(&h, c->note);
-        for (size_t i = 0; i < c->n_deps; i++)
-                scratch[i] = &c->deps[i];
-        qsort(scratch, c->n_deps, sizeof(*scratch), cmp_dep);
-        fnv_u64(&h, c->n_deps);
-        for (size_t i = 0; i < c->n_deps; i++) {
-                fnv_str(&h, scratch[i]->label);
-                fnv_str(&h, scratch[i]->name);
-        }
-        return h;
-}
-
 static int
 cmp_item(const void *a, const void *b)
 {
@@ -284,198 +147,20 @@ cmp_item(const void *a, const void *b)
 static int
 step_done(struct apply *a, sqlite3_stmt *st, struct pm_error *err)
 {
-        int rc = sqlite3_step(st);
-
-        (void)sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-                return pm__index_sqlite_error(a->idx, rc, "cannot apply", err);
-        return 0;
+        return pm__index_step_done(a->idx, st, "cannot apply", err);
 }
 
-/*
- * Pack a string list into @sb: each string followed by a NUL byte (docs/model.md). The strings
- * hold no NUL, so the packing is unambiguous; an empty list packs to nothing (stored as NULL).
- */
-static int
-pack_strlist(struct pm_strbuf *sb, const struct pm_strlist *l)
-{
-        pm_strbuf_reset(sb);
-        for (size_t i = 0; i < l->n; i++)
-                if (pm_strbuf_add(sb, l->v[i], strlen(l->v[i]) + 1) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
-/* Env packs as key, NUL, value, NUL for each variable in order. */
-static int
-pack_env(struct pm_strbuf *sb, const struct pm_kvlist *l)
-{
-        pm_strbuf_reset(sb);
-        for (size_t i = 0; i < l->n; i++)
-                if (pm_strbuf_add(sb, l->v[i].key, strlen(l->v[i].key) + 1) < 0 ||
-                    pm_strbuf_add(sb, l->v[i].value, strlen(l->v[i].value) + 1) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
-static void
-bind_packed(sqlite3_stmt *st, int col, const struct pm_strbuf *sb)
-{
-        if (sb->len == 0)
-                (void)sqlite3_bind_null(st, col);
-        else
-                (void)sqlite3_bind_blob(st, col, sb->buf, (int)sb->len, SQLITE_STATIC);
-}
-
-/*
- * Bind the 18 crate columns of PM__STMT_CRATE_INSERT / PM__STMT_CRATE_UPDATE. The packed lists
- * live in @a's buffers until the next call.
- */
+/* Bind the crate columns of PM__STMT_CRATE_INSERT / PM__STMT_CRATE_UPDATE. */
 static int
 bind_crate(struct apply *a, sqlite3_stmt *st, const struct item *it, struct pm_error *err)
 {
-        const char *source = a->source;
-        const struct pm_crate *c = it->c;
-        const char *slash = strrchr(c->root_module, '/');
-        int dirlen = slash && slash != c->root_module ? (int)(slash - c->root_module) : 1;
+        int r = pm__codec_bind(&a->codec, st, it->c, a->source, it->hash);
 
-        (void)pm__bind_text(st, 1, c->label);
-        (void)pm__bind_text(st, 2, source);
-        (void)pm__bind_text(st, 3, c->build_system);
-        (void)pm__bind_text(st, 4, c->display_name);
-        (void)pm__bind_text(st, 5, c->crate_name);
-        (void)pm__bind_text(st, 6, pm_crate_kind_name(c->kind));
-        (void)pm__bind_text(st, 7, c->edition);
-        (void)pm__bind_text(st, 8, c->root_module);
-        /* root_dir: the root module's directory (validated paths are absolute). */
-        (void)sqlite3_bind_text(st, 9, c->root_module, dirlen, SQLITE_STATIC);
-        (void)pm__bind_text(st, 10, c->target);
-        (void)pm__bind_text(st, 11, c->build_file);
-        (void)pm__bind_text(st, 12, c->proc_macro_dylib);
-        (void)sqlite3_bind_int(st, 13, c->is_workspace_member ? 1 : 0);
-        (void)pm__bind_text(st, 14, c->note);
-        (void)sqlite3_bind_int64(st, 15, (sqlite3_int64)it->hash);
-        if (pack_strlist(&a->cfgs, &c->cfgs) < 0 || pack_env(&a->env, &c->env) < 0 ||
-            pack_strlist(&a->flags, &c->flags) < 0)
+        if (r == -ENOMEM)
                 return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
-        if (a->cfgs.len > INT32_MAX || a->env.len > INT32_MAX || a->flags.len > INT32_MAX)
+        if (r < 0)
                 return pm_error_set(err, PM_ELIMIT, "cannot apply '%s': crate '%s' is too large",
-                                    a->source, c->label);
-        bind_packed(st, 16, &a->cfgs);
-        bind_packed(st, 17, &a->env);
-        bind_packed(st, 18, &a->flags);
-        return 0;
-}
-
-static void
-bind_child_row(sqlite3_stmt *st, int col, int n_text, const struct child_row *row)
-{
-        (void)sqlite3_bind_int64(st, col, row->crate_id);
-        (void)sqlite3_bind_int64(st, col + 1, row->pos);
-        for (int k = 0; k < n_text; k++)
-                (void)pm__bind_text(st, col + 2 + k, row->text[k]);
-}
-
-/* Write the pending rows of @which: one multi-row INSERT when the batch is full, else a row at
- * a time (the cached single-row statement). */
-static int
-flush_children(struct apply *a, enum child_table which, struct pm_error *err)
-{
-        struct child_batch *b = &a->child[which];
-        int n_cols = 2 + child_tables[which].n_text;
-        sqlite3_stmt *st;
-        int r, rc;
-
-        if (b->n == ROWS_PER_INSERT) {
-                if (!b->multi) {
-                        struct pm_strbuf sql = PM_STRBUF_INIT;
-
-                        r = pm_strbuf_addf(&sql, "INSERT INTO %s(%s) VALUES ",
-                                           child_tables[which].table, child_tables[which].cols);
-                        for (int i = 0; r >= 0 && i < ROWS_PER_INSERT; i++)
-                                r = pm_strbuf_adds(&sql, n_cols == 3 ? "(?,?,?)," : "(?,?,?,?),");
-                        if (r < 0) {
-                                pm_strbuf_release(&sql);
-                                return pm_error_set(err, -ENOMEM,
-                                                    "cannot apply '%s': out of memory", a->source);
-                        }
-                        sql.buf[sql.len - 1] = '\0'; /* the last comma */
-                        rc = sqlite3_prepare_v3(a->idx->db, sql.buf, -1, SQLITE_PREPARE_PERSISTENT,
-                                                &b->multi, NULL);
-                        pm_strbuf_release(&sql);
-                        if (rc != SQLITE_OK)
-                                return pm__index_sqlite_error(a->idx, rc, "cannot apply", err);
-                }
-                for (size_t i = 0; i < b->n; i++)
-                        bind_child_row(b->multi, 1 + (int)i * n_cols, child_tables[which].n_text,
-                                       &b->rows[i]);
-                b->n = 0;
-                return step_done(a, b->multi, err);
-        }
-        r = pm__index_stmt(a->idx, child_tables[which].single, &st, err);
-        for (size_t i = 0; r >= 0 && i < b->n; i++) {
-                bind_child_row(st, 1, child_tables[which].n_text, &b->rows[i]);
-                r = step_done(a, st, err);
-        }
-        b->n = 0;
-        return r;
-}
-
-static int
-flush_all_children(struct apply *a, struct pm_error *err)
-{
-        int r = 0;
-
-        for (int t = 0; r >= 0 && t < _CHILD_MAX; t++)
-                r = flush_children(a, (enum child_table)t, err);
-        return r;
-}
-
-static int
-add_child(struct apply *a, enum child_table which, int64_t id, size_t pos, const char *t0,
-          const char *t1, struct pm_error *err)
-{
-        struct child_batch *b = &a->child[which];
-
-        b->rows[b->n++] = (struct child_row){ id, (int64_t)pos, { t0, t1 } };
-        return b->n == ROWS_PER_INSERT ? flush_children(a, which, err) : 0;
-}
-
-/* Queue the child rows of crate @id (written by the next flush, at the latest the apply's). */
-static int
-write_children(struct apply *a, int64_t id, const struct pm_crate *c, struct pm_error *err)
-{
-        int r = 0;
-
-        for (size_t i = 0; r >= 0 && i < c->sources.n; i++)
-                r = add_child(a, CHILD_SOURCES, id, i, c->sources.v[i], NULL, err);
-        for (size_t i = 0; r >= 0 && i < c->include_dirs.n; i++)
-                r = add_child(a, CHILD_INCDIRS, id, i, c->include_dirs.v[i], NULL, err);
-        for (size_t i = 0; r >= 0 && i < c->n_deps; i++)
-                r = add_child(a, CHILD_DEPS, id, i, c->deps[i].label, c->deps[i].name, err);
-        return r;
-}
-
-static int
-clear_children(struct apply *a, int64_t id, struct pm_error *err)
-{
-        static const enum pm__stmt clears[] = {
-                PM__STMT_SOURCE_CLEAR,
-                PM__STMT_INCDIR_CLEAR,
-                PM__STMT_DEP_CLEAR,
-        };
-
-        for (size_t i = 0; i < sizeof(clears) / sizeof(clears[0]); i++) {
-                sqlite3_stmt *st;
-                int r = pm__index_stmt(a->idx, clears[i], &st, err);
-
-                if (r < 0)
-                        return r;
-                (void)sqlite3_bind_int64(st, 1, id);
-                r = step_done(a, st, err);
-                if (r < 0)
-                        return r;
-        }
+                                    a->source, it->c->label);
         return 0;
 }
 
@@ -525,7 +210,7 @@ insert_crate(struct apply *a, const struct item *it, struct pm_error *err)
         if (rc != SQLITE_DONE)
                 return pm__index_sqlite_error(a->idx, rc, "cannot apply", err);
         id = sqlite3_last_insert_rowid(a->idx->db);
-        r = write_children(a, id, it->c, err);
+        r = pm__rows_add(&a->children, id, it->c, err);
         if (r < 0)
                 return r;
         a->added++;
@@ -550,14 +235,14 @@ update_crate(struct apply *a, const struct row *row, const struct item *it, stru
                 (void)sqlite3_reset(st);
                 return r;
         }
-        (void)sqlite3_bind_int64(st, 19, row->id);
+        (void)sqlite3_bind_int64(st, PM__CRATE_UPDATE_ID_COL, row->id);
         r = step_done(a, st, err);
         if (r >= 0)
-                r = flush_all_children(a, err);
+                r = pm__rows_flush(&a->children, err);
         if (r >= 0)
-                r = clear_children(a, row->id, err);
+                r = pm__rows_clear(&a->children, row->id, err);
         if (r >= 0)
-                r = write_children(a, row->id, it->c, err);
+                r = pm__rows_add(&a->children, row->id, it->c, err);
         if (r < 0)
                 return r;
         a->modified++;
@@ -583,7 +268,7 @@ remove_crate(struct apply *a, const struct row *row, struct pm_error *err)
                 return 0;
         /* Pending rows are inserted crates', never this one's: written first all the same, so
          * the table never waits on rows of a crate id that could be reused. */
-        r = flush_all_children(a, err);
+        r = pm__rows_flush(&a->children, err);
         if (r < 0)
                 return r;
         r = pm__index_stmt(a->idx, PM__STMT_CRATE_DELETE, &st, err);
@@ -757,7 +442,7 @@ diff_crates(struct apply *a, struct pm_error *err)
                         r = update_crate(a, &a->rows[j++], &a->items[i++], err);
         }
         if (r >= 0)
-                r = flush_all_children(a, err);
+                r = pm__rows_flush(&a->children, err);
         if (r >= 0 && bulk)
                 r = pm__index_create_indexes(a->idx, err);
         return r;
@@ -898,8 +583,7 @@ static int
 prepare_items(struct apply *a, struct pm_error *err)
 {
         const struct pm_graph *g = a->g;
-        const struct pm_dep **scratch = NULL;
-        size_t max_deps = 0, i;
+        size_t i;
         int r;
 
         r = pm_graph_validate(g, true, err);
@@ -908,17 +592,14 @@ prepare_items(struct apply *a, struct pm_error *err)
 
         a->items = pm_malloc((g->n_crates + 1) * sizeof(*a->items));
         a->covered = pm_malloc((g->covered.n + 1) * sizeof(*a->covered));
-        for (i = 0; i < g->n_crates; i++)
-                if (g->crates[i].n_deps > max_deps)
-                        max_deps = g->crates[i].n_deps;
-        scratch = pm_malloc((max_deps + 1) * sizeof(*scratch));
-        if (!a->items || !a->covered || !scratch) {
-                r = pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
-                goto out;
+        if (!a->items || !a->covered)
+                return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
+        for (i = 0; i < g->n_crates; i++) {
+                a->items[i].c = &g->crates[i];
+                if (pm__crate_hash(&a->codec, &g->crates[i], &a->items[i].hash) < 0)
+                        return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory",
+                                            a->source);
         }
-        for (i = 0; i < g->n_crates; i++)
-                a->items[i] = (struct item){ .c = &g->crates[i],
-                                             .hash = crate_hash(&g->crates[i], scratch) };
         /* Adapters mostly hand over crates in label order, which one pass proves (and then no
          * label can appear twice). */
         for (i = 1; i < g->n_crates; i++)
@@ -927,19 +608,15 @@ prepare_items(struct apply *a, struct pm_error *err)
         if (i < g->n_crates) {
                 qsort(a->items, g->n_crates, sizeof(*a->items), cmp_item);
                 for (i = 1; i < g->n_crates; i++)
-                        if (cmp_item(&a->items[i - 1], &a->items[i]) == 0) {
-                                r = pm_error_set(err, PM_ESCHEMA,
-                                                 "cannot apply '%s': crate '%s' appears twice",
-                                                 a->source, a->items[i].c->label);
-                                goto out;
-                        }
+                        if (cmp_item(&a->items[i - 1], &a->items[i]) == 0)
+                                return pm_error_set(err, PM_ESCHEMA,
+                                                    "cannot apply '%s': crate '%s' appears twice",
+                                                    a->source, a->items[i].c->label);
         }
         for (i = 0; i < g->covered.n; i++)
                 a->covered[i] = g->covered.v[i];
         qsort(a->covered, g->covered.n, sizeof(*a->covered), cmp_str);
-out:
-        pm_free(scratch);
-        return r;
+        return 0;
 }
 
 /* Record (or, with a NULL stamp, forget) the source's input stamp in the apply's transaction. */
@@ -973,9 +650,8 @@ pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm
                            .source = source,
                            .g = g,
                            .stamp = stamp,
-                           .cfgs = PM_STRBUF_INIT,
-                           .env = PM_STRBUF_INIT,
-                           .flags = PM_STRBUF_INIT };
+                           .codec = PM__CODEC_INIT,
+                           .children = { .idx = idx } };
         struct pm_change change = { 0 };
         bool in_tx = false;
         int r;
@@ -1036,10 +712,7 @@ out:
         free_rows(&a);
         pm_free(a.items);
         pm_free(a.covered);
-        pm_strbuf_release(&a.cfgs);
-        pm_strbuf_release(&a.env);
-        pm_strbuf_release(&a.flags);
-        for (int t = 0; t < _CHILD_MAX; t++)
-                (void)sqlite3_finalize(a.child[t].multi);
+        pm__codec_release(&a.codec);
+        pm__rows_writer_release(&a.children);
         return r;
 }

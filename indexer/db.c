@@ -19,68 +19,70 @@
  * loaded yet) needs no fix-up. docs/model.md documents every column; keep the two in sync and
  * bump PM_INDEX_SCHEMA_VERSION on any change (an old model is then rebuilt empty).
  */
+#define SQL_NULL_REQ                       " NOT NULL"
+#define SQL_NULL_OPT                       ""
+#define SQL_NULL_KEY                       " NOT NULL UNIQUE"
+#define SQL_COLDEF(name, type, null, json) SQL_COLDEF_##type(name, null)
+#define SQL_COLDEF_STR(n, null)            " " #n " TEXT" SQL_NULL_##null ","
+#define SQL_COLDEF_PATH(n, null)           " " #n " TEXT" SQL_NULL_##null ","
+#define SQL_COLDEF_KIND(n, null)           " " #n " TEXT NOT NULL,"
+#define SQL_COLDEF_BOOL(n, null)           " " #n " INTEGER NOT NULL,"
+#define SQL_COLDEF_LIST(n, null)           " " #n " BLOB,"
+#define SQL_COLDEF_ENV(n, null)            " " #n " BLOB,"
+#define SQL_COLDEF_PATHS(n, null)
+#define SQL_ROWS_TABLE(name, type, null, json)                                \
+        PM__IF_ROWS_##type("CREATE TABLE crate_" #name "("                    \
+                           " crate_id INTEGER NOT NULL REFERENCES crates(id)" \
+                           " ON DELETE CASCADE,"                              \
+                           " pos INTEGER NOT NULL,"                           \
+                           " path TEXT NOT NULL,"                             \
+                           " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;")
+
 static const char schema_sql[] =
         "CREATE TABLE meta("
         " key TEXT PRIMARY KEY NOT NULL,"
         " value TEXT) WITHOUT ROWID;"
         "CREATE TABLE crates("
-        " id INTEGER PRIMARY KEY,"
-        " label TEXT NOT NULL UNIQUE,"
-        " source TEXT NOT NULL,"
-        " build_system TEXT NOT NULL,"
-        " display_name TEXT,"
-        " crate_name TEXT NOT NULL,"
-        " kind TEXT NOT NULL,"
-        " edition TEXT NOT NULL,"
-        " root_module TEXT NOT NULL,"
-        " root_dir TEXT NOT NULL,"
-        " target TEXT,"
-        " build_file TEXT,"
-        " proc_macro_dylib TEXT,"
-        " is_workspace_member INTEGER NOT NULL,"
-        " note TEXT,"
-        " cfgs BLOB,"
-        " env BLOB,"
-        " flags BLOB,"
-        " hash INTEGER NOT NULL);"
-        "CREATE TABLE crate_sources("
-        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
-        " pos INTEGER NOT NULL,"
-        " path TEXT NOT NULL,"
-        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
-        "CREATE TABLE crate_include_dirs("
-        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
-        " pos INTEGER NOT NULL,"
-        " path TEXT NOT NULL,"
-        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
-        "CREATE TABLE deps("
-        " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
-        " pos INTEGER NOT NULL,"
-        " dep_label TEXT NOT NULL,"
-        " name TEXT,"
-        " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
-        "CREATE TABLE build_files("
-        " source TEXT NOT NULL,"
-        " path TEXT NOT NULL,"
-        " PRIMARY KEY(source, path)) WITHOUT ROWID;"
-        "CREATE INDEX build_files_by_path ON build_files(path);"
-        "CREATE TABLE source_stamps("
-        " source TEXT PRIMARY KEY NOT NULL,"
-        " stamp BLOB NOT NULL);"
-        "CREATE TABLE outputs("
-        " key TEXT PRIMARY KEY NOT NULL,"
-        " generation INTEGER NOT NULL,"
-        " data BLOB NOT NULL);";
+        " id INTEGER PRIMARY KEY," PM_CRATE_FIELDS(
+                SQL_COLDEF) " source TEXT NOT NULL,"
+                            " root_dir TEXT NOT NULL,"
+                            " hash INTEGER NOT NULL);" PM_CRATE_FIELDS(
+                                    SQL_ROWS_TABLE) "CREATE TABLE deps("
+                                                    " crate_id INTEGER NOT NULL REFERENCES crates(id) ON DELETE CASCADE,"
+                                                    " pos INTEGER NOT NULL,"
+                                                    " dep_label TEXT NOT NULL,"
+                                                    " name TEXT,"
+                                                    " PRIMARY KEY(crate_id, pos)) WITHOUT ROWID;"
+                                                    "CREATE TABLE build_files("
+                                                    " source TEXT NOT NULL,"
+                                                    " path TEXT NOT NULL,"
+                                                    " PRIMARY KEY(source, path)) WITHOUT ROWID;"
+                                                    "CREATE INDEX build_files_by_path ON build_files(path);"
+                                                    "CREATE TABLE source_stamps("
+                                                    " source TEXT PRIMARY KEY NOT NULL,"
+                                                    " stamp BLOB NOT NULL);"
+                                                    "CREATE TABLE outputs("
+                                                    " key TEXT PRIMARY KEY NOT NULL,"
+                                                    " generation INTEGER NOT NULL,"
+                                                    " data BLOB NOT NULL);";
 
 /*
  * The secondary indexes of the crate tables, kept apart from schema_sql so that a bulk apply
  * into an empty model can drop them and build them afterwards (pm__index_drop_indexes()): one
  * sorted build is several times cheaper than 10,000 random inserts into each of them.
  */
+#define ROWS_INDEX_NAME(name, type, null, json) PM__IF_ROWS_##type("crate_" #name "_by_path", )
+#define ROWS_INDEX_SQL(name, type, null, json) \
+        PM__IF_ROWS_##type("CREATE INDEX crate_" #name "_by_path ON crate_" #name "(path)", )
+
 static const char *const index_names[] = {
-        "crates_by_source",      "crates_by_root_module",      "crates_by_root_dir",
-        "crates_by_build_file",  "crates_by_crate_name",       "crates_by_display_name",
-        "crate_sources_by_path", "crate_include_dirs_by_path", "deps_by_label",
+        "crates_by_source",
+        "crates_by_root_module",
+        "crates_by_root_dir",
+        "crates_by_build_file",
+        "crates_by_crate_name",
+        "crates_by_display_name",
+        PM_CRATE_FIELDS(ROWS_INDEX_NAME) "deps_by_label",
 };
 
 static const char *const index_sql[] = {
@@ -90,15 +92,14 @@ static const char *const index_sql[] = {
         "CREATE INDEX crates_by_build_file ON crates(build_file)",
         "CREATE INDEX crates_by_crate_name ON crates(crate_name)",
         "CREATE INDEX crates_by_display_name ON crates(display_name)",
-        "CREATE INDEX crate_sources_by_path ON crate_sources(path)",
-        "CREATE INDEX crate_include_dirs_by_path ON crate_include_dirs(path)",
-        "CREATE INDEX deps_by_label ON deps(dep_label)",
+        PM_CRATE_FIELDS(ROWS_INDEX_SQL) "CREATE INDEX deps_by_label ON deps(dep_label)",
 };
 
-#define LOAD_CRATE_COLUMNS                                                                      \
-        "SELECT id, label, build_system, display_name, crate_name, kind, edition, root_module," \
-        " target, build_file, proc_macro_dylib, is_workspace_member, note, cfgs, env, flags"    \
-        " FROM crates"
+#define COL_NAME(name, type, null, json)  PM__IF_COL_##type(#name ", ")
+#define COL_QMARK(name, type, null, json) PM__IF_COL_##type("?, ")
+#define COL_SET(name, type, null, json)   PM__IF_COL_##type(#name " = ?, ")
+/* Column 0 the id, then the field columns in PM_CRATE_FIELDS order (codec.c reads them). */
+#define LOAD_CRATE_COLUMNS "SELECT id, " PM_CRATE_FIELDS(COL_NAME) "source FROM crates"
 #define IN_Q \
         " WHERE t.crate_id IN (SELECT c.id FROM crates c JOIN temp.pm_q q ON q.label = c.label)"
 #define LOAD_CHILD(cols, table)                                                                \
@@ -106,11 +107,32 @@ static const char *const index_sql[] = {
                 " t ORDER BY t.crate_id, t.pos",                                               \
         [PM__STMT_LOAD_##table##_Q] = "SELECT t.crate_id, " cols " FROM " table_name_##table   \
                 " t" IN_Q " ORDER BY t.crate_id, t.pos"
-#define table_name_SOURCES "crate_sources"
-#define table_name_INCDIRS "crate_include_dirs"
-#define table_name_DEPS    "deps"
+#define table_name_DEPS "deps"
+#define ROWS_SQL(name, type, null, json)                                                        \
+        PM__IF_ROWS_##type(                                                                     \
+                [PM__STMT_##name##_INSERT] =                                                    \
+                        "INSERT INTO crate_" #name "(crate_id, pos, path) VALUES (?1, ?2, ?3)", \
+                [PM__STMT_##name##_CLEAR] = "DELETE FROM crate_" #name " WHERE crate_id = ?1",  \
+                [PM__STMT_LOAD_##name##_ALL] = "SELECT t.crate_id, t.path FROM crate_" #name    \
+                                               " t ORDER BY t.crate_id, t.pos",                 \
+                [PM__STMT_LOAD_##name##_Q] = "SELECT t.crate_id, t.path FROM crate_" #name      \
+                                             " t" IN_Q " ORDER BY t.crate_id, t.pos", )
+#define ROWS_TABLE(name, type, null, json)                                                  \
+        PM__IF_ROWS_##type(                                                                 \
+                [PM__ROWS_##name] = { "crate_" #name, "crate_id, pos, path", 1,             \
+                                      PM__STMT_##name##_INSERT, PM__STMT_##name##_CLEAR,    \
+                                      PM__STMT_LOAD_##name##_ALL, PM__STMT_LOAD_##name##_Q, \
+                                      PM_CRATE_FIELD_##name }, )
 
-/* The crate columns bound by apply.c's bind_crate(): ?1 .. ?18, ?19 = id for updates. */
+const struct pm__rows_table pm__rows_tables[_PM__ROWS_MAX] = {
+        PM_CRATE_FIELDS(ROWS_TABLE)[PM__ROWS_DEPS] = { "deps", "crate_id, pos, dep_label, name", 2,
+                                                       PM__STMT_DEP_INSERT, PM__STMT_DEP_CLEAR,
+                                                       PM__STMT_LOAD_DEPS_ALL, PM__STMT_LOAD_DEPS_Q,
+                                                       -1 },
+};
+
+/* The crate columns bound by codec.c's pm__codec_bind(): the fields, source, root_dir, hash;
+ * then the id for updates. */
 static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_BEGIN_READ] = "BEGIN",
         [PM__STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -122,27 +144,13 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_COUNT] = "SELECT count(*) FROM crates",
         [PM__STMT_SOURCE_ROWS] = "SELECT id, label, hash, build_file FROM crates"
                                  " WHERE source = ?1 ORDER BY label",
-        [PM__STMT_CRATE_INSERT] =
-                "INSERT INTO crates(label, source, build_system, display_name, crate_name, kind,"
-                " edition, root_module, root_dir, target, build_file, proc_macro_dylib,"
-                " is_workspace_member, note, hash, cfgs, env, flags)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-                " ?17, ?18)",
-        [PM__STMT_CRATE_UPDATE] =
-                "UPDATE crates SET label = ?1, source = ?2, build_system = ?3, display_name = ?4,"
-                " crate_name = ?5, kind = ?6, edition = ?7, root_module = ?8, root_dir = ?9,"
-                " target = ?10, build_file = ?11, proc_macro_dylib = ?12,"
-                " is_workspace_member = ?13, note = ?14, hash = ?15, cfgs = ?16, env = ?17,"
-                " flags = ?18 WHERE id = ?19",
+        [PM__STMT_CRATE_INSERT] = "INSERT INTO crates(" PM_CRATE_FIELDS(
+                COL_NAME) "source, root_dir, hash) VALUES (" PM_CRATE_FIELDS(COL_QMARK) "?, ?, ?)",
+        [PM__STMT_CRATE_UPDATE] = "UPDATE crates SET " PM_CRATE_FIELDS(
+                COL_SET) "source = ?, root_dir = ?, hash = ? WHERE id = ?",
         [PM__STMT_CRATE_DELETE] = "DELETE FROM crates WHERE id = ?1",
         [PM__STMT_CRATE_OWNER] = "SELECT source FROM crates WHERE label = ?1",
-        [PM__STMT_SOURCE_INSERT] =
-                "INSERT INTO crate_sources(crate_id, pos, path) VALUES (?1, ?2, ?3)",
-        [PM__STMT_SOURCE_CLEAR] = "DELETE FROM crate_sources WHERE crate_id = ?1",
-        [PM__STMT_INCDIR_INSERT] =
-                "INSERT INTO crate_include_dirs(crate_id, pos, path) VALUES (?1, ?2, ?3)",
-        [PM__STMT_INCDIR_CLEAR] = "DELETE FROM crate_include_dirs WHERE crate_id = ?1",
-        [PM__STMT_DEP_INSERT] =
+        PM_CRATE_FIELDS(ROWS_SQL)[PM__STMT_DEP_INSERT] =
                 "INSERT INTO deps(crate_id, pos, dep_label, name) VALUES (?1, ?2, ?3, ?4)",
         [PM__STMT_DEP_CLEAR] = "DELETE FROM deps WHERE crate_id = ?1",
         [PM__STMT_BF_OF_SOURCE] = "SELECT path FROM build_files WHERE source = ?1 ORDER BY path",
@@ -210,8 +218,6 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_LOAD_CRATES_ALL] = LOAD_CRATE_COLUMNS " ORDER BY label",
         [PM__STMT_LOAD_CRATES_Q] =
                 LOAD_CRATE_COLUMNS " WHERE label IN (SELECT label FROM temp.pm_q) ORDER BY label",
-        LOAD_CHILD("t.path", SOURCES),
-        LOAD_CHILD("t.path", INCDIRS),
         LOAD_CHILD("t.dep_label, t.name", DEPS),
         [PM__STMT_LOAD_BUILD_FILES] = "SELECT DISTINCT path FROM build_files ORDER BY path",
         [PM__STMT_STAMP_GET] = "SELECT stamp FROM source_stamps WHERE source = ?1",
@@ -266,6 +272,17 @@ pm__index_stmt(struct pm_index *idx, enum pm__stmt which, sqlite3_stmt **ret, st
                 (void)sqlite3_clear_bindings(st);
         }
         *ret = st;
+        return 0;
+}
+
+int
+pm__index_step_done(struct pm_index *idx, sqlite3_stmt *st, const char *what, struct pm_error *err)
+{
+        int rc = sqlite3_step(st);
+
+        (void)sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+                return pm__index_sqlite_error(idx, rc, what, err);
         return 0;
 }
 

@@ -10,7 +10,43 @@
 
 #include <sqlite3.h>
 
+#include "projmodel/graph.h"
+#include "projmodel/strbuf.h"
+
 struct pm_error;
+
+/*
+ * Where a PM_CRATE_FIELDS type lives in the model: PM__IF_COL_<type>(x) is x for a column of
+ * `crates` (packed lists included), PM__IF_ROWS_<type>(x) is x for a list kept as rows of its
+ * own table crate_<name>(crate_id, pos, path).
+ */
+#define PM__IF_COL_STR(...)  __VA_ARGS__
+#define PM__IF_COL_PATH(...) __VA_ARGS__
+#define PM__IF_COL_KIND(...) __VA_ARGS__
+#define PM__IF_COL_BOOL(...) __VA_ARGS__
+#define PM__IF_COL_LIST(...) __VA_ARGS__
+#define PM__IF_COL_ENV(...)  __VA_ARGS__
+#define PM__IF_COL_PATHS(...)
+#define PM__IF_ROWS_STR(...)
+#define PM__IF_ROWS_PATH(...)
+#define PM__IF_ROWS_KIND(...)
+#define PM__IF_ROWS_BOOL(...)
+#define PM__IF_ROWS_LIST(...)
+#define PM__IF_ROWS_ENV(...)
+#define PM__IF_ROWS_PATHS(...) __VA_ARGS__
+
+/* The number of crate columns that come from PM_CRATE_FIELDS (bound first, in field order,
+ * followed by source, root_dir and hash; see db.c). */
+#define PM__COL_ONE(name, type, null, json) PM__IF_COL_##type(+1)
+
+enum {
+        PM__CRATE_N_COLS = 0 PM_CRATE_FIELDS(PM__COL_ONE)
+};
+
+/* The statements of one row table: insert, clear (by crate id), load all / load temp.pm_q. */
+#define PM__STMT_ROWS(name, type, null, json)                                 \
+        PM__IF_ROWS_##type(PM__STMT_##name##_INSERT, PM__STMT_##name##_CLEAR, \
+                           PM__STMT_LOAD_##name##_ALL, PM__STMT_LOAD_##name##_Q, )
 
 /* Milliseconds a statement waits for another connection's lock before failing with PM_EBUSY. */
 #define PM__INDEX_BUSY_TIMEOUT_MS 5000
@@ -37,10 +73,7 @@ enum pm__stmt {
         PM__STMT_CRATE_UPDATE,
         PM__STMT_CRATE_DELETE,
         PM__STMT_CRATE_OWNER,
-        PM__STMT_SOURCE_INSERT,
-        PM__STMT_SOURCE_CLEAR,
-        PM__STMT_INCDIR_INSERT,
-        PM__STMT_INCDIR_CLEAR,
+        PM_CRATE_FIELDS(PM__STMT_ROWS) /* the row tables of PATHS fields */
         PM__STMT_DEP_INSERT,
         PM__STMT_DEP_CLEAR,
         PM__STMT_BF_OF_SOURCE,
@@ -69,10 +102,6 @@ enum pm__stmt {
         /* load: every crate, or the crates named in temp.pm_q */
         PM__STMT_LOAD_CRATES_ALL,
         PM__STMT_LOAD_CRATES_Q,
-        PM__STMT_LOAD_SOURCES_ALL,
-        PM__STMT_LOAD_SOURCES_Q,
-        PM__STMT_LOAD_INCDIRS_ALL,
-        PM__STMT_LOAD_INCDIRS_Q,
         PM__STMT_LOAD_DEPS_ALL,
         PM__STMT_LOAD_DEPS_Q,
         PM__STMT_LOAD_BUILD_FILES,
@@ -131,6 +160,103 @@ int pm__index_create_indexes(struct pm_index *idx, struct pm_error *err);
 
 /* Read the generation inside the current transaction (0 if never set). */
 int pm__index_read_generation(struct pm_index *idx, uint64_t *ret, struct pm_error *err);
+
+/*
+ * The child tables of a crate: one per PATHS field of PM_CRATE_FIELDS (crate_<name>), then deps.
+ * Each keeps its list's order in `pos`.
+ */
+#define PM__ROWS_ID(name, type, null, json) PM__IF_ROWS_##type(PM__ROWS_##name, )
+
+enum pm__rows {
+        PM_CRATE_FIELDS(PM__ROWS_ID) PM__ROWS_DEPS,
+        _PM__ROWS_MAX
+};
+
+struct pm__rows_table {
+        const char *table; /* "crate_sources", ..., "deps" */
+        const char *cols;  /* the insert's columns */
+        int n_text;        /* text columns after crate_id and pos: 1, or 2 for deps */
+        enum pm__stmt insert, clear, load_all, load_q;
+        int field; /* the PATHS field (enum pm_crate_field_id), or -1 for deps */
+};
+
+extern const struct pm__rows_table pm__rows_tables[_PM__ROWS_MAX];
+
+/*
+ * The codec between a struct pm_crate and its model rows (codec.c): the hash that tells apply
+ * which crates changed, the column binds of PM__STMT_CRATE_INSERT / _UPDATE, the column reads of
+ * PM__STMT_LOAD_CRATES_*, and the packing of list columns. Its buffers are reused from crate to
+ * crate; pm__codec_release() frees them.
+ */
+struct pm__codec {
+        struct pm_strbuf packed[PM_CRATE_N_FIELDS]; /* packed list columns, bound STATIC */
+        struct pm_strbuf canon;                     /* the canonical form being hashed */
+        const struct pm_dep **deps;                 /* sorting scratch */
+        size_t cap_deps;
+};
+
+#define PM__CODEC_INIT                  \
+        {                               \
+                .canon = PM_STRBUF_INIT \
+        }
+void pm__codec_release(struct pm__codec *k);
+
+/*
+ * The crate's hash: XXH64 of a canonical serialization of every field pm_crate_equal()
+ * compares (deps in sorted order, as they compare as a set). -ENOMEM on OOM.
+ */
+int pm__crate_hash(struct pm__codec *k, const struct pm_crate *c, uint64_t *ret);
+
+/*
+ * Bind the crate columns of PM__STMT_CRATE_INSERT / _UPDATE: ?1..?PM__CRATE_N_COLS the fields,
+ * then source, root_dir and hash (the update's id is ?PM__CRATE_N_COLS + 4). Packed lists stay
+ * in @k until the next bind. Returns 0, -ENOMEM or PM_ELIMIT (a list over 2 GiB).
+ */
+#define PM__CRATE_UPDATE_ID_COL (PM__CRATE_N_COLS + 4)
+int pm__codec_bind(struct pm__codec *k, sqlite3_stmt *st, const struct pm_crate *c,
+                   const char *source, uint64_t hash);
+
+/*
+ * Fill @c's column fields from a PM__STMT_LOAD_CRATES_* row (column 0 is the id, the fields
+ * follow in order). Returns 0, -ENOMEM, or PM_EDB for a bad kind or a damaged list column
+ * (then *ret_what names the column).
+ */
+int pm__codec_read(struct pm_graph *g, struct pm_crate *c, sqlite3_stmt *st, const char **ret_what);
+
+/*
+ * Batches the child rows of inserted crates into multi-row INSERTs (a 10,000-crate model has
+ * some 60,000 of them, and a statement step per row costs more than the row).
+ */
+#define PM__ROWS_PER_INSERT 16
+
+struct pm__rows_row {
+        int64_t crate_id;
+        int64_t pos;
+        const char *text[2]; /* borrowed from the graph */
+};
+
+struct pm__rows_writer {
+        struct pm_index *idx;
+
+        struct {
+                struct pm__rows_row rows[PM__ROWS_PER_INSERT];
+                size_t n;
+                sqlite3_stmt *multi; /* PM__ROWS_PER_INSERT rows, prepared on first use */
+        } batch[_PM__ROWS_MAX];
+};
+
+/* Queue the child rows of crate @id (written by the next flush). */
+int pm__rows_add(struct pm__rows_writer *w, int64_t id, const struct pm_crate *c,
+                 struct pm_error *err);
+/* Write every queued row. */
+int pm__rows_flush(struct pm__rows_writer *w, struct pm_error *err);
+/* Delete every child row of crate @id. */
+int pm__rows_clear(struct pm__rows_writer *w, int64_t id, struct pm_error *err);
+void pm__rows_writer_release(struct pm__rows_writer *w);
+
+/* Step a write statement to completion and reset it; @what prefixes an error. */
+int pm__index_step_done(struct pm_index *idx, sqlite3_stmt *st, const char *what,
+                        struct pm_error *err);
 
 #include "projmodel/banned.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pm_index_load(): rebuild a pm_graph from the model. The crates table (with its packed list
- * columns) and each child table are read in bulk, one statement per table ordered by crate id,
- * never one query per crate. */
+ * columns, decoded by codec.c) and each child table are read in bulk, one statement per table
+ * ordered by crate id, never one query per crate. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,52 +48,6 @@ oom(struct pm_error *err)
         return pm_error_set(err, -ENOMEM, "cannot load model: out of memory");
 }
 
-/*
- * Unpack a list column (apply.c's packing: each string followed by a NUL) by calling @push for
- * every string, or every (key, value) pair when @pairs. A blob that does not end in NUL (or has
- * an odd number of strings for pairs) is damage.
- */
-static int
-unpack(struct load *l, struct pm_crate *c, sqlite3_stmt *st, int i, int which, struct pm_error *err)
-{
-        const char *p = sqlite3_column_blob(st, i);
-        size_t len = (size_t)sqlite3_column_bytes(st, i);
-        const char *end;
-        int r = 0;
-
-        if (!p || len == 0)
-                return 0;
-        end = p + len; /* not before the NULL check: NULL + 0 is undefined */
-        if (end[-1] != '\0')
-                goto damaged;
-        while (p < end && r >= 0) {
-                const char *s = p, *v;
-
-                p += strlen(p) + 1;
-                switch (which) {
-                case 0:
-                        r = pm_strlist_push(l->g, &c->cfgs, s);
-                        break;
-                case 1:
-                        if (p >= end)
-                                goto damaged;
-                        v = p;
-                        p += strlen(p) + 1;
-                        r = pm_kvlist_set(l->g, &c->env, s, v);
-                        break;
-                default:
-                        r = pm_strlist_push(l->g, &c->flags, s);
-                        break;
-                }
-        }
-        if (r < 0)
-                return oom(err);
-        return 0;
-damaged:
-        return pm_error_set(err, PM_EDB, "model '%s' is damaged: crate '%s' has a bad list column",
-                            l->idx->path, c->label);
-}
-
 static int
 load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
 {
@@ -107,7 +61,7 @@ load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 struct pm_crate *c;
-                enum pm_crate_kind kind;
+                const char *what;
 
                 if (l->n_ids == cap) {
                         size_t ncap = cap ? cap * 2 : 64;
@@ -120,12 +74,6 @@ load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
                         l->ids = n;
                         cap = ncap;
                 }
-                if (pm_crate_kind_parse(col(st, 5), &kind) < 0) {
-                        r = pm_error_set(err, PM_EDB,
-                                         "model '%s' is damaged: crate '%s' has kind '%s'",
-                                         l->idx->path, col(st, 1), col(st, 5));
-                        goto out;
-                }
                 c = pm_graph_add_crate(g);
                 if (!c) {
                         r = oom(err);
@@ -134,32 +82,17 @@ load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
                 l->ids[l->n_ids].id = sqlite3_column_int64(st, 0);
                 l->ids[l->n_ids].index = g->n_crates - 1;
                 l->n_ids++;
-                c->label = pm_graph_strdup(g, col(st, 1));
-                c->build_system = pm_graph_strdup(g, col(st, 2));
-                c->display_name = pm_graph_strdup(g, col(st, 3));
-                c->crate_name = pm_graph_strdup(g, col(st, 4));
-                c->kind = kind;
-                c->edition = pm_graph_strdup(g, col(st, 6));
-                c->root_module = pm_graph_strdup(g, col(st, 7));
-                c->target = pm_graph_strdup(g, col(st, 8));
-                c->build_file = pm_graph_strdup(g, col(st, 9));
-                c->proc_macro_dylib = pm_graph_strdup(g, col(st, 10));
-                c->is_workspace_member = sqlite3_column_int(st, 11) != 0;
-                c->note = pm_graph_strdup(g, col(st, 12));
-                if (!c->label || !c->build_system || !c->crate_name || !c->edition ||
-                    !c->root_module || (!c->display_name && col(st, 3)) ||
-                    (!c->target && col(st, 8)) || (!c->build_file && col(st, 9)) ||
-                    (!c->proc_macro_dylib && col(st, 10)) || (!c->note && col(st, 12))) {
+                r = pm__codec_read(g, c, st, &what);
+                if (r == -ENOMEM) {
                         r = oom(err);
                         goto out;
                 }
-                r = unpack(l, c, st, 13, 0, err);
-                if (r >= 0)
-                        r = unpack(l, c, st, 14, 1, err);
-                if (r >= 0)
-                        r = unpack(l, c, st, 15, 2, err);
-                if (r < 0)
+                if (r < 0) {
+                        r = pm_error_set(err, PM_EDB,
+                                         "model '%s' is damaged: crate '%s' has a bad %s column",
+                                         l->idx->path, c->label ? c->label : "?", what);
                         goto out;
+                }
         }
         if (rc != SQLITE_DONE)
                 r = pm__index_sqlite_error(l->idx, rc, "cannot load model", err);
@@ -170,16 +103,9 @@ out:
         return r;
 }
 
-enum child {
-        CHILD_SOURCES,
-        CHILD_INCDIRS,
-        CHILD_DEPS,
-        _CHILD_MAX
-};
-
 /* Rows come ordered by (crate_id, pos); consecutive rows of one crate reuse the lookup. */
 static int
-load_child(struct load *l, enum child kind, enum pm__stmt which, struct pm_error *err)
+load_child(struct load *l, enum pm__rows t, enum pm__stmt which, struct pm_error *err)
 {
         struct pm_graph *g = l->g;
         struct pm_crate *c = NULL;
@@ -206,19 +132,14 @@ load_child(struct load *l, enum child kind, enum pm__stmt which, struct pm_error
                         c = &g->crates[m->index];
                         cur = id;
                 }
-                switch (kind) {
-                case CHILD_SOURCES:
-                        r = pm_strlist_push(g, &c->sources, col(st, 1));
-                        break;
-                case CHILD_INCDIRS:
-                        r = pm_strlist_push(g, &c->include_dirs, col(st, 1));
-                        break;
-                case CHILD_DEPS:
+                if (pm__rows_tables[t].field < 0)
                         r = pm_crate_add_dep(g, c, col(st, 1), col(st, 2));
-                        break;
-                case _CHILD_MAX:
-                        break;
-                }
+                else
+                        r = pm_strlist_push(g,
+                                            &PM_CRATE_AT(c,
+                                                         &pm_crate_fields[pm__rows_tables[t].field],
+                                                         struct pm_strlist),
+                                            col(st, 1));
                 if (r < 0) {
                         r = oom(err);
                         goto out;
@@ -257,17 +178,6 @@ int
 pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct pm_graph **ret,
               struct pm_error *err)
 {
-        static const enum pm__stmt all[_CHILD_MAX] = {
-                PM__STMT_LOAD_SOURCES_ALL,
-                PM__STMT_LOAD_INCDIRS_ALL,
-                PM__STMT_LOAD_DEPS_ALL,
-        };
-
-        static const enum pm__stmt some[_CHILD_MAX] = {
-                PM__STMT_LOAD_SOURCES_Q,
-                PM__STMT_LOAD_INCDIRS_Q,
-                PM__STMT_LOAD_DEPS_Q,
-        };
         struct load l = { .idx = idx };
         bool in_tx = false;
         int r;
@@ -291,8 +201,10 @@ pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct 
                 if (r >= 0)
                         r = load_build_files(&l, err);
         }
-        for (size_t k = 0; r >= 0 && k < _CHILD_MAX && l.n_ids > 0; k++)
-                r = load_child(&l, (enum child)k, labels ? some[k] : all[k], err);
+        for (int t = 0; r >= 0 && t < _PM__ROWS_MAX && l.n_ids > 0; t++)
+                r = load_child(&l, (enum pm__rows)t,
+                               labels ? pm__rows_tables[t].load_q : pm__rows_tables[t].load_all,
+                               err);
         if (r < 0)
                 goto out;
         r = pm__index_exec(idx, PM__STMT_COMMIT, err);

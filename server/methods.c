@@ -69,27 +69,12 @@ labels_reply(const char *key, const char *value, const char *list_key, char **la
 cJSON *
 pm__crate_json(const struct pm_crate *c)
 {
-        cJSON *o = cJSON_CreateObject(), *a, *env;
+        cJSON *o = cJSON_CreateObject(), *a;
         bool ok;
 
         if (!o)
                 return NULL;
-        ok = add_str(o, "label", c->label) && add_str(o, "buildSystem", c->build_system) &&
-             add_str(o, "displayName", c->display_name) && add_str(o, "crateName", c->crate_name) &&
-             add_str(o, "kind", pm_crate_kind_name(c->kind)) && add_str(o, "edition", c->edition) &&
-             add_str(o, "rootModule", c->root_module) && add_str(o, "target", c->target) &&
-             pm_json_add(o, "cfgs", pm_json_strlist(&c->cfgs));
-        env = ok ? cJSON_AddObjectToObject(o, "env") : NULL;
-        ok = env != NULL;
-        for (size_t i = 0; ok && i < c->env.n; i++)
-                ok = cJSON_AddStringToObject(env, c->env.v[i].key, c->env.v[i].value) != NULL;
-        ok = ok && pm_json_add(o, "flags", pm_json_strlist(&c->flags)) &&
-             pm_json_add(o, "sources", pm_json_strlist(&c->sources)) &&
-             pm_json_add(o, "includeDirs", pm_json_strlist(&c->include_dirs)) &&
-             add_str(o, "buildFile", c->build_file) &&
-             add_str(o, "procMacroDylib", c->proc_macro_dylib) &&
-             cJSON_AddBoolToObject(o, "isWorkspaceMember", c->is_workspace_member) &&
-             add_str(o, "note", c->note);
+        ok = pm_json_crate_fields(o, c, 0);
         a = ok ? cJSON_AddArrayToObject(o, "deps") : NULL;
         ok = a != NULL;
         for (size_t i = 0; ok && i < c->n_deps; i++) {

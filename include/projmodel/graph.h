@@ -51,35 +51,99 @@ struct pm_dep {
 };
 
 /*
- * One crate. Invariants once an adapter returns it: label, build_system, crate_name, edition
- * and root_module are non-NULL; every path is absolute and lexically normalised; cfgs use
- * rust-analyzer's syntax (`unix`, `feature="x"`, value quoted); edition is one of "2015",
- * "2018", "2021", "2024". All strings belong to the owning graph's arena.
+ * The crate schema: one line per field of struct pm_crate (all but the dependency edges, which
+ * compare as a set and live in their own table). This list drives the struct, copy, equality,
+ * the required-field and path checks of validation, the hash, the model's SQL columns and
+ * binds, loading, and the JSON of `projmodel/crate` and `projmodel dump --json`; adding a field
+ * is one line here plus its rendering (docs/model.md, "Adding a crate field").
+ *
+ * X(name, type, null, json):
+ *   type  STR   a string (char *)
+ *         PATH  an absolute, lexically normalised path (char *)
+ *         KIND  enum pm_crate_kind (stored as its name)
+ *         BOOL  bool
+ *         LIST  a string list (struct pm_strlist), packed into the crate's row
+ *         ENV   a key/value list (struct pm_kvlist), packed into the crate's row
+ *         PATHS a list of absolute paths (struct pm_strlist), one row per entry in the model
+ *               table crate_<name>, so queries can look paths up
+ *   null  REQ (never NULL once an adapter returns the crate), OPT (NULL when absent) or KEY
+ *         (REQ, and unique across the model: the label)
+ *   json  the camelCase key of the projmodel/crate reply (dump uses the field name)
+ */
+#define PM_CRATE_FIELDS(X)                                                                        \
+        /* unique model key, e.g. "//lib/foo:foo" or "//lib/foo:foo(//build/toolchain:host)" */   \
+        X(label, STR, KEY, "label")                                                               \
+        X(build_system, STR, REQ, "buildSystem") /* "gn", "bazel", "buck2" or "cargo" */          \
+        X(display_name, STR, OPT, "displayName") /* human-readable (may contain '-') */           \
+        X(crate_name, STR, REQ, "crateName")     /* the name rustc uses ('_' not '-') */          \
+        X(kind, KIND, REQ, "kind")                                                                \
+        X(edition, STR, REQ, "edition") /* "2015" ... "2024" */                                   \
+        X(root_module, PATH, REQ, "rootModule")                                                   \
+        X(target, STR, OPT, "target")     /* target triple, NULL for the host's */                \
+        X(cfgs, LIST, REQ, "cfgs")        /* rust-analyzer cfgs, flag order */                    \
+        X(env, ENV, REQ, "env")           /* env!() values */                                     \
+        X(flags, LIST, REQ, "flags")      /* raw rustc flags of the build system */               \
+        X(sources, PATHS, REQ, "sources") /* source files the build declares */                   \
+        /* directories holding every file the crate uses (root dir, generated dirs) */            \
+        X(include_dirs, PATHS, REQ, "includeDirs")                                                \
+        X(build_file, PATH, OPT, "buildFile")                  /* the file declaring the crate */ \
+        X(proc_macro_dylib, PATH, OPT, "procMacroDylib")       /* for proc macros */              \
+        X(is_workspace_member, BOOL, REQ, "isWorkspaceMember") /* first-party (editable) */       \
+        X(note, STR, OPT, "note") /* a remark for the user ("build script not run") */
+
+#define PM__CRATE_CTYPE_STR                      char *
+#define PM__CRATE_CTYPE_PATH                     char *
+#define PM__CRATE_CTYPE_KIND                     enum pm_crate_kind
+#define PM__CRATE_CTYPE_BOOL                     bool
+#define PM__CRATE_CTYPE_LIST                     struct pm_strlist
+#define PM__CRATE_CTYPE_ENV                      struct pm_kvlist
+#define PM__CRATE_CTYPE_PATHS                    struct pm_strlist
+#define PM__CRATE_MEMBER(name, type, null, json) PM__CRATE_CTYPE_##type name;
+
+/*
+ * One crate. Invariants once an adapter returns it: the REQ fields above are non-NULL; every
+ * path is absolute and lexically normalised; cfgs use rust-analyzer's syntax (`unix`,
+ * `feature="x"`, value quoted); edition is one of "2015", "2018", "2021", "2024". All strings
+ * belong to the owning graph's arena.
  */
 struct pm_crate {
-        char *label;        /* unique model key, e.g. "//lib/foo:foo" or
-                             * "//lib/foo:foo(//build/toolchain:host)" */
-        char *build_system; /* "gn", "bazel", "buck2" or "cargo" */
-        char *display_name; /* human-readable name (may contain '-') */
-        char *crate_name;   /* the crate name rustc uses ('_' not '-') */
-        enum pm_crate_kind kind;
-        char *edition;                  /* "2015" ... "2024" */
-        char *root_module;              /* absolute */
-        char *target;                   /* target triple, or NULL when the host's */
-        struct pm_strlist cfgs;         /* rust-analyzer cfg strings, in flag order, no dups */
-        struct pm_kvlist env;           /* env!() values */
-        struct pm_strlist flags;        /* raw rustc flags as the build system passes them */
-        struct pm_strlist sources;      /* absolute source files the build system declares */
-        struct pm_strlist include_dirs; /* absolute directories holding every file the crate
-                                         * uses (root dir, generated dirs) */
-        char *build_file;         /* absolute path of the file that declares the crate, or NULL */
-        char *proc_macro_dylib;   /* absolute dylib path for proc macros, or NULL */
-        bool is_workspace_member; /* first-party (editable) crate */
-        char *note;               /* a remark for the user (e.g. "build script not run"), or NULL */
-        struct pm_dep *deps;      /* deps[0..n_deps) */
+        PM_CRATE_FIELDS(PM__CRATE_MEMBER)
+        struct pm_dep *deps; /* deps[0..n_deps) */
         size_t n_deps;
         size_t cap_deps;
 };
+
+enum pm_crate_field_type {
+        PM_FIELD_STR,
+        PM_FIELD_PATH,
+        PM_FIELD_KIND,
+        PM_FIELD_BOOL,
+        PM_FIELD_LIST,
+        PM_FIELD_ENV,
+        PM_FIELD_PATHS,
+};
+
+/* One line of PM_CRATE_FIELDS at run time. */
+struct pm_crate_field {
+        const char *name; /* the member name, also the model column and dump's JSON key */
+        enum pm_crate_field_type type;
+        bool required;
+        const char *json; /* camelCase key of the projmodel/crate reply */
+        size_t offset;    /* offsetof(struct pm_crate, name) */
+};
+
+/* PM_CRATE_FIELD_label, ...: a field's index in pm_crate_fields[]. */
+#define PM__CRATE_FIELD_ID(name, type, null, json) PM_CRATE_FIELD_##name,
+
+enum pm_crate_field_id {
+        PM_CRATE_FIELDS(PM__CRATE_FIELD_ID) PM_CRATE_N_FIELDS
+};
+
+/* PM_CRATE_FIELDS in order. */
+extern const struct pm_crate_field pm_crate_fields[PM_CRATE_N_FIELDS];
+
+/* Field @f of crate @c as an lvalue of type T (char *, bool, struct pm_strlist, ...). */
+#define PM_CRATE_AT(c, f, T) (*(T *)(void *)((char *)(c) + (f)->offset))
 
 /*
  * A crate graph and everything an adapter run learnt. All memory belongs to the graph's arena;

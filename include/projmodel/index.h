@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_strbuf;
 struct pm_strlist;
 
-#define PM_INDEX_SCHEMA_VERSION 2
+#define PM_INDEX_SCHEMA_VERSION 3
 
 /* An open model database. Not thread-safe: use one handle per thread (WAL allows a writer and
  * many readers at once). */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 struct cJSON;
+struct pm_crate;
 struct pm_strlist;
 
 /* A JSON array of @l's strings, or NULL out of memory. */
@@ -16,5 +17,19 @@ struct cJSON *pm_json_strlist(const struct pm_strlist *l);
  * (and @item deleted) when @item is NULL (a failed create) or out of memory.
  */
 bool pm_json_add(struct cJSON *o, const char *key, struct cJSON *item);
+
+/* Options of pm_json_crate_fields(). */
+enum {
+        /* Keys are the field names (`build_system`), absent strings are null: the form of
+         * `projmodel dump --format json`. Without it: camelCase keys (`buildSystem`) and absent
+         * strings left out, the projmodel/crate reply (docs/protocol.md). */
+        PM_JSON_CRATE_SNAKE = 1 << 0,
+};
+
+/*
+ * Add every field of PM_CRATE_FIELDS (include/projmodel/graph.h) of @c to object @o, in schema
+ * order; the dependency edges are left to the caller. False when out of memory.
+ */
+bool pm_json_crate_fields(struct cJSON *o, const struct pm_crate *c, unsigned flags);
 
 #endif
