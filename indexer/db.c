@@ -289,9 +289,20 @@ pm__index_step_done(struct pm_index *idx, sqlite3_stmt *st, const char *what, st
 int
 pm__index_exec(struct pm_index *idx, enum pm__stmt which, struct pm_error *err)
 {
+        bool ends = which == PM__STMT_COMMIT || which == PM__STMT_ROLLBACK;
         sqlite3_stmt *st;
         int r, rc;
 
+        if (which == PM__STMT_BEGIN_READ && idx->read_depth > 0) {
+                idx->read_depth++;
+                return 0;
+        }
+        if (ends && idx->read_depth > 1) {
+                idx->read_depth--;
+                return 0;
+        }
+        if (ends)
+                idx->read_depth = 0;
         r = pm__index_stmt(idx, which, &st, err);
         if (r < 0)
                 return r;
@@ -299,6 +310,8 @@ pm__index_exec(struct pm_index *idx, enum pm__stmt which, struct pm_error *err)
         (void)sqlite3_reset(st);
         if (rc != SQLITE_DONE && rc != SQLITE_ROW)
                 return pm__index_sqlite_error(idx, rc, stmt_sql[which], err);
+        if (which == PM__STMT_BEGIN_READ)
+                idx->read_depth = 1;
         return 0;
 }
 

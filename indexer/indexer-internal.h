@@ -120,6 +120,7 @@ struct pm_index {
         sqlite3 *db;
         char *path;                         /* pm_malloc'd, for error messages */
         sqlite3_stmt *stmts[_PM__STMT_MAX]; /* prepared lazily, finalized by pm_index_close() */
+        unsigned read_depth;                /* open PM__STMT_BEGIN_READs (pm__index_exec()) */
 };
 
 /*
@@ -133,7 +134,12 @@ int pm__index_stmt(struct pm_index *idx, enum pm__stmt which, sqlite3_stmt **ret
  * prefixed by @what (e.g. "cannot apply 'gn'"). Returns the code. */
 int pm__index_sqlite_error(struct pm_index *idx, int rc, const char *what, struct pm_error *err);
 
-/* Run one cached statement without result rows (BEGIN, COMMIT, ...). */
+/*
+ * Run one cached statement without result rows (BEGIN, COMMIT, ...). Read transactions nest:
+ * a PM__STMT_BEGIN_READ inside another joins it (and its snapshot), and the COMMIT or ROLLBACK
+ * that ends the inner one only closes the outer one's count; so a caller can run several
+ * multi-statement reads (closure, then load) on one snapshot.
+ */
 int pm__index_exec(struct pm_index *idx, enum pm__stmt which, struct pm_error *err);
 
 /* Bind a possibly NULL string (SQLITE_STATIC: the string must outlive the step). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Which project answers a request (projmodel/project.h): a file, build file or crate maps to
- * its key, and a key to the dependency closure of every crate it keys. Reads the model only
- * through its public queries; rendering is the writer's. */
+ * its key, and a key to the dependency closure of every crate it keys. Reads the model through
+ * its public queries, all in one read transaction; rendering is the writer's. */
 #include "projmodel/project.h"
 
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/writer.h"
+
+#include "indexer-internal.h"
 
 static int
 oom(struct pm_error *err)
@@ -179,8 +181,15 @@ pm_project_answer(struct pm_index *idx, const struct pm_project_request *req,
 {
         struct pm_graph *g = NULL;
         char *key = NULL, **crates = NULL, **closure = NULL;
+        bool in_tx = false;
         int r;
 
+        /* One snapshot: an apply committing between the queries cannot tear the answer (a
+         * closure naming a crate the load no longer finds). */
+        r = pm__index_exec(idx, PM__STMT_BEGIN_READ, err);
+        if (r < 0)
+                goto out;
+        in_tx = true;
         switch (req->form) {
         case PM_PROJECT_REPO:
                 if (req->repo_buildfile) {
@@ -217,9 +226,15 @@ pm_project_answer(struct pm_index *idx, const struct pm_project_request *req,
 done:
         if (r < 0)
                 goto out;
+        in_tx = false;
+        r = pm__index_exec(idx, PM__STMT_COMMIT, err);
+        if (r < 0)
+                goto out;
         ret->buildfile = pm_steal_ptr(&key);
         ret->graph = pm_steal_ptr(&g);
 out:
+        if (in_tx)
+                (void)pm__index_exec(idx, PM__STMT_ROLLBACK, NULL);
         pm_graph_free(g);
         pm_labels_free(closure);
         pm_labels_free(crates);

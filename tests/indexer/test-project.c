@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The project-answer rule (projmodel/project.h): a file, crate or build file maps to its key,
  * and a key's project is the closure of every crate it keys; crates without a build file are
- * keyed by their root module; a member with a build file answers for a shared file. */
+ * keyed by their root module; a member with a build file answers for a shared file; an apply
+ * committing in the middle of an answer does not tear it. */
 #include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -16,6 +18,7 @@
 #include "projmodel/writer.h"
 
 #include "graph-fixture.h"
+#include "testlib.h"
 
 static struct pm_index *idx;
 
@@ -221,4 +224,82 @@ Test(indexer_project, out_of_memory_anywhere_fails_cleanly)
                         cr_assert_null(bf);
                 }
         }
+}
+
+/* ---- one snapshot ---- */
+
+static sqlite3 *opened;        /* the connection pm_index_open() made last (auto extension) */
+static struct pm_index *other; /* a second handle on the same file, the concurrent writer */
+static bool seen_closure, applied;
+
+static int
+capture_connection(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
+{
+        opened = db;
+        return SQLITE_OK;
+}
+
+/* On the reader's statements: once the closure has run, the next load commits a model without
+ * //base:base through the other handle, between the answer's queries. */
+static int
+apply_between(unsigned type, void *ctx, void *stmt, void *sql)
+{
+        struct pm_graph *g;
+        struct pm_error err = { 0 };
+
+        if (strncmp(sql, "WITH RECURSIVE cl", 17) == 0)
+                seen_closure = true;
+        if (!seen_closure || applied || strcmp(sql, "DELETE FROM temp.pm_q") != 0)
+                return 0;
+        applied = true;
+        g = pm_graph_new();
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//a:a", "a"));
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//x:x", "x"));
+        cr_assert_eq(pm_fx_dep(g, "//x:x", "//a:a", NULL), 0);
+        cr_assert_eq(pm_index_apply(other, "w", g, NULL, &err), 0, "%s", err.msg);
+        pm_graph_free(g);
+        return 0;
+}
+
+Test(indexer_project, the_answer_is_one_snapshot)
+{
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/model.db", dir);
+        struct pm_project_request req = { .form = PM_PROJECT_LABEL, .value = "//x:x" };
+        struct pm_project_answer a = { 0 };
+        struct pm_index *reader = NULL;
+        struct pm_graph *g = pm_graph_new();
+        struct pm_error err = { 0 };
+
+        cr_assert_eq(sqlite3_auto_extension((void (*)(void))capture_connection), SQLITE_OK);
+        cr_assert_eq(pm_index_open(path, &reader, &err), 0, "%s", err.msg);
+        cr_assert_eq(sqlite3_cancel_auto_extension((void (*)(void))capture_connection), 1);
+        cr_assert_not_null(opened);
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//a:a", "a"));
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//base:base", "base"));
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//x:x", "x"));
+        cr_assert_eq(pm_fx_dep(g, "//a:a", "//base:base", NULL), 0);
+        cr_assert_eq(pm_fx_dep(g, "//x:x", "//a:a", NULL), 0);
+        cr_assert_eq(pm_index_apply(reader, "w", g, NULL, &err), 0, "%s", err.msg);
+        pm_graph_free(g);
+        cr_assert_eq(pm_index_open(path, &other, &err), 0, "%s", err.msg);
+
+        cr_assert_eq(sqlite3_trace_v2(opened, SQLITE_TRACE_STMT, apply_between, NULL), SQLITE_OK);
+        cr_assert_eq(pm_project_answer(reader, &req, &a, &err), 0, "%s", err.msg);
+        cr_assert(applied, "the concurrent apply did not run");
+        /* The model as it was when the answer began, whole. */
+        cr_assert_eq(a.graph->n_crates, 3);
+        cr_assert_not_null(pm_graph_find(a.graph, "//base:base"));
+        pm_project_answer_release(&a);
+        (void)sqlite3_trace_v2(opened, 0, NULL, NULL);
+        /* The next answer sees the apply. */
+        cr_assert_eq(pm_project_answer(reader, &req, &a, &err), 0, "%s", err.msg);
+        cr_assert_eq(a.graph->n_crates, 2);
+        pm_project_answer_release(&a);
+
+        pm_index_close(other);
+        pm_index_close(reader);
+        other = NULL;
+        (void)pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
 }
