@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* The unsafe-code audit: a Rust tokenizer and the per-file scanner that lists every unsafe site
+ * (docs/cli.md, `projmodel audit`). Knows nothing of SQLite, processes or the build systems. */
+#ifndef PROJMODEL_AUDIT_H
+#define PROJMODEL_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pm_error;
+
+/* ---- Tokens ---------------------------------------------------------------------------- */
+
+enum pm_rust_tok {
+        PM_RUST_TOK_EOF,
+        PM_RUST_TOK_IDENT,    /* identifier or keyword; raw identifiers (r#x) have `raw` set */
+        PM_RUST_TOK_LIFETIME, /* 'a, 'static, labels, 'r#x */
+        PM_RUST_TOK_CHAR,     /* 'x', b'x' */
+        PM_RUST_TOK_STRING,   /* "..", b"..", c"..", r#".."#, br"..", cr".." */
+        PM_RUST_TOK_NUMBER,   /* 1, 0x1f_u8, 1.5e3f32 */
+        PM_RUST_TOK_PUNCT,    /* one character, or "::", "=>", "->" */
+        PM_RUST_TOK_COMMENT,  /* line, block (nested) and doc comments */
+        _PM_RUST_TOK_MAX
+};
+
+/* One token: a span of the source. `line` and `column` are 1-based (column in bytes). */
+struct pm_rust_token {
+        enum pm_rust_tok kind;
+        size_t start;      /* byte offset into the source */
+        size_t len;        /* bytes */
+        unsigned line;     /* of the first byte */
+        unsigned column;   /* of the first byte */
+        bool raw;          /* IDENT: written r#name (never a keyword) */
+        bool unterminated; /* STRING, CHAR, COMMENT: the input ended inside it */
+};
+
+/* A position in a source being tokenized. Caller storage; pm_rust_lexer_init() fills it. */
+struct pm_rust_lexer {
+        const char *src; /* borrowed, @len bytes (need not be NUL-terminated) */
+        size_t len;
+        size_t pos;
+        unsigned line;
+        size_t line_start; /* offset of the first byte of `line` */
+};
+
+/* Start tokenizing @src (borrowed for the lexer's life). A leading shebang line is skipped. */
+void pm_rust_lexer_init(struct pm_rust_lexer *lx, const char *src, size_t len);
+
+/*
+ * Read the next token into *@tok (comments included). Never fails: any byte sequence is some
+ * token sequence, unknown bytes are one-byte PUNCT tokens, and EOF repeats at the end.
+ */
+void pm_rust_lexer_next(struct pm_rust_lexer *lx, struct pm_rust_token *tok);
+
+/* ---- Unsafe sites ---------------------------------------------------------------------- */
+
+/*
+ * What the scanner counts. Columns: name, JSON/SARIF name, description, whether rustc's
+ * `unsafe_code` lint reports it (the compiler-as-oracle tests compare exactly those).
+ */
+#define PM_AUDIT_KIND_MAP(X)                                                                \
+        X(UNSAFE_BLOCK, "unsafe_block", "unsafe block", true)                               \
+        X(UNSAFE_FN, "unsafe_fn", "unsafe fn", true)                                        \
+        X(UNSAFE_METHOD, "unsafe_method", "unsafe method", true)                            \
+        X(UNSAFE_TRAIT_METHOD, "unsafe_trait_method", "unsafe trait method", true)          \
+        X(UNSAFE_IMPL, "unsafe_impl", "unsafe impl", true)                                  \
+        X(UNSAFE_TRAIT, "unsafe_trait", "unsafe trait", true)                               \
+        X(EXTERN_BLOCK, "extern_block", "extern block", false)                              \
+        X(UNSAFE_EXTERN_BLOCK, "unsafe_extern_block", "unsafe extern block", true)          \
+        X(NO_MANGLE, "no_mangle", "#[no_mangle]", true)                                     \
+        X(EXPORT_NAME, "export_name", "#[export_name]", true)                               \
+        X(LINK_SECTION, "link_section", "#[link_section]", true)                            \
+        X(UNSAFE_ATTR, "unsafe_attr", "other #[unsafe(...)] attribute", false)              \
+        X(ALLOW_INTERNAL_UNSAFE, "allow_internal_unsafe", "#[allow_internal_unsafe]", true) \
+        X(GLOBAL_ASM, "global_asm", "global_asm!", true)                                    \
+        X(ASM, "asm", "asm!", false)                                                        \
+        X(UNSAFE_OTHER, "unsafe_other", "other use of the unsafe keyword", false)
+
+enum pm_audit_kind {
+#define PM__AUDIT_KIND_ENUM(name, id, desc, lint) PM_AUDIT_##name,
+        PM_AUDIT_KIND_MAP(PM__AUDIT_KIND_ENUM)
+#undef PM__AUDIT_KIND_ENUM
+        _PM_AUDIT_KIND_MAX
+};
+
+/* "unsafe_block", ... (static), or "?" out of range. */
+const char *pm_audit_kind_name(enum pm_audit_kind kind);
+/* "unsafe block", ... (static), or "?". */
+const char *pm_audit_kind_description(enum pm_audit_kind kind);
+/* True for the kinds rustc's unsafe_code lint reports. */
+bool pm_audit_kind_is_lint(enum pm_audit_kind kind);
+/* Returns 0 and sets *ret_kind, or PM_ENOTFOUND. */
+int pm_audit_kind_parse(const char *name, enum pm_audit_kind *ret_kind);
+
+enum pm_audit_site_flags {
+        PM_AUDIT_IN_TEST = 1 << 0,      /* under #[cfg(test)], #[test] or a test-only module */
+        PM_AUDIT_IN_MACRO_DEF = 1 << 1, /* inside a macro_rules! definition */
+        PM_AUDIT_DECL = 1 << 2,         /* an unsafe fn without a body (trait declaration) */
+};
+
+/* One site. Strings belong to the owning pm_audit_file. */
+struct pm_audit_site {
+        enum pm_audit_kind kind;
+        unsigned line;    /* 1-based: the item's first token after its attributes, the `unsafe`
+                           * of a block, the `#` of an attribute, the macro name of asm! */
+        unsigned column;  /* 1-based byte column of the same token */
+        unsigned flags;   /* enum pm_audit_site_flags */
+        char *item;       /* enclosing item path inside the file ("Foo::bar", "<Foo as Send>",
+                           * "" at file level); for item sites, the item itself */
+        char *detail;     /* extern blocks: ABI and item counts; attributes: their name; or NULL */
+        unsigned n_items; /* extern blocks: foreign items */
+        unsigned n_safe;  /* extern blocks: items marked `safe` (edition 2024) */
+};
+
+/* An out-of-line module `mod name;` the file declares (where to find its file). */
+struct pm_audit_mod {
+        char *name;       /* the module name (r# stripped) */
+        char *path_attr;  /* the #[path = ".."] value, or NULL */
+        char *inline_dir; /* the enclosing inline modules as a relative directory ("a/b/"), each
+                           * replaced by its own #[path] when it has one; "" at file level */
+        unsigned line;
+        unsigned flags; /* PM_AUDIT_IN_TEST when the declaration is under a test cfg */
+};
+
+/* An include!("...") the file makes. */
+struct pm_audit_include {
+        char *path; /* the literal path, or NULL when it is not a plain string (concat!, env!) */
+        unsigned line;
+        unsigned flags; /* PM_AUDIT_IN_TEST, PM_AUDIT_IN_MACRO_DEF */
+};
+
+/*
+ * What one file holds. Owned by the caller: fill with pm_audit_scan(), free the contents with
+ * pm_audit_file_release() (which also accepts a zeroed struct).
+ */
+struct pm_audit_file {
+        struct pm_audit_site *sites; /* in source order */
+        size_t n_sites;
+        struct pm_audit_mod *mods;
+        size_t n_mods;
+        struct pm_audit_include *includes;
+        size_t n_includes;
+        bool forbid_unsafe;  /* #![forbid(unsafe_code)] at file level */
+        bool deny_unsafe;    /* #![deny(unsafe_code)] at file level */
+        bool test_only;      /* #![cfg(test)] at file level */
+        unsigned lex_errors; /* unterminated strings, chars or comments */
+        /* private */
+        void *priv_;
+};
+
+/* Upper bound on nesting of (), [], {} in one file; deeper input fails with PM_ELIMIT. */
+#define PM_AUDIT_MAX_DEPTH 512
+
+/*
+ * Scan @len bytes of Rust source at @src (borrowed) and fill *@ret (which must be zeroed or
+ * released). Returns 0, -ENOMEM, or PM_ELIMIT for nesting beyond PM_AUDIT_MAX_DEPTH; on failure
+ * *@ret is left empty. Malformed Rust is not an error: the scan is lexical and best effort.
+ */
+int pm_audit_scan(const char *src, size_t len, struct pm_audit_file *ret, struct pm_error *err);
+
+/* Free what pm_audit_scan() put in @f and zero it. */
+void pm_audit_file_release(struct pm_audit_file *f);
+
+#endif

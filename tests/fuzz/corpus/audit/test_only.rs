@@ -1,0 +1,8 @@
+#![cfg(test)]
+//~! test_only
+use super::*;
+
+#[test]
+fn t() {
+        unsafe {} //~ unsafe_block@test=t
+}

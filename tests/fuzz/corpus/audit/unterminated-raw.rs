@@ -1,0 +1,1 @@
+r##"unterminated "# raw
