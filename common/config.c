@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -589,15 +590,10 @@ pm_config_default_cache_dir(void)
 char *
 pm_config_db_path(const struct pm_config *cfg)
 {
-        uint64_t h = 0xcbf29ce484222325ULL;
+        uint64_t h = pm_hash64_str(cfg->root, 0); /* the same root finds the same model */
         const char *base;
         char *dir, *r;
 
-        /* FNV-1a 64: stable across runs and machines, so the same root finds the same model. */
-        for (const unsigned char *p = (const unsigned char *)cfg->root; *p; p++) {
-                h ^= *p;
-                h *= 0x100000001b3ULL;
-        }
         base = pm_path_basename(cfg->root);
         if (!base[0] || strcmp(base, "/") == 0)
                 base = "root";

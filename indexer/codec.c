@@ -10,8 +10,8 @@
 
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
-#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
 #include "indexer-internal.h"

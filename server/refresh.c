@@ -18,6 +18,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/stamp.h"

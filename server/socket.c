@@ -14,25 +14,13 @@
 
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/server.h"
 #include "projmodel/strbuf.h"
 
 #include "server-internal.h"
-
-/* FNV-1a: stable across runs and machines, enough to tell roots apart. */
-static uint64_t
-hash_root(const char *s)
-{
-        uint64_t h = 14695981039346656037ull;
-
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ull;
-        }
-        return h;
-}
 
 /* "<basename>-<hash>" for @root, pm_malloc'd. The basename is cut so paths stay short. */
 static char *
@@ -42,7 +30,7 @@ root_stem(const char *root)
 
         if (!base[0])
                 base = "root";
-        return pm_asprintf("%.32s-%016" PRIx64, base, hash_root(root));
+        return pm_asprintf("%.32s-%016" PRIx64, base, pm_hash64_str(root, 0));
 }
 
 int

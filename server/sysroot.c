@@ -16,6 +16,7 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"

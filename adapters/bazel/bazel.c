@@ -16,6 +16,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -32,19 +33,6 @@
 static const char *const markers[] = { "MODULE.bazel", "WORKSPACE", "WORKSPACE.bazel", NULL };
 static const char *const build_file_names[] = { "BUILD",     "BUILD.bazel",     "MODULE.bazel",
                                                 "WORKSPACE", "WORKSPACE.bazel", NULL };
-
-/* FNV-1a: a stable, dependency-free hash that keeps one output base per workspace root. */
-static uint64_t
-hash_str(const char *s)
-{
-        uint64_t h = UINT64_C(14695981039346656037);
-
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= UINT64_C(1099511628211);
-        }
-        return h;
-}
 
 /* Same wording as common/config.c's errors: "invalid '<file>': key 'bazel.x' must ...". */
 static int
@@ -147,7 +135,7 @@ pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings *ret
                         char name[64];
 
                         (void)snprintf(name, sizeof(name), "bazel-%016" PRIx64,
-                                       hash_str(q->project->root));
+                                       pm_hash64_str(q->project->root, 0) /* one per root */);
                         s.output_base = pm_path_join(NULL, cache_dir, name);
                 }
         }

@@ -16,6 +16,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -36,73 +37,6 @@
 #define K1 0x9E3779B97F4A7C15ULL
 #define K2 0xC2B2AE3D27D4EB4FULL
 
-static uint64_t
-load8(const unsigned char *p)
-{
-        uint64_t w;
-
-        memcpy(&w, p, 8);
-        return w;
-}
-
-static uint64_t
-rotl64(uint64_t x, int r)
-{
-        return (x << r) | (x >> (64 - r));
-}
-
-static uint64_t
-fmix(uint64_t h)
-{
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdULL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 33;
-        return h;
-}
-
-/* A fast 64-bit hash (murmur3-style, 16 bytes a step): spans total megabytes per run. */
-static uint64_t
-hash_bytes(uint64_t h, const char *data, size_t len)
-{
-        const unsigned char *p = (const unsigned char *)data;
-        uint64_t h2 = h ^ K2;
-
-        h ^= (uint64_t)len * K1;
-        /* Two independent lanes, so the multiplies overlap. */
-        while (len >= 16) {
-                uint64_t w = load8(p), w2 = load8(p + 8);
-
-                h ^= rotl64(w * K2, 31) * K1;
-                h = rotl64(h, 27) * 5 + 0x52dce729;
-                h2 ^= rotl64(w2 * K1, 33) * K2;
-                h2 = rotl64(h2, 31) * 5 + 0x38495ab5;
-                p += 16;
-                len -= 16;
-        }
-        h ^= fmix(h2);
-        if (len >= 8) {
-                h ^= rotl64(load8(p) * K2, 31) * K1;
-                h = rotl64(h, 27) * 5 + 0x52dce729;
-                p += 8;
-                len -= 8;
-        }
-        if (len) {
-                uint64_t w = 0;
-
-                memcpy(&w, p, len);
-                h ^= rotl64(w * K2, 31) * K1;
-        }
-        return fmix(h);
-}
-
-static uint64_t
-hash_str(uint64_t h, const char *s)
-{
-        return s ? hash_bytes(h + 1, s, strlen(s)) : fmix(h + 2);
-}
-
 /*
  * What other targets' crates read of this one: its kind (type, whether it has a crate_root),
  * crate name, outputs and deps (groups are flattened; a Rust library's public deps reach its
@@ -114,12 +48,12 @@ iface_hash(const struct pm__gn_span *sp)
         uint64_t h = K2;
 
         for (size_t i = 0; i < _PM__GN_IFACE_MAX; i++) {
-                if (!sp->prop[i])
-                        h = fmix(h ^ (K1 * (i + 1)));
-                else if (i == PM__GN_PROP_CRATE_ROOT)
-                        h = fmix(h ^ (K2 * (i + 1)));
-                else
-                        h = hash_bytes(h + i + 1, sp->prop[i], sp->prop_len[i]);
+                /* Each property is tagged: absent, present (crate_root: only that), or bytes. */
+                unsigned char tag = !sp->prop[i] ? 1 : i == PM__GN_PROP_CRATE_ROOT ? 2 : 3;
+
+                h = pm_hash64(&tag, 1, h + i);
+                if (tag == 3)
+                        h = pm_hash64(sp->prop[i], sp->prop_len[i], h);
         }
         return h;
 }
@@ -338,7 +272,7 @@ fingerprint(struct inc *x)
                 x->sorted[i] = &sc->v[i];
                 if (i && cmp_span_key(&x->sorted[i - 1], &x->sorted[i]) >= 0)
                         sorted = false;
-                hex64(x->hex + i * FP_HEX, hash_bytes(K1, sc->v[i].value, sc->v[i].value_len));
+                hex64(x->hex + i * FP_HEX, pm_hash64(sc->v[i].value, sc->v[i].value_len, K1));
                 hex64(x->hex + i * FP_HEX + IFACE_OFF, iface_hash(&sc->v[i]));
         }
         /* GN writes its targets sorted; sort only when they are not. */
@@ -350,15 +284,15 @@ fingerprint(struct inc *x)
         }
 
         /* Everything besides the targets that the graph depends on. */
-        h = sc->settings ? hash_bytes(K2, sc->settings, sc->settings_len) : fmix(K2);
-        h = hash_str(h, x->q->project->root);
-        h = hash_str(h, x->s->out_dir);
-        h = hash_str(h, x->s->default_edition);
-        h = hash_str(h, x->s->args ? "args" : NULL);
+        h = sc->settings ? pm_hash64(sc->settings, sc->settings_len, K2) : pm_hash64(NULL, 0, K1);
+        h = pm_hash64_str(x->q->project->root, h);
+        h = pm_hash64_str(x->s->out_dir, h);
+        h = pm_hash64_str(x->s->default_edition, h);
+        h = pm_hash64_str(x->s->args ? "args" : NULL, h);
         for (size_t i = 0; i < x->s->n_third_party; i++)
-                h = hash_str(h, x->s->third_party[i]);
+                h = pm_hash64_str(x->s->third_party[i], h);
         hex64(x->settings_hex, h);
-        hex64(x->settings_hex + IFACE_OFF, hash_str(h, "gn-incremental 1"));
+        hex64(x->settings_hex + IFACE_OFF, pm_hash64_str("gn-incremental 2", h));
         x->have_fp = true;
         return 0;
 }
@@ -578,7 +512,7 @@ cover_dependents(struct inc *x)
         }
         mask--;
         for (size_t k = 0; k < n_e; k++) {
-                size_t b = (size_t)hash_bytes(K1, e[k].p, e[k].len) & mask;
+                size_t b = (size_t)pm_hash64(e[k].p, e[k].len, K1) & mask;
 
                 e[k].next = heads[b];
                 heads[b] = k + 1;
@@ -586,7 +520,7 @@ cover_dependents(struct inc *x)
 
         for (size_t qi = 0; qi < x->n_queue; qi++) {
                 struct bytes label = x->queue[qi];
-                size_t k = heads[(size_t)hash_bytes(K1, label.p, label.len) & mask];
+                size_t k = heads[(size_t)pm_hash64(label.p, label.len, K1) & mask];
 
                 for (; k; k = e[k - 1].next) {
                         const struct rdep *d = &e[k - 1];

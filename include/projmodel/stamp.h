@@ -9,14 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "projmodel/hash.h" /* stamps are keyed by pm_hash64() */
+
 struct pm_error;
 struct pm_strlist;
-
-/*
- * A 64-bit hash of @len bytes (XXH64 with @seed). Not cryptographic: stamps only guard against
- * accidental equality. Chain calls by passing the previous hash as the seed.
- */
-uint64_t pm_hash64(const void *data, size_t len, uint64_t seed);
 
 /*
  * The clock a parse must read before it opens any input (CLOCK_REALTIME_COARSE, in ns). File
