@@ -16,6 +16,13 @@ extern const struct pm_adapter_ops pm__adapter_bazel;
 extern const struct pm_adapter_ops pm__adapter_buck2;
 extern const struct pm_adapter_ops pm__adapter_cargo;
 
+/*
+ * Append @project_root/@rel (normalised; @rel may end in an fnmatch pattern) to *@dirs, for
+ * pm_adapter_ops.watch_skip. Returns 0 or -ENOMEM (with @err set).
+ */
+int pm__watch_skip_push(char ***dirs, const char *project_root, const char *rel,
+                        struct pm_error *err);
+
 #define PM_ADAPTER_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
 
 /*

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Building argv arrays and releasing plans for the adapters' plan() implementations. */
+/* Building argv arrays and releasing plans for the adapters' plan() implementations, and the
+ * entries of their watch_skip() lists. */
 #include <errno.h>
 #include <string.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "adapters/adapters-internal.h"
 
 char **
 pm_argv_free(char **argv)
@@ -80,4 +85,16 @@ pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len)
                 if (step->ok_exit_codes[i] != 0 && step->ok_exit_codes[i] == exit_status)
                         return true;
         return false;
+}
+
+int
+pm__watch_skip_push(char ***dirs, const char *project_root, const char *rel, struct pm_error *err)
+{
+        char *path = pm_path_normalize(NULL, project_root, rel);
+        int r = path ? pm_argv_push(dirs, path) : -ENOMEM;
+
+        pm_free(path);
+        if (r < 0)
+                return pm_error_set(err, r, "out of memory");
+        return 0;
 }

@@ -807,6 +807,7 @@ out:
                 pm_free(srv->last_error);
                 pm_free(srv->last_error_output);
                 pm_free(srv->watch_error);
+                pm_argv_free(srv->watch_skip);
                 pm_free(srv->seed_file);
                 pm_free(srv->seed_error);
                 pm_free(srv->socket_path);

@@ -234,6 +234,8 @@ struct pm_server {
         char *sysroot_src;
         bool sysroot_done;           /* resolution ended (sysroot may still be NULL) */
         struct pm__strset watch_set; /* build files of the model */
+        char **watch_skip; /* the adapters' output directories (pm_adapter_ops.watch_skip),
+                            * NULL-terminated; set before the walk, then read-only */
 
         /* Refreshing. */
         struct pm__refresh *running; /* NULL when idle */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Following the tree: a recursive inotify watch of the root through libinotifytools (skipping
- * output directories), its fd polled by the loop and drained without blocking, and each event
- * turned into a refresh request. libinotifytools keeps global state: only one thread touches
- * it at a time (the initial walk on the thread pool, everything else on the loop). */
+ * version control and the output directories each adapter names), its fd polled by the loop and
+ * drained without blocking, and each event turned into a refresh request. libinotifytools keeps
+ * global state: only one thread touches it at a time (the initial walk on the thread pool,
+ * everything else on the loop). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,22 +43,40 @@ struct walk {
 
 static struct walk *the_walk; /* the walk in flight: inotifytools is process-global anyway */
 
+/*
+ * Is @parent/@name one of the adapters' output directories? Each entry's directory part is
+ * compared literally, its last component as an fnmatch(3) pattern.
+ */
+static bool
+adapter_output(const struct pm_server *srv, const char *parent, const char *name)
+{
+        size_t plen = strlen(parent);
+
+        for (char **d = srv->watch_skip; d && *d; d++) {
+                const char *slash = strrchr(*d, '/');
+                size_t dlen;
+
+                if (!slash)
+                        continue;
+                dlen = slash == *d ? 1 : (size_t)(slash - *d);
+                if (dlen == plen && memcmp(*d, parent, plen) == 0 &&
+                    fnmatch(slash + 1, name, 0) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* Is directory @name (a child of @parent) one we never watch? */
 static bool
 excluded(const struct pm_server *srv, const char *parent, const char *name, const char *path)
 {
         const struct pm_config *cfg = srv->cfg;
-        bool top = strcmp(parent, cfg->root) == 0;
         const char *rel;
 
-        if (strcmp(name, ".git") == 0 || strcmp(name, "buck-out") == 0 ||
-            strcmp(name, ".jj") == 0 || strcmp(name, ".hg") == 0)
+        /* Version control keeps its own state; no build system reads it. */
+        if (strcmp(name, ".git") == 0 || strcmp(name, ".jj") == 0 || strcmp(name, ".hg") == 0)
                 return true;
-        for (size_t i = 0; i < cfg->n_projects && !top; i++)
-                top = strcmp(parent, cfg->projects[i].root) == 0;
-        /* Build output directories sit at a (sub)project's top: out, out.gn, bazel-bin... */
-        if (top && (strncmp(name, "out", 3) == 0 || strncmp(name, "bazel-", 6) == 0 ||
-                    strcmp(name, "target") == 0))
+        if (adapter_output(srv, parent, name))
                 return true;
         rel = path + strlen(cfg->root);
         if (*rel == '/')
@@ -260,11 +279,44 @@ find_inotify_fd(void)
         return found >= 0 ? found : -ENOENT;
 }
 
+/* Fill srv->watch_skip from every project's adapter. A project whose settings are bad keeps
+ * its outputs watched (its queries fail and say why); only out of memory fails. */
+static int
+collect_watch_skip(struct pm_server *srv, struct pm_error *err)
+{
+        const struct pm_config *cfg = srv->cfg;
+
+        for (size_t i = 0; i < cfg->n_projects; i++) {
+                const struct pm_project *p = &cfg->projects[i];
+                const struct pm_adapter_ops *ops =
+                        p->build_system ? pm_adapter_find(p->build_system) : NULL;
+                struct pm_query q = { .config = cfg, .project = p };
+                struct pm_error perr;
+                int r;
+
+                if (!ops || !ops->watch_skip)
+                        continue;
+                pm_error_init(&perr);
+                r = ops->watch_skip(&q, &srv->watch_skip, &perr);
+                if (r == -ENOMEM)
+                        return pm_error_set(err, r, "out of memory");
+                if (r < 0)
+                        pm__log("watching the outputs of project '%s' too: %s", p->id, perr.msg);
+        }
+        for (char **d = srv->watch_skip; d && *d; d++)
+                pm__log("not watching '%s'", *d);
+        return 0;
+}
+
 int
 pm__watch_start(struct pm_server *srv, struct pm_error *err)
 {
         struct walk *wk;
         int fd, r;
+
+        r = collect_watch_skip(srv, err);
+        if (r < 0)
+                return r;
 
         if (!inotifytools_initialize())
                 return pm_error_set(err, -inotifytools_error(), "cannot initialise inotify: %s",

@@ -446,6 +446,23 @@ out:
         return r;
 }
 
+/* The convenience symlinks (bazel-bin, bazel-out, bazel-<workspace>...) and the output base
+ * projmodel's queries use (bazel.output_base), wherever it is. */
+static int
+watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
+{
+        struct pm__bazel_settings s = { 0 };
+        int r;
+
+        r = pm__bazel_settings_load(q, &s, err);
+        if (r == 0)
+                r = pm__watch_skip_push(ret_dirs, q->project->root, "bazel-*", err);
+        if (r == 0)
+                r = pm__watch_skip_push(ret_dirs, q->project->root, s.output_base, err);
+        pm__bazel_settings_release(&s);
+        return r;
+}
+
 const struct pm_adapter_ops pm__adapter_bazel = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "bazel",
@@ -453,4 +470,5 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .build_file_names = build_file_names,
         .plan = plan,
         .parse = parse,
+        .watch_skip = watch_skip,
 };

@@ -93,6 +93,13 @@ out:
         return r;
 }
 
+/* Everything Buck2 writes (every isolation dir's too) is under buck-out at the project root. */
+static int
+watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
+{
+        return pm__watch_skip_push(ret_dirs, q->project->root, "buck-out", err);
+}
+
 const struct pm_adapter_ops pm__adapter_buck2 = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "buck2",
@@ -100,6 +107,7 @@ const struct pm_adapter_ops pm__adapter_buck2 = {
         .build_file_names = build_file_names,
         .plan = plan,
         .parse = pm__buck2_parse,
+        .watch_skip = watch_skip,
 };
 
 const char *const *

@@ -113,6 +113,13 @@ out:
         return r;
 }
 
+/* Cargo's default target directory, beside the workspace's Cargo.toml. */
+static int
+watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
+{
+        return pm__watch_skip_push(ret_dirs, q->project->root, "target", err);
+}
+
 const struct pm_adapter_ops pm__adapter_cargo = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "cargo",
@@ -120,4 +127,5 @@ const struct pm_adapter_ops pm__adapter_cargo = {
         .build_file_names = build_file_names,
         .plan = plan,
         .parse = pm__cargo_parse,
+        .watch_skip = watch_skip,
 };

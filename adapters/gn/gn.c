@@ -232,6 +232,20 @@ parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
         return r;
 }
 
+/* The build directory (gn.out_dir) holds everything GN and ninja write. */
+static int
+watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
+{
+        struct pm__gn_settings s = { 0 };
+        int r;
+
+        r = pm__gn_settings_load(q, &s, err);
+        if (r == 0)
+                r = pm__watch_skip_push(ret_dirs, q->project->root, s.out_dir, err);
+        pm__gn_settings_release(&s);
+        return r;
+}
+
 const struct pm_adapter_ops pm__adapter_gn = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "gn",
@@ -239,4 +253,5 @@ const struct pm_adapter_ops pm__adapter_gn = {
         .build_file_names = build_file_names,
         .plan = plan,
         .parse = parse,
+        .watch_skip = watch_skip,
 };

@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 1
+#define PM_ADAPTER_OPS_VERSION 2
 #define PM_PLAN_MAX_STEPS      4
 
 /*
@@ -104,6 +104,15 @@ struct pm_adapter_ops {
          */
         int (*parse)(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                      struct pm_graph **ret_graph, struct pm_error *err);
+        /*
+         * (Version 2.) The directories of @q->project's build outputs, which the watcher must
+         * skip: each an absolute normalised path whose last component may be an fnmatch(3)
+         * pattern ("/repo/bazel-*"; the directory part is taken literally), appended to
+         * *ret_dirs (a NULL-terminated argv, pm_argv_push(); the caller frees it with
+         * pm_argv_free()). Settings errors are PM_ECONFIG as from plan(). NULL: none. The
+         * watcher adds `.git` (and the other version-control directories) itself.
+         */
+        int (*watch_skip)(const struct pm_query *q, char ***ret_dirs, struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

@@ -233,3 +233,42 @@ Test(common_registry, plan_release)
         cr_assert_null(plan.steps[1].output_file);
         pm_plan_release(&plan);
 }
+
+/* The directories each adapter tells the watcher to skip, from its own settings. */
+Test(common_registry, watch_skip_names_each_adapters_outputs)
+{
+        struct pm_config *cfg = NULL;
+        struct pm_error err;
+        char **dirs = NULL;
+        char *expected[7];
+
+        touch("svc/Cargo.toml", "");
+        touch("bz/MODULE.bazel", "");
+        touch("b2/.buckconfig", "");
+        touch(".projmodel.json",
+              "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"build/out.gn\"},"
+              " \"subprojects\": [{\"root\": \"svc\"},"
+              "   {\"root\": \"bz\", \"bazel\": {\"output_base\": \"/var/tmp/ob\"}},"
+              "   {\"root\": \"b2\"}]}");
+        cr_assert_eq(pm_config_load(tmp, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        for (size_t i = 0; i < cfg->n_projects; i++) {
+                const struct pm_adapter_ops *ops = pm_adapter_find(cfg->projects[i].build_system);
+                struct pm_query q = { .config = cfg, .project = &cfg->projects[i] };
+
+                cr_assert_not_null(ops->watch_skip, "%s", ops->name);
+                pm_error_init(&err);
+                cr_assert_eq(ops->watch_skip(&q, &dirs, &err), 0, "%s", err.msg);
+        }
+        expected[0] = pm_test_strf("%s/build/out.gn", tmp);
+        expected[1] = pm_test_strf("%s/svc/target", tmp);
+        expected[2] = pm_test_strf("%s/bz/bazel-*", tmp);
+        expected[3] = pm_test_strf("%s", "/var/tmp/ob");
+        expected[4] = pm_test_strf("%s/b2/buck-out", tmp);
+        expected[5] = NULL;
+        pm_test_assert_argv(dirs, (const char *const *)expected);
+        for (size_t i = 0; expected[i]; i++)
+                pm_free(expected[i]);
+        pm_argv_free(dirs);
+        pm_config_free(cfg);
+}

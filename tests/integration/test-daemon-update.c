@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: the daemon follows the tree. A BUILD.gn edit shows up as modelChanged and
  * in projmodel/rustProject; a syntax error keeps the last good model and recovers; a daemon
- * killed mid-update restarts with an intact database. */
+ * killed mid-update restarts with an intact database; the adapter's output directory is not
+ * watched, a look-alike is. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -221,5 +224,66 @@ Test(daemon_update, new_rust_file_gets_an_owner)
         cJSON_Delete(r);
         pm_free(params);
         pm_free(file);
+        pm_client_free(c);
+}
+
+/* projmodel/status's number @key. */
+static double
+status_number(struct pm_client *c, const char *key)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        const cJSON *v = cJSON_GetObjectItem(r, key);
+        double n;
+
+        cr_assert(cJSON_IsNumber(v), "status has no number '%s'", key);
+        n = v->valuedouble;
+        cJSON_Delete(r);
+        return n;
+}
+
+/* Wait until status @key is at least @min; false after the daemon timeout. */
+static bool
+wait_status_at_least(struct pm_client *c, const char *key, double min)
+{
+        for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
+                if (status_number(c, key) >= min)
+                        return true;
+                (void)usleep(50 * 1000);
+        }
+        return false;
+}
+
+/*
+ * What the watcher skips comes from the adapter: GN's out_dir ("out") is not watched, so a
+ * build file written there starts no refresh, while outline/ -- a name that merely starts like
+ * it -- is watched, and a BUILD.gn written there does.
+ */
+Test(daemon_update, only_the_adapters_output_directory_is_skipped)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *in_out = pm_test_strf("%s/out/extra/BUILD.gn", d.root);
+        char *outline = pm_test_strf("%s/outline", d.root);
+        char *in_outline = pm_test_strf("%s/outline/BUILD.gn", d.root);
+        double watches, refreshes;
+
+        settle(c);
+        watches = status_number(c, "watches");
+        refreshes = status_number(c, "refreshes");
+
+        cr_assert_eq(pm_test_write_file(in_out, "group(\"extra\") {}\n"), 0);
+        /* Several debounce periods (150 ms) for a refresh that must not come. */
+        (void)usleep(1500 * 1000);
+        cr_assert_eq(status_number(c, "watches"), watches, "a directory under out/ is watched");
+        cr_assert_eq(status_number(c, "refreshes"), refreshes,
+                     "a build file under out/ started a refresh");
+
+        cr_assert_eq(mkdir(outline, 0755), 0);
+        cr_assert(wait_status_at_least(c, "watches", watches + 1), "outline/ is not watched");
+        cr_assert_eq(pm_test_write_file(in_outline, "group(\"outline\") {}\n"), 0);
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                  "a BUILD.gn under outline/ started no refresh");
+        pm_free(in_outline);
+        pm_free(outline);
+        pm_free(in_out);
         pm_client_free(c);
 }
