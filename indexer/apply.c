@@ -635,6 +635,75 @@ write_stamp(struct apply *a, struct pm_error *err)
         return step_done(a, st, err);
 }
 
+/* pm__prune_note: a removed crate or watched file goes into the change report. */
+static int
+note_pruned(void *ud, const char *label, const char *build_file)
+{
+        struct apply *a = ud;
+
+        if (label && strv_push(&a->labels, label) < 0)
+                return -ENOMEM;
+        return build_file ? strv_push(&a->bfs, build_file) : 0;
+}
+
+/* Remove the sources the configuration no longer names (sources.c), counted in the change. */
+static int
+prune(struct apply *a, const char *keep, struct pm_error *err)
+{
+        size_t crates, files;
+        int r = pm__index_prune(a->idx, keep, note_pruned, a, &crates, &files, err);
+
+        a->removed += crates;
+        a->bf_changed += files;
+        return r;
+}
+
+/* Hand the sorted change of @a to *@ret_change (or drop it). */
+static int
+finish_change(struct apply *a, struct pm_change *change, struct pm_error *err)
+{
+        strv_uniq(&a->labels);
+        strv_uniq(&a->bfs);
+        change->added = a->added;
+        change->removed = a->removed;
+        change->modified = a->modified;
+        change->unchanged = a->unchanged;
+        change->build_files_changed = a->bf_changed;
+        if (strv_finish(&a->labels, &change->labels, &change->n_labels) < 0 ||
+            strv_finish(&a->bfs, &change->build_files, &change->n_build_files) < 0)
+                return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
+        return 0;
+}
+
+int
+pm_index_prune(struct pm_index *idx, struct pm_change *ret_change, struct pm_error *err)
+{
+        struct apply a = { .idx = idx, .source = "(configuration)" };
+        struct pm_change change = { 0 };
+        int r;
+
+        r = pm__index_exec(idx, PM__STMT_BEGIN_WRITE, err);
+        if (r < 0)
+                return r;
+        r = prune(&a, NULL, err);
+        if (r >= 0)
+                r = bump_generation(&a, &change.generation, err);
+        if (r >= 0)
+                r = finish_change(&a, &change, err);
+        if (r >= 0)
+                r = pm__index_exec(idx, PM__STMT_COMMIT, err);
+        if (r < 0) {
+                (void)pm__index_exec(idx, PM__STMT_ROLLBACK, NULL);
+        } else if (ret_change) {
+                *ret_change = change;
+                change = (struct pm_change){ 0 };
+        }
+        pm_change_release(&change);
+        strv_release(&a.labels);
+        strv_release(&a.bfs);
+        return r;
+}
+
 int
 pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *g,
                struct pm_change *ret_change, struct pm_error *err)
@@ -669,7 +738,9 @@ pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm
         if (r < 0)
                 goto out;
         in_tx = true;
-        r = read_rows(&a, err);
+        r = prune(&a, source, err);
+        if (r >= 0)
+                r = read_rows(&a, err);
         if (r >= 0)
                 r = diff_crates(&a, err);
         if (r >= 0)
@@ -681,18 +752,9 @@ pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm
         if (r < 0)
                 goto out;
 
-        strv_uniq(&a.labels);
-        strv_uniq(&a.bfs);
-        change.added = a.added;
-        change.removed = a.removed;
-        change.modified = a.modified;
-        change.unchanged = a.unchanged;
-        change.build_files_changed = a.bf_changed;
-        if (strv_finish(&a.labels, &change.labels, &change.n_labels) < 0 ||
-            strv_finish(&a.bfs, &change.build_files, &change.n_build_files) < 0) {
-                r = pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", source);
+        r = finish_change(&a, &change, err);
+        if (r < 0)
                 goto out;
-        }
 
         r = pm__index_exec(idx, PM__STMT_COMMIT, err);
         if (r < 0)

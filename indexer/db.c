@@ -228,6 +228,11 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_OUTPUT_GET] = "SELECT data FROM outputs WHERE key = ?1 AND generation ="
                                 " coalesce((SELECT CAST(value AS INTEGER) FROM meta"
                                 " WHERE key = 'generation'), 0)",
+        [PM__STMT_ALL_SOURCES] = "SELECT source FROM crates UNION SELECT source FROM build_files"
+                                 " UNION SELECT source FROM source_stamps ORDER BY 1",
+        [PM__STMT_SOURCE_CRATES] = "SELECT label, build_file FROM crates WHERE source = ?1",
+        [PM__STMT_SOURCE_DROP_CRATES] = "DELETE FROM crates WHERE source = ?1",
+        [PM__STMT_SOURCE_DROP_BFS] = "DELETE FROM build_files WHERE source = ?1",
         [PM__STMT_OUTPUT_PRUNE] = "DELETE FROM outputs WHERE generation <> ?1",
         [PM__STMT_OUTPUT_PUT] = "INSERT INTO outputs(key, generation, data) VALUES (?1, ?2, ?3)"
                                 " ON CONFLICT(key) DO UPDATE SET generation = excluded.generation,"
@@ -643,6 +648,7 @@ pm_index_close(struct pm_index *idx)
                 (void)sqlite3_finalize(idx->stmts[i]);
         /* sqlite3_close_v2 frees what it can even with a statement leaked by a bug. */
         (void)sqlite3_close_v2(idx->db);
+        pm_labels_free(idx->sources);
         pm_free(idx->path);
         pm_free(idx);
         return NULL;

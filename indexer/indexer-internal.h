@@ -112,6 +112,11 @@ enum pm__stmt {
         PM__STMT_OUTPUT_GET,
         PM__STMT_OUTPUT_PRUNE,
         PM__STMT_OUTPUT_PUT,
+        /* the configured sources (sources.c) */
+        PM__STMT_ALL_SOURCES,
+        PM__STMT_SOURCE_CRATES,
+        PM__STMT_SOURCE_DROP_CRATES,
+        PM__STMT_SOURCE_DROP_BFS,
         _PM__STMT_MAX
 };
 
@@ -121,6 +126,8 @@ struct pm_index {
         char *path;                         /* pm_malloc'd, for error messages */
         sqlite3_stmt *stmts[_PM__STMT_MAX]; /* prepared lazily, finalized by pm_index_close() */
         unsigned read_depth;                /* open PM__STMT_BEGIN_READs (pm__index_exec()) */
+        char **sources; /* pm_index_set_sources(): NULL-terminated, sorted; NULL = not set */
+        size_t n_sources;
 };
 
 /*
@@ -263,6 +270,18 @@ void pm__rows_writer_release(struct pm__rows_writer *w);
 /* Step a write statement to completion and reset it; @what prefixes an error. */
 int pm__index_step_done(struct pm_index *idx, sqlite3_stmt *st, const char *what,
                         struct pm_error *err);
+
+/* Called by pm__index_prune() for every crate (@label, its build file or NULL) and every
+ * watched file (@label NULL) it removes. Returns 0 or -ENOMEM. */
+typedef int (*pm__prune_note)(void *ud, const char *label, const char *build_file);
+
+/*
+ * Inside the caller's write transaction: remove every crate, build file and stamp of a source
+ * that is not in idx->sources and is not @keep (may be NULL). No-op when no set is configured.
+ * Counts what went into *ret_crates and *ret_files.
+ */
+int pm__index_prune(struct pm_index *idx, const char *keep, pm__prune_note note, void *ud,
+                    size_t *ret_crates, size_t *ret_files, struct pm_error *err);
 
 #include "projmodel/banned.h"
 

@@ -262,6 +262,23 @@ store_meta(struct pm_index *idx, const char *key, const char *value, struct pm_e
 }
 
 int
+pm_model_configure(const struct pm_config *cfg, struct pm_index *idx, struct pm_error *err)
+{
+        const char **ids = pm_calloc(cfg->n_projects + 1, sizeof(*ids));
+        size_t n = 0;
+        int r;
+
+        if (!ids)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < cfg->n_projects; i++)
+                if (cfg->projects[i].id)
+                        ids[n++] = cfg->projects[i].id;
+        r = pm_index_set_sources(idx, ids, n, err);
+        pm_free(ids);
+        return r;
+}
+
+int
 pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                       struct pm_change *ret_change, struct pm_error *err)
 {
@@ -288,6 +305,10 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
         pm_error_init(&first);
         pm_error_init(&merr);
 
+        /* Every apply below drops the sources the configuration no longer names. */
+        r = pm_model_configure(cfg, idx, err);
+        if (r < 0)
+                return r;
         /* When rustc must be asked, it runs while the build tools do. */
         if (!pm_sysroot_lookup_cached(cfg, idx, &sysroot, &sysroot_src))
                 job = pm_sysroot_job_start(cfg);
@@ -295,6 +316,20 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
                 pm_error_init(&perr);
                 r = refresh_project(cfg, &cfg->projects[i], idx, &change,
                                     ret_graph && cfg->n_projects == 1 ? &g : NULL, &perr);
+                if (r < 0 && first_code == 0) {
+                        first_code = r;
+                        first = perr;
+                }
+        }
+        {
+                /* Nothing applied (every input unchanged, or no project left): drop them now. */
+                struct pm_change pruned = { 0 };
+
+                pm_error_init(&perr);
+                r = pm_index_prune(idx, &pruned, &perr);
+                if (r == 0 && merge_change(&change, &pruned) < 0)
+                        r = pm_error_set(&perr, -ENOMEM, "out of memory");
+                pm_change_release(&pruned);
                 if (r < 0 && first_code == 0) {
                         first_code = r;
                         first = perr;

@@ -352,6 +352,8 @@ work_cb(uv_work_t *w)
         if (!srv->widx) {
                 /* The worker's own handle: SQLite handles are never shared between threads. */
                 code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
+                if (code >= 0) /* its applies drop the sources the configuration left */
+                        code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
                 if (code < 0)
                         goto out;
         }

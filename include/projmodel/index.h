@@ -58,6 +58,19 @@ int pm_index_apply(struct pm_index *idx, const char *source, const struct pm_gra
                    struct pm_change *ret_change, struct pm_error *err);
 
 /*
+ * The sources the configuration names (the pm_project.id of every subproject; copied). Once set,
+ * every apply also removes, in its own transaction, every crate, build file and stamp of a source
+ * outside the set other than its own: a subproject removed from .projmodel.json, or whose build
+ * system changed (its id names the build system), leaves the model together with the run that
+ * replaces it. The removals count in the apply's pm_change. NULL forgets the set.
+ */
+int pm_index_set_sources(struct pm_index *idx, const char *const *sources, size_t n,
+                         struct pm_error *err);
+/* The same removal on its own (one transaction), for a refresh that applied nothing; a no-op
+ * without a set or with nothing to remove (the generation moves only when something goes). */
+int pm_index_prune(struct pm_index *idx, struct pm_change *ret_change, struct pm_error *err);
+
+/*
  * Input stamps: what a source's crates were last built from (projmodel/stamp.h makes and checks
  * them; the model only stores them). pm_index_apply() forgets the source's stamp, in the same
  * transaction, so a stored stamp always describes the input of the source's last apply.

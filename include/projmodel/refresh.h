@@ -43,6 +43,12 @@ int pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                           struct pm_change *ret_change, struct pm_error *err);
 
 /*
+ * Tell @idx which sources @cfg names (pm_index_set_sources()), so its applies drop every other
+ * source's crates in their own transaction: the model follows the configuration.
+ */
+int pm_model_configure(const struct pm_config *cfg, struct pm_index *idx, struct pm_error *err);
+
+/*
  * As pm_model_refresh_sync(), also handing over the graph that was applied when @cfg has one
  * project and its output was parsed (*ret_graph, owned by the caller; NULL otherwise: nothing
  * was parsed, or several projects). A caller rendering the whole model can render that graph

@@ -190,6 +190,106 @@ Test(mixed, discover_a_cargo_file_in_a_gn_tree, .timeout = 240)
         fx_release(&fx);
 }
 
+/*
+ * The model follows .projmodel.json: a Cargo subproject added and exported, then removed from
+ * the configuration with its directory deleted: the next export no longer lists its crates
+ * (before, they stayed, with root modules that no longer exist).
+ */
+Test(mixed, a_subproject_removed_from_the_configuration_leaves_the_model, .timeout = 300)
+{
+        static const char base[] = "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"},"
+                                   " \"subprojects\": [{\"root\": \"third_party/rust\","
+                                   " \"build_system\": \"cargo\"}%s]}\n";
+        char *out = NULL, *err = NULL, *report = NULL, *cfg, *path, *dir, *json;
+        struct fx fx;
+        int st;
+
+        fx_init(&fx, "examples/mixed-monorepo");
+        dir = pm_test_strf("%s/tools/extra", fx.root);
+        path = pm_test_strf("%s/src/lib.rs", dir);
+        cr_assert_eq(pm_test_write_file(path, "pub fn extra() {}\n"), 0);
+        pm_free(path);
+        path = pm_test_strf("%s/Cargo.toml", dir);
+        cr_assert_eq(pm_test_write_file(path, "[package]\nname = \"extra_tool\"\n"
+                                              "version = \"0.1.0\"\nedition = \"2021\"\n"),
+                     0);
+        pm_free(path);
+        cfg = pm_test_strf("%s/.projmodel.json", fx.root);
+        json = pm_test_strf(base, ", {\"root\": \"tools/extra\", \"build_system\": \"cargo\"}");
+        cr_assert_eq(pm_test_write_file(cfg, json), 0);
+        pm_free(json);
+
+        st = pm(&fx, "export", NULL, &out, &err);
+        cr_assert_eq(st, 0, "export failed: %s", err);
+        cr_assert(strstr(out, "\"display_name\":\"extra_tool\"") != NULL, "%s", out);
+        pm_free(out);
+        pm_free(err);
+
+        json = pm_test_strf(base, "");
+        cr_assert_eq(pm_test_write_file(cfg, json), 0);
+        pm_free(json);
+        cr_assert_eq(pm_test_rmtree(dir), 0);
+        st = pm(&fx, "export", NULL, &out, &err);
+        cr_assert_eq(st, 0, "export failed: %s", err);
+        cr_assert(strstr(out, "extra_tool") == NULL, "the removed subproject's crates stay: %s",
+                  out);
+        cr_assert(strstr(out, "\"display_name\":\"table_fmt\"") != NULL, "%s", out);
+        cr_assert_eq(pm_test_validate_project(out, strlen(out), &report), 0, "%s", report);
+        pm_free(out);
+        pm_free(err);
+
+        /* And again, with every remaining input unchanged (nothing is re-applied). */
+        st = pm(&fx, "export", NULL, &out, &err);
+        cr_assert_eq(st, 0, "export failed: %s", err);
+        cr_assert(strstr(out, "extra_tool") == NULL, "%s", out);
+        pm_free(out);
+        pm_free(err);
+        pm_free(cfg);
+        pm_free(dir);
+        fx_release(&fx);
+}
+
+/* The root's build system changed (GN to a Cargo workspace): GN's crates go in the same
+ * transaction as Cargo's arrive, and so do the subproject's, which the configuration dropped. */
+Test(mixed, a_changed_build_system_drops_the_old_crates, .timeout = 300)
+{
+        char *out = NULL, *err = NULL, *path;
+        struct fx fx;
+        int st;
+
+        fx_init(&fx, "examples/mixed-monorepo");
+        st = pm(&fx, "export", NULL, &out, &err);
+        cr_assert_eq(st, 0, "export failed: %s", err);
+        cr_assert(strstr(out, "\"display_name\":\"core_lib\"") != NULL, "%s", out);
+        pm_free(out);
+        pm_free(err);
+        path = pm_test_strf("%s/.projmodel.json", fx.root);
+        cr_assert_eq(pm_test_write_file(path, "{\"build_system\": \"cargo\"}\n"), 0);
+        pm_free(path);
+        path = pm_test_strf("%s/Cargo.toml", fx.root);
+        cr_assert_eq(pm_test_write_file(path, "[workspace]\nmembers = [\"tools/extra\"]\n"
+                                              "resolver = \"2\"\n"),
+                     0);
+        pm_free(path);
+        path = pm_test_strf("%s/tools/extra/Cargo.toml", fx.root);
+        cr_assert_eq(pm_test_write_file(path, "[package]\nname = \"extra_tool\"\n"
+                                              "version = \"0.1.0\"\nedition = \"2021\"\n"),
+                     0);
+        pm_free(path);
+        path = pm_test_strf("%s/tools/extra/src/lib.rs", fx.root);
+        cr_assert_eq(pm_test_write_file(path, "pub fn extra() {}\n"), 0);
+        pm_free(path);
+        st = pm(&fx, "export", NULL, &out, &err);
+        cr_assert_eq(st, 0, "export failed: %s", err);
+        cr_assert(strstr(out, "\"display_name\":\"extra_tool\"") != NULL, "%s", out);
+        cr_assert(strstr(out, "core_lib") == NULL, "GN's crates stay: %s", out);
+        cr_assert(strstr(out, "table_fmt") == NULL, "the dropped subproject's crates stay: %s",
+                  out);
+        pm_free(out);
+        pm_free(err);
+        fx_release(&fx);
+}
+
 /* Buck2 cannot run here: its captured output goes through `export --query-output`. */
 Test(mixed, buck2_captured_output_and_bad_output_keeps_the_model, .timeout = 240)
 {
