@@ -38,12 +38,14 @@ struct pm__cli_command {
 
 int pm__cli_cmd_export(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_dump(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_audit(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_discover(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_snapshot(const struct pm__cli_globals *g, int argc, char **argv);
 
 /* The usage lines of each command, shared by main.c's table and the commands' --help. */
 extern const char pm__cli_export_usage[];
 extern const char pm__cli_dump_usage[];
+extern const char pm__cli_audit_usage[];
 extern const char pm__cli_discover_usage[];
 extern const char pm__cli_snapshot_usage[];
 

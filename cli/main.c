@@ -18,6 +18,7 @@
 static const struct pm__cli_command commands[] = {
         { "export", pm__cli_cmd_export, pm__cli_export_usage },
         { "dump", pm__cli_cmd_dump, pm__cli_dump_usage },
+        { "audit", pm__cli_cmd_audit, pm__cli_audit_usage },
         { "discover", pm__cli_cmd_discover, pm__cli_discover_usage },
         { "snapshot", pm__cli_cmd_snapshot, pm__cli_snapshot_usage },
         { "serve", pm__cli_cmd_serve, pm__cli_serve_usage },

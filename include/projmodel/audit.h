@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct pm_crate;
 struct pm_error;
 
 /* ---- Tokens ---------------------------------------------------------------------------- */
@@ -160,5 +161,86 @@ int pm_audit_scan(const char *src, size_t len, struct pm_audit_file *ret, struct
 
 /* Free what pm_audit_scan() put in @f and zero it. */
 void pm_audit_file_release(struct pm_audit_file *f);
+
+/* ---- Crate inventory ------------------------------------------------------------------- */
+
+/* How a file came to belong to a crate. */
+enum pm_audit_role {
+        PM_AUDIT_ROLE_ROOT,     /* the crate root (root_module) */
+        PM_AUDIT_ROLE_DECLARED, /* listed in the build system's sources */
+        PM_AUDIT_ROLE_MODULE,   /* reached through `mod x;` (or #[path]) from another file */
+        PM_AUDIT_ROLE_INCLUDE,  /* reached through include!("...") */
+        _PM_AUDIT_ROLE_MAX
+};
+
+/* "root", "declared", "module", "include". */
+const char *pm_audit_role_name(enum pm_audit_role role);
+
+enum pm_audit_source_flags {
+        PM_AUDIT_SRC_TEST = 1 << 0, /* only compiled for tests (#[cfg(test)] mod, #![cfg(test)]) */
+        PM_AUDIT_SRC_MISSING = 1 << 1, /* named but not readable (cfg'd-out platform modules) */
+};
+
+/* One file of a crate. */
+struct pm_audit_source {
+        const char *path; /* absolute, normalised; owned by the pm_audit */
+        enum pm_audit_role role;
+        unsigned flags;                   /* enum pm_audit_source_flags */
+        const struct pm_audit_file *scan; /* shared by every crate holding the file; NULL when
+                                           * missing */
+};
+
+/* How the build passes the unsafe_code lint (-F/-D unsafe_code in the crate's flags). */
+enum pm_audit_lint_level {
+        PM_AUDIT_LINT_NONE,
+        PM_AUDIT_LINT_DENY,
+        PM_AUDIT_LINT_FORBID,
+};
+
+/* The inventory of one crate. Everything belongs to the pm_audit that made it. */
+struct pm_audit_crate {
+        const struct pm_crate *crate;    /* borrowed from the caller's graph */
+        struct pm_audit_source *sources; /* root first, then declared, then reached ones */
+        size_t n_sources;
+        bool root_forbids;                      /* the root file has #![forbid(unsafe_code)] */
+        bool root_denies;                       /* the root file has #![deny(unsafe_code)] */
+        enum pm_audit_lint_level build_lint;    /* from the crate's rustc flags */
+        size_t counts[_PM_AUDIT_KIND_MAX];      /* sites outside test code, by kind */
+        size_t test_counts[_PM_AUDIT_KIND_MAX]; /* sites in test code, by kind */
+        size_t n_sites;                         /* outside test code, all kinds */
+        size_t n_test_sites;                    /* in test code */
+};
+
+/* True if site @s of @src counts as test code (its own scope or its file's). */
+bool pm_audit_site_in_test(const struct pm_audit_source *src, const struct pm_audit_site *s);
+
+/* Upper bounds: bytes of one source file, files of one crate. Beyond: PM_ELIMIT. */
+#define PM_AUDIT_MAX_FILE_BYTES  ((size_t)64 << 20)
+#define PM_AUDIT_MAX_CRATE_FILES 100000
+
+/*
+ * An audit run: the files read so far (each read and scanned once however many crates hold it)
+ * and the crates inventoried. Owned by the caller: pm_audit_new(), pm_audit_free().
+ */
+struct pm_audit;
+
+int pm_audit_new(struct pm_audit **ret, struct pm_error *err);
+/* Frees @a and everything it handed out. NULL is a no-op. Returns NULL. */
+struct pm_audit *pm_audit_free(struct pm_audit *a);
+
+/*
+ * Inventory crate @c (borrowed; must outlive @a): scan its root, its declared sources, and every
+ * file reached from them through `mod x;`, #[path] and include!("literal"), following rustc's
+ * module file rules. A file that cannot be read is listed as missing, not an error. Sets
+ * *@ret (owned by @a). Errors: -ENOMEM, PM_ELIMIT, -errno for a read error other than a missing
+ * file.
+ */
+int pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c,
+                       const struct pm_audit_crate **ret, struct pm_error *err);
+
+/* How many distinct files @a has read and scanned so far (for tests and benchmarks). */
+size_t pm_audit_files_scanned(const struct pm_audit *a);
+/* Bytes read so far. */
+size_t pm_audit_bytes_read(const struct pm_audit *a);
 
 #endif

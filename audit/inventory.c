@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/* The crate inventory of the unsafe audit: which files make up a crate (root, declared sources,
+ * the module tree, include!s) and what their scans add up to. Reads source files; knows nothing
+ * of the model database or the build tools. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "projmodel/audit.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/stamp.h"
+#include "projmodel/strbuf.h"
+
+#include "audit-internal.h"
+
+/* One file seen by the run, read and scanned once. */
+struct file {
+        char *path; /* in the run's arena */
+        uint64_t hash;
+        bool missing;
+        struct pm_audit_file scan;
+        unsigned long seen_by; /* the crate sequence number that last listed it */
+        size_t seen_index;     /* its index in that crate's sources */
+};
+
+struct pm_audit {
+        struct pm_arena *arena;
+        struct file **table; /* open addressing on pm_hash64(path), size a power of two */
+        size_t table_size;
+        size_t n_files;
+        size_t bytes;
+        struct pm_audit_crate **crates; /* to free their source arrays */
+        size_t n_crates, cap_crates;
+        unsigned long seq;
+};
+
+static const char *const role_names[_PM_AUDIT_ROLE_MAX] = {
+        "root",
+        "declared",
+        "module",
+        "include",
+};
+
+const char *
+pm_audit_role_name(enum pm_audit_role role)
+{
+        return (unsigned)role < _PM_AUDIT_ROLE_MAX ? role_names[role] : "?";
+}
+
+bool
+pm_audit_site_in_test(const struct pm_audit_source *src, const struct pm_audit_site *s)
+{
+        return (s->flags & PM_AUDIT_IN_TEST) || (src->flags & PM_AUDIT_SRC_TEST) ||
+               (src->scan && src->scan->test_only);
+}
+
+int
+pm_audit_new(struct pm_audit **ret, struct pm_error *err)
+{
+        struct pm_audit *a = pm_calloc(1, sizeof(*a));
+
+        if (!a || !(a->arena = pm_arena_new()) ||
+            !(a->table = pm_calloc(1024, sizeof(*a->table)))) {
+                pm_audit_free(a);
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        }
+        a->table_size = 1024;
+        *ret = a;
+        return 0;
+}
+
+struct pm_audit *
+pm_audit_free(struct pm_audit *a)
+{
+        if (!a)
+                return NULL;
+        for (size_t i = 0; a->table && i < a->table_size; i++)
+                if (a->table[i])
+                        pm_audit_file_release(&a->table[i]->scan);
+        for (size_t i = 0; i < a->n_crates; i++)
+                pm_free(a->crates[i]->sources);
+        pm_free(a->crates);
+        pm_free(a->table);
+        pm_arena_free(a->arena);
+        pm_free(a);
+        return NULL;
+}
+
+size_t
+pm_audit_files_scanned(const struct pm_audit *a)
+{
+        return a->n_files;
+}
+
+size_t
+pm_audit_bytes_read(const struct pm_audit *a)
+{
+        return a->bytes;
+}
+
+static int
+grow_table(struct pm_audit *a)
+{
+        size_t size = a->table_size * 2;
+        struct file **t = pm_calloc(size, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->table_size; i++) {
+                struct file *f = a->table[i];
+                size_t k;
+
+                if (!f)
+                        continue;
+                for (k = f->hash & (size - 1); t[k]; k = (k + 1) & (size - 1))
+                        ;
+                t[k] = f;
+        }
+        pm_free(a->table);
+        a->table = t;
+        a->table_size = size;
+        return 0;
+}
+
+/* The run's entry for @path, read and scanned on first use (missing files are remembered). */
+static int
+get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_error *err)
+{
+        uint64_t h = pm_hash64(path, strlen(path), 0);
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct file *f;
+        size_t k;
+        int r;
+
+        for (k = h & (a->table_size - 1); a->table[k]; k = (k + 1) & (a->table_size - 1)) {
+                if (a->table[k]->hash == h && strcmp(a->table[k]->path, path) == 0) {
+                        *ret = a->table[k];
+                        return 0;
+                }
+        }
+        f = pm_arena_alloc(a->arena, sizeof(*f));
+        if (!f || !(f->path = pm_arena_strdup(a->arena, path)))
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        f->hash = h;
+        r = pm_strbuf_read_file(&sb, path, PM_AUDIT_MAX_FILE_BYTES, err);
+        if (r == -ENOENT || r == -ENOTDIR || r == -EISDIR) {
+                f->missing = true;
+                r = 0;
+        } else if (r == 0) {
+                a->bytes += sb.len;
+                r = pm_audit_scan(sb.buf ? sb.buf : "", sb.len, &f->scan, err);
+                if (r < 0)
+                        pm_error_prefix(err, "%s", path);
+        }
+        pm_strbuf_release(&sb);
+        if (r < 0)
+                return r;
+        a->table[k] = f;
+        a->n_files++;
+        if (a->n_files * 2 > a->table_size && grow_table(a) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        *ret = f;
+        return 0;
+}
+
+/* A crate being inventoried: its sources double as the work queue. */
+struct walk {
+        struct pm_audit *a;
+        struct pm_audit_crate *c;
+        size_t cap;
+        bool *mod_rs; /* parallel to c->sources: the file owns its directory (mod.rs-like) */
+};
+
+/*
+ * Add @path with @role unless the crate lists it already; a declared file first reached as a
+ * module takes the module's test scope. *@ret_file gets the entry.
+ */
+static int
+add_source(struct walk *w, const char *path, enum pm_audit_role role, unsigned flags, bool mod_rs,
+           struct file **ret_file, struct pm_error *err)
+{
+        struct pm_audit_crate *c = w->c;
+        struct pm_audit_source *src;
+        struct file *f = NULL;
+        int r;
+
+        r = get_file(w->a, path, &f, err);
+        if (r < 0)
+                return r;
+        if (ret_file)
+                *ret_file = f;
+        if (f->seen_by == w->a->seq) {
+                src = &c->sources[f->seen_index];
+                if (src->role == PM_AUDIT_ROLE_DECLARED && role == PM_AUDIT_ROLE_MODULE) {
+                        src->role = PM_AUDIT_ROLE_MODULE;
+                        src->flags = (src->flags & ~(unsigned)PM_AUDIT_SRC_TEST) |
+                                     (flags & PM_AUDIT_SRC_TEST);
+                }
+                return 0;
+        }
+        if (c->n_sources >= PM_AUDIT_MAX_CRATE_FILES)
+                return pm_error_set(err, PM_ELIMIT, "crate '%s' has more than %d files",
+                                    c->crate->label, PM_AUDIT_MAX_CRATE_FILES);
+        if (c->n_sources == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 16;
+                void *p = pm_realloc(c->sources, cap * sizeof(*c->sources));
+                void *q;
+
+                if (!p)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                c->sources = p;
+                q = pm_realloc(w->mod_rs, cap * sizeof(*w->mod_rs));
+                if (!q)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                w->mod_rs = q;
+                w->cap = cap;
+        }
+        f->seen_by = w->a->seq;
+        f->seen_index = c->n_sources;
+        src = &c->sources[c->n_sources];
+        src->path = f->path;
+        src->role = role;
+        src->flags = flags | (f->missing ? PM_AUDIT_SRC_MISSING : 0);
+        src->scan = f->missing ? NULL : &f->scan;
+        w->mod_rs[c->n_sources] = mod_rs;
+        c->n_sources++;
+        return 0;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+
+        return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/*
+ * The directory a file's `mod x;` resolves in (rustc's rule): the file's own directory for
+ * mod.rs-like files (crate roots, mod.rs, #[path] files), else that directory plus the file's
+ * stem ("a/b.rs" -> "a/b").
+ */
+static char *
+module_dir(struct pm_arena *ar, const char *path, bool mod_rs)
+{
+        char *dir = pm_path_dirname(ar, path);
+        const char *base = pm_path_basename(path);
+        size_t stem = strlen(base);
+
+        if (!dir || mod_rs)
+                return dir;
+        if (ends_with(base, ".rs"))
+                stem -= 3;
+        return pm_arena_printf(ar, "%s/%.*s", dir, (int)stem, base);
+}
+
+/* Follow the `mod` declarations and include!s of source @i. */
+static int
+follow(struct walk *w, size_t i, struct pm_error *err)
+{
+        const struct pm_audit_source *src = &w->c->sources[i];
+        const struct pm_audit_file *scan = src->scan;
+        unsigned test = src->flags & PM_AUDIT_SRC_TEST;
+        struct pm_arena *ar = pm_arena_new();
+        const char *path = src->path;
+        char *own_dir = NULL, *mod_dir = NULL;
+        int r = 0;
+
+        if (!scan)
+                goto out;
+        if (!ar || !(own_dir = pm_path_dirname(ar, path)) ||
+            !(mod_dir = module_dir(ar, path, w->mod_rs[i]))) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (scan->test_only)
+                test = PM_AUDIT_SRC_TEST;
+        for (size_t k = 0; r == 0 && k < scan->n_mods; k++) {
+                const struct pm_audit_mod *m = &scan->mods[k];
+                unsigned fl = test | ((m->flags & PM_AUDIT_IN_TEST) ? PM_AUDIT_SRC_TEST : 0);
+                char *first, *second = NULL;
+                struct file *f = NULL;
+
+                if (m->path_attr) {
+                        /* Relative to the file's directory, or inside inline modules to the
+                         * directory those modules make. */
+                        first = m->inline_dir[0] ? pm_arena_printf(ar, "%s/%s%s", mod_dir,
+                                                                   m->inline_dir, m->path_attr)
+                                                 : pm_path_join(ar, own_dir, m->path_attr);
+                        if (first)
+                                first = pm_path_normalize(ar, NULL, first);
+                } else {
+                        first = pm_arena_printf(ar, "%s/%s%s.rs", mod_dir, m->inline_dir, m->name);
+                        second = pm_arena_printf(ar, "%s/%s%s/mod.rs", mod_dir, m->inline_dir,
+                                                 m->name);
+                        if (first)
+                                first = pm_path_normalize(ar, NULL, first);
+                        if (second)
+                                second = pm_path_normalize(ar, NULL, second);
+                        if (!second) {
+                                r = pm_error_set(err, -ENOMEM, "out of memory");
+                                break;
+                        }
+                }
+                if (!first) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        break;
+                }
+                if (second) {
+                        r = get_file(w->a, first, &f, err);
+                        if (r == 0 && f->missing) {
+                                struct file *g = NULL;
+
+                                r = get_file(w->a, second, &g, err);
+                                if (r == 0 && !g->missing)
+                                        r = add_source(w, second, PM_AUDIT_ROLE_MODULE, fl, true,
+                                                       NULL, err);
+                                else if (r == 0)
+                                        r = add_source(w, first, PM_AUDIT_ROLE_MODULE, fl, false,
+                                                       NULL, err);
+                                continue;
+                        }
+                        if (r == 0)
+                                r = add_source(w, first, PM_AUDIT_ROLE_MODULE, fl, false, NULL,
+                                               err);
+                } else {
+                        /* #[path] files own their directory like mod.rs. */
+                        r = add_source(w, first, PM_AUDIT_ROLE_MODULE, fl, true, NULL, err);
+                }
+        }
+        for (size_t k = 0; r == 0 && k < scan->n_includes; k++) {
+                const struct pm_audit_include *inc = &scan->includes[k];
+                unsigned fl = test | ((inc->flags & PM_AUDIT_IN_TEST) ? PM_AUDIT_SRC_TEST : 0);
+                char *p;
+
+                if (!inc->path || (inc->flags & PM_AUDIT_IN_MACRO_DEF))
+                        continue;
+                p = pm_path_join(ar, own_dir, inc->path);
+                if (!p) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        break;
+                }
+                r = add_source(w, p, PM_AUDIT_ROLE_INCLUDE, fl, w->mod_rs[i], NULL, err);
+        }
+out:
+        pm_arena_free(ar);
+        return r;
+}
+
+/* -F unsafe_code, -Funsafe_code, --forbid=unsafe_code, and the same with -D / --deny. */
+static enum pm_audit_lint_level
+build_lint(const struct pm_crate *c)
+{
+        enum pm_audit_lint_level level = PM_AUDIT_LINT_NONE;
+
+        for (size_t i = 0; i < c->flags.n; i++) {
+                const char *f = c->flags.v[i];
+                const char *next = i + 1 < c->flags.n ? c->flags.v[i + 1] : "";
+                enum pm_audit_lint_level l = PM_AUDIT_LINT_NONE;
+
+                if (strcmp(f, "-Funsafe_code") == 0 || strcmp(f, "--forbid=unsafe_code") == 0 ||
+                    ((strcmp(f, "-F") == 0 || strcmp(f, "--forbid") == 0) &&
+                     strcmp(next, "unsafe_code") == 0))
+                        l = PM_AUDIT_LINT_FORBID;
+                else if (strcmp(f, "-Dunsafe_code") == 0 || strcmp(f, "--deny=unsafe_code") == 0 ||
+                         ((strcmp(f, "-D") == 0 || strcmp(f, "--deny") == 0) &&
+                          strcmp(next, "unsafe_code") == 0))
+                        l = PM_AUDIT_LINT_DENY;
+                if (l > level)
+                        level = l;
+        }
+        return level;
+}
+
+int
+pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm_audit_crate **ret,
+                   struct pm_error *err)
+{
+        struct walk w = { .a = a };
+        struct pm_audit_crate *ac;
+        int r = 0;
+
+        if (a->n_crates == a->cap_crates) {
+                size_t cap = a->cap_crates ? a->cap_crates * 2 : 64;
+                void *p = pm_realloc(a->crates, cap * sizeof(*a->crates));
+
+                if (!p)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                a->crates = p;
+                a->cap_crates = cap;
+        }
+        ac = pm_arena_alloc(a->arena, sizeof(*ac));
+        if (!ac)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        a->crates[a->n_crates++] = ac;
+        ac->crate = c;
+        w.c = ac;
+        a->seq++;
+
+        r = add_source(&w, c->root_module, PM_AUDIT_ROLE_ROOT, 0, true, NULL, err);
+        for (size_t i = 0; r == 0 && i < c->sources.n; i++) {
+                const char *s = c->sources.v[i];
+
+                if (ends_with(s, ".rs"))
+                        r = add_source(&w, s, PM_AUDIT_ROLE_DECLARED, 0,
+                                       strcmp(pm_path_basename(s), "mod.rs") == 0, NULL, err);
+        }
+        for (size_t i = 0; r == 0 && i < ac->n_sources; i++)
+                r = follow(&w, i, err);
+        if (r < 0)
+                goto out;
+
+        ac->build_lint = build_lint(c);
+        if (ac->sources[0].scan) {
+                ac->root_forbids = ac->sources[0].scan->forbid_unsafe;
+                ac->root_denies = ac->sources[0].scan->deny_unsafe;
+        }
+        for (size_t i = 0; i < ac->n_sources; i++) {
+                const struct pm_audit_source *src = &ac->sources[i];
+
+                for (size_t k = 0; src->scan && k < src->scan->n_sites; k++) {
+                        const struct pm_audit_site *s = &src->scan->sites[k];
+
+                        if (pm_audit_site_in_test(src, s)) {
+                                ac->test_counts[s->kind]++;
+                                ac->n_test_sites++;
+                        } else {
+                                ac->counts[s->kind]++;
+                                ac->n_sites++;
+                        }
+                }
+        }
+        *ret = ac;
+out:
+        pm_free(w.mod_rs);
+        return r;
+}

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel audit`: the unsafe-code inventory of some crates of the model (all by default), as
+ * text, JSON or SARIF 2.1.0. Works in this process on the model, like dump. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/audit.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/refresh.h"
+#include "projmodel/strbuf.h"
+
+#include "cli-internal.h"
+
+const char pm__cli_audit_usage[] = "audit [--root DIR] [--db PATH] [--no-refresh] "
+                                   "[--format text|json|sarif] [LABEL|FILE ...]";
+
+enum audit_format {
+        AUDIT_TEXT,
+        AUDIT_JSON,
+        AUDIT_SARIF,
+};
+
+struct audit_opts {
+        const char *root;
+        const char *db;
+        enum audit_format format;
+        bool refresh;
+        char **args; /* borrowed from argv */
+        size_t n_args;
+};
+
+struct report {
+        const struct pm_config *cfg;
+        const struct pm_audit_crate **crates;
+        size_t n;
+};
+
+static bool
+is_file(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* Mark the crates one argument names: a label of the model, else the owners of a file. */
+static int
+select_arg(struct pm_index *idx, const struct pm_graph *g, bool *on, const char *arg,
+           struct pm_error *err)
+{
+        const struct pm_crate *c = pm_graph_lookup(g, arg);
+        char **owners = NULL;
+        char *abs = NULL;
+        int r;
+
+        if (c) {
+                on[c - g->crates] = true;
+                return 0;
+        }
+        abs = pm__cli_abspath(arg);
+        if (!abs)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (!is_file(abs)) {
+                r = pm_error_set(err, PM_ENOTFOUND, "'%s' is neither a crate label nor a file",
+                                 arg);
+                goto out;
+        }
+        r = pm_index_crates_for_file(idx, abs, &owners, err);
+        if (r < 0)
+                goto out;
+        if (!owners[0]) {
+                r = pm_error_set(err, PM_ENOTFOUND, "no crate owns '%s'", abs);
+                goto out;
+        }
+        for (char **l = owners; *l; l++)
+                if ((c = pm_graph_lookup(g, *l)))
+                        on[c - g->crates] = true;
+out:
+        pm_labels_free(owners);
+        pm_free(abs);
+        return r;
+}
+
+/* @path relative to the root when under it, else as is. Borrowed from @path. */
+static const char *
+rel(const struct report *rp, const char *path)
+{
+        size_t n = strlen(rp->cfg->root);
+
+        if (pm_path_is_under(path, rp->cfg->root) && path[n] == '/')
+                return path + n + 1;
+        return path;
+}
+
+static const char *
+lint_name(enum pm_audit_lint_level l)
+{
+        return l == PM_AUDIT_LINT_FORBID ? "forbid" : l == PM_AUDIT_LINT_DENY ? "deny" : "none";
+}
+
+/* ---- text ---- */
+
+static int
+text_crate(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_crate *ac)
+{
+        const struct pm_crate *c = ac->crate;
+        int r;
+
+        r = pm_strbuf_addf(
+                sb, "%s (%s, %s): %zu unsafe site%s, %zu in tests; unsafe_code: %s%s\n", c->label,
+                pm_crate_kind_name(c->kind), c->is_workspace_member ? "first-party" : "third-party",
+                ac->n_sites, ac->n_sites == 1 ? "" : "s", ac->n_test_sites,
+                ac->root_forbids  ? "forbidden by the root"
+                : ac->root_denies ? "denied by the root"
+                                  : "allowed by the root",
+                ac->build_lint != PM_AUDIT_LINT_NONE
+                        ? (ac->build_lint == PM_AUDIT_LINT_FORBID ? ", forbidden by the build"
+                                                                  : ", denied by the build")
+                        : "");
+        for (int k = 0; r == 0 && k < _PM_AUDIT_KIND_MAX; k++)
+                if (ac->counts[k] || ac->test_counts[k])
+                        r = pm_strbuf_addf(sb, "  %-22s %zu%s%.0zu%s\n", pm_audit_kind_name(k),
+                                           ac->counts[k], ac->test_counts[k] ? " (+" : "",
+                                           ac->test_counts[k],
+                                           ac->test_counts[k] ? " in tests)" : "");
+        for (size_t i = 0; r == 0 && i < ac->n_sources; i++) {
+                const struct pm_audit_source *src = &ac->sources[i];
+
+                if (src->flags & PM_AUDIT_SRC_MISSING) {
+                        r = pm_strbuf_addf(sb, "  %s: %s file not found\n", rel(rp, src->path),
+                                           pm_audit_role_name(src->role));
+                        continue;
+                }
+                for (size_t k = 0; r == 0 && k < src->scan->n_sites; k++) {
+                        const struct pm_audit_site *s = &src->scan->sites[k];
+
+                        r = pm_strbuf_addf(sb, "  %s:%u:%u: %s%s%s%s%s\n", rel(rp, src->path),
+                                           s->line, s->column, pm_audit_kind_description(s->kind),
+                                           s->item[0] ? " in " : "", s->item,
+                                           pm_audit_site_in_test(src, s) ? " [test]" : "",
+                                           (s->flags & PM_AUDIT_IN_MACRO_DEF)
+                                                   ? " [in a macro definition]"
+                                                   : "");
+                }
+        }
+        return r;
+}
+
+/* ---- JSON ---- */
+
+static bool
+add_str(cJSON *o, const char *key, const char *v)
+{
+        return cJSON_AddStringToObject(o, key, v) != NULL;
+}
+
+static cJSON *
+json_site(const struct report *rp, const struct pm_audit_source *src, const struct pm_audit_site *s)
+{
+        cJSON *o = cJSON_CreateObject();
+        bool ok = o && add_str(o, "kind", pm_audit_kind_name(s->kind)) &&
+                  add_str(o, "file", rel(rp, src->path)) &&
+                  cJSON_AddNumberToObject(o, "line", s->line) &&
+                  cJSON_AddNumberToObject(o, "column", s->column) && add_str(o, "item", s->item) &&
+                  cJSON_AddBoolToObject(o, "test", pm_audit_site_in_test(src, s)) &&
+                  cJSON_AddBoolToObject(o, "macro_definition",
+                                        (s->flags & PM_AUDIT_IN_MACRO_DEF) != 0);
+
+        if (ok && (s->flags & PM_AUDIT_DECL))
+                ok = cJSON_AddBoolToObject(o, "declaration", true) != NULL;
+        if (ok && (s->kind == PM_AUDIT_EXTERN_BLOCK || s->kind == PM_AUDIT_UNSAFE_EXTERN_BLOCK))
+                ok = add_str(o, "abi", s->detail ? s->detail : "") &&
+                     cJSON_AddNumberToObject(o, "items", s->n_items) &&
+                     cJSON_AddNumberToObject(o, "safe_items", s->n_safe);
+        else if (ok && s->detail)
+                ok = add_str(o, "attribute", s->detail);
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static cJSON *
+json_counts(const size_t *counts)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        for (int k = 0; o && k < _PM_AUDIT_KIND_MAX; k++) {
+                if (counts[k] &&
+                    !cJSON_AddNumberToObject(o, pm_audit_kind_name(k), (double)counts[k])) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+static cJSON *
+json_crate(const struct report *rp, const struct pm_audit_crate *ac)
+{
+        const struct pm_crate *c = ac->crate;
+        cJSON *o = cJSON_CreateObject(), *files, *sites;
+        bool ok = o && add_str(o, "label", c->label) && add_str(o, "crate_name", c->crate_name) &&
+                  add_str(o, "kind", pm_crate_kind_name(c->kind)) &&
+                  add_str(o, "edition", c->edition) &&
+                  cJSON_AddBoolToObject(o, "first_party", c->is_workspace_member) &&
+                  cJSON_AddNumberToObject(o, "unsafe_sites", (double)ac->n_sites) &&
+                  cJSON_AddNumberToObject(o, "test_sites", (double)ac->n_test_sites) &&
+                  cJSON_AddBoolToObject(o, "root_forbids_unsafe", ac->root_forbids) &&
+                  cJSON_AddBoolToObject(o, "root_denies_unsafe", ac->root_denies) &&
+                  add_str(o, "build_unsafe_code", lint_name(ac->build_lint));
+
+        if (ok) {
+                cJSON *n = json_counts(ac->counts), *t = json_counts(ac->test_counts);
+
+                ok = n && cJSON_AddItemToObject(o, "counts", n);
+                if (!ok)
+                        cJSON_Delete(n);
+                ok = ok && t && cJSON_AddItemToObject(o, "test_counts", t);
+                if (!ok)
+                        cJSON_Delete(t);
+        }
+        ok = ok && (files = cJSON_AddArrayToObject(o, "files")) &&
+             (sites = cJSON_AddArrayToObject(o, "sites"));
+        for (size_t i = 0; ok && i < ac->n_sources; i++) {
+                const struct pm_audit_source *src = &ac->sources[i];
+                cJSON *f = cJSON_CreateObject();
+
+                ok = f && cJSON_AddItemToArray(files, f) &&
+                     add_str(f, "path", rel(rp, src->path)) &&
+                     add_str(f, "role", pm_audit_role_name(src->role)) &&
+                     cJSON_AddBoolToObject(f, "test",
+                                           (src->flags & PM_AUDIT_SRC_TEST) ||
+                                                   (src->scan && src->scan->test_only)) &&
+                     cJSON_AddBoolToObject(f, "missing", (src->flags & PM_AUDIT_SRC_MISSING) != 0);
+                if (!f)
+                        break;
+                for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
+                        cJSON *s = json_site(rp, src, &src->scan->sites[k]);
+
+                        ok = s && cJSON_AddItemToArray(sites, s);
+                        if (!ok)
+                                cJSON_Delete(s);
+                }
+        }
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* ---- SARIF 2.1.0 ---- */
+
+static cJSON *
+sarif_result(const struct report *rp, const struct pm_audit_crate *ac,
+             const struct pm_audit_source *src, const struct pm_audit_site *s)
+{
+        const char *file = rel(rp, src->path);
+        bool under = file != src->path;
+        char *msg = pm_asprintf("%s%s%s%s (crate %s)", pm_audit_kind_description(s->kind),
+                                s->item[0] ? " in `" : "", s->item, s->item[0] ? "`" : "",
+                                ac->crate->label);
+        char *uri = under ? NULL : pm_asprintf("file://%s", src->path);
+        cJSON *o = cJSON_CreateObject(), *loc, *phys, *art, *reg, *logical, *props, *ll;
+        bool ok = msg && (under || uri) && o && add_str(o, "ruleId", pm_audit_kind_name(s->kind)) &&
+                  cJSON_AddNumberToObject(o, "ruleIndex", s->kind) && add_str(o, "level", "note") &&
+                  cJSON_AddObjectToObject(o, "message") &&
+                  add_str(cJSON_GetObjectItem(o, "message"), "text", msg) &&
+                  (loc = cJSON_AddArrayToObject(o, "locations"));
+
+        ok = ok && (phys = cJSON_CreateObject()) && cJSON_AddItemToArray(loc, phys);
+        ok = ok && (art = cJSON_AddObjectToObject(phys, "physicalLocation"));
+        ok = ok && (reg = cJSON_AddObjectToObject(art, "artifactLocation")) &&
+             add_str(reg, "uri", under ? file : uri) &&
+             (!under || add_str(reg, "uriBaseId", "SRCROOT"));
+        ok = ok && (reg = cJSON_AddObjectToObject(art, "region")) &&
+             cJSON_AddNumberToObject(reg, "startLine", s->line) &&
+             cJSON_AddNumberToObject(reg, "startColumn", s->column);
+        if (ok && s->item[0]) {
+                ok = (logical = cJSON_AddArrayToObject(phys, "logicalLocations")) &&
+                     (ll = cJSON_CreateObject()) && cJSON_AddItemToArray(logical, ll) &&
+                     add_str(ll, "fullyQualifiedName", s->item);
+        }
+        ok = ok && (props = cJSON_AddObjectToObject(o, "properties")) &&
+             add_str(props, "crate", ac->crate->label) &&
+             cJSON_AddBoolToObject(props, "test", pm_audit_site_in_test(src, s)) &&
+             cJSON_AddBoolToObject(props, "macroDefinition",
+                                   (s->flags & PM_AUDIT_IN_MACRO_DEF) != 0);
+        pm_free(msg);
+        pm_free(uri);
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static cJSON *
+sarif_log(const struct report *rp)
+{
+        cJSON *log = cJSON_CreateObject(), *runs, *run, *driver, *rules, *results, *base;
+        char *root_uri = pm_asprintf("file://%s/", rp->cfg->root);
+        bool ok =
+                log && root_uri &&
+                add_str(log, "$schema", "https://json.schemastore.org/sarif-2.1.0.json") &&
+                add_str(log, "version", "2.1.0") && (runs = cJSON_AddArrayToObject(log, "runs")) &&
+                (run = cJSON_CreateObject()) && cJSON_AddItemToArray(runs, run) &&
+                (driver =
+                         cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver")) &&
+                add_str(driver, "name", "projmodel") && add_str(driver, "version", PM_VERSION) &&
+                (rules = cJSON_AddArrayToObject(driver, "rules"));
+
+        for (int k = 0; ok && k < _PM_AUDIT_KIND_MAX; k++) {
+                cJSON *rule = cJSON_CreateObject();
+
+                ok = rule && cJSON_AddItemToArray(rules, rule) &&
+                     add_str(rule, "id", pm_audit_kind_name(k)) &&
+                     add_str(cJSON_AddObjectToObject(rule, "shortDescription"), "text",
+                             pm_audit_kind_description(k));
+        }
+        ok = ok && (base = cJSON_AddObjectToObject(run, "originalUriBaseIds")) &&
+             add_str(cJSON_AddObjectToObject(base, "SRCROOT"), "uri", root_uri) &&
+             (results = cJSON_AddArrayToObject(run, "results"));
+        for (size_t i = 0; ok && i < rp->n; i++) {
+                const struct pm_audit_crate *ac = rp->crates[i];
+
+                for (size_t j = 0; ok && j < ac->n_sources; j++) {
+                        const struct pm_audit_source *src = &ac->sources[j];
+
+                        for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
+                                cJSON *res = sarif_result(rp, ac, src, &src->scan->sites[k]);
+
+                                ok = res && cJSON_AddItemToArray(results, res);
+                                if (!ok)
+                                        cJSON_Delete(res);
+                        }
+                }
+        }
+        pm_free(root_uri);
+        if (!ok) {
+                cJSON_Delete(log);
+                return NULL;
+        }
+        return log;
+}
+
+static int
+render(struct pm_strbuf *sb, const struct report *rp, enum audit_format format)
+{
+        cJSON *doc = NULL;
+        char *s = NULL;
+        int r = 0;
+
+        if (format == AUDIT_TEXT) {
+                for (size_t i = 0; r == 0 && i < rp->n; i++) {
+                        if (i > 0)
+                                r = pm_strbuf_addch(sb, '\n');
+                        if (r == 0)
+                                r = text_crate(sb, rp, rp->crates[i]);
+                }
+                return r;
+        }
+        if (format == AUDIT_SARIF) {
+                doc = sarif_log(rp);
+        } else if ((doc = cJSON_CreateArray())) {
+                for (size_t i = 0; i < rp->n; i++) {
+                        cJSON *o = json_crate(rp, rp->crates[i]);
+
+                        if (!o || !cJSON_AddItemToArray(doc, o)) {
+                                cJSON_Delete(o);
+                                cJSON_Delete(doc);
+                                doc = NULL;
+                                break;
+                        }
+                }
+        }
+        s = doc ? cJSON_Print(doc) : NULL;
+        r = s ? pm_strbuf_adds(sb, s) : -ENOMEM;
+        if (r == 0)
+                r = pm_strbuf_addch(sb, '\n');
+        cJSON_free(s);
+        cJSON_Delete(doc);
+        return r;
+}
+
+static int
+run_audit(const struct audit_opts *o, struct pm_error *err)
+{
+        struct pm_strbuf out = PM_STRBUF_INIT;
+        struct pm_config *cfg = NULL;
+        struct pm_index *idx = NULL;
+        struct pm_graph *g = NULL;
+        struct pm_audit *a = NULL;
+        struct report rp = { 0 };
+        bool *on = NULL;
+        int r;
+
+        r = pm__cli_load_config(o->root, NULL, &cfg, err);
+        if (r < 0)
+                goto out;
+        r = pm__cli_open_model(cfg, o->db, &idx, err);
+        if (r < 0)
+                goto out;
+        if (o->refresh) {
+                r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = pm_index_load(idx, NULL, 0, &g, err);
+        if (r < 0)
+                goto out;
+        pm_graph_sort(g);
+        on = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*on));
+        rp.crates = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*rp.crates));
+        rp.cfg = cfg;
+        if (!on || !rp.crates) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < g->n_crates; i++)
+                on[i] = o->n_args == 0;
+        for (size_t i = 0; i < o->n_args; i++) {
+                r = select_arg(idx, g, on, o->args[i], err);
+                if (r < 0)
+                        goto out;
+        }
+        r = pm_audit_new(&a, err);
+        for (size_t i = 0; r == 0 && i < g->n_crates; i++)
+                if (on[i])
+                        r = pm_audit_add_crate(a, &g->crates[i], &rp.crates[rp.n++], err);
+        if (r < 0)
+                goto out;
+        pm__cli_trace("audit: %zu crates, %zu files, %zu bytes", rp.n, pm_audit_files_scanned(a),
+                      pm_audit_bytes_read(a));
+        r = render(&out, &rp, o->format);
+        if (r < 0) {
+                r = pm_error_set(err, r, "out of memory");
+                goto out;
+        }
+        if (out.len > 0 && fwrite(out.buf, 1, out.len, stdout) != out.len) {
+                r = pm_error_set(err, -EIO, "cannot write to standard output");
+                goto out;
+        }
+        if (fflush(stdout) != 0)
+                r = pm_error_set(err, -EIO, "cannot write to standard output");
+out:
+        pm_audit_free(a);
+        pm_free(rp.crates);
+        pm_free(on);
+        pm_strbuf_release(&out);
+        pm_graph_free(g);
+        pm_index_close(idx);
+        pm_config_free(cfg);
+        return r;
+}
+
+int
+pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
+{
+        enum {
+                OPT_DB = 256,
+                OPT_NO_REFRESH
+        };
+        static const struct option longopts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "db", required_argument, NULL, OPT_DB },
+                { "format", required_argument, NULL, 'f' },
+                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct audit_opts o = { .root = gl->root, .format = AUDIT_TEXT, .refresh = true };
+        struct pm_error err;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        o.root = optarg;
+                        break;
+                case OPT_DB:
+                        o.db = optarg;
+                        break;
+                case 'f':
+                        if (strcmp(optarg, "text") == 0)
+                                o.format = AUDIT_TEXT;
+                        else if (strcmp(optarg, "json") == 0)
+                                o.format = AUDIT_JSON;
+                        else if (strcmp(optarg, "sarif") == 0)
+                                o.format = AUDIT_SARIF;
+                        else
+                                return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                                           "unknown format '%s'", optarg);
+                        break;
+                case OPT_NO_REFRESH:
+                        o.refresh = false;
+                        break;
+                case 'h':
+                        return pm__cli_help(pm__cli_audit_usage);
+                default:
+                        return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                                   "unknown option or missing argument '%s'",
+                                                   argv[optind - 1]);
+                }
+        }
+        o.args = argv + optind;
+        o.n_args = (size_t)(argc - optind);
+
+        pm_error_init(&err);
+        if (run_audit(&o, &err) < 0) {
+                pm__cli_print_error(&err);
+                return PM_CLI_EXIT_ERROR;
+        }
+        return PM_CLI_EXIT_OK;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* The compiler as the oracle: `projmodel audit --format json` on the Cargo workspace in
+ * tests/audit/oracle (FFI-style crates: macro-generated externs and marker impls, SIMD unsafe
+ * blocks, edition-2024 unsafe extern and unsafe attributes), then each crate compiled by rustc
+ * with -D unsafe_code. rustc's unsafe_code errors must point at exactly the lint sites listed
+ * (file and line), apart from macro definitions, where rustc reports only expanded sites; and
+ * the same with --test against the sites including test code. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/audit.h"
+#include "projmodel/mem.h"
+
+#include "testlib.h"
+
+struct set {
+        char **v;
+        size_t n;
+};
+
+static void
+set_add(struct set *s, char *key)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                if (strcmp(s->v[i], key) == 0) {
+                        pm_free(key);
+                        return;
+                }
+        }
+        s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+        cr_assert_not_null(s->v);
+        s->v[s->n++] = key;
+}
+
+static bool
+set_has(const struct set *s, const char *key)
+{
+        for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->v[i], key) == 0)
+                        return true;
+        return false;
+}
+
+static void
+set_free(struct set *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                pm_free(s->v[i]);
+        free(s->v);
+        memset(s, 0, sizeof(*s));
+}
+
+/* "file:line" of each unsafe_code diagnostic's primary span in rustc's JSON @stderr. */
+static void
+rustc_sites(const char *stderr_text, struct set *out)
+{
+        char *copy = pm_strdup(stderr_text), *save = NULL;
+
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                cJSON *d = cJSON_Parse(l);
+                cJSON *code = d ? cJSON_GetObjectItem(d, "code") : NULL;
+                cJSON *spans, *sp;
+
+                if (!cJSON_IsString(cJSON_GetObjectItem(code, "code")) ||
+                    strcmp(cJSON_GetObjectItem(code, "code")->valuestring, "unsafe_code") != 0) {
+                        cJSON_Delete(d);
+                        continue;
+                }
+                spans = cJSON_GetObjectItem(d, "spans");
+                cJSON_ArrayForEach(sp, spans)
+                {
+                        if (cJSON_IsTrue(cJSON_GetObjectItem(sp, "is_primary")))
+                                set_add(out,
+                                        pm_test_strf(
+                                                "%s:%d",
+                                                cJSON_GetObjectItem(sp, "file_name")->valuestring,
+                                                cJSON_GetObjectItem(sp, "line_start")->valueint));
+                }
+                cJSON_Delete(d);
+        }
+        pm_free(copy);
+}
+
+/* Compare one crate of the audit with rustc's view of it; @test: with --test. */
+static void
+compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test)
+{
+        const char *name = cJSON_GetObjectItem(crate, "crate_name")->valuestring;
+        const char *edition = cJSON_GetObjectItem(crate, "edition")->valuestring;
+        const cJSON *files = cJSON_GetObjectItem(crate, "files");
+        const char *root = cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "path")->valuestring;
+        const char *argv[] = { "rustc",
+                               "--edition",
+                               edition,
+                               "--crate-name",
+                               name,
+                               test ? "--test" : "--crate-type",
+                               test ? "--cfg" : "lib",
+                               test ? "pm_oracle" : "--emit=metadata",
+                               "-D",
+                               "unsafe_code",
+                               "--error-format=json",
+                               "--out-dir",
+                               out_dir,
+                               root,
+                               NULL };
+        struct set rustc = { 0 }, listed = { 0 }, in_macro = { 0 };
+        const cJSON *s;
+        char *err = NULL;
+        int status;
+
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "role")->valuestring,
+                         "root");
+        status = pm_test_run(argv, ws, NULL, NULL, NULL, &err);
+        cr_assert_neq(status, 0, "rustc -D unsafe_code accepted %s", name);
+        rustc_sites(err, &rustc);
+        cJSON_ArrayForEach(s, cJSON_GetObjectItem(crate, "sites"))
+        {
+                enum pm_audit_kind kind;
+                char *key;
+
+                cr_assert_eq(
+                        pm_audit_kind_parse(cJSON_GetObjectItem(s, "kind")->valuestring, &kind), 0);
+                if (!pm_audit_kind_is_lint(kind) ||
+                    (!test && cJSON_IsTrue(cJSON_GetObjectItem(s, "test"))))
+                        continue;
+                key = pm_test_strf("%s:%d", cJSON_GetObjectItem(s, "file")->valuestring,
+                                   cJSON_GetObjectItem(s, "line")->valueint);
+                set_add(cJSON_IsTrue(cJSON_GetObjectItem(s, "macro_definition")) ? &in_macro
+                                                                                 : &listed,
+                        key);
+        }
+        cr_assert_gt(rustc.n, 0, "rustc reported no unsafe code in %s: %s", name, err);
+        for (size_t i = 0; i < rustc.n; i++)
+                cr_expect(set_has(&listed, rustc.v[i]) || set_has(&in_macro, rustc.v[i]),
+                          "%s%s: rustc reports unsafe code at %s, projmodel does not list it", name,
+                          test ? " (--test)" : "", rustc.v[i]);
+        for (size_t i = 0; i < listed.n; i++)
+                cr_expect(set_has(&rustc, listed.v[i]),
+                          "%s%s: projmodel lists %s, rustc reports nothing there", name,
+                          test ? " (--test)" : "", listed.v[i]);
+        set_free(&rustc);
+        set_free(&listed);
+        set_free(&in_macro);
+        pm_free(err);
+}
+
+Test(audit_oracle, rustc_unsafe_code_errors_are_the_listed_sites, .timeout = 240)
+{
+        char *tmp, *ws, *db, *cache_env, *out_dir, *src, *out = NULL, *err = NULL;
+        const cJSON *crate;
+        cJSON *doc;
+        size_t n = 0;
+        int status;
+
+        if (!pm_test_have("rustc") || !pm_test_have("cargo"))
+                cr_skip_test("rustc and cargo are needed");
+        tmp = pm_test_mkdtemp();
+        ws = pm_test_strf("%s/ws", tmp);
+        db = pm_test_strf("%s/model.db", tmp);
+        out_dir = pm_test_strf("%s/out", tmp);
+        cache_env = pm_test_strf("XDG_CACHE_HOME=%s/cache", tmp);
+        src = pm_test_strf("%s/tests/audit/oracle", pm_test_source_root());
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        {
+                const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
+                                       "--format",          "json",  NULL };
+                const char *env[] = { cache_env, NULL };
+
+                status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        }
+        cr_assert_eq(status, 0, "projmodel audit failed: %s", err);
+        doc = cJSON_Parse(out);
+        cr_assert(cJSON_IsArray(doc), "not a JSON array: %s", out);
+        cJSON_ArrayForEach(crate, doc)
+        {
+                compare_crate(ws, out_dir, crate, false);
+                compare_crate(ws, out_dir, crate, true);
+                n++;
+        }
+        cr_assert_eq(n, 3, "the workspace has 3 crates, the audit listed %zu", n);
+        cJSON_Delete(doc);
+        pm_test_rmtree(tmp);
+        pm_free(out);
+        pm_free(err);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(out_dir);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+}
+
+/* The inventory follows the module tree: every file of ffi_libc is listed with its role. */
+Test(audit_oracle, inventory_follows_mod_path_and_include, .timeout = 240)
+{
+        static const char *const want[][2] = {
+                { "ffi_libc/src/lib.rs", "root" },
+                { "ffi_libc/src/sys.rs", "module" },
+                { "ffi_libc/src/sys/inner.rs", "module" },
+                { "ffi_libc/src/platform/linux.rs", "module" },
+                { "ffi_libc/src/generated.rs", "include" },
+        };
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        char *src = pm_test_strf("%s/tests/audit/oracle", pm_test_source_root());
+        char *out = NULL, *err = NULL;
+        const cJSON *crate, *f;
+        cJSON *doc;
+        size_t found = 0;
+        int status;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        {
+                const char *argv[] = { pm_test_projmodel(),
+                                       "audit",
+                                       "--root",
+                                       ws,
+                                       "--db",
+                                       db,
+                                       "--format",
+                                       "json",
+                                       "ffi_libc/src/sys/inner.rs",
+                                       NULL };
+                const char *env[] = { cache_env, NULL };
+
+                status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        }
+        cr_assert_eq(status, 0, "%s", err);
+        doc = cJSON_Parse(out);
+        cr_assert_eq(cJSON_GetArraySize(doc), 1, "one crate owns the file: %s", out);
+        crate = cJSON_GetArrayItem(doc, 0);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(crate, "files")), 5, "%s", out);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(crate, "files"))
+        {
+                for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+                        if (strcmp(cJSON_GetObjectItem(f, "path")->valuestring, want[i][0]) == 0 &&
+                            strcmp(cJSON_GetObjectItem(f, "role")->valuestring, want[i][1]) == 0)
+                                found++;
+                cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(f, "missing")));
+        }
+        cr_assert_eq(found, 5, "%s", out);
+        cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(crate, "test_counts"), "unsafe_block")
+                             ->valueint,
+                     1, "the #[cfg(test)] block is counted apart");
+        cJSON_Delete(doc);
+        pm_test_rmtree(tmp);
+        pm_free(out);
+        pm_free(err);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+}
