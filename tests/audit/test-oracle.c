@@ -85,9 +85,14 @@ rustc_sites(const char *stderr_text, struct set *out)
         pm_free(copy);
 }
 
-/* Compare one crate of the audit with rustc's view of it; @test: with --test. */
+/*
+ * Compare one crate of the audit with rustc's view of it; @test: with --test. With @strict the
+ * crate must have unsafe code (the oracle crates); otherwise (the examples, compiled without
+ * their dependencies: rustc's early unsafe_code lint runs despite the resolution errors) it may
+ * have none.
+ */
 static void
-compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test)
+compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test, bool strict)
 {
         const char *name = cJSON_GetObjectItem(crate, "crate_name")->valuestring;
         const char *edition = cJSON_GetObjectItem(crate, "edition")->valuestring;
@@ -116,7 +121,9 @@ compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test
         cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "role")->valuestring,
                          "root");
         status = pm_test_run(argv, ws, NULL, NULL, NULL, &err);
-        cr_assert_neq(status, 0, "rustc -D unsafe_code accepted %s", name);
+        cr_assert(status >= 0, "cannot run rustc");
+        if (strict)
+                cr_assert_neq(status, 0, "rustc -D unsafe_code accepted %s", name);
         rustc_sites(err, &rustc);
         cJSON_ArrayForEach(s, cJSON_GetObjectItem(crate, "sites"))
         {
@@ -134,7 +141,8 @@ compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test
                                                                                  : &listed,
                         key);
         }
-        cr_assert_gt(rustc.n, 0, "rustc reported no unsafe code in %s: %s", name, err);
+        if (strict)
+                cr_assert_gt(rustc.n, 0, "rustc reported no unsafe code in %s: %s", name, err);
         for (size_t i = 0; i < rustc.n; i++)
                 cr_expect(set_has(&listed, rustc.v[i]) || set_has(&in_macro, rustc.v[i]),
                           "%s%s: rustc reports unsafe code at %s, projmodel does not list it", name,
@@ -178,8 +186,8 @@ Test(audit_oracle, rustc_unsafe_code_errors_are_the_listed_sites, .timeout = 240
         cr_assert(cJSON_IsArray(doc), "not a JSON array: %s", out);
         cJSON_ArrayForEach(crate, doc)
         {
-                compare_crate(ws, out_dir, crate, false);
-                compare_crate(ws, out_dir, crate, true);
+                compare_crate(ws, out_dir, crate, false, true);
+                compare_crate(ws, out_dir, crate, true, true);
                 n++;
         }
         cr_assert_eq(n, 3, "the workspace has 3 crates, the audit listed %zu", n);
@@ -259,4 +267,169 @@ Test(audit_oracle, inventory_follows_mod_path_and_include, .timeout = 240)
         pm_free(db);
         pm_free(ws);
         pm_free(tmp);
+}
+
+/* Run `projmodel audit --format FORMAT` on a copy of @example_rel (under the source root) and
+ * return the parsed output; *@ret_tmp is the temporary directory (the copy is tmp/ws). */
+static cJSON *
+audit_copy(const char *example_rel, const char *format, char **ret_tmp)
+{
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        char *src = pm_test_strf("%s/%s", pm_test_source_root(), example_rel);
+        const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
+                               "--format",          format,  NULL };
+        const char *env[] = { cache_env, NULL };
+        char *out = NULL, *err = NULL;
+        cJSON *doc;
+        int status;
+
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "projmodel audit on %s failed: %s", example_rel, err);
+        doc = cJSON_Parse(out);
+        cr_assert_not_null(doc, "not JSON: %s", out);
+        pm_free(out);
+        pm_free(err);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        *ret_tmp = tmp;
+        return doc;
+}
+
+/* The repository's own examples, crate by crate (GN, and GN with a vendored Cargo workspace). */
+Test(audit_oracle, examples_agree_with_rustc, .timeout = 300)
+{
+        static const char *const examples[] = { "examples/gn-monorepo", "examples/mixed-monorepo" };
+        size_t crates = 0, with_unsafe = 0;
+
+        if (!pm_test_have("rustc") || !pm_test_have("gn") || !pm_test_have("cargo"))
+                cr_skip_test("rustc, gn and cargo are needed");
+        for (size_t e = 0; e < sizeof(examples) / sizeof(examples[0]); e++) {
+                char *tmp, *ws, *out_dir;
+                cJSON *doc = audit_copy(examples[e], "json", &tmp);
+                const cJSON *crate;
+
+                ws = pm_test_strf("%s/ws", tmp);
+                out_dir = pm_test_strf("%s/out", tmp);
+                cJSON_ArrayForEach(crate, doc)
+                {
+                        bool test = strcmp(cJSON_GetObjectItem(crate, "kind")->valuestring,
+                                           "test") == 0;
+
+                        compare_crate(ws, out_dir, crate, test, false);
+                        crates++;
+                        with_unsafe += cJSON_GetObjectItem(crate, "unsafe_sites")->valueint > 0;
+                }
+                cJSON_Delete(doc);
+                pm_test_rmtree(tmp);
+                pm_free(out_dir);
+                pm_free(ws);
+                pm_free(tmp);
+        }
+        cr_assert_geq(crates, 10, "only %zu crates in the examples", crates);
+        cr_assert_geq(with_unsafe, 2, "the examples hold unsafe code in at least two crates");
+}
+
+static const cJSON *
+get(const cJSON *o, const char *key)
+{
+        return cJSON_GetObjectItem(o, key);
+}
+
+/*
+ * The part of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json, OASIS) a result log of ours must
+ * satisfy, written down here since the schema cannot be downloaded: sarifLog requires version
+ * "2.1.0" and runs; run requires tool; tool requires driver; toolComponent requires name;
+ * reportingDescriptor requires id; result requires message; message has text; result.level is
+ * one of none/note/warning/error; ruleIndex >= 0 and, with tool rules, names the rule of ruleId;
+ * location.physicalLocation has artifactLocation (uri, uriBaseId naming an
+ * originalUriBaseIds entry) and region (startLine >= 1, startColumn >= 1); a logicalLocation's
+ * fullyQualifiedName is a string; property bags are objects.
+ */
+static size_t
+check_sarif(const cJSON *log)
+{
+        const cJSON *run, *rules, *res, *bases;
+        size_t n = 0;
+
+        cr_assert_str_eq(get(log, "version")->valuestring, "2.1.0");
+        cr_assert(cJSON_IsString(get(log, "$schema")));
+        cr_assert(cJSON_IsArray(get(log, "runs")) && cJSON_GetArraySize(get(log, "runs")) == 1);
+        run = cJSON_GetArrayItem(get(log, "runs"), 0);
+        cr_assert(cJSON_IsString(get(get(get(run, "tool"), "driver"), "name")));
+        rules = get(get(get(run, "tool"), "driver"), "rules");
+        cr_assert(cJSON_IsArray(rules));
+        bases = get(run, "originalUriBaseIds");
+        cr_assert(cJSON_IsString(get(get(bases, "SRCROOT"), "uri")));
+        cr_assert(strncmp(get(get(bases, "SRCROOT"), "uri")->valuestring, "file:///", 8) == 0);
+        cJSON_ArrayForEach(res, get(run, "results"))
+        {
+                const cJSON *loc, *art, *reg, *rule;
+                const char *level = get(res, "level")->valuestring;
+                int idx = get(res, "ruleIndex")->valueint;
+
+                cr_assert(cJSON_IsString(get(get(res, "message"), "text")));
+                cr_assert(strcmp(level, "none") == 0 || strcmp(level, "note") == 0 ||
+                          strcmp(level, "warning") == 0 || strcmp(level, "error") == 0);
+                cr_assert(idx >= 0 && idx < cJSON_GetArraySize(rules));
+                rule = cJSON_GetArrayItem(rules, idx);
+                cr_assert_str_eq(get(rule, "id")->valuestring, get(res, "ruleId")->valuestring);
+                cr_assert(cJSON_IsString(get(get(rule, "shortDescription"), "text")));
+                loc = cJSON_GetArrayItem(get(res, "locations"), 0);
+                art = get(get(loc, "physicalLocation"), "artifactLocation");
+                reg = get(get(loc, "physicalLocation"), "region");
+                cr_assert(cJSON_IsString(get(art, "uri")));
+                cr_assert(get(bases, get(art, "uriBaseId")->valuestring) != NULL);
+                cr_assert(get(reg, "startLine")->valueint >= 1);
+                cr_assert(get(reg, "startColumn")->valueint >= 1);
+                if (get(loc, "logicalLocations"))
+                        cr_assert(cJSON_IsString(
+                                get(cJSON_GetArrayItem(get(loc, "logicalLocations"), 0),
+                                    "fullyQualifiedName")));
+                cr_assert(cJSON_IsObject(get(res, "properties")));
+                n++;
+        }
+        return n;
+}
+
+Test(audit_oracle, sarif_is_valid_and_lists_every_site, .timeout = 240)
+{
+        char *tmp = NULL, *tmp2 = NULL;
+        cJSON *sarif, *json;
+        const cJSON *c, *res;
+        size_t sites = 0, results;
+        bool seen_send = false;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        sarif = audit_copy("tests/audit/oracle", "sarif", &tmp);
+        json = audit_copy("tests/audit/oracle", "json", &tmp2);
+        results = check_sarif(sarif);
+        cJSON_ArrayForEach(c, json) sites += (size_t)cJSON_GetArraySize(get(c, "sites"));
+        cr_assert_eq(results, sites, "one SARIF result per site (%zu, %zu)", results, sites);
+        cJSON_ArrayForEach(res, get(cJSON_GetArrayItem(get(sarif, "runs"), 0), "results"))
+        {
+                const cJSON *loc = cJSON_GetArrayItem(get(res, "locations"), 0);
+
+                if (strcmp(get(res, "ruleId")->valuestring, "unsafe_impl") == 0 &&
+                    strcmp(get(get(get(loc, "physicalLocation"), "artifactLocation"), "uri")
+                                   ->valuestring,
+                           "ffi_libc/src/platform/linux.rs") == 0) {
+                        cr_assert_eq(get(get(get(loc, "physicalLocation"), "region"), "startLine")
+                                             ->valueint,
+                                     4);
+                        seen_send = true;
+                }
+        }
+        cr_assert(seen_send, "the unsafe impl Send of platform/linux.rs is a result");
+        cJSON_Delete(sarif);
+        cJSON_Delete(json);
+        pm_test_rmtree(tmp);
+        pm_test_rmtree(tmp2);
+        pm_free(tmp);
+        pm_free(tmp2);
 }
