@@ -83,6 +83,8 @@ enum pm__stmt {
         PM__STMT_SOURCE_ROWS_OF_LABEL, /* ... and by label */
         /* queries */
         PM__STMT_Q_CLEAR,
+        PM__STMT_IDS_CLEAR, /* temp.pm_ids: the crate ids of temp.pm_q, for a partial load */
+        PM__STMT_IDS_FILL,
         PM__STMT_Q_INSERT,
         PM__STMT_Q_MISSING,
         PM__STMT_FOR_FILE,

@@ -196,6 +196,11 @@ pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct 
                         r = pm__index_check_q(idx, err);
                 if (r >= 0)
                         r = load_crates(&l, PM__STMT_LOAD_CRATES_Q, err);
+                /* The child statements are driven from the ids (db.c's LOAD_CHILD). */
+                if (r >= 0)
+                        r = pm__index_exec(idx, PM__STMT_IDS_CLEAR, err);
+                if (r >= 0)
+                        r = pm__index_exec(idx, PM__STMT_IDS_FILL, err);
         } else {
                 r = load_crates(&l, PM__STMT_LOAD_CRATES_ALL, err);
                 if (r >= 0)
