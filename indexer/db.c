@@ -603,6 +603,7 @@ pm_index_open(const char *path, struct pm_index **ret, struct pm_error *err)
         struct pm_index *idx = NULL;
         int r, rc;
 
+        (void)pm__index_install_allocator();
         idx = pm_calloc(1, sizeof(*idx));
         if (!idx)
                 return pm_error_set(err, -ENOMEM, "cannot open model '%s': out of memory", path);

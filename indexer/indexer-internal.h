@@ -273,6 +273,12 @@ void pm__rows_writer_release(struct pm__rows_writer *w);
 int pm__index_step_done(struct pm_index *idx, sqlite3_stmt *st, const char *what,
                         struct pm_error *err);
 
+/*
+ * Route SQLite's allocations through pm_malloc() and friends (sqlmem.c), once per process,
+ * before SQLite's first use. False when SQLite was already initialised with its own allocator.
+ */
+bool pm__index_install_allocator(void);
+
 /* Called by pm__index_prune() for every crate (@label, its build file or NULL) and every
  * watched file (@label NULL) it removes. Returns 0 or -ENOMEM. */
 typedef int (*pm__prune_note)(void *ud, const char *label, const char *build_file);

@@ -119,6 +119,7 @@ pm_index_snapshot(struct pm_index *idx, const char *path, const char *root, char
         if (!tmp)
                 return pm_error_set(err, -ENOMEM, "%s: out of memory", what);
         (void)unlink(tmp);
+        (void)pm__index_install_allocator();
         rc = sqlite3_open_v2(tmp, &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                                      SQLITE_OPEN_EXRESCODE,
@@ -307,6 +308,7 @@ pm_index_seed(struct pm_index *idx, const char *path, const char *root, bool onl
         int r, rc;
 
         (void)snprintf(what, sizeof(what), "cannot seed the model from '%s'", path);
+        (void)pm__index_install_allocator();
         rc = sqlite3_open_v2(path, &src,
                              SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
                              NULL);
