@@ -35,8 +35,13 @@ struct pm_step;
 #define PM_SEARCH_MAX_LIMIT    1000        /* projmodel/search "limit" */
 #define PM_WATCH_MAX_DIRS      100000      /* watched directories */
 #define PM_WATCH_MAX_CHANGED   4096        /* changed build files remembered for one run */
-#define PM_TOOL_MAX_STDERR     (64u << 10) /* stderr kept from one tool run */
-#define PM_STATUS_MAX_ERROR    8192        /* bytes of tool message kept in the status */
+#define PM_TOOL_MAX_STDERR     (64u << 10) /* stderr kept from one tool run (its head) */
+#define PM_TOOL_KILL_GRACE_MS                                                          \
+        2000                     /* after SIGTERM, before SIGKILL; and after the exit, \
+                                  * for pipes held by what the tool started */
+#define PM_TOOL_MSG_MAX     480  /* the tool's error line in our one-line error */
+#define PM_TOOL_CMD_MAX     160  /* the command line in an error message */
+#define PM_STATUS_MAX_ERROR 8192 /* bytes of tool message kept in the status */
 
 /* ---- LSP base framing (frame.c) ---- */
 
@@ -140,9 +145,25 @@ int pm__param_uint(const struct cJSON *params, const char *key, unsigned long de
 extern const struct pm__rpc_method pm__methods[];
 extern const size_t pm__n_methods;
 
-/* ---- async tool runner (spawn.c) ---- */
+/* ---- the build-tool step runner (spawn.c; tool.c drives it on a private loop) ---- */
 
 struct pm__spawn;
+
+/* The tool leads its own process group, and a stop signals the whole group (the daemon). Without
+ * it the tool stays in the caller's group and only it is signalled (the one-shot commands:
+ * whoever kills the command's group, e.g. rust-analyzer, kills the tool too). */
+#define PM__SPAWN_OWN_GROUP 1u
+
+/* @argv joined by spaces into @buf, shortened with "..." to fit. */
+void pm__tool_command_line(char *const *argv, char *buf, size_t size);
+
+/*
+ * The error-line rule: the line of @text that best explains a failure, the first starting with
+ * "error" (any case) or "FATAL" (GN prints "ERROR at //x/BUILD.gn:3:1: ..." and then context
+ * lines), else the last non-empty one; whitespace-trimmed, control characters blanked,
+ * shortened with "..." to fit @buf; "" when @text has none.
+ */
+void pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
 
 /* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
  * @r holds what was captured either way (the callee releases it after the callback). */
@@ -150,16 +171,21 @@ typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
                              const struct pm_error *err);
 
 /*
- * Start @step under uv_spawn (own process group, stdin /dev/null) on @loop, with a timeout
- * (@timeout_ms, 0 = none) after which the group is killed, and stdout capped at @max_output
- * bytes (over it: the group is killed, PM_ELIMIT). When step->output_file is set, stdout is
- * discarded beyond the cap and the file is *not* read here (r->out stays empty): the reader
- * does that off the loop. On failure to start returns an error and never calls @cb.
+ * Start @step under uv_spawn (stdin /dev/null) on @loop, with a timeout (@timeout_ms, 0 = none)
+ * and stdout capped at @max_output bytes (0: 1 GiB); stderr keeps its first PM_TOOL_MAX_STDERR
+ * bytes. One kill policy for every stop (timeout: PM_ETIMEOUT; over the cap: PM_ELIMIT;
+ * pm__spawn_kill(): -ECANCELED; unreadable output: its error): SIGTERM, then SIGKILL after
+ * PM_TOOL_KILL_GRACE_MS. A failed step (exit status not accepted by pm_step_exit_ok(), or a
+ * signal) is PM_ETOOL, "'<command line>' failed with exit status N: <error line>", the error
+ * line per pm__tool_error_line() from stderr, else stdout. When step->output_file is set,
+ * stdout is capped like stderr and the file is *not* read here. On failure to start returns an
+ * error (-ENOENT naming the tool when it is missing) and never calls @cb. @flags:
+ * PM__SPAWN_OWN_GROUP or 0.
  */
 int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
-                    size_t max_output, pm__spawn_cb cb, void *data, struct pm__spawn **ret,
-                    struct pm_error *err);
-/* Kill a running step; its callback still fires (with ECANCELED). */
+                    size_t max_output, unsigned flags, pm__spawn_cb cb, void *data,
+                    struct pm__spawn **ret, struct pm_error *err);
+/* Stop a running step (the kill policy above); its callback still fires (with ECANCELED). */
 void pm__spawn_kill(struct pm__spawn *s);
 
 /* ---- the daemon (daemon.c, socket.c, update.c, watch.c, methods.c) ---- */

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's asynchronous tool runner: one pm_step under uv_spawn on the daemon's loop, with a
- * timeout and output caps. It never blocks the loop and never reads output files (the refresh
- * worker does that on the thread pool). */
+/* The one build-tool step runner: one pm_step under uv_spawn on a caller's loop (the daemon's,
+ * or a one-shot command's private one), with the one timeout and kill policy, output caps and
+ * error-line rule every caller shares. It never blocks the loop and never reads output files
+ * (the caller does, off the loop or after it). */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
-#include "projmodel/path.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
@@ -24,23 +26,27 @@ struct pm__spawn {
         uv_process_t proc;
         uv_pipe_t out;
         uv_pipe_t err;
-        uv_timer_t timer;
+        uv_timer_t timer;    /* the timeout, then the kill grace, then the pipe grace */
         int n_open;          /* handles still to close */
+        bool own_group;      /* the tool leads its own process group (PM__SPAWN_OWN_GROUP) */
         bool exited;         /* exit callback ran */
         bool out_eof;        /* stdout pipe done */
         bool err_eof;        /* stderr pipe done */
         bool done;           /* user callback called */
-        bool timed_out;      /* the timer fired */
+        bool timed_out;      /* the timeout fired */
         bool over_limit;     /* stdout went over max_output */
         bool cancelled;      /* pm__spawn_kill() */
+        bool term_sent;      /* SIGTERM sent: SIGKILL follows after the grace */
         bool keep_out;       /* stdout is the step's output (no output_file) */
+        int io_error;        /* stdout could not be kept (out of memory), or 0 */
         struct pm_step rule; /* the step's exit-code rule only (argv and cwd not kept) */
         size_t max_output;   /* cap on r.out */
         unsigned timeout_ms;
         struct pm_tool_result r;
         pm__spawn_cb cb;
         void *data;
-        char *tool; /* argv[0], for messages */
+        char cmd[PM_TOOL_CMD_MAX]; /* the command line, shortened, for messages */
+        char scratch[4096];        /* reads that no buffer could take */
 };
 
 static void
@@ -51,50 +57,114 @@ on_close(uv_handle_t *h)
         if (--s->n_open > 0)
                 return;
         pm_tool_result_release(&s->r);
-        pm_free(s->tool);
         pm_free(s);
 }
 
 static void
-kill_group(struct pm__spawn *s)
+send_signal(struct pm__spawn *s, int sig)
 {
         if (s->exited)
                 return;
-        /* The step runs in its own session (UV_PROCESS_DETACHED), so its pid is its process
-         * group: kill the build tool's children too. */
-        (void)uv_kill(-s->proc.pid, SIGKILL);
-        (void)uv_process_kill(&s->proc, SIGKILL);
+        /* With its own group, the build tool's children go too; otherwise the tool stays in
+         * the caller's group (so whoever kills that group kills it) and only it is signalled.
+         * An error means it is already gone. */
+        if (s->own_group)
+                (void)uv_kill(-s->proc.pid, sig);
+        (void)uv_process_kill(&s->proc, sig);
 }
 
-/* The first non-empty line of @sb (bounded), for messages. */
-static void
-first_line(const struct pm_strbuf *sb, const char **ret, int *ret_len)
-{
-        const char *p = sb->buf, *end = sb->buf + sb->len, *nl;
+static void on_timer(uv_timer_t *t);
 
-        *ret = "";
-        *ret_len = 0;
-        if (!p)
+/*
+ * The kill policy, for every reason a step is stopped (timeout, output cap, cancellation, a
+ * read failure): SIGTERM, then SIGKILL if it is still running PM_TOOL_KILL_GRACE_MS later.
+ */
+static void
+stop_tool(struct pm__spawn *s)
+{
+        if (s->exited || s->term_sent)
+                return;
+        s->term_sent = true;
+        send_signal(s, SIGTERM);
+        (void)uv_timer_start(&s->timer, on_timer, PM_TOOL_KILL_GRACE_MS, 0);
+}
+
+void
+pm__tool_command_line(char *const *argv, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (char *const *a = argv; *a && len + 1 < size; a++) {
+                int n = snprintf(buf + len, size - len, "%s%s", a == argv ? "" : " ", *a);
+
+                if (n < 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (len >= size && size >= 4)
+                memcpy(buf + size - 4, "...", 4);
+}
+
+void
+pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
+{
+        const char *best = NULL, *best_end = NULL, *last = NULL, *last_end = NULL;
+        const char *p = text, *end = text + len;
+        size_t n;
+
+        buf[0] = '\0';
+        if (!text || size == 0)
                 return;
         while (p < end) {
-                nl = memchr(p, '\n', (size_t)(end - p));
-                if (!nl)
-                        nl = end;
-                if (nl > p && !(nl == p + 1 && *p == '\r')) {
-                        *ret = p;
-                        *ret_len = (int)((nl - p) > 400 ? 400 : (nl - p));
-                        return;
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *le = nl ? nl : end;
+                const char *b = p, *e = le;
+
+                while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
+                        b++;
+                while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+                        e--;
+                if (e > b) {
+                        if (!best && (size_t)(e - b) >= 5 &&
+                            (strncasecmp(b, "error", 5) == 0 || strncmp(b, "FATAL", 5) == 0)) {
+                                best = b;
+                                best_end = e;
+                        }
+                        last = b;
+                        last_end = e;
                 }
-                p = nl + 1;
+                p = le + 1;
         }
+        if (!best) {
+                best = last;
+                best_end = last_end;
+        }
+        if (!best)
+                return;
+        n = (size_t)(best_end - best);
+        if (n >= size) {
+                n = size - 1;
+                memcpy(buf, best, n);
+                buf[n] = '\0';
+                if (size >= 4)
+                        memcpy(buf + size - 4, "...", 4);
+        } else {
+                memcpy(buf, best, n);
+                buf[n] = '\0';
+        }
+        /* Control characters would break the one-line contract. */
+        for (char *c = buf; *c; c++)
+                if ((unsigned char)*c < 0x20)
+                        *c = ' ';
 }
 
 static void
 maybe_finish(struct pm__spawn *s)
 {
         struct pm_error err;
-        const char *line;
-        int code = 0, n;
+        char line[PM_TOOL_MSG_MAX];
+        int code = 0;
 
         if (s->done || !s->exited || !s->out_eof || !s->err_eof)
                 return;
@@ -102,31 +172,66 @@ maybe_finish(struct pm__spawn *s)
         pm_error_init(&err);
         (void)uv_timer_stop(&s->timer);
         if (s->cancelled) {
-                code = pm_error_set(&err, -ECANCELED, "'%s' cancelled", s->tool);
-        } else if (s->timed_out) {
-                code = pm_error_set(&err, PM_ETIMEOUT, "'%s' timed out after %u ms, killed",
-                                    s->tool, s->timeout_ms);
+                code = pm_error_set(&err, -ECANCELED, "'%s' cancelled", s->cmd);
+        } else if (s->io_error) {
+                code = pm_error_set(&err, s->io_error, "cannot read the output of '%s': %s", s->cmd,
+                                    pm_strerror(s->io_error));
         } else if (s->over_limit) {
-                code = pm_error_set(&err, PM_ELIMIT, "'%s' printed more than %zu bytes, killed",
-                                    s->tool, s->max_output);
+                code = pm_error_set(&err, PM_ELIMIT,
+                                    "'%s' printed more than %zu bytes (max_tool_output)", s->cmd,
+                                    s->max_output);
+        } else if (s->timed_out) {
+                code = pm_error_set(&err, PM_ETIMEOUT,
+                                    "'%s' did not finish within %u ms (tool_timeout_ms)", s->cmd,
+                                    s->timeout_ms);
         } else if (s->r.term_signal != 0 ||
                    !pm_step_exit_ok(&s->rule, s->r.exit_status, s->r.out.len)) {
-                /* GN reports build file errors on stdout, most tools on stderr. */
-                first_line(&s->r.err, &line, &n);
-                if (n == 0)
-                        first_line(&s->r.out, &line, &n);
+                /* Most tools report on stderr; GN reports build file errors on stdout. */
+                pm__tool_error_line(s->r.err.buf, s->r.err.len, line, sizeof(line));
+                if (!line[0])
+                        pm__tool_error_line(s->r.out.buf, s->r.out.len, line, sizeof(line));
                 if (s->r.term_signal)
-                        code = pm_error_set(&err, PM_ETOOL, "'%s' killed by signal %d%s%.*s",
-                                            s->tool, s->r.term_signal, n ? ": " : "", n, line);
+                        code = pm_error_set(&err, PM_ETOOL, "'%s' was killed by signal %d%s%s",
+                                            s->cmd, s->r.term_signal, line[0] ? ": " : "", line);
                 else
-                        code = pm_error_set(&err, PM_ETOOL, "'%s' exited with status %d%s%.*s",
-                                            s->tool, s->r.exit_status, n ? ": " : "", n, line);
+                        code = pm_error_set(&err, PM_ETOOL, "'%s' failed with exit status %d%s%s",
+                                            s->cmd, s->r.exit_status, line[0] ? ": " : "", line);
         }
         s->cb(s->data, code, &s->r, &err);
         uv_close((uv_handle_t *)&s->proc, on_close);
         uv_close((uv_handle_t *)&s->out, on_close);
         uv_close((uv_handle_t *)&s->err, on_close);
         uv_close((uv_handle_t *)&s->timer, on_close);
+}
+
+static void
+stop_reading(struct pm__spawn *s)
+{
+        if (!s->out_eof)
+                (void)uv_read_stop((uv_stream_t *)&s->out);
+        if (!s->err_eof)
+                (void)uv_read_stop((uv_stream_t *)&s->err);
+        s->out_eof = s->err_eof = true;
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+        struct pm__spawn *s = t->data;
+
+        if (s->exited) {
+                /* The tool is gone but something it started holds the pipes open: stop
+                 * reading, what it printed is here. */
+                stop_reading(s);
+                maybe_finish(s);
+                return;
+        }
+        if (!s->term_sent) {
+                s->timed_out = true;
+                stop_tool(s);
+                return;
+        }
+        send_signal(s, SIGKILL);
 }
 
 static void
@@ -137,24 +242,25 @@ on_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
         s->exited = true;
         s->r.exit_status = term_signal ? -1 : (int)exit_status;
         s->r.term_signal = term_signal;
+        if (!s->out_eof || !s->err_eof)
+                (void)uv_timer_start(&s->timer, on_timer, PM_TOOL_KILL_GRACE_MS, 0);
         maybe_finish(s);
 }
 
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-        static char scratch[64 * 1024];
         struct pm__spawn *s = h->data;
         struct pm_strbuf *sb = (uv_pipe_t *)h == &s->out ? &s->r.out : &s->r.err;
 
-        /* Grow the capture buffer directly; on OOM read into scratch and drop the bytes (the
-         * caps make that a "too much output" case). */
+        (void)suggested;
+        /* Grow the capture buffer directly; on OOM read into scratch and drop the bytes. */
         if (pm_strbuf_grow(sb, 64 * 1024) == 0) {
                 buf->base = sb->buf + sb->len;
                 buf->len = sb->alloc - sb->len - 1;
         } else {
-                buf->base = scratch;
-                buf->len = sizeof(scratch);
+                buf->base = s->scratch;
+                buf->len = sizeof(s->scratch);
         }
 }
 
@@ -175,28 +281,29 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
                 maybe_finish(s);
                 return;
         }
-        if (nread == 0 || !sb->buf || buf->base != sb->buf + sb->len)
+        if (nread == 0)
+                return;
+        if (!sb->buf || buf->base != sb->buf + sb->len) {
+                /* Dropped for lack of memory: only the step's output must be whole. */
+                if (is_out && s->keep_out && !s->io_error) {
+                        s->io_error = -ENOMEM;
+                        stop_tool(s);
+                }
+                return;
+        }
+        if (s->over_limit || s->io_error)
                 return;
         sb->len += (size_t)nread;
         sb->buf[sb->len] = '\0';
         if (sb->len > cap) {
                 if (is_out && s->keep_out) {
                         s->over_limit = true;
-                        kill_group(s);
+                        stop_tool(s);
                 }
                 /* Keep the head of diagnostics: the first error is the useful one. */
                 sb->len = cap;
                 sb->buf[sb->len] = '\0';
         }
-}
-
-static void
-on_timeout(uv_timer_t *t)
-{
-        struct pm__spawn *s = t->data;
-
-        s->timed_out = true;
-        kill_group(s);
 }
 
 void
@@ -205,35 +312,34 @@ pm__spawn_kill(struct pm__spawn *s)
         if (!s || s->done)
                 return;
         s->cancelled = true;
-        kill_group(s);
+        stop_tool(s);
 }
 
 int
 pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
-                size_t max_output, pm__spawn_cb cb, void *data, struct pm__spawn **ret,
-                struct pm_error *err)
+                size_t max_output, unsigned flags, pm__spawn_cb cb, void *data,
+                struct pm__spawn **ret, struct pm_error *err)
 {
         uv_process_options_t opts;
         uv_stdio_container_t stdio[3];
         struct pm__spawn *s = NULL;
+        const char *tool;
         int r;
 
-        if (!step->argv || !step->argv[0])
-                return pm_error_set(err, -EINVAL, "internal bug: empty argv");
+        if (!step || !step->argv || !step->argv[0] || !step->argv[0][0])
+                return pm_error_set(err, -EINVAL, "internal bug: empty command");
+        tool = step->argv[0];
         s = pm_calloc(1, sizeof(*s));
         if (!s)
                 return pm_error_set(err, -ENOMEM, "out of memory");
-        s->tool = pm_strdup(pm_path_basename(step->argv[0]));
-        if (!s->tool) {
-                pm_free(s);
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        }
+        pm__tool_command_line(step->argv, s->cmd, sizeof(s->cmd));
         pm_strbuf_init(&s->r.out);
         pm_strbuf_init(&s->r.err);
+        s->own_group = (flags & PM__SPAWN_OWN_GROUP) != 0;
         s->keep_out = step->output_file == NULL;
         /* Only what pm_step_exit_ok() reads: the plan may be released before we are freed. */
         memcpy(s->rule.ok_exit_codes, step->ok_exit_codes, sizeof(s->rule.ok_exit_codes));
-        s->rule.output_file = step->output_file ? s->tool : NULL;
+        s->rule.output_file = step->output_file ? s->cmd : NULL;
         s->max_output = max_output ? max_output : (size_t)1 << 30;
         s->timeout_ms = timeout_ms;
         s->cb = cb;
@@ -250,17 +356,17 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         stdio[1].data.stream = (uv_stream_t *)&s->out;
         stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
         stdio[2].data.stream = (uv_stream_t *)&s->err;
-        opts.file = step->argv[0];
+        opts.file = tool;
         opts.args = step->argv;
         opts.cwd = step->cwd;
-        opts.flags = UV_PROCESS_DETACHED;
+        opts.flags = s->own_group ? UV_PROCESS_DETACHED : 0;
         opts.stdio = stdio;
         opts.stdio_count = 3;
         opts.exit_cb = on_exit_cb;
         r = uv_spawn(loop, &s->proc, &opts);
+        s->n_open = 4;
         if (r < 0) {
                 /* uv_spawn failed: the process handle must still be closed. */
-                s->n_open = 4;
                 s->done = true;
                 uv_close((uv_handle_t *)&s->proc, on_close);
                 uv_close((uv_handle_t *)&s->out, on_close);
@@ -268,14 +374,22 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
                 uv_close((uv_handle_t *)&s->timer, on_close);
                 if (r == UV_ENOENT)
                         return pm_error_set(err, -ENOENT, "cannot run '%s': not found in PATH",
-                                            step->argv[0]);
-                return pm_error_set(err, r, "cannot run '%s': %s", step->argv[0], uv_strerror(r));
+                                            tool);
+                if (r == UV_EACCES)
+                        return pm_error_set(err, -EACCES, "cannot run '%s': permission denied",
+                                            tool);
+                return pm_error_set(err, r, "cannot run '%s': %s", tool, uv_strerror(r));
         }
-        s->n_open = 4;
-        (void)uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
-        (void)uv_read_start((uv_stream_t *)&s->err, on_alloc, on_read);
-        if (timeout_ms)
-                (void)uv_timer_start(&s->timer, on_timeout, timeout_ms, 0);
+        r = uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
+        if (r == 0)
+                r = uv_read_start((uv_stream_t *)&s->err, on_alloc, on_read);
+        if (r < 0) {
+                s->io_error = r;
+                stop_reading(s);
+                stop_tool(s);
+        } else if (timeout_ms) {
+                (void)uv_timer_start(&s->timer, on_timer, timeout_ms, 0);
+        }
         if (ret)
                 *ret = s;
         return 0;

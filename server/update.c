@@ -570,7 +570,8 @@ run_step(struct pm__refresh *r)
                 const struct pm_step *s = &r->plan.steps[r->step];
 
                 code = pm__spawn_start(&srv->loop, s, srv->cfg->tool_timeout_ms,
-                                       srv->cfg->max_tool_output, on_step_done, r, &r->spawn, &err);
+                                       srv->cfg->max_tool_output, PM__SPAWN_OWN_GROUP, on_step_done,
+                                       r, &r->spawn, &err);
                 if (code == 0)
                         return;
                 if (!s->optional) {
@@ -861,7 +862,8 @@ pm__sysroot_start(struct pm_server *srv, struct pm_error *err)
         memset(&step, 0, sizeof(step));
         step.argv = argv;
         step.cwd = srv->cfg->root;
-        r = pm__spawn_start(&srv->loop, &step, 60000, 1 << 20, on_sysroot, srv, NULL, err);
+        r = pm__spawn_start(&srv->loop, &step, 60000, 1 << 20, PM__SPAWN_OWN_GROUP, on_sysroot, srv,
+                            NULL, err);
         if (r < 0)
                 srv->sysroot_done = true;
         return r;

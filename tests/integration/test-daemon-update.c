@@ -287,3 +287,51 @@ Test(daemon_update, only_the_adapters_output_directory_is_skipped)
         pm_free(in_out);
         pm_client_free(c);
 }
+
+/*
+ * One runner, one error-line rule: the same GN error reads the same in `projmodel export`'s
+ * error and in the daemon's projmodel/status (and its refreshFailed notification), from the
+ * quoted command on.
+ */
+Test(daemon_update, gn_error_reads_the_same_in_export_and_status)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *db = pm_test_strf("%s/export.db", d.tmp);
+        const char *argv[] = { pm_test_projmodel(), "export", "--root", d.root, "--db", db, NULL };
+        char *out = NULL, *errs = NULL, *nl;
+        const char *from_export, *from_status, *from_note;
+        cJSON *r, *n;
+        int st;
+
+        settle(c);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+        append("lib/util/BUILD.gn", "\nrust_library(\"broken\" {\n");
+        n = pm_test_wait_notification(c, "projmodel/refreshFailed", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no refreshFailed notification");
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "lastError")));
+
+        st = pm_test_run(argv, d.root, pm_test_daemon_env(&d), NULL, &out, &errs);
+        cr_assert_eq(st, 1, "export: exit %d, stderr: %s", st, errs);
+        nl = strchr(errs, '\n');
+        cr_assert(nl && nl[1] == '\0', "export's error is not one line: %s", errs);
+        *nl = '\0';
+        from_export = strstr(errs, "'gn ");
+        from_status = strstr(cJSON_GetObjectItem(r, "lastError")->valuestring, "'gn ");
+        from_note =
+                strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "error")->valuestring,
+                       "'gn ");
+        cr_assert(from_export, "export: %s", errs);
+        cr_assert(from_status, "status: %s", cJSON_GetObjectItem(r, "lastError")->valuestring);
+        cr_assert(from_note);
+        cr_assert(strstr(from_export, "ERROR at //lib/util/BUILD.gn:"), "%s", from_export);
+        cr_assert_str_eq(from_status, from_export);
+        cr_assert_str_eq(from_note, from_export);
+        cJSON_Delete(n);
+        cJSON_Delete(r);
+        pm_free(errs);
+        pm_free(out);
+        pm_free(db);
+        pm_client_free(c);
+}
