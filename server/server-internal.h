@@ -266,6 +266,7 @@ struct pm_server {
         /* Refreshing. */
         struct pm__refresh *running; /* NULL when idle */
         bool *dirty_projects;        /* per cfg project: re-query needed */
+        bool reload_config;          /* .projmodel.json changed: re-read before the next run */
         bool dirty;                  /* any of them */
         bool dirty_full;             /* a full (unscoped) query is needed */
         char **changed;              /* changed build files since the last start */
@@ -330,6 +331,9 @@ void pm__server_stop(struct pm_server *srv);
 void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);
 
 /* update.c: the refresh engine. */
+/* watch.c: true while the startup walk runs on the thread pool (it reads srv->cfg). */
+bool pm__watch_walk_running(void);
+
 /* Mark @project (NULL = every project) dirty; @build_file (may be NULL) narrows the query.
  * Arms the debounce (@immediate: start as soon as the loop is idle). */
 void pm__refresh_request(struct pm_server *srv, const struct pm_project *project,

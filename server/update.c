@@ -352,11 +352,13 @@ work_cb(uv_work_t *w)
         if (!srv->widx) {
                 /* The worker's own handle: SQLite handles are never shared between threads. */
                 code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
-                if (code >= 0) /* its applies drop the sources the configuration left */
-                        code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
                 if (code < 0)
                         goto out;
         }
+        /* Its applies drop the sources the configuration (maybe re-read) no longer names. */
+        code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
+        if (code < 0)
+                goto out;
         t0 = mono_ms_f();
         for (size_t i = 0; i < r->plan.n_steps; i++) {
                 const struct pm_step *s = &r->plan.steps[i];
@@ -763,12 +765,56 @@ failed:
         next_project(r);
 }
 
+/*
+ * Re-read .projmodel.json between runs (nothing else reads srv->cfg then: no worker runs, and the
+ * startup walk has ended). The new configuration's projects all re-query; its sources replace
+ * the old in the model with the next apply (pm_model_configure()). A configuration that does not
+ * load keeps the old one, with the error logged.
+ */
+static void
+reload_config(struct pm_server *srv)
+{
+        struct pm_config *cfg = NULL;
+        bool *dirty;
+        struct pm_error err;
+
+        pm_error_init(&err);
+        if (pm_config_load(srv->cfg->root, &cfg, &err) < 0 ||
+            pm_adapter_resolve_config(cfg, &err) < 0) {
+                pm__log("keeping the previous configuration: %s", err.msg);
+                pm_free(srv->last_error);
+                srv->last_error = pm_strdup(err.msg);
+                goto out;
+        }
+        dirty = pm_calloc(cfg->n_projects, sizeof(*dirty));
+        if (!dirty) {
+                pm__log("out of memory re-reading the configuration, retrying later");
+                pm_config_free(cfg);
+                return;
+        }
+        pm__refresh_release(srv); /* the fingerprints are per old project */
+        pm_free(srv->dirty_projects);
+        for (size_t i = 0; i < cfg->n_projects; i++)
+                dirty[i] = true;
+        srv->dirty_projects = dirty;
+        srv->dirty_full = true;
+        pm_config_free(srv->cfg);
+        srv->cfg = pm_steal_ptr(&cfg);
+        pm__log("configuration re-read: %zu projects", srv->cfg->n_projects);
+out:
+        srv->reload_config = false;
+        pm_config_free(cfg);
+}
+
 static void
 refresh_start(struct pm_server *srv)
 {
-        struct pm__refresh *r = pm_calloc(1, sizeof(*r));
+        struct pm__refresh *r;
         struct timespec ts;
 
+        if (srv->reload_config && !pm__watch_walk_running())
+                reload_config(srv);
+        r = pm_calloc(1, sizeof(*r));
         if (r)
                 r->todo = pm_calloc(srv->cfg->n_projects, sizeof(bool));
         if (!r || !r->todo) {

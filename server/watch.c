@@ -392,6 +392,12 @@ is_build_file_name(const struct pm_project *p, const char *name)
         return false;
 }
 
+bool
+pm__watch_walk_running(void)
+{
+        return the_walk != NULL;
+}
+
 static bool
 ends_with(const char *s, const char *suffix)
 {
@@ -448,9 +454,10 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                 goto out;
         }
         if (pm__strset_contains(&srv->watch_set, path) || is_build_file_name(p, name)) {
-                if (strcmp(name, ".projmodel.json") == 0)
+                if (strcmp(name, ".projmodel.json") == 0) {
+                        srv->reload_config = true;
                         pm__refresh_request(srv, NULL, NULL, false);
-                else
+                } else
                         pm__refresh_request(srv, p, path, false);
         } else if (ends_with(name, ".rs") &&
                    (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
