@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "projmodel/audit.h"
 #include "projmodel/error.h"
@@ -37,6 +39,8 @@ struct pm_audit {
         struct pm_audit_crate **crates; /* to free their source arrays */
         size_t n_crates, cap_crates;
         unsigned long seq;
+        struct pm_audit_store store; /* zeroed when none */
+        size_t n_read;               /* files whose bytes were read */
 };
 
 static const char *const role_names[_PM_AUDIT_ROLE_MAX] = {
@@ -97,6 +101,18 @@ pm_audit_files_scanned(const struct pm_audit *a)
         return a->n_files;
 }
 
+void
+pm_audit_set_store(struct pm_audit *a, const struct pm_audit_store *store)
+{
+        a->store = *store;
+}
+
+size_t
+pm_audit_files_read(const struct pm_audit *a)
+{
+        return a->n_read;
+}
+
 size_t
 pm_audit_bytes_read(const struct pm_audit *a)
 {
@@ -127,12 +143,104 @@ grow_table(struct pm_audit *a)
         return 0;
 }
 
+/* A file written this recently may change again within the mtime's granularity unseen. */
+#define RECENT_NS 2000000000LL
+
+static int64_t
+now_ns(void)
+{
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return INT64_MAX;
+        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Fill @f: missing, or scanned. With a store, a record whose size and mtime match is decoded
+ * without reading the file; one whose hash matches the bytes is decoded without scanning them;
+ * otherwise the file is scanned and its record replaced.
+ */
+static int
+load_file(struct pm_audit *a, struct file *f, struct pm_error *err)
+{
+        struct pm_strbuf rec = PM_STRBUF_INIT, sb = PM_STRBUF_INIT;
+        struct pm_audit_file_stamp old = { 0 }, cur = { 0 };
+        bool hit = false, scanned = false;
+        struct stat st;
+        int r = 0;
+
+        if (stat(f->path, &st) < 0) {
+                if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG && errno != ELOOP)
+                        return pm_error_set_at(err, -errno, f->path, 0, 0, "cannot read: %s",
+                                               strerror(errno));
+                f->missing = true;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                f->missing = true;
+                return 0;
+        }
+        cur.size = (int64_t)st.st_size;
+        cur.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        if (a->store.get) {
+                r = a->store.get(a->store.ud, f->path, &old, &rec, &hit, err);
+                if (r < 0)
+                        goto out;
+        }
+        if (hit && old.mtime_ns >= 0 && old.size == cur.size && old.mtime_ns == cur.mtime_ns) {
+                r = pm_audit_file_decode(rec.buf ? rec.buf : "", rec.len, &f->scan, err);
+                if (r != PM_EPARSE)
+                        goto out; /* answered by the record (or out of memory) */
+                hit = false;
+        }
+        r = pm_strbuf_read_file(&sb, f->path, PM_AUDIT_MAX_FILE_BYTES, err);
+        if (r == -ENOENT || r == -ENOTDIR || r == -EISDIR) {
+                f->missing = true;
+                r = 0;
+                goto out;
+        }
+        if (r < 0)
+                goto out;
+        a->n_read++;
+        a->bytes += sb.len;
+        cur.hash = pm_hash64(sb.buf ? sb.buf : "", sb.len, 0);
+        r = PM_EPARSE;
+        if (hit && old.hash == cur.hash)
+                r = pm_audit_file_decode(rec.buf ? rec.buf : "", rec.len, &f->scan, err);
+        if (r == PM_EPARSE) {
+                r = pm_audit_scan(sb.buf ? sb.buf : "", sb.len, &f->scan, err);
+                if (r < 0) {
+                        pm_error_prefix(err, "%s", f->path);
+                        goto out;
+                }
+                scanned = true;
+        }
+        if (r < 0 || !a->store.put)
+                goto out;
+        if (cur.mtime_ns > now_ns() - RECENT_NS)
+                cur.mtime_ns = -1;
+        if (scanned) {
+                pm_strbuf_reset(&rec);
+                r = pm_audit_file_encode(&f->scan, &rec);
+                if (r < 0) {
+                        r = pm_error_set(err, r, "out of memory");
+                        goto out;
+                }
+        }
+        if (scanned || old.size != cur.size || old.mtime_ns != cur.mtime_ns)
+                r = a->store.put(a->store.ud, f->path, &cur, rec.buf ? rec.buf : "", rec.len, err);
+out:
+        pm_strbuf_release(&rec);
+        pm_strbuf_release(&sb);
+        return r;
+}
+
 /* The run's entry for @path, read and scanned on first use (missing files are remembered). */
 static int
 get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_error *err)
 {
         uint64_t h = pm_hash64(path, strlen(path), 0);
-        struct pm_strbuf sb = PM_STRBUF_INIT;
         struct file *f;
         size_t k;
         int r;
@@ -147,17 +255,7 @@ get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_erro
         if (!f || !(f->path = pm_arena_strdup(a->arena, path)))
                 return pm_error_set(err, -ENOMEM, "out of memory");
         f->hash = h;
-        r = pm_strbuf_read_file(&sb, path, PM_AUDIT_MAX_FILE_BYTES, err);
-        if (r == -ENOENT || r == -ENOTDIR || r == -EISDIR) {
-                f->missing = true;
-                r = 0;
-        } else if (r == 0) {
-                a->bytes += sb.len;
-                r = pm_audit_scan(sb.buf ? sb.buf : "", sb.len, &f->scan, err);
-                if (r < 0)
-                        pm_error_prefix(err, "%s", path);
-        }
-        pm_strbuf_release(&sb);
+        r = load_file(a, f, err);
         if (r < 0)
                 return r;
         a->table[k] = f;

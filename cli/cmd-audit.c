@@ -397,6 +397,34 @@ render(struct pm_strbuf *sb, const struct report *rp, enum audit_format format)
         return r;
 }
 
+/* The model as the audit's store of per-file scans (projmodel/index.h, audit_files). */
+static int
+store_get(void *ud, const char *path, struct pm_audit_file_stamp *ret_stamp, struct pm_strbuf *scan,
+          bool *ret_hit, struct pm_error *err)
+{
+        struct pm_index_audit_stamp st = { 0 };
+        bool hit = false;
+        int r = pm_index_audit_get(ud, path, &st, scan, &hit, err);
+
+        if (r == 0 && hit) {
+                ret_stamp->size = st.size;
+                ret_stamp->mtime_ns = st.mtime_ns;
+                ret_stamp->hash = st.hash;
+        }
+        if (r == 0)
+                *ret_hit = hit;
+        return r;
+}
+
+static int
+store_put(void *ud, const char *path, const struct pm_audit_file_stamp *stamp, const char *scan,
+          size_t len, struct pm_error *err)
+{
+        struct pm_index_audit_stamp st = { stamp->size, stamp->mtime_ns, stamp->hash };
+
+        return pm_index_audit_put(ud, path, &st, scan, len, err);
+}
+
 static int
 run_audit(const struct audit_opts *o, struct pm_error *err)
 {
@@ -439,13 +467,26 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                         goto out;
         }
         r = pm_audit_new(&a, err);
+        if (r < 0)
+                goto out;
+        pm_audit_set_store(a, &(struct pm_audit_store){ store_get, store_put, idx });
+        r = pm_index_audit_begin(idx, err);
+        if (r < 0)
+                goto out;
         for (size_t i = 0; r == 0 && i < g->n_crates; i++)
                 if (on[i])
                         r = pm_audit_add_crate(a, &g->crates[i], &rp.crates[rp.n++], err);
+        if (r < 0) {
+                struct pm_error ignored;
+
+                (void)pm_index_audit_end(idx, false, &ignored);
+                goto out;
+        }
+        r = pm_index_audit_end(idx, true, err);
         if (r < 0)
                 goto out;
-        pm__cli_trace("audit: %zu crates, %zu files, %zu bytes", rp.n, pm_audit_files_scanned(a),
-                      pm_audit_bytes_read(a));
+        pm__cli_trace("audit: %zu crates, %zu files, %zu read, %zu bytes", rp.n,
+                      pm_audit_files_scanned(a), pm_audit_files_read(a), pm_audit_bytes_read(a));
         r = render(&out, &rp, o->format);
         if (r < 0) {
                 r = pm_error_set(err, r, "out of memory");

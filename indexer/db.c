@@ -64,7 +64,13 @@ static const char schema_sql[] =
                                                     "CREATE TABLE outputs("
                                                     " key TEXT PRIMARY KEY NOT NULL,"
                                                     " generation INTEGER NOT NULL,"
-                                                    " data BLOB NOT NULL);";
+                                                    " data BLOB NOT NULL);"
+                                                    "CREATE TABLE audit_files("
+                                                    " path TEXT PRIMARY KEY NOT NULL,"
+                                                    " size INTEGER NOT NULL,"
+                                                    " mtime_ns INTEGER NOT NULL,"
+                                                    " hash INTEGER NOT NULL,"
+                                                    " scan BLOB NOT NULL) WITHOUT ROWID;";
 
 /*
  * The secondary indexes of the crate tables, kept apart from schema_sql so that a bulk apply
@@ -246,6 +252,9 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_OUTPUT_PUT] = "INSERT INTO outputs(key, generation, data) VALUES (?1, ?2, ?3)"
                                 " ON CONFLICT(key) DO UPDATE SET generation = excluded.generation,"
                                 " data = excluded.data",
+        [PM__STMT_AUDIT_GET] = "SELECT size, mtime_ns, hash, scan FROM audit_files WHERE path = ?1",
+        [PM__STMT_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_files(path, size, mtime_ns, hash, scan)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 int

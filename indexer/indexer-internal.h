@@ -119,6 +119,9 @@ enum pm__stmt {
         PM__STMT_SOURCE_CRATES,
         PM__STMT_SOURCE_DROP_CRATES,
         PM__STMT_SOURCE_DROP_BFS,
+        /* audit.c */
+        PM__STMT_AUDIT_GET,
+        PM__STMT_AUDIT_PUT,
         _PM__STMT_MAX
 };
 

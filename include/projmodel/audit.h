@@ -6,9 +6,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pm_crate;
 struct pm_error;
+struct pm_strbuf;
 
 /* ---- Tokens ---------------------------------------------------------------------------- */
 
@@ -162,6 +164,19 @@ int pm_audit_scan(const char *src, size_t len, struct pm_audit_file *ret, struct
 /* Free what pm_audit_scan() put in @f and zero it. */
 void pm_audit_file_release(struct pm_audit_file *f);
 
+/*
+ * Append @f to @out in a compact encoding (JSON) that pm_audit_file_decode() reads back exactly.
+ * Returns 0 or -ENOMEM.
+ */
+int pm_audit_file_encode(const struct pm_audit_file *f, struct pm_strbuf *out);
+
+/*
+ * Decode @len bytes written by pm_audit_file_encode() into *@ret (zeroed or released). Returns
+ * 0, -ENOMEM, or PM_EPARSE when the bytes are not such an encoding (*@ret left empty).
+ */
+int pm_audit_file_decode(const char *data, size_t len, struct pm_audit_file *ret,
+                         struct pm_error *err);
+
 /* ---- Crate inventory ------------------------------------------------------------------- */
 
 /* How a file came to belong to a crate. */
@@ -242,5 +257,35 @@ int pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c,
 size_t pm_audit_files_scanned(const struct pm_audit *a);
 /* Bytes read so far. */
 size_t pm_audit_bytes_read(const struct pm_audit *a);
+
+/* What a file was when it was scanned: size, mtime in ns (-1: too recent to vouch for), hash. */
+struct pm_audit_file_stamp {
+        int64_t size;
+        int64_t mtime_ns;
+        uint64_t hash; /* pm_hash64() of the bytes */
+};
+
+/*
+ * Where a run keeps scans between runs (the model, see pm_index_audit_get()). get() appends the
+ * encoded scan of @path to @scan and sets *ret_hit when it has one; put() replaces it. Both
+ * return 0 or a negative error and fill @err. @ud is the store's own.
+ */
+struct pm_audit_store {
+        int (*get)(void *ud, const char *path, struct pm_audit_file_stamp *ret_stamp,
+                   struct pm_strbuf *scan, bool *ret_hit, struct pm_error *err);
+        int (*put)(void *ud, const char *path, const struct pm_audit_file_stamp *stamp,
+                   const char *scan, size_t len, struct pm_error *err);
+        void *ud;
+};
+
+/*
+ * Use @store (copied; its @ud borrowed) for the files read from now on: a file whose size and
+ * mtime match its record is not read at all; one whose bytes hash as recorded is not scanned
+ * again; any other is scanned and its record replaced.
+ */
+void pm_audit_set_store(struct pm_audit *a, const struct pm_audit_store *store);
+
+/* Files whose bytes were read (not answered by the store on size and mtime alone). */
+size_t pm_audit_files_read(const struct pm_audit *a);
 
 #endif

@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_strbuf;
 struct pm_strlist;
 
-#define PM_INDEX_SCHEMA_VERSION 3
+#define PM_INDEX_SCHEMA_VERSION 4
 
 /* An open model database. Not thread-safe: use one handle per thread (WAL allows a writer and
  * many readers at once). */
@@ -95,6 +95,29 @@ int pm_index_source_stamp(struct pm_index *idx, const char *source, char **ret,
  * unchanged number proves the load saw that model); otherwise it stores nothing and returns 0.
  * Entries of older generations are dropped.
  */
+/*
+ * What the unsafe audit remembers per source file (docs/model.md, audit_files): the file's size,
+ * mtime (ns; -1 when it was too recent to vouch for) and content hash when it was scanned, and
+ * the encoded scan (pm_audit_file_encode()). pm_index_audit_get() appends the scan to @scan and
+ * sets *ret_hit when @path is stored (the stamp goes to *ret_stamp); pm_index_audit_put()
+ * replaces the record. Wrap many puts in pm_index_audit_begin()/pm_index_audit_end() (one write
+ * transaction; @commit false rolls back).
+ */
+struct pm_index_audit_stamp {
+        int64_t size;
+        int64_t mtime_ns;
+        uint64_t hash;
+};
+
+int pm_index_audit_get(struct pm_index *idx, const char *path,
+                       struct pm_index_audit_stamp *ret_stamp, struct pm_strbuf *scan,
+                       bool *ret_hit, struct pm_error *err);
+int pm_index_audit_put(struct pm_index *idx, const char *path,
+                       const struct pm_index_audit_stamp *stamp, const void *scan, size_t len,
+                       struct pm_error *err);
+int pm_index_audit_begin(struct pm_index *idx, struct pm_error *err);
+int pm_index_audit_end(struct pm_index *idx, bool commit, struct pm_error *err);
+
 int pm_index_output_get(struct pm_index *idx, const char *key, struct pm_strbuf *out, bool *ret_hit,
                         struct pm_error *err);
 int pm_index_output_put(struct pm_index *idx, const char *key, uint64_t generation,

@@ -433,3 +433,91 @@ Test(audit_oracle, sarif_is_valid_and_lists_every_site, .timeout = 240)
         pm_free(tmp);
         pm_free(tmp2);
 }
+
+/* One audit of @ws with PROJMODEL_TRACE: how many files it read; *@ret_json gets the output. */
+static int
+audit_reads(const char *ws, const char *db, const char *cache_env, char **ret_json)
+{
+        const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
+                               "--format",          "json",  NULL };
+        const char *env[] = { cache_env, "PROJMODEL_TRACE=1", NULL };
+        char *out = NULL, *err = NULL;
+        const char *p;
+        unsigned crates = 0, files = 0, read = 0;
+        int status;
+
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s", err);
+        p = strstr(err, "trace: audit: ");
+        cr_assert_not_null(p, "no audit trace in %s", err);
+        cr_assert_eq(
+                sscanf(p, "trace: audit: %u crates, %u files, %u read", &crates, &files, &read), 3,
+                "%s", p);
+        cr_assert_eq(crates, 3);
+        cr_assert_eq(files, 7);
+        pm_free(err);
+        *ret_json = out;
+        return (int)read;
+}
+
+static void
+set_mtime(const char *path, const char *when)
+{
+        const char *argv[] = { "find", path, "-type", "f", "-exec", "touch",
+                               "-d",   when, "{}",    "+", NULL };
+
+        cr_assert_eq(pm_test_run(argv, NULL, NULL, NULL, NULL, NULL), 0);
+}
+
+/* The model keeps each file's scan with its size, mtime and hash (audit_files): a second audit
+ * reads nothing, an edited file is read again and its new site listed, a touched but unchanged
+ * file is read (hash compared) but not scanned. */
+Test(audit_model, second_audit_reads_only_changed_files, .timeout = 240)
+{
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        char *src = pm_test_strf("%s/tests/audit/oracle", pm_test_source_root());
+        char *sys = pm_test_strf("%s/ffi_libc/src/sys.rs", ws), *text, *edited, *json;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        set_mtime(ws, "@1600000000");
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 7, "the first audit reads every file");
+        cr_assert_null(strstr(json, "\"file\":\t\"ffi_libc/src/sys.rs\",\n\t\t\t\t\"line\":\t9"),
+                       "no site at line 9 yet");
+        pm_free(json);
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 0, "nothing changed, nothing read");
+        pm_free(json);
+
+        text = pm_test_read_file(sys);
+        edited = pm_test_strf("%s\npub fn more() {\n        unsafe {}\n}\n", text);
+        cr_assert_eq(pm_test_write_file(sys, edited), 0);
+        set_mtime(sys, "@1600000100");
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 1, "only the edited file is read");
+        cr_assert_not_null(
+                strstr(json, "\"file\":\t\"ffi_libc/src/sys.rs\",\n\t\t\t\t\"line\":\t9"),
+                "the new unsafe block is listed: %s", json);
+        pm_free(json);
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 0);
+        pm_free(json);
+
+        set_mtime(ws, "@1600000200");
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 7, "touched files are read again");
+        cr_assert_not_null(
+                strstr(json, "\"file\":\t\"ffi_libc/src/sys.rs\",\n\t\t\t\t\"line\":\t9"));
+        pm_free(json);
+        cr_assert_eq(audit_reads(ws, db, cache_env, &json), 0);
+        pm_free(json);
+
+        pm_test_rmtree(tmp);
+        pm_free(edited);
+        pm_free(text);
+        pm_free(sys);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+}

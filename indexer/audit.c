@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* The unsafe audit's per-file records (audit_files): a cache of scans keyed by path with the
+ * file's size, mtime and content hash, so a second audit re-reads only changed files. Losing it
+ * costs time only. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "projmodel/error.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
+
+#include "indexer-internal.h"
+
+int
+pm_index_audit_get(struct pm_index *idx, const char *path, struct pm_index_audit_stamp *ret_stamp,
+                   struct pm_strbuf *scan, bool *ret_hit, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        bool hit = false;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_AUDIT_GET, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, path);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const void *p = sqlite3_column_blob(st, 3);
+                size_t len = (size_t)sqlite3_column_bytes(st, 3);
+
+                ret_stamp->size = sqlite3_column_int64(st, 0);
+                ret_stamp->mtime_ns = sqlite3_column_int64(st, 1);
+                ret_stamp->hash = (uint64_t)sqlite3_column_int64(st, 2);
+                if (pm_strbuf_add(scan, p ? p : "", len) < 0)
+                        r = pm_error_set(err, -ENOMEM,
+                                         "cannot read the audit of '%s': out of memory", path);
+                else
+                        hit = true;
+        } else if (rc != SQLITE_DONE) {
+                r = pm__index_sqlite_error(idx, rc, "cannot read an audit record", err);
+        }
+        (void)sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret_hit = hit;
+        return 0;
+}
+
+int
+pm_index_audit_put(struct pm_index *idx, const char *path, const struct pm_index_audit_stamp *stamp,
+                   const void *scan, size_t len, struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        if (len > INT32_MAX)
+                return 0; /* too large for one SQLite value: simply not remembered */
+        r = pm__index_stmt(idx, PM__STMT_AUDIT_PUT, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, path);
+        (void)sqlite3_bind_int64(st, 2, stamp->size);
+        (void)sqlite3_bind_int64(st, 3, stamp->mtime_ns);
+        (void)sqlite3_bind_int64(st, 4, (sqlite3_int64)stamp->hash);
+        (void)sqlite3_bind_blob(st, 5, len ? scan : "", (int)len, SQLITE_STATIC);
+        return pm__index_step_done(idx, st, "cannot store an audit record", err);
+}
+
+int
+pm_index_audit_begin(struct pm_index *idx, struct pm_error *err)
+{
+        return pm__index_exec(idx, PM__STMT_BEGIN_WRITE, err);
+}
+
+int
+pm_index_audit_end(struct pm_index *idx, bool commit, struct pm_error *err)
+{
+        return pm__index_exec(idx, commit ? PM__STMT_COMMIT : PM__STMT_ROLLBACK, err);
+}
