@@ -157,10 +157,14 @@ check_file(const char *dir, const char *name)
                 push(&got_facts,
                      pm_test_strf("! include %s", f.includes[i].path ? f.includes[i].path : "-"));
 
-        qsort(want.v, want.n, sizeof(char *), cmp);
-        qsort(got.v, got.n, sizeof(char *), cmp);
-        qsort(want_facts.v, want_facts.n, sizeof(char *), cmp);
-        qsort(got_facts.v, got_facts.n, sizeof(char *), cmp);
+        if (want.n > 1) /* qsort's base may not be NULL, even for 0 items */
+                qsort(want.v, want.n, sizeof(char *), cmp);
+        if (got.n > 1) /* qsort's base may not be NULL, even for 0 items */
+                qsort(got.v, got.n, sizeof(char *), cmp);
+        if (want_facts.n > 1) /* qsort's base may not be NULL, even for 0 items */
+                qsort(want_facts.v, want_facts.n, sizeof(char *), cmp);
+        if (got_facts.n > 1) /* qsort's base may not be NULL, even for 0 items */
+                qsort(got_facts.v, got_facts.n, sizeof(char *), cmp);
         expect_same(name, "site", &got, &want);
         expect_same(name, "fact", &got_facts, &want_facts);
         lines_free(&want);
