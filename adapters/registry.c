@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The adapter registry, build-system detection and resolving each project's build system. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -65,6 +66,37 @@ project_object(const struct pm_config *cfg, size_t i)
         return cJSON_GetArrayItem(subs, (int)i - 1);
 }
 
+/* Every adapter section of the file, wherever it is and whichever adapter the project uses. */
+static int
+check_sections(const struct pm_config *cfg, struct pm_error *err)
+{
+        const struct pm_adapter_ops *const *all = pm_adapter_all();
+        char where[64];
+        int r;
+
+        for (size_t i = 0; i < cfg->n_projects; i++) {
+                const cJSON *obj = project_object(cfg, i);
+
+                if (!obj)
+                        continue;
+                for (size_t a = 0; all[a]; a++) {
+                        const cJSON *section = cJSON_GetObjectItemCaseSensitive(obj, all[a]->name);
+
+                        if (!section)
+                                continue;
+                        if (i == 0)
+                                (void)snprintf(where, sizeof(where), "%s", all[a]->name);
+                        else
+                                (void)snprintf(where, sizeof(where), "subprojects[%zu].%s", i - 1,
+                                               all[a]->name);
+                        r = pm_config_check_section(cfg, section, where, all[a]->config_keys, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 int
 pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err)
 {
@@ -100,7 +132,7 @@ pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err)
                 obj = project_object(cfg, i);
                 p->settings = obj ? cJSON_GetObjectItemCaseSensitive(obj, p->build_system) : NULL;
         }
-        return 0;
+        return check_sections(cfg, err);
 }
 
 int

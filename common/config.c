@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Finding the monorepo root and loading .projmodel.json: the generic keys and subprojects.
- * The adapters' own sections are only checked to be objects here; adapters validate them. */
+/* Finding the monorepo root and loading .projmodel.json: the generic keys and subprojects, and
+ * the one unknown-key checker every section goes through (adapters declare their sections' keys).
+ */
 #include "projmodel/config.h"
 
 #include <errno.h>
@@ -41,6 +42,20 @@ static const char *const root_markers[] = { ".gn",         "MODULE.bazel",
  * only serves typo protection and must match the registry in adapters/registry.c. */
 static const char *const section_names[] = { "gn", "bazel", "buck2", "cargo", NULL };
 
+/* The keys of the top level and of a subproject entry besides the adapter sections. */
+static const char *const top_keys[] = {
+        "build_system",    "gn",
+        "bazel",           "buck2",
+        "cargo",           "subprojects",
+        "sysroot",         "sysroot_src",
+        "cache_dir",       "seed",
+        "rustc",           "watch_exclude",
+        "tool_timeout_ms", "max_tool_output",
+        "debounce_ms",     NULL,
+};
+static const char *const subproject_keys[] = { "root",  "build_system", "gn", "bazel",
+                                               "buck2", "cargo",        NULL };
+
 static bool
 in_list(const char *const *list, const char *s)
 {
@@ -48,6 +63,77 @@ in_list(const char *const *list, const char *s)
                 if (strcmp(*list, s) == 0)
                         return true;
         return false;
+}
+
+/* Edit distance (insert, delete, substitute, swap two neighbours) of @a and @b, capped. */
+static size_t
+key_distance(const char *a, const char *b)
+{
+        enum {
+                MAX = 64
+        };
+
+        size_t la = strnlen(a, MAX), lb = strnlen(b, MAX), d[MAX + 1][MAX + 1];
+
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+                        if (d[i - 1][j] + 1 < best)
+                                best = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < best)
+                                best = d[i][j - 1] + 1;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                            d[i - 2][j - 2] + 1 < best)
+                                best = d[i - 2][j - 2] + 1;
+                        d[i][j] = best;
+                }
+        }
+        return d[la][lb];
+}
+
+/*
+ * The one unknown-key error: "unknown key '<where>.<key>' in <file> (did you mean '<k>'?)" with
+ * the nearest of @known, or the list of valid keys when none is near. @where is "" at the top.
+ */
+static int
+unknown_key(struct pm_error *err, const struct pm_config *cfg, const char *where, const char *key,
+            const char *const *known)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        const char *near = NULL;
+        size_t best = SIZE_MAX, len = strlen(key);
+        int r;
+
+        for (const char *const *k = known; *k; k++) {
+                size_t d = key_distance(key, *k);
+
+                if (d < best) {
+                        best = d;
+                        near = *k;
+                }
+        }
+        if (near && best <= (len + 2) / 3) {
+                r = pm_error_set(err, PM_ECONFIG,
+                                 "unknown key '%s%s%.200s' in %s (did you mean '%s'?)", where,
+                                 *where ? "." : "", key, cfg->file, near);
+        } else {
+                for (const char *const *k = known; *k; k++)
+                        if (pm_strbuf_addf(&sb, "%s'%s'", k == known ? "" : ", ", *k) < 0)
+                                goto oom;
+                r = pm_error_set(err, PM_ECONFIG, "unknown key '%s%s%.200s' in %s (valid keys: %s)",
+                                 where, *where ? "." : "", key, cfg->file,
+                                 sb.buf ? sb.buf : "none");
+        }
+        pm_strbuf_release(&sb);
+        return r;
+oom:
+        pm_strbuf_release(&sb);
+        return pm_error_set(err, -ENOMEM, "out of memory");
 }
 
 int
@@ -299,8 +385,7 @@ load_subproject(struct pm_config *cfg, const cJSON *sub, int idx, struct pm_erro
                                                     cfg->file, key, item->string);
                         continue;
                 }
-                return pm_error_set(err, PM_ECONFIG, "invalid '%s': unknown key '%s.%s'", cfg->file,
-                                    key, item->string);
+                return unknown_key(err, cfg, key, item->string, subproject_keys);
         }
         item = cJSON_GetObjectItemCaseSensitive(sub, "root");
         if (!cJSON_IsString(item) || !item->valuestring[0])
@@ -457,8 +542,7 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                         if (r == 0)
                                 cfg->max_tool_output = (size_t)v;
                 } else {
-                        return pm_error_set(err, PM_ECONFIG, "invalid '%s': unknown key '%s'",
-                                            cfg->file, k);
+                        return unknown_key(err, cfg, "", k, top_keys);
                 }
                 if (r < 0)
                         return r;
@@ -620,16 +704,13 @@ pm_config_check_section(const struct pm_config *cfg, const struct cJSON *section
                         const char *const *known, struct pm_error *err)
 {
         const cJSON *k;
-        char kp[256];
 
         if (section && !cJSON_IsObject(section))
                 return config_error(err, cfg, name, "must be an object");
         cJSON_ArrayForEach(k, section)
         {
-                if (!in_list(known, k->string)) {
-                        (void)snprintf(kp, sizeof(kp), "%s.%s", name, k->string);
-                        return config_error(err, cfg, kp, "is not a %s setting", name);
-                }
+                if (!in_list(known, k->string))
+                        return unknown_key(err, cfg, name, k->string, known);
         }
         return 0;
 }

@@ -463,6 +463,12 @@ watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
         return r;
 }
 
+/* The "bazel" section's keys (pm_adapter_resolve_config checks them). */
+static const char *const config_keys[] = {
+        "command",         "startup_flags", "flags",       "query",
+        "default_edition", "pattern",       "output_base", NULL,
+};
+
 const struct pm_adapter_ops pm__adapter_bazel = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "bazel",
@@ -471,4 +477,6 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .plan = plan,
         .parse = parse,
         .watch_skip = watch_skip,
+
+        .config_keys = config_keys,
 };

@@ -22,8 +22,9 @@
 
 #include "adapters/buck2/buck2-internal.h"
 
-static const char *const known_keys[] = { "command",         "args",          "target_pattern",
-                                          "default_edition", "isolation_dir", NULL };
+/* The "buck2" section's keys (pm_adapter_resolve_config checks them). */
+const char *const pm__buck2_config_keys[] = { "command",         "args",          "target_pattern",
+                                              "default_edition", "isolation_dir", NULL };
 
 int
 pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
@@ -34,10 +35,6 @@ pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_
         const char *e;
         int r;
 
-        /* Typos fail loudly rather than silently running the default command. */
-        r = pm_config_check_section(cfg, s, "buck2", known_keys, err);
-        if (r < 0)
-                return r;
         r = pm_config_get_string(cfg, s, "default_edition", "2021", &e, err);
         if (r < 0)
                 return r;

@@ -95,10 +95,12 @@ int pm__buck2_load_buckconfig(struct pm__buck2_ctx *x);
 /* The directory of cell @name (@len bytes); unknown cells are the project root. Borrowed. */
 const char *pm__buck2_cell_dir(const struct pm__buck2_ctx *x, const char *name, size_t len);
 
+/* The "buck2" section's keys, NULL-terminated (pm_adapter_ops.config_keys). */
+extern const char *const pm__buck2_config_keys[];
+
 /*
- * Check the "buck2" section (known keys only) and return its "default_edition" setting ("2021"
- * unless configured), validated. *ret (when
- * non-NULL) is borrowed from the configuration. PM_ECONFIG for a value that is no edition.
+ * The "buck2" section's "default_edition" setting ("2021" unless configured), validated. *ret
+ * (when non-NULL) is borrowed from the configuration. PM_ECONFIG for a value that is no edition.
  */
 int pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err);
 

@@ -108,6 +108,7 @@ const struct pm_adapter_ops pm__adapter_buck2 = {
         .plan = plan,
         .parse = pm__buck2_parse,
         .watch_skip = watch_skip,
+        .config_keys = pm__buck2_config_keys,
 };
 
 const char *const *

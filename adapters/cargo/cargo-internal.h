@@ -15,9 +15,6 @@ struct pm_graph;
 #define PM_CARGO_MAX_PACKAGES 100000 /* packages in one workspace's metadata */
 #define PM_CARGO_MAX_TARGETS  1000   /* targets of one package */
 
-/* PM_ECONFIG naming the file and key when the "cargo" section has an unknown key. */
-int pm__cargo_check_settings(const struct pm_query *q, struct pm_error *err);
-
 /* ops->parse: the JSON object of `cargo metadata --format-version 1` in outputs[0]. */
 int pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                     struct pm_graph **ret_graph, struct pm_error *err);

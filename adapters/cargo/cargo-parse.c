@@ -663,10 +663,6 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "cargo metadata produced no output");
         x.origin = outputs[0].origin ? outputs[0].origin : "cargo metadata";
         x.rel = q->project->rel ? q->project->rel : ".";
-        r = pm__cargo_check_settings(q, err);
-        if (r < 0)
-                return r;
-
         r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
         if (r < 0)
                 return r;

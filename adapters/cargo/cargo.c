@@ -38,13 +38,8 @@ get_bool(const struct pm_query *q, const char *key, bool def, bool *ret, struct 
         return 0;
 }
 
-static const char *const known_keys[] = { "command", "features", "all_features", "offline", NULL };
-
-int
-pm__cargo_check_settings(const struct pm_query *q, struct pm_error *err)
-{
-        return pm_config_check_section(q->config, q->project->settings, "cargo", known_keys, err);
-}
+/* The "cargo" section's keys (pm_adapter_resolve_config checks them). */
+static const char *const config_keys[] = { "command", "features", "all_features", "offline", NULL };
 
 static int
 plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
@@ -60,9 +55,6 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         char *cwd = NULL, *manifest = NULL;
         int r;
 
-        r = pm__cargo_check_settings(q, err);
-        if (r < 0)
-                goto out;
         r = pm_config_get_string(cfg, s, "command", "cargo", &command, err);
         if (r < 0)
                 goto out;
@@ -128,4 +120,5 @@ const struct pm_adapter_ops pm__adapter_cargo = {
         .plan = plan,
         .parse = pm__cargo_parse,
         .watch_skip = watch_skip,
+        .config_keys = config_keys,
 };

@@ -19,7 +19,8 @@
 static const char *const markers[] = { ".gn", NULL };
 static const char *const build_file_names[] = { "BUILD.gn", ".gn", "args.gn", NULL };
 
-static const char *const known_keys[] = {
+/* The "gn" section's keys (pm_adapter_resolve_config checks them). */
+static const char *const config_keys[] = {
         "out_dir", "gn", "args", "default_edition", "third_party", NULL,
 };
 
@@ -76,20 +77,6 @@ pm__gn_settings_load(const struct pm_query *q, struct pm__gn_settings *ret, stru
                 return pm_error_set(err, -EINVAL, "internal bug: gn query without a project root");
         if (section && !cJSON_IsObject(section))
                 return bad_key(q, err, "", "must be an object");
-
-        /* Unknown keys are typos more often than not: reject them rather than ignore them. */
-        cJSON_ArrayForEach(item, section)
-        {
-                size_t i;
-
-                for (i = 0; known_keys[i]; i++)
-                        if (strcmp(item->string, known_keys[i]) == 0)
-                                break;
-                if (!known_keys[i])
-                        return bad_key(q, err, item->string,
-                                       "is unknown (known: out_dir, gn, args, default_edition, "
-                                       "third_party)");
-        }
 
         r = get_string(q, section, "gn", "gn", &s.gn, err);
         if (r < 0)
@@ -254,4 +241,5 @@ const struct pm_adapter_ops pm__adapter_gn = {
         .plan = plan,
         .parse = parse,
         .watch_skip = watch_skip,
+        .config_keys = config_keys,
 };

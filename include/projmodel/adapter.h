@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 2
+#define PM_ADAPTER_OPS_VERSION 3
 #define PM_PLAN_MAX_STEPS      4
 
 /*
@@ -113,6 +113,10 @@ struct pm_adapter_ops {
          * watcher adds `.git` (and the other version-control directories) itself.
          */
         int (*watch_skip)(const struct pm_query *q, char ***ret_dirs, struct pm_error *err);
+        /* (Version 3.) The keys of this adapter's configuration section ("gn": {...}),
+         * NULL-terminated; pm_adapter_resolve_config() rejects any other key in every such
+         * section of the file, whichever build system the project uses. */
+        const char *const *config_keys;
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */
@@ -125,8 +129,9 @@ const struct pm_adapter_ops *const *pm_adapter_all(void);
 const struct pm_adapter_ops *pm_adapter_detect(const char *root);
 
 /*
- * Fill each project's build_system that the configuration left unset by detection, and check
- * every named build system exists. PM_ECONFIG (naming the file) or PM_ENOROOT otherwise.
+ * Fill each project's build_system that the configuration left unset by detection, check every
+ * named build system exists, and check every adapter section of the file (top level and each
+ * subproject) against that adapter's config_keys. PM_ECONFIG (naming the file) or PM_ENOROOT.
  */
 int pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err);
 

@@ -87,10 +87,13 @@ int pm_config_get_strv(const struct pm_config *cfg, const struct cJSON *section,
                        const char ***ret, size_t *ret_n, struct pm_error *err);
 
 /*
- * Check an adapter's @section (borrowed; NULL when absent) of @cfg: an object whose keys are all
- * in @known (NULL-terminated), so that a typo fails loudly rather than silently running the
- * defaults. @name is the section's key ("cargo"). PM_ECONFIG naming the file and the key
- * otherwise: "invalid '<file>': key 'cargo.x' is not a cargo setting".
+ * The one key checker for an adapter's @section (borrowed; NULL when absent) of @cfg: an object
+ * whose keys are all in @known (NULL-terminated), so that a typo fails loudly rather than
+ * silently running the defaults. @name is the section's key path ("bazel", or
+ * "subprojects[0].bazel"). PM_ECONFIG otherwise, naming the key, the file and the nearest valid
+ * key: "unknown key 'bazel.comand' in /repo/.projmodel.json (did you mean 'command'?)". The
+ * top-level and subproject keys go through the same message. pm_adapter_resolve_config() runs
+ * it on every section with the adapter's pm_adapter_ops.config_keys.
  */
 int pm_config_check_section(const struct pm_config *cfg, const struct cJSON *section,
                             const char *name, const char *const *known, struct pm_error *err);

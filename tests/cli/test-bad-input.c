@@ -166,3 +166,46 @@ Test(cli_bad_input, missing_root)
         expect_failure(NULL, (const char *[]){ "--root", missing, NULL }, missing);
         pm_free(missing);
 }
+
+/* Export with .projmodel.json holding @json: exit 1 with one line naming the unknown key @key,
+ * the file and @near; then the old file is put back. */
+static void
+expect_config_typo(const char *json, const char *key, const char *near)
+{
+        char *cfg = cli_fx_path(&fx, ".projmodel.json");
+        char *old = pm_test_read_file(cfg);
+        char *want = pm_test_strf("unknown key '%s' in %s (did you mean '%s'?)", key, cfg, near);
+        const char *argv[] = { "export", "--db", fx.db, "--root", fx.repo, NULL };
+        struct cli_run r;
+
+        cr_assert(old);
+        cr_assert_eq(pm_test_write_file(cfg, json), 0);
+        cli_fx_run(&fx, NULL, NULL, argv, &r);
+        cr_assert_eq(r.status, 1, "exit %d, stderr: %s", r.status, r.err);
+        cr_assert(cli_one_error_line(r.err, want), "stderr is not one line naming '%s': '%s'", want,
+                  r.err);
+        cr_assert_str_empty(r.out, "a failed export wrote output: %s", r.out);
+        cli_run_release(&r);
+        cr_assert_eq(pm_test_write_file(cfg, old), 0);
+        pm_free(want);
+        pm_free(old);
+        pm_free(cfg);
+}
+
+/* A typo in any section of .projmodel.json stops the export with the file, the key and the
+ * nearest valid key, rather than running the tool with the defaults. */
+Test(cli_bad_input, config_key_typo)
+{
+        char *after;
+
+        expect_config_typo("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"},"
+                           " \"bazel\": {\"comand\": \"bazel\"}}\n",
+                           "bazel.comand", "command");
+        expect_config_typo("{\"build_system\": \"gn\", \"gn\": {\"outdir\": \"out\"}}\n",
+                           "gn.outdir", "out_dir");
+        expect_config_typo("{\"build_system\": \"gn\", \"debounce\": 5}\n", "debounce",
+                           "debounce_ms");
+        after = cli_fx_export(&fx, (const char *[]){ "--no-refresh", NULL });
+        cr_assert_str_eq(after, before, "the stored model changed");
+        pm_free(after);
+}

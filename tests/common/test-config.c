@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
+#include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
@@ -271,25 +272,106 @@ Test(common_config, rustc_name_stays_a_name)
 }
 
 /* Loading @json must fail with PM_ECONFIG and a message naming the file and holding @want. */
+/* @want with its "%s" (if any) replaced by @file. */
+static char *
+with_file(const char *want, const char *file)
+{
+        const char *at = strstr(want, "%s");
+
+        if (!at)
+                return pm_test_strf("%s", want);
+        return pm_test_strf("%.*s%s%s", (int)(at - want), want, file, at + 2);
+}
+
 static void
 expect_bad(const char *json, const char *want)
 {
         struct pm_config *cfg = NULL;
         struct pm_error err;
-        char *file = pm_test_strf("%s/.projmodel.json", tmp);
+        char *file = pm_test_strf("%s/.projmodel.json", tmp), *wantf;
 
         touch(".projmodel.json", json);
         cr_assert_eq(pm_config_load(tmp, &cfg, &err), PM_ECONFIG, "accepted %s", json);
         cr_assert_null(cfg);
         cr_assert(strstr(err.msg, file), "'%s' does not name the file", err.msg);
-        cr_assert(strstr(err.msg, want), "'%s' lacks '%s' (for %s)", err.msg, want, json);
+        wantf = with_file(want, file);
+        cr_assert(strstr(err.msg, wantf), "'%s' lacks '%s' (for %s)", err.msg, wantf, json);
+        pm_free(wantf);
         pm_free(file);
+}
+
+/* @json loads, but resolving its adapter sections fails with @want ("%s" is the file). */
+static void
+expect_bad_section(const char *json, const char *want)
+{
+        struct pm_config *cfg = NULL;
+        char *file = pm_test_strf("%s/.projmodel.json", tmp), *wantf = with_file(want, file);
+        struct pm_error err;
+
+        touch(".projmodel.json", json);
+        cr_assert_eq(pm_config_load(tmp, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), PM_ECONFIG, "accepted %s", json);
+        cr_assert_str_eq(err.msg, wantf, "for %s", json);
+        pm_config_free(cfg);
+        pm_free(wantf);
+        pm_free(file);
+}
+
+Test(common_config, every_section_rejects_unknown_keys_naming_the_nearest)
+{
+        touch("sub/", NULL);
+        expect_bad_section("{\"build_system\": \"gn\", \"gn\": {\"outdir\": \"o\"}}",
+                           "unknown key 'gn.outdir' in %s (did you mean 'out_dir'?)");
+        expect_bad_section("{\"build_system\": \"bazel\", \"bazel\": {\"comand\": \"b\"}}",
+                           "unknown key 'bazel.comand' in %s (did you mean 'command'?)");
+        expect_bad_section(
+                "{\"build_system\": \"buck2\", \"buck2\": {\"isolation-dir\": \"x\"}}",
+                "unknown key 'buck2.isolation-dir' in %s (did you mean 'isolation_dir'?)");
+        expect_bad_section("{\"build_system\": \"cargo\", \"cargo\": {\"feature\": []}}",
+                           "unknown key 'cargo.feature' in %s (did you mean 'features'?)");
+        /* A section of a build system the project does not use is checked all the same. */
+        expect_bad_section("{\"build_system\": \"gn\", \"bazel\": {\"flgs\": []}}",
+                           "unknown key 'bazel.flgs' in %s (did you mean 'flags'?)");
+        /* So is every subproject's, named by its position. */
+        expect_bad_section(
+                "{\"build_system\": \"gn\", \"subprojects\": [{\"root\": \"sub\","
+                " \"build_system\": \"cargo\", \"cargo\": {\"ofline\": true}}]}",
+                "unknown key 'subprojects[0].cargo.ofline' in %s (did you mean 'offline'?)");
+        /* Nothing near: the valid keys instead. */
+        expect_bad_section("{\"build_system\": \"gn\", \"gn\": {\"zzzzzzzz\": 1}}",
+                           "unknown key 'gn.zzzzzzzz' in %s (valid keys: 'out_dir', 'gn', 'args', "
+                           "'default_edition', 'third_party')");
+}
+
+Test(common_config, every_documented_section_key_is_accepted)
+{
+        struct pm_config *cfg = NULL;
+        struct pm_error err;
+
+        /* The keys docs/configuration.md documents for each section (values are checked later). */
+        touch(".projmodel.json",
+              "{\"build_system\": \"gn\","
+              " \"gn\": {\"out_dir\": 1, \"gn\": 1, \"args\": 1, \"default_edition\": 1,"
+              "        \"third_party\": 1},"
+              " \"bazel\": {\"command\": 1, \"startup_flags\": 1, \"flags\": 1, \"query\": 1,"
+              "           \"default_edition\": 1, \"pattern\": 1, \"output_base\": 1},"
+              " \"buck2\": {\"command\": 1, \"args\": 1, \"target_pattern\": 1,"
+              "           \"default_edition\": 1, \"isolation_dir\": 1},"
+              " \"cargo\": {\"command\": 1, \"features\": 1, \"all_features\": 1, \"offline\": 1}}");
+        cr_assert_eq(pm_config_load(tmp, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        pm_config_free(cfg);
 }
 
 Test(common_config, bad_keys)
 {
         touch("sub/", NULL);
-        expect_bad("{\"build_sytem\": \"gn\"}", "unknown key 'build_sytem'");
+        expect_bad("{\"build_sytem\": \"gn\"}",
+                   "unknown key 'build_sytem' in %s (did you mean 'build_system'?)");
+        expect_bad("{\"debounce\": 5}",
+                   "unknown key 'debounce' in %s (did you mean 'debounce_ms'?)");
+        expect_bad("{\"zzzzzzzz\": 5}",
+                   "unknown key 'zzzzzzzz' in %s (valid keys: 'build_system', ");
         expect_bad("{\"build_system\": 3}", "key 'build_system' must be a non-empty string");
         expect_bad("{\"build_system\": \"\"}", "key 'build_system'");
         expect_bad("{\"gn\": []}", "key 'gn' must be an object");
@@ -328,8 +410,9 @@ Test(common_config, bad_subprojects)
         expect_bad("{\"subprojects\": [{\"root\": \"file\"}]}", "does not exist");
         expect_bad("{\"subprojects\": [{\"root\": \"sub\"}, {\"root\": \"./sub/\"}]}",
                    "'sub' is listed twice");
-        expect_bad("{\"subprojects\": [{\"root\": \"sub\", \"bulid_system\": \"gn\"}]}",
-                   "unknown key 'subprojects[0].bulid_system'");
+        expect_bad(
+                "{\"subprojects\": [{\"root\": \"sub\", \"bulid_system\": \"gn\"}]}",
+                "unknown key 'subprojects[0].bulid_system' in %s (did you mean 'build_system'?)");
         expect_bad("{\"subprojects\": [{\"root\": \"sub\", \"build_system\": 1}]}",
                    "key 'subprojects[0].build_system'");
         expect_bad("{\"subprojects\": [{\"root\": \"sub\", \"gn\": 1}]}",

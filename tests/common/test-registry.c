@@ -55,6 +55,8 @@ Test(common_registry, all_in_order_and_find)
                 cr_assert_not_null(all[n]->parse);
                 cr_assert_not_null(all[n]->markers);
                 cr_assert_not_null(all[n]->build_file_names);
+                cr_assert(all[n]->config_keys && all[n]->config_keys[0], "%s declares no keys",
+                          all[n]->name);
                 cr_assert_eq(pm_adapter_find(names[n]), all[n]);
         }
         cr_assert_eq(n, 4);
@@ -106,16 +108,18 @@ Test(common_registry, resolve_sets_ids_and_settings)
         touch("svc/Cargo.toml", "");
         touch("bz/MODULE.bazel", "");
         touch(".projmodel.json",
-              "{\"build_system\": \"gn\", \"gn\": {\"k\": 1},"
-              " \"subprojects\": [{\"root\": \"svc\", \"cargo\": {\"c\": 2}},"
+              "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"o1\"},"
+              " \"subprojects\": [{\"root\": \"svc\", \"cargo\": {\"command\": \"c2\"}},"
               "                  {\"root\": \"bz\", \"build_system\": \"bazel\"}]}");
         cr_assert_eq(pm_config_load(tmp, &cfg, &err), 0, "%s", err.msg);
         cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
         cr_assert_str_eq(cfg->projects[0].id, "gn:.");
-        cr_assert_eq(cJSON_GetObjectItem(cfg->projects[0].settings, "k")->valueint, 1);
+        cr_assert_str_eq(cJSON_GetObjectItem(cfg->projects[0].settings, "out_dir")->valuestring,
+                         "o1");
         cr_assert_str_eq(cfg->projects[1].build_system, "cargo");
         cr_assert_str_eq(cfg->projects[1].id, "cargo:svc");
-        cr_assert_eq(cJSON_GetObjectItem(cfg->projects[1].settings, "c")->valueint, 2);
+        cr_assert_str_eq(cJSON_GetObjectItem(cfg->projects[1].settings, "command")->valuestring,
+                         "c2");
         cr_assert_str_eq(cfg->projects[2].id, "bazel:bz");
         cr_assert_null(cfg->projects[2].settings);
         cr_assert_eq(pm_config_project(cfg, "cargo:svc"), &cfg->projects[1]);

@@ -140,7 +140,19 @@ Test(gn_settings, wrong_types_are_config_errors_naming_file_and_key)
         expect_config_error("{\"default_edition\": 2021}", "gn.default_edition");
         expect_config_error("{\"third_party\": \"//third_party/\"}", "gn.third_party");
         expect_config_error("{\"third_party\": [\"third_party/\"]}", "gn.third_party");
-        expect_config_error("{\"outdir\": \"out\"}", "gn.outdir");
+}
+
+Test(gn_settings, unknown_key_fails_resolving_with_the_nearest_key)
+{
+        struct gn_fx fx;
+
+        gn_fx_init(&fx, "{\"outdir\": \"out\"}");
+        cr_assert_eq(pm_adapter_resolve_config(fx.cfg, &fx.err), PM_ECONFIG);
+        cr_assert(strstr(fx.err.msg, "unknown key 'gn.outdir' in ") &&
+                          strstr(fx.err.msg, fx.cfg->file) &&
+                          strstr(fx.err.msg, "(did you mean 'out_dir'?)"),
+                  "%s", fx.err.msg);
+        gn_fx_release(&fx);
 }
 
 Test(gn_settings, args_setting_keeps_the_rewritten_args_gn_out_of_the_watch_set)
