@@ -477,6 +477,5 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .plan = plan,
         .parse = parse,
         .watch_skip = watch_skip,
-
         .config_keys = config_keys,
 };
