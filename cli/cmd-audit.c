@@ -24,7 +24,7 @@
 #include "cli-internal.h"
 
 const char pm__cli_audit_usage[] = "audit [--root DIR] [--db PATH] [--no-refresh] "
-                                   "[--format text|json|sarif] [LABEL|FILE ...]";
+                                   "[--format text|json|sarif] [--check] [LABEL|FILE ...]";
 
 enum audit_format {
         AUDIT_TEXT,
@@ -37,6 +37,7 @@ struct audit_opts {
         const char *db;
         enum audit_format format;
         bool refresh;
+        bool check;  /* --check: apply the policy, print violations, exit 1 on any */
         char **args; /* borrowed from argv */
         size_t n_args;
 };
@@ -425,6 +426,150 @@ store_put(void *ud, const char *path, const struct pm_audit_file_stamp *stamp, c
         return pm_index_audit_put(ud, path, &st, scan, len, err);
 }
 
+/* ---- --check ---- */
+
+static int
+add_owners(struct pm_strbuf *sb, const struct pm_audit_policy *pol, const char *label)
+{
+        const char *const *who = pm_audit_policy_owners(pol, label);
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && who && who[i]; i++)
+                r = pm_strbuf_addf(sb, "%s%s", i ? ", " : "; reviewers: ", who[i]);
+        return r;
+}
+
+/* The first non-test site of @ac, for naming it in a violation. */
+static int
+first_site(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_crate *ac)
+{
+        for (size_t i = 0; i < ac->n_sources; i++) {
+                const struct pm_audit_source *src = &ac->sources[i];
+
+                for (size_t k = 0; src->scan && k < src->scan->n_sites; k++) {
+                        const struct pm_audit_site *s = &src->scan->sites[k];
+
+                        if (!pm_audit_site_in_test(src, s))
+                                return pm_strbuf_addf(sb, " (first: %s:%u: %s)", rel(rp, src->path),
+                                                      s->line, pm_audit_kind_description(s->kind));
+                }
+        }
+        return 0;
+}
+
+static bool
+is_audited(const struct pm_audit_policy *pol, const struct pm_crate *c)
+{
+        return pm_audit_policy_audited(pol, c->crate_name) ||
+               (c->display_name && pm_audit_policy_audited(pol, c->display_name));
+}
+
+/*
+ * Every violation of @pol by the selected crates (@on), one line each into @sb; *@ret_n counts
+ * them. @by_index holds the inventory of every crate of @g (by index).
+ */
+static int
+check_policy(struct pm_strbuf *sb, const struct report *rp, const struct pm_graph *g,
+             const bool *on, const struct pm_audit_crate *const *by_index,
+             const struct pm_audit_policy *pol, size_t *ret_n)
+{
+        size_t *parent = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*parent));
+        size_t *queue = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*queue));
+        size_t n = 0;
+        int r = 0;
+
+        if (!parent || !queue) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
+                const struct pm_crate *c = &g->crates[i];
+                const struct pm_audit_crate *ac = by_index[i];
+                bool allowed = pm_audit_policy_allows_unsafe(pol, c->label);
+                size_t head = 0, tail = 0;
+
+                if (!on[i])
+                        continue;
+                if (!allowed && ac->n_sites > 0) {
+                        r = pm_strbuf_addf(
+                                sb, "%s: %zu unsafe site%s where the policy does not allow unsafe",
+                                c->label, ac->n_sites, ac->n_sites == 1 ? "" : "s");
+                        if (r == 0)
+                                r = first_site(sb, rp, ac);
+                        if (r == 0)
+                                r = add_owners(sb, pol, c->label);
+                        if (r == 0)
+                                r = pm_strbuf_addch(sb, '\n');
+                        n++;
+                }
+                if (r == 0 && !allowed && pm_audit_policy_requires_forbid(pol) &&
+                    !ac->root_forbids && ac->build_lint != PM_AUDIT_LINT_FORBID) {
+                        r = pm_strbuf_addf(
+                                sb,
+                                "%s: does not forbid unsafe_code (no #![forbid(unsafe_code)] in "
+                                "'%s', no -F unsafe_code in its flags)\n",
+                                c->label, rel(rp, c->root_module));
+                        n++;
+                }
+                if (r < 0 || !c->is_workspace_member)
+                        continue;
+                /* Breadth first from this first-party crate: shortest paths to what it reaches. */
+                for (size_t k = 0; k < g->n_crates; k++)
+                        parent[k] = SIZE_MAX;
+                parent[i] = i;
+                queue[tail++] = i;
+                while (r == 0 && head < tail) {
+                        size_t x = queue[head++];
+                        const struct pm_crate *xc = &g->crates[x];
+
+                        for (size_t d = 0; d < xc->n_deps; d++) {
+                                const struct pm_crate *dc = pm_graph_lookup(g, xc->deps[d].label);
+                                size_t y;
+
+                                if (!dc)
+                                        continue;
+                                y = (size_t)(dc - g->crates);
+                                if (parent[y] != SIZE_MAX)
+                                        continue;
+                                parent[y] = x;
+                                queue[tail++] = y;
+                        }
+                        if (x == i || xc->is_workspace_member || by_index[x]->n_sites == 0 ||
+                            is_audited(pol, xc))
+                                continue;
+                        r = pm_strbuf_addf(
+                                sb,
+                                "%s: reaches third-party crate %s with unsafe code not audited "
+                                "for %s: ",
+                                c->label, xc->label, pm_audit_policy_criteria(pol));
+                        {
+                                size_t path[64], np = 0;
+
+                                for (size_t z = x; np < 64; z = parent[z]) {
+                                        path[np++] = z;
+                                        if (z == i)
+                                                break;
+                                }
+                                while (r == 0 && np > 0) {
+                                        np--;
+                                        r = pm_strbuf_addf(sb, "%s%s", g->crates[path[np]].label,
+                                                           np ? " -> " : "");
+                                }
+                        }
+                        if (r == 0)
+                                r = add_owners(sb, pol, xc->label);
+                        if (r == 0)
+                                r = pm_strbuf_addch(sb, '\n');
+                        n++;
+                }
+        }
+out:
+        pm_free(parent);
+        pm_free(queue);
+        *ret_n = n;
+        return r;
+}
+
 static int
 run_audit(const struct audit_opts *o, struct pm_error *err)
 {
@@ -434,12 +579,20 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         struct pm_graph *g = NULL;
         struct pm_audit *a = NULL;
         struct report rp = { 0 };
+        struct pm_audit_policy *pol = NULL;
+        const struct pm_audit_crate **by_index = NULL;
+        size_t violations = 0;
         bool *on = NULL;
         int r;
 
         r = pm__cli_load_config(o->root, NULL, &cfg, err);
         if (r < 0)
                 goto out;
+        if (o->check) {
+                r = pm_audit_policy_load(cfg, &pol, err);
+                if (r < 0)
+                        goto out;
+        }
         r = pm__cli_open_model(cfg, o->db, &idx, err);
         if (r < 0)
                 goto out;
@@ -473,9 +626,17 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         r = pm_index_audit_begin(idx, err);
         if (r < 0)
                 goto out;
-        for (size_t i = 0; r == 0 && i < g->n_crates; i++)
-                if (on[i])
-                        r = pm_audit_add_crate(a, &g->crates[i], &rp.crates[rp.n++], err);
+        by_index = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*by_index));
+        if (!by_index)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        /* --check needs every crate: what the selected ones reach counts too. */
+        for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
+                if (!on[i] && !o->check)
+                        continue;
+                r = pm_audit_add_crate(a, &g->crates[i], &by_index[i], err);
+                if (r == 0 && on[i])
+                        rp.crates[rp.n++] = by_index[i];
+        }
         if (r < 0) {
                 struct pm_error ignored;
 
@@ -487,7 +648,10 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 goto out;
         pm__cli_trace("audit: %zu crates, %zu files, %zu read, %zu bytes", rp.n,
                       pm_audit_files_scanned(a), pm_audit_files_read(a), pm_audit_bytes_read(a));
-        r = render(&out, &rp, o->format);
+        if (o->check)
+                r = check_policy(&out, &rp, g, on, by_index, pol, &violations);
+        else
+                r = render(&out, &rp, o->format);
         if (r < 0) {
                 r = pm_error_set(err, r, "out of memory");
                 goto out;
@@ -496,9 +660,23 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 r = pm_error_set(err, -EIO, "cannot write to standard output");
                 goto out;
         }
-        if (fflush(stdout) != 0)
+        if (fflush(stdout) != 0) {
                 r = pm_error_set(err, -EIO, "cannot write to standard output");
+                goto out;
+        }
+        if (o->check && !pm_audit_policy_present(pol)) {
+                r = pm_error_set(err, PM_ECONFIG, "--check needs an \"audit\" policy in %s",
+                                 cfg->file ? cfg->file : "the root's .projmodel.json");
+        } else if (violations > 0) {
+                r = pm_error_set(err, PM_ENOTFOUND, "%zu audit policy violation%s", violations,
+                                 violations == 1 ? "" : "s");
+        } else if (o->check) {
+                (void)printf("audit: %zu crate%s checked, no violations\n", rp.n,
+                             rp.n == 1 ? "" : "s");
+        }
 out:
+        pm_free(by_index);
+        pm_audit_policy_free(pol);
         pm_audit_free(a);
         pm_free(rp.crates);
         pm_free(on);
@@ -514,13 +692,15 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
 {
         enum {
                 OPT_DB = 256,
-                OPT_NO_REFRESH
+                OPT_NO_REFRESH,
+                OPT_CHECK
         };
         static const struct option longopts[] = {
                 { "root", required_argument, NULL, 'r' },
                 { "db", required_argument, NULL, OPT_DB },
                 { "format", required_argument, NULL, 'f' },
                 { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
+                { "check", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -549,6 +729,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                         break;
                 case OPT_NO_REFRESH:
                         o.refresh = false;
+                        break;
+                case OPT_CHECK:
+                        o.check = true;
                         break;
                 case 'h':
                         return pm__cli_help(pm__cli_audit_usage);

@@ -503,6 +503,10 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                 } else if (in_list(section_names, k)) {
                         if (!cJSON_IsObject(item))
                                 return config_error(err, cfg, k, "must be an object");
+                } else if (strcmp(k, "audit") == 0) {
+                        /* Read by audit/policy.c (pm_audit_policy_load()). */
+                        if (!cJSON_IsObject(item))
+                                return config_error(err, cfg, k, "must be an object");
                 } else if (strcmp(k, "subprojects") == 0) {
                         if (!cJSON_IsArray(item))
                                 return config_error(err, cfg, k, "must be an array of objects");

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pm_config;
 struct pm_crate;
 struct pm_error;
 struct pm_strbuf;
@@ -287,5 +288,39 @@ void pm_audit_set_store(struct pm_audit *a, const struct pm_audit_store *store);
 
 /* Files whose bytes were read (not answered by the store on size and mtime alone). */
 size_t pm_audit_files_read(const struct pm_audit *a);
+
+/* ---- Policy ---------------------------------------------------------------------------- */
+
+/*
+ * The "audit" section of .projmodel.json (docs/configuration.md): which crates may contain
+ * unsafe (label prefixes), whether the others must forbid it, who reviews unsafe per prefix,
+ * and which third-party crates are audited to which criteria (inline, or cargo-vet audits.toml
+ * files imported as they are). Owned by the caller: pm_audit_policy_free().
+ */
+struct pm_audit_policy;
+
+/*
+ * Read @cfg's "audit" section (an empty policy allowing everything when there is none) and the
+ * audits.toml files it names. PM_ECONFIG naming the key for a malformed section, -errno naming
+ * an unreadable audits file.
+ */
+int pm_audit_policy_load(const struct pm_config *cfg, struct pm_audit_policy **ret,
+                         struct pm_error *err);
+struct pm_audit_policy *pm_audit_policy_free(struct pm_audit_policy *p);
+
+/* True when the section exists (--check has something to check). */
+bool pm_audit_policy_present(const struct pm_audit_policy *p);
+/* True if @label matches an allow_unsafe prefix ("//third_party/rust/", "//base/ffi:*"). */
+bool pm_audit_policy_allows_unsafe(const struct pm_audit_policy *p, const char *label);
+/* "require_forbid": crates not allowed unsafe must forbid unsafe_code (root or build flag). */
+bool pm_audit_policy_requires_forbid(const struct pm_audit_policy *p);
+/* The reviewers of the longest owners prefix matching @label, NULL-terminated (borrowed), or
+ * NULL when none matches. */
+const char *const *pm_audit_policy_owners(const struct pm_audit_policy *p, const char *label);
+/* True if the crate named @name (package or crate name) is audited at the required criteria
+ * ("criteria", default "safe-to-deploy"; safe-to-deploy implies safe-to-run). */
+bool pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name);
+/* The required criteria (borrowed). */
+const char *pm_audit_policy_criteria(const struct pm_audit_policy *p);
 
 #endif

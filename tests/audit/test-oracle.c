@@ -521,3 +521,114 @@ Test(audit_model, second_audit_reads_only_changed_files, .timeout = 240)
         pm_free(ws);
         pm_free(tmp);
 }
+
+/* `projmodel audit --check` on tests/audit/policy with @policy_json as its .projmodel.json. */
+static int
+check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
+{
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        char *src = pm_test_strf("%s/tests/audit/policy", pm_test_source_root());
+        char *cfg = pm_test_strf("%s/.projmodel.json", ws);
+        const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
+                               "--check",           NULL };
+        const char *env[] = { cache_env, NULL };
+        int status;
+
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        if (policy_json)
+                cr_assert_eq(pm_test_write_file(cfg, policy_json), 0);
+        status = pm_test_run(argv, ws, env, NULL, ret_out, ret_err);
+        pm_test_rmtree(tmp);
+        pm_free(cfg);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+        return status;
+}
+
+Test(audit_policy, every_violation_named_and_exit_1, .timeout = 240)
+{
+        static const char *const want[] = {
+                "cargo:.#app@0.1.0:bin:app: 1 unsafe site where the policy does not allow unsafe "
+                "(first: app/src/main.rs:3: unsafe block); reviewers: rust-owners@example.com\n",
+                "cargo:.#app@0.1.0:bin:app: does not forbid unsafe_code (no #![forbid(unsafe_code)] in "
+                "'app/src/main.rs', no -F unsafe_code in its flags)\n",
+                "cargo:.#app@0.1.0:bin:app: reaches third-party crate cargo:.#ffi_dep@1.2.0 with unsafe "
+                "code not audited for safe-to-deploy: cargo:.#app@0.1.0:bin:app -> "
+                "cargo:.#safe_lib@0.1.0 -> cargo:.#ffi_dep@1.2.0; reviewers: "
+                "vendor-owners@example.com\n",
+                "cargo:.#safe_lib@0.1.0: reaches third-party crate cargo:.#ffi_dep@1.2.0 with unsafe "
+                "code not audited for safe-to-deploy: cargo:.#safe_lib@0.1.0 -> "
+                "cargo:.#ffi_dep@1.2.0; reviewers: vendor-owners@example.com\n",
+        };
+        char *out = NULL, *err = NULL;
+        size_t lines = 0;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        cr_assert_eq(check_policy_tree(NULL, &out, &err), 1, "%s%s", out, err);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+                cr_expect_not_null(strstr(out, want[i]), "missing violation %s in:\n%s", want[i],
+                                   out);
+        for (const char *p = out; (p = strchr(p, '\n')); p++)
+                lines++;
+        cr_assert_eq(lines, 4, "exactly four violations:\n%s", out);
+        cr_assert_str_eq(err, "projmodel: 4 audit policy violations\n");
+        pm_free(out);
+        pm_free(err);
+}
+
+Test(audit_policy, clean_tree_exits_0_with_cargo_vet_audits, .timeout = 240)
+{
+        char *out = NULL, *err = NULL;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        cr_assert_eq(
+                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {"
+                                  "\"allow_unsafe\": [\"cargo:.#ffi_dep@*\", \"cargo:.#app@\"],"
+                                  " \"require_forbid\": true,"
+                                  " \"cargo_vet_audits\": \"supply-chain/audits.toml\"}}\n",
+                                  &out, &err),
+                0, "%s%s", out, err);
+        cr_assert_str_eq(out, "audit: 3 crates checked, no violations\n");
+        pm_free(out);
+        pm_free(err);
+        /* The audit is to safe-to-deploy; requiring crypto-safe (which it also has) passes too,
+         * requiring another criterion does not. */
+        cr_assert_eq(
+                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {"
+                                  "\"allow_unsafe\": [\"cargo:\"], \"criteria\": \"ub-risk-1\","
+                                  " \"cargo_vet_audits\": [\"supply-chain/audits.toml\"]}}\n",
+                                  &out, &err),
+                1, "%s%s", out, err);
+        cr_assert_not_null(strstr(out, "not audited for ub-risk-1"), "%s", out);
+        pm_free(out);
+        pm_free(err);
+}
+
+Test(audit_policy, malformed_policy_is_a_config_error, .timeout = 120)
+{
+        char *out = NULL, *err = NULL;
+
+        if (!pm_test_have("cargo"))
+                cr_skip_test("cargo is needed");
+        cr_assert_eq(
+                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {\"allow_unsafe\": 3}}",
+                                  &out, &err),
+                1);
+        cr_assert_not_null(strstr(err, "'audit.allow_unsafe' must be an array"), "%s", err);
+        pm_free(out);
+        pm_free(err);
+        cr_assert_eq(
+                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {\"alow_unsafe\": []}}",
+                                  &out, &err),
+                1);
+        cr_assert_not_null(strstr(err, "audit.alow_unsafe"), "%s", err);
+        pm_free(out);
+        pm_free(err);
+}
