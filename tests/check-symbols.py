@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Every global symbol defined by the built static libraries is pm_/pm__ prefixed (public names pm_,
-# public names pm_, internal pm__). Usage: check-symbols.py NM CC LIB.a...; it first proves itself
+# internal pm__). Usage: check-symbols.py NM CC LIB.a...; it first proves itself
 # on an object with a planted unprefixed symbol, then checks the libraries.
 import os
 import subprocess
