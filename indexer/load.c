@@ -196,7 +196,7 @@ pm_index_load(struct pm_index *idx, const char *const *labels, size_t n, struct 
                         r = pm__index_check_q(idx, err);
                 if (r >= 0)
                         r = load_crates(&l, PM__STMT_LOAD_CRATES_Q, err);
-                /* The child statements are driven from the ids (db.c's LOAD_CHILD). */
+                /* The child statements are driven from the ids (db.c's FROM_Q). */
                 if (r >= 0)
                         r = pm__index_exec(idx, PM__STMT_IDS_CLEAR, err);
                 if (r >= 0)
