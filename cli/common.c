@@ -18,6 +18,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
@@ -191,15 +192,6 @@ out:
         return r;
 }
 
-static double
-mono_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 void
 pm__cli_trace(const char *fmt, ...)
 {
@@ -212,11 +204,11 @@ pm__cli_trace(const char *fmt, ...)
         if (enabled < 0) {
                 env = getenv("PROJMODEL_TRACE");
                 enabled = env && env[0] && strcmp(env, "0") != 0;
-                last = mono_ms();
+                last = pm_clock_ms();
         }
         if (!enabled)
                 return;
-        now = mono_ms();
+        now = pm_clock_ms();
         (void)fputs("projmodel: trace: ", stderr);
         va_start(ap, fmt);
         (void)vfprintf(stderr, fmt, ap);

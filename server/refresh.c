@@ -24,20 +24,13 @@
 #include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
+#include "server-internal.h"
+
 /* Bump when a parse of the same input may give a different graph than before (an adapter
  * change) within one projmodel version: stored stamps then no longer match. */
 #define STAMP_FORMAT "1"
 
-static uint64_t
-now_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Move @src's lists onto the end of @dst's; @src is left empty (and released). */
+/* Move @src's list onto the end of @dst's; @src is left empty (and released). */
 static int
 append_strings(char ***dst, size_t *n_dst, char ***src, size_t *n_src)
 {
@@ -58,21 +51,24 @@ append_strings(char ***dst, size_t *n_dst, char ***src, size_t *n_src)
         return 0;
 }
 
-static int
-merge_change(struct pm_change *dst, struct pm_change *src)
+int
+pm__change_merge(struct pm_change *dst, struct pm_change *src)
 {
         int r;
 
+        r = append_strings(&dst->labels, &dst->n_labels, &src->labels, &src->n_labels);
+        if (r == 0)
+                r = append_strings(&dst->build_files, &dst->n_build_files, &src->build_files,
+                                   &src->n_build_files);
+        if (r < 0)
+                return r;
         dst->generation = src->generation;
         dst->added += src->added;
         dst->removed += src->removed;
         dst->modified += src->modified;
         dst->unchanged += src->unchanged;
-        r = append_strings(&dst->labels, &dst->n_labels, &src->labels, &src->n_labels);
-        if (r == 0)
-                r = append_strings(&dst->build_files, &dst->n_build_files, &src->build_files,
-                                   &src->n_build_files);
-        return r;
+        dst->build_files_changed += src->build_files_changed;
+        return 0;
 }
 
 /* Make @err name @project: its root as the file unless the tool named one, and its id when
@@ -239,7 +235,7 @@ refresh_project(const struct pm_config *cfg, const struct pm_project *project, s
                                  project->id);
                 goto out;
         }
-        r = merge_change(change, &rp.change);
+        r = pm__change_merge(change, &rp.change);
         if (r < 0) {
                 r = pm_error_set(err, r, "out of memory");
                 goto out;
@@ -297,7 +293,7 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
         char *sysroot = NULL, *sysroot_src = NULL;
         char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
         char num[32];
-        uint64_t start = now_ms();
+        double start = pm_clock_ms();
         int first_code = 0;
         int r;
 
@@ -327,7 +323,7 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
 
                 pm_error_init(&perr);
                 r = pm_index_prune(idx, &pruned, &perr);
-                if (r == 0 && merge_change(&change, &pruned) < 0)
+                if (r == 0 && pm__change_merge(&change, &pruned) < 0)
                         r = pm_error_set(&perr, -ENOMEM, "out of memory");
                 pm_change_release(&pruned);
                 if (r < 0 && first_code == 0) {
@@ -371,7 +367,7 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
         r = store_meta(idx, PM_META_LAST_REFRESH, num, &merr);
         if (r < 0)
                 goto meta_failed;
-        (void)snprintf(num, sizeof(num), "%" PRIu64, now_ms() - start);
+        (void)snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)(pm_clock_ms() - start));
         r = store_meta(idx, PM_META_LAST_REFRESH_MS, num, &merr);
         if (r < 0)
                 goto meta_failed;

@@ -16,6 +16,7 @@
 #include "projmodel/client.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
 #include "server-internal.h"
@@ -139,10 +140,7 @@ out:
 static int64_t
 now_ms(void)
 {
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (int64_t)pm_clock_ms();
 }
 
 int

@@ -145,6 +145,17 @@ int pm__param_uint(const struct cJSON *params, const char *key, unsigned long de
 extern const struct pm__rpc_method pm__methods[];
 extern const size_t pm__n_methods;
 
+/* ---- model refresh helpers shared by the one-shot refresh and the daemon (refresh.c) ---- */
+
+struct pm_change;
+
+/*
+ * The one change merger: add @src's counts to @dst's, move @src's labels and build files onto
+ * the end of @dst's lists (@src's lists are left empty), and take @src's generation. On
+ * -ENOMEM the counts are left alone (a list may have moved already).
+ */
+int pm__change_merge(struct pm_change *dst, struct pm_change *src);
+
 /* ---- the build-tool step runner (spawn.c; tool.c drives it on a private loop) ---- */
 
 struct pm__spawn;

@@ -21,6 +21,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
@@ -32,10 +33,10 @@
 struct pm__refresh {
         struct pm_server *srv;
         uv_work_t work;
-        uint64_t start_ms; /* monotonic */
-        bool *todo;        /* projects to query (copied from the dirty flags) */
-        size_t project;    /* the project being processed */
-        char **scope;      /* changed build files, or NULL: unscoped */
+        double start_ms; /* pm_clock_ms() */
+        bool *todo;      /* projects to query (copied from the dirty flags) */
+        size_t project;  /* the project being processed */
+        char **scope;    /* changed build files, or NULL: unscoped */
         size_t n_scope;
         const char **qscope; /* the part of scope under the current project */
         size_t n_qscope;
@@ -72,24 +73,6 @@ struct pm__refresh {
         bool all_partial; /* every graph applied was partial */
         bool applied;     /* some graph was applied */
 };
-
-static uint64_t
-mono_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double
-mono_ms_f(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void refresh_start(struct pm_server *srv);
 static void next_project(struct pm__refresh *r);
@@ -359,7 +342,7 @@ work_cb(uv_work_t *w)
         code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
         if (code < 0)
                 goto out;
-        t0 = mono_ms_f();
+        t0 = pm_clock_ms();
         for (size_t i = 0; i < r->plan.n_steps; i++) {
                 const struct pm_step *s = &r->plan.steps[i];
 
@@ -394,7 +377,7 @@ work_cb(uv_work_t *w)
                 goto out;
         r->wpartial = g->partial;
         keep_fingerprints(r, &g);
-        r->wown_ms = mono_ms_f() - t0;
+        r->wown_ms = pm_clock_ms() - t0;
         if (r->sysroot)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);
         if (r->sysroot_src)
@@ -431,44 +414,6 @@ out:
         r->wcode = code;
 }
 
-static int
-append_change(struct pm_change *dst, struct pm_change *src)
-{
-        char **v;
-
-        if (src->n_labels) {
-                v = pm_realloc(dst->labels, (dst->n_labels + src->n_labels + 1) * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                memcpy(v + dst->n_labels, src->labels, src->n_labels * sizeof(*v));
-                dst->n_labels += src->n_labels;
-                v[dst->n_labels] = NULL;
-                dst->labels = v;
-                pm_free(src->labels);
-                src->labels = NULL;
-                src->n_labels = 0;
-        }
-        if (src->n_build_files) {
-                v = pm_realloc(dst->build_files,
-                               (dst->n_build_files + src->n_build_files + 1) * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                memcpy(v + dst->n_build_files, src->build_files, src->n_build_files * sizeof(*v));
-                dst->n_build_files += src->n_build_files;
-                v[dst->n_build_files] = NULL;
-                dst->build_files = v;
-                pm_free(src->build_files);
-                src->build_files = NULL;
-                src->n_build_files = 0;
-        }
-        dst->generation = src->generation;
-        dst->added += src->added;
-        dst->removed += src->removed;
-        dst->modified += src->modified;
-        dst->unchanged += src->unchanged;
-        return 0;
-}
-
 static void
 after_work_cb(uv_work_t *w, int status)
 {
@@ -495,7 +440,7 @@ after_work_cb(uv_work_t *w, int status)
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
                 r->own_ms += r->wown_ms;
-                if (append_change(&r->change, &r->wchange) < 0)
+                if (pm__change_merge(&r->change, &r->wchange) < 0)
                         pm__log("out of memory collecting changes, ignoring");
                 srv->generation = r->wchange.generation ? r->wchange.generation : srv->generation;
                 srv->n_crates = r->wcrates;
@@ -610,7 +555,7 @@ finish(struct pm__refresh *r)
         srv->refreshes++;
         srv->first_done = true;
         srv->last_refresh_time = (double)time(NULL);
-        srv->last_refresh_ms = (double)(mono_ms() - r->start_ms);
+        srv->last_refresh_ms = (double)(uint64_t)(pm_clock_ms() - r->start_ms);
         srv->last_own_ms = r->own_ms;
         srv->last_partial = r->applied && r->all_partial;
         srv->last_ok = !r->failed;
@@ -824,7 +769,7 @@ refresh_start(struct pm_server *srv)
                 return;
         }
         r->srv = srv;
-        r->start_ms = mono_ms();
+        r->start_ms = pm_clock_ms();
         r->all_partial = true;
         (void)clock_gettime(CLOCK_REALTIME, &ts);
         srv->last_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

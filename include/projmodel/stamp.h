@@ -23,6 +23,12 @@ struct pm_strlist;
 int64_t pm_stamp_clock(void);
 
 /*
+ * The one monotonic clock for durations and deadlines (CLOCK_MONOTONIC), in milliseconds with
+ * a fraction; only differences mean anything.
+ */
+double pm_clock_ms(void);
+
+/*
  * Make a stamp for @key (the hash of everything the parse saw besides @inputs: tool output,
  * settings, version) and the files @inputs (absolute paths; missing files are recorded as
  * missing), read after @since (a pm_stamp_clock() value). *ret is a pm_malloc'd string owned by
