@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel discover ARG`: rust-analyzer's workspace.discoverConfig command
- * (rust-analyzer.md §5). JSON lines on stdout, exactly one terminal message, written last;
+/* `projmodel discover ARG`: rust-analyzer's workspace.discoverConfig command.
+ * JSON lines on stdout, exactly one terminal message, written last;
  * nothing ever on stderr (older rust-analyzer parses stderr as messages too). */
 #include <errno.h>
 #include <fcntl.h>

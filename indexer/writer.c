@@ -329,7 +329,7 @@ source_object(const struct pm_crate *c)
         return src;
 }
 
-/* Field order follows rust-analyzer.md §3.1, so output is stable and diffable. */
+/* Field order follows rust-analyzer's crate schema, so output is stable and diffable. */
 static cJSON *
 crate_object(const struct order *o, size_t rank, const struct pm_writer_options *opts)
 {

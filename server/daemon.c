@@ -642,7 +642,7 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         int r;
 
         pm_mem_install_hooks();
-        /* libuv's allocations through the fault hook too (style rule 23). pm_malloc is malloc
+        /* libuv's allocations through the fault hook too. pm_malloc is malloc
          * underneath, so blocks libuv allocated before this stay compatible. */
         (void)uv_replace_allocator(pm_malloc, pm_realloc, pm_calloc, pm_free);
         srv = pm_calloc(1, sizeof(*srv));

@@ -22,7 +22,7 @@ struct pm_error;
 struct pm_step;
 
 /*
- * Every limit on outside input the daemon enforces (style rule 24). Going over one is an error
+ * Every limit on outside input the daemon enforces. Going over one is an error
  * reply or a closed connection, never a crash or unbounded memory.
  */
 #define PM_RPC_MAX_FRAME       (16u << 20) /* Content-Length of one message */

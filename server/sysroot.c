@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Finding the Rust toolchain root for rust-project.json: the configuration's, or what
  * `rustc --print sysroot` says (remembered in the model while nothing that decides it changed).
- * sysroot_src is always returned (rust-analyzer.md §2). */
+ * sysroot_src is always returned. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>

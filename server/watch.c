@@ -91,7 +91,7 @@ excluded(const struct pm_server *srv, const char *parent, const char *name, cons
 }
 
 /*
- * opendir() with the fd made by open(O_CLOEXEC) ourselves: it states CLOEXEC (style rule 27)
+ * opendir() with the fd made by open(O_CLOEXEC) ourselves: it states CLOEXEC
  * and lets ThreadSanitizer see where the fd came from (it does not intercept opendir, and
  * reported fd reuse between this worker and the loop thread as a race).
  */

@@ -120,8 +120,8 @@ pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings *ret
                 /* Relative to the subproject root, like every path of the section. */
                 s.output_base = pm_path_normalize(NULL, q->project->root, output_base);
         } else {
-                /* A private output base: the IDE's queries never wait on the user's build
-                 * (build-systems.md §G.4), and the user's flags never evict our cache. */
+                /* A private output base: the IDE's queries never wait on the user's build,
+                 * and the user's flags never evict our cache. */
                 if (cfg->cache_dir) {
                         cache_dir = pm_strdup(cfg->cache_dir);
                 } else {

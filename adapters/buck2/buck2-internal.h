@@ -15,7 +15,7 @@ struct pm_arena;
 struct pm_error;
 struct pm_graph;
 
-/* Limits on `buck2 targets` output (style rule 24). */
+/* Limits on `buck2 targets` output. */
 #define PM_BUCK2_MAX_TARGETS     500000 /* objects in the output array */
 #define PM_BUCK2_MAX_ALIAS_HOPS  32     /* alias -> alias -> ... chains */
 #define PM_BUCK2_MAX_SELECT_NEST 16     /* select() inside concat inside select() ... */

@@ -363,7 +363,7 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
                 const char *v = e->valuestring;
                 char *abs = NULL;
 
-                /* Buck2 runs rustc from the project root (build-systems.md §A.5). */
+                /* Buck2 runs rustc from the project root. */
                 if (strcmp(e->string, "CARGO_MANIFEST_DIR") == 0 && !pm_path_is_absolute(v)) {
                         abs = pm_path_normalize(x->g->arena, x->root, v);
                         if (!abs)
@@ -517,7 +517,7 @@ add_deps(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_cr
                         name = e->string;
                         label = e->valuestring;
                 } else {
-                        /* The list form: [[name, label], ...] (build-systems.md §A.4). */
+                        /* The list form: [[name, label], ...]. */
                         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
                             !cJSON_IsString(cJSON_GetArrayItem(e, 0)) ||
                             !cJSON_IsString(cJSON_GetArrayItem(e, 1)))
@@ -559,7 +559,7 @@ fold_into(struct pm__buck2_ctx *x, struct pm__buck2_target *t, struct pm__buck2_
 }
 
 /*
- * Fold tests into libraries as Buck2's rust-project does (build-systems.md §A.6): a rust_test
+ * Fold tests into libraries as Buck2's rust-project does: a rust_test
  * named "<lib>-unittest" next to library <lib>, or one a library lists in `tests` that has the
  * library's crate root (so it is the same crate compiled with --test).
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The Buck2 adapter: `buck2 targets //... --json --output-all-attributes` (build-systems.md
- * §A.4) into a crate graph. It reads .buckconfig and stats build files; it runs nothing. */
+/* The Buck2 adapter: `buck2 targets //... --json --output-all-attributes` into a
+ * crate graph. It reads .buckconfig and stats build files; it runs nothing. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         if (!argv)
                 goto out;
         /* A separate isolation dir is a separate buck2 daemon: IDE queries never invalidate
-         * the user's build state (build-systems.md §A.2, §G.4). */
+         * the user's build state. */
         if (isolation[0] &&
             (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
                 goto out;

@@ -11,7 +11,7 @@
 struct pm_error;
 struct pm_graph;
 
-/* Limits on `cargo metadata` output (style rule 24). */
+/* Limits on `cargo metadata` output. */
 #define PM_CARGO_MAX_PACKAGES 100000 /* packages in one workspace's metadata */
 #define PM_CARGO_MAX_TARGETS  1000   /* targets of one package */
 

@@ -161,8 +161,8 @@ set_version_env(struct ctx *x, struct pm_crate *c, const char *v)
 }
 
 /*
- * The variables Cargo sets for rustc. rust-analyzer fills nothing in for JSON projects
- * (rust-analyzer.md §3.1), so without these env!("CARGO_PKG_NAME") would not resolve.
+ * The variables Cargo sets for rustc. rust-analyzer fills nothing in for JSON projects,
+ * so without these env!("CARGO_PKG_NAME") would not resolve.
  */
 static int
 set_env(struct ctx *x, const struct pkg *p, struct pm_crate *c, const char *target_name)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Functions projmodel must not call (style rule 27), made compile errors. Every folder's
+/* Functions projmodel must not call, made compile errors. Every folder's
  * internal header includes this last, after the system headers it uses. */
 #ifndef PROJMODEL_BANNED_H
 #define PROJMODEL_BANNED_H

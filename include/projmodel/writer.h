@@ -13,7 +13,7 @@ struct pm_strbuf;
 struct pm_writer_options {
         const char *sysroot;        /* absolute toolchain root, or NULL to omit */
         const char *sysroot_src;    /* absolute .../lib/rustlib/src/rust/library; written
-                                     * whenever sysroot is (rust-analyzer.md §2) */
+                                     * whenever sysroot is */
         const char *proc_macro_cwd; /* absolute monorepo root, written on every crate so
                                      * crates dedupe across discovered projects */
         bool pretty;                /* indent the output (export only; discover is compact) */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Harness self-test (style rule 35): a deliberate leak that the sanitizer build must report. */
+/* Harness self-test: a deliberate leak that the sanitizer build must report. */
 #include <criterion/criterion.h>
 
 #include "projmodel/mem.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel discover` speaks rust-analyzer's protocol (rust-analyzer.md §5.3): JSON lines on
+/* `projmodel discover` speaks rust-analyzer's protocol: JSON lines on
  * stdout, exactly one terminal message and last, an absolute buildfile, nothing on stderr. */
 #include <string.h>
 

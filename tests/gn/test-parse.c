@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for the gn adapter's parser on project.json / gn desc documents written by the test in
- * the shapes GN 1000 prints (see examples/gn-monorepo and docs/build-systems.md §C). */
+ * the shapes GN 1000 prints (see examples/gn-monorepo). */
 #include <errno.h>
 #include <string.h>
 

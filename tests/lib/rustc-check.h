@@ -7,7 +7,7 @@
 
 /*
  * Run rustc on every crate of @json (NUL-terminated rust-project.json text), in dependency
- * order, with nothing but the JSON's information (build-systems.md §H "rustc facts"):
+ * order, with nothing but the JSON's information:
  *  - `--crate-name` from display_name ('-' becomes '_'), else from a dep name pointing at it;
  *  - `--edition`; `--crate-type lib` with `--emit=metadata`, `--crate-type bin` for build
  *    target_kind "bin", `--test` for "test", and `--crate-type proc-macro` built for real

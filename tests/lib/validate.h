@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 /*
- * Check @json (@len bytes, need not be NUL-terminated) against rust-analyzer.md §2-4 and §9,
- * plus projmodel's own stricter rules:
+ * Check @json (@len bytes, need not be NUL-terminated) against rust-analyzer's rust-project.json
+ * schema, plus projmodel's own stricter rules:
  *  - only known keys with the right types at every level, no duplicate keys, no `null` except
  *    for sysroot, sysroot_src and sysroot_project;
  *  - `sysroot` (an existing directory) comes with `sysroot_src`;

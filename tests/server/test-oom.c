@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Out-of-memory walks (style rule 23): every method of the daemon's table, decoded and invoked
+/* Out-of-memory walks: every method of the daemon's table, decoded and invoked
  * against a real model and loop with the Nth allocation failing, for N = 1, 2, ... */
 #include <errno.h>
 #include <fcntl.h>
