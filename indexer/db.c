@@ -253,8 +253,9 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
                                 " ON CONFLICT(key) DO UPDATE SET generation = excluded.generation,"
                                 " data = excluded.data",
         [PM__STMT_AUDIT_GET] = "SELECT size, mtime_ns, hash, scan FROM audit_files WHERE path = ?1",
-        [PM__STMT_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_files(path, size, mtime_ns, hash, scan)"
-                               " VALUES (?1, ?2, ?3, ?4, ?5)",
+        [PM__STMT_AUDIT_PUT] =
+                "INSERT OR REPLACE INTO audit_files(path, size, mtime_ns, hash, scan)"
+                " VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 int
