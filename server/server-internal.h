@@ -361,6 +361,9 @@ void pm__refresh_release(struct pm_server *srv);
 struct cJSON *pm__server_status(struct pm_server *srv);
 
 /* watch.c */
+/* The configuration was replaced (no walk running): take the adapters' output directories
+ * (pm_adapter_ops.watch_skip) from the new one; directories already watched stay watched. */
+void pm__watch_config_changed(struct pm_server *srv);
 int pm__watch_start(struct pm_server *srv, struct pm_error *err);
 void pm__watch_stop(struct pm_server *srv);
 

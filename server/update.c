@@ -746,6 +746,7 @@ reload_config(struct pm_server *srv)
         pm_config_free(srv->cfg);
         srv->cfg = pm_steal_ptr(&cfg);
         pm__log("configuration re-read: %zu projects", srv->cfg->n_projects);
+        pm__watch_config_changed(srv);
 out:
         srv->reload_config = false;
         pm_config_free(cfg);

@@ -308,6 +308,17 @@ collect_watch_skip(struct pm_server *srv, struct pm_error *err)
         return 0;
 }
 
+void
+pm__watch_config_changed(struct pm_server *srv)
+{
+        struct pm_error err;
+
+        srv->watch_skip = pm_argv_free(srv->watch_skip);
+        pm_error_init(&err);
+        if (collect_watch_skip(srv, &err) < 0)
+                pm__log("watching every output directory: %s", err.msg);
+}
+
 int
 pm__watch_start(struct pm_server *srv, struct pm_error *err)
 {
