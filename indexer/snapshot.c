@@ -13,7 +13,6 @@
 #include "projmodel/error.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
-#include "projmodel/refresh.h"
 
 #include "indexer-internal.h"
 

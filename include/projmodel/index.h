@@ -15,6 +15,16 @@ struct pm_strlist;
 
 #define PM_INDEX_SCHEMA_VERSION 4
 
+/*
+ * Metadata keys the refresh (projmodel/refresh.h) writes into the model (pm_index_meta_get()).
+ * PM_META_LAST_ERROR is "" after a fully successful refresh.
+ */
+#define PM_META_SYSROOT         "sysroot"
+#define PM_META_SYSROOT_SRC     "sysroot_src"
+#define PM_META_LAST_REFRESH    "last_refresh"    /* unix time in seconds, decimal */
+#define PM_META_LAST_REFRESH_MS "last_refresh_ms" /* how long it took, decimal ms */
+#define PM_META_LAST_ERROR      "last_error"      /* one-line message, or "" */
+#define PM_META_SYSROOT_CACHE   "sysroot_cache"   /* pm_sysroot_resolve_cached()'s memo */
 /* An open model database. Not thread-safe: use one handle per thread (WAL allows a writer and
  * many readers at once). */
 struct pm_index;
@@ -203,7 +213,7 @@ void pm_seed_release(struct pm_seed *s);
 /*
  * Replace the model of @idx by the snapshot at @path, taken of @root, and hand back its inputs'
  * fingerprints. With @only_if_newer, nothing is replaced (ret->seeded false) unless the
- * snapshot's last refresh (PM_META_LAST_REFRESH, projmodel/refresh.h) is later than the model's.
+ * snapshot's last refresh (PM_META_LAST_REFRESH) is later than the model's.
  * A file that is not a snapshot of this schema version and root is an error naming it
  * (PM_EDB, PM_ECONFIG for another root) and leaves the model as it was.
  */

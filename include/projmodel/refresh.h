@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "projmodel/index.h" /* the PM_META_* keys */
+
 struct pm_blob;
 struct pm_change;
 struct pm_config;
@@ -13,17 +15,6 @@ struct pm_error;
 struct pm_graph;
 struct pm_index;
 struct pm_query;
-
-/*
- * Metadata keys the refresh writes into the model (pm_index_meta_get()).
- * PM_META_LAST_ERROR is "" after a fully successful refresh.
- */
-#define PM_META_SYSROOT         "sysroot"
-#define PM_META_SYSROOT_SRC     "sysroot_src"
-#define PM_META_LAST_REFRESH    "last_refresh"    /* unix time in seconds, decimal */
-#define PM_META_LAST_REFRESH_MS "last_refresh_ms" /* how long it took, decimal ms */
-#define PM_META_LAST_ERROR      "last_error"      /* one-line message, or "" */
-#define PM_META_SYSROOT_CACHE   "sysroot_cache"   /* pm_sysroot_resolve_cached()'s memo */
 
 /*
  * Query every project of @cfg (pm_query_run_sync()) and apply each graph to @idx under the
