@@ -12,6 +12,7 @@ struct pm_config;
 struct pm_error;
 struct pm_graph;
 struct pm_index;
+struct option;
 
 /* Exit codes of every command (docs/cli.md). */
 #define PM_CLI_EXIT_OK    0
@@ -48,6 +49,55 @@ extern const char pm__cli_dump_usage[];
 extern const char pm__cli_audit_usage[];
 extern const char pm__cli_discover_usage[];
 extern const char pm__cli_snapshot_usage[];
+
+/*
+ * One option of a command: the single source of its getopt_long entry, its --help text and
+ * (later) its man page entry. A command keeps a table of these in a struct pm__cli_spec and
+ * builds its getopt_long array from it with pm__cli_longopts(), so options and help cannot
+ * drift apart (docs/cli.md).
+ */
+struct pm__cli_opt {
+        const char *name;    /* long name without "--" */
+        int has_arg;         /* no_argument or required_argument */
+        int val;             /* what getopt_long returns: the short letter or an OPT_* value */
+        const char *arg;     /* the argument's metavariable ("FILE"), or NULL */
+        const char *help;    /* one sentence */
+        const char *example; /* a full command line using the option, without "projmodel " */
+};
+
+/* A command's description for --help: its usage line, a summary and its options. */
+struct pm__cli_spec {
+        const char *name;
+        const char *usage; /* the same string as main.c's table row */
+        const char *summary;
+        const struct pm__cli_opt *opts;
+        size_t n_opts;
+};
+
+#define PM__CLI_SPEC(cmd, use, sum, table)                                        \
+        {                                                                         \
+                .name = (cmd), .usage = (use), .summary = (sum), .opts = (table), \
+                .n_opts = sizeof(table) / sizeof((table)[0])                      \
+        }
+
+/* The getopt_long array of @spec into @out (spec->n_opts + 1 entries, the last all zero). */
+void pm__cli_longopts(const struct pm__cli_spec *spec, struct option *out);
+
+/* Print the usage line, summary and each option with its help and example on stdout (for
+ * --help); returns PM_CLI_EXIT_OK. */
+int pm__cli_help_spec(const struct pm__cli_spec *spec);
+
+/*
+ * After getopt_long returned '?' or ':': print "projmodel <cmd>: unknown option '--outptu'
+ * (did you mean '--output'?)" (or "option '--output' needs an argument FILE") and the usage
+ * line on stderr; returns PM_CLI_EXIT_USAGE. @msg_ret, when not NULL, receives the message
+ * instead of printing it (pm_malloc'd), for commands that must keep stderr silent.
+ */
+int pm__cli_bad_option(const struct pm__cli_spec *spec, int argc, char **argv, char **msg_ret);
+
+/* The option of @spec nearest @word by edit distance (@word without leading dashes or "=..."),
+ * or NULL when none is close (distance more than a third of the name's length, at least 2). */
+const struct pm__cli_opt *pm__cli_nearest_option(const struct pm__cli_spec *spec, const char *word);
 
 /* Print "projmodel: <file>: <message>" (one line: newlines become spaces) on stderr. */
 void pm__cli_print_error(const struct pm_error *err);

@@ -26,6 +26,38 @@
 const char pm__cli_audit_usage[] = "audit [--root DIR] [--db PATH] [--no-refresh] "
                                    "[--format text|json|sarif] [--check] [LABEL|FILE ...]";
 
+enum {
+        OPT_DB = 256,
+        OPT_NO_REFRESH,
+        OPT_CHECK
+};
+
+/* audit's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt audit_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "audit --root ~/src/monorepo" },
+        { "db", required_argument, OPT_DB, "PATH",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "audit --db /tmp/model.db" },
+        { "format", required_argument, 'f', "FORMAT",
+          "Output format: text (default), json, or sarif (for code scanning tools).",
+          "audit --format sarif > audit.sarif" },
+        { "no-refresh", no_argument, OPT_NO_REFRESH, NULL,
+          "Do not run the build systems: use the model as it was last refreshed.",
+          "audit --no-refresh" },
+        { "check", no_argument, OPT_CHECK, NULL,
+          "Apply the audit policy of .projmodel.json to the chosen crates: one line per "
+          "violation, exit 1 when there is any.",
+          "audit --check //app:main" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "audit --help" },
+};
+
+static const struct pm__cli_spec audit_spec = PM__CLI_SPEC(
+        "audit", pm__cli_audit_usage,
+        "The unsafe-code inventory of the chosen crates (all without arguments): each file scanned once.",
+        audit_opts_table);
+
 enum audit_format {
         AUDIT_TEXT,
         AUDIT_JSON,
@@ -690,23 +722,12 @@ out:
 int
 pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
 {
-        enum {
-                OPT_DB = 256,
-                OPT_NO_REFRESH,
-                OPT_CHECK
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "db", required_argument, NULL, OPT_DB },
-                { "format", required_argument, NULL, 'f' },
-                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
-                { "check", no_argument, NULL, OPT_CHECK },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(audit_opts_table) / sizeof(audit_opts_table[0]) + 1];
         struct audit_opts o = { .root = gl->root, .format = AUDIT_TEXT, .refresh = true };
         struct pm_error err;
         int c;
+
+        pm__cli_longopts(&audit_spec, longopts);
 
         while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
                 switch (c) {
@@ -734,11 +755,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.check = true;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_audit_usage);
+                        return pm__cli_help_spec(&audit_spec);
                 default:
-                        return pm__cli_usage_error("audit", pm__cli_audit_usage,
-                                                   "unknown option or missing argument '%s'",
-                                                   argv[optind - 1]);
+                        return pm__cli_bad_option(&audit_spec, argc, argv, NULL);
                 }
         }
         o.args = argv + optind;

@@ -27,6 +27,34 @@ const char pm__cli_discover_usage[] =
         "discover [--root DIR] [--db PATH] [--log FILE] [--no-refresh] "
         "'{\"path\"|\"buildfile\"|\"label\": ...}'";
 
+enum {
+        OPT_DB = 256,
+        OPT_LOG,
+        OPT_NO_REFRESH
+};
+
+/* discover's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt discover_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "discover --root ~/src/monorepo '{\"path\": \"src/lib.rs\"}'" },
+        { "db", required_argument, OPT_DB, "PATH",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "discover --db /tmp/model.db '{\"path\": \"src/lib.rs\"}'" },
+        { "log", required_argument, OPT_LOG, "FILE",
+          "Append error and progress lines to FILE (stderr stays silent).",
+          "discover --log /tmp/discover.log '{\"path\": \"src/lib.rs\"}'" },
+        { "no-refresh", no_argument, OPT_NO_REFRESH, NULL,
+          "Do not run the build systems: use the model as it was last refreshed.",
+          "discover --no-refresh '{\"label\": \"//app:main\"}'" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "discover --help" },
+};
+
+static const struct pm__cli_spec discover_spec = PM__CLI_SPEC(
+        "discover", pm__cli_discover_usage,
+        "rust-analyzer's discover command: answer one request with the project of a file, build file or label (docs/rust-analyzer.md protocol lines on stdout).",
+        discover_opts_table);
+
 /* The argument is one small JSON object; anything bigger is not from rust-analyzer. */
 #define DISCOVER_ARG_MAX 8192
 
@@ -242,31 +270,21 @@ silence_stderr(const char *log)
 int
 pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
 {
-        enum {
-                OPT_DB = 256,
-                OPT_LOG,
-                OPT_NO_REFRESH
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "db", required_argument, NULL, OPT_DB },
-                { "log", required_argument, NULL, OPT_LOG },
-                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(discover_opts_table) / sizeof(discover_opts_table[0]) + 1];
         struct pm__cli_discover_req req = { .root = gl->root, .refresh = true };
         struct pm_error err;
         const char *log = NULL;
         char *value = NULL, *buildfile = NULL;
         cJSON *project = NULL, *msg = NULL;
-        bool bad_option = false, ok;
+        char *bad_option = NULL;
+        bool ok;
         int c, code;
 
         /* Until --log is known, and for getopt's own messages: nothing on stderr. */
         silence_stderr(NULL);
         opterr = 0;
         pm_error_init(&err);
+        pm__cli_longopts(&discover_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -282,17 +300,19 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
                         req.refresh = false;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_discover_usage);
+                        return pm__cli_help_spec(&discover_spec);
                 default:
-                        bad_option = true;
+                        if (!bad_option)
+                                (void)pm__cli_bad_option(&discover_spec, argc, argv, &bad_option);
                         break;
                 }
         }
         if (log)
                 silence_stderr(log);
         if (bad_option) {
-                (void)pm_error_set(&err, PM_EPARAMS, "invalid option; usage: projmodel %s",
+                (void)pm_error_set(&err, PM_EPARAMS, "%s; usage: projmodel %s", bad_option,
                                    pm__cli_discover_usage);
+                pm_free(bad_option);
                 return emit_error(&err);
         }
         if (argc - optind != 1) {

@@ -23,6 +23,33 @@
 const char pm__cli_dump_usage[] =
         "dump [--root DIR] [--db PATH] [--no-refresh] [--format text|json|dot] [LABEL|FILE ...]";
 
+enum {
+        OPT_DB = 256,
+        OPT_NO_REFRESH
+};
+
+/* dump's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt dump_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "dump --root ~/src/monorepo" },
+        { "db", required_argument, OPT_DB, "PATH",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "dump --db /tmp/model.db" },
+        { "format", required_argument, 'f', "FORMAT",
+          "Output format: text (default), json, or dot (a Graphviz dependency graph).",
+          "dump --format dot //app:main | dot -Tsvg > graph.svg" },
+        { "no-refresh", no_argument, OPT_NO_REFRESH, NULL,
+          "Do not run the build systems: use the model as it was last refreshed.",
+          "dump --no-refresh src/lib.rs" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "dump --help" },
+};
+
+static const struct pm__cli_spec dump_spec = PM__CLI_SPEC(
+        "dump", pm__cli_dump_usage,
+        "Print the crates of the model (all, or those of the given labels or files) as text, JSON or a Graphviz graph.",
+        dump_opts_table);
+
 enum dump_format {
         DUMP_TEXT,
         DUMP_JSON,
@@ -477,21 +504,12 @@ out:
 int
 pm__cli_cmd_dump(const struct pm__cli_globals *gl, int argc, char **argv)
 {
-        enum {
-                OPT_DB = 256,
-                OPT_NO_REFRESH
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "db", required_argument, NULL, OPT_DB },
-                { "format", required_argument, NULL, 'f' },
-                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(dump_opts_table) / sizeof(dump_opts_table[0]) + 1];
         struct dump_opts o = { .root = gl->root, .format = DUMP_TEXT, .refresh = true };
         struct pm_error err;
         int c;
+
+        pm__cli_longopts(&dump_spec, longopts);
 
         while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
                 switch (c) {
@@ -516,11 +534,9 @@ pm__cli_cmd_dump(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.refresh = false;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_dump_usage);
+                        return pm__cli_help_spec(&dump_spec);
                 default:
-                        return pm__cli_usage_error("dump", pm__cli_dump_usage,
-                                                   "unknown option or missing argument '%s'",
-                                                   argv[optind - 1]);
+                        return pm__cli_bad_option(&dump_spec, argc, argv, NULL);
                 }
         }
         o.args = argv + optind;

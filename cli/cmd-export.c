@@ -39,6 +39,44 @@ const char pm__cli_export_usage[] =
         "export [--root DIR] [--db PATH] [--output FILE] [--pretty] [--no-refresh] "
         "[--query-output FILE [--build-system NAME]]";
 
+enum {
+        OPT_DB = 256,
+        OPT_QUERY_OUTPUT,
+        OPT_BUILD_SYSTEM,
+        OPT_NO_REFRESH
+};
+
+/* export's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt export_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up "
+          "from the working directory.",
+          "export --root ~/src/monorepo" },
+        { "db", required_argument, OPT_DB, "PATH",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "export --db /tmp/model.db" },
+        { "output", required_argument, 'o', "FILE",
+          "Write rust-project.json to FILE (atomically) instead of standard output.",
+          "export --output rust-project.json" },
+        { "pretty", no_argument, 'p', NULL, "Indent the JSON for reading.",
+          "export --pretty | less" },
+        { "no-refresh", no_argument, OPT_NO_REFRESH, NULL,
+          "Do not run the build systems: write the model as it was last refreshed.",
+          "export --no-refresh --output rust-project.json" },
+        { "query-output", required_argument, OPT_QUERY_OUTPUT, "FILE",
+          "Also save the build tool's raw query output to FILE (for bug reports and fixtures).",
+          "export --query-output gn-desc.json" },
+        { "build-system", required_argument, OPT_BUILD_SYSTEM, "NAME",
+          "With --query-output: capture the output of this build system (gn, bazel, buck2, "
+          "cargo) when the root has several.",
+          "export --query-output cargo-metadata.json --build-system cargo" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "export --help" },
+};
+
+static const struct pm__cli_spec export_spec = PM__CLI_SPEC(
+        "export", pm__cli_export_usage,
+        "Refresh the model from the build systems and write rust-project.json.", export_opts_table);
+
 struct export_opts {
         const char *root;
         const char *db;
@@ -415,27 +453,12 @@ out:
 int
 pm__cli_cmd_export(const struct pm__cli_globals *gl, int argc, char **argv)
 {
-        enum {
-                OPT_DB = 256,
-                OPT_QUERY_OUTPUT,
-                OPT_BUILD_SYSTEM,
-                OPT_NO_REFRESH
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "db", required_argument, NULL, OPT_DB },
-                { "output", required_argument, NULL, 'o' },
-                { "pretty", no_argument, NULL, 'p' },
-                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
-                { "query-output", required_argument, NULL, OPT_QUERY_OUTPUT },
-                { "build-system", required_argument, NULL, OPT_BUILD_SYSTEM },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(export_opts_table) / sizeof(export_opts_table[0]) + 1];
         struct export_opts o = { .root = gl->root, .refresh = true };
         struct pm_error err;
         int c;
 
+        pm__cli_longopts(&export_spec, longopts);
         while ((c = getopt_long(argc, argv, "ho:p", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -460,11 +483,9 @@ pm__cli_cmd_export(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.build_system = optarg;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_export_usage);
+                        return pm__cli_help_spec(&export_spec);
                 default:
-                        return pm__cli_usage_error("export", pm__cli_export_usage,
-                                                   "unknown option or missing argument '%s'",
-                                                   argv[optind - 1]);
+                        return pm__cli_bad_option(&export_spec, argc, argv, NULL);
                 }
         }
         if (optind < argc)

@@ -16,20 +16,34 @@
 const char pm__cli_query_usage[] =
         "query [--root DIR] [--socket PATH] [--no-start] METHOD [PARAMS-JSON]";
 
+enum {
+        OPT_SOCKET = 256,
+        OPT_NO_START
+};
+
+/* query's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt query_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "query --root ~/src/monorepo projmodel/status" },
+        { "socket", required_argument, OPT_SOCKET, "PATH",
+          "The daemon's socket; default: derived from the root (docs/protocol.md).",
+          "query --socket /tmp/pm.sock projmodel/status" },
+        { "no-start", no_argument, OPT_NO_START, NULL,
+          "Fail instead of starting the daemon when none runs.",
+          "query --no-start projmodel/status" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "query --help" },
+};
+
+static const struct pm__cli_spec query_spec = PM__CLI_SPEC(
+        "query", pm__cli_query_usage,
+        "Send one JSON-RPC request to the daemon (started when absent) and print its answer.",
+        query_opts_table);
+
 int
 pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
 {
-        enum {
-                OPT_SOCKET = 256,
-                OPT_NO_START
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "no-start", no_argument, NULL, OPT_NO_START },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(query_opts_table) / sizeof(query_opts_table[0]) + 1];
         const char *root_opt = g->root, *socket_opt = NULL;
         struct pm_client *client = NULL;
         char *root = NULL, *sock = NULL, *text = NULL;
@@ -39,6 +53,7 @@ pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
         int c, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
+        pm__cli_longopts(&query_spec, longopts);
         while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -51,9 +66,9 @@ pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
                         start = false;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_query_usage);
+                        return pm__cli_help_spec(&query_spec);
                 default:
-                        return pm__cli_usage_error("query", pm__cli_query_usage, "invalid option");
+                        return pm__cli_bad_option(&query_spec, argc, argv, NULL);
                 }
         }
         if (argc - optind < 1 || argc - optind > 2)

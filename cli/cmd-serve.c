@@ -21,6 +21,41 @@
 const char pm__cli_serve_usage[] =
         "serve [--root DIR] [--socket PATH] [--db FILE] [--log FILE] [--seed FILE] [--foreground]";
 
+enum {
+        OPT_SOCKET = 256,
+        OPT_DB,
+        OPT_LOG,
+        OPT_SEED,
+        OPT_FOREGROUND
+};
+
+/* serve's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt serve_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "serve --root ~/src/monorepo" },
+        { "socket", required_argument, OPT_SOCKET, "PATH",
+          "The daemon's socket; default: derived from the root (docs/protocol.md).",
+          "serve --socket /tmp/pm.sock" },
+        { "db", required_argument, OPT_DB, "FILE",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "serve --db /tmp/model.db" },
+        { "log", required_argument, OPT_LOG, "FILE", "Append the daemon's log to FILE.",
+          "serve --log /tmp/projmodel.log" },
+        { "seed", required_argument, OPT_SEED, "FILE",
+          "Start from the snapshot in FILE (projmodel snapshot) when the model is empty or older.",
+          "serve --seed model-snapshot.db" },
+        { "foreground", no_argument, OPT_FOREGROUND, NULL,
+          "Stay attached to the terminal instead of detaching.",
+          "serve --foreground --log /dev/stderr" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "serve --help" },
+};
+
+static const struct pm__cli_spec serve_spec = PM__CLI_SPEC(
+        "serve", pm__cli_serve_usage,
+        "Run the daemon for one monorepo: it keeps the model fresh as build files change and answers on a Unix socket.",
+        serve_opts_table);
+
 /* Point stdin at /dev/null and stdout/stderr at @log (appending; /dev/null if unusable). */
 static void
 redirect_stdio(const char *log)
@@ -74,23 +109,7 @@ wait_ready(int fd, pid_t child)
 int
 pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
 {
-        enum {
-                OPT_SOCKET = 256,
-                OPT_DB,
-                OPT_LOG,
-                OPT_SEED,
-                OPT_FOREGROUND
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "db", required_argument, NULL, OPT_DB },
-                { "log", required_argument, NULL, OPT_LOG },
-                { "seed", required_argument, NULL, OPT_SEED },
-                { "foreground", no_argument, NULL, OPT_FOREGROUND },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(serve_opts_table) / sizeof(serve_opts_table[0]) + 1];
         struct pm_server_options opts = { .ready_fd = -1 };
         const char *root_opt = g->root, *socket_opt = NULL, *db = NULL, *log = NULL, *seed = NULL;
         char *root = NULL, *sock = NULL, *log_own = NULL, *db_abs = NULL, *seed_abs = NULL;
@@ -100,6 +119,7 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
         pid_t pid;
 
         pm_error_init(&err);
+        pm__cli_longopts(&serve_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -121,9 +141,9 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                         foreground = true;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_serve_usage);
+                        return pm__cli_help_spec(&serve_spec);
                 default:
-                        return pm__cli_usage_error("serve", pm__cli_serve_usage, "invalid option");
+                        return pm__cli_bad_option(&serve_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

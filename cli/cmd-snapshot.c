@@ -18,6 +18,33 @@
 const char pm__cli_snapshot_usage[] =
         "snapshot --output FILE [--root DIR] [--db PATH] [--no-refresh]";
 
+enum {
+        OPT_DB = 256,
+        OPT_OUTPUT,
+        OPT_NO_REFRESH
+};
+
+/* snapshot's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt snapshot_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "snapshot --root ~/src/monorepo --output model.db" },
+        { "db", required_argument, OPT_DB, "PATH",
+          "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
+          "snapshot --db /tmp/model.db --output copy.db" },
+        { "output", required_argument, 'o', "FILE", "Where to write the snapshot (required).",
+          "snapshot --output model-snapshot.db" },
+        { "no-refresh", no_argument, OPT_NO_REFRESH, NULL,
+          "Do not run the build systems: use the model as it was last refreshed.",
+          "snapshot --no-refresh --output model.db" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "snapshot --help" },
+};
+
+static const struct pm__cli_spec snapshot_spec = PM__CLI_SPEC(
+        "snapshot", pm__cli_snapshot_usage,
+        "Refresh, then write a copy of the model that daemons can start from (serve --seed FILE).",
+        snapshot_opts_table);
+
 struct snapshot_opts {
         const char *root;
         const char *db;
@@ -77,24 +104,13 @@ out:
 int
 pm__cli_cmd_snapshot(const struct pm__cli_globals *g, int argc, char **argv)
 {
-        enum {
-                OPT_DB = 256,
-                OPT_OUTPUT,
-                OPT_NO_REFRESH
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "db", required_argument, NULL, OPT_DB },
-                { "output", required_argument, NULL, 'o' },
-                { "no-refresh", no_argument, NULL, OPT_NO_REFRESH },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(snapshot_opts_table) / sizeof(snapshot_opts_table[0]) + 1];
         struct snapshot_opts o = { .root = g->root, .refresh = true };
         struct pm_error err;
         int c;
 
         pm_error_init(&err);
+        pm__cli_longopts(&snapshot_spec, longopts);
         while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -110,10 +126,9 @@ pm__cli_cmd_snapshot(const struct pm__cli_globals *g, int argc, char **argv)
                         o.refresh = false;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_snapshot_usage);
+                        return pm__cli_help_spec(&snapshot_spec);
                 default:
-                        return pm__cli_usage_error("snapshot", pm__cli_snapshot_usage,
-                                                   "invalid option");
+                        return pm__cli_bad_option(&snapshot_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

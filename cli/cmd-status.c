@@ -15,6 +15,28 @@
 
 const char pm__cli_status_usage[] = "status [--root DIR] [--socket PATH] [--json]";
 
+enum {
+        OPT_SOCKET = 256,
+        OPT_JSON
+};
+
+/* status's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt status_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "status --root ~/src/monorepo" },
+        { "socket", required_argument, OPT_SOCKET, "PATH",
+          "The daemon's socket; default: derived from the root (docs/protocol.md).",
+          "status --socket /tmp/pm.sock" },
+        { "json", no_argument, OPT_JSON, NULL, "Print the status as a JSON object.",
+          "status --json" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "status --help" },
+};
+
+static const struct pm__cli_spec status_spec = PM__CLI_SPEC(
+        "status", pm__cli_status_usage,
+        "Show the running daemon's state: root, crates, last refresh.", status_opts_table);
+
 static const char *
 str(const cJSON *o, const char *key)
 {
@@ -64,17 +86,7 @@ print_human(const cJSON *s)
 int
 pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
 {
-        enum {
-                OPT_SOCKET = 256,
-                OPT_JSON
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "json", no_argument, NULL, OPT_JSON },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(status_opts_table) / sizeof(status_opts_table[0]) + 1];
         const char *root_opt = g->root, *socket_opt = NULL;
         struct pm_client *client = NULL;
         char *text = NULL;
@@ -84,6 +96,7 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
         int c, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
+        pm__cli_longopts(&status_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -96,10 +109,9 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
                         json = true;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_status_usage);
+                        return pm__cli_help_spec(&status_spec);
                 default:
-                        return pm__cli_usage_error("status", pm__cli_status_usage,
-                                                   "invalid option");
+                        return pm__cli_bad_option(&status_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

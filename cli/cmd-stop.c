@@ -16,18 +16,28 @@
 
 const char pm__cli_stop_usage[] = "stop [--root DIR] [--socket PATH]";
 
+enum {
+        OPT_SOCKET = 256
+};
+
+/* stop's options: getopt_long, --help and the man page all come from here. */
+static const struct pm__cli_opt stop_opts_table[] = {
+        { "root", required_argument, 'r', "DIR",
+          "The monorepo root (the directory holding .projmodel.json); default: found walking up from the working directory.",
+          "stop --root ~/src/monorepo" },
+        { "socket", required_argument, OPT_SOCKET, "PATH",
+          "The daemon's socket; default: derived from the root (docs/protocol.md).",
+          "stop --socket /tmp/pm.sock" },
+        { "help", no_argument, 'h', NULL, "Describe the options and exit.", "stop --help" },
+};
+
+static const struct pm__cli_spec stop_spec = PM__CLI_SPEC(
+        "stop", pm__cli_stop_usage, "Stop the daemon serving the root.", stop_opts_table);
+
 int
 pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
 {
-        enum {
-                OPT_SOCKET = 256
-        };
-        static const struct option longopts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
-        };
+        struct option longopts[sizeof(stop_opts_table) / sizeof(stop_opts_table[0]) + 1];
         const char *root_opt = g->root, *socket_opt = NULL;
         struct pm_client *client = NULL;
         char *root = NULL;
@@ -37,6 +47,7 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
         int c, r, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
+        pm__cli_longopts(&stop_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -46,9 +57,9 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
                         socket_opt = optarg;
                         break;
                 case 'h':
-                        return pm__cli_help(pm__cli_stop_usage);
+                        return pm__cli_help_spec(&stop_spec);
                 default:
-                        return pm__cli_usage_error("stop", pm__cli_stop_usage, "invalid option");
+                        return pm__cli_bad_option(&stop_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)
