@@ -300,6 +300,7 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
                         req.refresh = false;
                         break;
                 case 'h':
+                        pm_free(bad_option);
                         return pm__cli_help_spec(&discover_spec);
                 default:
                         if (!bad_option)
