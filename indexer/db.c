@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The model database itself: opening (WAL, pragmas), the versioned schema, the prepared-statement
- * cache and small helpers (meta, generation, label lists). Queries and apply live elsewhere. */
+ * cache and small helpers (meta, generation, label lists). Queries and apply live elsewhere. Over
+ * 800 lines because the schema and the SQL of every prepared statement sit together, so that a
+ * schema change and every statement that reads it are reviewed in one file. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's life and its clients: startup (lock, socket, model, watcher, first refresh),
  * accepting and checking peers, reading frames, dispatching, writing replies under limits,
- * parking requests until a model exists, and a clean stop. */
+ * parking requests until a model exists, and a clean stop. Over 800 lines because startup, the
+ * clients and stopping share the client list and the loop's handles; its sections (writing,
+ * dispatching, start and stop) are the split points should it grow. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Turns GN's JSON (`gn gen --ide=json`'s project.json, or `gn desc --format=json`) into a crate
  * graph: one crate per Rust target per toolchain, deps with groups flattened, and dependency
- * renames read from the targets' ninja files. Reads files; runs nothing. */
+ * renames read from the targets' ninja files. Reads files; runs nothing. Over 800 lines because
+ * its passes (decode a target from the scanner's bytes or a cJSON tree, flatten its deps, read its
+ * ninja renames, assemble the graph) all work on one pm__gn_ctx, and gn-incremental.c calls them
+ * one by one on a partial set of targets; they stay beside the context they share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
