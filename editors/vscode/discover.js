@@ -3,7 +3,7 @@
 'use strict';
 
 // Build files per build system: rust-analyzer matches these by file name (not glob) and re-runs
-// discovery with {"buildfile": ...} when one changes (rust-analyzer.md §5.1, §5.4).
+// discovery with {"buildfile": ...} when one changes (docs/protocol.md, the discover protocol).
 const FILES_TO_WATCH = {
   gn: ['BUILD.gn', '.gn'],
   bazel: ['BUILD', 'BUILD.bazel', 'MODULE.bazel', 'WORKSPACE', 'WORKSPACE.bazel'],

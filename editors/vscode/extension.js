@@ -42,7 +42,7 @@ async function configure() {
   const ra = vscode.workspace.getConfiguration('rust-analyzer');
   await ra.update('workspace.discoverConfig', discoverConfig(projmodelPath(), systems),
     vscode.ConfigurationTarget.Workspace);
-  // linkedProjects disables every discovered project (rust-analyzer.md §1): clear it.
+  // linkedProjects disables every discovered project (README.md, rust-analyzer): clear it.
   if ((ra.get('linkedProjects') || []).length > 0) {
     await ra.update('linkedProjects', undefined, vscode.ConfigurationTarget.Workspace);
   }
