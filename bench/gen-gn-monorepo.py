@@ -5,8 +5,10 @@
 usage: gen-gn-monorepo.py N OUTDIR [--seed S]
 
 The workspace reuses the toolchain of examples/gn-monorepo (its .gn and build/) and has:
-  - crate i depending on a few lower-numbered crates (a random DAG, mostly within its group of
-    100, some long-range edges, transitive closures capped at CLOSURE_CAP as in real repos);
+  - a monorepo-shaped dependency graph: 5% third-party crates under third_party/rust/, two hubs
+    most crates depend on (a std-like facade and a base/util crate), chains within groups of
+    100 crates up to depth DEPTH_CAP, a long tail of crates nobody depends on, closures capped
+    at CLOSURE_CAP; the closure-size distribution is printed;
   - a feature per crate passed as --cfg, in both GN spellings ("--cfg=feature=..." and the two
     tokens "--cfg", "feature=...") and used by code that only compiles with it;
   - aliased_deps renames, used under the new name;
@@ -26,7 +28,19 @@ EDITIONS = ["2015", "2018", "2021", "2024"]
 HOST = "//build/toolchain:host"
 
 
+# Crates 0..THIRD_PARTY-1 are vendored third-party crates, all under third_party/rust/ as in
+# real monorepos; then the two hubs (the std-like facade and a base/util crate that most crates
+# depend on); then first-party crates in groups of 100 (one project directory each).
+THIRD_PARTY = 0
+
+
 def crate_dir(i):
+    if i < THIRD_PARTY:
+        return f"third_party/rust/c{i}"
+    if i == THIRD_PARTY:
+        return f"facade/c{i}"
+    if i == THIRD_PARTY + 1:
+        return f"base/c{i}"
     return f"crates/g{i // 100:03d}/c{i}"
 
 
@@ -34,66 +48,112 @@ def label(i):
     return f"//{crate_dir(i)}:c{i}"
 
 
-# Upper bound on a crate's transitive dependency count. Real monorepos are wide and shallow;
-# an unbounded random DAG over lower-numbered crates makes closures O(N) each, which no real
-# repo has (and which makes GN's own export quadratic: 70 s and 2 GB at 10,000 crates).
-CLOSURE_CAP = 150
+# Upper bound on a crate's transitive dependency count and on its depth (longest dependency
+# chain). Real monorepos are wide and fairly shallow; an unbounded random DAG over
+# lower-numbered crates makes closures O(N) each, which no real repo has (and which makes GN's
+# own export quadratic: 70 s and 2 GB at 10,000 crates).
+CLOSURE_CAP = 300
+DEPTH_CAP = 20
 
 
 def plan(n, rng):
     """Decide kind, edition, flag spellings and deps for each crate, lower ids first.
 
-    Crates come in groups of 100 (one directory each, like projects in a monorepo). A crate
-    picks most deps among earlier crates of its own group and some anywhere earlier; a pick is
-    dropped if it would push the crate's transitive closure over CLOSURE_CAP.
+    Third-party crates depend only on earlier third-party crates. The facade depends on a few
+    third-party crates and base on the facade; each first-party crate depends on the facade
+    and/or base with high probability, then picks a few deps: mostly recent crates of its own
+    group (which builds chains, hence depth), some anywhere earlier, some third-party. A pick is
+    dropped if it would push the crate's closure over CLOSURE_CAP or its depth over DEPTH_CAP.
+    Many crates are never picked: the long tail of leaves. Closures are kept as sorted arrays
+    (a 100,000-bit integer per crate would need gigabytes).
     """
+    from array import array
     crates = []
-    closure = []       # per crate: bitset (int) of its transitive deps
+    closure = []       # per crate: sorted array of its transitive deps
+    depth = []         # per crate: longest chain of deps below it (0 for no deps)
     dependable = set() # ids of rust_library crates
     macros = []        # ids of proc-macro crates
+    facade, base = THIRD_PARTY, THIRD_PARTY + 1
     for i in range(n):
         c = {"id": i, "edition": rng.choice(EDITIONS), "edition_two_tokens": rng.random() < 0.5,
              "cfg_two_tokens": rng.random() < 0.5, "deps": [], "macro": None}
-        if i > 0 and i % 23 == 5:
+        hub = i in (facade, base)
+        if not hub and i > 0 and i % 23 == 5:
             c["kind"] = "proc_macro"
-        elif i >= 10 and i % 17 == 16:
+        elif not hub and i >= 10 and i % 17 == 16 and i > base:
             c["kind"] = "bin"
         else:
             c["kind"] = "lib"
-        mine = 0
+        mine = set()
+        d = 0
+        chosen = []
+
+        def take(j):
+            nonlocal d
+            if j in chosen or j not in dependable or depth[j] + 1 > DEPTH_CAP:
+                return False
+            grown = mine.union(closure[j])
+            grown.add(j)
+            if len(grown) > CLOSURE_CAP:
+                return False
+            mine.update(grown)
+            chosen.append(j)
+            d = max(d, depth[j] + 1)
+            return True
+
         if c["kind"] != "proc_macro" and dependable:
-            k = 0 if c["kind"] == "lib" and rng.random() < 0.1 else rng.randint(1, 4)
-            group_start = i - i % 100
-            chosen = set()
-            for _ in range(k * 4):
-                if len(chosen) >= k:
-                    break
-                if i > group_start and rng.random() < 0.75:
-                    j = rng.randrange(group_start, i)
-                else:
-                    j = rng.randrange(0, i)
-                if j not in dependable or j in chosen:
-                    continue
-                grown = mine | closure[j] | (1 << j)
-                if bin(grown).count("1") > CLOSURE_CAP:
-                    continue
-                chosen.add(j)
-                mine = grown
+            if i < THIRD_PARTY:
+                for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+                    take(rng.randrange(0, i))
+            elif i == facade:
+                for _ in range(3):
+                    take(rng.randrange(0, i))
+            elif i == base:
+                take(facade)
+                for _ in range(2):
+                    take(rng.randrange(0, THIRD_PARTY))
+            else:
+                if rng.random() < 0.85:
+                    take(base)
+                if rng.random() < 0.6:
+                    take(facade)
+                k = 0 if c["kind"] == "lib" and rng.random() < 0.1 else rng.randint(1, 4)
+                group_start = max(i - i % 100, base + 1)
+                tries = 0
+                extra = 0
+                while extra < k and tries < k * 4:
+                    tries += 1
+                    r = rng.random()
+                    if i > group_start and r < 0.65:
+                        j = rng.randrange(max(group_start, i - 8), i)
+                    elif r < 0.85 and i > base + 1:
+                        j = rng.randrange(base + 1, i)
+                    elif THIRD_PARTY:
+                        j = rng.randrange(0, THIRD_PARTY)
+                    else:
+                        continue
+                    extra += take(j)
             for j in sorted(chosen):
                 alias = f"c{j}_as_{i}" if rng.random() < 0.3 else None
                 c["deps"].append((j, alias))
             if macros and rng.random() < 0.25:
                 m = rng.choice(macros[-5:])
                 c["macro"] = (m, f"pm{m}_for_{i}" if rng.random() < 0.3 else None)
-                mine |= 1 << m
-        closure.append(mine)
+                mine.add(m)
+                d = max(d, 1)
+        closure.append(array("i", sorted(mine)))
+        depth.append(d)
         crates.append(c)
         if c["kind"] == "lib":
             dependable.add(i)
         elif c["kind"] == "proc_macro":
             macros.append(i)
-    sizes = sorted(bin(x).count("1") for x in closure)
-    return crates, sizes
+    sizes = sorted(len(x) for x in closure)
+    dependents = [0] * n
+    for x in closure:
+        for j in x:
+            dependents[j] += 1
+    return crates, sizes, max(depth) if depth else 0, dependents
 
 
 def gn_string_list(items, indent="    "):
@@ -201,8 +261,10 @@ def main():
     write(os.path.join(args.outdir, ".projmodel.json"),
           '{"build_system": "gn", "gn": {"out_dir": "out"}}\n')
 
+    global THIRD_PARTY
+    THIRD_PARTY = args.n // 20 if args.n >= 40 else 0
     rng = random.Random(args.seed)
-    crates, closure_sizes = plan(args.n, rng)
+    crates, closure_sizes, max_depth, dependents = plan(args.n, rng)
     for c in crates:
         emit_crate(args.outdir, c)
     tops = [label(c["id"]) for c in crates if c["kind"] != "proc_macro"]
@@ -213,10 +275,21 @@ def main():
     edges = sum(len(c["deps"]) + (1 if c["macro"] else 0) for c in crates)
     renames = sum(sum(1 for _, a in c["deps"] if a) + (1 if c["macro"] and c["macro"][1] else 0)
                   for c in crates)
-    print(f"generated {args.n} crates in {args.outdir}: {kinds['lib']} libs, {kinds['bin']} bins, "
-          f"{kinds['proc_macro']} proc macros, {edges} edges, {renames} renames, transitive deps "
-          f"median {closure_sizes[len(closure_sizes) // 2]} max {closure_sizes[-1]}")
+    def pct(p):
+        return closure_sizes[min(len(closure_sizes) - 1, len(closure_sizes) * p // 100)]
 
+    leaves = sum(1 for x in dependents if x == 0)
+    direct = [0] * args.n
+    for c in crates:
+        for j, _ in c["deps"]:
+            direct[j] += 1
+    hubs = sorted(range(args.n), key=lambda j: -direct[j])[:3]
+    print(f"generated {args.n} crates in {args.outdir}: {kinds['lib']} libs, {kinds['bin']} bins, "
+          f"{kinds['proc_macro']} proc macros, {THIRD_PARTY} under third_party/rust, {edges} "
+          f"edges, {renames} renames")
+    print(f"closure size (transitive deps) p50 {pct(50)} p90 {pct(90)} p99 {pct(99)} max "
+          f"{closure_sizes[-1]}; depth max {max_depth}; {leaves} crates no crate depends on; "
+          "most direct dependents: " + ", ".join(f"{label(j)} ({direct[j]})" for j in hubs))
 
 if __name__ == "__main__":
     main()
