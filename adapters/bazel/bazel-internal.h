@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Declarations shared by the bazel adapter's files only (settings, scope, jsonproto parser). */
+/* Declarations shared by the bazel adapter's files only (settings, scope, and the jsonproto parser
+ * split over parse.c, label.c, attr.c, collect.c and crate.c). */
 #ifndef PROJMODEL_BAZEL_INTERNAL_H
 #define PROJMODEL_BAZEL_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/graph.h"
 
 struct pm_blob;
 struct pm_error;
@@ -74,6 +79,85 @@ int pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s
                     const struct pm_blob *blob, const struct pm_blob *buildfiles, bool partial,
                     const char *const *covered, size_t n_covered, struct pm_graph **ret_graph,
                     struct pm_error *err);
+
+/* ---- the jsonproto parser's private context (parse.c, label.c, attr.c, collect.c, crate.c) ----
+ */
+
+/* How a rule class maps to a crate, and which file rules_rust takes as its default root. */
+struct pm__bazel_rule_class {
+        const char *name;
+        enum pm_crate_kind kind;
+        const char *default_root; /* "lib.rs" or "main.rs" */
+};
+
+/* A label split into its parts (arena strings). repo is NULL for the main repository. */
+struct pm__bazel_label {
+        const char *repo;
+        const char *pkg;
+        const char *name;
+};
+
+/* One Rust rule of the result. Strings belong to the graph's arena; attrs to the document. */
+struct pm__bazel_rule {
+        const char *label;        /* normalised */
+        const char *name;         /* the target name (after ':') */
+        struct pm__bazel_label l; /* the label's parts, for relative labels in attributes */
+        const char *build_file;   /* absolute, or NULL */
+        const struct pm__bazel_rule_class *cls;
+        const cJSON *attrs;     /* the "attribute" array, or NULL */
+        const char *fold_label; /* rust_test's crate attribute (normalised), or NULL */
+        size_t order;           /* position in the output: the first of duplicates wins */
+        long crate;             /* index into the graph's crates, or -1 */
+};
+
+struct pm__bazel_ctx {
+        const struct pm_query *q;
+        const struct pm__bazel_settings *s;
+        const char *origin;
+        struct pm_graph *g;
+        cJSON **docs; /* the parsed documents (one, or one per streamed line) */
+        size_t n_docs, cap_docs;
+        struct pm__bazel_rule *rules;
+        size_t n_rules, cap_rules;
+        struct pm_error *err;
+};
+
+/* Set PM_ENOMEM on the context's error, naming the output being parsed; returns -ENOMEM. */
+int pm__bazel_oom(struct pm__bazel_ctx *c);
+/* Set PM_EBADTOOLOUTPUT "cannot parse ORIGIN: target LABEL WHAT" (@label may be NULL). */
+int pm__bazel_bad(struct pm__bazel_ctx *c, const char *label, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Labels (label.c). Strings are allocated from the graph's arena. */
+int pm__bazel_label_parse(struct pm__bazel_ctx *c, const char *raw, const char *ctx_repo,
+                          const char *ctx_pkg, struct pm__bazel_label *ret);
+char *pm__bazel_label_string(struct pm__bazel_ctx *c, const struct pm__bazel_label *l);
+char *pm__bazel_label_path(struct pm__bazel_ctx *c, const struct pm__bazel_label *l);
+int pm__bazel_norm_label(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r,
+                         const struct pm__bazel_label *rl, const char *raw,
+                         struct pm__bazel_label *ret_l, const char **ret_s);
+
+/* Attributes (attr.c); strings are borrowed from the parsed document. */
+typedef int (*pm__bazel_item_cb)(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r,
+                                 const char *key, const char *value, void *data);
+int pm__bazel_attr_string(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *name,
+                          const char **ret);
+int pm__bazel_attr_list(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *name,
+                        pm__bazel_item_cb cb, void *data);
+int pm__bazel_attr_dict(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *name,
+                        const char *field, pm__bazel_item_cb cb, void *data);
+
+/* Collecting the rules (collect.c): fill c->rules and c->docs from @blob, then sort them. */
+int pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob);
+void pm__bazel_sort_rules(struct pm__bazel_ctx *c);
+/* The rule with normalised @label after pm__bazel_sort_rules(), or NULL. */
+struct pm__bazel_rule *pm__bazel_lookup(struct pm__bazel_ctx *c, const char *label);
+
+/* Crates (crate.c): a rule's crate, the rule owning a folded test's crate, and deps. */
+int pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
+struct pm__bazel_rule *pm__bazel_owner(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
+int pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r,
+                       struct pm__bazel_rule *own);
 
 #include "projmodel/banned.h"
 

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* Collecting the Rust rules of a Bazel query output (cquery jsonproto or streamed_jsonproto lines),
+ * sorted and deduplicated by label. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+
+#include "adapters/bazel/bazel-internal.h"
+
+/* The rule classes rules_rust defines that make a crate. */
+static const struct pm__bazel_rule_class rule_classes[] = {
+        { "rust_library", PM_CRATE_LIB, "lib.rs" },
+        { "rust_binary", PM_CRATE_BIN, "main.rs" },
+        /* rust_test uses the libtest harness, so rules_rust looks for lib.rs. */
+        { "rust_test", PM_CRATE_TEST, "lib.rs" },
+        { "rust_proc_macro", PM_CRATE_PROC_MACRO, "lib.rs" },
+        { "rust_shared_library", PM_CRATE_LIB, "lib.rs" },
+        { "rust_static_library", PM_CRATE_LIB, "lib.rs" },
+};
+
+/* ---- collecting the rules ---------------------------------------------------------------- */
+
+static const struct pm__bazel_rule_class *
+find_class(const char *name)
+{
+        for (size_t i = 0; i < sizeof(rule_classes) / sizeof(rule_classes[0]); i++)
+                if (strcmp(rule_classes[i].name, name) == 0)
+                        return &rule_classes[i];
+        return NULL;
+}
+
+/* "<path>:line:col" (or "<path>:line") to the path; relative locations (--relative_locations)
+ * are relative to the workspace. */
+static char *
+location_file(struct pm__bazel_ctx *c, const char *loc)
+{
+        size_t n = strlen(loc);
+
+        for (int i = 0; i < 2; i++) {
+                size_t j = n;
+
+                while (j > 0 && loc[j - 1] >= '0' && loc[j - 1] <= '9')
+                        j--;
+                if (j == n || j == 0 || loc[j - 1] != ':')
+                        break;
+                n = j - 1;
+        }
+        if (n == 0 || n > PM_BAZEL_MAX_PATH)
+                return NULL;
+        {
+                char *file = pm_arena_strndup(c->g->arena, loc, n);
+
+                if (!file)
+                        return NULL;
+                return pm_path_normalize(c->g->arena, c->q->project->root, file);
+        }
+}
+
+static int
+add_target(struct pm__bazel_ctx *c, const cJSON *t)
+{
+        const cJSON *type, *rule, *name, *cls, *attrs, *loc;
+        const struct pm__bazel_rule_class *rc;
+        struct pm__bazel_rule *r;
+        struct pm__bazel_label l;
+        const char *fold = "";
+        int e;
+
+        if (!cJSON_IsObject(t))
+                return pm__bazel_bad(c, NULL, "a target is not an object");
+        type = cJSON_GetObjectItemCaseSensitive(t, "type");
+        if (!cJSON_IsString(type))
+                return pm__bazel_bad(c, NULL, "a target has no 'type'");
+        if (strcmp(type->valuestring, "RULE") != 0)
+                return 0;
+        rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
+        if (!cJSON_IsObject(rule))
+                return pm__bazel_bad(c, NULL, "a RULE target has no 'rule' object");
+        name = cJSON_GetObjectItemCaseSensitive(rule, "name");
+        if (!cJSON_IsString(name))
+                return pm__bazel_bad(c, NULL, "a rule has no 'name'");
+        cls = cJSON_GetObjectItemCaseSensitive(rule, "ruleClass");
+        if (!cJSON_IsString(cls))
+                return pm__bazel_bad(c, name->valuestring, "has no 'ruleClass'");
+        rc = find_class(cls->valuestring);
+        if (!rc)
+                return 0; /* not a Rust rule (captured output may hold anything) */
+        attrs = cJSON_GetObjectItemCaseSensitive(rule, "attribute");
+        if (attrs && !cJSON_IsArray(attrs))
+                return pm__bazel_bad(c, name->valuestring, "has a non-list 'attribute'");
+        loc = cJSON_GetObjectItemCaseSensitive(rule, "location");
+        if (loc && !cJSON_IsString(loc))
+                return pm__bazel_bad(c, name->valuestring, "has a non-string 'location'");
+        if (c->n_rules == PM_BAZEL_MAX_TARGETS)
+                return pm_error_set(c->err, PM_ELIMIT, "cannot parse '%s': more than %d targets",
+                                    c->origin, PM_BAZEL_MAX_TARGETS);
+        if (c->n_rules == c->cap_rules) {
+                size_t cap = c->cap_rules ? c->cap_rules * 2 : 64;
+                struct pm__bazel_rule *v = pm_realloc(c->rules, cap * sizeof(*v));
+
+                if (!v)
+                        return pm__bazel_oom(c);
+                c->rules = v;
+                c->cap_rules = cap;
+        }
+        r = &c->rules[c->n_rules];
+        memset(r, 0, sizeof(*r));
+        r->crate = -1;
+        r->order = c->n_rules;
+        r->cls = rc;
+        r->attrs = attrs;
+        e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, &l, &r->label);
+        if (e < 0)
+                return e;
+        r->name = l.name;
+        r->l = l;
+        if (loc) {
+                r->build_file = location_file(c, loc->valuestring);
+                if (!r->build_file)
+                        return pm__bazel_bad(c, r->label, "has a malformed location '%s'",
+                                             loc->valuestring);
+        }
+        c->n_rules++;
+        if (rc->kind == PM_CRATE_TEST) {
+                e = pm__bazel_attr_string(c, r, "crate", &fold);
+                if (e < 0)
+                        return e;
+                if (*fold) {
+                        e = pm__bazel_norm_label(c, r, &l, fold, NULL, &r->fold_label);
+                        if (e < 0)
+                                return e;
+                }
+        }
+        return 0;
+}
+
+static int
+keep_doc(struct pm__bazel_ctx *c, cJSON *doc)
+{
+        if (c->n_docs == c->cap_docs) {
+                size_t cap = c->cap_docs ? c->cap_docs * 2 : 16;
+                cJSON **v = pm_realloc(c->docs, cap * sizeof(*v));
+
+                if (!v) {
+                        cJSON_Delete(doc);
+                        return pm__bazel_oom(c);
+                }
+                c->docs = v;
+                c->cap_docs = cap;
+        }
+        c->docs[c->n_docs++] = doc;
+        return 0;
+}
+
+/* Streamed: one Target per line, blank lines ignored. */
+static int
+parse_lines(struct pm__bazel_ctx *c, const char *data, size_t len)
+{
+        size_t line = 0;
+        const char *p = data, *end = data + len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *le = nl ? nl : end;
+                const char *q = p;
+                cJSON *doc;
+                int e;
+
+                line++;
+                while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
+                        q++;
+                if (q == le) {
+                        p = le + 1;
+                        continue;
+                }
+                doc = cJSON_ParseWithLength(q, (size_t)(le - q));
+                if (!doc)
+                        return pm_error_set_at(c->err, PM_EBADTOOLOUTPUT, c->origin, (int)line, 0,
+                                               "cannot parse '%s': line %zu is not a JSON target",
+                                               c->origin, line);
+                e = keep_doc(c, doc);
+                if (e < 0)
+                        return e;
+                e = add_target(c, doc);
+                if (e < 0) {
+                        if (c->err)
+                                c->err->line = (int)line;
+                        return e;
+                }
+                p = le + 1;
+        }
+        return 0;
+}
+
+/* Detect the format: one cquery object {"results": [...]} ("{}" when empty), else NDJSON. */
+int
+pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob)
+{
+        cJSON *doc, *results, *it;
+        int e;
+
+        doc = cJSON_ParseWithLength(blob->data, blob->len);
+        if (!doc || !cJSON_IsObject(doc) || cJSON_HasObjectItem(doc, "type")) {
+                /* Not one object (or a single streamed line): line by line. */
+                cJSON_Delete(doc);
+                return parse_lines(c, blob->data, blob->len);
+        }
+        e = keep_doc(c, doc);
+        if (e < 0)
+                return e;
+        results = cJSON_GetObjectItemCaseSensitive(doc, "results");
+        if (!results) {
+                if (doc->child)
+                        return pm__bazel_bad(c, NULL, "expected a cquery result with 'results'");
+                return 0;
+        }
+        if (!cJSON_IsArray(results))
+                return pm__bazel_bad(c, NULL, "'results' is not a list");
+        cJSON_ArrayForEach(it, results)
+        {
+                const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "target");
+
+                if (!t)
+                        return pm__bazel_bad(c, NULL, "a result has no 'target'");
+                e = add_target(c, t);
+                if (e < 0)
+                        return e;
+        }
+        return 0;
+}
+
+static int
+rule_cmp(const void *a, const void *b)
+{
+        const struct pm__bazel_rule *x = a, *y = b;
+        int d = strcmp(x->label, y->label);
+
+        if (d)
+                return d;
+        return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Sort by label and drop duplicates (cquery prints a target once per configuration, e.g. a
+ * proc macro in the exec configuration too): the first one printed wins. */
+void
+pm__bazel_sort_rules(struct pm__bazel_ctx *c)
+{
+        size_t j = 0;
+
+        if (c->n_rules == 0)
+                return;
+        qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_cmp);
+        for (size_t i = 1; i < c->n_rules; i++)
+                if (strcmp(c->rules[i].label, c->rules[j].label) != 0)
+                        c->rules[++j] = c->rules[i];
+        c->n_rules = j + 1;
+}
+
+struct pm__bazel_rule *
+pm__bazel_lookup(struct pm__bazel_ctx *c, const char *label)
+{
+        size_t lo = 0, hi = c->n_rules;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int d = strcmp(label, c->rules[mid].label);
+
+                if (d == 0)
+                        return &c->rules[mid];
+                if (d < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
+}
