@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "projmodel/adapter.h"
 #include "projmodel/audit.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
@@ -20,16 +21,19 @@
 #include "projmodel/path.h"
 #include "projmodel/refresh.h"
 #include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
 
 #include "cli-internal.h"
 
-const char pm__cli_audit_usage[] = "audit [--root DIR] [--db PATH] [--no-refresh] "
-                                   "[--format text|json|sarif] [--check] [LABEL|FILE ...]";
+const char pm__cli_audit_usage[] =
+        "audit [--root DIR] [--db PATH] [--no-refresh] "
+        "[--format text|json|sarif] [--check | --diff REV] [LABEL|FILE ...]";
 
 enum {
         OPT_DB = 256,
         OPT_NO_REFRESH,
-        OPT_CHECK
+        OPT_CHECK,
+        OPT_DIFF
 };
 
 /* audit's options: getopt_long, --help and the man page all come from here. */
@@ -50,6 +54,10 @@ static const struct pm__cli_opt audit_opts_table[] = {
           "Apply the audit policy of .projmodel.json to the chosen crates: one line per "
           "violation, exit 1 when there is any.",
           "audit --check //app:main" },
+        { "diff", required_argument, OPT_DIFF, "REV",
+          "List the unsafe sites added, changed or removed since the git revision REV (working "
+          "tree against REV), each with its crate and its reviewers from the policy's owners.",
+          "audit --diff origin/main --format json" },
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "audit --help" },
 };
 
@@ -69,8 +77,9 @@ struct audit_opts {
         const char *db;
         enum audit_format format;
         bool refresh;
-        bool check;  /* --check: apply the policy, print violations, exit 1 on any */
-        char **args; /* borrowed from argv */
+        bool check;       /* --check: apply the policy, print violations, exit 1 on any */
+        const char *diff; /* --diff REV: the sites changed since REV (borrowed from argv) */
+        char **args;      /* borrowed from argv */
         size_t n_args;
 };
 
@@ -345,7 +354,8 @@ sarif_result(const struct report *rp, const struct pm_audit_crate *ac,
 static cJSON *
 sarif_log(const struct report *rp)
 {
-        cJSON *log = cJSON_CreateObject(), *runs, *run, *driver, *rules, *results, *base;
+        cJSON *log = cJSON_CreateObject(), *runs = NULL, *run = NULL, *driver = NULL, *rules = NULL,
+              *results = NULL, *base = NULL;
         char *root_uri = pm_asprintf("file://%s/", rp->cfg->root);
         bool ok =
                 log && root_uri &&
@@ -602,6 +612,320 @@ out:
         return r;
 }
 
+/* ---- --diff REV ---- */
+
+/* What --diff compares one file against: the file as it was at the revision. */
+struct diff_ctx {
+        const struct report *rp;
+        const struct pm_audit_policy *pol;
+        const char *rev;
+        char **changed; /* NULL-terminated relative paths git lists as changed or untracked */
+        size_t n_changed;
+        cJSON *json; /* array, --format json */
+        struct pm_strbuf *text;
+        size_t n_added, n_changed_sites, n_removed;
+};
+
+/* Run git (argv, never a shell) in the root; *@out gets its stdout. */
+static int
+git_run(const struct report *rp, char **argv, bool optional, struct pm_strbuf *out, bool *ret_ok,
+        struct pm_error *err)
+{
+        struct pm_step step = { .argv = argv, .cwd = (char *)rp->cfg->root };
+        struct pm_tool_result res = { 0 };
+        struct pm_error local;
+        int r = pm_tool_run_sync(&step, 120000, (size_t)1 << 30, &res, optional ? &local : err);
+
+        if (ret_ok)
+                *ret_ok = r == 0;
+        if (r == 0)
+                r = pm_strbuf_add(out, res.out.buf ? res.out.buf : "", res.out.len);
+        else if (optional && r == PM_ETOOL)
+                r = 0;
+        else if (optional)
+                r = pm_error_set(err, r, "%s", local.msg);
+        pm_tool_result_release(&res);
+        return r;
+}
+
+/* Split NUL-separated @sb into @c->changed (appending). */
+static int
+add_changed(struct diff_ctx *c, const struct pm_strbuf *sb)
+{
+        for (size_t i = 0; i < sb->len;) {
+                const char *p = sb->buf + i;
+                size_t n = strnlen(p, sb->len - i);
+                char **nc;
+
+                if (n > 0) {
+                        nc = pm_realloc(c->changed, (c->n_changed + 2) * sizeof(*nc));
+                        if (!nc)
+                                return -ENOMEM;
+                        c->changed = nc;
+                        if (!(nc[c->n_changed] = pm_strndup(p, n)))
+                                return -ENOMEM;
+                        nc[++c->n_changed] = NULL;
+                }
+                i += n + 1;
+        }
+        return 0;
+}
+
+static bool
+is_changed(const struct diff_ctx *c, const char *relpath)
+{
+        for (size_t i = 0; i < c->n_changed; i++)
+                if (strcmp(c->changed[i], relpath) == 0)
+                        return true;
+        return false;
+}
+
+/* Line @line (1-based) of @src without surrounding blanks, into @sb (reset first). */
+static int
+line_text(const char *src, size_t len, unsigned line, struct pm_strbuf *sb)
+{
+        size_t i = 0, e;
+
+        pm_strbuf_reset(sb);
+        for (unsigned l = 1; l < line && i < len; i++)
+                if (src[i] == '\n')
+                        l++;
+        while (i < len && (src[i] == ' ' || src[i] == '\t'))
+                i++;
+        for (e = i; e < len && src[e] != '\n';)
+                e++;
+        while (e > i && (src[e - 1] == ' ' || src[e - 1] == '\t' || src[e - 1] == '\r'))
+                e--;
+        return pm_strbuf_add(sb, src + i, e - i);
+}
+
+/* Which occurrence (0-based) of its kind and enclosing item site @k of @f is. */
+static size_t
+site_nth(const struct pm_audit_file *f, size_t k)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < k; i++)
+                if (f->sites[i].kind == f->sites[k].kind &&
+                    strcmp(f->sites[i].item, f->sites[k].item) == 0)
+                        n++;
+        return n;
+}
+
+/* The site of @f with @kind, @item and occurrence @nth, or SIZE_MAX. */
+static size_t
+site_find(const struct pm_audit_file *f, enum pm_audit_kind kind, const char *item, size_t nth)
+{
+        for (size_t i = 0; i < f->n_sites; i++)
+                if (f->sites[i].kind == kind && strcmp(f->sites[i].item, item) == 0 && nth-- == 0)
+                        return i;
+        return SIZE_MAX;
+}
+
+static int
+diff_emit(struct diff_ctx *c, const char *change, const struct pm_audit_crate *ac, const char *file,
+          const struct pm_audit_site *s, const struct pm_audit_site *old)
+{
+        const char *const *who = pm_audit_policy_owners(c->pol, ac->crate->label);
+        int r = 0;
+
+        if (c->json) {
+                cJSON *o = cJSON_CreateObject(), *rv;
+                bool ok = o && add_str(o, "change", change) &&
+                          add_str(o, "kind", pm_audit_kind_name(s->kind)) &&
+                          add_str(o, "file", file) && cJSON_AddNumberToObject(o, "line", s->line) &&
+                          cJSON_AddNumberToObject(o, "column", s->column) &&
+                          add_str(o, "item", s->item) && add_str(o, "crate", ac->crate->label) &&
+                          (!old || cJSON_AddNumberToObject(o, "old_line", old->line)) &&
+                          (rv = cJSON_AddArrayToObject(o, "reviewers"));
+
+                for (size_t i = 0; ok && who && who[i]; i++)
+                        ok = cJSON_AddItemToArray(rv, cJSON_CreateString(who[i]));
+                if (!ok || !cJSON_AddItemToArray(c->json, o)) {
+                        cJSON_Delete(o);
+                        return -ENOMEM;
+                }
+                return 0;
+        }
+        r = pm_strbuf_addf(c->text, "%s %s:%u:%u: %s%s%s (crate %s", change, file, s->line,
+                           s->column, pm_audit_kind_description(s->kind), s->item[0] ? " in " : "",
+                           s->item, ac->crate->label);
+        for (size_t i = 0; r == 0 && who && who[i]; i++)
+                r = pm_strbuf_addf(c->text, "%s%s", i ? ", " : "; reviewers: ", who[i]);
+        if (r == 0)
+                r = pm_strbuf_adds(c->text, ")\n");
+        return r;
+}
+
+/* Compare one source file of @ac with what it was at the revision. */
+static int
+diff_source(struct diff_ctx *c, const struct pm_audit_crate *ac, const struct pm_audit_source *src,
+            bool untracked, struct pm_error *err)
+{
+        static const struct pm_audit_file empty = { 0 };
+        const char *file = rel(c->rp, src->path);
+        struct pm_strbuf old_src = PM_STRBUF_INIT, new_src = PM_STRBUF_INIT;
+        struct pm_strbuf a = PM_STRBUF_INIT, b = PM_STRBUF_INIT;
+        struct pm_audit_file old = { 0 };
+        const struct pm_audit_file *now = src->scan ? src->scan : &empty;
+        char *spec = NULL;
+        int r = 0;
+
+        if (!untracked) {
+                char *argv[] = { "git", "show", NULL, NULL };
+
+                spec = pm_asprintf("%s:./%s", c->rev, file);
+                if (!spec) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                argv[2] = spec;
+                /* Fails when the file did not exist at the revision: then every site is new. */
+                r = git_run(c->rp, argv, true, &old_src, NULL, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = pm_audit_scan(old_src.buf ? old_src.buf : "", old_src.len, &old, err);
+        if (r < 0)
+                goto out;
+        if (src->scan) {
+                r = pm_strbuf_read_file(&new_src, src->path, PM_AUDIT_MAX_FILE_BYTES, err);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t k = 0; r == 0 && k < now->n_sites; k++) {
+                const struct pm_audit_site *s = &now->sites[k];
+                size_t o = site_find(&old, s->kind, s->item, site_nth(now, k));
+
+                if (o == SIZE_MAX) {
+                        c->n_added++;
+                        r = diff_emit(c, "added", ac, file, s, NULL);
+                        continue;
+                }
+                r = line_text(new_src.buf ? new_src.buf : "", new_src.len, s->line, &a);
+                if (r == 0)
+                        r = line_text(old_src.buf ? old_src.buf : "", old_src.len,
+                                      old.sites[o].line, &b);
+                if (r == 0 && (a.len != b.len || (a.len && memcmp(a.buf, b.buf, a.len) != 0))) {
+                        c->n_changed_sites++;
+                        r = diff_emit(c, "changed", ac, file, s, &old.sites[o]);
+                }
+        }
+        for (size_t k = 0; r == 0 && k < old.n_sites; k++) {
+                const struct pm_audit_site *s = &old.sites[k];
+
+                if (site_find(now, s->kind, s->item, site_nth(&old, k)) != SIZE_MAX)
+                        continue;
+                c->n_removed++;
+                r = diff_emit(c, "removed", ac, file, s, NULL);
+        }
+        if (r < 0 && r == -ENOMEM)
+                r = pm_error_set(err, r, "out of memory");
+out:
+        pm_audit_file_release(&old);
+        pm_strbuf_release(&old_src);
+        pm_strbuf_release(&new_src);
+        pm_strbuf_release(&a);
+        pm_strbuf_release(&b);
+        pm_free(spec);
+        return r;
+}
+
+/* A revision git may be given as an argument: not an option, no blanks or control bytes. */
+static bool
+rev_ok(const char *rev)
+{
+        if (!rev[0] || rev[0] == '-')
+                return false;
+        for (const unsigned char *p = (const unsigned char *)rev; *p; p++)
+                if (*p <= ' ' || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+/*
+ * Every unsafe site of the chosen crates added, changed or removed since @rev, with its crate
+ * and reviewers (the policy's owners), into @sb.
+ */
+static int
+diff_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_policy *pol,
+            const char *rev, enum audit_format format, struct pm_error *err)
+{
+        struct diff_ctx c = { .rp = rp, .pol = pol, .rev = rev, .text = sb };
+        struct pm_strbuf out = PM_STRBUF_INIT;
+        char *commit = pm_asprintf("%s^{commit}", rev);
+        char *verify[] = { "git", "rev-parse", "--verify", "--quiet", commit, NULL };
+        char *names[] = { "git",        "diff",      "--name-only", "-z", "--no-renames",
+                          "--relative", (char *)rev, "--",          NULL };
+        char *untracked[] = { "git", "ls-files", "-z", "--others", "--exclude-standard", NULL };
+        bool ok = false;
+        int r;
+
+        if (!commit) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = git_run(rp, verify, true, &out, &ok, err);
+        if (r == 0 && !ok)
+                r = pm_error_set(err, PM_ENOTFOUND, "--diff: '%s' is not a git revision in %s", rev,
+                                 rp->cfg->root);
+        pm_strbuf_reset(&out);
+        if (r == 0)
+                r = git_run(rp, names, false, &out, NULL, err);
+        if (r == 0 && (r = add_changed(&c, &out)) < 0)
+                r = pm_error_set(err, r, "out of memory");
+        if (r < 0)
+                goto out;
+        pm_strbuf_reset(&out);
+        r = git_run(rp, untracked, false, &out, NULL, err);
+        if (r < 0)
+                goto out;
+        if (format == AUDIT_JSON && !(c.json = cJSON_CreateArray())) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; r == 0 && i < rp->n; i++) {
+                const struct pm_audit_crate *ac = rp->crates[i];
+
+                for (size_t k = 0; r == 0 && k < ac->n_sources; k++) {
+                        const char *file = rel(rp, ac->sources[k].path);
+                        bool is_new = false;
+
+                        if (file == ac->sources[k].path)
+                                continue; /* outside the root: not in this repository's diff */
+                        /* An untracked file is new; ls-files lists paths relative to the root. */
+                        for (size_t j = 0; j < out.len; j += strlen(out.buf + j) + 1)
+                                if (strcmp(out.buf + j, file) == 0)
+                                        is_new = true;
+                        if (is_new || is_changed(&c, file))
+                                r = diff_source(&c, ac, &ac->sources[k], is_new, err);
+                }
+        }
+        if (r < 0)
+                goto out;
+        if (c.json) {
+                char *s = cJSON_Print(c.json);
+
+                r = s ? pm_strbuf_adds(sb, s) : -ENOMEM;
+                if (r == 0)
+                        r = pm_strbuf_addch(sb, '\n');
+                cJSON_free(s);
+        } else {
+                r = pm_strbuf_addf(sb, "audit --diff %s: %zu added, %zu changed, %zu removed\n",
+                                   rev, c.n_added, c.n_changed_sites, c.n_removed);
+        }
+        if (r < 0)
+                r = pm_error_set(err, r, "out of memory");
+out:
+        cJSON_Delete(c.json);
+        for (size_t i = 0; i < c.n_changed; i++)
+                pm_free(c.changed[i]);
+        pm_free(c.changed);
+        pm_strbuf_release(&out);
+        pm_free(commit);
+        return r;
+}
+
 static int
 run_audit(const struct audit_opts *o, struct pm_error *err)
 {
@@ -620,7 +944,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         r = pm__cli_load_config(o->root, NULL, &cfg, err);
         if (r < 0)
                 goto out;
-        if (o->check) {
+        if (o->check || o->diff) {
                 r = pm_audit_policy_load(cfg, &pol, err);
                 if (r < 0)
                         goto out;
@@ -680,7 +1004,11 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 goto out;
         pm__cli_trace("audit: %zu crates, %zu files, %zu read, %zu bytes", rp.n,
                       pm_audit_files_scanned(a), pm_audit_files_read(a), pm_audit_bytes_read(a));
-        if (o->check)
+        if (o->diff) {
+                r = diff_report(&out, &rp, pol, o->diff, o->format, err);
+                if (r < 0)
+                        goto out;
+        } else if (o->check)
                 r = check_policy(&out, &rp, g, on, by_index, pol, &violations);
         else
                 r = render(&out, &rp, o->format);
@@ -754,6 +1082,13 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                 case OPT_CHECK:
                         o.check = true;
                         break;
+                case OPT_DIFF:
+                        if (!rev_ok(optarg))
+                                return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                                           "--diff: '%s' is not a revision",
+                                                           optarg);
+                        o.diff = optarg;
+                        break;
                 case 'h':
                         return pm__cli_help_spec(&audit_spec);
                 default:
@@ -762,6 +1097,12 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
         }
         o.args = argv + optind;
         o.n_args = (size_t)(argc - optind);
+        if (o.check && o.diff)
+                return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                           "--check and --diff cannot be combined");
+        if (o.diff && o.format == AUDIT_SARIF)
+                return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                           "--diff writes text or json, not sarif");
 
         pm_error_init(&err);
         if (run_audit(&o, &err) < 0) {

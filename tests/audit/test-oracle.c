@@ -635,3 +635,129 @@ Test(audit_policy, malformed_policy_is_a_config_error)
         pm_free(out);
         pm_free(err);
 }
+
+/* Run git with @argv (after "git") in @ws; asserts it succeeded. */
+static void
+git_in(const char *ws, const char *const *args)
+{
+        const char *argv[16] = { "git", "-c", "user.name=t", "-c", "user.email=t@example.com" };
+        size_t n = 5;
+
+        for (size_t i = 0; args[i] && n < 15; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        cr_assert_eq(pm_test_run(argv, ws, NULL, NULL, NULL, NULL), 0, "git %s failed", args[0]);
+}
+
+Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
+{
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        char *src = pm_test_strf("%s/tests/audit/policy", pm_test_source_root());
+        char *app = pm_test_strf("%s/app/src/main.rs", ws),
+             *ffi = pm_test_strf("%s/vendor/ffi_dep/src/lib.rs", ws),
+             *extra = pm_test_strf("%s/app/src/extra.rs", ws);
+        const char *argv[] = { pm_test_projmodel(),
+                               "audit",
+                               "--root",
+                               ws,
+                               "--db",
+                               db,
+                               "--diff",
+                               "HEAD",
+                               NULL,
+                               NULL,
+                               NULL };
+        const char *env[] = { cache_env, NULL };
+        char *out = NULL, *err = NULL;
+        cJSON *doc;
+        int status;
+
+        cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+        git_in(ws, (const char *[]){ "init", "-q", NULL });
+        git_in(ws, (const char *[]){ "add", "-A", NULL });
+        git_in(ws, (const char *[]){ "commit", "-q", "-m", "base", NULL });
+
+        /* Nothing changed: nothing to review. */
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(out, "audit --diff HEAD: 0 added, 0 changed, 0 removed\n");
+        pm_free(out);
+        pm_free(err);
+
+        /* The app's block changes, a new module (untracked) adds an unsafe fn, the vendored
+         * crate's block goes away. */
+        pm_test_edit_file(app, "*(&x as *const u8)", "*(&x as *const u8).add(0)");
+        pm_test_edit_file(app, "fn main() {", "mod extra;\nfn main() {");
+        cr_assert_eq(pm_test_write_file(extra, "pub unsafe fn f() {}\n"), 0);
+        pm_test_edit_file(ffi, "unsafe { core::mem::transmute::<[u8; 4], u32>([x, 0, 0, 0]) }",
+                          "u32::from(x)");
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(
+                out,
+                "changed app/src/main.rs:4:17: unsafe block in main (crate cargo:.#app@0.1.0:bin:app; "
+                "reviewers: rust-owners@example.com)\n"
+                "added app/src/extra.rs:1:1: unsafe fn in f (crate cargo:.#app@0.1.0:bin:app; "
+                "reviewers: rust-owners@example.com)\n"
+                "removed vendor/ffi_dep/src/lib.rs:2:9: unsafe block in widen (crate "
+                "cargo:.#ffi_dep@1.2.0; reviewers: vendor-owners@example.com)\n"
+                "audit --diff HEAD: 1 added, 1 changed, 1 removed\n");
+        pm_free(out);
+        pm_free(err);
+
+        /* JSON for a bot, after the changes are committed: against HEAD~1 the same three. */
+        git_in(ws, (const char *[]){ "add", "-A", NULL });
+        git_in(ws, (const char *[]){ "commit", "-q", "-m", "change", NULL });
+        argv[7] = "HEAD~1";
+        argv[8] = "--format=json";
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        doc = cJSON_Parse(out);
+        cr_assert_not_null(doc, "%s", out);
+        cr_assert_eq(cJSON_GetArraySize(doc), 3, "%s", out);
+        {
+                cJSON *s = cJSON_GetArrayItem(doc, 2);
+
+                cr_assert_str_eq(cJSON_GetObjectItem(s, "change")->valuestring, "removed");
+                cr_assert_str_eq(cJSON_GetObjectItem(s, "kind")->valuestring, "unsafe_block");
+                cr_assert_str_eq(cJSON_GetObjectItem(s, "crate")->valuestring,
+                                 "cargo:.#ffi_dep@1.2.0");
+                cr_assert_str_eq(
+                        cJSON_GetArrayItem(cJSON_GetObjectItem(s, "reviewers"), 0)->valuestring,
+                        "vendor-owners@example.com");
+                s = cJSON_GetArrayItem(doc, 0);
+                cr_assert_str_eq(cJSON_GetObjectItem(s, "change")->valuestring, "changed");
+                cr_assert_eq(cJSON_GetObjectItem(s, "old_line")->valueint, 3);
+        }
+        cJSON_Delete(doc);
+        pm_free(out);
+        pm_free(err);
+
+        /* A revision that is an option, or not a revision, is refused with one line. */
+        argv[7] = "--output=/tmp/x";
+        argv[8] = NULL;
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 2, "%s%s", out, err);
+        cr_assert_not_null(strstr(err, "is not a revision"), "%s", err);
+        pm_free(out);
+        pm_free(err);
+        argv[7] = "no-such-branch";
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 1, "%s%s", out, err);
+        cr_assert_not_null(strstr(err, "--diff: 'no-such-branch' is not a git revision in "), "%s",
+                           err);
+        pm_free(out);
+        pm_free(err);
+
+        pm_test_rmtree(tmp);
+        pm_free(extra);
+        pm_free(ffi);
+        pm_free(app);
+        pm_free(src);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+}
