@@ -22,6 +22,7 @@
 #include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/procmacro.h"
 #include "projmodel/project.h"
 #include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
@@ -411,6 +412,18 @@ run_export(const struct export_opts *o, struct pm_error *err)
         }
         if (r < 0)
                 goto out;
+        if (g && !o->query_output) {
+                /* The parsed graph names dylibs that may not exist yet (a tree never built):
+                 * build just those; a failure is a warning, the answer is still written. */
+                struct pm_error berr;
+                size_t built = 0;
+
+                pm_error_init(&berr);
+                if (pm_procmacro_build_sync(cfg, g, &built, &berr) < 0)
+                        (void)fprintf(stderr, "projmodel export: warning: %s\n", berr.msg);
+                else if (built)
+                        pm__cli_trace("built %zu proc macros", built);
+        }
         if (!sysroot) {
                 /* The model's stored one (a refresh's), or asked now (with its error). */
                 r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);

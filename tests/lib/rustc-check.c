@@ -255,6 +255,15 @@ check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rust
                 r = strv_push(&argv, pm_asprintf("-Cextra-filename=-%d", idx));
         if (r == 0)
                 r = strv_push(&argv, pm_asprintf("-Ldependency=%s", outdir));
+        /* Dylibs loaded where the JSON names them: transitive dependents find them there. */
+        for (int k = 0; r == 0 && k < n; k++) {
+                const char *o = cr[k].output;
+                const char *slash = o ? strrchr(o, '/') : NULL;
+
+                if (cr[k].kind == KIND_PROC_MACRO && slash && slash != o &&
+                    strncmp(o, outdir, strlen(outdir)) != 0)
+                        r = strv_push(&argv, pm_asprintf("-Ldependency=%.*s", (int)(slash - o), o));
+        }
         if (r == 0)
                 r = strv_add(&argv, "--cap-lints=allow");
         if (r == 0)
@@ -364,8 +373,8 @@ precheck(const cJSON *c, int idx, int n, struct rcrate *cr, struct pm_strbuf *re
         return bad;
 }
 
-int
-pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report)
+static int
+check_project(const char *json, const char *workdir, bool load_dylibs, char **ret_report)
 {
         struct pm_strbuf rep = PM_STRBUF_INIT;
         struct rcrate *cr = NULL;
@@ -422,6 +431,17 @@ pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_re
                         r = -ENOMEM;
                         goto out;
                 }
+                if (load_dylibs && c->kind == KIND_PROC_MACRO) {
+                        const char *dylib = get_string(c->obj, "proc_macro_dylib_path");
+
+                        /* Not compiled here: dependents load the very file the JSON names. */
+                        c->output = pm_strdup(dylib ? dylib : "");
+                        if (!c->output) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        continue;
+                }
                 c->output = c->kind == KIND_PROC_MACRO
                                     ? pm_asprintf("%s/lib%s-%d.so", outdir, c->name, i)
                                     : pm_asprintf("%s/lib%s-%d.rmeta", outdir, c->name, i);
@@ -459,6 +479,16 @@ pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_re
                         c->state = STATE_FAILED;
                 } else if (precheck(c->obj, i, n, cr, &rep)) {
                         c->state = STATE_FAILED;
+                } else if (load_dylibs && c->kind == KIND_PROC_MACRO) {
+                        struct stat st;
+
+                        c->state = stat(c->output, &st) == 0 && S_ISREG(st.st_mode) ? STATE_OK
+                                                                                    : STATE_FAILED;
+                        if (c->state == STATE_FAILED)
+                                (void)pm_strbuf_addf(&rep,
+                                                     "crates[%d] '%s': proc_macro_dylib_path '%s' "
+                                                     "is not a file\n",
+                                                     i, c->name, c->output);
                 } else {
                         r = check_one(root, cr, n, i, rustc, outdir, workdir, &rep);
                         if (r < 0)
@@ -503,6 +533,18 @@ out:
         pm_free(rustc);
         cJSON_Delete(root);
         return r;
+}
+
+int
+pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report)
+{
+        return check_project(json, workdir, false, ret_report);
+}
+
+int
+pm_test_rustc_check_project_loading_dylibs(const char *json, const char *workdir, char **ret_report)
+{
+        return check_project(json, workdir, true, ret_report);
 }
 
 void

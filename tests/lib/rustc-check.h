@@ -28,6 +28,14 @@
 int pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report);
 
 /*
+ * As pm_test_rustc_check_project(), except that proc macros are not compiled: each dependent
+ * loads the file the crate's proc_macro_dylib_path names (a proc macro without one, or whose
+ * file is missing, fails).
+ */
+int pm_test_rustc_check_project_loading_dylibs(const char *json, const char *workdir,
+                                               char **ret_report);
+
+/*
  * Assert that @json (@len bytes, NUL-terminated) passes the strict validator
  * (pm_test_validate_project()) and that every crate type-checks
  * (pm_test_rustc_check_project()) in @workdir, which is created when missing. The assertion

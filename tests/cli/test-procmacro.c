@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel export` on a GN tree that was never built: it builds the proc macros and nothing
+ * else, the JSON names the built dylibs, and dependents type-check loading exactly those. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/mem.h"
+
+#include "cli-test.h"
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+static struct cli_fx fx;
+
+static void
+setup_unbuilt(void)
+{
+        cli_fx_init(&fx, false);
+}
+
+static void
+teardown(void)
+{
+        cli_fx_release(&fx);
+}
+
+TestSuite(cli_procmacro, .init = setup_unbuilt, .fini = teardown);
+
+static bool
+is_file(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The output file GN itself names for @label (`gn outputs`), absolute, pm_malloc'd. */
+static char *
+gn_output(const char *label)
+{
+        const char *argv[] = { "gn", "outputs", "out", label, NULL };
+        char *o = NULL, *e = NULL, *nl, *abs;
+
+        cr_assert_eq(pm_test_run(argv, fx.repo, NULL, NULL, &o, &e), 0, "gn outputs: %s%s", o, e);
+        nl = strchr(o, '\n');
+        if (nl)
+                *nl = '\0';
+        abs = pm_test_strf("%s/out/%s", fx.repo, o);
+        pm_free(o);
+        pm_free(e);
+        return abs;
+}
+
+/* How many proc macros @p has, asserting that each names a dylib that exists. */
+static int
+count_dylibs(const cJSON *p)
+{
+        const cJSON *c;
+        int n = 0;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
+        {
+                const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path");
+
+                if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")))
+                        continue;
+                cr_assert(cJSON_IsString(d), "a proc macro without proc_macro_dylib_path");
+                cr_assert(is_file(d->valuestring), "'%s' was not built", d->valuestring);
+                n++;
+        }
+        return n;
+}
+
+Test(cli_procmacro, export_builds_only_the_proc_macros_and_they_load, .timeout = 900)
+{
+        char *json, *report = NULL, *server, *rlib;
+        char *work = pm_test_strf("%s/check", fx.tmp);
+        cJSON *p;
+
+        json = cli_fx_export(&fx, NULL);
+        p = cJSON_Parse(json);
+        cr_assert(p);
+        cr_assert_gt(count_dylibs(p), 0);
+        /* Nothing but the proc macros: the binary and the libraries are not built. */
+        server = gn_output("//app/server:server");
+        rlib = gn_output("//lib/engine:engine");
+        cr_assert_not(is_file(server), "'%s' was built", server);
+        cr_assert_not(is_file(rlib), "'%s' was built", rlib);
+        cr_assert_eq(pm_test_validate_project(json, strlen(json), &report), 0, "%s",
+                     report ? report : "");
+        cr_assert_eq(mkdir(work, 0755), 0);
+        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
+                     report ? report : "");
+        cJSON_Delete(p);
+        pm_free(server);
+        pm_free(rlib);
+        pm_free(work);
+        pm_free(json);
+}
+
+Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_warning, .timeout = 900)
+{
+        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
+        const char *args[] = { "export", "--root", fx.repo, "--db", fx.db, NULL };
+        struct cli_run run = { 0 };
+        cJSON *p;
+
+        cr_assert_eq(pm_test_write_file(lib, "this is not rust\n"), 0);
+        cli_fx_run(&fx, NULL, NULL, args, &run);
+        cr_assert_eq(run.status, 0, "%s", run.err);
+        /* One warning line naming what failed; the answer is still written. */
+        cr_assert(strstr(run.err, "warning: building 1 proc macro in"), "%s", run.err);
+        cr_assert(strstr(run.err, "ninja"), "%s", run.err);
+        p = cJSON_Parse(run.out);
+        cr_assert(p, "%s", run.out);
+        cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 1);
+        cJSON_Delete(p);
+        cli_run_release(&run);
+        pm_free(lib);
+}
