@@ -582,6 +582,11 @@ pm__server_status(struct pm_server *srv)
                 ok = cJSON_AddNumberToObject(last, "time", srv->last_refresh_time) &&
                      cJSON_AddNumberToObject(last, "durationMs", srv->last_refresh_ms) &&
                      cJSON_AddNumberToObject(last, "ownMs", srv->last_own_ms) &&
+                     cJSON_AddNumberToObject(last, "toolMs", srv->last_tool_ms) &&
+                     cJSON_AddNumberToObject(last, "readMs", srv->last_read_ms) &&
+                     cJSON_AddNumberToObject(last, "parseMs", srv->last_parse_ms) &&
+                     cJSON_AddNumberToObject(last, "applyMs", srv->last_apply_ms) &&
+                     cJSON_AddNumberToObject(last, "notifyMs", srv->last_notify_ms) &&
                      cJSON_AddBoolToObject(last, "partial", srv->last_partial) &&
                      cJSON_AddBoolToObject(last, "ok", srv->last_ok);
         if (ok && srv->last_error)

@@ -288,7 +288,10 @@ struct pm_server {
         double last_refresh_time; /* unix seconds of the last completed run, 0 = never */
         double last_refresh_ms;   /* its duration */
         double last_own_ms;       /* its parse + apply share */
-        bool last_partial;        /* it applied partial graphs only (incremental parses) */
+        /* Where its milliseconds went (docs/protocol.md, status): the build tool's runs, reading
+         * their output files, parsing, applying to the model, sending modelChanged. */
+        double last_tool_ms, last_read_ms, last_parse_ms, last_apply_ms, last_notify_ms;
+        bool last_partial; /* it applied partial graphs only (incremental parses) */
         /*
          * Per cfg project: the fingerprints of the last graph applied (a graph kept only for its
          * pm_graph.fingerprints), or NULL. Valid while the model is at fingerprints_generation

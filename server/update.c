@@ -60,8 +60,9 @@ struct pm__refresh {
         bool have_wwatch;
         size_t wcrates;
         double wown_ms;
-        struct pm_graph *wfp;      /* holds the applied graph's fingerprints, or NULL */
-        bool wpartial;             /* the applied graph was partial */
+        double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */
+        struct pm_graph *wfp;                  /* holds the applied graph's fingerprints, or NULL */
+        bool wpartial;                         /* the applied graph was partial */
         bool wstale;               /* another writer changed the model: forget all fingerprints */
         uint64_t known_generation; /* the loop's generation when the work was queued */
         size_t known_crates;       /* ... and its crate count */
@@ -72,8 +73,10 @@ struct pm__refresh {
         struct pm_error first_err;
         char *err_output; /* the failing tool's output, bounded */
         double own_ms;
-        bool all_partial; /* every graph applied was partial */
-        bool applied;     /* some graph was applied */
+        double tool_ms, read_ms, parse_ms, apply_ms; /* summed over steps and projects */
+        double step_start_ms;                        /* when the running step was spawned */
+        bool all_partial;                            /* every graph applied was partial */
+        bool applied;                                /* some graph was applied */
 };
 
 static void refresh_start(struct pm_server *srv);
@@ -364,12 +367,14 @@ work_cb(uv_work_t *w)
                 blobs[i].len = r->results[i].out.len;
                 blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
         }
+        r->wread_ms = pm_clock_ms() - t0;
         r->q.want_fingerprints = true;
         r->q.previous_fingerprints = previous_fingerprints(r);
         code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
         r->q.previous_fingerprints = NULL;
         if (code < 0)
                 goto out;
+        r->wparse_ms = pm_clock_ms() - t0 - r->wread_ms;
         /* Unless another writer got in since the loop last looked, the crate count and watch set
          * follow from the change alone: no need to read them back. */
         own_model = pm_index_generation(srv->widx, &gen_before, NULL) == 0 &&
@@ -380,6 +385,7 @@ work_cb(uv_work_t *w)
         r->wpartial = g->partial;
         keep_fingerprints(r, &g);
         r->wown_ms = pm_clock_ms() - t0;
+        r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;
         if (r->sysroot)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);
         if (r->sysroot_src)
@@ -442,6 +448,9 @@ after_work_cb(uv_work_t *w, int status)
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
                 r->own_ms += r->wown_ms;
+                r->read_ms += r->wread_ms;
+                r->parse_ms += r->wparse_ms;
+                r->apply_ms += r->wapply_ms;
                 if (pm__change_merge(&r->change, &r->wchange) < 0)
                         pm__log("out of memory collecting changes, ignoring");
                 srv->generation = r->wchange.generation ? r->wchange.generation : srv->generation;
@@ -476,6 +485,7 @@ on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_e
         const struct pm_step *s = &r->plan.steps[r->step];
 
         r->spawn = NULL;
+        r->tool_ms += pm_clock_ms() - r->step_start_ms;
         r->step_ok[r->step] = code == 0;
         /* Take the captured output; the runner releases what is left in @res. */
         mine->exit_status = res->exit_status;
@@ -518,6 +528,7 @@ run_step(struct pm__refresh *r)
         while (r->step < r->plan.n_steps) {
                 const struct pm_step *s = &r->plan.steps[r->step];
 
+                r->step_start_ms = pm_clock_ms();
                 code = pm__spawn_start(&srv->loop, s, srv->cfg->tool_timeout_ms,
                                        srv->cfg->max_tool_output, PM__SPAWN_OWN_GROUP, on_step_done,
                                        r, &r->spawn, &err);
@@ -559,6 +570,11 @@ finish(struct pm__refresh *r)
         srv->last_refresh_time = (double)time(NULL);
         srv->last_refresh_ms = (double)(uint64_t)(pm_clock_ms() - r->start_ms);
         srv->last_own_ms = r->own_ms;
+        srv->last_tool_ms = r->tool_ms;
+        srv->last_read_ms = r->read_ms;
+        srv->last_parse_ms = r->parse_ms;
+        srv->last_apply_ms = r->apply_ms;
+        srv->last_notify_ms = 0;
         srv->last_partial = r->applied && r->all_partial;
         srv->last_ok = !r->failed;
         if (srv->generation > 0 && srv->n_crates > 0)
@@ -574,6 +590,8 @@ finish(struct pm__refresh *r)
                 srv->last_error_output = pm_steal_ptr(&r->err_output);
         }
         if (!srv->stopping) {
+                double notify_start = pm_clock_ms();
+
                 (void)snprintf(msg, sizeof(msg), "generation %llu, %zu crates",
                                (unsigned long long)srv->generation, srv->n_crates);
                 progress(srv, "end", r->failed ? "failed" : msg);
@@ -631,6 +649,7 @@ finish(struct pm__refresh *r)
                                         pm__rpc_notification("projmodel/refreshFailed", params));
                         }
                 }
+                srv->last_notify_ms = pm_clock_ms() - notify_start;
                 pm__log("refresh %llu done in %.0f ms (own %.1f ms): generation %llu, %zu crates, "
                         "%zu changed%s",
                         (unsigned long long)srv->refreshes, srv->last_refresh_ms, r->own_ms,

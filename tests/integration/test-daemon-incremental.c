@@ -76,7 +76,9 @@ wait_change(struct pm_client *c, const char *label)
 {
         cJSON *n =
                 pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
-        cJSON *r, *it;
+        static const char *const parts[] = { "toolMs", "readMs", "parseMs", "applyMs", "notifyMs" };
+        double ms[sizeof(parts) / sizeof(*parts)];
+        cJSON *r, *it, *last;
         bool seen = false, partial;
 
         cr_assert(n, "no modelChanged notification");
@@ -87,8 +89,22 @@ wait_change(struct pm_client *c, const char *label)
         cr_assert(seen, "'%s' not among the changed crates", label);
         cJSON_Delete(n);
         r = pm_test_call(c, "projmodel/status", NULL);
-        partial =
-                cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "partial"));
+        last = cJSON_GetObjectItem(r, "lastRefresh");
+        partial = cJSON_IsTrue(cJSON_GetObjectItem(last, "partial"));
+        /* Every part of the refresh is accounted for, and the own share is exactly read + parse +
+         * apply (docs/protocol.md). */
+        for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
+                it = cJSON_GetObjectItem(last, parts[i]);
+                cr_assert(cJSON_IsNumber(it) && it->valuedouble >= 0,
+                          "lastRefresh.%s missing or negative", parts[i]);
+                ms[i] = it->valuedouble;
+        }
+        it = cJSON_GetObjectItem(last, "ownMs");
+        cr_assert(cJSON_IsNumber(it));
+        cr_assert(ms[1] + ms[2] + ms[3] > it->valuedouble - 0.01 &&
+                          ms[1] + ms[2] + ms[3] < it->valuedouble + 0.01,
+                  "readMs + parseMs + applyMs (%f) is not ownMs (%f)", ms[1] + ms[2] + ms[3],
+                  it->valuedouble);
         cJSON_Delete(r);
         return partial;
 }
