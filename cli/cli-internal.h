@@ -35,6 +35,7 @@ struct pm__cli_command {
          * Returns the process exit code (PM_CLI_EXIT_*). */
         int (*fn)(const struct pm__cli_globals *g, int argc, char **argv);
         const char *usage; /* "export [--output FILE] ...", one or more lines, no "projmodel" */
+        const struct pm__cli_spec *spec; /* its options, for the man page and completions */
 };
 
 int pm__cli_cmd_export(const struct pm__cli_globals *g, int argc, char **argv);
@@ -73,6 +74,19 @@ struct pm__cli_spec {
         const struct pm__cli_opt *opts;
         size_t n_opts;
 };
+
+/* Each command's spec, defined in its cli/cmd-<name>.c; main.c's table points at them so
+ * `projmodel --man` and `--completions` are generated from the same rows as --help. */
+extern const struct pm__cli_spec pm__cli_export_spec, pm__cli_dump_spec, pm__cli_audit_spec,
+        pm__cli_discover_spec, pm__cli_snapshot_spec, pm__cli_serve_spec, pm__cli_query_spec,
+        pm__cli_status_spec, pm__cli_stop_spec;
+
+/* The man page projmodel(1) in roff on stdout, from @n_cmds rows of @cmds (options.c). */
+int pm__cli_print_man(const struct pm__cli_command *cmds, size_t n_cmds);
+
+/* A completion script for @shell ("bash", "zsh" or "fish") on stdout, from the same rows;
+ * PM_CLI_EXIT_USAGE for another shell. */
+int pm__cli_print_completions(const char *shell, const struct pm__cli_command *cmds, size_t n_cmds);
 
 #define PM__CLI_SPEC(cmd, use, sum, table)                                        \
         {                                                                         \

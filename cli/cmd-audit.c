@@ -61,7 +61,7 @@ static const struct pm__cli_opt audit_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "audit --help" },
 };
 
-static const struct pm__cli_spec audit_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_audit_spec = PM__CLI_SPEC(
         "audit", pm__cli_audit_usage,
         "The unsafe-code inventory of the chosen crates (all without arguments): each file scanned once.",
         audit_opts_table);
@@ -1055,7 +1055,7 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
         struct pm_error err;
         int c;
 
-        pm__cli_longopts(&audit_spec, longopts);
+        pm__cli_longopts(&pm__cli_audit_spec, longopts);
 
         while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
                 switch (c) {
@@ -1090,9 +1090,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.diff = optarg;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&audit_spec);
+                        return pm__cli_help_spec(&pm__cli_audit_spec);
                 default:
-                        return pm__cli_bad_option(&audit_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_audit_spec, argc, argv, NULL);
                 }
         }
         o.args = argv + optind;

@@ -50,7 +50,7 @@ static const struct pm__cli_opt discover_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "discover --help" },
 };
 
-static const struct pm__cli_spec discover_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_discover_spec = PM__CLI_SPEC(
         "discover", pm__cli_discover_usage,
         "rust-analyzer's discover command: answer one request with the project of a file, build file or label (docs/rust-analyzer.md protocol lines on stdout).",
         discover_opts_table);
@@ -284,7 +284,7 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
         silence_stderr(NULL);
         opterr = 0;
         pm_error_init(&err);
-        pm__cli_longopts(&discover_spec, longopts);
+        pm__cli_longopts(&pm__cli_discover_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -301,10 +301,11 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
                         break;
                 case 'h':
                         pm_free(bad_option);
-                        return pm__cli_help_spec(&discover_spec);
+                        return pm__cli_help_spec(&pm__cli_discover_spec);
                 default:
                         if (!bad_option)
-                                (void)pm__cli_bad_option(&discover_spec, argc, argv, &bad_option);
+                                (void)pm__cli_bad_option(&pm__cli_discover_spec, argc, argv,
+                                                         &bad_option);
                         break;
                 }
         }

@@ -45,7 +45,7 @@ static const struct pm__cli_opt dump_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "dump --help" },
 };
 
-static const struct pm__cli_spec dump_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_dump_spec = PM__CLI_SPEC(
         "dump", pm__cli_dump_usage,
         "Print the crates of the model (all, or those of the given labels or files) as text, JSON or a Graphviz graph.",
         dump_opts_table);
@@ -509,7 +509,7 @@ pm__cli_cmd_dump(const struct pm__cli_globals *gl, int argc, char **argv)
         struct pm_error err;
         int c;
 
-        pm__cli_longopts(&dump_spec, longopts);
+        pm__cli_longopts(&pm__cli_dump_spec, longopts);
 
         while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
                 switch (c) {
@@ -534,9 +534,9 @@ pm__cli_cmd_dump(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.refresh = false;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&dump_spec);
+                        return pm__cli_help_spec(&pm__cli_dump_spec);
                 default:
-                        return pm__cli_bad_option(&dump_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_dump_spec, argc, argv, NULL);
                 }
         }
         o.args = argv + optind;

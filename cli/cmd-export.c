@@ -74,7 +74,7 @@ static const struct pm__cli_opt export_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "export --help" },
 };
 
-static const struct pm__cli_spec export_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_export_spec = PM__CLI_SPEC(
         "export", pm__cli_export_usage,
         "Refresh the model from the build systems and write rust-project.json.", export_opts_table);
 
@@ -471,7 +471,7 @@ pm__cli_cmd_export(const struct pm__cli_globals *gl, int argc, char **argv)
         struct pm_error err;
         int c;
 
-        pm__cli_longopts(&export_spec, longopts);
+        pm__cli_longopts(&pm__cli_export_spec, longopts);
         while ((c = getopt_long(argc, argv, "ho:p", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -496,9 +496,9 @@ pm__cli_cmd_export(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.build_system = optarg;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&export_spec);
+                        return pm__cli_help_spec(&pm__cli_export_spec);
                 default:
-                        return pm__cli_bad_option(&export_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_export_spec, argc, argv, NULL);
                 }
         }
         if (optind < argc)

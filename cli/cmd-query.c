@@ -35,7 +35,7 @@ static const struct pm__cli_opt query_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "query --help" },
 };
 
-static const struct pm__cli_spec query_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_query_spec = PM__CLI_SPEC(
         "query", pm__cli_query_usage,
         "Send one JSON-RPC request to the daemon (started when absent) and print its answer.",
         query_opts_table);
@@ -53,7 +53,7 @@ pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
         int c, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
-        pm__cli_longopts(&query_spec, longopts);
+        pm__cli_longopts(&pm__cli_query_spec, longopts);
         while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -66,9 +66,9 @@ pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
                         start = false;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&query_spec);
+                        return pm__cli_help_spec(&pm__cli_query_spec);
                 default:
-                        return pm__cli_bad_option(&query_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_query_spec, argc, argv, NULL);
                 }
         }
         if (argc - optind < 1 || argc - optind > 2)

@@ -51,7 +51,7 @@ static const struct pm__cli_opt serve_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "serve --help" },
 };
 
-static const struct pm__cli_spec serve_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_serve_spec = PM__CLI_SPEC(
         "serve", pm__cli_serve_usage,
         "Run the daemon for one monorepo: it keeps the model fresh as build files change and answers on a Unix socket.",
         serve_opts_table);
@@ -119,7 +119,7 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
         pid_t pid;
 
         pm_error_init(&err);
-        pm__cli_longopts(&serve_spec, longopts);
+        pm__cli_longopts(&pm__cli_serve_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -141,9 +141,9 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                         foreground = true;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&serve_spec);
+                        return pm__cli_help_spec(&pm__cli_serve_spec);
                 default:
-                        return pm__cli_bad_option(&serve_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_serve_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

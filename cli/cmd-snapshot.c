@@ -40,7 +40,7 @@ static const struct pm__cli_opt snapshot_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "snapshot --help" },
 };
 
-static const struct pm__cli_spec snapshot_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_snapshot_spec = PM__CLI_SPEC(
         "snapshot", pm__cli_snapshot_usage,
         "Refresh, then write a copy of the model that daemons can start from (serve --seed FILE).",
         snapshot_opts_table);
@@ -110,7 +110,7 @@ pm__cli_cmd_snapshot(const struct pm__cli_globals *g, int argc, char **argv)
         int c;
 
         pm_error_init(&err);
-        pm__cli_longopts(&snapshot_spec, longopts);
+        pm__cli_longopts(&pm__cli_snapshot_spec, longopts);
         while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -126,9 +126,9 @@ pm__cli_cmd_snapshot(const struct pm__cli_globals *g, int argc, char **argv)
                         o.refresh = false;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&snapshot_spec);
+                        return pm__cli_help_spec(&pm__cli_snapshot_spec);
                 default:
-                        return pm__cli_bad_option(&snapshot_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_snapshot_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

@@ -33,7 +33,7 @@ static const struct pm__cli_opt status_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "status --help" },
 };
 
-static const struct pm__cli_spec status_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_status_spec = PM__CLI_SPEC(
         "status", pm__cli_status_usage,
         "Show the running daemon's state: root, crates, last refresh.", status_opts_table);
 
@@ -96,7 +96,7 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
         int c, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
-        pm__cli_longopts(&status_spec, longopts);
+        pm__cli_longopts(&pm__cli_status_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -109,9 +109,9 @@ pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv)
                         json = true;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&status_spec);
+                        return pm__cli_help_spec(&pm__cli_status_spec);
                 default:
-                        return pm__cli_bad_option(&status_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_status_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

@@ -31,7 +31,7 @@ static const struct pm__cli_opt stop_opts_table[] = {
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "stop --help" },
 };
 
-static const struct pm__cli_spec stop_spec = PM__CLI_SPEC(
+const struct pm__cli_spec pm__cli_stop_spec = PM__CLI_SPEC(
         "stop", pm__cli_stop_usage, "Stop the daemon serving the root.", stop_opts_table);
 
 int
@@ -47,7 +47,7 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
         int c, r, code = PM_CLI_EXIT_ERROR;
 
         pm_error_init(&err);
-        pm__cli_longopts(&stop_spec, longopts);
+        pm__cli_longopts(&pm__cli_stop_spec, longopts);
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
@@ -57,9 +57,9 @@ pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv)
                         socket_opt = optarg;
                         break;
                 case 'h':
-                        return pm__cli_help_spec(&stop_spec);
+                        return pm__cli_help_spec(&pm__cli_stop_spec);
                 default:
-                        return pm__cli_bad_option(&stop_spec, argc, argv, NULL);
+                        return pm__cli_bad_option(&pm__cli_stop_spec, argc, argv, NULL);
                 }
         }
         if (optind != argc)

@@ -16,15 +16,15 @@
  * above struct pm__cli_command in cli-internal.h.
  */
 static const struct pm__cli_command commands[] = {
-        { "export", pm__cli_cmd_export, pm__cli_export_usage },
-        { "dump", pm__cli_cmd_dump, pm__cli_dump_usage },
-        { "audit", pm__cli_cmd_audit, pm__cli_audit_usage },
-        { "discover", pm__cli_cmd_discover, pm__cli_discover_usage },
-        { "snapshot", pm__cli_cmd_snapshot, pm__cli_snapshot_usage },
-        { "serve", pm__cli_cmd_serve, pm__cli_serve_usage },
-        { "query", pm__cli_cmd_query, pm__cli_query_usage },
-        { "status", pm__cli_cmd_status, pm__cli_status_usage },
-        { "stop", pm__cli_cmd_stop, pm__cli_stop_usage },
+        { "export", pm__cli_cmd_export, pm__cli_export_usage, &pm__cli_export_spec },
+        { "dump", pm__cli_cmd_dump, pm__cli_dump_usage, &pm__cli_dump_spec },
+        { "audit", pm__cli_cmd_audit, pm__cli_audit_usage, &pm__cli_audit_spec },
+        { "discover", pm__cli_cmd_discover, pm__cli_discover_usage, &pm__cli_discover_spec },
+        { "snapshot", pm__cli_cmd_snapshot, pm__cli_snapshot_usage, &pm__cli_snapshot_spec },
+        { "serve", pm__cli_cmd_serve, pm__cli_serve_usage, &pm__cli_serve_spec },
+        { "query", pm__cli_cmd_query, pm__cli_query_usage, &pm__cli_query_spec },
+        { "status", pm__cli_cmd_status, pm__cli_status_usage, &pm__cli_status_spec },
+        { "stop", pm__cli_cmd_stop, pm__cli_stop_usage, &pm__cli_stop_spec },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,6 +48,9 @@ main(int argc, char **argv)
                 { "root", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                /* Hidden: the build generates projmodel.1 and the completions from these. */
+                { "man", no_argument, NULL, 'M' },
+                { "completions", required_argument, NULL, 'C' },
                 { NULL, 0, NULL, 0 },
         };
         struct pm__cli_globals g = { .root = NULL };
@@ -69,6 +72,10 @@ main(int argc, char **argv)
                 case 'V':
                         pm__cli_print_version();
                         return PM_CLI_EXIT_OK;
+                case 'M':
+                        return pm__cli_print_man(commands, N_COMMANDS);
+                case 'C':
+                        return pm__cli_print_completions(optarg, commands, N_COMMANDS);
                 default:
                         (void)fprintf(stderr, "projmodel: unknown or incomplete option '%s'\n",
                                       argv[optind - 1]);

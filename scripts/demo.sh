@@ -14,3 +14,9 @@ example=examples/gn-monorepo
 build/cli/projmodel dump --root "$example"
 build/cli/projmodel export --root "$example" --pretty --output "$example/rust-project.json"
 echo "wrote $example/rust-project.json"
+
+# The README's rust-analyzer settings run `projmodel` by name: say how to get it on PATH.
+if ! command -v projmodel >/dev/null; then
+        echo "projmodel is not on PATH; to install it with its man page and completions under ~/.local:"
+        echo "  meson configure build -Dprefix=\"\$HOME/.local\" && meson install -C build   # then ~/.local/bin in PATH"
+fi
