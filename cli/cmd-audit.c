@@ -27,13 +27,15 @@
 
 const char pm__cli_audit_usage[] =
         "audit [--root DIR] [--db PATH] [--no-refresh] "
-        "[--format text|json|sarif] [--check | --diff REV] [LABEL|FILE ...]";
+        "[--format text|json|sarif] [--check | --diff REV | --privileged] "
+        "[LABEL|FILE ...]";
 
 enum {
         OPT_DB = 256,
         OPT_NO_REFRESH,
         OPT_CHECK,
-        OPT_DIFF
+        OPT_DIFF,
+        OPT_PRIVILEGED
 };
 
 /* audit's options: getopt_long, --help and the man page all come from here. */
@@ -58,6 +60,10 @@ static const struct pm__cli_opt audit_opts_table[] = {
           "List the unsafe sites added, changed or removed since the git revision REV (working "
           "tree against REV), each with its crate and its reviewers from the policy's owners.",
           "audit --diff origin/main --format json" },
+        { "privileged", no_argument, OPT_PRIVILEGED, NULL,
+          "List the privileged code among the chosen crates instead: crates with build scripts "
+          "and proc macros, each with the first-party crates that reach it.",
+          "audit --privileged --format json" },
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "audit --help" },
 };
 
@@ -78,6 +84,7 @@ struct audit_opts {
         enum audit_format format;
         bool refresh;
         bool check;       /* --check: apply the policy, print violations, exit 1 on any */
+        bool privileged;  /* --privileged: build scripts and proc macros */
         const char *diff; /* --diff REV: the sites changed since REV (borrowed from argv) */
         char **args;      /* borrowed from argv */
         size_t n_args;
@@ -612,6 +619,244 @@ out:
         return r;
 }
 
+/* ---- --privileged ---- */
+
+/*
+ * Whether @c has a build script: its build declares OUT_DIR (GN's and Bazel's build-script
+ * rules set it for the crate), or the Cargo adapter noted an unrun build script (docs/model.md,
+ * `note`). The model holds no other trace of one.
+ */
+static bool
+has_build_script(const struct pm_crate *c)
+{
+        for (size_t i = 0; i < c->env.n; i++)
+                if (strcmp(c->env.v[i].key, "OUT_DIR") == 0)
+                        return true;
+        return c->note && strncmp(c->note, "build script", 12) == 0;
+}
+
+static bool
+is_privileged(const struct pm_crate *c)
+{
+        return c->kind == PM_CRATE_PROC_MACRO || has_build_script(c);
+}
+
+#define NOTE_READS                                                               \
+        "not in the model: projmodel does not yet read a build script's output " \
+        "(rerun-if-changed, rerun-if-env-changed)"
+
+/*
+ * The reverse edges of @g in compressed form: the crates depending on crate y are
+ * rev[off[y] .. off[y + 1]). Both pm_malloc'd, owned by the caller.
+ */
+static int
+reverse_edges(const struct pm_graph *g, size_t **ret_off, size_t **ret_rev)
+{
+        size_t n = g->n_crates, m = 0;
+        size_t *off = pm_calloc(n + 1, sizeof(*off)), *fill = pm_calloc(n + 1, sizeof(*fill));
+        size_t *rev = NULL;
+        int r = 0;
+
+        if (!off || !fill) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t x = 0; x < n; x++)
+                for (size_t d = 0; d < g->crates[x].n_deps; d++) {
+                        const struct pm_crate *dc = pm_graph_lookup(g, g->crates[x].deps[d].label);
+
+                        if (dc) {
+                                off[dc - g->crates + 1]++;
+                                m++;
+                        }
+                }
+        for (size_t y = 0; y < n; y++)
+                off[y + 1] += off[y];
+        rev = pm_calloc(m ? m : 1, sizeof(*rev));
+        if (!rev) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t x = 0; x < n; x++)
+                for (size_t d = 0; d < g->crates[x].n_deps; d++) {
+                        const struct pm_crate *dc = pm_graph_lookup(g, g->crates[x].deps[d].label);
+                        size_t y;
+
+                        if (dc) {
+                                y = (size_t)(dc - g->crates);
+                                rev[off[y] + fill[y]++] = x;
+                        }
+                }
+        *ret_off = off;
+        *ret_rev = rev;
+        off = rev = NULL;
+out:
+        pm_free(off);
+        pm_free(rev);
+        pm_free(fill);
+        return r;
+}
+
+/* Mark in @seen (zeroed by the caller, n bools) every crate whose closure holds crate @x. */
+static void
+reached_by(size_t n, const size_t *off, const size_t *rev, size_t x, bool *seen, size_t *stack)
+{
+        size_t top = 0;
+
+        stack[top++] = x;
+        while (top > 0) {
+                size_t y = stack[--top];
+
+                for (size_t i = off[y]; i < off[y + 1]; i++)
+                        if (!seen[rev[i]] && rev[i] != x) {
+                                seen[rev[i]] = true;
+                                stack[top++] = rev[i];
+                        }
+        }
+        (void)n;
+}
+
+/* The privileged crates among the chosen ones (@on): build scripts and proc macros, each with
+ * the first-party crates that reach it. */
+static int
+privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_graph *g,
+                  const bool *on, enum audit_format format)
+{
+        size_t n = g->n_crates, found = 0;
+        size_t *off = NULL, *rev = NULL, *stack = pm_calloc(n ? n : 1, sizeof(*stack));
+        bool *reach = pm_calloc(n ? n : 1, sizeof(*reach));
+        cJSON *doc = NULL, *results = NULL;
+        int r = stack && reach ? reverse_edges(g, &off, &rev) : -ENOMEM;
+
+        if (r < 0)
+                goto out;
+        if (format == AUDIT_JSON) {
+                if (!(doc = cJSON_CreateArray()))
+                        r = -ENOMEM;
+        } else if (format == AUDIT_SARIF) {
+                cJSON *run = NULL, *driver = NULL, *rules = NULL, *rule = NULL, *base = NULL;
+                char *root_uri = pm_asprintf("file://%s/", rp->cfg->root);
+                bool ok =
+                        root_uri && (doc = cJSON_CreateObject()) &&
+                        add_str(doc, "$schema", "https://json.schemastore.org/sarif-2.1.0.json") &&
+                        add_str(doc, "version", "2.1.0") && (run = cJSON_CreateObject()) &&
+                        cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "runs"), run) &&
+                        (driver = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"),
+                                                          "driver")) &&
+                        add_str(driver, "name", "projmodel") &&
+                        add_str(driver, "version", PM_VERSION) &&
+                        (rules = cJSON_AddArrayToObject(driver, "rules"));
+
+                for (int k = 0; ok && k < 2; k++)
+                        ok = (rule = cJSON_CreateObject()) && cJSON_AddItemToArray(rules, rule) &&
+                             add_str(rule, "id", k ? "proc_macro" : "build_script") &&
+                             add_str(cJSON_AddObjectToObject(rule, "shortDescription"), "text",
+                                     k ? "proc macro (runs in the compiler)"
+                                       : "build script (runs at build time)");
+                ok = ok && (base = cJSON_AddObjectToObject(run, "originalUriBaseIds")) &&
+                     add_str(cJSON_AddObjectToObject(base, "SRCROOT"), "uri", root_uri) &&
+                     (results = cJSON_AddArrayToObject(run, "results"));
+                pm_free(root_uri);
+                if (!ok)
+                        r = -ENOMEM;
+        }
+        for (size_t x = 0; r == 0 && x < n; x++) {
+                const struct pm_crate *c = &g->crates[x];
+                bool bs = has_build_script(c), pmac = c->kind == PM_CRATE_PROC_MACRO;
+                size_t n_by = 0;
+
+                if (!on[x] || !is_privileged(c))
+                        continue;
+                found++;
+                memset(reach, 0, n * sizeof(*reach));
+                reached_by(n, off, rev, x, reach, stack);
+                for (size_t f = 0; f < n; f++)
+                        reach[f] = reach[f] && g->crates[f].is_workspace_member;
+                for (size_t f = 0; f < n; f++)
+                        n_by += reach[f];
+                if (format == AUDIT_TEXT) {
+                        r = pm_strbuf_addf(
+                                sb, "%s%s (%s, %s): %s%s%s; reached by %zu first-party crate%s\n",
+                                found > 1 ? "\n" : "", c->label, pm_crate_kind_name(c->kind),
+                                c->is_workspace_member ? "first-party" : "third-party",
+                                bs ? "build script" : "", bs && pmac ? ", " : "",
+                                pmac ? "proc macro" : "", n_by, n_by == 1 ? "" : "s");
+                        for (size_t f = 0; r == 0 && f < n; f++)
+                                if (reach[f])
+                                        r = pm_strbuf_addf(sb, "  reached by %s\n",
+                                                           g->crates[f].label);
+                        if (r == 0 && bs)
+                                r = pm_strbuf_adds(sb, "  build script reads: " NOTE_READS "\n");
+                } else if (format == AUDIT_JSON) {
+                        cJSON *o = cJSON_CreateObject(), *by = NULL;
+                        bool ok = o && add_str(o, "label", c->label) &&
+                                  add_str(o, "kind", pm_crate_kind_name(c->kind)) &&
+                                  cJSON_AddBoolToObject(o, "first_party", c->is_workspace_member) &&
+                                  cJSON_AddBoolToObject(o, "build_script", bs) &&
+                                  cJSON_AddBoolToObject(o, "proc_macro", pmac) &&
+                                  (by = cJSON_AddArrayToObject(o, "reached_by")) &&
+                                  (!bs || (cJSON_AddNullToObject(o, "build_script_reads") &&
+                                           add_str(o, "build_script_reads_note", NOTE_READS)));
+
+                        for (size_t f = 0; ok && f < n; f++)
+                                if (reach[f])
+                                        ok = cJSON_AddItemToArray(
+                                                by, cJSON_CreateString(g->crates[f].label));
+                        if (!ok || !cJSON_AddItemToArray(doc, o)) {
+                                cJSON_Delete(o);
+                                r = -ENOMEM;
+                        }
+                } else {
+                        char *msg =
+                                pm_asprintf("%s %s is privileged code (%s%s%s), reached by "
+                                            "%zu first-party crate%s",
+                                            pmac && !bs ? "proc macro" : "crate", c->label,
+                                            bs ? "build script" : "", bs && pmac ? ", " : "",
+                                            pmac ? "proc macro" : "", n_by, n_by == 1 ? "" : "s");
+                        const char *file = rel(rp, c->root_module);
+                        bool under = file != c->root_module;
+                        cJSON *o = cJSON_CreateObject(), *phys = NULL, *art = NULL, *loc = NULL;
+                        bool ok = msg && o &&
+                                  add_str(o, "ruleId", bs ? "build_script" : "proc_macro") &&
+                                  cJSON_AddNumberToObject(o, "ruleIndex", bs ? 0 : 1) &&
+                                  add_str(o, "level", "note") &&
+                                  add_str(cJSON_AddObjectToObject(o, "message"), "text", msg) &&
+                                  (loc = cJSON_AddArrayToObject(o, "locations")) &&
+                                  (phys = cJSON_CreateObject()) &&
+                                  cJSON_AddItemToArray(loc, phys) &&
+                                  (art = cJSON_AddObjectToObject(phys, "physicalLocation")) &&
+                                  (art = cJSON_AddObjectToObject(art, "artifactLocation")) &&
+                                  add_str(art, "uri", file) &&
+                                  (!under || add_str(art, "uriBaseId", "SRCROOT")) &&
+                                  add_str(cJSON_AddObjectToObject(o, "properties"), "crate",
+                                          c->label);
+
+                        pm_free(msg);
+                        if (!ok || !cJSON_AddItemToArray(results, o)) {
+                                cJSON_Delete(o);
+                                r = -ENOMEM;
+                        }
+                }
+        }
+        if (r == 0 && doc) {
+                char *s = cJSON_Print(doc);
+
+                r = s ? pm_strbuf_adds(sb, s) : -ENOMEM;
+                if (r == 0)
+                        r = pm_strbuf_addch(sb, '\n');
+                cJSON_free(s);
+        } else if (r == 0 && found == 0) {
+                r = pm_strbuf_adds(sb, "no build scripts or proc macros\n");
+        }
+out:
+        cJSON_Delete(doc);
+        pm_free(reach);
+        pm_free(stack);
+        pm_free(off);
+        pm_free(rev);
+        return r;
+}
+
 /* ---- --diff REV ---- */
 
 /* What --diff compares one file against: the file as it was at the revision. */
@@ -975,6 +1220,16 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 if (r < 0)
                         goto out;
         }
+        if (o->privileged) {
+                r = privileged_report(&out, &rp, g, on, o->format);
+                if (r < 0) {
+                        r = pm_error_set(err, r, "out of memory");
+                        goto out;
+                }
+                if (out.len > 0 && fwrite(out.buf, 1, out.len, stdout) != out.len)
+                        r = pm_error_set(err, -EIO, "cannot write to standard output");
+                goto out;
+        }
         r = pm_audit_new(&a, err);
         if (r < 0)
                 goto out;
@@ -1082,6 +1337,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                 case OPT_CHECK:
                         o.check = true;
                         break;
+                case OPT_PRIVILEGED:
+                        o.privileged = true;
+                        break;
                 case OPT_DIFF:
                         if (!rev_ok(optarg))
                                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
@@ -1097,9 +1355,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
         }
         o.args = argv + optind;
         o.n_args = (size_t)(argc - optind);
-        if (o.check && o.diff)
+        if ((o.check && o.diff) || (o.privileged && (o.check || o.diff)))
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
-                                           "--check and --diff cannot be combined");
+                                           "--check, --diff and --privileged cannot be combined");
         if (o.diff && o.format == AUDIT_SARIF)
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                            "--diff writes text or json, not sarif");

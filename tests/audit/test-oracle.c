@@ -761,3 +761,114 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
         pm_free(ws);
         pm_free(tmp);
 }
+
+/* Write @content to @ws/@rel. */
+static void
+put(const char *ws, const char *rel, const char *content)
+{
+        char *p = pm_test_strf("%s/%s", ws, rel);
+
+        cr_assert_eq(pm_test_write_file(p, content), 0, "%s", p);
+        pm_free(p);
+}
+
+Test(audit_privileged, build_scripts_and_proc_macros_with_who_reaches_them)
+{
+        char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+        char *db = pm_test_strf("%s/model.db", tmp),
+             *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
+        const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
+                               "--privileged",      NULL };
+        const char *env[] = { cache_env, NULL };
+        char *out = NULL, *err = NULL;
+        cJSON *doc, *results;
+        int status;
+
+        /* app -> sys (build script) -> macros (proc macro); macros is reached through sys. */
+        put(ws, "Cargo.toml",
+            "[workspace]\nmembers = [\"app\", \"macros\", \"sys\"]\nresolver = \"2\"\n");
+        put(ws, ".projmodel.json", "{\"build_system\": \"cargo\"}\n");
+        put(ws, "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+            "[dependencies]\nsys = { path = \"../sys\" }\n");
+        put(ws, "app/src/main.rs", "fn main() {}\n");
+        put(ws, "macros/Cargo.toml",
+            "[package]\nname = \"macros\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+            "[lib]\nproc-macro = true\n");
+        put(ws, "macros/src/lib.rs", "extern crate proc_macro;\n");
+        put(ws, "sys/Cargo.toml",
+            "[package]\nname = \"sys\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n"
+            "[dependencies]\nmacros = { path = \"../macros\" }\n");
+        put(ws, "sys/src/lib.rs", "\n");
+        put(ws, "sys/build.rs", "fn main() { println!(\"cargo:rerun-if-changed=build.rs\"); }\n");
+
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(out,
+                         "cargo:.#macros@0.1.0 (proc-macro, first-party): proc macro; reached by 2 "
+                         "first-party crates\n"
+                         "  reached by cargo:.#app@0.1.0:bin:app\n"
+                         "  reached by cargo:.#sys@0.1.0\n"
+                         "\n"
+                         "cargo:.#sys@0.1.0 (lib, first-party): build script; reached by 1 "
+                         "first-party crate\n"
+                         "  reached by cargo:.#app@0.1.0:bin:app\n"
+                         "  build script reads: not in the model: projmodel does not yet read a "
+                         "build script's output (rerun-if-changed, rerun-if-env-changed)\n");
+        pm_free(out);
+        pm_free(err);
+
+        /* One crate chosen: only it; JSON says what the model cannot. */
+        {
+                const char *jargv[] = { pm_test_projmodel(),
+                                        "audit",
+                                        "--root",
+                                        ws,
+                                        "--db",
+                                        db,
+                                        "--privileged",
+                                        "--format=json",
+                                        "--no-refresh",
+                                        "cargo:.#sys@0.1.0",
+                                        NULL };
+
+                status = pm_test_run(jargv, ws, env, NULL, &out, &err);
+        }
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        doc = cJSON_Parse(out);
+        cr_assert_eq(cJSON_GetArraySize(doc), 1, "%s", out);
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(doc, 0), "build_script")));
+        cr_assert(cJSON_IsNull(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(doc, 0), "build_script_reads")));
+        cJSON_Delete(doc);
+        pm_free(out);
+        pm_free(err);
+
+        /* SARIF: one result per privileged crate, at its root module. */
+        {
+                const char *sargv[] = {
+                        pm_test_projmodel(), "audit",          "--root",       ws,  "--db", db,
+                        "--privileged",      "--format=sarif", "--no-refresh", NULL
+                };
+
+                status = pm_test_run(sargv, ws, env, NULL, &out, &err);
+        }
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        doc = cJSON_Parse(out);
+        results = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0),
+                                      "results");
+        cr_assert_eq(cJSON_GetArraySize(results), 2, "%s", out);
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 0), "ruleId")->valuestring,
+                         "proc_macro");
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 1), "ruleId")->valuestring,
+                         "build_script");
+        cJSON_Delete(doc);
+        pm_free(out);
+        pm_free(err);
+
+        pm_test_rmtree(tmp);
+        pm_free(cache_env);
+        pm_free(db);
+        pm_free(ws);
+        pm_free(tmp);
+}
