@@ -461,8 +461,10 @@ pm__server_stop(struct pm_server *srv)
                 client_close_after_flush(c);
         if (!uv_is_closing((uv_handle_t *)&srv->listener)) {
                 uv_close((uv_handle_t *)&srv->listener, noop_close);
-                /* Still ours (we hold the lock): new clients now start a new daemon. */
-                (void)unlink(srv->socket_path);
+                /* Still ours (we hold the lock): new clients now start a new daemon. A socket
+                 * systemd passed stays: its next connection activates us again. */
+                if (!srv->listener_inherited)
+                        (void)unlink(srv->socket_path);
         }
         uv_close((uv_handle_t *)&srv->sigterm, noop_close);
         uv_close((uv_handle_t *)&srv->sigint, noop_close);
@@ -585,11 +587,53 @@ out:
         return r;
 }
 
+/*
+ * The listening socket systemd passed (socket activation: LISTEN_PID is us, LISTEN_FDS >= 1,
+ * the socket is fd 3), or -1. The variables are cleared so build tools we spawn do not take
+ * them for theirs; the fd is made close-on-exec for the same reason.
+ */
+static int
+inherited_listener(void)
+{
+        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+        int accepting = 0, type = 0, fd = -1;
+        socklen_t len = sizeof(accepting);
+
+        if (pid && fds && strtol(pid, NULL, 10) == (long)getpid() && strtol(fds, NULL, 10) >= 1)
+                fd = 3;
+        (void)unsetenv("LISTEN_PID");
+        (void)unsetenv("LISTEN_FDS");
+        (void)unsetenv("LISTEN_FDNAMES");
+        if (fd < 0)
+                return -1;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0 || !accepting)
+                return -1;
+        len = sizeof(type);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+                return -1;
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return fd;
+}
+
 static int
 start_listening(struct pm_server *srv, struct pm_error *err)
 {
-        int r;
+        int r, fd = inherited_listener();
 
+        if (fd >= 0) {
+                /* systemd owns the socket file: never unlink or re-bind it. */
+                r = uv_pipe_init(&srv->loop, &srv->listener, 0);
+                if (r == 0)
+                        r = uv_pipe_open(&srv->listener, fd);
+                if (r == 0)
+                        r = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
+                if (r < 0)
+                        return pm_error_set(err, r, "cannot serve the socket systemd passed: %s",
+                                            uv_strerror(r));
+                srv->listener_inherited = true;
+                pm__log("listening on the socket passed by systemd (LISTEN_FDS)");
+                return 0;
+        }
         /* We hold the lock, so a socket file left there is a dead daemon's. */
         (void)unlink(srv->socket_path);
         r = uv_pipe_init(&srv->loop, &srv->listener, 0);
@@ -791,7 +835,7 @@ out:
                         pm__log("internal bug: handles left open at exit");
         }
         if (srv) {
-                if (listening)
+                if (listening && !srv->listener_inherited)
                         (void)unlink(srv->socket_path);
                 pm__strset_release(&srv->watch_set);
                 srv->idx = pm_index_close(srv->idx);

@@ -239,6 +239,7 @@ bool pm__strset_contains(const struct pm__strset *s, const char *str);
 struct pm_server {
         uv_loop_t loop;
         uv_pipe_t listener;
+        bool listener_inherited; /* fd 3 from systemd socket activation (docs/protocol.md) */
         uv_signal_t sigterm;
         uv_signal_t sigint;
         uv_timer_t debounce;    /* armed while changes wait to be re-queried */
