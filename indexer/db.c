@@ -229,6 +229,7 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
                             " WHERE display_name >= ?1 AND display_name < ?2"
                             " ORDER BY 1 LIMIT ?3",
         [PM__STMT_ALL_LABELS] = "SELECT label FROM crates ORDER BY label",
+        [PM__STMT_KIND_LABELS] = "SELECT label FROM crates WHERE kind = ?1 ORDER BY label",
         [PM__STMT_BUILD_FILES] = "SELECT DISTINCT path FROM build_files"
                                  " WHERE ?1 IS NULL OR source = ?1 ORDER BY path",
         [PM__STMT_CRATE_SOURCE] = "SELECT source FROM crates WHERE label = ?1",

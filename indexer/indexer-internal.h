@@ -99,6 +99,7 @@ enum pm__stmt {
         PM__STMT_LOOKUP_NAME,
         PM__STMT_SEARCH,
         PM__STMT_ALL_LABELS,
+        PM__STMT_KIND_LABELS,
         PM__STMT_BUILD_FILES,
         PM__STMT_CRATE_SOURCE,
         /* load: every crate, or the crates named in temp.pm_q */

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "projmodel/error.h"
+#include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 
@@ -219,6 +220,14 @@ int
 pm_index_all_labels(struct pm_index *idx, char ***ret, struct pm_error *err)
 {
         return query1(idx, PM__STMT_ALL_LABELS, NULL, "cannot list crates", ret, err);
+}
+
+int
+pm_index_kind_labels(struct pm_index *idx, enum pm_crate_kind kind, char ***ret,
+                     struct pm_error *err)
+{
+        return query1(idx, PM__STMT_KIND_LABELS, pm_crate_kind_name(kind), "cannot list crates",
+                      ret, err);
 }
 
 int

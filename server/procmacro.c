@@ -42,10 +42,41 @@ is_dir(const char *path)
         return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int
-add_want(struct want **v, size_t *n, size_t *cap, const char *path, const char *label, bool dylib)
+/* True if @path exists and was modified after @d's file. */
+static bool
+newer(const char *path, const struct stat *d)
 {
-        if (!path || (dylib ? is_file(path) : access(path, F_OK) == 0))
+        struct stat st;
+
+        return path && stat(path, &st) == 0 &&
+               (st.st_mtim.tv_sec > d->st_mtim.tv_sec || (st.st_mtim.tv_sec == d->st_mtim.tv_sec &&
+                                                          st.st_mtim.tv_nsec > d->st_mtim.tv_nsec));
+}
+
+/* True if @dylib exists and a file it is built from (root module, declared sources, build
+ * file) is newer: stat calls only, so an unchanged tree starts no process. */
+static bool
+is_stale(const char *dylib, const struct pm_crate *c)
+{
+        struct stat d;
+        size_t i;
+
+        if (stat(dylib, &d) != 0)
+                return false;
+        if (newer(c->root_module, &d) || newer(c->build_file, &d))
+                return true;
+        for (i = 0; i < c->sources.n; i++) {
+                if (newer(c->sources.v[i], &d))
+                        return true;
+        }
+        return false;
+}
+
+static int
+add_want_force(struct want **v, size_t *n, size_t *cap, const char *path, const char *label,
+               bool dylib, bool force)
+{
+        if (!path || (!force && (dylib ? is_file(path) : access(path, F_OK) == 0)))
                 return 0;
         if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 16;
@@ -58,6 +89,12 @@ add_want(struct want **v, size_t *n, size_t *cap, const char *path, const char *
         }
         (*v)[(*n)++] = (struct want){ .path = path, .label = label, .dylib = dylib };
         return 0;
+}
+
+static int
+add_want(struct want **v, size_t *n, size_t *cap, const char *path, const char *label, bool dylib)
+{
+        return add_want_force(v, n, cap, path, label, dylib, false);
 }
 
 /* The nearest directory above @path holding build.ninja, pm_malloc'd, or NULL. */
@@ -252,6 +289,16 @@ pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, s
         pm_graph_foreach_crate(g, c) {
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
+                if (c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib &&
+                    is_stale(c->proc_macro_dylib, c)) {
+                        /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
+                        r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c->label, true,
+                                           true);
+                        if (r < 0) {
+                                r = pm_error_set(err, -ENOMEM, "out of memory");
+                                goto out;
+                        }
+                }
                 r = add_want(&w, &n_w, &cap, c->root_module, c->label, false);
                 for (i = 0; r >= 0 && i < c->sources.n; i++)
                         r = add_want(&w, &n_w, &cap, c->sources.v[i], c->label, false);

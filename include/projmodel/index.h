@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "projmodel/graph.h"
+
 struct pm_error;
 struct pm_graph;
 struct pm_strbuf;
@@ -171,6 +173,9 @@ int pm_index_search(struct pm_index *idx, const char *prefix, size_t limit, char
                     struct pm_error *err);
 /* Every label (sorted). */
 int pm_index_all_labels(struct pm_index *idx, char ***ret, struct pm_error *err);
+/* The labels of the crates of one kind (sorted), e.g. the proc macros. */
+int pm_index_kind_labels(struct pm_index *idx, enum pm_crate_kind kind, char ***ret,
+                         struct pm_error *err);
 /* The watch set: all build files of all sources (or of @source when non-NULL). */
 int pm_index_build_files(struct pm_index *idx, const char *source, char ***ret,
                          struct pm_error *err);

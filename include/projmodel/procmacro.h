@@ -15,7 +15,9 @@ struct pm_graph;
  * that output: `ninja -C <build dir> <output relative to it>`, one ninja run per build directory,
  * where the build directory is the nearest directory above the output holding build.ninja (the
  * output path itself is GN's, from its project JSON). Nothing is started when every dylib
- * exists. *ret_built (may be NULL) counts the dylibs asked for. A failed build returns PM_ETOOL
+ * exists. A dylib older than its root module, declared sources or build file is rebuilt the
+ * same way (a stat per file: an unchanged tree starts no process). *ret_built (may be NULL)
+ * counts the dylibs asked for. A failed build returns PM_ETOOL
  * naming the targets and ninja's first error line; the graph is never changed. @g is borrowed.
  */
 int pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g,

@@ -122,3 +122,54 @@ Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_warning, .timeout = 90
         cli_run_release(&run);
         pm_free(lib);
 }
+
+/* `export` with PROJMODEL_TRACE: its stderr (pm_malloc'd). */
+static char *
+traced_export(void)
+{
+        const char *args[] = { "export", "--root", fx.repo, "--db", fx.db, NULL };
+        const char *env[] = { "PROJMODEL_TRACE=1", NULL };
+        struct cli_run run = { 0 };
+        char *err;
+
+        cli_fx_run(&fx, NULL, env, args, &run);
+        cr_assert_eq(run.status, 0, "%s", run.err);
+        err = pm_steal_ptr(&run.err);
+        cli_run_release(&run);
+        return err;
+}
+
+Test(cli_procmacro, a_changed_proc_macro_is_rebuilt_and_an_unchanged_one_is_not, .timeout = 900)
+{
+        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
+        char *src, *changed, *t, *dylib;
+        struct stat a, b;
+
+        t = traced_export();
+        cr_assert(strstr(t, "built 1 proc macros"), "%s", t);
+        pm_free(t);
+        dylib = gn_output("//lib/describe_derive:describe_derive(//build/toolchain:host)");
+        cr_assert_eq(stat(dylib, &a), 0, "'%s' was not built", dylib);
+        /* Nothing changed: nothing is built. */
+        t = traced_export();
+        cr_assert_null(strstr(t, "built "), "%s", t);
+        pm_free(t);
+        cr_assert_eq(stat(dylib, &b), 0);
+        cr_assert_eq(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+        cr_assert_eq(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+        /* The proc macro's source changes: the next export rebuilds it. */
+        src = pm_test_read_file(lib);
+        cr_assert(src);
+        changed = pm_test_strf("%s\nfn _added_by_the_test() {}\n", src);
+        cr_assert_eq(pm_test_write_file(lib, changed), 0);
+        t = traced_export();
+        cr_assert(strstr(t, "built 1 proc macros"), "%s", t);
+        pm_free(t);
+        cr_assert_eq(stat(dylib, &b), 0);
+        cr_assert(b.st_mtim.tv_sec > a.st_mtim.tv_sec ||
+                  (b.st_mtim.tv_sec == a.st_mtim.tv_sec && b.st_mtim.tv_nsec > a.st_mtim.tv_nsec));
+        pm_free(src);
+        pm_free(changed);
+        pm_free(dylib);
+        pm_free(lib);
+}
