@@ -8,6 +8,7 @@ packages=(
         libcjson-dev libuv1-dev libsqlite3-dev libinotifytools0-dev libcriterion-dev
         generate-ninja bazel-bootstrap graphviz sqlite3 time clang-format git
         zsh fish man-db systemd
+        emacs-nox elpa-eglot
 )
 missing=()
 for p in "${packages[@]}"; do

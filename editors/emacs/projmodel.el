@@ -21,7 +21,10 @@
 ;;; Code:
 
 (require 'json)
+(require 'seq)
 (require 'subr-x)
+
+(defvar eglot-server-programs)
 
 (defgroup projmodel nil
   "rust-analyzer project model server."
@@ -39,7 +42,8 @@
   "Build file names rust-analyzer watches, per build system.")
 
 (defun projmodel--root (&optional dir)
-  "The monorepo root above DIR: the nearest .projmodel.json, else a build-system marker."
+  "The monorepo root above DIR.
+The nearest directory with .projmodel.json, else one with a build-system marker."
   (let ((dir (or dir default-directory)))
     (or (locate-dominating-file dir ".projmodel.json")
         (seq-some (lambda (m) (locate-dominating-file dir m))
@@ -65,7 +69,9 @@
               (t '("cargo"))))))
 
 (defun projmodel-discover-config (&optional root)
-  "The rust-analyzer `workspace.discoverConfig' value for ROOT, as a plist for eglot."
+  "The rust-analyzer `workspace.discoverConfig' value for ROOT.
+A plist as eglot sends it: the command, its progress label and the
+build files rust-analyzer watches for the root's build systems."
   (let* ((root (or root (projmodel--root) default-directory))
          (watch (delete-dups
                  (apply #'append
@@ -76,7 +82,7 @@
           :filesToWatch (vconcat watch))))
 
 (defun projmodel--eglot-contact (&rest _)
-  "eglot server contact for rust-analyzer with projmodel discovery."
+  "The eglot contact: rust-analyzer with projmodel as its discovery."
   `("rust-analyzer" :initializationOptions
     (:workspace (:discoverConfig ,(projmodel-discover-config)))))
 
@@ -88,7 +94,8 @@
                  '((rust-mode rust-ts-mode) . projmodel--eglot-contact))))
 
 (defun projmodel--run (&rest args)
-  "Run projmodel with ARGS in the monorepo root; return its output or signal its error."
+  "Run projmodel with ARGS in the monorepo root.
+Return its standard output; signal an error when it fails."
   (let ((default-directory (or (projmodel--root) default-directory)))
     (with-temp-buffer
       (let ((status (apply #'call-process projmodel-program nil (list t nil) nil args)))

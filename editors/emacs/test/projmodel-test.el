@@ -1,0 +1,102 @@
+;;; projmodel-test.el --- ERT tests for projmodel.el, run by meson in emacs --batch -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; The discover config per build system, and the eglot contact's `initialize' request as a
+;; stub language server (stub-lsp.py, installed as `rust-analyzer' on `exec-path') records it.
+
+;;; Code:
+
+(require 'ert)
+(require 'json)
+(require 'projmodel)
+
+(defconst projmodel-test--dir
+  (file-name-directory (or load-file-name buffer-file-name)))
+
+(defmacro projmodel-test--with-tree (files &rest body)
+  "Create a temporary directory holding FILES (name . contents), bind `root', run BODY."
+  (declare (indent 1))
+  `(let ((root (file-name-as-directory (make-temp-file "projmodel-test" t))))
+     (unwind-protect
+         (progn
+           (dolist (f ,files)
+             (let ((path (expand-file-name (car f) root)))
+               (make-directory (file-name-directory path) t)
+               (with-temp-file path (insert (cdr f)))))
+           ,@body)
+       (delete-directory root t))))
+
+(defun projmodel-test--watch (files)
+  "The filesToWatch of the discover config of a tree made of FILES, as a list."
+  (projmodel-test--with-tree files
+    (let ((config (projmodel-discover-config
+                   (projmodel--root (expand-file-name "src/" root)))))
+      (should (equal (plist-get config :command) ["projmodel" "discover" "{arg}"]))
+      (append (plist-get config :filesToWatch) nil))))
+
+(ert-deftest projmodel-discover-config-gn ()
+  (should (equal (projmodel-test--watch '((".gn" . "") ("src/BUILD.gn" . "")))
+                 '("BUILD.gn" ".gn"))))
+
+(ert-deftest projmodel-discover-config-bazel ()
+  (should (equal (projmodel-test--watch '(("MODULE.bazel" . "") ("src/BUILD.bazel" . "")))
+                 '("BUILD" "BUILD.bazel" "MODULE.bazel" "WORKSPACE" "WORKSPACE.bazel"))))
+
+(ert-deftest projmodel-discover-config-buck2 ()
+  (should (equal (projmodel-test--watch '((".buckconfig" . "") ("src/BUCK" . "")))
+                 '("BUCK" "TARGETS"))))
+
+(ert-deftest projmodel-discover-config-cargo ()
+  (should (equal (projmodel-test--watch '((".projmodel.json" . "{\"build_system\": \"cargo\"}")
+                                          ("src/Cargo.toml" . "")))
+                 '("Cargo.toml"))))
+
+(ert-deftest projmodel-discover-config-mixed ()
+  ;; .projmodel.json subprojects: the union of their build files, each once.
+  (should (equal (projmodel-test--watch
+                  '((".projmodel.json" .
+                     "{\"subprojects\": [{\"build_system\": \"gn\"}, {\"build_system\": \"cargo\"},
+                                        {\"build_system\": \"gn\"}]}")
+                    ("src/x" . "")))
+                 '("BUILD.gn" ".gn" "Cargo.toml"))))
+
+(define-derived-mode projmodel-test-rust-mode prog-mode "Rust(test)"
+  "Stands in for rust-mode, which Debian's Emacs 28 does not ship.")
+
+(ert-deftest projmodel-eglot-initialize-sends-discover-config ()
+  (require 'eglot)
+  (projmodel-test--with-tree '((".gn" . "") ("src/lib.rs" . "") ("src/BUILD.gn" . ""))
+    (let* ((bin (expand-file-name "bin/" root))
+           (out (expand-file-name "initialize.json" root))
+           (process-environment (cons (concat "PM_STUB_OUT=" out) process-environment))
+           (exec-path (cons bin exec-path))
+           (eglot-server-programs nil)
+           (eglot-connect-timeout 20)
+           (eglot-sync-connect t)
+           (server nil))
+      (make-directory bin)
+      (make-symbolic-link (expand-file-name "stub-lsp.py" projmodel-test--dir)
+                          (expand-file-name "rust-analyzer" bin))
+      (projmodel-eglot-setup)
+      (setf (car (car eglot-server-programs)) 'projmodel-test-rust-mode)
+      (with-current-buffer (find-file-noselect (expand-file-name "src/lib.rs" root))
+        (projmodel-test-rust-mode)
+        (unwind-protect
+            (progn
+              (setq server (apply #'eglot (eglot--guess-contact)))
+              (should (file-exists-p out))
+              (let* ((params (json-parse-string
+                              (with-temp-buffer (insert-file-contents out) (buffer-string))
+                              :object-type 'alist :array-type 'list))
+                     (discover (alist-get 'discoverConfig
+                                          (alist-get 'workspace
+                                                     (alist-get 'initializationOptions params)))))
+                (should (equal (alist-get 'command discover) '("projmodel" "discover" "{arg}")))
+                (should (equal (alist-get 'filesToWatch discover) '("BUILD.gn" ".gn")))
+                (should (equal (alist-get 'progressLabel discover) "projmodel"))))
+          (when server (ignore-errors (eglot-shutdown server nil 5)))
+          (kill-buffer))))))
+
+(provide 'projmodel-test)
+;;; projmodel-test.el ends here
