@@ -420,6 +420,48 @@ check_crate(const struct pm_crate *c, struct pm_error *err)
         return 0;
 }
 
+/*
+ * The project-level runnables (docs/cli.md "check, run, test"): only the kinds every
+ * rust-analyzer since 2024 accepts, with the placeholders rust-analyzer fills for each kind.
+ * They name no crate, so every closure carries the same bytes.
+ */
+static const struct {
+        const char *kind;
+        const char *args[4];
+} runnables[] = {
+        { "flycheck", { "check", "{label}", "{saved_file}", NULL } },
+        { "run", { "run", "{label}", NULL } },
+        { "testOne", { "test", "{label}", "{test_id}", NULL } },
+};
+
+static cJSON *
+runnables_array(const struct pm_writer_options *opts)
+{
+        cJSON *arr = cJSON_CreateArray();
+
+        for (size_t i = 0; arr && i < sizeof(runnables) / sizeof(runnables[0]); i++) {
+                cJSON *r = cJSON_CreateObject();
+                cJSON *args = r ? cJSON_AddArrayToObject(r, "args") : NULL;
+                bool ok = args && add_str(r, "program", opts->runnables_program) &&
+                          add_str(r, "cwd", opts->proc_macro_cwd) &&
+                          add_str(r, "kind", runnables[i].kind);
+
+                for (size_t k = 0; ok && runnables[i].args[k]; k++) {
+                        cJSON *a = cJSON_CreateString(runnables[i].args[k]);
+
+                        ok = a && cJSON_AddItemToArray(args, a);
+                        if (!ok)
+                                cJSON_Delete(a);
+                }
+                if (!ok || !cJSON_AddItemToArray(arr, r)) {
+                        cJSON_Delete(r);
+                        cJSON_Delete(arr);
+                        return NULL;
+                }
+        }
+        return arr;
+}
+
 /* What both renderers do first: every crate writable (check_crate), then in dependency order. */
 static int
 check_and_order(const struct pm_graph *g, struct order *o, struct pm_error *err)
@@ -448,6 +490,9 @@ pm_writer_project(const struct pm_graph *g, const struct pm_writer_options *opts
         root = cJSON_CreateObject();
         if (!root || (opts && opts->sysroot && !add_str(root, "sysroot", opts->sysroot)) ||
             (opts && opts->sysroot_src && !add_str(root, "sysroot_src", opts->sysroot_src)))
+                goto oom;
+        if (opts && opts->runnables_program && opts->proc_macro_cwd &&
+            !pm_json_add(root, "runnables", runnables_array(opts)))
                 goto oom;
         crates = cJSON_AddArrayToObject(root, "crates");
         if (!crates)
@@ -744,6 +789,26 @@ pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
                 jw_key_str(&w, "sysroot", opts->sysroot);
         if (opts && opts->sysroot_src)
                 jw_key_str(&w, "sysroot_src", opts->sysroot_src);
+        if (opts && opts->runnables_program && opts->proc_macro_cwd) {
+                jw_key(&w, "runnables");
+                jw_open(&w, '[');
+                for (size_t i = 0; i < sizeof(runnables) / sizeof(runnables[0]); i++) {
+                        jw_elem(&w);
+                        jw_open(&w, '{');
+                        jw_key(&w, "args");
+                        jw_open(&w, '[');
+                        for (size_t k = 0; runnables[i].args[k]; k++) {
+                                jw_elem(&w);
+                                jw_str(&w, runnables[i].args[k]);
+                        }
+                        jw_close(&w, ']');
+                        jw_key_str(&w, "program", opts->runnables_program);
+                        jw_key_str(&w, "cwd", opts->proc_macro_cwd);
+                        jw_key_str(&w, "kind", runnables[i].kind);
+                        jw_close(&w, '}');
+                }
+                jw_close(&w, ']');
+        }
         jw_key(&w, "crates");
         jw_open(&w, '[');
         for (size_t k = 0; k < o.n && !w.nomem; k++) {

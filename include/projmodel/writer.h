@@ -11,12 +11,17 @@ struct pm_graph;
 struct pm_strbuf;
 
 struct pm_writer_options {
-        const char *sysroot;        /* absolute toolchain root, or NULL to omit */
-        const char *sysroot_src;    /* absolute .../lib/rustlib/src/rust/library; written
-                                     * whenever sysroot is */
-        const char *proc_macro_cwd; /* absolute monorepo root, written on every crate so
-                                     * crates dedupe across discovered projects */
-        bool pretty;                /* indent the output (export only; discover is compact) */
+        const char *sysroot;           /* absolute toolchain root, or NULL to omit */
+        const char *sysroot_src;       /* absolute .../lib/rustlib/src/rust/library; written
+                                        * whenever sysroot is */
+        const char *proc_macro_cwd;    /* absolute monorepo root, written on every crate so
+                                        * crates dedupe across discovered projects */
+        const char *runnables_program; /* absolute path of the projmodel binary: when set
+                                        * (and proc_macro_cwd), the project carries `runnables`
+                                        * flycheck/run/testOne = `check|run|test {label} ...`
+                                        * with cwd proc_macro_cwd; no caller sets it until those
+                                        * commands exist */
+        bool pretty;                   /* indent the output (export only; discover is compact) */
 };
 
 /*

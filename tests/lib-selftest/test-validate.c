@@ -121,7 +121,9 @@ apply_edit(cJSON *root, const char *path, const char *value)
                                 cr_assert_not_null(val, "bad test value '%s'", text);
                                 pm_free(text);
                         }
-                        if (is_index && val)
+                        if (is_index && val && idx == cJSON_GetArraySize(cur))
+                                cr_assert(cJSON_AddItemToArray(cur, val)); /* append */
+                        else if (is_index && val)
                                 cr_assert(cJSON_ReplaceItemInArray(cur, (int)idx, val));
                         else if (is_index)
                                 cJSON_DeleteItemFromArray(cur, (int)idx);
@@ -238,6 +240,19 @@ static const struct vcase cases[] = {
         { "runnables/0/cwd", "\"out\"", "is not absolute" },
         { "runnables/0/args", NULL, "missing required 'args'" },
         { "runnables/0/program", "null", "program: expected a string" },
+        { "runnables/0/program", "\"bin/projmodel\"", "is a relative path" },
+        { "runnables/0/program", "\"@D/nope/projmodel\"", "is not an executable file" },
+        { "runnables/0/kind", "\"testMod\"", "rejected by rust-analyzer before 2026" },
+        { "runnables/0/kind", "\"test_one\"", "unknown kind 'test_one'" },
+        { "runnables/0/args", "[\"{test_id}\"]", "placeholder '{test_id}' is not filled" },
+        { "runnables/1",
+          "{\"program\":\"ninja\",\"args\":[],\"cwd\":\"@D\","
+          "\"kind\":\"flycheck\"}",
+          "second 'flycheck' runnable" },
+        { "runnables/1",
+          "{\"program\":\"x\",\"args\":[\"{label}{saved_file}\"],"
+          "\"cwd\":\"@D\",\"kind\":\"flycheck\"}",
+          "only the first placeholder" },
 };
 
 Test(lib_selftest_validate, accepts_the_reference_project, .init = setup, .fini = teardown)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -790,43 +791,122 @@ out:
         pm_free(pos);
 }
 
+/*
+ * The placeholders rust-analyzer fills for @kind (run {label}; testOne {label} {test_id};
+ * flycheck {label} {saved_file}); any other `{...}` reaches the program verbatim.
+ */
+static bool
+placeholder_ok(const char *kind, const char *name, size_t len)
+{
+        static const struct {
+                const char *kind;
+                const char *names[3];
+        } table[] = {
+                { "run", { "label", NULL } },
+                { "check", { "label", NULL } },
+                { "testOne", { "label", "test_id", NULL } },
+                { "flycheck", { "label", "saved_file", NULL } },
+        };
+
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+                if (strcmp(table[i].kind, kind) != 0)
+                        continue;
+                for (size_t k = 0; table[i].names[k]; k++)
+                        if (strlen(table[i].names[k]) == len &&
+                            memcmp(table[i].names[k], name, len) == 0)
+                                return true;
+        }
+        return false;
+}
+
+/* Each `{name}` of @arg is one rust-analyzer fills for @kind; flycheck fills one per argument. */
 static void
-check_runnable(struct vctx *v, const cJSON *r, const char *where)
+check_placeholders(struct vctx *v, const char *arg, const char *kind, const char *where)
+{
+        unsigned n = 0;
+
+        for (const char *p = strchr(arg, '{'); p; p = strchr(p + 1, '{')) {
+                const char *end = strchr(p, '}');
+
+                if (!end)
+                        break;
+                n++;
+                if (!placeholder_ok(kind, p + 1, (size_t)(end - p - 1)))
+                        verr(v, where, "placeholder '%.*s' is not filled for kind '%s'",
+                             (int)(end - p + 1), p, kind);
+        }
+        if (n > 1 && strcmp(kind, "flycheck") == 0)
+                verr(v, where, "flycheck fills only the first placeholder of an argument");
+}
+
+static void
+check_runnable(struct vctx *v, const cJSON *r, const char *where, unsigned *seen)
 {
         static const char *const keys[] = { "program", "args", "cwd", "kind", NULL };
-        static const char *const kinds[] = { "run",      "testOne",  "testMod", "docTestOne",
-                                             "benchOne", "flycheck", "check",   NULL };
-        const cJSON *e;
+        /* Every rust-analyzer since the field exists (2024) accepts these four. */
+        static const char *const kinds[] = { "run", "testOne", "flycheck", "check", NULL };
+        static const char *const newer[] = { "testMod", "docTestOne", "benchOne", NULL };
+        const cJSON *e, *args, *a;
+        const char *kind = NULL;
         char w[WHERE_MAX];
+        int i;
 
         if (!expect_type(v, r, where, cJSON_Object, "a runnable object"))
                 return;
         check_keys(v, r, where, keys);
+        e = cJSON_GetObjectItemCaseSensitive(r, "kind");
+        wfmt(w, "%s.kind", where);
+        if (!e)
+                verr(v, where, "missing required 'kind'");
+        else if (expect_string(v, e, w) && in_list(e->valuestring, newer))
+                verr(v, w, "kind '%s' is rejected by rust-analyzer before 2026 (whole file fails)",
+                     e->valuestring);
+        else if (cJSON_IsString(e) && !in_list(e->valuestring, kinds))
+                verr(v, w, "unknown kind '%s' (older rust-analyzer rejects the file)",
+                     e->valuestring);
+        else if (cJSON_IsString(e)) {
+                kind = e->valuestring;
+                for (i = 0; kinds[i]; i++)
+                        if (strcmp(kinds[i], kind) == 0)
+                                break;
+                if (*seen & (1u << i))
+                        verr(v, w, "second '%s' runnable: rust-analyzer uses only the first", kind);
+                *seen |= 1u << i;
+        }
         e = cJSON_GetObjectItemCaseSensitive(r, "program");
         wfmt(w, "%s.program", where);
         if (!e)
                 verr(v, where, "missing required 'program'");
         else if (expect_string(v, e, w) && !e->valuestring[0])
                 verr(v, w, "empty program");
-        e = cJSON_GetObjectItemCaseSensitive(r, "args");
+        else if (cJSON_IsString(e) && strchr(e->valuestring, '/')) {
+                /* A path (not a PATH lookup) must be absolute: cwd varies by kind. */
+                if (e->valuestring[0] != '/')
+                        verr(v, w, "program '%s' is a relative path", e->valuestring);
+                else if (access(e->valuestring, X_OK) != 0)
+                        verr(v, w, "program '%s' is not an executable file", e->valuestring);
+        }
+        args = cJSON_GetObjectItemCaseSensitive(r, "args");
         wfmt(w, "%s.args", where);
-        if (!e)
+        if (!args)
                 verr(v, where, "missing required 'args'");
         else
-                check_string_array(v, e, w, false);
+                check_string_array(v, args, w, false);
+        if (cJSON_IsArray(args) && kind) {
+                i = 0;
+                cJSON_ArrayForEach(a, args)
+                {
+                        wfmt(w, "%s.args[%d]", where, i++);
+                        if (cJSON_IsString(a))
+                                check_placeholders(v, a->valuestring, kind, w);
+                }
+        }
         e = cJSON_GetObjectItemCaseSensitive(r, "cwd");
         wfmt(w, "%s.cwd", where);
         if (!e)
                 verr(v, where, "missing required 'cwd'");
         else
                 check_path(v, e, w, PATH_DIR);
-        e = cJSON_GetObjectItemCaseSensitive(r, "kind");
-        wfmt(w, "%s.kind", where);
-        if (!e)
-                verr(v, where, "missing required 'kind'");
-        else if (expect_string(v, e, w) && !in_list(e->valuestring, kinds))
-                verr(v, w, "unknown kind '%s' (older rust-analyzer rejects the file)",
-                     e->valuestring);
 }
 
 static void check_project(struct vctx *v, const cJSON *root);
@@ -905,11 +985,13 @@ check_project(struct vctx *v, const cJSON *root)
 
         runnables = cJSON_GetObjectItemCaseSensitive(root, "runnables");
         if (runnables && expect_type(v, runnables, "runnables", cJSON_Array, "an array")) {
+                unsigned seen = 0;
+
                 i = 0;
                 cJSON_ArrayForEach(e, runnables)
                 {
                         wfmt(w, "runnables[%d]", i++);
-                        check_runnable(v, e, w);
+                        check_runnable(v, e, w, &seen);
                 }
         }
 

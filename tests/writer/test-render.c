@@ -62,7 +62,8 @@ Test(writer_render, same_bytes_as_the_tree_on_every_field)
         struct pm_graph *g = pm_graph_new();
         struct pm_writer_options opts = { .sysroot = "/opt/rust",
                                           .sysroot_src = "/opt/rust/lib/rustlib/src/rust/library",
-                                          .proc_macro_cwd = "/w" };
+                                          .proc_macro_cwd = "/w",
+                                          .runnables_program = "/usr/bin/projmodel" };
         struct pm_crate *c;
 
         c = pm_fx_crate(g, "/w", "//d:my_derive", "my_derive");

@@ -515,3 +515,42 @@ Test(writer_project, real_tree_validates_and_type_checks, .timeout = 120)
         cr_assert_eq(pm_test_rmtree(dir), 0);
         pm_free(dir);
 }
+
+Test(writer_project, runnables_only_when_a_program_is_given)
+{
+        struct pm_graph *g = pm_graph_new();
+        struct pm_writer_options opts = { .proc_macro_cwd = "/w" };
+        struct pm_error err = { 0 };
+        const cJSON *runs, *r;
+        cJSON *root = NULL;
+        int n = 0;
+
+        cr_assert_not_null(pm_fx_crate(g, "/w", "//a:a", "a"));
+        cr_assert_eq(pm_writer_project(g, &opts, &root, &err), 0);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "runnables"));
+        cJSON_Delete(root);
+        opts.runnables_program = "/opt/bin/projmodel";
+        cr_assert_eq(pm_writer_project(g, &opts, &root, &err), 0);
+        runs = cJSON_GetObjectItemCaseSensitive(root, "runnables");
+        cr_assert(cJSON_IsArray(runs));
+        cJSON_ArrayForEach(r, runs)
+        {
+                const char *kind = cJSON_GetObjectItemCaseSensitive(r, "kind")->valuestring;
+                const cJSON *args = cJSON_GetObjectItemCaseSensitive(r, "args");
+
+                cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(r, "program")->valuestring,
+                                 "/opt/bin/projmodel");
+                cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(r, "cwd")->valuestring, "/w");
+                cr_assert_str_eq(cJSON_GetArrayItem(args, 1)->valuestring, "{label}");
+                if (strcmp(kind, "flycheck") == 0)
+                        cr_assert_str_eq(cJSON_GetArrayItem(args, 2)->valuestring, "{saved_file}");
+                else if (strcmp(kind, "testOne") == 0)
+                        cr_assert_str_eq(cJSON_GetArrayItem(args, 2)->valuestring, "{test_id}");
+                else
+                        cr_assert_str_eq(kind, "run");
+                n++;
+        }
+        cr_assert_eq(n, 3);
+        cJSON_Delete(root);
+        pm_graph_free(g);
+}
