@@ -7,7 +7,7 @@ packages=(
         build-essential pkg-config meson ninja-build python3
         libcjson-dev libuv1-dev libsqlite3-dev libinotifytools0-dev libcriterion-dev
         generate-ninja bazel-bootstrap graphviz sqlite3 time clang-format git
-        zsh fish man-db systemd
+        zsh fish man-db systemd debhelper dpkg-dev
         emacs-nox elpa-eglot
 )
 missing=()
