@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Parsing `cargo metadata --format-version 1` into crates: one per lib, proc-macro and bin
- * target, edges from the resolve graph (renames kept, dev/build-only deps dropped), activated
+ * target, edges from the resolve graph (renames kept, dev/build-only deps and target-specific
+ * deps whose platform does not match `rustc --print cfg` dropped), activated
  * features as cfgs, and the CARGO_* variables Cargo would give rustc. Runs nothing. */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,6 +57,10 @@ struct ctx {
         struct pkg **sorted; /* by id */
         struct pm_graph *g;
         struct pm_error *err;
+        /* `rustc --print cfg --print host-tuple` (plan step 1), or NULL when not known (captured
+         * output, an old rustc): then every target-specific dependency is kept. */
+        const char *target;
+        size_t target_len;
 };
 
 static int bad(struct ctx *x, const struct pkg *p, const char *fmt, ...)
@@ -365,6 +370,121 @@ read_package(struct ctx *x, struct pkg *p)
         return 0;
 }
 
+/* True if one line of x->target is exactly the @n bytes at @s. */
+static bool
+target_has(const struct ctx *x, const char *s, size_t n)
+{
+        const char *p = x->target, *end = x->target + x->target_len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = (size_t)((nl ? nl : end) - p);
+
+                if (len == n && memcmp(p, s, n) == 0)
+                        return true;
+                p = nl ? nl + 1 : end;
+        }
+        return false;
+}
+
+static const char *
+skip_space(const char *s)
+{
+        while (*s == ' ' || *s == '\t')
+                s++;
+        return s;
+}
+
+/*
+ * Evaluate one cfg predicate at *s (name, name = "value", all(..), any(..), not(..)) against
+ * x->target, the way cargo evaluates a `[target.'cfg(..)'.dependencies]` key. Returns 1 or 0,
+ * or -1 on a syntax error; advances *s past the predicate.
+ */
+static int
+cfg_eval(const struct ctx *x, const char **s, int depth)
+{
+        const char *p = skip_space(*s), *name = p, *val;
+        size_t n;
+        int r = -1;
+
+        if (depth > 64)
+                return -1;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               *p == '_')
+                p++;
+        n = (size_t)(p - name);
+        if (n == 0)
+                return -1;
+        p = skip_space(p);
+        if (*p == '(') {
+                bool all = n == 3 && memcmp(name, "all", 3) == 0;
+                bool any = n == 3 && memcmp(name, "any", 3) == 0;
+                bool not = n == 3 && memcmp(name, "not", 3) == 0;
+                int acc = all ? 1 : 0, count = 0;
+
+                if (!all && !any && !not )
+                        return -1;
+                p = skip_space(p + 1);
+                while (*p != ')') {
+                        int v = cfg_eval(x, &p, depth + 1);
+
+                        if (v < 0)
+                                return -1;
+                        count++;
+                        acc = all ? (acc && v) : (acc || v);
+                        p = skip_space(p);
+                        if (*p == ',')
+                                p = skip_space(p + 1);
+                        else if (*p != ')')
+                                return -1;
+                }
+                if (not &&count != 1)
+                        return -1;
+                r = not ? !acc : acc;
+                p++;
+        } else if (*p == '=') {
+                char line[256];
+
+                p = skip_space(p + 1);
+                if (*p != '"')
+                        return -1;
+                val = ++p;
+                while (*p && *p != '"')
+                        p++;
+                if (*p != '"' || n + (size_t)(p - val) + 4 > sizeof(line))
+                        return -1;
+                (void)snprintf(line, sizeof(line), "%.*s=\"%.*s\"", (int)n, name, (int)(p - val),
+                               val);
+                r = target_has(x, line, strlen(line));
+                p++;
+        } else {
+                r = target_has(x, name, n);
+        }
+        *s = p;
+        return r;
+}
+
+/*
+ * Whether cargo would pass a dependency whose dep_kinds entry names @platform ("cfg(..)" or a
+ * target triple) when building for x->target. Unknown target or unreadable predicate: kept.
+ */
+static bool
+platform_matches(const struct ctx *x, const char *platform)
+{
+        const char *p = platform;
+        int v;
+
+        if (!x->target)
+                return true;
+        if (strncmp(p, "cfg(", 4) != 0)
+                return target_has(x, p, strlen(p)); /* a triple: the host-tuple line */
+        p += 4;
+        v = cfg_eval(x, &p, 0);
+        if (v < 0 || *skip_space(p) != ')' || *skip_space(skip_space(p) + 1) != '\0')
+                return true;
+        return v == 1;
+}
+
 /* True if the resolve dep entry @d is a normal (not dev- or build-only) dependency. */
 static int
 is_normal_dep(struct ctx *x, const struct pkg *p, const cJSON *d, bool *ret)
@@ -382,9 +502,14 @@ is_normal_dep(struct ctx *x, const struct pkg *p, const cJSON *d, bool *ret)
         cJSON_ArrayForEach(k, kinds)
         {
                 const cJSON *kind = cJSON_GetObjectItemCaseSensitive(k, "kind");
+                const cJSON *target = cJSON_GetObjectItemCaseSensitive(k, "target");
 
-                if (!kind || cJSON_IsNull(kind))
-                        *ret = true;
+                if (kind && !cJSON_IsNull(kind))
+                        continue;
+                /* A `[target.<platform>.dependencies]` entry: only when it matches the target. */
+                if (cJSON_IsString(target) && !platform_matches(x, target->valuestring))
+                        continue;
+                *ret = true;
         }
         return 0;
 }
@@ -662,6 +787,10 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (n_outputs < 1 || !outputs[0].data)
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "cargo metadata produced no output");
         x.origin = outputs[0].origin ? outputs[0].origin : "cargo metadata";
+        if (!q->captured && n_outputs >= 2 && outputs[1].data && outputs[1].len > 0) {
+                x.target = outputs[1].data;
+                x.target_len = outputs[1].len;
+        }
         x.rel = q->project->rel ? q->project->rel : ".";
         r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
         if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The Cargo adapter's command: `cargo metadata --format-version 1 --offline` for a workspace
- * inside the monorepo (parsing is in cargo-parse.c). Builds an argv; runs nothing. */
+/* The Cargo adapter's commands: `cargo metadata --format-version 1 --offline` for a workspace
+ * inside the monorepo, then `rustc --print cfg --print host-tuple` (parsing is in
+ * cargo-parse.c). Builds argvs; runs nothing. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -93,6 +94,17 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         ret_plan->steps[0].argv = pm_steal_ptr(&argv);
         ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
         ret_plan->n_steps = 1;
+        /* The target's cfgs and triple, to keep only the `[target.<platform>.dependencies]`
+         * edges cargo passes (docs/model.md). Optional: without it every such edge is kept. */
+        cwd = pm_strdup(q->project->root);
+        argv = pm_argv_new(
+                (const char *const[]){ "rustc", "--print", "cfg", "--print", "host-tuple" }, 5);
+        if (!cwd || !argv)
+                goto out;
+        ret_plan->steps[1].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[1].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[1].optional = true;
+        ret_plan->n_steps = 2;
         r = 0;
 out:
         if (r == -ENOMEM)

@@ -544,3 +544,110 @@ Test(cargo_parse, same_name_and_version_from_two_sources)
         pm_free(text);
         fx_release(&fx);
 }
+
+/* Run one planned step as the daemon would (argv, cwd; no shell); its stdout, or "" if optional
+ * and failed. */
+static char *
+run_step(const struct pm_step *st)
+{
+        char *out = NULL, *errout = NULL;
+        int rc = pm_test_run((const char *const *)st->argv, st->cwd, NULL, NULL, &out, &errout);
+
+        cr_assert(rc == 0 || st->optional, "%s failed (%d): %s", st->argv[0], rc, errout);
+        pm_free(errout);
+        if (rc != 0 || !out) {
+                pm_free(out);
+                out = pm_strdup("");
+        }
+        return out;
+}
+
+Test(cargo_parse, target_specific_dependencies_follow_the_target_cfg, .timeout = 120)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
+        char *tmp = pm_test_mkdtemp(), *host = NULL, *toml, *p, *outs[2];
+        const char *host_argv[] = { "rustc", "--print", "host-tuple", NULL };
+        const char *names[] = { "never", "win", "nix", "host" };
+        struct pm_config *cfg = NULL;
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct pm_graph *g = NULL;
+        struct pm_blob blobs[2];
+        struct pm_error err;
+        struct pm_crate *top;
+
+        cr_assert_eq(pm_test_run(host_argv, NULL, NULL, NULL, &host, NULL), 0);
+        host[strcspn(host, "\n")] = '\0';
+        toml = pm_test_strf(
+                "[package]\nname = \"top\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+                "[target.'cfg(any())'.dependencies]\nnever = { path = \"../never\" }\n\n"
+                "[target.'cfg(windows)'.dependencies]\nwin = { path = \"../win\" }\n\n"
+                "[target.'cfg(all(unix, not(target_os = \"macos\")))'.dependencies]\n"
+                "nix = { path = \"../nix\" }\n\n"
+                "[target.%s.dependencies]\nhost = { path = \"../host\" }\n",
+                host);
+        p = pm_test_strf("%s/ws/top/Cargo.toml", tmp);
+        cr_assert_eq(pm_test_write_file(p, toml), 0);
+        pm_free(p);
+        p = pm_test_strf("%s/ws/Cargo.toml", tmp);
+        cr_assert_eq(pm_test_write_file(p, "[workspace]\nmembers = [\"top\", \"never\", \"win\", "
+                                           "\"nix\", \"host\"]\nresolver = \"2\"\n"),
+                     0);
+        pm_free(p);
+        p = pm_test_strf("%s/ws/top/src/lib.rs", tmp);
+        cr_assert_eq(pm_test_write_file(p, "pub fn t() {}\n"), 0);
+        pm_free(p);
+        for (size_t i = 0; i < 4; i++) {
+                p = pm_test_strf("%s/ws/%s/Cargo.toml", tmp, names[i]);
+                cr_assert_eq(pm_test_write_file(
+                                     p, (toml = (pm_free(toml),
+                                                 pm_test_strf("[package]\nname = \"%s\"\nversion "
+                                                              "= \"0.1.0\"\nedition = \"2021\"\n",
+                                                              names[i])))),
+                             0);
+                pm_free(p);
+                p = pm_test_strf("%s/ws/%s/src/lib.rs", tmp, names[i]);
+                cr_assert_eq(pm_test_write_file(p, "pub fn f() {}\n"), 0);
+                pm_free(p);
+        }
+        p = pm_test_strf("%s/ws", tmp);
+        pm_error_init(&err);
+        cr_assert_eq(pm_config_load(p, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
+        cr_assert_eq(plan.n_steps, 2);
+        for (size_t i = 0; i < 2; i++) {
+                outs[i] = run_step(&plan.steps[i]);
+                blobs[i] = (struct pm_blob){ outs[i], strlen(outs[i]), plan.steps[i].argv[0] };
+        }
+        cr_assert(strstr(outs[1], host) != NULL, "the target step names the host: %s", outs[1]);
+
+        cr_assert_eq(ops->parse(&q, blobs, 2, &g, &err), 0, "%s", err.msg);
+        top = pm_graph_find(g, "cargo:.#top@0.1.0");
+        cr_assert_not_null(top);
+        cr_assert(!pm_test_crate_has_dep(top, "cargo:.#never@0.1.0", NULL), "cfg(any()) is false");
+        cr_assert(!pm_test_crate_has_dep(top, "cargo:.#win@0.1.0", NULL), "not windows");
+        cr_assert(pm_test_crate_has_dep(top, "cargo:.#nix@0.1.0", NULL), "unix, not macos");
+        cr_assert(pm_test_crate_has_dep(top, "cargo:.#host@0.1.0", NULL), "the host triple");
+        cr_assert_eq(top->n_deps, 2);
+        pm_graph_free(g);
+        g = NULL;
+
+        /* Without the target step's output nothing is known: every edge is kept, as before. */
+        cr_assert_eq(ops->parse(&q, blobs, 1, &g, &err), 0, "%s", err.msg);
+        top = pm_graph_find(g, "cargo:.#top@0.1.0");
+        cr_assert_not_null(top);
+        cr_assert_eq(top->n_deps, 4);
+        pm_graph_free(g);
+        pm_plan_release(&plan);
+        pm_config_free(cfg);
+        pm_free(outs[0]);
+        pm_free(outs[1]);
+        pm_free(toml);
+        pm_free(host);
+        pm_free(p);
+        (void)pm_test_rmtree(tmp);
+        pm_free(tmp);
+}
