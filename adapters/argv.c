@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Building argv arrays and releasing plans for the adapters' plan() implementations, and the
+/* Building argv arrays and releasing plans and build reports for the adapters, and the
  * entries of their watch_skip() lists. */
 #include <errno.h>
 #include <string.h>
@@ -97,4 +97,19 @@ pm__watch_skip_push(char ***dirs, const char *project_root, const char *rel, str
         if (r < 0)
                 return pm_error_set(err, r, "out of memory");
         return 0;
+}
+
+void
+pm_build_report_release(struct pm_build_report *report)
+{
+        if (!report)
+                return;
+        for (size_t i = 0; i < report->n; i++) {
+                pm_free(report->items[i].label);
+                pm_free(report->items[i].dylib_path);
+                pm_free(report->items[i].error);
+        }
+        pm_free(report->items);
+        report->items = NULL;
+        report->n = 0;
 }

@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 3
+#define PM_ADAPTER_OPS_VERSION 4
 #define PM_PLAN_MAX_STEPS      4
 
 /*
@@ -51,6 +51,22 @@ void pm_plan_release(struct pm_plan *plan);
  * Both runners (the one-shot and the daemon's) decide through this one function.
  */
 bool pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len);
+
+/* One proc macro a build reported on. */
+struct pm_built {
+        char *label;      /* the crate's model label, as in the graph */
+        char *dylib_path; /* absolute path of the built dylib as the tool reported it, or NULL
+                           * when it was not built */
+        char *error;      /* when not built: the tool's first error line for it, or NULL */
+};
+
+/* What one build run reported, owned by the caller; release with pm_build_report_release(). */
+struct pm_build_report {
+        struct pm_built *items;
+        size_t n;
+};
+
+void pm_build_report_release(struct pm_build_report *report);
 
 /* The bytes one step produced (borrowed from whoever ran it). */
 struct pm_blob {
@@ -117,6 +133,28 @@ struct pm_adapter_ops {
          * NULL-terminated; pm_adapter_resolve_config() rejects any other key in every such
          * section of the file, whichever build system the project uses. */
         const char *const *config_keys;
+        /*
+         * (Version 4.) Building what rust-analyzer loads (docs/build-integration.md). NULL when
+         * the adapter does not build, or builds inside its query (Cargo's build-script and
+         * proc-macro artifacts come with the query's own output).
+         *
+         * build_plan fills @ret_plan (zeroed by the caller) with the commands that build the
+         * proc macros @labels (borrowed model labels of proc-macro crates of @graph, which is
+         * @q->project's latest graph, borrowed) and nothing they do not need. Each step's report
+         * (Bazel's build event JSON, Buck2's build report, ...) is its stdout or output_file;
+         * a partial failure that still writes a report belongs in ok_exit_codes.
+         *
+         * build_parse reads those steps' outputs into @ret_report (zeroed by the caller): one
+         * item per label it can say something about, with the dylib path taken from the tool's
+         * report (never guessed). A label absent from the report was not built. Malformed
+         * reports fail with PM_EBADTOOLOUTPUT naming the file.
+         */
+        int (*build_plan)(const struct pm_query *q, const struct pm_graph *graph,
+                          const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
+                          struct pm_error *err);
+        int (*build_parse)(const struct pm_query *q, const struct pm_blob *outputs,
+                           size_t n_outputs, struct pm_build_report *ret_report,
+                           struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */
