@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The adapter registry, build-system detection and resolving each project's build system. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,11 +67,54 @@ project_object(const struct pm_config *cfg, size_t i)
         return cJSON_GetArrayItem(subs, (int)i - 1);
 }
 
+/* Keys every adapter section accepts besides the adapter's own (docs/configuration.md). */
+static const char *const common_keys[] = { "build_proc_macros", NULL };
+
+/* The keys of @ops's section: its config_keys, then common_keys (each once). */
+static int
+section_keys(const struct pm_adapter_ops *ops, const char **known, size_t cap, struct pm_error *err)
+{
+        size_t n = 0;
+
+        for (const char *const *k = ops->config_keys; k && *k; k++)
+                if (n + 1 < cap)
+                        known[n++] = *k;
+        for (const char *const *k = common_keys; *k; k++) {
+                bool dup = false;
+
+                for (size_t i = 0; i < n; i++)
+                        dup = dup || strcmp(known[i], *k) == 0;
+                if (!dup && n + 1 < cap)
+                        known[n++] = *k;
+        }
+        known[n] = NULL;
+        if (n + 1 >= cap)
+                return pm_error_set(err, -EINVAL, "internal bug: adapter '%s' has too many keys",
+                                    ops->name);
+        return 0;
+}
+
+/* A common key's value, when present, has its type: true or false. */
+static int
+check_common_values(const struct pm_config *cfg, const cJSON *section, const char *where,
+                    struct pm_error *err)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(section, "build_proc_macros");
+
+        if (v && !cJSON_IsBool(v))
+                return pm_error_set(
+                        err, PM_ECONFIG,
+                        "invalid '%s': key '%s.build_proc_macros' must be true or false",
+                        cfg->file ? cfg->file : "(no file)", where);
+        return 0;
+}
+
 /* Every adapter section of the file, wherever it is and whichever adapter the project uses. */
 static int
 check_sections(const struct pm_config *cfg, struct pm_error *err)
 {
         const struct pm_adapter_ops *const *all = pm_adapter_all();
+        const char *known[64];
         char where[64];
         int r;
 
@@ -89,7 +133,11 @@ check_sections(const struct pm_config *cfg, struct pm_error *err)
                         else
                                 (void)snprintf(where, sizeof(where), "subprojects[%zu].%s", i - 1,
                                                all[a]->name);
-                        r = pm_config_check_section(cfg, section, where, all[a]->config_keys, err);
+                        r = section_keys(all[a], known, sizeof(known) / sizeof(known[0]), err);
+                        if (r == 0)
+                                r = pm_config_check_section(cfg, section, where, known, err);
+                        if (r == 0 && cJSON_IsObject(section))
+                                r = check_common_values(cfg, section, where, err);
                         if (r < 0)
                                 return r;
                 }
@@ -157,4 +205,25 @@ pm_adapter_parse_captured(const struct pm_config *cfg, const struct pm_project *
                                     project->build_system ? project->build_system : "(none)",
                                     project->root);
         return ops->parse(&q, &blob, 1, ret_graph, err);
+}
+
+int
+pm_adapter_build_proc_macros(const struct pm_config *cfg, const struct pm_project *project,
+                             bool *ret, struct pm_error *err)
+{
+        const cJSON *v = project->settings ? cJSON_GetObjectItemCaseSensitive(project->settings,
+                                                                              "build_proc_macros")
+                                           : NULL;
+
+        *ret = true;
+        if (!v || cJSON_IsNull(v))
+                return 0;
+        if (!cJSON_IsBool(v))
+                return pm_error_set(
+                        err, PM_ECONFIG,
+                        "invalid '%s': key '%s.build_proc_macros' must be true or false",
+                        cfg->file ? cfg->file : "(no file)",
+                        project->build_system ? project->build_system : "?");
+        *ret = cJSON_IsTrue(v);
+        return 0;
 }

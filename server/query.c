@@ -11,6 +11,8 @@
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
+#include "server-internal.h"
+
 /* The command line ("gn gen out --ide=json") or output file, for error messages, pm_malloc'd (NULL
  * on OOM). */
 static char *
@@ -47,6 +49,8 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
         char *origins[PM_PLAN_MAX_STEPS] = { NULL };
+        char *programs[PM_PLAN_MAX_STEPS] = { NULL };
+        char *errors[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_plan plan;
         struct pm_query q;
         size_t i;
@@ -98,6 +102,9 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
                                 goto out;
                         }
                 }
+                errors[i] = pm__step_error(step, r, &results[i], &serr);
+                programs[i] = pm__tool_which(step->argv[0], step->cwd);
+                r = 0;
                 origins[i] = step_origin(step);
                 if (!origins[i]) {
                         r = pm_error_set(err, -ENOMEM, "out of memory");
@@ -106,6 +113,10 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
                 blobs[i].data = results[i].out.buf ? results[i].out.buf : "";
                 blobs[i].len = results[i].out.len;
                 blobs[i].origin = origins[i];
+                blobs[i].program = programs[i];
+                blobs[i].error = errors[i];
+                blobs[i].err_text = results[i].err.buf;
+                blobs[i].err_len = results[i].err.len;
         }
 
         if (parse)
@@ -116,6 +127,8 @@ out:
         for (i = 0; i < PM_PLAN_MAX_STEPS; i++) {
                 pm_tool_result_release(&results[i]);
                 pm_free(origins[i]);
+                pm_free(programs[i]);
+                pm_free(errors[i]);
         }
         pm_plan_release(&plan);
         return r;

@@ -28,7 +28,7 @@
 
 /* Bump when a parse of the same input may give a different graph than before (an adapter
  * change) within one projmodel version: stored stamps then no longer match. */
-#define STAMP_FORMAT "1"
+#define STAMP_FORMAT "2"
 
 /* Move @src's list onto the end of @dst's; @src is left empty (and released). */
 static int
@@ -96,7 +96,7 @@ hash_str(uint64_t h, const char *s)
 /*
  * The stamp key of a query: everything a parse sees besides the files it reads on its own --
  * the projmodel version, the adapter, the project, the whole configuration file, whether the
- * output was captured, and the outputs themselves.
+ * output was captured, and the outputs themselves (with the program each ran and its error).
  */
 static int
 stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs, uint64_t *ret,
@@ -124,6 +124,8 @@ stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outp
 
                 h = pm_hash64(&len, sizeof(len), h);
                 h = pm_hash64(outputs[i].data, outputs[i].len, h);
+                h = hash_str(h, outputs[i].program);
+                h = hash_str(h, outputs[i].error);
         }
         cJSON_free(json);
         *ret = h;

@@ -176,6 +176,23 @@ void pm__tool_command_line(char *const *argv, char *buf, size_t size);
  */
 void pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
 
+/*
+ * Where @tool (a step's argv[0]) is, as execvp(3) finds it: itself made absolute against @cwd
+ * when it contains a '/', else the first executable regular file of that name in $PATH
+ * (relative entries against @cwd). Not resolved through symlinks: a rustup proxy stays the
+ * proxy. pm_malloc'd, or NULL when not found (or out of memory). For pm_blob.program.
+ */
+char *pm__tool_which(const char *tool, const char *cwd);
+
+/*
+ * pm_blob.error of a step that ended with @code and @res (@err: the runner's error when @code <
+ * 0): the runner's one-line message when it failed, "'<command line>' exited with status N:
+ * <error line>" when a non-zero exit counted as success (ok_exit_codes), NULL when it exited 0.
+ * pm_malloc'd (NULL on OOM: the line is only a diagnostic).
+ */
+char *pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result *res,
+                     const struct pm_error *err);
+
 /* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
  * @r holds what was captured either way (the callee releases it after the callback). */
 typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,

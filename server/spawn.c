@@ -6,14 +6,18 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
@@ -157,6 +161,61 @@ pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
         for (char *c = buf; *c; c++)
                 if ((unsigned char)*c < 0x20)
                         *c = ' ';
+}
+
+char *
+pm__tool_which(const char *tool, const char *cwd)
+{
+        const char *path = getenv("PATH"), *p, *end;
+        struct stat st;
+        char *cand;
+
+        if (!tool || !*tool)
+                return NULL;
+        if (strchr(tool, '/'))
+                return pm_path_normalize(NULL, cwd, tool);
+        /* execvp's search path when PATH is unset (glibc: confstr _CS_PATH). */
+        if (!path)
+                path = "/bin:/usr/bin";
+        for (p = path;; p = end + 1) {
+                end = strchr(p, ':');
+                if (!end)
+                        end = p + strlen(p);
+                {
+                        /* An empty entry is the current directory. */
+                        char *dir = end > p ? pm_strndup(p, (size_t)(end - p)) : pm_strdup(".");
+
+                        cand = dir ? pm_path_join(NULL, dir, tool) : NULL;
+                        pm_free(dir);
+                }
+                if (cand && !pm_path_is_absolute(cand)) {
+                        char *abs = pm_path_normalize(NULL, cwd, cand);
+
+                        pm_free(cand);
+                        cand = abs;
+                }
+                if (cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+                        return cand;
+                pm_free(cand);
+                if (!*end)
+                        return NULL;
+        }
+}
+
+char *
+pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result *res,
+               const struct pm_error *err)
+{
+        char cmd[PM_TOOL_CMD_MAX], line[PM_TOOL_MSG_MAX];
+
+        if (code < 0)
+                return pm_strdup(err && err->msg[0] ? err->msg : "failed");
+        if (!res || res->exit_status == 0)
+                return NULL;
+        pm__tool_command_line(step->argv, cmd, sizeof(cmd));
+        pm__tool_error_line(res->err.buf, res->err.len, line, sizeof(line));
+        return pm_asprintf("'%s' exited with status %d%s%s", cmd, res->exit_status,
+                           line[0] ? ": " : "", line);
 }
 
 static void

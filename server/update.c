@@ -47,9 +47,10 @@ struct pm__refresh {
         struct pm_plan plan;
         size_t step;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
-        bool step_ok[PM_PLAN_MAX_STEPS]; /* the step succeeded (its output is to be read) */
-        struct pm__spawn *spawn;         /* the running step, or NULL */
-        char *sysroot;                   /* copies for the worker to store */
+        bool step_ok[PM_PLAN_MAX_STEPS];     /* the step succeeded (its output is to be read) */
+        char *step_error[PM_PLAN_MAX_STEPS]; /* pm_blob.error of each step (pm__step_error) */
+        struct pm__spawn *spawn;             /* the running step, or NULL */
+        char *sysroot;                       /* copies for the worker to store */
         char *sysroot_src;
 
         /* Filled by the worker, read in the after-work callback. */
@@ -191,6 +192,10 @@ release_project(struct pm__refresh *r)
                 pm_tool_result_release(&r->results[i]);
         memset(r->results, 0, sizeof(r->results));
         memset(r->step_ok, 0, sizeof(r->step_ok));
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++) {
+                pm_free(r->step_error[i]);
+                r->step_error[i] = NULL;
+        }
         pm_free(r->qscope);
         r->qscope = NULL;
         r->n_qscope = 0;
@@ -325,6 +330,7 @@ work_cb(uv_work_t *w)
         struct pm_server *srv = r->srv;
         const struct pm_project *p = &srv->cfg->projects[r->project];
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
+        char *programs[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_graph *g = NULL;
         char **files = NULL;
         uint64_t gen_before = 0;
@@ -366,6 +372,11 @@ work_cb(uv_work_t *w)
                 blobs[i].data = r->results[i].out.buf ? r->results[i].out.buf : "";
                 blobs[i].len = r->results[i].out.len;
                 blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
+                programs[i] = pm__tool_which(s->argv[0], s->cwd);
+                blobs[i].program = programs[i];
+                blobs[i].error = r->step_error[i];
+                blobs[i].err_text = r->results[i].err.buf;
+                blobs[i].err_len = r->results[i].err.len;
         }
         r->wread_ms = pm_clock_ms() - t0;
         r->q.want_fingerprints = true;
@@ -419,6 +430,8 @@ out:
                 (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, line, NULL);
         }
         pm_graph_free(g);
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
+                pm_free(programs[i]);
         r->wcode = code;
 }
 
@@ -487,6 +500,7 @@ on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_e
         r->spawn = NULL;
         r->tool_ms += pm_clock_ms() - r->step_start_ms;
         r->step_ok[r->step] = code == 0;
+        r->step_error[r->step] = pm__step_error(s, code, res, err);
         /* Take the captured output; the runner releases what is left in @res. */
         mine->exit_status = res->exit_status;
         mine->term_signal = res->term_signal;
@@ -542,6 +556,7 @@ run_step(struct pm__refresh *r)
                         return;
                 }
                 r->results[r->step].exit_status = 1;
+                r->step_error[r->step] = pm__step_error(s, code, NULL, &err);
                 r->step++;
         }
         r->work.data = r;

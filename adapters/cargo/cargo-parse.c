@@ -2,7 +2,8 @@
 /* Parsing `cargo metadata --format-version 1` into crates: one per lib, proc-macro and bin
  * target, edges from the resolve graph (renames kept, dev/build-only deps and target-specific
  * deps whose platform does not match `rustc --print cfg` dropped), activated
- * features as cfgs, and the CARGO_* variables Cargo would give rustc. Runs nothing. */
+ * features as cfgs, and the CARGO_* variables Cargo would give rustc; then what `cargo check`
+ * said (cargo-build.c). Runs nothing. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,11 +28,6 @@
 #include "adapters/cargo/cargo-internal.h"
 
 #define NO_CRATE SIZE_MAX
-
-#define NOTE_BUILD_SCRIPT \
-        "build script not run by projmodel: OUT_DIR and cfgs it would emit are missing"
-#define NOTE_PROC_MACRO \
-        "proc macro not built by projmodel: its macros are not expanded until a dylib is provided"
 
 struct pkg {
         const cJSON *obj;
@@ -61,6 +57,8 @@ struct ctx {
          * output, an old rustc): then every target-specific dependency is kept. */
         const char *target;
         size_t target_len;
+        const char *cargo;             /* the cargo that ran (CARGO), or NULL when not known */
+        struct pm__cargo_check *check; /* what the build step (plan step 2) said */
 };
 
 static int bad(struct ctx *x, const struct pkg *p, const char *fmt, ...)
@@ -218,6 +216,10 @@ set_env(struct ctx *x, const struct pkg *p, struct pm_crate *c, const char *targ
                 return oom(x);
         if (p->member && pm_kvlist_set(x->g, &c->env, "CARGO_PRIMARY_PACKAGE", "1") < 0)
                 return oom(x);
+        /* Cargo gives rustc its own path; rust-analyzer gives its cargo's (found in PATH), and so
+         * does projmodel: the runner's lookup of the cargo that ran (pm_blob.program). */
+        if (x->cargo && pm_kvlist_set(x->g, &c->env, "CARGO", x->cargo) < 0)
+                return oom(x);
         return set_version_env(x, c, p->version);
 }
 
@@ -289,14 +291,6 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
                         return bad(x, p, "feature '%s' has a quote or a backslash", f->valuestring);
                 cfg = pm_graph_printf(x->g, "feature=\"%s\"", f->valuestring);
                 if (!cfg || pm_strlist_push_unique(x->g, &c->cfgs, cfg) < 0)
-                        return oom(x);
-        }
-        if (p->build_script || kind == PM_CRATE_PROC_MACRO) {
-                c->note =
-                        pm_graph_printf(x->g, "%s%s%s", p->build_script ? NOTE_BUILD_SCRIPT : "",
-                                        p->build_script && kind == PM_CRATE_PROC_MACRO ? "; " : "",
-                                        kind == PM_CRATE_PROC_MACRO ? NOTE_PROC_MACRO : "");
-                if (!c->note)
                         return oom(x);
         }
         r = set_env(x, p, c, name);
@@ -756,6 +750,16 @@ parse_metadata(struct ctx *x, const cJSON *json)
                 r = check_labels(x);
         for (i = 0; r == 0 && i < x->n; i++)
                 r = add_deps(x, &x->p[i]);
+        for (i = 0; r == 0 && i < x->n; i++) {
+                struct pm__cargo_pkg cp = { .id = x->p[i].id,
+                                            .name = x->p[i].name,
+                                            .version = x->p[i].version,
+                                            .build_script = x->p[i].build_script,
+                                            .first = x->p[i].first,
+                                            .end = x->p[i].end };
+
+                r = pm__cargo_check_apply(x->check, x->g, &cp, x->err);
+        }
         return r;
 }
 
@@ -776,11 +780,36 @@ add_lockfile(struct ctx *x, const cJSON *json)
         return pm_strlist_push_unique(x->g, &x->g->build_files, lock) < 0 ? oom(x) : 0;
 }
 
+/* Whether the build step ran: it did when its output is there; else it was switched off, or
+ * nothing ran at all. */
+static int
+check_mode(const struct pm_query *q, size_t n_outputs, enum pm__cargo_check_mode *ret,
+           struct pm_error *err)
+{
+        bool build = true;
+        int r;
+
+        *ret = PM__CARGO_CHECK_CAPTURED;
+        if (q->captured)
+                return 0;
+        if (n_outputs > PM__CARGO_STEP_CHECK) {
+                *ret = PM__CARGO_CHECK_RAN;
+                return 0;
+        }
+        r = pm_adapter_build_proc_macros(q->config, q->project, &build, err);
+        if (r < 0)
+                return r;
+        if (!build)
+                *ret = PM__CARGO_CHECK_OFF;
+        return 0;
+}
+
 int
 pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct ctx x = { .q = q, .err = err };
+        enum pm__cargo_check_mode mode;
         cJSON *json = NULL;
         int r;
 
@@ -792,9 +821,19 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 x.target_len = outputs[1].len;
         }
         x.rel = q->project->rel ? q->project->rel : ".";
+        if (!q->captured)
+                x.cargo = outputs[0].program;
+        r = check_mode(q, n_outputs, &mode, err);
+        if (r < 0)
+                return r;
         r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
         if (r < 0)
                 return r;
+        r = pm__cargo_check_read(
+                mode, mode == PM__CARGO_CHECK_RAN ? &outputs[PM__CARGO_STEP_CHECK] : NULL, &x.check,
+                err);
+        if (r < 0)
+                goto out;
         r = -ENOMEM;
         x.a = pm_arena_new();
         x.g = pm_graph_new();
@@ -811,6 +850,7 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
 out:
         pm_graph_free(x.g);
         pm_arena_free(x.a);
+        pm__cargo_check_free(x.check);
         cJSON_Delete(json);
         return r;
 }

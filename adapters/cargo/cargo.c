@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The Cargo adapter's commands: `cargo metadata --format-version 1 --offline` for a workspace
- * inside the monorepo, then `rustc --print cfg --print host-tuple` (parsing is in
- * cargo-parse.c). Builds argvs; runs nothing. */
+ * inside the monorepo, `rustc --print cfg --print host-tuple`, then `cargo check
+ * --message-format=json` into projmodel's own target directory (parsing is in cargo-parse.c and
+ * cargo-build.c). Builds argvs; runs nothing. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -11,6 +14,7 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -39,6 +43,26 @@ get_bool(const struct pm_query *q, const char *key, bool def, bool *ret, struct 
         return 0;
 }
 
+/*
+ * projmodel's own target directory for `cargo check`, <cache_dir>/cargo-<hash of the root>:
+ * never the user's `target/`, so the IDE's build never waits on (or invalidates) theirs.
+ * pm_malloc'd, NULL on OOM.
+ */
+static char *
+target_dir(const struct pm_query *q)
+{
+        char *cache = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
+                                           : pm_config_default_cache_dir();
+        char name[64], *dir;
+
+        if (!cache)
+                return NULL;
+        (void)snprintf(name, sizeof(name), "cargo-%016" PRIx64, pm_hash64_str(q->project->root, 0));
+        dir = pm_path_join(NULL, cache, name);
+        pm_free(cache);
+        return dir;
+}
+
 /* The "cargo" section's keys (pm_adapter_resolve_config checks them). */
 static const char *const config_keys[] = { "command", "features", "all_features", "offline", NULL };
 
@@ -51,9 +75,9 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         const char **feats = NULL;
         const char *command;
         size_t n_feats = 0;
-        bool offline, all_features;
+        bool offline, all_features, build = true;
         char **argv = NULL;
-        char *cwd = NULL, *manifest = NULL;
+        char *cwd = NULL, *manifest = NULL, *tdir = NULL;
         int r;
 
         r = pm_config_get_string(cfg, s, "command", "cargo", &command, err);
@@ -66,6 +90,9 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         if (r < 0)
                 goto out;
         r = get_bool(q, "all_features", false, &all_features, err);
+        if (r < 0)
+                goto out;
+        r = pm_adapter_build_proc_macros(cfg, q->project, &build, err);
         if (r < 0)
                 goto out;
 
@@ -91,20 +118,55 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
             (pm_argv_push(&argv, "--features") < 0 || pm_argv_push(&argv, features.buf) < 0))
                 goto out;
 
-        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
-        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[PM__CARGO_STEP_METADATA].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[PM__CARGO_STEP_METADATA].cwd = pm_steal_ptr(&cwd);
         ret_plan->n_steps = 1;
         /* The target's cfgs and triple, to keep only the `[target.<platform>.dependencies]`
          * edges cargo passes (docs/model.md). Optional: without it every such edge is kept. */
         cwd = pm_strdup(q->project->root);
-        argv = pm_argv_new(
-                (const char *const[]){ "rustc", "--print", "cfg", "--print", "host-tuple" }, 5);
+        argv = pm_argv_new((const char *const[]){ cfg->rustc ? cfg->rustc : "rustc", "--print",
+                                                  "cfg", "--print", "host-tuple" },
+                           5);
         if (!cwd || !argv)
                 goto out;
-        ret_plan->steps[1].argv = pm_steal_ptr(&argv);
-        ret_plan->steps[1].cwd = pm_steal_ptr(&cwd);
-        ret_plan->steps[1].optional = true;
+        ret_plan->steps[PM__CARGO_STEP_TARGET].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[PM__CARGO_STEP_TARGET].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[PM__CARGO_STEP_TARGET].optional = true;
         ret_plan->n_steps = 2;
+        if (!build)
+                goto done;
+        /*
+         * What rust-analyzer runs for a Cargo workspace: it runs every build script and builds
+         * every proc macro a crate of the workspace uses (their dylibs and build-script-executed
+         * messages come on stdout). --all-targets, because the model holds every package of the
+         * metadata, dev-dependencies included, and their scripts and macros only run for test
+         * targets; --keep-going, so one failing crate does not stop the others, and cargo's exit
+         * 101 with output is a partial result. Optional: a failure leaves the notes saying so.
+         */
+        cwd = pm_strdup(q->project->root);
+        tdir = target_dir(q);
+        argv = pm_argv_new((const char *const[]){ command, "check", "--quiet",
+                                                  "--message-format=json", "--workspace",
+                                                  "--all-targets", "--keep-going" },
+                           7);
+        if (!cwd || !tdir || !argv)
+                goto out;
+        if (offline && pm_argv_push(&argv, "--offline") < 0)
+                goto out;
+        if (pm_argv_push(&argv, "--manifest-path") < 0 || pm_argv_push(&argv, manifest) < 0 ||
+            pm_argv_push(&argv, "--target-dir") < 0 || pm_argv_push(&argv, tdir) < 0)
+                goto out;
+        if (all_features && pm_argv_push(&argv, "--all-features") < 0)
+                goto out;
+        if (n_feats > 0 &&
+            (pm_argv_push(&argv, "--features") < 0 || pm_argv_push(&argv, features.buf) < 0))
+                goto out;
+        ret_plan->steps[PM__CARGO_STEP_CHECK].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[PM__CARGO_STEP_CHECK].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[PM__CARGO_STEP_CHECK].optional = true;
+        ret_plan->steps[PM__CARGO_STEP_CHECK].ok_exit_codes[0] = 101;
+        ret_plan->n_steps = 3;
+done:
         r = 0;
 out:
         if (r == -ENOMEM)
@@ -112,16 +174,29 @@ out:
         pm_strbuf_release(&features);
         pm_argv_free(argv);
         pm_free(cwd);
+        pm_free(tdir);
         pm_free(manifest);
         pm_free(feats);
         return r;
 }
 
-/* Cargo's default target directory, beside the workspace's Cargo.toml. */
+/* Cargo's default target directory, beside the workspace's Cargo.toml, and projmodel's own when
+ * the cache directory is inside the tree. */
 static int
 watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
 {
-        return pm__watch_skip_push(ret_dirs, q->project->root, "target", err);
+        char *tdir;
+        int r = pm__watch_skip_push(ret_dirs, q->project->root, "target", err);
+
+        if (r < 0)
+                return r;
+        tdir = target_dir(q);
+        if (!tdir)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (pm_path_is_under(tdir, q->config->root))
+                r = pm__watch_skip_push(ret_dirs, q->project->root, tdir, err);
+        pm_free(tdir);
+        return r;
 }
 
 const struct pm_adapter_ops pm__adapter_cargo = {

@@ -73,6 +73,18 @@ struct pm_blob {
         const char *data; /* NUL-terminated for convenience */
         size_t len;
         const char *origin; /* the file name or the command, for error messages */
+        /*
+         * Set by the step runners, NULL for captured output. program: the step's argv[0] as it
+         * ran, absolute (looked up in PATH as execvp does, symlinks kept), or NULL when not
+         * found; for output that must name its tool (Cargo's CARGO variable). error: one line
+         * saying how a step that still counts went wrong (an optional step that failed: data
+         * is then empty; a non-zero exit accepted by ok_exit_codes), else NULL.
+         */
+        const char *program;
+        const char *error;
+        /* Set by the step runners: the head of the step's stderr (NUL-terminated), or NULL. */
+        const char *err_text;
+        size_t err_len;
 };
 
 /*
@@ -169,9 +181,19 @@ const struct pm_adapter_ops *pm_adapter_detect(const char *root);
 /*
  * Fill each project's build_system that the configuration left unset by detection, check every
  * named build system exists, and check every adapter section of the file (top level and each
- * subproject) against that adapter's config_keys. PM_ECONFIG (naming the file) or PM_ENOROOT.
+ * subproject) against that adapter's config_keys plus the keys every section accepts
+ * ("build_proc_macros", a boolean). PM_ECONFIG (naming the file) or PM_ENOROOT.
  */
 int pm_adapter_resolve_config(struct pm_config *cfg, struct pm_error *err);
+
+/*
+ * The project's "build_proc_macros" setting, a key every adapter section accepts besides its own
+ * config_keys (docs/configuration.md): whether projmodel builds what rust-analyzer loads (proc
+ * macros, build scripts) for @project. True when absent; PM_ECONFIG naming the file and key when
+ * it is not a boolean (pm_adapter_resolve_config() already rejects that).
+ */
+int pm_adapter_build_proc_macros(const struct pm_config *cfg, const struct pm_project *project,
+                                 bool *ret, struct pm_error *err);
 
 /*
  * Parse captured output of @project's build system from @data (the --query-output route).

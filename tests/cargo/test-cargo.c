@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
 #include "projmodel/adapter.h"
@@ -413,7 +414,60 @@ Test(cargo_plan, default_and_configured)
         cfg = NULL;
         pm_free(p);
 
+        /* The build step: projmodel's own target directory under cache_dir, one per root. */
         p = pm_test_strf("%s/.projmodel.json", root);
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cache_dir\": "
+                                           "\"/cache\"}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        memset(&plan, 0, sizeof(plan));
+        cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
+        cr_assert_eq(plan.n_steps, 3);
+        cr_assert(plan.steps[2].optional);
+        cr_assert_eq(plan.steps[2].ok_exit_codes[0], 101, "cargo's exit with partial output");
+        cr_assert_str_eq(plan.steps[2].cwd, cfg->projects[0].root);
+        cr_assert_eq(strncmp(plan.steps[2].argv[11], "/cache/cargo-", 13), 0, "%s",
+                     plan.steps[2].argv[11]);
+        pm_test_assert_argv(plan.steps[2].argv,
+                            (const char *const[]){ "cargo", "check", "--quiet",
+                                                   "--message-format=json", "--workspace",
+                                                   "--all-targets", "--keep-going", "--offline",
+                                                   "--manifest-path", manifest, "--target-dir",
+                                                   plan.steps[2].argv[11], NULL });
+        pm_plan_release(&plan);
+        pm_config_free(cfg);
+        cfg = NULL;
+
+        /* "build_proc_macros": false: no build step. */
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cargo\": "
+                                           "{\"build_proc_macros\": false}}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
+        q.config = cfg;
+        q.project = &cfg->projects[0];
+        memset(&plan, 0, sizeof(plan));
+        cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
+        cr_assert_eq(plan.n_steps, 2);
+        pm_plan_release(&plan);
+        pm_config_free(cfg);
+        cfg = NULL;
+
+        /* Not a boolean: an error naming the file and key when the configuration loads. */
+        cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"subprojects\": "
+                                           "[], \"cargo\": {\"build_proc_macros\": \"no\"}}"),
+                     0);
+        cr_assert_eq(pm_config_load(root, &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_adapter_resolve_config(cfg, &err), PM_ECONFIG);
+        cr_assert(strstr(err.msg, "key 'cargo.build_proc_macros' must be true or false") &&
+                          strstr(err.msg, p),
+                  "%s", err.msg);
+        pm_config_free(cfg);
+        cfg = NULL;
+
         cr_assert_eq(pm_test_write_file(p, "{\"build_system\": \"cargo\", \"cargo\": {\"command\": "
                                            "\"/opt/cargo\", \"features\": [\"a\", \"b/c\"], "
                                            "\"all_features\": true, \"offline\": false}}"),
@@ -617,10 +671,13 @@ Test(cargo_parse, target_specific_dependencies_follow_the_target_cfg, .timeout =
         q.config = cfg;
         q.project = &cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &err), 0, "%s", err.msg);
-        cr_assert_eq(plan.n_steps, 2);
+        /* metadata, the target's cfg, then the build step (not run here: cargo_build tests it). */
+        cr_assert_eq(plan.n_steps, 3);
         for (size_t i = 0; i < 2; i++) {
                 outs[i] = run_step(&plan.steps[i]);
-                blobs[i] = (struct pm_blob){ outs[i], strlen(outs[i]), plan.steps[i].argv[0] };
+                blobs[i] = (struct pm_blob){ .data = outs[i],
+                                             .len = strlen(outs[i]),
+                                             .origin = plan.steps[i].argv[0] };
         }
         cr_assert(strstr(outs[1], host) != NULL, "the target step names the host: %s", outs[1]);
 
@@ -650,4 +707,146 @@ Test(cargo_parse, target_specific_dependencies_follow_the_target_cfg, .timeout =
         pm_free(p);
         (void)pm_test_rmtree(tmp);
         pm_free(tmp);
+}
+
+/* The `id` of package @name in the fixture's metadata, pm_malloc'd. */
+static char *
+package_id(const struct fx *fx, const char *name)
+{
+        cJSON *m = cJSON_Parse(fx->metadata), *p;
+        char *id = NULL;
+
+        cr_assert_not_null(m);
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(m, "packages"))
+        {
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(p, "name")->valuestring, name) == 0)
+                        id = pm_strdup(cJSON_GetObjectItemCaseSensitive(p, "id")->valuestring);
+        }
+        cJSON_Delete(m);
+        cr_assert_not_null(id, "no package '%s'", name);
+        return id;
+}
+
+/* Parse the fixture's metadata as a live run whose build step printed @check. */
+static int
+parse_with_check(struct fx *fx, const char *check, const char *step_error)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
+        struct pm_query q = { .config = fx->cfg, .project = &fx->cfg->projects[0] };
+        struct pm_blob blobs[3] = {
+                { .data = fx->metadata,
+                  .len = strlen(fx->metadata),
+                  .origin = "metadata",
+                  .program = "/opt/rust/bin/cargo" },
+                { .data = "", .len = 0, .origin = "rustc" },
+                { .data = check,
+                  .len = strlen(check),
+                  .origin = "cargo check",
+                  .error = step_error },
+        };
+
+        pm_graph_free(fx->g);
+        fx->g = NULL;
+        pm_error_init(&fx->err);
+        return ops->parse(&q, blobs, 3, &fx->g, &fx->err);
+}
+
+Test(cargo_parse, build_step_messages)
+{
+        char *foo_id, *mac_id, *check, *out_dir;
+        const struct pm_crate *c;
+        struct fx fx;
+        int r;
+
+        fx_init(&fx, NULL);
+        foo_id = package_id(&fx, "foo");
+        mac_id = package_id(&fx, "my-mac");
+        out_dir = pm_test_strf("%s/t/debug/build/foo-1/out", fx.tmp);
+        check = pm_test_strf(
+                /* Text a tool printed: passed through by cargo, not a message. */
+                "hello from a proc macro\n"
+                "{\"reason\":\"compiler-artifact\",\"package_id\":\"%s\",\"target\":{\"kind\":"
+                "[\"custom-build\"],\"name\":\"build-script-build\"},\"filenames\":[\"/x/b\"]}\n"
+                /* An earlier run of the same script: the last one wins. */
+                "{\"reason\":\"build-script-executed\",\"package_id\":\"%s\",\"cfgs\":[\"old\"],"
+                "\"env\":[],\"out_dir\":\"/old\"}\n"
+                "{\"reason\":\"build-script-executed\",\"package_id\":\"%s\",\"linked_libs\":[],"
+                "\"cfgs\":[\"has_x\",\"kind = \\\"fast\\\"\",\"bad\\\"cfg\",\"v=unquoted\"],"
+                "\"env\":[[\"GEN\",\"1\"],[\"CARGO_PKG_NAME\",\"renamed\"]],\"out_dir\":\"%s\"}\n"
+                "{\"reason\":\"compiler-artifact\",\"package_id\":\"%s\",\"target\":{\"kind\":"
+                "[\"proc-macro\"],\"name\":\"my_mac\"},\"filenames\":[\"/t/libmy_mac.rmeta\"]}\n"
+                "{\"reason\":\"compiler-artifact\",\"package_id\":\"%s\",\"target\":{\"kind\":"
+                "[\"proc-macro\"],\"name\":\"my_mac\"},\"filenames\":[\"/t/libmy_mac-1.so\"]}\n"
+                "{\"reason\":\"build-finished\",\"success\":true}\n",
+                foo_id, foo_id, foo_id, out_dir, mac_id, mac_id);
+        cr_assert_eq(parse_with_check(&fx, check, NULL), 0, "%s", fx.err.msg);
+        c = crate(&fx, FOO);
+        cr_assert(pm_strlist_contains(&c->cfgs, "has_x"));
+        cr_assert(pm_strlist_contains(&c->cfgs, "kind=\"fast\""), "spaces dropped");
+        cr_assert_not(pm_strlist_contains(&c->cfgs, "old"), "the last run wins");
+        for (size_t i = 0; i < c->cfgs.n; i++)
+                cr_assert(strncmp(c->cfgs.v[i], "bad", 3) != 0 && c->cfgs.v[i][0] != 'v',
+                          "'%s' is no cfg rustc accepts", c->cfgs.v[i]);
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "GEN"), "1");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO_PKG_NAME"), "renamed", "as rustc sees it");
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "OUT_DIR"), out_dir);
+        cr_assert_str_eq(pm_kvlist_get(&c->env, "CARGO"), "/opt/rust/bin/cargo");
+        cr_assert(pm_strlist_contains(&c->include_dirs, out_dir));
+        cr_assert_null(c->note, "%s", c->note);
+        c = crate(&fx, MAC);
+        cr_assert_str_eq(c->proc_macro_dylib, "/t/libmy_mac-1.so", "the dylib, not the .rmeta");
+        cr_assert_null(c->note, "%s", c->note);
+        cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
+        pm_free(check);
+
+        /* The proc macro did not compile: rustc's message is its note. */
+        check = pm_test_strf(
+                "{\"reason\":\"compiler-message\",\"package_id\":\"%s\",\"target\":{\"kind\":"
+                "[\"proc-macro\"],\"name\":\"my_mac\"},\"message\":{\"level\":\"error\","
+                "\"message\":\"mismatched types\",\"spans\":[{\"file_name\":\"mac/src/lib.rs\","
+                "\"line_start\":3,\"is_primary\":true}]}}\n",
+                mac_id);
+        cr_assert_eq(parse_with_check(&fx, check, "'cargo check' exited with status 101"), 0, "%s",
+                     fx.err.msg);
+        c = crate(&fx, MAC);
+        cr_assert_null(c->proc_macro_dylib);
+        cr_assert_str_eq(c->note, "proc macro not built: error: mismatched types at "
+                                  "mac/src/lib.rs:3");
+        c = crate(&fx, FOO);
+        cr_assert(strstr(c->note, "build script did not run in `cargo check`"), "%s", c->note);
+        pm_free(check);
+
+        /* The step failed outright: its error line on every crate it left out. */
+        cr_assert_eq(parse_with_check(&fx, "",
+                                      "'cargo check' failed with exit status 101: error: "
+                                      "the lock file needs to be updated"),
+                     0, "%s", fx.err.msg);
+        c = crate(&fx, FOO);
+        cr_assert(strstr(c->note, "build script not run: 'cargo check' failed with exit status "
+                                  "101: error: the lock file"),
+                  "%s", c->note);
+        c = crate(&fx, MAC);
+        cr_assert(strstr(c->note, "proc macro not built: 'cargo check' failed"), "%s", c->note);
+
+        /* Every allocation of the build step's reading fails cleanly. */
+        check = pm_test_strf("{\"reason\":\"build-script-executed\",\"package_id\":\"%s\","
+                             "\"cfgs\":[\"a\"],\"env\":[[\"K\",\"V\"]],\"out_dir\":\"%s\"}\n",
+                             foo_id, out_dir);
+        pm_mem_install_hooks();
+        for (unsigned long n = 1;; n++) {
+                (void)pm_mem_fail_at(n);
+                r = parse_with_check(&fx, check, NULL);
+                (void)pm_mem_fail_at(0);
+                if (r == 0)
+                        break;
+                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
+                cr_assert_null(fx.g);
+                cr_assert(n < 100000);
+        }
+        cr_assert_str_eq(pm_kvlist_get(&crate(&fx, FOO)->env, "K"), "V");
+        pm_free(check);
+        pm_free(out_dir);
+        pm_free(foo_id);
+        pm_free(mac_id);
+        fx_release(&fx);
 }

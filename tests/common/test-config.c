@@ -340,7 +340,13 @@ Test(common_config, every_section_rejects_unknown_keys_naming_the_nearest)
         /* Nothing near: the valid keys instead. */
         expect_bad_section("{\"build_system\": \"gn\", \"gn\": {\"zzzzzzzz\": 1}}",
                            "unknown key 'gn.zzzzzzzz' in %s (valid keys: 'out_dir', 'gn', 'args', "
-                           "'default_edition', 'third_party')");
+                           "'default_edition', 'third_party', 'build_proc_macros')");
+        /* The key every section accepts is checked for its type. */
+        expect_bad_section(
+                "{\"build_system\": \"gn\", \"subprojects\": [{\"root\": \"sub\","
+                " \"build_system\": \"cargo\", \"cargo\": {\"build_proc_macros\": 1}}]}",
+                "invalid '%s': key 'subprojects[0].cargo.build_proc_macros' must be true "
+                "or false");
 }
 
 Test(common_config, every_documented_section_key_is_accepted)
@@ -357,7 +363,8 @@ Test(common_config, every_documented_section_key_is_accepted)
               "           \"default_edition\": 1, \"pattern\": 1, \"output_base\": 1},"
               " \"buck2\": {\"command\": 1, \"args\": 1, \"target_pattern\": 1,"
               "           \"default_edition\": 1, \"isolation_dir\": 1},"
-              " \"cargo\": {\"command\": 1, \"features\": 1, \"all_features\": 1, \"offline\": 1}}");
+              " \"cargo\": {\"command\": 1, \"features\": 1, \"all_features\": 1, \"offline\": 1,"
+              "           \"build_proc_macros\": true}}");
         cr_assert_eq(pm_config_load(tmp, &cfg, &err), 0, "%s", err.msg);
         cr_assert_eq(pm_adapter_resolve_config(cfg, &err), 0, "%s", err.msg);
         pm_config_free(cfg);

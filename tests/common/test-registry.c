@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for the adapter registry, detection, config resolution and the argv/plan helpers. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -10,6 +11,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 
 #include "testlib.h"
@@ -251,6 +253,7 @@ Test(common_registry, watch_skip_names_each_adapters_outputs)
         touch("b2/.buckconfig", "");
         touch(".projmodel.json",
               "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"build/out.gn\"},"
+              " \"cache_dir\": \".cache\","
               " \"subprojects\": [{\"root\": \"svc\"},"
               "   {\"root\": \"bz\", \"bazel\": {\"output_base\": \"/var/tmp/ob\"}},"
               "   {\"root\": \"b2\"}]}");
@@ -266,10 +269,13 @@ Test(common_registry, watch_skip_names_each_adapters_outputs)
         }
         expected[0] = pm_test_strf("%s/build/out.gn", tmp);
         expected[1] = pm_test_strf("%s/svc/target", tmp);
-        expected[2] = pm_test_strf("%s/bz/bazel-*", tmp);
-        expected[3] = pm_test_strf("%s", "/var/tmp/ob");
-        expected[4] = pm_test_strf("%s/b2/buck-out", tmp);
-        expected[5] = NULL;
+        /* Cargo's build step's target directory, since the cache directory is in the tree. */
+        expected[2] = pm_test_strf("%s/.cache/cargo-%016" PRIx64, tmp,
+                                   pm_hash64_str(cfg->projects[1].root, 0));
+        expected[3] = pm_test_strf("%s/bz/bazel-*", tmp);
+        expected[4] = pm_test_strf("%s", "/var/tmp/ob");
+        expected[5] = pm_test_strf("%s/b2/buck-out", tmp);
+        expected[6] = NULL;
         pm_test_assert_argv(dirs, (const char *const *)expected);
         for (size_t i = 0; expected[i]; i++)
                 pm_free(expected[i]);

@@ -226,7 +226,7 @@ parse_inc(struct gn_fx *fx, const char *tmpl, const char *const *scope_rel, size
         q.n_scope = n_scope;
         q.want_fingerprints = true;
         q.previous_fingerprints = prev;
-        blob = (struct pm_blob){ doc, strlen(doc), fx->origin };
+        blob = (struct pm_blob){ .data = doc, .len = strlen(doc), .origin = fx->origin };
         pm_error_init(&fx->err);
         *ret = NULL;
         r = ops->parse(&q, &blob, 1, ret, &fx->err);
