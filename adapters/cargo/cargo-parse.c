@@ -59,6 +59,7 @@ struct ctx {
         size_t target_len;
         const char *cargo;             /* the cargo that ran (CARGO), or NULL when not known */
         struct pm__cargo_check *check; /* what the build step (plan step 2) said */
+        bool building;                 /* the build step ran (PM__CARGO_CHECK_RAN) */
 };
 
 static int bad(struct ctx *x, const struct pkg *p, const char *fmt, ...)
@@ -269,6 +270,11 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
         if (!pm_crate_name_valid(c->crate_name, false))
                 return bad(x, p, "target '%s' is not a valid crate name", name);
         c->root_module = root;
+        /* A changed proc macro must be built again (its dylib is what rust-analyzer expands
+         * with): its root module is watched when the build step runs. */
+        if (kind == PM_CRATE_PROC_MACRO && x->building &&
+            pm_strlist_push_unique(x->g, &x->g->build_files, root) < 0)
+                return oom(x);
         if (pm_strlist_push(x->g, &c->sources, root) < 0)
                 return oom(x);
         /* The package directory: include_str!("../README.md") and #[path] reach anywhere in
@@ -295,6 +301,21 @@ add_crate(struct ctx *x, struct pkg *p, const cJSON *t, enum pm_crate_kind kind)
         }
         r = set_env(x, p, c, name);
         return r;
+}
+
+/* Add target @t's source file (absolute) to the watched files. */
+static int
+watch_source(struct ctx *x, const struct pkg *p, const cJSON *t)
+{
+        const char *src = str_or_null(t, "src_path");
+        char *path;
+
+        if (!src || !pm_path_is_absolute(src))
+                return bad(x, p, "a build script target has no absolute 'src_path'");
+        path = pm_path_normalize(x->g->arena, NULL, src);
+        if (!path || pm_strlist_push_unique(x->g, &x->g->build_files, path) < 0)
+                return oom(x);
+        return 0;
 }
 
 /* Read one package's identity and make its crates (deps come later). */
@@ -333,8 +354,13 @@ read_package(struct ctx *x, struct pkg *p)
 
                 if (!cJSON_IsObject(t) || !cJSON_IsArray(kinds))
                         return bad(x, p, "a target has no 'kind' list");
-                if (has_kind(kinds, "custom-build"))
-                        p->build_script = true;
+                if (!has_kind(kinds, "custom-build"))
+                        continue;
+                p->build_script = true;
+                /* A changed build script must run again: watched when the build step runs. */
+                r = x->building ? watch_source(x, p, t) : 0;
+                if (r < 0)
+                        return r;
         }
         p->first = x->g->n_crates;
         /* The library first: bins depend on it, and its index is the package's dep target. */
@@ -826,6 +852,7 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         r = check_mode(q, n_outputs, &mode, err);
         if (r < 0)
                 return r;
+        x.building = mode == PM__CARGO_CHECK_RAN;
         r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
         if (r < 0)
                 return r;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The Cargo build step through the daemon's own runner (server/update.c): a build script added to
  * the vendored Cargo workspace of examples/mixed-monorepo reaches projmodel/rustProject, with
- * CARGO naming the cargo that ran. */
+ * CARGO naming the cargo that ran, and an edit of the script is watched and runs it again. */
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -69,6 +69,23 @@ Test(cargo_build_daemon, a_build_script_reaches_the_daemons_answer)
         cr_assert(pm_test_json_array_has(inc, out_dir));
         cargo = env_of(ansi, "CARGO");
         cr_assert(cargo && cargo[0] == '/', "CARGO '%s'", cargo ? cargo : "(none)");
+        cJSON_Delete(r);
+
+        /* The build script is watched now: editing it runs it again, without being asked. */
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        cr_assert_eq(pm_test_write_file(build_rs, "fn main() {\n"
+                                                  "    println!(\"cargo:rustc-cfg=ansi_gen2\");\n"
+                                                  "}\n"),
+                     0);
+        r = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert_not_null(r, "no modelChanged after the build script changed");
+        cJSON_Delete(r);
+        r = pm_test_call(c, "projmodel/rustProject", NULL);
+        ansi = crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "ansi");
+        cfg = cJSON_GetObjectItemCaseSensitive(ansi, "cfg");
+        cr_assert(pm_test_json_array_has(cfg, "ansi_gen2"));
+        cr_assert_not(pm_test_json_array_has(cfg, "ansi_gen"));
+        cr_assert_null(env_of(ansi, "ANSI_GEN"));
         cJSON_Delete(r);
         pm_client_free(c);
         pm_free(build_rs);

@@ -753,7 +753,7 @@ parse_with_check(struct fx *fx, const char *check, const char *step_error)
 
 Test(cargo_parse, build_step_messages)
 {
-        char *foo_id, *mac_id, *check, *out_dir;
+        char *foo_id, *mac_id, *check, *out_dir, *watched;
         const struct pm_crate *c;
         struct fx fx;
         int r;
@@ -797,7 +797,17 @@ Test(cargo_parse, build_step_messages)
         cr_assert_str_eq(c->proc_macro_dylib, "/t/libmy_mac-1.so", "the dylib, not the .rmeta");
         cr_assert_null(c->note, "%s", c->note);
         cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
+        /* What the build step builds is watched: a change must run or build it again. */
+        watched = pm_test_strf("%s/foo/build.rs", fx.root);
+        cr_assert(pm_strlist_contains(&fx.g->build_files, watched), "%s", watched);
+        pm_free(watched);
+        watched = pm_test_strf("%s/mac/src/lib.rs", fx.root);
+        cr_assert(pm_strlist_contains(&fx.g->build_files, watched), "%s", watched);
         pm_free(check);
+        /* Captured output builds nothing: nothing more is watched. */
+        cr_assert_eq(fx_parse(&fx, fx.metadata), 0, "%s", fx.err.msg);
+        cr_assert_not(pm_strlist_contains(&fx.g->build_files, watched), "%s", watched);
+        pm_free(watched);
 
         /* The proc macro did not compile: rustc's message is its note. */
         check = pm_test_strf(
