@@ -60,6 +60,13 @@ void pm__cargo_check_free(struct pm__cargo_check *c);
 int pm__cargo_check_apply(const struct pm__cargo_check *c, struct pm_graph *g,
                           const struct pm__cargo_pkg *p, struct pm_error *err);
 
+/*
+ * Whether cargo passes a dependency whose dep_kinds entry names @platform ("cfg(..)" or a target
+ * triple) when building for @target (@target_len bytes of `rustc --print cfg --print
+ * host-tuple` output; NULL when unknown). Unknown target or unreadable predicate: true (kept).
+ */
+bool pm__cargo_platform_matches(const char *target, size_t target_len, const char *platform);
+
 /* ops->parse: the JSON object of `cargo metadata --format-version 1` in outputs[0]. */
 int pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                     struct pm_graph **ret_graph, struct pm_error *err);
