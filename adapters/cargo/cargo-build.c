@@ -375,6 +375,52 @@ add_note(struct pm_graph *g, struct pm_crate *cr, const char *text, struct pm_er
         return 0;
 }
 
+/*
+ * What the failed build script printed, from cargo's report that starts at @line ("error:
+ * failed to run custom build command for ..."): its first two non-empty lines after `---
+ * stderr` (a panic: "thread 'main' panicked at build.rs:1:13:" and the message), joined; ""
+ * when the report has none before the next error. NULL: out of memory.
+ */
+static char *
+script_stderr(struct pm_graph *g, const struct pm__cargo_check *c, const char *line)
+{
+        const char *end = c->err_text + c->err_len, *p = line, *text[2] = { NULL, NULL };
+        int len[2] = { 0, 0 }, n = 0;
+        bool in_stderr = false;
+        char *out, *tid;
+
+        p = memchr(p, '\n', (size_t)(end - p));
+        while (p && ++p < end && n < 2) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p)), *b = p;
+                const char *e = nl ? nl : end;
+
+                if (strncmp(p, "error", 5) == 0 || strncmp(p, "warning: build failed", 21) == 0)
+                        break; /* cargo's next report */
+                while (b < e && (*b == ' ' || *b == '\t'))
+                        b++;
+                if (!in_stderr) {
+                        in_stderr = (size_t)(e - b) >= 10 && strncmp(b, "--- stderr", 10) == 0;
+                } else if (e > b && strncmp(b, "stack backtrace:", 16) != 0 &&
+                           strncmp(b, "note: ", 6) != 0) {
+                        text[n] = b;
+                        len[n++] = (int)(e - b) < NOTE_ERROR_MAX ? (int)(e - b) : NOTE_ERROR_MAX;
+                }
+                p = nl;
+        }
+        out = pm_graph_printf(g, "%.*s%s%.*s", len[0], text[0] ? text[0] : "", n > 1 ? " " : "",
+                              len[1], text[1] ? text[1] : "");
+        /* "thread 'main' (12345) panicked": the thread id differs on every run, and a note that
+         * changes would make the crate look changed on every refresh. */
+        tid = out ? strstr(out, "' (") : NULL;
+        if (tid) {
+                size_t digits = strspn(tid + 3, "0123456789");
+
+                if (digits > 0 && strncmp(tid + 3 + digits, ") panicked", 10) == 0)
+                        memmove(tid + 1, tid + 3 + digits + 1, strlen(tid + 3 + digits + 1) + 1);
+        }
+        return out;
+}
+
 /* Why a step that ran produced nothing for package @p's build script (NULL: out of memory). */
 static const char *
 script_note(struct pm_graph *g, const struct pm__cargo_check *c, const struct pm__cargo_pkg *p,
@@ -399,14 +445,17 @@ script_note(struct pm_graph *g, const struct pm__cargo_check *c, const struct pm
         if (!said)
                 return NULL;
         line = c->err_text ? memmem(c->err_text, c->err_len, said, strlen(said)) : NULL;
-        if (line)
-                return pm_graph_printf(g,
-                                       "build script failed in `cargo check`: %.*s; OUT_DIR and "
-                                       "cfgs it would emit are missing",
-                                       (int)strcspn(line, "\n") < NOTE_ERROR_MAX
-                                               ? (int)strcspn(line, "\n")
-                                               : NOTE_ERROR_MAX,
-                                       line);
+        if (line) {
+                char *why = script_stderr(g, c, line);
+                int n = (int)strcspn(line, "\n");
+
+                return why ? pm_graph_printf(g,
+                                             "build script failed in `cargo check`: %.*s%s%s; "
+                                             "OUT_DIR and cfgs it would emit are missing",
+                                             n < NOTE_ERROR_MAX ? n : NOTE_ERROR_MAX, line,
+                                             *why ? ": " : "", why)
+                           : NULL;
+        }
         return "build script failed in `cargo check` (projmodel's target directory): OUT_DIR and "
                "cfgs it would emit are missing";
 }

@@ -363,6 +363,10 @@ Test(cargo_build, failures_are_notes_and_a_missing_cargo_keeps_the_model)
         cr_assert(strstr(note, "build script failed in `cargo check`: error: failed to run custom "
                                "build command for `bad v0.1.0"),
                   "%s", note);
+        /* What the script itself said: where it panicked, and the message. */
+        cr_assert(strstr(note, "panicked at bad/build.rs:1:") &&
+                          strstr(note, "boom in build script"),
+                  "%s", note);
         pm_free(note);
         note = note_of(dump, "cargo:.#badmac@0.1.0");
         cr_assert(strstr(note, "proc macro not built: error: mismatched types at "), "%s", note);
