@@ -66,6 +66,7 @@ pm_plan_release(struct pm_plan *plan)
         /* Every slot, not just n_steps: a plan() that failed half-way may have filled one more. */
         for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++) {
                 pm_argv_free(plan->steps[i].argv);
+                pm_argv_free(plan->steps[i].env);
                 pm_free(plan->steps[i].cwd);
                 pm_free(plan->steps[i].output_file);
         }

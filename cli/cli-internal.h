@@ -191,6 +191,32 @@ int pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_pro
                              void *userdata, char **ret_buildfile, struct cJSON **ret_project,
                              struct pm_error *err);
 
+/* ---- check, test, run (cmd-check.c, cmd-test.c): one crate through its build system ---- */
+
+int pm__cli_cmd_check(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_test(const struct pm__cli_globals *g, int argc, char **argv);
+int pm__cli_cmd_run(const struct pm__cli_globals *g, int argc, char **argv);
+extern const char pm__cli_check_usage[], pm__cli_test_usage[], pm__cli_run_usage[];
+extern const struct pm__cli_spec pm__cli_check_spec, pm__cli_test_spec, pm__cli_run_spec;
+
+/* What `check`, `test` and `run` ask for. Strings borrowed from argv. */
+struct pm__cli_action {
+        int action;            /* enum pm_check_action */
+        const char *root;      /* --root, or NULL */
+        const char *db;        /* --db, or NULL */
+        const char *target;    /* LABEL or FILE */
+        const char *test_id;   /* test: TEST_ID */
+        char *const *run_args; /* run: the binary's arguments, or NULL */
+};
+
+/*
+ * Find the crate @a->target names in the model (refreshing it once when the model does not
+ * have it), do the action (pm_check_run()) and copy its output to stdout and stderr. Returns the
+ * exit status to use (check: 0; test, run: the program's), or an error (one line, naming the
+ * label or file) when nothing could run.
+ */
+int pm__cli_crate_action(const struct pm__cli_action *a, struct pm_error *err);
+
 #include "projmodel/banned.h"
 
 /* ---- The daemon's client commands (serve, query, status, stop) and cli/client.c ---- */

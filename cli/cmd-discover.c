@@ -17,6 +17,7 @@
 #include "projmodel/error.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
 #include "projmodel/project.h"
 #include "projmodel/refresh.h"
 #include "projmodel/writer.h"
@@ -85,7 +86,7 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
         struct pm_writer_options wopts;
         struct pm_config *cfg = NULL;
         struct pm_index *idx = NULL;
-        char *sysroot = NULL, *sysroot_src = NULL;
+        char *sysroot = NULL, *sysroot_src = NULL, *self = NULL;
         int r;
 
         r = pm__cli_load_config(req->root, req->kind == PM__CLI_DISCOVER_LABEL ? NULL : req->value,
@@ -117,6 +118,9 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
         wopts.sysroot = sysroot;
         wopts.sysroot_src = sysroot_src;
         wopts.proc_macro_cwd = cfg->root;
+        /* The runnables name this binary (docs/cli.md "check, test, run"). */
+        self = pm_path_self_exe();
+        wopts.runnables_program = self;
         wopts.pretty = false;
         r = pm_writer_project(answer.graph, &wopts, ret_project, err);
         if (r < 0)
@@ -126,6 +130,7 @@ out:
         pm_project_answer_release(&answer);
         pm_free(sysroot);
         pm_free(sysroot_src);
+        pm_free(self);
         pm_index_close(idx);
         pm_config_free(cfg);
         return r;

@@ -22,6 +22,7 @@
 #include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
 #include "projmodel/procmacro.h"
 #include "projmodel/project.h"
 #include "projmodel/refresh.h"
@@ -154,11 +155,12 @@ out:
 static char *
 output_key(const struct pm_writer_options *w)
 {
-        return pm_asprintf("rust-project.json " PM_VERSION " " OUTPUT_FORMAT
-                           "\npretty=%d\nsysroot=%s\nsysroot_src=%s\nproc_macro_cwd=%s",
-                           w->pretty ? 1 : 0, w->sysroot ? w->sysroot : "",
-                           w->sysroot_src ? w->sysroot_src : "",
-                           w->proc_macro_cwd ? w->proc_macro_cwd : "");
+        return pm_asprintf(
+                "rust-project.json " PM_VERSION " " OUTPUT_FORMAT
+                "\npretty=%d\nsysroot=%s\nsysroot_src=%s\nproc_macro_cwd=%s\nrunnables=%s",
+                w->pretty ? 1 : 0, w->sysroot ? w->sysroot : "",
+                w->sysroot_src ? w->sysroot_src : "", w->proc_macro_cwd ? w->proc_macro_cwd : "",
+                w->runnables_program ? w->runnables_program : "");
 }
 
 /*
@@ -269,6 +271,7 @@ struct export_run {
         char *key;  /* output_key() */
         char *path; /* absolute output file, or NULL for standard output */
         char *fkey; /* key of the output file's record, or NULL */
+        char *self; /* this binary, named by the runnables (pm_path_self_exe()), or NULL */
 };
 
 /*
@@ -460,6 +463,9 @@ run_export(const struct export_opts *o, struct pm_error *err)
         x.w.sysroot = sysroot;
         x.w.sysroot_src = sysroot_src;
         x.w.proc_macro_cwd = cfg->root;
+        /* The runnables name this binary (docs/cli.md "check, test, run"). */
+        x.self = pm_path_self_exe();
+        x.w.runnables_program = x.self;
         x.w.pretty = o->pretty;
         x.key = output_key(&x.w);
         if (o->output && strcmp(o->output, "-") != 0) {
@@ -473,6 +479,7 @@ run_export(const struct export_opts *o, struct pm_error *err)
         r = produce_output(&x, g, &change, err);
 out:
         pm_free(x.key);
+        pm_free(x.self);
         pm_free(x.path);
         pm_free(x.fkey);
         pm_change_release(&change);

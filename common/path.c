@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path normalisation with rust-analyzer's semantics; never touches the file system
- * except pm_path_cwd(), pm_path_absolute() and pm_path_exists_in(). */
+ * except pm_path_cwd(), pm_path_absolute(), pm_path_exists_in() and pm_path_self_exe(). */
 #include "projmodel/path.h"
 
 #include <errno.h>
@@ -225,4 +225,19 @@ pm_path_exists_in(const char *dir, const char *name)
         r = lstat(p, &st) == 0;
         pm_free(p);
         return r;
+}
+
+char *
+pm_path_self_exe(void)
+{
+        char buf[4096];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+        if (n <= 0 || (size_t)n >= sizeof(buf) - 1) {
+                if (n > 0)
+                        errno = ENAMETOOLONG;
+                return NULL;
+        }
+        buf[n] = '\0';
+        return pm_path_normalize(NULL, NULL, buf);
 }

@@ -108,7 +108,7 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         struct pm_writer_options opts = { 0 };
         const struct pm_project *p0 = &srv->cfg->projects[0];
         const struct pm_adapter_ops *ops;
-        char *repo_bf = NULL, *bf = NULL;
+        char *repo_bf = NULL, *bf = NULL, *self = NULL;
         cJSON *project = NULL, *res = NULL;
         int r;
 
@@ -127,6 +127,9 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         opts.sysroot = srv->sysroot;
         opts.sysroot_src = srv->sysroot_src;
         opts.proc_macro_cwd = srv->cfg->root;
+        /* The runnables name this binary, as the one-shot discover does (docs/cli.md). */
+        self = pm_path_self_exe();
+        opts.runnables_program = self;
         opts.pretty = false;
         r = pm_project_json(srv->idx, &req, &opts, &bf, &project, err);
         if (r < 0)
@@ -143,6 +146,7 @@ out:
         cJSON_Delete(project);
         pm_free(bf);
         pm_free(repo_bf);
+        pm_free(self);
         return r;
 }
 

@@ -164,6 +164,10 @@ struct pm__spawn;
  * it the tool stays in the caller's group and only it is signalled (the one-shot commands:
  * whoever kills the command's group, e.g. rust-analyzer, kills the tool too). */
 #define PM__SPAWN_OWN_GROUP 1u
+/* Any exit status is the step's result, not an error, and stderr is kept up to @max_output like
+ * stdout (truncated, never killed for it): for `projmodel check|test|run`, whose output is the
+ * compiler's or the test's own (server/check.c). */
+#define PM__SPAWN_CAPTURE 2u
 
 /* @argv joined by spaces into @buf, shortened with "..." to fit. */
 void pm__tool_command_line(char *const *argv, char *buf, size_t size);
@@ -208,7 +212,8 @@ typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
  * line per pm__tool_error_line() from stderr, else stdout. When step->output_file is set,
  * stdout is capped like stderr and the file is *not* read here. On failure to start returns an
  * error (-ENOENT naming the tool when it is missing) and never calls @cb. @flags:
- * PM__SPAWN_OWN_GROUP or 0.
+ * PM__SPAWN_OWN_GROUP, PM__SPAWN_CAPTURE or 0. step->env, when set, is added to (and overrides
+ * names of) projmodel's environment for the tool.
  */
 int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
                     size_t max_output, unsigned flags, pm__spawn_cb cb, void *data,

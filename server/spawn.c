@@ -42,6 +42,7 @@ struct pm__spawn {
         bool cancelled;      /* pm__spawn_kill() */
         bool term_sent;      /* SIGTERM sent: SIGKILL follows after the grace */
         bool keep_out;       /* stdout is the step's output (no output_file) */
+        bool capture;        /* PM__SPAWN_CAPTURE */
         int io_error;        /* stdout could not be kept (out of memory), or 0 */
         struct pm_step rule; /* the step's exit-code rule only (argv and cwd not kept) */
         size_t max_output;   /* cap on r.out */
@@ -243,6 +244,8 @@ maybe_finish(struct pm__spawn *s)
                 code = pm_error_set(&err, PM_ETIMEOUT,
                                     "'%s' did not finish within %u ms (tool_timeout_ms)", s->cmd,
                                     s->timeout_ms);
+        } else if (s->capture) {
+                /* The exit status is the caller's to read. */
         } else if (s->r.term_signal != 0 ||
                    !pm_step_exit_ok(&s->rule, s->r.exit_status, s->r.out.len)) {
                 /* Most tools report on stderr; GN reports build file errors on stdout. */
@@ -329,7 +332,7 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         struct pm__spawn *s = stream->data;
         bool is_out = (uv_pipe_t *)stream == &s->out;
         struct pm_strbuf *sb = is_out ? &s->r.out : &s->r.err;
-        size_t cap = is_out && s->keep_out ? s->max_output : PM_TOOL_MAX_STDERR;
+        size_t cap = (is_out && s->keep_out) || s->capture ? s->max_output : PM_TOOL_MAX_STDERR;
 
         if (nread < 0) {
                 (void)uv_read_stop(stream);
@@ -365,6 +368,37 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
 }
 
+/*
+ * environ with @extra ("NAME=value", NULL-terminated) added, each replacing any entry of the
+ * same name: a pm_calloc'd array of borrowed strings, or NULL on out of memory.
+ */
+static char **
+merged_env(char *const *extra)
+{
+        size_t n = 0, n_extra = 0, k = 0;
+        char **env;
+
+        while (environ && environ[n])
+                n++;
+        while (extra[n_extra])
+                n_extra++;
+        env = pm_calloc(n + n_extra + 1, sizeof(*env));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strcspn(environ[i], "=");
+                bool replaced = false;
+
+                for (size_t j = 0; j < n_extra && !replaced; j++)
+                        replaced = strncmp(extra[j], environ[i], len) == 0 && extra[j][len] == '=';
+                if (!replaced)
+                        env[k++] = environ[i];
+        }
+        for (size_t j = 0; j < n_extra; j++)
+                env[k++] = extra[j];
+        return env;
+}
+
 void
 pm__spawn_kill(struct pm__spawn *s)
 {
@@ -382,20 +416,26 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         uv_process_options_t opts;
         uv_stdio_container_t stdio[3];
         struct pm__spawn *s = NULL;
+        char **env = NULL;
         const char *tool;
         int r;
 
         if (!step || !step->argv || !step->argv[0] || !step->argv[0][0])
                 return pm_error_set(err, -EINVAL, "internal bug: empty command");
         tool = step->argv[0];
-        s = pm_calloc(1, sizeof(*s));
-        if (!s)
+        if (step->env && !(env = merged_env(step->env)))
                 return pm_error_set(err, -ENOMEM, "out of memory");
+        s = pm_calloc(1, sizeof(*s));
+        if (!s) {
+                pm_free(env);
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        }
         pm__tool_command_line(step->argv, s->cmd, sizeof(s->cmd));
         pm_strbuf_init(&s->r.out);
         pm_strbuf_init(&s->r.err);
         s->own_group = (flags & PM__SPAWN_OWN_GROUP) != 0;
         s->keep_out = step->output_file == NULL;
+        s->capture = (flags & PM__SPAWN_CAPTURE) != 0;
         /* Only what pm_step_exit_ok() reads: the plan may be released before we are freed. */
         memcpy(s->rule.ok_exit_codes, step->ok_exit_codes, sizeof(s->rule.ok_exit_codes));
         s->rule.output_file = step->output_file ? s->cmd : NULL;
@@ -422,7 +462,9 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         opts.stdio = stdio;
         opts.stdio_count = 3;
         opts.exit_cb = on_exit_cb;
+        opts.env = env;
         r = uv_spawn(loop, &s->proc, &opts);
+        pm_free(env); /* the child has its copy once uv_spawn returned */
         s->n_open = 4;
         if (r < 0) {
                 /* uv_spawn failed: the process handle must still be closed. */

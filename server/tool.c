@@ -51,9 +51,9 @@ close_walk(uv_handle_t *h, void *arg)
                 uv_close(h, NULL);
 }
 
-int
-pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
-                 struct pm_tool_result *ret, struct pm_error *err)
+static int
+run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output, unsigned flags,
+         struct pm_tool_result *ret, struct pm_error *err)
 {
         struct sync_run sr;
         char cmd[PM_TOOL_CMD_MAX];
@@ -70,7 +70,7 @@ pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_out
         if (r < 0)
                 return pm_error_set(err, r, "cannot run '%s': %s", step->argv[0], uv_strerror(r));
         /* The one runner the daemon uses too, with the tool left in our process group. */
-        r = pm__spawn_start(&loop, step, timeout_ms, max_output, 0, on_done, &sr, NULL, err);
+        r = pm__spawn_start(&loop, step, timeout_ms, max_output, flags, on_done, &sr, NULL, err);
         (void)uv_run(&loop, UV_RUN_DEFAULT);
         uv_walk(&loop, close_walk, NULL);
         (void)uv_run(&loop, UV_RUN_DEFAULT);
@@ -112,6 +112,20 @@ pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_out
 out:
         pm_tool_result_release(&sr.res);
         return r;
+}
+
+int
+pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
+                 struct pm_tool_result *ret, struct pm_error *err)
+{
+        return run_sync(step, timeout_ms, max_output, 0, ret, err);
+}
+
+int
+pm_tool_run_capture(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
+                    struct pm_tool_result *ret, struct pm_error *err)
+{
+        return run_sync(step, timeout_ms, max_output, PM__SPAWN_CAPTURE, ret, err);
 }
 
 void

@@ -32,6 +32,8 @@ struct pm_step {
          * (query) or 1 (cquery). An accepted non-zero exit with empty output is still a failure.
          */
         int ok_exit_codes[4];
+        char **env; /* "NAME=value" entries (NULL-terminated) set for this step on top of, and
+                     * overriding, projmodel's environment; NULL for none */
 };
 
 /*

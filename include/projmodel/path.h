@@ -47,4 +47,11 @@ char *pm_path_absolute(const char *path);
 /* True if @dir/@name exists (lstat(): a dangling symlink counts). False on out of memory. */
 bool pm_path_exists_in(const char *dir, const char *name);
 
+/*
+ * The absolute path of the running executable (/proc/self/exe resolved), pm_malloc'd (caller
+ * frees with pm_free), or NULL with errno set. The runnables of rust-project.json name it, so
+ * rust-analyzer runs the same projmodel that wrote them.
+ */
+char *pm_path_self_exe(void);
+
 #endif

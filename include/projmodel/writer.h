@@ -19,8 +19,8 @@ struct pm_writer_options {
         const char *runnables_program; /* absolute path of the projmodel binary: when set
                                         * (and proc_macro_cwd), the project carries `runnables`
                                         * flycheck/run/testOne = `check|run|test {label} ...`
-                                        * with cwd proc_macro_cwd; no caller sets it until those
-                                        * commands exist */
+                                        * with cwd proc_macro_cwd; export and both discover
+                                        * paths set it (pm_path_self_exe()) */
         bool pretty;                   /* indent the output (export only; discover is compact) */
 };
 
