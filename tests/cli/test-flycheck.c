@@ -246,6 +246,33 @@ Test(cli_flycheck, gn_flycheck_runnable_reports_a_type_error_at_its_line, .init 
         pm_free(rlib);
 }
 
+Test(cli_flycheck, discover_carries_the_same_runnables_as_export, .init = setup_built)
+{
+        cJSON *p = export_project(fx.repo), *fin;
+        char *file = cli_fx_path(&fx, "lib/util/src/lib.rs");
+        char *arg = pm_test_strf("{\"path\": \"%s\"}", file);
+        char *a, *b, *errors = NULL;
+        struct cli_run r;
+
+        cli_fx_run(&fx, NULL, NULL, (const char *[]){ "discover", "--no-refresh", arg, NULL }, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_eq(pm_test_validate_discover_output(r.out, &errors), 0, "%s", errors);
+        fin = cJSON_Parse(strrchr(r.out, '{') ? strstr(r.out, "{\"kind\":\"finished\"") : r.out);
+        cr_assert(fin, "%s", r.out);
+        a = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(p, "runnables"));
+        b = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(fin, "project"), "runnables"));
+        cr_assert_str_eq(a, b);
+        cr_assert(strstr(a, pm_test_projmodel()) || strstr(a, "\"program\":\"/"), "%s", a);
+        cJSON_free(a);
+        cJSON_free(b);
+        cJSON_Delete(fin);
+        cli_run_release(&r);
+        pm_free(arg);
+        pm_free(file);
+        cJSON_Delete(p);
+}
+
 Test(cli_flycheck, gn_test_one_runs_exactly_the_named_test, .init = setup_built)
 {
         cJSON *p = export_project(fx.repo);
