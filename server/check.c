@@ -353,6 +353,16 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
                 (void)pm_error_prefix(err, "the command ninja runs for '%s'", req->crate->label);
                 goto out;
         }
+        for (size_t i = 1; cmd[i]; i++) {
+                if (cmd[i][0] == '@' &&
+                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : dir, cmd[i] + 1)) {
+                        r = pm_error_set(err, PM_EUNSUPPORTED,
+                                         "the rustc command of '%s' reads the response file '%s', "
+                                         "which ninja writes only while it builds the target",
+                                         req->crate->label, cmd[i] + 1);
+                        goto out;
+                }
+        }
         if (!is_rustc(cfg, cmd[0])) {
                 r = pm_error_set(err, PM_EUNSUPPORTED,
                                  "the command ninja runs for '%s' is '%s', not rustc: projmodel "

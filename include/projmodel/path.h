@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path handling: the same normalisation rust-analyzer applies (no symlink resolution).
- * Only pm_path_cwd(), pm_path_absolute() and pm_path_exists_in() look at the file system. */
+ * Only pm_path_cwd(), pm_path_absolute(), pm_path_exists_in() and pm_path_self_exe() look at the
+ * file system. */
 #ifndef PROJMODEL_PATH_H
 #define PROJMODEL_PATH_H
 

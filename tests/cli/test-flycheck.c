@@ -206,7 +206,8 @@ flycheck_cycle(const char *root, const char *root_rel, const char *rel)
         cJSON *p = export_project(root);
         char *root_module = pm_test_strf("%s/%s", root, root_rel);
         char *file = pm_test_strf("%s/%s", root, rel), *orig = pm_test_read_file(file);
-        char *broken = pm_test_strf("%s\npub fn flycheck_broken() -> u32 { \"text\" }\n", orig);
+        char *broken = pm_test_strf(
+                "%s\n#[allow(dead_code)] fn flycheck_broken() -> u32 { \"text\" }\n", orig);
         const char *label = label_of(p, root_module);
         const cJSON *fc = runnable(p, "flycheck");
         char *out = NULL, *err = NULL;
@@ -273,6 +274,12 @@ Test(cli_flycheck, discover_carries_the_same_runnables_as_export, .init = setup_
         cJSON_Delete(p);
 }
 
+/* A label with a toolchain has no ninja phony: its output comes from GN's project.json. */
+Test(cli_flycheck, gn_flycheck_on_a_proc_macro_of_the_host_toolchain, .init = setup_built)
+{
+        flycheck_cycle(fx.repo, "lib/describe_derive/lib.rs", "lib/describe_derive/lib.rs");
+}
+
 Test(cli_flycheck, gn_test_one_runs_exactly_the_named_test, .init = setup_built)
 {
         cJSON *p = export_project(fx.repo);
@@ -328,6 +335,29 @@ Test(cli_flycheck, check_on_what_no_crate_owns_is_one_line_and_fails, .init = se
         cr_assert(cli_one_error_line(r.err, "not a test target"), "%s", r.err);
         cli_run_release(&r);
         pm_free(stray);
+}
+
+/* ninja's command for a crate is a shell line: what needs a shell, or is not rustc, is refused. */
+Test(cli_flycheck, gn_commands_that_need_a_shell_are_refused_in_one_line, .init = setup_plain)
+{
+        char *tc = cli_fx_path(&fx, "build/toolchain/BUILD.gn");
+        struct cli_run r;
+
+        pm_test_edit_file(tc, "\"{{rustenv}} rustc --crate-name",
+                          "\"cd . && {{rustenv}} rustc --crate-name");
+        cli_fx_run(&fx, NULL, NULL, (const char *[]){ "check", "//lib/util:util", NULL }, &r);
+        cr_assert_eq(r.status, 1, "%s", r.err);
+        cr_assert(cli_one_error_line(r.err, "'&' needs a shell"), "%s", r.err);
+        cr_assert(strstr(r.err, "//lib/util:util"), "%s", r.err);
+        cr_assert_str_empty(r.out);
+        cli_run_release(&r);
+
+        pm_test_edit_file(tc, "cd . && {{rustenv}} rustc", "{{rustenv}} nice rustc");
+        cli_fx_run(&fx, NULL, NULL, (const char *[]){ "check", "//lib/util:util", NULL }, &r);
+        cr_assert_eq(r.status, 1, "%s", r.err);
+        cr_assert(cli_one_error_line(r.err, "is 'nice', not rustc"), "%s", r.err);
+        cli_run_release(&r);
+        pm_free(tc);
 }
 
 /* A Cargo workspace: member `calc` (a library with two unit tests) and `app` (a binary). */
