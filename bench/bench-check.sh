@@ -52,16 +52,16 @@ measure() {
 # Warm the model and projmodel's own output directory once.
 (cd "$work/gn" && "$projmodel" export >/dev/null && "$projmodel" check //lib/engine:engine >/dev/null)
 (cd "$work/cargo" && "$projmodel" export >/dev/null && "$projmodel" check 'cargo:.#calc@0.1.0' >/dev/null 2>&1)
-(cd "$work/cargo" && cargo check -q -p calc --lib >/dev/null 2>&1)
+(cd "$work/cargo" && cargo check -q --profile=test -p calc --lib >/dev/null 2>&1)
 
 read -r gb gm < <(measure "$work/gn" "$work/gn/lib/engine/src/job.rs" ninja -C out obj/lib/engine/libengine.rlib)
 read -r pb pm < <(measure "$work/gn" "$work/gn/lib/engine/src/job.rs" "$projmodel" check //lib/engine:engine)
-read -r cb cm < <(measure "$work/cargo" "$work/cargo/calc/src/lib.rs" cargo check --message-format=json -p calc --lib)
+read -r cb cm < <(measure "$work/cargo" "$work/cargo/calc/src/lib.rs" cargo check --message-format=json --profile=test -p calc --lib)
 read -r qb qm < <(measure "$work/cargo" "$work/cargo/calc/src/lib.rs" "$projmodel" check 'cargo:.#calc@0.1.0')
 
 echo "| one crate after its source changed ($runs runs) | best | median |"
 echo "|---|---|---|"
 echo "| GN: \`ninja -C out obj/lib/engine/libengine.rlib\` | $gb ms | $gm ms |"
 echo "| GN: \`projmodel check //lib/engine:engine\` | $pb ms | $pm ms |"
-echo "| Cargo: \`cargo check --message-format=json -p calc --lib\` | $cb ms | $cm ms |"
+echo "| Cargo: \`cargo check --message-format=json --profile=test -p calc --lib\` | $cb ms | $cm ms |"
 echo "| Cargo: \`projmodel check 'cargo:.#calc@0.1.0'\` | $qb ms | $qm ms |"

@@ -577,6 +577,9 @@ cargo_argv(const struct pm_config *cfg, const struct pm_check_request *req, cons
                 r = pm_argv_push(&argv, verb);
         if (r >= 0 && strcmp(verb, "check") == 0)
                 r = pm_argv_push(&argv, "--message-format=json");
+        /* The test profile: the crate with cfg(test), as rust-analyzer sees member crates. */
+        if (r >= 0 && strcmp(verb, "check") == 0)
+                r = pm_argv_push(&argv, "--profile=test");
         if (r >= 0)
                 r = pm_argv_push(&argv, "--manifest-path");
         if (r >= 0)
