@@ -686,6 +686,130 @@ out:
         return r;
 }
 
+/* ---- Buck2 ---- */
+
+/* `<command> [--isolation-dir D] <verb>` from the "buck2" settings the model was queried with. */
+static int
+buck2_argv(const struct pm_config *cfg, const struct pm_check_request *req, const char *verb,
+           char ***ret, struct pm_error *err)
+{
+        const cJSON *s = req->project->settings;
+        const char **command = NULL, *isolation;
+        size_t n_command = 0;
+        char **argv = NULL;
+        int r;
+
+        r = pm_config_get_strv(cfg, s, "command", &command, &n_command, err);
+        if (r >= 0)
+                r = pm_config_get_string(cfg, s, "isolation_dir", ".projmodel", &isolation, err);
+        if (r < 0)
+                goto out;
+        argv = n_command ? pm_argv_new(command, n_command)
+                         : pm_argv_new((const char *const[]){ "buck2" }, 1);
+        r = argv ? 0 : -ENOMEM;
+        /* The isolation dir of projmodel's queries: a buck2 daemon and buck-out of its own. */
+        if (r >= 0 && isolation[0]) {
+                r = pm_argv_push(&argv, "--isolation-dir");
+                if (r >= 0)
+                        r = pm_argv_push(&argv, isolation);
+        }
+        if (r >= 0)
+                r = pm_argv_push(&argv, verb);
+        if (r < 0) {
+                r = oom(err);
+                goto out;
+        }
+        *ret = pm_steal_ptr(&argv);
+out:
+        pm_argv_free(argv);
+        pm_free(command);
+        return r;
+}
+
+/*
+ * Buck2 check: `buck2 build LABEL[diag.json] --show-full-json-output` builds the prelude's
+ * rustc-diagnostics subtarget (written even when rustc fails) and prints {"<target>": "<absolute
+ * path>"}; each line of that file is a rustc JSON diagnostic, paths relative to the project root
+ * (where buck2 runs rustc). run: `buck2 run LABEL -- ARG...`.
+ */
+static int
+buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
+         struct pm_check_result *ret, struct pm_error *err)
+{
+        struct pm_tool_result res = { 0 };
+        struct pm_strbuf diag = PM_STRBUF_INIT;
+        char **argv = NULL, *target = NULL, line[300];
+        cJSON *shown = NULL;
+        const cJSON *path;
+        int r;
+
+        if (req->action == PM_CHECK_TEST)
+                return pm_error_set(err, PM_EUNSUPPORTED,
+                                    "projmodel test does not support buck2 yet: its test runner "
+                                    "does not take libtest's --exact (docs/build-integration.md)");
+        r = buck2_argv(cfg, req, req->action == PM_CHECK_CHECK ? "build" : "run", &argv, err);
+        if (r < 0)
+                goto out;
+        target = req->action == PM_CHECK_CHECK ? pm_asprintf("%s[diag.json]", req->crate->label)
+                                               : pm_strdup(req->crate->label);
+        r = target ? pm_argv_push(&argv, target) : -ENOMEM;
+        if (r >= 0 && req->action == PM_CHECK_CHECK)
+                r = pm_argv_push(&argv, "--show-full-json-output");
+        if (r >= 0 && req->action == PM_CHECK_RUN)
+                r = pm_argv_push(&argv, "--");
+        for (size_t i = 0;
+             r >= 0 && req->action == PM_CHECK_RUN && req->run_args && req->run_args[i]; i++)
+                r = pm_argv_push(&argv, req->run_args[i]);
+        if (r < 0) {
+                r = oom(err);
+                goto out;
+        }
+        r = capture(cfg, argv, req->project->root, NULL, &res, err);
+        if (r < 0)
+                goto out;
+        if (req->action == PM_CHECK_RUN) {
+                ret->exit_status = status_of(&res);
+                if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
+                    pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
+                        r = oom(err);
+                goto out;
+        }
+        if (res.exit_status != 0) {
+                first_error(&res, line, sizeof(line));
+                r = pm_error_set(err, PM_ETOOL, "buck2 could not build '%s': %s", target, line);
+                goto out;
+        }
+        shown = cJSON_ParseWithLength(res.out.buf ? res.out.buf : "", res.out.len);
+        path = shown && cJSON_IsObject(shown) ? shown->child : NULL;
+        if (!cJSON_IsString(path) || !pm_path_is_absolute(path->valuestring)) {
+                r = pm_error_set(err, PM_EBADTOOLOUTPUT,
+                                 "buck2 build %s --show-full-json-output named no output file",
+                                 target);
+                goto out;
+        }
+        r = pm_strbuf_read_file(&diag, path->valuestring, cfg->max_tool_output, err);
+        if (r < 0)
+                goto out;
+        for (const char *p = diag.buf; p && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+                if (pm_check_diagnostic_line(p, n, req->project->root, &ret->out, NULL) < 0) {
+                        r = oom(err);
+                        goto out;
+                }
+                p = nl ? nl + 1 : p + n;
+        }
+        r = 0;
+out:
+        cJSON_Delete(shown);
+        pm_strbuf_release(&diag);
+        pm_tool_result_release(&res);
+        pm_argv_free(argv);
+        pm_free(target);
+        return r;
+}
+
 int
 pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
              struct pm_check_result *ret, struct pm_error *err)
@@ -708,6 +832,8 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
                 return gn_do(cfg, req, ret, err);
         if (strcmp(bs, "cargo") == 0)
                 return cargo_do(cfg, req, ret, err);
+        if (strcmp(bs, "buck2") == 0)
+                return buck2_do(cfg, req, ret, err);
         return pm_error_set(err, PM_EUNSUPPORTED,
                             "projmodel %s does not support %s yet (docs/build-integration.md)",
                             req->action == PM_CHECK_CHECK  ? "check"

@@ -437,6 +437,88 @@ Test(cli_flycheck, cargo_flycheck_and_test_one_through_cargo, .init = setup_plai
         cJSON_Delete(p);
 }
 
+/*
+ * A stand-in for buck2 (it cannot run here), answering in its documented formats: `targets
+ * --json` with the fixture's targets, `build X[diag.json] --show-full-json-output` with
+ * {"X[diag.json]": "<absolute path>"} and a diag.json of rustc JSON diagnostics (paths relative to
+ * the project root, a type error at lib/foo/src/parse.rs:2), `run` printing its arguments. Every
+ * argv is appended to argv.log beside it.
+ */
+static const char fake_buck2[] =
+        "#!/usr/bin/env python3\n"
+        "import json, os, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "with open(os.path.join(here, 'argv.log'), 'a') as f:\n"
+        "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "args = [a for a in sys.argv[1:] if not a.startswith('-')]\n"
+        "if 'targets' in args:\n"
+        "    sys.stdout.write(open(os.path.join(os.getcwd(), 'targets.json')).read())\n"
+        "elif 'build' in args:\n"
+        "    target = args[-1]\n"
+        "    out = os.path.join(os.getcwd(), 'buck-out', 'diag.json')\n"
+        "    os.makedirs(os.path.dirname(out), exist_ok=True)\n"
+        "    span = {'file_name': 'lib/foo/src/parse.rs', 'line_start': 2, 'line_end': 2,\n"
+        "            'is_primary': True, 'expansion': None}\n"
+        "    d = {'$message_type': 'diagnostic', 'message': 'mismatched types',\n"
+        "         'level': 'error', 'spans': [span], 'children': [], 'rendered': 'error'}\n"
+        "    open(out, 'w').write(json.dumps(d) + '\\n')\n"
+        "    print(json.dumps({target: out}))\n"
+        "elif 'run' in args:\n"
+        "    print('ran', ' '.join(sys.argv[sys.argv.index('--') + 1:]))\n";
+
+Test(cli_flycheck, buck2_flycheck_builds_the_diag_json_subtarget, .init = setup_plain)
+{
+        char *repo = pm_test_strf("%s/b2", fx.tmp),
+             *src = pm_test_strf("%s/tests/buck2/fixtures/repo", pm_test_source_root());
+        char *fake = pm_test_strf("%s/fake-buck2", fx.tmp),
+             *log = pm_test_strf("%s/argv.log", fx.tmp);
+        char *conf = pm_test_strf("%s/.projmodel.json", repo), *text;
+        char *file = pm_test_strf("%s/lib/foo/src/parse.rs", repo),
+             *root = pm_test_strf("%s/lib/foo/src/lib.rs", repo);
+        char *main_rs = pm_test_strf("%s/app/src/main.rs", repo);
+        char *out = NULL, *err = NULL, *expect;
+        cJSON *p;
+        const char *label;
+
+        cr_assert_eq(pm_test_copy_tree(src, repo), 0);
+        cr_assert_eq(pm_test_write_file(fake, fake_buck2), 0);
+        cr_assert_eq(chmod(fake, 0755), 0);
+        text = pm_test_strf("{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"%s\"]}}\n",
+                            fake);
+        cr_assert_eq(pm_test_write_file(conf, text), 0);
+
+        p = export_project(repo);
+        label = label_of(p, root);
+        cr_assert_eq(run_runnable(runnable(p, "flycheck"), label, "{saved_file}", file, &out, &err),
+                     0, "%s", err);
+        cr_assert_eq(count_errors(out, file, 2), 1, "%s", out);
+        pm_free(text);
+        text = pm_test_read_file(log);
+        expect = pm_test_strf(
+                "[\"--isolation-dir\", \".projmodel\", \"build\", \"%s[diag.json]\", \"--show-full-json-output\"]\n",
+                label);
+        cr_assert(strstr(text, expect), "%s", text);
+        pm_free(out);
+        pm_free(err);
+
+        cr_assert_eq(run_runnable(runnable(p, "run"), label_of(p, main_rs), "", "", &out, &err), 0,
+                     "%s", err);
+        cr_assert_str_eq(out, "ran \n");
+        pm_free(out);
+        pm_free(err);
+        pm_free(expect);
+        pm_free(text);
+        pm_free(main_rs);
+        pm_free(root);
+        pm_free(file);
+        pm_free(conf);
+        pm_free(log);
+        pm_free(fake);
+        pm_free(src);
+        pm_free(repo);
+        cJSON_Delete(p);
+}
+
 TestSuite(check_util);
 
 static void
