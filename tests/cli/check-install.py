@@ -43,6 +43,10 @@ def main():
         commands = re.findall(r'^  (\w+)', top.split('commands:')[1], re.M)
         if len(commands) < 5:
             failures.append('projmodel --help lists too few commands: %r' % commands)
+        # The runnables rust-analyzer runs are commands like the others (docs/cli.md).
+        for cmd in ('check', 'test', 'run'):
+            if cmd not in commands:
+                failures.append('projmodel --help does not list %s' % cmd)
         top_bash = run(['bash', '-c', 'source "$1"; COMP_WORDS=(projmodel ""); COMP_CWORD=1; '
                         '_projmodel; printf "%s\\n" "${COMPREPLY[@]}"', 'x', bash]).split()
         for cmd in commands:
