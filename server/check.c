@@ -271,15 +271,21 @@ ninja_build(const struct pm_config *cfg, const char *dir, char *const *targets,
         return r;
 }
 
-/* True for a flag that names an output or error format, which check replaces; *skip_next when
- * its value is the next word. */
+/* True for a flag that names an output, an incremental directory (the user's) or an error
+ * format, which check replaces or drops; *skip_next when its value is the next word (@next). */
 static bool
-is_output_flag(const char *a, bool *skip_next)
+is_output_flag(const char *a, const char *next, bool *skip_next)
 {
         static const char *const two[] = { "--emit",         "-o",     "--out-dir",
                                            "--error-format", "--json", NULL };
 
         *skip_next = false;
+        if (strncmp(a, "-Cincremental=", 14) == 0)
+                return true;
+        if (strcmp(a, "-C") == 0 && next && strncmp(next, "incremental=", 12) == 0) {
+                *skip_next = true;
+                return true;
+        }
         for (size_t i = 0; two[i]; i++) {
                 size_t n = strlen(two[i]);
 
@@ -383,7 +389,7 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
         for (size_t i = 0; cmd[i]; i++) {
                 bool skip;
 
-                if (is_output_flag(cmd[i], &skip)) {
+                if (is_output_flag(cmd[i], cmd[i + 1], &skip)) {
                         if (skip && cmd[i + 1])
                                 i++;
                         continue;
@@ -622,7 +628,7 @@ cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
         };
         struct pm_tool_result res = { 0 };
         char **argv = NULL;
-        bool any_error = false, any_line = false;
+        bool any_error = false;
         int r;
 
         r = pm_mkdir_p(req->out_dir, err);
@@ -667,7 +673,6 @@ cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
                         goto out;
                 }
                 any_error |= is_error;
-                any_line |= r > 0;
                 p = nl ? nl + 1 : p + n;
         }
         r = pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0 ? oom(err)
@@ -679,7 +684,6 @@ cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
                 r = pm_error_set(err, PM_ETOOL, "cargo check of '%s' failed: %s", req->crate->label,
                                  line);
         }
-        (void)any_line;
 out:
         pm_tool_result_release(&res);
         pm_argv_free(argv);

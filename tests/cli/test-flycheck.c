@@ -3,6 +3,7 @@
  * (placeholders substituted, program and cwd from the JSON): check-on-save reports a type error
  * at its file and line and nothing once fixed, testOne runs exactly one test (GN and Cargo);
  * plus the pure halves of `projmodel check` (command splitting, diagnostic paths). */
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -360,6 +361,31 @@ Test(cli_flycheck, gn_commands_that_need_a_shell_are_refused_in_one_line, .init 
         cr_assert_eq(r.status, 1, "%s", r.err);
         cr_assert(cli_one_error_line(r.err, "is 'nice', not rustc"), "%s", r.err);
         cli_run_release(&r);
+        pm_free(tc);
+}
+
+/* The crate's own command may name the user's incremental directory: check drops it (ninja,
+ * building the dependencies, still uses it for theirs). */
+Test(cli_flycheck, gn_check_leaves_the_users_incremental_directory_alone, .init = setup_plain)
+{
+        char *tc = cli_fx_path(&fx, "build/toolchain/BUILD.gn"),
+             *inc = cli_fx_path(&fx, "out/incr");
+        struct cli_run r;
+        struct dirent *e;
+        DIR *d;
+
+        pm_test_edit_file(tc, "-o {{output}}", "-C incremental=incr -o {{output}}");
+        cli_fx_run(&fx, NULL, NULL, (const char *[]){ "check", "//lib/util:util", NULL }, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_str_empty(r.out);
+        d = opendir(inc);
+        while (d && (e = readdir(d)))
+                cr_assert_neq(strncmp(e->d_name, "util-", 5), 0, "check wrote %s/%s", inc,
+                              e->d_name);
+        if (d)
+                closedir(d);
+        cli_run_release(&r);
+        pm_free(inc);
         pm_free(tc);
 }
 
