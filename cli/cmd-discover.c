@@ -119,7 +119,12 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
         wopts.sysroot_src = sysroot_src;
         wopts.proc_macro_cwd = cfg->root;
         /* The runnables name this binary (docs/cli.md "check, test, run"). */
+        errno = 0;
         self = pm_path_self_exe();
+        if (!self && errno == ENOMEM) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
         wopts.runnables_program = self;
         wopts.pretty = false;
         r = pm_writer_project(answer.graph, &wopts, ret_project, err);

@@ -464,7 +464,12 @@ run_export(const struct export_opts *o, struct pm_error *err)
         x.w.sysroot_src = sysroot_src;
         x.w.proc_macro_cwd = cfg->root;
         /* The runnables name this binary (docs/cli.md "check, test, run"). */
+        errno = 0;
         x.self = pm_path_self_exe();
+        if (!x.self && errno == ENOMEM) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
         x.w.runnables_program = x.self;
         x.w.pretty = o->pretty;
         x.key = output_key(&x.w);

@@ -230,7 +230,7 @@ pm_path_exists_in(const char *dir, const char *name)
 char *
 pm_path_self_exe(void)
 {
-        char buf[4096];
+        char buf[4096], *r;
         ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 
         if (n <= 0 || (size_t)n >= sizeof(buf) - 1) {
@@ -239,5 +239,8 @@ pm_path_self_exe(void)
                 return NULL;
         }
         buf[n] = '\0';
-        return pm_path_normalize(NULL, NULL, buf);
+        r = pm_path_normalize(NULL, NULL, buf);
+        if (!r)
+                errno = ENOMEM;
+        return r;
 }

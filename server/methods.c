@@ -128,7 +128,12 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         opts.sysroot_src = srv->sysroot_src;
         opts.proc_macro_cwd = srv->cfg->root;
         /* The runnables name this binary, as the one-shot discover does (docs/cli.md). */
+        errno = 0;
         self = pm_path_self_exe();
+        if (!self && errno == ENOMEM) {
+                r = oom(err);
+                goto out;
+        }
         opts.runnables_program = self;
         opts.pretty = false;
         r = pm_project_json(srv->idx, &req, &opts, &bf, &project, err);

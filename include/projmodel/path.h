@@ -50,8 +50,8 @@ bool pm_path_exists_in(const char *dir, const char *name);
 
 /*
  * The absolute path of the running executable (/proc/self/exe resolved), pm_malloc'd (caller
- * frees with pm_free), or NULL with errno set. The runnables of rust-project.json name it, so
- * rust-analyzer runs the same projmodel that wrote them.
+ * frees with pm_free), or NULL with errno set (ENOMEM when out of memory). The runnables of
+ * rust-project.json name it, so rust-analyzer runs the same projmodel that wrote them.
  */
 char *pm_path_self_exe(void);
 
