@@ -192,8 +192,10 @@ pm_dylib_cache_put(const char *cache_dir, const char *built_path, char **out_pat
         base = pm_path_basename(built_path);
         dot = strrchr(base, '.');
         dir = pm_path_join(NULL, abs_cache, "dylibs");
-        dest = dot && dot != base ? pm_asprintf("%s/%016" PRIx64 "%s", dir ? dir : "", h, dot)
-                                  : pm_asprintf("%s/%016" PRIx64, dir ? dir : "", h);
+        /* "lib" first: rustc takes a proc macro by path (`--extern name=path`) only when the
+         * file is named lib*.so (lib*.dylib, ...); rust-analyzer loads any name. */
+        dest = dot && dot != base ? pm_asprintf("%s/lib%016" PRIx64 "%s", dir ? dir : "", h, dot)
+                                  : pm_asprintf("%s/lib%016" PRIx64, dir ? dir : "", h);
         if (!dir || !dest) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto exit;

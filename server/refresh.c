@@ -169,6 +169,8 @@ pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
         /* Before the parse opens any file: what changes after this is caught (stamp.h). */
         since = pm_stamp_clock();
         r = ops->parse(q, outputs, n_outputs, &g, err);
+        if (r == 0)
+                r = pm__dylibs_cache(q->config, g, err);
         if (r < 0)
                 goto out;
         if (stampable && g->inputs_known && !g->partial) {

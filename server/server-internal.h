@@ -19,6 +19,7 @@ struct cJSON;
 struct pm_config;
 struct pm_project;
 struct pm_error;
+struct pm_graph;
 struct pm_step;
 
 /*
@@ -196,6 +197,14 @@ char *pm__tool_which(const char *tool, const char *cwd);
  */
 char *pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result *res,
                      const struct pm_error *err);
+
+/*
+ * When @g->dylibs_built, replace every crate's proc_macro_dylib by its copy in the
+ * content-addressed dylib cache under @cfg's cache directory (pm_dylib_cache_put()); a dylib
+ * that cannot be copied keeps its path and gets a note saying why. Before the graph is
+ * applied, in both the one-shot refresh and the daemon's worker. -ENOMEM only.
+ */
+int pm__dylibs_cache(const struct pm_config *cfg, struct pm_graph *g, struct pm_error *err);
 
 /* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
  * @r holds what was captured either way (the callee releases it after the callback). */

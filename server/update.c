@@ -383,6 +383,8 @@ work_cb(uv_work_t *w)
         r->q.previous_fingerprints = previous_fingerprints(r);
         code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
         r->q.previous_fingerprints = NULL;
+        if (code == 0)
+                code = pm__dylibs_cache(srv->cfg, g, &r->werr);
         if (code < 0)
                 goto out;
         r->wparse_ms = pm_clock_ms() - t0 - r->wread_ms;

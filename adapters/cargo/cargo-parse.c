@@ -754,6 +754,7 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 r = oom(&x);
                 goto out;
         }
+        x.g->dylibs_built = x.building;
         r = parse_metadata(&x, json);
         if (r == 0)
                 r = add_lockfile(&x, json);

@@ -8,7 +8,7 @@ struct pm_error;
 
 /*
  * Copy the dylib at @built_path (as a build tool reported it) to
- * "<@cache_dir>/dylibs/<content hash>.<ext>", where the hash is 16 hex digits of pm_hash64() of
+ * "<@cache_dir>/dylibs/lib<content hash>.<ext>", where the hash is 16 hex digits of pm_hash64() of
  * the bytes and <ext> is @built_path's extension ("so", "dylib", "dll"; none when it has none).
  * Creates @cache_dir and its "dylibs" folder when missing. The copy is written to a temporary
  * file in the same folder and renamed into place, so a reader sees either no file or the whole

@@ -180,6 +180,13 @@ struct pm_graph {
         /* NULL, or what the parse saw of each file of `inputs` (same order; in the arena), so
          * the stamp need not stat them again (pm_stamp_make_known()). */
         struct pm_stamp_file *input_files;
+        /*
+         * The crates' proc_macro_dylib paths are what a build run by the query itself reported
+         * (Cargo's build step), in the tool's own output directory, which its next run may
+         * rewrite in place: the server copies each into the content-addressed dylib cache
+         * (projmodel/dylib-cache.h) before the graph is applied.
+         */
+        bool dylibs_built;
 };
 
 /* A new empty graph owned by the caller (free with pm_graph_free()), or NULL on OOM. */

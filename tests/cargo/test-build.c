@@ -226,6 +226,7 @@ assert_build_script_applied(const struct bfx *fx, const cJSON *p)
 Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
 {
         char *text = NULL, *report = NULL, *work, *target, *out = NULL, *dump_err = NULL, *appdir;
+        char *dylibs, *first_dylib, *before, *after;
         const char *dump[] = { "dump", "--root", NULL, "--no-refresh", NULL };
         const cJSON *mac, *app, *dylib;
         const char *cargo;
@@ -240,8 +241,10 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
         dylib = cJSON_GetObjectItemCaseSensitive(mac, "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(dylib), "the proc macro has a dylib");
         cr_assert(is_kind(dylib->valuestring, S_IFREG), "'%s' exists", dylib->valuestring);
-        cr_assert(under(dylib->valuestring, fx.cache), "'%s' is in projmodel's cache",
+        dylibs = pm_test_strf("%s/dylibs", fx.cache);
+        cr_assert(under(dylib->valuestring, dylibs), "'%s' is in the content-addressed cache",
                   dylib->valuestring);
+        first_dylib = pm_test_strf("%s", dylib->valuestring);
 
         /* CARGO as cargo sets it: an absolute path to a cargo that runs. */
         app = crate_named(p, "app");
@@ -270,6 +273,29 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
         cr_assert_null(strstr(out, "build script"), "%s", out);
         cr_assert_null(strstr(out, "not built"), "%s", out);
 
+        /* A changed proc macro is a new file; the one rust-analyzer may have loaded stays as it
+         * was (cargo rebuilds its own output in place). */
+        before = pm_test_read_file(first_dylib);
+        cr_assert_not_null(before);
+        write_rel(&fx, "ws/mac/src/lib.rs",
+                  "use proc_macro::TokenStream;\n"
+                  "#[proc_macro_derive(Hello)]\n"
+                  "pub fn hello(_input: TokenStream) -> TokenStream {\n"
+                  "    \"impl S { pub fn hello() -> u32 { 2 } }\".parse().unwrap()\n"
+                  "}\n");
+        cJSON_Delete(p);
+        p = export_ok(&fx, NULL);
+        dylib = cJSON_GetObjectItemCaseSensitive(crate_named(p, "mac"), "proc_macro_dylib_path");
+        cr_assert(cJSON_IsString(dylib) && under(dylib->valuestring, dylibs));
+        cr_assert_str_neq(dylib->valuestring, first_dylib, "the rebuilt proc macro has a new path");
+        after = pm_test_read_file(first_dylib);
+        cr_assert(after && memcmp(before, after, strlen(before)) == 0, "'%s' was rewritten",
+                  first_dylib);
+
+        pm_free(before);
+        pm_free(after);
+        pm_free(first_dylib);
+        pm_free(dylibs);
         pm_free(out);
         pm_free(dump_err);
         pm_free(target);

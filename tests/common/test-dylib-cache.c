@@ -41,7 +41,7 @@ Test(common_dylib_cache, copies_under_the_content_hash_and_reuses_it)
              *built = pm_test_strf("%s/target/libderive_foo-1a2b.so", tmp);
         char *cache = pm_test_strf("%s/cache", tmp), *dylibs = pm_test_strf("%s/dylibs", cache);
         const char *content = "\177ELF pretend library v1";
-        char *want = pm_test_strf("%s/%016" PRIx64 ".so", dylibs,
+        char *want = pm_test_strf("%s/lib%016" PRIx64 ".so", dylibs,
                                   pm_hash64(content, strlen(content), 0));
         char *got = NULL, *again = NULL, *text;
         struct pm_error err;
