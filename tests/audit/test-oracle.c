@@ -168,8 +168,8 @@ Test(audit_oracle, rustc_unsafe_code_errors_are_the_listed_sites)
         size_t n = 0;
         int status;
 
-        if (!pm_test_have("rustc") || !pm_test_have("cargo"))
-                cr_skip_test("rustc and cargo are needed");
+        cr_assert(pm_test_have("rustc") && pm_test_have("cargo"),
+                  "rustc and cargo are needed (see scripts/setup.sh)");
         tmp = pm_test_mkdtemp();
         ws = pm_test_strf("%s/ws", tmp);
         db = pm_test_strf("%s/model.db", tmp);
@@ -226,8 +226,7 @@ Test(audit_oracle, inventory_follows_mod_path_and_include)
         size_t found = 0;
         int status;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         cr_assert_eq(pm_test_copy_tree(src, ws), 0);
         {
                 const char *argv[] = { pm_test_projmodel(),
@@ -309,8 +308,8 @@ Test(audit_oracle, examples_agree_with_rustc)
         static const char *const examples[] = { "examples/gn-monorepo", "examples/mixed-monorepo" };
         size_t crates = 0, with_unsafe = 0;
 
-        if (!pm_test_have("rustc") || !pm_test_have("gn") || !pm_test_have("cargo"))
-                cr_skip_test("rustc, gn and cargo are needed");
+        cr_assert(pm_test_have("rustc") && pm_test_have("gn") && pm_test_have("cargo"),
+                  "rustc, gn and cargo are needed (see scripts/setup.sh)");
         for (size_t e = 0; e < sizeof(examples) / sizeof(examples[0]); e++) {
                 char *tmp, *ws, *out_dir;
                 cJSON *doc = audit_copy(examples[e], "json", &tmp);
@@ -407,8 +406,7 @@ Test(audit_oracle, sarif_is_valid_and_lists_every_site)
         size_t sites = 0, results;
         bool seen_send = false;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         sarif = audit_copy("tests/audit/oracle", "sarif", &tmp);
         json = audit_copy("tests/audit/oracle", "json", &tmp2);
         results = check_sarif(sarif);
@@ -483,8 +481,7 @@ Test(audit_model, second_audit_reads_only_changed_files)
         char *src = pm_test_strf("%s/tests/audit/oracle", pm_test_source_root());
         char *sys = pm_test_strf("%s/ffi_libc/src/sys.rs", ws), *text, *edited, *json;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         cr_assert_eq(pm_test_copy_tree(src, ws), 0);
         set_mtime(ws, "@1600000000");
         cr_assert_eq(audit_reads(ws, db, cache_env, &json), 7, "the first audit reads every file");
@@ -571,8 +568,7 @@ Test(audit_policy, every_violation_named_and_exit_1)
         char *out = NULL, *err = NULL;
         size_t lines = 0;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         cr_assert_eq(check_policy_tree(NULL, &out, &err), 1, "%s%s", out, err);
         for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
                 cr_expect_not_null(strstr(out, want[i]), "missing violation %s in:\n%s", want[i],
@@ -589,8 +585,7 @@ Test(audit_policy, clean_tree_exits_0_with_cargo_vet_audits)
 {
         char *out = NULL, *err = NULL;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         cr_assert_eq(
                 check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {"
                                   "\"allow_unsafe\": [\"cargo:.#ffi_dep@*\", \"cargo:.#app@\"],"
@@ -618,8 +613,7 @@ Test(audit_policy, malformed_policy_is_a_config_error)
 {
         char *out = NULL, *err = NULL;
 
-        if (!pm_test_have("cargo"))
-                cr_skip_test("cargo is needed");
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
         cr_assert_eq(
                 check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {\"allow_unsafe\": 3}}",
                                   &out, &err),
