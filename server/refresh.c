@@ -170,6 +170,8 @@ pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
         since = pm_stamp_clock();
         r = ops->parse(q, outputs, n_outputs, &g, err);
         if (r == 0)
+                r = pm__build_proc_macros(q, g, err);
+        if (r == 0)
                 r = pm__dylibs_cache(q->config, g, err);
         if (r < 0)
                 goto out;

@@ -206,6 +206,18 @@ char *pm__step_error(const struct pm_step *step, int code, const struct pm_tool_
  */
 int pm__dylibs_cache(const struct pm_config *cfg, struct pm_graph *g, struct pm_error *err);
 
+/*
+ * Build the proc macros of @g (the graph just parsed for @q) that name no dylib yet, through
+ * their adapter's build_plan/build_parse, unless the project sets "build_proc_macros": false or
+ * the adapter has no build step. Each built dylib is set from the tool's report and
+ * g->dylibs_built is set (pm__dylibs_cache() then copies them); a target that failed or was
+ * missing from the report keeps no dylib and gets a note naming it and the first error line
+ * (either replaces the note the parse left on the crate, which said it was not built).
+ * Before pm__dylibs_cache(), in both the one-shot refresh and the daemon's worker. PM_ECONFIG
+ * or -ENOMEM only: a failing tool never fails the answer.
+ */
+int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err);
+
 /* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
  * @r holds what was captured either way (the callee releases it after the callback). */
 typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,

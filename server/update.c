@@ -384,6 +384,8 @@ work_cb(uv_work_t *w)
         code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
         r->q.previous_fingerprints = NULL;
         if (code == 0)
+                code = pm__build_proc_macros(&r->q, g, &r->werr);
+        if (code == 0)
                 code = pm__dylibs_cache(srv->cfg, g, &r->werr);
         if (code < 0)
                 goto out;

@@ -113,4 +113,12 @@ const char *const *pm__buck2_build_file_names(void);
 
 #include "projmodel/banned.h"
 
+/* The ops' build_plan and build_parse (buck2-build.c): `buck2 build --build-report=FILE` of the
+ * proc-macro targets, and each dylib read from that report. */
+int pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
+                         const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
+                         struct pm_error *err);
+int pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                          struct pm_build_report *ret_report, struct pm_error *err);
+
 #endif

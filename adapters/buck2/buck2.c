@@ -108,6 +108,8 @@ const struct pm_adapter_ops pm__adapter_buck2 = {
         .plan = plan,
         .parse = pm__buck2_parse,
         .watch_skip = watch_skip,
+        .build_plan = pm__buck2_build_plan,
+        .build_parse = pm__buck2_build_parse,
         .config_keys = pm__buck2_config_keys,
 };
 

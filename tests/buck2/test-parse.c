@@ -453,3 +453,55 @@ Test(buck2_plan, bad_settings)
         cr_assert(strstr(fx.err.msg, "buck2.default_edition") != NULL, "%s", fx.err.msg);
         fx_release(&fx);
 }
+
+/* build_parse on @report as the build step's output file; fills @ret. */
+static int
+build_parse(struct fx *fx, const char *report, struct pm_build_report *ret)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
+        struct pm_query q = { .config = fx->cfg, .project = &fx->cfg->projects[0] };
+        struct pm_blob b = { .data = report, .len = strlen(report), .origin = "/c/report.json" };
+
+        memset(ret, 0, sizeof(*ret));
+        pm_error_init(&fx->err);
+        return ops->build_parse(&q, &b, 1, ret, &fx->err);
+}
+
+Test(buck2_build, report_dylibs_errors_and_bad_reports)
+{
+        struct pm_build_report rep;
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        /* A success (path relative to project_root), a failure whose configured entry has no
+         * errors (the top-level `failures` text is used), and an entry with no dylib. */
+        cr_assert_eq(
+                build_parse(&fx,
+                            "{\"success\": false, \"project_root\": \"/p\", \"results\": {"
+                            "\"root//m:a\": {\"configured\": {\"cfg#1\": {\"success\": "
+                            "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"buck-out/x/a.rmeta\", "
+                            "\"buck-out/x/liba.so\"]}}}, \"errors\": []},"
+                            "\"root//m:b\": {\"configured\": {\"cfg#1\": {\"success\": \"FAIL\", "
+                            "\"outputs\": {}, \"errors\": []}}, \"errors\": []},"
+                            "\"root//m:c\": {\"configured\": {\"cfg#1\": {\"success\": "
+                            "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"x.txt\"]}}}}},"
+                            "\"failures\": {\"root//m:b\": \"Action failed: rustc\\nmore\"}}",
+                            &rep),
+                0, "%s", fx.err.msg);
+        cr_assert_eq(rep.n, 3);
+        cr_assert_str_eq(rep.items[0].label, "root//m:a");
+        cr_assert_str_eq(rep.items[0].dylib_path, "/p/buck-out/x/liba.so");
+        cr_assert_null(rep.items[1].dylib_path);
+        cr_assert_str_eq(rep.items[1].error, "Action failed: rustc");
+        cr_assert_null(rep.items[2].dylib_path);
+        cr_assert_str_eq(rep.items[2].error, "no dylib among the target's outputs");
+        pm_build_report_release(&rep);
+
+        /* Not a report: one error naming the file. */
+        cr_assert_eq(build_parse(&fx, "[1, 2]", &rep), PM_EBADTOOLOUTPUT);
+        cr_assert(strstr(fx.err.msg, "not a Buck2 build report"), "%s", fx.err.msg);
+        cr_assert_eq(rep.n, 0);
+        cr_assert_eq(build_parse(&fx, "{\"results\": {", &rep), PM_EBADTOOLOUTPUT);
+        cr_assert(strstr(fx.err.file, "/c/report.json"), "%s", fx.err.file);
+        fx_release(&fx);
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* Building a Buck2 project's proc macros: `buck2 build --build-report=FILE` of exactly those
+ * targets, and reading each dylib path from Buck2's build report (docs/build-integration.md).
+ * Names the report file; runs and writes nothing. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/hash.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "adapters/adapters-internal.h"
+#include "adapters/buck2/buck2-internal.h"
+
+#define ERROR_LINE_MAX 300 /* bytes of Buck2's error line kept for a note */
+
+/* The report file for @q's project: in projmodel's cache directory, one per project root, so
+ * two projects never read each other's report. pm_malloc'd, or NULL. */
+static char *
+report_path(const struct pm_query *q)
+{
+        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
+                                         : pm_config_default_cache_dir();
+        char name[64];
+        char *path;
+
+        if (!dir)
+                return NULL;
+        snprintf(name, sizeof(name), "buck2-build-report-%016llx.json",
+                 (unsigned long long)pm_hash64_str(q->project->root, 0));
+        path = pm_path_join(NULL, dir, name);
+        pm_free(dir);
+        return path;
+}
+
+int
+pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
+                     const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
+                     struct pm_error *err)
+{
+        const struct pm_config *cfg = q->config;
+        const struct cJSON *s = q->project->settings;
+        const char **command = NULL;
+        const char *isolation;
+        size_t n_command = 0;
+        char **argv = NULL;
+        char *cwd = NULL, *report = NULL, *opt = NULL;
+        int r;
+
+        (void)graph;
+        if (n_labels == 0)
+                return 0;
+        r = pm_config_get_strv(cfg, s, "command", &command, &n_command, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_string(cfg, s, "isolation_dir", ".projmodel", &isolation, err);
+        if (r < 0)
+                goto out;
+        r = -ENOMEM;
+        argv = pm_argv_new(n_command > 0 ? command : (const char *const[]){ "buck2" },
+                           n_command > 0 ? n_command : 1);
+        report = report_path(q);
+        if (!argv || !report)
+                goto out;
+        opt = pm_malloc(strlen(report) + sizeof("--build-report="));
+        if (!opt)
+                goto out;
+        snprintf(opt, strlen(report) + sizeof("--build-report="), "--build-report=%s", report);
+        /* The query's isolation dir: the IDE's builds never invalidate the user's buck2 daemon. */
+        if (isolation[0] &&
+            (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
+                goto out;
+        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep-going") < 0 ||
+            pm_argv_push(&argv, opt) < 0 || pm_argv_push(&argv, "--show-full-json-output") < 0)
+                goto out;
+        for (size_t i = 0; i < n_labels; i++)
+                if (pm_argv_push(&argv, labels[i]) < 0)
+                        goto out;
+        cwd = pm_strdup(q->project->root);
+        if (!cwd)
+                goto out;
+        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[0].output_file = pm_steal_ptr(&report);
+        /* With --keep-going a failed target still leaves a report naming what did build, whatever
+         * failure code Buck2 exits with (1 unknown, 2 infra, 3 user error). */
+        ret_plan->steps[0].ok_exit_codes[0] = 1;
+        ret_plan->steps[0].ok_exit_codes[1] = 2;
+        ret_plan->steps[0].ok_exit_codes[2] = 3;
+        ret_plan->n_steps = 1;
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        pm_free(opt);
+        pm_free(report);
+        pm_free(cwd);
+        pm_argv_free(argv);
+        pm_free(command);
+        return r;
+}
+
+/* The first line of the first `errors[].message_content` of @entry, or NULL. */
+static const char *
+first_error(const cJSON *entry, size_t *ret_len)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(entry, "errors"))
+        {
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message_content");
+
+                if (cJSON_IsString(m) && m->valuestring[0]) {
+                        *ret_len = strcspn(m->valuestring, "\n");
+                        return m->valuestring;
+                }
+        }
+        return NULL;
+}
+
+static bool
+is_dylib(const char *p)
+{
+        size_t n = strlen(p);
+
+        return (n > 3 && strcmp(p + n - 3, ".so") == 0) ||
+               (n > 6 && strcmp(p + n - 6, ".dylib") == 0) ||
+               (n > 4 && strcmp(p + n - 4, ".dll") == 0);
+}
+
+/* One `results` entry: the dylib of its (first successful) configuration, or its error. */
+static int
+read_entry(const cJSON *entry, const char *project_root, struct pm_built *b)
+{
+        const cJSON *conf, *failed = NULL;
+        const char *msg = NULL;
+        size_t len = 0;
+
+        cJSON_ArrayForEach(conf, cJSON_GetObjectItemCaseSensitive(entry, "configured"))
+        {
+                const cJSON *ok = cJSON_GetObjectItemCaseSensitive(conf, "success");
+                const cJSON *outs = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(conf, "outputs"), "DEFAULT");
+                const cJSON *o;
+
+                if (!cJSON_IsString(ok) || strcmp(ok->valuestring, "SUCCESS") != 0) {
+                        if (!failed)
+                                failed = conf;
+                        continue;
+                }
+                cJSON_ArrayForEach(o, outs)
+                {
+                        if (!cJSON_IsString(o) || !is_dylib(o->valuestring))
+                                continue;
+                        b->dylib_path = pm_path_normalize(NULL, project_root, o->valuestring);
+                        return b->dylib_path ? 0 : -ENOMEM;
+                }
+        }
+        if (failed)
+                msg = first_error(failed, &len);
+        if (!msg)
+                msg = first_error(entry, &len);
+        if (!msg) {
+                msg = failed ? "build failed" : "no dylib among the target's outputs";
+                len = strlen(msg);
+        }
+        if (len > ERROR_LINE_MAX)
+                len = ERROR_LINE_MAX;
+        b->error = pm_strndup(msg, len);
+        return b->error ? 0 : -ENOMEM;
+}
+
+int
+pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                      struct pm_build_report *ret_report, struct pm_error *err)
+{
+        cJSON *doc = NULL;
+        const cJSON *results, *failures, *root, *e;
+        const char *project_root;
+        size_t n = 0;
+        int r;
+
+        if (n_outputs < 1)
+                return pm_error_set(err, PM_EBADTOOLOUTPUT, "buck2 build: no build report");
+        r = pm__json_parse(&outputs[0], outputs[0].origin, "a Buck2 build report", &doc, err);
+        if (r < 0)
+                return r;
+        results = cJSON_GetObjectItemCaseSensitive(doc, "results");
+        failures = cJSON_GetObjectItemCaseSensitive(doc, "failures");
+        root = cJSON_GetObjectItemCaseSensitive(doc, "project_root");
+        if (!cJSON_IsObject(doc) || !cJSON_IsObject(results)) {
+                r = pm_error_set(err, PM_EBADTOOLOUTPUT,
+                                 "%s: not a Buck2 build report (no \"results\" object)",
+                                 outputs[0].origin);
+                goto out;
+        }
+        project_root = cJSON_IsString(root) && pm_path_is_absolute(root->valuestring)
+                               ? root->valuestring
+                               : q->project->root;
+        ret_report->items =
+                pm_calloc((size_t)cJSON_GetArraySize(results) + 1, sizeof(*ret_report->items));
+        r = -ENOMEM;
+        if (!ret_report->items)
+                goto out;
+        cJSON_ArrayForEach(e, results)
+        {
+                struct pm_built *b = &ret_report->items[n];
+
+                if (!cJSON_IsObject(e))
+                        continue;
+                b->label = pm_strdup(e->string);
+                n++;
+                ret_report->n = n;
+                if (!b->label || read_entry(e, project_root, b) < 0)
+                        goto out;
+                if (!b->dylib_path && b->error && strcmp(b->error, "build failed") == 0) {
+                        const cJSON *f = cJSON_GetObjectItemCaseSensitive(failures, e->string);
+
+                        if (cJSON_IsString(f) && f->valuestring[0]) {
+                                pm_free(b->error);
+                                b->error =
+                                        pm_strndup(f->valuestring, strcspn(f->valuestring, "\n"));
+                                if (!b->error)
+                                        goto out;
+                        }
+                }
+        }
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        if (r < 0)
+                pm_build_report_release(ret_report);
+        cJSON_Delete(doc);
+        return r;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* Building the proc macros of a freshly parsed graph through its adapter's build_plan and
+ * build_parse (include/projmodel/adapter.h): the tool runs here, the adapter reads its report.
+ * A target that fails to build leaves its crate without a dylib and with a note; the rest of the
+ * answer is unchanged (docs/build-integration.md). */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
+
+#include "server-internal.h"
+
+#define NOTE_MAX 400
+
+/* Note on @c that its proc macro was not built, and why (@why borrowed). */
+static int
+note_unbuilt(struct pm_graph *g, struct pm_crate *c, const char *why)
+{
+        char *note = pm_graph_printf(g, "%s%sproc macro %s not built: %.*s", c->note ? c->note : "",
+                                     c->note ? "; " : "", c->label, NOTE_MAX, why);
+
+        if (!note)
+                return -ENOMEM;
+        c->note = note;
+        return 0;
+}
+
+/* Run the plan's steps in order into @blobs/@res; a step that could not run or failed sets
+ * *ret_why (pm_malloc'd) and stops. -ENOMEM only. */
+static int
+run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm_tool_result *res,
+         struct pm_blob *blobs, char **ret_why)
+{
+        for (size_t i = 0; i < plan->n_steps; i++) {
+                const struct pm_step *s = &plan->steps[i];
+                struct pm_error perr;
+                char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+                int r;
+
+                pm_error_init(&perr);
+                if (s->output_file) {
+                        char *dir = pm_path_dirname(NULL, s->output_file);
+
+                        if (!dir)
+                                return -ENOMEM;
+                        /* A report left by an earlier run must not pass for this one's. */
+                        (void)unlink(s->output_file);
+                        r = pm_mkdir_p(dir, &perr);
+                        pm_free(dir);
+                        if (r < 0)
+                                goto failed;
+                }
+                r = pm_tool_run_capture(s, cfg->tool_timeout_ms, cfg->max_tool_output, &res[i],
+                                        &perr);
+                if (r < 0)
+                        goto failed;
+                if (s->output_file && !res[i].term_signal) {
+                        pm_strbuf_reset(&res[i].out);
+                        r = pm_strbuf_read_file(&res[i].out, s->output_file, cfg->max_tool_output,
+                                                &perr);
+                        if (r < 0 && res[i].exit_status == 0)
+                                goto failed;
+                }
+                /* No report after a failure: the tool's own first line says why. */
+                if (res[i].term_signal || r < 0 ||
+                    !pm_step_exit_ok(s, res[i].exit_status, res[i].out.len)) {
+                        const char *e = res[i].err.buf ? res[i].err.buf : "";
+                        size_t n = strcspn(e, "\n");
+
+                        r = pm_error_set(&perr, PM_ETOOL, "%s exited with status %d%s%.*s",
+                                         s->argv[0], res[i].exit_status, n ? ": " : "", (int)n, e);
+                        goto failed;
+                }
+                blobs[i].data = res[i].out.buf ? res[i].out.buf : "";
+                blobs[i].len = res[i].out.len;
+                blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
+                continue;
+failed:
+                if (r == -ENOMEM)
+                        return -ENOMEM;
+                *ret_why = pm_strdup(pm_error_format(&perr, line, sizeof(line)));
+                return *ret_why ? 0 : -ENOMEM;
+        }
+        return 0;
+}
+
+int
+pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
+        struct pm_plan plan = { 0 };
+        struct pm_tool_result res[PM_PLAN_MAX_STEPS] = { 0 };
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
+        struct pm_build_report report = { 0 };
+        struct pm_crate **want = NULL;
+        const char **labels = NULL;
+        char *why = NULL;
+        size_t n = 0;
+        bool build;
+        int r;
+
+        /* Captured output (--query-output) runs no tool: the build may not even be here. */
+        if (!g || q->captured || !ops || !ops->build_plan || !ops->build_parse)
+                return 0;
+        r = pm_adapter_build_proc_macros(q->config, q->project, &build, err);
+        if (r < 0 || !build)
+                return r;
+        r = -ENOMEM;
+        want = pm_calloc(g->n_crates + 1, sizeof(*want));
+        labels = pm_calloc(g->n_crates + 1, sizeof(*labels));
+        if (!want || !labels)
+                goto out;
+        for (size_t i = 0; i < g->n_crates; i++) {
+                struct pm_crate *c = &g->crates[i];
+
+                if (c->kind == PM_CRATE_PROC_MACRO && !c->proc_macro_dylib &&
+                    strcmp(c->build_system, ops->name) == 0) {
+                        want[n] = c;
+                        labels[n++] = c->label;
+                }
+        }
+        r = 0;
+        if (n == 0)
+                goto out;
+        r = ops->build_plan(q, g, labels, n, &plan, err);
+        if (r < 0)
+                goto out;
+        r = run_plan(q->config, &plan, res, blobs, &why);
+        if (r < 0)
+                goto out;
+        if (!why) {
+                struct pm_error perr;
+                char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+
+                pm_error_init(&perr);
+                r = ops->build_parse(q, blobs, plan.n_steps, &report, &perr);
+                if (r == -ENOMEM)
+                        goto out;
+                if (r < 0 && !(why = pm_strdup(pm_error_format(&perr, line, sizeof(line))))) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = 0;
+        }
+        for (size_t i = 0; i < n && r == 0; i++) {
+                const struct pm_built *b = NULL;
+
+                for (size_t j = 0; !why && j < report.n; j++)
+                        if (strcmp(report.items[j].label, want[i]->label) == 0)
+                                b = &report.items[j];
+                /* The build's outcome replaces the parse's "not built" note. */
+                want[i]->note = NULL;
+                if (b && b->dylib_path) {
+                        want[i]->proc_macro_dylib = pm_graph_strdup(g, b->dylib_path);
+                        r = want[i]->proc_macro_dylib ? 0 : -ENOMEM;
+                } else {
+                        r = note_unbuilt(g, want[i],
+                                         why             ? why
+                                         : b && b->error ? b->error
+                                                         : "absent from the build report");
+                }
+        }
+        /* The dylibs named now are the build's own: copy them to the cache (dylibs.c). */
+        g->dylibs_built = true;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        pm_build_report_release(&report);
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
+                pm_tool_result_release(&res[i]);
+        pm_plan_release(&plan);
+        pm_free(why);
+        pm_free(labels);
+        pm_free(want);
+        return r;
+}

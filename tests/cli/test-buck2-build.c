@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* Buck2 proc macros built by `projmodel export` through a stand-in buck2 (Buck2 cannot run here)
+ * that writes Buck2's build report: the argv projmodel runs, the cached dylib the JSON names, a
+ * failed build served as a note, and `build_proc_macros: false` running no build. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/mem.h"
+
+#include "cli-test.h"
+#include "testlib.h"
+
+#define LABEL       "root//macros:derive_it"
+#define DYLIB_BYTES "not really ELF, but the bytes the cache must copy"
+
+static struct cli_fx fx;
+
+/*
+ * `targets --json`: the fixture's targets.json. `build --keep-going --build-report=FILE
+ * --show-full-json-output T...`: per target a dylib under buck-out and a build report in Buck2's
+ * format (results -> label -> configured -> configuration -> success/outputs/errors, paths
+ * relative to project_root), stdout {"T": "/abs/dylib"}; with a file FAIL in the project, every
+ * target fails with rustc's error in its report entry and buck2 exits 3. Every argv is appended
+ * to argv.log beside the script.
+ */
+static const char fake_buck2[] =
+        "#!/usr/bin/env python3\n"
+        "import json, os, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "with open(os.path.join(here, 'argv.log'), 'a') as f:\n"
+        "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "argv = sys.argv[1:]\n"
+        "root = os.getcwd()\n"
+        "if 'targets' in argv:\n"
+        "    sys.stdout.write(open(os.path.join(root, 'targets.json')).read())\n"
+        "    sys.exit(0)\n"
+        "report = [a for a in argv if a.startswith('--build-report=')][0].split('=', 1)[1]\n"
+        "targets = [a for a in argv[argv.index('build') + 1:] if not a.startswith('-')]\n"
+        "fail = os.path.exists(os.path.join(root, 'FAIL'))\n"
+        "cfg = 'prelude//platforms:default#524f8da68ea2a374'\n"
+        "results, failures, shown = {}, {}, {}\n"
+        "for t in targets:\n"
+        "    pkg, name = t.split('//', 1)[1].split(':')\n"
+        "    if fail:\n"
+        "        msg = ('Action failed: ' + t + ' (' + cfg + ') (rustc)\\n'\n"
+        "               'error[E0308]: mismatched types\\n --> ' + pkg + '/src/lib.rs:3:5')\n"
+        "        err = {'message_content': msg, 'error_tags': ['ANY_ACTION_EXECUTION']}\n"
+        "        entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
+        "                 'errors': [err]}\n"
+        "        failures[t] = msg\n"
+        "    else:\n"
+        "        rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
+        "               '__/lib' + name + '-proc-macro.so')\n"
+        "        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
+        "        open(os.path.join(root, rel), 'w').write('" DYLIB_BYTES "\\n')\n"
+        "        entry = {'success': 'SUCCESS', 'outputs': {'DEFAULT': [rel]},\n"
+        "                 'other_outputs': {}, 'errors': [], 'configured_graph_size': 42}\n"
+        "        shown[t] = os.path.join(root, rel)\n"
+        "    results[t] = dict(entry, configured={cfg: entry}, errors=entry['errors'])\n"
+        "doc = {'trace_id': '3e8e8c70-1d2c-4c3a-9e1e-0b2f6f3c1a11', 'success': not fail,\n"
+        "       'results': results, 'failures': failures, 'project_root': root,\n"
+        "       'truncated': False, 'strings': {}}\n"
+        "open(report, 'w').write(json.dumps(doc))\n"
+        "print(json.dumps(shown))\n"
+        "sys.exit(3 if fail else 0)\n";
+
+/* A copy of the Buck2 fixture at tmp/b2 using the stand-in, with @extra settings. */
+static char *
+make_repo(const char *extra)
+{
+        char *repo = pm_test_strf("%s/b2", fx.tmp),
+             *src = pm_test_strf("%s/tests/buck2/fixtures/repo", pm_test_source_root());
+        char *fake = pm_test_strf("%s/fake-buck2", fx.tmp);
+        char *conf = pm_test_strf("%s/.projmodel.json", repo), *text;
+
+        cr_assert_eq(pm_test_copy_tree(src, repo), 0);
+        cr_assert_eq(pm_test_write_file(fake, fake_buck2), 0);
+        cr_assert_eq(chmod(fake, 0755), 0);
+        text = pm_test_strf("{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"%s\"]%s}}\n",
+                            fake, extra);
+        cr_assert_eq(pm_test_write_file(conf, text), 0);
+        pm_free(text);
+        pm_free(conf);
+        pm_free(fake);
+        pm_free(src);
+        return repo;
+}
+
+static cJSON *
+export_ok(const char *repo)
+{
+        const char *args[] = { "export", "--root", repo, NULL };
+        struct cli_run r;
+        cJSON *p;
+
+        cli_fx_run(&fx, repo, NULL, args, &r);
+        cr_assert_eq(r.status, 0, "export: %s", r.err);
+        p = cJSON_Parse(r.out);
+        cr_assert(p, "%s", r.out);
+        cli_run_release(&r);
+        return p;
+}
+
+static const cJSON *
+crate_of(const cJSON *p, const char *repo, const char *rel)
+{
+        char *want = pm_test_strf("%s/%s", repo, rel);
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
+        {
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+
+                if (cJSON_IsString(m) && strcmp(m->valuestring, want) == 0) {
+                        pm_free(want);
+                        return c;
+                }
+        }
+        cr_assert_fail("no crate with root_module %s", want);
+        return NULL;
+}
+
+static char *
+read_log(void)
+{
+        char *log = pm_test_strf("%s/argv.log", fx.tmp), *text = pm_test_read_file(log);
+
+        cr_assert(text, "%s not written", log);
+        pm_free(log);
+        return text;
+}
+
+static void
+setup(void)
+{
+        cli_fx_init(&fx, false);
+}
+
+static void
+teardown(void)
+{
+        cli_fx_release(&fx);
+}
+
+TestSuite(cli_buck2_build, .init = setup, .fini = teardown);
+
+Test(cli_buck2_build, builds_exactly_the_proc_macros_and_serves_the_cached_dylib)
+{
+        char *repo = make_repo(""), *log, *expect, *bytes;
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
+        cJSON *p = export_ok(repo), *argv;
+        struct cli_run r;
+        const cJSON *dylib;
+        const char *line;
+
+        /* One build, of exactly the proc macro, with the report in projmodel's cache. */
+        log = read_log();
+        line = strstr(log, "\"build\"");
+        cr_assert(line, "%s", log);
+        cr_assert_null(strstr(line + 1, "\"build\""), "more than one build: %s", log);
+        while (line > log && line[-1] != '\n')
+                line--;
+        argv = cJSON_Parse(line);
+        cr_assert(argv && cJSON_GetArraySize(argv) == 7, "%s", line);
+        expect = pm_test_strf("--build-report=%s/", fx.cache);
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 0)->valuestring, "--isolation-dir");
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 1)->valuestring, ".projmodel");
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 2)->valuestring, "build");
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 3)->valuestring, "--keep-going");
+        cr_assert(strncmp(cJSON_GetArrayItem(argv, 4)->valuestring, expect, strlen(expect)) == 0,
+                  "%s", cJSON_GetArrayItem(argv, 4)->valuestring);
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 5)->valuestring, "--show-full-json-output");
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 6)->valuestring, LABEL);
+
+        /* The JSON names the cache's copy of the dylib the report named, not buck-out's. */
+        dylib = cJSON_GetObjectItemCaseSensitive(crate_of(p, repo, "macros/src/lib.rs"),
+                                                 "proc_macro_dylib_path");
+        cr_assert(cJSON_IsString(dylib));
+        pm_free(expect);
+        expect = pm_test_strf("%s/", fx.cache);
+        cr_assert(strncmp(dylib->valuestring, expect, strlen(expect)) == 0, "%s",
+                  dylib->valuestring);
+        bytes = pm_test_read_file(dylib->valuestring);
+        cr_assert(bytes, "%s missing", dylib->valuestring);
+        cr_assert_str_eq(bytes, DYLIB_BYTES "\n");
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(crate_of(p, repo, "lib/foo/src/lib.rs"),
+                                                        "proc_macro_dylib_path"));
+        /* And the parse's "not built" note is gone. */
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_null(strstr(r.out, "not built"), "%s", r.out);
+        cli_run_release(&r);
+        pm_free(bytes);
+        pm_free(expect);
+        cJSON_Delete(argv);
+        cJSON_Delete(p);
+        pm_free(log);
+        pm_free(repo);
+}
+
+Test(cli_buck2_build, a_failed_build_is_a_note_and_the_rest_is_served)
+{
+        char *repo = make_repo(""), *fail = pm_test_strf("%s/FAIL", repo), *good_text, *bad_text;
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
+        cJSON *good = export_ok(repo), *bad;
+        cJSON *c;
+        struct cli_run r;
+
+        cr_assert_eq(pm_test_write_file(fail, ""), 0);
+        bad = export_ok(repo);
+        c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(bad, "crates"), 0);
+        cr_assert(c);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(crate_of(bad, repo, "macros/src/lib.rs"),
+                                                        "proc_macro_dylib_path"));
+        /* Everything else is as before: drop the dylib from the good answer and compare. */
+        cJSON_DeleteItemFromObjectCaseSensitive((cJSON *)crate_of(good, repo, "macros/src/lib.rs"),
+                                                "proc_macro_dylib_path");
+        good_text = cJSON_PrintUnformatted(good);
+        bad_text = cJSON_PrintUnformatted(bad);
+        cr_assert_str_eq(bad_text, good_text);
+
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_null(strstr(r.out, "not built by projmodel"), "%s", r.out);
+        cr_assert(strstr(r.out, "proc macro " LABEL " not built: Action failed: " LABEL
+                                " (prelude//platforms:default#524f8da68ea2a374) (rustc)\n"),
+                  "%s", r.out);
+        cli_run_release(&r);
+        cJSON_free(good_text);
+        cJSON_free(bad_text);
+        cJSON_Delete(good);
+        cJSON_Delete(bad);
+        pm_free(fail);
+        pm_free(repo);
+}
+
+Test(cli_buck2_build, build_proc_macros_false_runs_no_build)
+{
+        char *repo = make_repo(", \"build_proc_macros\": false"), *log;
+        cJSON *p = export_ok(repo);
+
+        log = read_log();
+        cr_assert_null(strstr(log, "\"build\""), "%s", log);
+        cr_assert(strstr(log, "\"targets\""), "%s", log);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(crate_of(p, repo, "macros/src/lib.rs"),
+                                                        "proc_macro_dylib_path"));
+        cJSON_Delete(p);
+        pm_free(log);
+        pm_free(repo);
+}
