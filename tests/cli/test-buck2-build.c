@@ -251,3 +251,35 @@ Test(cli_buck2_build, build_proc_macros_false_runs_no_build)
         pm_free(log);
         pm_free(repo);
 }
+
+/* Through the daemon (the worker's refresh, server/update.c): discover of the proc macro's root
+ * module serves the cached dylib the build report named. */
+Test(cli_buck2_build, the_daemon_builds_and_serves_the_dylib_too)
+{
+        char *repo = make_repo(""), *run = pm_test_strf("%s/run", fx.tmp);
+        char *run_env = pm_test_strf("XDG_RUNTIME_DIR=%s", run);
+        char *file = pm_test_strf("{\"path\":\"%s/macros/src/lib.rs\"}", repo), *log, *expect, *at;
+        const char *env[] = { run_env, NULL };
+        const char *argv[] = { "discover", file, NULL };
+        const char *stop[] = { "stop", "--root", repo, NULL };
+        struct cli_run r, s;
+
+        cr_assert_eq(mkdir(run, 0700), 0);
+        cli_fx_run(&fx, repo, env, argv, &r);
+        cli_fx_run(&fx, repo, env, stop, &s);
+        cli_run_release(&s);
+        cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+        cr_assert(strstr(r.out, "asking the projmodel daemon"), "%s", r.out);
+        expect = pm_test_strf("\"proc_macro_dylib_path\":\"%s/", fx.cache);
+        at = strstr(r.out, expect);
+        cr_assert(at, "%s", r.out);
+        log = read_log();
+        cr_assert(strstr(log, "\"--show-full-json-output\", \"" LABEL "\"]"), "%s", log);
+        cli_run_release(&r);
+        pm_free(expect);
+        pm_free(log);
+        pm_free(file);
+        pm_free(run_env);
+        pm_free(run);
+        pm_free(repo);
+}
