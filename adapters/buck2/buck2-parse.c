@@ -372,6 +372,17 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
                 }
                 if (pm_kvlist_set(x->g, &c->env, e->string, v) < 0)
                         return pm__buck2_oom(x);
+                /* reindeer's build-script output: a macro Buck2 expands only when it builds, so
+                 * the served value is not a directory (docs/build-integration.md). */
+                if (strcmp(e->string, "OUT_DIR") == 0 && strstr(v, "$(location ")) {
+                        c->note = pm_graph_printf(
+                                x->g,
+                                "OUT_DIR not built by projmodel: it is `%s`, so what the crate "
+                                "include!s from it is missing",
+                                v);
+                        if (!c->note)
+                                return pm__buck2_oom(x);
+                }
         }
 
         if (t->rule == PM__BUCK2_RULE_LIBRARY) {
