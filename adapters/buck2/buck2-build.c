@@ -107,17 +107,27 @@ out:
         return r;
 }
 
-/* The first line of the first `errors[].message_content` of @entry, or NULL. */
+/*
+ * The first line of the first error of @entry, or NULL. Buck2 stores each message once in the
+ * report's `strings` and puts its key in `errors[].message_content`; a message_content that is no
+ * key is taken as the message itself.
+ */
 static const char *
-first_error(const cJSON *entry, size_t *ret_len)
+first_error(const cJSON *entry, const cJSON *strings, size_t *ret_len)
 {
         const cJSON *e;
 
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(entry, "errors"))
         {
                 const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message_content");
+                const cJSON *text;
 
-                if (cJSON_IsString(m) && m->valuestring[0]) {
+                if (!cJSON_IsString(m))
+                        continue;
+                text = cJSON_GetObjectItemCaseSensitive(strings, m->valuestring);
+                if (cJSON_IsString(text))
+                        m = text;
+                if (m->valuestring[0]) {
                         *ret_len = strcspn(m->valuestring, "\n");
                         return m->valuestring;
                 }
@@ -137,7 +147,7 @@ is_dylib(const char *p)
 
 /* One `results` entry: the dylib of its (first successful) configuration, or its error. */
 static int
-read_entry(const cJSON *entry, const char *project_root, struct pm_built *b)
+read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, struct pm_built *b)
 {
         const cJSON *conf, *failed = NULL;
         const char *msg = NULL;
@@ -164,9 +174,9 @@ read_entry(const cJSON *entry, const char *project_root, struct pm_built *b)
                 }
         }
         if (failed)
-                msg = first_error(failed, &len);
+                msg = first_error(failed, strings, &len);
         if (!msg)
-                msg = first_error(entry, &len);
+                msg = first_error(entry, strings, &len);
         if (!msg) {
                 msg = failed ? "build failed" : "no dylib among the target's outputs";
                 len = strlen(msg);
@@ -182,7 +192,7 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                       struct pm_build_report *ret_report, struct pm_error *err)
 {
         cJSON *doc = NULL;
-        const cJSON *results, *failures, *root, *e;
+        const cJSON *results, *strings, *root, *e;
         const char *project_root;
         size_t n = 0;
         int r;
@@ -193,7 +203,7 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
         if (r < 0)
                 return r;
         results = cJSON_GetObjectItemCaseSensitive(doc, "results");
-        failures = cJSON_GetObjectItemCaseSensitive(doc, "failures");
+        strings = cJSON_GetObjectItemCaseSensitive(doc, "strings");
         root = cJSON_GetObjectItemCaseSensitive(doc, "project_root");
         if (!cJSON_IsObject(doc) || !cJSON_IsObject(results)) {
                 r = pm_error_set(err, PM_EBADTOOLOUTPUT,
@@ -218,19 +228,8 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                 b->label = pm_strdup(e->string);
                 n++;
                 ret_report->n = n;
-                if (!b->label || read_entry(e, project_root, b) < 0)
+                if (!b->label || read_entry(e, strings, project_root, b) < 0)
                         goto out;
-                if (!b->dylib_path && b->error && strcmp(b->error, "build failed") == 0) {
-                        const cJSON *f = cJSON_GetObjectItemCaseSensitive(failures, e->string);
-
-                        if (cJSON_IsString(f) && f->valuestring[0]) {
-                                pm_free(b->error);
-                                b->error =
-                                        pm_strndup(f->valuestring, strcspn(f->valuestring, "\n"));
-                                if (!b->error)
-                                        goto out;
-                        }
-                }
         }
         r = 0;
 out:

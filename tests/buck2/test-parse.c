@@ -473,20 +473,22 @@ Test(buck2_build, report_dylibs_errors_and_bad_reports)
         struct fx fx;
 
         fx_init(&fx, NULL);
-        /* A success (path relative to project_root), a failure whose configured entry has no
-         * errors (the top-level `failures` text is used), and an entry with no dylib. */
+        /* A success (path relative to project_root), a failure (its message in `strings`, keyed
+         * by message_content, as Buck2 writes it), and an entry with no dylib. */
         cr_assert_eq(
-                build_parse(&fx,
-                            "{\"success\": false, \"project_root\": \"/p\", \"results\": {"
-                            "\"root//m:a\": {\"configured\": {\"cfg#1\": {\"success\": "
-                            "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"buck-out/x/a.rmeta\", "
-                            "\"buck-out/x/liba.so\"]}}}, \"errors\": []},"
-                            "\"root//m:b\": {\"configured\": {\"cfg#1\": {\"success\": \"FAIL\", "
-                            "\"outputs\": {}, \"errors\": []}}, \"errors\": []},"
-                            "\"root//m:c\": {\"configured\": {\"cfg#1\": {\"success\": "
-                            "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"x.txt\"]}}}}},"
-                            "\"failures\": {\"root//m:b\": \"Action failed: rustc\\nmore\"}}",
-                            &rep),
+                build_parse(
+                        &fx,
+                        "{\"success\": false, \"project_root\": \"/p\", \"results\": {"
+                        "\"root//m:a\": {\"configured\": {\"cfg#1\": {\"success\": "
+                        "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"buck-out/x/a.rmeta\", "
+                        "\"buck-out/x/liba.so\"]}, \"errors\": []}}, \"errors\": []},"
+                        "\"root//m:b\": {\"configured\": {\"cfg#1\": {\"success\": \"FAIL\", "
+                        "\"outputs\": {}, \"errors\": [{\"message_content\": \"77\", "
+                        "\"action_error\": null, \"cause_index\": 0}]}}, \"errors\": []},"
+                        "\"root//m:c\": {\"configured\": {\"cfg#1\": {\"success\": "
+                        "\"SUCCESS\", \"outputs\": {\"DEFAULT\": [\"x.txt\"]}}}}},"
+                        "\"failures\": {}, \"strings\": {\"77\": \"Action failed: rustc\\nmore\"}}",
+                        &rep),
                 0, "%s", fx.err.msg);
         cr_assert_eq(rep.n, 3);
         cr_assert_str_eq(rep.items[0].label, "root//m:a");

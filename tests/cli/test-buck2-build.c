@@ -22,8 +22,9 @@ static struct cli_fx fx;
  * `targets --json`: the fixture's targets.json. `build --keep-going --build-report=FILE
  * --show-full-json-output T...`: per target a dylib under buck-out and a build report in Buck2's
  * format (results -> label -> configured -> configuration -> success/outputs/errors, paths
- * relative to project_root), stdout {"T": "/abs/dylib"}; with a file FAIL in the project, every
- * target fails with rustc's error in its report entry and buck2 exits 3. Every argv is appended
+ * relative to project_root, each error's message_content a key of the report's `strings`,
+ * `failures` empty), stdout {"T": "/abs/dylib"}; with a file FAIL in the project, every target
+ * fails with rustc's error in its report entry and buck2 exits 3. Every argv is appended
  * to argv.log beside the script.
  */
 static const char fake_buck2[] =
@@ -41,28 +42,29 @@ static const char fake_buck2[] =
         "targets = [a for a in argv[argv.index('build') + 1:] if not a.startswith('-')]\n"
         "fail = os.path.exists(os.path.join(root, 'FAIL'))\n"
         "cfg = 'prelude//platforms:default#524f8da68ea2a374'\n"
-        "results, failures, shown = {}, {}, {}\n"
-        "for t in targets:\n"
+        "results, strings, shown = {}, {}, {}\n"
+        "for i, t in enumerate(targets):\n"
         "    pkg, name = t.split('//', 1)[1].split(':')\n"
         "    if fail:\n"
         "        msg = ('Action failed: ' + t + ' (' + cfg + ') (rustc)\\n'\n"
         "               'error[E0308]: mismatched types\\n --> ' + pkg + '/src/lib.rs:3:5')\n"
-        "        err = {'message_content': msg, 'error_tags': ['ANY_ACTION_EXECUTION']}\n"
+        "        key = str(1469598103934665603 + i)\n"
+        "        strings[key] = msg\n"
+        "        err = {'message_content': key, 'action_error': None, 'cause_index': i}\n"
         "        entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
-        "                 'errors': [err]}\n"
-        "        failures[t] = msg\n"
+        "                 'configured_graph_size': None, 'errors': [err]}\n"
         "    else:\n"
         "        rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
         "               '__/lib' + name + '-proc-macro.so')\n"
         "        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
         "        open(os.path.join(root, rel), 'w').write('" DYLIB_BYTES "\\n')\n"
         "        entry = {'success': 'SUCCESS', 'outputs': {'DEFAULT': [rel]},\n"
-        "                 'other_outputs': {}, 'errors': [], 'configured_graph_size': 42}\n"
+        "                 'other_outputs': {}, 'configured_graph_size': 42, 'errors': []}\n"
         "        shown[t] = os.path.join(root, rel)\n"
-        "    results[t] = dict(entry, configured={cfg: entry}, errors=entry['errors'])\n"
+        "    results[t] = {'configured': {cfg: entry}, 'errors': []}\n"
         "doc = {'trace_id': '3e8e8c70-1d2c-4c3a-9e1e-0b2f6f3c1a11', 'success': not fail,\n"
-        "       'results': results, 'failures': failures, 'project_root': root,\n"
-        "       'truncated': False, 'strings': {}}\n"
+        "       'results': results, 'failures': {}, 'project_root': root,\n"
+        "       'truncated': False, 'strings': strings}\n"
         "open(report, 'w').write(json.dumps(doc))\n"
         "print(json.dumps(shown))\n"
         "sys.exit(3 if fail else 0)\n";
