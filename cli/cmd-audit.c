@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +14,7 @@
 
 #include "projmodel/adapter.h"
 #include "projmodel/audit.h"
+#include "projmodel/client.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -26,7 +28,7 @@
 #include "cli-internal.h"
 
 const char pm__cli_audit_usage[] =
-        "audit [--root DIR] [--db PATH] [--no-refresh] "
+        "audit [--root DIR] [--db PATH] [--socket PATH] [--no-refresh] "
         "[--format text|json|sarif] [--check | --diff REV | --privileged] "
         "[LABEL|FILE ...]";
 
@@ -35,7 +37,8 @@ enum {
         OPT_NO_REFRESH,
         OPT_CHECK,
         OPT_DIFF,
-        OPT_PRIVILEGED
+        OPT_PRIVILEGED,
+        OPT_SOCKET
 };
 
 /* audit's options: getopt_long, --help and the man page all come from here. */
@@ -46,6 +49,10 @@ static const struct pm__cli_opt audit_opts_table[] = {
         { "db", required_argument, OPT_DB, "PATH",
           "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
           "audit --db /tmp/model.db" },
+        { "socket", required_argument, OPT_SOCKET, "PATH",
+          "The socket of the daemon that answers --format json when it runs; default: derived "
+          "from the root (docs/protocol.md).",
+          "audit --socket /tmp/pm.sock --format json" },
         { "format", required_argument, 'f', "FORMAT",
           "Output format: text (default), json, or sarif (for code scanning tools).",
           "audit --format sarif > audit.sarif" },
@@ -81,6 +88,7 @@ enum audit_format {
 struct audit_opts {
         const char *root;
         const char *db;
+        const char *socket; /* --socket PATH, or NULL: the default one */
         enum audit_format format;
         bool refresh;
         bool check;       /* --check: apply the policy, print violations, exit 1 on any */
@@ -153,12 +161,6 @@ rel(const struct report *rp, const char *path)
         return path;
 }
 
-static const char *
-lint_name(enum pm_audit_lint_level l)
-{
-        return l == PM_AUDIT_LINT_FORBID ? "forbid" : l == PM_AUDIT_LINT_DENY ? "deny" : "none";
-}
-
 /* ---- text ---- */
 
 static int
@@ -207,112 +209,13 @@ text_crate(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_
         return r;
 }
 
-/* ---- JSON ---- */
+/* ---- SARIF 2.1.0 ---- */
 
 static bool
 add_str(cJSON *o, const char *key, const char *v)
 {
         return cJSON_AddStringToObject(o, key, v) != NULL;
 }
-
-static cJSON *
-json_site(const struct report *rp, const struct pm_audit_source *src, const struct pm_audit_site *s)
-{
-        cJSON *o = cJSON_CreateObject();
-        bool ok = o && add_str(o, "kind", pm_audit_kind_name(s->kind)) &&
-                  add_str(o, "file", rel(rp, src->path)) &&
-                  cJSON_AddNumberToObject(o, "line", s->line) &&
-                  cJSON_AddNumberToObject(o, "column", s->column) && add_str(o, "item", s->item) &&
-                  cJSON_AddBoolToObject(o, "test", pm_audit_site_in_test(src, s)) &&
-                  cJSON_AddBoolToObject(o, "macro_definition",
-                                        (s->flags & PM_AUDIT_IN_MACRO_DEF) != 0);
-
-        if (ok && (s->flags & PM_AUDIT_DECL))
-                ok = cJSON_AddBoolToObject(o, "declaration", true) != NULL;
-        if (ok && (s->kind == PM_AUDIT_EXTERN_BLOCK || s->kind == PM_AUDIT_UNSAFE_EXTERN_BLOCK))
-                ok = add_str(o, "abi", s->detail ? s->detail : "") &&
-                     cJSON_AddNumberToObject(o, "items", s->n_items) &&
-                     cJSON_AddNumberToObject(o, "safe_items", s->n_safe);
-        else if (ok && s->detail)
-                ok = add_str(o, "attribute", s->detail);
-        if (!ok) {
-                cJSON_Delete(o);
-                return NULL;
-        }
-        return o;
-}
-
-static cJSON *
-json_counts(const size_t *counts)
-{
-        cJSON *o = cJSON_CreateObject();
-
-        for (int k = 0; o && k < _PM_AUDIT_KIND_MAX; k++) {
-                if (counts[k] &&
-                    !cJSON_AddNumberToObject(o, pm_audit_kind_name(k), (double)counts[k])) {
-                        cJSON_Delete(o);
-                        return NULL;
-                }
-        }
-        return o;
-}
-
-static cJSON *
-json_crate(const struct report *rp, const struct pm_audit_crate *ac)
-{
-        const struct pm_crate *c = ac->crate;
-        cJSON *o = cJSON_CreateObject(), *files, *sites;
-        bool ok = o && add_str(o, "label", c->label) && add_str(o, "crate_name", c->crate_name) &&
-                  add_str(o, "kind", pm_crate_kind_name(c->kind)) &&
-                  add_str(o, "edition", c->edition) &&
-                  cJSON_AddBoolToObject(o, "first_party", c->is_workspace_member) &&
-                  cJSON_AddNumberToObject(o, "unsafe_sites", (double)ac->n_sites) &&
-                  cJSON_AddNumberToObject(o, "test_sites", (double)ac->n_test_sites) &&
-                  cJSON_AddBoolToObject(o, "root_forbids_unsafe", ac->root_forbids) &&
-                  cJSON_AddBoolToObject(o, "root_denies_unsafe", ac->root_denies) &&
-                  add_str(o, "build_unsafe_code", lint_name(ac->build_lint));
-
-        if (ok) {
-                cJSON *n = json_counts(ac->counts), *t = json_counts(ac->test_counts);
-
-                ok = n && cJSON_AddItemToObject(o, "counts", n);
-                if (!ok)
-                        cJSON_Delete(n);
-                ok = ok && t && cJSON_AddItemToObject(o, "test_counts", t);
-                if (!ok)
-                        cJSON_Delete(t);
-        }
-        ok = ok && (files = cJSON_AddArrayToObject(o, "files")) &&
-             (sites = cJSON_AddArrayToObject(o, "sites"));
-        for (size_t i = 0; ok && i < ac->n_sources; i++) {
-                const struct pm_audit_source *src = &ac->sources[i];
-                cJSON *f = cJSON_CreateObject();
-
-                ok = f && cJSON_AddItemToArray(files, f) &&
-                     add_str(f, "path", rel(rp, src->path)) &&
-                     add_str(f, "role", pm_audit_role_name(src->role)) &&
-                     cJSON_AddBoolToObject(f, "test",
-                                           (src->flags & PM_AUDIT_SRC_TEST) ||
-                                                   (src->scan && src->scan->test_only)) &&
-                     cJSON_AddBoolToObject(f, "missing", (src->flags & PM_AUDIT_SRC_MISSING) != 0);
-                if (!f)
-                        break;
-                for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
-                        cJSON *s = json_site(rp, src, &src->scan->sites[k]);
-
-                        ok = s && cJSON_AddItemToArray(sites, s);
-                        if (!ok)
-                                cJSON_Delete(s);
-                }
-        }
-        if (!ok) {
-                cJSON_Delete(o);
-                return NULL;
-        }
-        return o;
-}
-
-/* ---- SARIF 2.1.0 ---- */
 
 static cJSON *
 sarif_result(const struct report *rp, const struct pm_audit_crate *ac,
@@ -426,17 +329,8 @@ render(struct pm_strbuf *sb, const struct report *rp, enum audit_format format)
         }
         if (format == AUDIT_SARIF) {
                 doc = sarif_log(rp);
-        } else if ((doc = cJSON_CreateArray())) {
-                for (size_t i = 0; i < rp->n; i++) {
-                        cJSON *o = json_crate(rp, rp->crates[i]);
-
-                        if (!o || !cJSON_AddItemToArray(doc, o)) {
-                                cJSON_Delete(o);
-                                cJSON_Delete(doc);
-                                doc = NULL;
-                                break;
-                        }
-                }
+        } else {
+                doc = pm_audit_json(rp->cfg->root, rp->crates, rp->n);
         }
         s = doc ? cJSON_Print(doc) : NULL;
         r = s ? pm_strbuf_adds(sb, s) : -ENOMEM;
@@ -1302,6 +1196,63 @@ out:
         return r;
 }
 
+/*
+ * The JSON inventory from the running daemon (projmodel/audit, docs/protocol.md): the same
+ * document as this process would print, from the daemon's current model. *ret_used is false,
+ * and nothing printed, when no daemon serves the root.
+ */
+static int
+audit_via_daemon(const struct audit_opts *o, bool *ret_used, struct pm_error *err)
+{
+        struct pm_client *c = NULL;
+        cJSON *params = NULL, *result = NULL;
+        char *s = NULL;
+        int r;
+
+        *ret_used = false;
+        r = pm__cli_daemon_attach(o->root, o->socket, NULL, &c, err);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                pm_error_init(err);
+                return 0;
+        }
+        if (r < 0)
+                goto out;
+        *ret_used = true;
+        params = cJSON_CreateObject();
+        r = pm_client_call(c, "initialize", pm_steal_ptr(&params), -1, NULL, NULL, &result, err);
+        if (r < 0)
+                goto out;
+        cJSON_Delete(result);
+        result = NULL;
+        params = cJSON_CreateObject();
+        if (!params || (o->n_args == 1 && !cJSON_AddStringToObject(params, "label", o->args[0]))) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = pm_client_call(c, "projmodel/audit", pm_steal_ptr(&params), -1, NULL, NULL, &result,
+                           err);
+        if (r < 0)
+                goto out;
+        if (!cJSON_IsArray(result)) {
+                r = pm_error_set(err, PM_EPROTO, "daemon reply to projmodel/audit is not an array");
+                goto out;
+        }
+        s = cJSON_Print(result);
+        if (!s) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        pm__cli_trace("audit: answered by the daemon");
+        if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
+                r = pm_error_set(err, -EIO, "cannot write to standard output");
+out:
+        cJSON_free(s);
+        cJSON_Delete(params);
+        cJSON_Delete(result);
+        pm_client_free(c);
+        return r;
+}
+
 int
 pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
 {
@@ -1319,6 +1270,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                         break;
                 case OPT_DB:
                         o.db = optarg;
+                        break;
+                case OPT_SOCKET:
+                        o.socket = optarg;
                         break;
                 case 'f':
                         if (strcmp(optarg, "text") == 0)
@@ -1363,6 +1317,20 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                                            "--diff writes text or json, not sarif");
 
         pm_error_init(&err);
+        /* A running daemon answers the JSON inventory of everything or of one crate (kept
+         * current there); --db, --no-refresh and PROJMODEL_NO_DAEMON=1 keep it in this process. */
+        if (o.format == AUDIT_JSON && !o.check && !o.diff && !o.privileged && !o.db && o.refresh &&
+            !getenv("PROJMODEL_NO_DAEMON") &&
+            (o.n_args == 0 || (o.n_args == 1 && !is_file(o.args[0])))) {
+                bool used;
+
+                if (audit_via_daemon(&o, &used, &err) < 0) {
+                        pm__cli_print_error(&err);
+                        return PM_CLI_EXIT_ERROR;
+                }
+                if (used)
+                        return PM_CLI_EXIT_OK;
+        }
         if (run_audit(&o, &err) < 0) {
                 pm__cli_print_error(&err);
                 return PM_CLI_EXIT_ERROR;

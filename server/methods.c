@@ -465,6 +465,12 @@ m_rdeps(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 }
 
 static int
+m_audit(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
+{
+        return pm__audit_reply(ctx, call->params, ret, err);
+}
+
+static int
 m_search(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 {
         struct pm_server *srv = ctx;
@@ -554,6 +560,7 @@ const struct pm__rpc_method pm__methods[] = {
         { "projmodel/deps", m_deps, PM_RPC_NEEDS_MODEL },
         { "projmodel/rdeps", m_rdeps, PM_RPC_NEEDS_MODEL },
         { "projmodel/search", m_search, PM_RPC_NEEDS_MODEL },
+        { "projmodel/audit", m_audit, PM_RPC_NEEDS_MODEL },
         { "projmodel/status", m_status, 0 },
         { "projmodel/refresh", m_refresh, PM_RPC_MUTATES },
         { "projmodel/subscribe", m_subscribe, 0 },

@@ -420,4 +420,9 @@ struct cJSON *pm__crate_json(const struct pm_crate *c);
 
 #include "projmodel/banned.h"
 
+/* projmodel/audit (audit.c): the inventory selected by @params ("label", "closure") as the JSON
+ * array of pm_audit_json(), into *ret (owned by the caller). */
+int pm__audit_reply(struct pm_server *srv, const struct cJSON *params, struct cJSON **ret,
+                    struct pm_error *err);
+
 #endif

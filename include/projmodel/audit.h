@@ -289,6 +289,20 @@ void pm_audit_set_store(struct pm_audit *a, const struct pm_audit_store *store);
 /* Files whose bytes were read (not answered by the store on size and mtime alone). */
 size_t pm_audit_files_read(const struct pm_audit *a);
 
+/* ---- Rendering ------------------------------------------------------------------------- */
+
+struct cJSON;
+
+/* "forbid", "deny" or "none". */
+const char *pm_audit_lint_name(enum pm_audit_lint_level l);
+
+/*
+ * The JSON inventory of @crates (docs/cli.md, `audit --format json`): an array with one object
+ * per crate, paths relative to @root when under it. The same document for the command and the
+ * daemon's projmodel/audit. Owned by the caller (cJSON_Delete()); NULL when out of memory.
+ */
+struct cJSON *pm_audit_json(const char *root, const struct pm_audit_crate *const *crates, size_t n);
+
 /* ---- Policy ---------------------------------------------------------------------------- */
 
 /*

@@ -484,6 +484,7 @@ Test(server_oom, every_method_is_walked)
                 "projmodel/deps",
                 "projmodel/rdeps",
                 "projmodel/search",
+                "projmodel/audit",
                 "projmodel/status",
                 "projmodel/refresh",
                 "projmodel/subscribe",
@@ -649,6 +650,19 @@ Test(server_oom, rdeps)
 Test(server_oom, search)
 {
         walk_body(REQ(7, "projmodel/search", "{\"query\":\"//\",\"limit\":3}"));
+}
+
+Test(server_oom, audit)
+{
+        char *src = rootf("app/src/lib.rs");
+
+        /* A file to scan (the other crates' roots do not exist: listed as missing). */
+        cr_assert_eq(pm_test_write_file(src, "pub unsafe fn f() {}\nfn g() { unsafe {} }\n"), 0);
+        walk_body(REQ(8, "projmodel/audit", "{}"));
+        walk_body(REQ(8, "projmodel/audit", "{\"label\":\"//app:app\",\"closure\":true}"));
+        walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"label\":\"//no:such\"}"),
+                            .expect_error = true });
+        pm_free(src);
 }
 
 Test(server_oom, status)
