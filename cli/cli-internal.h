@@ -227,10 +227,14 @@ int pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_status(const struct pm__cli_globals *g, int argc, char **argv);
 int pm__cli_cmd_stop(const struct pm__cli_globals *g, int argc, char **argv);
+/* cmd-setup.c: editor configuration pointing rust-analyzer at `projmodel discover`. */
+int pm__cli_cmd_setup(const struct pm__cli_globals *g, int argc, char **argv);
 extern const char pm__cli_serve_usage[];
 extern const char pm__cli_query_usage[];
 extern const char pm__cli_status_usage[];
 extern const char pm__cli_stop_usage[];
+extern const char pm__cli_setup_usage[];
+extern const struct pm__cli_spec pm__cli_setup_spec;
 
 /*
  * The daemon a command talks to: the root (@root_opt, else found walking up from @start or the

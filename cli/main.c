@@ -28,6 +28,7 @@ static const struct pm__cli_command commands[] = {
         { "query", pm__cli_cmd_query, pm__cli_query_usage, &pm__cli_query_spec },
         { "status", pm__cli_cmd_status, pm__cli_status_usage, &pm__cli_status_spec },
         { "stop", pm__cli_cmd_stop, pm__cli_stop_usage, &pm__cli_stop_spec },
+        { "setup", pm__cli_cmd_setup, pm__cli_setup_usage, &pm__cli_setup_spec },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
