@@ -263,7 +263,7 @@ struct pm__client {
         bool shutdown;              /* sent "shutdown" */
 };
 
-/* One refresh in flight (update.c). */
+/* One refresh in flight (update-internal.h). */
 struct pm__refresh;
 
 /* A sorted set of strings (the build-file watch set), owned. */
@@ -388,7 +388,7 @@ void pm__server_stop(struct pm_server *srv);
 /* Re-run every call parked on @list (the list is emptied first: re-entry safe). */
 void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);
 
-/* update.c: the refresh engine. */
+/* update*.c: the refresh engine. */
 /* watch.c: true while the startup walk runs on the thread pool (it reads srv->cfg). */
 bool pm__watch_walk_running(void);
 

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon refresh engine's shared state (struct pm__refresh) and the calls between its files. */
+#ifndef PM_SERVER_UPDATE_INTERNAL_H
+#define PM_SERVER_UPDATE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/tool.h"
+
+#include "server-internal.h"
+
+/*
+ * One run over the dirty projects. Invariant: srv->running points here from start to finish;
+ * plan/results belong to the project being processed and are released before the next one.
+ */
+struct pm__refresh {
+        struct pm_server *srv;
+        uv_work_t work;
+        double start_ms; /* pm_clock_ms() */
+        bool *todo;      /* projects to query (copied from the dirty flags) */
+        size_t project;  /* the project being processed */
+        char **scope;    /* changed build files, or NULL: unscoped */
+        size_t n_scope;
+        const char **qscope; /* the part of scope under the current project */
+        size_t n_qscope;
+        struct pm_query q;
+        const struct pm_adapter_ops *ops;
+        struct pm_plan plan;
+        size_t step;
+        struct pm_tool_result results[PM_PLAN_MAX_STEPS];
+        bool step_ok[PM_PLAN_MAX_STEPS];     /* the step succeeded (its output is to be read) */
+        char *step_error[PM_PLAN_MAX_STEPS]; /* pm_blob.error of each step (pm__step_error) */
+        struct pm__spawn *spawn;             /* the running step, or NULL */
+        char *sysroot;                       /* copies for the worker to store */
+        char *sysroot_src;
+
+        /* Filled by the worker, read in the after-work callback. */
+        int wcode;
+        struct pm_error werr;
+        struct pm_change wchange;
+        struct pm__strset wwatch; /* the new watch set */
+        bool have_wwatch;
+        size_t wcrates;
+        double wown_ms;
+        double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */
+        struct pm_graph *wfp;                  /* holds the applied graph's fingerprints, or NULL */
+        bool wpartial;                         /* the applied graph was partial */
+        bool wstale;               /* another writer changed the model: forget all fingerprints */
+        uint64_t known_generation; /* the loop's generation when the work was queued */
+        size_t known_crates;       /* ... and its crate count */
+
+        /* The whole run. */
+        struct pm_change change; /* merged over projects */
+        bool failed;
+        struct pm_error first_err;
+        char *err_output; /* the failing tool's output, bounded */
+        double own_ms;
+        double tool_ms, read_ms, parse_ms, apply_ms; /* summed over steps and projects */
+        double step_start_ms;                        /* when the running step was spawned */
+        bool all_partial;                            /* every graph applied was partial */
+        bool applied;                                /* some graph was applied */
+};
+
+/* update-schedule.c: the debounce timer's callback (starts a run when one is due). */
+void pm__update_debounce_cb(uv_timer_t *t);
+/* update.c: query the next dirty project of @r, or finish the run. */
+void pm__update_next_project(struct pm__refresh *r);
+/* update-worker.c: read the steps' output files, parse and apply (thread pool). */
+void pm__update_work(uv_work_t *w);
+/* update-notify.c: send $/progress (@kind "begin", "report" or "end") to initialized clients. */
+void pm__update_progress(struct pm_server *srv, const char *kind, const char *message);
+/* update-notify.c: a run ended: $/progress end, projmodel/modelChanged, refreshFailed. */
+void pm__update_notify_done(struct pm__refresh *r);
+
+#endif

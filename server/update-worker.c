@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon refresh's worker on the thread pool: read the steps' output files, parse with the
+ * previous fingerprints, apply with the worker's own model handle, note what the loop publishes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
+#include "projmodel/tool.h"
+
+#include "server-internal.h"
+#include "update-internal.h"
+
+static int
+cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The previous fingerprints for r->q (worker): only for a scoped query, and only while no one
+ * else wrote to the model since this daemon's last apply (else they may not describe it).
+ */
+static const struct pm_kvlist *
+previous_fingerprints(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        uint64_t gen;
+
+        if (!srv->fingerprints)
+                return NULL;
+        if (pm_index_generation(srv->widx, &gen, NULL) < 0 || gen != srv->fingerprints_generation) {
+                r->wstale = true;
+                return NULL;
+        }
+        if (!r->q.scope || !srv->fingerprints[r->project])
+                return NULL;
+        return &srv->fingerprints[r->project]->fingerprints;
+}
+
+/*
+ * Keep @g's fingerprints for the next run (worker, after a successful apply): a partial graph is
+ * small and kept whole; a complete one is copied from.
+ */
+static void
+keep_fingerprints(struct pm__refresh *r, struct pm_graph **g)
+{
+        const struct pm_kvlist *fp = &(*g)->fingerprints;
+        struct pm_graph *h;
+        struct pm_kv *v;
+
+        r->wfp = NULL;
+        if (fp->n == 0)
+                return;
+        if ((*g)->partial) {
+                r->wfp = pm_steal_ptr(g);
+                return;
+        }
+        h = pm_graph_new();
+        v = h ? pm_arena_alloc(h->arena, fp->n * sizeof(*v)) : NULL;
+        if (!v) {
+                pm_graph_free(h);
+                return;
+        }
+        for (size_t i = 0; i < fp->n; i++) {
+                v[i].key = pm_graph_strdup(h, fp->v[i].key);
+                v[i].value = pm_graph_strdup(h, fp->v[i].value);
+                if (!v[i].key || !v[i].value) {
+                        pm_graph_free(h);
+                        return;
+                }
+        }
+        h->fingerprints = (struct pm_kvlist){ .v = v, .n = fp->n, .cap = fp->n };
+        r->wfp = h;
+}
+
+void
+pm__update_work(uv_work_t *w)
+{
+        struct pm__refresh *r = w->data;
+        struct pm_server *srv = r->srv;
+        const struct pm_project *p = &srv->cfg->projects[r->project];
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
+        char *programs[PM_PLAN_MAX_STEPS] = { NULL };
+        struct pm_graph *g = NULL;
+        char **files = NULL;
+        uint64_t gen_before = 0;
+        bool own_model;
+        double t0;
+        int code = 0;
+
+        pm_error_init(&r->werr);
+        memset(&r->wchange, 0, sizeof(r->wchange));
+        r->have_wwatch = false;
+        r->wfp = NULL;
+        r->wpartial = false;
+        if (!srv->widx) {
+                /* The worker's own handle: SQLite handles are never shared between threads. */
+                code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
+                if (code < 0)
+                        goto out;
+        }
+        /* Its applies drop the sources the configuration (maybe re-read) no longer names. */
+        code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
+        if (code < 0)
+                goto out;
+        t0 = pm_clock_ms();
+        for (size_t i = 0; i < r->plan.n_steps; i++) {
+                const struct pm_step *s = &r->plan.steps[i];
+
+                if (s->output_file && r->step_ok[i]) {
+                        if (!r->results[i].out.buf && srv->output_spare.buf) {
+                                r->results[i].out = srv->output_spare;
+                                pm_strbuf_init(&srv->output_spare);
+                        }
+                        pm_strbuf_reset(&r->results[i].out);
+                        code = pm_strbuf_read_file(&r->results[i].out, s->output_file,
+                                                   srv->cfg->max_tool_output, &r->werr);
+                        if (code < 0 && !s->optional)
+                                goto out;
+                        code = 0;
+                }
+                blobs[i].data = r->results[i].out.buf ? r->results[i].out.buf : "";
+                blobs[i].len = r->results[i].out.len;
+                blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
+                programs[i] = pm__tool_which(s->argv[0], s->cwd);
+                blobs[i].program = programs[i];
+                blobs[i].error = r->step_error[i];
+                blobs[i].err_text = r->results[i].err.buf;
+                blobs[i].err_len = r->results[i].err.len;
+        }
+        r->wread_ms = pm_clock_ms() - t0;
+        r->q.want_fingerprints = true;
+        r->q.previous_fingerprints = previous_fingerprints(r);
+        code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
+        r->q.previous_fingerprints = NULL;
+        if (code == 0)
+                code = pm__build_proc_macros(&r->q, g, &r->werr);
+        if (code == 0)
+                code = pm__dylibs_cache(srv->cfg, g, &r->werr);
+        if (code < 0)
+                goto out;
+        r->wparse_ms = pm_clock_ms() - t0 - r->wread_ms;
+        /* Unless another writer got in since the loop last looked, the crate count and watch set
+         * follow from the change alone: no need to read them back. */
+        own_model = pm_index_generation(srv->widx, &gen_before, NULL) == 0 &&
+                    gen_before == r->known_generation;
+        code = pm_index_apply(srv->widx, p->id, g, &r->wchange, &r->werr);
+        if (code < 0)
+                goto out;
+        r->wpartial = g->partial;
+        keep_fingerprints(r, &g);
+        r->wown_ms = pm_clock_ms() - t0;
+        r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;
+        if (r->sysroot)
+                (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);
+        if (r->sysroot_src)
+                (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT_SRC, r->sysroot_src, NULL);
+        (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, "", NULL);
+        {
+                /* What a snapshot's age is compared with (pm_index_seed()). */
+                char now[32];
+
+                (void)snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+                (void)pm_index_meta_set(srv->widx, PM_META_LAST_REFRESH, now, NULL);
+        }
+        if (own_model)
+                r->wcrates = r->known_crates + r->wchange.added - r->wchange.removed;
+        else if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
+                r->wcrates = 0;
+        /* The new watch set, sorted here so the loop only swaps pointers. */
+        if (own_model && r->wchange.build_files_changed == 0)
+                goto out;
+        if (pm_index_build_files(srv->widx, NULL, &files, NULL) == 0) {
+                r->wwatch.n = pm_labels_count(files);
+                qsort(files, r->wwatch.n, sizeof(*files), cmp_str);
+                r->wwatch.v = pm_steal_ptr(&files);
+                r->have_wwatch = true;
+        }
+out:
+        if (code < 0 && srv->widx) {
+                char line[PM_ERROR_MSG_MAX];
+
+                (void)snprintf(line, sizeof(line), "%s", r->werr.msg);
+                (void)pm_index_meta_set(srv->widx, PM_META_LAST_ERROR, line, NULL);
+        }
+        pm_graph_free(g);
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
+                pm_free(programs[i]);
+        r->wcode = code;
+}
