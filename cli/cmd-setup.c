@@ -166,7 +166,9 @@ render_vscode(const struct setup_info *si, const char *path, const struct pm_str
         int r = 0;
 
         if (exists && old->len > 0) {
-                doc = cJSON_ParseWithLength(old->buf, old->len);
+                /* The whole file must be the object: text after it would be lost on write. */
+                if (strlen(old->buf) == old->len)
+                        doc = cJSON_ParseWithOpts(old->buf, NULL, 1);
                 if (!cJSON_IsObject(doc)) {
                         r = pm_error_set(err, PM_EPARAMS,
                                          "%s: not a JSON object (comments and trailing commas "

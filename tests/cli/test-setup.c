@@ -136,6 +136,15 @@ Test(cli_setup, vscode_new_file_and_invalid_json_left_unchanged)
         text = pm_test_read_file(path);
         cr_assert_str_eq(text, bad);
         pm_free(text);
+
+        /* Text after the object would be lost on rewrite: refused too. */
+        cr_assert_eq(pm_test_write_file(path, "{\"a\": 1}\n{\"b\": 2}\n"), 0);
+        run_setup("vscode", 1, &r);
+        cr_assert(cli_one_error_line(r.err, path), "%s", r.err);
+        cli_run_release(&r);
+        text = pm_test_read_file(path);
+        cr_assert_str_eq(text, "{\"a\": 1}\n{\"b\": 2}\n");
+        pm_free(text);
         pm_free(path);
 }
 
