@@ -285,7 +285,7 @@ render_neovim(const struct setup_info *si, struct pm_strbuf *out)
                         "    if name:sub(1, #root + 1) ~= root .. \"/\" then return end\n"
                         "    local config = {\n"
                         "      name = \"rust-analyzer\",\n"
-                        "      cmd = { vim.g.projmodel_rust_analyzer or \"rust-analyzer\" },\n"
+                        "      cmd = vim.g.projmodel_rust_analyzer_cmd or { \"rust-analyzer\" },\n"
                         "      root_dir = root,\n"
                         "      init_options = { workspace = { discoverConfig = discover } },\n"
                         "    }\n"

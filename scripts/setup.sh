@@ -8,7 +8,7 @@ packages=(
         libcjson-dev libuv1-dev libsqlite3-dev libinotifytools0-dev libcriterion-dev
         generate-ninja bazel-bootstrap graphviz sqlite3 time clang-format git
         zsh fish man-db systemd debhelper dpkg-dev
-        emacs-nox elpa-eglot
+        emacs-nox elpa-eglot neovim
 )
 missing=()
 for p in "${packages[@]}"; do

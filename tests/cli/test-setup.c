@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel setup`: VS Code settings merged without losing a key, invalid JSON refused and left
  * unchanged, a second run changes nothing, the Emacs file loaded by real Emacs with eglot, the
- * Helix file parsed by Python's tomllib, Neovim's file never overwriting the user's. */
+ * Helix file parsed by Python's tomllib, the Neovim file run by real headless Neovim against a
+ * language-server stand-in that records initialize, and never overwriting the user's file. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,7 +220,7 @@ Test(cli_setup, helix_block_appended_then_replaced_valid_toml)
         pm_free(path);
 }
 
-Test(cli_setup, neovim_never_overwrites_a_file_it_did_not_write)
+Test(cli_setup, neovim_file_starts_the_server_and_never_overwrites_the_users)
 {
         char *dir = pm_test_strf("%s/config/nvim/plugin", fx.tmp);
         char *file = pm_test_strf("%s/projmodel.lua", dir), *text, *root;
@@ -235,6 +236,49 @@ Test(cli_setup, neovim_never_overwrites_a_file_it_did_not_write)
         cr_assert(strstr(text, "vim.lsp.start_client"), "%s", text);
         pm_free(text);
         pm_free(root);
+
+        /* Real Neovim (Debian's 0.7.2: vim.lsp.start_client) starts the language server with
+         * the discoverConfig in its initialize request's initializationOptions. */
+        cr_assert(pm_test_have("nvim"), "neovim is installed by scripts/setup.sh");
+        {
+                char *rec = pm_test_strf("%s/initialize.json", fx.tmp);
+                char *rs = cli_fx_path(&fx, "setup-test.rs");
+                char *load = pm_test_strf("luafile %s", file);
+                char *stub = pm_test_strf("let g:projmodel_rust_analyzer_cmd = ['python3', "
+                                          "'%s/tests/cli/lsp-record-initialize.py', '%s']",
+                                          pm_test_source_root(), rec);
+                char *edit = pm_test_strf("edit %s", rs);
+                char *wait = pm_test_strf("lua vim.wait(60000, function() return "
+                                          "vim.loop.fs_stat('%s') ~= nil end)",
+                                          rec);
+                char *params_text, *err = NULL;
+                cJSON *params;
+
+                cr_assert_eq(pm_test_write_file(rs, "fn main() {}\n"), 0);
+                cr_assert_eq(pm_test_run((const char *[]){ "nvim", "--headless", "-u", "NONE", "-c",
+                                                           load, "-c", stub, "-c", edit, "-c",
+                                                           "set filetype=rust", "-c", wait, "-c",
+                                                           "qa!", NULL },
+                                         NULL, NULL, NULL, NULL, &err),
+                             0, "%s", err);
+                params_text = pm_test_read_file(rec);
+                cr_assert(params_text, "no initialize request recorded: %s", err);
+                params = cJSON_Parse(params_text);
+                check_discover_config(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(params, "initializationOptions"),
+                                "workspace"),
+                        "discoverConfig"));
+                cJSON_Delete(params);
+                pm_free(params_text);
+                pm_free(err);
+                pm_free(wait);
+                pm_free(edit);
+                pm_free(stub);
+                pm_free(load);
+                pm_free(rs);
+                pm_free(rec);
+        }
 
         cr_assert_eq(pm_test_run(mkdir_argv, NULL, NULL, NULL, NULL, NULL), 0);
         cr_assert_eq(pm_test_write_file(file, "-- mine\n"), 0);
