@@ -12,6 +12,8 @@
 #include "projmodel/graph.h"
 
 struct pm_blob;
+struct pm_build_report;
+struct pm_plan;
 struct pm_error;
 struct pm_graph;
 struct pm_query;
@@ -79,6 +81,15 @@ int pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s
                     const struct pm_blob *blob, const struct pm_blob *buildfiles, bool partial,
                     const char *const *covered, size_t n_covered, struct pm_graph **ret_graph,
                     struct pm_error *err);
+
+/* The ops' build_plan and build_parse (bazel-build.c): `bazel build --keep_going
+ * --build_event_json_file=FILE` of the proc-macro targets with the query's output base, and the
+ * dylib of each from the file's targetCompleted and namedSetOfFiles events. */
+int pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
+                         const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
+                         struct pm_error *err);
+int pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                          struct pm_build_report *ret_report, struct pm_error *err);
 
 /* ---- the jsonproto parser's private context (parse.c, label.c, attr.c, collect.c, crate.c) ----
  */

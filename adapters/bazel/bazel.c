@@ -478,4 +478,6 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .parse = parse,
         .watch_skip = watch_skip,
         .config_keys = config_keys,
+        .build_plan = pm__bazel_build_plan,
+        .build_parse = pm__bazel_build_parse,
 };

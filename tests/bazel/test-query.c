@@ -207,47 +207,95 @@ Test(bazel_query, bad_command_fails)
         pm_free(json);
 }
 
-/* The bundled example end to end: `projmodel export` runs bazel through the real runner, and
- * the result passes the strict validator and a rustc type-check of every crate (the checker
- * builds proc macros itself: the query cannot know Bazel's dylib path). */
+/* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds
+ * the proc macro with `bazel build` on the query's output base and names the copy in the cache;
+ * the result passes the strict validator and a rustc type-check of every crate loading exactly
+ * that dylib. Then the proc macro is broken: it is served without a dylib, with a note naming
+ * the target and rustc's first error line, and the rest is served. */
 Test(bazel_query, example_exports_a_valid_project)
 {
         char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
         char *root = pm_test_strf("%s/example", ws.tmp);
         char *ob = pm_test_strf("%s/example-ob", ws.tmp);
+        char *cache = pm_test_strf("%s/cache", ws.tmp);
         char *cfgpath = pm_test_strf("%s/.projmodel.json", root);
-        char *json = pm_test_strf("{\"build_system\": \"bazel\", \"bazel\": "
-                                  "{\"output_base\": \"%s\"}}\n",
-                                  ob);
+        char *json = pm_test_strf("{\"build_system\": \"bazel\", \"cache_dir\": \"%s\", "
+                                  "\"bazel\": {\"output_base\": \"%s\"}}\n",
+                                  cache, ob);
         char *db = pm_test_strf("%s/model.db", ws.tmp);
+        char *db2 = pm_test_strf("%s/model2.db", ws.tmp);
         char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
+        char *macro = pm_test_strf("%s/lib/describe_derive/lib.rs", root);
+        char *cached = pm_test_strf("\"proc_macro_dylib_path\":\"%s/dylibs/", cache);
         char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
         const char *argv[] = { pm_test_projmodel(), "export", "--root", root, "--db", db,
                                "--output",          out,      NULL };
+        const char *argv2[] = { pm_test_projmodel(), "export", "--root", root, "--db", db2,
+                                "--output",          out,      NULL };
+        const char *dump[] = { pm_test_projmodel(),
+                               "dump",
+                               "--root",
+                               root,
+                               "--db",
+                               db2,
+                               "--no-refresh",
+                               "//lib/describe_derive:describe_derive",
+                               NULL };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
-        char *errout = NULL, *text, *report = NULL;
+        char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old;
         int status;
 
         cr_assert_eq(pm_test_copy_tree(src, root), 0);
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
+        if (status == 0) {
+                /* Broken on the same warm output base: only the proc macro is rebuilt. */
+                old = pm_test_read_file(macro);
+                cr_assert_not_null(old);
+                text = pm_test_strf("%s\nfn broken() -> u32 { \"x\" }\n", old);
+                cr_assert_eq(pm_test_write_file(macro, text), 0);
+                pm_free(text);
+                pm_free(old);
+                text = pm_test_read_file(out);
+                cr_assert_not_null(text);
+                cr_assert(strstr(text, "\"//lib/engine:engine\""), "the engine crate is exported");
+                cr_assert(strstr(text, "/external/vendored_fnv/lib.rs"),
+                          "the vendored crate is exported");
+                cr_assert(strstr(text, cached), "the dylib is served from the cache: %s", text);
+                cr_assert_eq(pm_test_validate_project(text, strlen(text), &report), 0, "%s",
+                             report);
+                cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report), 0,
+                             "%s", report);
+                pm_free(text);
+                pm_free(errout);
+                errout = NULL;
+                status = pm_test_run(argv2, root, NULL, NULL, NULL, &errout);
+                cr_assert_eq(status, 0, "export with a broken proc macro: %s", errout);
+                status = pm_test_run(dump, root, NULL, NULL, &dumped, NULL);
+        }
         (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
-        cr_assert_eq(status, 0, "projmodel export: %s", errout);
+        cr_assert_eq(status, 0, "projmodel export/dump: %s", errout);
         text = pm_test_read_file(out);
         cr_assert_not_null(text);
-        cr_assert(strstr(text, "\"//lib/engine:engine\""), "the engine crate is exported");
-        cr_assert(strstr(text, "/external/vendored_fnv/lib.rs"), "the vendored crate is exported");
-        cr_assert_eq(pm_test_validate_project(text, strlen(text), &report), 0, "%s", report);
-        cr_assert_eq(pm_test_rustc_check_project(text, ws.tmp, &report), 0, "%s", report);
+        cr_assert_null(strstr(text, "proc_macro_dylib_path"), "the broken proc macro has no dylib");
+        cr_assert(strstr(text, "\"//lib/engine:engine\""), "the rest is served");
+        cr_assert(strstr(dumped, "proc macro //lib/describe_derive:describe_derive not built: "
+                                 "error[E0308]: mismatched types"),
+                  "the note names the target and rustc's first error: %s", dumped);
         pm_free(report);
         pm_free(text);
+        pm_free(dumped);
         pm_free(errout);
         pm_free(src);
         pm_free(root);
         pm_free(ob);
+        pm_free(cache);
         pm_free(cfgpath);
         pm_free(json);
         pm_free(db);
+        pm_free(db2);
         pm_free(out);
+        pm_free(macro);
+        pm_free(cached);
         pm_free(shutdown_ob);
 }

@@ -484,11 +484,28 @@ check_project(const char *json, const char *workdir, bool load_dylibs, char **re
 
                         c->state = stat(c->output, &st) == 0 && S_ISREG(st.st_mode) ? STATE_OK
                                                                                     : STATE_FAILED;
-                        if (c->state == STATE_FAILED)
+                        if (c->state == STATE_FAILED) {
                                 (void)pm_strbuf_addf(&rep,
                                                      "crates[%d] '%s': proc_macro_dylib_path '%s' "
                                                      "is not a file\n",
                                                      i, c->name, c->output);
+                        } else {
+                                /* A content-addressed name (lib<hash>.so) is not found by
+                                 * rustc's search for a transitive dependency: a link under the
+                                 * crate's own name in -Ldependency points at the same file. */
+                                char *link = pm_asprintf("%s/lib%s-%d.so", outdir, c->name, i);
+
+                                if (!link) {
+                                        r = -ENOMEM;
+                                        goto out;
+                                }
+                                (void)unlink(link);
+                                if (symlink(c->output, link) < 0)
+                                        (void)pm_strbuf_addf(&rep,
+                                                             "crates[%d] '%s': cannot link %s\n", i,
+                                                             c->name, link);
+                                pm_free(link);
+                        }
                 } else {
                         r = check_one(root, cr, n, i, rustc, outdir, workdir, &rep);
                         if (r < 0)

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/* Building a Bazel project's proc macros: `bazel build` of exactly those targets with the query's
+ * output base, and reading each dylib path from the build event JSON file
+ * (docs/build-integration.md). Names the event file; runs and writes nothing. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/hash.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "adapters/adapters-internal.h"
+#include "adapters/bazel/bazel-internal.h"
+
+#define ERROR_LINE_MAX 300 /* bytes of an error line kept for a note */
+
+/* The event file for @q's project, in projmodel's cache directory, one per project root.
+ * pm_malloc'd, or NULL. */
+static char *
+events_path(const struct pm_query *q)
+{
+        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
+                                         : pm_config_default_cache_dir();
+        char name[64];
+        char *path;
+
+        if (!dir)
+                return NULL;
+        snprintf(name, sizeof(name), "bazel-build-events-%016llx.json",
+                 (unsigned long long)pm_hash64_str(q->project->root, 0));
+        path = pm_path_join(NULL, dir, name);
+        pm_free(dir);
+        return path;
+}
+
+int
+pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
+                     const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
+                     struct pm_error *err)
+{
+        struct pm__bazel_settings s = { 0 };
+        char **argv = NULL;
+        char *cwd = NULL, *events = NULL, *opt = NULL, *ob = NULL;
+        int r;
+
+        (void)graph;
+        if (n_labels == 0)
+                return 0;
+        r = pm__bazel_settings_load(q, &s, err);
+        if (r < 0)
+                return r;
+        r = -ENOMEM;
+        events = events_path(q);
+        argv = pm_argv_new(NULL, 0);
+        if (!events || !argv)
+                goto out;
+        opt = pm_asprintf("--build_event_json_file=%s", events);
+        ob = pm_asprintf("--output_base=%s", s.output_base);
+        if (!opt || !ob || pm_argv_push(&argv, s.command) < 0 || pm_argv_push(&argv, ob) < 0)
+                goto out;
+        /* The query's output base and startup flags: one Bazel server for all IDE traffic, never
+         * the user's. */
+        for (size_t i = 0; i < s.n_startup_flags; i++)
+                if (pm_argv_push(&argv, s.startup_flags[i]) < 0)
+                        goto out;
+        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep_going") < 0 ||
+            pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
+            pm_argv_push(&argv, opt) < 0)
+                goto out;
+        for (size_t i = 0; i < s.n_flags; i++)
+                if (pm_argv_push(&argv, s.flags[i]) < 0)
+                        goto out;
+        if (pm_argv_push(&argv, "--") < 0)
+                goto out;
+        for (size_t i = 0; i < n_labels; i++)
+                if (pm_argv_push(&argv, labels[i]) < 0)
+                        goto out;
+        cwd = pm_strdup(q->project->root);
+        if (!cwd)
+                goto out;
+        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
+        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
+        ret_plan->steps[0].output_file = pm_steal_ptr(&events);
+        /* With --keep_going a failed target still leaves the events of what did build: Bazel
+         * exits 1 (build failed) with the file written. */
+        ret_plan->steps[0].ok_exit_codes[0] = 1;
+        ret_plan->n_steps = 1;
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        pm_free(ob);
+        pm_free(opt);
+        pm_free(events);
+        pm_free(cwd);
+        pm_argv_free(argv);
+        pm__bazel_settings_release(&s);
+        return r;
+}
+
+/* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". */
+static const char *
+plain_label(const char *l)
+{
+        if (strncmp(l, "@@//", 4) == 0)
+                return l + 2;
+        if (strncmp(l, "@//", 3) == 0)
+                return l + 1;
+        return l;
+}
+
+static bool
+is_dylib(const char *p)
+{
+        size_t n = strlen(p);
+
+        return (n > 3 && strcmp(p + n - 3, ".so") == 0) ||
+               (n > 6 && strcmp(p + n - 6, ".dylib") == 0) ||
+               (n > 4 && strcmp(p + n - 4, ".dll") == 0);
+}
+
+/* The events of one file: each line is one BuildEvent object. */
+struct events {
+        cJSON **ev;
+        size_t n;
+};
+
+static const cJSON *
+id_of(const cJSON *ev, const char *kind)
+{
+        return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "id"), kind);
+}
+
+static const cJSON *
+named_set(const struct events *e, const char *id)
+{
+        for (size_t i = 0; i < e->n; i++) {
+                const cJSON *nid =
+                        cJSON_GetObjectItemCaseSensitive(id_of(e->ev[i], "namedSet"), "id");
+
+                if (cJSON_IsString(nid) && strcmp(nid->valuestring, id) == 0)
+                        return cJSON_GetObjectItemCaseSensitive(e->ev[i], "namedSetOfFiles");
+        }
+        return NULL;
+}
+
+/* The first dylib of the file set @id and the sets it includes (depth-bounded), or NULL. */
+static const char *
+set_dylib(const struct events *e, const char *id, int depth)
+{
+        const cJSON *set = named_set(e, id), *f;
+
+        if (!set || depth > 64)
+                return NULL;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "files"))
+        {
+                const cJSON *uri = cJSON_GetObjectItemCaseSensitive(f, "uri");
+
+                if (cJSON_IsString(uri) && strncmp(uri->valuestring, "file://", 7) == 0 &&
+                    pm_path_is_absolute(uri->valuestring + 7) && is_dylib(uri->valuestring))
+                        return uri->valuestring + 7;
+        }
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "fileSets"))
+        {
+                const cJSON *sid = cJSON_GetObjectItemCaseSensitive(f, "id");
+                const char *p =
+                        cJSON_IsString(sid) ? set_dylib(e, sid->valuestring, depth + 1) : NULL;
+
+                if (p)
+                        return p;
+        }
+        return NULL;
+}
+
+/* The dylib of a targetCompleted event's "default" output group, or NULL. */
+static const char *
+completed_dylib(const struct events *e, const cJSON *completed)
+{
+        const cJSON *g, *fs;
+
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
+        {
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(g, "name");
+
+                if (!cJSON_IsString(name) || strcmp(name->valuestring, "default") != 0)
+                        continue;
+                cJSON_ArrayForEach(fs, cJSON_GetObjectItemCaseSensitive(g, "fileSets"))
+                {
+                        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
+                        const char *p =
+                                cJSON_IsString(sid) ? set_dylib(e, sid->valuestring, 0) : NULL;
+
+                        if (p)
+                                return p;
+                }
+        }
+        return NULL;
+}
+
+/*
+ * Why @label failed, from the progress events' stderr: the first compiler "error" line after
+ * Bazel's "ERROR: ..." line naming the target, else that line itself. pm_malloc'd, or NULL.
+ */
+static char *
+progress_error(const struct events *e, const char *label)
+{
+        const char *bazel_line = NULL;
+        size_t bazel_len = 0;
+
+        for (size_t i = 0; i < e->n; i++) {
+                const cJSON *err = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(e->ev[i], "progress"), "stderr");
+                const char *p;
+
+                if (!cJSON_IsString(err))
+                        continue;
+                for (p = err->valuestring; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+                        size_t len = strcspn(p, "\n");
+
+                        if (!bazel_line) {
+                                if (strncmp(p, "ERROR: ", 7) == 0 && len < 4096) {
+                                        char *line = pm_strndup(p, len);
+                                        bool names;
+
+                                        if (!line)
+                                                return NULL;
+                                        names = strstr(line, label) != NULL;
+                                        pm_free(line);
+                                        if (names) {
+                                                bazel_line = p;
+                                                bazel_len = len;
+                                        }
+                                }
+                        } else if (strncmp(p, "error", 5) == 0) {
+                                return pm_strndup(p, len > ERROR_LINE_MAX ? ERROR_LINE_MAX : len);
+                        }
+                }
+        }
+        if (bazel_line)
+                return pm_strndup(bazel_line,
+                                  bazel_len > ERROR_LINE_MAX ? ERROR_LINE_MAX : bazel_len);
+        return NULL;
+}
+
+/* One targetCompleted (or aborted) event into @b. */
+static int
+read_target(const struct events *e, const cJSON *ev, const char *label, struct pm_built *b)
+{
+        const cJSON *completed = cJSON_GetObjectItemCaseSensitive(ev, "completed");
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(completed, "success");
+        const char *dylib = NULL;
+
+        b->label = pm_strdup(label);
+        if (!b->label)
+                return -ENOMEM;
+        if (cJSON_IsTrue(ok)) {
+                dylib = completed_dylib(e, completed);
+                if (dylib) {
+                        b->dylib_path = pm_path_normalize(NULL, "/", dylib);
+                        return b->dylib_path ? 0 : -ENOMEM;
+                }
+                b->error = pm_strdup("no dylib among the target's outputs");
+                return b->error ? 0 : -ENOMEM;
+        }
+        b->error = progress_error(e, label);
+        if (!b->error)
+                b->error = pm_strdup("build failed");
+        return b->error ? 0 : -ENOMEM;
+}
+
+int
+pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                      struct pm_build_report *ret_report, struct pm_error *err)
+{
+        struct events e = { 0 };
+        const char *p, *end;
+        size_t line_no = 0, n = 0;
+        int r = -ENOMEM;
+
+        (void)q;
+        if (n_outputs < 1)
+                return pm_error_set(err, PM_EBADTOOLOUTPUT, "bazel build: no build event file");
+        end = outputs[0].data + outputs[0].len;
+        for (p = outputs[0].data; p < end;
+             p = memchr(p, '\n', (size_t)(end - p)), p = p ? p + 1 : end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                cJSON *ev;
+                cJSON **grown;
+
+                line_no++;
+                if (len == 0)
+                        continue;
+                ev = cJSON_ParseWithLength(p, len);
+                if (!ev || !cJSON_IsObject(ev)) {
+                        cJSON_Delete(ev);
+                        r = pm_error_set(err, PM_EBADTOOLOUTPUT,
+                                         "%s:%zu: not a build event (one JSON object a line)",
+                                         outputs[0].origin, line_no);
+                        goto out;
+                }
+                grown = pm_realloc(e.ev, (e.n + 1) * sizeof(*e.ev));
+                if (!grown) {
+                        cJSON_Delete(ev);
+                        goto out;
+                }
+                e.ev = grown;
+                e.ev[e.n++] = ev;
+                if (!nl)
+                        break;
+        }
+        ret_report->items = pm_calloc(e.n + 1, sizeof(*ret_report->items));
+        if (!ret_report->items)
+                goto out;
+        for (size_t i = 0; i < e.n; i++) {
+                const cJSON *label = cJSON_GetObjectItemCaseSensitive(
+                        id_of(e.ev[i], "targetCompleted"), "label");
+                bool seen = false;
+
+                if (!cJSON_IsString(label))
+                        continue;
+                for (size_t j = 0; j < n; j++)
+                        seen |= strcmp(ret_report->items[j].label,
+                                       plain_label(label->valuestring)) == 0;
+                if (seen)
+                        continue;
+                n++;
+                ret_report->n = n;
+                if (read_target(&e, e.ev[i], plain_label(label->valuestring),
+                                &ret_report->items[n - 1]) < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        if (r < 0)
+                pm_build_report_release(ret_report);
+        for (size_t i = 0; i < e.n; i++)
+                cJSON_Delete(e.ev[i]);
+        pm_free(e.ev);
+        return r;
+}
