@@ -181,6 +181,12 @@ render_vscode(const struct setup_info *si, const char *path, const struct pm_str
         }
         if (!(dc = discover_config(si)))
                 goto oom;
+        /* Already what we would write: keep the file as it is, formatting included. */
+        if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(doc, key), dc, 1)) {
+                if (pm_strbuf_add(out, old->buf, old->len) < 0)
+                        goto oom;
+                goto out;
+        }
         if (cJSON_GetObjectItemCaseSensitive(doc, key)) {
                 if (!cJSON_ReplaceItemInObjectCaseSensitive(doc, key, dc))
                         goto oom;

@@ -104,6 +104,17 @@ Test(cli_setup, vscode_merges_keeps_other_keys_and_is_idempotent)
         again = pm_test_read_file(path);
         cr_assert_str_eq(again, text);
         pm_free(again);
+
+        /* The user's own formatting of the same settings is not rewritten either. */
+        again = cJSON_PrintUnformatted(now);
+        cr_assert_eq(pm_test_write_file(path, again), 0);
+        run_setup("vscode", 0, &r);
+        cr_assert(strstr(r.out, "unchanged: "), "%s", r.out);
+        cli_run_release(&r);
+        pm_free(text);
+        text = pm_test_read_file(path);
+        cr_assert_str_eq(text, again);
+        cJSON_free(again);
         pm_free(text);
         cJSON_Delete(now);
         cJSON_Delete(old);
