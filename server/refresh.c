@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Synchronous model refresh for the one-shot commands: query each project, apply its graph as
- * a diff (skipping parse and apply when the input stamp proves nothing changed), record the
- * sysroot and how the refresh went in the model's metadata. */
+/* Synchronous model refresh for the one-shot commands: query each project, parse and apply its
+ * outputs through the one pipeline the daemon runs too (parse-apply.c), record the sysroot and
+ * how the refresh went in the model's metadata. */
 #include "projmodel/refresh.h"
-
-#include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,23 +10,16 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
-#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
-
-/* Bump when a parse of the same input may give a different graph than before (an adapter
- * change) within one projmodel version: stored stamps then no longer match. */
-#define STAMP_FORMAT "2"
 
 /* Move @src's list onto the end of @dst's; @src is left empty (and released). */
 static int
@@ -82,121 +73,6 @@ name_project(const struct pm_config *cfg, const struct pm_project *project, stru
                 (void)pm_error_prefix(err, "project '%s'", project->id);
         if (!err->file[0] && !strstr(err->msg, project->root))
                 (void)snprintf(err->file, sizeof(err->file), "%s", project->root);
-}
-
-static uint64_t
-hash_str(uint64_t h, const char *s)
-{
-        uint64_t len = s ? strlen(s) : UINT64_MAX;
-
-        h = pm_hash64(&len, sizeof(len), h);
-        return s ? pm_hash64(s, (size_t)len, h) : h;
-}
-
-/*
- * The stamp key of a query: everything a parse sees besides the files it reads on its own --
- * the projmodel version, the adapter, the project, the whole configuration file, whether the
- * output was captured, and the outputs themselves (with the program each ran and its error).
- */
-static int
-stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs, uint64_t *ret,
-          struct pm_error *err)
-{
-        const struct pm_config *cfg = q->config;
-        char *json = NULL;
-        uint64_t h = 0, n = n_outputs;
-
-        if (cfg->json) {
-                json = cJSON_PrintUnformatted(cfg->json);
-                if (!json)
-                        return pm_error_set(err, -ENOMEM, "out of memory");
-        }
-        h = hash_str(h, "projmodel " PM_VERSION " stamp " STAMP_FORMAT);
-        h = hash_str(h, q->project->build_system);
-        h = hash_str(h, q->project->id);
-        h = hash_str(h, q->project->root);
-        h = hash_str(h, cfg->root);
-        h = hash_str(h, json);
-        h = hash_str(h, q->captured ? "captured" : "ran");
-        h = pm_hash64(&n, sizeof(n), h);
-        for (size_t i = 0; i < n_outputs; i++) {
-                uint64_t len = outputs[i].len;
-
-                h = pm_hash64(&len, sizeof(len), h);
-                h = pm_hash64(outputs[i].data, outputs[i].len, h);
-                h = hash_str(h, outputs[i].program);
-                h = hash_str(h, outputs[i].error);
-        }
-        cJSON_free(json);
-        *ret = h;
-        return 0;
-}
-
-int
-pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
-                       const struct pm_blob *outputs, size_t n_outputs,
-                       struct pm_change *ret_change, struct pm_graph **ret_graph,
-                       struct pm_error *err)
-{
-        const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
-        struct pm_change change = { 0 };
-        struct pm_graph *g = NULL;
-        char *old = NULL, *stamp = NULL;
-        uint64_t key = 0;
-        bool stampable = q->scope == NULL;
-        int64_t since;
-        int r;
-
-        if (!ops)
-                return pm_error_set(err, PM_ECONFIG, "unknown build_system '%s' for '%s'",
-                                    q->project->build_system ? q->project->build_system : "(none)",
-                                    q->project->root);
-        if (stampable) {
-                r = stamp_key(q, outputs, n_outputs, &key, err);
-                if (r < 0)
-                        goto out;
-                r = pm_index_source_stamp(idx, q->project->id, &old, err);
-                if (r < 0)
-                        goto out;
-                if (pm_stamp_fresh(old, key)) {
-                        r = pm_index_generation(idx, &change.generation, err);
-                        if (r < 0)
-                                goto out;
-                        goto done;
-                }
-        }
-
-        /* Before the parse opens any file: what changes after this is caught (stamp.h). */
-        since = pm_stamp_clock();
-        r = ops->parse(q, outputs, n_outputs, &g, err);
-        if (r == 0)
-                r = pm__build_proc_macros(q, g, err);
-        if (r == 0)
-                r = pm__dylibs_cache(q->config, g, err);
-        if (r < 0)
-                goto out;
-        if (stampable && g->inputs_known && !g->partial) {
-                r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);
-                if (r < 0)
-                        goto out;
-        }
-        r = pm_index_apply_stamped(idx, q->project->id, g, stamp, &change, err);
-        if (r < 0)
-                goto out;
-done:
-        if (ret_change) {
-                *ret_change = change;
-                memset(&change, 0, sizeof(change));
-        }
-        if (ret_graph)
-                *ret_graph = pm_steal_ptr(&g);
-        r = 0;
-out:
-        pm_change_release(&change);
-        pm_graph_free(g);
-        pm_free(old);
-        pm_free(stamp);
-        return r;
 }
 
 /* The state refresh_project() hands to its parse callback. */

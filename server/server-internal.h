@@ -218,6 +218,27 @@ int pm__dylibs_cache(const struct pm_config *cfg, struct pm_graph *g, struct pm_
  */
 int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err);
 
+/* What pm__parse_apply() is asked, and what it reports. */
+struct pm__parse_apply {
+        bool stamp;           /* in: an unscoped query skips parse and apply when its input stamp
+                               * is fresh, and stores the new one (the one-shot commands) */
+        bool want_gen_before; /* in: read the model's generation just before the apply */
+        bool have_gen_before; /* out: gen_before was read */
+        uint64_t gen_before;
+        double parse_ms; /* out: parse, proc macros and dylib cache; 0 when skipped */
+};
+
+/*
+ * The one parse and apply (parse-apply.c) of both refresh paths, the one-shot commands
+ * (pm_model_apply_outputs()) and the daemon's worker (update-worker.c): @q's adapter parses
+ * @outputs, pm__build_proc_macros() and pm__dylibs_cache() follow, then pm_index_apply_stamped()
+ * writes the graph to @idx as a diff. @ret_change (may be NULL) is the apply's change;
+ * *@ret_graph (may be NULL) the graph applied, caller-owned, NULL when the stamp skipped it.
+ */
+int pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_blob *outputs,
+                    size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
+                    struct pm_graph **ret_graph, struct pm_error *err);
+
 /* Called once on the loop when the step ended: @code 0 (success) or the error (@err filled);
  * @r holds what was captured either way (the callee releases it after the callback). */
 typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,

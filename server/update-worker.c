@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon refresh's worker on the thread pool: read the steps' output files, parse with the
- * previous fingerprints, apply with the worker's own model handle, note what the loop publishes. */
+/* The daemon refresh's worker on the thread pool: read the steps' output files, then the one
+ * parse and apply (parse-apply.c) with the previous fingerprints and the worker's own model
+ * handle, and note what the loop publishes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,12 +90,12 @@ pm__update_work(uv_work_t *w)
 {
         struct pm__refresh *r = w->data;
         struct pm_server *srv = r->srv;
-        const struct pm_project *p = &srv->cfg->projects[r->project];
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
         char *programs[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_graph *g = NULL;
         char **files = NULL;
-        uint64_t gen_before = 0;
+        /* The daemon's change detection is the fingerprints: no input stamp. */
+        struct pm__parse_apply pa = { .stamp = false, .want_gen_before = true };
         bool own_model;
         double t0;
         int code = 0;
@@ -142,22 +143,15 @@ pm__update_work(uv_work_t *w)
         r->wread_ms = pm_clock_ms() - t0;
         r->q.want_fingerprints = true;
         r->q.previous_fingerprints = previous_fingerprints(r);
-        code = r->ops->parse(&r->q, blobs, r->plan.n_steps, &g, &r->werr);
+        code = pm__parse_apply(srv->widx, &r->q, blobs, r->plan.n_steps, &pa, &r->wchange, &g,
+                               &r->werr);
         r->q.previous_fingerprints = NULL;
-        if (code == 0)
-                code = pm__build_proc_macros(&r->q, g, &r->werr);
-        if (code == 0)
-                code = pm__dylibs_cache(srv->cfg, g, &r->werr);
         if (code < 0)
                 goto out;
-        r->wparse_ms = pm_clock_ms() - t0 - r->wread_ms;
+        r->wparse_ms = pa.parse_ms;
         /* Unless another writer got in since the loop last looked, the crate count and watch set
          * follow from the change alone: no need to read them back. */
-        own_model = pm_index_generation(srv->widx, &gen_before, NULL) == 0 &&
-                    gen_before == r->known_generation;
-        code = pm_index_apply(srv->widx, p->id, g, &r->wchange, &r->werr);
-        if (code < 0)
-                goto out;
+        own_model = pa.have_gen_before && pa.gen_before == r->known_generation;
         r->wpartial = g->partial;
         keep_fingerprints(r, &g);
         r->wown_ms = pm_clock_ms() - t0;

@@ -254,7 +254,7 @@ Test(cli_buck2_build, build_proc_macros_false_runs_no_build)
         pm_free(repo);
 }
 
-/* Through the daemon (the worker's refresh, server/update.c): discover of the proc macro's root
+/* Through the daemon (server/update-worker.c): discover of the proc macro's root
  * module serves the cached dylib the build report named. */
 Test(cli_buck2_build, the_daemon_builds_and_serves_the_dylib_too)
 {

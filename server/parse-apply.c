@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* The one parse and apply both refresh paths run: the one-shot commands (refresh.c, export) and
+ * the daemon's worker (update-worker.c) -- the adapter's parse, the proc macros and dylibs its
+ * own query built, then the apply as a diff, skipped when the caller's input stamp is fresh. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/hash.h"
+#include "projmodel/index.h"
+#include "projmodel/mem.h"
+#include "projmodel/refresh.h"
+#include "projmodel/stamp.h"
+
+#include "server-internal.h"
+
+/* Bump when a parse of the same input may give a different graph than before (an adapter
+ * change) within one projmodel version: stored stamps then no longer match. */
+#define STAMP_FORMAT "2"
+
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+        uint64_t len = s ? strlen(s) : UINT64_MAX;
+
+        h = pm_hash64(&len, sizeof(len), h);
+        return s ? pm_hash64(s, (size_t)len, h) : h;
+}
+
+/*
+ * The stamp key of a query: everything a parse sees besides the files it reads on its own --
+ * the projmodel version, the adapter, the project, the whole configuration file, whether the
+ * output was captured, and the outputs themselves (with the program each ran and its error).
+ */
+static int
+stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs, uint64_t *ret,
+          struct pm_error *err)
+{
+        const struct pm_config *cfg = q->config;
+        char *json = NULL;
+        uint64_t h = 0, n = n_outputs;
+
+        if (cfg->json) {
+                json = cJSON_PrintUnformatted(cfg->json);
+                if (!json)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+        }
+        h = hash_str(h, "projmodel " PM_VERSION " stamp " STAMP_FORMAT);
+        h = hash_str(h, q->project->build_system);
+        h = hash_str(h, q->project->id);
+        h = hash_str(h, q->project->root);
+        h = hash_str(h, cfg->root);
+        h = hash_str(h, json);
+        h = hash_str(h, q->captured ? "captured" : "ran");
+        h = pm_hash64(&n, sizeof(n), h);
+        for (size_t i = 0; i < n_outputs; i++) {
+                uint64_t len = outputs[i].len;
+
+                h = pm_hash64(&len, sizeof(len), h);
+                h = pm_hash64(outputs[i].data, outputs[i].len, h);
+                h = hash_str(h, outputs[i].program);
+                h = hash_str(h, outputs[i].error);
+        }
+        cJSON_free(json);
+        *ret = h;
+        return 0;
+}
+
+int
+pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_blob *outputs,
+                size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
+                struct pm_graph **ret_graph, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
+        struct pm_change change = { 0 };
+        struct pm_graph *g = NULL;
+        char *old = NULL, *stamp = NULL;
+        uint64_t key = 0;
+        bool stampable = pa->stamp && q->scope == NULL;
+        double t0 = pm_clock_ms();
+        int64_t since;
+        int r;
+
+        pa->parse_ms = 0;
+        pa->have_gen_before = false;
+        if (!ops)
+                return pm_error_set(err, PM_ECONFIG, "unknown build_system '%s' for '%s'",
+                                    q->project->build_system ? q->project->build_system : "(none)",
+                                    q->project->root);
+        if (stampable) {
+                r = stamp_key(q, outputs, n_outputs, &key, err);
+                if (r < 0)
+                        goto out;
+                r = pm_index_source_stamp(idx, q->project->id, &old, err);
+                if (r < 0)
+                        goto out;
+                if (pm_stamp_fresh(old, key)) {
+                        r = pm_index_generation(idx, &change.generation, err);
+                        if (r < 0)
+                                goto out;
+                        goto done;
+                }
+        }
+
+        /* Before the parse opens any file: what changes after this is caught (stamp.h). */
+        since = pm_stamp_clock();
+        r = ops->parse(q, outputs, n_outputs, &g, err);
+        if (r == 0)
+                r = pm__build_proc_macros(q, g, err);
+        if (r == 0)
+                r = pm__dylibs_cache(q->config, g, err);
+        if (r < 0)
+                goto out;
+        pa->parse_ms = pm_clock_ms() - t0;
+        if (stampable && g->inputs_known && !g->partial) {
+                r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);
+                if (r < 0)
+                        goto out;
+        }
+        /* Just before the apply: the caller tells its own writes from another writer's. */
+        if (pa->want_gen_before)
+                pa->have_gen_before = pm_index_generation(idx, &pa->gen_before, NULL) == 0;
+        r = pm_index_apply_stamped(idx, q->project->id, g, stamp, &change, err);
+        if (r < 0)
+                goto out;
+done:
+        if (ret_change) {
+                *ret_change = change;
+                memset(&change, 0, sizeof(change));
+        }
+        if (ret_graph)
+                *ret_graph = pm_steal_ptr(&g);
+        r = 0;
+out:
+        pm_change_release(&change);
+        pm_graph_free(g);
+        pm_free(old);
+        pm_free(stamp);
+        return r;
+}
+
+int
+pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
+                       const struct pm_blob *outputs, size_t n_outputs,
+                       struct pm_change *ret_change, struct pm_graph **ret_graph,
+                       struct pm_error *err)
+{
+        struct pm__parse_apply pa = { .stamp = true };
+
+        return pm__parse_apply(idx, q, outputs, n_outputs, &pa, ret_change, ret_graph, err);
+}
