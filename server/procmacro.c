@@ -273,6 +273,32 @@ build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
         return r;
 }
 
+/*
+ * Whether the GN project owning @c wants its proc macros built ("build_proc_macros", default
+ * true, docs/configuration.md): the GN project whose root is the longest prefix of the crate's
+ * root module. A crate under no GN project keeps the default.
+ */
+static int
+wants_dylib(const struct pm_config *cfg, const struct pm_crate *c, bool *ret, struct pm_error *err)
+{
+        const struct pm_project *best = NULL;
+        size_t best_len = 0;
+
+        *ret = true;
+        for (size_t i = 0; i < cfg->n_projects; i++) {
+                const struct pm_project *p = &cfg->projects[i];
+                size_t n = strlen(p->root);
+
+                if (!p->build_system || strcmp(p->build_system, "gn") != 0 || n < best_len ||
+                    strncmp(c->root_module, p->root, n) != 0 ||
+                    (c->root_module[n] != '/' && c->root_module[n] != '\0'))
+                        continue;
+                best = p;
+                best_len = n;
+        }
+        return best ? pm_adapter_build_proc_macros(cfg, best, ret, err) : 0;
+}
+
 int
 pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, size_t *ret_built,
                         struct pm_error *err)
@@ -287,9 +313,16 @@ pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, s
         if (!g)
                 goto out;
         pm_graph_foreach_crate(g, c) {
+                bool dylib = true;
+
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
-                if (c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib &&
+                if (c->kind == PM_CRATE_PROC_MACRO) {
+                        r = wants_dylib(cfg, c, &dylib, err);
+                        if (r < 0)
+                                goto out;
+                }
+                if (dylib && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib &&
                     is_stale(c->proc_macro_dylib, c)) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
                         r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c->label, true,
@@ -316,7 +349,7 @@ pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, s
                                         w[n_w - 1].path = w[n_w - 1].owned;
                         }
                 }
-                if (r >= 0 && c->kind == PM_CRATE_PROC_MACRO)
+                if (r >= 0 && dylib && c->kind == PM_CRATE_PROC_MACRO)
                         r = add_want(&w, &n_w, &cap, c->proc_macro_dylib, c->label, true);
                 if (r < 0) {
                         r = pm_error_set(err, -ENOMEM, "out of memory");

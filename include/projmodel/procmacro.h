@@ -17,7 +17,9 @@ struct pm_graph;
  * output path itself is GN's, from its project JSON). Nothing is started when every dylib
  * exists. A dylib older than its root module, declared sources or build file is rebuilt the
  * same way (a stat per file: an unchanged tree starts no process). *ret_built (may be NULL)
- * counts the dylibs asked for. A failed build returns PM_ETOOL
+ * counts the dylibs asked for. A proc macro whose GN project sets "build_proc_macros": false
+ * is not built (its path, GN's own output, is still served for the user's own ninja to fill);
+ * generated sources still are. PM_ECONFIG for a malformed setting. A failed build returns PM_ETOOL
  * naming the targets and ninja's first error line; the graph is never changed. @g is borrowed.
  */
 int pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g,

@@ -173,3 +173,31 @@ Test(cli_procmacro, a_changed_proc_macro_is_rebuilt_and_an_unchanged_one_is_not,
         pm_free(dylib);
         pm_free(lib);
 }
+
+Test(cli_procmacro, build_proc_macros_false_builds_no_dylib, .timeout = 900)
+{
+        char *conf = cli_fx_path(&fx, ".projmodel.json");
+        char *dylib, *t;
+
+        cr_assert_eq(pm_test_write_file(conf, "{\"build_system\": \"gn\", \"gn\": "
+                                              "{\"out_dir\": \"out\", "
+                                              "\"build_proc_macros\": false}}\n"),
+                     0);
+        t = traced_export();
+        cr_assert_null(strstr(t, "built "), "%s", t);
+        /* GN's own output name, asked once export has generated the build directory. */
+        dylib = gn_output("//lib/describe_derive:describe_derive(//build/toolchain:host)");
+        cr_assert_not(is_file(dylib), "'%s' was built with build_proc_macros false", dylib);
+        pm_free(t);
+        /* Switched back on, the next export builds it. */
+        cr_assert_eq(pm_test_write_file(conf, "{\"build_system\": \"gn\", \"gn\": "
+                                              "{\"out_dir\": \"out\", "
+                                              "\"build_proc_macros\": true}}\n"),
+                     0);
+        t = traced_export();
+        cr_assert(strstr(t, "built 1 proc macros"), "%s", t);
+        cr_assert(is_file(dylib), "'%s' was not built", dylib);
+        pm_free(t);
+        pm_free(dylib);
+        pm_free(conf);
+}
