@@ -1,30 +1,44 @@
 ;;; projmodel.el --- rust-analyzer project model for GN, Bazel, Buck2 and Cargo monorepos -*- lexical-binding: t; -*-
 
-;; Version: 0.1.0
-;; Package-Requires: ((emacs "28.1"))
+;; Version: 0.2.0
+;; Package-Requires: ((emacs "28.1") (jsonrpc "1.0.14"))
 ;; Keywords: languages, tools
 ;; SPDX-License-Identifier: MIT
 
 ;;; Commentary:
 
-;; Routes rust-analyzer's project discovery through the projmodel daemon and offers commands
-;; that talk to it.  With eglot:
+;; Routes rust-analyzer's project discovery through the projmodel daemon and talks to that
+;; daemon over its socket.  With eglot:
 ;;
 ;;   (require 'projmodel)
 ;;   (projmodel-eglot-setup)
+;;   (global-projmodel-mode)
 ;;
-;; makes eglot start rust-analyzer with `workspace.discoverConfig' pointing at
-;; `projmodel discover {arg}', so opening any .rs file of a GN, Bazel, Buck2 or Cargo monorepo
-;; gives rust-analyzer that file's crates.  `projmodel-status', `projmodel-refresh' and
-;; `projmodel-export' run the projmodel command (never through a shell).
+;; `projmodel-eglot-setup' makes eglot start rust-analyzer with `workspace.discoverConfig'
+;; pointing at `projmodel discover {arg}', so opening any .rs file of a GN, Bazel, Buck2 or
+;; Cargo monorepo gives rust-analyzer that file's crates.
+;;
+;; `projmodel-mode' (turned on in every file of a monorepo by `global-projmodel-mode') connects
+;; to the root's daemon with jsonrpc.el (starting it with `projmodel serve' when none runs),
+;; subscribes to its notifications, shows its state in the mode line, and reports the build
+;; file error of a failed refresh (a BUILD.gn syntax error, say) through Flymake at the file
+;; and line the build tool named.  Commands: `projmodel-crate-info', `projmodel-show-graph',
+;; `projmodel-status', `projmodel-refresh', `projmodel-export', `projmodel-stop'.  The
+;; protocol is docs/protocol.md; the projmodel command always runs with argv, never through
+;; a shell.
 
 ;;; Code:
 
+(require 'button)
+(require 'cl-lib)
+(require 'flymake)
 (require 'json)
+(require 'jsonrpc)
 (require 'seq)
 (require 'subr-x)
 
 (defvar eglot-server-programs)
+(defvar projmodel-mode)
 
 (defgroup projmodel nil
   "rust-analyzer project model server."
@@ -34,6 +48,26 @@
   "The projmodel executable."
   :type 'string)
 
+(defcustom projmodel-socket nil
+  "The daemon's socket, or nil for the one projmodel derives from the root."
+  :type '(choice (const :tag "Derived from the root" nil) file))
+
+(defcustom projmodel-dot-program "dot"
+  "Graphviz's dot, which renders the dependency graph as SVG."
+  :type 'string)
+
+(defcustom projmodel-request-timeout 120
+  "Seconds to wait for a daemon answer (a first refresh runs the build tool)."
+  :type 'integer)
+
+(defcustom projmodel-flymake t
+  "Non-nil: `projmodel-mode' turns on `flymake-mode' so build file errors show."
+  :type 'boolean)
+
+(defcustom projmodel-events-buffer-size 100000
+  "Characters of the JSON-RPC events buffer kept per connection; 0 keeps none."
+  :type 'integer)
+
 (defconst projmodel-files-to-watch
   '(("gn" "BUILD.gn" ".gn")
     ("bazel" "BUILD" "BUILD.bazel" "MODULE.bazel" "WORKSPACE" "WORKSPACE.bazel")
@@ -41,13 +75,24 @@
     ("cargo" "Cargo.toml"))
   "Build file names rust-analyzer watches, per build system.")
 
+(defun projmodel--cargo-root (dir)
+  "The outermost directory holding a Cargo.toml above DIR, or nil."
+  (let ((dir (expand-file-name dir)) found)
+    (while (and dir (setq dir (locate-dominating-file dir "Cargo.toml")))
+      (setq found dir)
+      (let ((parent (file-name-directory (directory-file-name dir))))
+        (setq dir (and (not (equal parent dir)) parent))))
+    found))
+
 (defun projmodel--root (&optional dir)
-  "The monorepo root above DIR.
-The nearest directory with .projmodel.json, else one with a build-system marker."
+  "The monorepo root above DIR, as `projmodel' finds it (docs/cli.md).
+The nearest directory with .projmodel.json, else one with a build-system
+marker, else the outermost one with a Cargo.toml."
   (let ((dir (or dir default-directory)))
     (or (locate-dominating-file dir ".projmodel.json")
         (seq-some (lambda (m) (locate-dominating-file dir m))
-                  '(".gn" "MODULE.bazel" "WORKSPACE" "WORKSPACE.bazel" ".buckconfig")))))
+                  '(".gn" "MODULE.bazel" "WORKSPACE" "WORKSPACE.bazel" ".buckconfig"))
+        (projmodel--cargo-root dir))))
 
 (defun projmodel--build-systems (root)
   "Build systems used under ROOT, from its .projmodel.json or its markers."
@@ -93,35 +138,425 @@ build files rust-analyzer watches for the root's build systems."
     (add-to-list 'eglot-server-programs
                  '((rust-mode rust-ts-mode) . projmodel--eglot-contact))))
 
+;;; Running the projmodel command
+
+(defun projmodel--exec (program input args)
+  "Run PROGRAM with ARGS (argv, no shell), INPUT (a string or nil) on stdin.
+Return (STATUS STDOUT STDERR)."
+  (let ((err (make-temp-file "projmodel-stderr")))
+    (unwind-protect
+        (with-temp-buffer
+          (let* ((coding-system-for-read 'utf-8-unix)
+                 (coding-system-for-write 'utf-8-unix)
+                 (status (if input
+                             (progn
+                               (insert input)
+                               (apply #'call-process-region (point-min) (point-max) program
+                                      t (list t err) nil args))
+                           (apply #'call-process program nil (list t err) nil args))))
+            (list status (buffer-string)
+                  (with-temp-buffer (insert-file-contents err) (buffer-string)))))
+      (delete-file err))))
+
+(defun projmodel--why (status stderr)
+  "Why a command failed: the first line of STDERR, else its exit STATUS."
+  (let ((line (car (split-string stderr "\n" t "[ \t]+"))))
+    (or line (format "exit status %s" status))))
+
 (defun projmodel--run (&rest args)
   "Run projmodel with ARGS in the monorepo root.
-Return its standard output; signal an error when it fails."
+Return its standard output; signal an error with its message when it fails."
   (let ((default-directory (or (projmodel--root) default-directory)))
-    (with-temp-buffer
-      (let ((status (apply #'call-process projmodel-program nil (list t nil) nil args)))
-        (unless (eq status 0)
-          (error "projmodel %s failed (exit %s)" (string-join args " ") status))
-        (buffer-string)))))
+    (pcase-let ((`(,status ,out ,err) (projmodel--exec projmodel-program nil args)))
+      (unless (eq status 0)
+        (error "projmodel %s: %s" (car args) (projmodel--why status err)))
+      out)))
+
+;;; The connection to the daemon
+
+(cl-defstruct (projmodel--daemon (:constructor projmodel--daemon-make (root))
+                                 (:copier nil))
+  "One daemon connection.  Its fields follow the daemon's notifications."
+  root conn database
+  (state "connecting")
+  message crates error
+  (diagnostics nil :documentation "(FILE LINE COL MESSAGE) of the last failed refresh."))
+
+(defvar projmodel--daemons (make-hash-table :test #'equal)
+  "The daemon connections, by monorepo root (absolute, no trailing slash).")
+
+(defvar-local projmodel--buffer-root nil
+  "The monorepo root of this buffer, set by `projmodel-mode'.")
+
+(defun projmodel--root-of (&optional file)
+  "The absolute root (no trailing slash) of FILE or of this buffer.
+Signal a `user-error' when there is none."
+  (let* ((dir (if file (file-name-directory (expand-file-name file)) default-directory))
+         (root (projmodel--root dir)))
+    (unless root
+      (user-error "projmodel: no monorepo root above %s" dir))
+    (directory-file-name (expand-file-name root))))
+
+(defun projmodel--start (root)
+  "Start the daemon of ROOT unless one runs, and return its status (a plist)."
+  (let* ((sock (and projmodel-socket (list "--socket" (expand-file-name projmodel-socket))))
+         (serve (projmodel--exec projmodel-program nil `("--root" ,root "serve" ,@sock)))
+         (status (projmodel--exec projmodel-program nil
+                                  `("--root" ,root "status" "--json" ,@sock))))
+    ;; serve exits 1 when a daemon already serves the root: only status says whether one runs.
+    (unless (eq (car status) 0)
+      (let ((failed (if (eq (car serve) 0) status serve)))
+        (error "projmodel: no daemon for %s: %s" root
+               (projmodel--why (car failed) (nth 2 failed)))))
+    (json-parse-string (nth 1 status) :object-type 'plist :null-object nil
+                       :false-object :json-false)))
+
+(defun projmodel--connect (root)
+  "Connect to the daemon of ROOT, subscribe; return the `projmodel--daemon'."
+  (let* ((status (projmodel--start root))
+         (d (projmodel--daemon-make root))
+         (name (format "projmodel %s" (abbreviate-file-name root)))
+         (proc (make-network-process :name name :family 'local
+                                     :service (plist-get status :socket)
+                                     :coding 'utf-8-emacs-unix :noquery t))
+         (conn (make-instance
+                'jsonrpc-process-connection
+                :name name :process proc
+                :events-buffer-scrollback-size projmodel-events-buffer-size
+                :notification-dispatcher
+                (lambda (_conn method params) (projmodel--notification d method params))
+                :on-shutdown (lambda (_conn) (projmodel--disconnected d)))))
+    (setf (projmodel--daemon-conn d) conn
+          (projmodel--daemon-database d) (plist-get status :database))
+    (puthash root d projmodel--daemons)
+    ;; Subscribe first: no notification falls between the status and the subscription.
+    (projmodel--request d 'projmodel/subscribe nil)
+    (projmodel--apply-status d (projmodel--request d 'projmodel/status nil))
+    d))
+
+(defun projmodel--daemon (root)
+  "The live connection to the daemon of ROOT, connecting when there is none."
+  (let ((d (gethash root projmodel--daemons)))
+    (if (and d (jsonrpc-running-p (projmodel--daemon-conn d)))
+        d
+      (projmodel--connect root))))
+
+(defun projmodel--request (d method params)
+  "Send METHOD with PARAMS to daemon D and return its result.
+A JSON-RPC error is signalled as an `error' with the daemon's message."
+  (condition-case err
+      (jsonrpc-request (projmodel--daemon-conn d) method params
+                       :timeout projmodel-request-timeout)
+    (jsonrpc-error
+     (error "projmodel: %s" (or (alist-get 'jsonrpc-error-message (cdr err)) err)))))
+
+(defun projmodel--disconnected (d)
+  "Daemon D closed the connection (stopped, or killed)."
+  (setf (projmodel--daemon-state d) "disconnected")
+  (projmodel--set-error d nil nil)
+  (force-mode-line-update t))
+
+(defun projmodel--apply-status (d status)
+  "Update D from a `projmodel/status' result STATUS."
+  (let ((failed (eq (plist-get (plist-get status :lastRefresh) :ok) :json-false)))
+    (setf (projmodel--daemon-state d) (plist-get status :state)
+          (projmodel--daemon-crates d) (plist-get status :crates))
+    (projmodel--set-error d (and failed (plist-get status :lastError))
+                          (and failed (plist-get status :lastErrorOutput)))
+    (force-mode-line-update t)))
+
+(defun projmodel--notification (d method params)
+  "Handle notification METHOD with PARAMS from daemon D (docs/protocol.md)."
+  (pcase method
+    ('$/progress
+     (let* ((value (plist-get params :value))
+            (message (plist-get value :message)))
+       (setf (projmodel--daemon-message d) message)
+       (pcase (plist-get value :kind)
+         ("begin" (setf (projmodel--daemon-state d) "refreshing"))
+         ("end"
+          (setf (projmodel--daemon-state d) "idle")
+          ;; A failed refresh ends with "failed", then projmodel/refreshFailed follows.
+          (when (and message (string-match "\\([0-9]+\\) crates" message))
+            (setf (projmodel--daemon-crates d) (string-to-number (match-string 1 message)))
+            (projmodel--set-error d nil nil))))))
+    ('projmodel/refreshFailed
+     (setf (projmodel--daemon-state d) "idle")
+     (projmodel--set-error d (plist-get params :error) (plist-get params :output))))
+  (force-mode-line-update t))
+
+;;; Build file errors
+
+(defun projmodel--parse-error (error output root)
+  "The (FILE LINE COL MESSAGE) diagnostics a failed refresh's ERROR names.
+ERROR is the daemon's one line, OUTPUT the tool's output; GN names files
+from the root it was given (--root=DIR in the command), else ROOT."
+  (let ((gn-root (if (string-match "--root=\\([^ ']+\\)" error) (match-string 1 error) root)))
+    (cl-loop
+     for text in (list error (or output ""))
+     thereis
+     (cond
+      ;; GN: ERROR at //lib/util/BUILD.gn:23:18: Expected comma between items.
+      ((string-match "ERROR at //\\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
+       (list (list (expand-file-name (match-string 1 text) gn-root)
+                   (string-to-number (match-string 2 text))
+                   (string-to-number (match-string 3 text))
+                   (match-string 4 text))))
+      ;; An absolute path with line and column (Bazel: ERROR: /repo/BUILD.bazel:3:5: ...).
+      ((string-match "\\(/[^:\n' ]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
+       (list (list (match-string 1 text)
+                   (string-to-number (match-string 2 text))
+                   (string-to-number (match-string 3 text))
+                   (match-string 4 text))))))))
+
+(defun projmodel--set-error (d error output)
+  "Record the refresh ERROR of D (nil: it succeeded) and the tool's OUTPUT.
+Re-run Flymake in the buffers of D's root when its diagnostics change."
+  (let ((diags (and error (projmodel--parse-error error output (projmodel--daemon-root d)))))
+    (setf (projmodel--daemon-error d) error)
+    (unless (equal diags (projmodel--daemon-diagnostics d))
+      (setf (projmodel--daemon-diagnostics d) diags)
+      (dolist (buf (buffer-list))
+        (with-current-buffer buf
+          (when (and projmodel-mode (bound-and-true-p flymake-mode)
+                     (equal projmodel--buffer-root (projmodel--daemon-root d)))
+            (flymake-start)))))))
+
+(defun projmodel-flymake (report-fn &rest _)
+  "Flymake backend: the build file error of the daemon's last failed refresh.
+Call REPORT-FN with the diagnostics that name this buffer's file."
+  (let ((d (and projmodel--buffer-root (gethash projmodel--buffer-root projmodel--daemons)))
+        (file buffer-file-name))
+    (funcall report-fn
+             (cl-loop
+              for (f line col message) in (and d file (projmodel--daemon-diagnostics d))
+              when (file-equal-p f file)
+              collect (let ((region (or (flymake-diag-region (current-buffer) line col)
+                                        (cons (point-min) (min (point-max) (1+ (point-min)))))))
+                        (flymake-make-diagnostic (current-buffer) (car region) (cdr region)
+                                                 :error message))))))
+
+;;; The mode line
+
+(defun projmodel--lighter ()
+  "The mode-line text of this buffer's daemon: state, or crate count when idle."
+  (let* ((d (and projmodel--buffer-root (gethash projmodel--buffer-root projmodel--daemons)))
+         (state (if d (projmodel--daemon-state d) "off"))
+         (text (cond ((null d) "off")
+                     ((equal state "disconnected") "off")
+                     ((projmodel--daemon-error d) "error")
+                     ((equal state "idle") (format "%s" (projmodel--daemon-crates d)))
+                     (t state))))
+    (propertize (concat " PM:" text)
+                'help-echo (if d
+                               (format "projmodel: %s%s\nmouse-1: status" state
+                                       (if-let ((e (projmodel--daemon-error d)))
+                                           (concat "\n" e) ""))
+                             "projmodel: not connected")
+                'mouse-face 'mode-line-highlight
+                'local-map (make-mode-line-mouse-map 'mouse-1 #'projmodel-status))))
+
+;;;###autoload
+(define-minor-mode projmodel-mode
+  "Follow the projmodel daemon: its state in the mode line, build file errors.
+Connects to the daemon of the buffer's monorepo (starting it when none
+runs), shows its state in the mode line (the crate count when idle), and
+adds a Flymake backend reporting the error of a failed refresh at the
+build file and line the build tool named."
+  :lighter (:eval (projmodel--lighter))
+  :group 'projmodel
+  (cond
+   (projmodel-mode
+    (setq projmodel--buffer-root
+          (ignore-errors (projmodel--root-of buffer-file-name)))
+    (add-hook 'flymake-diagnostic-functions #'projmodel-flymake nil t)
+    (when projmodel--buffer-root
+      (condition-case err
+          (projmodel--daemon projmodel--buffer-root)
+        (error (message "%s" (error-message-string err)))))
+    (when (and projmodel-flymake (not (bound-and-true-p flymake-mode)))
+      (flymake-mode 1)))
+   (t (remove-hook 'flymake-diagnostic-functions #'projmodel-flymake t))))
+
+(defun projmodel--turn-on ()
+  "Turn on `projmodel-mode' in a file buffer under a monorepo root."
+  (when (and buffer-file-name (projmodel--root))
+    (projmodel-mode 1)))
+
+;;;###autoload
+(define-globalized-minor-mode global-projmodel-mode projmodel-mode projmodel--turn-on
+  :group 'projmodel)
+
+;;; Commands
+
+(defun projmodel--this-daemon (&optional file)
+  "The daemon of FILE's (or this buffer's) monorepo, connected."
+  (projmodel--daemon (projmodel--root-of (or file buffer-file-name))))
+
+(defun projmodel--file-crates (d file)
+  "The labels of the crates owning FILE, from daemon D; signal when none does."
+  (let ((labels (append (plist-get (projmodel--request d 'projmodel/crateForFile
+                                                       (list :path (expand-file-name file)))
+                                   :crates)
+                        nil)))
+    (unless labels
+      (user-error "projmodel: no crate owns %s" file))
+    labels))
+
+(define-derived-mode projmodel-info-mode special-mode "projmodel"
+  "The crates of a file, as the projmodel daemon knows them.")
+
+(defun projmodel--insert-file-button (file)
+  "Insert FILE as a button that visits it."
+  (insert-text-button file 'action (lambda (_) (find-file file)) 'follow-link t
+                      'help-echo "visit this file"))
+
+(defun projmodel--insert-crate (d crate)
+  "Insert CRATE (a `projmodel/crate' result) of daemon D."
+  (let ((field (lambda (name value)
+                 (when value (insert (format "  %-17s %s\n" (concat name ":") value))))))
+    (insert (propertize (plist-get crate :label) 'face 'bold) "\n")
+    (funcall field "kind" (plist-get crate :kind))
+    (funcall field "edition" (plist-get crate :edition))
+    (funcall field "crate name" (plist-get crate :crateName))
+    (funcall field "build system" (plist-get crate :buildSystem))
+    (funcall field "target" (plist-get crate :target))
+    (funcall field "workspace member"
+             (if (eq (plist-get crate :isWorkspaceMember) t) "yes" "no"))
+    (dolist (f '(("root module" . :rootModule) ("build file" . :buildFile)
+                 ("proc-macro dylib" . :procMacroDylib)))
+      (when-let ((file (plist-get crate (cdr f))))
+        (insert (format "  %-17s " (concat (car f) ":")))
+        (projmodel--insert-file-button file)
+        (insert "\n")))
+    (funcall field "cfgs" (let ((cfgs (plist-get crate :cfgs)))
+                            (if (seq-empty-p cfgs) "none" (string-join cfgs ", "))))
+    (funcall field "note" (plist-get crate :note))
+    (insert (format "  %-17s" "deps:") (if (seq-empty-p (plist-get crate :deps)) " none" "") "\n")
+    (seq-doseq (dep (plist-get crate :deps))
+      (let ((label (plist-get dep :label)))
+        (insert "    ")
+        (when-let ((rename (plist-get dep :name)))
+          (insert rename " -> "))
+        (insert-text-button label 'follow-link t 'help-echo "show this crate"
+                            'action (lambda (_) (projmodel--show-crates d (list label))))
+        (insert "\n")))
+    (insert "\n")))
+
+(defun projmodel--show-crates (d labels)
+  "Show the crates LABELS of daemon D in *projmodel crate*; return the buffer."
+  (let ((crates (mapcar (lambda (l) (projmodel--request d 'projmodel/crate (list :label l)))
+                        labels))
+        (buf (get-buffer-create "*projmodel crate*")))
+    (with-current-buffer buf
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (projmodel-info-mode)
+        (dolist (c crates) (projmodel--insert-crate d c))
+        (goto-char (point-min))))
+    (display-buffer buf)
+    buf))
+
+;;;###autoload
+(defun projmodel-crate-info (&optional file)
+  "Show the crate(s) owning FILE (default: this buffer's file).
+Label, kind, edition, cfgs, dependencies (with their renames) and build
+file, with buttons to visit files and dependencies.  Return the buffer."
+  (interactive)
+  (let* ((file (or file buffer-file-name (user-error "projmodel: this buffer visits no file")))
+         (d (projmodel--this-daemon file)))
+    (projmodel--show-crates d (projmodel--file-crates d file))))
+
+(defun projmodel--graph-dot (d labels)
+  "The DOT text of LABELS and their dependency closure in daemon D's model."
+  (let ((all (copy-sequence labels)))
+    (dolist (l labels)
+      (setq all (append all (plist-get (projmodel--request d 'projmodel/deps
+                                                           (list :label l :transitive t))
+                                       :labels)
+                        nil)))
+    (let ((default-directory (file-name-as-directory (projmodel--daemon-root d))))
+      (apply #'projmodel--run "dump" "--root" (projmodel--daemon-root d) "--no-refresh"
+             `(,@(when-let ((db (projmodel--daemon-database d))) (list "--db" db))
+               "--format" "dot" ,@(delete-dups all))))))
+
+(defun projmodel--dot-to-svg (dot)
+  "Render DOT with Graphviz; return the SVG text."
+  (pcase-let ((`(,status ,out ,err) (projmodel--exec projmodel-dot-program dot '("-Tsvg"))))
+    (unless (eq status 0)
+      (error "projmodel: %s -Tsvg: %s" projmodel-dot-program (projmodel--why status err)))
+    out))
+
+;;;###autoload
+(defun projmodel-show-graph (&optional file)
+  "Show the dependency graph of the crates owning FILE (default: this buffer's).
+An SVG picture when Emacs displays SVG, else the DOT text.  Return the buffer."
+  (interactive)
+  (let* ((file (or file buffer-file-name (user-error "projmodel: this buffer visits no file")))
+         (d (projmodel--this-daemon file))
+         (dot (projmodel--graph-dot d (projmodel--file-crates d file)))
+         (buf (get-buffer-create "*projmodel graph*")))
+    (with-current-buffer buf
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (projmodel-info-mode)
+        (if (image-type-available-p 'svg)
+            (insert-image (create-image (projmodel--dot-to-svg dot) 'svg t))
+          (insert dot))
+        (goto-char (point-min))))
+    (display-buffer buf)
+    buf))
 
 ;;;###autoload
 (defun projmodel-status ()
-  "Show the projmodel daemon's status for this monorepo."
+  "Show the projmodel daemon's state for this monorepo."
   (interactive)
-  (message "%s" (string-trim (projmodel--run "status"))))
+  (let* ((d (projmodel--this-daemon))
+         (status (projmodel--request d 'projmodel/status nil)))
+    (projmodel--apply-status d status)
+    (message "projmodel %s: %s, %s crates, generation %s%s"
+             (abbreviate-file-name (projmodel--daemon-root d))
+             (plist-get status :state) (plist-get status :crates)
+             (plist-get status :generation)
+             (if-let ((e (projmodel--daemon-error d))) (concat "; last refresh failed: " e) ""))))
 
 ;;;###autoload
 (defun projmodel-refresh ()
-  "Ask the daemon to re-query the build system."
+  "Ask the daemon to re-query the build system; report the outcome at the end."
   (interactive)
-  (projmodel--run "query" "projmodel/refresh")
-  (message "projmodel: refresh requested"))
+  (let ((d (projmodel--this-daemon)))
+    (jsonrpc-async-request
+     (projmodel--daemon-conn d) 'projmodel/refresh nil
+     :timeout projmodel-request-timeout
+     :success-fn (lambda (r)
+                   (message "projmodel: refreshed, generation %s, %s crates (%s ms)"
+                            (plist-get r :generation) (plist-get r :crates)
+                            (plist-get r :durationMs)))
+     :error-fn (lambda (e) (message "projmodel: refresh failed: %s" (plist-get e :message)))
+     :timeout-fn (lambda () (message "projmodel: refresh timed out")))
+    (message "projmodel: refresh requested")))
 
 ;;;###autoload
 (defun projmodel-export (file)
   "Write the whole monorepo's rust-project.json to FILE."
-  (interactive "FWrite rust-project.json to: ")
+  (interactive
+   (list (read-file-name "Write rust-project.json to: "
+                         (projmodel--root) nil nil "rust-project.json")))
   (projmodel--run "export" "--output" (expand-file-name file))
   (message "projmodel: wrote %s" file))
+
+;;;###autoload
+(defun projmodel-stop (&optional root)
+  "Stop the daemon of ROOT (default: this buffer's monorepo).
+It is sent `shutdown' then `exit' (docs/protocol.md)."
+  (interactive)
+  (let* ((root (or root (projmodel--root-of buffer-file-name)))
+         (d (gethash root projmodel--daemons)))
+    (unless (and d (jsonrpc-running-p (projmodel--daemon-conn d)))
+      (setq d (projmodel--daemon root)))
+    (projmodel--request d 'shutdown nil)
+    (jsonrpc-notify (projmodel--daemon-conn d) 'exit nil)
+    (message "projmodel: stopped the daemon of %s" (abbreviate-file-name root))))
 
 (provide 'projmodel)
 ;;; projmodel.el ends here

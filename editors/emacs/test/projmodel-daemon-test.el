@@ -1,0 +1,178 @@
+;;; projmodel-daemon-test.el --- ERT tests of projmodel.el against the real daemon -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; Run by meson in emacs --batch (test emacs-ert-daemon) with PM_PROJMODEL naming the built
+;; projmodel binary and PM_SOURCE_ROOT the source tree.  Each test copies
+;; examples/gn-monorepo to a temporary directory, points XDG_RUNTIME_DIR and XDG_CACHE_HOME
+;; there (so its daemon, socket and model are its own), connects through `projmodel-mode'
+;; (which starts the daemon with `projmodel serve') and stops the daemon at the end.  Waits
+;; are on conditions, with a deadline: `projmodel-test--wait'.
+
+;;; Code:
+
+(require 'ert)
+(require 'flymake)
+(require 'projmodel)
+
+(defconst projmodel-test--timeout 30
+  "Seconds a condition may take before the test fails.")
+
+(defun projmodel-test--env (name)
+  "The value of environment variable NAME, which meson sets; fail when it is unset."
+  (or (getenv name) (error "%s is not set (run this test through meson)" name)))
+
+(defun projmodel-test--wait (what pred)
+  "Process events until PRED returns non-nil; fail naming WHAT after the deadline."
+  (let ((deadline (+ (float-time) projmodel-test--timeout)))
+    (while (and (not (funcall pred)) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (or (funcall pred) (ert-fail (format "timed out waiting for %s" what)))))
+
+(defmacro projmodel-test--with-daemon (&rest body)
+  "Run BODY with `repo' bound to a fresh copy of examples/gn-monorepo (absolute, no slash).
+The daemon BODY starts is stopped afterwards and its buffers are killed."
+  (declare (indent 0))
+  `(let* ((tmp (file-name-as-directory (make-temp-file "projmodel-daemon-test" t)))
+          (repo (expand-file-name "repo" tmp))
+          (process-environment
+           (append (list (concat "XDG_RUNTIME_DIR=" (expand-file-name "run" tmp))
+                         (concat "XDG_CACHE_HOME=" (expand-file-name "cache" tmp))
+                         (concat "XDG_CONFIG_HOME=" (expand-file-name "config" tmp)))
+                   process-environment))
+          (projmodel-program (projmodel-test--env "PM_PROJMODEL"))
+          (projmodel-socket nil)
+          (kill-buffer-query-functions nil))
+     (make-directory (expand-file-name "run" tmp))
+     (set-file-modes (expand-file-name "run" tmp) #o700)
+     (copy-directory (expand-file-name "examples/gn-monorepo"
+                                       (projmodel-test--env "PM_SOURCE_ROOT"))
+                     repo nil nil t)
+     (unwind-protect
+         (progn ,@body)
+       (let ((d (gethash repo projmodel--daemons)))
+         (when (and d (jsonrpc-running-p (projmodel--daemon-conn d)))
+           (projmodel-stop repo)
+           (projmodel-test--wait "the daemon to close the connection"
+                                 (lambda () (not (jsonrpc-running-p
+                                                  (projmodel--daemon-conn d))))))
+         (remhash repo projmodel--daemons))
+       (dolist (b (buffer-list))
+         (when (and (buffer-file-name b) (string-prefix-p tmp (buffer-file-name b)))
+           (kill-buffer b)))
+       (delete-directory tmp t))))
+
+(defun projmodel-test--visit (file)
+  "Visit FILE with `projmodel-mode' on; return its buffer."
+  (with-current-buffer (find-file-noselect file)
+    (projmodel-mode 1)
+    (current-buffer)))
+
+(defun projmodel-test--daemon (repo)
+  "The connection to REPO's daemon once its first refresh has ended."
+  (let ((d (gethash repo projmodel--daemons)))
+    (should d)
+    (projmodel-test--wait "the first refresh"
+                          (lambda () (and (equal (projmodel--daemon-state d) "idle")
+                                          (projmodel--daemon-crates d))))
+    d))
+
+(ert-deftest projmodel-daemon-crate-info ()
+  (projmodel-test--with-daemon
+    (with-current-buffer (projmodel-test--visit (expand-file-name "lib/engine/src/lib.rs" repo))
+      (projmodel-test--daemon repo)
+      ;; The mode line: the crate count of the example, once idle.
+      (should (equal (substring-no-properties (projmodel--lighter)) " PM:10"))
+      (let ((text (with-current-buffer (projmodel-crate-info) (buffer-string))))
+        (should (string-prefix-p "//lib/engine:engine\n" text))
+        (dolist (line '("  kind:             lib\n"
+                        "  edition:          2021\n"
+                        "  cfgs:             feature=\"extra\", debug_assertions\n"
+                        "    //lib/config:config\n"
+                        "    utils2 -> //lib/util:util\n"
+                        "    //lib/describe_derive:describe_derive(//build/toolchain:host)\n"))
+          (should (string-search line text)))
+        (should (string-search (concat "  build file:       "
+                                       (expand-file-name "lib/engine/BUILD.gn" repo) "\n")
+                               text)))
+      ;; The build file is a button that visits it.
+      (with-current-buffer "*projmodel crate*"
+        (goto-char (point-min))
+        (search-forward "build file:")
+        (let ((button (next-button (point))))
+          (should button)
+          (should (equal (button-label button) (expand-file-name "lib/engine/BUILD.gn" repo)))))
+      ;; A file no crate owns is a user error naming it.
+      (let ((err (should-error (projmodel-crate-info (expand-file-name "README.md" repo))
+                               :type 'user-error)))
+        (should (string-search "no crate owns" (cadr err)))))))
+
+(ert-deftest projmodel-daemon-show-graph ()
+  (projmodel-test--with-daemon
+    (with-current-buffer (projmodel-test--visit (expand-file-name "lib/util/src/lib.rs" repo))
+      (projmodel-test--daemon repo)
+      ;; emacs-nox has no SVG: the buffer holds the DOT text of the crate and its closure.
+      (should-not (image-type-available-p 'svg))
+      (let ((dot (with-current-buffer (projmodel-show-graph) (buffer-string))))
+        (should (string-prefix-p "digraph projmodel {" dot))
+        (should (string-search "\"//lib/util:util\" -> \"//third_party/fnv:fnv\";" dot))
+        (should (string-search
+                 "\"//third_party/fnv:fnv\" -> \"//third_party/itoa_lite:itoa_lite\";" dot))
+        (should-not (string-search "//lib/engine:engine" dot))
+        ;; With SVG support it is rendered by Graphviz's dot.
+        (let ((svg (projmodel--dot-to-svg dot)))
+          (should (string-search "<svg" svg))
+          (should (string-search "//third_party/itoa_lite:itoa_lite" svg)))))))
+
+(defun projmodel-test--diagnostics (buffer)
+  "BUFFER's Flymake diagnostics as (LINE TYPE TEXT)."
+  (with-current-buffer buffer
+    (mapcar (lambda (diag)
+              (list (line-number-at-pos (flymake-diagnostic-beg diag))
+                    (flymake-diagnostic-type diag)
+                    (flymake-diagnostic-text diag)))
+            (flymake-diagnostics))))
+
+(ert-deftest projmodel-daemon-flymake-build-file-error ()
+  (projmodel-test--with-daemon
+    (let* ((build (projmodel-test--visit (expand-file-name "lib/util/BUILD.gn" repo)))
+           (other (projmodel-test--visit (expand-file-name "lib/config/BUILD.gn" repo)))
+           (d (projmodel-test--daemon repo))
+           line)
+      (should (buffer-local-value 'flymake-mode build))
+      (should-not (projmodel-test--diagnostics build))
+      (with-current-buffer build
+        ;; Drop the comma after "src/lib.rs": GN stops at the next item, on the next line.
+        (goto-char (point-min))
+        (search-forward "\"src/lib.rs\",")
+        (delete-char -1)
+        (setq line (1+ (line-number-at-pos)))
+        (save-buffer)
+        (projmodel-refresh))
+      (projmodel-test--wait "the Flymake diagnostic"
+                            (lambda () (projmodel-test--diagnostics build)))
+      (let ((diags (projmodel-test--diagnostics build)))
+        (should (= (length diags) 1))
+        (should (equal (nth 0 (car diags)) line))
+        (should (eq (nth 1 (car diags)) :error))
+        (should (string-search "comma" (nth 2 (car diags)))))
+      (should (equal (substring-no-properties (with-current-buffer build (projmodel--lighter)))
+                     " PM:error"))
+      ;; Only the build file the tool named has it.
+      (with-current-buffer other (flymake-start))
+      (should-not (projmodel-test--diagnostics other))
+      ;; Fixed: the next refresh succeeds and the diagnostic goes away.
+      (with-current-buffer build
+        (goto-char (point-min))
+        (re-search-forward "^ *\"src/lib.rs\"$")
+        (insert ",")
+        (save-buffer)
+        (projmodel-refresh))
+      (projmodel-test--wait "the diagnostic to go away"
+                            (lambda () (and (null (projmodel-test--diagnostics build))
+                                            (null (projmodel--daemon-error d)))))
+      (should (equal (substring-no-properties (with-current-buffer build (projmodel--lighter)))
+                     " PM:10")))))
+
+(provide 'projmodel-daemon-test)
+;;; projmodel-daemon-test.el ends here
