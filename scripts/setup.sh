@@ -14,6 +14,10 @@ missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm for the VS Code extension (Debian's, unless a node and npm are on PATH).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
         sudo=()
         [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -31,3 +35,7 @@ if ! command -v rustc >/dev/null; then
         echo "setup: rustc not found: install a Rust toolchain >= 1.85 (rustup) and re-run" >&2
         exit 1
 fi
+
+# The VS Code extension's pinned npm packages (editors/vscode/package-lock.json), fetched once;
+# a no-op when node_modules already holds them.
+node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/test/deps.js"

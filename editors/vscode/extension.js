@@ -1,12 +1,20 @@
-// VS Code side of projmodel: writes rust-analyzer's discoverConfig for the workspace and offers
-// status/refresh commands that talk to the daemon through the projmodel command.
+// VS Code side of projmodel: writes rust-analyzer's discoverConfig for the workspace, and shows
+// the daemon (daemon.js, over its socket) in a status bar item, build file errors in the
+// Problems panel, and commands for crates, refresh, restart and export. Every failure shows a
+// notification and goes to the "projmodel" output channel.
 'use strict';
 
 const vscode = require('vscode');
 const fs = require('fs');
 const path = require('path');
-const { execFile } = require('child_process');
 const { detectBuildSystems, discoverConfig } = require('./discover');
+const { DaemonClient, errorText } = require('./daemon');
+const { findRoot } = require('./socket-path');
+
+let out;
+let client;
+let statusItem;
+let diagnostics;
 
 function projmodelPath() {
   return vscode.workspace.getConfiguration('projmodel').get('path') || 'projmodel';
@@ -25,19 +33,40 @@ function readConfig(root) {
   }
 }
 
-// Runs projmodel with argv (never a shell) in the workspace root.
-function run(args) {
-  return new Promise((resolve, reject) => {
-    execFile(projmodelPath(), args, { cwd: workspaceRoot() }, (err, stdout, stderr) => {
-      if (err) reject(new Error(stderr.trim() || err.message));
-      else resolve(stdout);
-    });
+function log(line) {
+  if (out) out.appendLine(`[${new Date().toISOString()}] ${line}`);
+}
+
+// A failure of @what: logged with its stack, and shown to the user in one line.
+function fail(what, e) {
+  const text = `projmodel: ${what} failed: ${errorText(e)}`;
+  log(text);
+  if (e && e.stack) log(e.stack);
+  vscode.window.showErrorMessage(text, 'Show log').then((pick) => {
+    if (pick) out.show(true);
   });
+}
+
+// Registers @id so that any failure reaches the user (fail above).
+function command(context, id, what, fn) {
+  context.subscriptions.push(vscode.commands.registerCommand(id, async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      fail(what, e);
+      return undefined;
+    }
+  }));
+}
+
+function requireClient() {
+  if (!client || !client.conn) throw new Error('not connected to the projmodel daemon (try "projmodel: Restart the daemon")');
+  return client;
 }
 
 async function configure() {
   const root = workspaceRoot();
-  if (!root) return;
+  if (!root) throw new Error('no workspace folder is open');
   const systems = detectBuildSystems(fs.readdirSync(root), readConfig(root));
   const ra = vscode.workspace.getConfiguration('rust-analyzer');
   await ra.update('workspace.discoverConfig', discoverConfig(projmodelPath(), systems),
@@ -46,32 +75,143 @@ async function configure() {
   if ((ra.get('linkedProjects') || []).length > 0) {
     await ra.update('linkedProjects', undefined, vscode.ConfigurationTarget.Workspace);
   }
-  vscode.window.showInformationMessage(`projmodel: rust-analyzer now discovers ${systems.join(', ')} crates through projmodel`);
+  const text = `projmodel: rust-analyzer now discovers ${systems.join(', ') || 'no'} crates through projmodel`;
+  log(text);
+  vscode.window.showInformationMessage(text);
+}
+
+function showState(s) {
+  const icons = { starting: '$(loading~spin)', refreshing: '$(sync~spin)', idle: '$(check)', error: '$(error)' };
+  const short = s.state === 'idle' ? `${s.crates} crates` : s.state === 'error' ? 'error' : s.message;
+  statusItem.text = `${icons[s.state] || ''} projmodel: ${short}`;
+  statusItem.tooltip = `projmodel (${s.state}): ${s.message}\nClick for the daemon status`;
+  statusItem.backgroundColor = s.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  statusItem.show();
+}
+
+function showDiagnostics(list) {
+  diagnostics.clear();
+  const byFile = new Map();
+  for (const d of list) {
+    const line = Math.max(0, d.line - 1);
+    const col = Math.max(0, d.col - 1);
+    const diag = new vscode.Diagnostic(new vscode.Range(line, col, line, col + 1), d.message, vscode.DiagnosticSeverity.Error);
+    diag.source = 'projmodel';
+    if (!byFile.has(d.file)) byFile.set(d.file, []);
+    byFile.get(d.file).push(diag);
+  }
+  for (const [file, diags] of byFile) diagnostics.set(vscode.Uri.file(file), diags);
+}
+
+async function showStatus() {
+  const st = await requireClient().request('projmodel/status');
+  out.appendLine(JSON.stringify(st, null, 2));
+  out.show(true);
+  const last = st.lastRefresh ? (st.lastRefresh.ok ? 'last refresh ok' : `last refresh failed: ${st.lastError}`) : 'no refresh yet';
+  vscode.window.showInformationMessage(`projmodel: ${st.state}, ${st.crates} crates, generation ${st.generation}, ${last}`);
+}
+
+// A crate as a quick pick item: what rust-analyzer is told about it (docs/protocol.md,
+// projmodel/crate).
+function crateItem(c) {
+  const deps = (c.deps || []).map((d) => (d.name ? `${d.name} = ${d.label}` : d.label));
+  return {
+    label: c.label,
+    description: `${c.kind}, edition ${c.edition}${c.target ? `, ${c.target}` : ''}`,
+    detail: [
+      `cfgs: ${(c.cfgs || []).join(' ') || 'none'}`,
+      `deps: ${deps.join(', ') || 'none'}`,
+      `build file: ${c.buildFile || 'none'}`,
+    ].join(' · '),
+    crate: c,
+  };
+}
+
+async function showCrates() {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.scheme !== 'file') throw new Error('no file is open in the editor');
+  const file = editor.document.uri.fsPath;
+  const c = requireClient();
+  const { crates } = await c.request('projmodel/crateForFile', { path: file });
+  if (crates.length === 0) {
+    vscode.window.showInformationMessage(`projmodel: no crate owns ${vscode.workspace.asRelativePath(file)}`);
+    return;
+  }
+  const items = [];
+  for (const label of crates) items.push(crateItem(await c.request('projmodel/crate', { label })));
+  for (const it of items) log(`${it.label}: ${it.description}; ${it.detail}`);
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `Crates of ${vscode.workspace.asRelativePath(file)}`,
+    placeHolder: 'Pick a crate to open its build file',
+    matchOnDetail: true,
+  });
+  if (pick && pick.crate.buildFile) {
+    await vscode.window.showTextDocument(vscode.Uri.file(pick.crate.buildFile));
+  }
+}
+
+async function refresh() {
+  const res = await requireClient().request('projmodel/refresh');
+  vscode.window.showInformationMessage(`projmodel: generation ${res.generation}, ${res.crates} crates (${res.durationMs} ms)`);
+}
+
+async function restart() {
+  if (!client) throw new Error('no monorepo root in this workspace');
+  if (client.conn) await client.restart();
+  else await client.start();
+  vscode.window.showInformationMessage(`projmodel: daemon restarted (${client.state.message})`);
+}
+
+async function exportProject() {
+  const c = requireClient();
+  const file = path.join(c.root, 'rust-project.json');
+  const n = await c.exportProject(file);
+  log(`exported ${n} crates to ${file}`);
+  vscode.window.showInformationMessage(`projmodel: wrote ${n} crates to ${file}`);
+}
+
+function startClient(root) {
+  client = new DaemonClient({ root, projmodel: projmodelPath() });
+  client.on('log', log);
+  client.on('state', showState);
+  client.on('diagnostics', showDiagnostics);
+  showState(client.state);
+  client.start().catch((e) => {
+    showState({ state: 'error', message: errorText(e) });
+    fail('connecting to the daemon', e);
+  });
 }
 
 function activate(context) {
-  const out = vscode.window.createOutputChannel('projmodel');
-  context.subscriptions.push(out);
-  context.subscriptions.push(vscode.commands.registerCommand('projmodel.configure', configure));
-  context.subscriptions.push(vscode.commands.registerCommand('projmodel.status', async () => {
-    try {
-      out.appendLine(await run(['status']));
-      out.show(true);
-    } catch (e) {
-      vscode.window.showErrorMessage(`projmodel status: ${e.message}`);
-    }
-  }));
-  context.subscriptions.push(vscode.commands.registerCommand('projmodel.refresh', async () => {
-    try {
-      await run(['query', 'projmodel/refresh']);
-    } catch (e) {
-      vscode.window.showErrorMessage(`projmodel refresh: ${e.message}`);
-    }
-  }));
-  const ra = vscode.workspace.getConfiguration('rust-analyzer');
-  if (!ra.get('workspace.discoverConfig')) configure();
+  out = vscode.window.createOutputChannel('projmodel');
+  diagnostics = vscode.languages.createDiagnosticCollection('projmodel');
+  statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  statusItem.command = 'projmodel.status';
+  context.subscriptions.push(out, diagnostics, statusItem, { dispose: () => client && client.dispose() });
+
+  command(context, 'projmodel.configure', 'configuring rust-analyzer', configure);
+  command(context, 'projmodel.status', 'showing the daemon status', showStatus);
+  command(context, 'projmodel.crateForFile', 'showing the crates of the file', showCrates);
+  command(context, 'projmodel.refresh', 'refreshing', refresh);
+  command(context, 'projmodel.restart', 'restarting the daemon', restart);
+  command(context, 'projmodel.export', 'exporting rust-project.json', exportProject);
+
+  try {
+    const folder = workspaceRoot();
+    const root = folder && findRoot(folder);
+    if (!root) throw new Error(`no build system root found above '${folder}'`);
+    log(`monorepo root: ${root}`);
+    startClient(root);
+    const ra = vscode.workspace.getConfiguration('rust-analyzer');
+    if (!ra.get('workspace.discoverConfig')) configure().catch((e) => fail('configuring rust-analyzer', e));
+  } catch (e) {
+    fail('activation', e);
+  }
 }
 
-function deactivate() {}
+function deactivate() {
+  // The daemon is shared with other clients (rust-analyzer's discover): only disconnect.
+  if (client) client.dispose();
+}
 
 module.exports = { activate, deactivate };

@@ -1,0 +1,255 @@
+// The extension's connection to the projmodel daemon: JSON-RPC with LSP framing over the root's
+// Unix socket (docs/protocol.md), starting `projmodel serve` when nothing listens, subscribed to
+// the model's notifications. No `vscode` import, so node tests it against the real daemon.
+//
+// Events (an EventEmitter):
+//   'state'        {state: 'starting'|'refreshing'|'idle'|'error', message, crates?, generation?}
+//   'diagnostics'  [{file, line, col, message}] from the last refresh: [] once one succeeds
+//   'modelChanged', 'refreshFailed'  the daemon's notification params
+//   'log'          one line for the output channel
+'use strict';
+
+const fs = require('fs');
+const net = require('net');
+const path = require('path');
+const EventEmitter = require('events');
+const { execFile } = require('child_process');
+const { findRoot, defaultSocket } = require('./socket-path');
+const { parseToolErrors } = require('./tool-errors');
+
+const PROGRESS_TOKEN = 'projmodel/refresh';
+
+// vscode-jsonrpc, loaded when first connecting so that a missing package is a clear error the
+// extension can show rather than a failed activation.
+function loadRpc() {
+  try {
+    return require('vscode-jsonrpc/node');
+  } catch (e) {
+    throw new Error(`the npm package vscode-jsonrpc is missing: run 'npm ci' in ${__dirname} (${e.message})`);
+  }
+}
+
+function connectSocket(socketPath) {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socketPath);
+    sock.once('connect', () => {
+      sock.removeListener('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A JSON-RPC error (or any error) as one line, with the projmodel error name when there is one.
+function errorText(e) {
+  if (e && e.data && e.data.name) return `${e.message} (${e.data.name})`;
+  return (e && e.message) || String(e);
+}
+
+class DaemonClient extends EventEmitter {
+  // options: root (monorepo root) or start (a path inside it); projmodel (the executable);
+  // socket (default: derived from the root as the command does); env (for the daemon and the
+  // socket derivation); startTimeoutMs (waiting for a started daemon to listen).
+  constructor(options) {
+    super();
+    this.projmodel = options.projmodel || 'projmodel';
+    this.env = options.env || process.env;
+    this.root = options.root || (options.start && findRoot(options.start));
+    if (!this.root) {
+      throw new Error(`no build system root found above '${options.start}' (no .projmodel.json, .gn, MODULE.bazel, WORKSPACE, .buckconfig or Cargo.toml)`);
+    }
+    this.socket = options.socket || defaultSocket(this.root, this.env);
+    this.startTimeoutMs = options.startTimeoutMs || 20000;
+    this.conn = undefined;
+    this.sock = undefined;
+    this.state = { state: 'starting', message: 'connecting to the daemon' };
+    this.diagnostics = [];
+    this.disposed = false;
+  }
+
+  log(line) {
+    this.emit('log', line);
+  }
+
+  setState(state) {
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  setDiagnostics(list) {
+    this.diagnostics = list;
+    this.emit('diagnostics', list);
+  }
+
+  // `projmodel --root ROOT serve --socket SOCK`: it daemonizes and exits once the socket
+  // listens; exit 1 usually means another client's daemon won the lock, so connecting decides.
+  spawnServe() {
+    const args = ['--root', this.root, 'serve', '--socket', this.socket];
+    this.log(`starting: ${this.projmodel} ${args.join(' ')}`);
+    return new Promise((resolve, reject) => {
+      execFile(this.projmodel, args, { cwd: this.root, env: this.env }, (err, stdout, stderr) => {
+        if (err && err.code === 'ENOENT') {
+          reject(new Error(`cannot run '${this.projmodel}' (set projmodel.path): ${err.message}`));
+          return;
+        }
+        if (err) this.log(`projmodel serve: ${(stderr || err.message).trim()}`);
+        resolve(stderr ? stderr.trim() : '');
+      });
+    });
+  }
+
+  async connectOrStart() {
+    try {
+      return await connectSocket(this.socket);
+    } catch (e) {
+      if (e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') throw e;
+    }
+    const serveError = await this.spawnServe();
+    const deadline = Date.now() + this.startTimeoutMs;
+    for (;;) {
+      try {
+        return await connectSocket(this.socket);
+      } catch (e) {
+        if ((e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') || Date.now() > deadline) {
+          throw new Error(`the daemon for '${this.root}' did not start${serveError ? `: ${serveError}` : ''} (socket '${this.socket}')`);
+        }
+      }
+      await sleep(20);
+    }
+  }
+
+  // Connects (starting the daemon when needed), subscribes, and reports the current state.
+  async start() {
+    this.disposed = false;
+    this.setState({ state: 'starting', message: 'connecting to the daemon' });
+    const rpc = loadRpc();
+    const sock = await this.connectOrStart();
+    const conn = rpc.createMessageConnection(new rpc.SocketMessageReader(sock), new rpc.SocketMessageWriter(sock));
+    this.sock = sock;
+    this.conn = conn;
+    conn.onNotification('projmodel/modelChanged', (params) => this.onModelChanged(params));
+    conn.onNotification('projmodel/refreshFailed', (params) => this.onRefreshFailed(params));
+    conn.onProgress(new rpc.ProgressType(), PROGRESS_TOKEN, (value) => this.onProgress(value));
+    conn.onClose(() => this.onClose(conn));
+    conn.onError(([e]) => this.log(`connection error: ${errorText(e)}`));
+    conn.listen();
+    this.log(`connected to ${this.socket}`);
+    // Subscribe before asking the status, so no refresh falls between the two.
+    await conn.sendRequest('projmodel/subscribe', {});
+    await this.syncStatus();
+  }
+
+  request(method, params) {
+    if (!this.conn) return Promise.reject(new Error('not connected to the projmodel daemon'));
+    return params === undefined ? this.conn.sendRequest(method) : this.conn.sendRequest(method, params);
+  }
+
+  // The state from projmodel/status: the last refresh's outcome decides idle or error.
+  async syncStatus() {
+    const st = await this.request('projmodel/status');
+    if (st.state === 'starting') {
+      this.setState({ state: 'starting', message: 'first refresh' });
+    } else if (st.state === 'refreshing' || st.state === 'scheduled') {
+      this.setState({ state: 'refreshing', message: st.state, crates: st.crates });
+    } else if (st.lastRefresh && st.lastRefresh.ok === false && st.lastError) {
+      this.failed(st.lastError, st.lastErrorOutput, st.generation);
+    } else {
+      this.setState({ state: 'idle', message: `${st.crates} crates`, crates: st.crates, generation: st.generation });
+      if (this.diagnostics.length > 0) this.setDiagnostics([]);
+    }
+    return st;
+  }
+
+  failed(error, output, generation) {
+    this.setState({ state: 'error', message: error, generation });
+    this.setDiagnostics(parseToolErrors(error, output, this.root));
+  }
+
+  onProgress(value) {
+    if (!value) return;
+    if (value.kind === 'begin' || value.kind === 'report') {
+      this.setState({ state: 'refreshing', message: value.message || 'refreshing', crates: this.state.crates });
+    } else if (value.kind === 'end') {
+      // The end says neither success nor the crate count for sure: the status does.
+      this.syncStatus().catch((e) => this.log(`status after refresh: ${errorText(e)}`));
+    }
+  }
+
+  onModelChanged(params) {
+    this.emit('modelChanged', params);
+    if (this.diagnostics.length > 0) this.setDiagnostics([]);
+  }
+
+  onRefreshFailed(params) {
+    this.log(`refresh failed: ${params.error}`);
+    this.emit('refreshFailed', params);
+    this.failed(params.error, params.output, params.generation);
+  }
+
+  onClose(conn) {
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    this.sock = undefined;
+    if (!this.disposed) {
+      this.setState({ state: 'error', message: 'the daemon closed the connection' });
+      this.log('the daemon closed the connection');
+    }
+  }
+
+  // Stops the daemon (shutdown, then exit: docs/protocol.md) and waits until its process is
+  // gone, so that a new one can take the root's lock and socket.
+  async stopDaemon() {
+    const conn = this.conn;
+    if (!conn) return;
+    const { pid } = await conn.sendRequest('projmodel/status');
+    const closed = new Promise((resolve) => conn.onClose(resolve));
+    this.conn = undefined; // onClose: an intended end, not an error
+    await conn.sendRequest('shutdown');
+    await conn.sendNotification('exit');
+    await closed;
+    conn.dispose();
+    if (this.sock) this.sock.destroy();
+    this.sock = undefined;
+    const deadline = Date.now() + this.startTimeoutMs;
+    while (pidAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`the daemon (pid ${pid}) did not exit`);
+      await sleep(20);
+    }
+    this.log(`stopped the daemon (pid ${pid})`);
+  }
+
+  async restart() {
+    await this.stopDaemon();
+    await this.start();
+  }
+
+  // Writes the whole model as rust-project.json to @file (atomically), from the daemon.
+  async exportProject(file) {
+    const res = await this.request('projmodel/rustProject', {});
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    await fs.promises.writeFile(tmp, `${JSON.stringify(res.project, null, 2)}\n`);
+    await fs.promises.rename(tmp, file);
+    return res.project.crates.length;
+  }
+
+  dispose() {
+    this.disposed = true;
+    if (this.conn) this.conn.dispose();
+    if (this.sock) this.sock.destroy();
+    this.conn = undefined;
+    this.sock = undefined;
+  }
+}
+
+module.exports = { DaemonClient, errorText };

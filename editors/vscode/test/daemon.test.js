@@ -1,0 +1,150 @@
+// The extension's daemon client (daemon.js) against the real projmodel daemon and real GN, on a
+// copy of examples/gn-monorepo: it starts the daemon, reports idle with the crate count, turns a
+// BUILD.gn syntax error into a diagnostic at GN's file and line, and clears it once fixed.
+// PM_PROJMODEL and PM_SOURCE_ROOT come from tests/meson.build.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { DaemonClient } = require('../daemon');
+const { defaultSocket } = require('../socket-path');
+
+const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
+const PROJMODEL = process.env.PM_PROJMODEL || path.join(SOURCE_ROOT, 'build/cli/projmodel');
+// Generous: a loaded 2-core machine; events are awaited, never timed.
+const WAIT_MS = 120000;
+
+// Resolves with the first value of @event satisfying @pred; @current is checked first.
+function waitFor(client, event, pred, current) {
+  return new Promise((resolve, reject) => {
+    if (current !== undefined && pred(current)) {
+      resolve(current);
+      return;
+    }
+    const timer = setTimeout(() => {
+      client.removeListener(event, on);
+      reject(new Error(`no matching '${event}' within ${WAIT_MS} ms (state: ${JSON.stringify(client.state)})`));
+    }, WAIT_MS);
+    function on(value) {
+      if (!pred(value)) return;
+      clearTimeout(timer);
+      client.removeListener(event, on);
+      resolve(value);
+    }
+    client.on(event, on);
+  });
+}
+
+const idle = (s) => s.state === 'idle';
+
+// Replaces @file at once (a rename), so the daemon never reads it half-written.
+function writeAtomic(file, text) {
+  const tmp = path.join(path.dirname(file), '.pm-test.tmp');
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+test('daemon client against the real daemon on a GN monorepo', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-vscode-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(SOURCE_ROOT, 'examples', 'gn-monorepo'), repo, {
+    recursive: true,
+    filter: (src) => !/[/\\]out$/.test(src),
+  });
+  fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
+  // A private socket directory and model cache: nothing shared with the user's daemons.
+  const env = { ...process.env, XDG_RUNTIME_DIR: path.join(tmp, 'run'), XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const logs = [];
+  const client = new DaemonClient({ start: path.join(repo, 'lib', 'util', 'src', 'lib.rs'), projmodel: PROJMODEL, env });
+  client.on('log', (line) => logs.push(line));
+  t.after(async () => {
+    try {
+      await client.stopDaemon();
+    } finally {
+      t.diagnostic(`client log: ${logs.join(' | ')}`);
+      client.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  assert.strictEqual(client.root, repo);
+  await client.start();
+  let state = await waitFor(client, 'state', idle, client.state);
+  assert.ok(state.crates > 0, `idle with a crate count: ${JSON.stringify(state)}`);
+  assert.match(state.message, /^\d+ crates$/);
+
+  // The socket the client derived is the one the daemon says it listens on (same hash as C).
+  const status = await client.request('projmodel/status');
+  assert.strictEqual(status.socket, client.socket);
+  assert.strictEqual(status.socket, defaultSocket(repo, env));
+  assert.strictEqual(status.root, repo);
+
+  const owners = await client.request('projmodel/crateForFile', { path: path.join(repo, 'lib', 'util', 'src', 'text.rs') });
+  assert.deepStrictEqual(owners.crates, ['//lib/util:util']);
+
+  // A missing comma in a list: GN names the next item's line ("Expected comma between items").
+  const buildFile = path.join(repo, 'lib', 'util', 'BUILD.gn');
+  const good = fs.readFileSync(buildFile, 'utf8');
+  const lines = good.split('\n');
+  const at = lines.indexOf('    "src/lib.rs",');
+  assert.ok(at >= 0, 'the example lists src/lib.rs in sources');
+  lines[at] = '    "src/lib.rs"';
+  const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+  const errorState = waitFor(client, 'state', (s) => s.state === 'error');
+  writeAtomic(buildFile, lines.join('\n'));
+  const diags = await failed;
+  assert.deepStrictEqual(diags, [{ file: buildFile, line: at + 2, col: 5, message: 'Expected comma between items.' }]);
+  assert.match((await errorState).message, /ERROR at \/\/lib\/util\/BUILD\.gn/);
+
+  // Fixed: the refresh succeeds (the model is as before, so only the status says so).
+  const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+  writeAtomic(buildFile, good);
+  await cleared;
+  await waitFor(client, 'state', (s) => idle(s) && s.crates === status.crates, client.state);
+
+  // Export from the daemon's model.
+  const out = path.join(repo, 'rust-project.json');
+  const n = await client.exportProject(out);
+  assert.strictEqual(n, status.crates);
+  assert.strictEqual(JSON.parse(fs.readFileSync(out, 'utf8')).crates.length, status.crates);
+
+  // Restart: the daemon stops (a new pid) and the client is idle again.
+  await client.restart();
+  await waitFor(client, 'state', idle, client.state);
+  const after = await client.request('projmodel/status');
+  assert.notStrictEqual(after.pid, status.pid);
+  assert.strictEqual(after.crates, status.crates);
+});
+
+test('a Cargo.toml syntax error on a Cargo root, with real cargo', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-vscode-'));
+  const repo = path.join(tmp, 'cg');
+  fs.mkdirSync(path.join(repo, 'src'), { recursive: true });
+  fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
+  const manifest = path.join(repo, 'Cargo.toml');
+  const good = '[package]\nname = "cg"\nversion = "0.1.0"\nedition = "2021"\n';
+  fs.writeFileSync(manifest, good);
+  fs.writeFileSync(path.join(repo, 'src', 'lib.rs'), '');
+  const env = { ...process.env, XDG_RUNTIME_DIR: path.join(tmp, 'run'), XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const client = new DaemonClient({ start: repo, projmodel: PROJMODEL, env });
+  t.after(async () => {
+    try {
+      await client.stopDaemon();
+    } finally {
+      client.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  await client.start();
+  await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+
+  const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+  writeAtomic(manifest, `${good}[dependencies\n`);
+  assert.deepStrictEqual(await failed, [{ file: manifest, line: 5, col: 14, message: 'unclosed table, expected `]`' }]);
+  const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+  writeAtomic(manifest, good);
+  await cleared;
+  await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+});

@@ -1,0 +1,62 @@
+// Build file errors parsed from refreshFailed (tool-errors.js), on the lines the tools print:
+// GN and Cargo as run here, Bazel's "ERROR: FILE:LINE:COL:" form, Cargo's older TOML form.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { parseToolErrors } = require('../tool-errors');
+
+test('GN: the //path is under the gn --root, the message is GN\'s', () => {
+  const error = "'gn gen /repo/sub/out --root=/repo/sub --ide=json' failed with exit status 1: ERROR at //lib/util/BUILD.gn:8:5: Expected comma between items.";
+  const output = 'ERROR at //lib/util/BUILD.gn:8:5: Expected comma between items.\n    "src/text.rs",\n    ^------------\n';
+  assert.deepStrictEqual(parseToolErrors(error, output, '/repo'), [
+    { file: '/repo/sub/lib/util/BUILD.gn', line: 8, col: 5, message: 'Expected comma between items.' },
+  ]);
+  // Without output, the error line alone is enough.
+  assert.strictEqual(parseToolErrors(error, undefined, '/repo').length, 1);
+});
+
+test('Bazel: an absolute path after ERROR:', () => {
+  const output = "ERROR: /repo/lib/BUILD.bazel:3:10: syntax error at 'srcs': expected ,\nERROR: error loading package 'lib': Package 'lib' contains errors\n";
+  assert.deepStrictEqual(parseToolErrors("'bazel query' failed with exit status 1: ERROR: /repo/lib/BUILD.bazel:3:10: syntax error at 'srcs': expected ,", output, '/repo'), [
+    { file: '/repo/lib/BUILD.bazel', line: 3, col: 10, message: "syntax error at 'srcs': expected ," },
+  ]);
+});
+
+test('Cargo: "error:" then " --> PATH:LINE:COL", relative to the manifest\'s directories', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-errors-'));
+  try {
+    fs.mkdirSync(path.join(tmp, 'crates', 'a'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'crates', 'a', 'Cargo.toml'), '[package\n');
+    const error = `'cargo metadata --format-version 1 --manifest-path ${tmp}/crates/a/Cargo.toml' failed with exit status 101: error: unclosed table, expected \`]\``;
+    const output = 'error: unclosed table, expected `]`\n --> crates/a/Cargo.toml:1:9\n  |\n1 | [package\n  |         ^\n';
+    assert.deepStrictEqual(parseToolErrors(error, output, tmp), [
+      { file: path.join(tmp, 'crates', 'a', 'Cargo.toml'), line: 1, col: 9, message: 'unclosed table, expected `]`' },
+    ]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('older Cargo: failed to parse manifest ... TOML parse error at line, column', () => {
+  const output = [
+    'error: failed to parse manifest at `/repo/Cargo.toml`',
+    '',
+    'Caused by:',
+    '  TOML parse error at line 5, column 14',
+    '    |',
+    '  5 | [dependencies',
+    '    |              ^',
+    '  invalid table header',
+    '  expected `.`, `]`',
+  ].join('\n');
+  assert.deepStrictEqual(parseToolErrors('', output, '/repo'), [
+    { file: '/repo/Cargo.toml', line: 5, col: 14, message: 'invalid table header' },
+  ]);
+});
+
+test('an error naming no file gives no diagnostic', () => {
+  assert.deepStrictEqual(parseToolErrors("'gn gen /r/out --root=/r --ide=json' did not finish within 100 ms (tool_timeout_ms)", '', '/r'), []);
+});
