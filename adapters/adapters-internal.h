@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Declarations shared by adapters/ files only: each adapter's ops table, and the JSON syntax
- * check (and the parse built on it) every JSON-reading adapter runs before cJSON. */
+/* Declarations shared by adapters/ files only: each adapter's ops table, the JSON syntax check
+ * (and the parse built on it) every JSON-reading adapter runs before cJSON, and the report file
+ * of a build_plan(). */
 #ifndef PROJMODEL_ADAPTERS_INTERNAL_H
 #define PROJMODEL_ADAPTERS_INTERNAL_H
 
@@ -22,6 +23,23 @@ extern const struct pm_adapter_ops pm__adapter_cargo;
  */
 int pm__watch_skip_push(char ***dirs, const char *project_root, const char *rel,
                         struct pm_error *err);
+
+/*
+ * The file a build_plan() has its tool write its report to, for @q's project: in projmodel's
+ * cache directory (the configured one, else the default), named "<prefix>-<hash of the project
+ * root>.json", so two projects never read each other's report. pm_malloc'd, or NULL (OOM).
+ */
+char *pm__adapter_cache_file(const struct pm_query *q, const char *prefix);
+
+/*
+ * Make @ret_plan (zeroed) the one step of a build_plan(): *@argv run in @q's project root, its
+ * report read from the file *@report. Both are taken (set to NULL) on success and left to the
+ * caller on failure. @ok_exit_codes (@n_ok of them, at most four kept) are the tool's exit
+ * codes that still leave a report. Returns 0 or -ENOMEM (no error set: the caller's own OOM
+ * exit reports it).
+ */
+int pm__adapter_report_step(const struct pm_query *q, char ***argv, char **report,
+                            const int *ok_exit_codes, size_t n_ok, struct pm_plan *ret_plan);
 
 #define PM_ADAPTER_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
 

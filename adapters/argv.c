@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Building argv arrays and releasing plans and build reports for the adapters, and the
- * entries of their watch_skip() lists. */
+/* Building argv arrays and releasing plans and build reports for the adapters, the entries of
+ * their watch_skip() lists, and the one step of a build_plan() that reports through a file. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -113,4 +116,40 @@ pm_build_report_release(struct pm_build_report *report)
         pm_free(report->items);
         report->items = NULL;
         report->n = 0;
+}
+
+char *
+pm__adapter_cache_file(const struct pm_query *q, const char *prefix)
+{
+        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
+                                         : pm_config_default_cache_dir();
+        char *name, *path;
+
+        if (!dir)
+                return NULL;
+        name = pm_asprintf("%s-%016llx.json", prefix,
+                           (unsigned long long)pm_hash64_str(q->project->root, 0));
+        path = name ? pm_path_join(NULL, dir, name) : NULL;
+        pm_free(name);
+        pm_free(dir);
+        return path;
+}
+
+int
+pm__adapter_report_step(const struct pm_query *q, char ***argv, char **report,
+                        const int *ok_exit_codes, size_t n_ok, struct pm_plan *ret_plan)
+{
+        struct pm_step *s = &ret_plan->steps[0];
+        char *cwd = pm_strdup(q->project->root);
+
+        if (!cwd)
+                return -ENOMEM;
+        s->argv = pm_steal_ptr(argv);
+        s->cwd = cwd;
+        s->output_file = pm_steal_ptr(report);
+        for (size_t i = 0; i < n_ok && i < sizeof(s->ok_exit_codes) / sizeof(s->ok_exit_codes[0]);
+             i++)
+                s->ok_exit_codes[i] = ok_exit_codes[i];
+        ret_plan->n_steps = 1;
+        return 0;
 }

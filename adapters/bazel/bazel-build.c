@@ -3,16 +3,13 @@
  * output base, and reading each dylib path from the build event JSON file
  * (docs/build-integration.md). Names the event file; runs and writes nothing. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
-#include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
-#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -21,25 +18,6 @@
 
 #define ERROR_LINE_MAX 300 /* bytes of an error line kept for a note */
 
-/* The event file for @q's project, in projmodel's cache directory, one per project root.
- * pm_malloc'd, or NULL. */
-static char *
-events_path(const struct pm_query *q)
-{
-        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
-                                         : pm_config_default_cache_dir();
-        char name[64];
-        char *path;
-
-        if (!dir)
-                return NULL;
-        snprintf(name, sizeof(name), "bazel-build-events-%016llx.json",
-                 (unsigned long long)pm_hash64_str(q->project->root, 0));
-        path = pm_path_join(NULL, dir, name);
-        pm_free(dir);
-        return path;
-}
-
 int
 pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                      const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
@@ -47,7 +25,7 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
 {
         struct pm__bazel_settings s = { 0 };
         char **argv = NULL;
-        char *cwd = NULL, *events = NULL, *opt = NULL, *ob = NULL;
+        char *events = NULL, *opt = NULL, *ob = NULL;
         int r;
 
         (void)graph;
@@ -57,7 +35,7 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         if (r < 0)
                 return r;
         r = -ENOMEM;
-        events = events_path(q);
+        events = pm__adapter_cache_file(q, "bazel-build-events");
         argv = pm_argv_new(NULL, 0);
         if (!events || !argv)
                 goto out;
@@ -82,24 +60,15 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         for (size_t i = 0; i < n_labels; i++)
                 if (pm_argv_push(&argv, labels[i]) < 0)
                         goto out;
-        cwd = pm_strdup(q->project->root);
-        if (!cwd)
-                goto out;
-        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
-        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
-        ret_plan->steps[0].output_file = pm_steal_ptr(&events);
         /* With --keep_going a failed target still leaves the events of what did build: Bazel
          * exits 1 (build failed) with the file written. */
-        ret_plan->steps[0].ok_exit_codes[0] = 1;
-        ret_plan->n_steps = 1;
-        r = 0;
+        r = pm__adapter_report_step(q, &argv, &events, (const int[]){ 1 }, 1, ret_plan);
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(ob);
         pm_free(opt);
         pm_free(events);
-        pm_free(cwd);
         pm_argv_free(argv);
         pm__bazel_settings_release(&s);
         return r;

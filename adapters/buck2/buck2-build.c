@@ -3,7 +3,6 @@
  * targets, and reading each dylib path from Buck2's build report (docs/build-integration.md).
  * Names the report file; runs and writes nothing. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -12,7 +11,6 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
-#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -20,25 +18,6 @@
 #include "adapters/buck2/buck2-internal.h"
 
 #define ERROR_LINE_MAX 300 /* bytes of Buck2's error line kept for a note */
-
-/* The report file for @q's project: in projmodel's cache directory, one per project root, so
- * two projects never read each other's report. pm_malloc'd, or NULL. */
-static char *
-report_path(const struct pm_query *q)
-{
-        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
-                                         : pm_config_default_cache_dir();
-        char name[64];
-        char *path;
-
-        if (!dir)
-                return NULL;
-        snprintf(name, sizeof(name), "buck2-build-report-%016llx.json",
-                 (unsigned long long)pm_hash64_str(q->project->root, 0));
-        path = pm_path_join(NULL, dir, name);
-        pm_free(dir);
-        return path;
-}
 
 int
 pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
@@ -51,7 +30,7 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         const char *isolation;
         size_t n_command = 0;
         char **argv = NULL;
-        char *cwd = NULL, *report = NULL, *opt = NULL;
+        char *report = NULL, *opt = NULL;
         int r;
 
         (void)graph;
@@ -66,13 +45,12 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         r = -ENOMEM;
         argv = pm_argv_new(n_command > 0 ? command : (const char *const[]){ "buck2" },
                            n_command > 0 ? n_command : 1);
-        report = report_path(q);
+        report = pm__adapter_cache_file(q, "buck2-build-report");
         if (!argv || !report)
                 goto out;
-        opt = pm_malloc(strlen(report) + sizeof("--build-report="));
+        opt = pm_asprintf("--build-report=%s", report);
         if (!opt)
                 goto out;
-        snprintf(opt, strlen(report) + sizeof("--build-report="), "--build-report=%s", report);
         /* The query's isolation dir: the IDE's builds never invalidate the user's buck2 daemon. */
         if (isolation[0] &&
             (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
@@ -83,25 +61,14 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         for (size_t i = 0; i < n_labels; i++)
                 if (pm_argv_push(&argv, labels[i]) < 0)
                         goto out;
-        cwd = pm_strdup(q->project->root);
-        if (!cwd)
-                goto out;
-        ret_plan->steps[0].argv = pm_steal_ptr(&argv);
-        ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
-        ret_plan->steps[0].output_file = pm_steal_ptr(&report);
         /* With --keep-going a failed target still leaves a report naming what did build, whatever
          * failure code Buck2 exits with (1 unknown, 2 infra, 3 user error). */
-        ret_plan->steps[0].ok_exit_codes[0] = 1;
-        ret_plan->steps[0].ok_exit_codes[1] = 2;
-        ret_plan->steps[0].ok_exit_codes[2] = 3;
-        ret_plan->n_steps = 1;
-        r = 0;
+        r = pm__adapter_report_step(q, &argv, &report, (const int[]){ 1, 2, 3 }, 3, ret_plan);
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(opt);
         pm_free(report);
-        pm_free(cwd);
         pm_argv_free(argv);
         pm_free(command);
         return r;
