@@ -341,34 +341,6 @@ render(struct pm_strbuf *sb, const struct report *rp, enum audit_format format)
         return r;
 }
 
-/* The model as the audit's store of per-file scans (projmodel/index.h, audit_files). */
-static int
-store_get(void *ud, const char *path, struct pm_audit_file_stamp *ret_stamp, struct pm_strbuf *scan,
-          bool *ret_hit, struct pm_error *err)
-{
-        struct pm_index_audit_stamp st = { 0 };
-        bool hit = false;
-        int r = pm_index_audit_get(ud, path, &st, scan, &hit, err);
-
-        if (r == 0 && hit) {
-                ret_stamp->size = st.size;
-                ret_stamp->mtime_ns = st.mtime_ns;
-                ret_stamp->hash = st.hash;
-        }
-        if (r == 0)
-                *ret_hit = hit;
-        return r;
-}
-
-static int
-store_put(void *ud, const char *path, const struct pm_audit_file_stamp *stamp, const char *scan,
-          size_t len, struct pm_error *err)
-{
-        struct pm_index_audit_stamp st = { stamp->size, stamp->mtime_ns, stamp->hash };
-
-        return pm_index_audit_put(ud, path, &st, scan, len, err);
-}
-
 /* ---- --check ---- */
 
 static int
@@ -1073,6 +1045,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         struct pm_index *idx = NULL;
         struct pm_graph *g = NULL;
         struct pm_audit *a = NULL;
+        struct pm_audit_store store;
         struct report rp = { 0 };
         struct pm_audit_policy *pol = NULL;
         const struct pm_audit_crate **by_index = NULL;
@@ -1127,7 +1100,8 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         r = pm_audit_new(&a, err);
         if (r < 0)
                 goto out;
-        pm_audit_set_store(a, &(struct pm_audit_store){ store_get, store_put, idx });
+        pm_index_audit_store(idx, &store);
+        pm_audit_set_store(a, &store);
         r = pm_index_audit_begin(idx, err);
         if (r < 0)
                 goto out;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The unsafe audit's per-file records (audit_files): a cache of scans keyed by path with the
- * file's size, mtime and content hash, so a second audit re-reads only changed files. Losing it
- * costs time only. */
+ * file's size, mtime and content hash, so a second audit re-reads only changed files, and the
+ * model as the audit's store of them (projmodel/audit.h). Losing it costs time only. */
+#include "projmodel/audit.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -80,4 +82,39 @@ int
 pm_index_audit_end(struct pm_index *idx, bool commit, struct pm_error *err)
 {
         return pm__index_exec(idx, commit ? PM__STMT_COMMIT : PM__STMT_ROLLBACK, err);
+}
+
+static int
+store_get(void *ud, const char *path, struct pm_audit_file_stamp *ret_stamp, struct pm_strbuf *scan,
+          bool *ret_hit, struct pm_error *err)
+{
+        struct pm_index_audit_stamp st = { 0 };
+        bool hit = false;
+        int r = pm_index_audit_get(ud, path, &st, scan, &hit, err);
+
+        if (r == 0 && hit) {
+                ret_stamp->size = st.size;
+                ret_stamp->mtime_ns = st.mtime_ns;
+                ret_stamp->hash = st.hash;
+        }
+        if (r == 0)
+                *ret_hit = hit;
+        return r;
+}
+
+static int
+store_put(void *ud, const char *path, const struct pm_audit_file_stamp *stamp, const char *scan,
+          size_t len, struct pm_error *err)
+{
+        struct pm_index_audit_stamp st = { stamp->size, stamp->mtime_ns, stamp->hash };
+
+        return pm_index_audit_put(ud, path, &st, scan, len, err);
+}
+
+void
+pm_index_audit_store(struct pm_index *idx, struct pm_audit_store *ret_store)
+{
+        ret_store->get = store_get;
+        ret_store->put = store_put;
+        ret_store->ud = idx;
 }

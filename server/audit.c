@@ -20,34 +20,6 @@
 
 #include "server-internal.h"
 
-/* The model as the audit's store of per-file scans (projmodel/index.h, audit_files). */
-static int
-store_get(void *ud, const char *path, struct pm_audit_file_stamp *ret_stamp, struct pm_strbuf *scan,
-          bool *ret_hit, struct pm_error *err)
-{
-        struct pm_index_audit_stamp st = { 0 };
-        bool hit = false;
-        int r = pm_index_audit_get(ud, path, &st, scan, &hit, err);
-
-        if (r == 0 && hit) {
-                ret_stamp->size = st.size;
-                ret_stamp->mtime_ns = st.mtime_ns;
-                ret_stamp->hash = st.hash;
-        }
-        if (r == 0)
-                *ret_hit = hit;
-        return r;
-}
-
-static int
-store_put(void *ud, const char *path, const struct pm_audit_file_stamp *stamp, const char *scan,
-          size_t len, struct pm_error *err)
-{
-        struct pm_index_audit_stamp st = { stamp->size, stamp->mtime_ns, stamp->hash };
-
-        return pm_index_audit_put(ud, path, &st, scan, len, err);
-}
-
 /* Mark @label and, with @closure, every crate it depends on transitively. */
 static int
 select_crates(struct pm_server *srv, const struct pm_graph *g, const char *label, bool closure,
@@ -85,6 +57,7 @@ pm__audit_reply(struct pm_server *srv, const cJSON *params, cJSON **ret, struct 
         const struct pm_audit_crate **crates = NULL;
         struct pm_graph *g = NULL;
         struct pm_audit *a = NULL;
+        struct pm_audit_store store;
         const char *label = NULL;
         bool closure = false, *on = NULL, began = false;
         size_t n = 0;
@@ -116,7 +89,8 @@ pm__audit_reply(struct pm_server *srv, const cJSON *params, cJSON **ret, struct 
         r = pm_audit_new(&a, err);
         if (r < 0)
                 goto out;
-        pm_audit_set_store(a, &(struct pm_audit_store){ store_get, store_put, srv->idx });
+        pm_index_audit_store(srv->idx, &store);
+        pm_audit_set_store(a, &store);
         r = pm_index_audit_begin(srv->idx, err);
         if (r < 0)
                 goto out;

@@ -130,6 +130,15 @@ int pm_index_audit_put(struct pm_index *idx, const char *path,
 int pm_index_audit_begin(struct pm_index *idx, struct pm_error *err);
 int pm_index_audit_end(struct pm_index *idx, bool commit, struct pm_error *err);
 
+struct pm_audit_store;
+
+/*
+ * Fill *@ret_store with @idx (borrowed: it must outlive every use of the store) as the audit's
+ * store of per-file scans, through pm_index_audit_get() and pm_index_audit_put(), for
+ * pm_audit_set_store(): what `projmodel audit` and the daemon's projmodel/audit both use.
+ */
+void pm_index_audit_store(struct pm_index *idx, struct pm_audit_store *ret_store);
+
 int pm_index_output_get(struct pm_index *idx, const char *key, struct pm_strbuf *out, bool *ret_hit,
                         struct pm_error *err);
 int pm_index_output_put(struct pm_index *idx, const char *key, uint64_t generation,
