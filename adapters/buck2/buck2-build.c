@@ -24,11 +24,7 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                      const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
                      struct pm_error *err)
 {
-        const struct pm_config *cfg = q->config;
-        const struct cJSON *s = q->project->settings;
-        const char **command = NULL;
-        const char *isolation;
-        size_t n_command = 0;
+        struct pm__buck2_settings s = { 0 };
         char **argv = NULL;
         char *report = NULL, *opt = NULL;
         int r;
@@ -36,24 +32,18 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         (void)graph;
         if (n_labels == 0)
                 return 0;
-        r = pm_config_get_strv(cfg, s, "command", &command, &n_command, err);
+        r = pm__buck2_settings_load(q, &s, err);
         if (r < 0)
-                goto out;
-        r = pm_config_get_string(cfg, s, "isolation_dir", ".projmodel", &isolation, err);
-        if (r < 0)
-                goto out;
+                return r;
         r = -ENOMEM;
-        argv = pm_argv_new(n_command > 0 ? command : (const char *const[]){ "buck2" },
-                           n_command > 0 ? n_command : 1);
+        /* The query's command and isolation dir: the IDE's builds never invalidate the user's
+         * buck2 daemon. */
+        argv = pm__buck2_argv_new(&s);
         report = pm__adapter_cache_file(q, "buck2-build-report");
         if (!argv || !report)
                 goto out;
         opt = pm_asprintf("--build-report=%s", report);
         if (!opt)
-                goto out;
-        /* The query's isolation dir: the IDE's builds never invalidate the user's buck2 daemon. */
-        if (isolation[0] &&
-            (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
                 goto out;
         if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep-going") < 0 ||
             pm_argv_push(&argv, opt) < 0 || pm_argv_push(&argv, "--show-full-json-output") < 0)
@@ -70,7 +60,7 @@ out:
         pm_free(opt);
         pm_free(report);
         pm_argv_free(argv);
-        pm_free(command);
+        pm__buck2_settings_release(&s);
         return r;
 }
 

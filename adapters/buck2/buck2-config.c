@@ -27,6 +27,70 @@ const char *const pm__buck2_config_keys[] = { "command",         "args",        
                                               "default_edition", "isolation_dir", NULL };
 
 int
+pm__buck2_settings_load(const struct pm_query *q, struct pm__buck2_settings *ret,
+                        struct pm_error *err)
+{
+        const struct pm_config *cfg = q->config;
+        const cJSON *section = q->project->settings;
+        struct pm__buck2_settings s = { 0 };
+        int r;
+
+        r = pm_config_get_strv(cfg, section, "command", &s.command, &s.n_command, err);
+        if (r < 0)
+                goto out;
+        if (s.n_command == 0) {
+                pm_free(s.command);
+                s.command = pm_calloc(2, sizeof(*s.command));
+                if (!s.command) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                s.command[0] = "buck2";
+                s.n_command = 1;
+        }
+        r = pm_config_get_strv(cfg, section, "args", &s.args, &s.n_args, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_string(cfg, section, "target_pattern", "//...", &s.target_pattern, err);
+        if (r < 0)
+                goto out;
+        r = pm_config_get_string(cfg, section, "isolation_dir", ".projmodel", &s.isolation_dir,
+                                 err);
+        if (r < 0)
+                goto out;
+        r = pm__buck2_default_edition(q, &s.default_edition, err);
+        if (r < 0)
+                goto out;
+        *ret = s;
+        memset(&s, 0, sizeof(s));
+out:
+        pm__buck2_settings_release(&s);
+        return r;
+}
+
+void
+pm__buck2_settings_release(struct pm__buck2_settings *s)
+{
+        pm_free(s->command);
+        pm_free(s->args);
+        memset(s, 0, sizeof(*s));
+}
+
+char **
+pm__buck2_argv_new(const struct pm__buck2_settings *s)
+{
+        char **argv = pm_argv_new(s->command, s->n_command);
+
+        /* A separate isolation dir is a separate buck2 daemon: the IDE's queries and builds
+         * never invalidate the user's build state. */
+        if (argv && s->isolation_dir[0] &&
+            (pm_argv_push(&argv, "--isolation-dir") < 0 ||
+             pm_argv_push(&argv, s->isolation_dir) < 0))
+                return pm_argv_free(argv);
+        return argv;
+}
+
+int
 pm__buck2_default_edition(const struct pm_query *q, const char **ret, struct pm_error *err)
 {
         const struct pm_config *cfg = q->config;

@@ -99,6 +99,31 @@ const char *pm__buck2_cell_dir(const struct pm__buck2_ctx *x, const char *name, 
 extern const char *const pm__buck2_config_keys[];
 
 /*
+ * The "buck2" section of .projmodel.json, validated: what the query plan (buck2.c) and the build
+ * plan (buck2-build.c) both read. Strings are borrowed from the configuration's JSON; the arrays
+ * are pm_malloc'd. Release with pm__buck2_settings_release().
+ */
+struct pm__buck2_settings {
+        const char **command; /* NULL-terminated: the configured "command", else {"buck2"} */
+        size_t n_command;
+        const char **args; /* extra `buck2 targets` arguments, NULL-terminated, or NULL */
+        size_t n_args;
+        const char *target_pattern;  /* default "//..." */
+        const char *isolation_dir;   /* default ".projmodel"; "" for the user's own daemon */
+        const char *default_edition; /* default "2021" */
+};
+
+/* Read and validate the project's "buck2" settings: PM_ECONFIG naming the file and the key, or
+ * -ENOMEM. On success @ret is filled. */
+int pm__buck2_settings_load(const struct pm_query *q, struct pm__buck2_settings *ret,
+                            struct pm_error *err);
+void pm__buck2_settings_release(struct pm__buck2_settings *s);
+
+/* A new argv (pm_argv_free()) starting every buck2 run: the command, then `--isolation-dir DIR`
+ * unless the isolation dir is "". NULL on OOM. */
+char **pm__buck2_argv_new(const struct pm__buck2_settings *s);
+
+/*
  * The "buck2" section's "default_edition" setting ("2021" unless configured), validated. *ret
  * (when non-NULL) is borrowed from the configuration. PM_ECONFIG for a value that is no edition.
  */

@@ -25,52 +25,27 @@ static const char *const build_file_names[] = { "BUCK", "TARGETS", "BUCK.v2", "T
 static int
 plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
 {
-        const struct pm_config *cfg = q->config;
-        const struct cJSON *s = q->project->settings;
-        const char **command = NULL, **args = NULL;
-        const char *pattern, *isolation;
-        size_t n_command = 0, n_args = 0;
+        struct pm__buck2_settings s = { 0 };
         char **argv = NULL;
         char *cwd = NULL;
         int r;
 
-        r = pm_config_get_strv(cfg, s, "command", &command, &n_command, err);
+        /* Validated here (the edition too) so a bad setting fails before Buck2 runs. */
+        r = pm__buck2_settings_load(q, &s, err);
         if (r < 0)
-                goto out;
-        r = pm_config_get_strv(cfg, s, "args", &args, &n_args, err);
-        if (r < 0)
-                goto out;
-        r = pm_config_get_string(cfg, s, "target_pattern", "//...", &pattern, err);
-        if (r < 0)
-                goto out;
-        r = pm_config_get_string(cfg, s, "isolation_dir", ".projmodel", &isolation, err);
-        if (r < 0)
-                goto out;
-        /* Validated here so a bad edition fails before Buck2 runs, not after. */
-        r = pm__buck2_default_edition(q, NULL, err);
-        if (r < 0)
-                goto out;
-
+                return r;
         r = -ENOMEM;
-        if (n_command > 0)
-                argv = pm_argv_new(command, n_command);
-        else
-                argv = pm_argv_new((const char *const[]){ "buck2" }, 1);
+        argv = pm__buck2_argv_new(&s);
         if (!argv)
-                goto out;
-        /* A separate isolation dir is a separate buck2 daemon: IDE queries never invalidate
-         * the user's build state. */
-        if (isolation[0] &&
-            (pm_argv_push(&argv, "--isolation-dir") < 0 || pm_argv_push(&argv, isolation) < 0))
                 goto out;
         if (pm_argv_push(&argv, "targets") < 0 || pm_argv_push(&argv, "--json") < 0 ||
             pm_argv_push(&argv, "--output-all-attributes") < 0 ||
             pm_argv_push(&argv, "--keep-going") < 0)
                 goto out;
-        for (size_t i = 0; i < n_args; i++)
-                if (pm_argv_push(&argv, args[i]) < 0)
+        for (size_t i = 0; i < s.n_args; i++)
+                if (pm_argv_push(&argv, s.args[i]) < 0)
                         goto out;
-        if (pm_argv_push(&argv, pattern) < 0)
+        if (pm_argv_push(&argv, s.target_pattern) < 0)
                 goto out;
         cwd = pm_strdup(q->project->root);
         if (!cwd)
@@ -88,8 +63,7 @@ out:
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(cwd);
         pm_argv_free(argv);
-        pm_free(args);
-        pm_free(command);
+        pm__buck2_settings_release(&s);
         return r;
 }
 
