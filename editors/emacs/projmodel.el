@@ -241,14 +241,27 @@ Signal a `user-error' when there is none."
         d
       (projmodel--connect root))))
 
+(defun projmodel--drain (d)
+  "Handle the messages from daemon D already read but not yet handled.
+jsonrpc.el 1.0.14 (Emacs 28) returns the reply of `jsonrpc-request' by a
+throw out of the process filter: messages read together with the reply
+(a `$/progress' sent just after it) wait in the process buffer until the
+next bytes arrive, which may be never.  Running the filter on no new
+bytes handles them."
+  (let ((proc (jsonrpc--process (projmodel--daemon-conn d))))
+    (when (process-live-p proc)
+      (jsonrpc--process-filter proc ""))))
+
 (defun projmodel--request (d method params)
   "Send METHOD with PARAMS to daemon D and return its result.
 A JSON-RPC error is signalled as an `error' with the daemon's message."
-  (condition-case err
-      (jsonrpc-request (projmodel--daemon-conn d) method params
-                       :timeout projmodel-request-timeout)
-    (jsonrpc-error
-     (error "projmodel: %s" (or (alist-get 'jsonrpc-error-message (cdr err)) err)))))
+  (unwind-protect
+      (condition-case err
+          (jsonrpc-request (projmodel--daemon-conn d) method params
+                           :timeout projmodel-request-timeout)
+        (jsonrpc-error
+         (error "projmodel: %s" (or (alist-get 'jsonrpc-error-message (cdr err)) err))))
+    (projmodel--drain d)))
 
 (defun projmodel--disconnected (d)
   "Daemon D closed the connection (stopped, or killed)."
@@ -289,25 +302,33 @@ A JSON-RPC error is signalled as an `error' with the daemon's message."
 
 (defun projmodel--parse-error (error output root)
   "The (FILE LINE COL MESSAGE) diagnostics a failed refresh's ERROR names.
-ERROR is the daemon's one line, OUTPUT the tool's output; GN names files
-from the root it was given (--root=DIR in the command), else ROOT."
-  (let ((gn-root (if (string-match "--root=\\([^ ']+\\)" error) (match-string 1 error) root)))
-    (cl-loop
-     for text in (list error (or output ""))
-     thereis
-     (cond
-      ;; GN: ERROR at //lib/util/BUILD.gn:23:18: Expected comma between items.
-      ((string-match "ERROR at //\\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
-       (list (list (expand-file-name (match-string 1 text) gn-root)
-                   (string-to-number (match-string 2 text))
-                   (string-to-number (match-string 3 text))
-                   (match-string 4 text))))
-      ;; An absolute path with line and column (Bazel: ERROR: /repo/BUILD.bazel:3:5: ...).
-      ((string-match "\\(/[^:\n' ]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
-       (list (list (match-string 1 text)
-                   (string-to-number (match-string 2 text))
-                   (string-to-number (match-string 3 text))
-                   (match-string 4 text))))))))
+ERROR is the daemon's one line, OUTPUT the tool's output.  Relative names
+are resolved against the directory the tool was given (GN's --root=DIR,
+Cargo's --manifest-path FILE), else ROOT."
+  (let* ((output (or output ""))
+         (base (cond ((string-match "--root=\\([^ ']+\\)" error) (match-string 1 error))
+                     ((string-match "--manifest-path \\([^ ']+\\)" error)
+                      (file-name-directory (match-string 1 error)))
+                     (t root)))
+         (diag (lambda (text file message)
+                 (list (list (expand-file-name (match-string file text) base)
+                             (string-to-number (match-string (1+ file) text))
+                             (string-to-number (match-string (+ 2 file) text))
+                             message)))))
+    (cond
+     ;; GN: ERROR at //lib/util/BUILD.gn:23:18: Expected comma between items.
+     ((cl-loop for text in (list error output)
+               thereis (and (string-match "ERROR at //\\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)"
+                                          text)
+                            (funcall diag text 1 (match-string 4 text)))))
+     ;; Cargo: "error: invalid basic string" in ERROR, " --> Cargo.toml:3:17" in OUTPUT.
+     ((let ((message (if (string-match "error: \\(.*\\)" error) (match-string 1 error) error)))
+        (and (string-match "^ *--> \\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\)$" output)
+             (funcall diag output 1 message))))
+     ;; An absolute name with line and column (Bazel: ERROR: /repo/BUILD.bazel:3:5: ...).
+     ((cl-loop for text in (list error output)
+               thereis (and (string-match "\\(/[^:\n' ]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
+                            (funcall diag text 1 (match-string 4 text))))))))
 
 (defun projmodel--set-error (d error output)
   "Record the refresh ERROR of D (nil: it succeeded) and the tool's OUTPUT.

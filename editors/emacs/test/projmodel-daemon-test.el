@@ -4,7 +4,7 @@
 
 ;; Run by meson in emacs --batch (test emacs-ert-daemon) with PM_PROJMODEL naming the built
 ;; projmodel binary and PM_SOURCE_ROOT the source tree.  Each test copies
-;; examples/gn-monorepo to a temporary directory, points XDG_RUNTIME_DIR and XDG_CACHE_HOME
+;; examples/gn-monorepo (or writes a small Cargo package) to a temporary directory, points XDG_RUNTIME_DIR and XDG_CACHE_HOME
 ;; there (so its daemon, socket and model are its own), connects through `projmodel-mode'
 ;; (which starts the daemon with `projmodel serve') and stops the daemon at the end.  Waits
 ;; are on conditions, with a deadline: `projmodel-test--wait'.
@@ -29,11 +29,13 @@
       (accept-process-output nil 0.05))
     (or (funcall pred) (ert-fail (format "timed out waiting for %s" what)))))
 
-(defmacro projmodel-test--with-daemon (&rest body)
-  "Run BODY with `repo' bound to a fresh copy of examples/gn-monorepo (absolute, no slash).
+(defmacro projmodel-test--with-daemon (source &rest body)
+  "Run BODY with `repo' bound to a fresh monorepo (absolute, no trailing slash).
+SOURCE is a directory of the source tree to copy, or a list of (NAME . CONTENTS).
 The daemon BODY starts is stopped afterwards and its buffers are killed."
-  (declare (indent 0))
-  `(let* ((tmp (file-name-as-directory (make-temp-file "projmodel-daemon-test" t)))
+  (declare (indent 1))
+  `(let* ((source ,source)
+          (tmp (file-name-as-directory (make-temp-file "projmodel-daemon-test" t)))
           (repo (expand-file-name "repo" tmp))
           (process-environment
            (append (list (concat "XDG_RUNTIME_DIR=" (expand-file-name "run" tmp))
@@ -45,9 +47,13 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
           (kill-buffer-query-functions nil))
      (make-directory (expand-file-name "run" tmp))
      (set-file-modes (expand-file-name "run" tmp) #o700)
-     (copy-directory (expand-file-name "examples/gn-monorepo"
-                                       (projmodel-test--env "PM_SOURCE_ROOT"))
-                     repo nil nil t)
+     (if (stringp source)
+         (copy-directory (expand-file-name source (projmodel-test--env "PM_SOURCE_ROOT"))
+                         repo nil nil t)
+       (dolist (f source)
+         (let ((path (expand-file-name (car f) repo)))
+           (make-directory (file-name-directory path) t)
+           (with-temp-file path (insert (cdr f))))))
      (unwind-protect
          (progn ,@body)
        (let ((d (gethash repo projmodel--daemons)))
@@ -72,13 +78,27 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
   "The connection to REPO's daemon once its first refresh has ended."
   (let ((d (gethash repo projmodel--daemons)))
     (should d)
-    (projmodel-test--wait "the first refresh"
-                          (lambda () (and (equal (projmodel--daemon-state d) "idle")
-                                          (projmodel--daemon-crates d))))
+    (condition-case err
+        (projmodel-test--wait "the first refresh"
+                              (lambda () (and (equal (projmodel--daemon-state d) "idle")
+                                              (projmodel--daemon-crates d))))
+      (ert-test-failed
+       ;; Say what the connection saw and what the daemon says, for the log.
+       (message "connection: %S" d)
+       (message "events: %s" (with-current-buffer (jsonrpc-events-buffer
+                                                   (projmodel--daemon-conn d))
+                               (buffer-string)))
+       (message "daemon status: %S"
+                (ignore-errors (projmodel--request d 'projmodel/status nil)))
+       (dolist (log (directory-files (expand-file-name "../cache/projmodel" repo) t "\\.log\\'"))
+         (message "%s:\n%s" log (with-temp-buffer (insert-file-contents log) (buffer-string))))
+       (signal (car err) (cdr err))))
+    ;; The first refresh succeeded (else this is its error).
+    (should (equal (projmodel--daemon-error d) nil))
     d))
 
 (ert-deftest projmodel-daemon-crate-info ()
-  (projmodel-test--with-daemon
+  (projmodel-test--with-daemon "examples/gn-monorepo"
     (with-current-buffer (projmodel-test--visit (expand-file-name "lib/engine/src/lib.rs" repo))
       (projmodel-test--daemon repo)
       ;; The mode line: the crate count of the example, once idle.
@@ -108,7 +128,7 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
         (should (string-search "no crate owns" (cadr err)))))))
 
 (ert-deftest projmodel-daemon-show-graph ()
-  (projmodel-test--with-daemon
+  (projmodel-test--with-daemon "examples/gn-monorepo"
     (with-current-buffer (projmodel-test--visit (expand-file-name "lib/util/src/lib.rs" repo))
       (projmodel-test--daemon repo)
       ;; emacs-nox has no SVG: the buffer holds the DOT text of the crate and its closure.
@@ -134,7 +154,7 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
             (flymake-diagnostics))))
 
 (ert-deftest projmodel-daemon-flymake-build-file-error ()
-  (projmodel-test--with-daemon
+  (projmodel-test--with-daemon "examples/gn-monorepo"
     (let* ((build (projmodel-test--visit (expand-file-name "lib/util/BUILD.gn" repo)))
            (other (projmodel-test--visit (expand-file-name "lib/config/BUILD.gn" repo)))
            (d (projmodel-test--daemon repo))
@@ -173,6 +193,42 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
                                             (null (projmodel--daemon-error d)))))
       (should (equal (substring-no-properties (with-current-buffer build (projmodel--lighter)))
                      " PM:10")))))
+
+;; Cargo names the manifest relative to the package (" --> Cargo.toml:LINE:COL" in its output).
+(ert-deftest projmodel-daemon-flymake-cargo-manifest-error ()
+  ;; No .projmodel.json: the root is the outermost directory holding a Cargo.toml.
+  (projmodel-test--with-daemon
+      '(("Cargo.toml" . "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+        ("src/lib.rs" . "pub fn demo() {}\n"))
+    (let* ((manifest (projmodel-test--visit (expand-file-name "Cargo.toml" repo)))
+           (d (projmodel-test--daemon repo)))
+      (should (equal (substring-no-properties (with-current-buffer manifest
+                                                (projmodel--lighter)))
+                     (format " PM:%d" (projmodel--daemon-crates d))))
+      (should (> (projmodel--daemon-crates d) 0))
+      (with-current-buffer manifest
+        ;; An unterminated string on line 3.
+        (goto-char (point-min))
+        (search-forward "\"0.1.0")
+        (delete-char 1)
+        (save-buffer)
+        (projmodel-refresh))
+      (projmodel-test--wait "the Flymake diagnostic"
+                            (lambda () (projmodel-test--diagnostics manifest)))
+      (let ((diags (projmodel-test--diagnostics manifest)))
+        (should (= (length diags) 1))
+        (should (equal (nth 0 (car diags)) 3))
+        (should (eq (nth 1 (car diags)) :error))
+        (should (string-search "string" (nth 2 (car diags)))))
+      (with-current-buffer manifest
+        (goto-char (point-min))
+        (search-forward "\"0.1.0")
+        (insert "\"")
+        (save-buffer)
+        (projmodel-refresh))
+      (projmodel-test--wait "the diagnostic to go away"
+                            (lambda () (and (null (projmodel-test--diagnostics manifest))
+                                            (null (projmodel--daemon-error d))))))))
 
 (provide 'projmodel-daemon-test)
 ;;; projmodel-daemon-test.el ends here
