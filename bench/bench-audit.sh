@@ -21,58 +21,17 @@
 # Prints a markdown table on stdout; progress goes to stderr. Nothing is interactive.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-src=$(cd "$here/.." && pwd)
-projmodel=${1:-${PROJMODEL:-$src/build/cli/projmodel}}
-sizes=${BENCH_SIZES:-"1000 10000"}
-runs=${BENCH_RUNS:-5}
-work=${BENCH_WORK:-/tmp/pm-bench}
-seed=${BENCH_SEED:-1}
+bench_name=bench-audit
+bench_rss=0
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() {
-        echo "bench-audit: $*" >&2
-        exit 1
-}
-
-command -v gn >/dev/null || die "gn is not installed"
-command -v python3 >/dev/null || die "python3 is not installed"
 [[ -x $projmodel ]] || die "no projmodel at '$projmodel'"
 mkdir -p "$work"
 
-# measure NAME RESET_CMD -- CMD...: run CMD $runs times (RESET_CMD before each, untimed), and
-# set m_best, m_median (seconds). Fails if CMD fails.
-measure() {
-        local name=$1 reset=$2
-        shift 3
-        local times=() i t0 t1
-        for ((i = 0; i < runs; i++)); do
-                eval "$reset"
-                t0=$(date +%s%N)
-                if ! "$@" >/dev/null 2>"$work/cmd.err"; then
-                        echo "bench-audit: $name failed: $*" >&2
-                        tail -20 "$work/cmd.err" >&2
-                        return 1
-                fi
-                t1=$(date +%s%N)
-                times+=($(((t1 - t0) / 1000)))
-        done
-        mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
-        m_best=$(awk -v us="${sorted[0]}" 'BEGIN { printf "%.3f", us / 1e6 }')
-        m_median=$(awk -v us="${sorted[$((runs / 2))]}" 'BEGIN { printf "%.3f", us / 1e6 }')
-}
-
-ratio() {
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
-}
-
 rows=()
 for n in $sizes; do
-        ws="$work/gn-$n-s$seed"
-        if [[ ! -f $ws/BUILD.gn ]]; then
-                rm -rf "$ws"
-                echo "bench-audit: generating $n crates in $ws" >&2
-                python3 "$here/gen-gn-monorepo.py" "$n" "$ws" --seed "$seed" >&2
-        fi
+        gn_workspace "$n"
         base="$work/audit-base-$n.db"
         db="$work/audit-$n.db"
         echo "bench-audit: N=$n: projmodel export (once, to fill the model)" >&2

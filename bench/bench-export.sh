@@ -23,57 +23,18 @@
 # Prints a markdown table on stdout; progress goes to stderr. Nothing is interactive.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-src=$(cd "$here/.." && pwd)
-projmodel=${1:-${PROJMODEL:-$src/build/cli/projmodel}}
-sizes=${BENCH_SIZES:-"1000 10000"}
-runs=${BENCH_RUNS:-5}
-work=${BENCH_WORK:-/tmp/pm-bench}
-seed=${BENCH_SEED:-1}
-
-die() {
-        echo "bench-export: $*" >&2
-        exit 1
-}
+bench_name=bench-export
+bench_rss=1
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) is needed: apt-get install -y time"
-command -v gn >/dev/null || die "gn is not installed"
-command -v python3 >/dev/null || die "python3 is not installed"
 have_pm=1
 if [[ ! -x $projmodel ]]; then
         echo "bench-export: no projmodel at '$projmodel'; timing gn only" >&2
         have_pm=0
 fi
 mkdir -p "$work"
-
-# measure NAME RESET_CMD -- CMD...: run CMD $runs times (RESET_CMD before each, untimed), and
-# set m_best, m_median (seconds) and m_rss (peak KiB over all runs). Fails if CMD fails.
-measure() {
-        local name=$1 reset=$2
-        shift 3
-        local times=() rss=0 i t0 t1 r
-        for ((i = 0; i < runs; i++)); do
-                eval "$reset"
-                t0=$(date +%s%N)
-                if ! /usr/bin/time -f %M -o "$work/time.out" "$@" >"$work/cmd.out" 2>"$work/cmd.err"; then
-                        echo "bench-export: $name failed: $*" >&2
-                        tail -20 "$work/cmd.err" >&2
-                        return 1
-                fi
-                t1=$(date +%s%N)
-                times+=($(((t1 - t0) / 1000)))
-                r=$(tail -1 "$work/time.out")
-                ((r > rss)) && rss=$r
-        done
-        mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
-        m_best=$(awk -v us="${sorted[0]}" 'BEGIN { printf "%.3f", us / 1e6 }')
-        m_median=$(awk -v us="${sorted[$((runs / 2))]}" 'BEGIN { printf "%.3f", us / 1e6 }')
-        m_rss=$rss
-}
-
-ratio() {
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
-}
 
 mb() {
         awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
@@ -85,12 +46,7 @@ crates_in() {
 
 rows=()
 for n in $sizes; do
-        ws="$work/gn-$n-s$seed"
-        if [[ ! -f $ws/BUILD.gn ]]; then
-                rm -rf "$ws"
-                echo "bench-export: generating $n crates in $ws" >&2
-                python3 "$here/gen-gn-monorepo.py" "$n" "$ws" --seed "$seed" >&2
-        fi
+        gn_workspace "$n"
         echo "bench-export: N=$n: gn gen out" >&2
         (cd "$ws" && gn gen out >/dev/null)
 
