@@ -158,12 +158,13 @@ class DaemonClient extends EventEmitter {
   // The state from projmodel/status: the last refresh's outcome decides idle or error.
   async syncStatus() {
     const st = await this.request('projmodel/status');
-    if (st.state === 'starting') {
-      this.setState({ state: 'starting', message: 'first refresh' });
-    } else if (st.state === 'refreshing' || st.state === 'scheduled') {
+    if (st.state === 'refreshing' || st.state === 'scheduled') {
       this.setState({ state: 'refreshing', message: st.state, crates: st.crates });
     } else if (st.lastRefresh && st.lastRefresh.ok === false && st.lastError) {
+      // Also with no model yet ("starting"): the first refresh failed and nothing is running.
       this.failed(st.lastError, st.lastErrorOutput, st.generation);
+    } else if (st.state === 'starting') {
+      this.setState({ state: 'starting', message: 'first refresh' });
     } else {
       this.setState({ state: 'idle', message: `${st.crates} crates`, crates: st.crates, generation: st.generation });
       if (this.diagnostics.length > 0) this.setDiagnostics([]);

@@ -39,6 +39,27 @@ function waitFor(client, event, pred, current) {
 
 const idle = (s) => s.state === 'idle';
 
+// The daemon's log (XDG_CACHE_HOME/projmodel/*.log, docs/protocol.md), for a failure's message.
+function daemonLog(cache) {
+  const dir = path.join(cache, 'projmodel');
+  try {
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.log'))
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+  } catch (e) {
+    return `(no daemon log: ${e.message})`;
+  }
+}
+
+// Runs @body; a failure carries the daemon's log.
+async function withDaemonLog(cache, body) {
+  try {
+    await body();
+  } catch (e) {
+    e.message += `\ndaemon log:\n${daemonLog(cache)}`;
+    throw e;
+  }
+}
+
 // Replaces @file at once (a rename), so the daemon never reads it half-written.
 function writeAtomic(file, text) {
   const tmp = path.join(path.dirname(file), '.pm-test.tmp');
@@ -69,53 +90,55 @@ test('daemon client against the real daemon on a GN monorepo', async (t) => {
     }
   });
 
-  assert.strictEqual(client.root, repo);
-  await client.start();
-  let state = await waitFor(client, 'state', idle, client.state);
-  assert.ok(state.crates > 0, `idle with a crate count: ${JSON.stringify(state)}`);
-  assert.match(state.message, /^\d+ crates$/);
+  await withDaemonLog(env.XDG_CACHE_HOME, async () => {
+    assert.strictEqual(client.root, repo);
+    await client.start();
+    let state = await waitFor(client, 'state', idle, client.state);
+    assert.ok(state.crates > 0, `idle with a crate count: ${JSON.stringify(state)}`);
+    assert.match(state.message, /^\d+ crates$/);
 
-  // The socket the client derived is the one the daemon says it listens on (same hash as C).
-  const status = await client.request('projmodel/status');
-  assert.strictEqual(status.socket, client.socket);
-  assert.strictEqual(status.socket, defaultSocket(repo, env));
-  assert.strictEqual(status.root, repo);
+    // The socket the client derived is the one the daemon says it listens on (same hash as C).
+    const status = await client.request('projmodel/status');
+    assert.strictEqual(status.socket, client.socket);
+    assert.strictEqual(status.socket, defaultSocket(repo, env));
+    assert.strictEqual(status.root, repo);
 
-  const owners = await client.request('projmodel/crateForFile', { path: path.join(repo, 'lib', 'util', 'src', 'text.rs') });
-  assert.deepStrictEqual(owners.crates, ['//lib/util:util']);
+    const owners = await client.request('projmodel/crateForFile', { path: path.join(repo, 'lib', 'util', 'src', 'text.rs') });
+    assert.deepStrictEqual(owners.crates, ['//lib/util:util']);
 
-  // A missing comma in a list: GN names the next item's line ("Expected comma between items").
-  const buildFile = path.join(repo, 'lib', 'util', 'BUILD.gn');
-  const good = fs.readFileSync(buildFile, 'utf8');
-  const lines = good.split('\n');
-  const at = lines.indexOf('    "src/lib.rs",');
-  assert.ok(at >= 0, 'the example lists src/lib.rs in sources');
-  lines[at] = '    "src/lib.rs"';
-  const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
-  const errorState = waitFor(client, 'state', (s) => s.state === 'error');
-  writeAtomic(buildFile, lines.join('\n'));
-  const diags = await failed;
-  assert.deepStrictEqual(diags, [{ file: buildFile, line: at + 2, col: 5, message: 'Expected comma between items.' }]);
-  assert.match((await errorState).message, /ERROR at \/\/lib\/util\/BUILD\.gn/);
+    // A missing comma in a list: GN names the next item's line ("Expected comma between items").
+    const buildFile = path.join(repo, 'lib', 'util', 'BUILD.gn');
+    const good = fs.readFileSync(buildFile, 'utf8');
+    const lines = good.split('\n');
+    const at = lines.indexOf('    "src/lib.rs",');
+    assert.ok(at >= 0, 'the example lists src/lib.rs in sources');
+    lines[at] = '    "src/lib.rs"';
+    const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+    const errorState = waitFor(client, 'state', (s) => s.state === 'error');
+    writeAtomic(buildFile, lines.join('\n'));
+    const diags = await failed;
+    assert.deepStrictEqual(diags, [{ file: buildFile, line: at + 2, col: 5, message: 'Expected comma between items.' }]);
+    assert.match((await errorState).message, /ERROR at \/\/lib\/util\/BUILD\.gn/);
 
-  // Fixed: the refresh succeeds (the model is as before, so only the status says so).
-  const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
-  writeAtomic(buildFile, good);
-  await cleared;
-  await waitFor(client, 'state', (s) => idle(s) && s.crates === status.crates, client.state);
+    // Fixed: the refresh succeeds (the model is as before, so only the status says so).
+    const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+    writeAtomic(buildFile, good);
+    await cleared;
+    await waitFor(client, 'state', (s) => idle(s) && s.crates === status.crates, client.state);
 
-  // Export from the daemon's model.
-  const out = path.join(repo, 'rust-project.json');
-  const n = await client.exportProject(out);
-  assert.strictEqual(n, status.crates);
-  assert.strictEqual(JSON.parse(fs.readFileSync(out, 'utf8')).crates.length, status.crates);
+    // Export from the daemon's model.
+    const out = path.join(repo, 'rust-project.json');
+    const n = await client.exportProject(out);
+    assert.strictEqual(n, status.crates);
+    assert.strictEqual(JSON.parse(fs.readFileSync(out, 'utf8')).crates.length, status.crates);
 
-  // Restart: the daemon stops (a new pid) and the client is idle again.
-  await client.restart();
-  await waitFor(client, 'state', idle, client.state);
-  const after = await client.request('projmodel/status');
-  assert.notStrictEqual(after.pid, status.pid);
-  assert.strictEqual(after.crates, status.crates);
+    // Restart: the daemon stops (a new pid) and the client is idle again.
+    await client.restart();
+    await waitFor(client, 'state', idle, client.state);
+    const after = await client.request('projmodel/status');
+    assert.notStrictEqual(after.pid, status.pid);
+    assert.strictEqual(after.crates, status.crates);
+  });
 });
 
 test('a Cargo.toml syntax error on a Cargo root, with real cargo', async (t) => {
@@ -137,14 +160,16 @@ test('a Cargo.toml syntax error on a Cargo root, with real cargo', async (t) => 
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
-  await client.start();
-  await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+  await withDaemonLog(env.XDG_CACHE_HOME, async () => {
+    await client.start();
+    await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
 
-  const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
-  writeAtomic(manifest, `${good}[dependencies\n`);
-  assert.deepStrictEqual(await failed, [{ file: manifest, line: 5, col: 14, message: 'unclosed table, expected `]`' }]);
-  const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
-  writeAtomic(manifest, good);
-  await cleared;
-  await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+    const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+    writeAtomic(manifest, `${good}[dependencies\n`);
+    assert.deepStrictEqual(await failed, [{ file: manifest, line: 5, col: 14, message: 'unclosed table, expected `]`' }]);
+    const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+    writeAtomic(manifest, good);
+    await cleared;
+    await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+  });
 });
