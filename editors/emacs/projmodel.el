@@ -371,8 +371,11 @@ Call REPORT-FN with the diagnostics that name this buffer's file."
     (propertize (concat " PM:" text)
                 'help-echo (if d
                                (format "projmodel: %s%s\nmouse-1: status" state
-                                       (if-let ((e (projmodel--daemon-error d)))
-                                           (concat "\n" e) ""))
+                                       (cond ((projmodel--daemon-error d)
+                                              (concat "\n" (projmodel--daemon-error d)))
+                                             ((equal state "refreshing")
+                                              (concat ", " (projmodel--daemon-message d)))
+                                             (t "")))
                              "projmodel: not connected")
                 'mouse-face 'mode-line-highlight
                 'local-map (make-mode-line-mouse-map 'mouse-1 #'projmodel-status))))

@@ -142,7 +142,12 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
         ;; With SVG support it is rendered by Graphviz's dot.
         (let ((svg (projmodel--dot-to-svg dot)))
           (should (string-search "<svg" svg))
-          (should (string-search "//third_party/itoa_lite:itoa_lite" svg)))))))
+          (should (string-search "//third_party/itoa_lite:itoa_lite" svg))))
+      (should (string-search ": idle, 10 crates, generation 1" (projmodel-status)))
+      ;; projmodel-export writes the whole monorepo's rust-project.json.
+      (let ((out (expand-file-name "rust-project.json" tmp)))
+        (projmodel-export out)
+        (should (= (length (alist-get 'crates (json-read-file out))) 10))))))
 
 (defun projmodel-test--diagnostics (buffer)
   "BUFFER's Flymake diagnostics as (LINE TYPE TEXT)."
