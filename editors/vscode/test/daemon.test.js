@@ -173,3 +173,45 @@ test('a Cargo.toml syntax error on a Cargo root, with real cargo', async (t) => 
     await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
   });
 });
+
+test('a GN monorepo broken from the start: error with its diagnostic, then idle once fixed', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-vscode-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(SOURCE_ROOT, 'examples', 'gn-monorepo'), repo, {
+    recursive: true,
+    filter: (src) => !/[/\\]out$/.test(src),
+  });
+  fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
+  const env = { ...process.env, XDG_RUNTIME_DIR: path.join(tmp, 'run'), XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const buildFile = path.join(repo, 'lib', 'util', 'BUILD.gn');
+  const good = fs.readFileSync(buildFile, 'utf8');
+  const lines = good.split('\n');
+  const at = lines.indexOf('    "src/lib.rs",');
+  lines[at] = '    "src/lib.rs"';
+  fs.writeFileSync(buildFile, lines.join('\n'));
+  const client = new DaemonClient({ root: repo, projmodel: PROJMODEL, env });
+  t.after(async () => {
+    try {
+      await client.stopDaemon();
+    } finally {
+      client.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  await withDaemonLog(env.XDG_CACHE_HOME, async () => {
+    const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+    await client.start();
+    // No model at all: the daemon's state is "starting", the client's is the error.
+    await waitFor(client, 'state', (s) => s.state === 'error', client.state);
+    assert.deepStrictEqual(await failed, [{ file: buildFile, line: at + 2, col: 5, message: 'Expected comma between items.' }]);
+    // Asked again (as after every refresh's end), the status still gives the error.
+    const st = await client.syncStatus();
+    assert.strictEqual(st.haveModel, false);
+    assert.strictEqual(client.state.state, 'error');
+    assert.strictEqual(client.diagnostics.length, 1);
+    const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+    writeAtomic(buildFile, good);
+    await cleared;
+    await waitFor(client, 'state', (s) => idle(s) && s.crates > 0, client.state);
+  });
+});
