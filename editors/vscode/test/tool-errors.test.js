@@ -1,5 +1,6 @@
 // Build file errors parsed from refreshFailed (tool-errors.js), on the lines the tools print:
-// GN and Cargo as run here, Bazel's "ERROR: FILE:LINE:COL:" form, Cargo's older TOML form.
+// GN, Cargo and Bazel as they print them here (Bazel: `bazel query` on a BUILD.bazel missing a
+// comma), Cargo's older TOML form.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -19,9 +20,9 @@ test('GN: the //path is under the gn --root, the message is GN\'s', () => {
 });
 
 test('Bazel: an absolute path after ERROR:', () => {
-  const output = "ERROR: /repo/lib/BUILD.bazel:3:10: syntax error at 'srcs': expected ,\nERROR: error loading package 'lib': Package 'lib' contains errors\n";
-  assert.deepStrictEqual(parseToolErrors("'bazel query' failed with exit status 1: ERROR: /repo/lib/BUILD.bazel:3:10: syntax error at 'srcs': expected ,", output, '/repo'), [
-    { file: '/repo/lib/BUILD.bazel', line: 3, col: 10, message: "syntax error at 'srcs': expected ," },
+  const output = "ERROR: /repo/lib/config/BUILD.bazel:6:5: syntax error at 'crate_features': expected ,\nERROR: Evaluation of query \"//lib/config:all\" failed\n";
+  assert.deepStrictEqual(parseToolErrors("'bazel query //lib/config:all' failed with exit status 7: ERROR: /repo/lib/config/BUILD.bazel:6:5: syntax error at 'crate_features': expected ,", output, '/repo'), [
+    { file: '/repo/lib/config/BUILD.bazel', line: 6, col: 5, message: "syntax error at 'crate_features': expected ," },
   ]);
 });
 
