@@ -231,7 +231,8 @@ Signal a `user-error' when there is none."
     (puthash root d projmodel--daemons)
     ;; Subscribe first: no notification falls between the status and the subscription.
     (projmodel--request d 'projmodel/subscribe nil)
-    (projmodel--apply-status d (projmodel--request d 'projmodel/status nil))
+    (projmodel--request d 'projmodel/status nil
+                        (lambda (status) (projmodel--apply-status d status)))
     d))
 
 (defun projmodel--daemon (root)
@@ -241,27 +242,29 @@ Signal a `user-error' when there is none."
         d
       (projmodel--connect root))))
 
-(defun projmodel--drain (d)
-  "Handle the messages from daemon D already read but not yet handled.
-jsonrpc.el 1.0.14 (Emacs 28) returns the reply of `jsonrpc-request' by a
-throw out of the process filter: messages read together with the reply
-(a `$/progress' sent just after it) wait in the process buffer until the
-next bytes arrive, which may be never.  Running the filter on no new
-bytes handles them."
-  (let ((proc (jsonrpc--process (projmodel--daemon-conn d))))
-    (when (process-live-p proc)
-      (jsonrpc--process-filter proc ""))))
-
-(defun projmodel--request (d method params)
+(defun projmodel--request (d method params &optional then)
   "Send METHOD with PARAMS to daemon D and return its result.
-A JSON-RPC error is signalled as an `error' with the daemon's message."
-  (unwind-protect
-      (condition-case err
-          (jsonrpc-request (projmodel--daemon-conn d) method params
-                           :timeout projmodel-request-timeout)
-        (jsonrpc-error
-         (error "projmodel: %s" (or (alist-get 'jsonrpc-error-message (cdr err)) err))))
-    (projmodel--drain d)))
+THEN, when given, is called with the result as it arrives, in the order
+of the daemon's messages: a status must be applied before the
+notifications sent after it.  A JSON-RPC error is signalled as an `error'
+with the daemon's message."
+  ;; Not `jsonrpc-request': in jsonrpc.el 1.0.14 (Emacs 28) it returns by a throw out of the
+  ;; process filter, which leaves the messages read with the reply unhandled until more bytes
+  ;; arrive (the `$/progress' end that follows a status could wait forever).
+  (let (done result failure)
+    (jsonrpc-async-request
+     (projmodel--daemon-conn d) method params
+     :timeout projmodel-request-timeout
+     :success-fn (lambda (r)
+                   (setq done t result r)
+                   (when then (funcall then r)))
+     :error-fn (lambda (e) (setq done t failure (or (plist-get e :message) (format "%S" e))))
+     :timeout-fn (lambda () (setq done t failure (format "%s timed out" method))))
+    (while (not done)
+      (accept-process-output nil 0.05))
+    (when failure
+      (error "projmodel: %s" failure))
+    result))
 
 (defun projmodel--disconnected (d)
   "Daemon D closed the connection (stopped, or killed)."
@@ -536,8 +539,8 @@ An SVG picture when Emacs displays SVG, else the DOT text.  Return the buffer."
   "Show the projmodel daemon's state for this monorepo."
   (interactive)
   (let* ((d (projmodel--this-daemon))
-         (status (projmodel--request d 'projmodel/status nil)))
-    (projmodel--apply-status d status)
+         (status (projmodel--request d 'projmodel/status nil
+                                     (lambda (status) (projmodel--apply-status d status)))))
     (message "projmodel %s: %s, %s crates, generation %s%s"
              (abbreviate-file-name (projmodel--daemon-root d))
              (plist-get status :state) (plist-get status :crates)
