@@ -402,6 +402,12 @@ build file and line the build tool named."
           (projmodel--daemon projmodel--buffer-root)
         (error (message "%s" (error-message-string err)))))
     (when (and projmodel-flymake (not (bound-and-true-p flymake-mode)))
+      ;; Flymake's legacy backend (global by default) knows no build file: in the buffers
+      ;; where this mode turns Flymake on it would only fail with a warning.
+      (setq-local flymake-diagnostic-functions
+                  (remq 'flymake-proc-legacy-flymake
+                        (append (remq t flymake-diagnostic-functions)
+                                (default-value 'flymake-diagnostic-functions))))
       (flymake-mode 1)))
    (t (remove-hook 'flymake-diagnostic-functions #'projmodel-flymake t))))
 

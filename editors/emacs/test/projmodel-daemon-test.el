@@ -165,6 +165,11 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
            (d (projmodel-test--daemon repo))
            line)
       (should (buffer-local-value 'flymake-mode build))
+      ;; No backend failed (the legacy one, which knows no BUILD.gn, is not used there).
+      (with-current-buffer build
+        (flymake-start)
+        (should (memq 'projmodel-flymake (flymake-reporting-backends)))
+        (should-not (flymake-disabled-backends)))
       (should-not (projmodel-test--diagnostics build))
       (with-current-buffer build
         ;; Drop the comma after "src/lib.rs": GN stops at the next item, on the next line.
