@@ -23,7 +23,6 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
-#include "projmodel/procmacro.h"
 #include "projmodel/project.h"
 #include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
@@ -372,39 +371,6 @@ out:
         return r;
 }
 
-/*
- * Build what the model names but is missing or stale (GN proc macros, generated files):
- * docs/build-integration.md. @g is the refresh's parsed graph, or NULL when the parse was
- * skipped: then only the proc macros are loaded from the model (a stat per file, no process,
- * when nothing changed). A failure is a warning: the answer is still written.
- */
-static void
-build_missing(const struct pm_config *cfg, struct pm_index *idx, const struct pm_graph *g)
-{
-        struct pm_graph *loaded = NULL;
-        struct pm_error berr;
-        char **labels = NULL;
-        size_t built = 0;
-        int r = 0;
-
-        pm_error_init(&berr);
-        if (!g) {
-                r = pm_index_kind_labels(idx, PM_CRATE_PROC_MACRO, &labels, &berr);
-                if (r >= 0 && labels[0])
-                        r = pm_index_load(idx, (const char *const *)labels, pm_labels_count(labels),
-                                          &loaded, &berr);
-                g = loaded;
-        }
-        if (r >= 0 && g)
-                r = pm_procmacro_build_sync(cfg, g, &built, &berr);
-        if (r < 0)
-                (void)fprintf(stderr, "projmodel export: warning: %s\n", berr.msg);
-        else if (built)
-                pm__cli_trace("built %zu proc macros", built);
-        pm_graph_free(loaded);
-        pm_labels_free(labels);
-}
-
 static int
 run_export(const struct export_opts *o, struct pm_error *err)
 {
@@ -448,8 +414,6 @@ run_export(const struct export_opts *o, struct pm_error *err)
         }
         if (r < 0)
                 goto out;
-        if (o->refresh && !o->query_output)
-                build_missing(cfg, idx, g);
         if (!sysroot) {
                 /* The model's stored one (a refresh's), or asked now (with its error). */
                 r = pm__cli_sysroot(cfg, idx, true, &sysroot, &sysroot_src, err);

@@ -14,6 +14,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/procmacro.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
@@ -94,7 +95,7 @@ failed:
 }
 
 int
-pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err)
+pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, bool gn, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
         struct pm_plan plan = { 0 };
@@ -109,11 +110,19 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
         int r;
 
         /* Captured output (--query-output) runs no tool: the build may not even be here. */
-        if (!g || q->captured || !ops || !ops->build_plan || !ops->build_parse)
+        if (!g || q->captured || !ops)
+                return 0;
+        /* GN names every output already: ninja builds the missing ones (procmacro.c). */
+        gn = gn && strcmp(ops->name, "gn") == 0;
+        if (!gn && (!ops->build_plan || !ops->build_parse))
                 return 0;
         r = pm_adapter_build_proc_macros(q->config, q->project, &build, err);
-        if (r < 0 || !build)
+        if (r < 0)
                 return r;
+        if (gn)
+                return pm_procmacro_build_sync(q->config, g, build, NULL, err);
+        if (!build)
+                return 0;
         r = -ENOMEM;
         want = pm_calloc(g->n_crates + 1, sizeof(*want));
         labels = pm_calloc(g->n_crates + 1, sizeof(*labels));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Building the proc-macro dylibs a GN model names with ninja, and nothing else (see
- * docs/build-integration.md). */
+/* Building the proc-macro dylibs and generated files a freshly parsed GN graph names with ninja,
+ * and nothing else; a failure is a note on its crate (see docs/build-integration.md). */
 #include "projmodel/procmacro.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
 static bool
@@ -25,13 +26,14 @@ is_file(const char *path)
         return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* One file the model names that does not exist yet and that ninja may build. */
+/* One file the model names that does not exist yet (or is stale) and that ninja may build. */
 struct want {
-        const char *path;  /* borrowed from the graph */
-        const char *label; /* the crate naming it */
-        bool dylib;        /* a proc macro's dylib (else a generated source or root module) */
+        const char *path;   /* borrowed from the graph, or @owned */
+        struct pm_crate *c; /* the crate naming it */
+        bool dylib;         /* a proc macro's dylib (else a generated source or root module) */
         bool done;
         char *owned; /* @path when it is ours (pm_malloc'd), else NULL */
+        char *why;   /* pm_malloc'd: why the ninja run meant to build it failed */
 };
 
 static bool
@@ -73,7 +75,7 @@ is_stale(const char *dylib, const struct pm_crate *c)
 }
 
 static int
-add_want_force(struct want **v, size_t *n, size_t *cap, const char *path, const char *label,
+add_want_force(struct want **v, size_t *n, size_t *cap, const char *path, struct pm_crate *c,
                bool dylib, bool force)
 {
         if (!path || (!force && (dylib ? is_file(path) : access(path, F_OK) == 0)))
@@ -87,14 +89,14 @@ add_want_force(struct want **v, size_t *n, size_t *cap, const char *path, const 
                 *v = nv;
                 *cap = nc;
         }
-        (*v)[(*n)++] = (struct want){ .path = path, .label = label, .dylib = dylib };
+        (*v)[(*n)++] = (struct want){ .path = path, .c = c, .dylib = dylib };
         return 0;
 }
 
 static int
-add_want(struct want **v, size_t *n, size_t *cap, const char *path, const char *label, bool dylib)
+add_want(struct want **v, size_t *n, size_t *cap, const char *path, struct pm_crate *c, bool dylib)
 {
-        return add_want_force(v, n, cap, path, label, dylib, false);
+        return add_want_force(v, n, cap, path, c, dylib, false);
 }
 
 /* The nearest directory above @path holding build.ninja, pm_malloc'd, or NULL. */
@@ -123,6 +125,7 @@ expand_dirs(const struct pm_config *cfg, struct want **v, size_t *n, size_t *cap
             struct pm_error *err)
 {
         struct pm_tool_result res = { 0 };
+        struct pm_error perr;
         char *dir = NULL;
         size_t i, n0 = *n;
         int r = 0;
@@ -143,10 +146,16 @@ expand_dirs(const struct pm_config *cfg, struct want **v, size_t *n, size_t *cap
                 argv[2] = dir;
                 step.argv = (char **)argv;
                 step.cwd = dir;
-                r = pm_tool_run_sync(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, err);
-                if (r < 0)
-                        goto out;
                 len = strlen(dir);
+                pm_error_init(&perr);
+                r = pm_tool_run_sync(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res,
+                                     &perr);
+                if (r == -ENOMEM) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                /* ninja cannot list its outputs: nothing is known to build there. */
+                r = 0;
                 for (line = res.out.buf; line && *line; line = next) {
                         char *colon, *abs;
                         size_t k;
@@ -171,7 +180,7 @@ expand_dirs(const struct pm_config *cfg, struct want **v, size_t *n, size_t *cap
                                     abs[dl] == '/' && !strchr(abs + dl + 1, '/'))
                                         break;
                         }
-                        if (k == n0 || add_want(v, n, cap, abs, (*v)[k].label, false) < 0) {
+                        if (k == n0 || add_want(v, n, cap, abs, (*v)[k].c, false) < 0) {
                                 pm_free(abs);
                                 if (k == n0)
                                         continue;
@@ -196,56 +205,170 @@ out:
         return r;
 }
 
-/* Run `ninja -C @dir` on every wanted file of the @dylib class under @dir, marking them done. */
+/* The length of the line starting at @p, without its newline (for "%.*s"). */
+static int
+line_len(const char *p)
+{
+        return (int)strcspn(p, "\n");
+}
+
+/*
+ * Why ninja did not build @rel (an output relative to its build directory), from what it
+ * printed (@out): the first rustc "error" line after the "FAILED:" line naming @rel, with the
+ * " --> file:line:col" that follows it made absolute against @dir; else the first "error" line
+ * of the whole run (a dependency failed); else the first "FAILED:" line; else @fallback.
+ * pm_malloc'd, NULL on out of memory. *named is set when a "FAILED:" line names @rel.
+ */
+static char *
+first_error(const char *out, const char *dir, const char *rel, const char *fallback, bool *named)
+{
+        const char *from = NULL, *p, *err = NULL, *failed = NULL;
+        size_t rl = strlen(rel);
+
+        for (p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+                const char *q;
+
+                if (strncmp(p, "FAILED: ", 8) != 0)
+                        continue;
+                if (!failed)
+                        failed = p;
+                /* The outputs of the failed edge, space-separated. */
+                for (q = p + 8; *q && *q != '\n'; q += strcspn(q, " \n"), q += *q == ' ') {
+                        if (strncmp(q, rel, rl) == 0 && (q[rl] == ' ' || q[rl] == '\n' || !q[rl]))
+                                break;
+                }
+                if (*q && *q != '\n') {
+                        from = p;
+                        *named = true;
+                        break;
+                }
+        }
+        for (int pass = 0; pass < 2 && !err; pass++) {
+                for (p = pass == 0 ? from : out; p && *p;
+                     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+                        if (strncmp(p, "error", 5) == 0 && (p[5] == ':' || p[5] == '[')) {
+                                err = p;
+                                break;
+                        }
+                }
+        }
+        if (err) {
+                const char *loc = strchr(err, '\n');
+                char *file = NULL, *res;
+
+                loc = loc ? loc + 1 : NULL;
+                while (loc && *loc == ' ')
+                        loc++;
+                if (loc && strncmp(loc, "--> ", 4) == 0) {
+                        char *rel_loc = pm_asprintf("%.*s", line_len(loc + 4), loc + 4);
+
+                        if (!rel_loc)
+                                return NULL;
+                        file = pm_path_normalize(NULL, dir, rel_loc);
+                        pm_free(rel_loc);
+                        if (!file)
+                                return NULL;
+                }
+                res = file ? pm_asprintf("%.*s (%s)", line_len(err), err, file)
+                           : pm_asprintf("%.*s", line_len(err), err);
+                pm_free(file);
+                return res;
+        }
+        if (failed)
+                return pm_asprintf("%.*s", line_len(failed), failed);
+        return pm_strdup(fallback);
+}
+
+/*
+ * Run `ninja -C @dir -k 0` on every wanted file of the @dylib class under @dir, marking them
+ * done. A run that fails sets each of its wants' why (ninja keeps going, so the others are
+ * built); -ENOMEM only.
+ */
 static int
 build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, const char *dir,
-          size_t *n_built, struct pm_error *err)
+          size_t *n_built)
 {
         struct pm_tool_result res = { 0 };
         struct pm_step step = { 0 };
-        size_t len = strlen(dir), n = 3, i;
-        char **argv = NULL;
+        struct pm_error perr;
+        size_t len = strlen(dir), n = 5, first = n_w, i;
+        char **argv = NULL, *whole = NULL;
+        bool ran;
         int r;
 
-        argv = pm_calloc(n_w + 4, sizeof(*argv));
-        if (!argv) {
-                r = pm_error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
+        pm_error_init(&perr);
+        argv = pm_calloc(n_w + 6, sizeof(*argv));
+        if (!argv)
+                return -ENOMEM;
         argv[0] = "ninja";
         argv[1] = "-C";
         argv[2] = (char *)dir;
+        argv[3] = "-k";
+        argv[4] = "0";
         for (i = 0; i < n_w; i++) {
                 if (w[i].done || w[i].dylib != dylib || strncmp(w[i].path, dir, len) != 0 ||
                     w[i].path[len] != '/')
                         continue;
                 argv[n++] = (char *)w[i].path + len + 1;
                 w[i].done = true;
+                if (first == n_w)
+                        first = i;
         }
         step.argv = argv;
         step.cwd = (char *)dir;
-        r = pm_tool_run_sync(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, err);
+        r = pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, &perr);
+        if (r == -ENOMEM)
+                goto out;
+        if (dylib)
+                *n_built += n - 5;
+        if (r == 0 && res.exit_status == 0 && !res.term_signal)
+                goto out;
+        /* ninja's own one-line reason when it could not run or printed no compiler error. */
         if (r < 0) {
-                if (dylib)
-                        (void)pm_error_prefix(err, "building %zu proc macro%s in '%s'", n - 3,
-                                              n - 3 == 1 ? "" : "s", dir);
-                else
-                        (void)pm_error_prefix(err, "building %zu generated source%s in '%s'", n - 3,
-                                              n - 3 == 1 ? "" : "s", dir);
+                char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+
+                whole = pm_strdup(pm_error_format(&perr, line, sizeof(line)));
+        } else {
+                const char *e = res.err.buf ? res.err.buf : "";
+
+                whole = *e ? pm_asprintf("%.*s", line_len(e), e)
+                           : pm_asprintf("ninja -C %s exited with status %d", dir, res.exit_status);
+        }
+        if (!whole) {
+                r = -ENOMEM;
                 goto out;
         }
-        if (dylib)
-                *n_built += n - 3;
+        ran = r == 0;
+        r = 0;
+        for (i = first; i < n_w; i++) {
+                if (w[i].dylib != dylib || !w[i].done || w[i].why ||
+                    strncmp(w[i].path, dir, len) != 0 || w[i].path[len] != '/')
+                        continue;
+                bool named = false;
+
+                w[i].why = first_error(res.out.buf ? res.out.buf : "", dir, w[i].path + len + 1,
+                                       whole, &named);
+                if (!w[i].why) {
+                        r = -ENOMEM;
+                        break;
+                }
+                /* Not itself failed, and there and current: built while another failed. */
+                if (!named && ran && is_file(w[i].path) &&
+                    (!dylib || !is_stale(w[i].path, w[i].c))) {
+                        pm_free(w[i].why);
+                        w[i].why = NULL;
+                }
+        }
 out:
         pm_tool_result_release(&res);
+        pm_free(whole);
         pm_free(argv);
         return r;
 }
 
-/* Build every wanted file of one class, one ninja run per build directory. */
+/* Build every wanted file of one class, one ninja run per build directory. -ENOMEM only. */
 static int
-build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, size_t *n_built,
-            struct pm_error *err)
+build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, size_t *n_built)
 {
         char *dir = NULL;
         size_t i;
@@ -257,53 +380,135 @@ build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
                 dir = ninja_dir(w[i].path);
                 if (!dir) {
                         /* A missing source file outside any build directory is not ours to
-                         * build; a dylib that no build directory holds is an error. */
+                         * build; a dylib that no build directory holds cannot be built. */
                         w[i].done = true;
-                        if (dylib)
-                                r = pm_error_set(err, -ENOENT,
-                                                 "cannot build proc macro '%s': no build.ninja "
-                                                 "above '%s' (run gn gen first)",
-                                                 w[i].label, w[i].path);
+                        if (dylib) {
+                                w[i].why = pm_asprintf("no build.ninja above '%s' (run gn gen "
+                                                       "first)",
+                                                       w[i].path);
+                                if (!w[i].why)
+                                        r = -ENOMEM;
+                        }
                         continue;
                 }
-                r = build_dir(cfg, w, n_w, dylib, dir, n_built, err);
+                r = build_dir(cfg, w, n_w, dylib, dir, n_built);
                 pm_free(dir);
                 dir = NULL;
         }
         return r;
 }
 
+/* Append @text to @c's note ("; "-separated). -ENOMEM only. */
+static int
+add_note(struct pm_graph *g, struct pm_crate *c, const char *text)
+{
+        char *note =
+                pm_graph_printf(g, "%s%s%s", c->note ? c->note : "", c->note ? "; " : "", text);
+
+        if (!note)
+                return -ENOMEM;
+        c->note = note;
+        return 0;
+}
+
 /*
- * Whether the GN project owning @c wants its proc macros built ("build_proc_macros", default
- * true, docs/configuration.md): the GN project whose root is the longest prefix of the crate's
- * root module. A crate under no GN project keeps the default.
+ * Make the input stamp (projmodel/stamp.h) cover what a proc macro is built from and the dylib
+ * itself: the parse of GN's JSON does not read them, and without them an export after an edit
+ * of the proc macro (or the user's own ninja run) would skip the parse, and so the build. Only
+ * when the graph's inputs are known; what the parse saw of its own inputs is kept. -ENOMEM only.
  */
 static int
-wants_dylib(const struct pm_config *cfg, const struct pm_crate *c, bool *ret, struct pm_error *err)
+stamp_cover(struct pm_graph *g, const struct pm_crate *c)
 {
-        const struct pm_project *best = NULL;
-        size_t best_len = 0;
+        size_t n0 = g->inputs.n, n_add = 2 + c->sources.n, i;
+        const char *add[2] = { c->root_module, c->proc_macro_dylib };
+        struct pm_stamp_file *files;
 
-        *ret = true;
-        for (size_t i = 0; i < cfg->n_projects; i++) {
-                const struct pm_project *p = &cfg->projects[i];
-                size_t n = strlen(p->root);
+        if (!g->inputs_known)
+                return 0;
+        for (i = 0; i < n_add; i++) {
+                const char *p = i < 2 ? add[i] : c->sources.v[i - 2];
 
-                if (!p->build_system || strcmp(p->build_system, "gn") != 0 || n < best_len ||
-                    strncmp(c->root_module, p->root, n) != 0 ||
-                    (c->root_module[n] != '/' && c->root_module[n] != '\0'))
-                        continue;
-                best = p;
-                best_len = n;
+                if (p && pm_strlist_push(g, &g->inputs, p) < 0)
+                        return -ENOMEM;
         }
-        return best ? pm_adapter_build_proc_macros(cfg, best, ret, err) : 0;
+        if (!g->input_files)
+                return 0;
+        files = pm_arena_alloc(g->arena, g->inputs.n * sizeof(*files));
+        if (!files)
+                return -ENOMEM;
+        memcpy(files, g->input_files, n0 * sizeof(*files));
+        for (i = n0; i < g->inputs.n; i++) {
+                struct stat st;
+
+                if (stat(g->inputs.v[i], &st) == 0) {
+                        files[i] = (struct pm_stamp_file){
+                                .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                                            st.st_mtim.tv_nsec,
+                                .ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+                                            st.st_ctim.tv_nsec,
+                                .size = (int64_t)st.st_size,
+                                .ino = (uint64_t)st.st_ino,
+                        };
+                } else if (errno == ENOENT || errno == ENOTDIR) {
+                        files[i] = (struct pm_stamp_file){ .missing = true };
+                } else {
+                        /* The stamp asks stat() itself and meets the error. */
+                        g->input_files = NULL;
+                        return 0;
+                }
+        }
+        g->input_files = files;
+        return 0;
+}
+
+/*
+ * After the builds: each proc macro asked for is served only when its dylib exists and is
+ * current; else it loses its path and gets a note naming it and why. Generated files that
+ * ninja failed to write give their crate one note.
+ */
+static int
+settle(struct pm_graph *g, struct want *w, size_t n_w)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < n_w && r == 0; i++) {
+                struct pm_crate *c = w[i].c;
+                char *text;
+                size_t k;
+
+                if (w[i].dylib) {
+                        /* A run that succeeded may leave a dylib older than BUILD.gn (ninja
+                         * found its command unchanged): it is current. */
+                        if (is_file(w[i].path) && !w[i].why)
+                                continue;
+                        text = pm_asprintf("proc macro %s not built: %.400s", c->label,
+                                           w[i].why ? w[i].why : "ninja did not write it");
+                        c->proc_macro_dylib = NULL;
+                } else {
+                        if (!w[i].why || access(w[i].path, F_OK) == 0)
+                                continue;
+                        /* One note per crate. */
+                        for (k = 0; k < i; k++)
+                                if (!w[k].dylib && w[k].c == c && w[k].why &&
+                                    access(w[k].path, F_OK) != 0)
+                                        break;
+                        if (k < i)
+                                continue;
+                        text = pm_asprintf("generated file '%s' not built: %.400s", w[i].path,
+                                           w[i].why);
+                }
+                r = text ? add_note(g, c, text) : -ENOMEM;
+                pm_free(text);
+        }
+        return r;
 }
 
 int
-pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, size_t *ret_built,
-                        struct pm_error *err)
+pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
+                        size_t *ret_built, struct pm_error *err)
 {
-        const struct pm_crate *c;
+        struct pm_crate *c;
         struct want *w = NULL;
         size_t n_w = 0, cap = 0, built = 0, i;
         int r = 0;
@@ -313,34 +518,27 @@ pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, s
         if (!g)
                 goto out;
         pm_graph_foreach_crate(g, c) {
-                bool dylib = true;
+                bool dylib = dylibs && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib;
 
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
-                if (c->kind == PM_CRATE_PROC_MACRO) {
-                        r = wants_dylib(cfg, c, &dylib, err);
-                        if (r < 0)
-                                goto out;
-                }
-                if (dylib && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib &&
-                    is_stale(c->proc_macro_dylib, c)) {
+                if (dylib && (r = stamp_cover(g, c)) < 0)
+                        goto oom;
+                if (dylib && is_stale(c->proc_macro_dylib, c)) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
-                        r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c->label, true,
-                                           true);
-                        if (r < 0) {
-                                r = pm_error_set(err, -ENOMEM, "out of memory");
-                                goto out;
-                        }
+                        r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c, true, true);
+                        if (r < 0)
+                                goto oom;
                 }
-                r = add_want(&w, &n_w, &cap, c->root_module, c->label, false);
+                r = add_want(&w, &n_w, &cap, c->root_module, c, false);
                 for (i = 0; r >= 0 && i < c->sources.n; i++)
-                        r = add_want(&w, &n_w, &cap, c->sources.v[i], c->label, false);
+                        r = add_want(&w, &n_w, &cap, c->sources.v[i], c, false);
                 for (i = 0; r >= 0 && i < c->include_dirs.n; i++) {
                         const char *d = c->include_dirs.v[i];
 
                         if (is_dir(d))
                                 continue;
-                        r = add_want(&w, &n_w, &cap, d, c->label, false);
+                        r = add_want(&w, &n_w, &cap, d, c, false);
                         if (r >= 0 && n_w && w[n_w - 1].path == d) {
                                 w[n_w - 1].owned = pm_strdup(d);
                                 if (!w[n_w - 1].owned)
@@ -349,23 +547,28 @@ pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g, s
                                         w[n_w - 1].path = w[n_w - 1].owned;
                         }
                 }
-                if (r >= 0 && dylib && c->kind == PM_CRATE_PROC_MACRO)
-                        r = add_want(&w, &n_w, &cap, c->proc_macro_dylib, c->label, true);
-                if (r < 0) {
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
-                        goto out;
-                }
+                if (r >= 0 && dylib)
+                        r = add_want(&w, &n_w, &cap, c->proc_macro_dylib, c, true);
+                if (r < 0)
+                        goto oom;
         }
         r = expand_dirs(cfg, &w, &n_w, &cap, err);
         if (r < 0)
                 goto out;
         /* Generated sources first: a failing proc macro must not keep them from existing. */
-        r = build_class(cfg, w, n_w, false, &built, err);
+        r = build_class(cfg, w, n_w, false, &built);
         if (r >= 0)
-                r = build_class(cfg, w, n_w, true, &built, err);
+                r = build_class(cfg, w, n_w, true, &built);
+        if (r >= 0)
+                r = settle(g, w, n_w);
+oom:
+        if (r < 0)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
 out:
-        for (i = 0; i < n_w; i++)
+        for (i = 0; i < n_w; i++) {
                 pm_free(w[i].owned);
+                pm_free(w[i].why);
+        }
         pm_free(w);
         if (r >= 0 && ret_built)
                 *ret_built = built;

@@ -4,6 +4,7 @@
 #ifndef PROJMODEL_PROCMACRO_H
 #define PROJMODEL_PROCMACRO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pm_config;
@@ -11,18 +12,23 @@ struct pm_error;
 struct pm_graph;
 
 /*
- * Build, for every GN proc-macro crate of @g whose proc_macro_dylib does not exist yet, exactly
- * that output: `ninja -C <build dir> <output relative to it>`, one ninja run per build directory,
- * where the build directory is the nearest directory above the output holding build.ninja (the
- * output path itself is GN's, from its project JSON). Nothing is started when every dylib
- * exists. A dylib older than its root module, declared sources or build file is rebuilt the
- * same way (a stat per file: an unchanged tree starts no process). *ret_built (may be NULL)
- * counts the dylibs asked for. A proc macro whose GN project sets "build_proc_macros": false
- * is not built (its path, GN's own output, is still served for the user's own ninja to fill);
- * generated sources still are. PM_ECONFIG for a malformed setting. A failed build returns PM_ETOOL
- * naming the targets and ninja's first error line; the graph is never changed. @g is borrowed.
+ * Build what the GN crates of @g (a graph just parsed, before it is applied) name but is missing:
+ * root modules, declared sources and generated include dirs (ninja's own outputs in them), and,
+ * when @dylibs, each proc macro's dylib (the output path GN's project JSON gives) that is
+ * missing or older than its root module, declared sources or build file. One
+ * `ninja -C <build dir> -k 0 <outputs relative to it>` per build directory and class (generated
+ * files first), the build directory being the nearest directory above the output holding
+ * build.ninja. Nothing is started when everything exists and is current (a stat per file).
+ * *ret_built (may be NULL) counts the dylibs asked for.
+ *
+ * @g is changed: a proc macro whose dylib was not built loses its proc_macro_dylib and gets a
+ * note "proc macro LABEL not built: LINE", LINE being rustc's first error line for that target in
+ * ninja's output (with its location, absolute), else ninja's own reason; a generated file not
+ * built gives its crate a note too. With @dylibs, each proc macro's root module, sources and
+ * dylib join g->inputs (the input stamp then sees an edit of them). A failing tool never fails
+ * the call: -ENOMEM only.
  */
-int pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_graph *g,
+int pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
                             size_t *ret_built, struct pm_error *err);
 
 #endif
