@@ -92,6 +92,7 @@ client_detach(struct pm__client *c)
                         }
                 }
         }
+        pm__audit_forget_client(srv, c);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -457,6 +458,7 @@ pm__server_stop(struct pm_server *srv)
                         l = next;
                 }
         }
+        pm__audit_stop(srv);
         while ((c = srv->clients))
                 client_close_after_flush(c);
         if (!uv_is_closing((uv_handle_t *)&srv->listener)) {
@@ -840,6 +842,7 @@ out:
                 pm__strset_release(&srv->watch_set);
                 srv->idx = pm_index_close(srv->idx);
                 srv->widx = pm_index_close(srv->widx);
+                srv->aidx = pm_index_close(srv->aidx);
                 if (srv->lock_fd >= 0)
                         (void)close(srv->lock_fd);
                 for (size_t i = 0; i < srv->n_changed; i++)

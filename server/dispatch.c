@@ -96,6 +96,16 @@ fail:
         return NULL;
 }
 
+bool
+pm__rpc_same_id(const struct cJSON *a, const struct cJSON *b)
+{
+        if (!a || !b)
+                return false;
+        if (cJSON_IsString(a) && cJSON_IsString(b))
+                return strcmp(a->valuestring, b->valuestring) == 0;
+        return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble;
+}
+
 static const struct pm__rpc_method *
 find_method(const struct pm__rpc_method *table, size_t n, const char *name)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's JSON-RPC methods: the one method table and its handlers. Handlers run on the
- * loop thread and read the model through the server's read handle only. */
+ * loop thread and read the model through the server's read handle only (projmodel/audit hands
+ * its scan to the thread pool, server/audit.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -256,16 +257,6 @@ m_exit(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
         return 0;
 }
 
-static bool
-same_id(const cJSON *a, const cJSON *b)
-{
-        if (!a || !b)
-                return false;
-        if (cJSON_IsString(a) && cJSON_IsString(b))
-                return strcmp(a->valuestring, b->valuestring) == 0;
-        return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble;
-}
-
 static int
 m_cancel(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 {
@@ -280,7 +271,7 @@ m_cancel(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err
                 for (struct pm__rpc_call **pp = lists[i]; *pp; pp = &(*pp)->next) {
                         struct pm__rpc_call *c = *pp;
 
-                        if (c->owner != call->owner || !same_id(c->id, id))
+                        if (c->owner != call->owner || !pm__rpc_same_id(c->id, id))
                                 continue;
                         *pp = c->next;
                         srv->n_parked--;
@@ -289,6 +280,7 @@ m_cancel(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err
                         return 0;
                 }
         }
+        (void)pm__audit_cancel(srv, CLIENT(call), id);
         return 0; /* already answered: nothing to do */
 }
 
@@ -467,7 +459,7 @@ m_rdeps(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 static int
 m_audit(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *err)
 {
-        return pm__audit_reply(ctx, call->params, ret, err);
+        return pm__audit_request(ctx, call, err);
 }
 
 static int

@@ -142,6 +142,9 @@ int pm__param_bool(const struct cJSON *params, const char *key, bool def, bool *
 int pm__param_uint(const struct cJSON *params, const char *key, unsigned long def,
                    unsigned long max, unsigned long *ret, struct pm_error *err);
 
+/* True if @a and @b are the same JSON-RPC id (numbers or strings; NULL matches nothing). */
+bool pm__rpc_same_id(const struct cJSON *a, const struct cJSON *b);
+
 /* The daemon's method table (methods.c). */
 extern const struct pm__rpc_method pm__methods[];
 extern const size_t pm__n_methods;
@@ -291,6 +294,8 @@ struct pm__client {
 
 /* One refresh in flight (update-internal.h). */
 struct pm__refresh;
+/* One projmodel/audit request, waiting or running (audit.c). */
+struct pm__audit_job;
 
 /* A sorted set of strings (the build-file watch set), owned. */
 struct pm__strset {
@@ -303,7 +308,8 @@ bool pm__strset_contains(const struct pm__strset *s, const char *str);
 
 /*
  * The daemon. Everything is touched from the loop thread only, except widx (used only inside
- * refresh work callbacks, which never overlap) and what a work callback's own struct holds.
+ * refresh work callbacks, which never overlap), aidx (the same for audit work) and what a work
+ * callback's own struct holds.
  */
 struct pm_server {
         uv_loop_t loop;
@@ -390,6 +396,11 @@ struct pm_server {
         uint64_t overflows;
         char *watch_error; /* the last watch failure, or NULL */
 
+        /* projmodel/audit (audit.c): one scan at a time on the thread pool, the others wait. */
+        struct pm__audit_job *audit_running; /* NULL when none */
+        struct pm__audit_job *audit_queue;   /* waiting, in arrival order (counted in n_parked) */
+        struct pm_index *aidx;               /* the audit worker's handle, audit work only */
+
         bool stopping;
         bool shutdown_requested;
 };
@@ -446,9 +457,19 @@ struct cJSON *pm__crate_json(const struct pm_crate *c);
 
 #include "projmodel/banned.h"
 
-/* projmodel/audit (audit.c): the inventory selected by @params ("label", "closure") as the JSON
- * array of pm_audit_json(), into *ret (owned by the caller). */
-int pm__audit_reply(struct pm_server *srv, const struct cJSON *params, struct cJSON **ret,
-                    struct pm_error *err);
+/*
+ * projmodel/audit (audit.c): check @call's params ("label", "closure"), then take @call and scan
+ * on the thread pool, one audit at a time; the reply (the JSON array of pm_audit_json(), or the
+ * error) is sent when the scan ends. Returns PM__RPC_PARKED (the call is taken), 0 for a
+ * notification (nothing done), or a negative code with @err filled (the call stays the caller's).
+ */
+int pm__audit_request(struct pm_server *srv, struct pm__rpc_call *call, struct pm_error *err);
+/* Client @c is going: its waiting audits are dropped, its running one's reply goes nowhere. */
+void pm__audit_forget_client(struct pm_server *srv, const struct pm__client *c);
+/* $/cancelRequest: answer @c's audit with @id as cancelled (the scan stops early). True if one
+ * was found. */
+bool pm__audit_cancel(struct pm_server *srv, const struct pm__client *c, const struct cJSON *id);
+/* Stopping: every audit waiting or running is answered as cancelled. */
+void pm__audit_stop(struct pm_server *srv);
 
 #endif

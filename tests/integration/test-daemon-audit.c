@@ -3,6 +3,7 @@
  * over its real socket, against the one-shot `projmodel audit --format json` (docs/protocol.md). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -10,6 +11,7 @@
 #include "projmodel/client.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "daemon.h"
 #include "testlib.h"
@@ -166,6 +168,150 @@ Test(daemon_audit, bad_params_are_errors_and_the_daemon_lives)
                      PM_EPARAMS);
         cr_assert_eq(pm_test_call_error(c, "projmodel/audit", "{\"label\":\"//no/such:crate\"}"),
                      PM_ENOTFOUND);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "pid")));
+        cJSON_Delete(r);
+        pm_client_free(c);
+}
+
+/* ---- the scan runs on the thread pool ---- */
+
+/* Files of generated Rust under //lib/util:util (reached through `mod generated;`), each
+ * with 2 unsafe blocks: a cold audit of them takes a while. */
+#define GEN_FILES 300
+
+static void
+generate_sources(void)
+{
+        char *dir = pm_test_strf("%s/lib/util/src/generated", d.root);
+        char *lib = pm_test_strf("%s/lib/util/src/lib.rs", d.root);
+        char *mod = pm_test_strf("%s/mod.rs", dir);
+        struct pm_strbuf mods = PM_STRBUF_INIT, body = PM_STRBUF_INIT;
+
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        /* ~40 KB of ordinary code around the two sites. */
+        for (int k = 0; k < 400; k++)
+                cr_assert_eq(pm_strbuf_addf(&body,
+                                            "pub fn f%d(x: &[u8]) -> usize {\n"
+                                            "    // not unsafe: a comment\n"
+                                            "    x.iter().filter(|b| **b == %d).count()\n}\n",
+                                            k, k % 256),
+                             0);
+        for (int i = 0; i < GEN_FILES; i++) {
+                char *file = pm_test_strf("%s/m%d.rs", dir, i);
+                char *src = pm_test_strf("pub fn a() -> u8 {\n    unsafe { core::mem::zeroed() }\n}"
+                                         "\npub fn b() {\n    unsafe {}\n}\n%s",
+                                         body.buf);
+
+                cr_assert_eq(pm_test_write_file(file, src), 0);
+                cr_assert_eq(pm_strbuf_addf(&mods, "pub mod m%d;\n", i), 0);
+                pm_free(file);
+                pm_free(src);
+        }
+        cr_assert_eq(pm_test_write_file(mod, mods.buf), 0);
+        pm_test_edit_file(lib, "pub mod text;", "pub mod text;\npub mod generated;");
+        pm_strbuf_release(&mods);
+        pm_strbuf_release(&body);
+        pm_free(mod);
+        pm_free(lib);
+        pm_free(dir);
+}
+
+/* Send @a and @b (request bodies) in one write: the daemon reads them together and handles them
+ * in order within one read callback, so which reply comes first is decided by the daemon alone. */
+static void
+send_pair(struct pm_client *c, const char *a, const char *b)
+{
+        char *raw = pm_test_strf("Content-Length: %zu\r\n\r\n%sContent-Length: %zu\r\n\r\n%s",
+                                 strlen(a), a, strlen(b), b);
+        struct pm_error err;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_client_send_raw(c, raw, strlen(raw), &err), 0, "%s", err.msg);
+        pm_free(raw);
+}
+
+/* The next message, a reply (asserted); its id. */
+static int
+recv_reply(struct pm_client *c, cJSON **ret)
+{
+        struct pm_error err;
+        const cJSON *id;
+        cJSON *msg = NULL;
+
+        pm_error_init(&err);
+        do {
+                cJSON_Delete(msg);
+                msg = NULL;
+                cr_assert_eq(pm_client_recv(c, PM_TEST_DAEMON_TIMEOUT_MS, &msg, &err), 0, "%s",
+                             err.msg);
+                id = cJSON_GetObjectItem(msg, "id");
+        } while (!id); /* notifications ($/progress) */
+        cr_assert(cJSON_IsNumber(id));
+        *ret = msg;
+        return id->valueint;
+}
+
+Test(daemon_audit, status_is_answered_while_an_audit_scans)
+{
+        struct pm_client *c;
+        cJSON *msg, *util = NULL;
+        const cJSON *e;
+
+        generate_sources();
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        /* The model is there (the audit will not wait for one). */
+        cJSON_Delete(pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:util\"}"));
+        /* A cold audit of every crate, then status. Were the scan on the loop, the audit's reply
+         * would come first. */
+        send_pair(c, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"projmodel/audit\"}",
+                  "{\"jsonrpc\":\"2.0\",\"id\":101,\"method\":\"projmodel/status\"}");
+        cr_assert_eq(recv_reply(c, &msg), 101, "the status reply did not come first");
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "result"), "pid")));
+        cJSON_Delete(msg);
+        cr_assert_eq(recv_reply(c, &msg), 100);
+        /* The whole answer: every generated file scanned. */
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(msg, "result"))
+        {
+                if (strcmp(cJSON_GetObjectItem(e, "label")->valuestring, "//lib/util:util") == 0)
+                        util = (cJSON *)e;
+        }
+        cr_assert(util);
+        cr_assert_geq(cJSON_GetObjectItem(util, "unsafe_sites")->valueint, 2 * GEN_FILES);
+        cr_assert_geq(cJSON_GetArraySize(cJSON_GetObjectItem(util, "files")), GEN_FILES + 2);
+        cJSON_Delete(msg);
+        pm_client_free(c);
+}
+
+Test(daemon_audit, a_cancelled_or_abandoned_audit_leaves_the_daemon_serving)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d), *gone;
+        struct pm_error err;
+        cJSON *msg, *r;
+
+        pm_error_init(&err);
+        generate_sources();
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        cJSON_Delete(pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:util\"}"));
+        /* Cancelled while it scans: answered as cancelled at once, before what follows. */
+        send_pair(c, "{\"jsonrpc\":\"2.0\",\"id\":200,\"method\":\"projmodel/audit\"}",
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":200}}");
+        cr_assert_eq(recv_reply(c, &msg), 200);
+        cr_assert(cJSON_GetObjectItem(msg, "error"), "answered, not cancelled");
+        cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "error"), "code")->valueint,
+                     -32800);
+        cJSON_Delete(msg);
+        /* A client that leaves with its audit running and another one waiting. */
+        gone = pm_test_daemon_connect(&d);
+        send_pair(gone, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"projmodel/audit\"}",
+                  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"projmodel/audit\"}");
+        pm_client_free(gone);
+        /* The daemon lives and answers the next audit in full. */
+        r = pm_test_call(c, "projmodel/audit", "{\"label\":\"//lib/util:util\"}");
+        cr_assert_geq(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "unsafe_sites")->valueint,
+                      2 * GEN_FILES);
+        cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/status", NULL);
         cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "pid")));
         cJSON_Delete(r);

@@ -40,6 +40,7 @@
 static struct {
         char *root;
         char *socket_path;
+        char *db_path;
         struct pm_config *cfg;
         struct pm_index *idx;
         uint64_t generation;
@@ -122,7 +123,9 @@ fx_setup(void)
         cr_assert_eq(pm_crate_add_dep(g, c, "//base:base", NULL), 0);
         cr_assert_eq(pm_strlist_push(g, &g->build_files, fx.cfg->projects[0].root), 0);
 
-        cr_assert_eq(pm_index_open(":memory:", &fx.idx, &err), 0, "%s", err.msg);
+        /* A file, not ":memory:": the audit worker opens the model with its own handle. */
+        fx.db_path = rootf("model.db");
+        cr_assert_eq(pm_index_open(fx.db_path, &fx.idx, &err), 0, "%s", err.msg);
         cr_assert_eq(pm_index_apply(fx.idx, fx.cfg->projects[0].id, g, NULL, &err), 0, "%s",
                      err.msg);
         cr_assert_eq(pm_index_generation(fx.idx, &fx.generation, &err), 0, "%s", err.msg);
@@ -139,6 +142,7 @@ fx_teardown(void)
         cr_assert_eq(pm_test_rmtree(fx.root), 0);
         pm_free(fx.root);
         pm_free(fx.socket_path);
+        pm_free(fx.db_path);
 }
 
 /* ---- one daemon around the shared model ---- */
@@ -158,6 +162,7 @@ rig_start(struct rig *g)
         g->srv.cfg = fx.cfg;
         g->srv.idx = fx.idx;
         g->srv.socket_path = fx.socket_path;
+        g->srv.db_path = fx.db_path;
         g->srv.lock_fd = g->srv.ready_fd = -1;
         g->srv.generation = fx.generation;
         g->srv.n_crates = fx.n_crates;
@@ -212,6 +217,7 @@ rig_stop(struct rig *g)
         cr_assert_eq(g->srv.n_clients, 0);
         (void)uv_run(&g->srv.loop, UV_RUN_DEFAULT);
         cr_assert_eq(uv_loop_close(&g->srv.loop), 0, "handles left open");
+        g->srv.aidx = pm_index_close(g->srv.aidx);
         pm_free(g->srv.dirty_projects);
         for (size_t i = 0; i < g->srv.n_changed; i++)
                 pm_free(g->srv.changed[i]);
@@ -250,14 +256,10 @@ struct state {
         uint64_t generation;
 };
 
+/* The daemon's part of the state (the client may be freed once the loop has run). */
 static void
-take_state(struct rig *g, struct state *s)
+take_server_state(struct rig *g, struct state *s)
 {
-        memset(s, 0, sizeof(*s));
-        /* A closed client is freed only on the loop: its flags are still readable here. */
-        s->initialized = g->c->initialized;
-        s->subscribed = g->c->subscribed;
-        s->shutdown = g->c->shutdown;
         s->shutdown_requested = g->srv.shutdown_requested;
         s->stopping = g->srv.stopping;
         s->dirty = g->srv.dirty;
@@ -269,6 +271,17 @@ take_state(struct rig *g, struct state *s)
         s->generation = g->srv.generation;
 }
 
+static void
+take_state(struct rig *g, struct state *s)
+{
+        memset(s, 0, sizeof(*s));
+        /* A closed client is freed only on the loop: its flags are still readable here. */
+        s->initialized = g->c->initialized;
+        s->subscribed = g->c->subscribed;
+        s->shutdown = g->c->shutdown;
+        take_server_state(g, s);
+}
+
 /* ---- the walk ---- */
 
 struct req {
@@ -276,6 +289,8 @@ struct req {
         void (*prepare)(struct rig *g); /* set up the daemon state the request needs, or NULL */
         bool resumed;                   /* run as a call resumed after a refresh */
         bool expect_error;              /* the normal reply is an error reply */
+        bool run_loop; /* the handler replies from the loop later (thread-pool work): run the
+                        * loop until it has, with allocations still failing */
 };
 
 /* What one decode + invoke gave. */
@@ -329,13 +344,22 @@ run_once(const struct req *rq, unsigned long fail_at, unsigned long *ret_made,
                 else
                         call = pm__rpc_call_free(call);
         }
+        /* No handle of the rig is active: this returns once the work and its reply are done.
+         * The client's flags are taken before (a reply that cannot be built frees it). */
+        if (rq->run_loop) {
+                take_state(&g, &o->st);
+                (void)uv_run(&g.srv.loop, UV_RUN_DEFAULT);
+        }
         *ret_made = pm_mem_fail_at(0);
 
         if (reply) {
                 o->reply = print_reply(reply);
                 cJSON_Delete(reply);
         }
-        take_state(&g, &o->st);
+        if (rq->run_loop)
+                take_server_state(&g, &o->st);
+        else
+                take_state(&g, &o->st);
         /* The model is only read by requests. */
         cr_assert_eq(pm_index_generation(fx.idx, &gen, &err), 0, "%s", err.msg);
         cr_assert_eq(pm_index_count(fx.idx, &count, &err), 0, "%s", err.msg);
@@ -414,6 +438,20 @@ walk(const struct req *rq)
                         cr_assert_str_eq(name, "ENOMEM", "%s, n=%lu: %s", rq->body, n, o.reply);
                         cr_assert(memcmp(&o.st, &before, sizeof(o.st)) == 0,
                                   "%s, n=%lu: failed, but the daemon state changed", rq->body, n);
+                } else if (o.parked && rq->run_loop) {
+                        /* Replied from the loop: the normal reply, an out-of-memory error or
+                         * nothing (no reply could be built: the client was closed). */
+                        cr_assert(base.parked, "%s, n=%lu: parked", rq->body, n);
+                        if (o.received[0] && strcmp(o.received, base.received) != 0) {
+                                char *got = error_name(o.received);
+
+                                cr_assert(got,
+                                          "%s, n=%lu: a success reply unlike the normal one: %s",
+                                          rq->body, n, o.received);
+                                cr_assert_str_eq(got, "ENOMEM", "%s, n=%lu: %s", rq->body, n,
+                                                 o.received);
+                                pm_free(got);
+                        }
                 } else if (o.parked) {
                         cr_assert(base.parked, "%s, n=%lu: parked", rq->body, n);
                         if (o.st.n_changed != base.st.n_changed) {
@@ -658,9 +696,14 @@ Test(server_oom, audit)
 
         /* A file to scan (the other crates' roots do not exist: listed as missing). */
         cr_assert_eq(pm_test_write_file(src, "pub unsafe fn f() {}\nfn g() { unsafe {} }\n"), 0);
-        walk_body(REQ(8, "projmodel/audit", "{}"));
-        walk_body(REQ(8, "projmodel/audit", "{\"label\":\"//app:app\",\"closure\":true}"));
+        walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{}"), .run_loop = true });
+        walk(&(struct req){
+                .body = REQ(8, "projmodel/audit", "{\"label\":\"//app:app\",\"closure\":true}"),
+                .run_loop = true });
         walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"label\":\"//no:such\"}"),
+                            .run_loop = true });
+        /* Bad params are answered at once, without a scan. */
+        walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"closure\":true}"),
                             .expect_error = true });
         pm_free(src);
 }
