@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel audit`: the unsafe-code inventory of some crates of the model (all by default), as
- * text, JSON or SARIF 2.1.0. Works in this process on the model, like dump. */
+ * text, JSON or SARIF 2.1.0, rendered by audit/render.c: by the running daemon when there is one
+ * (projmodel/audit), else in this process on the model; --check, --diff and --privileged always
+ * here. Over 800 lines because the policy check, the diff against git and the privileged-code
+ * report each need the inventory and the graph together, and share its selection. */
 #include "config.h"
 
 #include <errno.h>
@@ -50,9 +53,9 @@ static const struct pm__cli_opt audit_opts_table[] = {
           "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
           "audit --db /tmp/model.db" },
         { "socket", required_argument, OPT_SOCKET, "PATH",
-          "The socket of the daemon that answers --format json when it runs; default: derived "
+          "The socket of the daemon that answers the inventory when it runs; default: derived "
           "from the root (docs/protocol.md).",
-          "audit --socket /tmp/pm.sock --format json" },
+          "audit --socket /tmp/pm.sock --format sarif" },
         { "format", required_argument, 'f', "FORMAT",
           "Output format: text (default), json, or sarif (for code scanning tools).",
           "audit --format sarif > audit.sarif" },
@@ -79,17 +82,11 @@ const struct pm__cli_spec pm__cli_audit_spec = PM__CLI_SPEC(
         "The unsafe-code inventory of the chosen crates (all without arguments): each file scanned once.",
         audit_opts_table);
 
-enum audit_format {
-        AUDIT_TEXT,
-        AUDIT_JSON,
-        AUDIT_SARIF,
-};
-
 struct audit_opts {
         const char *root;
         const char *db;
         const char *socket; /* --socket PATH, or NULL: the default one */
-        enum audit_format format;
+        enum pm_audit_format format;
         bool refresh;
         bool check;       /* --check: apply the policy, print violations, exit 1 on any */
         bool privileged;  /* --privileged: build scripts and proc macros */
@@ -161,184 +158,10 @@ rel(const struct report *rp, const char *path)
         return path;
 }
 
-/* ---- text ---- */
-
-static int
-text_crate(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_crate *ac)
-{
-        const struct pm_crate *c = ac->crate;
-        int r;
-
-        r = pm_strbuf_addf(
-                sb, "%s (%s, %s): %zu unsafe site%s, %zu in tests; unsafe_code: %s%s\n", c->label,
-                pm_crate_kind_name(c->kind), c->is_workspace_member ? "first-party" : "third-party",
-                ac->n_sites, ac->n_sites == 1 ? "" : "s", ac->n_test_sites,
-                ac->root_forbids  ? "forbidden by the root"
-                : ac->root_denies ? "denied by the root"
-                                  : "allowed by the root",
-                ac->build_lint != PM_AUDIT_LINT_NONE
-                        ? (ac->build_lint == PM_AUDIT_LINT_FORBID ? ", forbidden by the build"
-                                                                  : ", denied by the build")
-                        : "");
-        for (int k = 0; r == 0 && k < _PM_AUDIT_KIND_MAX; k++)
-                if (ac->counts[k] || ac->test_counts[k])
-                        r = pm_strbuf_addf(sb, "  %-22s %zu%s%.0zu%s\n", pm_audit_kind_name(k),
-                                           ac->counts[k], ac->test_counts[k] ? " (+" : "",
-                                           ac->test_counts[k],
-                                           ac->test_counts[k] ? " in tests)" : "");
-        for (size_t i = 0; r == 0 && i < ac->n_sources; i++) {
-                const struct pm_audit_source *src = &ac->sources[i];
-
-                if (src->flags & PM_AUDIT_SRC_MISSING) {
-                        r = pm_strbuf_addf(sb, "  %s: %s file not found\n", rel(rp, src->path),
-                                           pm_audit_role_name(src->role));
-                        continue;
-                }
-                for (size_t k = 0; r == 0 && k < src->scan->n_sites; k++) {
-                        const struct pm_audit_site *s = &src->scan->sites[k];
-
-                        r = pm_strbuf_addf(sb, "  %s:%u:%u: %s%s%s%s%s\n", rel(rp, src->path),
-                                           s->line, s->column, pm_audit_kind_description(s->kind),
-                                           s->item[0] ? " in " : "", s->item,
-                                           pm_audit_site_in_test(src, s) ? " [test]" : "",
-                                           (s->flags & PM_AUDIT_IN_MACRO_DEF)
-                                                   ? " [in a macro definition]"
-                                                   : "");
-                }
-        }
-        return r;
-}
-
-/* ---- SARIF 2.1.0 ---- */
-
 static bool
 add_str(cJSON *o, const char *key, const char *v)
 {
         return cJSON_AddStringToObject(o, key, v) != NULL;
-}
-
-static cJSON *
-sarif_result(const struct report *rp, const struct pm_audit_crate *ac,
-             const struct pm_audit_source *src, const struct pm_audit_site *s)
-{
-        const char *file = rel(rp, src->path);
-        bool under = file != src->path;
-        char *msg = pm_asprintf("%s%s%s%s (crate %s)", pm_audit_kind_description(s->kind),
-                                s->item[0] ? " in `" : "", s->item, s->item[0] ? "`" : "",
-                                ac->crate->label);
-        char *uri = under ? NULL : pm_asprintf("file://%s", src->path);
-        cJSON *o = cJSON_CreateObject(), *loc, *phys, *art, *reg, *logical, *props, *ll;
-        bool ok = msg && (under || uri) && o && add_str(o, "ruleId", pm_audit_kind_name(s->kind)) &&
-                  cJSON_AddNumberToObject(o, "ruleIndex", s->kind) && add_str(o, "level", "note") &&
-                  cJSON_AddObjectToObject(o, "message") &&
-                  add_str(cJSON_GetObjectItem(o, "message"), "text", msg) &&
-                  (loc = cJSON_AddArrayToObject(o, "locations"));
-
-        ok = ok && (phys = cJSON_CreateObject()) && cJSON_AddItemToArray(loc, phys);
-        ok = ok && (art = cJSON_AddObjectToObject(phys, "physicalLocation"));
-        ok = ok && (reg = cJSON_AddObjectToObject(art, "artifactLocation")) &&
-             add_str(reg, "uri", under ? file : uri) &&
-             (!under || add_str(reg, "uriBaseId", "SRCROOT"));
-        ok = ok && (reg = cJSON_AddObjectToObject(art, "region")) &&
-             cJSON_AddNumberToObject(reg, "startLine", s->line) &&
-             cJSON_AddNumberToObject(reg, "startColumn", s->column);
-        if (ok && s->item[0]) {
-                ok = (logical = cJSON_AddArrayToObject(phys, "logicalLocations")) &&
-                     (ll = cJSON_CreateObject()) && cJSON_AddItemToArray(logical, ll) &&
-                     add_str(ll, "fullyQualifiedName", s->item);
-        }
-        ok = ok && (props = cJSON_AddObjectToObject(o, "properties")) &&
-             add_str(props, "crate", ac->crate->label) &&
-             cJSON_AddBoolToObject(props, "test", pm_audit_site_in_test(src, s)) &&
-             cJSON_AddBoolToObject(props, "macroDefinition",
-                                   (s->flags & PM_AUDIT_IN_MACRO_DEF) != 0);
-        pm_free(msg);
-        pm_free(uri);
-        if (!ok) {
-                cJSON_Delete(o);
-                return NULL;
-        }
-        return o;
-}
-
-static cJSON *
-sarif_log(const struct report *rp)
-{
-        cJSON *log = cJSON_CreateObject(), *runs = NULL, *run = NULL, *driver = NULL, *rules = NULL,
-              *results = NULL, *base = NULL;
-        char *root_uri = pm_asprintf("file://%s/", rp->cfg->root);
-        bool ok =
-                log && root_uri &&
-                add_str(log, "$schema", "https://json.schemastore.org/sarif-2.1.0.json") &&
-                add_str(log, "version", "2.1.0") && (runs = cJSON_AddArrayToObject(log, "runs")) &&
-                (run = cJSON_CreateObject()) && cJSON_AddItemToArray(runs, run) &&
-                (driver =
-                         cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver")) &&
-                add_str(driver, "name", "projmodel") && add_str(driver, "version", PM_VERSION) &&
-                (rules = cJSON_AddArrayToObject(driver, "rules"));
-
-        for (int k = 0; ok && k < _PM_AUDIT_KIND_MAX; k++) {
-                cJSON *rule = cJSON_CreateObject();
-
-                ok = rule && cJSON_AddItemToArray(rules, rule) &&
-                     add_str(rule, "id", pm_audit_kind_name(k)) &&
-                     add_str(cJSON_AddObjectToObject(rule, "shortDescription"), "text",
-                             pm_audit_kind_description(k));
-        }
-        ok = ok && (base = cJSON_AddObjectToObject(run, "originalUriBaseIds")) &&
-             add_str(cJSON_AddObjectToObject(base, "SRCROOT"), "uri", root_uri) &&
-             (results = cJSON_AddArrayToObject(run, "results"));
-        for (size_t i = 0; ok && i < rp->n; i++) {
-                const struct pm_audit_crate *ac = rp->crates[i];
-
-                for (size_t j = 0; ok && j < ac->n_sources; j++) {
-                        const struct pm_audit_source *src = &ac->sources[j];
-
-                        for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
-                                cJSON *res = sarif_result(rp, ac, src, &src->scan->sites[k]);
-
-                                ok = res && cJSON_AddItemToArray(results, res);
-                                if (!ok)
-                                        cJSON_Delete(res);
-                        }
-                }
-        }
-        pm_free(root_uri);
-        if (!ok) {
-                cJSON_Delete(log);
-                return NULL;
-        }
-        return log;
-}
-
-static int
-render(struct pm_strbuf *sb, const struct report *rp, enum audit_format format)
-{
-        cJSON *doc = NULL;
-        char *s = NULL;
-        int r = 0;
-
-        if (format == AUDIT_TEXT) {
-                for (size_t i = 0; r == 0 && i < rp->n; i++) {
-                        if (i > 0)
-                                r = pm_strbuf_addch(sb, '\n');
-                        if (r == 0)
-                                r = text_crate(sb, rp, rp->crates[i]);
-                }
-                return r;
-        }
-        if (format == AUDIT_SARIF) {
-                doc = sarif_log(rp);
-        } else {
-                doc = pm_audit_json(rp->cfg->root, rp->crates, rp->n);
-        }
-        s = doc ? cJSON_Print(doc) : NULL;
-        r = s ? pm_strbuf_adds(sb, s) : -ENOMEM;
-        if (r == 0)
-                r = pm_strbuf_addch(sb, '\n');
-        cJSON_free(s);
-        cJSON_Delete(doc);
-        return r;
 }
 
 /* ---- --check ---- */
@@ -586,7 +409,7 @@ reached_by(size_t n, const size_t *off, const size_t *rev, size_t x, bool *seen,
  * the first-party crates that reach it. */
 static int
 privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_graph *g,
-                  const bool *on, enum audit_format format)
+                  const bool *on, enum pm_audit_format format)
 {
         size_t n = g->n_crates, found = 0;
         size_t *off = NULL, *rev = NULL, *stack = pm_calloc(n ? n : 1, sizeof(*stack));
@@ -596,10 +419,10 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
 
         if (r < 0)
                 goto out;
-        if (format == AUDIT_JSON) {
+        if (format == PM_AUDIT_FORMAT_JSON) {
                 if (!(doc = cJSON_CreateArray()))
                         r = -ENOMEM;
-        } else if (format == AUDIT_SARIF) {
+        } else if (format == PM_AUDIT_FORMAT_SARIF) {
                 cJSON *run = NULL, *driver = NULL, *rules = NULL, *rule = NULL, *base = NULL;
                 char *root_uri = pm_asprintf("file://%s/", rp->cfg->root);
                 bool ok =
@@ -640,7 +463,7 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                         reach[f] = reach[f] && g->crates[f].is_workspace_member;
                 for (size_t f = 0; f < n; f++)
                         n_by += reach[f];
-                if (format == AUDIT_TEXT) {
+                if (format == PM_AUDIT_FORMAT_TEXT) {
                         r = pm_strbuf_addf(
                                 sb, "%s%s (%s, %s): %s%s%s; reached by %zu first-party crate%s\n",
                                 found > 1 ? "\n" : "", c->label, pm_crate_kind_name(c->kind),
@@ -653,7 +476,7 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                                                            g->crates[f].label);
                         if (r == 0 && bs)
                                 r = pm_strbuf_adds(sb, "  build script reads: " NOTE_READS "\n");
-                } else if (format == AUDIT_JSON) {
+                } else if (format == PM_AUDIT_FORMAT_JSON) {
                         cJSON *o = cJSON_CreateObject(), *by = NULL;
                         bool ok = o && add_str(o, "label", c->label) &&
                                   add_str(o, "kind", pm_crate_kind_name(c->kind)) &&
@@ -960,7 +783,7 @@ rev_ok(const char *rev)
  */
 static int
 diff_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_policy *pol,
-            const char *rev, enum audit_format format, struct pm_error *err)
+            const char *rev, enum pm_audit_format format, struct pm_error *err)
 {
         struct diff_ctx c = { .rp = rp, .pol = pol, .rev = rev, .text = sb };
         struct pm_strbuf out = PM_STRBUF_INIT;
@@ -991,7 +814,7 @@ diff_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit
         r = git_run(rp, untracked, false, &out, NULL, err);
         if (r < 0)
                 goto out;
-        if (format == AUDIT_JSON && !(c.json = cJSON_CreateArray())) {
+        if (format == PM_AUDIT_FORMAT_JSON && !(c.json = cJSON_CreateArray())) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
@@ -1134,7 +957,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         } else if (o->check)
                 r = check_policy(&out, &rp, g, on, by_index, pol, &violations);
         else
-                r = render(&out, &rp, o->format);
+                r = pm_audit_render(&out, o->format, cfg->root, rp.crates, rp.n);
         if (r < 0) {
                 r = pm_error_set(err, r, "out of memory");
                 goto out;
@@ -1170,10 +993,13 @@ out:
         return r;
 }
 
+/* projmodel/audit's "format" parameter, by enum pm_audit_format. */
+static const char *const format_names[] = { "text", "json", "sarif" };
+
 /*
- * The JSON inventory from the running daemon (projmodel/audit, docs/protocol.md): the same
- * document as this process would print, from the daemon's current model. *ret_used is false,
- * and nothing printed, when no daemon serves the root.
+ * The inventory from the running daemon (projmodel/audit, docs/protocol.md): the same bytes as
+ * this process would print in o->format (one renderer, audit/render.c), from the daemon's
+ * current model. *ret_used is false, and nothing printed, when no daemon serves the root.
  */
 static int
 audit_via_daemon(const struct audit_opts *o, bool *ret_used, struct pm_error *err)
@@ -1199,7 +1025,8 @@ audit_via_daemon(const struct audit_opts *o, bool *ret_used, struct pm_error *er
         cJSON_Delete(result);
         result = NULL;
         params = cJSON_CreateObject();
-        if (!params || (o->n_args == 1 && !cJSON_AddStringToObject(params, "label", o->args[0]))) {
+        if (!params || (o->n_args == 1 && !cJSON_AddStringToObject(params, "label", o->args[0])) ||
+            !cJSON_AddStringToObject(params, "format", format_names[o->format])) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
@@ -1207,17 +1034,23 @@ audit_via_daemon(const struct audit_opts *o, bool *ret_used, struct pm_error *er
                            err);
         if (r < 0)
                 goto out;
-        if (!cJSON_IsArray(result)) {
-                r = pm_error_set(err, PM_EPROTO, "daemon reply to projmodel/audit is not an array");
+        if (o->format == PM_AUDIT_FORMAT_TEXT    ? !cJSON_IsString(result)
+            : o->format == PM_AUDIT_FORMAT_SARIF ? !cJSON_IsObject(result)
+                                                 : !cJSON_IsArray(result)) {
+                r = pm_error_set(err, PM_EPROTO, "daemon reply to projmodel/audit is not %s",
+                                 o->format == PM_AUDIT_FORMAT_TEXT    ? "a string"
+                                 : o->format == PM_AUDIT_FORMAT_SARIF ? "a SARIF object"
+                                                                      : "an array");
                 goto out;
         }
-        s = cJSON_Print(result);
-        if (!s) {
+        /* What pm_audit_render() prints: the text as it is, a document by cJSON_Print. */
+        s = o->format == PM_AUDIT_FORMAT_TEXT ? NULL : cJSON_Print(result);
+        if (o->format != PM_AUDIT_FORMAT_TEXT && !s) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
         pm__cli_trace("audit: answered by the daemon");
-        if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
+        if ((s ? printf("%s\n", s) : fputs(result->valuestring, stdout)) < 0 || fflush(stdout) != 0)
                 r = pm_error_set(err, -EIO, "cannot write to standard output");
 out:
         cJSON_free(s);
@@ -1231,7 +1064,7 @@ int
 pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
 {
         struct option longopts[sizeof(audit_opts_table) / sizeof(audit_opts_table[0]) + 1];
-        struct audit_opts o = { .root = gl->root, .format = AUDIT_TEXT, .refresh = true };
+        struct audit_opts o = { .root = gl->root, .format = PM_AUDIT_FORMAT_TEXT, .refresh = true };
         struct pm_error err;
         int c;
 
@@ -1249,13 +1082,7 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                         o.socket = optarg;
                         break;
                 case 'f':
-                        if (strcmp(optarg, "text") == 0)
-                                o.format = AUDIT_TEXT;
-                        else if (strcmp(optarg, "json") == 0)
-                                o.format = AUDIT_JSON;
-                        else if (strcmp(optarg, "sarif") == 0)
-                                o.format = AUDIT_SARIF;
-                        else
+                        if (pm_audit_format_parse(optarg, &o.format) < 0)
                                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                                            "unknown format '%s'", optarg);
                         break;
@@ -1286,14 +1113,15 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
         if ((o.check && o.diff) || (o.privileged && (o.check || o.diff)))
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                            "--check, --diff and --privileged cannot be combined");
-        if (o.diff && o.format == AUDIT_SARIF)
+        if (o.diff && o.format == PM_AUDIT_FORMAT_SARIF)
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                            "--diff writes text or json, not sarif");
 
         pm_error_init(&err);
-        /* A running daemon answers the JSON inventory of everything or of one crate (kept
-         * current there); --db, --no-refresh and PROJMODEL_NO_DAEMON=1 keep it in this process. */
-        if (o.format == AUDIT_JSON && !o.check && !o.diff && !o.privileged && !o.db && o.refresh &&
+        /* A running daemon answers the inventory of everything or of one crate, in any format
+         * (kept current there); --db, --no-refresh and PROJMODEL_NO_DAEMON=1 keep it in this
+         * process. */
+        if (!o.check && !o.diff && !o.privileged && !o.db && o.refresh &&
             !getenv("PROJMODEL_NO_DAEMON") &&
             (o.n_args == 0 || (o.n_args == 1 && !is_file(o.args[0])))) {
                 bool used;

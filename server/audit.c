@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's projmodel/audit (docs/protocol.md): the unsafe-code inventory of the whole model,
- * one crate or a crate's closure, as the JSON `projmodel audit --format json` prints. The scan
+ * one crate or a crate's closure, as `projmodel audit --format text|json|sarif` prints it (one
+ * renderer, audit/render.c). The scan
  * runs on libuv's thread pool with the audit worker's own model handle, one audit at a time (the
  * others wait in arrival order), so a cold audit of a large tree never stalls the loop. Scans
  * are kept per file in the model, so an answer re-reads only the files whose size or mtime
@@ -34,7 +35,8 @@
 /*
  * One projmodel/audit request. Invariant: the loop owns it while it waits on srv->audit_queue and
  * after its work ended; in between the worker fills the result fields and reads only @root,
- * @label, @closure and @cancel (the configuration may be re-read meanwhile: @root is a copy).
+ * @label, @closure, @format and @cancel (the configuration may be re-read meanwhile: @root is a
+ * copy).
  */
 struct pm__audit_job {
         uv_work_t work;
@@ -44,6 +46,7 @@ struct pm__audit_job {
         char *root;                 /* owned */
         char *label;                /* owned, or NULL: every crate */
         bool closure;
+        enum pm_audit_format format;
         atomic_bool cancel; /* the reply was sent already (cancelled, stopping): stop early */
 
         /* Filled by the worker. */
@@ -152,7 +155,17 @@ audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, stru
         r = pm_index_audit_end(idx, true, err);
         if (r < 0)
                 goto out;
-        *ret = pm_audit_json(job->root, crates, n);
+        if (job->format == PM_AUDIT_FORMAT_TEXT) {
+                struct pm_strbuf text = PM_STRBUF_INIT;
+
+                if (pm_audit_text(&text, job->root, crates, n) == 0)
+                        *ret = cJSON_CreateString(text.buf ? text.buf : "");
+                pm_strbuf_release(&text);
+        } else if (job->format == PM_AUDIT_FORMAT_SARIF) {
+                *ret = pm_audit_sarif(job->root, crates, n);
+        } else {
+                *ret = pm_audit_json(job->root, crates, n);
+        }
         if (!*ret)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
 out:
@@ -260,15 +273,21 @@ int
 pm__audit_request(struct pm_server *srv, struct pm__rpc_call *call, struct pm_error *err)
 {
         struct pm__audit_job *job = NULL, **pp;
-        const char *label = NULL;
+        const char *label = NULL, *fmt = NULL;
+        enum pm_audit_format format = PM_AUDIT_FORMAT_JSON;
         bool closure = false;
         int r;
 
         r = pm__param_string(call->params, "label", false, &label, err);
         if (r == 0)
                 r = pm__param_bool(call->params, "closure", false, &closure, err);
+        if (r == 0)
+                r = pm__param_string(call->params, "format", false, &fmt, err);
         if (r == 0 && closure && !label)
                 r = pm_error_set(err, PM_EPARAMS, "parameter 'closure' needs a 'label'");
+        if (r == 0 && fmt && pm_audit_format_parse(fmt, &format) < 0)
+                r = pm_error_set(err, PM_EPARAMS,
+                                 "parameter 'format' must be \"text\", \"json\" or \"sarif\"");
         /* A notification gets no reply: nothing to scan for. */
         if (r < 0 || !call->id)
                 return r;
@@ -280,6 +299,7 @@ pm__audit_request(struct pm_server *srv, struct pm__rpc_call *call, struct pm_er
                 return pm_error_set(err, -ENOMEM, "out of memory");
         job->srv = srv;
         job->closure = closure;
+        job->format = format;
         atomic_init(&job->cancel, false);
         job->root = pm_strdup(srv->cfg->root);
         job->label = label ? pm_strdup(label) : NULL;

@@ -458,9 +458,10 @@ struct cJSON *pm__crate_json(const struct pm_crate *c);
 #include "projmodel/banned.h"
 
 /*
- * projmodel/audit (audit.c): check @call's params ("label", "closure"), then take @call and scan
- * on the thread pool, one audit at a time; the reply (the JSON array of pm_audit_json(), or the
- * error) is sent when the scan ends. Returns PM__RPC_PARKED (the call is taken), 0 for a
+ * projmodel/audit (audit.c): check @call's params ("label", "closure", "format"), then take @call
+ * and scan on the thread pool, one audit at a time; the reply (the document pm_audit_json() or
+ * pm_audit_sarif() builds, the text of pm_audit_text() as a string, or the error) is sent when
+ * the scan ends. Returns PM__RPC_PARKED (the call is taken), 0 for a
  * notification (nothing done), or a negative code with @err filled (the call stays the caller's).
  */
 int pm__audit_request(struct pm_server *srv, struct pm__rpc_call *call, struct pm_error *err);

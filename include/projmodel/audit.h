@@ -303,6 +303,36 @@ const char *pm_audit_lint_name(enum pm_audit_lint_level l);
  */
 struct cJSON *pm_audit_json(const char *root, const struct pm_audit_crate *const *crates, size_t n);
 
+/*
+ * The SARIF 2.1.0 log of @crates (docs/cli.md, `audit --format sarif`): one rule per kind, one
+ * note result per site, paths relative to the SRCROOT base @root. Owned by the caller; NULL when
+ * out of memory.
+ */
+struct cJSON *pm_audit_sarif(const char *root, const struct pm_audit_crate *const *crates,
+                             size_t n);
+
+/* The text report of @crates (docs/cli.md, `audit --format text`), appended to @sb. 0 or
+ * -ENOMEM. */
+int pm_audit_text(struct pm_strbuf *sb, const char *root,
+                  const struct pm_audit_crate *const *crates, size_t n);
+
+/* The formats of `projmodel audit --format` and of projmodel/audit's "format" parameter. */
+enum pm_audit_format {
+        PM_AUDIT_FORMAT_TEXT,
+        PM_AUDIT_FORMAT_JSON,
+        PM_AUDIT_FORMAT_SARIF,
+};
+
+/* "text", "json" or "sarif": 0 with *@ret set, else PM_ENOTFOUND. */
+int pm_audit_format_parse(const char *name, enum pm_audit_format *ret);
+
+/*
+ * Exactly what `projmodel audit --format @format` prints for @crates, appended to @sb: the text
+ * report, or the JSON or SARIF document printed by cJSON_Print() plus a newline. 0 or -ENOMEM.
+ */
+int pm_audit_render(struct pm_strbuf *sb, enum pm_audit_format format, const char *root,
+                    const struct pm_audit_crate *const *crates, size_t n);
+
 /* ---- Policy ---------------------------------------------------------------------------- */
 
 /*

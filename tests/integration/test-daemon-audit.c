@@ -34,11 +34,12 @@ audit_call(struct pm_client *c, const char *params)
         return out;
 }
 
-/* `projmodel audit --format json @extra...` (up to the first NULL) run with the daemon's
- * environment and socket; *@ret_err (when not NULL) gets its stderr, traced. */
+/* `projmodel audit --format @format @extra...` (up to the first NULL) run with the daemon's
+ * environment and socket, and PROJMODEL_NO_DAEMON=1 when @no_daemon; *@ret_err (when not NULL)
+ * gets its stderr, traced. */
 static char *
-audit_cli(const char *extra1, const char *extra2, const char *extra3, const char *extra4,
-          char **ret_err)
+audit_cli_fmt(const char *format, bool no_daemon, const char *extra1, const char *extra2,
+              const char *extra3, const char *extra4, char **ret_err)
 {
         const char *argv[] = { pm_test_projmodel(),
                                "audit",
@@ -47,7 +48,7 @@ audit_cli(const char *extra1, const char *extra2, const char *extra3, const char
                                "--socket",
                                d.socket,
                                "--format",
-                               "json",
+                               format,
                                extra1,
                                extra2,
                                extra3,
@@ -59,11 +60,13 @@ audit_cli(const char *extra1, const char *extra2, const char *extra3, const char
         size_t n = 0;
         int rc;
 
-        while (denv[n] && n < 14) {
+        while (denv[n] && n < 13) {
                 env[n] = denv[n];
                 n++;
         }
         env[n++] = "PROJMODEL_TRACE=1";
+        if (no_daemon)
+                env[n++] = "PROJMODEL_NO_DAEMON=1";
         env[n] = NULL;
         rc = pm_test_run(argv, NULL, env, NULL, &out, &err);
         cr_assert_eq(rc, 0, "status %d, stderr: %s", rc, err);
@@ -72,6 +75,13 @@ audit_cli(const char *extra1, const char *extra2, const char *extra3, const char
         else
                 pm_free(err);
         return out;
+}
+
+static char *
+audit_cli(const char *extra1, const char *extra2, const char *extra3, const char *extra4,
+          char **ret_err)
+{
+        return audit_cli_fmt("json", false, extra1, extra2, extra3, extra4, ret_err);
 }
 
 /* unsafe_sites of the crate @label in the daemon's answer. */
@@ -137,6 +147,68 @@ Test(daemon_audit, answer_equals_the_command)
         pm_free(oneshot);
         pm_free(one);
         pm_free(one_cli);
+        pm_client_free(c);
+}
+
+/* `projmodel audit --format @format [@label]` through the daemon and in this process
+ * (PROJMODEL_NO_DAEMON=1, on the same tree): the same bytes, and the daemon did answer. */
+static char *
+same_through_the_daemon(const char *format, const char *label)
+{
+        char *via, *here, *trace;
+
+        via = audit_cli_fmt(format, false, label, NULL, NULL, NULL, &trace);
+        cr_assert(strstr(trace, "audit: answered by the daemon"), "%s", trace);
+        pm_free(trace);
+        here = audit_cli_fmt(format, true, label, NULL, NULL, NULL, &trace);
+        cr_assert_null(strstr(trace, "answered by the daemon"), "%s", trace);
+        pm_free(trace);
+        cr_assert_str_eq(via, here, "--format %s %s", format, label ? label : "");
+        pm_free(here);
+        return via;
+}
+
+Test(daemon_audit, text_and_sarif_through_the_daemon_equal_the_command)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *text, *one, *sarif, *json;
+        cJSON *log, *r;
+
+        /* The model is there: the first command's answer does not wait for it. */
+        cJSON_Delete(pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:util\"}"));
+        /* unsafe code to list: a site in a file of util's. */
+        {
+                char *file = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+
+                pm_test_edit_file(file, "pub fn title_case(",
+                                  "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+                pm_free(file);
+        }
+        text = same_through_the_daemon("text", NULL);
+        cr_assert(strstr(text, "lib/util/src/text.rs:3:5: unsafe block in audit_probe\n"), "%s",
+                  text);
+        one = same_through_the_daemon("text", "//lib/util:util");
+        cr_assert(strstr(text, one), "%s", one);
+        sarif = same_through_the_daemon("sarif", NULL);
+        log = cJSON_Parse(sarif);
+        cr_assert(cJSON_IsObject(log), "%s", sarif);
+        cr_assert_str_eq(cJSON_GetObjectItem(log, "version")->valuestring, "2.1.0");
+        r = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(log, "runs"), 0), "results");
+        cr_assert_geq(cJSON_GetArraySize(r), 1);
+        cJSON_Delete(log);
+        pm_free(same_through_the_daemon("sarif", "//lib/util:util"));
+        json = same_through_the_daemon("json", NULL);
+        /* The method's own answer in each format is what the command printed. */
+        r = pm_test_call(c, "projmodel/audit", "{\"format\":\"text\"}");
+        cr_assert(cJSON_IsString(r));
+        cr_assert_str_eq(r->valuestring, text);
+        cJSON_Delete(r);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/audit", "{\"format\":\"xml\"}"), PM_EPARAMS);
+        cr_assert_eq(pm_test_call_error(c, "projmodel/audit", "{\"format\":1}"), PM_EPARAMS);
+        pm_free(text);
+        pm_free(one);
+        pm_free(sarif);
+        pm_free(json);
         pm_client_free(c);
 }
 

@@ -702,6 +702,11 @@ Test(server_oom, audit)
                 .run_loop = true });
         walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"label\":\"//no:such\"}"),
                             .run_loop = true });
+        walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"format\":\"text\"}"),
+                            .run_loop = true });
+        walk(&(struct req){
+                .body = REQ(8, "projmodel/audit", "{\"label\":\"//app:app\",\"format\":\"sarif\"}"),
+                .run_loop = true });
         /* Bad params are answered at once, without a scan. */
         walk(&(struct req){ .body = REQ(8, "projmodel/audit", "{\"closure\":true}"),
                             .expect_error = true });
