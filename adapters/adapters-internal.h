@@ -27,7 +27,9 @@ int pm__watch_skip_push(char ***dirs, const char *project_root, const char *rel,
 /*
  * The file a build_plan() has its tool write its report to, for @q's project: in projmodel's
  * cache directory (the configured one, else the default), named "<prefix>-<hash of the project
- * root>.json", so two projects never read each other's report. pm_malloc'd, or NULL (OOM).
+ * root>-<pid>-<n>.json", n counting the calls in this process, so that no other run (another
+ * project, the daemon and an export of the same root, two workers) writes or reads the same
+ * file. The runner removes it once read (server/build.c). pm_malloc'd, or NULL (OOM).
  */
 char *pm__adapter_cache_file(const struct pm_query *q, const char *prefix);
 

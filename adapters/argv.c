@@ -2,8 +2,9 @@
 /* Building argv arrays and releasing plans and build reports for the adapters, the entries of
  * their watch_skip() lists, and the one step of a build_plan() that reports through a file. */
 #include <errno.h>
-#include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -118,6 +119,9 @@ pm_build_report_release(struct pm_build_report *report)
         report->n = 0;
 }
 
+/* Runs named by this process so far: with the pid, one report file name per run. */
+static atomic_ulong report_runs;
+
 char *
 pm__adapter_cache_file(const struct pm_query *q, const char *prefix)
 {
@@ -127,8 +131,9 @@ pm__adapter_cache_file(const struct pm_query *q, const char *prefix)
 
         if (!dir)
                 return NULL;
-        name = pm_asprintf("%s-%016llx.json", prefix,
-                           (unsigned long long)pm_hash64_str(q->project->root, 0));
+        name = pm_asprintf("%s-%016llx-%ld-%lu.json", prefix,
+                           (unsigned long long)pm_hash64_str(q->project->root, 0), (long)getpid(),
+                           atomic_fetch_add(&report_runs, 1));
         path = name ? pm_path_join(NULL, dir, name) : NULL;
         pm_free(name);
         pm_free(dir);

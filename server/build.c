@@ -53,7 +53,8 @@ run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm_tool
 
                         if (!dir)
                                 return -ENOMEM;
-                        /* A report left by an earlier run must not pass for this one's. */
+                        /* A report left by an earlier run (a killed process with the same pid)
+                         * must not pass for this one's. */
                         (void)unlink(s->output_file);
                         r = pm_mkdir_p(dir, &perr);
                         pm_free(dir);
@@ -183,6 +184,11 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, bool gn, str
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
+        /* Each run's report has its own name (adapters/argv.c): read or not, it is of no more
+         * use, and left there it would pile up in the cache directory. */
+        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
+                if (plan.steps[i].output_file)
+                        (void)unlink(plan.steps[i].output_file);
         pm_build_report_release(&report);
         for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
                 pm_tool_result_release(&res[i]);

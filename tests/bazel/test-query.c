@@ -242,7 +242,7 @@ Test(bazel_query, example_exports_a_valid_project)
                                "//lib/describe_derive:describe_derive",
                                NULL };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
-        char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old;
+        char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old, *left;
         int status;
 
         cr_assert_eq(pm_test_copy_tree(src, root), 0);
@@ -282,6 +282,9 @@ Test(bazel_query, example_exports_a_valid_project)
         cr_assert(strstr(dumped, "proc macro //lib/describe_derive:describe_derive not built: "
                                  "error[E0308]: mismatched types"),
                   "the note names the target and rustc's first error: %s", dumped);
+        /* Each build's event file was removed once read, the failed build's too. */
+        left = pm_test_find_prefix(cache, "bazel-build-events-");
+        cr_assert_null(left, "%s/%s left behind", cache, left);
         pm_free(report);
         pm_free(text);
         pm_free(dumped);

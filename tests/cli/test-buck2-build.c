@@ -135,6 +135,29 @@ read_log(void)
         return text;
 }
 
+/* No build report is left in projmodel's cache directory once it was read. */
+static void
+assert_no_report_left(void)
+{
+        char *dir = pm_test_strf("%s/projmodel", fx.cache);
+        char *left = pm_test_find_prefix(dir, "buck2-build-report-");
+
+        cr_assert_null(left, "%s/%s left behind", dir, left);
+        pm_free(dir);
+}
+
+/* The --build-report=FILE argument of the @i-th (from 0) build in the argv log, or NULL. */
+static char *
+report_arg(const char *log, int i)
+{
+        const char *p = log;
+
+        for (; (p = strstr(p, "\"--build-report=")) != NULL; p++)
+                if (i-- == 0)
+                        return pm_test_strf("%.*s", (int)strcspn(p + 1, "\""), p + 1);
+        return NULL;
+}
+
 static void
 setup(void)
 {
@@ -176,6 +199,8 @@ Test(cli_buck2_build, builds_exactly_the_proc_macros_and_serves_the_cached_dylib
                   "%s", cJSON_GetArrayItem(argv, 4)->valuestring);
         cr_assert_str_eq(cJSON_GetArrayItem(argv, 5)->valuestring, "--show-full-json-output");
         cr_assert_str_eq(cJSON_GetArrayItem(argv, 6)->valuestring, LABEL);
+        /* Read, then removed: a name per run, so no other run can overwrite it meanwhile. */
+        assert_no_report_left();
 
         /* The JSON names the cache's copy of the dylib the report named, not buck-out's. */
         dylib = cJSON_GetObjectItemCaseSensitive(crate_of(p, repo, "macros/src/lib.rs"),
@@ -210,9 +235,20 @@ Test(cli_buck2_build, a_failed_build_is_a_note_and_the_rest_is_served)
         cJSON *good = export_ok(repo), *bad;
         cJSON *c;
         struct cli_run r;
+        char *log, *first, *second;
 
         cr_assert_eq(pm_test_write_file(fail, ""), 0);
         bad = export_ok(repo);
+        /* A report written by a failed build (exit 3) is removed too, and each run had its own. */
+        assert_no_report_left();
+        log = read_log();
+        first = report_arg(log, 0);
+        second = report_arg(log, 1);
+        cr_assert(first && second, "%s", log);
+        cr_assert_str_neq(first, second);
+        pm_free(first);
+        pm_free(second);
+        pm_free(log);
         c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(bad, "crates"), 0);
         cr_assert(c);
         cr_assert_null(cJSON_GetObjectItemCaseSensitive(crate_of(bad, repo, "macros/src/lib.rs"),
@@ -277,6 +313,7 @@ Test(cli_buck2_build, the_daemon_builds_and_serves_the_dylib_too)
         cr_assert(at, "%s", r.out);
         log = read_log();
         cr_assert(strstr(log, "\"--show-full-json-output\", \"" LABEL "\"]"), "%s", log);
+        assert_no_report_left();
         cli_run_release(&r);
         pm_free(expect);
         pm_free(log);

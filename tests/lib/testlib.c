@@ -278,6 +278,21 @@ pm_test_read_file(const char *path)
         return pm_strbuf_detach(&sb, NULL);
 }
 
+char *
+pm_test_find_prefix(const char *dir, const char *prefix)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        char *found = NULL;
+
+        while (d && !found && (e = readdir(d)) != NULL)
+                if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+                        found = pm_test_strf("%s", e->d_name);
+        if (d)
+                closedir(d);
+        return found;
+}
+
 /* A copy of environ with @extra ("K=V") overriding or adding entries; pm_malloc'd array of
  * borrowed strings. Built before fork so the child does not allocate. */
 static char **

@@ -25,6 +25,9 @@ int pm_test_copy_tree(const char *src, const char *dst);
 int pm_test_write_file(const char *path, const char *content);
 /* Whole file, pm_malloc'd NUL-terminated, or NULL. */
 char *pm_test_read_file(const char *path);
+/* The name of the first entry of directory @dir that starts with @prefix, pm_malloc'd, or NULL
+ * (none, or no such directory). */
+char *pm_test_find_prefix(const char *dir, const char *prefix);
 /* pm_malloc'd printf. */
 char *pm_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
