@@ -33,7 +33,7 @@
 const char pm__cli_audit_usage[] =
         "audit [--root DIR] [--db PATH] [--socket PATH] [--no-refresh] "
         "[--format text|json|sarif] [--check | --diff REV | --privileged] "
-        "[LABEL|FILE ...]";
+        "[--closure] [LABEL|FILE ...]";
 
 enum {
         OPT_DB = 256,
@@ -41,7 +41,8 @@ enum {
         OPT_CHECK,
         OPT_DIFF,
         OPT_PRIVILEGED,
-        OPT_SOCKET
+        OPT_SOCKET,
+        OPT_CLOSURE
 };
 
 /* audit's options: getopt_long, --help and the man page all come from here. */
@@ -74,6 +75,10 @@ static const struct pm__cli_opt audit_opts_table[] = {
           "List the privileged code among the chosen crates instead: crates with build scripts "
           "and proc macros, each with the first-party crates that reach it.",
           "audit --privileged --format json" },
+        { "closure", no_argument, OPT_CLOSURE, NULL,
+          "Also choose every crate the given LABEL or FILE crates depend on, transitively (their "
+          "dependency closure).",
+          "audit --closure //app:main" },
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "audit --help" },
 };
 
@@ -88,6 +93,7 @@ struct audit_opts {
         const char *socket; /* --socket PATH, or NULL: the default one */
         enum pm_audit_format format;
         bool refresh;
+        bool closure;     /* --closure: the chosen crates and their dependency closure */
         bool check;       /* --check: apply the policy, print violations, exit 1 on any */
         bool privileged;  /* --privileged: build scripts and proc macros */
         const char *diff; /* --diff REV: the sites changed since REV (borrowed from argv) */
@@ -144,6 +150,35 @@ select_arg(struct pm_index *idx, const struct pm_graph *g, bool *on, const char 
 out:
         pm_labels_free(owners);
         pm_free(abs);
+        return r;
+}
+
+/* Add to @on every crate a crate of @on depends on, transitively (the same closure as the
+ * daemon's projmodel/audit "closure", pm_index_deps()). */
+static int
+select_closure(struct pm_index *idx, const struct pm_graph *g, bool *on, struct pm_error *err)
+{
+        bool *given = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*given));
+        int r = 0;
+
+        if (!given)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        memcpy(given, on, g->n_crates * sizeof(*given));
+        for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
+                char **deps = NULL;
+
+                if (!given[i])
+                        continue;
+                r = pm_index_deps(idx, g->crates[i].label, true, &deps, err);
+                for (size_t k = 0; r == 0 && deps && deps[k]; k++) {
+                        const struct pm_crate *c = pm_graph_lookup(g, deps[k]);
+
+                        if (c)
+                                on[c - g->crates] = true;
+                }
+                pm_labels_free(deps);
+        }
+        pm_free(given);
         return r;
 }
 
@@ -910,6 +945,11 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 if (r < 0)
                         goto out;
         }
+        if (o->closure) {
+                r = select_closure(idx, g, on, err);
+                if (r < 0)
+                        goto out;
+        }
         if (o->privileged) {
                 r = privileged_report(&out, &rp, g, on, o->format);
                 if (r < 0) {
@@ -1026,6 +1066,7 @@ audit_via_daemon(const struct audit_opts *o, bool *ret_used, struct pm_error *er
         result = NULL;
         params = cJSON_CreateObject();
         if (!params || (o->n_args == 1 && !cJSON_AddStringToObject(params, "label", o->args[0])) ||
+            (o->closure && !cJSON_AddBoolToObject(params, "closure", true)) ||
             !cJSON_AddStringToObject(params, "format", format_names[o->format])) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
@@ -1095,6 +1136,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
                 case OPT_PRIVILEGED:
                         o.privileged = true;
                         break;
+                case OPT_CLOSURE:
+                        o.closure = true;
+                        break;
                 case OPT_DIFF:
                         if (!rev_ok(optarg))
                                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
@@ -1113,6 +1157,9 @@ pm__cli_cmd_audit(const struct pm__cli_globals *gl, int argc, char **argv)
         if ((o.check && o.diff) || (o.privileged && (o.check || o.diff)))
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                            "--check, --diff and --privileged cannot be combined");
+        if (o.closure && o.n_args == 0)
+                return pm__cli_usage_error("audit", pm__cli_audit_usage,
+                                           "--closure needs a LABEL or FILE");
         if (o.diff && o.format == PM_AUDIT_FORMAT_SARIF)
                 return pm__cli_usage_error("audit", pm__cli_audit_usage,
                                            "--diff writes text or json, not sarif");

@@ -212,6 +212,63 @@ Test(daemon_audit, text_and_sarif_through_the_daemon_equal_the_command)
         pm_client_free(c);
 }
 
+Test(daemon_audit, closure_flag_chooses_a_crate_and_what_it_depends_on)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *via, *here, *method, *by_file, *text, *file, *trace, *out = NULL, *err = NULL;
+        const char *argv[] = { pm_test_projmodel(), "audit", "--root", d.root, "--closure", NULL };
+        bool util = false, fnv = false;
+        cJSON *doc;
+        const cJSON *e;
+        int rc;
+
+        cJSON_Delete(pm_test_call(c, "projmodel/crate", "{\"label\":\"//lib/util:util\"}"));
+        /* Through the daemon and in this process: the same bytes, util and fnv (its dependency). */
+        via = audit_cli_fmt("json", false, "--closure", "//lib/util:util", NULL, NULL, &trace);
+        cr_assert(strstr(trace, "audit: answered by the daemon"), "%s", trace);
+        pm_free(trace);
+        here = audit_cli_fmt("json", true, "--closure", "//lib/util:util", NULL, NULL, NULL);
+        cr_assert_str_eq(via, here);
+        pm_free(here);
+        doc = cJSON_Parse(via);
+        cJSON_ArrayForEach(e, doc)
+        {
+                const char *l = cJSON_GetObjectItem(e, "label")->valuestring;
+
+                util |= strcmp(l, "//lib/util:util") == 0;
+                fnv |= strstr(l, "fnv") != NULL;
+        }
+        cr_assert(util && fnv, "%s", via);
+        cr_assert_lt(cJSON_GetArraySize(doc), 5, "more than util's closure: %s", via);
+        cJSON_Delete(doc);
+        /* The method's closure answer, printed as the command prints it. */
+        method = audit_call(c, "{\"label\":\"//lib/util:util\",\"closure\":true}");
+        cr_assert_str_eq(via, method);
+        /* A file names its crates: the same closure (in this process: files never go to the
+         * daemon), in text too. */
+        file = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+        by_file = audit_cli_fmt("json", false, "--closure", file, NULL, NULL, NULL);
+        cr_assert_str_eq(by_file, via);
+        text = audit_cli_fmt("text", false, "--closure", "//lib/util:util", NULL, NULL, NULL);
+        here = audit_cli_fmt("text", true, "--closure", file, NULL, NULL, NULL);
+        cr_assert_str_eq(text, here);
+        pm_free(here);
+        cr_assert(strstr(text, "//lib/util:util (lib"), "%s", text);
+        cr_assert(strstr(text, "fnv"), "%s", text);
+        /* Without a crate to start from: a usage error. */
+        rc = pm_test_run(argv, NULL, pm_test_daemon_env(&d), NULL, &out, &err);
+        cr_assert_eq(rc, 2, "status %d: %s", rc, err);
+        cr_assert(strstr(err, "--closure needs a LABEL or FILE"), "%s", err);
+        pm_free(out);
+        pm_free(err);
+        pm_free(via);
+        pm_free(method);
+        pm_free(by_file);
+        pm_free(text);
+        pm_free(file);
+        pm_client_free(c);
+}
+
 Test(daemon_audit, an_edited_source_counts_in_the_next_answer)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
