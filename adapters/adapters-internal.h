@@ -5,6 +5,7 @@
 #ifndef PROJMODEL_ADAPTERS_INTERNAL_H
 #define PROJMODEL_ADAPTERS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "projmodel/adapter.h"
@@ -42,6 +43,10 @@ char *pm__adapter_cache_file(const struct pm_query *q, const char *prefix);
  */
 int pm__adapter_report_step(const struct pm_query *q, char ***argv, char **report,
                             const int *ok_exit_codes, size_t n_ok, struct pm_plan *ret_plan);
+
+/* Whether @path names a shared library a proc-macro server loads (.so, .dylib, .dll): how a
+ * build_parse() picks the dylib among a target's outputs. */
+bool pm__adapter_is_dylib(const char *path);
 
 #define PM_ADAPTER_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
 

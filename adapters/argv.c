@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Building argv arrays and releasing plans and build reports for the adapters, the entries of
- * their watch_skip() lists, and the one step of a build_plan() that reports through a file. */
+ * their watch_skip() lists, and the one step of a build_plan() that reports through a file (and
+ * the dylib test its build_parse() applies). */
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -157,4 +158,14 @@ pm__adapter_report_step(const struct pm_query *q, char ***argv, char **report,
                 s->ok_exit_codes[i] = ok_exit_codes[i];
         ret_plan->n_steps = 1;
         return 0;
+}
+
+bool
+pm__adapter_is_dylib(const char *path)
+{
+        size_t n = strlen(path);
+
+        return (n > 3 && strcmp(path + n - 3, ".so") == 0) ||
+               (n > 6 && strcmp(path + n - 6, ".dylib") == 0) ||
+               (n > 4 && strcmp(path + n - 4, ".dll") == 0);
 }

@@ -85,16 +85,6 @@ plain_label(const char *l)
         return l;
 }
 
-static bool
-is_dylib(const char *p)
-{
-        size_t n = strlen(p);
-
-        return (n > 3 && strcmp(p + n - 3, ".so") == 0) ||
-               (n > 6 && strcmp(p + n - 6, ".dylib") == 0) ||
-               (n > 4 && strcmp(p + n - 4, ".dll") == 0);
-}
-
 /* The events of one file: each line is one BuildEvent object. */
 struct events {
         cJSON **ev;
@@ -133,7 +123,8 @@ set_dylib(const struct events *e, const char *id, int depth)
                 const cJSON *uri = cJSON_GetObjectItemCaseSensitive(f, "uri");
 
                 if (cJSON_IsString(uri) && strncmp(uri->valuestring, "file://", 7) == 0 &&
-                    pm_path_is_absolute(uri->valuestring + 7) && is_dylib(uri->valuestring))
+                    pm_path_is_absolute(uri->valuestring + 7) &&
+                    pm__adapter_is_dylib(uri->valuestring))
                         return uri->valuestring + 7;
         }
         cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "fileSets"))

@@ -92,16 +92,6 @@ first_error(const cJSON *entry, const cJSON *strings, size_t *ret_len)
         return NULL;
 }
 
-static bool
-is_dylib(const char *p)
-{
-        size_t n = strlen(p);
-
-        return (n > 3 && strcmp(p + n - 3, ".so") == 0) ||
-               (n > 6 && strcmp(p + n - 6, ".dylib") == 0) ||
-               (n > 4 && strcmp(p + n - 4, ".dll") == 0);
-}
-
 /* One `results` entry: the dylib of its (first successful) configuration, or its error. */
 static int
 read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, struct pm_built *b)
@@ -124,7 +114,7 @@ read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, s
                 }
                 cJSON_ArrayForEach(o, outs)
                 {
-                        if (!cJSON_IsString(o) || !is_dylib(o->valuestring))
+                        if (!cJSON_IsString(o) || !pm__adapter_is_dylib(o->valuestring))
                                 continue;
                         b->dylib_path = pm_path_normalize(NULL, project_root, o->valuestring);
                         return b->dylib_path ? 0 : -ENOMEM;
