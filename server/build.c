@@ -96,7 +96,7 @@ failed:
 }
 
 int
-pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, bool gn, struct pm_error *err)
+pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
         struct pm_plan plan = { 0 };
@@ -107,14 +107,14 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, bool gn, str
         const char **labels = NULL;
         char *why = NULL;
         size_t n = 0;
-        bool build;
+        bool build, gn;
         int r;
 
         /* Captured output (--query-output) runs no tool: the build may not even be here. */
         if (!g || q->captured || !ops)
                 return 0;
         /* GN names every output already: ninja builds the missing ones (procmacro.c). */
-        gn = gn && strcmp(ops->name, "gn") == 0;
+        gn = strcmp(ops->name, "gn") == 0;
         if (!gn && (!ops->build_plan || !ops->build_parse))
                 return 0;
         r = pm_adapter_build_proc_macros(q->config, q->project, &build, err);

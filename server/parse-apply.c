@@ -114,7 +114,7 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         since = pm_stamp_clock();
         r = ops->parse(q, outputs, n_outputs, &g, err);
         if (r == 0)
-                r = pm__build_proc_macros(q, g, pa->build_gn, err);
+                r = pm__build_proc_macros(q, g, err);
         if (r == 0)
                 r = pm__dylibs_cache(q->config, g, err);
         if (r < 0)
@@ -153,7 +153,7 @@ pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
                        struct pm_change *ret_change, struct pm_graph **ret_graph,
                        struct pm_error *err)
 {
-        struct pm__parse_apply pa = { .stamp = true, .build_gn = true };
+        struct pm__parse_apply pa = { .stamp = true };
 
         return pm__parse_apply(idx, q, outputs, n_outputs, &pa, ret_change, ret_graph, err);
 }

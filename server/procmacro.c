@@ -18,6 +18,8 @@
 #include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
+#include "server-internal.h"
+
 static bool
 is_file(const char *path)
 {
@@ -511,6 +513,7 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
         struct pm_crate *c;
         struct want *w = NULL;
         size_t n_w = 0, cap = 0, built = 0, i;
+        char *cache = NULL;
         int r = 0;
 
         if (ret_built)
@@ -523,12 +526,12 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
                 if (dylib && (r = stamp_cover(g, c)) < 0)
-                        goto oom;
+                        goto out;
                 if (dylib && is_stale(c->proc_macro_dylib, c)) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
                         r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c, true, true);
                         if (r < 0)
-                                goto oom;
+                                goto out;
                 }
                 r = add_want(&w, &n_w, &cap, c->root_module, c, false);
                 for (i = 0; r >= 0 && i < c->sources.n; i++)
@@ -550,7 +553,7 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 if (r >= 0 && dylib)
                         r = add_want(&w, &n_w, &cap, c->proc_macro_dylib, c, true);
                 if (r < 0)
-                        goto oom;
+                        goto out;
         }
         r = expand_dirs(cfg, &w, &n_w, &cap, err);
         if (r < 0)
@@ -561,15 +564,25 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 r = build_class(cfg, w, n_w, true, &built);
         if (r >= 0)
                 r = settle(g, w, n_w);
-oom:
         if (r < 0)
-                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        /* Every dylib served is a content-addressed copy that no rebuild rewrites (dylibs.c). */
+        pm_graph_foreach_crate(g, c) {
+                if (!dylibs || c->kind != PM_CRATE_PROC_MACRO || strcmp(c->build_system, "gn") != 0)
+                        continue;
+                r = pm__dylib_cache_crate(cfg, g, c, &cache, err);
+                if (r < 0)
+                        goto out;
+        }
 out:
+        if (r == -ENOMEM)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
         for (i = 0; i < n_w; i++) {
                 pm_free(w[i].owned);
                 pm_free(w[i].why);
         }
         pm_free(w);
+        pm_free(cache);
         if (r >= 0 && ret_built)
                 *ret_built = built;
         return r;

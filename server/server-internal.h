@@ -210,27 +210,33 @@ char *pm__step_error(const struct pm_step *step, int code, const struct pm_tool_
 int pm__dylibs_cache(const struct pm_config *cfg, struct pm_graph *g, struct pm_error *err);
 
 /*
+ * pm__dylibs_cache() for one crate @c of @g, whatever g->dylibs_built says (for a build that
+ * produced only some of the graph's dylibs, GN's). *@cache is the cache directory, found on
+ * first use (pm_malloc'd, the caller frees it; NULL to start). -ENOMEM only.
+ */
+int pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struct pm_crate *c,
+                          char **cache, struct pm_error *err);
+
+/*
  * Build the proc macros of @g (the graph just parsed for @q) that name no dylib yet, through
  * their adapter's build_plan/build_parse, unless the project sets "build_proc_macros": false or
  * the adapter has no build step. Each built dylib is set from the tool's report and
  * g->dylibs_built is set (pm__dylibs_cache() then copies them); a target that failed or was
  * missing from the report keeps no dylib and gets a note naming it and the first error line
  * (either replaces the note the parse left on the crate, which said it was not built).
- * Before pm__dylibs_cache(), in both the one-shot refresh and the daemon's worker. With @gn, a
- * GN graph gets its missing files and proc macros built by ninja (pm_procmacro_build_sync(),
- * generated files even with "build_proc_macros": false). PM_ECONFIG or -ENOMEM only: a failing
- * tool never fails the answer.
+ * Before pm__dylibs_cache(), in both the one-shot refresh and the daemon's worker (on its
+ * thread-pool thread, never the loop's). A GN graph instead gets its missing files and proc
+ * macros built by ninja (pm_procmacro_build_sync(), generated files even with
+ * "build_proc_macros": false), its dylibs copied to the cache there. PM_ECONFIG or -ENOMEM only:
+ * a failing tool never fails the answer.
  */
-int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, bool gn,
-                          struct pm_error *err);
+int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err);
 
 /* What pm__parse_apply() is asked, and what it reports. */
 struct pm__parse_apply {
         bool stamp;           /* in: an unscoped query skips parse and apply when its input stamp
                                * is fresh, and stores the new one (the one-shot commands) */
         bool want_gen_before; /* in: read the model's generation just before the apply */
-        bool build_gn;        /* in: build what a GN graph names but is missing (the one-shot
-                               * commands) */
         bool have_gen_before; /* out: gen_before was read */
         uint64_t gen_before;
         double parse_ms; /* out: parse, proc macros and dylib cache; 0 when skipped */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel export` on the GN example: the output passes the strict validator, every crate
  * type-checks with bare rustc, and it equals GN's own export except where GN is wrong. */
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -15,6 +16,26 @@
 #include "validate.h"
 
 static struct cli_fx fx;
+
+/* @ours is a file under the cache's dylibs folder holding exactly @gns's bytes. */
+static void
+assert_cached_copy(const char *ours, const char *gns)
+{
+        char *dir = pm_test_strf("%s/projmodel/dylibs/", fx.cache);
+        FILE *a = fopen(ours, "rb"), *b = fopen(gns, "rb");
+        int ca, cb;
+
+        cr_assert(strncmp(ours, dir, strlen(dir)) == 0, "'%s' is not under '%s'", ours, dir);
+        cr_assert(a && b, "cannot open '%s' or '%s'", ours, gns);
+        do {
+                ca = fgetc(a);
+                cb = fgetc(b);
+                cr_assert_eq(ca, cb, "'%s' is not a copy of '%s'", ours, gns);
+        } while (ca != EOF);
+        (void)fclose(a);
+        (void)fclose(b);
+        pm_free(dir);
+}
 
 static void
 setup_built(void)
@@ -216,8 +237,9 @@ Test(cli_export, equals_gn_export_except_where_gn_is_wrong)
                                  "edition of '%s'", gl);
                 cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(oc, "is_proc_macro")),
                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gc, "is_proc_macro")));
+                /* Ours is a content-addressed copy of GN's dylib (docs/build-integration.md). */
                 if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gc, "is_proc_macro")))
-                        cr_assert_str_eq(
+                        assert_cached_copy(
                                 cJSON_GetObjectItemCaseSensitive(oc, "proc_macro_dylib_path")
                                         ->valuestring,
                                 cJSON_GetObjectItemCaseSensitive(gc, "proc_macro_dylib_path")

@@ -158,6 +158,56 @@ Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_note_and_the_rest_is_s
         pm_free(lib);
 }
 
+/* The proc_macro_dylib_path served for describe_derive by a fresh export, pm_malloc'd. */
+static char *
+served_dylib(void)
+{
+        char *json = cli_fx_export(&fx, NULL), *path;
+        cJSON *p = cJSON_Parse(json);
+        const cJSON *d;
+
+        cr_assert(p, "%s", json);
+        d = cJSON_GetObjectItemCaseSensitive(crate_named(p, "describe_derive"),
+                                             "proc_macro_dylib_path");
+        cr_assert(cJSON_IsString(d), "describe_derive has no proc_macro_dylib_path");
+        path = pm_strdup(d->valuestring);
+        cJSON_Delete(p);
+        pm_free(json);
+        return path;
+}
+
+Test(cli_procmacro, the_dylib_served_is_a_cache_copy_a_rebuild_leaves_alone, .timeout = 900)
+{
+        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
+        char *dir = pm_test_strf("%s/projmodel/dylibs/", fx.cache);
+        char *first, *second, *src, *changed;
+        struct stat a, b;
+
+        first = served_dylib();
+        cr_assert(strncmp(first, dir, strlen(dir)) == 0, "'%s' is not under '%s'", first, dir);
+        cr_assert_eq(stat(first, &a), 0, "'%s' does not exist", first);
+        /* The proc macro changes: ninja rewrites GN's output in place, the served copy stays. */
+        src = pm_test_read_file(lib);
+        cr_assert(src);
+        changed = pm_test_strf("%s\nfn _added_by_the_test() -> u32 { 7 }\n", src);
+        cr_assert_eq(pm_test_write_file(lib, changed), 0);
+        second = served_dylib();
+        cr_assert_str_neq(first, second);
+        cr_assert(strncmp(second, dir, strlen(dir)) == 0, "'%s' is not under '%s'", second, dir);
+        cr_assert(is_file(second), "'%s' does not exist", second);
+        cr_assert_eq(stat(first, &b), 0, "'%s' was removed", first);
+        cr_assert_eq(a.st_ino, b.st_ino);
+        cr_assert_eq(a.st_size, b.st_size);
+        cr_assert_eq(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+        cr_assert_eq(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+        pm_free(first);
+        pm_free(second);
+        pm_free(src);
+        pm_free(changed);
+        pm_free(dir);
+        pm_free(lib);
+}
+
 /* `export` with PROJMODEL_TRACE: its stderr (pm_malloc'd). */
 static char *
 traced_export(void)

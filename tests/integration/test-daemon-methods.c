@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cjson/cJSON.h>
@@ -89,6 +90,35 @@ Test(daemon_methods, crate_for_file_and_rust_project)
         cr_assert_eq(pm_test_call_error(c, "projmodel/crateForFile", "{}"), PM_EPARAMS);
         pm_free(file);
         pm_free(bf);
+        pm_client_free(c);
+}
+
+/* The daemon builds GN proc macros on its worker: once started, on a tree that was never built,
+ * the dylib it serves exists, as a content-addressed copy in its cache directory. */
+Test(daemon_methods, rust_project_serves_a_built_proc_macro_dylib)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *dir = pm_test_strf("%s/projmodel/dylibs/", d.cache);
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", NULL), *crate;
+        struct stat st;
+        int n = 0;
+
+        cJSON_ArrayForEach(crate, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates"))
+        {
+                const cJSON *dy = cJSON_GetObjectItem(crate, "proc_macro_dylib_path");
+
+                if (!cJSON_IsTrue(cJSON_GetObjectItem(crate, "is_proc_macro")))
+                        continue;
+                cr_assert(cJSON_IsString(dy), "a proc macro without proc_macro_dylib_path");
+                cr_assert(strncmp(dy->valuestring, dir, strlen(dir)) == 0, "'%s' not under '%s'",
+                          dy->valuestring, dir);
+                cr_assert_eq(stat(dy->valuestring, &st), 0, "'%s' does not exist", dy->valuestring);
+                cr_assert(S_ISREG(st.st_mode));
+                n++;
+        }
+        cr_assert_gt(n, 0, "no proc macro served");
+        cJSON_Delete(r);
+        pm_free(dir);
         pm_client_free(c);
 }
 
