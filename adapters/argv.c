@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Building argv arrays and releasing plans and build reports for the adapters, the entries of
- * their watch_skip() lists, and the one step of a build_plan() that reports through a file (and
- * the dylib test its build_parse() applies). */
+/* Building argv arrays and releasing plans, build and check reports for the adapters, the
+ * entries of their watch_skip() lists, and the one step of a plan that reports through a file
+ * (and the dylib test build_parse() applies). */
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -168,4 +168,16 @@ pm__adapter_is_dylib(const char *path)
         return (n > 3 && strcmp(path + n - 3, ".so") == 0) ||
                (n > 6 && strcmp(path + n - 6, ".dylib") == 0) ||
                (n > 4 && strcmp(path + n - 4, ".dll") == 0);
+}
+
+void
+pm_check_report_release(struct pm_check_report *report)
+{
+        if (!report)
+                return;
+        pm_argv_free(report->files);
+        pm_free(report->base);
+        pm_free(report->external_base);
+        pm_free(report->error);
+        memset(report, 0, sizeof(*report));
 }

@@ -132,18 +132,26 @@ out:
         return r;
 }
 
-static int absolutize_diagnostic(cJSON *diag, const char *base, bool *is_error);
+struct bases;
+static int absolutize_diagnostic(cJSON *diag, const struct bases *b, bool *is_error);
+
+/* Where to make relative file names absolute. */
+struct bases {
+        const char *base;
+        const char *external; /* for "external/...", or NULL */
+};
 
 /* One span (and its macro expansion's spans) with an absolute file_name. */
 static int
-absolutize_span(cJSON *span, const char *base)
+absolutize_span(cJSON *span, const struct bases *b)
 {
         cJSON *f = cJSON_GetObjectItemCaseSensitive(span, "file_name");
         cJSON *exp = cJSON_GetObjectItemCaseSensitive(span, "expansion");
 
         if (cJSON_IsString(f) && f->valuestring[0] && !pm_path_is_absolute(f->valuestring) &&
             f->valuestring[0] != '<') {
-                char *abs = pm_path_normalize(NULL, base, f->valuestring);
+                bool ext = b->external && strncmp(f->valuestring, "external/", 9) == 0;
+                char *abs = pm_path_normalize(NULL, ext ? b->external : b->base, f->valuestring);
 
                 if (!abs)
                         return -ENOMEM;
@@ -158,16 +166,16 @@ absolutize_span(cJSON *span, const char *base)
                 cJSON *s = cJSON_GetObjectItemCaseSensitive(exp, "span");
                 cJSON *d = cJSON_GetObjectItemCaseSensitive(exp, "def_site_span");
 
-                if (cJSON_IsObject(s) && absolutize_span(s, base) < 0)
+                if (cJSON_IsObject(s) && absolutize_span(s, b) < 0)
                         return -ENOMEM;
-                if (cJSON_IsObject(d) && absolutize_span(d, base) < 0)
+                if (cJSON_IsObject(d) && absolutize_span(d, b) < 0)
                         return -ENOMEM;
         }
         return 0;
 }
 
 static int
-absolutize_diagnostic(cJSON *diag, const char *base, bool *is_error)
+absolutize_diagnostic(cJSON *diag, const struct bases *b, bool *is_error)
 {
         cJSON *spans = cJSON_GetObjectItemCaseSensitive(diag, "spans");
         cJSON *children = cJSON_GetObjectItemCaseSensitive(diag, "children");
@@ -178,21 +186,22 @@ absolutize_diagnostic(cJSON *diag, const char *base, bool *is_error)
                 *is_error = true;
         cJSON_ArrayForEach(e, spans)
         {
-                if (cJSON_IsObject(e) && absolutize_span(e, base) < 0)
+                if (cJSON_IsObject(e) && absolutize_span(e, b) < 0)
                         return -ENOMEM;
         }
         cJSON_ArrayForEach(e, children)
         {
-                if (cJSON_IsObject(e) && absolutize_diagnostic(e, base, NULL) < 0)
+                if (cJSON_IsObject(e) && absolutize_diagnostic(e, b, NULL) < 0)
                         return -ENOMEM;
         }
         return 0;
 }
 
 int
-pm_check_diagnostic_line(const char *line, size_t len, const char *base, struct pm_strbuf *out,
-                         bool *ret_error)
+pm_check_diagnostic_line(const char *line, size_t len, const char *base, const char *external_base,
+                         struct pm_strbuf *out, bool *ret_error)
 {
+        const struct bases b = { .base = base, .external = external_base };
         cJSON *root = cJSON_ParseWithLength(line, len), *diag = NULL, *reason;
         char *s = NULL;
         bool error = false;
@@ -211,7 +220,7 @@ pm_check_diagnostic_line(const char *line, size_t len, const char *base, struct 
                 /* JSON, but neither cargo's nor a diagnostic (an artifact notice): not ours. */
                 goto out;
         }
-        if (cJSON_IsObject(diag) && absolutize_diagnostic(diag, base, &error) < 0) {
+        if (cJSON_IsObject(diag) && absolutize_diagnostic(diag, &b, &error) < 0) {
                 r = -ENOMEM;
                 goto out;
         }

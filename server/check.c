@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel check|test|run` for one crate, per build system (docs/build-integration.md,
- * "Check-on-save and runnables"): GN through ninja's own commands, Cargo through cargo. */
+ * "Check-on-save and runnables"): GN through ninja's own commands, Cargo through cargo, Buck2
+ * through its [diag.json] subtarget, Bazel's check through its adapter (check-adapter.c). */
 #include "projmodel/check.h"
 
 #include <errno.h>
@@ -19,6 +20,8 @@
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
+
+#include "server-internal.h"
 
 void
 pm_check_result_release(struct pm_check_result *r)
@@ -415,7 +418,7 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
                 size_t n = nl ? (size_t)(nl - p) : strlen(p);
                 bool is_error = false;
 
-                r = pm_check_diagnostic_line(p, n, dir, &ret->out, &is_error);
+                r = pm_check_diagnostic_line(p, n, dir, NULL, &ret->out, &is_error);
                 if (r < 0) {
                         r = oom(err);
                         goto out;
@@ -667,7 +670,7 @@ cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
                 size_t n = nl ? (size_t)(nl - p) : strlen(p);
                 bool is_error = false;
 
-                r = pm_check_diagnostic_line(p, n, req->project->root, &ret->out, &is_error);
+                r = pm_check_diagnostic_line(p, n, req->project->root, NULL, &ret->out, &is_error);
                 if (r < 0) {
                         r = oom(err);
                         goto out;
@@ -798,7 +801,7 @@ buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
                 const char *nl = strchr(p, '\n');
                 size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
-                if (pm_check_diagnostic_line(p, n, req->project->root, &ret->out, NULL) < 0) {
+                if (pm_check_diagnostic_line(p, n, req->project->root, NULL, &ret->out, NULL) < 0) {
                         r = oom(err);
                         goto out;
                 }
@@ -820,6 +823,7 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
 {
         const struct pm_crate *c = req->crate;
         const char *bs = c->build_system;
+        const struct pm_adapter_ops *ops;
 
         pm_strbuf_init(&ret->out);
         pm_strbuf_init(&ret->err);
@@ -838,6 +842,9 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
                 return cargo_do(cfg, req, ret, err);
         if (strcmp(bs, "buck2") == 0)
                 return buck2_do(cfg, req, ret, err);
+        ops = pm_adapter_find(bs);
+        if (req->action == PM_CHECK_CHECK && ops && ops->check_plan && ops->check_parse)
+                return pm__check_adapter(cfg, ops, req, ret, err);
         return pm_error_set(err, PM_EUNSUPPORTED,
                             "projmodel %s does not support %s yet (docs/build-integration.md)",
                             req->action == PM_CHECK_CHECK  ? "check"

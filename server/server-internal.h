@@ -21,6 +21,9 @@ struct pm_project;
 struct pm_error;
 struct pm_graph;
 struct pm_step;
+struct pm_adapter_ops;
+struct pm_check_request;
+struct pm_check_result;
 
 /*
  * Every limit on outside input the daemon enforces. Going over one is an error
@@ -172,6 +175,14 @@ struct pm__spawn;
  * stdout (truncated, never killed for it): for `projmodel check|test|run`, whose output is the
  * compiler's or the test's own (server/check.c). */
 #define PM__SPAWN_CAPTURE 2u
+
+/*
+ * `projmodel check` of @req through @ops->check_plan and check_parse (server/check-adapter.c):
+ * as pm_check_run().
+ */
+int pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                      const struct pm_check_request *req, struct pm_check_result *ret,
+                      struct pm_error *err);
 
 /* @argv joined by spaces into @buf, shortened with "..." to fit. */
 void pm__tool_command_line(char *const *argv, char *buf, size_t size);

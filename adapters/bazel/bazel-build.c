@@ -74,9 +74,8 @@ out:
         return r;
 }
 
-/* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". */
-static const char *
-plain_label(const char *l)
+const char *
+pm__bazel_plain_label(const char *l)
 {
         if (strncmp(l, "@@//", 4) == 0)
                 return l + 2;
@@ -164,19 +163,15 @@ completed_dylib(const struct events *e, const cJSON *completed)
         return NULL;
 }
 
-/*
- * Why @label failed, from the progress events' stderr: the first compiler "error" line after
- * Bazel's "ERROR: ..." line naming the target, else that line itself. pm_malloc'd, or NULL.
- */
-static char *
-progress_error(const struct events *e, const char *label)
+char *
+pm__bazel_progress_error(cJSON *const *ev, size_t n, const char *label)
 {
         const char *bazel_line = NULL;
         size_t bazel_len = 0;
 
-        for (size_t i = 0; i < e->n; i++) {
+        for (size_t i = 0; i < n; i++) {
                 const cJSON *err = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(e->ev[i], "progress"), "stderr");
+                        cJSON_GetObjectItemCaseSensitive(ev[i], "progress"), "stderr");
                 const char *p;
 
                 if (!cJSON_IsString(err))
@@ -229,10 +224,56 @@ read_target(const struct events *e, const cJSON *ev, const char *label, struct p
                 b->error = pm_strdup("no dylib among the target's outputs");
                 return b->error ? 0 : -ENOMEM;
         }
-        b->error = progress_error(e, label);
+        b->error = pm__bazel_progress_error(e->ev, e->n, label);
         if (!b->error)
                 b->error = pm_strdup("build failed");
         return b->error ? 0 : -ENOMEM;
+}
+
+int
+pm__bazel_events_read(const struct pm_blob *blob, cJSON ***ret_events, size_t *ret_n,
+                      struct pm_error *err)
+{
+        const char *p, *end = blob->data + blob->len;
+        cJSON **ev = NULL;
+        size_t n = 0, line_no = 0;
+        int r = 0;
+
+        for (p = blob->data; p < end; p = memchr(p, '\n', (size_t)(end - p)), p = p ? p + 1 : end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                cJSON *one, **grown;
+
+                line_no++;
+                if (len == 0)
+                        continue;
+                one = cJSON_ParseWithLength(p, len);
+                if (!one || !cJSON_IsObject(one)) {
+                        cJSON_Delete(one);
+                        r = pm_error_set(err, PM_EBADTOOLOUTPUT,
+                                         "%s:%zu: not a build event (one JSON object a line)",
+                                         blob->origin, line_no);
+                        goto out;
+                }
+                grown = pm_realloc(ev, (n + 1) * sizeof(*ev));
+                if (!grown) {
+                        cJSON_Delete(one);
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                ev = grown;
+                ev[n++] = one;
+                if (!nl)
+                        break;
+        }
+        *ret_events = pm_steal_ptr(&ev);
+        *ret_n = n;
+        n = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                cJSON_Delete(ev[i]);
+        pm_free(ev);
+        return r;
 }
 
 int
@@ -240,42 +281,16 @@ pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                       struct pm_build_report *ret_report, struct pm_error *err)
 {
         struct events e = { 0 };
-        const char *p, *end;
-        size_t line_no = 0, n = 0;
-        int r = -ENOMEM;
+        size_t n = 0;
+        int r;
 
         (void)q;
         if (n_outputs < 1)
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "bazel build: no build event file");
-        end = outputs[0].data + outputs[0].len;
-        for (p = outputs[0].data; p < end;
-             p = memchr(p, '\n', (size_t)(end - p)), p = p ? p + 1 : end) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-                cJSON *ev;
-                cJSON **grown;
-
-                line_no++;
-                if (len == 0)
-                        continue;
-                ev = cJSON_ParseWithLength(p, len);
-                if (!ev || !cJSON_IsObject(ev)) {
-                        cJSON_Delete(ev);
-                        r = pm_error_set(err, PM_EBADTOOLOUTPUT,
-                                         "%s:%zu: not a build event (one JSON object a line)",
-                                         outputs[0].origin, line_no);
-                        goto out;
-                }
-                grown = pm_realloc(e.ev, (e.n + 1) * sizeof(*e.ev));
-                if (!grown) {
-                        cJSON_Delete(ev);
-                        goto out;
-                }
-                e.ev = grown;
-                e.ev[e.n++] = ev;
-                if (!nl)
-                        break;
-        }
+        r = pm__bazel_events_read(&outputs[0], &e.ev, &e.n, err);
+        if (r < 0)
+                return r;
+        r = -ENOMEM;
         ret_report->items = pm_calloc(e.n + 1, sizeof(*ret_report->items));
         if (!ret_report->items)
                 goto out;
@@ -288,12 +303,12 @@ pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                         continue;
                 for (size_t j = 0; j < n; j++)
                         seen |= strcmp(ret_report->items[j].label,
-                                       plain_label(label->valuestring)) == 0;
+                                       pm__bazel_plain_label(label->valuestring)) == 0;
                 if (seen)
                         continue;
                 n++;
                 ret_report->n = n;
-                if (read_target(&e, e.ev[i], plain_label(label->valuestring),
+                if (read_target(&e, e.ev[i], pm__bazel_plain_label(label->valuestring),
                                 &ret_report->items[n - 1]) < 0)
                         goto out;
         }

@@ -13,6 +13,7 @@
 
 struct pm_blob;
 struct pm_build_report;
+struct pm_check_report;
 struct pm_plan;
 struct pm_error;
 struct pm_graph;
@@ -47,6 +48,9 @@ struct pm__bazel_settings {
         enum pm__bazel_query query;
         const char *default_edition; /* edition of crates without one, default "2021" */
         const char *pattern;         /* the target pattern, default "//..." */
+        /* The package of rules_rust's build settings (error_format, rustc_output_diagnostics),
+         * default "@rules_rust//rust/settings" */
+        const char *rules_rust_settings;
 };
 
 /*
@@ -90,6 +94,30 @@ int pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                          struct pm_error *err);
 int pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                           struct pm_build_report *ret_report, struct pm_error *err);
+
+/* The adapter's check_plan and check_parse (bazel-check.c). */
+int pm__bazel_check_plan(const struct pm_query *q, const char *label, struct pm_plan *ret_plan,
+                         struct pm_error *err);
+int pm__bazel_check_parse(const struct pm_query *q, const char *label,
+                          const struct pm_blob *outputs, size_t n_outputs,
+                          struct pm_check_report *ret_report, struct pm_error *err);
+
+/*
+ * The build events of @blob (a --build_event_json_file: one JSON object a line) into
+ * *ret_events (*ret_n of them), each freed by the caller with cJSON_Delete() and the array with
+ * pm_free(). A line that is not an object is PM_EBADTOOLOUTPUT naming @blob's origin and line.
+ */
+int pm__bazel_events_read(const struct pm_blob *blob, cJSON ***ret_events, size_t *ret_n,
+                          struct pm_error *err);
+
+/* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". Borrowed. */
+const char *pm__bazel_plain_label(const char *l);
+
+/*
+ * Why @label failed, from the progress events' stderr: the first compiler "error" line after
+ * Bazel's "ERROR: ..." line naming the target, else that line itself. pm_malloc'd, or NULL.
+ */
+char *pm__bazel_progress_error(cJSON *const *ev, size_t n, const char *label);
 
 /* ---- the jsonproto parser's private context (parse.c, label.c, attr.c, collect.c, crate.c) ----
  */

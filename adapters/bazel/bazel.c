@@ -109,6 +109,16 @@ pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings *ret
                 r = config_error(cfg, "bazel.pattern", "must not be empty", err);
                 goto out;
         }
+        r = pm_config_get_string(cfg, section, "rules_rust_settings", "@rules_rust//rust/settings",
+                                 &s.rules_rust_settings, err);
+        if (r < 0)
+                goto out;
+        if (!strstr(s.rules_rust_settings, "//")) {
+                r = config_error(cfg, "bazel.rules_rust_settings",
+                                 "must be a package label such as \"@rules_rust//rust/settings\"",
+                                 err);
+                goto out;
+        }
         r = pm_config_get_string(cfg, section, "output_base", NULL, &output_base, err);
         if (r < 0)
                 goto out;
@@ -465,8 +475,8 @@ watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
 
 /* The "bazel" section's keys (pm_adapter_resolve_config checks them). */
 static const char *const config_keys[] = {
-        "command",         "startup_flags", "flags",       "query",
-        "default_edition", "pattern",       "output_base", NULL,
+        "command",     "startup_flags",       "flags", "query", "default_edition", "pattern",
+        "output_base", "rules_rust_settings", NULL,
 };
 
 const struct pm_adapter_ops pm__adapter_bazel = {
@@ -480,4 +490,6 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .config_keys = config_keys,
         .build_plan = pm__bazel_build_plan,
         .build_parse = pm__bazel_build_parse,
+        .check_plan = pm__bazel_check_plan,
+        .check_parse = pm__bazel_check_parse,
 };

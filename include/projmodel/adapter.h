@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 4
+#define PM_ADAPTER_OPS_VERSION 5
 #define PM_PLAN_MAX_STEPS      4
 
 /*
@@ -69,6 +69,21 @@ struct pm_build_report {
 };
 
 void pm_build_report_release(struct pm_build_report *report);
+
+/*
+ * What a check build reported (check_parse): the files holding the compiler's JSON diagnostics
+ * (one per line, other lines ignored) and how to make their relative file names absolute.
+ * Owned by the caller; release with pm_check_report_release().
+ */
+struct pm_check_report {
+        char **files;        /* absolute, NULL-terminated (possibly empty) */
+        char *base;          /* directory of relative file names (the project root) */
+        char *external_base; /* directory of "external/..." file names, or NULL */
+        char *error;         /* when the build failed and no compiler ran for the crate (a
+                              * BUILD error, an unknown label): the tool's first error line */
+};
+
+void pm_check_report_release(struct pm_check_report *report);
 
 /* The bytes one step produced (borrowed from whoever ran it). */
 struct pm_blob {
@@ -169,6 +184,22 @@ struct pm_adapter_ops {
         int (*build_parse)(const struct pm_query *q, const struct pm_blob *outputs,
                            size_t n_outputs, struct pm_build_report *ret_report,
                            struct pm_error *err);
+        /*
+         * (Version 5.) Check-on-save (`projmodel check`, docs/build-integration.md). NULL when
+         * server/check.c does it without the adapter.
+         *
+         * check_plan fills @ret_plan (zeroed by the caller) with the one command that builds
+         * @label (a model label of @q->project) with the compiler's JSON diagnostics kept, its
+         * report in the step's output_file, and a failed build with a report in
+         * ok_exit_codes. check_parse reads that report (@outputs: the output file's bytes)
+         * into @ret_report (zeroed by the caller). Malformed reports fail with
+         * PM_EBADTOOLOUTPUT naming the file.
+         */
+        int (*check_plan)(const struct pm_query *q, const char *label, struct pm_plan *ret_plan,
+                          struct pm_error *err);
+        int (*check_parse)(const struct pm_query *q, const char *label,
+                           const struct pm_blob *outputs, size_t n_outputs,
+                           struct pm_check_report *ret_report, struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

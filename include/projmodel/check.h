@@ -66,12 +66,14 @@ int pm_check_split_command(const char *line, char ***ret_env, char ***ret_argv,
 /*
  * One line of compiler output (@len bytes) as a diagnostic line for rust-analyzer, appended to
  * @out with its newline: a rustc JSON diagnostic, or a cargo `compiler-message` around one, with
- * each span's file_name (children and macro expansions included) made absolute against @base.
+ * each span's file_name (children and macro expansions included) made absolute against @base,
+ * or against @external_base (may be NULL) for names under "external/" (Bazel's external
+ * repositories, which live under its output base).
  * Other cargo JSON messages are copied unchanged. Returns 1 when a line was appended, 0 when
  * @line is not JSON (the caller keeps it for stderr), -ENOMEM. *ret_error (may be NULL) is set
  * when the line is an error-level diagnostic.
  */
-int pm_check_diagnostic_line(const char *line, size_t len, const char *base, struct pm_strbuf *out,
-                             bool *ret_error);
+int pm_check_diagnostic_line(const char *line, size_t len, const char *base,
+                             const char *external_base, struct pm_strbuf *out, bool *ret_error);
 
 #endif

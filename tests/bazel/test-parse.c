@@ -603,3 +603,102 @@ Test(bazel_parse, folded_test_deps_never_make_a_cycle)
         pm_free(t);
         pm_free(text);
 }
+
+/* check_plan: `bazel build` of the one label on the query's output base and flags, with the
+ * rules_rust settings of the configured package and the event file as its report. */
+Test(bazel_parse, check_plan)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = { .config = NULL, .project = NULL };
+        char *ob = pm_test_strf("--output_base=%s", ws.ob);
+        struct pm_plan p = { 0 };
+        struct pm_error err;
+        char **a;
+
+        write_settings("\"output_base\": \"../ob\", \"flags\": [\"--config=ide\"], "
+                       "\"rules_rust_settings\": \"//rust/settings\"");
+        q.config = ws.cfg;
+        q.project = &ws.cfg->projects[0];
+        pm_error_init(&err);
+        cr_assert_eq(ops->check_plan(&q, "//lib/util:util", &p, &err), 0, "%s", err.msg);
+        a = p.steps[0].argv;
+        cr_assert_eq(p.n_steps, 1);
+        cr_assert_str_eq(a[0], "bazel");
+        cr_assert_str_eq(a[1], ob);
+        cr_assert_str_eq(a[2], "build");
+        cr_assert(has_arg(a, "--config=ide"));
+        cr_assert(has_arg(a, "--output_groups=+rustc_output"));
+        cr_assert(has_arg(a, "--//rust/settings:error_format=json"));
+        cr_assert(has_arg(a, "--//rust/settings:rustc_output_diagnostics=true"));
+        cr_assert_str_eq(a[argc(a) - 2], "--");
+        cr_assert_str_eq(a[argc(a) - 1], "//lib/util:util");
+        cr_assert(strstr(p.steps[0].output_file, "/bazel-check-events-"));
+        cr_assert(exit_code_ok(&p.steps[0], 1), "a compile error still writes the events");
+        pm_plan_release(&p);
+        write_settings("\"rules_rust_settings\": \"rules_rust\"");
+        q.config = ws.cfg;
+        q.project = &ws.cfg->projects[0];
+        cr_assert_neq(ops->check_plan(&q, "//lib/util:util", &p, &err), 0);
+        pm_free(ob);
+}
+
+static int
+check_parse(const char *events, struct pm_check_report *rep, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = { .config = ws.cfg, .project = &ws.cfg->projects[0] };
+        struct pm_blob b = { .data = events, .len = strlen(events), .origin = "events.json" };
+
+        memset(rep, 0, sizeof(*rep));
+        pm_error_init(err);
+        return ops->check_parse(&q, "//a:b", &b, 1, rep, err);
+}
+
+/* check_parse: the stderr of each failed action, the rustc_output files of the built target
+ * (through nested file sets), an error line when nothing compiled, a malformed line located. */
+Test(bazel_parse, check_parse_names_the_diagnostics_files)
+{
+        const char *failed =
+                "{\"id\":{\"progress\":{}},\"progress\":{\"stderr\":\"ERROR: /r/a/BUILD:1:1: "
+                "Compiling //a:b failed\\n\"}}\n"
+                "{\"id\":{\"actionCompleted\":{\"label\":\"//a:c\"}},\"action\":{\"success\":"
+                "false,\"exitCode\":1,\"stderr\":{\"uri\":\"file:///ob/stderr-2\"}}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//a:b\"}},\"completed\":{}}\n";
+        const char *built =
+                "{\"id\":{\"namedSet\":{\"id\":\"1\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/b.rustc-output\"}]}}\n"
+                "{\"id\":{\"namedSet\":{\"id\":\"2\"}},\"namedSetOfFiles\":{\"fileSets\":[{\"id\":"
+                "\"1\"}]}}\n"
+                "{\"id\":{\"namedSet\":{\"id\":\"0\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/libb.rlib\"}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"@//a:b\"}},\"completed\":{\"success\":"
+                "true,\"outputGroup\":[{\"name\":\"default\",\"fileSets\":[{\"id\":\"0\"}]},"
+                "{\"name\":\"rustc_output\",\"fileSets\":[{\"id\":\"2\"}]}]}}\n";
+        const char *broken = "{\"id\":{\"progress\":{}},\"progress\":{\"stderr\":\"ERROR: "
+                             "/r/a/BUILD:3:1: no such target '//a:b'\\n\"}}\n"
+                             "{\"id\":{\"targetCompleted\":{\"label\":\"//a:b\"}},\"completed\":"
+                             "{}}\n";
+        struct pm_check_report rep;
+        struct pm_error err;
+
+        cr_assert_eq(check_parse(failed, &rep, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(rep.files[0], "/ob/stderr-2");
+        cr_assert_null(rep.files[1]);
+        cr_assert_null(rep.error, "a compile failed: its diagnostics say why");
+        cr_assert_str_eq(rep.base, ws.root);
+        cr_assert_str_eq(rep.external_base, ws.ob);
+        pm_check_report_release(&rep);
+
+        cr_assert_eq(check_parse(built, &rep, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(rep.files[0], "/ob/b.rustc-output");
+        cr_assert_null(rep.files[1], "only the rustc_output group");
+        pm_check_report_release(&rep);
+
+        cr_assert_eq(check_parse(broken, &rep, &err), 0, "%s", err.msg);
+        cr_assert_null(rep.files[0]);
+        cr_assert_str_eq(rep.error, "ERROR: /r/a/BUILD:3:1: no such target '//a:b'");
+        pm_check_report_release(&rep);
+
+        cr_assert_eq(check_parse("{\"id\":{}}\nnot json\n", &rep, &err), PM_EBADTOOLOUTPUT);
+        cr_assert(strstr(err.msg, "events.json:2"), "%s", err.msg);
+}

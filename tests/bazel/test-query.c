@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
 #include "projmodel/adapter.h"
@@ -207,11 +208,79 @@ Test(bazel_query, bad_command_fails)
         pm_free(json);
 }
 
+/*
+ * Run the flycheck runnable of the exported project @json as rust-analyzer does (program, cwd
+ * verbatim; {label} and {saved_file} filled) for @label and @file. Asserts it exits 0 and that
+ * every stdout line is a rustc diagnostic with absolute file names; returns how many
+ * error-level diagnostics have their primary span at @file line @line (@line 0: anywhere).
+ */
+static int
+flycheck(const char *json, const char *label, const char *file, int line)
+{
+        cJSON *p = cJSON_Parse(json), *r, *a, *l;
+        const cJSON *fc = NULL;
+        const char *argv[8];
+        char *out = NULL, *errout = NULL;
+        size_t n = 0;
+        int status, errors = 0;
+
+        cr_assert_not_null(p);
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(p, "runnables"))
+        {
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "kind")->valuestring, "flycheck") ==
+                    0)
+                        fc = r;
+        }
+        cr_assert_not_null(fc, "no flycheck runnable");
+        argv[n++] = cJSON_GetObjectItemCaseSensitive(fc, "program")->valuestring;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(fc, "args"))
+        {
+                cr_assert_lt(n, 7);
+                argv[n++] = strcmp(a->valuestring, "{label}") == 0        ? label
+                            : strcmp(a->valuestring, "{saved_file}") == 0 ? file
+                                                                          : a->valuestring;
+        }
+        argv[n] = NULL;
+        status = pm_test_run(argv, cJSON_GetObjectItemCaseSensitive(fc, "cwd")->valuestring, NULL,
+                             NULL, &out, &errout);
+        cr_assert_eq(status, 0, "flycheck %s: %s", label, errout);
+        for (const char *q = out; *q;) {
+                const char *nl = strchr(q, '\n');
+                cJSON *d = cJSON_ParseWithLength(q, nl ? (size_t)(nl - q) : strlen(q));
+                const cJSON *sp;
+
+                cr_assert(cJSON_IsObject(d), "not a JSON line in: %s", out);
+                l = cJSON_GetObjectItemCaseSensitive(d, "level");
+                cJSON_ArrayForEach(sp, cJSON_GetObjectItemCaseSensitive(d, "spans"))
+                {
+                        const char *f =
+                                cJSON_GetObjectItemCaseSensitive(sp, "file_name")->valuestring;
+
+                        cr_assert(f[0] == '/', "relative file_name %s", f);
+                        errors +=
+                                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "is_primary")) &&
+                                strcmp(l->valuestring, "error") == 0 &&
+                                (line == 0 ||
+                                 (strcmp(f, file) == 0 &&
+                                  cJSON_GetObjectItemCaseSensitive(sp, "line_start")->valueint ==
+                                          line));
+                }
+                cJSON_Delete(d);
+                q = nl ? nl + 1 : q + strlen(q);
+        }
+        pm_free(out);
+        pm_free(errout);
+        cJSON_Delete(p);
+        return errors;
+}
+
 /* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds
  * the proc macro with `bazel build` on the query's output base and names the copy in the cache;
  * the result passes the strict validator and a rustc type-check of every crate loading exactly
- * that dylib. Then the proc macro is broken: it is served without a dylib, with a note naming
- * the target and rustc's first error line, and the rest is served. */
+ * that dylib. Its flycheck runnable (`projmodel check` through `bazel build` with the stand-in's
+ * rules_rust settings, on the same output base) reports nothing on a clean crate and a type
+ * error at its file and line. Then the proc macro is broken: it is served without a dylib, with
+ * a note naming the target and rustc's first error line, and the rest is served. */
 Test(bazel_query, example_exports_a_valid_project)
 {
         char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
@@ -220,16 +289,19 @@ Test(bazel_query, example_exports_a_valid_project)
         char *cache = pm_test_strf("%s/cache", ws.tmp);
         char *cfgpath = pm_test_strf("%s/.projmodel.json", root);
         char *json = pm_test_strf("{\"build_system\": \"bazel\", \"cache_dir\": \"%s\", "
-                                  "\"bazel\": {\"output_base\": \"%s\"}}\n",
+                                  "\"bazel\": {\"output_base\": \"%s\", "
+                                  "\"rules_rust_settings\": \"//rust/settings\"}}\n",
                                   cache, ob);
-        char *db = pm_test_strf("%s/model.db", ws.tmp);
         char *db2 = pm_test_strf("%s/model2.db", ws.tmp);
         char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
         char *macro = pm_test_strf("%s/lib/describe_derive/lib.rs", root);
         char *cached = pm_test_strf("\"proc_macro_dylib_path\":\"%s/dylibs/", cache);
         char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
-        const char *argv[] = { pm_test_projmodel(), "export", "--root", root, "--db", db,
-                               "--output",          out,      NULL };
+        char *config_rs = pm_test_strf("%s/lib/config/src/lib.rs", root);
+        /* The default model (in cache_dir): the one the flycheck runnable finds. */
+        const char *argv[] = {
+                pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
+        };
         const char *argv2[] = { pm_test_projmodel(), "export", "--root", root, "--db", db2,
                                 "--output",          out,      NULL };
         const char *dump[] = { pm_test_projmodel(),
@@ -249,6 +321,25 @@ Test(bazel_query, example_exports_a_valid_project)
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0) {
+                int line;
+
+                text = pm_test_read_file(out);
+                cr_assert_not_null(text);
+                cr_assert_eq(flycheck(text, "//lib/config:config", config_rs, 0), 0);
+                old = pm_test_read_file(config_rs);
+                cr_assert_not_null(old);
+                report = pm_test_strf("%s\npub fn broken() -> u32 { \"x\" }\n", old);
+                cr_assert_eq(pm_test_write_file(config_rs, report), 0);
+                line = 0;
+                for (const char *c = report; *c; c++)
+                        line += *c == '\n';
+                cr_assert_eq(flycheck(text, "//lib/config:config", config_rs, line), 1,
+                             "a type error at %s:%d", config_rs, line);
+                cr_assert_eq(pm_test_write_file(config_rs, old), 0);
+                pm_free(report);
+                report = NULL;
+                pm_free(old);
+                pm_free(text);
                 /* Broken on the same warm output base: only the proc macro is rebuilt. */
                 old = pm_test_read_file(macro);
                 cr_assert_not_null(old);
@@ -285,6 +376,8 @@ Test(bazel_query, example_exports_a_valid_project)
         /* Each build's event file was removed once read, the failed build's too. */
         left = pm_test_find_prefix(cache, "bazel-build-events-");
         cr_assert_null(left, "%s/%s left behind", cache, left);
+        left = pm_test_find_prefix(cache, "bazel-check-events-");
+        cr_assert_null(left, "%s/%s left behind by the checks", cache, left);
         pm_free(report);
         pm_free(text);
         pm_free(dumped);
@@ -295,10 +388,10 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(cache);
         pm_free(cfgpath);
         pm_free(json);
-        pm_free(db);
         pm_free(db2);
         pm_free(out);
         pm_free(macro);
         pm_free(cached);
         pm_free(shutdown_ob);
+        pm_free(config_rs);
 }

@@ -606,7 +606,8 @@ Test(check_util, diagnostic_paths_become_absolute_at_every_depth)
                 "\"note\",\"spans\":[{\"file_name\":\"d.rs\"}],\"children\":[]}]}";
         cJSON *j;
 
-        cr_assert_eq(pm_check_diagnostic_line(line, strlen(line), "/r/out", &out, &is_error), 1);
+        cr_assert_eq(pm_check_diagnostic_line(line, strlen(line), "/r/out", NULL, &out, &is_error),
+                     1);
         cr_assert(is_error);
         j = cJSON_Parse(out.buf);
         cr_assert(j);
@@ -615,7 +616,14 @@ Test(check_util, diagnostic_paths_become_absolute_at_every_depth)
                   "%s", out.buf);
         cJSON_Delete(j);
         pm_strbuf_reset(&out);
-        cr_assert_eq(pm_check_diagnostic_line("warning: plain text", 19, "/r", &out, NULL), 0);
+        cr_assert_eq(pm_check_diagnostic_line("warning: plain text", 19, "/r", NULL, &out, NULL),
+                     0);
         cr_assert_eq(out.len, 0);
+        /* Bazel: "external/..." lives under the output base, everything else under the root. */
+        line = "{\"message\":\"m\",\"level\":\"error\",\"spans\":[{\"file_name\":\"external/"
+               "x/lib.rs\"},{\"file_name\":\"a/b.rs\"}],\"children\":[]}";
+        cr_assert_eq(pm_check_diagnostic_line(line, strlen(line), "/ws", "/ob", &out, NULL), 1);
+        cr_assert(strstr(out.buf, "\"/ob/external/x/lib.rs\"") && strstr(out.buf, "\"/ws/a/b.rs\""),
+                  "%s", out.buf);
         pm_strbuf_release(&out);
 }

@@ -5,6 +5,8 @@ Deliberately small: no toolchains, no build scripts, no transitions (proc macros
 the host, which is also the target here).
 """
 
+load("//rust/settings:settings.bzl", "SettingInfo")
+
 RustCrate = provider(fields = ["name", "out", "transitive_outs"])
 
 # What a rust_test with crate = ... needs of its library.
@@ -44,6 +46,10 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
         args.add("--test")
     args.add("--edition", ctx.attr.edition or "2021")
     args.add("-o", out)
+    error_format = ctx.attr._error_format[SettingInfo].value
+    if error_format not in ["human", "json"]:
+        fail("//rust/settings:error_format must be human or json, not %s" % error_format)
+    args.add("--error-format=" + error_format)
     for f in ctx.attr.crate_features:
         args.add("--cfg", 'feature="%s"' % f)
     args.add_all(ctx.attr.rustc_flags)
@@ -61,23 +67,44 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
         "export %s='%s'; " % (k, v.replace("'", "'\\''"))
         for k, v in ctx.attr.rustc_env.items()
     ])
+    outputs = [out]
+    command = exports + 'exec rustc "$@"'
+    rustc_output = None
+    if ctx.attr._rustc_output_diagnostics[SettingInfo].value:
+        # As rules_rust's process wrapper: rustc's diagnostics also go to a file of their own
+        # (the rustc_output output group), so a cached build still has them.
+        rustc_output = ctx.actions.declare_file(ctx.label.name + ".rustc-output")
+        outputs.append(rustc_output)
+        command = (exports + 'rustc "$@" 2>"%s"; s=$?; cat "%s" >&2; exit $s' %
+                   (rustc_output.path, rustc_output.path))
     ctx.actions.run_shell(
-        command = exports + 'exec rustc "$@"',
+        command = command,
         arguments = [args],
         inputs = depset(srcs, transitive = [dep_outs]),
-        outputs = [out],
+        outputs = outputs,
         use_default_shell_env = True,
         mnemonic = "Rustc",
         progress_message = "Compiling Rust crate %s" % ctx.label,
     )
-    return name, out, dep_outs
+    return name, out, dep_outs, rustc_output
+
+def _output_groups(rustc_output):
+    return OutputGroupInfo(rustc_output = depset([rustc_output] if rustc_output else []))
 
 def _library_impl(ctx, crate_type):
     deps = ctx.attr.deps + ctx.attr.proc_macro_deps
     root = _crate_root(ctx, "lib.rs")
-    name, out, dep_outs = _compile(ctx, crate_type, root, ctx.files.srcs, deps, _aliases(ctx))
+    name, out, dep_outs, rustc_output = _compile(
+        ctx,
+        crate_type,
+        root,
+        ctx.files.srcs,
+        deps,
+        _aliases(ctx),
+    )
     return [
         DefaultInfo(files = depset([out])),
+        _output_groups(rustc_output),
         RustCrate(name = name, out = out, transitive_outs = depset([out], transitive = [dep_outs])),
         _LibSources(srcs = ctx.files.srcs, deps = deps, root = root, aliases = _aliases(ctx)),
     ]
@@ -91,8 +118,8 @@ def _rust_proc_macro_impl(ctx):
 def _rust_binary_impl(ctx):
     deps = ctx.attr.deps + ctx.attr.proc_macro_deps
     root = _crate_root(ctx, "main.rs")
-    _, out, _ = _compile(ctx, "bin", root, ctx.files.srcs, deps, _aliases(ctx))
-    return [DefaultInfo(files = depset([out]), executable = out)]
+    _, out, _, rustc_output = _compile(ctx, "bin", root, ctx.files.srcs, deps, _aliases(ctx))
+    return [DefaultInfo(files = depset([out]), executable = out), _output_groups(rustc_output)]
 
 def _rust_test_impl(ctx):
     srcs = ctx.files.srcs
@@ -108,8 +135,8 @@ def _rust_test_impl(ctx):
         aliases = dict(lib.aliases, **aliases)
     else:
         root = _crate_root(ctx, "lib.rs")
-    _, out, _ = _compile(ctx, "bin", root, srcs, deps, aliases, test = True)
-    return [DefaultInfo(files = depset([out]), executable = out)]
+    _, out, _, rustc_output = _compile(ctx, "bin", root, srcs, deps, aliases, test = True)
+    return [DefaultInfo(files = depset([out]), executable = out), _output_groups(rustc_output)]
 
 _ATTRS = {
     "srcs": attr.label_list(allow_files = [".rs"]),
@@ -122,6 +149,8 @@ _ATTRS = {
     "crate_features": attr.string_list(),
     "rustc_flags": attr.string_list(),
     "rustc_env": attr.string_dict(),
+    "_error_format": attr.label(default = "//rust/settings:error_format"),
+    "_rustc_output_diagnostics": attr.label(default = "//rust/settings:rustc_output_diagnostics"),
 }
 
 rust_library = rule(implementation = _rust_library_impl, attrs = _ATTRS)

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel check` through the adapter's check_plan and check_parse (Bazel): run the one build
+ * command, read its report, print the diagnostics of the files the report names
+ * (docs/build-integration.md, "Check-on-save and runnables"). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/check.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
+
+#include "server-internal.h"
+
+/* Each line of @text a diagnostic for rust-analyzer on ret->out (others are dropped: a
+ * sandbox's or wrapper's chatter); *any_error when one is an error. */
+static int
+copy_diagnostics(const struct pm_strbuf *text, const struct pm_check_report *rep,
+                 struct pm_check_result *ret, bool *any_error)
+{
+        for (const char *p = text->buf; p && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                bool is_error = false;
+
+                if (pm_check_diagnostic_line(p, n, rep->base, rep->external_base, &ret->out,
+                                             &is_error) < 0)
+                        return -ENOMEM;
+                *any_error |= is_error;
+                p = nl ? nl + 1 : p + n;
+        }
+        return 0;
+}
+
+int
+pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                  const struct pm_check_request *req, struct pm_check_result *ret,
+                  struct pm_error *err)
+{
+        struct pm_query q = { .config = cfg, .project = req->project };
+        struct pm_plan plan = { 0 };
+        struct pm_check_report rep = { 0 };
+        struct pm_tool_result res = { 0 };
+        struct pm_strbuf report = PM_STRBUF_INIT, text = PM_STRBUF_INIT;
+        struct pm_step step;
+        struct pm_blob blob = { 0 };
+        bool any_error = false;
+        char line[300], cmd[200];
+        int r;
+
+        r = ops->check_plan(&q, req->crate->label, &plan, err);
+        if (r < 0)
+                goto out;
+        step = plan.steps[0];
+        /* The report is read below only when the tool exited as the plan allows. */
+        step.output_file = NULL;
+        if (plan.steps[0].output_file) {
+                char *dir = pm_path_dirname(NULL, plan.steps[0].output_file);
+
+                if (!dir) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                (void)unlink(plan.steps[0].output_file);
+                r = pm_mkdir_p(dir, err);
+                pm_free(dir);
+                if (r < 0)
+                        goto out;
+        }
+        r = pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, err);
+        if (r < 0)
+                goto out;
+        if (res.term_signal || !pm_step_exit_ok(&plan.steps[0], res.exit_status, 1)) {
+                pm__tool_error_line(res.err.buf ? res.err.buf : "", res.err.len, line,
+                                    sizeof(line));
+                pm__tool_command_line(step.argv, cmd, sizeof(cmd));
+                r = pm_error_set(err, PM_ETOOL, "'%s' exited with status %d: %s", cmd,
+                                 res.term_signal ? 128 + res.term_signal : res.exit_status, line);
+                goto out;
+        }
+        r = pm_strbuf_read_file(&report, plan.steps[0].output_file, cfg->max_tool_output, err);
+        if (r < 0)
+                goto out;
+        blob.data = report.buf ? report.buf : "";
+        blob.len = report.len;
+        blob.origin = plan.steps[0].output_file;
+        r = ops->check_parse(&q, req->crate->label, &blob, 1, &rep, err);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; rep.files[i]; i++) {
+                pm_strbuf_reset(&text);
+                r = pm_strbuf_read_file(&text, rep.files[i], cfg->max_tool_output, err);
+                if (r < 0)
+                        goto out;
+                if (copy_diagnostics(&text, &rep, ret, &any_error) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+        }
+        /* A build that failed before any compiler ran for the crate has nothing to show. */
+        if (rep.error && !any_error) {
+                r = pm_error_set(err, PM_ETOOL, "%s could not build '%s': %s", ops->name,
+                                 req->crate->label, rep.error);
+                goto out;
+        }
+        ret->exit_status = res.exit_status;
+        r = 0;
+out:
+        /* Each run's report has its own name (adapters/argv.c): of no more use once read. */
+        if (plan.steps[0].output_file)
+                (void)unlink(plan.steps[0].output_file);
+        pm_strbuf_release(&text);
+        pm_strbuf_release(&report);
+        pm_tool_result_release(&res);
+        pm_check_report_release(&rep);
+        pm_plan_release(&plan);
+        return r;
+}
