@@ -734,15 +734,53 @@ out:
 }
 
 /*
+ * The arguments `buck2 test LABEL --` hands its test runner to run exactly @test_id: the
+ * "buck2.test_runner_args" setting with each "{test_id}" replaced, by default
+ * `--test-arg TEST_ID --exact` (the open-source runner passes --test-arg values to the test
+ * binary: libtest's TEST_ID --exact). Appended to *argv.
+ */
+static int
+buck2_test_args(const struct pm_config *cfg, const struct pm_check_request *req, char ***argv,
+                struct pm_error *err)
+{
+        static const char *const def[] = { "--test-arg", "{test_id}", "--exact" };
+        const cJSON *s = req->project->settings;
+        bool configured = s && cJSON_GetObjectItemCaseSensitive(s, "test_runner_args");
+        const char **set = NULL;
+        size_t n = 0;
+        int r;
+
+        r = pm_config_get_strv(cfg, s, "test_runner_args", &set, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < (configured ? n : sizeof(def) / sizeof(def[0])); i++) {
+                const char *a = configured ? set[i] : def[i];
+                const char *ph = strstr(a, "{test_id}");
+                char *filled = ph ? pm_asprintf("%.*s%s%s", (int)(ph - a), a, req->test_id,
+                                                ph + strlen("{test_id}"))
+                                  : pm_strdup(a);
+
+                r = filled ? pm_argv_push(argv, filled) : -ENOMEM;
+                pm_free(filled);
+        }
+        pm_free(set);
+        return r < 0 ? oom(err) : 0;
+}
+
+/*
  * Buck2 check: `buck2 build LABEL[diag.json] --show-full-json-output` builds the prelude's
  * rustc-diagnostics subtarget (written even when rustc fails) and prints {"<target>": "<absolute
  * path>"}; each line of that file is a rustc JSON diagnostic, paths relative to the project root
- * (where buck2 runs rustc). run: `buck2 run LABEL -- ARG...`.
+ * (where buck2 runs rustc). run: `buck2 run LABEL -- ARG...`; test: `buck2 test LABEL --
+ * <test runner arguments>` (buck2_test_args()).
  */
 static int
 buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
          struct pm_check_result *ret, struct pm_error *err)
 {
+        static const char *const verbs[] = {
+                [PM_CHECK_CHECK] = "build", [PM_CHECK_TEST] = "test", [PM_CHECK_RUN] = "run"
+        };
         struct pm_tool_result res = { 0 };
         struct pm_strbuf diag = PM_STRBUF_INIT;
         char **argv = NULL, *target = NULL, line[300];
@@ -750,11 +788,7 @@ buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
         const cJSON *path;
         int r;
 
-        if (req->action == PM_CHECK_TEST)
-                return pm_error_set(err, PM_EUNSUPPORTED,
-                                    "projmodel test does not support buck2 yet: its test runner "
-                                    "does not take libtest's --exact (docs/build-integration.md)");
-        r = buck2_argv(cfg, req, req->action == PM_CHECK_CHECK ? "build" : "run", &argv, err);
+        r = buck2_argv(cfg, req, verbs[req->action], &argv, err);
         if (r < 0)
                 goto out;
         target = req->action == PM_CHECK_CHECK ? pm_asprintf("%s[diag.json]", req->crate->label)
@@ -762,7 +796,7 @@ buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
         r = target ? pm_argv_push(&argv, target) : -ENOMEM;
         if (r >= 0 && req->action == PM_CHECK_CHECK)
                 r = pm_argv_push(&argv, "--show-full-json-output");
-        if (r >= 0 && req->action == PM_CHECK_RUN)
+        if (r >= 0 && req->action != PM_CHECK_CHECK)
                 r = pm_argv_push(&argv, "--");
         for (size_t i = 0;
              r >= 0 && req->action == PM_CHECK_RUN && req->run_args && req->run_args[i]; i++)
@@ -771,10 +805,15 @@ buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
                 r = oom(err);
                 goto out;
         }
+        if (req->action == PM_CHECK_TEST) {
+                r = buck2_test_args(cfg, req, &argv, err);
+                if (r < 0)
+                        goto out;
+        }
         r = capture(cfg, argv, req->project->root, NULL, &res, err);
         if (r < 0)
                 goto out;
-        if (req->action == PM_CHECK_RUN) {
+        if (req->action != PM_CHECK_CHECK) {
                 ret->exit_status = status_of(&res);
                 if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
                     pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)

@@ -23,8 +23,10 @@
 #include "adapters/buck2/buck2-internal.h"
 
 /* The "buck2" section's keys (pm_adapter_resolve_config checks them). */
-const char *const pm__buck2_config_keys[] = { "command",         "args",          "target_pattern",
-                                              "default_edition", "isolation_dir", NULL };
+const char *const pm__buck2_config_keys[] = {
+        "command",          "args", "target_pattern", "default_edition", "isolation_dir",
+        "test_runner_args", NULL
+};
 
 int
 pm__buck2_settings_load(const struct pm_query *q, struct pm__buck2_settings *ret,

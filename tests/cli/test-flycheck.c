@@ -467,8 +467,9 @@ Test(cli_flycheck, cargo_flycheck_and_test_one_through_cargo, .init = setup_plai
  * A stand-in for buck2 (it cannot run here), answering in its documented formats: `targets
  * --json` with the fixture's targets, `build X[diag.json] --show-full-json-output` with
  * {"X[diag.json]": "<absolute path>"} and a diag.json of rustc JSON diagnostics (paths relative to
- * the project root, a type error at lib/foo/src/parse.rs:2), `run` printing its arguments. Every
- * argv is appended to argv.log beside it.
+ * the project root, a type error at lib/foo/src/parse.rs:2), `run` printing its arguments, `test`
+ * printing what its runner got and exiting 3 (a failed test). Every argv is appended to argv.log
+ * beside it.
  */
 static const char fake_buck2[] =
         "#!/usr/bin/env python3\n"
@@ -490,9 +491,12 @@ static const char fake_buck2[] =
         "    open(out, 'w').write(json.dumps(d) + '\\n')\n"
         "    print(json.dumps({target: out}))\n"
         "elif 'run' in args:\n"
-        "    print('ran', ' '.join(sys.argv[sys.argv.index('--') + 1:]))\n";
+        "    print('ran', ' '.join(sys.argv[sys.argv.index('--') + 1:]))\n"
+        "elif 'test' in args:\n"
+        "    print('tested', ' '.join(sys.argv[sys.argv.index('--') + 1:]))\n"
+        "    sys.exit(3)\n";
 
-Test(cli_flycheck, buck2_flycheck_builds_the_diag_json_subtarget, .init = setup_plain)
+Test(cli_flycheck, buck2_runnables_build_diag_json_run_and_test_one, .init = setup_plain)
 {
         char *repo = pm_test_strf("%s/b2", fx.tmp),
              *src = pm_test_strf("%s/tests/buck2/fixtures/repo", pm_test_source_root());
@@ -502,8 +506,9 @@ Test(cli_flycheck, buck2_flycheck_builds_the_diag_json_subtarget, .init = setup_
         char *file = pm_test_strf("%s/lib/foo/src/parse.rs", repo),
              *root = pm_test_strf("%s/lib/foo/src/lib.rs", repo);
         char *main_rs = pm_test_strf("%s/app/src/main.rs", repo);
-        char *out = NULL, *err = NULL, *expect;
+        char *out = NULL, *err = NULL, *expect, *targs;
         cJSON *p;
+        const cJSON *tone;
         const char *label;
 
         cr_assert_eq(pm_test_copy_tree(src, repo), 0);
@@ -532,6 +537,38 @@ Test(cli_flycheck, buck2_flycheck_builds_the_diag_json_subtarget, .init = setup_
         cr_assert_str_eq(out, "ran \n");
         pm_free(out);
         pm_free(err);
+
+        /* testOne as rust-analyzer runs it: `buck2 test` in the isolation dir, the test runner
+         * told to run exactly the one test; the test's exit status is the command's. */
+        tone = runnable(p, "testOne");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(tone, "program")->valuestring,
+                         pm_test_projmodel());
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(tone, "cwd")->valuestring, repo);
+        targs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(tone, "args"));
+        cr_assert_str_eq(targs, "[\"test\",\"{label}\",\"{test_id}\"]");
+        cr_assert_eq(run_runnable(tone, label, "{test_id}", "parse::tests::reads", &out, &err), 3,
+                     "%s", err);
+        cr_assert_str_eq(out, "tested --test-arg parse::tests::reads --exact\n");
+        pm_free(text);
+        text = pm_test_read_file(log);
+        pm_free(expect);
+        expect = pm_test_strf("[\"--isolation-dir\", \".projmodel\", \"test\", \"%s\", \"--\", "
+                              "\"--test-arg\", \"parse::tests::reads\", \"--exact\"]\n",
+                              label);
+        cr_assert(strstr(text, expect), "%s", text);
+        pm_free(out);
+        pm_free(err);
+        pm_free(text);
+        /* Another test runner: its own arguments, {test_id} filled. */
+        text = pm_test_strf("{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"%s\"], "
+                            "\"test_runner_args\": [\"--filter={test_id}\", \"--x\"]}}\n",
+                            fake);
+        cr_assert_eq(pm_test_write_file(conf, text), 0);
+        cr_assert_eq(run_runnable(tone, label, "{test_id}", "t::one", &out, &err), 3, "%s", err);
+        cr_assert_str_eq(out, "tested --filter=t::one --x\n");
+        pm_free(out);
+        pm_free(err);
+        cJSON_free(targs);
         pm_free(expect);
         pm_free(text);
         pm_free(main_rs);
