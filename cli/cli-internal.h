@@ -12,6 +12,7 @@ struct pm_config;
 struct pm_error;
 struct pm_graph;
 struct pm_index;
+struct pm_progress;
 struct option;
 
 /* Exit codes of every command (docs/cli.md). */
@@ -161,6 +162,14 @@ char *pm__cli_abspath(const char *path);
  * benchmarks and for tests that must know which path a command took (cache hit or not).
  */
 void pm__cli_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Progress for a person at a terminal (docs/cli.md "Progress"): "projmodel CMD: <phase>" lines
+ * on stderr, but only when stderr is a terminal (isatty); NULL otherwise, so pipes, log files,
+ * rust-analyzer and the tests see nothing. @cmd is a string literal. For the one-shot refreshes
+ * (projmodel/refresh.h) and export's build and write.
+ */
+const struct pm_progress *pm__cli_tty_progress(const char *cmd);
 
 /* Progress reports of a discover resolution. @message is borrowed for the call only. */
 typedef void (*pm__cli_progress_cb)(const char *message, void *userdata);

@@ -923,7 +923,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         if (r < 0)
                 goto out;
         if (o->refresh) {
-                r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_tty_progress("audit"), err);
                 if (r < 0)
                         goto out;
         }

@@ -83,6 +83,9 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
 {
         struct pm_project_request preq = { .value = req->value };
         struct pm_project_answer answer = { 0 };
+        /* The refresh's and the build's own phases: the build tool's steps, the crates parsed,
+         * the proc macros built. */
+        const struct pm_progress phases = { progress, userdata };
         struct pm_writer_options wopts;
         struct pm_config *cfg = NULL;
         struct pm_index *idx = NULL;
@@ -99,7 +102,7 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
                 goto out;
         if (req->refresh) {
                 progress_msg(progress, userdata, "querying the build system of '%s'", cfg->root);
-                r = pm_model_refresh_sync(cfg, idx, NULL, err);
+                r = pm_model_refresh_sync(cfg, idx, NULL, progress ? &phases : NULL, err);
                 if (r < 0)
                         goto out;
         }

@@ -271,7 +271,25 @@ struct export_run {
         char *path; /* absolute output file, or NULL for standard output */
         char *fkey; /* key of the output file's record, or NULL */
         char *self; /* this binary, named by the runnables (pm_path_self_exe()), or NULL */
+        const struct pm_progress *progress; /* on a terminal only (pm__cli_tty_progress()) */
 };
+
+/* "written" on a terminal: how many crates went where; @kept: the file was already current. */
+static void
+report_written(const struct export_run *x, bool kept)
+{
+        size_t n = 0;
+
+        if (!x->progress || pm_index_count(x->idx, &n, NULL) < 0)
+                return;
+        if (kept)
+                pm_progress_report(x->progress, "'%s' is up to date (%zu crate%s)", x->path, n,
+                                   n == 1 ? "" : "s");
+        else
+                pm_progress_report(x->progress, "wrote %zu crate%s to %s%s%s", n, n == 1 ? "" : "s",
+                                   x->path ? "'" : "", x->path ? x->path : "standard output",
+                                   x->path ? "'" : "");
+}
 
 /*
  * Produce the rendering into @out and the generation it shows in *ret_gen: the cached
@@ -342,6 +360,7 @@ produce_output(struct export_run *x, const struct pm_graph *applied, const struc
                         goto out;
                 if (hit && file_matches(x->path, out.buf)) {
                         pm__cli_trace("'%s' is up to date (output cache hit)", x->path);
+                        report_written(x, true);
                         goto out;
                 }
                 pm_strbuf_reset(&out);
@@ -351,15 +370,19 @@ produce_output(struct export_run *x, const struct pm_graph *applied, const struc
                 goto out;
         if (!x->path) {
                 r = write_stdout(&out, err);
+                if (r >= 0)
+                        report_written(x, false);
                 goto out;
         }
         if (same_contents(x->path, &out)) {
                 pm__cli_trace("'%s' is up to date", x->path);
+                report_written(x, true);
         } else {
                 r = pm_write_file_atomic(x->path, out.buf ? out.buf : "", out.len, err);
                 if (r < 0)
                         goto out;
                 pm__cli_trace("write");
+                report_written(x, false);
         }
         rec = file_record(out.buf ? out.buf : "", out.len);
         if (rec)
@@ -384,6 +407,7 @@ run_export(const struct export_opts *o, struct pm_error *err)
         int r;
 
         pm__cli_trace("start");
+        x.progress = pm__cli_tty_progress("export");
         r = pm__cli_load_config(o->root, NULL, &cfg, err);
         if (r < 0)
                 goto out;
@@ -401,7 +425,7 @@ run_export(const struct export_opts *o, struct pm_error *err)
                         pm__cli_trace(g ? "parse and apply" : "input unchanged: parse skipped");
         } else if (o->refresh) {
                 /* The graph comes back so that a one-project model renders without a load. */
-                r = pm_model_refresh_sync_graph(cfg, idx, &change, &g, err);
+                r = pm_model_refresh_sync_graph(cfg, idx, &change, &g, x.progress, err);
                 if (r >= 0)
                         pm__cli_trace(g ? "refresh" : "refresh: parse skipped");
         }

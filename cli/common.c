@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -215,4 +216,24 @@ pm__cli_trace(const char *fmt, ...)
         va_end(ap);
         (void)fprintf(stderr, " (%.1f ms)\n", now - last);
         last = now;
+}
+
+/* pm__cli_tty_progress(): one line per phase; the command's name is the userdata. */
+static void
+tty_progress(const char *message, void *userdata)
+{
+        (void)fprintf(stderr, "projmodel %s: %s\n", (const char *)userdata, message);
+        (void)fflush(stderr);
+}
+
+const struct pm_progress *
+pm__cli_tty_progress(const char *cmd)
+{
+        static struct pm_progress p;
+
+        if (!isatty(STDERR_FILENO))
+                return NULL;
+        p.cb = tty_progress;
+        p.userdata = (void *)cmd;
+        return &p;
 }

@@ -15,6 +15,7 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/procmacro.h"
+#include "projmodel/refresh.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
@@ -96,7 +97,8 @@ failed:
 }
 
 int
-pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err)
+pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
+                      const struct pm_progress *progress, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
         struct pm_plan plan = { 0 };
@@ -106,7 +108,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
         struct pm_crate **want = NULL;
         const char **labels = NULL;
         char *why = NULL;
-        size_t n = 0;
+        size_t n = 0, n_built = 0;
         bool build, gn;
         int r;
 
@@ -121,7 +123,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
         if (r < 0)
                 return r;
         if (gn)
-                return pm_procmacro_build_sync(q->config, g, build, NULL, err);
+                return pm_procmacro_build_sync(q->config, g, build, progress, NULL, err);
         if (!build)
                 return 0;
         r = -ENOMEM;
@@ -144,6 +146,8 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;
+        pm_progress_report(progress, "building %zu proc macro%s with %s", n, n == 1 ? "" : "s",
+                           ops->name);
         r = run_plan(q->config, &plan, res, blobs, &why);
         if (r < 0)
                 goto out;
@@ -172,6 +176,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
                 if (b && b->dylib_path) {
                         want[i]->proc_macro_dylib = pm_graph_strdup(g, b->dylib_path);
                         r = want[i]->proc_macro_dylib ? 0 : -ENOMEM;
+                        n_built++;
                 } else {
                         r = note_unbuilt(g, want[i],
                                          why             ? why
@@ -181,6 +186,11 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_er
         }
         /* The dylibs named now are the build's own: copy them to the cache (dylibs.c). */
         g->dylibs_built = true;
+        if (r == 0 && n_built == n)
+                pm_progress_report(progress, "built %zu proc macro%s", n, n == 1 ? "" : "s");
+        else if (r == 0)
+                pm_progress_report(progress, "built %zu of %zu proc macros (%zu failed)", n_built,
+                                   n, n - n_built);
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");

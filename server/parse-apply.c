@@ -85,6 +85,9 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         char *old = NULL, *stamp = NULL;
         uint64_t key = 0;
         bool stampable = pa->stamp && q->scope == NULL;
+        /* A sub-project's place, in progress lines (NULL at the root). */
+        const char *in =
+                q->project->rel && strcmp(q->project->rel, ".") != 0 ? q->project->rel : NULL;
         double t0 = pm_clock_ms();
         int64_t since;
         int r;
@@ -103,6 +106,8 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
                 if (r < 0)
                         goto out;
                 if (pm_stamp_fresh(old, key)) {
+                        pm_progress_report(pa->progress, "%s%s%s: input unchanged, parse skipped",
+                                           ops->name, in ? " in " : "", in ? in : "");
                         r = pm_index_generation(idx, &change.generation, err);
                         if (r < 0)
                                 goto out;
@@ -113,8 +118,12 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         /* Before the parse opens any file: what changes after this is caught (stamp.h). */
         since = pm_stamp_clock();
         r = ops->parse(q, outputs, n_outputs, &g, err);
-        if (r == 0)
-                r = pm__build_proc_macros(q, g, err);
+        if (r == 0) {
+                pm_progress_report(pa->progress, "%s%s%s: parsed %zu crate%s", ops->name,
+                                   in ? " in " : "", in ? in : "", g->n_crates,
+                                   g->n_crates == 1 ? "" : "s");
+                r = pm__build_proc_macros(q, g, pa->progress, err);
+        }
         if (r == 0)
                 r = pm__dylibs_cache(q->config, g, err);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
@@ -288,12 +289,13 @@ first_error(const char *out, const char *dir, const char *rel, const char *fallb
  */
 static int
 build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, const char *dir,
-          size_t *n_built)
+          const struct pm_progress *progress, size_t *n_built)
 {
+        const char *what = dylib ? "proc macro" : "generated source";
         struct pm_tool_result res = { 0 };
         struct pm_step step = { 0 };
         struct pm_error perr;
-        size_t len = strlen(dir), n = 5, first = n_w, i;
+        size_t len = strlen(dir), n = 5, first = n_w, n_failed = 0, i;
         char **argv = NULL, *whole = NULL;
         bool ran;
         int r;
@@ -318,13 +320,17 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
         }
         step.argv = argv;
         step.cwd = (char *)dir;
+        pm_progress_report(progress, "building %zu %s%s in '%s'", n - 5, what,
+                           n - 5 == 1 ? "" : "s", dir);
         r = pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, &perr);
         if (r == -ENOMEM)
                 goto out;
         if (dylib)
                 *n_built += n - 5;
-        if (r == 0 && res.exit_status == 0 && !res.term_signal)
+        if (r == 0 && res.exit_status == 0 && !res.term_signal) {
+                pm_progress_report(progress, "built %zu %s%s", n - 5, what, n - 5 == 1 ? "" : "s");
                 goto out;
+        }
         /* ninja's own one-line reason when it could not run or printed no compiler error. */
         if (r < 0) {
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
@@ -360,7 +366,12 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                         pm_free(w[i].why);
                         w[i].why = NULL;
                 }
+                if (w[i].why)
+                        n_failed++;
         }
+        if (r == 0)
+                pm_progress_report(progress, "built %zu of %zu %ss (%zu failed)", n - 5 - n_failed,
+                                   n - 5, what, n_failed);
 out:
         pm_tool_result_release(&res);
         pm_free(whole);
@@ -370,7 +381,8 @@ out:
 
 /* Build every wanted file of one class, one ninja run per build directory. -ENOMEM only. */
 static int
-build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, size_t *n_built)
+build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
+            const struct pm_progress *progress, size_t *n_built)
 {
         char *dir = NULL;
         size_t i;
@@ -393,7 +405,7 @@ build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
                         }
                         continue;
                 }
-                r = build_dir(cfg, w, n_w, dylib, dir, n_built);
+                r = build_dir(cfg, w, n_w, dylib, dir, progress, n_built);
                 pm_free(dir);
                 dir = NULL;
         }
@@ -508,7 +520,7 @@ settle(struct pm_graph *g, struct want *w, size_t n_w)
 
 int
 pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
-                        size_t *ret_built, struct pm_error *err)
+                        const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
 {
         struct pm_crate *c;
         struct want *w = NULL;
@@ -559,9 +571,9 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
         if (r < 0)
                 goto out;
         /* Generated sources first: a failing proc macro must not keep them from existing. */
-        r = build_class(cfg, w, n_w, false, &built);
+        r = build_class(cfg, w, n_w, false, progress, &built);
         if (r >= 0)
-                r = build_class(cfg, w, n_w, true, &built);
+                r = build_class(cfg, w, n_w, true, progress, &built);
         if (r >= 0)
                 r = settle(g, w, n_w);
         if (r < 0)

@@ -2,16 +2,21 @@
 /* One synchronous adapter query: plan the commands, run them in order, parse their output.
  * The adapter decides what to run; this file only runs it. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/refresh.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
+
+/* Bytes of a step's command line in its progress line. */
+#define STEP_LINE_MAX 100
 
 /* The command line ("gn gen out --ide=json") or output file, for error messages, pm_malloc'd (NULL
  * on OOM). */
@@ -32,18 +37,41 @@ step_origin(const struct pm_step *step)
         return pm_strbuf_detach(&sb, NULL);
 }
 
+/* The build tool's phase, before a step runs: its command line, shortened to stay one line. */
+static void
+report_step(const struct pm_progress *progress, const struct pm_project *project,
+            const struct pm_step *step)
+{
+        char cmd[STEP_LINE_MAX] = "";
+        size_t n = 0;
+
+        if (!progress || !progress->cb)
+                return;
+        for (char **a = step->argv; a && *a && n < sizeof(cmd); a++)
+                n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", a == step->argv ? "" : " ",
+                                      *a);
+        if (n >= sizeof(cmd))
+                memcpy(cmd + sizeof(cmd) - 4, "...", 4);
+        if (project->rel && strcmp(project->rel, ".") != 0)
+                pm_progress_report(progress, "running %s (in %s)", cmd, project->rel);
+        else
+                pm_progress_report(progress, "running %s", cmd);
+}
+
 int
 pm_query_run_sync(const struct pm_config *cfg, const struct pm_project *project,
                   const char *const *scope, size_t n_scope, struct pm_graph **ret_graph,
                   struct pm_error *err)
 {
-        return pm_query_run_sync_with(cfg, project, scope, n_scope, NULL, NULL, ret_graph, err);
+        return pm_query_run_sync_with(cfg, project, scope, n_scope, NULL, NULL, NULL, ret_graph,
+                                      err);
 }
 
 int
 pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *project,
                        const char *const *scope, size_t n_scope, pm_query_parse_cb parse,
-                       void *userdata, struct pm_graph **ret_graph, struct pm_error *err)
+                       void *userdata, const struct pm_progress *progress,
+                       struct pm_graph **ret_graph, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
@@ -90,6 +118,7 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
                 struct pm_error serr;
 
                 pm_error_init(&serr);
+                report_step(progress, project, step);
                 r = pm_tool_run_sync(step, cfg->tool_timeout_ms, cfg->max_tool_output, &results[i],
                                      &serr);
                 if (r < 0) {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,20 @@
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
+
+void
+pm_progress_report(const struct pm_progress *p, const char *fmt, ...)
+{
+        char line[PM_ERROR_MSG_MAX];
+        va_list ap;
+
+        if (!p || !p->cb)
+                return;
+        va_start(ap, fmt);
+        (void)vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        p->cb(line, p->userdata);
+}
 
 /* Move @src's list onto the end of @dst's; @src is left empty (and released). */
 static int
@@ -80,6 +95,7 @@ struct refresh_parse {
         struct pm_index *idx;
         struct pm_change change;
         struct pm_graph *graph; /* what was applied, when the caller keeps it */
+        const struct pm_progress *progress;
         bool keep_graph;
         bool applied;
 };
@@ -90,10 +106,11 @@ parse_and_apply(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 void *userdata, struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct refresh_parse *rp = userdata;
+        struct pm__parse_apply pa = { .stamp = true, .progress = rp->progress };
         int r;
 
-        r = pm_model_apply_outputs(rp->idx, q, outputs, n_outputs, &rp->change,
-                                   rp->keep_graph ? &rp->graph : NULL, err);
+        r = pm__parse_apply(rp->idx, q, outputs, n_outputs, &pa, &rp->change,
+                            rp->keep_graph ? &rp->graph : NULL, err);
         if (r < 0)
                 return r;
         rp->applied = true;
@@ -103,13 +120,16 @@ parse_and_apply(const struct pm_query *q, const struct pm_blob *outputs, size_t 
 
 static int
 refresh_project(const struct pm_config *cfg, const struct pm_project *project, struct pm_index *idx,
-                struct pm_change *change, struct pm_graph **ret_graph, struct pm_error *err)
+                struct pm_change *change, struct pm_graph **ret_graph,
+                const struct pm_progress *progress, struct pm_error *err)
 {
-        struct refresh_parse rp = { .idx = idx, .keep_graph = ret_graph != NULL };
+        struct refresh_parse rp = { .idx = idx,
+                                    .keep_graph = ret_graph != NULL,
+                                    .progress = progress };
         struct pm_graph *g = NULL;
         int r;
 
-        r = pm_query_run_sync_with(cfg, project, NULL, 0, parse_and_apply, &rp, &g, err);
+        r = pm_query_run_sync_with(cfg, project, NULL, 0, parse_and_apply, &rp, progress, &g, err);
         if (r < 0)
                 goto out;
         if (!rp.applied) {
@@ -158,15 +178,16 @@ pm_model_configure(const struct pm_config *cfg, struct pm_index *idx, struct pm_
 
 int
 pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
-                      struct pm_change *ret_change, struct pm_error *err)
+                      struct pm_change *ret_change, const struct pm_progress *progress,
+                      struct pm_error *err)
 {
-        return pm_model_refresh_sync_graph(cfg, idx, ret_change, NULL, err);
+        return pm_model_refresh_sync_graph(cfg, idx, ret_change, NULL, progress, err);
 }
 
 int
 pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
                             struct pm_change *ret_change, struct pm_graph **ret_graph,
-                            struct pm_error *err)
+                            const struct pm_progress *progress, struct pm_error *err)
 {
         struct pm_change change;
         struct pm_error first, perr, merr;
@@ -193,7 +214,7 @@ pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
         for (size_t i = 0; i < cfg->n_projects; i++) {
                 pm_error_init(&perr);
                 r = refresh_project(cfg, &cfg->projects[i], idx, &change,
-                                    ret_graph && cfg->n_projects == 1 ? &g : NULL, &perr);
+                                    ret_graph && cfg->n_projects == 1 ? &g : NULL, progress, &perr);
                 if (r < 0 && first_code == 0) {
                         first_code = r;
                         first = perr;

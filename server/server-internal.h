@@ -20,6 +20,7 @@ struct pm_config;
 struct pm_project;
 struct pm_error;
 struct pm_graph;
+struct pm_progress;
 struct pm_step;
 struct pm_adapter_ops;
 struct pm_check_request;
@@ -239,16 +240,21 @@ int pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struc
  * thread-pool thread, never the loop's). A GN graph instead gets its missing files and proc
  * macros built by ninja (pm_procmacro_build_sync(), generated files even with
  * "build_proc_macros": false), its dylibs copied to the cache there. PM_ECONFIG or -ENOMEM only:
- * a failing tool never fails the answer.
+ * a failing tool never fails the answer. @progress (may be NULL) hears "building N proc macros"
+ * before each build and "built N proc macros" (with the failures) after it; nothing when nothing
+ * is built.
  */
-int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g, struct pm_error *err);
+int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
+                          const struct pm_progress *progress, struct pm_error *err);
 
 /* What pm__parse_apply() is asked, and what it reports. */
 struct pm__parse_apply {
         bool stamp;           /* in: an unscoped query skips parse and apply when its input stamp
                                * is fresh, and stores the new one (the one-shot commands) */
         bool want_gen_before; /* in: read the model's generation just before the apply */
-        bool have_gen_before; /* out: gen_before was read */
+        const struct pm_progress *progress; /* in: crates parsed, proc macros built; NULL:
+                                             * silent (projmodel/refresh.h) */
+        bool have_gen_before;               /* out: gen_before was read */
         uint64_t gen_before;
         double parse_ms; /* out: parse, proc macros and dylib cache; 0 when skipped */
 };

@@ -10,6 +10,7 @@
 struct pm_config;
 struct pm_error;
 struct pm_graph;
+struct pm_progress;
 
 /*
  * Build what the GN crates of @g (a graph just parsed, before it is applied) name but is missing:
@@ -26,9 +27,12 @@ struct pm_graph;
  * ninja's output (with its location, absolute), else ninja's own reason; a generated file not
  * built gives its crate a note too. With @dylibs, each proc macro's root module, sources and
  * dylib join g->inputs (the input stamp then sees an edit of them). A failing tool never fails
- * the call: -ENOMEM only.
+ * the call: -ENOMEM only. @progress (may be NULL, projmodel/refresh.h) hears "building N proc
+ * macros in '<dir>'" before each ninja run of proc macros (and of generated sources) and
+ * "built N proc macros" (with the failures) after it.
  */
 int pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
-                            size_t *ret_built, struct pm_error *err);
+                            const struct pm_progress *progress, size_t *ret_built,
+                            struct pm_error *err);
 
 #endif

@@ -17,6 +17,23 @@ struct pm_index;
 struct pm_query;
 
 /*
+ * Progress of a long refresh, for rust-analyzer's discover protocol or a person at a terminal
+ * (docs/cli.md "Progress"): @cb receives one short line per phase -- the build tool's step, the
+ * crates parsed, the proc macros being built and built -- borrowed for the call, on the thread
+ * doing the work. Every function taking a `const struct pm_progress *` accepts NULL: silent.
+ */
+typedef void (*pm_progress_cb)(const char *message, void *userdata);
+
+struct pm_progress {
+        pm_progress_cb cb;
+        void *userdata;
+};
+
+/* Format one line and hand it to @p's callback; nothing when @p or its callback is NULL. */
+void pm_progress_report(const struct pm_progress *p, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/*
  * Query every project of @cfg (pm_query_run_sync()) and apply each graph to @idx under the
  * project's id (pm_index_apply()), then resolve the sysroot and store it with the refresh time
  * and duration in @idx's metadata.
@@ -28,10 +45,12 @@ struct pm_query;
  *
  * @cfg must have every build_system resolved (pm_adapter_resolve_config()).
  * @ret_change, when non-NULL, receives the sum of all projects' changes (released with
- * pm_change_release() by the caller); it is written only on success.
+ * pm_change_release() by the caller); it is written only on success. @progress (may be NULL)
+ * hears each project's steps, parse and proc-macro build.
  */
 int pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
-                          struct pm_change *ret_change, struct pm_error *err);
+                          struct pm_change *ret_change, const struct pm_progress *progress,
+                          struct pm_error *err);
 
 /*
  * Tell @idx which sources @cfg names (pm_index_set_sources()), so its applies drop every other
@@ -48,7 +67,7 @@ int pm_model_configure(const struct pm_config *cfg, struct pm_index *idx, struct
  */
 int pm_model_refresh_sync_graph(const struct pm_config *cfg, struct pm_index *idx,
                                 struct pm_change *ret_change, struct pm_graph **ret_graph,
-                                struct pm_error *err);
+                                const struct pm_progress *progress, struct pm_error *err);
 
 /*
  * The parse-and-apply half of a refresh, for outputs at hand (the steps' outputs, or captured

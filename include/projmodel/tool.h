@@ -15,6 +15,7 @@ struct pm_error;
 struct pm_graph;
 struct pm_index;
 struct pm_project;
+struct pm_progress;
 struct pm_query;
 struct pm_step;
 
@@ -66,10 +67,11 @@ typedef int (*pm_query_parse_cb)(const struct pm_query *q, const struct pm_blob 
                                  struct pm_error *err);
 
 /* As pm_query_run_sync(), with @parse (NULL: the adapter's own) turning the outputs into a
- * graph. */
+ * graph; @progress (may be NULL, projmodel/refresh.h) hears each step before it runs. */
 int pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *project,
                            const char *const *scope, size_t n_scope, pm_query_parse_cb parse,
-                           void *userdata, struct pm_graph **ret_graph, struct pm_error *err);
+                           void *userdata, const struct pm_progress *progress,
+                           struct pm_graph **ret_graph, struct pm_error *err);
 
 /*
  * Resolve the sysroot: the configuration's, or `<rustc> --print sysroot`. sysroot_src is the

@@ -171,3 +171,61 @@ cli_strarr_has(const cJSON *arr, const char *s)
         }
         return false;
 }
+
+cJSON *
+cli_discover_lines(const char *out, char ***ret_messages)
+{
+        char **msgs = pm_calloc(1, sizeof(*msgs));
+        size_t n = 0;
+        cJSON *finished = NULL;
+        const char *line = out, *nl;
+
+        cr_assert(msgs);
+        cr_assert(out && out[0], "discover wrote nothing");
+        for (; *line; line = nl + 1) {
+                char *text;
+                cJSON *m;
+                const cJSON *kind, *v;
+
+                nl = strchr(line, '\n');
+                cr_assert(nl, "a line without its newline: %s", line);
+                cr_assert_null(finished, "a line after the finished message: %.*s",
+                               (int)(nl - line), line);
+                text = pm_test_strf("%.*s", (int)(nl - line), line);
+                m = cJSON_Parse(text);
+                cr_assert(cJSON_IsObject(m), "not a JSON object: %s", text);
+                kind = cJSON_GetObjectItemCaseSensitive(m, "kind");
+                cr_assert(cJSON_IsString(kind), "no kind: %s", text);
+                if (strcmp(kind->valuestring, "progress") == 0) {
+                        v = cJSON_GetObjectItemCaseSensitive(m, "message");
+                        cr_assert(cJSON_IsString(v) && v->valuestring[0], "%s", text);
+                        cr_assert_eq(cJSON_GetArraySize(m), 2, "extra keys: %s", text);
+                        msgs = pm_realloc(msgs, (n + 2) * sizeof(*msgs));
+                        cr_assert(msgs);
+                        msgs[n++] = pm_strdup(v->valuestring);
+                        msgs[n] = NULL;
+                        cJSON_Delete(m);
+                } else {
+                        cr_assert_str_eq(kind->valuestring, "finished", "%s", text);
+                        v = cJSON_GetObjectItemCaseSensitive(m, "buildfile");
+                        cr_assert(cJSON_IsString(v) && v->valuestring[0] == '/', "%s", text);
+                        cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "project")),
+                                  "%.200s", text);
+                        finished = m;
+                }
+                cr_assert_null(strchr(text, '\r'), "%s", text);
+                pm_free(text);
+        }
+        cr_assert(finished, "no finished message:\n%s", out);
+        *ret_messages = msgs;
+        return finished;
+}
+
+int
+cli_message_index(char *const *messages, const char *needle)
+{
+        for (int i = 0; messages[i]; i++)
+                if (strstr(messages[i], needle))
+                        return i;
+        return -1;
+}

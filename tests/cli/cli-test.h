@@ -56,4 +56,17 @@ struct cJSON *cli_crate_by_root(const struct cli_fx *fx, const struct cJSON *pro
 /* True if the JSON string array @arr holds @s. */
 bool cli_strarr_has(const struct cJSON *arr, const char *s);
 
+/*
+ * Assert that @out (a discover's stdout) is rust-analyzer's discover protocol
+ * (docs/rust-analyzer.md, docs/cli.md): every line one compact JSON object, each either
+ * {"kind":"progress","message":string} or, as the last line and only there,
+ * {"kind":"finished","buildfile":absolute path,"project":object}. Returns the finished message
+ * (cJSON_Delete) and, in *ret_messages, the progress messages in order (pm_malloc'd,
+ * NULL-terminated; free with pm_labels_free()).
+ */
+struct cJSON *cli_discover_lines(const char *out, char ***ret_messages);
+
+/* The index in @messages (NULL-terminated) of the first one holding @needle, or -1. */
+int cli_message_index(char *const *messages, const char *needle);
+
 #endif

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
+#include "projmodel/index.h"
 #include "projmodel/mem.h"
 
 #include "cli-test.h"
@@ -320,5 +321,39 @@ Test(cli_buck2_build, the_daemon_builds_and_serves_the_dylib_too)
         pm_free(file);
         pm_free(run_env);
         pm_free(run);
+        pm_free(repo);
+}
+
+/* One-shot discover (PROJMODEL_NO_DAEMON): the build step (server/build.c) reports building and
+ * built through the refresh's progress, as protocol lines before the finished one. */
+Test(cli_buck2_build, discover_reports_the_build_in_progress_lines)
+{
+        char *repo = make_repo(""), *db = pm_test_strf("%s/b2.db", fx.tmp);
+        char *file = pm_test_strf("{\"path\":\"%s/macros/src/lib.rs\"}", repo);
+        const char *env[] = { "PROJMODEL_NO_DAEMON=1", NULL };
+        const char *argv[] = { "discover", "--db", db, file, NULL };
+        struct cli_run r;
+        char **msgs = NULL;
+        cJSON *fin;
+        int at_building, at_built;
+
+        cli_fx_run(&fx, repo, env, argv, &r);
+        cr_assert_eq(r.status, 0, "%s", r.out);
+        cr_assert_str_eq(r.err, "");
+        fin = cli_discover_lines(r.out, &msgs);
+        at_building = cli_message_index(msgs, "building 1 proc macro with buck2");
+        at_built = cli_message_index(msgs, "built 1 proc macro");
+        cr_assert_geq(at_building, 0, "%s", r.out);
+        cr_assert_gt(at_built, at_building, "%s", r.out);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                          crate_of(cJSON_GetObjectItemCaseSensitive(fin, "project"), repo,
+                                   "macros/src/lib.rs"),
+                          "proc_macro_dylib_path")),
+                  "%s", r.out);
+        cJSON_Delete(fin);
+        pm_labels_free(msgs);
+        cli_run_release(&r);
+        pm_free(file);
+        pm_free(db);
         pm_free(repo);
 }

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
+#include "projmodel/index.h"
 #include "projmodel/mem.h"
 
 #include "cli-test.h"
@@ -280,4 +281,47 @@ Test(cli_procmacro, build_proc_macros_false_builds_no_dylib, .timeout = 900)
         pm_free(t);
         pm_free(dylib);
         pm_free(conf);
+}
+
+/* One-shot discover (PROJMODEL_NO_DAEMON) on the unbuilt tree, of a file whose closure holds the
+ * proc macro: it builds it, and says so in protocol progress lines before the finished line. */
+Test(cli_procmacro, discover_reports_building_the_proc_macros, .timeout = 900)
+{
+        char *arg = pm_test_strf("{\"path\": \"%s/app/server/src/main.rs\"}", fx.repo);
+        char *building, *built;
+        const char *args[] = { "discover", "--root", fx.repo, "--db", fx.db, arg, NULL };
+        const char *env[] = { "PROJMODEL_NO_DAEMON=1", NULL };
+        struct cli_run run = { 0 };
+        char **msgs = NULL;
+        cJSON *fin;
+        int n, at_building, at_built;
+
+        cli_fx_run(&fx, NULL, env, args, &run);
+        cr_assert_eq(run.status, 0, "%s", run.out);
+        cr_assert_str_eq(run.err, "", "discover wrote on stderr");
+        fin = cli_discover_lines(run.out, &msgs);
+        /* N is the number of proc macros the answer names, each now built. */
+        n = count_dylibs(cJSON_GetObjectItemCaseSensitive(fin, "project"));
+        cr_assert_eq(n, 1, "%s", run.out);
+        building = pm_test_strf("building %d proc macro in '%s/out'", n, fx.repo);
+        built = pm_test_strf("built %d proc macro", n);
+        at_building = cli_message_index(msgs, building);
+        at_built = cli_message_index(msgs, built);
+        cr_assert_geq(at_building, 0, "no '%s' in:\n%s", building, run.out);
+        cr_assert_gt(at_built, at_building, "no '%s' after '%s':\n%s", built, building, run.out);
+        cr_assert_geq(cli_message_index(msgs, "gn: parsed 10 crates"), 0, "%s", run.out);
+        /* Built now: the next discover builds nothing and says nothing about it. */
+        cli_run_release(&run);
+        pm_labels_free(msgs);
+        cJSON_Delete(fin);
+        cli_fx_run(&fx, NULL, env, args, &run);
+        cr_assert_eq(run.status, 0, "%s", run.out);
+        fin = cli_discover_lines(run.out, &msgs);
+        cr_assert_eq(cli_message_index(msgs, "proc macro"), -1, "%s", run.out);
+        cJSON_Delete(fin);
+        pm_labels_free(msgs);
+        cli_run_release(&run);
+        pm_free(building);
+        pm_free(built);
+        pm_free(arg);
 }
