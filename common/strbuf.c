@@ -230,12 +230,35 @@ write_all(int fd, const char *data, size_t len)
         return 0;
 }
 
+/*
+ * Write to an existing non-regular file (/dev/null, /dev/stdout, a FIFO) in place: renaming
+ * over it would replace the device node itself, which root can do.
+ */
+static int
+write_special(const char *path, const void *data, size_t len, struct pm_error *err)
+{
+        int fd, r;
+
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return pm_error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+        r = write_all(fd, data, len);
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r < 0)
+                return pm_error_set(err, r, "cannot write '%s': %s", path, strerror(-r));
+        return 0;
+}
+
 int
 pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_error *err)
 {
         char *tmp = NULL, *dir = NULL;
         int fd = -1, r = 0, dfd;
+        struct stat st;
 
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+                return write_special(path, data, len, err);
         dir = pm_path_dirname(NULL, path);
         tmp = pm_asprintf("%s.tmp-XXXXXX", path);
         if (!dir || !tmp) {

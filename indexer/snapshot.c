@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,9 +112,13 @@ pm_index_snapshot(struct pm_index *idx, const char *path, const char *root, char
         char what[PM_ERROR_MSG_MAX / 2];
         sqlite3 *db = NULL;
         char *tmp = NULL;
+        struct stat st;
         int r, rc;
 
         (void)snprintf(what, sizeof(what), "cannot write snapshot '%s'", path);
+        /* The snapshot replaces @path by rename: never a device node or FIFO (root could). */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+                return pm_error_set(err, -EINVAL, "%s: not a regular file", what);
         tmp = pm_asprintf("%s.tmp-%ld", path, (long)getpid());
         if (!tmp)
                 return pm_error_set(err, -ENOMEM, "%s: out of memory", what);

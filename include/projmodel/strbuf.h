@@ -49,7 +49,8 @@ int pm_strbuf_read_file(struct pm_strbuf *sb, const char *path, size_t max, stru
 
 /*
  * Write @len bytes atomically to @path: a temporary file in the same directory, fsync, rename.
- * A reader sees the old file or the new one, never a half-written one.
+ * A reader sees the old file or the new one, never a half-written one. An existing path that is
+ * not a regular file or directory (/dev/null, /dev/stdout, a FIFO) is written in place.
  */
 int pm_write_file_atomic(const char *path, const void *data, size_t len, struct pm_error *err);
 

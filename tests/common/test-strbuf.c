@@ -2,6 +2,7 @@
 /* Tests for the byte buffer, reading files under a limit, and atomic file replacement. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,4 +201,33 @@ Test(common_strbuf, atomic_write_missing_dir)
 
         cr_assert_eq(pm_write_file_atomic("/nonexistent-dir/pm/x", "a", 1, &err), -ENOENT);
         cr_assert(strstr(err.msg, "/nonexistent-dir/pm/x"), "%s", err.msg);
+}
+
+/* `-o /dev/null` or a FIFO: written in place, never renamed over (as root that would replace a
+ * device node). */
+Test(common_strbuf, atomic_write_to_fifo_keeps_it)
+{
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/fifo", dir), buf[16] = { 0 };
+        struct pm_error err;
+        struct stat st;
+        int rfd;
+
+        cr_assert_eq(mkfifo(path, 0600), 0);
+        /* A reader must exist for the writer's open; the bytes fit the pipe buffer. */
+        rfd = open(path, O_RDONLY | O_NONBLOCK);
+        cr_assert_geq(rfd, 0);
+        cr_assert_eq(pm_write_file_atomic(path, "piped", 5, &err), 0, "%s", err.msg);
+        cr_assert_eq(read(rfd, buf, sizeof(buf) - 1), 5);
+        cr_assert_str_eq(buf, "piped");
+        close(rfd);
+        cr_assert_eq(stat(path, &st), 0);
+        cr_assert(S_ISFIFO(st.st_mode), "the FIFO is still a FIFO");
+        cr_assert_eq(count_entries(dir), 1, "no temporary file beside it");
+        cr_assert_eq(stat("/dev/null", &st), 0);
+        cr_assert_eq(pm_write_file_atomic("/dev/null", "x", 1, &err), 0, "%s", err.msg);
+        cr_assert_eq(stat("/dev/null", &st), 0);
+        cr_assert(S_ISCHR(st.st_mode), "/dev/null is still a character device");
+        pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
 }

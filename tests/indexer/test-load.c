@@ -171,3 +171,24 @@ Test(indexer_load, integrity_check_reports_damage)
         pm_free(path);
         pm_free(dir);
 }
+
+/* A snapshot replaces its file by rename: a FIFO (or /dev/null) at the path is refused and left
+ * as it is, not replaced. */
+Test(indexer_load, snapshot_refuses_a_non_regular_file)
+{
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/fifo", dir);
+        struct pm_index *idx = NULL;
+        struct pm_error err = { 0 };
+        struct stat st;
+
+        cr_assert_eq(pm_index_open(":memory:", &idx, &err), 0, "%s", err.msg);
+        cr_assert_eq(mkfifo(path, 0600), 0);
+        cr_assert_lt(pm_index_snapshot(idx, path, "/w", NULL, NULL, 0, &err), 0);
+        cr_assert(strstr(err.msg, path) && strstr(err.msg, "not a regular file"), "%s", err.msg);
+        cr_assert_eq(stat(path, &st), 0);
+        cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+        pm_index_close(idx);
+        pm_test_rmtree(dir);
+        pm_free(path);
+        pm_free(dir);
+}
