@@ -19,13 +19,50 @@
 #define ERROR_LINE_MAX 300 /* bytes of an error line kept for a note */
 
 int
+pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *s,
+                     const char *prefix, char **ret_events, char ***ret_argv)
+{
+        char **argv = pm_argv_new(NULL, 0);
+        char *events = pm__adapter_cache_file(q, prefix), *opt = NULL, *ob = NULL;
+        int r = -ENOMEM;
+
+        if (!events || !argv)
+                goto out;
+        opt = pm_asprintf("--build_event_json_file=%s", events);
+        ob = pm_asprintf("--output_base=%s", s->output_base);
+        if (!opt || !ob || pm_argv_push(&argv, s->command) < 0 || pm_argv_push(&argv, ob) < 0)
+                goto out;
+        /* The query's output base and startup flags: one Bazel server for all IDE traffic, never
+         * the user's. */
+        for (size_t i = 0; i < s->n_startup_flags; i++)
+                if (pm_argv_push(&argv, s->startup_flags[i]) < 0)
+                        goto out;
+        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep_going") < 0 ||
+            pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
+            pm_argv_push(&argv, opt) < 0)
+                goto out;
+        for (size_t i = 0; i < s->n_flags; i++)
+                if (pm_argv_push(&argv, s->flags[i]) < 0)
+                        goto out;
+        *ret_events = pm_steal_ptr(&events);
+        *ret_argv = pm_steal_ptr(&argv);
+        r = 0;
+out:
+        pm_free(ob);
+        pm_free(opt);
+        pm_free(events);
+        pm_argv_free(argv);
+        return r;
+}
+
+int
 pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                      const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
                      struct pm_error *err)
 {
         struct pm__bazel_settings s = { 0 };
         char **argv = NULL;
-        char *events = NULL, *opt = NULL, *ob = NULL;
+        char *events = NULL;
         int r;
 
         (void)graph;
@@ -34,27 +71,10 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         r = pm__bazel_settings_load(q, &s, err);
         if (r < 0)
                 return r;
+        r = pm__bazel_build_argv(q, &s, "bazel-build-events", &events, &argv);
+        if (r < 0)
+                goto out;
         r = -ENOMEM;
-        events = pm__adapter_cache_file(q, "bazel-build-events");
-        argv = pm_argv_new(NULL, 0);
-        if (!events || !argv)
-                goto out;
-        opt = pm_asprintf("--build_event_json_file=%s", events);
-        ob = pm_asprintf("--output_base=%s", s.output_base);
-        if (!opt || !ob || pm_argv_push(&argv, s.command) < 0 || pm_argv_push(&argv, ob) < 0)
-                goto out;
-        /* The query's output base and startup flags: one Bazel server for all IDE traffic, never
-         * the user's. */
-        for (size_t i = 0; i < s.n_startup_flags; i++)
-                if (pm_argv_push(&argv, s.startup_flags[i]) < 0)
-                        goto out;
-        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep_going") < 0 ||
-            pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
-            pm_argv_push(&argv, opt) < 0)
-                goto out;
-        for (size_t i = 0; i < s.n_flags; i++)
-                if (pm_argv_push(&argv, s.flags[i]) < 0)
-                        goto out;
         if (pm_argv_push(&argv, "--") < 0)
                 goto out;
         for (size_t i = 0; i < n_labels; i++)
@@ -66,8 +86,6 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
-        pm_free(ob);
-        pm_free(opt);
         pm_free(events);
         pm_argv_free(argv);
         pm__bazel_settings_release(&s);

@@ -26,36 +26,20 @@ pm__bazel_check_plan(const struct pm_query *q, const char *label, struct pm_plan
 {
         struct pm__bazel_settings s = { 0 };
         char **argv = NULL;
-        char *events = NULL, *opt = NULL, *ob = NULL, *fmt = NULL, *keep = NULL;
+        char *events = NULL, *fmt = NULL, *keep = NULL;
         int r;
 
         r = pm__bazel_settings_load(q, &s, err);
         if (r < 0)
                 return r;
-        r = -ENOMEM;
-        events = pm__adapter_cache_file(q, "bazel-check-events");
-        argv = pm_argv_new(NULL, 0);
-        if (!events || !argv)
+        r = pm__bazel_build_argv(q, &s, "bazel-check-events", &events, &argv);
+        if (r < 0)
                 goto out;
-        opt = pm_asprintf("--build_event_json_file=%s", events);
-        ob = pm_asprintf("--output_base=%s", s.output_base);
+        r = -ENOMEM;
         fmt = pm_asprintf("--%s:error_format=json", s.rules_rust_settings);
         keep = pm_asprintf("--%s:rustc_output_diagnostics=true", s.rules_rust_settings);
-        if (!opt || !ob || !fmt || !keep || pm_argv_push(&argv, s.command) < 0 ||
-            pm_argv_push(&argv, ob) < 0)
+        if (!fmt || !keep)
                 goto out;
-        /* The query's output base and startup flags: one Bazel server for all IDE traffic, never
-         * the user's. */
-        for (size_t i = 0; i < s.n_startup_flags; i++)
-                if (pm_argv_push(&argv, s.startup_flags[i]) < 0)
-                        goto out;
-        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep_going") < 0 ||
-            pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
-            pm_argv_push(&argv, opt) < 0)
-                goto out;
-        for (size_t i = 0; i < s.n_flags; i++)
-                if (pm_argv_push(&argv, s.flags[i]) < 0)
-                        goto out;
         /* rules_rust: rustc's JSON diagnostics on stderr and, for a compile that succeeded
          * (possibly from the cache), in a file of the rustc_output output group. */
         if (pm_argv_push(&argv, "--output_groups=+" OUTPUT_GROUP) < 0 ||
@@ -69,8 +53,6 @@ out:
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(keep);
         pm_free(fmt);
-        pm_free(ob);
-        pm_free(opt);
         pm_free(events);
         pm_argv_free(argv);
         pm__bazel_settings_release(&s);

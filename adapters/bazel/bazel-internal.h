@@ -63,6 +63,15 @@ int pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings 
 void pm__bazel_settings_release(struct pm__bazel_settings *s);
 
 /*
+ * The start of every `bazel build` projmodel runs: command, the query's output base and startup
+ * flags, build --keep_going, the build event JSON file (a new name under the cache directory
+ * from @prefix), then the configured flags. On success *@ret_events and *@ret_argv are the
+ * caller's (pm_free(), pm_argv_free()); -ENOMEM otherwise.
+ */
+int pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *s,
+                         const char *prefix, char **ret_events, char ***ret_argv);
+
+/*
  * Whether @q is an incremental query: its scope lists only BUILD and BUILD.bazel files under
  * the project root (decided lexically, so plan and parse agree even if a file vanishes in
  * between) and @s queries the default pattern. A .bzl, WORKSPACE or MODULE.bazel file in the
