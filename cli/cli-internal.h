@@ -171,6 +171,16 @@ void pm__cli_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 const struct pm_progress *pm__cli_tty_progress(const char *cmd);
 
+/*
+ * As pm__cli_tty_progress(), never NULL, and with warn set: the parsed graphs' warnings
+ * (pm_graph.warnings) go to stderr as "projmodel CMD: warning: <text>" whether or not it is a
+ * terminal (export and dump; discover keeps stderr silent and sends them as progress lines).
+ */
+const struct pm_progress *pm__cli_progress(const char *cmd);
+
+/* The warn callback of pm__cli_progress(): @userdata is the command's name. */
+void pm__cli_warn(const char *message, void *userdata);
+
 /* Progress reports of a discover resolution. @message is borrowed for the call only. */
 typedef void (*pm__cli_progress_cb)(const char *message, void *userdata);
 

@@ -76,6 +76,28 @@ progress_msg(pm__cli_progress_cb progress, void *userdata, const char *fmt, ...)
         progress(buf, userdata);
 }
 
+/* The refresh's phases and warnings, both as discover progress lines (stderr stays silent). */
+struct discover_phases {
+        pm__cli_progress_cb progress;
+        void *userdata;
+};
+
+static void
+phase_msg(const char *message, void *userdata)
+{
+        const struct discover_phases *d = userdata;
+
+        d->progress(message, d->userdata);
+}
+
+static void
+phase_warn(const char *message, void *userdata)
+{
+        const struct discover_phases *d = userdata;
+
+        progress_msg(d->progress, d->userdata, "warning: %s", message);
+}
+
 int
 pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progress_cb progress,
                          void *userdata, char **ret_buildfile, struct cJSON **ret_project,
@@ -84,8 +106,9 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
         struct pm_project_request preq = { .value = req->value };
         struct pm_project_answer answer = { 0 };
         /* The refresh's and the build's own phases: the build tool's steps, the crates parsed,
-         * the proc macros built. */
-        const struct pm_progress phases = { progress, userdata };
+         * the proc macros built; the parse's warnings. */
+        struct discover_phases dp = { progress, userdata };
+        const struct pm_progress phases = { phase_msg, &dp, phase_warn };
         struct pm_writer_options wopts;
         struct pm_config *cfg = NULL;
         struct pm_index *idx = NULL;

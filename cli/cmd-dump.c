@@ -460,7 +460,7 @@ run_dump(const struct dump_opts *o, struct pm_error *err)
         if (r < 0)
                 goto out;
         if (o->refresh) {
-                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_tty_progress("dump"), err);
+                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_progress("dump"), err);
                 if (r < 0)
                         goto out;
         }

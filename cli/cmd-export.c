@@ -271,7 +271,7 @@ struct export_run {
         char *path; /* absolute output file, or NULL for standard output */
         char *fkey; /* key of the output file's record, or NULL */
         char *self; /* this binary, named by the runnables (pm_path_self_exe()), or NULL */
-        const struct pm_progress *progress; /* on a terminal only (pm__cli_tty_progress()) */
+        const struct pm_progress *progress; /* pm__cli_progress(): phases on a terminal only */
 };
 
 /* "written" on a terminal: how many crates went where; @kept: the file was already current. */
@@ -280,7 +280,7 @@ report_written(const struct export_run *x, bool kept)
 {
         size_t n = 0;
 
-        if (!x->progress || pm_index_count(x->idx, &n, NULL) < 0)
+        if (!x->progress->cb || pm_index_count(x->idx, &n, NULL) < 0)
                 return;
         if (kept)
                 pm_progress_report(x->progress, "'%s' is up to date (%zu crate%s)", x->path, n,
@@ -407,7 +407,7 @@ run_export(const struct export_opts *o, struct pm_error *err)
         int r;
 
         pm__cli_trace("start");
-        x.progress = pm__cli_tty_progress("export");
+        x.progress = pm__cli_progress("export");
         r = pm__cli_load_config(o->root, NULL, &cfg, err);
         if (r < 0)
                 goto out;
@@ -421,6 +421,8 @@ run_export(const struct export_opts *o, struct pm_error *err)
                 if (!pm_sysroot_lookup_cached(cfg, idx, &sysroot, &sysroot_src))
                         job = pm_sysroot_job_start(cfg);
                 r = apply_captured(cfg, idx, o, &g, &change, err);
+                for (size_t i = 0; r >= 0 && g && i < g->warnings.n; i++)
+                        pm_progress_warn(x.progress, g->warnings.v[i]);
                 if (r >= 0)
                         pm__cli_trace(g ? "parse and apply" : "input unchanged: parse skipped");
         } else if (o->refresh) {

@@ -237,3 +237,21 @@ pm__cli_tty_progress(const char *cmd)
         p.userdata = (void *)cmd;
         return &p;
 }
+
+void
+pm__cli_warn(const char *message, void *userdata)
+{
+        (void)fprintf(stderr, "projmodel %s: warning: %s\n", (const char *)userdata, message);
+        (void)fflush(stderr);
+}
+
+const struct pm_progress *
+pm__cli_progress(const char *cmd)
+{
+        static struct pm_progress p;
+
+        p.cb = isatty(STDERR_FILENO) ? tty_progress : NULL;
+        p.userdata = (void *)cmd;
+        p.warn = pm__cli_warn;
+        return &p;
+}

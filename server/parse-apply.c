@@ -122,6 +122,8 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
                 pm_progress_report(pa->progress, "%s%s%s: parsed %zu crate%s", ops->name,
                                    in ? " in " : "", in ? in : "", g->n_crates,
                                    g->n_crates == 1 ? "" : "s");
+                for (size_t i = 0; i < g->warnings.n; i++)
+                        pm_progress_warn(pa->progress, g->warnings.v[i]);
                 r = pm__build_proc_macros(q, g, pa->progress, err);
         }
         if (r == 0)

@@ -36,6 +36,13 @@ pm_progress_report(const struct pm_progress *p, const char *fmt, ...)
         p->cb(line, p->userdata);
 }
 
+void
+pm_progress_warn(const struct pm_progress *p, const char *text)
+{
+        if (p && p->warn)
+                p->warn(text, p->userdata);
+}
+
 /* Move @src's list onto the end of @dst's; @src is left empty (and released). */
 static int
 append_strings(char ***dst, size_t *n_dst, char ***src, size_t *n_src)

@@ -41,12 +41,13 @@ struct pm_check_result;
 #define PM_WATCH_MAX_DIRS      100000      /* watched directories */
 #define PM_WATCH_MAX_CHANGED   4096        /* changed build files remembered for one run */
 #define PM_TOOL_MAX_STDERR     (64u << 10) /* stderr kept from one tool run (its head) */
-#define PM_TOOL_KILL_GRACE_MS                                                          \
-        2000                     /* after SIGTERM, before SIGKILL; and after the exit, \
-                                  * for pipes held by what the tool started */
-#define PM_TOOL_MSG_MAX     480  /* the tool's error line in our one-line error */
-#define PM_TOOL_CMD_MAX     160  /* the command line in an error message */
-#define PM_STATUS_MAX_ERROR 8192 /* bytes of tool message kept in the status */
+#define PM_TOOL_KILL_GRACE_MS                                                             \
+        2000                        /* after SIGTERM, before SIGKILL; and after the exit, \
+                                     * for pipes held by what the tool started */
+#define PM_TOOL_MSG_MAX        480  /* the tool's error line in our one-line error */
+#define PM_TOOL_CMD_MAX        160  /* the command line in an error message */
+#define PM_STATUS_MAX_ERROR    8192 /* bytes of tool message kept in the status */
+#define PM_STATUS_MAX_WARNINGS 100  /* parse warnings kept in the status per refresh */
 
 /* ---- LSP base framing (frame.c) ---- */
 
@@ -405,6 +406,7 @@ struct pm_server {
         bool last_ok;
         char *last_error;        /* one line with the tool's message, or NULL */
         char *last_error_output; /* the tool's output (bounded), or NULL */
+        char **last_warnings;    /* the last run's parse warnings (pm_argv_push), or NULL */
         bool first_done;         /* the first refresh since start ended */
 
         /* Seeding (serve --seed): the snapshot, and what came of it at startup. */

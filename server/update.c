@@ -136,6 +136,14 @@ after_work_cb(uv_work_t *w, int status)
                 }
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
+                for (char **wn = r->wwarnings; wn && *wn; wn++) {
+                        size_t n = 0;
+
+                        while (r->warnings && r->warnings[n])
+                                n++;
+                        if (n >= PM_STATUS_MAX_WARNINGS || pm_argv_push(&r->warnings, *wn) < 0)
+                                break;
+                }
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;
                 r->parse_ms += r->wparse_ms;
@@ -154,6 +162,7 @@ after_work_cb(uv_work_t *w, int status)
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
         r->wfp = pm_graph_free(r->wfp);
+        r->wwarnings = pm_argv_free(r->wwarnings);
         release_project(r);
         /* Parsing a large tool output leaves tens of MB free in the worker's malloc arena:
          * give it back, the daemon lives long and mostly idles. */
@@ -272,6 +281,8 @@ finish(struct pm__refresh *r)
         pm_free(srv->last_error_output);
         srv->last_error = NULL;
         srv->last_error_output = NULL;
+        pm_argv_free(srv->last_warnings);
+        srv->last_warnings = pm_steal_ptr(&r->warnings);
         if (r->failed) {
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 8];
 
@@ -297,6 +308,7 @@ finish(struct pm__refresh *r)
         pm_free(r->sysroot);
         pm_free(r->sysroot_src);
         pm_free(r->err_output);
+        pm_argv_free(r->warnings);
         pm_free(r);
         if (srv->stopping)
                 return;

@@ -122,6 +122,45 @@ keep_covered(struct pm__bazel_ctx *c, const char *const *covered, size_t n_cover
         return 0;
 }
 
+/*
+ * The main step exited non-zero and still counted (--keep_going, bazel.c's main_step): Bazel
+ * skipped what it could not load, so the crates of that package are missing. Say so, naming the
+ * BUILD file and line from its first "ERROR: /abs/BUILD.bazel:L:C: ..." line on stderr, else
+ * the runner's one-line summary (pm_blob.error). Nothing for a clean run.
+ */
+static int
+keep_going_warning(struct pm__bazel_ctx *c, const struct pm_blob *blob)
+{
+        const char *text = blob->err_text, *found = NULL, *end = NULL;
+        char *w;
+
+        if (!blob->error)
+                return 0;
+        for (const char *p = text; p && *p && !found;) {
+                const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
+                const char *m = strstr(p, "ERROR: /");
+
+                if (m && m < e) {
+                        found = m + strlen("ERROR: ");
+                        end = e;
+                }
+                p = nl ? nl + 1 : e;
+        }
+        if (found && end > found && end[-1] == '\r')
+                end--;
+        w = found ? pm_graph_printf(c->g,
+                                    "%.*s (bazel skipped this package with --keep_going: its "
+                                    "crates are missing)",
+                                    (int)(end - found > 500 ? 500 : end - found), found)
+                  : pm_graph_printf(c->g,
+                                    "%s (bazel printed partial output with --keep_going: the "
+                                    "crates of the broken packages are missing)",
+                                    blob->error);
+        if (!w || pm_strlist_push(c->g, &c->g->warnings, w) < 0)
+                return pm__bazel_oom(c);
+        return 0;
+}
+
 int
 pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 const struct pm_blob *blob, const struct pm_blob *buildfiles, bool partial,
@@ -141,6 +180,8 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 goto out;
         }
         r = pm__bazel_collect(&c, blob);
+        if (r == 0)
+                r = keep_going_warning(&c, blob);
         if (r < 0)
                 goto out;
         pm__bazel_sort_rules(&c);

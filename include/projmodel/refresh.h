@@ -27,11 +27,20 @@ typedef void (*pm_progress_cb)(const char *message, void *userdata);
 struct pm_progress {
         pm_progress_cb cb;
         void *userdata;
+        /*
+         * Optional, separate from @cb: each of the parsed graph's warnings (pm_graph.warnings,
+         * e.g. a BUILD file Bazel skipped with --keep_going), once per parse -- not repeated when
+         * an unchanged input skips the parse (pm_model_apply_outputs()). Same @userdata.
+         */
+        pm_progress_cb warn;
 };
 
 /* Format one line and hand it to @p's callback; nothing when @p or its callback is NULL. */
 void pm_progress_report(const struct pm_progress *p, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+/* Hand @text to @p's warn callback; nothing when @p or its warn callback is NULL. */
+void pm_progress_warn(const struct pm_progress *p, const char *text);
 
 /*
  * Query every project of @cfg (pm_query_run_sync()) and apply each graph to @idx under the

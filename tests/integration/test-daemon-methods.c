@@ -2,6 +2,7 @@
 /* Integration tests: every method of a real spawned daemon on a copy of examples/gn-monorepo,
  * over its real socket. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,6 +165,57 @@ Test(daemon_methods, crate_deps_rdeps_search)
         cJSON_Delete(r);
         cr_assert_eq(pm_test_call_error(c, "projmodel/search", "{\"query\":\"x\",\"limit\":-1}"),
                      PM_EPARAMS);
+        pm_client_free(c);
+}
+
+static bool
+has_substring(const cJSON *a, const char *needle)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, a)
+        {
+                if (cJSON_IsString(e) && strstr(e->valuestring, needle))
+                        return true;
+        }
+        return false;
+}
+
+/* The parse's warnings (pm_graph.warnings) of the last refresh are in the status, and gone once
+ * the refresh after the fix parses none. The example itself gives none. */
+Test(daemon_methods, status_lists_the_last_refresh_warnings)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *build = path_in("lib/util/BUILD.gn");
+        char *old = pm_test_read_file(build), *bad;
+        cJSON *r;
+
+        cr_assert_not_null(old);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(cJSON_IsArray(cJSON_GetObjectItem(r, "warnings")));
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0);
+        cJSON_Delete(r);
+
+        bad = pm_test_strf("%s\nrust_library(\"noenv\") {\n  crate_root = \"src/lib.rs\"\n"
+                           "  sources = [ \"src/lib.rs\" ]\n  rustenv = [ \"NOEQ\" ]\n}\n",
+                           old);
+        cr_assert_eq(pm_test_write_file(build, bad), 0);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(has_substring(cJSON_GetObjectItem(r, "warnings"),
+                                "target '//lib/util:noenv': rustenv entry 'NOEQ' is not KEY=VALUE"),
+                  "%s", cJSON_PrintUnformatted(r));
+        cJSON_Delete(r);
+
+        cr_assert_eq(pm_test_write_file(build, old), 0);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0);
+        cJSON_Delete(r);
+        pm_free(build);
+        pm_free(old);
+        pm_free(bad);
         pm_client_free(c);
 }
 
