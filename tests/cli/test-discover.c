@@ -202,3 +202,43 @@ Test(cli_discover, failures_are_logged_to_the_log_file_only)
         cli_run_release(&r);
         pm_free(log);
 }
+
+/* A parse warning (docs/cli.md "Warnings") is a progress line and stderr stays silent; export
+ * prints the same warning on stderr and still exits 0 (on its own model: with the same input
+ * already in fx.db its parse, and the warning, would be skipped). */
+Test(cli_discover, parse_warnings_are_progress_lines)
+{
+        char *build = cli_fx_path(&fx, "lib/util/BUILD.gn");
+        char *old = pm_test_read_file(build), *bad, *file = cli_fx_path(&fx, "lib/util/src/lib.rs");
+        char *arg = pm_test_strf("{\"path\":\"%s\"}", file), *db2 = pm_test_strf("%s.2", fx.db);
+        const char *want = "\"warning: target '//lib/util:noenv': rustenv entry 'NOEQ' is not "
+                           "KEY=VALUE, ignoring\"";
+        const char *argv[] = { "discover", "--db", fx.db, arg, NULL };
+        const char *export[] = { "export", "--db", db2, "--root", fx.repo, NULL };
+        char *report = NULL;
+        struct cli_run r;
+
+        cr_assert_not_null(old);
+        bad = pm_test_strf("%s\nrust_library(\"noenv\") {\n  crate_root = \"src/lib.rs\"\n"
+                           "  sources = [ \"src/lib.rs\" ]\n  rustenv = [ \"NOEQ\" ]\n}\n",
+                           old);
+        cr_assert_eq(pm_test_write_file(build, bad), 0);
+        cli_fx_run(&fx, "/", NULL, argv, &r);
+        cr_assert_eq(r.status, 0, "%s", r.out);
+        cr_assert_str_empty(r.err, "discover wrote on stderr: %s", r.err);
+        cr_assert(strstr(r.out, want), "no progress line %s in:\n%s", want, r.out);
+        cr_assert_eq(pm_test_validate_discover_output(r.out, &report), 0, "%s", report);
+        cli_run_release(&r);
+        cli_fx_run(&fx, NULL, NULL, export, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert(strstr(r.err, "projmodel export: warning: target '//lib/util:noenv': rustenv"),
+                  "stderr: %s", r.err);
+        cli_run_release(&r);
+        pm_free(report);
+        pm_free(build);
+        pm_free(old);
+        pm_free(bad);
+        pm_free(file);
+        pm_free(arg);
+        pm_free(db2);
+}
