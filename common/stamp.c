@@ -55,6 +55,24 @@ pm_stamp_make(uint64_t key, const struct pm_strlist *inputs, int64_t since, char
 }
 
 int
+pm_stamp_file_stat(const char *path, struct pm_stamp_file *ret)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT && errno != ENOTDIR)
+                        return -errno;
+                *ret = (struct pm_stamp_file){ .missing = true };
+                return 0;
+        }
+        *ret = (struct pm_stamp_file){ .mtime_ns = ns(&st.st_mtim),
+                                       .ctime_ns = ns(&st.st_ctim),
+                                       .size = (int64_t)st.st_size,
+                                       .ino = (uint64_t)st.st_ino };
+        return 0;
+}
+
+int
 pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
                     const struct pm_stamp_file *files, int64_t since, char **ret,
                     struct pm_error *err)
@@ -67,7 +85,6 @@ pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
         for (size_t i = 0; r >= 0 && trusted && inputs && i < inputs->n; i++) {
                 const char *path = inputs->v[i];
                 struct pm_stamp_file f;
-                struct stat st;
 
                 if (strchr(path, '\n')) {
                         trusted = false;
@@ -75,17 +92,9 @@ pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
                 }
                 if (files) {
                         f = files[i];
-                } else if (stat(path, &st) < 0) {
-                        if (errno != ENOENT && errno != ENOTDIR) {
-                                trusted = false;
-                                break;
-                        }
-                        f = (struct pm_stamp_file){ .missing = true };
-                } else {
-                        f = (struct pm_stamp_file){ .mtime_ns = ns(&st.st_mtim),
-                                                    .ctime_ns = ns(&st.st_ctim),
-                                                    .size = (int64_t)st.st_size,
-                                                    .ino = (uint64_t)st.st_ino };
+                } else if (pm_stamp_file_stat(path, &f) < 0) {
+                        trusted = false;
+                        break;
                 }
                 if (f.missing) {
                         r = pm_strbuf_addf(&sb, "- %s\n", path);

@@ -429,44 +429,39 @@ add_note(struct pm_graph *g, struct pm_crate *c, const char *text)
  * Make the input stamp (projmodel/stamp.h) cover what a proc macro is built from and the dylib
  * itself: the parse of GN's JSON does not read them, and without them an export after an edit
  * of the proc macro (or the user's own ninja run) would skip the parse, and so the build. Only
- * when the graph's inputs are known; what the parse saw of its own inputs is kept. -ENOMEM only.
+ * when the graph's inputs are known. stamp_add() pushes one proc macro's paths; stamp_cover()
+ * then records, once for all of them, what the inputs from @n0 on are now, keeping what the
+ * parse saw of its own. -ENOMEM only.
  */
 static int
-stamp_cover(struct pm_graph *g, const struct pm_crate *c)
+stamp_add(struct pm_graph *g, const struct pm_crate *c)
 {
-        size_t n0 = g->inputs.n, n_add = 2 + c->sources.n, i;
         const char *add[2] = { c->root_module, c->proc_macro_dylib };
-        struct pm_stamp_file *files;
 
         if (!g->inputs_known)
                 return 0;
-        for (i = 0; i < n_add; i++) {
+        for (size_t i = 0; i < 2 + c->sources.n; i++) {
                 const char *p = i < 2 ? add[i] : c->sources.v[i - 2];
 
                 if (p && pm_strlist_push(g, &g->inputs, p) < 0)
                         return -ENOMEM;
         }
-        if (!g->input_files)
+        return 0;
+}
+
+static int
+stamp_cover(struct pm_graph *g, size_t n0)
+{
+        struct pm_stamp_file *files;
+
+        if (!g->inputs_known || !g->input_files || g->inputs.n == n0)
                 return 0;
         files = pm_arena_alloc(g->arena, g->inputs.n * sizeof(*files));
         if (!files)
                 return -ENOMEM;
         memcpy(files, g->input_files, n0 * sizeof(*files));
-        for (i = n0; i < g->inputs.n; i++) {
-                struct stat st;
-
-                if (stat(g->inputs.v[i], &st) == 0) {
-                        files[i] = (struct pm_stamp_file){
-                                .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-                                            st.st_mtim.tv_nsec,
-                                .ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
-                                            st.st_ctim.tv_nsec,
-                                .size = (int64_t)st.st_size,
-                                .ino = (uint64_t)st.st_ino,
-                        };
-                } else if (errno == ENOENT || errno == ENOTDIR) {
-                        files[i] = (struct pm_stamp_file){ .missing = true };
-                } else {
+        for (size_t i = n0; i < g->inputs.n; i++) {
+                if (pm_stamp_file_stat(g->inputs.v[i], &files[i]) < 0) {
                         /* The stamp asks stat() itself and meets the error. */
                         g->input_files = NULL;
                         return 0;
@@ -524,7 +519,7 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
 {
         struct pm_crate *c;
         struct want *w = NULL;
-        size_t n_w = 0, cap = 0, built = 0, i;
+        size_t n_w = 0, cap = 0, built = 0, n_inputs = 0, i;
         char *cache = NULL;
         int r = 0;
 
@@ -532,12 +527,13 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 *ret_built = 0;
         if (!g)
                 goto out;
+        n_inputs = g->inputs.n;
         pm_graph_foreach_crate(g, c) {
                 bool dylib = dylibs && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib;
 
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
-                if (dylib && (r = stamp_cover(g, c)) < 0)
+                if (dylib && (r = stamp_add(g, c)) < 0)
                         goto out;
                 if (dylib && is_stale(c->proc_macro_dylib, c)) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
@@ -567,7 +563,10 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 if (r < 0)
                         goto out;
         }
-        r = expand_dirs(cfg, &w, &n_w, &cap, err);
+        /* Before any build: a dylib built now makes the next parse run again, never skip. */
+        r = stamp_cover(g, n_inputs);
+        if (r >= 0)
+                r = expand_dirs(cfg, &w, &n_w, &cap, err);
         if (r < 0)
                 goto out;
         /* Generated sources first: a failing proc macro must not keep them from existing. */

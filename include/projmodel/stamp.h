@@ -52,6 +52,10 @@ struct pm_stamp_file {
         bool missing;
 };
 
+/* What a stamp records of @path now, by stat(): missing on ENOENT or ENOTDIR. 0, or -errno for
+ * any other error (the file cannot be trusted). */
+int pm_stamp_file_stat(const char *path, struct pm_stamp_file *ret);
+
 /*
  * As pm_stamp_make(), with @files (NULL, or one entry per path of @inputs) saying what the parse
  * saw of each input instead of asking stat() again.
