@@ -113,6 +113,7 @@ pm_build_report_release(struct pm_build_report *report)
         for (size_t i = 0; i < report->n; i++) {
                 pm_free(report->items[i].label);
                 pm_free(report->items[i].dylib_path);
+                pm_free(report->items[i].out_dir);
                 pm_free(report->items[i].error);
         }
         pm_free(report->items);

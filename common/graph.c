@@ -315,6 +315,8 @@ pm_graph_copy_crate(struct pm_graph *g, const struct pm_crate *src)
         for (size_t i = 0; i < src->n_deps; i++)
                 if (pm_crate_add_dep(g, c, src->deps[i].label, src->deps[i].name) < 0)
                         goto fail;
+        if (src->out_dir_target && !(c->out_dir_target = pm_graph_strdup(g, src->out_dir_target)))
+                goto fail;
         return c;
 fail:
         /* Drop the half-built crate; its strings stay in the arena until the graph goes. */

@@ -96,6 +96,58 @@ failed:
         return 0;
 }
 
+/* The item of @report for @label, or NULL. */
+static const struct pm_built *
+find_item(const struct pm_build_report *report, const char *label, size_t len)
+{
+        /* @len bytes of @label, which is all of it or what comes before its sub-target. */
+        for (size_t j = 0; j < report->n; j++)
+                if (report->items[j].label && strncmp(report->items[j].label, label, len) == 0 &&
+                    !report->items[j].label[len])
+                        return &report->items[j];
+        return NULL;
+}
+
+/*
+ * Serve @c's OUT_DIR from @b (NULL: absent from the report), else note why not. The directory is
+ * the build system's own output, not a copy: it rebuilds it in place, and rust-analyzer re-reads
+ * the files of an include directory when they change (a proc-macro server keeps a dylib loaded,
+ * which is why dylibs are copied, dylibs.c).
+ */
+static int
+serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, const char *why)
+{
+        char *note;
+
+        if (!why && b && b->out_dir) {
+                char *dir = pm_graph_strdup(g, b->out_dir);
+
+                if (!dir || pm_kvlist_set(g, &c->env, "OUT_DIR", dir) < 0 ||
+                    pm_strlist_push_unique(g, &c->include_dirs, dir) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        note = pm_graph_printf(g, "%s%sOUT_DIR not built: %s failed: %.*s", c->note ? c->note : "",
+                               c->note ? "; " : "", c->out_dir_target, NOTE_MAX,
+                               why             ? why
+                               : b && b->error ? b->error
+                                               : "absent from the build report");
+        if (!note)
+                return -ENOMEM;
+        c->note = note;
+        return 0;
+}
+
+/* Whether @c is one this build is for: a proc macro without dylib, or a crate with an OUT_DIR
+ * target (include/projmodel/graph.h), of build system @name. */
+static bool
+wanted(const struct pm_crate *c, const char *name, bool *ret_pm, bool *ret_od)
+{
+        *ret_pm = c->kind == PM_CRATE_PROC_MACRO && !c->proc_macro_dylib;
+        *ret_od = c->out_dir_target != NULL;
+        return (*ret_pm || *ret_od) && strcmp(c->build_system, name) == 0;
+}
+
 int
 pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                       const struct pm_progress *progress, struct pm_error *err)
@@ -105,11 +157,10 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         struct pm_tool_result res[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_build_report report = { 0 };
-        struct pm_crate **want = NULL;
         const char **labels = NULL;
         char *why = NULL;
-        size_t n = 0, n_built = 0;
-        bool build, gn;
+        size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
+        bool build, gn, is_pm, is_od;
         int r;
 
         /* Captured output (--query-output) runs no tool: the build may not even be here. */
@@ -127,17 +178,26 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         if (!build)
                 return 0;
         r = -ENOMEM;
-        want = pm_calloc(g->n_crates + 1, sizeof(*want));
-        labels = pm_calloc(g->n_crates + 1, sizeof(*labels));
-        if (!want || !labels)
+        labels = pm_calloc(2 * g->n_crates + 1, sizeof(*labels));
+        if (!labels)
                 goto out;
+        /* One label per proc macro, one per distinct OUT_DIR target (crates of one package, a
+         * library and its tests, share their build script's). */
         for (size_t i = 0; i < g->n_crates; i++) {
                 struct pm_crate *c = &g->crates[i];
+                bool seen = false;
 
-                if (c->kind == PM_CRATE_PROC_MACRO && !c->proc_macro_dylib &&
-                    strcmp(c->build_system, ops->name) == 0) {
-                        want[n] = c;
+                if (!wanted(c, ops->name, &is_pm, &is_od))
+                        continue;
+                if (is_pm) {
                         labels[n++] = c->label;
+                        n_pm++;
+                }
+                for (size_t j = 0; is_od && j < n && !seen; j++)
+                        seen = strcmp(labels[j], c->out_dir_target) == 0;
+                if (is_od && !seen) {
+                        labels[n++] = c->out_dir_target;
+                        n_od++;
                 }
         }
         r = 0;
@@ -146,8 +206,16 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;
-        pm_progress_report(progress, "building %zu proc macro%s with %s", n, n == 1 ? "" : "s",
-                           ops->name);
+        if (n_od == 0)
+                pm_progress_report(progress, "building %zu proc macro%s with %s", n_pm,
+                                   n_pm == 1 ? "" : "s", ops->name);
+        else if (n_pm == 0)
+                pm_progress_report(progress, "building %zu OUT_DIR%s with %s", n_od,
+                                   n_od == 1 ? "" : "s", ops->name);
+        else
+                pm_progress_report(progress, "building %zu proc macro%s and %zu OUT_DIR%s with %s",
+                                   n_pm, n_pm == 1 ? "" : "s", n_od, n_od == 1 ? "" : "s",
+                                   ops->name);
         r = run_plan(q->config, &plan, res, blobs, &why);
         if (r < 0)
                 goto out;
@@ -165,20 +233,36 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                 }
                 r = 0;
         }
-        for (size_t i = 0; i < n && r == 0; i++) {
-                const struct pm_built *b = NULL;
+        /* The build's outcome replaces the parse's "not built" notes (graph.h). */
+        for (size_t i = 0; i < g->n_crates; i++)
+                if (wanted(&g->crates[i], ops->name, &is_pm, &is_od))
+                        g->crates[i].note = NULL;
+        for (size_t i = 0; i < g->n_crates && r == 0; i++) {
+                struct pm_crate *c = &g->crates[i];
+                const struct pm_built *b;
 
-                for (size_t j = 0; !why && j < report.n; j++)
-                        if (strcmp(report.items[j].label, want[i]->label) == 0)
-                                b = &report.items[j];
-                /* The build's outcome replaces the parse's "not built" note. */
-                want[i]->note = NULL;
+                if (!wanted(c, ops->name, &is_pm, &is_od))
+                        continue;
+                if (is_od) {
+                        /* A failed sub-target may be reported under its target (adapter.h). */
+                        b = why ? NULL
+                                : find_item(&report, c->out_dir_target, strlen(c->out_dir_target));
+                        if (!why && !b)
+                                b = find_item(&report, c->out_dir_target,
+                                              strcspn(c->out_dir_target, "["));
+                        r = serve_out_dir(g, c, b, why);
+                        n_od_crates++;
+                        n_od_built += !why && b && b->out_dir;
+                }
+                if (!is_pm || r < 0)
+                        continue;
+                b = why ? NULL : find_item(&report, c->label, strlen(c->label));
                 if (b && b->dylib_path) {
-                        want[i]->proc_macro_dylib = pm_graph_strdup(g, b->dylib_path);
-                        r = want[i]->proc_macro_dylib ? 0 : -ENOMEM;
+                        c->proc_macro_dylib = pm_graph_strdup(g, b->dylib_path);
+                        r = c->proc_macro_dylib ? 0 : -ENOMEM;
                         n_built++;
                 } else {
-                        r = note_unbuilt(g, want[i],
+                        r = note_unbuilt(g, c,
                                          why             ? why
                                          : b && b->error ? b->error
                                                          : "absent from the build report");
@@ -186,11 +270,14 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         }
         /* The dylibs named now are the build's own: copy them to the cache (dylibs.c). */
         g->dylibs_built = true;
-        if (r == 0 && n_built == n)
-                pm_progress_report(progress, "built %zu proc macro%s", n, n == 1 ? "" : "s");
-        else if (r == 0)
+        if (r == 0 && n_pm > 0 && n_built == n_pm)
+                pm_progress_report(progress, "built %zu proc macro%s", n_pm, n_pm == 1 ? "" : "s");
+        else if (r == 0 && n_pm > 0)
                 pm_progress_report(progress, "built %zu of %zu proc macros (%zu failed)", n_built,
-                                   n, n - n_built);
+                                   n_pm, n_pm - n_built);
+        if (r == 0 && n_od > 0)
+                pm_progress_report(progress, "served a built OUT_DIR to %zu of %zu crate%s",
+                                   n_od_built, n_od_crates, n_od_crates == 1 ? "" : "s");
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
@@ -205,6 +292,5 @@ out:
         pm_plan_release(&plan);
         pm_free(why);
         pm_free(labels);
-        pm_free(want);
         return r;
 }

@@ -13,6 +13,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/adapters-internal.h"
 #include "adapters/buck2/buck2-internal.h"
@@ -92,19 +93,82 @@ first_error(const cJSON *entry, const cJSON *strings, size_t *ret_len)
         return NULL;
 }
 
-/* One `results` entry: the dylib of its (first successful) configuration, or its error. */
+/* A new zeroed item at the end of @rep (its array has room for @cap items). NULL on OOM. */
+static struct pm_built *
+push_item(struct pm_build_report *rep, size_t *cap)
+{
+        if (rep->n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 8;
+                struct pm_built *v = pm_realloc(rep->items, ncap * sizeof(*v));
+
+                if (!v)
+                        return NULL;
+                rep->items = v;
+                *cap = ncap;
+        }
+        memset(&rep->items[rep->n], 0, sizeof(rep->items[0]));
+        return &rep->items[rep->n++];
+}
+
+/*
+ * The sub-target outputs of one successful configuration: Buck2 keys `outputs` by the requested
+ * providers, "DEFAULT" for the target itself and the sub-target names joined by '|' for
+ * `T[a][b]` (so "out_dir" for reindeer's `T[out_dir]`). Each becomes an item labelled as it was
+ * requested, `T[out_dir]`, whose out_dir is its first output, relative to the project root.
+ */
 static int
-read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, struct pm_built *b)
+read_sub_targets(const char *label, const cJSON *outputs, const char *project_root,
+                 struct pm_build_report *rep, size_t *cap, bool *ret_any)
+{
+        const cJSON *o;
+
+        cJSON_ArrayForEach(o, outputs)
+        {
+                const cJSON *first = cJSON_GetArrayItem(o, 0);
+                struct pm_strbuf lb = PM_STRBUF_INIT;
+                struct pm_built *b;
+                int r;
+
+                if (!o->string || strcmp(o->string, "DEFAULT") == 0 || !cJSON_IsString(first))
+                        continue;
+                /* "a|b" was requested as T[a][b]. */
+                r = pm_strbuf_addf(&lb, "%s[", label);
+                for (const char *p = o->string; r == 0 && *p; p++)
+                        r = *p == '|' ? pm_strbuf_adds(&lb, "][") : pm_strbuf_addch(&lb, *p);
+                if (r == 0)
+                        r = pm_strbuf_addch(&lb, ']');
+                b = r == 0 ? push_item(rep, cap) : NULL;
+                if (!b) {
+                        pm_strbuf_release(&lb);
+                        return -ENOMEM;
+                }
+                b->label = pm_strbuf_detach(&lb, NULL);
+                b->out_dir = pm_path_normalize(NULL, project_root, first->valuestring);
+                if (!b->label || !b->out_dir)
+                        return -ENOMEM;
+                *ret_any = true;
+        }
+        return 0;
+}
+
+/* One `results` entry: the dylib of its (first successful) configuration and its sub-targets'
+ * directories, or its error. */
+static int
+read_entry(const char *label, const cJSON *entry, const cJSON *strings, const char *project_root,
+           struct pm_build_report *rep, size_t *cap)
 {
         const cJSON *conf, *failed = NULL;
         const char *msg = NULL;
+        struct pm_built *b;
+        bool any = false, dylib = false;
         size_t len = 0;
+        int r;
 
         cJSON_ArrayForEach(conf, cJSON_GetObjectItemCaseSensitive(entry, "configured"))
         {
                 const cJSON *ok = cJSON_GetObjectItemCaseSensitive(conf, "success");
-                const cJSON *outs = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(conf, "outputs"), "DEFAULT");
+                const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(conf, "outputs");
+                const cJSON *outs = cJSON_GetObjectItemCaseSensitive(outputs, "DEFAULT");
                 const cJSON *o;
 
                 if (!cJSON_IsString(ok) || strcmp(ok->valuestring, "SUCCESS") != 0) {
@@ -112,14 +176,26 @@ read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, s
                                 failed = conf;
                         continue;
                 }
+                if (!any) {
+                        r = read_sub_targets(label, outputs, project_root, rep, cap, &any);
+                        if (r < 0)
+                                return r;
+                }
                 cJSON_ArrayForEach(o, outs)
                 {
-                        if (!cJSON_IsString(o) || !pm__adapter_is_dylib(o->valuestring))
+                        if (dylib || !cJSON_IsString(o) || !pm__adapter_is_dylib(o->valuestring))
                                 continue;
+                        b = push_item(rep, cap);
+                        if (!b || !(b->label = pm_strdup(label)))
+                                return -ENOMEM;
                         b->dylib_path = pm_path_normalize(NULL, project_root, o->valuestring);
-                        return b->dylib_path ? 0 : -ENOMEM;
+                        if (!b->dylib_path)
+                                return -ENOMEM;
+                        dylib = true;
                 }
         }
+        if (dylib || any)
+                return 0;
         if (failed)
                 msg = first_error(failed, strings, &len);
         if (!msg)
@@ -130,8 +206,12 @@ read_entry(const cJSON *entry, const cJSON *strings, const char *project_root, s
         }
         if (len > ERROR_LINE_MAX)
                 len = ERROR_LINE_MAX;
-        b->error = pm_strndup(msg, len);
-        return b->error ? 0 : -ENOMEM;
+        /* A failed configuration has no outputs, so nothing says which sub-target was asked
+         * for: the item is the target's own (include/projmodel/adapter.h). */
+        b = push_item(rep, cap);
+        if (!b || !(b->label = pm_strdup(label)) || !(b->error = pm_strndup(msg, len)))
+                return -ENOMEM;
+        return 0;
 }
 
 int
@@ -141,7 +221,7 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
         cJSON *doc = NULL;
         const cJSON *results, *strings, *root, *e;
         const char *project_root;
-        size_t n = 0;
+        size_t cap = 0;
         int r;
 
         if (n_outputs < 1)
@@ -161,21 +241,13 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
         project_root = cJSON_IsString(root) && pm_path_is_absolute(root->valuestring)
                                ? root->valuestring
                                : q->project->root;
-        ret_report->items =
-                pm_calloc((size_t)cJSON_GetArraySize(results) + 1, sizeof(*ret_report->items));
-        r = -ENOMEM;
-        if (!ret_report->items)
-                goto out;
+        r = 0;
         cJSON_ArrayForEach(e, results)
         {
-                struct pm_built *b = &ret_report->items[n];
-
                 if (!cJSON_IsObject(e))
                         continue;
-                b->label = pm_strdup(e->string);
-                n++;
-                ret_report->n = n;
-                if (!b->label || read_entry(e, strings, project_root, b) < 0)
+                r = read_entry(e->string, e, strings, project_root, ret_report, &cap);
+                if (r < 0)
                         goto out;
         }
         r = 0;

@@ -240,6 +240,36 @@ same_name(const char *name, const char *crate_name)
         return *name == *crate_name;
 }
 
+/*
+ * @c's out_dir_target from an OUT_DIR value that is exactly `$(location LABEL)` (reindeer writes
+ * `$(location :x-build-script-run[out_dir])`): LABEL made canonical, its sub-target kept, as
+ * `buck2 build` takes it. Any other value (a path after the macro, two macros) is left alone.
+ */
+static int
+out_dir_target(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c,
+               const char *v)
+{
+        static const char macro[] = "$(location ";
+        size_t len = strlen(v);
+        char *inner, *l;
+        bool not_label;
+
+        if (strncmp(v, macro, sizeof(macro) - 1) != 0 || len < sizeof(macro) + 1 ||
+            v[len - 1] != ')')
+                return 0;
+        inner = pm_arena_strndup(x->a, v + sizeof(macro) - 1, len - sizeof(macro));
+        if (!inner)
+                return pm__buck2_oom(x);
+        if (!inner[0] || strpbrk(inner, " $()"))
+                return 0;
+        l = canonical_label(x, t, inner, &not_label);
+        if (not_label)
+                return 0;
+        if (!l || !(c->out_dir_target = pm_graph_strdup(x->g, l)))
+                return pm__buck2_oom(x);
+        return 0;
+}
+
 /* Fill the crate of Rust target @t from its attributes (deps come later). */
 static int
 build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
@@ -373,8 +403,13 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
                 if (pm_kvlist_set(x->g, &c->env, e->string, v) < 0)
                         return pm__buck2_oom(x);
                 /* reindeer's build-script output: a macro Buck2 expands only when it builds, so
-                 * the served value is not a directory (docs/build-integration.md). */
+                 * the served value is not a directory until server/build.c builds the target and
+                 * puts the directory from Buck2's build report in its place
+                 * (docs/build-integration.md); the note stays when nothing builds it. */
                 if (strcmp(e->string, "OUT_DIR") == 0 && strstr(v, "$(location ")) {
+                        r = out_dir_target(x, t, c, v);
+                        if (r < 0)
+                                return r;
                         c->note = pm_graph_printf(
                                 x->g,
                                 "OUT_DIR not built by projmodel: it is `%s`, so what the crate "

@@ -54,11 +54,14 @@ void pm_plan_release(struct pm_plan *plan);
  */
 bool pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len);
 
-/* One proc macro a build reported on. */
+/* One target a build reported on: a proc macro, or a crate's OUT_DIR target. */
 struct pm_built {
-        char *label;      /* the crate's model label, as in the graph */
+        char *label;      /* the crate's model label (a proc macro), or the out_dir_target of
+                           * the crates whose OUT_DIR it builds (include/projmodel/graph.h) */
         char *dylib_path; /* absolute path of the built dylib as the tool reported it, or NULL
                            * when it was not built */
+        char *out_dir;    /* absolute path of the OUT_DIR directory the target built, as the tool
+                           * reported it, or NULL */
         char *error;      /* when not built: the tool's first error line for it, or NULL */
 };
 
@@ -167,15 +170,18 @@ struct pm_adapter_ops {
          * the adapter does not build, or builds inside its query (Cargo's build-script and
          * proc-macro artifacts come with the query's own output).
          *
-         * build_plan fills @ret_plan (zeroed by the caller) with the commands that build the
-         * proc macros @labels (borrowed model labels of proc-macro crates of @graph, which is
-         * @q->project's latest graph, borrowed) and nothing they do not need. Each step's report
+         * build_plan fills @ret_plan (zeroed by the caller) with the commands that build
+         * @labels (borrowed: model labels of proc-macro crates of @graph, which is
+         * @q->project's latest graph, borrowed, and the out_dir_target of its crates that have
+         * one) and nothing they do not need. Each step's report
          * (Bazel's build event JSON, Buck2's build report, ...) is its stdout or output_file;
          * a partial failure that still writes a report belongs in ok_exit_codes.
          *
          * build_parse reads those steps' outputs into @ret_report (zeroed by the caller): one
-         * item per label it can say something about, with the dylib path taken from the tool's
-         * report (never guessed). A label absent from the report was not built. Malformed
+         * item per label it can say something about, with the dylib path or OUT_DIR directory
+         * taken from the tool's report (never guessed). A label absent from the report was not
+         * built. A failed target the tool reports without its sub-target (Buck2's `T` for
+         * `T[out_dir]`) is an item labelled without it, with its error. Malformed
          * reports fail with PM_EBADTOOLOUTPUT naming the file.
          */
         int (*build_plan)(const struct pm_query *q, const struct pm_graph *graph,

@@ -111,6 +111,13 @@ struct pm_crate {
         struct pm_dep *deps; /* deps[0..n_deps) */
         size_t n_deps;
         size_t cap_deps;
+        /*
+         * Not a field of the model (never stored, compared or rendered): the build-system target
+         * whose output directory is the crate's OUT_DIR (Buck2's `cell//pkg:x-build-script-run
+         * [out_dir]`, Bazel's cargo_build_script label), set by the adapter's parse and built by
+         * server/build.c before the graph is applied, or NULL. In the graph's arena.
+         */
+        char *out_dir_target;
 };
 
 enum pm_crate_field_type {

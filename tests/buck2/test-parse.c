@@ -508,8 +508,10 @@ Test(buck2_build, report_dylibs_errors_and_bad_reports)
         fx_release(&fx);
 }
 
-/* reindeer's OUT_DIR is a $(location ...[out_dir]) macro projmodel does not build yet: the crate
- * says so in its note (the value is served as Buck2 printed it). */
+/* reindeer's OUT_DIR is a $(location ...[out_dir]) macro Buck2 expands only when it builds: the
+ * crate names the sub-target to build (canonical, as `buck2 build` takes it; reindeer writes it
+ * package-relative), and until a build serves the directory its note says so (the value is
+ * served as Buck2 printed it). A value that is more than the one macro names nothing to build. */
 Test(buck2_parse, unbuilt_out_dir_is_a_note)
 {
         struct fx fx;
@@ -524,5 +526,69 @@ Test(buck2_parse, unbuilt_out_dir_is_a_note)
         cr_assert_str_eq(c->note, "OUT_DIR not built by projmodel: it is `$(location "
                                   "root//lib/foo:foo-build-script-run[out_dir])`, so what the "
                                   "crate include!s from it is missing");
+        cr_assert_str_eq(c->out_dir_target, "root//lib/foo:foo-build-script-run[out_dir]");
+        fx_release(&fx);
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                            ":foo-build-script-run[out_dir])\"}")),
+                     0, "%s", fx.err.msg);
+        cr_assert_str_eq(crate(&fx, "root//lib/foo:foo")->out_dir_target,
+                         "root//lib/foo:foo-build-script-run[out_dir]");
+        fx_release(&fx);
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                            ":foo-build-script-run[out_dir])/sub\"}")),
+                     0, "%s", fx.err.msg);
+        c = crate(&fx, "root//lib/foo:foo");
+        cr_assert_null(c->out_dir_target);
+        cr_assert_not_null(c->note);
+        fx_release(&fx);
+}
+
+/* A sub-target's outputs: Buck2 reports `T[out_dir]` under the unconfigured `T`, with the outputs
+ * keyed by the sub-target names joined by '|' ("DEFAULT" for T itself); the item is named as it
+ * was requested. A failed one has no outputs, so its error is T's. */
+Test(buck2_build, report_sub_target_directories)
+{
+        struct pm_build_report rep;
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(
+                build_parse(&fx,
+                            "{\"success\": false, \"project_root\": \"/p\", \"results\": {"
+                            "\"root//t:a-build-script-run\": {\"configured\": {\"cfg#1\": {"
+                            "\"success\": \"SUCCESS\", \"outputs\": {\"out_dir\": "
+                            "[\"buck-out/v2/gen/root/h/t/__a-build-script-run__/out_dir\"]}, "
+                            "\"errors\": []}}, \"errors\": []},"
+                            "\"root//t:n\": {\"configured\": {\"cfg#1\": {\"success\": "
+                            "\"SUCCESS\", \"outputs\": {\"x|y\": [\"buck-out/n/y\"]}}}},"
+                            "\"root//t:b-build-script-run\": {\"configured\": {\"cfg#1\": {"
+                            "\"success\": \"FAIL\", \"outputs\": {}, \"errors\": [{"
+                            "\"message_content\": \"9\", \"action_error\": null, "
+                            "\"cause_index\": 0}]}}, \"errors\": []}},"
+                            "\"failures\": {}, \"strings\": {\"9\": \"Action failed: b\\npanic\"}}",
+                            &rep),
+                0, "%s", fx.err.msg);
+        cr_assert_eq(rep.n, 3);
+        for (size_t i = 0; i < rep.n; i++) {
+                const struct pm_built *b = &rep.items[i];
+
+                cr_assert_null(b->dylib_path);
+                if (strcmp(b->label, "root//t:a-build-script-run[out_dir]") == 0) {
+                        cr_assert_str_eq(
+                                b->out_dir,
+                                "/p/buck-out/v2/gen/root/h/t/__a-build-script-run__/out_dir");
+                } else if (strcmp(b->label, "root//t:n[x][y]") == 0) {
+                        cr_assert_str_eq(b->out_dir, "/p/buck-out/n/y");
+                } else {
+                        cr_assert_str_eq(b->label, "root//t:b-build-script-run");
+                        cr_assert_null(b->out_dir);
+                        cr_assert_str_eq(b->error, "Action failed: b");
+                }
+        }
+        pm_build_report_release(&rep);
         fx_release(&fx);
 }

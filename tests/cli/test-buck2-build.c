@@ -4,6 +4,7 @@
  * failed build served as a note, and `build_proc_macros: false` running no build. */
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -12,10 +13,12 @@
 #include "projmodel/mem.h"
 
 #include "cli-test.h"
+#include "rustc-check.h"
 #include "testlib.h"
 
-#define LABEL       "root//macros:derive_it"
-#define DYLIB_BYTES "not really ELF, but the bytes the cache must copy"
+#define LABEL          "root//macros:derive_it"
+#define OUT_DIR_TARGET "root//third-party/rust:gen-0.1.0-build-script-run[out_dir]"
+#define DYLIB_BYTES    "not really ELF, but the bytes the cache must copy"
 
 static struct cli_fx fx;
 
@@ -25,8 +28,12 @@ static struct cli_fx fx;
  * format (results -> label -> configured -> configuration -> success/outputs/errors, paths
  * relative to project_root, each error's message_content a key of the report's `strings`,
  * `failures` empty), stdout {"T": "/abs/dylib"}; with a file FAIL in the project, every target
- * fails with rustc's error in its report entry and buck2 exits 3. Every argv is appended
- * to argv.log beside the script.
+ * fails with rustc's error in its report entry and buck2 exits 3. A sub-target `T[out_dir]`
+ * (reindeer's build-script run) writes gen.rs into a directory under buck-out, reported under the
+ * unconfigured `T` with the outputs keyed by the sub-target's name, as Buck2's build report keys
+ * them ("out_dir"; "DEFAULT" for the target itself); with a file FAIL_OUT_DIR it fails instead,
+ * with the build script's panic as its error. Every argv is appended to argv.log beside the
+ * script.
  */
 static const char fake_buck2[] =
         "#!/usr/bin/env python3\n"
@@ -42,10 +49,33 @@ static const char fake_buck2[] =
         "report = [a for a in argv if a.startswith('--build-report=')][0].split('=', 1)[1]\n"
         "targets = [a for a in argv[argv.index('build') + 1:] if not a.startswith('-')]\n"
         "fail = os.path.exists(os.path.join(root, 'FAIL'))\n"
+        "bad = fail\n"
         "cfg = 'prelude//platforms:default#524f8da68ea2a374'\n"
         "results, strings, shown = {}, {}, {}\n"
         "for i, t in enumerate(targets):\n"
-        "    pkg, name = t.split('//', 1)[1].split(':')\n"
+        "    base, _, sub = t.partition('[')\n"
+        "    pkg, name = base.split('//', 1)[1].split(':')\n"
+        "    if sub:\n"
+        "        key = sub.rstrip(']').replace('][', '|')\n"
+        "        if os.path.exists(os.path.join(root, 'FAIL_OUT_DIR')):\n"
+        "            msg = ('Action failed: ' + base + ' (' + cfg + ') (buildscript)\\n'\n"
+        "                   \"thread 'main' panicked at build.rs:2:5\")\n"
+        "            k = str(1469598103934665603 + 100 + i)\n"
+        "            strings[k] = msg\n"
+        "            err = {'message_content': k, 'action_error': None, 'cause_index': i}\n"
+        "            entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
+        "                     'configured_graph_size': None, 'errors': [err]}\n"
+        "            bad = True\n"
+        "        else:\n"
+        "            rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
+        "                   '__/' + key.replace('|', '/'))\n"
+        "            os.makedirs(os.path.join(root, rel), exist_ok=True)\n"
+        "            open(os.path.join(root, rel, 'gen.rs'), 'w').write('pub const N: u32 = 7;\\n')\n"
+        "            entry = {'success': 'SUCCESS', 'outputs': {key: [rel]},\n"
+        "                     'other_outputs': {}, 'configured_graph_size': 3, 'errors': []}\n"
+        "            shown[t] = os.path.join(root, rel)\n"
+        "        results[base] = {'configured': {cfg: entry}, 'errors': []}\n"
+        "        continue\n"
         "    if fail:\n"
         "        msg = ('Action failed: ' + t + ' (' + cfg + ') (rustc)\\n'\n"
         "               'error[E0308]: mismatched types\\n --> ' + pkg + '/src/lib.rs:3:5')\n"
@@ -63,12 +93,12 @@ static const char fake_buck2[] =
         "                 'other_outputs': {}, 'configured_graph_size': 42, 'errors': []}\n"
         "        shown[t] = os.path.join(root, rel)\n"
         "    results[t] = {'configured': {cfg: entry}, 'errors': []}\n"
-        "doc = {'trace_id': '3e8e8c70-1d2c-4c3a-9e1e-0b2f6f3c1a11', 'success': not fail,\n"
+        "doc = {'trace_id': '3e8e8c70-1d2c-4c3a-9e1e-0b2f6f3c1a11', 'success': not bad,\n"
         "       'results': results, 'failures': {}, 'project_root': root,\n"
         "       'truncated': False, 'strings': strings}\n"
         "open(report, 'w').write(json.dumps(doc))\n"
         "print(json.dumps(shown))\n"
-        "sys.exit(3 if fail else 0)\n";
+        "sys.exit(3 if bad else 0)\n";
 
 /* A copy of the Buck2 fixture at tmp/b2 using the stand-in, with @extra settings. */
 static char *
@@ -90,6 +120,57 @@ make_repo(const char *extra)
         pm_free(fake);
         pm_free(src);
         return repo;
+}
+
+/*
+ * Add to the copy @repo what reindeer writes for a vendored crate with a build script: a
+ * rust_library whose env has `OUT_DIR = $(location :X-build-script-run[out_dir])` (package
+ * relative, as in the BUCK file) and that include!s gen.rs from it, and the buildscript_run target
+ * (not a Rust rule: the adapter does not make a crate of it).
+ */
+static void
+add_reindeer_build_script(const char *repo)
+{
+        char *targets = pm_test_strf("%s/targets.json", repo);
+        char *lib = pm_test_strf("%s/third-party/rust/vendor/gen/src/lib.rs", repo);
+        char *dir = pm_test_strf("%s/third-party/rust/vendor/gen/src", repo);
+        char *text = pm_test_read_file(targets);
+        cJSON *arr = cJSON_Parse(text), *t;
+        char *out;
+
+        cr_assert(cJSON_IsArray(arr));
+        t = cJSON_Parse(
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [\"root//third-party/rust/vendor/gen/src/lib.rs\"],"
+                " \"buck.package\": \"root//third-party/rust\", \"name\": \"gen-0.1.0\","
+                " \"srcs\": [\"root//third-party/rust/vendor/gen/src/lib.rs\"], \"crate\": \"gen\","
+                " \"crate_root\": \"vendor/gen/src/lib.rs\", \"edition\": \"2021\","
+                " \"env\": {\"CARGO_MANIFEST_DIR\": \"third-party/rust/vendor/gen\","
+                " \"OUT_DIR\": \"$(location :gen-0.1.0-build-script-run[out_dir])\"},"
+                " \"visibility\": [\"PUBLIC\"]}");
+        cr_assert(t);
+        cJSON_AddItemToArray(arr, t);
+        t = cJSON_Parse("{\"buck.type\": \"prelude//rust/cargo_buildscript.bzl:buildscript_run\","
+                        " \"buck.deps\": [\"root//third-party/rust:gen-0.1.0-build-script-build\"],"
+                        " \"buck.inputs\": [], \"buck.package\": \"root//third-party/rust\","
+                        " \"name\": \"gen-0.1.0-build-script-run\", \"package_name\": \"gen\","
+                        " \"version\": \"0.1.0\"}");
+        cr_assert(t);
+        cJSON_AddItemToArray(arr, t);
+        out = cJSON_Print(arr);
+        cr_assert_eq(pm_test_write_file(targets, out), 0);
+        cr_assert_eq(pm_test_run((const char *[]){ "mkdir", "-p", dir, NULL }, NULL, NULL, NULL,
+                                 NULL, NULL),
+                     0);
+        cr_assert_eq(pm_test_write_file(lib, "include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n"
+                                             "pub fn n() -> u32 {\n    N\n}\n"),
+                     0);
+        cJSON_free(out);
+        cJSON_Delete(arr);
+        pm_free(text);
+        pm_free(dir);
+        pm_free(lib);
+        pm_free(targets);
 }
 
 static cJSON *
@@ -355,5 +436,126 @@ Test(cli_buck2_build, discover_reports_the_build_in_progress_lines)
         cli_run_release(&r);
         pm_free(file);
         pm_free(db);
+        pm_free(repo);
+}
+
+/* The env value of @key of crate @c, or NULL. */
+static const char *
+env_of(const cJSON *c, const char *key)
+{
+        const cJSON *v =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "env"), key);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* reindeer's OUT_DIR (`$(location :X-build-script-run[out_dir])`): built in the same run as the
+ * proc macro, served as the absolute directory Buck2's report names (no copy), in the crate's
+ * include_dirs, with no "not built" note; the crate type-checks with bare rustc from the JSON. */
+Test(cli_buck2_build, builds_the_out_dir_and_serves_the_reported_directory)
+{
+        char *repo = make_repo(""), *log, *want, *gen, *one_text, *work;
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
+        cJSON *p, *one;
+        const cJSON *c, *dirs, *d;
+        const char *out_dir;
+        struct cli_run r;
+        bool listed = false;
+        char *report = NULL;
+
+        add_reindeer_build_script(repo);
+        p = export_ok(repo);
+        /* One build, of the proc macro and the build-script run's out_dir sub-target. */
+        log = read_log();
+        cr_assert(strstr(log, "\"" OUT_DIR_TARGET "\""), "%s", log);
+        cr_assert(strstr(log, "\"" LABEL "\""), "%s", log);
+        cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
+        assert_no_report_left();
+
+        c = crate_of(p, repo, "third-party/rust/vendor/gen/src/lib.rs");
+        out_dir = env_of(c, "OUT_DIR");
+        want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/third-party/rust/"
+                            "__gen-0.1.0-build-script-run__/out_dir",
+                            repo);
+        cr_assert(out_dir, "no OUT_DIR");
+        cr_assert_str_eq(out_dir, want);
+        gen = pm_test_strf("%s/gen.rs", out_dir);
+        cr_assert(access(gen, R_OK) == 0, "%s missing", gen);
+        dirs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "source"),
+                                                "include_dirs");
+        cJSON_ArrayForEach(d, dirs) listed = listed || strcmp(d->valuestring, want) == 0;
+        cr_assert(listed, "%s not among the include_dirs", want);
+        /* The proc macro of the same run is still served. */
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
+
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_null(strstr(r.out, "not built"), "%s", r.out);
+        cli_run_release(&r);
+
+        /* include!(concat!(env!("OUT_DIR"), "/gen.rs")) resolves: the crate alone, as exported. */
+        one = cJSON_CreateObject();
+        cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
+                             cJSON_Duplicate(c, true));
+        one_text = cJSON_PrintUnformatted(one);
+        work = pm_test_strf("%s/rustc-gen", fx.tmp);
+        cr_assert_eq(mkdir(work, 0700), 0);
+        cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
+
+        pm_free(report);
+        pm_free(work);
+        cJSON_free(one_text);
+        cJSON_Delete(one);
+        pm_free(gen);
+        pm_free(want);
+        pm_free(log);
+        cJSON_Delete(p);
+        pm_free(repo);
+}
+
+/* A build-script run that fails: its crate keeps Buck2's value and gets a note naming the target
+ * and the first line of Buck2's error; everything else is served as before. */
+Test(cli_buck2_build, a_failed_out_dir_is_a_note_and_the_rest_is_served)
+{
+        char *repo = make_repo(""), *fail = pm_test_strf("%s/FAIL_OUT_DIR", repo);
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", "--format", "json", NULL };
+        cJSON *p, *crates;
+        const cJSON *c, *note, *list;
+        struct cli_run r;
+
+        add_reindeer_build_script(repo);
+        cr_assert_eq(pm_test_write_file(fail, ""), 0);
+        p = export_ok(repo);
+        c = crate_of(p, repo, "third-party/rust/vendor/gen/src/lib.rs");
+        cr_assert_str_eq(env_of(c, "OUT_DIR"), "$(location :gen-0.1.0-build-script-run[out_dir])");
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
+        assert_no_report_left();
+
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        crates = cJSON_Parse(r.out);
+        cr_assert(crates, "%s", r.out);
+        note = NULL;
+        list = cJSON_IsArray(crates) ? crates : cJSON_GetObjectItemCaseSensitive(crates, "crates");
+        cJSON_ArrayForEach(c, list)
+        {
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(c, "label");
+
+                if (cJSON_IsString(l) &&
+                    strcmp(l->valuestring, "root//third-party/rust:gen-0.1.0") == 0)
+                        note = cJSON_GetObjectItemCaseSensitive(c, "note");
+        }
+        cr_assert(cJSON_IsString(note), "%s", r.out);
+        cr_assert_str_eq(note->valuestring,
+                         "OUT_DIR not built: " OUT_DIR_TARGET " failed: Action failed: "
+                         "root//third-party/rust:gen-0.1.0-build-script-run "
+                         "(prelude//platforms:default#524f8da68ea2a374) (buildscript)");
+        cJSON_Delete(crates);
+        cli_run_release(&r);
+        cJSON_Delete(p);
+        pm_free(fail);
         pm_free(repo);
 }
