@@ -153,35 +153,6 @@ out:
         return r;
 }
 
-/* Add to @on every crate a crate of @on depends on, transitively (the same closure as the
- * daemon's projmodel/audit "closure", pm_index_deps()). */
-static int
-select_closure(struct pm_index *idx, const struct pm_graph *g, bool *on, struct pm_error *err)
-{
-        bool *given = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*given));
-        int r = 0;
-
-        if (!given)
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        memcpy(given, on, g->n_crates * sizeof(*given));
-        for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
-                char **deps = NULL;
-
-                if (!given[i])
-                        continue;
-                r = pm_index_deps(idx, g->crates[i].label, true, &deps, err);
-                for (size_t k = 0; r == 0 && deps && deps[k]; k++) {
-                        const struct pm_crate *c = pm_graph_lookup(g, deps[k]);
-
-                        if (c)
-                                on[c - g->crates] = true;
-                }
-                pm_labels_free(deps);
-        }
-        pm_free(given);
-        return r;
-}
-
 /* @path relative to the root when under it, else as is. Borrowed from @path. */
 static const char *
 rel(const struct report *rp, const char *path)
@@ -946,7 +917,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                         goto out;
         }
         if (o->closure) {
-                r = select_closure(idx, g, on, err);
+                r = pm_index_mark_audit(idx, g, NULL, true, on, err);
                 if (r < 0)
                         goto out;
         }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The unsafe audit's per-file records (audit_files): a cache of scans keyed by path with the
  * file's size, mtime and content hash, so a second audit re-reads only changed files, and the
- * model as the audit's store of them (projmodel/audit.h). Losing it costs time only. */
+ * model as the audit's store of them (projmodel/audit.h). Losing it costs time only. Also which
+ * crates an audit covers (a label, a dependency closure), for the daemon and the CLI alike. */
 #include "projmodel/audit.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "projmodel/error.h"
+#include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
@@ -117,4 +119,46 @@ pm_index_audit_store(struct pm_index *idx, struct pm_audit_store *ret_store)
         ret_store->get = store_get;
         ret_store->put = store_put;
         ret_store->ud = idx;
+}
+
+int
+pm_index_mark_audit(struct pm_index *idx, const struct pm_graph *g, const char *label, bool closure,
+                    bool *on, struct pm_error *err)
+{
+        const char **marked = NULL;
+        char **reached = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (label) {
+                const struct pm_crate *c = pm_graph_lookup(g, label);
+
+                if (!c)
+                        return pm_error_set(err, PM_ENOTFOUND, "no crate '%s' in the model", label);
+                on[c - g->crates] = true;
+        }
+        if (!closure)
+                return 0;
+        marked = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*marked));
+        if (!marked) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < g->n_crates; i++)
+                if (on[i])
+                        marked[n++] = g->crates[i].label;
+        if (n == 0)
+                goto out;
+        /* The closure of the marked set in one query: the union of each one's closure. */
+        r = pm_index_closure(idx, marked, n, &reached, err);
+        for (size_t k = 0; r == 0 && reached[k]; k++) {
+                const struct pm_crate *c = pm_graph_lookup(g, reached[k]);
+
+                if (c)
+                        on[c - g->crates] = true;
+        }
+out:
+        pm_labels_free(reached);
+        pm_free(marked);
+        return r;
 }

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <string.h>
 
 #include <cjson/cJSON.h>
 #include <uv.h>
@@ -55,37 +54,6 @@ struct pm__audit_job {
         cJSON *result;
 };
 
-/* Mark @label and, with @closure, every crate it depends on transitively. */
-static int
-select_crates(struct pm_index *idx, const struct pm_graph *g, const char *label, bool closure,
-              bool *on, struct pm_error *err)
-{
-        char **deps = NULL;
-        size_t found = 0;
-        int r = 0;
-
-        if (closure) {
-                r = pm_index_deps(idx, label, true, &deps, err);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < g->n_crates; i++) {
-                const char *l = g->crates[i].label;
-
-                if (strcmp(l, label) == 0) {
-                        on[i] = true;
-                        found++;
-                }
-                for (size_t k = 0; deps && deps[k]; k++)
-                        if (strcmp(l, deps[k]) == 0)
-                                on[i] = true;
-        }
-        pm_labels_free(deps);
-        if (found == 0)
-                return pm_error_set(err, PM_ENOTFOUND, "no crate '%s' in the model", label);
-        return 0;
-}
-
 static int
 cancelled(struct pm_error *err)
 {
@@ -118,7 +86,7 @@ audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, stru
         for (size_t i = 0; i < g->n_crates; i++)
                 on[i] = job->label == NULL;
         if (job->label) {
-                r = select_crates(idx, g, job->label, job->closure, on, err);
+                r = pm_index_mark_audit(idx, g, job->label, job->closure, on, err);
                 if (r < 0)
                         goto out;
         }
