@@ -164,17 +164,14 @@ char *pm__cli_abspath(const char *path);
 void pm__cli_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Progress for a person at a terminal (docs/cli.md "Progress"): "projmodel CMD: <phase>" lines
- * on stderr, but only when stderr is a terminal (isatty); NULL otherwise, so pipes, log files,
- * rust-analyzer and the tests see nothing. @cmd is a string literal. For the one-shot refreshes
- * (projmodel/refresh.h) and export's build and write.
- */
-const struct pm_progress *pm__cli_tty_progress(const char *cmd);
-
-/*
- * As pm__cli_tty_progress(), never NULL, and with warn set: the parsed graphs' warnings
- * (pm_graph.warnings) go to stderr as "projmodel CMD: warning: <text>" whether or not it is a
- * terminal (export and dump; discover keeps stderr silent and sends them as progress lines).
+ * The progress of a one-shot refresh (projmodel/refresh.h) and of export's build and write.
+ * Phases for a person at a terminal (docs/cli.md "Progress"): "projmodel CMD: <phase>" lines on
+ * stderr, but only when stderr is a terminal (isatty), so pipes, log files, rust-analyzer and
+ * the tests see none. Warnings (docs/cli.md "Warnings"): the parsed graphs' pm_graph.warnings go
+ * to stderr as "projmodel CMD: warning: <text>" terminal or not. For every command that
+ * refreshes the model in this process (export, dump, audit, snapshot; check, run and test when
+ * the model lacks the crate) -- not discover, which keeps stderr silent and sends both as
+ * progress lines. Never NULL; @cmd is a string literal.
  */
 const struct pm_progress *pm__cli_progress(const char *cmd);
 

@@ -894,7 +894,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
         if (r < 0)
                 goto out;
         if (o->refresh) {
-                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_tty_progress("audit"), err);
+                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_progress("audit"), err);
                 if (r < 0)
                         goto out;
         }

@@ -139,10 +139,9 @@ pm__cli_crate_action(const struct pm__cli_action *a, struct pm_error *err)
         r = find_label(idx, a->target, want_test, &label, NULL);
         if (r < 0) {
                 r = pm_model_refresh_sync(cfg, idx, NULL,
-                                          pm__cli_tty_progress(a->action == PM_CHECK_TEST ? "test"
-                                                               : a->action == PM_CHECK_RUN
-                                                                       ? "run"
-                                                                       : "check"),
+                                          pm__cli_progress(a->action == PM_CHECK_TEST  ? "test"
+                                                           : a->action == PM_CHECK_RUN ? "run"
+                                                                                       : "check"),
                                           err);
                 if (r >= 0)
                         r = find_label(idx, a->target, want_test, &label, err);

@@ -68,7 +68,7 @@ run_snapshot(const struct snapshot_opts *o, struct pm_error *err)
         if (r < 0)
                 goto out;
         if (o->refresh) {
-                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_tty_progress("snapshot"), err);
+                r = pm_model_refresh_sync(cfg, idx, NULL, pm__cli_progress("snapshot"), err);
                 if (r < 0)
                         goto out;
         }

@@ -218,24 +218,12 @@ pm__cli_trace(const char *fmt, ...)
         last = now;
 }
 
-/* pm__cli_tty_progress(): one line per phase; the command's name is the userdata. */
+/* pm__cli_progress()'s phases: one line each; the command's name is the userdata. */
 static void
 tty_progress(const char *message, void *userdata)
 {
         (void)fprintf(stderr, "projmodel %s: %s\n", (const char *)userdata, message);
         (void)fflush(stderr);
-}
-
-const struct pm_progress *
-pm__cli_tty_progress(const char *cmd)
-{
-        static struct pm_progress p;
-
-        if (!isatty(STDERR_FILENO))
-                return NULL;
-        p.cb = tty_progress;
-        p.userdata = (void *)cmd;
-        return &p;
 }
 
 void
