@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The growable byte buffer, reading whole files under a limit, and atomic file replacement. */
+/* The growable byte buffer, reading whole files under a limit, atomic file replacement, and
+ * cutting text on UTF-8 character boundaries. */
 #include "projmodel/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,4 +336,94 @@ pm_mkdir_p(const char *dir, struct pm_error *err)
         }
         pm_free(p);
         return r;
+}
+
+/* The length of the well-formed UTF-8 sequence at @p (@avail bytes), 0 if there is none (the
+ * Unicode Standard's table "Well-Formed UTF-8 Byte Sequences": no overlong forms, surrogates or
+ * code points past U+10FFFF). */
+static size_t
+utf8_seq_len(const unsigned char *p, size_t avail)
+{
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                n = 2;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                n = 3;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                n = 4;
+        else
+                return 0;
+        if (avail < n)
+                return 0;
+        if (p[0] == 0xe0)
+                lo = 0xa0;
+        else if (p[0] == 0xed)
+                hi = 0x9f;
+        else if (p[0] == 0xf0)
+                lo = 0x90;
+        else if (p[0] == 0xf4)
+                hi = 0x8f;
+        if (p[1] < lo || p[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (p[i] < 0x80 || p[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
+char *
+pm_utf8_clip(const char *s, size_t max)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t len = strlen(s), limit, i = 0, o = 0;
+        bool cut = len > max, dots = cut && max >= 4;
+        char *out;
+
+        /* Each byte becomes one byte: the copy is as long as @s up to the cut. */
+        limit = !cut ? len : dots ? max - 3 : max;
+        out = pm_malloc(limit + (dots ? 3 : 0) + 1);
+        if (!out)
+                return NULL;
+        while (i < len) {
+                size_t n = utf8_seq_len(p + i, len - i);
+
+                if (o + (n ? n : 1) > limit)
+                        break;
+                if (n) {
+                        memcpy(out + o, p + i, n);
+                        o += n;
+                        i += n;
+                } else {
+                        out[o++] = '?';
+                        i++;
+                }
+        }
+        if (dots) {
+                memcpy(out + o, "...", 3);
+                o += 3;
+        }
+        out[o] = '\0';
+        return out;
+}
+
+size_t
+pm_utf8_prefix_len(const char *s, size_t len, size_t max)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n = len < max ? len : max;
+
+        if (n == len || (p[n] & 0xc0) != 0x80)
+                return n;
+        /* @p[n] continues a sequence: cut before its lead byte, at most 3 bytes back (stray
+         * continuation bytes are not UTF-8 anyway: cutting among them splits nothing). */
+        for (size_t k = 1; k <= 3 && k <= n; k++) {
+                if ((p[n - k] & 0xc0) == 0x80)
+                        continue;
+                return p[n - k] >= 0xc0 ? n - k : n;
+        }
+        return n;
 }

@@ -855,7 +855,7 @@ out:
                 pm_free(srv->sysroot_src);
                 pm_free(srv->last_error);
                 pm_free(srv->last_error_output);
-                pm_argv_free(srv->last_warnings);
+                pm__warnings_free(srv);
                 pm_free(srv->watch_error);
                 pm_argv_free(srv->watch_skip);
                 pm_free(srv->seed_file);

@@ -602,13 +602,7 @@ pm__server_status(struct pm_server *srv)
                      add_str(o, "lastErrorOutput", srv->last_error_output);
         else if (ok)
                 ok = cJSON_AddNullToObject(o, "lastError") != NULL;
-        if (ok) {
-                cJSON *w = cJSON_AddArrayToObject(o, "warnings");
-
-                ok = w != NULL;
-                for (char **p = srv->last_warnings; ok && p && *p; p++)
-                        ok = cJSON_AddItemToArray(w, cJSON_CreateString(*p));
-        }
+        ok = ok && pm__warnings_status(srv, o);
         ok = ok && add_str(o, "sysroot", srv->sysroot) &&
              cJSON_AddBoolToObject(o, "watching", srv->watching) &&
              cJSON_AddNumberToObject(o, "watches", (double)srv->n_watches) &&

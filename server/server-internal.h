@@ -25,6 +25,7 @@ struct pm_step;
 struct pm_adapter_ops;
 struct pm_check_request;
 struct pm_check_result;
+struct pm_strlist;
 
 /*
  * Every limit on outside input the daemon enforces. Going over one is an error
@@ -47,7 +48,7 @@ struct pm_check_result;
 #define PM_TOOL_MSG_MAX        480  /* the tool's error line in our one-line error */
 #define PM_TOOL_CMD_MAX        160  /* the command line in an error message */
 #define PM_STATUS_MAX_ERROR    8192 /* bytes of tool message kept in the status */
-#define PM_STATUS_MAX_WARNINGS 100  /* parse warnings kept in the status per refresh */
+#define PM_STATUS_MAX_WARNINGS 100  /* parse warnings listed in the status (all projects) */
 
 /* ---- LSP base framing (frame.c) ---- */
 
@@ -330,6 +331,14 @@ struct pm__strset {
 void pm__strset_release(struct pm__strset *s);
 bool pm__strset_contains(const struct pm__strset *s, const char *str);
 
+/* One project's parse warnings (pm_graph.warnings), as the status lists them; owned. */
+struct pm__warnings {
+        char **v;     /* the first PM_STATUS_MAX_WARNINGS, each at most PM_TOOL_MSG_MAX bytes of
+                       * UTF-8 (pm_utf8_clip), pm_argv_push'd; or NULL */
+        size_t n;     /* entries of v */
+        size_t total; /* the parse's warnings (v holds the first n) */
+};
+
 /*
  * The daemon. Everything is touched from the loop thread only, except widx (used only inside
  * refresh work callbacks, which never overlap), aidx (the same for audit work) and what a work
@@ -406,8 +415,10 @@ struct pm_server {
         bool last_ok;
         char *last_error;        /* one line with the tool's message, or NULL */
         char *last_error_output; /* the tool's output (bounded), or NULL */
-        char **last_warnings;    /* the last run's parse warnings (pm_argv_push), or NULL */
-        bool first_done;         /* the first refresh since start ended */
+        /* Per cfg project: the warnings of its last successful parse (update-warnings.c), or
+         * NULL before any. Same rule as the fingerprints. */
+        struct pm__warnings *warnings;
+        bool first_done; /* the first refresh since start ended */
 
         /* Seeding (serve --seed): the snapshot, and what came of it at startup. */
         char *seed_file;     /* owned, or NULL: none configured */
@@ -466,6 +477,21 @@ int pm__sysroot_start(struct pm_server *srv, struct pm_error *err);
 void pm__refresh_cancel(struct pm_server *srv);
 /* Free what the refresh engine keeps between runs (the fingerprints); at teardown. */
 void pm__refresh_release(struct pm_server *srv);
+/* update-warnings.c: the parse warnings per project (docs/protocol.md, status). */
+/* Fill empty @w from @list (the worker); out of memory lists fewer. */
+void pm__warnings_copy(struct pm__warnings *w, const struct pm_strlist *list);
+void pm__warnings_release(struct pm__warnings *w);
+/* Project @project's warnings become @w (moved; @w is left empty), replacing the previous. */
+void pm__warnings_store(struct pm_server *srv, size_t project, struct pm__warnings *w);
+/* Project @project's last parse had warnings. */
+bool pm__warnings_any(const struct pm_server *srv, size_t project);
+/* srv->cfg is about to become @cfg: the projects that stay (by id) keep their warnings. */
+void pm__warnings_config_changed(struct pm_server *srv, const struct pm_config *cfg);
+/* Free every project's warnings (teardown). */
+void pm__warnings_free(struct pm_server *srv);
+/* Add "warnings" (at most PM_STATUS_MAX_WARNINGS, project by project) and "warningsTotal" to
+ * @o; false when out of memory. */
+bool pm__warnings_status(const struct pm_server *srv, struct cJSON *o);
 /* The status object (projmodel/status). NULL on OOM. */
 struct cJSON *pm__server_status(struct pm_server *srv);
 

@@ -53,7 +53,7 @@ struct pm__refresh {
         double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */
         struct pm_graph *wfp;                  /* holds the applied graph's fingerprints, or NULL */
         bool wpartial;                         /* the applied graph was partial */
-        char **wwarnings;          /* the parsed graph's warnings (pm_argv_push), or NULL */
+        struct pm__warnings wwarnings;         /* the parsed graph's warnings, with their count */
         bool wstale;               /* another writer changed the model: forget all fingerprints */
         uint64_t known_generation; /* the loop's generation when the work was queued */
         size_t known_crates;       /* ... and its crate count */
@@ -63,8 +63,6 @@ struct pm__refresh {
         bool failed;
         struct pm_error first_err;
         char *err_output; /* the failing tool's output, bounded */
-        char **warnings;  /* every parsed project's warnings, at most PM_STATUS_MAX_WARNINGS
-                           * (pm_argv_push), or NULL: srv->last_warnings when the run ends */
         double own_ms;
         double tool_ms, read_ms, parse_ms, apply_ms; /* summed over steps and projects */
         double step_start_ms;                        /* when the running step was spawned */

@@ -115,6 +115,7 @@ reload_config(struct pm_server *srv)
                 return;
         }
         pm__refresh_release(srv); /* the fingerprints are per old project */
+        pm__warnings_config_changed(srv, cfg);
         pm_free(srv->dirty_projects);
         for (size_t i = 0; i < cfg->n_projects; i++)
                 dirty[i] = true;

@@ -153,9 +153,7 @@ pm__update_work(uv_work_t *w)
          * follow from the change alone: no need to read them back. */
         own_model = pa.have_gen_before && pa.gen_before == r->known_generation;
         r->wpartial = g->partial;
-        for (size_t i = 0; i < g->warnings.n && i < PM_STATUS_MAX_WARNINGS; i++)
-                if (pm_argv_push(&r->wwarnings, g->warnings.v[i]) < 0)
-                        break; /* out of memory: fewer warnings in the status */
+        pm__warnings_copy(&r->wwarnings, &g->warnings);
         keep_fingerprints(r, &g);
         r->wown_ms = pm_clock_ms() - t0;
         r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;

@@ -136,14 +136,9 @@ after_work_cb(uv_work_t *w, int status)
                 }
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
-                for (char **wn = r->wwarnings; wn && *wn; wn++) {
-                        size_t n = 0;
-
-                        while (r->warnings && r->warnings[n])
-                                n++;
-                        if (n >= PM_STATUS_MAX_WARNINGS || pm_argv_push(&r->warnings, *wn) < 0)
-                                break;
-                }
+                /* The project's warnings are replaced by its parse's; a failed run keeps those of
+                 * the model it keeps serving (docs/protocol.md, status). */
+                pm__warnings_store(srv, r->project, &r->wwarnings);
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;
                 r->parse_ms += r->wparse_ms;
@@ -162,7 +157,7 @@ after_work_cb(uv_work_t *w, int status)
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
         r->wfp = pm_graph_free(r->wfp);
-        r->wwarnings = pm_argv_free(r->wwarnings);
+        pm__warnings_release(&r->wwarnings);
         release_project(r);
         /* Parsing a large tool output leaves tens of MB free in the worker's malloc arena:
          * give it back, the daemon lives long and mostly idles. */
@@ -281,8 +276,6 @@ finish(struct pm__refresh *r)
         pm_free(srv->last_error_output);
         srv->last_error = NULL;
         srv->last_error_output = NULL;
-        pm_argv_free(srv->last_warnings);
-        srv->last_warnings = pm_steal_ptr(&r->warnings);
         if (r->failed) {
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 8];
 
@@ -308,7 +301,6 @@ finish(struct pm__refresh *r)
         pm_free(r->sysroot);
         pm_free(r->sysroot_src);
         pm_free(r->err_output);
-        pm_argv_free(r->warnings);
         pm_free(r);
         if (srv->stopping)
                 return;
@@ -344,8 +336,12 @@ pm__update_next_project(struct pm__refresh *r)
                 goto failed;
         }
         /* Narrow to the changed build files under this project, when all changes were build
-         * files; the adapter decides whether it can use that. */
-        if (r->scope) {
+         * files; the adapter decides whether it can use that. Not while the project has
+         * warnings: a partial graph has only the warnings of the build files it re-read, and
+         * would drop those of the others from the status. */
+        if (r->scope && pm__warnings_any(srv, r->project)) {
+                pm__log("project '%s' has warnings: querying all of it", p->id);
+        } else if (r->scope) {
                 r->qscope = pm_calloc(r->n_scope + 1, sizeof(*r->qscope));
                 if (!r->qscope) {
                         pm_error_set(&err, -ENOMEM, "out of memory");

@@ -62,4 +62,16 @@ int pm_write_file_atomic(const char *path, const void *data, size_t len, struct 
  */
 int pm_mkdir_p(const char *dir, struct pm_error *err);
 
+/*
+ * A copy of @s for JSON text (which must be UTF-8; cJSON copies the bytes as they are): at most
+ * @max bytes (@max >= 4) of well-formed UTF-8. A byte that does not begin a well-formed sequence
+ * becomes '?'; a longer text is cut before a whole character and ends with "...". Returns the
+ * copy (the caller frees it with pm_free) or NULL when out of memory.
+ */
+char *pm_utf8_clip(const char *s, size_t max);
+
+/* The length of the longest prefix of @s (@len bytes) of at most @max bytes that does not end
+ * inside a UTF-8 sequence (only continuation bytes are stepped back over). */
+size_t pm_utf8_prefix_len(const char *s, size_t len, size_t max);
+
 #endif

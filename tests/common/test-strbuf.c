@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -230,4 +231,92 @@ Test(common_strbuf, atomic_write_to_fifo_keeps_it)
         pm_test_rmtree(dir);
         pm_free(path);
         pm_free(dir);
+}
+
+/* @s is well-formed UTF-8: decoded here independently of common/strbuf.c's table (no overlong
+ * forms, surrogates or code points past U+10FFFF). */
+static bool
+utf8_ok(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p) {
+                unsigned cp;
+                size_t n;
+
+                if (*p < 0x80) {
+                        p++;
+                        continue;
+                }
+                n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
+                if (n == 0 || *p > 0xf4)
+                        return false;
+                cp = *p & (0x7f >> n);
+                for (size_t i = 1; i < n; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (p[i] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+Test(common_strbuf, utf8_clip_keeps_short_text_and_cuts_long_text_on_a_character)
+{
+        /* "aé€😀" repeated: 1, 2, 3 and 4 byte characters, so every cut position is tried. */
+        const char *unit = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+        char text[64 + 1] = "";
+        char *c;
+
+        for (int i = 0; i < 6; i++)
+                strcat(text, unit);
+        c = pm_utf8_clip(text, strlen(text));
+        cr_assert_str_eq(c, text);
+        pm_free(c);
+        for (size_t max = 4; max < strlen(text); max++) {
+                c = pm_utf8_clip(text, max);
+                cr_assert_not_null(c);
+                cr_assert_leq(strlen(c), max);
+                cr_assert_geq(strlen(c) + 3 + 3, max, "max %zu: '%s'", max, c);
+                cr_assert(utf8_ok(c), "max %zu: '%s'", max, c);
+                cr_assert_str_eq(c + strlen(c) - 3, "...");
+                cr_assert_eq(strncmp(c, text, strlen(c) - 3), 0);
+                pm_free(c);
+        }
+        c = pm_utf8_clip("abcdef", 3); /* below the "..." marker: a plain cut */
+        cr_assert_str_eq(c, "abc");
+        pm_free(c);
+}
+
+Test(common_strbuf, utf8_clip_replaces_what_is_not_utf8)
+{
+        /* A lone continuation byte, a cut-off sequence, an overlong '/', a surrogate, past
+         * U+10FFFF, and 0xff: each bad byte becomes '?', good characters stay. */
+        const char *bad = "x\x80y\xe2\x82z\xc0\xafw\xed\xa0\x80v\xf4\x90\x80\x80u\xff\xc3\xa9";
+        char *c = pm_utf8_clip(bad, 100);
+
+        cr_assert_str_eq(c, "x?y??z??w???v????u?\xc3\xa9");
+        cr_assert(utf8_ok(c));
+        pm_free(c);
+        c = pm_utf8_clip("", 10);
+        cr_assert_str_eq(c, "");
+        pm_free(c);
+}
+
+Test(common_strbuf, utf8_prefix_len_never_splits_a_character)
+{
+        const char *s = "ab\xe2\x82\xac"
+                        "c";
+
+        cr_assert_eq(pm_utf8_prefix_len(s, 6, 10), 6);
+        cr_assert_eq(pm_utf8_prefix_len(s, 6, 2), 2);
+        cr_assert_eq(pm_utf8_prefix_len(s, 6, 3), 2);
+        cr_assert_eq(pm_utf8_prefix_len(s, 6, 4), 2);
+        cr_assert_eq(pm_utf8_prefix_len(s, 6, 5), 5);
+        /* Stray continuation bytes: nothing to keep whole. */
+        cr_assert_eq(pm_utf8_prefix_len("a\x80\x80\x80\x80", 5, 3), 3);
 }

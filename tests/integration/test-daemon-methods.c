@@ -14,6 +14,7 @@
 #include "projmodel/client.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "daemon.h"
 #include "testlib.h"
@@ -168,54 +169,120 @@ Test(daemon_methods, crate_deps_rdeps_search)
         pm_client_free(c);
 }
 
-static bool
-has_substring(const cJSON *a, const char *needle)
+static double
+status_number(const cJSON *status, const char *key)
 {
-        const cJSON *e;
+        const cJSON *v = cJSON_GetObjectItem(status, key);
 
-        cJSON_ArrayForEach(e, a)
-        {
-                if (cJSON_IsString(e) && strstr(e->valuestring, needle))
-                        return true;
-        }
-        return false;
+        cr_assert(cJSON_IsNumber(v), "no number '%s' in the status", key);
+        return v->valuedouble;
 }
 
-/* The parse's warnings (pm_graph.warnings) of the last refresh are in the status, and gone once
- * the refresh after the fix parses none. The example itself gives none. */
+/* GN's rustenv warning for a target of lib/util/BUILD.gn named @name (crate "noenv"). */
+static char *
+with_noenv_target(const char *old, const char *name, const char *entry)
+{
+        return pm_test_strf("%s\nrust_library(\"%s\") {\n  crate_name = \"noenv\"\n"
+                            "  crate_root = \"src/lib.rs\"\n  sources = [ \"src/lib.rs\" ]\n"
+                            "  rustenv = [ \"%s\" ]\n}\n",
+                            old, name, entry);
+}
+
+/*
+ * The project's parse warnings (pm_graph.warnings) are in the status, each saying its project,
+ * and stay while the project is not re-parsed; an update scoped to another build file of the
+ * same project re-parses all of it, so they stay complete (docs/protocol.md, status). A warning
+ * longer than a status line is cut on a character with "...". The example itself gives none.
+ */
 Test(daemon_methods, status_lists_the_last_refresh_warnings)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
-        char *build = path_in("lib/util/BUILD.gn");
-        char *old = pm_test_read_file(build), *bad;
+        char *build = path_in("lib/util/BUILD.gn"), *engine = path_in("lib/engine/BUILD.gn");
+        char *old = pm_test_read_file(build), *old_engine = pm_test_read_file(engine), *bad;
+        char *params = pm_test_strf("{\"buildfile\":\"%s\"}", engine), *touched;
+        struct pm_strbuf name = PM_STRBUF_INIT, entry = PM_STRBUF_INIT, want = PM_STRBUF_INIT;
+        const char *text = "target '//lib/util:noenv': rustenv entry 'NOEQ' is not KEY=VALUE";
+        const cJSON *w;
         cJSON *r;
+        double refreshes;
 
         cr_assert_not_null(old);
+        cr_assert_not_null(old_engine);
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         r = pm_test_call(c, "projmodel/status", NULL);
         cr_assert(cJSON_IsArray(cJSON_GetObjectItem(r, "warnings")));
         cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0);
+        cr_assert_eq(status_number(r, "warningsTotal"), 0);
         cJSON_Delete(r);
 
-        bad = pm_test_strf("%s\nrust_library(\"noenv\") {\n  crate_root = \"src/lib.rs\"\n"
-                           "  sources = [ \"src/lib.rs\" ]\n  rustenv = [ \"NOEQ\" ]\n}\n",
-                           old);
+        bad = with_noenv_target(old, "noenv", "NOEQ");
         cr_assert_eq(pm_test_write_file(build, bad), 0);
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         r = pm_test_call(c, "projmodel/status", NULL);
-        cr_assert(has_substring(cJSON_GetObjectItem(r, "warnings"),
-                                "target '//lib/util:noenv': rustenv entry 'NOEQ' is not KEY=VALUE"),
-                  "%s", cJSON_PrintUnformatted(r));
+        w = pm_test_status_warning(r, text);
+        cr_assert(w, "%s", cJSON_PrintUnformatted(r));
+        cr_assert_str_eq(cJSON_GetObjectItem(w, "project")->valuestring, "gn:.");
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 1);
+        cr_assert_eq(status_number(r, "warningsTotal"), 1);
+        refreshes = status_number(r, "refreshes");
+        cJSON_Delete(r);
+
+        /* Another build file of the project changes: its update must not lose util's warning
+         * (a partial parse of lib/engine would not see it). */
+        touched = pm_test_strf("%s# touched\n", old_engine);
+        cr_assert_eq(pm_test_write_file(engine, touched), 0);
+        cJSON_Delete(pm_test_call(c, "projmodel/rustProject", params));
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_gt(status_number(r, "refreshes"), refreshes, "the edit was not applied");
+        cr_assert(pm_test_status_warning(r, text), "%s", cJSON_PrintUnformatted(r));
+        cr_assert_not(cJSON_IsTrue(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "partial")));
+        cJSON_Delete(r);
+
+        /*
+         * A target name of 300 more bytes and an entry of 3-byte characters: past the status's
+         * 480 bytes (PM_TOOL_MSG_MAX, server/server-internal.h), where a plain cut would split
+         * the 44th character. The warning keeps 43 of them and ends with "...".
+         */
+        cr_assert_eq(pm_strbuf_adds(&name, "noenv_"), 0);
+        for (int i = 0; i < 300; i++)
+                cr_assert_eq(pm_strbuf_addch(&name, 'x'), 0);
+        cr_assert_eq(pm_strbuf_adds(&entry, "NOEQ"), 0);
+        for (int i = 0; i < 100; i++)
+                cr_assert_eq(pm_strbuf_adds(&entry, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_addf(&want, "target '//lib/util:%s': rustenv entry 'NOEQ", name.buf),
+                     0);
+        for (int i = 0; i < 43; i++)
+                cr_assert_eq(pm_strbuf_adds(&want, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
+        cr_assert_leq(want.len, 480);
+        pm_free(bad);
+        bad = with_noenv_target(old, name.buf, entry.buf);
+        cr_assert_eq(pm_test_write_file(build, bad), 0);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        r = pm_test_call(c, "projmodel/status", NULL);
+        w = pm_test_status_warning(r, "rustenv entry 'NOEQ");
+        cr_assert(w, "%s", cJSON_PrintUnformatted(r));
+        cr_assert_str_eq(cJSON_GetObjectItem(w, "message")->valuestring, want.buf);
         cJSON_Delete(r);
 
         cr_assert_eq(pm_test_write_file(build, old), 0);
+        cr_assert_eq(pm_test_write_file(engine, old_engine), 0);
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         r = pm_test_call(c, "projmodel/status", NULL);
         cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0);
+        cr_assert_eq(status_number(r, "warningsTotal"), 0);
         cJSON_Delete(r);
+        pm_strbuf_release(&name);
+        pm_strbuf_release(&entry);
+        pm_strbuf_release(&want);
         pm_free(build);
+        pm_free(engine);
         pm_free(old);
+        pm_free(old_engine);
         pm_free(bad);
+        pm_free(params);
+        pm_free(touched);
         pm_client_free(c);
 }
 

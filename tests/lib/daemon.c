@@ -248,3 +248,18 @@ pm_test_json_array_has(const cJSON *a, const char *s)
         }
         return false;
 }
+
+const cJSON *
+pm_test_status_warning(const cJSON *status, const char *needle)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(status, "warnings"))
+        {
+                const cJSON *m = cJSON_GetObjectItem(it, "message");
+
+                if (cJSON_IsString(m) && strstr(m->valuestring, needle))
+                        return it;
+        }
+        return NULL;
+}

@@ -52,6 +52,9 @@ struct cJSON *pm_test_wait_notification(struct pm_client *c, const char *method,
 
 /* True if the JSON array @a holds the string @s. */
 bool pm_test_json_array_has(const struct cJSON *a, const char *s);
+/* The entry of projmodel/status @status's "warnings" whose "message" contains @needle, or NULL;
+ * borrowed from @status. */
+const struct cJSON *pm_test_status_warning(const struct cJSON *status, const char *needle);
 
 /*
  * The fixture of a Criterion suite whose every test gets its own daemon on a fresh copy of
