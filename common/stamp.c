@@ -100,7 +100,8 @@ pm_stamp_make_known(uint64_t key, const struct pm_strlist *inputs,
                         r = pm_strbuf_addf(&sb, "- %s\n", path);
                         continue;
                 }
-                if (f.mtime_ns >= since || f.ctime_ns >= since) {
+                if (f.mtime_ns >= (f.since_ns ? f.since_ns : since) ||
+                    f.ctime_ns >= (f.since_ns ? f.since_ns : since)) {
                         trusted = false;
                         break;
                 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "projmodel/adapter.h"
@@ -429,12 +430,13 @@ add_note(struct pm_graph *g, struct pm_crate *c, const char *text)
  * Make the input stamp (projmodel/stamp.h) cover what a proc macro is built from and the dylib
  * itself: the parse of GN's JSON does not read them, and without them an export after an edit
  * of the proc macro (or the user's own ninja run) would skip the parse, and so the build. Only
- * when the graph's inputs are known. stamp_add() pushes one proc macro's paths; stamp_cover()
- * then records, once for all of them, what the inputs from @n0 on are now, keeping what the
- * parse saw of its own. -ENOMEM only.
+ * when the graph's inputs are known. stamp_add() pushes one proc macro's paths, noting where
+ * its dylib is in @dylibs (room for one per crate); stamp_cover() then records, once for all of
+ * them and before any build, what the inputs from @n0 on are now, keeping what the parse saw of
+ * its own; stamp_built() records the dylibs again as the build left them. -ENOMEM only.
  */
 static int
-stamp_add(struct pm_graph *g, const struct pm_crate *c)
+stamp_add(struct pm_graph *g, const struct pm_crate *c, size_t *dylibs, size_t *n_dylibs)
 {
         const char *add[2] = { c->root_module, c->proc_macro_dylib };
 
@@ -443,8 +445,12 @@ stamp_add(struct pm_graph *g, const struct pm_crate *c)
         for (size_t i = 0; i < 2 + c->sources.n; i++) {
                 const char *p = i < 2 ? add[i] : c->sources.v[i - 2];
 
-                if (p && pm_strlist_push(g, &g->inputs, p) < 0)
+                if (!p)
+                        continue;
+                if (pm_strlist_push(g, &g->inputs, p) < 0)
                         return -ENOMEM;
+                if (i == 1)
+                        dylibs[(*n_dylibs)++] = g->inputs.n - 1;
         }
         return 0;
 }
@@ -469,6 +475,47 @@ stamp_cover(struct pm_graph *g, size_t n0)
         }
         g->input_files = files;
         return 0;
+}
+
+/*
+ * After the builds, each dylib input is recorded as the build left it, so the export after a
+ * build finds its stamp fresh (the root module and sources keep their pre-build records: an
+ * edit during the build is still seen). The records carry their own clock
+ * (pm_stamp_file.since_ns), read after the build; a dylib written in that clock tick is first
+ * waited out (the clock is a coarse one: a tick of a few ms, only after a build ran), else the
+ * stamp could not trust it. A dylib the user's ninja rewrites later no longer matches.
+ */
+static void
+stamp_built(struct pm_graph *g, const size_t *dylibs, size_t n_dylibs)
+{
+        struct pm_stamp_file f;
+        int64_t now = 0;
+
+        if (!g->inputs_known || !g->input_files || n_dylibs == 0)
+                return;
+        for (int tries = 0; tries < 100; tries++) {
+                int64_t newest = 0;
+
+                for (size_t k = 0; k < n_dylibs; k++) {
+                        if (pm_stamp_file_stat(g->inputs.v[dylibs[k]], &f) == 0 && !f.missing) {
+                                newest = f.mtime_ns > newest ? f.mtime_ns : newest;
+                                newest = f.ctime_ns > newest ? f.ctime_ns : newest;
+                        }
+                }
+                now = pm_stamp_clock();
+                if (newest < now)
+                        break;
+                (void)nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+        }
+        for (size_t k = 0; k < n_dylibs; k++) {
+                if (pm_stamp_file_stat(g->inputs.v[dylibs[k]], &f) < 0) {
+                        g->input_files = NULL;
+                        return;
+                }
+                /* pm_stamp_make_known() still refuses a record that is not older than now. */
+                f.since_ns = now;
+                g->input_files[dylibs[k]] = f;
+        }
 }
 
 /*
@@ -519,7 +566,8 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
 {
         struct pm_crate *c;
         struct want *w = NULL;
-        size_t n_w = 0, cap = 0, built = 0, n_inputs = 0, i;
+        size_t n_w = 0, cap = 0, built = 0, n_inputs = 0, n_dylibs = 0, i;
+        size_t *dylib_inputs = NULL;
         char *cache = NULL;
         int r = 0;
 
@@ -528,12 +576,17 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
         if (!g)
                 goto out;
         n_inputs = g->inputs.n;
+        dylib_inputs = pm_calloc(g->n_crates + 1, sizeof(*dylib_inputs));
+        if (!dylib_inputs) {
+                r = -ENOMEM;
+                goto out;
+        }
         pm_graph_foreach_crate(g, c) {
                 bool dylib = dylibs && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib;
 
                 if (strcmp(c->build_system, "gn") != 0)
                         continue;
-                if (dylib && (r = stamp_add(g, c)) < 0)
+                if (dylib && (r = stamp_add(g, c, dylib_inputs, &n_dylibs)) < 0)
                         goto out;
                 if (dylib && is_stale(c->proc_macro_dylib, c)) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
@@ -577,6 +630,9 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 r = settle(g, w, n_w);
         if (r < 0)
                 goto out;
+        /* Before the copies to the cache: what is copied is at least as new as the record. */
+        if (built)
+                stamp_built(g, dylib_inputs, n_dylibs);
         /* Every dylib served is a content-addressed copy that no rebuild rewrites (dylibs.c). */
         pm_graph_foreach_crate(g, c) {
                 if (!dylibs || c->kind != PM_CRATE_PROC_MACRO || strcmp(c->build_system, "gn") != 0)
@@ -593,6 +649,7 @@ out:
                 pm_free(w[i].why);
         }
         pm_free(w);
+        pm_free(dylib_inputs);
         pm_free(cache);
         if (r >= 0 && ret_built)
                 *ret_built = built;

@@ -26,7 +26,9 @@ struct pm_progress;
  * note "proc macro LABEL not built: LINE", LINE being rustc's first error line for that target in
  * ninja's output (with its location, absolute), else ninja's own reason; a generated file not
  * built gives its crate a note too. With @dylibs, each proc macro's root module, sources and
- * dylib join g->inputs (the input stamp then sees an edit of them). A failing tool never fails
+ * dylib join g->inputs (the input stamp then sees an edit of them): the sources as they were
+ * before the build, the dylib as the build left it (so the next refresh of an unchanged tree
+ * skips the parse). A failing tool never fails
  * the call: -ENOMEM only. @progress (may be NULL, projmodel/refresh.h) hears "building N proc
  * macros in '<dir>'" before each ninja run of proc macros (and of generated sources) and
  * "built N proc macros" (with the failures) after it.

@@ -50,6 +50,11 @@ struct pm_stamp_file {
         int64_t size;
         uint64_t ino;
         bool missing;
+        /* When not 0: the pm_stamp_clock() value read just before this record was taken, which
+         * the racy check compares its times with instead of the parse's @since (a file the
+         * refresh itself wrote after the parse, a built proc-macro dylib, is recorded as it was
+         * left). */
+        int64_t since_ns;
 };
 
 /* What a stamp records of @path now, by stat(): missing on ENOENT or ENOTDIR. 0, or -errno for

@@ -257,6 +257,74 @@ Test(cli_procmacro, a_changed_proc_macro_is_rebuilt_and_an_unchanged_one_is_not,
         pm_free(lib);
 }
 
+/* The stat of @path, asserted to exist. */
+static struct stat
+stat_of(const char *path)
+{
+        struct stat st;
+
+        cr_assert_eq(stat(path, &st), 0, "'%s' does not exist", path);
+        return st;
+}
+
+/*
+ * The export just after one that built the proc macro finds its input stamp fresh: the build's
+ * own writes (the dylib) are recorded as the build left them. So it neither parses nor starts
+ * ninja. An edit of the proc macro's source afterwards is still seen: rebuilt, a new copy served.
+ */
+Test(cli_procmacro, the_export_after_a_build_skips_the_parse_and_an_edit_rebuilds, .timeout = 900)
+{
+        const char *gen[] = { "gn", "gen", "out", NULL };
+        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
+        char *o = NULL, *e = NULL, *t, *src, *changed, *dylib, *first, *second;
+        struct stat a, b;
+
+        /* GN's ninja files written now, not in the first export's own clock tick (which its
+         * stamp could not trust: tests/cli/test-cache.c). */
+        cr_assert_eq(pm_test_run(gen, fx.repo, NULL, NULL, &o, &e), 0, "gn gen: %s%s", o, e);
+        pm_free(o);
+        pm_free(e);
+        dylib = gn_output(DERIVE);
+        cr_assert_not(is_file(dylib));
+        t = traced_export();
+        cr_assert_null(strstr(t, "parse skipped"), "%s", t);
+        pm_free(t);
+        a = stat_of(dylib);
+        /* The second export: neither parsed nor built. */
+        t = traced_export();
+        cr_assert(strstr(t, "refresh: parse skipped"), "%s", t);
+        pm_free(t);
+        first = served_dylib();
+        b = stat_of(dylib);
+        cr_assert(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec,
+                  "the dylib was rebuilt");
+        /* The proc macro's source changes: parsed, rebuilt, a new copy served. */
+        src = pm_test_read_file(lib);
+        cr_assert(src);
+        changed = pm_test_strf("%s\nfn _added_by_the_test() -> u64 { 11 }\n", src);
+        cr_assert_eq(pm_test_write_file(lib, changed), 0);
+        t = traced_export();
+        cr_assert_null(strstr(t, "parse skipped"), "%s", t);
+        pm_free(t);
+        b = stat_of(dylib);
+        cr_assert(b.st_mtim.tv_sec > a.st_mtim.tv_sec || (b.st_mtim.tv_sec == a.st_mtim.tv_sec &&
+                                                          b.st_mtim.tv_nsec > a.st_mtim.tv_nsec),
+                  "the dylib was not rebuilt");
+        /* And after that build, again nothing to do. */
+        t = traced_export();
+        cr_assert(strstr(t, "refresh: parse skipped"), "%s", t);
+        pm_free(t);
+        second = served_dylib();
+        cr_assert_str_neq(first, second);
+        cr_assert(is_file(second), "'%s' does not exist", second);
+        pm_free(src);
+        pm_free(changed);
+        pm_free(first);
+        pm_free(second);
+        pm_free(dylib);
+        pm_free(lib);
+}
+
 Test(cli_procmacro, build_proc_macros_false_builds_no_dylib, .timeout = 900)
 {
         char *conf = cli_fx_path(&fx, ".projmodel.json");

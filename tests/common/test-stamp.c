@@ -162,3 +162,31 @@ Test(common_stamp, a_path_with_a_newline_gets_no_stamp)
         pm_free(odd);
         fx_release(&f);
 }
+
+/* A record taken after the parse (a dylib the refresh built) is judged by its own clock. */
+Test(common_stamp, a_record_with_its_own_clock_is_judged_by_it)
+{
+        struct pm_stamp_file files[3];
+        struct fx f;
+        char *s = (char *)"unset";
+        int64_t since = 0;
+
+        fx_init(&f);
+        for (size_t i = 0; i < 3; i++)
+                cr_assert_eq(pm_stamp_file_stat(f.g->inputs.v[i], &files[i]), 0);
+        /* a and b were written after the parse's clock: not trusted as they are... */
+        cr_assert_eq(pm_stamp_make_known(1, &f.g->inputs, files, since, &s, NULL), 0);
+        cr_assert_null(s);
+        /* ...but recorded after they were written, with the clock read then, they are. */
+        files[0].since_ns = files[1].since_ns = pm_stamp_clock() + 1000000000LL;
+        cr_assert_eq(pm_stamp_make_known(1, &f.g->inputs, files, since, &s, NULL), 0);
+        cr_assert_not_null(s);
+        cr_assert(pm_stamp_fresh(s, 1));
+        pm_free(s);
+        /* A record whose own clock is not past the file's times is still refused. */
+        files[1].since_ns = files[1].mtime_ns;
+        s = (char *)"unset";
+        cr_assert_eq(pm_stamp_make_known(1, &f.g->inputs, files, since, &s, NULL), 0);
+        cr_assert_null(s);
+        fx_release(&f);
+}
