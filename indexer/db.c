@@ -233,6 +233,11 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_BUILD_FILES] = "SELECT DISTINCT path FROM build_files"
                                  " WHERE ?1 IS NULL OR source = ?1 ORDER BY path",
         [PM__STMT_CRATE_SOURCE] = "SELECT source FROM crates WHERE label = ?1",
+        [PM__STMT_PROC_MACRO_DIRS] = "SELECT root_dir, coalesce(build_file, '') FROM crates"
+                                     " WHERE kind = 'proc-macro'"
+                                     " UNION SELECT d.path, coalesce(c.build_file, '')"
+                                     " FROM crate_include_dirs d JOIN crates c ON c.id = d.crate_id"
+                                     " WHERE c.kind = 'proc-macro' ORDER BY 1, 2",
         [PM__STMT_LOAD_CRATES_ALL] = LOAD_CRATE_COLUMNS " ORDER BY label",
         [PM__STMT_LOAD_CRATES_Q] =
                 LOAD_CRATE_COLUMNS " WHERE label IN (SELECT label FROM temp.pm_q) ORDER BY label",
@@ -381,17 +386,19 @@ pm__index_collect(struct pm_index *idx, sqlite3_stmt *st, const char *what, char
         size_t n = 0, cap = 0;
         int r = 0, rc;
 
-        for (;;) {
+        for (int col = 0;; col = (col + 1) % sqlite3_column_count(st)) {
                 const char *s;
 
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_DONE)
-                        break;
-                if (rc != SQLITE_ROW) {
-                        r = pm__index_sqlite_error(idx, rc, what, err);
-                        goto out;
+                if (col == 0) {
+                        rc = sqlite3_step(st);
+                        if (rc == SQLITE_DONE)
+                                break;
+                        if (rc != SQLITE_ROW) {
+                                r = pm__index_sqlite_error(idx, rc, what, err);
+                                goto out;
+                        }
                 }
-                s = (const char *)sqlite3_column_text(st, 0);
+                s = (const char *)sqlite3_column_text(st, col);
                 if (!s)
                         continue;
                 if (n + 2 > cap) {

@@ -102,6 +102,7 @@ enum pm__stmt {
         PM__STMT_KIND_LABELS,
         PM__STMT_BUILD_FILES,
         PM__STMT_CRATE_SOURCE,
+        PM__STMT_PROC_MACRO_DIRS,
         /* load: every crate, or the crates named in temp.pm_q */
         PM__STMT_LOAD_CRATES_ALL,
         PM__STMT_LOAD_CRATES_Q,
@@ -158,8 +159,9 @@ int pm__index_exec(struct pm_index *idx, enum pm__stmt which, struct pm_error *e
 /* Bind a possibly NULL string (SQLITE_STATIC: the string must outlive the step). */
 int pm__bind_text(sqlite3_stmt *st, int col, const char *s);
 
-/* Step @st to its end, collecting column 0 of every row into a NULL-terminated pm_malloc'd
- * array of pm_malloc'd strings in *ret (NULL values skipped). Resets @st. */
+/* Step @st to its end, collecting every column of every row, in order, into a NULL-terminated
+ * pm_malloc'd array of pm_malloc'd strings in *ret (NULL values skipped: a statement of several
+ * columns gives none). Resets @st. */
 int pm__index_collect(struct pm_index *idx, sqlite3_stmt *st, const char *what, char ***ret,
                       struct pm_error *err);
 

@@ -237,6 +237,13 @@ pm_index_build_files(struct pm_index *idx, const char *source, char ***ret, stru
 }
 
 int
+pm_index_proc_macro_dirs(struct pm_index *idx, char ***ret, struct pm_error *err)
+{
+        return query1(idx, PM__STMT_PROC_MACRO_DIRS, NULL, "cannot list proc-macro directories",
+                      ret, err);
+}
+
+int
 pm_index_crate_source(struct pm_index *idx, const char *label, char **ret, struct pm_error *err)
 {
         char **v = NULL;

@@ -523,7 +523,7 @@ load_stored(struct pm_server *srv, struct pm_error *err)
         srv->watch_set.n = pm_labels_count(files);
         qsort(files, srv->watch_set.n, sizeof(*files), cmp_str);
         srv->watch_set.v = files;
-        return 0;
+        return pm_index_proc_macro_dirs(srv->idx, &srv->proc_macro_dirs, err);
 }
 
 /*
@@ -840,6 +840,7 @@ out:
                 if (listening && !srv->listener_inherited)
                         (void)unlink(srv->socket_path);
                 pm__strset_release(&srv->watch_set);
+                srv->proc_macro_dirs = pm_labels_free(srv->proc_macro_dirs);
                 srv->idx = pm_index_close(srv->idx);
                 srv->widx = pm_index_close(srv->widx);
                 srv->aidx = pm_index_close(srv->aidx);

@@ -380,6 +380,9 @@ struct pm_server {
         char *sysroot_src;
         bool sysroot_done;           /* resolution ended (sysroot may still be NULL) */
         struct pm__strset watch_set; /* build files of the model */
+        /* Where the model's proc macros' sources are, each directory followed by its crate's
+         * build file (pm_index_proc_macro_dirs()): a write there rebuilds them (watch.c). */
+        char **proc_macro_dirs;
         char **watch_skip; /* the adapters' output directories (pm_adapter_ops.watch_skip),
                             * NULL-terminated; set before the walk, then read-only */
 

@@ -48,6 +48,7 @@ struct pm__refresh {
         struct pm_change wchange;
         struct pm__strset wwatch; /* the new watch set */
         bool have_wwatch;
+        char **wproc_macro_dirs; /* the new srv->proc_macro_dirs, or NULL: unchanged */
         size_t wcrates;
         double wown_ms;
         double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */

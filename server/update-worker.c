@@ -103,6 +103,7 @@ pm__update_work(uv_work_t *w)
         pm_error_init(&r->werr);
         memset(&r->wchange, 0, sizeof(r->wchange));
         r->have_wwatch = false;
+        r->wproc_macro_dirs = NULL;
         r->wfp = NULL;
         r->wpartial = false;
         if (!srv->widx) {
@@ -173,6 +174,10 @@ pm__update_work(uv_work_t *w)
                 r->wcrates = r->known_crates + r->wchange.added - r->wchange.removed;
         else if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
                 r->wcrates = 0;
+        /* Proc macros may have come, gone or moved: where their sources are, again. */
+        if ((!own_model || r->wchange.n_labels > 0) &&
+            pm_index_proc_macro_dirs(srv->widx, &r->wproc_macro_dirs, NULL) < 0)
+                r->wproc_macro_dirs = NULL;
         /* The new watch set, sorted here so the loop only swaps pointers. */
         if (own_model && r->wchange.build_files_changed == 0)
                 goto out;

@@ -147,6 +147,10 @@ after_work_cb(uv_work_t *w, int status)
                         pm__log("out of memory collecting changes, ignoring");
                 srv->generation = r->wchange.generation ? r->wchange.generation : srv->generation;
                 srv->n_crates = r->wcrates;
+                if (r->wproc_macro_dirs) {
+                        pm_labels_free(srv->proc_macro_dirs);
+                        srv->proc_macro_dirs = pm_steal_ptr(&r->wproc_macro_dirs);
+                }
                 if (r->have_wwatch) {
                         pm__strset_release(&srv->watch_set);
                         srv->watch_set = r->wwatch;
@@ -156,6 +160,7 @@ after_work_cb(uv_work_t *w, int status)
         }
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
+        r->wproc_macro_dirs = pm_labels_free(r->wproc_macro_dirs);
         r->wfp = pm_graph_free(r->wfp);
         pm__warnings_release(&r->wwarnings);
         release_project(r);

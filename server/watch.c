@@ -417,6 +417,36 @@ ends_with(const char *s, const char *suffix)
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/*
+ * A file @name at @path under a proc macro's source directory (srv->proc_macro_dirs) was
+ * written, moved or removed: ask for a refresh of each such proc macro's build file, scoped to
+ * it (the GN adapter then re-parses only that file's targets, and procmacro.c rebuilds what is
+ * stale: docs/build-integration.md); a proc macro without a build file re-queries its project.
+ * Editors' hidden and backup files ('.x.swp', 'x~') are not sources. True if one matched.
+ */
+static bool
+proc_macro_source_changed(struct pm_server *srv, const char *path, const char *name)
+{
+        bool found = false;
+
+        if (name[0] == '.' || name[0] == '\0' || name[strlen(name) - 1] == '~')
+                return false;
+        for (char **d = srv->proc_macro_dirs; d && d[0] && d[1]; d += 2) {
+                size_t len = strlen(d[0]);
+
+                if (strncmp(path, d[0], len) != 0 || (path[len] != '/' && d[0][len - 1] != '/'))
+                        continue;
+                if (d[1][0])
+                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, d[1]), d[1],
+                                            false);
+                else
+                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, path), NULL,
+                                            false);
+                found = true;
+        }
+        return found;
+}
+
 static void
 handle_event(struct pm_server *srv, const struct inotify_event *ev)
 {
@@ -474,6 +504,8 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                    (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
                 /* File ownership changes: the build system decides who owns the new file. */
                 pm__refresh_request(srv, p, NULL, false);
+        } else if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
+                (void)proc_macro_source_changed(srv, path, name);
         }
 out:
         pm_free(parent);

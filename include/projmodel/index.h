@@ -199,6 +199,13 @@ int pm_index_kind_labels(struct pm_index *idx, enum pm_crate_kind kind, char ***
 /* The watch set: all build files of all sources (or of @source when non-NULL). */
 int pm_index_build_files(struct pm_index *idx, const char *source, char ***ret,
                          struct pm_error *err);
+/*
+ * Where the proc macros' sources are (the daemon watches them: docs/build-integration.md): for
+ * every proc-macro crate, its root module's directory and each of its include dirs, each
+ * followed by the crate's build file ("" when it has none), as pairs in one NULL-terminated
+ * array (free with pm_labels_free()), sorted by directory.
+ */
+int pm_index_proc_macro_dirs(struct pm_index *idx, char ***ret, struct pm_error *err);
 /* The source (subproject id) of a crate, pm_malloc'd. PM_ENOTFOUND if unknown. */
 int pm_index_crate_source(struct pm_index *idx, const char *label, char **ret,
                           struct pm_error *err);

@@ -192,3 +192,32 @@ Test(indexer_load, snapshot_refuses_a_non_regular_file)
         pm_free(path);
         pm_free(dir);
 }
+
+/* Where the proc macros' sources are, for the daemon's watch: each proc macro's root-module
+ * directory and include dirs, each with the crate's build file; other crates are not listed. */
+Test(indexer_load, DISABLED_proc_macro_dirs_pair_each_directory_with_its_build_file)
+{
+        struct pm_graph *g = pm_graph_new();
+        struct pm_error err = { 0 };
+        struct pm_index *idx = NULL;
+        char **v = NULL;
+
+        add_full_crate(g);
+        cr_assert_not_null(pm_fx_crate(g, "/f", "//dep:dep", "dep"));
+        cr_assert_eq(pm_index_open(":memory:", &idx, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_proc_macro_dirs(idx, &v, &err), 0, "%s", err.msg);
+        cr_assert_null(v[0], "an empty model has none");
+        pm_labels_free(v);
+        cr_assert_eq(pm_index_apply(idx, "f", g, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_proc_macro_dirs(idx, &v, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_labels_count(v), 6);
+        cr_assert_str_eq(v[0], "/f/full_derive");
+        cr_assert_str_eq(v[1], "/f/full_derive/BUILD.gn");
+        cr_assert_str_eq(v[2], "/f/full_derive/src");
+        cr_assert_str_eq(v[3], "/f/full_derive/BUILD.gn");
+        cr_assert_str_eq(v[4], "/f/out/gen");
+        cr_assert_str_eq(v[5], "/f/full_derive/BUILD.gn");
+        pm_labels_free(v);
+        pm_graph_free(g);
+        pm_index_close(idx);
+}

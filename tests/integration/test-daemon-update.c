@@ -18,6 +18,7 @@
 #include "projmodel/mem.h"
 
 #include "daemon.h"
+#include "rustc-check.h"
 #include "testlib.h"
 
 PM_TEST_DAEMON_SUITE(daemon_update, d, "gn-monorepo");
@@ -115,6 +116,83 @@ Test(daemon_update, build_file_edit_adds_a_dependency)
         cr_assert_geq(cJSON_GetObjectItem(params, "generation")->valuedouble, 2);
         cJSON_Delete(n);
         cr_assert(util_depends_on_tables(c));
+        pm_client_free(c);
+}
+
+#define DERIVE "//lib/describe_derive:describe_derive(//build/toolchain:host)"
+
+/* The rust-project.json the daemon serves for @label (pm_malloc'd text) and, in *ret_dylib,
+ * describe_derive's proc_macro_dylib_path in it (pm_malloc'd, asserted). */
+static char *
+served_for(struct pm_client *c, const char *label, char **ret_dylib)
+{
+        char *params = pm_test_strf("{\"label\":\"%s\"}", label), *text;
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", params), *it;
+        const cJSON *project = cJSON_GetObjectItem(r, "project");
+
+        *ret_dylib = NULL;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(project, "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItem(it, "display_name");
+                const cJSON *dy = cJSON_GetObjectItem(it, "proc_macro_dylib_path");
+
+                if (cJSON_IsString(n) && strcmp(n->valuestring, "describe_derive") == 0 &&
+                    cJSON_IsString(dy))
+                        *ret_dylib = pm_strdup(dy->valuestring);
+        }
+        cr_assert(*ret_dylib, "describe_derive has no proc_macro_dylib_path");
+        text = cJSON_PrintUnformatted(project);
+        cr_assert(text);
+        cJSON_Delete(r);
+        pm_free(params);
+        return text;
+}
+
+/*
+ * An edit of a proc macro's source (no build file changes) rebuilds it: modelChanged names it,
+ * the served dylib is a new content-addressed copy, and a dependent using what only the new
+ * expansion generates type-checks with rustc loading that copy.
+ */
+Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *lib = pm_test_strf("%s/lib/describe_derive/lib.rs", d.root);
+        char *dir = pm_test_strf("%s/projmodel/dylibs/", d.cache);
+        char *work = pm_test_strf("%s/check", d.tmp);
+        char *before, *after, *json, *report = NULL;
+        struct stat st;
+        cJSON *r, *n;
+
+        settle(c);
+        json = served_for(c, DERIVE, &before);
+        cJSON_free(json);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+        /* The derive now also generates `fn edited_by_the_test() -> u8`. */
+        pm_test_edit_file(lib, "pub const FIELD_COUNT: usize = {fields};",
+                          "pub const FIELD_COUNT: usize = {fields}; "
+                          "pub fn edited_by_the_test() -> u8 {{ 7 }}");
+        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no modelChanged after the proc macro's source changed");
+        cr_assert(pm_test_json_array_has(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE));
+        cJSON_Delete(n);
+        append("lib/engine/src/lib.rs",
+               "\npub fn uses_the_edited_derive() -> u8 { Engine::edited_by_the_test() }\n");
+        json = served_for(c, "//lib/engine:engine", &after);
+        cr_assert_str_neq(before, after);
+        cr_assert(strncmp(after, dir, strlen(dir)) == 0, "'%s' is not under '%s'", after, dir);
+        cr_assert_eq(stat(after, &st), 0, "'%s' does not exist", after);
+        cr_assert_eq(stat(before, &st), 0, "the old copy '%s' was removed", before);
+        cr_assert_eq(mkdir(work, 0755), 0);
+        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
+                     report ? report : "");
+        cJSON_free(json);
+        pm_free(before);
+        pm_free(after);
+        pm_free(work);
+        pm_free(dir);
+        pm_free(lib);
         pm_client_free(c);
 }
 
