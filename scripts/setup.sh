@@ -9,6 +9,7 @@ packages=(
         generate-ninja bazel-bootstrap graphviz sqlite3 time clang-format git
         zsh fish man-db systemd debhelper dpkg-dev
         emacs-nox elpa-eglot neovim
+        chromium libkrb5-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -39,3 +40,11 @@ fi
 # The VS Code extension's pinned npm packages (editors/vscode/package-lock.json), fetched once;
 # a no-op when node_modules already holds them.
 node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/test/deps.js"
+
+# The tools that package the extension as a .vsix and test it in real VS Code
+# (editors/vscode/tools/package-lock.json: @vscode/vsce, code-server, playwright-core, Node 24),
+# installed outside the repository (`node editors/vscode/tools/tools.js --dir` names the
+# directory); a no-op when that directory already holds them. code-server's postinstall builds
+# VS Code's native modules (build-essential, python3, libkrb5-dev above); Debian's chromium is
+# the browser, so nothing else is downloaded.
+node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/tools/tools.js"

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# The .vsix that meson's projmodel-vsix target packs (editors/vscode/tools/vsix.js): a VSIX
+# package (zip with [Content_Types].xml and extension.vsixmanifest naming the extension) holding
+# the source package.json unchanged, its "main" and every module it requires, the runtime
+# dependency vscode-jsonrpc, the README, and none of the tests, tools or lock file.
+# Usage: check-vsix.py EXT.vsix editors/vscode/package.json
+import json
+import re
+import sys
+import zipfile
+
+vsix, source_manifest = sys.argv[1], sys.argv[2]
+failed = []
+passed = 0
+
+
+def check(ok, what):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failed.append(what)
+        print(f"FAIL: {what}")
+
+
+with open(source_manifest) as fh:
+    source = json.load(fh)
+with zipfile.ZipFile(vsix) as z:
+    names = set(z.namelist())
+    check("[Content_Types].xml" in names, "[Content_Types].xml in the package")
+    check("extension.vsixmanifest" in names, "extension.vsixmanifest in the package")
+    manifest = z.read("extension.vsixmanifest").decode() if "extension.vsixmanifest" in names else ""
+    m = re.search(r"<Identity ([^>]*)/>", manifest)
+    ident = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))) if m else {}
+    want = {"Id": source["name"], "Version": source["version"], "Publisher": source["publisher"]}
+    check({k: ident.get(k) for k in want} == want,
+          f"the manifest identifies {source['publisher']}.{source['name']}@{source['version']}: {ident}")
+    packed = json.loads(z.read("extension/package.json")) if "extension/package.json" in names else {}
+    for key in ("name", "publisher", "version", "main", "engines", "activationEvents", "contributes", "dependencies"):
+        check(packed.get(key) == source.get(key), f"extension/package.json has the source's {key!r}")
+    main = "extension/" + source["main"].removeprefix("./")
+    check(main in names, f"'main' ({source['main']}) is in the package")
+    # Every relative require of the packed modules resolves inside the package.
+    modules = sorted(n for n in names if re.fullmatch(r"extension/[^/]+\.js", n))
+    for m in modules:
+        for dep in re.findall(r"require\('\./([^']+)'\)", z.read(m).decode()):
+            target = f"extension/{dep}" if dep.endswith(".js") else f"extension/{dep}.js"
+            check(target in names, f"{m} requires ./{dep}, packed")
+    for dep, version in source["dependencies"].items():
+        pj = f"extension/node_modules/{dep}/package.json"
+        check(pj in names and json.loads(z.read(pj))["version"] == version,
+              f"runtime dependency {dep}@{version} is packed")
+    check("extension/node_modules/vscode-jsonrpc/node.js" in names, "vscode-jsonrpc/node (daemon.js loads it)")
+    check("extension/readme.md" in {n.lower() for n in names}, "the README is packed")
+    check(not any(n.startswith(("extension/test/", "extension/tools/")) for n in names), "no tests or tools packed")
+    check("extension/package-lock.json" not in names, "no lock file packed")
+
+print(f"{passed} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,295 @@
+// The extension end to end in real VS Code: code-server (the pinned tools, tools/tools.js) on
+// 127.0.0.1 with a private user-data and extensions directory, the extension installed from the
+// .vsix the build made (PM_VSIX), a copy of examples/gn-monorepo opened, the real projmodel
+// daemon (PM_PROJMODEL) behind it, and Debian's Chromium driven headless by playwright-core. It
+// asserts the status bar's crate count against the daemon's, the discoverConfig written for
+// rust-analyzer (and runs that command line as rust-analyzer would), two commands run from the
+// command palette, and a BUILD.gn syntax error in the Problems panel at GN's line, gone after
+// the fix. A screenshot of each step goes to PM_BUILD_ROOT/meson-logs/vscode-e2e/ (and one on
+// failure, with the extension host's logs in the test's output).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn, execFileSync } = require('child_process');
+const { DaemonClient } = require('../daemon');
+const { requireTools, node24Env } = require('../tools/tools');
+
+const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
+const BUILD_ROOT = process.env.PM_BUILD_ROOT || path.join(SOURCE_ROOT, 'build');
+const PROJMODEL = process.env.PM_PROJMODEL || path.join(BUILD_ROOT, 'cli/projmodel');
+const VSIX = process.env.PM_VSIX;
+const CHROMIUM = process.env.PM_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(BUILD_ROOT, 'meson-logs', 'vscode-e2e');
+// Generous: a loaded 2-core machine. Every wait is for a selector or an event, never a sleep.
+const WAIT_MS = 90000;
+
+// Replaces @file at once (a rename), so the daemon never reads it half-written.
+function writeAtomic(file, text) {
+  const tmp = path.join(path.dirname(file), '.pm-test.tmp');
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+// Resolves with the client's first state satisfying @pred (the current one included).
+function waitState(client, pred) {
+  return new Promise((resolve, reject) => {
+    if (pred(client.state)) {
+      resolve(client.state);
+      return;
+    }
+    const timer = setTimeout(() => {
+      client.removeListener('state', on);
+      reject(new Error(`daemon state never matched (last: ${JSON.stringify(client.state)})`));
+    }, WAIT_MS);
+    function on(s) {
+      if (!pred(s)) return;
+      clearTimeout(timer);
+      client.removeListener('state', on);
+      resolve(s);
+    }
+    client.on('state', on);
+  });
+}
+
+// Starts code-server in its own process group; resolves with {proc, url} once it listens.
+function startCodeServer(tools, args, env) {
+  const proc = spawn(tools.node, [tools.codeServer, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not listen within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
+    const on = (chunk) => {
+      output += chunk;
+      const m = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout.on('data', on);
+    proc.stderr.on('data', on);
+    proc.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited (${code ?? sig}):\n${output}`));
+    });
+  });
+  return { proc, url, output: () => output };
+}
+
+// Stops @proc's whole process group (code-server leaves a file watcher behind otherwise).
+async function stopGroup(proc) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  try {
+    process.kill(-proc.pid, 'SIGTERM');
+  } catch (e) {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch (e) {
+      // already gone
+    }
+  }, 10000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// The extension host's log and the projmodel output channel, for a failure's message.
+function vscodeLogs(userData) {
+  const found = [];
+  const walk = (dir) => {
+    let entries = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/exthost|projmodel/i.test(e.name)) found.push(p);
+    }
+  };
+  walk(path.join(userData, 'logs'));
+  return found.map((f) => `--- ${f}\n${fs.readFileSync(f, 'utf8').slice(-6000)}`).join('\n');
+}
+
+// Runs the command palette entry whose title contains @title.
+async function runCommand(page, title) {
+  await page.locator('.monaco-workbench').click({ position: { x: 400, y: 300 } });
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first()
+    .waitFor({ state: 'visible', timeout: WAIT_MS });
+  await page.keyboard.press('Enter');
+}
+
+// Waits for a notification toast whose text matches @re; returns that text.
+async function toast(page, re) {
+  const item = page.locator('.notifications-toasts .notification-list-item-message').filter({ hasText: re }).first();
+  await item.waitFor({ state: 'visible', timeout: WAIT_MS });
+  return item.textContent();
+}
+
+test('the extension in real VS Code (code-server), against the real daemon on a GN monorepo', { timeout: 280000 }, async (t) => {
+  assert.ok(VSIX && fs.existsSync(VSIX), `PM_VSIX names the built .vsix (got '${VSIX}')`);
+  const tools = requireTools();
+  const { chromium } = require(tools.playwright);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-vscode-e2e-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(SOURCE_ROOT, 'examples', 'gn-monorepo'), repo, {
+    recursive: true,
+    filter: (src) => !/[/\\](out|rust-project\.json)$/.test(src),
+  });
+  const home = path.join(tmp, 'home');
+  const userData = path.join(tmp, 'user-data');
+  const extensions = path.join(tmp, 'extensions');
+  fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.mkdirSync(home);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // Private everything: code-server writes config and logs under HOME and XDG dirs; the daemon
+  // its socket and model under XDG_RUNTIME_DIR and XDG_CACHE_HOME; the extension host (a child
+  // of code-server) finds the same socket from the same environment.
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, 'config'),
+    XDG_DATA_HOME: path.join(home, 'data'),
+    XDG_RUNTIME_DIR: path.join(tmp, 'run'),
+    XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  };
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
+    'security.workspace.trust.enabled': false,
+    'workbench.startupEditor': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'projmodel.path': PROJMODEL,
+  }, null, 2));
+
+  // The real daemon, started and idle before VS Code opens: its crate count is the expected one.
+  const daemon = new DaemonClient({ root: repo, projmodel: PROJMODEL, env });
+  let server;
+  let browser;
+  let page;
+  let step = 0;
+  const shot = async (name) => {
+    if (page) await page.screenshot({ path: path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`) });
+  };
+  t.after(async () => {
+    try {
+      if (browser) await browser.close();
+      if (server) await stopGroup(server.proc);
+      await daemon.stopDaemon();
+    } finally {
+      daemon.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  try {
+    await daemon.start();
+    const idle = await waitState(daemon, (s) => s.state === 'idle');
+    const crates = idle.crates;
+    assert.ok(crates > 0, `the daemon has crates: ${JSON.stringify(idle)}`);
+
+    // Installed as a user would: the .vsix through code-server's CLI. The rust-analyzer
+    // extension cannot be installed here; a stand-in (packed here by the same vsce) registers
+    // the two settings it declares, without which VS Code refuses to write them.
+    const stub = path.join(tmp, 'rust-analyzer-settings.vsix');
+    execFileSync(tools.node, [tools.vsce, 'package', '--allow-missing-repository', '--skip-license', '--out', stub],
+      { cwd: path.join(__dirname, 'rust-analyzer-settings'), env: node24Env(tools, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
+    execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', VSIX, '--install-extension', stub],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const list = execFileSync(tools.node, [tools.codeServer, ...common, '--list-extensions', '--show-versions'], { env, encoding: 'utf8' });
+    assert.match(list, /^projmodel\.projmodel@0\.1\.0$/m);
+    assert.match(list, /^projmodel-test\.rust-analyzer-settings@0\.0\.1$/m);
+
+    server = startCodeServer(tools, ['--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry',
+      '--disable-update-check', '--disable-workspace-trust', ...common], env);
+    const url = await server.url;
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(WAIT_MS);
+    page.setDefaultNavigationTimeout(WAIT_MS);
+    await page.goto(`${url}/?folder=${encodeURIComponent(repo)}`, { waitUntil: 'commit' });
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT_MS });
+
+    // The status bar: idle with the daemon's crate count.
+    const status = page.locator('.statusbar-item', { hasText: `projmodel: ${crates} crates` });
+    await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await shot('status-bar-idle');
+
+    // rust-analyzer's discoverConfig in the workspace settings, run as rust-analyzer runs it.
+    const settingsFile = path.join(repo, '.vscode', 'settings.json');
+    const deadline = Date.now() + WAIT_MS;
+    let settings;
+    for (;;) {
+      try {
+        settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+        if (settings['rust-analyzer.workspace.discoverConfig']) break;
+      } catch (e) {
+        // not written yet, or written half
+      }
+      if (Date.now() > deadline) assert.fail(`no discoverConfig in ${settingsFile}`);
+      await page.waitForTimeout(200);
+    }
+    const dc = settings['rust-analyzer.workspace.discoverConfig'];
+    assert.deepStrictEqual(dc, { command: [PROJMODEL, 'discover', '{arg}'], progressLabel: 'projmodel', filesToWatch: ['BUILD.gn', '.gn'] });
+    const file = path.join(repo, 'lib', 'util', 'src', 'lib.rs');
+    const arg = JSON.stringify({ path: file });
+    const stdout = execFileSync(dc.command[0], dc.command.slice(1).map((a) => (a === '{arg}' ? arg : a)), { env, encoding: 'utf8' });
+    const finished = JSON.parse(stdout.trim().split('\n').pop());
+    assert.strictEqual(finished.kind, 'finished', stdout);
+    assert.ok(finished.project.crates.some((c) => c.root_module === file), `a crate roots at ${file}`);
+
+    // Commands from the palette: refresh (a toast with the new generation), status.
+    await runCommand(page, 'projmodel: Re-query the build system');
+    assert.match(await toast(page, /projmodel: generation \d+/), new RegExp(`^projmodel: generation \\d+, ${crates} crates`));
+    await shot('refresh-command');
+    await runCommand(page, 'projmodel: Show daemon status');
+    assert.match(await toast(page, /projmodel: idle,/), new RegExp(`^projmodel: idle, ${crates} crates, generation \\d+, last refresh ok`));
+    await shot('status-command');
+
+    // A BUILD.gn syntax error (a missing comma; GN names the next item's line): the daemon's
+    // refresh fails and the Problems panel shows GN's error at that line.
+    const buildFile = path.join(repo, 'lib', 'util', 'BUILD.gn');
+    const good = fs.readFileSync(buildFile, 'utf8');
+    const lines = good.split('\n');
+    const at = lines.indexOf('    "src/lib.rs",');
+    assert.ok(at >= 0, 'the example lists src/lib.rs in sources');
+    lines[at] = '    "src/lib.rs"';
+    writeAtomic(buildFile, lines.join('\n'));
+    await page.locator('.statusbar-item', { hasText: 'projmodel: error' }).first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await runCommand(page, 'Focus Problems (Errors, Warnings, Infos)');
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'Expected comma between items.' });
+    await problem.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.match(await problem.first().textContent(), new RegExp(`\\[Ln ${at + 2}, Col 5\\]`));
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'BUILD.gn' }).first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await shot('problems-build-gn-error');
+
+    // Fixed: the problem goes, the status bar is idle with the same count.
+    writeAtomic(buildFile, good);
+    await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await problem.first().waitFor({ state: 'detached', timeout: WAIT_MS });
+    await shot('problems-cleared');
+  } catch (e) {
+    if (page) await page.screenshot({ path: path.join(SHOTS, 'failure.png') }).catch(() => {});
+    e.message += `\nscreenshot: ${path.join(SHOTS, 'failure.png')}\n${vscodeLogs(userData)}` +
+      (server ? `\ncode-server output:\n${server.output().slice(-4000)}` : '');
+    throw e;
+  }
+});
