@@ -213,6 +213,8 @@ text_crate(struct pm_strbuf *sb, struct pm_index *idx, const struct pm_graph *g,
                 r = pm_strbuf_addf(sb, "  build file: %s\n", c->build_file);
         if (r == 0 && c->proc_macro_dylib)
                 r = pm_strbuf_addf(sb, "  proc-macro dylib: %s\n", c->proc_macro_dylib);
+        if (r == 0)
+                r = text_list(sb, "test targets", &c->test_targets);
         if (r == 0 && c->note)
                 r = pm_strbuf_addf(sb, "  note: %s\n", c->note);
         pm_free(source);

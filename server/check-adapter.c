@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel check` through the adapter's check_plan and check_parse (Bazel): run the one build
- * command, read its report, print the diagnostics of the files the report names
- * (docs/build-integration.md, "Check-on-save and runnables"). */
+/* `projmodel check|run|test` through the adapter's check_plan and check_parse, run_plan and
+ * test_plan (Bazel): run the one command; for check, read its report and print the diagnostics
+ * of the files the report names (docs/build-integration.md, "Check-on-save and runnables"). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,5 +121,71 @@ out:
         pm_tool_result_release(&res);
         pm_check_report_release(&rep);
         pm_plan_release(&plan);
+        return r;
+}
+
+/*
+ * The test targets of @c for `projmodel test`: a test crate's own label, then the targets that
+ * compile its unit tests on their own (pm_crate.test_targets: Bazel's rust_test crate = ...).
+ * Borrowed strings in a pm_malloc'd array; PM_ENOTFOUND naming the crate when there are none.
+ */
+static int
+test_labels(const struct pm_crate *c, const char ***ret, size_t *ret_n, struct pm_error *err)
+{
+        const char **v = pm_calloc(c->test_targets.n + 1, sizeof(*v));
+        size_t n = 0;
+
+        if (!v)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (c->kind == PM_CRATE_TEST)
+                v[n++] = c->label;
+        for (size_t i = 0; i < c->test_targets.n; i++)
+                v[n++] = c->test_targets.v[i];
+        if (n == 0) {
+                pm_free(v);
+                return pm_error_set(err, PM_ENOTFOUND,
+                                    "'%s' is a %s with no test target: no test of the model "
+                                    "compiles it (%s: a rust_test with crate = \"%s\")",
+                                    c->label, pm_crate_kind_name(c->kind), c->build_system,
+                                    c->label);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int
+pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                const struct pm_check_request *req, struct pm_check_result *ret,
+                struct pm_error *err)
+{
+        struct pm_query q = { .config = cfg, .project = req->project };
+        struct pm_plan plan = { 0 };
+        struct pm_tool_result res = { 0 };
+        const char **labels = NULL;
+        size_t n_labels = 0;
+        int r;
+
+        if (req->action == PM_CHECK_TEST) {
+                r = test_labels(req->crate, &labels, &n_labels, err);
+                if (r >= 0)
+                        r = ops->test_plan(&q, labels, n_labels, req->test_id, &plan, err);
+        } else {
+                r = ops->run_plan(&q, req->crate->label, req->run_args, &plan, err);
+        }
+        if (r < 0)
+                goto out;
+        r = pm_tool_run_capture(&plan.steps[0], cfg->tool_timeout_ms, cfg->max_tool_output, &res,
+                                err);
+        if (r < 0)
+                goto out;
+        ret->exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;
+        if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
+            pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+out:
+        pm_tool_result_release(&res);
+        pm_plan_release(&plan);
+        pm_free(labels);
         return r;
 }

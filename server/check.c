@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel check|test|run` for one crate, per build system (docs/build-integration.md,
  * "Check-on-save and runnables"): GN through ninja's own commands, Cargo through cargo, Buck2
- * through its [diag.json] subtarget, Bazel's check through its adapter (check-adapter.c). */
+ * through its [diag.json] subtarget, Bazel's through its adapter (check-adapter.c). */
 #include "projmodel/check.h"
 
 #include <errno.h>
@@ -884,6 +884,8 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
         ops = pm_adapter_find(bs);
         if (req->action == PM_CHECK_CHECK && ops && ops->check_plan && ops->check_parse)
                 return pm__check_adapter(cfg, ops, req, ret, err);
+        if (req->action != PM_CHECK_CHECK && ops && ops->run_plan && ops->test_plan)
+                return pm__run_adapter(cfg, ops, req, ret, err);
         return pm_error_set(err, PM_EUNSUPPORTED,
                             "projmodel %s does not support %s yet (docs/build-integration.md)",
                             req->action == PM_CHECK_CHECK  ? "check"

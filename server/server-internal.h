@@ -187,6 +187,15 @@ int pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *
                       const struct pm_check_request *req, struct pm_check_result *ret,
                       struct pm_error *err);
 
+/*
+ * `projmodel run|test` of @req through @ops->run_plan or test_plan (server/check-adapter.c): the
+ * program's stdout, stderr and exit status into @ret, as pm_check_run(). A test of a crate that
+ * is not a test and has no pm_crate.test_targets is PM_ENOTFOUND naming it.
+ */
+int pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                    const struct pm_check_request *req, struct pm_check_result *ret,
+                    struct pm_error *err);
+
 /* @argv joined by spaces into @buf, shortened with "..." to fit. */
 void pm__tool_command_line(char *const *argv, char *buf, size_t size);
 

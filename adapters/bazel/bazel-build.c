@@ -19,32 +19,39 @@
 #define ERROR_LINE_MAX 300 /* bytes of an error line kept for a note */
 
 int
-pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *s,
+pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *s, const char *verb,
                      const char *prefix, char **ret_events, char ***ret_argv)
 {
         char **argv = pm_argv_new(NULL, 0);
-        char *events = pm__adapter_cache_file(q, prefix), *opt = NULL, *ob = NULL;
+        char *events = prefix ? pm__adapter_cache_file(q, prefix) : NULL, *opt = NULL, *ob = NULL;
         int r = -ENOMEM;
 
-        if (!events || !argv)
+        if ((prefix && !events) || !argv)
                 goto out;
-        opt = pm_asprintf("--build_event_json_file=%s", events);
+        opt = events ? pm_asprintf("--build_event_json_file=%s", events) : NULL;
         ob = pm_asprintf("--output_base=%s", s->output_base);
-        if (!opt || !ob || pm_argv_push(&argv, s->command) < 0 || pm_argv_push(&argv, ob) < 0)
+        if ((events && !opt) || !ob || pm_argv_push(&argv, s->command) < 0 ||
+            pm_argv_push(&argv, ob) < 0)
                 goto out;
         /* The query's output base and startup flags: one Bazel server for all IDE traffic, never
          * the user's. */
         for (size_t i = 0; i < s->n_startup_flags; i++)
                 if (pm_argv_push(&argv, s->startup_flags[i]) < 0)
                         goto out;
-        if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep_going") < 0 ||
-            pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
-            pm_argv_push(&argv, opt) < 0)
+        if (pm_argv_push(&argv, verb) < 0)
+                goto out;
+        /* A build goes as far as it can (the proc macros that do compile, the check's report);
+         * run and test stop at the first failure, as the user's own bazel run/test do. */
+        if (strcmp(verb, "build") == 0 && pm_argv_push(&argv, "--keep_going") < 0)
+                goto out;
+        if (pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
+            (opt && pm_argv_push(&argv, opt) < 0))
                 goto out;
         for (size_t i = 0; i < s->n_flags; i++)
                 if (pm_argv_push(&argv, s->flags[i]) < 0)
                         goto out;
-        *ret_events = pm_steal_ptr(&events);
+        if (ret_events)
+                *ret_events = pm_steal_ptr(&events);
         *ret_argv = pm_steal_ptr(&argv);
         r = 0;
 out:
@@ -71,7 +78,7 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         r = pm__bazel_settings_load(q, &s, err);
         if (r < 0)
                 return r;
-        r = pm__bazel_build_argv(q, &s, "bazel-build-events", &events, &argv);
+        r = pm__bazel_build_argv(q, &s, "build", "bazel-build-events", &events, &argv);
         if (r < 0)
                 goto out;
         r = -ENOMEM;

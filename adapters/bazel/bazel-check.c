@@ -32,7 +32,7 @@ pm__bazel_check_plan(const struct pm_query *q, const char *label, struct pm_plan
         r = pm__bazel_settings_load(q, &s, err);
         if (r < 0)
                 return r;
-        r = pm__bazel_build_argv(q, &s, "bazel-check-events", &events, &argv);
+        r = pm__bazel_build_argv(q, &s, "build", "bazel-check-events", &events, &argv);
         if (r < 0)
                 goto out;
         r = -ENOMEM;

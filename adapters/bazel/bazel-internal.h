@@ -63,13 +63,14 @@ int pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings 
 void pm__bazel_settings_release(struct pm__bazel_settings *s);
 
 /*
- * The start of every `bazel build` projmodel runs: command, the query's output base and startup
- * flags, build --keep_going, the build event JSON file (a new name under the cache directory
- * from @prefix), then the configured flags. On success *@ret_events and *@ret_argv are the
- * caller's (pm_free(), pm_argv_free()); -ENOMEM otherwise.
+ * The start of every `bazel build|run|test` projmodel runs: command, the query's output base
+ * and startup flags, @verb ("build" adds --keep_going), --color=no --curses=no, with @prefix
+ * the build event JSON file (a new name under the cache directory, into *@ret_events), then the
+ * configured flags. On success *@ret_events (when @prefix; may be NULL without) and *@ret_argv
+ * are the caller's (pm_free(), pm_argv_free()); -ENOMEM otherwise.
  */
 int pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *s,
-                         const char *prefix, char **ret_events, char ***ret_argv);
+                         const char *verb, const char *prefix, char **ret_events, char ***ret_argv);
 
 /*
  * Whether @q is an incremental query: its scope lists only BUILD and BUILD.bazel files under
@@ -110,6 +111,13 @@ int pm__bazel_check_plan(const struct pm_query *q, const char *label, struct pm_
 int pm__bazel_check_parse(const struct pm_query *q, const char *label,
                           const struct pm_blob *outputs, size_t n_outputs,
                           struct pm_check_report *ret_report, struct pm_error *err);
+
+/* The adapter's run_plan and test_plan (bazel-run.c): `bazel run LABEL -- ARG...` and `bazel
+ * test LABELS` with libtest told to run exactly one test. */
+int pm__bazel_run_plan(const struct pm_query *q, const char *label, char *const *args,
+                       struct pm_plan *ret_plan, struct pm_error *err);
+int pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t n_labels,
+                        const char *test_id, struct pm_plan *ret_plan, struct pm_error *err);
 
 /*
  * The build events of @blob (a --build_event_json_file: one JSON object a line) into

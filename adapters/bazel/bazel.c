@@ -492,4 +492,6 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .build_parse = pm__bazel_build_parse,
         .check_plan = pm__bazel_check_plan,
         .check_parse = pm__bazel_check_parse,
+        .run_plan = pm__bazel_run_plan,
+        .test_plan = pm__bazel_test_plan,
 };

@@ -413,7 +413,8 @@ dep_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
         return 0;
 }
 
-/* Add rule @r's deps, proc_macro_deps (and, for a folding test, srcs and env) to @own's crate. */
+/* Add rule @r's deps, proc_macro_deps (and, for a folding test, srcs, env and its label as a
+ * test target) to @own's crate. */
 int
 pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r, struct pm__bazel_rule *own)
 {
@@ -436,6 +437,9 @@ pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r, struct pm_
         if (r != own) {
                 struct srcs srcs = { 0 };
 
+                /* The test target `projmodel test` builds for the crate (server/check-run.c). */
+                if (pm_strlist_push_unique(c->g, &d.crate->test_targets, r->label) < 0)
+                        return pm__bazel_oom(c);
                 e = pm__bazel_attr_list(c, r, "srcs", src_cb, &srcs);
                 if (e < 0)
                         return e;

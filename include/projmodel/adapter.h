@@ -13,7 +13,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 5
+#define PM_ADAPTER_OPS_VERSION 6
 #define PM_PLAN_MAX_STEPS      4
 
 /*
@@ -206,6 +206,21 @@ struct pm_adapter_ops {
         int (*check_parse)(const struct pm_query *q, const char *label,
                            const struct pm_blob *outputs, size_t n_outputs,
                            struct pm_check_report *ret_report, struct pm_error *err);
+        /*
+         * (Version 6.) The runnables' `projmodel run` and `projmodel test`
+         * (docs/build-integration.md). NULL when server/check.c does them without the adapter.
+         * Each fills @ret_plan (zeroed by the caller) with one step whose stdout, stderr and
+         * exit status are the program's, passed on to the user unchanged.
+         *
+         * run_plan builds the binary @label (a model label of @q->project) and runs it with
+         * @args (NULL-terminated, or NULL). test_plan builds the test targets @labels (build
+         * system labels, as pm_crate.test_targets or a test crate's label) and runs exactly the
+         * test @test_id of each (its path in the crate, libtest's --exact).
+         */
+        int (*run_plan)(const struct pm_query *q, const char *label, char *const *args,
+                        struct pm_plan *ret_plan, struct pm_error *err);
+        int (*test_plan)(const struct pm_query *q, const char *const *labels, size_t n_labels,
+                         const char *test_id, struct pm_plan *ret_plan, struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

@@ -89,7 +89,10 @@ struct pm_dep {
         X(build_file, PATH, OPT, "buildFile")                  /* the file declaring the crate */ \
         X(proc_macro_dylib, PATH, OPT, "procMacroDylib")       /* for proc macros */              \
         X(is_workspace_member, BOOL, REQ, "isWorkspaceMember") /* first-party (editable) */       \
-        X(note, STR, OPT, "note") /* a remark for the user ("build script not run") */
+        X(note, STR, OPT, "note") /* a remark for the user ("build script not run") */            \
+        /* build targets that compile the crate's unit tests on their own (Bazel's rust_test      \
+         * crate = ...), in the build system's label syntax; empty for most crates */             \
+        X(test_targets, LIST, REQ, "testTargets")
 
 #define PM__CRATE_CTYPE_STR                      char *
 #define PM__CRATE_CTYPE_PATH                     char *

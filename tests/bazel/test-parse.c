@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The bazel adapter without Bazel: settings, the planned command lines, and parsing captured
- * cquery jsonproto and streamed_jsonproto output (good and malformed). */
+/* The bazel adapter without Bazel: settings, the planned command lines (query, check, run,
+ * test), and parsing captured cquery jsonproto and streamed_jsonproto output (good and
+ * malformed). */
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -108,6 +109,8 @@ check_basic_graph(const struct pm_graph *g)
         cr_assert(pm_test_crate_has_dep(c, "//macros:derive_it", NULL), "proc_macro_deps are deps");
         cr_assert(pm_test_crate_has_dep(c, "//lib/extra-helpers:extra-helpers", NULL),
                   "the folded test's deps are unioned");
+        cr_assert_eq(c->test_targets.n, 1, "the folded test is the crate's test target");
+        cr_assert_str_eq(c->test_targets.v[0], "//lib/foo:foo_test");
 
         c = pm_graph_find(g, "//lib/extra-helpers:extra-helpers");
         cr_assert_not_null(c);
@@ -639,6 +642,63 @@ Test(bazel_parse, check_plan)
         q.config = ws.cfg;
         q.project = &ws.cfg->projects[0];
         cr_assert_neq(ops->check_plan(&q, "//lib/util:util", &p, &err), 0);
+        pm_free(ob);
+}
+
+/* run_plan and test_plan: `bazel run|test` on the query's output base, startup flags and flags,
+ * without --keep_going or an event file; the program's arguments after "--", the test's through
+ * --test_arg, the test labels after "--". */
+Test(bazel_parse, run_and_test_plans)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = { .config = NULL, .project = NULL };
+        char *ob = pm_test_strf("--output_base=%s", ws.ob);
+        char *args[] = { "--workers", "3", NULL };
+        const char *labels[] = { "//lib/foo:foo_test", "//lib/foo:more_test" };
+        const char *const want_run[] = { "bazel",        ob,           "--batch",
+                                         "run",          "--color=no", "--curses=no",
+                                         "--config=ide", "//app:app",  "--",
+                                         "--workers",    "3",          NULL };
+        const char *const want_test[] = { "bazel",
+                                          ob,
+                                          "--batch",
+                                          "test",
+                                          "--color=no",
+                                          "--curses=no",
+                                          "--config=ide",
+                                          "--test_output=streamed",
+                                          "--nocache_test_results",
+                                          "--test_arg=tests::one",
+                                          "--test_arg=--exact",
+                                          "--",
+                                          "//lib/foo:foo_test",
+                                          "//lib/foo:more_test",
+                                          NULL };
+        struct pm_plan p = { 0 };
+        struct pm_error err;
+
+        write_settings("\"output_base\": \"../ob\", \"startup_flags\": [\"--batch\"], "
+                       "\"flags\": [\"--config=ide\"]");
+        q.config = ws.cfg;
+        q.project = &ws.cfg->projects[0];
+        pm_error_init(&err);
+        cr_assert_eq(ops->run_plan(&q, "//app:app", args, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p.n_steps, 1);
+        cr_assert_null(p.steps[0].output_file);
+        cr_assert_str_eq(p.steps[0].cwd, ws.root);
+        for (size_t i = 0; want_run[i] || p.steps[0].argv[i]; i++)
+                cr_assert(want_run[i] && p.steps[0].argv[i] &&
+                                  strcmp(want_run[i], p.steps[0].argv[i]) == 0,
+                          "run argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+        pm_plan_release(&p);
+        cr_assert_eq(ops->test_plan(&q, labels, 2, "tests::one", &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p.n_steps, 1);
+        for (size_t i = 0; want_test[i] || p.steps[0].argv[i]; i++)
+                cr_assert(want_test[i] && p.steps[0].argv[i] &&
+                                  strcmp(want_test[i], p.steps[0].argv[i]) == 0,
+                          "test argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+        pm_plan_release(&p);
+        cr_assert_neq(ops->test_plan(&q, labels, 0, "tests::one", &p, &err), 0);
         pm_free(ob);
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The bazel adapter against the real bazel 4.2.3: full and incremental cquery, --keep_going over
- * a broken package, and the runner accepting --keep_going's exit codes. Each test has its own
+ * a broken package, the runner accepting --keep_going's exit codes, and the bundled example end
+ * to end (export, check, run and test). Each test has its own
  * output base; the fixture's teardown shuts the server down even when the test failed. */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -322,12 +324,187 @@ out:
         return what;
 }
 
+/* The "bazel.command" of the example: logs each argv (JSON, a line) to bazel-argv.log beside
+ * itself, then execs the real bazel, so the test sees what reached Bazel. */
+static const char bazel_logged[] = "#!/usr/bin/env python3\n"
+                                   "import json, os, sys\n"
+                                   "here = os.path.dirname(os.path.abspath(__file__))\n"
+                                   "with open(os.path.join(here, 'bazel-argv.log'), 'a') as f:\n"
+                                   "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+                                   "os.execvp('bazel', ['bazel'] + sys.argv[1:])\n";
+
+/*
+ * Run the runnable @kind of the exported project @json as rust-analyzer does (program and cwd
+ * verbatim, every {label} and {test_id} replaced). Returns the exit status; *out and *err
+ * pm_malloc'd.
+ */
+static int
+runnable(const char *json, const char *kind, const char *label, const char *test_id, char **out,
+         char **err)
+{
+        cJSON *p = cJSON_Parse(json), *r, *a;
+        const cJSON *found = NULL;
+        const char *argv[8];
+        char *owned[8] = { NULL };
+        size_t n = 0;
+        int status;
+
+        cr_assert_not_null(p);
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(p, "runnables"))
+        {
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "kind")->valuestring, kind) == 0)
+                        found = r;
+        }
+        cr_assert_not_null(found, "no %s runnable", kind);
+        argv[n++] = cJSON_GetObjectItemCaseSensitive(found, "program")->valuestring;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(found, "args"))
+        {
+                const char *v = a->valuestring, *ph = strstr(v, "{label}")     ? "{label}"
+                                                      : strstr(v, "{test_id}") ? "{test_id}"
+                                                                               : NULL;
+                const char *p2 = ph ? strstr(v, ph) : NULL;
+
+                cr_assert_lt(n, 7);
+                owned[n] = p2 ? pm_test_strf("%.*s%s%s", (int)(p2 - v), v,
+                                             strcmp(ph, "{label}") == 0 ? label : test_id,
+                                             p2 + strlen(ph))
+                              : pm_test_strf("%s", v);
+                argv[n] = owned[n];
+                n++;
+        }
+        argv[n] = NULL;
+        status = pm_test_run(argv, cJSON_GetObjectItemCaseSensitive(found, "cwd")->valuestring,
+                             NULL, NULL, out, err);
+        for (size_t i = 0; i < n; i++)
+                pm_free(owned[i]);
+        cJSON_Delete(p);
+        return status;
+}
+
+/* The last line of the argv log @log, pm_malloc'd ("" when none). */
+static char *
+last_argv(const char *log)
+{
+        char *text = pm_test_read_file(log), *last;
+        size_t n = text ? strlen(text) : 0;
+
+        while (n > 0 && text[n - 1] == '\n')
+                text[--n] = '\0';
+        last = text ? strrchr(text, '\n') : NULL;
+        last = pm_test_strf("%s", last ? last + 1 : text ? text : "");
+        pm_free(text);
+        return last;
+}
+
+/*
+ * The run and testOne runnables of the exported example @json (root @root, output base @ob,
+ * bazel through bazel_logged, which logs to @log) on the warm output base: `bazel run` prints
+ * the binary's output and passes its exit status on (2 for --workers 0); `bazel test` of the
+ * engine's folded rust_test runs exactly the one test and not the other in the same binary; a
+ * failing test of the integration crate gives Bazel's "tests failed" status 3; a library with
+ * no test target is one line and exit 1. NULL when all holds, else what went wrong
+ * (pm_malloc'd): the caller asserts after shutting Bazel down.
+ */
+static char *
+runnables_reach_bazel(const char *json, const char *root, const char *ob, const char *log)
+{
+        char *lib_rs = pm_test_strf("%s/tests/integration/lib.rs", root);
+        char *old = pm_test_read_file(lib_rs), *failing = NULL;
+        char *out = NULL, *err = NULL, *argv = NULL, *want = NULL, *what = NULL;
+        const char *bad_run[] = {
+                pm_test_projmodel(), "run", "//app/server:server", "--", "--workers", "0", NULL
+        };
+        const char *no_tests[] = { pm_test_projmodel(), "test", "//lib/config:config", "x", NULL };
+        int st;
+
+        st = runnable(json, "run", "//app/server:server", NULL, &out, &err);
+        argv = last_argv(log);
+        want = pm_test_strf("[\"--output_base=%s\", \"run\", \"--color=no\", \"--curses=no\", "
+                            "\"//app/server:server\", \"--\"]",
+                            ob);
+        if (st != 0 || !strstr(out, "Engine v3 (fast): job 'hello' -> worker "))
+                what = pm_test_strf("run: exit %d, stdout '%s', stderr: %s", st, out, err);
+        else if (strcmp(argv, want) != 0)
+                what = pm_test_strf("run reached bazel as %s, want %s", argv, want);
+        if (what)
+                goto out;
+        pm_free(out);
+        pm_free(err);
+        st = pm_test_run(bad_run, root, NULL, NULL, &out, &err);
+        if (st != 2 || strcmp(out, "") != 0 ||
+            !strstr(err, "\nserver: --workers must be at least 1\n")) {
+                what = pm_test_strf("run -- --workers 0: exit %d (want the binary's 2), stdout "
+                                    "'%s', stderr: %s",
+                                    st, out, err);
+                goto out;
+        }
+        pm_free(out);
+        pm_free(err);
+        pm_free(argv);
+        pm_free(want);
+        /* The library's label: its unit tests are the folded rust_test's. */
+        st = runnable(json, "testOne", "//lib/engine:engine", "tests::same_job_same_worker", &out,
+                      &err);
+        argv = last_argv(log);
+        want = pm_test_strf("[\"--output_base=%s\", \"test\", \"--color=no\", \"--curses=no\", "
+                            "\"--test_output=streamed\", \"--nocache_test_results\", "
+                            "\"--test_arg=tests::same_job_same_worker\", \"--test_arg=--exact\", "
+                            "\"--\", \"//lib/engine:engine_test\"]",
+                            ob);
+        if (st != 0 || !strstr(out, "\ntest tests::same_job_same_worker ... ok\n") ||
+            !strstr(out, " 1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out") ||
+            strstr(out, "describes_itself"))
+                what = pm_test_strf("testOne engine: exit %d, stdout: %s\nstderr: %s", st, out,
+                                    err);
+        else if (strcmp(argv, want) != 0)
+                what = pm_test_strf("testOne reached bazel as %s, want %s", argv, want);
+        if (what)
+                goto out;
+        pm_free(out);
+        pm_free(err);
+        /* A test crate of its own, with a failing test added beside the passing one. */
+        failing = pm_test_strf("%s\n#[test]\nfn fails() {\n    assert_eq!(1, 2);\n}\n", old);
+        if (pm_test_write_file(lib_rs, failing) != 0) {
+                what = pm_test_strf("cannot write %s", lib_rs);
+                out = err = NULL;
+                goto out;
+        }
+        st = runnable(json, "testOne", "//tests/integration:integration", "fails", &out, &err);
+        (void)pm_test_write_file(lib_rs, old);
+        if (st != 3 || !strstr(out, "\ntest fails ... FAILED\n") ||
+            strstr(out, "engine_describes_itself")) {
+                what = pm_test_strf("testOne of a failing test: exit %d (want bazel's 3), "
+                                    "stdout: %s\nstderr: %s",
+                                    st, out, err);
+                goto out;
+        }
+        pm_free(out);
+        pm_free(err);
+        st = pm_test_run(no_tests, root, NULL, NULL, &out, &err);
+        if (st != 1 || strcmp(err, "projmodel: '//lib/config:config' is a lib with no test "
+                                   "target: no test of the model compiles it (bazel: a "
+                                   "rust_test with crate = \"//lib/config:config\")\n") != 0)
+                what = pm_test_strf("test of a library without tests: exit %d, stderr: %s", st,
+                                    err);
+out:
+        pm_free(out);
+        pm_free(err);
+        pm_free(argv);
+        pm_free(want);
+        pm_free(failing);
+        pm_free(old);
+        pm_free(lib_rs);
+        return what;
+}
+
 /* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds
  * the proc macro with `bazel build` on the query's output base and names the copy in the cache;
  * the result passes the strict validator and a rustc type-check of every crate loading exactly
  * that dylib. Its flycheck runnable (`projmodel check` through `bazel build` with the stand-in's
  * rules_rust settings, on the same output base) reports nothing on a clean crate and a type
- * error at its file and line. Then the proc macro is broken: it is served without a dylib, with
+ * error at its file and line; its run and testOne runnables reach `bazel run` and `bazel test`
+ * with the expected argv (runnables_reach_bazel(); bazel is the logging wrapper bazel_logged).
+ * Then the proc macro is broken: it is served without a dylib, with
  * a note naming the target and rustc's first error line, and the rest is served. Last, a broken
  * BUILD file is a warning on export's stderr (broken_build_file_warns()). */
 Test(bazel_query, example_exports_a_valid_project)
@@ -337,10 +514,12 @@ Test(bazel_query, example_exports_a_valid_project)
         char *ob = pm_test_strf("%s/example-ob", ws.tmp);
         char *cache = pm_test_strf("%s/cache", ws.tmp);
         char *cfgpath = pm_test_strf("%s/.projmodel.json", root);
+        char *wrapper = pm_test_strf("%s/bazel-logged", ws.tmp);
+        char *log = pm_test_strf("%s/bazel-argv.log", ws.tmp);
         char *json = pm_test_strf("{\"build_system\": \"bazel\", \"cache_dir\": \"%s\", "
-                                  "\"bazel\": {\"output_base\": \"%s\", "
+                                  "\"bazel\": {\"output_base\": \"%s\", \"command\": \"%s\", "
                                   "\"rules_rust_settings\": \"//rust/settings\"}}\n",
-                                  cache, ob);
+                                  cache, ob, wrapper);
         char *db2 = pm_test_strf("%s/model2.db", ws.tmp);
         char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
         char *macro = pm_test_strf("%s/lib/describe_derive/lib.rs", root);
@@ -364,10 +543,13 @@ Test(bazel_query, example_exports_a_valid_project)
                                NULL };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
         char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old, *left, *warned = NULL;
+        char *ran = NULL;
         int status;
 
         cr_assert_eq(pm_test_copy_tree(src, root), 0);
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        cr_assert_eq(pm_test_write_file(wrapper, bazel_logged), 0);
+        cr_assert_eq(chmod(wrapper, 0755), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0) {
                 int line;
@@ -385,6 +567,7 @@ Test(bazel_query, example_exports_a_valid_project)
                 cr_assert_eq(flycheck(text, "//lib/config:config", config_rs, line), 1,
                              "a type error at %s:%d", config_rs, line);
                 cr_assert_eq(pm_test_write_file(config_rs, old), 0);
+                ran = runnables_reach_bazel(text, root, ob, log);
                 pm_free(report);
                 report = NULL;
                 pm_free(old);
@@ -417,6 +600,7 @@ Test(bazel_query, example_exports_a_valid_project)
         }
         (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
         cr_assert_eq(status, 0, "projmodel export/dump: %s", errout);
+        cr_assert_null(ran, "%s", ran);
         cr_assert_null(warned, "%s", warned);
         text = pm_test_read_file(out);
         cr_assert_not_null(text);
@@ -446,4 +630,6 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(cached);
         pm_free(shutdown_ob);
         pm_free(config_rs);
+        pm_free(wrapper);
+        pm_free(log);
 }

@@ -2,6 +2,10 @@ mod cli;
 
 fn main() {
     let settings = cli::settings_from_args(std::env::args().skip(1));
+    if settings.workers == 0 {
+        eprintln!("server: --workers must be at least 1");
+        std::process::exit(2);
+    }
     let engine = engine::Engine::new(settings);
     let job = engine::Job::new("hello");
     println!(
