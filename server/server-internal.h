@@ -196,14 +196,16 @@ int pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *op
                     const struct pm_check_request *req, struct pm_check_result *ret,
                     struct pm_error *err);
 
-/* @argv joined by spaces into @buf, shortened with "..." to fit. */
+/* @argv joined by spaces into @buf, shortened with "..." to fit (cut before a whole UTF-8
+ * character). */
 void pm__tool_command_line(char *const *argv, char *buf, size_t size);
 
 /*
  * The error-line rule: the line of @text that best explains a failure, the first starting with
  * "error" (any case) or "FATAL" (GN prints "ERROR at //x/BUILD.gn:3:1: ..." and then context
  * lines), else the last non-empty one; whitespace-trimmed, control characters blanked,
- * shortened with "..." to fit @buf; "" when @text has none.
+ * shortened with "..." to fit @buf (cut before a whole UTF-8 character); "" when @text has
+ * none.
  */
 void pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
 

@@ -107,8 +107,9 @@ pm__tool_command_line(char *const *argv, char *buf, size_t size)
                         break;
                 len += (size_t)n;
         }
+        /* Cut before a whole character: the line ends up in JSON, whose text must be UTF-8. */
         if (len >= size && size >= 4)
-                memcpy(buf + size - 4, "...", 4);
+                memcpy(buf + pm_utf8_prefix_len(buf, size - 1, size - 4), "...", 4);
 }
 
 void
@@ -148,12 +149,14 @@ pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
         if (!best)
                 return;
         n = (size_t)(best_end - best);
-        if (n >= size) {
-                n = size - 1;
+        if (n >= size && size >= 4) {
+                /* Cut before a whole character, as above. */
+                n = pm_utf8_prefix_len(best, n, size - 4);
                 memcpy(buf, best, n);
-                buf[n] = '\0';
-                if (size >= 4)
-                        memcpy(buf + size - 4, "...", 4);
+                memcpy(buf + n, "...", 4);
+        } else if (n >= size) {
+                memcpy(buf, best, size - 1);
+                buf[size - 1] = '\0';
         } else {
                 memcpy(buf, best, n);
                 buf[n] = '\0';
