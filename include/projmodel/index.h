@@ -143,9 +143,10 @@ void pm_index_audit_store(struct pm_index *idx, struct pm_audit_store *ret_store
  * Choose the crates an audit covers, one flag per crate of @g in @on (by index; @g loaded from
  * @idx and sorted by pm_graph_sort(), so each look-up is pm_graph_lookup()'s O(log n)). With
  * @label non-NULL, mark that crate (PM_ENOTFOUND "no crate '@label' in the model" when @g lacks
- * it); then, with @closure, mark every crate a marked crate depends on transitively (one
- * pm_index_closure() query). Flags already set stay set. The daemon's projmodel/audit passes its
- * "label" and "closure"; `projmodel audit --closure` marks its arguments and passes NULL, true.
+ * it); then, with @closure, mark every crate a marked crate depends on transitively (a walk over
+ * @g's deps, O(closure edges × log n); @idx is not read). Flags already set stay set. The daemon's
+ * projmodel/audit passes its "label" and "closure"; `projmodel audit --closure` marks its arguments
+ * and passes NULL, true.
  */
 int pm_index_mark_audit(struct pm_index *idx, const struct pm_graph *g, const char *label,
                         bool closure, bool *on, struct pm_error *err);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Times the model on a synthetic GN-like graph: cold apply, no-change apply, a partial rewrite,
- * load, closure and rendering rust-project.json. Usage: bench-index [N_CRATES] [DB_PATH]. */
+ * load, closure (SQL, and the audit's walk over the loaded model) and rendering rust-project.json.
+ * Usage: bench-index [N_CRATES] [DB_PATH]. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ main(int argc, char **argv)
         struct pm_index *idx = NULL;
         struct pm_change ch = { 0 };
         char **labels = NULL;
+        bool *on = NULL;
+        size_t n_on;
         const char *top;
         double wall;
         int rc = 1;
@@ -131,6 +135,24 @@ main(int argc, char **argv)
         }
         wall = elapsed();
         printf("render all:        %8.1f ms (cpu %7.1f)  (%zu bytes)\n", wall, cpu, sb.len);
+
+        /* The audit's closure of the same crate, walked over the loaded model. */
+        pm_graph_sort(loaded);
+        on = pm_calloc(loaded->n_crates ? loaded->n_crates : 1, sizeof(*on));
+        if (!on) {
+                fprintf(stderr, "bench-index: out of memory\n");
+                goto out;
+        }
+        start();
+        if (pm_index_mark_audit(idx, loaded, top, true, on, &err) < 0) {
+                rc = fail("mark audit", &err);
+                goto out;
+        }
+        wall = elapsed();
+        n_on = 0;
+        for (size_t i = 0; i < loaded->n_crates; i++)
+                n_on += on[i];
+        printf("audit closure:     %8.1f ms (cpu %7.1f)  (%zu crates)\n", wall, cpu, n_on);
         pm_graph_free(loaded);
         loaded = NULL;
 
@@ -165,6 +187,7 @@ main(int argc, char **argv)
                pm_labels_count(labels));
         rc = 0;
 out:
+        pm_free(on);
         pm_labels_free(labels);
         pm_strbuf_release(&sb);
         pm_index_close(idx);
