@@ -3,8 +3,8 @@
 // .vsix the build made (PM_VSIX), a copy of examples/gn-monorepo opened, the real projmodel
 // daemon (PM_PROJMODEL) behind it, and Debian's Chromium driven headless by playwright-core. It
 // asserts the status bar's crate count against the daemon's, the discoverConfig written for
-// rust-analyzer (and runs that command line as rust-analyzer would), two commands run from the
-// command palette, and a BUILD.gn syntax error in the Problems panel at GN's line, gone after
+// rust-analyzer (and runs that command line as rust-analyzer would), three commands run from the
+// command palette (refresh, status, the crates of the current file), and a BUILD.gn syntax error in the Problems panel at GN's line, gone after
 // the fix. A screenshot of each step goes to PM_BUILD_ROOT/meson-logs/vscode-e2e/ (and one on
 // failure, with the extension host's logs in the test's output).
 'use strict';
@@ -263,6 +263,26 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await runCommand(page, 'projmodel: Show daemon status');
     assert.match(await toast(page, /projmodel: idle,/), new RegExp(`^projmodel: idle, ${crates} crates, generation \\d+, last refresh ok`));
     await shot('status-command');
+
+    // The crates of the current file: a quick pick with what rust-analyzer is told; picking the
+    // crate opens its build file.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('lib/util/src/text.rs');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'text.rs' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: 'text.rs' }).waitFor({ state: 'visible' });
+    await runCommand(page, 'projmodel: Show the crates of the current file');
+    const crateRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: '//lib/util:util' }).first();
+    await crateRow.waitFor({ state: 'visible' });
+    const rowText = await crateRow.textContent();
+    assert.match(rowText, /lib, edition 2018/);
+    assert.match(rowText, /deps: \/\/third_party\/fnv:fnv/);
+    await shot('crates-of-file');
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: 'BUILD.gn' }).waitFor({ state: 'visible' });
+    await shot('build-file-opened');
 
     // A BUILD.gn syntax error (a missing comma; GN names the next item's line): the daemon's
     // refresh fails and the Problems panel shows GN's error at that line.
