@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Building a Bazel project's proc macros: `bazel build` of exactly those targets with the query's
- * output base, and reading each dylib path from the build event JSON file
- * (docs/build-integration.md). Names the event file; runs and writes nothing. */
+/* Building a Bazel project's proc macros and build scripts: `bazel build` of exactly those targets
+ * with the query's output base, and reading each dylib path and out_dir from the build event JSON
+ * file (docs/build-integration.md). Names the event file; runs and writes nothing. */
 #include <errno.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/adapters-internal.h"
 #include "adapters/bazel/bazel-internal.h"
@@ -62,6 +63,17 @@ out:
         return r;
 }
 
+/* Whether one of @labels is the out_dir_target of a crate of @graph (NULL: none is). */
+static bool
+wants_out_dir(const struct pm_graph *graph, const char *const *labels, size_t n_labels)
+{
+        for (size_t i = 0; graph && i < graph->n_crates; i++)
+                for (size_t j = 0; graph->crates[i].out_dir_target && j < n_labels; j++)
+                        if (strcmp(graph->crates[i].out_dir_target, labels[j]) == 0)
+                                return true;
+        return false;
+}
+
 int
 pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                      const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
@@ -72,7 +84,6 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         char *events = NULL;
         int r;
 
-        (void)graph;
         if (n_labels == 0)
                 return 0;
         r = pm__bazel_settings_load(q, &s, err);
@@ -82,6 +93,12 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         if (r < 0)
                 goto out;
         r = -ENOMEM;
+        /* rules_rust's cargo_build_script gives its out_dir in an output group of that name, not
+         * in its default outputs: asked for only when a build script is among @labels, so the
+         * proc-macro build's argv is otherwise the one it always was. */
+        if (wants_out_dir(graph, labels, n_labels) &&
+            pm_argv_push(&argv, "--output_groups=+out_dir") < 0)
+                goto out;
         if (pm_argv_push(&argv, "--") < 0)
                 goto out;
         for (size_t i = 0; i < n_labels; i++)
@@ -229,6 +246,110 @@ pm__bazel_progress_error(cJSON *const *ev, size_t n, const char *label)
         return NULL;
 }
 
+/* Whether path @p (@len bytes) ends with a component named "<something>.out_dir". */
+static bool
+is_out_dir(const char *p, size_t len)
+{
+        static const char suffix[] = ".out_dir";
+        size_t n = sizeof(suffix) - 1;
+
+        return len > n && memcmp(p + len - n, suffix, n) == 0 && p[len - n - 1] != '/';
+}
+
+/* The execroot Bazel ran the build in: the `workspaceInfo` event's localExecRoot, or NULL. */
+static const char *
+exec_root(const struct events *e)
+{
+        for (size_t i = 0; i < e->n; i++) {
+                const cJSON *root = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(e->ev[i], "workspaceInfo"),
+                        "localExecRoot");
+
+                if (cJSON_IsString(root) && pm_path_is_absolute(root->valuestring))
+                        return root->valuestring;
+        }
+        return NULL;
+}
+
+/*
+ * The out_dir directory of a completed cargo_build_script (rules_rust declares it as
+ * `<name>.out_dir` and returns it in its `out_dir` output group), pm_malloc'd, or NULL (*ret_err
+ * -ENOMEM on OOM). Bazel lists a directory output in `directoryOutput` (name and pathPrefix
+ * relative to the execroot, no URI) and its files in the output group's file sets: the directory
+ * is the execroot of the `workspaceInfo` event joined with the first, else the part of a file's
+ * URI up to its `.out_dir` component (a Bazel that no longer sends directoryOutput).
+ */
+static char *
+completed_out_dir(const struct events *e, const cJSON *completed, int *ret_err)
+{
+        const char *root = exec_root(e);
+        const cJSON *d, *g, *fs, *f;
+
+        *ret_err = 0;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(completed, "directoryOutput"))
+        {
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name"), *pp;
+                struct pm_strbuf sb = PM_STRBUF_INIT;
+                char *dir;
+                int r;
+
+                if (!root || !cJSON_IsString(name) ||
+                    !is_out_dir(name->valuestring, strlen(name->valuestring)))
+                        continue;
+                r = pm_strbuf_adds(&sb, root);
+                cJSON_ArrayForEach(pp, cJSON_GetObjectItemCaseSensitive(d, "pathPrefix"))
+                {
+                        if (r == 0 && cJSON_IsString(pp))
+                                r = pm_strbuf_addf(&sb, "/%s", pp->valuestring);
+                }
+                if (r == 0)
+                        r = pm_strbuf_addf(&sb, "/%s", name->valuestring);
+                dir = r == 0 ? pm_path_normalize(NULL, "/", sb.buf) : NULL;
+                pm_strbuf_release(&sb);
+                if (!dir)
+                        *ret_err = -ENOMEM;
+                return dir;
+        }
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
+        {
+                const cJSON *gname = cJSON_GetObjectItemCaseSensitive(g, "name");
+
+                if (!cJSON_IsString(gname) || strcmp(gname->valuestring, "out_dir") != 0)
+                        continue;
+                cJSON_ArrayForEach(fs, cJSON_GetObjectItemCaseSensitive(g, "fileSets"))
+                {
+                        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
+                        const cJSON *set =
+                                cJSON_IsString(sid) ? named_set(e, sid->valuestring) : NULL;
+
+                        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "files"))
+                        {
+                                const cJSON *uri = cJSON_GetObjectItemCaseSensitive(f, "uri");
+                                const char *p, *slash;
+
+                                if (!cJSON_IsString(uri) ||
+                                    strncmp(uri->valuestring, "file:///", 8) != 0)
+                                        continue;
+                                p = uri->valuestring + 7;
+                                for (slash = strchr(p + 1, '/'); slash;
+                                     slash = strchr(slash + 1, '/')) {
+                                        char *dir, *norm;
+
+                                        if (!is_out_dir(p, (size_t)(slash - p)))
+                                                continue;
+                                        dir = pm_strndup(p, (size_t)(slash - p));
+                                        norm = dir ? pm_path_normalize(NULL, "/", dir) : NULL;
+                                        pm_free(dir);
+                                        if (!norm)
+                                                *ret_err = -ENOMEM;
+                                        return norm;
+                                }
+                        }
+                }
+        }
+        return NULL;
+}
+
 /* One targetCompleted (or aborted) event into @b. */
 static int
 read_target(const struct events *e, const cJSON *ev, const char *label, struct pm_built *b)
@@ -236,11 +357,17 @@ read_target(const struct events *e, const cJSON *ev, const char *label, struct p
         const cJSON *completed = cJSON_GetObjectItemCaseSensitive(ev, "completed");
         const cJSON *ok = cJSON_GetObjectItemCaseSensitive(completed, "success");
         const char *dylib = NULL;
+        int r;
 
         b->label = pm_strdup(label);
         if (!b->label)
                 return -ENOMEM;
         if (cJSON_IsTrue(ok)) {
+                b->out_dir = completed_out_dir(e, completed, &r);
+                if (r < 0)
+                        return r;
+                if (b->out_dir)
+                        return 0;
                 dylib = completed_dylib(e, completed);
                 if (dylib) {
                         b->dylib_path = pm_path_normalize(NULL, "/", dylib);

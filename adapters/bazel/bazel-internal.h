@@ -144,6 +144,9 @@ struct pm__bazel_rule_class {
         const char *name;
         enum pm_crate_kind kind;
         const char *default_root; /* "lib.rs" or "main.rs" */
+        /* No crate: rules_rust's cargo_build_script, whose out_dir is the OUT_DIR of the crates
+         * that have it in their deps (pm_crate.out_dir_target). */
+        bool build_script;
 };
 
 /* A label split into its parts (arena strings). repo is NULL for the main repository. */

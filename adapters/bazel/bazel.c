@@ -253,7 +253,8 @@ out:
 }
 
 /* The query expression: the Rust rules of the pattern and of everything they depend on (so
- * external crates are described too), or of the changed packages only. */
+ * external crates are described too), with the build scripts whose out_dir is a crate's OUT_DIR,
+ * or of the changed packages only. */
 static char *
 query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
 {
@@ -270,7 +271,7 @@ query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
                         set = pm_arena_printf(a, "%s%s//%s:*", set, p == pkgs ? "" : " + ", *p);
         }
         if (set)
-                expr = pm_asprintf("kind(\"rust_.* rule\", deps(%s))", set);
+                expr = pm_asprintf("kind(\"(rust_.*|cargo_build_script) rule\", deps(%s))", set);
         pm_arena_free(a);
         return expr;
 }

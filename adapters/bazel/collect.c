@@ -21,15 +21,17 @@
 
 #include "adapters/bazel/bazel-internal.h"
 
-/* The rule classes rules_rust defines that make a crate. */
+/* The rule classes rules_rust defines that make a crate, and its build-script rule. */
 static const struct pm__bazel_rule_class rule_classes[] = {
-        { "rust_library", PM_CRATE_LIB, "lib.rs" },
-        { "rust_binary", PM_CRATE_BIN, "main.rs" },
+        { "rust_library", PM_CRATE_LIB, "lib.rs", false },
+        { "rust_binary", PM_CRATE_BIN, "main.rs", false },
         /* rust_test uses the libtest harness, so rules_rust looks for lib.rs. */
-        { "rust_test", PM_CRATE_TEST, "lib.rs" },
-        { "rust_proc_macro", PM_CRATE_PROC_MACRO, "lib.rs" },
-        { "rust_shared_library", PM_CRATE_LIB, "lib.rs" },
-        { "rust_static_library", PM_CRATE_LIB, "lib.rs" },
+        { "rust_test", PM_CRATE_TEST, "lib.rs", false },
+        { "rust_proc_macro", PM_CRATE_PROC_MACRO, "lib.rs", false },
+        { "rust_shared_library", PM_CRATE_LIB, "lib.rs", false },
+        { "rust_static_library", PM_CRATE_LIB, "lib.rs", false },
+        /* Not a crate: a build script run, named in its crate's deps (adapters/bazel/crate.c). */
+        { "cargo_build_script", PM_CRATE_LIB, NULL, true },
 };
 
 /* ---- collecting the rules ---------------------------------------------------------------- */

@@ -385,6 +385,21 @@ dep_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
          * use for it. A dependency on a folding test makes no crate edge either. */
         if (!t || t->fold_label || t == d->self)
                 return 0;
+        /* rules_rust: a cargo_build_script in deps gives the crate its out_dir as OUT_DIR
+         * (BuildInfo); server/build.c builds it (docs/build-integration.md). */
+        if (t->cls->build_script) {
+                struct pm_crate *cr = d->crate;
+
+                if (cr->out_dir_target)
+                        return 0;
+                cr->out_dir_target = pm_graph_strdup(c->g, label);
+                /* Until a build serves it (not with --query-output or build_proc_macros: false). */
+                cr->note = pm_graph_printf(c->g,
+                                           "%s%sOUT_DIR not built by projmodel: %s is not run, so "
+                                           "what the crate include!s from it is missing",
+                                           cr->note ? cr->note : "", cr->note ? "; " : "", label);
+                return cr->out_dir_target && cr->note ? 0 : pm__bazel_oom(c);
+        }
         for (size_t i = 0; i < d->n_aliases; i++)
                 if (strcmp(d->alias_keys[i], label) == 0)
                         alias = d->alias_vals[i];

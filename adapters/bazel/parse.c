@@ -186,7 +186,7 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 goto out;
         pm__bazel_sort_rules(&c);
         for (size_t i = 0; i < c.n_rules; i++) {
-                if (c.rules[i].fold_label)
+                if (c.rules[i].fold_label || c.rules[i].cls->build_script)
                         continue;
                 r = pm__bazel_make_crate(&c, &c.rules[i]);
                 if (r < 0)
@@ -196,7 +196,7 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
         for (size_t i = 0; i < 2 * c.n_rules; i++) {
                 struct pm__bazel_rule *rl = &c.rules[i % c.n_rules], *own;
 
-                if ((i < c.n_rules) == (rl->fold_label != NULL))
+                if ((i < c.n_rules) == (rl->fold_label != NULL) || rl->cls->build_script)
                         continue;
                 own = pm__bazel_owner(&c, rl);
                 if (!own || own->crate < 0) {

@@ -360,6 +360,38 @@ Test(bazel_parse, test_folding_into_a_missing_crate_warns)
         pm_free(t);
 }
 
+/* rules_rust: a cargo_build_script in a crate's deps makes no crate and no edge; it is the
+ * target whose out_dir is the crate's OUT_DIR (built by server/build.c). */
+Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
+{
+        char *a = line("//a:a", "rust_library",
+                       SRCS("\"//a:lib.rs\"") ",{\"name\":\"deps\",\"stringListValue\":"
+                                              "[\":a_bs\", \"//c\"]}");
+        char *bs = line("//a:a_bs", "cargo_build_script", SRCS("\"//a:build.rs\""));
+        char *c = line("//c:c", "rust_library", SRCS("\"//c:lib.rs\""));
+        char *text = pm_test_strf("%s%s%s", a, bs, c);
+        struct pm_graph *g = NULL;
+        struct pm_crate *cr;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 2, "the build script is no crate");
+        cr_assert_eq(g->warnings.n, 0, "%s", g->warnings.n ? g->warnings.v[0] : "");
+        cr = pm_graph_find(g, "//a:a");
+        cr_assert_not_null(cr);
+        cr_assert_str_eq(cr->out_dir_target, "//a:a_bs");
+        cr_assert_str_eq(cr->note, "OUT_DIR not built by projmodel: //a:a_bs is not run, so what "
+                                   "the crate include!s from it is missing");
+        cr_assert_eq(cr->n_deps, 1);
+        cr_assert(pm_test_crate_has_dep(cr, "//c:c", NULL));
+        cr_assert_null(pm_graph_find(g, "//c:c")->out_dir_target);
+        pm_graph_free(g);
+        pm_free(a);
+        pm_free(bs);
+        pm_free(c);
+        pm_free(text);
+}
+
 /* ---- settings and plans ----------------------------------------------------------------- */
 
 static void
@@ -454,7 +486,8 @@ Test(bazel_parse, plan_cquery)
         cr_assert_str_eq(p.steps[0].argv[1], ob, "output_base is relative to the root");
         cr_assert_str_eq(p.steps[0].argv[2], "--host_jvm_args=-Xmx1g");
         cr_assert_str_eq(p.steps[0].argv[3], "cquery");
-        cr_assert_str_eq(p.steps[0].argv[4], "kind(\"rust_.* rule\", deps(//...))");
+        cr_assert_str_eq(p.steps[0].argv[4],
+                         "kind(\"(rust_.*|cargo_build_script) rule\", deps(//...))");
         cr_assert(has_arg(p.steps[0].argv, "--output=jsonproto"));
         cr_assert(has_arg(p.steps[0].argv, "--keep_going"));
         cr_assert_str_eq(p.steps[0].argv[argc(p.steps[0].argv) - 1], "--config=ide");
@@ -477,7 +510,8 @@ Test(bazel_parse, plan_streamed_jsonproto)
         write_settings("\"query\": \"streamed_jsonproto\", \"pattern\": \"//src/...\"");
         cr_assert_eq(plan(NULL, 0, &p, &err), 0, "%s", err.msg);
         cr_assert_str_eq(p.steps[0].argv[2], "query");
-        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//src/...))");
+        cr_assert_str_eq(p.steps[0].argv[3],
+                         "kind(\"(rust_.*|cargo_build_script) rule\", deps(//src/...))");
         cr_assert(has_arg(p.steps[0].argv, "--output=streamed_jsonproto"));
         cr_assert(exit_code_ok(&p.steps[0], 3));
         pm_plan_release(&p);
@@ -520,18 +554,21 @@ Test(bazel_parse, plan_incremental)
 
         cr_assert_eq(plan(two, 2, &p, &err), 0, "%s", err.msg);
         cr_assert_eq(p.n_steps, 1);
-        cr_assert_str_eq(p.steps[0].argv[3],
-                         "kind(\"rust_.* rule\", deps(//lib/foo:* + //lib/util:*))");
+        cr_assert_str_eq(
+                p.steps[0].argv[3],
+                "kind(\"(rust_.*|cargo_build_script) rule\", deps(//lib/foo:* + //lib/util:*))");
         pm_plan_release(&p);
 
         cr_assert_eq(plan(with_bzl, 2, &p, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//...))",
+        cr_assert_str_eq(p.steps[0].argv[3],
+                         "kind(\"(rust_.*|cargo_build_script) rule\", deps(//...))",
                          "a .bzl change can touch any package");
         cr_assert_eq(p.n_steps, 2);
         pm_plan_release(&p);
 
         cr_assert_eq(plan(with_gone, 2, &p, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(p.steps[0].argv[3], "kind(\"rust_.* rule\", deps(//...))",
+        cr_assert_str_eq(p.steps[0].argv[3],
+                         "kind(\"(rust_.*|cargo_build_script) rule\", deps(//...))",
                          "a deleted package cannot be queried");
         pm_plan_release(&p);
         pm_free(foo);
@@ -761,4 +798,64 @@ Test(bazel_parse, check_parse_names_the_diagnostics_files)
 
         cr_assert_eq(check_parse("{\"id\":{}}\nnot json\n", &rep, &err), PM_EBADTOOLOUTPUT);
         cr_assert(strstr(err.msg, "events.json:2"), "%s", err.msg);
+}
+
+static int
+build_parse(const char *events, struct pm_build_report *rep, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = { .config = ws.cfg, .project = &ws.cfg->projects[0] };
+        struct pm_blob b = { .data = events, .len = strlen(events), .origin = "events.json" };
+
+        memset(rep, 0, sizeof(*rep));
+        pm_error_init(err);
+        return ops->build_parse(&q, &b, 1, rep, err);
+}
+
+/* A cargo_build_script's out_dir, as Bazel 4 reports it: `directoryOutput` (name and pathPrefix
+ * under the execroot of the `workspaceInfo` event); without it, the `.out_dir` component of a
+ * file of its out_dir output group. A failed one: the compiler's first error after Bazel's. */
+Test(bazel_parse, build_parse_reads_the_out_dir)
+{
+        const char *dir = "{\"id\":{\"workspace\":{}},\"workspaceInfo\":{\"localExecRoot\":"
+                          "\"/ob/execroot/ws\"}}\n"
+                          "{\"id\":{\"namedSet\":{\"id\":\"0\"}},\"namedSetOfFiles\":{\"files\":[{"
+                          "\"name\":\"a/a_bs.out_dir/gen.rs\",\"uri\":\"file:///ob/execroot/ws/"
+                          "bazel-out/k8-fastbuild/bin/a/a_bs.out_dir/gen.rs\"}]}}\n"
+                          "{\"id\":{\"targetCompleted\":{\"label\":\"//a:a_bs\"}},\"completed\":{"
+                          "\"success\":true,\"outputGroup\":[{\"name\":\"out_dir\",\"fileSets\":[{"
+                          "\"id\":\"0\"}]}],\"directoryOutput\":[{\"name\":\"a/a_bs.out_dir\","
+                          "\"pathPrefix\":[\"bazel-out\",\"k8-fastbuild\",\"bin\"]}]}}\n";
+        const char *files_only =
+                "{\"id\":{\"namedSet\":{\"id\":\"0\"}},\"namedSetOfFiles\":{\"files\":[{"
+                "\"name\":\"a/a_bs.out_dir/sub/gen.rs\",\"uri\":\"file:///x/bin/a/"
+                "a_bs.out_dir/sub/gen.rs\"}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"@//a:a_bs\"}},\"completed\":{"
+                "\"success\":true,\"outputGroup\":[{\"name\":\"out_dir\",\"fileSets\":[{"
+                "\"id\":\"0\"}]}]}}\n";
+        const char *failed =
+                "{\"id\":{\"progress\":{}},\"progress\":{\"stderr\":\"ERROR: /r/a/BUILD:1:1: "
+                "Compiling build script //a:a_bs failed\\nerror[E0308]: mismatched types\\n\"}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//a:a_bs\"}},\"completed\":{}}\n";
+        struct pm_build_report rep;
+        struct pm_error err;
+
+        cr_assert_eq(build_parse(dir, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 1);
+        cr_assert_str_eq(rep.items[0].label, "//a:a_bs");
+        cr_assert_str_eq(rep.items[0].out_dir,
+                         "/ob/execroot/ws/bazel-out/k8-fastbuild/bin/a/a_bs.out_dir");
+        cr_assert_null(rep.items[0].error);
+        pm_build_report_release(&rep);
+
+        cr_assert_eq(build_parse(files_only, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 1);
+        cr_assert_str_eq(rep.items[0].out_dir, "/x/bin/a/a_bs.out_dir");
+        pm_build_report_release(&rep);
+
+        cr_assert_eq(build_parse(failed, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 1);
+        cr_assert_null(rep.items[0].out_dir);
+        cr_assert_str_eq(rep.items[0].error, "error[E0308]: mismatched types");
+        pm_build_report_release(&rep);
 }

@@ -498,14 +498,16 @@ out:
 }
 
 /* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds
- * the proc macro with `bazel build` on the query's output base and names the copy in the cache;
- * the result passes the strict validator and a rustc type-check of every crate loading exactly
- * that dylib. Its flycheck runnable (`projmodel check` through `bazel build` with the stand-in's
- * rules_rust settings, on the same output base) reports nothing on a clean crate and a type
- * error at its file and line; its run and testOne runnables reach `bazel run` and `bazel test`
- * with the expected argv (runnables_reach_bazel(); bazel is the logging wrapper bazel_logged).
- * Then the proc macro is broken: it is served without a dylib, with
- * a note naming the target and rustc's first error line, and the rest is served. Last, a broken
+ * the proc macro and the cargo_build_script with `bazel build` on the query's output base, names
+ * the copy of the dylib in the cache and the build script's out_dir as OUT_DIR; the result
+ * passes the strict validator and a rustc type-check of every crate loading exactly that dylib
+ * (lib/build_info include!s a file its build script wrote). Its flycheck runnable (`projmodel
+ * check` through `bazel build` with the stand-in's rules_rust settings, on the same output base)
+ * reports nothing on a clean crate and a type error at its file and line; its run and testOne
+ * runnables reach `bazel run` and `bazel test` with the expected argv (runnables_reach_bazel();
+ * bazel is the logging wrapper bazel_logged). Then the proc macro and the build script are
+ * broken: the proc macro is served without a dylib and the crate without OUT_DIR, each with a
+ * note naming the target and rustc's first error line, and the rest is served. Last, a broken
  * BUILD file is a warning on export's stderr (broken_build_file_warns()). */
 Test(bazel_query, example_exports_a_valid_project)
 {
@@ -526,6 +528,9 @@ Test(bazel_query, example_exports_a_valid_project)
         char *cached = pm_test_strf("\"proc_macro_dylib_path\":\"%s/dylibs/", cache);
         char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
         char *config_rs = pm_test_strf("%s/lib/config/src/lib.rs", root);
+        char *build_rs = pm_test_strf("%s/lib/build_info/build.rs", root);
+        /* rules_rust's out_dir of the stand-in cargo_build_script, in the query's output base. */
+        char *out_dir = pm_test_strf("\"OUT_DIR\":\"%s/execroot/bazel_monorepo/bazel-out/", ob);
         /* The default model (in cache_dir): the one the flycheck runnable finds. */
         const char *argv[] = {
                 pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
@@ -541,9 +546,14 @@ Test(bazel_query, example_exports_a_valid_project)
                                "--no-refresh",
                                "//lib/describe_derive:describe_derive",
                                NULL };
+        const char *dump_bs[] = {
+                pm_test_projmodel(),           "dump", "--root", root, "--db", db2, "--no-refresh",
+                "//lib/build_info:build_info", NULL
+        };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
         char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old, *left, *warned = NULL;
         char *ran = NULL;
+        char *dumped_bs = NULL;
         int status;
 
         cr_assert_eq(pm_test_copy_tree(src, root), 0);
@@ -572,7 +582,14 @@ Test(bazel_query, example_exports_a_valid_project)
                 report = NULL;
                 pm_free(old);
                 pm_free(text);
-                /* Broken on the same warm output base: only the proc macro is rebuilt. */
+                /* Broken on the same warm output base: only the proc macro and the build script
+                 * are rebuilt. */
+                old = pm_test_read_file(build_rs);
+                cr_assert_not_null(old);
+                text = pm_test_strf("%s\nfn broken() -> u32 { \"x\" }\n", old);
+                cr_assert_eq(pm_test_write_file(build_rs, text), 0);
+                pm_free(text);
+                pm_free(old);
                 old = pm_test_read_file(macro);
                 cr_assert_not_null(old);
                 text = pm_test_strf("%s\nfn broken() -> u32 { \"x\" }\n", old);
@@ -585,6 +602,9 @@ Test(bazel_query, example_exports_a_valid_project)
                 cr_assert(strstr(text, "/external/vendored_fnv/lib.rs"),
                           "the vendored crate is exported");
                 cr_assert(strstr(text, cached), "the dylib is served from the cache: %s", text);
+                /* The build script's out_dir as Bazel's build events name it; the type-check
+                 * below include!s build_info.rs from it. */
+                cr_assert(strstr(text, out_dir), "OUT_DIR is the built out_dir: %s", text);
                 cr_assert_eq(pm_test_validate_project(text, strlen(text), &report), 0, "%s",
                              report);
                 cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report), 0,
@@ -595,6 +615,8 @@ Test(bazel_query, example_exports_a_valid_project)
                 status = pm_test_run(argv2, root, NULL, NULL, NULL, &errout);
                 cr_assert_eq(status, 0, "export with a broken proc macro: %s", errout);
                 status = pm_test_run(dump, root, NULL, NULL, &dumped, NULL);
+                if (status == 0)
+                        status = pm_test_run(dump_bs, root, NULL, NULL, &dumped_bs, NULL);
                 if (status == 0)
                         warned = broken_build_file_warns(root, argv2);
         }
@@ -609,6 +631,9 @@ Test(bazel_query, example_exports_a_valid_project)
         cr_assert(strstr(dumped, "proc macro //lib/describe_derive:describe_derive not built: "
                                  "error[E0308]: mismatched types"),
                   "the note names the target and rustc's first error: %s", dumped);
+        cr_assert(strstr(dumped_bs, "note: OUT_DIR not built: //lib/build_info:build_info_bs "
+                                    "failed: error[E0308]: mismatched types"),
+                  "the note names the build script and rustc's first error: %s", dumped_bs);
         /* Each build's event file was removed once read, the failed build's too. */
         left = pm_test_find_prefix(cache, "bazel-build-events-");
         cr_assert_null(left, "%s/%s left behind", cache, left);
@@ -617,6 +642,7 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(report);
         pm_free(text);
         pm_free(dumped);
+        pm_free(dumped_bs);
         pm_free(errout);
         pm_free(src);
         pm_free(root);
@@ -632,4 +658,6 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(config_rs);
         pm_free(wrapper);
         pm_free(log);
+        pm_free(build_rs);
+        pm_free(out_dir);
 }

@@ -1,13 +1,21 @@
-"""A tiny rules_rust stand-in: rust_library, rust_proc_macro, rust_binary and rust_test with
-rules_rust's attribute names, compiling with the rustc found on PATH (not hermetic).
+"""A tiny rules_rust stand-in: rust_library, rust_proc_macro, rust_binary, rust_test and
+cargo_build_script with rules_rust's attribute names, compiling with the rustc found on PATH (not
+hermetic).
 
-Deliberately small: no toolchains, no build scripts, no transitions (proc macros are built for
-the host, which is also the target here).
+Deliberately small: no toolchains, no transitions (proc macros and build scripts are built for
+the host, which is also the target here). cargo_build_script is one rule that compiles and runs
+build.rs (rules_rust's macro makes a rust_binary `<name>_` and a `cargo_build_script` rule that
+runs it); like rules_rust's, it is named in the crate's `deps`, declares the directory
+`<name>.out_dir` and provides BuildInfo and the `out_dir` output group, and the crate's rustc
+gets that directory as OUT_DIR.
 """
 
 load("//rust/settings:settings.bzl", "SettingInfo")
 
 RustCrate = provider(fields = ["name", "out", "transitive_outs"])
+
+# rules_rust's provider of a build script's results; only its out_dir here.
+BuildInfo = provider(fields = ["out_dir"])
 
 # What a rust_test with crate = ... needs of its library.
 _LibSources = provider(fields = ["srcs", "deps", "root", "aliases"])
@@ -54,7 +62,10 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
         args.add("--cfg", 'feature="%s"' % f)
     args.add_all(ctx.attr.rustc_flags)
     transitive = []
+    build_infos = [dep[BuildInfo] for dep in deps if BuildInfo in dep]
     for dep in deps:
+        if RustCrate not in dep:
+            continue
         info = dep[RustCrate]
         args.add("--extern", "%s=%s" % (aliases.get(dep.label, info.name), info.out.path))
         transitive.append(info.transitive_outs)
@@ -67,6 +78,9 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
         "export %s='%s'; " % (k, v.replace("'", "'\\''"))
         for k, v in ctx.attr.rustc_env.items()
     ])
+    # As rules_rust: the build script's directory, absolute, is rustc's OUT_DIR.
+    for info in build_infos:
+        exports += 'export OUT_DIR="$PWD/%s"; ' % info.out_dir.path
     outputs = [out]
     command = exports + 'exec rustc "$@"'
     rustc_output = None
@@ -80,7 +94,7 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
     ctx.actions.run_shell(
         command = command,
         arguments = [args],
-        inputs = depset(srcs, transitive = [dep_outs]),
+        inputs = depset(srcs + [info.out_dir for info in build_infos], transitive = [dep_outs]),
         outputs = outputs,
         use_default_shell_env = True,
         mnemonic = "Rustc",
@@ -143,7 +157,7 @@ _ATTRS = {
     "crate_root": attr.label(allow_single_file = [".rs"]),
     "crate_name": attr.string(),
     "edition": attr.string(),
-    "deps": attr.label_list(providers = [RustCrate]),
+    "deps": attr.label_list(providers = [[RustCrate], [BuildInfo]]),
     "proc_macro_deps": attr.label_list(providers = [RustCrate]),
     "aliases": attr.label_keyed_string_dict(),
     "crate_features": attr.string_list(),
@@ -160,4 +174,67 @@ rust_test = rule(
     implementation = _rust_test_impl,
     attrs = dict(_ATTRS, crate = attr.label(providers = [_LibSources])),
     test = True,
+)
+
+def _cargo_build_script_impl(ctx):
+    script = ctx.actions.declare_file(ctx.label.name + "_")
+    out_dir = ctx.actions.declare_directory(ctx.label.name + ".out_dir")
+    root = ctx.file.crate_root or ctx.files.srcs[0]
+    args = ctx.actions.args()
+    args.add(root)
+    args.add("--crate-name", "build_script_" + ctx.label.name.replace("-", "_"))
+    args.add("--crate-type", "bin")
+    args.add("--edition", ctx.attr.edition or "2021")
+    args.add("-o", script)
+    for f in ctx.attr.crate_features:
+        args.add("--cfg", 'feature="%s"' % f)
+    ctx.actions.run_shell(
+        command = 'exec rustc "$@"',
+        arguments = [args],
+        inputs = ctx.files.srcs,
+        outputs = [script],
+        use_default_shell_env = True,
+        mnemonic = "Rustc",
+        progress_message = "Compiling build script %s" % ctx.label,
+    )
+
+    # Run as cargo does: in the package's directory, OUT_DIR and the CARGO_* variables set
+    # (exported by the shell, as use_default_shell_env makes Bazel ignore `env`).
+    env = dict(ctx.attr.build_script_env)
+    env["CARGO_PKG_NAME"] = ctx.attr.pkg_name or ctx.label.name
+    env["CARGO_PKG_VERSION"] = ctx.attr.version or "0.0.0"
+    for f in ctx.attr.crate_features:
+        env["CARGO_FEATURE_" + f.upper().replace("-", "_")] = "1"
+    exports = "".join([
+        "export %s='%s'; " % (k, v.replace("'", "'\\''"))
+        for k, v in env.items()
+    ])
+    ctx.actions.run_shell(
+        command = (exports + 'x="$PWD"; export OUT_DIR="$x/%s" CARGO_MANIFEST_DIR="$x/%s"; ' +
+                   'cd "$CARGO_MANIFEST_DIR" && exec "$x/%s"') %
+                  (out_dir.path, ctx.label.package, script.path),
+        inputs = ctx.files.srcs + ctx.files.data,
+        tools = [script],
+        outputs = [out_dir],
+        use_default_shell_env = True,
+        mnemonic = "CargoBuildScriptRun",
+        progress_message = "Running Cargo build script %s" % ctx.label,
+    )
+    return [
+        BuildInfo(out_dir = out_dir),
+        OutputGroupInfo(out_dir = depset([out_dir])),
+    ]
+
+cargo_build_script = rule(
+    implementation = _cargo_build_script_impl,
+    attrs = {
+        "srcs": attr.label_list(allow_files = [".rs"]),
+        "crate_root": attr.label(allow_single_file = [".rs"]),
+        "edition": attr.string(),
+        "crate_features": attr.string_list(),
+        "build_script_env": attr.string_dict(),
+        "data": attr.label_list(allow_files = True),
+        "pkg_name": attr.string(),
+        "version": attr.string(),
+    },
 )

@@ -1,0 +1,12 @@
+// Writes $OUT_DIR/build_info.rs, which src/lib.rs include!s (as a Cargo build script would).
+use std::{env, fs, path::Path};
+
+fn main() {
+    let out_dir = env::var("OUT_DIR").expect("OUT_DIR is set");
+    let version = env::var("CARGO_PKG_VERSION").expect("CARGO_PKG_VERSION is set");
+    let profile = env::var("BUILD_INFO_PROFILE").unwrap_or_default();
+    let code = format!(
+        "pub const VERSION: &str = {version:?};\npub const PROFILE: &str = {profile:?};\n"
+    );
+    fs::write(Path::new(&out_dir).join("build_info.rs"), code).expect("write build_info.rs");
+}
