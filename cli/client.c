@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "projmodel/adapter.h" /* pm_argv_push */
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
@@ -160,7 +161,20 @@ out:
 struct discover_progress {
         pm__cli_progress_cb cb;
         void *userdata;
+        char **warned; /* the "warning: ..." lines printed (pm_argv_push), or NULL */
 };
+
+/* One progress line; a warning line is remembered, so that the answer's list does not repeat
+ * it. */
+static void
+progress_line(struct discover_progress *dp, const char *message)
+{
+        if (!dp->cb)
+                return;
+        if (strncmp(message, "warning: ", 9) == 0)
+                (void)pm_argv_push(&dp->warned, message); /* OOM: it may be printed twice */
+        dp->cb(message, dp->userdata);
+}
 
 /* $/progress notifications become discover progress lines. */
 static void
@@ -172,10 +186,38 @@ on_notification(void *userdata, const cJSON *msg)
         const cJSON *value = cJSON_GetObjectItemCaseSensitive(params, "value");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(value, "message");
 
-        if (!dp->cb || !cJSON_IsString(method) || strcmp(method->valuestring, "$/progress") != 0)
+        if (!cJSON_IsString(method) || strcmp(method->valuestring, "$/progress") != 0)
                 return;
         if (cJSON_IsString(m))
-                dp->cb(m->valuestring, dp->userdata);
+                progress_line(dp, m->valuestring);
+}
+
+/*
+ * The answer's warnings (those of the model it comes from) as "warning: <text>" lines, as the
+ * in-process discover prints them, except those the refresh it waited for already printed.
+ */
+static void
+answer_warnings(struct discover_progress *dp, const cJSON *warnings)
+{
+        const cJSON *w;
+
+        cJSON_ArrayForEach(w, warnings)
+        {
+                bool seen = false;
+                char *line;
+
+                if (!cJSON_IsString(w))
+                        continue;
+                for (char **p = dp->warned; p && *p && !seen; p++)
+                        seen = strcmp(*p + 9, w->valuestring) == 0;
+                line = seen ? NULL : pm_malloc(strlen(w->valuestring) + 10);
+                if (!line)
+                        continue; /* seen, or out of memory: a progress line is not worth failing */
+                memcpy(line, "warning: ", 9);
+                memcpy(line + 9, w->valuestring, strlen(w->valuestring) + 1);
+                progress_line(dp, line);
+                pm_free(line);
+        }
 }
 
 int
@@ -183,7 +225,7 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
                             pm__cli_progress_cb progress, void *userdata, char **ret_buildfile,
                             struct cJSON **ret_project, struct pm_error *err)
 {
-        struct discover_progress dp = { progress, userdata };
+        struct discover_progress dp = { progress, userdata, NULL };
         struct pm_client *c = NULL;
         char *root = NULL, *sock = NULL;
         cJSON *params = NULL, *result = NULL, *bf, *project;
@@ -220,6 +262,7 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
                            &dp, &result, err);
         if (r < 0)
                 goto out;
+        answer_warnings(&dp, cJSON_GetObjectItemCaseSensitive(result, "warnings"));
         bf = cJSON_GetObjectItemCaseSensitive(result, "buildfile");
         project = cJSON_DetachItemFromObjectCaseSensitive(result, "project");
         if (!cJSON_IsString(bf) || !cJSON_IsObject(project)) {
@@ -235,6 +278,7 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
         }
         *ret_project = project;
 out:
+        pm_argv_free(dp.warned);
         cJSON_Delete(params);
         cJSON_Delete(result);
         pm_client_free(c);

@@ -230,6 +230,9 @@ pm__server_park(struct pm_server *srv, struct pm__rpc_call **list, struct pm__rp
         call->next = NULL;
         *pp = call;
         srv->n_parked++;
+        /* Waiting for a refresh that is under way: hear it from its beginning. */
+        if (call->owner)
+                pm__progress_replay(srv, call->owner);
         return PM__RPC_PARKED;
 }
 
@@ -471,6 +474,7 @@ pm__server_stop(struct pm_server *srv)
         uv_close((uv_handle_t *)&srv->sigterm, noop_close);
         uv_close((uv_handle_t *)&srv->sigint, noop_close);
         uv_close((uv_handle_t *)&srv->debounce, noop_close);
+        pm__progress_close(srv);
         pm__watch_stop(srv);
         pm__refresh_cancel(srv);
 }
@@ -787,6 +791,9 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         srv->sigterm.data = srv->sigint.data = srv;
         (void)uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
         (void)uv_signal_start(&srv->sigint, on_signal, SIGINT);
+        r = pm__progress_init(srv, err);
+        if (r < 0)
+                goto out;
         /* A client that vanishes while we write must not kill the daemon. */
         (void)signal(SIGPIPE, SIG_IGN);
         r = start_listening(srv, err);
@@ -851,6 +858,7 @@ out:
                 pm_free(srv->changed);
                 pm_free(srv->dirty_projects);
                 pm__refresh_release(srv);
+                pm__progress_release(srv);
                 pm_free(srv->read_buf);
                 pm_free(srv->sysroot);
                 pm_free(srv->sysroot_src);

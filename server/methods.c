@@ -89,6 +89,26 @@ pm__crate_json(const struct pm_crate *c)
         return o;
 }
 
+/* The parse warnings of the model as served, as projmodel/status lists them (project by project,
+ * at most PM_STATUS_MAX_WARNINGS) but as plain strings: projmodel/rustProject's. [] for none. */
+static cJSON *
+warnings_json(const struct pm_server *srv)
+{
+        cJSON *a = cJSON_CreateArray();
+        size_t listed = 0;
+
+        for (size_t i = 0; a && srv->warnings && i < srv->cfg->n_projects; i++) {
+                const struct pm__warnings *w = &srv->warnings[i];
+
+                for (size_t k = 0; a && k < w->n && listed < PM_STATUS_MAX_WARNINGS; k++) {
+                        if (!cJSON_AddItemToArray(a, cJSON_CreateString(w->v[k])))
+                                a = (cJSON_Delete(a), NULL);
+                        listed++;
+                }
+        }
+        return a;
+}
+
 /* Whether @call may wait for the refresh in progress (or scheduled) to answer it fresh. */
 static bool
 can_wait_fresh(struct pm_server *srv, struct pm__rpc_call *call)
@@ -141,8 +161,11 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         if (r < 0)
                 goto out;
         res = cJSON_CreateObject();
+        /* The warnings too, with every answer: `discover` prints them as the one-shot does
+         * (docs/protocol.md). */
         if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
-            !pm_json_add(res, "project", pm_steal_ptr(&project))) {
+            !pm_json_add(res, "project", pm_steal_ptr(&project)) ||
+            !pm_json_add(res, "warnings", warnings_json(srv))) {
                 r = oom(err);
                 goto out;
         }
@@ -219,6 +242,7 @@ m_initialize(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error 
                 cJSON_Delete(res);
                 return oom(err);
         }
+        pm__progress_join(ctx, CLIENT(call));
         CLIENT(call)->initialized = true;
         *ret = res;
         return 0;
@@ -524,6 +548,7 @@ m_subscribe(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error *
                 cJSON_Delete(o);
                 return oom(err);
         }
+        pm__progress_join(srv, CLIENT(call));
         CLIENT(call)->subscribed = true;
         *ret = o;
         return 0;

@@ -49,6 +49,8 @@ struct pm_strlist;
 #define PM_TOOL_CMD_MAX        160  /* the command line in an error message */
 #define PM_STATUS_MAX_ERROR    8192 /* bytes of tool message kept in the status */
 #define PM_STATUS_MAX_WARNINGS 100  /* parse warnings listed in the status (all projects) */
+#define PM_PROGRESS_MAX_QUEUED 1000 /* worker progress lines waiting for the loop */
+#define PM_PROGRESS_MAX_LOG    1000 /* $/progress messages of one refresh kept for late waiters */
 
 /* ---- LSP base framing (frame.c) ---- */
 
@@ -326,12 +328,16 @@ struct pm__client {
         bool initialized;           /* sent "initialize": receives $/progress */
         bool subscribed;            /* receives projmodel/modelChanged and refreshFailed */
         bool shutdown;              /* sent "shutdown" */
+        uint64_t progress_from;     /* the first $/progress it got live (update-progress.c) */
 };
 
 /* One refresh in flight (update-internal.h). */
 struct pm__refresh;
 /* One projmodel/audit request, waiting or running (audit.c). */
 struct pm__audit_job;
+/* A worker progress line on its way to the loop, a logged $/progress (update-progress.c). */
+struct pm__progress_line;
+struct pm__progress_entry;
 
 /* A sorted set of strings (the build-file watch set), owned. */
 struct pm__strset {
@@ -451,6 +457,22 @@ struct pm_server {
         struct pm__audit_job *audit_queue;   /* waiting, in arrival order (counted in n_parked) */
         struct pm_index *aidx;               /* the audit worker's handle, audit work only */
 
+        /*
+         * The refresh's $/progress (update-progress.c). The worker queues its lines under
+         * progress_lock and wakes progress_async; the loop drains them. progress_ready is set
+         * before any worker runs and cleared after the loop ended.
+         */
+        uv_async_t progress_async;
+        uv_mutex_t progress_lock;
+        bool progress_ready;
+        bool progress_closed;                     /* under progress_lock: drop new lines */
+        struct pm__progress_line *progress_queue; /* under progress_lock */
+        struct pm__progress_line **progress_tail; /* under progress_lock */
+        size_t n_progress_queued;                 /* under progress_lock */
+        struct pm__progress_entry *progress_log;  /* the running refresh's messages, loop only */
+        size_t n_progress_log;
+        uint64_t progress_seq; /* number of the next $/progress message */
+
         bool stopping;
         bool shutdown_requested;
 };
@@ -472,6 +494,19 @@ int pm__server_park(struct pm_server *srv, struct pm__rpc_call **list, struct pm
                     struct pm_error *err);
 /* Begin stopping: close the listener and clients, stop watching, kill a running tool. */
 void pm__server_stop(struct pm_server *srv);
+/*
+ * update-progress.c: the refresh's $/progress between the worker and the clients. init creates
+ * the queue's lock and async handle on srv->loop (pm_server_run()); close stops taking lines
+ * and closes the handle (pm__server_stop()); release frees what is left, after the loop ended.
+ */
+int pm__progress_init(struct pm_server *srv, struct pm_error *err);
+void pm__progress_close(struct pm_server *srv);
+void pm__progress_release(struct pm_server *srv);
+/* @c is about to receive $/progress (initialize, subscribe): note where it starts. */
+void pm__progress_join(struct pm_server *srv, struct pm__client *c);
+/* A request of @c starts waiting for the running refresh: send it the $/progress messages of that
+ * refresh it did not get live. */
+void pm__progress_replay(struct pm_server *srv, struct pm__client *c);
 /* Re-run every call parked on @list (the list is emptied first: re-entry safe). */
 void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);
 

@@ -79,6 +79,17 @@ void pm__update_next_project(struct pm__refresh *r);
 void pm__update_work(uv_work_t *w);
 /* update-notify.c: send $/progress (@kind "begin", "report" or "end") to initialized clients. */
 void pm__update_progress(struct pm_server *srv, const char *kind, const char *message);
+/* update-progress.c: the $/progress message (@message may be NULL); NULL on OOM. */
+struct cJSON *pm__progress_notification(const char *kind, const char *message);
+/* update-progress.c: keep a $/progress message of the running refresh (pm__progress_replay()). */
+void pm__progress_record(struct pm_server *srv, const char *kind, const char *message);
+/* update-progress.c: send the lines the worker queued (loop; also before a work's result is
+ * taken, so that they precede the run's end and the answers it releases). */
+void pm__progress_drain(struct pm_server *srv);
+/* update-progress.c: *ret for the worker's parse and apply: its lines and warnings go to the
+ * queue (silent when the queue was not created). */
+struct pm_progress;
+void pm__progress_worker(struct pm_server *srv, struct pm_progress *ret);
 /* update-notify.c: a run ended: $/progress end, projmodel/modelChanged, refreshFailed. */
 void pm__update_notify_done(struct pm__refresh *r);
 

@@ -15,20 +15,8 @@
 void
 pm__update_progress(struct pm_server *srv, const char *kind, const char *message)
 {
-        cJSON *params = cJSON_CreateObject(), *value;
-
-        if (!params)
-                return;
-        cJSON_AddStringToObject(params, "token", "projmodel/refresh");
-        value = cJSON_AddObjectToObject(params, "value");
-        if (value) {
-                cJSON_AddStringToObject(value, "kind", kind);
-                if (strcmp(kind, "begin") == 0)
-                        cJSON_AddStringToObject(value, "title", "projmodel");
-                if (message)
-                        cJSON_AddStringToObject(value, "message", message);
-        }
-        pm__server_broadcast(srv, false, pm__rpc_notification("$/progress", params));
+        pm__progress_record(srv, kind, message);
+        pm__server_broadcast(srv, false, pm__progress_notification(kind, message));
 }
 
 void

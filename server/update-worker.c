@@ -96,11 +96,15 @@ pm__update_work(uv_work_t *w)
         char **files = NULL;
         /* The daemon's change detection is the fingerprints: no input stamp. */
         struct pm__parse_apply pa = { .stamp = false, .want_gen_before = true };
+        /* Its lines and warnings reach the clients as $/progress (update-progress.c). */
+        struct pm_progress progress;
         bool own_model;
         double t0;
         int code = 0;
 
         pm_error_init(&r->werr);
+        pm__progress_worker(srv, &progress);
+        pa.progress = &progress;
         memset(&r->wchange, 0, sizeof(r->wchange));
         r->have_wwatch = false;
         r->wproc_macro_dirs = NULL;

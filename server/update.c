@@ -117,6 +117,7 @@ after_work_cb(uv_work_t *w, int status)
         struct pm__refresh *r = w->data;
         struct pm_server *srv = r->srv;
 
+        pm__progress_drain(srv); /* the worker's last lines, before what its result releases */
         if (r->wstale) {
                 pm__log("the model was changed by another writer: parsing everything");
                 for (size_t i = 0; srv->fingerprints && i < srv->cfg->n_projects; i++)

@@ -2,7 +2,9 @@
 /* `projmodel discover` gives one answer whoever computes it: every form (path, buildfile,
  * label) for every crate of the GN example prints the same terminal line through a daemon and
  * in-process (PROJMODEL_NO_DAEMON=1, its own model), and a file maps to the project of its
- * crate's build file: all the crates that file declares and their closure (docs/protocol.md). */
+ * crate's build file: all the crates that file declares and their closure (docs/protocol.md);
+ * a discover waiting for the daemon's refresh prints its parse warnings and proc-macro builds as
+ * the in-process one does. */
 #include <string.h>
 #include <sys/stat.h>
 
@@ -199,4 +201,148 @@ Test(cli_discover_daemon, a_file_gets_every_crate_of_its_build_file)
         pm_free(with);
         pm_free(without);
         pm_free(arg);
+}
+
+/* The progress messages of `discover @arg` (run from the repository, through the daemon or
+ * in-process as in discover_line()), which must exit 0 with valid protocol output. */
+static char **
+discover_messages(const char *arg, bool daemon)
+{
+        const char *argv[] = { "discover", arg, NULL };
+        const char *env_daemon[] = { runtime_env, NULL };
+        const char *env_local[] = { runtime_env, cache2_env, "PROJMODEL_NO_DAEMON=1", NULL };
+        char **messages = NULL, *report = NULL;
+        struct cli_run r;
+        cJSON *finished;
+
+        cli_fx_run(&fx, NULL, daemon ? env_daemon : env_local, argv, &r);
+        cr_assert_eq(r.status, 0, "discover %s failed:\n%s", arg, r.out);
+        cr_assert_str_empty(r.err, "discover wrote on stderr: %s", r.err);
+        cr_assert_eq(pm_test_validate_discover_output(r.out, &report), 0, "%s", report);
+        finished = cli_discover_lines(r.out, &messages);
+        cr_assert(cli_message_index(messages, daemon ? "asking the projmodel daemon"
+                                                     : "loading the model of") >= 0,
+                  "not answered %s:\n%s", daemon ? "by the daemon" : "in-process", r.out);
+        cJSON_Delete(finished);
+        pm_free(report);
+        cli_run_release(&r);
+        return messages;
+}
+
+/* The "warning: " messages of @messages, one per line, pm_malloc'd ("" for none). */
+static char *
+warning_lines(char *const *messages)
+{
+        char *s = pm_test_strf("%s", ""), *t;
+
+        for (size_t i = 0; messages[i]; i++) {
+                if (strncmp(messages[i], "warning: ", 9) != 0)
+                        continue;
+                t = pm_test_strf("%s%s\n", s, messages[i]);
+                pm_free(s);
+                s = t;
+        }
+        return s;
+}
+
+/* Append @text to REPO/@rel. */
+static void
+append_to(const char *rel, const char *text)
+{
+        char *path = cli_fx_path(&fx, rel), *old = pm_test_read_file(path), *now;
+
+        cr_assert_not_null(old, "cannot read %s", path);
+        now = pm_test_strf("%s%s", old, text);
+        cr_assert_eq(pm_test_write_file(path, now), 0);
+        pm_free(now);
+        pm_free(old);
+        pm_free(path);
+}
+
+/* Replace the first @from in REPO/@rel with @to. */
+static void
+replace_in(const char *rel, const char *from, const char *to)
+{
+        char *path = cli_fx_path(&fx, rel), *old = pm_test_read_file(path), *at, *now;
+
+        cr_assert_not_null(old, "cannot read %s", path);
+        at = strstr(old, from);
+        cr_assert_not_null(at, "no '%s' in %s", from, path);
+        now = pm_test_strf("%.*s%s%s", (int)(at - old), old, to, at + strlen(from));
+        cr_assert_eq(pm_test_write_file(path, now), 0);
+        pm_free(now);
+        pm_free(old);
+        pm_free(path);
+}
+
+/*
+ * What the daemon's refresh says reaches the discover waiting for it, as the in-process discover
+ * prints it: the parse warnings ('warning: ...' lines, docs/cli.md "Warnings") and the proc-macro
+ * build, before `finished`; a fresh answer adds the warnings of the model it comes from and
+ * nothing else. The two edited directories are not watched, so that the discover's own
+ * {"buildfile"} request starts the refresh (after the daemon's client asked): no race with the
+ * watcher.
+ */
+Test(cli_discover_daemon, a_waiting_discover_prints_the_refresh_warnings_and_proc_macro_builds)
+{
+        char *config = cli_fx_path(&fx, ".projmodel.json");
+        char *util = pm_test_strf("{\"buildfile\":\"%s/lib/util/BUILD.gn\"}", fx.repo);
+        char *derive = pm_test_strf("{\"buildfile\":\"%s/lib/describe_derive/BUILD.gn\"}", fx.repo);
+        char *building = pm_test_strf("building 1 proc macro in '%s/out'", fx.repo);
+        const char *want = "warning: target '//lib/util:noenv': rustenv entry 'NOEQ' is not "
+                           "KEY=VALUE, ignoring\n";
+        const char *refresh[] = { "query", "projmodel/refresh", NULL };
+        const char *env_daemon[] = { runtime_env, NULL };
+        char **with, **without, *w_with, *w_without;
+        struct cli_run r;
+        int i_build, i_built;
+
+        cr_assert_eq(pm_test_write_file(config, "{\"watch_exclude\": [\"lib/util\", "
+                                                "\"lib/describe_derive\"]}\n"),
+                     0);
+        /* A cold daemon; then one more refresh, so that none runs when the files change. */
+        pm_labels_free(discover_messages(util, true));
+        cli_fx_run(&fx, NULL, env_daemon, refresh, &r);
+        cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+        cli_run_release(&r);
+
+        append_to("lib/util/BUILD.gn",
+                  "\nrust_library(\"noenv\") {\n  crate_root = \"src/lib.rs\"\n"
+                  "  sources = [ \"src/lib.rs\" ]\n  rustenv = [ \"NOEQ\" ]\n}\n");
+        with = discover_messages(util, true);
+        without = discover_messages(util, false);
+        w_with = warning_lines(with);
+        w_without = warning_lines(without);
+        cr_assert_str_eq(w_with, want, "through the daemon:\n%s", w_with);
+        cr_assert_str_eq(w_without, want, "in-process:\n%s", w_without);
+        cr_assert(cli_message_index(with, "gn: parsed") >= 0, "the daemon did not refresh");
+        pm_labels_free(with);
+        pm_free(w_with);
+
+        /* Fresh: answered at once, with the model's warning and nothing else. */
+        with = discover_messages(util, true);
+        w_with = warning_lines(with);
+        cr_assert_str_eq(w_with, want);
+        cr_assert_eq(pm_labels_count(with), 2, "more than the daemon line and the warning: %s",
+                     with[1]);
+        pm_labels_free(with);
+        pm_free(w_with);
+
+        /* A changed proc macro target: its dylib is older than its BUILD.gn, ninja rebuilds it
+         * in the daemon's worker. */
+        replace_in("lib/describe_derive/BUILD.gn", "  sources = [ \"lib.rs\" ]\n",
+                   "  sources = [ \"lib.rs\" ]\n  rustenv = [ \"PM_TEST=1\" ]\n");
+        with = discover_messages(derive, true);
+        i_build = cli_message_index(with, building);
+        i_built = cli_message_index(with, "built 1 proc macro");
+        cr_assert_geq(i_build, 0, "no '%s' line", building);
+        cr_assert_gt(i_built, i_build, "no 'built 1 proc macro' after it");
+        pm_labels_free(with);
+
+        pm_labels_free(without);
+        pm_free(w_without);
+        pm_free(building);
+        pm_free(derive);
+        pm_free(util);
+        pm_free(config);
 }
