@@ -328,7 +328,8 @@ struct pm__client {
         bool initialized;           /* sent "initialize": receives $/progress */
         bool subscribed;            /* receives projmodel/modelChanged and refreshFailed */
         bool shutdown;              /* sent "shutdown" */
-        uint64_t progress_from;     /* the first $/progress it got live (update-progress.c) */
+        bool progress_held;         /* joined during a refresh: hears it only if it waits for
+                                     * it, from its beginning (update-progress.c) */
 };
 
 /* One refresh in flight (update-internal.h). */
@@ -471,7 +472,6 @@ struct pm_server {
         size_t n_progress_queued;                 /* under progress_lock */
         struct pm__progress_entry *progress_log;  /* the running refresh's messages, loop only */
         size_t n_progress_log;
-        uint64_t progress_seq; /* number of the next $/progress message */
 
         bool stopping;
         bool shutdown_requested;
@@ -502,10 +502,11 @@ void pm__server_stop(struct pm_server *srv);
 int pm__progress_init(struct pm_server *srv, struct pm_error *err);
 void pm__progress_close(struct pm_server *srv);
 void pm__progress_release(struct pm_server *srv);
-/* @c is about to receive $/progress (initialize, subscribe): note where it starts. */
+/* @c is about to receive $/progress (initialize, subscribe). Joining during a refresh, it is held:
+ * that refresh's reports are not sent to it (its end is). */
 void pm__progress_join(struct pm_server *srv, struct pm__client *c);
-/* A request of @c starts waiting for the running refresh: send it the $/progress messages of that
- * refresh it did not get live. */
+/* A request of held @c starts waiting for the running refresh: send it that refresh's messages
+ * so far, in order, then the rest live. */
 void pm__progress_replay(struct pm_server *srv, struct pm__client *c);
 /* Re-run every call parked on @list (the list is emptied first: re-entry safe). */
 void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);

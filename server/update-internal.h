@@ -81,8 +81,10 @@ void pm__update_work(uv_work_t *w);
 void pm__update_progress(struct pm_server *srv, const char *kind, const char *message);
 /* update-progress.c: the $/progress message (@message may be NULL); NULL on OOM. */
 struct cJSON *pm__progress_notification(const char *kind, const char *message);
-/* update-progress.c: keep a $/progress message of the running refresh (pm__progress_replay()). */
-void pm__progress_record(struct pm_server *srv, const char *kind, const char *message);
+/* update-progress.c: send $/progress @kind @message to the clients that receive it (initialized
+ * or subscribed, and not held: pm__progress_join()), and keep a "begin" or "report" in the
+ * running refresh's log (pm__progress_replay()). */
+void pm__progress_send(struct pm_server *srv, const char *kind, const char *message);
 /* update-progress.c: send the lines the worker queued (loop; also before a work's result is
  * taken, so that they precede the run's end and the answers it releases). */
 void pm__progress_drain(struct pm_server *srv);

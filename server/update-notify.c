@@ -15,8 +15,7 @@
 void
 pm__update_progress(struct pm_server *srv, const char *kind, const char *message)
 {
-        pm__progress_record(srv, kind, message);
-        pm__server_broadcast(srv, false, pm__progress_notification(kind, message));
+        pm__progress_send(srv, kind, message);
 }
 
 void

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The refresh's $/progress messages (docs/protocol.md): the worker's lines (crates parsed, proc
  * macros built, parse warnings) cross from the thread pool to the loop through a mutex-protected
- * queue and a uv_async_t, and the loop keeps the running refresh's messages so that a request
- * that starts waiting in the middle of a refresh hears it from its beginning. */
+ * queue and a uv_async_t, and the loop keeps the running refresh's messages so that a client
+ * that connected in the middle of a refresh and waits for it hears it from its beginning, in
+ * order. */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,6 @@ struct pm__progress_line {
 
 /* One $/progress message of the running refresh, as the loop sent it. */
 struct pm__progress_entry {
-        uint64_t seq;
         bool begin; /* else "report" */
         char *message;
 };
@@ -59,24 +59,20 @@ log_clear(struct pm_server *srv)
         srv->n_progress_log = 0;
 }
 
-void
-pm__progress_record(struct pm_server *srv, const char *kind, const char *message)
+/* Keep @kind @message in the running refresh's log (a "begin" starts a new one). */
+static void
+record(struct pm_server *srv, bool begin, const char *message)
 {
-        bool begin = strcmp(kind, "begin") == 0;
         struct pm__progress_entry *v;
-        uint64_t seq = srv->progress_seq++;
 
         if (begin)
                 log_clear(srv);
-        else if (strcmp(kind, "report") != 0)
-                return;
         if (srv->n_progress_log >= PM_PROGRESS_MAX_LOG)
                 return;
         v = pm_realloc(srv->progress_log, (srv->n_progress_log + 1) * sizeof(*v));
         if (!v)
                 return; /* out of memory: a late waiter misses this line */
         srv->progress_log = v;
-        v[srv->n_progress_log].seq = seq;
         v[srv->n_progress_log].begin = begin;
         v[srv->n_progress_log].message = message ? pm_strdup(message) : NULL;
         if (!message || v[srv->n_progress_log].message)
@@ -84,30 +80,51 @@ pm__progress_record(struct pm_server *srv, const char *kind, const char *message
 }
 
 void
+pm__progress_send(struct pm_server *srv, const char *kind, const char *message)
+{
+        bool begin = strcmp(kind, "begin") == 0, report = strcmp(kind, "report") == 0;
+        struct pm__client *c, *next;
+        cJSON *msg = pm__progress_notification(kind, message);
+
+        if (begin || report)
+                record(srv, begin, message);
+        /* pm__client_send() may close (unlink) a client: keep the next pointer first. */
+        for (c = srv->clients; c; c = next) {
+                next = c->next;
+                if (!c->initialized && !c->subscribed)
+                        continue;
+                /* A new refresh, or the end of the one a client joined late: heard live. */
+                if (!report)
+                        c->progress_held = false;
+                if (c->progress_held)
+                        continue;
+                /* NULL (out of memory) closes the client rather than have it miss the end. */
+                pm__client_send(c, msg ? cJSON_Duplicate(msg, true) : NULL);
+        }
+        cJSON_Delete(msg);
+}
+
+void
 pm__progress_join(struct pm_server *srv, struct pm__client *c)
 {
         if (!c->initialized && !c->subscribed)
-                c->progress_from = srv->progress_seq;
+                c->progress_held = srv->running != NULL;
 }
 
 void
 pm__progress_replay(struct pm_server *srv, struct pm__client *c)
 {
-        if (!srv->running || (!c->initialized && !c->subscribed))
+        if (!c->progress_held || !srv->running)
                 return;
-        for (size_t i = 0; i < srv->n_progress_log; i++) {
+        c->progress_held = false;
+        for (size_t i = 0; i < srv->n_progress_log && !c->closing; i++) {
                 const struct pm__progress_entry *e = &srv->progress_log[i];
 
-                if (e->seq >= c->progress_from)
-                        break;
                 /* NULL on out of memory: pm__client_send() then closes the client, which would
                  * otherwise wait without the lines its answer follows. */
                 pm__client_send(
                         c, pm__progress_notification(e->begin ? "begin" : "report", e->message));
-                if (c->closing)
-                        return;
         }
-        c->progress_from = srv->progress_seq;
 }
 
 /* ---- from the worker to the loop ---- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Out-of-memory walks: every method of the daemon's table, decoded and invoked
- * against a real model and loop with the Nth allocation failing, for N = 1, 2, ... */
+ * against a real model and loop with the Nth allocation failing, for N = 1, 2, ...; and, on the
+ * same daemon rig, the refresh's $/progress from a worker thread to a client that waits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,9 +20,11 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/refresh.h"
 #include "projmodel/strbuf.h"
 
 #include "server/server-internal.h"
+#include "server/update-internal.h"
 #include "testlib.h"
 
 /*
@@ -813,4 +816,95 @@ Test(server_oom, malformed)
                 }
                 cJSON_Delete(reply);
         }
+}
+
+/* ---- the refresh's $/progress (server/update-progress.c) ---- */
+
+/* A refresh worker: its parse's lines and warnings, from a thread-pool-like thread. */
+static void
+progress_worker(void *arg)
+{
+        struct pm_progress *p = arg;
+
+        p->cb("gn: parsed 3 crates", p->userdata);
+        p->warn("target '//a:a': rustenv entry 'X' is not KEY=VALUE, ignoring", p->userdata);
+        p->cb("building 1 proc macro in '/r/out'", p->userdata);
+}
+
+/* The "message" of each $/progress in @received (one message a line), then "reply" for a reply,
+ * one a line. */
+static char *
+progress_transcript(const char *received)
+{
+        struct pm_strbuf sb;
+        const char *line = received, *nl;
+
+        pm_strbuf_init(&sb);
+        for (; (nl = strchr(line, '\n')); line = nl + 1) {
+                char *text = pm_test_strf("%.*s", (int)(nl - line), line);
+                cJSON *m = cJSON_Parse(text);
+                const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "params"), "value");
+
+                cr_assert_not_null(m);
+                if (cJSON_GetObjectItem(m, "id"))
+                        cr_assert_eq(pm_strbuf_adds(&sb, "reply"), 0);
+                else
+                        cr_assert_eq(
+                                pm_strbuf_adds(&sb, cJSON_GetObjectItem(v, "message")->valuestring),
+                                0);
+                cr_assert_eq(pm_strbuf_addch(&sb, '\n'), 0);
+                cJSON_Delete(m);
+                pm_free(text);
+        }
+        return pm_strbuf_detach(&sb, NULL);
+}
+
+/*
+ * A client that joins in the middle of a refresh hears nothing of it until a request of its waits
+ * for it; then every message of that refresh, in order: the loop's, and the worker's that crossed
+ * through the queue and the async handle (all of them however libuv coalesced the wake-ups).
+ */
+Test(server_oom, a_late_waiter_hears_the_refresh_from_its_beginning)
+{
+        struct pm__refresh *run = pm_calloc(1, sizeof(*run));
+        struct pm_error err = { 0 };
+        struct pm_progress p;
+        uv_thread_t t;
+        struct rig g;
+        char *got, *lines;
+
+        cr_assert_not_null(run);
+        rig_start(&g);
+        cr_assert_eq(pm__progress_init(&g.srv, &err), 0, "%s", err.msg);
+        g.srv.running = run;
+        pm__update_progress(&g.srv, "begin", "refreshing the model");
+        pm__update_progress(&g.srv, "report", "querying gn for '.'");
+        /* initialize, during the run. */
+        pm__progress_join(&g.srv, g.c);
+        g.c->initialized = true;
+        pm__progress_worker(&g.srv, &p);
+        cr_assert_eq(uv_thread_create(&t, progress_worker, &p), 0);
+        cr_assert_eq(uv_thread_join(&t), 0);
+        /* The wake-up is pending: the loop drains the queue (one async callback or several). */
+        while (g.srv.n_progress_log < 5)
+                (void)uv_run(&g.srv.loop, UV_RUN_ONCE);
+        prepare_parked(&g); /* a request waits for the run: what it missed, in order */
+        pm__update_progress(&g.srv, "report", "built 1 proc macro");
+        g.srv.running = NULL;
+        pm__update_progress(&g.srv, "end", "generation 2, 3 crates");
+        pm_free(run);
+        got = rig_stop(&g); /* the parked request is answered "cancelled" */
+        pm__progress_release(&g.srv);
+        lines = progress_transcript(got);
+        cr_assert_str_eq(lines, "refreshing the model\n"
+                                "querying gn for '.'\n"
+                                "gn: parsed 3 crates\n"
+                                "warning: target '//a:a': rustenv entry 'X' is not KEY=VALUE, "
+                                "ignoring\n"
+                                "building 1 proc macro in '/r/out'\n"
+                                "built 1 proc macro\n"
+                                "generation 2, 3 crates\n"
+                                "reply\n");
+        pm_free(lines);
+        pm_free(got);
 }
