@@ -337,6 +337,10 @@ Test(cli_discover_daemon, a_waiting_discover_prints_the_refresh_warnings_and_pro
         i_built = cli_message_index(with, "built 1 proc macro");
         cr_assert_geq(i_build, 0, "no '%s' line", building);
         cr_assert_gt(i_built, i_build, "no 'built 1 proc macro' after it");
+        /* And util's warning still, once: that project's warnings stay until it is parsed again. */
+        w_with = warning_lines(with);
+        cr_assert_str_eq(w_with, want);
+        pm_free(w_with);
         pm_labels_free(with);
 
         pm_labels_free(without);
