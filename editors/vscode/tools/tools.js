@@ -5,14 +5,16 @@
 // changed lock installs afresh and an unchanged one is a no-op:
 //   $PROJMODEL_TOOLS_DIR, else ${XDG_CACHE_HOME:-~/.cache}/projmodel-dev/vscode-tools-<hash>.
 // `node tools.js` installs them (scripts/setup.sh runs it once online; afterwards nothing is
-// fetched); `node tools.js --dir` prints the directory. Processes run with argv, never a shell.
+// fetched); `node tools.js --dir` prints the directory; `node tools.js --test FILE...` runs
+// node tests under the tools' Node 24 (playwright-core needs Node >= 20, Debian 12's is 18).
+// Processes run with argv, never a shell.
 'use strict';
 
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execFileSync } = require('child_process');
+const { execFileSync, spawnSync } = require('child_process');
 
 const HERE = __dirname;
 const LOCK = path.join(HERE, 'package-lock.json');
@@ -101,6 +103,16 @@ function ensureTools() {
 if (require.main === module) {
   if (process.argv[2] === '--dir') {
     process.stdout.write(`${toolsDir()}\n`);
+  } else if (process.argv[2] === '--test') {
+    let p;
+    try {
+      p = requireTools();
+    } catch (e) {
+      process.stderr.write(`tools.js: ${e.message}\n`);
+      process.exit(1);
+    }
+    const r = spawnSync(p.node, ['--test', ...process.argv.slice(3)], { stdio: 'inherit' });
+    process.exit(r.status === null ? 1 : r.status);
   } else {
     try {
       const p = ensureTools();
