@@ -486,7 +486,7 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
 {
         const char *bs = NULL;
         const cJSON *item, *subs = NULL;
-        double v;
+        double v = 0;
         int r, n;
 
         r = check_duplicates(cfg, cfg->json, "", err);

@@ -88,7 +88,7 @@ int
 pm_crate_apply_rustc_flags(struct pm_graph *g, struct pm_crate *c, const struct pm_strlist *flags,
                            struct pm_error *err)
 {
-        const char *value;
+        const char *value = NULL;
         char *s;
         int r;
 

@@ -580,7 +580,7 @@ static int
 ensure_schema(struct pm_index *idx, struct pm_error *err)
 {
         char *sql = NULL;
-        int version, r;
+        int version = 0, r;
 
         r = read_user_version(idx, &version, err);
         if (r < 0)

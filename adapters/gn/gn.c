@@ -70,7 +70,7 @@ pm__gn_settings_load(const struct pm_query *q, struct pm__gn_settings *ret, stru
         struct pm__gn_settings s = { 0 };
         const cJSON *section = q->project ? q->project->settings : NULL;
         const cJSON *item;
-        const char *out_dir;
+        const char *out_dir = NULL;
         int r;
 
         if (!q->project || !q->project->root || !pm_path_is_absolute(q->project->root))
