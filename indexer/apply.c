@@ -48,9 +48,11 @@ struct apply {
         struct row *rows;   /* [0, n_rows) sorted by label */
         size_t n_rows;
         const char **covered; /* sorted g->covered */
+        const char **failed;  /* sorted g->failed */
+        bool *keep;           /* [0, n_rows) rows kept although the graph lacks them, or NULL */
         struct strv labels;   /* for pm_change.labels */
         struct strv bfs;      /* for pm_change.build_files (sorted, deduplicated at the end) */
-        size_t added, removed, modified, unchanged, bf_changed;
+        size_t added, removed, modified, unchanged, kept, bf_changed;
         const char *stamp;               /* the source's new input stamp, or NULL to clear it */
         struct pm__codec codec;          /* hashes and binds crates */
         struct pm__rows_writer children; /* child rows of inserted crates not written yet */
@@ -257,6 +259,14 @@ is_covered(const struct apply *a, const char *build_file)
         return bsearch(&build_file, a->covered, a->g->covered.n, sizeof(*a->covered), cmp_str);
 }
 
+static bool
+is_failed(const struct apply *a, const char *build_file)
+{
+        if (!build_file || a->g->failed.n == 0)
+                return false;
+        return bsearch(&build_file, a->failed, a->g->failed.n, sizeof(*a->failed), cmp_str);
+}
+
 static int
 remove_crate(struct apply *a, const struct row *row, struct pm_error *err)
 {
@@ -266,6 +276,12 @@ remove_crate(struct apply *a, const struct row *row, struct pm_error *err)
         /* A partial graph only speaks for the crates of the build files it re-queried. */
         if (a->g->partial && !is_covered(a, row->build_file))
                 return 0;
+        /* The tool could not load its build file (or it is what such a crate depends on): the
+         * graph cannot say it is gone. Its row and the edges to and from it stay as they were. */
+        if (a->keep && a->keep[row - a->rows]) {
+                a->kept++;
+                return 0;
+        }
         /* Pending rows are inserted crates', never this one's: written first all the same, so
          * the table never waits on rows of a crate id that could be reused. */
         r = pm__rows_flush(&a->children, err);
@@ -389,6 +405,75 @@ read_rows(struct apply *a, struct pm_error *err)
         }
         a->n_rows = w;
         return 0;
+}
+
+static int
+cmp_key_item(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct item *)elem)->c->label);
+}
+
+static int
+cmp_key_row(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct row *)elem)->label);
+}
+
+/*
+ * With failed build files: mark the rows to keep although the graph lacks them -- the crates of
+ * those files, and, transitively, what they depend on that the graph lacks too (an external
+ * crate only they used is not in the tool's output either), so the kept crates' edges resolve.
+ */
+static int
+mark_kept(struct apply *a, struct pm_error *err)
+{
+        size_t *stack = NULL, top = 0, n = a->g->n_crates;
+        char **deps = NULL;
+        int r = 0;
+
+        if (a->g->failed.n == 0 || a->n_rows == 0)
+                return 0;
+        a->keep = pm_calloc(a->n_rows, sizeof(*a->keep));
+        stack = pm_malloc(a->n_rows * sizeof(*stack));
+        if (!a->keep || !stack) {
+                r = pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
+                goto out;
+        }
+        for (size_t i = 0; i < a->n_rows; i++) {
+                if (!is_failed(a, a->rows[i].build_file) ||
+                    bsearch(a->rows[i].label, a->items, n, sizeof(*a->items), cmp_key_item))
+                        continue;
+                a->keep[i] = true;
+                stack[top++] = i;
+        }
+        while (top > 0) {
+                const struct row *from = &a->rows[stack[--top]];
+                sqlite3_stmt *st;
+
+                r = pm__index_stmt(a->idx, PM__STMT_DEPS, &st, err);
+                if (r < 0)
+                        goto out;
+                (void)sqlite3_bind_int64(st, 1, from->id);
+                (void)pm__bind_text(st, 2, from->label);
+                r = pm__index_collect(a->idx, st, "cannot apply", &deps, err);
+                if (r < 0)
+                        goto out;
+                for (char **d = deps; *d; d++) {
+                        const struct row *row =
+                                bsearch(*d, a->rows, a->n_rows, sizeof(*a->rows), cmp_key_row);
+
+                        if (!row || a->keep[row - a->rows] ||
+                            bsearch(*d, a->items, n, sizeof(*a->items), cmp_key_item))
+                                continue;
+                        a->keep[row - a->rows] = true;
+                        stack[top++] = (size_t)(row - a->rows);
+                }
+                deps = pm_labels_free(deps);
+        }
+out:
+        pm_labels_free(deps);
+        pm_free(stack);
+        return r;
 }
 
 /* True when the whole model is empty (not just this source). */
@@ -592,7 +677,8 @@ prepare_items(struct apply *a, struct pm_error *err)
 
         a->items = pm_malloc((g->n_crates + 1) * sizeof(*a->items));
         a->covered = pm_malloc((g->covered.n + 1) * sizeof(*a->covered));
-        if (!a->items || !a->covered)
+        a->failed = pm_malloc((g->failed.n + 1) * sizeof(*a->failed));
+        if (!a->items || !a->covered || !a->failed)
                 return pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory", a->source);
         for (i = 0; i < g->n_crates; i++) {
                 a->items[i].c = &g->crates[i];
@@ -616,6 +702,9 @@ prepare_items(struct apply *a, struct pm_error *err)
         for (i = 0; i < g->covered.n; i++)
                 a->covered[i] = g->covered.v[i];
         qsort(a->covered, g->covered.n, sizeof(*a->covered), cmp_str);
+        for (i = 0; i < g->failed.n; i++)
+                a->failed[i] = g->failed.v[i];
+        qsort(a->failed, g->failed.n, sizeof(*a->failed), cmp_str);
         return 0;
 }
 
@@ -668,6 +757,7 @@ finish_change(struct apply *a, struct pm_change *change, struct pm_error *err)
         change->removed = a->removed;
         change->modified = a->modified;
         change->unchanged = a->unchanged;
+        change->kept = a->kept;
         change->build_files_changed = a->bf_changed;
         if (strv_finish(&a->labels, &change->labels, &change->n_labels) < 0 ||
             strv_finish(&a->bfs, &change->build_files, &change->n_build_files) < 0)
@@ -742,6 +832,8 @@ pm_index_apply_stamped(struct pm_index *idx, const char *source, const struct pm
         if (r >= 0)
                 r = read_rows(&a, err);
         if (r >= 0)
+                r = mark_kept(&a, err);
+        if (r >= 0)
                 r = diff_crates(&a, err);
         if (r >= 0)
                 r = diff_build_files(&a, err);
@@ -774,6 +866,8 @@ out:
         free_rows(&a);
         pm_free(a.items);
         pm_free(a.covered);
+        pm_free(a.failed);
+        pm_free(a.keep);
         pm__codec_release(&a.codec);
         pm__rows_writer_release(&a.children);
         return r;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -74,6 +75,42 @@ stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outp
         return 0;
 }
 
+/*
+ * After the apply of a graph with build files its tool could not load (pm_graph.failed): one
+ * warning saying whether the model kept their crates' last good state, or had none to keep
+ * (the first run), so they are missing until the files load. Added to @g's warnings too.
+ */
+static int
+warn_kept(const struct pm_adapter_ops *ops, struct pm_graph *g, const struct pm_change *change,
+          const struct pm_progress *progress, struct pm_error *err)
+{
+        size_t n = g->failed.n;
+        char more[64] = "";
+        char *w;
+
+        if (n == 0)
+                return 0;
+        if (n > 1)
+                (void)snprintf(more, sizeof(more), " and %zu other build file%s", n - 1,
+                               n == 2 ? "" : "s");
+        if (change->kept)
+                w = pm_graph_printf(g,
+                                    "kept the last good state of %zu crate%s of %s%s, which %s "
+                                    "could not load: the next run after the fix updates them",
+                                    change->kept, change->kept == 1 ? "" : "s", g->failed.v[0],
+                                    more, ops->name);
+        else
+                w = pm_graph_printf(g,
+                                    "%s could not load %s%s and the model has no earlier state "
+                                    "of %s: %s crates are missing until %s",
+                                    ops->name, g->failed.v[0], more, n == 1 ? "it" : "them",
+                                    n == 1 ? "its" : "their", n == 1 ? "it loads" : "they load");
+        if (!w || pm_strlist_push(g, &g->warnings, w) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        pm_progress_warn(progress, w);
+        return 0;
+}
+
 int
 pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_blob *outputs,
                 size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
@@ -131,7 +168,8 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         if (r < 0)
                 goto out;
         pa->parse_ms = pm_clock_ms() - t0;
-        if (stampable && g->inputs_known && !g->partial) {
+        /* No stamp while a build file does not load: the run after its fix must parse. */
+        if (stampable && g->inputs_known && !g->partial && g->failed.n == 0) {
                 r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);
                 if (r < 0)
                         goto out;
@@ -140,6 +178,9 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         if (pa->want_gen_before)
                 pa->have_gen_before = pm_index_generation(idx, &pa->gen_before, NULL) == 0;
         r = pm_index_apply_stamped(idx, q->project->id, g, stamp, &change, err);
+        if (r < 0)
+                goto out;
+        r = warn_kept(ops, g, &change, pa->progress, err);
         if (r < 0)
                 goto out;
 done:

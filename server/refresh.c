@@ -80,6 +80,7 @@ pm__change_merge(struct pm_change *dst, struct pm_change *src)
         dst->removed += src->removed;
         dst->modified += src->modified;
         dst->unchanged += src->unchanged;
+        dst->kept += src->kept;
         dst->build_files_changed += src->build_files_changed;
         return 0;
 }

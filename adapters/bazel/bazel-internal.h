@@ -179,6 +179,9 @@ struct pm__bazel_ctx {
         struct pm__bazel_rule *rules;
         size_t n_rules, cap_rules;
         struct pm_error *err;
+        /* [0, g->n_crates) once the crates are made: the crate depends on a target of a package
+         * Bazel could not load (pm__bazel_label_failed()), so it is left out and kept as it was */
+        bool *lost;
 };
 
 /* Set PM_ENOMEM on the context's error, naming the output being parsed; returns -ENOMEM. */
@@ -205,6 +208,16 @@ int pm__bazel_attr_list(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r,
                         pm__bazel_item_cb cb, void *data);
 int pm__bazel_attr_dict(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *name,
                         const char *field, pm__bazel_item_cb cb, void *data);
+
+/*
+ * The failures of a --keep_going query (failed.c): when @blob's step failed and still counted,
+ * the BUILD files of the project its stderr blames (a load error's file, the packages that
+ * contain errors or were not found, the targets whose analysis failed) go into g->failed and
+ * g->build_files, and one warning names the first error's file and line.
+ */
+int pm__bazel_failures(struct pm__bazel_ctx *c, const struct pm_blob *blob);
+/* Whether label @l is in a package whose BUILD file is in g->failed. */
+bool pm__bazel_label_failed(struct pm__bazel_ctx *c, const struct pm__bazel_label *l);
 
 /* Collecting the rules (collect.c): fill c->rules and c->docs from @blob, then sort them. */
 int pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob);

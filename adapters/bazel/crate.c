@@ -374,13 +374,20 @@ dep_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
 {
         struct dep_state *d = data;
         const char *label, *alias = NULL;
+        struct pm__bazel_label l;
         struct pm__bazel_rule *t;
         int e;
 
-        e = pm__bazel_norm_label(c, r, &d->rl, value, NULL, &label);
+        e = pm__bazel_norm_label(c, r, &d->rl, value, &l, &label);
         if (e < 0)
                 return e;
         t = pm__bazel_lookup(c, label);
+        /* A target of a package Bazel could not load (`query` prints the dependent anyway): the
+         * edge cannot be made, so the crate is left out and keeps its last good state. */
+        if (!t && c->lost && pm__bazel_label_failed(c, &l)) {
+                c->lost[d->self->crate] = true;
+                return 0;
+        }
         /* Not a Rust rule of the result (a genrule, a filegroup...): rust-analyzer has no
          * use for it. A dependency on a folding test makes no crate edge either. */
         if (!t || t->fold_label || t == d->self)

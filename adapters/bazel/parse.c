@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Bazel query output (cquery --output=jsonproto, query --output=streamed_jsonproto) to a crate
  * graph: the entry point, the shared error helpers, buildfiles() and partial results. The parser's
- * steps live in label.c, attr.c, collect.c and crate.c. Reads bytes only; never runs Bazel. */
+ * steps live in label.c, attr.c, collect.c, crate.c and failed.c. Reads bytes only; never runs
+ * Bazel. */
 #include "config.h"
 
 #include <errno.h>
@@ -123,41 +124,67 @@ keep_covered(struct pm__bazel_ctx *c, const char *const *covered, size_t n_cover
 }
 
 /*
- * The main step exited non-zero and still counted (--keep_going, bazel.c's main_step): Bazel
- * skipped what it could not load, so the crates of that package are missing. Say so, naming the
- * BUILD file and line from its first "ERROR: /abs/BUILD.bazel:L:C: ..." line on stderr, else
- * the runner's one-line summary (pm_blob.error). Nothing for a clean run.
+ * Leave out the crates that depend on a target of a package Bazel could not load (c->lost), and
+ * those that depend on them, as cquery's failed analysis does: their build files join g->failed,
+ * so the apply keeps them as they were, edges included, and no crate of the graph has an edge to
+ * a crate the model may not have.
  */
 static int
-keep_going_warning(struct pm__bazel_ctx *c, const struct pm_blob *blob)
+drop_lost(struct pm__bazel_ctx *c)
 {
-        const char *text = blob->err_text, *found = NULL, *end = NULL;
-        char *w;
+        size_t j = 0, n = c->g->n_crates;
+        long *map = NULL;
+        bool more = true;
 
-        if (!blob->error)
-                return 0;
-        for (const char *p = text; p && *p && !found;) {
-                const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
-                const char *m = strstr(p, "ERROR: /");
+        while (more) {
+                more = false;
+                for (size_t i = 0; i < n; i++) {
+                        const struct pm_crate *cr = &c->g->crates[i];
 
-                if (m && m < e) {
-                        found = m + strlen("ERROR: ");
-                        end = e;
+                        for (size_t k = 0; !c->lost[i] && k < cr->n_deps; k++) {
+                                const struct pm__bazel_rule *t =
+                                        pm__bazel_lookup(c, cr->deps[k].label);
+
+                                if (t && t->crate >= 0 && c->lost[t->crate])
+                                        more = c->lost[i] = true;
+                        }
                 }
-                p = nl ? nl + 1 : e;
         }
-        if (found && end > found && end[-1] == '\r')
-                end--;
-        w = found ? pm_graph_printf(c->g,
-                                    "%.*s (bazel skipped this package with --keep_going: its "
-                                    "crates are missing)",
-                                    (int)(end - found > 500 ? 500 : end - found), found)
-                  : pm_graph_printf(c->g,
-                                    "%s (bazel printed partial output with --keep_going: the "
-                                    "crates of the broken packages are missing)",
-                                    blob->error);
-        if (!w || pm_strlist_push(c->g, &c->g->warnings, w) < 0)
-                return pm__bazel_oom(c);
+        for (size_t i = 0; i < n && !map; i++)
+                if (c->lost[i]) {
+                        map = pm_calloc(n, sizeof(*map));
+                        if (!map)
+                                return pm__bazel_oom(c);
+                }
+        if (!map)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                struct pm_crate *cr = &c->g->crates[i];
+
+                map[i] = -1;
+                if (!c->lost[i]) {
+                        map[i] = (long)j;
+                        c->g->crates[j++] = *cr;
+                        continue;
+                }
+                if (cr->build_file) {
+                        char *w = pm_graph_printf(
+                                c->g,
+                                "crate '%s' depends on a package bazel could not load: its last good state is kept",
+                                cr->label);
+
+                        if (!w || pm_strlist_push(c->g, &c->g->warnings, w) < 0 ||
+                            pm_strlist_push_unique(c->g, &c->g->failed, cr->build_file) < 0) {
+                                pm_free(map);
+                                return pm__bazel_oom(c);
+                        }
+                }
+        }
+        c->g->n_crates = j;
+        for (size_t i = 0; i < c->n_rules; i++)
+                if (c->rules[i].crate >= 0)
+                        c->rules[i].crate = map[c->rules[i].crate];
+        pm_free(map);
         return 0;
 }
 
@@ -181,7 +208,7 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
         }
         r = pm__bazel_collect(&c, blob);
         if (r == 0)
-                r = keep_going_warning(&c, blob);
+                r = pm__bazel_failures(&c, blob);
         if (r < 0)
                 goto out;
         pm__bazel_sort_rules(&c);
@@ -191,6 +218,13 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 r = pm__bazel_make_crate(&c, &c.rules[i]);
                 if (r < 0)
                         goto out;
+        }
+        if (c.g->failed.n) {
+                c.lost = pm_calloc(c.g->n_crates + 1, sizeof(*c.lost));
+                if (!c.lost) {
+                        r = pm__bazel_oom(&c);
+                        goto out;
+                }
         }
         /* Libraries' own deps first, so the folded tests' cycle checks see the whole graph. */
         for (size_t i = 0; i < 2 * c.n_rules; i++) {
@@ -212,6 +246,11 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                         continue;
                 }
                 r = pm__bazel_add_deps(&c, rl, own);
+                if (r < 0)
+                        goto out;
+        }
+        if (c.lost) {
+                r = drop_lost(&c);
                 if (r < 0)
                         goto out;
         }
@@ -241,6 +280,7 @@ out:
                 cJSON_Delete(c.docs[i]);
         pm_free(c.docs);
         pm_free(c.rules);
+        pm_free(c.lost);
         pm_graph_free(c.g);
         return r;
 }

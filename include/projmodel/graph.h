@@ -173,6 +173,15 @@ struct pm_graph {
         struct pm_strlist covered;     /* with partial: the build files re-queried */
         struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring") */
         /*
+         * Build files (absolute) the tool could not load or analyse this run (a syntax error
+         * Bazel's --keep_going skipped): the graph does not describe their crates, so applying
+         * it keeps the model's crates declared by these files that the graph lacks, as they
+         * were (their last good state, with their edges), instead of deleting them. Any
+         * adapter may fill it (and lists the files in build_files too, so their fix is
+         * watched); an input stamp is never stored for such a graph.
+         */
+        struct pm_strlist failed;
+        /*
          * Adapter state for the next incremental query (pm_query.previous_fingerprints), sorted
          * by key, or empty: GN gives one entry per target of its output (label -> hash of the
          * target's JSON) plus one for its settings, for every target even in a partial graph.

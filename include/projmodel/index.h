@@ -39,6 +39,7 @@ struct pm_index;
 struct pm_change {
         uint64_t generation; /* the model generation after the apply */
         size_t added, removed, modified, unchanged;
+        size_t kept; /* crates the graph lacked but kept: their build file is in its `failed` */
         size_t build_files_changed; /* watch-set paths added or removed (0: same watch set) */
         char **labels;              /* pm_malloc'd array of pm_malloc'd strings */
         size_t n_labels;
@@ -60,11 +61,12 @@ struct pm_index *pm_index_close(struct pm_index *idx);
 /*
  * Apply an adapter run for subproject @source (pm_project.id) as a diff, in one transaction:
  * crates of @source absent from @g are removed (for a partial graph: only those declared by a
- * covered build file), new ones added, changed ones rewritten, unchanged ones left alone. The
- * build-file watch set of @source is replaced (merged for a partial graph). The generation
- * increases by one when anything changed. @g is validated first (pm_graph_validate, dangling deps
- * allowed); on any failure nothing changes. A label already owned by another source is
- * PM_EEXISTS.
+ * covered build file; never those declared by a file of @g's `failed`: they are kept as
+ * stored and counted in pm_change.kept), new ones added, changed ones rewritten, unchanged ones
+ * left alone. The build-file watch set of @source is replaced (merged for a partial graph). The
+ * generation increases by one when anything changed. @g is validated first (pm_graph_validate,
+ * dangling deps allowed); on any failure nothing changes. A label already owned by another source
+ * is PM_EEXISTS.
  */
 int pm_index_apply(struct pm_index *idx, const char *source, const struct pm_graph *g,
                    struct pm_change *ret_change, struct pm_error *err);

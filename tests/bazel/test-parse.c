@@ -191,6 +191,73 @@ Test(bazel_parse, streamed_jsonproto)
         pm_free(text);
 }
 
+/*
+ * `query --keep_going` (Bazel 6.4+; the installed 4.2.3 has no streamed_jsonproto, so its exact
+ * stderr lines here) over a tree where lib/util does not load: util is missing from the output
+ * and foo, printed anyway, depends on it. foo is left out, and app, which depends on foo (the
+ * apply keeps their last good state, edges included); the three BUILD files are listed as
+ * failed and watched; the first error is the warning; a package whose BUILD file is gone ('no such
+ * package'), an external repository's BUILD file and a .bzl file are not listed.
+ */
+Test(bazel_parse, keep_going_failures_are_listed)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        char *text = pm_bazel_data("streamed.jsonl", ws.root, ws.ob);
+        char *cut = strstr(text, "{\"type\":\"RULE\",\"rule\":{\"name\":\"//lib/util:util\"");
+        char *errtext = pm_test_strf(
+                "Loading: 0 packages loaded\n"
+                "ERROR: %s/lib/util/BUILD:3:13: syntax error at 'srcs': expected ,\n"
+                "ERROR: package contains errors: lib/util\n"
+                "ERROR: Skipping '//gone/...': no such package 'gone': BUILD file not found in "
+                "any of the following directories. Add a BUILD file to a directory to mark it "
+                "as a package.\n"
+                "ERROR: %s/external/ext/BUILD.bazel:2:1: not the user's to fix\n"
+                "ERROR: %s/rules.bzl:3:1: not a BUILD file\n"
+                "WARNING: --keep_going specified, ignoring errors. Results may be inaccurate\n",
+                ws.root, ws.ob, ws.root);
+        struct pm_query q = { .config = ws.cfg, .project = &ws.cfg->projects[0] };
+        struct pm_blob blob = { .origin = "bazel query", .error = "bazel exited with status 3" };
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+        char *want;
+
+        cr_assert_not_null(cut);
+        memmove(cut, strchr(cut, '\n') + 1, strlen(strchr(cut, '\n') + 1) + 1);
+        blob.data = text;
+        blob.len = strlen(text);
+        blob.err_text = errtext;
+        blob.err_len = strlen(errtext);
+        pm_error_init(&err);
+        cr_assert_eq(ops->parse(&q, &blob, 1, &g, &err), 0, "%s", err.msg);
+        cr_assert_null(pm_graph_find(g, "//lib/util:util"));
+        cr_assert_null(pm_graph_find(g, "//lib/foo:foo"), "foo lost its edge to util: left out");
+        cr_assert_null(pm_graph_find(g, "//app:app"), "and app, which depends on foo");
+        cr_assert_not_null(pm_graph_find(g, "//macros:derive_it"), "the rest is there");
+        for (size_t i = 0; i < g->n_crates; i++)
+                cr_assert_not(pm_test_crate_has_dep(&g->crates[i], "//lib/util:util", NULL));
+        cr_assert_eq(g->failed.n, 3, "got %zu", g->failed.n);
+        assert_path_in(&g->failed, "lib/util/BUILD");
+        assert_path_in(&g->failed, "lib/foo/BUILD.bazel");
+        assert_path_in(&g->failed, "app/BUILD.bazel");
+        assert_path_in(&g->build_files, "lib/util/BUILD");
+        want = pm_test_strf("%s/lib/util/BUILD:3:13: syntax error at 'srcs': expected , (bazel "
+                            "could not load it with --keep_going)",
+                            ws.root);
+        cr_assert_str_eq(g->warnings.v[0], want);
+        {
+                bool named = false;
+
+                for (size_t i = 1; i < g->warnings.n; i++)
+                        named = named || strstr(g->warnings.v[i], "crate '//lib/foo:foo'");
+                cr_assert(named, "a warning names foo");
+        }
+        cr_assert_eq(pm_graph_validate(g, false, &err), 0, "%s", err.msg);
+        pm_graph_free(g);
+        pm_free(want);
+        pm_free(errtext);
+        pm_free(text);
+}
+
 Test(bazel_parse, empty_results)
 {
         static const char *const inputs[] = { "{\n}\n", "", "\n\n", "{\"results\": []}" };

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "projmodel/adapter.h"
+#include "projmodel/client.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -18,6 +19,7 @@
 #include "projmodel/tool.h"
 
 #include "bazel-test.h"
+#include "daemon.h"
 #include "rustc-check.h"
 #include "testlib.h"
 #include "validate.h"
@@ -194,6 +196,12 @@ Test(bazel_query, runner_accepts_keep_going_exit)
         cr_assert(strncmp(g->warnings.v[0], want, strlen(want)) == 0, "want '%s...': %s", want,
                   g->warnings.v[0]);
         pm_free(want);
+        /* ... and lists it, so an apply keeps the model's crates of it (indexer/apply.c). */
+        want = path("broken/BUILD.bazel");
+        cr_assert_eq(g->failed.n, 1, "got %zu", g->failed.n);
+        cr_assert_str_eq(g->failed.v[0], want);
+        cr_assert(pm_strlist_contains(&g->build_files, want), "the fix is watched");
+        pm_free(want);
         pm_graph_free(g);
 }
 
@@ -283,44 +291,185 @@ flycheck(const char *json, const char *label, const char *file, int line)
         return errors;
 }
 
+/* Break @build (the example's lib/config/BUILD.bazel): drop the comma after its srcs. Its text
+ * goes to *@ret_old (pm_malloc'd). NULL when done, else what went wrong (pm_malloc'd). */
+static char *
+break_config(const char *build, char **ret_old)
+{
+        char *old = pm_test_read_file(build), *broken, *what = NULL;
+        char *comma = old ? strstr(old, "srcs = [\"src/lib.rs\"],") : NULL;
+
+        *ret_old = old;
+        if (!comma)
+                return pm_test_strf("no 'srcs = [\"src/lib.rs\"],' in %s", build);
+        comma += strlen("srcs = [\"src/lib.rs\"]");
+        broken = pm_test_strf("%.*s%s", (int)(comma - old), old, comma + 1);
+        if (pm_test_write_file(build, broken) != 0)
+                what = pm_test_strf("cannot write %s", build);
+        pm_free(broken);
+        return what;
+}
+
 /*
- * lib/config/BUILD.bazel of the example @root loses a comma: `projmodel export` (@argv) still
- * exits 0 with what --keep_going gave, and says on stderr which BUILD file and line Bazel
- * skipped; fixed back, the next export is silent again. NULL when so, else what went wrong
- * (pm_malloc'd): the caller asserts after shutting Bazel down.
+ * lib/config/BUILD.bazel of the example @root loses a comma: `projmodel export` (@argv, writing
+ * @out) still exits 0, says on stderr which BUILD file and line Bazel could not load and that the
+ * crates it skipped (config and, as cquery's analysis fails for them, its dependents) kept their
+ * last good state: the JSON is byte for byte the last good export @good, and type-checks with
+ * rustc in @workdir. Fixed back, the next export is silent and still @good. NULL when so, else
+ * what went wrong (pm_malloc'd): the caller asserts after shutting Bazel down.
  */
 static char *
-broken_build_file_warns(const char *root, const char *const *argv)
+broken_build_file_warns(const char *root, const char *const *argv, const char *out,
+                        const char *good, const char *workdir)
 {
         char *build = pm_test_strf("%s/lib/config/BUILD.bazel", root);
         char *want = pm_test_strf("projmodel export: warning: %s:6:", build);
-        char *old = pm_test_read_file(build), *broken = NULL, *errout = NULL, *errout2 = NULL;
-        char *what = NULL, *comma = old ? strstr(old, "srcs = [\"src/lib.rs\"],") : NULL;
+        char *kept = pm_test_strf("crates of %s", build);
+        char *old = NULL, *errout = NULL, *errout2 = NULL, *json = NULL, *json2 = NULL;
+        char *report = NULL, *what, *line;
         int status = -1, status2 = -1;
 
-        if (!comma) {
-                what = pm_test_strf("no 'srcs = [\"src/lib.rs\"],' in %s", build);
+        what = break_config(build, &old);
+        if (what)
                 goto out;
-        }
-        comma += strlen("srcs = [\"src/lib.rs\"]");
-        broken = pm_test_strf("%.*s%s", (int)(comma - old), old, comma + 1);
-        if (pm_test_write_file(build, broken) == 0)
-                status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
-        if (pm_test_write_file(build, old) == 0)
+        status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
+        json = pm_test_read_file(out);
+        if (pm_test_write_file(build, old) == 0) {
                 status2 = pm_test_run(argv, root, NULL, NULL, NULL, &errout2);
-        if (status != 0 || !errout || !strstr(errout, want) || !strstr(errout, "syntax error"))
-                what = pm_test_strf("broken BUILD file: exit %d, want '%s...syntax error' in: %s",
-                                    status, want, errout ? errout : "");
+                json2 = pm_test_read_file(out);
+        }
+        line = errout ? strstr(errout, "warning: kept the last good state of ") : NULL;
+        if (status != 0 || !errout || !strstr(errout, want) || !strstr(errout, "syntax error") ||
+            !line || !strstr(line, kept))
+                what = pm_test_strf("broken BUILD file: exit %d, want '%s...syntax error' and "
+                                    "'kept the last good state of N %s' in: %s",
+                                    status, want, kept, errout ? errout : "");
+        else if (!json || strcmp(json, good) != 0)
+                what = pm_test_strf("broken BUILD file: the export is not the last good one:\n%s\n"
+                                    "want:\n%s",
+                                    json ? json : "(none)", good);
+        else if (pm_test_rustc_check_project_loading_dylibs(json, workdir, &report) != 0)
+                what = pm_test_strf("broken BUILD file: the export does not type-check: %s",
+                                    report);
         else if (status2 != 0 || !errout2 || strstr(errout2, "warning"))
                 what = pm_test_strf("fixed BUILD file: exit %d, stderr: %s", status2,
                                     errout2 ? errout2 : "");
+        else if (!json2 || strcmp(json2, good) != 0)
+                what = pm_test_strf("fixed BUILD file: the export changed:\n%s",
+                                    json2 ? json2 : "");
 out:
         pm_free(build);
         pm_free(want);
+        pm_free(kept);
         pm_free(old);
-        pm_free(broken);
         pm_free(errout);
         pm_free(errout2);
+        pm_free(json);
+        pm_free(json2);
+        pm_free(report);
+        return what;
+}
+
+/* The daemon's compact rust-project.json for @params (NULL: the whole repository). */
+static char *
+daemon_project(struct pm_client *c, const char *params)
+{
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", params);
+        char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "project"));
+        char *copy = pm_test_strf("%s", text ? text : "");
+
+        cJSON_free(text);
+        cJSON_Delete(r);
+        return copy;
+}
+
+/* The daemon's status warnings' messages, one a line (pm_malloc'd). */
+static char *
+daemon_warnings(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL), *w;
+        char *all = pm_test_strf("%s", "");
+
+        cJSON_ArrayForEach(w, cJSON_GetObjectItem(r, "warnings"))
+        {
+                const cJSON *m = cJSON_GetObjectItem(w, "message");
+                char *more = pm_test_strf("%s%s\n", all, cJSON_IsString(m) ? m->valuestring : "");
+
+                pm_free(all);
+                all = more;
+        }
+        cJSON_Delete(r);
+        return all;
+}
+
+/*
+ * The same through a real daemon on the example @root (the warm Bazel server of the exports, a
+ * model of its own under @tmp): lib/config/BUILD.bazel breaks, and rustProject for it (which
+ * waits for the incremental refresh the save starts) still answers its crate, the status names
+ * the file, its line and the kept state, and the whole repository is what it was; fixed, no
+ * warning and the same repository again. NULL when so, else what went wrong (pm_malloc'd).
+ */
+static char *
+daemon_keeps_broken_build_file(const char *tmp, const char *root)
+{
+        struct pm_test_daemon d = { .pid = -1 };
+        struct pm_client *c;
+        char *build = pm_test_strf("%s/lib/config/BUILD.bazel", root);
+        char *params = pm_test_strf("{\"buildfile\": \"%s\"}", build);
+        char *want = pm_test_strf("%s:6:", build);
+        char *old = NULL, *before, *now = NULL, *warnings = NULL, *what;
+
+        d.tmp = pm_test_strf("%s/daemon", tmp);
+        d.root = pm_test_strf("%s", root);
+        d.runtime = pm_test_strf("%s/run", d.tmp);
+        d.cache = pm_test_strf("%s/cache", d.tmp);
+        d.socket = pm_test_strf("%s/run/projmodel/test.sock", d.tmp);
+        d.db = pm_test_strf("%s/cache/model.db", d.tmp);
+        d.log = pm_test_strf("%s/daemon.log", d.tmp);
+        cr_assert_eq(mkdir(d.tmp, 0700), 0);
+        cr_assert_eq(mkdir(d.runtime, 0700), 0);
+        cr_assert_eq(mkdir(d.cache, 0700), 0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        before = daemon_project(c, NULL);
+        what = break_config(build, &old);
+        if (what)
+                goto out;
+        now = daemon_project(c, params);
+        warnings = daemon_warnings(c);
+        if (!strstr(now, "\"//lib/config:config\""))
+                what = pm_test_strf("broken: rustProject lost //lib/config:config: %s", now);
+        else if (!strstr(warnings, want) || !strstr(warnings, "kept the last good state of"))
+                what = pm_test_strf("broken: want '%s' and the kept state in the status "
+                                    "warnings: %s",
+                                    want, warnings);
+        pm_free(now);
+        now = daemon_project(c, NULL);
+        if (!what && strcmp(now, before) != 0)
+                what = pm_test_strf("broken: the repository changed:\n%s\nwas:\n%s", now, before);
+        if (pm_test_write_file(build, old) != 0 && !what)
+                what = pm_test_strf("cannot write %s", build);
+        pm_free(now);
+        now = daemon_project(c, params);
+        pm_free(now);
+        pm_free(warnings);
+        warnings = daemon_warnings(c);
+        now = daemon_project(c, NULL);
+        if (!what && *warnings)
+                what = pm_test_strf("fixed: warnings left: %s", warnings);
+        if (!what && strcmp(now, before) != 0)
+                what = pm_test_strf("fixed: the repository changed:\n%s\nwas:\n%s", now, before);
+out:
+        pm_client_free(c);
+        pm_test_daemon_destroy(&d);
+        pm_free(build);
+        pm_free(params);
+        pm_free(want);
+        pm_free(old);
+        pm_free(before);
+        pm_free(now);
+        pm_free(warnings);
         return what;
 }
 
@@ -505,10 +654,11 @@ out:
  * check` through `bazel build` with the stand-in's rules_rust settings, on the same output base)
  * reports nothing on a clean crate and a type error at its file and line; its run and testOne
  * runnables reach `bazel run` and `bazel test` with the expected argv (runnables_reach_bazel();
- * bazel is the logging wrapper bazel_logged). Then the proc macro and the build script are
- * broken: the proc macro is served without a dylib and the crate without OUT_DIR, each with a
- * note naming the target and rustc's first error line, and the rest is served. Last, a broken
- * BUILD file is a warning on export's stderr (broken_build_file_warns()). */
+ * bazel is the logging wrapper bazel_logged). A broken BUILD file is a warning and keeps the
+ * last good state, in export (broken_build_file_warns()) and in the daemon
+ * (daemon_keeps_broken_build_file()). Then the proc macro and the build script are broken: the
+ * proc macro is served without a dylib and the crate without OUT_DIR, each with a note naming
+ * the target and rustc's first error line, and the rest is served. */
 Test(bazel_query, example_exports_a_valid_project)
 {
         char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
@@ -581,6 +731,10 @@ Test(bazel_query, example_exports_a_valid_project)
                 pm_free(report);
                 report = NULL;
                 pm_free(old);
+                /* A broken BUILD file keeps the last good state, in export and in the daemon. */
+                warned = broken_build_file_warns(root, argv, out, text, ws.tmp);
+                if (!warned)
+                        warned = daemon_keeps_broken_build_file(ws.tmp, root);
                 pm_free(text);
                 /* Broken on the same warm output base: only the proc macro and the build script
                  * are rebuilt. */
@@ -617,8 +771,6 @@ Test(bazel_query, example_exports_a_valid_project)
                 status = pm_test_run(dump, root, NULL, NULL, &dumped, NULL);
                 if (status == 0)
                         status = pm_test_run(dump_bs, root, NULL, NULL, &dumped_bs, NULL);
-                if (status == 0)
-                        warned = broken_build_file_warns(root, argv2);
         }
         (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
         cr_assert_eq(status, 0, "projmodel export/dump: %s", errout);

@@ -315,6 +315,62 @@ Test(indexer_apply, partial_graph_only_touches_covered_build_files)
         pm_index_close(idx);
 }
 
+/*
+ * A graph that names /r/b/BUILD.gn in `failed` (it did not load): b, missing from it, keeps its
+ * row and edges (c -> b -> a), and so does a, which only b depended on and the graph lacks too;
+ * d, gone from a file that loaded, is removed. The same in a partial graph covering b. Once the
+ * file loads again, the next complete graph removes what it lacks as usual.
+ */
+Test(indexer_apply, failed_build_files_keep_their_crates)
+{
+        struct pm_index *idx = open_mem();
+        struct pm_graph *g = small_graph(), *f = pm_graph_new(), *p = pm_graph_new();
+        struct pm_graph *loaded = NULL;
+        struct pm_change ch = { 0 };
+        struct pm_error err = { 0 };
+        const char *all[] = { "//c:c" };
+        char **closure = NULL;
+
+        cr_assert_eq(pm_index_apply(idx, "main", g, NULL, &err), 0, "%s", err.msg);
+        cr_assert_not_null(pm_graph_copy_crate(f, pm_graph_find(g, "//c:c")));
+        cr_assert_eq(pm_strlist_push(f, &f->failed, "/r/b/BUILD.gn"), 0);
+        cr_assert_eq(pm_index_apply(idx, "main", f, &ch, &err), 0, "%s", err.msg);
+        cr_assert_eq(ch.kept, 2);
+        cr_assert_eq(ch.removed, 1, "d's file loaded: d is gone");
+        cr_assert_eq(ch.unchanged, 1);
+        pm_change_release(&ch);
+        assert_all_labels(idx, "//a:a,//b:b,//c:c");
+        cr_assert_eq(pm_index_closure(idx, all, 1, &closure, &err), 0, "%s", err.msg);
+        assert_labels(closure, "//a:a,//b:b,//c:c");
+        cr_assert_eq(pm_index_load(idx, NULL, 0, &loaded, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_graph_validate(loaded, false, &err), 0, "no dangling edge: %s", err.msg);
+        cr_assert(pm_crate_equal(pm_graph_find(loaded, "//b:b"), pm_graph_find(g, "//b:b")));
+        pm_graph_free(loaded);
+
+        /* An incremental query of b alone that does not load b. */
+        p->partial = true;
+        cr_assert_eq(pm_strlist_push(p, &p->covered, "/r/b/BUILD.gn"), 0);
+        cr_assert_eq(pm_strlist_push(p, &p->failed, "/r/b/BUILD.gn"), 0);
+        cr_assert_eq(pm_index_apply(idx, "main", p, &ch, &err), 0, "%s", err.msg);
+        cr_assert_eq(ch.kept, 1);
+        cr_assert_eq(ch.removed, 0);
+        pm_change_release(&ch);
+        assert_all_labels(idx, "//a:a,//b:b,//c:c");
+
+        /* Loaded again, without a: a goes. */
+        f->failed.n = 0;
+        cr_assert_not_null(pm_graph_copy_crate(f, pm_graph_find(g, "//b:b")));
+        cr_assert_eq(pm_index_apply(idx, "main", f, &ch, &err), 0, "%s", err.msg);
+        cr_assert_eq(ch.kept, 0);
+        cr_assert_eq(ch.removed, 1);
+        pm_change_release(&ch);
+        assert_all_labels(idx, "//b:b,//c:c");
+        pm_graph_free(g);
+        pm_graph_free(f);
+        pm_graph_free(p);
+        pm_index_close(idx);
+}
+
 /* What a failed apply must leave exactly as it was. */
 struct snapshot {
         uint64_t gen;
