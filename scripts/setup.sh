@@ -8,9 +8,12 @@ packages=(
         libcjson-dev libuv1-dev libsqlite3-dev libinotifytools0-dev libcriterion-dev
         generate-ninja bazel-bootstrap graphviz sqlite3 time clang-format git
         zsh fish man-db systemd debhelper dpkg-dev
-        emacs-nox elpa-eglot neovim
+        emacs-gtk elpa-eglot xvfb neovim
         chromium libkrb5-dev
 )
+# emacs-gtk, not emacs-nox (the two conflict; installing it removes emacs-nox): it is built with
+# librsvg, so projmodel-show-graph's SVG picture is tested, in an X frame on Xvfb
+# (editors/emacs/test/projmodel-daemon-test.el).
 missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,10 +22,15 @@
 ;; to the root's daemon with jsonrpc.el (starting it with `projmodel serve' when none runs),
 ;; subscribes to its notifications, shows its state in the mode line, and reports the build
 ;; file error of a failed refresh (a BUILD.gn syntax error, say) through Flymake at the file
-;; and line the build tool named.  Commands: `projmodel-crate-info', `projmodel-show-graph',
-;; `projmodel-status', `projmodel-refresh', `projmodel-export', `projmodel-stop'.  The
-;; protocol is docs/protocol.md; the projmodel command always runs with argv, never through
-;; a shell.
+;; and line the build tool named.  Commands: `projmodel-crate-info', `projmodel-show-graph'
+;; (an SVG picture rendered by Graphviz when the frame shows SVG, else the DOT text),
+;; `projmodel-status', `projmodel-refresh', `projmodel-export', `projmodel-stop'.
+;;
+;; When the daemon stops or is killed the mode line shows " PM:off"; the next command
+;; reconnects, starting the daemon when none runs, and a timer
+;; (`projmodel-reconnect-interval') re-attaches by itself once a daemon serves the root
+;; again.  The protocol is docs/protocol.md; the projmodel command always runs with argv,
+;; never through a shell.
 
 ;;; Code:
 
@@ -63,6 +68,15 @@
 (defcustom projmodel-flymake t
   "Non-nil: `projmodel-mode' turns on `flymake-mode' so build file errors show."
   :type 'boolean)
+
+(defcustom projmodel-reconnect-interval 5
+  "Seconds between checks for a daemon to re-attach to, or nil for none.
+When the daemon stops (`projmodel stop', killed, crashed) while buffers
+of its monorepo are in `projmodel-mode', a timer runs `projmodel status'
+(which starts nothing) this often and reconnects as soon as a daemon
+serves the root again.  Independently of it, the next projmodel command
+reconnects at once and starts the daemon when none runs."
+  :type '(choice (const :tag "Never" nil) number))
 
 (defcustom projmodel-events-buffer-size 100000
   "Characters of the JSON-RPC events buffer kept per connection; 0 keeps none."
@@ -180,7 +194,8 @@ Return its standard output; signal an error with its message when it fails."
   root conn database
   (state "connecting")
   message crates error
-  (diagnostics nil :documentation "(FILE LINE COL MESSAGE) of the last failed refresh."))
+  (diagnostics nil :documentation "(FILE LINE COL MESSAGE) of the last failed refresh.")
+  (timer nil :documentation "The re-attach timer while the daemon is gone."))
 
 (defvar projmodel--daemons (make-hash-table :test #'equal)
   "The daemon connections, by monorepo root (absolute, no trailing slash).")
@@ -197,24 +212,29 @@ Signal a `user-error' when there is none."
       (user-error "projmodel: no monorepo root above %s" dir))
     (directory-file-name (expand-file-name root))))
 
-(defun projmodel--start (root)
-  "Start the daemon of ROOT unless one runs, and return its status (a plist)."
+(defun projmodel--start (root &optional attach)
+  "Start the daemon of ROOT unless one runs, and return its status (a plist).
+With ATTACH non-nil start nothing: signal an error when no daemon runs."
   (let* ((sock (and projmodel-socket (list "--socket" (expand-file-name projmodel-socket))))
-         (serve (projmodel--exec projmodel-program nil `("--root" ,root "serve" ,@sock)))
+         (serve (unless attach
+                  (projmodel--exec projmodel-program nil `("--root" ,root "serve" ,@sock))))
          (status (projmodel--exec projmodel-program nil
                                   `("--root" ,root "status" "--json" ,@sock))))
     ;; serve exits 1 when a daemon already serves the root: only status says whether one runs.
     (unless (eq (car status) 0)
-      (let ((failed (if (eq (car serve) 0) status serve)))
+      (let ((failed (if (memq (car serve) '(nil 0)) status serve)))
         (error "projmodel: no daemon for %s: %s" root
                (projmodel--why (car failed) (nth 2 failed)))))
     (json-parse-string (nth 1 status) :object-type 'plist :null-object nil
                        :false-object :json-false)))
 
-(defun projmodel--connect (root)
-  "Connect to the daemon of ROOT, subscribe; return the `projmodel--daemon'."
-  (let* ((status (projmodel--start root))
-         (d (projmodel--daemon-make root))
+(defun projmodel--connect (root &optional d attach)
+  "Connect to the daemon of ROOT, subscribe; return the `projmodel--daemon'.
+D is the earlier connection of ROOT to reuse (buttons and timers keep
+it), else a new one is made.  The daemon is started when none runs,
+unless ATTACH is non-nil (then it is an error)."
+  (let* ((status (projmodel--start root attach))
+         (d (or d (projmodel--daemon-make root)))
          (name (format "projmodel %s" (abbreviate-file-name root)))
          (proc (make-network-process :name name :family 'local
                                      :service (plist-get status :socket)
@@ -225,35 +245,44 @@ Signal a `user-error' when there is none."
                 :events-buffer-scrollback-size projmodel-events-buffer-size
                 :notification-dispatcher
                 (lambda (_conn method params) (projmodel--notification d method params))
-                :on-shutdown (lambda (_conn) (projmodel--disconnected d)))))
+                :on-shutdown (lambda (conn) (projmodel--disconnected d conn)))))
+    (when (projmodel--daemon-timer d)
+      (cancel-timer (projmodel--daemon-timer d)))
     (setf (projmodel--daemon-conn d) conn
+          (projmodel--daemon-timer d) nil
+          (projmodel--daemon-state d) "connecting"
           (projmodel--daemon-database d) (plist-get status :database))
     (puthash root d projmodel--daemons)
     ;; Subscribe first: no notification falls between the status and the subscription.
-    (projmodel--request d 'projmodel/subscribe nil)
+    (projmodel--request d 'projmodel/subscribe nil nil t)
     (projmodel--request d 'projmodel/status nil
-                        (lambda (status) (projmodel--apply-status d status)))
+                        (lambda (status) (projmodel--apply-status d status)) t)
     d))
 
 (defun projmodel--daemon (root)
-  "The live connection to the daemon of ROOT, connecting when there is none."
+  "The live connection to the daemon of ROOT, connecting when there is none.
+A daemon that stopped is started again through `projmodel serve'."
   (let ((d (gethash root projmodel--daemons)))
     (if (and d (jsonrpc-running-p (projmodel--daemon-conn d)))
         d
-      (projmodel--connect root))))
+      (projmodel--connect root d))))
 
-(defun projmodel--request (d method params &optional then)
+(defun projmodel--request (d method params &optional then once)
   "Send METHOD with PARAMS to daemon D and return its result.
 THEN, when given, is called with the result as it arrives, in the order
 of the daemon's messages: a status must be applied before the
 notifications sent after it.  A JSON-RPC error is signalled as an `error'
-with the daemon's message."
+with the daemon's message.  When D's daemon is gone, or goes away before
+it answers, D reconnects (starting the daemon) and the request is sent
+once more; ONCE non-nil sends it only on the current connection."
   ;; Not `jsonrpc-request': in jsonrpc.el 1.0.14 (Emacs 28) it returns by a throw out of the
   ;; process filter, which leaves the messages read with the reply unhandled until more bytes
   ;; arrive (the `$/progress' end that follows a status could wait forever).
-  (let (done result failure)
+  (unless (or once (jsonrpc-running-p (projmodel--daemon-conn d)))
+    (projmodel--connect (projmodel--daemon-root d) d))
+  (let ((conn (projmodel--daemon-conn d)) done result failure)
     (jsonrpc-async-request
-     (projmodel--daemon-conn d) method params
+     conn method params
      :timeout projmodel-request-timeout
      :success-fn (lambda (r)
                    (setq done t result r)
@@ -262,15 +291,41 @@ with the daemon's message."
      :timeout-fn (lambda () (setq done t failure (format "%s timed out" method))))
     (while (not done)
       (accept-process-output nil 0.05))
-    (when failure
-      (error "projmodel: %s" failure))
-    result))
+    (cond ((not failure) result)
+          ;; The daemon stopped under the request (jsonrpc.el calls it "Server died").
+          ((and (not once) (not (jsonrpc-running-p conn)))
+           (projmodel--connect (projmodel--daemon-root d) d)
+           (projmodel--request d method params then t))
+          (t (error "projmodel: %s" failure)))))
 
-(defun projmodel--disconnected (d)
-  "Daemon D closed the connection (stopped, or killed)."
-  (setf (projmodel--daemon-state d) "disconnected")
-  (projmodel--set-error d nil nil)
-  (force-mode-line-update t))
+(defun projmodel--disconnected (d conn)
+  "Daemon D closed the connection CONN (stopped, or killed).
+The mode line says so, and a timer re-attaches when a daemon serves the
+root again (`projmodel-reconnect-interval')."
+  ;; A connection D replaced since says nothing about D.
+  (when (eq conn (projmodel--daemon-conn d))
+    (setf (projmodel--daemon-state d) "disconnected")
+    (projmodel--set-error d nil nil)
+    (when (and projmodel-reconnect-interval (not (projmodel--daemon-timer d)))
+      (setf (projmodel--daemon-timer d)
+            (run-with-timer projmodel-reconnect-interval projmodel-reconnect-interval
+                            #'projmodel--reattach d)))
+    (force-mode-line-update t)))
+
+(defun projmodel--reattach (d)
+  "Timer: reconnect D when a daemon serves its root again.
+Starts no daemon.  Stops when D is connected, forgotten, or no buffer of
+its root is in `projmodel-mode' any more."
+  (let ((root (projmodel--daemon-root d)))
+    (if (or (jsonrpc-running-p (projmodel--daemon-conn d))
+            (not (eq (gethash root projmodel--daemons) d))
+            (not (seq-some (lambda (b)
+                             (with-current-buffer b
+                               (and projmodel-mode (equal projmodel--buffer-root root))))
+                           (buffer-list))))
+        (progn (cancel-timer (projmodel--daemon-timer d))
+               (setf (projmodel--daemon-timer d) nil))
+      (ignore-errors (projmodel--connect root d t)))))
 
 (defun projmodel--apply-status (d status)
   "Update D from a `projmodel/status' result STATUS."
@@ -374,7 +429,10 @@ Call REPORT-FN with the diagnostics that name this buffer's file."
     (propertize (concat " PM:" text)
                 'help-echo (if d
                                (format "projmodel: %s%s\nmouse-1: status" state
-                                       (cond ((projmodel--daemon-error d)
+                                       (cond ((equal state "disconnected")
+                                              (concat ": the daemon stopped; the next"
+                                                      " command starts it again"))
+                                             ((projmodel--daemon-error d)
                                               (concat "\n" (projmodel--daemon-error d)))
                                              ((equal state "refreshing")
                                               (concat ", " (projmodel--daemon-message d)))
@@ -520,21 +578,31 @@ file, with buttons to visit files and dependencies.  Return the buffer."
       (error "projmodel: %s -Tsvg: %s" projmodel-dot-program (projmodel--why status err)))
     out))
 
+(defun projmodel--svg-p (&optional frame)
+  "Non-nil when FRAME (default: the selected frame) can show an SVG image.
+It takes an Emacs built with librsvg (Debian's emacs-gtk or emacs-lucid,
+not emacs-nox) and a graphical frame: a text terminal shows no image."
+  (and (image-type-available-p 'svg) (display-images-p frame)))
+
 ;;;###autoload
 (defun projmodel-show-graph (&optional file)
   "Show the dependency graph of the crates owning FILE (default: this buffer's).
-An SVG picture when Emacs displays SVG, else the DOT text.  Return the buffer."
+The crates and their dependency closure, from `projmodel dump --format
+dot' on the daemon's model, in *projmodel graph*: a picture rendered by
+Graphviz (`projmodel-dot-program' -Tsvg) when the selected frame can show
+SVG (`projmodel--svg-p'), else the DOT text.  Return the buffer."
   (interactive)
   (let* ((file (or file buffer-file-name (user-error "projmodel: this buffer visits no file")))
          (d (projmodel--this-daemon file))
          (dot (projmodel--graph-dot d (projmodel--file-crates d file)))
+         (svg (and (projmodel--svg-p) (projmodel--dot-to-svg dot)))
          (buf (get-buffer-create "*projmodel graph*")))
     (with-current-buffer buf
       (let ((inhibit-read-only t))
         (erase-buffer)
         (projmodel-info-mode)
-        (if (image-type-available-p 'svg)
-            (insert-image (create-image (projmodel--dot-to-svg dot) 'svg t))
+        (if svg
+            (insert-image (create-image svg 'svg t) "[dependency graph]")
           (insert dot))
         (goto-char (point-min))))
     (display-buffer buf)
@@ -581,15 +649,18 @@ An SVG picture when Emacs displays SVG, else the DOT text.  Return the buffer."
 ;;;###autoload
 (defun projmodel-stop (&optional root)
   "Stop the daemon of ROOT (default: this buffer's monorepo).
-It is sent `shutdown' then `exit' (docs/protocol.md)."
+It is sent `shutdown' then `exit' (docs/protocol.md).  None is started
+to be stopped; the next projmodel command starts one again."
   (interactive)
   (let* ((root (or root (projmodel--root-of buffer-file-name)))
          (d (gethash root projmodel--daemons)))
     (unless (and d (jsonrpc-running-p (projmodel--daemon-conn d)))
-      (setq d (projmodel--daemon root)))
-    (projmodel--request d 'shutdown nil)
-    (jsonrpc-notify (projmodel--daemon-conn d) 'exit nil)
-    (message "projmodel: stopped the daemon of %s" (abbreviate-file-name root))))
+      (setq d (ignore-errors (projmodel--connect root d t))))
+    (if (not d)
+        (message "projmodel: no daemon serves %s" (abbreviate-file-name root))
+      (projmodel--request d 'shutdown nil nil t)
+      (jsonrpc-notify (projmodel--daemon-conn d) 'exit nil)
+      (message "projmodel: stopped the daemon of %s" (abbreviate-file-name root)))))
 
 (provide 'projmodel)
 ;;; projmodel.el ends here

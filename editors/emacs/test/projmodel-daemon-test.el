@@ -131,23 +131,126 @@ The daemon BODY starts is stopped afterwards and its buffers are killed."
   (projmodel-test--with-daemon "examples/gn-monorepo"
     (with-current-buffer (projmodel-test--visit (expand-file-name "lib/util/src/lib.rs" repo))
       (projmodel-test--daemon repo)
-      ;; emacs-nox has no SVG: the buffer holds the DOT text of the crate and its closure.
-      (should-not (image-type-available-p 'svg))
+      ;; This Emacs has SVG (emacs-gtk) but the batch frame is a text terminal, which shows
+      ;; no image: the buffer holds the DOT text of the crate and its closure.
+      (should (image-type-available-p 'svg))
+      (should-not (display-images-p))
+      (should-not (projmodel--svg-p))
       (let ((dot (with-current-buffer (projmodel-show-graph) (buffer-string))))
         (should (string-prefix-p "digraph projmodel {" dot))
         (should (string-search "\"//lib/util:util\" -> \"//third_party/fnv:fnv\";" dot))
         (should (string-search
                  "\"//third_party/fnv:fnv\" -> \"//third_party/itoa_lite:itoa_lite\";" dot))
-        (should-not (string-search "//lib/engine:engine" dot))
-        ;; With SVG support it is rendered by Graphviz's dot.
-        (let ((svg (projmodel--dot-to-svg dot)))
-          (should (string-search "<svg" svg))
-          (should (string-search "//third_party/itoa_lite:itoa_lite" svg))))
+        (should-not (string-search "//lib/engine:engine" dot)))
       (should (string-search ": idle, 10 crates, generation 1" (projmodel-status)))
       ;; projmodel-export writes the whole monorepo's rust-project.json.
       (let ((out (expand-file-name "rust-project.json" tmp)))
         (projmodel-export out)
         (should (= (length (alist-get 'crates (json-read-file out))) 10))))))
+
+(defun projmodel-test--xvfb ()
+  "Start Xvfb on a free display; return (PROCESS . DISPLAY).
+Emacs must run with SIGIO ignored (meson runs it under `env
+--ignore-signal=IO'): in --batch it installs no SIGIO handler, and the
+X connection's SIGIO would kill it."
+  (let* ((xvfb (or (executable-find "Xvfb")
+                   (ert-fail "Xvfb is not on PATH (scripts/setup.sh installs xvfb)")))
+         (out "")
+         (proc (make-process :name "Xvfb" :noquery t :connection-type 'pipe
+                             :command (list xvfb "-displayfd" "1" "-nolisten" "tcp"
+                                            "-screen" "0" "1024x768x24")
+                             :stderr (get-buffer-create " *Xvfb*")
+                             :filter (lambda (_proc text) (setq out (concat out text))))))
+    ;; -displayfd 1: Xvfb picks a free display and prints its number once it accepts clients.
+    (projmodel-test--wait "Xvfb's display number"
+                          (lambda () (string-match-p "\\`[0-9]+\n" out)))
+    (cons proc (concat ":" (string-trim out)))))
+
+(ert-deftest projmodel-daemon-show-graph-svg ()
+  ;; Debian's emacs-gtk is built with librsvg (scripts/setup.sh installs it, not emacs-nox).
+  (should (image-type-available-p 'svg))
+  (projmodel-test--with-daemon "examples/gn-monorepo"
+    (with-current-buffer (projmodel-test--visit (expand-file-name "lib/util/src/lib.rs" repo))
+      (projmodel-test--daemon repo)
+      (let ((x (projmodel-test--xvfb)) frame)
+        (unwind-protect
+            (progn
+              ;; A graphical frame on the X server: there SVG is shown as a picture.
+              (setq frame (make-frame-on-display (cdr x) '((visibility . nil))))
+              (should (display-images-p frame))
+              (with-selected-frame frame
+                (should (projmodel--svg-p))
+                (with-current-buffer (projmodel-show-graph)
+                  (should (equal (buffer-string) "[dependency graph]"))
+                  (let* ((image (get-text-property (point-min) 'display))
+                         (data (image-property image :data)))
+                    (should (eq (car-safe image) 'image))
+                    (should (eq (image-property image :type) 'svg))
+                    ;; Graphviz's SVG of the crate and its closure, and nothing else.
+                    (should (string-search "<svg" data))
+                    (dolist (label '("//lib/util:util" "//third_party/fnv:fnv"
+                                     "//third_party/itoa_lite:itoa_lite"))
+                      (should (string-search (concat ">" label "</text>") data)))
+                    (should-not (string-search "//lib/engine:engine" data))
+                    ;; librsvg renders it in that frame: a picture with the width and
+                    ;; height Graphviz declared (in pt, so compare their ratio).
+                    (let ((declared
+                           (and (string-match
+                                 "<svg width=\"\\([0-9.]+\\)pt\" height=\"\\([0-9.]+\\)pt\"" data)
+                                (/ (float (string-to-number (match-string 1 data)))
+                                   (string-to-number (match-string 2 data)))))
+                          (size (image-size image t frame)))
+                      (should declared)
+                      (should (> (cdr size) 20))
+                      (should (< (abs (- (/ (float (car size)) (cdr size)) declared))
+                                 (* 0.05 declared))))))))
+          ;; Closed before the daemon stops: while the X connection is open, --batch Emacs
+          ;; does not run the connection's sentinel.
+          (when (frame-live-p frame)
+            (delete-frame frame t))
+          (when (member (cdr x) (x-display-list))
+            (x-close-connection (cdr x)))
+          (delete-process (car x)))))))
+
+(ert-deftest projmodel-daemon-reconnect ()
+  (projmodel-test--with-daemon "examples/gn-monorepo"
+    (with-current-buffer (projmodel-test--visit (expand-file-name "lib/engine/src/lib.rs" repo))
+      (let* ((d (projmodel-test--daemon repo))
+             (projmodel-reconnect-interval 0.2)
+             (cli (lambda (&rest args)
+                    (car (projmodel--exec projmodel-program nil `("--root" ,repo ,@args)))))
+             (off (lambda () (equal (substring-no-properties (projmodel--lighter)) " PM:off")))
+             (back (lambda () (and (jsonrpc-running-p (projmodel--daemon-conn d))
+                                   (equal (substring-no-properties (projmodel--lighter))
+                                          " PM:10")))))
+        ;; `projmodel stop' from a shell: the mode line shows the daemon is gone.
+        (should (eq (funcall cli "stop") 0))
+        (projmodel-test--wait "the mode line to show the daemon stopped" off)
+        (should (string-search "the daemon stopped"
+                               (get-text-property 0 'help-echo (projmodel--lighter))))
+        ;; The re-attach timer starts no daemon.
+        (should (projmodel--daemon-timer d))
+        (projmodel--reattach d)
+        (should (funcall off))
+        (should-not (eq (funcall cli "status") 0))
+        ;; The next command starts it again and answers.
+        (should (string-prefix-p "//lib/engine:engine\n"
+                                 (with-current-buffer (projmodel-crate-info) (buffer-string))))
+        (should (eq (funcall cli "status") 0))
+        (should-not (projmodel--daemon-timer d))
+        (projmodel-test--wait "the mode line to show the restarted daemon" back)
+        ;; Killed: noticed too; once a daemon serves the root again (started here by
+        ;; `projmodel serve'), the timer re-attaches with no command from the user.
+        (signal-process (plist-get (projmodel--request d 'projmodel/status nil) :pid) 'KILL)
+        (projmodel-test--wait "the mode line to show the daemon was killed" off)
+        (should (eq (funcall cli "serve") 0))
+        (projmodel-test--wait "the timer to re-attach" back)
+        (should (string-prefix-p "//lib/engine:engine\n"
+                                 (with-current-buffer (projmodel-crate-info) (buffer-string))))
+        ;; Stopped from Emacs: the next command starts it again.
+        (projmodel-stop repo)
+        (projmodel-test--wait "the mode line to show the daemon stopped" off)
+        (should (string-search ", 10 crates, " (projmodel-status)))))))
 
 (defun projmodel-test--diagnostics (buffer)
   "BUFFER's Flymake diagnostics as (LINE TYPE TEXT)."
