@@ -6,6 +6,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "projmodel/audit.h"
+
+/* A token array kept from one scan to the next (inventory.c scans thousands of files): no
+ * allocation, copy or page fault per file. Zero it to start; free v with pm_free(). */
+struct pm__audit_tokbuf {
+        struct pm_rust_token *v;
+        size_t cap;
+};
+
+/* pm_audit_scan() with @tb's array for the tokens (grown as needed, kept in @tb). */
+int pm__audit_scan_buf(const char *src, size_t len, struct pm_audit_file *ret,
+                       struct pm__audit_tokbuf *tb, struct pm_error *err);
+
 #include "projmodel/banned.h"
 
 #endif

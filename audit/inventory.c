@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The crate inventory of the unsafe audit: which files make up a crate (root, declared sources,
  * the module tree, include!s) and what their scans add up to. Reads source files; knows nothing
- * of the model database or the build tools. */
+ * of the model database or the build tools. Over 800 lines because the run's file table and
+ * its keeping between runs (pm_audit_begin_run(), for the daemon) share its private structs. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,9 +26,20 @@ struct file {
         char *path; /* in the run's arena */
         uint64_t hash;
         bool missing;
+        bool symlink;   /* its own events happen in its target's directory: never trusted */
+        bool stale;     /* pm_audit_begin_run() was told it changed */
+        size_t dir_len; /* bytes of its directory in @path */
+        struct pm_audit_file_stamp stamp; /* when loaded (mtime_ns -1: too recent to vouch) */
         struct pm_audit_file scan;
         unsigned long seen_by; /* the crate sequence number that last listed it */
         size_t seen_index;     /* its index in that crate's sources */
+};
+
+/* A set of directories (open addressing on pm_hash64 of the path, size a power of two). */
+struct dirset {
+        char **v;
+        uint64_t *h;
+        size_t size, n;
 };
 
 struct pm_audit {
@@ -39,8 +51,12 @@ struct pm_audit {
         struct pm_audit_crate **crates; /* to free their source arrays */
         size_t n_crates, cap_crates;
         unsigned long seq;
-        struct pm_audit_store store; /* zeroed when none */
-        size_t n_read;               /* files whose bytes were read */
+        struct pm_audit_store store;  /* zeroed when none */
+        size_t n_read;                /* files whose bytes were read */
+        size_t n_checked;             /* files stat'ed again by the last pm_audit_begin_run() */
+        struct dirset trusted;        /* watched directories (pm_audit_begin_run()) */
+        struct pm__audit_tokbuf toks; /* reused by every scan */
+        struct pm_strbuf readbuf;     /* reused by every read */
 };
 
 static const char *const role_names[_PM_AUDIT_ROLE_MAX] = {
@@ -86,9 +102,14 @@ pm_audit_free(struct pm_audit *a)
         for (size_t i = 0; a->table && i < a->table_size; i++)
                 if (a->table[i])
                         pm_audit_file_release(&a->table[i]->scan);
-        for (size_t i = 0; i < a->n_crates; i++)
-                pm_free(a->crates[i]->sources);
+        pm_audit_drop_crates(a);
+        pm_free(a->toks.v);
+        pm_strbuf_release(&a->readbuf);
         pm_free(a->crates);
+        for (size_t i = 0; i < a->trusted.size; i++)
+                pm_free(a->trusted.v[i]);
+        pm_free(a->trusted.v);
+        pm_free(a->trusted.h);
         pm_free(a->table);
         pm_arena_free(a->arena);
         pm_free(a);
@@ -164,13 +185,18 @@ now_ns(void)
 static int
 load_file(struct pm_audit *a, struct file *f, struct pm_error *err)
 {
-        struct pm_strbuf rec = PM_STRBUF_INIT, sb = PM_STRBUF_INIT;
+        struct pm_strbuf rec = PM_STRBUF_INIT, *sbp = &a->readbuf;
         struct pm_audit_file_stamp old = { 0 }, cur = { 0 };
         bool hit = false, scanned = false;
         struct stat st;
         int r = 0;
+        int s = lstat(f->path, &st);
 
-        if (stat(f->path, &st) < 0) {
+        if (s == 0 && S_ISLNK(st.st_mode)) {
+                f->symlink = true;
+                s = stat(f->path, &st);
+        }
+        if (s < 0) {
                 if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG && errno != ELOOP)
                         return pm_error_set_at(err, -errno, f->path, 0, 0, "cannot read: %s",
                                                strerror(errno));
@@ -190,11 +216,13 @@ load_file(struct pm_audit *a, struct file *f, struct pm_error *err)
         }
         if (hit && old.mtime_ns >= 0 && old.size == cur.size && old.mtime_ns == cur.mtime_ns) {
                 r = pm_audit_file_decode(rec.buf ? rec.buf : "", rec.len, &f->scan, err);
+                f->stamp = old;
                 if (r != PM_EPARSE)
                         goto out; /* answered by the record (or out of memory) */
                 hit = false;
         }
-        r = pm_strbuf_read_file(&sb, f->path, PM_AUDIT_MAX_FILE_BYTES, err);
+        pm_strbuf_reset(sbp);
+        r = pm_strbuf_read_file(sbp, f->path, PM_AUDIT_MAX_FILE_BYTES, err);
         if (r == -ENOENT || r == -ENOTDIR || r == -EISDIR) {
                 f->missing = true;
                 r = 0;
@@ -203,23 +231,24 @@ load_file(struct pm_audit *a, struct file *f, struct pm_error *err)
         if (r < 0)
                 goto out;
         a->n_read++;
-        a->bytes += sb.len;
-        cur.hash = pm_hash64(sb.buf ? sb.buf : "", sb.len, 0);
+        a->bytes += sbp->len;
+        cur.hash = pm_hash64(sbp->buf ? sbp->buf : "", sbp->len, 0);
         r = PM_EPARSE;
         if (hit && old.hash == cur.hash)
                 r = pm_audit_file_decode(rec.buf ? rec.buf : "", rec.len, &f->scan, err);
         if (r == PM_EPARSE) {
-                r = pm_audit_scan(sb.buf ? sb.buf : "", sb.len, &f->scan, err);
+                r = pm__audit_scan_buf(sbp->buf ? sbp->buf : "", sbp->len, &f->scan, &a->toks, err);
                 if (r < 0) {
                         pm_error_prefix(err, "%s", f->path);
                         goto out;
                 }
                 scanned = true;
         }
-        if (r < 0 || !a->store.put)
-                goto out;
         if (cur.mtime_ns > now_ns() - RECENT_NS)
                 cur.mtime_ns = -1;
+        f->stamp = cur;
+        if (r < 0 || !a->store.put)
+                goto out;
         if (scanned) {
                 pm_strbuf_reset(&rec);
                 r = pm_audit_file_encode(&f->scan, &rec);
@@ -232,7 +261,9 @@ load_file(struct pm_audit *a, struct file *f, struct pm_error *err)
                 r = a->store.put(a->store.ud, f->path, &cur, rec.buf ? rec.buf : "", rec.len, err);
 out:
         pm_strbuf_release(&rec);
-        pm_strbuf_release(&sb);
+        /* One huge file does not pin its buffer for the rest of the run. */
+        if (sbp->alloc > ((size_t)4 << 20))
+                pm_strbuf_release(sbp);
         return r;
 }
 
@@ -252,9 +283,13 @@ get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_erro
                 }
         }
         f = pm_arena_alloc(a->arena, sizeof(*f));
-        if (!f || !(f->path = pm_arena_strdup(a->arena, path)))
+        if (!f)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        memset(f, 0, sizeof(*f));
+        if (!(f->path = pm_arena_strdup(a->arena, path)))
                 return pm_error_set(err, -ENOMEM, "out of memory");
         f->hash = h;
+        f->dir_len = (size_t)(strrchr(f->path, '/') ? strrchr(f->path, '/') - f->path : 0);
         r = load_file(a, f, err);
         if (r < 0)
                 return r;
@@ -492,7 +527,7 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
                 a->crates = p;
                 a->cap_crates = cap;
         }
-        ac = pm_arena_alloc(a->arena, sizeof(*ac));
+        ac = pm_calloc(1, sizeof(*ac));
         if (!ac)
                 return pm_error_set(err, -ENOMEM, "out of memory");
         a->crates[a->n_crates++] = ac;
@@ -537,4 +572,240 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
 out:
         pm_free(w.mod_rs);
         return r;
+}
+
+/* ---- Keeping an audit between runs ---------------------------------------------------- */
+
+void
+pm_audit_drop_crates(struct pm_audit *a)
+{
+        for (size_t i = 0; i < a->n_crates; i++) {
+                pm_free(a->crates[i]->sources);
+                pm_free(a->crates[i]);
+        }
+        a->n_crates = 0;
+}
+
+size_t
+pm_audit_files_checked(const struct pm_audit *a)
+{
+        return a->n_checked;
+}
+
+static bool
+dirset_find(const struct dirset *s, const char *dir, size_t len, uint64_t h, size_t *ret_k)
+{
+        size_t k;
+
+        if (!s->size)
+                return false;
+        for (k = h & (s->size - 1); s->v[k]; k = (k + 1) & (s->size - 1)) {
+                if (s->h[k] == h && strncmp(s->v[k], dir, len) == 0 && s->v[k][len] == '\0') {
+                        *ret_k = k;
+                        return true;
+                }
+        }
+        *ret_k = k;
+        return false;
+}
+
+static int
+dirset_add(struct dirset *s, const char *dir)
+{
+        size_t len = strlen(dir), k;
+        uint64_t h = pm_hash64(dir, len, 0);
+
+        if ((s->n + 1) * 2 > s->size) {
+                size_t size = s->size ? s->size * 2 : 256;
+                char **v = pm_calloc(size, sizeof(*v));
+                uint64_t *hv = pm_calloc(size, sizeof(*hv));
+
+                if (!v || !hv) {
+                        pm_free(v);
+                        pm_free(hv);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < s->size; i++) {
+                        if (!s->v[i])
+                                continue;
+                        for (k = s->h[i] & (size - 1); v[k]; k = (k + 1) & (size - 1))
+                                ;
+                        v[k] = s->v[i];
+                        hv[k] = s->h[i];
+                }
+                pm_free(s->v);
+                pm_free(s->h);
+                s->v = v;
+                s->h = hv;
+                s->size = size;
+        }
+        if (dirset_find(s, dir, len, h, &k))
+                return 0;
+        s->v[k] = pm_strdup(dir);
+        if (!s->v[k])
+                return -ENOMEM;
+        s->h[k] = h;
+        s->n++;
+        return 0;
+}
+
+static void
+dirset_clear(struct dirset *s)
+{
+        for (size_t i = 0; i < s->size; i++) {
+                pm_free(s->v[i]);
+                s->v[i] = NULL;
+        }
+        s->n = 0;
+}
+
+/* Is @f vouched for by a watch of its directory (so neither stat'ed nor read)? */
+static bool
+trusted(const struct pm_audit *a, const struct file *f)
+{
+        size_t k;
+
+        return !f->symlink && !f->stale &&
+               dirset_find(&a->trusted, f->path, f->dir_len, pm_hash64(f->path, f->dir_len, 0), &k);
+}
+
+static struct file *
+find_file(const struct pm_audit *a, const char *path)
+{
+        uint64_t h = pm_hash64(path, strlen(path), 0);
+
+        for (size_t k = h & (a->table_size - 1); a->table[k]; k = (k + 1) & (a->table_size - 1))
+                if (a->table[k]->hash == h && strcmp(a->table[k]->path, path) == 0)
+                        return a->table[k];
+        return NULL;
+}
+
+/*
+ * Bring @f up to date: unchanged when its stat matches the stamp it was loaded with (and that
+ * stamp can vouch), else loaded again. *@changed is set when what it holds differs.
+ */
+static int
+recheck(struct pm_audit *a, struct file *f, bool *changed, struct pm_error *err)
+{
+        bool was_missing = f->missing;
+        uint64_t was_hash = f->stamp.hash;
+        struct stat st;
+        int r;
+
+        a->n_checked++;
+        if (!f->stale) {
+                int s = stat(f->path, &st);
+
+                if (s < 0 && f->missing)
+                        return 0;
+                if (s == 0 && !f->missing && S_ISREG(st.st_mode) && f->stamp.mtime_ns >= 0 &&
+                    f->stamp.size == (int64_t)st.st_size &&
+                    f->stamp.mtime_ns ==
+                            (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec)
+                        return 0;
+        }
+        pm_audit_file_release(&f->scan);
+        f->missing = f->symlink = f->stale = false;
+        memset(&f->stamp, 0, sizeof(f->stamp));
+        r = load_file(a, f, err);
+        if (r < 0) {
+                /* Listed as missing until it can be read: the next run tries again. */
+                pm_audit_file_release(&f->scan);
+                f->missing = true;
+                f->stale = true;
+                *changed = true;
+                return r;
+        }
+        if (f->missing != was_missing || (!f->missing && f->stamp.hash != was_hash))
+                *changed = true;
+        return 0;
+}
+
+int
+pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_changed,
+                   const char *const *watched, size_t n_watched, bool distrust, bool *ret_changed,
+                   struct pm_error *err)
+{
+        bool any = false;
+        int r = 0;
+
+        a->n_checked = 0;
+        a->n_read = 0;
+        a->bytes = 0;
+        if (distrust)
+                dirset_clear(&a->trusted);
+        for (size_t i = 0; i < n_changed; i++) {
+                struct file *f = find_file(a, changed[i]);
+
+                if (f)
+                        f->stale = true;
+        }
+        for (size_t i = 0; r == 0 && i < a->table_size; i++) {
+                struct file *f = a->table[i];
+
+                if (f && !trusted(a, f))
+                        r = recheck(a, f, &any, err);
+        }
+        /* Watched since before this run's stat: from now on their events say what changes. */
+        for (size_t i = 0; r == 0 && i < n_watched; i++)
+                if (dirset_add(&a->trusted, watched[i]) < 0)
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+        *ret_changed = any;
+        return r;
+}
+
+int
+pm_audit_unwatched_dirs(const struct pm_audit *a, char ***ret, size_t *ret_n, struct pm_error *err)
+{
+        struct dirset seen = { 0 };
+        char **v = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < a->table_size; i++) {
+                const struct file *f = a->table[i];
+                size_t k;
+                uint64_t h;
+
+                if (!f || f->symlink || f->dir_len == 0)
+                        continue;
+                h = pm_hash64(f->path, f->dir_len, 0);
+                if (dirset_find(&a->trusted, f->path, f->dir_len, h, &k) ||
+                    dirset_find(&seen, f->path, f->dir_len, h, &k))
+                        continue;
+                {
+                        char *dir = pm_strndup(f->path, f->dir_len);
+                        char **nv = pm_realloc(v, (n + 2) * sizeof(*v));
+
+                        if (!dir || !nv || dirset_add(&seen, dir) < 0) {
+                                pm_free(dir);
+                                if (nv)
+                                        v = nv;
+                                r = pm_error_set(err, -ENOMEM, "out of memory");
+                                break;
+                        }
+                        v = nv;
+                        v[n++] = dir;
+                        v[n] = NULL;
+                }
+        }
+        for (size_t i = 0; i < seen.size; i++)
+                pm_free(seen.v[i]);
+        pm_free(seen.v);
+        pm_free(seen.h);
+        if (r < 0) {
+                while (n)
+                        pm_free(v[--n]);
+                pm_free(v);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+size_t
+pm_audit_dirs_trusted(const struct pm_audit *a)
+{
+        return a->trusted.n;
 }

@@ -31,6 +31,7 @@
 #define DEFAULT_TOOL_TIMEOUT_MS 600000u
 #define DEFAULT_MAX_TOOL_OUTPUT ((size_t)1 << 30)
 #define DEFAULT_DEBOUNCE_MS     150u
+#define DEFAULT_AUDIT_IDLE_MS   600000u
 
 /* Markers that make a directory a build-system root, nearest first (Cargo.toml is separate:
  * for Cargo the outermost workspace wins). */
@@ -44,14 +45,23 @@ static const char *const section_names[] = { "gn", "bazel", "buck2", "cargo", NU
 
 /* The keys of the top level and of a subproject entry besides the adapter sections. */
 static const char *const top_keys[] = {
-        "build_system",    "gn",
-        "bazel",           "buck2",
-        "cargo",           "subprojects",
-        "sysroot",         "sysroot_src",
-        "cache_dir",       "seed",
-        "rustc",           "watch_exclude",
-        "tool_timeout_ms", "max_tool_output",
-        "debounce_ms",     NULL,
+        "build_system",
+        "gn",
+        "bazel",
+        "buck2",
+        "cargo",
+        "subprojects",
+        "sysroot",
+        "sysroot_src",
+        "cache_dir",
+        "seed",
+        "rustc",
+        "watch_exclude",
+        "tool_timeout_ms",
+        "max_tool_output",
+        "debounce_ms",
+        "audit_idle_ms",
+        NULL,
 };
 static const char *const subproject_keys[] = { "root",  "build_system", "gn", "bazel",
                                                "buck2", "cargo",        NULL };
@@ -536,6 +546,10 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)
                                 cfg->tool_timeout_ms = (unsigned)v;
+                } else if (strcmp(k, "audit_idle_ms") == 0) {
+                        r = get_positive(cfg, item, k, UINT_MAX, &v, err);
+                        if (r == 0)
+                                cfg->audit_idle_ms = (unsigned)v;
                 } else if (strcmp(k, "debounce_ms") == 0) {
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)
@@ -594,6 +608,7 @@ pm_config_load(const char *root, struct pm_config **ret, struct pm_error *err)
         cfg->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_MS;
         cfg->max_tool_output = DEFAULT_MAX_TOOL_OUTPUT;
         cfg->debounce_ms = DEFAULT_DEBOUNCE_MS;
+        cfg->audit_idle_ms = DEFAULT_AUDIT_IDLE_MS;
         cfg->root = pm_path_absolute(root);
         cfg->rustc = pm_strdup("rustc");
         if (!cfg->root || !cfg->rustc) {

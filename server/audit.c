@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -32,10 +34,26 @@
 #define AUDIT_COMMIT_MS 100.0
 
 /*
+ * What the audits keep between requests (pm_server.audit_state): the scans of every file read
+ * (a pm_audit kept across runs, pm_audit_begin_run()), the graph they were made for with its
+ * model generation, and each crate's inventory by graph index (NULL until an audit covered
+ * it). Touched only by audit work and by the loop while none runs.
+ */
+struct pm__audit_state {
+        struct pm_audit *a;
+        struct pm_graph *g;
+        uint64_t generation;
+        const struct pm_audit_crate **inv;
+        /* The last answer as sent (cJSON_PrintUnformatted()) and what it was asked with
+         * ("<format> <closure> <label>"), valid while nothing changed; NULL when none. */
+        char *answer_key, *answer;
+};
+
+/*
  * One projmodel/audit request. Invariant: the loop owns it while it waits on srv->audit_queue and
  * after its work ended; in between the worker fills the result fields and reads only @root,
- * @label, @closure, @format and @cancel (the configuration may be re-read meanwhile: @root is a
- * copy).
+ * @label, @closure, @format, @changed, @fresh, @distrust and @cancel (the configuration may be
+ * re-read meanwhile: @root is a copy).
  */
 struct pm__audit_job {
         uv_work_t work;
@@ -47,11 +65,19 @@ struct pm__audit_job {
         bool closure;
         enum pm_audit_format format;
         atomic_bool cancel; /* the reply was sent already (cancelled, stopping): stop early */
+        /* Taken from the server when the job starts (see pm_server.audit_state), owned. */
+        char **changed, **fresh;
+        size_t n_changed, n_fresh;
+        bool distrust;
 
         /* Filled by the worker. */
         int code;
         struct pm_error err;
         cJSON *result;
+        char **unwatched; /* owned: directories of scanned files nobody watches yet */
+        size_t n_unwatched;
+        size_t n_files, n_checked, n_read, n_trusted;
+        double ms;
 };
 
 static int
@@ -60,23 +86,82 @@ cancelled(struct pm_error *err)
         return pm_error_set(err, PM_ECANCELLED, "request cancelled");
 }
 
-/* The inventory @job asks for, from the model behind @idx, into *@ret (worker). */
+void
+pm__audit_state_free(struct pm__audit_state *st)
+{
+        if (!st)
+                return;
+        pm_audit_free(st->a);
+        pm_free(st->answer_key);
+        cJSON_free(st->answer);
+        pm_free(st->inv);
+        pm_graph_free(st->g);
+        pm_free(st);
+}
+
+static void
+forget_answer(struct pm__audit_state *st)
+{
+        pm_free(st->answer_key);
+        cJSON_free(st->answer);
+        st->answer_key = st->answer = NULL;
+}
+
+/* The model's crates as of now in @st (loaded again only when its generation moved). */
 static int
-audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, struct pm_error *err)
+state_graph(struct pm_index *idx, struct pm__audit_state *st, struct pm_error *err)
+{
+        uint64_t gen = 0;
+        int r;
+
+        r = pm_index_generation(idx, &gen, err);
+        if (r < 0)
+                return r;
+        if (st->g && gen == st->generation)
+                return 0;
+        forget_answer(st);
+        pm_audit_drop_crates(st->a);
+        pm_free(st->inv);
+        st->inv = NULL;
+        pm_graph_free(st->g);
+        st->g = NULL;
+        r = pm_index_load(idx, NULL, 0, &st->g, err);
+        if (r < 0)
+                return r;
+        pm_graph_sort(st->g);
+        st->inv = pm_calloc(st->g->n_crates ? st->g->n_crates : 1, sizeof(*st->inv));
+        if (!st->inv)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        st->generation = gen;
+        return 0;
+}
+
+/* The inventory @job asks for, from the model behind @idx and what @st kept, into *@ret
+ * (worker). */
+static int
+audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit_job *job,
+              cJSON **ret, struct pm_error *err)
 {
         const struct pm_audit_crate **crates = NULL;
-        struct pm_graph *g = NULL;
-        struct pm_audit *a = NULL;
         struct pm_audit_store store;
-        bool *on = NULL, began = false;
+        struct pm_graph *g;
+        bool *on = NULL, began = false, changed = false;
+        char *key = NULL;
         size_t n = 0;
         double t0;
         int r;
 
-        r = pm_index_load(idx, NULL, 0, &g, err);
+        if (!st->a) {
+                r = pm_audit_new(&st->a, err);
+                if (r < 0)
+                        goto out;
+                pm_index_audit_store(idx, &store);
+                pm_audit_set_store(st->a, &store);
+        }
+        r = state_graph(idx, st, err);
         if (r < 0)
                 goto out;
-        pm_graph_sort(g);
+        g = st->g;
         on = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*on));
         crates = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*crates));
         if (!on || !crates) {
@@ -90,15 +175,39 @@ audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, stru
                 if (r < 0)
                         goto out;
         }
-        r = pm_audit_new(&a, err);
-        if (r < 0)
-                goto out;
-        pm_index_audit_store(idx, &store);
-        pm_audit_set_store(a, &store);
         r = pm_index_audit_begin(idx, err);
         if (r < 0)
                 goto out;
         began = true;
+        r = pm_audit_begin_run(st->a, (const char *const *)job->changed, job->n_changed,
+                               (const char *const *)job->fresh, job->n_fresh, job->distrust,
+                               &changed, err);
+        if (r < 0 || changed) {
+                /* The counts of every crate holding a changed file are off: count again (from
+                 * the scans in memory). */
+                forget_answer(st);
+                pm_audit_drop_crates(st->a);
+                memset(st->inv, 0, g->n_crates * sizeof(*st->inv));
+        }
+        if (r < 0)
+                goto out;
+        key = pm_asprintf("%d %d %s", (int)job->format, job->closure ? 1 : 0,
+                          job->label ? job->label : "");
+        if (!key) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (st->answer && strcmp(st->answer_key, key) == 0) {
+                /* Nothing changed since the same question: the same bytes, not rendered again
+                 * (a whole-tree answer is megabytes of JSON). */
+                began = false;
+                r = pm_index_audit_end(idx, true, err);
+                if (r == 0 && !(*ret = cJSON_CreateRaw(st->answer)))
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                if (r == 0)
+                        r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
+                goto out;
+        }
         t0 = pm_clock_ms();
         for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
                 if (!on[i])
@@ -107,7 +216,9 @@ audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, stru
                         r = cancelled(err);
                         break;
                 }
-                r = pm_audit_add_crate(a, &g->crates[i], &crates[n++], err);
+                if (!st->inv[i])
+                        r = pm_audit_add_crate(st->a, &g->crates[i], &st->inv[i], err);
+                crates[n++] = st->inv[i];
                 if (r == 0 && pm_clock_ms() - t0 > AUDIT_COMMIT_MS) {
                         began = false;
                         r = pm_index_audit_end(idx, true, err);
@@ -134,18 +245,38 @@ audit_compute(struct pm_index *idx, struct pm__audit_job *job, cJSON **ret, stru
         } else {
                 *ret = pm_audit_json(job->root, crates, n);
         }
-        if (!*ret)
+        if (!*ret) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        forget_answer(st);
+        st->answer = cJSON_PrintUnformatted(*ret);
+        if (st->answer) {
+                cJSON *raw = cJSON_CreateRaw(st->answer);
+
+                st->answer_key = pm_steal_ptr(&key);
+                /* Sent as printed: the reply is not printed a second time. */
+                if (raw) {
+                        cJSON_Delete(*ret);
+                        *ret = raw;
+                }
+        }
+        r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
 out:
         if (began) {
                 struct pm_error ignored;
 
                 (void)pm_index_audit_end(idx, false, &ignored);
         }
-        pm_audit_free(a);
+        if (st->a) {
+                job->n_files = pm_audit_files_scanned(st->a);
+                job->n_checked = pm_audit_files_checked(st->a);
+                job->n_read = pm_audit_files_read(st->a);
+                job->n_trusted = pm_audit_dirs_trusted(st->a);
+        }
+        pm_free(key);
         pm_free(crates);
         pm_free(on);
-        pm_graph_free(g);
         return r;
 }
 
@@ -157,12 +288,21 @@ audit_work(uv_work_t *w)
         struct pm__audit_job *job = w->data;
         struct pm_server *srv = job->srv;
 
+        double t0 = pm_clock_ms();
+
         pm_error_init(&job->err);
         job->code = 0;
         if (!srv->aidx)
                 job->code = pm_index_open(srv->db_path, &srv->aidx, &job->err);
+        if (job->code == 0 && !srv->audit_state) {
+                srv->audit_state = pm_calloc(1, sizeof(*srv->audit_state));
+                if (!srv->audit_state)
+                        job->code = pm_error_set(&job->err, -ENOMEM, "out of memory");
+        }
         if (job->code == 0)
-                job->code = audit_compute(srv->aidx, job, &job->result, &job->err);
+                job->code =
+                        audit_compute(srv->aidx, srv->audit_state, job, &job->result, &job->err);
+        job->ms = pm_clock_ms() - t0;
 }
 
 static struct pm__audit_job *
@@ -172,6 +312,9 @@ job_free(struct pm__audit_job *job)
                 return NULL;
         pm__rpc_call_free(job->call);
         cJSON_Delete(job->result);
+        pm_argv_free(job->changed);
+        pm_argv_free(job->fresh);
+        pm_argv_free(job->unwatched);
         pm_free(job->root);
         pm_free(job->label);
         pm_free(job);
@@ -204,11 +347,22 @@ start_next(struct pm_server *srv)
                 job->next = NULL;
                 srv->n_parked--;
                 job->work.data = job;
+                /* What changed since the last audit, as the watches saw it until now. */
+                pm__audit_before(srv);
+                job->changed = pm_steal_ptr(&srv->audit_changed);
+                job->n_changed = srv->n_audit_changed;
+                job->fresh = pm_steal_ptr(&srv->audit_fresh);
+                job->n_fresh = srv->n_audit_fresh;
+                job->distrust = srv->audit_distrust;
+                srv->n_audit_changed = srv->n_audit_fresh = 0;
+                srv->audit_distrust = false;
                 r = uv_queue_work(&srv->loop, &job->work, audit_work, audit_done);
                 if (r == 0) {
                         srv->audit_running = job;
                         break;
                 }
+                /* Not run: what it took must reach the next one. */
+                srv->audit_distrust = true;
                 pm_error_init(&err);
                 pm_error_set(&err, r, "cannot start the audit: %s", uv_strerror(r));
                 reply_error(job, &err);
@@ -224,6 +378,15 @@ audit_done(uv_work_t *w, int status)
         struct pm__client *c = job->call->owner;
 
         srv->audit_running = NULL;
+        srv->audit_files = job->n_files;
+        srv->audit_checked = job->n_checked;
+        srv->audit_read = job->n_read;
+        srv->audit_trusted = job->n_trusted;
+        srv->audit_ms = job->ms;
+        /* A run that failed may have taken changes it did not apply: check every file next. */
+        if (job->code < 0 || status < 0)
+                srv->audit_distrust = true;
+        pm__audit_after(srv, job->unwatched, job->n_unwatched);
         if (c && job->code == 0 && status == 0) {
                 pm__client_send(c, pm__rpc_result(job->call->id, pm_steal_ptr(&job->result)));
         } else if (c) {
@@ -340,6 +503,7 @@ pm__audit_stop(struct pm_server *srv)
         struct pm__audit_job *job;
         struct pm_error err;
 
+        pm__audit_close(srv);
         pm_error_init(&err);
         pm_error_set(&err, PM_ECANCELLED, "the daemon is stopping");
         if (srv->audit_running) {

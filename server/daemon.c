@@ -850,6 +850,7 @@ out:
                 srv->proc_macro_dirs = pm_labels_free(srv->proc_macro_dirs);
                 srv->idx = pm_index_close(srv->idx);
                 srv->widx = pm_index_close(srv->widx);
+                pm__audit_forget(srv);
                 srv->aidx = pm_index_close(srv->aidx);
                 if (srv->lock_fd >= 0)
                         (void)close(srv->lock_fd);

@@ -634,7 +634,8 @@ pm__server_status(struct pm_server *srv)
              cJSON_AddNumberToObject(o, "watchedBuildFiles", (double)srv->watch_set.n) &&
              cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows) &&
              add_str(o, "watchError", srv->watch_error) &&
-             cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients);
+             cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients) &&
+             pm__audit_status(srv, o);
         if (ok && srv->seed_file) {
                 cJSON *seed = cJSON_AddObjectToObject(o, "seed");
 

@@ -31,17 +31,18 @@ struct pm_strlist;
  * Every limit on outside input the daemon enforces. Going over one is an error
  * reply or a closed connection, never a crash or unbounded memory.
  */
-#define PM_RPC_MAX_FRAME       (16u << 20) /* Content-Length of one message */
-#define PM_RPC_MAX_HEADER      4096        /* bytes of one header block */
-#define PM_RPC_MAX_NESTING     64          /* JSON nesting depth of one message */
-#define PM_RPC_MAX_PENDING_OUT (64u << 20) /* queued, unwritten reply bytes per client */
-#define PM_RPC_MAX_CLIENTS     256         /* connected clients */
-#define PM_RPC_MAX_PARKED      4096        /* requests waiting for a model, in all clients */
-#define PM_RPC_READ_CHUNK      (64u << 10) /* bytes per read */
-#define PM_SEARCH_MAX_LIMIT    1000        /* projmodel/search "limit" */
-#define PM_WATCH_MAX_DIRS      100000      /* watched directories */
-#define PM_WATCH_MAX_CHANGED   4096        /* changed build files remembered for one run */
-#define PM_TOOL_MAX_STDERR     (64u << 10) /* stderr kept from one tool run (its head) */
+#define PM_RPC_MAX_FRAME        (16u << 20) /* Content-Length of one message */
+#define PM_RPC_MAX_HEADER       4096        /* bytes of one header block */
+#define PM_RPC_MAX_NESTING      64          /* JSON nesting depth of one message */
+#define PM_RPC_MAX_PENDING_OUT  (64u << 20) /* queued, unwritten reply bytes per client */
+#define PM_RPC_MAX_CLIENTS      256         /* connected clients */
+#define PM_RPC_MAX_PARKED       4096        /* requests waiting for a model, in all clients */
+#define PM_RPC_READ_CHUNK       (64u << 10) /* bytes per read */
+#define PM_SEARCH_MAX_LIMIT     1000        /* projmodel/search "limit" */
+#define PM_WATCH_MAX_DIRS       100000      /* watched directories */
+#define PM_WATCH_MAX_AUDIT_DIRS 20000       /* directories outside the root watched for audits */
+#define PM_WATCH_MAX_CHANGED    4096        /* changed build files remembered for one run */
+#define PM_TOOL_MAX_STDERR      (64u << 10) /* stderr kept from one tool run (its head) */
 #define PM_TOOL_KILL_GRACE_MS                                                             \
         2000                        /* after SIGTERM, before SIGKILL; and after the exit, \
                                      * for pipes held by what the tool started */
@@ -457,6 +458,26 @@ struct pm_server {
         struct pm__audit_job *audit_running; /* NULL when none */
         struct pm__audit_job *audit_queue;   /* waiting, in arrival order (counted in n_parked) */
         struct pm_index *aidx;               /* the audit worker's handle, audit work only */
+        /*
+         * What the audits keep between requests (audit-keep.c): the scans, the graph and the
+         * crates inventoried, used only by audit work and by the loop while none runs; NULL
+         * until the first audit and after audit_idle_ms without one. While it exists, watch
+         * events of files go to audit_changed, directories watched for it since the last audit
+         * to audit_fresh, and a lost watch sets audit_distrust; the next audit takes all three.
+         */
+        struct pm__audit_state *audit_state;
+        char **audit_changed; /* pm_argv_push'd paths, or NULL */
+        size_t n_audit_changed;
+        char **audit_fresh; /* pm_argv_push'd directories, or NULL */
+        size_t n_audit_fresh;
+        bool audit_distrust;
+        char **audit_watches; /* directories outside the root watched for the audit (watch.c) */
+        size_t n_audit_watches;
+        uv_timer_t audit_idle; /* drops the state and its watches after audit_idle_ms */
+        bool audit_idle_init;
+        /* The last audit's figures for the status (docs/protocol.md). */
+        size_t audit_files, audit_checked, audit_read, audit_trusted;
+        double audit_ms;
 
         /*
          * The refresh's $/progress (update-progress.c). The worker queues its lines under
@@ -573,5 +594,34 @@ void pm__audit_forget_client(struct pm_server *srv, const struct pm__client *c);
 bool pm__audit_cancel(struct pm_server *srv, const struct pm__client *c, const struct cJSON *id);
 /* Stopping: every audit waiting or running is answered as cancelled. */
 void pm__audit_stop(struct pm_server *srv);
+
+/* audit-keep.c: what the audits keep between requests (see pm_server.audit_state). */
+struct pm__audit_state;
+/* A watch event for @path (@mask: inotify's): remember it for the next audit. */
+void pm__audit_watch_event(struct pm_server *srv, const char *path, uint32_t mask);
+/* A watch may have been lost (queue overflow): trust no directory at the next audit. */
+void pm__audit_distrust(struct pm_server *srv);
+/* An audit ended: watch @dirs (its unwatched directories, borrowed), arm the idle timer. */
+void pm__audit_after(struct pm_server *srv, char **dirs, size_t n);
+/* Before an audit starts: stop the idle timer, read pending watch events. */
+void pm__audit_before(struct pm_server *srv);
+/* The status' "audit" object; false when out of memory. */
+bool pm__audit_status(struct pm_server *srv, struct cJSON *o);
+/* Free the kept state (no audit runs): on idle and at exit. */
+void pm__audit_forget(struct pm_server *srv);
+/* Stopping: close the idle timer. */
+void pm__audit_close(struct pm_server *srv);
+/* audit.c: free the kept state (no audit runs). NULL is a no-op. */
+void pm__audit_state_free(struct pm__audit_state *st);
+
+/* watch.c, for the audit */
+/* Watch each of @dirs (outside the root, canonical) unless watched already; each directory
+ * that is watched now is pm_argv_push'd to *@fresh. Does nothing while the walk runs. */
+void pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char ***fresh,
+                          size_t *n_fresh);
+/* Remove the audit's own watches. */
+void pm__watch_audit_forget(struct pm_server *srv);
+/* Read the events waiting now; false when it cannot (not watching, or the walk runs). */
+bool pm__watch_drain(struct pm_server *srv);
 
 #endif

@@ -447,6 +447,15 @@ proc_macro_source_changed(struct pm_server *srv, const char *path, const char *n
         return found;
 }
 
+static bool
+under_root(const struct pm_server *srv, const char *path)
+{
+        size_t n = strlen(srv->cfg->root);
+
+        return strncmp(path, srv->cfg->root, n) == 0 &&
+               (path[n] == '/' || path[n] == '\0' || (n > 0 && path[n - 1] == '/'));
+}
+
 static void
 handle_event(struct pm_server *srv, const struct inotify_event *ev)
 {
@@ -455,6 +464,7 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
         char *path = NULL, *parent = NULL;
 
         if (ev->mask & IN_Q_OVERFLOW) {
+                pm__audit_distrust(srv);
                 srv->overflows++;
                 pm__log("inotify queue overflow: re-querying everything");
                 pm__refresh_request(srv, NULL, NULL, false);
@@ -469,6 +479,10 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
         path = pm_path_join(NULL, dir, name);
         if (!path)
                 return;
+        pm__audit_watch_event(srv, path, ev->mask);
+        /* Directories outside the root are watched for the audit only. */
+        if (!under_root(srv, path))
+                goto out;
         p = pm_config_project_for_path(srv->cfg, path);
         if (ev->mask & IN_ISDIR) {
                 if (!name[0])
@@ -510,6 +524,70 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
 out:
         pm_free(parent);
         pm_free(path);
+}
+
+bool
+pm__watch_drain(struct pm_server *srv)
+{
+        struct inotify_event *ev;
+
+        if (!srv->watching || the_walk)
+                return false;
+        while (srv->watching && (ev = inotifytools_next_events(0, 1)))
+                handle_event(srv, ev);
+        return srv->watching;
+}
+
+/*
+ * The audit's directories: one under the root is trusted only if the tree watch has it (a
+ * second watch of the same inode would rename the tree's); one outside is watched here if its
+ * path is canonical (no two names for one watched inode) and does not lead back into the root,
+ * up to PM_WATCH_MAX_AUDIT_DIRS. Its events only ever reach the audit (handle_event).
+ */
+void
+pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char ***fresh,
+                     size_t *n_fresh)
+{
+        if (!srv->watching || the_walk)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char *slashed = pm_asprintf("%s/", dirs[i]);
+                char *real = NULL;
+                bool ok = false;
+
+                if (!slashed)
+                        break;
+                if (inotifytools_wd_from_filename(slashed) >= 0) {
+                        ok = true;
+                } else if (!under_root(srv, dirs[i]) &&
+                           srv->n_audit_watches < PM_WATCH_MAX_AUDIT_DIRS &&
+                           (real = realpath(dirs[i], NULL)) && strcmp(real, dirs[i]) == 0 &&
+                           !under_root(srv, real) &&
+                           inotifytools_watch_file(dirs[i], WATCH_MASK & ~IN_DONT_FOLLOW)) {
+                        ok = pm_argv_push(&srv->audit_watches, slashed) == 0;
+                        if (ok)
+                                srv->n_audit_watches++;
+                }
+                if (ok && pm_argv_push(fresh, dirs[i]) == 0)
+                        (*n_fresh)++;
+                free(real);
+                pm_free(slashed);
+        }
+}
+
+void
+pm__watch_audit_forget(struct pm_server *srv)
+{
+        for (size_t i = 0; i < srv->n_audit_watches; i++) {
+                int wd = srv->watching && !the_walk
+                                 ? inotifytools_wd_from_filename(srv->audit_watches[i])
+                                 : -1;
+
+                if (wd >= 0)
+                        (void)inotifytools_remove_watch_by_wd(wd);
+        }
+        srv->audit_watches = pm_argv_free(srv->audit_watches);
+        srv->n_audit_watches = 0;
 }
 
 static void

@@ -289,6 +289,36 @@ void pm_audit_set_store(struct pm_audit *a, const struct pm_audit_store *store);
 /* Files whose bytes were read (not answered by the store on size and mtime alone). */
 size_t pm_audit_files_read(const struct pm_audit *a);
 
+/*
+ * Keeping a pm_audit between runs (the daemon, docs/protocol.md projmodel/audit): its files stay
+ * read and scanned, and each run starts with pm_audit_begin_run(). Files in a *trusted*
+ * directory (one watched since before they were last checked) are taken as they are, without a
+ * stat; the others are stat'ed and loaded again when their size or mtime moved (or their mtime
+ * was too recent to vouch for them). Symlinked files are never trusted: their changes happen in
+ * their target's directory.
+ *
+ * pm_audit_begin_run(): @changed (absolute paths) changed since the last run (a watch said so);
+ * @watched directories have been watched since before this call and are trusted once it has
+ * checked their files; @distrust forgets every trusted directory first (a watch was lost).
+ * *@ret_changed is set when any file holds something other than before: the crates
+ * inventoried so far are then out of date (pm_audit_drop_crates()). Returns 0, -ENOMEM, or a
+ * read error (the file is listed as missing and tried again next run).
+ */
+int pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_changed,
+                       const char *const *watched, size_t n_watched, bool distrust,
+                       bool *ret_changed, struct pm_error *err);
+/* Free every pm_audit_crate handed out so far (their pointers become invalid); files stay. */
+void pm_audit_drop_crates(struct pm_audit *a);
+/*
+ * The directories of @a's files that are not trusted (symlinked files aside), in *@ret (owned,
+ * NULL-terminated, pm_argv_free()) and *@ret_n: what a caller should watch. 0 or -ENOMEM.
+ */
+int pm_audit_unwatched_dirs(const struct pm_audit *a, char ***ret, size_t *ret_n,
+                            struct pm_error *err);
+/* Files stat'ed by the last pm_audit_begin_run(); trusted directories. */
+size_t pm_audit_files_checked(const struct pm_audit *a);
+size_t pm_audit_dirs_trusted(const struct pm_audit *a);
+
 /* ---- Rendering ------------------------------------------------------------------------- */
 
 struct cJSON;

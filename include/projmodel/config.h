@@ -40,6 +40,8 @@ struct pm_config {
         unsigned tool_timeout_ms; /* "tool_timeout_ms", default 600000 */
         size_t max_tool_output;   /* "max_tool_output" bytes, default 1 GiB */
         unsigned debounce_ms;     /* "debounce_ms", default 150 */
+        unsigned audit_idle_ms;   /* "audit_idle_ms", default 600000: the daemon keeps an
+                                   * audit's scans and watches this long after the last one */
         struct cJSON *json;       /* the parsed file, or NULL */
 };
 

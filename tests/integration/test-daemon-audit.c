@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: projmodel/audit of a real spawned daemon on a copy of examples/gn-monorepo,
  * over its real socket, against the one-shot `projmodel audit --format json` (docs/protocol.md). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -444,5 +446,131 @@ Test(daemon_audit, a_cancelled_or_abandoned_audit_leaves_the_daemon_serving)
         r = pm_test_call(c, "projmodel/status", NULL);
         cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "pid")));
         cJSON_Delete(r);
+        pm_client_free(c);
+}
+
+/* The status' audit figure @key (docs/protocol.md, status "audit"). */
+static double
+audit_status(struct pm_client *c, const char *key)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        const cJSON *a = cJSON_GetObjectItem(r, "audit");
+        const cJSON *v = cJSON_GetObjectItem(a, key);
+        double x;
+
+        cr_assert(cJSON_IsNumber(v) || cJSON_IsBool(v), "no audit.%s in the status", key);
+        x = cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? 1 : 0) : v->valuedouble;
+        cJSON_Delete(r);
+        return x;
+}
+
+/* True if the daemon's answer for @label lists a source whose path ends with @suffix. */
+static bool
+lists_file(struct pm_client *c, const char *label, const char *suffix)
+{
+        char *params = pm_test_strf("{\"label\":\"%s\"}", label);
+        char *all = audit_call(c, params);
+        bool found = strstr(all, suffix) != NULL;
+
+        pm_free(all);
+        pm_free(params);
+        return found;
+}
+
+Test(daemon_audit, the_watch_keeps_the_kept_audit_current)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *text = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+        char *lib = pm_test_strf("%s/lib/util/src/lib.rs", d.root);
+        char *probe = pm_test_strf("%s/lib/util/src/audit_probe.rs", d.root);
+        char *late = pm_test_strf("%s/lib/util/src/audit_late.rs", d.root);
+        char *original = pm_test_read_file(text);
+        int before;
+
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        before = unsafe_sites(c, "//lib/util:util");
+        /* The first audit asks for the directories' watches, the second checks its files once
+         * more under them; from the third on nothing is stat'ed or read. */
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before);
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before);
+        cr_assert_eq(audit_status(c, "kept"), 1);
+        cr_assert_gt(audit_status(c, "trustedDirs"), 0);
+        cr_assert_eq(audit_status(c, "checked"), 0);
+        cr_assert_eq(audit_status(c, "read"), 0);
+        /* The whole tree twice (the second answer is the kept one): the command's bytes. */
+        {
+                char *first = audit_call(c, "{}"), *again = audit_call(c, "{}");
+                char *oneshot = audit_cli("--db", d.db, "--no-refresh", NULL, NULL);
+
+                cr_assert_str_eq(first, oneshot);
+                cr_assert_str_eq(again, oneshot);
+                pm_free(oneshot);
+                pm_free(again);
+                pm_free(first);
+        }
+
+        /* An unsafe block added: the next audit counts it, no refresh asked. */
+        pm_test_edit_file(text, "pub fn title_case(",
+                          "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        /* And removed again. */
+        cr_assert_eq(pm_test_write_file(text, original), 0);
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before);
+
+        /* A file added through `mod x;`. */
+        cr_assert_eq(pm_test_write_file(probe, "pub fn p() {\n    unsafe {}\n}\n"), 0);
+        pm_test_edit_file(lib, "pub mod text;", "pub mod text;\npub mod audit_probe;");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        cr_assert(lists_file(c, "//lib/util:util", "lib/util/src/audit_probe.rs"));
+
+        /* A `mod x;` whose file comes later: missing, then counted once it is written. */
+        pm_test_edit_file(lib, "pub mod text;", "pub mod text;\npub mod audit_late;");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        cr_assert_eq(pm_test_write_file(late, "pub unsafe fn l() {}\n"), 0);
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 2);
+
+        /* A module file deleted: its sites go with it. */
+        cr_assert_eq(unlink(probe), 0);
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        /* Listed as missing while declared; gone with its declaration. */
+        pm_test_edit_file(lib, "pub mod audit_probe;", "");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        cr_assert_not(lists_file(c, "//lib/util:util", "lib/util/src/audit_probe.rs"));
+
+        pm_free(original);
+        pm_free(late);
+        pm_free(probe);
+        pm_free(lib);
+        pm_free(text);
+        pm_client_free(c);
+}
+
+Test(daemon_audit, the_kept_audit_is_dropped_when_idle)
+{
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        char *text = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+        struct pm_client *c;
+        int before, i;
+
+        (void)pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": "
+                                             "\"out\"}, \"audit_idle_ms\": 200}\n"),
+                     0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        before = unsafe_sites(c, "//lib/util:util");
+        /* Bounded wait for the idle timer: the kept scans go. */
+        for (i = 0; i < 600 && audit_status(c, "kept") == 1; i++)
+                usleep(50 * 1000);
+        cr_assert_eq(audit_status(c, "kept"), 0, "the audit is still kept after 30 s");
+        cr_assert_eq(audit_status(c, "watches"), 0);
+        /* Changes while nothing is kept still count in the next audit. */
+        pm_test_edit_file(text, "pub fn title_case(",
+                          "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        pm_free(text);
+        pm_free(cfg);
         pm_client_free(c);
 }

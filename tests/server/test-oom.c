@@ -220,6 +220,7 @@ rig_stop(struct rig *g)
         cr_assert_eq(g->srv.n_clients, 0);
         (void)uv_run(&g->srv.loop, UV_RUN_DEFAULT);
         cr_assert_eq(uv_loop_close(&g->srv.loop), 0, "handles left open");
+        pm__audit_forget(&g->srv);
         g->srv.aidx = pm_index_close(g->srv.aidx);
         pm_free(g->srv.dirty_projects);
         for (size_t i = 0; i < g->srv.n_changed; i++)
