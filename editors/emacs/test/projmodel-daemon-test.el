@@ -157,14 +157,31 @@ X connection's SIGIO would kill it."
                    (ert-fail "Xvfb is not on PATH (scripts/setup.sh installs xvfb)")))
          (out "")
          (proc (make-process :name "Xvfb" :noquery t :connection-type 'pipe
-                             :command (list xvfb "-displayfd" "1" "-nolisten" "tcp"
+                             :command (list xvfb "-displayfd" "1" "-nolisten" "tcp" "-noreset"
                                             "-screen" "0" "1024x768x24")
                              :stderr (get-buffer-create " *Xvfb*")
                              :filter (lambda (_proc text) (setq out (concat out text))))))
-    ;; -displayfd 1: Xvfb picks a free display and prints its number once it accepts clients.
+    ;; -displayfd 1: Xvfb picks a free display and prints its number.
     (projmodel-test--wait "Xvfb's display number"
                           (lambda () (string-match-p "\\`[0-9]+\n" out)))
+    ;; GTK ends Emacs when the first display it opens fails: make sure the server answers on
+    ;; its socket first (-noreset: else the probe, its last client, leaving would reset the
+    ;; server while Emacs connects, and the connection failed one run in three).
+    (let ((socket (format "/tmp/.X11-unix/X%s" (string-trim out))))
+      (projmodel-test--wait (concat "Xvfb to listen on " socket)
+                            (lambda ()
+                              (when-let ((probe (ignore-errors
+                                                  (make-network-process
+                                                   :name "X probe" :family 'local
+                                                   :service socket :noquery t))))
+                                (delete-process probe)
+                                t))))
     (cons proc (concat ":" (string-trim out)))))
+
+(defun projmodel-test--stop-xvfb (proc)
+  "Stop Xvfb PROC with SIGTERM, so it removes its lock file and socket."
+  (signal-process proc 'TERM)
+  (projmodel-test--wait "Xvfb to exit" (lambda () (not (process-live-p proc)))))
 
 (ert-deftest projmodel-daemon-show-graph-svg ()
   ;; Debian's emacs-gtk is built with librsvg (scripts/setup.sh installs it, not emacs-nox).
@@ -210,7 +227,7 @@ X connection's SIGIO would kill it."
             (delete-frame frame t))
           (when (member (cdr x) (x-display-list))
             (x-close-connection (cdr x)))
-          (delete-process (car x)))))))
+          (projmodel-test--stop-xvfb (car x)))))))
 
 (ert-deftest projmodel-daemon-reconnect ()
   (projmodel-test--with-daemon "examples/gn-monorepo"
