@@ -49,5 +49,28 @@ node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/test/deps.js"
 # installed outside the repository (`node editors/vscode/tools/tools.js --dir` names the
 # directory); a no-op when that directory already holds them. code-server's postinstall builds
 # VS Code's native modules (build-essential, python3, libkrb5-dev above); Debian's chromium is
-# the browser, so nothing else is downloaded.
-node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/tools/tools.js"
+# the browser, so nothing else is downloaded. With PM_SETUP_TOOLS_BACKGROUND=1 (scripts/test.sh
+# sources this file so) the install runs in the background, its output in a file, and
+# pm_setup_wait_tools waits for it and fails as it did; otherwise pm_setup_wait_tools is a no-op.
+pm_setup_tools_pid=
+pm_setup_tools_log=
+pm_setup_wait_tools() {
+        [ -n "$pm_setup_tools_pid" ] || return 0
+        local rc=0
+        wait "$pm_setup_tools_pid" || rc=$?
+        pm_setup_tools_pid=
+        if [ "$rc" -ne 0 ]; then
+                cat "$pm_setup_tools_log" >&2
+                echo "setup: installing the VS Code tools failed (exit $rc)" >&2
+        fi
+        rm -f "$pm_setup_tools_log"
+        return "$rc"
+}
+if [ "${PM_SETUP_TOOLS_BACKGROUND:-}" = 1 ]; then
+        pm_setup_tools_log=$(mktemp)
+        node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/tools/tools.js" \
+                >"$pm_setup_tools_log" 2>&1 </dev/null &
+        pm_setup_tools_pid=$!
+else
+        node "$(dirname "${BASH_SOURCE[0]}")/../editors/vscode/tools/tools.js"
+fi
