@@ -48,6 +48,23 @@ int pm__adapter_report_step(const struct pm_query *q, char ***argv, char **repor
  * build_parse() picks the dylib among a target's outputs. */
 bool pm__adapter_is_dylib(const char *path);
 
+/*
+ * A build-script runner's flags file (adapters/buildscript.c), one rustc flag a line: each
+ * `--cfg=X`'s X appended to *@cfgs and, when @env is not NULL, each `--env-set=NAME=value`
+ * (Buck2's; a `$(abspath REL)` value made @base/REL) to *@env as "NAME=value"; other flags are
+ * ignored. Lists as pm_argv_push() makes them. Returns 0 or -ENOMEM.
+ */
+int pm__buildscript_flags(const char *data, size_t len, const char *base, char ***cfgs,
+                          char ***env);
+
+/*
+ * rules_rust's env file of a build script (`<name>.env`): "NAME=value" lines, a line ending in a
+ * backslash continued by the next, `${pwd}` replaced by @exec_root and `${out_dir}` by @out_dir
+ * (either may be NULL: left as written). Each appended to *@env. Returns 0 or -ENOMEM.
+ */
+int pm__buildscript_env(const char *data, size_t len, const char *exec_root, const char *out_dir,
+                        char ***env);
+
 #define PM_ADAPTER_MAX_JSON_DEPTH 256 /* nesting of the JSON document */
 
 /*

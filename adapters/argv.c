@@ -115,6 +115,8 @@ pm_build_report_release(struct pm_build_report *report)
                 pm_free(report->items[i].dylib_path);
                 pm_free(report->items[i].out_dir);
                 pm_free(report->items[i].error);
+                pm_argv_free(report->items[i].cfgs);
+                pm_argv_free(report->items[i].env);
         }
         pm_free(report->items);
         report->items = NULL;

@@ -125,6 +125,25 @@ serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, 
                 if (!dir || pm_kvlist_set(g, &c->env, "OUT_DIR", dir) < 0 ||
                     pm_strlist_push_unique(g, &c->include_dirs, dir) < 0)
                         return -ENOMEM;
+                /* The script's cfgs and env, as the Cargo adapter applies cargo's
+                 * build-script-executed (adapters/cargo/cargo-build.c). */
+                for (char **e = b->cfgs; e && *e; e++) {
+                        char *cfg = pm_cfg_normalize(g, *e);
+
+                        if (!cfg || pm_strlist_push_unique(g, &c->cfgs, cfg) < 0)
+                                return -ENOMEM;
+                }
+                for (char **e = b->env; e && *e; e++) {
+                        size_t k = strcspn(*e, "=");
+                        char *key = pm_graph_printf(g, "%.*s", (int)k, *e);
+
+                        if (!key)
+                                return -ENOMEM;
+                        if (!(*e)[k] || strcmp(key, "OUT_DIR") == 0)
+                                continue;
+                        if (pm_kvlist_set(g, &c->env, key, *e + k + 1) < 0)
+                                return -ENOMEM;
+                }
                 return 0;
         }
         note = pm_graph_printf(g, "%s%sOUT_DIR not built: %s failed: %.*s", c->note ? c->note : "",

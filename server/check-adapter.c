@@ -180,6 +180,10 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         if (r < 0)
                 goto out;
         ret->exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;
+        /* The test's own status, as GN's and Cargo's `test` give it (docs/cli.md). */
+        if (req->action == PM_CHECK_TEST && !res.term_signal && res.exit_status != 0 &&
+            res.exit_status == plan.steps[0].test_failed_exit)
+                ret->exit_status = 101;
         if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
             pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");

@@ -350,6 +350,59 @@ completed_out_dir(const struct events *e, const cJSON *completed, int *ret_err)
         return NULL;
 }
 
+/*
+ * The cfgs and env of the build script whose out_dir @b names, into @b: rules_rust's runner
+ * writes them in the same action as the out_dir, to the files `<name>.flags` (one rustc flag a
+ * line) and `<name>.env` ("NAME=value" lines with `${pwd}` for the execroot) that its
+ * cargo_build_script declares beside `<name>.out_dir` and hands to the crate's rustc in
+ * BuildInfo. No output group names them, so they are read beside the directory the events named
+ * (docs/build-integration.md). A file that cannot be read (a rule with an out_dir and no such
+ * files) gives nothing.
+ */
+static int
+read_build_info(const struct events *e, struct pm_built *b)
+{
+        static const char *const kinds[] = { ".flags", ".env" };
+        size_t stem = strlen(b->out_dir) - strlen(".out_dir");
+        const char *root = exec_root(e), *bo;
+        char *derived = NULL;
+        int r = 0;
+
+        /* No workspaceInfo: the execroot is what comes before the out_dir's bazel-out. */
+        if (!root && (bo = strstr(b->out_dir, "/bazel-out/")) != NULL) {
+                derived = pm_strndup(b->out_dir, (size_t)(bo - b->out_dir));
+                if (!derived)
+                        return -ENOMEM;
+                root = derived;
+        }
+        for (size_t k = 0; k < 2 && r == 0; k++) {
+                struct pm_strbuf sb = PM_STRBUF_INIT;
+                struct pm_error ignored;
+                char *path = pm_asprintf("%.*s%s", (int)stem, b->out_dir, kinds[k]);
+
+                pm_error_init(&ignored);
+                if (!path) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = pm_strbuf_read_file(&sb, path, 1 << 20, &ignored);
+                if (r == -ENOMEM)
+                        ;
+                else if (r < 0)
+                        r = 0;
+                else if (k == 0)
+                        r = pm__buildscript_flags(sb.buf ? sb.buf : "", sb.len, NULL, &b->cfgs,
+                                                  NULL);
+                else
+                        r = pm__buildscript_env(sb.buf ? sb.buf : "", sb.len, root, b->out_dir,
+                                                &b->env);
+                pm_strbuf_release(&sb);
+                pm_free(path);
+        }
+        pm_free(derived);
+        return r;
+}
+
 /* One targetCompleted (or aborted) event into @b. */
 static int
 read_target(const struct events *e, const cJSON *ev, const char *label, struct pm_built *b)
@@ -367,7 +420,7 @@ read_target(const struct events *e, const cJSON *ev, const char *label, struct p
                 if (r < 0)
                         return r;
                 if (b->out_dir)
-                        return 0;
+                        return read_build_info(e, b);
                 dylib = completed_dylib(e, completed);
                 if (dylib) {
                         b->dylib_path = pm_path_normalize(NULL, "/", dylib);

@@ -227,6 +227,12 @@ struct pm__bazel_rule *pm__bazel_lookup(struct pm__bazel_ctx *c, const char *lab
 
 /* Crates (crate.c): a rule's crate, the rule owning a folded test's crate, and deps. */
 int pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
+
+/* Add the sources of build-script rule @r (rules_rust's cargo_build_script) in the workspace to
+ * the graph's build files: the daemon watches them, and an edit re-queries, so the next build
+ * runs the script again (docs/build-integration.md). */
+int pm__bazel_watch_build_script(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
+
 struct pm__bazel_rule *pm__bazel_owner(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
 int pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r,
                        struct pm__bazel_rule *own);

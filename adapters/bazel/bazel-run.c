@@ -88,6 +88,10 @@ pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t 
                 r = pm_argv_push(&argv, labels[i]);
         if (r >= 0)
                 r = one_step(q, &argv, ret_plan);
+        /* `bazel test` exits 3 when the tests were built and one failed: the test binary's own
+         * status is libtest's 101 then (rules_rust's rust_test uses the libtest harness). */
+        if (r >= 0)
+                ret_plan->steps[0].test_failed_exit = 3;
         if (r < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(arg);

@@ -147,6 +147,20 @@ add_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct srcs *s)
         return 0;
 }
 
+int
+pm__bazel_watch_build_script(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)
+{
+        struct srcs srcs = { 0 };
+        int e = pm__bazel_attr_list(c, r, "srcs", src_cb, &srcs);
+
+        for (size_t i = 0; e == 0 && i < srcs.n; i++)
+                if (pm_path_is_under(srcs.paths[i], c->q->project->root) &&
+                    !pm_path_is_under(srcs.paths[i], c->s->output_base) &&
+                    pm_strlist_push_unique(c->g, &c->g->build_files, srcs.paths[i]) < 0)
+                        e = pm__bazel_oom(c);
+        return e;
+}
+
 /* Make the crate of rule @r (not a folding test). */
 int
 pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)

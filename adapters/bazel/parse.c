@@ -213,8 +213,13 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 goto out;
         pm__bazel_sort_rules(&c);
         for (size_t i = 0; i < c.n_rules; i++) {
-                if (c.rules[i].fold_label || c.rules[i].cls->build_script)
+                if (c.rules[i].cls->build_script)
+                        r = pm__bazel_watch_build_script(&c, &c.rules[i]);
+                if (c.rules[i].fold_label || c.rules[i].cls->build_script) {
+                        if (r < 0)
+                                goto out;
                         continue;
+                }
                 r = pm__bazel_make_crate(&c, &c.rules[i]);
                 if (r < 0)
                         goto out;

@@ -20,6 +20,63 @@
 
 #define ERROR_LINE_MAX 300 /* bytes of Buck2's error line kept for a note */
 
+static const char flags_sub[] = "[rustc_flags]", out_dir_sub[] = "[out_dir]";
+
+/* Whether @l (@len bytes) ends with @sub. */
+static bool
+ends_with(const char *l, size_t len, const char *sub)
+{
+        size_t n = strlen(sub);
+
+        return len > n && memcmp(l + len - n, sub, n) == 0;
+}
+
+/* The target name of label @l (`cell//pkg:name[sub]` or `:name[sub]`): its bytes after the last
+ * ':' up to the first '[' (*ret_len of them). */
+static const char *
+target_name(const char *l, size_t *ret_len)
+{
+        const char *colon = strrchr(l, ':'), *name = colon ? colon + 1 : l;
+
+        *ret_len = strcspn(name, "[");
+        return name;
+}
+
+/*
+ * Whether a crate of @graph whose OUT_DIR target is @label (`T[out_dir]`) takes the build
+ * script's flags as reindeer writes them, `rustc_flags = ["@$(location :T[rustc_flags])"]`:
+ * buildscript_run writes the script's `cargo:rustc-cfg` and `cargo:rustc-env` to that file, which
+ * rustc_action.py expands (prelude/rust/cargo_buildscript.bzl), so it is built too.
+ */
+static bool
+wants_flags(const struct pm_graph *graph, const char *label)
+{
+        static const char macro[] = "@$(location ";
+        size_t tlen, flen;
+        const char *t = target_name(label, &tlen);
+
+        if (!graph || !ends_with(label, strlen(label), out_dir_sub))
+                return false;
+        for (size_t i = 0; i < graph->n_crates; i++) {
+                const struct pm_crate *c = &graph->crates[i];
+
+                if (!c->out_dir_target || strcmp(c->out_dir_target, label) != 0)
+                        continue;
+                for (size_t j = 0; j < c->flags.n; j++) {
+                        const char *f = c->flags.v[j], *name;
+                        size_t n = strlen(f);
+
+                        if (strncmp(f, macro, sizeof(macro) - 1) != 0 || f[n - 1] != ')' ||
+                            !ends_with(f, n - 1, flags_sub))
+                                continue;
+                        name = target_name(f + sizeof(macro) - 1, &flen);
+                        if (flen == tlen && memcmp(name, t, tlen) == 0)
+                                return true;
+                }
+        }
+        return false;
+}
+
 int
 pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
                      const char *const *labels, size_t n_labels, struct pm_plan *ret_plan,
@@ -30,7 +87,6 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         char *report = NULL, *opt = NULL;
         int r;
 
-        (void)graph;
         if (n_labels == 0)
                 return 0;
         r = pm__buck2_settings_load(q, &s, err);
@@ -49,9 +105,23 @@ pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         if (pm_argv_push(&argv, "build") < 0 || pm_argv_push(&argv, "--keep-going") < 0 ||
             pm_argv_push(&argv, opt) < 0 || pm_argv_push(&argv, "--show-full-json-output") < 0)
                 goto out;
-        for (size_t i = 0; i < n_labels; i++)
+        for (size_t i = 0; i < n_labels; i++) {
+                char *flags = NULL;
+
                 if (pm_argv_push(&argv, labels[i]) < 0)
                         goto out;
+                /* T[rustc_flags] beside T[out_dir]: the same run of the same build script. */
+                if (wants_flags(graph, labels[i])) {
+                        flags = pm_asprintf("%.*s%s",
+                                            (int)(strlen(labels[i]) - strlen(out_dir_sub)),
+                                            labels[i], flags_sub);
+                        if (!flags || pm_argv_push(&argv, flags) < 0) {
+                                pm_free(flags);
+                                goto out;
+                        }
+                        pm_free(flags);
+                }
+        }
         /* With --keep-going a failed target still leaves a report naming what did build, whatever
          * failure code Buck2 exits with (1 unknown, 2 infra, 3 user error). */
         r = pm__adapter_report_step(q, &argv, &report, (const int[]){ 1, 2, 3 }, 3, ret_plan);
@@ -214,6 +284,46 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
         return 0;
 }
 
+/*
+ * Give each built `T[out_dir]` item of @rep the cfgs and env of the `T[rustc_flags]` file the
+ * same report names (read_sub_targets() put its path in that item's out_dir): one flag a line,
+ * `--cfg=X` and `--env-set=NAME=value` (a `$(abspath REL)` value relative to @project_root, where
+ * Buck2 runs rustc), as prelude/rust/tools/buildscript_run.py writes them. A file that cannot be
+ * read gives nothing.
+ */
+static int
+attach_flags(struct pm_build_report *rep, const char *project_root)
+{
+        for (size_t i = 0; i < rep->n; i++) {
+                const struct pm_built *f = &rep->items[i];
+                size_t base = f->label ? strlen(f->label) : 0;
+                struct pm_strbuf sb = PM_STRBUF_INIT;
+                struct pm_error ignored;
+                int r;
+
+                if (!f->out_dir || !ends_with(f->label, base, flags_sub))
+                        continue;
+                base -= strlen(flags_sub);
+                for (size_t j = 0; j < rep->n; j++) {
+                        struct pm_built *o = &rep->items[j];
+
+                        if (!o->out_dir || o->cfgs || o->env || strncmp(o->label, f->label, base) ||
+                            strcmp(o->label + base, out_dir_sub) != 0)
+                                continue;
+                        pm_error_init(&ignored);
+                        r = pm_strbuf_read_file(&sb, f->out_dir, 1 << 20, &ignored);
+                        if (r == 0)
+                                r = pm__buildscript_flags(sb.buf ? sb.buf : "", sb.len,
+                                                          project_root, &o->cfgs, &o->env);
+                        pm_strbuf_release(&sb);
+                        if (r == -ENOMEM)
+                                return r;
+                        break;
+                }
+        }
+        return 0;
+}
+
 int
 pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                       struct pm_build_report *ret_report, struct pm_error *err)
@@ -250,7 +360,7 @@ pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                 if (r < 0)
                         goto out;
         }
-        r = 0;
+        r = attach_flags(ret_report, project_root);
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");

@@ -34,6 +34,12 @@ struct pm_step {
         int ok_exit_codes[4];
         char **env; /* "NAME=value" entries (NULL-terminated) set for this step on top of, and
                      * overriding, projmodel's environment; NULL for none */
+        /*
+         * test_plan only: the tool's exit status for "the tests ran and one failed" (Bazel's 3),
+         * which `projmodel test` reports as libtest's own 101, the status of a failed test binary
+         * (what GN's test binary and `cargo test` exit with); 0: none, the status is passed on.
+         */
+        int test_failed_exit;
 };
 
 /*
@@ -63,6 +69,14 @@ struct pm_built {
         char *out_dir;    /* absolute path of the OUT_DIR directory the target built, as the tool
                            * reported it, or NULL */
         char *error;      /* when not built: the tool's first error line for it, or NULL */
+        /*
+         * What the build script behind an OUT_DIR target told rustc, as its build system's runner
+         * recorded it (rules_rust's `<name>.flags` and `<name>.env`, Buck2's `[rustc_flags]`):
+         * NULL-terminated (pm_argv_push()), or NULL. cfgs: each `--cfg=X`'s X (`name` or
+         * `name="value"`); env: "NAME=value" entries, paths made absolute.
+         */
+        char **cfgs;
+        char **env;
 };
 
 /* What one build run reported, owned by the caller; release with pm_build_report_release(). */

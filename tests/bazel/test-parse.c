@@ -440,6 +440,8 @@ Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
         struct pm_graph *g = NULL;
         struct pm_crate *cr;
         struct pm_error err;
+        char *want;
+        bool watched = false;
 
         cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
         cr_assert_eq(g->n_crates, 2, "the build script is no crate");
@@ -452,6 +454,12 @@ Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
         cr_assert_eq(cr->n_deps, 1);
         cr_assert(pm_test_crate_has_dep(cr, "//c:c", NULL));
         cr_assert_null(pm_graph_find(g, "//c:c")->out_dir_target);
+        /* The script's source is watched: an edit of it re-queries, and the build runs it. */
+        want = pm_test_strf("%s/a/build.rs", ws.root);
+        for (size_t i = 0; i < g->build_files.n && !watched; i++)
+                watched = strcmp(g->build_files.v[i], want) == 0;
+        cr_assert(watched, "%s is a build file", want);
+        pm_free(want);
         pm_graph_free(g);
         pm_free(a);
         pm_free(bs);
@@ -801,6 +809,8 @@ Test(bazel_parse, run_and_test_plans)
                 cr_assert(want_test[i] && p.steps[0].argv[i] &&
                                   strcmp(want_test[i], p.steps[0].argv[i]) == 0,
                           "test argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+        /* Bazel's "tests failed" is the test's own 101 (server/check-adapter.c). */
+        cr_assert_eq(p.steps[0].test_failed_exit, 3);
         pm_plan_release(&p);
         cr_assert_neq(ops->test_plan(&q, labels, 0, "tests::one", &p, &err), 0);
         pm_free(ob);
@@ -925,4 +935,67 @@ Test(bazel_parse, build_parse_reads_the_out_dir)
         cr_assert_null(rep.items[0].out_dir);
         cr_assert_str_eq(rep.items[0].error, "error[E0308]: mismatched types");
         pm_build_report_release(&rep);
+}
+
+/* The cfgs and env of a build script, from the files rules_rust's cargo_build_script declares
+ * beside its out_dir (`<name>.flags`, `<name>.env`) in the format its runner writes: `--cfg=X`
+ * lines among flags projmodel ignores; "NAME=value" lines with `${pwd}` (the execroot of the
+ * events) and `${out_dir}`, a line continued by a trailing backslash and a value ending in an
+ * escaped one. A build script without those files (an other rule's out_dir) gives none. */
+Test(bazel_parse, build_parse_reads_the_build_script_flags_and_env)
+{
+        char *exec = pm_test_strf("%s/ob/execroot/ws", ws.tmp);
+        char *bin = pm_test_strf("%s/bazel-out/k8-fastbuild/bin/a", exec);
+        char *flags = pm_test_strf("%s/a_bs.flags", bin);
+        char *env = pm_test_strf("%s/a_bs.env", bin);
+        char *gen = pm_test_strf("%s/a_bs.out_dir/gen.rs", bin);
+        char *events = pm_test_strf(
+                "{\"id\":{\"workspace\":{}},\"workspaceInfo\":{\"localExecRoot\":\"%s\"}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//a:a_bs\"}},\"completed\":{"
+                "\"success\":true,\"directoryOutput\":[{\"name\":\"a/a_bs.out_dir\","
+                "\"pathPrefix\":[\"bazel-out\",\"k8-fastbuild\",\"bin\"]}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//b:b_bs\"}},\"completed\":{"
+                "\"success\":true,\"directoryOutput\":[{\"name\":\"b/b_bs.out_dir\","
+                "\"pathPrefix\":[\"bazel-out\",\"k8-fastbuild\",\"bin\"]}]}}\n",
+                exec);
+        char *want_dir = pm_test_strf("GEN=%s/a_bs.out_dir/x.rs", bin);
+        char *want_root = pm_test_strf("ROOT=%s/include", exec);
+        struct pm_build_report rep;
+        struct pm_error err;
+
+        cr_assert_eq(pm_test_write_file(gen, ""), 0);
+        cr_assert_eq(pm_test_write_file(flags, "-Lnative=/x\n--cfg=fast\n--cfg=level=\"2\"\n"
+                                               "-Clink-arg=-s\n--check-cfg=cfg(fast)"),
+                     0);
+        cr_assert_eq(pm_test_write_file(env, "GREETING=hi there\nGEN=${out_dir}/x.rs\n"
+                                             "ROOT=${pwd}/include\nTWO=a\\\nb\nBS=c\\\\\n"
+                                             "not a variable\n"),
+                     0);
+        cr_assert_eq(build_parse(events, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 2);
+        cr_assert_str_eq(rep.items[0].label, "//a:a_bs");
+        cr_assert_not_null(rep.items[0].cfgs);
+        cr_assert_str_eq(rep.items[0].cfgs[0], "fast");
+        cr_assert_str_eq(rep.items[0].cfgs[1], "level=\"2\"");
+        cr_assert_null(rep.items[0].cfgs[2]);
+        cr_assert_not_null(rep.items[0].env);
+        cr_assert_str_eq(rep.items[0].env[0], "GREETING=hi there");
+        cr_assert_str_eq(rep.items[0].env[1], want_dir);
+        cr_assert_str_eq(rep.items[0].env[2], want_root);
+        cr_assert_str_eq(rep.items[0].env[3], "TWO=a\nb");
+        cr_assert_str_eq(rep.items[0].env[4], "BS=c\\");
+        cr_assert_null(rep.items[0].env[5]);
+        cr_assert_str_eq(rep.items[1].label, "//b:b_bs");
+        cr_assert_not_null(rep.items[1].out_dir);
+        cr_assert_null(rep.items[1].cfgs);
+        cr_assert_null(rep.items[1].env);
+        pm_build_report_release(&rep);
+        pm_free(exec);
+        pm_free(bin);
+        pm_free(flags);
+        pm_free(env);
+        pm_free(gen);
+        pm_free(events);
+        pm_free(want_dir);
+        pm_free(want_root);
 }

@@ -39,7 +39,9 @@ teardown(void)
         pm_bazel_ws_teardown(&ws);
 }
 
-TestSuite(bazel_query, .init = setup, .fini = teardown, .timeout = 300);
+/* The example's test runs export, check, run, test and two daemons through the real Bazel; on
+ * two shared cores under load that took over 300 s. */
+TestSuite(bazel_query, .init = setup, .fini = teardown, .timeout = 600);
 
 static char *
 path(const char *rel)
@@ -409,6 +411,46 @@ daemon_warnings(struct pm_client *c)
  * the file, its line and the kept state, and the whole repository is what it was; fixed, no
  * warning and the same repository again. NULL when so, else what went wrong (pm_malloc'd).
  */
+/*
+ * An edit of //lib/build_info's build.rs (a source of its cargo_build_script) is watched: without
+ * being asked, the daemon re-queries, Bazel runs the script again, modelChanged comes, and the
+ * next answer carries the cfg and variable the edited script prints. build.rs is restored. NULL
+ * when so, else what went wrong (pm_malloc'd).
+ */
+static char *
+daemon_reruns_build_script(struct pm_client *c, const char *root)
+{
+        char *build_rs = pm_test_strf("%s/lib/build_info/build.rs", root);
+        char *old = pm_test_read_file(build_rs), *edited = NULL, *now = NULL, *what = NULL;
+        const char *tail;
+        cJSON *n;
+
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        tail = old ? strrchr(old, '}') : NULL;
+        if (!tail)
+                return pm_test_strf("cannot read %s", build_rs);
+        edited = pm_test_strf("%.*s    println!(\"cargo:rustc-cfg=build_info_edited\");\n"
+                              "    println!(\"cargo:rustc-env=BUILD_INFO_EDITED=yes\");\n}\n",
+                              (int)(tail - old), old);
+        if (pm_test_write_file(build_rs, edited) != 0) {
+                what = pm_test_strf("cannot write %s", build_rs);
+                goto out;
+        }
+        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cJSON_Delete(n);
+        now = daemon_project(c, NULL);
+        if (!strstr(now, "\"build_info_edited\"") || !strstr(now, "\"BUILD_INFO_EDITED\":\"yes\""))
+                what = pm_test_strf("build.rs edited: the answer lacks its new cfg and env: %s",
+                                    now);
+out:
+        (void)pm_test_write_file(build_rs, old);
+        pm_free(build_rs);
+        pm_free(old);
+        pm_free(edited);
+        pm_free(now);
+        return what;
+}
+
 static char *
 daemon_keeps_broken_build_file(const char *tmp, const char *root)
 {
@@ -460,6 +502,8 @@ daemon_keeps_broken_build_file(const char *tmp, const char *root)
                 what = pm_test_strf("fixed: warnings left: %s", warnings);
         if (!what && strcmp(now, before) != 0)
                 what = pm_test_strf("fixed: the repository changed:\n%s\nwas:\n%s", now, before);
+        if (!what)
+                what = daemon_reruns_build_script(c, root);
 out:
         pm_client_free(c);
         pm_test_daemon_destroy(&d);
@@ -550,7 +594,8 @@ last_argv(const char *log)
  * bazel through bazel_logged, which logs to @log) on the warm output base: `bazel run` prints
  * the binary's output and passes its exit status on (2 for --workers 0); `bazel test` of the
  * engine's folded rust_test runs exactly the one test and not the other in the same binary; a
- * failing test of the integration crate gives Bazel's "tests failed" status 3; a library with
+ * failing test of the integration crate exits 101 as the test binary does (Bazel's "tests
+ * failed" 3 made the test's own status); a library with
  * no test target is one line and exit 1. NULL when all holds, else what went wrong
  * (pm_malloc'd): the caller asserts after shutting Bazel down.
  */
@@ -620,9 +665,9 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
         }
         st = runnable(json, "testOne", "//tests/integration:integration", "fails", &out, &err);
         (void)pm_test_write_file(lib_rs, old);
-        if (st != 3 || !strstr(out, "\ntest fails ... FAILED\n") ||
+        if (st != 101 || !strstr(out, "\ntest fails ... FAILED\n") ||
             strstr(out, "engine_describes_itself")) {
-                what = pm_test_strf("testOne of a failing test: exit %d (want bazel's 3), "
+                what = pm_test_strf("testOne of a failing test: exit %d (want the test's 101), "
                                     "stdout: %s\nstderr: %s",
                                     st, out, err);
                 goto out;
@@ -681,6 +726,8 @@ Test(bazel_query, example_exports_a_valid_project)
         char *build_rs = pm_test_strf("%s/lib/build_info/build.rs", root);
         /* rules_rust's out_dir of the stand-in cargo_build_script, in the query's output base. */
         char *out_dir = pm_test_strf("\"OUT_DIR\":\"%s/execroot/bazel_monorepo/bazel-out/", ob);
+        char *bi_dir =
+                pm_test_strf("\"BUILD_INFO_DIR\":\"%s/execroot/bazel_monorepo/bazel-out/", ob);
         /* The default model (in cache_dir): the one the flycheck runnable finds. */
         const char *argv[] = {
                 pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
@@ -759,6 +806,14 @@ Test(bazel_query, example_exports_a_valid_project)
                 /* The build script's out_dir as Bazel's build events name it; the type-check
                  * below include!s build_info.rs from it. */
                 cr_assert(strstr(text, out_dir), "OUT_DIR is the built out_dir: %s", text);
+                /* The script's cargo:rustc-cfg and cargo:rustc-env, from rules_rust's
+                 * build_info_bs.flags and .env beside it: build_info's compile_error! and env!
+                 * below need them. */
+                cr_assert(strstr(text, "\"build_info_generated\""), "%s", text);
+                cr_assert(strstr(text, "\"build_info_profile=\\\"example\\\"\""), "%s", text);
+                cr_assert(strstr(text, "\"BUILD_INFO_GREETING\":\"hello from build.rs\""), "%s",
+                          text);
+                cr_assert(strstr(text, bi_dir), "${out_dir} made the out_dir: %s", text);
                 cr_assert_eq(pm_test_validate_project(text, strlen(text), &report), 0, "%s",
                              report);
                 cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report), 0,
@@ -812,4 +867,5 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(log);
         pm_free(build_rs);
         pm_free(out_dir);
+        pm_free(bi_dir);
 }

@@ -18,6 +18,7 @@
 
 #define LABEL          "root//macros:derive_it"
 #define OUT_DIR_TARGET "root//third-party/rust:gen-0.1.0-build-script-run[out_dir]"
+#define FLAGS_TARGET   "root//third-party/rust:gen-0.1.0-build-script-run[rustc_flags]"
 #define DYLIB_BYTES    "not really ELF, but the bytes the cache must copy"
 
 static struct cli_fx fx;
@@ -31,9 +32,11 @@ static struct cli_fx fx;
  * fails with rustc's error in its report entry and buck2 exits 3. A sub-target `T[out_dir]`
  * (reindeer's build-script run) writes gen.rs into a directory under buck-out, reported under the
  * unconfigured `T` with the outputs keyed by the sub-target's name, as Buck2's build report keys
- * them ("out_dir"; "DEFAULT" for the target itself); with a file FAIL_OUT_DIR it fails instead,
- * with the build script's panic as its error. Every argv is appended to argv.log beside the
- * script.
+ * them ("out_dir"; "DEFAULT" for the target itself); `T[rustc_flags]` writes the file
+ * prelude/rust/tools/buildscript_run.py writes there (`--cfg=X` and `--env-set=NAME=value` lines,
+ * `$(abspath REL)` for a path), its output under the same `T`; with a file FAIL_OUT_DIR it fails
+ * instead, with the build script's panic as its error. Every argv is appended to argv.log beside
+ * the script.
  */
 static const char fake_buck2[] =
         "#!/usr/bin/env python3\n"
@@ -51,6 +54,8 @@ static const char fake_buck2[] =
         "fail = os.path.exists(os.path.join(root, 'FAIL'))\n"
         "bad = fail\n"
         "cfg = 'prelude//platforms:default#524f8da68ea2a374'\n"
+        "FLAGS = ('--cfg=gen_fast\\n--cfg=gen_level=\"2\"\\n--env-set=GEN_GREETING=hi\\n'\n"
+        "         '--env-set=GEN_DIR=$(abspath third-party/rust/vendor/gen)\\n-lfoo\\n')\n"
         "results, strings, shown = {}, {}, {}\n"
         "for i, t in enumerate(targets):\n"
         "    base, _, sub = t.partition('[')\n"
@@ -69,12 +74,20 @@ static const char fake_buck2[] =
         "        else:\n"
         "            rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
         "                   '__/' + key.replace('|', '/'))\n"
-        "            os.makedirs(os.path.join(root, rel), exist_ok=True)\n"
-        "            open(os.path.join(root, rel, 'gen.rs'), 'w').write('pub const N: u32 = 7;\\n')\n"
+        "            if key == 'rustc_flags':\n"
+        "                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
+        "                open(os.path.join(root, rel), 'w').write(FLAGS)\n"
+        "            else:\n"
+        "                os.makedirs(os.path.join(root, rel), exist_ok=True)\n"
+        "                open(os.path.join(root, rel, 'gen.rs'), 'w').write('pub const N: u32 = 7;\\n')\n"
         "            entry = {'success': 'SUCCESS', 'outputs': {key: [rel]},\n"
         "                     'other_outputs': {}, 'configured_graph_size': 3, 'errors': []}\n"
         "            shown[t] = os.path.join(root, rel)\n"
-        "        results[base] = {'configured': {cfg: entry}, 'errors': []}\n"
+        "        old = results.get(base, {}).get('configured', {}).get(cfg)\n"
+        "        if old and old['success'] == 'SUCCESS' and entry['success'] == 'SUCCESS':\n"
+        "            old['outputs'].update(entry['outputs'])\n"
+        "        elif not old or entry['success'] != 'SUCCESS':\n"
+        "            results[base] = {'configured': {cfg: entry}, 'errors': []}\n"
         "        continue\n"
         "    if fail:\n"
         "        msg = ('Action failed: ' + t + ' (' + cfg + ') (rustc)\\n'\n"
@@ -147,6 +160,7 @@ add_reindeer_build_script(const char *repo)
                 " \"crate_root\": \"vendor/gen/src/lib.rs\", \"edition\": \"2021\","
                 " \"env\": {\"CARGO_MANIFEST_DIR\": \"third-party/rust/vendor/gen\","
                 " \"OUT_DIR\": \"$(location :gen-0.1.0-build-script-run[out_dir])\"},"
+                " \"rustc_flags\": [\"@$(location :gen-0.1.0-build-script-run[rustc_flags])\"],"
                 " \"visibility\": [\"PUBLIC\"]}");
         cr_assert(t);
         cJSON_AddItemToArray(arr, t);
@@ -163,6 +177,9 @@ add_reindeer_build_script(const char *repo)
                                  NULL, NULL),
                      0);
         cr_assert_eq(pm_test_write_file(lib, "include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n"
+                                             "#[cfg(not(gen_fast))]\n"
+                                             "compile_error!(\"no cfg(gen_fast)\");\n"
+                                             "pub const G: &str = env!(\"GEN_GREETING\");\n"
                                              "pub fn n() -> u32 {\n    N\n}\n"),
                      0);
         cJSON_free(out);
@@ -449,12 +466,29 @@ env_of(const cJSON *c, const char *key)
         return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Whether the JSON array @a has the string @s. */
+static bool
+has_string(const cJSON *a, const char *s)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, a)
+        {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, s) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* reindeer's OUT_DIR (`$(location :X-build-script-run[out_dir])`): built in the same run as the
  * proc macro, served as the absolute directory Buck2's report names (no copy), in the crate's
- * include_dirs, with no "not built" note; the crate type-checks with bare rustc from the JSON. */
+ * include_dirs, with no "not built" note. reindeer's `rustc_flags = ["@$(location
+ * :X-build-script-run[rustc_flags])"]`: that sub-target is built in the same run, and the cfgs and
+ * variables of the file it names are the crate's; it type-checks with bare rustc from the JSON
+ * (its lib.rs needs them). */
 Test(cli_buck2_build, builds_the_out_dir_and_serves_the_reported_directory)
 {
-        char *repo = make_repo(""), *log, *want, *gen, *one_text, *work;
+        char *repo = make_repo(""), *log, *want, *gen, *one_text, *work, *gen_dir;
         const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
         cJSON *p, *one;
         const cJSON *c, *dirs, *d;
@@ -467,12 +501,18 @@ Test(cli_buck2_build, builds_the_out_dir_and_serves_the_reported_directory)
         p = export_ok(repo);
         /* One build, of the proc macro and the build-script run's out_dir sub-target. */
         log = read_log();
-        cr_assert(strstr(log, "\"" OUT_DIR_TARGET "\""), "%s", log);
+        cr_assert(strstr(log, "\"" OUT_DIR_TARGET "\", \"" FLAGS_TARGET "\""), "%s", log);
         cr_assert(strstr(log, "\"" LABEL "\""), "%s", log);
         cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
         assert_no_report_left();
 
         c = crate_of(p, repo, "third-party/rust/vendor/gen/src/lib.rs");
+        cr_assert(has_string(cJSON_GetObjectItemCaseSensitive(c, "cfg"), "gen_fast"));
+        cr_assert(has_string(cJSON_GetObjectItemCaseSensitive(c, "cfg"), "gen_level=\"2\""));
+        cr_assert_str_eq(env_of(c, "GEN_GREETING"), "hi");
+        gen_dir = pm_test_strf("%s/third-party/rust/vendor/gen", repo);
+        cr_assert_str_eq(env_of(c, "GEN_DIR"), gen_dir);
+        pm_free(gen_dir);
         out_dir = env_of(c, "OUT_DIR");
         want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/third-party/rust/"
                             "__gen-0.1.0-build-script-run__/out_dir",

@@ -6,16 +6,21 @@ Deliberately small: no toolchains, no transitions (proc macros and build scripts
 the host, which is also the target here). cargo_build_script is one rule that compiles and runs
 build.rs (rules_rust's macro makes a rust_binary `<name>_` and a `cargo_build_script` rule that
 runs it); like rules_rust's, it is named in the crate's `deps`, declares the directory
-`<name>.out_dir` and provides BuildInfo and the `out_dir` output group, and the crate's rustc
-gets that directory as OUT_DIR.
+`<name>.out_dir` and, beside it, the files rules_rust's runner writes from the script's output
+(`<name>.flags`: `--cfg=X` for each `cargo:rustc-cfg=X`, then `cargo:rustc-flags`, one a line;
+`<name>.env`: `NAME=value` for each `cargo:rustc-env`, with `${pwd}` for the execroot and
+`${out_dir}` for the out_dir; `.linkflags`, `.linksearchpaths`, `.depenv`), provides BuildInfo and
+the `out_dir` output group, and the crate's rustc gets that directory as OUT_DIR, the flags file
+as arguments and the env file as its environment (rules_rust's process wrapper; a value continued
+on the next line is not supported here).
 """
 
 load("//rust/settings:settings.bzl", "SettingInfo")
 
 RustCrate = provider(fields = ["name", "out", "transitive_outs"])
 
-# rules_rust's provider of a build script's results; only its out_dir here.
-BuildInfo = provider(fields = ["out_dir"])
+# rules_rust's provider of a build script's results (its field names; no link fields here).
+BuildInfo = provider(fields = ["out_dir", "rustc_env", "flags"])
 
 # What a rust_test with crate = ... needs of its library.
 _LibSources = provider(fields = ["srcs", "deps", "root", "aliases"])
@@ -78,9 +83,14 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
         "export %s='%s'; " % (k, v.replace("'", "'\\''"))
         for k, v in ctx.attr.rustc_env.items()
     ])
-    # As rules_rust: the build script's directory, absolute, is rustc's OUT_DIR.
+    # As rules_rust: the build script's directory, absolute, is rustc's OUT_DIR, its env file
+    # rustc's environment (placeholders replaced) and its flags file rustc's arguments.
     for info in build_infos:
         exports += 'export OUT_DIR="$PWD/%s"; ' % info.out_dir.path
+        exports += ('while IFS= read -r l || [ -n "$l" ]; do [ -n "$l" ] || continue; ' +
+                    'l="${l//\\$\\{pwd\\}/$PWD}"; l="${l//\\$\\{out_dir\\}/$OUT_DIR}"; ' +
+                    'export "$l"; done < "%s"; ') % info.rustc_env.path
+        args.add("@" + info.flags.path)
     outputs = [out]
     command = exports + 'exec rustc "$@"'
     rustc_output = None
@@ -94,7 +104,10 @@ def _compile(ctx, crate_type, root, srcs, deps, aliases, test = False):
     ctx.actions.run_shell(
         command = command,
         arguments = [args],
-        inputs = depset(srcs + [info.out_dir for info in build_infos], transitive = [dep_outs]),
+        inputs = depset(
+            srcs + [f for info in build_infos for f in [info.out_dir, info.rustc_env, info.flags]],
+            transitive = [dep_outs],
+        ),
         outputs = outputs,
         use_default_shell_env = True,
         mnemonic = "Rustc",
@@ -176,9 +189,35 @@ rust_test = rule(
     test = True,
 )
 
+# What rules_rust's cargo_build_script_runner makes of the script's stdout (cargo's `cargo:` and
+# `cargo::` directives), written to the files the rule declares; paths under the execroot are
+# written with rules_rust's placeholders. $1.. of the action: awk's -v settings come first.
+_SCRIPT_OUTPUT_AWK = """
+function rep(s, a, b,   i, out) {
+    out = ""
+    while (a != "" && (i = index(s, a)) > 0) {
+        out = out substr(s, 1, i - 1) b
+        s = substr(s, i + length(a))
+    }
+    return out s
+}
+function val(line) { sub(/^cargo::?[a-z-]+=/, "", line); return line }
+/^cargo::?rustc-cfg=/ { print "--cfg=" val($0) > flags; next }
+/^cargo::?rustc-flags=/ { print val($0) > flags; next }
+/^cargo::?rustc-env=/ { print rep(rep(val($0), od, "${out_dir}"), root, "${pwd}") > env; next }
+/^cargo::?rustc-link-lib=/ { print "-l" val($0) > linkflags; next }
+/^cargo::?rustc-link-search=/ { print "-L" rep(val($0), root, "${pwd}") > linksearch; next }
+"""
+
 def _cargo_build_script_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name + "_")
     out_dir = ctx.actions.declare_directory(ctx.label.name + ".out_dir")
+    # rules_rust's names: each file beside the out_dir, from the same action.
+    env_out = ctx.actions.declare_file(ctx.label.name + ".env")
+    dep_env_out = ctx.actions.declare_file(ctx.label.name + ".depenv")
+    flags_out = ctx.actions.declare_file(ctx.label.name + ".flags")
+    link_flags = ctx.actions.declare_file(ctx.label.name + ".linkflags")
+    link_search_paths = ctx.actions.declare_file(ctx.label.name + ".linksearchpaths")
     root = ctx.file.crate_root or ctx.files.srcs[0]
     args = ctx.actions.args()
     args.add(root)
@@ -209,19 +248,28 @@ def _cargo_build_script_impl(ctx):
         "export %s='%s'; " % (k, v.replace("'", "'\\''"))
         for k, v in env.items()
     ])
+    files = [env_out, dep_env_out, flags_out, link_flags, link_search_paths]
     ctx.actions.run_shell(
-        command = (exports + 'x="$PWD"; export OUT_DIR="$x/%s" CARGO_MANIFEST_DIR="$x/%s"; ' +
-                   'cd "$CARGO_MANIFEST_DIR" && exec "$x/%s"') %
-                  (out_dir.path, ctx.label.package, script.path),
+        command = (exports + 'set -o pipefail; x="$PWD"; ' +
+                   'export OUT_DIR="$x/%s" CARGO_MANIFEST_DIR="$x/%s"; ' +
+                   "".join([': > "$x/%s"; ' % f.path for f in files]) +
+                   '(cd "$CARGO_MANIFEST_DIR" && "$x/%s") | awk -v root="$x" -v od="$OUT_DIR" ' +
+                   '-v flags="$x/%s" -v env="$x/%s" -v linkflags="$x/%s" -v linksearch="$x/%s" ' +
+                   '"$1"') %
+                  (out_dir.path, ctx.label.package, script.path, flags_out.path, env_out.path,
+                   link_flags.path, link_search_paths.path),
+        arguments = [_SCRIPT_OUTPUT_AWK],
         inputs = ctx.files.srcs + ctx.files.data,
         tools = [script],
-        outputs = [out_dir],
+        outputs = [out_dir] + files,
         use_default_shell_env = True,
         mnemonic = "CargoBuildScriptRun",
         progress_message = "Running Cargo build script %s" % ctx.label,
     )
     return [
-        BuildInfo(out_dir = out_dir),
+        # As rules_rust's: the default output is the out_dir only; the files are in BuildInfo.
+        DefaultInfo(files = depset([out_dir])),
+        BuildInfo(out_dir = out_dir, rustc_env = env_out, flags = flags_out),
         OutputGroupInfo(out_dir = depset([out_dir])),
     ]
 
