@@ -280,20 +280,26 @@ once more; ONCE non-nil sends it only on the current connection."
   ;; arrive (the `$/progress' end that follows a status could wait forever).
   (unless (or once (jsonrpc-running-p (projmodel--daemon-conn d)))
     (projmodel--connect (projmodel--daemon-root d) d))
-  (let ((conn (projmodel--daemon-conn d)) done result failure)
-    (jsonrpc-async-request
-     conn method params
-     :timeout projmodel-request-timeout
-     :success-fn (lambda (r)
-                   (setq done t result r)
-                   (when then (funcall then r)))
-     :error-fn (lambda (e) (setq done t failure (or (plist-get e :message) (format "%S" e))))
-     :timeout-fn (lambda () (setq done t failure (format "%s timed out" method))))
+  (let ((conn (projmodel--daemon-conn d)) done result failure unsent)
+    ;; Sending fails (EPIPE) when the daemon is gone but Emacs has not run the sentinel yet.
+    (condition-case err
+        (jsonrpc-async-request
+         conn method params
+         :timeout projmodel-request-timeout
+         :success-fn (lambda (r)
+                       (setq done t result r)
+                       (when then (funcall then r)))
+         :error-fn (lambda (e)
+                     (setq done t failure (or (plist-get e :message) (format "%S" e))))
+         :timeout-fn (lambda () (setq done t failure (format "%s timed out" method))))
+      (error (setq done t unsent t failure (error-message-string err))))
     (while (not done)
       (accept-process-output nil 0.05))
     (cond ((not failure) result)
           ;; The daemon stopped under the request (jsonrpc.el calls it "Server died").
-          ((and (not once) (not (jsonrpc-running-p conn)))
+          ((and (not once) (or unsent (not (jsonrpc-running-p conn))))
+           (when unsent
+             (ignore-errors (jsonrpc-shutdown conn t)))
            (projmodel--connect (projmodel--daemon-root d) d)
            (projmodel--request d method params then t))
           (t (error "projmodel: %s" failure)))))

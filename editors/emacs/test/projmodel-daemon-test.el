@@ -264,6 +264,19 @@ X connection's SIGIO would kill it."
         (projmodel-test--wait "the timer to re-attach" back)
         (should (string-prefix-p "//lib/engine:engine\n"
                                  (with-current-buffer (projmodel-crate-info) (buffer-string))))
+        ;; Killed, and a command before Emacs has seen the connection close: the request
+        ;; fails on the dead connection, which is replaced, and is sent once more.
+        (let ((pid (plist-get (projmodel--request d 'projmodel/status nil) :pid)))
+          (signal-process pid 'KILL)
+          ;; No event processing meanwhile (it would run the sentinel): poll /proc.
+          (while (let ((state (cdr (assq 'state (process-attributes pid)))))
+                   (and state (not (equal state "Z")))))
+          (should (jsonrpc-running-p (projmodel--daemon-conn d)))
+          (should (string-prefix-p "//lib/engine:engine\n"
+                                   (with-current-buffer (projmodel-crate-info)
+                                     (buffer-string))))
+          (should-not (equal pid (plist-get (projmodel--request d 'projmodel/status nil)
+                                            :pid))))
         ;; Stopped from Emacs: the next command starts it again.
         (projmodel-stop repo)
         (projmodel-test--wait "the mode line to show the daemon stopped" off)
