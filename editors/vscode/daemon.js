@@ -2,10 +2,17 @@
 // Unix socket (docs/protocol.md), starting `projmodel serve` when nothing listens, subscribed to
 // the model's notifications. No `vscode` import, so node tests it against the real daemon.
 //
+// When the connection drops (`projmodel stop`, a crash, a kill) the client says so ('disconnected')
+// and reconnects by itself: it waits for the old daemon's process to be gone, then connects or
+// starts a new daemon through `projmodel serve`, retrying with a growing delay until it succeeds
+// or is disposed (options.reconnect false: it only reports the error).
+//
 // Events (an EventEmitter):
-//   'state'        {state: 'starting'|'refreshing'|'idle'|'error', message, crates?, generation?}
+//   'state'        {state: 'starting'|'refreshing'|'idle'|'error'|'disconnected', message, crates?,
+//                   generation?}
 //   'diagnostics'  [{file, line, col, message}] from the last refresh: [] once one succeeds
 //   'modelChanged', 'refreshFailed'  the daemon's notification params
+//   'reconnected'  the daemon's status after a reconnection
 //   'log'          one line for the output channel
 'use strict';
 
@@ -18,14 +25,18 @@ const { findRoot, defaultSocket } = require('./socket-path');
 const { parseToolErrors } = require('./tool-errors');
 
 const PROGRESS_TOKEN = 'projmodel/refresh';
+// The first reconnection attempt's delay, doubled after each failure up to the maximum.
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 10000;
 
-// vscode-jsonrpc, loaded when first connecting so that a missing package is a clear error the
-// extension can show rather than a failed activation.
+// vscode-jsonrpc, the extension's own copy (vendor/, tools/vendor.js: installed with the
+// extension, nothing for npm to fetch), loaded when first connecting so that a broken install is
+// a clear error the extension can show rather than a failed activation.
 function loadRpc() {
   try {
-    return require('vscode-jsonrpc/node');
+    return require('./vendor/vscode-jsonrpc/node');
   } catch (e) {
-    throw new Error(`the npm package vscode-jsonrpc is missing: run 'npm ci' in ${__dirname} (${e.message})`);
+    throw new Error(`vscode-jsonrpc is missing from ${path.join(__dirname, 'vendor')} (a broken install of the extension): ${e.message}`);
   }
 }
 
@@ -60,7 +71,8 @@ function errorText(e) {
 class DaemonClient extends EventEmitter {
   // options: root (monorepo root) or start (a path inside it); projmodel (the executable);
   // socket (default: derived from the root as the command does); env (for the daemon and the
-  // socket derivation); startTimeoutMs (waiting for a started daemon to listen).
+  // socket derivation); startTimeoutMs (waiting for a started daemon to listen); reconnect
+  // (default true: reconnect when the daemon goes away).
   constructor(options) {
     super();
     this.projmodel = options.projmodel || 'projmodel';
@@ -71,6 +83,10 @@ class DaemonClient extends EventEmitter {
     }
     this.socket = options.socket || defaultSocket(this.root, this.env);
     this.startTimeoutMs = options.startTimeoutMs || 20000;
+    this.reconnect = options.reconnect !== false;
+    this.reconnectTimer = undefined;
+    this.starting = undefined;
+    this.pid = undefined;
     this.conn = undefined;
     this.sock = undefined;
     this.state = { state: 'starting', message: 'connecting to the daemon' };
@@ -129,10 +145,22 @@ class DaemonClient extends EventEmitter {
     }
   }
 
-  // Connects (starting the daemon when needed), subscribes, and reports the current state.
-  async start() {
+  // Connects (starting the daemon when needed), subscribes, and reports the current state. A
+  // call while another start runs waits for that one.
+  start() {
     this.disposed = false;
-    this.setState({ state: 'starting', message: 'connecting to the daemon' });
+    this.cancelReconnect();
+    if (!this.starting) {
+      this.starting = this.connect({ quiet: false }).finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  // @quiet: keep the current state (a reconnection shows 'disconnected' until it is connected).
+  async connect({ quiet }) {
+    if (!quiet) this.setState({ state: 'starting', message: 'connecting to the daemon' });
     const rpc = loadRpc();
     const sock = await this.connectOrStart();
     const conn = rpc.createMessageConnection(new rpc.SocketMessageReader(sock), new rpc.SocketMessageWriter(sock));
@@ -158,6 +186,7 @@ class DaemonClient extends EventEmitter {
   // The state from projmodel/status: the last refresh's outcome decides idle or error.
   async syncStatus() {
     const st = await this.request('projmodel/status');
+    this.pid = st.pid;
     if (st.state === 'refreshing' || st.state === 'scheduled') {
       this.setState({ state: 'refreshing', message: st.state, crates: st.crates });
     } else if (st.lastRefresh && st.lastRefresh.ok === false && st.lastError) {
@@ -202,9 +231,54 @@ class DaemonClient extends EventEmitter {
     if (conn !== this.conn) return;
     this.conn = undefined;
     this.sock = undefined;
-    if (!this.disposed) {
+    if (this.disposed) return;
+    this.log('the daemon closed the connection');
+    if (!this.reconnect) {
       this.setState({ state: 'error', message: 'the daemon closed the connection' });
-      this.log('the daemon closed the connection');
+      return;
+    }
+    this.setState({ state: 'disconnected', message: 'the daemon stopped: restarting it' });
+    this.scheduleReconnect(RECONNECT_FIRST_MS);
+  }
+
+  cancelReconnect() {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  // Reconnects after @delayMs: once the old daemon's process is gone (it holds the root's lock
+  // until it exits), connect, or start a daemon. A failure is logged, shown in the state, and
+  // tried again later.
+  scheduleReconnect(delayMs) {
+    if (this.reconnectTimer || this.disposed) return;
+    this.reconnectTimer = setTimeout(async () => {
+      this.reconnectTimer = undefined;
+      if (this.disposed || this.conn || this.starting) return;
+      try {
+        this.starting = (async () => {
+          await this.waitExit(this.pid);
+          await this.connect({ quiet: true });
+        })().finally(() => {
+          this.starting = undefined;
+        });
+        await this.starting;
+        this.log(`reconnected to the daemon (pid ${this.pid})`);
+        this.emit('reconnected', this.state);
+      } catch (e) {
+        if (this.disposed || this.conn) return;
+        this.log(`reconnecting failed: ${errorText(e)}`);
+        this.setState({ state: 'disconnected', message: `the daemon stopped; restarting it failed: ${errorText(e)}` });
+        this.scheduleReconnect(Math.min(delayMs * 2, RECONNECT_MAX_MS));
+      }
+    }, delayMs);
+  }
+
+  // Waits until process @pid (the last daemon's) is gone, at most startTimeoutMs.
+  async waitExit(pid) {
+    const deadline = Date.now() + this.startTimeoutMs;
+    while (pid && pidAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`the daemon (pid ${pid}) did not exit`);
+      await sleep(20);
     }
   }
 
@@ -222,11 +296,7 @@ class DaemonClient extends EventEmitter {
     conn.dispose();
     if (this.sock) this.sock.destroy();
     this.sock = undefined;
-    const deadline = Date.now() + this.startTimeoutMs;
-    while (pidAlive(pid)) {
-      if (Date.now() > deadline) throw new Error(`the daemon (pid ${pid}) did not exit`);
-      await sleep(20);
-    }
+    await this.waitExit(pid);
     this.log(`stopped the daemon (pid ${pid})`);
   }
 
@@ -246,6 +316,7 @@ class DaemonClient extends EventEmitter {
 
   dispose() {
     this.disposed = true;
+    this.cancelReconnect();
     if (this.conn) this.conn.dispose();
     if (this.sock) this.sock.destroy();
     this.conn = undefined;

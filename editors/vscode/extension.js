@@ -1,7 +1,8 @@
 // VS Code side of projmodel: writes rust-analyzer's discoverConfig for the workspace, and shows
 // the daemon (daemon.js, over its socket) in a status bar item, build file errors in the
-// Problems panel, and commands for crates, refresh, restart and export. Every failure shows a
-// notification and goes to the "projmodel" output channel.
+// Problems panel, and commands for crates, the dependency graph (graph.js, in a webview),
+// refresh, restart and export. Every failure shows a notification and goes to the "projmodel"
+// output channel; without rust-analyzer (its settings unregistered) the commands still work.
 'use strict';
 
 const vscode = require('vscode');
@@ -9,15 +10,23 @@ const fs = require('fs');
 const path = require('path');
 const { detectBuildSystems, discoverConfig } = require('./discover');
 const { DaemonClient, errorText } = require('./daemon');
+const { crateGraph, graphHtml } = require('./graph');
 const { findRoot } = require('./socket-path');
 
 let out;
 let client;
 let statusItem;
 let diagnostics;
+let graphPanel;
+
+const DISCOVER_SETTING = 'rust-analyzer.workspace.discoverConfig';
 
 function projmodelPath() {
   return vscode.workspace.getConfiguration('projmodel').get('path') || 'projmodel';
+}
+
+function dotPath() {
+  return vscode.workspace.getConfiguration('projmodel').get('dotPath') || 'dot';
 }
 
 function workspaceRoot() {
@@ -64,9 +73,22 @@ function requireClient() {
   return client;
 }
 
+// True when an installed extension (rust-analyzer) declares @key: VS Code refuses to write a
+// setting nobody registered ("... is not a registered configuration").
+function settingRegistered(key) {
+  return vscode.extensions.all.some((ext) => {
+    const conf = ext.packageJSON && ext.packageJSON.contributes && ext.packageJSON.contributes.configuration;
+    const list = Array.isArray(conf) ? conf : conf ? [conf] : [];
+    return list.some((c) => c && c.properties && Object.prototype.hasOwnProperty.call(c.properties, key));
+  });
+}
+
+const NO_RUST_ANALYZER = `rust-analyzer is not installed (no extension registers ${DISCOVER_SETTING})`;
+
 async function configure() {
   const root = workspaceRoot();
   if (!root) throw new Error('no workspace folder is open');
+  if (!settingRegistered(DISCOVER_SETTING)) throw new Error(`${NO_RUST_ANALYZER}: install the rust-analyzer extension first`);
   const systems = detectBuildSystems(fs.readdirSync(root), readConfig(root));
   const ra = vscode.workspace.getConfiguration('rust-analyzer');
   await ra.update('workspace.discoverConfig', discoverConfig(projmodelPath(), systems),
@@ -81,11 +103,12 @@ async function configure() {
 }
 
 function showState(s) {
-  const icons = { starting: '$(loading~spin)', refreshing: '$(sync~spin)', idle: '$(check)', error: '$(error)' };
-  const short = s.state === 'idle' ? `${s.crates} crates` : s.state === 'error' ? 'error' : s.message;
+  const icons = { starting: '$(loading~spin)', refreshing: '$(sync~spin)', idle: '$(check)', error: '$(error)', disconnected: '$(debug-disconnect)' };
+  const shorts = { idle: `${s.crates} crates`, error: 'error', disconnected: 'daemon stopped, restarting' };
+  const short = shorts[s.state] || s.message;
   statusItem.text = `${icons[s.state] || ''} projmodel: ${short}`;
   statusItem.tooltip = `projmodel (${s.state}): ${s.message}\nClick for the daemon status`;
-  statusItem.backgroundColor = s.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  statusItem.backgroundColor = s.state === 'error' || s.state === 'disconnected' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
   statusItem.show();
 }
 
@@ -150,6 +173,27 @@ async function showCrates() {
   }
 }
 
+// The current file's crates and their dependencies as a picture, in one reused webview.
+async function showGraph() {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.scheme !== 'file') throw new Error('no file is open in the editor');
+  const file = editor.document.uri.fsPath;
+  const g = await crateGraph(requireClient(), file, { projmodel: projmodelPath(), dot: dotPath() });
+  const title = `Crate graph: ${g.labels.join(', ')}`;
+  log(`graph of ${g.labels.join(', ')}: ${g.all.length} crates`);
+  if (!graphPanel) {
+    graphPanel = vscode.window.createWebviewPanel('projmodel.graph', title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: false, enableFindWidget: true });
+    graphPanel.onDidDispose(() => {
+      graphPanel = undefined;
+    });
+  }
+  graphPanel.title = title;
+  graphPanel.webview.html = graphHtml(g.svg, title);
+  graphPanel.reveal(undefined, true);
+}
+
 async function refresh() {
   const res = await requireClient().request('projmodel/refresh');
   vscode.window.showInformationMessage(`projmodel: generation ${res.generation}, ${res.crates} crates (${res.durationMs} ms)`);
@@ -159,7 +203,7 @@ async function restart() {
   if (!client) throw new Error('no monorepo root in this workspace');
   if (client.conn) await client.restart();
   else await client.start();
-  vscode.window.showInformationMessage(`projmodel: daemon restarted (${client.state.message})`);
+  vscode.window.showInformationMessage(`projmodel: daemon restarted (pid ${client.pid}, ${client.state.message})`);
 }
 
 async function exportProject() {
@@ -175,6 +219,7 @@ function startClient(root) {
   client.on('log', log);
   client.on('state', showState);
   client.on('diagnostics', showDiagnostics);
+  client.on('reconnected', (s) => log(`daemon back: ${s.state}, ${s.message}`));
   showState(client.state);
   client.start().catch((e) => {
     showState({ state: 'error', message: errorText(e) });
@@ -192,6 +237,7 @@ function activate(context) {
   command(context, 'projmodel.configure', 'configuring rust-analyzer', configure);
   command(context, 'projmodel.status', 'showing the daemon status', showStatus);
   command(context, 'projmodel.crateForFile', 'showing the crates of the file', showCrates);
+  command(context, 'projmodel.graph', 'showing the dependency graph', showGraph);
   command(context, 'projmodel.refresh', 'refreshing', refresh);
   command(context, 'projmodel.restart', 'restarting the daemon', restart);
   command(context, 'projmodel.export', 'exporting rust-project.json', exportProject);
@@ -202,11 +248,36 @@ function activate(context) {
     if (!root) throw new Error(`no build system root found above '${folder}'`);
     log(`monorepo root: ${root}`);
     startClient(root);
-    const ra = vscode.workspace.getConfiguration('rust-analyzer');
-    if (!ra.get('workspace.discoverConfig')) configure().catch((e) => fail('configuring rust-analyzer', e));
+    configureOnce(context);
   } catch (e) {
     fail('activation', e);
   }
+}
+
+// Writes the discoverConfig unless the workspace has one. Without rust-analyzer it says so
+// (a warning and the log: the other commands work) and waits for an extension that registers
+// the setting to be installed.
+function configureOnce(context) {
+  const go = () => {
+    if (vscode.workspace.getConfiguration('rust-analyzer').get('workspace.discoverConfig')) return;
+    configure().catch((e) => fail('configuring rust-analyzer', e));
+  };
+  if (settingRegistered(DISCOVER_SETTING)) {
+    go();
+    return;
+  }
+  const text = `projmodel: ${NO_RUST_ANALYZER}; the projmodel commands work, and rust-analyzer will be configured once it is installed`;
+  log(text);
+  vscode.window.showWarningMessage(text, 'Show log').then((pick) => {
+    if (pick) out.show(true);
+  });
+  const watch = vscode.extensions.onDidChange(() => {
+    if (!settingRegistered(DISCOVER_SETTING)) return;
+    log('rust-analyzer\'s settings are registered now');
+    watch.dispose();
+    go();
+  });
+  context.subscriptions.push(watch);
 }
 
 function deactivate() {

@@ -2,7 +2,9 @@
 # The Debian package (debian/) end to end: dpkg-buildpackage -us -uc -b on a clean copy of the
 # tree, dpkg-deb -c lists every file debian/install ships, dpkg installs the .deb into a
 # temporary root, and the installed projmodel runs: --version, export on a copy of
-# examples/gn-monorepo, its man page, bash completion and systemd user units.
+# examples/gn-monorepo, its man page, bash completion and systemd user units; the installed VS
+# Code extension is self-contained: its daemon client, run by node from the installed folder
+# alone, loads its own vscode-jsonrpc and talks to a daemon the installed projmodel starts.
 import glob
 import json
 import os
@@ -25,6 +27,12 @@ SHIPPED = [
     'usr/share/projmodel/vscode/package.json',
     'usr/share/projmodel/vscode/extension.js',
     'usr/share/projmodel/vscode/discover.js',
+    'usr/share/projmodel/vscode/daemon.js',
+    'usr/share/projmodel/vscode/graph.js',
+    'usr/share/projmodel/vscode/vendor/vscode-jsonrpc/node.js',
+    'usr/share/projmodel/vscode/vendor/vscode-jsonrpc/lib/node/main.js',
+    'usr/share/projmodel/vscode/vendor/vscode-jsonrpc/lib/common/connection.js',
+    'usr/share/projmodel/vscode/vendor/vscode-jsonrpc/License.txt',
     'usr/share/doc/projmodel/copyright',
 ]
 # The shared libraries projmodel links: dh_shlibdeps must have put them in Depends.
@@ -171,6 +179,56 @@ def check_runs(root, tmp, failures):
     run(['fish', '-n', os.path.join(root, 'usr/share/fish/vendor_completions.d/projmodel.fish')])
 
 
+# Run by node with the installed extension's folder, the repo and the installed projmodel: the
+# extension's own daemon client starts the daemon, waits for its first model, prints the status
+# and which vscode-jsonrpc files it loaded, and stops the daemon.
+CLIENT = r'''
+const [ext, repo, exe] = process.argv.slice(1);
+const { DaemonClient } = require(ext + '/daemon.js');
+const c = new DaemonClient({ root: repo, projmodel: exe, reconnect: false });
+const fail = (e) => { console.error(e && e.stack || String(e)); process.exit(1); };
+setTimeout(() => fail(new Error('no idle state within 150 s: ' + JSON.stringify(c.state))), 150000).unref();
+c.on('state', async (s) => {
+  if (s.state === 'error') fail(new Error(s.message));
+  if (s.state !== 'idle') return;
+  try {
+    const st = await c.request('projmodel/status');
+    await c.stopDaemon();
+    c.dispose();
+    const rpc = Object.keys(require.cache).filter((f) => f.includes('vscode-jsonrpc'));
+    console.log(JSON.stringify({ crates: st.crates, root: st.root, rpc }));
+  } catch (e) { fail(e); }
+});
+c.start().catch(fail);
+'''
+
+
+def check_vscode(root, tmp, failures):
+    node = shutil.which('node')
+    if not node:
+        raise Failed('node is not installed (scripts/setup.sh installs it): cannot run the installed extension')
+    ext = os.path.join(root, 'usr', 'share', 'projmodel', 'vscode')
+    repo = os.path.join(tmp, 'repo')
+    runtime = os.path.join(tmp, 'run-vscode')
+    os.makedirs(runtime, mode=0o700)
+    env = dict(os.environ, XDG_RUNTIME_DIR=runtime, XDG_CACHE_HOME=os.path.join(tmp, 'cache-vscode'))
+    env.pop('NODE_PATH', None)
+    p = subprocess.run([node, '-e', CLIENT, ext, repo, os.path.join(root, 'usr', 'bin', 'projmodel')],
+                       capture_output=True, text=True, env=env, cwd=tmp, stdin=subprocess.DEVNULL,
+                       timeout=200)
+    if p.returncode != 0:
+        raise Failed('the installed extension\'s daemon client failed (%d): %s%s'
+                     % (p.returncode, p.stdout[-2000:], p.stderr[-3000:]))
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    if got['root'] != repo or got['crates'] < 10:
+        failures.append('the installed extension saw %r, expected the root %s with its crates'
+                        % (got, repo))
+    vendored = os.path.join(ext, 'vendor', 'vscode-jsonrpc') + os.sep
+    if not got['rpc'] or not all(f.startswith(vendored) for f in got['rpc']):
+        failures.append('the installed extension loaded vscode-jsonrpc from %r, not only %s'
+                        % (got['rpc'], vendored))
+
+
 def check_units(root, tmp, failures):
     units = os.path.join(root, 'usr', 'lib', 'systemd', 'user')
     service = open(os.path.join(units, 'projmodel@.service')).read()
@@ -203,6 +261,7 @@ def main():
         check_contents(deb, failures)
         root = install(deb, tmp)
         check_runs(root, tmp, failures)
+        check_vscode(root, tmp, failures)
         check_units(root, tmp, failures)
     except Failed as e:
         failures.append(str(e))

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # The .vsix that meson's projmodel-vsix target packs (editors/vscode/tools/vsix.js): a VSIX
 # package (zip with [Content_Types].xml and extension.vsixmanifest naming the extension) holding
-# the source package.json unchanged, its "main" and every module it requires, the runtime
-# dependency vscode-jsonrpc, the README, and none of the tests, tools or lock file.
+# the source package.json unchanged, its "main" and every module it requires, its own copy of
+# vscode-jsonrpc (vendor/, at the version the lock pins), the README, and none of the tests,
+# tools, lock file or node_modules.
 # Usage: check-vsix.py EXT.vsix editors/vscode/package.json
 import json
 import re
@@ -46,11 +47,13 @@ with zipfile.ZipFile(vsix) as z:
         for dep in re.findall(r"require\('\./([^']+)'\)", z.read(m).decode()):
             target = f"extension/{dep}" if dep.endswith(".js") else f"extension/{dep}.js"
             check(target in names, f"{m} requires ./{dep}, packed")
-    for dep, version in source["dependencies"].items():
-        pj = f"extension/node_modules/{dep}/package.json"
-        check(pj in names and json.loads(z.read(pj))["version"] == version,
-              f"runtime dependency {dep}@{version} is packed")
-    check("extension/node_modules/vscode-jsonrpc/node.js" in names, "vscode-jsonrpc/node (daemon.js loads it)")
+    version = source["devDependencies"]["vscode-jsonrpc"]
+    pj = "extension/vendor/vscode-jsonrpc/package.json"
+    check(pj in names and json.loads(z.read(pj))["version"] == version,
+          f"vendor/vscode-jsonrpc@{version} is packed")
+    for m in ("node.js", "lib/node/main.js", "lib/common/api.js", "lib/common/connection.js"):
+        check(f"extension/vendor/vscode-jsonrpc/{m}" in names, f"vendor/vscode-jsonrpc/{m} (daemon.js loads it)")
+    check(not any("node_modules/" in n for n in names), "no node_modules packed")
     check("extension/readme.md" in {n.lower() for n in names}, "the README is packed")
     check(not any(n.startswith(("extension/test/", "extension/tools/")) for n in names), "no tests or tools packed")
     check("extension/package-lock.json" not in names, "no lock file packed")

@@ -1,6 +1,8 @@
 // The extension's daemon client (daemon.js) against the real projmodel daemon and real GN, on a
 // copy of examples/gn-monorepo: it starts the daemon, reports idle with the crate count, turns a
-// BUILD.gn syntax error into a diagnostic at GN's file and line, and clears it once fixed.
+// BUILD.gn syntax error into a diagnostic at GN's file and line, and clears it once fixed;
+// exports, restarts, draws a file's crate graph (graph.js: the real dump and Graphviz's dot), and
+// reconnects by itself after `projmodel stop` and after the daemon is killed.
 // PM_PROJMODEL and PM_SOURCE_ROOT come from tests/meson.build.
 'use strict';
 const test = require('node:test');
@@ -8,7 +10,9 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { execFileSync } = require('child_process');
 const { DaemonClient } = require('../daemon');
+const { crateGraph, graphHtml } = require('../graph');
 const { defaultSocket } = require('../socket-path');
 
 const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
@@ -138,6 +142,46 @@ test('daemon client against the real daemon on a GN monorepo', async (t) => {
     const after = await client.request('projmodel/status');
     assert.notStrictEqual(after.pid, status.pid);
     assert.strictEqual(after.crates, status.crates);
+
+    // The graph of text.rs's crate and its closure: DOT from the daemon's model, SVG from dot.
+    const text = path.join(repo, 'lib', 'util', 'src', 'text.rs');
+    const g = await crateGraph(client, text, { projmodel: PROJMODEL, env });
+    assert.deepStrictEqual(g.labels, ['//lib/util:util']);
+    assert.deepStrictEqual(g.all, ['//lib/util:util', '//third_party/fnv:fnv', '//third_party/itoa_lite:itoa_lite']);
+    assert.match(g.dot, /^digraph projmodel \{/);
+    assert.match(g.dot, /"\/\/lib\/util:util" -> "\/\/third_party\/fnv:fnv";/);
+    assert.match(g.svg, /<svg [^>]*>/);
+    assert.match(g.svg, /<text [^>]*>\/\/lib\/util:util<\/text>/);
+    const html = graphHtml(g.svg, 'Crate graph: //lib/util:util');
+    assert.ok(!html.includes('<?xml') && !html.includes('<!DOCTYPE svg'), 'no XML prolog inside the page');
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'/);
+    await assert.rejects(crateGraph(client, text, { projmodel: PROJMODEL, dot: path.join(tmp, 'no-dot'), env }),
+      /cannot run '.*no-dot' \(install Graphviz or set projmodel\.dotPath\)/);
+    await assert.rejects(crateGraph(client, path.join(repo, 'BUILD.gn'), { projmodel: PROJMODEL, env }), /no crate owns/);
+
+    // `projmodel stop`: the client says the daemon stopped, then starts a new one and is idle.
+    const seen = [];
+    client.on('state', (s) => seen.push(s.state));
+    let back = waitFor(client, 'reconnected', () => true);
+    execFileSync(PROJMODEL, ['stop', '--root', repo], { env });
+    await back;
+    await waitFor(client, 'state', idle, client.state);
+    const third = await client.request('projmodel/status');
+    assert.notStrictEqual(third.pid, after.pid);
+    assert.strictEqual(third.crates, status.crates);
+    assert.strictEqual(seen[0], 'disconnected', `states: ${seen}`);
+    assert.ok(logs.includes('the daemon closed the connection'), logs.join(' | '));
+
+    // Killed: the same, with the socket file left behind.
+    seen.length = 0;
+    back = waitFor(client, 'reconnected', () => true);
+    process.kill(third.pid, 'SIGKILL');
+    await back;
+    await waitFor(client, 'state', idle, client.state);
+    const fourth = await client.request('projmodel/status');
+    assert.notStrictEqual(fourth.pid, third.pid);
+    assert.strictEqual(fourth.crates, status.crates);
+    assert.strictEqual(seen[0], 'disconnected', `states: ${seen}`);
   });
 });
 

@@ -2,11 +2,15 @@
 // 127.0.0.1 with a private user-data and extensions directory, the extension installed from the
 // .vsix the build made (PM_VSIX), a copy of examples/gn-monorepo opened, the real projmodel
 // daemon (PM_PROJMODEL) behind it, and Debian's Chromium driven headless by playwright-core. It
-// asserts the status bar's crate count against the daemon's, the discoverConfig written for
-// rust-analyzer (and runs that command line as rust-analyzer would), three commands run from the
-// command palette (refresh, status, the crates of the current file), and a BUILD.gn syntax error in the Problems panel at GN's line, gone after
-// the fix. A screenshot of each step goes to PM_BUILD_ROOT/meson-logs/vscode-e2e/ (and one on
-// failure, with the extension host's logs in the test's output).
+// asserts the status bar's crate count against the daemon's; without rust-analyzer, a warning
+// and the output channel's line while the commands work; once a stand-in registering
+// rust-analyzer's settings is installed, the discoverConfig written for rust-analyzer (and runs
+// that command line as rust-analyzer would); the commands from the command palette (refresh,
+// status, the dependency graph webview's SVG, the crates of the current file, export, restart);
+// the status bar through `projmodel stop` and the extension's own restart of the daemon; and a
+// BUILD.gn syntax error in the Problems panel at GN's line, gone after the fix. A screenshot of
+// each step goes to PM_BUILD_ROOT/meson-logs/vscode-e2e/ (and one on failure, with the
+// extension host's logs in the test's output).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -118,6 +122,34 @@ function vscodeLogs(userData) {
   return found.map((f) => `--- ${f}\n${fs.readFileSync(f, 'utf8').slice(-6000)}`).join('\n');
 }
 
+// Polls the files under @dir whose path matches @name until one's text matches @re; returns it.
+async function pollFile(dir, name, re) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const found = [];
+    const walk = (d) => {
+      let entries = [];
+      try {
+        entries = fs.readdirSync(d, { withFileTypes: true });
+      } catch (e) {
+        return;
+      }
+      for (const e of entries) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (name.test(p)) found.push(p);
+      }
+    };
+    walk(dir);
+    for (const f of found) {
+      const text = fs.readFileSync(f, 'utf8');
+      if (re.test(text)) return text;
+    }
+    if (Date.now() > deadline) assert.fail(`no file matching ${name} under ${dir} says ${re} (found: ${found.join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 // Runs the command palette entry whose title contains @title.
 async function runCommand(page, title) {
   await page.locator('.monaco-workbench').click({ position: { x: 400, y: 300 } });
@@ -137,7 +169,7 @@ async function toast(page, re) {
   return item.textContent();
 }
 
-test('the extension in real VS Code (code-server), against the real daemon on a GN monorepo', { timeout: 280000 }, async (t) => {
+test('the extension in real VS Code (code-server), against the real daemon on a GN monorepo', { timeout: 420000 }, async (t) => {
   assert.ok(VSIX && fs.existsSync(VSIX), `PM_VSIX names the built .vsix (got '${VSIX}')`);
   const tools = requireTools();
   const { chromium } = require(tools.playwright);
@@ -155,6 +187,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(home);
   fs.mkdirSync(SHOTS, { recursive: true });
+  for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f)); // an earlier run's
   // Private everything: code-server writes config and logs under HOME and XDG dirs; the daemon
   // its socket and model under XDG_RUNTIME_DIR and XDG_CACHE_HOME; the extension host (a child
   // of code-server) finds the same socket from the same environment.
@@ -175,19 +208,25 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
   }, null, 2));
 
   // The real daemon, started and idle before VS Code opens: its crate count is the expected one.
-  const daemon = new DaemonClient({ root: repo, projmodel: PROJMODEL, env });
+  // This client does not reconnect: the extension's restarts are under test.
+  const daemon = new DaemonClient({ root: repo, projmodel: PROJMODEL, env, reconnect: false });
+  const daemonPid = () => JSON.parse(execFileSync(PROJMODEL, ['status', '--root', repo, '--json'], { env, encoding: 'utf8' })).pid;
   let server;
   let browser;
   let page;
   let step = 0;
+  const began = Date.now();
+  const mark = (name) => t.diagnostic(`${((Date.now() - began) / 1000).toFixed(1)} s: ${name}`);
   const shot = async (name) => {
     if (page) await page.screenshot({ path: path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`) });
+    mark(name);
   };
   t.after(async () => {
     try {
       if (browser) await browser.close();
       if (server) await stopGroup(server.proc);
-      await daemon.stopDaemon();
+      daemon.dispose();
+      execFileSync(PROJMODEL, ['stop', '--root', repo], { env, stdio: 'ignore' });
     } finally {
       daemon.dispose();
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -199,19 +238,15 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     const idle = await waitState(daemon, (s) => s.state === 'idle');
     const crates = idle.crates;
     assert.ok(crates > 0, `the daemon has crates: ${JSON.stringify(idle)}`);
+    const firstPid = daemonPid();
 
-    // Installed as a user would: the .vsix through code-server's CLI. The rust-analyzer
-    // extension cannot be installed here; a stand-in (packed here by the same vsce) registers
-    // the two settings it declares, without which VS Code refuses to write them.
-    const stub = path.join(tmp, 'rust-analyzer-settings.vsix');
-    execFileSync(tools.node, [tools.vsce, 'package', '--allow-missing-repository', '--skip-license', '--out', stub],
-      { cwd: path.join(__dirname, 'rust-analyzer-settings'), env: node24Env(tools, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Installed as a user would: the .vsix through code-server's CLI; rust-analyzer is not
+    // installed (it cannot be here): the extension must say so and work all the same.
     const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
-    execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', VSIX, '--install-extension', stub],
+    execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', VSIX],
       { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const list = execFileSync(tools.node, [tools.codeServer, ...common, '--list-extensions', '--show-versions'], { env, encoding: 'utf8' });
     assert.match(list, /^projmodel\.projmodel@0\.1\.0$/m);
-    assert.match(list, /^projmodel-test\.rust-analyzer-settings@0\.0\.1$/m);
 
     server = startCodeServer(tools, ['--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry',
       '--disable-update-check', '--disable-workspace-trust', ...common], env);
@@ -233,8 +268,35 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
     await shot('status-bar-idle');
 
-    // rust-analyzer's discoverConfig in the workspace settings, run as rust-analyzer runs it.
+    // No rust-analyzer: a warning, the same line in the projmodel output channel, no settings
+    // written, and the commands work (refresh and status below run before it is installed).
+    const noRa = await toast(page, /rust-analyzer is not installed/);
+    assert.match(noRa, /^projmodel: rust-analyzer is not installed \(no extension registers rust-analyzer\.workspace\.discoverConfig\); the projmodel commands work/);
+    await shot('no-rust-analyzer-warning');
+    const channel = await pollFile(userData, /projmodel\.log$/, /rust-analyzer is not installed/);
+    assert.match(channel, /\] projmodel: rust-analyzer is not installed/);
     const settingsFile = path.join(repo, '.vscode', 'settings.json');
+    assert.ok(!fs.existsSync(settingsFile) || !fs.readFileSync(settingsFile, 'utf8').includes('discoverConfig'),
+      'no discoverConfig written without rust-analyzer');
+
+    // Commands from the palette: refresh (a toast with the new generation), status.
+    await runCommand(page, 'projmodel: Re-query the build system');
+    assert.match(await toast(page, /projmodel: generation \d+/), new RegExp(`^projmodel: generation \\d+, ${crates} crates`));
+    await shot('refresh-command');
+    await runCommand(page, 'projmodel: Show daemon status');
+    assert.match(await toast(page, /projmodel: idle,/), new RegExp(`^projmodel: idle, ${crates} crates, generation \\d+, last refresh ok`));
+    await shot('status-command');
+
+    // Now a stand-in for rust-analyzer (packed by the same vsce) registers the two settings it
+    // declares, installed into the running code-server: the extension notices and configures.
+    const stub = path.join(tmp, 'rust-analyzer-settings.vsix');
+    execFileSync(tools.node, [tools.vsce, 'package', '--allow-missing-repository', '--skip-license', '--out', stub],
+      { cwd: path.join(__dirname, 'rust-analyzer-settings'), env: node24Env(tools, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    mark('stand-in packed');
+    execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', stub], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    mark('stand-in installed');
+
+    // rust-analyzer's discoverConfig in the workspace settings, run as rust-analyzer runs it.
     const deadline = Date.now() + WAIT_MS;
     let settings;
     for (;;) {
@@ -247,6 +309,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
       if (Date.now() > deadline) assert.fail(`no discoverConfig in ${settingsFile}`);
       await page.waitForTimeout(200);
     }
+    mark('discoverConfig written');
     const dc = settings['rust-analyzer.workspace.discoverConfig'];
     assert.deepStrictEqual(dc, { command: [PROJMODEL, 'discover', '{arg}'], progressLabel: 'projmodel', filesToWatch: ['BUILD.gn', '.gn'] });
     const file = path.join(repo, 'lib', 'util', 'src', 'lib.rs');
@@ -255,14 +318,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     const finished = JSON.parse(stdout.trim().split('\n').pop());
     assert.strictEqual(finished.kind, 'finished', stdout);
     assert.ok(finished.project.crates.some((c) => c.root_module === file), `a crate roots at ${file}`);
-
-    // Commands from the palette: refresh (a toast with the new generation), status.
-    await runCommand(page, 'projmodel: Re-query the build system');
-    assert.match(await toast(page, /projmodel: generation \d+/), new RegExp(`^projmodel: generation \\d+, ${crates} crates`));
-    await shot('refresh-command');
-    await runCommand(page, 'projmodel: Show daemon status');
-    assert.match(await toast(page, /projmodel: idle,/), new RegExp(`^projmodel: idle, ${crates} crates, generation \\d+, last refresh ok`));
-    await shot('status-command');
+    mark('discover run');
 
     // The crates of the current file: a quick pick with what rust-analyzer is told; picking the
     // crate opens its build file.
@@ -272,6 +328,20 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await input.fill('lib/util/src/text.rs');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'text.rs' }).first().waitFor({ state: 'visible' });
     await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: 'text.rs' }).waitFor({ state: 'visible' });
+
+    // The dependency graph of text.rs's crate: a webview beside it showing dot's SVG.
+    await runCommand(page, 'projmodel: Show the dependency graph of the current crate');
+    const webview = page.frameLocator('iframe.webview').frameLocator('#active-frame');
+    const node = webview.locator('svg g.node text', { hasText: '//lib/util:util' }).first();
+    await node.waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.strictEqual(await node.textContent(), '//lib/util:util');
+    await webview.locator('svg g.node text', { hasText: '//third_party/fnv:fnv' }).first().waitFor({ state: 'visible' });
+    assert.ok(await webview.locator('svg g.edge').count() >= 2, 'the graph has its edges');
+    await page.locator('.tabs-container .tab', { hasText: 'Crate graph: //lib/util:util' }).waitFor({ state: 'visible' });
+    await shot('graph-webview');
+
+    await page.locator('.tabs-container .tab', { hasText: 'text.rs' }).first().click();
     await page.locator('.tabs-container .tab.active', { hasText: 'text.rs' }).waitFor({ state: 'visible' });
     await runCommand(page, 'projmodel: Show the crates of the current file');
     const crateRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: '//lib/util:util' }).first();
@@ -283,6 +353,60 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await page.keyboard.press('Enter');
     await page.locator('.tabs-container .tab.active', { hasText: 'BUILD.gn' }).waitFor({ state: 'visible' });
     await shot('build-file-opened');
+
+    // Export: the daemon's whole model as rust-project.json at the root.
+    const exported = path.join(repo, 'rust-project.json');
+    await runCommand(page, 'projmodel: Export rust-project.json');
+    assert.strictEqual(await toast(page, /projmodel: wrote \d+ crates/), `projmodel: wrote ${crates} crates to ${exported}`);
+    const project = JSON.parse(fs.readFileSync(exported, 'utf8'));
+    assert.strictEqual(project.crates.length, crates);
+    assert.ok(project.crates.some((c) => c.root_module === file), `the export has the crate rooted at ${file}`);
+    await shot('export-command');
+
+    // Every text the projmodel status bar item shows from now on, as the page renders it.
+    await page.evaluate(() => {
+      window.pmStatusTexts = [];
+      const bar = document.querySelector('.part.statusbar');
+      new MutationObserver(() => {
+        for (const el of bar.querySelectorAll('.statusbar-item')) {
+          const t = el.textContent;
+          if (t.includes('projmodel:') && window.pmStatusTexts[window.pmStatusTexts.length - 1] !== t) window.pmStatusTexts.push(t);
+        }
+      }).observe(bar, { subtree: true, childList: true, characterData: true });
+    });
+
+    // Restart from the palette: a new daemon, and the status bar idle again.
+    await runCommand(page, 'projmodel: Restart the daemon');
+    const restarted = await toast(page, /projmodel: daemon restarted/);
+    const m = /^projmodel: daemon restarted \(pid (\d+), /.exec(restarted);
+    assert.ok(m, restarted);
+    const secondPid = Number(m[1]);
+    assert.notStrictEqual(secondPid, firstPid);
+    assert.strictEqual(daemonPid(), secondPid);
+    await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await shot('restart-command');
+
+    // `projmodel stop` from outside: the status bar says the daemon stopped, the extension starts
+    // a new one through projmodel and is idle again, without a window reload.
+    execFileSync(PROJMODEL, ['stop', '--root', repo], { env });
+    const stopped = page.locator('.statusbar-item', { hasText: 'projmodel: daemon stopped, restarting' });
+    const stopDeadline = Date.now() + WAIT_MS;
+    for (;;) {
+      if (Date.now() > stopDeadline) assert.fail('no new daemon after projmodel stop');
+      let pid;
+      try {
+        pid = daemonPid();
+      } catch (e) {
+        pid = undefined; // none listens yet
+      }
+      if (pid && pid !== secondPid) break;
+      await page.waitForTimeout(200);
+    }
+    await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    const texts = await page.evaluate(() => window.pmStatusTexts);
+    assert.ok(texts.some((t) => t.includes('projmodel: daemon stopped, restarting')), `status bar texts: ${JSON.stringify(texts)}`);
+    assert.strictEqual(await stopped.count(), 0);
+    await shot('reconnected-after-stop');
 
     // A BUILD.gn syntax error (a missing comma; GN names the next item's line): the daemon's
     // refresh fails and the Problems panel shows GN's error at that line.

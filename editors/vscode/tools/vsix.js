@@ -1,8 +1,9 @@
 // Packages the extension (editors/vscode) as a .vsix with the pinned @vscode/vsce, offline:
 //   node tools/vsix.js OUT.vsix
 // meson's `projmodel-vsix` target runs it (meson.build). vsce takes the files not excluded by
-// .vscodeignore and the production dependencies `npm ci` installed (vscode-jsonrpc, through
-// test/deps.js); it runs under the tools' Node 24 (vsce needs Node >= 22). No LICENSE file in
+// .vscodeignore, vendor/vscode-jsonrpc included (there is no production dependency: vsce lists
+// them with npm, hence test/deps.js's `npm ci` first); it runs under the tools' Node 24 (vsce
+// needs Node >= 22). No LICENSE file in
 // the folder: package.json's "license" field names it, hence --skip-license.
 'use strict';
 
