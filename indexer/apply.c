@@ -708,20 +708,48 @@ prepare_items(struct apply *a, struct pm_error *err)
         return 0;
 }
 
-/* Record (or, with a NULL stamp, forget) the source's input stamp in the apply's transaction. */
+/*
+ * Record the source's input stamp and its graph's fingerprints (pm_graph.fingerprints, packed as
+ * key NUL value NUL ..., read back by pm_index_source_fingerprints()) in the apply's transaction,
+ * or forget them when there are neither: what is stored always describes the last apply.
+ */
 static int
 write_stamp(struct apply *a, struct pm_error *err)
 {
+        const struct pm_kvlist *fp = &a->g->fingerprints;
+        struct pm_strbuf packed = PM_STRBUF_INIT;
         sqlite3_stmt *st;
         int r;
 
-        r = pm__index_stmt(a->idx, a->stamp ? PM__STMT_STAMP_SET : PM__STMT_STAMP_CLEAR, &st, err);
+        for (size_t i = 0; i < fp->n; i++) {
+                const char *k = fp->v[i].key, *v = fp->v[i].value;
+
+                if (pm_strbuf_add(&packed, k, strlen(k) + 1) < 0 ||
+                    pm_strbuf_add(&packed, v, strlen(v) + 1) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "cannot apply '%s': out of memory",
+                                         a->source);
+                        goto out;
+                }
+        }
+        if (packed.len > INT32_MAX) {
+                r = pm_error_set(err, PM_ELIMIT, "cannot apply '%s': fingerprints too large",
+                                 a->source);
+                goto out;
+        }
+        r = pm__index_stmt(a->idx,
+                           a->stamp || packed.len ? PM__STMT_STAMP_SET : PM__STMT_STAMP_CLEAR, &st,
+                           err);
         if (r < 0)
-                return r;
+                goto out;
         (void)pm__bind_text(st, 1, a->source);
         if (a->stamp)
                 (void)sqlite3_bind_blob(st, 2, a->stamp, (int)strlen(a->stamp), SQLITE_STATIC);
-        return step_done(a, st, err);
+        if (packed.len)
+                (void)sqlite3_bind_blob(st, 3, packed.buf, (int)packed.len, SQLITE_STATIC);
+        r = step_done(a, st, err);
+out:
+        pm_strbuf_release(&packed);
+        return r;
 }
 
 /* pm__prune_note: a removed crate or watched file goes into the change report. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the model remembers to avoid work: each source's input stamp (what its crates were built
- * from) and rendered outputs keyed by generation. Both are caches: losing them costs time only. */
+ * from) and its adapter's fingerprints (what to re-parse), and rendered outputs keyed by
+ * generation. Both are caches: losing them costs time only. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "projmodel/error.h"
+#include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
@@ -26,7 +28,8 @@ pm_index_source_stamp(struct pm_index *idx, const char *source, char **ret, stru
                 return r;
         (void)pm__bind_text(st, 1, source);
         rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
+        /* A row without a stamp holds only fingerprints. */
+        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
                 const void *p = sqlite3_column_blob(st, 0);
                 size_t len = (size_t)sqlite3_column_bytes(st, 0);
 
@@ -34,13 +37,82 @@ pm_index_source_stamp(struct pm_index *idx, const char *source, char **ret, stru
                 if (!stamp)
                         r = pm_error_set(err, -ENOMEM,
                                          "cannot read the stamp of '%s': out of memory", source);
-        } else if (rc != SQLITE_DONE) {
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
                 r = pm__index_sqlite_error(idx, rc, "cannot read stamp", err);
         }
         (void)sqlite3_reset(st);
         if (r < 0)
                 return r;
         *ret = stamp;
+        return 0;
+}
+
+/* Unpack @len bytes of key NUL value NUL ... into a new graph's fingerprints; NULL (not an
+ * error: the store is a cache) when they do not come in pairs. */
+static int
+unpack_fingerprints(const char *p, size_t len, struct pm_graph **ret)
+{
+        struct pm_graph *g;
+        struct pm_kv *v;
+        size_t n = 0, k = 0;
+
+        *ret = NULL;
+        if (len == 0 || p[len - 1] != '\0')
+                return 0;
+        for (size_t i = 0; i < len; i++)
+                n += p[i] == '\0';
+        if (n % 2)
+                return 0;
+        g = pm_graph_new();
+        v = g ? pm_arena_alloc(g->arena, (n / 2) * sizeof(*v)) : NULL;
+        if (!v) {
+                pm_graph_free(g);
+                return -ENOMEM;
+        }
+        for (const char *s = p, *end = p + len; s < end; k++) {
+                size_t kl = strlen(s);
+
+                v[k].key = pm_graph_strdup(g, s);
+                s += kl + 1;
+                v[k].value = pm_graph_strdup(g, s);
+                s += strlen(s) + 1;
+                if (!v[k].key || !v[k].value) {
+                        pm_graph_free(g);
+                        return -ENOMEM;
+                }
+        }
+        g->fingerprints = (struct pm_kvlist){ .v = v, .n = k, .cap = n / 2 };
+        *ret = g;
+        return 0;
+}
+
+int
+pm_index_source_fingerprints(struct pm_index *idx, const char *source, struct pm_graph **ret,
+                             struct pm_error *err)
+{
+        sqlite3_stmt *st;
+        struct pm_graph *g = NULL;
+        int r, rc;
+
+        r = pm__index_stmt(idx, PM__STMT_FINGERPRINTS_GET, &st, err);
+        if (r < 0)
+                return r;
+        (void)pm__bind_text(st, 1, source);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+                r = unpack_fingerprints(sqlite3_column_blob(st, 0),
+                                        (size_t)sqlite3_column_bytes(st, 0), &g);
+                if (r < 0)
+                        r = pm_error_set(err, r,
+                                         "cannot read the fingerprints of '%s': out of memory",
+                                         source);
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                r = pm__index_sqlite_error(idx, rc, "cannot read fingerprints", err);
+        }
+        (void)sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret = g;
         return 0;
 }
 

@@ -62,7 +62,8 @@ static const char schema_sql[] =
                                                     "CREATE INDEX build_files_by_path ON build_files(path);"
                                                     "CREATE TABLE source_stamps("
                                                     " source TEXT PRIMARY KEY NOT NULL,"
-                                                    " stamp BLOB NOT NULL);"
+                                                    " stamp BLOB,"
+                                                    " fingerprints BLOB);"
                                                     "CREATE TABLE outputs("
                                                     " key TEXT PRIMARY KEY NOT NULL,"
                                                     " generation INTEGER NOT NULL,"
@@ -244,8 +245,10 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         LOAD_CHILD("t.dep_label, t.name", DEPS),
         [PM__STMT_LOAD_BUILD_FILES] = "SELECT DISTINCT path FROM build_files ORDER BY path",
         [PM__STMT_STAMP_GET] = "SELECT stamp FROM source_stamps WHERE source = ?1",
-        [PM__STMT_STAMP_SET] = "INSERT INTO source_stamps(source, stamp) VALUES (?1, ?2)"
-                               " ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
+        [PM__STMT_STAMP_SET] = "INSERT INTO source_stamps(source, stamp, fingerprints)"
+                               " VALUES (?1, ?2, ?3) ON CONFLICT(source) DO UPDATE SET"
+                               " stamp = excluded.stamp, fingerprints = excluded.fingerprints",
+        [PM__STMT_FINGERPRINTS_GET] = "SELECT fingerprints FROM source_stamps WHERE source = ?1",
         [PM__STMT_STAMP_CLEAR] = "DELETE FROM source_stamps WHERE source = ?1",
         /* A cached output is valid only for the generation it was rendered from. */
         [PM__STMT_OUTPUT_GET] = "SELECT data FROM outputs WHERE key = ?1 AND generation ="

@@ -113,6 +113,7 @@ enum pm__stmt {
         PM__STMT_STAMP_GET,
         PM__STMT_STAMP_SET,
         PM__STMT_STAMP_CLEAR,
+        PM__STMT_FINGERPRINTS_GET,
         PM__STMT_OUTPUT_GET,
         PM__STMT_OUTPUT_PRUNE,
         PM__STMT_OUTPUT_PUT,

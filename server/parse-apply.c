@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The one parse and apply both refresh paths run: the one-shot commands (refresh.c, export) and
- * the daemon's worker (update-worker.c) -- the adapter's parse, the proc macros and dylibs its
- * own query built, then the apply as a diff, skipped when the caller's input stamp is fresh. */
+ * the daemon's worker (update-worker.c) -- with their one change detection (the model's input
+ * stamp and fingerprints, docs/architecture.md), the adapter's parse, the proc macros and dylibs
+ * its own query built, then the apply as a diff. */
 #include "config.h"
 
 #include <errno.h>
@@ -111,65 +112,90 @@ warn_kept(const struct pm_adapter_ops *ops, struct pm_graph *g, const struct pm_
         return 0;
 }
 
+/*
+ * The stamp says the model already holds what @outputs describe: nothing to parse. Sources the
+ * configuration no longer names still go (the apply would have dropped them), and the caller
+ * still gets the generation.
+ */
+static int
+skip(struct pm_index *idx, struct pm__parse_apply *pa, struct pm_change *change,
+     struct pm_error *err)
+{
+        if (pa->want_gen_before)
+                pa->have_gen_before = pm_index_generation(idx, &pa->gen_before, NULL) == 0;
+        pa->skipped = true;
+        return pm_index_prune(idx, change, err);
+}
+
 int
-pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_blob *outputs,
+pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct pm_blob *outputs,
                 size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
-        const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
+        const struct pm_adapter_ops *ops = pm_adapter_find(query->project->build_system);
+        struct pm_query q = *query;
         struct pm_change change = { 0 };
-        struct pm_graph *g = NULL;
+        struct pm_graph *g = NULL, *prev = NULL;
         char *old = NULL, *stamp = NULL;
         uint64_t key = 0;
-        bool stampable = pa->stamp && q->scope == NULL;
         /* A sub-project's place, in progress lines (NULL at the root). */
-        const char *in =
-                q->project->rel && strcmp(q->project->rel, ".") != 0 ? q->project->rel : NULL;
+        const char *in = q.project->rel && strcmp(q.project->rel, ".") != 0 ? q.project->rel : NULL;
         double t0 = pm_clock_ms();
         int64_t since;
         int r;
 
         pa->parse_ms = 0;
         pa->have_gen_before = false;
+        pa->skipped = false;
         if (!ops)
                 return pm_error_set(err, PM_ECONFIG, "unknown build_system '%s' for '%s'",
-                                    q->project->build_system ? q->project->build_system : "(none)",
-                                    q->project->root);
-        if (stampable) {
-                r = stamp_key(q, outputs, n_outputs, &key, err);
+                                    q.project->build_system ? q.project->build_system : "(none)",
+                                    q.project->root);
+        /* Whole run: the same outputs and every file the last parse read unchanged. A scoped
+         * query's outputs that match describe the same complete graph, of which the model holds
+         * all. */
+        r = stamp_key(&q, outputs, n_outputs, &key, err);
+        if (r < 0)
+                goto out;
+        r = pm_index_source_stamp(idx, q.project->id, &old, err);
+        if (r < 0)
+                goto out;
+        if (pm_stamp_fresh(old, key)) {
+                pm_progress_report(pa->progress, "%s%s%s: input unchanged, parse skipped",
+                                   ops->name, in ? " in " : "", in ? in : "");
+                r = skip(idx, pa, &change, err);
                 if (r < 0)
                         goto out;
-                r = pm_index_source_stamp(idx, q->project->id, &old, err);
+                goto done;
+        }
+        /* Per target: what the last apply's graph was made of, for an adapter that can re-parse
+         * only the targets of a scope that lists every build file changed since that apply. */
+        q.want_fingerprints = true;
+        if (q.scope && pa->scope_complete) {
+                r = pm_index_source_fingerprints(idx, q.project->id, &prev, err);
                 if (r < 0)
                         goto out;
-                if (pm_stamp_fresh(old, key)) {
-                        pm_progress_report(pa->progress, "%s%s%s: input unchanged, parse skipped",
-                                           ops->name, in ? " in " : "", in ? in : "");
-                        r = pm_index_generation(idx, &change.generation, err);
-                        if (r < 0)
-                                goto out;
-                        goto done;
-                }
+                q.previous_fingerprints = prev ? &prev->fingerprints : NULL;
         }
 
         /* Before the parse opens any file: what changes after this is caught (stamp.h). */
         since = pm_stamp_clock();
-        r = ops->parse(q, outputs, n_outputs, &g, err);
+        r = ops->parse(&q, outputs, n_outputs, &g, err);
         if (r == 0) {
                 pm_progress_report(pa->progress, "%s%s%s: parsed %zu crate%s", ops->name,
                                    in ? " in " : "", in ? in : "", g->n_crates,
                                    g->n_crates == 1 ? "" : "s");
                 for (size_t i = 0; i < g->warnings.n; i++)
                         pm_progress_warn(pa->progress, g->warnings.v[i]);
-                r = pm__build_proc_macros(q, g, pa->progress, err);
+                r = pm__build_proc_macros(&q, g, pa->progress, err);
         }
         if (r == 0)
-                r = pm__dylibs_cache(q->config, g, err);
+                r = pm__dylibs_cache(q.config, g, err);
         if (r < 0)
                 goto out;
         pa->parse_ms = pm_clock_ms() - t0;
         /* No stamp while a build file does not load: the run after its fix must parse. */
-        if (stampable && g->inputs_known && !g->partial && g->failed.n == 0) {
+        if (g->inputs_known && !g->partial && g->failed.n == 0) {
                 r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);
                 if (r < 0)
                         goto out;
@@ -177,7 +203,7 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_
         /* Just before the apply: the caller tells its own writes from another writer's. */
         if (pa->want_gen_before)
                 pa->have_gen_before = pm_index_generation(idx, &pa->gen_before, NULL) == 0;
-        r = pm_index_apply_stamped(idx, q->project->id, g, stamp, &change, err);
+        r = pm_index_apply_stamped(idx, q.project->id, g, stamp, &change, err);
         if (r < 0)
                 goto out;
         r = warn_kept(ops, g, &change, pa->progress, err);
@@ -194,6 +220,7 @@ done:
 out:
         pm_change_release(&change);
         pm_graph_free(g);
+        pm_graph_free(prev);
         pm_free(old);
         pm_free(stamp);
         return r;
@@ -205,7 +232,7 @@ pm_model_apply_outputs(struct pm_index *idx, const struct pm_query *q,
                        struct pm_change *ret_change, struct pm_graph **ret_graph,
                        struct pm_error *err)
 {
-        struct pm__parse_apply pa = { .stamp = true };
+        struct pm__parse_apply pa = { 0 };
 
         return pm__parse_apply(idx, q, outputs, n_outputs, &pa, ret_change, ret_graph, err);
 }

@@ -114,7 +114,7 @@ parse_and_apply(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 void *userdata, struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct refresh_parse *rp = userdata;
-        struct pm__parse_apply pa = { .stamp = true, .progress = rp->progress };
+        struct pm__parse_apply pa = { .progress = rp->progress };
         int r;
 
         r = pm__parse_apply(rp->idx, q, outputs, n_outputs, &pa, &rp->change,

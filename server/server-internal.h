@@ -265,22 +265,29 @@ int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
 
 /* What pm__parse_apply() is asked, and what it reports. */
 struct pm__parse_apply {
-        bool stamp;           /* in: an unscoped query skips parse and apply when its input stamp
-                               * is fresh, and stores the new one (the one-shot commands) */
+        /* in: the query's scope lists every build file changed since the model's last apply of
+         * the project (the daemon's watcher saw them all), so the stored fingerprints may be
+         * used for a partial parse */
+        bool scope_complete;
         bool want_gen_before; /* in: read the model's generation just before the apply */
         const struct pm_progress *progress; /* in: crates parsed, proc macros built; NULL:
                                              * silent (projmodel/refresh.h) */
         bool have_gen_before;               /* out: gen_before was read */
         uint64_t gen_before;
         double parse_ms; /* out: parse, proc macros and dylib cache; 0 when skipped */
+        bool skipped;    /* out: the input stamp was fresh: nothing parsed or applied */
 };
 
 /*
  * The one parse and apply (parse-apply.c) of both refresh paths, the one-shot commands
- * (pm_model_apply_outputs()) and the daemon's worker (update-worker.c): @q's adapter parses
- * @outputs, pm__build_proc_macros() and pm__dylibs_cache() follow, then pm_index_apply_stamped()
- * writes the graph to @idx as a diff. @ret_change (may be NULL) is the apply's change;
- * *@ret_graph (may be NULL) the graph applied, caller-owned, NULL when the stamp skipped it.
+ * (pm_model_apply_outputs()) and the daemon's worker (update-worker.c), with their one change
+ * detection: when @idx's input stamp for the project is fresh for @outputs, nothing is parsed
+ * (only sources the configuration dropped are pruned); else @q's adapter parses @outputs (with
+ * the stored fingerprints when @pa->scope_complete and @q has a scope: maybe a partial graph),
+ * pm__build_proc_macros() and pm__dylibs_cache() follow, then pm_index_apply_stamped() writes
+ * the graph, its new stamp and its fingerprints to @idx as a diff, in one transaction.
+ * @ret_change (may be NULL) is the apply's change; *@ret_graph (may be NULL) the graph applied,
+ * caller-owned, NULL when the stamp skipped it.
  */
 int pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct pm_blob *outputs,
                     size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
@@ -424,13 +431,15 @@ struct pm_server {
         double last_tool_ms, last_read_ms, last_parse_ms, last_apply_ms, last_notify_ms;
         bool last_partial; /* it applied partial graphs only (incremental parses) */
         /*
-         * Per cfg project: the fingerprints of the last graph applied (a graph kept only for its
-         * pm_graph.fingerprints), or NULL. Valid while the model is at fingerprints_generation
-         * (no other writer); dropped when a run of the project fails. Touched by refresh work
-         * callbacks and the loop between them, never both at once.
+         * Per cfg project: true when the watcher saw every build-file write since the model's
+         * last apply of the project (this daemon's own last successful run of it), so a scoped
+         * query may re-parse from the fingerprints stored with that apply (parse-apply.c).
+         * Valid while the model is at scope_generation (no other writer); false after a failed
+         * run of the project. NULL before any run. Touched by refresh work callbacks and the
+         * loop between them, never both at once.
          */
-        struct pm_graph **fingerprints;
-        uint64_t fingerprints_generation;
+        bool *scope_complete;
+        uint64_t scope_generation;
         /* A step output file's buffer kept from the last run for the next read: megabytes of
          * fresh memory cost milliseconds of page faults on every update. Same rule. */
         struct pm_strbuf output_spare;
@@ -438,7 +447,7 @@ struct pm_server {
         char *last_error;        /* one line with the tool's message, or NULL */
         char *last_error_output; /* the tool's output (bounded), or NULL */
         /* Per cfg project: the warnings of its last successful parse (update-warnings.c), or
-         * NULL before any. Same rule as the fingerprints. */
+         * NULL before any. Same rule as scope_complete. */
         struct pm__warnings *warnings;
         bool first_done; /* the first refresh since start ended */
 
@@ -546,7 +555,7 @@ bool pm__refresh_pending(const struct pm_server *srv);
 int pm__sysroot_start(struct pm_server *srv, struct pm_error *err);
 /* Kill the running tool, if any (stopping). */
 void pm__refresh_cancel(struct pm_server *srv);
-/* Free what the refresh engine keeps between runs (the fingerprints); at teardown. */
+/* Free what the refresh engine keeps between runs (scope_complete); at teardown. */
 void pm__refresh_release(struct pm_server *srv);
 /* update-warnings.c: the parse warnings per project (docs/protocol.md, status). */
 /* Fill empty @w from @list (the worker); out of memory lists fewer. */

@@ -52,10 +52,10 @@ struct pm__refresh {
         size_t wcrates;
         double wown_ms;
         double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */
-        struct pm_graph *wfp;                  /* holds the applied graph's fingerprints, or NULL */
+        bool wskipped;                         /* the input stamp was fresh: nothing parsed */
         bool wpartial;                         /* the applied graph was partial */
         struct pm__warnings wwarnings;         /* the parsed graph's warnings, with their count */
-        bool wstale;               /* another writer changed the model: forget all fingerprints */
+        bool wstale;               /* another writer changed the model: no scope is complete */
         uint64_t known_generation; /* the loop's generation when the work was queued */
         size_t known_crates;       /* ... and its crate count */
 

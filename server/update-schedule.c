@@ -114,7 +114,7 @@ reload_config(struct pm_server *srv)
                 pm_config_free(cfg);
                 return;
         }
-        pm__refresh_release(srv); /* the fingerprints are per old project */
+        pm__refresh_release(srv); /* scope_complete is per old project */
         pm__warnings_config_changed(srv, cfg);
         pm_free(srv->dirty_projects);
         for (size_t i = 0; i < cfg->n_projects; i++)

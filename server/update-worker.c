@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon refresh's worker on the thread pool: read the steps' output files, then the one
- * parse and apply (parse-apply.c) with the previous fingerprints and the worker's own model
- * handle, and note what the loop publishes. */
+ * parse and apply (parse-apply.c) with the worker's own model handle, telling it whether the
+ * watcher's scope is complete, and note what the loop publishes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,60 +29,23 @@ cmp_str(const void *a, const void *b)
 }
 
 /*
- * The previous fingerprints for r->q (worker): only for a scoped query, and only while no one
- * else wrote to the model since this daemon's last apply (else they may not describe it).
+ * Whether r->q's scope lists every build-file write since the model's last apply of the project
+ * (worker): the watcher saw them all since this daemon's own last successful run of it, unless
+ * another writer changed the model since (its apply may predate writes the scope no longer names).
  */
-static const struct pm_kvlist *
-previous_fingerprints(struct pm__refresh *r)
+static bool
+scope_complete(struct pm__refresh *r)
 {
         struct pm_server *srv = r->srv;
         uint64_t gen;
 
-        if (!srv->fingerprints)
-                return NULL;
-        if (pm_index_generation(srv->widx, &gen, NULL) < 0 || gen != srv->fingerprints_generation) {
+        if (!srv->scope_complete)
+                return false;
+        if (pm_index_generation(srv->widx, &gen, NULL) < 0 || gen != srv->scope_generation) {
                 r->wstale = true;
-                return NULL;
+                return false;
         }
-        if (!r->q.scope || !srv->fingerprints[r->project])
-                return NULL;
-        return &srv->fingerprints[r->project]->fingerprints;
-}
-
-/*
- * Keep @g's fingerprints for the next run (worker, after a successful apply): a partial graph is
- * small and kept whole; a complete one is copied from.
- */
-static void
-keep_fingerprints(struct pm__refresh *r, struct pm_graph **g)
-{
-        const struct pm_kvlist *fp = &(*g)->fingerprints;
-        struct pm_graph *h;
-        struct pm_kv *v;
-
-        r->wfp = NULL;
-        if (fp->n == 0)
-                return;
-        if ((*g)->partial) {
-                r->wfp = pm_steal_ptr(g);
-                return;
-        }
-        h = pm_graph_new();
-        v = h ? pm_arena_alloc(h->arena, fp->n * sizeof(*v)) : NULL;
-        if (!v) {
-                pm_graph_free(h);
-                return;
-        }
-        for (size_t i = 0; i < fp->n; i++) {
-                v[i].key = pm_graph_strdup(h, fp->v[i].key);
-                v[i].value = pm_graph_strdup(h, fp->v[i].value);
-                if (!v[i].key || !v[i].value) {
-                        pm_graph_free(h);
-                        return;
-                }
-        }
-        h->fingerprints = (struct pm_kvlist){ .v = v, .n = fp->n, .cap = fp->n };
-        r->wfp = h;
+        return r->q.scope && srv->scope_complete[r->project];
 }
 
 void
@@ -94,8 +57,7 @@ pm__update_work(uv_work_t *w)
         char *programs[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_graph *g = NULL;
         char **files = NULL;
-        /* The daemon's change detection is the fingerprints: no input stamp. */
-        struct pm__parse_apply pa = { .stamp = false, .want_gen_before = true };
+        struct pm__parse_apply pa = { .want_gen_before = true };
         /* Its lines and warnings reach the clients as $/progress (update-progress.c). */
         struct pm_progress progress;
         bool own_model;
@@ -108,7 +70,7 @@ pm__update_work(uv_work_t *w)
         memset(&r->wchange, 0, sizeof(r->wchange));
         r->have_wwatch = false;
         r->wproc_macro_dirs = NULL;
-        r->wfp = NULL;
+        r->wskipped = false;
         r->wpartial = false;
         if (!srv->widx) {
                 /* The worker's own handle: SQLite handles are never shared between threads. */
@@ -146,20 +108,19 @@ pm__update_work(uv_work_t *w)
                 blobs[i].err_len = r->results[i].err.len;
         }
         r->wread_ms = pm_clock_ms() - t0;
-        r->q.want_fingerprints = true;
-        r->q.previous_fingerprints = previous_fingerprints(r);
+        pa.scope_complete = scope_complete(r);
         code = pm__parse_apply(srv->widx, &r->q, blobs, r->plan.n_steps, &pa, &r->wchange, &g,
                                &r->werr);
-        r->q.previous_fingerprints = NULL;
         if (code < 0)
                 goto out;
         r->wparse_ms = pa.parse_ms;
         /* Unless another writer got in since the loop last looked, the crate count and watch set
          * follow from the change alone: no need to read them back. */
         own_model = pa.have_gen_before && pa.gen_before == r->known_generation;
-        r->wpartial = g->partial;
-        pm__warnings_copy(&r->wwarnings, &g->warnings);
-        keep_fingerprints(r, &g);
+        r->wskipped = pa.skipped;
+        r->wpartial = g && g->partial;
+        if (g)
+                pm__warnings_copy(&r->wwarnings, &g->warnings);
         r->wown_ms = pm_clock_ms() - t0;
         r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;
         if (r->sysroot)

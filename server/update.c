@@ -59,23 +59,19 @@ void
 pm__refresh_release(struct pm_server *srv)
 {
         pm_strbuf_release(&srv->output_spare);
-        if (!srv->fingerprints)
-                return;
-        for (size_t i = 0; i < srv->cfg->n_projects; i++)
-                pm_graph_free(srv->fingerprints[i]);
-        pm_free(srv->fingerprints);
-        srv->fingerprints = NULL;
+        pm_free(srv->scope_complete);
+        srv->scope_complete = NULL;
 }
 
 /*
- * Forget project @i's fingerprints: after a failed run the model may lack changes the next
- * run's scope no longer names, so that run must parse everything.
+ * After a failed run of project @i the model may lack changes the next run's scope no longer
+ * names: that run must parse everything.
  */
 static void
-forget_fingerprints(struct pm_server *srv, size_t i)
+scope_incomplete(struct pm_server *srv, size_t i)
 {
-        if (srv->fingerprints)
-                srv->fingerprints[i] = pm_graph_free(srv->fingerprints[i]);
+        if (srv->scope_complete)
+                srv->scope_complete[i] = false;
 }
 
 /* Record a project's failure (the first one wins) with the tool's output. */
@@ -84,7 +80,7 @@ project_failed(struct pm__refresh *r, const struct pm_error *err, const struct p
 {
         const struct pm_project *p = &r->srv->cfg->projects[r->project];
 
-        forget_fingerprints(r->srv, r->project);
+        scope_incomplete(r->srv, r->project);
         pm__log("refresh of '%s' failed: %s", p->id, err->msg);
         if (r->failed)
                 return;
@@ -120,26 +116,26 @@ after_work_cb(uv_work_t *w, int status)
         pm__progress_drain(srv); /* the worker's last lines, before what its result releases */
         if (r->wstale) {
                 pm__log("the model was changed by another writer: parsing everything");
-                for (size_t i = 0; srv->fingerprints && i < srv->cfg->n_projects; i++)
-                        forget_fingerprints(srv, i);
+                for (size_t i = 0; srv->scope_complete && i < srv->cfg->n_projects; i++)
+                        scope_incomplete(srv, i);
                 r->wstale = false;
         }
         if (r->wcode < 0) {
                 project_failed(r, &r->werr, NULL);
         } else {
-                if (!srv->fingerprints)
-                        srv->fingerprints =
-                                pm_calloc(srv->cfg->n_projects, sizeof(struct pm_graph *));
-                if (srv->fingerprints) {
-                        pm_graph_free(srv->fingerprints[r->project]);
-                        srv->fingerprints[r->project] = pm_steal_ptr(&r->wfp);
-                        srv->fingerprints_generation = r->wchange.generation;
+                if (!srv->scope_complete)
+                        srv->scope_complete = pm_calloc(srv->cfg->n_projects, sizeof(bool));
+                if (srv->scope_complete) {
+                        srv->scope_complete[r->project] = true;
+                        srv->scope_generation = r->wchange.generation;
                 }
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
                 /* The project's warnings are replaced by its parse's; a failed run keeps those of
-                 * the model it keeps serving (docs/protocol.md, status). */
-                pm__warnings_store(srv, r->project, &r->wwarnings);
+                 * the model it keeps serving, and so does a skipped parse (docs/protocol.md,
+                 * status). */
+                if (!r->wskipped)
+                        pm__warnings_store(srv, r->project, &r->wwarnings);
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;
                 r->parse_ms += r->wparse_ms;
@@ -162,7 +158,6 @@ after_work_cb(uv_work_t *w, int status)
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
         r->wproc_macro_dirs = pm_labels_free(r->wproc_macro_dirs);
-        r->wfp = pm_graph_free(r->wfp);
         pm__warnings_release(&r->wwarnings);
         release_project(r);
         /* Parsing a large tool output leaves tens of MB free in the worker's malloc arena:

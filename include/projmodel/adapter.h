@@ -134,12 +134,12 @@ struct pm_query {
         bool captured; /* parsing output captured earlier (--query-output):
                         * no step ran, files beside it may be missing */
         /*
-         * Incremental parsing (the daemon). want_fingerprints asks parse() to fill
-         * pm_graph.fingerprints. previous_fingerprints (borrowed, sorted by key) are those of
-         * the last graph of this project that was applied to the model, or NULL: with them and
-         * a scope, an adapter may re-parse only what changed since and return a partial graph.
-         * The caller must drop them whenever the model may differ from that graph (a failed
-         * run or apply, another writer).
+         * Incremental parsing. want_fingerprints asks parse() to fill pm_graph.fingerprints
+         * (the one refresh pipeline, server/parse-apply.c, always does and stores them with the
+         * apply). previous_fingerprints (borrowed, sorted by key) are those stored with the
+         * model's last apply of this project, or NULL; they come only with a scope that lists
+         * every build file changed since that apply, and with them an adapter may re-parse
+         * only what changed since and return a partial graph.
          */
         bool want_fingerprints;
         const struct pm_kvlist *previous_fingerprints;

@@ -15,7 +15,7 @@ struct pm_graph;
 struct pm_strbuf;
 struct pm_strlist;
 
-#define PM_INDEX_SCHEMA_VERSION 5
+#define PM_INDEX_SCHEMA_VERSION 6
 
 /*
  * Metadata keys the refresh (projmodel/refresh.h) writes into the model (pm_index_meta_get()).
@@ -85,9 +85,12 @@ int pm_index_set_sources(struct pm_index *idx, const char *const *sources, size_
 int pm_index_prune(struct pm_index *idx, struct pm_change *ret_change, struct pm_error *err);
 
 /*
- * Input stamps: what a source's crates were last built from (projmodel/stamp.h makes and checks
- * them; the model only stores them). pm_index_apply() forgets the source's stamp, in the same
- * transaction, so a stored stamp always describes the input of the source's last apply.
+ * Change detection (docs/architecture.md): each source's input stamp, what its crates were last
+ * built from (projmodel/stamp.h makes and checks them; the model only stores them), and the
+ * fingerprints of the graph last applied (pm_graph.fingerprints), what an adapter re-parses
+ * from. Every apply replaces both in its own transaction (pm_index_apply() forgets the stamp
+ * and stores the graph's fingerprints, or forgets them when it has none), so what is stored
+ * always describes the source's last apply, whoever made it.
  */
 /* As pm_index_apply(), storing @stamp (NUL-terminated, borrowed; NULL forgets it) as @source's
  * input stamp in the same transaction. */
@@ -96,6 +99,10 @@ int pm_index_apply_stamped(struct pm_index *idx, const char *source, const struc
 /* @source's stamp, pm_malloc'd, or NULL when there is none. */
 int pm_index_source_stamp(struct pm_index *idx, const char *source, char **ret,
                           struct pm_error *err);
+/* @source's stored fingerprints, as *ret: a graph holding only pm_graph.fingerprints (owned by
+ * the caller, pm_graph_free()), or NULL when there are none (or they are unreadable). */
+int pm_index_source_fingerprints(struct pm_index *idx, const char *source, struct pm_graph **ret,
+                                 struct pm_error *err);
 
 /*
  * Cached outputs (a rendered rust-project.json), keyed by @key: the caller puts everything the

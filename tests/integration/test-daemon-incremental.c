@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Integration tests: a BUILD.gn edit is applied incrementally (a partial graph from the previous
- * run's fingerprints), and the daemon's whole-repo rust-project.json afterwards is the same as a
- * fresh one-shot export of the tree into a new database. */
+/* Integration tests: a BUILD.gn edit is applied incrementally (a partial graph from the
+ * fingerprints stored with the model's last apply), and the daemon's whole-repo
+ * rust-project.json afterwards is the same as a fresh one-shot export of the tree into a new
+ * database; the daemon and the one-shot commands share one change detection. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "projmodel/client.h"
+#include "projmodel/error.h"
 #include "projmodel/mem.h"
 
 #include "daemon.h"
@@ -206,5 +209,82 @@ Test(daemon_incremental, a_failed_run_makes_the_next_update_full)
         assert_same(daemon_project(c), fresh_export(1), "recovering from a failed run");
         pm_free(good);
         pm_free(path);
+        pm_client_free(c);
+}
+
+/* pm_client_notify_cb: keep each $/progress message's text, one per line. */
+static void
+collect_progress(void *userdata, const cJSON *msg)
+{
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "method");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(msg, "params"),
+                                                 "value"),
+                "message");
+        char **log = userdata, *next;
+
+        if (!cJSON_IsString(m) || strcmp(m->valuestring, "$/progress") != 0 ||
+            !cJSON_IsString(text))
+                return;
+        next = pm_test_strf("%s%s\n", *log ? *log : "", text->valuestring);
+        pm_free(*log);
+        *log = next;
+}
+
+Test(daemon_incremental, export_and_daemon_share_the_stamp_and_the_fingerprints)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        const char *const *denv = pm_test_daemon_env(&d);
+        const char *env[16];
+        const char *argv[] = { pm_test_projmodel(), "export", "--root", d.root, "--db", d.db,
+                               "--output",          "-",      NULL };
+        struct pm_error err;
+        char *out = NULL, *errs = NULL, *log = NULL;
+        cJSON *r = NULL;
+        size_t n = 0;
+
+        /* The daemon's first run is done; stop it, then change the tree while none runs. */
+        settle_and_subscribe(c);
+        pm_client_free(c);
+        pm_test_daemon_kill(&d, SIGTERM);
+        edit("lib/engine/BUILD.gn", "utils2 = \"//lib/util\"", "utils5 = \"//lib/util\"");
+
+        /* A one-shot export into the daemon's model parses the change and stores the stamp and
+         * the fingerprints with its apply. */
+        while (denv[n] && n < 14) {
+                env[n] = denv[n];
+                n++;
+        }
+        env[n++] = "PROJMODEL_NO_DAEMON=1";
+        env[n] = NULL;
+        cr_assert_eq(pm_test_run(argv, d.root, env, NULL, &out, &errs), 0, "export: %s", errs);
+        cr_assert(strstr(out, "\"utils5\""), "the export lacks the edit");
+
+        /* The restarted daemon's refreshes parse nothing: the export's stamp is fresh. */
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        pm_error_init(&err);
+        cr_assert_eq(pm_client_call(c, "projmodel/refresh", NULL, PM_TEST_DAEMON_TIMEOUT_MS,
+                                    collect_progress, &log, &r, &err),
+                     0, "%s", err.msg);
+        cJSON_Delete(r);
+        cr_assert(log && strstr(log, "gn: input unchanged, parse skipped"), "progress:\n%s",
+                  log ? log : "");
+        cr_assert_not(strstr(log, "parsed"), "progress:\n%s", log);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_eq(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "parseMs")->valuedouble,
+                0);
+        cJSON_Delete(r);
+
+        /* The next BUILD.gn edit is partial: its fingerprints are the ones the export stored. */
+        edit("lib/engine/BUILD.gn", "utils5 = \"//lib/util\"", "utils6 = \"//lib/util\"");
+        cr_assert(wait_change(c, "//lib/engine:engine"), "the update was not incremental");
+        assert_same(daemon_project(c), fresh_export(1), "an update after an export");
+        pm_free(log);
+        pm_free(out);
+        pm_free(errs);
         pm_client_free(c);
 }
