@@ -170,7 +170,7 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
         }
         /* Per target: what the last apply's graph was made of, for an adapter that can re-parse
          * only the targets of a scope that lists every build file changed since that apply. */
-        q.want_fingerprints = true;
+        q.want_fingerprints = pa->want_fingerprints;
         if (q.scope && pa->scope_complete) {
                 r = pm_index_source_fingerprints(idx, q.project->id, &prev, err);
                 if (r < 0)

@@ -269,6 +269,9 @@ struct pm__parse_apply {
          * the project (the daemon's watcher saw them all), so the stored fingerprints may be
          * used for a partial parse */
         bool scope_complete;
+        /* in: fingerprint the graph, to store with the apply (the daemon: only a watcher's scope
+         * can use them, and computing them costs the one-shot commands time) */
+        bool want_fingerprints;
         bool want_gen_before; /* in: read the model's generation just before the apply */
         const struct pm_progress *progress; /* in: crates parsed, proc macros built; NULL:
                                              * silent (projmodel/refresh.h) */

@@ -57,7 +57,7 @@ pm__update_work(uv_work_t *w)
         char *programs[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_graph *g = NULL;
         char **files = NULL;
-        struct pm__parse_apply pa = { .want_gen_before = true };
+        struct pm__parse_apply pa = { .want_fingerprints = true, .want_gen_before = true };
         /* Its lines and warnings reach the clients as $/progress (update-progress.c). */
         struct pm_progress progress;
         bool own_model;

@@ -135,11 +135,11 @@ struct pm_query {
                         * no step ran, files beside it may be missing */
         /*
          * Incremental parsing. want_fingerprints asks parse() to fill pm_graph.fingerprints
-         * (the one refresh pipeline, server/parse-apply.c, always does and stores them with the
-         * apply). previous_fingerprints (borrowed, sorted by key) are those stored with the
-         * model's last apply of this project, or NULL; they come only with a scope that lists
-         * every build file changed since that apply, and with them an adapter may re-parse
-         * only what changed since and return a partial graph.
+         * (the daemon does; server/parse-apply.c stores them with the apply). previous_fingerprints
+         * (borrowed, sorted by key) are those stored with the model's last apply of this project,
+         * or NULL; they come only with a scope that lists every build file changed since that
+         * apply, and with them an adapter may re-parse only what changed since and return a partial
+         * graph.
          */
         bool want_fingerprints;
         const struct pm_kvlist *previous_fingerprints;
