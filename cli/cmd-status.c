@@ -53,6 +53,26 @@ num(const cJSON *o, const char *key)
         return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* "warnings: N", then each listed one as "  <project>: <message>" (docs/cli.md "Warnings"). */
+static void
+print_warnings(const cJSON *s)
+{
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(s, "warnings"), *w;
+        double total = num(s, "warningsTotal");
+        int listed = 0;
+
+        (void)printf("warnings:      %.0f\n", total);
+        cJSON_ArrayForEach(w, list)
+        {
+                if (!str(w, "message"))
+                        continue;
+                (void)printf("  %s: %s\n", str(w, "project") ?: "?", str(w, "message"));
+                listed++;
+        }
+        if (total > listed)
+                (void)printf("  (%.0f more not listed)\n", total - listed);
+}
+
 static void
 print_human(const cJSON *s)
 {
@@ -75,6 +95,7 @@ print_human(const cJSON *s)
         (void)printf("last refresh:  %s (%.0f ms)%s\n", when, num(last, "durationMs"),
                      cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(last, "ok")) ? ", failed" : "");
         (void)printf("last error:    %s\n", str(s, "lastError") ?: "none");
+        print_warnings(s);
         (void)printf("watching:      %.0f directories, %.0f build files, %.0f overflows\n",
                      num(s, "watches"), num(s, "watchedBuildFiles"), num(s, "overflows"));
         if (str(s, "watchError"))

@@ -18,6 +18,7 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/stamp.h"
+#include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
@@ -39,8 +40,14 @@ pm_progress_report(const struct pm_progress *p, const char *fmt, ...)
 void
 pm_progress_warn(const struct pm_progress *p, const char *text)
 {
-        if (p && p->warn)
-                p->warn(text, p->userdata);
+        char *clipped;
+
+        if (!p || !p->warn)
+                return;
+        /* Cut here, once for every command and the daemon's $/progress (PM_WARNING_MAX). */
+        clipped = pm_utf8_clip(text, PM_WARNING_MAX);
+        p->warn(clipped ? clipped : text, p->userdata);
+        pm_free(clipped);
 }
 
 /* Move @src's list onto the end of @dst's; @src is left empty (and released). */

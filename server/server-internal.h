@@ -362,7 +362,7 @@ bool pm__strset_contains(const struct pm__strset *s, const char *str);
 
 /* One project's parse warnings (pm_graph.warnings), as the status lists them; owned. */
 struct pm__warnings {
-        char **v;     /* the first PM_STATUS_MAX_WARNINGS, each at most PM_TOOL_MSG_MAX bytes of
+        char **v;     /* the first PM_STATUS_MAX_WARNINGS, each at most PM_WARNING_MAX bytes of
                        * UTF-8 (pm_utf8_clip), pm_argv_push'd; or NULL */
         size_t n;     /* entries of v */
         size_t total; /* the parse's warnings (v holds the first n) */

@@ -190,11 +190,12 @@ worker_line(const char *message, void *userdata)
 }
 
 /* A parse warning reads as it does in the one-shot discover (cli/cmd-discover.c), cut as the
- * daemon keeps it (update-warnings.c), so that discover knows it again in the answer's list. */
+ * daemon keeps it (update-warnings.c, PM_WARNING_MAX), so that discover knows it again in the
+ * answer's list. */
 static void
 worker_warning(const char *message, void *userdata)
 {
-        char *text = pm_utf8_clip(message, PM_TOOL_MSG_MAX);
+        char *text = pm_utf8_clip(message, PM_WARNING_MAX);
 
         queue_line(userdata, "warning: ", text ? text : message);
         pm_free(text);

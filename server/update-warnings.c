@@ -21,8 +21,8 @@ pm__warnings_copy(struct pm__warnings *w, const struct pm_strlist *list)
         w->total = list->n;
         for (size_t i = 0; i < list->n && w->n < PM_STATUS_MAX_WARNINGS; i++) {
                 /* A Bazel warning quotes a tool's error line from up to PM_TOOL_MAX_STDERR of
-                 * stderr: one line of the status is cut as the tool's error line is. */
-                char *text = pm_utf8_clip(list->v[i], PM_TOOL_MSG_MAX);
+                 * stderr: cut as every command prints it (graph.h). */
+                char *text = pm_utf8_clip(list->v[i], PM_WARNING_MAX);
                 int r = text ? pm_argv_push(&w->v, text) : -1;
 
                 pm_free(text);

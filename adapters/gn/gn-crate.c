@@ -13,6 +13,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/gn/gn-internal.h"
 
@@ -52,15 +53,27 @@ pm__gn_bad(struct pm__gn_ctx *c, const char *fmt, ...)
 int
 pm__gn_warn(struct pm__gn_ctx *c, const char *fmt, ...)
 {
-        char msg[1024];
+        char *msg, *clipped = NULL;
         va_list ap;
+        int r = 0;
 
         va_start(ap, fmt);
-        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        msg = pm_vasprintf(fmt, ap);
         va_end(ap);
-        if (pm_strlist_push(c->g, &c->g->warnings, msg) < 0)
-                return pm__gn_oom(c);
-        return 0;
+        /* Cut as every command prints a warning (graph.h), never inside a character. */
+        if (msg)
+                clipped = pm_utf8_clip(msg, PM_WARNING_MAX);
+        if (!clipped || pm_strlist_push(c->g, &c->g->warnings, clipped) < 0)
+                r = pm__gn_oom(c);
+        pm_free(clipped);
+        pm_free(msg);
+        return r;
+}
+
+int
+pm__gn_clip(const char *s, size_t max)
+{
+        return (int)pm_utf8_prefix_len(s, strlen(s), max);
 }
 
 /*
@@ -290,8 +303,8 @@ add_env(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate)
 
                 if (!eq || eq == kv) {
                         r = pm__gn_warn(
-                                c, "target '%s': rustenv entry '%.200s' is not KEY=VALUE, ignoring",
-                                t->label, kv);
+                                c, "target '%s': rustenv entry '%.*s' is not KEY=VALUE, ignoring",
+                                t->label, pm__gn_clip(kv, 200), kv);
                         if (r < 0)
                                 return r;
                         continue;

@@ -376,9 +376,9 @@ visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner,
 
                 if (!d) {
                         r = pm__gn_warn(c,
-                                        "target '%s': dependency '%.300s' is not in the gn output, "
+                                        "target '%s': dependency '%.*s' is not in the gn output, "
                                         "ignoring",
-                                        owner->label, deps->v[i]);
+                                        owner->label, pm__gn_clip(deps->v[i], 300), deps->v[i]);
                         if (r < 0)
                                 return r;
                         continue;
@@ -551,10 +551,11 @@ pm__gn_warn_missing_ninja(struct pm__gn_ctx *c)
         if (c->n_missing_ninja == 0)
                 return 0;
         return pm__gn_warn(c,
-                           "%zu targets have no ninja file (e.g. '%.300s'): dependency renames "
+                           "%zu targets have no ninja file (e.g. '%.*s'): dependency renames "
                            "(aliased_deps) are unknown and data_deps count as deps; run 'gn gen' "
                            "to fix",
-                           c->n_missing_ninja, c->first_missing_ninja);
+                           c->n_missing_ninja, pm__gn_clip(c->first_missing_ninja, 300),
+                           c->first_missing_ninja);
 }
 
 /*
@@ -652,9 +653,10 @@ load_build_settings(struct pm__gn_ctx *c, const cJSON *bs)
                         return pm__gn_oom(c);
                 if (strcmp(rp, c->root) != 0) {
                         r = pm__gn_warn(c,
-                                        "'%s' was generated for root '%.300s'; paths are mapped to "
-                                        "'%.300s'",
-                                        c->origin, rp, c->root);
+                                        "'%s' was generated for root '%.*s'; paths are mapped to "
+                                        "'%.*s'",
+                                        c->origin, pm__gn_clip(rp, 300), rp,
+                                        pm__gn_clip(c->root, 300), c->root);
                         if (r < 0)
                                 return r;
                 }

@@ -156,6 +156,14 @@ extern const struct pm_crate_field pm_crate_fields[PM_CRATE_N_FIELDS];
 #define PM_CRATE_AT(c, f, T) (*(T *)(void *)((char *)(c) + (f)->offset))
 
 /*
+ * The most bytes of one warning (pm_graph.warnings) wherever it is printed or listed: every
+ * command's stderr and discover's progress lines, the daemon's status and $/progress. A longer
+ * one is cut by the one function pm_utf8_clip(text, PM_WARNING_MAX) (strbuf.h): before a whole
+ * UTF-8 character, ending with "..." (docs/cli.md "Warnings").
+ */
+#define PM_WARNING_MAX 480
+
+/*
  * A crate graph and everything an adapter run learnt. All memory belongs to the graph's arena;
  * pm_graph_free() releases it in one go.
  *
@@ -171,7 +179,8 @@ struct pm_graph {
         struct pm_strlist build_files; /* absolute files the build tool read (watch set) */
         bool partial;                  /* only the crates of `covered` are described */
         struct pm_strlist covered;     /* with partial: the build files re-queried */
-        struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring") */
+        struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring"),
+                                        * each at most PM_WARNING_MAX bytes when printed */
         /*
          * Build files (absolute) the tool could not load or analyse this run (a syntax error
          * Bazel's --keep_going skipped): the graph does not describe their crates, so applying

@@ -11,8 +11,10 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
+#include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "cli-test.h"
 #include "rustc-check.h"
@@ -347,6 +349,79 @@ Test(cli_discover_daemon, a_waiting_discover_prints_the_refresh_warnings_and_pro
         pm_free(w_without);
         pm_free(building);
         pm_free(derive);
+        pm_free(util);
+        pm_free(config);
+}
+
+/*
+ * One limit for a warning wherever it is printed (PM_WARNING_MAX, graph.h, cut by
+ * pm_utf8_clip()): a parse warning longer than that reads the same through the daemon, in-process
+ * and in `projmodel status`, which prints the count and each warning: the target's 306-byte
+ * name, then "NOEQ" and 43 whole 3-byte characters of the entry, then "..." (479 bytes). Before,
+ * the in-process discover printed it whole, and status printed no warnings.
+ */
+Test(cli_discover_daemon, a_long_warning_reads_the_same_everywhere)
+{
+        char *config = cli_fx_path(&fx, ".projmodel.json");
+        char *util = pm_test_strf("{\"buildfile\":\"%s/lib/util/BUILD.gn\"}", fx.repo);
+        const char *refresh[] = { "query", "projmodel/refresh", NULL };
+        const char *status[] = { "status", NULL };
+        const char *env_daemon[] = { runtime_env, NULL };
+        struct pm_strbuf name = PM_STRBUF_INIT, entry = PM_STRBUF_INIT, want = PM_STRBUF_INIT;
+        char **with, **without, *w_with, *w_without, *target, *line, *listed;
+        struct cli_run r;
+
+        cr_assert_eq(pm_strbuf_adds(&name, "noenv_"), 0);
+        for (int i = 0; i < 300; i++)
+                cr_assert_eq(pm_strbuf_addch(&name, 'x'), 0);
+        cr_assert_eq(pm_strbuf_adds(&entry, "NOEQ"), 0);
+        for (int i = 0; i < 100; i++)
+                cr_assert_eq(pm_strbuf_adds(&entry, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_addf(&want, "target '//lib/util:%s': rustenv entry 'NOEQ", name.buf),
+                     0);
+        for (int i = 0; i < 43; i++)
+                cr_assert_eq(pm_strbuf_adds(&want, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
+        cr_assert_eq(want.len, PM_WARNING_MAX - 1);
+        line = pm_test_strf("warning: %s\n", want.buf);
+        listed = pm_test_strf("\nwarnings:      1\n  gn:.: %s\n", want.buf);
+
+        /* Not watched: the discover's own {"buildfile"} request starts the refresh. */
+        cr_assert_eq(pm_test_write_file(config, "{\"watch_exclude\": [\"lib/util\"]}\n"), 0);
+        pm_labels_free(discover_messages(util, true));
+        cli_fx_run(&fx, NULL, env_daemon, refresh, &r);
+        cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+        cli_run_release(&r);
+        cli_fx_run(&fx, NULL, env_daemon, status, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert(strstr(r.out, "\nwarnings:      0\n"), "status:\n%s", r.out);
+        cli_run_release(&r);
+
+        target = pm_test_strf("\nrust_library(\"%s\") {\n  crate_root = \"src/lib.rs\"\n"
+                              "  sources = [ \"src/lib.rs\" ]\n  rustenv = [ \"%s\" ]\n}\n",
+                              name.buf, entry.buf);
+        append_to("lib/util/BUILD.gn", target);
+        with = discover_messages(util, true);
+        without = discover_messages(util, false);
+        w_with = warning_lines(with);
+        w_without = warning_lines(without);
+        cr_assert_str_eq(w_with, line, "through the daemon:\n%s", w_with);
+        cr_assert_str_eq(w_without, line, "in-process:\n%s", w_without);
+        cli_fx_run(&fx, NULL, env_daemon, status, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert(strstr(r.out, listed), "status:\n%s", r.out);
+        cli_run_release(&r);
+
+        pm_labels_free(with);
+        pm_labels_free(without);
+        pm_free(w_with);
+        pm_free(w_without);
+        pm_free(target);
+        pm_free(line);
+        pm_free(listed);
+        pm_strbuf_release(&name);
+        pm_strbuf_release(&entry);
+        pm_strbuf_release(&want);
         pm_free(util);
         pm_free(config);
 }

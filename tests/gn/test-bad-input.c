@@ -9,6 +9,7 @@
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "gn-test.h"
 #include "testlib.h"
@@ -169,4 +170,58 @@ Test(gn_bad_input, unknown_dependency_is_a_warning_not_an_error)
         cr_assert(gn_graph_has_warning(fx.g, "//gone:gone"));
         cr_assert(gn_graph_has_warning(fx.g, "NOEQ"));
         gn_fx_release(&fx);
+}
+
+/*
+ * A warning never ends inside a UTF-8 character: a rustenv entry quoted up to 200 bytes keeps
+ * its whole characters only ("NOEQ" and 65 three-byte ones, where a plain cut split the 66th),
+ * and a warning longer than PM_WARNING_MAX (graph.h) is cut before a whole character with
+ * "...", as every command prints it (a plain 1024-byte buffer split the 2-byte characters).
+ */
+Test(gn_bad_input, a_warning_is_cut_on_a_character)
+{
+        struct pm_strbuf entry = PM_STRBUF_INIT, want = PM_STRBUF_INIT, label = PM_STRBUF_INIT;
+        struct gn_fx fx;
+        char *doc;
+
+        cr_assert_eq(pm_strbuf_adds(&entry, "NOEQ"), 0);
+        for (int i = 0; i < 100; i++)
+                cr_assert_eq(pm_strbuf_adds(&entry, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_adds(&want, "target '//a:a': rustenv entry 'NOEQ"), 0);
+        for (int i = 0; i < 65; i++)
+                cr_assert_eq(pm_strbuf_adds(&want, "\xe2\x82\xac"), 0);
+        cr_assert_eq(pm_strbuf_adds(&want, "' is not KEY=VALUE, ignoring"), 0);
+        gn_fx_init(&fx, NULL);
+        doc = pm_test_strf("{\"targets\": {\"//a:a\": {\"type\": \"rust_library\", \"crate_name\":"
+                           " \"a\", \"crate_root\": \"//a/lib.rs\", \"rustenv\": [\"%s\"]}}}",
+                           entry.buf);
+        cr_assert_eq(gn_fx_parse(&fx, doc, true), 0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->warnings.n, 1);
+        cr_assert_str_eq(fx.g->warnings.v[0], want.buf);
+        pm_free(doc);
+        gn_fx_release(&fx);
+
+        /* 600 bytes of 2-byte characters in the target's name: 479 bytes, 232 of them. */
+        pm_strbuf_reset(&label);
+        cr_assert_eq(pm_strbuf_adds(&label, "//a:"), 0);
+        for (int i = 0; i < 300; i++)
+                cr_assert_eq(pm_strbuf_adds(&label, "\xc3\xa9"), 0);
+        pm_strbuf_reset(&want);
+        cr_assert_eq(pm_strbuf_adds(&want, "target '//a:"), 0);
+        for (int i = 0; i < 232; i++)
+                cr_assert_eq(pm_strbuf_adds(&want, "\xc3\xa9"), 0);
+        cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
+        cr_assert_eq(want.len, PM_WARNING_MAX - 1);
+        gn_fx_init(&fx, NULL);
+        doc = pm_test_strf("{\"targets\": {\"%s\": {\"type\": \"rust_library\", \"crate_name\":"
+                           " \"a\", \"crate_root\": \"//a/lib.rs\", \"deps\": [\"//gone:gone\"]}}}",
+                           label.buf);
+        cr_assert_eq(gn_fx_parse(&fx, doc, true), 0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->warnings.n, 1);
+        cr_assert_str_eq(fx.g->warnings.v[0], want.buf);
+        pm_free(doc);
+        gn_fx_release(&fx);
+        pm_strbuf_release(&entry);
+        pm_strbuf_release(&want);
+        pm_strbuf_release(&label);
 }

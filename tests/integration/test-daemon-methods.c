@@ -241,7 +241,7 @@ Test(daemon_methods, status_lists_the_last_refresh_warnings)
 
         /*
          * A target name of 300 more bytes and an entry of 3-byte characters: past the status's
-         * 480 bytes (PM_TOOL_MSG_MAX, server/server-internal.h), where a plain cut would split
+         * 480 bytes (PM_WARNING_MAX, include/projmodel/graph.h), where a plain cut would split
          * the 44th character. The warning keeps 43 of them and ends with "...".
          */
         cr_assert_eq(pm_strbuf_adds(&name, "noenv_"), 0);
