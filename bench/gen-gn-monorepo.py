@@ -12,7 +12,8 @@ The workspace reuses the toolchain of examples/gn-monorepo (its .gn and build/) 
   - a feature per crate passed as --cfg, in both GN spellings ("--cfg=feature=..." and the two
     tokens "--cfg", "feature=...") and used by code that only compiles with it;
   - aliased_deps renames, used under the new name;
-  - proc macros (built in the host toolchain) whose derive generates a function the user calls;
+  - proc macros (built in the host toolchain) whose derive generates a function the user calls:
+    one crate in MACRO_EVERY (23; --proc-macro-every: fewer proc macros, fewer ninja builds);
   - editions 2015/2018/2021/2024 in both flag spellings; 2015 crates use `extern crate`;
   - some executables at the top of the graph, and a //:default group over everything.
 Every fact above is load-bearing: a project model that drops a cfg, a rename or a proc-macro
@@ -32,6 +33,8 @@ HOST = "//build/toolchain:host"
 # real monorepos; then the two hubs (the std-like facade and a base/util crate that most crates
 # depend on); then first-party crates in groups of 100 (one project directory each).
 THIRD_PARTY = 0
+# One crate in MACRO_EVERY is a proc macro (crate i when i % MACRO_EVERY == 5).
+MACRO_EVERY = 23
 
 
 def crate_dir(i):
@@ -78,7 +81,7 @@ def plan(n, rng):
         c = {"id": i, "edition": rng.choice(EDITIONS), "edition_two_tokens": rng.random() < 0.5,
              "cfg_two_tokens": rng.random() < 0.5, "deps": [], "macro": None}
         hub = i in (facade, base)
-        if not hub and i > 0 and i % 23 == 5:
+        if not hub and i > 0 and i % MACRO_EVERY == 5 % MACRO_EVERY:
             c["kind"] = "proc_macro"
         elif not hub and i >= 10 and i % 17 == 16 and i > base:
             c["kind"] = "bin"
@@ -247,6 +250,8 @@ def main():
     ap.add_argument("n", type=int, help="number of crates")
     ap.add_argument("outdir", help="workspace to create (must not exist or be empty)")
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    ap.add_argument("--proc-macro-every", type=int, default=23, metavar="K",
+                    help="one crate in K is a proc macro (default 23)")
     args = ap.parse_args()
     if args.n < 1 or args.n > 200000:
         sys.exit("gen-gn-monorepo: N must be between 1 and 200000")
@@ -261,7 +266,10 @@ def main():
     write(os.path.join(args.outdir, ".projmodel.json"),
           '{"build_system": "gn", "gn": {"out_dir": "out"}}\n')
 
-    global THIRD_PARTY
+    global THIRD_PARTY, MACRO_EVERY
+    if args.proc_macro_every < 1:
+        sys.exit("gen-gn-monorepo: --proc-macro-every must be at least 1")
+    MACRO_EVERY = args.proc_macro_every
     THIRD_PARTY = args.n // 20 if args.n >= 40 else 0
     rng = random.Random(args.seed)
     crates, closure_sizes, max_depth, dependents = plan(args.n, rng)
