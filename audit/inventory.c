@@ -307,6 +307,7 @@ struct walk {
         struct pm_audit_crate *c;
         size_t cap;
         bool *mod_rs; /* parallel to c->sources: the file owns its directory (mod.rs-like) */
+        struct pm_arena *ar; /* the walk's paths: one arena per crate, not per file */
 };
 
 /*
@@ -399,7 +400,7 @@ follow(struct walk *w, size_t i, struct pm_error *err)
         const struct pm_audit_source *src = &w->c->sources[i];
         const struct pm_audit_file *scan = src->scan;
         unsigned test = src->flags & PM_AUDIT_SRC_TEST;
-        struct pm_arena *ar = pm_arena_new();
+        struct pm_arena *ar = w->ar;
         const char *path = src->path;
         char *own_dir = NULL, *mod_dir = NULL;
         int r = 0;
@@ -481,7 +482,6 @@ follow(struct walk *w, size_t i, struct pm_error *err)
                 r = add_source(w, p, PM_AUDIT_ROLE_INCLUDE, fl, w->mod_rs[i], NULL, err);
         }
 out:
-        pm_arena_free(ar);
         return r;
 }
 
@@ -534,6 +534,9 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
         ac->crate = c;
         w.c = ac;
         a->seq++;
+        w.ar = pm_arena_new();
+        if (!w.ar)
+                return pm_error_set(err, -ENOMEM, "out of memory");
 
         r = add_source(&w, c->root_module, PM_AUDIT_ROLE_ROOT, 0, true, NULL, err);
         for (size_t i = 0; r == 0 && i < c->sources.n; i++) {
@@ -571,6 +574,7 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
         *ret = ac;
 out:
         pm_free(w.mod_rs);
+        pm_arena_free(w.ar);
         return r;
 }
 
