@@ -179,6 +179,7 @@ def main():
             if i == 0 and _ != result:
                 raise RuntimeError("the warm answer differs from the cold one")
         files = st["files"]
+        rss = status.call(4, "projmodel/status").get("rssBytes", 0)
     finally:
         daemon.terminate()
         daemon.wait()
@@ -192,7 +193,8 @@ def main():
     print("| first warm (every file stat'ed once more, under the watches the cold one asked "
           "for) | %.0f ms | %d checked, %d read, worker %.0f ms |" % figures[0])
     print("| warm, watched (median of %d) | %.1f ms | best %.1f ms; %d checked, %d read, worker "
-          "%.1f ms (last) |" % (len(warm), statistics.median(warm), min(warm), figures[-1][1],
-                                figures[-1][2], figures[-1][3]))
+          "%.1f ms (last); daemon RSS %.0f MiB |" % (len(warm), statistics.median(warm), min(warm),
+                                                  figures[-1][1], figures[-1][2], figures[-1][3],
+                                                  rss / 1048576))
 
 main()
