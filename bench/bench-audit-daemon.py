@@ -103,6 +103,13 @@ def make_tree(a):
     return root, None
 
 
+def cpu_ms(pid):
+    """CPU time (user + system) the process @pid used so far, in ms."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def timed_audit(c, rid):
     t = time.monotonic()
     c.send(rid, "projmodel/audit")
@@ -152,6 +159,7 @@ def main():
             time.sleep(0.1)
         log("model ready (%d crates); cold audit" % st["crates"])
         t0 = time.monotonic()
+        c0 = cpu_ms(daemon.pid)
         audit.send(1, "projmodel/audit")
         lat = []
         while True:
@@ -164,14 +172,19 @@ def main():
                 break
             time.sleep(0.005)
         cold = (time.monotonic() - t0) * 1000
+        cold_cpu = cpu_ms(daemon.pid) - c0
         result = json.loads(body)["result"]
         crates = len(result)
         sites = sum(c["unsafe_sites"] + c["test_sites"] for c in result)
         size = len(body)
         figures = []
         warm = []
+        warm_cpu = 0.0
         for i in range(a.runs + 1):
+            c0 = cpu_ms(daemon.pid)
             ms, n, _ = timed_audit(audit, 10 + i)
+            if i >= 1:
+                warm_cpu += cpu_ms(daemon.pid) - c0
             st = status.call(3, "projmodel/status")["audit"]
             figures.append((ms, st["checked"], st["read"], st["lastMs"]))
             if i >= 1:
@@ -187,14 +200,15 @@ def main():
     print("| measurement | time | notes |")
     print("|---|---|---|")
     print("| cold projmodel/audit (nothing stored, every file read and scanned) | %.0f ms | "
-          "%d crates, %d files, %d sites, %.1f MB reply; %d status calls meanwhile, p50 %.2f ms, "
-          "max %.2f ms |" % (cold, crates, files, sites, size / 1e6, len(lat), lat[len(lat) // 2],
-                             lat[-1]))
+          "daemon CPU %.0f ms; %d crates, %d files, %d sites, %.1f MB reply; %d status calls "
+          "meanwhile, p50 %.2f ms, max %.2f ms |" % (cold, cold_cpu, crates, files, sites,
+                                                      size / 1e6, len(lat), lat[len(lat) // 2],
+                                                      lat[-1]))
     print("| first warm (every file stat'ed once more, under the watches the cold one asked "
           "for) | %.0f ms | %d checked, %d read, worker %.0f ms |" % figures[0])
     print("| warm, watched (median of %d) | %.1f ms | best %.1f ms; %d checked, %d read, worker "
-          "%.1f ms (last); daemon RSS %.0f MiB |" % (len(warm), statistics.median(warm), min(warm),
-                                                  figures[-1][1], figures[-1][2], figures[-1][3],
-                                                  rss / 1048576))
+          "%.1f ms (last); daemon CPU %.1f ms per audit (mean); daemon RSS %.0f MiB |" %
+          (len(warm), statistics.median(warm), min(warm), figures[-1][1], figures[-1][2],
+           figures[-1][3], warm_cpu / len(warm), rss / 1048576))
 
 main()
