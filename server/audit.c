@@ -294,11 +294,8 @@ audit_work(uv_work_t *w)
         job->code = 0;
         if (!srv->aidx)
                 job->code = pm_index_open(srv->db_path, &srv->aidx, &job->err);
-        if (job->code == 0 && !srv->audit_state) {
-                srv->audit_state = pm_calloc(1, sizeof(*srv->audit_state));
-                if (!srv->audit_state)
-                        job->code = pm_error_set(&job->err, -ENOMEM, "out of memory");
-        }
+        /* srv->audit_state was made on the loop by start_next(): the loop reads it (status,
+         * the watch) while this runs, so the worker never assigns it. */
         if (job->code == 0)
                 job->code =
                         audit_compute(srv->aidx, srv->audit_state, job, &job->result, &job->err);
@@ -347,6 +344,15 @@ start_next(struct pm_server *srv)
                 job->next = NULL;
                 srv->n_parked--;
                 job->work.data = job;
+                if (!srv->audit_state)
+                        srv->audit_state = pm_calloc(1, sizeof(*srv->audit_state));
+                if (!srv->audit_state) {
+                        pm_error_init(&err);
+                        pm_error_set(&err, -ENOMEM, "out of memory");
+                        reply_error(job, &err);
+                        job_free(job);
+                        continue;
+                }
                 /* What changed since the last audit, as the watches saw it until now. */
                 pm__audit_before(srv);
                 job->changed = pm_steal_ptr(&srv->audit_changed);
