@@ -306,7 +306,7 @@ struct walk {
         struct pm_audit *a;
         struct pm_audit_crate *c;
         size_t cap;
-        bool *mod_rs; /* parallel to c->sources: the file owns its directory (mod.rs-like) */
+        bool *mod_rs;        /* parallel to c->sources: the file owns its directory (mod.rs-like) */
         struct pm_arena *ar; /* the walk's paths: one arena per crate, not per file */
 };
 
