@@ -7,10 +7,13 @@
  * everything is parsed. Reads files (ninja files); runs nothing. Longer than most files: deciding
  * soundly what to re-parse (diff, dependents, closure) is one argument, kept in one place. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -19,12 +22,14 @@
 #include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/stamp.h"
 
 #include "adapters/gn/gn-internal.h"
 
 #define SETTINGS_KEY "build_settings" /* fingerprint of everything but the targets */
 #define FP_HEX       32               /* hex digits: the target's bytes, then its interface */
 #define IFACE_OFF    16               /* where the interface half starts */
+#define SINCE_HEX    16 /* the settings entry ends with the parse's start (pm_stamp_clock()) */
 
 /*
  * A partial parse is given up (everything is parsed) when more than a quarter of the targets
@@ -86,9 +91,18 @@ struct byteset {
 
 enum span_flags {
         F_SEED = 1 << 0,   /* what its dependents read of it may have changed */
-        F_QUEUED = 1 << 1, /* its dependents are being looked for */
+        F_QUEUED = 1 << 1, /* its dependents are being looked for (all of them covered) */
         F_EMIT = 1 << 2,   /* its build file is covered: its crate is in the graph */
         F_LOAD = 1 << 3,   /* decoded (emitted, or in an emitted crate's closure) */
+        F_HIDDEN = 1 << 4, /* in a changed BUILD.gn with deps: which are public may have changed */
+        F_SOFT = 1 << 5,   /* its dependents are being looked for (their ninja files decide) */
+};
+
+/* A label whose dependents are looked for; hard: they are covered, else their ninja files say. */
+struct qent {
+        const char *p;
+        size_t len;
+        bool hard;
 };
 
 struct inc {
@@ -100,13 +114,18 @@ struct inc {
         bool dups;                         /* two targets with one label */
         bool have_fp;                      /* hex and settings_hex are filled */
         char *hex;                         /* FP_HEX digits per span, in span order */
-        char settings_hex[FP_HEX];
+        char settings_hex[FP_HEX + SINCE_HEX];
+        int64_t since;        /* pm_stamp_clock() before anything is read */
+        int64_t prev_since;   /* the previous run's, from its settings entry */
         unsigned char *flags; /* per span */
         struct byteset covered;
         struct byteset scope_dirs;
-        struct bytes *queue; /* labels whose dependents are looked for */
+        struct qent *queue; /* labels whose dependents are looked for */
         size_t n_queue;
         size_t cap_queue;
+        struct pm__gn_ctx nc; /* out_dir and the tmp arena, for ninja file paths */
+        int out_fd;           /* nc.out_dir (O_PATH), or -1 */
+        size_t n_checked;     /* ninja files looked at for F_HIDDEN's dependents */
         struct pm_arena *tmp; /* strings of the sets above; the parse's tmp arena */
         struct pm_error *err;
 };
@@ -194,18 +213,18 @@ label_dir(const char *key, size_t len)
 }
 
 static int
-queue_push(struct inc *x, const char *p, size_t len)
+queue_push(struct inc *x, const char *p, size_t len, bool hard)
 {
         if (x->n_queue == x->cap_queue) {
                 size_t cap = x->cap_queue ? 2 * x->cap_queue : 64;
-                struct bytes *v = pm_realloc(x->queue, cap * sizeof(*v));
+                struct qent *v = pm_realloc(x->queue, cap * sizeof(*v));
 
                 if (!v)
                         return oom(x);
                 x->queue = v;
                 x->cap_queue = cap;
         }
-        x->queue[x->n_queue++] = (struct bytes){ p, len };
+        x->queue[x->n_queue++] = (struct qent){ p, len, hard };
         return 0;
 }
 
@@ -292,7 +311,8 @@ fingerprint(struct inc *x)
         for (size_t i = 0; i < x->s->n_third_party; i++)
                 h = pm_hash64_str(x->s->third_party[i], h);
         hex64(x->settings_hex, h);
-        hex64(x->settings_hex + IFACE_OFF, pm_hash64_str("gn-incremental 2", h));
+        hex64(x->settings_hex + IFACE_OFF, pm_hash64_str("gn-incremental 3", h));
+        hex64(x->settings_hex + FP_HEX, (uint64_t)x->since);
         x->have_fp = true;
         return 0;
 }
@@ -311,7 +331,7 @@ attach_fingerprints(struct inc *x, struct pm_graph *g)
                 key_bytes += sc->v[i].key_len + 1;
         kv = pm_arena_alloc(g->arena, n * sizeof(*kv));
         keys = pm_arena_alloc(g->arena, key_bytes + sizeof(SETTINGS_KEY));
-        vals = pm_arena_alloc(g->arena, n * (FP_HEX + 1));
+        vals = pm_arena_alloc(g->arena, n * (FP_HEX + 1) + SINCE_HEX);
         if (!kv || !keys || !vals)
                 return oom(x);
         for (size_t i = 0; i <= sc->n; i++) {
@@ -320,11 +340,11 @@ attach_fingerprints(struct inc *x, struct pm_graph *g)
                 if (!settings_done && (!sp || cmp_bytes(sp->key, sp->key_len, SETTINGS_KEY,
                                                         strlen(SETTINGS_KEY)) > 0)) {
                         memcpy(keys, SETTINGS_KEY, sizeof(SETTINGS_KEY));
-                        memcpy(vals, x->settings_hex, FP_HEX);
-                        vals[FP_HEX] = '\0';
+                        memcpy(vals, x->settings_hex, FP_HEX + SINCE_HEX);
+                        vals[FP_HEX + SINCE_HEX] = '\0';
                         kv[k++] = (struct pm_kv){ keys, vals };
                         keys += sizeof(SETTINGS_KEY);
-                        vals += FP_HEX + 1;
+                        vals += FP_HEX + SINCE_HEX + 1;
                         settings_done = true;
                 }
                 if (!sp)
@@ -377,15 +397,32 @@ diff_previous(struct inc *x)
         int r;
 
         for (size_t k = 0; k < prev->n; k++) {
-                if (!prev->v[k].key || !prev->v[k].value || strlen(prev->v[k].value) != FP_HEX)
+                bool settings;
+
+                if (!prev->v[k].key || !prev->v[k].value)
+                        return 0;
+                settings = strcmp(prev->v[k].key, SETTINGS_KEY) == 0;
+                if (strlen(prev->v[k].value) != FP_HEX + (settings ? SINCE_HEX : 0))
                         return 0;
                 if (k && strcmp(prev->v[k - 1].key, prev->v[k].key) >= 0)
                         return 0;
-                if (strcmp(prev->v[k].key, SETTINGS_KEY) == 0)
+                if (settings)
                         ps = prev->v[k].value;
         }
         if (!ps || memcmp(ps, x->settings_hex, FP_HEX) != 0)
                 return 0;
+        {
+                uint64_t v = 0;
+
+                for (size_t k = FP_HEX; k < FP_HEX + SINCE_HEX; k++) {
+                        char ch = ps[k];
+
+                        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+                                return 0;
+                        v = v << 4 | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+                }
+                x->prev_since = (int64_t)v;
+        }
 
         while (i < sc->n || j < prev->n) {
                 const struct pm__gn_span *sp = i < sc->n ? x->sorted[i] : NULL;
@@ -410,7 +447,7 @@ diff_previous(struct inc *x)
                         dir = label_dir(pv->key, strlen(pv->key));
                         r = byteset_add(x, &x->covered, dir.p, dir.len);
                         if (r >= 0)
-                                r = queue_push(x, pv->key, strlen(pv->key));
+                                r = queue_push(x, pv->key, strlen(pv->key), true);
                         if (r < 0)
                                 return r;
                         changed++;
@@ -451,9 +488,54 @@ struct rdep {
 };
 
 /*
+ * Whether the ninja file of @sp may differ from what the previous run's model was made from:
+ * GN rewrites a target's ninja file only when its content changes, so one last changed before
+ * the previous parse started (its mtime and ctime, on the clock pm_stamp_clock() reads, below
+ * that start) is the one that parse saw, or an earlier run had already parsed. Anything else
+ * (newer, missing, unreadable) counts as changed. Returns 1 changed, 0 unchanged, -ENOMEM.
+ */
+static int
+ninja_changed(struct inc *x, const struct pm__gn_span *sp)
+{
+        char *label, *path;
+        struct stat st;
+        int64_t m, c;
+        int r;
+
+        label = pm_arena_strndup(x->tmp, sp->key, sp->key_len);
+        if (!label)
+                return oom(x);
+        r = pm__gn_ninja_path(&x->nc, label, &path);
+        if (r < 0)
+                return r;
+        x->n_checked++;
+        if (x->out_fd >= 0 ? fstatat(x->out_fd, path + strlen(x->nc.out_dir) + 1, &st, 0) != 0
+                           : stat(path, &st) != 0)
+                return 1;
+        m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        c = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        return m >= x->prev_since || c >= x->prev_since;
+}
+
+/* What becomes of dependent @d of a soft queue entry: 1 cover it, 0 not, or -ENOMEM. */
+static int
+soft_dependent(struct inc *x, const struct pm__gn_span *d)
+{
+        /* A group declares no crate; one without a crate_root is not Rust. */
+        if (is_group(d) || !d->prop[PM__GN_PROP_CRATE_ROOT])
+                return 0;
+        /* A Rust crate whose externs add_deps does not read: covered, as before. */
+        if (!pm__gn_may_read_ninja(d))
+                return 1;
+        return ninja_changed(x, d);
+}
+
+/*
  * Cover the build files of every target that reaches a seed through deps (transitively: public
  * deps reach dependents' externs at any depth). Groups are followed but declare no crate.
- * Returns 1 to go on, 0 to parse everything.
+ * Dependents of F_HIDDEN targets (whose deps may have turned public or private, which GN's JSON
+ * does not show) are followed the same way, but covered only when their own ninja file, where
+ * GN writes the externs that makes, changed. Returns 1 to go on, 0 to parse everything.
  */
 static int
 cover_dependents(struct inc *x)
@@ -464,12 +546,14 @@ cover_dependents(struct inc *x)
         int r = 1;
 
         for (size_t i = 0; i < sc->n; i++) {
-                if (x->flags[i] & F_SEED) {
-                        x->flags[i] |= F_QUEUED;
-                        r = queue_push(x, sc->v[i].key, sc->v[i].key_len);
-                        if (r < 0)
-                                goto out;
-                }
+                bool hard = x->flags[i] & F_SEED;
+
+                if (!hard && !(x->flags[i] & F_HIDDEN))
+                        continue;
+                x->flags[i] |= hard ? F_QUEUED : F_SOFT;
+                r = queue_push(x, sc->v[i].key, sc->v[i].key_len, hard);
+                if (r < 0)
+                        goto out;
         }
         r = 1;
         if (x->n_queue == 0)
@@ -519,28 +603,35 @@ cover_dependents(struct inc *x)
         }
 
         for (size_t qi = 0; qi < x->n_queue; qi++) {
-                struct bytes label = x->queue[qi];
+                struct qent label = x->queue[qi];
                 size_t k = heads[(size_t)pm_hash64(label.p, label.len, K1) & mask];
 
                 for (; k; k = e[k - 1].next) {
                         const struct rdep *d = &e[k - 1];
                         const struct pm__gn_span *from = &sc->v[d->from];
+                        unsigned char *fl = &x->flags[d->from];
+                        int cover;
 
                         if (d->len != label.len || memcmp(d->p, label.p, label.len) != 0 ||
-                            (x->flags[d->from] & F_QUEUED))
+                            (*fl & F_QUEUED) || (!label.hard && (*fl & F_SOFT)))
                                 continue;
-                        x->flags[d->from] |= F_QUEUED;
-                        if (!is_group(from)) {
+                        *fl |= label.hard ? F_QUEUED : F_SOFT;
+                        cover = label.hard ? !is_group(from) : soft_dependent(x, from);
+                        if (cover < 0) {
+                                r = cover;
+                                goto out;
+                        }
+                        if (cover) {
                                 struct bytes dir = label_dir(from->key, from->key_len);
 
                                 r = byteset_add(x, &x->covered, dir.p, dir.len);
                                 if (r < 0)
                                         goto out;
                         }
-                        r = queue_push(x, from->key, from->key_len);
+                        r = queue_push(x, from->key, from->key_len, label.hard);
                         if (r < 0)
                                 goto out;
-                        if (TOO_MANY(++found, sc->n)) {
+                        if (cover && TOO_MANY(++found, sc->n)) {
                                 r = 0;
                                 goto out;
                         }
@@ -771,8 +862,8 @@ try_partial(struct inc *x, struct pm_graph **ret_g)
                 return r;
         /*
          * What a changed BUILD.gn says but the JSON does not show: aliased_deps (the target's own
-         * ninja file, so its crate is re-parsed) and whether deps are public (its dependents'
-         * externs: they are re-parsed too when it has deps).
+         * ninja file: its crate is re-parsed, its build file being covered) and whether deps are
+         * public (its dependents' externs: those whose ninja file GN rewrote are re-parsed too).
          */
         for (size_t i = 0; i < sc->n; i++) {
                 const struct pm__gn_span *sp = &sc->v[i];
@@ -781,8 +872,17 @@ try_partial(struct inc *x, struct pm_graph **ret_g)
                 if (sp->prop[PM__GN_PROP_DEPS] &&
                     memchr(sp->prop[PM__GN_PROP_DEPS], '"', sp->prop_len[PM__GN_PROP_DEPS]) &&
                     byteset_has(&x->scope_dirs, dir.p, dir.len))
-                        x->flags[i] |= F_SEED;
+                        x->flags[i] |= F_HIDDEN;
         }
+        x->nc = (struct pm__gn_ctx){
+                .q = q, .s = x->s, .root = q->project->root, .tmp = x->tmp, .err = x->err
+        };
+        r = out_dir(x, &x->nc);
+        if (r <= 0)
+                return r;
+        x->out_fd = strcmp(x->nc.out_dir, "/") != 0
+                            ? open(x->nc.out_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                            : -1;
         r = cover_dependents(x);
         if (r <= 0)
                 return r;
@@ -797,7 +897,12 @@ pm__gn_parse_incremental(const struct pm_query *q, const struct pm__gn_settings 
                          const struct pm_blob *blob, struct pm_graph **ret_graph,
                          struct pm_error *err)
 {
-        struct inc x = { .q = q, .s = settings, .blob = blob, .err = err };
+        struct inc x = { .q = q,
+                         .s = settings,
+                         .blob = blob,
+                         .err = err,
+                         .since = pm_stamp_clock(),
+                         .out_fd = -1 };
         struct pm_graph *g = NULL;
         size_t max = PM_GN_MAX_JSON_BYTES, off = 0;
         int r;
@@ -849,6 +954,8 @@ out:
         pm_free(x.scope_dirs.v);
         pm_free(x.queue);
         pm__gn_scan_release(&x.scan);
+        if (x.out_fd >= 0)
+                (void)close(x.out_fd);
         pm_arena_free(x.tmp);
         return r;
 }

@@ -238,6 +238,9 @@ int pm__gn_load_target(struct pm__gn_ctx *c, struct pm__gn_target *t);
 int pm__gn_index_outputs(struct pm__gn_ctx *c);
 /* Add the deps of Rust target @t (its crate built) from c->t and its ninja file. */
 int pm__gn_add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t);
+/* Where GN wrote the ninja file of target @label (tmp arena):
+ * <out>/[<toolchain name>/]obj/<dir>/<name>.ninja. */
+int pm__gn_ninja_path(struct pm__gn_ctx *c, const char *label, char **ret);
 /* The one warning about targets without a ninja file, if add_deps met any. */
 int pm__gn_warn_missing_ninja(struct pm__gn_ctx *c);
 
@@ -280,6 +283,9 @@ struct pm__gn_scan {
  */
 int pm__gn_scan(const char *data, size_t len, struct pm__gn_scan *ret, size_t *ret_offset);
 void pm__gn_scan_release(struct pm__gn_scan *s);
+
+/* A Rust target whose ninja file add_deps reads (gn-parse.c; by its raw type and deps). */
+bool pm__gn_may_read_ninja(const struct pm__gn_span *sp);
 
 /*
  * parse() for the daemon (q->want_fingerprints): as pm__gn_parse(), plus the graph's

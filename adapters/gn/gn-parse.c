@@ -397,10 +397,8 @@ visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner,
         return 0;
 }
 
-/* Where GN wrote the ninja file of target @label:
- * <out>/[<toolchain name>/]obj/<dir>/<name>.ninja. */
-static int
-ninja_path_of(struct pm__gn_ctx *c, const char *label, char **ret)
+int
+pm__gn_ninja_path(struct pm__gn_ctx *c, const char *label, char **ret)
 {
         char *dir = NULL, *name = NULL, *tc = NULL, *p = NULL;
         int r;
@@ -445,7 +443,7 @@ read_externs(struct pm__gn_ctx *c, const struct pm__gn_target *t, struct pm__gn_
         if (pre)
                 path = (char *)pre->path;
         else {
-                r = ninja_path_of(c, t->label, &path);
+                r = pm__gn_ninja_path(c, t->label, &path);
                 if (r < 0)
                         return r;
         }
@@ -829,8 +827,8 @@ parse_doc(struct pm__gn_ctx *c, const cJSON *doc)
  */
 /* Raw type values of the Rust targets whose ninja file add_deps can read (a binary needs a
  * crate_root too). Anything spelled otherwise is simply not read ahead. */
-static bool
-may_read_ninja(const struct pm__gn_span *sp)
+bool
+pm__gn_may_read_ninja(const struct pm__gn_span *sp)
 {
         static const char *const linkable[] = { "\"rust_library\"", "\"rust_proc_macro\"", NULL };
         static const char *const binary[] = { "\"executable\"", "\"static_library\"",
@@ -873,7 +871,7 @@ start_prefetch(struct pm__gn_ctx *c, const struct pm__gn_scan *sc,
                 const struct pm__gn_span *sp = &sc->v[i];
                 char *label, *path;
 
-                if (!may_read_ninja(sp))
+                if (!pm__gn_may_read_ninja(sp))
                         continue;
                 label = pm_arena_strndup(c->tmp, sp->key, sp->key_len);
                 if (!label)
@@ -882,7 +880,7 @@ start_prefetch(struct pm__gn_ctx *c, const struct pm__gn_scan *sc,
                 if (sp->key_len < 2 || sp->key_len > PM_GN_MAX_LABEL ||
                     strncmp(label, "//", 2) != 0)
                         continue;
-                r = ninja_path_of(c, label, &path);
+                r = pm__gn_ninja_path(c, label, &path);
                 if (r < 0)
                         return r;
                 paths[n++] = path;
@@ -896,8 +894,8 @@ start_prefetch(struct pm__gn_ctx *c, const struct pm__gn_scan *sc,
                 const struct pm__gn_span *sp = &sc->v[i];
 
                 slot_of[i] = NULL;
-                if (!may_read_ninja(sp) || sp->key_len < 2 || sp->key_len > PM_GN_MAX_LABEL ||
-                    memcmp(sp->key, "//", 2) != 0)
+                if (!pm__gn_may_read_ninja(sp) || sp->key_len < 2 ||
+                    sp->key_len > PM_GN_MAX_LABEL || memcmp(sp->key, "//", 2) != 0)
                         continue;
                 slot_of[i] = &slots[n++];
         }

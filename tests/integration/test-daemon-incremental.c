@@ -182,6 +182,41 @@ Test(daemon_incremental, new_target_and_flags_edits_equal_a_fresh_export)
         pm_client_free(c);
 }
 
+Test(daemon_incremental, a_hub_edit_is_partial_and_equals_a_fresh_export)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *before;
+
+        settle_and_subscribe(c);
+        /*
+         * lib/util is the hub (config, engine and engine_tests depend on it) and has deps: a new
+         * target in its BUILD.gn could have changed which of util's deps are public, which only
+         * the dependents' ninja files show. GN rewrites none of them, so only util's file is
+         * re-parsed.
+         */
+        edit("lib/util/BUILD.gn", "rust_library(\"util\") {",
+             "rust_library(\"util_extra\") {\n  crate_root = \"src/lib.rs\"\n"
+             "  sources = [ \"src/lib.rs\" ]\n}\n\nrust_library(\"util\") {");
+        cr_assert(wait_change(c, "//lib/util:util_extra"), "the hub edit was not incremental");
+        before = daemon_project(c);
+        assert_same(daemon_project(c), fresh_export(1), "a new target in the hub's BUILD.gn");
+
+        /* util's dep turns public: GN rewrites its dependents' ninja files (they gain
+         * --extern fnv), and those dependents are re-parsed, still incrementally. */
+        edit("lib/util/BUILD.gn", "  deps = [ \"//third_party/fnv\" ]",
+             "  public_deps = [ \"//third_party/fnv\" ]");
+        cr_assert(wait_change(c, "//lib/engine:engine"),
+                  "the public_deps edit was not incremental");
+        {
+                char *after = daemon_project(c);
+
+                cr_assert_str_neq(before, after, "the new externs are not in the model");
+                pm_free(before);
+                assert_same(after, fresh_export(2), "util's deps turned public");
+        }
+        pm_client_free(c);
+}
+
 Test(daemon_incremental, a_failed_run_makes_the_next_update_full)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
