@@ -182,6 +182,19 @@ pm_strlist_contains(const struct pm_strlist *l, const char *s)
 }
 
 int
+pm_graph_warn_about(struct pm_graph *g, const char *build_file, const char *msg)
+{
+        /* Files of the warnings pushed without one (the whole output), then this one's. */
+        while (g->warning_files.n < g->warnings.n)
+                if (pm_strlist_push(g, &g->warning_files, "") < 0)
+                        return -ENOMEM;
+        if (pm_strlist_push(g, &g->warnings, msg) < 0 ||
+            pm_strlist_push(g, &g->warning_files, build_file ? build_file : "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int
 pm_strlist_push_unique(struct pm_graph *g, struct pm_strlist *l, const char *s)
 {
         if (pm_strlist_contains(l, s))

@@ -360,12 +360,20 @@ struct pm__strset {
 void pm__strset_release(struct pm__strset *s);
 bool pm__strset_contains(const struct pm__strset *s, const char *str);
 
-/* One project's parse warnings (pm_graph.warnings), as the status lists them; owned. */
+/*
+ * One project's parse warnings (pm_graph.warnings), as the status lists them; owned. Every
+ * warning is kept with its build file, so that a partial parse replaces only the warnings of the
+ * build files it re-read (the status lists the first PM_STATUS_MAX_WARNINGS).
+ */
 struct pm__warnings {
-        char **v;     /* the first PM_STATUS_MAX_WARNINGS, each at most PM_WARNING_MAX bytes of
-                       * UTF-8 (pm_utf8_clip), pm_argv_push'd; or NULL */
-        size_t n;     /* entries of v */
-        size_t total; /* the parse's warnings (v holds the first n) */
+        char **v;       /* each at most PM_WARNING_MAX bytes of UTF-8 (pm_utf8_clip),
+                         * pm_argv_push'd; or NULL */
+        char **files;   /* the build file each is about (pm_graph.warning_files), "" for the
+                         * whole output; pm_argv_push'd, or NULL */
+        size_t n;       /* entries of v and files */
+        size_t total;   /* the warnings (v holds the first n: fewer only when out of memory) */
+        bool partial;   /* from the worker: a partial graph's, covering these build files */
+        char **covered; /* pm_argv_push'd, or NULL */
 };
 
 /*
@@ -561,13 +569,15 @@ void pm__refresh_cancel(struct pm_server *srv);
 /* Free what the refresh engine keeps between runs (scope_complete); at teardown. */
 void pm__refresh_release(struct pm_server *srv);
 /* update-warnings.c: the parse warnings per project (docs/protocol.md, status). */
-/* Fill empty @w from @list (the worker); out of memory lists fewer. */
-void pm__warnings_copy(struct pm__warnings *w, const struct pm_strlist *list);
+/* Fill empty @w from @g's warnings (the worker); out of memory lists fewer. */
+void pm__warnings_copy(struct pm__warnings *w, const struct pm_graph *g);
 void pm__warnings_release(struct pm__warnings *w);
-/* Project @project's warnings become @w (moved; @w is left empty), replacing the previous. */
+/* Project @project's warnings become @w (moved; @w is left empty): all of them replaced, or for
+ * a partial graph only those about the build files it covered. */
 void pm__warnings_store(struct pm_server *srv, size_t project, struct pm__warnings *w);
-/* Project @project's last parse had warnings. */
-bool pm__warnings_any(const struct pm_server *srv, size_t project);
+/* Project @project has a warning a partial parse could not replace: one about no build file
+ * (the whole output), or one lost to out of memory. */
+bool pm__warnings_global(const struct pm_server *srv, size_t project);
 /* srv->cfg is about to become @cfg: the projects that stay (by id) keep their warnings. */
 void pm__warnings_config_changed(struct pm_server *srv, const struct pm_config *cfg);
 /* Free every project's warnings (teardown). */

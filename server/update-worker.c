@@ -120,7 +120,7 @@ pm__update_work(uv_work_t *w)
         r->wskipped = pa.skipped;
         r->wpartial = g && g->partial;
         if (g)
-                pm__warnings_copy(&r->wwarnings, &g->warnings);
+                pm__warnings_copy(&r->wwarnings, g);
         r->wown_ms = pm_clock_ms() - t0;
         r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;
         if (r->sysroot)

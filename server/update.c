@@ -337,11 +337,12 @@ pm__update_next_project(struct pm__refresh *r)
                 goto failed;
         }
         /* Narrow to the changed build files under this project, when all changes were build
-         * files; the adapter decides whether it can use that. Not while the project has
-         * warnings: a partial graph has only the warnings of the build files it re-read, and
-         * would drop those of the others from the status. */
-        if (r->scope && pm__warnings_any(srv, r->project)) {
-                pm__log("project '%s' has warnings: querying all of it", p->id);
+         * files; the adapter decides whether it can use that. Not while the project has a
+         * warning about no build file in particular: a partial graph replaces only the warnings
+         * of the build files it re-read (update-warnings.c), so that one would stay forever. */
+        if (r->scope && pm__warnings_global(srv, r->project)) {
+                pm__log("project '%s' has a warning about no build file: querying all of it",
+                        p->id);
         } else if (r->scope) {
                 r->qscope = pm_calloc(r->n_scope + 1, sizeof(*r->qscope));
                 if (!r->qscope) {

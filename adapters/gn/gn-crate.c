@@ -50,23 +50,54 @@ pm__gn_bad(struct pm__gn_ctx *c, const char *fmt, ...)
                                c->origin, what);
 }
 
-int
-pm__gn_warn(struct pm__gn_ctx *c, const char *fmt, ...)
+/* A warning about build file @file (NULL: the whole output). */
+static int
+vwarn(struct pm__gn_ctx *c, const char *file, const char *fmt, va_list ap)
 {
         char *msg, *clipped = NULL;
-        va_list ap;
         int r = 0;
 
-        va_start(ap, fmt);
         msg = pm_vasprintf(fmt, ap);
-        va_end(ap);
         /* Cut as every command prints a warning (graph.h), never inside a character. */
         if (msg)
                 clipped = pm_utf8_clip(msg, PM_WARNING_MAX);
-        if (!clipped || pm_strlist_push(c->g, &c->g->warnings, clipped) < 0)
+        if (!clipped || pm_graph_warn_about(c->g, file, clipped) < 0)
                 r = pm__gn_oom(c);
         pm_free(clipped);
         pm_free(msg);
+        return r;
+}
+
+int
+pm__gn_warn(struct pm__gn_ctx *c, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vwarn(c, NULL, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int
+pm__gn_warn_target(struct pm__gn_ctx *c, const char *label, const char *fmt, ...)
+{
+        char *dir, *name, *tc, *file;
+        va_list ap;
+        int r;
+
+        /* The file that declares it, as its crate's build_file says. */
+        r = pm__gn_split_label(c, label, &dir, &name, &tc);
+        if (r < 0)
+                return r;
+        file = pm_path_join(c->tmp, c->root, dir[0] ? dir : ".");
+        file = file ? pm_path_join(c->tmp, file, "BUILD.gn") : NULL;
+        if (!file)
+                return pm__gn_oom(c);
+        va_start(ap, fmt);
+        r = vwarn(c, file, fmt, ap);
+        va_end(ap);
         return r;
 }
 
@@ -302,8 +333,9 @@ add_env(struct pm__gn_ctx *c, struct pm__gn_target *t, struct pm_crate *crate)
                 char *key, *value;
 
                 if (!eq || eq == kv) {
-                        r = pm__gn_warn(
-                                c, "target '%s': rustenv entry '%.*s' is not KEY=VALUE, ignoring",
+                        r = pm__gn_warn_target(
+                                c, t->label,
+                                "target '%s': rustenv entry '%.*s' is not KEY=VALUE, ignoring",
                                 t->label, pm__gn_clip(kv, 200), kv);
                         if (r < 0)
                                 return r;

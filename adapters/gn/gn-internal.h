@@ -206,6 +206,9 @@ int pm__gn_warn(struct pm__gn_ctx *c, const char *fmt, ...) __attribute__((forma
 /* The precision for "%.*s" that prints at most @max bytes of @s and no part of a UTF-8
  * character (pm_utf8_prefix_len()): a quoted piece of a warning cut to size. @max <= INT_MAX. */
 int pm__gn_clip(const char *s, size_t max);
+/* As pm__gn_warn(), about target @label ("//dir:name..."): about its BUILD.gn (pm_graph.h). */
+int pm__gn_warn_target(struct pm__gn_ctx *c, const char *label, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* "//x" (source-relative) or "/x" (system-absolute) as an absolute path owned by @a; *ret
  * is NULL when @s is neither. */
 int pm__gn_path(struct pm__gn_ctx *c, struct pm_arena *a, const char *s, char **ret);

@@ -375,10 +375,11 @@ visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner,
                 struct pm__gn_target *d = lookup(c, deps->v[i]);
 
                 if (!d) {
-                        r = pm__gn_warn(c,
-                                        "target '%s': dependency '%.*s' is not in the gn output, "
-                                        "ignoring",
-                                        owner->label, pm__gn_clip(deps->v[i], 300), deps->v[i]);
+                        r = pm__gn_warn_target(c, owner->label,
+                                               "target '%s': dependency '%.*s' is not in the gn "
+                                               "output, ignoring",
+                                               owner->label, pm__gn_clip(deps->v[i], 300),
+                                               deps->v[i]);
                         if (r < 0)
                                 return r;
                         continue;

@@ -182,6 +182,13 @@ struct pm_graph {
         struct pm_strlist warnings;    /* non-fatal problems ("target X: ..., ignoring"),
                                         * each at most PM_WARNING_MAX bytes when printed */
         /*
+         * The build file (absolute) each warning is about, when the adapter knows it
+         * (pm_graph_warn_about()): v[i] goes with warnings.v[i], "" for a warning about the whole
+         * output, and warnings past its end are about the whole output too. The daemon replaces
+         * a build file's warnings when a partial graph covers that file, and keeps the others.
+         */
+        struct pm_strlist warning_files;
+        /*
          * Build files (absolute) the tool could not load or analyse this run (a syntax error
          * Bazel's --keep_going skipped): the graph does not describe their crates, so applying
          * it keeps the model's crates declared by these files that the graph lacks, as they
@@ -229,6 +236,10 @@ struct pm_crate *pm_graph_add_crate(struct pm_graph *g);
 char *pm_graph_strdup(struct pm_graph *g, const char *s);
 char *pm_graph_printf(struct pm_graph *g, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+/* Append warning @msg about build file @build_file (absolute; NULL: the whole output) to @g's
+ * warnings and warning_files. Returns 0 or -ENOMEM. */
+int pm_graph_warn_about(struct pm_graph *g, const char *build_file, const char *msg);
 
 /* Append a copy of @s to @l. Returns 0 or -ENOMEM. */
 int pm_strlist_push(struct pm_graph *g, struct pm_strlist *l, const char *s);

@@ -84,7 +84,7 @@ wait_change(struct pm_client *c, const char *label)
         cJSON *r, *it, *last;
         bool seen = false, partial;
 
-        cr_assert(n, "no modelChanged notification");
+        cr_assert(n, "no modelChanged notification (for %s)", label);
         cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"))
         {
                 seen |= cJSON_IsString(it) && strcmp(it->valuestring, label) == 0;
@@ -214,6 +214,55 @@ Test(daemon_incremental, a_hub_edit_is_partial_and_equals_a_fresh_export)
                 pm_free(before);
                 assert_same(after, fresh_export(2), "util's deps turned public");
         }
+        pm_client_free(c);
+}
+
+/* Project gn:.'s warnings in the status: asserts warningsTotal is @total and that @text is
+ * listed (NULL: none is). */
+static void
+assert_warnings(struct pm_client *c, size_t total, const char *text)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        cJSON *total_j = cJSON_GetObjectItem(r, "warningsTotal");
+
+        cr_assert(cJSON_IsNumber(total_j) && total_j->valuedouble == (double)total,
+                  "warningsTotal is not %zu: %s", total, cJSON_PrintUnformatted(r));
+        if (text)
+                cr_assert(pm_test_status_warning(r, text), "'%s' not listed", text);
+        else
+                cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0);
+        cJSON_Delete(r);
+}
+
+Test(daemon_incremental, a_warning_survives_partial_updates_of_other_build_files)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        const char *text =
+                "target '//lib/config:config': rustenv entry 'GREETING' is not KEY=VALUE";
+
+        settle_and_subscribe(c);
+        /* A warning about lib/config/BUILD.gn, which stays while that file is broken. */
+        edit("lib/config/BUILD.gn", "rustenv = [ \"GREETING=hello\" ]",
+             "rustenv = [ \"GREETING\" ]");
+        cr_assert(wait_change(c, "//lib/config:config"), "the update was not incremental");
+        assert_warnings(c, 1, text);
+        /* Edits of another file stay incremental and keep it... */
+        edit("lib/util/BUILD.gn", "rust_library(\"util\") {",
+             "rust_library(\"util_extra\") {\n  crate_root = \"src/lib.rs\"\n"
+             "  sources = [ \"src/lib.rs\" ]\n}\n\nrust_library(\"util\") {");
+        cr_assert(wait_change(c, "//lib/util:util_extra"), "a project with a warning parsed whole");
+        assert_warnings(c, 1, text);
+        assert_same(daemon_project(c), fresh_export(1), "an edit while another file warns");
+        /* ...a re-read of lib/config that still warns replaces it (not twice)... */
+        edit("lib/config/BUILD.gn", "\"--edition=2021\",", "\"--edition=2018\",");
+        cr_assert(wait_change(c, "//lib/config:config"), "the update was not incremental");
+        assert_warnings(c, 1, text);
+        /* ...and the fix drops it, still incrementally. */
+        edit("lib/config/BUILD.gn", "rustenv = [ \"GREETING\" ]",
+             "rustenv = [ \"GREETING=hello\" ]");
+        cr_assert(wait_change(c, "//lib/config:config"), "the update was not incremental");
+        assert_warnings(c, 0, NULL);
+        assert_same(daemon_project(c), fresh_export(2), "the fix");
         pm_client_free(c);
 }
 
