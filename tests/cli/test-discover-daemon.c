@@ -371,17 +371,7 @@ Test(cli_discover_daemon, a_long_warning_reads_the_same_everywhere)
         char **with, **without, *w_with, *w_without, *target, *line, *listed;
         struct cli_run r;
 
-        cr_assert_eq(pm_strbuf_adds(&name, "noenv_"), 0);
-        for (int i = 0; i < 300; i++)
-                cr_assert_eq(pm_strbuf_addch(&name, 'x'), 0);
-        cr_assert_eq(pm_strbuf_adds(&entry, "NOEQ"), 0);
-        for (int i = 0; i < 100; i++)
-                cr_assert_eq(pm_strbuf_adds(&entry, "\xe2\x82\xac"), 0);
-        cr_assert_eq(pm_strbuf_addf(&want, "target '//lib/util:%s': rustenv entry 'NOEQ", name.buf),
-                     0);
-        for (int i = 0; i < 43; i++)
-                cr_assert_eq(pm_strbuf_adds(&want, "\xe2\x82\xac"), 0);
-        cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
+        cr_assert_eq(pm_test_long_gn_warning(&name, &entry, &want), 0);
         cr_assert_eq(want.len, PM_WARNING_MAX - 1);
         line = pm_test_strf("warning: %s\n", want.buf);
         listed = pm_test_strf("\nwarnings:      1\n  gn:.: %s\n", want.buf);

@@ -243,17 +243,7 @@ Test(daemon_methods, status_lists_the_last_refresh_warnings)
          * 480 bytes (PM_WARNING_MAX, include/projmodel/graph.h), where a plain cut would split
          * the 44th character. The warning keeps 43 of them and ends with "...".
          */
-        cr_assert_eq(pm_strbuf_adds(&name, "noenv_"), 0);
-        for (int i = 0; i < 300; i++)
-                cr_assert_eq(pm_strbuf_addch(&name, 'x'), 0);
-        cr_assert_eq(pm_strbuf_adds(&entry, "NOEQ"), 0);
-        for (int i = 0; i < 100; i++)
-                cr_assert_eq(pm_strbuf_adds(&entry, "\xe2\x82\xac"), 0);
-        cr_assert_eq(pm_strbuf_addf(&want, "target '//lib/util:%s': rustenv entry 'NOEQ", name.buf),
-                     0);
-        for (int i = 0; i < 43; i++)
-                cr_assert_eq(pm_strbuf_adds(&want, "\xe2\x82\xac"), 0);
-        cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
+        cr_assert_eq(pm_test_long_gn_warning(&name, &entry, &want), 0);
         cr_assert_leq(want.len, 480);
         pm_free(bad);
         bad = with_noenv_target(old, name.buf, entry.buf);

@@ -518,3 +518,23 @@ pm_test_assert_argv(char *const *argv, const char *const *expected)
         }
         cr_assert_null(argv[i], "argv too long: '%s'", argv[i]);
 }
+
+int
+pm_test_long_gn_warning(struct pm_strbuf *name, struct pm_strbuf *entry, struct pm_strbuf *want)
+{
+        int r = pm_strbuf_adds(name, "noenv_");
+
+        for (int i = 0; r == 0 && i < 300; i++)
+                r = pm_strbuf_addch(name, 'x');
+        if (r == 0)
+                r = pm_strbuf_adds(entry, "NOEQ");
+        for (int i = 0; r == 0 && i < 100; i++)
+                r = pm_strbuf_adds(entry, "\xe2\x82\xac");
+        if (r == 0)
+                r = pm_strbuf_addf(want, "target '//lib/util:%s': rustenv entry 'NOEQ", name->buf);
+        for (int i = 0; r == 0 && i < 43; i++)
+                r = pm_strbuf_adds(want, "\xe2\x82\xac");
+        if (r == 0)
+                r = pm_strbuf_adds(want, "...");
+        return r < 0 ? -ENOMEM : 0;
+}

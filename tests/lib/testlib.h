@@ -28,6 +28,16 @@ char *pm_test_read_file(const char *path);
 /* The name of the first entry of directory @dir that starts with @prefix, pm_malloc'd, or NULL
  * (none, or no such directory). */
 char *pm_test_find_prefix(const char *dir, const char *prefix);
+/*
+ * The GN warning that is past PM_WARNING_MAX (include/projmodel/graph.h) where a plain cut would
+ * split a character: into the caller's (empty) @name, @entry and @want, a target name "noenv_"
+ * and 300 'x', a rustenv entry "NOEQ" and 100 3-byte characters, and the warning the GN adapter
+ * prints for them in //lib/util (43 whole characters of the entry, then "...": 479 bytes).
+ * Returns 0 or -ENOMEM.
+ */
+struct pm_strbuf;
+int pm_test_long_gn_warning(struct pm_strbuf *name, struct pm_strbuf *entry,
+                            struct pm_strbuf *want);
 /* pm_malloc'd printf. */
 char *pm_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
