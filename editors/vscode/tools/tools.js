@@ -53,9 +53,36 @@ function installed(dir = toolsDir()) {
   }
 }
 
+// While `node tools.js` installs, `<dir>.installing` holds its pid. scripts/test.sh runs the
+// install in the background beside the C builds, and the builds reach the .vsix target (a test
+// dependency, so part of meson's default build) before a first install ends: the ones that need
+// the tools wait for that install instead of failing.
+function installingPid(dir) {
+  try {
+    const pid = Number(fs.readFileSync(`${dir}.installing`, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return 0;
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return 0;
+  }
+}
+
+function waitForInstall(dir, timeoutMs) {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const end = Date.now() + timeoutMs;
+  let said = false;
+  while (!installed(dir) && installingPid(dir) && Date.now() < end) {
+    if (!said) process.stderr.write(`tools.js: waiting for the VS Code tools being installed in ${dir}\n`);
+    said = true;
+    Atomics.wait(nap, 0, 0, 500);
+  }
+}
+
 // The tools, or an error that says how to install them.
 function requireTools() {
   const dir = toolsDir();
+  if (!installed(dir)) waitForInstall(dir, Number(process.env.PM_TOOLS_WAIT_MS || 1800000));
   if (!installed(dir)) {
     throw new Error(`the VS Code tools are not installed in ${dir}: run 'node ${path.join(HERE, 'tools.js')}' (scripts/setup.sh does)`);
   }
@@ -80,6 +107,17 @@ function run(cmd, args, options) {
 function ensureTools() {
   const dir = toolsDir();
   if (installed(dir)) return paths(dir);
+  const mark = `${dir}.installing`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.writeFileSync(mark, String(process.pid));
+  try {
+    return install(dir);
+  } finally {
+    fs.rmSync(mark, { force: true });
+  }
+}
+
+function install(dir) {
   const npm = process.env.NPM || 'npm';
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
