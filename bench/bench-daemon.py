@@ -10,7 +10,12 @@
 #   rss        the daemon's resident set after the updates (status rssBytes)
 #
 # usage: bench/bench-daemon.py [--crates N] [--calls N] [--updates N] [--work DIR]
-#                              [--timeout S] PROJMODEL
+#                              [--timeout S] [--no-proc-macros] PROJMODEL
+# --updates 0 skips the update part (the table then has no update rows).
+# --no-proc-macros writes {"gn": {"build_proc_macros": false}} to the workspace's .projmodel.json
+# (removed at the end): the generator makes one crate in 23 a proc macro, and building 4,348 of
+# them at 100,000 crates would take hours on 2 cores; a warm discover costs the same either way
+# (README, "Proc macros in the daemon").
 # --timeout (BENCH_TIMEOUT, default 3600 s) bounds each wait for the daemon: a cold tree's first
 # refresh builds its proc macros with ninja (hundreds at 10,000 crates: over 600 s on 2 cores).
 # The workspace is <work>/gn-<N>-s1 (shared with bench-export.sh), generated when missing.
@@ -19,6 +24,7 @@
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -96,6 +102,7 @@ def main():
     ap.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/pm-bench"))
     ap.add_argument("--timeout", type=float,
                     default=float(os.environ.get("BENCH_TIMEOUT", 3600)))
+    ap.add_argument("--no-proc-macros", action="store_true")
     a = ap.parse_args()
     Client.timeout = a.timeout
     here = os.path.dirname(os.path.abspath(__file__))
@@ -130,11 +137,25 @@ def main():
 
     subprocess.run([pm, "stop", "--root", ws], env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+    cfg = os.path.join(ws, ".projmodel.json")
+    if a.no_proc_macros:
+        with open(cfg, "w") as f:
+            json.dump({"gn": {"build_proc_macros": False}}, f)
+    try:
+        measure(a, pm, ws, env, gn_export, gn_query)
+    finally:
+        if a.no_proc_macros and os.path.exists(cfg):
+            os.unlink(cfg)
+
+
+def measure(a, pm, ws, env, gn_export, gn_query):
+    t0 = time.perf_counter()
     subprocess.run([pm, "serve", "--root", ws], env=env, check=True)
     sock = json.loads(subprocess.run([pm, "status", "--root", ws, "--json"], env=env, check=True,
                                      capture_output=True, text=True).stdout)["socket"]
     c = Client(sock)
     c.call("projmodel/refresh")  # a fresh, complete model before timing
+    log("daemon ready, first refresh done, %.1f s after serve" % (time.perf_counter() - t0))
     labels = c.call("projmodel/search", {"query": "//", "limit": 1000})["labels"]
     files = []
     for lab in labels[:50]:
@@ -143,16 +164,34 @@ def main():
     log("%d crates in the model; timing %d discovers" % (c.call("projmodel/status")["crates"],
                                                          a.calls))
 
-    lat = []
+    # CPU time beside the wall time: on a loaded machine the wall time is mostly waiting for a
+    # core, while the CPU a discover costs (the client's and the daemon's) does not depend on it.
+    pid = c.call("projmodel/status")["pid"]
+    load = [open("/proc/loadavg").read().split()[0]]
+    lat, cpu = [], []
+    daemon_cpu = proc_cpu(pid)
     for i in range(a.calls):
         arg = json.dumps({"path": files[i % len(files)]})
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         p = subprocess.run([pm, "discover", arg], env=env, capture_output=True, text=True)
         lat.append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
         lines = p.stdout.splitlines()
         if p.returncode != 0 or p.stderr or not lines or \
                 json.loads(lines[-1]).get("kind") != "finished":
             raise SystemExit("discover failed: %r %r" % (p.stdout[-500:], p.stderr))
+    load.append(open("/proc/loadavg").read().split()[0])
+    lat = (lat, cpu, (proc_cpu(pid) - daemon_cpu) / a.calls)
+    log("load average (1 min) before / after the discovers: %s / %s" % tuple(load))
+
+    if a.updates == 0:
+        st = c.call("projmodel/status")
+        c.s.close()
+        stop(pm, ws, env, pid)
+        print_discover(a, gn_export, lat, st, env)
+        return
 
     # Updates: touch a BUILD.gn (a comment) and wait for the model change it causes; a new
     # comment changes no crate, so add and remove a dependency-free target each time.
@@ -181,17 +220,11 @@ def main():
             f.write(original)
     st = c.call("projmodel/status")
     c.s.close()
-    subprocess.run([pm, "stop", "--root", ws], env=env, stdout=subprocess.DEVNULL)
+    stop(pm, ws, env, pid)
 
     ms = lambda s: "%.1f ms" % (1000 * s)
     gq = statistics.median(gn_query)
-    ge = statistics.median(gn_export)
-    print("| %d crates | value |" % a.crates)
-    print("|---|---|")
-    print("| `gn gen out --export-rust-project` (median of 3) | %s |" % ms(ge))
-    print("| `projmodel discover` p50 (%d calls, warm daemon) | %s |" % (a.calls, ms(pct(lat, 50))))
-    print("| `projmodel discover` p99 | %s |" % ms(pct(lat, 99)))
-    print("| speed-up of discover p99 over GN's export | %.0fx |" % (ge / pct(lat, 99)))
+    print_discover(a, gn_export, lat, None, env)
     print("| BUILD.gn write -> modelChanged, median of %d | %s |" % (a.updates,
                                                                     ms(statistics.median(upd))))
     print("| GN's own query (`gn gen --ide=json`, median of 3) | %s |" % ms(gq))
@@ -205,6 +238,47 @@ def main():
         print("| ... `lastRefresh.%s`, median of the updates | %.1f ms |"
               % (key, statistics.median(p.get(key, 0) for p in parts)))
     print("| daemon RSS after the updates | %.1f MiB |" % (st.get("rssBytes", 0) / 1048576.0))
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds the process has used (/proc/PID/stat, fields 14 and 15)."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop(pm, ws, env, pid):
+    """Stops the daemon and waits for it to exit (it folds its write-ahead log in on exit)."""
+    subprocess.run([pm, "stop", "--root", ws], env=env, stdout=subprocess.DEVNULL)
+    for _ in range(600):
+        if not os.path.exists("/proc/%d" % pid):
+            return
+        time.sleep(0.1)
+    log("the daemon (pid %d) is still running 60 s after stop" % pid)
+
+
+def print_discover(a, gn_export, lat, st, env):
+    """The table's head and discover rows and the model database's size; with st (no updates
+    run), the daemon's RSS."""
+    ms = lambda s: "%.1f ms" % (1000 * s)
+    ge = statistics.median(gn_export)
+    lat, cpu, daemon_cpu = lat
+    print("| %d crates | value |" % a.crates)
+    print("|---|---|")
+    print("| `gn gen out --export-rust-project` (median of 3) | %s |" % ms(ge))
+    print("| `projmodel discover` p50 (%d calls, warm daemon) | %s |" % (a.calls, ms(pct(lat, 50))))
+    print("| `projmodel discover` p99 | %s |" % ms(pct(lat, 99)))
+    print("| speed-up of discover p99 over GN's export | %.0fx |" % (ge / pct(lat, 99)))
+    print("| CPU of one discover: the client's p50 / p99, the daemon's mean | %s / %s, %s |"
+          % (ms(pct(cpu, 50)), ms(pct(cpu, 99)), ms(daemon_cpu)))
+    dbs = [os.path.join(d, f) for d, _, fs in os.walk(env["XDG_CACHE_HOME"]) for f in fs
+           if f.endswith(".db")]
+    for db in dbs:  # with its write-ahead log, which the daemon may not have folded in yet
+        size = sum(os.path.getsize(f) for f in (db, db + "-wal") if os.path.exists(f))
+        print("| model database `%s` (with its -wal) | %.1f MB |" % (os.path.basename(db),
+                                                                    size / 1e6))
+    if st is not None:
+        print("| daemon RSS after the discovers (no updates run) | %.1f MiB |"
+              % (st.get("rssBytes", 0) / 1048576.0))
 
 
 if __name__ == "__main__":
