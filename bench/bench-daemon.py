@@ -5,8 +5,9 @@
 #              BENCH_CALLS calls against a warm daemon, versus `gn gen out --export-rust-project`
 #   update     a BUILD.gn write -> projmodel/modelChanged, minus GN's own query time (the median
 #              of `gn gen out --ide=json` timed alone); also the daemon's own reported share
-#              (status lastRefresh.ownMs: reading the output, parsing, applying the diff) and
-#              whether it was incremental (lastRefresh.partial: only the changed targets parsed)
+#              (status lastRefresh.ownMs: reading the output, parsing, applying the diff; the
+#              proc-macro build is apart, buildMs) and whether it was incremental
+#              (lastRefresh.partial: only the changed targets parsed)
 #   rss        the daemon's resident set after the updates (status rssBytes)
 #
 # usage: bench/bench-daemon.py [--crates N] [--calls N] [--updates N] [--work DIR]
@@ -234,7 +235,7 @@ def measure(a, pm, ws, env, gn_export, gn_query):
           % statistics.median(own))
     print("| ... the same, worst of %d | %.1f ms |" % (a.updates, max(own)))
     print("| updates applied incrementally (partial graph) | %d of %d |" % (partial, a.updates))
-    for key in ("toolMs", "readMs", "parseMs", "applyMs", "notifyMs"):
+    for key in ("toolMs", "readMs", "parseMs", "buildMs", "applyMs", "notifyMs"):
         print("| ... `lastRefresh.%s`, median of the updates | %.1f ms |"
               % (key, statistics.median(p.get(key, 0) for p in parts)))
     print("| daemon RSS after the updates | %.1f MiB |" % (st.get("rssBytes", 0) / 1048576.0))

@@ -618,6 +618,7 @@ pm__server_status(struct pm_server *srv)
                      cJSON_AddNumberToObject(last, "toolMs", srv->last_tool_ms) &&
                      cJSON_AddNumberToObject(last, "readMs", srv->last_read_ms) &&
                      cJSON_AddNumberToObject(last, "parseMs", srv->last_parse_ms) &&
+                     cJSON_AddNumberToObject(last, "buildMs", srv->last_build_ms) &&
                      cJSON_AddNumberToObject(last, "applyMs", srv->last_apply_ms) &&
                      cJSON_AddNumberToObject(last, "notifyMs", srv->last_notify_ms) &&
                      cJSON_AddBoolToObject(last, "partial", srv->last_partial) &&

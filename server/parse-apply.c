@@ -145,6 +145,7 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
         int r;
 
         pa->parse_ms = 0;
+        pa->build_ms = 0;
         pa->have_gen_before = false;
         pa->skipped = false;
         if (!ops)
@@ -187,13 +188,15 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
                                    g->n_crates == 1 ? "" : "s");
                 for (size_t i = 0; i < g->warnings.n; i++)
                         pm_progress_warn(pa->progress, g->warnings.v[i]);
+                /* The build is the tools' time, not the parse's (docs/protocol.md, status). */
+                pa->parse_ms = pm_clock_ms() - t0;
                 r = pm__build_proc_macros(&q, g, pa->progress, err);
         }
         if (r == 0)
                 r = pm__dylibs_cache(q.config, g, err);
         if (r < 0)
                 goto out;
-        pa->parse_ms = pm_clock_ms() - t0;
+        pa->build_ms = pm_clock_ms() - t0 - pa->parse_ms;
         /* No stamp while a build file does not load: the run after its fix must parse. */
         if (g->inputs_known && !g->partial && g->failed.n == 0) {
                 r = pm_stamp_make_known(key, &g->inputs, g->input_files, since, &stamp, err);

@@ -277,7 +277,8 @@ struct pm__parse_apply {
                                              * silent (projmodel/refresh.h) */
         bool have_gen_before;               /* out: gen_before was read */
         uint64_t gen_before;
-        double parse_ms; /* out: parse, proc macros and dylib cache; 0 when skipped */
+        double parse_ms; /* out: the stamp check and the adapter's parse; 0 when skipped */
+        double build_ms; /* out: proc macros (ninja) and the dylib cache; 0 when skipped */
         bool skipped;    /* out: the input stamp was fresh: nothing parsed or applied */
 };
 
@@ -436,10 +437,12 @@ struct pm_server {
         uint64_t last_start_ns;   /* CLOCK_REALTIME when the last run started */
         double last_refresh_time; /* unix seconds of the last completed run, 0 = never */
         double last_refresh_ms;   /* its duration */
-        double last_own_ms;       /* its parse + apply share */
+        double last_own_ms;       /* its read + parse + apply share */
         /* Where its milliseconds went (docs/protocol.md, status): the build tool's runs, reading
-         * their output files, parsing, applying to the model, sending modelChanged. */
-        double last_tool_ms, last_read_ms, last_parse_ms, last_apply_ms, last_notify_ms;
+         * their output files, parsing, building proc macros and build-script outputs, applying
+         * to the model, sending modelChanged. */
+        double last_tool_ms, last_read_ms, last_parse_ms, last_build_ms, last_apply_ms,
+                last_notify_ms;
         bool last_partial; /* it applied partial graphs only (incremental parses) */
         /*
          * Per cfg project: true when the watcher saw every build-file write since the model's

@@ -50,8 +50,9 @@ struct pm__refresh {
         bool have_wwatch;
         char **wproc_macro_dirs; /* the new srv->proc_macro_dirs, or NULL: unchanged */
         size_t wcrates;
-        double wown_ms;
+        double wown_ms;                        /* read + parse + apply, not the build */
         double wread_ms, wparse_ms, wapply_ms; /* wown_ms's parts */
+        double wbuild_ms;                      /* proc macros and build scripts (their tools) */
         bool wskipped;                         /* the input stamp was fresh: nothing parsed */
         bool wpartial;                         /* the applied graph was partial */
         struct pm__warnings wwarnings;         /* the parsed graph's warnings, with their count */
@@ -65,10 +66,10 @@ struct pm__refresh {
         struct pm_error first_err;
         char *err_output; /* the failing tool's output, bounded */
         double own_ms;
-        double tool_ms, read_ms, parse_ms, apply_ms; /* summed over steps and projects */
-        double step_start_ms;                        /* when the running step was spawned */
-        bool all_partial;                            /* every graph applied was partial */
-        bool applied;                                /* some graph was applied */
+        double tool_ms, read_ms, parse_ms, build_ms, apply_ms; /* summed over steps, projects */
+        double step_start_ms; /* when the running step was spawned */
+        bool all_partial;     /* every graph applied was partial */
+        bool applied;         /* some graph was applied */
 };
 
 /* update-schedule.c: the debounce timer's callback (starts a run when one is due). */

@@ -114,6 +114,7 @@ pm__update_work(uv_work_t *w)
         if (code < 0)
                 goto out;
         r->wparse_ms = pa.parse_ms;
+        r->wbuild_ms = pa.build_ms;
         /* Unless another writer got in since the loop last looked, the crate count and watch set
          * follow from the change alone: no need to read them back. */
         own_model = pa.have_gen_before && pa.gen_before == r->known_generation;
@@ -121,7 +122,7 @@ pm__update_work(uv_work_t *w)
         r->wpartial = g && g->partial;
         if (g)
                 pm__warnings_copy(&r->wwarnings, g);
-        r->wown_ms = pm_clock_ms() - t0;
+        r->wown_ms = pm_clock_ms() - t0 - r->wbuild_ms;
         r->wapply_ms = r->wown_ms - r->wread_ms - r->wparse_ms;
         if (r->sysroot)
                 (void)pm_index_meta_set(srv->widx, PM_META_SYSROOT, r->sysroot, NULL);

@@ -139,6 +139,7 @@ after_work_cb(uv_work_t *w, int status)
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;
                 r->parse_ms += r->wparse_ms;
+                r->build_ms += r->wbuild_ms;
                 r->apply_ms += r->wapply_ms;
                 if (pm__change_merge(&r->change, &r->wchange) < 0)
                         pm__log("out of memory collecting changes, ignoring");
@@ -267,6 +268,7 @@ finish(struct pm__refresh *r)
         srv->last_tool_ms = r->tool_ms;
         srv->last_read_ms = r->read_ms;
         srv->last_parse_ms = r->parse_ms;
+        srv->last_build_ms = r->build_ms;
         srv->last_apply_ms = r->apply_ms;
         srv->last_notify_ms = 0;
         srv->last_partial = r->applied && r->all_partial;

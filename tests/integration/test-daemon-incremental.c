@@ -79,7 +79,8 @@ wait_change(struct pm_client *c, const char *label)
 {
         cJSON *n =
                 pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
-        static const char *const parts[] = { "toolMs", "readMs", "parseMs", "applyMs", "notifyMs" };
+        static const char *const parts[] = { "toolMs",  "readMs",   "parseMs",
+                                             "applyMs", "notifyMs", "buildMs" };
         double ms[sizeof(parts) / sizeof(*parts)];
         cJSON *r, *it, *last;
         bool seen = false, partial;

@@ -177,6 +177,25 @@ Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
         cr_assert(pm_test_json_array_has(
                 cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE));
         cJSON_Delete(n);
+        /* The rebuild is the refresh's buildMs, not its parseMs or ownMs (docs/protocol.md). */
+        r = pm_test_call(c, "projmodel/status", NULL);
+        {
+                const cJSON *last = cJSON_GetObjectItem(r, "lastRefresh");
+                const cJSON *build = cJSON_GetObjectItem(last, "buildMs");
+                double sum;
+
+                cr_assert(cJSON_IsNumber(build) && build->valuedouble > 0,
+                          "the dylib was rebuilt yet lastRefresh.buildMs is not positive");
+                sum = build->valuedouble;
+                for (const char *const *k = (const char *const[]){ "toolMs", "readMs", "parseMs",
+                                                                   "applyMs", NULL };
+                     *k; k++)
+                        sum += cJSON_GetObjectItem(last, *k)->valuedouble;
+                /* durationMs is whole milliseconds, and notifyMs comes after it. */
+                cr_assert(sum < cJSON_GetObjectItem(last, "durationMs")->valuedouble + 1,
+                          "tool + read + parse + build + apply (%f) exceed durationMs", sum);
+        }
+        cJSON_Delete(r);
         append("lib/engine/src/lib.rs",
                "\npub fn uses_the_edited_derive() -> u8 { Engine::edited_by_the_test() }\n");
         json = served_for(c, "//lib/engine:engine", &after);
