@@ -11,6 +11,8 @@
 
 #include <uv.h>
 
+#include "projmodel/adapter.h"
+#include "projmodel/error.h"
 #include "projmodel/index.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
@@ -320,6 +322,74 @@ int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned
                     struct pm__spawn **ret, struct pm_error *err);
 /* Stop a running step (the kill policy above); its callback still fires (with ECANCELED). */
 void pm__spawn_kill(struct pm__spawn *s);
+
+/* ---- the plan sequencer (plan.c) ---- */
+
+/* How pm__plan_start() runs a plan's steps. */
+struct pm__plan_opts {
+        unsigned timeout_ms;  /* each step's (tool_timeout_ms), 0 = none */
+        size_t max_output;    /* each step's output cap (max_tool_output), 0 = 1 GiB */
+        unsigned spawn_flags; /* PM__SPAWN_OWN_GROUP (the daemon) or 0 */
+        /* Read each step's output_file into its result when it succeeded, on the loop (the
+         * one-shot commands; the daemon's worker reads them off the loop instead). */
+        bool read_outputs;
+        /* Remove each step's output_file before it runs and create its directory (a report
+         * whose name may be an earlier run's, build.c). */
+        bool fresh_outputs;
+        /* Hears "running <command line> (in <where>)" before each step (docs/cli.md); NULL:
+         * silent. Borrowed until the callback, like @where (a project's rel, or NULL). */
+        const struct pm_progress *progress;
+        const char *where;
+};
+
+/* What a plan's run did, step by step (indices as in the plan). Owned by whoever holds it:
+ * pm__plan_result_release(). */
+struct pm__plan_result {
+        /* each step's capture, or its output_file with read_outputs; empty for a step that did
+         * not run, and for an optional step that failed */
+        struct pm_tool_result results[PM_PLAN_MAX_STEPS];
+        bool ok[PM_PLAN_MAX_STEPS];      /* the step ran and succeeded */
+        char *errors[PM_PLAN_MAX_STEPS]; /* pm_blob.error of each step (pm__step_error()) */
+        int code;                        /* 0, or the error of the step that stopped the plan */
+        struct pm_error err; /* with @code: that step's one-line error (pm__spawn_start()) */
+        size_t failed;       /* with @code: that step */
+        double tool_ms;      /* summed over the steps, spawn to end */
+};
+
+void pm__plan_result_release(struct pm__plan_result *res);
+
+/* Called once, on the loop, when the plan ended; @res is the callee's (the caller takes what
+ * it keeps, zeroing it; the rest is released after the callback). */
+typedef void (*pm__plan_cb)(void *data, struct pm__plan_result *res);
+
+struct pm__plan_run;
+
+/*
+ * Run @plan's steps in order on @loop, each through pm__spawn_start() with @opts' timeout,
+ * output cap and flags (the one kill policy and error line). The one sequencing rule of every
+ * caller: a step that fails (could not start, failed, timed out, went over the cap, its
+ * output_file unreadable with read_outputs) stops the plan with its error, unless it is
+ * optional (then its output is empty, its error in errors[], and the next step runs); out of
+ * memory always stops. @cb fires once, from a later loop iteration, never from here. @plan and
+ * @opts' pointers are borrowed until then. Errors (before any step runs): a plan of more than
+ * PM_PLAN_MAX_STEPS steps, or the loop refusing a timer. *@ret (may be NULL) is the run, for
+ * pm__plan_cancel(), valid until @cb.
+ */
+int pm__plan_start(struct uv_loop_s *loop, const struct pm_plan *plan,
+                   const struct pm__plan_opts *opts, pm__plan_cb cb, void *data,
+                   struct pm__plan_run **ret, struct pm_error *err);
+
+/* Stop @run: the running step through the kill policy, no further step; its callback still
+ * fires, with -ECANCELED ("'<command line>' cancelled"). NULL or an ended run: nothing. */
+void pm__plan_cancel(struct pm__plan_run *run);
+
+/*
+ * pm__plan_start() on a private loop, to its end (the one-shot commands). *@ret is filled
+ * whatever the outcome (the caller releases it); returns res->code, with @err its error, or an
+ * error of pm__plan_start().
+ */
+int pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
+                      struct pm__plan_result *ret, struct pm_error *err);
 
 /* ---- the daemon (daemon.c, socket.c, update.c, watch.c, methods.c) ---- */
 
