@@ -36,62 +36,38 @@ note_unbuilt(struct pm_graph *g, struct pm_crate *c, const char *why)
         return 0;
 }
 
-/* Run the plan's steps in order into @blobs/@res; a step that could not run or failed sets
- * *ret_why (pm_malloc'd) and stops. -ENOMEM only. */
+/*
+ * Run the plan's steps through the one sequencer (plan.c) into @res and @blobs, each report file
+ * removed first (an earlier run's must not pass for this one's) and read after its step; a step
+ * that could not run or failed sets *ret_why (pm_malloc'd) to its one-line error and stops.
+ * -ENOMEM only.
+ */
 static int
-run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm_tool_result *res,
+run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm__plan_result *res,
          struct pm_blob *blobs, char **ret_why)
 {
-        for (size_t i = 0; i < plan->n_steps; i++) {
-                const struct pm_step *s = &plan->steps[i];
-                struct pm_error perr;
-                char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
-                int r;
+        struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
+                                      .max_output = cfg->max_tool_output,
+                                      .read_outputs = true,
+                                      .fresh_outputs = true };
+        struct pm_error perr;
+        char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+        int r;
 
-                pm_error_init(&perr);
-                if (s->output_file) {
-                        char *dir = pm_path_dirname(NULL, s->output_file);
-
-                        if (!dir)
-                                return -ENOMEM;
-                        /* A report left by an earlier run (a killed process with the same pid)
-                         * must not pass for this one's. */
-                        (void)unlink(s->output_file);
-                        r = pm_mkdir_p(dir, &perr);
-                        pm_free(dir);
-                        if (r < 0)
-                                goto failed;
-                }
-                r = pm_tool_run_capture(s, cfg->tool_timeout_ms, cfg->max_tool_output, &res[i],
-                                        &perr);
-                if (r < 0)
-                        goto failed;
-                if (s->output_file && !res[i].term_signal) {
-                        pm_strbuf_reset(&res[i].out);
-                        r = pm_strbuf_read_file(&res[i].out, s->output_file, cfg->max_tool_output,
-                                                &perr);
-                        if (r < 0 && res[i].exit_status == 0)
-                                goto failed;
-                }
-                /* No report after a failure: the tool's own first line says why. */
-                if (res[i].term_signal || r < 0 ||
-                    !pm_step_exit_ok(s, res[i].exit_status, res[i].out.len)) {
-                        const char *e = res[i].err.buf ? res[i].err.buf : "";
-                        size_t n = strcspn(e, "\n");
-
-                        r = pm_error_set(&perr, PM_ETOOL, "%s exited with status %d%s%.*s",
-                                         s->argv[0], res[i].exit_status, n ? ": " : "", (int)n, e);
-                        goto failed;
-                }
-                blobs[i].data = res[i].out.buf ? res[i].out.buf : "";
-                blobs[i].len = res[i].out.len;
-                blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
-                continue;
-failed:
-                if (r == -ENOMEM)
-                        return -ENOMEM;
+        pm_error_init(&perr);
+        r = pm__plan_run_sync(plan, &opts, res, &perr);
+        if (r == -ENOMEM)
+                return -ENOMEM;
+        if (r < 0) {
                 *ret_why = pm_strdup(pm_error_format(&perr, line, sizeof(line)));
                 return *ret_why ? 0 : -ENOMEM;
+        }
+        for (size_t i = 0; i < plan->n_steps; i++) {
+                const struct pm_step *s = &plan->steps[i];
+
+                blobs[i].data = res->results[i].out.buf ? res->results[i].out.buf : "";
+                blobs[i].len = res->results[i].out.len;
+                blobs[i].origin = s->output_file ? s->output_file : s->argv[0];
         }
         return 0;
 }
@@ -173,7 +149,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
         struct pm_plan plan = { 0 };
-        struct pm_tool_result res[PM_PLAN_MAX_STEPS] = { 0 };
+        struct pm__plan_result res = { 0 };
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_build_report report = { 0 };
         const char **labels = NULL;
@@ -235,7 +211,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                 pm_progress_report(progress, "building %zu proc macro%s and %zu OUT_DIR%s with %s",
                                    n_pm, n_pm == 1 ? "" : "s", n_od, n_od == 1 ? "" : "s",
                                    ops->name);
-        r = run_plan(q->config, &plan, res, blobs, &why);
+        r = run_plan(q->config, &plan, &res, blobs, &why);
         if (r < 0)
                 goto out;
         if (!why) {
@@ -306,8 +282,7 @@ out:
                 if (plan.steps[i].output_file)
                         (void)unlink(plan.steps[i].output_file);
         pm_build_report_release(&report);
-        for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
-                pm_tool_result_release(&res[i]);
+        pm__plan_result_release(&res);
         pm_plan_release(&plan);
         pm_free(why);
         pm_free(labels);

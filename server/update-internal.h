@@ -34,11 +34,10 @@ struct pm__refresh {
         struct pm_query q;
         const struct pm_adapter_ops *ops;
         struct pm_plan plan;
-        size_t step;
         struct pm_tool_result results[PM_PLAN_MAX_STEPS];
         bool step_ok[PM_PLAN_MAX_STEPS];     /* the step succeeded (its output is to be read) */
         char *step_error[PM_PLAN_MAX_STEPS]; /* pm_blob.error of each step (pm__step_error) */
-        struct pm__spawn *spawn;             /* the running step, or NULL */
+        struct pm__plan_run *plan_run;       /* the running plan, or NULL */
         char *sysroot;                       /* copies for the worker to store */
         char *sysroot_src;
 
@@ -67,9 +66,8 @@ struct pm__refresh {
         char *err_output; /* the failing tool's output, bounded */
         double own_ms;
         double tool_ms, read_ms, parse_ms, build_ms, apply_ms; /* summed over steps, projects */
-        double step_start_ms; /* when the running step was spawned */
-        bool all_partial;     /* every graph applied was partial */
-        bool applied;         /* some graph was applied */
+        bool all_partial;                                      /* every graph applied was partial */
+        bool applied;                                          /* some graph was applied */
 };
 
 /* update-schedule.c: the debounce timer's callback (starts a run when one is due). */

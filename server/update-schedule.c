@@ -83,8 +83,8 @@ pm__refresh_pending(const struct pm_server *srv)
 void
 pm__refresh_cancel(struct pm_server *srv)
 {
-        if (srv->running && srv->running->spawn)
-                pm__spawn_kill(srv->running->spawn);
+        if (srv->running)
+                pm__plan_cancel(srv->running->plan_run);
 }
 
 /*

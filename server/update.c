@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon refresh's run over the dirty projects on the loop: plan each project, run its steps
- * under uv_spawn, hand them to the worker (update-worker.c), take its result, publish the run.
- * Never two runs at once: changes during a run make exactly one more run (update-schedule.c). */
+ * through the plan sequencer (plan.c), hand them to the worker (update-worker.c), take its result,
+ * publish the run. Never two runs at once: changes during a run make exactly one more run
+ * (update-schedule.c). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,6 @@ release_project(struct pm__refresh *r)
         pm_free(r->qscope);
         r->qscope = NULL;
         r->n_qscope = 0;
-        r->step = 0;
 }
 
 void
@@ -168,79 +168,39 @@ after_work_cb(uv_work_t *w, int status)
         pm__update_next_project(r);
 }
 
-/* ---- steps on the loop ---- */
-
-static void run_step(struct pm__refresh *r);
+/* ---- the project's plan on the loop ---- */
 
 static void
-on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_error *err)
+on_plan_done(void *data, struct pm__plan_result *res)
 {
         struct pm__refresh *r = data;
-        struct pm_tool_result *mine = &r->results[r->step];
-        const struct pm_step *s = &r->plan.steps[r->step];
+        struct pm_server *srv = r->srv;
+        struct pm_error err;
+        int code;
 
-        r->spawn = NULL;
-        r->tool_ms += pm_clock_ms() - r->step_start_ms;
-        r->step_ok[r->step] = code == 0;
-        r->step_error[r->step] = pm__step_error(s, code, res, err);
-        /* Take the captured output; the runner releases what is left in @res. */
-        mine->exit_status = res->exit_status;
-        mine->term_signal = res->term_signal;
-        mine->timed_out = res->timed_out;
-        mine->out = res->out;
-        mine->err = res->err;
-        pm_strbuf_init(&res->out);
-        pm_strbuf_init(&res->err);
-        if (r->srv->stopping) {
+        r->plan_run = NULL;
+        r->tool_ms += res->tool_ms;
+        /* Take the steps' outputs and errors for the worker; the sequencer releases the rest. */
+        for (size_t i = 0; i < r->plan.n_steps; i++) {
+                r->results[i] = res->results[i];
+                memset(&res->results[i], 0, sizeof(res->results[i]));
+                r->step_ok[i] = res->ok[i];
+                r->step_error[i] = pm_steal_ptr(&res->errors[i]);
+        }
+        if (srv->stopping) {
                 release_project(r);
-                r->project = r->srv->cfg->n_projects;
+                r->project = srv->cfg->n_projects;
                 pm__update_next_project(r);
                 return;
         }
-        if (code < 0 && !s->optional) {
-                project_failed(r, err, mine);
+        if (res->code < 0) {
+                project_failed(r, &res->err, &r->results[res->failed]);
                 release_project(r);
                 r->project++;
                 pm__update_next_project(r);
                 return;
         }
-        if (code < 0) {
-                /* An optional step that failed contributes empty output. */
-                pm_strbuf_reset(&mine->out);
-                mine->exit_status = 1;
-        }
-        r->step++;
-        run_step(r);
-}
-
-static void
-run_step(struct pm__refresh *r)
-{
-        struct pm_server *srv = r->srv;
-        struct pm_error err;
-        int code;
-
         pm_error_init(&err);
-        while (r->step < r->plan.n_steps) {
-                const struct pm_step *s = &r->plan.steps[r->step];
-
-                r->step_start_ms = pm_clock_ms();
-                code = pm__spawn_start(&srv->loop, s, srv->cfg->tool_timeout_ms,
-                                       srv->cfg->max_tool_output, PM__SPAWN_OWN_GROUP, on_step_done,
-                                       r, &r->spawn, &err);
-                if (code == 0)
-                        return;
-                if (!s->optional) {
-                        project_failed(r, &err, NULL);
-                        release_project(r);
-                        r->project++;
-                        pm__update_next_project(r);
-                        return;
-                }
-                r->results[r->step].exit_status = 1;
-                r->step_error[r->step] = pm__step_error(s, code, NULL, &err);
-                r->step++;
-        }
         r->work.data = r;
         r->known_generation = srv->generation;
         r->known_crates = srv->n_crates;
@@ -320,6 +280,9 @@ void
 pm__update_next_project(struct pm__refresh *r)
 {
         struct pm_server *srv = r->srv;
+        struct pm__plan_opts opts = { .timeout_ms = srv->cfg->tool_timeout_ms,
+                                      .max_output = srv->cfg->max_tool_output,
+                                      .spawn_flags = PM__SPAWN_OWN_GROUP };
         const struct pm_project *p;
         struct pm_error err;
         char msg[256];
@@ -367,8 +330,11 @@ pm__update_next_project(struct pm__refresh *r)
                 goto failed;
         (void)snprintf(msg, sizeof(msg), "querying %s for '%s'", r->ops->name, p->rel);
         pm__update_progress(srv, "report", msg);
-        r->step = 0;
-        run_step(r);
+        /* The steps through the one sequencer (plan.c), the tools in their own process groups
+         * so that a cancel stops what they started too. */
+        code = pm__plan_start(&srv->loop, &r->plan, &opts, on_plan_done, r, &r->plan_run, &err);
+        if (code < 0)
+                goto failed;
         return;
 failed:
         project_failed(r, &err, NULL);
