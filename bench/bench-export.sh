@@ -9,6 +9,11 @@
 #   BENCH_RUNS   timed runs per measurement (default 5; best and median are reported)
 #   BENCH_WORK   scratch directory (default /tmp/pm-bench); workspaces are reused when present
 #   BENCH_SEED   generator seed (default 1)
+#   BENCH_NO_PROC_MACROS  1: write {"gn": {"build_proc_macros": false}} to the workspace's
+#                .projmodel.json for the run (removed at the end). `projmodel export` builds the
+#                proc-macro dylibs a tree lacks with ninja (docs/build-integration.md): the
+#                generator makes one crate in 23 a proc macro, and at 100,000 crates that build
+#                takes hours on 2 cores, while `gn gen --export-rust-project` builds nothing.
 #
 # For each size: generate the workspace, run `gn gen out` once, then time
 #   gn       `gn gen out --export-rust-project`
@@ -47,6 +52,10 @@ crates_in() {
 rows=()
 for n in $sizes; do
         gn_workspace "$n"
+        if [[ ${BENCH_NO_PROC_MACROS:-0} == 1 ]]; then
+                echo '{"gn": {"build_proc_macros": false}}' >"$ws/.projmodel.json"
+                trap 'rm -f "$ws/.projmodel.json"' EXIT
+        fi
         echo "bench-export: N=$n: gn gen out" >&2
         (cd "$ws" && gn gen out >/dev/null)
 
@@ -83,6 +92,9 @@ for n in $sizes; do
                         "$projmodel" export --root "$ws" --db "$db" --output "$out" \
                         --build-system gn --query-output "$work/captured-$n.json"
                 rows+=("| $n | projmodel own share | unchanged input (same db, gn not run) | $m_best | $m_median | $(mb "$m_rss") | $(ratio "$m_median" "$gn_med") | $(crates_in "$out") |")
+        fi
+        if [[ ${BENCH_NO_PROC_MACROS:-0} == 1 ]]; then
+                rm -f "$ws/.projmodel.json"
         fi
 done
 
