@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Declarations shared by the daemon's files in server/: limits, LSP framing, the JSON-RPC
- * dispatcher, the async tool runner, the refresh engine and the watcher. No other folder
- * includes this header (tests/server does, to unit-test the framing and the dispatcher). */
+ * dispatcher, the plan sequencer and the async step runner, the refresh engine and the
+ * watcher. No other folder includes this header (tests/server does, to unit-test the framing,
+ * the dispatcher and the sequencer). */
 #ifndef PROJMODEL_SERVER_INTERNAL_H
 #define PROJMODEL_SERVER_INTERNAL_H
 

@@ -31,7 +31,8 @@ struct pm_tool_result {
 void pm_tool_result_release(struct pm_tool_result *r);
 
 /*
- * Run one step to completion on a private libuv loop (for the one-shot commands). Fails with
+ * Run one step to completion on a private libuv loop (for the one-shot commands), as a plan of
+ * one step through the daemon's plan sequencer (server/plan.c), its output_file read. Fails with
  * -ENOENT (tool missing, naming it), PM_ETIMEOUT, PM_ELIMIT (more than @max_output bytes) or
  * PM_ETOOL (non-zero exit, with the last line of stderr in the message). On success *ret holds
  * the output.
