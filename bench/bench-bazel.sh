@@ -24,6 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
 projmodel=${1:-${PROJMODEL:-$src/build/cli/projmodel}}
+projmodel=$(realpath "$projmodel") # the script runs in the workspace
 targets=${BENCH_TARGETS:-5000}
 runs=${BENCH_RUNS:-3}
 work=${BENCH_WORK:-/tmp/pm-bench-bazel}
