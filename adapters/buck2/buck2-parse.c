@@ -270,6 +270,63 @@ out_dir_target(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct
         return 0;
 }
 
+/*
+ * Watch the build script behind @c's OUT_DIR: reindeer's `X-build-script-run` lists the
+ * `rust_binary` it runs (`X-build-script-build`) among its deps, and that binary's sources
+ * become build files of the graph, so an edit of build.rs makes the next refresh build the
+ * out_dir again (as the Bazel adapter does for a cargo_build_script's srcs). A run target or
+ * script that is not in the output is left unwatched: its package was not queried.
+ */
+static int
+watch_build_script(struct pm__buck2_ctx *x, const struct pm_crate *c)
+{
+        const char *sub = strchr(c->out_dir_target, '[');
+        char *label = pm_arena_strndup(x->a, c->out_dir_target,
+                                       sub ? (size_t)(sub - c->out_dir_target)
+                                           : strlen(c->out_dir_target));
+        const struct pm__buck2_target *run;
+        const cJSON *deps, *e;
+        int r;
+
+        if (!label)
+                return pm__buck2_oom(x);
+        run = find_target(x, label);
+        if (!run)
+                return 0;
+        r = pm__buck2_get_strlist(x, run, "buck.deps", &deps);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, deps)
+        {
+                const struct pm__buck2_target *script;
+                const cJSON *srcs, *s;
+                bool not_label;
+                char *l = canonical_label(x, run, e->valuestring, &not_label);
+
+                if (not_label)
+                        continue;
+                if (!l)
+                        return pm__buck2_oom(x);
+                script = find_target(x, l);
+                if (!script || script->rule != PM__BUCK2_RULE_BINARY)
+                        continue;
+                r = pm__buck2_get_strlist(x, script, "srcs", &srcs);
+                if (r < 0)
+                        return r;
+                cJSON_ArrayForEach(s, srcs)
+                {
+                        char *p;
+
+                        r = source_path(x, script, s->valuestring, &p);
+                        if (r < 0)
+                                return r;
+                        if (p && pm_strlist_push_unique(x->g, &x->g->build_files, p) < 0)
+                                return pm__buck2_oom(x);
+                }
+        }
+        return 0;
+}
+
 /* Fill the crate of Rust target @t from its attributes (deps come later). */
 static int
 build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
@@ -772,6 +829,19 @@ parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
                 r = build_crate(x, &x->t[i]);
                 if (r < 0)
                         return r;
+        }
+        /* After every crate is built: the script is a crate of its own (a rust_binary). */
+        for (i = 0; i < x->n; i++) {
+                const struct pm_crate *c;
+
+                if (x->t[i].rule == PM__BUCK2_RULE_OTHER || x->t[i].rule == PM__BUCK2_RULE_ALIAS)
+                        continue;
+                c = &x->g->crates[x->t[i].crate];
+                if (c->out_dir_target) {
+                        r = watch_build_script(x, c);
+                        if (r < 0)
+                                return r;
+                }
         }
         r = fold_tests(x);
         if (r < 0)

@@ -547,6 +547,47 @@ Test(buck2_parse, unbuilt_out_dir_is_a_note)
         fx_release(&fx);
 }
 
+/* The build script behind a reindeer OUT_DIR is watched: the `rust_binary` the run target
+ * depends on has its sources among the graph's build files (so editing build.rs refreshes and
+ * builds the out_dir again); a crate whose run target is not in the output watches nothing. */
+Test(buck2_parse, build_script_sources_are_watched)
+{
+        static const char targets[] =
+                "[{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.package\": "
+                "\"root//lib/foo\", \"name\": \"foo\", \"srcs\": [\"src/lib.rs\"],"
+                " \"env\": {\"OUT_DIR\": \"$(location :foo-build-script-run[out_dir])\"}},"
+                " {\"buck.type\": \"prelude//rust/cargo_buildscript.bzl:buildscript_run\","
+                " \"buck.package\": \"root//lib/foo\", \"name\": \"foo-build-script-run\","
+                " \"buck.deps\": [\"root//lib/foo:foo-build-script-build (cfg#1)\"]},"
+                " {\"buck.type\": \"prelude//rules.bzl:rust_binary\", \"buck.package\": "
+                "\"root//lib/foo\", \"name\": \"foo-build-script-build\","
+                " \"srcs\": [\"build.rs\", \"build/util.rs\"], \"crate_root\": \"build.rs\"}]";
+        struct fx fx;
+        char *build_rs, *util_rs, *lib_rs;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, targets), 0, "%s", fx.err.msg);
+        build_rs = pm_test_strf("%s/lib/foo/build.rs", fx.root);
+        util_rs = pm_test_strf("%s/lib/foo/build/util.rs", fx.root);
+        lib_rs = pm_test_strf("%s/lib/foo/src/lib.rs", fx.root);
+        cr_assert(pm_strlist_contains(&fx.g->build_files, build_rs));
+        cr_assert(pm_strlist_contains(&fx.g->build_files, util_rs));
+        cr_assert_not(pm_strlist_contains(&fx.g->build_files, lib_rs));
+        fx_release(&fx);
+
+        /* The run target is not in the output: nothing to follow. */
+        fx_init(&fx, NULL);
+        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                            ":foo-build-script-run[out_dir])\"}")),
+                     0, "%s", fx.err.msg);
+        for (size_t i = 0; i < fx.g->build_files.n; i++)
+                cr_assert_null(strstr(fx.g->build_files.v[i], ".rs"), "%s", fx.g->build_files.v[i]);
+        fx_release(&fx);
+        pm_free(build_rs);
+        pm_free(util_rs);
+        pm_free(lib_rs);
+}
+
 /* A sub-target's outputs: Buck2 reports `T[out_dir]` under the unconfigured `T`, with the outputs
  * keyed by the sub-target names joined by '|' ("DEFAULT" for T itself); the item is named as it
  * was requested. A failed one has no outputs, so its error is T's. */
