@@ -28,6 +28,7 @@ struct file {
         bool missing;
         bool symlink;   /* its own events happen in its target's directory: never trusted */
         bool stale;     /* pm_audit_begin_run() was told it changed */
+        bool listed;    /* in pm_audit.untrusted */
         size_t dir_len; /* bytes of its directory in @path */
         struct pm_audit_file_stamp stamp; /* when loaded (mtime_ns -1: too recent to vouch) */
         struct pm_audit_file scan;
@@ -51,10 +52,20 @@ struct pm_audit {
         struct pm_audit_crate **crates; /* to free their source arrays */
         size_t n_crates, cap_crates;
         unsigned long seq;
-        struct pm_audit_store store;  /* zeroed when none */
-        size_t n_read;                /* files whose bytes were read */
-        size_t n_checked;             /* files stat'ed again by the last pm_audit_begin_run() */
-        struct dirset trusted;        /* watched directories (pm_audit_begin_run()) */
+        struct pm_audit_store store; /* zeroed when none */
+        size_t n_read;               /* files whose bytes were read */
+        size_t n_checked;            /* files stat'ed again by the last pm_audit_begin_run() */
+        struct dirset trusted;       /* watched directories (pm_audit_begin_run()) */
+        /*
+         * The files no watch vouches for (untrusted directory, symlink, reported changed): all
+         * a run checks, so that a run with nothing changed touches no other file. Invariant,
+         * unless @relist: every file not trusted() is listed (a listed one may have become
+         * trusted since; the next run drops it). @relist (out of memory, distrust): rebuild it
+         * from the whole table at the next run.
+         */
+        struct file **untrusted;
+        size_t n_untrusted, cap_untrusted;
+        bool relist;
         struct pm__audit_tokbuf toks; /* reused by every scan */
         struct pm_strbuf readbuf;     /* reused by every read */
 };
@@ -106,6 +117,7 @@ pm_audit_free(struct pm_audit *a)
         pm_free(a->toks.v);
         pm_strbuf_release(&a->readbuf);
         pm_free(a->crates);
+        pm_free(a->untrusted);
         for (size_t i = 0; i < a->trusted.size; i++)
                 pm_free(a->trusted.v[i]);
         pm_free(a->trusted.v);
@@ -267,6 +279,29 @@ out:
         return r;
 }
 
+static bool trusted(const struct pm_audit *a, const struct file *f);
+
+/* Put @f on @a's untrusted list (a no-op when it is there); out of memory: @a relists. */
+static void
+list_untrusted(struct pm_audit *a, struct file *f)
+{
+        if (f->listed || a->relist)
+                return;
+        if (a->n_untrusted == a->cap_untrusted) {
+                size_t cap = a->cap_untrusted ? a->cap_untrusted * 2 : 256;
+                struct file **v = pm_realloc(a->untrusted, cap * sizeof(*v));
+
+                if (!v) {
+                        a->relist = true;
+                        return;
+                }
+                a->untrusted = v;
+                a->cap_untrusted = cap;
+        }
+        a->untrusted[a->n_untrusted++] = f;
+        f->listed = true;
+}
+
 /* The run's entry for @path, read and scanned on first use (missing files are remembered). */
 static int
 get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_error *err)
@@ -295,6 +330,8 @@ get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_erro
                 return r;
         a->table[k] = f;
         a->n_files++;
+        if (!trusted(a, f))
+                list_untrusted(a, f);
         if (a->n_files * 2 > a->table_size && grow_table(a) < 0)
                 return pm_error_set(err, -ENOMEM, "out of memory");
         *ret = f;
@@ -725,37 +762,103 @@ recheck(struct pm_audit *a, struct file *f, bool *changed, struct pm_error *err)
         return 0;
 }
 
+/* Rebuild @a's untrusted list from the whole table (after a distrust or out of memory). */
+static int
+relist(struct pm_audit *a, struct pm_error *err)
+{
+        a->relist = false;
+        for (size_t i = 0; i < a->n_untrusted; i++)
+                a->untrusted[i]->listed = false;
+        a->n_untrusted = 0;
+        for (size_t i = 0; i < a->table_size && !a->relist; i++)
+                if (a->table[i] && !trusted(a, a->table[i]))
+                        list_untrusted(a, a->table[i]);
+        return a->relist ? pm_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
 int
 pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_changed,
                    const char *const *watched, size_t n_watched, bool distrust, bool *ret_changed,
                    struct pm_error *err)
 {
         bool any = false;
+        size_t keep = 0;
         int r = 0;
 
         a->n_checked = 0;
         a->n_read = 0;
         a->bytes = 0;
-        if (distrust)
+        if (distrust) {
                 dirset_clear(&a->trusted);
+                a->relist = true;
+        }
         for (size_t i = 0; i < n_changed; i++) {
                 struct file *f = find_file(a, changed[i]);
 
-                if (f)
+                if (f) {
                         f->stale = true;
+                        list_untrusted(a, f);
+                }
         }
-        for (size_t i = 0; r == 0 && i < a->table_size; i++) {
-                struct file *f = a->table[i];
+        if (a->relist)
+                r = relist(a, err);
+        /* Only the files no watch vouches for: a run with nothing changed touches no other. */
+        for (size_t i = 0; r == 0 && i < a->n_untrusted; i++) {
+                struct file *f = a->untrusted[i];
 
-                if (f && !trusted(a, f))
+                if (!trusted(a, f))
                         r = recheck(a, f, &any, err);
         }
         /* Watched since before this run's stat: from now on their events say what changes. */
         for (size_t i = 0; r == 0 && i < n_watched; i++)
                 if (dirset_add(&a->trusted, watched[i]) < 0)
                         r = pm_error_set(err, -ENOMEM, "out of memory");
+        if (r < 0) {
+                /* What was left unchecked must be checked next run. */
+                a->relist = true;
+                goto out;
+        }
+        for (size_t i = 0; i < a->n_untrusted; i++) {
+                struct file *f = a->untrusted[i];
+
+                if (trusted(a, f))
+                        f->listed = false;
+                else
+                        a->untrusted[keep++] = f;
+        }
+        a->n_untrusted = keep;
+out:
         *ret_changed = any;
         return r;
+}
+
+/* Add @f's directory to @v (and @seen) unless trusted or there already. */
+static int
+add_unwatched(const struct pm_audit *a, const struct file *f, struct dirset *seen, char ***v,
+              size_t *n)
+{
+        size_t k;
+        uint64_t h;
+        char *dir;
+        char **nv;
+
+        if (f->symlink || f->dir_len == 0)
+                return 0;
+        h = pm_hash64(f->path, f->dir_len, 0);
+        if (dirset_find(&a->trusted, f->path, f->dir_len, h, &k) ||
+            dirset_find(seen, f->path, f->dir_len, h, &k))
+                return 0;
+        dir = pm_strndup(f->path, f->dir_len);
+        nv = pm_realloc(*v, (*n + 2) * sizeof(**v));
+        if (nv)
+                *v = nv;
+        if (!dir || !nv || dirset_add(seen, dir) < 0) {
+                pm_free(dir);
+                return -ENOMEM;
+        }
+        (*v)[(*n)++] = dir;
+        (*v)[*n] = NULL;
+        return 0;
 }
 
 int
@@ -766,32 +869,15 @@ pm_audit_unwatched_dirs(const struct pm_audit *a, char ***ret, size_t *ret_n, st
         size_t n = 0;
         int r = 0;
 
-        for (size_t i = 0; i < a->table_size; i++) {
-                const struct file *f = a->table[i];
-                size_t k;
-                uint64_t h;
-
-                if (!f || f->symlink || f->dir_len == 0)
-                        continue;
-                h = pm_hash64(f->path, f->dir_len, 0);
-                if (dirset_find(&a->trusted, f->path, f->dir_len, h, &k) ||
-                    dirset_find(&seen, f->path, f->dir_len, h, &k))
-                        continue;
-                {
-                        char *dir = pm_strndup(f->path, f->dir_len);
-                        char **nv = pm_realloc(v, (n + 2) * sizeof(*v));
-
-                        if (!dir || !nv || dirset_add(&seen, dir) < 0) {
-                                pm_free(dir);
-                                if (nv)
-                                        v = nv;
-                                r = pm_error_set(err, -ENOMEM, "out of memory");
-                                break;
-                        }
-                        v = nv;
-                        v[n++] = dir;
-                        v[n] = NULL;
-                }
+        /* Every file outside a trusted directory is on the untrusted list (unless it is to be
+         * rebuilt): a run with nothing changed and every directory watched walks nothing. */
+        if (a->relist) {
+                for (size_t i = 0; r == 0 && i < a->table_size; i++)
+                        if (a->table[i])
+                                r = add_unwatched(a, a->table[i], &seen, &v, &n);
+        } else {
+                for (size_t i = 0; r == 0 && i < a->n_untrusted; i++)
+                        r = add_unwatched(a, a->untrusted[i], &seen, &v, &n);
         }
         for (size_t i = 0; i < seen.size; i++)
                 pm_free(seen.v[i]);
@@ -801,7 +887,7 @@ pm_audit_unwatched_dirs(const struct pm_audit *a, char ***ret, size_t *ret_n, st
                 while (n)
                         pm_free(v[--n]);
                 pm_free(v);
-                return r;
+                return pm_error_set(err, -ENOMEM, "out of memory");
         }
         *ret = v;
         *ret_n = n;

@@ -44,9 +44,11 @@ struct pm__audit_state {
         struct pm_graph *g;
         uint64_t generation;
         const struct pm_audit_crate **inv;
-        /* The last answer as sent (cJSON_PrintUnformatted()) and what it was asked with
-         * ("<format> <closure> <label>"), valid while nothing changed; NULL when none. */
-        char *answer_key, *answer;
+        /* The last answer as sent (cJSON_PrintUnformatted(), written to every client that asks
+         * without a copy: each write holds a reference until it ends) and what it was asked
+         * with ("<format> <closure> <label>"), valid while nothing changed; NULL when none. */
+        char *answer_key;
+        struct pm__shared_text *answer;
 };
 
 /*
@@ -73,8 +75,8 @@ struct pm__audit_job {
         /* Filled by the worker. */
         int code;
         struct pm_error err;
-        cJSON *result;
-        char **unwatched; /* owned: directories of scanned files nobody watches yet */
+        struct pm__shared_text *answer; /* a reference to the answer (st->answer's) */
+        char **unwatched;               /* owned: directories of scanned files nobody watches yet */
         size_t n_unwatched;
         size_t n_files, n_checked, n_read, n_trusted;
         double ms;
@@ -93,7 +95,7 @@ pm__audit_state_free(struct pm__audit_state *st)
                 return;
         pm_audit_free(st->a);
         pm_free(st->answer_key);
-        cJSON_free(st->answer);
+        pm__shared_text_unref(st->answer);
         pm_free(st->inv);
         pm_graph_free(st->g);
         pm_free(st);
@@ -103,8 +105,8 @@ static void
 forget_answer(struct pm__audit_state *st)
 {
         pm_free(st->answer_key);
-        cJSON_free(st->answer);
-        st->answer_key = st->answer = NULL;
+        st->answer_key = NULL;
+        st->answer = pm__shared_text_unref(st->answer);
 }
 
 /* The model's crates as of now in @st (loaded again only when its generation moved). */
@@ -136,17 +138,34 @@ state_graph(struct pm_index *idx, struct pm__audit_state *st, struct pm_error *e
         return 0;
 }
 
-/* The inventory @job asks for, from the model behind @idx and what @st kept, into *@ret
+/* Print @doc (consumed) as @st's kept answer for @key (taken), a reference in *@ret. */
+static int
+keep_answer(struct pm__audit_state *st, cJSON *doc, char **key, struct pm__shared_text **ret,
+            struct pm_error *err)
+{
+        char *text = cJSON_PrintUnformatted(doc);
+
+        cJSON_Delete(doc);
+        forget_answer(st);
+        if (!text || !(st->answer = pm__shared_text_new(text, strlen(text), cJSON_free)))
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        st->answer_key = pm_steal_ptr(key);
+        *ret = pm__shared_text_ref(st->answer);
+        return 0;
+}
+
+/* The inventory @job asks for, from the model behind @idx and what @st kept, into @job->answer
  * (worker). */
 static int
 audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit_job *job,
-              cJSON **ret, struct pm_error *err)
+              struct pm_error *err)
 {
         const struct pm_audit_crate **crates = NULL;
         struct pm_audit_store store;
         struct pm_graph *g;
         bool *on = NULL, began = false, changed = false;
         char *key = NULL;
+        cJSON *doc = NULL;
         size_t n = 0;
         double t0;
         int r;
@@ -162,23 +181,11 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         if (r < 0)
                 goto out;
         g = st->g;
-        on = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*on));
-        crates = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*crates));
-        if (!on || !crates) {
-                r = pm_error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
-        for (size_t i = 0; i < g->n_crates; i++)
-                on[i] = job->label == NULL;
-        if (job->label) {
-                r = pm_index_mark_audit(idx, g, job->label, job->closure, on, err);
-                if (r < 0)
-                        goto out;
-        }
         r = pm_index_audit_begin(idx, err);
         if (r < 0)
                 goto out;
         began = true;
+        /* Only the files no watch vouches for are looked at (audit/inventory.c). */
         r = pm_audit_begin_run(st->a, (const char *const *)job->changed, job->n_changed,
                                (const char *const *)job->fresh, job->n_fresh, job->distrust,
                                &changed, err);
@@ -198,15 +205,28 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
                 goto out;
         }
         if (st->answer && strcmp(st->answer_key, key) == 0) {
-                /* Nothing changed since the same question: the same bytes, not rendered again
-                 * (a whole-tree answer is megabytes of JSON). */
+                /* Nothing changed since the same question: the same bytes, neither rendered nor
+                 * copied again (a whole-tree answer is megabytes of JSON). */
                 began = false;
                 r = pm_index_audit_end(idx, true, err);
-                if (r == 0 && !(*ret = cJSON_CreateRaw(st->answer)))
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                if (r == 0)
+                        job->answer = pm__shared_text_ref(st->answer);
                 if (r == 0)
                         r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
                 goto out;
+        }
+        on = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*on));
+        crates = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*crates));
+        if (!on || !crates) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < g->n_crates; i++)
+                on[i] = job->label == NULL;
+        if (job->label) {
+                r = pm_index_mark_audit(idx, g, job->label, job->closure, on, err);
+                if (r < 0)
+                        goto out;
         }
         t0 = pm_clock_ms();
         for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
@@ -238,30 +258,21 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
                 struct pm_strbuf text = PM_STRBUF_INIT;
 
                 if (pm_audit_text(&text, job->root, crates, n) == 0)
-                        *ret = cJSON_CreateString(text.buf ? text.buf : "");
+                        doc = cJSON_CreateString(text.buf ? text.buf : "");
                 pm_strbuf_release(&text);
         } else if (job->format == PM_AUDIT_FORMAT_SARIF) {
-                *ret = pm_audit_sarif(job->root, crates, n);
+                doc = pm_audit_sarif(job->root, crates, n);
         } else {
-                *ret = pm_audit_json(job->root, crates, n);
+                doc = pm_audit_json(job->root, crates, n);
         }
-        if (!*ret) {
+        if (!doc) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
-        forget_answer(st);
-        st->answer = cJSON_PrintUnformatted(*ret);
-        if (st->answer) {
-                cJSON *raw = cJSON_CreateRaw(st->answer);
-
-                st->answer_key = pm_steal_ptr(&key);
-                /* Sent as printed: the reply is not printed a second time. */
-                if (raw) {
-                        cJSON_Delete(*ret);
-                        *ret = raw;
-                }
-        }
-        r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
+        /* Printed once, then sent as printed to this client and the next that ask. */
+        r = keep_answer(st, pm_steal_ptr(&doc), &key, &job->answer, err);
+        if (r == 0)
+                r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
 out:
         if (began) {
                 struct pm_error ignored;
@@ -297,8 +308,7 @@ audit_work(uv_work_t *w)
         /* srv->audit_state was made on the loop by start_next(): the loop reads it (status,
          * the watch) while this runs, so the worker never assigns it. */
         if (job->code == 0)
-                job->code =
-                        audit_compute(srv->aidx, srv->audit_state, job, &job->result, &job->err);
+                job->code = audit_compute(srv->aidx, srv->audit_state, job, &job->err);
         job->ms = pm_clock_ms() - t0;
 }
 
@@ -308,7 +318,7 @@ job_free(struct pm__audit_job *job)
         if (!job)
                 return NULL;
         pm__rpc_call_free(job->call);
-        cJSON_Delete(job->result);
+        pm__shared_text_unref(job->answer);
         pm_argv_free(job->changed);
         pm_argv_free(job->fresh);
         pm_argv_free(job->unwatched);
@@ -394,7 +404,7 @@ audit_done(uv_work_t *w, int status)
                 srv->audit_distrust = true;
         pm__audit_after(srv, job->unwatched, job->n_unwatched);
         if (c && job->code == 0 && status == 0) {
-                pm__client_send(c, pm__rpc_result(job->call->id, pm_steal_ptr(&job->result)));
+                pm__client_send_shared_result(c, job->call->id, job->answer);
         } else if (c) {
                 if (job->code == 0)
                         (void)pm_error_set(&job->err, status, "%s", uv_strerror(status));

@@ -62,8 +62,9 @@ pm__log(const char *fmt, ...)
 struct write_req {
         uv_write_t req;
         struct pm__client *c;
-        size_t len;
-        char data[]; /* the framed message */
+        size_t len;                     /* bytes of the whole message */
+        struct pm__shared_text *shared; /* a reference to its middle part, or NULL */
+        char data[];                    /* the framed message, or its head */
 };
 
 static void on_client_closed(uv_handle_t *h);
@@ -147,7 +148,76 @@ on_written(uv_write_t *req, int status)
         struct write_req *w = container_of(req, struct write_req, req);
 
         w->c->pending_out -= w->len;
+        pm__shared_text_unref(w->shared);
         pm_free(w);
+}
+
+/* Queue the @n bufs of @w (whose len is set) on @c's pipe; @w is freed on failure. */
+static void
+client_write(struct pm__client *c, struct write_req *w, const uv_buf_t *bufs, unsigned n)
+{
+        w->c = c;
+        if (uv_write(&w->req, (uv_stream_t *)&c->pipe, bufs, n, on_written) < 0) {
+                pm__shared_text_unref(w->shared);
+                pm_free(w);
+                client_close(c);
+                return;
+        }
+        c->pending_out += w->len;
+}
+
+/* Is @c over its output limit with @len more bytes? Then it is closed. */
+static bool
+client_over_limit(struct pm__client *c, size_t len)
+{
+        if (c->pending_out + len <= PM_RPC_MAX_PENDING_OUT)
+                return false;
+        pm__log("client %llu: more than %u bytes of replies unread, closing",
+                (unsigned long long)c->serial, PM_RPC_MAX_PENDING_OUT);
+        client_close(c);
+        return true;
+}
+
+void
+pm__client_send_shared_result(struct pm__client *c, const cJSON *id, struct pm__shared_text *result)
+{
+        struct pm_strbuf head = PM_STRBUF_INIT;
+        struct write_req *w = NULL;
+        uv_buf_t bufs[3];
+
+        if (c->closing)
+                goto out;
+        if (pm__frame_result_head(&head, id, result->len) < 0)
+                goto oom;
+        if (client_over_limit(c, head.len + result->len + strlen(PM__FRAME_RESULT_TAIL)))
+                goto out;
+        w = pm_malloc(sizeof(*w) + head.len);
+        if (!w)
+                goto oom;
+        memcpy(w->data, head.buf, head.len);
+        w->len = head.len + result->len + strlen(PM__FRAME_RESULT_TAIL);
+        /* A reply of megabytes goes through the socket in as few wakeups of this loop and the
+         * client as the system allows (it caps the size at net.core.wmem_max): each one costs a
+         * scheduling delay on a loaded machine. */
+        if (w->len > PM_RPC_BIG_REPLY) {
+                int size = (int)(w->len < PM_RPC_MAX_SNDBUF ? w->len : PM_RPC_MAX_SNDBUF);
+
+                (void)uv_send_buffer_size((uv_handle_t *)&c->pipe, &size);
+        }
+        /* The write reads the text until it ends: it holds a reference until then. */
+        w->shared = pm__shared_text_ref(result);
+        bufs[0] = uv_buf_init(w->data, (unsigned)head.len);
+        bufs[1] = uv_buf_init(result->data, (unsigned)result->len);
+        bufs[2] =
+                uv_buf_init((char *)PM__FRAME_RESULT_TAIL, (unsigned)strlen(PM__FRAME_RESULT_TAIL));
+        client_write(c, w, bufs, 3);
+        goto out;
+oom:
+        pm__log("client %llu: out of memory building a reply, closing",
+                (unsigned long long)c->serial);
+        client_close(c);
+out:
+        pm_strbuf_release(&head);
 }
 
 void
@@ -168,26 +238,17 @@ pm__client_send(struct pm__client *c, struct cJSON *msg)
                 goto oom;
         len = strlen(body);
         hlen = (size_t)snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n\r\n", len);
-        if (c->pending_out + hlen + len > PM_RPC_MAX_PENDING_OUT) {
-                pm__log("client %llu: more than %u bytes of replies unread, closing",
-                        (unsigned long long)c->serial, PM_RPC_MAX_PENDING_OUT);
-                client_close(c);
+        if (client_over_limit(c, hlen + len))
                 goto out;
-        }
         w = pm_malloc(sizeof(*w) + hlen + len);
         if (!w)
                 goto oom;
         memcpy(w->data, hdr, hlen);
         memcpy(w->data + hlen, body, len);
         w->len = hlen + len;
-        w->c = c;
+        w->shared = NULL;
         buf = uv_buf_init(w->data, (unsigned)w->len);
-        if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written) < 0) {
-                pm_free(w);
-                client_close(c);
-                goto out;
-        }
-        c->pending_out += w->len;
+        client_write(c, w, &buf, 1);
         goto out;
 oom:
         /* A reply we cannot build leaves the client waiting forever: close it instead. */

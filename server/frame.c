@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* LSP base framing: the incremental Content-Length parser, the encoder, and the nesting check
- * that runs before cJSON sees a body. Pure byte handling: no sockets, no libuv. */
+/* LSP base framing: the incremental Content-Length parser, the encoder, the shared reply text
+ * and the nesting check that runs before cJSON sees a body. Pure byte handling: no sockets, no
+ * libuv. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "projmodel/error.h"
+#include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
 
 #include "server-internal.h"
@@ -162,6 +167,56 @@ pm__frame_encode(struct pm_strbuf *out, const char *body, size_t len)
         if (r < 0)
                 return r;
         return pm_strbuf_add(out, body, len);
+}
+
+struct pm__shared_text *
+pm__shared_text_new(char *data, size_t len, void (*free_fn)(void *))
+{
+        struct pm__shared_text *t = pm_malloc(sizeof(*t));
+
+        if (!t) {
+                free_fn(data);
+                return NULL;
+        }
+        atomic_init(&t->refs, 1);
+        t->len = len;
+        t->data = data;
+        t->free_fn = free_fn;
+        return t;
+}
+
+struct pm__shared_text *
+pm__shared_text_ref(struct pm__shared_text *t)
+{
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+        return t;
+}
+
+struct pm__shared_text *
+pm__shared_text_unref(struct pm__shared_text *t)
+{
+        if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+                return NULL;
+        t->free_fn(t->data);
+        pm_free(t);
+        return NULL;
+}
+
+int
+pm__frame_result_head(struct pm_strbuf *out, const cJSON *id, size_t result_len)
+{
+        static const char open[] = "{\"jsonrpc\":\"2.0\",\"id\":", key[] = ",\"result\":";
+        char *ids = id ? cJSON_PrintUnformatted(id) : NULL;
+        const char *idv = id ? ids : "null";
+        int r = -ENOMEM;
+
+        if (idv)
+                r = pm_strbuf_addf(out, "Content-Length: %zu\r\n\r\n%s%s%s",
+                                   strlen(open) + strlen(idv) + strlen(key) + result_len +
+                                           strlen(PM__FRAME_RESULT_TAIL),
+                                   open, idv, key);
+        cJSON_free(ids);
+        return r;
 }
 
 int

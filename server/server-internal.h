@@ -41,6 +41,8 @@ struct pm_strlist;
 #define PM_RPC_MAX_CLIENTS      256         /* connected clients */
 #define PM_RPC_MAX_PARKED       4096        /* requests waiting for a model, in all clients */
 #define PM_RPC_READ_CHUNK       (64u << 10) /* bytes per read */
+#define PM_RPC_BIG_REPLY        (1u << 20)  /* a reply this long asks for a bigger send buffer */
+#define PM_RPC_MAX_SNDBUF       (8u << 20)  /* the send buffer asked for (the system caps it) */
 #define PM_SEARCH_MAX_LIMIT     1000        /* projmodel/search "limit" */
 #define PM_WATCH_MAX_DIRS       100000      /* watched directories */
 #define PM_WATCH_MAX_AUDIT_DIRS 20000       /* directories outside the root watched for audits */
@@ -84,6 +86,34 @@ int pm__frame_next(struct pm__frame_parser *p, const char **ret_body, size_t *re
 int pm__frame_encode(struct pm_strbuf *out, const char *body, size_t len);
 /* PM_ELIMIT when @s nests arrays/objects deeper than @max (strings are skipped), else 0. */
 int pm__json_depth_check(const char *s, size_t len, int max, struct pm_error *err);
+
+/*
+ * A reply body written to several clients without a copy (the kept audit answer, audit.c):
+ * reference-counted (atomically: the audit worker drops its reference on the thread pool while
+ * the loop's writes hold theirs), freed with its free function when the last reference goes.
+ */
+struct pm__shared_text {
+        _Atomic size_t refs;
+        size_t len;
+        char *data; /* owned, freed with free_fn */
+        void (*free_fn)(void *);
+};
+
+/* A shared text owning @data (@len bytes, freed with @free_fn, even on failure), one reference;
+ * NULL when out of memory. */
+struct pm__shared_text *pm__shared_text_new(char *data, size_t len, void (*free_fn)(void *));
+/* Take one more reference to @t; returns @t. */
+struct pm__shared_text *pm__shared_text_ref(struct pm__shared_text *t);
+/* Drop one reference (NULL is a no-op); the last one frees @t. Returns NULL. */
+struct pm__shared_text *pm__shared_text_unref(struct pm__shared_text *t);
+/*
+ * Append to @out what comes before a result of @result_len bytes in its framed JSON-RPC reply to
+ * @id (NULL: null): the Content-Length header and `{"jsonrpc":"2.0","id":<id>,"result":`; the
+ * reply ends with PM__FRAME_RESULT_TAIL. The bytes are those pm__rpc_result() printed by
+ * cJSON_PrintUnformatted() and framed by pm__frame_encode() would give. 0 or -ENOMEM.
+ */
+int pm__frame_result_head(struct pm_strbuf *out, const struct cJSON *id, size_t result_len);
+#define PM__FRAME_RESULT_TAIL "}"
 
 /* ---- JSON-RPC dispatcher (dispatch.c) ---- */
 
@@ -600,6 +630,10 @@ int pm__server_lock(const char *socket_path, int *ret_fd, struct pm_error *err);
 
 /* daemon.c: send a message (consumed) to one client; a client over its output limit is closed. */
 void pm__client_send(struct pm__client *c, struct cJSON *msg);
+/* daemon.c: send the result @result (its printed JSON, borrowed: the write takes its own
+ * reference until it ends) to @id as pm__client_send() would, without copying it. */
+void pm__client_send_shared_result(struct pm__client *c, const struct cJSON *id,
+                                   struct pm__shared_text *result);
 /* To every client with @subscribed (or initialized when !subscribed). @msg is consumed. */
 void pm__server_broadcast(struct pm_server *srv, bool subscribed, struct cJSON *msg);
 /* Run or re-run a parked call now (replying to its client). */

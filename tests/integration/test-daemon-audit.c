@@ -574,3 +574,156 @@ Test(daemon_audit, the_kept_audit_is_dropped_when_idle)
         pm_free(cfg);
         pm_client_free(c);
 }
+
+/* The daemon's whole-tree answer (the result), printed unformatted. */
+static char *
+whole_tree(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/audit", "{}");
+        char *s = cJSON_PrintUnformatted(r);
+
+        cr_assert(cJSON_IsArray(r) && s);
+        cJSON_Delete(r);
+        return s;
+}
+
+Test(daemon_audit, a_warm_whole_tree_answer_after_an_edit_is_the_commands)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *text = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+        char *before, *after, *again, *oneshot;
+        double checked;
+
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        /* The first audit asks for the watches, the second checks the files under them: the
+         * third is answered from what was kept, no file read. */
+        for (int i = 0; i < 3; i++)
+                pm_free(audit_call(c, "{}"));
+        before = audit_call(c, "{}");
+        cr_assert_eq(audit_status(c, "read"), 0);
+        checked = audit_status(c, "checked");
+        cr_assert_null(strstr(before, "audit_probe"));
+
+        pm_test_edit_file(text, "pub fn title_case(",
+                          "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+        after = audit_call(c, "{}");
+        /* Only the edited file was looked at again, and the answer is the command's. */
+        cr_assert_eq(audit_status(c, "read"), 1);
+        cr_assert_eq(audit_status(c, "checked"), checked + 1);
+        cr_assert(strstr(after, "audit_probe"), "the new site is not in the warm answer");
+        oneshot = audit_cli("--db", d.db, "--no-refresh", NULL, NULL);
+        cr_assert_str_eq(after, oneshot);
+        /* Nothing changed since: the kept answer, the same bytes. */
+        again = audit_call(c, "{}");
+        cr_assert_str_eq(again, after);
+        cr_assert_eq(audit_status(c, "read"), 0);
+        cr_assert_eq(audit_status(c, "checked"), checked);
+
+        pm_free(oneshot);
+        pm_free(again);
+        pm_free(after);
+        pm_free(before);
+        pm_free(text);
+        pm_client_free(c);
+}
+
+/* Files under //lib/util:util dense with unsafe blocks: a whole-tree answer of megabytes, more
+ * than a socket holds, so its write to a client that does not read stays pending. */
+#define DENSE_FILES 100
+#define DENSE_SITES 200
+
+static void
+generate_dense_sources(void)
+{
+        char *dir = pm_test_strf("%s/lib/util/src/dense", d.root);
+        char *lib = pm_test_strf("%s/lib/util/src/lib.rs", d.root);
+        char *mod = pm_test_strf("%s/mod.rs", dir);
+        struct pm_strbuf mods = PM_STRBUF_INIT, body = PM_STRBUF_INIT;
+
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        for (int k = 0; k < DENSE_SITES; k++)
+                cr_assert_eq(pm_strbuf_addf(&body, "pub fn f%d() {\n    unsafe {}\n}\n", k), 0);
+        for (int i = 0; i < DENSE_FILES; i++) {
+                char *file = pm_test_strf("%s/m%d.rs", dir, i);
+
+                cr_assert_eq(pm_test_write_file(file, body.buf), 0);
+                cr_assert_eq(pm_strbuf_addf(&mods, "pub mod m%d;\n", i), 0);
+                pm_free(file);
+        }
+        cr_assert_eq(pm_test_write_file(mod, mods.buf), 0);
+        pm_test_edit_file(lib, "pub mod text;", "pub mod text;\npub mod dense;");
+        pm_strbuf_release(&mods);
+        pm_strbuf_release(&body);
+        pm_free(mod);
+        pm_free(lib);
+        pm_free(dir);
+}
+
+/* Send the request body @a, not waiting for its reply. */
+static void
+send_one(struct pm_client *c, const char *a)
+{
+        char *raw = pm_test_strf("Content-Length: %zu\r\n\r\n%s", strlen(a), a);
+        struct pm_error err;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_client_send_raw(c, raw, strlen(raw), &err), 0, "%s", err.msg);
+        pm_free(raw);
+}
+
+Test(daemon_audit, concurrent_clients_get_whole_answers_while_the_kept_one_is_replaced)
+{
+        char *file = pm_test_strf("%s/lib/util/src/dense/m7.rs", d.root);
+        struct pm_client *a, *b;
+        char *first, *second, *s;
+        unsigned n;
+        cJSON *msg;
+
+        generate_dense_sources();
+        a = pm_test_daemon_connect(&d);
+        b = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(a, "initialize", "{}"));
+        cJSON_Delete(pm_test_call(b, "initialize", "{}"));
+        first = whole_tree(a);
+        cr_assert_gt(strlen(first), 2u << 20, "an answer of %zu bytes is too small", strlen(first));
+        /* a asks again, as many times as it takes to fill more than a socket holds (the daemon
+         * asks for a send buffer of at most 8 MiB, doubled by the kernel), and reads nothing
+         * yet; b asks after it (audits run in arrival order): when b has its answer, a's writes
+         * of the same kept text are queued and the last ones pending. */
+        n = (24u << 20) / strlen(first) + 1;
+        for (unsigned i = 0; i < n; i++) {
+                char *req = pm_test_strf(
+                        "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"projmodel/audit\"}", 300 + i);
+
+                send_one(a, req);
+                pm_free(req);
+        }
+        s = whole_tree(b);
+        cr_assert_str_eq(s, first, "two clients got different answers");
+        cJSON_free(s);
+        /* An edit: b's next audit replaces the kept answer while a's writes of the old one are
+         * still pending (they must keep the old text alive until they end). */
+        pm_test_edit_file(file, "pub fn f0()", "pub fn probe() {\n    unsafe {}\n}\npub fn f0()");
+        second = whole_tree(b);
+        cr_assert(strstr(second, "\"probe\""), "the edit is not in the answer");
+        cr_assert_str_neq(second, first);
+        /* a's answers, whole and as they were asked (before the edit). */
+        for (unsigned i = 0; i < n; i++) {
+                cr_assert_eq(recv_reply(a, &msg), (int)(300 + i));
+                s = cJSON_PrintUnformatted(cJSON_GetObjectItem(msg, "result"));
+                cr_assert(s);
+                cr_assert_str_eq(s, first, "a's pending answer %u was not sent whole", i);
+                cJSON_free(s);
+                cJSON_Delete(msg);
+        }
+        /* And a's next answer is the new one. */
+        s = whole_tree(a);
+        cr_assert_str_eq(s, second);
+        cJSON_free(s);
+
+        cJSON_free(second);
+        cJSON_free(first);
+        pm_free(file);
+        pm_client_free(b);
+        pm_client_free(a);
+}

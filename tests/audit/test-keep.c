@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: a pm_audit kept between runs (audit/inventory.c, pm_audit_begin_run()): a run
+ * looks only at the files no watched directory vouches for, and at those reported changed. */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/audit.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/mem.h"
+
+#include "testlib.h"
+
+/* One run with @changed (NULL-terminated, may be NULL) and @watched directory (may be NULL);
+ * returns how many files it stat'ed again, *@ret_changed whether any holds something new. */
+static size_t
+run(struct pm_audit *a, const char *const *changed, const char *watched, bool distrust,
+    bool *ret_changed)
+{
+        struct pm_error err;
+        size_t n = 0;
+        bool any = false;
+
+        pm_error_init(&err);
+        while (changed && changed[n])
+                n++;
+        cr_assert_eq(pm_audit_begin_run(a, changed, n, watched ? &watched : NULL, watched ? 1 : 0,
+                                        distrust, &any, &err),
+                     0, "%s", err.msg);
+        if (ret_changed)
+                *ret_changed = any;
+        return pm_audit_files_checked(a);
+}
+
+/* The directories pm_audit_unwatched_dirs() names, joined by spaces in sorted order. */
+static char *
+unwatched(struct pm_audit *a)
+{
+        struct pm_error err;
+        char **v = NULL, *out;
+        size_t n = 0;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_audit_unwatched_dirs(a, &v, &n, &err), 0, "%s", err.msg);
+        if (n == 2 && strcmp(v[0], v[1]) > 0) {
+                char *t = v[0];
+
+                v[0] = v[1];
+                v[1] = t;
+        }
+        out = pm_test_strf("%s %s", n > 0 ? v[0] : "", n > 1 ? v[1] : "");
+        cr_assert_leq(n, 2);
+        for (size_t i = 0; i < n; i++)
+                pm_free(v[i]);
+        pm_free(v);
+        return out;
+}
+
+Test(audit_keep, a_run_looks_only_at_files_no_watch_vouches_for)
+{
+        char *tmp = pm_test_mkdtemp();
+        char *src = pm_test_strf("%s/src", tmp), *ext = pm_test_strf("%s/ext", tmp);
+        char *lib = pm_test_strf("%s/lib.rs", src), *a_rs = pm_test_strf("%s/a.rs", src);
+        char *b_rs = pm_test_strf("%s/b.rs", src), *e_rs = pm_test_strf("%s/e.rs", ext);
+        char *want, *got;
+        const char *changed[] = { a_rs, NULL };
+        const struct pm_audit_crate *inv = NULL;
+        struct pm_graph *g = pm_graph_new();
+        struct pm_crate *c;
+        struct pm_audit *a = NULL;
+        struct pm_error err;
+        bool any;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_test_write_file(lib, "mod a;\nmod b;\n#[path = \"../ext/e.rs\"]\nmod e;\n"),
+                     0);
+        cr_assert_eq(pm_test_write_file(a_rs, "pub fn a() {}\n"), 0);
+        cr_assert_eq(pm_test_write_file(b_rs, "pub unsafe fn b() {}\n"), 0);
+        cr_assert_eq(pm_test_write_file(e_rs, "pub fn e() {}\n"), 0);
+        cr_assert(g && (c = pm_graph_add_crate(g)));
+        c->label = pm_graph_strdup(g, "//src:lib");
+        c->root_module = pm_graph_strdup(g, lib);
+        cr_assert_eq(pm_audit_new(&a, &err), 0);
+        cr_assert_eq(pm_audit_add_crate(a, c, &inv, &err), 0, "%s", err.msg);
+        cr_assert_eq(inv->n_sources, 4);
+        cr_assert_eq(pm_audit_files_scanned(a), 4);
+
+        /* Nothing watched yet: every file is checked; then src/ is (watched before this run). */
+        cr_assert_eq(run(a, NULL, src, false, &any), 4);
+        cr_assert_not(any);
+        want = pm_test_strf("%s ", ext);
+        got = unwatched(a);
+        cr_assert_str_eq(got, want);
+        pm_free(got);
+        /* From now on only ext/e.rs, outside any watch. */
+        cr_assert_eq(run(a, NULL, NULL, false, &any), 1);
+        cr_assert_eq(run(a, NULL, NULL, false, &any), 1);
+        cr_assert_not(any);
+        /* A watched file reported changed is checked (once, however often reported). */
+        cr_assert_eq(pm_test_write_file(a_rs, "pub fn a() {\n    unsafe {}\n}\n"), 0);
+        {
+                const char *twice[] = { a_rs, a_rs, NULL };
+
+                cr_assert_eq(run(a, twice, NULL, false, &any), 2);
+        }
+        cr_assert(any, "the edit of a.rs was not seen");
+        cr_assert_eq(run(a, changed, NULL, false, &any), 2);
+        cr_assert_not(any, "a.rs did not change again");
+        cr_assert_eq(run(a, NULL, NULL, false, &any), 1);
+        /* A lost watch: every file checked again until src/ is watched again. */
+        cr_assert_eq(run(a, NULL, NULL, true, &any), 4);
+        pm_free(want);
+        want = pm_test_strf("%s %s", ext, src);
+        got = unwatched(a);
+        cr_assert_str_eq(got, want);
+        pm_free(got);
+        cr_assert_eq(run(a, NULL, src, false, &any), 4);
+        cr_assert_eq(run(a, NULL, NULL, false, &any), 1);
+
+        pm_free(want);
+        pm_audit_free(a);
+        pm_graph_free(g);
+        pm_test_rmtree(tmp);
+        pm_free(e_rs);
+        pm_free(b_rs);
+        pm_free(a_rs);
+        pm_free(lib);
+        pm_free(ext);
+        pm_free(src);
+        pm_free(tmp);
+}
