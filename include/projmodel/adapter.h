@@ -43,7 +43,9 @@ struct pm_step {
 };
 
 /*
- * The commands for one query, run in order; a failing step (non-zero exit) stops the query.
+ * The commands for one query, run in order by the one plan sequencer (server/plan.c): a step
+ * that fails (an exit status pm_step_exit_ok() refuses, a signal, a timeout) stops the query,
+ * unless it is optional, whose failure gives empty output and the next step runs.
  * Owned by the caller; release with pm_plan_release().
  */
 struct pm_plan {
@@ -56,7 +58,8 @@ void pm_plan_release(struct pm_plan *plan);
 /*
  * True if a step that exited with @exit_status (and was not killed by a signal) succeeded: 0, or
  * one of its ok_exit_codes when it still printed something (@output_len > 0 or an output_file).
- * Both runners (the one-shot and the daemon's) decide through this one function.
+ * The one step runner (server/spawn.c), under the plan sequencer that the one-shot commands and
+ * the daemon share, decides through this one function.
  */
 bool pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len);
 
