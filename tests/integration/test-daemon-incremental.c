@@ -218,6 +218,122 @@ Test(daemon_incremental, a_hub_edit_is_partial_and_equals_a_fresh_export)
         pm_client_free(c);
 }
 
+/* Apply the @n replacements @pairs (from, to; each of the first @from) to the tree's @rel file
+ * and write it once: one watcher event, so one refresh sees the whole edit. */
+static void
+rewrite(const char *rel, const char *const *pairs, size_t n)
+{
+        char *path = pm_test_strf("%s/%s", d.root, rel);
+        char *text = pm_test_read_file(path);
+
+        cr_assert(text, "cannot read %s", path);
+        for (size_t i = 0; i < n; i++) {
+                char *at = strstr(text, pairs[2 * i]), *next;
+
+                cr_assert(at, "'%s' not in %s", pairs[2 * i], rel);
+                *at = '\0';
+                next = pm_test_strf("%s%s%s", text, pairs[2 * i + 1], at + strlen(pairs[2 * i]));
+                pm_free(text);
+                text = next;
+        }
+        cr_assert_eq(pm_test_write_file(path, text), 0);
+        pm_free(text);
+        pm_free(path);
+}
+
+/* After each edit the daemon's model must be a fresh export's: a refresh that re-parses fewer
+ * targets than the edit changed (a dependent in another directory, a config's users) fails. */
+static void
+assert_step(struct pm_client *c, const char *label, bool want_partial, int n, const char *what)
+{
+        bool partial = wait_change(c, label);
+
+        if (want_partial)
+                cr_assert(partial, "%s was not applied incrementally", what);
+        assert_same(daemon_project(c), fresh_export(n), what);
+}
+
+Test(daemon_incremental, one_build_file_edits_equal_a_fresh_export)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *extra = pm_test_strf("%s/lib/extra", d.root);
+        char *p;
+
+        settle_and_subscribe(c);
+        {
+                const char *add_dep[] = { "deps = [ \":gen_tables_rs\" ]",
+                                          "deps = [\n    \":gen_tables_rs\",\n"
+                                          "    \"//third_party/fnv\",\n  ]" };
+
+                rewrite("lib/tables/BUILD.gn", add_dep, 1);
+                assert_step(c, "//lib/tables:tables", true, 1, "a new dep");
+        }
+        {
+                const char *add_target[] = {
+                        "rust_library(\"tables\") {",
+                        "rust_library(\"tables_extra\") {\n  crate_root = \"src/lib.rs\"\n"
+                        "  sources = [ \"src/lib.rs\" ]\n}\n\nrust_library(\"tables\") {",
+                        "\"//third_party/fnv\",", "\"//third_party/fnv\",\n    \":tables_extra\","
+                };
+
+                rewrite("lib/tables/BUILD.gn", add_target, 2);
+                assert_step(c, "//lib/tables:tables_extra", true, 2, "a new target and its use");
+        }
+        {
+                /* The target and the dep that names it, in one write (else GN fails between). */
+                const char *rename[] = { "(\"tables_extra\")", "(\"tables_more\")",
+                                         "\":tables_extra\"", "\":tables_more\"" };
+
+                rewrite("lib/tables/BUILD.gn", rename, 2);
+                assert_step(c, "//lib/tables:tables_more", true, 3, "a renamed target");
+        }
+        {
+                const char *del[] = { "rust_library(\"tables_more\") {\n  crate_root = "
+                                      "\"src/lib.rs\"\n  sources = [ \"src/lib.rs\" ]\n}\n\n",
+                                      "", "\n    \":tables_more\",", "" };
+
+                rewrite("lib/tables/BUILD.gn", del, 2);
+                assert_step(c, "//lib/tables:tables_more", true, 4, "a deleted target");
+        }
+        {
+                /* A new directory's BUILD.gn, loaded because an existing one now names it: GN's
+                 * list of the files it read changes, so this one may parse everything. */
+                const char *use[] = { "\"//third_party/fnv\",",
+                                      "\"//third_party/fnv\",\n    \"//lib/extra\"," };
+
+                p = pm_test_strf("%s/src/lib.rs", extra);
+                cr_assert_eq(pm_test_write_file(p, "pub fn extra() {}\n"), 0);
+                pm_free(p);
+                p = pm_test_strf("%s/BUILD.gn", extra);
+                cr_assert_eq(pm_test_write_file(p, "rust_library(\"extra\") {\n"
+                                                   "  crate_root = \"src/lib.rs\"\n"
+                                                   "  sources = [ \"src/lib.rs\" ]\n}\n"),
+                             0);
+                pm_free(p);
+                rewrite("lib/tables/BUILD.gn", use, 1);
+                assert_step(c, "//lib/extra:extra", false, 5, "a new directory's target");
+        }
+        {
+                /* A config in util's BUILD.gn that util passes on to its dependents in other
+                 * directories (config, engine, ...): their flags change, util's file alone was
+                 * written. */
+                const char *cfg[] = { "rust_library(\"util\") {",
+                                      "config(\"util_flags\") {\n"
+                                      "  rustflags = [ \"--cfg=util_flag\" ]\n}\n\n"
+                                      "rust_library(\"util\") {\n"
+                                      "  public_configs = [ \":util_flags\" ]" };
+                const char *cfg_edit[] = { "--cfg=util_flag", "--cfg=util_flag_two" };
+
+                rewrite("lib/util/BUILD.gn", cfg, 1);
+                assert_step(c, "//lib/config:config", true, 6, "a public config");
+                /* Only the config's body: no target of lib/util/BUILD.gn says anything new. */
+                rewrite("lib/util/BUILD.gn", cfg_edit, 1);
+                assert_step(c, "//lib/engine:engine", true, 7, "a config's flags");
+        }
+        pm_free(extra);
+        pm_client_free(c);
+}
+
 /* Project gn:.'s warnings in the status: asserts warningsTotal is @total and that @text is
  * listed (NULL: none is). */
 static void
