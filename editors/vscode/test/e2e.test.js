@@ -7,8 +7,11 @@
 // rust-analyzer's settings is installed, the discoverConfig written for rust-analyzer (and runs
 // that command line as rust-analyzer would); the commands from the command palette (refresh,
 // status, the dependency graph webview's SVG, the crates of the current file, export, restart);
-// the status bar through `projmodel stop` and the extension's own restart of the daemon; and a
-// BUILD.gn syntax error in the Problems panel at GN's line, gone after the fix. A screenshot of
+// the status bar through `projmodel stop` and the extension's own restart of the daemon; the
+// status bar's transient states, held open at gates (below): "starting" while the extension's
+// `projmodel serve` waits, "refreshing" with the daemon's `$/progress` text while gn waits; a
+// failing command's error notification; and a BUILD.gn syntax error in the Problems panel at
+// GN's line, gone after the fix. A screenshot of
 // each step goes to PM_BUILD_ROOT/meson-logs/vscode-e2e/ (and one on failure, with the
 // extension host's logs in the test's output).
 'use strict';
@@ -35,6 +38,37 @@ function writeAtomic(file, text) {
   const tmp = path.join(path.dirname(file), '.pm-test.tmp');
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
+}
+
+// Wrapper scripts the extension and the daemon run instead of projmodel and gn: while the FIFO
+// GATE exists, a run touches GATE.held and waits reading it, so a transient state lasts
+// until the test has seen it (no sleep races it); the test opens the gate with one write.
+function writeGatedWrapper(file, gate, real, onlyArg) {
+  const when = onlyArg ? `case " $* " in *" ${onlyArg} "*) ;; *) exec '${real}' "$@" ;; esac\n` : '';
+  fs.writeFileSync(file, `#!/bin/sh\n# ${real}, held while the test's gate ${gate} is closed (e2e.test.js)\n${when}` +
+    `if [ -p '${gate}' ]; then : > '${gate}.held'; read _ < '${gate}'; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+}
+
+function closeGate(gate) {
+  execFileSync('mkfifo', [gate]);
+}
+
+// Waits until a run is held at @gate.
+async function gateHeld(gate) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!fs.existsSync(`${gate}.held`)) {
+    if (Date.now() > deadline) assert.fail(`nothing reached the gate ${gate}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// Lets the held runs go on: moved aside first, so that later runs pass straight through; the
+// write completes the held readers' open (on the thread pool, never blocking the loop).
+async function openGate(gate) {
+  fs.renameSync(gate, `${gate}.open`);
+  await fs.promises.writeFile(`${gate}.open`, 'go\n');
+  fs.rmSync(`${gate}.open`);
+  fs.rmSync(`${gate}.held`, { force: true });
 }
 
 // Resolves with the client's first state satisfying @pred (the current one included).
@@ -185,6 +219,19 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
   const extensions = path.join(tmp, 'extensions');
   fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  // The extension runs projmodel through a wrapper whose `serve` can be held (the status bar's
+  // "starting"), and the daemon runs gn through one (its "refreshing").
+  const gates = path.join(tmp, 'gates');
+  fs.mkdirSync(gates);
+  const serveGate = path.join(gates, 'serve.gate');
+  const gnGate = path.join(gates, 'gn.gate');
+  const gatedProjmodel = path.join(gates, 'gated-projmodel');
+  writeGatedWrapper(gatedProjmodel, serveGate, path.resolve(PROJMODEL), 'serve');
+  const gn = execFileSync('sh', ['-c', 'command -v gn'], { encoding: 'utf8' }).trim();
+  writeGatedWrapper(path.join(gates, 'gated-gn'), gnGate, gn);
+  const config = JSON.parse(fs.readFileSync(path.join(repo, '.projmodel.json'), 'utf8'));
+  config.gn.gn = path.join(gates, 'gated-gn');
+  fs.writeFileSync(path.join(repo, '.projmodel.json'), JSON.stringify(config));
   fs.mkdirSync(home);
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f)); // an earlier run's
@@ -204,7 +251,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     'workbench.startupEditor': 'none',
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
-    'projmodel.path': PROJMODEL,
+    'projmodel.path': gatedProjmodel,
   }, null, 2));
 
   // The real daemon, started and idle before VS Code opens: its crate count is the expected one.
@@ -287,6 +334,19 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     assert.match(await toast(page, /projmodel: idle,/), new RegExp(`^projmodel: idle, ${crates} crates, generation \\d+, last refresh ok`));
     await shot('status-command');
 
+    // "refreshing": a refresh from the palette while gn is held; the status bar shows the spinning
+    // sync icon and the daemon's last $/progress text before gn ran, then idle again.
+    closeGate(gnGate);
+    await runCommand(page, 'projmodel: Re-query the build system');
+    await gateHeld(gnGate);
+    const refreshing = page.locator('.statusbar-item', { hasText: 'projmodel: querying gn for \'.\'' }).first();
+    await refreshing.waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.strictEqual(await refreshing.locator('.codicon-sync.codicon-modifier-spin').count(), 1);
+    await shot('status-bar-refreshing');
+    await openGate(gnGate);
+    assert.match(await toast(page, /projmodel: generation \d+, \d+ crates \(/), new RegExp(`^projmodel: generation \\d+, ${crates} crates`));
+    await status.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+
     // Now a stand-in for rust-analyzer (packed by the same vsce) registers the two settings it
     // declares, installed into the running code-server: the extension notices and configures.
     const stub = path.join(tmp, 'rust-analyzer-settings.vsix');
@@ -311,7 +371,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     }
     mark('discoverConfig written');
     const dc = settings['rust-analyzer.workspace.discoverConfig'];
-    assert.deepStrictEqual(dc, { command: [PROJMODEL, 'discover', '{arg}'], progressLabel: 'projmodel', filesToWatch: ['BUILD.gn', '.gn'] });
+    assert.deepStrictEqual(dc, { command: [gatedProjmodel, 'discover', '{arg}'], progressLabel: 'projmodel', filesToWatch: ['BUILD.gn', '.gn'] });
     const file = path.join(repo, 'lib', 'util', 'src', 'lib.rs');
     const arg = JSON.stringify({ path: file });
     const stdout = execFileSync(dc.command[0], dc.command.slice(1).map((a) => (a === '{arg}' ? arg : a)), { env, encoding: 'utf8' });
@@ -354,6 +414,21 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await page.locator('.tabs-container .tab.active', { hasText: 'BUILD.gn' }).waitFor({ state: 'visible' });
     await shot('build-file-opened');
 
+    // A failing command: the graph of a file no crate owns is an error notification (and the
+    // log line), the editor stays as it was.
+    await page.keyboard.press('F1');
+    await input.fill('README.md');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'README.md' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: 'README.md' }).waitFor({ state: 'visible' });
+    await runCommand(page, 'projmodel: Show the dependency graph of the current crate');
+    const graphFailed = await toast(page, /dependency graph failed/);
+    assert.match(graphFailed, new RegExp(`^projmodel: showing the dependency graph failed: .*${path.join(repo, 'README.md').replace(/[.]/g, '\\.')}`));
+    const errorToast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'dependency graph failed' }).first();
+    assert.strictEqual(await errorToast.locator('.codicon-error').count(), 1, 'an error notification');
+    await shot('failing-command-notification');
+    await pollFile(userData, /projmodel\.log$/, /showing the dependency graph failed/);
+
     // Export: the daemon's whole model as rust-project.json at the root.
     const exported = path.join(repo, 'rust-project.json');
     await runCommand(page, 'projmodel: Export rust-project.json');
@@ -375,8 +450,16 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
       }).observe(bar, { subtree: true, childList: true, characterData: true });
     });
 
-    // Restart from the palette: a new daemon, and the status bar idle again.
+    // Restart from the palette: "starting" while the new `projmodel serve` is held (the spinning
+    // loading icon), then a new daemon, and the status bar idle again.
+    closeGate(serveGate);
     await runCommand(page, 'projmodel: Restart the daemon');
+    await gateHeld(serveGate);
+    const starting = page.locator('.statusbar-item', { hasText: 'projmodel: connecting to the daemon' }).first();
+    await starting.waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.strictEqual(await starting.locator('.codicon-loading.codicon-modifier-spin').count(), 1);
+    await shot('status-bar-starting');
+    await openGate(serveGate);
     const restarted = await toast(page, /projmodel: daemon restarted/);
     const m = /^projmodel: daemon restarted \(pid (\d+), /.exec(restarted);
     assert.ok(m, restarted);
