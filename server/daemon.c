@@ -787,8 +787,9 @@ pm_server_run(const struct pm_server_options *opts, struct pm_error *err)
         if (r < 0)
                 goto out;
         srv->dirty_projects = pm_calloc(srv->cfg->n_projects, sizeof(bool));
+        srv->rebuild_projects = pm_calloc(srv->cfg->n_projects, sizeof(bool));
         srv->read_buf = pm_malloc(PM_RPC_READ_CHUNK);
-        if (!srv->dirty_projects || !srv->read_buf) {
+        if (!srv->dirty_projects || !srv->rebuild_projects || !srv->read_buf) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
@@ -919,6 +920,7 @@ out:
                         pm_free(srv->changed[i]);
                 pm_free(srv->changed);
                 pm_free(srv->dirty_projects);
+                pm__refresh_forget_rebuilds(srv);
                 pm__refresh_release(srv);
                 pm__progress_release(srv);
                 pm_free(srv->read_buf);

@@ -622,6 +622,7 @@ pm__server_status(struct pm_server *srv)
                      cJSON_AddNumberToObject(last, "applyMs", srv->last_apply_ms) &&
                      cJSON_AddNumberToObject(last, "notifyMs", srv->last_notify_ms) &&
                      cJSON_AddBoolToObject(last, "partial", srv->last_partial) &&
+                     cJSON_AddNumberToObject(last, "queried", (double)srv->last_queried) &&
                      cJSON_AddBoolToObject(last, "ok", srv->last_ok);
         if (ok && srv->last_error)
                 ok = cJSON_AddStringToObject(o, "lastError", srv->last_error) &&

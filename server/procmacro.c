@@ -560,9 +560,15 @@ settle(struct pm_graph *g, struct want *w, size_t n_w)
         return r;
 }
 
-int
-pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
-                        const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
+/*
+ * pm_procmacro_build_sync(), or with @only (one flag per crate of @g) the daemon's rebuild after a
+ * proc macro's sources changed (pm__procmacro_rebuild()): only the flagged crates, and each
+ * flagged dylib is handed to ninja whatever its time, since ninja's depfile knows every module
+ * rustc read (the time rule here knows only the declared ones) and rebuilds nothing current.
+ */
+static int
+build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const bool *only,
+           const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
 {
         struct pm_crate *c;
         struct want *w = NULL;
@@ -584,11 +590,11 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
         pm_graph_foreach_crate(g, c) {
                 bool dylib = dylibs && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib;
 
-                if (strcmp(c->build_system, "gn") != 0)
+                if (strcmp(c->build_system, "gn") != 0 || (only && !only[c - g->crates]))
                         continue;
                 if (dylib && (r = stamp_add(g, c, dylib_inputs, &n_dylibs)) < 0)
                         goto out;
-                if (dylib && is_stale(c->proc_macro_dylib, c)) {
+                if (dylib && (only || is_stale(c->proc_macro_dylib, c))) {
                         /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
                         r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c, true, true);
                         if (r < 0)
@@ -635,7 +641,8 @@ pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dy
                 stamp_built(g, dylib_inputs, n_dylibs);
         /* Every dylib served is a content-addressed copy that no rebuild rewrites (dylibs.c). */
         pm_graph_foreach_crate(g, c) {
-                if (!dylibs || c->kind != PM_CRATE_PROC_MACRO || strcmp(c->build_system, "gn") != 0)
+                if (!dylibs || c->kind != PM_CRATE_PROC_MACRO ||
+                    strcmp(c->build_system, "gn") != 0 || (only && !only[c - g->crates]))
                         continue;
                 r = pm__dylib_cache_crate(cfg, g, c, &cache, err);
                 if (r < 0)
@@ -654,4 +661,19 @@ out:
         if (r >= 0 && ret_built)
                 *ret_built = built;
         return r;
+}
+
+int
+pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
+                        const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
+{
+        return build_sync(cfg, g, dylibs, NULL, progress, ret_built, err);
+}
+
+int
+pm__procmacro_build_only(const struct pm_config *cfg, struct pm_graph *g, const bool *only,
+                         const struct pm_progress *progress, size_t *ret_built,
+                         struct pm_error *err)
+{
+        return build_sync(cfg, g, true, only, progress, ret_built, err);
 }

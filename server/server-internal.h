@@ -296,6 +296,49 @@ int pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struc
 int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                           const struct pm_progress *progress, struct pm_error *err);
 
+/*
+ * procmacro.c: as pm_procmacro_build_sync() with dylibs, for the crates of @g flagged in @only
+ * (one flag per crate) alone, each flagged proc macro's dylib (proc_macro_dylib: GN's output)
+ * handed to ninja whatever its time (ninja rebuilds only what its depfile says changed), then
+ * copied to the dylib cache. -ENOMEM only.
+ */
+int pm__procmacro_build_only(const struct pm_config *cfg, struct pm_graph *g, const bool *only,
+                             const struct pm_progress *progress, size_t *ret_built,
+                             struct pm_error *err);
+
+/* What pm__procmacro_rebuild() did. Owned by the caller: pm__rebuild_release(). */
+struct pm__rebuild {
+        size_t n_proc_macros;    /* the proc macros rebuilt (0: nothing to do) */
+        bool applied;            /* the model was written: change is its change */
+        struct pm_change change; /* the apply's change */
+        bool have_gen_before;    /* gen_before was read, just before the apply */
+        uint64_t gen_before;
+        double build_ms; /* reading the model and GN's JSON, ninja and the dylib cache */
+        double apply_ms; /* the apply */
+        /* The build files (NULL-terminated, pm_labels_free()) of touched proc macros this path
+         * cannot rebuild (no dylib in the model, no output in GN's JSON): they need a query. */
+        char **fallback;
+};
+
+void pm__rebuild_release(struct pm__rebuild *rb);
+
+/*
+ * procmacro-rebuild.c: the daemon's update of GN project @p after only proc-macro sources
+ * changed (@paths: the files written, under the directories pm_index_proc_macro_dirs() lists):
+ * the proc macros of @p in @idx whose root-module directory or include dirs hold one of them
+ * are rebuilt with ninja (GN's output path from the last `gn gen`'s project.json), copied to
+ * the dylib cache, and applied to @idx as a partial graph of their build files' crates as the
+ * model holds them (fingerprints kept, input stamp forgotten). No GN query, no parse. Nothing
+ * happens with "build_proc_macros": false. A failing build is a note, as in procmacro.c.
+ * PM_E* from the model or -ENOMEM.
+ */
+/* Whether pm__procmacro_rebuild() serves @p's build system (GN). */
+bool pm__procmacro_can_rebuild(const struct pm_project *p);
+int pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg,
+                          const struct pm_project *p, char *const *paths, size_t n_paths,
+                          const struct pm_progress *progress, struct pm__rebuild *rb,
+                          struct pm_error *err);
+
 /* What pm__parse_apply() is asked, and what it reports. */
 struct pm__parse_apply {
         /* in: the query's scope lists every build file changed since the model's last apply of
@@ -533,7 +576,15 @@ struct pm_server {
         bool dirty_full;             /* a full (unscoped) query is needed */
         char **changed;              /* changed build files since the last start */
         size_t n_changed;
-        bool changed_overflow;    /* more than PM_WATCH_MAX_CHANGED: unscoped */
+        bool changed_overflow; /* more than PM_WATCH_MAX_CHANGED: unscoped */
+        /* Per cfg project: only proc-macro sources changed (GN), so ninja rebuilds them without a
+         * query (procmacro-rebuild.c), unless the project is queried anyway (dirty_projects):
+         * then their build files join the scope. The files written, and those build files. */
+        bool *rebuild_projects;
+        char **rebuild_paths;
+        size_t n_rebuild_paths;
+        char **rebuild_files;
+        size_t n_rebuild_files;
         uint64_t refreshes;       /* completed runs */
         uint64_t last_start_ns;   /* CLOCK_REALTIME when the last run started */
         double last_refresh_time; /* unix seconds of the last completed run, 0 = never */
@@ -544,7 +595,8 @@ struct pm_server {
          * to the model, sending modelChanged. */
         double last_tool_ms, last_read_ms, last_parse_ms, last_build_ms, last_apply_ms,
                 last_notify_ms;
-        bool last_partial; /* it applied partial graphs only (incremental parses) */
+        bool last_partial;   /* it applied partial graphs only (incremental parses) */
+        size_t last_queried; /* the projects whose build tool it queried */
         /*
          * Per cfg project: true when the watcher saw every build-file write since the model's
          * last apply of the project (this daemon's own last successful run of it), so a scoped
@@ -668,6 +720,13 @@ bool pm__watch_walk_running(void);
  * Arms the debounce (@immediate: start as soon as the loop is idle). */
 void pm__refresh_request(struct pm_server *srv, const struct pm_project *project,
                          const char *build_file, bool immediate);
+/* Only the sources of the proc macro of @build_file (under @project) changed, at @path: a GN
+ * project rebuilds it without a query (procmacro-rebuild.c), any other is re-queried as
+ * pm__refresh_request() does. Arms the debounce. */
+void pm__refresh_request_proc_macro(struct pm_server *srv, const struct pm_project *project,
+                                    const char *build_file, const char *path);
+/* Free the proc-macro rebuild requests (teardown). */
+void pm__refresh_forget_rebuilds(struct pm_server *srv);
 /* True while a run is going or one is scheduled. */
 bool pm__refresh_pending(const struct pm_server *srv);
 /* Start resolving the sysroot (once, at startup). */

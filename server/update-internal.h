@@ -24,10 +24,14 @@
 struct pm__refresh {
         struct pm_server *srv;
         uv_work_t work;
-        double start_ms; /* pm_clock_ms() */
-        bool *todo;      /* projects to query (copied from the dirty flags) */
-        size_t project;  /* the project being processed */
-        char **scope;    /* changed build files, or NULL: unscoped */
+        double start_ms;      /* pm_clock_ms() */
+        bool *todo;           /* projects to query (copied from the dirty flags) */
+        bool *rebuild;        /* projects not queried whose proc macros' sources changed */
+        char **rebuild_paths; /* the files written under them (srv->rebuild_paths) */
+        size_t n_rebuild_paths;
+        size_t n_queried; /* projects whose build tool was queried */
+        size_t project;   /* the project being processed */
+        char **scope;     /* changed build files, or NULL: unscoped */
         size_t n_scope;
         const char **qscope; /* the part of scope under the current project */
         size_t n_qscope;
@@ -54,10 +58,12 @@ struct pm__refresh {
         double wbuild_ms;                      /* proc macros and build scripts (their tools) */
         bool wskipped;                         /* the input stamp was fresh: nothing parsed */
         bool wpartial;                         /* the applied graph was partial */
-        struct pm__warnings wwarnings;         /* the parsed graph's warnings, with their count */
-        bool wstale;               /* another writer changed the model: no scope is complete */
-        uint64_t known_generation; /* the loop's generation when the work was queued */
-        size_t known_crates;       /* ... and its crate count */
+        bool wrebuild;    /* a proc-macro rebuild without a query (procmacro-rebuild.c) ran */
+        char **wfallback; /* build files of proc macros it left to a query, or NULL */
+        struct pm__warnings wwarnings; /* the parsed graph's warnings, with their count */
+        bool wstale;                   /* another writer changed the model: no scope is complete */
+        uint64_t known_generation;     /* the loop's generation when the work was queued */
+        size_t known_crates;           /* ... and its crate count */
 
         /* The whole run. */
         struct pm_change change; /* merged over projects */

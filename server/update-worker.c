@@ -48,6 +48,48 @@ scope_complete(struct pm__refresh *r)
         return r->q.scope && srv->scope_complete[r->project];
 }
 
+/*
+ * The project's proc macros whose sources changed, rebuilt without a query (worker). The model's
+ * own writes keep the watcher's scope valid (the fingerprints are kept), but they do not make an
+ * incomplete one complete; another writer's apply since the daemon's last one still does
+ * (r->wstale).
+ */
+static int
+rebuild(struct pm__refresh *r, const struct pm_progress *progress)
+{
+        struct pm_server *srv = r->srv;
+        struct pm__rebuild rb;
+        bool own_model;
+        int code;
+
+        r->wrebuild = true;
+        r->wpartial = true;
+        code = pm__procmacro_rebuild(srv->widx, srv->cfg, &srv->cfg->projects[r->project],
+                                     r->rebuild_paths, r->n_rebuild_paths, progress, &rb, &r->werr);
+        r->wbuild_ms = rb.build_ms;
+        r->wread_ms = r->wparse_ms = 0;
+        r->wown_ms = r->wapply_ms = rb.apply_ms;
+        r->wfallback = pm_steal_ptr(&rb.fallback);
+        r->wcrates = r->known_crates;
+        if (code < 0 || !rb.applied)
+                goto out;
+        if (srv->scope_complete && (!rb.have_gen_before || rb.gen_before != srv->scope_generation))
+                r->wstale = true;
+        own_model = rb.have_gen_before && rb.gen_before == r->known_generation;
+        r->wchange = rb.change;
+        memset(&rb.change, 0, sizeof(rb.change));
+        if (own_model)
+                r->wcrates = r->known_crates + r->wchange.added - r->wchange.removed;
+        else if (pm_index_count(srv->widx, &r->wcrates, NULL) < 0)
+                r->wcrates = 0;
+        if (r->wchange.n_labels > 0 &&
+            pm_index_proc_macro_dirs(srv->widx, &r->wproc_macro_dirs, NULL) < 0)
+                r->wproc_macro_dirs = NULL;
+out:
+        pm__rebuild_release(&rb);
+        return code;
+}
+
 void
 pm__update_work(uv_work_t *w)
 {
@@ -72,6 +114,8 @@ pm__update_work(uv_work_t *w)
         r->wproc_macro_dirs = NULL;
         r->wskipped = false;
         r->wpartial = false;
+        r->wrebuild = false;
+        r->wfallback = NULL;
         if (!srv->widx) {
                 /* The worker's own handle: SQLite handles are never shared between threads. */
                 code = pm_index_open(srv->db_path, &srv->widx, &r->werr);
@@ -82,6 +126,10 @@ pm__update_work(uv_work_t *w)
         code = pm_model_configure(srv->cfg, srv->widx, &r->werr);
         if (code < 0)
                 goto out;
+        if (r->rebuild[r->project] && !r->todo[r->project]) {
+                code = rebuild(r, &progress);
+                goto out;
+        }
         t0 = pm_clock_ms();
         for (size_t i = 0; i < r->plan.n_steps; i++) {
                 const struct pm_step *s = &r->plan.steps[i];

@@ -122,6 +122,10 @@ after_work_cb(uv_work_t *w, int status)
         }
         if (r->wcode < 0) {
                 project_failed(r, &r->werr, NULL);
+        } else if (r->wrebuild) {
+                /* The model's own write: the scope stays as complete as it was. */
+                if (r->wchange.generation)
+                        srv->scope_generation = r->wchange.generation;
         } else {
                 if (!srv->scope_complete)
                         srv->scope_complete = pm_calloc(srv->cfg->n_projects, sizeof(bool));
@@ -129,12 +133,14 @@ after_work_cb(uv_work_t *w, int status)
                         srv->scope_complete[r->project] = true;
                         srv->scope_generation = r->wchange.generation;
                 }
+        }
+        if (r->wcode >= 0) {
                 r->all_partial = r->all_partial && r->wpartial;
                 r->applied = true;
                 /* The project's warnings are replaced by its parse's; a failed run keeps those of
                  * the model it keeps serving, and so does a skipped parse (docs/protocol.md,
                  * status). */
-                if (!r->wskipped)
+                if (!r->wskipped && !r->wrebuild)
                         pm__warnings_store(srv, r->project, &r->wwarnings);
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;
@@ -156,6 +162,10 @@ after_work_cb(uv_work_t *w, int status)
                         r->have_wwatch = false;
                 }
         }
+        /* Proc macros the rebuild could not serve: their build files are queried next run. */
+        for (char **f = r->wfallback; f && *f; f++)
+                pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, *f), *f, false);
+        r->wfallback = pm_labels_free(r->wfallback);
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
         r->wproc_macro_dirs = pm_labels_free(r->wproc_macro_dirs);
@@ -170,13 +180,33 @@ after_work_cb(uv_work_t *w, int status)
 
 /* ---- the project's plan on the loop ---- */
 
+/* Hand the project to the worker (update-worker.c). */
+static void
+queue_work(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+        struct pm_error err;
+        int code;
+
+        pm_error_init(&err);
+        r->work.data = r;
+        r->known_generation = srv->generation;
+        r->known_crates = srv->n_crates;
+        code = uv_queue_work(&srv->loop, &r->work, pm__update_work, after_work_cb);
+        if (code < 0) {
+                pm_error_set(&err, code, "cannot queue the model update: %s", uv_strerror(code));
+                project_failed(r, &err, NULL);
+                release_project(r);
+                r->project++;
+                pm__update_next_project(r);
+        }
+}
+
 static void
 on_plan_done(void *data, struct pm__plan_result *res)
 {
         struct pm__refresh *r = data;
         struct pm_server *srv = r->srv;
-        struct pm_error err;
-        int code;
 
         r->plan_run = NULL;
         r->tool_ms += res->tool_ms;
@@ -200,18 +230,7 @@ on_plan_done(void *data, struct pm__plan_result *res)
                 pm__update_next_project(r);
                 return;
         }
-        pm_error_init(&err);
-        r->work.data = r;
-        r->known_generation = srv->generation;
-        r->known_crates = srv->n_crates;
-        code = uv_queue_work(&srv->loop, &r->work, pm__update_work, after_work_cb);
-        if (code < 0) {
-                pm_error_set(&err, code, "cannot queue the model update: %s", uv_strerror(code));
-                project_failed(r, &err, NULL);
-                release_project(r);
-                r->project++;
-                pm__update_next_project(r);
-        }
+        queue_work(r);
 }
 
 static void
@@ -232,6 +251,7 @@ finish(struct pm__refresh *r)
         srv->last_apply_ms = r->apply_ms;
         srv->last_notify_ms = 0;
         srv->last_partial = r->applied && r->all_partial;
+        srv->last_queried = r->n_queried;
         srv->last_ok = !r->failed;
         if (srv->generation > 0 && srv->n_crates > 0)
                 srv->have_model = true;
@@ -261,6 +281,10 @@ finish(struct pm__refresh *r)
                 pm_free(r->scope[i]);
         pm_free(r->scope);
         pm_free(r->todo);
+        pm_free(r->rebuild);
+        for (size_t i = 0; i < r->n_rebuild_paths; i++)
+                pm_free(r->rebuild_paths[i]);
+        pm_free(r->rebuild_paths);
         pm_free(r->sysroot);
         pm_free(r->sysroot_src);
         pm_free(r->err_output);
@@ -289,13 +313,20 @@ pm__update_next_project(struct pm__refresh *r)
         int code;
 
         pm_error_init(&err);
-        while (r->project < srv->cfg->n_projects && (!r->todo[r->project] || srv->stopping))
+        while (r->project < srv->cfg->n_projects &&
+               (!(r->todo[r->project] || r->rebuild[r->project]) || srv->stopping))
                 r->project++;
         if (r->project >= srv->cfg->n_projects) {
                 finish(r);
                 return;
         }
         p = &srv->cfg->projects[r->project];
+        /* Only proc-macro sources changed: no query, the worker rebuilds them. */
+        if (!r->todo[r->project]) {
+                memset(&r->plan, 0, sizeof(r->plan));
+                queue_work(r);
+                return;
+        }
         r->ops = p->build_system ? pm_adapter_find(p->build_system) : NULL;
         if (!r->ops) {
                 pm_error_set(&err, PM_ECONFIG, "no build system for project '%s'", p->id);
@@ -335,6 +366,7 @@ pm__update_next_project(struct pm__refresh *r)
         code = pm__plan_start(&srv->loop, &r->plan, &opts, on_plan_done, r, &r->plan_run, &err);
         if (code < 0)
                 goto failed;
+        r->n_queried++;
         return;
 failed:
         project_failed(r, &err, NULL);

@@ -419,9 +419,10 @@ ends_with(const char *s, const char *suffix)
 
 /*
  * A file @name at @path under a proc macro's source directory (srv->proc_macro_dirs) was
- * written, moved or removed: ask for a refresh of each such proc macro's build file, scoped to
- * it (the GN adapter then re-parses only that file's targets, and procmacro.c rebuilds what is
- * stale: docs/build-integration.md); a proc macro without a build file re-queries its project.
+ * written, moved or removed: ask for a rebuild of each such proc macro (update-schedule.c: GN's
+ * are rebuilt with ninja alone, procmacro-rebuild.c; another build system's are re-queried,
+ * scoped to the build file; docs/build-integration.md); a proc macro without a build file
+ * re-queries its project.
  * Editors' hidden and backup files ('.x.swp', 'x~') are not sources. True if one matched.
  */
 static bool
@@ -437,8 +438,8 @@ proc_macro_source_changed(struct pm_server *srv, const char *path, const char *n
                 if (strncmp(path, d[0], len) != 0 || (path[len] != '/' && d[0][len - 1] != '/'))
                         continue;
                 if (d[1][0])
-                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, d[1]), d[1],
-                                            false);
+                        pm__refresh_request_proc_macro(
+                                srv, pm_config_project_for_path(srv->cfg, d[1]), d[1], path);
                 else
                         pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, path), NULL,
                                             false);

@@ -148,22 +148,86 @@ served_for(struct pm_client *c, const char *label, char **ret_dylib)
         return text;
 }
 
+/* Lines in the file at @path (0 when it does not exist). */
+static size_t
+count_lines(const char *path)
+{
+        char *text = pm_test_read_file(path);
+        size_t n = 0;
+
+        for (const char *p = text; p && *p; p++)
+                n += *p == '\n';
+        pm_free(text);
+        return n;
+}
+
 /*
- * An edit of a proc macro's source (no build file changes) rebuilds it: modelChanged names it,
- * the served dylib is a new content-addressed copy, and a dependent using what only the new
- * expansion generates type-checks with rustc loading that copy.
+ * Make the daemon run gn through a wrapper that logs each run to the returned file
+ * (pm_malloc'd), by rewriting .projmodel.json's "gn.gn"; returns once a refresh has run it.
+ */
+static char *
+log_gn_runs(struct pm_client *c)
+{
+        char *log = pm_test_strf("%s/gn-runs.log", d.tmp);
+        char *wrapper = pm_test_strf("%s/gn-logged", d.tmp);
+        char *script = pm_test_strf("#!/bin/sh\necho \"$*\" >> '%s'\nexec gn \"$@\"\n", log);
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        char *text = pm_test_strf(
+                "{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\", \"gn\": \"%s\"}}\n",
+                wrapper);
+
+        cr_assert_eq(pm_test_write_file(wrapper, script), 0);
+        cr_assert_eq(chmod(wrapper, 0755), 0);
+        cr_assert_eq(pm_test_write_file(cfg, text), 0);
+        /* The daemon re-reads its configuration when it sees the write: bounded. */
+        for (int i = 0; count_lines(log) == 0; i++) {
+                cr_assert_lt(i, 100, "the daemon never ran gn through '%s'", wrapper);
+                settle(c);
+        }
+        settle(c);
+        pm_free(text);
+        pm_free(cfg);
+        pm_free(script);
+        pm_free(wrapper);
+        return log;
+}
+
+/* projmodel/status's lastRefresh.queried: the projects the last run queried. */
+static double
+last_queried(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        const cJSON *q = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "lastRefresh"), "queried");
+        double v;
+
+        cr_assert(cJSON_IsNumber(q), "status has no lastRefresh.queried");
+        v = q->valuedouble;
+        cJSON_Delete(r);
+        return v;
+}
+
+/*
+ * An edit of a proc macro's source (no build file changes) rebuilds it with ninja alone (gn does
+ * not run): modelChanged names it, the served dylib is a new content-addressed copy, and a
+ * dependent using what only the new expansion generates type-checks with rustc loading that
+ * copy. Then a BUILD.gn edit in the same batch as another such edit takes the query (gn runs)
+ * and still serves the rebuilt proc macro.
  */
 Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
         char *lib = pm_test_strf("%s/lib/describe_derive/lib.rs", d.root);
+        char *util = pm_test_strf("%s/lib/util/BUILD.gn", d.root);
         char *dir = pm_test_strf("%s/projmodel/dylibs/", d.cache);
         char *work = pm_test_strf("%s/check", d.tmp);
-        char *before, *after, *json, *report = NULL;
+        char *before, *after, *third, *json, *report = NULL, *gn_log;
+        size_t gn_runs;
         struct stat st;
         cJSON *r, *n;
 
         settle(c);
+        gn_log = log_gn_runs(c);
+        gn_runs = count_lines(gn_log);
         json = served_for(c, DERIVE, &before);
         cJSON_free(json);
         r = pm_test_call(c, "projmodel/subscribe", NULL);
@@ -177,6 +241,8 @@ Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
         cr_assert(pm_test_json_array_has(
                 cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE));
         cJSON_Delete(n);
+        cr_assert_eq(count_lines(gn_log), gn_runs, "gn ran for a proc macro's source edit");
+        cr_assert_eq(last_queried(c), 0);
         /* The rebuild is the refresh's buildMs, not its parseMs or ownMs (docs/protocol.md). */
         r = pm_test_call(c, "projmodel/status", NULL);
         {
@@ -207,10 +273,38 @@ Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
         cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
                      report ? report : "");
         cJSON_free(json);
+        pm_free(report);
+        report = NULL;
+
+        /* A BUILD.gn edit and a proc macro edit in one batch: the query, which rebuilds too. */
+        cr_assert_eq(count_lines(gn_log), gn_runs);
+        pm_test_edit_file(util, "deps = [ \"//third_party/fnv\" ]",
+                          "deps = [ \"//third_party/fnv\", \"//lib/tables\" ]");
+        pm_test_edit_file(lib, "pub fn edited_by_the_test() -> u8 {{ 7 }}",
+                          "pub fn edited_by_the_test() -> u8 {{ 8 }}");
+        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert(n, "no modelChanged after a BUILD.gn and a proc macro edit");
+        cr_assert(pm_test_json_array_has(
+                          cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE),
+                  "the proc macro is not in the batch's modelChanged");
+        cr_assert(pm_test_json_array_has(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"),
+                "//lib/util:util"));
+        cJSON_Delete(n);
+        cr_assert_eq(count_lines(gn_log), gn_runs + 1, "gn did not run for the BUILD.gn edit");
+        cr_assert_eq(last_queried(c), 1);
+        json = served_for(c, DERIVE, &third);
+        cr_assert_str_neq(third, after);
+        cr_assert(strncmp(third, dir, strlen(dir)) == 0, "'%s' is not under '%s'", third, dir);
+        cr_assert(util_depends_on_tables(c));
+        cJSON_free(json);
+        pm_free(third);
+        pm_free(gn_log);
         pm_free(before);
         pm_free(after);
         pm_free(work);
         pm_free(dir);
+        pm_free(util);
         pm_free(lib);
         pm_client_free(c);
 }
