@@ -10,7 +10,8 @@
 // Events (an EventEmitter):
 //   'state'        {state: 'starting'|'refreshing'|'idle'|'error'|'disconnected', message, crates?,
 //                   generation?}
-//   'diagnostics'  [{file, line, col, message}] from the last refresh: [] once one succeeds
+//   'diagnostics'  [{file, line, col, message}] from the last refresh: a failed one's error, or a
+//                  partial one's build files that did not load; [] once one succeeds whole
 //   'modelChanged', 'refreshFailed'  the daemon's notification params
 //   'reconnected'  the daemon's status after a reconnection
 //   'log'          one line for the output channel
@@ -22,7 +23,7 @@ const path = require('path');
 const EventEmitter = require('events');
 const { execFile } = require('child_process');
 const { findRoot, defaultSocket } = require('./socket-path');
-const { parseToolErrors } = require('./tool-errors');
+const { parseToolErrors, parseWarningErrors } = require('./tool-errors');
 
 const PROGRESS_TOKEN = 'projmodel/refresh';
 // The first reconnection attempt's delay, doubled after each failure up to the maximum.
@@ -196,7 +197,10 @@ class DaemonClient extends EventEmitter {
       this.setState({ state: 'starting', message: 'first refresh' });
     } else {
       this.setState({ state: 'idle', message: `${st.crates} crates`, crates: st.crates, generation: st.generation });
-      if (this.diagnostics.length > 0) this.setDiagnostics([]);
+      // A partial refresh (a BUILD.bazel Bazel could not load) names its file and line in a
+      // warning; a refresh without one clears them.
+      const partial = parseWarningErrors(st.warnings);
+      if (partial.length > 0 || this.diagnostics.length > 0) this.setDiagnostics(partial);
     }
     return st;
   }

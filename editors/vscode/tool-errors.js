@@ -111,4 +111,21 @@ function parseToolErrors(errorLine, output, root) {
   return found;
 }
 
-module.exports = { parseToolErrors };
+// Build file errors a refresh that succeeded carries as warnings (projmodel/status "warnings",
+// docs/protocol.md): Bazel runs with --keep_going, so a BUILD.bazel it cannot load leaves the
+// refresh partial, with the package's crates kept as they were, and its adapter
+// (adapters/bazel/failed.c) words each such error as Bazel did, without "ERROR: ":
+//   /repo/lib/config/BUILD.bazel:7:5: syntax error at 'edition': expected , (bazel could not load it with --keep_going)
+// Warnings of any other form (a target's bad attribute, a summary) name no line: left out.
+const WARNING_RE = /^(\/[^:]+):(\d+):(\d+): (.*?)(?: \(bazel could not load it with --keep_going\))?$/;
+
+function parseWarningErrors(warnings) {
+  const found = [];
+  for (const w of warnings || []) {
+    const m = WARNING_RE.exec((w && w.message) || '');
+    if (m) found.push({ file: m[1], line: Number(m[2]), col: Number(m[3]), message: m[4].trim() });
+  }
+  return found;
+}
+
+module.exports = { parseToolErrors, parseWarningErrors };

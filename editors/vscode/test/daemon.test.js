@@ -2,7 +2,8 @@
 // copy of examples/gn-monorepo: it starts the daemon, reports idle with the crate count, turns a
 // BUILD.gn syntax error into a diagnostic at GN's file and line, and clears it once fixed;
 // exports, restarts, draws a file's crate graph (graph.js: the real dump and Graphviz's dot), and
-// reconnects by itself after `projmodel stop` and after the daemon is killed.
+// reconnects by itself after `projmodel stop` and after the daemon is killed; and, with real
+// bazel, a BUILD.bazel Bazel cannot load as a diagnostic at its line while the refresh is partial.
 // PM_PROJMODEL and PM_SOURCE_ROOT come from tests/meson.build.
 'use strict';
 const test = require('node:test');
@@ -257,5 +258,66 @@ test('a GN monorepo broken from the start: error with its diagnostic, then idle 
     writeAtomic(buildFile, good);
     await cleared;
     await waitFor(client, 'state', (s) => idle(s) && s.crates > 0, client.state);
+  });
+});
+
+// Bazel runs with --keep_going: a BUILD.bazel it cannot load leaves the refresh partial (the
+// package's crates kept as they were), and the adapter's warning names Bazel's file, line and
+// column. The client turns that warning into the same diagnostic as a failed refresh's error.
+test('a BUILD.bazel syntax error on a Bazel root: a diagnostic at Bazel\'s line while the crates stay, with real bazel', { timeout: 600000 }, async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-vscode-bazel-'));
+  const repo = path.join(tmp, 'repo');
+  const example = path.join(SOURCE_ROOT, 'examples', 'bazel-monorepo');
+  fs.cpSync(example, repo, {
+    recursive: true,
+    filter: (src) => !/^(bazel-.*|rust-project\.json)$/.test(path.relative(example, src)),
+  });
+  // Its own output base, so that the Bazel server it starts is shut down here.
+  const outputBase = path.join(tmp, 'output-base');
+  const config = JSON.parse(fs.readFileSync(path.join(repo, '.projmodel.json'), 'utf8'));
+  config.bazel.output_base = outputBase;
+  fs.writeFileSync(path.join(repo, '.projmodel.json'), JSON.stringify(config));
+  fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
+  const env = { ...process.env, XDG_RUNTIME_DIR: path.join(tmp, 'run'), XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const client = new DaemonClient({ root: repo, projmodel: PROJMODEL, env });
+  t.after(async () => {
+    try {
+      await client.stopDaemon();
+    } finally {
+      client.dispose();
+      try {
+        execFileSync('bazel', [`--output_base=${outputBase}`, 'shutdown'], { cwd: repo, stdio: 'ignore' });
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+  });
+  await withDaemonLog(env.XDG_CACHE_HOME, async () => {
+    await client.start();
+    const state = await waitFor(client, 'state', idle, client.state);
+    assert.ok(state.crates > 0);
+    assert.deepStrictEqual(client.diagnostics, []);
+
+    // A missing comma: Bazel names the next attribute's line and column.
+    const buildFile = path.join(repo, 'lib', 'config', 'BUILD.bazel');
+    const good = fs.readFileSync(buildFile, 'utf8');
+    const lines = good.split('\n');
+    const at = lines.indexOf('    crate_features = ["json"],');
+    assert.ok(at >= 0, 'the example sets crate_features');
+    assert.match(lines[at + 1], /^ {4}edition = /);
+    lines[at] = '    crate_features = ["json"]';
+    const failed = waitFor(client, 'diagnostics', (d) => d.length > 0);
+    writeAtomic(buildFile, lines.join('\n'));
+    assert.deepStrictEqual(await failed, [{ file: buildFile, line: at + 2, col: 5, message: "syntax error at 'edition': expected ," }]);
+    // Partial, not failed: idle, the crates (the broken package's too) as they were.
+    assert.strictEqual(client.state.state, 'idle');
+    assert.strictEqual(client.state.crates, state.crates);
+    const owners = await client.request('projmodel/crateForFile', { path: path.join(repo, 'lib', 'config', 'src', 'lib.rs') });
+    assert.strictEqual(owners.crates.length, 1);
+
+    const cleared = waitFor(client, 'diagnostics', (d) => d.length === 0);
+    writeAtomic(buildFile, good);
+    await cleared;
+    assert.strictEqual(client.state.state, 'idle');
   });
 });

@@ -1,13 +1,13 @@
 // Build file errors parsed from refreshFailed (tool-errors.js), on the lines the tools print:
 // GN, Cargo and Bazel as they print them here (Bazel: `bazel query` on a BUILD.bazel missing a
-// comma), Cargo's older TOML form.
+// comma), Cargo's older TOML form; and the warnings of a partial Bazel refresh.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { parseToolErrors } = require('../tool-errors');
+const { parseToolErrors, parseWarningErrors } = require('../tool-errors');
 
 test('GN: the //path is under the gn --root, the message is GN\'s', () => {
   const error = "'gn gen /repo/sub/out --root=/repo/sub --ide=json' failed with exit status 1: ERROR at //lib/util/BUILD.gn:8:5: Expected comma between items.";
@@ -23,6 +23,43 @@ test('Bazel: an absolute path after ERROR:', () => {
   const output = "ERROR: /repo/lib/config/BUILD.bazel:6:5: syntax error at 'crate_features': expected ,\nERROR: Evaluation of query \"//lib/config:all\" failed\n";
   assert.deepStrictEqual(parseToolErrors("'bazel query //lib/config:all' failed with exit status 7: ERROR: /repo/lib/config/BUILD.bazel:6:5: syntax error at 'crate_features': expected ,", output, '/repo'), [
     { file: '/repo/lib/config/BUILD.bazel', line: 6, col: 5, message: "syntax error at 'crate_features': expected ," },
+  ]);
+});
+
+test('Bazel under --keep_going: the warnings of a partial refresh that name a file and line', () => {
+  const warnings = [
+    { project: 'bazel:.', message: "/repo/lib/config/BUILD.bazel:7:5: syntax error at 'edition': expected , (bazel could not load it with --keep_going)" },
+    { project: 'bazel:.', message: 'bazel could not load /repo/lib/config/BUILD.bazel and 4 other build files and the model has no earlier state of them: their crates are missing until they load' },
+    { project: 'gn:.', message: "target '//lib/util:noenv': rustenv entry 'NOEQ' is not KEY=VALUE, ignoring" },
+  ];
+  assert.deepStrictEqual(parseWarningErrors(warnings), [
+    { file: '/repo/lib/config/BUILD.bazel', line: 7, col: 5, message: "syntax error at 'edition': expected ," },
+  ]);
+  assert.deepStrictEqual(parseWarningErrors(undefined), []);
+  assert.deepStrictEqual(parseWarningErrors([]), []);
+});
+
+// Buck2 wraps starlark's diagnostic in its own context: "Error evaluating build file: `CELL//PKG:BUCK`"
+// (buck2's interpreter, DiceCalculationDelegateError), then under "Caused by:" an indented
+// traceback, starlark's "error: ..." and " --> PATH:LINE:COL" with PATH relative to the project
+// root, as a real buck2 printed it for root//:BUCK.
+test('Buck2: its error form, indented under "Caused by:"', () => {
+  const output = [
+    'Error evaluating build file: `root//:BUCK`',
+    '',
+    'Caused by:',
+    '    Traceback (most recent call last):',
+    '      * BUCK:8, in <module>',
+    '          rust_binary(',
+    '    error: Attempted to register target root//:hello_world twice, re-run the command with `--target-call-stacks` to obtain a call stack of the first registration',
+    '      --> BUCK:8:1',
+    '       |',
+    '     8 | / rust_binary(',
+    '     9 | |     name = "hello_world",',
+    '',
+  ].join('\n');
+  assert.deepStrictEqual(parseToolErrors("'buck2 uquery ...' failed with exit status 1: Error evaluating build file: `root//:BUCK`", output, '/repo'), [
+    { file: '/repo/BUCK', line: 8, col: 1, message: 'Attempted to register target root//:hello_world twice, re-run the command with `--target-call-stacks` to obtain a call stack of the first registration' },
   ]);
 });
 
