@@ -83,7 +83,7 @@ pm_step_exit_ok(const struct pm_step *step, int exit_status, size_t output_len)
 {
         size_t i;
 
-        if (exit_status == 0)
+        if (exit_status == 0 || step->any_exit)
                 return true;
         if (output_len == 0 && !step->output_file)
                 return false;

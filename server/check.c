@@ -39,54 +39,131 @@ oom(struct pm_error *err)
         return pm_error_set(err, -ENOMEM, "out of memory");
 }
 
-/* Run @argv in @cwd (with @env, may be NULL), keeping whatever it printed and its status. */
-static int
-capture(const struct pm_config *cfg, char **argv, const char *cwd, char **env,
-        struct pm_tool_result *res, struct pm_error *err)
-{
-        struct pm_step step = { .argv = argv, .cwd = (char *)cwd, .env = env };
-
-        pm_tool_result_release(res);
-        return pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, res, err);
-}
-
 static int
 status_of(const struct pm_tool_result *res)
 {
         return res->term_signal ? 128 + res->term_signal : res->exit_status;
 }
 
-/* The first line starting with @prefix in @text into @buf; false when none. */
-static bool
-find_line(const char *text, const char *prefix, char *buf, size_t size)
+/*
+ * ---- the plan ----
+ *
+ * Each build system's steps depend on the previous step's output (GN's target, then its inputs,
+ * then its rustc command), so a check is a plan grown one step at a time through the plan
+ * sequencer's next-step callback (server/plan.c): the sequencer decides stop or go on and words
+ * a failed step; each step's handler here reads its output and appends the next step.
+ */
+
+struct check_run;
+
+/* What follows step @step: append the next step, or end (0 with nothing appended,
+ * PM__PLAN_FAILED when its output says it failed, an error). */
+typedef int (*then_fn)(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                       struct pm_error *err);
+
+/* One `projmodel check|test|run`: its plan and what its steps found. */
+struct check_run {
+        const struct pm_config *cfg;
+        const struct pm_check_request *req;
+        struct pm_check_result *ret;
+        struct pm_plan plan;             /* owned: pm_plan_release() */
+        then_fn then[PM_PLAN_MAX_STEPS]; /* per step; NULL: nothing follows it */
+        /* GN */
+        char *dir;     /* the build directory */
+        char *target;  /* the crate's ninja target, relative to @dir */
+        char **inputs; /* its inputs, from `ninja -t query` */
+};
+
+/*
+ * Append the step running @argv (taken, also on error) in @cwd with @env (taken, may be NULL),
+ * followed by @then. @any_exit: the exit status is the compiler's or program's (pm_step).
+ */
+static int
+add_step(struct check_run *cr, char **argv, const char *cwd, char **env, bool any_exit,
+         then_fn then, struct pm_error *err)
 {
-        size_t pl = strlen(prefix);
+        struct pm_step *s;
 
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-                if (n >= pl && strncmp(p, prefix, pl) == 0) {
-                        (void)snprintf(buf, size, "%.*s", (int)n, p);
-                        return true;
-                }
-                p = nl ? nl + 1 : p + n;
+        if (!argv) {
+                pm_argv_free(env);
+                return oom(err);
         }
-        return false;
+        if (cr->plan.n_steps >= PM_PLAN_MAX_STEPS) {
+                pm_argv_free(argv);
+                pm_argv_free(env);
+                return pm_error_set(err, -EINVAL, "internal bug: a check of more than %d steps",
+                                    PM_PLAN_MAX_STEPS);
+        }
+        s = &cr->plan.steps[cr->plan.n_steps];
+        s->argv = argv;
+        s->env = env;
+        s->any_exit = any_exit;
+        s->cwd = pm_strdup(cwd);
+        cr->then[cr->plan.n_steps++] = then;
+        return s->cwd ? 0 : oom(err);
 }
 
-/* The most telling line of what a tool printed (its first error), for a one-line message. */
-static void
-first_error(const struct pm_tool_result *res, char *buf, size_t size)
+static int
+on_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
 {
-        buf[0] = '\0';
-        if (find_line(res->err.buf, "error", buf, size) ||
-            find_line(res->out.buf, "error", buf, size) ||
-            find_line(res->out.buf, "FAILED", buf, size) ||
-            find_line(res->err.buf, "ninja: error", buf, size) ||
-            find_line(res->err.buf, "", buf, size))
-                return;
-        (void)find_line(res->out.buf, "", buf, size);
+        struct check_run *cr = data;
+
+        return cr->then[step] ? cr->then[step](cr, step, res, err) : 0;
+}
+
+/* Run the plan from its first step, in projmodel's process group (docs/build-integration.md). */
+static int
+run_check(struct check_run *cr, struct pm_error *err)
+{
+        struct pm__plan_opts opts = { .timeout_ms = cr->cfg->tool_timeout_ms,
+                                      .max_output = cr->cfg->max_tool_output,
+                                      .next = on_next,
+                                      .next_data = cr };
+        struct pm__plan_result res;
+        int r;
+
+        r = pm__plan_run_sync(&cr->plan, &opts, &res, err);
+        pm__plan_result_release(&res);
+        return r;
+}
+
+/* A test's or binary's own run: its output and exit status are the result. */
+static int
+then_program(struct check_run *cr, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        const struct pm_tool_result *r = &res->results[step];
+
+        cr->ret->exit_status = status_of(r);
+        if (pm_strbuf_add(&cr->ret->out, r->out.buf ? r->out.buf : "", r->out.len) < 0 ||
+            pm_strbuf_add(&cr->ret->err, r->err.buf ? r->err.buf : "", r->err.len) < 0)
+                return oom(err);
+        return 0;
+}
+
+/*
+ * Each line of @text (@len bytes) a diagnostic on ret->out, file names absolute against @base;
+ * with @keep_other, the lines that are not JSON go to ret->err. *any_error when one is an error.
+ */
+static int
+copy_diagnostics(struct check_run *cr, const char *text, size_t len, const char *base,
+                 bool keep_other, bool *any_error, struct pm_error *err)
+{
+        for (const char *p = text, *end = text ? text + len : NULL; p && p < end && *p;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                bool is_error = false;
+                int r = pm_check_diagnostic_line(p, n, base, NULL, &cr->ret->out, &is_error);
+
+                if (r < 0)
+                        return oom(err);
+                *any_error |= is_error;
+                if (r == 0 && keep_other &&
+                    (pm_strbuf_add(&cr->ret->err, p, n) < 0 ||
+                     pm_strbuf_addch(&cr->ret->err, '\n') < 0))
+                        return oom(err);
+                p = nl ? nl + 1 : end;
+        }
+        return 0;
 }
 
 /* ---- GN ---- */
@@ -169,111 +246,6 @@ out:
         return r;
 }
 
-/*
- * `ninja -t query @target`: its inputs (explicit, implicit and order-only) into *ret_inputs.
- * A phony (GN's label alias) is followed to the file it names, which becomes *target.
- */
-static int
-ninja_inputs(const struct pm_config *cfg, const char *dir, char **target, char ***ret_inputs,
-             struct pm_error *err)
-{
-        struct pm_tool_result res = { 0 };
-        char **inputs = NULL;
-        int r = 0;
-
-        for (int hop = 0; hop < 2; hop++) {
-                char *argv[] = { "ninja", "-C", (char *)dir, "-t", "query", *target, NULL };
-                bool phony = false, in_inputs = false;
-                char *line, *next;
-
-                pm_argv_free(inputs);
-                inputs = pm_argv_new(NULL, 0);
-                if (!inputs) {
-                        r = oom(err);
-                        goto out;
-                }
-                r = capture(cfg, argv, dir, NULL, &res, err);
-                if (r < 0)
-                        goto out;
-                if (res.exit_status != 0) {
-                        char line1[300];
-
-                        first_error(&res, line1, sizeof(line1));
-                        r = pm_error_set(err, PM_ENOTFOUND,
-                                         "ninja knows no target '%s' in '%s': %s", *target, dir,
-                                         line1);
-                        goto out;
-                }
-                for (line = res.out.buf; line && *line; line = next) {
-                        next = strchr(line, '\n');
-                        if (next)
-                                *next++ = '\0';
-                        if (strncmp(line, "  input: ", 9) == 0) {
-                                phony = strcmp(line + 9, "phony") == 0;
-                                in_inputs = true;
-                        } else if (strncmp(line, "  ", 2) == 0 && line[2] != ' ') {
-                                in_inputs = false;
-                        } else if (in_inputs && strncmp(line, "    ", 4) == 0) {
-                                const char *in = line + 4;
-
-                                if (strncmp(in, "|| ", 3) == 0)
-                                        in += 3;
-                                else if (strncmp(in, "| ", 2) == 0)
-                                        in += 2;
-                                if (pm_argv_push(&inputs, in) < 0) {
-                                        r = oom(err);
-                                        goto out;
-                                }
-                        }
-                }
-                if (!phony)
-                        break;
-                if (!inputs[0] || inputs[1]) {
-                        r = pm_error_set(err, PM_ENOTFOUND,
-                                         "'%s' in '%s' is not one GN target's output", *target,
-                                         dir);
-                        goto out;
-                }
-                pm_free(*target);
-                *target = pm_strdup(inputs[0]);
-                if (!*target) {
-                        r = oom(err);
-                        goto out;
-                }
-        }
-        *ret_inputs = pm_steal_ptr(&inputs);
-out:
-        pm_tool_result_release(&res);
-        pm_argv_free(inputs);
-        return r;
-}
-
-/* `ninja -C @dir @targets...` (@targets relative to @dir, built files only). */
-static int
-ninja_build(const struct pm_config *cfg, const char *dir, char *const *targets,
-            struct pm_tool_result *res, struct pm_error *err)
-{
-        char **argv = pm_argv_new((const char *const[]){ "ninja", "-C", dir }, 3);
-        size_t n = 0;
-        int r;
-
-        for (size_t i = 0; argv && targets[i]; i++) {
-                /* Sources live outside the build directory; ninja need not hear of them. */
-                if (targets[i][0] == '/' || strncmp(targets[i], "../", 3) == 0)
-                        continue;
-                if (pm_argv_push(&argv, targets[i]) < 0) {
-                        argv = pm_argv_free(argv);
-                        break;
-                }
-                n++;
-        }
-        if (!argv)
-                return oom(err);
-        r = n ? capture(cfg, argv, dir, NULL, res, err) : 0;
-        pm_argv_free(argv);
-        return r;
-}
-
 /* True for a flag that names an output, an incremental directory (the user's) or an error
  * format, which check replaces or drops; *skip_next when its value is the next word (@next). */
 static bool
@@ -312,38 +284,153 @@ is_rustc(const struct pm_config *cfg, const char *prog)
                strcmp(b, "rustc") == 0;
 }
 
+static int gn_then_query(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+
+/* `ninja -C dir -t query target`: the target's inputs (gn_then_query()). */
+static int
+gn_query(struct check_run *cr, struct pm_error *err)
+{
+        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", "query", cr->target };
+
+        return add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, gn_then_query, err);
+}
+
+static int gn_commands(struct check_run *cr, struct pm_error *err);
+static int gn_then_inputs(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                          struct pm_error *err);
+static int gn_then_built(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+
 /*
- * GN check: the target's own rustc command from `ninja -t commands` (its last line), run with
- * JSON diagnostics and metadata only into @out_dir, after ninja built the target's inputs.
+ * `ninja -C dir TARGETS...` for @targets (relative to the build directory; sources, outside it,
+ * are left out), followed by @then; @optional: its failure is not the check's. With no input
+ * left to build, check goes on to the commands at once.
  */
 static int
-gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const char *dir,
-         char *target, char *const *inputs, struct pm_check_result *ret, struct pm_error *err)
+gn_build(struct check_run *cr, char *const *targets, bool optional, then_fn then,
+         struct pm_error *err)
 {
-        struct pm_tool_result res = { 0 };
-        char **env = NULL, **cmd = NULL, **argv = NULL;
-        char *out = NULL, *last = NULL;
-        bool any_error = false;
+        char **argv = pm_argv_new((const char *const[]){ "ninja", "-C", cr->dir }, 3);
+        size_t n = 0;
         int r;
 
-        r = ninja_build(cfg, dir, inputs, &res, err);
-        if (r < 0)
-                goto out;
-        if (res.exit_status != 0) {
-                /* The crate's own compile shows what is missing; say why on stderr. */
-                (void)pm_strbuf_addf(&ret->err,
-                                     "projmodel check: building the inputs of '%s' failed\n",
-                                     req->crate->label);
-                (void)pm_strbuf_add(&ret->err, res.out.buf ? res.out.buf : "", res.out.len);
+        for (size_t i = 0; argv && targets[i]; i++) {
+                /* Sources live outside the build directory; ninja need not hear of them. */
+                if (targets[i][0] == '/' || strncmp(targets[i], "../", 3) == 0)
+                        continue;
+                if (pm_argv_push(&argv, targets[i]) < 0)
+                        argv = pm_argv_free(argv);
+                n++;
         }
-        {
-                char *argv1[] = { "ninja", "-C", (char *)dir, "-t", "commands", target, NULL };
+        if (argv && n == 0) {
+                pm_argv_free(argv);
+                if (then != gn_then_inputs)
+                        return pm_error_set(err, PM_ENOTFOUND, "'%s' in '%s' is no ninja target",
+                                            cr->target, cr->dir);
+                return gn_commands(cr, err);
+        }
+        r = add_step(cr, argv, cr->dir, NULL, false, then, err);
+        if (r == 0)
+                cr->plan.steps[cr->plan.n_steps - 1].optional = optional;
+        return r;
+}
 
-                r = capture(cfg, argv1, dir, NULL, &res, err);
-                if (r < 0)
-                        goto out;
+/*
+ * After `ninja -t query`: its inputs (explicit, implicit and order-only). A phony (GN's label
+ * alias) is followed once to the file it names, which becomes the target; then check builds the
+ * inputs, test and run the target.
+ */
+static int
+gn_then_query(struct check_run *cr, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        bool phony = false, in_inputs = false;
+        char *line, *next;
+
+        pm_argv_free(cr->inputs);
+        cr->inputs = pm_argv_new(NULL, 0);
+        if (!cr->inputs)
+                return oom(err);
+        for (line = res->results[step].out.buf; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strncmp(line, "  input: ", 9) == 0) {
+                        phony = strcmp(line + 9, "phony") == 0;
+                        in_inputs = true;
+                } else if (strncmp(line, "  ", 2) == 0 && line[2] != ' ') {
+                        in_inputs = false;
+                } else if (in_inputs && strncmp(line, "    ", 4) == 0) {
+                        const char *in = line + 4;
+
+                        if (strncmp(in, "|| ", 3) == 0)
+                                in += 3;
+                        else if (strncmp(in, "| ", 2) == 0)
+                                in += 2;
+                        if (pm_argv_push(&cr->inputs, in) < 0)
+                                return oom(err);
+                }
         }
-        for (char *p = res.out.buf; p && *p;) {
+        if (phony) {
+                if (!cr->inputs[0] || cr->inputs[1])
+                        return pm_error_set(err, PM_ENOTFOUND,
+                                            "'%s' in '%s' is not one GN target's output",
+                                            cr->target, cr->dir);
+                pm_free(cr->target);
+                cr->target = pm_strdup(cr->inputs[0]);
+                if (!cr->target)
+                        return oom(err);
+                if (step == 0)
+                        return gn_query(cr, err);
+        }
+        if (cr->req->action == PM_CHECK_CHECK)
+                return gn_build(cr, cr->inputs, true, gn_then_inputs, err);
+        return gn_build(cr, (char *const[]){ cr->target, NULL }, false, gn_then_built, err);
+}
+
+/* After building the inputs: a failure is said on stderr and the check goes on (the crate's
+ * own compile shows what is missing). */
+static int
+gn_then_inputs(struct check_run *cr, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        if (!res->ok[step] &&
+            pm_strbuf_addf(&cr->ret->err,
+                           "projmodel check: building the inputs of '%s' failed: %s\n",
+                           cr->req->crate->label,
+                           res->errors[step] ? res->errors[step] : "(no error line)") < 0)
+                return oom(err);
+        return gn_commands(cr, err);
+}
+
+static int gn_then_commands(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                            struct pm_error *err);
+
+/* `ninja -C dir -t commands target`: the crate's own rustc command is its last line. */
+static int
+gn_commands(struct check_run *cr, struct pm_error *err)
+{
+        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", "commands", cr->target };
+
+        return add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, gn_then_commands, err);
+}
+
+static int gn_then_rustc(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+
+/*
+ * After `ninja -t commands`: the crate's own rustc command (its last line), to run with JSON
+ * diagnostics and metadata only into projmodel's own directory.
+ */
+static int
+gn_then_commands(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                 struct pm_error *err)
+{
+        const struct pm_check_request *req = cr->req;
+        char **env = NULL, **cmd = NULL, **argv = NULL;
+        char *out = NULL, *last = NULL;
+        int r;
+
+        for (char *p = res->results[step].out.buf; p && *p;) {
                 char *nl = strchr(p, '\n');
 
                 if (nl)
@@ -352,9 +439,9 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
                         last = p;
                 p = nl ? nl + 1 : p + strlen(p);
         }
-        if (res.exit_status != 0 || !last) {
-                r = pm_error_set(err, PM_ETOOL, "ninja gives no command for '%s' in '%s'", target,
-                                 dir);
+        if (!last) {
+                r = pm_error_set(err, PM_ETOOL, "ninja gives no command for '%s' in '%s'",
+                                 cr->target, cr->dir);
                 goto out;
         }
         r = pm_check_split_command(last, &env, &cmd, err);
@@ -364,7 +451,7 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
         }
         for (size_t i = 1; cmd[i]; i++) {
                 if (cmd[i][0] == '@' &&
-                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : dir, cmd[i] + 1)) {
+                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : cr->dir, cmd[i] + 1)) {
                         r = pm_error_set(err, PM_EUNSUPPORTED,
                                          "the rustc command of '%s' reads the response file '%s', "
                                          "which ninja writes only while it builds the target",
@@ -372,7 +459,7 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
                         goto out;
                 }
         }
-        if (!is_rustc(cfg, cmd[0])) {
+        if (!is_rustc(cr->cfg, cmd[0])) {
                 r = pm_error_set(err, PM_EUNSUPPORTED,
                                  "the command ninja runs for '%s' is '%s', not rustc: projmodel "
                                  "check needs GN's rust tools to run rustc directly",
@@ -408,35 +495,10 @@ gn_check(const struct pm_config *cfg, const struct pm_check_request *req, const 
                 r = oom(err);
                 goto out;
         }
-        r = capture(cfg, argv, dir, env[0] ? env : NULL, &res, err);
-        if (r < 0)
-                goto out;
-        ret->exit_status = status_of(&res);
-        /* rustc prints its JSON diagnostics on stderr. */
-        for (const char *p = res.err.buf; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-                bool is_error = false;
-
-                r = pm_check_diagnostic_line(p, n, dir, NULL, &ret->out, &is_error);
-                if (r < 0) {
-                        r = oom(err);
-                        goto out;
-                }
-                any_error |= is_error;
-                if (r == 0 &&
-                    (pm_strbuf_add(&ret->err, p, n) < 0 || pm_strbuf_addch(&ret->err, '\n') < 0)) {
-                        r = oom(err);
-                        goto out;
-                }
-                p = nl ? nl + 1 : p + n;
-        }
-        r = 0;
-        if (ret->exit_status != 0 && !any_error)
-                r = pm_error_set(err, PM_ETOOL, "rustc failed for '%s' with exit status %d",
-                                 req->crate->label, ret->exit_status);
+        /* rustc's exit status is the check's result: a type error is not a failed step. */
+        r = add_step(cr, pm_steal_ptr(&argv), cr->dir, env[0] ? pm_steal_ptr(&env) : NULL, true,
+                     gn_then_rustc, err);
 out:
-        pm_tool_result_release(&res);
         pm_argv_free(env);
         pm_argv_free(cmd);
         pm_argv_free(argv);
@@ -444,82 +506,58 @@ out:
         return r;
 }
 
-/* GN test and run: ninja builds the target (in the user's build directory: the binary is what
- * the user runs), then the binary runs with @args. */
+/* After rustc: its JSON diagnostics (on stderr) for rust-analyzer, the rest for the user. A
+ * failure that printed no error diagnostic is the step's (the one wording). */
 static int
-gn_run(const struct pm_config *cfg, const struct pm_check_request *req, const char *dir,
-       const char *target, struct pm_check_result *ret, struct pm_error *err)
+gn_then_rustc(struct check_run *cr, size_t step, struct pm__plan_result *res, struct pm_error *err)
 {
-        struct pm_tool_result res = { 0 };
-        char *const targets[] = { (char *)target, NULL };
-        char **argv = NULL;
-        char *bin = NULL, line[300];
-        int r;
+        const struct pm_tool_result *r = &res->results[step];
+        bool any_error = false;
 
-        r = ninja_build(cfg, dir, targets, &res, err);
-        if (r < 0)
-                goto out;
-        if (res.exit_status != 0) {
-                first_error(&res, line, sizeof(line));
-                r = pm_error_set(err, PM_ETOOL, "ninja could not build '%s': %s", req->crate->label,
-                                 line);
-                goto out;
+        cr->ret->exit_status = status_of(r);
+        if (copy_diagnostics(cr, r->err.buf, r->err.len, cr->dir, true, &any_error, err) < 0)
+                return -ENOMEM;
+        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+}
+
+/* GN test and run, after ninja built the target (in the user's build directory: the binary is
+ * what the user runs): the binary runs with the test id or @args. */
+static int
+gn_then_built(struct check_run *cr, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        const struct pm_check_request *req = cr->req;
+        char *bin = pm_path_join(NULL, cr->dir, cr->target);
+        char **argv = bin ? pm_argv_new((const char *const[]){ bin }, 1) : NULL;
+        int r = argv ? 0 : -ENOMEM;
+
+        (void)step;
+        (void)res;
+        if (r >= 0 && req->action == PM_CHECK_TEST) {
+                r = pm_argv_push(&argv, req->test_id);
+                if (r >= 0)
+                        r = pm_argv_push(&argv, "--exact");
         }
-        bin = pm_path_join(NULL, dir, target);
-        argv = bin ? pm_argv_new((const char *const[]){ bin }, 1) : NULL;
-        if (!argv) {
-                r = oom(err);
-                goto out;
-        }
-        if (req->action == PM_CHECK_TEST) {
-                if (pm_argv_push(&argv, req->test_id) < 0 || pm_argv_push(&argv, "--exact") < 0) {
-                        r = oom(err);
-                        goto out;
-                }
-        }
-        for (size_t i = 0; req->run_args && req->run_args[i]; i++) {
-                if (pm_argv_push(&argv, req->run_args[i]) < 0) {
-                        r = oom(err);
-                        goto out;
-                }
-        }
-        r = capture(cfg, argv, dir, NULL, &res, err);
-        if (r < 0)
-                goto out;
-        ret->exit_status = status_of(&res);
-        if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
-            pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
-                r = oom(err);
-out:
-        pm_tool_result_release(&res);
-        pm_argv_free(argv);
+        for (size_t i = 0; r >= 0 && req->run_args && req->run_args[i]; i++)
+                r = pm_argv_push(&argv, req->run_args[i]);
         pm_free(bin);
-        return r;
+        if (r < 0) {
+                pm_argv_free(argv);
+                return oom(err);
+        }
+        return add_step(cr, argv, cr->dir, NULL, true, then_program, err);
 }
 
 static int
-gn_do(const struct pm_config *cfg, const struct pm_check_request *req, struct pm_check_result *ret,
-      struct pm_error *err)
+gn_do(struct check_run *cr, struct pm_error *err)
 {
-        char *dir = NULL, *target = NULL, **inputs = NULL;
         int r;
 
-        r = gn_build_dir(cfg, req->project, &dir, err);
+        r = gn_build_dir(cr->cfg, cr->req->project, &cr->dir, err);
         if (r >= 0)
-                r = gn_target(dir, req->crate->label, &target, err);
+                r = gn_target(cr->dir, cr->req->crate->label, &cr->target, err);
         if (r >= 0)
-                r = ninja_inputs(cfg, dir, &target, &inputs, err);
-        if (r < 0)
-                goto out;
-        if (req->action == PM_CHECK_CHECK)
-                r = gn_check(cfg, req, dir, target, inputs, ret, err);
-        else
-                r = gn_run(cfg, req, dir, target, ret, err);
-out:
-        pm_argv_free(inputs);
-        pm_free(target);
-        pm_free(dir);
-        return r;
+                r = gn_query(cr, err);
+        return r < 0 ? r : run_check(cr, err);
 }
 
 /* ---- Cargo ---- */
@@ -622,21 +660,37 @@ out:
         return r;
 }
 
+/* After `cargo check`: one JSON message per line on stdout (rustc's paths are relative to the
+ * workspace root, where cargo runs it for workspace members), its stderr for the user. A failure
+ * that printed no error diagnostic is the step's (the one wording). */
 static int
-cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
-         struct pm_check_result *ret, struct pm_error *err)
+cargo_then_check(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                 struct pm_error *err)
+{
+        const struct pm_tool_result *r = &res->results[step];
+        bool any_error = false;
+
+        cr->ret->exit_status = status_of(r);
+        if (copy_diagnostics(cr, r->out.buf, r->out.len, cr->req->project->root, false, &any_error,
+                             err) < 0 ||
+            pm_strbuf_add(&cr->ret->err, r->err.buf ? r->err.buf : "", r->err.len) < 0)
+                return oom(err);
+        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+}
+
+static int
+cargo_do(struct check_run *cr, struct pm_error *err)
 {
         static const char *const verbs[] = {
                 [PM_CHECK_CHECK] = "check", [PM_CHECK_TEST] = "test", [PM_CHECK_RUN] = "run"
         };
-        struct pm_tool_result res = { 0 };
+        const struct pm_check_request *req = cr->req;
         char **argv = NULL;
-        bool any_error = false;
         int r;
 
         r = pm_mkdir_p(req->out_dir, err);
         if (r >= 0)
-                r = cargo_argv(cfg, req, verbs[req->action], &argv, err);
+                r = cargo_argv(cr->cfg, req, verbs[req->action], &argv, err);
         if (r < 0)
                 goto out;
         if (req->action != PM_CHECK_CHECK) {
@@ -653,42 +707,12 @@ cargo_do(const struct pm_config *cfg, const struct pm_check_request *req,
                         goto out;
                 }
         }
-        r = capture(cfg, argv, req->project->root, NULL, &res, err);
-        if (r < 0)
-                goto out;
-        ret->exit_status = status_of(&res);
-        if (req->action != PM_CHECK_CHECK) {
-                if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
-                    pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
-                        r = oom(err);
-                goto out;
-        }
-        /* cargo prints one JSON message per line on stdout; rustc's paths are relative to the
-         * workspace root, where cargo runs it for workspace members. */
-        for (const char *p = res.out.buf; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-                bool is_error = false;
-
-                r = pm_check_diagnostic_line(p, n, req->project->root, NULL, &ret->out, &is_error);
-                if (r < 0) {
-                        r = oom(err);
-                        goto out;
-                }
-                any_error |= is_error;
-                p = nl ? nl + 1 : p + n;
-        }
-        r = pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0 ? oom(err)
-                                                                                      : 0;
-        if (r >= 0 && ret->exit_status != 0 && !any_error) {
-                char line[300];
-
-                first_error(&res, line, sizeof(line));
-                r = pm_error_set(err, PM_ETOOL, "cargo check of '%s' failed: %s", req->crate->label,
-                                 line);
-        }
+        /* cargo's exit status is the result: 101 for a crate with errors, or the program's. */
+        r = add_step(cr, pm_steal_ptr(&argv), req->project->root, NULL, true,
+                     req->action == PM_CHECK_CHECK ? cargo_then_check : then_program, err);
+        if (r >= 0)
+                r = run_check(cr, err);
 out:
-        pm_tool_result_release(&res);
         pm_argv_free(argv);
         return r;
 }
@@ -767,6 +791,35 @@ buck2_test_args(const struct pm_config *cfg, const struct pm_check_request *req,
         return r < 0 ? oom(err) : 0;
 }
 
+/* After `buck2 build LABEL[diag.json] --show-full-json-output`: the diagnostics file it names. */
+static int
+buck2_then_check(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                 struct pm_error *err)
+{
+        const struct pm_tool_result *r = &res->results[step];
+        struct pm_strbuf diag = PM_STRBUF_INIT;
+        cJSON *shown = cJSON_ParseWithLength(r->out.buf ? r->out.buf : "", r->out.len);
+        const cJSON *path = shown && cJSON_IsObject(shown) ? shown->child : NULL;
+        bool any_error = false;
+        int ret;
+
+        if (!cJSON_IsString(path) || !pm_path_is_absolute(path->valuestring)) {
+                ret = pm_error_set(err, PM_EBADTOOLOUTPUT,
+                                   "buck2 build %s[diag.json] --show-full-json-output named no "
+                                   "output file",
+                                   cr->req->crate->label);
+                goto out;
+        }
+        ret = pm_strbuf_read_file(&diag, path->valuestring, cr->cfg->max_tool_output, err);
+        if (ret >= 0)
+                ret = copy_diagnostics(cr, diag.buf, diag.len, cr->req->project->root, false,
+                                       &any_error, err);
+out:
+        cJSON_Delete(shown);
+        pm_strbuf_release(&diag);
+        return ret;
+}
+
 /*
  * Buck2 check: `buck2 build LABEL[diag.json] --show-full-json-output` builds the prelude's
  * rustc-diagnostics subtarget (written even when rustc fails) and prints {"<target>": "<absolute
@@ -775,20 +828,16 @@ buck2_test_args(const struct pm_config *cfg, const struct pm_check_request *req,
  * <test runner arguments>` (buck2_test_args()).
  */
 static int
-buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
-         struct pm_check_result *ret, struct pm_error *err)
+buck2_do(struct check_run *cr, struct pm_error *err)
 {
         static const char *const verbs[] = {
                 [PM_CHECK_CHECK] = "build", [PM_CHECK_TEST] = "test", [PM_CHECK_RUN] = "run"
         };
-        struct pm_tool_result res = { 0 };
-        struct pm_strbuf diag = PM_STRBUF_INIT;
-        char **argv = NULL, *target = NULL, line[300];
-        cJSON *shown = NULL;
-        const cJSON *path;
+        const struct pm_check_request *req = cr->req;
+        char **argv = NULL, *target = NULL;
         int r;
 
-        r = buck2_argv(cfg, req, verbs[req->action], &argv, err);
+        r = buck2_argv(cr->cfg, req, verbs[req->action], &argv, err);
         if (r < 0)
                 goto out;
         target = req->action == PM_CHECK_CHECK ? pm_asprintf("%s[diag.json]", req->crate->label)
@@ -806,51 +855,18 @@ buck2_do(const struct pm_config *cfg, const struct pm_check_request *req,
                 goto out;
         }
         if (req->action == PM_CHECK_TEST) {
-                r = buck2_test_args(cfg, req, &argv, err);
+                r = buck2_test_args(cr->cfg, req, &argv, err);
                 if (r < 0)
                         goto out;
         }
-        r = capture(cfg, argv, req->project->root, NULL, &res, err);
-        if (r < 0)
-                goto out;
-        if (req->action != PM_CHECK_CHECK) {
-                ret->exit_status = status_of(&res);
-                if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
-                    pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
-                        r = oom(err);
-                goto out;
-        }
-        if (res.exit_status != 0) {
-                first_error(&res, line, sizeof(line));
-                r = pm_error_set(err, PM_ETOOL, "buck2 could not build '%s': %s", target, line);
-                goto out;
-        }
-        shown = cJSON_ParseWithLength(res.out.buf ? res.out.buf : "", res.out.len);
-        path = shown && cJSON_IsObject(shown) ? shown->child : NULL;
-        if (!cJSON_IsString(path) || !pm_path_is_absolute(path->valuestring)) {
-                r = pm_error_set(err, PM_EBADTOOLOUTPUT,
-                                 "buck2 build %s --show-full-json-output named no output file",
-                                 target);
-                goto out;
-        }
-        r = pm_strbuf_read_file(&diag, path->valuestring, cfg->max_tool_output, err);
-        if (r < 0)
-                goto out;
-        for (const char *p = diag.buf; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-                if (pm_check_diagnostic_line(p, n, req->project->root, NULL, &ret->out, NULL) < 0) {
-                        r = oom(err);
-                        goto out;
-                }
-                p = nl ? nl + 1 : p + n;
-        }
-        r = 0;
+        /* A failed check build is the step's (the one wording); run's and test's status is the
+         * program's. */
+        r = add_step(cr, pm_steal_ptr(&argv), req->project->root, NULL,
+                     req->action != PM_CHECK_CHECK,
+                     req->action == PM_CHECK_CHECK ? buck2_then_check : then_program, err);
+        if (r >= 0)
+                r = run_check(cr, err);
 out:
-        cJSON_Delete(shown);
-        pm_strbuf_release(&diag);
-        pm_tool_result_release(&res);
         pm_argv_free(argv);
         pm_free(target);
         return r;
@@ -863,6 +879,8 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
         const struct pm_crate *c = req->crate;
         const char *bs = c->build_system;
         const struct pm_adapter_ops *ops;
+        struct check_run cr = { .cfg = cfg, .req = req, .ret = ret };
+        int r;
 
         pm_strbuf_init(&ret->out);
         pm_strbuf_init(&ret->err);
@@ -875,21 +893,27 @@ pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
                                     "'%s' is a %s, not a test target (GN builds tests only in "
                                     "targets compiled with --test)",
                                     c->label, pm_crate_kind_name(c->kind));
-        if (strcmp(bs, "gn") == 0)
-                return gn_do(cfg, req, ret, err);
-        if (strcmp(bs, "cargo") == 0)
-                return cargo_do(cfg, req, ret, err);
-        if (strcmp(bs, "buck2") == 0)
-                return buck2_do(cfg, req, ret, err);
         ops = pm_adapter_find(bs);
-        if (req->action == PM_CHECK_CHECK && ops && ops->check_plan && ops->check_parse)
-                return pm__check_adapter(cfg, ops, req, ret, err);
-        if (req->action != PM_CHECK_CHECK && ops && ops->run_plan && ops->test_plan)
-                return pm__run_adapter(cfg, ops, req, ret, err);
-        return pm_error_set(err, PM_EUNSUPPORTED,
-                            "projmodel %s does not support %s yet (docs/build-integration.md)",
-                            req->action == PM_CHECK_CHECK  ? "check"
-                            : req->action == PM_CHECK_TEST ? "test"
-                                                           : "run",
-                            bs);
+        if (strcmp(bs, "gn") == 0)
+                r = gn_do(&cr, err);
+        else if (strcmp(bs, "cargo") == 0)
+                r = cargo_do(&cr, err);
+        else if (strcmp(bs, "buck2") == 0)
+                r = buck2_do(&cr, err);
+        else if (req->action == PM_CHECK_CHECK && ops && ops->check_plan && ops->check_parse)
+                r = pm__check_adapter(cfg, ops, req, ret, err);
+        else if (req->action != PM_CHECK_CHECK && ops && ops->run_plan && ops->test_plan)
+                r = pm__run_adapter(cfg, ops, req, ret, err);
+        else
+                r = pm_error_set(err, PM_EUNSUPPORTED,
+                                 "projmodel %s does not support %s yet (docs/build-integration.md)",
+                                 req->action == PM_CHECK_CHECK  ? "check"
+                                 : req->action == PM_CHECK_TEST ? "test"
+                                                                : "run",
+                                 bs);
+        pm_plan_release(&cr.plan);
+        pm_argv_free(cr.inputs);
+        pm_free(cr.target);
+        pm_free(cr.dir);
+        return r;
 }

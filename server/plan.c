@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The one plan sequencer: a pm_plan's steps one after the other through the step runner
- * (spawn.c) on a caller's loop, deciding in one place what comes next (the next step, a stop at
- * the first failing step with its one-line error, an optional step's empty output) and the
- * progress line of each step; the synchronous form runs it on a private loop. */
+ * (spawn.c) on a caller's loop, deciding in one place what comes next (the next step, one the
+ * owner appends from the previous step's output, a stop at the first failing step with its
+ * one-line error, an optional step's empty output) and the progress line of each step; the
+ * synchronous form runs it on a private loop. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct pm__plan_run {
         struct pm__spawn *proc; /* the running step, or NULL */
         double step_start_ms;
         bool cancelled;
+        bool ended; /* the owner ended the plan (PM__PLAN_END) */
         bool done;
         struct pm__plan_result res;
         pm__plan_cb cb;
@@ -116,10 +118,56 @@ fresh_output(const struct pm_step *s, struct pm_error *err)
         return r;
 }
 
+/* Stop the plan at step run->step with @code and its error. */
+static bool
+stop(struct pm__plan_run *run, int code, const struct pm_error *err)
+{
+        run->res.code = code;
+        run->res.err = *err;
+        run->res.failed = run->step;
+        return false;
+}
+
+/* The owner's say after step run->step let the plan go on (opts.next): true to go on. */
+static bool
+ask_next(struct pm__plan_run *run)
+{
+        const struct pm_step *s = &run->plan->steps[run->step];
+        struct pm_error err;
+        char cmd[PM_TOOL_CMD_MAX];
+        int r;
+
+        if (!run->opts.next)
+                return true;
+        pm_error_init(&err);
+        r = run->opts.next(run->opts.next_data, run->step, &run->res, &err);
+        if (r == 0 && run->plan->n_steps > PM_PLAN_MAX_STEPS)
+                r = pm_error_set(&err, -EINVAL, "internal bug: a plan of %zu steps",
+                                 run->plan->n_steps);
+        if (r == 0)
+                return true;
+        if (r == PM__PLAN_END) {
+                run->ended = true;
+                return true;
+        }
+        if (r == PM__PLAN_FAILED) {
+                /* Failed after all, by its output: worded as any failed step. */
+                pm__tool_command_line(s->argv, cmd, sizeof(cmd));
+                r = pm__step_failed(cmd, &run->res.results[run->step], &err);
+                run->res.ok[run->step] = false;
+                pm_free(run->res.errors[run->step]);
+                run->res.errors[run->step] = pm_strdup(err.msg);
+        } else if (r > 0) {
+                r = pm_error_set(&err, -EINVAL, "internal bug: next step answer %d", r);
+        }
+        return stop(run, r, &err);
+}
+
 /*
  * The one rule after step run->step ended with @code (@err when < 0): true to go on with the
  * next step. An optional step that failed contributes empty output (its error stays in
  * errors[]); any other failure, out of memory or a cancellation stops the plan with its error.
+ * When it would go on, the owner may append the next step or stop (ask_next()).
  */
 static bool
 step_ended(struct pm__plan_run *run, int code, const struct pm_error *err)
@@ -130,16 +178,13 @@ step_ended(struct pm__plan_run *run, int code, const struct pm_error *err)
         run->res.ok[run->step] = code == 0;
         run->res.errors[run->step] = pm__step_error(s, code, mine, err);
         if (code == 0)
-                return true; /* run_steps() stops before the next step when cancelled */
+                return ask_next(run); /* run_steps() stops before the next step when cancelled */
         if (s->optional && code != -ENOMEM && !run->cancelled) {
                 pm_strbuf_reset(&mine->out);
                 mine->exit_status = mine->exit_status ? mine->exit_status : 1;
-                return true;
+                return ask_next(run);
         }
-        run->res.code = code;
-        run->res.err = *err;
-        run->res.failed = run->step;
-        return false;
+        return stop(run, code, err);
 }
 
 static void run_steps(struct pm__plan_run *run);
@@ -187,7 +232,7 @@ run_steps(struct pm__plan_run *run)
         struct pm_error err;
         int code;
 
-        while (run->step < run->plan->n_steps) {
+        while (!run->ended && run->step < run->plan->n_steps) {
                 const struct pm_step *s = &run->plan->steps[run->step];
 
                 pm_error_init(&err);

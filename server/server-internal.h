@@ -254,6 +254,15 @@ void pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
 char *pm__tool_which(const char *tool, const char *cwd);
 
 /*
+ * The one wording of a failed step (@cmd: its pm__tool_command_line(), @r: what it printed and
+ * how it ended): PM_ETOOL, "'<command line>' failed with exit status N: <error line>" (or "was
+ * killed by signal N: ..."), the error line per pm__tool_error_line() from stderr, else stdout,
+ * and ": <error line>" left out when there is none. The step runner and the plan sequencer word
+ * every failed step through it (docs/protocol.md).
+ */
+int pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err);
+
+/*
  * pm_blob.error of a step that ended with @code and @res (@err: the runner's error when @code <
  * 0): the runner's one-line message when it failed, "'<command line>' exited with status N:
  * <error line>" when a non-zero exit counted as success (ok_exit_codes), NULL when it exited 0.
@@ -388,7 +397,8 @@ typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
  * line per pm__tool_error_line() from stderr, else stdout. When step->output_file is set,
  * stdout is capped like stderr and the file is *not* read here. On failure to start returns an
  * error (-ENOENT naming the tool when it is missing) and never calls @cb. @flags:
- * PM__SPAWN_OWN_GROUP, PM__SPAWN_CAPTURE or 0. step->env, when set, is added to (and overrides
+ * PM__SPAWN_OWN_GROUP, PM__SPAWN_CAPTURE or 0. An any_exit step is run as with
+ * PM__SPAWN_CAPTURE. step->env, when set, is added to (and overrides
  * names of) projmodel's environment for the tool.
  */
 int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
@@ -398,6 +408,27 @@ int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned
 void pm__spawn_kill(struct pm__spawn *s);
 
 /* ---- the plan sequencer (plan.c) ---- */
+
+struct pm__plan_result;
+
+/* pm__plan_opts.next's answers besides 0 (go on) and a negative error. */
+#define PM__PLAN_END 1 /* end the plan here, successfully: no further step runs */
+#define PM__PLAN_FAILED                                                          \
+        2 /* the step failed after all (its output says so): the plan stops with \
+           * the one wording (pm__step_failed()) */
+
+/*
+ * The plan owner's say after step @step ended and the plan would go on (it succeeded, or it is
+ * optional and failed): it may append steps to its plan (the one given to pm__plan_start(),
+ * which the run borrows; n_steps grows, the steps that ran or run stay as they are), built from
+ * that step's output (res->results[@step], which it may take, zeroing it). Returns 0 to go on
+ * with the plan's next step (none left: the plan ends successfully), PM__PLAN_END,
+ * PM__PLAN_FAILED, or a negative error with @err filled, which stops the plan (res->failed is
+ * @step). Called on the loop, also when the plan was cancelled (its next step then does not
+ * start).
+ */
+typedef int (*pm__plan_next_cb)(void *data, size_t step, struct pm__plan_result *res,
+                                struct pm_error *err);
 
 /* How pm__plan_start() runs a plan's steps. */
 struct pm__plan_opts {
@@ -414,6 +445,10 @@ struct pm__plan_opts {
          * silent. Borrowed until the callback, like @where (a project's rel, or NULL). */
         const struct pm_progress *progress;
         const char *where;
+        /* The next-step callback (above) with its @data, for a plan whose steps depend on the
+         * previous step's output (server/check.c); NULL: the plan is what it is. */
+        pm__plan_next_cb next;
+        void *next_data;
 };
 
 /* What a plan's run did, step by step (indices as in the plan). Owned by whoever holds it:
@@ -444,7 +479,8 @@ struct pm__plan_run;
  * caller: a step that fails (could not start, failed, timed out, went over the cap, its
  * output_file unreadable with read_outputs) stops the plan with its error, unless it is
  * optional (then its output is empty, its error in errors[], and the next step runs); out of
- * memory always stops. @cb fires once, from a later loop iteration, never from here. @plan and
+ * memory always stops. After each step that lets it go on, @opts->next may append the next
+ * step or stop the plan. @cb fires once, from a later loop iteration, never from here. @plan and
  * @opts' pointers are borrowed until then. Errors (before any step runs): a plan of more than
  * PM_PLAN_MAX_STEPS steps, or the loop refusing a timer. *@ret (may be NULL) is the run, for
  * pm__plan_cancel(), valid until @cb.

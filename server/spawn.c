@@ -222,11 +222,26 @@ pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result
                            line[0] ? ": " : "", line);
 }
 
+int
+pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err)
+{
+        char line[PM_TOOL_MSG_MAX];
+
+        /* Most tools report on stderr; GN reports build file errors on stdout. */
+        pm__tool_error_line(r->err.buf, r->err.len, line, sizeof(line));
+        if (!line[0])
+                pm__tool_error_line(r->out.buf, r->out.len, line, sizeof(line));
+        if (r->term_signal)
+                return pm_error_set(err, PM_ETOOL, "'%s' was killed by signal %d%s%s", cmd,
+                                    r->term_signal, line[0] ? ": " : "", line);
+        return pm_error_set(err, PM_ETOOL, "'%s' failed with exit status %d%s%s", cmd,
+                            r->exit_status, line[0] ? ": " : "", line);
+}
+
 static void
 maybe_finish(struct pm__spawn *s)
 {
         struct pm_error err;
-        char line[PM_TOOL_MSG_MAX];
         int code = 0;
 
         if (s->done || !s->exited || !s->out_eof || !s->err_eof)
@@ -251,16 +266,7 @@ maybe_finish(struct pm__spawn *s)
                 /* The exit status is the caller's to read. */
         } else if (s->r.term_signal != 0 ||
                    !pm_step_exit_ok(&s->rule, s->r.exit_status, s->r.out.len)) {
-                /* Most tools report on stderr; GN reports build file errors on stdout. */
-                pm__tool_error_line(s->r.err.buf, s->r.err.len, line, sizeof(line));
-                if (!line[0])
-                        pm__tool_error_line(s->r.out.buf, s->r.out.len, line, sizeof(line));
-                if (s->r.term_signal)
-                        code = pm_error_set(&err, PM_ETOOL, "'%s' was killed by signal %d%s%s",
-                                            s->cmd, s->r.term_signal, line[0] ? ": " : "", line);
-                else
-                        code = pm_error_set(&err, PM_ETOOL, "'%s' failed with exit status %d%s%s",
-                                            s->cmd, s->r.exit_status, line[0] ? ": " : "", line);
+                code = pm__step_failed(s->cmd, &s->r, &err);
         }
         s->cb(s->data, code, &s->r, &err);
         uv_close((uv_handle_t *)&s->proc, on_close);
@@ -438,7 +444,7 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         pm_strbuf_init(&s->r.err);
         s->own_group = (flags & PM__SPAWN_OWN_GROUP) != 0;
         s->keep_out = step->output_file == NULL;
-        s->capture = (flags & PM__SPAWN_CAPTURE) != 0;
+        s->capture = (flags & PM__SPAWN_CAPTURE) != 0 || step->any_exit;
         /* Only what pm_step_exit_ok() reads: the plan may be released before we are freed. */
         memcpy(s->rule.ok_exit_codes, step->ok_exit_codes, sizeof(s->rule.ok_exit_codes));
         s->rule.output_file = step->output_file ? s->cmd : NULL;

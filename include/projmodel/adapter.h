@@ -14,7 +14,7 @@ struct pm_kvlist;
 struct pm_project;
 
 #define PM_ADAPTER_OPS_VERSION 6
-#define PM_PLAN_MAX_STEPS      4
+#define PM_PLAN_MAX_STEPS      8
 
 /*
  * One command to run. argv[0] is looked up in PATH; it is never given to a shell. When
@@ -40,12 +40,21 @@ struct pm_step {
          * (what GN's test binary and `cargo test` exit with); 0: none, the status is passed on.
          */
         int test_failed_exit;
+        /*
+         * The exit status is the program's own result, not the step's success (a `projmodel
+         * run|test` program, a compiler reporting errors): any exit status or signal counts as
+         * success and the plan's owner reads it; stderr is kept up to the output cap like stdout.
+         * A timeout, the output cap and a cancellation still fail the step.
+         */
+        bool any_exit;
 };
 
 /*
  * The commands for one query, run in order by the one plan sequencer (server/plan.c): a step
  * that fails (an exit status pm_step_exit_ok() refuses, a signal, a timeout) stops the query,
- * unless it is optional, whose failure gives empty output and the next step runs.
+ * unless it is optional, whose failure gives empty output and the next step runs. The plan's
+ * owner in server/ may append a step built from the previous one's output (its next-step
+ * callback, server/server-internal.h).
  * Owned by the caller; release with pm_plan_release().
  */
 struct pm_plan {
@@ -57,7 +66,8 @@ void pm_plan_release(struct pm_plan *plan);
 
 /*
  * True if a step that exited with @exit_status (and was not killed by a signal) succeeded: 0, or
- * one of its ok_exit_codes when it still printed something (@output_len > 0 or an output_file).
+ * one of its ok_exit_codes when it still printed something (@output_len > 0 or an output_file),
+ * or any status for an any_exit step.
  * The one step runner (server/spawn.c), under the plan sequencer that the one-shot commands and
  * the daemon share, decides through this one function.
  */

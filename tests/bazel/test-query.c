@@ -262,7 +262,7 @@ flycheck(const char *json, const char *label, const char *file, int line)
         argv[n] = NULL;
         status = pm_test_run(argv, cJSON_GetObjectItemCaseSensitive(fc, "cwd")->valuestring, NULL,
                              NULL, &out, &errout);
-        cr_assert_eq(status, 0, "flycheck %s: %s", label, errout);
+        cr_assert_eq(status, 0, "flycheck %s: %d %s %s", label, status, out, errout);
         for (const char *q = out; *q;) {
                 const char *nl = strchr(q, '\n');
                 cJSON *d = cJSON_ParseWithLength(q, nl ? (size_t)(nl - q) : strlen(q));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for the plan sequencer (server/plan.c) with real processes (/bin/true, /bin/false and
  * tests/server/plan-tool.c): a stop at the first failing step with that step's error line, an
- * optional step's failure, the timeout's kill, cancellation, the output cap, the progress lines. */
+ * optional step's failure, the timeout's kill, cancellation, the output cap, the progress lines,
+ * the owner's next-step callback. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -301,4 +302,121 @@ Test(server_plan, each_step_has_its_progress_line)
         cr_assert_str_eq(lines.buf, "running /bin/true a (in lib)\nrunning /bin/true b (in lib)\n");
         pm__plan_result_release(&res);
         pm_strbuf_release(&lines);
+}
+
+/* ---- the next-step callback: a plan whose steps depend on the previous step's output ---- */
+
+struct next_state {
+        struct pm_plan *plan; /* the owner's plan, appended to */
+        char *argv[4];        /* the appended step's argv (its file name pm_malloc'd) */
+        size_t calls[PM_PLAN_MAX_STEPS];
+        size_t n_calls;
+        int answer; /* after step 0, when not appending */
+};
+
+/* After step 0, append `mark <tmp>/<step 0's output>`, or answer st->answer. */
+static int
+next_step(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        struct next_state *st = data;
+
+        st->calls[st->n_calls++] = step;
+        if (step != 0)
+                return 0;
+        if (st->answer < 0)
+                return pm_error_set(err, st->answer, "the owner says no");
+        if (st->answer)
+                return st->answer;
+        st->argv[0] = PLAN_TOOL;
+        st->argv[1] = "mark";
+        st->argv[2] = pm_test_strf("%s/%s", tmp, res->results[0].out.buf);
+        st->argv[3] = NULL;
+        st->plan->steps[st->plan->n_steps].argv = st->argv;
+        st->plan->steps[st->plan->n_steps].cwd = "/";
+        st->plan->n_steps++;
+        return 0;
+}
+
+Test(server_plan, the_owner_appends_the_next_step_from_the_output_of_the_last)
+{
+        char *p[] = { PLAN_TOOL, "print", "5", NULL };
+        char *mark = pm_test_strf("%s/xxxxx", tmp);
+        struct pm_plan plan = plan_of((char **const[]){ p }, 1);
+        struct next_state st = { .plan = &plan };
+        struct pm__plan_opts opts = { .timeout_ms = 60000, .next = next_step, .next_data = &st };
+        struct pm__plan_result res;
+        struct pm_error err;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), 0, "%s", err.msg);
+        cr_assert_eq(plan.n_steps, 2);
+        cr_assert_eq(st.n_calls, 2, "asked after each step");
+        cr_assert(st.calls[0] == 0 && st.calls[1] == 1);
+        cr_assert(res.ok[0] && res.ok[1]);
+        cr_assert_eq(access(mark, F_OK), 0, "the appended step did not run");
+        pm__plan_result_release(&res);
+        pm_free(st.argv[2]);
+        pm_free(mark);
+}
+
+Test(server_plan, the_owner_ends_the_plan_or_stops_it_with_an_error)
+{
+        char *mark = pm_test_strf("%s/ran", tmp);
+        char *t[] = { "/bin/true", NULL };
+        char *m[] = { PLAN_TOOL, "mark", mark, NULL };
+        struct pm_plan plan = plan_of((char **const[]){ t, m }, 2);
+        struct next_state st = { .plan = &plan, .answer = PM__PLAN_END };
+        struct pm__plan_opts opts = { .timeout_ms = 60000, .next = next_step, .next_data = &st };
+        struct pm__plan_result res;
+        struct pm_error err;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), 0, "%s", err.msg);
+        cr_assert(res.ok[0] && !res.ok[1]);
+        cr_assert_eq(access(mark, F_OK), -1, "a step ran after the owner ended the plan");
+        pm__plan_result_release(&res);
+
+        st.answer = PM_ENOTFOUND;
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), PM_ENOTFOUND, "%s", err.msg);
+        cr_assert_str_eq(err.msg, "the owner says no");
+        cr_assert_eq(res.failed, 0);
+        cr_assert_eq(access(mark, F_OK), -1);
+        pm__plan_result_release(&res);
+        pm_free(mark);
+}
+
+/* An any_exit step's status is the owner's to read; if its output says it failed after all, the
+ * plan words it as every failed step. A step that failed is not the owner's to judge. */
+Test(server_plan, an_any_exit_step_is_judged_by_its_owner_in_the_one_wording)
+{
+        char *f[] = { PLAN_TOOL, "fail", "3", "boom", NULL };
+        struct pm_plan plan = plan_of((char **const[]){ f }, 1);
+        struct next_state st = { .plan = &plan, .answer = PM__PLAN_FAILED };
+        struct pm__plan_opts opts = { .timeout_ms = 60000 };
+        struct pm__plan_result res;
+        struct pm_error err;
+
+        pm_error_init(&err);
+        plan.steps[0].any_exit = true;
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), 0, "%s", err.msg);
+        cr_assert(res.ok[0]);
+        cr_assert_eq(res.results[0].exit_status, 3);
+        cr_assert_not_null(strstr(res.results[0].err.buf, "more context"), "stderr kept whole");
+        pm__plan_result_release(&res);
+
+        opts.next = next_step;
+        opts.next_data = &st;
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), PM_ETOOL, "%s", err.msg);
+        cr_assert_str_eq(err.msg, "'" PLAN_TOOL " fail 3 boom' failed with exit status 3: error: "
+                                  "boom");
+        cr_assert_str_eq(res.errors[0], err.msg);
+        cr_assert(!res.ok[0]);
+        pm__plan_result_release(&res);
+
+        /* Not any_exit: the plan stops at the failure without asking. */
+        plan.steps[0].any_exit = false;
+        st.n_calls = 0;
+        cr_assert_eq(pm__plan_run_sync(&plan, &opts, &res, &err), PM_ETOOL, "%s", err.msg);
+        cr_assert_eq(st.n_calls, 0, "asked after a failed step");
+        pm__plan_result_release(&res);
 }
