@@ -7,7 +7,9 @@
 #              of `gn gen out --ide=json` timed alone); also the daemon's own reported share
 #              (status lastRefresh.ownMs: reading the output, parsing, applying the diff; the
 #              proc-macro build is apart, buildMs) and whether it was incremental
-#              (lastRefresh.partial: only the changed targets parsed)
+#              (lastRefresh.partial: only the changed targets parsed), and the daemon's own CPU
+#              time from the write to the notification (/proc: its threads, not GN's), which a
+#              loaded machine inflates far less than the wall times
 #   rss        the daemon's resident set after the updates (status rssBytes)
 #
 # usage: bench/bench-daemon.py [--crates N] [--calls N] [--updates N] [--work DIR]
@@ -202,16 +204,18 @@ def measure(a, pm, ws, env, gn_export, gn_query):
         bf = os.path.join(os.path.dirname(os.path.dirname(bf)), "BUILD.gn")
     original = open(bf).read()
     root_mod = os.path.basename(files[0])
-    upd, own, partial, parts = [], [], 0, []
+    upd, upd_cpu, own, partial, parts = [], [], [], 0, []
     try:
         for i in range(a.updates):
             extra = ('\nrust_library("bench_extra_%d") {\n  crate_root = "%s"\n'
                      '  sources = [ "%s" ]\n}\n' % (i, root_mod, root_mod))
             t = time.perf_counter()
+            c0 = proc_cpu(pid)
             with open(bf, "w") as f:
                 f.write(original + extra)
             c.wait("projmodel/modelChanged")
             upd.append(time.perf_counter() - t)
+            upd_cpu.append(proc_cpu(pid) - c0)
             last = c.call("projmodel/status")["lastRefresh"]
             own.append(last["ownMs"])
             parts.append(last)
@@ -234,6 +238,8 @@ def measure(a, pm, ws, env, gn_export, gn_query):
     print("| projmodel's share as the daemon measures it (read+parse+apply, median) | %.1f ms |"
           % statistics.median(own))
     print("| ... the same, worst of %d | %.1f ms |" % (a.updates, max(own)))
+    print("| the daemon's CPU from the write to the notification (its own threads, GN apart), "
+          "median / worst | %s / %s |" % (ms(statistics.median(upd_cpu)), ms(max(upd_cpu))))
     print("| updates applied incrementally (partial graph) | %d of %d |" % (partial, a.updates))
     for key in ("toolMs", "readMs", "parseMs", "buildMs", "applyMs", "notifyMs"):
         print("| ... `lastRefresh.%s`, median of the updates | %.1f ms |"
