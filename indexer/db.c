@@ -85,13 +85,10 @@ static const char schema_sql[] =
         PM__IF_ROWS_##type("CREATE INDEX crate_" #name "_by_path ON crate_" #name "(path)", )
 
 static const char *const index_names[] = {
-        "crates_by_source",
-        "crates_by_root_module",
-        "crates_by_root_dir",
-        "crates_by_build_file",
-        "crates_by_crate_name",
-        "crates_by_display_name",
-        PM_CRATE_FIELDS(ROWS_INDEX_NAME) "deps_by_label",
+        "crates_by_source",     "crates_by_root_module",
+        "crates_by_root_dir",   "crates_by_build_file",
+        "crates_by_crate_name", "crates_by_display_name",
+        "crates_proc_macros",   PM_CRATE_FIELDS(ROWS_INDEX_NAME) "deps_by_label",
 };
 
 static const char *const index_sql[] = {
@@ -101,6 +98,10 @@ static const char *const index_sql[] = {
         "CREATE INDEX crates_by_build_file ON crates(build_file)",
         "CREATE INDEX crates_by_crate_name ON crates(crate_name)",
         "CREATE INDEX crates_by_display_name ON crates(display_name)",
+        /* Only the proc macros: the daemon lists their directories after every apply that
+         * changed a crate (pm_index_proc_macro_dirs()), which must not read every crate. */
+        "CREATE INDEX crates_proc_macros ON crates(root_dir, build_file)"
+        " WHERE kind = 'proc-macro'",
         PM_CRATE_FIELDS(ROWS_INDEX_SQL) "CREATE INDEX deps_by_label ON deps(dep_label)",
 };
 
@@ -237,7 +238,10 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_PROC_MACRO_DIRS] = "SELECT root_dir, coalesce(build_file, '') FROM crates"
                                      " WHERE kind = 'proc-macro'"
                                      " UNION SELECT d.path, coalesce(c.build_file, '')"
-                                     " FROM crate_include_dirs d JOIN crates c ON c.id = d.crate_id"
+                                     /* CROSS JOIN: from the proc macros' index to their
+                                      * include dirs, never a scan of every crate's. */
+                                     " FROM crates c CROSS JOIN crate_include_dirs d"
+                                     " ON d.crate_id = c.id"
                                      " WHERE c.kind = 'proc-macro' ORDER BY 1, 2",
         [PM__STMT_LOAD_CRATES_ALL] = LOAD_CRATE_COLUMNS " ORDER BY label",
         [PM__STMT_LOAD_CRATES_Q] =

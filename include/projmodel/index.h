@@ -15,7 +15,7 @@ struct pm_graph;
 struct pm_strbuf;
 struct pm_strlist;
 
-#define PM_INDEX_SCHEMA_VERSION 6
+#define PM_INDEX_SCHEMA_VERSION 7
 
 /*
  * Metadata keys the refresh (projmodel/refresh.h) writes into the model (pm_index_meta_get()).
