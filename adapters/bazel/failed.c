@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What a --keep_going query could not load, from Bazel's stderr: the BUILD files of the broken
  * packages and of the targets whose analysis failed (pm_graph.failed), so the apply keeps their
- * crates' last good state (docs/build-integration.md, "Partial results"). Reads bytes only. */
+ * crates' last good state, and a warning per error with its file and line (docs/
+ * build-integration.md, "Partial results"). Reads bytes only. */
 #include "config.h"
 
 #include <errno.h>
@@ -137,9 +138,95 @@ scan_line(struct pm__bazel_ctx *c, const char *line, const char **ret_first)
         return 0;
 }
 
+/* The text of @line after "ERROR: " when it names a file of the main repository as
+ * "/abs/file:LINE:COL: what" (NULL otherwise); the file's spelling, as Bazel printed it, goes
+ * to @file. */
+static const char *
+located_error(struct pm__bazel_ctx *c, const char *line, char *file, size_t size)
+{
+        const char *m = strstr(line, "ERROR: /"), *p, *e;
+
+        if (!m)
+                return NULL;
+        p = m + strlen("ERROR: ");
+        e = p;
+        while ((e = strchr(e, ':')) && !(e[1] >= '0' && e[1] <= '9'))
+                e++;
+        if (!e || (size_t)(e - p) >= size)
+                return NULL;
+        (void)snprintf(file, size, "%.*s", (int)(e - p), p);
+        return pm_path_is_under(file, c->s->output_base) ? NULL : p;
+}
+
+/* True when the error is another package's failure seen from @text's file: Bazel's "no such
+ * target" or "no such package" about a package whose own file has an error in @own ("... defined
+ * by /repo/lib/config/BUILD.bazel"). A dependency on a target that does not exist in a package
+ * that loaded (a typo) is the user's to fix where it is written, so it stays. */
+static bool
+is_consequence(const char *text, const struct pm_strlist *own)
+{
+        if (!strstr(text, "no such target '") && !strstr(text, "no such package '"))
+                return false;
+        for (size_t i = 0; i < own->n; i++)
+                if (strstr(text, own->v[i]) && strncmp(text, own->v[i], strlen(own->v[i])) != 0)
+                        return true;
+        return false;
+}
+
+/* One warning per main-repository file Bazel blamed with a line and column ("FILE:L:C: what
+ * (bazel could not load it with --keep_going)"), its own errors only, not their echo in the
+ * packages that depend on it: editors show each at its line (editors/vscode/tool-errors.js).
+ * @ret_n: how many were added. */
+static int
+warn_located(struct pm__bazel_ctx *c, const struct pm_blob *blob, size_t *ret_n)
+{
+        struct pm_strlist own = { 0 };
+        char line[LINE_MAX_LEN], file[LINE_MAX_LEN];
+
+        *ret_n = 0;
+        for (int pass = 0; pass < 2; pass++) {
+                for (const char *p = blob->err_text; p && *p;) {
+                        const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
+                        size_t n = (size_t)(end - p) < sizeof(line) ? (size_t)(end - p)
+                                                                    : sizeof(line) - 1;
+                        const char *text;
+
+                        memcpy(line, p, n);
+                        line[n] = '\0';
+                        line[strcspn(line, "\r")] = '\0';
+                        p = nl ? nl + 1 : end;
+                        text = located_error(c, line, file, sizeof(file));
+                        if (!text)
+                                continue;
+                        if (pass == 0) {
+                                if (!strstr(text, "no such target '") &&
+                                    !strstr(text, "no such package '") &&
+                                    pm_strlist_push_unique(c->g, &own, file) < 0)
+                                        return pm__bazel_oom(c);
+                                continue;
+                        }
+                        if (is_consequence(text, &own))
+                                continue;
+                        {
+                                size_t len = strlen(text);
+                                char *w = pm_graph_printf(
+                                        c->g, "%.*s (bazel could not load it with --keep_going)",
+                                        (int)(len > 500 ? 500 : len), text);
+                                size_t before = c->g->warnings.n;
+
+                                if (!w || pm_strlist_push_unique(c->g, &c->g->warnings, w) < 0)
+                                        return pm__bazel_oom(c);
+                                *ret_n += c->g->warnings.n - before;
+                        }
+                }
+        }
+        return 0;
+}
+
 int
 pm__bazel_failures(struct pm__bazel_ctx *c, const struct pm_blob *blob)
 {
+        size_t located = 0;
         const char *first = NULL, *first_end = NULL;
         char line[LINE_MAX_LEN];
         char *w;
@@ -166,7 +253,12 @@ pm__bazel_failures(struct pm__bazel_ctx *c, const struct pm_blob *blob)
         }
         if (first && first_end > first && first_end[-1] == '\r')
                 first_end--;
-        /* The first error names the file and line to fix; the apply says what it kept. */
+        /* Each error names the file and line to fix; the apply says what it kept. */
+        e = warn_located(c, blob, &located);
+        if (e < 0)
+                return e;
+        if (located)
+                return 0;
         if (first)
                 w = pm_graph_printf(c->g, "%.*s (bazel could not load it with --keep_going)",
                                     (int)(first_end - first > 500 ? 500 : first_end - first),

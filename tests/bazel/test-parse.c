@@ -258,6 +258,72 @@ Test(bazel_parse, keep_going_failures_are_listed)
         pm_free(text);
 }
 
+/*
+ * Each error of its own gets a warning with its file and line (editors show it there): two broken
+ * BUILD files, and a dependency on a target its package lacks (a typo). Bazel's echo of a broken
+ * package in the packages that depend on it ("no such target ... defined by <broken file>",
+ * printed once per target) is not one, nor is an external repository's error.
+ */
+Test(bazel_parse, keep_going_warns_each_error_at_its_line)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        char *text = pm_bazel_data("streamed.jsonl", ws.root, ws.ob);
+        char *errtext = pm_test_strf(
+                "ERROR: %s/lib/util/BUILD:3:13: syntax error at 'srcs': expected ,\n"
+                "ERROR: package contains errors: lib/util\n"
+                "ERROR: %s/lib/foo/BUILD.bazel:7:5: syntax error at 'edition': expected ,\r\n"
+                "ERROR: %s/app/BUILD.bazel:4:12: no such target '//lib/util:util': target 'util' "
+                "not declared in package 'lib/util' defined by %s/lib/util/BUILD and referenced by "
+                "'//app:app'\n"
+                "ERROR: %s/app/BUILD.bazel:4:12: no such target '//lib/util:util': target 'util' "
+                "not declared in package 'lib/util' defined by %s/lib/util/BUILD and referenced by "
+                "'//app:app'\n"
+                "ERROR: %s/macros/BUILD.bazel:5:9: no such target '//lib/bar:barr': target 'barr' "
+                "not declared in package 'lib/bar' defined by %s/lib/bar/BUILD.bazel and "
+                "referenced by '//macros:derive_it'\n"
+                "ERROR: %s/external/ext/BUILD.bazel:2:1: not the user's to fix\n",
+                ws.root, ws.root, ws.root, ws.root, ws.root, ws.root, ws.root, ws.root, ws.ob);
+        struct pm_query q = { .config = ws.cfg, .project = &ws.cfg->projects[0] };
+        struct pm_blob blob = { .origin = "bazel query", .error = "bazel exited with status 3" };
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+        char *want[3];
+        size_t located = 0;
+
+        want[0] = pm_test_strf("%s/lib/util/BUILD:3:13: syntax error at 'srcs': expected , "
+                               "(bazel could not load it with --keep_going)",
+                               ws.root);
+        want[1] = pm_test_strf("%s/lib/foo/BUILD.bazel:7:5: syntax error at 'edition': expected "
+                               ", (bazel could not load it with --keep_going)",
+                               ws.root);
+        want[2] = pm_test_strf("%s/macros/BUILD.bazel:5:9: no such target '//lib/bar:barr': "
+                               "target 'barr' not declared in package 'lib/bar' defined by "
+                               "%s/lib/bar/BUILD.bazel and referenced by '//macros:derive_it' "
+                               "(bazel could not load it with --keep_going)",
+                               ws.root, ws.root);
+        blob.data = text;
+        blob.len = strlen(text);
+        blob.err_text = errtext;
+        blob.err_len = strlen(errtext);
+        pm_error_init(&err);
+        cr_assert_eq(ops->parse(&q, &blob, 1, &g, &err), 0, "%s", err.msg);
+        for (size_t i = 0; i < 3; i++)
+                cr_assert_str_eq(g->warnings.v[i], want[i]);
+        for (size_t i = 0; i < g->warnings.n; i++) {
+                cr_assert_null(strstr(g->warnings.v[i], "app/BUILD.bazel:4:12"), "%s",
+                               g->warnings.v[i]);
+                cr_assert_null(strstr(g->warnings.v[i], "not the user's"), "%s", g->warnings.v[i]);
+                located += g->warnings.v[i][0] == '/';
+        }
+        cr_assert_eq(located, 3);
+        assert_path_in(&g->failed, "app/BUILD.bazel");
+        pm_graph_free(g);
+        for (size_t i = 0; i < 3; i++)
+                pm_free(want[i]);
+        pm_free(errtext);
+        pm_free(text);
+}
+
 Test(bazel_parse, empty_results)
 {
         static const char *const inputs[] = { "{\n}\n", "", "\n\n", "{\"results\": []}" };
