@@ -26,10 +26,11 @@ struct file {
         char *path; /* in the run's arena */
         uint64_t hash;
         bool missing;
-        bool symlink;   /* its own events happen in its target's directory: never trusted */
-        bool stale;     /* pm_audit_begin_run() was told it changed */
-        bool listed;    /* in pm_audit.untrusted */
-        size_t dir_len; /* bytes of its directory in @path */
+        bool symlink; /* its own events happen in its target's directory: never trusted */
+        bool stale;   /* pm_audit_begin_run() was told it changed */
+        bool listed;  /* in pm_audit.untrusted */
+        unsigned long changed_run;        /* the pm_audit_begin_run() that found it changed, or 0 */
+        size_t dir_len;                   /* bytes of its directory in @path */
         struct pm_audit_file_stamp stamp; /* when loaded (mtime_ns -1: too recent to vouch) */
         struct pm_audit_file scan;
         unsigned long seen_by; /* the crate sequence number that last listed it */
@@ -43,15 +44,26 @@ struct dirset {
         size_t size, n;
 };
 
+/* A crate's inventory and what its walk looked at, so that a file's change reaches exactly the
+ * crates it can change (pm_audit_crate_changed()). */
+struct crate_rec {
+        struct pm_audit_crate pub;
+        struct file **looked; /* every file the walk asked for: its sources and the module
+                               * files it tried (x.rs missing, x/mod.rs), repeats allowed */
+        size_t n_looked, cap_looked;
+        size_t index; /* in pm_audit.crates */
+};
+
 struct pm_audit {
         struct pm_arena *arena;
         struct file **table; /* open addressing on pm_hash64(path), size a power of two */
         size_t table_size;
         size_t n_files;
         size_t bytes;
-        struct pm_audit_crate **crates; /* to free their source arrays */
+        struct crate_rec **crates; /* every crate handed out, to free them */
         size_t n_crates, cap_crates;
         unsigned long seq;
+        unsigned long run;           /* pm_audit_begin_run() calls so far */
         struct pm_audit_store store; /* zeroed when none */
         size_t n_read;               /* files whose bytes were read */
         size_t n_checked;            /* files stat'ed again by the last pm_audit_begin_run() */
@@ -342,10 +354,33 @@ get_file(struct pm_audit *a, const char *path, struct file **ret, struct pm_erro
 struct walk {
         struct pm_audit *a;
         struct pm_audit_crate *c;
+        struct crate_rec *rec; /* the record around @c */
         size_t cap;
         bool *mod_rs;        /* parallel to c->sources: the file owns its directory (mod.rs-like) */
         struct pm_arena *ar; /* the walk's paths: one arena per crate, not per file */
 };
+
+/* get_file() for the walk: the crate remembers it looked at the file, whatever it found. */
+static int
+walk_file(struct walk *w, const char *path, struct file **ret, struct pm_error *err)
+{
+        struct crate_rec *rec = w->rec;
+        int r = get_file(w->a, path, ret, err);
+
+        if (r < 0)
+                return r;
+        if (rec->n_looked == rec->cap_looked) {
+                size_t cap = rec->cap_looked ? rec->cap_looked * 2 : 16;
+                void *p = pm_realloc(rec->looked, cap * sizeof(*rec->looked));
+
+                if (!p)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                rec->looked = p;
+                rec->cap_looked = cap;
+        }
+        rec->looked[rec->n_looked++] = *ret;
+        return 0;
+}
 
 /*
  * Add @path with @role unless the crate lists it already; a declared file first reached as a
@@ -360,7 +395,7 @@ add_source(struct walk *w, const char *path, enum pm_audit_role role, unsigned f
         struct file *f = NULL;
         int r;
 
-        r = get_file(w->a, path, &f, err);
+        r = walk_file(w, path, &f, err);
         if (r < 0)
                 return r;
         if (ret_file)
@@ -483,11 +518,11 @@ follow(struct walk *w, size_t i, struct pm_error *err)
                         break;
                 }
                 if (second) {
-                        r = get_file(w->a, first, &f, err);
+                        r = walk_file(w, first, &f, err);
                         if (r == 0 && f->missing) {
                                 struct file *g = NULL;
 
-                                r = get_file(w->a, second, &g, err);
+                                r = walk_file(w, second, &g, err);
                                 if (r == 0 && !g->missing)
                                         r = add_source(w, second, PM_AUDIT_ROLE_MODULE, fl, true,
                                                        NULL, err);
@@ -552,6 +587,7 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
                    struct pm_error *err)
 {
         struct walk w = { .a = a };
+        struct crate_rec *rec;
         struct pm_audit_crate *ac;
         int r = 0;
 
@@ -564,16 +600,21 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
                 a->crates = p;
                 a->cap_crates = cap;
         }
-        ac = pm_calloc(1, sizeof(*ac));
-        if (!ac)
+        rec = pm_calloc(1, sizeof(*rec));
+        if (!rec)
                 return pm_error_set(err, -ENOMEM, "out of memory");
-        a->crates[a->n_crates++] = ac;
+        rec->index = a->n_crates;
+        a->crates[a->n_crates++] = rec;
+        ac = &rec->pub;
         ac->crate = c;
         w.c = ac;
+        w.rec = rec;
         a->seq++;
         w.ar = pm_arena_new();
-        if (!w.ar)
-                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (!w.ar) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
 
         r = add_source(&w, c->root_module, PM_AUDIT_ROLE_ROOT, 0, true, NULL, err);
         for (size_t i = 0; r == 0 && i < c->sources.n; i++) {
@@ -610,6 +651,9 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
         }
         *ret = ac;
 out:
+        /* A crate not handed out is not kept either. */
+        if (r < 0)
+                pm_audit_drop_crate(a, ac);
         pm_free(w.mod_rs);
         pm_arena_free(w.ar);
         return r;
@@ -617,14 +661,44 @@ out:
 
 /* ---- Keeping an audit between runs ---------------------------------------------------- */
 
+static void
+free_crate(struct crate_rec *rec)
+{
+        pm_free(rec->pub.sources);
+        pm_free(rec->looked);
+        pm_free(rec);
+}
+
 void
 pm_audit_drop_crates(struct pm_audit *a)
 {
-        for (size_t i = 0; i < a->n_crates; i++) {
-                pm_free(a->crates[i]->sources);
-                pm_free(a->crates[i]);
-        }
+        for (size_t i = 0; i < a->n_crates; i++)
+                free_crate(a->crates[i]);
         a->n_crates = 0;
+}
+
+void
+pm_audit_drop_crate(struct pm_audit *a, const struct pm_audit_crate *ac)
+{
+        /* @pub is the record's first member: the crate is the record. */
+        struct crate_rec *rec = (struct crate_rec *)(uintptr_t)ac;
+        size_t i = rec->index;
+
+        /* The last crate takes its place. */
+        a->crates[i] = a->crates[--a->n_crates];
+        a->crates[i]->index = i;
+        free_crate(rec);
+}
+
+bool
+pm_audit_crate_changed(const struct pm_audit *a, const struct pm_audit_crate *ac)
+{
+        const struct crate_rec *rec = (const struct crate_rec *)ac;
+
+        for (size_t i = 0; i < rec->n_looked; i++)
+                if (rec->looked[i]->changed_run == a->run)
+                        return true;
+        return false;
 }
 
 size_t
@@ -754,11 +828,14 @@ recheck(struct pm_audit *a, struct file *f, bool *changed, struct pm_error *err)
                 pm_audit_file_release(&f->scan);
                 f->missing = true;
                 f->stale = true;
+                f->changed_run = a->run;
                 *changed = true;
                 return r;
         }
-        if (f->missing != was_missing || (!f->missing && f->stamp.hash != was_hash))
+        if (f->missing != was_missing || (!f->missing && f->stamp.hash != was_hash)) {
+                f->changed_run = a->run;
                 *changed = true;
+        }
         return 0;
 }
 
@@ -785,6 +862,7 @@ pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_chan
         size_t keep = 0;
         int r = 0;
 
+        a->run++;
         a->n_checked = 0;
         a->n_read = 0;
         a->bytes = 0;

@@ -141,6 +141,14 @@ json_crate(const struct report *rp, const struct pm_audit_crate *ac)
 }
 
 cJSON *
+pm_audit_json_crate(const char *root, const struct pm_audit_crate *ac)
+{
+        struct report rp = { root };
+
+        return json_crate(&rp, ac);
+}
+
+cJSON *
 pm_audit_json(const char *root, const struct pm_audit_crate *const *crates, size_t n)
 {
         struct report rp = { root };
@@ -252,6 +260,26 @@ sarif_result(const struct report *rp, const struct pm_audit_crate *ac,
         return o;
 }
 
+/* Append @ac's results to the array @results; false when out of memory. */
+static bool
+sarif_add_results(const struct report *rp, const struct pm_audit_crate *ac, cJSON *results)
+{
+        bool ok = true;
+
+        for (size_t j = 0; ok && j < ac->n_sources; j++) {
+                const struct pm_audit_source *src = &ac->sources[j];
+
+                for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
+                        cJSON *res = sarif_result(rp, ac, src, &src->scan->sites[k]);
+
+                        ok = res && cJSON_AddItemToArray(results, res);
+                        if (!ok)
+                                cJSON_Delete(res);
+                }
+        }
+        return ok;
+}
+
 static cJSON *
 sarif_log(const struct report *rp, const struct pm_audit_crate *const *crates, size_t n)
 {
@@ -279,21 +307,8 @@ sarif_log(const struct report *rp, const struct pm_audit_crate *const *crates, s
         ok = ok && (base = cJSON_AddObjectToObject(run, "originalUriBaseIds")) &&
              add_str(cJSON_AddObjectToObject(base, "SRCROOT"), "uri", root_uri) &&
              (results = cJSON_AddArrayToObject(run, "results"));
-        for (size_t i = 0; ok && i < n; i++) {
-                const struct pm_audit_crate *ac = crates[i];
-
-                for (size_t j = 0; ok && j < ac->n_sources; j++) {
-                        const struct pm_audit_source *src = &ac->sources[j];
-
-                        for (size_t k = 0; ok && src->scan && k < src->scan->n_sites; k++) {
-                                cJSON *res = sarif_result(rp, ac, src, &src->scan->sites[k]);
-
-                                ok = res && cJSON_AddItemToArray(results, res);
-                                if (!ok)
-                                        cJSON_Delete(res);
-                        }
-                }
-        }
+        for (size_t i = 0; ok && i < n; i++)
+                ok = sarif_add_results(rp, crates[i], results);
         pm_free(root_uri);
         if (!ok) {
                 cJSON_Delete(log);
@@ -308,6 +323,25 @@ pm_audit_sarif(const char *root, const struct pm_audit_crate *const *crates, siz
         struct report rp = { root };
 
         return sarif_log(&rp, crates, n);
+}
+
+cJSON *
+pm_audit_sarif_results(const char *root, const struct pm_audit_crate *ac)
+{
+        struct report rp = { root };
+        cJSON *results = cJSON_CreateArray();
+
+        if (results && !sarif_add_results(&rp, ac, results))
+                results = (cJSON_Delete(results), NULL);
+        return results;
+}
+
+int
+pm_audit_text_crate(struct pm_strbuf *sb, const char *root, const struct pm_audit_crate *ac)
+{
+        struct report rp = { root };
+
+        return text_crate(sb, &rp, ac);
 }
 
 int

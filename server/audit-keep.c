@@ -119,6 +119,7 @@ pm__audit_status(struct pm_server *srv, cJSON *o)
                cJSON_AddNumberToObject(a, "checked", (double)srv->audit_checked) &&
                cJSON_AddNumberToObject(a, "read", (double)srv->audit_read) &&
                cJSON_AddNumberToObject(a, "trustedDirs", (double)srv->audit_trusted) &&
+               cJSON_AddNumberToObject(a, "rendered", (double)srv->audit_rendered) &&
                cJSON_AddNumberToObject(a, "watches", (double)srv->n_audit_watches) &&
                cJSON_AddNumberToObject(a, "pendingChanges", (double)srv->n_audit_changed) &&
                cJSON_AddNumberToObject(a, "lastMs", srv->audit_ms);

@@ -33,6 +33,8 @@
  * takes it again: a refresh's apply waits at most that long for it (docs/model.md). */
 #define AUDIT_COMMIT_MS 100.0
 
+#define N_FORMATS 3 /* enum pm_audit_format */
+
 /*
  * What the audits keep between requests (pm_server.audit_state): the scans of every file read
  * (a pm_audit kept across runs, pm_audit_begin_run()), the graph they were made for with its
@@ -44,11 +46,19 @@ struct pm__audit_state {
         struct pm_graph *g;
         uint64_t generation;
         const struct pm_audit_crate **inv;
-        /* The last answer as sent (cJSON_PrintUnformatted(), written to every client that asks
-         * without a copy: each write holds a reference until it ends) and what it was asked
-         * with ("<format> <closure> <label>"), valid while nothing changed; NULL when none. */
+        /*
+         * Each crate's part of the answer by format and graph index, as printed (NULL until
+         * rendered, dropped with the crate's inventory): an answer is these parts joined, so an
+         * edit renders again only the crates holding the changed file (render.c's per-crate
+         * functions give the bytes the whole document would have).
+         */
+        struct pm__shared_text **parts[N_FORMATS];
+        /* The last answer as sent (the parts with the document's brackets and separators,
+         * written to every client that asks without a copy: each write holds a reference until
+         * it ends) and what it was asked with ("<format> <closure> <label>"), valid while
+         * nothing changed; NULL when none. */
         char *answer_key;
-        struct pm__shared_text *answer;
+        struct pm__shared_reply *answer;
 };
 
 /*
@@ -75,10 +85,10 @@ struct pm__audit_job {
         /* Filled by the worker. */
         int code;
         struct pm_error err;
-        struct pm__shared_text *answer; /* a reference to the answer (st->answer's) */
-        char **unwatched;               /* owned: directories of scanned files nobody watches yet */
+        struct pm__shared_reply *answer; /* a reference to the answer (st->answer's) */
+        char **unwatched; /* owned: directories of scanned files nobody watches yet */
         size_t n_unwatched;
-        size_t n_files, n_checked, n_read, n_trusted;
+        size_t n_files, n_checked, n_read, n_trusted, n_rendered;
         double ms;
 };
 
@@ -88,25 +98,60 @@ cancelled(struct pm_error *err)
         return pm_error_set(err, PM_ECANCELLED, "request cancelled");
 }
 
-void
-pm__audit_state_free(struct pm__audit_state *st)
-{
-        if (!st)
-                return;
-        pm_audit_free(st->a);
-        pm_free(st->answer_key);
-        pm__shared_text_unref(st->answer);
-        pm_free(st->inv);
-        pm_graph_free(st->g);
-        pm_free(st);
-}
-
 static void
 forget_answer(struct pm__audit_state *st)
 {
         pm_free(st->answer_key);
         st->answer_key = NULL;
-        st->answer = pm__shared_text_unref(st->answer);
+        st->answer = pm__shared_reply_unref(st->answer);
+}
+
+/* Forget crate @i's inventory and parts (its files changed). */
+static void
+forget_crate(struct pm__audit_state *st, size_t i)
+{
+        if (st->inv[i])
+                pm_audit_drop_crate(st->a, st->inv[i]);
+        st->inv[i] = NULL;
+        for (int f = 0; f < N_FORMATS; f++)
+                if (st->parts[f])
+                        st->parts[f][i] = pm__shared_text_unref(st->parts[f][i]);
+}
+
+/* Forget every crate's inventory and parts; free the arrays too when @arrays. */
+static void
+forget_crates(struct pm__audit_state *st, bool arrays)
+{
+        size_t n = st->g ? st->g->n_crates : 0;
+
+        if (st->a)
+                pm_audit_drop_crates(st->a);
+        for (int f = 0; f < N_FORMATS; f++) {
+                for (size_t i = 0; st->parts[f] && i < n; i++)
+                        st->parts[f][i] = pm__shared_text_unref(st->parts[f][i]);
+                if (arrays) {
+                        pm_free(st->parts[f]);
+                        st->parts[f] = NULL;
+                }
+        }
+        if (arrays) {
+                pm_free(st->inv);
+                st->inv = NULL;
+        } else if (st->inv) {
+                memset(st->inv, 0, n * sizeof(*st->inv));
+        }
+}
+
+void
+pm__audit_state_free(struct pm__audit_state *st)
+{
+        if (!st)
+                return;
+        forget_answer(st);
+        forget_crates(st, true);
+        pm_audit_free(st->a);
+        pm_graph_free(st->g);
+        pm_free(st);
 }
 
 /* The model's crates as of now in @st (loaded again only when its generation moved). */
@@ -122,9 +167,7 @@ state_graph(struct pm_index *idx, struct pm__audit_state *st, struct pm_error *e
         if (st->g && gen == st->generation)
                 return 0;
         forget_answer(st);
-        pm_audit_drop_crates(st->a);
-        pm_free(st->inv);
-        st->inv = NULL;
+        forget_crates(st, true);
         pm_graph_free(st->g);
         st->g = NULL;
         r = pm_index_load(idx, NULL, 0, &st->g, err);
@@ -138,19 +181,135 @@ state_graph(struct pm_index *idx, struct pm__audit_state *st, struct pm_error *e
         return 0;
 }
 
-/* Print @doc (consumed) as @st's kept answer for @key (taken), a reference in *@ret. */
-static int
-keep_answer(struct pm__audit_state *st, cJSON *doc, char **key, struct pm__shared_text **ret,
-            struct pm_error *err)
+/* What comes between two crates' parts of a @format answer, once per document. */
+static const char *
+separator(enum pm_audit_format format)
 {
-        char *text = cJSON_PrintUnformatted(doc);
+        return format == PM_AUDIT_FORMAT_TEXT ? "\\n" : ",";
+}
 
+/*
+ * @text (printed by cJSON, consumed) as a shared text in *@ret: @sep, then @text without its
+ * first and last byte when @strip (a string's quotes, an array's brackets); empty when that
+ * leaves nothing.
+ */
+static int
+share_printed(const char *sep, char *text, bool strip, struct pm__shared_text **ret)
+{
+        size_t len = text ? strlen(text) : 0, seplen = strlen(sep);
+        const char *from = text;
+        char *buf;
+
+        if (!text)
+                return -ENOMEM;
+        if (strip && len >= 2) {
+                from++;
+                len -= 2;
+        }
+        buf = pm_malloc(len ? seplen + len + 1 : 1);
+        if (buf && len) {
+                memcpy(buf, sep, seplen);
+                memcpy(buf + seplen, from, len);
+                len += seplen;
+        }
+        if (buf)
+                buf[len] = '\0';
+        cJSON_free(text);
+        if (!buf)
+                return -ENOMEM;
+        *ret = pm__shared_text_new(buf, len, pm_free);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Crate @ac's part of a @format answer (see pm__audit_state.parts) into *@ret: the separator,
+ * then what the whole document holds for the crate (nothing for a crate without SARIF
+ * results); the first part of an answer is sent without its separator. */
+static int
+render_part(enum pm_audit_format format, const char *root, const struct pm_audit_crate *ac,
+            struct pm__shared_text **ret, struct pm_error *err)
+{
+        cJSON *doc = NULL;
+        int r = -ENOMEM;
+
+        if (format == PM_AUDIT_FORMAT_TEXT) {
+                struct pm_strbuf text = PM_STRBUF_INIT;
+
+                /* The JSON string of the whole text is the crates' escaped texts joined by an
+                 * escaped newline: cJSON escapes byte by byte. */
+                if (pm_audit_text_crate(&text, root, ac) == 0)
+                        doc = cJSON_CreateString(text.buf ? text.buf : "");
+                pm_strbuf_release(&text);
+        } else if (format == PM_AUDIT_FORMAT_SARIF) {
+                doc = pm_audit_sarif_results(root, ac);
+        } else {
+                doc = pm_audit_json_crate(root, ac);
+        }
+        if (doc)
+                r = share_printed(separator(format), cJSON_PrintUnformatted(doc),
+                                  format != PM_AUDIT_FORMAT_JSON, ret);
         cJSON_Delete(doc);
+        return r < 0 ? pm_error_set(err, r, "out of memory") : 0;
+}
+
+/*
+ * The @format answer made of @st's parts of the @n crates @idx (graph indices, each rendered),
+ * kept in @st for @key (taken), a reference in *@ret: exactly the bytes cJSON_PrintUnformatted()
+ * gives for the whole document (the JSON array, the SARIF log, the text as a string).
+ */
+static int
+assemble_answer(struct pm__audit_state *st, enum pm_audit_format format, const char *root,
+                const size_t *idx, size_t n, char **key, struct pm__shared_reply **ret,
+                struct pm_error *err)
+{
+        struct pm__shared_reply *reply = pm__shared_reply_new();
+        struct pm__shared_text *head = NULL;
+        const char *open = "[", *close = "]";
+        size_t skip = strlen(separator(format));
+        int r = reply ? 0 : -ENOMEM;
+
+        if (r == 0 && format == PM_AUDIT_FORMAT_TEXT) {
+                open = close = "\"";
+        } else if (r == 0 && format == PM_AUDIT_FORMAT_SARIF) {
+                /* The log of no crate ends with its empty results array: the parts go inside
+                 * (each crate's results, none for a crate without sites). */
+                static const char tail[] = "[]}]}";
+                cJSON *log = pm_audit_sarif(root, NULL, 0);
+
+                r = share_printed("", log ? cJSON_PrintUnformatted(log) : NULL, false, &head);
+                cJSON_Delete(log);
+                if (r == 0 && (head->len < strlen(tail) ||
+                               strcmp(head->data + head->len - strlen(tail), tail) != 0))
+                        r = -EINVAL;
+                if (r == 0) {
+                        head->len -= strlen(tail) - 1; /* up to the results' '[' */
+                        r = pm__shared_reply_add_text(reply, head, 0);
+                }
+                open = "";
+                close = tail + 1;
+        }
+        if (r == 0)
+                r = pm__shared_reply_add_static(reply, open, strlen(open));
+        for (size_t k = 0; r == 0 && k < n; k++) {
+                struct pm__shared_text *part = st->parts[format][idx[k]];
+
+                if (part->len == 0)
+                        continue;
+                r = pm__shared_reply_add_text(reply, part, skip);
+                skip = 0;
+        }
+        if (r == 0)
+                r = pm__shared_reply_add_static(reply, close, strlen(close));
+        pm__shared_text_unref(head);
+        if (r < 0) {
+                pm__shared_reply_unref(reply);
+                return r == -EINVAL ? pm_error_set(err, r,
+                                                   "the SARIF log has no results array at its end")
+                                    : pm_error_set(err, r, "out of memory");
+        }
         forget_answer(st);
-        if (!text || !(st->answer = pm__shared_text_new(text, strlen(text), cJSON_free)))
-                return pm_error_set(err, -ENOMEM, "out of memory");
+        st->answer = reply;
         st->answer_key = pm_steal_ptr(key);
-        *ret = pm__shared_text_ref(st->answer);
+        *ret = pm__shared_reply_ref(reply);
         return 0;
 }
 
@@ -160,13 +319,11 @@ static int
 audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit_job *job,
               struct pm_error *err)
 {
-        const struct pm_audit_crate **crates = NULL;
         struct pm_audit_store store;
         struct pm_graph *g;
         bool *on = NULL, began = false, changed = false;
+        size_t *idxs = NULL, n = 0, nc;
         char *key = NULL;
-        cJSON *doc = NULL;
-        size_t n = 0;
         double t0;
         int r;
 
@@ -181,6 +338,13 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         if (r < 0)
                 goto out;
         g = st->g;
+        nc = g->n_crates ? g->n_crates : 1;
+        for (int f = 0; f < N_FORMATS; f++) {
+                if (!st->parts[f] && !(st->parts[f] = pm_calloc(nc, sizeof(*st->parts[f])))) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+        }
         r = pm_index_audit_begin(idx, err);
         if (r < 0)
                 goto out;
@@ -189,15 +353,21 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         r = pm_audit_begin_run(st->a, (const char *const *)job->changed, job->n_changed,
                                (const char *const *)job->fresh, job->n_fresh, job->distrust,
                                &changed, err);
-        if (r < 0 || changed) {
-                /* The counts of every crate holding a changed file are off: count again (from
-                 * the scans in memory). */
+        if (r < 0) {
+                /* Which files changed is not known: count every crate again (the next run
+                 * checks what this one left unchecked, audit/inventory.c). */
                 forget_answer(st);
-                pm_audit_drop_crates(st->a);
-                memset(st->inv, 0, g->n_crates * sizeof(*st->inv));
-        }
-        if (r < 0)
+                forget_crates(st, false);
                 goto out;
+        }
+        if (changed) {
+                /* The counts of every crate holding a changed file are off: those crates are
+                 * counted (from the scans in memory) and rendered again, no other. */
+                forget_answer(st);
+                for (size_t i = 0; i < g->n_crates; i++)
+                        if (st->inv[i] && pm_audit_crate_changed(st->a, st->inv[i]))
+                                forget_crate(st, i);
+        }
         key = pm_asprintf("%d %d %s", (int)job->format, job->closure ? 1 : 0,
                           job->label ? job->label : "");
         if (!key) {
@@ -210,14 +380,14 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
                 began = false;
                 r = pm_index_audit_end(idx, true, err);
                 if (r == 0)
-                        job->answer = pm__shared_text_ref(st->answer);
+                        job->answer = pm__shared_reply_ref(st->answer);
                 if (r == 0)
                         r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
                 goto out;
         }
-        on = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*on));
-        crates = pm_calloc(g->n_crates ? g->n_crates : 1, sizeof(*crates));
-        if (!on || !crates) {
+        on = pm_calloc(nc, sizeof(*on));
+        idxs = pm_calloc(nc, sizeof(*idxs));
+        if (!on || !idxs) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
@@ -230,6 +400,8 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         }
         t0 = pm_clock_ms();
         for (size_t i = 0; r == 0 && i < g->n_crates; i++) {
+                struct pm__shared_text **part = &st->parts[job->format][i];
+
                 if (!on[i])
                         continue;
                 if (atomic_load(&job->cancel)) {
@@ -238,7 +410,11 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
                 }
                 if (!st->inv[i])
                         r = pm_audit_add_crate(st->a, &g->crates[i], &st->inv[i], err);
-                crates[n++] = st->inv[i];
+                if (r == 0 && !*part) {
+                        r = render_part(job->format, job->root, st->inv[i], part, err);
+                        job->n_rendered += r == 0;
+                }
+                idxs[n++] = i;
                 if (r == 0 && pm_clock_ms() - t0 > AUDIT_COMMIT_MS) {
                         began = false;
                         r = pm_index_audit_end(idx, true, err);
@@ -254,23 +430,9 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         r = pm_index_audit_end(idx, true, err);
         if (r < 0)
                 goto out;
-        if (job->format == PM_AUDIT_FORMAT_TEXT) {
-                struct pm_strbuf text = PM_STRBUF_INIT;
-
-                if (pm_audit_text(&text, job->root, crates, n) == 0)
-                        doc = cJSON_CreateString(text.buf ? text.buf : "");
-                pm_strbuf_release(&text);
-        } else if (job->format == PM_AUDIT_FORMAT_SARIF) {
-                doc = pm_audit_sarif(job->root, crates, n);
-        } else {
-                doc = pm_audit_json(job->root, crates, n);
-        }
-        if (!doc) {
-                r = pm_error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
-        /* Printed once, then sent as printed to this client and the next that ask. */
-        r = keep_answer(st, pm_steal_ptr(&doc), &key, &job->answer, err);
+        /* The parts joined, referenced, not copied: sent as they are to this client and the
+         * next that ask. */
+        r = assemble_answer(st, job->format, job->root, idxs, n, &key, &job->answer, err);
         if (r == 0)
                 r = pm_audit_unwatched_dirs(st->a, &job->unwatched, &job->n_unwatched, err);
 out:
@@ -286,7 +448,7 @@ out:
                 job->n_trusted = pm_audit_dirs_trusted(st->a);
         }
         pm_free(key);
-        pm_free(crates);
+        pm_free(idxs);
         pm_free(on);
         return r;
 }
@@ -318,7 +480,7 @@ job_free(struct pm__audit_job *job)
         if (!job)
                 return NULL;
         pm__rpc_call_free(job->call);
-        pm__shared_text_unref(job->answer);
+        pm__shared_reply_unref(job->answer);
         pm_argv_free(job->changed);
         pm_argv_free(job->fresh);
         pm_argv_free(job->unwatched);
@@ -398,6 +560,7 @@ audit_done(uv_work_t *w, int status)
         srv->audit_checked = job->n_checked;
         srv->audit_read = job->n_read;
         srv->audit_trusted = job->n_trusted;
+        srv->audit_rendered = job->n_rendered;
         srv->audit_ms = job->ms;
         /* A run that failed may have taken changes it did not apply: check every file next. */
         if (job->code < 0 || status < 0)

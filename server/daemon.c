@@ -59,12 +59,23 @@ pm__log(const char *fmt, ...)
 
 /* ---- writing ---- */
 
+/*
+ * One message being written: one uv_write(), or for a reply of shared pieces one per
+ * WRITE_BUFS of its bufs, all queued at once (so no other message comes between them). No
+ * uv_write() gets more bufs than that: libuv (1.44) allocates its own copy of a longer array
+ * after it has counted the request as active, and a failed allocation leaves it counted, so
+ * that the loop would never end.
+ */
+#define WRITE_BUFS 4
+
 struct write_req {
         uv_write_t req;
+        uv_write_t *more; /* owned: the further writes of a reply of many pieces, or NULL */
+        unsigned pending; /* writes queued and not ended */
         struct pm__client *c;
-        size_t len;                     /* bytes of the whole message */
-        struct pm__shared_text *shared; /* a reference to its middle part, or NULL */
-        char data[];                    /* the framed message, or its head */
+        size_t len;                      /* bytes of the whole message */
+        struct pm__shared_reply *shared; /* a reference to its middle part, or NULL */
+        char data[];                     /* the framed message, or its head */
 };
 
 static void on_client_closed(uv_handle_t *h);
@@ -143,27 +154,49 @@ client_close_after_flush(struct pm__client *c)
 }
 
 static void
-on_written(uv_write_t *req, int status)
+write_req_free(struct write_req *w)
 {
-        struct write_req *w = container_of(req, struct write_req, req);
-
-        w->c->pending_out -= w->len;
-        pm__shared_text_unref(w->shared);
+        pm__shared_reply_unref(w->shared);
+        pm_free(w->more);
         pm_free(w);
 }
 
-/* Queue the @n bufs of @w (whose len is set) on @c's pipe; @w is freed on failure. */
 static void
-client_write(struct pm__client *c, struct write_req *w, const uv_buf_t *bufs, unsigned n)
+on_written(uv_write_t *req, int status)
+{
+        struct write_req *w = req->data;
+
+        if (--w->pending > 0)
+                return;
+        w->c->pending_out -= w->len;
+        write_req_free(w);
+}
+
+/* Queue the @n bufs of @w (whose len is set) on @c's pipe, at most WRITE_BUFS per write (the
+ * further writes in @w->more, sized by the caller); @w is freed when none could be queued. */
+static void
+client_write(struct pm__client *c, struct write_req *w, const uv_buf_t *bufs, size_t n)
 {
         w->c = c;
-        if (uv_write(&w->req, (uv_stream_t *)&c->pipe, bufs, n, on_written) < 0) {
-                pm__shared_text_unref(w->shared);
-                pm_free(w);
-                client_close(c);
-                return;
-        }
+        w->pending = 0;
         c->pending_out += w->len;
+        for (size_t i = 0; i < n; i += WRITE_BUFS) {
+                uv_write_t *req = i == 0 ? &w->req : &w->more[i / WRITE_BUFS - 1];
+                unsigned k = (unsigned)(n - i < WRITE_BUFS ? n - i : WRITE_BUFS);
+
+                req->data = w;
+                if (uv_write(req, (uv_stream_t *)&c->pipe, bufs + i, k, on_written) < 0)
+                        break;
+                w->pending++;
+        }
+        if (w->pending * (size_t)WRITE_BUFS < n) {
+                /* The writes queued end (cancelled) when the client closes; none: free now. */
+                if (w->pending == 0) {
+                        c->pending_out -= w->len;
+                        write_req_free(w);
+                }
+                client_close(c);
+        }
 }
 
 /* Is @c over its output limit with @len more bytes? Then it is closed. */
@@ -179,11 +212,13 @@ client_over_limit(struct pm__client *c, size_t len)
 }
 
 void
-pm__client_send_shared_result(struct pm__client *c, const cJSON *id, struct pm__shared_text *result)
+pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
+                              struct pm__shared_reply *result)
 {
         struct pm_strbuf head = PM_STRBUF_INIT;
         struct write_req *w = NULL;
-        uv_buf_t bufs[3];
+        uv_buf_t *bufs = NULL;
+        size_t n = result->n_bufs + 2, writes = (n + WRITE_BUFS - 1) / WRITE_BUFS;
 
         if (c->closing)
                 goto out;
@@ -191,8 +226,9 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id, struct pm__
                 goto oom;
         if (client_over_limit(c, head.len + result->len + strlen(PM__FRAME_RESULT_TAIL)))
                 goto out;
-        w = pm_malloc(sizeof(*w) + head.len);
-        if (!w)
+        w = pm_calloc(1, sizeof(*w) + head.len);
+        bufs = pm_malloc(n * sizeof(*bufs));
+        if (!w || !bufs || (writes > 1 && !(w->more = pm_calloc(writes - 1, sizeof(*w->more)))))
                 goto oom;
         memcpy(w->data, head.buf, head.len);
         w->len = head.len + result->len + strlen(PM__FRAME_RESULT_TAIL);
@@ -204,19 +240,23 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id, struct pm__
 
                 (void)uv_send_buffer_size((uv_handle_t *)&c->pipe, &size);
         }
-        /* The write reads the text until it ends: it holds a reference until then. */
-        w->shared = pm__shared_text_ref(result);
+        /* The writes read the pieces until they end: they hold a reference until then (the
+         * bufs are copied by uv_write(), not the bytes). */
+        w->shared = pm__shared_reply_ref(result);
         bufs[0] = uv_buf_init(w->data, (unsigned)head.len);
-        bufs[1] = uv_buf_init(result->data, (unsigned)result->len);
-        bufs[2] =
+        memcpy(bufs + 1, result->bufs, result->n_bufs * sizeof(*bufs));
+        bufs[n - 1] =
                 uv_buf_init((char *)PM__FRAME_RESULT_TAIL, (unsigned)strlen(PM__FRAME_RESULT_TAIL));
-        client_write(c, w, bufs, 3);
+        client_write(c, pm_steal_ptr(&w), bufs, n);
         goto out;
 oom:
         pm__log("client %llu: out of memory building a reply, closing",
                 (unsigned long long)c->serial);
         client_close(c);
 out:
+        if (w)
+                write_req_free(w);
+        pm_free(bufs);
         pm_strbuf_release(&head);
 }
 
@@ -247,6 +287,7 @@ pm__client_send(struct pm__client *c, struct cJSON *msg)
         memcpy(w->data + hlen, body, len);
         w->len = hlen + len;
         w->shared = NULL;
+        w->more = NULL;
         buf = uv_buf_init(w->data, (unsigned)w->len);
         client_write(c, w, &buf, 1);
         goto out;

@@ -202,6 +202,77 @@ pm__shared_text_unref(struct pm__shared_text *t)
         return NULL;
 }
 
+struct pm__shared_reply *
+pm__shared_reply_new(void)
+{
+        struct pm__shared_reply *r = pm_calloc(1, sizeof(*r));
+
+        if (r)
+                atomic_init(&r->refs, 1);
+        return r;
+}
+
+static int
+reply_add_buf(struct pm__shared_reply *r, const char *s, size_t len)
+{
+        if (r->n_bufs == r->cap_bufs) {
+                size_t cap = r->cap_bufs ? r->cap_bufs * 2 : 64;
+                uv_buf_t *v = pm_realloc(r->bufs, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                r->bufs = v;
+                r->cap_bufs = cap;
+        }
+        r->bufs[r->n_bufs++] = uv_buf_init((char *)s, (unsigned)len);
+        r->len += len;
+        return 0;
+}
+
+int
+pm__shared_reply_add_static(struct pm__shared_reply *r, const char *s, size_t len)
+{
+        return len ? reply_add_buf(r, s, len) : 0;
+}
+
+int
+pm__shared_reply_add_text(struct pm__shared_reply *r, struct pm__shared_text *t, size_t skip)
+{
+        if (r->n_texts == r->cap_texts) {
+                size_t cap = r->cap_texts ? r->cap_texts * 2 : 64;
+                struct pm__shared_text **v = pm_realloc(r->texts, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                r->texts = v;
+                r->cap_texts = cap;
+        }
+        if (reply_add_buf(r, t->data + skip, t->len - skip) < 0)
+                return -ENOMEM;
+        r->texts[r->n_texts++] = pm__shared_text_ref(t);
+        return 0;
+}
+
+struct pm__shared_reply *
+pm__shared_reply_ref(struct pm__shared_reply *r)
+{
+        atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+        return r;
+}
+
+struct pm__shared_reply *
+pm__shared_reply_unref(struct pm__shared_reply *r)
+{
+        if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+                return NULL;
+        for (size_t i = 0; i < r->n_texts; i++)
+                pm__shared_text_unref(r->texts[i]);
+        pm_free(r->texts);
+        pm_free(r->bufs);
+        pm_free(r);
+        return NULL;
+}
+
 int
 pm__frame_result_head(struct pm_strbuf *out, const cJSON *id, size_t result_len)
 {

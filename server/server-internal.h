@@ -106,6 +106,33 @@ struct pm__shared_text *pm__shared_text_new(char *data, size_t len, void (*free_
 struct pm__shared_text *pm__shared_text_ref(struct pm__shared_text *t);
 /* Drop one reference (NULL is a no-op); the last one frees @t. Returns NULL. */
 struct pm__shared_text *pm__shared_text_unref(struct pm__shared_text *t);
+
+/*
+ * A reply body made of shared texts and static bytes (the kept audit answer, audit.c: one text
+ * per crate, so that an edit renders one crate again and the others are written as they are):
+ * @bufs in order, each pointing into one of the texts it holds a reference to, or into static
+ * storage. Reference-counted as pm__shared_text is; a write of the reply holds one reference
+ * until it ends (daemon.c, pm__client_send_shared_result()).
+ */
+struct pm__shared_reply {
+        _Atomic size_t refs;
+        size_t len;     /* bytes of all @bufs */
+        uv_buf_t *bufs; /* owned */
+        size_t n_bufs, cap_bufs;
+        struct pm__shared_text **texts; /* owned references */
+        size_t n_texts, cap_texts;
+};
+
+/* An empty reply, one reference; NULL when out of memory. */
+struct pm__shared_reply *pm__shared_reply_new(void);
+/* Append @t's bytes after the first @skip (one more reference to @t taken), or @len static
+ * bytes at @s. 0 or -ENOMEM (@r unchanged). */
+int pm__shared_reply_add_text(struct pm__shared_reply *r, struct pm__shared_text *t, size_t skip);
+int pm__shared_reply_add_static(struct pm__shared_reply *r, const char *s, size_t len);
+struct pm__shared_reply *pm__shared_reply_ref(struct pm__shared_reply *r);
+/* Drop one reference (NULL is a no-op); the last one drops the texts' and frees @r. NULL. */
+struct pm__shared_reply *pm__shared_reply_unref(struct pm__shared_reply *r);
+
 /*
  * Append to @out what comes before a result of @result_len bytes in its framed JSON-RPC reply to
  * @id (NULL: null): the Content-Length header and `{"jsonrpc":"2.0","id":<id>,"result":`; the
@@ -688,7 +715,7 @@ struct pm_server {
         uv_timer_t audit_idle; /* drops the state and its watches after audit_idle_ms */
         bool audit_idle_init;
         /* The last audit's figures for the status (docs/protocol.md). */
-        size_t audit_files, audit_checked, audit_read, audit_trusted;
+        size_t audit_files, audit_checked, audit_read, audit_trusted, audit_rendered;
         double audit_ms;
 
         /*
@@ -721,7 +748,7 @@ void pm__client_send(struct pm__client *c, struct cJSON *msg);
 /* daemon.c: send the result @result (its printed JSON, borrowed: the write takes its own
  * reference until it ends) to @id as pm__client_send() would, without copying it. */
 void pm__client_send_shared_result(struct pm__client *c, const struct cJSON *id,
-                                   struct pm__shared_text *result);
+                                   struct pm__shared_reply *result);
 /* To every client with @subscribed (or initialized when !subscribed). @msg is consumed. */
 void pm__server_broadcast(struct pm_server *srv, bool subscribed, struct cJSON *msg);
 /* Run or re-run a parked call now (replying to its client). */

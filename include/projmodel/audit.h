@@ -310,6 +310,15 @@ int pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_
 /* Free every pm_audit_crate handed out so far (their pointers become invalid); files stay. */
 void pm_audit_drop_crates(struct pm_audit *a);
 /*
+ * True when a file that crate @ac (handed out by @a) was made of, or a module file its walk
+ * looked for and did not use, held something else at the last pm_audit_begin_run(): its
+ * inventory is out of date. Crates with no such file stay as they are (the daemon renders only
+ * the changed ones again, docs/protocol.md).
+ */
+bool pm_audit_crate_changed(const struct pm_audit *a, const struct pm_audit_crate *ac);
+/* Free the one crate @ac handed out by @a (its pointer becomes invalid); files stay. */
+void pm_audit_drop_crate(struct pm_audit *a, const struct pm_audit_crate *ac);
+/*
  * The directories of @a's files that are not trusted (symlinked files aside), in *@ret (owned,
  * NULL-terminated, pm_argv_free()) and *@ret_n: what a caller should watch. 0 or -ENOMEM.
  */
@@ -345,6 +354,18 @@ struct cJSON *pm_audit_sarif(const char *root, const struct pm_audit_crate *cons
  * -ENOMEM. */
 int pm_audit_text(struct pm_strbuf *sb, const char *root,
                   const struct pm_audit_crate *const *crates, size_t n);
+
+/*
+ * One crate's part of each document, for a caller that keeps the parts and joins them (the
+ * daemon, server/audit.c): pm_audit_json()'s array holds the objects of pm_audit_json_crate();
+ * the "results" of pm_audit_sarif()'s one run are those of pm_audit_sarif_results(), crate
+ * after crate; pm_audit_text() is the pm_audit_text_crate() texts separated by one "\n". The
+ * cJSON values are owned by the caller (NULL when out of memory); the text is appended to @sb
+ * (0 or -ENOMEM).
+ */
+struct cJSON *pm_audit_json_crate(const char *root, const struct pm_audit_crate *ac);
+struct cJSON *pm_audit_sarif_results(const char *root, const struct pm_audit_crate *ac);
+int pm_audit_text_crate(struct pm_strbuf *sb, const char *root, const struct pm_audit_crate *ac);
 
 /* The formats of `projmodel audit --format` and of projmodel/audit's "format" parameter. */
 enum pm_audit_format {

@@ -2,6 +2,7 @@
 /* Unit tests: a pm_audit kept between runs (audit/inventory.c, pm_audit_begin_run()): a run
  * looks only at the files no watched directory vouches for, and at those reported changed. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
@@ -128,5 +129,93 @@ Test(audit_keep, a_run_looks_only_at_files_no_watch_vouches_for)
         pm_free(lib);
         pm_free(ext);
         pm_free(src);
+        pm_free(tmp);
+}
+
+/* A crate @label rooted at @root (in @g). */
+static struct pm_crate *
+crate_at(struct pm_graph *g, const char *label, const char *root)
+{
+        struct pm_crate *c = pm_graph_add_crate(g);
+
+        cr_assert(c);
+        c->label = pm_graph_strdup(g, label);
+        c->root_module = pm_graph_strdup(g, root);
+        return c;
+}
+
+Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
+{
+        char *tmp = pm_test_mkdtemp();
+        char *one = pm_test_strf("%s/one/lib.rs", tmp), *two = pm_test_strf("%s/two/lib.rs", tmp);
+        char *x_dir = pm_test_strf("%s/one/x", tmp), *x_mod = pm_test_strf("%s/one/x/mod.rs", tmp);
+        const struct pm_audit_crate *inv1 = NULL, *inv2 = NULL;
+        struct pm_graph *g = pm_graph_new();
+        struct pm_crate *c1, *c2;
+        struct pm_audit *a = NULL;
+        struct pm_error err;
+        bool any;
+
+        pm_error_init(&err);
+        /* one's `mod x;` has neither x.rs nor x/mod.rs: listed as the missing x.rs. */
+        cr_assert_eq(pm_test_write_file(one, "mod x;\n"), 0);
+        cr_assert_eq(pm_test_write_file(two, "pub fn t() {}\n"), 0);
+        cr_assert(g);
+        c1 = crate_at(g, "//one:one", one);
+        c2 = crate_at(g, "//two:two", two);
+        cr_assert_eq(pm_audit_new(&a, &err), 0);
+        cr_assert_eq(pm_audit_add_crate(a, c1, &inv1, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_audit_add_crate(a, c2, &inv2, &err), 0, "%s", err.msg);
+        cr_assert_eq(inv1->n_sources, 2);
+        cr_assert(inv1->sources[1].flags & PM_AUDIT_SRC_MISSING);
+        run(a, NULL, NULL, false, &any);
+        cr_assert_not(any);
+        cr_assert_not(pm_audit_crate_changed(a, inv1));
+        cr_assert_not(pm_audit_crate_changed(a, inv2));
+
+        /* two's root edited: two is out of date, one is not. */
+        cr_assert_eq(pm_test_write_file(two, "pub unsafe fn t() {}\n"), 0);
+        {
+                const char *changed[] = { two, NULL };
+
+                run(a, changed, NULL, false, &any);
+        }
+        cr_assert(any);
+        cr_assert(pm_audit_crate_changed(a, inv2));
+        cr_assert_not(pm_audit_crate_changed(a, inv1));
+        pm_audit_drop_crate(a, inv2);
+        cr_assert_eq(pm_audit_add_crate(a, c2, &inv2, &err), 0, "%s", err.msg);
+        cr_assert_eq(inv2->n_sites, 1);
+
+        /* x/mod.rs appears: not one of one's sources, but a file its walk looked for. */
+        cr_assert_eq(mkdir(x_dir, 0755), 0);
+        cr_assert_eq(pm_test_write_file(x_mod, "pub unsafe fn x() {}\n"), 0);
+        {
+                const char *changed[] = { x_mod, NULL };
+
+                run(a, changed, NULL, false, &any);
+        }
+        cr_assert(any);
+        cr_assert(pm_audit_crate_changed(a, inv1));
+        cr_assert_not(pm_audit_crate_changed(a, inv2));
+        /* Dropped alone (the other crate stays valid) and counted again with the new file. */
+        pm_audit_drop_crate(a, inv1);
+        cr_assert_eq(inv2->n_sites, 1);
+        cr_assert_eq(pm_audit_add_crate(a, c1, &inv1, &err), 0, "%s", err.msg);
+        cr_assert_eq(inv1->n_sites, 1);
+        cr_assert_str_eq(inv1->sources[1].path, x_mod);
+        /* Nothing changed since: neither is out of date. */
+        run(a, NULL, NULL, false, &any);
+        cr_assert_not(any);
+        cr_assert_not(pm_audit_crate_changed(a, inv1));
+        cr_assert_not(pm_audit_crate_changed(a, inv2));
+
+        pm_audit_free(a);
+        pm_graph_free(g);
+        pm_test_rmtree(tmp);
+        pm_free(x_mod);
+        pm_free(x_dir);
+        pm_free(two);
+        pm_free(one);
         pm_free(tmp);
 }

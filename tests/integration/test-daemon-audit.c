@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: projmodel/audit of a real spawned daemon on a copy of examples/gn-monorepo,
  * over its real socket, against the one-shot `projmodel audit --format json` (docs/protocol.md). */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -623,6 +627,147 @@ Test(daemon_audit, a_warm_whole_tree_answer_after_an_edit_is_the_commands)
         pm_free(again);
         pm_free(after);
         pm_free(before);
+        pm_free(text);
+        pm_client_free(c);
+}
+
+/* ---- the answer kept as one part per crate ---- */
+
+/* Read exactly @n bytes from @fd into @buf (bounded wait). */
+static void
+read_exactly(int fd, char *buf, size_t n)
+{
+        size_t got = 0;
+
+        while (got < n) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t k;
+
+                cr_assert_eq(poll(&p, 1, PM_TEST_DAEMON_TIMEOUT_MS), 1, "no reply in time");
+                k = read(fd, buf + got, n - got);
+                cr_assert_gt(k, 0, "the daemon closed the connection");
+                got += (size_t)k;
+        }
+}
+
+/* The bytes of the result of projmodel/audit with @params as the daemon wrote them, through a
+ * socket of this test's own (no parsing on the way: the test sees what the client gets). */
+static char *
+raw_audit(const char *params)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char *req = pm_test_strf("{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"projmodel/"
+                                 "audit\",\"params\":%s}",
+                                 params);
+        char *msg = pm_test_strf("Content-Length: %zu\r\n\r\n%s", strlen(req), req);
+        const char *head = "{\"jsonrpc\":\"2.0\",\"id\":77,\"result\":";
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        char *body = NULL, *out;
+        size_t len = 0;
+
+        cr_assert_geq(fd, 0);
+        cr_assert_lt(strlen(d.socket), sizeof(sa.sun_path));
+        strcpy(sa.sun_path, d.socket);
+        cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        cr_assert_eq(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
+        /* Messages until the reply (notifications have no "id":77). */
+        do {
+                char hdr[64] = { 0 };
+                size_t i = 0;
+
+                pm_free(body);
+                while (i + 1 < sizeof(hdr) && !strstr(hdr, "\r\n\r\n"))
+                        read_exactly(fd, hdr + i++, 1);
+                cr_assert_eq(sscanf(hdr, "Content-Length: %zu", &len), 1, "%s", hdr);
+                body = pm_malloc(len + 1);
+                cr_assert(body);
+                read_exactly(fd, body, len);
+                body[len] = '\0';
+        } while (strncmp(body, head, strlen(head)) != 0);
+        close(fd);
+        cr_assert_eq(body[len - 1], '}');
+        out = pm_test_strf("%.*s", (int)(len - strlen(head) - 1), body + strlen(head));
+        pm_free(body);
+        pm_free(msg);
+        pm_free(req);
+        return out;
+}
+
+/* What the daemon must write for `projmodel audit --format @format`: the command's document
+ * (the text as a JSON string) printed unformatted. */
+static char *
+expected_result(const char *format)
+{
+        char *out = audit_cli_fmt(format, true, "--db", d.db, "--no-refresh", NULL, NULL);
+        cJSON *doc = strcmp(format, "text") == 0 ? cJSON_CreateString(out) : cJSON_Parse(out);
+        char *s = cJSON_PrintUnformatted(doc);
+
+        cr_assert(s, "%s", out);
+        cJSON_Delete(doc);
+        pm_free(out);
+        return s;
+}
+
+Test(daemon_audit, an_edit_renders_only_the_crates_of_the_edited_file_again)
+{
+        static const char *const formats[] = { "json", "text", "sarif" };
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *text = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+        size_t crates = 0, holders = 0;
+        cJSON *all;
+
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        all = pm_test_call(c, "projmodel/audit", "{}");
+        /* Every crate rendered once; the crates holding text.rs are the ones to render again. */
+        cr_assert_eq(audit_status(c, "rendered"), cJSON_GetArraySize(all));
+        for (const cJSON *cr = all ? all->child : NULL; cr; cr = cr->next, crates++) {
+                const cJSON *f;
+
+                cJSON_ArrayForEach(f, cJSON_GetObjectItem(cr, "files"))
+                {
+                        const char *path = cJSON_GetObjectItem(f, "path")->valuestring;
+
+                        holders += strcmp(path, "lib/util/src/text.rs") == 0;
+                }
+        }
+        cJSON_Delete(all);
+        cr_assert_geq(holders, 1);
+        cr_assert_gt(crates, holders + 2, "%zu crates: too few to tell", crates);
+        for (size_t i = 0; i < 3; i++) {
+                char *params = pm_test_strf("{\"format\":\"%s\"}", formats[i]);
+                char *raw = raw_audit(params);
+                char *want = expected_result(formats[i]);
+
+                cr_assert_str_eq(raw, want, "--format %s", formats[i]);
+                pm_free(raw);
+                pm_free(params);
+                cJSON_free(want);
+        }
+        /* The watches vouch for the files from now on. */
+        pm_free(raw_audit("{}"));
+        cr_assert_eq(audit_status(c, "rendered"), 0);
+
+        pm_test_edit_file(text, "pub fn title_case(",
+                          "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+        for (size_t i = 0; i < 3; i++) {
+                char *params = pm_test_strf("{\"format\":\"%s\"}", formats[i]);
+                char *raw = raw_audit(params);
+                char *want = expected_result(formats[i]);
+
+                /* The command's bytes, of which only the edited file's crates were rendered
+                 * again (in this format: the others' parts were dropped with them). */
+                cr_assert_str_eq(raw, want, "--format %s after the edit", formats[i]);
+                cr_assert(strstr(raw, "audit_probe"), "--format %s", formats[i]);
+                cr_assert_eq(audit_status(c, "rendered"), holders, "--format %s", formats[i]);
+                cr_assert_eq(audit_status(c, "read"), i == 0 ? 1 : 0);
+                pm_free(raw);
+                cJSON_free(want);
+                /* Asked again, nothing changed: the kept answer, nothing rendered. */
+                raw = raw_audit(params);
+                cr_assert_eq(audit_status(c, "rendered"), 0);
+                pm_free(raw);
+                pm_free(params);
+        }
         pm_free(text);
         pm_client_free(c);
 }
