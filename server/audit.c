@@ -85,6 +85,7 @@ struct pm__audit_job {
         /* Filled by the worker. */
         int code;
         struct pm_error err;
+        bool applied; /* the changes it took reached the kept scans (a later error loses none) */
         struct pm__shared_reply *answer; /* a reference to the answer (st->answer's) */
         char **unwatched; /* owned: directories of scanned files nobody watches yet */
         size_t n_unwatched;
@@ -368,6 +369,9 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
                         if (st->inv[i] && pm_audit_crate_changed(st->a, st->inv[i]))
                                 forget_crate(st, i);
         }
+        /* What the run took is in the kept state now: an error below (a bad label, a
+         * cancellation) loses no change. */
+        job->applied = true;
         key = pm_asprintf("%d %d %s", (int)job->format, job->closure ? 1 : 0,
                           job->label ? job->label : "");
         if (!key) {
@@ -562,8 +566,10 @@ audit_done(uv_work_t *w, int status)
         srv->audit_trusted = job->n_trusted;
         srv->audit_rendered = job->n_rendered;
         srv->audit_ms = job->ms;
-        /* A run that failed may have taken changes it did not apply: check every file next. */
-        if (job->code < 0 || status < 0)
+        /* A run that ended before the changes it took reached the kept scans: check every
+         * file next. One that failed later (a label not in the model, a cancellation) lost
+         * nothing. */
+        if (!job->applied || status < 0)
                 srv->audit_distrust = true;
         pm__audit_after(srv, job->unwatched, job->n_unwatched);
         if (c && job->code == 0 && status == 0) {

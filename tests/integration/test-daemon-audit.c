@@ -772,6 +772,47 @@ Test(daemon_audit, an_edit_renders_only_the_crates_of_the_edited_file_again)
         pm_client_free(c);
 }
 
+Test(daemon_audit, a_failed_audit_keeps_what_the_audits_kept)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *text = pm_test_strf("%s/lib/util/src/text.rs", d.root);
+
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        /* The first audit asks for the watches, the second checks the files under them: from
+         * the third on no file is stat'ed. */
+        for (int i = 0; i < 3; i++)
+                pm_free(audit_call(c, "{}"));
+        cr_assert_eq(audit_status(c, "checked"), 0);
+        cr_assert_gt(audit_status(c, "files"), 0);
+        /* A label not in the model is an error of that request... */
+        cr_assert_eq(pm_test_call_error(c, "projmodel/audit", "{\"label\":\"//no/such:crate\"}"),
+                     PM_ENOTFOUND);
+        /* ...which change nothing of what was kept: the next audit stats no file either. */
+        pm_free(audit_call(c, "{}"));
+        cr_assert_eq(audit_status(c, "checked"), 0);
+        cr_assert_eq(audit_status(c, "read"), 0);
+        cr_assert_eq(audit_status(c, "rendered"), 0);
+        /* An edit made before a failing request is still counted by the next one. */
+        pm_test_edit_file(text, "pub fn title_case(",
+                          "pub fn audit_probe() {\n    unsafe {}\n}\n\npub fn title_case(");
+        cr_assert_eq(pm_test_call_error(c, "projmodel/audit", "{\"label\":\"//no/such:crate\"}"),
+                     PM_ENOTFOUND);
+        cr_assert_eq(audit_status(c, "read"), 1);
+        {
+                char *after = audit_call(c, "{}");
+                char *oneshot = audit_cli("--db", d.db, "--no-refresh", NULL, NULL);
+
+                cr_assert(strstr(after, "audit_probe"), "the edit is not in the answer");
+                cr_assert_str_eq(after, oneshot);
+                cr_assert_eq(audit_status(c, "checked"), 0);
+                cr_assert_eq(audit_status(c, "read"), 0);
+                pm_free(oneshot);
+                pm_free(after);
+        }
+        pm_free(text);
+        pm_client_free(c);
+}
+
 /* Files under //lib/util:util dense with unsafe blocks: a whole-tree answer of megabytes, more
  * than a socket holds, so its write to a client that does not read stays pending. */
 #define DENSE_FILES 100
