@@ -39,6 +39,21 @@ copy_diagnostics(const struct pm_strbuf *text, const struct pm_check_report *rep
         return 0;
 }
 
+/* The adapter's one step through the plan sequencer, in projmodel's process group. */
+static int
+run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm__plan_result *res,
+         struct pm_error *err)
+{
+        /* The report is read only when the tool exited as the plan allows; a report left by an
+         * earlier run must not pass for this one's. */
+        struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
+                                      .max_output = cfg->max_tool_output,
+                                      .read_outputs = true,
+                                      .fresh_outputs = true };
+
+        return pm__plan_run_sync(plan, &opts, res, err);
+}
+
 int
 pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                   const struct pm_check_request *req, struct pm_check_result *ret,
@@ -47,49 +62,22 @@ pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         struct pm_query q = { .config = cfg, .project = req->project };
         struct pm_plan plan = { 0 };
         struct pm_check_report rep = { 0 };
-        struct pm_tool_result res = { 0 };
-        struct pm_strbuf report = PM_STRBUF_INIT, text = PM_STRBUF_INIT;
-        struct pm_step step;
+        struct pm__plan_result res;
+        struct pm_strbuf text = PM_STRBUF_INIT;
         struct pm_blob blob = { 0 };
         bool any_error = false;
-        char line[300], cmd[200];
         int r;
 
+        memset(&res, 0, sizeof(res));
         r = ops->check_plan(&q, req->crate->label, &plan, err);
         if (r < 0)
                 goto out;
-        step = plan.steps[0];
-        /* The report is read below only when the tool exited as the plan allows. */
-        step.output_file = NULL;
-        if (plan.steps[0].output_file) {
-                char *dir = pm_path_dirname(NULL, plan.steps[0].output_file);
-
-                if (!dir) {
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
-                        goto out;
-                }
-                (void)unlink(plan.steps[0].output_file);
-                r = pm_mkdir_p(dir, err);
-                pm_free(dir);
-                if (r < 0)
-                        goto out;
-        }
-        r = pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, err);
+        /* A failed build (an exit the plan does not allow) is worded as every failed step. */
+        r = run_plan(cfg, &plan, &res, err);
         if (r < 0)
                 goto out;
-        if (res.term_signal || !pm_step_exit_ok(&plan.steps[0], res.exit_status, 1)) {
-                pm__tool_error_line(res.err.buf ? res.err.buf : "", res.err.len, line,
-                                    sizeof(line));
-                pm__tool_command_line(step.argv, cmd, sizeof(cmd));
-                r = pm_error_set(err, PM_ETOOL, "'%s' exited with status %d: %s", cmd,
-                                 res.term_signal ? 128 + res.term_signal : res.exit_status, line);
-                goto out;
-        }
-        r = pm_strbuf_read_file(&report, plan.steps[0].output_file, cfg->max_tool_output, err);
-        if (r < 0)
-                goto out;
-        blob.data = report.buf ? report.buf : "";
-        blob.len = report.len;
+        blob.data = res.results[0].out.buf ? res.results[0].out.buf : "";
+        blob.len = res.results[0].out.len;
         blob.origin = plan.steps[0].output_file;
         r = ops->check_parse(&q, req->crate->label, &blob, 1, &rep, err);
         if (r < 0)
@@ -110,15 +98,14 @@ pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                                  req->crate->label, rep.error);
                 goto out;
         }
-        ret->exit_status = res.exit_status;
+        ret->exit_status = res.results[0].exit_status;
         r = 0;
 out:
         /* Each run's report has its own name (adapters/argv.c): of no more use once read. */
         if (plan.steps[0].output_file)
                 (void)unlink(plan.steps[0].output_file);
         pm_strbuf_release(&text);
-        pm_strbuf_release(&report);
-        pm_tool_result_release(&res);
+        pm__plan_result_release(&res);
         pm_check_report_release(&rep);
         pm_plan_release(&plan);
         return r;
@@ -161,11 +148,13 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
 {
         struct pm_query q = { .config = cfg, .project = req->project };
         struct pm_plan plan = { 0 };
-        struct pm_tool_result res = { 0 };
+        struct pm__plan_result pres;
+        const struct pm_tool_result *res;
         const char **labels = NULL;
         size_t n_labels = 0;
         int r;
 
+        memset(&pres, 0, sizeof(pres));
         if (req->action == PM_CHECK_TEST) {
                 r = test_labels(req->crate, &labels, &n_labels, err);
                 if (r >= 0)
@@ -175,20 +164,22 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         }
         if (r < 0)
                 goto out;
-        r = pm_tool_run_capture(&plan.steps[0], cfg->tool_timeout_ms, cfg->max_tool_output, &res,
-                                err);
+        /* The program's exit status is the result (adapter.h: run_plan, test_plan). */
+        plan.steps[0].any_exit = true;
+        r = run_plan(cfg, &plan, &pres, err);
         if (r < 0)
                 goto out;
-        ret->exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;
+        res = &pres.results[0];
+        ret->exit_status = res->term_signal ? 128 + res->term_signal : res->exit_status;
         /* The test's own status, as GN's and Cargo's `test` give it (docs/cli.md). */
-        if (req->action == PM_CHECK_TEST && !res.term_signal && res.exit_status != 0 &&
-            res.exit_status == plan.steps[0].test_failed_exit)
+        if (req->action == PM_CHECK_TEST && !res->term_signal && res->exit_status != 0 &&
+            res->exit_status == plan.steps[0].test_failed_exit)
                 ret->exit_status = 101;
-        if (pm_strbuf_add(&ret->out, res.out.buf ? res.out.buf : "", res.out.len) < 0 ||
-            pm_strbuf_add(&ret->err, res.err.buf ? res.err.buf : "", res.err.len) < 0)
+        if (pm_strbuf_add(&ret->out, res->out.buf ? res->out.buf : "", res->out.len) < 0 ||
+            pm_strbuf_add(&ret->err, res->err.buf ? res->err.buf : "", res->err.len) < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
 out:
-        pm_tool_result_release(&res);
+        pm__plan_result_release(&pres);
         pm_plan_release(&plan);
         pm_free(labels);
         return r;

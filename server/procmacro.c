@@ -293,8 +293,12 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
           const struct pm_progress *progress, size_t *n_built)
 {
         const char *what = dylib ? "proc macro" : "generated source";
-        struct pm_tool_result res = { 0 };
-        struct pm_step step = { 0 };
+        struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
+                                      .max_output = cfg->max_tool_output };
+        struct pm__plan_result res;
+        const struct pm_tool_result *ran_res = &res.results[0];
+        struct pm_plan plan;
+        struct pm_step *step = &plan.steps[0];
         struct pm_error perr;
         size_t len = strlen(dir), n = 5, first = n_w, n_failed = 0, i;
         char **argv = NULL, *whole = NULL;
@@ -302,6 +306,8 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
         int r;
 
         pm_error_init(&perr);
+        memset(&res, 0, sizeof(res));
+        memset(&plan, 0, sizeof(plan));
         argv = pm_calloc(n_w + 6, sizeof(*argv));
         if (!argv)
                 return -ENOMEM;
@@ -319,35 +325,34 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                 if (first == n_w)
                         first = i;
         }
-        step.argv = argv;
-        step.cwd = (char *)dir;
+        /* A plan of this one step (borrowed, never released): its failure is worded as every
+         * failed step's. */
+        step->argv = argv;
+        step->cwd = (char *)dir;
+        plan.n_steps = 1;
         pm_progress_report(progress, "building %zu %s%s in '%s'", n - 5, what,
                            n - 5 == 1 ? "" : "s", dir);
-        r = pm_tool_run_capture(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res, &perr);
+        r = pm__plan_run_sync(&plan, &opts, &res, &perr);
         if (r == -ENOMEM)
                 goto out;
         if (dylib)
                 *n_built += n - 5;
-        if (r == 0 && res.exit_status == 0 && !res.term_signal) {
+        if (r == 0) {
                 pm_progress_report(progress, "built %zu %s%s", n - 5, what, n - 5 == 1 ? "" : "s");
                 goto out;
         }
-        /* ninja's own one-line reason when it could not run or printed no compiler error. */
-        if (r < 0) {
+        /* The step's one line, when ninja could not run or printed no compiler error. */
+        {
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
 
                 whole = pm_strdup(pm_error_format(&perr, line, sizeof(line)));
-        } else {
-                const char *e = res.err.buf ? res.err.buf : "";
-
-                whole = *e ? pm_asprintf("%.*s", line_len(e), e)
-                           : pm_asprintf("ninja -C %s exited with status %d", dir, res.exit_status);
         }
         if (!whole) {
                 r = -ENOMEM;
                 goto out;
         }
-        ran = r == 0;
+        /* ninja ran to its end (and failed), so what it did not name it built. */
+        ran = r == PM_ETOOL;
         r = 0;
         for (i = first; i < n_w; i++) {
                 if (w[i].dylib != dylib || !w[i].done || w[i].why ||
@@ -355,8 +360,8 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                         continue;
                 bool named = false;
 
-                w[i].why = first_error(res.out.buf ? res.out.buf : "", dir, w[i].path + len + 1,
-                                       whole, &named);
+                w[i].why = first_error(ran_res->out.buf ? ran_res->out.buf : "", dir,
+                                       w[i].path + len + 1, whole, &named);
                 if (!w[i].why) {
                         r = -ENOMEM;
                         break;
@@ -374,7 +379,7 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                 pm_progress_report(progress, "built %zu of %zu %ss (%zu failed)", n - 5 - n_failed,
                                    n - 5, what, n_failed);
 out:
-        pm_tool_result_release(&res);
+        pm__plan_result_release(&res);
         pm_free(whole);
         pm_free(argv);
         return r;

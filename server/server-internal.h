@@ -237,10 +237,6 @@ struct pm__spawn;
  * it the tool stays in the caller's group and only it is signalled (the one-shot commands:
  * whoever kills the command's group, e.g. rust-analyzer, kills the tool too). */
 #define PM__SPAWN_OWN_GROUP 1u
-/* Any exit status is the step's result, not an error, and stderr is kept up to @max_output like
- * stdout (truncated, never killed for it): for `projmodel check|test|run`, whose output is the
- * compiler's or the test's own (server/check.c). */
-#define PM__SPAWN_CAPTURE 2u
 
 /*
  * `projmodel check` of @req through @ops->check_plan and check_parse (server/check-adapter.c):
@@ -424,8 +420,9 @@ typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
  * line per pm__tool_error_line() from stderr, else stdout. When step->output_file is set,
  * stdout is capped like stderr and the file is *not* read here. On failure to start returns an
  * error (-ENOENT naming the tool when it is missing) and never calls @cb. @flags:
- * PM__SPAWN_OWN_GROUP, PM__SPAWN_CAPTURE or 0. An any_exit step is run as with
- * PM__SPAWN_CAPTURE. step->env, when set, is added to (and overrides
+ * PM__SPAWN_OWN_GROUP or 0. An any_exit step's exit status (or
+ * signal) is its result, not an error, and its stderr is kept up to @max_output like stdout
+ * (truncated, never killed for it). step->env, when set, is added to (and overrides
  * names of) projmodel's environment for the tool.
  */
 int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,

@@ -42,7 +42,7 @@ struct pm__spawn {
         bool cancelled;      /* pm__spawn_kill() */
         bool term_sent;      /* SIGTERM sent: SIGKILL follows after the grace */
         bool keep_out;       /* stdout is the step's output (no output_file) */
-        bool capture;        /* PM__SPAWN_CAPTURE */
+        bool capture;        /* the step is any_exit */
         int io_error;        /* stdout could not be kept (out of memory), or 0 */
         struct pm_step rule; /* the step's exit-code rule only (argv and cwd not kept) */
         size_t max_output;   /* cap on r.out */
@@ -444,7 +444,7 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         pm_strbuf_init(&s->r.err);
         s->own_group = (flags & PM__SPAWN_OWN_GROUP) != 0;
         s->keep_out = step->output_file == NULL;
-        s->capture = (flags & PM__SPAWN_CAPTURE) != 0 || step->any_exit;
+        s->capture = step->any_exit;
         /* Only what pm_step_exit_ok() reads: the plan may be released before we are freed. */
         memcpy(s->rule.ok_exit_codes, step->ok_exit_codes, sizeof(s->rule.ok_exit_codes));
         s->rule.output_file = step->output_file ? s->cmd : NULL;

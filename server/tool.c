@@ -17,13 +17,12 @@
 
 #include "server-internal.h"
 
-static int
-run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output, unsigned flags,
-         struct pm_tool_result *ret, struct pm_error *err)
+int
+pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
+                 struct pm_tool_result *ret, struct pm_error *err)
 {
         struct pm__plan_opts opts = { .timeout_ms = timeout_ms,
                                       .max_output = max_output,
-                                      .spawn_flags = flags,
                                       .read_outputs = true };
         struct pm__plan_result res;
         struct pm_plan plan;
@@ -44,20 +43,6 @@ run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output, uns
         }
         pm__plan_result_release(&res);
         return r;
-}
-
-int
-pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
-                 struct pm_tool_result *ret, struct pm_error *err)
-{
-        return run_sync(step, timeout_ms, max_output, 0, ret, err);
-}
-
-int
-pm_tool_run_capture(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
-                    struct pm_tool_result *ret, struct pm_error *err)
-{
-        return run_sync(step, timeout_ms, max_output, PM__SPAWN_CAPTURE, ret, err);
 }
 
 void

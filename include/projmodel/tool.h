@@ -41,15 +41,6 @@ int pm_tool_run_sync(const struct pm_step *step, unsigned timeout_ms, size_t max
                      struct pm_tool_result *ret, struct pm_error *err);
 
 /*
- * As pm_tool_run_sync(), but the exit status (or signal) is the result, not an error, and
- * stderr is kept whole (up to @max_output) like stdout: for commands whose output is the
- * compiler's or a test's own (`projmodel check|test|run`). Errors: the tool missing (-ENOENT),
- * PM_ETIMEOUT, PM_ELIMIT for stdout.
- */
-int pm_tool_run_capture(const struct pm_step *step, unsigned timeout_ms, size_t max_output,
-                        struct pm_tool_result *ret, struct pm_error *err);
-
-/*
  * Run the whole query for @project synchronously: plan, run every step, parse. On success
  * *ret_graph is owned by the caller. Errors name the tool or the target.
  */

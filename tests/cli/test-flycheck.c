@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -468,8 +469,8 @@ Test(cli_flycheck, cargo_flycheck_and_test_one_through_cargo, .init = setup_plai
  * --json` with the fixture's targets, `build X[diag.json] --show-full-json-output` with
  * {"X[diag.json]": "<absolute path>"} and a diag.json of rustc JSON diagnostics (paths relative to
  * the project root, a type error at lib/foo/src/parse.rs:2), `run` printing its arguments, `test`
- * printing what its runner got and exiting 3 (a failed test). Every argv is appended to argv.log
- * beside it.
+ * printing what its runner got and exiting 3 (a failed test); with a file `fail` beside it,
+ * `build` fails with exit status 2. Every argv is appended to argv.log beside it.
  */
 static const char fake_buck2[] =
         "#!/usr/bin/env python3\n"
@@ -480,6 +481,9 @@ static const char fake_buck2[] =
         "args = [a for a in sys.argv[1:] if not a.startswith('-')]\n"
         "if 'targets' in args:\n"
         "    sys.stdout.write(open(os.path.join(os.getcwd(), 'targets.json')).read())\n"
+        "elif 'build' in args and os.path.exists(os.path.join(here, 'fail')):\n"
+        "    sys.stderr.write('Starting build\\nERROR: no such target\\n')\n"
+        "    sys.exit(2)\n"
         "elif 'build' in args:\n"
         "    target = args[-1]\n"
         "    out = os.path.join(os.getcwd(), 'buck-out', 'diag.json')\n"
@@ -529,6 +533,23 @@ Test(cli_flycheck, buck2_runnables_build_diag_json_run_and_test_one, .init = set
                 "[\"--isolation-dir\", \".projmodel\", \"build\", \"%s[diag.json]\", \"--show-full-json-output\"]\n",
                 label);
         cr_assert(strstr(text, expect), "%s", text);
+        pm_free(out);
+        pm_free(err);
+
+        /* A failed build is one line, worded as every failed build step (docs/protocol.md). */
+        pm_free(expect);
+        expect = pm_test_strf("'%s --isolation-dir .projmodel build %s[diag.json] "
+                              "--show-full-json-output' failed with exit status 2: ERROR: no such "
+                              "target",
+                              fake, label);
+        pm_free(text);
+        text = pm_test_strf("%s/fail", fx.tmp);
+        cr_assert_eq(pm_test_write_file(text, ""), 0);
+        cr_assert_eq(run_runnable(runnable(p, "flycheck"), label, "{saved_file}", file, &out, &err),
+                     1, "%s", err);
+        cr_assert(cli_one_error_line(err, expect), "%s", err);
+        cr_assert_str_empty(out);
+        cr_assert_eq(unlink(text), 0);
         pm_free(out);
         pm_free(err);
 
