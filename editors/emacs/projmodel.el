@@ -194,7 +194,8 @@ Return its standard output; signal an error with its message when it fails."
   root conn database
   (state "connecting")
   message crates error
-  (diagnostics nil :documentation "(FILE LINE COL MESSAGE) of the last failed refresh.")
+  (diagnostics nil :documentation "(FILE LINE COL MESSAGE) of the last failed refresh,
+or of the build files a partial one could not load.")
   (timer nil :documentation "The re-attach timer while the daemon is gone."))
 
 (defvar projmodel--daemons (make-hash-table :test #'equal)
@@ -339,7 +340,8 @@ its root is in `projmodel-mode' any more."
     (setf (projmodel--daemon-state d) (plist-get status :state)
           (projmodel--daemon-crates d) (plist-get status :crates))
     (projmodel--set-error d (and failed (plist-get status :lastError))
-                          (and failed (plist-get status :lastErrorOutput)))
+                          (and failed (plist-get status :lastErrorOutput))
+                          (and (not failed) (plist-get status :warnings)))
     (force-mode-line-update t)))
 
 (defun projmodel--notification (d method params)
@@ -356,7 +358,11 @@ its root is in `projmodel-mode' any more."
           ;; A failed refresh ends with "failed", then projmodel/refreshFailed follows.
           (when (and message (string-match "\\([0-9]+\\) crates" message))
             (setf (projmodel--daemon-crates d) (string-to-number (match-string 1 message)))
-            (projmodel--set-error d nil nil))))))
+            (projmodel--set-error d nil nil)
+            ;; A partial refresh names the build files it could not load in its warnings.
+            (jsonrpc-async-request (projmodel--daemon-conn d) 'projmodel/status nil
+                                   :success-fn (lambda (st) (projmodel--apply-status d st))
+                                   :error-fn #'ignore :timeout-fn #'ignore))))))
     ('projmodel/refreshFailed
      (setf (projmodel--daemon-state d) "idle")
      (projmodel--set-error d (plist-get params :error) (plist-get params :output))))
@@ -394,10 +400,27 @@ Cargo's --manifest-path FILE), else ROOT."
                thereis (and (string-match "\\(/[^:\n' ]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)
                             (funcall diag text 1 (match-string 4 text))))))))
 
-(defun projmodel--set-error (d error output)
+(defun projmodel--parse-warnings (warnings)
+  "The (FILE LINE COL MESSAGE) diagnostics among the WARNINGS of a status.
+Bazel runs with --keep_going: a BUILD.bazel it cannot load leaves the
+refresh partial, its crates as they were, and the warning names Bazel's
+file, line and column (docs/build-integration.md, \"Partial results\")."
+  (cl-loop for w in (append warnings nil)
+           for text = (or (plist-get w :message) "")
+           when (string-match (concat "\\`\\(/[^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*?\\)"
+                                      "\\(?: (bazel could not load it with --keep_going)\\)?\\'")
+                              text)
+           collect (list (match-string 1 text) (string-to-number (match-string 2 text))
+                         (string-to-number (match-string 3 text)) (match-string 4 text))))
+
+(defun projmodel--set-error (d error output &optional warnings)
   "Record the refresh ERROR of D (nil: it succeeded) and the tool's OUTPUT.
-Re-run Flymake in the buffers of D's root when its diagnostics change."
-  (let ((diags (and error (projmodel--parse-error error output (projmodel--daemon-root d)))))
+Without ERROR, the build file errors among the status WARNINGS (a partial
+refresh) are the diagnostics.  Re-run Flymake in the buffers of D's root
+when its diagnostics change."
+  (let ((diags (if error
+                   (projmodel--parse-error error output (projmodel--daemon-root d))
+                 (projmodel--parse-warnings warnings))))
     (setf (projmodel--daemon-error d) error)
     (unless (equal diags (projmodel--daemon-diagnostics d))
       (setf (projmodel--daemon-diagnostics d) diags)
@@ -408,7 +431,7 @@ Re-run Flymake in the buffers of D's root when its diagnostics change."
             (flymake-start)))))))
 
 (defun projmodel-flymake (report-fn &rest _)
-  "Flymake backend: the build file error of the daemon's last failed refresh.
+  "Flymake backend: the build file errors of the daemon's last refresh.
 Call REPORT-FN with the diagnostics that name this buffer's file."
   (let ((d (and projmodel--buffer-root (gethash projmodel--buffer-root projmodel--daemons)))
         (file buffer-file-name))

@@ -4,7 +4,7 @@
 
 ;; Run by meson in emacs --batch (test emacs-ert-daemon) with PM_PROJMODEL naming the built
 ;; projmodel binary and PM_SOURCE_ROOT the source tree.  Each test copies
-;; examples/gn-monorepo (or writes a small Cargo package) to a temporary directory, points XDG_RUNTIME_DIR and XDG_CACHE_HOME
+;; examples/gn-monorepo (examples/bazel-monorepo, or writes a small Cargo package) to a temporary directory, points XDG_RUNTIME_DIR and XDG_CACHE_HOME
 ;; there (so its daemon, socket and model are its own), connects through `projmodel-mode'
 ;; (which starts the daemon with `projmodel serve') and stops the daemon at the end.  Waits
 ;; are on conditions, with a deadline: `projmodel-test--wait'.
@@ -372,6 +372,52 @@ X connection's SIGIO would kill it."
       (projmodel-test--wait "the diagnostic to go away"
                             (lambda () (and (null (projmodel-test--diagnostics manifest))
                                             (null (projmodel--daemon-error d))))))))
+
+;; Bazel runs with --keep_going: a BUILD.bazel it cannot load leaves the refresh partial (its
+;; crates kept, the mode line idle), and the daemon's warning names Bazel's file and line.
+(ert-deftest projmodel-daemon-flymake-bazel-partial-refresh ()
+  ;; A cold Bazel server on a loaded machine takes longer than GN.
+  (let ((projmodel-test--timeout 240))
+    (projmodel-test--with-daemon "examples/bazel-monorepo"
+      ;; Its own output base, so that the Bazel server it starts is shut down here.
+      (let ((ob (expand-file-name "../output-base" repo)))
+        (with-temp-file (expand-file-name ".projmodel.json" repo)
+          (insert (format "{\"build_system\": \"bazel\", \"bazel\": {\"default_edition\": \"2021\", \"rules_rust_settings\": \"//rust/settings\", \"output_base\": %S}}"
+                          ob)))
+        (unwind-protect
+            (let* ((build (projmodel-test--visit (expand-file-name "lib/config/BUILD.bazel" repo)))
+                   (d (projmodel-test--daemon repo))
+                   (crates (projmodel--daemon-crates d))
+                   line)
+              (should (> crates 0))
+              (should-not (projmodel-test--diagnostics build))
+              (with-current-buffer build
+                ;; Drop the comma after crate_features: Bazel names the next attribute's line.
+                (goto-char (point-min))
+                (search-forward "crate_features = [\"json\"],")
+                (delete-char -1)
+                (setq line (1+ (line-number-at-pos)))
+                (save-buffer)
+                (projmodel-refresh))
+              (projmodel-test--wait "the Flymake diagnostic"
+                                    (lambda () (projmodel-test--diagnostics build)))
+              (let ((diags (projmodel-test--diagnostics build)))
+                (should (= (length diags) 1))
+                (should (equal (nth 0 (car diags)) line))
+                (should (eq (nth 1 (car diags)) :error))
+                (should (equal (nth 2 (car diags)) "syntax error at 'edition': expected ,")))
+              ;; Partial, not failed: idle, every crate still there.
+              (should (equal (substring-no-properties (with-current-buffer build (projmodel--lighter)))
+                             (format " PM:%d" crates)))
+              (with-current-buffer build
+                (goto-char (point-min))
+                (search-forward "crate_features = [\"json\"]")
+                (insert ",")
+                (save-buffer)
+                (projmodel-refresh))
+              (projmodel-test--wait "the diagnostic to go away"
+                                    (lambda () (null (projmodel-test--diagnostics build)))))
+          (call-process "bazel" nil nil nil (concat "--output_base=" ob) "shutdown"))))))
 
 (provide 'projmodel-daemon-test)
 ;;; projmodel-daemon-test.el ends here
