@@ -172,31 +172,54 @@ on_written(uv_write_t *req, int status)
         write_req_free(w);
 }
 
-/* Queue the @n bufs of @w (whose len is set) on @c's pipe, at most WRITE_BUFS per write (the
- * further writes in @w->more, sized by the caller); @w is freed when none could be queued. */
+/*
+ * Write the @n bufs of @w (whose len is set) on @c's pipe: a message of more than WRITE_BUFS
+ * bufs first goes into the socket as far as it takes it now (uv_try_write(), up to IOV_MAX bufs a
+ * call, when nothing else is queued), the rest is queued, at most WRITE_BUFS per write (the
+ * further writes in @w->more, sized by the caller for all @n). @bufs may be changed. @w is
+ * freed here when no write was queued.
+ */
 static void
-client_write(struct pm__client *c, struct write_req *w, const uv_buf_t *bufs, size_t n)
+client_write(struct pm__client *c, struct write_req *w, uv_buf_t *bufs, size_t n)
 {
+        size_t i = 0;
+        bool failed = false;
+
         w->c = c;
         w->pending = 0;
         c->pending_out += w->len;
-        for (size_t i = 0; i < n; i += WRITE_BUFS) {
-                uv_write_t *req = i == 0 ? &w->req : &w->more[i / WRITE_BUFS - 1];
+        while (n > WRITE_BUFS && i < n) {
+                int r = uv_try_write((uv_stream_t *)&c->pipe, bufs + i,
+                                     (unsigned)(n - i < 65536 ? n - i : 65536));
+                size_t done = r > 0 ? (size_t)r : 0;
+
+                if (r <= 0)
+                        break; /* full (or an error, which the queued write reports) */
+                while (i < n && done >= bufs[i].len)
+                        done -= bufs[i++].len;
+                if (i < n) {
+                        bufs[i].base += done;
+                        bufs[i].len -= done;
+                }
+        }
+        for (unsigned q = 0; i < n; q++, i += WRITE_BUFS) {
+                uv_write_t *req = q == 0 ? &w->req : &w->more[q - 1];
                 unsigned k = (unsigned)(n - i < WRITE_BUFS ? n - i : WRITE_BUFS);
 
                 req->data = w;
-                if (uv_write(req, (uv_stream_t *)&c->pipe, bufs + i, k, on_written) < 0)
+                if (uv_write(req, (uv_stream_t *)&c->pipe, bufs + i, k, on_written) < 0) {
+                        failed = true;
                         break;
+                }
                 w->pending++;
         }
-        if (w->pending * (size_t)WRITE_BUFS < n) {
-                /* The writes queued end (cancelled) when the client closes; none: free now. */
-                if (w->pending == 0) {
-                        c->pending_out -= w->len;
-                        write_req_free(w);
-                }
-                client_close(c);
+        /* Queued writes end (cancelled, if the client closes) in on_written(). */
+        if (w->pending == 0) {
+                c->pending_out -= w->len;
+                write_req_free(w);
         }
+        if (failed)
+                client_close(c);
 }
 
 /* Is @c over its output limit with @len more bytes? Then it is closed. */
