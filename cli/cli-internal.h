@@ -223,6 +223,7 @@ struct pm__cli_action {
         const char *target;    /* LABEL or FILE */
         const char *test_id;   /* test: TEST_ID */
         char *const *run_args; /* run: the binary's arguments, or NULL */
+        const char *results;   /* test: --results FILE, or NULL */
 };
 
 /*

@@ -183,6 +183,11 @@ pm__cli_crate_action(const struct pm__cli_action *a, struct pm_error *err)
         r = pm_check_run(cfg, &req, &res, err);
         if (r < 0)
                 goto out;
+        /* The per-test results, where the build system reports them (docs/cli.md). */
+        if (a->results &&
+            (r = pm_write_file_atomic(a->results, res.results.buf ? res.results.buf : "",
+                                      res.results.len, err)) < 0)
+                goto out;
         (void)fwrite(res.out.buf ? res.out.buf : "", 1, res.out.len, stdout);
         (void)fflush(stdout);
         (void)fwrite(res.err.buf ? res.err.buf : "", 1, res.err.len, stderr);

@@ -10,11 +10,13 @@
 
 #include "cli-internal.h"
 
-const char pm__cli_test_usage[] = "test [--root DIR] [--db PATH] LABEL|FILE TEST_ID";
+const char pm__cli_test_usage[] =
+        "test [--root DIR] [--db PATH] [--results FILE] LABEL|FILE TEST_ID";
 const char pm__cli_run_usage[] = "run [--root DIR] [--db PATH] LABEL|FILE [-- ARG...]";
 
 enum {
         OPT_DB = 256,
+        OPT_RESULTS,
 };
 
 static const struct pm__cli_opt test_opts_table[] = {
@@ -24,6 +26,10 @@ static const struct pm__cli_opt test_opts_table[] = {
         { "db", required_argument, OPT_DB, "PATH",
           "The model database to use instead of the default one under $XDG_CACHE_HOME/projmodel.",
           "test --db /tmp/model.db //lib/engine:engine_tests tests::it_works" },
+        { "results", required_argument, OPT_RESULTS, "FILE",
+          "Write the per-test results the build system reports (Bazel: each test's test.xml) to "
+          "FILE, one JSON object per line (docs/cli.md); an empty file when it reports none.",
+          "test --results /tmp/results.jsonl //lib/engine:engine_tests tests::it_works" },
         { "help", no_argument, 'h', NULL, "Describe the options and exit.", "test --help" },
 };
 
@@ -53,7 +59,7 @@ static int
 parse(const struct pm__cli_spec *spec, const struct pm__cli_globals *g, int argc, char **argv,
       struct pm__cli_action *a, bool *help)
 {
-        struct option longopts[4];
+        struct option longopts[5];
         int c;
 
         *help = false;
@@ -67,6 +73,11 @@ parse(const struct pm__cli_spec *spec, const struct pm__cli_globals *g, int argc
                         break;
                 case OPT_DB:
                         a->db = optarg;
+                        break;
+                case OPT_RESULTS:
+                        if (spec != &pm__cli_test_spec)
+                                return pm__cli_bad_option(spec, argc, argv, NULL);
+                        a->results = optarg;
                         break;
                 case 'h':
                         *help = true;

@@ -112,6 +112,44 @@ out:
 }
 
 /*
+ * The per-test results of a test run from its report at @path (ops->test_parse) into
+ * ret->results. A run that wrote no report (the build failed before any test) has none; a
+ * report that cannot be read is said on ret->err: the test's own output and status stand.
+ */
+static int
+test_results(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+             const struct pm_query *q, const char *path, struct pm_check_result *ret,
+             struct pm_error *err)
+{
+        struct pm_strbuf report = PM_STRBUF_INIT;
+        struct pm_blob blob = { 0 };
+        struct pm_error perr;
+        char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
+        int r;
+
+        pm_error_init(&perr);
+        if (access(path, F_OK) != 0)
+                return 0;
+        r = pm_strbuf_read_file(&report, path, cfg->max_tool_output, &perr);
+        if (r == 0) {
+                blob.data = report.buf ? report.buf : "";
+                blob.len = report.len;
+                blob.origin = path;
+                r = ops->test_parse(q, &blob, 1, &ret->results, &perr);
+        }
+        if (r == -ENOMEM) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+        } else if (r < 0) {
+                r = pm_strbuf_addf(&ret->err, "projmodel: no test results: %s\n",
+                                   pm_error_format(&perr, line, sizeof(line)));
+                if (r < 0)
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+        }
+        pm_strbuf_release(&report);
+        return r;
+}
+
+/*
  * The test targets of @c for `projmodel test`: a test crate's own label, then the targets that
  * compile its unit tests on their own (pm_crate.test_targets: Bazel's rust_test crate = ...).
  * Borrowed strings in a pm_malloc'd array; PM_ENOTFOUND naming the crate when there are none.
@@ -166,10 +204,23 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                 goto out;
         /* The program's exit status is the result (adapter.h: run_plan, test_plan). */
         plan.steps[0].any_exit = true;
-        r = run_plan(cfg, &plan, &pres, err);
+        {
+                /* The step's stdout is the program's: a report (the test results) is read
+                 * below, whatever the exit status, and an earlier run's is removed first. */
+                struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
+                                              .max_output = cfg->max_tool_output,
+                                              .fresh_outputs = true };
+
+                r = pm__plan_run_sync(&plan, &opts, &pres, err);
+        }
         if (r < 0)
                 goto out;
         res = &pres.results[0];
+        if (plan.steps[0].output_file && ops->test_parse && !res->term_signal) {
+                r = test_results(cfg, ops, &q, plan.steps[0].output_file, ret, err);
+                if (r < 0)
+                        goto out;
+        }
         ret->exit_status = res->term_signal ? 128 + res->term_signal : res->exit_status;
         /* The test's own status, as GN's and Cargo's `test` give it (docs/cli.md). */
         if (req->action == PM_CHECK_TEST && !res->term_signal && res->exit_status != 0 &&
@@ -179,6 +230,8 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
             pm_strbuf_add(&ret->err, res->err.buf ? res->err.buf : "", res->err.len) < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
 out:
+        if (plan.steps[0].output_file)
+                (void)unlink(plan.steps[0].output_file);
         pm__plan_result_release(&pres);
         pm_plan_release(&plan);
         pm_free(labels);

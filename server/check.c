@@ -30,6 +30,7 @@ pm_check_result_release(struct pm_check_result *r)
                 return;
         pm_strbuf_release(&r->out);
         pm_strbuf_release(&r->err);
+        pm_strbuf_release(&r->results);
         r->exit_status = 0;
 }
 

@@ -116,6 +116,10 @@ int pm__bazel_check_parse(const struct pm_query *q, const char *label,
  * test LABELS` with libtest told to run exactly one test. */
 int pm__bazel_run_plan(const struct pm_query *q, const char *label, char *const *args,
                        struct pm_plan *ret_plan, struct pm_error *err);
+/* The adapter's test_parse (bazel-test.c): the test.xml of every testResult event. */
+struct pm_strbuf;
+int pm__bazel_test_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                         struct pm_strbuf *ret_lines, struct pm_error *err);
 int pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t n_labels,
                         const char *test_id, struct pm_plan *ret_plan, struct pm_error *err);
 
@@ -238,5 +242,37 @@ int pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r,
                        struct pm__bazel_rule *own);
 
 #include "projmodel/banned.h"
+
+/* junit.c: one test case of a JUnit XML report (Bazel's test.xml). */
+enum pm__junit_outcome {
+        PM__JUNIT_OK,
+        PM__JUNIT_FAILED,  /* a <failure> or an <error> */
+        PM__JUNIT_SKIPPED, /* a <skipped> */
+};
+
+/* Strings borrowed for the callback only, entities decoded. */
+struct pm__junit_case {
+        const char *suite;     /* the enclosing testsuite's name ("" when none) */
+        const char *name;      /* the testcase's name ("" when none) */
+        const char *classname; /* or NULL */
+        enum pm__junit_outcome outcome;
+        const char *message; /* failed or skipped: the result's message attribute, else its text
+                              * (CDATA included, blanks trimmed, at most about 4000 bytes), or
+                              * NULL */
+};
+
+/* Called once per testcase, in file order; a negative return (-ENOMEM) stops the read. */
+typedef int (*pm__junit_cb)(void *ud, const struct pm__junit_case *c);
+
+/*
+ * Read the JUnit XML @data (@len bytes, from @origin) and call @cb for each <testcase>. The subset
+ * Bazel writes: elements with attributes, the five predefined entities and decimal or hex
+ * character references, CDATA, comments, processing instructions and a DOCTYPE without an
+ * internal subset. Anything else that is not well-formed XML (an unknown entity, a mismatched or
+ * unclosed tag, text outside the root) is PM_EBADTOOLOUTPUT naming @origin and the byte offset.
+ * Other elements (properties, system-out) are read and skipped.
+ */
+int pm__junit_read(const char *data, size_t len, const char *origin, pm__junit_cb cb, void *ud,
+                   struct pm_error *err);
 
 #endif

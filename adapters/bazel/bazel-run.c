@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The runnables of a Bazel crate: `bazel run` of a binary and `bazel test` of one test, on the
- * query's output base with its startup flags and flags (docs/build-integration.md, "Check-on-save
- * and runnables"). Names the command; runs nothing. */
+/* The runnables of a Bazel crate: `bazel run` of a binary and `bazel test` of one test (with a
+ * build event file naming each test.xml), on the query's output base with its startup flags and
+ * flags (docs/build-integration.md, "Check-on-save and runnables"). Names the command; runs
+ * nothing. */
 #include <errno.h>
 #include <string.h>
 
@@ -55,7 +56,7 @@ pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t 
                     const char *test_id, struct pm_plan *ret_plan, struct pm_error *err)
 {
         struct pm__bazel_settings s = { 0 };
-        char **argv = NULL, *arg = NULL;
+        char **argv = NULL, *arg = NULL, *events = NULL;
         int r;
 
         if (n_labels == 0)
@@ -63,7 +64,8 @@ pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t 
         r = pm__bazel_settings_load(q, &s, err);
         if (r < 0)
                 return r;
-        r = pm__bazel_build_argv(q, &s, "test", NULL, NULL, &argv);
+        /* The build events name each test's test.xml (test_parse, bazel-test.c). */
+        r = pm__bazel_build_argv(q, &s, "test", "bazel-test-events", &events, &argv);
         arg = pm_asprintf("--test_arg=%s", test_id);
         if (r >= 0 && !arg)
                 r = -ENOMEM;
@@ -87,7 +89,7 @@ pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t 
         for (size_t i = 0; r >= 0 && i < n_labels; i++)
                 r = pm_argv_push(&argv, labels[i]);
         if (r >= 0)
-                r = one_step(q, &argv, ret_plan);
+                r = pm__adapter_report_step(q, &argv, &events, (const int[]){ 3 }, 1, ret_plan);
         /* `bazel test` exits 3 when the tests were built and one failed: the test binary's own
          * status is libtest's 101 then (rules_rust's rust_test uses the libtest harness). */
         if (r >= 0)
@@ -95,6 +97,7 @@ pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, size_t 
         if (r < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         pm_free(arg);
+        pm_free(events);
         pm_argv_free(argv);
         pm__bazel_settings_release(&s);
         return r;

@@ -495,4 +495,5 @@ const struct pm_adapter_ops pm__adapter_bazel = {
         .check_parse = pm__bazel_check_parse,
         .run_plan = pm__bazel_run_plan,
         .test_plan = pm__bazel_test_plan,
+        .test_parse = pm__bazel_test_parse,
 };

@@ -9,11 +9,12 @@
 
 struct pm_config;
 struct pm_error;
+struct pm_strbuf;
 struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 6
+#define PM_ADAPTER_OPS_VERSION 7
 #define PM_PLAN_MAX_STEPS      8
 
 /*
@@ -248,6 +249,15 @@ struct pm_adapter_ops {
                         struct pm_plan *ret_plan, struct pm_error *err);
         int (*test_plan)(const struct pm_query *q, const char *const *labels, size_t n_labels,
                          const char *test_id, struct pm_plan *ret_plan, struct pm_error *err);
+        /*
+         * (Version 7.) The per-test results of a test_plan run whose step names an output_file
+         * (its report, read when the tool exited, whatever its status: @outputs): one JSON line
+         * per test case appended to @ret_lines, in the shape docs/cli.md gives (`projmodel test
+         * --results`). NULL when the build system reports none. A report that cannot be read
+         * is PM_EBADTOOLOUTPUT naming the file.
+         */
+        int (*test_parse)(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
+                          struct pm_strbuf *ret_lines, struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

@@ -38,6 +38,9 @@ struct pm_check_result {
                                * rustc JSON), every span's file_name absolute; test/run: the
                                * program's stdout */
         struct pm_strbuf err; /* for the user's stderr: the build tool's and program's */
+        /* test: one JSON line per test case the build system reported (docs/cli.md, `test
+         * --results`; Bazel's test.xml), empty when it reports none */
+        struct pm_strbuf results;
 };
 
 void pm_check_result_release(struct pm_check_result *r);

@@ -843,6 +843,7 @@ Test(bazel_parse, run_and_test_plans)
                                           "test",
                                           "--color=no",
                                           "--curses=no",
+                                          "EVENTS",
                                           "--config=ide",
                                           "--test_output=streamed",
                                           "--nocache_test_results",
@@ -854,6 +855,7 @@ Test(bazel_parse, run_and_test_plans)
                                           NULL };
         struct pm_plan p = { 0 };
         struct pm_error err;
+        char *events;
 
         write_settings("\"output_base\": \"../ob\", \"startup_flags\": [\"--batch\"], "
                        "\"flags\": [\"--config=ide\"]");
@@ -871,10 +873,16 @@ Test(bazel_parse, run_and_test_plans)
         pm_plan_release(&p);
         cr_assert_eq(ops->test_plan(&q, labels, 2, "tests::one", &p, &err), 0, "%s", err.msg);
         cr_assert_eq(p.n_steps, 1);
+        /* The build event file, named per run, is the step's report (the test results). */
+        cr_assert(p.steps[0].output_file);
+        events = pm_test_strf("--build_event_json_file=%s", p.steps[0].output_file);
         for (size_t i = 0; want_test[i] || p.steps[0].argv[i]; i++)
-                cr_assert(want_test[i] && p.steps[0].argv[i] &&
-                                  strcmp(want_test[i], p.steps[0].argv[i]) == 0,
-                          "test argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+                cr_assert(
+                        want_test[i] && p.steps[0].argv[i] &&
+                                strcmp(strcmp(want_test[i], "EVENTS") == 0 ? events : want_test[i],
+                                       p.steps[0].argv[i]) == 0,
+                        "test argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+        pm_free(events);
         /* Bazel's "tests failed" is the test's own 101 (server/check-adapter.c). */
         cr_assert_eq(p.steps[0].test_failed_exit, 3);
         pm_plan_release(&p);

@@ -589,6 +589,17 @@ last_argv(const char *log)
         return last;
 }
 
+/* @argv (a logged argv, as last_argv() gives it) without its `"--build_event_json_file=..."`
+ * element, which names a new file on each run; NULL when it has none. pm_malloc'd. */
+static char *
+without_events(const char *argv)
+{
+        const char *at = strstr(argv, ", \"--build_event_json_file=");
+        const char *end = at ? strchr(at + 3, '"') : NULL;
+
+        return end ? pm_test_strf("%.*s%s", (int)(at - argv), argv, end + 1) : NULL;
+}
+
 /*
  * The run and testOne runnables of the exported example @json (root @root, output base @ob,
  * bazel through bazel_logged, which logs to @log) on the warm output base: `bazel run` prints
@@ -609,6 +620,15 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
                 pm_test_projmodel(), "run", "//app/server:server", "--", "--workers", "0", NULL
         };
         const char *no_tests[] = { pm_test_projmodel(), "test", "//lib/config:config", "x", NULL };
+        char *results_path = pm_test_strf("%s/../results.jsonl", root);
+        const char *with_results[] = { pm_test_projmodel(),
+                                       "test",
+                                       "--results",
+                                       results_path,
+                                       "//tests/integration:integration",
+                                       "fails",
+                                       NULL };
+        char *bare = NULL, *results = NULL;
         int st;
 
         st = runnable(json, "run", "//app/server:server", NULL, &out, &err);
@@ -650,8 +670,9 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
             strstr(out, "describes_itself"))
                 what = pm_test_strf("testOne engine: exit %d, stdout: %s\nstderr: %s", st, out,
                                     err);
-        else if (strcmp(argv, want) != 0)
-                what = pm_test_strf("testOne reached bazel as %s, want %s", argv, want);
+        else if (!(bare = without_events(argv)) || strcmp(bare, want) != 0)
+                what = pm_test_strf("testOne reached bazel as %s, want %s with a build event file",
+                                    argv, want);
         if (what)
                 goto out;
         pm_free(out);
@@ -664,12 +685,29 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
                 goto out;
         }
         st = runnable(json, "testOne", "//tests/integration:integration", "fails", &out, &err);
-        (void)pm_test_write_file(lib_rs, old);
         if (st != 101 || !strstr(out, "\ntest fails ... FAILED\n") ||
             strstr(out, "engine_describes_itself")) {
+                (void)pm_test_write_file(lib_rs, old);
                 what = pm_test_strf("testOne of a failing test: exit %d (want the test's 101), "
                                     "stdout: %s\nstderr: %s",
                                     st, out, err);
+                goto out;
+        }
+        pm_free(out);
+        pm_free(err);
+        /* Its per-test results, from the test.xml Bazel wrote (docs/cli.md, test --results). */
+        st = pm_test_run(with_results, root, NULL, NULL, &out, &err);
+        (void)pm_test_write_file(lib_rs, old);
+        pm_free(results);
+        results = pm_test_read_file(results_path);
+        if (st != 101 || !results ||
+            strcmp(results, "{\"type\":\"test\",\"target\":\"//tests/integration:integration\","
+                            "\"suite\":\"tests/integration/integration\",\"name\":"
+                            "\"tests/integration/integration\",\"event\":\"failed\",\"message\":"
+                            "\"exited with error code 101\"}\n") != 0) {
+                what = pm_test_strf("test --results of a failing test: exit %d, results: %s\n"
+                                    "stderr: %s",
+                                    st, results ? results : "(none)", err);
                 goto out;
         }
         pm_free(out);
@@ -688,6 +726,9 @@ out:
         pm_free(failing);
         pm_free(old);
         pm_free(lib_rs);
+        pm_free(bare);
+        pm_free(results);
+        pm_free(results_path);
         return what;
 }
 
