@@ -129,6 +129,21 @@ static void
 on_client_closed(uv_handle_t *h)
 {
         struct pm__client *c = container_of(h, struct pm__client, pipe);
+        struct pm_server *srv = c->srv;
+
+        if (c->flushing) {
+                if (c->prev)
+                        c->prev->next = c->next;
+                else
+                        srv->flushing = c->next;
+                if (c->next)
+                        c->next->prev = c->prev;
+                /* The last reply of a stop written: its bound is of no more use. */
+                if (!srv->flushing && srv->stop_timer_open) {
+                        srv->stop_timer_open = false;
+                        uv_close((uv_handle_t *)&srv->stop_timer, NULL);
+                }
+        }
 
         pm__frame_parser_release(&c->parser);
         pm_free(c);
@@ -139,16 +154,26 @@ on_flushed(uv_shutdown_t *req, int status)
 {
         struct pm__client *c = container_of(req, struct pm__client, shutdown_req);
 
-        uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+        /* Cancelled (UV_ECANCELED) by the stop's uv_close: already closing. */
+        if (!uv_is_closing((uv_handle_t *)&c->pipe))
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
 /* Close @c once what is queued has been written (after an error reply on a broken stream). */
 static void
 client_close_after_flush(struct pm__client *c)
 {
+        struct pm_server *srv = c->srv;
+
         if (c->closing)
                 return;
         client_detach(c);
+        c->flushing = true;
+        c->prev = NULL;
+        c->next = srv->flushing;
+        if (srv->flushing)
+                srv->flushing->prev = c;
+        srv->flushing = c;
         if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, on_flushed) < 0)
                 uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
@@ -234,6 +259,15 @@ client_over_limit(struct pm__client *c, size_t len)
         return true;
 }
 
+/* A reply we cannot build leaves the client waiting forever: close it instead. */
+static void
+client_oom(struct pm__client *c)
+{
+        pm__log("client %llu: out of memory building a reply, closing",
+                (unsigned long long)c->serial);
+        client_close(c);
+}
+
 void
 pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
                               struct pm__shared_reply *result)
@@ -273,9 +307,7 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
         client_write(c, pm_steal_ptr(&w), bufs, n);
         goto out;
 oom:
-        pm__log("client %llu: out of memory building a reply, closing",
-                (unsigned long long)c->serial);
-        client_close(c);
+        client_oom(c);
 out:
         if (w)
                 write_req_free(w);
@@ -315,10 +347,7 @@ pm__client_send(struct pm__client *c, struct cJSON *msg)
         client_write(c, w, &buf, 1);
         goto out;
 oom:
-        /* A reply we cannot build leaves the client waiting forever: close it instead. */
-        pm__log("client %llu: out of memory building a reply, closing",
-                (unsigned long long)c->serial);
-        client_close(c);
+        client_oom(c);
 out:
         cJSON_free(body);
         cJSON_Delete(msg);
@@ -559,6 +588,26 @@ noop_close(uv_handle_t *h)
 {
 }
 
+/* The stop's bound: a client that still has replies unread does not get them (its pending
+ * writes and shutdown are cancelled), so the daemon exits. */
+static void
+on_stop_timer(uv_timer_t *t)
+{
+        struct pm_server *srv = t->data;
+
+        for (struct pm__client *c = srv->flushing; c; c = c->next) {
+                if (uv_is_closing((uv_handle_t *)&c->pipe))
+                        continue;
+                pm__log("client %llu: %zu bytes of replies unread at stop, closing",
+                        (unsigned long long)c->serial, c->pending_out);
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+        }
+        if (srv->stop_timer_open) {
+                srv->stop_timer_open = false;
+                uv_close((uv_handle_t *)t, NULL);
+        }
+}
+
 void
 pm__server_stop(struct pm_server *srv)
 {
@@ -589,6 +638,12 @@ pm__server_stop(struct pm_server *srv)
         pm__audit_stop(srv);
         while ((c = srv->clients))
                 client_close_after_flush(c);
+        /* Bounded by a timer, closed when the last of them is (on_client_closed()). */
+        if (srv->flushing && uv_timer_init(&srv->loop, &srv->stop_timer) == 0) {
+                srv->stop_timer.data = srv;
+                srv->stop_timer_open = true;
+                (void)uv_timer_start(&srv->stop_timer, on_stop_timer, PM_STOP_FLUSH_MS, 0);
+        }
         if (!uv_is_closing((uv_handle_t *)&srv->listener)) {
                 uv_close((uv_handle_t *)&srv->listener, noop_close);
                 /* Still ours (we hold the lock): new clients now start a new daemon. A socket

@@ -38,6 +38,7 @@ struct pm_strlist;
 #define PM_RPC_MAX_HEADER       4096        /* bytes of one header block */
 #define PM_RPC_MAX_NESTING      64          /* JSON nesting depth of one message */
 #define PM_RPC_MAX_PENDING_OUT  (64u << 20) /* queued, unwritten reply bytes per client */
+#define PM_STOP_FLUSH_MS        2000u       /* a stop waits this long for replies to be read */
 #define PM_RPC_MAX_CLIENTS      256         /* connected clients */
 #define PM_RPC_MAX_PARKED       4096        /* requests waiting for a model, in all clients */
 #define PM_RPC_READ_CHUNK       (64u << 10) /* bytes per read */
@@ -541,6 +542,7 @@ struct pm__client {
         size_t pending_out;         /* bytes handed to uv_write, not yet written */
         uint64_t serial;            /* connection number, for logs */
         bool closing;               /* uv_close called or scheduled */
+        bool flushing;              /* on the server's flushing list */
         bool initialized;           /* sent "initialize": receives $/progress */
         bool subscribed;            /* receives projmodel/modelChanged and refreshFailed */
         bool shutdown;              /* sent "shutdown" */
@@ -606,6 +608,11 @@ struct pm_server {
 
         struct pm__client *clients; /* connected, not closing */
         size_t n_clients;
+        /* Closing once their replies are written (prev/next): a stop closes what is left of
+         * them after PM_STOP_FLUSH_MS, so a client that reads nothing cannot hold it. */
+        struct pm__client *flushing;
+        uv_timer_t stop_timer;
+        bool stop_timer_open; /* started by the stop, not closed yet */
         uint64_t next_serial;
         char *read_buf; /* PM_RPC_READ_CHUNK bytes shared by all reads */
         bool read_buf_busy;

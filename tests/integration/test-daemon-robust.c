@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: malformed frames and many concurrent clients against a real daemon; after
- * each abuse the daemon still answers. */
+ * each abuse the daemon still answers; a client that reads nothing does not hold its stop. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -201,4 +203,29 @@ Test(daemon_robust, many_concurrent_clients)
                 pm_free(w[i].expect_bf);
         }
         assert_alive();
+}
+
+/* A client that reads none of its replies (megabytes queued for it) cannot hold the daemon's
+ * stop: SIGTERM still ends it with a clean exit (server/daemon.c, PM_STOP_FLUSH_MS). */
+Test(daemon_robust, a_client_with_unread_replies_does_not_hold_the_stop)
+{
+        static const char body[] =
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"projmodel/rustProject\"}";
+        char *raw = pm_test_strf("Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        struct pm_error err;
+        int status;
+
+        pm_error_init(&err);
+        /* A model first: until then the requests would be parked, and get short replies. */
+        cJSON_Delete(pm_test_call(c, "projmodel/rustProject", NULL));
+        for (int i = 0; i < 200; i++)
+                cr_assert_eq(pm_client_send_raw(c, raw, strlen(raw), &err), 0, "%s", err.msg);
+        /* One loop reads in arrival order: when another client is answered, the daemon has
+         * read these requests and queued what the socket does not hold. */
+        assert_alive();
+        status = pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status %#x", status);
+        pm_client_free(c);
+        pm_free(raw);
 }

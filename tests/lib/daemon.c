@@ -120,13 +120,27 @@ pm_test_daemon_setup(struct pm_test_daemon *d, const char *example)
 int
 pm_test_daemon_kill(struct pm_test_daemon *d, int sig)
 {
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
         int status = 0;
+        pid_t r;
 
         if (d->pid <= 0)
                 return 0;
         (void)kill(d->pid, sig);
+        /* Bounded: a daemon that does not stop (a client with unread replies held it once)
+         * would hold the test, and the failure being reported, until meson's timeout. */
+        for (int i = 0; i < PM_TEST_DAEMON_STOP_MS / 10; i++) {
+                r = waitpid(d->pid, &status, WNOHANG);
+                if (r == d->pid || (r < 0 && errno != EINTR))
+                        goto out;
+                (void)nanosleep(&pause, NULL);
+        }
+        fprintf(stderr, "the daemon did not stop within %d ms of signal %d: killed\n",
+                PM_TEST_DAEMON_STOP_MS, sig);
+        (void)kill(d->pid, SIGKILL);
         while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
                 ;
+out:
         d->pid = -1;
         return status;
 }

@@ -28,7 +28,8 @@ struct pm_test_daemon {
 void pm_test_daemon_setup(struct pm_test_daemon *d, const char *example);
 /* (Re)start the daemon on the same tree and database. */
 void pm_test_daemon_start(struct pm_test_daemon *d);
-/* Send @sig and reap the daemon (bounded). Returns its wait status. */
+/* Send @sig and reap the daemon; one still running PM_TEST_DAEMON_STOP_MS later is killed
+ * with SIGKILL (its wait status says so). Returns its wait status. */
 int pm_test_daemon_kill(struct pm_test_daemon *d, int sig);
 /* Stop the daemon (SIGTERM) if running and remove everything. */
 void pm_test_daemon_destroy(struct pm_test_daemon *d);
@@ -49,6 +50,8 @@ struct cJSON *pm_test_wait_notification(struct pm_client *c, const char *method,
 
 /* A generous deadline for anything that runs a build tool. */
 #define PM_TEST_DAEMON_TIMEOUT_MS 60000
+/* How long pm_test_daemon_kill() waits for the daemon to stop before SIGKILL. */
+#define PM_TEST_DAEMON_STOP_MS 30000
 
 /* True if the JSON array @a holds the string @s. */
 bool pm_test_json_array_has(const struct cJSON *a, const char *s);
