@@ -265,9 +265,9 @@ void pm__tool_command_line(char *const *argv, char *buf, size_t size);
  * "error" (any case) or "FATAL" (GN prints "ERROR at //x/BUILD.gn:3:1: ..." and then context
  * lines), else the last non-empty one; whitespace-trimmed, control characters blanked,
  * shortened with "..." to fit @buf (cut before a whole UTF-8 character); "" when @text has
- * none.
+ * none. Returns whether the line is such an error-marked one.
  */
-void pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
+bool pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
 
 /*
  * Where @tool (a step's argv[0]) is, as execvp(3) finds it: itself made absolute against @cwd
@@ -280,7 +280,8 @@ char *pm__tool_which(const char *tool, const char *cwd);
 /*
  * The one wording of a failed step (@cmd: its pm__tool_command_line(), @r: what it printed and
  * how it ended): PM_ETOOL, "'<command line>' failed with exit status N: <error line>" (or "was
- * killed by signal N: ..."), the error line per pm__tool_error_line() from stderr, else stdout,
+ * killed by signal N: ..."), the error line per pm__tool_error_line() from stderr, else stdout
+ * (also when only stdout has an error-marked line, as ninja's output does),
  * and ": <error line>" left out when there is none. The step runner and the plan sequencer word
  * every failed step through it (docs/protocol.md).
  */

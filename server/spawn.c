@@ -112,16 +112,17 @@ pm__tool_command_line(char *const *argv, char *buf, size_t size)
                 memcpy(buf + pm_utf8_prefix_len(buf, size - 1, size - 4), "...", 4);
 }
 
-void
+bool
 pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
 {
         const char *best = NULL, *best_end = NULL, *last = NULL, *last_end = NULL;
         const char *p = text, *end = text + len;
+        bool marked;
         size_t n;
 
         buf[0] = '\0';
         if (!text || size == 0)
-                return;
+                return false;
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 const char *le = nl ? nl : end;
@@ -142,12 +143,13 @@ pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
                 }
                 p = le + 1;
         }
+        marked = best != NULL;
         if (!best) {
                 best = last;
                 best_end = last_end;
         }
         if (!best)
-                return;
+                return false;
         n = (size_t)(best_end - best);
         if (n >= size && size >= 4) {
                 /* Cut before a whole character, as above. */
@@ -165,6 +167,7 @@ pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
         for (char *c = buf; *c; c++)
                 if ((unsigned char)*c < 0x20)
                         *c = ' ';
+        return marked;
 }
 
 char *
@@ -225,12 +228,17 @@ pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result
 int
 pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err)
 {
-        char line[PM_TOOL_MSG_MAX];
+        char line[PM_TOOL_MSG_MAX], out_line[PM_TOOL_MSG_MAX];
 
-        /* Most tools report on stderr; GN reports build file errors on stdout. */
-        pm__tool_error_line(r->err.buf, r->err.len, line, sizeof(line));
-        if (!line[0])
-                pm__tool_error_line(r->out.buf, r->out.len, line, sizeof(line));
+        /*
+         * Most tools report on stderr; GN reports build file errors on stdout, and ninja prints
+         * the failing command's own errors (rustc's "error[E0425]: ...") on stdout and only
+         * "ninja: build stopped: subcommand failed." on stderr: an error-marked stdout line
+         * explains more than an unmarked stderr one.
+         */
+        if (!pm__tool_error_line(r->err.buf, r->err.len, line, sizeof(line)) &&
+            (pm__tool_error_line(r->out.buf, r->out.len, out_line, sizeof(out_line)) || !line[0]))
+                memcpy(line, out_line, sizeof(line));
         if (r->term_signal)
                 return pm_error_set(err, PM_ETOOL, "'%s' was killed by signal %d%s%s", cmd,
                                     r->term_signal, line[0] ? ": " : "", line);

@@ -63,3 +63,46 @@ Test(server_tool_line, a_long_command_line_is_cut_before_a_whole_character)
         pm_strbuf_release(&arg);
         pm_strbuf_release(&want);
 }
+
+/* Fill @r as a step that exited with status 1 printing @out and @err. */
+static void
+failed_step(struct pm_tool_result *r, const char *out, const char *err)
+{
+        memset(r, 0, sizeof(*r));
+        r->exit_status = 1;
+        cr_assert_eq(pm_strbuf_adds(&r->out, out), 0);
+        cr_assert_eq(pm_strbuf_adds(&r->err, err), 0);
+}
+
+Test(server_tool_line, the_error_line_comes_from_where_the_error_is)
+{
+        struct pm_tool_result r;
+        struct pm_error err;
+
+        /* ninja: the failing rustc's error on stdout, only "build stopped" on stderr. */
+        failed_step(&r,
+                    "[1/2] RUST lib\nFAILED: obj/lib.rlib\nrustc --crate-name lib\n"
+                    "error[E0425]: cannot find value `x` in this scope\n",
+                    "ninja: build stopped: subcommand failed.\n");
+        pm_error_init(&err);
+        cr_assert_lt(pm__step_failed("ninja -C out lib", &r, &err), 0);
+        cr_assert_str_eq(err.msg, "'ninja -C out lib' failed with exit status 1: "
+                                  "error[E0425]: cannot find value `x` in this scope");
+        pm_tool_result_release(&r);
+
+        /* A marked stderr line wins over a marked stdout one. */
+        failed_step(&r, "error: on stdout\n", "note: first\nerror: on stderr\n");
+        cr_assert_lt(pm__step_failed("tool", &r, &err), 0);
+        cr_assert_str_eq(err.msg, "'tool' failed with exit status 1: error: on stderr");
+        pm_tool_result_release(&r);
+
+        /* Nothing marked: stderr's last line, else stdout's. */
+        failed_step(&r, "out line\n", "err line\n");
+        cr_assert_lt(pm__step_failed("tool", &r, &err), 0);
+        cr_assert_str_eq(err.msg, "'tool' failed with exit status 1: err line");
+        pm_tool_result_release(&r);
+        failed_step(&r, "out line\n", "");
+        cr_assert_lt(pm__step_failed("tool", &r, &err), 0);
+        cr_assert_str_eq(err.msg, "'tool' failed with exit status 1: out line");
+        pm_tool_result_release(&r);
+}
