@@ -2,7 +2,8 @@
 /* `projmodel setup`: VS Code settings merged without losing a key, invalid JSON refused and left
  * unchanged, a second run changes nothing, the Emacs file loaded by real Emacs with eglot, the
  * Helix file parsed by Python's tomllib, the Neovim file run by real headless Neovim against a
- * language-server stand-in that records initialize, and never overwriting the user's file. */
+ * language-server stand-in that records initialize, never overwriting the user's file, and
+ * filesToWatch following the configured build systems. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "cli-test.h"
 #include "testlib.h"
@@ -323,4 +325,53 @@ Test(cli_setup, print_writes_nothing_and_bad_editor_is_usage)
         cr_assert(strstr(r.err, "unknown editor 'vim'"), "%s", r.err);
         cli_run_release(&r);
         pm_free(path);
+}
+
+/*
+ * filesToWatch follows the root's build systems: a Bazel root with a Cargo subproject watches
+ * Bazel's and Cargo's files and not GN's, in every editor's form.
+ */
+Test(cli_setup, files_to_watch_follow_the_configured_build_systems)
+{
+        const char *env[] = { cfg_env, NULL };
+        char *root = pm_test_strf("%s/mixed", fx.tmp);
+        char *sub = pm_test_strf("%s/mixed/tools/cli", fx.tmp);
+        char *cfg = pm_test_strf("%s/mixed/.projmodel.json", fx.tmp);
+        const cJSON *watch;
+        cJSON *j;
+        struct cli_run r;
+
+        cr_assert_eq(pm_mkdir_p(sub, NULL), 0);
+        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"bazel\", \"subprojects\": "
+                                             "[{\"root\": \"tools/cli\", \"build_system\": "
+                                             "\"cargo\"}]}\n"),
+                     0);
+        cli_fx_run(&fx, NULL, env,
+                   (const char *[]){ "setup", "--print", "--root", root, "vscode", NULL }, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        j = cJSON_Parse(r.out);
+        watch = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "rust-analyzer.workspace.discoverConfig"),
+                "filesToWatch");
+        cr_assert(cli_strarr_has(watch, "BUILD.bazel") && cli_strarr_has(watch, "BUILD") &&
+                          cli_strarr_has(watch, "MODULE.bazel") &&
+                          cli_strarr_has(watch, "WORKSPACE") && cli_strarr_has(watch, "Cargo.toml"),
+                  "%s", r.out);
+        cr_assert(!cli_strarr_has(watch, "BUILD.gn") && !cli_strarr_has(watch, "BUCK"), "%s",
+                  r.out);
+        cJSON_Delete(j);
+        cli_run_release(&r);
+        for (const char *const *e = (const char *const[]){ "emacs", "neovim", "helix", NULL }; *e;
+             e++) {
+                cli_fx_run(&fx, NULL, env,
+                           (const char *[]){ "setup", "--print", "--root", root, *e, NULL }, &r);
+                cr_assert_eq(r.status, 0, "setup %s: %s", *e, r.err);
+                cr_assert(strstr(r.out, "\"BUILD.bazel\"") && strstr(r.out, "\"Cargo.toml\"") &&
+                                  !strstr(r.out, "\"BUILD.gn\""),
+                          "setup %s:\n%s", *e, r.out);
+                cli_run_release(&r);
+        }
+        pm_free(cfg);
+        pm_free(sub);
+        pm_free(root);
 }
