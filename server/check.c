@@ -287,17 +287,21 @@ is_rustc(const struct pm_config *cfg, const char *prog)
 
 static int gn_then_query(struct check_run *cr, size_t step, struct pm__plan_result *res,
                          struct pm_error *err);
+static int gn_then_commands(struct check_run *cr, size_t step, struct pm__plan_result *res,
+                            struct pm_error *err);
 
-/* `ninja -C dir -t query target`: the target's inputs (gn_then_query()). */
+/*
+ * `ninja -C dir -t TOOL target`, followed by @then: `query` lists the target's inputs
+ * (gn_then_query()), `commands` ends with the crate's own rustc command (gn_then_commands()).
+ */
 static int
-gn_query(struct check_run *cr, struct pm_error *err)
+gn_ninja_tool(struct check_run *cr, const char *tool, then_fn then, struct pm_error *err)
 {
-        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", "query", cr->target };
+        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", tool, cr->target };
 
-        return add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, gn_then_query, err);
+        return add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, then, err);
 }
 
-static int gn_commands(struct check_run *cr, struct pm_error *err);
 static int gn_then_inputs(struct check_run *cr, size_t step, struct pm__plan_result *res,
                           struct pm_error *err);
 static int gn_then_built(struct check_run *cr, size_t step, struct pm__plan_result *res,
@@ -329,7 +333,7 @@ gn_build(struct check_run *cr, char *const *targets, bool optional, then_fn then
                 if (then != gn_then_inputs)
                         return pm_error_set(err, PM_ENOTFOUND, "'%s' in '%s' is no ninja target",
                                             cr->target, cr->dir);
-                return gn_commands(cr, err);
+                return gn_ninja_tool(cr, "commands", gn_then_commands, err);
         }
         r = add_step(cr, argv, cr->dir, NULL, false, then, err);
         if (r == 0)
@@ -382,7 +386,7 @@ gn_then_query(struct check_run *cr, size_t step, struct pm__plan_result *res, st
                 if (!cr->target)
                         return oom(err);
                 if (step == 0)
-                        return gn_query(cr, err);
+                        return gn_ninja_tool(cr, "query", gn_then_query, err);
         }
         if (cr->req->action == PM_CHECK_CHECK)
                 return gn_build(cr, cr->inputs, true, gn_then_inputs, err);
@@ -400,19 +404,7 @@ gn_then_inputs(struct check_run *cr, size_t step, struct pm__plan_result *res, s
                            cr->req->crate->label,
                            res->errors[step] ? res->errors[step] : "(no error line)") < 0)
                 return oom(err);
-        return gn_commands(cr, err);
-}
-
-static int gn_then_commands(struct check_run *cr, size_t step, struct pm__plan_result *res,
-                            struct pm_error *err);
-
-/* `ninja -C dir -t commands target`: the crate's own rustc command is its last line. */
-static int
-gn_commands(struct check_run *cr, struct pm_error *err)
-{
-        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", "commands", cr->target };
-
-        return add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, gn_then_commands, err);
+        return gn_ninja_tool(cr, "commands", gn_then_commands, err);
 }
 
 static int gn_then_rustc(struct check_run *cr, size_t step, struct pm__plan_result *res,
@@ -557,7 +549,7 @@ gn_do(struct check_run *cr, struct pm_error *err)
         if (r >= 0)
                 r = gn_target(cr->dir, cr->req->crate->label, &cr->target, err);
         if (r >= 0)
-                r = gn_query(cr, err);
+                r = gn_ninja_tool(cr, "query", gn_then_query, err);
         return r < 0 ? r : run_check(cr, err);
 }
 

@@ -69,16 +69,26 @@ data_file(const char *name)
         return pm_test_strf("%s/tests/bazel/data/junit/%s", pm_test_source_root(), name);
 }
 
-Test(junit, bazel_passed_test_xml)
+/* Read the captured test.xml @name (tests/bazel/data/junit/) into @s; asserts it is accepted. */
+static void
+read_captured(const char *name, struct seen *s)
 {
-        char *path = data_file("passed.xml");
+        char *path = data_file(name);
         char *xml = pm_test_read_file(path);
-        struct seen s = { 0 };
         struct pm_error err;
 
-        cr_assert(xml);
+        cr_assert(xml, "cannot read %s", path);
         pm_error_init(&err);
-        cr_assert_eq(pm__junit_read(xml, strlen(xml), path, collect, &s, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm__junit_read(xml, strlen(xml), path, collect, s, &err), 0, "%s", err.msg);
+        pm_free(xml);
+        pm_free(path);
+}
+
+Test(junit, bazel_passed_test_xml)
+{
+        struct seen s = { 0 };
+
+        read_captured("passed.xml", &s);
         cr_assert_eq(s.n, 1);
         cr_assert_str_eq(s.c[0].suite, "lib/engine/engine_test");
         cr_assert_str_eq(s.c[0].name, "lib/engine/engine_test");
@@ -86,27 +96,18 @@ Test(junit, bazel_passed_test_xml)
         cr_assert_eq(s.c[0].outcome, PM__JUNIT_OK);
         cr_assert_null(s.c[0].message);
         seen_free(&s);
-        pm_free(xml);
-        pm_free(path);
 }
 
 Test(junit, bazel_failed_test_xml)
 {
-        char *path = data_file("failed.xml");
-        char *xml = pm_test_read_file(path);
         struct seen s = { 0 };
-        struct pm_error err;
 
-        cr_assert(xml);
-        pm_error_init(&err);
-        cr_assert_eq(pm__junit_read(xml, strlen(xml), path, collect, &s, &err), 0, "%s", err.msg);
+        read_captured("failed.xml", &s);
         cr_assert_eq(s.n, 1);
         cr_assert_str_eq(s.c[0].name, "tests/integration/integration");
         cr_assert_eq(s.c[0].outcome, PM__JUNIT_FAILED);
         cr_assert_str_eq(s.c[0].message, "exited with error code 101");
         seen_free(&s);
-        pm_free(xml);
-        pm_free(path);
 }
 
 Test(junit, the_subset)

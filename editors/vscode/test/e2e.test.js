@@ -20,9 +20,10 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn, execFileSync } = require('child_process');
+const { execFileSync } = require('child_process');
 const { DaemonClient } = require('../daemon');
 const { requireTools, node24Env } = require('../tools/tools');
+const { startListening, stopGroup, launchChromium, filesUnder, hostLogs } = require('./server-process');
 
 const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
 const BUILD_ROOT = process.env.PM_BUILD_ROOT || path.join(SOURCE_ROOT, 'build');
@@ -92,89 +93,11 @@ function waitState(client, pred) {
   });
 }
 
-// Starts code-server in its own process group; resolves with {proc, url} once it listens.
-function startCodeServer(tools, args, env) {
-  const proc = spawn(tools.node, [tools.codeServer, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`code-server did not listen within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
-    const on = (chunk) => {
-      output += chunk;
-      const m = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`code-server exited (${code ?? sig}):\n${output}`));
-    });
-  });
-  return { proc, url, output: () => output };
-}
-
-// Stops @proc's whole process group (code-server leaves a file watcher behind otherwise).
-async function stopGroup(proc) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  try {
-    process.kill(-proc.pid, 'SIGTERM');
-  } catch (e) {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch (e) {
-      // already gone
-    }
-  }, 10000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// The extension host's log and the projmodel output channel, for a failure's message.
-function vscodeLogs(userData) {
-  const found = [];
-  const walk = (dir) => {
-    let entries = [];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch (e) {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/exthost|projmodel/i.test(e.name)) found.push(p);
-    }
-  };
-  walk(path.join(userData, 'logs'));
-  return found.map((f) => `--- ${f}\n${fs.readFileSync(f, 'utf8').slice(-6000)}`).join('\n');
-}
-
 // Polls the files under @dir whose path matches @name until one's text matches @re; returns it.
 async function pollFile(dir, name, re) {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const found = [];
-    const walk = (d) => {
-      let entries = [];
-      try {
-        entries = fs.readdirSync(d, { withFileTypes: true });
-      } catch (e) {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (name.test(p)) found.push(p);
-      }
-    };
-    walk(dir);
+    const found = filesUnder(dir, (p) => name.test(p));
     for (const f of found) {
       const text = fs.readFileSync(f, 'utf8');
       if (re.test(text)) return text;
@@ -295,15 +218,12 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     const list = execFileSync(tools.node, [tools.codeServer, ...common, '--list-extensions', '--show-versions'], { env, encoding: 'utf8' });
     assert.match(list, /^projmodel\.projmodel@0\.1\.0$/m);
 
-    server = startCodeServer(tools, ['--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry',
-      '--disable-update-check', '--disable-workspace-trust', ...common], env);
-    const url = await server.url;
+    server = startListening(tools.node, [tools.codeServer, '--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry',
+      '--disable-update-check', '--disable-workspace-trust', ...common], env,
+    /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)\//, 'code-server', WAIT_MS);
+    const url = await server.listening;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium(chromium, CHROMIUM);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(WAIT_MS);
     page.setDefaultNavigationTimeout(WAIT_MS);
@@ -515,7 +435,7 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     await shot('problems-cleared');
   } catch (e) {
     if (page) await page.screenshot({ path: path.join(SHOTS, 'failure.png') }).catch(() => {});
-    e.message += `\nscreenshot: ${path.join(SHOTS, 'failure.png')}\n${vscodeLogs(userData)}` +
+    e.message += `\nscreenshot: ${path.join(SHOTS, 'failure.png')}\n${hostLogs(path.join(userData, 'logs'), 6000)}` +
       (server ? `\ncode-server output:\n${server.output().slice(-4000)}` : '');
     throw e;
   }

@@ -13,8 +13,9 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn, execFileSync } = require('child_process');
+const { execFileSync } = require('child_process');
 const { requireTools, node24Env } = require('../tools/tools');
+const { startListening, stopGroup, launchChromium, hostLogs } = require('./server-process');
 
 const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
 const BUILD_ROOT = process.env.PM_BUILD_ROOT || path.join(SOURCE_ROOT, 'build');
@@ -23,69 +24,6 @@ const CHROMIUM = process.env.PM_CHROMIUM || '/usr/bin/chromium';
 const EXT_DIR = path.resolve(__dirname, '..');
 // Generous: a loaded 2-core machine. Every wait is for an event, never a sleep.
 const WAIT_MS = 180000;
-
-// Starts the server in its own process group; resolves with {proc, port} once it listens.
-function startServer(node, args, env) {
-  const proc = spawn(node, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const port = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not listen within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
-    const on = (chunk) => {
-      output += chunk;
-      const m = /Extension host agent listening on (\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? sig}):\n${output}`));
-    });
-  });
-  return { proc, port, output: () => output };
-}
-
-async function stopGroup(proc) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  try {
-    process.kill(-proc.pid, 'SIGTERM');
-  } catch (e) {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch (e) {
-      // already gone
-    }
-  }, 10000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// The extension host's logs under @dir (the server's data directory), for a failure's message.
-function hostLogs(dir) {
-  const found = [];
-  const walk = (d) => {
-    let entries = [];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch (e) {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/exthost|projmodel/i.test(e.name)) found.push(p);
-    }
-  };
-  walk(dir);
-  return found.map((f) => `--- ${f}\n${fs.readFileSync(f, 'utf8').slice(-4000)}`).join('\n');
-}
 
 // A copy of the GN example whose root markers wait in ROOT.stash until the suite activates.
 function workspace(tmp, name, settings) {
@@ -158,16 +96,13 @@ test('the extension\'s tests with the real vscode API (code-server\'s server, sm
 
   try {
     const serverArgs = ['--user-data-dir', userData, '--server-data-dir', serverData, '--extensions-dir', path.join(tmp, 'extensions')];
-    server = startServer(tools.node, [serverMain, '--host', '127.0.0.1', '--port', '0',
+    server = startListening(tools.node, [serverMain, '--host', '127.0.0.1', '--port', '0',
       '--without-connection-token', '--accept-server-license-terms', '--enable-smoke-test-driver',
-      '--disable-workspace-trust', '--telemetry-level', 'off', ...serverArgs], env);
-    const port = await server.port;
+      '--disable-workspace-trust', '--telemetry-level', 'off', ...serverArgs], env,
+    /Extension host agent listening on (\d+)/, 'the server', WAIT_MS);
+    const port = Number(await server.listening);
     mark('server listening');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium(chromium, CHROMIUM);
     const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
     for (const [session, repo] of Object.entries(repos)) {
       if (session === 'with-rust-analyzer') {
@@ -201,7 +136,7 @@ test('the extension\'s tests with the real vscode API (code-server\'s server, sm
       await page.close();
     }
   } catch (e) {
-    e.message += `\n${hostLogs(serverData)}` + (server ? `\nserver output:\n${server.output().slice(-4000)}` : '');
+    e.message += `\n${hostLogs(serverData, 4000)}` + (server ? `\nserver output:\n${server.output().slice(-4000)}` : '');
     throw e;
   }
 });
