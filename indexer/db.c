@@ -243,6 +243,14 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
                                      " FROM crates c CROSS JOIN crate_include_dirs d"
                                      " ON d.crate_id = c.id"
                                      " WHERE c.kind = 'proc-macro' ORDER BY 1, 2",
+        /* Only the declared sources and root modules (no include-dir fallback): the daemon asks
+         * whether a file created or moved in is one a proc macro already builds (watch.c). */
+        [PM__STMT_PROC_MACROS_FOR_FILE] = "SELECT label FROM crates"
+                                          " WHERE root_module = ?1 AND kind = 'proc-macro'"
+                                          " UNION SELECT c.label FROM crate_sources s"
+                                          " JOIN crates c ON c.id = s.crate_id"
+                                          " WHERE s.path = ?1 AND c.kind = 'proc-macro'"
+                                          " ORDER BY 1",
         [PM__STMT_LOAD_CRATES_ALL] = LOAD_CRATE_COLUMNS " ORDER BY label",
         [PM__STMT_LOAD_CRATES_Q] =
                 LOAD_CRATE_COLUMNS " WHERE label IN (SELECT label FROM temp.pm_q) ORDER BY label",

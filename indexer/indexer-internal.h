@@ -103,6 +103,7 @@ enum pm__stmt {
         PM__STMT_BUILD_FILES,
         PM__STMT_CRATE_SOURCE,
         PM__STMT_PROC_MACRO_DIRS,
+        PM__STMT_PROC_MACROS_FOR_FILE,
         /* load: every crate, or the crates named in temp.pm_q */
         PM__STMT_LOAD_CRATES_ALL,
         PM__STMT_LOAD_CRATES_Q,

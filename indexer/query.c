@@ -244,6 +244,14 @@ pm_index_proc_macro_dirs(struct pm_index *idx, char ***ret, struct pm_error *err
 }
 
 int
+pm_index_proc_macros_for_file(struct pm_index *idx, const char *abs_file, char ***ret,
+                              struct pm_error *err)
+{
+        return query1(idx, PM__STMT_PROC_MACROS_FOR_FILE, abs_file,
+                      "cannot find proc macros for file", ret, err);
+}
+
+int
 pm_index_crate_source(struct pm_index *idx, const char *label, char **ret, struct pm_error *err)
 {
         char **v = NULL;

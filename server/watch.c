@@ -22,6 +22,7 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -448,6 +449,25 @@ proc_macro_source_changed(struct pm_server *srv, const char *path, const char *n
         return found;
 }
 
+/* Does a proc-macro crate of the model declare @path (a source or its root module)? An index
+ * error answers no: the caller then takes the query, which is never wrong. */
+static bool
+lists_proc_macro_source(struct pm_server *srv, const char *path)
+{
+        struct pm_error err;
+        char **labels = NULL;
+        bool listed;
+
+        pm_error_init(&err);
+        if (!srv->idx || pm_index_proc_macros_for_file(srv->idx, path, &labels, &err) < 0) {
+                pm__log("%s", err.msg);
+                return false;
+        }
+        listed = labels[0] != NULL;
+        pm_labels_free(labels);
+        return listed;
+}
+
 static bool
 under_root(const struct pm_server *srv, const char *path)
 {
@@ -517,8 +537,12 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                         pm__refresh_request(srv, p, path, false);
         } else if (ends_with(name, ".rs") &&
                    (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
-                /* File ownership changes: the build system decides who owns the new file. */
-                pm__refresh_request(srv, p, NULL, false);
+                /* File ownership changes: the build system decides who owns the new file. But an
+                 * editor that saves by rename, or by delete and create, changes no ownership of a
+                 * file a proc macro already lists: that is an edit of its source. */
+                if (!lists_proc_macro_source(srv, path) ||
+                    !proc_macro_source_changed(srv, path, name))
+                        pm__refresh_request(srv, p, NULL, false);
         } else if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
                 (void)proc_macro_source_changed(srv, path, name);
         }

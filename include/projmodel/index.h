@@ -216,6 +216,10 @@ int pm_index_build_files(struct pm_index *idx, const char *source, char ***ret,
  * array (free with pm_labels_free()), sorted by directory.
  */
 int pm_index_proc_macro_dirs(struct pm_index *idx, char ***ret, struct pm_error *err);
+/* Proc-macro crates that declare @abs_file as a source or as their root module (never by
+ * include dir: a file no crate lists is not theirs). */
+int pm_index_proc_macros_for_file(struct pm_index *idx, const char *abs_file, char ***ret,
+                                  struct pm_error *err);
 /* The source (subproject id) of a crate, pm_malloc'd. PM_ENOTFOUND if unknown. */
 int pm_index_crate_source(struct pm_index *idx, const char *label, char **ret,
                           struct pm_error *err);

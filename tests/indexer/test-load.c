@@ -221,3 +221,34 @@ Test(indexer_load, DISABLED_proc_macro_dirs_pair_each_directory_with_its_build_f
         pm_graph_free(g);
         pm_index_close(idx);
 }
+
+/* The files the proc macros declare, for the daemon's watch: a file moved or created onto one is
+ * an edit of that proc macro; a new file beside it, or another crate's, is not. */
+Test(indexer_load, proc_macros_for_file_are_only_declared_files)
+{
+        struct pm_graph *g = pm_graph_new();
+        struct pm_error err = { 0 };
+        struct pm_index *idx = NULL;
+        char **v = NULL;
+
+        add_full_crate(g);
+        cr_assert_not_null(pm_fx_crate(g, "/f", "//dep:dep", "dep"));
+        cr_assert_eq(pm_index_open(":memory:", &idx, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_apply(idx, "f", g, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_proc_macros_for_file(idx, "/f/full_derive/src/lib.rs", &v, &err), 0,
+                     "%s", err.msg);
+        cr_assert_eq(pm_labels_count(v), 1);
+        cr_assert_str_eq(v[0], "//full:derive(//tc:host)");
+        pm_labels_free(v);
+        /* In the proc macro's include dir, yet no crate lists it: the build system decides. */
+        cr_assert_eq(pm_index_proc_macros_for_file(idx, "/f/full_derive/src/new.rs", &v, &err), 0,
+                     "%s", err.msg);
+        cr_assert_null(v[0]);
+        pm_labels_free(v);
+        cr_assert_eq(pm_index_proc_macros_for_file(idx, "/f/dep/src/lib.rs", &v, &err), 0, "%s",
+                     err.msg);
+        cr_assert_null(v[0], "a library's source is not a proc macro's");
+        pm_labels_free(v);
+        pm_graph_free(g);
+        pm_index_close(idx);
+}

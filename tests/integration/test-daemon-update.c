@@ -309,6 +309,95 @@ Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
         pm_client_free(c);
 }
 
+/* Replace @from by @to in @path as editors that save by rename do: the whole new text goes to a
+ * temporary file beside it, renamed over @path (a new inode: inotify reports IN_MOVED_TO). */
+static void
+save_by_rename(const char *path, const char *from, const char *to)
+{
+        char *tmp = pm_test_strf("%s.saving", path);
+        char *text = pm_test_read_file(path), *at, *edited;
+
+        cr_assert(text, "cannot read '%s'", path);
+        at = strstr(text, from);
+        cr_assert(at, "'%s' not in '%s'", from, path);
+        *at = '\0';
+        edited = pm_test_strf("%s%s%s", text, to, at + strlen(from));
+        cr_assert_eq(pm_test_write_file(tmp, edited), 0);
+        cr_assert_eq(rename(tmp, path), 0, "cannot rename '%s' over '%s'", tmp, path);
+        pm_free(edited);
+        pm_free(text);
+        pm_free(tmp);
+}
+
+/* Wait for the modelChanged of a proc macro rebuild of describe_derive, with gn not run since
+ * @gn_runs and no project queried; returns the new served dylib (pm_malloc'd), not @before. */
+static char *
+rebuilt_without_query(struct pm_client *c, const char *gn_log, size_t gn_runs, const char *before,
+                      const char *how)
+{
+        char *json, *after;
+        cJSON *n =
+                pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+
+        cr_assert(n, "no modelChanged after the proc macro's source was saved %s", how);
+        cr_assert(pm_test_json_array_has(
+                          cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE),
+                  "saved %s: the proc macro is not in modelChanged", how);
+        cJSON_Delete(n);
+        cr_assert_eq(count_lines(gn_log), gn_runs, "gn ran for a proc macro's source saved %s",
+                     how);
+        cr_assert_eq(last_queried(c), 0, "saved %s: a project was queried", how);
+        json = served_for(c, DERIVE, &after);
+        cJSON_free(json);
+        cr_assert_str_neq(after, before, "saved %s: the served dylib did not change", how);
+        return after;
+}
+
+/*
+ * Editors that save a proc macro's source by renaming a temporary file over it, or by deleting
+ * and creating it again, change no file ownership: the daemon rebuilds the proc macro with ninja
+ * alone, as for a write in place (gn does not run), and serves the new dylib.
+ */
+Test(daemon_update, a_proc_macro_source_saved_by_rename_rebuilds_without_gn)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *lib = pm_test_strf("%s/lib/describe_derive/lib.rs", d.root);
+        char *before, *renamed, *recreated, *json, *gn_log, *text, *edited;
+        size_t gn_runs;
+        cJSON *r;
+
+        settle(c);
+        gn_log = log_gn_runs(c);
+        gn_runs = count_lines(gn_log);
+        json = served_for(c, DERIVE, &before);
+        cJSON_free(json);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+
+        save_by_rename(lib, "pub const FIELD_COUNT: usize = {fields};",
+                       "pub const FIELD_COUNT: usize = {fields}; "
+                       "pub fn saved_by_rename() -> u8 {{ 1 }}");
+        renamed = rebuilt_without_query(c, gn_log, gn_runs, before, "by rename");
+
+        /* A changed expansion, so that the dylib changes too (a comment might not). */
+        text = pm_test_read_file(lib);
+        cr_assert(text && strstr(text, "{{ 1 }}"));
+        *strstr(text, "{{ 1 }}") = '\0';
+        edited = pm_test_strf("%s{{ 2 }}%s", text, text + strlen(text) + strlen("{{ 1 }}"));
+        cr_assert_eq(unlink(lib), 0);
+        cr_assert_eq(pm_test_write_file(lib, edited), 0);
+        recreated = rebuilt_without_query(c, gn_log, gn_runs, renamed, "by delete and create");
+
+        pm_free(recreated);
+        pm_free(edited);
+        pm_free(text);
+        pm_free(renamed);
+        pm_free(before);
+        pm_free(gn_log);
+        pm_free(lib);
+        pm_client_free(c);
+}
+
 Test(daemon_update, syntax_error_keeps_model_and_recovers)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
