@@ -212,7 +212,7 @@ flycheck_cycle(const char *root, const char *root_rel, const char *rel, const ch
         char *root_module = pm_test_strf("%s/%s", root, root_rel);
         char *file = pm_test_strf("%s/%s", root, rel), *orig = pm_test_read_file(file);
         char *broken = pm_test_strf(
-                "%s\n#[allow(dead_code)] fn flycheck_broken() -> u32 { \"text\" }\n", orig);
+                "%s\n%s#[allow(dead_code)] fn flycheck_broken() -> u32 { \"text\" }\n", orig, attr);
         const char *label = label_of(p, root_module);
         const cJSON *fc = runnable(p, "flycheck");
         char *out = NULL, *err = NULL;
