@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel export` on a GN tree that was never built: it builds the proc macros and nothing
  * else, the JSON names the built dylibs, and dependents type-check loading exactly those. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -157,6 +158,54 @@ Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_note_and_the_rest_is_s
         pm_free(where);
         pm_free(want);
         pm_free(lib);
+}
+
+/*
+ * A build tool that is missing: with gn and rustc on PATH but no ninja, the export still
+ * succeeds, the proc macro is served without a dylib and everything else is there, and the
+ * model says which tool could not run.
+ */
+Test(cli_procmacro, a_missing_ninja_is_a_note_and_the_rest_is_served, .timeout = 900)
+{
+        char *bin = pm_test_strf("%s/bin-without-ninja", fx.tmp);
+        char *path = pm_test_strf("PATH=%s", bin);
+        const char *env[] = { path, NULL };
+        const char *args[] = { "export", "--root", fx.repo, "--db", fx.db, NULL };
+        const char *dump[] = { "dump", "--root",       fx.repo, "--db",
+                               fx.db,  "--no-refresh", DERIVE,  NULL };
+        struct cli_run run = { 0 };
+        const cJSON *c;
+        cJSON *p;
+
+        cr_assert_eq(mkdir(bin, 0755), 0);
+        /* gn and rustc run as found on the test's own PATH; ninja is nowhere on the new one. */
+        for (const char *const *t = (const char *const[]){ "gn", "rustc", NULL }; *t; t++) {
+                char *w = pm_test_strf("%s/%s", bin, *t);
+                char *script =
+                        pm_test_strf("#!/bin/sh\nPATH='%s' exec %s \"$@\"\n", getenv("PATH"), *t);
+
+                cr_assert_eq(pm_test_write_file(w, script), 0);
+                cr_assert_eq(chmod(w, 0755), 0);
+                pm_free(script);
+                pm_free(w);
+        }
+        cli_fx_run(&fx, NULL, env, args, &run);
+        cr_assert_eq(run.status, 0, "%s", run.err);
+        p = cJSON_Parse(run.out);
+        cr_assert(p, "%s", run.out);
+        c = crate_named(p, "describe_derive");
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")));
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path"));
+        (void)crate_named(p, "engine");
+        cJSON_Delete(p);
+        cli_run_release(&run);
+        cli_fx_run(&fx, NULL, env, dump, &run);
+        cr_assert_eq(run.status, 0, "%s", run.err);
+        cr_assert(strstr(run.out, "note: proc macro " DERIVE " not built: cannot run 'ninja'"),
+                  "%s", run.out);
+        cli_run_release(&run);
+        pm_free(path);
+        pm_free(bin);
 }
 
 /* The proc_macro_dylib_path served for describe_derive by a fresh export, pm_malloc'd. */
