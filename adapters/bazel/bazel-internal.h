@@ -275,4 +275,12 @@ typedef int (*pm__junit_cb)(void *ud, const struct pm__junit_case *c);
 int pm__junit_read(const char *data, size_t len, const char *origin, pm__junit_cb cb, void *ud,
                    struct pm_error *err);
 
+/*
+ * Call @cb for each libtest result line of the test log @data (@len bytes): `test NAME ... ok`,
+ * `... FAILED` (message: what libtest printed under `---- NAME stdout ----`, or NULL) and
+ * `... ignored[, REASON]` (message: REASON); suite "" and no class. Other lines are skipped;
+ * *@ret_n is the number of cases. A negative return is @cb's (or -ENOMEM).
+ */
+int pm__libtest_log_read(const char *data, size_t len, pm__junit_cb cb, void *ud, size_t *ret_n);
+
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The per-test results of `bazel test` (docs/cli.md, `projmodel test --results`): the test.xml
- * each testResult build event names, read with the JUnit reader (junit.c), one JSON line per
- * test case. Reads files; runs nothing. */
+ * each testResult build event names, read with the JUnit reader (junit.c), or libtest's lines in
+ * its test.log (libtest-log.c), one JSON line per test case. Reads files; runs nothing. */
 #include <errno.h>
 #include <string.h>
 
@@ -21,10 +21,11 @@
 /* Most bytes of a message in a line. */
 #define MAX_MESSAGE 4000
 
-/* One line being written: the target's label for every case of its test.xml. */
+/* One line being written: the target's label for every case of its test.xml; cases counted. */
 struct lines {
         const char *target;
         struct pm_strbuf *out;
+        size_t n;
 };
 
 /* One result line: {"type":"test","target","suite","name","event"[,"message"]}. */
@@ -72,6 +73,7 @@ on_case(void *ud, const struct pm__junit_case *c)
         char *name = NULL;
         int r;
 
+        l->n++;
         /* JUnit's class and method, as "Class.method" (Bazel's own test.xml has no class). */
         if (c->classname && *c->classname) {
                 name = pm_asprintf("%s.%s", c->classname, c->name);
@@ -89,9 +91,10 @@ get(const cJSON *o, const char *key)
         return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-/* The test.xml of a testResult event, as an absolute path (borrowed), or NULL. */
+/* The output @name (test.xml, test.log) of a testResult event, as an absolute path (borrowed),
+ * or NULL. */
 static const char *
-xml_of(const cJSON *result)
+output_of(const cJSON *result, const char *name)
 {
         const cJSON *out;
 
@@ -99,12 +102,48 @@ xml_of(const cJSON *result)
         {
                 const cJSON *n = get(out, "name"), *uri = get(out, "uri");
 
-                if (cJSON_IsString(n) && strcmp(n->valuestring, "test.xml") == 0 &&
-                    cJSON_IsString(uri) && strncmp(uri->valuestring, "file://", 7) == 0 &&
+                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0 && cJSON_IsString(uri) &&
+                    strncmp(uri->valuestring, "file://", 7) == 0 &&
                     pm_path_is_absolute(uri->valuestring + 7))
                         return uri->valuestring + 7;
         }
         return NULL;
+}
+
+/*
+ * The lines of one target: its test.xml's cases, unless that has at most one case (rules_rust's:
+ * one for the whole target) and the test log @log (or NULL) holds libtest's result lines, one per
+ * #[test]: then those, each of the target. Bazel writes both files; an unreadable log is no log.
+ */
+static int
+per_test(struct lines *l, const char *xml, size_t xml_len, const char *xml_path, const char *log,
+         struct pm_error *err)
+{
+        struct pm_strbuf from_xml = PM_STRBUF_INIT, text = PM_STRBUF_INIT;
+        struct pm_strbuf *out = l->out;
+        size_t n_log = 0;
+        int r;
+
+        l->out = &from_xml;
+        r = pm__junit_read(xml, xml_len, xml_path, on_case, l, err);
+        l->out = out;
+        if (r < 0)
+                goto out;
+        if (l->n <= 1 && log && pm_strbuf_read_file(&text, log, MAX_XML, NULL) == 0) {
+                r = pm__libtest_log_read(text.buf ? text.buf : "", text.len, on_case, l, &n_log);
+                if (r < 0) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                if (n_log > 0)
+                        goto out; /* libtest's cases are in @out; the xml's one is not */
+        }
+        if (from_xml.len && pm_strbuf_add(out, from_xml.buf, from_xml.len) < 0)
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+out:
+        pm_strbuf_release(&text);
+        pm_strbuf_release(&from_xml);
+        return r;
 }
 
 int
@@ -132,7 +171,7 @@ pm__bazel_test_parse(const struct pm_query *q, const struct pm_blob *outputs, si
                         continue;
                 l.target = label->valuestring;
                 l.out = ret_lines;
-                path = xml_of(result);
+                path = output_of(result, "test.xml");
                 pm_strbuf_reset(&xml);
                 /* No test.xml (a test that did not run to the end): Bazel's status alone. */
                 if (!path || pm_strbuf_read_file(&xml, path, MAX_XML, NULL) < 0) {
@@ -150,7 +189,9 @@ pm__bazel_test_parse(const struct pm_query *q, const struct pm_blob *outputs, si
                                 r = pm_error_set(err, -ENOMEM, "out of memory");
                         continue;
                 }
-                r = pm__junit_read(xml.buf ? xml.buf : "", xml.len, path, on_case, &l, err);
+                l.n = 0;
+                r = per_test(&l, xml.buf ? xml.buf : "", xml.len, path,
+                             output_of(result, "test.log"), err);
         }
         for (size_t i = 0; i < n; i++)
                 cJSON_Delete(ev[i]);

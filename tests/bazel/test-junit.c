@@ -248,3 +248,87 @@ Test(junit, test_parse_reads_the_test_xml_the_build_events_name)
         pm_free(passed);
         pm_free(failed);
 }
+
+/* libtest's lines in a test log: one case per #[test], a failure's own output as its message;
+ * the summary, benchmark and look-alike lines are not cases. */
+Test(junit, libtest_log_lines_are_the_cases)
+{
+        static const char log[] =
+                "running 5 tests\n"
+                "test a::passes ... ok\n"
+                "test a::fails ... FAILED\n"
+                "test a::skipped ... ignored\n"
+                "test a::slow ... ignored, needs the network\n"
+                "test a::bench ... bench:         12 ns/iter (+/- 1)\n"
+                "test of nothing\n"
+                "\nfailures:\n\n---- a::fails stdout ----\n\nthread 'a::fails' panicked at x.rs:3:5:\n"
+                "boom\n\n\nfailures:\n    a::fails\n\n"
+                "test result: FAILED. 1 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out\n";
+        struct seen s = { 0 };
+        size_t n = 99;
+
+        cr_assert_eq(pm__libtest_log_read(log, strlen(log), collect, &s, &n), 0);
+        cr_assert_eq(n, 4);
+        cr_assert_eq(s.n, 4);
+        cr_assert_str_eq(s.c[0].name, "a::passes");
+        cr_assert_eq(s.c[0].outcome, PM__JUNIT_OK);
+        cr_assert_null(s.c[0].message);
+        cr_assert_str_eq(s.c[1].name, "a::fails");
+        cr_assert_eq(s.c[1].outcome, PM__JUNIT_FAILED);
+        cr_assert_str_eq(s.c[1].message, "thread 'a::fails' panicked at x.rs:3:5:\nboom");
+        cr_assert_str_eq(s.c[2].name, "a::skipped");
+        cr_assert_eq(s.c[2].outcome, PM__JUNIT_SKIPPED);
+        cr_assert_null(s.c[2].message);
+        cr_assert_str_eq(s.c[3].message, "needs the network");
+        for (size_t i = 0; i < s.n; i++)
+                cr_assert_str_eq(s.c[i].suite, "");
+        seen_free(&s);
+        /* Nothing of libtest's: no case. */
+        cr_assert_eq(pm__libtest_log_read("test result: ok.\n", 17, collect, &s, &n), 0);
+        cr_assert_eq(n, 0);
+        cr_assert_eq(s.n, 0);
+}
+
+/*
+ * rules_rust's test.xml has one case for the whole target: the test.log the build events name
+ * beside it gives one line per #[test] instead (captured from the example's real bazel test).
+ */
+Test(junit, test_parse_reads_each_test_of_the_test_log)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        char *passed = data_file("passed.xml"), *failed = data_file("failed.xml");
+        char *passed_log = data_file("passed.log"), *failed_log = data_file("failed.log");
+        char *events = pm_test_strf(
+                "{\"id\":{\"testResult\":{\"label\":\"//lib/engine:engine_test\",\"run\":1}},"
+                "\"testResult\":{\"testActionOutput\":[{\"name\":\"test.log\",\"uri\":"
+                "\"file://%s\"},{\"name\":\"test.xml\",\"uri\":\"file://%s\"}],"
+                "\"status\":\"PASSED\"}}\n"
+                "{\"id\":{\"testResult\":{\"label\":\"//tests/integration:integration\"}},"
+                "\"testResult\":{\"testActionOutput\":[{\"name\":\"test.xml\",\"uri\":\"file://%s\"},"
+                "{\"name\":\"test.log\",\"uri\":\"file://%s\"}],\"status\":\"FAILED\"}}\n",
+                passed_log, passed, failed, failed_log);
+        struct pm_blob blob = { .data = events, .len = strlen(events), .origin = "events.json" };
+        struct pm_strbuf lines = PM_STRBUF_INIT;
+        struct pm_error err;
+
+        cr_assert(ops && ops->test_parse);
+        pm_error_init(&err);
+        cr_assert_eq(ops->test_parse(NULL, &blob, 1, &lines, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(
+                lines.buf,
+                "{\"type\":\"test\",\"target\":\"//lib/engine:engine_test\",\"suite\":\"\","
+                "\"name\":\"tests::describes_itself\",\"event\":\"ok\"}\n"
+                "{\"type\":\"test\",\"target\":\"//lib/engine:engine_test\",\"suite\":\"\","
+                "\"name\":\"tests::same_job_same_worker\",\"event\":\"ok\"}\n"
+                "{\"type\":\"test\",\"target\":\"//tests/integration:integration\",\"suite\":\"\","
+                "\"name\":\"fails\",\"event\":\"failed\",\"message\":\"thread 'fails' (16) "
+                "panicked at tests/integration/lib.rs:8:5:\\nassertion `left == right` failed: a "
+                "<b> & \\\"c\\\"\\n  left: 1\\n right: 2\\nnote: run with `RUST_BACKTRACE=1` "
+                "environment variable to display a backtrace\"}\n");
+        pm_strbuf_release(&lines);
+        pm_free(events);
+        pm_free(failed_log);
+        pm_free(passed_log);
+        pm_free(passed);
+        pm_free(failed);
+}

@@ -695,16 +695,23 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
         }
         pm_free(out);
         pm_free(err);
-        /* Its per-test results, from the test.xml Bazel wrote (docs/cli.md, test --results). */
+        /* Its per-test results: the #[test] by name, from libtest's lines in the test.log Bazel
+         * wrote (its test.xml has one case for the target; docs/cli.md, test --results). The
+         * message is the panic, whose thread id varies. */
         st = pm_test_run(with_results, root, NULL, NULL, &out, &err);
         (void)pm_test_write_file(lib_rs, old);
         pm_free(results);
         results = pm_test_read_file(results_path);
         if (st != 101 || !results ||
-            strcmp(results, "{\"type\":\"test\",\"target\":\"//tests/integration:integration\","
-                            "\"suite\":\"tests/integration/integration\",\"name\":"
-                            "\"tests/integration/integration\",\"event\":\"failed\",\"message\":"
-                            "\"exited with error code 101\"}\n") != 0) {
+            strncmp(results,
+                    "{\"type\":\"test\",\"target\":\"//tests/integration:integration\","
+                    "\"suite\":\"\",\"name\":\"fails\",\"event\":\"failed\",\"message\":"
+                    "\"thread 'fails' ",
+                    strlen("{\"type\":\"test\",\"target\":\"//tests/integration:integration\","
+                           "\"suite\":\"\",\"name\":\"fails\",\"event\":\"failed\",\"message\":"
+                           "\"thread 'fails' ")) != 0 ||
+            !strstr(results, "panicked at tests/integration/lib.rs:") ||
+            strchr(results, '\n') != results + strlen(results) - 1) {
                 what = pm_test_strf("test --results of a failing test: exit %d, results: %s\n"
                                     "stderr: %s",
                                     st, results ? results : "(none)", err);
