@@ -71,7 +71,8 @@ pm__libtest_log_read(const char *data, size_t len, pm__junit_cb cb, void *ud, si
                         c.outcome = PM__JUNIT_FAILED;
                         reason = failure_text(data, len, name, (size_t)(dots - name));
                 } else if ((size_t)(line_end - res) >= 7 && memcmp(res, "ignored", 7) == 0 &&
-                           (line_end - res == 7 || memcmp(res + 7, ", ", 2) == 0)) {
+                           (line_end - res == 7 ||
+                            (line_end - res >= 9 && memcmp(res + 7, ", ", 2) == 0))) {
                         c.outcome = PM__JUNIT_SKIPPED;
                         if (line_end - res > 9)
                                 reason = pm_strndup(res + 9, (size_t)(line_end - res - 9));
