@@ -418,25 +418,51 @@ ends_with(const char *s, const char *suffix)
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/* Editors' hidden and backup files ('.x.swp', 'x~') are not sources. */
+static bool
+is_source_name(const char *name)
+{
+        return name[0] != '.' && name[0] != '\0' && name[strlen(name) - 1] != '~';
+}
+
+/* Is @path under directory @dir (with or without its trailing slash)? */
+static bool
+in_dir(const char *path, const char *dir)
+{
+        size_t len = strlen(dir);
+
+        return strncmp(path, dir, len) == 0 && (path[len] == '/' || dir[len - 1] == '/');
+}
+
+/* Is @path, named @name, a source under some proc macro's source directory? */
+static bool
+under_proc_macro_dir(const struct pm_server *srv, const char *path, const char *name)
+{
+        if (!is_source_name(name))
+                return false;
+        for (char **d = srv->proc_macro_dirs; d && d[0] && d[1]; d += 2) {
+                if (in_dir(path, d[0]))
+                        return true;
+        }
+        return false;
+}
+
 /*
  * A file @name at @path under a proc macro's source directory (srv->proc_macro_dirs) was
  * written, moved or removed: ask for a rebuild of each such proc macro (update-schedule.c: GN's
  * are rebuilt with ninja alone, procmacro-rebuild.c; another build system's are re-queried,
  * scoped to the build file; docs/build-integration.md); a proc macro without a build file
- * re-queries its project.
- * Editors' hidden and backup files ('.x.swp', 'x~') are not sources. True if one matched.
+ * re-queries its project. True if one matched.
  */
 static bool
 proc_macro_source_changed(struct pm_server *srv, const char *path, const char *name)
 {
         bool found = false;
 
-        if (name[0] == '.' || name[0] == '\0' || name[strlen(name) - 1] == '~')
+        if (!is_source_name(name))
                 return false;
         for (char **d = srv->proc_macro_dirs; d && d[0] && d[1]; d += 2) {
-                size_t len = strlen(d[0]);
-
-                if (strncmp(path, d[0], len) != 0 || (path[len] != '/' && d[0][len - 1] != '/'))
+                if (!in_dir(path, d[0]))
                         continue;
                 if (d[1][0])
                         pm__refresh_request_proc_macro(
@@ -459,7 +485,9 @@ lists_proc_macro_source(struct pm_server *srv, const char *path)
         bool listed;
 
         pm_error_init(&err);
-        if (!srv->idx || pm_index_proc_macros_for_file(srv->idx, path, &labels, &err) < 0) {
+        if (!srv->idx)
+                return false;
+        if (pm_index_proc_macros_for_file(srv->idx, path, &labels, &err) < 0) {
                 pm__log("%s", err.msg);
                 return false;
         }
@@ -539,8 +567,9 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                    (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
                 /* File ownership changes: the build system decides who owns the new file. But an
                  * editor that saves by rename, or by delete and create, changes no ownership of a
-                 * file a proc macro already lists: that is an edit of its source. */
-                if (!lists_proc_macro_source(srv, path) ||
+                 * file a proc macro already lists: that is an edit of its source. The model is
+                 * asked only for files under a proc macro's directories, a list in memory. */
+                if (!under_proc_macro_dir(srv, path, name) || !lists_proc_macro_source(srv, path) ||
                     !proc_macro_source_changed(srv, path, name))
                         pm__refresh_request(srv, p, NULL, false);
         } else if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {

@@ -124,6 +124,7 @@ per_test(struct lines *l, const char *xml, size_t xml_len, const char *xml_path,
         size_t n_log = 0;
         int r;
 
+        l->n = 0;
         l->out = &from_xml;
         r = pm__junit_read(xml, xml_len, xml_path, on_case, l, err);
         l->out = out;
@@ -189,7 +190,6 @@ pm__bazel_test_parse(const struct pm_query *q, const struct pm_blob *outputs, si
                                 r = pm_error_set(err, -ENOMEM, "out of memory");
                         continue;
                 }
-                l.n = 0;
                 r = per_test(&l, xml.buf ? xml.buf : "", xml.len, path,
                              output_of(result, "test.log"), err);
         }

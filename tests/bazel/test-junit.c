@@ -210,10 +210,25 @@ Test(junit, deep_nesting_is_refused)
         pm_strbuf_release(&sb);
 }
 
+/* The bazel adapter's test_parse of the build events @events gives exactly the lines @want. */
+static void
+assert_test_parse(const char *events, const char *want)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_blob blob = { .data = events, .len = strlen(events), .origin = "events.json" };
+        struct pm_strbuf lines = PM_STRBUF_INIT;
+        struct pm_error err;
+
+        cr_assert(ops && ops->test_parse);
+        pm_error_init(&err);
+        cr_assert_eq(ops->test_parse(NULL, &blob, 1, &lines, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(lines.buf, want);
+        pm_strbuf_release(&lines);
+}
+
 /* The adapter's test_parse: the build events name the test.xml of each test target. */
 Test(junit, test_parse_reads_the_test_xml_the_build_events_name)
 {
-        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
         char *passed = data_file("passed.xml"), *failed = data_file("failed.xml");
         char *events = pm_test_strf(
                 "{\"id\":{\"started\":{}},\"started\":{}}\n"
@@ -227,15 +242,9 @@ Test(junit, test_parse_reads_the_test_xml_the_build_events_name)
                 "{\"id\":{\"testResult\":{\"label\":\"//t:timed_out\"}},"
                 "\"testResult\":{\"status\":\"TIMEOUT\"}}\n",
                 passed, failed);
-        struct pm_blob blob = { .data = events, .len = strlen(events), .origin = "events.json" };
-        struct pm_strbuf lines = PM_STRBUF_INIT;
-        struct pm_error err;
 
-        cr_assert(ops && ops->test_parse);
-        pm_error_init(&err);
-        cr_assert_eq(ops->test_parse(NULL, &blob, 1, &lines, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(
-                lines.buf,
+        assert_test_parse(
+                events,
                 "{\"type\":\"test\",\"target\":\"//lib/engine:engine_test\",\"suite\":"
                 "\"lib/engine/engine_test\",\"name\":\"lib/engine/engine_test\",\"event\":\"ok\"}\n"
                 "{\"type\":\"test\",\"target\":\"//tests/integration:integration\",\"suite\":"
@@ -244,7 +253,6 @@ Test(junit, test_parse_reads_the_test_xml_the_build_events_name)
                 "{\"type\":\"test\",\"target\":\"//t:timed_out\",\"suite\":\"\",\"name\":"
                 "\"//t:timed_out\",\"event\":\"failed\",\"message\":\"bazel reported TIMEOUT and no "
                 "readable test.xml\"}\n");
-        pm_strbuf_release(&lines);
         pm_free(events);
         pm_free(passed);
         pm_free(failed);
@@ -309,7 +317,6 @@ Test(junit, libtest_log_lines_are_the_cases)
  */
 Test(junit, test_parse_reads_each_test_of_the_test_log)
 {
-        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
         char *passed = data_file("passed.xml"), *failed = data_file("failed.xml");
         char *passed_log = data_file("passed.log"), *failed_log = data_file("failed.log");
         char *events = pm_test_strf(
@@ -321,15 +328,9 @@ Test(junit, test_parse_reads_each_test_of_the_test_log)
                 "\"testResult\":{\"testActionOutput\":[{\"name\":\"test.xml\",\"uri\":\"file://%s\"},"
                 "{\"name\":\"test.log\",\"uri\":\"file://%s\"}],\"status\":\"FAILED\"}}\n",
                 passed_log, passed, failed, failed_log);
-        struct pm_blob blob = { .data = events, .len = strlen(events), .origin = "events.json" };
-        struct pm_strbuf lines = PM_STRBUF_INIT;
-        struct pm_error err;
 
-        cr_assert(ops && ops->test_parse);
-        pm_error_init(&err);
-        cr_assert_eq(ops->test_parse(NULL, &blob, 1, &lines, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(
-                lines.buf,
+        assert_test_parse(
+                events,
                 "{\"type\":\"test\",\"target\":\"//lib/engine:engine_test\",\"suite\":\"\","
                 "\"name\":\"tests::describes_itself\",\"event\":\"ok\"}\n"
                 "{\"type\":\"test\",\"target\":\"//lib/engine:engine_test\",\"suite\":\"\","
@@ -339,7 +340,6 @@ Test(junit, test_parse_reads_each_test_of_the_test_log)
                 "panicked at tests/integration/lib.rs:8:5:\\nassertion `left == right` failed: a "
                 "<b> & \\\"c\\\"\\n  left: 1\\n right: 2\\nnote: run with `RUST_BACKTRACE=1` "
                 "environment variable to display a backtrace\"}\n");
-        pm_strbuf_release(&lines);
         pm_free(events);
         pm_free(failed_log);
         pm_free(passed_log);

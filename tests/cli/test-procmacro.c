@@ -123,38 +123,55 @@ crate_named(const cJSON *p, const char *name)
         return NULL;
 }
 
-Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_note_and_the_rest_is_served,
-     .timeout = 900)
+/*
+ * `projmodel export` (with environment @env, or NULL) succeeds and serves describe_derive
+ * without a dylib, with its dependents and everything else still there; returns what `dump` of
+ * describe_derive then prints (pm_malloc'd), where the model says why.
+ */
+static char *
+export_without_the_derive_dylib(const char *const *env)
 {
-        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
-        char *want = pm_test_strf("note: proc macro " DERIVE " not built: error");
-        char *where = pm_test_strf("(%s:1:", lib);
         const char *args[] = { "export", "--root", fx.repo, "--db", fx.db, NULL };
         const char *dump[] = { "dump", "--root",       fx.repo, "--db",
                                fx.db,  "--no-refresh", DERIVE,  NULL };
         struct cli_run run = { 0 };
         const cJSON *c;
         cJSON *p;
+        char *text;
 
-        cr_assert_eq(pm_test_write_file(lib, "this is not rust\n"), 0);
-        cli_fx_run(&fx, NULL, NULL, args, &run);
+        cli_fx_run(&fx, NULL, env, args, &run);
         cr_assert_eq(run.status, 0, "%s", run.err);
         p = cJSON_Parse(run.out);
         cr_assert(p, "%s", run.out);
         cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 1);
-        /* Served without a dylib; its dependents and everything else are still there. */
         c = crate_named(p, "describe_derive");
         cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")));
         cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path"));
         (void)crate_named(p, "engine");
         cJSON_Delete(p);
         cli_run_release(&run);
-        /* The model says why: the crate, rustc's first error line and where. */
-        cli_fx_run(&fx, NULL, NULL, dump, &run);
+        cli_fx_run(&fx, NULL, env, dump, &run);
         cr_assert_eq(run.status, 0, "%s", run.err);
-        cr_assert(strstr(run.out, want), "%s", run.out);
-        cr_assert(strstr(run.out, where), "%s", run.out);
+        text = pm_strdup(run.out);
+        cr_assert_not_null(text);
         cli_run_release(&run);
+        return text;
+}
+
+Test(cli_procmacro, a_proc_macro_that_fails_to_build_is_a_note_and_the_rest_is_served,
+     .timeout = 900)
+{
+        char *lib = cli_fx_path(&fx, "lib/describe_derive/lib.rs");
+        char *want = pm_test_strf("note: proc macro " DERIVE " not built: error");
+        char *where = pm_test_strf("(%s:1:", lib);
+        char *dump;
+
+        cr_assert_eq(pm_test_write_file(lib, "this is not rust\n"), 0);
+        dump = export_without_the_derive_dylib(NULL);
+        /* The model says why: the crate, rustc's first error line and where. */
+        cr_assert(strstr(dump, want), "%s", dump);
+        cr_assert(strstr(dump, where), "%s", dump);
+        pm_free(dump);
         pm_free(where);
         pm_free(want);
         pm_free(lib);
@@ -170,12 +187,7 @@ Test(cli_procmacro, a_missing_ninja_is_a_note_and_the_rest_is_served, .timeout =
         char *bin = pm_test_strf("%s/bin-without-ninja", fx.tmp);
         char *path = pm_test_strf("PATH=%s", bin);
         const char *env[] = { path, NULL };
-        const char *args[] = { "export", "--root", fx.repo, "--db", fx.db, NULL };
-        const char *dump[] = { "dump", "--root",       fx.repo, "--db",
-                               fx.db,  "--no-refresh", DERIVE,  NULL };
-        struct cli_run run = { 0 };
-        const cJSON *c;
-        cJSON *p;
+        char *dump;
 
         cr_assert_eq(mkdir(bin, 0755), 0);
         /* gn and rustc run as found on the test's own PATH; ninja is nowhere on the new one. */
@@ -189,21 +201,10 @@ Test(cli_procmacro, a_missing_ninja_is_a_note_and_the_rest_is_served, .timeout =
                 pm_free(script);
                 pm_free(w);
         }
-        cli_fx_run(&fx, NULL, env, args, &run);
-        cr_assert_eq(run.status, 0, "%s", run.err);
-        p = cJSON_Parse(run.out);
-        cr_assert(p, "%s", run.out);
-        c = crate_named(p, "describe_derive");
-        cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")));
-        cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path"));
-        (void)crate_named(p, "engine");
-        cJSON_Delete(p);
-        cli_run_release(&run);
-        cli_fx_run(&fx, NULL, env, dump, &run);
-        cr_assert_eq(run.status, 0, "%s", run.err);
-        cr_assert(strstr(run.out, "note: proc macro " DERIVE " not built: cannot run 'ninja'"),
-                  "%s", run.out);
-        cli_run_release(&run);
+        dump = export_without_the_derive_dylib(env);
+        cr_assert(strstr(dump, "note: proc macro " DERIVE " not built: cannot run 'ninja'"), "%s",
+                  dump);
+        pm_free(dump);
         pm_free(path);
         pm_free(bin);
 }

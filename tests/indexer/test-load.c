@@ -195,7 +195,7 @@ Test(indexer_load, snapshot_refuses_a_non_regular_file)
 
 /* Where the proc macros' sources are, for the daemon's watch: each proc macro's root-module
  * directory and include dirs, each with the crate's build file; other crates are not listed. */
-Test(indexer_load, DISABLED_proc_macro_dirs_pair_each_directory_with_its_build_file)
+Test(indexer_load, proc_macro_dirs_pair_each_directory_with_its_build_file)
 {
         struct pm_graph *g = pm_graph_new();
         struct pm_error err = { 0 };

@@ -207,6 +207,26 @@ last_queried(struct pm_client *c)
 }
 
 /*
+ * Settles, logs gn's runs (*@ret_log, the log's path, pm_malloc'd; *@ret_runs, how many so far)
+ * and subscribes @c: returns the dylib served for DERIVE before a proc-macro edit, pm_malloc'd.
+ */
+static char *
+before_a_proc_macro_edit(struct pm_client *c, char **ret_log, size_t *ret_runs)
+{
+        char *json, *before;
+        cJSON *r;
+
+        settle(c);
+        *ret_log = log_gn_runs(c);
+        *ret_runs = count_lines(*ret_log);
+        json = served_for(c, DERIVE, &before);
+        cJSON_free(json);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+        return before;
+}
+
+/*
  * An edit of a proc macro's source (no build file changes) rebuilds it with ninja alone (gn does
  * not run): modelChanged names it, the served dylib is a new content-addressed copy, and a
  * dependent using what only the new expansion generates type-checks with rustc loading that
@@ -225,13 +245,7 @@ Test(daemon_update, a_proc_macro_source_edit_rebuilds_its_dylib)
         struct stat st;
         cJSON *r, *n;
 
-        settle(c);
-        gn_log = log_gn_runs(c);
-        gn_runs = count_lines(gn_log);
-        json = served_for(c, DERIVE, &before);
-        cJSON_free(json);
-        r = pm_test_call(c, "projmodel/subscribe", NULL);
-        cJSON_Delete(r);
+        before = before_a_proc_macro_edit(c, &gn_log, &gn_runs);
         /* The derive now also generates `fn edited_by_the_test() -> u8`. */
         pm_test_edit_file(lib, "pub const FIELD_COUNT: usize = {fields};",
                           "pub const FIELD_COUNT: usize = {fields}; "
@@ -362,17 +376,10 @@ Test(daemon_update, a_proc_macro_source_saved_by_rename_rebuilds_without_gn)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);
         char *lib = pm_test_strf("%s/lib/describe_derive/lib.rs", d.root);
-        char *before, *renamed, *recreated, *json, *gn_log, *text, *edited;
+        char *before, *renamed, *recreated, *gn_log, *text, *edited;
         size_t gn_runs;
-        cJSON *r;
 
-        settle(c);
-        gn_log = log_gn_runs(c);
-        gn_runs = count_lines(gn_log);
-        json = served_for(c, DERIVE, &before);
-        cJSON_free(json);
-        r = pm_test_call(c, "projmodel/subscribe", NULL);
-        cJSON_Delete(r);
+        before = before_a_proc_macro_edit(c, &gn_log, &gn_runs);
 
         save_by_rename(lib, "pub const FIELD_COUNT: usize = {fields};",
                        "pub const FIELD_COUNT: usize = {fields}; "
