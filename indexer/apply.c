@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* pm_index_apply(): write one adapter run into the model as a diff, in one transaction. Crates
  * are compared through a hash of their canonical form (codec.c) so unchanged ones are never
- * rewritten. */
+ * rewritten. Over 800 lines because reading the model's rows, diffing crates and build files
+ * against the run, pruning and writing the stamp all work on one struct apply inside the one
+ * transaction; the canonical form and its binds are already in codec.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

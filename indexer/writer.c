@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The rust-project.json writer: orders a closed crate graph topologically and renders each crate
- * in rust-analyzer's exact schema. A crate's object depends only on that crate and its deps. */
+ * in rust-analyzer's exact schema. A crate's object depends only on that crate and its deps.
+ * Over 800 lines because its two renderings of that schema, the cJSON tree (pm_writer_project())
+ * and the streaming printer (pm_writer_render()), share the order and the crate checks and must
+ * give the same bytes (tests/writer/test-render.c): side by side, a field added to one is seen
+ * missing from the other. */
 #include "projmodel/writer.h"
 
 #include <errno.h>

@@ -17,7 +17,7 @@
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
-#include "server-internal.h"
+#include "check-internal.h"
 
 /* Each line of @text a diagnostic for rust-analyzer on ret->out (others are dropped: a
  * sandbox's or wrapper's chatter); *any_error when one is an error. */

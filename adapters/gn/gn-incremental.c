@@ -4,7 +4,7 @@
  * for the next run. Given the previous run's fingerprints and the changed BUILD.gn files, only the
  * targets that can have changed go through gn-parse.c's passes (with just their dependency
  * closure loaded), giving a partial graph; whenever that cannot be proved equal to a full parse,
- * everything is parsed. Reads files (ninja files); runs nothing. Longer than most files: deciding
+ * everything is parsed. Reads files (ninja files); runs nothing. Over 800 lines because deciding
  * soundly what to re-parse (diff, dependents, closure) is one argument, kept in one place. */
 #include <errno.h>
 #include <fcntl.h>

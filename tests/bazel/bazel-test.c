@@ -39,6 +39,18 @@ pm_bazel_ws_reload(struct pm_bazel_ws *w)
 }
 
 void
+pm_bazel_ws_settings(struct pm_bazel_ws *w, const char *members)
+{
+        char *cfgpath = pm_test_strf("%s/.projmodel.json", w->root);
+        char *json = pm_test_strf("{\"bazel\": {%s}}\n", members);
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        pm_free(cfgpath);
+        pm_free(json);
+        pm_bazel_ws_reload(w);
+}
+
+void
 pm_bazel_ws_setup(struct pm_bazel_ws *w, const char *fixture, const char *extra_settings)
 {
         char *src, *dst, *ext_src, *ext_dst, *cfgpath, *json;

@@ -28,6 +28,10 @@ struct pm_bazel_ws {
  */
 void pm_bazel_ws_setup(struct pm_bazel_ws *w, const char *fixture, const char *extra_settings);
 
+/* Write .projmodel.json as {"bazel": {@members}} (JSON members without braces; no output_base
+ * unless given) and reload the configuration. Asserts on failure. */
+void pm_bazel_ws_settings(struct pm_bazel_ws *w, const char *members);
+
 /* Reload the configuration after editing .projmodel.json. */
 void pm_bazel_ws_reload(struct pm_bazel_ws *w);
 

@@ -2,7 +2,10 @@
 /* The bazel adapter against the real bazel 4.2.3: full and incremental cquery, --keep_going over
  * a broken package, the runner accepting --keep_going's exit codes, and the bundled example end
  * to end (export, check, run and test). Each test has its own
- * output base; the fixture's teardown shuts the server down even when the test failed. */
+ * output base; the fixture's teardown shuts the server down even when the test failed. Over 800
+ * lines because it is one adapter against one real tool: the tests share the bazel fixture and
+ * the helpers that read what bazel did (flycheck, runnables, the daemon's view of a broken
+ * build file), which are most of its length. */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: projmodel/audit of a real spawned daemon on a copy of examples/gn-monorepo,
- * over its real socket, against the one-shot `projmodel audit --format json` (docs/protocol.md). */
+ * over its real socket, against the one-shot `projmodel audit --format json` (docs/protocol.md).
+ * Over 800 lines because it is one method's tests on one spawned-daemon rig: the answer, its
+ * scan on the thread pool and the answer kept per crate share the rig and the command to compare
+ * against. */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Out-of-memory walks: every method of the daemon's table, decoded and invoked
  * against a real model and loop with the Nth allocation failing, for N = 1, 2, ...; and, on the
- * same daemon rig, the refresh's $/progress from a worker thread to a client that waits. */
+ * same daemon rig, the refresh's $/progress from a worker thread to a client that waits. Over 800
+ * lines because every method of the table gets its own walk (a Test each, so a failure names the
+ * method), all on the one rig that starts a daemon around the shared model. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

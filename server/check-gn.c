@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/* `projmodel check|test|run` of a GN crate through ninja's own commands: its target and inputs
+ * from `ninja -t query`, its rustc command from `ninja -t commands`, rerun with JSON diagnostics
+ * into projmodel's own directory (docs/build-integration.md, "Check-on-save and runnables"). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "projmodel/adapter.h"
+#include "projmodel/check.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
+#include "projmodel/hash.h"
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+#include "projmodel/strbuf.h"
+#include "projmodel/tool.h"
+
+#include "check-internal.h"
+
+/* The project's GN build directory (the "gn.out_dir" setting, relative to its root). */
+static int
+gn_build_dir(const struct pm_config *cfg, const struct pm_project *p, char **ret,
+             struct pm_error *err)
+{
+        const char *out_dir;
+        int r = pm_config_get_string(cfg, p->settings, "out_dir", "out", &out_dir, err);
+
+        if (r < 0)
+                return r;
+        *ret = pm_path_normalize(NULL, p->root, out_dir);
+        if (!*ret)
+                return pm__check_oom(err);
+        if (!pm_path_exists_in(*ret, "build.ninja"))
+                return pm_error_set(err, -ENOENT, "no build.ninja in '%s' (run gn gen first)",
+                                    *ret);
+        return 0;
+}
+
+/*
+ * The ninja target of GN label @label in @dir: the phony GN writes for a default-toolchain target
+ * ("//a/b:c" is "a/b:c"), else the target's first output from GN's project.json, relative to
+ * @dir.
+ */
+static int
+gn_target(const char *dir, const char *label, char **ret, struct pm_error *err)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        cJSON *root = NULL;
+        const cJSON *t, *outs, *rp;
+        char *path = NULL, *abs = NULL;
+        int r;
+
+        if (strncmp(label, "//", 2) != 0)
+                return pm_error_set(err, PM_ENOTFOUND, "'%s' is not a GN label", label);
+        if (!strchr(label, '(')) {
+                *ret = pm_strdup(label + 2);
+                return *ret ? 0 : pm__check_oom(err);
+        }
+        path = pm_path_join(NULL, dir, "project.json");
+        if (!path)
+                return pm__check_oom(err);
+        r = pm_strbuf_read_file(&sb, path, (size_t)1 << 30, err);
+        if (r < 0)
+                goto out;
+        root = cJSON_ParseWithLength(sb.buf, sb.len);
+        t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "targets"),
+                                             label);
+        outs = cJSON_GetObjectItemCaseSensitive(t, "outputs");
+        rp = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(root, "build_settings"), "root_path");
+        if (!cJSON_IsArray(outs) || !cJSON_IsString(cJSON_GetArrayItem(outs, 0)) ||
+            !cJSON_IsString(rp) ||
+            strncmp(cJSON_GetArrayItem(outs, 0)->valuestring, "//", 2) != 0) {
+                r = pm_error_set(err, PM_ENOTFOUND, "%s names no output for '%s'", path, label);
+                goto out;
+        }
+        abs = pm_path_normalize(NULL, rp->valuestring,
+                                cJSON_GetArrayItem(outs, 0)->valuestring + 2);
+        if (!abs) {
+                r = pm__check_oom(err);
+                goto out;
+        }
+        if (!pm_path_is_under(abs, dir) || strcmp(abs, dir) == 0) {
+                r = pm_error_set(err, PM_ENOTFOUND, "the output of '%s' (%s) is not under '%s'",
+                                 label, abs, dir);
+                goto out;
+        }
+        *ret = pm_strdup(abs + strlen(dir) + 1);
+        r = *ret ? 0 : pm__check_oom(err);
+out:
+        pm_free(abs);
+        pm_free(path);
+        cJSON_Delete(root);
+        pm_strbuf_release(&sb);
+        return r;
+}
+
+/* True for a flag that names an output, an incremental directory (the user's) or an error
+ * format, which check replaces or drops; *skip_next when its value is the next word (@next). */
+static bool
+is_output_flag(const char *a, const char *next, bool *skip_next)
+{
+        static const char *const two[] = { "--emit",         "-o",     "--out-dir",
+                                           "--error-format", "--json", NULL };
+
+        *skip_next = false;
+        if (strncmp(a, "-Cincremental=", 14) == 0)
+                return true;
+        if (strcmp(a, "-C") == 0 && next && strncmp(next, "incremental=", 12) == 0) {
+                *skip_next = true;
+                return true;
+        }
+        for (size_t i = 0; two[i]; i++) {
+                size_t n = strlen(two[i]);
+
+                if (strcmp(a, two[i]) == 0) {
+                        *skip_next = true;
+                        return true;
+                }
+                if (strncmp(a, two[i], n) == 0 && a[n] == '=')
+                        return true;
+        }
+        return strncmp(a, "-o", 2) == 0 && a[2] != '\0';
+}
+
+/* True if @prog is a rustc: the configured one, or named rustc. */
+static bool
+is_rustc(const struct pm_config *cfg, const char *prog)
+{
+        const char *b = pm_path_basename(prog);
+
+        return strcmp(prog, cfg->rustc) == 0 || strcmp(b, pm_path_basename(cfg->rustc)) == 0 ||
+               strcmp(b, "rustc") == 0;
+}
+
+static int gn_then_query(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+static int gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                            struct pm_error *err);
+
+/*
+ * `ninja -C dir -t TOOL target`, followed by @then: `query` lists the target's inputs
+ * (gn_then_query()), `commands` ends with the crate's own rustc command (gn_then_commands()).
+ */
+static int
+gn_ninja_tool(struct pm__check_run *cr, const char *tool, pm__check_then_cb then,
+              struct pm_error *err)
+{
+        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", tool, cr->target };
+
+        return pm__check_add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, then, err);
+}
+
+static int gn_then_inputs(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                          struct pm_error *err);
+static int gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+
+/*
+ * `ninja -C dir TARGETS...` for @targets (relative to the build directory; sources, outside it,
+ * are left out), followed by @then; @optional: its failure is not the check's. With no input
+ * left to build, check goes on to the commands at once.
+ */
+static int
+gn_build(struct pm__check_run *cr, char *const *targets, bool optional, pm__check_then_cb then,
+         struct pm_error *err)
+{
+        char **argv = pm_argv_new((const char *const[]){ "ninja", "-C", cr->dir }, 3);
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; argv && targets[i]; i++) {
+                /* Sources live outside the build directory; ninja need not hear of them. */
+                if (targets[i][0] == '/' || strncmp(targets[i], "../", 3) == 0)
+                        continue;
+                if (pm_argv_push(&argv, targets[i]) < 0)
+                        argv = pm_argv_free(argv);
+                n++;
+        }
+        if (argv && n == 0) {
+                pm_argv_free(argv);
+                if (then != gn_then_inputs)
+                        return pm_error_set(err, PM_ENOTFOUND, "'%s' in '%s' is no ninja target",
+                                            cr->target, cr->dir);
+                return gn_ninja_tool(cr, "commands", gn_then_commands, err);
+        }
+        r = pm__check_add_step(cr, argv, cr->dir, NULL, false, then, err);
+        if (r == 0)
+                cr->plan.steps[cr->plan.n_steps - 1].optional = optional;
+        return r;
+}
+
+/*
+ * After `ninja -t query`: its inputs (explicit, implicit and order-only). A phony (GN's label
+ * alias) is followed once to the file it names, which becomes the target; then check builds the
+ * inputs, test and run the target.
+ */
+static int
+gn_then_query(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+              struct pm_error *err)
+{
+        bool phony = false, in_inputs = false;
+        char *line, *next;
+
+        pm_argv_free(cr->inputs);
+        cr->inputs = pm_argv_new(NULL, 0);
+        if (!cr->inputs)
+                return pm__check_oom(err);
+        for (line = res->results[step].out.buf; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strncmp(line, "  input: ", 9) == 0) {
+                        phony = strcmp(line + 9, "phony") == 0;
+                        in_inputs = true;
+                } else if (strncmp(line, "  ", 2) == 0 && line[2] != ' ') {
+                        in_inputs = false;
+                } else if (in_inputs && strncmp(line, "    ", 4) == 0) {
+                        const char *in = line + 4;
+
+                        if (strncmp(in, "|| ", 3) == 0)
+                                in += 3;
+                        else if (strncmp(in, "| ", 2) == 0)
+                                in += 2;
+                        if (pm_argv_push(&cr->inputs, in) < 0)
+                                return pm__check_oom(err);
+                }
+        }
+        if (phony) {
+                if (!cr->inputs[0] || cr->inputs[1])
+                        return pm_error_set(err, PM_ENOTFOUND,
+                                            "'%s' in '%s' is not one GN target's output",
+                                            cr->target, cr->dir);
+                pm_free(cr->target);
+                cr->target = pm_strdup(cr->inputs[0]);
+                if (!cr->target)
+                        return pm__check_oom(err);
+                if (step == 0)
+                        return gn_ninja_tool(cr, "query", gn_then_query, err);
+        }
+        if (cr->req->action == PM_CHECK_CHECK)
+                return gn_build(cr, cr->inputs, true, gn_then_inputs, err);
+        return gn_build(cr, (char *const[]){ cr->target, NULL }, false, gn_then_built, err);
+}
+
+/* After building the inputs: a failure is said on stderr and the check goes on (the crate's
+ * own compile shows what is missing). */
+static int
+gn_then_inputs(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+               struct pm_error *err)
+{
+        if (!res->ok[step] &&
+            pm_strbuf_addf(&cr->ret->err,
+                           "projmodel check: building the inputs of '%s' failed: %s\n",
+                           cr->req->crate->label,
+                           res->errors[step] ? res->errors[step] : "(no error line)") < 0)
+                return pm__check_oom(err);
+        return gn_ninja_tool(cr, "commands", gn_then_commands, err);
+}
+
+static int gn_then_rustc(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                         struct pm_error *err);
+
+/*
+ * After `ninja -t commands`: the crate's own rustc command (its last line), to run with JSON
+ * diagnostics and metadata only into projmodel's own directory.
+ */
+static int
+gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+                 struct pm_error *err)
+{
+        const struct pm_check_request *req = cr->req;
+        char **env = NULL, **cmd = NULL, **argv = NULL;
+        char *out = NULL, *last = NULL;
+        int r;
+
+        for (char *p = res->results[step].out.buf; p && *p;) {
+                char *nl = strchr(p, '\n');
+
+                if (nl)
+                        *nl = '\0';
+                if (*p)
+                        last = p;
+                p = nl ? nl + 1 : p + strlen(p);
+        }
+        if (!last) {
+                r = pm_error_set(err, PM_ETOOL, "ninja gives no command for '%s' in '%s'",
+                                 cr->target, cr->dir);
+                goto out;
+        }
+        r = pm_check_split_command(last, &env, &cmd, err);
+        if (r < 0) {
+                (void)pm_error_prefix(err, "the command ninja runs for '%s'", req->crate->label);
+                goto out;
+        }
+        for (size_t i = 1; cmd[i]; i++) {
+                if (cmd[i][0] == '@' &&
+                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : cr->dir, cmd[i] + 1)) {
+                        r = pm_error_set(err, PM_EUNSUPPORTED,
+                                         "the rustc command of '%s' reads the response file '%s', "
+                                         "which ninja writes only while it builds the target",
+                                         req->crate->label, cmd[i] + 1);
+                        goto out;
+                }
+        }
+        if (!is_rustc(cr->cfg, cmd[0])) {
+                r = pm_error_set(err, PM_EUNSUPPORTED,
+                                 "the command ninja runs for '%s' is '%s', not rustc: projmodel "
+                                 "check needs GN's rust tools to run rustc directly",
+                                 req->crate->label, cmd[0]);
+                goto out;
+        }
+        out = pm_asprintf("%s/gn-%016llx", req->out_dir,
+                          (unsigned long long)pm_hash64_str(req->crate->label, 0));
+        argv = pm_argv_new(NULL, 0);
+        if (!out || !argv) {
+                r = pm__check_oom(err);
+                goto out;
+        }
+        r = pm_mkdir_p(out, err);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; cmd[i]; i++) {
+                bool skip;
+
+                if (is_output_flag(cmd[i], cmd[i + 1], &skip)) {
+                        if (skip && cmd[i + 1])
+                                i++;
+                        continue;
+                }
+                if (pm_argv_push(&argv, cmd[i]) < 0) {
+                        r = pm__check_oom(err);
+                        goto out;
+                }
+        }
+        if (pm_argv_push(&argv, "--error-format=json") < 0 ||
+            pm_argv_push(&argv, "--emit=metadata") < 0 || pm_argv_push(&argv, "--out-dir") < 0 ||
+            pm_argv_push(&argv, out) < 0) {
+                r = pm__check_oom(err);
+                goto out;
+        }
+        /* rustc's exit status is the check's result: a type error is not a failed step. */
+        r = pm__check_add_step(cr, pm_steal_ptr(&argv), cr->dir, env[0] ? pm_steal_ptr(&env) : NULL,
+                               true, gn_then_rustc, err);
+out:
+        pm_argv_free(env);
+        pm_argv_free(cmd);
+        pm_argv_free(argv);
+        pm_free(out);
+        return r;
+}
+
+/* After rustc: its JSON diagnostics (on stderr) for rust-analyzer, the rest for the user. A
+ * failure that printed no error diagnostic is the step's (the one wording). */
+static int
+gn_then_rustc(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+              struct pm_error *err)
+{
+        const struct pm_tool_result *r = &res->results[step];
+        bool any_error = false;
+
+        cr->ret->exit_status = pm__check_status(r);
+        if (pm__check_copy_diagnostics(cr, r->err.buf, r->err.len, cr->dir, true, &any_error, err) <
+            0)
+                return -ENOMEM;
+        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+}
+
+/* GN test and run, after ninja built the target (in the user's build directory: the binary is
+ * what the user runs): the binary runs with the test id or @args. */
+static int
+gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
+              struct pm_error *err)
+{
+        const struct pm_check_request *req = cr->req;
+        char *bin = pm_path_join(NULL, cr->dir, cr->target);
+        char **argv = bin ? pm_argv_new((const char *const[]){ bin }, 1) : NULL;
+        int r = argv ? 0 : -ENOMEM;
+
+        (void)step;
+        (void)res;
+        if (r >= 0 && req->action == PM_CHECK_TEST) {
+                r = pm_argv_push(&argv, req->test_id);
+                if (r >= 0)
+                        r = pm_argv_push(&argv, "--exact");
+        }
+        for (size_t i = 0; r >= 0 && req->run_args && req->run_args[i]; i++)
+                r = pm_argv_push(&argv, req->run_args[i]);
+        pm_free(bin);
+        if (r < 0) {
+                pm_argv_free(argv);
+                return pm__check_oom(err);
+        }
+        return pm__check_add_step(cr, argv, cr->dir, NULL, true, pm__check_then_program, err);
+}
+
+int
+pm__check_gn(struct pm__check_run *cr, struct pm_error *err)
+{
+        int r;
+
+        r = gn_build_dir(cr->cfg, cr->req->project, &cr->dir, err);
+        if (r >= 0)
+                r = gn_target(cr->dir, cr->req->crate->label, &cr->target, err);
+        if (r >= 0)
+                r = gn_ninja_tool(cr, "query", gn_then_query, err);
+        return r < 0 ? r : pm__check_run_plan(cr, err);
+}
