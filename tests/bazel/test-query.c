@@ -6,6 +6,7 @@
  * lines because it is one adapter against one real tool: the tests share the bazel fixture and
  * the helpers that read what bazel did (flycheck, runnables, the daemon's view of a broken
  * build file), which are most of its length. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -228,6 +229,84 @@ Test(bazel_query, bad_command_fails)
         cr_assert_null(g);
         pm_free(cfgpath);
         pm_free(json);
+}
+
+/*
+ * `projmodel check ROOT LABEL` on the fixture's model, with .projmodel.json holding @bazel (the
+ * "bazel" section's members besides output_base) and cache_dir @cache. Asserts that the check
+ * fails as a build tool that could not run does (docs/cli.md, "Exit codes"): exit 1, nothing on
+ * stdout, one line on stderr naming the bazel command and its exit status, and no event file
+ * left in @cache. Returns that exit status of bazel's (0 when the line has none); *@ret_err gets
+ * the line (pm_malloc'd).
+ */
+static int
+check_that_cannot_build(const char *cache, const char *bazel, char **ret_err)
+{
+        const char *argv[] = { pm_test_projmodel(), "check", "--root", ws.root,
+                               "//lib/util:util",   NULL };
+        char *cfgpath = path(".projmodel.json");
+        char *json =
+                pm_test_strf("{\"cache_dir\": \"%s\", \"bazel\": {\"output_base\": \"%s\"%s}}\n",
+                             cache, ws.ob, bazel);
+        char *out = NULL, *errout = NULL, *ls_out = NULL;
+        const char *ls[] = { "ls", "-A", cache, NULL };
+        const char *at;
+        int status, bazel_status = 0;
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        status = pm_test_run(argv, ws.root, NULL, NULL, &out, &errout);
+        cr_assert_eq(status, 1, "check: exit %d, stdout %s, stderr %s", status, out, errout);
+        cr_assert_str_eq(out, "", "no diagnostics when the compiler never ran");
+        cr_assert(strncmp(errout, "projmodel: 'bazel --output_base=", 32) == 0, "%s", errout);
+        cr_assert(strchr(errout, '\n') == errout + strlen(errout) - 1, "one line: %s", errout);
+        at = strstr(errout, "' failed with exit status ");
+        cr_assert_not_null(at, "%s", errout);
+        cr_assert_eq(sscanf(at, "' failed with exit status %d:", &bazel_status), 1, "%s", errout);
+        cr_assert_eq(pm_test_run(ls, NULL, NULL, NULL, &ls_out, NULL), 0);
+        cr_assert_null(strstr(ls_out, "bazel-check-events"), "the event file is removed: %s",
+                       ls_out);
+        *ret_err = errout;
+        pm_free(ls_out);
+        pm_free(out);
+        pm_free(json);
+        pm_free(cfgpath);
+        return bazel_status;
+}
+
+/* A check whose bazel exits with neither 0 nor 1 (a build that ran, failed or not): bazel's 2
+ * for a bad command line, and the 37 Bazel 4 gives when the check's rules_rust flags name a
+ * repository the workspace lacks (this fixture has no @rules_rust). Neither status is passed on:
+ * `check` fails as any build tool that cannot run, exit 1 with bazel's error line, and the
+ * model is left as it was. */
+Test(bazel_query, check_when_bazel_cannot_build_is_one_line_and_exit_1)
+{
+        char *cache = pm_test_strf("%s/cache", ws.tmp), *cfgpath = path(".projmodel.json");
+        char *json = pm_test_strf("{\"cache_dir\": \"%s\", \"bazel\": {\"output_base\": \"%s\"}}\n",
+                                  cache, ws.ob);
+        const char *export[] = { pm_test_projmodel(), "export",    "--root", ws.root,
+                                 "--output",          "/dev/null", NULL };
+        char *errout = NULL;
+        int status;
+
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        status = pm_test_run(export, ws.root, NULL, NULL, NULL, &errout);
+        cr_assert_eq(status, 0, "export: %s", errout);
+        pm_free(errout);
+
+        status = check_that_cannot_build(cache, ", \"flags\": [\"--no_such_flag_anywhere\"]",
+                                         &errout);
+        cr_assert_eq(status, 2, "bazel's own status is in the line: %s", errout);
+        cr_assert_not_null(strstr(errout, "Unrecognized option: --no_such_flag_anywhere"),
+                           "bazel's error line: %s", errout);
+        pm_free(errout);
+
+        status = check_that_cannot_build(cache, "", &errout);
+        cr_assert(status != 0 && status != 1 && status != 2, "exit %d: %s", status, errout);
+        cr_assert_not_null(strstr(errout, "@rules_rust"), "bazel's error line: %s", errout);
+        pm_free(errout);
+        pm_free(json);
+        pm_free(cfgpath);
+        pm_free(cache);
 }
 
 /*
