@@ -53,7 +53,7 @@ static const struct pm__cli_opt discover_opts_table[] = {
 
 const struct pm__cli_spec pm__cli_discover_spec = PM__CLI_SPEC(
         "discover", pm__cli_discover_usage,
-        "rust-analyzer's discover command: answer one request with the project of a file, build file or label (docs/rust-analyzer.md protocol lines on stdout).",
+        "rust-analyzer's discover command: answer one request with the project of a file, build file or label (protocol lines on stdout; docs/cli.md).",
         discover_opts_table);
 
 /* The argument is one small JSON object; anything bigger is not from rust-analyzer. */

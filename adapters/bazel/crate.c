@@ -473,7 +473,8 @@ pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r, struct pm_
         if (r != own) {
                 struct srcs srcs = { 0 };
 
-                /* The test target `projmodel test` builds for the crate (server/check-run.c). */
+                /* The test target `projmodel test` builds for the crate
+                 * (server/check-adapter.c). */
                 if (pm_strlist_push_unique(c->g, &d.crate->test_targets, r->label) < 0)
                         return pm__bazel_oom(c);
                 e = pm__bazel_attr_list(c, r, "srcs", src_cb, &srcs);

@@ -58,7 +58,7 @@ bool cli_strarr_has(const struct cJSON *arr, const char *s);
 
 /*
  * Assert that @out (a discover's stdout) is rust-analyzer's discover protocol
- * (docs/rust-analyzer.md, docs/cli.md): every line one compact JSON object, each either
+ * (docs/cli.md, "discover"): every line one compact JSON object, each either
  * {"kind":"progress","message":string} or, as the last line and only there,
  * {"kind":"finished","buildfile":absolute path,"project":object}. Returns the finished message
  * (cJSON_Delete) and, in *ret_messages, the progress messages in order (pm_malloc'd,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Crate-graph builders shared by the indexer/writer tests and bench/bench-index.c. */
+/* Crate-graph builders shared by the indexer/writer tests and tests/indexer/bench-index.c. */
 #include "graph-fixture.h"
 
 #include <stdio.h>
