@@ -2,6 +2,7 @@
 # The main job on the bundled example: install, build projmodel, build the example GN monorepo
 # with ninja (so its proc macro exists), print its crate graph and write its rust-project.json.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
@@ -15,8 +16,6 @@ build/cli/projmodel dump --root "$example"
 build/cli/projmodel export --root "$example" --pretty --output "$example/rust-project.json"
 echo "wrote $example/rust-project.json"
 
-# The README's rust-analyzer settings run `projmodel` by name: say how to get it on PATH.
-if ! command -v projmodel >/dev/null; then
-        echo "projmodel is not on PATH; to install it with its man page and completions under ~/.local:"
-        echo "  meson configure build -Dprefix=\"\$HOME/.local\" && meson install -C build   # then ~/.local/bin in PATH"
-fi
+# The README's rust-analyzer settings run `projmodel` by name: print the line that puts it on
+# PATH, naming the build directory as the caller's shell sees it.
+bash scripts/path-hint.sh "$(realpath --relative-to="$caller" build)"
