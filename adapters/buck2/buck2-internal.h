@@ -95,6 +95,22 @@ int pm__buck2_load_buckconfig(struct pm__buck2_ctx *x);
 /* The directory of cell @name (@len bytes); unknown cells are the project root. Borrowed. */
 const char *pm__buck2_cell_dir(const struct pm__buck2_ctx *x, const char *name, size_t len);
 
+/* The absolute build file of the package in @pkg_dir (absolute): the first of x->bf_names that
+ * exists, else the first name (captured output may come without its tree). *ret is owned by
+ * x->g's arena. -ENOMEM (no message set) on out of memory. */
+int pm__buck2_build_file_of(struct pm__buck2_ctx *x, const char *pkg_dir, char **ret);
+
+/* The end of the warning of a package Buck2 could not load (buck2-error.c). */
+#define PM__BUCK2_KEEP_GOING "buck2 could not load it with --keep-going"
+
+/*
+ * A "buck.error" entry of `buck2 targets --keep-going` (buck2-error.c): a warning
+ * "FILE:LINE:COL: MESSAGE (buck2 could not load it with --keep-going)" at the place Buck2's error
+ * names (FILE absolute), else "package 'CELL//PKG': buck2 could not load it with --keep-going:
+ * TEXT"; and the package's build file in x->g's failed and build files. -ENOMEM on OOM.
+ */
+int pm__buck2_error_entry(struct pm__buck2_ctx *x, const struct cJSON *obj);
+
 /* The "buck2" section's keys, NULL-terminated (pm_adapter_ops.config_keys). */
 extern const char *const pm__buck2_config_keys[];
 

@@ -205,26 +205,36 @@ has_component(const char *path, const char *comp)
         return false;
 }
 
-static int
-set_build_file(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c)
+int
+pm__buck2_build_file_of(struct pm__buck2_ctx *x, const char *pkg_dir, char **ret)
 {
         char *first = NULL;
 
         for (size_t i = 0; x->bf_names[i]; i++) {
-                char *p = pm_path_join(x->g->arena, t->pkg_dir, x->bf_names[i]);
+                char *p = pm_path_join(x->g->arena, pkg_dir, x->bf_names[i]);
 
                 if (!p)
-                        return pm__buck2_oom(x);
+                        return -ENOMEM;
                 if (!first)
                         first = p;
                 if (access(p, F_OK) == 0) {
-                        c->build_file = p;
-                        break;
+                        *ret = p;
+                        return 0;
                 }
         }
         /* Captured output may come without the tree: name the file Buck2 would have read. */
-        if (!c->build_file)
-                c->build_file = first;
+        *ret = first;
+        return first ? 0 : -ENOMEM;
+}
+
+static int
+set_build_file(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c)
+{
+        char *bf;
+
+        if (pm__buck2_build_file_of(x, t->pkg_dir, &bf) < 0)
+                return pm__buck2_oom(x);
+        c->build_file = bf;
         return pm_strlist_push_unique(x->g, &x->g->build_files, c->build_file) < 0
                        ? pm__buck2_oom(x)
                        : 0;
@@ -762,19 +772,6 @@ read_target(struct pm__buck2_ctx *x, const cJSON *obj, size_t idx, struct pm__bu
         return 0;
 }
 
-/* Warn about a package Buck2 could not load (--keep-going output), and skip it. */
-static int
-warn_error_entry(struct pm__buck2_ctx *x, const cJSON *obj)
-{
-        const cJSON *pkg = cJSON_GetObjectItemCaseSensitive(obj, "buck.package");
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "buck.error");
-        char *w = pm_graph_printf(x->g, "package '%s': buck2 reported an error (%s), ignoring",
-                                  cJSON_IsString(pkg) ? pkg->valuestring : "?",
-                                  cJSON_IsString(e) ? e->valuestring : "no message");
-
-        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? pm__buck2_oom(x) : 0;
-}
-
 static int
 parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
 {
@@ -789,7 +786,7 @@ parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
                 if (!cJSON_IsObject(obj))
                         return pm__buck2_bad(x, NULL, "entry %zu is not an object", i - 1);
                 if (cJSON_GetObjectItemCaseSensitive(obj, "buck.error")) {
-                        r = warn_error_entry(x, obj);
+                        r = pm__buck2_error_entry(x, obj);
                         if (r < 0)
                                 return r;
                         continue;

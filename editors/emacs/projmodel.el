@@ -402,13 +402,15 @@ Cargo's --manifest-path FILE), else ROOT."
 
 (defun projmodel--parse-warnings (warnings)
   "The (FILE LINE COL MESSAGE) diagnostics among the WARNINGS of a status.
-Bazel runs with --keep_going: a BUILD.bazel it cannot load leaves the
-refresh partial, its crates as they were, and the warning names Bazel's
-file, line and column (docs/build-integration.md, \"Partial results\")."
+Bazel and Buck2 run with --keep_going (--keep-going): a build file they
+cannot load leaves the refresh partial, its crates as they were, and the
+warning names the file, line and column of the error
+\(docs/build-integration.md, \"Partial results\")."
   (cl-loop for w in (append warnings nil)
            for text = (or (plist-get w :message) "")
            when (string-match (concat "\\`\\(/[^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*?\\)"
-                                      "\\(?: (bazel could not load it with --keep_going)\\)?\\'")
+                                      "\\(?: (\\(?:bazel could not load it with --keep_going\\|"
+                                      "buck2 could not load it with --keep-going\\))\\)?\\'")
                               text)
            collect (list (match-string 1 text) (string-to-number (match-string 2 text))
                          (string-to-number (match-string 3 text)) (match-string 4 text))))

@@ -112,12 +112,14 @@ function parseToolErrors(errorLine, output, root) {
 }
 
 // Build file errors a refresh that succeeded carries as warnings (projmodel/status "warnings",
-// docs/protocol.md): Bazel runs with --keep_going, so a BUILD.bazel it cannot load leaves the
-// refresh partial, with the package's crates kept as they were, and its adapter
-// (adapters/bazel/failed.c) words each such error as Bazel did, without "ERROR: ":
+// docs/protocol.md): Bazel and Buck2 run with --keep_going / --keep-going, so a build file they
+// cannot load leaves the refresh partial, with the package's crates kept as they were, and their
+// adapters (adapters/bazel/failed.c, adapters/buck2/buck2-error.c) word each such error at its
+// absolute file, line and column:
 //   /repo/lib/config/BUILD.bazel:7:5: syntax error at 'edition': expected , (bazel could not load it with --keep_going)
+//   /repo/lib/util/TARGETS:5:9: Parse error: unexpected new line here (buck2 could not load it with --keep-going)
 // Warnings of any other form (a target's bad attribute, a summary) name no line: left out.
-const WARNING_RE = /^(\/[^:]+):(\d+):(\d+): (.*?)(?: \(bazel could not load it with --keep_going\))?$/;
+const WARNING_RE = /^(\/[^:]+):(\d+):(\d+): (.*?)(?: \((?:bazel could not load it with --keep_going|buck2 could not load it with --keep-going)\))?$/;
 
 function parseWarningErrors(warnings) {
   const found = [];

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/writer.h"
@@ -360,6 +362,135 @@ Test(buck2_parse, keep_going_errors_become_warnings)
         fx_release(&fx);
 }
 
+/*
+ * "buck.error" is Buck2's error chain in anyhow's Debug form (app/buck2_error/src/format.rs in
+ * facebook/buck2): the context, then under "Caused by:" the causes indented, numbered when there
+ * are several, and starlark's "error: MESSAGE" and " --> FILE:LINE:COL" (starlark-rust/
+ * starlark_syntax/src/diagnostic.rs). FILE is relative to the project root for every cell: Buck2
+ * parses each file under that name (interpreter_for_dir.rs); the build file's context names it
+ * as a cell path, `CELL//PKG:BUCK` (app/buck2_core/src/build_file_path.rs). The root package's
+ * text is the one a real buck2 printed (editors/vscode/test/tool-errors.test.js); the nested
+ * package's and the other cell's follow the same sources (Buck2 cannot run here).
+ */
+static const char KEEP_GOING_ERRORS[] =
+        "[{\"buck.package\": \"root//\", \"buck.error\": \"Error evaluating build file: "
+        "`root//:BUCK`\\n\\nCaused by:\\n    Traceback (most recent call last):\\n      * "
+        "BUCK:8, in <module>\\n          rust_binary(\\n    error: Attempted to register target "
+        "root//:hello_world twice\\n      --> BUCK:8:1\\n       |\\n     8 | / rust_binary(\\n\"},"
+        " {\"buck.package\": \"root//lib/util\", \"buck.error\": \"Error parsing: "
+        "`root//lib/util:TARGETS`\\n\\nCaused by:\\n    error: Parse error: unexpected string "
+        "literal \\\"src/lib.rs\\\" here, expected one of \\\",\\\" or \\\"]\\\"\\n     --> "
+        "lib/util/TARGETS:5:9\\n      |\\n    5 |         \\\"src/lib.rs\\\",\\n      |         "
+        "^^^^^^^^^^^^\\n      |\\n\"},"
+        " {\"buck.package\": \"third-party//\", \"buck.error\": \"Error evaluating build file: "
+        "`third-party//:BUCK`\\n\\nCaused by:\\n    0: From load at third-party/rust/BUCK:1\\n"
+        "    1: Error evaluating module: `third-party//defs.bzl`\\n    2: error: Variable "
+        "`rust_libary` not found\\n          --> third-party/rust/defs.bzl:4:5\\n           |\\n"
+        "\"},"
+        " {\"buck.package\": \"root//broken\", \"buck.error\": \"Tabs are not allowed in Buck "
+        "files: `root//broken:BUCK`\"},"
+        " {\"buck.type\": \"rust_library\", \"buck.package\": \"root//lib/foo\", \"name\": "
+        "\"foo\", \"srcs\": [\"src/lib.rs\"]}]";
+
+Test(buck2_parse, keep_going_errors_at_their_file_and_line)
+{
+        static const char *const want[][2] = {
+                { "BUCK", ":8:1: Attempted to register target root//:hello_world twice" },
+                { "lib/util/TARGETS", ":5:9: Parse error: unexpected string literal "
+                                      "\"src/lib.rs\" here, expected one of \",\" or \"]\"" },
+                { "third-party/rust/defs.bzl", ":4:5: Variable `rust_libary` not found" },
+        };
+        static const char *const failed[] = { "BUCK", "lib/util/TARGETS", "third-party/rust/BUCK",
+                                              "broken/BUCK" };
+        struct fx fx;
+        char *p;
+
+        fx_init(&fx, NULL);
+        p = path(&fx, ".buckconfig");
+        cr_assert_eq(pm_test_write_file(p, "[cells]\nroot = .\nprelude = prelude\n"
+                                           "third-party = third-party/rust\n"),
+                     0);
+        pm_free(p);
+        cr_assert_eq(fx_parse_text(&fx, KEEP_GOING_ERRORS), 0, "%s", fx.err.msg);
+        cr_assert_eq(fx.g->n_crates, 1);
+        cr_assert_eq(fx.g->warnings.n, 4);
+        for (size_t i = 0; i < 3; i++) {
+                char *w = pm_test_strf("%s/%s%s (buck2 could not load it with --keep-going)",
+                                       fx.root, want[i][0], want[i][1]);
+
+                cr_assert_str_eq(fx.g->warnings.v[i], w);
+                pm_free(w);
+        }
+        cr_assert_str_eq(fx.g->warnings.v[3],
+                         "package 'root//broken': buck2 could not load it with "
+                         "--keep-going: Tabs are not allowed in Buck files: "
+                         "`root//broken:BUCK`");
+        /* Each package's build file (TARGETS where that is the one that exists) is failed: the
+         * apply keeps its crates' last good state. */
+        cr_assert_eq(fx.g->failed.n, 4);
+        for (size_t i = 0; i < 4; i++)
+                assert_path(&fx, fx.g->failed.v[i], failed[i]);
+
+        /* Should a Buck2 name the file by its cell path, the cell map finds it. */
+        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.package\": \"third-party//vendor\", "
+                                        "\"buck.error\": \"Caused by:\\n    error: x\\n     --> "
+                                        "third-party//vendor/BUCK:2:3\\n\"}]"),
+                     0, "%s", fx.err.msg);
+        p = pm_test_strf("%s/third-party/rust/vendor/BUCK:2:3: x (buck2 could not load it with "
+                         "--keep-going)",
+                         fx.root);
+        cr_assert_str_eq(fx.g->warnings.v[0], p);
+        pm_free(p);
+        fx_release(&fx);
+}
+
+/* The model keeps the last good state of a package Buck2 could not load. */
+Test(buck2_parse, keep_going_keeps_the_broken_packages_crates)
+{
+        struct pm_change change = { 0 };
+        struct pm_index *idx = NULL;
+        cJSON *arr, *obj, *next;
+        char *p, *text, *broken;
+        struct fx fx;
+
+        fx_init(&fx, NULL);
+        cr_assert_eq(pm_index_open(":memory:", &idx, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        cr_assert_eq(pm_index_apply(idx, "buck2:.", fx.g, &change, &fx.err), 0, "%s", fx.err.msg);
+        pm_change_release(&change);
+
+        p = path(&fx, "targets.json");
+        text = pm_test_read_file(p);
+        arr = cJSON_Parse(text);
+        cr_assert_not_null(arr);
+        for (obj = arr->child; obj; obj = next) {
+                next = obj->next;
+                if (strcmp(cJSON_GetObjectItem(obj, "buck.package")->valuestring,
+                           "root//lib/util") == 0)
+                        cJSON_Delete(cJSON_DetachItemViaPointer(arr, obj));
+        }
+        obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "buck.package", "root//lib/util");
+        cJSON_AddStringToObject(obj, "buck.error",
+                                "Error parsing: `root//lib/util:TARGETS`\n\nCaused by:\n    "
+                                "error: Parse error: unexpected new line here\n     --> "
+                                "lib/util/TARGETS:3:20\n");
+        cJSON_AddItemToArray(arr, obj);
+        broken = cJSON_PrintUnformatted(arr);
+        cr_assert_eq(fx_parse_text(&fx, broken), 0, "%s", fx.err.msg);
+        cr_assert_null(pm_graph_find(fx.g, "root//lib/util:util"));
+        cr_assert_eq(pm_index_apply(idx, "buck2:.", fx.g, &change, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_eq(change.kept, 1, "kept %zu, removed %zu", change.kept, change.removed);
+        cr_assert_eq(change.removed, 0);
+        pm_change_release(&change);
+        free(broken);
+        cJSON_Delete(arr);
+        pm_free(text);
+        pm_free(p);
+        pm_index_close(idx);
+        fx_release(&fx);
+}
+
 Test(buck2_parse, out_of_memory_is_reported_cleanly)
 {
         struct fx fx;
@@ -383,6 +514,22 @@ Test(buck2_parse, out_of_memory_is_reported_cleanly)
                 cr_assert(n < 100000);
         }
         cr_assert_eq(fx.g->n_crates, 8);
+        /* And the packages Buck2 could not load (buck2-error.c). */
+        for (unsigned long n = 1;; n++) {
+                pm_graph_free(fx.g);
+                fx.g = NULL;
+                pm_error_init(&fx.err);
+                (void)pm_mem_fail_at(n);
+                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], KEEP_GOING_ERRORS,
+                                              strlen(KEEP_GOING_ERRORS), p, &fx.g, &fx.err);
+                (void)pm_mem_fail_at(0);
+                if (r == 0)
+                        break;
+                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
+                cr_assert_null(fx.g);
+                cr_assert(n < 100000);
+        }
+        cr_assert_eq(fx.g->warnings.n, 4);
         pm_free(text);
         pm_free(p);
         fx_release(&fx);

@@ -2,8 +2,9 @@
 
 ;;; Commentary:
 
-;; The discover config per build system, and the eglot contact's `initialize' request as a
-;; stub language server (stub-lsp.py, installed as `rust-analyzer' on `exec-path') records it.
+;; The discover config per build system, the build file errors among a partial refresh's
+;; warnings, and the eglot contact's `initialize' request as a stub language server
+;; (stub-lsp.py, installed as `rust-analyzer' on `exec-path') records it.
 
 ;;; Code:
 
@@ -60,6 +61,20 @@
                                         {\"build_system\": \"gn\"}]}")
                     ("src/x" . "")))
                  '("BUILD.gn" ".gn" "Cargo.toml"))))
+
+;; The warnings of a partial refresh that name a file and line, as the Bazel and Buck2 adapters
+;; word them (adapters/bazel/failed.c, adapters/buck2/buck2-error.c): each is a diagnostic, its
+;; "(... could not load it ...)" end left out of the message; a warning of another form is not.
+(ert-deftest projmodel-parse-warnings-bazel-and-buck2 ()
+  (should (equal (projmodel--parse-warnings
+                  (vector
+                   '(:project "bazel:." :message "/repo/lib/config/BUILD.bazel:7:5: syntax error at 'edition': expected , (bazel could not load it with --keep_going)")
+                   '(:project "buck2:." :message "/repo/lib/util/TARGETS:5:9: Parse error: unexpected new line here (buck2 could not load it with --keep-going)")
+                   '(:project "buck2:." :message "/repo/third-party/rust/defs.bzl:4:5: Variable `rust_libary` not found (buck2 could not load it with --keep-going)")
+                   '(:project "buck2:." :message "package 'root//broken': buck2 could not load it with --keep-going: Tabs are not allowed in Buck files: `root//broken:BUCK`")))
+                 '(("/repo/lib/config/BUILD.bazel" 7 5 "syntax error at 'edition': expected ,")
+                   ("/repo/lib/util/TARGETS" 5 9 "Parse error: unexpected new line here")
+                   ("/repo/third-party/rust/defs.bzl" 4 5 "Variable `rust_libary` not found")))))
 
 (define-derived-mode projmodel-test-rust-mode prog-mode "Rust(test)"
   "Stands in for rust-mode, which Debian's Emacs 28 does not ship.")

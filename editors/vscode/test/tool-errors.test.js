@@ -39,6 +39,20 @@ test('Bazel under --keep_going: the warnings of a partial refresh that name a fi
   assert.deepStrictEqual(parseWarningErrors([]), []);
 });
 
+// Buck2 under --keep-going: adapters/buck2/buck2-error.c words a package it could not load at
+// the absolute file Buck2's error names (a nested package's, another cell's, a .bzl's).
+test('Buck2 under --keep-going: the warnings of a partial refresh that name a file and line', () => {
+  const warnings = [
+    { project: 'buck2:.', message: '/repo/lib/util/TARGETS:5:9: Parse error: unexpected new line here (buck2 could not load it with --keep-going)' },
+    { project: 'buck2:.', message: '/repo/third-party/rust/defs.bzl:4:5: Variable `rust_libary` not found (buck2 could not load it with --keep-going)' },
+    { project: 'buck2:.', message: "package 'root//broken': buck2 could not load it with --keep-going: Tabs are not allowed in Buck files: `root//broken:BUCK`" },
+  ];
+  assert.deepStrictEqual(parseWarningErrors(warnings), [
+    { file: '/repo/lib/util/TARGETS', line: 5, col: 9, message: 'Parse error: unexpected new line here' },
+    { file: '/repo/third-party/rust/defs.bzl', line: 4, col: 5, message: 'Variable `rust_libary` not found' },
+  ]);
+});
+
 // Buck2 wraps starlark's diagnostic in its own context: "Error evaluating build file: `CELL//PKG:BUCK`"
 // (buck2's interpreter, DiceCalculationDelegateError), then under "Caused by:" an indented
 // traceback, starlark's "error: ..." and " --> PATH:LINE:COL" with PATH relative to the project
