@@ -199,6 +199,28 @@ const withoutRustAnalyzer = [
     }
     assert.strictEqual(vscode.window.activeTextEditor.document.uri.fsPath, path.join(root(), 'lib/util/BUILD.gn'));
   }],
+  ['a crate\'s cfgs and renamed dependency, in the crates of its file', async () => {
+    // //lib/engine sees //lib/util as `utils2` (aliased_deps) and has --cfg feature="extra".
+    await open('lib/engine/src/job.rs');
+    const before = vscode.window.activeTextEditor.document.uri.fsPath;
+    const picked = nextEvent('quickPick');
+    const done = vscode.commands.executeCommand('projmodel.crateForFile');
+    const { items } = await picked;
+    assert.deepStrictEqual(items.map((i) => i.label), ['//lib/engine:engine']);
+    assert.strictEqual(items[0].description, 'lib, edition 2021');
+    assert.match(items[0].detail, /^cfgs: (\S+ )*feature="extra"( |$)/);
+    assert.match(items[0].detail, /deps: (.*, )?utils2 = \/\/lib\/util:util(,| ·)/);
+    // Dismissed as Escape would: nothing opens.
+    let finished = false;
+    done.then(() => {
+      finished = true;
+    });
+    while (!finished) {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
+    assert.strictEqual(vscode.window.activeTextEditor.document.uri.fsPath, before);
+  }],
   ['the crates of a file no crate owns', async () => {
     await open('README.md');
     const text = await commandShows('projmodel.crateForFile', 'Information', /^projmodel: no crate/);
