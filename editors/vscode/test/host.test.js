@@ -3,9 +3,9 @@
 // tools/tools.js) with --enable-smoke-test-driver on 127.0.0.1, and Debian's Chromium
 // (playwright-core, headless) opening a copy of examples/gn-monorepo with the extension's source
 // folder as the extension under development and test/host as its tests; the page's
-// codeAutomationExit receives the suite's exit code. Two sessions in one server: without
-// rust-analyzer, then with the settings-only stand-in (test/rust-analyzer-settings) as an
-// extension installed between the two. Each session's report is printed; the daemons the extension
+// codeAutomationExit receives the suite's exit code. Three sessions in one server: a folder with
+// no build system root (activation fails visibly), without rust-analyzer, then with the
+// settings-only stand-in (test/rust-analyzer-settings) as an extension installed before it. Each session's report is printed; the daemons the extension
 // started are stopped at the end. No UI is driven here (test/e2e.test.js does that).
 'use strict';
 const test = require('node:test');
@@ -55,10 +55,13 @@ test('the extension\'s tests with the real vscode API (code-server\'s server, sm
   for (const d of [home, reports, path.join(userData, 'User'), path.join(serverData, 'data', 'Machine')]) fs.mkdirSync(d, { recursive: true });
   fs.mkdirSync(path.join(tmp, 'run'), { mode: 0o700 });
   const repos = {
+    // Its root markers stay in the stash (the marker file tells the suite): no root to serve.
+    'without-root': workspace(tmp, 'repo-0'),
     'without-rust-analyzer': workspace(tmp, 'repo-a'),
     'with-rust-analyzer': workspace(tmp, 'repo-b', { 'rust-analyzer.linkedProjects': ['other/rust-project.json'], 'editor.tabSize': 3 }),
   };
   const settings = JSON.stringify({ 'projmodel.path': PROJMODEL, 'workbench.startupEditor': 'none' }, null, 2);
+  fs.writeFileSync(path.join(repos['without-root'], '.pm-test-without-root'), '');
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), settings);
   fs.writeFileSync(path.join(serverData, 'data', 'Machine', 'settings.json'), settings);
   // Private everything (the daemon's socket and model too); the extension host inherits it, so

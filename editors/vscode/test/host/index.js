@@ -6,9 +6,10 @@
 // examples/gn-monorepo whose root markers (.gn, .projmodel.json) the runner moved aside, so that
 // VS Code does not activate the extension before these wrappers are in place: the first test puts
 // them back and activates it. The projmodel daemon is the real one, started by the extension.
-// Two sessions: without rust-analyzer's settings (a warning at activation; every command works)
-// and with the settings-only stand-in (test/rust-analyzer-settings) beside it (activation writes
-// the discoverConfig). A report per session goes to $PM_HOST_REPORT_DIR.
+// Three sessions: a folder with no build system root (its markers stay aside: activation fails
+// with an error notification), without rust-analyzer's settings (a warning at activation; every
+// command works) and with the settings-only stand-in (test/rust-analyzer-settings) beside it
+// (activation writes the discoverConfig). A report per session goes to $PM_HOST_REPORT_DIR.
 'use strict';
 
 const vscode = require('vscode');
@@ -155,6 +156,22 @@ async function activate() {
   assert.strictEqual(ext.isActive, true);
   return ext;
 }
+
+// A folder with no build system root above it: activation fails with an error notification
+// naming the folder (and the log), and a command then says why it cannot work.
+const withoutRoot = [
+  ['activation without a build system root is an error notification', async () => {
+    const ext = vscode.extensions.getExtension(EXT_ID);
+    assert.strictEqual(ext.isActive, false, 'not activated before the test');
+    await ext.activate();
+    const text = await waitShown('Error', /activation failed/, 0);
+    assert.strictEqual(text, `projmodel: activation failed: no build system root found above '${root()}'`);
+  }],
+  ['a command without a daemon is an error notification saying why', async () => {
+    const text = await commandShows('projmodel.refresh', 'Error', /refreshing failed/);
+    assert.match(text, /^projmodel: refreshing failed: not connected to the projmodel daemon/);
+  }],
+];
 
 const withoutRustAnalyzer = [
   ['activation without rust-analyzer warns, writes nothing', async () => {
@@ -314,8 +331,10 @@ const withRustAnalyzer = [
 
 async function runAll() {
   recordUi();
-  const session = vscode.extensions.getExtension(STAND_IN_ID) ? 'with-rust-analyzer' : 'without-rust-analyzer';
-  const tests = session === 'with-rust-analyzer' ? withRustAnalyzer : withoutRustAnalyzer;
+  const sessions = { 'without-root': withoutRoot, 'without-rust-analyzer': withoutRustAnalyzer, 'with-rust-analyzer': withRustAnalyzer };
+  let session = vscode.extensions.getExtension(STAND_IN_ID) ? 'with-rust-analyzer' : 'without-rust-analyzer';
+  if (fs.existsSync(path.join(root(), '.pm-test-without-root'))) session = 'without-root';
+  const tests = sessions[session];
   const report = [];
   let failures = 0;
   for (const [name, fn] of tests) {
