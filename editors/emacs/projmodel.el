@@ -370,6 +370,16 @@ its root is in `projmodel-mode' any more."
 
 ;;; Build file errors
 
+(defun projmodel--error-before (text pos)
+  "The MESSAGE of the last \"error: MESSAGE\" line of TEXT before POS, or nil.
+Cargo and starlark (Buck2) print it above their \" --> FILE:LINE:COL\" line,
+indented and numbered \"N: \" when it is one of several causes."
+  (let ((case-fold-search nil) (start 0) found)
+    (while (and (string-match "^[ \t]*\\(?:[0-9]+: \\)?error: \\(.*\\)$" text start)
+                (< (match-beginning 0) pos))
+      (setq found (match-string 1 text) start (match-end 0)))
+    found))
+
 (defun projmodel--parse-error (error output root)
   "The (FILE LINE COL MESSAGE) diagnostics a failed refresh's ERROR names.
 ERROR is the daemon's one line, OUTPUT the tool's output.  Relative names
@@ -380,6 +390,7 @@ Cargo's --manifest-path FILE), else ROOT."
                      ((string-match "--manifest-path \\([^ ']+\\)" error)
                       (file-name-directory (match-string 1 error)))
                      (t root)))
+         (arrow "^ *--> \\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\)$")
          (diag (lambda (text file message)
                  (list (list (expand-file-name (match-string file text) base)
                              (string-to-number (match-string (1+ file) text))
@@ -391,10 +402,17 @@ Cargo's --manifest-path FILE), else ROOT."
                thereis (and (string-match "ERROR at //\\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)"
                                           text)
                             (funcall diag text 1 (match-string 4 text)))))
-     ;; Cargo: "error: invalid basic string" in ERROR, " --> Cargo.toml:3:17" in OUTPUT.
-     ((let ((message (if (string-match "error: \\(.*\\)" error) (match-string 1 error) error)))
-        (and (string-match "^ *--> \\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\)$" output)
-             (funcall diag output 1 message))))
+     ;; Cargo: "error: invalid basic string" then " --> Cargo.toml:3:17" in OUTPUT; Buck2's
+     ;; starlark the same, indented under "Caused by:", FILE relative to the project root
+     ;; (docs/build-integration.md, "Partial results").
+     ((let ((at (string-match arrow output)))
+        (when at
+          (let ((message (or (projmodel--error-before output at)
+                             (if (string-match "error: \\(.*\\)" error)
+                                 (match-string 1 error)
+                               error))))
+            (string-match arrow output)
+            (funcall diag output 1 message)))))
      ;; An absolute name with line and column (Bazel: ERROR: /repo/BUILD.bazel:3:5: ...).
      ((cl-loop for text in (list error output)
                thereis (and (string-match "\\(/[^:\n' ]+\\):\\([0-9]+\\):\\([0-9]+\\): \\(.*\\)" text)

@@ -5,7 +5,8 @@
 //                 (a source-absolute path, from the --root= of the gn command in the error line)
 //   Bazel:        ERROR: /repo/pkg/BUILD.bazel:3:10: syntax error at 'x': expected ,
 //   Cargo, Buck2: error: unclosed table, expected `]`
-//                  --> lib/Cargo.toml:5:14            (relative to the tool's working directory)
+//                  --> lib/Cargo.toml:5:14            (relative to the tool's working directory;
+//                 Buck2's relative to its project root for every cell, docs/build-integration.md)
 //   older Cargo:  failed to parse manifest at `/repo/Cargo.toml` ... TOML parse error at line 5, column 14
 'use strict';
 
@@ -15,7 +16,8 @@ const path = require('path');
 const GN_RE = /^ERROR at \/\/([^:]+):(\d+):(\d+): (.*)$/;
 const BAZEL_RE = /^ERROR: (\/[^:]+):(\d+):(\d+): (.*)$/;
 const ARROW_RE = /^\s*--> (.+?):(\d+):(\d+)\s*$/;
-const ERROR_LINE_RE = /^(?:error|Error|ERROR)(?:\[[A-Za-z0-9]+\])?: (.*)$/;
+// Buck2 prints its causes indented and, when there are several, numbered "N: " (anyhow's form).
+const ERROR_LINE_RE = /^(?:\d+: )?(?:error|Error|ERROR)(?:\[[A-Za-z0-9]+\])?: (.*)$/;
 const MANIFEST_RE = /failed to parse manifest at `([^`]+)`/;
 const TOML_RE = /TOML parse error at line (\d+), column (\d+)/;
 

@@ -76,6 +76,22 @@
                    ("/repo/lib/util/TARGETS" 5 9 "Parse error: unexpected new line here")
                    ("/repo/third-party/rust/defs.bzl" 4 5 "Variable `rust_libary` not found")))))
 
+;; A failed refresh's Buck2 error (a BUCK file buck2 could not parse at all): starlark's
+;; "error: MESSAGE" and " --> FILE:LINE:COL", FILE relative to the project root for the root
+;; package, a nested one and another cell's (docs/build-integration.md, "Partial results").
+(ert-deftest projmodel-parse-error-buck2-paths ()
+  (let ((error "'buck2 --isolation-dir .projmodel targets --json //...' failed with exit status 2: Error parsing: `root//lib/util:TARGETS`"))
+    (dolist (c '(("    error: Parse error: unexpected new line here\n     --> BUCK:3:7\n"
+                  "/repo/BUCK" 3 7 "Parse error: unexpected new line here")
+                 ("    error: Parse error: unexpected string literal\n     --> lib/util/TARGETS:5:9\n      |\n"
+                  "/repo/lib/util/TARGETS" 5 9 "Parse error: unexpected string literal")
+                 ("    0: From load at third-party/rust/BUCK:1\n    1: error: Variable `x` not found\n          --> third-party/rust/defs.bzl:4:5\n"
+                  "/repo/third-party/rust/defs.bzl" 4 5 "Variable `x` not found")))
+      (should (equal (projmodel--parse-error
+                      error (concat "Error parsing: `root//lib/util:TARGETS`\n\nCaused by:\n" (car c))
+                      "/repo")
+                     (list (cdr c)))))))
+
 (define-derived-mode projmodel-test-rust-mode prog-mode "Rust(test)"
   "Stands in for rust-mode, which Debian's Emacs 28 does not ship.")
 

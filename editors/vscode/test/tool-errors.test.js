@@ -77,6 +77,35 @@ test('Buck2: its error form, indented under "Caused by:"', () => {
   ]);
 });
 
+// Buck2 names every file relative to its project root, whatever the cell (docs/
+// build-integration.md, "Partial results"): a nested package's TARGETS, and another cell's .bzl
+// under numbered causes ("N: ", anyhow's form when there are several).
+test('Buck2: a nested package and another cell, relative to the project root', () => {
+  const nested = [
+    'Error parsing: `root//lib/util:TARGETS`',
+    '',
+    'Caused by:',
+    '    error: Parse error: unexpected string literal "src/lib.rs" here',
+    '     --> lib/util/TARGETS:5:9',
+    '      |',
+  ].join('\n');
+  assert.deepStrictEqual(parseToolErrors("'buck2 targets //...' failed with exit status 2: Error parsing: `root//lib/util:TARGETS`", nested, '/repo'), [
+    { file: '/repo/lib/util/TARGETS', line: 5, col: 9, message: 'Parse error: unexpected string literal "src/lib.rs" here' },
+  ]);
+  const cell = [
+    'Error evaluating build file: `third-party//:BUCK`',
+    '',
+    'Caused by:',
+    '    0: From load at third-party/rust/BUCK:1',
+    '    1: error: Variable `rust_libary` not found',
+    '          --> third-party/rust/defs.bzl:4:5',
+    '           |',
+  ].join('\n');
+  assert.deepStrictEqual(parseToolErrors("'buck2 targets //...' failed with exit status 2: Error evaluating build file: `third-party//:BUCK`", cell, '/repo'), [
+    { file: '/repo/third-party/rust/defs.bzl', line: 4, col: 5, message: 'Variable `rust_libary` not found' },
+  ]);
+});
+
 test('Cargo: "error:" then " --> PATH:LINE:COL", relative to the manifest\'s directories', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-errors-'));
   try {
