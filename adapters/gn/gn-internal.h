@@ -244,6 +244,10 @@ int pm__gn_add_deps(struct pm__gn_ctx *c, struct pm__gn_target *t);
 /* Where GN wrote the ninja file of target @label (tmp arena):
  * <out>/[<toolchain name>/]obj/<dir>/<name>.ninja. */
 int pm__gn_ninja_path(struct pm__gn_ctx *c, const char *label, char **ret);
+/* The same path relative to the build directory, for @label's @len bytes (which start with
+ * "//"), written into @buf of @size bytes with its NUL: its length, or 0 if it does not fit. No
+ * allocation: the daemon's partial parse stats thousands of them (gn-incremental.c). */
+size_t pm__gn_ninja_rel(const char *label, size_t len, char *buf, size_t size);
 /* The one warning about targets without a ninja file, if add_deps met any. */
 int pm__gn_warn_missing_ninja(struct pm__gn_ctx *c);
 

@@ -398,18 +398,61 @@ visit_deps(struct pm__gn_ctx *c, const struct pm__gn_target *owner,
         return 0;
 }
 
+static size_t
+put(char *buf, size_t at, size_t size, const char *s, size_t n)
+{
+        if (at < size && n < size - at)
+                memcpy(buf + at, s, n);
+        return at + n;
+}
+
+size_t
+pm__gn_ninja_rel(const char *label, size_t len, char *buf, size_t size)
+{
+        const char *base = label + 2, *end = label + len;
+        const char *paren = memchr(base, '(', (size_t)(end - base));
+        const char *nend = paren ? paren : end;
+        const char *colon = memchr(base, ':', (size_t)(nend - base));
+        const char *dend = colon ? colon : nend, *name = colon ? colon + 1 : nend;
+        size_t n = 0;
+
+        if (!colon)
+                while (name > base && name[-1] != '/')
+                        name--;
+        if (paren) {
+                const char *close = memchr(paren, ')', (size_t)(end - paren));
+                const char *tcend = close ? close : end, *tc = tcend;
+
+                while (tc > paren + 1 && tc[-1] != ':' && tc[-1] != '/')
+                        tc--;
+                n = put(buf, n, size, tc, (size_t)(tcend - tc));
+                n = put(buf, n, size, "/", 1);
+        }
+        n = put(buf, n, size, "obj/", 4);
+        n = put(buf, n, size, base, (size_t)(dend - base));
+        if (dend > base)
+                n = put(buf, n, size, "/", 1);
+        n = put(buf, n, size, name, (size_t)(nend - name));
+        n = put(buf, n, size, ".ninja", 6);
+        if (n >= size)
+                return 0;
+        buf[n] = '\0';
+        return n;
+}
+
 int
 pm__gn_ninja_path(struct pm__gn_ctx *c, const char *label, char **ret)
 {
-        char *dir = NULL, *name = NULL, *tc = NULL, *p = NULL;
-        int r;
+        size_t len = strlen(label), dl = strlen(c->out_dir);
+        /* The relative path is at most the label plus "/" "obj/" "/" ".ninja". */
+        size_t size = dl + 1 + len + 16;
+        char *p = pm_arena_alloc(c->tmp, size);
 
-        r = pm__gn_split_label(c, label, &dir, &name, &tc);
-        if (r < 0)
-                return r;
-        p = pm_arena_printf(c->tmp, "%s/%s%sobj/%s%s%s.ninja", c->out_dir, tc ? tc : "",
-                            tc ? "/" : "", dir, dir[0] ? "/" : "", name);
         if (!p)
+                return pm__gn_oom(c);
+        memcpy(p, c->out_dir, dl);
+        p[dl] = '/';
+        if (pm__gn_ninja_rel(label, len, p + dl + 1, size - dl - 1) == 0)
                 return pm__gn_oom(c);
         *ret = p;
         return 0;

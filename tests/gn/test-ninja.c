@@ -88,3 +88,34 @@ Test(gn_ninja, file_reader_finds_the_edge_variable_and_continuations)
         pm_free(dir);
         pm_arena_free(a);
 }
+
+/* Where GN writes a target's ninja file, for every label shape; the relative form (the daemon's
+ * partial parse stats these) is the absolute one without its build directory. */
+Test(gn_ninja, ninja_file_paths_of_every_label_shape)
+{
+        static const char *const cases[][2] = {
+                { "//a/b:c", "obj/a/b/c.ninja" },
+                { "//:root", "obj/root.ninja" },
+                { "//a/b", "obj/a/b/b.ninja" },
+                { "//a:c(//build/toolchain:host)", "host/obj/a/c.ninja" },
+                { "//a/b(//tc)", "tc/obj/a/b/b.ninja" },
+        };
+        struct pm_error err = { 0 };
+        struct pm__gn_ctx c = { .tmp = pm_arena_new(), .out_dir = "/w/out", .err = &err };
+        char buf[64], *path;
+
+        cr_assert_not_null(c.tmp);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *label = cases[i][0], *want = cases[i][1];
+
+                cr_assert_eq(pm__gn_ninja_rel(label, strlen(label), buf, sizeof(buf)),
+                             strlen(want));
+                cr_assert_str_eq(buf, want);
+                cr_assert_eq(pm__gn_ninja_path(&c, label, &path), 0, "%s", err.msg);
+                cr_assert_eq(strncmp(path, "/w/out/", 7), 0, "%s", path);
+                cr_assert_str_eq(path + 7, want);
+                /* A buffer one byte short of the path and its NUL: nothing written. */
+                cr_assert_eq(pm__gn_ninja_rel(label, strlen(label), buf, strlen(want)), 0);
+        }
+        pm_arena_free(c.tmp);
+}
