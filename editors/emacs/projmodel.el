@@ -384,11 +384,15 @@ indented and numbered \"N: \" when it is one of several causes."
   "The (FILE LINE COL MESSAGE) diagnostics a failed refresh's ERROR names.
 ERROR is the daemon's one line, OUTPUT the tool's output.  Relative names
 are resolved against the directory the tool was given (GN's --root=DIR,
-Cargo's --manifest-path FILE), else ROOT."
+Cargo's --manifest-path FILE), else the failed project's root (ERROR
+starts with its id, build system and directory, when ROOT has several
+projects), else ROOT."
   (let* ((output (or output ""))
          (base (cond ((string-match "--root=\\([^ ']+\\)" error) (match-string 1 error))
                      ((string-match "--manifest-path \\([^ ']+\\)" error)
                       (file-name-directory (match-string 1 error)))
+                     ((string-match "\\`project '[^':]+:\\([^']+\\)': " error)
+                      (expand-file-name (match-string 1 error) root))
                      (t root)))
          (arrow "^ *--> \\([^:\n]+\\):\\([0-9]+\\):\\([0-9]+\\)$")
          (diag (lambda (text file message)

@@ -30,9 +30,13 @@ function exists(file) {
 }
 
 // Directories a relative path in the tool's output may be relative to: the GN --root, the
-// directory of Cargo's --manifest-path (and its parents up to the root), the monorepo root.
+// directory of Cargo's --manifest-path (and its parents up to the root), the failed project's
+// root, the monorepo root. With several projects the daemon's error line starts with the failed
+// one's id, "project 'buck2:third_party/b': ..." (build system, then its root relative to the
+// monorepo's; common/config.c): its tool ran there, and Buck2 names files relative to it.
 function bases(errorLine, root) {
   const out = [];
+  const project = /^project '[^':]+:([^']+)': /.exec(errorLine || '');
   const gnRoot = /--root=(\/\S+?)(?:'|\s)/.exec(errorLine || '');
   if (gnRoot) out.push(gnRoot[1]);
   const manifest = /--manifest-path (\/\S+?)(?:'|\s)/.exec(errorLine || '');
@@ -42,6 +46,7 @@ function bases(errorLine, root) {
       if (d === root || path.dirname(d) === d || (root && !d.startsWith(root))) break;
     }
   }
+  if (project && root) out.push(path.join(root, project[1]));
   if (root) out.push(root);
   return out;
 }

@@ -90,7 +90,13 @@
       (should (equal (projmodel--parse-error
                       error (concat "Error parsing: `root//lib/util:TARGETS`\n\nCaused by:\n" (car c))
                       "/repo")
-                     (list (cdr c)))))))
+                     (list (cdr c))))))
+  ;; A Buck2 subproject: the error line names it, its files are relative to its root.
+  (should (equal (projmodel--parse-error
+                  "project 'buck2:third_party/b': 'buck2 targets //...' failed with exit status 2: Error parsing: `root//lib/x:BUCK`"
+                  "Caused by:\n    error: Parse error: unexpected new line here\n     --> lib/x/BUCK:2:3\n"
+                  "/repo")
+                 '(("/repo/third_party/b/lib/x/BUCK" 2 3 "Parse error: unexpected new line here")))))
 
 (define-derived-mode projmodel-test-rust-mode prog-mode "Rust(test)"
   "Stands in for rust-mode, which Debian's Emacs 28 does not ship.")

@@ -106,6 +106,16 @@ test('Buck2: a nested package and another cell, relative to the project root', (
   ]);
 });
 
+// In a monorepo of several projects the daemon's error line starts with the failed one's id:
+// a Buck2 project's files are relative to its own root, not the monorepo's.
+test('Buck2 as a subproject: relative to the project the error line names', () => {
+  const output = 'Caused by:\n    error: Parse error: unexpected new line here\n     --> lib/x/BUCK:2:3\n';
+  const error = "project 'buck2:third_party/b': 'buck2 targets //...' failed with exit status 2: Error parsing: `root//lib/x:BUCK`";
+  assert.deepStrictEqual(parseToolErrors(error, output, '/repo'), [
+    { file: '/repo/third_party/b/lib/x/BUCK', line: 2, col: 3, message: 'Parse error: unexpected new line here' },
+  ]);
+});
+
 test('Cargo: "error:" then " --> PATH:LINE:COL", relative to the manifest\'s directories', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-errors-'));
   try {
