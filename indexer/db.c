@@ -266,8 +266,18 @@ static const char *const stmt_sql[_PM__STMT_MAX] = {
         [PM__STMT_OUTPUT_GET] = "SELECT data FROM outputs WHERE key = ?1 AND generation ="
                                 " coalesce((SELECT CAST(value AS INTEGER) FROM meta"
                                 " WHERE key = 'generation'), 0)",
-        [PM__STMT_ALL_SOURCES] = "SELECT source FROM crates UNION SELECT source FROM build_files"
-                                 " UNION SELECT source FROM source_stamps ORDER BY 1",
+        /* Every apply prunes (sources.c): one index seek per source, where a plain UNION of
+         * the columns read every crate's and build file's row (a loose index scan). */
+        [PM__STMT_ALL_SOURCES] =
+                "WITH RECURSIVE"
+                " c(s) AS (SELECT min(source) FROM crates UNION ALL"
+                " SELECT (SELECT min(source) FROM crates WHERE source > c.s) FROM c"
+                " WHERE c.s IS NOT NULL),"
+                " b(s) AS (SELECT min(source) FROM build_files UNION ALL"
+                " SELECT (SELECT min(source) FROM build_files WHERE source > b.s) FROM b"
+                " WHERE b.s IS NOT NULL)"
+                " SELECT s FROM c WHERE s IS NOT NULL UNION SELECT s FROM b WHERE s IS NOT NULL"
+                " UNION SELECT source FROM source_stamps ORDER BY 1",
         [PM__STMT_SOURCE_CRATES] = "SELECT label, build_file FROM crates WHERE source = ?1",
         [PM__STMT_SOURCE_DROP_CRATES] = "DELETE FROM crates WHERE source = ?1",
         [PM__STMT_SOURCE_DROP_BFS] = "DELETE FROM build_files WHERE source = ?1",
