@@ -194,3 +194,9 @@ pm_bazel_data(const char *name, const char *root, const char *ob)
         pm_free(a);
         return b;
 }
+
+char *
+pm_bazel_path(const struct pm_bazel_ws *w, const char *rel)
+{
+        return pm_test_strf("%s/%s", w->root, rel);
+}

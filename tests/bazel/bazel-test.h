@@ -55,4 +55,24 @@ struct pm_crate *pm_bazel_crate(const struct pm_graph *g, const char *label);
 /* The text of file tests/bazel/data/@name with @ROOT@ and @OB@ replaced, pm_malloc'd. */
 char *pm_bazel_data(const char *name, const char *root, const char *ob);
 
+/* @w's root + "/" + @rel, pm_malloc'd. */
+char *pm_bazel_path(const struct pm_bazel_ws *w, const char *rel);
+
+/*
+ * The fixture of a Criterion suite whose every test gets a fresh copy of tests/bazel/ws/@fixture
+ * and needs no Bazel: defines `static struct pm_bazel_ws @var`, set up before each test and torn
+ * down after it (Criterion's .init and .fini take no arguments, hence a macro).
+ */
+#define PM_BAZEL_WS_SUITE(suite, var, fixture)          \
+        static struct pm_bazel_ws var;                  \
+        static void suite##_setup(void)                 \
+        {                                               \
+                pm_bazel_ws_setup(&var, fixture, NULL); \
+        }                                               \
+        static void suite##_teardown(void)              \
+        {                                               \
+                pm_bazel_ws_teardown(&var);             \
+        }                                               \
+        TestSuite(suite, .init = suite##_setup, .fini = suite##_teardown, .timeout = 60)
+
 #endif

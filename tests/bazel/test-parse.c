@@ -15,27 +15,7 @@
 #include "bazel-test.h"
 #include "testlib.h"
 
-static struct pm_bazel_ws ws;
-
-static void
-setup(void)
-{
-        pm_bazel_ws_setup(&ws, "basic", NULL);
-}
-
-static void
-teardown(void)
-{
-        pm_bazel_ws_teardown(&ws);
-}
-
-TestSuite(bazel_parse, .init = setup, .fini = teardown, .timeout = 60);
-
-static char *
-path(const char *rel)
-{
-        return pm_test_strf("%s/%s", ws.root, rel);
-}
+PM_BAZEL_WS_SUITE(bazel_parse, ws, "basic");
 
 static int
 parse_text(const char *text, struct pm_graph **ret, struct pm_error *err)
@@ -54,7 +34,7 @@ assert_str_in(const struct pm_strlist *l, const char *s)
 static void
 assert_path_in(const struct pm_strlist *l, const char *rel)
 {
-        char *p = path(rel);
+        char *p = pm_bazel_path(&ws, rel);
 
         assert_str_in(l, p);
         pm_free(p);
@@ -63,7 +43,7 @@ assert_path_in(const struct pm_strlist *l, const char *rel)
 static void
 assert_path_eq(const char *got, const char *rel)
 {
-        char *p = path(rel);
+        char *p = pm_bazel_path(&ws, rel);
 
         cr_assert_not_null(got);
         cr_assert_str_eq(got, p);
@@ -535,7 +515,8 @@ Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
 
 Test(bazel_parse, partial_parse_keeps_covered_crates)
 {
-        char *foo = path("lib/foo/BUILD.bazel"), *gone = path("gone/BUILD");
+        char *foo = pm_bazel_path(&ws, "lib/foo/BUILD.bazel"),
+             *gone = pm_bazel_path(&ws, "gone/BUILD");
         const char *scope[] = { foo, gone };
         char *text = pm_bazel_data("cquery.json", ws.root, ws.ob);
         const struct pm_adapter_ops *ops = pm_adapter_find("bazel");

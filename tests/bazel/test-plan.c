@@ -15,27 +15,7 @@
 #include "bazel-test.h"
 #include "testlib.h"
 
-static struct pm_bazel_ws ws;
-
-static void
-setup(void)
-{
-        pm_bazel_ws_setup(&ws, "basic", NULL);
-}
-
-static void
-teardown(void)
-{
-        pm_bazel_ws_teardown(&ws);
-}
-
-TestSuite(bazel_plan, .init = setup, .fini = teardown, .timeout = 60);
-
-static char *
-path(const char *rel)
-{
-        return pm_test_strf("%s/%s", ws.root, rel);
-}
+PM_BAZEL_WS_SUITE(bazel_plan, ws, "basic");
 
 static int
 plan(const char *const *scope, size_t n, struct pm_plan *ret, struct pm_error *err)
@@ -154,7 +134,7 @@ Test(bazel_plan, default_output_base_is_per_root)
         struct pm_error err;
         char *cache = pm_test_strf("%s/cache", ws.tmp);
         char *prefix = pm_test_strf("--output_base=%s/bazel-", cache);
-        char *cfgpath = path(".projmodel.json");
+        char *cfgpath = pm_bazel_path(&ws, ".projmodel.json");
         char *json = pm_test_strf("{\"cache_dir\": \"%s\"}\n", cache);
 
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
@@ -175,8 +155,9 @@ Test(bazel_plan, default_output_base_is_per_root)
 
 Test(bazel_plan, plan_incremental)
 {
-        char *foo = path("lib/foo/BUILD.bazel"), *util = path("lib/util/BUILD");
-        char *bzl = path("rules.bzl"), *gone = path("gone/BUILD");
+        char *foo = pm_bazel_path(&ws, "lib/foo/BUILD.bazel"),
+             *util = pm_bazel_path(&ws, "lib/util/BUILD");
+        char *bzl = pm_bazel_path(&ws, "rules.bzl"), *gone = pm_bazel_path(&ws, "gone/BUILD");
         const char *two[] = { foo, util };
         const char *with_bzl[] = { foo, bzl };
         const char *with_gone[] = { foo, gone };
