@@ -229,3 +229,42 @@ cli_message_index(char *const *messages, const char *needle)
                         return i;
         return -1;
 }
+
+char *
+cli_fx_cargo_workspace(const struct cli_fx *fx)
+{
+        char *ws = pm_test_strf("%s/ws", fx->tmp);
+
+        static const struct {
+                const char *rel, *text;
+        } files[] = {
+                { "Cargo.toml", "[workspace]\nmembers = [\"calc\", \"app\"]\nresolver = \"2\"\n" },
+                { "calc/Cargo.toml",
+                  "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n" },
+                { "calc/src/lib.rs",
+                  "pub fn add(x: u32, y: u32) -> u32 {\n    x + y\n}\n\n#[cfg(test)]\nmod tests "
+                  "{\n    #[test]\n    fn adds() {\n        assert_eq!(super::add(1, 2), 3);\n    "
+                  "}\n\n    #[test]\n    fn adds_more() {\n        assert_eq!(super::add(2, 2), "
+                  "4);\n    }\n}\n" },
+                { "app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = "
+                                    "\"2021\"\n\n[dependencies]\ncalc = { path = \"../calc\" }\n" },
+                { "app/src/main.rs",
+                  "fn main() {\n    println!(\"sum {}\", calc::add(2, 3));\n}\n" },
+                { ".projmodel.json",
+                  "{\"build_system\": \"cargo\", \"cargo\": {\"offline\": true}}\n" },
+        };
+
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                char *path = pm_test_strf("%s/%s", ws, files[i].rel),
+                     *dir = pm_test_strf("%s", path);
+
+                *strrchr(dir, '/') = '\0';
+                cr_assert_eq(pm_test_run((const char *[]){ "mkdir", "-p", dir, NULL }, NULL, NULL,
+                                         NULL, NULL, NULL),
+                             0);
+                cr_assert_eq(pm_test_write_file(path, files[i].text), 0);
+                pm_free(path);
+                pm_free(dir);
+        }
+        return ws;
+}

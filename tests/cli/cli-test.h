@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fixtures for the projmodel command tests: a built copy of examples/gn-monorepo in a temporary
- * directory, its own model database and cache directory, and running the command on it. */
+ * directory, its own model database and cache directory, and running the command on it; a
+ * generated Cargo workspace beside it. */
 #ifndef PROJMODEL_TESTS_CLI_TEST_H
 #define PROJMODEL_TESTS_CLI_TEST_H
 
@@ -65,6 +66,11 @@ bool cli_strarr_has(const struct cJSON *arr, const char *s);
  * NULL-terminated; free with pm_labels_free()).
  */
 struct cJSON *cli_discover_lines(const char *out, char ***ret_messages);
+
+/* A Cargo workspace in fx->tmp/ws, returned (pm_malloc'd): member `calc` (a library with two
+ * unit tests) and `app` (a binary depending on it), with a .projmodel.json choosing cargo,
+ * offline. */
+char *cli_fx_cargo_workspace(const struct cli_fx *fx);
 
 /* The index in @messages (NULL-terminated) of the first one holding @needle, or -1. */
 int cli_message_index(char *const *messages, const char *needle);

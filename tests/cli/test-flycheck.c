@@ -252,33 +252,6 @@ Test(cli_flycheck, gn_flycheck_runnable_reports_a_type_error_at_its_line, .init 
         pm_free(rlib);
 }
 
-Test(cli_flycheck, discover_carries_the_same_runnables_as_export, .init = setup_built)
-{
-        cJSON *p = export_project(fx.repo), *fin;
-        char *file = cli_fx_path(&fx, "lib/util/src/lib.rs");
-        char *arg = pm_test_strf("{\"path\": \"%s\"}", file);
-        char *a, *b, *errors = NULL;
-        struct cli_run r;
-
-        cli_fx_run(&fx, NULL, NULL, (const char *[]){ "discover", "--no-refresh", arg, NULL }, &r);
-        cr_assert_eq(r.status, 0, "%s", r.err);
-        cr_assert_eq(pm_test_validate_discover_output(r.out, &errors), 0, "%s", errors);
-        fin = cJSON_Parse(strrchr(r.out, '{') ? strstr(r.out, "{\"kind\":\"finished\"") : r.out);
-        cr_assert(fin, "%s", r.out);
-        a = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(p, "runnables"));
-        b = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(fin, "project"), "runnables"));
-        cr_assert_str_eq(a, b);
-        cr_assert(strstr(a, pm_test_projmodel()) || strstr(a, "\"program\":\"/"), "%s", a);
-        cJSON_free(a);
-        cJSON_free(b);
-        cJSON_Delete(fin);
-        cli_run_release(&r);
-        pm_free(arg);
-        pm_free(file);
-        cJSON_Delete(p);
-}
-
 /* A label with a toolchain has no ninja phony: its output comes from GN's project.json. */
 Test(cli_flycheck, gn_flycheck_on_a_proc_macro_of_the_host_toolchain, .init = setup_built)
 {
@@ -390,49 +363,9 @@ Test(cli_flycheck, gn_check_leaves_the_users_incremental_directory_alone, .init 
         pm_free(tc);
 }
 
-/* A Cargo workspace: member `calc` (a library with two unit tests) and `app` (a binary). */
-static char *
-make_cargo_workspace(void)
-{
-        char *ws = pm_test_strf("%s/ws", fx.tmp);
-
-        static const struct {
-                const char *rel, *text;
-        } files[] = {
-                { "Cargo.toml", "[workspace]\nmembers = [\"calc\", \"app\"]\nresolver = \"2\"\n" },
-                { "calc/Cargo.toml",
-                  "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n" },
-                { "calc/src/lib.rs",
-                  "pub fn add(x: u32, y: u32) -> u32 {\n    x + y\n}\n\n#[cfg(test)]\nmod tests "
-                  "{\n    #[test]\n    fn adds() {\n        assert_eq!(super::add(1, 2), 3);\n    "
-                  "}\n\n    #[test]\n    fn adds_more() {\n        assert_eq!(super::add(2, 2), "
-                  "4);\n    }\n}\n" },
-                { "app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = "
-                                    "\"2021\"\n\n[dependencies]\ncalc = { path = \"../calc\" }\n" },
-                { "app/src/main.rs",
-                  "fn main() {\n    println!(\"sum {}\", calc::add(2, 3));\n}\n" },
-                { ".projmodel.json",
-                  "{\"build_system\": \"cargo\", \"cargo\": {\"offline\": true}}\n" },
-        };
-
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                char *path = pm_test_strf("%s/%s", ws, files[i].rel),
-                     *dir = pm_test_strf("%s", path);
-
-                *strrchr(dir, '/') = '\0';
-                cr_assert_eq(pm_test_run((const char *[]){ "mkdir", "-p", dir, NULL }, NULL, NULL,
-                                         NULL, NULL, NULL),
-                             0);
-                cr_assert_eq(pm_test_write_file(path, files[i].text), 0);
-                pm_free(path);
-                pm_free(dir);
-        }
-        return ws;
-}
-
 Test(cli_flycheck, cargo_flycheck_and_test_one_through_cargo, .init = setup_plain)
 {
-        char *ws = make_cargo_workspace();
+        char *ws = cli_fx_cargo_workspace(&fx);
         char *lib = pm_test_strf("%s/calc/src/lib.rs", ws), *main_rs;
         char *out = NULL, *err = NULL;
         cJSON *p;
