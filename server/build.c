@@ -155,21 +155,22 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         const char **labels = NULL;
         char *why = NULL;
         size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
-        bool build, gn, is_pm, is_od;
+        bool build, named, is_pm, is_od;
         int r;
 
         /* Captured output (--query-output) runs no tool: the build may not even be here. */
         if (!g || q->captured || !ops)
                 return 0;
-        /* GN names every output already: ninja builds the missing ones (procmacro.c). */
-        gn = strcmp(ops->name, "gn") == 0;
-        if (!gn && (!ops->build_plan || !ops->build_parse))
+        /* The parse names every output already (GN): its output builder builds the missing
+         * ones (procmacro.c). */
+        named = ops->outputs != NULL;
+        if (!named && (!ops->build_plan || !ops->build_parse))
                 return 0;
         r = pm_adapter_build_proc_macros(q->config, q->project, &build, err);
         if (r < 0)
                 return r;
-        if (gn)
-                return pm_procmacro_build_sync(q->config, g, build, progress, NULL, err);
+        if (named)
+                return pm_procmacro_build_sync(q->config, ops, g, build, progress, NULL, err);
         if (!build)
                 return 0;
         r = -ENOMEM;

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's update after only proc-macro sources changed (GN): ninja rebuilds those proc
- * macros and the model gets their new cached copies, without a GN query or a parse. */
+/* The daemon's update after only proc-macro sources changed (GN): the adapter's output builder
+ * rebuilds those proc macros and the model gets their new cached copies, without a query or a
+ * parse. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
@@ -13,16 +12,11 @@
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
-#include "projmodel/path.h"
 #include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
-#include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
-
-/* Largest project.json read (GN's JSON of a 10,000-target tree is tens of MB). */
-#define PROJECT_JSON_MAX ((size_t)1 << 30)
 
 void
 pm__rebuild_release(struct pm__rebuild *rb)
@@ -78,82 +72,33 @@ push_unique(char ***v, const char *s)
 }
 
 /*
- * GN's output of each crate of @g flagged in @only, as the last `gn gen` wrote it in
- * <out_dir>/project.json (the target's first output: the path the GN adapter serves and
- * server/procmacro.c builds, never guessed), into that crate's proc_macro_dylib. A crate the file
- * names no output for loses its flag and its build file goes to rb->fallback (the query writes the
- * file again); so do all of them when the file cannot be read. -ENOMEM only.
+ * Each crate of @g flagged in @only gets its proc_macro_dylib from @ob (the output the last query
+ * wrote, never guessed: GN's project.json). A crate it names no output for loses its flag and its
+ * build file goes to rb->fallback (the query writes the outputs again). -ENOMEM only.
  */
 static int
-gn_outputs(const struct pm_config *cfg, const struct pm_project *p, struct pm_graph *g, bool *only,
-           struct pm__rebuild *rb, struct pm_error *err)
+current_dylibs(const struct pm_output_builder *ob, const struct pm_config *cfg,
+               const struct pm_project *p, struct pm_graph *g, bool *only, struct pm__rebuild *rb,
+               struct pm_error *err)
 {
-        struct pm_strbuf sb = PM_STRBUF_INIT;
-        struct pm_error ferr;
-        const char *out_dir;
-        char *dir = NULL, *path = NULL;
-        const cJSON *targets = NULL, *rp = NULL;
-        cJSON *root = NULL;
+        const struct pm_query q = { .config = cfg, .project = p };
+        bool *before = pm_calloc(g->n_crates + 1, sizeof(*before));
         int r;
 
-        pm_error_init(&ferr);
-        r = pm_config_get_string(cfg, p->settings, "out_dir", "out", &out_dir, &ferr);
-        if (r == 0) {
-                dir = pm_path_normalize(NULL, p->root, out_dir);
-                path = dir ? pm_path_join(NULL, dir, "project.json") : NULL;
-                if (!path) {
+        if (!before)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        memcpy(before, only, g->n_crates * sizeof(*before));
+        r = ob->current_dylibs(&q, g, only, err);
+        for (size_t i = 0; r == 0 && i < g->n_crates; i++)
+                if (before[i] && !only[i] &&
+                    push_unique(&rb->fallback, g->crates[i].build_file) < 0)
                         r = pm_error_set(err, -ENOMEM, "out of memory");
-                        goto out;
-                }
-                r = pm_strbuf_read_file(&sb, path, PROJECT_JSON_MAX, &ferr);
-        }
-        if (r == -ENOMEM) {
-                r = pm_error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
-        if (r == 0) {
-                root = cJSON_ParseWithLength(sb.buf, sb.len);
-                targets = cJSON_GetObjectItemCaseSensitive(root, "targets");
-                rp = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(root, "build_settings"), "root_path");
-        }
-        r = 0;
-        for (size_t i = 0; i < g->n_crates; i++) {
-                struct pm_crate *c = &g->crates[i];
-                const cJSON *outs = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(targets, c->label), "outputs");
-                const cJSON *o = cJSON_GetArrayItem(outs, 0);
-                char *abs;
-
-                if (!only[i])
-                        continue;
-                if (!cJSON_IsString(rp) || !cJSON_IsString(o) ||
-                    strncmp(o->valuestring, "//", 2) != 0) {
-                        only[i] = false;
-                        if (push_unique(&rb->fallback, c->build_file) < 0) {
-                                r = pm_error_set(err, -ENOMEM, "out of memory");
-                                goto out;
-                        }
-                        continue;
-                }
-                abs = pm_path_normalize(NULL, rp->valuestring, o->valuestring + 2);
-                c->proc_macro_dylib = abs ? pm_graph_strdup(g, abs) : NULL;
-                pm_free(abs);
-                if (!c->proc_macro_dylib) {
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
-                        goto out;
-                }
-        }
-out:
-        cJSON_Delete(root);
-        pm_strbuf_release(&sb);
-        pm_free(path);
-        pm_free(dir);
+        pm_free(before);
         return r;
 }
 
 /*
- * The proc macros of @p (GN, in the model @idx) whose watched directories hold a path of
+ * The proc macros of @p (in the model @idx) whose watched directories hold a path of
  * @paths: their labels into *@ret (NULL-terminated, pm_labels_free()), and the build files of
  * those the model serves without a dylib (never built, or their last build failed: their note
  * is the parse's to replace) into rb->fallback.
@@ -176,7 +121,7 @@ select_touched(struct pm_index *idx, const struct pm_project *p, char *const *pa
         for (size_t i = 0; i < pms->n_crates; i++) {
                 const struct pm_crate *c = &pms->crates[i];
 
-                if (strcmp(c->build_system, "gn") != 0 || !c->build_file ||
+                if (strcmp(c->build_system, p->build_system) != 0 || !c->build_file ||
                     !touched(c, paths, n_paths))
                         continue;
                 pm_free(source);
@@ -203,8 +148,8 @@ out:
 /*
  * The graph to apply: every crate of the touched proc macros' build files, as the model holds
  * them, partial over those files (so nothing else is touched), with the stored fingerprints
- * (they describe GN's JSON, which did not change) and no input stamp (the sources it recorded
- * changed: the next query parses). @only flags the touched proc macros.
+ * (they describe the query's output, which did not change) and no input stamp (the sources it
+ * recorded changed: the next query parses). @only flags the touched proc macros.
  */
 static int
 load_partial(struct pm_index *idx, const struct pm_project *p, char **touched_labels,
@@ -271,7 +216,9 @@ out:
 bool
 pm__procmacro_can_rebuild(const struct pm_project *p)
 {
-        return p->build_system && strcmp(p->build_system, "gn") == 0;
+        const struct pm_adapter_ops *ops = pm_adapter_find(p->build_system);
+
+        return ops && ops->outputs && ops->outputs->current_dylibs;
 }
 
 int
@@ -279,6 +226,7 @@ pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg, const s
                       char *const *paths, size_t n_paths, const struct pm_progress *progress,
                       struct pm__rebuild *rb, struct pm_error *err)
 {
+        const struct pm_adapter_ops *ops = pm_adapter_find(p->build_system);
         struct pm_graph *g = NULL;
         char **touched_labels = NULL;
         bool *only = NULL, build;
@@ -287,7 +235,9 @@ pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg, const s
         int r;
 
         memset(rb, 0, sizeof(*rb));
-        /* Without builds the dylib served is GN's own output, for the user's ninja to fill. */
+        if (!pm__procmacro_can_rebuild(p))
+                return 0;
+        /* Without builds the dylib served is the query's own output, for the user to build. */
         r = pm_adapter_build_proc_macros(cfg, p, &build, err);
         if (r < 0 || !build)
                 return r;
@@ -298,13 +248,14 @@ pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg, const s
         if (r < 0)
                 goto out;
         rb->n_proc_macros = pm_labels_count(touched_labels);
-        pm_progress_report(progress, "rebuilding %zu proc macro%s of '%s' with ninja",
-                           rb->n_proc_macros, rb->n_proc_macros == 1 ? "" : "s", p->rel);
-        r = gn_outputs(cfg, p, g, only, rb, err);
+        pm_progress_report(progress, "rebuilding %zu proc macro%s of '%s' with %s",
+                           rb->n_proc_macros, rb->n_proc_macros == 1 ? "" : "s", p->rel,
+                           ops->outputs->tool);
+        r = current_dylibs(ops->outputs, cfg, p, g, only, rb, err);
         for (size_t i = 0; r == 0 && i < g->n_crates; i++)
                 n_only += only[i];
         if (r == 0 && n_only > 0)
-                r = pm__procmacro_build_only(cfg, g, only, progress, NULL, err);
+                r = pm__procmacro_build_only(cfg, ops, g, only, progress, NULL, err);
         rb->build_ms = pm_clock_ms() - t0;
         if (r < 0 || n_only == 0)
                 goto out;

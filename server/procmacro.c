@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Building the proc-macro dylibs and generated files a freshly parsed GN graph names with ninja,
- * and nothing else; a failure is a note on its crate (see docs/build-integration.md). */
+/* Building the proc-macro dylibs and generated files a freshly parsed graph names, through its
+ * adapter's output builder, and nothing else; a failure is a note on its crate
+ * (see docs/build-integration.md). */
 #include "projmodel/procmacro.h"
 
 #include <errno.h>
@@ -30,14 +31,14 @@ is_file(const char *path)
         return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* One file the model names that does not exist yet (or is stale) and that ninja may build. */
+/* One file the model names that does not exist yet (or is stale) and that the tool may build. */
 struct want {
         const char *path;   /* borrowed from the graph, or @owned */
         struct pm_crate *c; /* the crate naming it */
         bool dylib;         /* a proc macro's dylib (else a generated source or root module) */
         bool done;
         char *owned; /* @path when it is ours (pm_malloc'd), else NULL */
-        char *why;   /* pm_malloc'd: why the ninja run meant to build it failed */
+        char *why;   /* pm_malloc'd: why the run meant to build it failed */
 };
 
 static bool
@@ -103,79 +104,55 @@ add_want(struct want **v, size_t *n, size_t *cap, const char *path, struct pm_cr
         return add_want_force(v, n, cap, path, c, dylib, false);
 }
 
-/* The nearest directory above @path holding build.ninja, pm_malloc'd, or NULL. */
-static char *
-ninja_dir(const char *path)
-{
-        char *dir = pm_strdup(path);
-        char *slash;
-
-        while (dir && (slash = strrchr(dir, '/')) && slash != dir) {
-                *slash = '\0';
-                if (pm_path_exists_in(dir, "build.ninja"))
-                        return dir;
-        }
-        pm_free(dir);
-        return NULL;
-}
-
 /*
- * For every want that is a directory (a generated include dir, e.g. OUT_DIR from `rustenv`):
- * the files ninja says it writes directly into it (`ninja -t targets all`, ninja's own list of
- * outputs) become the wants instead. Directories outside any build directory are dropped.
+ * For every want that is a directory (a generated include dir, e.g. OUT_DIR from GN's `rustenv`):
+ * the files the tool says its build writes directly into it (its own list of outputs) become the
+ * wants instead. Directories outside any build directory are dropped.
  */
 static int
-expand_dirs(const struct pm_config *cfg, struct want **v, size_t *n, size_t *cap,
-            struct pm_error *err)
+expand_dirs(const struct pm_config *cfg, const struct pm_output_builder *ob, struct want **v,
+            size_t *n, size_t *cap, struct pm_error *err)
 {
         struct pm_tool_result res = { 0 };
+        struct pm_plan plan = { 0 };
         struct pm_error perr;
-        char *dir = NULL;
+        char *dir = NULL, **outs = NULL;
         size_t i, n0 = *n;
         int r = 0;
 
         for (i = 0; i < n0; i++) {
-                const char *argv[] = { "ninja", "-C", NULL, "-t", "targets", "all", NULL };
-                struct pm_step step = { 0 };
-                char *line, *next;
+                struct pm_blob blob = { 0 };
                 size_t len;
 
                 if ((*v)[i].dylib || (*v)[i].done || !(*v)[i].owned)
                         continue;
-                dir = ninja_dir((*v)[i].path);
+                dir = ob->build_dir((*v)[i].path);
                 if (!dir) {
                         (*v)[i].done = true;
                         continue;
                 }
-                argv[2] = dir;
-                step.argv = (char **)argv;
-                step.cwd = dir;
                 len = strlen(dir);
+                r = ob->list_plan(dir, &plan, err);
+                if (r < 0)
+                        goto out;
                 pm_error_init(&perr);
-                r = pm_tool_run_sync(&step, cfg->tool_timeout_ms, cfg->max_tool_output, &res,
-                                     &perr);
+                r = pm_tool_run_sync(&plan.steps[0], cfg->tool_timeout_ms, cfg->max_tool_output,
+                                     &res, &perr);
                 if (r == -ENOMEM) {
                         r = pm_error_set(err, -ENOMEM, "out of memory");
                         goto out;
                 }
-                /* ninja cannot list its outputs: nothing is known to build there. */
-                r = 0;
-                for (line = res.out.buf; line && *line; line = next) {
-                        char *colon, *abs;
-                        size_t k;
+                /* The tool cannot list its outputs: nothing is known to build there. */
+                blob.data = res.out.buf ? res.out.buf : "";
+                blob.len = res.out.buf ? res.out.len : 0;
+                r = ob->list_parse(dir, &blob, &outs, err);
+                if (r < 0)
+                        goto out;
+                for (size_t o = 0; outs && outs[o]; o++) {
+                        const char *abs = outs[o];
+                        char *own;
+                        size_t k, n_before;
 
-                        next = strchr(line, '\n');
-                        if (next)
-                                *next++ = '\0';
-                        colon = strstr(line, ": ");
-                        if (!colon)
-                                continue;
-                        *colon = '\0';
-                        abs = pm_asprintf("%s/%s", dir, line);
-                        if (!abs) {
-                                r = pm_error_set(err, -ENOMEM, "out of memory");
-                                goto out;
-                        }
                         for (k = 0; k < n0; k++) {
                                 const char *d = (*v)[k].path;
                                 size_t dl = strlen(d);
@@ -184,113 +161,49 @@ expand_dirs(const struct pm_config *cfg, struct want **v, size_t *n, size_t *cap
                                     abs[dl] == '/' && !strchr(abs + dl + 1, '/'))
                                         break;
                         }
-                        if (k == n0 || add_want(v, n, cap, abs, (*v)[k].c, false) < 0) {
-                                pm_free(abs);
-                                if (k == n0)
-                                        continue;
+                        if (k == n0)
+                                continue;
+                        own = pm_strdup(abs);
+                        n_before = *n;
+                        if (!own || add_want(v, n, cap, own, (*v)[k].c, false) < 0) {
+                                pm_free(own);
                                 r = pm_error_set(err, -ENOMEM, "out of memory");
                                 goto out;
                         }
-                        (*v)[*n - 1].owned = abs;
+                        if (*n > n_before)
+                                (*v)[*n - 1].owned = own;
+                        else
+                                pm_free(own);
                 }
                 /* Every missing dir under this build directory is now covered. */
                 for (size_t k = 0; k < n0; k++) {
                         if ((*v)[k].owned && strncmp((*v)[k].path, dir, len) == 0)
                                 (*v)[k].done = true;
                 }
+                outs = pm_argv_free(outs);
                 pm_tool_result_release(&res);
                 memset(&res, 0, sizeof(res));
+                pm_plan_release(&plan);
                 pm_free(dir);
                 dir = NULL;
         }
 out:
+        pm_argv_free(outs);
         pm_tool_result_release(&res);
+        pm_plan_release(&plan);
         pm_free(dir);
         return r;
 }
 
-/* The length of the line starting at @p, without its newline (for "%.*s"). */
-static int
-line_len(const char *p)
-{
-        return (int)strcspn(p, "\n");
-}
-
 /*
- * Why ninja did not build @rel (an output relative to its build directory), from what it
- * printed (@out): the first rustc "error" line after the "FAILED:" line naming @rel, with the
- * " --> file:line:col" that follows it made absolute against @dir; else the first "error" line
- * of the whole run (a dependency failed); else the first "FAILED:" line; else @fallback.
- * pm_malloc'd, NULL on out of memory. *named is set when a "FAILED:" line names @rel.
- */
-static char *
-first_error(const char *out, const char *dir, const char *rel, const char *fallback, bool *named)
-{
-        const char *from = NULL, *p, *err = NULL, *failed = NULL;
-        size_t rl = strlen(rel);
-
-        for (p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-                const char *q;
-
-                if (strncmp(p, "FAILED: ", 8) != 0)
-                        continue;
-                if (!failed)
-                        failed = p;
-                /* The outputs of the failed edge, space-separated. */
-                for (q = p + 8; *q && *q != '\n'; q += strcspn(q, " \n"), q += *q == ' ') {
-                        if (strncmp(q, rel, rl) == 0 && (q[rl] == ' ' || q[rl] == '\n' || !q[rl]))
-                                break;
-                }
-                if (*q && *q != '\n') {
-                        from = p;
-                        *named = true;
-                        break;
-                }
-        }
-        for (int pass = 0; pass < 2 && !err; pass++) {
-                for (p = pass == 0 ? from : out; p && *p;
-                     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-                        if (strncmp(p, "error", 5) == 0 && (p[5] == ':' || p[5] == '[')) {
-                                err = p;
-                                break;
-                        }
-                }
-        }
-        if (err) {
-                const char *loc = strchr(err, '\n');
-                char *file = NULL, *res;
-
-                loc = loc ? loc + 1 : NULL;
-                while (loc && *loc == ' ')
-                        loc++;
-                if (loc && strncmp(loc, "--> ", 4) == 0) {
-                        char *rel_loc = pm_asprintf("%.*s", line_len(loc + 4), loc + 4);
-
-                        if (!rel_loc)
-                                return NULL;
-                        file = pm_path_normalize(NULL, dir, rel_loc);
-                        pm_free(rel_loc);
-                        if (!file)
-                                return NULL;
-                }
-                res = file ? pm_asprintf("%.*s (%s)", line_len(err), err, file)
-                           : pm_asprintf("%.*s", line_len(err), err);
-                pm_free(file);
-                return res;
-        }
-        if (failed)
-                return pm_asprintf("%.*s", line_len(failed), failed);
-        return pm_strdup(fallback);
-}
-
-/*
- * Run `ninja -C @dir -k 0` on every wanted file of the @dylib class under @dir, marking them
- * done. A run that fails sets each of its wants' why (ninja keeps going, so the others are
- * built); -ENOMEM only.
+ * Run the output builder's build step in @dir on every wanted file of the @dylib class under
+ * @dir, marking them done. A run that fails sets each of its wants' why (the step keeps going,
+ * so the others are built); -ENOMEM only.
  */
 static int
-build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, const char *dir,
-          const struct pm_progress *progress, size_t *n_built)
+build_dir(const struct pm_config *cfg, const struct pm_output_builder *ob, struct want *w,
+          size_t n_w, bool dylib, const char *dir, const struct pm_progress *progress,
+          size_t *n_built)
 {
         const char *what = dylib ? "proc macro" : "generated source";
         struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
@@ -298,50 +211,43 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
         struct pm__plan_result res;
         const struct pm_tool_result *ran_res = &res.results[0];
         struct pm_plan plan;
-        struct pm_step *step = &plan.steps[0];
         struct pm_error perr;
-        size_t len = strlen(dir), n = 5, first = n_w, n_failed = 0, i;
-        char **argv = NULL, *whole = NULL;
+        size_t len = strlen(dir), n = 0, first = n_w, n_failed = 0, i;
+        const char **rels = NULL;
+        char *whole = NULL;
         bool ran;
         int r;
 
         pm_error_init(&perr);
         memset(&res, 0, sizeof(res));
         memset(&plan, 0, sizeof(plan));
-        argv = pm_calloc(n_w + 6, sizeof(*argv));
-        if (!argv)
+        rels = pm_calloc(n_w + 1, sizeof(*rels));
+        if (!rels)
                 return -ENOMEM;
-        argv[0] = "ninja";
-        argv[1] = "-C";
-        argv[2] = (char *)dir;
-        argv[3] = "-k";
-        argv[4] = "0";
         for (i = 0; i < n_w; i++) {
                 if (w[i].done || w[i].dylib != dylib || strncmp(w[i].path, dir, len) != 0 ||
                     w[i].path[len] != '/')
                         continue;
-                argv[n++] = (char *)w[i].path + len + 1;
+                rels[n++] = w[i].path + len + 1;
                 w[i].done = true;
                 if (first == n_w)
                         first = i;
         }
-        /* A plan of this one step (borrowed, never released): its failure is worded as every
-         * failed step's. */
-        step->argv = argv;
-        step->cwd = (char *)dir;
-        plan.n_steps = 1;
-        pm_progress_report(progress, "building %zu %s%s in '%s'", n - 5, what,
-                           n - 5 == 1 ? "" : "s", dir);
+        /* A plan of this one step: its failure is worded as every failed step's. */
+        r = ob->build_plan(dir, rels, n, &plan, &perr);
+        if (r < 0)
+                goto out;
+        pm_progress_report(progress, "building %zu %s%s in '%s'", n, what, n == 1 ? "" : "s", dir);
         r = pm__plan_run_sync(&plan, &opts, &res, &perr);
         if (r == -ENOMEM)
                 goto out;
         if (dylib)
-                *n_built += n - 5;
+                *n_built += n;
         if (r == 0) {
-                pm_progress_report(progress, "built %zu %s%s", n - 5, what, n - 5 == 1 ? "" : "s");
+                pm_progress_report(progress, "built %zu %s%s", n, what, n == 1 ? "" : "s");
                 goto out;
         }
-        /* The step's one line, when ninja could not run or printed no compiler error. */
+        /* The step's one line, when the tool could not run or printed no compiler error. */
         {
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
 
@@ -351,7 +257,7 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                 r = -ENOMEM;
                 goto out;
         }
-        /* ninja ran to its end (and failed), so what it did not name it built. */
+        /* The tool ran to its end (and failed), so what it did not name it built. */
         ran = r == PM_ETOOL;
         r = 0;
         for (i = first; i < n_w; i++) {
@@ -360,8 +266,8 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                         continue;
                 bool named = false;
 
-                w[i].why = first_error(ran_res->out.buf ? ran_res->out.buf : "", dir,
-                                       w[i].path + len + 1, whole, &named);
+                w[i].why = ob->build_error(ran_res->out.buf ? ran_res->out.buf : "", dir,
+                                           w[i].path + len + 1, whole, &named);
                 if (!w[i].why) {
                         r = -ENOMEM;
                         break;
@@ -376,19 +282,20 @@ build_dir(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib, c
                         n_failed++;
         }
         if (r == 0)
-                pm_progress_report(progress, "built %zu of %zu %ss (%zu failed)", n - 5 - n_failed,
-                                   n - 5, what, n_failed);
+                pm_progress_report(progress, "built %zu of %zu %ss (%zu failed)", n - n_failed, n,
+                                   what, n_failed);
 out:
         pm__plan_result_release(&res);
+        pm_plan_release(&plan);
         pm_free(whole);
-        pm_free(argv);
+        pm_free(rels);
         return r;
 }
 
-/* Build every wanted file of one class, one ninja run per build directory. -ENOMEM only. */
+/* Build every wanted file of one class, one run per build directory. -ENOMEM only. */
 static int
-build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
-            const struct pm_progress *progress, size_t *n_built)
+build_class(const struct pm_config *cfg, const struct pm_output_builder *ob, struct want *w,
+            size_t n_w, bool dylib, const struct pm_progress *progress, size_t *n_built)
 {
         char *dir = NULL;
         size_t i;
@@ -397,21 +304,19 @@ build_class(const struct pm_config *cfg, struct want *w, size_t n_w, bool dylib,
         for (i = 0; i < n_w && r >= 0; i++) {
                 if (w[i].done || w[i].dylib != dylib)
                         continue;
-                dir = ninja_dir(w[i].path);
+                dir = ob->build_dir(w[i].path);
                 if (!dir) {
                         /* A missing source file outside any build directory is not ours to
                          * build; a dylib that no build directory holds cannot be built. */
                         w[i].done = true;
                         if (dylib) {
-                                w[i].why = pm_asprintf("no build.ninja above '%s' (run gn gen "
-                                                       "first)",
-                                                       w[i].path);
+                                w[i].why = ob->no_build_dir(w[i].path);
                                 if (!w[i].why)
                                         r = -ENOMEM;
                         }
                         continue;
                 }
-                r = build_dir(cfg, w, n_w, dylib, dir, progress, n_built);
+                r = build_dir(cfg, ob, w, n_w, dylib, dir, progress, n_built);
                 pm_free(dir);
                 dir = NULL;
         }
@@ -526,10 +431,10 @@ stamp_built(struct pm_graph *g, const size_t *dylibs, size_t n_dylibs)
 /*
  * After the builds: each proc macro asked for is served only when its dylib exists and is
  * current; else it loses its path and gets a note naming it and why. Generated files that
- * ninja failed to write give their crate one note.
+ * the tool failed to write give their crate one note.
  */
 static int
-settle(struct pm_graph *g, struct want *w, size_t n_w)
+settle(struct pm_graph *g, const struct pm_output_builder *ob, struct want *w, size_t n_w)
 {
         int r = 0;
 
@@ -539,12 +444,15 @@ settle(struct pm_graph *g, struct want *w, size_t n_w)
                 size_t k;
 
                 if (w[i].dylib) {
-                        /* A run that succeeded may leave a dylib older than BUILD.gn (ninja
-                         * found its command unchanged): it is current. */
+                        /* A run that succeeded may leave a dylib older than its build file
+                         * (GN's ninja found its command unchanged): it is current. */
                         if (is_file(w[i].path) && !w[i].why)
                                 continue;
-                        text = pm_asprintf("proc macro %s not built: %.400s", c->label,
-                                           w[i].why ? w[i].why : "ninja did not write it");
+                        text = w[i].why ? pm_asprintf("proc macro %s not built: %.400s", c->label,
+                                                      w[i].why)
+                                        : pm_asprintf("proc macro %s not built: %s did not "
+                                                      "write it",
+                                                      c->label, ob->tool);
                         c->proc_macro_dylib = NULL;
                 } else {
                         if (!w[i].why || access(w[i].path, F_OK) == 0)
@@ -568,13 +476,17 @@ settle(struct pm_graph *g, struct want *w, size_t n_w)
 /*
  * pm_procmacro_build_sync(), or with @only (one flag per crate of @g) the daemon's rebuild after a
  * proc macro's sources changed (pm__procmacro_rebuild()): only the flagged crates, and each
- * flagged dylib is handed to ninja whatever its time, since ninja's depfile knows every module
- * rustc read (the time rule here knows only the declared ones) and rebuilds nothing current.
+ * flagged dylib is handed to the tool whatever its time, since its record of what rustc read
+ * (GN's ninja: the depfile) knows every module (the time rule here knows only the declared ones)
+ * and rebuilds nothing current. Only the crates of @ops's build system, through its output
+ * builder; nothing when it has none.
  */
 static int
-build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const bool *only,
-           const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
+build_sync(const struct pm_config *cfg, const struct pm_adapter_ops *ops, struct pm_graph *g,
+           bool dylibs, const bool *only, const struct pm_progress *progress, size_t *ret_built,
+           struct pm_error *err)
 {
+        const struct pm_output_builder *ob = ops ? ops->outputs : NULL;
         struct pm_crate *c;
         struct want *w = NULL;
         size_t n_w = 0, cap = 0, built = 0, n_inputs = 0, n_dylibs = 0, i;
@@ -584,7 +496,7 @@ build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const b
 
         if (ret_built)
                 *ret_built = 0;
-        if (!g)
+        if (!g || !ob)
                 goto out;
         n_inputs = g->inputs.n;
         dylib_inputs = pm_calloc(g->n_crates + 1, sizeof(*dylib_inputs));
@@ -595,12 +507,12 @@ build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const b
         pm_graph_foreach_crate(g, c) {
                 bool dylib = dylibs && c->kind == PM_CRATE_PROC_MACRO && c->proc_macro_dylib;
 
-                if (strcmp(c->build_system, "gn") != 0 || (only && !only[c - g->crates]))
+                if (strcmp(c->build_system, ops->name) != 0 || (only && !only[c - g->crates]))
                         continue;
                 if (dylib && (r = stamp_add(g, c, dylib_inputs, &n_dylibs)) < 0)
                         goto out;
                 if (dylib && (only || is_stale(c->proc_macro_dylib, c))) {
-                        /* Built before its sources or BUILD.gn last changed: ninja rebuilds it. */
+                        /* Built before its sources or build file last changed: rebuilt. */
                         r = add_want_force(&w, &n_w, &cap, c->proc_macro_dylib, c, true, true);
                         if (r < 0)
                                 goto out;
@@ -630,15 +542,15 @@ build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const b
         /* Before any build: a dylib built now makes the next parse run again, never skip. */
         r = stamp_cover(g, n_inputs);
         if (r >= 0)
-                r = expand_dirs(cfg, &w, &n_w, &cap, err);
+                r = expand_dirs(cfg, ob, &w, &n_w, &cap, err);
         if (r < 0)
                 goto out;
         /* Generated sources first: a failing proc macro must not keep them from existing. */
-        r = build_class(cfg, w, n_w, false, progress, &built);
+        r = build_class(cfg, ob, w, n_w, false, progress, &built);
         if (r >= 0)
-                r = build_class(cfg, w, n_w, true, progress, &built);
+                r = build_class(cfg, ob, w, n_w, true, progress, &built);
         if (r >= 0)
-                r = settle(g, w, n_w);
+                r = settle(g, ob, w, n_w);
         if (r < 0)
                 goto out;
         /* Before the copies to the cache: what is copied is at least as new as the record. */
@@ -647,7 +559,7 @@ build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs, const b
         /* Every dylib served is a content-addressed copy that no rebuild rewrites (dylibs.c). */
         pm_graph_foreach_crate(g, c) {
                 if (!dylibs || c->kind != PM_CRATE_PROC_MACRO ||
-                    strcmp(c->build_system, "gn") != 0 || (only && !only[c - g->crates]))
+                    strcmp(c->build_system, ops->name) != 0 || (only && !only[c - g->crates]))
                         continue;
                 r = pm__dylib_cache_crate(cfg, g, c, &cache, err);
                 if (r < 0)
@@ -669,16 +581,17 @@ out:
 }
 
 int
-pm_procmacro_build_sync(const struct pm_config *cfg, struct pm_graph *g, bool dylibs,
-                        const struct pm_progress *progress, size_t *ret_built, struct pm_error *err)
+pm_procmacro_build_sync(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                        struct pm_graph *g, bool dylibs, const struct pm_progress *progress,
+                        size_t *ret_built, struct pm_error *err)
 {
-        return build_sync(cfg, g, dylibs, NULL, progress, ret_built, err);
+        return build_sync(cfg, ops, g, dylibs, NULL, progress, ret_built, err);
 }
 
 int
-pm__procmacro_build_only(const struct pm_config *cfg, struct pm_graph *g, const bool *only,
-                         const struct pm_progress *progress, size_t *ret_built,
-                         struct pm_error *err)
+pm__procmacro_build_only(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                         struct pm_graph *g, const bool *only, const struct pm_progress *progress,
+                         size_t *ret_built, struct pm_error *err)
 {
-        return build_sync(cfg, g, true, only, progress, ret_built, err);
+        return build_sync(cfg, ops, g, true, only, progress, ret_built, err);
 }

@@ -259,23 +259,24 @@ int pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struc
  * missing from the report keeps no dylib and gets a note naming it and the first error line
  * (either replaces the note the parse left on the crate, which said it was not built).
  * Before pm__dylibs_cache(), in both the one-shot refresh and the daemon's worker (on its
- * thread-pool thread, never the loop's). A GN graph instead gets its missing files and proc
- * macros built by ninja (pm_procmacro_build_sync(), generated files even with
- * "build_proc_macros": false), its dylibs copied to the cache there. PM_ECONFIG or -ENOMEM only:
- * a failing tool never fails the answer. @progress (may be NULL) hears "building N proc macros"
- * before each build and "built N proc macros" (with the failures) after it; nothing when nothing
- * is built.
+ * thread-pool thread, never the loop's). A graph whose adapter has an output builder (GN)
+ * instead gets its missing files and proc macros built through it (pm_procmacro_build_sync(),
+ * generated files even with "build_proc_macros": false), its dylibs copied to the cache there.
+ * PM_ECONFIG or -ENOMEM only: a failing tool never fails the answer. @progress (may be NULL) hears
+ * "building N proc macros" before each build and "built N proc macros" (with the failures) after
+ * it; nothing when nothing is built.
  */
 int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                           const struct pm_progress *progress, struct pm_error *err);
 
 /*
  * procmacro.c: as pm_procmacro_build_sync() with dylibs, for the crates of @g flagged in @only
- * (one flag per crate) alone, each flagged proc macro's dylib (proc_macro_dylib: GN's output)
- * handed to ninja whatever its time (ninja rebuilds only what its depfile says changed), then
- * copied to the dylib cache. -ENOMEM only.
+ * (one flag per crate) alone, each flagged proc macro's dylib (proc_macro_dylib: the output the
+ * last query named) handed to @ops's output builder whatever its time (GN's ninja rebuilds only
+ * what its depfile says changed), then copied to the dylib cache. -ENOMEM only.
  */
-int pm__procmacro_build_only(const struct pm_config *cfg, struct pm_graph *g, const bool *only,
+int pm__procmacro_build_only(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
+                             struct pm_graph *g, const bool *only,
                              const struct pm_progress *progress, size_t *ret_built,
                              struct pm_error *err);
 
@@ -286,26 +287,29 @@ struct pm__rebuild {
         struct pm_change change; /* the apply's change */
         bool have_gen_before;    /* gen_before was read, just before the apply */
         uint64_t gen_before;
-        double build_ms; /* reading the model and GN's JSON, ninja and the dylib cache */
+        double build_ms; /* reading the model and the last query's outputs, the build and the
+                          * dylib cache */
         double apply_ms; /* the apply */
         /* The build files (NULL-terminated, pm_labels_free()) of touched proc macros this path
-         * cannot rebuild (no dylib in the model, no output in GN's JSON): they need a query. */
+         * cannot rebuild (no dylib in the model, no output the last query wrote): they need a
+         * query. */
         char **fallback;
 };
 
 void pm__rebuild_release(struct pm__rebuild *rb);
 
 /*
- * procmacro-rebuild.c: the daemon's update of GN project @p after only proc-macro sources
- * changed (@paths: the files written, under the directories pm_index_proc_macro_dirs() lists):
- * the proc macros of @p in @idx whose root-module directory or include dirs hold one of them
- * are rebuilt with ninja (GN's output path from the last `gn gen`'s project.json), copied to
- * the dylib cache, and applied to @idx as a partial graph of their build files' crates as the
- * model holds them (fingerprints kept, input stamp forgotten). No GN query, no parse. Nothing
- * happens with "build_proc_macros": false. A failing build is a note, as in procmacro.c.
- * PM_E* from the model or -ENOMEM.
+ * procmacro-rebuild.c: the daemon's update of project @p after only proc-macro sources changed
+ * (@paths: the files written, under the directories pm_index_proc_macro_dirs() lists): the proc
+ * macros of @p in @idx whose root-module directory or include dirs hold one of them are rebuilt
+ * through its adapter's output builder (their output paths from its current_dylibs(); GN: ninja,
+ * the last `gn gen`'s project.json), copied to the dylib cache, and applied to @idx as a partial
+ * graph of their build files' crates as the model holds them (fingerprints kept, input stamp
+ * forgotten). No query, no parse. Nothing happens with "build_proc_macros": false. A failing
+ * build is a note, as in procmacro.c. PM_E* from the model or -ENOMEM.
  */
-/* Whether pm__procmacro_rebuild() serves @p's build system (GN). */
+/* Whether pm__procmacro_rebuild() serves @p's build system: its adapter's output builder can
+ * tell the current dylibs (GN). */
 bool pm__procmacro_can_rebuild(const struct pm_project *p);
 int pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg,
                           const struct pm_project *p, char *const *paths, size_t n_paths,

@@ -11,8 +11,13 @@
 # A file may include projmodel/X.h only if X.h's owner is its own module or a dependency; an
 # external header only if its dependency is the module's own or part of a dependency's
 # interface; a `*-internal.h` only from within the folder that holds it.
-# `--self-test` plants one bad include of each kind in a copy of the tree and fails unless every
-# one of them is reported.
+# And server/ names no build system: no string literal of server/*.c or *.h holds a build system's
+# name (each adapters/<name>/ folder's, and the tools they drive, BUILD_TOOLS) as a word, so
+# that what differs per build system is an adapter op (include/projmodel/adapter.h); the files
+# of SERVER_NAMES_BUILD_SYSTEMS are the ones left, each with why (an entry whose file no longer
+# names one is reported, so the list only shrinks).
+# `--self-test` plants one bad include of each kind and a build tool's name in server/ in a copy
+# of the tree and fails unless every one of them is reported.
 import os
 import re
 import shutil
@@ -37,6 +42,20 @@ EXTERNAL_HEADERS = {
     "inotify_dep": ["inotifytools/inotifytools.h", "sys/inotify.h"],
     "cjson_dep": ["cjson/cJSON.h"],
 }
+# Tools an adapter drives that are not an adapter's name.
+BUILD_TOOLS = ["ninja"]
+# `projmodel check|test|run` for GN, Cargo and Buck2 (chosen by build system in check.c) are
+# plans grown one step at a time from the previous step's output (check-internal.h), which the
+# adapter ops cannot express yet: check_plan/run_plan/test_plan return a whole plan up front
+# (Bazel's, check-adapter.c). Moving them needs an op that builds the next step from a step's
+# output, and the check's result (diagnostics or the program's own output) said by the adapter.
+SERVER_NAMES_BUILD_SYSTEMS = {
+    "server/check.c": "chooses check-gn.c, check-cargo.c or check-buck2.c by build system",
+    "server/check-gn.c": "GN's ninja query, inputs, commands and rustc, step by step",
+    "server/check-cargo.c": "cargo's check, test and run of one target",
+    "server/check-buck2.c": "buck2's [diag.json] subtarget, test and run",
+}
+C_TOKEN = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 
 
 def read(path):
@@ -136,7 +155,33 @@ def check(root):
                     home = inc.split("/")[0] if "/" in inc else folder
                     if home != folder:
                         bad.append(f"{where} (another folder's internal header)")
+    bad += build_system_names(root)
     return owner, bad
+
+
+def build_system_names(root):
+    """server/'s string literals that name a build system, outside SERVER_NAMES_BUILD_SYSTEMS."""
+    adapters = os.path.join(root, "adapters")
+    names = sorted(n for n in os.listdir(adapters) if os.path.isdir(os.path.join(adapters, n)))
+    word = re.compile(r"\b(" + "|".join(map(re.escape, names + BUILD_TOOLS)) + r")\b", re.I)
+    bad = []
+    for path in sources(root, "server"):
+        rel = os.path.relpath(path, root)
+        text = read(path)
+        hits = []
+        for m in C_TOKEN.finditer(text):
+            literal = m.group(0)
+            if literal.startswith('"') and word.search(literal):
+                hits.append((text.count("\n", 0, m.start()) + 1, literal))
+        if rel in SERVER_NAMES_BUILD_SYSTEMS:
+            if not hits:
+                bad.append(f"{rel}: names no build system any more: drop it from "
+                           "SERVER_NAMES_BUILD_SYSTEMS")
+            continue
+        for n, literal in hits:
+            bad.append(f"{rel}:{n}: server/ names a build system in {literal} "
+                       "(an adapter op's decision, include/projmodel/adapter.h)")
+    return bad
 
 
 def self_test(root):
@@ -171,9 +216,22 @@ def self_test(root):
                 print(f"self-test: a planted '#include \"{inc}\"' in {folder}/ was not reported")
                 return 1
             print(f"self-test: caught {inc} in {folder}/: {bad[0]}")
+        target = next(p for p in sources(copy, "server")
+                      if p.endswith(".c") and os.path.relpath(p, copy)
+                      not in SERVER_NAMES_BUILD_SYSTEMS)
+        original = read(target)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(original + '\nstatic const char *const planted = "Ninja";\n')
+        _, bad = check(copy)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(original)
+        if not any("names a build system in \"Ninja\"" in b for b in bad):
+            print(f"self-test: a planted \"Ninja\" in {target} was not reported")
+            return 1
+        print(f"self-test: caught a build tool's name in server/: {bad[0]}")
     finally:
         shutil.rmtree(tmp)
-    print("self-test: every planted include was reported")
+    print("self-test: every planted include and name was reported")
     return 0
 
 

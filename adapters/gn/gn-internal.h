@@ -15,6 +15,7 @@ struct cJSON;
 struct pm_arena;
 struct pm_blob;
 struct pm_error;
+struct pm_output_builder;
 struct pm_query;
 struct pm__gn_span;
 
@@ -303,5 +304,8 @@ bool pm__gn_may_read_ninja(const struct pm__gn_span *sp);
 int pm__gn_parse_incremental(const struct pm_query *q, const struct pm__gn_settings *settings,
                              const struct pm_blob *blob, struct pm_graph **ret_graph,
                              struct pm_error *err);
+
+/* gn-outputs.c: ninja's building of the outputs a GN graph names (adapter.h). */
+extern const struct pm_output_builder pm__gn_outputs;
 
 #endif

@@ -242,4 +242,5 @@ const struct pm_adapter_ops pm__adapter_gn = {
         .parse = parse,
         .watch_skip = watch_skip,
         .config_keys = config_keys,
+        .outputs = &pm__gn_outputs,
 };

@@ -14,7 +14,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 7
+#define PM_ADAPTER_OPS_VERSION 8
 #define PM_PLAN_MAX_STEPS      8
 
 /*
@@ -160,6 +160,51 @@ struct pm_query {
 };
 
 /*
+ * Building the outputs a parsed graph already names, when the build system writes its build
+ * directory at query time and its parse names every output path in it (GN: each proc macro's
+ * dylib and each generated source is a file of a ninja build directory). server/procmacro.c
+ * decides what is missing or stale, runs these steps and reads what they printed through these
+ * functions (docs/build-integration.md). Static, owned by the adapter.
+ */
+struct pm_output_builder {
+        const char *tool; /* the program the steps run, for progress lines and notes ("ninja") */
+        /* The build directory holding the output @path (absolute): the nearest directory above
+         * it that the tool builds in; pm_malloc'd, or NULL when there is none (or no memory). */
+        char *(*build_dir)(const char *path);
+        /* Why the output @path, under no build directory, cannot be built: one line,
+         * pm_malloc'd, NULL on out of memory. */
+        char *(*no_build_dir)(const char *path);
+        /* Fill @ret_plan (zeroed by the caller) with one step printing every output of the
+         * build directory @dir on its stdout. */
+        int (*list_plan)(const char *dir, struct pm_plan *ret_plan, struct pm_error *err);
+        /* The outputs that step printed (@out, possibly empty when it failed), absolute,
+         * appended to *@ret_paths (a NULL-terminated argv, pm_argv_push(); the caller frees it
+         * with pm_argv_free()). -ENOMEM only. */
+        int (*list_parse)(const char *dir, const struct pm_blob *out, char ***ret_paths,
+                          struct pm_error *err);
+        /* Fill @ret_plan (zeroed by the caller) with one step building @outputs (relative to
+         * @dir, borrowed) in @dir, keeping on past failures so the others are built. */
+        int (*build_plan)(const char *dir, const char *const *outputs, size_t n_outputs,
+                          struct pm_plan *ret_plan, struct pm_error *err);
+        /*
+         * Why that step did not build @output (relative to @dir), from what it printed (@out):
+         * the compiler's first error line for it (its location made absolute), else the tool's
+         * own reason, else @fallback. pm_malloc'd, NULL on out of memory. *@named is set when
+         * the tool's output names @output as failed.
+         */
+        char *(*build_error)(const char *out, const char *dir, const char *output,
+                             const char *fallback, bool *named);
+        /*
+         * Without a query: set the proc_macro_dylib of each crate of @g flagged in @only (one flag
+         * per crate) to its output as the last query wrote it (never guessed); a crate it finds
+         * none for loses its flag (all of them when that cannot be read). -ENOMEM only. NULL when
+         * only a query can say (the daemon then queries instead of rebuilding).
+         */
+        int (*current_dylibs)(const struct pm_query *q, struct pm_graph *g, bool *only,
+                              struct pm_error *err);
+};
+
+/*
  * The adapter interface. Adding a field means bumping PM_ADAPTER_OPS_VERSION and appending;
  * fields are never reordered.
  */
@@ -258,6 +303,12 @@ struct pm_adapter_ops {
          */
         int (*test_parse)(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                           struct pm_strbuf *ret_lines, struct pm_error *err);
+        /*
+         * (Version 8.) The outputs the parse names, built by server/procmacro.c after each
+         * parse (struct pm_output_builder), instead of build_plan/build_parse. NULL when the
+         * adapter builds through build_plan or not at all.
+         */
+        const struct pm_output_builder *outputs;
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */
