@@ -107,6 +107,7 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
                 blobs[i].error = res.errors[i];
                 blobs[i].err_text = res.results[i].err.buf;
                 blobs[i].err_len = res.results[i].err.len;
+                blobs[i].exit_status = res.results[i].exit_status;
         }
 
         if (parse)

@@ -154,6 +154,7 @@ pm__update_work(uv_work_t *w)
                 blobs[i].error = r->step_error[i];
                 blobs[i].err_text = r->results[i].err.buf;
                 blobs[i].err_len = r->results[i].err.len;
+                blobs[i].exit_status = r->results[i].exit_status;
         }
         r->wread_ms = pm_clock_ms() - t0;
         pa.scope_complete = scope_complete(r);

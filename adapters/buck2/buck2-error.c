@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* A package `buck2 targets --keep-going` could not load (its "buck.error" entry): a warning at
  * the file, line and column Buck2 names, and the package's build file listed as failed so the
- * model keeps its crates' last good state (docs/build-integration.md, "Partial results").
+ * model keeps its crates' last good state (docs/build-integration.md, "Partial results"); and
+ * whether a non-zero exit of `buck2 targets --keep-going` is such a partial list.
  * Reads bytes and stats build files; runs nothing. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
+#include "adapters/adapters-internal.h"
 #include "adapters/buck2/buck2-internal.h"
 
 /* Where Buck2's error text points: the file as printed, its line and column, and the message
@@ -163,8 +167,10 @@ pm__buck2_error_entry(struct pm__buck2_ctx *x, const cJSON *obj)
 
                 if (!pkg_dir || pm__buck2_build_file_of(x, pkg_dir, &bf) < 0)
                         return pm__buck2_oom(x);
+                /* x->failed_pkgs: for the crates that depend on its targets (buck2-parse.c). */
                 if (pm_strlist_push_unique(x->g, &x->g->failed, bf) < 0 ||
-                    pm_strlist_push_unique(x->g, &x->g->build_files, bf) < 0)
+                    pm_strlist_push_unique(x->g, &x->g->build_files, bf) < 0 ||
+                    pm_strlist_push_unique(x->g, &x->failed_pkgs, label) < 0)
                         return pm__buck2_oom(x);
         }
         if (text && find_location(text, &l)) {
@@ -179,4 +185,84 @@ pm__buck2_error_entry(struct pm__buck2_ctx *x, const cJSON *obj)
                                     PM__BUCK2_KEEP_GOING, text ? text : "no message");
         }
         return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? pm__buck2_oom(x) : 0;
+}
+
+/* True if @json is an array with a "buck.error" entry: a package --keep-going went past. */
+static bool
+lists_a_failed_package(const cJSON *json)
+{
+        const cJSON *obj;
+
+        if (!cJSON_IsArray(json))
+                return false;
+        cJSON_ArrayForEach(obj, json)
+        {
+                if (cJSON_IsObject(obj) && cJSON_GetObjectItemCaseSensitive(obj, "buck.error"))
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * The line of @text (@len bytes, may be NULL) that explains a failure, as the step runners pick
+ * it (server/plan-internal.h): the first starting with "error" (any case), else the last
+ * non-blank one; trimmed, at most 500 bytes. A pointer into @text (or ""), and *ret_len.
+ */
+static const char *
+error_line(const char *text, size_t len, int *ret_len)
+{
+        const char *end = text ? text + len : NULL, *found = "";
+
+        *ret_len = 0;
+        for (const char *s = text; s && s < end;) {
+                const char *nl = memchr(s, '\n', (size_t)(end - s));
+                const char *line_end = nl ? nl : end, *b = skip_blank(s, line_end);
+                const char *e = trim_end(b, line_end);
+
+                s = nl ? nl + 1 : end;
+                if (e == b)
+                        continue;
+                found = b;
+                *ret_len = (int)(e - b > 500 ? 500 : e - b);
+                if (e - b >= 5 && strncasecmp(b, "error", 5) == 0)
+                        break;
+        }
+        return found;
+}
+
+int
+pm__buck2_keep_going_output(const struct pm_blob *out, struct pm_error *err)
+{
+        const char *why = NULL, *line;
+        cJSON *json = NULL;
+        size_t off = 0;
+        int st = out->exit_status, line_len;
+
+        if (st == 0)
+                return 0;
+        if (st < 1 || st > 3)
+                why = "an exit status --keep-going does not give";
+        else if (!out->data || out->len == 0)
+                why = "no output";
+        else if (pm__json_check(out->data, out->len, &off) != 0)
+                why = "its output is not complete JSON";
+        else if (!(json = cJSON_ParseWithLength(out->data, out->len)))
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        else if (!cJSON_IsArray(json))
+                why = "its output is not a JSON array";
+        else if (!lists_a_failed_package(json))
+                why = "its output names no package it could not load (\"buck.error\")";
+        cJSON_Delete(json);
+        if (!why)
+                return 0;
+        /* The runner's line ("'CMD' exited with status N: <stderr's error line>") when there is
+         * one, as every failed step is reported (docs/protocol.md). */
+        if (out->error)
+                return pm_error_set(err, PM_ETOOL, "%s (not --keep-going's partial list: %s)",
+                                    out->error, why);
+        line = error_line(out->err_text, out->err_text ? out->err_len : 0, &line_len);
+        return pm_error_set(
+                err, PM_ETOOL,
+                "'%s' exited with status %d%s%.*s (not --keep-going's partial list: %s)",
+                out->origin ? out->origin : "buck2", st, line_len ? ": " : "", line_len, line, why);
 }

@@ -9,11 +9,11 @@
 
 #include "projmodel/adapter.h"
 #include "projmodel/banned.h"
+#include "projmodel/graph.h"
 
 struct cJSON;
 struct pm_arena;
 struct pm_error;
-struct pm_graph;
 
 /* Limits on `buck2 targets` output. */
 #define PM_BUCK2_MAX_TARGETS     500000 /* objects in the output array */
@@ -66,6 +66,10 @@ struct pm__buck2_ctx {
         size_t n;
         struct pm__buck2_target **sorted; /* by label, for lookups */
         size_t n_sorted;
+        /* The packages of the "buck.error" entries ("cell//pkg", in g's arena), and per crate
+         * whether it depends on a target of one of them (allocated when there are any). */
+        struct pm_strlist failed_pkgs;
+        bool *lost;
         struct pm_graph *g;
         struct pm_error *err;
 };
@@ -107,9 +111,22 @@ int pm__buck2_build_file_of(struct pm__buck2_ctx *x, const char *pkg_dir, char *
  * A "buck.error" entry of `buck2 targets --keep-going` (buck2-error.c): a warning
  * "FILE:LINE:COL: MESSAGE (buck2 could not load it with --keep-going)" at the place Buck2's error
  * names (FILE absolute), else "package 'CELL//PKG': buck2 could not load it with --keep-going:
- * TEXT"; and the package's build file in x->g's failed and build files. -ENOMEM on OOM.
+ * TEXT"; the package's build file in x->g's failed and build files, and the package in
+ * x->failed_pkgs. -ENOMEM on OOM.
  */
 int pm__buck2_error_entry(struct pm__buck2_ctx *x, const struct cJSON *obj);
+
+/*
+ * Whether @out, the output of `buck2 targets --keep-going`, is one to parse (buck2-error.c):
+ * always when out->exit_status is 0. Buck2 exits 0 when a package fails to load, but early
+ * versions exit 1, mid-2023 ones 2, and 3 is taken too (the plan's ok_exit_codes); for those
+ * only when stdout is one complete JSON array with at least one "buck.error" entry (the packages
+ * it went past), so that a failure of another kind (a bad flag, the daemon) is not read as an
+ * empty or partial model. Returns 0 when it is; else PM_ETOOL "<out->error> (not --keep-going's
+ * partial list: WHY)", without out->error "'<origin>' exited with status N: <stderr's error
+ * line> (...)", the line picked as the step runners pick it; or -ENOMEM.
+ */
+int pm__buck2_keep_going_output(const struct pm_blob *out, struct pm_error *err);
 
 /* The "buck2" section's keys, NULL-terminated (pm_adapter_ops.config_keys). */
 extern const char *const pm__buck2_config_keys[];

@@ -511,6 +511,50 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
         return set_build_file(x, t, c);
 }
 
+/* The package of canonical label @l ("cell//pkg:name") when Buck2 could not load it, else NULL. */
+static const char *
+failed_package(const struct pm__buck2_ctx *x, const char *l)
+{
+        size_t n = (size_t)(strchr(strstr(l, "//"), ':') - l);
+
+        for (size_t i = 0; i < x->failed_pkgs.n; i++)
+                if (strlen(x->failed_pkgs.v[i]) == n && strncmp(x->failed_pkgs.v[i], l, n) == 0)
+                        return x->failed_pkgs.v[i];
+        return NULL;
+}
+
+/* The crate @t's deps go to: its own, or its library's when it is a folded test. */
+static size_t
+crate_of(const struct pm__buck2_ctx *x, const struct pm__buck2_target *t)
+{
+        return t->fold == PM__BUCK2_NO_FOLD ? t->crate : x->t[t->fold].crate;
+}
+
+/* Warn that @t's @label is not in the output; when its package failed to load, @t's crate is
+ * left out (x->lost) so that the apply keeps its last good state, edge included, as the Bazel
+ * adapter does (docs/build-integration.md, "Partial results"). */
+static int
+dep_missing(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const char *label)
+{
+        const char *pkg = x->lost ? failed_package(x, label) : NULL;
+        char *w;
+
+        if (pkg) {
+                size_t c = crate_of(x, t);
+
+                x->lost[c] = true;
+                w = pm_graph_printf(x->g,
+                                    "crate '%s' depends on '%s' of package '%s' (%s): its last "
+                                    "good state is kept",
+                                    x->g->crates[c].label, label, pkg, PM__BUCK2_KEEP_GOING);
+        } else {
+                w = pm_graph_printf(
+                        x->g, "target '%s': dependency '%s' is not in the buck2 output, ignoring",
+                        t->label, label);
+        }
+        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0 ? pm__buck2_oom(x) : 0;
+}
+
 /*
  * The Rust target a dependency label means, following aliases, or NULL when it is not a Rust
  * target of this output (C++ deps of Rust crates are normal and ignored silently).
@@ -534,16 +578,8 @@ resolve_dep(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, const cha
                 return pm__buck2_oom(x);
         for (int hops = 0;; hops++) {
                 d = find_target(x, l);
-                if (!d) {
-                        char *w = pm_graph_printf(
-                                x->g,
-                                "target '%s': dependency '%s' is not in the buck2 output, ignoring",
-                                t->label, l);
-
-                        return !w || pm_strlist_push(x->g, &x->g->warnings, w) < 0
-                                       ? pm__buck2_oom(x)
-                                       : 0;
-                }
+                if (!d)
+                        return dep_missing(x, t, l);
                 if (d->rule != PM__BUCK2_RULE_ALIAS)
                         break;
                 if (hops >= PM_BUCK2_MAX_ALIAS_HOPS)
@@ -772,6 +808,43 @@ read_target(struct pm__buck2_ctx *x, const cJSON *obj, size_t idx, struct pm__bu
         return 0;
 }
 
+/*
+ * Leave out, too, the crates that depend on a crate left out (x->lost), so that no crate of the
+ * graph has an edge to one the model may not have (as the Bazel adapter's drop_lost()).
+ */
+static int
+spread_lost(struct pm__buck2_ctx *x)
+{
+        for (bool more = true; more;) {
+                more = false;
+                for (size_t i = 0; i < x->n; i++) {
+                        const struct pm__buck2_target *t = &x->t[i];
+                        const struct pm_crate *c;
+
+                        if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS ||
+                            t->fold != PM__BUCK2_NO_FOLD || x->lost[t->crate])
+                                continue;
+                        c = &x->g->crates[t->crate];
+                        for (size_t k = 0; k < c->n_deps; k++) {
+                                const struct pm__buck2_target *d = find_target(x, c->deps[k].label);
+                                char *w;
+
+                                if (!d || !x->lost[d->crate])
+                                        continue;
+                                x->lost[t->crate] = more = true;
+                                w = pm_graph_printf(x->g,
+                                                    "crate '%s' depends on '%s', whose last good "
+                                                    "state is kept: so is its own",
+                                                    c->label, c->deps[k].label);
+                                if (!w || pm_strlist_push(x->g, &x->g->warnings, w) < 0)
+                                        return pm__buck2_oom(x);
+                                break;
+                        }
+                }
+        }
+        return 0;
+}
+
 static int
 parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
 {
@@ -820,6 +893,8 @@ parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
                         return pm__buck2_oom(x);
                 t->crate = n_rust++;
         }
+        if (x->failed_pkgs.n && !(x->lost = pm_arena_alloc(x->a, n_rust + 1)))
+                return pm__buck2_oom(x);
         for (i = 0; i < x->n; i++) {
                 if (x->t[i].rule == PM__BUCK2_RULE_OTHER || x->t[i].rule == PM__BUCK2_RULE_ALIAS)
                         continue;
@@ -848,17 +923,16 @@ parse_targets(struct pm__buck2_ctx *x, const cJSON *arr)
 
                 if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS)
                         continue;
-                r = add_deps(x, t,
-                             &x->g->crates[t->fold == PM__BUCK2_NO_FOLD ? t->crate
-                                                                        : x->t[t->fold].crate]);
+                r = add_deps(x, t, &x->g->crates[crate_of(x, t)]);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return x->lost ? spread_lost(x) : 0;
 }
 
-/* Drop the crates of folded tests, keeping the order of the rest. */
-static void
+/* Drop the crates of folded tests, keeping the order of the rest, and the crates left out
+ * (x->lost), their build files failed so that the apply keeps them as they were. */
+static int
 compact(struct pm__buck2_ctx *x)
 {
         size_t w = 0;
@@ -866,12 +940,19 @@ compact(struct pm__buck2_ctx *x)
         for (size_t i = 0; i < x->n; i++) {
                 struct pm__buck2_target *t = &x->t[i];
 
-                if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS)
+                if (t->rule == PM__BUCK2_RULE_OTHER || t->rule == PM__BUCK2_RULE_ALIAS ||
+                    t->fold != PM__BUCK2_NO_FOLD)
                         continue;
-                if (t->fold == PM__BUCK2_NO_FOLD)
-                        x->g->crates[w++] = x->g->crates[t->crate];
+                if (x->lost && x->lost[t->crate]) {
+                        if (pm_strlist_push_unique(x->g, &x->g->failed,
+                                                   x->g->crates[t->crate].build_file) < 0)
+                                return pm__buck2_oom(x);
+                        continue;
+                }
+                x->g->crates[w++] = x->g->crates[t->crate];
         }
         x->g->n_crates = w;
+        return 0;
 }
 
 int
@@ -887,6 +968,10 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (n_outputs < 1 || !outputs[0].data)
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "buck2 produced no output");
         x.origin = outputs[0].origin ? outputs[0].origin : "buck2 targets";
+        /* A non-zero exit is --keep-going's partial list, or buck2's failure. */
+        r = pm__buck2_keep_going_output(&outputs[0], err);
+        if (r < 0)
+                return r;
         r = pm__buck2_default_edition(q, &x.edition, err);
         if (r < 0)
                 return r;
@@ -925,7 +1010,9 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         r = parse_targets(&x, json);
         if (r < 0)
                 goto out;
-        compact(&x);
+        r = compact(&x);
+        if (r < 0)
+                goto out;
         bc = pm_path_join(x.g->arena, x.root, ".buckconfig");
         if (!bc || pm_strlist_push_unique(x.g, &x.g->build_files, bc) < 0)
                 goto oom;

@@ -53,9 +53,13 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
 
         ret_plan->steps[0].argv = pm_steal_ptr(&argv);
         ret_plan->steps[0].cwd = pm_steal_ptr(&cwd);
-        /* With --keep-going, Buck2 prints the packages it could load (and a "buck.error"
-         * entry per broken one) but exits 1: one broken BUCK file must not blank the model. */
+        /* With --keep-going, Buck2 prints the packages it could load and a "buck.error" entry
+         * per broken one: one broken BUCK file must not blank the model. Current versions exit
+         * 0 then, older ones 1 or 2 (3 is taken too); parse takes such an exit only with that
+         * output (pm__buck2_keep_going_output()). */
         ret_plan->steps[0].ok_exit_codes[0] = 1;
+        ret_plan->steps[0].ok_exit_codes[1] = 2;
+        ret_plan->steps[0].ok_exit_codes[2] = 3;
         ret_plan->n_steps = 1;
         r = 0;
 out:

@@ -133,6 +133,13 @@ struct pm_blob {
         /* Set by the step runners: the head of the step's stderr (NUL-terminated), or NULL. */
         const char *err_text;
         size_t err_len;
+        /*
+         * Set by the step runners: the step's exit status (pm_tool_result's, -1 for a signal),
+         * non-zero when it still counts (ok_exit_codes, an optional step's failure); 0 when it
+         * exited 0 and for captured output. For a parse that takes such an exit only when the
+         * output shows why (Buck2's --keep-going, adapters/buck2/buck2-error.c).
+         */
+        int exit_status;
 };
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The Buck2 adapter on `buck2 targets --json --output-all-attributes` files (Buck2 itself cannot
  * run here): rule defaults, select()/concat, named_deps forms, aliases, unittest folding, bad
- * input, the exported project's validity and a rustc type-check of it, and the planned argv. */
+ * input, the exported project's validity and a rustc type-check of it, and the planned argv
+ * (--keep-going's broken packages: test-keep-going.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,113 +19,18 @@
 #include "projmodel/strbuf.h"
 #include "projmodel/writer.h"
 
+#include "buck2-test.h"
 #include "rustc-check.h"
 #include "testlib.h"
 
-struct fx {
-        char *root;
-        struct pm_config *cfg;
-        struct pm_graph *g;
-        struct pm_error err;
-};
-
-/* A copy of tests/buck2/fixtures/repo with @projmodel_json as its .projmodel.json (or none). */
-static void
-fx_init(struct fx *fx, const char *projmodel_json)
-{
-        char *src = pm_test_strf("%s/tests/buck2/fixtures/repo", pm_test_source_root());
-        struct pm_error err;
-
-        memset(fx, 0, sizeof(*fx));
-        fx->root = pm_test_mkdtemp();
-        cr_assert_not_null(fx->root);
-        cr_assert_eq(pm_test_copy_tree(src, fx->root), 0);
-        pm_free(src);
-        if (projmodel_json) {
-                char *p = pm_test_strf("%s/.projmodel.json", fx->root);
-
-                cr_assert_eq(pm_test_write_file(p, projmodel_json), 0);
-                pm_free(p);
-        }
-        pm_error_init(&err);
-        cr_assert_eq(pm_config_load(fx->root, &fx->cfg, &err), 0, "%s", err.msg);
-        cr_assert_eq(pm_adapter_resolve_config(fx->cfg, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(fx->cfg->projects[0].build_system, "buck2");
-}
-
-static void
-fx_release(struct fx *fx)
-{
-        pm_graph_free(fx->g);
-        pm_config_free(fx->cfg);
-        if (fx->root)
-                (void)pm_test_rmtree(fx->root);
-        pm_free(fx->root);
-}
-
-static int
-fx_parse_text(struct fx *fx, const char *text)
-{
-        char *origin = pm_test_strf("%s/targets.json", fx->root);
-        int r;
-
-        pm_graph_free(fx->g);
-        fx->g = NULL;
-        pm_error_init(&fx->err);
-        r = pm_adapter_parse_captured(fx->cfg, &fx->cfg->projects[0], text, strlen(text), origin,
-                                      &fx->g, &fx->err);
-        pm_free(origin);
-        return r;
-}
-
-/* Parse the fixture's own targets.json. */
-static int
-fx_parse_fixture(struct fx *fx)
-{
-        char *p = pm_test_strf("%s/targets.json", fx->root);
-        char *text = pm_test_read_file(p);
-        int r;
-
-        cr_assert_not_null(text);
-        r = fx_parse_text(fx, text);
-        pm_free(text);
-        pm_free(p);
-        return r;
-}
-
-static struct pm_crate *
-crate(const struct fx *fx, const char *label)
-{
-        struct pm_crate *c = pm_graph_find(fx->g, label);
-
-        cr_assert_not_null(c, "no crate '%s'", label);
-        return c;
-}
-
-static char *
-path(const struct fx *fx, const char *rel)
-{
-        return pm_test_strf("%s/%s", fx->root, rel);
-}
-
-static void
-assert_path(const struct fx *fx, const char *actual, const char *rel)
-{
-        char *p = path(fx, rel);
-
-        cr_assert_not_null(actual);
-        cr_assert_str_eq(actual, p);
-        pm_free(p);
-}
-
 Test(buck2_parse, fixture_crates_and_attributes)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
         struct pm_crate *c;
         char *p;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
         /* server, integration, bar-core, foo, testutil, util, derive_it, serde-lite; the
          * unittest folded into foo, the alias, genrule and cxx_library are no crates. */
         cr_assert_eq(fx.g->n_crates, 8);
@@ -132,13 +38,13 @@ Test(buck2_parse, fixture_crates_and_attributes)
         cr_assert_null(pm_graph_find(fx.g, "root//third-party/rust:serde"));
         cr_assert_null(pm_graph_find(fx.g, "root//app:native"));
 
-        c = crate(&fx, "root//lib/foo:foo");
+        c = pm_buck2_fx_crate(&fx, "root//lib/foo:foo");
         cr_assert_str_eq(c->build_system, "buck2");
         cr_assert_str_eq(c->crate_name, "foo");
         cr_assert_eq(c->kind, PM_CRATE_LIB);
         cr_assert_str_eq(c->edition, "2021");
-        assert_path(&fx, c->root_module, "lib/foo/src/lib.rs");
-        assert_path(&fx, c->build_file, "lib/foo/BUCK");
+        pm_buck2_fx_assert_path(&fx, c->root_module, "lib/foo/src/lib.rs");
+        pm_buck2_fx_assert_path(&fx, c->build_file, "lib/foo/BUCK");
         cr_assert_eq(c->sources.n, 2);
         cr_assert_eq(c->cfgs.n, 1, "the select() DEFAULT adds no --cfg=linux_fast");
         cr_assert_str_eq(c->cfgs.v[0], "feature=\"std\"");
@@ -153,52 +59,52 @@ Test(buck2_parse, fixture_crates_and_attributes)
         cr_assert(pm_test_crate_has_dep(c, "root//lib/testutil:testutil", NULL));
         cr_assert_eq(c->n_deps, 5);
 
-        c = crate(&fx, "root//lib/bar:bar-core");
+        c = pm_buck2_fx_crate(&fx, "root//lib/bar:bar-core");
         cr_assert_str_eq(c->crate_name, "bar_core");
         cr_assert_str_eq(c->display_name, "bar-core");
         cr_assert_str_eq(c->edition, "2021", "the default edition");
-        assert_path(&fx, c->root_module, "lib/bar/lib.rs");
+        pm_buck2_fx_assert_path(&fx, c->root_module, "lib/bar/lib.rs");
         cr_assert(pm_test_crate_has_dep(c, "root//lib/util:util", "u"), "list-form named_deps");
         cr_assert_eq(c->n_deps, 1);
         cr_assert(pm_strlist_contains(&c->cfgs, "bar_fast"), "concat's first item");
         cr_assert(pm_strlist_contains(&c->cfgs, "bar_extra"), "select() inside concat");
         cr_assert_eq(c->flags.n, 3);
-        p = path(&fx, "lib/bar/generated/consts.rs");
+        p = pm_buck2_fx_path(&fx, "lib/bar/generated/consts.rs");
         cr_assert(pm_strlist_contains(&c->sources, p), "mapped_srcs' local path");
         pm_free(p);
-        p = path(&fx, "lib/bar");
+        p = pm_buck2_fx_path(&fx, "lib/bar");
         cr_assert(pm_strlist_contains(&c->include_dirs, p));
         pm_free(p);
 
-        c = crate(&fx, "root//lib/util:util");
-        assert_path(&fx, c->build_file, "lib/util/TARGETS");
+        c = pm_buck2_fx_crate(&fx, "root//lib/util:util");
+        pm_buck2_fx_assert_path(&fx, c->build_file, "lib/util/TARGETS");
 
-        c = crate(&fx, "root//macros:derive_it");
+        c = pm_buck2_fx_crate(&fx, "root//macros:derive_it");
         cr_assert_eq(c->kind, PM_CRATE_PROC_MACRO);
         cr_assert_null(c->proc_macro_dylib);
         cr_assert_not_null(c->note);
         cr_assert(strstr(c->note, "proc macro") != NULL);
 
-        c = crate(&fx, "root//third-party/rust:serde-lite-0.1.0");
+        c = pm_buck2_fx_crate(&fx, "root//third-party/rust:serde-lite-0.1.0");
         cr_assert_str_eq(c->crate_name, "serde_lite");
         cr_assert_str_eq(c->edition, "2018");
         cr_assert_not(c->is_workspace_member, "vendored code is not a workspace member");
 
-        c = crate(&fx, "root//app:server");
+        c = pm_buck2_fx_crate(&fx, "root//app:server");
         cr_assert_eq(c->kind, PM_CRATE_BIN);
         cr_assert_str_eq(c->edition, "2024");
-        assert_path(&fx, c->root_module, "app/src/main.rs");
+        pm_buck2_fx_assert_path(&fx, c->root_module, "app/src/main.rs");
         cr_assert_eq(c->n_deps, 2, "the cxx_library dependency is not a crate");
 
-        c = crate(&fx, "root//app:integration");
+        c = pm_buck2_fx_crate(&fx, "root//app:integration");
         cr_assert_eq(c->kind, PM_CRATE_TEST);
-        assert_path(&fx, c->root_module, "app/tests/it.rs");
+        pm_buck2_fx_assert_path(&fx, c->root_module, "app/tests/it.rs");
 
-        p = path(&fx, ".buckconfig");
+        p = pm_buck2_fx_path(&fx, ".buckconfig");
         cr_assert(pm_strlist_contains(&fx.g->build_files, p));
         pm_free(p);
         cr_assert_eq(pm_graph_validate(fx.g, false, &fx.err), 0, "%s", fx.err.msg);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 /* Render the graph as rust-project.json, validate it strictly and type-check every crate. */
@@ -207,73 +113,79 @@ Test(buck2_parse, exported_project_validates_and_type_checks, .timeout = 240)
         struct pm_writer_options opts = { 0 };
         struct pm_strbuf out = PM_STRBUF_INIT;
         char *work;
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
         opts.proc_macro_cwd = fx.root;
         cr_assert_eq(pm_writer_render(fx.g, &opts, &out, &fx.err), 0, "%s", fx.err.msg);
         work = pm_test_strf("%s/rustc-work", fx.root);
         pm_test_assert_project_checks(out.buf, out.len, work);
         pm_free(work);
         pm_strbuf_release(&out);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_parse, legacy_and_short_rule_names)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.type\": \"rust_library\", \"buck.package\": "
-                                        "\"root//lib/util\", \"name\": \"util\", \"srcs\": "
-                                        "[\"src/lib.rs\"]}, {\"buck.type\": "
-                                        "\"prelude//rust/rust_binary.bzl:rust_binary\", "
-                                        "\"buck.package\": \"root//app\", \"name\": \"x-y\", "
-                                        "\"srcs\": [\"src/main.rs\", \"src/cli.rs\"], "
-                                        "\"deps\": [\"//lib/util:util (prelude//platforms:"
-                                        "default#abc123)\"]}]"),
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx,
+                                            "[{\"buck.type\": \"rust_library\", \"buck.package\": "
+                                            "\"root//lib/util\", \"name\": \"util\", \"srcs\": "
+                                            "[\"src/lib.rs\"]}, {\"buck.type\": "
+                                            "\"prelude//rust/rust_binary.bzl:rust_binary\", "
+                                            "\"buck.package\": \"root//app\", \"name\": \"x-y\", "
+                                            "\"srcs\": [\"src/main.rs\", \"src/cli.rs\"], "
+                                            "\"deps\": [\"//lib/util:util (prelude//platforms:"
+                                            "default#abc123)\"]}]"),
                      0, "%s", fx.err.msg);
         cr_assert_eq(fx.g->n_crates, 2);
-        assert_path(&fx, crate(&fx, "root//lib/util:util")->root_module, "lib/util/src/lib.rs");
-        cr_assert_str_eq(crate(&fx, "root//app:x-y")->crate_name, "x_y");
+        pm_buck2_fx_assert_path(&fx, pm_buck2_fx_crate(&fx, "root//lib/util:util")->root_module,
+                                "lib/util/src/lib.rs");
+        cr_assert_str_eq(pm_buck2_fx_crate(&fx, "root//app:x-y")->crate_name, "x_y");
         /* A cell-less label and a configuration suffix name the same crate. */
-        cr_assert(pm_test_crate_has_dep(crate(&fx, "root//app:x-y"), "root//lib/util:util", NULL));
-        fx_release(&fx);
+        cr_assert(pm_test_crate_has_dep(pm_buck2_fx_crate(&fx, "root//app:x-y"),
+                                        "root//lib/util:util", NULL));
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_parse, configured_default_edition)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2018\"}}");
-        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
-        cr_assert_str_eq(crate(&fx, "root//lib/util:util")->edition, "2018");
-        cr_assert_str_eq(crate(&fx, "root//lib/foo:foo")->edition, "2021");
-        fx_release(&fx);
+        pm_buck2_fx_init(
+                &fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2018\"}}");
+        cr_assert_eq(pm_buck2_fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
+        cr_assert_str_eq(pm_buck2_fx_crate(&fx, "root//lib/util:util")->edition, "2018");
+        cr_assert_str_eq(pm_buck2_fx_crate(&fx, "root//lib/foo:foo")->edition, "2021");
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_parse, bad_default_edition_is_a_config_error)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2020\"}}");
-        cr_assert_eq(fx_parse_fixture(&fx), PM_ECONFIG);
+        pm_buck2_fx_init(
+                &fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2020\"}}");
+        cr_assert_eq(pm_buck2_fx_parse_fixture(&fx), PM_ECONFIG);
         cr_assert(strstr(fx.err.msg, "key 'buck2.default_edition'") != NULL, "%s", fx.err.msg);
         cr_assert(strstr(fx.err.msg, "2020") != NULL, "%s", fx.err.msg);
         cr_assert_null(fx.g);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 /* Each bad input fails with PM_EBADTOOLOUTPUT naming the file and what is wrong. */
 static void
 expect_bad(const char *text, const char *needle1, const char *needle2)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
         char *origin;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, text), PM_EBADTOOLOUTPUT, "%s: %s", text, fx.err.msg);
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx, text), PM_EBADTOOLOUTPUT, "%s: %s", text,
+                     fx.err.msg);
         cr_assert_null(fx.g);
         origin = pm_test_strf("%s/targets.json", fx.root);
         cr_assert_str_eq(fx.err.file, origin);
@@ -282,7 +194,7 @@ expect_bad(const char *text, const char *needle1, const char *needle2)
         if (needle2)
                 cr_assert(strstr(fx.err.msg, needle2) != NULL, "'%s' not in '%s'", needle2,
                           fx.err.msg);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 #define LIB(extra)                                                                 \
@@ -291,16 +203,17 @@ expect_bad(const char *text, const char *needle1, const char *needle2)
 
 Test(buck2_parse, truncated_json)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.type\": \"prelude//rules.bzl:rust_library\",\n"
-                                        "  \"buck.package\": \"root//lib"),
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(
+                             &fx, "[{\"buck.type\": \"prelude//rules.bzl:rust_library\",\n"
+                                  "  \"buck.package\": \"root//lib"),
                      PM_EBADTOOLOUTPUT);
         cr_assert_null(fx.g);
         cr_assert(strstr(fx.err.file, "targets.json") != NULL);
         cr_assert_eq(fx.err.line, 2);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_parse, not_an_array)
@@ -346,159 +259,14 @@ Test(buck2_parse, selector_without_default)
                    "'root//lib/foo:foo'", "different types");
 }
 
-Test(buck2_parse, keep_going_errors_become_warnings)
-{
-        struct fx fx;
-
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.package\": \"root//broken\", \"buck.error\": "
-                                        "\"Error evaluating build file\"}, {\"buck.type\": "
-                                        "\"rust_library\", \"buck.package\": \"root//lib/foo\", "
-                                        "\"name\": \"foo\", \"srcs\": [\"src/lib.rs\"]}]"),
-                     0, "%s", fx.err.msg);
-        cr_assert_eq(fx.g->n_crates, 1);
-        cr_assert_eq(fx.g->warnings.n, 1);
-        cr_assert(strstr(fx.g->warnings.v[0], "root//broken") != NULL);
-        fx_release(&fx);
-}
-
-/*
- * "buck.error" is Buck2's error chain in anyhow's Debug form (app/buck2_error/src/format.rs in
- * facebook/buck2): the context, then under "Caused by:" the causes indented, numbered when there
- * are several, and starlark's "error: MESSAGE" and " --> FILE:LINE:COL" (starlark-rust/
- * starlark_syntax/src/diagnostic.rs). FILE is relative to the project root for every cell: Buck2
- * parses each file under that name (interpreter_for_dir.rs); the build file's context names it
- * as a cell path, `CELL//PKG:BUCK` (app/buck2_core/src/build_file_path.rs). The root package's
- * text is the one a real buck2 printed (editors/vscode/test/tool-errors.test.js); the nested
- * package's and the other cell's follow the same sources (Buck2 cannot run here).
- */
-static const char KEEP_GOING_ERRORS[] =
-        "[{\"buck.package\": \"root//\", \"buck.error\": \"Error evaluating build file: "
-        "`root//:BUCK`\\n\\nCaused by:\\n    Traceback (most recent call last):\\n      * "
-        "BUCK:8, in <module>\\n          rust_binary(\\n    error: Attempted to register target "
-        "root//:hello_world twice\\n      --> BUCK:8:1\\n       |\\n     8 | / rust_binary(\\n\"},"
-        " {\"buck.package\": \"root//lib/util\", \"buck.error\": \"Error parsing: "
-        "`root//lib/util:TARGETS`\\n\\nCaused by:\\n    error: Parse error: unexpected string "
-        "literal \\\"src/lib.rs\\\" here, expected one of \\\",\\\" or \\\"]\\\"\\n     --> "
-        "lib/util/TARGETS:5:9\\n      |\\n    5 |         \\\"src/lib.rs\\\",\\n      |         "
-        "^^^^^^^^^^^^\\n      |\\n\"},"
-        " {\"buck.package\": \"third-party//\", \"buck.error\": \"Error evaluating build file: "
-        "`third-party//:BUCK`\\n\\nCaused by:\\n    0: From load at third-party/rust/BUCK:1\\n"
-        "    1: Error evaluating module: `third-party//defs.bzl`\\n    2: error: Variable "
-        "`rust_libary` not found\\n          --> third-party/rust/defs.bzl:4:5\\n           |\\n"
-        "\"},"
-        " {\"buck.package\": \"root//broken\", \"buck.error\": \"Tabs are not allowed in Buck "
-        "files: `root//broken:BUCK`\"},"
-        " {\"buck.type\": \"rust_library\", \"buck.package\": \"root//lib/foo\", \"name\": "
-        "\"foo\", \"srcs\": [\"src/lib.rs\"]}]";
-
-Test(buck2_parse, keep_going_errors_at_their_file_and_line)
-{
-        static const char *const want[][2] = {
-                { "BUCK", ":8:1: Attempted to register target root//:hello_world twice" },
-                { "lib/util/TARGETS", ":5:9: Parse error: unexpected string literal "
-                                      "\"src/lib.rs\" here, expected one of \",\" or \"]\"" },
-                { "third-party/rust/defs.bzl", ":4:5: Variable `rust_libary` not found" },
-        };
-        static const char *const failed[] = { "BUCK", "lib/util/TARGETS", "third-party/rust/BUCK",
-                                              "broken/BUCK" };
-        struct fx fx;
-        char *p;
-
-        fx_init(&fx, NULL);
-        p = path(&fx, ".buckconfig");
-        cr_assert_eq(pm_test_write_file(p, "[cells]\nroot = .\nprelude = prelude\n"
-                                           "third-party = third-party/rust\n"),
-                     0);
-        pm_free(p);
-        cr_assert_eq(fx_parse_text(&fx, KEEP_GOING_ERRORS), 0, "%s", fx.err.msg);
-        cr_assert_eq(fx.g->n_crates, 1);
-        cr_assert_eq(fx.g->warnings.n, 4);
-        for (size_t i = 0; i < 3; i++) {
-                char *w = pm_test_strf("%s/%s%s (buck2 could not load it with --keep-going)",
-                                       fx.root, want[i][0], want[i][1]);
-
-                cr_assert_str_eq(fx.g->warnings.v[i], w);
-                pm_free(w);
-        }
-        cr_assert_str_eq(fx.g->warnings.v[3],
-                         "package 'root//broken': buck2 could not load it with "
-                         "--keep-going: Tabs are not allowed in Buck files: "
-                         "`root//broken:BUCK`");
-        /* Each package's build file (TARGETS where that is the one that exists) is failed: the
-         * apply keeps its crates' last good state. */
-        cr_assert_eq(fx.g->failed.n, 4);
-        for (size_t i = 0; i < 4; i++)
-                assert_path(&fx, fx.g->failed.v[i], failed[i]);
-
-        /* Should a Buck2 name the file by its cell path, the cell map finds it. */
-        cr_assert_eq(fx_parse_text(&fx, "[{\"buck.package\": \"third-party//vendor\", "
-                                        "\"buck.error\": \"Caused by:\\n    error: x\\n     --> "
-                                        "third-party//vendor/BUCK:2:3\\n\"}]"),
-                     0, "%s", fx.err.msg);
-        p = pm_test_strf("%s/third-party/rust/vendor/BUCK:2:3: x (buck2 could not load it with "
-                         "--keep-going)",
-                         fx.root);
-        cr_assert_str_eq(fx.g->warnings.v[0], p);
-        pm_free(p);
-        fx_release(&fx);
-}
-
-/* The model keeps the last good state of a package Buck2 could not load. */
-Test(buck2_parse, keep_going_keeps_the_broken_packages_crates)
-{
-        struct pm_change change = { 0 };
-        struct pm_index *idx = NULL;
-        cJSON *arr, *obj, *next;
-        char *p, *text, *broken;
-        struct fx fx;
-
-        fx_init(&fx, NULL);
-        cr_assert_eq(pm_index_open(":memory:", &idx, &fx.err), 0, "%s", fx.err.msg);
-        cr_assert_eq(fx_parse_fixture(&fx), 0, "%s", fx.err.msg);
-        cr_assert_eq(pm_index_apply(idx, "buck2:.", fx.g, &change, &fx.err), 0, "%s", fx.err.msg);
-        pm_change_release(&change);
-
-        p = path(&fx, "targets.json");
-        text = pm_test_read_file(p);
-        arr = cJSON_Parse(text);
-        cr_assert_not_null(arr);
-        for (obj = arr->child; obj; obj = next) {
-                next = obj->next;
-                if (strcmp(cJSON_GetObjectItem(obj, "buck.package")->valuestring,
-                           "root//lib/util") == 0)
-                        cJSON_Delete(cJSON_DetachItemViaPointer(arr, obj));
-        }
-        obj = cJSON_CreateObject();
-        cJSON_AddStringToObject(obj, "buck.package", "root//lib/util");
-        cJSON_AddStringToObject(obj, "buck.error",
-                                "Error parsing: `root//lib/util:TARGETS`\n\nCaused by:\n    "
-                                "error: Parse error: unexpected new line here\n     --> "
-                                "lib/util/TARGETS:3:20\n");
-        cJSON_AddItemToArray(arr, obj);
-        broken = cJSON_PrintUnformatted(arr);
-        cr_assert_eq(fx_parse_text(&fx, broken), 0, "%s", fx.err.msg);
-        cr_assert_null(pm_graph_find(fx.g, "root//lib/util:util"));
-        cr_assert_eq(pm_index_apply(idx, "buck2:.", fx.g, &change, &fx.err), 0, "%s", fx.err.msg);
-        cr_assert_eq(change.kept, 1, "kept %zu, removed %zu", change.kept, change.removed);
-        cr_assert_eq(change.removed, 0);
-        pm_change_release(&change);
-        free(broken);
-        cJSON_Delete(arr);
-        pm_free(text);
-        pm_free(p);
-        pm_index_close(idx);
-        fx_release(&fx);
-}
-
 Test(buck2_parse, out_of_memory_is_reported_cleanly)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
         char *text, *p;
         int r;
 
         pm_mem_install_hooks();
-        fx_init(&fx, NULL);
+        pm_buck2_fx_init(&fx, NULL);
         p = pm_test_strf("%s/targets.json", fx.root);
         text = pm_test_read_file(p);
         for (unsigned long n = 1;; n++) {
@@ -514,25 +282,9 @@ Test(buck2_parse, out_of_memory_is_reported_cleanly)
                 cr_assert(n < 100000);
         }
         cr_assert_eq(fx.g->n_crates, 8);
-        /* And the packages Buck2 could not load (buck2-error.c). */
-        for (unsigned long n = 1;; n++) {
-                pm_graph_free(fx.g);
-                fx.g = NULL;
-                pm_error_init(&fx.err);
-                (void)pm_mem_fail_at(n);
-                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], KEEP_GOING_ERRORS,
-                                              strlen(KEEP_GOING_ERRORS), p, &fx.g, &fx.err);
-                (void)pm_mem_fail_at(0);
-                if (r == 0)
-                        break;
-                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
-                cr_assert_null(fx.g);
-                cr_assert(n < 100000);
-        }
-        cr_assert_eq(fx.g->warnings.n, 4);
         pm_free(text);
         pm_free(p);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_plan, default_command)
@@ -540,9 +292,9 @@ Test(buck2_plan, default_command)
         const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
         struct pm_query q = { 0 };
         struct pm_plan plan = { 0 };
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
+        pm_buck2_fx_init(&fx, NULL);
         cr_assert_eq(pm_adapter_detect(fx.root), ops, "the .buckconfig marker");
         q.config = fx.cfg;
         q.project = &fx.cfg->projects[0];
@@ -555,7 +307,7 @@ Test(buck2_plan, default_command)
         cr_assert_str_eq(plan.steps[0].cwd, fx.root);
         cr_assert_null(plan.steps[0].output_file);
         pm_plan_release(&plan);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_plan, configured_command)
@@ -563,11 +315,12 @@ Test(buck2_plan, configured_command)
         const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
         struct pm_query q = { 0 };
         struct pm_plan plan = { 0 };
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"/opt/buck2/bin/"
-                     "buck2\", \"--no-buckd\"], \"args\": [\"-c\", \"rust.x=1\"], "
-                     "\"target_pattern\": \"root//lib/...\", \"isolation_dir\": \".ide\"}}");
+        pm_buck2_fx_init(&fx,
+                         "{\"build_system\": \"buck2\", \"buck2\": {\"command\": [\"/opt/buck2/bin/"
+                         "buck2\", \"--no-buckd\"], \"args\": [\"-c\", \"rust.x=1\"], "
+                         "\"target_pattern\": \"root//lib/...\", \"isolation_dir\": \".ide\"}}");
         q.config = fx.cfg;
         q.project = &fx.cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
@@ -577,7 +330,7 @@ Test(buck2_plan, configured_command)
                                                    "--output-all-attributes", "--keep-going", "-c",
                                                    "rust.x=1", "root//lib/...", NULL });
         pm_plan_release(&plan);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 Test(buck2_plan, bad_settings)
@@ -585,25 +338,27 @@ Test(buck2_plan, bad_settings)
         const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
         struct pm_query q = { 0 };
         struct pm_plan plan = { 0 };
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"command\": \"buck2\"}}");
+        pm_buck2_fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"command\": \"buck2\"}}");
         q.config = fx.cfg;
         q.project = &fx.cfg->projects[0];
         cr_assert_eq(ops->plan(&q, &plan, &fx.err), PM_ECONFIG);
         cr_assert(strstr(fx.err.msg, "command") != NULL, "%s", fx.err.msg);
         cr_assert_eq(plan.n_steps, 0);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 
-        fx_init(&fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2020\"}}");
-        cr_assert_eq(fx_parse_fixture(&fx), PM_ECONFIG, "captured output checks settings too");
+        pm_buck2_fx_init(
+                &fx, "{\"build_system\": \"buck2\", \"buck2\": {\"default_edition\": \"2020\"}}");
+        cr_assert_eq(pm_buck2_fx_parse_fixture(&fx), PM_ECONFIG,
+                     "captured output checks settings too");
         cr_assert(strstr(fx.err.msg, "buck2.default_edition") != NULL, "%s", fx.err.msg);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 /* build_parse on @report as the build step's output file; fills @ret. */
 static int
-build_parse(struct fx *fx, const char *report, struct pm_build_report *ret)
+build_parse(struct pm_buck2_fx *fx, const char *report, struct pm_build_report *ret)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find("buck2");
         struct pm_query q = { .config = fx->cfg, .project = &fx->cfg->projects[0] };
@@ -617,9 +372,9 @@ build_parse(struct fx *fx, const char *report, struct pm_build_report *ret)
 Test(buck2_build, report_dylibs_errors_and_bad_reports)
 {
         struct pm_build_report rep;
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
+        pm_buck2_fx_init(&fx, NULL);
         /* A success (path relative to project_root), a failure (its message in `strings`, keyed
          * by message_content, as Buck2 writes it), and an entry with no dylib. */
         cr_assert_eq(
@@ -652,7 +407,7 @@ Test(buck2_build, report_dylibs_errors_and_bad_reports)
         cr_assert_eq(rep.n, 0);
         cr_assert_eq(build_parse(&fx, "{\"results\": {", &rep), PM_EBADTOOLOUTPUT);
         cr_assert(strstr(fx.err.file, "/c/report.json"), "%s", fx.err.file);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 /* reindeer's OUT_DIR is a $(location ...[out_dir]) macro Buck2 expands only when it builds: the
@@ -661,37 +416,38 @@ Test(buck2_build, report_dylibs_errors_and_bad_reports)
  * served as Buck2 printed it). A value that is more than the one macro names nothing to build. */
 Test(buck2_parse, unbuilt_out_dir_is_a_note)
 {
-        struct fx fx;
+        struct pm_buck2_fx fx;
         struct pm_crate *c;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
-                                            "root//lib/foo:foo-build-script-run[out_dir])\"}")),
-                     0, "%s", fx.err.msg);
-        c = crate(&fx, "root//lib/foo:foo");
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(
+                pm_buck2_fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                                "root//lib/foo:foo-build-script-run[out_dir])\"}")),
+                0, "%s", fx.err.msg);
+        c = pm_buck2_fx_crate(&fx, "root//lib/foo:foo");
         cr_assert_not_null(c->note);
         cr_assert_str_eq(c->note, "OUT_DIR not built by projmodel: it is `$(location "
                                   "root//lib/foo:foo-build-script-run[out_dir])`, so what the "
                                   "crate include!s from it is missing");
         cr_assert_str_eq(c->out_dir_target, "root//lib/foo:foo-build-script-run[out_dir]");
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
-                                            ":foo-build-script-run[out_dir])\"}")),
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                                     ":foo-build-script-run[out_dir])\"}")),
                      0, "%s", fx.err.msg);
-        cr_assert_str_eq(crate(&fx, "root//lib/foo:foo")->out_dir_target,
+        cr_assert_str_eq(pm_buck2_fx_crate(&fx, "root//lib/foo:foo")->out_dir_target,
                          "root//lib/foo:foo-build-script-run[out_dir]");
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
-                                            ":foo-build-script-run[out_dir])/sub\"}")),
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                                     ":foo-build-script-run[out_dir])/sub\"}")),
                      0, "%s", fx.err.msg);
-        c = crate(&fx, "root//lib/foo:foo");
+        c = pm_buck2_fx_crate(&fx, "root//lib/foo:foo");
         cr_assert_null(c->out_dir_target);
         cr_assert_not_null(c->note);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }
 
 /* The build script behind a reindeer OUT_DIR is watched: the `rust_binary` the run target
@@ -709,27 +465,27 @@ Test(buck2_parse, build_script_sources_are_watched)
                 " {\"buck.type\": \"prelude//rules.bzl:rust_binary\", \"buck.package\": "
                 "\"root//lib/foo\", \"name\": \"foo-build-script-build\","
                 " \"srcs\": [\"build.rs\", \"build/util.rs\"], \"crate_root\": \"build.rs\"}]";
-        struct fx fx;
+        struct pm_buck2_fx fx;
         char *build_rs, *util_rs, *lib_rs;
 
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, targets), 0, "%s", fx.err.msg);
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx, targets), 0, "%s", fx.err.msg);
         build_rs = pm_test_strf("%s/lib/foo/build.rs", fx.root);
         util_rs = pm_test_strf("%s/lib/foo/build/util.rs", fx.root);
         lib_rs = pm_test_strf("%s/lib/foo/src/lib.rs", fx.root);
         cr_assert(pm_strlist_contains(&fx.g->build_files, build_rs));
         cr_assert(pm_strlist_contains(&fx.g->build_files, util_rs));
         cr_assert_not(pm_strlist_contains(&fx.g->build_files, lib_rs));
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 
         /* The run target is not in the output: nothing to follow. */
-        fx_init(&fx, NULL);
-        cr_assert_eq(fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
-                                            ":foo-build-script-run[out_dir])\"}")),
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(&fx, LIB(", \"env\": {\"OUT_DIR\": \"$(location "
+                                                     ":foo-build-script-run[out_dir])\"}")),
                      0, "%s", fx.err.msg);
         for (size_t i = 0; i < fx.g->build_files.n; i++)
                 cr_assert_null(strstr(fx.g->build_files.v[i], ".rs"), "%s", fx.g->build_files.v[i]);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
         pm_free(build_rs);
         pm_free(util_rs);
         pm_free(lib_rs);
@@ -741,9 +497,9 @@ Test(buck2_parse, build_script_sources_are_watched)
 Test(buck2_build, report_sub_target_directories)
 {
         struct pm_build_report rep;
-        struct fx fx;
+        struct pm_buck2_fx fx;
 
-        fx_init(&fx, NULL);
+        pm_buck2_fx_init(&fx, NULL);
         cr_assert_eq(
                 build_parse(&fx,
                             "{\"success\": false, \"project_root\": \"/p\", \"results\": {"
@@ -778,5 +534,5 @@ Test(buck2_build, report_sub_target_directories)
                 }
         }
         pm_build_report_release(&rep);
-        fx_release(&fx);
+        pm_buck2_fx_release(&fx);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Buck2 proc macros built by `projmodel export` through a stand-in buck2 (Buck2 cannot run here)
  * that writes Buck2's build report: the argv projmodel runs, the cached dylib the JSON names, a
- * failed build served as a note, and `build_proc_macros: false` running no build. */
+ * failed build served as a note, and `build_proc_macros: false` running no build; and which
+ * non-zero exits of `buck2 targets --keep-going` still give a model. */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,7 +26,10 @@
 static struct cli_fx fx;
 
 /*
- * `targets --json`: the fixture's targets.json. `build --keep-going --build-report=FILE
+ * `targets --json`: the project's targets.json (the fixture's unless a test changed it), and with
+ * a file TARGETS_EXIT the exit status it holds, after printing the file TARGETS_STDERR on stderr
+ * (older Buck2 exits non-zero with --keep-going's partial list). `build --keep-going
+ * --build-report=FILE
  * --show-full-json-output T...`: per target a dylib under buck-out and a build report in Buck2's
  * format (results -> label -> configured -> configuration -> success/outputs/errors, paths
  * relative to project_root, each error's message_content a key of the report's `strings`,
@@ -48,6 +53,9 @@ static const char fake_buck2[] =
         "root = os.getcwd()\n"
         "if 'targets' in argv:\n"
         "    sys.stdout.write(open(os.path.join(root, 'targets.json')).read())\n"
+        "    if os.path.exists(os.path.join(root, 'TARGETS_EXIT')):\n"
+        "        sys.stderr.write(open(os.path.join(root, 'TARGETS_STDERR')).read())\n"
+        "        sys.exit(int(open(os.path.join(root, 'TARGETS_EXIT')).read()))\n"
         "    sys.exit(0)\n"
         "report = [a for a in argv if a.startswith('--build-report=')][0].split('=', 1)[1]\n"
         "targets = [a for a in argv[argv.index('build') + 1:] if not a.startswith('-')]\n"
@@ -597,5 +605,157 @@ Test(cli_buck2_build, a_failed_out_dir_is_a_note_and_the_rest_is_served)
         cli_run_release(&r);
         cJSON_Delete(p);
         pm_free(fail);
+        pm_free(repo);
+}
+
+/* True if the crate at @from depends on the crate at @to (root modules relative to @repo). */
+static bool
+depends_on(const cJSON *p, const char *repo, const char *from, const char *to)
+{
+        const cJSON *crates = cJSON_GetObjectItemCaseSensitive(p, "crates"), *d;
+        const cJSON *target = crate_of(p, repo, to);
+        int i = 0, n = cJSON_GetArraySize(crates);
+
+        while (i < n && cJSON_GetArrayItem(crates, i) != target)
+                i++;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(crate_of(p, repo, from), "deps"))
+        {
+                if (cJSON_GetObjectItemCaseSensitive(d, "crate")->valueint == i)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * Make the stand-in's `targets` print @repo's list with package root//lib/util replaced by its
+ * "buck.error" entry, as --keep-going does for a package it cannot load, and exit @status.
+ */
+static void
+break_util(const char *repo, int status)
+{
+        char *targets = pm_test_strf("%s/targets.json", repo);
+        char *exit_file = pm_test_strf("%s/TARGETS_EXIT", repo);
+        char *err_file = pm_test_strf("%s/TARGETS_STDERR", repo);
+        char *text = pm_test_read_file(targets), *out, *code = pm_test_strf("%d\n", status);
+        cJSON *arr = cJSON_Parse(text), *obj, *next;
+
+        cr_assert(cJSON_IsArray(arr));
+        for (obj = arr->child; obj; obj = next) {
+                next = obj->next;
+                if (strcmp(cJSON_GetObjectItem(obj, "buck.package")->valuestring,
+                           "root//lib/util") == 0)
+                        cJSON_Delete(cJSON_DetachItemViaPointer(arr, obj));
+        }
+        obj = cJSON_Parse("{\"buck.package\": \"root//lib/util\", \"buck.error\": \"Error parsing: "
+                          "`root//lib/util:TARGETS`\\n\\nCaused by:\\n    error: Parse error: "
+                          "unexpected new line here\\n     --> lib/util/TARGETS:3:20\\n\"}");
+        cr_assert(obj);
+        cJSON_AddItemToArray(arr, obj);
+        out = cJSON_Print(arr);
+        cr_assert_eq(pm_test_write_file(targets, out), 0);
+        cr_assert_eq(pm_test_write_file(exit_file, code), 0);
+        cr_assert_eq(pm_test_write_file(err_file, "Command failed: \n1 package failed to load\n"),
+                     0);
+        cJSON_free(out);
+        cJSON_Delete(arr);
+        pm_free(code);
+        pm_free(text);
+        pm_free(err_file);
+        pm_free(exit_file);
+        pm_free(targets);
+}
+
+/*
+ * A Buck2 that exits 2 (1 for early versions) with --keep-going's partial list: the export has
+ * the other packages' crates and warns of the broken one; a crate that depends on its targets
+ * is named in a warning with the dependency, and once the model has it, keeps its last good
+ * state, the edge included.
+ */
+Test(cli_buck2_build, keep_going_exit_keeps_the_other_packages)
+{
+        char *repo = make_repo(""), *saved = pm_test_strf("%s/targets.json", repo);
+        char *good_targets = pm_test_read_file(saved), *exit_file;
+        const char *args[] = { "export", "--root", repo, NULL };
+        struct cli_run r;
+        cJSON *p;
+
+        /* No earlier state: the crates that depend on root//lib/util wait for it. */
+        break_util(repo, 2);
+        cli_fx_run(&fx, repo, NULL, args, &r);
+        cr_assert_eq(r.status, 0, "export: %s", r.err);
+        cr_assert(strstr(r.err, "lib/util/TARGETS:3:20: Parse error: unexpected new line here "
+                                "(buck2 could not load it with --keep-going)"),
+                  "%s", r.err);
+        cr_assert(strstr(r.err, "crate 'root//lib/foo:foo' depends on 'root//lib/util:util' of "
+                                "package 'root//lib/util' (buck2 could not load it with "
+                                "--keep-going)"),
+                  "%s", r.err);
+        p = cJSON_Parse(r.out);
+        cr_assert(p, "%s", r.out);
+        (void)crate_of(p, repo, "lib/testutil/src/lib.rs");
+        (void)crate_of(p, repo, "macros/src/lib.rs");
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 3, "%s",
+                     r.out);
+        cJSON_Delete(p);
+        cli_run_release(&r);
+
+        /* Fixed: every crate. */
+        cr_assert_eq(pm_test_write_file(saved, good_targets), 0);
+        exit_file = pm_test_strf("%s/TARGETS_EXIT", repo);
+        cr_assert_eq(unlink(exit_file), 0);
+        p = export_ok(repo);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 8);
+        cr_assert(depends_on(p, repo, "lib/foo/src/lib.rs", "lib/util/src/lib.rs"));
+        cJSON_Delete(p);
+
+        /* Broken again, exit 1: the crates of the last good state, edges included. */
+        break_util(repo, 1);
+        cli_fx_run(&fx, repo, NULL, args, &r);
+        cr_assert_eq(r.status, 0, "export: %s", r.err);
+        cr_assert(strstr(r.err, "root//lib/util"), "%s", r.err);
+        p = cJSON_Parse(r.out);
+        cr_assert(p, "%s", r.out);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 8, "%s",
+                     r.out);
+        cr_assert(depends_on(p, repo, "lib/foo/src/lib.rs", "lib/util/src/lib.rs"));
+        cr_assert(depends_on(p, repo, "lib/bar/lib.rs", "lib/util/src/lib.rs"));
+        cJSON_Delete(p);
+        cli_run_release(&r);
+        pm_free(exit_file);
+        pm_free(good_targets);
+        pm_free(saved);
+        pm_free(repo);
+}
+
+/* A Buck2 that exits 1 having printed no --keep-going list (a bad flag, a daemon that died):
+ * the export fails with buck2's error line, and says why the exit does not count. */
+Test(cli_buck2_build, keep_going_exit_without_the_list_is_an_error)
+{
+        char *repo = make_repo(""), *targets = pm_test_strf("%s/targets.json", repo);
+        char *exit_file = pm_test_strf("%s/TARGETS_EXIT", repo);
+        char *err_file = pm_test_strf("%s/TARGETS_STDERR", repo);
+        const char *args[] = { "export", "--root", repo, NULL };
+        const char *line;
+        struct cli_run r;
+
+        cr_assert_eq(pm_test_write_file(targets, "[{\"buck.type\": \"prelude//rules.bzl:rust_"), 0);
+        cr_assert_eq(pm_test_write_file(exit_file, "1\n"), 0);
+        cr_assert_eq(pm_test_write_file(err_file,
+                                        "Starting new buck2 daemon...\nError: Buck2 daemon "
+                                        "shutdown while processing a request\n"
+                                        "Command failed: \n"),
+                     0);
+        cli_fx_run(&fx, repo, NULL, args, &r);
+        cr_assert_neq(r.status, 0, "%s", r.out);
+        cr_assert_str_eq(r.out, "");
+        line = strstr(r.err, "' exited with status 1: Error: Buck2 daemon shutdown while "
+                             "processing a request (not --keep-going's partial list: its output "
+                             "is not complete JSON)\n");
+        cr_assert(line, "%s", r.err);
+        cr_assert_eq(strchr(r.err, '\n'), line + strlen(line) - 1, "one line: %s", r.err);
+        cli_run_release(&r);
+        pm_free(err_file);
+        pm_free(exit_file);
+        pm_free(targets);
         pm_free(repo);
 }
