@@ -120,21 +120,13 @@ out:
 }
 
 /* After `cargo check`: one JSON message per line on stdout (rustc's paths are relative to the
- * workspace root, where cargo runs it for workspace members), its stderr for the user. A failure
- * that printed no error diagnostic is the step's (the one wording). */
+ * workspace root, where cargo runs it for workspace members), its stderr for the user. */
 static int
 cargo_then_check(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
                  struct pm_error *err)
 {
-        const struct pm_tool_result *r = &res->results[step];
-        bool any_error = false;
-
-        cr->ret->exit_status = pm__check_status(r);
-        if (pm__check_copy_diagnostics(cr, r->out.buf, r->out.len, cr->req->project->root, false,
-                                       &any_error, err) < 0 ||
-            pm_strbuf_add(&cr->ret->err, r->err.buf ? r->err.buf : "", r->err.len) < 0)
-                return pm__check_oom(err);
-        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+        return pm__check_then_diagnostics(cr, &res->results[step], false, cr->req->project->root,
+                                          err);
 }
 
 int
@@ -154,13 +146,8 @@ pm__check_cargo(struct pm__check_run *cr, struct pm_error *err)
                 goto out;
         if (req->action != PM_CHECK_CHECK) {
                 r = pm_argv_push(&argv, "--");
-                if (r >= 0 && req->action == PM_CHECK_TEST) {
-                        r = pm_argv_push(&argv, req->test_id);
-                        if (r >= 0)
-                                r = pm_argv_push(&argv, "--exact");
-                }
-                for (size_t i = 0; r >= 0 && req->run_args && req->run_args[i]; i++)
-                        r = pm_argv_push(&argv, req->run_args[i]);
+                if (r >= 0)
+                        r = pm__check_push_program_args(req, &argv);
                 if (r < 0) {
                         r = pm__check_oom(err);
                         goto out;

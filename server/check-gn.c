@@ -355,20 +355,13 @@ out:
         return r;
 }
 
-/* After rustc: its JSON diagnostics (on stderr) for rust-analyzer, the rest for the user. A
- * failure that printed no error diagnostic is the step's (the one wording). */
+/* After rustc: its JSON diagnostics (on stderr, paths relative to the build directory, where
+ * ninja runs it) for rust-analyzer, the rest for the user. */
 static int
 gn_then_rustc(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
               struct pm_error *err)
 {
-        const struct pm_tool_result *r = &res->results[step];
-        bool any_error = false;
-
-        cr->ret->exit_status = pm__check_status(r);
-        if (pm__check_copy_diagnostics(cr, r->err.buf, r->err.len, cr->dir, true, &any_error, err) <
-            0)
-                return -ENOMEM;
-        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+        return pm__check_then_diagnostics(cr, &res->results[step], true, cr->dir, err);
 }
 
 /* GN test and run, after ninja built the target (in the user's build directory: the binary is
@@ -384,13 +377,8 @@ gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_result *res
 
         (void)step;
         (void)res;
-        if (r >= 0 && req->action == PM_CHECK_TEST) {
-                r = pm_argv_push(&argv, req->test_id);
-                if (r >= 0)
-                        r = pm_argv_push(&argv, "--exact");
-        }
-        for (size_t i = 0; r >= 0 && req->run_args && req->run_args[i]; i++)
-                r = pm_argv_push(&argv, req->run_args[i]);
+        if (r >= 0)
+                r = pm__check_push_program_args(req, &argv);
         pm_free(bin);
         if (r < 0) {
                 pm_argv_free(argv);

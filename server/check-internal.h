@@ -75,6 +75,22 @@ int pm__check_copy_diagnostics(struct pm__check_run *cr, const char *text, size_
                                const char *base, bool keep_other, bool *any_error,
                                struct pm_error *err);
 
+/*
+ * Append the arguments of @req's program to *@argv: for a test, its id and --exact (libtest's
+ * filter, docs/build-integration.md), then req->run_args. 0 or -ENOMEM (*@argv stays the
+ * caller's).
+ */
+int pm__check_push_program_args(const struct pm_check_request *req, char ***argv);
+
+/*
+ * A compiler's step (rustc, cargo) @r ended: its exit status is the result, its JSON diagnostics
+ * on stderr (@on_stderr; the other lines go to ret->err) or on stdout (its stderr goes to
+ * ret->err) go to ret->out, file names absolute against @base. PM__PLAN_FAILED when it failed
+ * and printed no error diagnostic (the step's failure, in the sequencer's one wording).
+ */
+int pm__check_then_diagnostics(struct pm__check_run *cr, const struct pm_tool_result *r,
+                               bool on_stderr, const char *base, struct pm_error *err);
+
 /* Each build system's check, test or run of cr->req into cr->ret, as pm_check_run(): GN through
  * ninja's own commands (check-gn.c), Cargo through cargo (check-cargo.c), Buck2 through its
  * [diag.json] subtarget (check-buck2.c). */

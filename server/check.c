@@ -134,6 +134,44 @@ pm__check_copy_diagnostics(struct pm__check_run *cr, const char *text, size_t le
         return 0;
 }
 
+/* libtest's arguments: a test's id and --exact, then the user's arguments. */
+int
+pm__check_push_program_args(const struct pm_check_request *req, char ***argv)
+{
+        int r = 0;
+
+        if (req->action == PM_CHECK_TEST) {
+                r = pm_argv_push(argv, req->test_id);
+                if (r >= 0)
+                        r = pm_argv_push(argv, "--exact");
+        }
+        for (size_t i = 0; r >= 0 && req->run_args && req->run_args[i]; i++)
+                r = pm_argv_push(argv, req->run_args[i]);
+        return r;
+}
+
+/*
+ * A compiler's step (rustc, cargo): its exit status, its JSON diagnostics on stderr (@on_stderr,
+ * the other lines for the user) or stdout (stderr for the user), file names absolute against
+ * @base. A failure that printed no error diagnostic is the step's (the one wording).
+ */
+int
+pm__check_then_diagnostics(struct pm__check_run *cr, const struct pm_tool_result *r, bool on_stderr,
+                           const char *base, struct pm_error *err)
+{
+        const struct pm_strbuf *json = on_stderr ? &r->err : &r->out;
+        bool any_error = false;
+
+        cr->ret->exit_status = pm__check_status(r);
+        if (pm__check_copy_diagnostics(cr, json->buf, json->len, base, on_stderr, &any_error, err) <
+            0)
+                return -ENOMEM;
+        if (!on_stderr &&
+            pm_strbuf_add(&cr->ret->err, r->err.buf ? r->err.buf : "", r->err.len) < 0)
+                return pm__check_oom(err);
+        return cr->ret->exit_status != 0 && !any_error ? PM__PLAN_FAILED : 0;
+}
+
 int
 pm_check_run(const struct pm_config *cfg, const struct pm_check_request *req,
              struct pm_check_result *ret, struct pm_error *err)

@@ -43,6 +43,20 @@ check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
         return status;
 }
 
+/* check_policy_tree() of @policy_json exits 1 and its stdout (@on_stderr: its stderr) has @want. */
+static void
+policy_fails_with(const char *policy_json, bool on_stderr, const char *want)
+{
+        char *out = NULL, *err = NULL;
+        const char *text;
+
+        cr_assert_eq(check_policy_tree(policy_json, &out, &err), 1, "%s%s", out, err);
+        text = on_stderr ? err : out;
+        cr_assert_not_null(strstr(text, want), "%s", text);
+        pm_free(out);
+        pm_free(err);
+}
+
 Test(audit_policy, every_violation_named_and_exit_1)
 {
         static const char *const want[] = {
@@ -91,36 +105,19 @@ Test(audit_policy, clean_tree_exits_0_with_cargo_vet_audits)
         pm_free(err);
         /* The audit is to safe-to-deploy; requiring crypto-safe (which it also has) passes too,
          * requiring another criterion does not. */
-        cr_assert_eq(
-                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {"
-                                  "\"allow_unsafe\": [\"cargo:\"], \"criteria\": \"ub-risk-1\","
-                                  " \"cargo_vet_audits\": [\"supply-chain/audits.toml\"]}}\n",
-                                  &out, &err),
-                1, "%s%s", out, err);
-        cr_assert_not_null(strstr(out, "not audited for ub-risk-1"), "%s", out);
-        pm_free(out);
-        pm_free(err);
+        policy_fails_with("{\"build_system\": \"cargo\", \"audit\": {"
+                          "\"allow_unsafe\": [\"cargo:\"], \"criteria\": \"ub-risk-1\","
+                          " \"cargo_vet_audits\": [\"supply-chain/audits.toml\"]}}\n",
+                          false, "not audited for ub-risk-1");
 }
 
 Test(audit_policy, malformed_policy_is_a_config_error)
 {
-        char *out = NULL, *err = NULL;
-
         cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
-        cr_assert_eq(
-                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {\"allow_unsafe\": 3}}",
-                                  &out, &err),
-                1);
-        cr_assert_not_null(strstr(err, "'audit.allow_unsafe' must be an array"), "%s", err);
-        pm_free(out);
-        pm_free(err);
-        cr_assert_eq(
-                check_policy_tree("{\"build_system\": \"cargo\", \"audit\": {\"alow_unsafe\": []}}",
-                                  &out, &err),
-                1);
-        cr_assert_not_null(strstr(err, "audit.alow_unsafe"), "%s", err);
-        pm_free(out);
-        pm_free(err);
+        policy_fails_with("{\"build_system\": \"cargo\", \"audit\": {\"allow_unsafe\": 3}}", true,
+                          "'audit.allow_unsafe' must be an array");
+        policy_fails_with("{\"build_system\": \"cargo\", \"audit\": {\"alow_unsafe\": []}}", true,
+                          "audit.alow_unsafe");
 }
 
 /* Run git with @argv (after "git") in @ws; asserts it succeeded. */

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+import checklib
+
 # What the package must ship (debian/install), as dpkg-deb -c names it.
 SHIPPED = [
     'usr/bin/projmodel',
@@ -267,10 +269,7 @@ def main():
         failures.append(str(e))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print('FAIL: ' + f)
-    print('ok' if not failures else '%d failures' % len(failures))
-    return 1 if failures else 0
+    return checklib.report(failures)
 
 
 if __name__ == '__main__':

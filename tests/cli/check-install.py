@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 
+import checklib
+
 
 def run(argv, **kw):
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kw).stdout
@@ -79,10 +81,7 @@ def main():
                     failures.append('zsh completion lacks %s --%s' % (cmd, o))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print('FAIL: ' + f)
-    print('ok' if not failures else '%d failures' % len(failures))
-    return 1 if failures else 0
+    return checklib.report(failures)
 
 
 if __name__ == '__main__':

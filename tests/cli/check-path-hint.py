@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 
+import checklib
+
 EXPECTED = ('meson configure build -Dprefix="$HOME/.local" && meson install -C build && '
             'export PATH="$HOME/.local/bin:$PATH"')
 
@@ -78,10 +80,7 @@ def main():
             failures.append('path-hint.sh without BUILD_DIR printed no usage')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print('FAIL: ' + f)
-    print('ok' if not failures else '%d failures' % len(failures))
-    return 1 if failures else 0
+    return checklib.report(failures)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 
+import checklib
+
 
 def verify(units_dir, names, runtime):
     env = dict(os.environ, XDG_RUNTIME_DIR=runtime)
@@ -95,10 +97,7 @@ def main():
             daemon.kill()
             daemon.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print('FAIL: ' + f)
-    print('ok' if not failures else '%d failures' % len(failures))
-    return 1 if failures else 0
+    return checklib.report(failures)
 
 
 if __name__ == '__main__':

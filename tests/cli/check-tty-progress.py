@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 
+import checklib
+
 
 def copy_example(src, dst):
     shutil.copytree(os.path.join(src, 'examples', 'gn-monorepo'), dst,
@@ -120,10 +122,7 @@ def main():
             failures.append('the terminal changed what export wrote')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print('FAIL:', f)
-    print('ok' if not failures else '%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return checklib.report(failures)
 
 
 if __name__ == '__main__':
