@@ -103,11 +103,16 @@ build_plan(const char *dir, const char *const *outputs, size_t n_outputs, struct
         return r;
 }
 
-/* The length of the line starting at @p, without its newline (for "%.*s"). */
+/* The length of the line starting at @p, without its newline or trailing blanks (ninja ends its
+ * "FAILED: OUTPUT " line with a space), for "%.*s". */
 static int
 line_len(const char *p)
 {
-        return (int)strcspn(p, "\n");
+        size_t n = strcspn(p, "\n");
+
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+                n--;
+        return (int)n;
 }
 
 /*

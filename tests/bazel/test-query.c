@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The bazel adapter against the real bazel 4.2.3: full and incremental cquery, --keep_going over
- * a broken package, the runner accepting --keep_going's exit codes, and the bundled example end
- * to end (export, check, run and test). Each test has its own
+ * a broken package, the runner accepting --keep_going's exit codes, the bundled example end
+ * to end (export, check, run and test), and as a subproject with build_proc_macros false (no
+ * bazel build). Each test has its own
  * output base; the fixture's teardown shuts the server down even when the test failed. Over 800
  * lines because it is one adapter against one real tool: the tests share the bazel fixture and
  * the helpers that read what bazel did (flycheck, runnables, the daemon's view of a broken
@@ -819,6 +820,126 @@ out:
         pm_free(results);
         pm_free(results_path);
         return what;
+}
+
+/* The example's proc macro as the export at @out serves it: asserts the crate is there and is a
+ * proc macro; returns its proc_macro_dylib_path (pm_malloc'd) or NULL when it has none. */
+static char *
+served_derive_dylib(const char *out)
+{
+        char *text = pm_test_read_file(out), *dylib = NULL;
+        cJSON *p = text ? cJSON_Parse(text) : NULL, *c;
+        bool found = false;
+
+        cr_assert_not_null(p, "%s", text ? text : out);
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
+                const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path");
+
+                if (!cJSON_IsString(n) || strcmp(n->valuestring, "describe_derive") != 0)
+                        continue;
+                cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")));
+                found = true;
+                dylib = cJSON_IsString(d) ? pm_test_strf("%s", d->valuestring) : NULL;
+        }
+        cr_assert(found, "no describe_derive crate: %s", text);
+        cr_assert(strstr(text, "\"//lib/engine:engine\""), "the rest is served: %s", text);
+        cJSON_Delete(p);
+        pm_free(text);
+        return dylib;
+}
+
+/*
+ * `"build_proc_macros": false` in the bazel section of a subproject (the bundled example under a
+ * Cargo root whose own section says the same): export serves the proc macro without
+ * proc_macro_dylib_path, and no `bazel build` reached Bazel (bazel_logged logs every argv) nor
+ * wrote the dylib in the output base. Switched on, the next export builds and serves it.
+ */
+Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
+{
+        char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
+        char *mono = pm_test_strf("%s/mono", ws.tmp);
+        char *root = pm_test_strf("%s/mono/bz", ws.tmp);
+        char *ob = pm_test_strf("%s/bz-ob", ws.tmp);
+        char *wrapper = pm_test_strf("%s/bazel-logged", ws.tmp);
+        char *log = pm_test_strf("%s/bazel-argv.log", ws.tmp);
+        char *cfgpath = pm_test_strf("%s/.projmodel.json", mono);
+        char *db = pm_test_strf("%s/model.db", ws.tmp);
+        char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
+        char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
+        const char *argv[] = { pm_test_projmodel(), "export", "--root", mono, "--db", db,
+                               "--output",          out,      NULL };
+        const char *find[] = { "find", ob, "-name", "libdescribe_derive.so", NULL };
+        const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
+        char *errout = NULL, *logged = NULL, *found = NULL, *off = NULL, *on = NULL, *json[2];
+        int status;
+
+        cr_assert_eq(mkdir(mono, 0755), 0);
+        cr_assert_eq(pm_test_copy_tree(src, root), 0);
+        /* The subproject's settings come from the monorepo's file, not one of its own. */
+        json[0] = pm_test_strf("%s/.projmodel.json", root);
+        cr_assert_eq(unlink(json[0]), 0);
+        pm_free(json[0]);
+        cr_assert_eq(pm_test_write_file(wrapper, bazel_logged), 0);
+        cr_assert_eq(chmod(wrapper, 0755), 0);
+        json[0] = pm_test_strf("%s/Cargo.toml", mono);
+        cr_assert_eq(pm_test_write_file(json[0], "[package]\nname = \"mono\"\nversion = "
+                                                 "\"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"),
+                     0);
+        pm_free(json[0]);
+        json[0] = pm_test_strf("%s/src/lib.rs", mono);
+        cr_assert_eq(pm_test_write_file(json[0], "pub fn mono() {}\n"), 0);
+        pm_free(json[0]);
+        for (int i = 0; i < 2; i++)
+                json[i] = pm_test_strf(
+                        "{\"build_system\": \"cargo\", \"cache_dir\": \"%s/cache\", "
+                        "\"cargo\": {\"build_proc_macros\": false}, \"subprojects\": [{\"root\": "
+                        "\"bz\", \"build_system\": \"bazel\", \"bazel\": {\"output_base\": "
+                        "\"%s\", \"command\": \"%s\", \"default_edition\": \"2021\", "
+                        "\"build_proc_macros\": %s}}]}\n",
+                        ws.tmp, ob, wrapper, i == 0 ? "false" : "true");
+        cr_assert_eq(pm_test_write_file(cfgpath, json[0]), 0);
+        status = pm_test_run(argv, mono, NULL, NULL, NULL, &errout);
+        if (status == 0) {
+                off = served_derive_dylib(out);
+                logged = pm_test_read_file(log);
+                (void)pm_test_run(find, mono, NULL, NULL, &found, NULL);
+                /* Switched on: the next export builds it (and the test's wrapper sees it). */
+                cr_assert_eq(pm_test_write_file(cfgpath, json[1]), 0);
+                pm_free(errout);
+                errout = NULL;
+                status = pm_test_run(argv, mono, NULL, NULL, NULL, &errout);
+                if (status == 0)
+                        on = served_derive_dylib(out);
+        }
+        (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
+        cr_assert_eq(status, 0, "projmodel export: %s", errout);
+        cr_assert_null(off, "served '%s' with build_proc_macros false", off);
+        cr_assert_not_null(logged, "bazel never ran");
+        cr_assert(strstr(logged, "\"cquery\"") || strstr(logged, "\"query\""), "%s", logged);
+        cr_assert_null(strstr(logged, "\"build\""), "bazel build ran: %s", logged);
+        cr_assert_str_eq(found ? found : "", "", "the dylib was built");
+        cr_assert_not_null(on, "no dylib with build_proc_macros true");
+        pm_free(logged);
+        logged = pm_test_read_file(log);
+        cr_assert(strstr(logged, "\"build\""), "%s", logged);
+        pm_free(json[0]);
+        pm_free(json[1]);
+        pm_free(on);
+        pm_free(found);
+        pm_free(logged);
+        pm_free(errout);
+        pm_free(shutdown_ob);
+        pm_free(out);
+        pm_free(db);
+        pm_free(cfgpath);
+        pm_free(log);
+        pm_free(wrapper);
+        pm_free(ob);
+        pm_free(root);
+        pm_free(mono);
+        pm_free(src);
 }
 
 /* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel export` on a GN tree that was never built: it builds the proc macros and nothing
- * else, the JSON names the built dylibs, and dependents type-check loading exactly those. */
+/* `projmodel export` on a GN tree that was never built: it builds the proc macros and generated
+ * root modules and nothing else, the JSON names the built dylibs, and dependents type-check
+ * loading exactly those; a build that fails (compiler, ninja, an action) is a note. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -442,4 +443,124 @@ Test(cli_procmacro, discover_reports_building_the_proc_macros, .timeout = 900)
         pm_free(building);
         pm_free(built);
         pm_free(arg);
+}
+
+/* Append @text to the repository file @rel. */
+static void
+append_to(const char *rel, const char *text)
+{
+        char *path = cli_fx_path(&fx, rel);
+        char *old = pm_test_read_file(path), *now;
+
+        cr_assert_not_null(old, "cannot read '%s'", path);
+        now = pm_test_strf("%s%s", old, text);
+        cr_assert_eq(pm_test_write_file(path, now), 0);
+        pm_free(now);
+        pm_free(old);
+        pm_free(path);
+}
+
+/*
+ * A crate whose root module is an action's output under the build directory, on a tree that
+ * was never built: export builds the root module (generated files are built like the dylibs,
+ * docs/build-integration.md), the crate names it, and every crate type-checks with bare rustc
+ * from the JSON. No `sources`: the root module alone names the file (server/procmacro.c also
+ * builds what ninja writes into a missing include dir, which the root module's directory is).
+ */
+Test(cli_procmacro, export_builds_a_generated_root_module, .timeout = 900)
+{
+        char *script = cli_fx_path(&fx, "tools/codegen/gen_root.py");
+        char *root = cli_fx_path(&fx, "out/gen/lib/tables/genroot/lib.rs");
+        char *work = pm_test_strf("%s/check", fx.tmp);
+        char *json, *report = NULL;
+        const cJSON *c;
+        cJSON *p;
+
+        cr_assert_eq(pm_test_write_file(script,
+                                        "import sys\n"
+                                        "with open(sys.argv[1], 'w') as f:\n"
+                                        "    f.write('pub fn answer() -> u32 { 42 }\\n')\n"),
+                     0);
+        append_to("lib/tables/BUILD.gn",
+                  "\naction(\"gen_root_rs\") {\n"
+                  "  script = \"//tools/codegen/gen_root.py\"\n"
+                  "  outputs = [ \"$target_gen_dir/genroot/lib.rs\" ]\n"
+                  "  args = [ rebase_path(\"$target_gen_dir/genroot/lib.rs\", root_build_dir) ]\n"
+                  "}\n"
+                  "rust_library(\"genroot\") {\n"
+                  "  crate_name = \"genroot\"\n"
+                  "  crate_root = \"$target_gen_dir/genroot/lib.rs\"\n"
+                  "  rustflags = [ \"--edition=2021\" ]\n"
+                  "  deps = [ \":gen_root_rs\" ]\n"
+                  "}\n");
+        json = cli_fx_export(&fx, NULL);
+        cr_assert(is_file(root), "the generated root module '%s' was not built", root);
+        p = cJSON_Parse(json);
+        cr_assert(p, "%s", json);
+        c = crate_named(p, "genroot");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "root_module")->valuestring, root);
+        cr_assert_eq(pm_test_validate_project(json, strlen(json), &report), 0, "%s",
+                     report ? report : "");
+        cr_assert_eq(mkdir(work, 0755), 0);
+        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
+                     report ? report : "");
+        cJSON_Delete(p);
+        pm_free(json);
+        pm_free(work);
+        pm_free(root);
+        pm_free(script);
+}
+
+/*
+ * ninja failing for a reason that is not a compile error: the proc macro needs an input file
+ * that does not exist (ninja stops before running anything), or an action it depends on exits
+ * 1. Either way the rest is served, the proc macro has no dylib, and its note names the target
+ * and ninja's first error line.
+ */
+Test(cli_procmacro, a_build_failing_outside_the_compiler_is_a_note_naming_ninjas_error,
+     .timeout = 900)
+{
+        const char *build = "lib/describe_derive/BUILD.gn";
+        char *path = cli_fx_path(&fx, build), *orig = pm_test_read_file(path);
+        char *old, *dump, *want;
+
+        cr_assert_not_null(orig);
+        /* An input that is missing: ninja's own error, quoted in the failed step's line. */
+        old = pm_test_strf("%.*s  inputs = [ \"spec.txt\" ]\n}\n", (int)(strrchr(orig, '}') - orig),
+                           orig);
+        cr_assert_eq(pm_test_write_file(path, old), 0);
+        pm_free(old);
+        dump = export_without_the_derive_dylib(NULL);
+        want = pm_test_strf("note: proc macro " DERIVE " not built: 'ninja -C %s/out -k 0 ",
+                            fx.repo);
+        cr_assert(strstr(dump, want), "%s", dump);
+        cr_assert(strstr(dump, "' failed with exit status 1: ninja: error: "
+                               "'../lib/describe_derive/spec.txt', needed by "),
+                  "%s", dump);
+        pm_free(want);
+        pm_free(dump);
+        /* An action the proc macro depends on exits 1: ninja's FAILED line names its output (in
+         * the host toolchain's directory, as the proc macro's), without the space ninja ends it
+         * with. */
+        old = pm_test_strf("action(\"spec\") {\n"
+                           "  script = \"fail.py\"\n"
+                           "  outputs = [ \"$target_gen_dir/spec.txt\" ]\n"
+                           "  args = []\n"
+                           "}\n"
+                           "%.*s  deps = [ \":spec\" ]\n}\n",
+                           (int)(strrchr(orig, '}') - orig), orig);
+        cr_assert_eq(pm_test_write_file(path, old), 0);
+        pm_free(old);
+        old = cli_fx_path(&fx, "lib/describe_derive/fail.py");
+        cr_assert_eq(pm_test_write_file(old, "import sys\nprint('spec: no such table')\n"
+                                             "sys.exit(1)\n"),
+                     0);
+        pm_free(old);
+        dump = export_without_the_derive_dylib(NULL);
+        cr_assert(strstr(dump, "note: proc macro " DERIVE " not built: FAILED: "
+                               "host/gen/lib/describe_derive/spec.txt\n"),
+                  "%s", dump);
+        pm_free(dump);
+        pm_free(orig);
+        pm_free(path);
 }
