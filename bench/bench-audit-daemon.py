@@ -8,14 +8,22 @@
 # watches vouch for the files, and the answer is the one kept); then one file is edited and the
 # audit asked again, RUNS times (a comment appended each time: only that file's crate is counted
 # and printed again, the status' "rendered"). Times run from the request's first byte to the
-# reply's last one (the reply is parsed after the clock stops).
+# reply's last one (the reply is parsed after the clock stops; its json.loads() is timed alone).
+#
+# The peer, measured in the same run, interleaved with the warm audits: the same number of bytes
+# (the daemon's own answer, framed the same way) written by a forked process with one sendall()
+# into an AF_UNIX socketpair as soon as the request arrives, read by the same client code
+# (recv_into one preallocated buffer). The warm audit is reported as a ratio to it: what the
+# daemon adds to the bare cost of moving its answer through a socket into this client.
 #
 # Without --tree: a copy of examples/gn-monorepo gets N generated modules of ~40 KB under
 # //lib/util:util (one unsafe block each). With --tree WS --model DB: the workspace bench-audit.sh
 # made and its model (copied; the copy's stored scans are dropped first).
 #
 # usage: bench/bench-audit-daemon.py [--files N] [--tree WS --model DB] [--runs R] [--work DIR]
-#                                    PROJMODEL
+#                                    [--keep-scans] PROJMODEL
+# --keep-scans: the model's stored scans are kept (the first audit is then not cold; for the warm
+# figures without a cold audit of the whole tree first).
 # Prints one markdown table on stdout; progress on stderr. The daemon is stopped at the end.
 import argparse
 import json
@@ -38,9 +46,11 @@ def log(*a):
 
 
 class Client:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
+    def __init__(self, path=None, sock=None):
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(path)
+        self.s = sock
         self.buf = b""
 
     def send(self, rid, method, params=None):
@@ -129,15 +139,69 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
+parse_ms = []  # json.loads() of each timed answer, outside its time
+last_body = [None]  # the last timed answer, unparsed
+
+
 def timed_audit(c, rid):
     t = time.monotonic()
     c.send(rid, "projmodel/audit")
     body = c.raw_reply()
     ms = (time.monotonic() - t) * 1000
+    last_body[0] = body
+    t = time.monotonic()
     msg = json.loads(body)
+    parse_ms.append((time.monotonic() - t) * 1000)
     if "error" in msg:
         raise RuntimeError("projmodel/audit: %s" % msg["error"])
     return ms, len(body), msg["result"]
+
+
+# The peer's writer: a fresh interpreter (not a fork of this one, whose heap the parse of each
+# answer would then copy page by page) that sends FRAME on its socket for every request.
+PEER = """
+import socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+frame = open(sys.argv[2], "rb").read()
+buf = b""
+while True:
+    data = s.recv(1 << 16)
+    if not data:
+        break
+    buf += data
+    while True:
+        i = buf.find(b"\\r\\n\\r\\n")
+        if i < 0:
+            break
+        n = int(buf[:i].split(b":")[1])
+        if len(buf) < i + 4 + n:
+            break
+        buf = buf[i + 4 + n:]
+        s.sendall(frame)
+"""
+
+
+def start_peer(body, work):
+    """A process that answers every request on its end of a socketpair with @body, framed as
+    the daemon frames it, in one sendall(). Returns (a Client on the other end, the process)."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    # As the daemon asks for a send buffer of the reply's size (the system caps it).
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, len(body) + 64)
+    path = os.path.join(work, "peer-frame")
+    with open(path, "wb") as f:
+        f.write(b"Content-Length: %d\r\n\r\n" % len(body))
+        f.write(body)
+    proc = subprocess.Popen([sys.executable, "-c", PEER, str(theirs.fileno()), path],
+                            pass_fds=[theirs.fileno()])
+    theirs.close()
+    return Client(sock=mine), proc
+
+
+def timed_peer(peer, rid):
+    t = time.monotonic()
+    peer.send(rid, "projmodel/audit")
+    body = peer.raw_reply()
+    return (time.monotonic() - t) * 1000, len(body)
 
 
 def main():
@@ -147,6 +211,8 @@ def main():
     ap.add_argument("--model")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default="/tmp/pm-bench-audit-daemon")
+    ap.add_argument("--keep-scans", action="store_true",
+                    help="keep the --model's stored scans: the first audit only checks them")
     ap.add_argument("projmodel")
     a = ap.parse_args()
     shutil.rmtree(a.work, ignore_errors=True)
@@ -155,8 +221,9 @@ def main():
     if a.tree:
         root = os.path.abspath(a.tree)
         shutil.copy(a.model, db)
-        with sqlite3.connect(db) as con:
-            con.execute("DELETE FROM audit_files")
+        if not a.keep_scans:
+            with sqlite3.connect(db) as con:
+                con.execute("DELETE FROM audit_files")
     else:
         root, _ = make_tree(a)
     sock = os.path.join(a.work, "s.sock")
@@ -199,17 +266,32 @@ def main():
         figures = []
         warm = []
         warm_cpu = 0.0
+        peer_ms = []
+        # CLOCK_MONOTONIC, as `perf record -k CLOCK_MONOTONIC -p PID` stamps its samples, so that
+        # a profile of the daemon can be cut to these audits (`perf report --time A,B`).
+        log("warm audits from monotonic %.3f" % time.monotonic())
         for i in range(a.runs + 1):
             c0 = cpu_ms(daemon.pid)
             ms, n, _ = timed_audit(audit, 10 + i)
+            if i == 0:
+                # The warm answers' size (their ids are as long as this one's).
+                peer, peer_proc = start_peer(last_body[0], a.work)
             if i >= 1:
                 warm_cpu += cpu_ms(daemon.pid) - c0
+                pms, pn = timed_peer(peer, 10 + i)
+                if pn != n:
+                    raise RuntimeError("the peer sent %d bytes, the daemon %d" % (pn, n))
+                peer_ms.append(pms)
             st = status.call(3, "projmodel/status")["audit"]
             figures.append((ms, st["checked"], st["read"], st["lastMs"]))
             if i >= 1:
                 warm.append(ms)
             if i == 0 and _ != result:
                 raise RuntimeError("the warm answer differs from the cold one")
+        log("warm audits until monotonic %.3f" % time.monotonic())
+        peer.s.close()
+        peer_proc.wait()
+        warm_parse = statistics.median(parse_ms[1:])
         files = st["files"]
         rss = status.call(4, "projmodel/status").get("rssBytes", 0)
         load = open("/proc/loadavg").read().split()[:3]
@@ -253,6 +335,12 @@ def main():
           "%.1f ms (last); daemon CPU %.1f ms per audit (mean); daemon RSS %.0f MiB |" %
           (len(warm), statistics.median(warm), min(warm), figures[-1][1], figures[-1][2],
            figures[-1][3], warm_cpu / len(warm), rss / 1048576))
+    print("| peer: the same %.1f MB framed, one sendall() into an AF_UNIX socketpair, read by "
+          "the same client (median of %d, interleaved with the warm runs) | %.1f ms | best %.1f "
+          "ms; warm watched audit / peer: **%.2fx** (medians); json.loads() of the answer "
+          "(not in either time) %.0f ms median |" %
+          (size / 1e6, len(peer_ms), statistics.median(peer_ms), min(peer_ms),
+           statistics.median(warm) / statistics.median(peer_ms), warm_parse))
     print("| warm after one file edited (median of %d; read again, its crates printed again) | "
           "%.1f ms | best %.1f ms; %d checked, %d read, %d crates rendered (-1: not reported), "
           "worker %.1f ms (last); daemon CPU %.1f ms per audit (mean) |" % edit_row)

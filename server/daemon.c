@@ -60,25 +60,33 @@ pm__log(const char *fmt, ...)
 /* ---- writing ---- */
 
 /*
- * One message being written: one uv_write(), or for a reply of shared pieces one per
- * WRITE_BUFS of its bufs, all queued at once (so no other message comes between them). No
- * uv_write() gets more bufs than that: libuv (1.44) allocates its own copy of a longer array
- * after it has counted the request as active, and a failed allocation leaves it counted, so
- * that the loop would never end.
+ * One message in a client's queue of output (struct pm__client's out_head). The queue is written
+ * by client_pump(): as much as the socket takes now with uv_try_write() (up to IOV_MAX bufs per
+ * writev), and when it is full, one uv_write() of at most WRITE_BUFS bufs whose callback (the
+ * socket writable again) goes on. No uv_write() gets more bufs than that: libuv (1.44) allocates
+ * its own copy of a longer array after it has counted the request as active, and a failed
+ * allocation leaves it counted, so that the loop would never end. A reply of 10,000 pieces is so
+ * written in a few large writev() calls per wakeup, not one small write per WRITE_BUFS pieces.
  */
 #define WRITE_BUFS 4
+#define TRY_BUFS   1024 /* Linux's IOV_MAX: what one writev() takes */
 
-struct write_req {
+struct pm__write_req {
         uv_write_t req;
-        uv_write_t *more; /* owned: the further writes of a reply of many pieces, or NULL */
-        unsigned pending; /* writes queued and not ended */
+        struct pm__write_req *next; /* the client's queue */
         struct pm__client *c;
         size_t len;                      /* bytes of the whole message */
+        uv_buf_t *bufs;                  /* owned (unless &one): what is left to write */
+        size_t n_bufs;                   /* bufs in @bufs */
+        size_t at;                       /* the first buf not yet handed to the socket */
+        uv_buf_t one;                    /* @bufs of a message in one piece */
         struct pm__shared_reply *shared; /* a reference to its middle part, or NULL */
         char data[];                     /* the framed message, or its head */
 };
 
 static void on_client_closed(uv_handle_t *h);
+static void write_req_free(struct pm__write_req *w);
+static void client_pump(struct pm__client *c);
 
 /* Take @c off the server: no more reads, no parked calls, not in the list. */
 static void
@@ -145,6 +153,14 @@ on_client_closed(uv_handle_t *h)
                 }
         }
 
+        /* A write in flight was cancelled before this callback: the queue is ours to free. */
+        while (c->out_head) {
+                struct pm__write_req *w = c->out_head;
+
+                c->out_head = w->next;
+                c->pending_out -= w->len;
+                write_req_free(w);
+        }
         pm__frame_parser_release(&c->parser);
         pm_free(c);
 }
@@ -174,77 +190,121 @@ client_close_after_flush(struct pm__client *c)
         if (srv->flushing)
                 srv->flushing->prev = c;
         srv->flushing = c;
-        if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, on_flushed) < 0)
-                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+        /* What is still in the queue goes first: client_pump() shuts down when it is empty. */
+        c->shutdown_after_out = true;
+        client_pump(c);
 }
 
 static void
-write_req_free(struct write_req *w)
+write_req_free(struct pm__write_req *w)
 {
         pm__shared_reply_unref(w->shared);
-        pm_free(w->more);
+        if (w->bufs != &w->one)
+                pm_free(w->bufs);
         pm_free(w);
+}
+
+/* The stream broke under @c's output: close it (also when it was only flushing). */
+static void
+client_abort(struct pm__client *c)
+{
+        if (!c->closing)
+                client_close(c);
+        else if (!uv_is_closing((uv_handle_t *)&c->pipe))
+                uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
 static void
 on_written(uv_write_t *req, int status)
 {
-        struct write_req *w = req->data;
+        struct pm__write_req *w = req->data;
+        struct pm__client *c = w->c;
 
-        if (--w->pending > 0)
+        c->out_busy = false;
+        /* Cancelled by uv_close() (on_client_closed() frees the queue) or a broken stream. */
+        if (status < 0) {
+                client_abort(c);
                 return;
-        w->c->pending_out -= w->len;
-        write_req_free(w);
+        }
+        client_pump(c);
 }
 
 /*
- * Write the @n bufs of @w (whose len is set) on @c's pipe: a message of more than WRITE_BUFS
- * bufs first goes into the socket as far as it takes it now (uv_try_write(), up to IOV_MAX bufs a
- * call, when nothing else is queued), the rest is queued, at most WRITE_BUFS per write (the
- * further writes in @w->more, sized by the caller for all @n). @bufs may be changed. @w is
- * freed here when no write was queued.
+ * Write @c's queue until it is empty or the socket is full; then one uv_write() waits for the
+ * socket (on_written() comes back here). A client flushing before its close is shut down once
+ * the queue is empty.
  */
 static void
-client_write(struct pm__client *c, struct write_req *w, uv_buf_t *bufs, size_t n)
+client_pump(struct pm__client *c)
 {
-        size_t i = 0;
-        bool failed = false;
+        struct pm__write_req *w;
 
-        w->c = c;
-        w->pending = 0;
-        c->pending_out += w->len;
-        while (n > WRITE_BUFS && i < n) {
-                int r = uv_try_write((uv_stream_t *)&c->pipe, bufs + i,
-                                     (unsigned)(n - i < 65536 ? n - i : 65536));
-                size_t done = r > 0 ? (size_t)r : 0;
+        if (uv_is_closing((uv_handle_t *)&c->pipe))
+                return;
+        while (!c->out_busy && (w = c->out_head) != NULL) {
+                while (w->at < w->n_bufs) {
+                        size_t left = w->n_bufs - w->at, at = w->at;
+                        int r = uv_try_write((uv_stream_t *)&c->pipe, w->bufs + at,
+                                             (unsigned)(left < TRY_BUFS ? left : TRY_BUFS));
+                        size_t done = r > 0 ? (size_t)r : 0;
 
-                if (r <= 0)
-                        break; /* full (or an error, which the queued write reports) */
-                while (i < n && done >= bufs[i].len)
-                        done -= bufs[i++].len;
-                if (i < n) {
-                        bufs[i].base += done;
-                        bufs[i].len -= done;
+                        if (r < 0 && r != UV_EAGAIN) {
+                                client_abort(c);
+                                return;
+                        }
+                        while (w->at < w->n_bufs && done >= w->bufs[w->at].len)
+                                done -= w->bufs[w->at++].len;
+                        if (w->at < w->n_bufs) {
+                                w->bufs[w->at].base += done;
+                                w->bufs[w->at].len -= done;
+                        }
+                        if (r <= 0 && w->at == at)
+                                break; /* full: wait below */
                 }
-        }
-        for (unsigned q = 0; i < n; q++, i += WRITE_BUFS) {
-                uv_write_t *req = q == 0 ? &w->req : &w->more[q - 1];
-                unsigned k = (unsigned)(n - i < WRITE_BUFS ? n - i : WRITE_BUFS);
+                if (w->at < w->n_bufs) {
+                        size_t left = w->n_bufs - w->at;
+                        unsigned k = (unsigned)(left < WRITE_BUFS ? left : WRITE_BUFS);
 
-                req->data = w;
-                if (uv_write(req, (uv_stream_t *)&c->pipe, bufs + i, k, on_written) < 0) {
-                        failed = true;
-                        break;
+                        w->req.data = w;
+                        if (uv_write(&w->req, (uv_stream_t *)&c->pipe, w->bufs + w->at, k,
+                                     on_written) < 0) {
+                                client_abort(c);
+                                return;
+                        }
+                        w->at += k;
+                        c->out_busy = true;
+                        return;
                 }
-                w->pending++;
-        }
-        /* Queued writes end (cancelled, if the client closes) in on_written(). */
-        if (w->pending == 0) {
+                c->out_head = w->next;
+                if (!c->out_head)
+                        c->out_tail = NULL;
                 c->pending_out -= w->len;
                 write_req_free(w);
         }
-        if (failed)
-                client_close(c);
+        if (!c->out_head && c->shutdown_after_out) {
+                c->shutdown_after_out = false;
+                if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, on_flushed) < 0)
+                        uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+        }
+}
+
+/*
+ * Queue @w (its len, bufs and n_bufs set; it is @c's now) after @c's output and write what the
+ * socket takes now.
+ */
+static void
+client_write(struct pm__client *c, struct pm__write_req *w)
+{
+        w->c = c;
+        w->next = NULL;
+        w->at = 0;
+        c->pending_out += w->len;
+        if (c->out_tail)
+                c->out_tail->next = w;
+        else
+                c->out_head = w;
+        c->out_tail = w;
+        client_pump(c);
 }
 
 /* Is @c over its output limit with @len more bytes? Then it is closed. */
@@ -273,9 +333,9 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
                               struct pm__shared_reply *result)
 {
         struct pm_strbuf head = PM_STRBUF_INIT;
-        struct write_req *w = NULL;
+        struct pm__write_req *w = NULL;
         uv_buf_t *bufs = NULL;
-        size_t n = result->n_bufs + 2, writes = (n + WRITE_BUFS - 1) / WRITE_BUFS;
+        size_t n = result->n_bufs + 2;
 
         if (c->closing)
                 goto out;
@@ -285,7 +345,7 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
                 goto out;
         w = pm_calloc(1, sizeof(*w) + head.len);
         bufs = pm_malloc(n * sizeof(*bufs));
-        if (!w || !bufs || (writes > 1 && !(w->more = pm_calloc(writes - 1, sizeof(*w->more)))))
+        if (!w || !bufs)
                 goto oom;
         memcpy(w->data, head.buf, head.len);
         w->len = head.len + result->len + strlen(PM__FRAME_RESULT_TAIL);
@@ -297,14 +357,16 @@ pm__client_send_shared_result(struct pm__client *c, const cJSON *id,
 
                 (void)uv_send_buffer_size((uv_handle_t *)&c->pipe, &size);
         }
-        /* The writes read the pieces until they end: they hold a reference until then (the
-         * bufs are copied by uv_write(), not the bytes). */
+        /* The writes read the pieces until they end: the message holds a reference until then
+         * (its bufs point into them, the bytes are not copied). */
         w->shared = pm__shared_reply_ref(result);
         bufs[0] = uv_buf_init(w->data, (unsigned)head.len);
         memcpy(bufs + 1, result->bufs, result->n_bufs * sizeof(*bufs));
         bufs[n - 1] =
                 uv_buf_init((char *)PM__FRAME_RESULT_TAIL, (unsigned)strlen(PM__FRAME_RESULT_TAIL));
-        client_write(c, pm_steal_ptr(&w), bufs, n);
+        w->bufs = pm_steal_ptr(&bufs);
+        w->n_bufs = n;
+        client_write(c, pm_steal_ptr(&w));
         goto out;
 oom:
         client_oom(c);
@@ -318,11 +380,10 @@ out:
 void
 pm__client_send(struct pm__client *c, struct cJSON *msg)
 {
-        struct write_req *w = NULL;
+        struct pm__write_req *w = NULL;
         char *body = NULL;
         char hdr[64];
         size_t len, hlen;
-        uv_buf_t buf;
 
         if (!msg)
                 goto oom;
@@ -342,9 +403,10 @@ pm__client_send(struct pm__client *c, struct cJSON *msg)
         memcpy(w->data + hlen, body, len);
         w->len = hlen + len;
         w->shared = NULL;
-        w->more = NULL;
-        buf = uv_buf_init(w->data, (unsigned)w->len);
-        client_write(c, w, &buf, 1);
+        w->one = uv_buf_init(w->data, (unsigned)w->len);
+        w->bufs = &w->one;
+        w->n_bufs = 1;
+        client_write(c, w);
         goto out;
 oom:
         client_oom(c);

@@ -352,6 +352,9 @@ int pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct
 
 /* ---- the daemon (daemon.c, socket.c, update.c, watch.c, methods.c) ---- */
 
+/* One message in a client's output queue (daemon.c). */
+struct pm__write_req;
+
 /*
  * One connected client. Invariant: freed only from the pipe's close callback; while closing
  * it is off the server's list and owns no parked call.
@@ -362,16 +365,21 @@ struct pm__client {
         struct pm__client *prev; /* server's client list */
         struct pm__client *next;
         struct pm__frame_parser parser;
-        uv_shutdown_t shutdown_req; /* used by close-after-flush */
-        size_t pending_out;         /* bytes handed to uv_write, not yet written */
-        uint64_t serial;            /* connection number, for logs */
-        bool closing;               /* uv_close called or scheduled */
-        bool flushing;              /* on the server's flushing list */
-        bool initialized;           /* sent "initialize": receives $/progress */
-        bool subscribed;            /* receives projmodel/modelChanged and refreshFailed */
-        bool shutdown;              /* sent "shutdown" */
-        bool progress_held;         /* joined during a refresh: hears it only if it waits for
-                                     * it, from its beginning (update-progress.c) */
+        uv_shutdown_t shutdown_req;     /* used by close-after-flush */
+        size_t pending_out;             /* bytes queued in out_head, not yet written */
+        struct pm__write_req *out_head; /* owned: messages to write, in order (daemon.c) */
+        struct pm__write_req *out_tail;
+        uint64_t serial;         /* connection number, for logs */
+        bool closing;            /* uv_close called or scheduled */
+        bool flushing;           /* on the server's flushing list */
+        bool initialized;        /* sent "initialize": receives $/progress */
+        bool subscribed;         /* receives projmodel/modelChanged and refreshFailed */
+        bool shutdown;           /* sent "shutdown" */
+        bool out_busy;           /* a uv_write() of out_head waits for the socket */
+        bool shutdown_after_out; /* closing after a flush: uv_shutdown() once out_head is
+                                  * written */
+        bool progress_held;      /* joined during a refresh: hears it only if it waits for
+                                  * it, from its beginning (update-progress.c) */
 };
 
 /* One refresh in flight (update-internal.h). */
