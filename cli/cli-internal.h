@@ -14,6 +14,7 @@ struct pm_graph;
 struct pm_index;
 struct pm_progress;
 struct option;
+struct pm__cli_discover_req;
 
 /* Exit codes of every command (docs/cli.md). */
 #define PM_CLI_EXIT_OK    0
@@ -23,7 +24,21 @@ struct option;
 /* Options given before the command name (`projmodel --root DIR export`). Borrowed from argv. */
 struct pm__cli_globals {
         const char *root; /* --root DIR, or NULL: found from the working directory */
+        /* discover's answer in this process (--db, --no-refresh, PROJMODEL_NO_DAEMON):
+         * pm__cli_discover_resolve() in the full binary (main.c); NULL in the front binary
+         * (front.c), which hands those command lines to the full one instead. */
+        int (*discover_local)(const struct pm__cli_discover_req *req,
+                              void (*progress)(const char *message, void *userdata), void *userdata,
+                              char **ret_buildfile, struct cJSON **ret_project,
+                              struct pm_error *err);
 };
+
+/*
+ * The binary that runs every command, `projmodel serve` included: /proc/self/exe in the full
+ * binary (main.c); in the front binary, the full one it hands command lines to (front.c; NULL
+ * when it is not found). Borrowed, static.
+ */
+const char *pm__cli_full_exe(void);
 
 /*
  * One row of main.c's command table. Adding a command: write cli/cmd-<name>.c with a

@@ -85,15 +85,19 @@ start_daemon(const char *root, const char *sock, struct pm_error *err)
                          (char *)"--socket",
                          (char *)sock,
                          NULL };
+        const char *exe = pm__cli_full_exe();
         pid_t pid;
         int r, status;
 
+        if (!exe)
+                return pm_error_set(err, -ENOENT, "cannot start 'projmodel serve': %s",
+                                    "the full projmodel binary is missing");
         if (posix_spawn_file_actions_init(&fa) != 0)
                 return pm_error_set(err, -ENOMEM, "out of memory");
         (void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         (void)posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         (void)posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+        r = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
         (void)posix_spawn_file_actions_destroy(&fa);
         if (r != 0)
                 return pm_error_set(err, -r, "cannot start 'projmodel serve': %s", strerror(r));

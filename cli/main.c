@@ -45,6 +45,12 @@ print_usage(FILE *f)
                          "the details.\n");
 }
 
+const char *
+pm__cli_full_exe(void)
+{
+        return "/proc/self/exe";
+}
+
 int
 main(int argc, char **argv)
 {
@@ -57,7 +63,7 @@ main(int argc, char **argv)
                 { "completions", required_argument, NULL, 'C' },
                 { NULL, 0, NULL, 0 },
         };
-        struct pm__cli_globals g = { .root = NULL };
+        struct pm__cli_globals g = { .root = NULL, .discover_local = pm__cli_discover_resolve };
         const char *name;
         int c;
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -230,9 +231,17 @@ pm_path_exists_in(const char *dir, const char *name)
 char *
 pm_path_self_exe(void)
 {
+        const char *cmd = getenv(PM_PATH_COMMAND_ENV);
         char buf[4096], *r;
-        ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        ssize_t n;
 
+        if (cmd && cmd[0] == '/') {
+                r = pm_path_normalize(NULL, NULL, cmd);
+                if (!r)
+                        errno = ENOMEM;
+                return r;
+        }
+        n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
         if (n <= 0 || (size_t)n >= sizeof(buf) - 1) {
                 if (n > 0)
                         errno = ENAMETOOLONG;

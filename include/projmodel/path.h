@@ -49,10 +49,16 @@ char *pm_path_absolute(const char *path);
 bool pm_path_exists_in(const char *dir, const char *name);
 
 /*
- * The absolute path of the running executable (/proc/self/exe resolved), pm_malloc'd (caller
- * frees with pm_free), or NULL with errno set (ENOMEM when out of memory). The runnables of
- * rust-project.json name it, so rust-analyzer runs the same projmodel that wrote them.
+ * The path of the projmodel command running: $PROJMODEL_COMMAND when it is absolute (the front
+ * binary, cli/front.c, sets it to its own path for the full binary it runs, and the daemon that
+ * binary starts inherits it), else the running executable (/proc/self/exe resolved);
+ * normalised, pm_malloc'd (caller frees with pm_free), or NULL with errno set (ENOMEM when out
+ * of memory). The runnables of rust-project.json and `projmodel setup` name it, so
+ * rust-analyzer runs the same projmodel that wrote them, by the path users run.
  */
 char *pm_path_self_exe(void);
+
+/* The environment variable of pm_path_self_exe(). */
+#define PM_PATH_COMMAND_ENV "PROJMODEL_COMMAND"
 
 #endif

@@ -19,6 +19,7 @@ import checklib
 # What the package must ship (debian/install), as dpkg-deb -c names it.
 SHIPPED = [
     'usr/bin/projmodel',
+    'usr/libexec/projmodel/projmodel-full',
     'usr/share/man/man1/projmodel.1.gz',
     'usr/share/bash-completion/completions/projmodel',
     'usr/share/zsh/vendor-completions/_projmodel',
