@@ -71,6 +71,44 @@ out:
         return r;
 }
 
+/*
+ * The daemon's environment: environ without PROJMODEL_COMMAND, plus PROJMODEL_COMMAND=@self
+ * when @self is set. No process of ours keeps the variable (pm_path_command_take()), so the
+ * daemon gets it here, explicitly, and its runnables name the command this client was run as
+ * (the front `projmodel`, docs/cli.md "Installing"), not the full binary started. The array is
+ * pm_malloc'd (pm_free), its strings borrowed but the last (*ret_var, pm_malloc'd). NULL on
+ * out of memory.
+ */
+static char **
+daemon_env(const char *self, char **ret_var)
+{
+        const size_t name_len = strlen(PM_PATH_COMMAND_ENV);
+        char **env;
+        size_t n = 0, k = 0;
+
+        *ret_var = NULL;
+        while (environ[n])
+                n++;
+        env = pm_calloc(n + 2, sizeof(*env));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (strncmp(environ[i], PM_PATH_COMMAND_ENV, name_len) != 0 ||
+                    environ[i][name_len] != '=')
+                        env[k++] = environ[i];
+        }
+        if (self) {
+                *ret_var = pm_asprintf("%s=%s", PM_PATH_COMMAND_ENV, self);
+                if (!*ret_var) {
+                        pm_free(env);
+                        return NULL;
+                }
+                env[k++] = *ret_var;
+        }
+        env[k] = NULL;
+        return env;
+}
+
 /* Start `projmodel serve --root ROOT --socket SOCK` (it daemonizes; its first process exits
  * once the socket listens, or with 1 when another daemon won the lock). stdio is /dev/null so
  * the daemon never holds the caller's pipes (rust-analyzer waits for discover's stdout). */
@@ -86,27 +124,47 @@ start_daemon(const char *root, const char *sock, struct pm_error *err)
                          (char *)sock,
                          NULL };
         const char *exe = pm__cli_full_exe();
+        char *self = NULL, *var = NULL, **env = NULL;
+        bool have_fa = false;
         pid_t pid;
         int r, status;
 
-        if (!exe)
-                return pm_error_set(err, -ENOENT, "cannot start 'projmodel serve': %s",
-                                    "the full projmodel binary is missing");
-        if (posix_spawn_file_actions_init(&fa) != 0)
-                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (!exe) {
+                r = pm_error_set(err, -ENOENT, "cannot start 'projmodel serve': %s",
+                                 "the full projmodel binary is missing");
+                goto out;
+        }
+        /* Without it (out of memory, no /proc) the daemon names the full binary: still runs. */
+        self = pm_path_self_exe();
+        env = daemon_env(self, &var);
+        if (!env || posix_spawn_file_actions_init(&fa) != 0) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        have_fa = true;
         (void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         (void)posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         (void)posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        r = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
-        (void)posix_spawn_file_actions_destroy(&fa);
-        if (r != 0)
-                return pm_error_set(err, -r, "cannot start 'projmodel serve': %s", strerror(r));
+        r = posix_spawn(&pid, exe, &fa, NULL, argv, env);
+        if (r != 0) {
+                r = pm_error_set(err, -r, "cannot start 'projmodel serve': %s", strerror(r));
+                goto out;
+        }
         while (waitpid(pid, &status, 0) < 0) {
-                if (errno != EINTR)
-                        return pm_error_set(err, -errno, "cannot wait for 'projmodel serve'");
+                if (errno != EINTR) {
+                        r = pm_error_set(err, -errno, "cannot wait for 'projmodel serve'");
+                        goto out;
+                }
         }
         /* Exit 1 usually means another client's daemon won the race: connecting decides. */
-        return 0;
+        r = 0;
+out:
+        if (have_fa)
+                (void)posix_spawn_file_actions_destroy(&fa);
+        pm_free(env);
+        pm_free(var);
+        pm_free(self);
+        return r;
 }
 
 int

@@ -133,15 +133,19 @@ main(int argc, char **argv)
 
         pm_mem_install_hooks();
         find_full();
-        /* The path `setup` and the runnables name, in the full binary and in a daemon started
-         * from here: this one, not the full binary (pm_path_self_exe()). */
-        if (self_exe[0])
-                (void)setenv(PM_PATH_COMMAND_ENV, self_exe, 1);
+        /* A daemon started from here gets this binary's path from the client (cli/client.c),
+         * which reads /proc/self/exe here: the environment is not trusted for it. */
         if (daemon_discover(argc, argv, &g, &cmd)) {
                 optind = 0;
                 opterr = 0;
                 return pm__cli_cmd_discover(&g, argc - cmd, argv + cmd);
         }
+        /* The path `setup` and the runnables name: this one, not the full binary. The full
+         * binary takes it out of its environment at once (pm_path_command_take()). */
+        if (self_exe[0])
+                (void)setenv(PM_PATH_COMMAND_ENV, self_exe, 1);
+        else
+                (void)unsetenv(PM_PATH_COMMAND_ENV);
         if (full_exe[0])
                 (void)execv(full_exe, argv);
         return cannot_run(cmd > 0);

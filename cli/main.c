@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
 
 #include "cli-internal.h"
 
@@ -68,6 +69,8 @@ main(int argc, char **argv)
         int c;
 
         pm_mem_install_hooks();
+        /* Before anything runs a child: the front's PROJMODEL_COMMAND is for this process. */
+        pm_path_command_take();
 
         /* "+": stop at the command name; what follows is the command's. */
         opterr = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path normalisation with rust-analyzer's semantics; never touches the file system
- * except pm_path_cwd(), pm_path_absolute(), pm_path_exists_in() and pm_path_self_exe(). */
+ * except pm_path_cwd(), pm_path_absolute(), pm_path_exists_in(), pm_path_command_take() and
+ * pm_path_self_exe(). */
 #include "projmodel/path.h"
 
 #include <errno.h>
@@ -228,15 +229,31 @@ pm_path_exists_in(const char *dir, const char *name)
         return r;
 }
 
+/* The command pm_path_command_take() kept (normalised, pm_malloc'd and never freed: it names
+ * the process for its whole life), or NULL. Written once before any thread starts. */
+static char *command;
+
+void
+pm_path_command_take(void)
+{
+        const char *cmd = getenv(PM_PATH_COMMAND_ENV);
+
+        if (cmd && cmd[0] == '/' && access(cmd, X_OK) == 0) {
+                pm_free(command);
+                command = pm_path_normalize(NULL, NULL, cmd);
+        }
+        /* Like systemd's LISTEN_FDS (server/daemon.c): meant for this process, not its children. */
+        (void)unsetenv(PM_PATH_COMMAND_ENV);
+}
+
 char *
 pm_path_self_exe(void)
 {
-        const char *cmd = getenv(PM_PATH_COMMAND_ENV);
         char buf[4096], *r;
         ssize_t n;
 
-        if (cmd && cmd[0] == '/') {
-                r = pm_path_normalize(NULL, NULL, cmd);
+        if (command) {
+                r = pm_strdup(command);
                 if (!r)
                         errno = ENOMEM;
                 return r;

@@ -44,7 +44,7 @@ meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite style \
 # descriptor number it reused on another thread was reported as a race; with the option TSan
 # ignores the descriptor calls libuv makes (and still sees its locks). A real race in our code
 # (the fault-hook counter before it was atomic) is still reported with it.
-tsan_cli='@(cli_discover_daemon|cli_runnables|cli_kill_policy|cli_sysroot_job|cli_export)/*'
+tsan_cli='@(cli_discover_daemon|cli_runnables|cli_kill_policy|cli_sysroot_job|cli_export|cli_child_env)/*'
 tsan_cli_daemon='cli_buck2_build/the_daemon_builds_and_serves_the_dylib_too'
 tsan_logs=$(mktemp -d)
 tsan_reported=0

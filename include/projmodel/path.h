@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexical path handling: the same normalisation rust-analyzer applies (no symlink resolution).
- * Only pm_path_cwd(), pm_path_absolute(), pm_path_exists_in() and pm_path_self_exe() look at the
- * file system. */
+ * Only pm_path_cwd(), pm_path_absolute(), pm_path_exists_in(), pm_path_command_take() and
+ * pm_path_self_exe() look at the file system (and the environment). */
 #ifndef PROJMODEL_PATH_H
 #define PROJMODEL_PATH_H
 
@@ -49,16 +49,27 @@ char *pm_path_absolute(const char *path);
 bool pm_path_exists_in(const char *dir, const char *name);
 
 /*
- * The path of the projmodel command running: $PROJMODEL_COMMAND when it is absolute (the front
- * binary, cli/front.c, sets it to its own path for the full binary it runs, and the daemon that
- * binary starts inherits it), else the running executable (/proc/self/exe resolved);
- * normalised, pm_malloc'd (caller frees with pm_free), or NULL with errno set (ENOMEM when out
- * of memory). The runnables of rust-project.json and `projmodel setup` name it, so
- * rust-analyzer runs the same projmodel that wrote them, by the path users run.
+ * Take $PROJMODEL_COMMAND: keep its value for pm_path_self_exe() and remove it from the
+ * environment. Called once, first thing in main() (cli/main.c), before any thread or child
+ * process: the front binary (cli/front.c) and a client starting a daemon (cli/client.c) set it
+ * for the projmodel binary they run and for no one else, so the build tools, the programs `run`
+ * and `test` start, and a daemon's children never inherit it (docs/cli.md, "Installing"). A
+ * value that is not absolute or names no executable file is dropped too. Not thread-safe.
+ */
+void pm_path_command_take(void);
+
+/*
+ * The path of the projmodel command running: the value pm_path_command_take() kept, else the
+ * running executable (/proc/self/exe resolved); normalised, pm_malloc'd (caller frees with
+ * pm_free), or NULL with errno set (ENOMEM when out of memory). The runnables of
+ * rust-project.json and `projmodel setup` name it, so rust-analyzer runs the same projmodel
+ * that wrote them, by the path users run. Safe from any thread once pm_path_command_take()
+ * has returned.
  */
 char *pm_path_self_exe(void);
 
-/* The environment variable of pm_path_self_exe(). */
+/* The environment variable through which one projmodel binary names the command for the next
+ * one it runs (pm_path_command_take()). */
 #define PM_PATH_COMMAND_ENV "PROJMODEL_COMMAND"
 
 #endif

@@ -3,6 +3,7 @@
 #include "cli-test.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -107,6 +108,29 @@ cli_fx_run(const struct cli_fx *fx, const char *cwd, const char *const *env,
         if (!ret->err)
                 ret->err = pm_test_strf("%s", "");
         pm_free(cache_env);
+}
+
+void
+cli_fx_daemon_env(const struct cli_fx *fx, char **ret_runtime_env, char **ret_cache2_env)
+{
+        char *run = pm_test_strf("%s/run", fx->tmp);
+
+        cr_assert_eq(mkdir(run, 0700), 0, "%s", run);
+        *ret_runtime_env = pm_test_strf("XDG_RUNTIME_DIR=%s", run);
+        if (ret_cache2_env)
+                *ret_cache2_env = pm_test_strf("XDG_CACHE_HOME=%s/cache2", fx->tmp);
+        pm_free(run);
+}
+
+void
+cli_fx_stop_daemon(const struct cli_fx *fx, const char *runtime_env, const char *root)
+{
+        const char *argv[] = { "stop", "--root", root, NULL };
+        const char *env[] = { runtime_env, NULL };
+        struct cli_run r;
+
+        cli_fx_run(fx, NULL, env, argv, &r);
+        cli_run_release(&r);
 }
 
 char *

@@ -42,6 +42,18 @@ void cli_run_release(struct cli_run *r);
 void cli_fx_run(const struct cli_fx *fx, const char *cwd, const char *const *env,
                 const char *const *args, struct cli_run *ret);
 
+/*
+ * For a test that starts daemons: fx->tmp/run made (0700), *ret_runtime_env
+ * "XDG_RUNTIME_DIR=<tmp>/run" (their socket directory) and, when @ret_cache2_env is not NULL,
+ * *ret_cache2_env "XDG_CACHE_HOME=<tmp>/cache2" (the in-process runs' own model, apart from the
+ * daemon's). pm_malloc'd.
+ */
+void cli_fx_daemon_env(const struct cli_fx *fx, char **ret_runtime_env, char **ret_cache2_env);
+
+/* `projmodel stop --root @root` with @runtime_env: a daemon the test may have started (none may
+ * run: the status is ignored). */
+void cli_fx_stop_daemon(const struct cli_fx *fx, const char *runtime_env, const char *root);
+
 /* `projmodel export --root REPO --db DB [extra...]` to stdout; asserts success, returns the
  * output (pm_malloc'd). */
 char *cli_fx_export(const struct cli_fx *fx, const char *const *extra);

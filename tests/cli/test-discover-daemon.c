@@ -6,7 +6,6 @@
  * a discover waiting for the daemon's refresh prints its parse warnings and proc-macro builds as
  * the in-process one does. */
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -28,26 +27,15 @@ static char *cache2_env;  /* XDG_CACHE_HOME=<tmp>/cache2: the in-process runs' o
 static void
 setup(void)
 {
-        char *run;
-
         cli_fx_init(&fx, true);
-        run = pm_test_strf("%s/run", fx.tmp);
-        cr_assert_eq(mkdir(run, 0700), 0);
-        runtime_env = pm_test_strf("XDG_RUNTIME_DIR=%s", run);
-        cache2_env = pm_test_strf("XDG_CACHE_HOME=%s/cache2", fx.tmp);
-        pm_free(run);
+        cli_fx_daemon_env(&fx, &runtime_env, &cache2_env);
 }
 
 static void
 teardown(void)
 {
-        /* Stop the daemon the first discover started (none may run: ignore the status). */
-        const char *argv[] = { "stop", "--root", fx.repo, NULL };
-        const char *env[] = { runtime_env, NULL };
-        struct cli_run r;
-
-        cli_fx_run(&fx, NULL, env, argv, &r);
-        cli_run_release(&r);
+        /* The daemon the first discover started. */
+        cli_fx_stop_daemon(&fx, runtime_env, fx.repo);
         pm_free(runtime_env);
         pm_free(cache2_env);
         runtime_env = cache2_env = NULL;

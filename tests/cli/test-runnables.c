@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -28,34 +27,17 @@ static char *ws;          /* the Cargo workspace, when the test made one */
 static void
 setup(void)
 {
-        char *run;
-
         cli_fx_init(&fx, false);
-        run = pm_test_strf("%s/run", fx.tmp);
-        cr_assert_eq(mkdir(run, 0700), 0);
-        runtime_env = pm_test_strf("XDG_RUNTIME_DIR=%s", run);
-        cache2_env = pm_test_strf("XDG_CACHE_HOME=%s/cache2", fx.tmp);
-        pm_free(run);
+        cli_fx_daemon_env(&fx, &runtime_env, &cache2_env);
 }
 
-/* Stop the daemon of @root the test's discovers started (none may run: ignore the status). */
-static void
-stop_daemon(const char *root)
-{
-        const char *argv[] = { "stop", "--root", root, NULL };
-        const char *env[] = { runtime_env, NULL };
-        struct cli_run r;
-
-        cli_fx_run(&fx, NULL, env, argv, &r);
-        cli_run_release(&r);
-}
-
+/* Stop the daemons the test's discovers started. */
 static void
 teardown(void)
 {
-        stop_daemon(fx.repo);
+        cli_fx_stop_daemon(&fx, runtime_env, fx.repo);
         if (ws)
-                stop_daemon(ws);
+                cli_fx_stop_daemon(&fx, runtime_env, ws);
         pm_free(ws);
         pm_free(runtime_env);
         pm_free(cache2_env);
