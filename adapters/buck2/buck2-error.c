@@ -231,11 +231,9 @@ error_line(const char *text, size_t len, int *ret_len)
 }
 
 int
-pm__buck2_keep_going_output(const struct pm_blob *out, struct pm_error *err)
+pm__buck2_keep_going_output(const struct pm_blob *out, const cJSON *json, struct pm_error *err)
 {
         const char *why = NULL, *line;
-        cJSON *json = NULL;
-        size_t off = 0;
         int st = out->exit_status, line_len;
 
         if (st == 0)
@@ -244,15 +242,12 @@ pm__buck2_keep_going_output(const struct pm_blob *out, struct pm_error *err)
                 why = "an exit status --keep-going does not give";
         else if (!out->data || out->len == 0)
                 why = "no output";
-        else if (pm__json_check(out->data, out->len, &off) != 0)
+        else if (!json)
                 why = "its output is not complete JSON";
-        else if (!(json = cJSON_ParseWithLength(out->data, out->len)))
-                return pm_error_set(err, -ENOMEM, "out of memory");
         else if (!cJSON_IsArray(json))
                 why = "its output is not a JSON array";
         else if (!lists_a_failed_package(json))
                 why = "its output names no package it could not load (\"buck.error\")";
-        cJSON_Delete(json);
         if (!why)
                 return 0;
         /* The runner's line ("'CMD' exited with status N: <stderr's error line>") when there is

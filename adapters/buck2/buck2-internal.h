@@ -122,11 +122,13 @@ int pm__buck2_error_entry(struct pm__buck2_ctx *x, const struct cJSON *obj);
  * versions exit 1, mid-2023 ones 2, and 3 is taken too (the plan's ok_exit_codes); for those
  * only when stdout is one complete JSON array with at least one "buck.error" entry (the packages
  * it went past), so that a failure of another kind (a bad flag, the daemon) is not read as an
- * empty or partial model. Returns 0 when it is; else PM_ETOOL "<out->error> (not --keep-going's
+ * empty or partial model. @json is @out's data as parse parsed it, once (borrowed), or NULL when
+ * it is not valid JSON. Returns 0 when it is; else PM_ETOOL "<out->error> (not --keep-going's
  * partial list: WHY)", without out->error "'<origin>' exited with status N: <stderr's error
- * line> (...)", the line picked as the step runners pick it; or -ENOMEM.
+ * line> (...)", the line picked as the step runners pick it. Allocates nothing.
  */
-int pm__buck2_keep_going_output(const struct pm_blob *out, struct pm_error *err);
+int pm__buck2_keep_going_output(const struct pm_blob *out, const struct cJSON *json,
+                                struct pm_error *err);
 
 /* The "buck2" section's keys, NULL-terminated (pm_adapter_ops.config_keys). */
 extern const char *const pm__buck2_config_keys[];

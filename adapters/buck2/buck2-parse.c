@@ -960,25 +960,37 @@ pm__buck2_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
                 struct pm_graph **ret_graph, struct pm_error *err)
 {
         struct pm__buck2_ctx x = { .q = q, .root = q->project->root, .err = err };
+        struct pm_error json_err;
         cJSON *json = NULL;
         char *bc;
         size_t n;
-        int r;
+        int r, json_r;
 
         if (n_outputs < 1 || !outputs[0].data)
                 return pm_error_set(err, PM_EBADTOOLOUTPUT, "buck2 produced no output");
         x.origin = outputs[0].origin ? outputs[0].origin : "buck2 targets";
+        /* One parse serves the exit's check and the targets: its syntax error stands only when
+         * the exit says the list is complete (a non-zero one is explained by the check). */
+        pm_error_init(&json_err);
+        json_r = pm__json_parse(&outputs[0], x.origin, "buck2 targets --json output", &json,
+                                &json_err);
+        if (json_r == -ENOMEM) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
         /* A non-zero exit is --keep-going's partial list, or buck2's failure. */
-        r = pm__buck2_keep_going_output(&outputs[0], err);
+        r = pm__buck2_keep_going_output(&outputs[0], json, err);
         if (r < 0)
-                return r;
+                goto out;
         r = pm__buck2_default_edition(q, &x.edition, err);
         if (r < 0)
-                return r;
-
-        r = pm__json_parse(&outputs[0], x.origin, "buck2 targets --json output", &json, err);
-        if (r < 0)
-                return r;
+                goto out;
+        if (json_r < 0) {
+                if (err)
+                        *err = json_err;
+                r = json_r;
+                goto out;
+        }
         if (!cJSON_IsArray(json)) {
                 r = pm__buck2_bad(&x, NULL,
                                   "not a JSON array (buck2 targets --json output expected)");

@@ -50,13 +50,25 @@ blob(const char *out, int status, const char *stderr_text)
                                  .exit_status = status };
 }
 
+/* The check of @b on its output as parse parses it (NULL when not JSON). */
+static int
+check_blob(const struct pm_blob *b, struct pm_error *err)
+{
+        cJSON *json = cJSON_ParseWithLength(b->data, b->len);
+        int r;
+
+        pm_error_init(err);
+        r = pm__buck2_keep_going_output(b, json, err);
+        cJSON_Delete(json);
+        return r;
+}
+
 static int
 check(const char *out, int status, const char *stderr_text, struct pm_error *err)
 {
         struct pm_blob b = blob(out, status, stderr_text);
 
-        pm_error_init(err);
-        return pm__buck2_keep_going_output(&b, err);
+        return check_blob(&b, err);
 }
 
 Test(buck2_keep_going, exit_0_is_the_list_whatever_it_holds)
@@ -129,32 +141,14 @@ Test(buck2_keep_going, the_error_without_the_runners_line)
         b.error = NULL;
         b.err_text = "\n  Command failed: \n  last line\n";
         b.err_len = strlen(b.err_text);
-        pm_error_init(&err);
-        cr_assert_eq(pm__buck2_keep_going_output(&b, &err), PM_ETOOL);
+        cr_assert_eq(check_blob(&b, &err), PM_ETOOL);
         cr_assert_str_eq(err.msg, "'buck2' exited with status 1: last line (not --keep-going's "
                                   "partial list: its output is not complete JSON)");
         b.err_text = "Starting new buck2 daemon...\nError: the daemon died\nCommand failed: \n";
         b.err_len = strlen(b.err_text);
-        cr_assert_eq(pm__buck2_keep_going_output(&b, &err), PM_ETOOL);
+        cr_assert_eq(check_blob(&b, &err), PM_ETOOL);
         cr_assert_str_eq(err.msg, "'buck2' exited with status 1: Error: the daemon died (not "
                                   "--keep-going's partial list: its output is not complete JSON)");
-}
-
-Test(buck2_keep_going, out_of_memory_is_reported_cleanly)
-{
-        struct pm_error err;
-        int r;
-
-        pm_mem_install_hooks();
-        for (unsigned long n = 1;; n++) {
-                (void)pm_mem_fail_at(n);
-                r = check(PARTIAL, 2, NULL, &err);
-                (void)pm_mem_fail_at(0);
-                if (r == 0)
-                        break;
-                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, err.msg);
-                cr_assert(n < 1000);
-        }
 }
 
 Test(buck2_keep_going, keep_going_errors_become_warnings)
@@ -355,48 +349,83 @@ Test(buck2_keep_going, keep_going_keeps_the_broken_packages_crates)
         pm_buck2_fx_release(&fx);
 }
 
+/* Parse @text as the output of a `buck2 targets` of the fixture that exited @status (a
+ * step's, not captured: pm__buck2_parse() directly) into fx->g (fx->err). @origin is the
+ * fixture's targets.json, made before: this allocates nothing else of its own. */
+static int
+parse_exited(struct pm_buck2_fx *fx, const char *text, int status, const char *origin)
+{
+        struct pm_query q = { .config = fx->cfg, .project = &fx->cfg->projects[0] };
+        struct pm_blob b = blob(text, status, "Error: 1 package failed to load");
+
+        b.origin = origin;
+        pm_graph_free(fx->g);
+        fx->g = NULL;
+        pm_error_init(&fx->err);
+        return pm__buck2_parse(&q, &b, 1, &fx->g, &fx->err);
+}
+
+/* Fail each allocation of a parse of @text (exit @status) in turn: each is -ENOMEM, not read
+ * as buck2's failure, and leaves no graph, until the parse ends (fx->g then holds its graph). */
+static void
+parse_failing_each_allocation(struct pm_buck2_fx *fx, const char *text, int status,
+                              const char *origin)
+{
+        for (unsigned long n = 1;; n++) {
+                int r;
+
+                (void)pm_mem_fail_at(n);
+                r = parse_exited(fx, text, status, origin);
+                (void)pm_mem_fail_at(0);
+                if (r == 0)
+                        break;
+                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx->err.msg);
+                cr_assert_null(fx->g);
+                cr_assert(n < 100000);
+        }
+}
+
 Test(buck2_keep_going, out_of_memory_in_the_failed_packages_and_their_dependents)
 {
         struct pm_buck2_fx fx;
         char *p;
-        int r;
 
         pm_mem_install_hooks();
         pm_buck2_fx_init(&fx, NULL);
         p = pm_buck2_fx_path(&fx, "targets.json");
-        for (unsigned long n = 1;; n++) {
-                pm_graph_free(fx.g);
-                fx.g = NULL;
-                pm_error_init(&fx.err);
-                (void)pm_mem_fail_at(n);
-                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], KEEP_GOING_ERRORS,
-                                              strlen(KEEP_GOING_ERRORS), p, &fx.g, &fx.err);
-                (void)pm_mem_fail_at(0);
-                if (r == 0)
-                        break;
-                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
-                cr_assert_null(fx.g);
-                cr_assert(n < 100000);
-        }
+        parse_failing_each_allocation(&fx, KEEP_GOING_ERRORS, 0, p);
+        cr_assert_eq(fx.g->warnings.n, 4);
+        /* The same list from an exit 2: its one parse also decides that it is the list. */
+        parse_failing_each_allocation(&fx, KEEP_GOING_ERRORS, 2, p);
         cr_assert_eq(fx.g->warnings.n, 4);
         /* And the crates that depend on one of them, directly or not (buck2-parse.c). */
-        for (unsigned long n = 1;; n++) {
-                pm_graph_free(fx.g);
-                fx.g = NULL;
-                pm_error_init(&fx.err);
-                (void)pm_mem_fail_at(n);
-                r = pm_adapter_parse_captured(fx.cfg, &fx.cfg->projects[0], DEPENDENTS,
-                                              strlen(DEPENDENTS), p, &fx.g, &fx.err);
-                (void)pm_mem_fail_at(0);
-                if (r == 0)
-                        break;
-                cr_assert_eq(r, -ENOMEM, "allocation %lu: %s", n, fx.err.msg);
-                cr_assert_null(fx.g);
-                cr_assert(n < 100000);
-        }
+        parse_failing_each_allocation(&fx, DEPENDENTS, 0, p);
         cr_assert_eq(fx.g->n_crates, 1);
         cr_assert_eq(fx.g->warnings.n, 3);
         cr_assert_eq(fx.g->failed.n, 3);
+        pm_free(p);
+        pm_buck2_fx_release(&fx);
+}
+
+/* The output of an exit 1, 2 or 3 is parsed once, as that of an exit 0 is: telling the partial
+ * list from buck2's failure (pm__buck2_keep_going_output()) reads the tree parse made. Counted
+ * in allocations, so that the same graph from a second parse cannot hide it. */
+Test(buck2_keep_going, a_partial_list_is_parsed_once)
+{
+        struct pm_buck2_fx fx;
+        unsigned long exit0, exit1;
+        char *p;
+
+        pm_mem_install_hooks();
+        pm_buck2_fx_init(&fx, NULL);
+        p = pm_buck2_fx_path(&fx, "targets.json");
+        (void)pm_mem_fail_at(0);
+        cr_assert_eq(parse_exited(&fx, KEEP_GOING_ERRORS, 0, p), 0, "%s", fx.err.msg);
+        exit0 = pm_mem_fail_at(0);
+        cr_assert_eq(parse_exited(&fx, KEEP_GOING_ERRORS, 1, p), 0, "%s", fx.err.msg);
+        exit1 = pm_mem_fail_at(0);
+        cr_assert_eq(fx.g->warnings.n, 4);
+        cr_assert_eq(exit1, exit0, "exit 1: %lu allocations, exit 0: %lu", exit1, exit0);
         pm_free(p);
         pm_buck2_fx_release(&fx);
 }
