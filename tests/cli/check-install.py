@@ -5,15 +5,11 @@
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import checklib
-
-
-def run(argv, **kw):
-    return subprocess.run(argv, check=True, capture_output=True, text=True, **kw).stdout
+from checklib import run
 
 
 def main():

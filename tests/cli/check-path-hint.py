@@ -12,13 +12,10 @@ import sys
 import tempfile
 
 import checklib
+from checklib import run
 
 EXPECTED = ('meson configure build -Dprefix="$HOME/.local" && meson install -C build && '
             'export PATH="$HOME/.local/bin:$PATH"')
-
-
-def run(argv, **kw):
-    return subprocess.run(argv, check=True, capture_output=True, text=True, **kw).stdout
 
 
 def main():

@@ -80,10 +80,25 @@ count_dylibs(const cJSON *p)
         return n;
 }
 
+/* @json, an export, is a valid rust-project.json whose every crate type-checks with bare rustc
+ * in a new directory fx.tmp/check, loading the proc macros' dylibs it names. */
+static void
+assert_valid_and_checks(const char *json)
+{
+        char *work = pm_test_strf("%s/check", fx.tmp), *report = NULL;
+
+        cr_assert_eq(pm_test_validate_project(json, strlen(json), &report), 0, "%s",
+                     report ? report : "");
+        cr_assert_eq(mkdir(work, 0755), 0);
+        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
+                     report ? report : "");
+        pm_free(report);
+        pm_free(work);
+}
+
 Test(cli_procmacro, export_builds_only_the_proc_macros_and_they_load, .timeout = 900)
 {
-        char *json, *report = NULL, *server, *rlib;
-        char *work = pm_test_strf("%s/check", fx.tmp);
+        char *json, *server, *rlib;
         cJSON *p;
 
         json = cli_fx_export(&fx, NULL);
@@ -95,15 +110,10 @@ Test(cli_procmacro, export_builds_only_the_proc_macros_and_they_load, .timeout =
         rlib = gn_output("//lib/engine:engine");
         cr_assert_not(is_file(server), "'%s' was built", server);
         cr_assert_not(is_file(rlib), "'%s' was built", rlib);
-        cr_assert_eq(pm_test_validate_project(json, strlen(json), &report), 0, "%s",
-                     report ? report : "");
-        cr_assert_eq(mkdir(work, 0755), 0);
-        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
-                     report ? report : "");
+        assert_valid_and_checks(json);
         cJSON_Delete(p);
         pm_free(server);
         pm_free(rlib);
-        pm_free(work);
         pm_free(json);
 }
 
@@ -471,8 +481,7 @@ Test(cli_procmacro, export_builds_a_generated_root_module, .timeout = 900)
 {
         char *script = cli_fx_path(&fx, "tools/codegen/gen_root.py");
         char *root = cli_fx_path(&fx, "out/gen/lib/tables/genroot/lib.rs");
-        char *work = pm_test_strf("%s/check", fx.tmp);
-        char *json, *report = NULL;
+        char *json;
         const cJSON *c;
         cJSON *p;
 
@@ -499,14 +508,9 @@ Test(cli_procmacro, export_builds_a_generated_root_module, .timeout = 900)
         cr_assert(p, "%s", json);
         c = crate_named(p, "genroot");
         cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "root_module")->valuestring, root);
-        cr_assert_eq(pm_test_validate_project(json, strlen(json), &report), 0, "%s",
-                     report ? report : "");
-        cr_assert_eq(mkdir(work, 0755), 0);
-        cr_assert_eq(pm_test_rustc_check_project_loading_dylibs(json, work, &report), 0, "%s",
-                     report ? report : "");
+        assert_valid_and_checks(json);
         cJSON_Delete(p);
         pm_free(json);
-        pm_free(work);
         pm_free(root);
         pm_free(script);
 }
