@@ -12,22 +12,8 @@
 #include "projmodel/mem.h"
 #include "projmodel/project.h"
 
-/* The model handle's statements, to read their step counters (tests only). */
-#include "../../indexer/indexer-internal.h"
 #include "graph-fixture.h"
-
-/* Virtual-machine steps run so far by every cached statement of @idx. */
-static uint64_t
-vm_steps(struct pm_index *idx)
-{
-        uint64_t n = 0;
-
-        for (size_t i = 0; i < _PM__STMT_MAX; i++)
-                if (idx->stmts[i])
-                        n += (uint64_t)sqlite3_stmt_status(idx->stmts[i], SQLITE_STMTSTATUS_VM_STEP,
-                                                           0);
-        return n;
-}
+#include "vm-steps.h"
 
 /*
  * Steps of answering @req in a synthetic model of @n crates (graph-fixture.c: crate i depends
@@ -52,9 +38,9 @@ answer_steps(size_t n, const struct pm_project_request *req, size_t *ret_crates)
         /* Once to prepare every statement (a warm daemon), then the measured answer. */
         cr_assert_eq(pm_project_answer(idx, req, &a, &err), 0, "%s", err.msg);
         pm_project_answer_release(&a);
-        before = vm_steps(idx);
+        before = pm_fx_vm_steps(idx);
         cr_assert_eq(pm_project_answer(idx, req, &a, &err), 0, "%s", err.msg);
-        after = vm_steps(idx);
+        after = pm_fx_vm_steps(idx);
         cr_assert_gt(a.graph->n_crates, 1, "the answer has no dependencies");
         *ret_crates = a.graph->n_crates;
         pm_project_answer_release(&a);

@@ -10,24 +10,10 @@
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 
-/* The model handle's statements, to read their step counters (tests only). */
-#include "../../indexer/indexer-internal.h"
 #include "graph-fixture.h"
+#include "vm-steps.h"
 
 #define N_LOADED 20
-
-/* Virtual-machine steps run so far by every cached statement of @idx. */
-static uint64_t
-vm_steps(struct pm_index *idx)
-{
-        uint64_t n = 0;
-
-        for (size_t i = 0; i < _PM__STMT_MAX; i++)
-                if (idx->stmts[i])
-                        n += (uint64_t)sqlite3_stmt_status(idx->stmts[i], SQLITE_STMTSTATUS_VM_STEP,
-                                                           0);
-        return n;
-}
 
 /* Steps of loading the first N_LOADED crates of a synthetic model of @n crates. */
 static uint64_t
@@ -50,9 +36,9 @@ load_steps(size_t n)
         /* Once to prepare every statement, then the measured load. */
         cr_assert_eq(pm_index_load(idx, labels, N_LOADED, &loaded, &err), 0, "%s", err.msg);
         loaded = pm_graph_free(loaded);
-        before = vm_steps(idx);
+        before = pm_fx_vm_steps(idx);
         cr_assert_eq(pm_index_load(idx, labels, N_LOADED, &loaded, &err), 0, "%s", err.msg);
-        after = vm_steps(idx);
+        after = pm_fx_vm_steps(idx);
         cr_assert_eq(loaded->n_crates, N_LOADED);
         cr_assert_gt(loaded->crates[N_LOADED - 1].sources.n, 0, "child rows were not loaded");
         pm_graph_free(loaded);
