@@ -32,6 +32,7 @@
 #define DEFAULT_MAX_TOOL_OUTPUT ((size_t)1 << 30)
 #define DEFAULT_DEBOUNCE_MS     150u
 #define DEFAULT_AUDIT_IDLE_MS   600000u
+#define DEFAULT_WATCH_MAX_DIRS  120000u
 
 /* Markers that make a directory a build-system root, nearest first (Cargo.toml is separate:
  * for Cargo the outermost workspace wins). */
@@ -45,23 +46,15 @@ static const char *const section_names[] = { "gn", "bazel", "buck2", "cargo", NU
 
 /* The keys of the top level and of a subproject entry besides the adapter sections. */
 static const char *const top_keys[] = {
-        "build_system",
-        "gn",
-        "bazel",
-        "buck2",
-        "cargo",
-        "subprojects",
-        "sysroot",
-        "sysroot_src",
-        "cache_dir",
-        "seed",
-        "rustc",
-        "watch_exclude",
-        "tool_timeout_ms",
-        "max_tool_output",
-        "debounce_ms",
-        "audit_idle_ms",
-        NULL,
+        "build_system",    "gn",
+        "bazel",           "buck2",
+        "cargo",           "subprojects",
+        "sysroot",         "sysroot_src",
+        "cache_dir",       "seed",
+        "rustc",           "watch_exclude",
+        "watch_max_dirs",  "tool_timeout_ms",
+        "max_tool_output", "debounce_ms",
+        "audit_idle_ms",   NULL,
 };
 static const char *const subproject_keys[] = { "root",  "build_system", "gn", "bazel",
                                                "buck2", "cargo",        NULL };
@@ -550,6 +543,10 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)
                                 cfg->audit_idle_ms = (unsigned)v;
+                } else if (strcmp(k, "watch_max_dirs") == 0) {
+                        r = get_positive(cfg, item, k, UINT_MAX, &v, err);
+                        if (r == 0)
+                                cfg->watch_max_dirs = (unsigned)v;
                 } else if (strcmp(k, "debounce_ms") == 0) {
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)
@@ -609,6 +606,7 @@ pm_config_load(const char *root, struct pm_config **ret, struct pm_error *err)
         cfg->max_tool_output = DEFAULT_MAX_TOOL_OUTPUT;
         cfg->debounce_ms = DEFAULT_DEBOUNCE_MS;
         cfg->audit_idle_ms = DEFAULT_AUDIT_IDLE_MS;
+        cfg->watch_max_dirs = DEFAULT_WATCH_MAX_DIRS;
         cfg->root = pm_path_absolute(root);
         cfg->rustc = pm_strdup("rustc");
         if (!cfg->root || !cfg->rustc) {

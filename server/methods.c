@@ -633,6 +633,7 @@ pm__server_status(struct pm_server *srv)
         ok = ok && add_str(o, "sysroot", srv->sysroot) &&
              cJSON_AddBoolToObject(o, "watching", srv->watching) &&
              cJSON_AddNumberToObject(o, "watches", (double)srv->n_watches) &&
+             cJSON_AddNumberToObject(o, "unwatchedDirs", (double)srv->n_unwatched) &&
              cJSON_AddNumberToObject(o, "watchedBuildFiles", (double)srv->watch_set.n) &&
              cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows) &&
              add_str(o, "watchError", srv->watch_error) &&

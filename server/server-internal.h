@@ -47,7 +47,6 @@ struct pm_strlist;
 #define PM_RPC_BIG_REPLY        (1u << 20)  /* a reply this long asks for a bigger send buffer */
 #define PM_RPC_MAX_SNDBUF       (8u << 20)  /* the send buffer asked for (the system caps it) */
 #define PM_SEARCH_MAX_LIMIT     1000        /* projmodel/search "limit" */
-#define PM_WATCH_MAX_DIRS       100000      /* watched directories */
 #define PM_WATCH_MAX_AUDIT_DIRS 20000       /* directories outside the root watched for audits */
 #define PM_WATCH_MAX_CHANGED    4096        /* changed build files remembered for one run */
 #define PM_TOOL_MAX_STDERR      (64u << 10) /* stderr kept from one tool run (its head) */
@@ -526,6 +525,7 @@ struct pm_server {
         /* Watching. */
         bool watching;
         size_t n_watches;
+        size_t n_unwatched; /* directories left unwatched past watch_max_dirs (watch.c) */
         uint64_t overflows;
         char *watch_error; /* the last watch failure, or NULL */
 

@@ -38,6 +38,7 @@ struct walk {
         uv_work_t work;
         struct pm_server *srv;
         size_t n_watches;
+        size_t n_unwatched;
         int code;
         char error[512];
 };
@@ -110,100 +111,229 @@ open_dir(const char *path)
         return d;
 }
 
-/* Watch @dir and everything below it that is not excluded. Iterative: no recursion depth. */
+static bool is_build_file_name(const struct pm_project *p, const char *name);
+
+/* A directory the walk found. */
+struct found_dir {
+        char *path;
+        size_t parent; /* its parent's index + 1, 0 for the walk's top */
+        bool watched;
+        bool needed; /* holds a build file, or is above one that does */
+};
+
+struct tree_walk {
+        struct found_dir *v;
+        size_t n;
+        size_t cap;
+};
+
 static int
-watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, char *error, size_t size)
+found_push(struct tree_walk *t, char *path, size_t parent)
 {
-        char **stack = NULL;
-        size_t n = 0, cap = 0;
-        int code = 0;
+        if (t->n == t->cap) {
+                size_t cap = t->cap ? 2 * t->cap : 64;
+                struct found_dir *v = pm_realloc(t->v, cap * sizeof(*v));
 
-        stack = pm_malloc(16 * sizeof(*stack));
-        if (!stack)
-                return -ENOMEM;
-        cap = 16;
-        stack[n] = pm_strdup(dir);
-        if (!stack[n]) {
-                pm_free(stack);
-                return -ENOMEM;
+                if (!v)
+                        return -ENOMEM;
+                t->v = v;
+                t->cap = cap;
         }
-        n++;
-        while (n) {
-                char *path = stack[--n];
-                DIR *d;
-                struct dirent *e;
+        t->v[t->n++] = (struct found_dir){ .path = path, .parent = parent };
+        return 0;
+}
 
-                if (*n_watches >= PM_WATCH_MAX_DIRS) {
-                        (void)snprintf(error, size, "more than %u directories to watch under '%s'",
-                                       PM_WATCH_MAX_DIRS, srv->cfg->root);
-                        code = PM_ELIMIT;
-                        pm_free(path);
+/* Watch @path; 1 watched, 0 gone or unreadable (skipped), else -errno. */
+static int
+watch_one(const char *path)
+{
+        int e;
+
+        if (inotifytools_watch_file(path, WATCH_MASK))
+                return 1;
+        e = inotifytools_error();
+        return e == ENOENT || e == EACCES ? 0 : -e;
+}
+
+/* Stop watching @path (a directory watched by watch_one()). */
+static void
+unwatch_one(const char *path)
+{
+        char *slashed = pm_asprintf("%s/", path);
+        int wd = slashed ? inotifytools_wd_from_filename(slashed) : -1;
+
+        if (wd < 0)
+                wd = inotifytools_wd_from_filename(path);
+        if (wd >= 0)
+                (void)inotifytools_remove_watch_by_wd(wd);
+        pm_free(slashed);
+}
+
+/* List directory @i of @t: push its subdirectories that are not excluded, note a build file. */
+static int
+list_dir(struct pm_server *srv, struct tree_walk *t, size_t i)
+{
+        const struct pm_project *p = pm_config_project_for_path(srv->cfg, t->v[i].path);
+        DIR *d = open_dir(t->v[i].path);
+        struct dirent *e;
+        int r = 0;
+
+        if (!d)
+                return 0;
+        while ((e = readdir(d))) {
+                const char *path = t->v[i].path;
+                char *child;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) {
+                        if (!t->v[i].needed && is_build_file_name(p, e->d_name))
+                                t->v[i].needed = true;
+                        continue;
+                }
+                child = pm_path_join(NULL, path, e->d_name);
+                if (!child) {
+                        r = -ENOMEM;
                         break;
                 }
-                if (!inotifytools_watch_file(path, WATCH_MASK)) {
-                        int e2 = inotifytools_error();
+                if (e->d_type == DT_UNKNOWN) {
+                        struct stat st;
 
-                        if (e2 != ENOENT && e2 != EACCES) {
-                                (void)snprintf(
-                                        error, size, "cannot watch '%s': %s%s", path, strerror(e2),
-                                        e2 == ENOSPC ? " (fs.inotify.max_user_watches)" : "");
-                                code = -e2;
-                                pm_free(path);
-                                break;
-                        }
-                        pm_free(path);
-                        continue;
-                }
-                (*n_watches)++;
-                d = open_dir(path);
-                if (!d) {
-                        pm_free(path);
-                        continue;
-                }
-                while ((e = readdir(d))) {
-                        char *child;
-
-                        if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-                                continue;
-                        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                                continue;
-                        child = pm_path_join(NULL, path, e->d_name);
-                        if (!child) {
-                                code = -ENOMEM;
-                                break;
-                        }
-                        if (e->d_type == DT_UNKNOWN) {
-                                struct stat st;
-
-                                if (lstat(child, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                                        pm_free(child);
-                                        continue;
-                                }
-                        }
-                        if (excluded(srv, path, e->d_name, child)) {
+                        if (lstat(child, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                                if (!t->v[i].needed && is_build_file_name(p, e->d_name))
+                                        t->v[i].needed = true;
                                 pm_free(child);
                                 continue;
                         }
+                }
+                if (excluded(srv, path, e->d_name, child)) {
+                        pm_free(child);
+                        continue;
+                }
+                if (found_push(t, child, i + 1) < 0) {
+                        pm_free(child);
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        (void)closedir(d);
+        return r;
+}
+
+/*
+ * Watch @dir and everything below it that is not excluded, up to the configuration's
+ * watch_max_dirs (docs/configuration.md). Each directory is watched before it is listed, so a
+ * subdirectory made meanwhile is seen either way. Past the limit the rest is still listed:
+ * then the directories holding a build file and those above them (where a new one appears) go
+ * first, taking the place of watched directories that hold none, and what is left unwatched is
+ * counted in *@n_unwatched: there a new source file is not noticed until the next query.
+ * PM_ELIMIT when the build-file directories alone are too many. Iterative: no recursion depth.
+ */
+static int
+watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, size_t *n_unwatched,
+           char *error, size_t size)
+{
+        const size_t limit = srv->cfg->watch_max_dirs;
+        struct tree_walk t = { 0 };
+        size_t *stack = NULL, n = 0, cap = 0, over = 0, victim;
+        int code = 0, r;
+        char *top = pm_strdup(dir);
+
+        if (!top || found_push(&t, top, 0) < 0) {
+                pm_free(top);
+                code = -ENOMEM;
+                goto out;
+        }
+        /* Depth first, as the walk found them: t.v is the order, stack the directories to list. */
+        stack = pm_malloc(16 * sizeof(*stack));
+        if (!stack) {
+                code = -ENOMEM;
+                goto out;
+        }
+        cap = 16;
+        stack[n++] = 0;
+        while (n) {
+                size_t i = stack[--n], first = t.n;
+
+                if (*n_watches < limit) {
+                        r = watch_one(t.v[i].path);
+                        if (r < 0) {
+                                (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
+                                               strerror(-r),
+                                               r == -ENOSPC ? " (fs.inotify.max_user_watches)"
+                                                            : "");
+                                code = r;
+                                goto out;
+                        }
+                        if (r == 0)
+                                continue;
+                        t.v[i].watched = true;
+                        (*n_watches)++;
+                } else {
+                        over++;
+                }
+                code = list_dir(srv, &t, i);
+                if (code < 0)
+                        goto out;
+                /* Children in reverse, so the next one listed is the first found. */
+                for (size_t k = t.n; k > first; k--) {
                         if (n == cap) {
-                                char **v = pm_realloc(stack, cap * 2 * sizeof(*v));
+                                size_t *v = pm_realloc(stack, cap * 2 * sizeof(*v));
 
                                 if (!v) {
-                                        pm_free(child);
                                         code = -ENOMEM;
-                                        break;
+                                        goto out;
                                 }
                                 stack = v;
                                 cap *= 2;
                         }
-                        stack[n++] = child;
+                        stack[n++] = k - 1;
                 }
-                (void)closedir(d);
-                pm_free(path);
-                if (code < 0)
-                        break;
         }
-        while (n)
-                pm_free(stack[--n]);
+        if (over == 0)
+                goto out;
+
+        /* Over the limit: a parent comes before its children in t.v. */
+        for (size_t i = t.n; i-- > 1;)
+                if (t.v[i].needed)
+                        t.v[t.v[i].parent - 1].needed = true;
+        victim = t.n;
+        for (size_t i = 0; i < t.n; i++) {
+                if (!t.v[i].needed || t.v[i].watched)
+                        continue;
+                while (*n_watches >= limit) {
+                        while (victim > 0 && (t.v[victim - 1].needed || !t.v[victim - 1].watched))
+                                victim--;
+                        if (victim == 0) {
+                                (void)snprintf(error, size,
+                                               "more than %zu directories holding build files to "
+                                               "watch under '%s' (watch_max_dirs)",
+                                               limit, srv->cfg->root);
+                                code = PM_ELIMIT;
+                                goto out;
+                        }
+                        unwatch_one(t.v[victim - 1].path);
+                        t.v[victim - 1].watched = false;
+                        (*n_watches)--;
+                        over++;
+                }
+                r = watch_one(t.v[i].path);
+                if (r < 0) {
+                        (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
+                                       strerror(-r),
+                                       r == -ENOSPC ? " (fs.inotify.max_user_watches)" : "");
+                        code = r;
+                        goto out;
+                }
+                t.v[i].watched = r > 0;
+                *n_watches += (size_t)r;
+                over--;
+        }
+        *n_unwatched += over;
+out:
+        for (size_t i = 0; i < t.n; i++)
+                pm_free(t.v[i].path);
+        pm_free(t.v);
         pm_free(stack);
         if (code == -ENOMEM)
                 (void)snprintf(error, size, "out of memory watching '%s'", dir);
@@ -217,8 +347,8 @@ walk_cb(uv_work_t *w)
 {
         struct walk *wk = w->data;
 
-        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, &wk->n_watches, wk->error,
-                              sizeof(wk->error));
+        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, &wk->n_watches, &wk->n_unwatched,
+                              wk->error, sizeof(wk->error));
 }
 
 static void
@@ -229,6 +359,7 @@ after_walk_cb(uv_work_t *w, int status)
 
         the_walk = NULL;
         srv->n_watches = wk->n_watches;
+        srv->n_unwatched = wk->n_unwatched;
         if (srv->stopping) {
                 inotifytools_cleanup();
                 pm_free(wk);
@@ -243,6 +374,9 @@ after_walk_cb(uv_work_t *w, int status)
                 pm__refresh_request(srv, NULL, NULL, false);
         }
         pm__log("watching %zu directories under '%s'", srv->n_watches, srv->cfg->root);
+        if (srv->n_unwatched)
+                pm__log("not watching %zu directories without build files (watch_max_dirs %u)",
+                        srv->n_unwatched, srv->cfg->watch_max_dirs);
         pm_free(wk);
         if (srv->poll_started)
                 (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
@@ -540,7 +674,8 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                 if (parent && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
                     !excluded(srv, parent, name, path)) {
                         char error[512];
-                        int r = watch_tree(srv, path, &srv->n_watches, error, sizeof(error));
+                        int r = watch_tree(srv, path, &srv->n_watches, &srv->n_unwatched, error,
+                                           sizeof(error));
 
                         if (r < 0) {
                                 pm__log("%s", error);

@@ -42,6 +42,8 @@ struct pm_config {
         unsigned debounce_ms;     /* "debounce_ms", default 150 */
         unsigned audit_idle_ms;   /* "audit_idle_ms", default 600000: the daemon keeps an
                                    * audit's scans and watches this long after the last one */
+        unsigned watch_max_dirs;  /* "watch_max_dirs", default 120000: directories the daemon
+                                   * watches at most (server/watch.c says which first) */
         struct cJSON *json;       /* the parsed file, or NULL */
 };
 

@@ -576,6 +576,52 @@ Test(daemon_update, only_the_adapters_output_directory_is_skipped)
 }
 
 /*
+ * Past watch_max_dirs the directories holding build files are the ones watched: the fixture
+ * has 24 directories (out/ apart), 16 of them holding a build file or above one; with the
+ * limit at 16 the daemon watches exactly those, so an edit of any BUILD.gn still starts a
+ * refresh, whichever order the walk found the directories in.
+ */
+Test(daemon_update, past_the_watch_limit_every_build_file_directory_is_watched)
+{
+        static const char *const build_files[] = {
+                "BUILD.gn",
+                "app/server/BUILD.gn",
+                "build/BUILD.gn",
+                "lib/config/BUILD.gn",
+                "lib/describe_derive/BUILD.gn",
+                "lib/engine/BUILD.gn",
+                "lib/tables/BUILD.gn",
+                "lib/util/BUILD.gn",
+                "third_party/fnv/BUILD.gn",
+                "third_party/itoa_lite/BUILD.gn",
+                "tools/inspect/BUILD.gn",
+                "build/toolchain/BUILD.gn",
+        };
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        struct pm_client *c;
+
+        pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"gn\", \"gn\": {\"out_dir\":"
+                                             " \"out\"}, \"watch_max_dirs\": 16}\n"),
+                     0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        settle(c);
+        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
+        cr_assert_eq(status_number(c, "watches"), 16);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
+        for (size_t i = 0; i < sizeof(build_files) / sizeof(*build_files); i++) {
+                double refreshes = status_number(c, "refreshes");
+
+                append(build_files[i], "# edited\n");
+                cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                          "an edit of %s started no refresh", build_files[i]);
+        }
+        pm_free(cfg);
+        pm_client_free(c);
+}
+
+/*
  * One runner, one error-line rule: the same GN error reads the same in `projmodel export`'s
  * error and in the daemon's projmodel/status (and its refreshFailed notification), from the
  * quoted command on.
