@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The growable byte buffer, reading whole files under a limit, atomic file replacement, and
- * cutting text on UTF-8 character boundaries. */
+ * cutting text on UTF-8 character boundaries, and the line of a tool's output that explains
+ * its failure. */
 #include "projmodel/strbuf.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -426,4 +428,62 @@ pm_utf8_prefix_len(const char *s, size_t len, size_t max)
                 return p[n - k] >= 0xc0 ? n - k : n;
         }
         return n;
+}
+
+bool
+pm_tool_error_line(const char *text, size_t len, char *buf, size_t size)
+{
+        const char *best = NULL, *best_end = NULL, *last = NULL, *last_end = NULL;
+        const char *p = text, *end = text + len;
+        bool marked;
+        size_t n;
+
+        buf[0] = '\0';
+        if (!text || size == 0)
+                return false;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *le = nl ? nl : end;
+                const char *b = p, *e = le;
+
+                while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
+                        b++;
+                while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+                        e--;
+                if (e > b) {
+                        if (!best && (size_t)(e - b) >= 5 &&
+                            (strncasecmp(b, "error", 5) == 0 || strncmp(b, "FATAL", 5) == 0)) {
+                                best = b;
+                                best_end = e;
+                        }
+                        last = b;
+                        last_end = e;
+                }
+                p = le + 1;
+        }
+        marked = best != NULL;
+        if (!best) {
+                best = last;
+                best_end = last_end;
+        }
+        if (!best)
+                return false;
+        n = (size_t)(best_end - best);
+        if (n >= size && size >= 4) {
+                /* Cut before a whole character, as above. */
+                n = pm_utf8_prefix_len(best, n, size - 4);
+                memcpy(buf, best, n);
+                memcpy(buf + n, "...", 4);
+        } else if (n >= size) {
+                memcpy(buf, best, size - 1);
+                buf[size - 1] = '\0';
+        } else {
+                memcpy(buf, best, n);
+                buf[n] = '\0';
+        }
+        /* Control characters would break the one-line contract. */
+        for (char *c = buf; *c; c++)
+                if ((unsigned char)*c < 0x20)
+                        *c = ' ';
+        return marked;
 }

@@ -35,15 +35,6 @@ struct pm__spawn;
 void pm__tool_command_line(char *const *argv, char *buf, size_t size);
 
 /*
- * The error-line rule: the line of @text that best explains a failure, the first starting with
- * "error" (any case) or "FATAL" (GN prints "ERROR at //x/BUILD.gn:3:1: ..." and then context
- * lines), else the last non-empty one; whitespace-trimmed, control characters blanked,
- * shortened with "..." to fit @buf (cut before a whole UTF-8 character); "" when @text has
- * none. Returns whether the line is such an error-marked one.
- */
-bool pm__tool_error_line(const char *text, size_t len, char *buf, size_t size);
-
-/*
  * Where @tool (a step's argv[0]) is, as execvp(3) finds it: itself made absolute against @cwd
  * when it contains a '/', else the first executable regular file of that name in $PATH
  * (relative entries against @cwd). Not resolved through symlinks: a rustup proxy stays the
@@ -54,7 +45,7 @@ char *pm__tool_which(const char *tool, const char *cwd);
 /*
  * The one wording of a failed step (@cmd: its pm__tool_command_line(), @r: what it printed and
  * how it ended): PM_ETOOL, "'<command line>' failed with exit status N: <error line>" (or "was
- * killed by signal N: ..."), the error line per pm__tool_error_line() from stderr, else stdout
+ * killed by signal N: ..."), the error line per pm_tool_error_line() from stderr, else stdout
  * (also when only stdout has an error-marked line, as ninja's output does),
  * and ": <error line>" left out when there is none. The step runner and the plan sequencer word
  * every failed step through it (docs/protocol.md).
@@ -82,7 +73,7 @@ typedef void (*pm__spawn_cb)(void *data, int code, struct pm_tool_result *r,
  * pm__spawn_kill(): -ECANCELED; unreadable output: its error): SIGTERM, then SIGKILL after
  * PM_TOOL_KILL_GRACE_MS. A failed step (exit status not accepted by pm_step_exit_ok(), or a
  * signal) is PM_ETOOL, "'<command line>' failed with exit status N: <error line>", the error
- * line per pm__tool_error_line() from stderr, else stdout. When step->output_file is set,
+ * line per pm_tool_error_line() from stderr, else stdout. When step->output_file is set,
  * stdout is capped like stderr and the file is *not* read here. On failure to start returns an
  * error (-ENOENT naming the tool when it is missing) and never calls @cb. @flags:
  * PM__SPAWN_OWN_GROUP or 0. An any_exit step's exit status (or

@@ -23,6 +23,9 @@ pm__rebuild_release(struct pm__rebuild *rb)
 {
         pm_change_release(&rb->change);
         rb->fallback = pm_labels_free(rb->fallback);
+        if (rb->warnings)
+                pm__warnings_release(rb->warnings);
+        pm_free(rb->warnings);
         memset(rb, 0, sizeof(*rb));
 }
 
@@ -259,6 +262,16 @@ pm__procmacro_rebuild(struct pm_index *idx, const struct pm_config *cfg, const s
         rb->build_ms = pm_clock_ms() - t0;
         if (r < 0 || n_only == 0)
                 goto out;
+        if (g->warnings.n > 0) {
+                rb->warnings = pm_calloc(1, sizeof(*rb->warnings));
+                if (!rb->warnings) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                pm__warnings_copy(rb->warnings, g);
+                rb->warnings->covered = pm_argv_free(rb->warnings->covered);
+                rb->warnings->partial = true;
+        }
         t0 = pm_clock_ms();
         rb->have_gen_before = pm_index_generation(idx, &rb->gen_before, NULL) == 0;
         r = pm_index_apply_stamped(idx, p->id, g, NULL, &rb->change, err);

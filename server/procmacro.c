@@ -468,6 +468,10 @@ settle(struct pm_graph *g, const struct pm_output_builder *ob, struct want *w, s
                                            w[i].why);
                 }
                 r = text ? add_note(g, c, text) : -ENOMEM;
+                /* A warning of its build file too, so that the daemon's status lists it until a
+                 * parse of that file replaces it (docs/protocol.md, status). */
+                if (r == 0)
+                        r = pm_graph_warn_about(g, c->build_file, text);
                 pm_free(text);
         }
         return r;

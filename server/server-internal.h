@@ -293,6 +293,11 @@ struct pm__rebuild {
          * cannot rebuild (no dylib in the model, no output the last query wrote): they need a
          * query. */
         char **fallback;
+        /* The build's notes about proc macros it could not build, as warnings of their build
+         * files (pm_procmacro_build_sync()): partial and covering nothing, so that storing them
+         * adds them to the project's (their fix takes the query, whose parse replaces them:
+         * docs/build-integration.md). pm_malloc'd, or NULL when there are none. */
+        struct pm__warnings *warnings;
 };
 
 void pm__rebuild_release(struct pm__rebuild *rb);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,64 +111,6 @@ pm__tool_command_line(char *const *argv, char *buf, size_t size)
                 memcpy(buf + pm_utf8_prefix_len(buf, size - 1, size - 4), "...", 4);
 }
 
-bool
-pm__tool_error_line(const char *text, size_t len, char *buf, size_t size)
-{
-        const char *best = NULL, *best_end = NULL, *last = NULL, *last_end = NULL;
-        const char *p = text, *end = text + len;
-        bool marked;
-        size_t n;
-
-        buf[0] = '\0';
-        if (!text || size == 0)
-                return false;
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *le = nl ? nl : end;
-                const char *b = p, *e = le;
-
-                while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
-                        b++;
-                while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-                        e--;
-                if (e > b) {
-                        if (!best && (size_t)(e - b) >= 5 &&
-                            (strncasecmp(b, "error", 5) == 0 || strncmp(b, "FATAL", 5) == 0)) {
-                                best = b;
-                                best_end = e;
-                        }
-                        last = b;
-                        last_end = e;
-                }
-                p = le + 1;
-        }
-        marked = best != NULL;
-        if (!best) {
-                best = last;
-                best_end = last_end;
-        }
-        if (!best)
-                return false;
-        n = (size_t)(best_end - best);
-        if (n >= size && size >= 4) {
-                /* Cut before a whole character, as above. */
-                n = pm_utf8_prefix_len(best, n, size - 4);
-                memcpy(buf, best, n);
-                memcpy(buf + n, "...", 4);
-        } else if (n >= size) {
-                memcpy(buf, best, size - 1);
-                buf[size - 1] = '\0';
-        } else {
-                memcpy(buf, best, n);
-                buf[n] = '\0';
-        }
-        /* Control characters would break the one-line contract. */
-        for (char *c = buf; *c; c++)
-                if ((unsigned char)*c < 0x20)
-                        *c = ' ';
-        return marked;
-}
-
 char *
 pm__tool_which(const char *tool, const char *cwd)
 {
@@ -220,7 +161,7 @@ pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result
         if (!res || res->exit_status == 0)
                 return NULL;
         pm__tool_command_line(step->argv, cmd, sizeof(cmd));
-        pm__tool_error_line(res->err.buf, res->err.len, line, sizeof(line));
+        pm_tool_error_line(res->err.buf, res->err.len, line, sizeof(line));
         return pm_asprintf("'%s' exited with status %d%s%s", cmd, res->exit_status,
                            line[0] ? ": " : "", line);
 }
@@ -236,8 +177,8 @@ pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error
          * "ninja: build stopped: subcommand failed." on stderr: an error-marked stdout line
          * explains more than an unmarked stderr one.
          */
-        if (!pm__tool_error_line(r->err.buf, r->err.len, line, sizeof(line)) &&
-            (pm__tool_error_line(r->out.buf, r->out.len, out_line, sizeof(out_line)) || !line[0]))
+        if (!pm_tool_error_line(r->err.buf, r->err.len, line, sizeof(line)) &&
+            (pm_tool_error_line(r->out.buf, r->out.len, out_line, sizeof(out_line)) || !line[0]))
                 memcpy(line, out_line, sizeof(line));
         if (r->term_signal)
                 return pm_error_set(err, PM_ETOOL, "'%s' was killed by signal %d%s%s", cmd,

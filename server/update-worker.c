@@ -73,6 +73,10 @@ rebuild(struct pm__refresh *r, const struct pm_progress *progress)
         r->wcrates = r->known_crates;
         if (code < 0 || !rb.applied)
                 goto out;
+        if (rb.warnings) {
+                r->wwarnings = *rb.warnings;
+                memset(rb.warnings, 0, sizeof(*rb.warnings));
+        }
         if (srv->scope_complete && (!rb.have_gen_before || rb.gen_before != srv->scope_generation))
                 r->wstale = true;
         own_model = rb.have_gen_before && rb.gen_before == r->known_generation;

@@ -139,8 +139,9 @@ after_work_cb(uv_work_t *w, int status)
                 r->applied = true;
                 /* The project's warnings are replaced by its parse's; a failed run keeps those of
                  * the model it keeps serving, and so does a skipped parse (docs/protocol.md,
-                 * status). */
-                if (!r->wskipped && !r->wrebuild)
+                 * status). A proc-macro rebuild only adds the notes of what it could not build
+                 * (pm__rebuild.warnings). */
+                if (!r->wskipped && (!r->wrebuild || r->wwarnings.partial))
                         pm__warnings_store(srv, r->project, &r->wwarnings);
                 r->own_ms += r->wown_ms;
                 r->read_ms += r->wread_ms;

@@ -2,6 +2,7 @@
 /* What ninja is asked to build the outputs a GN graph names, and what its output means. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -115,19 +116,88 @@ line_len(const char *p)
         return (int)n;
 }
 
+/* The line after the one at @p, or NULL at the end. */
+static const char *
+next_line(const char *p)
+{
+        const char *nl = strchr(p, '\n');
+
+        return nl ? nl + 1 : NULL;
+}
+
 /*
- * The first rustc "error" line after the "FAILED:" line naming @rel, with the
- * " --> file:line:col" that follows it made absolute against @dir; else the first "error" line
- * of the whole run (a dependency failed); else the first "FAILED:" line; else @fallback.
+ * Where the output of the failed edge whose "FAILED:" line is at @failed ends: ninja prints
+ * that line, the edge's command (one line), then what the command printed (stdout and stderr
+ * together), until its next status line ("[N/M] ..."), another "FAILED:" or its own "ninja: ..."
+ * lines. Sets *@ret_from to the start of that output (the line after the command).
+ */
+static const char *
+edge_output(const char *failed, const char **ret_from)
+{
+        const char *p = next_line(failed);
+
+        p = p ? next_line(p) : NULL;
+        *ret_from = p;
+        for (; p && *p; p = next_line(p))
+                if (p[0] == '[' || strncmp(p, "FAILED: ", 8) == 0 || strncmp(p, "ninja: ", 7) == 0)
+                        return p;
+        return p ? p : failed + strlen(failed);
+}
+
+/*
+ * The tool's own line for the failed edge at @failed, per the error-line rule every failed step
+ * is worded by (pm_tool_error_line(): its first line starting with "error" or "FATAL", e.g.
+ * rustc's "error[E0425]: ...", else its last line, e.g. a script's message) into @buf; with the
+ * " --> file:line:col" rustc prints after an error line made absolute against @dir. Returns
+ * whether that output had such a marked line; @buf is "" when the command printed nothing.
+ */
+static bool
+edge_error(const char *failed, const char *dir, char *buf, size_t size)
+{
+        const char *from, *end = edge_output(failed, &from), *at, *loc;
+        char *rel, *file;
+        bool marked;
+        size_t n;
+
+        buf[0] = '\0';
+        if (!from || from >= end)
+                return false;
+        marked = pm_tool_error_line(from, (size_t)(end - from), buf, size);
+        /* The location is on the line after the one chosen, which is in the output as is unless
+         * it was shortened. */
+        at = buf[0] ? strstr(from, buf) : NULL;
+        loc = at && at < end ? next_line(at) : NULL;
+        while (loc && *loc == ' ')
+                loc++;
+        if (!loc || loc >= end || strncmp(loc, "--> ", 4) != 0)
+                return marked;
+        rel = pm_asprintf("%.*s", line_len(loc + 4), loc + 4);
+        file = rel ? pm_path_normalize(NULL, dir, rel) : NULL;
+        n = strlen(buf);
+        if (file && n + strlen(file) + 4 < size)
+                snprintf(buf + n, size - n, " (%s)", file);
+        pm_free(file);
+        pm_free(rel);
+        return marked;
+}
+
+/*
+ * The tool's own line (edge_error()) for the failed edge whose "FAILED:" line names @rel; else,
+ * when something it depends on failed, the first failed edge's marked line, else the first
+ * failed edge's line; else (the command printed nothing) ninja's first "FAILED:" line; else
+ * @fallback (ninja ran no step: its own error, in the failed step's line).
  */
 static char *
 build_error(const char *out, const char *dir, const char *rel, const char *fallback, bool *named)
 {
-        const char *from = NULL, *p, *err = NULL, *failed = NULL;
+        char line[PM_ERROR_MSG_MAX], first[PM_ERROR_MSG_MAX] = "";
+        const char *p, *failed = NULL;
+        bool first_marked = false;
         size_t rl = strlen(rel);
 
-        for (p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        for (p = out; p && *p; p = next_line(p)) {
                 const char *q;
+                bool marked;
 
                 if (strncmp(p, "FAILED: ", 8) != 0)
                         continue;
@@ -138,43 +208,18 @@ build_error(const char *out, const char *dir, const char *rel, const char *fallb
                         if (strncmp(q, rel, rl) == 0 && (q[rl] == ' ' || q[rl] == '\n' || !q[rl]))
                                 break;
                 }
+                marked = edge_error(p, dir, line, sizeof(line));
                 if (*q && *q != '\n') {
-                        from = p;
                         *named = true;
-                        break;
+                        return line[0] ? pm_strdup(line) : pm_asprintf("%.*s", line_len(p), p);
+                }
+                if (line[0] && (!first[0] || (marked && !first_marked))) {
+                        memcpy(first, line, sizeof(first));
+                        first_marked = marked;
                 }
         }
-        for (int pass = 0; pass < 2 && !err; pass++) {
-                for (p = pass == 0 ? from : out; p && *p;
-                     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-                        if (strncmp(p, "error", 5) == 0 && (p[5] == ':' || p[5] == '[')) {
-                                err = p;
-                                break;
-                        }
-                }
-        }
-        if (err) {
-                const char *loc = strchr(err, '\n');
-                char *file = NULL, *res;
-
-                loc = loc ? loc + 1 : NULL;
-                while (loc && *loc == ' ')
-                        loc++;
-                if (loc && strncmp(loc, "--> ", 4) == 0) {
-                        char *rel_loc = pm_asprintf("%.*s", line_len(loc + 4), loc + 4);
-
-                        if (!rel_loc)
-                                return NULL;
-                        file = pm_path_normalize(NULL, dir, rel_loc);
-                        pm_free(rel_loc);
-                        if (!file)
-                                return NULL;
-                }
-                res = file ? pm_asprintf("%.*s (%s)", line_len(err), err, file)
-                           : pm_asprintf("%.*s", line_len(err), err);
-                pm_free(file);
-                return res;
-        }
+        if (first[0])
+                return pm_strdup(first);
         if (failed)
                 return pm_asprintf("%.*s", line_len(failed), failed);
         return pm_strdup(fallback);

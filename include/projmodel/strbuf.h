@@ -4,6 +4,7 @@
 #define PROJMODEL_STRBUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pm_error;
@@ -73,5 +74,15 @@ char *pm_utf8_clip(const char *s, size_t max);
 /* The length of the longest prefix of @s (@len bytes) of at most @max bytes that does not end
  * inside a UTF-8 sequence (only continuation bytes are stepped back over). */
 size_t pm_utf8_prefix_len(const char *s, size_t len, size_t max);
+
+/*
+ * The error-line rule: the line of @text that best explains a failure, the first starting with
+ * "error" (any case) or "FATAL" (GN prints "ERROR at //x/BUILD.gn:3:1: ..." and then context
+ * lines), else the last non-empty one; whitespace-trimmed, control characters blanked,
+ * shortened with "..." to fit @buf (cut before a whole UTF-8 character); "" when @text has
+ * none. Returns whether the line is such an error-marked one. The one rule for every failed
+ * step (server/spawn.c) and for the output builders reading a build tool's output.
+ */
+bool pm_tool_error_line(const char *text, size_t len, char *buf, size_t size);
 
 #endif

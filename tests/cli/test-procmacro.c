@@ -515,11 +515,33 @@ Test(cli_procmacro, export_builds_a_generated_root_module, .timeout = 900)
         pm_free(script);
 }
 
+/* Make describe_derive (@path, whose text was @orig) depend on an action running @script, a
+ * Python script with text @text that exits 1 (written beside it). */
+static void
+action_that_fails(const char *path, const char *orig, const char *script, const char *text)
+{
+        char *build = pm_test_strf("action(\"spec\") {\n"
+                                   "  script = \"%s\"\n"
+                                   "  outputs = [ \"$target_gen_dir/spec.txt\" ]\n"
+                                   "  args = []\n"
+                                   "}\n"
+                                   "%.*s  deps = [ \":spec\" ]\n}\n",
+                                   script, (int)(strrchr(orig, '}') - orig), orig);
+        char *rel = pm_test_strf("lib/describe_derive/%s", script);
+        char *file = cli_fx_path(&fx, rel);
+
+        cr_assert_eq(pm_test_write_file(file, text), 0);
+        cr_assert_eq(pm_test_write_file(path, build), 0);
+        pm_free(file);
+        pm_free(rel);
+        pm_free(build);
+}
+
 /*
  * ninja failing for a reason that is not a compile error: the proc macro needs an input file
  * that does not exist (ninja stops before running anything), or an action it depends on exits
  * 1. Either way the rest is served, the proc macro has no dylib, and its note names the target
- * and ninja's first error line.
+ * and the first error line: the script's own when it printed one, else ninja's.
  */
 Test(cli_procmacro, a_build_failing_outside_the_compiler_is_a_note_naming_ninjas_error,
      .timeout = 900)
@@ -543,26 +565,21 @@ Test(cli_procmacro, a_build_failing_outside_the_compiler_is_a_note_naming_ninjas
                   "%s", dump);
         pm_free(want);
         pm_free(dump);
-        /* An action the proc macro depends on exits 1: ninja's FAILED line names its output (in
-         * the host toolchain's directory, as the proc macro's), without the space ninja ends it
-         * with. */
-        old = pm_test_strf("action(\"spec\") {\n"
-                           "  script = \"fail.py\"\n"
-                           "  outputs = [ \"$target_gen_dir/spec.txt\" ]\n"
-                           "  args = []\n"
-                           "}\n"
-                           "%.*s  deps = [ \":spec\" ]\n}\n",
-                           (int)(strrchr(orig, '}') - orig), orig);
-        cr_assert_eq(pm_test_write_file(path, old), 0);
-        pm_free(old);
-        old = cli_fx_path(&fx, "lib/describe_derive/fail.py");
-        cr_assert_eq(pm_test_write_file(old, "import sys\nprint('spec: no such table')\n"
-                                             "sys.exit(1)\n"),
-                     0);
-        pm_free(old);
+        /* An action the proc macro depends on exits 1 without a word: ninja's FAILED line names
+         * its output (in the host toolchain's directory, as the proc macro's), without the space
+         * ninja ends it with. */
+        action_that_fails(path, orig, "silent.py", "import sys\nsys.exit(1)\n");
         dump = export_without_the_derive_dylib(NULL);
         cr_assert(strstr(dump, "note: proc macro " DERIVE " not built: FAILED: "
                                "host/gen/lib/describe_derive/spec.txt\n"),
+                  "%s", dump);
+        pm_free(dump);
+        /* One that says why on stderr: its own line is the note, not ninja's FAILED line. */
+        action_that_fails(path, orig, "fail.py",
+                          "import sys\nprint('reading the spec', flush=True)\n"
+                          "sys.stderr.write('spec: no such table\\n')\nsys.exit(1)\n");
+        dump = export_without_the_derive_dylib(NULL);
+        cr_assert(strstr(dump, "note: proc macro " DERIVE " not built: spec: no such table\n"),
                   "%s", dump);
         pm_free(dump);
         pm_free(orig);

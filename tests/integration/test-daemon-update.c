@@ -405,6 +405,112 @@ Test(daemon_update, a_proc_macro_source_saved_by_rename_rebuilds_without_gn)
         pm_client_free(c);
 }
 
+/* Wait for the modelChanged naming DERIVE (others are dropped), bounded; @why says after what. */
+static void
+wait_for_the_derive(struct pm_client *c, const char *why)
+{
+        for (int i = 0;; i++) {
+                cJSON *n = pm_test_wait_notification(c, "projmodel/modelChanged",
+                                                     PM_TEST_DAEMON_TIMEOUT_MS);
+                bool named;
+
+                cr_assert(n, "no modelChanged naming the proc macro after %s", why);
+                named = pm_test_json_array_has(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "labels"), DERIVE);
+                cJSON_Delete(n);
+                if (named)
+                        return;
+                cr_assert_lt(i, 10, "no modelChanged naming the proc macro after %s", why);
+        }
+}
+
+/* describe_derive's proc_macro_dylib_path as the daemon serves it, pm_malloc'd, or NULL. */
+static char *
+derive_dylib(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", "{\"label\":\"" DERIVE "\"}"), *it;
+        char *dylib = NULL;
+
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "project"), "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItem(it, "display_name");
+                const cJSON *dy = cJSON_GetObjectItem(it, "proc_macro_dylib_path");
+
+                if (cJSON_IsString(n) && strcmp(n->valuestring, "describe_derive") == 0 &&
+                    cJSON_IsString(dy))
+                        dylib = pm_strdup(dy->valuestring);
+        }
+        cJSON_Delete(r);
+        return dylib;
+}
+
+/* What `projmodel status` prints for this daemon (asserted to succeed), pm_malloc'd. */
+static char *
+status_text(void)
+{
+        const char *argv[] = { pm_test_projmodel(), "--root", d.root, "status",
+                               "--socket",          d.socket, NULL };
+        char *out = NULL, *errs = NULL;
+        int st = pm_test_run(argv, d.root, pm_test_daemon_env(&d), NULL, &out, &errs);
+
+        cr_assert_eq(st, 0, "projmodel status: exit %d: %s", st, errs);
+        pm_free(errs);
+        return out;
+}
+
+/*
+ * A proc macro whose source stops compiling: the daemon's rebuild (ninja alone) fails, the
+ * crate is served without a dylib, and projmodel/status and `projmodel status` list the note
+ * naming the target and rustc's first error line with its place; once the source is fixed, the
+ * daemon builds it again, serves a dylib and the note is gone (docs/build-integration.md).
+ */
+Test(daemon_update, a_proc_macro_that_stops_compiling_is_in_the_status_until_fixed)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *lib = pm_test_strf("%s/lib/describe_derive/lib.rs", d.root);
+        char *where = pm_test_strf("(%s:6:", lib);
+        const char *note = "proc macro " DERIVE " not built: error[E0308]: mismatched types";
+        const cJSON *w;
+        char *dylib, *text;
+        cJSON *r;
+
+        settle(c);
+        r = pm_test_call(c, "projmodel/subscribe", NULL);
+        cJSON_Delete(r);
+        pm_test_edit_file(lib, "extern crate proc_macro;\n",
+                          "extern crate proc_macro;\n\nfn broken() -> u8 { \"not a u8\" }\n");
+        wait_for_the_derive(c, "the proc macro's source broke");
+        dylib = derive_dylib(c);
+        cr_assert_null(dylib, "a dylib is served for a proc macro that does not compile: %s",
+                       dylib);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        w = pm_test_status_warning(r, note);
+        cr_assert(w, "the status does not name the proc macro and rustc's error");
+        cr_assert(strstr(cJSON_GetObjectItem(w, "message")->valuestring, where), "%s",
+                  cJSON_GetObjectItem(w, "message")->valuestring);
+        cr_assert_str_eq(cJSON_GetObjectItem(w, "project")->valuestring, "gn:.");
+        cJSON_Delete(r);
+        text = status_text();
+        cr_assert(strstr(text, note), "%s", text);
+        pm_free(text);
+
+        pm_test_edit_file(lib, "\nfn broken() -> u8 { \"not a u8\" }\n", "");
+        wait_for_the_derive(c, "the proc macro's source was fixed");
+        dylib = derive_dylib(c);
+        cr_assert(dylib, "no dylib served once the proc macro compiles again");
+        pm_free(dylib);
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert_null(pm_test_status_warning(r, "proc macro " DERIVE " not built"),
+                       "the note stayed in the status after the fix");
+        cJSON_Delete(r);
+        text = status_text();
+        cr_assert_null(strstr(text, "not built"), "%s", text);
+        pm_free(text);
+        pm_free(where);
+        pm_free(lib);
+        pm_client_free(c);
+}
+
 Test(daemon_update, syntax_error_keeps_model_and_recovers)
 {
         struct pm_client *c = pm_test_daemon_connect(&d);

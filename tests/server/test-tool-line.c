@@ -25,12 +25,12 @@ Test(server_tool_line, a_long_error_line_is_cut_before_a_whole_character)
                 cr_assert_eq(pm_strbuf_adds(&want, EURO), 0);
         cr_assert_eq(pm_strbuf_adds(&text, "\nlast line\n"), 0);
         cr_assert_eq(pm_strbuf_adds(&want, "..."), 0);
-        pm__tool_error_line(text.buf, text.len, line, sizeof(line));
+        pm_tool_error_line(text.buf, text.len, line, sizeof(line));
         cr_assert_str_eq(line, want.buf);
 
-        pm__tool_error_line("x\nError: short " EURO "\n", 20, line, sizeof(line));
+        pm_tool_error_line("x\nError: short " EURO "\n", 20, line, sizeof(line));
         cr_assert_str_eq(line, "Error: short " EURO);
-        pm__tool_error_line("abcdef", 6, line, 3); /* no room for "...": a plain cut */
+        pm_tool_error_line("abcdef", 6, line, 3); /* no room for "...": a plain cut */
         cr_assert_str_eq(line, "ab");
         pm_strbuf_release(&text);
         pm_strbuf_release(&want);
