@@ -142,6 +142,7 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
         const char *in = q.project->rel && strcmp(q.project->rel, ".") != 0 ? q.project->rel : NULL;
         double t0 = pm_clock_ms();
         int64_t since;
+        size_t n_warned;
         int r;
 
         pa->parse_ms = 0;
@@ -190,7 +191,11 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
                         pm_progress_warn(pa->progress, g->warnings.v[i]);
                 /* The build is the tools' time, not the parse's (docs/protocol.md, status). */
                 pa->parse_ms = pm_clock_ms() - t0;
+                n_warned = g->warnings.n;
                 r = pm__build_proc_macros(&q, g, pa->progress, err);
+                /* What it could not build is a warning too (docs/build-integration.md). */
+                for (size_t i = n_warned; r == 0 && i < g->warnings.n; i++)
+                        pm_progress_warn(pa->progress, g->warnings.v[i]);
         }
         if (r == 0)
                 r = pm__dylibs_cache(q.config, g, err);
