@@ -181,4 +181,12 @@ int pm__buck2_build_plan(const struct pm_query *q, const struct pm_graph *graph,
 int pm__buck2_build_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                           struct pm_build_report *ret_report, struct pm_error *err);
 
+struct pm_check_output;
+struct pm_check_plan;
+
+/* `projmodel check|test|run` of one Buck2 crate, step by step: the adapter's check_step
+ * (adapters/buck2/buck2-check.c, include/projmodel/adapter.h). */
+int pm__buck2_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                         struct pm_error *err);
+
 #endif

@@ -89,6 +89,7 @@ const struct pm_adapter_ops pm__adapter_buck2 = {
         .build_plan = pm__buck2_build_plan,
         .build_parse = pm__buck2_build_parse,
         .config_keys = pm__buck2_config_keys,
+        .check_step = pm__buck2_check_step,
 };
 
 const char *const *

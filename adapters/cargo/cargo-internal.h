@@ -73,4 +73,12 @@ int pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, siz
 
 #include "projmodel/banned.h"
 
+struct pm_check_output;
+struct pm_check_plan;
+
+/* `projmodel check|test|run` of one Cargo crate, step by step: the adapter's check_step
+ * (adapters/cargo/cargo-check.c, include/projmodel/adapter.h). */
+int pm__cargo_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                         struct pm_error *err);
+
 #endif

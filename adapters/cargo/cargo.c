@@ -208,4 +208,5 @@ const struct pm_adapter_ops pm__adapter_cargo = {
         .parse = pm__cargo_parse,
         .watch_skip = watch_skip,
         .config_keys = config_keys,
+        .check_step = pm__cargo_check_step,
 };

@@ -308,4 +308,12 @@ int pm__gn_parse_incremental(const struct pm_query *q, const struct pm__gn_setti
 /* gn-outputs.c: ninja's building of the outputs a GN graph names (adapter.h). */
 extern const struct pm_output_builder pm__gn_outputs;
 
+struct pm_check_output;
+struct pm_check_plan;
+
+/* `projmodel check|test|run` of one GN crate, step by step: the adapter's check_step
+ * (adapters/gn/gn-check.c, include/projmodel/adapter.h). */
+int pm__gn_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                      struct pm_error *err);
+
 #endif

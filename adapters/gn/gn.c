@@ -243,4 +243,5 @@ const struct pm_adapter_ops pm__adapter_gn = {
         .watch_skip = watch_skip,
         .config_keys = config_keys,
         .outputs = &pm__gn_outputs,
+        .check_step = pm__gn_check_step,
 };

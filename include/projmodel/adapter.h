@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Build-system adapters: what command to run, and how its output becomes a crate graph.
- * Adapters never run processes or touch sockets (server/ and cli/ do); they read files. */
+ * Adapters never run processes or touch sockets (server/ and cli/ do); they read files, and
+ * check_step creates directories under projmodel's own output directory. */
 #ifndef PROJMODEL_ADAPTER_H
 #define PROJMODEL_ADAPTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+struct pm_check_output;
+struct pm_check_plan;
 struct pm_config;
 struct pm_error;
 struct pm_strbuf;
@@ -14,7 +17,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 8
+#define PM_ADAPTER_OPS_VERSION 9
 #define PM_PLAN_MAX_STEPS      8
 
 /*
@@ -271,8 +274,8 @@ struct pm_adapter_ops {
                            size_t n_outputs, struct pm_build_report *ret_report,
                            struct pm_error *err);
         /*
-         * (Version 5.) Check-on-save (`projmodel check`, docs/build-integration.md). NULL when
-         * server/check.c does it without the adapter.
+         * (Version 5.) Check-on-save (`projmodel check`, docs/build-integration.md) through one
+         * command and its report. NULL when the adapter has check_step instead.
          *
          * check_plan fills @ret_plan (zeroed by the caller) with the one command that builds
          * @label (a model label of @q->project) with the compiler's JSON diagnostics kept, its
@@ -288,7 +291,7 @@ struct pm_adapter_ops {
                            struct pm_check_report *ret_report, struct pm_error *err);
         /*
          * (Version 6.) The runnables' `projmodel run` and `projmodel test`
-         * (docs/build-integration.md). NULL when server/check.c does them without the adapter.
+         * (docs/build-integration.md). NULL when the adapter has check_step instead.
          * Each fills @ret_plan (zeroed by the caller) with one step whose stdout, stderr and
          * exit status are the program's, passed on to the user unchanged.
          *
@@ -316,6 +319,20 @@ struct pm_adapter_ops {
          * adapter builds through build_plan or not at all.
          */
         const struct pm_output_builder *outputs;
+        /*
+         * (Version 9.) `projmodel check|test|run` as a plan grown one step at a time, each step
+         * built from the previous one's output (GN's ninja target, then its inputs, then its
+         * rustc command): server/check.c runs the steps and calls this after each (struct
+         * pm_check_plan, include/projmodel/check-plan.h). With @o NULL (@step 0): append the
+         * first step of cp->req. After a step @step (@o its output) whose cp->next[@step] is
+         * set: read @o, write the result into cp->ret and append what follows, or end (0 with
+         * nothing appended, PM_CHECK_STEP_FAILED when @o says the step failed, an error). It may
+         * create directories under cp->req->out_dir (projmodel's own) for its steps. Used
+         * instead of check_plan, run_plan and test_plan; NULL when the adapter has those or no
+         * way to check.
+         */
+        int (*check_step)(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                          struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

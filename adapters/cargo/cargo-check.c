@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel check|test|run` of a Cargo crate through cargo, with the settings the model was
- * queried with (docs/build-integration.md, "Check-on-save and runnables"). */
+ * queried with: the adapter's check_step (docs/build-integration.md, "Check-on-save and
+ * runnables"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
-#include "projmodel/check.h"
+#include "projmodel/check-plan.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -17,9 +18,8 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
-#include "projmodel/tool.h"
 
-#include "check-internal.h"
+#include "cargo-internal.h"
 
 /*
  * `-p NAME@VERSION` and the target selector of a Cargo crate, from its model label
@@ -37,7 +37,7 @@ cargo_selector(const struct pm_crate *c, char ***argv, struct pm_error *err)
         end = hash + 1 + strcspn(hash + 1, "~:");
         spec = pm_asprintf("%.*s", (int)(end - hash - 1), hash + 1);
         if (!spec)
-                return pm__check_oom(err);
+                return pm_check_oom(err);
         r = pm_argv_push(argv, "-p");
         if (r >= 0)
                 r = pm_argv_push(argv, spec);
@@ -49,7 +49,7 @@ cargo_selector(const struct pm_crate *c, char ***argv, struct pm_error *err)
                 r = pm_argv_push(argv, "--lib");
         }
         pm_free(spec);
-        return r < 0 ? pm__check_oom(err) : 0;
+        return r < 0 ? pm_check_oom(err) : 0;
 }
 
 /* `cargo [--offline] <verb> --manifest-path R/Cargo.toml <selector> --target-dir T <features>`,
@@ -103,7 +103,7 @@ cargo_argv(const struct pm_config *cfg, const struct pm_check_request *req, cons
         if (r >= 0 && n_feats)
                 r = pm_argv_push(&argv, fl.buf);
         if (r < 0) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         r = cargo_selector(req->crate, &argv, err);
@@ -119,47 +119,56 @@ out:
         return r;
 }
 
-/* After `cargo check`: one JSON message per line on stdout (rustc's paths are relative to the
- * workspace root, where cargo runs it for workspace members), its stderr for the user. */
-static int
-cargo_then_check(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                 struct pm_error *err)
-{
-        return pm__check_then_diagnostics(cr, &res->results[step], false, cr->req->project->root,
-                                          err);
-}
+/* What follows a step (pm_check_plan.next): cargo's step is the only one. */
+enum {
+        CARGO_THEN_CHECK = 1,
+        CARGO_THEN_PROGRAM
+};
 
-int
-pm__check_cargo(struct pm__check_run *cr, struct pm_error *err)
+/* The one step: `cargo check|test|run`, whose exit status is the result. */
+static int
+cargo_begin(struct pm_check_plan *cp, struct pm_error *err)
 {
         static const char *const verbs[] = {
                 [PM_CHECK_CHECK] = "check", [PM_CHECK_TEST] = "test", [PM_CHECK_RUN] = "run"
         };
-        const struct pm_check_request *req = cr->req;
+        const struct pm_check_request *req = cp->req;
         char **argv = NULL;
         int r;
 
         r = pm_mkdir_p(req->out_dir, err);
         if (r >= 0)
-                r = cargo_argv(cr->cfg, req, verbs[req->action], &argv, err);
+                r = cargo_argv(cp->q->config, req, verbs[req->action], &argv, err);
         if (r < 0)
                 goto out;
         if (req->action != PM_CHECK_CHECK) {
                 r = pm_argv_push(&argv, "--");
                 if (r >= 0)
-                        r = pm__check_push_program_args(req, &argv);
+                        r = pm_check_push_program_args(req, &argv);
                 if (r < 0) {
-                        r = pm__check_oom(err);
+                        r = pm_check_oom(err);
                         goto out;
                 }
         }
         /* cargo's exit status is the result: 101 for a crate with errors, or the program's. */
-        r = pm__check_add_step(
-                cr, pm_steal_ptr(&argv), req->project->root, NULL, true,
-                req->action == PM_CHECK_CHECK ? cargo_then_check : pm__check_then_program, err);
-        if (r >= 0)
-                r = pm__check_run_plan(cr, err);
+        r = pm_check_add_step(cp, pm_steal_ptr(&argv), req->project->root, NULL, true,
+                              req->action == PM_CHECK_CHECK ? CARGO_THEN_CHECK : CARGO_THEN_PROGRAM,
+                              err);
 out:
         pm_argv_free(argv);
         return r;
+}
+
+int
+pm__cargo_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                     struct pm_error *err)
+{
+        if (!o)
+                return cargo_begin(cp, err);
+        /* After `cargo check`: one JSON message per line on stdout (rustc's paths are relative
+         * to the workspace root, where cargo runs it for workspace members), its stderr for the
+         * user. */
+        if (cp->next[step] == CARGO_THEN_CHECK)
+                return pm_check_then_diagnostics(cp, o, false, cp->req->project->root, err);
+        return pm_check_then_program(cp, o, err);
 }

@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
-#include "projmodel/check.h"
+#include "projmodel/check-plan.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"

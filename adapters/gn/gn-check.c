@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel check|test|run` of a GN crate through ninja's own commands: its target and inputs
- * from `ninja -t query`, its rustc command from `ninja -t commands`, rerun with JSON diagnostics
- * into projmodel's own directory (docs/build-integration.md, "Check-on-save and runnables"). */
+/* `projmodel check|test|run` of a GN crate through ninja's own commands, the adapter's
+ * check_step: its target and inputs from `ninja -t query`, its rustc command from `ninja -t
+ * commands`, rerun with JSON diagnostics into projmodel's own directory
+ * (docs/build-integration.md, "Check-on-save and runnables"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
-#include "projmodel/check.h"
+#include "projmodel/check-plan.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
@@ -18,9 +19,25 @@
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
-#include "projmodel/tool.h"
 
-#include "check-internal.h"
+#include "gn-internal.h"
+
+/* What one check found so far (pm_check_plan.state). */
+struct gn_check {
+        char *dir;     /* the build directory */
+        char *target;  /* the crate's ninja target, relative to @dir */
+        char **inputs; /* its inputs, from `ninja -t query` */
+};
+
+/* What follows a step (pm_check_plan.next): the gn_then_*() of the same name. */
+enum {
+        GN_THEN_QUERY = 1,
+        GN_THEN_INPUTS,
+        GN_THEN_COMMANDS,
+        GN_THEN_RUSTC,
+        GN_THEN_BUILT,
+        GN_THEN_PROGRAM,
+};
 
 /* The project's GN build directory (the "gn.out_dir" setting, relative to its root). */
 static int
@@ -34,7 +51,7 @@ gn_build_dir(const struct pm_config *cfg, const struct pm_project *p, char **ret
                 return r;
         *ret = pm_path_normalize(NULL, p->root, out_dir);
         if (!*ret)
-                return pm__check_oom(err);
+                return pm_check_oom(err);
         if (!pm_path_exists_in(*ret, "build.ninja"))
                 return pm_error_set(err, -ENOENT, "no build.ninja in '%s' (run gn gen first)",
                                     *ret);
@@ -59,11 +76,11 @@ gn_target(const char *dir, const char *label, char **ret, struct pm_error *err)
                 return pm_error_set(err, PM_ENOTFOUND, "'%s' is not a GN label", label);
         if (!strchr(label, '(')) {
                 *ret = pm_strdup(label + 2);
-                return *ret ? 0 : pm__check_oom(err);
+                return *ret ? 0 : pm_check_oom(err);
         }
         path = pm_path_join(NULL, dir, "project.json");
         if (!path)
-                return pm__check_oom(err);
+                return pm_check_oom(err);
         r = pm_strbuf_read_file(&sb, path, (size_t)1 << 30, err);
         if (r < 0)
                 goto out;
@@ -82,7 +99,7 @@ gn_target(const char *dir, const char *label, char **ret, struct pm_error *err)
         abs = pm_path_normalize(NULL, rp->valuestring,
                                 cJSON_GetArrayItem(outs, 0)->valuestring + 2);
         if (!abs) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         if (!pm_path_is_under(abs, dir) || strcmp(abs, dir) == 0) {
@@ -91,7 +108,7 @@ gn_target(const char *dir, const char *label, char **ret, struct pm_error *err)
                 goto out;
         }
         *ret = pm_strdup(abs + strlen(dir) + 1);
-        r = *ret ? 0 : pm__check_oom(err);
+        r = *ret ? 0 : pm_check_oom(err);
 out:
         pm_free(abs);
         pm_free(path);
@@ -138,28 +155,18 @@ is_rustc(const struct pm_config *cfg, const char *prog)
                strcmp(b, "rustc") == 0;
 }
 
-static int gn_then_query(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                         struct pm_error *err);
-static int gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                            struct pm_error *err);
-
 /*
  * `ninja -C dir -t TOOL target`, followed by @then: `query` lists the target's inputs
  * (gn_then_query()), `commands` ends with the crate's own rustc command (gn_then_commands()).
  */
 static int
-gn_ninja_tool(struct pm__check_run *cr, const char *tool, pm__check_then_cb then,
-              struct pm_error *err)
+gn_ninja_tool(struct pm_check_plan *cp, const char *tool, int then, struct pm_error *err)
 {
-        const char *const argv[] = { "ninja", "-C", cr->dir, "-t", tool, cr->target };
+        const struct gn_check *g = cp->state;
+        const char *const argv[] = { "ninja", "-C", g->dir, "-t", tool, g->target };
 
-        return pm__check_add_step(cr, pm_argv_new(argv, 6), cr->dir, NULL, false, then, err);
+        return pm_check_add_step(cp, pm_argv_new(argv, 6), g->dir, NULL, false, then, err);
 }
-
-static int gn_then_inputs(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                          struct pm_error *err);
-static int gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                         struct pm_error *err);
 
 /*
  * `ninja -C dir TARGETS...` for @targets (relative to the build directory; sources, outside it,
@@ -167,10 +174,11 @@ static int gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_
  * left to build, check goes on to the commands at once.
  */
 static int
-gn_build(struct pm__check_run *cr, char *const *targets, bool optional, pm__check_then_cb then,
+gn_build(struct pm_check_plan *cp, char *const *targets, bool optional, int then,
          struct pm_error *err)
 {
-        char **argv = pm_argv_new((const char *const[]){ "ninja", "-C", cr->dir }, 3);
+        const struct gn_check *g = cp->state;
+        char **argv = pm_argv_new((const char *const[]){ "ninja", "-C", g->dir }, 3);
         size_t n = 0;
         int r;
 
@@ -184,34 +192,34 @@ gn_build(struct pm__check_run *cr, char *const *targets, bool optional, pm__chec
         }
         if (argv && n == 0) {
                 pm_argv_free(argv);
-                if (then != gn_then_inputs)
+                if (then != GN_THEN_INPUTS)
                         return pm_error_set(err, PM_ENOTFOUND, "'%s' in '%s' is no ninja target",
-                                            cr->target, cr->dir);
-                return gn_ninja_tool(cr, "commands", gn_then_commands, err);
+                                            g->target, g->dir);
+                return gn_ninja_tool(cp, "commands", GN_THEN_COMMANDS, err);
         }
-        r = pm__check_add_step(cr, argv, cr->dir, NULL, false, then, err);
+        r = pm_check_add_step(cp, argv, g->dir, NULL, false, then, err);
         if (r == 0)
-                cr->plan.steps[cr->plan.n_steps - 1].optional = optional;
+                cp->plan.steps[cp->plan.n_steps - 1].optional = optional;
         return r;
 }
 
 /*
- * After `ninja -t query`: its inputs (explicit, implicit and order-only). A phony (GN's label
- * alias) is followed once to the file it names, which becomes the target; then check builds the
- * inputs, test and run the target.
+ * After `ninja -t query` (@out, modified): its inputs (explicit, implicit and order-only). A
+ * phony (GN's label alias) is followed once to the file it names, which becomes the target;
+ * then check builds the inputs, test and run the target.
  */
 static int
-gn_then_query(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-              struct pm_error *err)
+gn_then_query(struct pm_check_plan *cp, size_t step, char *out, struct pm_error *err)
 {
+        struct gn_check *g = cp->state;
         bool phony = false, in_inputs = false;
         char *line, *next;
 
-        pm_argv_free(cr->inputs);
-        cr->inputs = pm_argv_new(NULL, 0);
-        if (!cr->inputs)
-                return pm__check_oom(err);
-        for (line = res->results[step].out.buf; line && *line; line = next) {
+        pm_argv_free(g->inputs);
+        g->inputs = pm_argv_new(NULL, 0);
+        if (!g->inputs)
+                return pm_check_oom(err);
+        for (line = out; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = '\0';
@@ -227,59 +235,54 @@ gn_then_query(struct pm__check_run *cr, size_t step, struct pm__plan_result *res
                                 in += 3;
                         else if (strncmp(in, "| ", 2) == 0)
                                 in += 2;
-                        if (pm_argv_push(&cr->inputs, in) < 0)
-                                return pm__check_oom(err);
+                        if (pm_argv_push(&g->inputs, in) < 0)
+                                return pm_check_oom(err);
                 }
         }
         if (phony) {
-                if (!cr->inputs[0] || cr->inputs[1])
+                if (!g->inputs[0] || g->inputs[1])
                         return pm_error_set(err, PM_ENOTFOUND,
-                                            "'%s' in '%s' is not one GN target's output",
-                                            cr->target, cr->dir);
-                pm_free(cr->target);
-                cr->target = pm_strdup(cr->inputs[0]);
-                if (!cr->target)
-                        return pm__check_oom(err);
+                                            "'%s' in '%s' is not one GN target's output", g->target,
+                                            g->dir);
+                pm_free(g->target);
+                g->target = pm_strdup(g->inputs[0]);
+                if (!g->target)
+                        return pm_check_oom(err);
                 if (step == 0)
-                        return gn_ninja_tool(cr, "query", gn_then_query, err);
+                        return gn_ninja_tool(cp, "query", GN_THEN_QUERY, err);
         }
-        if (cr->req->action == PM_CHECK_CHECK)
-                return gn_build(cr, cr->inputs, true, gn_then_inputs, err);
-        return gn_build(cr, (char *const[]){ cr->target, NULL }, false, gn_then_built, err);
+        if (cp->req->action == PM_CHECK_CHECK)
+                return gn_build(cp, g->inputs, true, GN_THEN_INPUTS, err);
+        return gn_build(cp, (char *const[]){ g->target, NULL }, false, GN_THEN_BUILT, err);
 }
 
 /* After building the inputs: a failure is said on stderr and the check goes on (the crate's
  * own compile shows what is missing). */
 static int
-gn_then_inputs(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-               struct pm_error *err)
+gn_then_inputs(struct pm_check_plan *cp, const struct pm_check_output *o, struct pm_error *err)
 {
-        if (!res->ok[step] &&
-            pm_strbuf_addf(&cr->ret->err,
+        if (!o->ok &&
+            pm_strbuf_addf(&cp->ret->err,
                            "projmodel check: building the inputs of '%s' failed: %s\n",
-                           cr->req->crate->label,
-                           res->errors[step] ? res->errors[step] : "(no error line)") < 0)
-                return pm__check_oom(err);
-        return gn_ninja_tool(cr, "commands", gn_then_commands, err);
+                           cp->req->crate->label, o->error ? o->error : "(no error line)") < 0)
+                return pm_check_oom(err);
+        return gn_ninja_tool(cp, "commands", GN_THEN_COMMANDS, err);
 }
 
-static int gn_then_rustc(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                         struct pm_error *err);
-
 /*
- * After `ninja -t commands`: the crate's own rustc command (its last line), to run with JSON
- * diagnostics and metadata only into projmodel's own directory.
+ * After `ninja -t commands` (@out, modified): the crate's own rustc command (its last line), to
+ * run with JSON diagnostics and metadata only into projmodel's own directory.
  */
 static int
-gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                 struct pm_error *err)
+gn_then_commands(struct pm_check_plan *cp, char *out_text, struct pm_error *err)
 {
-        const struct pm_check_request *req = cr->req;
+        const struct gn_check *g = cp->state;
+        const struct pm_check_request *req = cp->req;
         char **env = NULL, **cmd = NULL, **argv = NULL;
         char *out = NULL, *last = NULL;
         int r;
 
-        for (char *p = res->results[step].out.buf; p && *p;) {
+        for (char *p = out_text; p && *p;) {
                 char *nl = strchr(p, '\n');
 
                 if (nl)
@@ -290,7 +293,7 @@ gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *
         }
         if (!last) {
                 r = pm_error_set(err, PM_ETOOL, "ninja gives no command for '%s' in '%s'",
-                                 cr->target, cr->dir);
+                                 g->target, g->dir);
                 goto out;
         }
         r = pm_check_split_command(last, &env, &cmd, err);
@@ -300,7 +303,7 @@ gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *
         }
         for (size_t i = 1; cmd[i]; i++) {
                 if (cmd[i][0] == '@' &&
-                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : cr->dir, cmd[i] + 1)) {
+                    !pm_path_exists_in(cmd[i][1] == '/' ? "/" : g->dir, cmd[i] + 1)) {
                         r = pm_error_set(err, PM_EUNSUPPORTED,
                                          "the rustc command of '%s' reads the response file '%s', "
                                          "which ninja writes only while it builds the target",
@@ -308,7 +311,7 @@ gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *
                         goto out;
                 }
         }
-        if (!is_rustc(cr->cfg, cmd[0])) {
+        if (!is_rustc(cp->q->config, cmd[0])) {
                 r = pm_error_set(err, PM_EUNSUPPORTED,
                                  "the command ninja runs for '%s' is '%s', not rustc: projmodel "
                                  "check needs GN's rust tools to run rustc directly",
@@ -319,7 +322,7 @@ gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *
                           (unsigned long long)pm_hash64_str(req->crate->label, 0));
         argv = pm_argv_new(NULL, 0);
         if (!out || !argv) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         r = pm_mkdir_p(out, err);
@@ -334,19 +337,19 @@ gn_then_commands(struct pm__check_run *cr, size_t step, struct pm__plan_result *
                         continue;
                 }
                 if (pm_argv_push(&argv, cmd[i]) < 0) {
-                        r = pm__check_oom(err);
+                        r = pm_check_oom(err);
                         goto out;
                 }
         }
         if (pm_argv_push(&argv, "--error-format=json") < 0 ||
             pm_argv_push(&argv, "--emit=metadata") < 0 || pm_argv_push(&argv, "--out-dir") < 0 ||
             pm_argv_push(&argv, out) < 0) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         /* rustc's exit status is the check's result: a type error is not a failed step. */
-        r = pm__check_add_step(cr, pm_steal_ptr(&argv), cr->dir, env[0] ? pm_steal_ptr(&env) : NULL,
-                               true, gn_then_rustc, err);
+        r = pm_check_add_step(cp, pm_steal_ptr(&argv), g->dir, env[0] ? pm_steal_ptr(&env) : NULL,
+                              true, GN_THEN_RUSTC, err);
 out:
         pm_argv_free(env);
         pm_argv_free(cmd);
@@ -355,47 +358,94 @@ out:
         return r;
 }
 
-/* After rustc: its JSON diagnostics (on stderr, paths relative to the build directory, where
- * ninja runs it) for rust-analyzer, the rest for the user. */
-static int
-gn_then_rustc(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-              struct pm_error *err)
-{
-        return pm__check_then_diagnostics(cr, &res->results[step], true, cr->dir, err);
-}
-
 /* GN test and run, after ninja built the target (in the user's build directory: the binary is
  * what the user runs): the binary runs with the test id or @args. */
 static int
-gn_then_built(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-              struct pm_error *err)
+gn_then_built(struct pm_check_plan *cp, struct pm_error *err)
 {
-        const struct pm_check_request *req = cr->req;
-        char *bin = pm_path_join(NULL, cr->dir, cr->target);
+        const struct gn_check *g = cp->state;
+        char *bin = pm_path_join(NULL, g->dir, g->target);
         char **argv = bin ? pm_argv_new((const char *const[]){ bin }, 1) : NULL;
         int r = argv ? 0 : -ENOMEM;
 
-        (void)step;
-        (void)res;
         if (r >= 0)
-                r = pm__check_push_program_args(req, &argv);
+                r = pm_check_push_program_args(cp->req, &argv);
         pm_free(bin);
         if (r < 0) {
                 pm_argv_free(argv);
-                return pm__check_oom(err);
+                return pm_check_oom(err);
         }
-        return pm__check_add_step(cr, argv, cr->dir, NULL, true, pm__check_then_program, err);
+        return pm_check_add_step(cp, argv, g->dir, NULL, true, GN_THEN_PROGRAM, err);
+}
+
+static void
+gn_check_free(void *state)
+{
+        struct gn_check *g = state;
+
+        pm_argv_free(g->inputs);
+        pm_free(g->target);
+        pm_free(g->dir);
+        pm_free(g);
+}
+
+/* The first step: `ninja -t query` of the crate's target in the project's build directory. GN
+ * builds a crate's tests only in a target of its own. */
+static int
+gn_begin(struct pm_check_plan *cp, struct pm_error *err)
+{
+        const struct pm_crate *c = cp->req->crate;
+        struct gn_check *g;
+        int r;
+
+        if (cp->req->action == PM_CHECK_TEST && c->kind != PM_CRATE_TEST)
+                return pm_error_set(err, PM_ENOTFOUND,
+                                    "'%s' is a %s, not a test target (GN builds tests only in "
+                                    "targets compiled with --test)",
+                                    c->label, pm_crate_kind_name(c->kind));
+        g = pm_calloc(1, sizeof(*g));
+        if (!g)
+                return pm_check_oom(err);
+        cp->state = g;
+        cp->free_state = gn_check_free;
+        r = gn_build_dir(cp->q->config, cp->req->project, &g->dir, err);
+        if (r >= 0)
+                r = gn_target(g->dir, c->label, &g->target, err);
+        if (r >= 0)
+                r = gn_ninja_tool(cp, "query", GN_THEN_QUERY, err);
+        return r;
 }
 
 int
-pm__check_gn(struct pm__check_run *cr, struct pm_error *err)
+pm__gn_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                  struct pm_error *err)
 {
+        char *text = NULL;
         int r;
 
-        r = gn_build_dir(cr->cfg, cr->req->project, &cr->dir, err);
-        if (r >= 0)
-                r = gn_target(cr->dir, cr->req->crate->label, &cr->target, err);
-        if (r >= 0)
-                r = gn_ninja_tool(cr, "query", gn_then_query, err);
-        return r < 0 ? r : pm__check_run_plan(cr, err);
+        if (!o)
+                return gn_begin(cp, err);
+        switch (cp->next[step]) {
+        case GN_THEN_QUERY:
+        case GN_THEN_COMMANDS:
+                /* Read line by line in place, as a copy: the output is the server's. */
+                text = pm_strdup(o->out);
+                if (!text)
+                        return pm_check_oom(err);
+                r = cp->next[step] == GN_THEN_QUERY ? gn_then_query(cp, step, text, err)
+                                                    : gn_then_commands(cp, text, err);
+                pm_free(text);
+                return r;
+        case GN_THEN_INPUTS:
+                return gn_then_inputs(cp, o, err);
+        case GN_THEN_RUSTC:
+                /* rustc's JSON diagnostics (on stderr, paths relative to the build directory,
+                 * where ninja runs it) for rust-analyzer, the rest for the user. */
+                return pm_check_then_diagnostics(cp, o, true, ((struct gn_check *)cp->state)->dir,
+                                                 err);
+        case GN_THEN_BUILT:
+                return gn_then_built(cp, err);
+        default:
+                return pm_check_then_program(cp, o, err);
+        }
 }

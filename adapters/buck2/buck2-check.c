@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `projmodel check|test|run` of a Buck2 crate: check through the prelude's [diag.json]
- * subtarget, test and run through buck2 (docs/build-integration.md, "Check-on-save and
- * runnables"). */
+/* `projmodel check|test|run` of a Buck2 crate, the adapter's check_step: check through the
+ * prelude's [diag.json] subtarget, test and run through buck2 (docs/build-integration.md,
+ * "Check-on-save and runnables"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,16 +10,15 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/adapter.h"
-#include "projmodel/check.h"
+#include "projmodel/check-plan.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
-#include "projmodel/tool.h"
 
-#include "check-internal.h"
+#include "buck2-internal.h"
 
 /* `<command> [--isolation-dir D] <verb>` from the "buck2" settings the model was queried with. */
 static int
@@ -49,7 +48,7 @@ buck2_argv(const struct pm_config *cfg, const struct pm_check_request *req, cons
         if (r >= 0)
                 r = pm_argv_push(&argv, verb);
         if (r < 0) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         *ret = pm_steal_ptr(&argv);
@@ -90,17 +89,15 @@ buck2_test_args(const struct pm_config *cfg, const struct pm_check_request *req,
                 pm_free(filled);
         }
         pm_free(set);
-        return r < 0 ? pm__check_oom(err) : 0;
+        return r < 0 ? pm_check_oom(err) : 0;
 }
 
 /* After `buck2 build LABEL[diag.json] --show-full-json-output`: the diagnostics file it names. */
 static int
-buck2_then_check(struct pm__check_run *cr, size_t step, struct pm__plan_result *res,
-                 struct pm_error *err)
+buck2_then_check(struct pm_check_plan *cp, const struct pm_check_output *o, struct pm_error *err)
 {
-        const struct pm_tool_result *r = &res->results[step];
         struct pm_strbuf diag = PM_STRBUF_INIT;
-        cJSON *shown = cJSON_ParseWithLength(r->out.buf ? r->out.buf : "", r->out.len);
+        cJSON *shown = cJSON_ParseWithLength(o->out, o->out_len);
         const cJSON *path = shown && cJSON_IsObject(shown) ? shown->child : NULL;
         bool any_error = false;
         int ret;
@@ -109,18 +106,24 @@ buck2_then_check(struct pm__check_run *cr, size_t step, struct pm__plan_result *
                 ret = pm_error_set(err, PM_EBADTOOLOUTPUT,
                                    "buck2 build %s[diag.json] --show-full-json-output named no "
                                    "output file",
-                                   cr->req->crate->label);
+                                   cp->req->crate->label);
                 goto out;
         }
-        ret = pm_strbuf_read_file(&diag, path->valuestring, cr->cfg->max_tool_output, err);
+        ret = pm_strbuf_read_file(&diag, path->valuestring, cp->q->config->max_tool_output, err);
         if (ret >= 0)
-                ret = pm__check_copy_diagnostics(cr, diag.buf, diag.len, cr->req->project->root,
-                                                 false, &any_error, err);
+                ret = pm_check_copy_diagnostics(cp, diag.buf, diag.len, cp->req->project->root,
+                                                false, &any_error, err);
 out:
         cJSON_Delete(shown);
         pm_strbuf_release(&diag);
         return ret;
 }
+
+/* What follows the one step (pm_check_plan.next). */
+enum {
+        BUCK2_THEN_CHECK = 1,
+        BUCK2_THEN_PROGRAM
+};
 
 /*
  * Buck2 check: `buck2 build LABEL[diag.json] --show-full-json-output` builds the prelude's
@@ -129,17 +132,17 @@ out:
  * (where buck2 runs rustc). run: `buck2 run LABEL -- ARG...`; test: `buck2 test LABEL --
  * <test runner arguments>` (buck2_test_args()).
  */
-int
-pm__check_buck2(struct pm__check_run *cr, struct pm_error *err)
+static int
+buck2_begin(struct pm_check_plan *cp, struct pm_error *err)
 {
         static const char *const verbs[] = {
                 [PM_CHECK_CHECK] = "build", [PM_CHECK_TEST] = "test", [PM_CHECK_RUN] = "run"
         };
-        const struct pm_check_request *req = cr->req;
+        const struct pm_check_request *req = cp->req;
         char **argv = NULL, *target = NULL;
         int r;
 
-        r = buck2_argv(cr->cfg, req, verbs[req->action], &argv, err);
+        r = buck2_argv(cp->q->config, req, verbs[req->action], &argv, err);
         if (r < 0)
                 goto out;
         target = req->action == PM_CHECK_CHECK ? pm_asprintf("%s[diag.json]", req->crate->label)
@@ -153,23 +156,32 @@ pm__check_buck2(struct pm__check_run *cr, struct pm_error *err)
              r >= 0 && req->action == PM_CHECK_RUN && req->run_args && req->run_args[i]; i++)
                 r = pm_argv_push(&argv, req->run_args[i]);
         if (r < 0) {
-                r = pm__check_oom(err);
+                r = pm_check_oom(err);
                 goto out;
         }
         if (req->action == PM_CHECK_TEST) {
-                r = buck2_test_args(cr->cfg, req, &argv, err);
+                r = buck2_test_args(cp->q->config, req, &argv, err);
                 if (r < 0)
                         goto out;
         }
         /* A failed check build is the step's (the one wording); run's and test's status is the
          * program's. */
-        r = pm__check_add_step(
-                cr, pm_steal_ptr(&argv), req->project->root, NULL, req->action != PM_CHECK_CHECK,
-                req->action == PM_CHECK_CHECK ? buck2_then_check : pm__check_then_program, err);
-        if (r >= 0)
-                r = pm__check_run_plan(cr, err);
+        r = pm_check_add_step(
+                cp, pm_steal_ptr(&argv), req->project->root, NULL, req->action != PM_CHECK_CHECK,
+                req->action == PM_CHECK_CHECK ? BUCK2_THEN_CHECK : BUCK2_THEN_PROGRAM, err);
 out:
         pm_argv_free(argv);
         pm_free(target);
         return r;
+}
+
+int
+pm__buck2_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
+                     struct pm_error *err)
+{
+        if (!o)
+                return buck2_begin(cp, err);
+        if (cp->next[step] == BUCK2_THEN_CHECK)
+                return buck2_then_check(cp, o, err);
+        return pm_check_then_program(cp, o, err);
 }
