@@ -19,6 +19,17 @@ struct pm__audit_tokbuf {
 int pm__audit_scan_buf(const char *src, size_t len, struct pm_audit_file *ret,
                        struct pm__audit_tokbuf *tb, struct pm_error *err);
 
+struct cJSON;
+
+/*
+ * Parse @len bytes of TOML (audit/toml.c: what cargo-vet's audits.toml uses) into a new cJSON
+ * object tree, *@ret owned by the caller (cJSON_Delete). Tables are objects, arrays of tables
+ * arrays of objects, dates strings. PM_ECONFIG naming @file and the line for anything it does
+ * not read, or -ENOMEM.
+ */
+int pm__toml_parse(const char *text, size_t len, const char *file, struct cJSON **ret,
+                   struct pm_error *err);
+
 #include "projmodel/banned.h"
 
 #endif

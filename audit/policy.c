@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -25,9 +26,29 @@ struct owner {
         char **who; /* NULL-terminated */
 };
 
+/* How an audited entry certifies its crate (cargo-vet's audit entries, or the inline map). */
+enum vet_kind {
+        VET_INLINE,    /* "audited" in .projmodel.json: every version */
+        VET_FULL,      /* [[audits.NAME]] version = "V": V in its entirety */
+        VET_DELTA,     /* delta = "A -> B": B, when A is certified */
+        VET_VIOLATION, /* violation = "REQ": the versions REQ matches fail the criterion */
+        VET_TRUSTED,   /* [[trusted.NAME]]: every version its publisher released */
+        VET_WILDCARD,  /* [[wildcard-audits.NAME]]: the same */
+};
+
 struct audited {
         char *name;
         char *criterion;
+        enum vet_kind kind;
+        char *from; /* VET_DELTA: A */
+        char *to;   /* VET_FULL: V; VET_DELTA: B; VET_VIOLATION: REQ */
+};
+
+/* A custom criterion of an imported audits.toml ([criteria.NAME] implies = ...). */
+struct criterion {
+        char *name;
+        char **implies;
+        size_t n_implies;
 };
 
 struct pm_audit_policy {
@@ -40,6 +61,8 @@ struct pm_audit_policy {
         size_t n_owners;
         struct audited *audited;
         size_t n_audited, cap_audited;
+        struct criterion *defs;
+        size_t n_defs, cap_defs;
         const char *criteria;
 };
 
@@ -52,6 +75,7 @@ pm_audit_policy_free(struct pm_audit_policy *p)
         if (!p)
                 return NULL;
         pm_free(p->audited);
+        pm_free(p->defs);
         pm_arena_free(p->arena);
         pm_free(p);
         return NULL;
@@ -75,7 +99,7 @@ prefix_of(struct pm_arena *ar, const char *s)
 
 static int
 add_audited(struct pm_audit_policy *p, const char *name, size_t name_len, const char *criterion,
-            size_t crit_len)
+            size_t crit_len, enum vet_kind kind, const char *from, const char *to)
 {
         struct audited *a;
 
@@ -93,74 +117,287 @@ add_audited(struct pm_audit_policy *p, const char *name, size_t name_len, const 
         a = &p->audited[p->n_audited];
         a->name = pm_arena_strndup(p->arena, name, name_len);
         a->criterion = pm_arena_strndup(p->arena, criterion, crit_len);
-        if (!a->name || !a->criterion)
+        a->kind = kind;
+        a->from = from ? pm_arena_strdup(p->arena, from) : NULL;
+        a->to = to ? pm_arena_strdup(p->arena, to) : NULL;
+        if (!a->name || !a->criterion || (from && !a->from) || (to && !a->to))
                 return -ENOMEM;
         p->n_audited++;
         return 0;
 }
 
-/* Every "quoted" string of @line (no escapes: criteria names have none), added for @name. */
-static int
-add_quoted(struct pm_audit_policy *p, const char *name, size_t name_len, const char *line,
-           const char *end)
+static bool
+builtin_criterion(const char *name)
 {
-        for (const char *q = line; q < end; q++) {
-                const char *e;
-                int r;
+        return strcmp(name, "safe-to-deploy") == 0 || strcmp(name, "safe-to-run") == 0;
+}
 
-                if (*q != '"')
-                        continue;
-                e = memchr(q + 1, '"', (size_t)(end - q - 1));
-                if (!e)
-                        return 0;
-                r = add_audited(p, name, name_len, q + 1, (size_t)(e - q - 1));
+static const struct criterion *
+find_def(const struct pm_audit_policy *p, const char *name)
+{
+        for (size_t i = 0; i < p->n_defs; i++)
+                if (strcmp(p->defs[i].name, name) == 0)
+                        return &p->defs[i];
+        return NULL;
+}
+
+/* Whether an audit for @have also certifies @want: the same, safe-to-deploy for safe-to-run,
+ * or through the `implies` of the imported [criteria.X] tables. */
+static bool
+implies(const struct pm_audit_policy *p, const char *have, const char *want, unsigned depth)
+{
+        const struct criterion *d;
+
+        if (strcmp(have, want) == 0 ||
+            (strcmp(have, "safe-to-deploy") == 0 && strcmp(want, "safe-to-run") == 0))
+                return true;
+        if (depth > 32 || !(d = find_def(p, have)))
+                return false;
+        for (size_t i = 0; i < d->n_implies; i++)
+                if (implies(p, d->implies[i], want, depth + 1))
+                        return true;
+        return false;
+}
+
+/* A string or an array of strings (@what names the key for the error), as a NULL-terminated
+ * arena array in *@ret. */
+static int
+vet_strings(struct pm_audit_policy *p, const cJSON *v, const char *path, const char *where,
+            const char *what, char ***ret, struct pm_error *err)
+{
+        size_t n = cJSON_IsString(v) ? 1 : cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
+        char **out = pm_arena_alloc(p->arena, (n + 1) * sizeof(*out));
+        const cJSON *e;
+        size_t k = 0;
+
+        if (!out)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (cJSON_IsString(v)) {
+                out[k++] = v->valuestring;
+        } else if (cJSON_IsArray(v)) {
+                cJSON_ArrayForEach(e, v)
+                {
+                        if (!cJSON_IsString(e))
+                                break;
+                        out[k++] = e->valuestring;
+                }
+        }
+        if (k == 0 || k != n)
+                return pm_error_set(err, PM_ECONFIG,
+                                    "cannot import '%s': %s: '%s' must be a criterion name or an "
+                                    "array of them",
+                                    path, where, what);
+        for (size_t i = 0; i < k; i++)
+                if (!(out[i] = pm_arena_strdup(p->arena, out[i])))
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+        out[k] = NULL;
+        *ret = out;
+        return 0;
+}
+
+static int
+add_def(struct pm_audit_policy *p, const cJSON *def, const char *path, struct pm_error *err)
+{
+        const cJSON *imp = cJSON_GetObjectItemCaseSensitive(def, "implies");
+        struct criterion *c;
+        char **v = NULL;
+        char where[300];
+        int r;
+
+        (void)snprintf(where, sizeof(where), "[criteria.%s]", def->string);
+        if (!cJSON_IsObject(def))
+                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s must be a table", path,
+                                    where);
+        if (builtin_criterion(def->string))
+                return pm_error_set(err, PM_ECONFIG,
+                                    "cannot import '%s': %s redefines a built-in criterion", path,
+                                    where);
+        if (imp) {
+                r = vet_strings(p, imp, path, where, "implies", &v, err);
                 if (r < 0)
                         return r;
-                q = e;
+        }
+        if (p->n_defs == p->cap_defs) {
+                size_t cap = p->cap_defs ? p->cap_defs * 2 : 16;
+                void *nv = p->n_defs >= MAX_ENTRIES ? NULL
+                                                    : pm_realloc(p->defs, cap * sizeof(*p->defs));
+
+                if (!nv)
+                        return pm_error_set(err, -ENOMEM, "cannot import '%s': too many criteria",
+                                            path);
+                p->defs = nv;
+                p->cap_defs = cap;
+        }
+        c = &p->defs[p->n_defs];
+        c->name = pm_arena_strdup(p->arena, def->string);
+        c->implies = v;
+        c->n_implies = 0;
+        while (v && v[c->n_implies])
+                c->n_implies++;
+        if (!c->name)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        p->n_defs++;
+        return 0;
+}
+
+/* "A -> B" into its two versions (arena copies). */
+static int
+split_delta(struct pm_audit_policy *p, const char *s, char **a, char **b)
+{
+        const char *arrow = strstr(s, "->"), *e;
+
+        if (!arrow)
+                return PM_ECONFIG;
+        for (e = arrow; e > s && e[-1] == ' '; e--)
+                ;
+        while (*s == ' ')
+                s++;
+        *a = pm_arena_strndup(p->arena, s, (size_t)(e - s));
+        for (s = arrow + 2; *s == ' '; s++)
+                ;
+        for (e = s + strlen(s); e > s && e[-1] == ' '; e--)
+                ;
+        *b = pm_arena_strndup(p->arena, s, (size_t)(e - s));
+        if (!*a || !*b)
+                return -ENOMEM;
+        return **a && **b && !strchr(*b, '>') ? 0 : PM_ECONFIG;
+}
+
+/* One entry of [[audits.NAME]], [[trusted.NAME]] or [[wildcard-audits.NAME]]. */
+static int
+add_entry(struct pm_audit_policy *p, const char *table, const char *name, const cJSON *e,
+          size_t index, const char *path, struct pm_error *err)
+{
+        const cJSON *version = cJSON_GetObjectItemCaseSensitive(e, "version"),
+                    *delta = cJSON_GetObjectItemCaseSensitive(e, "delta"),
+                    *violation = cJSON_GetObjectItemCaseSensitive(e, "violation");
+        enum vet_kind kind = strcmp(table, "audits") != 0
+                                     ? (strcmp(table, "trusted") == 0 ? VET_TRUSTED : VET_WILDCARD)
+                             : version ? VET_FULL
+                             : delta   ? VET_DELTA
+                                       : VET_VIOLATION;
+        char where[300], **crit = NULL, *from = NULL, *to = NULL;
+        int r;
+
+        (void)snprintf(where, sizeof(where), "[[%s.%s]] entry %zu", table, name, index + 1);
+        if (!cJSON_IsObject(e))
+                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s must be a table", path,
+                                    where);
+        if (!cJSON_GetObjectItemCaseSensitive(e, "criteria"))
+                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s has no 'criteria'",
+                                    path, where);
+        r = vet_strings(p, cJSON_GetObjectItemCaseSensitive(e, "criteria"), path, where, "criteria",
+                        &crit, err);
+        if (r < 0)
+                return r;
+        if (kind == VET_FULL || kind == VET_DELTA || kind == VET_VIOLATION) {
+                const cJSON *which = version ? version : delta ? delta : violation;
+
+                if ((version != NULL) + (delta != NULL) + (violation != NULL) != 1)
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "cannot import '%s': %s needs exactly one of "
+                                            "'version', 'delta' and 'violation'",
+                                            path, where);
+                if (!cJSON_IsString(which) || !which->valuestring[0])
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "cannot import '%s': %s: '%s' must be a string", path,
+                                            where, which->string);
+                if (kind == VET_DELTA) {
+                        r = split_delta(p, which->valuestring, &from, &to);
+                        if (r == PM_ECONFIG)
+                                return pm_error_set(err, r,
+                                                    "cannot import '%s': %s: delta '%s' is not "
+                                                    "'VERSION -> VERSION'",
+                                                    path, where, which->valuestring);
+                        if (r < 0)
+                                return pm_error_set(err, r, "out of memory");
+                } else {
+                        to = which->valuestring;
+                }
+        }
+        for (size_t i = 0; crit[i]; i++) {
+                if (!builtin_criterion(crit[i]) && !find_def(p, crit[i]))
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "cannot import '%s': %s: criterion '%s' is neither "
+                                            "safe-to-run, safe-to-deploy nor a [criteria.%s] of "
+                                            "the file",
+                                            path, where, crit[i], crit[i]);
+                r = add_audited(p, name, strlen(name), crit[i], strlen(crit[i]), kind, from, to);
+                if (r < 0)
+                        return pm_error_set(err, r, "cannot import '%s'", path);
         }
         return 0;
 }
 
 /*
- * cargo-vet's audits.toml as cargo-vet writes it: `[[audits.NAME]]` (or `[[trusted.NAME]]`)
- * tables with `criteria = "x"` or `criteria = ["x", "y"]`. Versions are not compared: the
- * model's crates often carry none (docs/configuration.md says so).
+ * cargo-vet's audits.toml as it is (docs/configuration.md, "Audit policy"): its [criteria.X]
+ * tables (implies) and every entry of [[audits.NAME]], [[trusted.NAME]] and
+ * [[wildcard-audits.NAME]]. Any other table, an entry without criteria, an audit that is not
+ * exactly one of version, delta and violation, or a criterion the file does not define is an
+ * error naming it. Other keys (who, notes, user-id, start, end, ...) are not needed.
  */
 static int
-import_vet(struct pm_audit_policy *p, const char *text, size_t len)
+import_vet(struct pm_audit_policy *p, const cJSON *doc, const char *path, struct pm_error *err)
 {
-        const char *name = NULL;
-        size_t name_len = 0;
+        static const char *const tables[] = { "audits", "trusted", "wildcard-audits", NULL };
+        const cJSON *t, *crate, *e;
+        int r = 0;
 
-        for (const char *l = text; l < text + len;) {
-                const char *eol = memchr(l, '\n', (size_t)(text + len - l));
-                const char *end = eol ? eol : text + len;
-                int r = 0;
+        cJSON_ArrayForEach(t, doc)
+        {
+                bool known = strcmp(t->string, "criteria") == 0;
 
-                while (l < end && (*l == ' ' || *l == '\t'))
-                        l++;
-                if (*l == '[') {
-                        name = NULL;
-                        if (end - l > 9 && (strncmp(l, "[[audits.", 9) == 0 ||
-                                            strncmp(l, "[[trusted.", 10) == 0)) {
-                                const char *n = strchr(l, '.') + 1, *ne = n;
-
-                                while (ne < end && *ne != ']')
-                                        ne++;
-                                if (*n == '"' && ne > n + 1 && ne[-1] == '"') {
-                                        n++;
-                                        ne--;
-                                }
-                                name = n;
-                                name_len = (size_t)(ne - n);
-                        }
-                } else if (name && strncmp(l, "criteria", 8) == 0) {
-                        r = add_quoted(p, name, name_len, l + 8, end);
-                }
+                for (size_t i = 0; tables[i]; i++)
+                        known = known || strcmp(t->string, tables[i]) == 0;
+                if (!known)
+                        return pm_error_set(
+                                err, PM_ECONFIG,
+                                "cannot import '%s': '%s' is not a table of an audits.toml (it "
+                                "holds criteria, audits, wildcard-audits and trusted)%s",
+                                path, t->string,
+                                strcmp(t->string, "policy") == 0 ||
+                                                strcmp(t->string, "imports") == 0 ||
+                                                strcmp(t->string, "exemptions") == 0 ||
+                                                strcmp(t->string, "cargo-vet") == 0
+                                        ? "; this looks like cargo-vet's config.toml"
+                                        : "");
+                if (!cJSON_IsObject(t))
+                        return pm_error_set(err, PM_ECONFIG,
+                                            "cannot import '%s': '%s' must be a table", path,
+                                            t->string);
+        }
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "criteria"))
+        {
+                r = add_def(p, t, path, err);
                 if (r < 0)
                         return r;
-                l = eol ? eol + 1 : end;
         }
+        for (size_t i = 0; tables[i]; i++)
+                cJSON_ArrayForEach(crate, cJSON_GetObjectItemCaseSensitive(doc, tables[i]))
+                {
+                        size_t k = 0;
+
+                        if (!cJSON_IsArray(crate))
+                                return pm_error_set(err, PM_ECONFIG,
+                                                    "cannot import '%s': '%s.%s' must be an array "
+                                                    "of tables ([[%s.%s]])",
+                                                    path, tables[i], crate->string, tables[i],
+                                                    crate->string);
+                        cJSON_ArrayForEach(e, crate)
+                        {
+                                r = add_entry(p, tables[i], crate->string, e, k++, path, err);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        for (size_t i = 0; i < p->n_defs; i++)
+                for (size_t k = 0; k < p->defs[i].n_implies; k++)
+                        if (!builtin_criterion(p->defs[i].implies[k]) &&
+                            !find_def(p, p->defs[i].implies[k]))
+                                return pm_error_set(err, PM_ECONFIG,
+                                                    "cannot import '%s': [criteria.%s] implies "
+                                                    "'%s', which is not defined",
+                                                    path, p->defs[i].name, p->defs[i].implies[k]);
         return 0;
 }
 
@@ -170,18 +407,19 @@ load_vet(const struct pm_config *cfg, struct pm_audit_policy *p, const char *rel
 {
         struct pm_strbuf sb = PM_STRBUF_INIT;
         char *path = pm_path_normalize(NULL, cfg->root, rel);
+        cJSON *doc = NULL;
         int r;
 
         if (!path)
                 return pm_error_set(err, -ENOMEM, "out of memory");
         r = pm_strbuf_read_file(&sb, path, (size_t)64 << 20, err);
-        if (r == 0) {
-                r = import_vet(p, sb.buf ? sb.buf : "", sb.len);
-                if (r < 0)
-                        r = pm_error_set(err, r, "cannot import '%s'", path);
-        } else {
+        if (r < 0)
                 pm_error_prefix(err, "audit.cargo_vet_audits");
-        }
+        if (r == 0)
+                r = pm__toml_parse(sb.buf ? sb.buf : "", sb.len, path, &doc, err);
+        if (r == 0)
+                r = import_vet(p, doc, path, err);
+        cJSON_Delete(doc);
         pm_strbuf_release(&sb);
         pm_free(path);
         return r;
@@ -304,8 +542,8 @@ pm_audit_policy_load(const struct pm_config *cfg, struct pm_audit_policy **ret,
                                 goto out;
                         }
                         for (size_t i = 0; r == 0 && i < n; i++)
-                                r = add_audited(p, e->string, strlen(e->string), v[i],
-                                                strlen(v[i]));
+                                r = add_audited(p, e->string, strlen(e->string), v[i], strlen(v[i]),
+                                                VET_INLINE, NULL, NULL);
                 }
         }
         item = cJSON_GetObjectItemCaseSensitive(sec, "cargo_vet_audits");
@@ -373,18 +611,158 @@ pm_audit_policy_criteria(const struct pm_audit_policy *p)
         return p->criteria;
 }
 
-bool
-pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name)
+/* A version "1.2.3-pre" as numbers; @n is how many were written (1 to 3). */
+struct semver {
+        unsigned long v[3];
+        int n;
+        bool pre;
+};
+
+static bool
+parse_semver(const char *s, const char *end, struct semver *sv)
 {
+        memset(sv, 0, sizeof(*sv));
+        while (s < end && *s == ' ')
+                s++;
+        while (sv->n < 3 && s < end && *s >= '0' && *s <= '9') {
+                unsigned long x = 0;
+
+                while (s < end && *s >= '0' && *s <= '9' && x < 100000000)
+                        x = x * 10 + (unsigned long)(*s++ - '0');
+                sv->v[sv->n++] = x;
+                if (s < end && *s == '.')
+                        s++;
+                else
+                        break;
+        }
+        if (s < end && *s == '*')
+                s++;
+        sv->pre = s < end && *s == '-';
+        return sv->n > 0;
+}
+
+/* Compare @a with @b on @b's first @n numbers; a pre-release sorts before its release. */
+static int
+cmp_semver(const struct semver *a, const struct semver *b, int n)
+{
+        for (int i = 0; i < n; i++)
+                if (a->v[i] != b->v[i])
+                        return a->v[i] < b->v[i] ? -1 : 1;
+        if (n == 3 && a->pre != b->pre)
+                return a->pre ? -1 : 1;
+        return 0;
+}
+
+/* One comparator of a Cargo version requirement ("<1.0", ">= 0.5", "^1.2", "~1", "=1.2.3",
+ * "1.2", "*") against @ver. */
+static bool
+comparator_matches(const char *s, const char *end, const struct semver *ver)
+{
+        char op[3] = "";
+        struct semver req;
+        size_t k = 0;
+        int c, lead;
+
+        while (s < end && *s == ' ')
+                s++;
+        while (s < end && k < 2 && strchr("<>=^~", *s))
+                op[k++] = *s++;
+        op[k] = '\0';
+        while (end > s && end[-1] == ' ')
+                end--;
+        if (end - s == 1 && *s == '*')
+                return true;
+        if (!parse_semver(s, end, &req))
+                return false;
+        c = cmp_semver(ver, &req, req.n);
+        if (strcmp(op, "=") == 0)
+                return c == 0;
+        if (strcmp(op, ">") == 0)
+                return c > 0;
+        if (strcmp(op, ">=") == 0)
+                return c >= 0;
+        if (strcmp(op, "<") == 0)
+                return c < 0;
+        if (strcmp(op, "<=") == 0)
+                return c <= 0;
+        if (c < 0)
+                return false;
+        if (strcmp(op, "~") == 0)
+                return cmp_semver(ver, &req, req.n > 1 ? 2 : 1) == 0;
+        /* Caret (and no operator): the same up to the first non-zero number written. */
+        for (lead = 0; lead < req.n - 1 && req.v[lead] == 0; lead++)
+                ;
+        return cmp_semver(ver, &req, lead + 1) == 0;
+}
+
+/* Whether version @ver matches requirement @req (comparators joined by ','). */
+static bool
+req_matches(const char *req, const char *ver)
+{
+        struct semver v;
+
+        if (!parse_semver(ver, ver + strlen(ver), &v))
+                return false;
+        for (const char *s = req;;) {
+                const char *comma = strchr(s, ',');
+                const char *end = comma ? comma : s + strlen(s);
+
+                if (!comparator_matches(s, end, &v))
+                        return false;
+                if (!comma)
+                        return true;
+                s = comma + 1;
+        }
+}
+
+/*
+ * Whether version @ver of @name is certified for @want: a full audit of a version from which
+ * deltas lead to @ver, each entry certifying @want. @budget bounds the walk of a crate's deltas.
+ */
+static bool
+reached(const struct pm_audit_policy *p, const char *name, const char *ver, const char *want,
+        unsigned depth, unsigned *budget)
+{
+        if (depth > 64 || *budget == 0)
+                return false;
+        --*budget;
         for (size_t i = 0; i < p->n_audited; i++) {
                 const struct audited *a = &p->audited[i];
 
-                if (strcmp(a->name, name) != 0)
+                if ((a->kind != VET_FULL && a->kind != VET_DELTA) || strcmp(a->name, name) != 0 ||
+                    strcmp(a->to, ver) != 0 || !implies(p, a->criterion, want, 0))
                         continue;
-                if (strcmp(a->criterion, p->criteria) == 0 ||
-                    (strcmp(p->criteria, "safe-to-run") == 0 &&
-                     strcmp(a->criterion, "safe-to-deploy") == 0))
+                if (a->kind == VET_FULL || (strcmp(a->from, ver) != 0 &&
+                                            reached(p, name, a->from, want, depth + 1, budget)))
                         return true;
         }
         return false;
+}
+
+bool
+pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name, const char *version)
+{
+        const char *want = p->criteria;
+        unsigned budget = 100000;
+
+        /* A recorded violation of what @want implies wins, whatever else is recorded. */
+        for (size_t i = 0; i < p->n_audited; i++) {
+                const struct audited *a = &p->audited[i];
+
+                if (a->kind == VET_VIOLATION && strcmp(a->name, name) == 0 &&
+                    implies(p, want, a->criterion, 0) && (!version || req_matches(a->to, version)))
+                        return false;
+        }
+        for (size_t i = 0; i < p->n_audited; i++) {
+                const struct audited *a = &p->audited[i];
+
+                if (strcmp(a->name, name) != 0 || a->kind == VET_VIOLATION ||
+                    !implies(p, a->criterion, want, 0))
+                        continue;
+                /* Without the crate's version any audit of it counts (docs/configuration.md). */
+                if (a->kind == VET_INLINE || a->kind == VET_TRUSTED || a->kind == VET_WILDCARD ||
+                    !version)
+                        return true;
+        }
+        return version && reached(p, name, version, want, 0, &budget);
 }

@@ -201,11 +201,30 @@ first_site(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_
         return 0;
 }
 
+/* The crate's version as its build states it (Cargo's CARGO_PKG_VERSION, also set by GN's and
+ * Bazel's rules for vendored crates), or NULL. */
+static const char *
+env_of(const struct pm_crate *c, const char *key)
+{
+        for (size_t i = 0; i < c->env.n; i++)
+                if (strcmp(c->env.v[i].key, key) == 0 && c->env.v[i].value[0])
+                        return c->env.v[i].value;
+        return NULL;
+}
+
+static const char *
+version_of(const struct pm_crate *c)
+{
+        return env_of(c, "CARGO_PKG_VERSION");
+}
+
 static bool
 is_audited(const struct pm_audit_policy *pol, const struct pm_crate *c)
 {
-        return pm_audit_policy_audited(pol, c->crate_name) ||
-               (c->display_name && pm_audit_policy_audited(pol, c->display_name));
+        const char *v = version_of(c);
+
+        return pm_audit_policy_audited(pol, c->crate_name, v) ||
+               (c->display_name && pm_audit_policy_audited(pol, c->display_name, v));
 }
 
 /*
@@ -336,9 +355,117 @@ is_privileged(const struct pm_crate *c)
         return c->kind == PM_CRATE_PROC_MACRO || has_build_script(c);
 }
 
-#define NOTE_READS                                                               \
-        "not in the model: projmodel does not yet read a build script's output " \
-        "(rerun-if-changed, rerun-if-env-changed)"
+#define NOTE_NOT_RUN   "not known: the build script has not run (no output file next to its OUT_DIR)"
+#define NOTE_NOT_CARGO "not known: only Cargo records what a build script declares it reads"
+
+/* Append @v to array @a unless it is there already. */
+static bool
+add_unique(cJSON *a, const char *v)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, a) if (strcmp(e->valuestring, v) == 0) return true;
+        return cJSON_AddItemToArray(a, cJSON_CreateString(v));
+}
+
+/*
+ * What Cargo build script of @c declared it reads, once it has run: Cargo keeps the script's
+ * stdout in the file `output` next to its OUT_DIR (target/<profile>/build/<pkg>-<hash>/), where
+ * `cargo:rerun-if-changed=PATH` (PATH relative to the package) and `cargo:rerun-if-env-changed=
+ * VAR` lines (also written `cargo::`) are the files and variables whose change reruns it.
+ * *@ret is {"files": [...], "env": [...]} (paths relative to the root when under it), or NULL
+ * with *@ret_note saying why it is not known. 0 or -ENOMEM.
+ */
+static int
+build_script_reads(const struct report *rp, const struct pm_crate *c, cJSON **ret,
+                   const char **ret_note)
+{
+        const char *out_dir = env_of(c, "OUT_DIR"), *pkg = env_of(c, "CARGO_MANIFEST_DIR");
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_error e;
+        cJSON *o = NULL, *files = NULL, *env = NULL;
+        char *dir = NULL, *path = NULL;
+        int r = 0;
+
+        *ret = NULL;
+        *ret_note = NOTE_NOT_CARGO;
+        if (strcmp(c->build_system, "cargo") != 0)
+                goto out;
+        *ret_note = NOTE_NOT_RUN;
+        if (!out_dir)
+                goto out;
+        dir = pm_path_dirname(NULL, out_dir);
+        path = dir ? pm_path_join(NULL, dir, "output") : NULL;
+        if (!path) {
+                r = -ENOMEM;
+                goto out;
+        }
+        pm_error_init(&e);
+        if (pm_strbuf_read_file(&sb, path, (size_t)16 << 20, &e) < 0)
+                goto out; /* not run (or not readable): not known */
+        if (!(o = cJSON_CreateObject()) || !(files = cJSON_AddArrayToObject(o, "files")) ||
+            !(env = cJSON_AddArrayToObject(o, "env"))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (char *l = sb.buf; r == 0 && l && *l;) {
+                char *eol = strchr(l, '\n'), *v;
+
+                if (eol)
+                        *eol = '\0';
+                if (eol > l && eol[-1] == '\r')
+                        eol[-1] = '\0';
+                v = strncmp(l, "cargo::", 7) == 0  ? l + 7
+                    : strncmp(l, "cargo:", 6) == 0 ? l + 6
+                                                   : NULL;
+                if (v && strncmp(v, "rerun-if-env-changed=", 21) == 0 && v[21]) {
+                        if (!add_unique(env, v + 21))
+                                r = -ENOMEM;
+                } else if (v && strncmp(v, "rerun-if-changed=", 17) == 0 && v[17]) {
+                        char *f = pkg ? pm_path_normalize(NULL, pkg, v + 17) : NULL;
+
+                        if (!add_unique(files, f ? rel(rp, f) : v + 17))
+                                r = -ENOMEM;
+                        pm_free(f);
+                }
+                l = eol ? eol + 1 : NULL;
+        }
+        if (r == 0) {
+                *ret = o;
+                o = NULL;
+        }
+out:
+        cJSON_Delete(o);
+        pm_strbuf_release(&sb);
+        pm_free(path);
+        pm_free(dir);
+        return r;
+}
+
+/* "  build script reads: ..." of @reads (build_script_reads()'s) or @note. */
+static int
+text_reads(struct pm_strbuf *sb, const cJSON *reads, const char *note)
+{
+        const cJSON *files = cJSON_GetObjectItem(reads, "files"),
+                    *env = cJSON_GetObjectItem(reads, "env"), *e;
+        int r;
+
+        if (!reads)
+                return pm_strbuf_addf(sb, "  build script reads: %s\n", note);
+        r = pm_strbuf_adds(sb, "  build script reads: files ");
+        if (r == 0 && cJSON_GetArraySize(files) == 0)
+                r = pm_strbuf_adds(
+                        sb, "none declared (Cargo then reruns it on any change in its package)");
+        cJSON_ArrayForEach(e, files) if (r == 0) r =
+                pm_strbuf_addf(sb, "%s%s", e == files->child ? "" : ", ", e->valuestring);
+        if (r == 0)
+                r = pm_strbuf_adds(sb, "; env ");
+        if (r == 0 && cJSON_GetArraySize(env) == 0)
+                r = pm_strbuf_adds(sb, "none declared");
+        cJSON_ArrayForEach(e, env) if (r == 0) r =
+                pm_strbuf_addf(sb, "%s%s", e == env->child ? "" : ", ", e->valuestring);
+        return r == 0 ? pm_strbuf_addch(sb, '\n') : r;
+}
 
 /*
  * The reverse edges of @g in compressed form: the crates depending on crate y are
@@ -420,7 +547,7 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
         size_t n = g->n_crates, found = 0;
         size_t *off = NULL, *rev = NULL, *stack = pm_calloc(n ? n : 1, sizeof(*stack));
         bool *reach = pm_calloc(n ? n : 1, sizeof(*reach));
-        cJSON *doc = NULL, *results = NULL;
+        cJSON *doc = NULL, *results = NULL, *reads = NULL;
         int r = stack && reach ? reverse_edges(g, &off, &rev) : -ENOMEM;
 
         if (r < 0)
@@ -459,9 +586,14 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                 const struct pm_crate *c = &g->crates[x];
                 bool bs = has_build_script(c), pmac = c->kind == PM_CRATE_PROC_MACRO;
                 size_t n_by = 0;
+                const char *note = NULL;
 
                 if (!on[x] || !is_privileged(c))
                         continue;
+                cJSON_Delete(reads);
+                reads = NULL;
+                if (bs && (r = build_script_reads(rp, c, &reads, &note)) < 0)
+                        break;
                 found++;
                 memset(reach, 0, n * sizeof(*reach));
                 reached_by(n, off, rev, x, reach, stack);
@@ -481,7 +613,7 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                                         r = pm_strbuf_addf(sb, "  reached by %s\n",
                                                            g->crates[f].label);
                         if (r == 0 && bs)
-                                r = pm_strbuf_adds(sb, "  build script reads: " NOTE_READS "\n");
+                                r = text_reads(sb, reads, note);
                 } else if (format == PM_AUDIT_FORMAT_JSON) {
                         cJSON *o = cJSON_CreateObject(), *by = NULL;
                         bool ok = o && add_str(o, "label", c->label) &&
@@ -490,8 +622,15 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                                   cJSON_AddBoolToObject(o, "build_script", bs) &&
                                   cJSON_AddBoolToObject(o, "proc_macro", pmac) &&
                                   (by = cJSON_AddArrayToObject(o, "reached_by")) &&
-                                  (!bs || (cJSON_AddNullToObject(o, "build_script_reads") &&
-                                           add_str(o, "build_script_reads_note", NOTE_READS)));
+                                  (!bs || reads ||
+                                   (cJSON_AddNullToObject(o, "build_script_reads") &&
+                                    add_str(o, "build_script_reads_note", note)));
+
+                        if (ok && bs && reads) {
+                                ok = cJSON_AddItemToObject(o, "build_script_reads", reads);
+                                if (ok)
+                                        reads = NULL;
+                        }
 
                         for (size_t f = 0; ok && f < n; f++)
                                 if (reach[f])
@@ -544,6 +683,7 @@ privileged_report(struct pm_strbuf *sb, const struct report *rp, const struct pm
                 r = pm_strbuf_adds(sb, "no build scripts or proc macros\n");
         }
 out:
+        cJSON_Delete(reads);
         cJSON_Delete(doc);
         pm_free(reach);
         pm_free(stack);

@@ -412,9 +412,16 @@ bool pm_audit_policy_requires_forbid(const struct pm_audit_policy *p);
 /* The reviewers of the longest owners prefix matching @label, NULL-terminated (borrowed), or
  * NULL when none matches. */
 const char *const *pm_audit_policy_owners(const struct pm_audit_policy *p, const char *label);
-/* True if the crate named @name (package or crate name) is audited at the required criteria
- * ("criteria", default "safe-to-deploy"; safe-to-deploy implies safe-to-run). */
-bool pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name);
+/*
+ * True if version @version (NULL: unknown) of the crate named @name (package or crate name) is
+ * audited at the required criteria ("criteria", default "safe-to-deploy"; safe-to-deploy
+ * implies safe-to-run, and the imported [criteria.X] tables' implies hold): an inline entry, a
+ * trusted or wildcard entry, or a full audit of a version from which audited deltas lead to
+ * @version (with @version unknown, any audit of the crate), and no recorded violation matching
+ * @version (any, when unknown) of a criterion the required one implies.
+ */
+bool pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name,
+                             const char *version);
 /* The required criteria (borrowed). */
 const char *pm_audit_policy_criteria(const struct pm_audit_policy *p);
 

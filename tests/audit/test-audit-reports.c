@@ -15,15 +15,17 @@
 
 #include "testlib.h"
 
-/* `projmodel audit --check` on tests/audit/policy with @policy_json as its .projmodel.json. */
+/* `projmodel audit --check` on tests/audit/policy with @policy_json as its .projmodel.json and
+ * @vet (when not NULL) as its supply-chain/audits.toml. */
 static int
-check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
+check_policy_tree_vet(const char *policy_json, const char *vet, char **ret_out, char **ret_err)
 {
         char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
         char *db = pm_test_strf("%s/model.db", tmp),
              *cache_env = pm_test_strf("XDG_CACHE_HOME=%s/c", tmp);
         char *src = pm_test_strf("%s/tests/audit/policy", pm_test_source_root());
-        char *cfg = pm_test_strf("%s/.projmodel.json", ws);
+        char *cfg = pm_test_strf("%s/.projmodel.json", ws),
+             *vet_path = pm_test_strf("%s/supply-chain/audits.toml", ws);
         const char *argv[] = { pm_test_projmodel(), "audit", "--root", ws, "--db", db,
                                "--check",           NULL };
         const char *env[] = { cache_env, NULL };
@@ -32,8 +34,11 @@ check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
         cr_assert_eq(pm_test_copy_tree(src, ws), 0);
         if (policy_json)
                 cr_assert_eq(pm_test_write_file(cfg, policy_json), 0);
+        if (vet)
+                cr_assert_eq(pm_test_write_file(vet_path, vet), 0);
         status = pm_test_run(argv, ws, env, NULL, ret_out, ret_err);
         pm_test_rmtree(tmp);
+        pm_free(vet_path);
         pm_free(cfg);
         pm_free(src);
         pm_free(cache_env);
@@ -41,6 +46,12 @@ check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
         pm_free(ws);
         pm_free(tmp);
         return status;
+}
+
+static int
+check_policy_tree(const char *policy_json, char **ret_out, char **ret_err)
+{
+        return check_policy_tree_vet(policy_json, NULL, ret_out, ret_err);
 }
 
 /* check_policy_tree() of @policy_json exits 1 and its stdout (@on_stderr: its stderr) has @want. */
@@ -109,6 +120,56 @@ Test(audit_policy, clean_tree_exits_0_with_cargo_vet_audits)
                           "\"allow_unsafe\": [\"cargo:\"], \"criteria\": \"ub-risk-1\","
                           " \"cargo_vet_audits\": [\"supply-chain/audits.toml\"]}}\n",
                           false, "not audited for ub-risk-1");
+}
+
+/* The policy tree's ffi_dep is version 1.2.0 (its Cargo.toml): the model's version decides
+ * which cargo-vet entries certify it. */
+Test(audit_policy, cargo_vet_versions_deltas_and_violations_of_the_models_crate)
+{
+        static const char policy[] = "{\"build_system\": \"cargo\", \"audit\": {"
+                                     "\"allow_unsafe\": [\"cargo:\"],"
+                                     " \"cargo_vet_audits\": \"supply-chain/audits.toml\"}}\n";
+        static const char not_this_version[] =
+                "[[audits.ffi_dep]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.1.0\"\n";
+        static const char delta_to_it[] =
+                "[[audits.ffi_dep]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.1.0\"\n\n"
+                "[[audits.ffi_dep]]\ncriteria = \"safe-to-deploy\"\ndelta = \"1.1.0 -> 1.2.0\"\n";
+        static const char violation[] =
+                "[[audits.ffi_dep]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.2.0\"\n\n"
+                "[[audits.ffi_dep]]\ncriteria = \"safe-to-run\"\nviolation = \">=1.2.0, <1.3\"\n";
+        char *out = NULL, *err = NULL;
+
+        cr_assert(pm_test_have("cargo"), "cargo is needed (see scripts/setup.sh)");
+        cr_assert_eq(check_policy_tree_vet(policy, not_this_version, &out, &err), 1, "%s%s", out,
+                     err);
+        cr_expect_not_null(strstr(out, "reaches third-party crate cargo:.#ffi_dep@1.2.0 with "
+                                       "unsafe code not audited for safe-to-deploy"),
+                           "%s", out);
+        pm_free(out);
+        pm_free(err);
+        cr_assert_eq(check_policy_tree_vet(policy, delta_to_it, &out, &err), 0, "%s%s", out, err);
+        cr_expect_str_eq(out, "audit: 3 crates checked, no violations\n");
+        pm_free(out);
+        pm_free(err);
+        cr_assert_eq(check_policy_tree_vet(policy, violation, &out, &err), 1, "%s%s", out, err);
+        cr_expect_not_null(strstr(out, "not audited for safe-to-deploy"), "%s", out);
+        pm_free(out);
+        pm_free(err);
+        /* A file cargo-vet would not write is the command's error, naming it. */
+        cr_assert_eq(check_policy_tree_vet(policy, "[[audits.ffi_dep]]\nversion = \"1.2.0\"\n",
+                                           &out, &err),
+                     1, "%s%s", out, err);
+        cr_expect_str_eq(out, "");
+        cr_expect_not_null(strstr(err, "supply-chain/audits.toml': [[audits.ffi_dep]] entry 1 "
+                                       "has no 'criteria'"),
+                           "%s", err);
+        pm_free(out);
+        pm_free(err);
+        cr_assert_eq(check_policy_tree_vet(policy, "[[audits.ffi_dep]\n", &out, &err), 1, "%s%s",
+                     out, err);
+        cr_expect_not_null(strstr(err, "supply-chain/audits.toml:1:"), "%s", err);
+        pm_free(out);
+        pm_free(err);
 }
 
 Test(audit_policy, malformed_policy_is_a_config_error)
@@ -284,7 +345,17 @@ Test(audit_privileged, build_scripts_and_proc_macros_with_who_reaches_them)
             "[package]\nname = \"sys\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n"
             "[dependencies]\nmacros = { path = \"../macros\" }\n");
         put(ws, "sys/src/lib.rs", "\n");
-        put(ws, "sys/build.rs", "fn main() { println!(\"cargo:rerun-if-changed=build.rs\"); }\n");
+        /* Both spellings Cargo reads, a repeat, and a line that is not a declaration. */
+        put(ws, "sys/build.rs",
+            "fn main() {\n"
+            "    println!(\"cargo:rerun-if-changed=build.rs\");\n"
+            "    println!(\"cargo::rerun-if-changed=include/wrapper.h\");\n"
+            "    println!(\"cargo:rerun-if-changed=build.rs\");\n"
+            "    println!(\"cargo:rerun-if-env-changed=SYS_LIB_DIR\");\n"
+            "    println!(\"cargo::rerun-if-env-changed=CC\");\n"
+            "    println!(\"cargo:rustc-cfg=has_sys\");\n"
+            "}\n");
+        put(ws, "sys/include/wrapper.h", "\n");
 
         status = pm_test_run(argv, ws, env, NULL, &out, &err);
         cr_assert_eq(status, 0, "%s%s", out, err);
@@ -297,8 +368,8 @@ Test(audit_privileged, build_scripts_and_proc_macros_with_who_reaches_them)
                          "cargo:.#sys@0.1.0 (lib, first-party): build script; reached by 1 "
                          "first-party crate\n"
                          "  reached by cargo:.#app@0.1.0:bin:app\n"
-                         "  build script reads: not in the model: projmodel does not yet read a "
-                         "build script's output (rerun-if-changed, rerun-if-env-changed)\n");
+                         "  build script reads: files sys/build.rs, sys/include/wrapper.h; env "
+                         "SYS_LIB_DIR, CC\n");
         pm_free(out);
         pm_free(err);
 
@@ -322,8 +393,15 @@ Test(audit_privileged, build_scripts_and_proc_macros_with_who_reaches_them)
         doc = cJSON_Parse(out);
         cr_assert_eq(cJSON_GetArraySize(doc), 1, "%s", out);
         cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(doc, 0), "build_script")));
-        cr_assert(cJSON_IsNull(
-                cJSON_GetObjectItem(cJSON_GetArrayItem(doc, 0), "build_script_reads")));
+        {
+                cJSON *reads =
+                        cJSON_GetObjectItem(cJSON_GetArrayItem(doc, 0), "build_script_reads");
+                char *got = cJSON_PrintUnformatted(reads);
+
+                cr_assert_str_eq(got, "{\"files\":[\"sys/build.rs\",\"sys/include/wrapper.h\"],"
+                                      "\"env\":[\"SYS_LIB_DIR\",\"CC\"]}");
+                cJSON_free(got);
+        }
         cJSON_Delete(doc);
         pm_free(out);
         pm_free(err);
@@ -347,6 +425,24 @@ Test(audit_privileged, build_scripts_and_proc_macros_with_who_reaches_them)
         cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 1), "ruleId")->valuestring,
                          "build_script");
         cJSON_Delete(doc);
+        pm_free(out);
+        pm_free(err);
+
+        /* Build scripts not run (build_proc_macros false): what they read is not known. */
+        put(ws, ".projmodel.json",
+            "{\"build_system\": \"cargo\", \"cargo\": {\"build_proc_macros\": false}}\n");
+        {
+                const char *targv[] = {
+                        pm_test_projmodel(), "audit", "--root", ws, "--db", db, "--privileged",
+                        "cargo:.#sys@0.1.0", NULL
+                };
+
+                status = pm_test_run(targv, ws, env, NULL, &out, &err);
+        }
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_not_null(strstr(out, "  build script reads: not known: the build script has not "
+                                       "run (no output file next to its OUT_DIR)\n"),
+                           "%s", out);
         pm_free(out);
         pm_free(err);
 

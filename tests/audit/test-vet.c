@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* The audit policy's import of cargo-vet audits.toml files (audit/policy.c, audit/toml.c): the
+ * syntax cargo-vet writes (criteria with implies, audits with version, delta and violation,
+ * trusted and wildcard-audits entries, multi-line strings and arrays) and what a file must not
+ * be (each a PM_ECONFIG naming the file and the place), per docs/configuration.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "projmodel/audit.h"
+#include "projmodel/config.h"
+#include "projmodel/error.h"
+#include "projmodel/mem.h"
+
+#include "testlib.h"
+
+/* Real cargo-vet output (header comment, criteria tables, notes in multi-line strings that
+ * look like TOML themselves), and the forms aggregated files add (aggregated-from, quoted
+ * names, bare dates, inline comments). */
+static const char VET[] = "# cargo-vet audits file\n"
+                          "\n"
+                          "[criteria.crypto-safe]\n"
+                          "description-url = \"https://example.com/crypto.md\"\n"
+                          "implies = [\"safe-to-deploy\"]\n"
+                          "\n"
+                          "[criteria.ub-risk-2]\n"
+                          "description = \"\"\"\n"
+                          "A multi-line description with a line that reads like a key:\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "\"\"\"\n"
+                          "implies = \"ub-risk-3\"\n"
+                          "\n"
+                          "[criteria.ub-risk-3]\n"
+                          "description = 'literal \\ string'\n"
+                          "\n"
+                          "[[wildcard-audits.serde]]\n"
+                          "who = \"Person One <personone@example.com>\"\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "user-id = 3618 # David Tolnay (dtolnay)\n"
+                          "start = \"2022-01-01\"\n"
+                          "end = \"2024-07-01\"\n"
+                          "renew = false\n"
+                          "\n"
+                          "[[trusted.libc]]\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "user-id = 2915\n"
+                          "start = 2019-03-04\n"
+                          "end = 2025-01-01T00:00:00Z\n"
+                          "\n"
+                          "[[audits.memchr]]\n"
+                          "who = \"A <a@example.com>\"\n"
+                          "criteria = [\"safe-to-deploy\", \"ub-risk-2\"]\n"
+                          "version = \"2.5.0\"\n"
+                          "notes = \"\"\"\n"
+                          "Notes may say anything, even\n"
+                          "[[audits.notes_are_not_tables]]\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "\"\"\"\n"
+                          "\n"
+                          "[[audits.memchr]]\n"
+                          "who = [\"A <a@example.com>\", \"B <b@example.com>\"]\n"
+                          "criteria = [\n"
+                          "    \"safe-to-deploy\", # the deploy bar\n"
+                          "    \"ub-risk-2\",\n"
+                          "]\n"
+                          "delta = \"2.5.0 -> 2.6.0\"\n"
+                          "\n"
+                          "[[audits.memchr]]\n"
+                          "criteria = \"safe-to-run\"\n"
+                          "delta = \"2.6.0 -> 2.7.0\"\n"
+                          "\n"
+                          "[[audits.smallvec]]\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "version = \"1.10.0\"\n"
+                          "\n"
+                          "[[audits.smallvec]]\n"
+                          "criteria = \"safe-to-deploy\"\n"
+                          "version = \"1.5.0\"\n"
+                          "\n"
+                          "[[audits.smallvec]]\n"
+                          "criteria = \"safe-to-run\"\n"
+                          "violation = \">=1.0.0, <1.6.1\"\n"
+                          "notes = 'CVE in from_elem'\n"
+                          "\n"
+                          "[[audits.ring]]\n"
+                          "criteria = \"crypto-safe\"\n"
+                          "version = \"0.17.0\"\n"
+                          "aggregated-from = \"https://example.com/supply-chain/audits.toml\"\n"
+                          "\n"
+                          "[[audits.\"quoted-name\"]]\n"
+                          "criteria = 'safe-to-run'\n"
+                          "version = \"0.1.0\"\n";
+
+/* Load the policy of a root holding @toml as audits.toml and requiring @criteria. On success
+ * returns 0 and *@ret; on failure the error in @err. */
+static int
+load(const char *toml, const char *criteria, struct pm_audit_policy **ret, struct pm_error *err)
+{
+        char *dir = pm_test_mkdtemp(), *cfgp = pm_test_strf("%s/.projmodel.json", dir);
+        char *vet = pm_test_strf("%s/audits.toml", dir);
+        char *json = pm_test_strf("{\"build_system\": \"cargo\", \"audit\": {\"criteria\": \"%s\","
+                                  " \"cargo_vet_audits\": \"audits.toml\"}}\n",
+                                  criteria);
+        struct pm_config *cfg = NULL;
+        int r;
+
+        cr_assert_eq(pm_test_write_file(cfgp, json), 0);
+        cr_assert_eq(pm_test_write_file(vet, toml), 0);
+        pm_error_init(err);
+        cr_assert_eq(pm_config_load(dir, &cfg, err), 0, "%s", err->msg);
+        r = pm_audit_policy_load(cfg, ret, err);
+        pm_config_free(cfg);
+        pm_test_rmtree(dir);
+        pm_free(json);
+        pm_free(vet);
+        pm_free(cfgp);
+        pm_free(dir);
+        return r;
+}
+
+static struct pm_audit_policy *
+load_ok(const char *toml, const char *criteria)
+{
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(load(toml, criteria, &p, &err), 0, "%s:%d: %s", err.file, err.line, err.msg);
+        return p;
+}
+
+Test(audit_vet, versions_deltas_and_violations_as_cargo_vet_reads_them)
+{
+        struct pm_audit_policy *p = load_ok(VET, "safe-to-deploy");
+
+        /* A full audit, a delta from it, and not a delta that is only safe-to-run. */
+        cr_expect(pm_audit_policy_audited(p, "memchr", "2.5.0"));
+        cr_expect(pm_audit_policy_audited(p, "memchr", "2.6.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "memchr", "2.7.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "memchr", "2.4.0"));
+        /* Without a version in the model any audit counts. */
+        cr_expect(pm_audit_policy_audited(p, "memchr", NULL));
+        /* Notes are text, not entries. */
+        cr_expect_not(pm_audit_policy_audited(p, "notes_are_not_tables", NULL));
+        /* Trusted publishers and wildcard audits cover every version (the model has no
+         * publisher to compare). */
+        cr_expect(pm_audit_policy_audited(p, "serde", "1.0.200"));
+        cr_expect(pm_audit_policy_audited(p, "libc", NULL));
+        /* A violation of safe-to-run (which safe-to-deploy implies) wins over the full audit
+         * of 1.5.0; 1.10.0 is outside its range; an unknown version may be in it. */
+        cr_expect_not(pm_audit_policy_audited(p, "smallvec", "1.5.0"));
+        cr_expect(pm_audit_policy_audited(p, "smallvec", "1.10.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "smallvec", NULL));
+        /* A custom criterion implying safe-to-deploy. */
+        cr_expect(pm_audit_policy_audited(p, "ring", "0.17.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "quoted-name", "0.1.0"));
+        pm_audit_policy_free(p);
+
+        p = load_ok(VET, "safe-to-run");
+        cr_expect(pm_audit_policy_audited(p, "memchr", "2.7.0"));
+        cr_expect(pm_audit_policy_audited(p, "quoted-name", "0.1.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "smallvec", "1.5.0"));
+        cr_expect(pm_audit_policy_audited(p, "ring", "0.17.0"));
+        pm_audit_policy_free(p);
+
+        /* ub-risk-2 implies ub-risk-3; a safe-to-deploy audit is not a ub-risk audit. */
+        p = load_ok(VET, "ub-risk-3");
+        cr_expect(pm_audit_policy_audited(p, "memchr", "2.6.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "smallvec", "1.10.0"));
+        pm_audit_policy_free(p);
+}
+
+Test(audit_vet, an_empty_file_and_empty_tables_are_no_audits)
+{
+        struct pm_audit_policy *p = load_ok("", "safe-to-deploy");
+
+        cr_expect_not(pm_audit_policy_audited(p, "memchr", NULL));
+        pm_audit_policy_free(p);
+        /* cargo vet init writes the bare tables. */
+        p = load_ok("\xef\xbb\xbf# cargo-vet audits file\r\n\r\n[criteria]\r\n\r\n[audits]\r\n",
+                    "safe-to-deploy");
+        cr_expect_not(pm_audit_policy_audited(p, "memchr", NULL));
+        pm_audit_policy_free(p);
+}
+
+/* Loading @toml fails with PM_ECONFIG, at @line when > 0, with @want in the message. */
+static void
+refused(const char *toml, int line, const char *want)
+{
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(load(toml, "safe-to-deploy", &p, &err), PM_ECONFIG, "accepted:\n%s", toml);
+        cr_expect_not_null(strstr(err.msg, want), "'%s' not in '%s'", want, err.msg);
+        cr_expect_not_null(strstr(line > 0 ? err.file : err.msg, "audits.toml"), "%s | %s",
+                           err.file, err.msg);
+        if (line > 0)
+                cr_expect_eq(err.line, line, "line %d, not %d: %s", err.line, line, err.msg);
+}
+
+Test(audit_vet, what_is_not_an_audits_toml_is_an_error_naming_the_place)
+{
+        /* TOML it cannot read, at its line. */
+        refused("[[audits.x]\ncriteria = \"safe-to-run\"\n", 1, "expected ']]'");
+        refused("\n[[audits.x]]\ncriteria = \"safe-to-run\nversion = \"1.0.0\"\n", 3,
+                "newline in a one-line string");
+        refused("[[audits.x]]\nnotes = \"\"\"\nnever closed\n", 4, "unterminated string");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\ncriteria = \"safe-to-run\"\n", 3,
+                "a key defined twice");
+        refused("[[audits.x]]\ncriteria = [\"safe-to-run\" \"safe-to-deploy\"]\n", 2,
+                "expected ',' or ']'");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\" version = \"1\"\n", 2,
+                "text after a value");
+        refused("[[audits.x]]\nversion = \n", 2, "expected a value");
+        /* TOML that is not what cargo-vet writes, naming the entry. */
+        refused("[[audits.x]]\nversion = \"1.0.0\"\n", 0, "[[audits.x]] entry 1 has no 'criteria'");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n"
+                "[[audits.x]]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n"
+                "delta = \"1.0.0 -> 1.1.0\"\n",
+                0, "[[audits.x]] entry 2 needs exactly one of 'version', 'delta' and 'violation'");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nwho = \"me\"\n", 0,
+                "needs exactly one of");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\ndelta = \"1.0.0 to 1.1.0\"\n", 0,
+                "delta '1.0.0 to 1.1.0' is not 'VERSION -> VERSION'");
+        refused("[[audits.x]]\ncriteria = 3\nversion = \"1.0.0\"\n", 0,
+                "'criteria' must be a criterion name or an array of them");
+        refused("[[audits.x]]\ncriteria = \"ub-risk-9\"\nversion = \"1.0.0\"\n", 0,
+                "criterion 'ub-risk-9' is neither safe-to-run, safe-to-deploy nor a "
+                "[criteria.ub-risk-9]");
+        refused("[criteria.a]\ndescription = \"x\"\nimplies = \"b\"\n", 0,
+                "[criteria.a] implies 'b', which is not defined");
+        refused("[criteria.safe-to-run]\ndescription = \"x\"\n", 0, "redefines a built-in");
+        refused("[audits.x]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n", 0,
+                "'audits.x' must be an array of tables ([[audits.x]])");
+        refused("[policy.foo]\naudit-as-crates-io = true\n", 0,
+                "this looks like cargo-vet's config.toml");
+        refused("[[exemptions.x]]\nversion = \"1.0.0\"\ncriteria = \"safe-to-run\"\n", 0,
+                "'exemptions' is not a table of an audits.toml");
+}
