@@ -21,6 +21,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
@@ -701,6 +702,7 @@ struct diff_ctx {
         const char *rev;
         char **changed; /* NULL-terminated relative paths git lists as changed or untracked */
         size_t n_changed;
+        bool *seen;  /* changed[i] is a source of a chosen crate */
         cJSON *json; /* array, --format json */
         struct pm_strbuf *text;
         size_t n_added, n_changed_sites, n_removed;
@@ -755,28 +757,54 @@ static bool
 is_changed(const struct diff_ctx *c, const char *relpath)
 {
         for (size_t i = 0; i < c->n_changed; i++)
-                if (strcmp(c->changed[i], relpath) == 0)
+                if (strcmp(c->changed[i], relpath) == 0) {
+                        c->seen[i] = true;
                         return true;
+                }
         return false;
 }
 
-/* Line @line (1-based) of @src without surrounding blanks, into @sb (reset first). */
-static int
-line_text(const char *src, size_t len, unsigned line, struct pm_strbuf *sb)
+/*
+ * A hash of the tokens (whitespace aside, comments included) of the code site @s of @src
+ * covers: from its position to the end of what it qualifies, the first `;` outside brackets or
+ * the `}` closing the first `{` (an unsafe block, a fn with its body, an impl, an extern block,
+ * an attribute with its item, an asm! call). Two versions of a site differ when these differ,
+ * whatever line they start on.
+ */
+static uint64_t
+site_extent_hash(const char *src, size_t len, const struct pm_audit_site *s)
 {
-        size_t i = 0, e;
+        struct pm_rust_lexer lx;
+        struct pm_rust_token t;
+        uint64_t h = 0;
+        size_t off = 0;
+        long depth = 0;
 
-        pm_strbuf_reset(sb);
-        for (unsigned l = 1; l < line && i < len; i++)
-                if (src[i] == '\n')
+        for (unsigned l = 1; l < s->line && off < len; off++)
+                if (src[off] == '\n')
                         l++;
-        while (i < len && (src[i] == ' ' || src[i] == '\t'))
-                i++;
-        for (e = i; e < len && src[e] != '\n';)
-                e++;
-        while (e > i && (src[e - 1] == ' ' || src[e - 1] == '\t' || src[e - 1] == '\r'))
-                e--;
-        return pm_strbuf_add(sb, src + i, e - i);
+        off += s->column > 0 ? s->column - 1 : 0;
+        if (off > len)
+                return 0;
+        pm_rust_lexer_init(&lx, src + off, len - off);
+        for (;;) {
+                char c;
+
+                pm_rust_lexer_next(&lx, &t);
+                if (t.kind == PM_RUST_TOK_EOF)
+                        break;
+                h = pm_hash64(src + off + t.start, t.len, h ^ (uint64_t)t.kind);
+                if (t.kind != PM_RUST_TOK_PUNCT || t.len != 1)
+                        continue;
+                c = src[off + t.start];
+                if (c == '(' || c == '[' || c == '{')
+                        depth++;
+                else if ((c == ')' || c == ']' || c == '}') && --depth <= 0 && c == '}')
+                        break;
+                else if (c == ';' && depth <= 0)
+                        break;
+        }
+        return h;
 }
 
 /* Which occurrence (0-based) of its kind and enclosing item site @k of @f is. */
@@ -845,7 +873,6 @@ diff_source(struct diff_ctx *c, const struct pm_audit_crate *ac, const struct pm
         static const struct pm_audit_file empty = { 0 };
         const char *file = rel(c->rp, src->path);
         struct pm_strbuf old_src = PM_STRBUF_INIT, new_src = PM_STRBUF_INIT;
-        struct pm_strbuf a = PM_STRBUF_INIT, b = PM_STRBUF_INIT;
         struct pm_audit_file old = { 0 };
         const struct pm_audit_file *now = src->scan ? src->scan : &empty;
         char *spec = NULL;
@@ -882,11 +909,8 @@ diff_source(struct diff_ctx *c, const struct pm_audit_crate *ac, const struct pm
                         r = diff_emit(c, "added", ac, file, s, NULL);
                         continue;
                 }
-                r = line_text(new_src.buf ? new_src.buf : "", new_src.len, s->line, &a);
-                if (r == 0)
-                        r = line_text(old_src.buf ? old_src.buf : "", old_src.len,
-                                      old.sites[o].line, &b);
-                if (r == 0 && (a.len != b.len || (a.len && memcmp(a.buf, b.buf, a.len) != 0))) {
+                if (site_extent_hash(new_src.buf ? new_src.buf : "", new_src.len, s) !=
+                    site_extent_hash(old_src.buf ? old_src.buf : "", old_src.len, &old.sites[o])) {
                         c->n_changed_sites++;
                         r = diff_emit(c, "changed", ac, file, s, &old.sites[o]);
                 }
@@ -905,8 +929,65 @@ out:
         pm_audit_file_release(&old);
         pm_strbuf_release(&old_src);
         pm_strbuf_release(&new_src);
-        pm_strbuf_release(&a);
-        pm_strbuf_release(&b);
+        pm_free(spec);
+        return r;
+}
+
+/* The chosen crate whose root module's directory holds @relpath most closely, or NULL. */
+static const struct pm_audit_crate *
+owner_of(const struct report *rp, const char *relpath)
+{
+        const struct pm_audit_crate *best = NULL;
+        size_t best_len = 0;
+
+        for (size_t i = 0; i < rp->n; i++) {
+                const char *root = rel(rp, rp->crates[i]->crate->root_module);
+                const char *slash = strrchr(root, '/');
+                size_t n = slash ? (size_t)(slash - root) : 0;
+
+                if (root == rp->crates[i]->crate->root_module)
+                        continue;
+                if ((n == 0 || (strncmp(relpath, root, n) == 0 && relpath[n] == '/')) &&
+                    (!best || n > best_len)) {
+                        best = rp->crates[i];
+                        best_len = n;
+                }
+        }
+        return best;
+}
+
+/*
+ * A changed .rs file no chosen crate holds now (deleted, or its `mod` gone): its sites at the
+ * revision are removed, in the chosen crate whose directory holds it.
+ */
+static int
+diff_gone(struct diff_ctx *c, const char *file, struct pm_error *err)
+{
+        const struct pm_audit_crate *ac = owner_of(c->rp, file);
+        struct pm_strbuf old_src = PM_STRBUF_INIT;
+        struct pm_audit_file old = { 0 };
+        char *spec = pm_asprintf("%s:./%s", c->rev, file);
+        char *argv[] = { "git", "show", spec, NULL };
+        int r = 0;
+
+        if (!spec) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (!ac)
+                goto out;
+        r = git_run(c->rp, argv, true, &old_src, NULL, err);
+        if (r == 0 && old_src.len > 0)
+                r = pm_audit_scan(old_src.buf, old_src.len, &old, err);
+        for (size_t k = 0; r == 0 && k < old.n_sites; k++) {
+                c->n_removed++;
+                r = diff_emit(c, "removed", ac, file, &old.sites[k], NULL);
+                if (r < 0)
+                        r = pm_error_set(err, r, "out of memory");
+        }
+out:
+        pm_audit_file_release(&old);
+        pm_strbuf_release(&old_src);
         pm_free(spec);
         return r;
 }
@@ -952,8 +1033,9 @@ diff_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit
         pm_strbuf_reset(&out);
         if (r == 0)
                 r = git_run(rp, names, false, &out, NULL, err);
-        if (r == 0 && (r = add_changed(&c, &out)) < 0)
-                r = pm_error_set(err, r, "out of memory");
+        if (r == 0 && ((r = add_changed(&c, &out)) < 0 ||
+                       !(c.seen = pm_calloc(c.n_changed + 1, sizeof(*c.seen)))))
+                r = pm_error_set(err, r < 0 ? r : -ENOMEM, "out of memory");
         if (r < 0)
                 goto out;
         pm_strbuf_reset(&out);
@@ -977,9 +1059,15 @@ diff_report(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit
                         for (size_t j = 0; j < out.len; j += strlen(out.buf + j) + 1)
                                 if (strcmp(out.buf + j, file) == 0)
                                         is_new = true;
-                        if (is_new || is_changed(&c, file))
+                        if (is_changed(&c, file) || is_new)
                                 r = diff_source(&c, ac, &ac->sources[k], is_new, err);
                 }
+        }
+        for (size_t i = 0; r == 0 && i < c.n_changed; i++) {
+                size_t n = strlen(c.changed[i]);
+
+                if (!c.seen[i] && n > 3 && strcmp(c.changed[i] + n - 3, ".rs") == 0)
+                        r = diff_gone(&c, c.changed[i], err);
         }
         if (r < 0)
                 goto out;
@@ -1001,6 +1089,7 @@ out:
         for (size_t i = 0; i < c.n_changed; i++)
                 pm_free(c.changed[i]);
         pm_free(c.changed);
+        pm_free(c.seen);
         pm_strbuf_release(&out);
         pm_free(commit);
         return r;

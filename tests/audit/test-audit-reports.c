@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -235,7 +236,7 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
          * crate's block goes away. */
         pm_test_edit_file(app, "*(&x as *const u8)", "*(&x as *const u8).add(0)");
         pm_test_edit_file(app, "fn main() {", "mod extra;\nfn main() {");
-        cr_assert_eq(pm_test_write_file(extra, "pub unsafe fn f() {}\n"), 0);
+        cr_assert_eq(pm_test_write_file(extra, "pub unsafe fn f() {\n        let _ = 1;\n}\n"), 0);
         pm_test_edit_file(ffi, "unsafe { core::mem::transmute::<[u8; 4], u32>([x, 0, 0, 0]) }",
                           "u32::from(x)");
         status = pm_test_run(argv, ws, env, NULL, &out, &err);
@@ -277,6 +278,30 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
                 cr_assert_eq(cJSON_GetObjectItem(s, "old_line")->valueint, 3);
         }
         cJSON_Delete(doc);
+        pm_free(out);
+        pm_free(err);
+
+        /* Only the body of the unsafe fn changes, not its first line: still changed. */
+        argv[7] = "HEAD";
+        argv[8] = NULL;
+        pm_test_edit_file(extra, "let _ = 1;", "let _ = 2;");
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(out, "changed app/src/extra.rs:1:1: unsafe fn in f (crate "
+                              "cargo:.#app@0.1.0:bin:app; reviewers: rust-owners@example.com)\n"
+                              "audit --diff HEAD: 0 added, 1 changed, 0 removed\n");
+        pm_free(out);
+        pm_free(err);
+
+        /* The module and its file are deleted: its sites are removed, in the crate that held
+         * it (no crate holds the file any more). */
+        pm_test_edit_file(app, "mod extra;\n", "");
+        cr_assert_eq(unlink(extra), 0);
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(out, "removed app/src/extra.rs:1:1: unsafe fn in f (crate "
+                              "cargo:.#app@0.1.0:bin:app; reviewers: rust-owners@example.com)\n"
+                              "audit --diff HEAD: 0 added, 0 changed, 1 removed\n");
         pm_free(out);
         pm_free(err);
 
