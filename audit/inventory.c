@@ -557,29 +557,68 @@ out:
         return r;
 }
 
-/* -F unsafe_code, -Funsafe_code, --forbid=unsafe_code, and the same with -D / --deny. */
+/* The level flag @f (with its argument @next when separate) sets for unsafe_code: 'F', 'D',
+ * 'A' (also -W and --force-warn: not an error), or 0 when it is not about unsafe_code. */
+static char
+lint_flag(const char *f, const char *next)
+{
+        static const struct {
+                const char *joined, *opt, *eq;
+                char level;
+        } forms[] = {
+                { "-Funsafe_code", "-F", "--forbid=unsafe_code", 'F' },
+                { "-Dunsafe_code", "-D", "--deny=unsafe_code", 'D' },
+                { "-Aunsafe_code", "-A", "--allow=unsafe_code", 'A' },
+                { "-Wunsafe_code", "-W", "--warn=unsafe_code", 'A' },
+        };
+
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+                if (strcmp(f, forms[i].joined) == 0 || strcmp(f, forms[i].eq) == 0 ||
+                    (strcmp(f, forms[i].opt) == 0 && strcmp(next, "unsafe_code") == 0))
+                        return forms[i].level;
+        if (strcmp(f, "--forbid") == 0 && strcmp(next, "unsafe_code") == 0)
+                return 'F';
+        if (strcmp(f, "--deny") == 0 && strcmp(next, "unsafe_code") == 0)
+                return 'D';
+        if (((strcmp(f, "--allow") == 0 || strcmp(f, "--warn") == 0 ||
+              strcmp(f, "--force-warn") == 0) &&
+             strcmp(next, "unsafe_code") == 0) ||
+            strcmp(f, "--force-warn=unsafe_code") == 0)
+                return 'A';
+        return 0;
+}
+
+/*
+ * How the crate's rustc flags leave the unsafe_code lint, as rustc reads them (the oracle test
+ * checks each case against rustc): the last of -D, -A and -W wins; -F stays whatever follows,
+ * and so does --force-warn (so of the two the first given wins); --cap-lints allow or warn makes
+ * it no error at all.
+ */
 static enum pm_audit_lint_level
 build_lint(const struct pm_crate *c)
 {
         enum pm_audit_lint_level level = PM_AUDIT_LINT_NONE;
+        bool forced = false, capped = false;
 
         for (size_t i = 0; i < c->flags.n; i++) {
                 const char *f = c->flags.v[i];
                 const char *next = i + 1 < c->flags.n ? c->flags.v[i + 1] : "";
-                enum pm_audit_lint_level l = PM_AUDIT_LINT_NONE;
+                char l = lint_flag(f, next);
 
-                if (strcmp(f, "-Funsafe_code") == 0 || strcmp(f, "--forbid=unsafe_code") == 0 ||
-                    ((strcmp(f, "-F") == 0 || strcmp(f, "--forbid") == 0) &&
-                     strcmp(next, "unsafe_code") == 0))
-                        l = PM_AUDIT_LINT_FORBID;
-                else if (strcmp(f, "-Dunsafe_code") == 0 || strcmp(f, "--deny=unsafe_code") == 0 ||
-                         ((strcmp(f, "-D") == 0 || strcmp(f, "--deny") == 0) &&
-                          strcmp(next, "unsafe_code") == 0))
-                        l = PM_AUDIT_LINT_DENY;
-                if (l > level)
-                        level = l;
+                if ((strcmp(f, "--cap-lints") == 0 &&
+                     (strcmp(next, "allow") == 0 || strcmp(next, "warn") == 0)) ||
+                    strcmp(f, "--cap-lints=allow") == 0 || strcmp(f, "--cap-lints=warn") == 0)
+                        capped = true;
+                if (level != PM_AUDIT_LINT_FORBID &&
+                    (strcmp(f, "--force-warn=unsafe_code") == 0 ||
+                     (strcmp(f, "--force-warn") == 0 && strcmp(next, "unsafe_code") == 0)))
+                        forced = true;
+                if (l == 'F' && !forced)
+                        level = PM_AUDIT_LINT_FORBID;
+                else if (level != PM_AUDIT_LINT_FORBID && l)
+                        level = l == 'D' ? PM_AUDIT_LINT_DENY : PM_AUDIT_LINT_NONE;
         }
-        return level;
+        return capped || forced ? PM_AUDIT_LINT_NONE : level;
 }
 
 int

@@ -13,6 +13,8 @@
 #include <criterion/criterion.h>
 
 #include "projmodel/audit.h"
+#include "projmodel/error.h"
+#include "projmodel/graph.h"
 #include "projmodel/mem.h"
 
 #include "testlib.h"
@@ -519,5 +521,75 @@ Test(audit_model, second_audit_reads_only_changed_files)
         pm_free(cache_env);
         pm_free(db);
         pm_free(ws);
+        pm_free(tmp);
+}
+
+/* The unsafe_code level the build's flags give (-F/-D/-A/-W in their spellings, --cap-lints,
+ * --force-warn), against rustc compiling a file with an unsafe block under the same flags:
+ * the inventory says "forbid" or "deny" exactly when rustc refuses it. */
+Test(audit_oracle, build_flags_lint_level_is_rustcs)
+{
+        static const struct {
+                const char *flags[5];
+                enum pm_audit_lint_level want;
+        } cases[] = {
+                { { "-D", "unsafe_code" }, PM_AUDIT_LINT_DENY },
+                { { "-Funsafe_code" }, PM_AUDIT_LINT_FORBID },
+                { { "--forbid=unsafe_code" }, PM_AUDIT_LINT_FORBID },
+                { { "--deny", "unsafe_code" }, PM_AUDIT_LINT_DENY },
+                { { "-D", "unsafe_code", "-A", "unsafe_code" }, PM_AUDIT_LINT_NONE },
+                { { "-Dunsafe_code", "--warn=unsafe_code" }, PM_AUDIT_LINT_NONE },
+                { { "-A", "unsafe_code", "-D", "unsafe_code" }, PM_AUDIT_LINT_DENY },
+                { { "-F", "unsafe_code", "-A", "unsafe_code" }, PM_AUDIT_LINT_FORBID },
+                { { "-Funsafe_code", "-Dunsafe_code" }, PM_AUDIT_LINT_FORBID },
+                { { "-F", "unsafe_code", "--cap-lints", "allow" }, PM_AUDIT_LINT_NONE },
+                { { "-Dunsafe_code", "--cap-lints=warn" }, PM_AUDIT_LINT_NONE },
+                { { "-Funsafe_code", "--force-warn", "unsafe_code" }, PM_AUDIT_LINT_FORBID },
+                { { "--force-warn", "unsafe_code", "-Funsafe_code" }, PM_AUDIT_LINT_NONE },
+                { { "-Dunsafe_code", "--force-warn=unsafe_code" }, PM_AUDIT_LINT_NONE },
+                { { "-Dwarnings" }, PM_AUDIT_LINT_NONE },
+        };
+
+        char *tmp = pm_test_mkdtemp(), *lib = pm_test_strf("%s/l.rs", tmp);
+        char *out_file = pm_test_strf("%s/l.rmeta", tmp);
+
+        cr_assert(pm_test_have("rustc"), "rustc is needed (see scripts/setup.sh)");
+        cr_assert_eq(pm_test_write_file(lib, "pub fn f(p: *const u8) -> u8 {\n"
+                                             "    unsafe { *p }\n}\n"),
+                     0);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *argv[16] = { "rustc",  "--crate-type", "lib", "--edition", "2021",
+                                         "--emit", "metadata",     "-o",  out_file };
+                size_t n = 9;
+                struct pm_graph *g = pm_graph_new();
+                const struct pm_audit_crate *inv = NULL;
+                struct pm_audit *a = NULL;
+                struct pm_crate *c;
+                struct pm_error err;
+                int status;
+
+                pm_error_init(&err);
+                cr_assert(g && (c = pm_graph_add_crate(g)));
+                c->label = pm_graph_strdup(g, "//l:l");
+                c->root_module = pm_graph_strdup(g, lib);
+                for (size_t k = 0; cases[i].flags[k]; k++) {
+                        cr_assert_eq(pm_strlist_push(g, &c->flags, cases[i].flags[k]), 0);
+                        argv[n++] = cases[i].flags[k];
+                }
+                argv[n++] = lib;
+                argv[n] = NULL;
+                cr_assert_eq(pm_audit_new(&a, &err), 0);
+                cr_assert_eq(pm_audit_add_crate(a, c, &inv, &err), 0, "%s", err.msg);
+                status = pm_test_run(argv, tmp, NULL, NULL, NULL, NULL);
+                cr_expect_eq(inv->build_lint, cases[i].want, "case %zu: level %d, want %d", i,
+                             (int)inv->build_lint, (int)cases[i].want);
+                cr_expect_eq(status != 0, cases[i].want != PM_AUDIT_LINT_NONE,
+                             "case %zu: rustc exit %d, level %d", i, status, (int)cases[i].want);
+                pm_audit_free(a);
+                pm_graph_free(g);
+        }
+        pm_test_rmtree(tmp);
+        pm_free(out_file);
+        pm_free(lib);
         pm_free(tmp);
 }
