@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -186,6 +187,9 @@ struct pm__bazel_ctx {
         /* [0, g->n_crates) once the crates are made: the crate depends on a target of a package
          * Bazel could not load (pm__bazel_label_failed()), so it is left out and kept as it was */
         bool *lost;
+        /* The crate graph in a topological order, made at the first folded test's dep (crate.c),
+         * or NULL */
+        struct pm__bazel_topo *topo;
 };
 
 /* Set PM_ENOMEM on the context's error, naming the output being parsed; returns -ENOMEM. */
@@ -240,6 +244,27 @@ int pm__bazel_watch_build_script(struct pm__bazel_ctx *c, struct pm__bazel_rule 
 struct pm__bazel_rule *pm__bazel_owner(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);
 int pm__bazel_add_deps(struct pm__bazel_ctx *c, struct pm__bazel_rule *r,
                        struct pm__bazel_rule *own);
+
+/*
+ * An incremental topological order of a graph of nodes 0 .. n-1 (topo.c; Pearce and Kelly, "A
+ * dynamic topological sort algorithm for directed acyclic graphs", 2006). Checking an edge costs
+ * the nodes between its two ends in the order, not the graph: folding N tests into N crates is
+ * not N searches of everything. Owned by the caller; pm__bazel_topo_free(NULL) is a no-op.
+ */
+struct pm__bazel_topo;
+
+/* A new order of @n nodes and @n_edges edges, edge i from @from[i] to @to[i] ("from depends on
+ * to"; both < @n). A cycle among them is allowed: every check then searches all that the edge's
+ * target reaches. Returns 0 or -ENOMEM. */
+int pm__bazel_topo_new(size_t n, const long *from, const long *to, size_t n_edges,
+                       struct pm__bazel_topo **ret);
+struct pm__bazel_topo *pm__bazel_topo_free(struct pm__bazel_topo *t);
+/* Whether node @to reaches node @from through the edges (so the edge @from -> @to would close a
+ * cycle; @from == @to is one): *@ret_cycle is set, and when false the edge is added. Returns 0
+ * or -ENOMEM. */
+int pm__bazel_topo_add(struct pm__bazel_topo *t, long from, long to, bool *ret_cycle);
+/* Nodes visited by the checks so far, for tests (tests/bazel/test-topo.c). */
+uint64_t pm__bazel_topo_steps(const struct pm__bazel_topo *t);
 
 #include "projmodel/banned.h"
 

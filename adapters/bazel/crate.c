@@ -156,7 +156,7 @@ pm__bazel_watch_build_script(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)
         for (size_t i = 0; e == 0 && i < srcs.n; i++)
                 if (pm_path_is_under(srcs.paths[i], c->q->project->root) &&
                     !pm_path_is_under(srcs.paths[i], c->s->output_base) &&
-                    pm_strlist_push_unique(c->g, &c->g->build_files, srcs.paths[i]) < 0)
+                    pm_strlist_push(c->g, &c->g->build_files, srcs.paths[i]) < 0)
                         e = pm__bazel_oom(c);
         return e;
 }
@@ -344,42 +344,45 @@ alias_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *ke
 }
 
 /*
- * Whether crate index @from reaches crate index @to through deps. A folded test's deps join its
- * library's crate, and a test may depend on a crate that depends on the library (legal in Bazel,
- * where the test compiles separately): such an edge would make a cycle rust-analyzer rejects.
+ * The crate graph so far (every library's own deps; the folded tests' come next) in a topological
+ * order, for the folded tests' cycle checks. Made once, not per check: one search of the graph
+ * per folded dep made parsing quadratic in the crates.
  */
 static int
-reaches(struct pm__bazel_ctx *c, long from, long to, bool *ret)
+make_topo(struct pm__bazel_ctx *c)
 {
-        size_t n = c->g->n_crates, top = 0;
-        long *stack = pm_calloc(n + 1, sizeof(*stack));
-        bool *seen = pm_calloc(n + 1, sizeof(*seen));
-        bool found = false;
+        size_t n = c->g->n_crates, n_edges = 0;
+        long *from = NULL, *to = NULL;
+        int r = 0;
 
-        if (!stack || !seen) {
-                pm_free(stack);
-                pm_free(seen);
-                return pm__bazel_oom(c);
-        }
-        stack[top++] = from;
-        seen[from] = true;
-        while (top > 0 && !found) {
-                const struct pm_crate *cr = &c->g->crates[stack[--top]];
+        for (size_t i = 0; i < n; i++)
+                n_edges += c->g->crates[i].n_deps;
+        from = pm_calloc(n_edges + 1, sizeof(*from));
+        to = pm_calloc(n_edges + 1, sizeof(*to));
+        if (!from || !to)
+                goto oom;
+        n_edges = 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct pm_crate *cr = &c->g->crates[i];
 
-                for (size_t i = 0; i < cr->n_deps && !found; i++) {
-                        const struct pm__bazel_rule *t = pm__bazel_lookup(c, cr->deps[i].label);
+                for (size_t k = 0; k < cr->n_deps; k++) {
+                        const struct pm__bazel_rule *t = pm__bazel_lookup(c, cr->deps[k].label);
 
-                        if (!t || t->crate < 0 || seen[t->crate])
+                        if (!t || t->crate < 0)
                                 continue;
-                        found = t->crate == to;
-                        seen[t->crate] = true;
-                        stack[top++] = t->crate;
+                        from[n_edges] = (long)i;
+                        to[n_edges++] = t->crate;
                 }
         }
-        pm_free(stack);
-        pm_free(seen);
-        *ret = found;
-        return 0;
+        if (pm__bazel_topo_new(n, from, to, n_edges, &c->topo) < 0)
+                goto oom;
+        goto out;
+oom:
+        r = pm__bazel_oom(c);
+out:
+        pm_free(from);
+        pm_free(to);
+        return r;
 }
 
 static int
@@ -427,13 +430,22 @@ dep_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
         for (size_t i = 0; i < d->crate->n_deps; i++)
                 if (strcmp(d->crate->deps[i].label, label) == 0)
                         return 0;
+        /*
+         * A folded test's deps join its library's crate, and a test may depend on a crate that
+         * depends on the library (legal in Bazel, where the test compiles separately): such an
+         * edge would make a cycle rust-analyzer rejects.
+         */
         if (d->folded) {
                 bool cycle = false;
                 char *w;
 
-                e = reaches(c, t->crate, d->self->crate, &cycle);
-                if (e < 0)
-                        return e;
+                if (!c->topo) {
+                        e = make_topo(c);
+                        if (e < 0)
+                                return e;
+                }
+                if (pm__bazel_topo_add(c->topo, d->self->crate, t->crate, &cycle) < 0)
+                        return pm__bazel_oom(c);
                 if (cycle) {
                         w = pm_graph_printf(
                                 c->g,

@@ -39,7 +39,7 @@ add_failed(struct pm__bazel_ctx *c, const char *path)
         if (!is_build_file_name(pm_path_basename(p)) || pm_path_is_under(p, c->s->output_base))
                 return 0;
         if (pm_strlist_push_unique(c->g, &c->g->failed, p) < 0 ||
-            pm_strlist_push_unique(c->g, &c->g->build_files, p) < 0)
+            pm_strlist_push(c->g, &c->g->build_files, p) < 0)
                 return pm__bazel_oom(c);
         return 0;
 }

@@ -84,7 +84,7 @@ add_buildfiles(struct pm__bazel_ctx *c, const struct pm_blob *b)
                 if (!path)
                         return pm__bazel_bad(c, NULL, "'buildfiles' printed an invalid label '%s'",
                                              line);
-                if (pm_strlist_push_unique(c->g, &c->g->build_files, path) < 0)
+                if (pm_strlist_push(c->g, &c->g->build_files, path) < 0)
                         return pm__bazel_oom(c);
         }
         return 0;
@@ -263,7 +263,7 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 const char *bf = c.g->crates[i].build_file;
 
                 if (bf && !pm_path_is_under(bf, s->output_base) &&
-                    pm_strlist_push_unique(c.g, &c.g->build_files, bf) < 0) {
+                    pm_strlist_push(c.g, &c.g->build_files, bf) < 0) {
                         r = pm__bazel_oom(&c);
                         goto out;
                 }
@@ -273,6 +273,9 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
                 if (r < 0)
                         goto out;
         }
+        /* Pushed with duplicates (a package's every crate names its BUILD file), deduplicated
+         * once: a pm_strlist_push_unique() each is quadratic in the packages. */
+        pm_strlist_sort_unique(&c.g->build_files);
         if (partial) {
                 r = keep_covered(&c, covered, n_covered);
                 if (r < 0)
@@ -286,6 +289,7 @@ out:
         pm_free(c.docs);
         pm_free(c.rules);
         pm_free(c.lost);
+        pm__bazel_topo_free(c.topo);
         pm_graph_free(c.g);
         return r;
 }

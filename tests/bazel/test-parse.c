@@ -580,3 +580,35 @@ Test(bazel_parse, folded_test_deps_never_make_a_cycle)
         pm_free(t);
         pm_free(text);
 }
+
+/* Two libraries, each with a test that folds into it and depends on the other: the first test's
+ * edge reorders the crates (adapters/bazel/topo.c), the second would close the cycle. */
+Test(bazel_parse, folded_tests_into_two_crates_make_no_cycle_between_them)
+{
+        char *a = line("//a:a", "rust_library", SRCS("\"//a:a.rs\""));
+        char *b = line("//a:b", "rust_library", SRCS("\"//a:b.rs\""));
+        char *ta =
+                line("//a:ta", "rust_test",
+                     SRCS("\"//a:ta.rs\"") ",{\"name\":\"crate\",\"stringValue\":\"//a:a\"},"
+                                           "{\"name\":\"deps\",\"stringListValue\":[\"//a:b\"]}");
+        char *tb =
+                line("//a:tb", "rust_test",
+                     SRCS("\"//a:tb.rs\"") ",{\"name\":\"crate\",\"stringValue\":\"//a:b\"},"
+                                           "{\"name\":\"deps\",\"stringListValue\":[\"//a:a\"]}");
+        char *text = pm_test_strf("%s%s%s%s", a, b, ta, tb);
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 2);
+        cr_assert_eq(pm_graph_find(g, "//a:a")->n_deps, 1, "ta's dep on b joins a");
+        cr_assert_eq(pm_graph_find(g, "//a:b")->n_deps, 0, "b -> a -> b would be a cycle");
+        cr_assert_eq(g->warnings.n, 1);
+        cr_assert(strstr(g->warnings.v[0], "'//a:tb'"), "%s", g->warnings.v[0]);
+        pm_graph_free(g);
+        pm_free(a);
+        pm_free(b);
+        pm_free(ta);
+        pm_free(tb);
+        pm_free(text);
+}
