@@ -294,10 +294,20 @@ int pm__cli_daemon_connect(const char *root, const char *sock, bool start, struc
 int pm__cli_daemon_attach(const char *root_opt, const char *socket_opt, char **ret_root,
                           struct pm_client **ret_client, struct pm_error *err);
 
-/* pm__cli_discover_resolve() answered by the daemon (started when needed) instead of in this
- * process. @socket_opt may be NULL. Same outputs. */
+/*
+ * pm__cli_discover_resolve() answered by the daemon (started when needed) instead of in this
+ * process, in one request (docs/protocol.md, projmodel/rustProject's "discover"). @socket_opt
+ * may be NULL. Outputs: *ret_buildfile and *ret_line, the finished line `discover` prints
+ * (without its newline; pm__cli_discover_line()'s bytes), both pm_malloc'd.
+ */
 int pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *socket_opt,
                                 pm__cli_progress_cb progress, void *userdata, char **ret_buildfile,
-                                struct cJSON **ret_project, struct pm_error *err);
+                                char **ret_line, struct pm_error *err);
+
+/*
+ * discover's finished line {"kind":"finished","buildfile":@buildfile,"project":@project}, compact
+ * (cmd-discover.c), pm_malloc'd; NULL out of memory. @project is consumed.
+ */
+char *pm__cli_discover_line(const char *buildfile, struct cJSON *project);
 
 #endif

@@ -282,15 +282,95 @@ answer_warnings(struct discover_progress *dp, const cJSON *warnings)
         }
 }
 
+/* The finished line's "buildfile" (pm_malloc'd), from its bytes @line of @len: they begin
+ * {"kind":"finished","buildfile":"..." (cmd-discover.c's key order, the daemon's too). */
+static char *
+line_buildfile(const char *line, size_t len)
+{
+        static const char head[] = "{\"kind\":\"finished\",\"buildfile\":\"";
+        const char *s, *end;
+        cJSON *j;
+        char *bf = NULL;
+
+        if (len < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
+                return NULL;
+        s = line + sizeof(head) - 1;
+        end = memchr(s, '"', len - (size_t)(s - line));
+        if (!end)
+                return NULL;
+        if (!memchr(s, '\\', (size_t)(end - s)))
+                return pm_strndup(s, (size_t)(end - s));
+        /* An escape in the path (rare): the whole line parsed once, as the slow path does. */
+        j = cJSON_ParseWithLength(line, len);
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "buildfile")))
+                bf = pm_strdup(cJSON_GetObjectItemCaseSensitive(j, "buildfile")->valuestring);
+        cJSON_Delete(j);
+        return bf;
+}
+
+/*
+ * The reply to request @id (its body @body of @len) when it is {"warnings":[],"finished":LINE}
+ * exactly as the daemon renders it (server/methods.c, project_reply(); docs/protocol.md): LINE's
+ * bytes into *ret_line, as `discover` prints them, without parsing or printing them again (for
+ * a 17 KB answer those were most of the client's own instructions: README, "Figures").
+ * False for anything else, which the caller parses.
+ */
+static bool
+copy_finished(const char *body, size_t len, int64_t id, char **ret_line)
+{
+        char head[96];
+        int n = snprintf(head, sizeof(head),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"warnings\":[],"
+                         "\"finished\":",
+                         (long long)id);
+
+        if (n <= 0 || (size_t)n >= sizeof(head) || len < (size_t)n + 3 ||
+            memcmp(body, head, (size_t)n) != 0 || body[n] != '{' || body[len - 2] != '}' ||
+            body[len - 1] != '}')
+                return false;
+        *ret_line = pm_strndup(body + n, len - (size_t)n - 2);
+        return true;
+}
+
+/*
+ * The reply's result parsed (@result, borrowed): its warnings as progress lines, then the
+ * finished line, the daemon's ("finished") or, from a daemon older than the "discover" param,
+ * made here from "buildfile" and "project" (pm__cli_discover_line()).
+ */
+static int
+parsed_finished(struct discover_progress *dp, cJSON *result, char **ret_line, struct pm_error *err)
+{
+        cJSON *finished = cJSON_GetObjectItemCaseSensitive(result, "finished");
+        cJSON *bf = cJSON_GetObjectItemCaseSensitive(result, "buildfile");
+        cJSON *project = cJSON_DetachItemFromObjectCaseSensitive(result, "project");
+
+        answer_warnings(dp, cJSON_GetObjectItemCaseSensitive(result, "warnings"));
+        if (cJSON_IsObject(finished)) {
+                cJSON_Delete(project);
+                *ret_line = cJSON_PrintUnformatted(finished);
+        } else if (cJSON_IsString(bf) && cJSON_IsObject(project)) {
+                *ret_line = pm__cli_discover_line(bf->valuestring, project);
+        } else {
+                cJSON_Delete(project);
+                return pm_error_set(
+                        err, PM_EPROTO,
+                        "daemon reply without 'finished', or 'buildfile' and 'project'");
+        }
+        return *ret_line ? 0 : pm_error_set(err, -ENOMEM, "out of memory");
+}
+
 int
 pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *socket_opt,
                             pm__cli_progress_cb progress, void *userdata, char **ret_buildfile,
-                            struct cJSON **ret_project, struct pm_error *err)
+                            char **ret_line, struct pm_error *err)
 {
         struct discover_progress dp = { progress, userdata, NULL };
         struct pm_client *c = NULL;
-        char *root = NULL, *sock = NULL;
-        cJSON *params = NULL, *result = NULL, *bf, *project;
+        char *root = NULL, *sock = NULL, *line = NULL;
+        cJSON *params = NULL, *msg = NULL, *result = NULL;
+        const char *body;
+        size_t len;
+        int64_t id;
         int r;
 
         r = pm__cli_daemon_target(req->root, socket_opt,
@@ -301,48 +381,57 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
         r = pm__cli_daemon_connect(root, sock, true, &c, err);
         if (r < 0)
                 goto out;
-        /* initialize: the daemon then sends $/progress while it indexes for us. */
-        params = cJSON_CreateObject();
-        r = pm_client_call(c, "initialize", pm_steal_ptr(&params), -1, NULL, NULL, &result, err);
-        if (r < 0)
-                goto out;
-        cJSON_Delete(result);
-        result = NULL;
+        /* One round trip: "discover": true has the daemon send $/progress while it indexes for
+         * us, as "initialize" would, and render the finished line (docs/protocol.md). */
         params = cJSON_CreateObject();
         if (!params ||
             !cJSON_AddStringToObject(params,
                                      req->kind == PM__CLI_DISCOVER_PATH        ? "path"
                                      : req->kind == PM__CLI_DISCOVER_BUILDFILE ? "buildfile"
                                                                                : "label",
-                                     req->value)) {
+                                     req->value) ||
+            !cJSON_AddTrueToObject(params, "discover")) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
         if (progress)
                 progress("asking the projmodel daemon", userdata);
-        r = pm_client_call(c, "projmodel/rustProject", pm_steal_ptr(&params), -1, on_notification,
-                           &dp, &result, err);
+        r = pm_client_send(c, "projmodel/rustProject", pm_steal_ptr(&params), false, &id, err);
+        while (r == 0) {
+                r = pm_client_recv_body(c, -1, &body, &len, err);
+                if (r < 0)
+                        goto out;
+                if (copy_finished(body, len, id, &line)) {
+                        r = line ? 0 : pm_error_set(err, -ENOMEM, "out of memory");
+                        break;
+                }
+                /* A notification ($/progress while a refresh runs), an error, warnings, or
+                 * another daemon's rendering: parsed. */
+                msg = cJSON_ParseWithLength(body, len);
+                if (!msg) {
+                        r = pm_error_set(err, PM_EPARSE, "invalid JSON from the daemon");
+                        goto out;
+                }
+                r = pm_client_reply(pm_steal_ptr(&msg), id, on_notification, &dp, &result, err);
+                if (r == 1)
+                        r = parsed_finished(&dp, result, &line, err);
+                else if (r == 0)
+                        continue;
+                break;
+        }
         if (r < 0)
                 goto out;
-        answer_warnings(&dp, cJSON_GetObjectItemCaseSensitive(result, "warnings"));
-        bf = cJSON_GetObjectItemCaseSensitive(result, "buildfile");
-        project = cJSON_DetachItemFromObjectCaseSensitive(result, "project");
-        if (!cJSON_IsString(bf) || !cJSON_IsObject(project)) {
-                cJSON_Delete(project);
-                r = pm_error_set(err, PM_EPROTO, "daemon reply without 'buildfile' and 'project'");
-                goto out;
-        }
-        *ret_buildfile = pm_strdup(bf->valuestring);
+        *ret_buildfile = line_buildfile(line, strlen(line));
         if (!*ret_buildfile) {
-                cJSON_Delete(project);
-                r = pm_error_set(err, -ENOMEM, "out of memory");
+                r = pm_error_set(err, PM_EPROTO, "daemon reply without a 'buildfile'");
                 goto out;
         }
-        *ret_project = project;
+        *ret_line = pm_steal_ptr(&line);
 out:
         pm_argv_free(dp.warned);
         cJSON_Delete(params);
         cJSON_Delete(result);
+        pm_free(line);
         pm_client_free(c);
         pm_free(root);
         pm_free(sock);

@@ -107,6 +107,27 @@ emit_error(const struct pm_error *err)
         return PM_CLI_EXIT_ERROR;
 }
 
+char *
+pm__cli_discover_line(const char *buildfile, cJSON *project)
+{
+        cJSON *msg = cJSON_CreateObject();
+        char *line = NULL;
+
+        if (!msg || !cJSON_AddStringToObject(msg, "kind", "finished") ||
+            !cJSON_AddStringToObject(msg, "buildfile", buildfile)) {
+                cJSON_Delete(project);
+                goto out;
+        }
+        if (!cJSON_AddItemToObject(msg, "project", project)) {
+                cJSON_Delete(project);
+                goto out;
+        }
+        line = cJSON_PrintUnformatted(msg);
+out:
+        cJSON_Delete(msg);
+        return line;
+}
+
 /* Decode the JSON argument into @req (strings owned by @ret_value). */
 static int
 parse_arg(const char *arg, struct pm__cli_discover_req *req, char **ret_value, struct pm_error *err)
@@ -195,10 +216,9 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
         struct pm__cli_discover_req req = { .root = gl->root, .refresh = true };
         struct pm_error err;
         const char *log = NULL;
-        char *value = NULL, *buildfile = NULL;
-        cJSON *project = NULL, *msg = NULL;
+        char *value = NULL, *buildfile = NULL, *line = NULL;
+        cJSON *project = NULL;
         char *bad_option = NULL;
-        bool ok;
         int c, code, r;
 
         /* Until --log is known, and for getopt's own messages: nothing on stderr. */
@@ -249,38 +269,34 @@ pm__cli_cmd_discover(const struct pm__cli_globals *gl, int argc, char **argv)
         /* The daemon answers (started when none runs); --db or --no-refresh mean a one-shot
          * resolution in this process, as does PROJMODEL_NO_DAEMON=1 (the front binary never
          * gets here with those: cli/front.c). */
-        if (req.db || !req.refresh || getenv("PROJMODEL_NO_DAEMON"))
+        if (req.db || !req.refresh || getenv("PROJMODEL_NO_DAEMON")) {
                 r = gl->discover_local
                             ? gl->discover_local(&req, emit_progress, NULL, &buildfile, &project,
                                                  &err)
                             : pm_error_set(&err, -ENOSYS, "no in-process discover in this binary");
-        else
-                r = pm__cli_discover_via_daemon(&req, NULL, emit_progress, NULL, &buildfile,
-                                                &project, &err);
+                if (r == 0) {
+                        line = pm__cli_discover_line(buildfile, pm_steal_ptr(&project));
+                        if (!line)
+                                r = pm_error_set(&err, -ENOMEM, "out of memory");
+                }
+        } else {
+                r = pm__cli_discover_via_daemon(&req, NULL, emit_progress, NULL, &buildfile, &line,
+                                                &err);
+        }
         if (r < 0) {
-                code = emit_error(&err);
-                goto out;
-        }
-        msg = cJSON_CreateObject();
-        ok = msg && cJSON_AddStringToObject(msg, "kind", "finished") &&
-             cJSON_AddStringToObject(msg, "buildfile", buildfile);
-        if (ok) {
-                ok = cJSON_AddItemToObject(msg, "project", project);
-                if (ok)
-                        project = NULL;
-        }
-        if (!ok) {
-                (void)pm_error_set(&err, -ENOMEM, "out of memory");
                 code = emit_error(&err);
                 goto out;
         }
         (void)fprintf(stderr, "projmodel discover: finished: %s\n", buildfile);
         (void)fflush(stderr);
-        emit(msg);
+        /* The line as it is: from the daemon, its bytes (cli/client.c). */
+        (void)fputs(line, stdout);
+        (void)fputc('\n', stdout);
+        (void)fflush(stdout);
         code = PM_CLI_EXIT_OK;
 out:
-        cJSON_Delete(msg);
         cJSON_Delete(project);
+        pm_free(line);
         pm_free(buildfile);
         pm_free(value);
         return code;

@@ -462,6 +462,9 @@ run_call(struct pm_server *srv, struct pm__rpc_call *call)
         int r;
 
         pm_error_init(&err);
+        if ((call->m->flags & PM_RPC_DISCOVER_PARAM) && !c->initialized &&
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(call->params, "discover")))
+                pm__progress_hear(srv, c);
         if ((call->m->flags & PM_RPC_NEEDS_MODEL) &&
             (!srv->have_model || !(srv->sysroot_done || srv->sysroot))) {
                 if (!srv->first_done || pm__refresh_pending(srv) || !srv->sysroot_done) {

@@ -117,20 +117,22 @@ can_wait_fresh(struct pm_server *srv, struct pm__rpc_call *call)
 }
 
 /*
- * The reply {buildfile, project} for @form and @value (projmodel/project.h: the same answer
- * `discover` gives in-process), into *ret. For PM_PROJECT_REPO the key is the root's
- * .projmodel.json, else its build system's marker file.
+ * The reply {buildfile, project, warnings} for @form and @value (projmodel/project.h: the same
+ * answer `discover` gives in-process), into *ret. For PM_PROJECT_REPO the key is the root's
+ * .projmodel.json, else its build system's marker file. With @discover, {warnings, finished}
+ * instead, in that order: `finished` is the line `projmodel discover` prints, which it copies
+ * from the reply's bytes when `warnings` is empty (docs/protocol.md).
  */
 static int
-project_reply(struct pm_server *srv, enum pm_project_form form, const char *value, cJSON **ret,
-              struct pm_error *err)
+project_reply(struct pm_server *srv, enum pm_project_form form, const char *value, bool discover,
+              cJSON **ret, struct pm_error *err)
 {
         struct pm_project_request req = { .form = form, .value = value };
         struct pm_writer_options opts = { 0 };
         const struct pm_project *p0 = &srv->cfg->projects[0];
         const struct pm_adapter_ops *ops;
         char *repo_bf = NULL, *bf = NULL, *self = NULL;
-        cJSON *project = NULL, *res = NULL;
+        cJSON *project = NULL, *res = NULL, *line = NULL;
         int r;
 
         if (form == PM_PROJECT_REPO) {
@@ -162,15 +164,26 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
                 goto out;
         res = cJSON_CreateObject();
         /* The warnings too, with every answer: `discover` prints them as the one-shot does
-         * (docs/protocol.md). */
-        if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
-            !pm_json_add(res, "project", pm_steal_ptr(&project)) ||
-            !pm_json_add(res, "warnings", warnings_json(srv))) {
+         * (docs/protocol.md). The finished line is cli/cmd-discover.c's, key for key. */
+        if (discover) {
+                line = cJSON_CreateObject();
+                if (!res || !pm_json_add(res, "warnings", warnings_json(srv)) || !line ||
+                    !cJSON_AddStringToObject(line, "kind", "finished") ||
+                    !cJSON_AddStringToObject(line, "buildfile", bf) ||
+                    !pm_json_add(line, "project", pm_steal_ptr(&project)) ||
+                    !pm_json_add(res, "finished", pm_steal_ptr(&line))) {
+                        r = oom(err);
+                        goto out;
+                }
+        } else if (!res || !cJSON_AddStringToObject(res, "buildfile", bf) ||
+                   !pm_json_add(res, "project", pm_steal_ptr(&project)) ||
+                   !pm_json_add(res, "warnings", warnings_json(srv))) {
                 r = oom(err);
                 goto out;
         }
         *ret = pm_steal_ptr(&res);
 out:
+        cJSON_Delete(line);
         cJSON_Delete(res);
         cJSON_Delete(project);
         pm_free(bf);
@@ -242,8 +255,7 @@ m_initialize(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_error 
                 cJSON_Delete(res);
                 return oom(err);
         }
-        pm__progress_join(ctx, CLIENT(call));
-        CLIENT(call)->initialized = true;
+        pm__progress_hear(ctx, CLIENT(call));
         *ret = res;
         return 0;
 }
@@ -338,13 +350,16 @@ m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_erro
         struct pm_server *srv = ctx;
         char *path = NULL, *bf = NULL;
         const char *label = NULL;
+        bool discover = false;
         int r;
 
         if (call->params && !cJSON_IsObject(call->params)) {
                 r = pm_error_set(err, PM_EPARAMS, "params must be an object");
                 goto out;
         }
-        r = param_path(call->params, "path", false, &path, err);
+        r = pm__param_bool(call->params, "discover", false, &discover, err);
+        if (r == 0)
+                r = param_path(call->params, "path", false, &path, err);
         if (r == 0)
                 r = param_path(call->params, "buildfile", false, &bf, err);
         if (r == 0)
@@ -367,18 +382,18 @@ m_rust_project(void *ctx, struct pm__rpc_call *call, cJSON **ret, struct pm_erro
                         r = pm__server_park(srv, &srv->parked_fresh, call, err);
                         goto out;
                 }
-                r = project_reply(srv, PM_PROJECT_BUILDFILE, bf, ret, err);
+                r = project_reply(srv, PM_PROJECT_BUILDFILE, bf, discover, ret, err);
         } else if (path) {
-                r = project_reply(srv, PM_PROJECT_PATH, path, ret, err);
+                r = project_reply(srv, PM_PROJECT_PATH, path, discover, ret, err);
                 if (r == PM_ENOTFOUND && can_wait_fresh(srv, call)) {
                         /* A new file: the refresh under way may give it an owner. */
                         pm_error_init(err);
                         r = pm__server_park(srv, &srv->parked_fresh, call, err);
                 }
         } else if (label) {
-                r = project_reply(srv, PM_PROJECT_LABEL, label, ret, err);
+                r = project_reply(srv, PM_PROJECT_LABEL, label, discover, ret, err);
         } else {
-                r = project_reply(srv, PM_PROJECT_REPO, NULL, ret, err);
+                r = project_reply(srv, PM_PROJECT_REPO, NULL, discover, ret, err);
         }
 out:
         pm_free(path);
@@ -572,7 +587,7 @@ const struct pm__rpc_method pm__methods[] = {
         { "exit", m_exit, PM_RPC_NOTIFICATION | PM_RPC_MUTATES | PM_RPC_AFTER_SHUTDOWN },
         { "$/cancelRequest", m_cancel, PM_RPC_NOTIFICATION | PM_RPC_AFTER_SHUTDOWN },
         { "projmodel/crateForFile", m_crate_for_file, PM_RPC_NEEDS_MODEL },
-        { "projmodel/rustProject", m_rust_project, PM_RPC_NEEDS_MODEL },
+        { "projmodel/rustProject", m_rust_project, PM_RPC_NEEDS_MODEL | PM_RPC_DISCOVER_PARAM },
         { "projmodel/crate", m_crate, PM_RPC_NEEDS_MODEL },
         { "projmodel/deps", m_deps, PM_RPC_NEEDS_MODEL },
         { "projmodel/rdeps", m_rdeps, PM_RPC_NEEDS_MODEL },

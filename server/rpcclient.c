@@ -144,12 +144,11 @@ now_ms(void)
 }
 
 int
-pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct pm_error *err)
+pm_client_recv_body(struct pm_client *c, int timeout_ms, const char **ret_body, size_t *ret_len,
+                    struct pm_error *err)
 {
         int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
         char buf[65536];
-        const char *body;
-        size_t len;
         int r;
 
         for (;;) {
@@ -157,17 +156,11 @@ pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct p
                 int wait;
                 ssize_t n;
 
-                r = pm__frame_next(&c->parser, &body, &len, err);
+                r = pm__frame_next(&c->parser, ret_body, ret_len, err);
                 if (r < 0)
                         return r;
-                if (r == 1) {
-                        cJSON *msg = cJSON_ParseWithLength(body, len);
-
-                        if (!msg)
-                                return pm_error_set(err, PM_EPARSE, "invalid JSON from the daemon");
-                        *ret = msg;
+                if (r == 1)
                         return 0;
-                }
                 wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
                 if (deadline >= 0 && wait <= 0)
                         return pm_error_set(err, PM_ETIMEOUT, "no reply from the daemon");
@@ -194,6 +187,24 @@ pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct p
         }
 }
 
+int
+pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct pm_error *err)
+{
+        const char *body;
+        size_t len;
+        cJSON *msg;
+        int r;
+
+        r = pm_client_recv_body(c, timeout_ms, &body, &len, err);
+        if (r < 0)
+                return r;
+        msg = cJSON_ParseWithLength(body, len);
+        if (!msg)
+                return pm_error_set(err, PM_EPARSE, "invalid JSON from the daemon");
+        *ret = msg;
+        return 0;
+}
+
 /* The projmodel code for an error reply: error.data.name, else by JSON-RPC code. */
 static int
 code_from_reply(const cJSON *e)
@@ -215,6 +226,49 @@ code_from_reply(const cJSON *e)
 }
 
 int
+pm_client_reply(struct cJSON *msg, int64_t id, pm_client_notify_cb cb, void *userdata,
+                struct cJSON **ret_result, struct pm_error *err)
+{
+        cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id"), *e, *result;
+        int r = 0;
+
+        if (!mid || cJSON_IsNull(mid)) {
+                e = cJSON_GetObjectItemCaseSensitive(msg, "error");
+                if (e) {
+                        /* An error about the stream itself (no id): fatal. */
+                        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+                        r = pm_error_set(err, code_from_reply(e), "%s",
+                                         cJSON_IsString(m) ? m->valuestring : "protocol error");
+                        goto out;
+                }
+                if (cb)
+                        cb(userdata, msg);
+                goto out;
+        }
+        if (!cJSON_IsNumber(mid) || (int64_t)mid->valuedouble != id)
+                goto out;
+        e = cJSON_GetObjectItemCaseSensitive(msg, "error");
+        if (e) {
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+                r = pm_error_set(err, code_from_reply(e), "%s",
+                                 cJSON_IsString(m) ? m->valuestring : "error reply");
+                goto out;
+        }
+        result = cJSON_DetachItemFromObjectCaseSensitive(msg, "result");
+        if (!result) {
+                r = pm_error_set(err, PM_EPROTO, "reply without 'result'");
+                goto out;
+        }
+        *ret_result = result;
+        r = 1;
+out:
+        cJSON_Delete(msg);
+        return r;
+}
+
+int
 pm_client_call(struct pm_client *c, const char *method, struct cJSON *params, int timeout_ms,
                pm_client_notify_cb cb, void *userdata, struct cJSON **ret_result,
                struct pm_error *err)
@@ -226,47 +280,13 @@ pm_client_call(struct pm_client *c, const char *method, struct cJSON *params, in
         if (r < 0)
                 return r;
         for (;;) {
-                cJSON *msg = NULL, *mid, *e, *result;
+                cJSON *msg = NULL;
 
                 r = pm_client_recv(c, timeout_ms, &msg, err);
                 if (r < 0)
                         return r;
-                mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
-                if (!mid || cJSON_IsNull(mid)) {
-                        e = cJSON_GetObjectItemCaseSensitive(msg, "error");
-                        if (e) {
-                                /* An error about the stream itself (no id): fatal. */
-                                const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-
-                                r = pm_error_set(err, code_from_reply(e), "%s",
-                                                 cJSON_IsString(m) ? m->valuestring
-                                                                   : "protocol error");
-                                cJSON_Delete(msg);
-                                return r;
-                        }
-                        if (cb)
-                                cb(userdata, msg);
-                        cJSON_Delete(msg);
-                        continue;
-                }
-                if (!cJSON_IsNumber(mid) || (int64_t)mid->valuedouble != id) {
-                        cJSON_Delete(msg);
-                        continue;
-                }
-                e = cJSON_GetObjectItemCaseSensitive(msg, "error");
-                if (e) {
-                        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-
-                        r = pm_error_set(err, code_from_reply(e), "%s",
-                                         cJSON_IsString(m) ? m->valuestring : "error reply");
-                        cJSON_Delete(msg);
-                        return r;
-                }
-                result = cJSON_DetachItemFromObjectCaseSensitive(msg, "result");
-                cJSON_Delete(msg);
-                if (!result)
-                        return pm_error_set(err, PM_EPROTO, "reply without 'result'");
-                *ret_result = result;
-                return 0;
+                r = pm_client_reply(msg, id, cb, userdata, ret_result, err);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
 }

@@ -151,6 +151,10 @@ enum pm__rpc_flags {
         PM_RPC_MUTATES = 1 << 1,        /* changes the model or the daemon's state */
         PM_RPC_NOTIFICATION = 1 << 2,   /* a notification: never replied to, id ignored */
         PM_RPC_AFTER_SHUTDOWN = 1 << 3, /* allowed after "shutdown" (only "exit") */
+        /* params {"discover": true} make the client hear $/progress as "initialize" does, from
+         * before the request may wait for a model: `projmodel discover`'s one round trip
+         * (docs/protocol.md, projmodel/rustProject) */
+        PM_RPC_DISCOVER_PARAM = 1 << 4,
 };
 
 struct pm__rpc_call;
@@ -610,6 +614,8 @@ void pm__progress_release(struct pm_server *srv);
 /* @c is about to receive $/progress (initialize, subscribe). Joining during a refresh, it is held:
  * that refresh's reports are not sent to it (its end is). */
 void pm__progress_join(struct pm_server *srv, struct pm__client *c);
+/* @c receives $/progress from now on, as after "initialize" (pm__progress_join(), then marked). */
+void pm__progress_hear(struct pm_server *srv, struct pm__client *c);
 /* A request of held @c starts waiting for the running refresh: send it that refresh's messages
  * so far, in order, then the rest live. */
 void pm__progress_replay(struct pm_server *srv, struct pm__client *c);

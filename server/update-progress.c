@@ -112,6 +112,13 @@ pm__progress_join(struct pm_server *srv, struct pm__client *c)
 }
 
 void
+pm__progress_hear(struct pm_server *srv, struct pm__client *c)
+{
+        pm__progress_join(srv, c);
+        c->initialized = true;
+}
+
+void
 pm__progress_replay(struct pm_server *srv, struct pm__client *c)
 {
         if (!c->progress_held || !srv->running)

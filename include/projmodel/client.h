@@ -5,6 +5,7 @@
 #define PROJMODEL_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;
@@ -39,8 +40,25 @@ int pm_client_send_raw(struct pm_client *c, const void *data, unsigned long len,
  */
 int pm_client_recv(struct pm_client *c, int timeout_ms, struct cJSON **ret, struct pm_error *err);
 
+/*
+ * pm_client_recv() without the parse: the next message's body as the daemon sent it, for a
+ * client that copies an answer's bytes (`projmodel discover`, cli/client.c). *ret_body is
+ * borrowed from @c until its next call; it is not NUL-terminated.
+ */
+int pm_client_recv_body(struct pm_client *c, int timeout_ms, const char **ret_body, size_t *ret_len,
+                        struct pm_error *err);
+
 /* Called for every notification received while waiting for a reply. @msg is borrowed. */
 typedef void (*pm_client_notify_cb)(void *userdata, const struct cJSON *msg);
+
+/*
+ * One message @msg (consumed) read while waiting for the reply to request @id: 1 when it is
+ * that reply's result (*ret_result, owned by the caller); 0 for a notification (passed to @cb,
+ * may be NULL) or another request's reply; on an error reply, the code and message as
+ * pm_client_call() returns them. pm_client_call()'s loop, for a client that reads bodies itself.
+ */
+int pm_client_reply(struct cJSON *msg, int64_t id, pm_client_notify_cb cb, void *userdata,
+                    struct cJSON **ret_result, struct pm_error *err);
 
 /*
  * Send a request and wait (at most @timeout_ms, < 0 forever) for its reply, passing

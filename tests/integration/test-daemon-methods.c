@@ -95,6 +95,56 @@ Test(daemon_methods, crate_for_file_and_rust_project)
         pm_client_free(c);
 }
 
+/*
+ * {"discover": true} without "initialize" (`projmodel discover`'s one round trip): the result is
+ * {"warnings", "finished"} in that order, the finished line being {"kind", "buildfile",
+ * "project"} with the project of the same request without the flag, so that the client can copy
+ * the line's bytes (docs/protocol.md).
+ */
+Test(daemon_methods, rust_project_discover_renders_the_finished_line)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *file = path_in("lib/util/src/text.rs"), *bf = path_in("lib/util/BUILD.gn");
+        char *params = pm_test_strf("{\"path\":\"%s\",\"discover\":true}", file);
+        char *plain = pm_test_strf("{\"path\":\"%s\"}", file);
+        char *head = pm_test_strf("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"warnings\":[],"
+                                  "\"finished\":{\"kind\":\"finished\",\"buildfile\":\"%s\","
+                                  "\"project\":{",
+                                  bf);
+        struct pm_error err;
+        const char *body;
+        size_t len;
+        cJSON *msg, *finished, *r;
+        int64_t id;
+
+        pm_error_init(&err);
+        cr_assert_eq(
+                pm_client_send(c, "projmodel/rustProject", cJSON_Parse(params), false, &id, &err),
+                0, "%s", err.msg);
+        cr_assert_eq(id, 1);
+        cr_assert_eq(pm_client_recv_body(c, 60000, &body, &len, &err), 0, "%s", err.msg);
+        cr_assert(len > strlen(head) && memcmp(body, head, strlen(head)) == 0,
+                  "reply does not begin with\n%s:\n%.*s", head, (int)len, body);
+        cr_assert(memcmp(body + len - 3, "}}}", 3) == 0, "reply ends with '%.*s'", 3,
+                  body + len - 3);
+        msg = cJSON_ParseWithLength(body, len);
+        finished = cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "result"), "finished");
+        r = pm_test_call(c, "projmodel/rustProject", plain);
+        cr_assert(cJSON_Compare(cJSON_GetObjectItem(finished, "project"),
+                                cJSON_GetObjectItem(r, "project"), true));
+        cr_assert_null(cJSON_GetObjectItem(r, "finished"));
+        cr_assert_eq(pm_test_call_error(c, "projmodel/rustProject", "{\"discover\":1}"),
+                     PM_EPARAMS);
+        cJSON_Delete(r);
+        cJSON_Delete(msg);
+        pm_free(head);
+        pm_free(plain);
+        pm_free(params);
+        pm_free(file);
+        pm_free(bf);
+        pm_client_free(c);
+}
+
 /* The daemon builds GN proc macros on its worker: once started, on a tree that was never built,
  * the dylib it serves exists, as a content-addressed copy in its cache directory. */
 Test(daemon_methods, rust_project_serves_a_built_proc_macro_dylib)
