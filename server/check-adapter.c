@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `projmodel check|run|test` through the adapter's check_plan and check_parse, run_plan and
- * test_plan (Bazel): run the one command; for check, read its report and print the diagnostics
- * of the files the report names (docs/build-integration.md, "Check-on-save and runnables"). */
+ * test_plan (Bazel): run the plan; for check, read its report and print the diagnostics of the
+ * files the report names; for run and test, tell the build tool's failure from the program's
+ * status (docs/build-integration.md, "Check-on-save and runnables"). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "projmodel/tool.h"
 
 #include "check-internal.h"
+#include "server-internal.h"
 
 /* Each line of @text a diagnostic for rust-analyzer on ret->out (others are dropped: a
  * sandbox's or wrapper's chatter); *any_error when one is an error. */
@@ -179,6 +181,34 @@ test_labels(const struct pm_crate *c, const char ***ret, size_t *ret_n, struct p
         return 0;
 }
 
+/*
+ * @req's crate could not be built or run: the build tool's step @s ended with @res, an exit the
+ * plan does not take as the program's (docs/cli.md: `projmodel run|test` then exit 1 with one
+ * line on stderr). The line names the crate, the tool, its status and its first error line, so
+ * Bazel's 1 (build failed), 2 (command line), 4 (no test) or 37 never pass for the program's.
+ */
+static int
+could_not_run(const struct pm_check_request *req, const struct pm_step *s,
+              const struct pm_tool_result *res, struct pm_error *err)
+{
+        const char *verb = req->action == PM_CHECK_TEST ? "test" : "run";
+        const char *tool = pm_path_basename(s->argv[0]);
+        char line[PM_TOOL_MSG_MAX], out_line[PM_TOOL_MSG_MAX];
+
+        /* As pm__step_failed() picks it: an error-marked stderr line, else a marked stdout one
+         * (a test's streamed output), else stderr's last. */
+        if (!pm_tool_error_line(res->err.buf, res->err.len, line, sizeof(line)) &&
+            (pm_tool_error_line(res->out.buf, res->out.len, out_line, sizeof(out_line)) ||
+             !line[0]))
+                memcpy(line, out_line, sizeof(line));
+        if (res->term_signal)
+                return pm_error_set(err, PM_ETOOL, "cannot %s '%s': %s was killed by signal %d%s%s",
+                                    verb, req->crate->label, tool, res->term_signal,
+                                    line[0] ? ": " : "", line);
+        return pm_error_set(err, PM_ETOOL, "cannot %s '%s': %s exited with status %d%s%s", verb,
+                            req->crate->label, tool, res->exit_status, line[0] ? ": " : "", line);
+}
+
 int
 pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                 const struct pm_check_request *req, struct pm_check_result *ret,
@@ -188,6 +218,7 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         struct pm_plan plan = { 0 };
         struct pm__plan_result pres;
         const struct pm_tool_result *res;
+        const struct pm_step *last;
         const char **labels = NULL;
         size_t n_labels = 0;
         int r;
@@ -202,8 +233,14 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         }
         if (r < 0)
                 goto out;
-        /* The program's exit status is the result (adapter.h: run_plan, test_plan). */
-        plan.steps[0].any_exit = true;
+        if (plan.n_steps == 0) {
+                r = pm_error_set(err, -EINVAL, "internal bug: a %s plan of no step", ops->name);
+                goto out;
+        }
+        /* The last step's exit status is the result; the steps before it build what it runs
+         * (adapter.h: run_plan, test_plan). */
+        last = &plan.steps[plan.n_steps - 1];
+        plan.steps[plan.n_steps - 1].any_exit = true;
         {
                 /* The step's stdout is the program's: a report (the test results) is read
                  * below, whatever the exit status, and an earlier run's is removed first. */
@@ -213,25 +250,38 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
 
                 r = pm__plan_run_sync(&plan, &opts, &pres, err);
         }
+        if (r == PM_ETOOL && pres.failed + 1 < plan.n_steps)
+                r = could_not_run(req, &plan.steps[pres.failed], &pres.results[pres.failed], err);
         if (r < 0)
                 goto out;
-        res = &pres.results[0];
-        if (plan.steps[0].output_file && ops->test_parse && !res->term_signal) {
-                r = test_results(cfg, ops, &q, plan.steps[0].output_file, ret, err);
+        res = &pres.results[plan.n_steps - 1];
+        /* A test runner's status other than "passed" and "a test failed" (adapter.h:
+         * test_failed_exit): it could not build or run the tests. */
+        if (req->action == PM_CHECK_TEST && last->test_failed_exit &&
+            (res->term_signal ||
+             (res->exit_status != 0 && res->exit_status != last->test_failed_exit))) {
+                r = could_not_run(req, last, res, err);
+                goto out;
+        }
+        if (req->action == PM_CHECK_TEST && last->output_file && ops->test_parse &&
+            !res->term_signal) {
+                r = test_results(cfg, ops, &q, last->output_file, ret, err);
                 if (r < 0)
                         goto out;
         }
         ret->exit_status = res->term_signal ? 128 + res->term_signal : res->exit_status;
         /* The test's own status, as GN's and Cargo's `test` give it (docs/cli.md). */
         if (req->action == PM_CHECK_TEST && !res->term_signal && res->exit_status != 0 &&
-            res->exit_status == plan.steps[0].test_failed_exit)
+            res->exit_status == last->test_failed_exit)
                 ret->exit_status = 101;
         if (pm_strbuf_add(&ret->out, res->out.buf ? res->out.buf : "", res->out.len) < 0 ||
             pm_strbuf_add(&ret->err, res->err.buf ? res->err.buf : "", res->err.len) < 0)
                 r = pm_error_set(err, -ENOMEM, "out of memory");
 out:
-        if (plan.steps[0].output_file)
-                (void)unlink(plan.steps[0].output_file);
+        /* Each run's report (test events, run script) has its own name: of no more use now. */
+        for (size_t i = 0; i < plan.n_steps; i++)
+                if (plan.steps[i].output_file)
+                        (void)unlink(plan.steps[i].output_file);
         pm__plan_result_release(&pres);
         pm_plan_release(&plan);
         pm_free(labels);

@@ -45,7 +45,12 @@ pm__bazel_build_argv(const struct pm_query *q, const struct pm__bazel_settings *
          * run and test stop at the first failure, as the user's own bazel run/test do. */
         if (strcmp(verb, "build") == 0 && pm_argv_push(&argv, "--keep_going") < 0)
                 goto out;
+        /* A build, run or test in the workspace would point the user's convenience symlinks
+         * (bazel-bin, bazel-out, bazel-testlogs, bazel-<workspace>) into projmodel's output
+         * base; "ignore" leaves them as they are (docs/build-integration.md). projmodel reads
+         * every output from the build events, never through those links. */
         if (pm_argv_push(&argv, "--color=no") < 0 || pm_argv_push(&argv, "--curses=no") < 0 ||
+            pm_argv_push(&argv, "--experimental_convenience_symlinks=ignore") < 0 ||
             (opt && pm_argv_push(&argv, opt) < 0))
                 goto out;
         for (size_t i = 0; i < s->n_flags; i++)

@@ -132,6 +132,15 @@ int pm__bazel_test_plan(const struct pm_query *q, const char *const *labels, siz
 int pm__bazel_events_read(const struct pm_blob *blob, cJSON ***ret_events, size_t *ret_n,
                           struct pm_error *err);
 
+/*
+ * Whether @rel (a path relative to the workspace @root: a package, a BUILD file) goes through one
+ * of the user's convenience symlinks: a component that is a symlink into an output base's
+ * execroot (whose "execroot" directory holds Bazel's DO_NOT_BUILD_HERE). Bazel before 7.1
+ * follows the user's bazel-<workspace> link when its own output base is another one, as
+ * projmodel's is, so `//...` also finds every package again beneath it (docs/configuration.md).
+ */
+bool pm__bazel_through_link(const char *root, const char *rel);
+
 /* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". Borrowed. */
 const char *pm__bazel_plain_label(const char *l);
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,6 +35,40 @@ static const struct pm__bazel_rule_class rule_classes[] = {
         /* Not a crate: a build script run, named in its crate's deps (adapters/bazel/crate.c). */
         { "cargo_build_script", PM_CRATE_LIB, NULL, true },
 };
+
+/* ---- the user's convenience symlinks --------------------------------------------------- */
+
+bool
+pm__bazel_through_link(const char *root, const char *rel)
+{
+        char path[2 * PM_BAZEL_MAX_PATH + 2];
+        size_t n = strlen(rel);
+
+        for (size_t i = 1; i <= n; i++) {
+                struct stat st;
+                char *real, *ex;
+                bool hit = false;
+
+                if (i < n && rel[i] != '/')
+                        continue;
+                if ((size_t)snprintf(path, sizeof(path), "%s/%.*s", root, (int)i, rel) >=
+                    sizeof(path))
+                        return false;
+                if (lstat(path, &st) != 0)
+                        return false;
+                if (!S_ISLNK(st.st_mode))
+                        continue;
+                real = realpath(path, NULL);
+                ex = real ? strstr(real, "/execroot/") : NULL;
+                if (ex && (size_t)snprintf(path, sizeof(path), "%.*s/execroot/DO_NOT_BUILD_HERE",
+                                           (int)(ex - real), real) < sizeof(path))
+                        hit = access(path, F_OK) == 0;
+                free(real); /* realpath()'s own allocation */
+                if (hit)
+                        return true;
+        }
+        return false;
+}
 
 /* ---- collecting the rules ---------------------------------------------------------------- */
 
@@ -128,6 +164,10 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, &l, &r->label);
         if (e < 0)
                 return e;
+        /* A rule Bazel found beneath the user's bazel-<workspace> link: the same BUILD file
+         * seen through the user's execroot, not a crate of its own. */
+        if (!l.repo && *l.pkg && pm__bazel_through_link(c->q->project->root, l.pkg))
+                return 0;
         r->name = l.name;
         r->l = l;
         if (loc) {

@@ -26,20 +26,34 @@ is_build_file_name(const char *base)
         return strcmp(base, "BUILD.bazel") == 0 || strcmp(base, "BUILD") == 0;
 }
 
+/* Whether absolute @path is in the workspace through the user's bazel-<workspace> link: the
+ * same file seen again, not one of the project's (pm__bazel_through_link()). */
+static bool
+through_link(struct pm__bazel_ctx *c, const char *path)
+{
+        const char *root = c->q->project->root;
+        size_t n = strlen(root);
+
+        return pm_path_is_under(path, root) && path[n] == '/' &&
+               pm__bazel_through_link(root, path + n + 1);
+}
+
 /* Add @path (absolute) to the failed files and the watch set, if it is a BUILD file outside
  * the output base (whose external repositories are not the user's to fix): the fix of that file
  * must start a query. Bazel prints the same spelling as the crates' locations (collect.c). */
 static int
-add_failed(struct pm__bazel_ctx *c, const char *path)
+add_failed(struct pm__bazel_ctx *c, const char *path, bool own)
 {
         char *p = pm_path_normalize(c->g->arena, NULL, path);
 
         if (!p)
                 return pm__bazel_oom(c);
-        if (!is_build_file_name(pm_path_basename(p)) || pm_path_is_under(p, c->s->output_base))
+        if (!is_build_file_name(pm_path_basename(p)) || pm_path_is_under(p, c->s->output_base) ||
+            through_link(c, p))
                 return 0;
         if (pm_strlist_push_unique(c->g, &c->g->failed, p) < 0 ||
-            pm_strlist_push(c->g, &c->g->build_files, p) < 0)
+            pm_strlist_push(c->g, &c->g->build_files, p) < 0 ||
+            (own && pm_strlist_push_unique(c->g, &c->g->failed_own, p) < 0))
                 return pm__bazel_oom(c);
         return 0;
 }
@@ -47,7 +61,7 @@ add_failed(struct pm__bazel_ctx *c, const char *path)
 /* The BUILD file of main-repository package @pkg that exists (Bazel prefers BUILD.bazel), or
  * NULL: a package whose BUILD file is gone was deleted, its crates with it. */
 static int
-add_failed_package(struct pm__bazel_ctx *c, const char *pkg)
+add_failed_package(struct pm__bazel_ctx *c, const char *pkg, bool own)
 {
         static const char *const names[] = { "BUILD.bazel", "BUILD" };
 
@@ -57,7 +71,7 @@ add_failed_package(struct pm__bazel_ctx *c, const char *pkg)
                 if (!p)
                         return pm__bazel_oom(c);
                 if (access(p, F_OK) == 0)
-                        return add_failed(c, p);
+                        return add_failed(c, p, own);
         }
         return 0;
 }
@@ -84,7 +98,8 @@ add_failed_label(struct pm__bazel_ctx *c, const char *text, bool is_target)
                 return pm__bazel_oom(c);
         if (e < 0 || l.repo)
                 return 0; /* not a label, or another repository's: not the user's to fix */
-        return add_failed_package(c, l.pkg);
+        /* A package is the one that failed; a target's analysis failed with a dependency. */
+        return add_failed_package(c, l.pkg, !is_target);
 }
 
 /* The text between @open (which must occur in @line) and the next quote, or "". */
@@ -119,7 +134,8 @@ scan_line(struct pm__bazel_ctx *c, const char *line, const char **ret_first)
                         (void)snprintf(buf, sizeof(buf), "%.*s", (int)(e - p), p);
                         if (!*ret_first)
                                 *ret_first = p;
-                        return add_failed(c, buf);
+                        /* Its own error or another package's echo: warn_located() says. */
+                        return add_failed(c, buf, false);
                 }
                 return 0;
         }
@@ -155,7 +171,7 @@ located_error(struct pm__bazel_ctx *c, const char *line, char *file, size_t size
         if (!e || (size_t)(e - p) >= size)
                 return NULL;
         (void)snprintf(file, size, "%.*s", (int)(e - p), p);
-        return pm_path_is_under(file, c->s->output_base) ? NULL : p;
+        return pm_path_is_under(file, c->s->output_base) || through_link(c, file) ? NULL : p;
 }
 
 /* True when the error is another package's failure seen from @text's file: Bazel's "no such
@@ -207,6 +223,16 @@ warn_located(struct pm__bazel_ctx *c, const struct pm_blob *blob, size_t *ret_n)
                         }
                         if (is_consequence(text, &own))
                                 continue;
+                        /* An error of the file's own: it is one of the files that failed. */
+                        {
+                                char *bf = pm_path_normalize(c->g->arena, NULL, file);
+
+                                if (!bf)
+                                        return pm__bazel_oom(c);
+                                if (pm_strlist_contains(&c->g->failed, bf) &&
+                                    pm_strlist_push_unique(c->g, &c->g->failed_own, bf) < 0)
+                                        return pm__bazel_oom(c);
+                        }
                         {
                                 size_t len = strlen(text);
                                 char *w = pm_graph_printf(

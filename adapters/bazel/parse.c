@@ -80,6 +80,8 @@ add_buildfiles(struct pm__bazel_ctx *c, const struct pm_blob *b)
                 if (e < 0)
                         return pm__bazel_bad(c, NULL, "'buildfiles' printed an invalid label '%s'",
                                              line);
+                if (*l.pkg && pm__bazel_through_link(c->q->project->root, l.pkg))
+                        continue; /* seen through the user's bazel-<workspace> link */
                 path = pm__bazel_label_path(c, &l);
                 if (!path)
                         return pm__bazel_bad(c, NULL, "'buildfiles' printed an invalid label '%s'",

@@ -169,6 +169,7 @@ pm__buck2_error_entry(struct pm__buck2_ctx *x, const cJSON *obj)
                         return pm__buck2_oom(x);
                 /* x->failed_pkgs: for the crates that depend on its targets (buck2-parse.c). */
                 if (pm_strlist_push_unique(x->g, &x->g->failed, bf) < 0 ||
+                    pm_strlist_push_unique(x->g, &x->g->failed_own, bf) < 0 ||
                     pm_strlist_push_unique(x->g, &x->g->build_files, bf) < 0 ||
                     pm_strlist_push_unique(x->g, &x->failed_pkgs, label) < 0)
                         return pm__buck2_oom(x);

@@ -42,6 +42,9 @@ struct pm_step {
          * test_plan only: the tool's exit status for "the tests ran and one failed" (Bazel's 3),
          * which `projmodel test` reports as libtest's own 101, the status of a failed test binary
          * (what GN's test binary and `cargo test` exit with); 0: none, the status is passed on.
+         * When set, the status is the tool's, not the binary's: any other than 0 and this one
+         * (or a signal) means the tool could not build or run the tests, an error naming the
+         * crate and the tool's error line (server/check-adapter.c).
          */
         int test_failed_exit;
         /*
@@ -292,8 +295,11 @@ struct pm_adapter_ops {
         /*
          * (Version 6.) The runnables' `projmodel run` and `projmodel test`
          * (docs/build-integration.md). NULL when the adapter has check_step instead.
-         * Each fills @ret_plan (zeroed by the caller) with one step whose stdout, stderr and
-         * exit status are the program's, passed on to the user unchanged.
+         * Each fills @ret_plan (zeroed by the caller): its last step's stdout, stderr and exit
+         * status are the program's, passed on to the user unchanged (test_failed_exit aside);
+         * the steps before it build what it runs and must exit 0, else `projmodel run|test`
+         * fails with one line naming the crate and the tool's error line. A step's output_file
+         * is removed before it runs and after the command.
          *
          * run_plan builds the binary @label (a model label of @q->project) and runs it with
          * @args (NULL-terminated, or NULL). test_plan builds the test targets @labels (build

@@ -198,6 +198,13 @@ struct pm_graph {
          */
         struct pm_strlist failed;
         /*
+         * The files of `failed` with an error of their own (a syntax error, a package that does
+         * not load), as opposed to those listed because a file they depend on failed (their
+         * targets' analysis failed with it): the warning after the apply names and counts these.
+         * Empty when the adapter does not tell them apart: every file of `failed` counts.
+         */
+        struct pm_strlist failed_own;
+        /*
          * Adapter state for the next incremental query (pm_query.previous_fingerprints), sorted
          * by key, or empty: GN gives one entry per target of its output (label -> hash of the
          * target's JSON) plus one for its settings, for every target even in a partial graph.

@@ -219,6 +219,9 @@ Test(bazel_parse, keep_going_failures_are_listed)
         assert_path_in(&g->failed, "lib/util/BUILD");
         assert_path_in(&g->failed, "lib/foo/BUILD.bazel");
         assert_path_in(&g->failed, "app/BUILD.bazel");
+        /* Only util failed of its own; foo and app are kept for depending on it. */
+        cr_assert_eq(g->failed_own.n, 1, "got %zu", g->failed_own.n);
+        assert_path_in(&g->failed_own, "lib/util/BUILD");
         assert_path_in(&g->build_files, "lib/util/BUILD");
         want = pm_test_strf("%s/lib/util/BUILD:3:13: syntax error at 'srcs': expected , (bazel "
                             "could not load it with --keep_going)",

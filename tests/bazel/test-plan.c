@@ -213,6 +213,8 @@ Test(bazel_plan, check_plan)
         cr_assert_str_eq(a[2], "build");
         cr_assert(has_arg(a, "--config=ide"));
         cr_assert(has_arg(a, "--output_groups=+rustc_output"));
+        /* The user's bazel-bin and the other convenience symlinks stay as they are. */
+        cr_assert(has_arg(a, "--experimental_convenience_symlinks=ignore"));
         cr_assert(has_arg(a, "--//rust/settings:error_format=json"));
         cr_assert(has_arg(a, "--//rust/settings:rustc_output_diagnostics=true"));
         cr_assert_str_eq(a[argc(a) - 2], "--");
@@ -228,8 +230,9 @@ Test(bazel_plan, check_plan)
 }
 
 /* run_plan and test_plan: `bazel run|test` on the query's output base, startup flags and flags,
- * without --keep_going or an event file; the program's arguments after "--", the test's through
- * --test_arg, the test labels after "--". */
+ * without --keep_going, never touching the user's convenience symlinks; run writes the script
+ * that runs the binary (--script_path), a second step with the program's arguments; the test's
+ * through --test_arg, the test labels after "--". */
 Test(bazel_plan, run_and_test_plans)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
@@ -237,16 +240,24 @@ Test(bazel_plan, run_and_test_plans)
         char *ob = pm_test_strf("--output_base=%s", ws.ob);
         char *args[] = { "--workers", "3", NULL };
         const char *labels[] = { "//lib/foo:foo_test", "//lib/foo:more_test" };
-        const char *const want_run[] = { "bazel",        ob,           "--batch",
-                                         "run",          "--color=no", "--curses=no",
-                                         "--config=ide", "//app:app",  "--",
-                                         "--workers",    "3",          NULL };
+        const char *const want_run[] = { "bazel",
+                                         ob,
+                                         "--batch",
+                                         "run",
+                                         "--color=no",
+                                         "--curses=no",
+                                         "--experimental_convenience_symlinks=ignore",
+                                         "--config=ide",
+                                         "SCRIPT",
+                                         "//app:app",
+                                         NULL };
         const char *const want_test[] = { "bazel",
                                           ob,
                                           "--batch",
                                           "test",
                                           "--color=no",
                                           "--curses=no",
+                                          "--experimental_convenience_symlinks=ignore",
                                           "EVENTS",
                                           "--config=ide",
                                           "--test_output=streamed",
@@ -259,7 +270,7 @@ Test(bazel_plan, run_and_test_plans)
                                           NULL };
         struct pm_plan p = { 0 };
         struct pm_error err;
-        char *events;
+        char *events, *script;
 
         pm_bazel_ws_settings(&ws, "\"output_base\": \"../ob\", \"startup_flags\": [\"--batch\"], "
                                   "\"flags\": [\"--config=ide\"]");
@@ -267,13 +278,22 @@ Test(bazel_plan, run_and_test_plans)
         q.project = &ws.cfg->projects[0];
         pm_error_init(&err);
         cr_assert_eq(ops->run_plan(&q, "//app:app", args, &p, &err), 0, "%s", err.msg);
-        cr_assert_eq(p.n_steps, 1);
-        cr_assert_null(p.steps[0].output_file);
+        /* Bazel builds and writes the script (its report), which then runs with the args. */
+        cr_assert_eq(p.n_steps, 2);
+        cr_assert_not_null(p.steps[0].output_file);
         cr_assert_str_eq(p.steps[0].cwd, ws.root);
+        script = pm_test_strf("--script_path=%s", p.steps[0].output_file);
         for (size_t i = 0; want_run[i] || p.steps[0].argv[i]; i++)
                 cr_assert(want_run[i] && p.steps[0].argv[i] &&
-                                  strcmp(want_run[i], p.steps[0].argv[i]) == 0,
+                                  strcmp(strcmp(want_run[i], "SCRIPT") == 0 ? script : want_run[i],
+                                         p.steps[0].argv[i]) == 0,
                           "run argv[%zu] is '%s'", i, p.steps[0].argv[i]);
+        cr_assert_str_eq(p.steps[1].argv[0], p.steps[0].output_file);
+        cr_assert_str_eq(p.steps[1].argv[1], "--workers");
+        cr_assert_str_eq(p.steps[1].argv[2], "3");
+        cr_assert_null(p.steps[1].argv[3]);
+        cr_assert_str_eq(p.steps[1].cwd, ws.root);
+        pm_free(script);
         pm_plan_release(&p);
         cr_assert_eq(ops->test_plan(&q, labels, 2, "tests::one", &p, &err), 0, "%s", err.msg);
         cr_assert_eq(p.n_steps, 1);

@@ -684,6 +684,47 @@ without_events(const char *argv)
 }
 
 /*
+ * `projmodel VERB` of @argv (after the command, from the label on; @argv[0] is the binary
+ * when @verb is "run") with a type error added to @rel under @root: exit 1, nothing on stdout
+ * and one stderr line "projmodel: cannot VERB 'LABEL': <bazel> exited with status 1: ERROR:
+ * ...". NULL when so, else what went wrong (pm_malloc'd). @rel is restored.
+ */
+static char *
+cannot_build(const char *root, const char *rel, const char *const *argv, const char *verb)
+{
+        char *file = pm_test_strf("%s/%s", root, rel), *old = pm_test_read_file(file);
+        char *broken = pm_test_strf("%s\nfn broken() -> u32 { \"x\" }\n", old);
+        const char *full[12] = { pm_test_projmodel(), verb };
+        const char *const *label = strcmp(verb, "run") == 0 ? argv + 2 : argv;
+        char *out = NULL, *err = NULL, *want, *what = NULL;
+        size_t n = 2;
+        int st = -1;
+
+        for (const char *const *a = label; *a && n < 11; a++)
+                full[n++] = *a;
+        full[n] = NULL;
+        want = pm_test_strf("projmodel: cannot %s '%s': bazel-logged exited with status 1: ERROR: ",
+                            verb, label[0]);
+        if (pm_test_write_file(file, broken) != 0)
+                what = pm_test_strf("cannot write %s", file);
+        else
+                st = pm_test_run(full, root, NULL, NULL, &out, &err);
+        (void)pm_test_write_file(file, old);
+        if (!what && (st != 1 || strcmp(out, "") != 0 || strncmp(err, want, strlen(want)) != 0 ||
+                      strchr(err, '\n') != err + strlen(err) - 1))
+                what = pm_test_strf("%s with a type error in %s: exit %d (want 1), stdout '%s', "
+                                    "stderr (want one line '%s...'): %s",
+                                    verb, rel, st, out, want, err);
+        pm_free(want);
+        pm_free(out);
+        pm_free(err);
+        pm_free(broken);
+        pm_free(old);
+        pm_free(file);
+        return what;
+}
+
+/*
  * The run and testOne runnables of the exported example @json (root @root, output base @ob,
  * bazel through bazel_logged, which logs to @log) on the warm output base: `bazel run` prints
  * the binary's output and passes its exit status on (2 for --workers 0); `bazel test` of the
@@ -717,19 +758,22 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
         st = runnable(json, "run", "//app/server:server", NULL, &out, &err);
         argv = last_argv(log);
         want = pm_test_strf("[\"--output_base=%s\", \"run\", \"--color=no\", \"--curses=no\", "
-                            "\"//app/server:server\", \"--\"]",
+                            "\"--experimental_convenience_symlinks=ignore\", \"--script_path=",
                             ob);
         if (st != 0 || !strstr(out, "Engine v3 (fast): job 'hello' -> worker "))
                 what = pm_test_strf("run: exit %d, stdout '%s', stderr: %s", st, out, err);
-        else if (strcmp(argv, want) != 0)
-                what = pm_test_strf("run reached bazel as %s, want %s", argv, want);
+        else if (strncmp(argv, want, strlen(want)) != 0 ||
+                 !strstr(argv, ".sh\", \"//app/server:server\"]"))
+                what = pm_test_strf("run reached bazel as %s, want %s...sh //app/server:server",
+                                    argv, want);
         if (what)
                 goto out;
         pm_free(out);
         pm_free(err);
         st = pm_test_run(bad_run, root, NULL, NULL, &out, &err);
+        /* Only the binary's stderr: Bazel's progress went with the build step. */
         if (st != 2 || strcmp(out, "") != 0 ||
-            !strstr(err, "\nserver: --workers must be at least 1\n")) {
+            strcmp(err, "server: --workers must be at least 1\n") != 0) {
                 what = pm_test_strf("run -- --workers 0: exit %d (want the binary's 2), stdout "
                                     "'%s', stderr: %s",
                                     st, out, err);
@@ -744,6 +788,7 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
                       &err);
         argv = last_argv(log);
         want = pm_test_strf("[\"--output_base=%s\", \"test\", \"--color=no\", \"--curses=no\", "
+                            "\"--experimental_convenience_symlinks=ignore\", "
                             "\"--test_output=streamed\", \"--nocache_test_results\", "
                             "\"--test_arg=tests::same_job_same_worker\", \"--test_arg=--exact\", "
                             "\"--\", \"//lib/engine:engine_test\"]",
@@ -802,6 +847,15 @@ runnables_reach_bazel(const char *json, const char *root, const char *ob, const 
         }
         pm_free(out);
         pm_free(err);
+        /* Bazel could not build: exit 1 and one line naming the crate and bazel's ERROR line,
+         * never bazel's 1 passed on with its output as if the program had exited 1. */
+        what = cannot_build(root, "tests/integration/lib.rs", with_results + 4, "test");
+        if (!what)
+                what = cannot_build(root, "app/server/src/main.rs", bad_run, "run");
+        if (what) {
+                out = err = NULL;
+                goto out;
+        }
         st = pm_test_run(no_tests, root, NULL, NULL, &out, &err);
         if (st != 1 || strcmp(err, "projmodel: '//lib/config:config' is a lib with no test "
                                    "target: no test of the model compiles it (bazel: a "
@@ -942,6 +996,28 @@ Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
         pm_free(src);
 }
 
+/* The convenience symlinks a `bazel build` makes in the example's root @root, "NAME -> TARGET"
+ * a line (pm_malloc'd). */
+static char *
+user_links(const char *root)
+{
+        static const char *const names[] = { "bazel-bin", "bazel-out", "bazel-testlogs",
+                                             "bazel-example" };
+        char *text = pm_test_strf("%s", ""), *more;
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char *link = pm_test_strf("%s/%s", root, names[i]), target[4096];
+                ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+                target[n > 0 ? n : 0] = '\0';
+                more = pm_test_strf("%s%s -> %s\n", text, names[i], target);
+                pm_free(text);
+                pm_free(link);
+                text = more;
+        }
+        return text;
+}
+
 /* The bundled example end to end: `projmodel export` runs bazel through the real runner, builds
  * the proc macro and the cargo_build_script with `bazel build` on the query's output base, names
  * the copy of the dylib in the cache and the build script's out_dir as OUT_DIR; the result
@@ -999,8 +1075,11 @@ Test(bazel_query, example_exports_a_valid_project)
                 "//lib/build_info:build_info", NULL
         };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
+        char *user_ob = pm_test_strf("--output_base=%s/user-ob", ws.tmp);
+        const char *user_build[] = { "bazel", user_ob, "build", "//lib/config:config", NULL };
+        const char *user_shutdown[] = { "bazel", user_ob, "shutdown", NULL };
         char *errout = NULL, *text, *report = NULL, *dumped = NULL, *old, *left, *warned = NULL;
-        char *ran = NULL;
+        char *ran = NULL, *links = NULL, *links_after = NULL;
         char *dumped_bs = NULL;
         int status;
 
@@ -1008,6 +1087,14 @@ Test(bazel_query, example_exports_a_valid_project)
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
         cr_assert_eq(pm_test_write_file(wrapper, bazel_logged), 0);
         cr_assert_eq(chmod(wrapper, 0755), 0);
+        /* The user's own build made the convenience symlinks, into the user's output base. */
+        status = pm_test_run(user_build, root, NULL, NULL, NULL, &errout);
+        cr_assert_eq(status, 0, "the user's bazel build: %s", errout);
+        pm_free(errout);
+        errout = NULL;
+        links = user_links(root);
+        cr_assert(strstr(links, "bazel-bin -> ") && strstr(links, "/user-ob/execroot/"), "%s",
+                  links);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0) {
                 int line;
@@ -1026,6 +1113,8 @@ Test(bazel_query, example_exports_a_valid_project)
                              "a type error at %s:%d", config_rs, line);
                 cr_assert_eq(pm_test_write_file(config_rs, old), 0);
                 ran = runnables_reach_bazel(text, root, ob, log);
+                /* Export's proc-macro build, check, run and test left them as they were. */
+                links_after = user_links(root);
                 pm_free(report);
                 report = NULL;
                 pm_free(old);
@@ -1079,8 +1168,11 @@ Test(bazel_query, example_exports_a_valid_project)
                         status = pm_test_run(dump_bs, root, NULL, NULL, &dumped_bs, NULL);
         }
         (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
+        (void)pm_test_run(user_shutdown, root, NULL, NULL, NULL, NULL);
         cr_assert_eq(status, 0, "projmodel export/dump: %s", errout);
         cr_assert_null(ran, "%s", ran);
+        cr_assert_str_eq(links_after ? links_after : "", links,
+                         "projmodel moved the user's convenience symlinks");
         cr_assert_null(warned, "%s", warned);
         text = pm_test_read_file(out);
         cr_assert_not_null(text);
@@ -1119,4 +1211,7 @@ Test(bazel_query, example_exports_a_valid_project)
         pm_free(build_rs);
         pm_free(out_dir);
         pm_free(bi_dir);
+        pm_free(links);
+        pm_free(links_after);
+        pm_free(user_ob);
 }

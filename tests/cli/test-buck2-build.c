@@ -675,6 +675,15 @@ Test(cli_buck2_build, keep_going_exit_keeps_the_other_packages)
 {
         char *repo = make_repo(""), *saved = pm_test_strf("%s/targets.json", repo);
         char *good_targets = pm_test_read_file(saved), *exit_file;
+        char *want_new = pm_test_strf("buck2 could not load %s/lib/util/TARGETS (nor the 3 build "
+                                      "files that depend on it) and the model has no earlier "
+                                      "state of them: their crates are missing until it loads",
+                                      repo);
+        char *want_kept = pm_test_strf("warning: kept the last good state of 5 crates of "
+                                       "%s/lib/util/TARGETS, which buck2 could not load, and of 3 "
+                                       "build files that depend on it: the next run after the "
+                                       "fix updates them\n",
+                                       repo);
         const char *args[] = { "export", "--root", repo, NULL };
         struct cli_run r;
         cJSON *p;
@@ -690,6 +699,8 @@ Test(cli_buck2_build, keep_going_exit_keeps_the_other_packages)
                                 "package 'root//lib/util' (buck2 could not load it with "
                                 "--keep-going)"),
                   "%s", r.err);
+        /* The one file that failed is named and counted, not the dependents' files. */
+        cr_assert(strstr(r.err, want_new), "want '%s' in: %s", want_new, r.err);
         p = cJSON_Parse(r.out);
         cr_assert(p, "%s", r.out);
         (void)crate_of(p, repo, "lib/testutil/src/lib.rs");
@@ -713,6 +724,7 @@ Test(cli_buck2_build, keep_going_exit_keeps_the_other_packages)
         cli_fx_run(&fx, repo, NULL, args, &r);
         cr_assert_eq(r.status, 0, "export: %s", r.err);
         cr_assert(strstr(r.err, "root//lib/util"), "%s", r.err);
+        cr_assert(strstr(r.err, want_kept), "want '%s' in: %s", want_kept, r.err);
         p = cJSON_Parse(r.out);
         cr_assert(p, "%s", r.out);
         cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 8, "%s",
@@ -721,6 +733,8 @@ Test(cli_buck2_build, keep_going_exit_keeps_the_other_packages)
         cr_assert(depends_on(p, repo, "lib/bar/lib.rs", "lib/util/src/lib.rs"));
         cJSON_Delete(p);
         cli_run_release(&r);
+        pm_free(want_kept);
+        pm_free(want_new);
         pm_free(exit_file);
         pm_free(good_targets);
         pm_free(saved);
