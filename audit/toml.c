@@ -91,35 +91,6 @@ bare_char(char c)
                c == '_' || c == '-';
 }
 
-/* Append the UTF-8 encoding of @cp. */
-static int
-utf8(struct pm_strbuf *sb, uint32_t cp)
-{
-        char b[4];
-        size_t n;
-
-        if (cp < 0x80) {
-                b[0] = (char)cp;
-                n = 1;
-        } else if (cp < 0x800) {
-                b[0] = (char)(0xc0 | (cp >> 6));
-                b[1] = (char)(0x80 | (cp & 0x3f));
-                n = 2;
-        } else if (cp < 0x10000) {
-                b[0] = (char)(0xe0 | (cp >> 12));
-                b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                b[2] = (char)(0x80 | (cp & 0x3f));
-                n = 3;
-        } else {
-                b[0] = (char)(0xf0 | (cp >> 18));
-                b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-                b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                b[3] = (char)(0x80 | (cp & 0x3f));
-                n = 4;
-        }
-        return pm_strbuf_add(sb, b, n);
-}
-
 /* One escape after a backslash in a basic string. */
 static int
 escape(struct toml *t, struct pm_strbuf *sb)
@@ -156,7 +127,7 @@ escape(struct toml *t, struct pm_strbuf *sb)
         t->s += n;
         if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
                 return fail(t, "\\u escape out of range");
-        return utf8(sb, cp) < 0 ? oom(t) : 0;
+        return pm_strbuf_add_utf8(sb, cp) < 0 ? oom(t) : 0;
 }
 
 /* A string of any of the four forms at t->s, into @sb (NUL-terminated on success). */

@@ -99,6 +99,34 @@ pm_strbuf_adds(struct pm_strbuf *sb, const char *s)
 }
 
 int
+pm_strbuf_add_utf8(struct pm_strbuf *sb, uint32_t cp)
+{
+        char b[4];
+        size_t n;
+
+        if (cp < 0x80) {
+                b[0] = (char)cp;
+                n = 1;
+        } else if (cp < 0x800) {
+                b[0] = (char)(0xc0 | (cp >> 6));
+                b[1] = (char)(0x80 | (cp & 0x3f));
+                n = 2;
+        } else if (cp < 0x10000) {
+                b[0] = (char)(0xe0 | (cp >> 12));
+                b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                b[2] = (char)(0x80 | (cp & 0x3f));
+                n = 3;
+        } else {
+                b[0] = (char)(0xf0 | (cp >> 18));
+                b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                b[3] = (char)(0x80 | (cp & 0x3f));
+                n = 4;
+        }
+        return pm_strbuf_add(sb, b, n);
+}
+
+int
 pm_strbuf_addch(struct pm_strbuf *sb, char c)
 {
         return pm_strbuf_add(sb, &c, 1);

@@ -99,35 +99,6 @@ name(struct reader *rd, const char **ret)
         return (size_t)(rd->p - s);
 }
 
-/* Append the UTF-8 encoding of code point @cp to @sb. */
-static int
-add_utf8(struct pm_strbuf *sb, uint32_t cp)
-{
-        char b[4];
-        size_t n;
-
-        if (cp < 0x80) {
-                b[0] = (char)cp;
-                n = 1;
-        } else if (cp < 0x800) {
-                b[0] = (char)(0xc0 | (cp >> 6));
-                b[1] = (char)(0x80 | (cp & 0x3f));
-                n = 2;
-        } else if (cp < 0x10000) {
-                b[0] = (char)(0xe0 | (cp >> 12));
-                b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                b[2] = (char)(0x80 | (cp & 0x3f));
-                n = 3;
-        } else {
-                b[0] = (char)(0xf0 | (cp >> 18));
-                b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-                b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                b[3] = (char)(0x80 | (cp & 0x3f));
-                n = 4;
-        }
-        return pm_strbuf_add(sb, b, n);
-}
-
 /* The reference at rd->p ('&'), decoded onto @sb (NULL: checked only). */
 static int
 entity(struct reader *rd, struct pm_strbuf *sb)
@@ -174,7 +145,7 @@ entity(struct reader *rd, struct pm_strbuf *sb)
         if (rd->p >= rd->end || digits == 0 || cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
                 return bad(rd, "a bad character reference");
         rd->p++;
-        return sb && add_utf8(sb, cp) < 0 ? oom(rd) : 0;
+        return sb && pm_strbuf_add_utf8(sb, cp) < 0 ? oom(rd) : 0;
 }
 
 /* Character data up to the next '<', onto @sb (NULL: checked only). */

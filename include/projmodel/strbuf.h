@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pm_error;
 
@@ -34,6 +35,8 @@ int pm_strbuf_grow(struct pm_strbuf *sb, size_t extra);
 int pm_strbuf_add(struct pm_strbuf *sb, const void *data, size_t len);
 int pm_strbuf_adds(struct pm_strbuf *sb, const char *s);
 int pm_strbuf_addch(struct pm_strbuf *sb, char c);
+/* Append the UTF-8 encoding of code point @cp (at most U+10FFFF; the caller checks). */
+int pm_strbuf_add_utf8(struct pm_strbuf *sb, uint32_t cp);
 int pm_strbuf_addf(struct pm_strbuf *sb, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 int pm_strbuf_vaddf(struct pm_strbuf *sb, const char *fmt, va_list ap)
