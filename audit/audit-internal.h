@@ -30,6 +30,10 @@ struct cJSON;
 int pm__toml_parse(const char *text, size_t len, const char *file, struct cJSON **ret,
                    struct pm_error *err);
 
+/* Whether version @ver matches Cargo requirement @req (comparators joined by ','); false when
+ * either does not parse. */
+bool pm__semver_req_matches(const char *req, const char *ver);
+
 #include "projmodel/banned.h"
 
 #endif

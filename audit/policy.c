@@ -42,6 +42,9 @@ struct audited {
         enum vet_kind kind;
         char *from; /* VET_DELTA: A */
         char *to;   /* VET_FULL: V; VET_DELTA: B; VET_VIOLATION: REQ */
+        /* Filled once the policy is loaded (criteria_flags()): the criterion certifies the
+         * policy's criteria, or the policy's criteria imply it (what a violation breaks). */
+        bool certifies, violated_by_want;
 };
 
 /* A custom criterion of an imported audits.toml ([criteria.NAME] implies = ...). */
@@ -141,22 +144,65 @@ find_def(const struct pm_audit_policy *p, const char *name)
         return NULL;
 }
 
-/* Whether an audit for @have also certifies @want: the same, safe-to-deploy for safe-to-run,
- * or through the `implies` of the imported [criteria.X] tables. */
 static bool
-implies(const struct pm_audit_policy *p, const char *have, const char *want, unsigned depth)
+implies_directly(const char *have, const char *want)
 {
-        const struct criterion *d;
+        return strcmp(have, want) == 0 ||
+               (strcmp(have, "safe-to-deploy") == 0 && strcmp(want, "safe-to-run") == 0);
+}
 
-        if (strcmp(have, want) == 0 ||
-            (strcmp(have, "safe-to-deploy") == 0 && strcmp(want, "safe-to-run") == 0))
-                return true;
-        if (depth > 32 || !(d = find_def(p, have)))
-                return false;
-        for (size_t i = 0; i < d->n_implies; i++)
-                if (implies(p, d->implies[i], want, depth + 1))
-                        return true;
-        return false;
+/*
+ * Whether an audit for @have also certifies @want: the same, safe-to-deploy for safe-to-run,
+ * or through the `implies` of the imported [criteria.X] tables. Breadth first, each criterion
+ * once (@seen and @queue hold n_defs each; @seen is all false on entry and on return): an
+ * imported file's implies may repeat a name or form a cycle.
+ */
+static bool
+implies(const struct pm_audit_policy *p, const char *have, const char *want, bool *seen,
+        size_t *queue)
+{
+        const struct criterion *d = find_def(p, have);
+        bool found = implies_directly(have, want);
+        size_t n = 0;
+
+        if (!found && d) {
+                seen[d - p->defs] = true;
+                queue[n++] = (size_t)(d - p->defs);
+        }
+        for (size_t q = 0; !found && q < n; q++) {
+                d = &p->defs[queue[q]];
+                for (size_t i = 0; !found && i < d->n_implies; i++) {
+                        const struct criterion *e = find_def(p, d->implies[i]);
+
+                        found = implies_directly(d->implies[i], want);
+                        if (!found && e && !seen[e - p->defs]) {
+                                seen[e - p->defs] = true;
+                                queue[n++] = (size_t)(e - p->defs);
+                        }
+                }
+        }
+        while (n > 0)
+                seen[queue[--n]] = false;
+        return found;
+}
+
+/* Fill each entry's certifies and violated_by_want, once, for the policy's criteria. */
+static int
+criteria_flags(struct pm_audit_policy *p)
+{
+        bool *seen = pm_calloc(p->n_defs + 1, sizeof(*seen));
+        size_t *queue = pm_calloc(p->n_defs + 1, sizeof(*queue));
+        int r = seen && queue ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r == 0 && i < p->n_audited; i++) {
+                struct audited *a = &p->audited[i];
+
+                a->certifies = implies(p, a->criterion, p->criteria, seen, queue);
+                a->violated_by_want = implies(p, p->criteria, a->criterion, seen, queue);
+        }
+        pm_free(seen);
+        pm_free(queue);
+        return r;
 }
 
 /* A string or an array of strings (@what names the key for the error), as a NULL-terminated
@@ -557,6 +603,8 @@ pm_audit_policy_load(const struct pm_config *cfg, struct pm_audit_policy **ret,
                         r = load_vet(cfg, p, v[i], err);
         }
 out:
+        if (r == 0)
+                r = criteria_flags(p);
         if (r == -ENOMEM || r == PM_ELIMIT)
                 r = pm_error_set(err, r, "cannot load the audit policy");
         if (r < 0) {
@@ -611,117 +659,14 @@ pm_audit_policy_criteria(const struct pm_audit_policy *p)
         return p->criteria;
 }
 
-/* A version "1.2.3-pre" as numbers; @n is how many were written (1 to 3). */
-struct semver {
-        unsigned long v[3];
-        int n;
-        bool pre;
-};
-
-static bool
-parse_semver(const char *s, const char *end, struct semver *sv)
-{
-        memset(sv, 0, sizeof(*sv));
-        while (s < end && *s == ' ')
-                s++;
-        while (sv->n < 3 && s < end && *s >= '0' && *s <= '9') {
-                unsigned long x = 0;
-
-                while (s < end && *s >= '0' && *s <= '9' && x < 100000000)
-                        x = x * 10 + (unsigned long)(*s++ - '0');
-                sv->v[sv->n++] = x;
-                if (s < end && *s == '.')
-                        s++;
-                else
-                        break;
-        }
-        if (s < end && *s == '*')
-                s++;
-        sv->pre = s < end && *s == '-';
-        return sv->n > 0;
-}
-
-/* Compare @a with @b on @b's first @n numbers; a pre-release sorts before its release. */
-static int
-cmp_semver(const struct semver *a, const struct semver *b, int n)
-{
-        for (int i = 0; i < n; i++)
-                if (a->v[i] != b->v[i])
-                        return a->v[i] < b->v[i] ? -1 : 1;
-        if (n == 3 && a->pre != b->pre)
-                return a->pre ? -1 : 1;
-        return 0;
-}
-
-/* One comparator of a Cargo version requirement ("<1.0", ">= 0.5", "^1.2", "~1", "=1.2.3",
- * "1.2", "*") against @ver. */
-static bool
-comparator_matches(const char *s, const char *end, const struct semver *ver)
-{
-        char op[3] = "";
-        struct semver req;
-        size_t k = 0;
-        int c, lead;
-
-        while (s < end && *s == ' ')
-                s++;
-        while (s < end && k < 2 && strchr("<>=^~", *s))
-                op[k++] = *s++;
-        op[k] = '\0';
-        while (end > s && end[-1] == ' ')
-                end--;
-        if (end - s == 1 && *s == '*')
-                return true;
-        if (!parse_semver(s, end, &req))
-                return false;
-        c = cmp_semver(ver, &req, req.n);
-        if (strcmp(op, "=") == 0)
-                return c == 0;
-        if (strcmp(op, ">") == 0)
-                return c > 0;
-        if (strcmp(op, ">=") == 0)
-                return c >= 0;
-        if (strcmp(op, "<") == 0)
-                return c < 0;
-        if (strcmp(op, "<=") == 0)
-                return c <= 0;
-        if (c < 0)
-                return false;
-        if (strcmp(op, "~") == 0)
-                return cmp_semver(ver, &req, req.n > 1 ? 2 : 1) == 0;
-        /* Caret (and no operator): the same up to the first non-zero number written. */
-        for (lead = 0; lead < req.n - 1 && req.v[lead] == 0; lead++)
-                ;
-        return cmp_semver(ver, &req, lead + 1) == 0;
-}
-
-/* Whether version @ver matches requirement @req (comparators joined by ','). */
-static bool
-req_matches(const char *req, const char *ver)
-{
-        struct semver v;
-
-        if (!parse_semver(ver, ver + strlen(ver), &v))
-                return false;
-        for (const char *s = req;;) {
-                const char *comma = strchr(s, ',');
-                const char *end = comma ? comma : s + strlen(s);
-
-                if (!comparator_matches(s, end, &v))
-                        return false;
-                if (!comma)
-                        return true;
-                s = comma + 1;
-        }
-}
-
 /*
- * Whether version @ver of @name is certified for @want: a full audit of a version from which
- * deltas lead to @ver, each entry certifying @want. @budget bounds the walk of a crate's deltas.
+ * Whether version @ver of @name is certified for the policy's criteria: a full audit of a version
+ * from which deltas lead to @ver, each entry certifying them. @budget bounds the walk of a
+ * crate's deltas.
  */
 static bool
-reached(const struct pm_audit_policy *p, const char *name, const char *ver, const char *want,
-        unsigned depth, unsigned *budget)
+reached(const struct pm_audit_policy *p, const char *name, const char *ver, unsigned depth,
+        unsigned *budget)
 {
         if (depth > 64 || *budget == 0)
                 return false;
@@ -730,10 +675,10 @@ reached(const struct pm_audit_policy *p, const char *name, const char *ver, cons
                 const struct audited *a = &p->audited[i];
 
                 if ((a->kind != VET_FULL && a->kind != VET_DELTA) || strcmp(a->name, name) != 0 ||
-                    strcmp(a->to, ver) != 0 || !implies(p, a->criterion, want, 0))
+                    strcmp(a->to, ver) != 0 || !a->certifies)
                         continue;
-                if (a->kind == VET_FULL || (strcmp(a->from, ver) != 0 &&
-                                            reached(p, name, a->from, want, depth + 1, budget)))
+                if (a->kind == VET_FULL ||
+                    (strcmp(a->from, ver) != 0 && reached(p, name, a->from, depth + 1, budget)))
                         return true;
         }
         return false;
@@ -742,27 +687,26 @@ reached(const struct pm_audit_policy *p, const char *name, const char *ver, cons
 bool
 pm_audit_policy_audited(const struct pm_audit_policy *p, const char *name, const char *version)
 {
-        const char *want = p->criteria;
         unsigned budget = 100000;
 
-        /* A recorded violation of what @want implies wins, whatever else is recorded. */
+        /* A recorded violation of what the policy's criteria imply wins, whatever else is
+         * recorded. */
         for (size_t i = 0; i < p->n_audited; i++) {
                 const struct audited *a = &p->audited[i];
 
-                if (a->kind == VET_VIOLATION && strcmp(a->name, name) == 0 &&
-                    implies(p, want, a->criterion, 0) && (!version || req_matches(a->to, version)))
+                if (a->kind == VET_VIOLATION && strcmp(a->name, name) == 0 && a->violated_by_want &&
+                    (!version || pm__semver_req_matches(a->to, version)))
                         return false;
         }
         for (size_t i = 0; i < p->n_audited; i++) {
                 const struct audited *a = &p->audited[i];
 
-                if (strcmp(a->name, name) != 0 || a->kind == VET_VIOLATION ||
-                    !implies(p, a->criterion, want, 0))
+                if (strcmp(a->name, name) != 0 || a->kind == VET_VIOLATION || !a->certifies)
                         continue;
                 /* Without the crate's version any audit of it counts (docs/configuration.md). */
                 if (a->kind == VET_INLINE || a->kind == VET_TRUSTED || a->kind == VET_WILDCARD ||
                     !version)
                         return true;
         }
-        return version && reached(p, name, version, want, 0, &budget);
+        return version && reached(p, name, version, 0, &budget);
 }

@@ -233,6 +233,31 @@ descend(struct toml *t, cJSON *tab, const char *key, cJSON **ret)
         return 0;
 }
 
+/*
+ * `a.b.c` at t->s: descends *@tab through a and b (made as tables where missing) and leaves
+ * the last part in @k. At most MAX_DEPTH parts: each is a nested cJSON object, which
+ * cJSON_Delete() frees recursively.
+ */
+static int
+dotted_key(struct toml *t, cJSON **tab, struct pm_strbuf *k)
+{
+        unsigned parts = 1;
+        int r = key_part(t, k);
+
+        while (r == 0) {
+                blank(t);
+                if (t->s >= t->end || *t->s != '.')
+                        break;
+                t->s++;
+                if (++parts > MAX_DEPTH)
+                        return fail(t, "a dotted key of more than 64 parts");
+                r = descend(t, *tab, k->buf, tab);
+                if (r == 0)
+                        r = key_part(t, k);
+        }
+        return r;
+}
+
 static int value(struct toml *t, cJSON **ret);
 
 /* `key.part = value` into @tab. */
@@ -241,19 +266,10 @@ key_value(struct toml *t, cJSON *tab)
 {
         struct pm_strbuf k = PM_STRBUF_INIT;
         cJSON *v = NULL;
-        int r = key_part(t, &k);
+        int r = dotted_key(t, &tab, &k);
 
-        for (;;) {
-                if (r < 0)
-                        goto out;
-                blank(t);
-                if (t->s >= t->end || *t->s != '.')
-                        break;
-                t->s++;
-                r = descend(t, tab, k.buf, &tab);
-                if (r == 0)
-                        r = key_part(t, &k);
-        }
+        if (r < 0)
+                goto out;
         if (t->s >= t->end || *t->s != '=') {
                 r = fail(t, "expected '=' after a key");
                 goto out;
@@ -425,18 +441,9 @@ header(struct toml *t, cJSON *root, cJSON **cur)
         int r;
 
         t->s += aot ? 2 : 1;
-        r = key_part(t, &k);
-        for (;;) {
-                if (r < 0)
-                        goto out;
-                blank(t);
-                if (t->s >= t->end || *t->s != '.')
-                        break;
-                t->s++;
-                r = descend(t, tab, k.buf, &tab);
-                if (r == 0)
-                        r = key_part(t, &k);
-        }
+        r = dotted_key(t, &tab, &k);
+        if (r < 0)
+                goto out;
         if (t->s >= t->end || *t->s != ']' || (aot && (t->end - t->s < 2 || t->s[1] != ']'))) {
                 r = fail(t, aot ? "expected ']]' after a table name" : "expected ']'");
                 goto out;

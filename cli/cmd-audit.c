@@ -106,6 +106,7 @@ struct report {
         const struct pm_config *cfg;
         const struct pm_audit_crate **crates;
         size_t n;
+        bool subset; /* not every crate of the model is chosen */
 };
 
 static bool
@@ -957,8 +958,9 @@ owner_of(const struct report *rp, const char *relpath)
 }
 
 /*
- * A changed .rs file no chosen crate holds now (deleted, or its `mod` gone): its sites at the
- * revision are removed, in the chosen crate whose directory holds it.
+ * A changed .rs file no chosen crate holds now (deleted, or, when every crate is chosen, its
+ * `mod` gone): its sites at the revision are removed, in the chosen crate whose directory holds
+ * it.
  */
 static int
 diff_gone(struct diff_ctx *c, const char *file, struct pm_error *err)
@@ -976,6 +978,19 @@ diff_gone(struct diff_ctx *c, const char *file, struct pm_error *err)
         }
         if (!ac)
                 goto out;
+        /* A file still there may be a source of a crate that was not chosen. */
+        if (c->rp->subset) {
+                char *abs = pm_path_join(NULL, c->rp->cfg->root, file);
+                bool there = abs && is_file(abs);
+
+                pm_free(abs);
+                if (!abs) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                if (there)
+                        goto out;
+        }
         r = git_run(c->rp, argv, true, &old_src, NULL, err);
         if (r == 0 && old_src.len > 0)
                 r = pm_audit_scan(old_src.buf, old_src.len, &old, err);
@@ -1179,6 +1194,7 @@ run_audit(const struct audit_opts *o, struct pm_error *err)
                 if (r == 0 && on[i])
                         rp.crates[rp.n++] = by_index[i];
         }
+        rp.subset = rp.n < g->n_crates;
         if (r < 0) {
                 struct pm_error ignored;
 

@@ -59,6 +59,16 @@ cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether @w already says @msg about @file. */
+static bool
+has_warning(const struct pm__warnings *w, const char *msg, const char *file)
+{
+        for (size_t k = 0; k < w->n; k++)
+                if (strcmp(w->v[k], msg) == 0 && strcmp(w->files[k], file) == 0)
+                        return true;
+        return false;
+}
+
 /*
  * Partial @w over the project's previous @old: @old's warnings about build files @w did not
  * cover come first, then @w's. 0, or -1 when out of memory (@w is then left as it was).
@@ -75,6 +85,10 @@ merge(struct pm__warnings *w, const struct pm__warnings *old)
                 const char *f = old->files[k];
 
                 if (f[0] && n_cov && bsearch(&f, w->covered, n_cov, sizeof(*w->covered), cmp_str))
+                        continue;
+                /* The same note again (a proc macro that still does not build) replaces the old
+                 * one rather than piling up. */
+                if (has_warning(w, old->v[k], f))
                         continue;
                 if (pm_argv_push(&v, old->v[k]) < 0 || pm_argv_push(&files, f) < 0)
                         goto oom;

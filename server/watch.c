@@ -228,10 +228,12 @@ list_dir(struct pm_server *srv, struct tree_walk *t, size_t i)
  * first, taking the place of watched directories that hold none, and what is left unwatched is
  * counted in *@n_unwatched: there a new source file is not noticed until the next query.
  * PM_ELIMIT when the build-file directories alone are too many. Iterative: no recursion depth.
+ * @new_dir: @dir was just made (an inotify event), so it is watched even past the limit: a build
+ * file written into it next would otherwise never be seen.
  */
 static int
-watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, size_t *n_unwatched,
-           char *error, size_t size)
+watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watches,
+           size_t *n_unwatched, char *error, size_t size)
 {
         const size_t limit = srv->cfg->watch_max_dirs;
         struct tree_walk t = { 0 };
@@ -255,7 +257,7 @@ watch_tree(struct pm_server *srv, const char *dir, size_t *n_watches, size_t *n_
         while (n) {
                 size_t i = stack[--n], first = t.n;
 
-                if (*n_watches < limit) {
+                if (*n_watches < limit || (i == 0 && new_dir)) {
                         r = watch_one(t.v[i].path);
                         if (r < 0) {
                                 (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
@@ -347,7 +349,7 @@ walk_cb(uv_work_t *w)
 {
         struct walk *wk = w->data;
 
-        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, &wk->n_watches, &wk->n_unwatched,
+        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, false, &wk->n_watches, &wk->n_unwatched,
                               wk->error, sizeof(wk->error));
 }
 
@@ -674,8 +676,8 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                 if (parent && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
                     !excluded(srv, parent, name, path)) {
                         char error[512];
-                        int r = watch_tree(srv, path, &srv->n_watches, &srv->n_unwatched, error,
-                                           sizeof(error));
+                        int r = watch_tree(srv, path, true, &srv->n_watches, &srv->n_unwatched,
+                                           error, sizeof(error));
 
                         if (r < 0) {
                                 pm__log("%s", error);

@@ -203,7 +203,8 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
         char *src = pm_test_strf("%s/tests/audit/policy", pm_test_source_root());
         char *app = pm_test_strf("%s/app/src/main.rs", ws),
              *ffi = pm_test_strf("%s/vendor/ffi_dep/src/lib.rs", ws),
-             *extra = pm_test_strf("%s/app/src/extra.rs", ws);
+             *extra = pm_test_strf("%s/app/src/extra.rs", ws),
+             *tool = pm_test_strf("%s/app/src/bin/tool.rs", ws);
         const char *argv[] = { pm_test_projmodel(),
                                "audit",
                                "--root",
@@ -305,6 +306,23 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
         pm_free(out);
         pm_free(err);
 
+        /* Only the app's bin chosen: a changed file of another crate under its directory (a
+         * second bin of the package) is that crate's, not removed from the chosen one. */
+        git_in(ws, (const char *[]){ "add", "-A", NULL });
+        git_in(ws, (const char *[]){ "commit", "-q", "-m", "extra gone", NULL });
+        cr_assert_eq(pm_test_write_file(tool, "fn main() {\n        let x = 1u8;\n        let _ = "
+                                              "unsafe { *(&x as *const u8) };\n}\n"),
+                     0);
+        git_in(ws, (const char *[]){ "add", "-A", NULL });
+        git_in(ws, (const char *[]){ "commit", "-q", "-m", "a tool", NULL });
+        pm_test_edit_file(tool, "*(&x as *const u8)", "*(&x as *const u8).add(0)");
+        argv[8] = "cargo:.#app@0.1.0:bin:app";
+        status = pm_test_run(argv, ws, env, NULL, &out, &err);
+        cr_assert_eq(status, 0, "%s%s", out, err);
+        cr_assert_str_eq(out, "audit --diff HEAD: 0 added, 0 changed, 0 removed\n");
+        pm_free(out);
+        pm_free(err);
+
         /* A revision that is an option, or not a revision, is refused with one line. */
         argv[7] = "--output=/tmp/x";
         argv[8] = NULL;
@@ -322,6 +340,7 @@ Test(audit_diff, sites_added_changed_removed_since_a_git_revision)
         pm_free(err);
 
         pm_test_rmtree(tmp);
+        pm_free(tool);
         pm_free(extra);
         pm_free(ffi);
         pm_free(app);

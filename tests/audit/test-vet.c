@@ -13,6 +13,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
+#include "projmodel/strbuf.h"
 
 #include "testlib.h"
 
@@ -237,4 +238,55 @@ Test(audit_vet, what_is_not_an_audits_toml_is_an_error_naming_the_place)
                 "this looks like cargo-vet's config.toml");
         refused("[[exemptions.x]]\nversion = \"1.0.0\"\ncriteria = \"safe-to-run\"\n", 0,
                 "'exemptions' is not a table of an audits.toml");
+}
+
+/* Criteria that imply each other twice over, in a cycle and in 40 layers of diamonds: the walk
+ * visits each criterion once (it took 2^40 steps when it followed every path). */
+Test(audit_vet, implies_cycles_and_diamonds_are_walked_once, .timeout = 30)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p;
+
+        cr_assert_eq(pm_strbuf_adds(&sb, "[criteria.a]\ndescription = \"x\"\n"
+                                         "implies = [\"a\", \"a\"]\n"),
+                     0);
+        for (int i = 0; i < 40; i++)
+                for (int k = 0; k < 2; k++)
+                        cr_assert_eq(pm_strbuf_addf(&sb,
+                                                    "[criteria.l%d-%d]\ndescription = \"x\"\n"
+                                                    "implies = [\"l%d-0\", \"l%d-1\"]\n",
+                                                    i, k, i + 1, i + 1),
+                                     0);
+        cr_assert_eq(pm_strbuf_adds(&sb, "[criteria.l40-0]\ndescription = \"x\"\n"
+                                         "[criteria.l40-1]\ndescription = \"x\"\n"
+                                         "[[audits.x]]\ncriteria = \"a\"\nversion = \"1.0.0\"\n"
+                                         "[[audits.y]]\ncriteria = \"l0-0\"\nversion = \"1.0.0\"\n"
+                                         "[[audits.z]]\ncriteria = \"l0-1\"\n"
+                                         "violation = \"=2.0.0\"\n"),
+                     0);
+        p = load_ok(sb.buf, "safe-to-deploy");
+        cr_expect_not(pm_audit_policy_audited(p, "x", "1.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "y", "1.0.0"));
+        pm_audit_policy_free(p);
+        /* The last layer is reached through every diamond. */
+        p = load_ok(sb.buf, "l40-1");
+        cr_expect(pm_audit_policy_audited(p, "y", "1.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "x", "1.0.0"));
+        pm_audit_policy_free(p);
+        pm_strbuf_release(&sb);
+}
+
+/* A dotted key nests one table per part, which cJSON frees recursively: at most 64. */
+Test(audit_vet, a_dotted_key_of_more_than_64_parts_is_an_error)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+
+        cr_assert_eq(pm_strbuf_adds(&sb, "[[audits.x]]\ncriteria = \"safe-to-run\"\n"
+                                         "version = \"1.0.0\"\nnotes"),
+                     0);
+        for (int i = 0; i < 64; i++)
+                cr_assert_eq(pm_strbuf_adds(&sb, ".n"), 0);
+        cr_assert_eq(pm_strbuf_adds(&sb, " = 1\n"), 0);
+        refused(sb.buf, 4, "a dotted key of more than 64 parts");
+        pm_strbuf_release(&sb);
 }
