@@ -703,7 +703,7 @@ Test(daemon_update, past_the_watch_limit_every_build_file_directory_is_watched)
                 "tools/inspect/BUILD.gn",
                 "build/toolchain/BUILD.gn",
         };
-        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root), *fresh;
         struct pm_client *c;
 
         pm_test_daemon_kill(&d, SIGTERM);
@@ -723,6 +723,12 @@ Test(daemon_update, past_the_watch_limit_every_build_file_directory_is_watched)
                 cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
                           "an edit of %s started no refresh", build_files[i]);
         }
+        /* A directory made now is watched past the limit: a build file may be written next. */
+        fresh = pm_test_strf("%s/lib/fresh", d.root);
+        cr_assert_eq(mkdir(fresh, 0755), 0);
+        cr_assert(wait_status_at_least(c, "watches", 17), "a new directory is not watched");
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
+        pm_free(fresh);
         pm_free(cfg);
         pm_client_free(c);
 }
