@@ -90,7 +90,7 @@ pm_test_daemon_start(struct pm_test_daemon *d)
 }
 
 void
-pm_test_daemon_setup(struct pm_test_daemon *d, const char *example)
+pm_test_daemon_copy(struct pm_test_daemon *d, const char *example)
 {
         char *src;
 
@@ -114,6 +114,12 @@ pm_test_daemon_setup(struct pm_test_daemon *d, const char *example)
         src = pm_test_strf("%s/out", d->root);
         (void)pm_test_rmtree(src);
         pm_free(src);
+}
+
+void
+pm_test_daemon_setup(struct pm_test_daemon *d, const char *example)
+{
+        pm_test_daemon_copy(d, example);
         pm_test_daemon_start(d);
 }
 

@@ -26,6 +26,9 @@ struct pm_test_daemon {
 /* Copy examples/@example to a fresh directory and start a daemon on it; asserts on failure and
  * waits (bounded) until the socket accepts connections. */
 void pm_test_daemon_setup(struct pm_test_daemon *d, const char *example);
+/* The first half of pm_test_daemon_setup(): the copy and the directories, no daemon yet (for a
+ * test that changes the tree before the daemon first sees it; pm_test_daemon_start() next). */
+void pm_test_daemon_copy(struct pm_test_daemon *d, const char *example);
 /* (Re)start the daemon on the same tree and database. */
 void pm_test_daemon_start(struct pm_test_daemon *d);
 /* Send @sig and reap the daemon; one still running PM_TEST_DAEMON_STOP_MS later is killed
