@@ -13,8 +13,11 @@
 #              `ninja -C out <its output>` alone on
 #              the other copy after the same edit; the edits alternate between the two.
 #
-# usage: bench/bench-procmacro.py [--crates N] [--proc-macro-every K] [--calls N] [--edits N]
-#                                 [--work DIR] PROJMODEL
+# usage: bench/bench-procmacro.py [--crates N] [--proc-macro-every K] [--calls N] [--rounds R]
+#                                 [--edits N] [--work DIR] PROJMODEL
+# --rounds R measures the warm discovers R times in a row (each round its own on/off figures
+# and the load average at its start and end), so one run gives several ratios at the loads
+# they met; --edits 0 skips the rebuild measurement.
 # The generator's default makes one crate in 23 a proc macro (435 at 10,000 crates), and the
 # first refresh then builds all of them with ninja (ten minutes on a loaded 2-core machine):
 # --proc-macro-every (default 500: 20 proc macros at 10,000 crates) keeps the tree's size and
@@ -90,6 +93,7 @@ def main():
     ap.add_argument("--crates", type=int, default=int(os.environ.get("BENCH_CRATES", 10000)))
     ap.add_argument("--proc-macro-every", type=int, default=500)
     ap.add_argument("--calls", type=int, default=int(os.environ.get("BENCH_CALLS", 200)))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 1)))
     ap.add_argument("--edits", type=int, default=int(os.environ.get("BENCH_EDITS", 5)))
     ap.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/pm-bench"))
     a = ap.parse_args()
@@ -136,6 +140,47 @@ def main():
     print("\n".join(report))
 
 
+def loadavg():
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def ms(s):
+    return "%.1f ms" % (1000 * s)
+
+
+def warm_rows(a, rounds, files, before, after):
+    """The table's rows for the first refreshes and each round of warm discovers."""
+    out = ["| measurement | value |", "|---|---|"]
+    for n, (lat, dylibs, load0, load1) in enumerate(rounds, 1):
+        out.append("| round %d: warm discover p50, on / off (%d calls each, alternating) "
+                   "| %s / %s (%.2f×) |"
+                   % (n, a.calls, ms(pct(lat["on"], 50)), ms(pct(lat["off"], 50)),
+                      pct(lat["on"], 50) / pct(lat["off"], 50)))
+        out.append("| round %d: warm discover p90, on / off | %s / %s (%.2f×) |"
+                   % (n, ms(pct(lat["on"], 90)), ms(pct(lat["off"], 90)),
+                      pct(lat["on"], 90) / pct(lat["off"], 90)))
+        out.append("| round %d: warm discover p99, on / off; load average at its start -> end "
+                   "| %s / %s (**%.2f×**); %s -> %s |"
+                   % (n, ms(pct(lat["on"], 99)), ms(pct(lat["off"], 99)),
+                      pct(lat["on"], 99) / pct(lat["off"], 99), load0, load1))
+        sock = lat["sock"]
+        out.append("| round %d: the daemon alone (`projmodel/rustProject` on an open socket), "
+                   "p50 / p99, on / off | %s / %s; %s / %s (p99 %.2f×) |"
+                   % (n, ms(pct(sock["on"], 50)), ms(pct(sock["on"], 99)),
+                      ms(pct(sock["off"], 50)), ms(pct(sock["off"], 99)),
+                      pct(sock["on"], 99) / pct(sock["off"], 99)))
+    out.append("| proc-macro dylibs projmodel built and serves (`<cache>/projmodel/dylibs/`) in "
+               "the first %d answers of round 1, on / off | %d / %d |"
+               % (min(a.calls, len(files)), rounds[0][1]["on"], rounds[0][1]["off"]))
+    out.append("| refreshes and gn / ninja runs during the warm discovers, on / off "
+               "| %d, %d / %d; %d, %d / %d |"
+               % (after["on"][0] - before["on"][0], after["on"][1][0] - before["on"][1][0],
+                  after["on"][1][1] - before["on"][1][1], after["off"][0] - before["off"][0],
+                  after["off"][1][0] - before["off"][1][0],
+                  after["off"][1][1] - before["off"][1][1]))
+    return out
+
+
 def measure(a, pm, trees, env, logs, clients, cache):
     on, off = clients["on"], clients["off"]
     first = {}
@@ -159,25 +204,52 @@ def measure(a, pm, trees, env, logs, clients, cache):
     # Warm discovers, alternating between the daemons; no tool may run meanwhile.
     before = {k: (clients[k].call("projmodel/status")["refreshes"], tool_runs(logs[k]))
               for k in trees}
-    lat = {"on": [], "off": []}
-    dylibs = {"on": 0, "off": 0}
     files = list(rel.values())
-    for i in range(a.calls):
-        for kind in (("on", "off") if i % 2 == 0 else ("off", "on")):
-            dt, project = discover(pm, env[kind], os.path.join(trees[kind], files[i % len(files)]))
-            lat[kind].append(dt)
-            if i < len(files):
-                dylibs[kind] += sum(1 for c in project["crates"]
-                                    if (c.get("proc_macro_dylib_path") or "").startswith(cache))
+    rounds = []
+    for rnd in range(a.rounds):
+        lat = {"on": [], "off": []}
+        dylibs = {"on": 0, "off": 0}
+        load0 = loadavg()
+        for i in range(a.calls):
+            for kind in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                dt, project = discover(pm, env[kind],
+                                       os.path.join(trees[kind], files[i % len(files)]))
+                lat[kind].append(dt)
+                if i < len(files):
+                    dylibs[kind] += sum(1 for c in project["crates"] if (
+                        c.get("proc_macro_dylib_path") or "").startswith(cache))
+        # The daemon's share alone, without a process per call: projmodel/rustProject over the
+        # bench's own connections, alternating as above.
+        sock = {"on": [], "off": []}
+        for i in range(a.calls):
+            for kind in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                t = time.perf_counter()
+                clients[kind].call("projmodel/rustProject",
+                                   {"path": os.path.join(trees[kind], files[i % len(files)])})
+                sock[kind].append(time.perf_counter() - t)
+        lat["sock"] = sock
+        rounds.append((lat, dylibs, load0, loadavg()))
+        log("warm round %d: %d calls each, on p50 %.1f ms p99 %.1f ms, off p50 %.1f ms p99 "
+            "%.1f ms (%.2fx); daemon alone p99 on %.1f ms off %.1f ms; load %s -> %s"
+            % (rnd + 1, a.calls, 1000 * pct(lat["on"], 50), 1000 * pct(lat["on"], 99),
+               1000 * pct(lat["off"], 50), 1000 * pct(lat["off"], 99),
+               pct(lat["on"], 99) / pct(lat["off"], 99), 1000 * pct(sock["on"], 99),
+               1000 * pct(sock["off"], 99), load0, rounds[-1][3]))
     after = {k: (clients[k].call("projmodel/status")["refreshes"], tool_runs(logs[k]))
              for k in trees}
     for k in trees:
         if after[k] != before[k]:
             raise SystemExit("%s: a tool ran during the warm discovers: refreshes, (gn, ninja) "
                              "%r -> %r" % (k, before[k], after[k]))
-    log("warm: %d calls each, on p50 %.1f ms p99 %.1f ms, off p50 %.1f ms p99 %.1f ms"
-        % (a.calls, 1000 * pct(lat["on"], 50), 1000 * pct(lat["on"], 99),
-           1000 * pct(lat["off"], 50), 1000 * pct(lat["off"], 99)))
+    warm = warm_rows(a, rounds, files, before, after)
+    warm[0] = ("| %d crates, one in %d a proc macro (%s) | value |"
+               % (n_crates, a.proc_macro_every, os.path.basename(trees["on"])[:-3]))
+    warm[2:2] = ["| first refresh, `build_proc_macros` on (gn, parse, ninja of every proc macro) "
+                 "| %.1f s |" % first["on"],
+                 "| first refresh, `build_proc_macros` off | %.1f s |" % first["off"]]
+    if a.edits == 0:
+        return warm + ["| load average at the end (`/proc/loadavg`, %d cores) | %s |"
+                       % (os.cpu_count(), loadavg())]
 
     # Rebuild after a proc macro's source changed: the macro with the most dependents.
     macro = max(macros, key=lambda l: len(on.call("projmodel/rdeps", {"label": l})["labels"]))
@@ -241,30 +313,8 @@ def measure(a, pm, trees, env, logs, clients, cache):
                 f.write(original)
     runs_after = tool_runs(logs["on"])
 
-    ms = lambda s: "%.1f ms" % (1000 * s)
     med = lambda key: statistics.median(x[key] for x in breakdown)
-    out = []
-    out.append("| %d crates, one in %d a proc macro (%s) | value |"
-               % (n_crates, a.proc_macro_every, os.path.basename(trees["on"])[:-3]))
-    out.append("|---|---|")
-    out.append("| first refresh, `build_proc_macros` on (gn, parse, ninja of every proc macro) "
-               "| %.1f s |" % first["on"])
-    out.append("| first refresh, `build_proc_macros` off | %.1f s |" % first["off"])
-    out.append("| warm discover p50, on / off (%d calls each, alternating) | %s / %s (%.2f×) |"
-               % (a.calls, ms(pct(lat["on"], 50)), ms(pct(lat["off"], 50)),
-                  pct(lat["on"], 50) / pct(lat["off"], 50)))
-    out.append("| warm discover p99, on / off | %s / %s (%.2f×) |"
-               % (ms(pct(lat["on"], 99)), ms(pct(lat["off"], 99)),
-                  pct(lat["on"], 99) / pct(lat["off"], 99)))
-    out.append("| proc-macro dylibs projmodel built and serves (`<cache>/projmodel/dylibs/`) in "
-               "the first %d answers, on / off | %d / %d |"
-               % (min(a.calls, len(files)), dylibs["on"], dylibs["off"]))
-    out.append("| refreshes and gn / ninja runs during the warm discovers, on / off "
-               "| %d, %d / %d; %d, %d / %d |"
-               % (after["on"][0] - before["on"][0], after["on"][1][0] - before["on"][1][0],
-                  after["on"][1][1] - before["on"][1][1], after["off"][0] - before["off"][0],
-                  after["off"][1][0] - before["off"][1][0],
-                  after["off"][1][1] - before["off"][1][1]))
+    out = warm
     out.append("| proc macro edited: `%s` (%d crates depend on it); discover of `%s` | |"
                % (macro, len(on.call("projmodel/rdeps", {"label": macro})["labels"]), user))
     out.append("| edit -> first discover with the rebuilt dylib, median / worst of %d | %s / %s |"
@@ -280,7 +330,7 @@ def measure(a, pm, trees, env, logs, clients, cache):
                "answered with the old dylib | %d / %d; %d |" % (a.edits, runs_after[0] - runs_before[0],
                                    runs_after[1] - runs_before[1], stale))
     out.append("| load average at the end (`/proc/loadavg`, %d cores) | %s |"
-               % (os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
+               % (os.cpu_count(), loadavg()))
     return out
 
 
