@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The Cargo build step through the daemon's own runner (server/update.c): a build script added to
  * the vendored Cargo workspace of examples/mixed-monorepo reaches projmodel/rustProject, with
- * CARGO naming the cargo that ran, and an edit of the script is watched and runs it again. */
+ * CARGO naming the cargo that ran, and an edit of the script is watched and runs it again; a
+ * proc macro added there is served from the dylib cache, and an edit of its source is rebuilt
+ * and served under a new path. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -89,4 +92,85 @@ Test(cargo_build_daemon, a_build_script_reaches_the_daemons_answer)
         cJSON_Delete(r);
         pm_client_free(c);
         pm_free(build_rs);
+}
+
+/* shout's proc_macro_dylib_path in the daemon's answer (asserted), pm_malloc'd. */
+static char *
+shout_dylib(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/rustProject", NULL);
+        const cJSON *shout = crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "shout");
+        const cJSON *dy = cJSON_GetObjectItemCaseSensitive(shout, "proc_macro_dylib_path");
+        char *path;
+
+        cr_assert(cJSON_IsString(dy), "shout has no proc_macro_dylib_path");
+        path = pm_strdup(dy->valuestring);
+        cr_assert(path);
+        cJSON_Delete(r);
+        return path;
+}
+
+/*
+ * A proc macro of the Cargo workspace (used by table-fmt, so cargo builds its dylib) is served
+ * from the content-addressed cache; an edit of its source (a watched build file for Cargo,
+ * docs/build-integration.md) makes the daemon run cargo again without being asked, and the next
+ * answer names a new copy while the old one stays as it was.
+ */
+Test(cargo_build_daemon, a_proc_macro_source_edit_is_rebuilt_and_served_under_a_new_path)
+{
+        char *ws = pm_test_strf("%s/third_party/rust", d.root);
+        char *dir = pm_test_strf("%s/projmodel/dylibs/", d.cache);
+        char *path, *lib, *before, *after;
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        struct stat st;
+        cJSON *n;
+
+        path = pm_test_strf("%s/shout", ws);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        pm_free(path);
+        path = pm_test_strf("%s/shout/src", ws);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        pm_free(path);
+        path = pm_test_strf("%s/shout/Cargo.toml", ws);
+        cr_assert_eq(pm_test_write_file(path, "[package]\nname = \"shout\"\nversion = \"0.1.0\"\n"
+                                              "edition = \"2021\"\n\n[lib]\nproc-macro = true\n"),
+                     0);
+        pm_free(path);
+        lib = pm_test_strf("%s/shout/src/lib.rs", ws);
+        cr_assert_eq(pm_test_write_file(lib, "extern crate proc_macro;\n"
+                                             "use proc_macro::TokenStream;\n"
+                                             "#[proc_macro]\n"
+                                             "pub fn shout(_: TokenStream) -> TokenStream {\n"
+                                             "    \"1\".parse().unwrap()\n"
+                                             "}\n"),
+                     0);
+        path = pm_test_strf("%s/Cargo.toml", ws);
+        pm_test_edit_file(path, "members = [\"ansi\", \"table-fmt\"]",
+                          "members = [\"ansi\", \"table-fmt\", \"shout\"]");
+        pm_free(path);
+        path = pm_test_strf("%s/table-fmt/Cargo.toml", ws);
+        pm_test_edit_file(path, "[dependencies]\n",
+                          "[dependencies]\nshout = { path = \"../shout\" }\n");
+        pm_free(path);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        before = shout_dylib(c);
+        cr_assert(strncmp(before, dir, strlen(dir)) == 0, "'%s' is not under '%s'", before, dir);
+        cr_assert_eq(stat(before, &st), 0, "'%s' does not exist", before);
+
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        pm_test_edit_file(lib, "\"1\".parse()", "\"2\".parse()");
+        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
+        cr_assert_not_null(n, "no modelChanged after the proc macro's source changed");
+        cJSON_Delete(n);
+        after = shout_dylib(c);
+        cr_assert_str_neq(after, before, "the edited proc macro is served from the old copy");
+        cr_assert(strncmp(after, dir, strlen(dir)) == 0, "'%s' is not under '%s'", after, dir);
+        cr_assert_eq(stat(after, &st), 0, "'%s' does not exist", after);
+        cr_assert_eq(stat(before, &st), 0, "the old copy '%s' was removed", before);
+        pm_free(after);
+        pm_free(before);
+        pm_free(lib);
+        pm_free(dir);
+        pm_free(ws);
+        pm_client_free(c);
 }
