@@ -133,13 +133,31 @@ int pm__bazel_events_read(const struct pm_blob *blob, cJSON ***ret_events, size_
                           struct pm_error *err);
 
 /*
+ * What pm__bazel_through_link() learnt of each directory prefix ("lib", "lib/foo") during one
+ * parse, so that each directory is lstat'ed once however many rules its packages hold (a hash
+ * table; zeroed is empty). Owned by the parse; release with pm__bazel_links_release().
+ */
+struct pm__bazel_link_slot;
+
+struct pm__bazel_links {
+        struct pm__bazel_link_slot *v;
+        size_t n, cap; /* cap is 0 or a power of two */
+};
+
+void pm__bazel_links_release(struct pm__bazel_links *lc);
+
+/*
  * Whether @rel (a path relative to the workspace @root: a package, a BUILD file) goes through one
  * of the user's convenience symlinks: a component that is a symlink into an output base's
  * execroot (whose "execroot" directory holds Bazel's DO_NOT_BUILD_HERE). Bazel before 7.1
  * follows the user's bazel-<workspace> link when its own output base is another one, as
  * projmodel's is, so `//...` also finds every package again beneath it (docs/configuration.md).
+ * Each prefix's answer is kept in @lc (NULL: none kept), for the rest of the parse.
  */
-bool pm__bazel_through_link(const char *root, const char *rel);
+bool pm__bazel_through_link(struct pm__bazel_links *lc, const char *root, const char *rel);
+/* The lstat()s pm__bazel_through_link() made so far on this thread, for the tests
+ * (tests/bazel/test-parse.c: one per directory, not per rule). */
+uint64_t pm__bazel_link_lstats(void);
 
 /* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". Borrowed. */
 const char *pm__bazel_plain_label(const char *l);
@@ -199,6 +217,7 @@ struct pm__bazel_ctx {
         /* The crate graph in a topological order, made at the first folded test's dep (crate.c),
          * or NULL */
         struct pm__bazel_topo *topo;
+        struct pm__bazel_links links; /* pm__bazel_through_link()'s answers so far */
 };
 
 /* Set PM_ENOMEM on the context's error, naming the output being parsed; returns -ENOMEM. */

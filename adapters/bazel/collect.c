@@ -17,6 +17,7 @@
 #include "projmodel/config.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
+#include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 #include "projmodel/strbuf.h"
@@ -38,34 +39,134 @@ static const struct pm__bazel_rule_class rule_classes[] = {
 
 /* ---- the user's convenience symlinks --------------------------------------------------- */
 
-bool
-pm__bazel_through_link(const char *root, const char *rel)
+/* What one directory prefix of the packages is (struct pm__bazel_links): a slot is empty while
+ * its prefix is NULL. */
+enum link_state {
+        LINK_DIR,  /* not a symlink: look at the next component */
+        LINK_GONE, /* cannot be lstat'ed: nothing beneath it is through a link */
+        LINK_HIT,  /* a symlink into an output base's execroot */
+};
+
+struct pm__bazel_link_slot {
+        char *prefix; /* pm_malloc'd, relative to the workspace, or NULL */
+        uint64_t hash;
+        enum link_state state;
+};
+
+/* The lstat()s of pm__bazel_through_link(), for the tests (bazel-internal.h). */
+static _Thread_local uint64_t link_lstats;
+
+uint64_t
+pm__bazel_link_lstats(void)
+{
+        return link_lstats;
+}
+
+void
+pm__bazel_links_release(struct pm__bazel_links *lc)
+{
+        for (size_t i = 0; i < lc->cap; i++)
+                pm_free(lc->v[i].prefix);
+        pm_free(lc->v);
+        memset(lc, 0, sizeof(*lc));
+}
+
+static struct pm__bazel_link_slot *
+link_slot(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t h)
+{
+        for (size_t i = h & (lc->cap - 1);; i = (i + 1) & (lc->cap - 1)) {
+                struct pm__bazel_link_slot *s = &lc->v[i];
+
+                if (!s->prefix ||
+                    (s->hash == h && strncmp(s->prefix, prefix, n) == 0 && s->prefix[n] == '\0'))
+                        return s;
+        }
+}
+
+/* Remember @state for the first @n bytes of @prefix; out of memory only forgets it. */
+static void
+link_remember(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t h,
+              enum link_state state)
+{
+        struct pm__bazel_link_slot *s;
+
+        if (2 * (lc->n + 1) > lc->cap) {
+                size_t cap = lc->cap ? 2 * lc->cap : 64;
+                struct pm__bazel_link_slot *v = pm_calloc(cap, sizeof(*v)), *old = lc->v;
+                size_t old_cap = lc->cap;
+
+                if (!v)
+                        return;
+                lc->v = v;
+                lc->cap = cap;
+                for (size_t i = 0; i < old_cap; i++)
+                        if (old[i].prefix)
+                                *link_slot(lc, old[i].prefix, strlen(old[i].prefix), old[i].hash) =
+                                        old[i];
+                pm_free(old);
+        }
+        s = link_slot(lc, prefix, n, h);
+        if (s->prefix)
+                return;
+        s->prefix = pm_strndup(prefix, n);
+        if (!s->prefix)
+                return;
+        s->hash = h;
+        s->state = state;
+        lc->n++;
+}
+
+/* What the directory @root/@rel[0, @i) is: one lstat() (and for a symlink one realpath() and
+ * access()). */
+static enum link_state
+link_probe(const char *root, const char *rel, size_t i)
 {
         char path[2 * PM_BAZEL_MAX_PATH + 2];
+        struct stat st;
+        char *real, *ex;
+        bool hit = false;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/%.*s", root, (int)i, rel) >= sizeof(path))
+                return LINK_GONE;
+        link_lstats++;
+        if (lstat(path, &st) != 0)
+                return LINK_GONE;
+        if (!S_ISLNK(st.st_mode))
+                return LINK_DIR;
+        real = realpath(path, NULL);
+        ex = real ? strstr(real, "/execroot/") : NULL;
+        if (ex && (size_t)snprintf(path, sizeof(path), "%.*s/execroot/DO_NOT_BUILD_HERE",
+                                   (int)(ex - real), real) < sizeof(path))
+                hit = access(path, F_OK) == 0;
+        free(real); /* realpath()'s own allocation */
+        return hit ? LINK_HIT : LINK_DIR;
+}
+
+bool
+pm__bazel_through_link(struct pm__bazel_links *lc, const char *root, const char *rel)
+{
         size_t n = strlen(rel);
 
         for (size_t i = 1; i <= n; i++) {
-                struct stat st;
-                char *real, *ex;
-                bool hit = false;
+                enum link_state state;
+                struct pm__bazel_link_slot *s = NULL;
+                uint64_t h = 0;
 
                 if (i < n && rel[i] != '/')
                         continue;
-                if ((size_t)snprintf(path, sizeof(path), "%s/%.*s", root, (int)i, rel) >=
-                    sizeof(path))
-                        return false;
-                if (lstat(path, &st) != 0)
-                        return false;
-                if (!S_ISLNK(st.st_mode))
-                        continue;
-                real = realpath(path, NULL);
-                ex = real ? strstr(real, "/execroot/") : NULL;
-                if (ex && (size_t)snprintf(path, sizeof(path), "%.*s/execroot/DO_NOT_BUILD_HERE",
-                                           (int)(ex - real), real) < sizeof(path))
-                        hit = access(path, F_OK) == 0;
-                free(real); /* realpath()'s own allocation */
-                if (hit)
-                        return true;
+                if (lc) {
+                        h = pm_hash64(rel, i, 0);
+                        s = lc->cap ? link_slot(lc, rel, i, h) : NULL;
+                }
+                if (s && s->prefix) {
+                        state = s->state;
+                } else {
+                        state = link_probe(root, rel, i);
+                        if (lc)
+                                link_remember(lc, rel, i, h, state);
+                }
+                if (state != LINK_DIR)
+                        return state == LINK_HIT;
         }
         return false;
 }
@@ -166,7 +267,7 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
                 return e;
         /* A rule Bazel found beneath the user's bazel-<workspace> link: the same BUILD file
          * seen through the user's execroot, not a crate of its own. */
-        if (!l.repo && *l.pkg && pm__bazel_through_link(c->q->project->root, l.pkg))
+        if (!l.repo && *l.pkg && pm__bazel_through_link(&c->links, c->q->project->root, l.pkg))
                 return 0;
         r->name = l.name;
         r->l = l;

@@ -35,7 +35,7 @@ through_link(struct pm__bazel_ctx *c, const char *path)
         size_t n = strlen(root);
 
         return pm_path_is_under(path, root) && path[n] == '/' &&
-               pm__bazel_through_link(root, path + n + 1);
+               pm__bazel_through_link(&c->links, root, path + n + 1);
 }
 
 /* Add @path (absolute) to the failed files and the watch set, if it is a BUILD file outside

@@ -80,7 +80,7 @@ add_buildfiles(struct pm__bazel_ctx *c, const struct pm_blob *b)
                 if (e < 0)
                         return pm__bazel_bad(c, NULL, "'buildfiles' printed an invalid label '%s'",
                                              line);
-                if (*l.pkg && pm__bazel_through_link(c->q->project->root, l.pkg))
+                if (*l.pkg && pm__bazel_through_link(&c->links, c->q->project->root, l.pkg))
                         continue; /* seen through the user's bazel-<workspace> link */
                 path = pm__bazel_label_path(c, &l);
                 if (!path)
@@ -292,6 +292,7 @@ out:
         pm_free(c.rules);
         pm_free(c.lost);
         pm__bazel_topo_free(c.topo);
+        pm__bazel_links_release(&c.links);
         pm_graph_free(c.g);
         return r;
 }
