@@ -76,46 +76,97 @@ stamp_key(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outp
         return 0;
 }
 
+char *
+pm__kept_warning(struct pm_graph *g, const char *tool, size_t kept)
+{
+        /* A listed own error tells them apart too; unknown: any file of `failed` may have an
+         * error of its own. */
+        bool known = g->failed_own_known || g->failed_own.n > 0;
+        bool none_own = known && g->failed_own.n == 0;
+        const struct pm_strlist *own = g->failed_own.n || none_own ? &g->failed_own : &g->failed;
+        size_t n = own->n, n_deps = g->failed.n > own->n ? g->failed.n - own->n : 0;
+        const char *first = own->n ? own->v[0] : NULL;
+        char more[64] = "", deps[96] = "";
+
+        if (g->failed.n == 0)
+                return NULL;
+        if (none_own) {
+                /* No file failed of its own (the error is in something outside them, e.g. an
+                 * external repository): name them all as what they are. */
+                first = g->failed.v[0];
+                if (g->failed.n > 1)
+                        (void)snprintf(more, sizeof(more), " and %zu other build file%s",
+                                       g->failed.n - 1, g->failed.n == 2 ? "" : "s");
+                if (kept)
+                        return pm_graph_printf(
+                                g,
+                                "kept the last good state of %zu crate%s of %s%s, whose targets "
+                                "%s could not analyse because something they depend on failed "
+                                "(none has an error of its own): the next run after the fix "
+                                "updates them",
+                                kept, kept == 1 ? "" : "s", first, more, tool);
+                return pm_graph_printf(
+                        g,
+                        "%s could not analyse the targets of %s%s because something they depend "
+                        "on failed (none has an error of its own), and the model has no earlier "
+                        "state of %s: %s crates are missing until that loads",
+                        tool, first, more, g->failed.n == 1 ? "it" : "them",
+                        g->failed.n == 1 ? "its" : "their");
+        }
+        if (n > 1)
+                (void)snprintf(more, sizeof(more), " and %zu other build file%s", n - 1,
+                               n == 2 ? "" : "s");
+        if (!known) {
+                /* The adapter does not tell a file's own error from a dependency's. */
+                if (kept)
+                        return pm_graph_printf(
+                                g,
+                                "kept the last good state of %zu crate%s of %s%s, which %s could "
+                                "not load or which depend on one it could not: the next run "
+                                "after the fix updates them",
+                                kept, kept == 1 ? "" : "s", first, more, tool);
+                return pm_graph_printf(
+                        g,
+                        "%s could not load %s%s (or %s on one it could not) and the model has "
+                        "no earlier state of %s: %s crates are missing until %s",
+                        tool, first, more, n == 1 ? "it depends" : "they depend",
+                        n == 1 ? "it" : "them", n == 1 ? "its" : "their",
+                        n == 1 ? "it loads" : "they load");
+        }
+        if (n_deps)
+                (void)snprintf(deps, sizeof(deps),
+                               kept ? ", and of %zu build file%s that depend%s on %s"
+                                    : " (nor the %zu build file%s that depend%s on %s)",
+                               n_deps, n_deps == 1 ? "" : "s", n_deps == 1 ? "s" : "",
+                               n == 1 ? "it" : "them");
+        if (kept)
+                return pm_graph_printf(g,
+                                       "kept the last good state of %zu crate%s of %s%s, which %s "
+                                       "could not load%s: the next run after the fix updates them",
+                                       kept, kept == 1 ? "" : "s", first, more, tool, deps);
+        return pm_graph_printf(g,
+                               "%s could not load %s%s%s and the model has no earlier state "
+                               "of %s: %s crates are missing until %s",
+                               tool, first, more, deps, g->failed.n == 1 ? "it" : "them",
+                               g->failed.n == 1 ? "its" : "their",
+                               n == 1 ? "it loads" : "they load");
+}
+
 /*
  * After the apply of a graph with build files its tool could not load (pm_graph.failed): one
- * warning saying whether the model kept their crates' last good state, or had none to keep
- * (the first run), so they are missing until the files load. It names the first file with an
- * error of its own and counts the others (pm_graph.failed_own), then the files kept only
- * because they depend on those. Added to @g's warnings too.
+ * warning (pm__kept_warning()) saying whether the model kept their crates' last good state, or
+ * had none to keep (the first run), so they are missing until the files load. Added to @g's
+ * warnings too.
  */
 static int
 warn_kept(const struct pm_adapter_ops *ops, struct pm_graph *g, const struct pm_change *change,
           const struct pm_progress *progress, struct pm_error *err)
 {
-        const struct pm_strlist *own = g->failed_own.n ? &g->failed_own : &g->failed;
-        size_t n = own->n, n_deps = g->failed.n > own->n ? g->failed.n - own->n : 0;
-        char more[64] = "", deps[96] = "";
         char *w;
 
         if (g->failed.n == 0)
                 return 0;
-        if (n > 1)
-                (void)snprintf(more, sizeof(more), " and %zu other build file%s", n - 1,
-                               n == 2 ? "" : "s");
-        if (n_deps)
-                (void)snprintf(deps, sizeof(deps),
-                               change->kept ? ", and of %zu build file%s that depend%s on %s"
-                                            : " (nor the %zu build file%s that depend%s on %s)",
-                               n_deps, n_deps == 1 ? "" : "s", n_deps == 1 ? "s" : "",
-                               n == 1 ? "it" : "them");
-        if (change->kept)
-                w = pm_graph_printf(g,
-                                    "kept the last good state of %zu crate%s of %s%s, which %s "
-                                    "could not load%s: the next run after the fix updates them",
-                                    change->kept, change->kept == 1 ? "" : "s", own->v[0], more,
-                                    ops->name, deps);
-        else
-                w = pm_graph_printf(
-                        g,
-                        "%s could not load %s%s%s and the model has no earlier state "
-                        "of %s: %s crates are missing until %s",
-                        ops->name, own->v[0], more, deps, g->failed.n == 1 ? "it" : "them",
-                        g->failed.n == 1 ? "its" : "their", n == 1 ? "it loads" : "they load");
+        w = pm__kept_warning(g, ops->name, change->kept);
         if (!w || pm_strlist_push(g, &g->warnings, w) < 0)
                 return pm_error_set(err, -ENOMEM, "out of memory");
         pm_progress_warn(progress, w);

@@ -358,6 +358,15 @@ int pm__parse_apply(struct pm_index *idx, const struct pm_query *q, const struct
                     size_t n_outputs, struct pm__parse_apply *pa, struct pm_change *ret_change,
                     struct pm_graph **ret_graph, struct pm_error *err);
 
+/*
+ * The warning after the apply of @g with build files @tool could not load (pm_graph.failed;
+ * parse-apply.c): whether the model kept the last good state of @kept crates of theirs, and which
+ * failed of their own (pm_graph.failed_own) or only with something they depend on, or, when the
+ * adapter cannot tell (failed_own_known false), that it is one or the other. In @g's arena;
+ * NULL when out of memory, or when nothing failed.
+ */
+char *pm__kept_warning(struct pm_graph *g, const char *tool, size_t kept);
+
 /* ---- the daemon (daemon.c, socket.c, update.c, watch.c, methods.c) ---- */
 
 /* One message in a client's output queue (daemon.c). */

@@ -260,6 +260,8 @@ pm__bazel_failures(struct pm__bazel_ctx *c, const struct pm_blob *blob)
 
         if (!blob->error)
                 return 0;
+        /* Each blamed file is its own error or a dependency's (scan_line(), warn_located()). */
+        c->g->failed_own_known = true;
         for (const char *p = blob->err_text; p && *p;) {
                 const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
                 const char *was = first;

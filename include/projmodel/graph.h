@@ -201,9 +201,14 @@ struct pm_graph {
          * The files of `failed` with an error of their own (a syntax error, a package that does
          * not load), as opposed to those listed because a file they depend on failed (their
          * targets' analysis failed with it): the warning after the apply names and counts these.
-         * Empty when the adapter does not tell them apart: every file of `failed` counts.
+         * Empty either when none has an error of its own (failed_own_known) or when the
+         * adapter does not tell them apart (every file of `failed` may have one).
          */
         struct pm_strlist failed_own;
+        /* The adapter told own errors from a dependency's failure, so an empty failed_own means
+         * none: each file of `failed` failed with something outside them (an external
+         * repository's package), and the warning says so (server/parse-apply.c). */
+        bool failed_own_known;
         /*
          * Adapter state for the next incremental query (pm_query.previous_fingerprints), sorted
          * by key, or empty: GN gives one entry per target of its output (label -> hash of the
