@@ -220,10 +220,14 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
         const struct pm_tool_result *res;
         const struct pm_step *last;
         const char **labels = NULL;
+        struct pm__plan_signals sigs;
         size_t n_labels = 0;
-        int r;
+        int r, caught;
 
         memset(&pres, 0, sizeof(pres));
+        /* Until the run's files are removed (Bazel's run script, the test events): the user's
+         * Ctrl-C or kill must not end the command before it cleans up (docs/cli.md). */
+        pm__plan_signals_catch(&sigs);
         if (req->action == PM_CHECK_TEST) {
                 r = test_labels(req->crate, &labels, &n_labels, err);
                 if (r >= 0)
@@ -246,7 +250,8 @@ pm__run_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                  * below, whatever the exit status, and an earlier run's is removed first. */
                 struct pm__plan_opts opts = { .timeout_ms = cfg->tool_timeout_ms,
                                               .max_output = cfg->max_tool_output,
-                                              .fresh_outputs = true };
+                                              .fresh_outputs = true,
+                                              .pass_signals = true };
 
                 r = pm__plan_run_sync(&plan, &opts, &pres, err);
         }
@@ -282,6 +287,18 @@ out:
         for (size_t i = 0; i < plan.n_steps; i++)
                 if (plan.steps[i].output_file)
                         (void)unlink(plan.steps[i].output_file);
+        caught = pm__plan_signals_release(&sigs);
+        /* Stopped by the user before the program ended its own way: the status a shell gives
+         * a command its signal ended, now that nothing is left behind. */
+        if (caught && r < 0) {
+                pm_error_init(err);
+                ret->exit_status = 128 + caught;
+                r = pm_strbuf_addf(&ret->err, "projmodel: %s of '%s' interrupted by signal %d\n",
+                                   req->action == PM_CHECK_TEST ? "test" : "run", req->crate->label,
+                                   caught) < 0
+                            ? pm_error_set(err, -ENOMEM, "out of memory")
+                            : 0;
+        }
         pm__plan_result_release(&pres);
         pm_plan_release(&plan);
         pm_free(labels);

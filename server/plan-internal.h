@@ -6,6 +6,7 @@
 #ifndef PROJMODEL_SERVER_PLAN_INTERNAL_H
 #define PROJMODEL_SERVER_PLAN_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,9 @@ int pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned
                     struct pm__spawn **ret, struct pm_error *err);
 /* Stop a running step (the kill policy above); its callback still fires (with ECANCELED). */
 void pm__spawn_kill(struct pm__spawn *s);
+/* Send @sig to a running step's process (its group with PM__SPAWN_OWN_GROUP); nothing once it
+ * exited. */
+void pm__spawn_signal(struct pm__spawn *s, int sig);
 
 /* ---- the plan sequencer (plan.c) ---- */
 
@@ -125,6 +129,11 @@ struct pm__plan_opts {
          * silent. Borrowed until the callback, like @where (a project's rel, or NULL). */
         const struct pm_progress *progress;
         const char *where;
+        /* pm__plan_run_sync() only, between pm__plan_signals_catch() and _release(): a SIGINT,
+         * SIGTERM or SIGHUP the command receives goes on to the running step (unless the
+         * terminal sent it to the whole process group, the step's too) and no further step
+         * starts: the step decides how to end, as under a shell. */
+        bool pass_signals;
         /* The next-step callback (above) with its @data, for a plan whose steps depend on the
          * previous step's output (server/check.c); NULL: the plan is what it is. */
         pm__plan_next_cb next;
@@ -180,5 +189,19 @@ void pm__plan_cancel(struct pm__plan_run *run);
  */
 int pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
                       struct pm__plan_result *ret, struct pm_error *err);
+
+/*
+ * A one-shot command that leaves files behind unless it ends its own way (`projmodel run`'s
+ * script, server/check-adapter.c) catches SIGINT, SIGTERM and SIGHUP from
+ * pm__plan_signals_catch() until pm__plan_signals_release(), which restores what was there and
+ * returns the first signal caught (0: none), so it cleans up, then ends as interrupted. One
+ * catcher at a time, on the command's main thread.
+ */
+struct pm__plan_signals {
+        struct sigaction old[3];
+};
+
+void pm__plan_signals_catch(struct pm__plan_signals *s);
+int pm__plan_signals_release(struct pm__plan_signals *s);
 
 #endif

@@ -5,6 +5,7 @@
  * one-line error, an optional step's empty output) and the progress line of each step; the
  * synchronous form runs it on a private loop. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -318,7 +319,72 @@ pm__plan_cancel(struct pm__plan_run *run)
 struct sync_plan {
         bool done;
         struct pm__plan_result res;
+        struct pm__plan_run *run; /* until done */
 };
+
+/* ---- the user's signals while a one-shot command's plan runs (pm__plan_signals_catch()) ---- */
+
+static const int caught_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+static volatile sig_atomic_t first_caught;  /* what pm__plan_signals_release() returns */
+static volatile sig_atomic_t to_pass;       /* a signal the loop has yet to pass on, or 0 */
+static volatile sig_atomic_t to_pass_group; /* ... sent by the terminal to the whole group */
+static uv_async_t *volatile caught_async;   /* the running plan's loop, or NULL */
+
+static void
+on_caught(int sig, siginfo_t *si, void *uc)
+{
+        int saved = errno;
+        uv_async_t *a = caught_async;
+
+        (void)uc;
+        if (!first_caught)
+                first_caught = sig;
+        /* The terminal's Ctrl-C (SI_KERNEL) reached the step already: it is in our group. */
+        to_pass_group = si && si->si_code == SI_KERNEL;
+        to_pass = sig;
+        if (a)
+                (void)uv_async_send(a); /* async-signal-safe (uv.h) */
+        errno = saved;
+}
+
+void
+pm__plan_signals_catch(struct pm__plan_signals *s)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = on_caught;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        (void)sigemptyset(&sa.sa_mask);
+        first_caught = 0;
+        to_pass = 0;
+        for (size_t i = 0; i < 3; i++)
+                (void)sigaction(caught_signals[i], &sa, &s->old[i]);
+}
+
+int
+pm__plan_signals_release(struct pm__plan_signals *s)
+{
+        for (size_t i = 0; i < 3; i++)
+                (void)sigaction(caught_signals[i], &s->old[i], NULL);
+        return first_caught;
+}
+
+/* On the loop: pass a caught signal on to the running step, and start no further step. */
+static void
+on_caught_async(uv_async_t *a)
+{
+        struct sync_plan *sp = a->data;
+        int sig = to_pass;
+        bool group = to_pass_group;
+
+        to_pass = 0;
+        if (!sig || sp->done || !sp->run || sp->run->done)
+                return;
+        sp->run->cancelled = true;
+        if (sp->run->proc && !group)
+                pm__spawn_signal(sp->run->proc, sig);
+}
 
 static void
 on_sync_done(void *data, struct pm__plan_result *res)
@@ -326,6 +392,7 @@ on_sync_done(void *data, struct pm__plan_result *res)
         struct sync_plan *sp = data;
 
         sp->done = true;
+        sp->run = NULL;
         sp->res = *res;
         memset(res, 0, sizeof(*res));
 }
@@ -344,6 +411,7 @@ pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
 {
         struct sync_plan sp;
         uv_loop_t loop;
+        uv_async_t async;
         int r;
 
         memset(&sp, 0, sizeof(sp));
@@ -353,8 +421,16 @@ pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
         if (r < 0)
                 return pm_error_set(err, r, "cannot run the build tool: %s", uv_strerror(r));
         /* The one sequencer the daemon uses too, on a loop of our own. */
-        r = pm__plan_start(&loop, plan, opts, on_sync_done, &sp, NULL, err);
+        r = pm__plan_start(&loop, plan, opts, on_sync_done, &sp, &sp.run, err);
+        if (r == 0 && opts->pass_signals && uv_async_init(&loop, &async, on_caught_async) == 0) {
+                async.data = &sp;
+                uv_unref((uv_handle_t *)&async); /* the plan's end ends the loop */
+                caught_async = &async;
+                if (to_pass) /* caught before the loop was there */
+                        (void)uv_async_send(&async);
+        }
         (void)uv_run(&loop, UV_RUN_DEFAULT);
+        caught_async = NULL;
         uv_walk(&loop, close_walk, NULL);
         (void)uv_run(&loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&loop) < 0 && r == 0)

@@ -366,6 +366,13 @@ pm__spawn_kill(struct pm__spawn *s)
         stop_tool(s);
 }
 
+void
+pm__spawn_signal(struct pm__spawn *s, int sig)
+{
+        if (s && !s->done)
+                send_signal(s, sig);
+}
+
 int
 pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned timeout_ms,
                 size_t max_output, unsigned flags, pm__spawn_cb cb, void *data,
