@@ -632,7 +632,8 @@ void pm__progress_replay(struct pm_server *srv, struct pm__client *c);
 void pm__server_resume_list(struct pm_server *srv, struct pm__rpc_call **list);
 
 /* update*.c: the refresh engine. */
-/* watch.c: true while the startup walk runs on the thread pool (it reads srv->cfg). */
+/* watch.c: true while a walk (the startup one, or a new tree's) runs on the thread pool (it
+ * reads srv->cfg). */
 bool pm__watch_walk_running(void);
 
 /* Mark @project (NULL = every project) dirty; @build_file (may be NULL) narrows the query.
@@ -673,6 +674,41 @@ void pm__warnings_free(struct pm_server *srv);
 bool pm__warnings_status(const struct pm_server *srv, struct cJSON *o);
 /* The status object (projmodel/status). NULL on OOM. */
 struct cJSON *pm__server_status(struct pm_server *srv);
+
+/*
+ * watch-dirs.c: the records behind the watcher's counts (watch.c, "Counting"). Owned by the
+ * table (pm__wdirs_clear() frees them); touched by one thread at a time, as libinotifytools.
+ * The counting functions take the counters to change (the loop's srv fields, or a walk's own).
+ */
+struct pm__wdir {
+        char *path; /* without a trailing slash */
+        struct pm__wdir *parent, *child, *prev, *next;
+        size_t unwatched;          /* an unwatched top: the directories it stands for */
+        size_t n_watched_children; /* recorded children with a watch */
+        int wd;                    /* > 0 watched, 0 the top of an unwatched subtree */
+        bool needed;               /* holds a build file or is above one */
+};
+
+/* @path's record, or NULL; _slashed ignores one trailing slash. */
+struct pm__wdir *pm__wdir_find(const char *path);
+struct pm__wdir *pm__wdir_find_slashed(const char *path);
+/* A record for @path below @parent (NULL: the root), replacing (dropping) one already there;
+ * NULL when out of memory. The caller counts it. */
+struct pm__wdir *pm__wdir_add(const char *path, struct pm__wdir *parent, int wd, bool needed,
+                              size_t *n_watches, size_t *n_unwatched);
+/* Forget @top and every record below it, taking them off the counts; @unwatch: also remove
+ * their watches. */
+void pm__wdir_drop(struct pm__wdir *top, bool unwatch, size_t *n_watches, size_t *n_unwatched);
+/* Forget every record. */
+void pm__wdirs_clear(void);
+/* A build file appeared in directory @dir: it and those above it are needed. */
+void pm__wdir_mark_needed(const char *dir);
+/* A watched directory neither needed nor above a watched one, not the root, or NULL. */
+struct pm__wdir *pm__wdir_victim(void);
+/* Take @w's watch (a pm__wdir_victim()): it becomes an unwatched subtree's top. */
+void pm__wdir_evict(struct pm__wdir *w, size_t *n_watches, size_t *n_unwatched);
+/* Stop watching @wd; its IN_IGNORED follows. */
+void pm__wdir_unwatch(int wd);
 
 /* watch.c */
 /* The configuration was replaced (no walk running): take the adapters' output directories

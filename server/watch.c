@@ -2,8 +2,11 @@
 /* Following the tree: a recursive inotify watch of the root through libinotifytools (skipping
  * version control and the output directories each adapter names), its fd polled by the loop and
  * drained without blocking, and each event turned into a refresh request. libinotifytools keeps
- * global state: only one thread touches it at a time (the initial walk on the thread pool,
- * everything else on the loop). */
+ * global state: only one thread touches it at a time (a walk on the thread pool -- the initial
+ * one, or a new tree's past watch_max_dirs -- with the loop's event handling paused, everything
+ * else on the loop). Over 800 lines because the walks and the event handling share that one
+ * rule: a walk pauses the events, and each event may start a walk (the records it keeps are in
+ * watch-dirs.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
+#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
@@ -33,10 +37,12 @@
         (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
          IN_DONT_FOLLOW)
 
-/* The initial walk, on the thread pool. */
+/* A walk on the thread pool: the initial one, or a new directory's past the limit. */
 struct walk {
         uv_work_t work;
         struct pm_server *srv;
+        char *dir;     /* the new directory, NULL for the root's initial walk */
+        uint32_t mask; /* the event that made @dir */
         size_t n_watches;
         size_t n_unwatched;
         int code;
@@ -44,7 +50,33 @@ struct walk {
 };
 
 static struct walk *the_walk; /* the walk in flight: inotifytools is process-global anyway */
+static int inotify_fd = -1;   /* libinotifytools' */
 
+/*
+ * Counting. srv->n_watches and srv->n_unwatched (projmodel/status's "watches" and
+ * "unwatchedDirs", docs/configuration.md's watch_max_dirs) must stay exact while the tree
+ * churns, or a root where build directories come and go drifts to the limit and stops watching
+ * new directories. So every directory the tree watch decided on has a record here, in a tree
+ * that mirrors the directories:
+ *  - a watched directory (wd > 0) counts one watch. Every watched directory's parent is watched
+ *    (the walk watches a directory before its children, and evicts children before parents), so
+ *    the unwatched directories hang below watched ones in whole subtrees;
+ *  - the top of each unwatched subtree (wd == 0, its parent watched) stands for the directories
+ *    the walk found in it (`unwatched`). Nothing below it is watched, so no event tells of a
+ *    change inside it: its count stays as found until the top itself goes.
+ * A record goes, with everything recorded below it, when its directory does: IN_DELETE of it in
+ * its (watched) parent, IN_IGNORED of its own watch (deleted, or its file system unmounted), or
+ * IN_MOVED_FROM, which also drops the watches below (they would report under the old path; a
+ * move within the root walks the tree again from its IN_MOVED_TO). A watch the daemon removes
+ * itself (eviction) leaves the record first, so its IN_IGNORED finds no record with its wd.
+ * `needed` marks a directory that holds a build file or is above one: set by the walk and by a
+ * build file written into a watched directory later, never cleared (a kept watch costs less
+ * than a missed build file). Past the limit a walk evicts watched directories that are neither
+ * needed nor above a watched one, anywhere under the root, for the needed directories it
+ * found: so "more than N directories holding build files" is only said when it is true.
+ * libinotifytools keeps its own tables and never drops a deleted directory's watch from them,
+ * so its filename lookups are not used for these decisions; the kernel's wd is.
+ */
 /*
  * Is @parent/@name one of the adapters' output directories? Each entry's directory part is
  * compared literally, its last component as an fnmatch(3) pattern.
@@ -116,8 +148,11 @@ static bool is_build_file_name(const struct pm_project *p, const char *name);
 /* A directory the walk found. */
 struct found_dir {
         char *path;
-        size_t parent; /* its parent's index + 1, 0 for the walk's top */
+        size_t parent;        /* its parent's index + 1, 0 for the walk's top */
+        struct pm__wdir *rec; /* its record once made, or (unwatched) its subtree's top's */
+        int wd;
         bool watched;
+        bool gone;   /* vanished (or unreadable) before it could be watched */
         bool needed; /* holds a build file, or is above one that does */
 };
 
@@ -143,30 +178,26 @@ found_push(struct tree_walk *t, char *path, size_t parent)
         return 0;
 }
 
-/* Watch @path; 1 watched, 0 gone or unreadable (skipped), else -errno. */
+/*
+ * Watch @path; 1 watched (its wd in *@wd), 0 gone or unreadable (skipped), else -errno. The
+ * kernel's wd comes from inotify_add_watch() on libinotifytools' fd, which then adds the same
+ * inode again and gets the same wd: the library returns none, and its filename lookup may
+ * answer a deleted directory's stale wd (see "Counting" above).
+ */
 static int
-watch_one(const char *path)
+watch_one(const char *path, int *wd)
 {
-        int e;
+        int w = inotify_add_watch(inotify_fd, path, WATCH_MASK), e;
 
-        if (inotifytools_watch_file(path, WATCH_MASK))
+        if (w < 0)
+                return errno == ENOENT || errno == EACCES ? 0 : -errno;
+        if (inotifytools_watch_file(path, WATCH_MASK)) {
+                *wd = w;
                 return 1;
+        }
         e = inotifytools_error();
+        (void)inotify_rm_watch(inotify_fd, w);
         return e == ENOENT || e == EACCES ? 0 : -e;
-}
-
-/* Stop watching @path (a directory watched by watch_one()). */
-static void
-unwatch_one(const char *path)
-{
-        char *slashed = pm_asprintf("%s/", path);
-        int wd = slashed ? inotifytools_wd_from_filename(slashed) : -1;
-
-        if (wd < 0)
-                wd = inotifytools_wd_from_filename(path);
-        if (wd >= 0)
-                (void)inotifytools_remove_watch_by_wd(wd);
-        pm_free(slashed);
 }
 
 /* List directory @i of @t: push its subdirectories that are not excluded, note a build file. */
@@ -221,23 +252,71 @@ list_dir(struct pm_server *srv, struct tree_walk *t, size_t i)
 }
 
 /*
+ * Make the records of walk @t (see "Counting" above): one per watched directory, one per
+ * unwatched subtree's top standing for its directories. @top_parent: the record of @t's top's
+ * parent, NULL for the root.
+ */
+static int
+record_walk(struct tree_walk *t, struct pm__wdir *top_parent, size_t *n_watches,
+            size_t *n_unwatched)
+{
+        for (size_t i = 0; i < t->n; i++) {
+                struct found_dir *f = &t->v[i], *up = f->parent ? &t->v[f->parent - 1] : NULL;
+                struct pm__wdir *parent = up ? up->rec : top_parent;
+
+                if (f->gone || (up && up->gone)) {
+                        f->gone = true;
+                        continue;
+                }
+                if (!f->watched && up && !up->watched) {
+                        /* Inside an unwatched subtree: its top stands for it. */
+                        f->rec = up->rec;
+                        f->rec->unwatched++;
+                        (*n_unwatched)++;
+                        continue;
+                }
+                f->rec = pm__wdir_add(f->path, parent, f->watched ? f->wd : 0, f->needed, n_watches,
+                                      n_unwatched);
+                if (!f->rec) {
+                        /* Not recorded: not counted, so that no deletion takes it off. */
+                        if (f->watched) {
+                                pm__wdir_unwatch(f->wd);
+                                (*n_watches)--;
+                        }
+                        f->gone = true;
+                        return -ENOMEM;
+                }
+                if (!f->watched) {
+                        f->rec->unwatched = 1;
+                        (*n_unwatched)++;
+                }
+        }
+        return 0;
+}
+
+/*
  * Watch @dir and everything below it that is not excluded, up to the configuration's
  * watch_max_dirs (docs/configuration.md). Each directory is watched before it is listed, so a
  * subdirectory made meanwhile is seen either way. Past the limit the rest is still listed:
  * then the directories holding a build file and those above them (where a new one appears) go
- * first, taking the place of watched directories that hold none, and what is left unwatched is
- * counted in *@n_unwatched: there a new source file is not noticed until the next query.
- * PM_ELIMIT when the build-file directories alone are too many. Iterative: no recursion depth.
+ * first, taking the place of watched directories that hold none -- this walk's, then any
+ * others under the root (pm__wdir_victim()) -- and what is left unwatched is counted in
+ * *@n_unwatched: there a new source file is not noticed until the next query. PM_ELIMIT when
+ * the build-file directories alone are too many. Iterative: no recursion depth.
  * @new_dir: @dir was just made (an inotify event), so it is watched even past the limit: a build
- * file written into it next would otherwise never be seen.
+ * file written into it next would otherwise never be seen. @on_loop: give up, watching nothing,
+ * when the walk reaches the limit, and return 1: the rest of the tree, however big, is only
+ * listed, and that is the thread pool's work (walk_subtree()); on the loop a walk costs no more
+ * than the watches it makes.
  */
 static int
-watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watches,
+watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, size_t *n_watches,
            size_t *n_unwatched, char *error, size_t size)
 {
         const size_t limit = srv->cfg->watch_max_dirs;
         struct tree_walk t = { 0 };
         size_t *stack = NULL, n = 0, cap = 0, over = 0, victim;
+        struct pm__wdir *top_parent = NULL;
         int code = 0, r;
         char *top = pm_strdup(dir);
 
@@ -245,6 +324,21 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
                 pm_free(top);
                 code = -ENOMEM;
                 goto out;
+        }
+        if (new_dir) {
+                char *parent = pm_path_dirname(NULL, dir);
+
+                if (!parent) {
+                        code = -ENOMEM;
+                        goto out;
+                }
+                top_parent = pm__wdir_find(parent);
+                pm_free(parent);
+                /* Walked already, as a new directory's subdirectory: its own events follow. */
+                if (pm__wdir_find(dir) && pm__wdir_find(dir)->wd > 0) {
+                        t.v[0].gone = true; /* nothing to record again */
+                        goto out;
+                }
         }
         /* Depth first, as the walk found them: t.v is the order, stack the directories to list. */
         stack = pm_malloc(16 * sizeof(*stack));
@@ -258,7 +352,7 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
                 size_t i = stack[--n], first = t.n;
 
                 if (*n_watches < limit || (i == 0 && new_dir)) {
-                        r = watch_one(t.v[i].path);
+                        r = watch_one(t.v[i].path, &t.v[i].wd);
                         if (r < 0) {
                                 (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
                                                strerror(-r),
@@ -267,10 +361,21 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
                                 code = r;
                                 goto out;
                         }
-                        if (r == 0)
+                        if (r == 0) {
+                                t.v[i].gone = true;
                                 continue;
+                        }
                         t.v[i].watched = true;
                         (*n_watches)++;
+                } else if (on_loop) {
+                        for (size_t k = 0; k < t.n; k++) {
+                                if (t.v[k].watched) {
+                                        pm__wdir_unwatch(t.v[k].wd);
+                                        (*n_watches)--;
+                                }
+                        }
+                        code = 1;
+                        goto out;
                 } else {
                         over++;
                 }
@@ -299,14 +404,27 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
         for (size_t i = t.n; i-- > 1;)
                 if (t.v[i].needed)
                         t.v[t.v[i].parent - 1].needed = true;
+        /* The directories above this walk's top are above its build files too: never victims. */
+        if (t.v[0].needed)
+                for (struct pm__wdir *w = top_parent; w && !w->needed; w = w->parent)
+                        w->needed = true;
         victim = t.n;
         for (size_t i = 0; i < t.n; i++) {
-                if (!t.v[i].needed || t.v[i].watched)
+                if (!t.v[i].needed || t.v[i].watched || t.v[i].gone)
                         continue;
                 while (*n_watches >= limit) {
+                        struct pm__wdir *w;
+
                         while (victim > 0 && (t.v[victim - 1].needed || !t.v[victim - 1].watched))
                                 victim--;
-                        if (victim == 0) {
+                        if (victim > 0) {
+                                pm__wdir_unwatch(t.v[victim - 1].wd);
+                                t.v[victim - 1].watched = false;
+                                (*n_watches)--;
+                                continue;
+                        }
+                        w = pm__wdir_victim();
+                        if (!w) {
                                 (void)snprintf(error, size,
                                                "more than %zu directories holding build files to "
                                                "watch under '%s' (watch_max_dirs)",
@@ -314,12 +432,9 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
                                 code = PM_ELIMIT;
                                 goto out;
                         }
-                        unwatch_one(t.v[victim - 1].path);
-                        t.v[victim - 1].watched = false;
-                        (*n_watches)--;
-                        over++;
+                        pm__wdir_evict(w, n_watches, n_unwatched);
                 }
-                r = watch_one(t.v[i].path);
+                r = watch_one(t.v[i].path, &t.v[i].wd);
                 if (r < 0) {
                         (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
                                        strerror(-r),
@@ -328,11 +443,14 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, size_t *n_watch
                         goto out;
                 }
                 t.v[i].watched = r > 0;
+                t.v[i].gone = r == 0;
                 *n_watches += (size_t)r;
-                over--;
         }
-        *n_unwatched += over;
 out:
+        /* Whatever was watched is recorded, even after an error: it is counted. */
+        if (t.n && code != 1 && record_walk(&t, top_parent, n_watches, n_unwatched) < 0 &&
+            code == 0)
+                code = -ENOMEM;
         for (size_t i = 0; i < t.n; i++)
                 pm_free(t.v[i].path);
         pm_free(t.v);
@@ -349,9 +467,12 @@ walk_cb(uv_work_t *w)
 {
         struct walk *wk = w->data;
 
-        wk->code = watch_tree(wk->srv, wk->srv->cfg->root, false, &wk->n_watches, &wk->n_unwatched,
-                              wk->error, sizeof(wk->error));
+        wk->code =
+                watch_tree(wk->srv, wk->dir ? wk->dir : wk->srv->cfg->root, wk->dir != NULL, false,
+                           &wk->n_watches, &wk->n_unwatched, wk->error, sizeof(wk->error));
 }
+
+static void handle_event(struct pm_server *srv, const struct inotify_event *ev);
 
 static void
 after_walk_cb(uv_work_t *w, int status)
@@ -362,9 +483,32 @@ after_walk_cb(uv_work_t *w, int status)
         the_walk = NULL;
         srv->n_watches = wk->n_watches;
         srv->n_unwatched = wk->n_unwatched;
-        if (srv->stopping) {
+        if (srv->stopping || !srv->watching) {
                 inotifytools_cleanup();
+                pm__wdirs_clear();
+                pm_free(wk->dir);
                 pm_free(wk);
+                return;
+        }
+        if (wk->dir) {
+                struct inotify_event *ev;
+
+                /* What handle_event() does after an inline watch_tree(). */
+                if (wk->code < 0) {
+                        pm__log("%s", wk->error);
+                        pm_free(srv->watch_error);
+                        srv->watch_error = pm_strdup(wk->error);
+                }
+                if (wk->code < 0 || (wk->mask & IN_MOVED_TO))
+                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, wk->dir),
+                                            NULL, false);
+                pm_free(wk->dir);
+                pm_free(wk);
+                if (srv->poll_started)
+                        (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
+                /* Events the library read before the walk are not signalled by the fd again. */
+                while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
+                        handle_event(srv, ev);
                 return;
         }
         if (wk->code < 0) {
@@ -477,6 +621,7 @@ pm__watch_start(struct pm_server *srv, struct pm_error *err)
         /* The library opens it without O_CLOEXEC: tools we spawn must not inherit it. */
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        inotify_fd = fd;
         wk = pm_calloc(1, sizeof(*wk));
         if (!wk) {
                 inotifytools_cleanup();
@@ -519,8 +664,10 @@ pm__watch_stop(struct pm_server *srv)
                 srv->poll_started = false;
         }
         /* A walk still running owns inotifytools: its after-callback cleans up. */
-        if (!the_walk)
+        if (!the_walk) {
                 inotifytools_cleanup();
+                pm__wdirs_clear();
+        }
 }
 
 static bool
@@ -641,6 +788,43 @@ under_root(const struct pm_server *srv, const char *path)
                (path[n] == '/' || path[n] == '\0' || (n > 0 && path[n - 1] == '/'));
 }
 
+/*
+ * Walk new directory @path (made by an event with @mask) on the thread pool, as the initial walk:
+ * past the limit the tree is only listed, and a tree moved in may be any size. Events wait in
+ * the kernel meanwhile, and are handled in order after it (a queue overflow re-queries
+ * everything). 0 queued, else -errno (the caller walks it here).
+ */
+static int
+walk_subtree(struct pm_server *srv, const char *path, uint32_t mask)
+{
+        struct walk *wk = pm_calloc(1, sizeof(*wk));
+        int r;
+
+        if (!wk || !(wk->dir = pm_strdup(path))) {
+                pm_free(wk);
+                return -ENOMEM;
+        }
+        wk->srv = srv;
+        wk->mask = mask;
+        wk->work.data = wk;
+        wk->n_watches = srv->n_watches;
+        wk->n_unwatched = srv->n_unwatched;
+        if (srv->poll_started)
+                (void)uv_poll_stop(&srv->inotify_poll);
+        r = uv_queue_work(&srv->loop, &wk->work, walk_cb, after_walk_cb);
+        if (r < 0) {
+                if (srv->poll_started)
+                        (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
+                pm_free(wk->dir);
+                pm_free(wk);
+                return r;
+        }
+        pm__log("walking '%s' on the thread pool (past watch_max_dirs %u)", path,
+                srv->cfg->watch_max_dirs);
+        the_walk = wk;
+        return 0;
+}
+
 static void
 handle_event(struct pm_server *srv, const struct inotify_event *ev)
 {
@@ -655,8 +839,16 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                 pm__refresh_request(srv, NULL, NULL, false);
                 return;
         }
-        if (ev->mask & IN_IGNORED)
+        if (ev->mask & IN_IGNORED) {
+                /* A watch is gone: the directory was deleted (its IN_DELETE_SELF came first) or
+                 * unmounted, or we removed it, and then its record is gone or has another wd. */
+                const char *gone = inotifytools_filename_from_wd(ev->wd);
+                struct pm__wdir *w = gone && gone[0] ? pm__wdir_find_slashed(gone) : NULL;
+
+                if (w && w->wd == ev->wd)
+                        pm__wdir_drop(w, false, &srv->n_watches, &srv->n_unwatched);
                 return;
+        }
         dir = inotifytools_filename_from_wd(ev->wd);
         if (!dir)
                 return;
@@ -672,13 +864,26 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
         if (ev->mask & IN_ISDIR) {
                 if (!name[0])
                         goto out;
+                if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                        struct pm__wdir *w = pm__wdir_find(path);
+
+                        /* Moved away, its watches would report under the old path: drop them. */
+                        if (w)
+                                pm__wdir_drop(w, (ev->mask & IN_MOVED_FROM) != 0, &srv->n_watches,
+                                              &srv->n_unwatched);
+                }
                 parent = pm_path_dirname(NULL, path);
                 if (parent && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
                     !excluded(srv, parent, name, path)) {
                         char error[512];
-                        int r = watch_tree(srv, path, true, &srv->n_watches, &srv->n_unwatched,
-                                           error, sizeof(error));
+                        int r = watch_tree(srv, path, true, true, &srv->n_watches,
+                                           &srv->n_unwatched, error, sizeof(error));
 
+                        if (r > 0 && walk_subtree(srv, path, ev->mask) == 0)
+                                goto out; /* its after-callback goes on */
+                        if (r > 0)
+                                r = watch_tree(srv, path, true, false, &srv->n_watches,
+                                               &srv->n_unwatched, error, sizeof(error));
                         if (r < 0) {
                                 pm__log("%s", error);
                                 pm_free(srv->watch_error);
@@ -694,6 +899,8 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                 }
                 goto out;
         }
+        if (is_build_file_name(p, name) && (ev->mask & (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO)))
+                pm__wdir_mark_needed(dir);
         if (pm__strset_contains(&srv->watch_set, path) || is_build_file_name(p, name)) {
                 if (strcmp(name, ".projmodel.json") == 0) {
                         srv->reload_config = true;
@@ -724,9 +931,9 @@ pm__watch_drain(struct pm_server *srv)
 
         if (!srv->watching || the_walk)
                 return false;
-        while (srv->watching && (ev = inotifytools_next_events(0, 1)))
+        while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
                 handle_event(srv, ev);
-        return srv->watching;
+        return srv->watching && !the_walk;
 }
 
 /*
@@ -748,7 +955,9 @@ pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char **
 
                 if (!slashed)
                         break;
-                if (inotifytools_wd_from_filename(slashed) >= 0) {
+                if (under_root(srv, dirs[i])
+                            ? pm__wdir_find(dirs[i]) && pm__wdir_find(dirs[i])->wd > 0
+                            : inotifytools_wd_from_filename(slashed) >= 0) {
                         ok = true;
                 } else if (!under_root(srv, dirs[i]) &&
                            srv->n_audit_watches < PM_WATCH_MAX_AUDIT_DIRS &&
@@ -793,6 +1002,6 @@ on_poll(uv_poll_t *h, int status, int events)
         }
         /* Drain completely: events the library buffered are not signalled by the fd again.
          * A zero timeout makes each call non-blocking. */
-        while (srv->watching && (ev = inotifytools_next_events(0, 1)))
+        while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
                 handle_event(srv, ev);
 }

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: the daemon follows the tree. A BUILD.gn edit shows up as modelChanged and
  * in projmodel/rustProject; a syntax error keeps the last good model and recovers; a daemon
- * killed mid-update restarts with an intact database; the adapter's output directory is not
- * watched, a look-alike is. */
+ * killed mid-update restarts with an intact database (the watcher's own: test-daemon-watch.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -617,119 +616,6 @@ Test(daemon_update, new_rust_file_gets_an_owner)
         cJSON_Delete(r);
         pm_free(params);
         pm_free(file);
-        pm_client_free(c);
-}
-
-/* projmodel/status's number @key. */
-static double
-status_number(struct pm_client *c, const char *key)
-{
-        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
-        const cJSON *v = cJSON_GetObjectItem(r, key);
-        double n;
-
-        cr_assert(cJSON_IsNumber(v), "status has no number '%s'", key);
-        n = v->valuedouble;
-        cJSON_Delete(r);
-        return n;
-}
-
-/* Wait until status @key is at least @min; false after the daemon timeout. */
-static bool
-wait_status_at_least(struct pm_client *c, const char *key, double min)
-{
-        for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
-                if (status_number(c, key) >= min)
-                        return true;
-                (void)usleep(50 * 1000);
-        }
-        return false;
-}
-
-/*
- * What the watcher skips comes from the adapter: GN's out_dir ("out") is not watched, so a
- * build file written there starts no refresh, while outline/ -- a name that merely starts like
- * it -- is watched, and a BUILD.gn written there does.
- */
-Test(daemon_update, only_the_adapters_output_directory_is_skipped)
-{
-        struct pm_client *c = pm_test_daemon_connect(&d);
-        char *in_out = pm_test_strf("%s/out/extra/BUILD.gn", d.root);
-        char *outline = pm_test_strf("%s/outline", d.root);
-        char *in_outline = pm_test_strf("%s/outline/BUILD.gn", d.root);
-        double watches, refreshes;
-
-        settle(c);
-        watches = status_number(c, "watches");
-        refreshes = status_number(c, "refreshes");
-
-        cr_assert_eq(pm_test_write_file(in_out, "group(\"extra\") {}\n"), 0);
-        /* Several debounce periods (150 ms) for a refresh that must not come. */
-        (void)usleep(1500 * 1000);
-        cr_assert_eq(status_number(c, "watches"), watches, "a directory under out/ is watched");
-        cr_assert_eq(status_number(c, "refreshes"), refreshes,
-                     "a build file under out/ started a refresh");
-
-        cr_assert_eq(mkdir(outline, 0755), 0);
-        cr_assert(wait_status_at_least(c, "watches", watches + 1), "outline/ is not watched");
-        cr_assert_eq(pm_test_write_file(in_outline, "group(\"outline\") {}\n"), 0);
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
-                  "a BUILD.gn under outline/ started no refresh");
-        pm_free(in_outline);
-        pm_free(outline);
-        pm_free(in_out);
-        pm_client_free(c);
-}
-
-/*
- * Past watch_max_dirs the directories holding build files are the ones watched: the fixture
- * has 24 directories (out/ apart), 16 of them holding a build file or above one; with the
- * limit at 16 the daemon watches exactly those, so an edit of any BUILD.gn still starts a
- * refresh, whichever order the walk found the directories in.
- */
-Test(daemon_update, past_the_watch_limit_every_build_file_directory_is_watched)
-{
-        static const char *const build_files[] = {
-                "BUILD.gn",
-                "app/server/BUILD.gn",
-                "build/BUILD.gn",
-                "lib/config/BUILD.gn",
-                "lib/describe_derive/BUILD.gn",
-                "lib/engine/BUILD.gn",
-                "lib/tables/BUILD.gn",
-                "lib/util/BUILD.gn",
-                "third_party/fnv/BUILD.gn",
-                "third_party/itoa_lite/BUILD.gn",
-                "tools/inspect/BUILD.gn",
-                "build/toolchain/BUILD.gn",
-        };
-        char *cfg = pm_test_strf("%s/.projmodel.json", d.root), *fresh;
-        struct pm_client *c;
-
-        pm_test_daemon_kill(&d, SIGTERM);
-        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"gn\", \"gn\": {\"out_dir\":"
-                                             " \"out\"}, \"watch_max_dirs\": 16}\n"),
-                     0);
-        pm_test_daemon_start(&d);
-        c = pm_test_daemon_connect(&d);
-        settle(c);
-        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
-        cr_assert_eq(status_number(c, "watches"), 16);
-        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
-        for (size_t i = 0; i < sizeof(build_files) / sizeof(*build_files); i++) {
-                double refreshes = status_number(c, "refreshes");
-
-                append(build_files[i], "# edited\n");
-                cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
-                          "an edit of %s started no refresh", build_files[i]);
-        }
-        /* A directory made now is watched past the limit: a build file may be written next. */
-        fresh = pm_test_strf("%s/lib/fresh", d.root);
-        cr_assert_eq(mkdir(fresh, 0755), 0);
-        cr_assert(wait_status_at_least(c, "watches", 17), "a new directory is not watched");
-        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
-        pm_free(fresh);
-        pm_free(cfg);
         pm_client_free(c);
 }
 

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: the daemon's watcher and its watch_max_dirs (docs/configuration.md): the
+ * adapter's output directory is not watched, a look-alike is; past the limit the build-file
+ * directories are watched, from anywhere under the root, the counts follow deletions, and a big
+ * tree moved in is walked on the thread pool. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/client.h"
+#include "projmodel/mem.h"
+
+#include "daemon.h"
+#include "testlib.h"
+
+PM_TEST_DAEMON_SUITE(daemon_watch, d, "gn-monorepo");
+
+/* Append @text to the tree's @rel file. */
+static void
+append(const char *rel, const char *text)
+{
+        char *path = pm_test_strf("%s/%s", d.root, rel);
+        char *old = pm_test_read_file(path), *content;
+
+        cr_assert(old);
+        content = pm_test_strf("%s%s", old, text);
+        cr_assert_eq(pm_test_write_file(path, content), 0);
+        pm_free(content);
+        pm_free(old);
+        pm_free(path);
+}
+
+/* Make sure the first refresh is over, so that what follows is a change notification. */
+static void
+settle(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/refresh", NULL);
+
+        cJSON_Delete(r);
+}
+
+/* projmodel/status's number @key. */
+static double
+status_number(struct pm_client *c, const char *key)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        const cJSON *v = cJSON_GetObjectItem(r, key);
+        double n;
+
+        cr_assert(cJSON_IsNumber(v), "status has no number '%s'", key);
+        n = v->valuedouble;
+        cJSON_Delete(r);
+        return n;
+}
+
+/* Wait until status @key is at least @min; false after the daemon timeout. */
+static bool
+wait_status_at_least(struct pm_client *c, const char *key, double min)
+{
+        for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
+                if (status_number(c, key) >= min)
+                        return true;
+                (void)usleep(50 * 1000);
+        }
+        return false;
+}
+
+/*
+ * What the watcher skips comes from the adapter: GN's out_dir ("out") is not watched, so a
+ * build file written there starts no refresh, while outline/ -- a name that merely starts like
+ * it -- is watched, and a BUILD.gn written there does.
+ */
+Test(daemon_watch, only_the_adapters_output_directory_is_skipped)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *in_out = pm_test_strf("%s/out/extra/BUILD.gn", d.root);
+        char *outline = pm_test_strf("%s/outline", d.root);
+        char *in_outline = pm_test_strf("%s/outline/BUILD.gn", d.root);
+        double watches, refreshes;
+
+        settle(c);
+        watches = status_number(c, "watches");
+        refreshes = status_number(c, "refreshes");
+
+        cr_assert_eq(pm_test_write_file(in_out, "group(\"extra\") {}\n"), 0);
+        /* Several debounce periods (150 ms) for a refresh that must not come. */
+        (void)usleep(1500 * 1000);
+        cr_assert_eq(status_number(c, "watches"), watches, "a directory under out/ is watched");
+        cr_assert_eq(status_number(c, "refreshes"), refreshes,
+                     "a build file under out/ started a refresh");
+
+        cr_assert_eq(mkdir(outline, 0755), 0);
+        cr_assert(wait_status_at_least(c, "watches", watches + 1), "outline/ is not watched");
+        cr_assert_eq(pm_test_write_file(in_outline, "group(\"outline\") {}\n"), 0);
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                  "a BUILD.gn under outline/ started no refresh");
+        pm_free(in_outline);
+        pm_free(outline);
+        pm_free(in_out);
+        pm_client_free(c);
+}
+
+/*
+ * Past watch_max_dirs the directories holding build files are the ones watched: the fixture
+ * has 24 directories (out/ apart), 16 of them holding a build file or above one; with the
+ * limit at 16 the daemon watches exactly those, so an edit of any BUILD.gn still starts a
+ * refresh, whichever order the walk found the directories in.
+ */
+Test(daemon_watch, past_the_watch_limit_every_build_file_directory_is_watched)
+{
+        static const char *const build_files[] = {
+                "BUILD.gn",
+                "app/server/BUILD.gn",
+                "build/BUILD.gn",
+                "lib/config/BUILD.gn",
+                "lib/describe_derive/BUILD.gn",
+                "lib/engine/BUILD.gn",
+                "lib/tables/BUILD.gn",
+                "lib/util/BUILD.gn",
+                "third_party/fnv/BUILD.gn",
+                "third_party/itoa_lite/BUILD.gn",
+                "tools/inspect/BUILD.gn",
+                "build/toolchain/BUILD.gn",
+        };
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root), *fresh;
+        struct pm_client *c;
+
+        pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"gn\", \"gn\": {\"out_dir\":"
+                                             " \"out\"}, \"watch_max_dirs\": 16}\n"),
+                     0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        settle(c);
+        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
+        cr_assert_eq(status_number(c, "watches"), 16);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
+        for (size_t i = 0; i < sizeof(build_files) / sizeof(*build_files); i++) {
+                double refreshes = status_number(c, "refreshes");
+
+                append(build_files[i], "# edited\n");
+                cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                          "an edit of %s started no refresh", build_files[i]);
+        }
+        /* A directory made now is watched past the limit: a build file may be written next. */
+        fresh = pm_test_strf("%s/lib/fresh", d.root);
+        cr_assert_eq(mkdir(fresh, 0755), 0);
+        cr_assert(wait_status_at_least(c, "watches", 17), "a new directory is not watched");
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
+        pm_free(fresh);
+        pm_free(cfg);
+        pm_client_free(c);
+}
+
+/* Wait until status @key is exactly @value; false after the daemon timeout. */
+static bool
+wait_status_eq(struct pm_client *c, const char *key, double value)
+{
+        for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
+                if (status_number(c, key) == value)
+                        return true;
+                (void)usleep(50 * 1000);
+        }
+        return false;
+}
+
+/* Restart the daemon on the fixture with watch_max_dirs @limit; a settled client. */
+static struct pm_client *
+restart_with_limit(unsigned limit)
+{
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        char *text = pm_test_strf("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, "
+                                  "\"watch_max_dirs\": %u}\n",
+                                  limit);
+        struct pm_client *c;
+
+        pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert_eq(pm_test_write_file(cfg, text), 0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        settle(c);
+        pm_free(text);
+        pm_free(cfg);
+        return c;
+}
+
+/*
+ * The watch counts follow deletions (server/watch.c, "Counting"): with the limit at 16, every
+ * watch a build-file directory's, a directory made past the limit (watched) with a tree moved
+ * into it (its top watched, the two directories below it not) and then removed leaves
+ * "watches" and "unwatchedDirs" where they were, 20 times over. Before, they only grew, and a
+ * root where build directories come and go ran its daemon up to the limit. After the churn a
+ * BUILD.gn in a new directory still starts a refresh.
+ */
+Test(daemon_watch, watch_counts_return_after_directories_come_and_go)
+{
+        struct pm_client *c = restart_with_limit(16);
+        char *made = pm_test_strf("%s/lib/churn", d.root);
+        char *moved = pm_test_strf("%s/lib/churn/tree", d.root);
+        char *tree = pm_test_strf("%s/churn-tree", d.tmp);
+        char *leaf = pm_test_strf("%s/churn-tree/a/b/notes.txt", d.tmp);
+        char *after = pm_test_strf("%s/lib/after", d.root);
+        char *after_build = pm_test_strf("%s/lib/after/BUILD.gn", d.root);
+        double refreshes;
+
+        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
+        cr_assert_eq(status_number(c, "watches"), 16);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
+        for (int round = 0; round < 20; round++) {
+                cr_assert_eq(mkdir(made, 0755), 0);
+                cr_assert(wait_status_eq(c, "watches", 17), "round %d: lib/churn not watched",
+                          round);
+                cr_assert_eq(pm_test_write_file(leaf, "churn\n"), 0);
+                cr_assert_eq(rename(tree, moved), 0);
+                cr_assert(wait_status_eq(c, "unwatchedDirs", 10),
+                          "round %d: the moved tree's a/ and a/b/ are not counted", round);
+                cr_assert_eq(status_number(c, "watches"), 18, "round %d", round);
+                cr_assert_eq(pm_test_rmtree(made), 0);
+                cr_assert(wait_status_eq(c, "watches", 16),
+                          "round %d: removed directories still counted as watched", round);
+                cr_assert(wait_status_eq(c, "unwatchedDirs", 8),
+                          "round %d: removed directories still counted as unwatched", round);
+        }
+        cr_assert_eq(mkdir(after, 0755), 0);
+        cr_assert(wait_status_eq(c, "watches", 17), "lib/after is not watched");
+        refreshes = status_number(c, "refreshes");
+        cr_assert_eq(pm_test_write_file(after_build, "group(\"after\") {}\n"), 0);
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                  "a BUILD.gn in lib/after started no refresh");
+        pm_free(after_build);
+        pm_free(after);
+        pm_free(leaf);
+        pm_free(tree);
+        pm_free(moved);
+        pm_free(made);
+        pm_client_free(c);
+}
+
+/*
+ * A tree moved in past the limit takes the watches its build-file directories need from
+ * directories without build files anywhere under the root, not only from within itself: with
+ * the limit at 20 the fixture's 16 build-file directories and 4 others are watched, and a moved
+ * tree of 4 directories, 2 of them holding a BUILD.gn, takes 3 of those 4 (its own top is
+ * watched past the limit, as a new directory). Before, it reported a false "more than 20
+ * directories holding build files" and left its BUILD.gn files unwatched.
+ */
+Test(daemon_watch, a_moved_in_tree_takes_watches_from_anywhere)
+{
+        struct pm_client *c = restart_with_limit(20);
+        char *tree = pm_test_strf("%s/moved", d.tmp);
+        char *target = pm_test_strf("%s/moved", d.root);
+        char *build = pm_test_strf("%s/moved/lib2/BUILD.gn", d.tmp);
+        char *deep = pm_test_strf("%s/moved/lib2/deep/BUILD.gn", d.tmp);
+        char *plain = pm_test_strf("%s/moved/plain/notes.txt", d.tmp);
+        char *deep_moved = pm_test_strf("%s/moved/lib2/deep/BUILD.gn", d.root);
+        double refreshes;
+        cJSON *r;
+
+        cr_assert(wait_status_at_least(c, "unwatchedDirs", 4), "no directory left unwatched");
+        cr_assert_eq(status_number(c, "watches"), 20);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 4);
+        cr_assert_eq(pm_test_write_file(build, "group(\"lib2\") {}\n"), 0);
+        cr_assert_eq(pm_test_write_file(deep, "group(\"deep\") {}\n"), 0);
+        cr_assert_eq(pm_test_write_file(plain, "plain\n"), 0);
+        refreshes = status_number(c, "refreshes");
+        cr_assert_eq(rename(tree, target), 0);
+        /* A moved-in tree is re-queried once watched. */
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1), "no refresh after the move");
+        r = pm_test_call(c, "projmodel/status", NULL);
+        cr_assert(!cJSON_IsString(cJSON_GetObjectItem(r, "watchError")), "watchError: %s",
+                  cJSON_GetObjectItem(r, "watchError")->valuestring);
+        cJSON_Delete(r);
+        cr_assert_eq(status_number(c, "watches"), 20);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 4 + 3 + 1);
+        refreshes = status_number(c, "refreshes");
+        append("moved/lib2/deep/BUILD.gn", "# edited\n");
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                  "an edit of moved/lib2/deep/BUILD.gn started no refresh");
+        pm_free(deep_moved);
+        pm_free(plain);
+        pm_free(deep);
+        pm_free(build);
+        pm_free(target);
+        pm_free(tree);
+        pm_client_free(c);
+}
+
+/*
+ * A big tree moved in past the limit is listed on the thread pool, not on the loop that answers
+ * requests (the daemon's log says so), and comes out counted as a smaller one does: with the
+ * limit at 20, a 1,641-directory tree with one BUILD.gn two levels down has its top and the two
+ * directories to the build file watched, three of the fixture's watches taken for them, and
+ * the rest counted unwatched. A directory made while it is walked is handled after it, and the
+ * BUILD.gn's edit starts a refresh.
+ */
+Test(daemon_watch, a_big_tree_moved_in_is_walked_on_the_thread_pool)
+{
+        struct pm_client *c = restart_with_limit(20);
+        char *tree = pm_test_strf("%s/big", d.tmp);
+        char *target = pm_test_strf("%s/big", d.root);
+        char *fresh = pm_test_strf("%s/lib/fresh", d.root);
+        char *line = pm_test_strf("walking '%s' on the thread pool", target);
+        char *log, *build;
+        double refreshes;
+
+        cr_assert(wait_status_at_least(c, "unwatchedDirs", 4), "no directory left unwatched");
+        cr_assert_eq(status_number(c, "watches"), 20);
+        cr_assert_eq(mkdir(tree, 0755), 0);
+        for (int i = 0; i < 40; i++) {
+                char *dir = pm_test_strf("%s/d%02d", tree, i);
+
+                cr_assert_eq(mkdir(dir, 0755), 0);
+                for (int j = 0; j < 40; j++) {
+                        char *sub = pm_test_strf("%s/e%02d", dir, j);
+
+                        cr_assert_eq(mkdir(sub, 0755), 0);
+                        pm_free(sub);
+                }
+                pm_free(dir);
+        }
+        build = pm_test_strf("%s/d07/e00/BUILD.gn", tree);
+        cr_assert_eq(pm_test_write_file(build, "group(\"big\") {}\n"), 0);
+        pm_free(build);
+        cr_assert_eq(rename(tree, target), 0);
+        cr_assert_eq(mkdir(fresh, 0755), 0);
+        cr_assert(wait_status_eq(c, "watches", 21), "big/, its two and lib/fresh not watched");
+        cr_assert(wait_status_eq(c, "unwatchedDirs", 4 + 3 + 1641 - 3),
+                  "the big tree is not counted");
+        log = pm_test_read_file(d.log);
+        cr_assert(log && strstr(log, line), "no '%s' in the log", line);
+        refreshes = status_number(c, "refreshes");
+        append("big/d07/e00/BUILD.gn", "# edited\n");
+        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                  "an edit of big/d07/e00/BUILD.gn started no refresh");
+        pm_free(log);
+        pm_free(line);
+        pm_free(fresh);
+        pm_free(target);
+        pm_free(tree);
+        pm_client_free(c);
+}
