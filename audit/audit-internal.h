@@ -30,6 +30,32 @@ struct cJSON;
 int pm__toml_parse(const char *text, size_t len, const char *file, struct cJSON **ret,
                    struct pm_error *err);
 
+/*
+ * A hash index of (@scope, @name) to a value: names within a TOML table (@scope the table), or
+ * the policy's criteria (@scope NULL). Zero it to start. Borrows @name, which must outlive its
+ * entry; a value of NULL reads as absent. pm__index_put() replaces an existing entry's value and
+ * returns 0 or -ENOMEM; pm__index_release() frees the table, not the names or values.
+ */
+struct pm__index_slot {
+        const void *scope;
+        const char *name;
+        void *value;
+};
+
+struct pm__index {
+        struct pm__index_slot *v;
+        size_t n, cap;
+};
+
+void *pm__index_get(const struct pm__index *ix, const void *scope, const char *name);
+int pm__index_put(struct pm__index *ix, const void *scope, const char *name, void *value);
+void pm__index_release(struct pm__index *ix);
+
+/* Whether @req is a Cargo version requirement pm__semver_req_matches() reads: comparators
+ * (=, >, >=, <, <=, ~, ^ or none, then MAJOR[.MINOR[.PATCH]] with an optional .* and
+ * -pre/+build), joined by ',', or "*". */
+bool pm__semver_req_valid(const char *req);
+
 /* Whether version @ver matches Cargo requirement @req (comparators joined by ','); false when
  * either does not parse. */
 bool pm__semver_req_matches(const char *req, const char *ver);

@@ -558,7 +558,7 @@ out:
 }
 
 /* The level flag @f (with its argument @next when separate) sets for unsafe_code: 'F', 'D',
- * 'A' (also -W and --force-warn: not an error), or 0 when it is not about unsafe_code. */
+ * 'A' (also -W: not an error), 'W' for --force-warn, or 0 when it is not about unsafe_code. */
 static char
 lint_flag(const char *f, const char *next)
 {
@@ -580,11 +580,12 @@ lint_flag(const char *f, const char *next)
                 return 'F';
         if (strcmp(f, "--deny") == 0 && strcmp(next, "unsafe_code") == 0)
                 return 'D';
-        if (((strcmp(f, "--allow") == 0 || strcmp(f, "--warn") == 0 ||
-              strcmp(f, "--force-warn") == 0) &&
-             strcmp(next, "unsafe_code") == 0) ||
-            strcmp(f, "--force-warn=unsafe_code") == 0)
+        if ((strcmp(f, "--allow") == 0 || strcmp(f, "--warn") == 0) &&
+            strcmp(next, "unsafe_code") == 0)
                 return 'A';
+        if ((strcmp(f, "--force-warn") == 0 && strcmp(next, "unsafe_code") == 0) ||
+            strcmp(f, "--force-warn=unsafe_code") == 0)
+                return 'W';
         return 0;
 }
 
@@ -609,9 +610,7 @@ build_lint(const struct pm_crate *c)
                      (strcmp(next, "allow") == 0 || strcmp(next, "warn") == 0)) ||
                     strcmp(f, "--cap-lints=allow") == 0 || strcmp(f, "--cap-lints=warn") == 0)
                         capped = true;
-                if (level != PM_AUDIT_LINT_FORBID &&
-                    (strcmp(f, "--force-warn=unsafe_code") == 0 ||
-                     (strcmp(f, "--force-warn") == 0 && strcmp(next, "unsafe_code") == 0)))
+                if (l == 'W' && level != PM_AUDIT_LINT_FORBID)
                         forced = true;
                 if (l == 'F' && !forced)
                         level = PM_AUDIT_LINT_FORBID;

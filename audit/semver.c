@@ -111,3 +111,66 @@ pm__semver_req_matches(const char *req, const char *ver)
                 s = comma + 1;
         }
 }
+
+/* One comparator between @s and @end: an operator, then "*" alone or a version with 1 to 3
+ * numbers (the last may be "*"), and -pre or +build only after all three. */
+static bool
+comparator_valid(const char *s, const char *end)
+{
+        static const char *const ops[] = { ">=", "<=", "=", ">", "<", "~", "^", "" };
+        int numbers = 0;
+
+        while (s < end && *s == ' ')
+                s++;
+        while (end > s && end[-1] == ' ')
+                end--;
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+                if (strncmp(s, ops[i], strlen(ops[i])) == 0) {
+                        s += strlen(ops[i]);
+                        break;
+                }
+        while (s < end && *s == ' ')
+                s++;
+        if (end - s == 1 && *s == '*')
+                return true;
+        while (s < end && numbers < 3) {
+                if (*s == '*') {
+                        s++;
+                        return numbers > 0 && s == end;
+                }
+                if (*s < '0' || *s > '9')
+                        return false;
+                while (s < end && *s >= '0' && *s <= '9')
+                        s++;
+                numbers++;
+                if (s < end && *s == '.' && numbers < 3)
+                        s++;
+                else
+                        break;
+        }
+        if (numbers == 0 || s[-1] == '.')
+                return false;
+        if (s < end && (*s == '-' || *s == '+') && numbers == 3) {
+                for (s++; s < end; s++)
+                        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+                              (*s >= 'A' && *s <= 'Z') || *s == '.' || *s == '-' || *s == '+'))
+                                return false;
+                return s[-1] != '-' && s[-1] != '+';
+        }
+        return s == end;
+}
+
+bool
+pm__semver_req_valid(const char *req)
+{
+        for (const char *s = req;;) {
+                const char *comma = strchr(s, ',');
+                const char *end = comma ? comma : s + strlen(s);
+
+                if (!comparator_valid(s, end))
+                        return false;
+                if (!comma)
+                        return true;
+                s = comma + 1;
+        }
+}

@@ -28,7 +28,26 @@ struct toml {
         const char *file;
         struct pm_error *err;
         unsigned depth;
+        /* Every key of every table, so a lookup (a key defined twice, a table named again) is
+         * not a scan of the table: cargo-vet's [criteria] or [audits] may hold 100,000 names. */
+        struct pm__index keys;
 };
+
+/* The item @key of table @tab, or NULL. */
+static cJSON *
+lookup(const struct toml *t, const cJSON *tab, const char *key)
+{
+        return pm__index_get(&t->keys, tab, key);
+}
+
+/* Index @item, just added to @tab (or NULL when adding failed: out of memory). */
+static int
+indexed(struct toml *t, const cJSON *tab, cJSON *item)
+{
+        if (!item || pm__index_put(&t->keys, tab, item->string, item) < 0)
+                return -ENOMEM;
+        return 0;
+}
 
 static int
 fail(struct toml *t, const char *what)
@@ -217,11 +236,11 @@ key_part(struct toml *t, struct pm_strbuf *sb)
 static int
 descend(struct toml *t, cJSON *tab, const char *key, cJSON **ret)
 {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(tab, key);
+        cJSON *v = lookup(t, tab, key);
 
         if (!v) {
                 v = cJSON_AddObjectToObject(tab, key);
-                if (!v)
+                if (indexed(t, tab, v) < 0)
                         return oom(t);
         } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0 &&
                    cJSON_IsObject(cJSON_GetArrayItem(v, cJSON_GetArraySize(v) - 1))) {
@@ -276,13 +295,15 @@ key_value(struct toml *t, cJSON *tab)
         }
         t->s++;
         blank(t);
-        if (cJSON_GetObjectItemCaseSensitive(tab, k.buf)) {
+        if (lookup(t, tab, k.buf)) {
                 r = fail(t, "a key defined twice");
                 goto out;
         }
         r = value(t, &v);
         if (r == 0 && !cJSON_AddItemToObject(tab, k.buf, v)) {
                 cJSON_Delete(v);
+                r = oom(t);
+        } else if (r == 0 && indexed(t, tab, v) < 0) {
                 r = oom(t);
         }
 out:
@@ -449,9 +470,9 @@ header(struct toml *t, cJSON *root, cJSON **cur)
                 goto out;
         }
         t->s += aot ? 2 : 1;
-        v = cJSON_GetObjectItemCaseSensitive(tab, k.buf);
+        v = lookup(t, tab, k.buf);
         if (aot) {
-                if (!v && !(v = cJSON_AddArrayToObject(tab, k.buf))) {
+                if (!v && indexed(t, tab, (v = cJSON_AddArrayToObject(tab, k.buf))) < 0) {
                         r = oom(t);
                         goto out;
                 }
@@ -468,7 +489,7 @@ header(struct toml *t, cJSON *root, cJSON **cur)
         } else if (v && !cJSON_IsObject(v)) {
                 r = fail(t, "[table] of a name that is already a value");
                 goto out;
-        } else if (!v && !(v = cJSON_AddObjectToObject(tab, k.buf))) {
+        } else if (!v && indexed(t, tab, (v = cJSON_AddObjectToObject(tab, k.buf))) < 0) {
                 r = oom(t);
                 goto out;
         } else {
@@ -499,6 +520,7 @@ pm__toml_parse(const char *text, size_t len, const char *file, cJSON **ret, stru
                 else if ((r = key_value(&t, cur)) == 0)
                         r = end_of_line(&t);
         }
+        pm__index_release(&t.keys);
         if (r < 0) {
                 cJSON_Delete(root);
                 return r;

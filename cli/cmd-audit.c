@@ -204,20 +204,13 @@ first_site(struct pm_strbuf *sb, const struct report *rp, const struct pm_audit_
 }
 
 /* The crate's version as its build states it (Cargo's CARGO_PKG_VERSION, also set by GN's and
- * Bazel's rules for vendored crates), or NULL. */
-static const char *
-env_of(const struct pm_crate *c, const char *key)
-{
-        for (size_t i = 0; i < c->env.n; i++)
-                if (strcmp(c->env.v[i].key, key) == 0 && c->env.v[i].value[0])
-                        return c->env.v[i].value;
-        return NULL;
-}
-
+ * Bazel's rules for vendored crates), or NULL when absent or empty. */
 static const char *
 version_of(const struct pm_crate *c)
 {
-        return env_of(c, "CARGO_PKG_VERSION");
+        const char *v = pm_kvlist_get(&c->env, "CARGO_PKG_VERSION");
+
+        return v && v[0] ? v : NULL;
 }
 
 static bool
@@ -382,7 +375,8 @@ static int
 build_script_reads(const struct report *rp, const struct pm_crate *c, cJSON **ret,
                    const char **ret_note)
 {
-        const char *out_dir = env_of(c, "OUT_DIR"), *pkg = env_of(c, "CARGO_MANIFEST_DIR");
+        const char *out_dir = pm_kvlist_get(&c->env, "OUT_DIR"),
+                   *pkg = pm_kvlist_get(&c->env, "CARGO_MANIFEST_DIR");
         struct pm_strbuf sb = PM_STRBUF_INIT;
         struct pm_error e;
         cJSON *o = NULL, *files = NULL, *env = NULL;
@@ -394,7 +388,7 @@ build_script_reads(const struct report *rp, const struct pm_crate *c, cJSON **re
         if (strcmp(c->build_system, "cargo") != 0)
                 goto out;
         *ret_note = NOTE_NOT_RUN;
-        if (!out_dir)
+        if (!out_dir || !out_dir[0])
                 goto out;
         dir = pm_path_dirname(NULL, out_dir);
         path = dir ? pm_path_join(NULL, dir, "output") : NULL;
@@ -424,7 +418,7 @@ build_script_reads(const struct report *rp, const struct pm_crate *c, cJSON **re
                         if (!add_unique(env, v + 21))
                                 r = -ENOMEM;
                 } else if (v && strncmp(v, "rerun-if-changed=", 17) == 0 && v[17]) {
-                        char *f = pkg ? pm_path_normalize(NULL, pkg, v + 17) : NULL;
+                        char *f = pkg && pkg[0] ? pm_path_normalize(NULL, pkg, v + 17) : NULL;
 
                         if (!add_unique(files, f ? rel(rp, f) : v + 17))
                                 r = -ENOMEM;

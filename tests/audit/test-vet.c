@@ -94,31 +94,46 @@ static const char VET[] = "# cargo-vet audits file\n"
                           "criteria = 'safe-to-run'\n"
                           "version = \"0.1.0\"\n";
 
-/* Load the policy of a root holding @toml as audits.toml and requiring @criteria. On success
- * returns 0 and *@ret; on failure the error in @err. */
+/* Load the policy of a root holding @tomls[0..@n) as audits0.toml, audits1.toml, ... and requiring
+ * @criteria. On success returns 0 and *@ret; on failure the error in @err. */
 static int
-load(const char *toml, const char *criteria, struct pm_audit_policy **ret, struct pm_error *err)
+load_files(const char *const *tomls, size_t n, const char *criteria, struct pm_audit_policy **ret,
+           struct pm_error *err)
 {
         char *dir = pm_test_mkdtemp(), *cfgp = pm_test_strf("%s/.projmodel.json", dir);
-        char *vet = pm_test_strf("%s/audits.toml", dir);
-        char *json = pm_test_strf("{\"build_system\": \"cargo\", \"audit\": {\"criteria\": \"%s\","
-                                  " \"cargo_vet_audits\": \"audits.toml\"}}\n",
-                                  criteria);
+        struct pm_strbuf json = PM_STRBUF_INIT;
         struct pm_config *cfg = NULL;
         int r;
 
-        cr_assert_eq(pm_test_write_file(cfgp, json), 0);
-        cr_assert_eq(pm_test_write_file(vet, toml), 0);
+        cr_assert_eq(pm_strbuf_addf(&json,
+                                    "{\"build_system\": \"cargo\", \"audit\": {\"criteria\": "
+                                    "\"%s\", \"cargo_vet_audits\": [",
+                                    criteria),
+                     0);
+        for (size_t i = 0; i < n; i++) {
+                char *vet = pm_test_strf("%s/audits%zu.toml", dir, i);
+
+                cr_assert_eq(pm_test_write_file(vet, tomls[i]), 0);
+                cr_assert_eq(pm_strbuf_addf(&json, "%s\"audits%zu.toml\"", i ? ", " : "", i), 0);
+                pm_free(vet);
+        }
+        cr_assert_eq(pm_strbuf_adds(&json, "]}}\n"), 0);
+        cr_assert_eq(pm_test_write_file(cfgp, json.buf), 0);
         pm_error_init(err);
         cr_assert_eq(pm_config_load(dir, &cfg, err), 0, "%s", err->msg);
         r = pm_audit_policy_load(cfg, ret, err);
         pm_config_free(cfg);
         pm_test_rmtree(dir);
-        pm_free(json);
-        pm_free(vet);
+        pm_strbuf_release(&json);
         pm_free(cfgp);
         pm_free(dir);
         return r;
+}
+
+static int
+load(const char *toml, const char *criteria, struct pm_audit_policy **ret, struct pm_error *err)
+{
+        return load_files(&toml, 1, criteria, ret, err);
 }
 
 static struct pm_audit_policy *
@@ -194,7 +209,7 @@ refused(const char *toml, int line, const char *want)
 
         cr_assert_eq(load(toml, "safe-to-deploy", &p, &err), PM_ECONFIG, "accepted:\n%s", toml);
         cr_expect_not_null(strstr(err.msg, want), "'%s' not in '%s'", want, err.msg);
-        cr_expect_not_null(strstr(line > 0 ? err.file : err.msg, "audits.toml"), "%s | %s",
+        cr_expect_not_null(strstr(line > 0 ? err.file : err.msg, "audits0.toml"), "%s | %s",
                            err.file, err.msg);
         if (line > 0)
                 cr_expect_eq(err.line, line, "line %d, not %d: %s", err.line, line, err.msg);
@@ -289,4 +304,168 @@ Test(audit_vet, a_dotted_key_of_more_than_64_parts_is_an_error)
         cr_assert_eq(pm_strbuf_adds(&sb, " = 1\n"), 0);
         refused(sb.buf, 4, "a dotted key of more than 64 parts");
         pm_strbuf_release(&sb);
+}
+
+/* A violation is a Cargo version requirement; one that does not parse would match no version,
+ * so the crate passed as audited: it is an error naming the file, the entry and the text. */
+Test(audit_vet, a_violation_that_is_not_a_version_requirement_is_an_error)
+{
+        static const char *const good[] = { "*",
+                                            "1.*",
+                                            "^1.2",
+                                            "~1",
+                                            "=1.2.3",
+                                            "<= 2.0",
+                                            ">=1.0.0, <1.6.1",
+                                            "1.2.3-beta.1",
+                                            "0.3.*",
+                                            "1.0.0+b1" };
+        static const char *const garbage[] = { "garbage", "",      "1.",     ">= x", "1.2.3.4",
+                                               ">=1.0,",  "=>1.0", "1.2.3-", "1.x.2" };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                char *toml = pm_test_strf("[[audits.x]]\ncriteria = \"safe-to-run\"\n"
+                                          "violation = \"%s\"\n",
+                                          good[i]);
+
+                pm_audit_policy_free(load_ok(toml, "safe-to-deploy"));
+                pm_free(toml);
+        }
+        for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+                char *toml = pm_test_strf("[[audits.x]]\ncriteria = \"safe-to-deploy\"\n"
+                                          "version = \"1.0.0\"\n[[audits.x]]\n"
+                                          "criteria = \"safe-to-run\"\nviolation = \"%s\"\n",
+                                          garbage[i]);
+                char *want = pm_test_strf("[[audits.x]] entry 2: violation '%s' is not a Cargo "
+                                          "version requirement",
+                                          garbage[i]);
+
+                /* An empty string is refused earlier, as every empty version is. */
+                refused(toml, 0, garbage[i][0] ? want : "'violation' must be a string");
+                pm_free(want);
+                pm_free(toml);
+        }
+}
+
+/* The error of a limit is the limit's, not a generic one laid over it. */
+Test(audit_vet, too_many_criteria_says_so, .timeout = 60)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+
+        for (int i = 0; i <= 100000; i++)
+                cr_assert_eq(pm_strbuf_addf(&sb, "[criteria.c%d]\ndescription = \"x\"\n", i), 0);
+        cr_assert_eq(load(sb.buf, "safe-to-deploy", &p, &err), PM_ELIMIT, "%s", err.msg);
+        cr_expect_not_null(strstr(err.msg, "audits0.toml': too many criteria (at most 100000)"),
+                           "%s", err.msg);
+        pm_strbuf_release(&sb);
+}
+
+/* 99,999 crates under [audits] (and so 99,999 keys of one table): each key is looked up once
+ * in an index, not compared with every key before it (that took minutes). */
+Test(audit_vet, a_table_of_100000_keys_is_read_in_linear_time, .timeout = 20)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p;
+
+        for (int i = 0; i < 99999; i++)
+                cr_assert_eq(pm_strbuf_addf(&sb,
+                                            "[[audits.crate%d]]\ncriteria = \"safe-to-deploy\"\n"
+                                            "version = \"1.0.%d\"\n",
+                                            i, i),
+                             0);
+        cr_assert_eq(pm_strbuf_adds(&sb, "[[audits.crate5]]\ncriteria = \"safe-to-deploy\"\n"
+                                         "version = \"2.0.0\"\nversion = \"2.0.1\"\n"),
+                     0);
+        refused(sb.buf, 300001, "a key defined twice");
+        sb.len -= strlen("version = \"2.0.1\"\n");
+        sb.buf[sb.len] = '\0';
+        p = load_ok(sb.buf, "safe-to-deploy");
+        cr_expect(pm_audit_policy_audited(p, "crate99998", "1.0.99998"));
+        cr_expect(pm_audit_policy_audited(p, "crate5", "2.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "crate5", "1.0.6"));
+        pm_audit_policy_free(p);
+        pm_strbuf_release(&sb);
+}
+
+/* 99,000 deltas into one version from versions nothing certifies: each step of the walk looks at
+ * the entries reaching one version only (scanning all 100,000 per step took minutes). */
+Test(audit_vet, a_walk_of_many_deltas_looks_only_at_its_crates_entries, .timeout = 20)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p;
+
+        for (int i = 0; i < 99000; i++)
+                cr_assert_eq(pm_strbuf_addf(&sb,
+                                            "[[audits.x]]\ncriteria = \"safe-to-deploy\"\n"
+                                            "delta = \"1.0.%d -> 2.0.0\"\n",
+                                            i),
+                             0);
+        cr_assert_eq(pm_strbuf_adds(&sb, "[[audits.x]]\ncriteria = \"safe-to-deploy\"\n"
+                                         "version = \"0.9.0\"\n"
+                                         "[[audits.x]]\ncriteria = \"safe-to-deploy\"\n"
+                                         "delta = \"0.9.0 -> 1.0.98999\"\n"),
+                     0);
+        p = load_ok(sb.buf, "safe-to-deploy");
+        /* 1.0.98999 is reached from 0.9.0; 3.0.0 from nothing; the others are no audits. */
+        cr_expect(pm_audit_policy_audited(p, "x", "2.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "x", "3.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "x", "1.0.5"));
+        pm_audit_policy_free(p);
+        pm_strbuf_release(&sb);
+        /* No way in: every one of the 99,000 versions is looked at, and none leads anywhere. */
+        for (int i = 0; i < 99000; i++)
+                cr_assert_eq(pm_strbuf_addf(&sb,
+                                            "[[audits.x]]\ncriteria = \"safe-to-deploy\"\n"
+                                            "delta = \"1.0.%d -> 2.0.0\"\n",
+                                            i),
+                             0);
+        p = load_ok(sb.buf, "safe-to-deploy");
+        cr_expect_not(pm_audit_policy_audited(p, "x", "2.0.0"));
+        pm_audit_policy_free(p);
+        pm_strbuf_release(&sb);
+}
+
+/* Criteria are one namespace across the imported files (docs/configuration.md): a second file
+ * may use the first's criterion and define it again identically, but not differently. */
+Test(audit_vet, a_criterion_defined_differently_in_two_files_names_both)
+{
+        static const char a[] = "[criteria.ub-risk-1]\ndescription = \"no UB\"\n"
+                                "implies = [\"safe-to-run\", \"ub-risk-2\"]\n"
+                                "[criteria.ub-risk-2]\ndescription = \"less UB\"\n";
+        static const char same[] = "[criteria.ub-risk-2]\ndescription = \"less UB\"\n"
+                                   "[criteria.ub-risk-1]\ndescription = \"no UB\"\n"
+                                   "implies = [\"ub-risk-2\", \"safe-to-run\"]\n"
+                                   "[[audits.x]]\ncriteria = \"ub-risk-1\"\nversion = \"1.0.0\"\n";
+        static const char uses[] = "[[audits.y]]\ncriteria = \"ub-risk-1\"\nversion = \"1.0.0\"\n";
+        static const char *const differs[] = {
+                "[criteria.ub-risk-1]\ndescription = \"no UB at all\"\n"
+                "implies = [\"safe-to-run\", \"ub-risk-2\"]\n"
+                "[criteria.ub-risk-2]\ndescription = \"less UB\"\n",
+                "[criteria.ub-risk-1]\ndescription = \"no UB\"\nimplies = \"safe-to-run\"\n",
+                "[criteria.ub-risk-1]\ndescription-url = \"https://example.com/ub\"\n",
+        };
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+        const char *files[2] = { a, same };
+
+        cr_assert_eq(load_files(files, 2, "ub-risk-2", &p, &err), 0, "%s", err.msg);
+        cr_expect(pm_audit_policy_audited(p, "x", "1.0.0"));
+        pm_audit_policy_free(p);
+        files[1] = uses;
+        cr_assert_eq(load_files(files, 2, "safe-to-run", &p, &err), 0, "%s", err.msg);
+        cr_expect(pm_audit_policy_audited(p, "y", "1.0.0"));
+        pm_audit_policy_free(p);
+        for (size_t i = 0; i < sizeof(differs) / sizeof(differs[0]); i++) {
+                files[1] = differs[i];
+                cr_assert_eq(load_files(files, 2, "safe-to-run", &p, &err), PM_ECONFIG,
+                             "accepted:\n%s", differs[i]);
+                cr_expect_not_null(strstr(err.msg, "audits1.toml': [criteria.ub-risk-1] differs "
+                                                   "from its definition in '"),
+                                   "%s", err.msg);
+                cr_expect_not_null(strstr(err.msg, "audits0.toml' (the criteria of all imported "
+                                                   "files are one namespace)"),
+                                   "%s", err.msg);
+        }
 }
