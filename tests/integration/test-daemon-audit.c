@@ -495,6 +495,10 @@ Test(daemon_audit, the_watch_keeps_the_kept_audit_current)
         int before;
 
         cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        /* Nothing is kept and no audit watch is added before the first audit (docs/protocol.md,
+         * "Keeping the audit current"). */
+        cr_assert_eq(audit_status(c, "kept"), 0);
+        cr_assert_eq(audit_status(c, "watches"), 0);
         before = unsafe_sites(c, "//lib/util:util");
         /* The first audit asks for the directories' watches, the second checks its files once
          * more under them; from the third on nothing is stat'ed or read. */
