@@ -437,6 +437,74 @@ Test(audit_oracle, sarif_is_valid_and_lists_every_site)
         pm_free(tmp2);
 }
 
+/* Validate the JSON document @doc against tests/audit/sarif/sarif-2.1.0-subset.schema.json with
+ * python3's jsonschema (Draft 7, as the SARIF schema is written); returns its exit status and
+ * the first error in *@ret_err. */
+static int
+schema_check(const cJSON *doc, char **ret_err)
+{
+        static const char script[] =
+                "import json, sys, jsonschema\n"
+                "schema = json.load(open(sys.argv[1]))\n"
+                "jsonschema.Draft7Validator.check_schema(schema)\n"
+                "errors = list(jsonschema.Draft7Validator(schema).iter_errors("
+                "json.load(open(sys.argv[2]))))\n"
+                "for e in errors[:1]:\n"
+                "    print(list(e.absolute_path), e.message, file=sys.stderr)\n"
+                "sys.exit(1 if errors else 0)\n";
+        char *dir = pm_test_mkdtemp(), *path = pm_test_strf("%s/log.sarif", dir);
+        char *schema = pm_test_strf("%s/tests/audit/sarif/sarif-2.1.0-subset.schema.json",
+                                    pm_test_source_root());
+        char *text = cJSON_Print(doc);
+        const char *argv[] = { "python3", "-c", script, schema, path, NULL };
+        int status;
+
+        cr_assert_not_null(text);
+        cr_assert_eq(pm_test_write_file(path, text), 0);
+        status = pm_test_run(argv, NULL, NULL, NULL, NULL, ret_err);
+        pm_test_rmtree(dir);
+        cJSON_free(text);
+        pm_free(schema);
+        pm_free(path);
+        pm_free(dir);
+        return status;
+}
+
+/* The SARIF log validates against the SARIF 2.1.0 schema's definitions of what it holds (written
+ * down in tests/audit/sarif/, with additionalProperties false as there: GitHub code scanning
+ * refuses a log with a property the schema does not know); the same validator refuses a log with
+ * an unknown property, a result without a message and a level outside the schema's enum. */
+Test(audit_oracle, sarif_validates_against_the_sarif_2_1_0_schema)
+{
+        char *tmp = NULL, *err = NULL;
+        cJSON *sarif, *res;
+        int status;
+
+        cr_assert(pm_test_have("cargo") && pm_test_have("python3"),
+                  "cargo and python3 are needed (see scripts/setup.sh)");
+        sarif = audit_copy("tests/audit/oracle", "sarif", &tmp);
+        status = schema_check(sarif, &err);
+        cr_assert_eq(status, 0, "projmodel's SARIF is not valid: %s", err);
+        pm_free(err);
+        res = cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(sarif, "runs"), 0), "results"), 0);
+        cr_assert_not_null(res);
+        cJSON_AddNumberToObject(res, "unknownProperty", 1);
+        cr_assert_eq(schema_check(sarif, &err), 1, "an unknown property was accepted");
+        cr_expect_not_null(strstr(err, "unknownProperty"), "%s", err);
+        pm_free(err);
+        cJSON_DeleteItemFromObject(res, "unknownProperty");
+        cJSON_ReplaceItemInObject(res, "level", cJSON_CreateString("fatal"));
+        cr_assert_eq(schema_check(sarif, &err), 1, "level 'fatal' was accepted");
+        pm_free(err);
+        cJSON_ReplaceItemInObject(res, "level", cJSON_CreateString("warning"));
+        cJSON_DeleteItemFromObject(res, "message");
+        cr_assert_eq(schema_check(sarif, &err), 1, "a result without a message was accepted");
+        pm_free(err);
+        cJSON_Delete(sarif);
+        pm_test_rmtree(tmp);
+        pm_free(tmp);
+}
+
 /* One audit of @ws with PROJMODEL_TRACE: how many files it read; *@ret_json gets the output. */
 static int
 audit_reads(const char *ws, const char *db, const char *cache_env, char **ret_json)
