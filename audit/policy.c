@@ -349,7 +349,7 @@ out:
          * which the caller shows as is. */
         if (r == 0 && (r = criteria_flags(p)) < 0)
                 r = pm_error_set(err, r, "out of memory");
-        if (r == 0)
+        if (r == 0 && p->n_audited > 1)
                 qsort(p->audited, p->n_audited, sizeof(*p->audited), cmp_audited);
         if (r < 0) {
                 pm_audit_policy_free(p);
