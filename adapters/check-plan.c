@@ -66,21 +66,21 @@ pm_check_then_program(struct pm_check_plan *cp, const struct pm_check_output *o,
 }
 
 int
-pm_check_copy_diagnostics(struct pm_check_plan *cp, const char *text, size_t len, const char *base,
-                          bool keep_other, bool *any_error, struct pm_error *err)
+pm_check_copy_diagnostics(struct pm_check_result *ret, const char *text, size_t len,
+                          const char *base, const char *external_base, bool keep_other,
+                          bool *any_error, struct pm_error *err)
 {
         for (const char *p = text, *end = text ? text + len : NULL; p && p < end && *p;) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
                 bool is_error = false;
-                int r = pm_check_diagnostic_line(p, n, base, NULL, &cp->ret->out, &is_error);
+                int r = pm_check_diagnostic_line(p, n, base, external_base, &ret->out, &is_error);
 
                 if (r < 0)
                         return pm_check_oom(err);
                 *any_error |= is_error;
                 if (r == 0 && keep_other &&
-                    (pm_strbuf_add(&cp->ret->err, p, n) < 0 ||
-                     pm_strbuf_addch(&cp->ret->err, '\n') < 0))
+                    (pm_strbuf_add(&ret->err, p, n) < 0 || pm_strbuf_addch(&ret->err, '\n') < 0))
                         return pm_check_oom(err);
                 p = nl ? nl + 1 : end;
         }
@@ -94,8 +94,8 @@ pm_check_then_diagnostics(struct pm_check_plan *cp, const struct pm_check_output
         bool any_error = false;
 
         cp->ret->exit_status = o->status;
-        if (pm_check_copy_diagnostics(cp, on_stderr ? o->err : o->out,
-                                      on_stderr ? o->err_len : o->out_len, base, on_stderr,
+        if (pm_check_copy_diagnostics(cp->ret, on_stderr ? o->err : o->out,
+                                      on_stderr ? o->err_len : o->out_len, base, NULL, on_stderr,
                                       &any_error, err) < 0)
                 return -ENOMEM;
         if (!on_stderr && pm_strbuf_add(&cp->ret->err, o->err, o->err_len) < 0)

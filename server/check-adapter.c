@@ -21,26 +21,6 @@
 #include "check-internal.h"
 #include "server-internal.h"
 
-/* Each line of @text a diagnostic for rust-analyzer on ret->out (others are dropped: a
- * sandbox's or wrapper's chatter); *any_error when one is an error. */
-static int
-copy_diagnostics(const struct pm_strbuf *text, const struct pm_check_report *rep,
-                 struct pm_check_result *ret, bool *any_error)
-{
-        for (const char *p = text->buf; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-                bool is_error = false;
-
-                if (pm_check_diagnostic_line(p, n, rep->base, rep->external_base, &ret->out,
-                                             &is_error) < 0)
-                        return -ENOMEM;
-                *any_error |= is_error;
-                p = nl ? nl + 1 : p + n;
-        }
-        return 0;
-}
-
 /* The adapter's one step through the plan sequencer, in projmodel's process group. */
 static int
 run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm__plan_result *res,
@@ -89,10 +69,12 @@ pm__check_adapter(const struct pm_config *cfg, const struct pm_adapter_ops *ops,
                 r = pm_strbuf_read_file(&text, rep.files[i], cfg->max_tool_output, err);
                 if (r < 0)
                         goto out;
-                if (copy_diagnostics(&text, &rep, ret, &any_error) < 0) {
-                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                /* Lines that are not diagnostics (a sandbox's or wrapper's chatter) are
+                 * dropped. */
+                r = pm_check_copy_diagnostics(ret, text.buf, text.len, rep.base, rep.external_base,
+                                              false, &any_error, err);
+                if (r < 0)
                         goto out;
-                }
         }
         /* A build that failed before any compiler ran for the crate has nothing to show. */
         if (rep.error && !any_error) {
@@ -193,14 +175,10 @@ could_not_run(const struct pm_check_request *req, const struct pm_step *s,
 {
         const char *verb = req->action == PM_CHECK_TEST ? "test" : "run";
         const char *tool = pm_path_basename(s->argv[0]);
-        char line[PM_TOOL_MSG_MAX], out_line[PM_TOOL_MSG_MAX];
+        char line[PM_TOOL_MSG_MAX];
 
-        /* As pm__step_failed() picks it: an error-marked stderr line, else a marked stdout one
-         * (a test's streamed output), else stderr's last. */
-        if (!pm_tool_error_line(res->err.buf, res->err.len, line, sizeof(line)) &&
-            (pm_tool_error_line(res->out.buf, res->out.len, out_line, sizeof(out_line)) ||
-             !line[0]))
-                memcpy(line, out_line, sizeof(line));
+        /* As every failed step's line is picked (a test's streamed output on stdout too). */
+        pm__step_error_line(res, line, sizeof(line));
         if (res->term_signal)
                 return pm_error_set(err, PM_ETOOL, "cannot %s '%s': %s was killed by signal %d%s%s",
                                     verb, req->crate->label, tool, res->term_signal,

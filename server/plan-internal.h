@@ -54,6 +54,14 @@ char *pm__tool_which(const char *tool, const char *cwd);
 int pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err);
 
 /*
+ * The error line of a failed step that ended with @r, into @buf (@size bytes; "" when it printed
+ * none): per pm_tool_error_line(), an error-marked stderr line, else an error-marked stdout one
+ * (ninja's, a test's streamed output), else stderr's last line, else stdout's. The one choice of
+ * pm__step_failed() and of `projmodel run|test`'s "cannot run" line (check-adapter.c).
+ */
+void pm__step_error_line(const struct pm_tool_result *r, char *buf, size_t size);
+
+/*
  * pm_blob.error of a step that ended with @code and @res (@err: the runner's error when @code <
  * 0): the runner's one-line message when it failed, "'<command line>' exited with status N:
  * <error line>" when a non-zero exit counted as success (ok_exit_codes), NULL when it exited 0.

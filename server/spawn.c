@@ -166,10 +166,10 @@ pm__step_error(const struct pm_step *step, int code, const struct pm_tool_result
                            line[0] ? ": " : "", line);
 }
 
-int
-pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err)
+void
+pm__step_error_line(const struct pm_tool_result *r, char *buf, size_t size)
 {
-        char line[PM_TOOL_MSG_MAX], out_line[PM_TOOL_MSG_MAX];
+        char out_line[PM_TOOL_MSG_MAX];
 
         /*
          * Most tools report on stderr; GN reports build file errors on stdout, and ninja prints
@@ -177,9 +177,17 @@ pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error
          * "ninja: build stopped: subcommand failed." on stderr: an error-marked stdout line
          * explains more than an unmarked stderr one.
          */
-        if (!pm_tool_error_line(r->err.buf, r->err.len, line, sizeof(line)) &&
-            (pm_tool_error_line(r->out.buf, r->out.len, out_line, sizeof(out_line)) || !line[0]))
-                memcpy(line, out_line, sizeof(line));
+        if (!pm_tool_error_line(r->err.buf, r->err.len, buf, size) &&
+            (pm_tool_error_line(r->out.buf, r->out.len, out_line, sizeof(out_line)) || !buf[0]))
+                (void)snprintf(buf, size, "%s", out_line);
+}
+
+int
+pm__step_failed(const char *cmd, const struct pm_tool_result *r, struct pm_error *err)
+{
+        char line[PM_TOOL_MSG_MAX];
+
+        pm__step_error_line(r, line, sizeof(line));
         if (r->term_signal)
                 return pm_error_set(err, PM_ETOOL, "'%s' was killed by signal %d%s%s", cmd,
                                     r->term_signal, line[0] ? ": " : "", line);

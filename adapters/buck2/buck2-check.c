@@ -111,8 +111,8 @@ buck2_then_check(struct pm_check_plan *cp, const struct pm_check_output *o, stru
         }
         ret = pm_strbuf_read_file(&diag, path->valuestring, cp->q->config->max_tool_output, err);
         if (ret >= 0)
-                ret = pm_check_copy_diagnostics(cp, diag.buf, diag.len, cp->req->project->root,
-                                                false, &any_error, err);
+                ret = pm_check_copy_diagnostics(cp->ret, diag.buf, diag.len, cp->req->project->root,
+                                                NULL, false, &any_error, err);
 out:
         cJSON_Delete(shown);
         pm_strbuf_release(&diag);

@@ -94,12 +94,17 @@ int pm_check_then_program(struct pm_check_plan *cp, const struct pm_check_output
                           struct pm_error *err);
 
 /*
- * Each line of @text (@len bytes) a diagnostic on ret->out, file names absolute against @base;
- * with @keep_other, the lines that are not JSON go to ret->err. *any_error when one is an error.
+ * Each line of @text (@len bytes, may be NULL when @len is 0; a NUL byte ends it) a diagnostic
+ * on @ret->out per pm_check_diagnostic_line(), file names absolute against @base (or
+ * @external_base, may be NULL, for "external/" ones); with @keep_other, the lines that are not
+ * JSON go to @ret->err, else they are dropped (a sandbox's or wrapper's chatter). *@any_error
+ * is set when one is an error; it is left as it was otherwise. 0, or -ENOMEM (what was copied
+ * before stays in @ret). Used by the adapters' check steps and the server's report reader
+ * (server/check-adapter.c).
  */
-int pm_check_copy_diagnostics(struct pm_check_plan *cp, const char *text, size_t len,
-                              const char *base, bool keep_other, bool *any_error,
-                              struct pm_error *err);
+int pm_check_copy_diagnostics(struct pm_check_result *ret, const char *text, size_t len,
+                              const char *base, const char *external_base, bool keep_other,
+                              bool *any_error, struct pm_error *err);
 
 /*
  * A compiler's step (rustc, cargo) @o ended: its exit status is the result, its JSON diagnostics
