@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -18,6 +17,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+#include "projmodel/strbuf.h"
 
 #include "adapters/adapters-internal.h"
 #include "adapters/buck2/buck2-internal.h"
@@ -204,38 +204,12 @@ lists_a_failed_package(const cJSON *json)
         return false;
 }
 
-/*
- * The line of @text (@len bytes, may be NULL) that explains a failure, as the step runners pick
- * it (server/plan-internal.h): the first starting with "error" (any case), else the last
- * non-blank one; trimmed, at most 500 bytes. A pointer into @text (or ""), and *ret_len.
- */
-static const char *
-error_line(const char *text, size_t len, int *ret_len)
-{
-        const char *end = text ? text + len : NULL, *found = "";
-
-        *ret_len = 0;
-        for (const char *s = text; s && s < end;) {
-                const char *nl = memchr(s, '\n', (size_t)(end - s));
-                const char *line_end = nl ? nl : end, *b = skip_blank(s, line_end);
-                const char *e = trim_end(b, line_end);
-
-                s = nl ? nl + 1 : end;
-                if (e == b)
-                        continue;
-                found = b;
-                *ret_len = (int)(e - b > 500 ? 500 : e - b);
-                if (e - b >= 5 && strncasecmp(b, "error", 5) == 0)
-                        break;
-        }
-        return found;
-}
-
 int
 pm__buck2_keep_going_output(const struct pm_blob *out, const cJSON *json, struct pm_error *err)
 {
-        const char *why = NULL, *line;
-        int st = out->exit_status, line_len;
+        char line[PM_ERROR_MSG_MAX / 2]; /* room for the rest of the message */
+        const char *why = NULL;
+        int st = out->exit_status;
 
         if (st == 0)
                 return 0;
@@ -256,9 +230,11 @@ pm__buck2_keep_going_output(const struct pm_blob *out, const cJSON *json, struct
         if (out->error)
                 return pm_error_set(err, PM_ETOOL, "%s (not --keep-going's partial list: %s)",
                                     out->error, why);
-        line = error_line(out->err_text, out->err_text ? out->err_len : 0, &line_len);
-        return pm_error_set(
-                err, PM_ETOOL,
-                "'%s' exited with status %d%s%.*s (not --keep-going's partial list: %s)",
-                out->origin ? out->origin : "buck2", st, line_len ? ": " : "", line_len, line, why);
+        /* Its error line as every failed step's is picked (include/projmodel/strbuf.h). */
+        (void)pm_tool_error_line(out->err_text ? out->err_text : "",
+                                 out->err_text ? out->err_len : 0, line, sizeof(line));
+        return pm_error_set(err, PM_ETOOL,
+                            "'%s' exited with status %d%s%s (not --keep-going's partial list: %s)",
+                            out->origin ? out->origin : "buck2", st, line[0] ? ": " : "", line,
+                            why);
 }
