@@ -269,12 +269,29 @@ gn_then_inputs(struct pm_check_plan *cp, const struct pm_check_output *o, struct
         return gn_ninja_tool(cp, "commands", GN_THEN_COMMANDS, err);
 }
 
+int
+pm__gn_last_line(const char *text, size_t len, char **ret)
+{
+        const char *b, *e = text + len;
+
+        while (e > text && e[-1] == '\n')
+                e--;
+        for (b = e; b > text && b[-1] != '\n';)
+                b--;
+        *ret = NULL;
+        if (b == e)
+                return 0;
+        *ret = pm_strndup(b, (size_t)(e - b));
+        return *ret ? 0 : -ENOMEM;
+}
+
 /*
- * After `ninja -t commands` (@out, modified): the crate's own rustc command (its last line), to
- * run with JSON diagnostics and metadata only into projmodel's own directory.
+ * After `ninja -t commands` (@o): the crate's own rustc command (its last line, read alone:
+ * pm__gn_last_line()), to run with JSON diagnostics and metadata only into projmodel's own
+ * directory.
  */
 static int
-gn_then_commands(struct pm_check_plan *cp, char *out_text, struct pm_error *err)
+gn_then_commands(struct pm_check_plan *cp, const struct pm_check_output *o, struct pm_error *err)
 {
         const struct gn_check *g = cp->state;
         const struct pm_check_request *req = cp->req;
@@ -282,14 +299,9 @@ gn_then_commands(struct pm_check_plan *cp, char *out_text, struct pm_error *err)
         char *out = NULL, *last = NULL;
         int r;
 
-        for (char *p = out_text; p && *p;) {
-                char *nl = strchr(p, '\n');
-
-                if (nl)
-                        *nl = '\0';
-                if (*p)
-                        last = p;
-                p = nl ? nl + 1 : p + strlen(p);
+        if (pm__gn_last_line(o->out, o->out_len, &last) < 0) {
+                r = pm_check_oom(err);
+                goto out;
         }
         if (!last) {
                 r = pm_error_set(err, PM_ETOOL, "ninja gives no command for '%s' in '%s'",
@@ -355,6 +367,7 @@ out:
         pm_argv_free(cmd);
         pm_argv_free(argv);
         pm_free(out);
+        pm_free(last);
         return r;
 }
 
@@ -427,15 +440,15 @@ pm__gn_check_step(struct pm_check_plan *cp, size_t step, const struct pm_check_o
                 return gn_begin(cp, err);
         switch (cp->next[step]) {
         case GN_THEN_QUERY:
-        case GN_THEN_COMMANDS:
                 /* Read line by line in place, as a copy: the output is the server's. */
                 text = pm_strdup(o->out);
                 if (!text)
                         return pm_check_oom(err);
-                r = cp->next[step] == GN_THEN_QUERY ? gn_then_query(cp, step, text, err)
-                                                    : gn_then_commands(cp, text, err);
+                r = gn_then_query(cp, step, text, err);
                 pm_free(text);
                 return r;
+        case GN_THEN_COMMANDS:
+                return gn_then_commands(cp, o, err);
         case GN_THEN_INPUTS:
                 return gn_then_inputs(cp, o, err);
         case GN_THEN_RUSTC:

@@ -308,6 +308,22 @@ int pm__gn_parse_incremental(const struct pm_query *q, const struct pm__gn_setti
 /* gn-outputs.c: ninja's building of the outputs a GN graph names (adapter.h). */
 extern const struct pm_output_builder pm__gn_outputs;
 
+/*
+ * The tool's own line for the failed edge whose "FAILED:" line is at @failed in ninja's output
+ * (gn-outputs.c), into @buf; reads nothing past the edge's output, which ends at ninja's next
+ * status ("[N/M] ..."), "FAILED: " or "ninja: " line, or at a NUL: one failed edge of many
+ * costs its own length, not the rest of the output. Returns whether the line is error-marked.
+ */
+bool pm__gn_edge_error(const char *failed, const char *dir, char *buf, size_t size);
+
+/*
+ * The last non-empty line of @text (@len bytes) into *@ret (pm_malloc'd; NULL when there is
+ * none), read from the end: ninja's `-t commands` prints every command a target's build runs,
+ * megabytes for a deep target, and a check needs only the last, the crate's own (gn-check.c).
+ * 0 or -ENOMEM.
+ */
+int pm__gn_last_line(const char *text, size_t len, char **ret);
+
 struct pm_check_output;
 struct pm_check_plan;
 

@@ -145,14 +145,15 @@ edge_output(const char *failed, const char **ret_from)
 }
 
 /*
- * The tool's own line for the failed edge at @failed, per the error-line rule every failed step
- * is worded by (pm_tool_error_line(): its first line starting with "error" or "FATAL", e.g.
- * rustc's "error[E0425]: ...", else its last line, e.g. a script's message) into @buf; with the
- * " --> file:line:col" rustc prints after an error line made absolute against @dir. Returns
- * whether that output had such a marked line; @buf is "" when the command printed nothing.
+ * The tool's own line for the failed edge at @failed (gn-internal.h), per the error-line rule
+ * every failed step is worded by (pm_tool_error_line(): its first line starting with "error" or
+ * "FATAL", e.g. rustc's "error[E0425]: ...", else its last line, e.g. a script's message) into
+ * @buf; with the " --> file:line:col" rustc prints after an error line made absolute against
+ * @dir. Returns whether that output had such a marked line; @buf is "" when the command printed
+ * nothing.
  */
-static bool
-edge_error(const char *failed, const char *dir, char *buf, size_t size)
+bool
+pm__gn_edge_error(const char *failed, const char *dir, char *buf, size_t size)
 {
         const char *from, *end = edge_output(failed, &from), *at, *loc;
         char *rel, *file;
@@ -165,8 +166,10 @@ edge_error(const char *failed, const char *dir, char *buf, size_t size)
         marked = pm_tool_error_line(from, (size_t)(end - from), buf, size);
         /* The location is on the line after the one chosen, which is in the output as is unless
          * it was shortened. */
-        at = buf[0] ? strstr(from, buf) : NULL;
-        loc = at && at < end ? next_line(at) : NULL;
+        /* Searched for within the edge's output only: the rest of ninja's can be megabytes, and
+         * a line shortened or blanked (pm_tool_error_line()) is in none of it. */
+        at = buf[0] ? memmem(from, (size_t)(end - from), buf, strlen(buf)) : NULL;
+        loc = at ? next_line(at) : NULL;
         while (loc && *loc == ' ')
                 loc++;
         if (!loc || loc >= end || strncmp(loc, "--> ", 4) != 0)
@@ -182,8 +185,8 @@ edge_error(const char *failed, const char *dir, char *buf, size_t size)
 }
 
 /*
- * The tool's own line (edge_error()) for the failed edge whose "FAILED:" line names @rel; else,
- * when something it depends on failed, the first failed edge's marked line, else the first
+ * The tool's own line (pm__gn_edge_error()) for the failed edge whose "FAILED:" line names @rel;
+ * else, when something it depends on failed, the first failed edge's marked line, else the first
  * failed edge's line; else (the command printed nothing) ninja's first "FAILED:" line; else
  * @fallback (ninja ran no step: its own error, in the failed step's line).
  */
@@ -208,7 +211,7 @@ build_error(const char *out, const char *dir, const char *rel, const char *fallb
                         if (strncmp(q, rel, rl) == 0 && (q[rl] == ' ' || q[rl] == '\n' || !q[rl]))
                                 break;
                 }
-                marked = edge_error(p, dir, line, sizeof(line));
+                marked = pm__gn_edge_error(p, dir, line, sizeof(line));
                 if (*q && *q != '\n') {
                         *named = true;
                         return line[0] ? pm_strdup(line) : pm_asprintf("%.*s", line_len(p), p);
