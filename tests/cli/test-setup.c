@@ -2,7 +2,8 @@
 /* `projmodel setup`: VS Code settings merged without losing a key, invalid JSON refused and left
  * unchanged, a second run changes nothing, the Emacs file loaded by real Emacs with eglot, the
  * Helix file parsed by Python's tomllib, the Neovim file run by real headless Neovim against a
- * language-server stand-in that records initialize, never overwriting the user's file, and
+ * language-server stand-in that records initialize (through 0.7's vim.lsp.start_client, and
+ * through vim.lsp.start where it exists, as on 0.8+), never overwriting the user's file, and
  * filesToWatch following the configured build systems. */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,56 @@ check_discover_config(const cJSON *dc)
         cr_assert_str_eq(cJSON_GetArrayItem(cmd, 2)->valuestring, "{arg}");
         cr_assert(cli_strarr_has(watch, "BUILD.gn") && cli_strarr_has(watch, ".gn"));
         free(self);
+}
+
+/* Runs @plugin (projmodel's Neovim file) in real headless Neovim on a Rust buffer of the repo,
+ * after the Lua @before (or nothing), with the recording stand-in (tests/cli/
+ * lsp-record-initialize.py) as rust-analyzer, and asserts that its initialize request carried
+ * the discoverConfig in initializationOptions. */
+static void
+run_nvim_plugin(const char *plugin, const char *before)
+{
+        char *rec = pm_test_strf("%s/initialize.json", fx.tmp);
+        char *rs = cli_fx_path(&fx, "setup-test.rs");
+        char *load = pm_test_strf("luafile %s", plugin);
+        char *stub = pm_test_strf("let g:projmodel_rust_analyzer_cmd = ['python3', "
+                                  "'%s/tests/cli/lsp-record-initialize.py', '%s']",
+                                  pm_test_source_root(), rec);
+        char *pre = pm_test_strf("lua %s", before ? before : "do end");
+        char *edit = pm_test_strf("edit %s", rs);
+        char *wait = pm_test_strf("lua vim.wait(60000, function() return "
+                                  "vim.loop.fs_stat('%s') ~= nil end)",
+                                  rec);
+        char *params_text, *err = NULL;
+        cJSON *params;
+
+        cr_assert(pm_test_have("nvim"), "neovim is installed by scripts/setup.sh");
+        (void)unlink(rec);
+        cr_assert_eq(pm_test_write_file(rs, "fn main() {}\n"), 0);
+        cr_assert_eq(
+                pm_test_run((const char *[]){ "nvim", "--headless", "-u", "NONE", "-c", load, "-c",
+                                              stub, "-c", pre, "-c", edit, "-c",
+                                              "set filetype=rust", "-c", wait, "-c", "qa!", NULL },
+                            NULL, NULL, NULL, NULL, &err),
+                0, "%s", err);
+        params_text = pm_test_read_file(rec);
+        cr_assert(params_text, "no initialize request recorded: %s", err);
+        params = cJSON_Parse(params_text);
+        check_discover_config(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(params, "initializationOptions"),
+                        "workspace"),
+                "discoverConfig"));
+        cJSON_Delete(params);
+        pm_free(params_text);
+        pm_free(err);
+        pm_free(wait);
+        pm_free(edit);
+        pm_free(pre);
+        pm_free(stub);
+        pm_free(load);
+        pm_free(rs);
+        pm_free(rec);
 }
 
 Test(cli_setup, vscode_merges_keeps_other_keys_and_is_idempotent)
@@ -252,46 +303,7 @@ Test(cli_setup, neovim_file_starts_the_server_and_never_overwrites_the_users)
 
         /* Real Neovim (Debian's 0.7.2: vim.lsp.start_client) starts the language server with
          * the discoverConfig in its initialize request's initializationOptions. */
-        cr_assert(pm_test_have("nvim"), "neovim is installed by scripts/setup.sh");
-        {
-                char *rec = pm_test_strf("%s/initialize.json", fx.tmp);
-                char *rs = cli_fx_path(&fx, "setup-test.rs");
-                char *load = pm_test_strf("luafile %s", file);
-                char *stub = pm_test_strf("let g:projmodel_rust_analyzer_cmd = ['python3', "
-                                          "'%s/tests/cli/lsp-record-initialize.py', '%s']",
-                                          pm_test_source_root(), rec);
-                char *edit = pm_test_strf("edit %s", rs);
-                char *wait = pm_test_strf("lua vim.wait(60000, function() return "
-                                          "vim.loop.fs_stat('%s') ~= nil end)",
-                                          rec);
-                char *params_text, *err = NULL;
-                cJSON *params;
-
-                cr_assert_eq(pm_test_write_file(rs, "fn main() {}\n"), 0);
-                cr_assert_eq(pm_test_run((const char *[]){ "nvim", "--headless", "-u", "NONE", "-c",
-                                                           load, "-c", stub, "-c", edit, "-c",
-                                                           "set filetype=rust", "-c", wait, "-c",
-                                                           "qa!", NULL },
-                                         NULL, NULL, NULL, NULL, &err),
-                             0, "%s", err);
-                params_text = pm_test_read_file(rec);
-                cr_assert(params_text, "no initialize request recorded: %s", err);
-                params = cJSON_Parse(params_text);
-                check_discover_config(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(
-                                cJSON_GetObjectItemCaseSensitive(params, "initializationOptions"),
-                                "workspace"),
-                        "discoverConfig"));
-                cJSON_Delete(params);
-                pm_free(params_text);
-                pm_free(err);
-                pm_free(wait);
-                pm_free(edit);
-                pm_free(stub);
-                pm_free(load);
-                pm_free(rs);
-                pm_free(rec);
-        }
+        run_nvim_plugin(file, NULL);
 
         cr_assert_eq(pm_test_run(mkdir_argv, NULL, NULL, NULL, NULL, NULL), 0);
         cr_assert_eq(pm_test_write_file(file, "-- mine\n"), 0);
@@ -303,6 +315,48 @@ Test(cli_setup, neovim_file_starts_the_server_and_never_overwrites_the_users)
         pm_free(text);
         pm_free(file);
         pm_free(dir);
+}
+
+/* Neovim 0.8+ has vim.lsp.start, and the file must use it there (one client per root, attached
+ * to the buffer it is called for). Debian 12 ships 0.7.2 only, so the test puts a vim.lsp.start
+ * in it that records its arguments and does what 0.8's does for a new client (start, attach):
+ * the file takes that path, with the buffer and a config naming the server and the root, and
+ * the server still receives the discoverConfig. */
+Test(cli_setup, neovim_file_uses_vim_lsp_start_where_neovim_has_it)
+{
+        char *file = pm_test_strf("%s/config/nvim/plugin/projmodel.lua", fx.tmp);
+        char *calls = pm_test_strf("%s/lsp-start.json", fx.tmp);
+        char *rs = cli_fx_path(&fx, "setup-test.rs");
+        char *shim = pm_test_strf(
+                "vim.lsp.start = function(config, opts) "
+                "local f = assert(io.open('%s', 'w')) "
+                "f:write(vim.fn.json_encode({ name = config.name, root_dir = config.root_dir, "
+                "bufnr = opts and opts.bufnr, buffer = vim.api.nvim_buf_get_name(opts and "
+                "opts.bufnr or -1) })) f:close() "
+                "local id = vim.lsp.start_client(config) "
+                "vim.lsp.buf_attach_client(opts.bufnr, id) return id end",
+                calls);
+        char *text;
+        cJSON *j;
+        struct cli_run r;
+
+        run_setup("neovim", 0, &r);
+        cli_run_release(&r);
+        run_nvim_plugin(file, shim);
+        text = pm_test_read_file(calls);
+        cr_assert(text, "the file did not call vim.lsp.start");
+        j = cJSON_Parse(text);
+        cr_assert(j, "%s", text);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "name")->valuestring, "rust-analyzer");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "root_dir")->valuestring, fx.repo);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "bufnr")), "%s", text);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "buffer")->valuestring, rs);
+        cJSON_Delete(j);
+        pm_free(text);
+        pm_free(shim);
+        pm_free(rs);
+        pm_free(calls);
+        pm_free(file);
 }
 
 Test(cli_setup, print_writes_nothing_and_bad_editor_is_usage)
