@@ -2,8 +2,8 @@
 # The .vsix that meson's projmodel-vsix target packs (editors/vscode/tools/vsix.js): a VSIX
 # package (zip with [Content_Types].xml and extension.vsixmanifest naming the extension) holding
 # the source package.json unchanged, its "main" and every module it requires, its own copy of
-# vscode-jsonrpc (vendor/, at the version the lock pins), the README, and none of the tests,
-# tools, lock file or node_modules.
+# vscode-jsonrpc (vendor/, at the version the lock pins), the README documenting every setting
+# and command it contributes, and none of the tests, tools, lock file or node_modules.
 # Usage: check-vsix.py EXT.vsix editors/vscode/package.json
 import json
 import re
@@ -54,7 +54,16 @@ with zipfile.ZipFile(vsix) as z:
     for m in ("node.js", "lib/node/main.js", "lib/common/api.js", "lib/common/connection.js"):
         check(f"extension/vendor/vscode-jsonrpc/{m}" in names, f"vendor/vscode-jsonrpc/{m} (daemon.js loads it)")
     check(not any("node_modules/" in n for n in names), "no node_modules packed")
-    check("extension/readme.md" in {n.lower() for n in names}, "the README is packed")
+    readmes = [n for n in names if n.lower() == "extension/readme.md"]
+    check(readmes, "the README is packed")
+    # The README (the Marketplace page and VS Code's extension view) documents every setting
+    # and command the manifest contributes.
+    readme = z.read(readmes[0]).decode() if readmes else ""
+    contributes = source.get("contributes", {})
+    for key in contributes.get("configuration", {}).get("properties", {}):
+        check(f"`{key}`" in readme, f"the README documents the setting {key}")
+    for cmd in contributes.get("commands", []):
+        check(cmd["title"] in readme, f"the README lists the command '{cmd['title']}'")
     check(not any(n.startswith(("extension/test/", "extension/tools/")) for n in names), "no tests or tools packed")
     check("extension/package-lock.json" not in names, "no lock file packed")
 
