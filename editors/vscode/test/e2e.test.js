@@ -5,7 +5,7 @@
 // asserts the status bar's crate count against the daemon's; without rust-analyzer, a warning
 // and the output channel's line while the commands work; once a stand-in registering
 // rust-analyzer's settings is installed, the discoverConfig written for rust-analyzer (and runs
-// that command line as rust-analyzer would); the commands from the command palette (refresh,
+// that command line as rust-analyzer would: test/ra-discover.js); the commands from the command palette (refresh,
 // the dependency graph webview's SVG, the crates of the current file, export, restart) and the
 // status from a click on the status bar item; the status bar through `projmodel stop` and the
 // extension's own restart of the daemon; the status bar's transient states, held open at gates
@@ -22,6 +22,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { DaemonClient } = require('../daemon');
+const { discoverFinished } = require('./ra-discover');
 const { requireTools, node24Env } = require('../tools/tools');
 const { startListening, stopGroup, launchChromium, filesUnder, hostLogs } = require('./server-process');
 
@@ -294,10 +295,8 @@ test('the extension in real VS Code (code-server), against the real daemon on a 
     const dc = settings['rust-analyzer.workspace.discoverConfig'];
     assert.deepStrictEqual(dc, { command: [gatedProjmodel, 'discover', '{arg}'], progressLabel: 'projmodel', filesToWatch: ['BUILD.gn', '.gn'] });
     const file = path.join(repo, 'lib', 'util', 'src', 'lib.rs');
-    const arg = JSON.stringify({ path: file });
-    const stdout = execFileSync(dc.command[0], dc.command.slice(1).map((a) => (a === '{arg}' ? arg : a)), { env, encoding: 'utf8' });
-    const finished = JSON.parse(stdout.trim().split('\n').pop());
-    assert.strictEqual(finished.kind, 'finished', stdout);
+    const finished = await discoverFinished(dc, { path: file }, { env, cwd: '/' });
+    assert.strictEqual(finished.buildfile, path.join(repo, 'lib', 'util', 'BUILD.gn'));
     assert.ok(finished.project.crates.some((c) => c.root_module === file), `a crate roots at ${file}`);
     mark('discover run');
 

@@ -18,6 +18,7 @@ const fs = require('fs');
 const path = require('path');
 const EventEmitter = require('events');
 const { execFile } = require('child_process');
+const { discoverFinished } = require('../ra-discover');
 
 const EXT_ID = 'projmodel.projmodel';
 const STAND_IN_ID = 'projmodel-test.rust-analyzer-settings';
@@ -317,10 +318,8 @@ const withRustAnalyzer = [
   ['the discoverConfig runs as rust-analyzer runs it', async () => {
     const dc = vscode.workspace.getConfiguration('rust-analyzer').get('workspace.discoverConfig');
     const file = path.join(root(), 'lib/util/src/lib.rs');
-    const arg = JSON.stringify({ path: file });
-    const out = await projmodel(dc.command.slice(1).map((a) => (a === '{arg}' ? arg : a)));
-    const finished = JSON.parse(out.trim().split('\n').pop());
-    assert.strictEqual(finished.kind, 'finished', out);
+    const finished = await discoverFinished(dc, { path: file }, { cwd: '/' });
+    assert.strictEqual(finished.buildfile, path.join(root(), 'lib/util/BUILD.gn'));
     assert.ok(finished.project.crates.some((c) => c.root_module === file));
   }],
   ['configure again reports success', async () => {
