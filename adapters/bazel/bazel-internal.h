@@ -155,8 +155,8 @@ void pm__bazel_links_release(struct pm__bazel_links *lc);
  * Each prefix's answer is kept in @lc (NULL: none kept), for the rest of the parse.
  */
 bool pm__bazel_through_link(struct pm__bazel_links *lc, const char *root, const char *rel);
-/* The lstat()s pm__bazel_through_link() made so far on this thread, for the tests
- * (tests/bazel/test-parse.c: one per directory, not per rule). */
+/* The lstat()s pm__bazel_through_link() made so far in this process, for the tests
+ * (tests/bazel/test-links.c: one per directory, not per rule). */
 uint64_t pm__bazel_link_lstats(void);
 
 /* The main repository's "@@//a:b" / "@//a:b" as the model writes it, "//a:b". Borrowed. */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,17 @@ struct pm__bazel_link_slot {
         enum link_state state;
 };
 
-/* The lstat()s of pm__bazel_through_link(), for the tests (bazel-internal.h). */
-static _Thread_local uint64_t link_lstats;
+/*
+ * The lstat()s of pm__bazel_through_link(), for the tests (bazel-internal.h). Atomic rather
+ * than _Thread_local: a thread-local variable in this library makes every binary linking it
+ * need the dynamic loader by name, the front `projmodel` included (tests/cli/check-front.py).
+ */
+static _Atomic uint64_t link_lstats;
 
 uint64_t
 pm__bazel_link_lstats(void)
 {
-        return link_lstats;
+        return atomic_load_explicit(&link_lstats, memory_order_relaxed);
 }
 
 void
@@ -128,7 +133,7 @@ link_probe(const char *root, const char *rel, size_t i)
 
         if ((size_t)snprintf(path, sizeof(path), "%s/%.*s", root, (int)i, rel) >= sizeof(path))
                 return LINK_GONE;
-        link_lstats++;
+        atomic_fetch_add_explicit(&link_lstats, 1, memory_order_relaxed);
         if (lstat(path, &st) != 0)
                 return LINK_GONE;
         if (!S_ISLNK(st.st_mode))
