@@ -33,7 +33,7 @@ const VSIX = process.env.PM_VSIX;
 const CHROMIUM = process.env.PM_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(BUILD_ROOT, 'meson-logs', 'vscode-e2e');
 // Generous: a loaded 2-core machine. Every wait is for a selector or an event, never a sleep.
-const WAIT_MS = 90000;
+const WAIT_MS = 150000;
 
 // Replaces @file at once (a rename), so the daemon never reads it half-written.
 function writeAtomic(file, text) {
@@ -127,7 +127,7 @@ async function toast(page, re) {
   return item.textContent();
 }
 
-test('the extension in real VS Code (code-server), against the real daemon on a GN monorepo', { timeout: 420000 }, async (t) => {
+test('the extension in real VS Code (code-server), against the real daemon on a GN monorepo', { timeout: 600000 }, async (t) => {
   assert.ok(VSIX && fs.existsSync(VSIX), `PM_VSIX names the built .vsix (got '${VSIX}')`);
   const tools = requireTools();
   const { chromium } = require(tools.playwright);

@@ -41,7 +41,7 @@ function workspace(tmp, name, settings) {
   return repo;
 }
 
-test('the extension\'s tests with the real vscode API (code-server\'s server, smoke test driver)', { timeout: 480000 }, async (t) => {
+test('the extension\'s tests with the real vscode API (code-server\'s server, smoke test driver)', { timeout: 600000 }, async (t) => {
   const tools = requireTools();
   const { chromium } = require(tools.playwright);
   const serverMain = path.join(path.dirname(tools.codeServer), '..', '..', 'lib', 'vscode', 'out', 'server-main.js');
