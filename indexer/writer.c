@@ -425,8 +425,9 @@ check_crate(const struct pm_crate *c, struct pm_error *err)
 }
 
 /*
- * The project-level runnables (docs/cli.md "check, run, test"): only the kinds every
- * rust-analyzer since 2024 accepts, with the placeholders rust-analyzer fills for each kind.
+ * The project-level runnables (docs/cli.md "check, run, test"), with the placeholders
+ * rust-analyzer fills for each kind. `flycheck` is newer than `run` and `testOne`: the
+ * rust-analyzers between the two reject the whole file (docs/cli.md says which).
  * They name no crate, so every closure carries the same bytes.
  */
 static const struct {
