@@ -239,13 +239,9 @@ warning_lines(char *const *messages)
 static void
 append_to(const char *rel, const char *text)
 {
-        char *path = cli_fx_path(&fx, rel), *old = pm_test_read_file(path), *now;
+        char *path = cli_fx_path(&fx, rel);
 
-        cr_assert_not_null(old, "cannot read %s", path);
-        now = pm_test_strf("%s%s", old, text);
-        cr_assert_eq(pm_test_write_file(path, now), 0);
-        pm_free(now);
-        pm_free(old);
+        pm_test_append_file(path, text);
         pm_free(path);
 }
 

@@ -27,13 +27,8 @@ static void
 append(const char *rel, const char *text)
 {
         char *path = pm_test_strf("%s/%s", d.root, rel);
-        char *old = pm_test_read_file(path), *content;
 
-        cr_assert(old);
-        content = pm_test_strf("%s%s", old, text);
-        cr_assert_eq(pm_test_write_file(path, content), 0);
-        pm_free(content);
-        pm_free(old);
+        pm_test_append_file(path, text);
         pm_free(path);
 }
 

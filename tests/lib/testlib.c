@@ -496,6 +496,18 @@ pm_test_edit_file(const char *path, const char *from, const char *to)
         pm_free(text);
 }
 
+void
+pm_test_append_file(const char *path, const char *text)
+{
+        char *old = pm_test_read_file(path), *now;
+
+        cr_assert(old, "cannot read '%s'", path);
+        now = pm_test_strf("%s%s", old, text);
+        cr_assert_eq(pm_test_write_file(path, now), 0);
+        pm_free(now);
+        pm_free(old);
+}
+
 bool
 pm_test_crate_has_dep(const struct pm_crate *c, const char *label, const char *name)
 {
