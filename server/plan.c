@@ -412,6 +412,7 @@ pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
         struct sync_plan sp;
         uv_loop_t loop;
         uv_async_t async;
+        bool armed = false;
         int r;
 
         memset(&sp, 0, sizeof(sp));
@@ -426,11 +427,15 @@ pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
                 async.data = &sp;
                 uv_unref((uv_handle_t *)&async); /* the plan's end ends the loop */
                 caught_async = &async;
+                armed = true;
                 if (to_pass) /* caught before the loop was there */
                         (void)uv_async_send(&async);
         }
         (void)uv_run(&loop, UV_RUN_DEFAULT);
-        caught_async = NULL;
+        /* Only the run that armed it: plans without pass_signals run on other threads too
+         * (the sysroot job beside an export), and must not touch it. */
+        if (armed)
+                caught_async = NULL;
         uv_walk(&loop, close_walk, NULL);
         (void)uv_run(&loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&loop) < 0 && r == 0)
