@@ -21,6 +21,9 @@
 
 /* Nesting of arrays and inline tables; deeper input is an error, not a deep recursion. */
 #define MAX_DEPTH 64
+/* MAX_DEPTH as text, for the messages that name it. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 struct toml {
         const char *s, *end;
@@ -269,7 +272,7 @@ dotted_key(struct toml *t, cJSON **tab, struct pm_strbuf *k)
                         break;
                 t->s++;
                 if (++parts > MAX_DEPTH)
-                        return fail(t, "a dotted key of more than 64 parts");
+                        return fail(t, "a dotted key of more than " STR(MAX_DEPTH) " parts");
                 r = descend(t, *tab, k->buf, tab);
                 if (r == 0)
                         r = key_part(t, k);

@@ -20,6 +20,11 @@
 #include "audit-internal.h"
 #include "policy-internal.h"
 
+/* The `implies` entries of one [criteria.X] (docs/configuration.md): a definition met again is
+ * compared with the first name by name (same_def()), so this bounds that work; cargo-vet's
+ * criteria imply one or two others. */
+#define MAX_IMPLIES 64
+
 /* A string or an array of strings (@what names the key for the error), as a NULL-terminated
  * arena array in *@ret. */
 static int
@@ -106,7 +111,7 @@ same_def(const struct criterion *c, const char *description, const char *url, ch
 
 /*
  * [criteria.NAME] of @path. Criteria are one namespace across every imported file (an audit of
- * one file may name a criterion of another, as cargo-vet's imports do): the same definition
+ * one file may name a criterion of that file or of one imported before it): the same definition
  * again is accepted, a different one is an error naming both files (docs/configuration.md).
  */
 static int
@@ -132,6 +137,10 @@ add_def(struct pm_audit_policy *p, const cJSON *def, const char *path, struct pm
                 r = vet_strings(p, imp, path, where, "implies", &v, err);
                 if (r < 0)
                         return r;
+                if ((size_t)cJSON_GetArraySize(imp) > MAX_IMPLIES)
+                        return pm_error_set(err, PM_ELIMIT,
+                                            "cannot import '%s': %s implies more than %d criteria",
+                                            path, where, MAX_IMPLIES);
         }
         r = def_text(p, def, "description", &description);
         if (r == 0)
@@ -267,7 +276,7 @@ add_entry(struct pm_audit_policy *p, const char *table, const char *name, const 
                         return pm_error_set(err, PM_ECONFIG,
                                             "cannot import '%s': %s: criterion '%s' is neither "
                                             "safe-to-run, safe-to-deploy nor a [criteria.%s] of "
-                                            "the file",
+                                            "this file or an earlier one",
                                             path, where, crit[i], crit[i]);
                 r = pm__policy_add_audited(p, name, strlen(name), crit[i], strlen(crit[i]), kind,
                                            from, to);
@@ -285,8 +294,9 @@ add_entry(struct pm_audit_policy *p, const char *table, const char *name, const 
  * cargo-vet's audits.toml as it is (docs/configuration.md, "Audit policy"): its [criteria.X]
  * tables (implies) and every entry of [[audits.NAME]], [[trusted.NAME]] and
  * [[wildcard-audits.NAME]]. Any other table, an entry without criteria, an audit that is not
- * exactly one of version, delta and violation, or a criterion the file does not define is an
- * error naming it. Other keys (who, notes, user-id, start, end, ...) are not needed.
+ * exactly one of version, delta and violation, or a criterion neither the file nor one imported
+ * before it defines is an error naming it. Other keys (who, notes, user-id, start, end, ...) are
+ * not needed.
  */
 static int
 import_vet(struct pm_audit_policy *p, const cJSON *doc, const char *path, struct pm_error *err)

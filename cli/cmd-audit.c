@@ -977,11 +977,11 @@ diff_gone(struct diff_ctx *c, const char *file, struct pm_error *err)
                 char *abs = pm_path_join(NULL, c->rp->cfg->root, file);
                 bool there = abs && is_file(abs);
 
-                pm_free(abs);
                 if (!abs) {
                         r = pm_error_set(err, -ENOMEM, "out of memory");
                         goto out;
                 }
+                pm_free(abs);
                 if (there)
                         goto out;
         }

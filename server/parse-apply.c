@@ -83,71 +83,61 @@ pm__kept_warning(struct pm_graph *g, const char *tool, size_t kept)
          * error of its own. */
         bool known = g->failed_own_known || g->failed_own.n > 0;
         bool none_own = known && g->failed_own.n == 0;
-        const struct pm_strlist *own = g->failed_own.n || none_own ? &g->failed_own : &g->failed;
-        size_t n = own->n, n_deps = g->failed.n > own->n ? g->failed.n - own->n : 0;
-        const char *first = own->n ? own->v[0] : NULL;
-        char more[64] = "", deps[96] = "";
+        /* The files named: those with an error of their own, else (none has one, or the
+         * adapter cannot tell) every file that failed. */
+        const struct pm_strlist *own = g->failed_own.n ? &g->failed_own : &g->failed;
+        size_t n = own->n, n_deps = g->failed_own.n ? g->failed.n - g->failed_own.n : 0;
+        char more[64] = "", deps[96] = "", why[256];
 
         if (g->failed.n == 0)
                 return NULL;
-        if (none_own) {
-                /* No file failed of its own (the error is in something outside them, e.g. an
-                 * external repository): name them all as what they are. */
-                first = g->failed.v[0];
-                if (g->failed.n > 1)
-                        (void)snprintf(more, sizeof(more), " and %zu other build file%s",
-                                       g->failed.n - 1, g->failed.n == 2 ? "" : "s");
-                if (kept)
-                        return pm_graph_printf(
-                                g,
-                                "kept the last good state of %zu crate%s of %s%s, whose targets "
-                                "%s could not analyse because something they depend on failed "
-                                "(none has an error of its own): the next run after the fix "
-                                "updates them",
-                                kept, kept == 1 ? "" : "s", first, more, tool);
-                return pm_graph_printf(
-                        g,
-                        "%s could not analyse the targets of %s%s because something they depend "
-                        "on failed (none has an error of its own), and the model has no earlier "
-                        "state of %s: %s crates are missing until that loads",
-                        tool, first, more, g->failed.n == 1 ? "it" : "them",
-                        g->failed.n == 1 ? "its" : "their");
-        }
         if (n > 1)
                 (void)snprintf(more, sizeof(more), " and %zu other build file%s", n - 1,
                                n == 2 ? "" : "s");
-        if (!known) {
-                /* The adapter does not tell a file's own error from a dependency's. */
-                if (kept)
-                        return pm_graph_printf(
-                                g,
-                                "kept the last good state of %zu crate%s of %s%s, which %s could "
-                                "not load or which depend on one it could not: the next run "
-                                "after the fix updates them",
-                                kept, kept == 1 ? "" : "s", first, more, tool);
-                return pm_graph_printf(
-                        g,
-                        "%s could not load %s%s (or %s on one it could not) and the model has "
-                        "no earlier state of %s: %s crates are missing until %s",
-                        tool, first, more, n == 1 ? "it depends" : "they depend",
-                        n == 1 ? "it" : "them", n == 1 ? "its" : "their",
-                        n == 1 ? "it loads" : "they load");
-        }
         if (n_deps)
                 (void)snprintf(deps, sizeof(deps),
                                kept ? ", and of %zu build file%s that depend%s on %s"
                                     : " (nor the %zu build file%s that depend%s on %s)",
                                n_deps, n_deps == 1 ? "" : "s", n_deps == 1 ? "s" : "",
                                n == 1 ? "it" : "them");
-        if (kept)
+        if (kept) {
+                if (none_own)
+                        /* The error is in something outside them, e.g. an external repository. */
+                        (void)snprintf(why, sizeof(why),
+                                       "whose targets %s could not analyse because something "
+                                       "they depend on failed (none has an error of its own)",
+                                       tool);
+                else if (!known)
+                        (void)snprintf(why, sizeof(why),
+                                       "which %s could not load or which depend on one it "
+                                       "could not",
+                                       tool);
+                else
+                        (void)snprintf(why, sizeof(why), "which %s could not load%s", tool, deps);
                 return pm_graph_printf(g,
-                                       "kept the last good state of %zu crate%s of %s%s, which %s "
-                                       "could not load%s: the next run after the fix updates them",
-                                       kept, kept == 1 ? "" : "s", first, more, tool, deps);
+                                       "kept the last good state of %zu crate%s of %s%s, %s: the "
+                                       "next run after the fix updates them",
+                                       kept, kept == 1 ? "" : "s", own->v[0], more, why);
+        }
+        if (none_own)
+                return pm_graph_printf(
+                        g,
+                        "%s could not analyse the targets of %s%s because something they depend "
+                        "on failed (none has an error of its own), and the model has no earlier "
+                        "state of %s: %s crates are missing until that loads",
+                        tool, own->v[0], more, n == 1 ? "it" : "them", n == 1 ? "its" : "their");
+        if (!known)
+                return pm_graph_printf(
+                        g,
+                        "%s could not load %s%s (or %s on one it could not) and the model has "
+                        "no earlier state of %s: %s crates are missing until %s",
+                        tool, own->v[0], more, n == 1 ? "it depends" : "they depend",
+                        n == 1 ? "it" : "them", n == 1 ? "its" : "their",
+                        n == 1 ? "it loads" : "they load");
         return pm_graph_printf(g,
                                "%s could not load %s%s%s and the model has no earlier state "
                                "of %s: %s crates are missing until %s",
-                               tool, first, more, deps, g->failed.n == 1 ? "it" : "them",
+                               tool, own->v[0], more, deps, g->failed.n == 1 ? "it" : "them",
                                g->failed.n == 1 ? "its" : "their",
                                n == 1 ? "it loads" : "they load");
 }

@@ -6,6 +6,7 @@
  * synchronous form runs it on a private loop. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,6 +190,7 @@ step_ended(struct pm__plan_run *run, int code, const struct pm_error *err)
 }
 
 static void run_steps(struct pm__plan_run *run);
+static bool user_stopped(const struct pm__plan_run *run);
 
 static void
 on_step_done(void *data, int code, struct pm_tool_result *res, const struct pm_error *err)
@@ -237,7 +239,7 @@ run_steps(struct pm__plan_run *run)
                 const struct pm_step *s = &run->plan->steps[run->step];
 
                 pm_error_init(&err);
-                if (run->cancelled) {
+                if (run->cancelled || user_stopped(run)) {
                         char cmd[PM_TOOL_CMD_MAX];
 
                         pm__tool_command_line(s->argv, cmd, sizeof(cmd));
@@ -325,10 +327,20 @@ struct sync_plan {
 /* ---- the user's signals while a one-shot command's plan runs (pm__plan_signals_catch()) ---- */
 
 static const int caught_signals[3] = { SIGINT, SIGTERM, SIGHUP };
-static volatile sig_atomic_t first_caught;  /* what pm__plan_signals_release() returns */
-static volatile sig_atomic_t to_pass;       /* a signal the loop has yet to pass on, or 0 */
+static volatile sig_atomic_t first_caught; /* what pm__plan_signals_release() returns */
+static _Atomic int to_pass; /* a signal the loop has yet to pass on, or 0 (atomic: the loop
+                             * takes it with an exchange, so a second signal is never lost) */
 static volatile sig_atomic_t to_pass_group; /* ... sent by the terminal to the whole group */
 static uv_async_t *volatile caught_async;   /* the running plan's loop, or NULL */
+
+/* A plan that passes the user's signals on starts no step once one was caught: one caught
+ * before the loop ran (while the plan was built) would otherwise start the first step anyway,
+ * and a terminal's Ctrl-C, already delivered to the group, never reach it. */
+static bool
+user_stopped(const struct pm__plan_run *run)
+{
+        return run->opts.pass_signals && first_caught;
+}
 
 static void
 on_caught(int sig, siginfo_t *si, void *uc)
@@ -355,7 +367,10 @@ pm__plan_signals_catch(struct pm__plan_signals *s)
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = on_caught;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        /* One handler at a time: to_pass_group and to_pass describe the same signal. */
         (void)sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < 3; i++)
+                (void)sigaddset(&sa.sa_mask, caught_signals[i]);
         first_caught = 0;
         to_pass = 0;
         for (size_t i = 0; i < 3; i++)
@@ -375,10 +390,9 @@ static void
 on_caught_async(uv_async_t *a)
 {
         struct sync_plan *sp = a->data;
-        int sig = to_pass;
         bool group = to_pass_group;
+        int sig = atomic_exchange(&to_pass, 0);
 
-        to_pass = 0;
         if (!sig || sp->done || !sp->run || sp->run->done)
                 return;
         sp->run->cancelled = true;
@@ -428,8 +442,8 @@ pm__plan_run_sync(const struct pm_plan *plan, const struct pm__plan_opts *opts,
                 uv_unref((uv_handle_t *)&async); /* the plan's end ends the loop */
                 caught_async = &async;
                 armed = true;
-                if (to_pass) /* caught before the loop was there */
-                        (void)uv_async_send(&async);
+                /* One caught before the loop was there stops the plan at its first step
+                 * (user_stopped()). */
         }
         (void)uv_run(&loop, UV_RUN_DEFAULT);
         /* Only the run that armed it: plans without pass_signals run on other threads too

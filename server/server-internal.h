@@ -763,7 +763,8 @@ void pm__audit_state_free(struct pm__audit_state *st);
  * that is watched now is pm_argv_push'd to *@fresh. Does nothing while the walk runs. */
 void pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char ***fresh,
                           size_t *n_fresh);
-/* Remove the audit's own watches. */
+/* Remove the audit's own watches; while a walk runs they stay listed, and its end removes them
+ * if the audit state is gone by then. */
 void pm__watch_audit_forget(struct pm_server *srv);
 /* Read the events waiting now; false when it cannot (not watching, or the walk runs). */
 bool pm__watch_drain(struct pm_server *srv);

@@ -59,36 +59,51 @@ cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether @w already says @msg about @file. */
-static bool
-has_warning(const struct pm__warnings *w, const char *msg, const char *file)
+/* A warning's message and build file, borrowed: sorted, @w's say what it has already. */
+struct said {
+        const char *msg, *file;
+};
+
+static int
+cmp_said(const void *a, const void *b)
 {
-        for (size_t k = 0; k < w->n; k++)
-                if (strcmp(w->v[k], msg) == 0 && strcmp(w->files[k], file) == 0)
-                        return true;
-        return false;
+        const struct said *x = a, *y = b;
+        int c = strcmp(x->msg, y->msg);
+
+        return c ? c : strcmp(x->file, y->file);
 }
 
 /*
  * Partial @w over the project's previous @old: @old's warnings about build files @w did not
  * cover come first, then @w's. 0, or -1 when out of memory (@w is then left as it was).
+ * Sorted lookups: the loop thread runs it, and neither list has a bound.
  */
 static int
 merge(struct pm__warnings *w, const struct pm__warnings *old)
 {
         size_t n_cov = pm_labels_count(w->covered), n = 0;
         char **v = NULL, **files = NULL;
+        struct said *said = NULL;
 
         if (n_cov > 1)
                 qsort(w->covered, n_cov, sizeof(*w->covered), cmp_str);
+        if (w->n && old->n) {
+                said = pm_calloc(w->n, sizeof(*said));
+                if (!said)
+                        goto oom;
+                for (size_t k = 0; k < w->n; k++)
+                        said[k] = (struct said){ w->v[k], w->files[k] };
+                qsort(said, w->n, sizeof(*said), cmp_said);
+        }
         for (size_t k = 0; k < old->n; k++) {
                 const char *f = old->files[k];
+                struct said key = { old->v[k], f };
 
                 if (f[0] && n_cov && bsearch(&f, w->covered, n_cov, sizeof(*w->covered), cmp_str))
                         continue;
                 /* The same note again (a proc macro that still does not build) replaces the old
                  * one rather than piling up. */
-                if (has_warning(w, old->v[k], f))
+                if (said && bsearch(&key, said, w->n, sizeof(*said), cmp_said))
                         continue;
                 if (pm_argv_push(&v, old->v[k]) < 0 || pm_argv_push(&files, f) < 0)
                         goto oom;
@@ -98,6 +113,7 @@ merge(struct pm__warnings *w, const struct pm__warnings *old)
                 if (pm_argv_push(&v, w->v[k]) < 0 || pm_argv_push(&files, w->files[k]) < 0)
                         goto oom;
         }
+        pm_free(said);
         pm_argv_free(w->v);
         pm_argv_free(w->files);
         w->v = v;
@@ -106,6 +122,7 @@ merge(struct pm__warnings *w, const struct pm__warnings *old)
         w->n += n;
         return 0;
 oom:
+        pm_free(said);
         pm_argv_free(v);
         pm_argv_free(files);
         return -1;

@@ -22,25 +22,34 @@ static struct {
 static struct pm__wdir tomb;
 #define TOMB (&tomb)
 
+/* The slot a path of @len bytes hashes to: by length, so that a prefix of a longer string (a
+ * path with its trailing slash, pm__wdir_find_slashed()) is looked up without a copy. */
 static size_t
-dirs_home(const char *path)
+dirs_home(const char *path, size_t len)
 {
-        return (size_t)pm_hash64_str(path, 0) & (dirs.cap - 1);
+        return (size_t)pm_hash64(path, len, 0) & (dirs.cap - 1);
+}
+
+/* The record of the first @len bytes of @path, or NULL. */
+static struct pm__wdir *
+find_len(const char *path, size_t len)
+{
+        if (!dirs.cap)
+                return NULL;
+        for (size_t i = dirs_home(path, len);; i = (i + 1) & (dirs.cap - 1)) {
+                struct pm__wdir *w = dirs.v[i];
+
+                if (!w)
+                        return NULL;
+                if (w != TOMB && strncmp(w->path, path, len) == 0 && w->path[len] == '\0')
+                        return w;
+        }
 }
 
 struct pm__wdir *
 pm__wdir_find(const char *path)
 {
-        if (!dirs.cap)
-                return NULL;
-        for (size_t i = dirs_home(path);; i = (i + 1) & (dirs.cap - 1)) {
-                struct pm__wdir *w = dirs.v[i];
-
-                if (!w)
-                        return NULL;
-                if (w != TOMB && strcmp(w->path, path) == 0)
-                        return w;
-        }
+        return find_len(path, strlen(path));
 }
 
 /* Room for one more record: grow (or clean tombstones) at 3/4 full. */
@@ -67,7 +76,8 @@ dirs_reserve(void)
 
                 if (!old[i] || old[i] == TOMB)
                         continue;
-                for (j = dirs_home(old[i]->path); v[j]; j = (j + 1) & (cap - 1))
+                for (j = dirs_home(old[i]->path, strlen(old[i]->path)); v[j];
+                     j = (j + 1) & (cap - 1))
                         ;
                 v[j] = old[i];
         }
@@ -78,7 +88,7 @@ dirs_reserve(void)
 static void
 dirs_remove(struct pm__wdir *w)
 {
-        for (size_t i = dirs_home(w->path);; i = (i + 1) & (dirs.cap - 1)) {
+        for (size_t i = dirs_home(w->path, strlen(w->path));; i = (i + 1) & (dirs.cap - 1)) {
                 if (dirs.v[i] == w) {
                         dirs.v[i] = TOMB;
                         dirs.live--;
@@ -172,7 +182,7 @@ pm__wdir_add(const char *path, struct pm__wdir *parent, int wd, bool needed, siz
                 if (wd > 0)
                         parent->n_watched_children++;
         }
-        for (size_t i = dirs_home(path);; i = (i + 1) & (dirs.cap - 1)) {
+        for (size_t i = dirs_home(path, strlen(path));; i = (i + 1) & (dirs.cap - 1)) {
                 if (!dirs.v[i] || dirs.v[i] == TOMB) {
                         dirs.used += !dirs.v[i];
                         dirs.v[i] = w;
@@ -198,23 +208,14 @@ pm__wdirs_clear(void)
         dirs.cap = dirs.live = dirs.used = dirs.scan = 0;
 }
 
-/* @path's record (a trailing slash ignored), or NULL. */
+/* @path's record (a trailing slash ignored), or NULL. Allocates nothing: it runs for every
+ * IN_IGNORED, where a failed copy would leave the record and its counts behind. */
 struct pm__wdir *
 pm__wdir_find_slashed(const char *path)
 {
         size_t len = strlen(path);
-        char *copy;
-        struct pm__wdir *w;
 
-        if (len < 2 || path[len - 1] != '/')
-                return pm__wdir_find(path);
-        copy = pm_strdup(path);
-        if (!copy)
-                return NULL;
-        copy[len - 1] = '\0';
-        w = pm__wdir_find(copy);
-        pm_free(copy);
-        return w;
+        return find_len(path, len >= 2 && path[len - 1] == '/' ? len - 1 : len);
 }
 
 /* A build file appeared in directory @dir: it and those above it are needed. */

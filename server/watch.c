@@ -3,10 +3,10 @@
  * version control and the output directories each adapter names), its fd polled by the loop and
  * drained without blocking, and each event turned into a refresh request. libinotifytools keeps
  * global state: only one thread touches it at a time (a walk on the thread pool -- the initial
- * one, or a new tree's past watch_max_dirs -- with the loop's event handling paused, everything
- * else on the loop). Over 800 lines because the walks and the event handling share that one
- * rule: a walk pauses the events, and each event may start a walk (the records it keeps are in
- * watch-dirs.c). */
+ * one, or a new tree's past watch_max_dirs or WATCH_INLINE_MAX_DIRS -- with the loop's event
+ * handling paused, everything else on the loop). Over 800 lines because the walks and the event
+ * handling share that one rule: a walk pauses the events, and each event may start a walk (the
+ * records it keeps are in watch-dirs.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,6 @@
 #include "projmodel/adapter.h"
 #include "projmodel/config.h"
 #include "projmodel/error.h"
-#include "projmodel/hash.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
@@ -33,11 +32,20 @@
 
 #include "server-internal.h"
 
+/*
+ * A new directory's walk on the loop hands over to the thread pool once it has found more
+ * directories than this, even below watch_max_dirs: every watch and directory listing of a big
+ * tree moved in would otherwise hold up the requests the loop answers, while a directory just
+ * made (empty, or a small tree copied in) stays inline and is watched before its events follow.
+ */
+#define WATCH_INLINE_MAX_DIRS 256
+
 #define WATCH_MASK                                                                               \
         (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
          IN_DONT_FOLLOW)
 
-/* A walk on the thread pool: the initial one, or a new directory's past the limit. */
+/* A walk on the thread pool: the initial one, or a new directory's past the limit or too big for
+ * the loop. */
 struct walk {
         uv_work_t work;
         struct pm_server *srv;
@@ -254,17 +262,24 @@ list_dir(struct pm_server *srv, struct tree_walk *t, size_t i)
 /*
  * Make the records of walk @t (see "Counting" above): one per watched directory, one per
  * unwatched subtree's top standing for its directories. @top_parent: the record of @t's top's
- * parent, NULL for the root.
+ * parent, NULL for the root. Out of memory, every watched directory not recorded yet is
+ * unwatched and uncounted (no deletion would take it off), and -ENOMEM is returned at the end.
  */
 static int
 record_walk(struct tree_walk *t, struct pm__wdir *top_parent, size_t *n_watches,
             size_t *n_unwatched)
 {
+        int rc = 0;
+
         for (size_t i = 0; i < t->n; i++) {
                 struct found_dir *f = &t->v[i], *up = f->parent ? &t->v[f->parent - 1] : NULL;
                 struct pm__wdir *parent = up ? up->rec : top_parent;
 
-                if (f->gone || (up && up->gone)) {
+                if (rc < 0 || f->gone || (up && up->gone)) {
+                        if (rc < 0 && f->watched && !f->gone) {
+                                pm__wdir_unwatch(f->wd);
+                                (*n_watches)--;
+                        }
                         f->gone = true;
                         continue;
                 }
@@ -284,14 +299,15 @@ record_walk(struct tree_walk *t, struct pm__wdir *top_parent, size_t *n_watches,
                                 (*n_watches)--;
                         }
                         f->gone = true;
-                        return -ENOMEM;
+                        rc = -ENOMEM;
+                        continue;
                 }
                 if (!f->watched) {
                         f->rec->unwatched = 1;
                         (*n_unwatched)++;
                 }
         }
-        return 0;
+        return rc;
 }
 
 /*
@@ -305,9 +321,9 @@ record_walk(struct tree_walk *t, struct pm__wdir *top_parent, size_t *n_watches,
  * the build-file directories alone are too many. Iterative: no recursion depth.
  * @new_dir: @dir was just made (an inotify event), so it is watched even past the limit: a build
  * file written into it next would otherwise never be seen. @on_loop: give up, watching nothing,
- * when the walk reaches the limit, and return 1: the rest of the tree, however big, is only
- * listed, and that is the thread pool's work (walk_subtree()); on the loop a walk costs no more
- * than the watches it makes.
+ * when the walk reaches the limit (return 1: the rest of the tree, however big, is only listed)
+ * or finds more than WATCH_INLINE_MAX_DIRS directories (return 2): that is the thread pool's work
+ * (walk_subtree()); on the loop a walk costs no more than a few hundred watches.
  */
 static int
 watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, size_t *n_watches,
@@ -327,6 +343,7 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
         }
         if (new_dir) {
                 char *parent = pm_path_dirname(NULL, dir);
+                const struct pm__wdir *known;
 
                 if (!parent) {
                         code = -ENOMEM;
@@ -335,7 +352,8 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
                 top_parent = pm__wdir_find(parent);
                 pm_free(parent);
                 /* Walked already, as a new directory's subdirectory: its own events follow. */
-                if (pm__wdir_find(dir) && pm__wdir_find(dir)->wd > 0) {
+                known = pm__wdir_find(dir);
+                if (known && known->wd > 0) {
                         t.v[0].gone = true; /* nothing to record again */
                         goto out;
                 }
@@ -350,8 +368,19 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
         stack[n++] = 0;
         while (n) {
                 size_t i = stack[--n], first = t.n;
+                bool watch = *n_watches < limit || (i == 0 && new_dir);
 
-                if (*n_watches < limit || (i == 0 && new_dir)) {
+                if (on_loop && (!watch || t.n > WATCH_INLINE_MAX_DIRS)) {
+                        for (size_t k = 0; k < t.n; k++) {
+                                if (t.v[k].watched) {
+                                        pm__wdir_unwatch(t.v[k].wd);
+                                        (*n_watches)--;
+                                }
+                        }
+                        code = watch ? 2 : 1;
+                        goto out;
+                }
+                if (watch) {
                         r = watch_one(t.v[i].path, &t.v[i].wd);
                         if (r < 0) {
                                 (void)snprintf(error, size, "cannot watch '%s': %s%s", t.v[i].path,
@@ -367,15 +396,6 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
                         }
                         t.v[i].watched = true;
                         (*n_watches)++;
-                } else if (on_loop) {
-                        for (size_t k = 0; k < t.n; k++) {
-                                if (t.v[k].watched) {
-                                        pm__wdir_unwatch(t.v[k].wd);
-                                        (*n_watches)--;
-                                }
-                        }
-                        code = 1;
-                        goto out;
                 } else {
                         over++;
                 }
@@ -448,7 +468,7 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
         }
 out:
         /* Whatever was watched is recorded, even after an error: it is counted. */
-        if (t.n && code != 1 && record_walk(&t, top_parent, n_watches, n_unwatched) < 0 &&
+        if (t.n && code <= 0 && record_walk(&t, top_parent, n_watches, n_unwatched) < 0 &&
             code == 0)
                 code = -ENOMEM;
         for (size_t i = 0; i < t.n; i++)
@@ -472,13 +492,32 @@ walk_cb(uv_work_t *w)
                            &wk->n_watches, &wk->n_unwatched, wk->error, sizeof(wk->error));
 }
 
-static void handle_event(struct pm_server *srv, const struct inotify_event *ev);
+/*
+ * A walk of new directory @dir (made by an event with @mask; NULL: the root's initial walk) ended
+ * with @code (@error its message): what follows it, on the thread pool or inline.
+ */
+static void
+walk_done(struct pm_server *srv, const char *dir, uint32_t mask, int code, const char *error)
+{
+        if (code < 0) {
+                /* Part of the tree is unwatched: say so in the status. */
+                pm__log("%s", error);
+                pm_free(srv->watch_error);
+                srv->watch_error = pm_strdup(error);
+        }
+        /* A moved-in tree can hold build files and sources we got no events for; a failed walk
+         * means we may miss changes, or (the initial one) missed them while walking: re-query. */
+        if (code < 0 || (mask & IN_MOVED_TO))
+                pm__refresh_request(srv, dir ? pm_config_project_for_path(srv->cfg, dir) : NULL,
+                                    NULL, false);
+}
 
 static void
 after_walk_cb(uv_work_t *w, int status)
 {
         struct walk *wk = w->data;
         struct pm_server *srv = wk->srv;
+        bool initial = wk->dir == NULL;
 
         the_walk = NULL;
         srv->n_watches = wk->n_watches;
@@ -490,42 +529,29 @@ after_walk_cb(uv_work_t *w, int status)
                 pm_free(wk);
                 return;
         }
-        if (wk->dir) {
-                struct inotify_event *ev;
-
-                /* What handle_event() does after an inline watch_tree(). */
-                if (wk->code < 0) {
-                        pm__log("%s", wk->error);
-                        pm_free(srv->watch_error);
-                        srv->watch_error = pm_strdup(wk->error);
-                }
-                if (wk->code < 0 || (wk->mask & IN_MOVED_TO))
-                        pm__refresh_request(srv, pm_config_project_for_path(srv->cfg, wk->dir),
-                                            NULL, false);
-                pm_free(wk->dir);
-                pm_free(wk);
-                if (srv->poll_started)
-                        (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
-                /* Events the library read before the walk are not signalled by the fd again. */
-                while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
-                        handle_event(srv, ev);
-                return;
+        walk_done(srv, wk->dir, wk->mask, wk->code, wk->error);
+        if (initial) {
+                pm__log("watching %zu directories under '%s'", srv->n_watches, srv->cfg->root);
+                if (srv->n_unwatched)
+                        pm__log("not watching %zu directories without build files "
+                                "(watch_max_dirs %u)",
+                                srv->n_unwatched, srv->cfg->watch_max_dirs);
         }
-        if (wk->code < 0) {
-                /* Part of the tree is unwatched: say so in the status, and re-query everything
-                 * now since we may have missed changes while walking. */
-                pm__log("%s", wk->error);
-                pm_free(srv->watch_error);
-                srv->watch_error = pm_strdup(wk->error);
-                pm__refresh_request(srv, NULL, NULL, false);
-        }
-        pm__log("watching %zu directories under '%s'", srv->n_watches, srv->cfg->root);
-        if (srv->n_unwatched)
-                pm__log("not watching %zu directories without build files (watch_max_dirs %u)",
-                        srv->n_unwatched, srv->cfg->watch_max_dirs);
+        pm_free(wk->dir);
         pm_free(wk);
+        /* The audit's watches, kept while the walk held inotifytools (pm__watch_audit_forget()). */
+        if (!srv->audit_state && srv->n_audit_watches)
+                pm__watch_audit_forget(srv);
         if (srv->poll_started)
                 (void)uv_poll_start(&srv->inotify_poll, UV_READABLE, on_poll);
+        /* Events the library read before a new directory's walk are not signalled by the fd
+         * again. */
+        if (!initial)
+                (void)pm__watch_drain(srv);
+        /* A .projmodel.json change seen before the walk: the refreshes during it could not re-read
+         * the configuration (update-schedule.c, refresh_start()), and nothing else asks again. */
+        if (srv->reload_config && !the_walk)
+                pm__refresh_request(srv, NULL, NULL, false);
 }
 
 /* libinotifytools does not export its fd: find the inotify fd it just opened. */
@@ -790,12 +816,13 @@ under_root(const struct pm_server *srv, const char *path)
 
 /*
  * Walk new directory @path (made by an event with @mask) on the thread pool, as the initial walk:
- * past the limit the tree is only listed, and a tree moved in may be any size. Events wait in
- * the kernel meanwhile, and are handled in order after it (a queue overflow re-queries
+ * past the limit the tree is only listed, and a tree moved in may be any size (@big: the walk on
+ * the loop found more than WATCH_INLINE_MAX_DIRS directories, else it reached the limit). Events
+ * wait in the kernel meanwhile, and are handled in order after it (a queue overflow re-queries
  * everything). 0 queued, else -errno (the caller walks it here).
  */
 static int
-walk_subtree(struct pm_server *srv, const char *path, uint32_t mask)
+walk_subtree(struct pm_server *srv, const char *path, uint32_t mask, bool big)
 {
         struct walk *wk = pm_calloc(1, sizeof(*wk));
         int r;
@@ -819,8 +846,12 @@ walk_subtree(struct pm_server *srv, const char *path, uint32_t mask)
                 pm_free(wk);
                 return r;
         }
-        pm__log("walking '%s' on the thread pool (past watch_max_dirs %u)", path,
-                srv->cfg->watch_max_dirs);
+        if (big)
+                pm__log("walking '%s' on the thread pool (more than %d directories)", path,
+                        WATCH_INLINE_MAX_DIRS);
+        else
+                pm__log("walking '%s' on the thread pool (past watch_max_dirs %u)", path,
+                        srv->cfg->watch_max_dirs);
         the_walk = wk;
         return 0;
 }
@@ -879,20 +910,12 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
                         int r = watch_tree(srv, path, true, true, &srv->n_watches,
                                            &srv->n_unwatched, error, sizeof(error));
 
-                        if (r > 0 && walk_subtree(srv, path, ev->mask) == 0)
+                        if (r > 0 && walk_subtree(srv, path, ev->mask, r == 2) == 0)
                                 goto out; /* its after-callback goes on */
                         if (r > 0)
                                 r = watch_tree(srv, path, true, false, &srv->n_watches,
                                                &srv->n_unwatched, error, sizeof(error));
-                        if (r < 0) {
-                                pm__log("%s", error);
-                                pm_free(srv->watch_error);
-                                srv->watch_error = pm_strdup(error);
-                        }
-                        /* A moved-in tree can hold build files and sources we got no events
-                         * for; a failed watch means we may miss changes: re-query. */
-                        if (r < 0 || (ev->mask & IN_MOVED_TO))
-                                pm__refresh_request(srv, p, NULL, false);
+                        walk_done(srv, path, ev->mask, r, error);
                 } else if (parent && (ev->mask & (IN_DELETE | IN_MOVED_FROM)) &&
                            !excluded(srv, parent, name, path)) {
                         pm__refresh_request(srv, p, NULL, false);
@@ -931,6 +954,7 @@ pm__watch_drain(struct pm_server *srv)
 
         if (!srv->watching || the_walk)
                 return false;
+        /* A zero timeout makes each call non-blocking. */
         while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
                 handle_event(srv, ev);
         return srv->watching && !the_walk;
@@ -951,16 +975,14 @@ pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char **
         for (size_t i = 0; i < n; i++) {
                 char *slashed = pm_asprintf("%s/", dirs[i]);
                 char *real = NULL;
-                bool ok = false;
+                bool inside = under_root(srv, dirs[i]), ok = false;
+                const struct pm__wdir *w = inside ? pm__wdir_find(dirs[i]) : NULL;
 
                 if (!slashed)
                         break;
-                if (under_root(srv, dirs[i])
-                            ? pm__wdir_find(dirs[i]) && pm__wdir_find(dirs[i])->wd > 0
-                            : inotifytools_wd_from_filename(slashed) >= 0) {
+                if (inside ? w && w->wd > 0 : inotifytools_wd_from_filename(slashed) >= 0) {
                         ok = true;
-                } else if (!under_root(srv, dirs[i]) &&
-                           srv->n_audit_watches < PM_WATCH_MAX_AUDIT_DIRS &&
+                } else if (!inside && srv->n_audit_watches < PM_WATCH_MAX_AUDIT_DIRS &&
                            (real = realpath(dirs[i], NULL)) && strcmp(real, dirs[i]) == 0 &&
                            !under_root(srv, real) &&
                            inotifytools_watch_file(dirs[i], WATCH_MASK & ~IN_DONT_FOLLOW)) {
@@ -978,10 +1000,11 @@ pm__watch_audit_dirs(struct pm_server *srv, char *const *dirs, size_t n, char **
 void
 pm__watch_audit_forget(struct pm_server *srv)
 {
+        /* The walk holds inotifytools: its end (after_walk_cb()) comes back for them. */
+        if (srv->watching && the_walk)
+                return;
         for (size_t i = 0; i < srv->n_audit_watches; i++) {
-                int wd = srv->watching && !the_walk
-                                 ? inotifytools_wd_from_filename(srv->audit_watches[i])
-                                 : -1;
+                int wd = srv->watching ? inotifytools_wd_from_filename(srv->audit_watches[i]) : -1;
 
                 if (wd >= 0)
                         (void)inotifytools_remove_watch_by_wd(wd);
@@ -994,14 +1017,11 @@ static void
 on_poll(uv_poll_t *h, int status, int events)
 {
         struct pm_server *srv = h->data;
-        struct inotify_event *ev;
 
         if (status < 0) {
                 pm__log("inotify poll failed: %s", uv_strerror(status));
                 return;
         }
-        /* Drain completely: events the library buffered are not signalled by the fd again.
-         * A zero timeout makes each call non-blocking. */
-        while (srv->watching && !the_walk && (ev = inotifytools_next_events(0, 1)))
-                handle_event(srv, ev);
+        /* Drain completely: events the library buffered are not signalled by the fd again. */
+        (void)pm__watch_drain(srv);
 }

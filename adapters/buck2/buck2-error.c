@@ -231,8 +231,7 @@ pm__buck2_keep_going_output(const struct pm_blob *out, const cJSON *json, struct
                 return pm_error_set(err, PM_ETOOL, "%s (not --keep-going's partial list: %s)",
                                     out->error, why);
         /* Its error line as every failed step's is picked (include/projmodel/strbuf.h). */
-        (void)pm_tool_error_line(out->err_text ? out->err_text : "",
-                                 out->err_text ? out->err_len : 0, line, sizeof(line));
+        (void)pm_tool_error_line(out->err_text, out->err_len, line, sizeof(line));
         return pm_error_set(err, PM_ETOOL,
                             "'%s' exited with status %d%s%s (not --keep-going's partial list: %s)",
                             out->origin ? out->origin : "buck2", st, line[0] ? ": " : "", line,

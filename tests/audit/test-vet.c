@@ -494,3 +494,103 @@ Test(audit_vet, a_criterion_defined_differently_in_two_files_names_both)
                                    "%s", err.msg);
         }
 }
+
+/* A chain of 10,000 criteria, c0 implying c1 ... implying safe-to-run, and 30,000 entries whose
+ * criterion is c0 or whose violation is of safe-to-run: what each entry certifies and what the
+ * policy's criteria imply are two walks of the chain in all, not one per entry (3 * 10^8 steps,
+ * about 20 s of CPU). */
+Test(audit_vet, a_long_chain_of_criteria_is_walked_once_for_all_entries)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p;
+        double t0;
+
+        for (int i = 0; i < 10000; i++)
+                cr_assert_eq(i < 9999 ? pm_strbuf_addf(&sb, "[criteria.c%d]\nimplies = \"c%d\"\n",
+                                                       i, i + 1)
+                                      : pm_strbuf_adds(&sb, "[criteria.c9999]\n"
+                                                            "implies = \"safe-to-run\"\n"),
+                             0);
+        for (int i = 0; i < 10000; i++)
+                cr_assert_eq(
+                        pm_strbuf_addf(&sb,
+                                       "[[audits.x%d]]\ncriteria = \"c0\"\nversion = \"1.0.0\"\n"
+                                       "[[audits.y%d]]\ncriteria = \"c0\"\nversion = \"1.0.0\"\n"
+                                       "[[audits.y%d]]\ncriteria = \"safe-to-run\"\n"
+                                       "violation = \"*\"\n",
+                                       i, i, i),
+                        0);
+        t0 = cpu_seconds();
+        /* c0 reaches safe-to-run at the end of the chain, not safe-to-deploy. */
+        p = load_ok(sb.buf, "safe-to-run");
+        cr_expect(pm_audit_policy_audited(p, "x9999", "1.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "y0", "1.0.0"));
+        pm_audit_policy_free(p);
+        p = load_ok(sb.buf, "safe-to-deploy");
+        cr_expect_not(pm_audit_policy_audited(p, "x0", "1.0.0"));
+        pm_audit_policy_free(p);
+        /* c0 implies safe-to-run, so y's violation of it breaks c0. */
+        p = load_ok(sb.buf, "c0");
+        cr_expect(pm_audit_policy_audited(p, "x0", "1.0.0"));
+        cr_expect_not(pm_audit_policy_audited(p, "y9999", "1.0.0"));
+        pm_audit_policy_free(p);
+        cr_expect_lt(cpu_seconds() - t0, 10.0, "%.1f s of CPU", cpu_seconds() - t0);
+        pm_strbuf_release(&sb);
+}
+
+/* Files are imported in order: an audit may use a criterion of its own file or an earlier one,
+ * not of a later one (docs/configuration.md), and the error says which files count. */
+Test(audit_vet, a_criterion_of_a_later_file_is_not_defined_yet)
+{
+        static const char uses[] = "[[audits.y]]\ncriteria = \"ub-risk-1\"\nversion = \"1.0.0\"\n";
+        static const char defines[] = "[criteria.ub-risk-1]\ndescription = \"no UB\"\n";
+        const char *files[2] = { uses, defines };
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(load_files(files, 2, "safe-to-run", &p, &err), PM_ECONFIG, "accepted");
+        cr_expect_not_null(strstr(err.msg, "audits0.toml': [[audits.y]] entry 1: criterion "
+                                           "'ub-risk-1' is neither safe-to-run, safe-to-deploy nor "
+                                           "a [criteria.ub-risk-1] of this file or an earlier one"),
+                           "%s", err.msg);
+        files[0] = defines;
+        files[1] = uses;
+        cr_assert_eq(load_files(files, 2, "ub-risk-1", &p, &err), 0, "%s", err.msg);
+        cr_expect(pm_audit_policy_audited(p, "y", "1.0.0"));
+        pm_audit_policy_free(p);
+}
+
+/* A definition met again is compared name by name with the first, so `implies` holds at most 64
+ * entries: more is an error naming the file and the criterion. */
+Test(audit_vet, an_implies_of_more_than_64_entries_is_an_error)
+{
+        struct pm_strbuf sb = PM_STRBUF_INIT;
+        struct pm_audit_policy *p = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(pm_strbuf_adds(&sb, "[criteria.wide]\nimplies = ["), 0);
+        for (int i = 0; i < 64; i++)
+                cr_assert_eq(pm_strbuf_adds(&sb, "\"safe-to-run\", "), 0);
+        cr_assert_eq(pm_strbuf_adds(&sb, "]\n"), 0);
+        pm_audit_policy_free(load_ok(sb.buf, "wide"));
+        sb.len -= strlen("]\n");
+        cr_assert_eq(pm_strbuf_adds(&sb, "\"safe-to-run\"]\n"), 0);
+        cr_assert_eq(load(sb.buf, "wide", &p, &err), PM_ELIMIT, "%s", err.msg);
+        cr_expect_not_null(strstr(err.msg, "audits0.toml': [criteria.wide] implies more than 64 "
+                                           "criteria"),
+                           "%s", err.msg);
+        pm_strbuf_release(&sb);
+}
+
+/* A violation of "*" after an operator is every version, as the requirement check reads it (the
+ * matcher once read it as no version, and the crate passed as audited). */
+Test(audit_vet, a_violation_of_any_version_after_an_operator_matches_every_version)
+{
+        struct pm_audit_policy *p =
+                load_ok("[[audits.x]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.0.0\"\n"
+                        "[[audits.x]]\ncriteria = \"safe-to-run\"\nviolation = \">= *\"\n",
+                        "safe-to-deploy");
+
+        cr_expect_not(pm_audit_policy_audited(p, "x", "1.0.0"));
+        pm_audit_policy_free(p);
+}

@@ -39,9 +39,9 @@ run_and_stop(const char *stage, int sig, char **ret_script)
                 "for a in \"$@\"; do case \"$a\" in --script_path=*) s=\"${a#--script_path=}\";; "
                 "esac; done\n"
                 "printf '%%s' \"$s\" > '%s'\n"
-                "printf '#!/bin/sh\\necho program > %s\\nexec sleep 60\\n' > \"$s\"\n"
+                "printf '#!/bin/sh\\necho program > %s\\nexec sleep 20\\n' > \"$s\"\n"
                 "chmod +x \"$s\"\n"
-                "if [ %s = bazel ]; then echo bazel > '%s'; exec sleep 60; fi\n",
+                "if [ %s = bazel ]; then echo bazel > '%s'; exec sleep 20; fi\n",
                 told, fifo, stage, fifo);
         char *settings = pm_test_strf("\"output_base\": \"%s\", \"command\": \"%s\"", ws.ob, fake);
         char buf[16] = "";

@@ -159,10 +159,17 @@ Test(cargo_build_daemon, a_proc_macro_source_edit_is_rebuilt_and_served_under_a_
 
         cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
         pm_test_edit_file(lib, "\"1\".parse()", "\"2\".parse()");
-        n = pm_test_wait_notification(c, "projmodel/modelChanged", PM_TEST_DAEMON_TIMEOUT_MS);
-        cr_assert_not_null(n, "no modelChanged after the proc macro's source changed");
-        cJSON_Delete(n);
-        after = shout_dylib(c);
+        /* A refresh the Cargo.toml edits above started after the explicit one may notify
+         * first: wait on until an answer names another copy (a few notifications at most). */
+        after = NULL;
+        for (int i = 0; i < 4 && (!after || strcmp(after, before) == 0); i++) {
+                n = pm_test_wait_notification(c, "projmodel/modelChanged",
+                                              PM_TEST_DAEMON_TIMEOUT_MS);
+                cr_assert_not_null(n, "no modelChanged after the proc macro's source changed");
+                cJSON_Delete(n);
+                pm_free(after);
+                after = shout_dylib(c);
+        }
         cr_assert_str_neq(after, before, "the edited proc macro is served from the old copy");
         cr_assert(strncmp(after, dir, strlen(dir)) == 0, "'%s' is not under '%s'", after, dir);
         cr_assert_eq(stat(after, &st), 0, "'%s' does not exist", after);

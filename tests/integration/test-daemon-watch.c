@@ -2,7 +2,7 @@
 /* Integration tests: the daemon's watcher and its watch_max_dirs (docs/configuration.md): the
  * adapter's output directory is not watched, a look-alike is; past the limit the build-file
  * directories are watched, from anywhere under the root, the counts follow deletions, and a big
- * tree moved in is walked on the thread pool. */
+ * tree moved in is walked on the thread pool, past the limit or not. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,16 +53,44 @@ status_number(struct pm_client *c, const char *key)
         return n;
 }
 
-/* Wait until status @key is at least @min; false after the daemon timeout. */
+/* How wait_status() compares. */
+enum wait_for {
+        AT_LEAST,
+        EXACTLY
+};
+
+/* Wait until status @key is at least, or exactly, @value; false after the daemon timeout. */
 static bool
-wait_status_at_least(struct pm_client *c, const char *key, double min)
+wait_status(struct pm_client *c, const char *key, enum wait_for how, double value)
 {
         for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
-                if (status_number(c, key) >= min)
+                double n = status_number(c, key);
+
+                if (how == AT_LEAST ? n >= value : n == value)
                         return true;
                 (void)usleep(50 * 1000);
         }
         return false;
+}
+
+/* Restart the daemon on the fixture with watch_max_dirs @limit; a settled client. */
+static struct pm_client *
+restart_with_limit(unsigned limit)
+{
+        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
+        char *text = pm_test_strf("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, "
+                                  "\"watch_max_dirs\": %u}\n",
+                                  limit);
+        struct pm_client *c;
+
+        pm_test_daemon_kill(&d, SIGTERM);
+        cr_assert_eq(pm_test_write_file(cfg, text), 0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        settle(c);
+        pm_free(text);
+        pm_free(cfg);
+        return c;
 }
 
 /*
@@ -90,9 +118,9 @@ Test(daemon_watch, only_the_adapters_output_directory_is_skipped)
                      "a build file under out/ started a refresh");
 
         cr_assert_eq(mkdir(outline, 0755), 0);
-        cr_assert(wait_status_at_least(c, "watches", watches + 1), "outline/ is not watched");
+        cr_assert(wait_status(c, "watches", AT_LEAST, watches + 1), "outline/ is not watched");
         cr_assert_eq(pm_test_write_file(in_outline, "group(\"outline\") {}\n"), 0);
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
                   "a BUILD.gn under outline/ started no refresh");
         pm_free(in_outline);
         pm_free(outline);
@@ -122,66 +150,26 @@ Test(daemon_watch, past_the_watch_limit_every_build_file_directory_is_watched)
                 "tools/inspect/BUILD.gn",
                 "build/toolchain/BUILD.gn",
         };
-        char *cfg = pm_test_strf("%s/.projmodel.json", d.root), *fresh;
-        struct pm_client *c;
+        struct pm_client *c = restart_with_limit(16);
+        char *fresh;
 
-        pm_test_daemon_kill(&d, SIGTERM);
-        cr_assert_eq(pm_test_write_file(cfg, "{\"build_system\": \"gn\", \"gn\": {\"out_dir\":"
-                                             " \"out\"}, \"watch_max_dirs\": 16}\n"),
-                     0);
-        pm_test_daemon_start(&d);
-        c = pm_test_daemon_connect(&d);
-        settle(c);
-        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
+        cr_assert(wait_status(c, "unwatchedDirs", AT_LEAST, 8), "no directory left unwatched");
         cr_assert_eq(status_number(c, "watches"), 16);
         cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
         for (size_t i = 0; i < sizeof(build_files) / sizeof(*build_files); i++) {
                 double refreshes = status_number(c, "refreshes");
 
                 append(build_files[i], "# edited\n");
-                cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+                cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
                           "an edit of %s started no refresh", build_files[i]);
         }
         /* A directory made now is watched past the limit: a build file may be written next. */
         fresh = pm_test_strf("%s/lib/fresh", d.root);
         cr_assert_eq(mkdir(fresh, 0755), 0);
-        cr_assert(wait_status_at_least(c, "watches", 17), "a new directory is not watched");
+        cr_assert(wait_status(c, "watches", AT_LEAST, 17), "a new directory is not watched");
         cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
         pm_free(fresh);
-        pm_free(cfg);
         pm_client_free(c);
-}
-
-/* Wait until status @key is exactly @value; false after the daemon timeout. */
-static bool
-wait_status_eq(struct pm_client *c, const char *key, double value)
-{
-        for (int waited = 0; waited < PM_TEST_DAEMON_TIMEOUT_MS; waited += 50) {
-                if (status_number(c, key) == value)
-                        return true;
-                (void)usleep(50 * 1000);
-        }
-        return false;
-}
-
-/* Restart the daemon on the fixture with watch_max_dirs @limit; a settled client. */
-static struct pm_client *
-restart_with_limit(unsigned limit)
-{
-        char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
-        char *text = pm_test_strf("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, "
-                                  "\"watch_max_dirs\": %u}\n",
-                                  limit);
-        struct pm_client *c;
-
-        pm_test_daemon_kill(&d, SIGTERM);
-        cr_assert_eq(pm_test_write_file(cfg, text), 0);
-        pm_test_daemon_start(&d);
-        c = pm_test_daemon_connect(&d);
-        settle(c);
-        pm_free(text);
-        pm_free(cfg);
-        return c;
 }
 
 /*
@@ -203,29 +191,29 @@ Test(daemon_watch, watch_counts_return_after_directories_come_and_go)
         char *after_build = pm_test_strf("%s/lib/after/BUILD.gn", d.root);
         double refreshes;
 
-        cr_assert(wait_status_at_least(c, "unwatchedDirs", 8), "no directory left unwatched");
+        cr_assert(wait_status(c, "unwatchedDirs", AT_LEAST, 8), "no directory left unwatched");
         cr_assert_eq(status_number(c, "watches"), 16);
         cr_assert_eq(status_number(c, "unwatchedDirs"), 8);
         for (int round = 0; round < 20; round++) {
                 cr_assert_eq(mkdir(made, 0755), 0);
-                cr_assert(wait_status_eq(c, "watches", 17), "round %d: lib/churn not watched",
+                cr_assert(wait_status(c, "watches", EXACTLY, 17), "round %d: lib/churn not watched",
                           round);
                 cr_assert_eq(pm_test_write_file(leaf, "churn\n"), 0);
                 cr_assert_eq(rename(tree, moved), 0);
-                cr_assert(wait_status_eq(c, "unwatchedDirs", 10),
+                cr_assert(wait_status(c, "unwatchedDirs", EXACTLY, 10),
                           "round %d: the moved tree's a/ and a/b/ are not counted", round);
                 cr_assert_eq(status_number(c, "watches"), 18, "round %d", round);
                 cr_assert_eq(pm_test_rmtree(made), 0);
-                cr_assert(wait_status_eq(c, "watches", 16),
+                cr_assert(wait_status(c, "watches", EXACTLY, 16),
                           "round %d: removed directories still counted as watched", round);
-                cr_assert(wait_status_eq(c, "unwatchedDirs", 8),
+                cr_assert(wait_status(c, "unwatchedDirs", EXACTLY, 8),
                           "round %d: removed directories still counted as unwatched", round);
         }
         cr_assert_eq(mkdir(after, 0755), 0);
-        cr_assert(wait_status_eq(c, "watches", 17), "lib/after is not watched");
+        cr_assert(wait_status(c, "watches", EXACTLY, 17), "lib/after is not watched");
         refreshes = status_number(c, "refreshes");
         cr_assert_eq(pm_test_write_file(after_build, "group(\"after\") {}\n"), 0);
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
                   "a BUILD.gn in lib/after started no refresh");
         pm_free(after_build);
         pm_free(after);
@@ -252,11 +240,10 @@ Test(daemon_watch, a_moved_in_tree_takes_watches_from_anywhere)
         char *build = pm_test_strf("%s/moved/lib2/BUILD.gn", d.tmp);
         char *deep = pm_test_strf("%s/moved/lib2/deep/BUILD.gn", d.tmp);
         char *plain = pm_test_strf("%s/moved/plain/notes.txt", d.tmp);
-        char *deep_moved = pm_test_strf("%s/moved/lib2/deep/BUILD.gn", d.root);
         double refreshes;
         cJSON *r;
 
-        cr_assert(wait_status_at_least(c, "unwatchedDirs", 4), "no directory left unwatched");
+        cr_assert(wait_status(c, "unwatchedDirs", AT_LEAST, 4), "no directory left unwatched");
         cr_assert_eq(status_number(c, "watches"), 20);
         cr_assert_eq(status_number(c, "unwatchedDirs"), 4);
         cr_assert_eq(pm_test_write_file(build, "group(\"lib2\") {}\n"), 0);
@@ -265,7 +252,8 @@ Test(daemon_watch, a_moved_in_tree_takes_watches_from_anywhere)
         refreshes = status_number(c, "refreshes");
         cr_assert_eq(rename(tree, target), 0);
         /* A moved-in tree is re-queried once watched. */
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1), "no refresh after the move");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "no refresh after the move");
         r = pm_test_call(c, "projmodel/status", NULL);
         cr_assert(!cJSON_IsString(cJSON_GetObjectItem(r, "watchError")), "watchError: %s",
                   cJSON_GetObjectItem(r, "watchError")->valuestring);
@@ -274,9 +262,8 @@ Test(daemon_watch, a_moved_in_tree_takes_watches_from_anywhere)
         cr_assert_eq(status_number(c, "unwatchedDirs"), 4 + 3 + 1);
         refreshes = status_number(c, "refreshes");
         append("moved/lib2/deep/BUILD.gn", "# edited\n");
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
                   "an edit of moved/lib2/deep/BUILD.gn started no refresh");
-        pm_free(deep_moved);
         pm_free(plain);
         pm_free(deep);
         pm_free(build);
@@ -303,7 +290,7 @@ Test(daemon_watch, a_big_tree_moved_in_is_walked_on_the_thread_pool)
         char *log, *build;
         double refreshes;
 
-        cr_assert(wait_status_at_least(c, "unwatchedDirs", 4), "no directory left unwatched");
+        cr_assert(wait_status(c, "unwatchedDirs", AT_LEAST, 4), "no directory left unwatched");
         cr_assert_eq(status_number(c, "watches"), 20);
         cr_assert_eq(mkdir(tree, 0755), 0);
         for (int i = 0; i < 40; i++) {
@@ -323,16 +310,79 @@ Test(daemon_watch, a_big_tree_moved_in_is_walked_on_the_thread_pool)
         pm_free(build);
         cr_assert_eq(rename(tree, target), 0);
         cr_assert_eq(mkdir(fresh, 0755), 0);
-        cr_assert(wait_status_eq(c, "watches", 21), "big/, its two and lib/fresh not watched");
-        cr_assert(wait_status_eq(c, "unwatchedDirs", 4 + 3 + 1641 - 3),
+        cr_assert(wait_status(c, "watches", EXACTLY, 21),
+                  "big/, its two and lib/fresh not watched");
+        cr_assert(wait_status(c, "unwatchedDirs", EXACTLY, 4 + 3 + 1641 - 3),
                   "the big tree is not counted");
         log = pm_test_read_file(d.log);
         cr_assert(log && strstr(log, line), "no '%s' in the log", line);
         refreshes = status_number(c, "refreshes");
         append("big/d07/e00/BUILD.gn", "# edited\n");
-        cr_assert(wait_status_at_least(c, "refreshes", refreshes + 1),
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
                   "an edit of big/d07/e00/BUILD.gn started no refresh");
         pm_free(log);
+        pm_free(line);
+        pm_free(fresh);
+        pm_free(target);
+        pm_free(tree);
+        pm_client_free(c);
+}
+
+/*
+ * Far below the limit (the default 120,000) a tree moved in is still walked on the thread pool
+ * once it passes the loop's few hundred directories (server/watch.c, WATCH_INLINE_MAX_DIRS): a
+ * 321-directory tree is logged as walked there and comes out fully watched, its nested BUILD.gn
+ * starting a refresh when edited; an empty directory made next is still watched on the loop.
+ * Before, the loop watched and listed the whole tree itself.
+ */
+Test(daemon_watch, a_tree_of_hundreds_of_directories_is_walked_on_the_thread_pool)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *tree = pm_test_strf("%s/wide", d.tmp);
+        char *target = pm_test_strf("%s/wide", d.root);
+        char *fresh = pm_test_strf("%s/lib/fresh", d.root);
+        char *line = pm_test_strf("walking '%s' on the thread pool", target);
+        char *fresh_line = pm_test_strf("walking '%s' on the thread pool", fresh);
+        char *log, *build;
+        double watches, refreshes;
+
+        settle(c);
+        cr_assert(wait_status(c, "watches", AT_LEAST, 1), "the root is not watched");
+        watches = status_number(c, "watches");
+        cr_assert_eq(mkdir(tree, 0755), 0);
+        for (int i = 0; i < 20; i++) {
+                char *dir = pm_test_strf("%s/d%02d", tree, i);
+
+                cr_assert_eq(mkdir(dir, 0755), 0);
+                for (int j = 0; j < 15; j++) {
+                        char *sub = pm_test_strf("%s/e%02d", dir, j);
+
+                        cr_assert_eq(mkdir(sub, 0755), 0);
+                        pm_free(sub);
+                }
+                pm_free(dir);
+        }
+        build = pm_test_strf("%s/d07/e00/BUILD.gn", tree);
+        cr_assert_eq(pm_test_write_file(build, "group(\"wide\") {}\n"), 0);
+        pm_free(build);
+        cr_assert_eq(rename(tree, target), 0);
+        cr_assert(wait_status(c, "watches", EXACTLY, watches + 1 + 20 + 20 * 15),
+                  "the moved tree is not watched");
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 0);
+        log = pm_test_read_file(d.log);
+        cr_assert(log && strstr(log, line), "no '%s' in the log", line);
+        pm_free(log);
+        refreshes = status_number(c, "refreshes");
+        append("wide/d07/e00/BUILD.gn", "# edited\n");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "an edit of wide/d07/e00/BUILD.gn started no refresh");
+        cr_assert_eq(mkdir(fresh, 0755), 0);
+        cr_assert(wait_status(c, "watches", EXACTLY, watches + 1 + 20 + 20 * 15 + 1),
+                  "lib/fresh is not watched");
+        log = pm_test_read_file(d.log);
+        cr_assert(log && !strstr(log, fresh_line), "an empty directory was walked on the pool");
+        pm_free(log);
+        pm_free(fresh_line);
         pm_free(line);
         pm_free(fresh);
         pm_free(target);
