@@ -5,6 +5,7 @@
  * answer is unchanged (docs/build-integration.md). */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,6 +144,23 @@ wanted(const struct pm_crate *c, const char *name, bool *ret_pm, bool *ret_od)
         return (*ret_pm || *ret_od) && strcmp(c->build_system, name) == 0;
 }
 
+bool
+pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, const char *tool)
+{
+        if (n_od == 0 && n_pm > 0)
+                (void)snprintf(buf, size, "building %zu proc macro%s with %s", n_pm,
+                               n_pm == 1 ? "" : "s", tool);
+        else if (n_pm == 0 && n_od > 0)
+                (void)snprintf(buf, size, "building %zu OUT_DIR%s with %s", n_od,
+                               n_od == 1 ? "" : "s", tool);
+        else if (n_pm > 0)
+                (void)snprintf(buf, size, "building %zu proc macro%s and %zu OUT_DIR%s with %s",
+                               n_pm, n_pm == 1 ? "" : "s", n_od, n_od == 1 ? "" : "s", tool);
+        else if (size > 0)
+                buf[0] = '\0';
+        return n_pm > 0 || n_od > 0;
+}
+
 int
 pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                       const struct pm_progress *progress, struct pm_error *err)
@@ -153,7 +171,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_build_report report = { 0 };
         const char **labels = NULL;
-        char *why = NULL;
+        char *why = NULL, line[256];
         size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
         bool build, named, is_pm, is_od;
         int r;
@@ -202,16 +220,8 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;
-        if (n_od == 0)
-                pm_progress_report(progress, "building %zu proc macro%s with %s", n_pm,
-                                   n_pm == 1 ? "" : "s", ops->name);
-        else if (n_pm == 0)
-                pm_progress_report(progress, "building %zu OUT_DIR%s with %s", n_od,
-                                   n_od == 1 ? "" : "s", ops->name);
-        else
-                pm_progress_report(progress, "building %zu proc macro%s and %zu OUT_DIR%s with %s",
-                                   n_pm, n_pm == 1 ? "" : "s", n_od, n_od == 1 ? "" : "s",
-                                   ops->name);
+        if (pm__build_line(line, sizeof(line), n_pm, n_od, ops->name))
+                pm_progress_report(progress, "%s", line);
         r = run_plan(q->config, &plan, &res, blobs, &why);
         if (r < 0)
                 goto out;

@@ -137,6 +137,10 @@ struct pm__plan_opts {
          * silent. Borrowed until the callback, like @where (a project's rel, or NULL). */
         const struct pm_progress *progress;
         const char *where;
+        /* With @progress: per step (PM_PLAN_MAX_STEPS entries), the line announcing it in place
+         * of its command line, or NULL; the next-step callback may set a later step's (a query
+         * step that builds, query.c). Borrowed like @progress; NULL: none. */
+        char *const *announce;
         /* pm__plan_run_sync() only, between pm__plan_signals_catch() and _release(): a SIGINT,
          * SIGTERM or SIGHUP the command receives goes on to the running step (unless the
          * terminal sent it to the whole process group, the step's too) and no further step

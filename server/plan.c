@@ -81,15 +81,24 @@ finish(struct pm__plan_run *run)
         uv_close((uv_handle_t *)&run->kick, free_run);
 }
 
-/* The build tool's phase, before a step runs: its command line, shortened to stay one line. */
+/* The build tool's phase, before step @i runs: its announcement, else its command line,
+ * shortened to stay one line. */
 static void
-report_step(const struct pm__plan_opts *opts, const struct pm_step *step)
+report_step(const struct pm__plan_opts *opts, size_t i, const struct pm_step *step)
 {
         char cmd[STEP_LINE_MAX] = "";
         size_t n = 0;
 
         if (!opts->progress || !opts->progress->cb)
                 return;
+        if (opts->announce && opts->announce[i]) {
+                if (opts->where && strcmp(opts->where, ".") != 0)
+                        pm_progress_report(opts->progress, "%s (in %s)", opts->announce[i],
+                                           opts->where);
+                else
+                        pm_progress_report(opts->progress, "%s", opts->announce[i]);
+                return;
+        }
         for (char **a = step->argv; a && *a && n < sizeof(cmd); a++)
                 n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", a == step->argv ? "" : " ",
                                       *a);
@@ -248,7 +257,7 @@ run_steps(struct pm__plan_run *run)
                         code = run->opts.fresh_outputs ? fresh_output(s, &err) : 0;
                 }
                 if (code == 0) {
-                        report_step(&run->opts, s);
+                        report_step(&run->opts, run->step, s);
                         run->step_start_ms = pm_clock_ms();
                         code = pm__spawn_start(run->loop, s, run->opts.timeout_ms,
                                                run->opts.max_output, run->opts.spawn_flags,

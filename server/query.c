@@ -34,6 +34,57 @@ step_origin(const struct pm_step *step)
         return pm_strbuf_detach(&sb, NULL);
 }
 
+/*
+ * The line announcing step @step of @q's plan when its adapter builds in it (ops query_builds,
+ * Cargo's `cargo check`), counted from the output of the steps before it (@res->results[0,
+ * @step)), into *@ret_line (pm_malloc'd); NULL when the step builds nothing or the adapter does
+ * not say, and its command line announces it. -ENOMEM only.
+ */
+static int
+builds_line(const struct pm_query *q, size_t step, const struct pm__plan_result *res,
+            char **ret_line, struct pm_error *err)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
+        size_t n_pm = 0, n_od = 0;
+        char line[256];
+        int r;
+
+        *ret_line = NULL;
+        if (!ops || !ops->query_builds || step >= PM_PLAN_MAX_STEPS)
+                return 0;
+        memset(blobs, 0, sizeof(blobs));
+        for (size_t i = 0; i < step; i++) {
+                blobs[i].data = res->results[i].out.buf ? res->results[i].out.buf : "";
+                blobs[i].len = res->results[i].out.len;
+                blobs[i].error = res->errors[i];
+                blobs[i].exit_status = res->results[i].exit_status;
+        }
+        r = ops->query_builds(q, step, blobs, step, &n_pm, &n_od, err);
+        if (r <= 0 || !pm__build_line(line, sizeof(line), n_pm, n_od, ops->name))
+                return r < 0 ? r : 0;
+        *ret_line = pm_strdup(line);
+        return *ret_line ? 0 : pm_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* What announce_next() found: each step's line, or NULL. */
+struct announce {
+        const struct pm_query *q;
+        char *lines[PM_PLAN_MAX_STEPS];
+};
+
+/* The plan's next-step callback: the announcement of the step that follows @step. */
+static int
+announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        struct announce *a = data;
+
+        if (step + 1 >= PM_PLAN_MAX_STEPS)
+                return 0;
+        pm_free(a->lines[step + 1]);
+        return builds_line(a->q, step + 1, res, &a->lines[step + 1], err);
+}
+
 int
 pm_query_run_sync(const struct pm_config *cfg, const struct pm_project *project,
                   const char *const *scope, size_t n_scope, struct pm_graph **ret_graph,
@@ -61,6 +112,7 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         char *programs[PM_PLAN_MAX_STEPS] = { NULL };
         struct pm_plan plan;
         struct pm_query q;
+        struct announce ann = { 0 };
         size_t i;
         int r;
 
@@ -87,6 +139,14 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         r = ops->plan(&q, &plan, err);
         if (r < 0)
                 goto out;
+        /* A step that builds is announced by what it builds, counted from the output before it
+         * (docs/cli.md, Progress): only when someone hears it, the count reads that output. */
+        ann.q = &q;
+        if (progress && progress->cb && ops->query_builds) {
+                opts.next = announce_next;
+                opts.next_data = &ann;
+                opts.announce = ann.lines;
+        }
         /* The steps in order, stopping at the first failing one (plan.c). */
         r = pm__plan_run_sync(&plan, &opts, &res, err);
         if (r < 0)
@@ -118,6 +178,7 @@ out:
         for (i = 0; i < PM_PLAN_MAX_STEPS; i++) {
                 pm_free(origins[i]);
                 pm_free(programs[i]);
+                pm_free(ann.lines[i]);
         }
         pm__plan_result_release(&res);
         pm_plan_release(&plan);

@@ -273,6 +273,14 @@ int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                           const struct pm_progress *progress, struct pm_error *err);
 
 /*
+ * The line that announces a build of @n_pm proc macros and @n_od OUT_DIRs by @tool ("building 2
+ * proc macros and 1 OUT_DIR with cargo", docs/cli.md, Progress) into @buf (@size bytes, cut to
+ * fit): one wording for pm__build_proc_macros() and a query that builds (query.c).
+ * False (and @buf empty) when both counts are 0.
+ */
+bool pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, const char *tool);
+
+/*
  * procmacro.c: as pm_procmacro_build_sync() with dylibs, for the crates of @g flagged in @only
  * (one flag per crate) alone, each flagged proc macro's dylib (proc_macro_dylib: the output the
  * last query named) handed to @ops's output builder whatever its time (GN's ninja rebuilds only

@@ -199,6 +199,56 @@ watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
         return r;
 }
 
+/*
+ * ops->query_builds: `cargo check` (the plan's last step) builds the proc macros and runs the
+ * build scripts of the packages `cargo metadata` lists, the model's crates
+ * (docs/build-integration.md, Cargo): one proc-macro target and one build script per package at
+ * most. Metadata that is not JSON is the parse's to report.
+ */
+static int
+query_builds(const struct pm_query *q, size_t step, const struct pm_blob *outputs, size_t n_outputs,
+             size_t *ret_proc_macros, size_t *ret_out_dirs, struct pm_error *err)
+{
+        const cJSON *pk, *t;
+        struct pm_error perr;
+        cJSON *json = NULL;
+        int r;
+
+        (void)q;
+        *ret_proc_macros = *ret_out_dirs = 0;
+        if (step != PM__CARGO_STEP_CHECK || n_outputs <= PM__CARGO_STEP_METADATA ||
+            !outputs[PM__CARGO_STEP_METADATA].data)
+                return 0;
+        pm_error_init(&perr);
+        r = pm__json_parse(&outputs[PM__CARGO_STEP_METADATA], "cargo metadata",
+                           "cargo metadata output", &json, &perr);
+        if (r == -ENOMEM)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        if (r < 0)
+                return 0;
+        cJSON_ArrayForEach(pk, cJSON_GetObjectItemCaseSensitive(json, "packages"))
+        {
+                bool pm = false, bs = false;
+
+                cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(pk, "targets"))
+                {
+                        const cJSON *k;
+
+                        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(t, "kind"))
+                        {
+                                pm = pm || (cJSON_IsString(k) &&
+                                            strcmp(k->valuestring, "proc-macro") == 0);
+                                bs = bs || (cJSON_IsString(k) &&
+                                            strcmp(k->valuestring, "custom-build") == 0);
+                        }
+                }
+                *ret_proc_macros += pm;
+                *ret_out_dirs += bs;
+        }
+        cJSON_Delete(json);
+        return 1;
+}
+
 const struct pm_adapter_ops pm__adapter_cargo = {
         .version = PM_ADAPTER_OPS_VERSION,
         .name = "cargo",
@@ -209,4 +259,5 @@ const struct pm_adapter_ops pm__adapter_cargo = {
         .watch_skip = watch_skip,
         .config_keys = config_keys,
         .check_step = pm__cargo_check_step,
+        .query_builds = query_builds,
 };

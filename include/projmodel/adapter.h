@@ -17,7 +17,7 @@ struct pm_graph;
 struct pm_kvlist;
 struct pm_project;
 
-#define PM_ADAPTER_OPS_VERSION 9
+#define PM_ADAPTER_OPS_VERSION 10
 #define PM_PLAN_MAX_STEPS      8
 
 /*
@@ -339,6 +339,19 @@ struct pm_adapter_ops {
          */
         int (*check_step)(struct pm_check_plan *cp, size_t step, const struct pm_check_output *o,
                           struct pm_error *err);
+        /*
+         * (Version 10.) What step @step of plan()'s plan builds, for an adapter that builds
+         * inside its query (Cargo's `cargo check`), counted from the output of the steps before
+         * it (@outputs, @n_outputs == @step, as parse() gets them): *@ret_proc_macros, the proc
+         * macros, and *@ret_out_dirs, the build scripts whose OUT_DIR it makes. The refresh
+         * announces such a step as the build steps are ("building N proc macros with cargo",
+         * docs/cli.md, Progress) instead of by its command line. Returns 1 for a building step
+         * (counts filled), 0 for any other or output it cannot count (the parse reports that),
+         * -ENOMEM. NULL: every step is announced by its command line.
+         */
+        int (*query_builds)(const struct pm_query *q, size_t step, const struct pm_blob *outputs,
+                            size_t n_outputs, size_t *ret_proc_macros, size_t *ret_out_dirs,
+                            struct pm_error *err);
 };
 
 /* The adapter named @name, or NULL. Borrowed (static). */

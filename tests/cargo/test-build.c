@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The Cargo build step through the real `projmodel export` and the real cargo: build scripts'
- * cfgs, env and OUT_DIR reach the JSON, proc macros load from the dylib the JSON names, failures
- * become notes while the rest is served, `build_proc_macros: false` runs no build, and a missing
- * cargo is an error that keeps the last good model. */
+/* The Cargo build step through the real `projmodel export` (and `discover`'s progress line) and
+ * the real cargo: build scripts' cfgs, env and OUT_DIR reach the JSON, proc macros load from the
+ * dylib the JSON names, failures become notes while the rest is served, `build_proc_macros: false`
+ * runs no build, and a missing cargo is an error that keeps the last good model. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -452,5 +452,86 @@ Test(cargo_build, build_proc_macros_false_runs_no_build)
         pm_free(note);
         pm_free(dump);
         pm_free(cache2);
+        bfx_release(&fx);
+}
+
+/* The progress line of @stdout_text (discover's protocol lines) whose message starts with
+ * @prefix: its index among the progress lines, the message in *@ret (pm_malloc'd), or -1. */
+static int
+progress_line(const char *stdout_text, const char *prefix, char **ret)
+{
+        const char *p = stdout_text;
+        int i = 0;
+
+        *ret = NULL;
+        while (p && *p) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                cJSON *l = cJSON_ParseWithLength(p, len);
+                const cJSON *kind = cJSON_GetObjectItemCaseSensitive(l, "kind");
+                const cJSON *msg = cJSON_GetObjectItemCaseSensitive(l, "message");
+
+                if (cJSON_IsString(kind) && strcmp(kind->valuestring, "progress") == 0 &&
+                    cJSON_IsString(msg)) {
+                        if (strncmp(msg->valuestring, prefix, strlen(prefix)) == 0)
+                                *ret = pm_test_strf("%s", msg->valuestring);
+                        else
+                                i++;
+                }
+                cJSON_Delete(l);
+                if (*ret)
+                        return i;
+                p = nl ? nl + 1 : NULL;
+        }
+        return -1;
+}
+
+/* One-shot discover (PROJMODEL_NO_DAEMON): `cargo check` is announced by what it builds, as the
+ * other adapters' build steps are (server/build.c, docs/cli.md Progress), counted from `cargo
+ * metadata`: two proc macros (a second one, used by app too) and gen's build script. */
+Test(cargo_build, discover_announces_the_proc_macros_and_build_scripts_cargo_check_builds)
+{
+        const char *env[] = { "PROJMODEL_NO_DAEMON=1", NULL };
+        char *db, *file, *out = NULL, *err = NULL, *building, *parsed, *running;
+        int st, at_building, at_parsed;
+        struct bfx fx;
+
+        bfx_init(&fx);
+        write_rel(
+                &fx, "ws/Cargo.toml",
+                "[workspace]\nmembers = [\"gen\", \"mac\", \"mac2\", \"app\"]\nresolver = \"2\"\n");
+        write_rel(&fx, "ws/mac2/Cargo.toml",
+                  "[package]\nname = \"mac2\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+                  "[lib]\nproc-macro = true\n");
+        write_rel(&fx, "ws/mac2/src/lib.rs",
+                  "use proc_macro::TokenStream;\n#[proc_macro]\n"
+                  "pub fn two(_: TokenStream) -> TokenStream { \"2\".parse().unwrap() }\n");
+        write_rel(&fx, "ws/app/Cargo.toml",
+                  "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+                  "[dependencies]\ngen = { path = \"../gen\" }\nmac = { path = \"../mac\" }\n"
+                  "mac2 = { path = \"../mac2\" }\n");
+        db = pm_test_strf("%s/discover.db", fx.tmp);
+        file = pm_test_strf("{\"path\":\"%s/app/src/lib.rs\"}", fx.root);
+        {
+                const char *argv[] = { pm_test_projmodel(), "discover", "--db", db, file, NULL };
+
+                st = pm_test_run(argv, fx.root, env, NULL, &out, &err);
+        }
+        cr_assert_eq(st, 0, "discover failed (%d): %s", st, err);
+        at_building = progress_line(out, "building ", &building);
+        at_parsed = progress_line(out, "cargo: parsed ", &parsed);
+        cr_assert_geq(at_building, 0, "no building line: %s", out);
+        cr_assert_str_eq(building, "building 2 proc macros and 1 OUT_DIR with cargo");
+        cr_assert_gt(at_parsed, at_building, "%s", out);
+        /* The line stands for the step: its command line is not printed besides. */
+        cr_assert_eq(progress_line(out, "running cargo check", &running), -1, "%s", out);
+        /* And cargo did build them: the answer names a dylib. */
+        cr_assert(strstr(out, "\"proc_macro_dylib_path\""), "%s", out);
+        pm_free(parsed);
+        pm_free(building);
+        pm_free(err);
+        pm_free(out);
+        pm_free(file);
+        pm_free(db);
         bfx_release(&fx);
 }
