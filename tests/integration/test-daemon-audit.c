@@ -557,6 +557,48 @@ Test(daemon_audit, the_watch_keeps_the_kept_audit_current)
         pm_client_free(c);
 }
 
+/* A source outside the root (docs/protocol.md, "Keeping the audit current"): the first audit
+ * asks for a watch of its directory (server/watch.c, pm__watch_audit_dirs()), the next ones
+ * trust it, and an edit there reaches the next answer through that watch, no refresh asked. */
+Test(daemon_audit, a_source_outside_the_root_gets_its_own_watch_after_an_audit)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *ext = pm_test_strf("%s/ext", d.tmp), *e_rs = pm_test_strf("%s/ext/e.rs", d.tmp);
+        char *lib = pm_test_strf("%s/lib/util/src/lib.rs", d.root);
+        int before, i;
+
+        /* lib/util/src/../../../../ext is <tmp>/ext, beside the root <tmp>/repo. */
+        cr_assert_eq(mkdir(ext, 0755), 0);
+        cr_assert_eq(pm_test_write_file(e_rs, "pub fn e() {}\n"), 0);
+        pm_test_edit_file(lib, "pub mod text;",
+                          "pub mod text;\n#[path = \"../../../../ext/e.rs\"]\npub mod e;");
+        cJSON_Delete(pm_test_call(c, "initialize", "{}"));
+        /* No audit yet: no watch outside the root. */
+        cr_assert_eq(audit_status(c, "watches"), 0);
+        before = unsafe_sites(c, "//lib/util:util");
+        cr_assert_eq(audit_status(c, "watches"), 1, "<tmp>/ext is not watched");
+        cr_assert(lists_file(c, "//lib/util:util", "/ext/e.rs"));
+        /* The second audit checked the files under the new watch: the third stats none, not
+         * even e.rs, whose directory only that watch covers. */
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before);
+        cr_assert_eq(audit_status(c, "checked"), 0);
+
+        /* An unsafe block added out there: the watch queues the path (bounded wait), and the
+         * next answer counts it. */
+        pm_test_edit_file(e_rs, "pub fn e() {}", "pub fn e() {\n    unsafe {}\n}");
+        for (i = 0; i < 600 && audit_status(c, "pendingChanges") == 0; i++)
+                usleep(50 * 1000);
+        cr_assert_gt(audit_status(c, "pendingChanges"), 0, "no event for e.rs after 30 s");
+        cr_assert_eq(unsafe_sites(c, "//lib/util:util"), before + 1);
+        cr_assert_eq(audit_status(c, "read"), 1);
+        cr_assert_eq(audit_status(c, "watches"), 1);
+
+        pm_free(lib);
+        pm_free(e_rs);
+        pm_free(ext);
+        pm_client_free(c);
+}
+
 Test(daemon_audit, the_kept_audit_is_dropped_when_idle)
 {
         char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
