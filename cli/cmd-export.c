@@ -156,10 +156,11 @@ output_key(const struct pm_writer_options *w)
 {
         return pm_asprintf(
                 "rust-project.json " PM_VERSION " " OUTPUT_FORMAT
-                "\npretty=%d\nsysroot=%s\nsysroot_src=%s\nproc_macro_cwd=%s\nrunnables=%s",
+                "\npretty=%d\nsysroot=%s\nsysroot_src=%s\nproc_macro_cwd=%s\nrunnables=%s"
+                "\nno_flycheck=%d",
                 w->pretty ? 1 : 0, w->sysroot ? w->sysroot : "",
                 w->sysroot_src ? w->sysroot_src : "", w->proc_macro_cwd ? w->proc_macro_cwd : "",
-                w->runnables_program ? w->runnables_program : "");
+                w->runnables_program ? w->runnables_program : "", w->no_flycheck ? 1 : 0);
 }
 
 /*
@@ -461,6 +462,7 @@ run_export(const struct export_opts *o, struct pm_error *err)
                 goto out;
         }
         x.w.runnables_program = x.self;
+        x.w.no_flycheck = cfg->no_flycheck_runnable;
         x.w.pretty = o->pretty;
         x.key = output_key(&x.w);
         if (o->output && strcmp(o->output, "-") != 0) {

@@ -113,6 +113,7 @@ pm__cli_discover_resolve(const struct pm__cli_discover_req *req, pm__cli_progres
                 goto out;
         }
         wopts.runnables_program = self;
+        wopts.no_flycheck = cfg->no_flycheck_runnable;
         wopts.pretty = false;
         r = pm_writer_project(answer.graph, &wopts, ret_project, err);
         if (r < 0)

@@ -44,7 +44,9 @@ static const char *const root_markers[] = { ".gn",         "MODULE.bazel",
  * only serves typo protection and must match the registry in adapters/registry.c. */
 static const char *const section_names[] = { "gn", "bazel", "buck2", "cargo", NULL };
 
-/* The keys of the top level and of a subproject entry besides the adapter sections. */
+/* The keys of the top level and of a subproject entry besides the adapter sections (by hand:
+ * clang-format lays an odd count out one per line). */
+/* clang-format off */
 static const char *const top_keys[] = {
         "build_system",    "gn",
         "bazel",           "buck2",
@@ -54,8 +56,10 @@ static const char *const top_keys[] = {
         "rustc",           "watch_exclude",
         "watch_max_dirs",  "tool_timeout_ms",
         "max_tool_output", "debounce_ms",
-        "audit_idle_ms",   NULL,
+        "audit_idle_ms",   "flycheck_runnable",
+        NULL,
 };
+/* clang-format on */
 static const char *const subproject_keys[] = { "root",  "build_system", "gn", "bazel",
                                                "buck2", "cargo",        NULL };
 
@@ -547,6 +551,10 @@ load_keys(struct pm_config *cfg, struct pm_error *err)
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)
                                 cfg->watch_max_dirs = (unsigned)v;
+                } else if (strcmp(k, "flycheck_runnable") == 0) {
+                        if (!cJSON_IsBool(item))
+                                return config_error(err, cfg, k, "must be true or false");
+                        cfg->no_flycheck_runnable = cJSON_IsFalse(item);
                 } else if (strcmp(k, "debounce_ms") == 0) {
                         r = get_positive(cfg, item, k, UINT_MAX, &v, err);
                         if (r == 0)

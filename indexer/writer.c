@@ -427,7 +427,8 @@ check_crate(const struct pm_crate *c, struct pm_error *err)
 /*
  * The project-level runnables (docs/cli.md "check, run, test"), with the placeholders
  * rust-analyzer fills for each kind. `flycheck` is newer than `run` and `testOne`: the
- * rust-analyzers between the two reject the whole file (docs/cli.md says which).
+ * rust-analyzers between the two reject the whole file (docs/cli.md says which), so the
+ * configuration can leave it out (runnable_wanted()).
  * They name no crate, so every closure carries the same bytes.
  */
 static const struct {
@@ -439,14 +440,25 @@ static const struct {
         { "testOne", { "test", "{label}", "{test_id}", NULL } },
 };
 
+/* Whether runnables[@i] is written: `flycheck` only unless the configuration leaves it out. */
+static bool
+runnable_wanted(const struct pm_writer_options *opts, size_t i)
+{
+        return !opts->no_flycheck || strcmp(runnables[i].kind, "flycheck") != 0;
+}
+
 static cJSON *
 runnables_array(const struct pm_writer_options *opts)
 {
         cJSON *arr = cJSON_CreateArray();
 
         for (size_t i = 0; arr && i < sizeof(runnables) / sizeof(runnables[0]); i++) {
-                cJSON *r = cJSON_CreateObject();
-                cJSON *args = r ? cJSON_AddArrayToObject(r, "args") : NULL;
+                cJSON *r, *args;
+
+                if (!runnable_wanted(opts, i))
+                        continue;
+                r = cJSON_CreateObject();
+                args = r ? cJSON_AddArrayToObject(r, "args") : NULL;
                 bool ok = args && add_str(r, "program", opts->runnables_program) &&
                           add_str(r, "cwd", opts->proc_macro_cwd) &&
                           add_str(r, "kind", runnables[i].kind);
@@ -798,6 +810,8 @@ pm_writer_render(const struct pm_graph *g, const struct pm_writer_options *opts,
                 jw_key(&w, "runnables");
                 jw_open(&w, '[');
                 for (size_t i = 0; i < sizeof(runnables) / sizeof(runnables[0]); i++) {
+                        if (!runnable_wanted(opts, i))
+                                continue;
                         jw_elem(&w);
                         jw_open(&w, '{');
                         jw_key(&w, "args");

@@ -158,6 +158,7 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
                 goto out;
         }
         opts.runnables_program = self;
+        opts.no_flycheck = srv->cfg->no_flycheck_runnable;
         opts.pretty = false;
         r = pm_project_json(srv->idx, &req, &opts, &bf, &project, err);
         if (r < 0)

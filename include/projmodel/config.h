@@ -37,14 +37,17 @@ struct pm_config {
         size_t n_projects;
         char **watch_exclude; /* extra directory names or relative paths not to watch */
         size_t n_watch_exclude;
-        unsigned tool_timeout_ms; /* "tool_timeout_ms", default 600000 */
-        size_t max_tool_output;   /* "max_tool_output" bytes, default 1 GiB */
-        unsigned debounce_ms;     /* "debounce_ms", default 150 */
-        unsigned audit_idle_ms;   /* "audit_idle_ms", default 600000: the daemon keeps an
-                                   * audit's scans and watches this long after the last one */
-        unsigned watch_max_dirs;  /* "watch_max_dirs", default 120000: directories the daemon
-                                   * watches at most (server/watch.c says which first) */
-        struct cJSON *json;       /* the parsed file, or NULL */
+        unsigned tool_timeout_ms;  /* "tool_timeout_ms", default 600000 */
+        size_t max_tool_output;    /* "max_tool_output" bytes, default 1 GiB */
+        unsigned debounce_ms;      /* "debounce_ms", default 150 */
+        unsigned audit_idle_ms;    /* "audit_idle_ms", default 600000: the daemon keeps an
+                                    * audit's scans and watches this long after the last one */
+        unsigned watch_max_dirs;   /* "watch_max_dirs", default 120000: directories the daemon
+                                    * watches at most (server/watch.c says which first) */
+        bool no_flycheck_runnable; /* "flycheck_runnable": false: the answers' runnables leave
+                                    * out `flycheck` (docs/cli.md says which rust-analyzers
+                                    * reject it) */
+        struct cJSON *json;        /* the parsed file, or NULL */
 };
 
 /*

@@ -21,6 +21,8 @@ struct pm_writer_options {
                                         * flycheck/run/testOne = `check|run|test {label} ...`
                                         * with cwd proc_macro_cwd; export and both discover
                                         * paths set it (pm_path_self_exe()) */
+        bool no_flycheck;              /* leave the flycheck runnable out (config
+                                        * "flycheck_runnable": false) */
         bool pretty;                   /* indent the output (export only; discover is compact) */
 };
 

@@ -3,7 +3,8 @@
  * `export` of the whole tree, `discover` of two files whose closures differ, in-process
  * (PROJMODEL_NO_DAEMON=1) and through a daemon, and the daemon's projmodel/rustProject carry the
  * same bytes, for GN and for a Cargo workspace; the kinds are rust-analyzer's camelCase ones,
- * the program this binary and the cwd the absolute root. */
+ * the program this binary and the cwd the absolute root. "flycheck_runnable": false leaves
+ * `flycheck` out of all of them, and a running daemon follows the key. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,7 @@ runnables_of(const cJSON *project, const char *what)
  * with its placeholders, this projmodel binary as the program and the absolute @root as cwd.
  */
 static void
-assert_runnables_shape(const char *runnables, const char *root)
+assert_runnables_shape(const char *runnables, const char *root, bool flycheck)
 {
         static const struct {
                 const char *kind, *args;
@@ -81,11 +82,11 @@ assert_runnables_shape(const char *runnables, const char *root)
         char self[PATH_MAX];
         cJSON *arr = cJSON_Parse(runnables);
         const cJSON *r;
-        size_t i = 0;
+        size_t i = flycheck ? 0 : 1;
 
         cr_assert(realpath(pm_test_projmodel(), self), "%s", pm_test_projmodel());
         cr_assert(cJSON_IsArray(arr), "%s", runnables);
-        cr_assert_eq(cJSON_GetArraySize(arr), 3, "%s", runnables);
+        cr_assert_eq(cJSON_GetArraySize(arr), flycheck ? 3 : 2, "%s", runnables);
         cr_assert_eq(root[0], '/');
         cJSON_ArrayForEach(r, arr)
         {
@@ -193,13 +194,14 @@ rust_project_runnables(const char *root, const char *params)
  * whole tree.
  */
 static void
-assert_same_runnables_everywhere(const char *root, const char *file_a, const char *file_b)
+assert_same_runnables_everywhere(const char *root, const char *file_a, const char *file_b,
+                                 bool flycheck)
 {
         const char *files[] = { file_a, file_b };
         int n_export, n[2][2];
         char *want = export_runnables(root, &n_export), *got, *bf[2][2];
 
-        assert_runnables_shape(want, root);
+        assert_runnables_shape(want, root, flycheck);
         for (int d = 0; d < 2; d++) {
                 for (int f = 0; f < 2; f++) {
                         got = discover_runnables(root, files[f], d, &n[d][f], &bf[d][f]);
@@ -235,7 +237,7 @@ Test(cli_runnables, gn_every_answer_carries_the_same_bytes)
         char *util = cli_fx_path(&fx, "lib/util/src/lib.rs");
         char *server = cli_fx_path(&fx, "app/server/src/main.rs");
 
-        assert_same_runnables_everywhere(fx.repo, util, server);
+        assert_same_runnables_everywhere(fx.repo, util, server, true);
         pm_free(server);
         pm_free(util);
 }
@@ -248,7 +250,65 @@ Test(cli_runnables, cargo_every_answer_carries_the_same_bytes)
         ws = cli_fx_cargo_workspace(&fx);
         calc = pm_test_strf("%s/calc/src/lib.rs", ws);
         app = pm_test_strf("%s/app/src/main.rs", ws);
-        assert_same_runnables_everywhere(ws, calc, app);
+        assert_same_runnables_everywhere(ws, calc, app, true);
         pm_free(app);
         pm_free(calc);
+}
+
+/* Write the example's .projmodel.json with @extra (a top-level key and value) added. */
+static void
+write_config(const char *extra)
+{
+        char *path = cli_fx_path(&fx, ".projmodel.json");
+        char *text = pm_test_strf("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, %s}",
+                                  extra);
+
+        cr_assert_eq(pm_test_write_file(path, text), 0);
+        pm_free(text);
+        pm_free(path);
+}
+
+/*
+ * "flycheck_runnable": false (for a rust-analyzer that knows runnables but not the flycheck
+ * kind, docs/cli.md): every answer leaves flycheck out and keeps run and testOne, byte for
+ * byte alike; set back to true, the running daemon's next answer has it again.
+ */
+Test(cli_runnables, flycheck_runnable_false_leaves_it_out_of_every_answer)
+{
+        char *util = cli_fx_path(&fx, "lib/util/src/lib.rs");
+        char *server = cli_fx_path(&fx, "app/server/src/main.rs");
+        char *got = NULL;
+
+        write_config("\"flycheck_runnable\": false");
+        assert_same_runnables_everywhere(fx.repo, util, server, false);
+        write_config("\"flycheck_runnable\": true");
+        /* The daemon reloads the file after its debounce: ask until it has. */
+        for (int i = 0; i < 600; i++) {
+                cJSON_free(got);
+                got = rust_project_runnables(fx.repo, NULL);
+                if (strstr(got, "\"flycheck\""))
+                        break;
+                usleep(100 * 1000);
+        }
+        assert_runnables_shape(got, fx.repo, true);
+        cJSON_free(got);
+        pm_free(server);
+        pm_free(util);
+}
+
+/* A value that is not a boolean is an error naming the file and the key. */
+Test(cli_runnables, flycheck_runnable_must_be_a_boolean)
+{
+        char *db = pm_test_strf("%s/export.db", fx.tmp);
+        const char *args[] = { "export", "--root", fx.repo, "--db", db, NULL };
+        struct cli_run r;
+
+        write_config("\"flycheck_runnable\": \"no\"");
+        cli_fx_run(&fx, fx.repo, NULL, args, &r);
+        cr_assert_neq(r.status, 0, "export accepted a string: %s", r.out);
+        cr_assert(strstr(r.err, ".projmodel.json") && strstr(r.err, "flycheck_runnable") &&
+                          strstr(r.err, "true or false"),
+                  "%s", r.err);
+        cli_run_release(&r);
+        pm_free(db);
 }
