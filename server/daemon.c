@@ -772,6 +772,8 @@ load_stored(struct pm_server *srv, struct pm_error *err)
         srv->watch_set.n = pm_labels_count(files);
         qsort(files, srv->watch_set.n, sizeof(*files), cmp_str);
         srv->watch_set.v = files;
+        if (pm__watch_dirs_of(&srv->watch_set, &srv->watch_dirs) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         return pm_index_proc_macro_dirs(srv->idx, &srv->proc_macro_dirs, err);
 }
 
@@ -1093,6 +1095,8 @@ out:
                 if (listening && !srv->listener_inherited)
                         (void)unlink(srv->socket_path);
                 pm__strset_release(&srv->watch_set);
+                pm__strset_release(&srv->watch_dirs);
+                pm__strset_release(&srv->watch_dirs_next);
                 srv->proc_macro_dirs = pm_labels_free(srv->proc_macro_dirs);
                 srv->idx = pm_index_close(srv->idx);
                 srv->widx = pm_index_close(srv->widx);

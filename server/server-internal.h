@@ -486,6 +486,13 @@ struct pm_server {
         char *sysroot_src;
         bool sysroot_done;           /* resolution ended (sysroot may still be NULL) */
         struct pm__strset watch_set; /* build files of the model */
+        /* The directories holding them (pm__watch_dirs_of()), read by the walks (a directory
+         * holding one is watched first, never evicted: watch.c). Replaced on the loop only while
+         * no walk runs; one coming meanwhile waits in watch_dirs_next (pm__watch_dirs_changed()).
+         */
+        struct pm__strset watch_dirs;
+        struct pm__strset watch_dirs_next;
+        bool have_watch_dirs_next;
         /* Where the model's proc macros' sources are, each directory followed by its crate's
          * build file (pm_index_proc_macro_dirs()): a write there rebuilds them (watch.c). */
         char **proc_macro_dirs;
@@ -694,7 +701,8 @@ struct pm__wdir {
         size_t unwatched;          /* an unwatched top: the directories it stands for */
         size_t n_watched_children; /* recorded children with a watch */
         int wd;                    /* > 0 watched, 0 the top of an unwatched subtree */
-        bool needed;               /* holds a build file or is above one */
+        bool needed;               /* holds a build file (or a file of the watch set, one in
+                                    * pm_server.watch_dirs) or is above one */
 };
 
 /* @path's record, or NULL; _slashed ignores one trailing slash. */
@@ -717,11 +725,17 @@ struct pm__wdir *pm__wdir_victim(void);
 void pm__wdir_evict(struct pm__wdir *w, size_t *n_watches, size_t *n_unwatched);
 /* Stop watching @wd; its IN_IGNORED follows. */
 void pm__wdir_unwatch(int wd);
+/* The directories holding @files (a watch set), sorted and unique, into empty @out (owned by
+ * the caller, pm__strset_release()). 0, or -ENOMEM. Touches no record: any thread. */
+int pm__watch_dirs_of(const struct pm__strset *files, struct pm__strset *out);
 
 /* watch.c */
 /* The configuration was replaced (no walk running): take the adapters' output directories
  * (pm_adapter_ops.watch_skip) from the new one; directories already watched stay watched. */
 void pm__watch_config_changed(struct pm_server *srv);
+/* The watch set changed: its directories are now @dirs (moved from; @dirs is left empty). The
+ * watched ones among them are marked needed, now or when the walk running ends. */
+void pm__watch_dirs_changed(struct pm_server *srv, struct pm__strset *dirs);
 int pm__watch_start(struct pm_server *srv, struct pm_error *err);
 void pm__watch_stop(struct pm_server *srv);
 

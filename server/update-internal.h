@@ -50,6 +50,7 @@ struct pm__refresh {
         struct pm_error werr;
         struct pm_change wchange;
         struct pm__strset wwatch; /* the new watch set */
+        struct pm__strset wdirs;  /* its directories (pm__watch_dirs_of()) */
         bool have_wwatch;
         char **wproc_macro_dirs; /* the new srv->proc_macro_dirs, or NULL: unchanged */
         size_t wcrates;

@@ -205,6 +205,11 @@ pm__update_work(uv_work_t *w)
                 qsort(files, r->wwatch.n, sizeof(*files), cmp_str);
                 r->wwatch.v = pm_steal_ptr(&files);
                 r->have_wwatch = true;
+                /* Out of memory: the old watch set and its directories stay, as a whole. */
+                if (pm__watch_dirs_of(&r->wwatch, &r->wdirs) < 0) {
+                        pm__strset_release(&r->wwatch);
+                        r->have_wwatch = false;
+                }
         }
 out:
         if (code < 0 && srv->widx) {

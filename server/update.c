@@ -161,6 +161,7 @@ after_work_cb(uv_work_t *w, int status)
                         srv->watch_set = r->wwatch;
                         memset(&r->wwatch, 0, sizeof(r->wwatch));
                         r->have_wwatch = false;
+                        pm__watch_dirs_changed(srv, &r->wdirs);
                 }
         }
         /* Proc macros the rebuild could not serve: their build files are queried next run. */
@@ -169,6 +170,7 @@ after_work_cb(uv_work_t *w, int status)
         r->wfallback = pm_labels_free(r->wfallback);
         pm_change_release(&r->wchange);
         pm__strset_release(&r->wwatch);
+        pm__strset_release(&r->wdirs);
         r->wproc_macro_dirs = pm_labels_free(r->wproc_macro_dirs);
         pm__warnings_release(&r->wwarnings);
         release_project(r);

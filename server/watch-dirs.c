@@ -4,6 +4,7 @@
  * evictions past watch_max_dirs. Touched by one thread at a time, as libinotifytools. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <inotifytools/inotifytools.h>
@@ -264,4 +265,43 @@ pm__wdir_evict(struct pm__wdir *w, size_t *n_watches, size_t *n_unwatched)
                 (*n_watches)--;
         w->unwatched = 1 + below;
         *n_unwatched += w->unwatched;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+pm__watch_dirs_of(const struct pm__strset *files, struct pm__strset *out)
+{
+        char **v = pm_calloc(files->n + 1, sizeof(*v));
+        size_t n = 0, m = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < files->n; i++) {
+                const char *slash = strrchr(files->v[i], '/');
+
+                if (!slash || slash == files->v[i])
+                        continue;
+                v[n] = pm_strndup(files->v[i], (size_t)(slash - files->v[i]));
+                if (!v[n]) {
+                        pm_labels_free(v);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        qsort(v, n, sizeof(*v), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+                if (m && strcmp(v[m - 1], v[i]) == 0)
+                        pm_free(v[i]);
+                else
+                        v[m++] = v[i];
+        }
+        v[m] = NULL;
+        out->v = v;
+        out->n = m;
+        return 0;
 }

@@ -4,9 +4,10 @@
  * drained without blocking, and each event turned into a refresh request. libinotifytools keeps
  * global state: only one thread touches it at a time (a walk on the thread pool -- the initial
  * one, or a new tree's past watch_max_dirs or WATCH_INLINE_MAX_DIRS -- with the loop's event
- * handling paused, everything else on the loop). Over 800 lines because the walks and the event
- * handling share that one rule: a walk pauses the events, and each event may start a walk (the
- * records it keeps are in watch-dirs.c). */
+ * handling paused, everything else on the loop). Over 800 lines because the walks (a queue
+ * overflow's re-check of the watches is one) and the event handling share that one rule: a walk
+ * pauses the events, and each event may start a walk (the records it keeps are in
+ * watch-dirs.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,15 +45,18 @@
         (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
          IN_DONT_FOLLOW)
 
-/* A walk on the thread pool: the initial one, or a new directory's past the limit or too big for
- * the loop. */
+/* A walk on the thread pool: the initial one, a new directory's past the limit or too big for
+ * the loop, or the re-check after a queue overflow (recheck_watches()). */
 struct walk {
         uv_work_t work;
         struct pm_server *srv;
-        char *dir;     /* the new directory, NULL for the root's initial walk */
+        char *dir;     /* the new directory, NULL for the root's initial walk or a re-check */
         uint32_t mask; /* the event that made @dir */
+        bool recheck;  /* a re-check after a queue overflow */
         size_t n_watches;
         size_t n_unwatched;
+        size_t n_stale; /* a re-check's: records dropped, directories walked again */
+        size_t n_walked;
         int code;
         char error[512];
 };
@@ -79,9 +83,12 @@ static int inotify_fd = -1;   /* libinotifytools' */
  * itself (eviction) leaves the record first, so its IN_IGNORED finds no record with its wd.
  * `needed` marks a directory that holds a build file or is above one: set by the walk and by a
  * build file written into a watched directory later, never cleared (a kept watch costs less
- * than a missed build file). Past the limit a walk evicts watched directories that are neither
- * needed nor above a watched one, anywhere under the root, for the needed directories it
- * found: so "more than N directories holding build files" is only said when it is true.
+ * than a missed build file). A build file is one of the adapter's names (BUILD.gn) or a file of
+ * the model's watch set (srv->watch_dirs: a .gni a BUILD.gn imports, wherever it is): edits of
+ * both start a refresh (handle_event()), so both directories are "build-file directories
+ * first" (docs/protocol.md, Limits). Past the limit a walk evicts watched directories that are
+ * neither needed nor above a watched one, anywhere under the root, for the needed directories
+ * it found: so "more than N directories holding build files" is only said when it is true.
  * libinotifytools keeps its own tables and never drops a deleted directory's watch from them,
  * so its filename lookups are not used for these decisions; the kernel's wd is.
  */
@@ -219,6 +226,9 @@ list_dir(struct pm_server *srv, struct tree_walk *t, size_t i)
 
         if (!d)
                 return 0;
+        /* A file of the watch set is here (a walk's read of watch_dirs: pm_server). */
+        if (pm__strset_contains(&srv->watch_dirs, t->v[i].path))
+                t->v[i].needed = true;
         while ((e = readdir(d))) {
                 const char *path = t->v[i].path;
                 char *child;
@@ -480,6 +490,202 @@ out:
         return code;
 }
 
+/* Room for one more @size-byte entry at *@v (@n used of *@cap). */
+static int
+grow(void *v, size_t *cap, size_t n, size_t size)
+{
+        void **p = v, *nv;
+        size_t c = *cap ? 2 * *cap : 64;
+
+        if (n < *cap)
+                return 0;
+        nv = pm_realloc(*p, c * size);
+        if (!nv)
+                return -ENOMEM;
+        *p = nv;
+        *cap = c;
+        return 0;
+}
+
+/* A re-check's inotify_add_watch() of a stale record's path that made a watch of its own. */
+struct probe {
+        char *path;
+        int wd;
+};
+
+/* What recheck_watches() collects: a stack of records to visit, the stale ones, the paths of the
+ * watched directories still there (kept), the probes. */
+struct recheck {
+        struct pm__wdir **stack, **stale;
+        char **kept;
+        struct probe *probes;
+        size_t n_stack, n_stale, n_kept, n_probes;
+        size_t cap_stack, cap_stale, cap_kept, cap_probes;
+};
+
+/* Pass 1 of recheck_watches(): sort the records from @root down into kept and stale (nothing
+ * below a stale one is visited: it all goes with it). */
+static int
+recheck_sort(struct recheck *k, struct pm__wdir *root)
+{
+        if (grow(&k->stack, &k->cap_stack, 0, sizeof(*k->stack)) < 0)
+                return -ENOMEM;
+        k->stack[k->n_stack++] = root;
+        while (k->n_stack) {
+                struct pm__wdir *w = k->stack[--k->n_stack];
+                struct stat st;
+
+                if (w->wd > 0) {
+                        /* The same inode keeps its wd; a new one gets a new wd. */
+                        int wd = inotify_add_watch(inotify_fd, w->path, WATCH_MASK | IN_ONLYDIR);
+
+                        if (wd == w->wd) {
+                                if (grow(&k->kept, &k->cap_kept, k->n_kept, sizeof(*k->kept)) < 0 ||
+                                    !(k->kept[k->n_kept] = pm_strdup(w->path)))
+                                        return -ENOMEM;
+                                k->n_kept++;
+                                for (struct pm__wdir *c = w->child; c; c = c->next) {
+                                        if (grow(&k->stack, &k->cap_stack, k->n_stack,
+                                                 sizeof(*k->stack)) < 0)
+                                                return -ENOMEM;
+                                        k->stack[k->n_stack++] = c;
+                                }
+                                continue;
+                        }
+                        if (wd > 0) {
+                                if (grow(&k->probes, &k->cap_probes, k->n_probes,
+                                         sizeof(*k->probes)) < 0) {
+                                        (void)inotify_rm_watch(inotify_fd, wd);
+                                        return -ENOMEM;
+                                }
+                                k->probes[k->n_probes].wd = wd;
+                                k->probes[k->n_probes].path = pm_strdup(w->path);
+                                if (!k->probes[k->n_probes].path) {
+                                        (void)inotify_rm_watch(inotify_fd, wd);
+                                        return -ENOMEM;
+                                }
+                                k->n_probes++;
+                        }
+                } else if (lstat(w->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        continue; /* an unwatched subtree's top: counted as found */
+                }
+                if (grow(&k->stale, &k->cap_stale, k->n_stale, sizeof(*k->stale)) < 0)
+                        return -ENOMEM;
+                k->stale[k->n_stale++] = w;
+        }
+        return 0;
+}
+
+/*
+ * Pass 3 of recheck_watches(): list watched directory @path again; each subdirectory without a
+ * record is walked as a new one (its IN_CREATE was lost), a build file marks it needed. The
+ * first walk error is kept in *@code and @error.
+ */
+static void
+recheck_list(struct pm_server *srv, const char *path, size_t *n_watches, size_t *n_unwatched,
+             size_t *n_walked, int *code, char *error, size_t size)
+{
+        struct pm__wdir *w = pm__wdir_find(path);
+        const struct pm_project *p = pm_config_project_for_path(srv->cfg, path);
+        struct dirent *e;
+        DIR *d;
+
+        /* Gone with a stale record above it, or evicted by a walk of this re-check. */
+        if (!w || w->wd <= 0 || !(d = open_dir(path)))
+                return;
+        while (w->wd > 0 && *code != -ENOMEM && (e = readdir(d))) {
+                char *child, err[512];
+                struct stat st;
+                int r;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                child = pm_path_join(NULL, path, e->d_name);
+                if (!child) {
+                        *code = -ENOMEM;
+                        (void)snprintf(error, size, "out of memory watching '%s'", path);
+                        break;
+                }
+                if (e->d_type != DT_DIR &&
+                    (e->d_type != DT_UNKNOWN || lstat(child, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                        if (!w->needed && is_build_file_name(p, e->d_name))
+                                pm__wdir_mark_needed(path);
+                        pm_free(child);
+                        continue;
+                }
+                if (!excluded(srv, path, e->d_name, child) && !pm__wdir_find(child)) {
+                        r = watch_tree(srv, child, true, false, n_watches, n_unwatched, err,
+                                       sizeof(err));
+                        (*n_walked)++;
+                        if (r < 0 && *code == 0) {
+                                *code = r;
+                                (void)snprintf(error, size, "%s", err);
+                        }
+                }
+                pm_free(child);
+        }
+        (void)closedir(d);
+}
+
+/*
+ * After a queue overflow events were lost (docs/protocol.md, status "overflows"), so a record
+ * may be stale: its directory deleted (the watch died with it, its IN_IGNORED lost), or deleted
+ * and made again (a new inode no watch follows), and a directory made meanwhile has none. So
+ * every watched record is checked against the kernel: inotify_add_watch() of its path answers
+ * the record's wd only while the same directory is there, a new wd for a new inode, an error
+ * for none (or a file). An unwatched subtree's top is checked to be a directory still. A stale
+ * record goes with everything below it, its live watches removed (a directory moved away would
+ * report under the old path); then every watched directory still there is listed again and a
+ * subdirectory without a record is walked as a new one (watch_tree(), as its IN_CREATE would
+ * have): the directory made again is watched again and the counts are exact. The probe's own
+ * watch of a new inode is the one the walk takes, else removed. A root made again is walked as
+ * at the start. Then the full refresh reads a tree every change of which is seen (the caller
+ * asks for it). @n_stale, @n_walked: records dropped, directories walked. 0, or the first walk
+ * error with @error.
+ */
+static int
+recheck_watches(struct pm_server *srv, size_t *n_watches, size_t *n_unwatched, size_t *n_stale,
+                size_t *n_walked, char *error, size_t size)
+{
+        struct pm__wdir *root = pm__wdir_find(srv->cfg->root);
+        struct recheck k = { 0 };
+        int code = 0;
+
+        if (root && recheck_sort(&k, root) < 0) {
+                code = -ENOMEM;
+                (void)snprintf(error, size, "out of memory re-checking the watches");
+        }
+        /* Dropped even out of memory: a stale record is worse than none. */
+        for (size_t i = 0; i < k.n_stale; i++)
+                pm__wdir_drop(k.stale[i], true, n_watches, n_unwatched);
+        *n_stale = k.n_stale;
+        /* A walk's error (watch_max_dirs, max_user_watches) stops none of the others. */
+        for (size_t i = 0; code != -ENOMEM && i < k.n_kept; i++)
+                recheck_list(srv, k.kept[i], n_watches, n_unwatched, n_walked, &code, error, size);
+        if (code != -ENOMEM && root && !pm__wdir_find(srv->cfg->root)) {
+                code = watch_tree(srv, srv->cfg->root, false, false, n_watches, n_unwatched, error,
+                                  size);
+                (*n_walked)++;
+        }
+        for (size_t i = 0; i < k.n_probes; i++) {
+                const struct pm__wdir *w = pm__wdir_find(k.probes[i].path);
+
+                /* Not the record's, nor another watch inotifytools knows (a second name of an
+                 * inode watched under its first): a watch of ours no record holds. */
+                if (!(w && w->wd == k.probes[i].wd) &&
+                    !inotifytools_filename_from_wd(k.probes[i].wd))
+                        (void)inotify_rm_watch(inotify_fd, k.probes[i].wd);
+                pm_free(k.probes[i].path);
+        }
+        for (size_t i = 0; i < k.n_kept; i++)
+                pm_free(k.kept[i]);
+        pm_free(k.probes);
+        pm_free(k.kept);
+        pm_free(k.stale);
+        pm_free(k.stack);
+        return code;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events);
 
 static void
@@ -487,9 +693,13 @@ walk_cb(uv_work_t *w)
 {
         struct walk *wk = w->data;
 
-        wk->code =
-                watch_tree(wk->srv, wk->dir ? wk->dir : wk->srv->cfg->root, wk->dir != NULL, false,
-                           &wk->n_watches, &wk->n_unwatched, wk->error, sizeof(wk->error));
+        if (wk->recheck)
+                wk->code = recheck_watches(wk->srv, &wk->n_watches, &wk->n_unwatched, &wk->n_stale,
+                                           &wk->n_walked, wk->error, sizeof(wk->error));
+        else
+                wk->code = watch_tree(wk->srv, wk->dir ? wk->dir : wk->srv->cfg->root,
+                                      wk->dir != NULL, false, &wk->n_watches, &wk->n_unwatched,
+                                      wk->error, sizeof(wk->error));
 }
 
 /*
@@ -512,12 +722,38 @@ walk_done(struct pm_server *srv, const char *dir, uint32_t mask, int code, const
                                     NULL, false);
 }
 
+/* Take the watch set's directories that came while a walk ran (pm__watch_dirs_changed()). */
+static void
+take_watch_dirs(struct pm_server *srv)
+{
+        if (!srv->have_watch_dirs_next)
+                return;
+        pm__strset_release(&srv->watch_dirs);
+        srv->watch_dirs = srv->watch_dirs_next;
+        memset(&srv->watch_dirs_next, 0, sizeof(srv->watch_dirs_next));
+        srv->have_watch_dirs_next = false;
+        for (size_t i = 0; i < srv->watch_dirs.n; i++)
+                pm__wdir_mark_needed(srv->watch_dirs.v[i]);
+}
+
+void
+pm__watch_dirs_changed(struct pm_server *srv, struct pm__strset *dirs)
+{
+        pm__strset_release(&srv->watch_dirs_next);
+        srv->watch_dirs_next = *dirs;
+        memset(dirs, 0, sizeof(*dirs));
+        srv->have_watch_dirs_next = true;
+        /* A walk reads watch_dirs and the records: its end takes them (after_walk_cb()). */
+        if (!the_walk)
+                take_watch_dirs(srv);
+}
+
 static void
 after_walk_cb(uv_work_t *w, int status)
 {
         struct walk *wk = w->data;
         struct pm_server *srv = wk->srv;
-        bool initial = wk->dir == NULL;
+        bool initial = wk->dir == NULL && !wk->recheck;
 
         the_walk = NULL;
         srv->n_watches = wk->n_watches;
@@ -529,7 +765,15 @@ after_walk_cb(uv_work_t *w, int status)
                 pm_free(wk);
                 return;
         }
+        take_watch_dirs(srv);
         walk_done(srv, wk->dir, wk->mask, wk->code, wk->error);
+        if (wk->recheck) {
+                pm__log("re-checked the watches after the overflow: %zu stale dropped, %zu "
+                        "directories walked again, %zu watched",
+                        wk->n_stale, wk->n_walked, srv->n_watches);
+                /* Now every change is seen: the refresh reads what the lost events told. */
+                pm__refresh_request(srv, NULL, NULL, false);
+        }
         if (initial) {
                 pm__log("watching %zu directories under '%s'", srv->n_watches, srv->cfg->root);
                 if (srv->n_unwatched)
@@ -815,24 +1059,16 @@ under_root(const struct pm_server *srv, const char *path)
 }
 
 /*
- * Walk new directory @path (made by an event with @mask) on the thread pool, as the initial walk:
- * past the limit the tree is only listed, and a tree moved in may be any size (@big: the walk on
- * the loop found more than WATCH_INLINE_MAX_DIRS directories, else it reached the limit). Events
- * wait in the kernel meanwhile, and are handled in order after it (a queue overflow re-queries
- * everything). 0 queued, else -errno (the caller walks it here).
+ * Queue walk @wk (its dir, mask or recheck set) on the thread pool; events wait in the kernel
+ * meanwhile, and are handled in order after it (a queue overflow re-checks the watches). 0
+ * queued (@wk is the after-callback's), else -errno (@wk freed: the caller does it here).
  */
 static int
-walk_subtree(struct pm_server *srv, const char *path, uint32_t mask, bool big)
+queue_walk(struct pm_server *srv, struct walk *wk)
 {
-        struct walk *wk = pm_calloc(1, sizeof(*wk));
         int r;
 
-        if (!wk || !(wk->dir = pm_strdup(path))) {
-                pm_free(wk);
-                return -ENOMEM;
-        }
         wk->srv = srv;
-        wk->mask = mask;
         wk->work.data = wk;
         wk->n_watches = srv->n_watches;
         wk->n_unwatched = srv->n_unwatched;
@@ -846,13 +1082,36 @@ walk_subtree(struct pm_server *srv, const char *path, uint32_t mask, bool big)
                 pm_free(wk);
                 return r;
         }
+        the_walk = wk;
+        return 0;
+}
+
+/*
+ * Walk new directory @path (made by an event with @mask) on the thread pool, as the initial walk:
+ * past the limit the tree is only listed, and a tree moved in may be any size (@big: the walk on
+ * the loop found more than WATCH_INLINE_MAX_DIRS directories, else it reached the limit). 0
+ * queued, else -errno (the caller walks it here).
+ */
+static int
+walk_subtree(struct pm_server *srv, const char *path, uint32_t mask, bool big)
+{
+        struct walk *wk = pm_calloc(1, sizeof(*wk));
+        int r;
+
+        if (!wk || !(wk->dir = pm_strdup(path))) {
+                pm_free(wk);
+                return -ENOMEM;
+        }
+        wk->mask = mask;
+        r = queue_walk(srv, wk);
+        if (r < 0)
+                return r;
         if (big)
                 pm__log("walking '%s' on the thread pool (more than %d directories)", path,
                         WATCH_INLINE_MAX_DIRS);
         else
                 pm__log("walking '%s' on the thread pool (past watch_max_dirs %u)", path,
                         srv->cfg->watch_max_dirs);
-        the_walk = wk;
         return 0;
 }
 
@@ -864,9 +1123,25 @@ handle_event(struct pm_server *srv, const struct inotify_event *ev)
         char *path = NULL, *parent = NULL;
 
         if (ev->mask & IN_Q_OVERFLOW) {
+                struct walk *wk = pm_calloc(1, sizeof(*wk));
+                size_t n_stale = 0, n_walked = 0;
+                char error[512] = "";
+                int r;
+
                 pm__audit_distrust(srv);
                 srv->overflows++;
-                pm__log("inotify queue overflow: re-querying everything");
+                pm__log("inotify queue overflow: re-checking the watches, then re-querying "
+                        "everything");
+                /* On the thread pool, a walk of every watched directory; its end asks for the
+                 * refresh (after_walk_cb()). */
+                if (wk) {
+                        wk->recheck = true;
+                        if (queue_walk(srv, wk) == 0)
+                                return;
+                }
+                r = recheck_watches(srv, &srv->n_watches, &srv->n_unwatched, &n_stale, &n_walked,
+                                    error, sizeof(error));
+                walk_done(srv, NULL, 0, r, error);
                 pm__refresh_request(srv, NULL, NULL, false);
                 return;
         }

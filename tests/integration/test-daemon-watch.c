@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration tests: the daemon's watcher and its watch_max_dirs (docs/configuration.md): the
  * adapter's output directory is not watched, a look-alike is; past the limit the build-file
- * directories are watched, from anywhere under the root, the counts follow deletions, and a big
- * tree moved in is walked on the thread pool, past the limit or not. */
+ * directories are watched, from anywhere under the root (a .gni's too), the counts follow
+ * deletions, a big tree moved in is walked on the thread pool, past the limit or not, and after a
+ * queue overflow the watches are re-checked. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -73,14 +77,15 @@ wait_status(struct pm_client *c, const char *key, enum wait_for how, double valu
         return false;
 }
 
-/* Restart the daemon on the fixture with watch_max_dirs @limit; a settled client. */
+/* Restart the daemon on the fixture with watch_max_dirs @limit and more @settings (JSON
+ * members after a comma, or ""); a settled client. */
 static struct pm_client *
-restart_with_limit(unsigned limit)
+restart_with(unsigned limit, const char *settings)
 {
         char *cfg = pm_test_strf("%s/.projmodel.json", d.root);
         char *text = pm_test_strf("{\"build_system\": \"gn\", \"gn\": {\"out_dir\": \"out\"}, "
-                                  "\"watch_max_dirs\": %u}\n",
-                                  limit);
+                                  "\"watch_max_dirs\": %u%s}\n",
+                                  limit, settings);
         struct pm_client *c;
 
         pm_test_daemon_kill(&d, SIGTERM);
@@ -91,6 +96,25 @@ restart_with_limit(unsigned limit)
         pm_free(text);
         pm_free(cfg);
         return c;
+}
+
+/* Restart the daemon on the fixture with watch_max_dirs @limit; a settled client. */
+static struct pm_client *
+restart_with_limit(unsigned limit)
+{
+        return restart_with(limit, "");
+}
+
+/* projmodel/status's "watchError", or NULL (owned by the caller). */
+static char *
+watch_error(struct pm_client *c)
+{
+        cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+        const cJSON *e = cJSON_GetObjectItem(r, "watchError");
+        char *s = cJSON_IsString(e) ? pm_test_strf("%s", e->valuestring) : NULL;
+
+        cJSON_Delete(r);
+        return s;
 }
 
 /*
@@ -387,5 +411,133 @@ Test(daemon_watch, a_tree_of_hundreds_of_directories_is_walked_on_the_thread_poo
         pm_free(fresh);
         pm_free(target);
         pm_free(tree);
+        pm_client_free(c);
+}
+
+/*
+ * A directory holding only a file of the watch set -- a .gni a BUILD.gn imports, no build file
+ * of its own -- is a build-file directory (docs/protocol.md, Limits): never a victim of the
+ * evictions past watch_max_dirs. With the directories without build files excluded, the fixture
+ * has 16 build-file directories and build/rust/ holding defaults.gni; with the limit at 18 all 17
+ * are watched, and a tree moved in with a BUILD.gn one level down (its top watched past the
+ * limit as a new directory) finds no victim: "more than 18 directories holding build files",
+ * true (19), and an edit of defaults.gni still starts a refresh. Before, build/rust/ was evicted
+ * for it and the edit was never seen.
+ */
+Test(daemon_watch, a_directory_holding_only_a_gni_is_never_evicted)
+{
+        char *gni = pm_test_strf("%s/build/rust/defaults.gni", d.root);
+        char *util = pm_test_strf("%s/lib/util/BUILD.gn", d.root);
+        char *tree = pm_test_strf("%s/moved", d.tmp);
+        char *target = pm_test_strf("%s/moved", d.root);
+        char *build = pm_test_strf("%s/moved/lib2/BUILD.gn", d.tmp);
+        struct pm_client *c;
+        double refreshes;
+        char *error;
+
+        cr_assert_eq(pm_test_write_file(gni, "util_edition = \"2018\"\n"), 0);
+        pm_test_edit_file(util, "rust_library(\"util\") {",
+                          "import(\"//build/rust/defaults.gni\")\nrust_library(\"util\") {");
+        c = restart_with(18, ", \"watch_exclude\": [\"src\", \"tests\", \"codegen\"]");
+        cr_assert(wait_status(c, "watches", EXACTLY, 17), "not every directory is watched");
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 0);
+        refreshes = status_number(c, "refreshes");
+        append("build/rust/defaults.gni", "# edited\n");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "an edit of build/rust/defaults.gni started no refresh");
+
+        cr_assert_eq(pm_test_write_file(build, "group(\"lib2\") {}\n"), 0);
+        refreshes = status_number(c, "refreshes");
+        cr_assert_eq(rename(tree, target), 0);
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "no refresh after the move");
+        settle(c);
+        refreshes = status_number(c, "refreshes");
+        append("build/rust/defaults.gni", "# edited again\n");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "an edit of build/rust/defaults.gni started no refresh after the move");
+        error = watch_error(c);
+        cr_assert(error && strstr(error, "more than 18 directories holding build files"),
+                  "watchError: %s", error ? error : "(none)");
+        pm_free(error);
+        pm_free(build);
+        pm_free(target);
+        pm_free(tree);
+        pm_free(util);
+        pm_free(gni);
+        pm_client_free(c);
+}
+
+/*
+ * After an inotify queue overflow the watches are re-checked (server/watch.c,
+ * recheck_watches()): with the daemon stopped (SIGSTOP: nothing reads its queue) the tree gets
+ * more events than fs.inotify.max_queued_events, so the kernel queues an overflow and drops the
+ * rest; then lib/util/ is deleted and made again (a new inode: its old watch died, the events
+ * saying so were dropped) and lib/made/ is made. Once the daemon goes on, an edit of the
+ * re-made lib/util/BUILD.gn and a BUILD.gn written into lib/made/ each start a refresh, and the
+ * watch count is exact. Before, the overflow only re-queried: the records of lib/util/ kept the
+ * dead watches, nothing watched the new directories, and those edits were never seen.
+ */
+Test(daemon_watch, after_a_queue_overflow_directories_made_meanwhile_are_watched)
+{
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        char *util = pm_test_strf("%s/lib/util", d.root);
+        char *copy = pm_test_strf("%s/util-copy", d.tmp);
+        char *made = pm_test_strf("%s/lib/made", d.root);
+        char *made_build = pm_test_strf("%s/lib/made/BUILD.gn", d.root);
+        char *noise[2] = { pm_test_strf("%s/noise-a", d.root), pm_test_strf("%s/noise-b", d.root) };
+        char *queue = pm_test_read_file("/proc/sys/fs/inotify/max_queued_events");
+        double watches, refreshes;
+        long limit;
+        int status;
+
+        cr_assert(queue, "cannot read fs.inotify.max_queued_events");
+        limit = strtol(queue, NULL, 10);
+        cr_assert_gt(limit, 0);
+        if (limit > 1L << 22)
+                cr_skip_test("fs.inotify.max_queued_events is %ld: too many events to make", limit);
+        settle(c);
+        cr_assert(wait_status(c, "watches", AT_LEAST, 1), "the root is not watched");
+        watches = status_number(c, "watches");
+        refreshes = status_number(c, "refreshes");
+        cr_assert_eq(pm_test_copy_tree(util, copy), 0);
+
+        cr_assert_eq(kill(d.pid, SIGSTOP), 0);
+        cr_assert_eq(waitpid(d.pid, &status, WUNTRACED), d.pid);
+        cr_assert(WIFSTOPPED(status), "the daemon did not stop");
+        /* One IN_CLOSE_WRITE per close, two names taking turns: the kernel merges an event only
+         * with the same one just before it. */
+        for (long i = 0; i < limit + 64; i++) {
+                int fd = open(noise[i & 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+                cr_assert_geq(fd, 0, "cannot open '%s'", noise[i & 1]);
+                cr_assert_eq(close(fd), 0);
+        }
+        cr_assert_eq(pm_test_rmtree(util), 0);
+        cr_assert_eq(pm_test_copy_tree(copy, util), 0);
+        cr_assert_eq(mkdir(made, 0755), 0);
+        cr_assert_eq(kill(d.pid, SIGCONT), 0);
+
+        cr_assert(wait_status(c, "overflows", EXACTLY, 1), "no queue overflow");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "no refresh after the overflow");
+        refreshes = status_number(c, "refreshes");
+        append("lib/util/BUILD.gn", "# edited\n");
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "an edit of lib/util/BUILD.gn, made again, started no refresh");
+        refreshes = status_number(c, "refreshes");
+        cr_assert_eq(pm_test_write_file(made_build, "group(\"made\") {}\n"), 0);
+        cr_assert(wait_status(c, "refreshes", AT_LEAST, refreshes + 1),
+                  "a BUILD.gn written into lib/made/ started no refresh");
+        /* lib/util/ and lib/util/src/ watched again, lib/made/ new. */
+        cr_assert_eq(status_number(c, "watches"), watches + 1);
+        cr_assert_eq(status_number(c, "unwatchedDirs"), 0);
+        pm_free(noise[1]);
+        pm_free(noise[0]);
+        pm_free(queue);
+        pm_free(made_build);
+        pm_free(made);
+        pm_free(copy);
+        pm_free(util);
         pm_client_free(c);
 }
