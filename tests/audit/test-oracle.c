@@ -4,7 +4,8 @@
  * blocks, edition-2024 unsafe extern and unsafe attributes), then each crate compiled by rustc
  * with -D unsafe_code. rustc's unsafe_code errors must point at exactly the lint sites listed
  * (file and line), apart from macro definitions, where rustc reports only expanded sites; and
- * the same with --test against the sites including test code. */
+ * the same with --test against the sites including test code. Then the same comparison on the
+ * repository's examples and test trees, each crate compiled with its dependencies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,84 +18,13 @@
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
 
+#include "oracle-tree.h"
 #include "testlib.h"
 
-struct set {
-        char **v;
-        size_t n;
-};
-
+/* Compare one crate of the oracle workspace, which has unsafe code, with rustc's view of it;
+ * @test: with --test. */
 static void
-set_add(struct set *s, char *key)
-{
-        for (size_t i = 0; i < s->n; i++) {
-                if (strcmp(s->v[i], key) == 0) {
-                        pm_free(key);
-                        return;
-                }
-        }
-        s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
-        cr_assert_not_null(s->v);
-        s->v[s->n++] = key;
-}
-
-static bool
-set_has(const struct set *s, const char *key)
-{
-        for (size_t i = 0; i < s->n; i++)
-                if (strcmp(s->v[i], key) == 0)
-                        return true;
-        return false;
-}
-
-static void
-set_free(struct set *s)
-{
-        for (size_t i = 0; i < s->n; i++)
-                pm_free(s->v[i]);
-        free(s->v);
-        memset(s, 0, sizeof(*s));
-}
-
-/* "file:line" of each unsafe_code diagnostic's primary span in rustc's JSON @stderr. */
-static void
-rustc_sites(const char *stderr_text, struct set *out)
-{
-        char *copy = pm_strdup(stderr_text), *save = NULL;
-
-        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                cJSON *d = cJSON_Parse(l);
-                cJSON *code = d ? cJSON_GetObjectItem(d, "code") : NULL;
-                cJSON *spans, *sp;
-
-                if (!cJSON_IsString(cJSON_GetObjectItem(code, "code")) ||
-                    strcmp(cJSON_GetObjectItem(code, "code")->valuestring, "unsafe_code") != 0) {
-                        cJSON_Delete(d);
-                        continue;
-                }
-                spans = cJSON_GetObjectItem(d, "spans");
-                cJSON_ArrayForEach(sp, spans)
-                {
-                        if (cJSON_IsTrue(cJSON_GetObjectItem(sp, "is_primary")))
-                                set_add(out,
-                                        pm_test_strf(
-                                                "%s:%d",
-                                                cJSON_GetObjectItem(sp, "file_name")->valuestring,
-                                                cJSON_GetObjectItem(sp, "line_start")->valueint));
-                }
-                cJSON_Delete(d);
-        }
-        pm_free(copy);
-}
-
-/*
- * Compare one crate of the audit with rustc's view of it; @test: with --test. With @strict the
- * crate must have unsafe code (the oracle crates); otherwise (the examples, compiled without
- * their dependencies: rustc's early unsafe_code lint runs despite the resolution errors) it may
- * have none.
- */
-static void
-compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test, bool strict)
+compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test)
 {
         const char *name = cJSON_GetObjectItem(crate, "crate_name")->valuestring;
         const char *edition = cJSON_GetObjectItem(crate, "edition")->valuestring;
@@ -115,8 +45,6 @@ compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test
                                out_dir,
                                root,
                                NULL };
-        struct set rustc = { 0 }, listed = { 0 }, in_macro = { 0 };
-        const cJSON *s;
         char *err = NULL;
         int status;
 
@@ -124,38 +52,9 @@ compare_crate(const char *ws, const char *out_dir, const cJSON *crate, bool test
                          "root");
         status = pm_test_run(argv, ws, NULL, NULL, NULL, &err);
         cr_assert(status >= 0, "cannot run rustc");
-        if (strict)
-                cr_assert_neq(status, 0, "rustc -D unsafe_code accepted %s", name);
-        rustc_sites(err, &rustc);
-        cJSON_ArrayForEach(s, cJSON_GetObjectItem(crate, "sites"))
-        {
-                enum pm_audit_kind kind;
-                char *key;
-
-                cr_assert_eq(
-                        pm_audit_kind_parse(cJSON_GetObjectItem(s, "kind")->valuestring, &kind), 0);
-                if (!pm_audit_kind_is_lint(kind) ||
-                    (!test && cJSON_IsTrue(cJSON_GetObjectItem(s, "test"))))
-                        continue;
-                key = pm_test_strf("%s:%d", cJSON_GetObjectItem(s, "file")->valuestring,
-                                   cJSON_GetObjectItem(s, "line")->valueint);
-                set_add(cJSON_IsTrue(cJSON_GetObjectItem(s, "macro_definition")) ? &in_macro
-                                                                                 : &listed,
-                        key);
-        }
-        if (strict)
-                cr_assert_gt(rustc.n, 0, "rustc reported no unsafe code in %s: %s", name, err);
-        for (size_t i = 0; i < rustc.n; i++)
-                cr_expect(set_has(&listed, rustc.v[i]) || set_has(&in_macro, rustc.v[i]),
-                          "%s%s: rustc reports unsafe code at %s, projmodel does not list it", name,
-                          test ? " (--test)" : "", rustc.v[i]);
-        for (size_t i = 0; i < listed.n; i++)
-                cr_expect(set_has(&rustc, listed.v[i]),
-                          "%s%s: projmodel lists %s, rustc reports nothing there", name,
-                          test ? " (--test)" : "", listed.v[i]);
-        set_free(&rustc);
-        set_free(&listed);
-        set_free(&in_macro);
+        cr_assert_neq(status, 0, "rustc -D unsafe_code accepted %s", name);
+        cr_assert_gt(pm_oracle_check_sites(crate, err, test), 0,
+                     "rustc reported no unsafe code in %s: %s", name, err);
         pm_free(err);
 }
 
@@ -191,8 +90,8 @@ Test(audit_oracle, rustc_unsafe_code_errors_are_the_listed_sites)
         cr_assert(cJSON_IsArray(doc), "not a JSON array: %s", out);
         cJSON_ArrayForEach(crate, doc)
         {
-                compare_crate(ws, out_dir, crate, false, true);
-                compare_crate(ws, out_dir, crate, true, true);
+                compare_crate(ws, out_dir, crate, false);
+                compare_crate(ws, out_dir, crate, true);
                 n++;
         }
         cr_assert_eq(n, 3, "the workspace has 3 crates, the audit listed %zu", n);
@@ -304,38 +203,75 @@ audit_copy(const char *example_rel, const char *format, char **ret_tmp)
         return doc;
 }
 
-/* The repository's own examples, crate by crate (GN, and GN with a vendored Cargo workspace). */
-Test(audit_oracle, examples_agree_with_rustc)
+/* A tree of the repository, copied; its crates and the unsafe_code sites rustc reports there. */
+struct tree {
+        const char *rel;
+        size_t crates, sites;
+};
+
+/* Export and audit a copy of each of @trees (a Buck2 tree from its targets.json through
+ * --query-output), then compile its crates in dependency order (oracle-tree.c). */
+static void
+compare_trees(const struct tree *trees, size_t n_trees)
 {
-        static const char *const examples[] = { "examples/gn-monorepo", "examples/mixed-monorepo" };
-        size_t crates = 0, with_unsafe = 0;
+        for (size_t i = 0; i < n_trees; i++) {
+                char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
+                char *out_dir = pm_test_strf("%s/out", tmp);
+                char *src = pm_test_strf("%s/%s", pm_test_source_root(), trees[i].rel);
+                char *targets = pm_test_strf("%s/targets.json", ws), *err = NULL;
+                const char *buck2[] = { "--query-output", targets, "--build-system", "buck2",
+                                        NULL };
+                cJSON *audit, *project;
+                size_t n, sites = 0;
+                int status;
 
-        cr_assert(pm_test_have("rustc") && pm_test_have("gn") && pm_test_have("cargo"),
-                  "rustc, gn and cargo are needed (see scripts/setup.sh)");
-        for (size_t e = 0; e < sizeof(examples) / sizeof(examples[0]); e++) {
-                char *tmp, *ws, *out_dir;
-                cJSON *doc = audit_copy(examples[e], "json", &tmp);
-                const cJSON *crate;
-
-                ws = pm_test_strf("%s/ws", tmp);
-                out_dir = pm_test_strf("%s/out", tmp);
-                cJSON_ArrayForEach(crate, doc)
-                {
-                        bool test = strcmp(cJSON_GetObjectItem(crate, "kind")->valuestring,
-                                           "test") == 0;
-
-                        compare_crate(ws, out_dir, crate, test, false);
-                        crates++;
-                        with_unsafe += cJSON_GetObjectItem(crate, "unsafe_sites")->valueint > 0;
-                }
-                cJSON_Delete(doc);
+                cr_assert_eq(pm_test_copy_tree(src, ws), 0);
+                status = pm_oracle_model(ws, tmp, strstr(trees[i].rel, "buck2") ? buck2 : NULL,
+                                         &audit, &project, &err);
+                cr_assert_eq(status, 0, "projmodel on %s: %s", trees[i].rel, err);
+                n = pm_oracle_compare_tree(ws, out_dir, audit, project, NULL, 0, &sites);
+                cr_assert_eq(n, trees[i].crates, "%s: %zu crates compared", trees[i].rel, n);
+                cr_assert_eq(sites, trees[i].sites, "%s: rustc reported %zu sites", trees[i].rel,
+                             sites);
+                cJSON_Delete(audit);
+                cJSON_Delete(project);
                 pm_test_rmtree(tmp);
+                pm_free(err);
+                pm_free(targets);
+                pm_free(src);
                 pm_free(out_dir);
                 pm_free(ws);
                 pm_free(tmp);
         }
-        cr_assert_geq(crates, 10, "only %zu crates in the examples", crates);
-        cr_assert_geq(with_unsafe, 2, "the examples hold unsafe code in at least two crates");
+}
+
+/* The repository's own examples, crate by crate (GN, and GN with a vendored Cargo workspace);
+ * examples/bazel-monorepo is in test-oracle-bazel.c. */
+Test(audit_oracle, examples_agree_with_rustc)
+{
+        static const struct tree trees[] = { { "examples/gn-monorepo", 10, 2 },
+                                             { "examples/mixed-monorepo", 4, 0 } };
+
+        cr_assert(pm_test_have("rustc") && pm_test_have("gn") && pm_test_have("cargo"),
+                  "rustc, gn and cargo are needed (see scripts/setup.sh)");
+        compare_trees(trees, sizeof(trees) / sizeof(trees[0]));
+}
+
+/*
+ * The test trees that a crate graph names and that need no build system server:
+ * tests/audit/policy (Cargo, a vendored dependency with unsafe code) and
+ * tests/buck2/fixtures/repo (no buck2 here: its targets.json is `buck2 targets --json` output).
+ * tests/bazel/ws is in test-oracle-bazel.c; tests/audit/corpus and tests/fuzz/corpus/audit hold
+ * loose files that no crate graph names (test-scan.c compares the corpus with its annotations).
+ */
+Test(audit_oracle, test_trees_agree_with_rustc)
+{
+        static const struct tree trees[] = { { "tests/audit/policy", 3, 2 },
+                                             { "tests/buck2/fixtures/repo", 8, 0 } };
+
+        cr_assert(pm_test_have("rustc") && pm_test_have("cargo"),
+                  "rustc and cargo are needed (see scripts/setup.sh)");
+        compare_trees(trees, sizeof(trees) / sizeof(trees[0]));
 }
 
 static const cJSON *
