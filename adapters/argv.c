@@ -4,6 +4,7 @@
  * (and the dylib test build_parse() applies). */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,43 @@ pm_argv_free(char **argv)
                 pm_free(*a);
         pm_free(argv);
         return NULL;
+}
+
+/* Whether @entry of @extra ("NAME=value" or "NAME") names the variable of environ's @var, whose
+ * name is its first @len bytes. */
+static bool
+names_var(const char *entry, const char *var, size_t len)
+{
+        return strncmp(entry, var, len) == 0 && (entry[len] == '=' || entry[len] == '\0');
+}
+
+char **
+pm_env_merge(char *const *extra)
+{
+        size_t n = 0, n_extra = 0, k = 0;
+        char **env;
+
+        while (environ && environ[n])
+                n++;
+        while (extra[n_extra])
+                n_extra++;
+        env = pm_calloc(n + n_extra + 1, sizeof(*env));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strcspn(environ[i], "=");
+                bool replaced = false;
+
+                for (size_t j = 0; j < n_extra && !replaced; j++)
+                        replaced = names_var(extra[j], environ[i], len);
+                if (!replaced)
+                        env[k++] = environ[i];
+        }
+        for (size_t j = 0; j < n_extra; j++)
+                if (strchr(extra[j], '='))
+                        env[k++] = extra[j];
+        env[k] = NULL;
+        return env;
 }
 
 char **

@@ -306,7 +306,8 @@ int pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const ch
 
 /*
  * discover's finished line {"kind":"finished","buildfile":@buildfile,"project":@project}, compact
- * (cmd-discover.c), pm_malloc'd; NULL out of memory. @project is consumed.
+ * (pm_json_discover_finished(), the daemon's too), pm_malloc'd; NULL out of memory. @project
+ * is consumed.
  */
 char *pm__cli_discover_line(const char *buildfile, struct cJSON *project);
 

@@ -71,44 +71,6 @@ out:
         return r;
 }
 
-/*
- * The daemon's environment: environ without PROJMODEL_COMMAND, plus PROJMODEL_COMMAND=@self
- * when @self is set. No process of ours keeps the variable (pm_path_command_take()), so the
- * daemon gets it here, explicitly, and its runnables name the command this client was run as
- * (the front `projmodel`, docs/cli.md "Installing"), not the full binary started. The array is
- * pm_malloc'd (pm_free), its strings borrowed but the last (*ret_var, pm_malloc'd). NULL on
- * out of memory.
- */
-static char **
-daemon_env(const char *self, char **ret_var)
-{
-        const size_t name_len = strlen(PM_PATH_COMMAND_ENV);
-        char **env;
-        size_t n = 0, k = 0;
-
-        *ret_var = NULL;
-        while (environ[n])
-                n++;
-        env = pm_calloc(n + 2, sizeof(*env));
-        if (!env)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                if (strncmp(environ[i], PM_PATH_COMMAND_ENV, name_len) != 0 ||
-                    environ[i][name_len] != '=')
-                        env[k++] = environ[i];
-        }
-        if (self) {
-                *ret_var = pm_asprintf("%s=%s", PM_PATH_COMMAND_ENV, self);
-                if (!*ret_var) {
-                        pm_free(env);
-                        return NULL;
-                }
-                env[k++] = *ret_var;
-        }
-        env[k] = NULL;
-        return env;
-}
-
 /* Start `projmodel serve --root ROOT --socket SOCK` (it daemonizes; its first process exits
  * once the socket listens, or with 1 when another daemon won the lock). stdio is /dev/null so
  * the daemon never holds the caller's pipes (rust-analyzer waits for discover's stdout). */
@@ -124,7 +86,7 @@ start_daemon(const char *root, const char *sock, struct pm_error *err)
                          (char *)sock,
                          NULL };
         const char *exe = pm__cli_full_exe();
-        char *self = NULL, *var = NULL, **env = NULL;
+        char *self = NULL, *var = NULL, **env = NULL, *extra[2] = { NULL, NULL };
         bool have_fa = false;
         pid_t pid;
         int r, status;
@@ -136,7 +98,13 @@ start_daemon(const char *root, const char *sock, struct pm_error *err)
         }
         /* Without it (out of memory, no /proc) the daemon names the full binary: still runs. */
         self = pm_path_self_exe();
-        env = daemon_env(self, &var);
+        /* The daemon's PROJMODEL_COMMAND names the command this client was run as (@self, the
+         * front `projmodel`, docs/cli.md "Installing"), or is unset: no process of ours keeps
+         * the variable (pm_path_command_take()), so the daemon gets it here, explicitly, and its
+         * runnables never name the full binary started. */
+        var = self ? pm_asprintf("%s=%s", PM_PATH_COMMAND_ENV, self) : NULL;
+        extra[0] = var ? var : (char *)PM_PATH_COMMAND_ENV;
+        env = self && !var ? NULL : pm_env_merge(extra);
         if (!env || posix_spawn_file_actions_init(&fa) != 0) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
@@ -282,30 +250,53 @@ answer_warnings(struct discover_progress *dp, const cJSON *warnings)
         }
 }
 
-/* The finished line's "buildfile" (pm_malloc'd), from its bytes @line of @len: they begin
- * {"kind":"finished","buildfile":"..." (cmd-discover.c's key order, the daemon's too). */
-static char *
-line_buildfile(const char *line, size_t len)
+/*
+ * The finished line's "buildfile" into *@ret (pm_malloc'd), from its bytes @line of @len: they
+ * begin {"kind":"finished","buildfile":"..." (pm_json_discover_finished()'s key order).
+ * PM_EPROTO when they do not, -ENOMEM when out of memory: each said as what it is.
+ */
+static int
+line_buildfile(const char *line, size_t len, char **ret, struct pm_error *err)
 {
         static const char head[] = "{\"kind\":\"finished\",\"buildfile\":\"";
-        const char *s, *end;
-        cJSON *j;
+        const char *s = NULL, *end = NULL;
+        const cJSON *v = NULL;
+        unsigned long failures;
+        cJSON *j = NULL;
         char *bf = NULL;
+        int r;
 
-        if (len < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
-                return NULL;
-        s = line + sizeof(head) - 1;
-        end = memchr(s, '"', len - (size_t)(s - line));
-        if (!end)
-                return NULL;
-        if (!memchr(s, '\\', (size_t)(end - s)))
-                return pm_strndup(s, (size_t)(end - s));
-        /* An escape in the path (rare): the whole line parsed once, as the slow path does. */
-        j = cJSON_ParseWithLength(line, len);
-        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "buildfile")))
-                bf = pm_strdup(cJSON_GetObjectItemCaseSensitive(j, "buildfile")->valuestring);
+        if (len >= sizeof(head) - 1 && memcmp(line, head, sizeof(head) - 1) == 0) {
+                s = line + sizeof(head) - 1;
+                end = memchr(s, '"', len - (size_t)(s - line));
+        }
+        if (!end) {
+                r = pm_error_set(err, PM_EPROTO, "daemon reply without a 'buildfile'");
+                goto out;
+        }
+        if (!memchr(s, '\\', (size_t)(end - s))) {
+                bf = pm_strndup(s, (size_t)(end - s));
+        } else {
+                /* An escape in the path (rare): the whole line parsed once, as the slow path
+                 * does. cJSON's NULL is bad JSON or out of memory: pm_mem_failures() tells. */
+                failures = pm_mem_failures();
+                j = cJSON_ParseWithLength(line, len);
+                v = cJSON_GetObjectItemCaseSensitive(j, "buildfile");
+                if ((!j && pm_mem_failures() == failures) || (j && !cJSON_IsString(v))) {
+                        r = pm_error_set(err, PM_EPROTO, "daemon reply without a 'buildfile'");
+                        goto out;
+                }
+                bf = j ? pm_strdup(v->valuestring) : NULL;
+        }
+        if (!bf) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        *ret = bf;
+        r = 0;
+out:
         cJSON_Delete(j);
-        return bf;
+        return r;
 }
 
 /*
@@ -421,11 +412,9 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
         }
         if (r < 0)
                 goto out;
-        *ret_buildfile = line_buildfile(line, strlen(line));
-        if (!*ret_buildfile) {
-                r = pm_error_set(err, PM_EPROTO, "daemon reply without a 'buildfile'");
+        r = line_buildfile(line, strlen(line), ret_buildfile, err);
+        if (r < 0)
                 goto out;
-        }
         *ret_line = pm_steal_ptr(&line);
 out:
         pm_argv_free(dp.warned);

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "projmodel/error.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 
 #include "cli-internal.h"
@@ -110,20 +111,9 @@ emit_error(const struct pm_error *err)
 char *
 pm__cli_discover_line(const char *buildfile, cJSON *project)
 {
-        cJSON *msg = cJSON_CreateObject();
-        char *line = NULL;
+        cJSON *msg = pm_json_discover_finished(buildfile, project);
+        char *line = msg ? cJSON_PrintUnformatted(msg) : NULL;
 
-        if (!msg || !cJSON_AddStringToObject(msg, "kind", "finished") ||
-            !cJSON_AddStringToObject(msg, "buildfile", buildfile)) {
-                cJSON_Delete(project);
-                goto out;
-        }
-        if (!cJSON_AddItemToObject(msg, "project", project)) {
-                cJSON_Delete(project);
-                goto out;
-        }
-        line = cJSON_PrintUnformatted(msg);
-out:
         cJSON_Delete(msg);
         return line;
 }

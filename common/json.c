@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* cJSON helpers (projmodel/json.h): building arrays and objects with out-of-memory checks, and
- * the one JSON form of a crate's fields. */
+/* cJSON helpers (projmodel/json.h): building arrays and objects with out-of-memory checks,
+ * discover's finished line, and the one JSON form of a crate's fields. */
 #include "projmodel/json.h"
 
 #include <cjson/cJSON.h>
 
 #include "projmodel/graph.h"
+#include "projmodel/mem.h"
 
 cJSON *
 pm_json_strlist(const struct pm_strlist *l)
@@ -31,6 +32,21 @@ pm_json_add(cJSON *o, const char *key, cJSON *item)
                 return true;
         cJSON_Delete(item);
         return false;
+}
+
+cJSON *
+pm_json_discover_finished(const char *buildfile, cJSON *project)
+{
+        cJSON *line = cJSON_CreateObject();
+
+        if (!line || !cJSON_AddStringToObject(line, "kind", "finished") ||
+            !cJSON_AddStringToObject(line, "buildfile", buildfile) ||
+            !pm_json_add(line, "project", pm_steal_ptr(&project))) {
+                cJSON_Delete(project);
+                cJSON_Delete(line);
+                return NULL;
+        }
+        return line;
 }
 
 /* One field of @c under @key. False on OOM. */

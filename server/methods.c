@@ -132,7 +132,7 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         const struct pm_project *p0 = &srv->cfg->projects[0];
         const struct pm_adapter_ops *ops;
         char *repo_bf = NULL, *bf = NULL, *self = NULL;
-        cJSON *project = NULL, *res = NULL, *line = NULL;
+        cJSON *project = NULL, *res = NULL;
         int r;
 
         if (form == PM_PROJECT_REPO) {
@@ -165,14 +165,11 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
                 goto out;
         res = cJSON_CreateObject();
         /* The warnings too, with every answer: `discover` prints them as the one-shot does
-         * (docs/protocol.md). The finished line is cli/cmd-discover.c's, key for key. */
+         * (docs/protocol.md). The finished line is built as the in-process discover's. */
         if (discover) {
-                line = cJSON_CreateObject();
-                if (!res || !pm_json_add(res, "warnings", warnings_json(srv)) || !line ||
-                    !cJSON_AddStringToObject(line, "kind", "finished") ||
-                    !cJSON_AddStringToObject(line, "buildfile", bf) ||
-                    !pm_json_add(line, "project", pm_steal_ptr(&project)) ||
-                    !pm_json_add(res, "finished", pm_steal_ptr(&line))) {
+                if (!res || !pm_json_add(res, "warnings", warnings_json(srv)) ||
+                    !pm_json_add(res, "finished",
+                                 pm_json_discover_finished(bf, pm_steal_ptr(&project)))) {
                         r = oom(err);
                         goto out;
                 }
@@ -184,7 +181,6 @@ project_reply(struct pm_server *srv, enum pm_project_form form, const char *valu
         }
         *ret = pm_steal_ptr(&res);
 out:
-        cJSON_Delete(line);
         cJSON_Delete(res);
         cJSON_Delete(project);
         pm_free(bf);

@@ -334,37 +334,6 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
 }
 
-/*
- * environ with @extra ("NAME=value", NULL-terminated) added, each replacing any entry of the
- * same name: a pm_calloc'd array of borrowed strings, or NULL on out of memory.
- */
-static char **
-merged_env(char *const *extra)
-{
-        size_t n = 0, n_extra = 0, k = 0;
-        char **env;
-
-        while (environ && environ[n])
-                n++;
-        while (extra[n_extra])
-                n_extra++;
-        env = pm_calloc(n + n_extra + 1, sizeof(*env));
-        if (!env)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                size_t len = strcspn(environ[i], "=");
-                bool replaced = false;
-
-                for (size_t j = 0; j < n_extra && !replaced; j++)
-                        replaced = strncmp(extra[j], environ[i], len) == 0 && extra[j][len] == '=';
-                if (!replaced)
-                        env[k++] = environ[i];
-        }
-        for (size_t j = 0; j < n_extra; j++)
-                env[k++] = extra[j];
-        return env;
-}
-
 void
 pm__spawn_kill(struct pm__spawn *s)
 {
@@ -396,7 +365,7 @@ pm__spawn_start(struct uv_loop_s *loop, const struct pm_step *step, unsigned tim
         if (!step || !step->argv || !step->argv[0] || !step->argv[0][0])
                 return pm_error_set(err, -EINVAL, "internal bug: empty command");
         tool = step->argv[0];
-        if (step->env && !(env = merged_env(step->env)))
+        if (step->env && !(env = pm_env_merge(step->env)))
                 return pm_error_set(err, -ENOMEM, "out of memory");
         s = pm_calloc(1, sizeof(*s));
         if (!s) {

@@ -397,4 +397,14 @@ char **pm_argv_new(const char *const *parts, size_t n);
 int pm_argv_push(char ***argv, const char *arg);
 char **pm_argv_free(char **argv);
 
+/*
+ * The environment a child runs with: environ with each entry of @extra (NULL-terminated)
+ * applied, as git's run-command.h takes a child's env: "NAME=value" sets NAME, replacing any
+ * environ entry of that name, and "NAME" (no '=') unsets it. The server's steps (pm_step.env,
+ * server/spawn.c) and the daemon the CLI starts (cli/client.c) get theirs from it. A pm_calloc'd,
+ * NULL-terminated array (pm_free() it, not pm_argv_free()) of borrowed strings, environ's and
+ * @extra's, valid while both are; NULL on out of memory.
+ */
+char **pm_env_merge(char *const *extra);
+
 #endif

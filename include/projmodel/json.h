@@ -13,6 +13,15 @@ struct pm_strlist;
 struct cJSON *pm_json_strlist(const struct pm_strlist *l);
 
 /*
+ * `projmodel discover`'s finished line, {"kind":"finished","buildfile":@buildfile,"project":
+ * @project} in that key order (docs/protocol.md; cli/client.c reads "buildfile" from the bytes):
+ * the one builder of the line the CLI prints in-process (cli/cmd-discover.c) and the daemon
+ * renders for it (server/methods.c), so the two cannot drift. @project is consumed, also on
+ * failure. Owned by the caller (cJSON_Delete()), or NULL out of memory.
+ */
+struct cJSON *pm_json_discover_finished(const char *buildfile, struct cJSON *project);
+
+/*
  * cJSON_AddItemToObject(), which fails when it cannot copy @key, owning @item either way: false
  * (and @item deleted) when @item is NULL (a failed create) or out of memory.
  */
