@@ -15,6 +15,7 @@
 
 #include "projmodel/client.h"
 #include "projmodel/error.h"
+#include "projmodel/json.h"
 #include "projmodel/mem.h"
 #include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
@@ -114,8 +115,11 @@ pm_client_send(struct pm_client *c, const char *method, struct cJSON *params, bo
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
-        if (params)
-                cJSON_AddItemToObject(msg, "params", pm_steal_ptr(&params));
+        /* A request whose params could not be added must not go without them. */
+        if (params && !pm_json_add(msg, "params", pm_steal_ptr(&params))) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
         body = cJSON_PrintUnformatted(msg);
         if (!body || pm__frame_encode(&sb, body, strlen(body)) < 0) {
                 r = pm_error_set(err, -ENOMEM, "out of memory");

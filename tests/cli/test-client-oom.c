@@ -31,11 +31,13 @@ Test(cli_client_oom, discover_via_the_daemon_fails_only_as_out_of_memory, .timeo
         const char *argv[] = { "discover", NULL, NULL };
         const char *env[] = { NULL, NULL };
         struct cli_run run;
+        char *want_bf;
         bool done = false;
 
         cli_fx_init(&fx, false);
         cli_fx_daemon_env(&fx, &runtime_env, NULL);
         file = cli_fx_path(&fx, "lib/engine/src/lib.rs");
+        want_bf = cli_fx_path(&fx, "lib/engine/BUILD.gn");
         arg = pm_test_strf("{\"path\":\"%s\"}", file);
         /* The daemon, started by the command as rust-analyzer's first discover starts it. */
         argv[1] = arg;
@@ -66,7 +68,7 @@ Test(cli_client_oom, discover_via_the_daemon_fails_only_as_out_of_memory, .timeo
                 if (pm_mem_failures() == failed) {
                         /* No allocation failed: the walk has passed the last one. */
                         cr_assert_eq(r, 0, "%s", err.msg);
-                        cr_assert_str_eq(bf, cli_fx_path(&fx, "lib/engine/BUILD.gn"));
+                        cr_assert_str_eq(bf, want_bf);
                         cr_assert(strstr(line, "{\"kind\":\"finished\",") == line, "%s", line);
                         done = true;
                 } else {
@@ -80,6 +82,7 @@ Test(cli_client_oom, discover_via_the_daemon_fails_only_as_out_of_memory, .timeo
         cli_fx_stop_daemon(&fx, runtime_env, fx.repo);
         pm_free(arg);
         pm_free(file);
+        pm_free(want_bf);
         cli_fx_release(&fx);
         pm_free(runtime_env);
 }
