@@ -2,6 +2,7 @@
 /* Tests for the adapter registry, detection, config resolution and the argv/plan helpers. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -281,4 +282,29 @@ Test(common_registry, watch_skip_names_each_adapters_outputs)
                 pm_free(expected[i]);
         pm_argv_free(dirs);
         pm_config_free(cfg);
+}
+
+/* A child's environment (pm_env_merge()): "NAME=value" replaces the inherited NAME, "NAME"
+ * unsets it, everything else is inherited as is. */
+Test(common_registry, env_merge_sets_replaces_and_unsets)
+{
+        char set[] = "PM_TEST_SET=new", unset[] = "PM_TEST_UNSET";
+        char *extra[] = { set, unset, NULL };
+        char **env;
+        size_t seen_set = 0, seen_keep = 0;
+
+        cr_assert_eq(setenv("PM_TEST_SET", "old", 1), 0);
+        cr_assert_eq(setenv("PM_TEST_UNSET", "gone", 1), 0);
+        cr_assert_eq(setenv("PM_TEST_KEEP", "kept", 1), 0);
+        env = pm_env_merge(extra);
+        cr_assert_not_null(env);
+        for (char **e = env; *e; e++) {
+                cr_assert(strncmp(*e, "PM_TEST_UNSET", 13) != 0, "%s", *e);
+                cr_assert_str_neq(*e, "PM_TEST_SET=old");
+                seen_set += strcmp(*e, "PM_TEST_SET=new") == 0;
+                seen_keep += strcmp(*e, "PM_TEST_KEEP=kept") == 0;
+        }
+        cr_assert_eq(seen_set, 1);
+        cr_assert_eq(seen_keep, 1);
+        pm_free(env);
 }
