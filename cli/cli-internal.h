@@ -270,23 +270,34 @@ extern const struct pm__cli_spec pm__cli_setup_spec;
 
 /*
  * The daemon a command talks to: the root (@root_opt, else found walking up from @start or the
- * working directory) and its socket (@socket_opt, else pm_server_default_socket()). Both
- * pm_malloc'd.
+ * working directory) and its socket (@socket_opt, else pm_server_default_socket(): where a
+ * daemon the client starts listens). Both pm_malloc'd.
  */
 int pm__cli_daemon_target(const char *root_opt, const char *socket_opt, const char *start,
                           char **ret_root, char **ret_socket, struct pm_error *err);
 
+/* How pm__cli_daemon_connect() looks for a daemon when none listens on its socket. */
+enum pm__cli_connect_flags {
+        /* Try the socket projmodel@.socket listens on for the root ($XDG_RUNTIME_DIR/projmodel/
+         * <root as systemd-escape --path>.sock, docs/protocol.md): for a socket derived from
+         * the root, not one the user named with --socket. */
+        PM__CLI_CONNECT_UNIT = 1 << 0,
+        /* Then run `projmodel serve` for the root, on the socket given, and retry (bounded). */
+        PM__CLI_CONNECT_START = 1 << 1,
+};
+
 /*
- * Connect to the daemon on @sock; with @start, when none listens, run `projmodel serve` for
- * @root in the background and retry (bounded). -ENOENT/-ECONNREFUSED without @start when no
- * daemon runs. *ret owned by the caller (pm_client_free()).
+ * Connect to the daemon on @sock, else as @flags say. -ENOENT/-ECONNREFUSED without
+ * PM__CLI_CONNECT_START when no daemon runs; -EPERM when the unit's socket is not ours alone.
+ * *ret owned by the caller (pm_client_free()).
  */
-int pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm_client **ret,
-                           struct pm_error *err);
+int pm__cli_daemon_connect(const char *root, const char *sock, enum pm__cli_connect_flags flags,
+                           struct pm_client **ret, struct pm_error *err);
 
 /*
  * For status and stop: connect to the running daemon of @root_opt / @socket_opt (see
- * pm__cli_daemon_target()), never starting one. When none listens, fails with -ENOENT or
+ * pm__cli_daemon_target(); without @socket_opt also a socket-activated one,
+ * PM__CLI_CONNECT_UNIT), never starting one. When none listens, fails with -ENOENT or
  * -ECONNREFUSED and "no daemon serves '<root>' (socket '<socket>')". On success *ret_root
  * (pm_malloc'd; pass NULL when not wanted) and *ret_client (pm_client_free()) are owned by the
  * caller.

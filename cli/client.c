@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,15 +137,136 @@ out:
         return r;
 }
 
+/*
+ * The socket projmodel@.socket listens on for @root (data/systemd/): %t/projmodel/%i.sock, %t
+ * being $XDG_RUNTIME_DIR and %i the root escaped by `systemd-escape --path`. *ret_sock is
+ * pm_malloc'd, or NULL when there is no such socket to try: XDG_RUNTIME_DIR unset or not
+ * absolute (pm_server_default_socket() does not use it then either), a root systemd cannot
+ * escape, or a path too long for a socket address, which systemd could not have bound.
+ */
+static int
+unit_socket(const char *root, char **ret_sock, struct pm_error *err)
+{
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        struct sockaddr_un sa;
+        struct pm_error escape_err;
+        char *inst = NULL, *sock = NULL;
+        int r = 0;
+
+        *ret_sock = NULL;
+        if (!xdg || xdg[0] != '/')
+                goto out;
+        r = pm_path_systemd_escape(root, &inst, &escape_err);
+        if (r < 0) {
+                r = r == -ENOMEM ? pm_error_set(err, r, "out of memory") : 0;
+                goto out;
+        }
+        sock = pm_asprintf("%s/projmodel/%s.sock", xdg, inst);
+        if (!sock) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (strlen(sock) < sizeof(sa.sun_path))
+                *ret_sock = pm_steal_ptr(&sock);
+out:
+        pm_free(inst);
+        pm_free(sock);
+        return r;
+}
+
+/*
+ * Connect to the socket-activated daemon of @root (unit_socket()), when its socket exists and
+ * something listens on it; otherwise 0 with *ret left NULL. The socket must be reachable by
+ * its owner only, as the daemon demands of the default one (pm_server_socket_dir_ensure();
+ * docs/protocol.md, "Access"): the socket and its directory (lstat: no symlink) belong to us,
+ * the directory has no group or other access, and the process listening runs as us
+ * (SO_PEERCRED). -EPERM naming the culprit when one of those fails: talking to a daemon
+ * another user could have planted there would hand it our requests.
+ */
+static int
+connect_unit(const char *root, struct pm_client **ret, struct pm_error *err)
+{
+        struct pm_client *c = NULL;
+        struct pm_error conn_err;
+        struct stat st;
+        char *sock = NULL, *dir = NULL;
+        int r;
+
+        r = unit_socket(root, &sock, err);
+        if (r < 0 || !sock)
+                goto out;
+        if (lstat(sock, &st) < 0) {
+                r = errno == ENOENT || errno == ENOTDIR
+                            ? 0
+                            : pm_error_set(err, -errno, "cannot stat '%s': %s", sock,
+                                           strerror(errno));
+                goto out;
+        }
+        if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+                r = pm_error_set(err, -EPERM, "'%s' is not a socket of uid %u", sock,
+                                 (unsigned)geteuid());
+                goto out;
+        }
+        dir = pm_path_dirname(NULL, sock);
+        if (!dir) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (lstat(dir, &st) < 0) {
+                r = pm_error_set(err, -errno, "cannot stat '%s': %s", dir, strerror(errno));
+                goto out;
+        }
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) != 0) {
+                r = pm_error_set(err, -EPERM,
+                                 "socket directory '%s' (uid %u, mode %03o) is not a directory "
+                                 "of uid %u with mode 0700",
+                                 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+                                 (unsigned)geteuid());
+                goto out;
+        }
+        r = pm_client_connect(sock, &c, &conn_err);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                r = 0; /* a socket file left behind, no unit listening: as if none */
+                goto out;
+        }
+        if (r == 0)
+                r = pm_client_check_peer(c, sock, &conn_err);
+        if (r < 0) {
+                *err = conn_err;
+                goto out;
+        }
+        *ret = pm_steal_ptr(&c);
+out:
+        pm_client_free(c);
+        pm_free(dir);
+        pm_free(sock);
+        return r;
+}
+
 int
-pm__cli_daemon_connect(const char *root, const char *sock, bool start, struct pm_client **ret,
-                       struct pm_error *err)
+pm__cli_daemon_connect(const char *root, const char *sock, enum pm__cli_connect_flags flags,
+                       struct pm_client **ret, struct pm_error *err)
 {
         struct timespec pause = { 0, CONNECT_RETRY_NS };
+        struct pm_client *unit = NULL;
         int r;
 
         r = pm_client_connect(sock, ret, err);
-        if (r == 0 || !start || (r != -ENOENT && r != -ECONNREFUSED))
+        if (r == 0 || (r != -ENOENT && r != -ECONNREFUSED))
+                return r;
+        /* Nothing on the default socket: a socket-activated daemon, then (docs/protocol.md,
+         * "systemd socket activation"). Its error replaces the default socket's. */
+        if (flags & PM__CLI_CONNECT_UNIT) {
+                int u = connect_unit(root, &unit, err);
+
+                if (u < 0)
+                        return u;
+                if (unit) {
+                        *ret = unit;
+                        return 0;
+                }
+        }
+        if (!(flags & PM__CLI_CONNECT_START))
                 return r;
         pm_error_init(err);
         r = start_daemon(root, sock, err);
@@ -171,7 +294,7 @@ pm__cli_daemon_attach(const char *root_opt, const char *socket_opt, char **ret_r
         r = pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, err);
         if (r < 0)
                 goto out;
-        r = pm__cli_daemon_connect(root, sock, false, &client, err);
+        r = pm__cli_daemon_connect(root, sock, socket_opt ? 0 : PM__CLI_CONNECT_UNIT, &client, err);
         if (r == -ENOENT || r == -ECONNREFUSED) {
                 pm_error_init(err);
                 r = pm_error_set(err, r, "no daemon serves '%s' (socket '%s')", root, sock);
@@ -369,7 +492,9 @@ pm__cli_discover_via_daemon(const struct pm__cli_discover_req *req, const char *
                                   &sock, err);
         if (r < 0)
                 goto out;
-        r = pm__cli_daemon_connect(root, sock, true, &c, err);
+        r = pm__cli_daemon_connect(root, sock,
+                                   PM__CLI_CONNECT_START | (socket_opt ? 0 : PM__CLI_CONNECT_UNIT),
+                                   &c, err);
         if (r < 0)
                 goto out;
         /* One round trip: "discover": true has the daemon send $/progress while it indexes for

@@ -83,7 +83,10 @@ pm__cli_cmd_query(const struct pm__cli_globals *g, int argc, char **argv)
                 }
         }
         if (pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err) < 0 ||
-            pm__cli_daemon_connect(root, sock, start, &client, &err) < 0 ||
+            pm__cli_daemon_connect(root, sock,
+                                   (start ? PM__CLI_CONNECT_START : 0) |
+                                           (socket_opt ? 0 : PM__CLI_CONNECT_UNIT),
+                                   &client, &err) < 0 ||
             pm_client_call(client, argv[optind], pm_steal_ptr(&params), -1, NULL, NULL, &result,
                            &err) < 0) {
                 pm__cli_print_error(&err);

@@ -5,12 +5,14 @@
 #include "projmodel/path.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "projmodel/error.h"
 #include "projmodel/mem.h"
 
 static char *
@@ -167,6 +169,63 @@ bool
 pm_path_is_absolute(const char *path)
 {
         return path && path[0] == '/';
+}
+
+int
+pm_path_systemd_escape(const char *path, char **ret_escaped, struct pm_error *err)
+{
+        static const char hex[] = "0123456789abcdef";
+        const char *p = path;
+        char *out = NULL, *t;
+        int r = 0;
+
+        if (path[0] != '/' || strlen(path) >= PATH_MAX) {
+                r = pm_error_set(err, -EINVAL, "cannot escape '%s' as a unit name", path);
+                goto out;
+        }
+        /* At most four bytes out per byte in, plus "-" for "/" and the NUL. */
+        out = pm_malloc(strlen(path) * 4 + 2);
+        if (!out) {
+                r = pm_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        t = out;
+        while (*p) {
+                const char *comp = p + strspn(p, "/");
+                size_t n = strcspn(comp, "/");
+
+                p = comp + n;
+                if (n == 0 || (n == 1 && comp[0] == '.'))
+                        continue;
+                if (n > NAME_MAX || (n == 2 && comp[0] == '.' && comp[1] == '.')) {
+                        r = pm_error_set(err, -EINVAL, "cannot escape '%s' as a unit name", path);
+                        goto out;
+                }
+                if (t != out)
+                        *t++ = '-';
+                for (size_t i = 0; i < n; i++) {
+                        unsigned char c = (unsigned char)comp[i];
+
+                        /* systemd escapes a leading '.' so that no unit name is hidden. */
+                        if ((c == '.' && t == out) ||
+                            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == ':' || c == '_' || c == '.')) {
+                                *t++ = '\\';
+                                *t++ = 'x';
+                                *t++ = hex[c >> 4];
+                                *t++ = hex[c & 15];
+                        } else {
+                                *t++ = (char)c;
+                        }
+                }
+        }
+        if (t == out)
+                *t++ = '-';
+        *t = '\0';
+        *ret_escaped = pm_steal_ptr(&out);
+out:
+        pm_free(out);
+        return r;
 }
 
 char *

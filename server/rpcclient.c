@@ -75,6 +75,21 @@ pm_client_free(struct pm_client *c)
         return NULL;
 }
 
+int
+pm_client_check_peer(const struct pm_client *c, const char *socket_path, struct pm_error *err)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return pm_error_set(err, -errno, "cannot check who listens on '%s': %s",
+                                    socket_path, strerror(errno));
+        if (cred.uid != geteuid())
+                return pm_error_set(err, -EPERM, "the daemon on '%s' runs as uid %u, not us",
+                                    socket_path, (unsigned)cred.uid);
+        return 0;
+}
+
 static int
 write_all(int fd, const char *p, size_t n, struct pm_error *err)
 {

@@ -23,6 +23,13 @@ int pm_client_connect(const char *socket_path, struct pm_client **ret, struct pm
 struct pm_client *pm_client_free(struct pm_client *c);
 
 /*
+ * Check that the process listening on @c's socket runs as this user (SO_PEERCRED), as the
+ * daemon checks its clients (docs/protocol.md, "Access"): -EPERM naming @socket_path (borrowed,
+ * for the message) when it does not, -errno when the check cannot be made.
+ */
+int pm_client_check_peer(const struct pm_client *c, const char *socket_path, struct pm_error *err);
+
+/*
  * Send a request (@notification false: *ret_id, when non-NULL, is its id) or a notification.
  * @params is consumed (may be NULL).
  */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct pm_arena;
+struct pm_error;
 
 /*
  * Lexically normalise @path: collapse "//", drop "." components, resolve ".." against the
@@ -32,6 +33,17 @@ bool pm_path_is_under(const char *path, const char *dir);
 
 /* True if @path is absolute. */
 bool pm_path_is_absolute(const char *path);
+
+/*
+ * @path (absolute) escaped as `systemd-escape --path` escapes it, the instance name of a
+ * template unit for that path (data/systemd/projmodel@.socket; systemd.unit(5), "String
+ * Escaping for Inclusion in Unit Names"): "//" and "." components dropped, "/" becomes "-",
+ * a leading "." and every byte but ASCII letters, digits, ':', '_' and '.' become "\xNN"
+ * (lowercase hex); "/" alone is "-". -EINVAL (systemd-escape refuses those too) for a relative
+ * path, a ".." component, a component longer than 255 bytes or a path of PATH_MAX bytes or
+ * more. *ret_escaped is pm_malloc'd.
+ */
+int pm_path_systemd_escape(const char *path, char **ret_escaped, struct pm_error *err);
 
 /*
  * The current working directory, normalised, pm_malloc'd (caller frees with pm_free), or NULL

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 # The systemd user units (data/systemd/) pass `systemd-analyze --user verify` (and a planted
 # error fails it), and the daemon serves a listening socket passed the systemd way (fd 3,
-# LISTEN_PID, LISTEN_FDS): it neither re-binds nor unlinks the socket systemd owns.
+# LISTEN_PID, LISTEN_FDS): it neither re-binds nor unlinks the socket systemd owns. Clients
+# given no --socket find that daemon on the unit's socket (%t/projmodel/<root escaped by
+# systemd-escape --path>.sock) when none listens on the default one, start no daemon of their
+# own, and refuse a unit socket directory others can enter (docs/protocol.md).
+import json
 import os
 import re
 import shutil
@@ -19,6 +23,62 @@ def verify(units_dir, names, runtime):
                        [os.path.join(units_dir, n) for n in names],
                        capture_output=True, text=True, env=env, cwd=units_dir)
     return p.returncode, p.stdout + p.stderr
+
+
+def default_sockets(sockdir, inst):
+    """The sockets in sockdir other than the unit's (a daemon a client started)."""
+    return sorted(f for f in os.listdir(sockdir)
+                  if f.endswith('.sock') and f != inst + '.sock')
+
+
+def stop_default_daemons(exe, root, env):
+    """Stop any daemon a failing client started on the default socket."""
+    sockdir = os.path.join(env['XDG_RUNTIME_DIR'], 'projmodel')
+    for f in os.listdir(sockdir) if os.path.isdir(sockdir) else []:
+        if f.endswith('.sock'):
+            subprocess.run([exe, '--root', root, 'stop', '--socket', os.path.join(sockdir, f)],
+                           capture_output=True, env=env)
+
+
+def no_socket_option(exe, root, env, path, inst, pid):
+    """status and discover without --socket reach the daemon serving the unit's socket at
+    path (pid): status names that pid and socket, discover is answered, and neither starts a
+    daemon on the default socket. A unit socket directory others may enter is refused."""
+    failures = []
+    sockdir = os.path.dirname(path)
+    st = subprocess.run([exe, '--root', root, 'status', '--json'], capture_output=True,
+                        text=True, env=env)
+    status = json.loads(st.stdout) if st.returncode == 0 else {}
+    if status.get('pid') != pid or status.get('socket') != path:
+        failures.append('status without --socket did not reach the unit daemon (pid %d, %s) '
+                        '(%d): %s%s' % (pid, path, st.returncode, st.stdout, st.stderr))
+    arg = json.dumps({'path': os.path.join(root, 'lib', 'engine', 'src', 'lib.rs')})
+    d = subprocess.run([exe, 'discover', arg], capture_output=True, text=True, env=env,
+                       stdin=subprocess.DEVNULL, timeout=600)
+    last = json.loads(d.stdout.splitlines()[-1]) if d.returncode == 0 and d.stdout else {}
+    if last.get('kind') != 'finished' or not last.get('project', {}).get('crates'):
+        failures.append('discover without --socket (%d): %r %r'
+                        % (d.returncode, d.stdout[-300:], d.stderr[-500:]))
+    if default_sockets(sockdir, inst):
+        failures.append('a client started a daemon on %s beside the unit daemon'
+                        % default_sockets(sockdir, inst))
+    # Reachable only by its owner: a directory with group access is refused, and nothing is
+    # started in its place.
+    os.chmod(sockdir, 0o750)
+    try:
+        for name, argv in [('status', [exe, '--root', root, 'status']),
+                           ('discover', [exe, 'discover', arg])]:
+            p = subprocess.run(argv, capture_output=True, text=True, env=env,
+                               stdin=subprocess.DEVNULL, timeout=600)
+            if p.returncode == 0 or 'mode 0700' not in p.stdout + p.stderr:
+                failures.append('%s with the unit socket directory at 0750 (%d): %s%s'
+                                % (name, p.returncode, p.stdout[-300:], p.stderr[-300:]))
+    finally:
+        os.chmod(sockdir, 0o700)
+    if default_sockets(sockdir, inst):
+        failures.append('a client refused the unit socket but started %s'
+                        % default_sockets(sockdir, inst))
+    return failures
 
 
 def main():
@@ -60,8 +120,11 @@ def main():
         root = os.path.join(tmp, 'repo')
         shutil.copytree(os.path.join(src, 'examples', 'gn-monorepo'), root,
                         ignore=shutil.ignore_patterns('out', 'rust-project.json'))
-        path = os.path.join(runtime, 'projmodel', 'repo.sock')
-        os.makedirs(os.path.dirname(path), mode=0o700)
+        # The unit's socket, as projmodel@.socket names it for this root.
+        inst = checklib.run(['systemd-escape', '--path', root]).strip()
+        sockdir = os.path.join(runtime, 'projmodel')
+        path = os.path.join(sockdir, inst + '.sock')
+        os.makedirs(sockdir, mode=0o700)
         lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         lsock.bind(path)
         lsock.listen(16)
@@ -74,6 +137,7 @@ def main():
              '--log', os.path.join(tmp, 'daemon.log')],
             env=env, pass_fds=[lsock.fileno()], stdout=subprocess.DEVNULL)
         lsock.close()
+        failures += no_socket_option(exe, root, env, path, inst, daemon.pid)
         st = subprocess.run([exe, '--root', root, 'status', '--socket', path],
                             capture_output=True, text=True, env=env)
         if st.returncode != 0:
@@ -89,6 +153,12 @@ def main():
         daemon = None
         if not os.path.exists(path):
             failures.append('the daemon unlinked the socket systemd owns')
+        # The socket file outlives the daemon; nothing listening on it is no daemon at all.
+        st = subprocess.run([exe, '--root', root, 'status'], capture_output=True, text=True,
+                            env=env)
+        if st.returncode == 0 or 'no daemon serves' not in st.stderr:
+            failures.append('status with no daemon listening on the unit socket (%d): %s%s'
+                            % (st.returncode, st.stdout, st.stderr))
         log = open(os.path.join(tmp, 'daemon.log')).read()
         if 'passed by systemd' not in log:
             failures.append('daemon log does not say it serves the passed socket:\n' + log)
@@ -96,6 +166,7 @@ def main():
         if daemon:
             daemon.kill()
             daemon.wait()
+        stop_default_daemons(exe, root, env)
         shutil.rmtree(tmp, ignore_errors=True)
     return checklib.report(failures)
 
