@@ -287,6 +287,17 @@ enum pm__cli_connect_flags {
 };
 
 /*
+ * Connect to the socket-activated daemon of @root: the socket projmodel@.socket listens on
+ * ($XDG_RUNTIME_DIR/projmodel/<root as systemd-escape --path>.sock, docs/protocol.md), when it
+ * exists, something listens on it and it is ours alone (cli/client.c says what is checked).
+ * 0 with *ret NULL when there is no such daemon; -EPERM when the socket is not ours alone. On
+ * success *ret (pm_client_free()) and, when @ret_sock is non-NULL, *ret_sock (the socket's
+ * path, pm_malloc'd) are owned by the caller.
+ */
+int pm__cli_unit_connect(const char *root, struct pm_client **ret, char **ret_sock,
+                         struct pm_error *err);
+
+/*
  * Connect to the daemon on @sock, else as @flags say. -ENOENT/-ECONNREFUSED without
  * PM__CLI_CONNECT_START when no daemon runs; -EPERM when the unit's socket is not ours alone.
  * *ret owned by the caller (pm_client_free()).

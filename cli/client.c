@@ -181,10 +181,12 @@ out:
  * docs/protocol.md, "Access"): the socket and its directory (lstat: no symlink) belong to us,
  * the directory has no group or other access, and the process listening runs as us
  * (SO_PEERCRED). -EPERM naming the culprit when one of those fails: talking to a daemon
- * another user could have planted there would hand it our requests.
+ * another user could have planted there would hand it our requests. Declared in
+ * cli/cli-internal.h: serve checks the same socket before starting a daemon.
  */
-static int
-connect_unit(const char *root, struct pm_client **ret, struct pm_error *err)
+int
+pm__cli_unit_connect(const char *root, struct pm_client **ret, char **ret_sock,
+                     struct pm_error *err)
 {
         struct pm_client *c = NULL;
         struct pm_error conn_err;
@@ -236,6 +238,8 @@ connect_unit(const char *root, struct pm_client **ret, struct pm_error *err)
                 goto out;
         }
         *ret = pm_steal_ptr(&c);
+        if (ret_sock)
+                *ret_sock = pm_steal_ptr(&sock);
 out:
         pm_client_free(c);
         pm_free(dir);
@@ -257,7 +261,7 @@ pm__cli_daemon_connect(const char *root, const char *sock, enum pm__cli_connect_
         /* Nothing on the default socket: a socket-activated daemon, then (docs/protocol.md,
          * "systemd socket activation"). Its error replaces the default socket's. */
         if (flags & PM__CLI_CONNECT_UNIT) {
-                int u = connect_unit(root, &unit, err);
+                int u = pm__cli_unit_connect(root, &unit, NULL, err);
 
                 if (u < 0)
                         return u;

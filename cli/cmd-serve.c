@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "projmodel/client.h"
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
@@ -106,6 +107,34 @@ wait_ready(int fd, pid_t child)
         return PM_CLI_EXIT_ERROR;
 }
 
+/*
+ * Refuse to start when a socket-activated daemon serves @root (pm__cli_unit_connect()). serve
+ * without --socket listens on the default socket, which clients try before the unit's
+ * (docs/protocol.md, "systemd socket activation"): a second daemon there would take the unit
+ * daemon's clients. So this fails as when a daemon holds the default socket's lock (PM_EBUSY,
+ * exit 1, which the editors' start takes for "already running", editors/emacs/projmodel.el),
+ * naming the unit's socket. A unit socket that is not ours alone (-EPERM) fails serve too,
+ * rather than being passed over: a daemon started beside it would hide the problem for good
+ * (every later client reaches that daemon first and never looks at the unit's socket) while
+ * the user who enabled the unit believes it serves the root, and the clients refuse that socket
+ * the same way. --socket serves elsewhere on purpose. Connecting has systemd start the unit's
+ * daemon when it is not running yet, as status (which the editors run next) would anyway.
+ */
+static int
+refuse_unit_daemon(const char *root, struct pm_error *err)
+{
+        struct pm_client *unit = NULL;
+        char *sock = NULL;
+        int r;
+
+        r = pm__cli_unit_connect(root, &unit, &sock, err);
+        if (r == 0 && unit)
+                r = pm_error_set(err, PM_EBUSY, "a daemon already serves this root on '%s'", sock);
+        pm_client_free(unit);
+        pm_free(sock);
+        return r;
+}
+
 int
 pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
 {
@@ -150,6 +179,11 @@ pm__cli_cmd_serve(const struct pm__cli_globals *g, int argc, char **argv)
                 return pm__cli_usage_error("serve", pm__cli_serve_usage, "unexpected argument '%s'",
                                            argv[optind]);
         if (pm__cli_daemon_target(root_opt, socket_opt, NULL, &root, &sock, &err) < 0) {
+                pm__cli_print_error(&err);
+                goto out;
+        }
+        /* A daemon systemd started (LISTEN_FDS) is the unit's daemon itself. */
+        if (!socket_opt && !pm_server_socket_activated() && refuse_unit_daemon(root, &err) < 0) {
                 pm__cli_print_error(&err);
                 goto out;
         }

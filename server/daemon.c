@@ -840,19 +840,26 @@ out:
         return r;
 }
 
+bool
+pm_server_socket_activated(void)
+{
+        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+        return pid && fds && strtol(pid, NULL, 10) == (long)getpid() && strtol(fds, NULL, 10) >= 1;
+}
+
 /*
- * The listening socket systemd passed (socket activation: LISTEN_PID is us, LISTEN_FDS >= 1,
- * the socket is fd 3), or -1. The variables are cleared so build tools we spawn do not take
- * them for theirs; the fd is made close-on-exec for the same reason.
+ * The listening socket systemd passed (socket activation, pm_server_socket_activated(): the
+ * socket is fd 3), or -1. The variables are cleared so build tools we spawn do not take them
+ * for theirs; the fd is made close-on-exec for the same reason.
  */
 static int
 inherited_listener(void)
 {
-        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
         int accepting = 0, type = 0, fd = -1;
         socklen_t len = sizeof(accepting);
 
-        if (pid && fds && strtol(pid, NULL, 10) == (long)getpid() && strtol(fds, NULL, 10) >= 1)
+        if (pm_server_socket_activated())
                 fd = 3;
         (void)unsetenv("LISTEN_PID");
         (void)unsetenv("LISTEN_FDS");

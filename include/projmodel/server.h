@@ -42,6 +42,13 @@ int pm_server_default_socket(const char *root, char **ret, struct pm_error *err)
  */
 int pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err);
 
+/*
+ * Whether this process was passed a listening socket by systemd (socket activation: LISTEN_PID
+ * is our pid and LISTEN_FDS is at least 1, docs/protocol.md), which pm_server_run() then serves
+ * instead of binding one. Reads the environment only; pm_server_run() clears it.
+ */
+bool pm_server_socket_activated(void);
+
 /* The log file a daemonized server writes: <cache dir>/<basename>-<hash>.log, pm_malloc'd. */
 char *pm_server_default_log(const char *root);
 

@@ -4,7 +4,9 @@
 # LISTEN_PID, LISTEN_FDS): it neither re-binds nor unlinks the socket systemd owns. Clients
 # given no --socket find that daemon on the unit's socket (%t/projmodel/<root escaped by
 # systemd-escape --path>.sock) when none listens on the default one, start no daemon of their
-# own, and refuse a unit socket directory others can enter (docs/protocol.md).
+# own, and refuse a unit socket directory others can enter; serve without --socket starts no
+# second daemon beside it, unless it is the daemon systemd passed that socket to
+# (docs/protocol.md).
 import json
 import os
 import re
@@ -67,7 +69,8 @@ def no_socket_option(exe, root, env, path, inst, pid):
     os.chmod(sockdir, 0o750)
     try:
         for name, argv in [('status', [exe, '--root', root, 'status']),
-                           ('discover', [exe, 'discover', arg])]:
+                           ('discover', [exe, 'discover', arg]),
+                           ('serve', [exe, '--root', root, 'serve'])]:
             p = subprocess.run(argv, capture_output=True, text=True, env=env,
                                stdin=subprocess.DEVNULL, timeout=600)
             if p.returncode == 0 or 'mode 0700' not in p.stdout + p.stderr:
@@ -78,6 +81,33 @@ def no_socket_option(exe, root, env, path, inst, pid):
     if default_sockets(sockdir, inst):
         failures.append('a client refused the unit socket but started %s'
                         % default_sockets(sockdir, inst))
+    return failures
+
+
+def serve_refused(exe, root, env, path, inst, pid):
+    """serve without --socket, with the unit daemon (pid) serving the unit's socket at path,
+    fails as when a daemon serves the default socket (exit 1, "already serves" naming path)
+    and starts no daemon on the default socket; status --json then still names the unit
+    daemon. This is what the Emacs package's start does (editors/emacs/projmodel.el,
+    projmodel--start: serve, then status --json)."""
+    failures = []
+    sockdir = os.path.dirname(path)
+    unit_files = {inst + '.sock', inst + '.sock.lock'}
+    sv = subprocess.run([exe, '--root', root, 'serve'], capture_output=True, text=True, env=env,
+                        stdin=subprocess.DEVNULL, timeout=120)
+    if sv.returncode != 1 or 'already serves' not in sv.stderr or path not in sv.stderr:
+        failures.append('serve without --socket beside the unit daemon (%d): %s%s'
+                        % (sv.returncode, sv.stdout, sv.stderr))
+    others = sorted(set(os.listdir(sockdir)) - unit_files)
+    if others:
+        failures.append('serve without --socket beside the unit daemon left %s in %s'
+                        % (others, sockdir))
+    st = subprocess.run([exe, '--root', root, 'status', '--json'], capture_output=True,
+                        text=True, env=env)
+    status = json.loads(st.stdout) if st.returncode == 0 else {}
+    if status.get('pid') != pid or status.get('socket') != path:
+        failures.append('status after serve did not reach the unit daemon (pid %d, %s) '
+                        '(%d): %s%s' % (pid, path, st.returncode, st.stdout, st.stderr))
     return failures
 
 
@@ -138,6 +168,7 @@ def main():
             env=env, pass_fds=[lsock.fileno()], stdout=subprocess.DEVNULL)
         lsock.close()
         failures += no_socket_option(exe, root, env, path, inst, daemon.pid)
+        failures += serve_refused(exe, root, env, path, inst, daemon.pid)
         st = subprocess.run([exe, '--root', root, 'status', '--socket', path],
                             capture_output=True, text=True, env=env)
         if st.returncode != 0:
@@ -162,6 +193,32 @@ def main():
         log = open(os.path.join(tmp, 'daemon.log')).read()
         if 'passed by systemd' not in log:
             failures.append('daemon log does not say it serves the passed socket:\n' + log)
+        # A unit that runs serve without --socket: the daemon systemd starts is the unit's own
+        # and serves the passed socket, though serve without --socket refuses to start beside a
+        # daemon on the unit's socket (it would find that socket, its own, listening).
+        os.unlink(path)
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(path)
+        lsock.listen(16)
+        daemon = subprocess.Popen(
+            ['sh', '-c', 'exec 3<&%d; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"' % lsock.fileno(),
+             'sh', exe, '--root', root, 'serve', '--foreground',
+             '--log', os.path.join(tmp, 'daemon2.log')],
+            env=env, pass_fds=[lsock.fileno()], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        lsock.close()
+        st = subprocess.run([exe, '--root', root, 'status', '--json', '--socket', path],
+                            capture_output=True, text=True, env=env, timeout=120)
+        status = json.loads(st.stdout) if st.returncode == 0 else {}
+        if status.get('pid') != daemon.pid:
+            failures.append('a socket-activated serve without --socket does not serve the '
+                            'passed socket (%d): %s%s' % (st.returncode, st.stdout, st.stderr))
+        subprocess.run([exe, '--root', root, 'stop', '--socket', path], capture_output=True,
+                       env=env)
+        if daemon.wait(timeout=120) != 0:
+            failures.append('the socket-activated serve without --socket exited %d: %s'
+                            % (daemon.returncode, daemon.stderr.read()))
+        daemon = None
     finally:
         if daemon:
             daemon.kill()

@@ -282,6 +282,34 @@ X connection's SIGIO would kill it."
         (projmodel-test--wait "the mode line to show the daemon stopped" off)
         (should (string-search ", 10 crates, " (projmodel-status)))))))
 
+;; A daemon systemd starts on the unit's socket (docs/protocol.md, "systemd socket
+;; activation"; systemd-socket-activate passes the socket as systemd does): `projmodel--start'
+;; runs serve, which refuses to start a second daemon, and status, which finds the unit's.
+(ert-deftest projmodel-daemon-start-finds-unit-daemon ()
+  (skip-unless (executable-find "systemd-socket-activate"))
+  (projmodel-test--with-daemon "examples/gn-monorepo"
+    (let* ((inst (car (process-lines "systemd-escape" "--path" repo)))
+           (sockdir (expand-file-name "run/projmodel" tmp))
+           (path (expand-file-name (concat inst ".sock") sockdir))
+           (unit nil))
+      (make-directory sockdir)
+      (set-file-modes sockdir #o700)
+      (unwind-protect
+          (progn
+            (setq unit (start-process "projmodel-unit" nil "systemd-socket-activate" "-l" path
+                                      projmodel-program "--root" repo "serve" "--foreground"
+                                      "--socket" path))
+            (projmodel-test--wait "the unit's socket" (lambda () (file-exists-p path)))
+            (let ((status (projmodel--start repo)))
+              (should (equal (plist-get status :socket) path))
+              (should (equal (directory-files sockdir nil "\\.sock\\'")
+                             (list (concat inst ".sock"))))))
+        ;; A daemon serve may have started on the default socket, then the unit's.
+        (call-process projmodel-program nil nil nil "--root" repo "stop")
+        (call-process projmodel-program nil nil nil "--root" repo "stop" "--socket" path)
+        (when unit
+          (delete-process unit))))))
+
 (defun projmodel-test--diagnostics (buffer)
   "BUFFER's Flymake diagnostics as (LINE TYPE TEXT)."
   (with-current-buffer buffer
