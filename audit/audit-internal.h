@@ -29,6 +29,9 @@ struct cJSON;
  */
 int pm__toml_parse(const char *text, size_t len, const char *file, struct cJSON **ret,
                    struct pm_error *err);
+/* The 1-based line that defines @item of a pm__toml_parse() tree (its key, or its [table] or
+ * [[table]] header; an array element's own line), or 0 for a number or the root. */
+unsigned pm__toml_line(const struct cJSON *item);
 
 /*
  * A hash index of (@scope, @name) to a value: names within a TOML table (@scope the table), or

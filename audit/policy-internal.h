@@ -47,6 +47,7 @@ struct criterion {
         char **implies;
         size_t n_implies;
         const char *file;
+        unsigned line;                 /* of its [criteria.NAME] in @file */
         const char *description, *url; /* description, description-url, or NULL */
 };
 

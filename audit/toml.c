@@ -52,6 +52,24 @@ indexed(struct toml *t, const cJSON *tab, cJSON *item)
         return 0;
 }
 
+/*
+ * Record @line in @item as the line that defines it (the key, or the [table] / [[table]] header),
+ * once: audit/vet.c's errors name it (pm__toml_line()). A cJSON item that is not a number does
+ * not use valueint, so it holds the line; a number's line is its table's.
+ */
+static void
+at_line(cJSON *item, unsigned line)
+{
+        if (item && !cJSON_IsNumber(item) && item->valueint == 0)
+                item->valueint = (int)line;
+}
+
+unsigned
+pm__toml_line(const struct cJSON *item)
+{
+        return item && !cJSON_IsNumber(item) && item->valueint > 0 ? (unsigned)item->valueint : 0;
+}
+
 static int
 fail(struct toml *t, const char *what)
 {
@@ -245,6 +263,7 @@ descend(struct toml *t, cJSON *tab, const char *key, cJSON **ret)
                 v = cJSON_AddObjectToObject(tab, key);
                 if (indexed(t, tab, v) < 0)
                         return oom(t);
+                at_line(v, t->line);
         } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0 &&
                    cJSON_IsObject(cJSON_GetArrayItem(v, cJSON_GetArraySize(v) - 1))) {
                 v = cJSON_GetArrayItem(v, cJSON_GetArraySize(v) - 1);
@@ -288,6 +307,7 @@ key_value(struct toml *t, cJSON *tab)
 {
         struct pm_strbuf k = PM_STRBUF_INIT;
         cJSON *v = NULL;
+        unsigned line = t->line;
         int r = dotted_key(t, &tab, &k);
 
         if (r < 0)
@@ -303,6 +323,8 @@ key_value(struct toml *t, cJSON *tab)
                 goto out;
         }
         r = value(t, &v);
+        if (r == 0)
+                at_line(v, line);
         if (r == 0 && !cJSON_AddItemToObject(tab, k.buf, v)) {
                 cJSON_Delete(v);
                 r = oom(t);
@@ -319,6 +341,7 @@ static int
 array(struct toml *t, cJSON **ret)
 {
         cJSON *a = cJSON_CreateArray(), *v;
+        unsigned line;
         int r = a ? 0 : oom(t);
 
         t->s++;
@@ -328,9 +351,11 @@ array(struct toml *t, cJSON **ret)
                         t->s++;
                         break;
                 }
+                line = t->line;
                 r = value(t, &v);
                 if (r < 0)
                         break;
+                at_line(v, line);
                 if (!cJSON_AddItemToArray(a, v)) {
                         cJSON_Delete(v);
                         r = oom(t);
@@ -479,6 +504,7 @@ header(struct toml *t, cJSON *root, cJSON **cur)
                         r = oom(t);
                         goto out;
                 }
+                at_line(v, t->line);
                 if (!cJSON_IsArray(v)) {
                         r = fail(t, "[[table]] of a name that is not an array of tables");
                         goto out;
@@ -489,6 +515,7 @@ header(struct toml *t, cJSON *root, cJSON **cur)
                         r = oom(t);
                         goto out;
                 }
+                at_line(tab, t->line);
         } else if (v && !cJSON_IsObject(v)) {
                 r = fail(t, "[table] of a name that is already a value");
                 goto out;
@@ -498,6 +525,7 @@ header(struct toml *t, cJSON *root, cJSON **cur)
         } else {
                 tab = v;
         }
+        at_line(tab, t->line);
         *cur = tab;
         r = end_of_line(t);
 out:

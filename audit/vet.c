@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,11 +26,32 @@
  * criteria imply one or two others. */
 #define MAX_IMPLIES 64
 
+/*
+ * An error about @item of the file @path, naming the file and @item's line (@outer's when @item
+ * has none, as a number has not: pm__toml_line()), as TOML errors do, so the message (of the
+ * form "[[audits.NAME]] entry N: ...") reads "FILE:LINE: ..." (pm_error_format()).
+ */
+static int __attribute__((format(printf, 6, 7)))
+vet_fail(struct pm_error *err, int code, const char *path, const cJSON *item, const cJSON *outer,
+         const char *fmt, ...)
+{
+        char msg[PM_ERROR_MSG_MAX];
+        unsigned line = pm__toml_line(item);
+        va_list ap;
+
+        if (line == 0)
+                line = pm__toml_line(outer);
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return pm_error_set_at(err, code, path, (int)line, 0, "%s", msg);
+}
+
 /* A string or an array of strings (@what names the key for the error), as a NULL-terminated
  * arena array in *@ret. */
 static int
-vet_strings(struct pm_audit_policy *p, const cJSON *v, const char *path, const char *where,
-            const char *what, char ***ret, struct pm_error *err)
+vet_strings(struct pm_audit_policy *p, const cJSON *v, const cJSON *outer, const char *path,
+            const char *where, const char *what, char ***ret, struct pm_error *err)
 {
         size_t n = cJSON_IsString(v) ? 1 : cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
         char **out = pm_arena_alloc(p->arena, (n + 1) * sizeof(*out));
@@ -49,10 +71,9 @@ vet_strings(struct pm_audit_policy *p, const cJSON *v, const char *path, const c
                 }
         }
         if (k == 0 || k != n)
-                return pm_error_set(err, PM_ECONFIG,
-                                    "cannot import '%s': %s: '%s' must be a criterion name or an "
-                                    "array of them",
-                                    path, where, what);
+                return vet_fail(err, PM_ECONFIG, path, v, outer,
+                                "%s: '%s' must be a criterion name or an array of them", where,
+                                what);
         for (size_t i = 0; i < k; i++)
                 if (!(out[i] = pm_arena_strdup(p->arena, out[i])))
                         return pm_error_set(err, -ENOMEM, "out of memory");
@@ -115,7 +136,8 @@ same_def(const struct criterion *c, const char *description, const char *url, ch
  * again is accepted, a different one is an error naming both files (docs/configuration.md).
  */
 static int
-add_def(struct pm_audit_policy *p, const cJSON *def, const char *path, struct pm_error *err)
+add_def(struct pm_audit_policy *p, const cJSON *parent, const cJSON *def, const char *path,
+        struct pm_error *err)
 {
         const cJSON *imp = cJSON_GetObjectItemCaseSensitive(def, "implies");
         const struct criterion *old;
@@ -127,43 +149,37 @@ add_def(struct pm_audit_policy *p, const cJSON *def, const char *path, struct pm
 
         (void)snprintf(where, sizeof(where), "[criteria.%s]", def->string);
         if (!cJSON_IsObject(def))
-                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s must be a table", path,
-                                    where);
+                return vet_fail(err, PM_ECONFIG, path, def, parent, "%s must be a table", where);
         if (pm__policy_builtin_criterion(def->string))
-                return pm_error_set(err, PM_ECONFIG,
-                                    "cannot import '%s': %s redefines a built-in criterion", path,
-                                    where);
+                return vet_fail(err, PM_ECONFIG, path, def, parent,
+                                "%s redefines a built-in criterion", where);
         if (imp) {
-                r = vet_strings(p, imp, path, where, "implies", &v, err);
+                r = vet_strings(p, imp, def, path, where, "implies", &v, err);
                 if (r < 0)
                         return r;
                 if ((size_t)cJSON_GetArraySize(imp) > MAX_IMPLIES)
-                        return pm_error_set(err, PM_ELIMIT,
-                                            "cannot import '%s': %s implies more than %d criteria",
-                                            path, where, MAX_IMPLIES);
+                        return vet_fail(err, PM_ELIMIT, path, imp, def,
+                                        "%s implies more than %d criteria", where, MAX_IMPLIES);
         }
         r = def_text(p, def, "description", &description);
         if (r == 0)
                 r = def_text(p, def, "description-url", &url);
         if (r == PM_ECONFIG)
-                return pm_error_set(err, r,
-                                    "cannot import '%s': %s: 'description' and "
-                                    "'description-url' must be strings",
-                                    path, where);
+                return vet_fail(err, r, path, def, NULL,
+                                "%s: 'description' and 'description-url' must be strings", where);
         if (r < 0)
                 return pm_error_set(err, r, "out of memory");
         old = pm__policy_find_def(p, def->string);
         if (old && same_def(old, description, url, v))
                 return 0;
         if (old)
-                return pm_error_set(err, PM_ECONFIG,
-                                    "cannot import '%s': %s differs from its definition in '%s' "
-                                    "(the criteria of all imported files are one namespace)",
-                                    path, where, old->file);
+                return vet_fail(err, PM_ECONFIG, path, def, NULL,
+                                "%s differs from its definition in '%s' (the criteria of all "
+                                "imported files are one namespace)",
+                                where, old->file);
         if (p->n_defs >= MAX_ENTRIES)
-                return pm_error_set(err, PM_ELIMIT,
-                                    "cannot import '%s': too many criteria (at most %d)", path,
-                                    MAX_ENTRIES);
+                return vet_fail(err, PM_ELIMIT, path, def, NULL, "too many criteria (at most %d)",
+                                MAX_ENTRIES);
         if (p->n_defs == p->cap_defs) {
                 size_t cap = p->cap_defs ? p->cap_defs * 2 : 16;
                 void *nv = pm_realloc(p->defs, cap * sizeof(*p->defs));
@@ -178,6 +194,7 @@ add_def(struct pm_audit_policy *p, const cJSON *def, const char *path, struct pm
         c->implies = v;
         c->n_implies = 0;
         c->file = path;
+        c->line = pm__toml_line(def);
         c->description = description;
         c->url = url;
         while (v && v[c->n_implies])
@@ -214,7 +231,7 @@ split_delta(struct pm_audit_policy *p, const char *s, char **a, char **b)
 
 /* One entry of [[audits.NAME]], [[trusted.NAME]] or [[wildcard-audits.NAME]]. */
 static int
-add_entry(struct pm_audit_policy *p, const char *table, const char *name, const cJSON *e,
+add_entry(struct pm_audit_policy *p, const char *table, const cJSON *crate, const cJSON *e,
           size_t index, const char *path, struct pm_error *err)
 {
         const cJSON *version = cJSON_GetObjectItemCaseSensitive(e, "version"),
@@ -225,39 +242,36 @@ add_entry(struct pm_audit_policy *p, const char *table, const char *name, const 
                              : version ? VET_FULL
                              : delta   ? VET_DELTA
                                        : VET_VIOLATION;
+        const char *name = crate->string;
         char where[300], **crit = NULL, *from = NULL, *to = NULL;
         int r;
 
         (void)snprintf(where, sizeof(where), "[[%s.%s]] entry %zu", table, name, index + 1);
         if (!cJSON_IsObject(e))
-                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s must be a table", path,
-                                    where);
+                return vet_fail(err, PM_ECONFIG, path, e, crate, "%s must be a table", where);
         if (!cJSON_GetObjectItemCaseSensitive(e, "criteria"))
-                return pm_error_set(err, PM_ECONFIG, "cannot import '%s': %s has no 'criteria'",
-                                    path, where);
-        r = vet_strings(p, cJSON_GetObjectItemCaseSensitive(e, "criteria"), path, where, "criteria",
-                        &crit, err);
+                return vet_fail(err, PM_ECONFIG, path, e, crate, "%s has no 'criteria'", where);
+        r = vet_strings(p, cJSON_GetObjectItemCaseSensitive(e, "criteria"), e, path, where,
+                        "criteria", &crit, err);
         if (r < 0)
                 return r;
         if (kind == VET_FULL || kind == VET_DELTA || kind == VET_VIOLATION) {
                 const cJSON *which = version ? version : delta ? delta : violation;
 
                 if ((version != NULL) + (delta != NULL) + (violation != NULL) != 1)
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "cannot import '%s': %s needs exactly one of "
-                                            "'version', 'delta' and 'violation'",
-                                            path, where);
+                        return vet_fail(err, PM_ECONFIG, path, e, crate,
+                                        "%s needs exactly one of 'version', 'delta' and "
+                                        "'violation'",
+                                        where);
                 if (!cJSON_IsString(which) || !which->valuestring[0])
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "cannot import '%s': %s: '%s' must be a string", path,
-                                            where, which->string);
+                        return vet_fail(err, PM_ECONFIG, path, which, e,
+                                        "%s: '%s' must be a string", where, which->string);
                 if (kind == VET_DELTA) {
                         r = split_delta(p, which->valuestring, &from, &to);
                         if (r == PM_ECONFIG)
-                                return pm_error_set(err, r,
-                                                    "cannot import '%s': %s: delta '%s' is not "
-                                                    "'VERSION -> VERSION'",
-                                                    path, where, which->valuestring);
+                                return vet_fail(err, r, path, which, e,
+                                                "%s: delta '%s' is not 'VERSION -> VERSION'", where,
+                                                which->valuestring);
                         if (r < 0)
                                 return pm_error_set(err, r, "out of memory");
                 } else {
@@ -266,24 +280,24 @@ add_entry(struct pm_audit_policy *p, const char *table, const char *name, const 
                 /* A requirement pm__semver_req_matches() cannot read would match no version,
                  * and the crate would pass as audited. */
                 if (kind == VET_VIOLATION && !pm__semver_req_valid(to))
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "cannot import '%s': %s: violation '%s' is not a "
-                                            "Cargo version requirement (e.g. '>=1.0.0, <1.6.1')",
-                                            path, where, to);
+                        return vet_fail(err, PM_ECONFIG, path, which, e,
+                                        "%s: violation '%s' is not a Cargo version requirement "
+                                        "(e.g. '>=1.0.0, <1.6.1')",
+                                        where, to);
         }
         for (size_t i = 0; crit[i]; i++) {
                 if (!pm__policy_builtin_criterion(crit[i]) && !pm__policy_find_def(p, crit[i]))
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "cannot import '%s': %s: criterion '%s' is neither "
-                                            "safe-to-run, safe-to-deploy nor a [criteria.%s] of "
-                                            "this file or an earlier one",
-                                            path, where, crit[i], crit[i]);
+                        return vet_fail(err, PM_ECONFIG, path,
+                                        cJSON_GetObjectItemCaseSensitive(e, "criteria"), e,
+                                        "%s: criterion '%s' is neither safe-to-run, "
+                                        "safe-to-deploy nor a [criteria.%s] of this file or an "
+                                        "earlier one",
+                                        where, crit[i], crit[i]);
                 r = pm__policy_add_audited(p, name, strlen(name), crit[i], strlen(crit[i]), kind,
                                            from, to);
                 if (r == PM_ELIMIT)
-                        return pm_error_set(err, r,
-                                            "cannot import '%s': more than %d audit entries", path,
-                                            MAX_ENTRIES);
+                        return vet_fail(err, r, path, e, crate, "more than %d audit entries",
+                                        MAX_ENTRIES);
                 if (r < 0)
                         return pm_error_set(err, r, "out of memory");
         }
@@ -312,25 +326,23 @@ import_vet(struct pm_audit_policy *p, const cJSON *doc, const char *path, struct
                 for (size_t i = 0; tables[i]; i++)
                         known = known || strcmp(t->string, tables[i]) == 0;
                 if (!known)
-                        return pm_error_set(
-                                err, PM_ECONFIG,
-                                "cannot import '%s': '%s' is not a table of an audits.toml (it "
-                                "holds criteria, audits, wildcard-audits and trusted)%s",
-                                path, t->string,
-                                strcmp(t->string, "policy") == 0 ||
-                                                strcmp(t->string, "imports") == 0 ||
-                                                strcmp(t->string, "exemptions") == 0 ||
-                                                strcmp(t->string, "cargo-vet") == 0
-                                        ? "; this looks like cargo-vet's config.toml"
-                                        : "");
+                        return vet_fail(err, PM_ECONFIG, path, t, NULL,
+                                        "'%s' is not a table of an audits.toml (it holds criteria, "
+                                        "audits, wildcard-audits and trusted)%s",
+                                        t->string,
+                                        strcmp(t->string, "policy") == 0 ||
+                                                        strcmp(t->string, "imports") == 0 ||
+                                                        strcmp(t->string, "exemptions") == 0 ||
+                                                        strcmp(t->string, "cargo-vet") == 0
+                                                ? "; this looks like cargo-vet's config.toml"
+                                                : "");
                 if (!cJSON_IsObject(t))
-                        return pm_error_set(err, PM_ECONFIG,
-                                            "cannot import '%s': '%s' must be a table", path,
-                                            t->string);
+                        return vet_fail(err, PM_ECONFIG, path, t, NULL, "'%s' must be a table",
+                                        t->string);
         }
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "criteria"))
         {
-                r = add_def(p, t, path, err);
+                r = add_def(p, cJSON_GetObjectItemCaseSensitive(doc, "criteria"), t, path, err);
                 if (r < 0)
                         return r;
         }
@@ -340,14 +352,12 @@ import_vet(struct pm_audit_policy *p, const cJSON *doc, const char *path, struct
                         size_t k = 0;
 
                         if (!cJSON_IsArray(crate))
-                                return pm_error_set(err, PM_ECONFIG,
-                                                    "cannot import '%s': '%s.%s' must be an array "
-                                                    "of tables ([[%s.%s]])",
-                                                    path, tables[i], crate->string, tables[i],
-                                                    crate->string);
+                                return vet_fail(err, PM_ECONFIG, path, crate, NULL,
+                                                "'%s.%s' must be an array of tables ([[%s.%s]])",
+                                                tables[i], crate->string, tables[i], crate->string);
                         cJSON_ArrayForEach(e, crate)
                         {
-                                r = add_entry(p, tables[i], crate->string, e, k++, path, err);
+                                r = add_entry(p, tables[i], crate, e, k++, path, err);
                                 if (r < 0)
                                         return r;
                         }
@@ -356,11 +366,11 @@ import_vet(struct pm_audit_policy *p, const cJSON *doc, const char *path, struct
                 for (size_t k = 0; k < p->defs[i].n_implies; k++)
                         if (!pm__policy_builtin_criterion(p->defs[i].implies[k]) &&
                             !pm__policy_find_def(p, p->defs[i].implies[k]))
-                                return pm_error_set(err, PM_ECONFIG,
-                                                    "cannot import '%s': [criteria.%s] implies "
-                                                    "'%s', which is not defined",
-                                                    p->defs[i].file, p->defs[i].name,
-                                                    p->defs[i].implies[k]);
+                                return pm_error_set_at(err, PM_ECONFIG, p->defs[i].file,
+                                                       (int)p->defs[i].line, 0,
+                                                       "[criteria.%s] implies '%s', which is not "
+                                                       "defined",
+                                                       p->defs[i].name, p->defs[i].implies[k]);
         return 0;
 }
 

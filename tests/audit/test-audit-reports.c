@@ -161,13 +161,13 @@ Test(audit_policy, cargo_vet_versions_deltas_and_violations_of_the_models_crate)
                                            &out, &err),
                      1, "%s%s", out, err);
         cr_expect_str_eq(out, "");
-        cr_expect_not_null(strstr(err, "supply-chain/audits.toml': [[audits.ffi_dep]] entry 1 "
+        cr_expect_not_null(strstr(err, "supply-chain/audits.toml:1: [[audits.ffi_dep]] entry 1 "
                                        "has no 'criteria'"),
                            "%s", err);
         pm_free(out);
         pm_free(err);
         /* A violation that is not a version requirement matched nothing, and the full audit
-         * passed the check: it is the command's error, naming the file, entry and text. */
+         * passed the check: it is the command's error, naming the file, line, entry and text. */
         cr_assert_eq(check_policy_tree_vet(policy,
                                            "[[audits.ffi_dep]]\ncriteria = \"safe-to-deploy\"\n"
                                            "version = \"1.2.0\"\n\n[[audits.ffi_dep]]\n"
@@ -175,7 +175,7 @@ Test(audit_policy, cargo_vet_versions_deltas_and_violations_of_the_models_crate)
                                            &out, &err),
                      1, "%s%s", out, err);
         cr_expect_str_eq(out, "");
-        cr_expect_not_null(strstr(err, "supply-chain/audits.toml': [[audits.ffi_dep]] entry 2: "
+        cr_expect_not_null(strstr(err, "supply-chain/audits.toml:7: [[audits.ffi_dep]] entry 2: "
                                        "violation 'garbage' is not a Cargo version requirement"),
                            "%s", err);
         pm_free(out);

@@ -201,7 +201,7 @@ Test(audit_vet, an_empty_file_and_empty_tables_are_no_audits)
         pm_audit_policy_free(p);
 }
 
-/* Loading @toml fails with PM_ECONFIG, at @line when > 0, with @want in the message. */
+/* Loading @toml fails with PM_ECONFIG naming the file and @line, with @want in the message. */
 static void
 refused(const char *toml, int line, const char *want)
 {
@@ -210,10 +210,8 @@ refused(const char *toml, int line, const char *want)
 
         cr_assert_eq(load(toml, "safe-to-deploy", &p, &err), PM_ECONFIG, "accepted:\n%s", toml);
         cr_expect_not_null(strstr(err.msg, want), "'%s' not in '%s'", want, err.msg);
-        cr_expect_not_null(strstr(line > 0 ? err.file : err.msg, "audits0.toml"), "%s | %s",
-                           err.file, err.msg);
-        if (line > 0)
-                cr_expect_eq(err.line, line, "line %d, not %d: %s", err.line, line, err.msg);
+        cr_expect_not_null(strstr(err.file, "audits0.toml"), "%s | %s", err.file, err.msg);
+        cr_expect_eq(err.line, line, "line %d, not %d: %s", err.line, line, err.msg);
 }
 
 Test(audit_vet, what_is_not_an_audits_toml_is_an_error_naming_the_place)
@@ -230,30 +228,38 @@ Test(audit_vet, what_is_not_an_audits_toml_is_an_error_naming_the_place)
         refused("[[audits.x]]\ncriteria = \"safe-to-run\" version = \"1\"\n", 2,
                 "text after a value");
         refused("[[audits.x]]\nversion = \n", 2, "expected a value");
-        /* TOML that is not what cargo-vet writes, naming the entry. */
-        refused("[[audits.x]]\nversion = \"1.0.0\"\n", 0, "[[audits.x]] entry 1 has no 'criteria'");
+        /* TOML that is not what cargo-vet writes, naming the entry and the line of its key (of
+         * its header for a missing key, or a number, whose cJSON item holds no line). */
+        refused("[[audits.x]]\nversion = \"1.0.0\"\n", 1, "[[audits.x]] entry 1 has no 'criteria'");
         refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n"
                 "[[audits.x]]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n"
                 "delta = \"1.0.0 -> 1.1.0\"\n",
-                0, "[[audits.x]] entry 2 needs exactly one of 'version', 'delta' and 'violation'");
-        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nwho = \"me\"\n", 0,
+                4, "[[audits.x]] entry 2 needs exactly one of 'version', 'delta' and 'violation'");
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nwho = \"me\"\n", 1,
                 "needs exactly one of");
-        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\ndelta = \"1.0.0 to 1.1.0\"\n", 0,
-                "delta '1.0.0 to 1.1.0' is not 'VERSION -> VERSION'");
-        refused("[[audits.x]]\ncriteria = 3\nversion = \"1.0.0\"\n", 0,
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\ndelta = \"1.0.0 to 1.1.0\"\n", 3,
+                "[[audits.x]] entry 1: delta '1.0.0 to 1.1.0' is not 'VERSION -> VERSION'");
+        refused("[[audits.x]]\ncriteria = 3\nversion = \"1.0.0\"\n", 1,
                 "'criteria' must be a criterion name or an array of them");
-        refused("[[audits.x]]\ncriteria = \"ub-risk-9\"\nversion = \"1.0.0\"\n", 0,
+        refused("[[audits.x]]\ncriteria = [\n  \"safe-to-run\",\n  4,\n]\nversion = \"1.0.0\"\n", 2,
+                "'criteria' must be a criterion name or an array of them");
+        refused("[[audits.x]]\nversion = \"1.0.0\"\n\ncriteria = \"ub-risk-9\"\n", 4,
                 "criterion 'ub-risk-9' is neither safe-to-run, safe-to-deploy nor a "
                 "[criteria.ub-risk-9]");
-        refused("[criteria.a]\ndescription = \"x\"\nimplies = \"b\"\n", 0,
+        refused("[[audits.x]]\ncriteria = \"safe-to-run\"\nversion = 1\n", 1,
+                "[[audits.x]] entry 1: 'version' must be a string");
+        refused("# c\n[criteria.a]\ndescription = \"x\"\nimplies = \"b\"\n", 2,
                 "[criteria.a] implies 'b', which is not defined");
-        refused("[criteria.safe-to-run]\ndescription = \"x\"\n", 0, "redefines a built-in");
-        refused("[audits.x]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n", 0,
+        refused("\n[criteria.a]\ndescription = 1\n", 2,
+                "[criteria.a]: 'description' and 'description-url' must be strings");
+        refused("[criteria.safe-to-run]\ndescription = \"x\"\n", 1, "redefines a built-in");
+        refused("\n\n[audits.x]\ncriteria = \"safe-to-run\"\nversion = \"1.0.0\"\n", 3,
                 "'audits.x' must be an array of tables ([[audits.x]])");
-        refused("[policy.foo]\naudit-as-crates-io = true\n", 0,
+        refused("[criteria]\n\n[policy.foo]\naudit-as-crates-io = true\n", 3,
                 "this looks like cargo-vet's config.toml");
-        refused("[[exemptions.x]]\nversion = \"1.0.0\"\ncriteria = \"safe-to-run\"\n", 0,
+        refused("[[exemptions.x]]\nversion = \"1.0.0\"\ncriteria = \"safe-to-run\"\n", 1,
                 "'exemptions' is not a table of an audits.toml");
+        refused("audits = \"x\"\n", 1, "'audits' must be a table");
 }
 
 /* Criteria that imply each other twice over, in a cycle and in 40 layers of diamonds: the walk
@@ -341,8 +347,9 @@ Test(audit_vet, a_violation_that_is_not_a_version_requirement_is_an_error)
                                           "version requirement",
                                           garbage[i]);
 
-                /* An empty string is refused earlier, as every empty version is. */
-                refused(toml, 0, garbage[i][0] ? want : "'violation' must be a string");
+                /* An empty string is refused earlier, as every empty version is; both at the
+                 * line of the key. */
+                refused(toml, 6, garbage[i][0] ? want : "'violation' must be a string");
                 pm_free(want);
                 pm_free(toml);
         }
@@ -369,8 +376,9 @@ Test(audit_vet, too_many_criteria_says_so)
         for (int i = 0; i <= 100000; i++)
                 cr_assert_eq(pm_strbuf_addf(&sb, "[criteria.c%d]\ndescription = \"x\"\n", i), 0);
         cr_assert_eq(load(sb.buf, "safe-to-deploy", &p, &err), PM_ELIMIT, "%s", err.msg);
-        cr_expect_not_null(strstr(err.msg, "audits0.toml': too many criteria (at most 100000)"),
-                           "%s", err.msg);
+        cr_expect_not_null(strstr(err.msg, "too many criteria (at most 100000)"), "%s", err.msg);
+        cr_expect_not_null(strstr(err.file, "audits0.toml"), "%s", err.file);
+        cr_expect_eq(err.line, 200001, "%d", err.line);
         pm_strbuf_release(&sb);
 }
 
@@ -486,7 +494,9 @@ Test(audit_vet, a_criterion_defined_differently_in_two_files_names_both)
                 files[1] = differs[i];
                 cr_assert_eq(load_files(files, 2, "safe-to-run", &p, &err), PM_ECONFIG,
                              "accepted:\n%s", differs[i]);
-                cr_expect_not_null(strstr(err.msg, "audits1.toml': [criteria.ub-risk-1] differs "
+                cr_expect_not_null(strstr(err.file, "audits1.toml"), "%s", err.file);
+                cr_expect_eq(err.line, 1, "%d", err.line);
+                cr_expect_not_null(strstr(err.msg, "[criteria.ub-risk-1] differs "
                                                    "from its definition in '"),
                                    "%s", err.msg);
                 cr_expect_not_null(strstr(err.msg, "audits0.toml' (the criteria of all imported "
@@ -549,7 +559,9 @@ Test(audit_vet, a_criterion_of_a_later_file_is_not_defined_yet)
         struct pm_error err;
 
         cr_assert_eq(load_files(files, 2, "safe-to-run", &p, &err), PM_ECONFIG, "accepted");
-        cr_expect_not_null(strstr(err.msg, "audits0.toml': [[audits.y]] entry 1: criterion "
+        cr_expect_not_null(strstr(err.file, "audits0.toml"), "%s", err.file);
+        cr_expect_eq(err.line, 2, "%d", err.line);
+        cr_expect_not_null(strstr(err.msg, "[[audits.y]] entry 1: criterion "
                                            "'ub-risk-1' is neither safe-to-run, safe-to-deploy nor "
                                            "a [criteria.ub-risk-1] of this file or an earlier one"),
                            "%s", err.msg);
@@ -576,10 +588,26 @@ Test(audit_vet, an_implies_of_more_than_64_entries_is_an_error)
         sb.len -= strlen("]\n");
         cr_assert_eq(pm_strbuf_adds(&sb, "\"safe-to-run\"]\n"), 0);
         cr_assert_eq(load(sb.buf, "wide", &p, &err), PM_ELIMIT, "%s", err.msg);
-        cr_expect_not_null(strstr(err.msg, "audits0.toml': [criteria.wide] implies more than 64 "
-                                           "criteria"),
-                           "%s", err.msg);
+        cr_expect_not_null(strstr(err.file, "audits0.toml"), "%s", err.file);
+        cr_expect_eq(err.line, 2, "%d", err.line);
+        cr_expect_not_null(strstr(err.msg, "[criteria.wide] implies more than 64 criteria"), "%s",
+                           err.msg);
         pm_strbuf_release(&sb);
+}
+
+/* A violation that is not a version requirement names the file and the line of its key, not only
+ * the entry: a file of thousands of entries is read by line (docs/configuration.md). */
+Test(audit_vet, a_bad_violation_names_the_file_line_and_entry)
+{
+        refused("[[audits.x]]\ncriteria = \"safe-to-deploy\"\nversion = \"1.0.0\"\n\n"
+                "[[audits.x]]\nwho = \"me\"\ncriteria = \"safe-to-run\"\n"
+                "violation = \"garbage\"\nnotes = \"\"\"\nwhy\n\"\"\"\n\n"
+                "[[audits.y]]\ncriteria = \"safe-to-run\"\nviolation = \"<2\"\n",
+                8, "[[audits.x]] entry 2: violation 'garbage' is not a Cargo version requirement");
+        refused("[[audits.y]]\ncriteria = \"safe-to-run\"\nviolation = \"<2\"\n\n"
+                "[[audits.y]]\nnotes = \"\"\"\n\"\"\"\ncriteria = \"safe-to-run\"\n"
+                "violation = \">= 1.0 <\"\n",
+                9, "[[audits.y]] entry 2: violation '>= 1.0 <' is not a Cargo version requirement");
 }
 
 /* A violation of "*" after an operator is every version, as the requirement check reads it (the
