@@ -12,6 +12,7 @@
 #include "projmodel/audit.h"
 #include "projmodel/mem.h"
 
+#include "rustc-check.h"
 #include "testlib.h"
 
 struct set {
@@ -59,11 +60,14 @@ str(const cJSON *o, const char *key)
         return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* "file:line" of each unsafe_code diagnostic's primary span in rustc's JSON @stderr_text; with
- * @other, the other errors too ("CODE: message", rustc's closing "aborting due to" aside). */
+/* "file:line" of each unsafe_code diagnostic's primary span in rustc's JSON @stderr_text (a file
+ * under @ws, when not NULL, relative to it, as the audit names it); with @other, the other
+ * errors too ("CODE: message", rustc's closing "aborting due to" aside). */
 static void
-rustc_sites(const char *stderr_text, struct set *out, struct set *other)
+rustc_sites(const char *stderr_text, const char *ws, struct set *out, struct set *other)
 {
+        size_t ws_len = ws ? strlen(ws) : 0;
+
         char *copy = pm_strdup(stderr_text), *save = NULL;
 
         for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -75,11 +79,16 @@ rustc_sites(const char *stderr_text, struct set *out, struct set *other)
                 if (code && strcmp(code, "unsafe_code") == 0) {
                         cJSON_ArrayForEach(sp, cJSON_GetObjectItem(d, "spans"))
                         {
-                                if (cJSON_IsTrue(cJSON_GetObjectItem(sp, "is_primary")))
-                                        set_add(out,
-                                                pm_test_strf("%s:%d", str(sp, "file_name"),
-                                                             cJSON_GetObjectItem(sp, "line_start")
-                                                                     ->valueint));
+                                const char *file = str(sp, "file_name");
+
+                                if (!cJSON_IsTrue(cJSON_GetObjectItem(sp, "is_primary")))
+                                        continue;
+                                if (ws && strncmp(file, ws, ws_len) == 0 && file[ws_len] == '/')
+                                        file += ws_len + 1;
+                                set_add(out,
+                                        pm_test_strf(
+                                                "%s:%d", file,
+                                                cJSON_GetObjectItem(sp, "line_start")->valueint));
                         }
                 } else if (other && level && strcmp(level, "error") == 0 && msg &&
                            strncmp(msg, "aborting due to", 15) != 0) {
@@ -90,15 +99,16 @@ rustc_sites(const char *stderr_text, struct set *out, struct set *other)
         pm_free(copy);
 }
 
-size_t
-pm_oracle_check_sites(const cJSON *crate, const char *rustc_stderr, bool test)
+/* pm_oracle_check_sites(), rustc's files under @ws (or NULL) read relative to it. */
+static size_t
+check_sites(const cJSON *crate, const char *rustc_stderr, bool test, const char *ws)
 {
         const char *name = str(crate, "crate_name");
         struct set rustc = { 0 }, listed = { 0 }, in_macro = { 0 };
         const cJSON *s;
         size_t n;
 
-        rustc_sites(rustc_stderr, &rustc, NULL);
+        rustc_sites(rustc_stderr, ws, &rustc, NULL);
         cJSON_ArrayForEach(s, cJSON_GetObjectItem(crate, "sites"))
         {
                 enum pm_audit_kind kind;
@@ -127,6 +137,12 @@ pm_oracle_check_sites(const cJSON *crate, const char *rustc_stderr, bool test)
         set_free(&listed);
         set_free(&in_macro);
         return n;
+}
+
+size_t
+pm_oracle_check_sites(const cJSON *crate, const char *rustc_stderr, bool test)
+{
+        return check_sites(crate, rustc_stderr, test, NULL);
 }
 
 int
@@ -172,159 +188,65 @@ exit:
 
 /* What compare_tree knows of one crate of the export. */
 struct node {
-        const cJSON *pj;       /* the export's crate */
         const cJSON *audit;    /* the audit's crate of the same label */
         const char *stub_code; /* the error code it is known to fail with, or NULL */
         const char *stub_why;
-        int state;      /* 0 not yet compiled, 1 compiling (a cycle if seen again), 2 done */
-        char *artifact; /* what --extern names for its dependents, or NULL */
 };
 
 struct tree {
         const char *ws;
-        const char *out_dir;
         struct node *nodes;
         size_t n;
-        size_t sites;
+        size_t sites, test_sites;
 };
 
-/* The export's crates are in no particular order: its dependencies first, then @i. */
-static void
-compile_node(struct tree *t, size_t i)
+/*
+ * The checker's callback (tests/lib/rustc-check.c) for each crate's run with -D unsafe_code:
+ * rustc must fail for unsafe code only (a stub with only its error code), and its sites must be
+ * the audit's, the test code's too in a --test run. A stub's failure is accepted without a
+ * rebuild (nothing depends on one); another crate refused for its unsafe code is built again
+ * with -A unsafe_code, since its dependents need its metadata.
+ */
+static int
+on_crate(void *ctx, const struct pm_test_rustc_run *run)
 {
-        struct node *nd = &t->nodes[i];
-        const char *label = str(nd->audit, "label"), *kind = str(nd->audit, "kind");
-        const char *name = str(nd->audit, "crate_name");
-        bool proc_macro = strcmp(kind, "proc-macro") == 0, test = strcmp(kind, "test") == 0;
-        bool needed = !test && strcmp(kind, "bin") != 0; /* by its dependents */
-        const char *root =
-                str(cJSON_GetArrayItem(cJSON_GetObjectItem(nd->audit, "files"), 0), "path");
-        char *extra = pm_test_strf("-Cextra-filename=-%zu", i),
-             *meta = pm_test_strf("-Cmetadata=%zu", i);
-        char *dep_dir = pm_test_strf("dependency=%s", t->out_dir);
-        const char **argv = NULL, **env = NULL;
-        char **owned = NULL, *err = NULL;
-        size_t n = 0, n_env = 0, n_owned = 0;
+        struct tree *t = ctx;
+        struct node *nd = &t->nodes[run->index];
+        const char *label = str(nd->audit, "label");
+        bool test = run->test || strcmp(str(nd->audit, "kind"), "test") == 0;
+        const char *how = run->test ? " (--test)" : "";
         struct set rustc = { 0 }, other = { 0 };
-        const cJSON *d, *e;
-        int status;
+        size_t n;
 
-        cr_assert_neq(nd->state, 1, "%s: a dependency cycle in the export", label);
-        if (nd->state == 2)
-                goto exit;
-        nd->state = 1;
-        /* Room for everything: the fixed arguments, two per dependency and per cfg. */
-        argv = calloc(40 + 2 * (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(nd->pj, "deps")) +
-                              2 * (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(nd->pj, "cfg")),
-                      sizeof(*argv));
-        owned = calloc(1 + (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(nd->pj, "deps")),
-                       sizeof(*owned));
-        env = calloc(1 + (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(nd->pj, "env")),
-                     sizeof(*env));
-        cr_assert(argv && owned && env);
-        argv[n++] = "rustc";
-        argv[n++] = "--edition";
-        argv[n++] = str(nd->audit, "edition");
-        argv[n++] = "--crate-name";
-        argv[n++] = name;
-        if (test) {
-                argv[n++] = "--test";
-        } else {
-                argv[n++] = "--crate-type";
-                argv[n++] = kind;
-        }
-        /* A proc macro is loaded by its dependents: it is built, not only checked. */
-        if (proc_macro) {
-                argv[n++] = "--extern";
-                argv[n++] = "proc_macro";
-        } else {
-                argv[n++] = "--emit=metadata";
-        }
-        argv[n++] = extra;
-        argv[n++] = meta;
-        argv[n++] = "-L";
-        argv[n++] = dep_dir;
-        argv[n++] = "--out-dir";
-        argv[n++] = t->out_dir;
-        argv[n++] = "--error-format=json";
-        /* rust-project.json's cfg list holds the toolchain's own (debug_assertions), which
-         * rustc refuses on its command line by default. */
-        argv[n++] = "-Aexplicit_builtin_cfgs_in_flags";
-        cJSON_ArrayForEach(d, cJSON_GetObjectItem(nd->pj, "deps"))
-        {
-                size_t dep = (size_t)cJSON_GetObjectItem(d, "crate")->valueint;
-
-                cr_assert_lt(dep, t->n, "%s: dependency index %zu", label, dep);
-                compile_node(t, dep);
-                cr_assert_not_null(t->nodes[dep].artifact, "%s: its dependency %s was not built",
-                                   label, str(t->nodes[dep].audit, "label"));
-                owned[n_owned] = pm_test_strf("%s=%s", str(d, "name"), t->nodes[dep].artifact);
-                argv[n++] = "--extern";
-                argv[n++] = owned[n_owned++];
-        }
-        cJSON_ArrayForEach(d, cJSON_GetObjectItem(nd->pj, "cfg"))
-        {
-                argv[n++] = "--cfg";
-                argv[n++] = d->valuestring;
-        }
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(nd->pj, "env"))
-        {
-                env[n_env++] = pm_test_strf("%s=%s", e->string, e->valuestring);
-        }
-        argv[n++] = "-D";
-        argv[n++] = "unsafe_code";
-        argv[n++] = root;
-        argv[n] = NULL;
-
-        status = pm_test_run(argv, t->ws, env, NULL, NULL, &err);
-        cr_assert(status >= 0, "cannot run rustc");
-        rustc_sites(err, &rustc, &other);
+        rustc_sites(run->stderr_text, t->ws, &rustc, &other);
         if (nd->stub_code) {
                 bool seen = false;
 
                 for (size_t k = 0; k < other.n; k++) {
                         cr_expect(strncmp(other.v[k], nd->stub_code, strlen(nd->stub_code)) == 0 &&
                                           other.v[k][strlen(nd->stub_code)] == ':',
-                                  "%s (%s) fails with %s, not only %s", label, nd->stub_why,
+                                  "%s%s (%s) fails with %s, not only %s", label, how, nd->stub_why,
                                   other.v[k], nd->stub_code);
                         seen = true;
                 }
-                cr_assert(seen, "%s compiles: it is no longer a stub failing with %s (%s)", label,
-                          nd->stub_code, nd->stub_why);
+                cr_assert(seen, "%s%s compiles: it is no longer a stub failing with %s (%s)", label,
+                          how, nd->stub_code, nd->stub_why);
         } else {
                 for (size_t k = 0; k < other.n; k++)
-                        cr_expect_fail("%s does not compile: %s", label, other.v[k]);
-                cr_assert_eq(other.n, 0, "%s: rustc's output:\n%s", label, err);
-                cr_assert((status == 0) == (rustc.n == 0),
-                          "%s: rustc exit %d with %zu unsafe_code errors", label, status, rustc.n);
+                        cr_expect_fail("%s%s does not compile: %s", label, how, other.v[k]);
+                cr_assert_eq(other.n, 0, "%s%s: rustc's output:\n%s", label, how, run->stderr_text);
+                cr_assert((run->status == 0) == (rustc.n == 0),
+                          "%s%s: rustc exit %d with %zu unsafe_code errors", label, how,
+                          run->status, rustc.n);
         }
-        t->sites += pm_oracle_check_sites(nd->audit, err, test);
-        /* Refused for its unsafe code, a dependency still has to exist for its dependents. */
-        if (status != 0 && needed && !nd->stub_code) {
-                argv[n - 3] = "-A";
-                pm_free(err);
-                err = NULL;
-                status = pm_test_run(argv, t->ws, env, NULL, NULL, &err);
-                cr_assert_eq(status, 0, "%s with -A unsafe_code: %s", label, err);
-        }
-        if (status == 0 && needed)
-                nd->artifact = pm_test_strf("%s/lib%s-%zu.%s", t->out_dir, name, i,
-                                            proc_macro ? "so" : "rmeta");
-        nd->state = 2;
-exit:
+        n = check_sites(nd->audit, run->stderr_text, test, t->ws);
+        if (run->test)
+                t->test_sites += n;
+        else
+                t->sites += n;
         set_free(&rustc);
         set_free(&other);
-        for (size_t k = 0; env && env[k]; k++)
-                pm_free((char *)env[k]);
-        for (size_t k = 0; k < n_owned; k++)
-                pm_free(owned[k]);
-        free(env);
-        free(owned);
-        free(argv);
-        pm_free(err);
-        pm_free(dep_dir);
-        pm_free(meta);
-        pm_free(extra);
+        return nd->stub_code ? 1 : 0;
 }
 
 /* Whether the export's crate @pj is the audit's crate @a: the same label where the export has
@@ -353,11 +275,21 @@ same_crate(const char *ws, const cJSON *pj, const cJSON *a)
 size_t
 pm_oracle_compare_tree(const char *ws, const char *out_dir, const cJSON *audit,
                        const cJSON *project, const struct pm_oracle_stub *stubs, size_t n_stubs,
-                       size_t *ret_sites)
+                       size_t *ret_sites, size_t *ret_test_sites)
 {
+        static const char *const deny[] = { "-D", "unsafe_code", "--error-format=json", NULL };
+        static const char *const allow[] = { "-A", "unsafe_code", NULL };
         const cJSON *crates = cJSON_GetObjectItem(project, "crates"), *c, *a;
-        struct tree t = { .ws = ws, .out_dir = out_dir };
+        struct tree t = { .ws = ws };
+        struct pm_test_rustc_opts opts = { .extra_args = deny,
+                                           .lints = true,
+                                           .test_libs = true,
+                                           .rebuild_args = allow,
+                                           .on_crate = on_crate,
+                                           .ctx = &t };
+        char *json, *report = NULL;
         size_t matched = 0;
+        int r;
 
         cr_assert(cJSON_IsArray(audit) && cJSON_IsArray(crates));
         t.n = (size_t)cJSON_GetArraySize(crates);
@@ -370,7 +302,6 @@ pm_oracle_compare_tree(const char *ws, const char *out_dir, const cJSON *audit,
                 const char *label;
 
                 c = cJSON_GetArrayItem(crates, (int)i);
-                t.nodes[i].pj = c;
                 cJSON_ArrayForEach(a, audit)
                 {
                         if (same_crate(ws, c, a)) {
@@ -398,11 +329,16 @@ pm_oracle_compare_tree(const char *ws, const char *out_dir, const cJSON *audit,
                                 strcmp(str(t.nodes[i].audit, "label"), stubs[s].label) == 0;
                 cr_assert(found, "no crate %s in the tree", stubs[s].label);
         }
-        for (size_t i = 0; i < t.n; i++)
-                compile_node(&t, i);
-        for (size_t i = 0; i < t.n; i++)
-                pm_free(t.nodes[i].artifact);
+        /* Every crate as the export describes it (tests/lib/rustc-check.c), each library also
+         * with --test, so its cfg(test) code is compared too. */
+        json = cJSON_PrintUnformatted(project);
+        cr_assert_not_null(json);
+        r = pm_test_rustc_check_project_with(json, out_dir, &opts, &report);
+        cr_assert_eq(r, 0, "%s", report ? report : "");
+        pm_free(report);
+        cJSON_free(json);
         free(t.nodes);
         *ret_sites = t.sites;
+        *ret_test_sites = t.test_sites;
         return matched;
 }

@@ -36,16 +36,20 @@ int pm_oracle_model(const char *ws, const char *tmp, const char *const *extra_ar
                     cJSON **ret_audit, cJSON **ret_project, char **ret_err);
 
 /*
- * Compile every crate of @project (rust-project.json) with rustc -D unsafe_code in dependency
- * order, each with the --extern, --cfg and environment the export gives it (a library's metadata
- * for its dependents built again with -A unsafe_code when the lint refused it), in @ws, writing
- * to @out_dir; and assert per crate that it compiles but for unsafe_code errors (or, for one of
- * @stubs, with only its error code) and that the sites match (pm_oracle_check_sites(); a test
- * crate with --test). The crates of @audit and @project must be the same (matched by label).
- * Returns the number of crates compared; *@ret_sites gets the sites rustc reported in all.
+ * Compile every crate of @project (rust-project.json, the export of @ws) with rustc -D
+ * unsafe_code in dependency order, as tests/lib/rustc-check.c compiles an export (its --extern,
+ * cfgs, target, environment, sysroot rustc; a library's metadata for its dependents built again
+ * with -A unsafe_code when the lint refused it), and each library crate once more with --test,
+ * writing under @out_dir (created); and assert per run that it compiles but for unsafe_code
+ * errors (or, for one of @stubs, with only its error code) and that the sites match
+ * (pm_oracle_check_sites(): test code in a --test run and in a test crate). The crates of @audit
+ * and @project must be the same (matched by label). Returns the number of crates compared;
+ * *@ret_sites gets the sites rustc reported in all but the libraries' --test runs,
+ * *@ret_test_sites those of the --test runs (a library's other sites again, and its test
+ * code's).
  */
 size_t pm_oracle_compare_tree(const char *ws, const char *out_dir, const cJSON *audit,
                               const cJSON *project, const struct pm_oracle_stub *stubs,
-                              size_t n_stubs, size_t *ret_sites);
+                              size_t n_stubs, size_t *ret_sites, size_t *ret_test_sites);
 
 #endif

@@ -21,11 +21,11 @@
  * it as ../ext), give the copy's .projmodel.json (its own, if it has one) an output base in the
  * temporary directory, export (which builds what the crates need: build scripts' cfgs, env and
  * OUT_DIR, docs/configuration.md) and audit it, shut Bazel down, and compare. Returns the number of
- * crates; *@ret_sites as pm_oracle_compare_tree().
+ * crates; *@ret_sites and *@ret_test_sites as pm_oracle_compare_tree().
  */
 static size_t
 bazel_tree(const char *fixture_rel, bool with_ext, const struct pm_oracle_stub *stubs,
-           size_t n_stubs, size_t *ret_sites)
+           size_t n_stubs, size_t *ret_sites, size_t *ret_test_sites)
 {
         char *tmp = pm_test_mkdtemp(), *ws = pm_test_strf("%s/ws", tmp);
         char *ob = pm_test_strf("%s/ob", tmp), *out_dir = pm_test_strf("%s/out", tmp);
@@ -64,7 +64,8 @@ bazel_tree(const char *fixture_rel, bool with_ext, const struct pm_oracle_stub *
         if (access(ob, F_OK) == 0)
                 (void)pm_test_run(shutdown, ws, NULL, NULL, NULL, NULL);
         cr_assert_eq(status, 0, "projmodel on %s: %s", fixture_rel, err);
-        n = pm_oracle_compare_tree(ws, out_dir, audit, project, stubs, n_stubs, ret_sites);
+        n = pm_oracle_compare_tree(ws, out_dir, audit, project, stubs, n_stubs, ret_sites,
+                                   ret_test_sites);
         cJSON_Delete(audit);
         cJSON_Delete(project);
         cJSON_Delete(cfg);
@@ -92,25 +93,27 @@ Test(audit_oracle_bazel, bazel_test_workspace_agrees_with_rustc)
                 { "//app:app", "E0601", "app/src/main.rs is an empty stub, no fn main" },
                 { "//app:tool", "E0601", "app/src/tool_main.rs is an empty stub, no fn main" },
         };
-        size_t sites = 0, n;
+        size_t sites = 0, test_sites = 0, n;
 
         cr_assert(pm_test_have("bazel") && pm_test_have("rustc"),
                   "bazel and rustc are needed (see scripts/setup.sh)");
         n = bazel_tree("tests/bazel/ws/basic", true, stubs, sizeof(stubs) / sizeof(stubs[0]),
-                       &sites);
+                       &sites, &test_sites);
         cr_assert_eq(n, 10, "tests/bazel/ws/basic has 10 crates, %zu compared", n);
         cr_assert_eq(sites, 0, "no unsafe code in tests/bazel/ws/basic");
+        cr_assert_eq(test_sites, 0, "no unsafe code in tests/bazel/ws/basic's tests");
 }
 
 /* examples/bazel-monorepo: every crate compiles, the build script's cfg and environment
  * (lib/build_info) and the vendored @vendored_fnv from the output base included. */
 Test(audit_oracle_bazel, bazel_example_agrees_with_rustc)
 {
-        size_t sites = 0, n;
+        size_t sites = 0, test_sites = 0, n;
 
         cr_assert(pm_test_have("bazel") && pm_test_have("rustc"),
                   "bazel and rustc are needed (see scripts/setup.sh)");
-        n = bazel_tree("examples/bazel-monorepo", false, NULL, 0, &sites);
+        n = bazel_tree("examples/bazel-monorepo", false, NULL, 0, &sites, &test_sites);
         cr_assert_eq(n, 8, "examples/bazel-monorepo has 8 crates, %zu compared", n);
         cr_assert_eq(sites, 0, "no unsafe code in examples/bazel-monorepo");
+        cr_assert_eq(test_sites, 0, "no unsafe code in examples/bazel-monorepo's tests");
 }

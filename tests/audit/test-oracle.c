@@ -206,7 +206,7 @@ audit_copy(const char *example_rel, const char *format, char **ret_tmp)
 /* A tree of the repository, copied; its crates and the unsafe_code sites rustc reports there. */
 struct tree {
         const char *rel;
-        size_t crates, sites;
+        size_t crates, sites, test_sites; /* as pm_oracle_compare_tree() counts them */
 };
 
 /* Export and audit a copy of each of @trees (a Buck2 tree from its targets.json through
@@ -222,17 +222,20 @@ compare_trees(const struct tree *trees, size_t n_trees)
                 const char *buck2[] = { "--query-output", targets, "--build-system", "buck2",
                                         NULL };
                 cJSON *audit, *project;
-                size_t n, sites = 0;
+                size_t n, sites = 0, test_sites = 0;
                 int status;
 
                 cr_assert_eq(pm_test_copy_tree(src, ws), 0);
                 status = pm_oracle_model(ws, tmp, strstr(trees[i].rel, "buck2") ? buck2 : NULL,
                                          &audit, &project, &err);
                 cr_assert_eq(status, 0, "projmodel on %s: %s", trees[i].rel, err);
-                n = pm_oracle_compare_tree(ws, out_dir, audit, project, NULL, 0, &sites);
+                n = pm_oracle_compare_tree(ws, out_dir, audit, project, NULL, 0, &sites,
+                                           &test_sites);
                 cr_assert_eq(n, trees[i].crates, "%s: %zu crates compared", trees[i].rel, n);
                 cr_assert_eq(sites, trees[i].sites, "%s: rustc reported %zu sites", trees[i].rel,
                              sites);
+                cr_assert_eq(test_sites, trees[i].test_sites,
+                             "%s: rustc reported %zu sites with --test", trees[i].rel, test_sites);
                 cJSON_Delete(audit);
                 cJSON_Delete(project);
                 pm_test_rmtree(tmp);
@@ -249,8 +252,8 @@ compare_trees(const struct tree *trees, size_t n_trees)
  * examples/bazel-monorepo is in test-oracle-bazel.c. */
 Test(audit_oracle, examples_agree_with_rustc)
 {
-        static const struct tree trees[] = { { "examples/gn-monorepo", 10, 2 },
-                                             { "examples/mixed-monorepo", 4, 0 } };
+        static const struct tree trees[] = { { "examples/gn-monorepo", 10, 2, 2 },
+                                             { "examples/mixed-monorepo", 4, 0, 0 } };
 
         cr_assert(pm_test_have("rustc") && pm_test_have("gn") && pm_test_have("cargo"),
                   "rustc, gn and cargo are needed (see scripts/setup.sh)");
@@ -266,8 +269,8 @@ Test(audit_oracle, examples_agree_with_rustc)
  */
 Test(audit_oracle, test_trees_agree_with_rustc)
 {
-        static const struct tree trees[] = { { "tests/audit/policy", 3, 2 },
-                                             { "tests/buck2/fixtures/repo", 8, 0 } };
+        static const struct tree trees[] = { { "tests/audit/policy", 3, 2, 1 },
+                                             { "tests/buck2/fixtures/repo", 8, 0, 0 } };
 
         cr_assert(pm_test_have("rustc") && pm_test_have("cargo"),
                   "rustc and cargo are needed (see scripts/setup.sh)");

@@ -35,6 +35,7 @@ enum crate_state {
         STATE_PENDING,
         STATE_OK,
         STATE_FAILED,
+        STATE_ACCEPTED, /* failed, as the callback expects: no output, not a failure itself */
 };
 
 /* What the check needs from one crate object; strings are borrowed from the cJSON tree except
@@ -192,13 +193,25 @@ report_argv(struct pm_strbuf *rep, const struct strv *env, const struct strv *ar
         (void)pm_strbuf_addch(rep, '\n');
 }
 
+/* Append the NULL-terminated @args (may be NULL) to @argv. */
+static int
+add_args(struct strv *argv, const char *const *args)
+{
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && args && args[i]; i++)
+                r = strv_add(argv, args[i]);
+        return r;
+}
+
 /*
- * Build and run rustc for crate @idx. Returns 0 when it checked, 1 when rustc failed (reported
- * in @rep), negative on errors of our own.
+ * The command line of crate @idx into @argv and its environment into @env: with --test (@test,
+ * writing a file of its own), then @extra (NULL-terminated, may be NULL). 0 or -ENOMEM.
  */
 static int
-check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rustc,
-          const char *outdir, const char *workdir, struct pm_strbuf *rep)
+crate_command(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rustc,
+              const char *outdir, bool test, bool lints, const char *const *extra,
+              struct strv *argv, struct strv *env)
 {
         struct rcrate *c = &cr[idx];
         const char *edition = get_string(c->obj, "edition");
@@ -206,55 +219,55 @@ check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rust
         const char *target = get_string(c->obj, "target");
         const cJSON *groups = cJSON_GetObjectItemCaseSensitive(root, "cfg_groups");
         const cJSON *e, *g;
-        struct strv argv = { 0 }, env = { 0 };
         bool debug_assertions = false;
-        char *err_text = NULL;
-        struct stat st;
-        int r, status;
+        int r;
 
-        r = strv_add(&argv, rustc);
+        r = strv_add(argv, rustc);
         if (r == 0)
-                r = strv_push(&argv, pm_asprintf("--crate-name=%s", c->name));
+                r = strv_push(argv, pm_asprintf("--crate-name=%s", c->name));
         if (r == 0 && edition)
-                r = strv_push(&argv, pm_asprintf("--edition=%s", edition));
+                r = strv_push(argv, pm_asprintf("--edition=%s", edition));
         if (r < 0)
-                goto out;
-        switch (c->kind) {
+                return r;
+        switch (test ? KIND_TEST : c->kind) {
         case KIND_LIB:
-                r = strv_add(&argv, "--crate-type=lib");
+                r = strv_add(argv, "--crate-type=lib");
                 if (r == 0)
-                        r = strv_add(&argv, "--emit=metadata");
+                        r = strv_add(argv, "--emit=metadata");
                 break;
         case KIND_BIN:
-                r = strv_add(&argv, "--crate-type=bin");
+                r = strv_add(argv, "--crate-type=bin");
                 if (r == 0)
-                        r = strv_add(&argv, "--emit=metadata");
+                        r = strv_add(argv, "--emit=metadata");
                 break;
         case KIND_TEST:
-                r = strv_add(&argv, "--test");
+                r = strv_add(argv, "--test");
                 if (r == 0)
-                        r = strv_add(&argv, "--emit=metadata");
+                        r = strv_add(argv, "--emit=metadata");
                 break;
         case KIND_PROC_MACRO:
                 /* Dependents load it, so it must be a real host dylib. */
-                r = strv_add(&argv, "--crate-type=proc-macro");
+                r = strv_add(argv, "--crate-type=proc-macro");
                 if (r == 0)
-                        r = strv_add(&argv, "--emit=link");
+                        r = strv_add(argv, "--emit=link");
                 break;
         }
         if (r < 0)
-                goto out;
-        r = strv_add(&argv, root_module);
+                return r;
+        r = strv_add(argv, root_module);
         if (r == 0)
-                r = strv_add(&argv, "--out-dir");
+                r = strv_add(argv, "--out-dir");
         if (r == 0)
-                r = strv_add(&argv, outdir);
+                r = strv_add(argv, outdir);
+        /* A library's --test run writes a file of its own, not the metadata its dependents
+         * read. */
         if (r == 0)
-                r = strv_push(&argv, pm_asprintf("-Cmetadata=%d", idx));
+                r = strv_push(argv, pm_asprintf("-Cmetadata=%d%s", idx, test ? "-test" : ""));
         if (r == 0)
-                r = strv_push(&argv, pm_asprintf("-Cextra-filename=-%d", idx));
+                r = strv_push(argv,
+                              pm_asprintf("-Cextra-filename=-%d%s", idx, test ? "-test" : ""));
         if (r == 0)
-                r = strv_push(&argv, pm_asprintf("-Ldependency=%s", outdir));
+                r = strv_push(argv, pm_asprintf("-Ldependency=%s", outdir));
         /* Dylibs loaded where the JSON names them: transitive dependents find them there. */
         for (int k = 0; r == 0 && k < n; k++) {
                 const char *o = cr[k].output;
@@ -262,33 +275,32 @@ check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rust
 
                 if (cr[k].kind == KIND_PROC_MACRO && slash && slash != o &&
                     strncmp(o, outdir, strlen(outdir)) != 0)
-                        r = strv_push(&argv, pm_asprintf("-Ldependency=%.*s", (int)(slash - o), o));
+                        r = strv_push(argv, pm_asprintf("-Ldependency=%.*s", (int)(slash - o), o));
         }
+        if (r == 0 && !lints)
+                r = strv_add(argv, "--cap-lints=allow");
         if (r == 0)
-                r = strv_add(&argv, "--cap-lints=allow");
-        if (r == 0)
-                r = strv_add(&argv, "--color=never");
+                r = strv_add(argv, "--color=never");
         if (r == 0 && target)
-                r = strv_push(&argv, pm_asprintf("--target=%s", target));
+                r = strv_push(argv, pm_asprintf("--target=%s", target));
         if (r < 0)
-                goto out;
+                return r;
         /* Group cfgs come first, as rust-analyzer adds them before the crate's own. */
         cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(c->obj, "cfg_groups"))
         {
                 if (cJSON_IsString(g)) {
-                        r = add_cfgs(&argv,
-                                     cJSON_GetObjectItemCaseSensitive(groups, g->valuestring),
+                        r = add_cfgs(argv, cJSON_GetObjectItemCaseSensitive(groups, g->valuestring),
                                      &debug_assertions);
                         if (r < 0)
-                                goto out;
+                                return r;
                 }
         }
-        r = add_cfgs(&argv, cJSON_GetObjectItemCaseSensitive(c->obj, "cfg"), &debug_assertions);
+        r = add_cfgs(argv, cJSON_GetObjectItemCaseSensitive(c->obj, "cfg"), &debug_assertions);
         if (r == 0)
-                r = strv_add(&argv,
+                r = strv_add(argv,
                              debug_assertions ? "-Cdebug-assertions=on" : "-Cdebug-assertions=off");
         if (r < 0)
-                goto out;
+                return r;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c->obj, "deps"))
         {
                 int j = dep_index(e, n);
@@ -296,52 +308,127 @@ check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rust
 
                 if (j < 0 || !dname)
                         continue;
-                r = strv_add(&argv, "--extern");
+                r = strv_add(argv, "--extern");
                 if (r == 0)
-                        r = strv_push(&argv, pm_asprintf("%s=%s", dname, cr[j].output));
+                        r = strv_push(argv, pm_asprintf("%s=%s", dname, cr[j].output));
                 if (r < 0)
-                        goto out;
+                        return r;
         }
+        r = add_args(argv, extra);
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c->obj, "env"))
         {
-                if (cJSON_IsString(e)) {
-                        r = strv_push(&env, pm_asprintf("%s=%s", e->string, e->valuestring));
-                        if (r < 0)
-                                goto out;
-                }
+                if (r == 0 && cJSON_IsString(e))
+                        r = strv_push(env, pm_asprintf("%s=%s", e->string, e->valuestring));
         }
-        status = pm_test_run((const char *const *)argv.v, workdir,
-                             env.n ? (const char *const *)env.v : NULL, NULL, NULL, &err_text);
-        if (status < 0) {
+        return r;
+}
+
+/*
+ * Run rustc for crate @idx (@test: its --test run) with @extra after the crate's arguments, and
+ * judge the run: with @opts' callback when there is one (*@verdict gets what it returns), else
+ * by rustc's status (0, or -1 when it failed). A failure is reported in @rep with the command
+ * line and stderr. *@status gets rustc's exit status. 0, or negative on errors of our own.
+ */
+static int
+run_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rustc, const char *outdir,
+        const char *workdir, const struct pm_test_rustc_opts *opts, bool test,
+        const char *const *extra, bool judge, int *status, int *verdict, struct pm_strbuf *rep)
+{
+        struct rcrate *c = &cr[idx];
+        struct strv argv = { 0 }, env = { 0 };
+        char *err_text = NULL;
+        int r;
+
+        r = crate_command(root, cr, n, idx, rustc, outdir, test, opts && opts->lints, extra, &argv,
+                          &env);
+        if (r < 0)
+                goto out;
+        *status = pm_test_run((const char *const *)argv.v, workdir,
+                              env.n ? (const char *const *)env.v : NULL, NULL, NULL, &err_text);
+        if (*status < 0) {
                 (void)pm_strbuf_addf(rep, "crates[%d] '%s': cannot run '%s': %s\n", idx, c->name,
-                                     rustc, strerror(-status));
-                r = 1;
+                                     rustc, strerror(-*status));
+                *verdict = -1;
                 goto out;
         }
-        if (status != 0) {
+        if (judge && opts && opts->on_crate) {
+                struct pm_test_rustc_run run = { .crate = c->obj,
+                                                 .index = idx,
+                                                 .name = c->name,
+                                                 .test = test,
+                                                 .status = *status,
+                                                 .stderr_text = err_text ? err_text : "" };
+
+                *verdict = opts->on_crate(opts->ctx, &run);
+        } else {
+                *verdict = *status == 0 ? 0 : -1;
+        }
+        if (*verdict < 0) {
                 size_t elen = err_text ? strlen(err_text) : 0;
 
-                (void)pm_strbuf_addf(rep, "crates[%d] '%s' (%s): rustc exited with %d\n  $ ", idx,
-                                     c->name, root_module, status);
+                (void)pm_strbuf_addf(rep, "crates[%d] '%s' (%s)%s: rustc exited with %d\n  $ ", idx,
+                                     c->name, get_string(c->obj, "root_module"),
+                                     test ? " with --test" : "", *status);
                 report_argv(rep, &env, &argv);
                 (void)pm_strbuf_add(rep, err_text ? err_text : "",
                                     elen > MAX_STDERR ? MAX_STDERR : elen);
                 (void)pm_strbuf_adds(rep, elen > MAX_STDERR ? "\n  [stderr truncated]\n" : "\n");
-                r = 1;
-                goto out;
         }
-        if (stat(c->output, &st) < 0) {
-                (void)pm_strbuf_addf(rep, "crates[%d] '%s': rustc succeeded but wrote no '%s'\n",
-                                     idx, c->name, c->output);
-                r = 1;
-                goto out;
-        }
-        r = 0;
 out:
         pm_free(err_text);
         strv_release(&argv);
         strv_release(&env);
         return r;
+}
+
+/*
+ * Build and run rustc for crate @idx (and its --test run, with @opts' test_libs). Returns 0 when
+ * it checked, 1 when rustc failed (reported in @rep), 2 when the callback accepted a failure
+ * that left no output, negative on errors of our own.
+ */
+static int
+check_one(const cJSON *root, struct rcrate *cr, int n, int idx, const char *rustc,
+          const char *outdir, const char *workdir, const struct pm_test_rustc_opts *opts,
+          struct pm_strbuf *rep)
+{
+        struct rcrate *c = &cr[idx];
+        const char *const *extra = opts ? opts->extra_args : NULL;
+        bool needed = c->kind == KIND_LIB || c->kind == KIND_PROC_MACRO;
+        int r, status, verdict, ret;
+        struct stat st;
+
+        r = run_one(root, cr, n, idx, rustc, outdir, workdir, opts, false, extra, true, &status,
+                    &verdict, rep);
+        if (r < 0)
+                return r;
+        if (verdict < 0)
+                return 1;
+        ret = 0;
+        if (status != 0 && (verdict == 1 || !needed || !opts->rebuild_args)) {
+                ret = 2;
+        } else if (status != 0) {
+                /* Its dependents need its output: built again, this time it must succeed. */
+                r = run_one(root, cr, n, idx, rustc, outdir, workdir, opts, false,
+                            opts->rebuild_args, false, &status, &verdict, rep);
+                if (r < 0)
+                        return r;
+                if (verdict < 0)
+                        return 1;
+        }
+        if (ret == 0 && stat(c->output, &st) < 0) {
+                (void)pm_strbuf_addf(rep, "crates[%d] '%s': rustc succeeded but wrote no '%s'\n",
+                                     idx, c->name, c->output);
+                return 1;
+        }
+        if (opts && opts->test_libs && c->kind == KIND_LIB) {
+                r = run_one(root, cr, n, idx, rustc, outdir, workdir, opts, true, extra, true,
+                            &status, &verdict, rep);
+                if (r < 0)
+                        return r;
+                if (verdict < 0)
+                        return 1;
+        }
+        return ret;
 }
 
 /* Problems that make a crate uncheckable before rustc runs; 0 if none (reported in @rep). */
@@ -374,7 +461,8 @@ precheck(const cJSON *c, int idx, int n, struct rcrate *cr, struct pm_strbuf *re
 }
 
 static int
-check_project(const char *json, const char *workdir, bool load_dylibs, char **ret_report)
+check_project(const char *json, const char *workdir, bool load_dylibs,
+              const struct pm_test_rustc_opts *opts, char **ret_report)
 {
         struct pm_strbuf rep = PM_STRBUF_INIT;
         struct rcrate *cr = NULL;
@@ -507,10 +595,10 @@ check_project(const char *json, const char *workdir, bool load_dylibs, char **re
                                 pm_free(link);
                         }
                 } else {
-                        r = check_one(root, cr, n, i, rustc, outdir, workdir, &rep);
+                        r = check_one(root, cr, n, i, rustc, outdir, workdir, opts, &rep);
                         if (r < 0)
                                 goto out;
-                        c->state = r == 0 ? STATE_OK : STATE_FAILED;
+                        c->state = r == 0 ? STATE_OK : r == 2 ? STATE_ACCEPTED : STATE_FAILED;
                 }
                 if (c->state == STATE_FAILED)
                         failed++;
@@ -555,13 +643,20 @@ out:
 int
 pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report)
 {
-        return check_project(json, workdir, false, ret_report);
+        return check_project(json, workdir, false, NULL, ret_report);
+}
+
+int
+pm_test_rustc_check_project_with(const char *json, const char *workdir,
+                                 const struct pm_test_rustc_opts *opts, char **ret_report)
+{
+        return check_project(json, workdir, false, opts, ret_report);
 }
 
 int
 pm_test_rustc_check_project_loading_dylibs(const char *json, const char *workdir, char **ret_report)
 {
-        return check_project(json, workdir, true, ret_report);
+        return check_project(json, workdir, true, NULL, ret_report);
 }
 
 void

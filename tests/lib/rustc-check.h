@@ -3,7 +3,10 @@
 #ifndef PROJMODEL_TEST_RUSTC_CHECK_H
 #define PROJMODEL_TEST_RUSTC_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
 
 /*
  * Run rustc on every crate of @json (NUL-terminated rust-project.json text), in dependency
@@ -26,6 +29,42 @@
  * stderr; crates whose dependencies failed are listed as not checked.
  */
 int pm_test_rustc_check_project(const char *json, const char *workdir, char **ret_report);
+
+/* One rustc run of pm_test_rustc_check_project_with(), for its callback; borrowed for the call. */
+struct pm_test_rustc_run {
+        const cJSON *crate;      /* the crate's object in the JSON */
+        int index;               /* its index in "crates" */
+        const char *name;        /* its rustc crate name */
+        bool test;               /* the --test run of a library (test_libs) */
+        int status;              /* rustc's exit status */
+        const char *stderr_text; /* rustc's stderr, "" when it wrote nothing */
+};
+
+struct pm_test_rustc_opts {
+        /* Appended to every rustc command line (NULL-terminated, or NULL), e.g. "-D",
+         * "unsafe_code", "--error-format=json". */
+        const char *const *extra_args;
+        /* Keep rustc's lints: no --cap-lints allow, so extra_args' -D counts. */
+        bool lints;
+        /* Also compile each library crate (not a proc macro) with --test, so its cfg(test) code
+         * is compiled; that run builds nothing its dependents use. */
+        bool test_libs;
+        /* When on_crate accepts a failed run (0) of a crate others may depend on (a library or
+         * proc macro, not its --test run), run rustc again with these in place of extra_args
+         * (e.g. "-A", "unsafe_code" after "-D", "unsafe_code"); that run must succeed. NULL:
+         * the accepted crate has no output and its dependents fail as not checked. */
+        const char *const *rebuild_args;
+        /* Called after each run (not the rebuild) with @ctx: 0 accepts it whatever rustc's
+         * status, 1 accepts it without rebuilding a failure (its dependents are then not
+         * checked), negative fails the crate (reported with rustc's command line and stderr).
+         * NULL: a run passes when rustc exits 0. It may use Criterion's assertions. */
+        int (*on_crate)(void *ctx, const struct pm_test_rustc_run *run);
+        void *ctx;
+};
+
+/* As pm_test_rustc_check_project(), with @opts (NULL: the same). */
+int pm_test_rustc_check_project_with(const char *json, const char *workdir,
+                                     const struct pm_test_rustc_opts *opts, char **ret_report);
 
 /*
  * As pm_test_rustc_check_project(), except that proc macros are not compiled: each dependent
