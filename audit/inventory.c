@@ -35,6 +35,10 @@ struct file {
         struct pm_audit_file scan;
         unsigned long seen_by; /* the crate sequence number that last listed it */
         size_t seen_index;     /* its index in that crate's sources */
+        /* The crates whose walk looked at it (their @looked), so that its change reaches them
+         * without a look at every crate (mark_changed()); owned array. */
+        struct crate_rec **by;
+        size_t n_by, cap_by;
 };
 
 /* A set of directories (open addressing on pm_hash64 of the path, size a power of two). */
@@ -51,7 +55,8 @@ struct crate_rec {
         struct file **looked; /* every file the walk asked for: its sources and the module
                                * files it tried (x.rs missing, x/mod.rs), repeats allowed */
         size_t n_looked, cap_looked;
-        size_t index; /* in pm_audit.crates */
+        size_t index;              /* in pm_audit.crates */
+        unsigned long changed_run; /* the run that found one of @looked changed, or 0 */
 };
 
 struct pm_audit {
@@ -78,6 +83,9 @@ struct pm_audit {
         struct file **untrusted;
         size_t n_untrusted, cap_untrusted;
         bool relist;
+        /* The crates the last run found changed (pm_audit_changed_crates()), each once. */
+        struct crate_rec **changed;
+        size_t n_changed, cap_changed;
         struct pm__audit_tokbuf toks; /* reused by every scan */
         struct pm_strbuf readbuf;     /* reused by every read */
 };
@@ -122,10 +130,14 @@ pm_audit_free(struct pm_audit *a)
 {
         if (!a)
                 return NULL;
-        for (size_t i = 0; a->table && i < a->table_size; i++)
-                if (a->table[i])
-                        pm_audit_file_release(&a->table[i]->scan);
         pm_audit_drop_crates(a);
+        for (size_t i = 0; a->table && i < a->table_size; i++) {
+                if (a->table[i]) {
+                        pm_audit_file_release(&a->table[i]->scan);
+                        pm_free(a->table[i]->by);
+                }
+        }
+        pm_free(a->changed);
         pm_free(a->toks.v);
         pm_strbuf_release(&a->readbuf);
         pm_free(a->crates);
@@ -365,6 +377,7 @@ static int
 walk_file(struct walk *w, const char *path, struct file **ret, struct pm_error *err)
 {
         struct crate_rec *rec = w->rec;
+        struct file *f;
         int r = get_file(w->a, path, ret, err);
 
         if (r < 0)
@@ -379,6 +392,21 @@ walk_file(struct walk *w, const char *path, struct file **ret, struct pm_error *
                 rec->cap_looked = cap;
         }
         rec->looked[rec->n_looked++] = *ret;
+        /* A crate's walk is done before the next one starts: looked at before by this crate,
+         * the file has it last. */
+        f = *ret;
+        if (f->n_by && f->by[f->n_by - 1] == rec)
+                return 0;
+        if (f->n_by == f->cap_by) {
+                size_t cap = f->cap_by ? f->cap_by * 2 : 2;
+                void *p = pm_realloc(f->by, cap * sizeof(*f->by));
+
+                if (!p)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                f->by = p;
+                f->cap_by = cap;
+        }
+        f->by[f->n_by++] = rec;
         return 0;
 }
 
@@ -699,9 +727,29 @@ out:
 
 /* ---- Keeping an audit between runs ---------------------------------------------------- */
 
+/* Free @rec, first taken off its files' crates and @a's changed crates. */
 static void
-free_crate(struct crate_rec *rec)
+free_crate(struct pm_audit *a, struct crate_rec *rec)
 {
+        for (size_t i = 0; i < rec->n_looked; i++) {
+                struct file *f = rec->looked[i];
+
+                /* Crates come and go newest first: it is usually last. */
+                for (size_t k = f->n_by; k-- > 0;) {
+                        if (f->by[k] == rec) {
+                                f->by[k] = f->by[--f->n_by];
+                                break;
+                        }
+                }
+        }
+        if (rec->changed_run == a->run) {
+                for (size_t k = 0; k < a->n_changed; k++) {
+                        if (a->changed[k] == rec) {
+                                a->changed[k] = a->changed[--a->n_changed];
+                                break;
+                        }
+                }
+        }
         pm_free(rec->pub.sources);
         pm_free(rec->looked);
         pm_free(rec);
@@ -711,7 +759,7 @@ void
 pm_audit_drop_crates(struct pm_audit *a)
 {
         for (size_t i = 0; i < a->n_crates; i++)
-                free_crate(a->crates[i]);
+                free_crate(a, a->crates[i]);
         a->n_crates = 0;
 }
 
@@ -725,7 +773,7 @@ pm_audit_drop_crate(struct pm_audit *a, const struct pm_audit_crate *ac)
         /* The last crate takes its place. */
         a->crates[i] = a->crates[--a->n_crates];
         a->crates[i]->index = i;
-        free_crate(rec);
+        free_crate(a, rec);
 }
 
 bool
@@ -733,10 +781,15 @@ pm_audit_crate_changed(const struct pm_audit *a, const struct pm_audit_crate *ac
 {
         const struct crate_rec *rec = (const struct crate_rec *)ac;
 
-        for (size_t i = 0; i < rec->n_looked; i++)
-                if (rec->looked[i]->changed_run == a->run)
-                        return true;
-        return false;
+        return rec->changed_run == a->run;
+}
+
+size_t
+pm_audit_changed_crates(const struct pm_audit *a, const struct pm_audit_crate *const **ret)
+{
+        /* @pub is each record's first member: the array of records is one of crates. */
+        *ret = (const struct pm_audit_crate *const *)(const void *)a->changed;
+        return a->n_changed;
 }
 
 size_t
@@ -837,6 +890,33 @@ find_file(const struct pm_audit *a, const char *path)
  * Bring @f up to date: unchanged when its stat matches the stamp it was loaded with (and that
  * stamp can vouch), else loaded again. *@changed is set when what it holds differs.
  */
+/* @f changed in this run: so did every crate that looked at it (listed once in @a->changed). A
+ * crate not listed for want of memory is still out of date: -ENOMEM, and the caller drops
+ * every crate (pm_audit_begin_run()). */
+static int
+mark_changed(struct pm_audit *a, struct file *f)
+{
+        f->changed_run = a->run;
+        for (size_t i = 0; i < f->n_by; i++) {
+                struct crate_rec *rec = f->by[i];
+
+                if (rec->changed_run == a->run)
+                        continue;
+                rec->changed_run = a->run;
+                if (a->n_changed == a->cap_changed) {
+                        size_t cap = a->cap_changed ? a->cap_changed * 2 : 16;
+                        void *p = pm_realloc(a->changed, cap * sizeof(*a->changed));
+
+                        if (!p)
+                                return -ENOMEM;
+                        a->changed = p;
+                        a->cap_changed = cap;
+                }
+                a->changed[a->n_changed++] = rec;
+        }
+        return 0;
+}
+
 static int
 recheck(struct pm_audit *a, struct file *f, bool *changed, struct pm_error *err)
 {
@@ -866,13 +946,15 @@ recheck(struct pm_audit *a, struct file *f, bool *changed, struct pm_error *err)
                 pm_audit_file_release(&f->scan);
                 f->missing = true;
                 f->stale = true;
-                f->changed_run = a->run;
                 *changed = true;
+                if (mark_changed(a, f) < 0)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
                 return r;
         }
         if (f->missing != was_missing || (!f->missing && f->stamp.hash != was_hash)) {
-                f->changed_run = a->run;
                 *changed = true;
+                if (mark_changed(a, f) < 0)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
         }
         return 0;
 }
@@ -901,6 +983,7 @@ pm_audit_begin_run(struct pm_audit *a, const char *const *changed, size_t n_chan
         int r = 0;
 
         a->run++;
+        a->n_changed = 0;
         a->n_checked = 0;
         a->n_read = 0;
         a->bytes = 0;

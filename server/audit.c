@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -363,11 +364,26 @@ audit_compute(struct pm_index *idx, struct pm__audit_state *st, struct pm__audit
         }
         if (changed) {
                 /* The counts of every crate holding a changed file are off: those crates are
-                 * counted (from the scans in memory) and rendered again, no other. */
+                 * counted (from the scans in memory) and rendered again, no other. They are
+                 * the run's list, not a look at every crate: an edit costs what it changed. */
+                const struct pm_audit_crate *const *v;
+                size_t n_changed = pm_audit_changed_crates(st->a, &v);
+
                 forget_answer(st);
-                for (size_t i = 0; i < g->n_crates; i++)
-                        if (st->inv[i] && pm_audit_crate_changed(st->a, st->inv[i]))
+                /* Dropping a crate takes it off the list: the last one first, until none. */
+                while (n_changed > 0) {
+                        const struct pm_audit_crate *ac = v[n_changed - 1];
+                        uintptr_t at = (uintptr_t)ac->crate, first = (uintptr_t)g->crates;
+                        size_t i = (at - first) / sizeof(*g->crates);
+
+                        if (at >= first && i < g->n_crates && st->inv[i] == ac) {
                                 forget_crate(st, i);
+                        } else {
+                                /* Not one of this graph's inventories: never handed out here. */
+                                pm_audit_drop_crate(st->a, ac);
+                        }
+                        n_changed = pm_audit_changed_crates(st->a, &v);
+                }
         }
         /* What the run took is in the kept state now: an error below (a bad label, a
          * cancellation) loses no change. */

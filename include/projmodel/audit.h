@@ -316,6 +316,12 @@ void pm_audit_drop_crates(struct pm_audit *a);
  * the changed ones again, docs/protocol.md).
  */
 bool pm_audit_crate_changed(const struct pm_audit *a, const struct pm_audit_crate *ac);
+/*
+ * The crates pm_audit_crate_changed() is true for, each once, in *@ret (borrowed from @a: valid
+ * until the next pm_audit_begin_run() or until a crate is dropped), without a look at the
+ * others: each file knows the crates that looked at it. Returns how many.
+ */
+size_t pm_audit_changed_crates(const struct pm_audit *a, const struct pm_audit_crate *const **ret);
 /* Free the one crate @ac handed out by @a (its pointer becomes invalid); files stay. */
 void pm_audit_drop_crate(struct pm_audit *a, const struct pm_audit_crate *ac);
 /*

@@ -144,6 +144,28 @@ crate_at(struct pm_graph *g, const char *label, const char *root)
         return c;
 }
 
+/* Whether pm_audit_changed_crates() lists exactly @want (NULL-terminated), each once. */
+static bool
+changed_are(const struct pm_audit *a, const struct pm_audit_crate *const *want)
+{
+        const struct pm_audit_crate *const *v;
+        size_t n = pm_audit_changed_crates(a, &v), n_want = 0;
+
+        while (want[n_want])
+                n_want++;
+        if (n != n_want)
+                return false;
+        for (size_t i = 0; i < n_want; i++) {
+                size_t seen = 0;
+
+                for (size_t k = 0; k < n; k++)
+                        seen += v[k] == want[i];
+                if (seen != 1)
+                        return false;
+        }
+        return true;
+}
+
 Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
 {
         char *tmp = pm_test_mkdtemp();
@@ -183,7 +205,10 @@ Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
         cr_assert(any);
         cr_assert(pm_audit_crate_changed(a, inv2));
         cr_assert_not(pm_audit_crate_changed(a, inv1));
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ inv2, NULL }));
         pm_audit_drop_crate(a, inv2);
+        /* Dropped, it is off the list (the daemon drops them as it reads it). */
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ NULL }));
         cr_assert_eq(pm_audit_add_crate(a, c2, &inv2, &err), 0, "%s", err.msg);
         cr_assert_eq(inv2->n_sites, 1);
 
@@ -198,6 +223,7 @@ Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
         cr_assert(any);
         cr_assert(pm_audit_crate_changed(a, inv1));
         cr_assert_not(pm_audit_crate_changed(a, inv2));
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ inv1, NULL }));
         /* Dropped alone (the other crate stays valid) and counted again with the new file. */
         pm_audit_drop_crate(a, inv1);
         cr_assert_eq(inv2->n_sites, 1);
@@ -209,6 +235,7 @@ Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
         cr_assert_not(any);
         cr_assert_not(pm_audit_crate_changed(a, inv1));
         cr_assert_not(pm_audit_crate_changed(a, inv2));
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ NULL }));
 
         pm_audit_free(a);
         pm_graph_free(g);
@@ -217,5 +244,59 @@ Test(audit_keep, a_change_reaches_only_the_crates_that_looked_at_the_file)
         pm_free(x_dir);
         pm_free(two);
         pm_free(one);
+        pm_free(tmp);
+}
+
+/*
+ * A file two crates share (a library and its test target, one root): its change lists both,
+ * once each, from the file's own record of who looked at it; a crate dropped since is off that
+ * record (it would be a freed crate on the list), and one added again is on it once more.
+ */
+Test(audit_keep, a_shared_files_change_lists_each_crate_once_and_no_dropped_one)
+{
+        char *tmp = pm_test_mkdtemp(), *lib = pm_test_strf("%s/lib/lib.rs", tmp);
+        const struct pm_audit_crate *inv1 = NULL, *inv2 = NULL;
+        const char *changed[] = { lib, NULL };
+        struct pm_graph *g = pm_graph_new();
+        struct pm_crate *c1, *c2;
+        struct pm_audit *a = NULL;
+        struct pm_error err;
+        bool any;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_test_write_file(lib, "pub fn f() {}\n"), 0);
+        cr_assert(g);
+        c1 = crate_at(g, "//lib:lib", lib);
+        c2 = crate_at(g, "//lib:lib_test", lib);
+        cr_assert_eq(pm_audit_new(&a, &err), 0);
+        cr_assert_eq(pm_audit_add_crate(a, c1, &inv1, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_audit_add_crate(a, c2, &inv2, &err), 0, "%s", err.msg);
+
+        cr_assert_eq(pm_test_write_file(lib, "pub unsafe fn f() {}\n"), 0);
+        run(a, changed, NULL, false, &any);
+        cr_assert(any);
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ inv1, inv2, NULL }));
+        /* The test target goes (its label left the model): the next change lists the library
+         * alone. */
+        pm_audit_drop_crate(a, inv2);
+        pm_audit_drop_crate(a, inv1);
+        cr_assert_eq(pm_audit_add_crate(a, c1, &inv1, &err), 0, "%s", err.msg);
+        cr_assert_eq(inv1->n_sites, 1);
+        cr_assert_eq(pm_test_write_file(lib, "pub fn f() {}\n"), 0);
+        run(a, changed, NULL, false, &any);
+        cr_assert(any);
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ inv1, NULL }));
+        /* Back, it is reached again. */
+        pm_audit_drop_crate(a, inv1);
+        cr_assert_eq(pm_audit_add_crate(a, c1, &inv1, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_audit_add_crate(a, c2, &inv2, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_test_write_file(lib, "pub unsafe fn f() {}\nunsafe fn g() {}\n"), 0);
+        run(a, changed, NULL, false, &any);
+        cr_assert(changed_are(a, (const struct pm_audit_crate *const[]){ inv1, inv2, NULL }));
+
+        pm_audit_free(a);
+        pm_graph_free(g);
+        pm_test_rmtree(tmp);
+        pm_free(lib);
         pm_free(tmp);
 }
