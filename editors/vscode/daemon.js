@@ -1,6 +1,8 @@
 // The extension's connection to the projmodel daemon: JSON-RPC with LSP framing over the root's
-// Unix socket (docs/protocol.md), starting `projmodel serve` when nothing listens, subscribed to
-// the model's notifications. No `vscode` import, so node tests it against the real daemon.
+// Unix socket (docs/protocol.md), subscribed to the model's notifications. When nothing listens
+// on the root's default socket it tries the systemd unit's socket as the command does (below,
+// connectUnit), and only then starts `projmodel serve` on the default socket. No `vscode`
+// import, so node tests it against the real daemon.
 //
 // When the connection drops (`projmodel stop`, a crash, a kill) the client says so ('disconnected')
 // and reconnects by itself: it waits for the old daemon's process to be gone, then connects or
@@ -22,7 +24,7 @@ const net = require('net');
 const path = require('path');
 const EventEmitter = require('events');
 const { execFile } = require('child_process');
-const { findRoot, defaultSocket } = require('./socket-path');
+const { findRoot, defaultSocket, unitSocket } = require('./socket-path');
 const { parseToolErrors, parseWarningErrors } = require('./tool-errors');
 
 const PROGRESS_TOKEN = 'projmodel/refresh';
@@ -52,6 +54,55 @@ function connectSocket(socketPath) {
   });
 }
 
+// An error with @code (as Node's own carry one), for callers that tell errors apart.
+function codedError(code, message) {
+  const e = new Error(message);
+  e.code = code;
+  return e;
+}
+
+const refused = (e) => e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
+
+// A connection to the daemon projmodel@.socket activates for @root (data/systemd/, socket-path.js
+// unitSocket), made as the command's pm__cli_unit_connect (cli/client.c) makes it: undefined
+// when there is no such socket or nothing listens on it (a file left behind); an EPERM error
+// naming the culprit when the socket is not the user's alone (docs/protocol.md, "Access"): the
+// socket and its directory, not symlinks, belong to us and the directory has no group or other
+// access, else a daemon another user planted there would get our requests.
+//
+// The command also checks the listener's uid with SO_PEERCRED; Node's net cannot read it (no
+// getsockopt), so that check is left out. The file checks stand in for it: bind(2) creates the
+// socket file with the binding process's uid, and in a directory of ours that only we can enter
+// (mode 0700) nobody but us (or root) can bind, create or rename a file, so a socket of ours
+// there was bound by a process of ours. What the peer check adds is only a path swapped between
+// these checks and the connect through a parent directory another user may write, and
+// XDG_RUNTIME_DIR is the user's own 0700 directory.
+async function connectUnit(root, env) {
+  const sock = unitSocket(root, env);
+  if (!sock) return undefined;
+  const uid = process.geteuid();
+  let st;
+  try {
+    st = fs.lstatSync(sock);
+  } catch (e) {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw new Error(`cannot stat '${sock}': ${e.message}`);
+  }
+  if (!st.isSocket() || st.uid !== uid) throw codedError('EPERM', `'${sock}' is not a socket of uid ${uid}`);
+  const dir = path.dirname(sock);
+  st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(3, '0');
+    throw codedError('EPERM', `socket directory '${dir}' (uid ${st.uid}, mode ${mode}) is not a directory of uid ${uid} with mode 0700`);
+  }
+  try {
+    return { sock: await connectSocket(sock), path: sock };
+  } catch (e) {
+    if (refused(e)) return undefined;
+    throw e;
+  }
+}
+
 function pidAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -71,9 +122,9 @@ function errorText(e) {
 
 class DaemonClient extends EventEmitter {
   // options: root (monorepo root) or start (a path inside it); projmodel (the executable);
-  // socket (default: derived from the root as the command does); env (for the daemon and the
-  // socket derivation); startTimeoutMs (waiting for a started daemon to listen); reconnect
-  // (default true: reconnect when the daemon goes away).
+  // socket (default: derived from the root as the command does, and then the unit's socket is
+  // tried too); env (for the daemon and the socket derivation); startTimeoutMs (waiting for a
+  // started daemon to listen); reconnect (default true: reconnect when the daemon goes away).
   constructor(options) {
     super();
     this.projmodel = options.projmodel || 'projmodel';
@@ -82,7 +133,11 @@ class DaemonClient extends EventEmitter {
     if (!this.root) {
       throw new Error(`no build system root found above '${options.start}' (no .projmodel.json, .gn, MODULE.bazel, WORKSPACE, .buckconfig or Cargo.toml)`);
     }
-    this.socket = options.socket || defaultSocket(this.root, this.env);
+    // The socket a daemon this client starts listens on; this.socket is the one it connected
+    // to last (the unit's, when that daemon answered), or that one before the first connection.
+    this.serveSocket = options.socket || defaultSocket(this.root, this.env);
+    this.socket = this.serveSocket;
+    this.tryUnit = !options.socket;
     this.startTimeoutMs = options.startTimeoutMs || 20000;
     this.reconnect = options.reconnect !== false;
     this.reconnectTimer = undefined;
@@ -112,7 +167,7 @@ class DaemonClient extends EventEmitter {
   // `projmodel --root ROOT serve --socket SOCK`: it daemonizes and exits once the socket
   // listens; exit 1 usually means another client's daemon won the lock, so connecting decides.
   spawnServe() {
-    const args = ['--root', this.root, 'serve', '--socket', this.socket];
+    const args = ['--root', this.root, 'serve', '--socket', this.serveSocket];
     this.log(`starting: ${this.projmodel} ${args.join(' ')}`);
     return new Promise((resolve, reject) => {
       execFile(this.projmodel, args, { cwd: this.root, env: this.env }, (err, stdout, stderr) => {
@@ -126,20 +181,33 @@ class DaemonClient extends EventEmitter {
     });
   }
 
+  // The default socket, else the unit's (unless a socket was given), else a daemon started on
+  // the default socket: the command's order (cli/client.c pm__cli_daemon_connect). Never a
+  // daemon of ours while the unit's serves the root: it would take every later client from it.
+  // serve is passed --socket, so its own check of the unit's socket (cli/cmd-serve.c) does not
+  // run; this one does it.
   async connectOrStart() {
+    this.socket = this.serveSocket;
     try {
-      return await connectSocket(this.socket);
+      return await connectSocket(this.serveSocket);
     } catch (e) {
-      if (e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') throw e;
+      if (!refused(e)) throw e;
+    }
+    if (this.tryUnit) {
+      const unit = await connectUnit(this.root, this.env);
+      if (unit) {
+        this.socket = unit.path;
+        return unit.sock;
+      }
     }
     const serveError = await this.spawnServe();
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
       try {
-        return await connectSocket(this.socket);
+        return await connectSocket(this.serveSocket);
       } catch (e) {
-        if ((e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') || Date.now() > deadline) {
-          throw new Error(`the daemon for '${this.root}' did not start${serveError ? `: ${serveError}` : ''} (socket '${this.socket}')`);
+        if (!refused(e) || Date.now() > deadline) {
+          throw new Error(`the daemon for '${this.root}' did not start${serveError ? `: ${serveError}` : ''} (socket '${this.serveSocket}')`);
         }
       }
       await sleep(20);

@@ -1,7 +1,9 @@
 // Which monorepo root a workspace belongs to and where its daemon listens, computed exactly as
 // the projmodel command does (common/config.c pm_config_find_root, server/socket.c,
 // docs/protocol.md "Socket"), so the extension finds a daemon that `projmodel` started and the
-// other way round. No `vscode` import: node tests it against the real daemon.
+// other way round; and the socket of the systemd unit's daemon (data/systemd/projmodel@.socket,
+// docs/protocol.md "systemd socket activation"), which the command also finds without --socket.
+// No `vscode` import: node tests it against the real daemon.
 'use strict';
 
 const fs = require('fs');
@@ -113,4 +115,46 @@ function defaultSocket(root, env = process.env) {
   return path.join('/tmp', `projmodel-${os.userInfo().uid}`, `${stem}.sock`);
 }
 
-module.exports = { findRoot, xxh64, defaultSocket };
+// PATH_MAX and NAME_MAX of Linux (<limits.h>), and the size of sockaddr_un's sun_path.
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+const SUN_PATH_SIZE = 108;
+
+// @p (absolute) escaped as `systemd-escape --path` escapes it, byte for byte as
+// pm_path_systemd_escape (common/path.c) does: "//" and "." components dropped, "/" between
+// components becomes "-", a leading "." and every byte of the UTF-8 string but ASCII letters,
+// digits, ':', '_' and '.' become "\xNN" (lowercase hex); "/" alone is "-". undefined where
+// the C refuses (systemd-escape refuses those too): a relative path, a ".." component, a
+// component longer than NAME_MAX bytes, a path of PATH_MAX bytes or more.
+function systemdEscapePath(p) {
+  const bytes = Buffer.from(p, 'utf8');
+  if (bytes[0] !== 0x2f || bytes.length >= PATH_MAX) return undefined;
+  let out = '';
+  for (const comp of p.split('/')) {
+    if (comp === '' || comp === '.') continue;
+    const b = Buffer.from(comp, 'utf8');
+    if (b.length > NAME_MAX || comp === '..') return undefined;
+    if (out !== '') out += '-';
+    for (const c of b) {
+      // systemd escapes a leading '.' so that no unit name is hidden.
+      const plain = /[A-Za-z0-9:_.]/.test(String.fromCharCode(c)) && !(c === 0x2e && out === '');
+      out += plain ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    }
+  }
+  return out === '' ? '-' : out;
+}
+
+// The socket projmodel@.socket listens on for @root: %t/projmodel/%i.sock, %t being
+// $XDG_RUNTIME_DIR and %i the escaped root, as cli/client.c's unit_socket() builds it.
+// undefined when there is none to try, as there: XDG_RUNTIME_DIR unset or not absolute, a root
+// systemd cannot escape, or a path too long for a socket address, which systemd could not bind.
+function unitSocket(root, env = process.env) {
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (!xdg || !xdg.startsWith('/')) return undefined;
+  const inst = systemdEscapePath(root);
+  if (inst === undefined) return undefined;
+  const sock = `${xdg}/projmodel/${inst}.sock`;
+  return Buffer.byteLength(sock, 'utf8') < SUN_PATH_SIZE ? sock : undefined;
+}
+
+module.exports = { findRoot, xxh64, defaultSocket, systemdEscapePath, unitSocket };

@@ -4,6 +4,8 @@
 // exports, restarts, draws a file's crate graph (graph.js: the real dump and Graphviz's dot), and
 // reconnects by itself after `projmodel stop` and after the daemon is killed; and, with real
 // bazel, a BUILD.bazel Bazel cannot load as a diagnostic at its line while the refresh is partial.
+// A daemon systemd would start on the unit's socket (systemd-socket-activate does it the same
+// way) is the one the client uses, starting none; a unit socket others can reach is refused.
 // PM_PROJMODEL and PM_SOURCE_ROOT come from tests/meson.build.
 'use strict';
 const test = require('node:test');
@@ -11,10 +13,11 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execFileSync } = require('child_process');
+const net = require('net');
+const { execFileSync, spawn } = require('child_process');
 const { DaemonClient } = require('../daemon');
 const { crateGraph, graphHtml } = require('../graph');
-const { defaultSocket } = require('../socket-path');
+const { defaultSocket, unitSocket } = require('../socket-path');
 
 const SOURCE_ROOT = process.env.PM_SOURCE_ROOT || path.resolve(__dirname, '../../..');
 const PROJMODEL = process.env.PM_PROJMODEL || path.join(SOURCE_ROOT, 'build/cli/projmodel');
@@ -320,4 +323,140 @@ test('a BUILD.bazel syntax error on a Bazel root: a diagnostic at Bazel\'s line 
     await cleared;
     assert.strictEqual(client.state.state, 'idle');
   });
+});
+
+// A Cargo root at @repo whose one crate is "cg": quick to model, a name with a space, a dash and
+// a two-byte character, which the unit's socket name escapes.
+function cargoRoot(repo) {
+  fs.mkdirSync(path.join(repo, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(repo, 'Cargo.toml'), '[package]\nname = "cg"\nversion = "0.1.0"\nedition = "2021"\n');
+  fs.writeFileSync(path.join(repo, 'src', 'lib.rs'), '');
+}
+
+// Stops any daemon a failing client started on the default socket.
+function stopDefault(repo, env) {
+  try {
+    execFileSync(PROJMODEL, ['--root', repo, 'stop', '--socket', defaultSocket(repo, env)], { env, stdio: 'ignore' });
+  } catch (e) {
+    // none ran
+  }
+}
+
+// docs/protocol.md, "systemd socket activation": systemd-socket-activate listens on the unit's
+// socket and, at the first connection, execs the daemon with it as fd 3, as systemd does for
+// projmodel@.socket (so the daemon's pid is the one spawned here).
+test('a daemon socket-activated on the unit socket: the client connects to it and starts none', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-'));
+  const repo = path.join(tmp, 'cg r\u00fc-1');
+  cargoRoot(repo);
+  const run = path.join(tmp, 'run');
+  const sockDir = path.join(run, 'projmodel');
+  fs.mkdirSync(sockDir, { recursive: true });
+  fs.chmodSync(run, 0o700);
+  fs.chmodSync(sockDir, 0o700);
+  const env = { ...process.env, XDG_RUNTIME_DIR: run, XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const inst = execFileSync('systemd-escape', ['--path', repo], { encoding: 'utf8' }).trim();
+  const sock = path.join(sockDir, `${inst}.sock`);
+  assert.strictEqual(unitSocket(repo, env), sock);
+
+  // It passes the daemon no environment but what -E names (as a user unit gets the user
+  // manager's): the private cache and runtime directories, and PATH and HOME for cargo.
+  const pass = ['XDG_RUNTIME_DIR', 'XDG_CACHE_HOME', 'PATH', 'HOME'].flatMap((v) => ['-E', v]);
+  const unit = spawn('systemd-socket-activate', ['-l', sock, ...pass, PROJMODEL, '--root', repo, 'serve', '--foreground', '--socket', sock],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let unitOutput = '';
+  const unitExit = new Promise((resolve) => unit.once('exit', resolve));
+  // It says so once the socket listens (naming it C-escaped, so only the line's form is matched).
+  const listening = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`systemd-socket-activate did not listen within ${WAIT_MS} ms: ${unitOutput}`)), WAIT_MS);
+    unit.stderr.on('data', (chunk) => {
+      unitOutput += chunk;
+      if (/^Listening on .* as 3\.$/m.test(unitOutput)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    unit.once('error', reject);
+    unit.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`systemd-socket-activate exited (${code ?? sig}): ${unitOutput}`));
+    });
+  });
+  const logs = [];
+  const client = new DaemonClient({ root: repo, projmodel: PROJMODEL, env });
+  client.on('log', (line) => logs.push(line));
+  t.after(async () => {
+    try {
+      await client.stopDaemon();
+    } finally {
+      t.diagnostic(`client log: ${logs.join(' | ')}; systemd-socket-activate: ${unitOutput}`);
+      client.dispose();
+      stopDefault(repo, env);
+      if (unit.exitCode === null && unit.signalCode === null) unit.kill('SIGKILL');
+      await unitExit;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  await withDaemonLog(env.XDG_CACHE_HOME, async () => {
+    await listening;
+    await client.start();
+    await waitFor(client, 'state', (s) => idle(s) && s.crates === 1, client.state);
+    const status = await client.request('projmodel/status');
+    assert.strictEqual(status.pid, unit.pid, 'the daemon systemd-socket-activate started answers');
+    assert.strictEqual(status.socket, sock);
+    assert.strictEqual(client.socket, sock);
+    assert.ok(logs.includes(`connected to ${sock}`), logs.join(' | '));
+    assert.ok(!logs.some((l) => l.startsWith('starting:')), `no projmodel serve: ${logs.join(' | ')}`);
+    // No default socket: nothing started beside the unit's daemon.
+    assert.ok(!fs.existsSync(defaultSocket(repo, env)));
+    assert.deepStrictEqual(fs.readdirSync(sockDir).filter((f) => f.endsWith('.sock')), [`${inst}.sock`]);
+    assert.ok(fs.readdirSync(path.join(env.XDG_CACHE_HOME, 'projmodel')).some((f) => f.endsWith('.db')), 'the unit daemon\'s model is in the private cache');
+  });
+});
+
+// As the command does (cli/client.c pm__cli_unit_connect): a unit socket in a directory others
+// may enter, or reached through a symlink, fails with EPERM, and no daemon is started beside it.
+test('a unit socket that is not the user\'s alone: EPERM and no daemon started', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-'));
+  const repo = path.join(tmp, 'cg');
+  cargoRoot(repo);
+  const run = path.join(tmp, 'run');
+  fs.mkdirSync(run, { mode: 0o700 });
+  const env = { ...process.env, XDG_RUNTIME_DIR: run, XDG_CACHE_HOME: path.join(tmp, 'cache') };
+  const sock = unitSocket(repo, env);
+  // A listener that hangs up at once: only the checks may keep the client from it.
+  const other = path.join(tmp, 'other');
+  fs.mkdirSync(other, { mode: 0o700 });
+  const server = net.createServer((c) => c.destroy());
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path.join(other, path.basename(sock)), resolve);
+  });
+  t.after(() => {
+    server.close();
+    stopDefault(repo, env);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  const attempt = async (what, pattern) => {
+    const logs = [];
+    const client = new DaemonClient({ root: repo, projmodel: PROJMODEL, env, reconnect: false });
+    client.on('log', (line) => logs.push(line));
+    try {
+      await assert.rejects(client.start(), (e) => e.code === 'EPERM' && pattern.test(e.message), what);
+    } finally {
+      client.dispose();
+    }
+    assert.ok(!logs.some((l) => l.startsWith('starting:')), `${what}: no projmodel serve: ${logs.join(' | ')}`);
+    assert.ok(!fs.existsSync(defaultSocket(repo, env)), `${what}: no default socket`);
+  };
+
+  // The unit's directory a symlink to a directory of ours with mode 0700.
+  fs.symlinkSync(other, path.join(run, 'projmodel'));
+  await attempt('symlinked directory', /^socket directory '.*' \(uid \d+, mode 777\) is not a directory of uid \d+ with mode 0700$/);
+  // The directory itself, but group members may enter it.
+  fs.unlinkSync(path.join(run, 'projmodel'));
+  fs.renameSync(other, path.join(run, 'projmodel'));
+  fs.chmodSync(path.join(run, 'projmodel'), 0o750);
+  await attempt('mode 0750', /^socket directory '.*' \(uid \d+, mode 750\) is not a directory of uid \d+ with mode 0700$/);
 });
