@@ -34,15 +34,9 @@ step_origin(const struct pm_step *step)
         return pm_strbuf_detach(&sb, NULL);
 }
 
-/*
- * The line announcing step @step of @q's plan when its adapter builds in it (ops query_builds,
- * Cargo's `cargo check`), counted from the output of the steps before it (@res->results[0,
- * @step)), into *@ret_line (pm_malloc'd); NULL when the step builds nothing or the adapter does
- * not say, and its command line announces it. -ENOMEM only.
- */
-static int
-builds_line(const struct pm_query *q, size_t step, const struct pm__plan_result *res,
-            char **ret_line, struct pm_error *err)
+int
+pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm__plan_result *res,
+                      char **ret_line, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
@@ -82,7 +76,7 @@ announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_er
         if (step + 1 >= PM_PLAN_MAX_STEPS)
                 return 0;
         pm_free(a->lines[step + 1]);
-        return builds_line(a->q, step + 1, res, &a->lines[step + 1], err);
+        return pm__query_builds_line(a->q, step + 1, res, &a->lines[step + 1], err);
 }
 
 int

@@ -303,13 +303,46 @@ finish(struct pm__refresh *r)
                                      0);
 }
 
+/*
+ * The plan's next-step callback: a step that builds inside the query (Cargo's `cargo check`) is
+ * announced as the worker announces the other adapters' builds ("building 2 proc macros and 1
+ * OUT_DIR with cargo", docs/cli.md, Progress), worded as the one-shot query words it
+ * (server/query.c, server/plan.c: " (in <subproject>)"). It counts from the output of the steps
+ * before it, on the loop, as the one-shot does. Never fails the plan: a progress line is not
+ * worth a refresh (update-progress.c).
+ */
+static int
+announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
+{
+        struct pm__refresh *r = data;
+        const char *where = r->q.project->rel;
+        struct pm_error lerr;
+        char *line = NULL, msg[320];
+
+        (void)err;
+        if (step + 1 >= r->plan.n_steps || r->srv->stopping)
+                return 0;
+        pm_error_init(&lerr);
+        if (pm__query_builds_line(&r->q, step + 1, res, &line, &lerr) < 0 || !line)
+                return 0;
+        if (where && strcmp(where, ".") != 0)
+                (void)snprintf(msg, sizeof(msg), "%s (in %s)", line, where);
+        else
+                (void)snprintf(msg, sizeof(msg), "%s", line);
+        pm__update_progress(r->srv, "report", msg);
+        pm_free(line);
+        return 0;
+}
+
 void
 pm__update_next_project(struct pm__refresh *r)
 {
         struct pm_server *srv = r->srv;
         struct pm__plan_opts opts = { .timeout_ms = srv->cfg->tool_timeout_ms,
                                       .max_output = srv->cfg->max_tool_output,
-                                      .spawn_flags = PM__SPAWN_OWN_GROUP };
+                                      .spawn_flags = PM__SPAWN_OWN_GROUP,
+                                      .next = announce_next,
+                                      .next_data = r };
         const struct pm_project *p;
         struct pm_error err;
         char msg[256];

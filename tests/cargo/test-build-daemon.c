@@ -3,7 +3,7 @@
  * the vendored Cargo workspace of examples/mixed-monorepo reaches projmodel/rustProject, with
  * CARGO naming the cargo that ran, and an edit of the script is watched and runs it again; a
  * proc macro added there is served from the dylib cache, and an edit of its source is rebuilt
- * and served under a new path. */
+ * and served under a new path; the refresh announces its `cargo check` step by what it builds. */
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "projmodel/client.h"
+#include "projmodel/error.h"
 #include "projmodel/mem.h"
 
 #include "daemon.h"
@@ -179,5 +180,79 @@ Test(cargo_build_daemon, a_proc_macro_source_edit_is_rebuilt_and_served_under_a_
         pm_free(lib);
         pm_free(dir);
         pm_free(ws);
+        pm_client_free(c);
+}
+
+/* The `report` messages of the $/progress notifications heard while waiting, in order. */
+struct heard {
+        char *lines[256];
+        size_t n;
+};
+
+static void
+hear(void *userdata, const cJSON *msg)
+{
+        struct heard *h = userdata;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "method");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(msg, "params"), "value");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(v, "kind");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "message");
+
+        if (!cJSON_IsString(m) || strcmp(m->valuestring, "$/progress") != 0 ||
+            !cJSON_IsString(kind) || strcmp(kind->valuestring, "report") != 0 ||
+            !cJSON_IsString(text) || h->n >= sizeof(h->lines) / sizeof(h->lines[0]))
+                return;
+        h->lines[h->n] = pm_strdup(text->valuestring);
+        cr_assert(h->lines[h->n]);
+        h->n++;
+}
+
+/* The index of the first line of @h that starts with @prefix, or -1. */
+static long
+heard_at(const struct heard *h, const char *prefix)
+{
+        for (size_t i = 0; i < h->n; i++)
+                if (strncmp(h->lines[i], prefix, strlen(prefix)) == 0)
+                        return (long)i;
+        return -1;
+}
+
+/*
+ * The daemon's refresh announces the Cargo query's `cargo check` step as the worker announces
+ * the other adapters' builds and as the one-shot discover does (docs/cli.md, Progress), counted
+ * from `cargo metadata`: ansi's build script (one OUT_DIR), no proc macro; between the query
+ * and the parse.
+ */
+Test(cargo_build_daemon, the_refresh_announces_what_cargo_check_builds)
+{
+        char *build_rs = pm_test_strf("%s/third_party/rust/ansi/build.rs", d.root);
+        struct pm_client *c = pm_test_daemon_connect(&d);
+        struct heard h = { .n = 0 };
+        long at_query, at_building, at_parsed;
+        struct pm_error err;
+        cJSON *result = NULL;
+        int r;
+
+        cr_assert_eq(pm_test_write_file(build_rs, "fn main() {}\n"), 0);
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        pm_error_init(&err);
+        /* The refresh's notifications all come before its answer (docs/protocol.md). */
+        r = pm_client_call(c, "projmodel/refresh", NULL, PM_TEST_DAEMON_TIMEOUT_MS, hear, &h,
+                           &result, &err);
+        cr_assert_eq(r, 0, "refresh failed: %s", err.msg);
+        cJSON_Delete(result);
+        at_query = heard_at(&h, "querying cargo for 'third_party/rust'");
+        at_building = heard_at(&h, "building ");
+        at_parsed = heard_at(&h, "cargo in third_party/rust: parsed ");
+        cr_assert_geq(at_building, 0, "no building line among %zu", h.n);
+        cr_assert_str_eq(h.lines[at_building],
+                         "building 1 OUT_DIR with cargo (in third_party/rust)");
+        cr_assert_geq(at_query, 0, "no querying line");
+        cr_assert_gt(at_building, at_query);
+        cr_assert_gt(at_parsed, at_building, "parsed at %ld", at_parsed);
+        for (size_t i = 0; i < h.n; i++)
+                pm_free(h.lines[i]);
+        pm_free(build_rs);
         pm_client_free(c);
 }
