@@ -155,6 +155,7 @@ pm_build_report_release(struct pm_build_report *report)
                 pm_free(report->items[i].error);
                 pm_argv_free(report->items[i].cfgs);
                 pm_argv_free(report->items[i].env);
+                pm_argv_free(report->items[i].files);
         }
         pm_free(report->items);
         report->items = NULL;

@@ -330,6 +330,10 @@ pm_graph_copy_crate(struct pm_graph *g, const struct pm_crate *src)
                         goto fail;
         if (src->out_dir_target && !(c->out_dir_target = pm_graph_strdup(g, src->out_dir_target)))
                 goto fail;
+        for (size_t i = 0; i < src->gen_srcs.n; i++)
+                if (pm_kvlist_set(g, &c->gen_srcs, src->gen_srcs.v[i].key,
+                                  src->gen_srcs.v[i].value) < 0)
+                        goto fail;
         return c;
 fail:
         /* Drop the half-built crate; its strings stay in the arena until the graph goes. */

@@ -134,31 +134,107 @@ serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, 
         return 0;
 }
 
-/* Whether @c is one this build is for: a proc macro without dylib, or a crate with an OUT_DIR
- * target (include/projmodel/graph.h), of build system @name. */
+/*
+ * Put the files the targets generating @c's sources built (@report; @why: the build did not
+ * run) in place of the paths the parse gave those sources (pm_crate.gen_srcs): the root module
+ * when it was one (the target's only file, else its first `.rs`), the source, and each file's
+ * directory among include_dirs beside the package's. Like an OUT_DIR, served where the build
+ * system wrote them, not copied. A target that did not build leaves its path and a note.
+ * Counts the sources in *@n and those served in *@n_built.
+ */
+static int
+serve_generated(struct pm_graph *g, struct pm_crate *c, const struct pm_build_report *report,
+                const char *why, size_t *n, size_t *n_built)
+{
+        for (size_t i = 0; i < c->gen_srcs.n; i++) {
+                const char *label = c->gen_srcs.v[i].key, *path = c->gen_srcs.v[i].value;
+                const struct pm_built *b = why ? NULL : find_item(report, label, strlen(label));
+                const char *root = NULL;
+                bool replaced = false;
+
+                (*n)++;
+                if (!b || !b->files || !b->files[0]) {
+                        char *note = pm_graph_printf(
+                                g, "%s%sgenerated source %s not built: %.*s",
+                                c->note ? c->note : "", c->note ? "; " : "", label, NOTE_MAX,
+                                why             ? why
+                                : b && b->error ? b->error
+                                                : "absent from the build report");
+
+                        if (!note)
+                                return -ENOMEM;
+                        c->note = note;
+                        continue;
+                }
+                for (char **f = b->files; *f && !root; f++) {
+                        size_t len = strlen(*f);
+
+                        if (len > 3 && strcmp(*f + len - 3, ".rs") == 0)
+                                root = *f;
+                }
+                if (!b->files[1] || !root)
+                        root = b->files[0];
+                if (strcmp(c->root_module, path) == 0 &&
+                    !(c->root_module = pm_graph_strdup(g, root)))
+                        return -ENOMEM;
+                for (char **f = b->files; *f; f++) {
+                        char *file = pm_graph_strdup(g, *f);
+                        char *dir = pm_path_dirname(g->arena, *f);
+                        bool placed = false;
+
+                        if (!file || !dir || pm_strlist_push_unique(g, &c->include_dirs, dir) < 0)
+                                return -ENOMEM;
+                        /* The first file takes the source's place, the others follow. */
+                        for (size_t j = 0; j < c->sources.n && !replaced; j++) {
+                                if (strcmp(c->sources.v[j], path) == 0) {
+                                        c->sources.v[j] = file;
+                                        replaced = placed = true;
+                                }
+                        }
+                        if (!placed && pm_strlist_push_unique(g, &c->sources, file) < 0)
+                                return -ENOMEM;
+                }
+                (*n_built)++;
+        }
+        return 0;
+}
+
+/* Whether @c is one this build is for: a proc macro without dylib, a crate with an OUT_DIR
+ * target, or with generated sources (include/projmodel/graph.h), of build system @name. */
 static bool
-wanted(const struct pm_crate *c, const char *name, bool *ret_pm, bool *ret_od)
+wanted(const struct pm_crate *c, const char *name, bool *ret_pm, bool *ret_od, bool *ret_gen)
 {
         *ret_pm = c->kind == PM_CRATE_PROC_MACRO && !c->proc_macro_dylib;
         *ret_od = c->out_dir_target != NULL;
-        return (*ret_pm || *ret_od) && strcmp(c->build_system, name) == 0;
+        *ret_gen = c->gen_srcs.n > 0;
+        return (*ret_pm || *ret_od || *ret_gen) && strcmp(c->build_system, name) == 0;
 }
 
 bool
-pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, const char *tool)
+pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, size_t n_gen, const char *tool)
 {
-        if (n_od == 0 && n_pm > 0)
-                (void)snprintf(buf, size, "building %zu proc macro%s with %s", n_pm,
-                               n_pm == 1 ? "" : "s", tool);
-        else if (n_pm == 0 && n_od > 0)
-                (void)snprintf(buf, size, "building %zu OUT_DIR%s with %s", n_od,
-                               n_od == 1 ? "" : "s", tool);
-        else if (n_pm > 0)
-                (void)snprintf(buf, size, "building %zu proc macro%s and %zu OUT_DIR%s with %s",
-                               n_pm, n_pm == 1 ? "" : "s", n_od, n_od == 1 ? "" : "s", tool);
-        else if (size > 0)
+        const size_t count[] = { n_pm, n_od, n_gen };
+        const char *what[] = { "proc macro", "OUT_DIR", "generated source" };
+        size_t parts = (n_pm > 0) + (n_od > 0) + (n_gen > 0), done = 0, len;
+
+        if (size == 0)
+                return parts > 0;
+        len = (size_t)snprintf(buf, size, "building");
+        for (size_t k = 0; k < 3 && len < size; k++) {
+                if (count[k] == 0)
+                        continue;
+                done++;
+                len += (size_t)snprintf(buf + len, size - len, "%s%zu %s%s",
+                                        done == 1       ? " "
+                                        : done == parts ? " and "
+                                                        : ", ",
+                                        count[k], what[k], count[k] == 1 ? "" : "s");
+        }
+        if (len < size)
+                (void)snprintf(buf + len, size - len, " with %s", tool);
+        if (parts == 0)
                 buf[0] = '\0';
-        return n_pm > 0 || n_od > 0;
+        return parts > 0;
 }
 
 int
@@ -173,7 +249,8 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         const char **labels = NULL;
         char *why = NULL, line[256];
         size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
-        bool build, named, is_pm, is_od;
+        size_t n_gen = 0, n_gen_labels = 0, n_gen_srcs = 0, n_gen_built = 0;
+        bool build, named, is_pm, is_od, is_gen;
         int r;
 
         /* Captured output (--query-output) runs no tool: the build may not even be here. */
@@ -192,17 +269,30 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         if (!build)
                 return 0;
         r = -ENOMEM;
-        labels = pm_calloc(2 * g->n_crates + 1, sizeof(*labels));
+        for (size_t i = 0; i < g->n_crates; i++)
+                n_gen_labels += g->crates[i].gen_srcs.n;
+        labels = pm_calloc(2 * g->n_crates + n_gen_labels + 1, sizeof(*labels));
         if (!labels)
                 goto out;
         /* One label per proc macro, one per distinct OUT_DIR target (crates of one package, a
-         * library and its tests, share their build script's). */
+         * library and its tests, share their build script's), one per distinct target that
+         * generates sources. */
         for (size_t i = 0; i < g->n_crates; i++) {
                 struct pm_crate *c = &g->crates[i];
                 bool seen = false;
 
-                if (!wanted(c, ops->name, &is_pm, &is_od))
+                if (!wanted(c, ops->name, &is_pm, &is_od, &is_gen))
                         continue;
+                for (size_t k = 0; k < c->gen_srcs.n; k++) {
+                        bool had = false;
+
+                        for (size_t j = 0; j < n && !had; j++)
+                                had = strcmp(labels[j], c->gen_srcs.v[k].key) == 0;
+                        if (!had) {
+                                labels[n++] = c->gen_srcs.v[k].key;
+                                n_gen++;
+                        }
+                }
                 if (is_pm) {
                         labels[n++] = c->label;
                         n_pm++;
@@ -220,7 +310,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;
-        if (pm__build_line(line, sizeof(line), n_pm, n_od, ops->name))
+        if (pm__build_line(line, sizeof(line), n_pm, n_od, n_gen, ops->name))
                 pm_progress_report(progress, "%s", line);
         r = run_plan(q->config, &plan, &res, blobs, &why);
         if (r < 0)
@@ -241,14 +331,19 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         }
         /* The build's outcome replaces the parse's "not built" notes (graph.h). */
         for (size_t i = 0; i < g->n_crates; i++)
-                if (wanted(&g->crates[i], ops->name, &is_pm, &is_od))
+                if (wanted(&g->crates[i], ops->name, &is_pm, &is_od, &is_gen) && (is_pm || is_od))
                         g->crates[i].note = NULL;
         for (size_t i = 0; i < g->n_crates && r == 0; i++) {
                 struct pm_crate *c = &g->crates[i];
                 const struct pm_built *b;
 
-                if (!wanted(c, ops->name, &is_pm, &is_od))
+                if (!wanted(c, ops->name, &is_pm, &is_od, &is_gen))
                         continue;
+                if (is_gen) {
+                        r = serve_generated(g, c, &report, why, &n_gen_srcs, &n_gen_built);
+                        if (r < 0)
+                                break;
+                }
                 if (is_od) {
                         /* A failed sub-target may be reported under its target (adapter.h). */
                         b = why ? NULL
@@ -284,6 +379,12 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         if (r == 0 && n_od > 0)
                 pm_progress_report(progress, "served a built OUT_DIR to %zu of %zu crate%s",
                                    n_od_built, n_od_crates, n_od_crates == 1 ? "" : "s");
+        if (r == 0 && n_gen_srcs > 0 && n_gen_built == n_gen_srcs)
+                pm_progress_report(progress, "built %zu generated source%s", n_gen_srcs,
+                                   n_gen_srcs == 1 ? "" : "s");
+        else if (r == 0 && n_gen_srcs > 0)
+                pm_progress_report(progress, "built %zu of %zu generated sources (%zu failed)",
+                                   n_gen_built, n_gen_srcs, n_gen_srcs - n_gen_built);
 out:
         if (r == -ENOMEM)
                 r = pm_error_set(err, -ENOMEM, "out of memory");

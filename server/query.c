@@ -55,7 +55,7 @@ pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm__pl
                 blobs[i].exit_status = res->results[i].exit_status;
         }
         r = ops->query_builds(q, step, blobs, step, &n_pm, &n_od, err);
-        if (r <= 0 || !pm__build_line(line, sizeof(line), n_pm, n_od, ops->name))
+        if (r <= 0 || !pm__build_line(line, sizeof(line), n_pm, n_od, 0, ops->name))
                 return r < 0 ? r : 0;
         *ret_line = pm_strdup(line);
         return *ret_line ? 0 : pm_error_set(err, -ENOMEM, "out of memory");

@@ -272,10 +272,11 @@ int pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struc
 int pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                           const struct pm_progress *progress, struct pm_error *err);
 
-/* The line announcing a build of @n_pm proc macros and @n_od OUT_DIRs by @tool ("building 2 proc
- * macros and 1 OUT_DIR with cargo", docs/cli.md, Progress) into @buf (@size bytes, cut to fit),
- * for build.c and query.c; false (and @buf empty) when both counts are 0. */
-bool pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, const char *tool);
+/* The line announcing a build of @n_pm proc macros, @n_od OUT_DIRs and @n_gen generated sources
+ * by @tool ("building 2 proc macros and 1 OUT_DIR with cargo", docs/cli.md, Progress) into @buf
+ * (@size bytes, cut to fit), for build.c and query.c; false (@buf empty) when all counts are 0. */
+bool pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, size_t n_gen,
+                    const char *tool);
 
 /* query.c: the line announcing step @step of @q's plan when its adapter builds in it (ops
  * query_builds), counted from @res->results[0, @step), into *@ret_line (pm_malloc'd), or NULL

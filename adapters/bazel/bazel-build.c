@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Building a Bazel project's proc macros and build scripts: `bazel build` of exactly those targets
- * with the query's output base, and reading each dylib path and out_dir from the build event JSON
- * file (docs/build-integration.md). Names the event file; runs and writes nothing. */
+/* Building a Bazel project's proc macros, build scripts and generated sources: `bazel build` of
+ * exactly those targets with the query's output base, and reading each dylib path, out_dir and
+ * generated file from the build event JSON file (docs/build-integration.md). Names the event
+ * file; runs and writes nothing. */
 #include <errno.h>
 #include <string.h>
 
@@ -183,6 +184,72 @@ set_dylib(const struct events *e, const char *id, int depth)
                         return p;
         }
         return NULL;
+}
+
+/* Push the file:// paths of the file set @id and the sets it includes (depth-bounded) onto
+ * *@files, normalised, each once. -ENOMEM only. */
+static int
+set_files(const struct events *e, const char *id, int depth, char ***files)
+{
+        const cJSON *set = named_set(e, id), *f;
+
+        if (!set || depth > 64)
+                return 0;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "files"))
+        {
+                const cJSON *uri = cJSON_GetObjectItemCaseSensitive(f, "uri");
+                char *p;
+                bool seen = false;
+
+                if (!cJSON_IsString(uri) || strncmp(uri->valuestring, "file://", 7) != 0 ||
+                    !pm_path_is_absolute(uri->valuestring + 7))
+                        continue;
+                p = pm_path_normalize(NULL, "/", uri->valuestring + 7);
+                if (!p)
+                        return -ENOMEM;
+                for (char **q = *files; q && *q && !seen; q++)
+                        seen = strcmp(*q, p) == 0;
+                if (!seen && pm_argv_push(files, p) < 0) {
+                        pm_free(p);
+                        return -ENOMEM;
+                }
+                pm_free(p);
+        }
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "fileSets"))
+        {
+                const cJSON *sid = cJSON_GetObjectItemCaseSensitive(f, "id");
+
+                if (cJSON_IsString(sid) && set_files(e, sid->valuestring, depth + 1, files) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/*
+ * The files of a targetCompleted event's "default" output group into *@files (NULL when none):
+ * what a target that generates a crate's sources (a genrule, or one of its output files) built,
+ * where Bazel wrote them (docs/build-integration.md). -ENOMEM only.
+ */
+static int
+completed_files(const struct events *e, const cJSON *completed, char ***files)
+{
+        const cJSON *g, *fs;
+
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
+        {
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(g, "name");
+
+                if (!cJSON_IsString(name) || strcmp(name->valuestring, "default") != 0)
+                        continue;
+                cJSON_ArrayForEach(fs, cJSON_GetObjectItemCaseSensitive(g, "fileSets"))
+                {
+                        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
+
+                        if (cJSON_IsString(sid) && set_files(e, sid->valuestring, 0, files) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
 }
 
 /* The dylib of a targetCompleted event's "default" output group, or NULL. */
@@ -426,6 +493,9 @@ read_target(const struct events *e, const cJSON *ev, const char *label, struct p
                         return r;
                 if (b->out_dir)
                         return read_build_info(e, b);
+                /* A target generating sources has no dylib: its files are what it built. */
+                if (completed_files(e, completed, &b->files) < 0)
+                        return -ENOMEM;
                 dylib = completed_dylib(e, completed);
                 if (dylib) {
                         b->dylib_path = pm_path_normalize(NULL, "/", dylib);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -28,6 +29,7 @@
 
 struct srcs {
         char **paths;
+        struct pm__bazel_label *labels; /* each path's label */
         size_t n, cap;
 };
 
@@ -50,14 +52,19 @@ src_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
         if (s->n == s->cap) {
                 size_t cap = s->cap ? s->cap * 2 : 8;
                 char **v = pm_arena_alloc(c->g->arena, cap * sizeof(*v));
+                struct pm__bazel_label *lv = pm_arena_alloc(c->g->arena, cap * sizeof(*lv));
 
-                if (!v)
+                if (!v || !lv)
                         return pm__bazel_oom(c);
-                if (s->n)
+                if (s->n) {
                         memcpy(v, s->paths, s->n * sizeof(*v));
+                        memcpy(lv, s->labels, s->n * sizeof(*lv));
+                }
                 s->paths = v;
+                s->labels = lv;
                 s->cap = cap;
         }
+        s->labels[s->n] = l;
         s->paths[s->n++] = p;
         return 0;
 }
@@ -125,9 +132,34 @@ env_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
         return 0;
 }
 
+/*
+ * Record in @cr's gen_srcs each of @s's sources that is no file: a source label Bazel analysed
+ * without error names a file of its package or a rule's output, so a label whose path is absent
+ * is one another rule generates (a genrule, or one of its outputs). server/build.c builds it and
+ * serves the file the build events name (docs/build-integration.md). One access() per source.
+ */
+static int
+generated_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct srcs *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                char *label;
+
+                if (access(s->paths[i], F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
+                        continue;
+                label = pm__bazel_label_string(c, &s->labels[i]);
+                if (!label || pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)
+                        return pm__bazel_oom(c);
+        }
+        return 0;
+}
+
 static int
 add_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct srcs *s)
 {
+        int e = generated_sources(c, cr, s);
+
+        if (e < 0)
+                return e;
         for (size_t i = 0; i < s->n; i++) {
                 const char *dir;
                 bool covered = false;
@@ -166,7 +198,7 @@ int
 pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)
 {
         struct pm_crate *cr;
-        struct srcs srcs = { 0 };
+        struct srcs srcs = { 0 }, root_src = { 0 };
         const char *crate_name, *crate_root, *edition, *root = NULL;
         char *name;
         int e;
@@ -204,6 +236,7 @@ pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)
                 if (e < 0)
                         return e;
                 root = one.paths[0];
+                root_src = one;
         } else {
                 /* rules_rust's crate_root_src(): the only src, else the shortest
                  * lib.rs/main.rs, else <name>.rs, else <crate_name>.rs. */
@@ -259,6 +292,9 @@ pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r)
                     pm_strlist_push(c->g, &cr->sources, root) < 0)
                         return pm__bazel_oom(c);
         }
+        e = generated_sources(c, cr, &root_src);
+        if (e < 0)
+                return e;
         e = add_sources(c, cr, &srcs);
         if (e < 0)
                 return e;

@@ -97,6 +97,9 @@ struct pm_built {
          */
         char **cfgs;
         char **env;
+        /* The files a target that generates sources built (Bazel's default outputs of a genrule,
+         * from the build events), absolute, NULL-terminated (pm_argv_push()), or NULL. */
+        char **files;
 };
 
 /* What one build run reported, owned by the caller; release with pm_build_report_release(). */

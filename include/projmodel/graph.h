@@ -121,6 +121,15 @@ struct pm_crate {
          * server/build.c before the graph is applied, or NULL. In the graph's arena.
          */
         char *out_dir_target;
+        /*
+         * Not a field of the model either: the crate's sources that another target generates,
+         * each as key the build-system label the crate's sources name it by (Bazel's genrule
+         * `//pkg:gen_rs` or its output file `//pkg:generated.rs`) and value the path the parse
+         * gave it, which does not exist until that target is built. Set by the adapter's parse;
+         * server/build.c builds the targets and puts the files the build reported in place of
+         * those paths (docs/build-integration.md). Empty for most crates. In the graph's arena.
+         */
+        struct pm_kvlist gen_srcs;
 };
 
 enum pm_crate_field_type {

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* Generated sources through the real bazel: a rust_library of a copy of examples/bazel-monorepo
+ * whose only src is a genrule's output is served with the file Bazel built (its build events),
+ * type-checks with bare rustc from the exported JSON, and a genrule that fails gives the crate a
+ * note (docs/build-integration.md, Bazel). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+
+#include "projmodel/mem.h"
+#include "projmodel/path.h"
+
+#include "bazel-test.h"
+#include "daemon.h"
+#include "rustc-check.h"
+#include "testlib.h"
+#include "validate.h"
+
+static struct pm_bazel_ws ws;
+
+static void
+setup(void)
+{
+        cr_assert(pm_test_have("bazel"), "bazel is not installed");
+        pm_bazel_ws_setup(&ws, "basic", NULL);
+}
+
+static void
+teardown(void)
+{
+        pm_bazel_ws_teardown(&ws);
+}
+
+TestSuite(bazel_gensrc, .init = setup, .fini = teardown, .timeout = 600);
+
+/* lib/gen: `generated.rs`, written by genrule gen_rs with @cmd, is the library's only src (its
+ * root), and it uses the build script's crate, so the check needs the OUT_DIR too. */
+static const char gen_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
+                                "\n"
+                                "genrule(\n"
+                                "    name = \"gen_rs\",\n"
+                                "    outs = [\"generated.rs\"],\n"
+                                "    cmd = \"%s\",\n"
+                                ")\n"
+                                "\n"
+                                "rust_library(\n"
+                                "    name = \"gen\",\n"
+                                "    srcs = [\":gen_rs\"],\n"
+                                "    deps = [\"//lib/build_info\"],\n"
+                                ")\n";
+
+/* The crate labelled @label of rust-project.json @project (asserted). */
+static const cJSON *
+crate_labelled(const cJSON *project, const char *label)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
+        {
+                const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, "build");
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(b, "label");
+
+                if (cJSON_IsString(l) && strcmp(l->valuestring, label) == 0)
+                        return c;
+        }
+        cr_assert_fail("no crate '%s'", label);
+        return NULL;
+}
+
+/* The root_module of //lib/gen:gen in rust-project.json @text, or "" (static). */
+static const char *
+built_root(const char *text)
+{
+        static char path[4096];
+        cJSON *project = cJSON_Parse(text);
+        const cJSON *c, *rm = NULL;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
+        {
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(c, "build"), "label");
+
+                if (cJSON_IsString(l) && strcmp(l->valuestring, "//lib/gen:gen") == 0)
+                        rm = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+        }
+        (void)snprintf(path, sizeof(path), "%s", cJSON_IsString(rm) ? rm->valuestring : "");
+        cJSON_Delete(project);
+        return path;
+}
+
+Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it)
+{
+        char *src = pm_test_strf("%s/examples/bazel-monorepo", pm_test_source_root());
+        char *root = pm_test_strf("%s/example", ws.tmp);
+        char *ob = pm_test_strf("%s/example-ob", ws.tmp);
+        char *cache = pm_test_strf("%s/cache", ws.tmp);
+        char *cfgpath = pm_test_strf("%s/.projmodel.json", root);
+        char *pkg = pm_test_strf("%s/lib/gen", root);
+        char *build = pm_test_strf("%s/lib/gen/BUILD.bazel", root);
+        char *json = pm_test_strf("{\"build_system\": \"bazel\", \"cache_dir\": \"%s\", "
+                                  "\"bazel\": {\"output_base\": \"%s\", "
+                                  "\"rules_rust_settings\": \"//rust/settings\"}}\n",
+                                  cache, ob);
+        char *out = pm_test_strf("%s/rust-project.json", ws.tmp);
+        char *shutdown_ob = pm_test_strf("--output_base=%s", ob);
+        char *gen_dir = pm_test_strf("%s/execroot/bazel_monorepo/bazel-out/", ob);
+        char *good = pm_test_strf(gen_build, "echo 'pub fn answer() -> usize "
+                                             "{ build_info::GREETING.len() }' > $@");
+        char *bad = pm_test_strf(gen_build, "echo the generator is broken >&2; exit 3");
+        const char *argv[] = {
+                pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
+        };
+        const char *dump[] = { pm_test_projmodel(), "dump",          "--root", root,
+                               "--no-refresh",      "//lib/gen:gen", NULL };
+        const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
+        char *errout = NULL, *errout2 = NULL, *text = NULL, *report = NULL, *dumped = NULL;
+        char *vreport = NULL;
+        const cJSON *gen, *rm, *inc;
+        cJSON *project;
+        struct stat st;
+        int status, status2 = -1, dumped_status = -1, checked = -1, valid = -1;
+        bool exists = false;
+
+        cr_assert_eq(pm_test_copy_tree(src, root), 0);
+        cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
+        cr_assert_eq(mkdir(pkg, 0755), 0);
+        cr_assert_eq(pm_test_write_file(build, good), 0);
+        status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
+        if (status == 0)
+                text = pm_test_read_file(out);
+        /* What needs the built file, before the broken generator's build removes it. */
+        if (text) {
+                exists = stat(built_root(text), &st) == 0;
+                checked = pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report);
+                valid = pm_test_validate_project(text, strlen(text), &vreport);
+        }
+        /* The generator broken: the crate keeps the parse's path and says why. */
+        if (status == 0 && pm_test_write_file(build, bad) == 0) {
+                status2 = pm_test_run(argv, root, NULL, NULL, NULL, &errout2);
+                if (status2 == 0)
+                        dumped_status = pm_test_run(dump, root, NULL, NULL, &dumped, NULL);
+        }
+        (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
+        cr_assert_eq(status, 0, "projmodel export: %s", errout);
+        cr_assert_not_null(text);
+        project = cJSON_Parse(text);
+        cr_assert_not_null(project);
+        gen = crate_labelled(project, "//lib/gen:gen");
+        rm = cJSON_GetObjectItemCaseSensitive(gen, "root_module");
+        cr_assert(cJSON_IsString(rm), "no root_module");
+        /* Bazel's own path for the output (the build events' file:// URI), which exists. */
+        cr_assert(strncmp(rm->valuestring, gen_dir, strlen(gen_dir)) == 0 &&
+                          strcmp(pm_path_basename(rm->valuestring), "generated.rs") == 0,
+                  "root_module '%s' is not the built generated.rs under '%s'", rm->valuestring,
+                  gen_dir);
+        cr_assert(exists, "'%s' does not exist", rm->valuestring);
+        inc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(gen, "source"),
+                                               "include_dirs");
+        cr_assert(pm_test_json_array_has(inc, pkg), "the package dir is an include dir");
+        {
+                char *dir =
+                        pm_test_strf("%.*s", (int)(strrchr(rm->valuestring, '/') - rm->valuestring),
+                                     rm->valuestring);
+
+                cr_assert(pm_test_json_array_has(inc, dir), "'%s' is an include dir", dir);
+                pm_free(dir);
+        }
+        cr_assert_eq(checked, 0, "%s", report);
+        pm_free(report);
+        report = NULL;
+        cr_assert_eq(valid, 0, "%s", vreport);
+        cr_assert_eq(status2, 0, "export with a broken generator: %s", errout2);
+        cr_assert_eq(dumped_status, 0);
+        cr_assert(strstr(dumped, "note: generated source //lib/gen:gen_rs not built: "),
+                  "the note names the genrule: %s", dumped);
+        cJSON_Delete(project);
+        pm_free(errout);
+        pm_free(errout2);
+        pm_free(text);
+        pm_free(report);
+        pm_free(dumped);
+        pm_free(vreport);
+        pm_free(src);
+        pm_free(root);
+        pm_free(ob);
+        pm_free(cache);
+        pm_free(cfgpath);
+        pm_free(pkg);
+        pm_free(build);
+        pm_free(json);
+        pm_free(out);
+        pm_free(shutdown_ob);
+        pm_free(gen_dir);
+        pm_free(good);
+        pm_free(bad);
+}
