@@ -177,7 +177,7 @@ out:
 /*
  * Connect to the socket-activated daemon of @root (unit_socket()), when its socket exists and
  * something listens on it; otherwise 0 with *ret left NULL. The socket must be reachable by
- * its owner only, as the daemon demands of the default one (pm_server_socket_dir_ensure();
+ * its owner only, as the daemon demands of the default one (pm_server_socket_dir_check();
  * docs/protocol.md, "Access"): the socket and its directory (lstat: no symlink) belong to us,
  * the directory has no group or other access, and the process listening runs as us
  * (SO_PEERCRED). -EPERM naming the culprit when one of those fails: talking to a daemon
@@ -214,18 +214,9 @@ pm__cli_unit_connect(const char *root, struct pm_client **ret, char **ret_sock,
                 r = pm_error_set(err, -ENOMEM, "out of memory");
                 goto out;
         }
-        if (lstat(dir, &st) < 0) {
-                r = pm_error_set(err, -errno, "cannot stat '%s': %s", dir, strerror(errno));
+        r = pm_server_socket_dir_check(dir, false, err);
+        if (r < 0)
                 goto out;
-        }
-        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) != 0) {
-                r = pm_error_set(err, -EPERM,
-                                 "socket directory '%s' (uid %u, mode %03o) is not a directory "
-                                 "of uid %u with mode 0700",
-                                 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
-                                 (unsigned)geteuid());
-                goto out;
-        }
         r = pm_client_connect(sock, &c, &conn_err);
         if (r == -ENOENT || r == -ECONNREFUSED) {
                 r = 0; /* a socket file left behind, no unit listening: as if none */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,20 +81,24 @@ pm_server_default_log(const char *root)
 }
 
 int
-pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
+pm_server_socket_dir_check(const char *dir, bool tighten, struct pm_error *err)
 {
         struct stat st;
-        char *dir = pm_path_dirname(NULL, socket_path);
         int r = 0;
 
-        if (!dir)
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        r = pm_mkdir_p(dir, err);
-        if (r < 0)
-                goto out;
         /* lstat: a symlink planted by someone else must not redirect us. */
         if (lstat(dir, &st) < 0) {
                 r = pm_error_set(err, -errno, "cannot stat '%s': %s", dir, strerror(errno));
+                goto out;
+        }
+        if (!tighten) {
+                /* A client only looks, and names all it found (docs/protocol.md, "Access"). */
+                if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
+                        r = pm_error_set(err, -EPERM,
+                                         "socket directory '%s' (uid %u, mode %03o) is not a "
+                                         "directory of uid %u with mode 0700",
+                                         dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+                                         (unsigned)geteuid());
                 goto out;
         }
         if (!S_ISDIR(st.st_mode)) {
@@ -105,15 +110,26 @@ pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
                                  dir, (unsigned)st.st_uid);
                 goto out;
         }
-        if ((st.st_mode & 0077) != 0) {
-                /* Ours but too open (an old umask or a manual mkdir): tighten it. */
-                if (chmod(dir, 0700) < 0) {
-                        r = pm_error_set(err, -EPERM,
-                                         "socket directory '%s' has mode %03o, expected 0700", dir,
-                                         (unsigned)(st.st_mode & 0777));
-                        goto out;
-                }
-        }
+        /* Ours but too open (an old umask or a manual mkdir): tighten it. */
+        if ((st.st_mode & 0077) != 0 && chmod(dir, 0700) < 0)
+                r = pm_error_set(err, -EPERM, "socket directory '%s' has mode %03o, expected 0700",
+                                 dir, (unsigned)(st.st_mode & 0777));
+out:
+        return r;
+}
+
+int
+pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err)
+{
+        char *dir = pm_path_dirname(NULL, socket_path);
+        int r = 0;
+
+        if (!dir)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        r = pm_mkdir_p(dir, err);
+        if (r < 0)
+                goto out;
+        r = pm_server_socket_dir_check(dir, true, err);
 out:
         pm_free(dir);
         return r;

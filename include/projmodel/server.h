@@ -37,8 +37,17 @@ int pm_server_run(const struct pm_server_options *opts, struct pm_error *err);
 int pm_server_default_socket(const char *root, char **ret, struct pm_error *err);
 
 /*
+ * Check that @dir, a socket's directory, is a real directory (lstat: no symlink) of this user
+ * with no group or other access. With @tighten (the daemon, which owns it), a directory of ours
+ * that is too open is chmod'ed to 0700; -ENOTDIR or -EPERM naming what is wrong otherwise.
+ * Without @tighten (a client, which must not change it), -EPERM naming its uid and mode when
+ * any check fails. Both: -errno when it cannot be stat'ed.
+ */
+int pm_server_socket_dir_check(const char *dir, bool tighten, struct pm_error *err);
+
+/*
  * Create the directory holding @socket_path (mode 0700) when missing, and check it belongs to
- * this user and is not accessible by others (-EPERM naming it otherwise).
+ * this user and is not accessible by others (pm_server_socket_dir_check() with tighten).
  */
 int pm_server_socket_dir_ensure(const char *socket_path, struct pm_error *err);
 
