@@ -297,14 +297,26 @@ X connection's SIGIO would kill it."
       (set-file-modes sockdir #o700)
       (unwind-protect
           (progn
+            ;; systemd-socket-activate gives the daemon no environment but what -E names: without
+            ;; these it would keep its model outside the test's XDG_CACHE_HOME (docs/protocol.md).
             (setq unit (start-process "projmodel-unit" nil "systemd-socket-activate" "-l" path
-                                      projmodel-program "--root" repo "serve" "--foreground"
-                                      "--socket" path))
+                                      "-E" "XDG_RUNTIME_DIR" "-E" "XDG_CACHE_HOME" "-E" "PATH"
+                                      "-E" "HOME" projmodel-program "--root" repo "serve"
+                                      "--foreground" "--socket" path))
             (projmodel-test--wait "the unit's socket" (lambda () (file-exists-p path)))
-            (let ((status (projmodel--start repo)))
+            (let* ((status (projmodel--start repo))
+                   (db (plist-get status :database)))
               (should (equal (plist-get status :socket) path))
               (should (equal (directory-files sockdir nil "\\.sock\\'")
-                             (list (concat inst ".sock"))))))
+                             (list (concat inst ".sock"))))
+              ;; Its model is in the test's cache, not in the user's or in /tmp/projmodel-UID,
+              ;; where a daemon without HOME keeps it (common/config.c).
+              (should (equal (file-name-directory db) (expand-file-name "cache/projmodel/" tmp)))
+              (should (file-exists-p db))
+              (let ((name (file-name-nondirectory db)))
+                (should-not (file-exists-p (expand-file-name name "~/.cache/projmodel")))
+                (should-not (file-exists-p
+                             (expand-file-name name (format "/tmp/projmodel-%d" (user-uid))))))))
         ;; A daemon serve may have started on the default socket, then the unit's.
         (call-process projmodel-program nil nil nil "--root" repo "stop")
         (call-process projmodel-program nil nil nil "--root" repo "stop" "--socket" path)
