@@ -10,7 +10,10 @@ packages=(
         zsh fish man-db systemd debhelper dpkg-dev
         emacs-gtk elpa-eglot xvfb neovim
         chromium libkrb5-dev
+        librust-serde-dev librust-serde-derive-dev librust-serde-json-dev
 )
+# librust-serde*-dev: real crates.io sources (serde, serde_json, syn, ...) in Debian's cargo
+# directory registry, for the offline Cargo test tests/cargo/test-build-crates.c.
 # emacs-gtk, not emacs-nox (the two conflict; installing it removes emacs-nox): it is built with
 # librsvg, so projmodel-show-graph's SVG picture is tested, in an X frame on Xvfb
 # (editors/emacs/test/projmodel-daemon-test.el).
