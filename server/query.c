@@ -107,6 +107,7 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         struct pm_plan plan;
         struct pm_query q;
         struct announce ann = { 0 };
+        struct pm_query_memo memo = { 0 };
         size_t i;
         int r;
 
@@ -129,7 +130,8 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
                                .project = project,
                                .scope = scope,
                                .n_scope = n_scope,
-                               .captured = false };
+                               .captured = false,
+                               .memo = &memo };
         r = ops->plan(&q, &plan, err);
         if (r < 0)
                 goto out;
@@ -169,6 +171,8 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         else
                 r = ops->parse(&q, blobs, plan.n_steps, ret_graph, err);
 out:
+        if (memo.data && memo.free)
+                memo.free(memo.data);
         for (i = 0; i < PM_PLAN_MAX_STEPS; i++) {
                 pm_free(origins[i]);
                 pm_free(programs[i]);

@@ -67,7 +67,13 @@ int pm__cargo_check_apply(const struct pm__cargo_check *c, struct pm_graph *g,
  */
 bool pm__cargo_platform_matches(const char *target, size_t target_len, const char *platform);
 
-/* ops->parse: the JSON object of `cargo metadata --format-version 1` in outputs[0]. */
+/* q->memo's free for the cargo metadata JSON query_builds() keeps (cargo.c): cJSON_Delete. */
+void pm__cargo_json_free(void *json);
+
+/*
+ * ops->parse: the JSON object of `cargo metadata --format-version 1` in outputs[0], or the one
+ * query_builds() left parsed in q->memo (taken from it).
+ */
 int pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                     struct pm_graph **ret_graph, struct pm_error *err);
 

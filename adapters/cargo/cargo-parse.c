@@ -716,6 +716,12 @@ check_mode(const struct pm_query *q, size_t n_outputs, enum pm__cargo_check_mode
         return 0;
 }
 
+void
+pm__cargo_json_free(void *json)
+{
+        cJSON_Delete(json);
+}
+
 int
 pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t n_outputs,
                 struct pm_graph **ret_graph, struct pm_error *err)
@@ -739,9 +745,14 @@ pm__cargo_parse(const struct pm_query *q, const struct pm_blob *outputs, size_t 
         if (r < 0)
                 return r;
         x.building = mode == PM__CARGO_CHECK_RAN;
-        r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
-        if (r < 0)
-                return r;
+        /* The metadata query_builds() parsed to announce the check (cargo.c), or parse it now. */
+        if (q->memo && q->memo->data && q->memo->free == pm__cargo_json_free) {
+                json = pm_steal_ptr(&q->memo->data);
+        } else {
+                r = pm__json_parse(&outputs[0], x.origin, "cargo metadata output", &json, err);
+                if (r < 0)
+                        return r;
+        }
         r = pm__cargo_check_read(
                 mode, mode == PM__CARGO_CHECK_RAN ? &outputs[PM__CARGO_STEP_CHECK] : NULL, &x.check,
                 err);

@@ -203,7 +203,8 @@ watch_skip(const struct pm_query *q, char ***ret_dirs, struct pm_error *err)
  * ops->query_builds: `cargo check` (the plan's last step) builds the proc macros and runs the
  * build scripts of the packages `cargo metadata` lists, the model's crates
  * (docs/build-integration.md, Cargo): one proc-macro target and one build script per package at
- * most. Metadata that is not JSON is the parse's to report.
+ * most. Metadata that is not JSON is the parse's to report; metadata that is stays parsed in
+ * q->memo for pm__cargo_parse(), so a refresh that announces parses it once.
  */
 static int
 query_builds(const struct pm_query *q, size_t step, const struct pm_blob *outputs, size_t n_outputs,
@@ -214,18 +215,25 @@ query_builds(const struct pm_query *q, size_t step, const struct pm_blob *output
         cJSON *json = NULL;
         int r;
 
-        (void)q;
         *ret_proc_macros = *ret_out_dirs = 0;
         if (step != PM__CARGO_STEP_CHECK || n_outputs <= PM__CARGO_STEP_METADATA ||
             !outputs[PM__CARGO_STEP_METADATA].data)
                 return 0;
-        pm_error_init(&perr);
-        r = pm__json_parse(&outputs[PM__CARGO_STEP_METADATA], "cargo metadata",
-                           "cargo metadata output", &json, &perr);
-        if (r == -ENOMEM)
-                return pm_error_set(err, -ENOMEM, "out of memory");
-        if (r < 0)
-                return 0;
+        if (q->memo && q->memo->data) {
+                json = q->memo->data;
+        } else {
+                pm_error_init(&perr);
+                r = pm__json_parse(&outputs[PM__CARGO_STEP_METADATA], "cargo metadata",
+                                   "cargo metadata output", &json, &perr);
+                if (r == -ENOMEM)
+                        return pm_error_set(err, -ENOMEM, "out of memory");
+                if (r < 0)
+                        return 0;
+                if (q->memo) {
+                        q->memo->data = json;
+                        q->memo->free = pm__cargo_json_free;
+                }
+        }
         cJSON_ArrayForEach(pk, cJSON_GetObjectItemCaseSensitive(json, "packages"))
         {
                 bool pm = false, bs = false;
@@ -245,7 +253,8 @@ query_builds(const struct pm_query *q, size_t step, const struct pm_blob *output
                 *ret_proc_macros += pm;
                 *ret_out_dirs += bs;
         }
-        cJSON_Delete(json);
+        if (!q->memo)
+                cJSON_Delete(json);
         return 1;
 }
 

@@ -173,6 +173,19 @@ struct pm_query {
          */
         bool want_fingerprints;
         const struct pm_kvlist *previous_fingerprints;
+        /*
+         * What query_builds() parsed of the output before a building step, kept for parse() of
+         * the same run so the output is parsed once (Cargo: the `cargo metadata` JSON). Borrowed:
+         * its owner, server/query.c, calls memo->free(memo->data) after parse(); an adapter that
+         * takes data sets it NULL. NULL when the caller keeps nothing.
+         */
+        struct pm_query_memo *memo;
+};
+
+/* struct pm_query's memo: one adapter-private object and how to free it. */
+struct pm_query_memo {
+        void *data;
+        void (*free)(void *data);
 };
 
 /*

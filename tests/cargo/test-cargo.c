@@ -296,6 +296,49 @@ Test(cargo_parse, planned_command_runs)
         fx_release(&fx);
 }
 
+/* A refresh that announces `cargo check` counts from the `cargo metadata` JSON (query_builds)
+ * and keeps it in q.memo, and the parse takes it from there: the JSON is parsed once
+ * (include/projmodel/adapter.h, struct pm_query). */
+Test(cargo_parse, query_builds_keeps_the_metadata_json_for_the_parse)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("cargo");
+        struct pm_query_memo memo = { 0 };
+        struct pm_query q = { 0 };
+        struct pm_plan plan = { 0 };
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
+        size_t n_pm = 0, n_od = 0;
+        char *out = NULL, *errout = NULL;
+        struct fx fx;
+        int st;
+
+        memset(blobs, 0, sizeof(blobs));
+        fx_init(&fx, NULL);
+        q.config = fx.cfg;
+        q.project = &fx.cfg->projects[0];
+        q.memo = &memo;
+        cr_assert_eq(ops->plan(&q, &plan, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_geq(plan.n_steps, 2);
+        st = pm_test_run((const char *const *)plan.steps[0].argv, plan.steps[0].cwd, NULL, NULL,
+                         &out, &errout);
+        cr_assert_eq(st, 0, "%s", errout);
+        blobs[0].data = out;
+        blobs[0].len = strlen(out);
+        blobs[0].origin = "cargo metadata";
+        /* The check is the plan's last step, announced from the output of those before it. */
+        cr_assert_eq(ops->query_builds(&q, plan.n_steps - 1, blobs, plan.n_steps - 1, &n_pm, &n_od,
+                                       &fx.err),
+                     1, "%s", fx.err.msg);
+        cr_assert_not_null(memo.data, "the metadata JSON was not kept for the parse");
+        cr_assert_not_null(memo.free);
+        cr_assert_eq(ops->parse(&q, blobs, 1, &fx.g, &fx.err), 0, "%s", fx.err.msg);
+        cr_assert_null(memo.data, "the parse did not take the kept JSON");
+        cr_assert_eq(fx.g->n_crates, 7);
+        pm_free(out);
+        pm_free(errout);
+        pm_plan_release(&plan);
+        fx_release(&fx);
+}
+
 Test(cargo_parse, subproject_labels_use_its_root)
 {
         struct pm_error err;
