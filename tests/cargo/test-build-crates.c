@@ -44,22 +44,6 @@ static const struct {
                                "    serde_json::from_str(&s).unwrap()\n}\n" },
 };
 
-static const cJSON *
-crate_named(const cJSON *p, const char *name)
-{
-        const cJSON *c;
-
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
-        {
-                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
-
-                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-                        return c;
-        }
-        cr_assert_fail("no crate '%s'", name);
-        return NULL;
-}
-
 static bool
 has_cfg(const cJSON *crate, const char *cfg)
 {
@@ -135,12 +119,12 @@ Test(cargo_build_crates, registry_crates_type_check_with_build_script_cfgs_and_s
         /* The build scripts' cfgs: serde_json's build.rs prints limb_width_64 on 64-bit
          * targets such as x86_64 (limb_width_32 elsewhere), proc-macro2's use_proc_macro and,
          * on a stable rustc, wrap_proc_macro; neither crate compiles without them. */
-        json_crate = crate_named(p, "serde_json");
+        json_crate = pm_test_crate_named(p, "serde_json");
 #if defined(__x86_64__) || defined(__aarch64__)
         cr_assert(has_cfg(json_crate, "limb_width_64"), "serde_json lacks limb_width_64");
 #endif
-        cr_assert(has_cfg(crate_named(p, "proc_macro2"), "use_proc_macro"));
-        cr_assert(has_cfg(crate_named(p, "proc_macro2"), "wrap_proc_macro"));
+        cr_assert(has_cfg(pm_test_crate_named(p, "proc_macro2"), "use_proc_macro"));
+        cr_assert(has_cfg(pm_test_crate_named(p, "proc_macro2"), "wrap_proc_macro"));
         cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
                           cJSON_GetObjectItemCaseSensitive(json_crate, "env"), "OUT_DIR")),
                   "serde_json has its build script's OUT_DIR");
@@ -149,15 +133,15 @@ Test(cargo_build_crates, registry_crates_type_check_with_build_script_cfgs_and_s
         deps = dep_names(json_crate);
         cr_assert_str_eq(deps, "itoa ryu serde");
         pm_free(deps);
-        deps = dep_names(crate_named(p, "serde"));
+        deps = dep_names(pm_test_crate_named(p, "serde"));
         cr_assert_str_eq(deps, "serde_derive");
         pm_free(deps);
-        deps = dep_names(crate_named(p, "app"));
+        deps = dep_names(pm_test_crate_named(p, "app"));
         cr_assert_str_eq(deps, "serde serde_json");
         pm_free(deps);
 
         /* serde_derive was built, and its dylib is there for rust-analyzer to load. */
-        derive = crate_named(p, "serde_derive");
+        derive = pm_test_crate_named(p, "serde_derive");
         cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(derive, "is_proc_macro")));
         dylib = cJSON_GetObjectItemCaseSensitive(derive, "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(dylib), "serde_derive has no proc_macro_dylib_path");

@@ -19,22 +19,6 @@
 
 PM_TEST_DAEMON_SUITE(cargo_build_daemon, d, "mixed-monorepo");
 
-static const cJSON *
-crate_named(const cJSON *project, const char *name)
-{
-        const cJSON *c;
-
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
-        {
-                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
-
-                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-                        return c;
-        }
-        cr_assert_fail("no crate '%s'", name);
-        return NULL;
-}
-
 static const char *
 env_of(const cJSON *crate, const char *key)
 {
@@ -60,7 +44,7 @@ Test(cargo_build_daemon, a_build_script_reaches_the_daemons_answer)
         /* A build.rs beside Cargo.toml changes no build file: ask for the refresh. */
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         r = pm_test_call(c, "projmodel/rustProject", NULL);
-        ansi = crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "ansi");
+        ansi = pm_test_crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "ansi");
         cfg = cJSON_GetObjectItemCaseSensitive(ansi, "cfg");
         inc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ansi, "source"),
                                                "include_dirs");
@@ -85,7 +69,7 @@ Test(cargo_build_daemon, a_build_script_reaches_the_daemons_answer)
         cr_assert_not_null(r, "no modelChanged after the build script changed");
         cJSON_Delete(r);
         r = pm_test_call(c, "projmodel/rustProject", NULL);
-        ansi = crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "ansi");
+        ansi = pm_test_crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "ansi");
         cfg = cJSON_GetObjectItemCaseSensitive(ansi, "cfg");
         cr_assert(pm_test_json_array_has(cfg, "ansi_gen2"));
         cr_assert_not(pm_test_json_array_has(cfg, "ansi_gen"));
@@ -100,7 +84,8 @@ static char *
 shout_dylib(struct pm_client *c)
 {
         cJSON *r = pm_test_call(c, "projmodel/rustProject", NULL);
-        const cJSON *shout = crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "shout");
+        const cJSON *shout =
+                pm_test_crate_named(cJSON_GetObjectItemCaseSensitive(r, "project"), "shout");
         const cJSON *dy = cJSON_GetObjectItemCaseSensitive(shout, "proc_macro_dylib_path");
         char *path;
 

@@ -146,22 +146,6 @@ export_ok(const struct bfx *fx, char **ret_text)
         return p;
 }
 
-static const cJSON *
-crate_named(const cJSON *p, const char *name)
-{
-        const cJSON *c;
-
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
-        {
-                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
-
-                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-                        return c;
-        }
-        cr_assert_fail("no crate '%s'", name);
-        return NULL;
-}
-
 static bool
 has_string(const cJSON *array, const char *s)
 {
@@ -204,7 +188,7 @@ under(const char *path, const char *dir)
 static void
 assert_build_script_applied(const struct bfx *fx, const cJSON *p)
 {
-        const cJSON *gen = crate_named(p, "gen");
+        const cJSON *gen = pm_test_crate_named(p, "gen");
         const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(gen, "cfg");
         const cJSON *inc = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(gen, "source"), "include_dirs");
@@ -237,7 +221,7 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
         p = export_ok(&fx, &text);
         assert_build_script_applied(&fx, p);
 
-        mac = crate_named(p, "mac");
+        mac = pm_test_crate_named(p, "mac");
         dylib = cJSON_GetObjectItemCaseSensitive(mac, "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(dylib), "the proc macro has a dylib");
         cr_assert(is_kind(dylib->valuestring, S_IFREG), "'%s' exists", dylib->valuestring);
@@ -247,7 +231,7 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
         first_dylib = pm_test_strf("%s", dylib->valuestring);
 
         /* CARGO as cargo sets it: an absolute path to a cargo that runs. */
-        app = crate_named(p, "app");
+        app = pm_test_crate_named(p, "app");
         cargo = env_of(app, "CARGO");
         cr_assert(cargo && cargo[0] == '/', "CARGO '%s' is absolute", cargo ? cargo : "(none)");
         cr_assert_eq(access(cargo, X_OK), 0, "CARGO '%s' is executable", cargo);
@@ -285,7 +269,8 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
                   "}\n");
         cJSON_Delete(p);
         p = export_ok(&fx, NULL);
-        dylib = cJSON_GetObjectItemCaseSensitive(crate_named(p, "mac"), "proc_macro_dylib_path");
+        dylib = cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "mac"),
+                                                 "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(dylib) && under(dylib->valuestring, dylibs));
         cr_assert_str_neq(dylib->valuestring, first_dylib, "the rebuilt proc macro has a new path");
         after = pm_test_read_file(first_dylib);
@@ -376,11 +361,11 @@ Test(cargo_build, failures_are_notes_and_a_missing_cargo_keeps_the_model)
         /* The rest is served: the good build script and proc macro are applied. */
         p = export_ok(&fx, NULL);
         assert_build_script_applied(&fx, p);
-        cr_assert(cJSON_IsString(
-                cJSON_GetObjectItemCaseSensitive(crate_named(p, "mac"), "proc_macro_dylib_path")));
-        cr_assert_null(cJSON_GetObjectItemCaseSensitive(crate_named(p, "badmac"),
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "mac"),
+                                                                  "proc_macro_dylib_path")));
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "badmac"),
                                                         "proc_macro_dylib_path"));
-        cr_assert_null(env_of(crate_named(p, "bad"), "OUT_DIR"));
+        cr_assert_null(env_of(pm_test_crate_named(p, "bad"), "OUT_DIR"));
         cJSON_Delete(p);
 
         /* Each failure is a note on its crate, with cargo's or rustc's own words. */
@@ -433,9 +418,9 @@ Test(cargo_build, build_proc_macros_false_runs_no_build)
         cache2 = pm_test_strf("%s/cache2", fx.tmp);
         write_config(&fx, cache2, "{\"build_proc_macros\": false}");
         p = export_ok(&fx, NULL);
-        cr_assert_null(env_of(crate_named(p, "gen"), "OUT_DIR"));
-        cr_assert_null(
-                cJSON_GetObjectItemCaseSensitive(crate_named(p, "mac"), "proc_macro_dylib_path"));
+        cr_assert_null(env_of(pm_test_crate_named(p, "gen"), "OUT_DIR"));
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "mac"),
+                                                        "proc_macro_dylib_path"));
         cJSON_Delete(p);
         d = opendir(cache2);
         cr_assert_not_null(d, "the model is in '%s'", cache2);

@@ -117,23 +117,6 @@ Test(cli_procmacro, export_builds_only_the_proc_macros_and_they_load, .timeout =
         pm_free(json);
 }
 
-/* The crate of @p whose display_name is @name (asserted). */
-static const cJSON *
-crate_named(const cJSON *p, const char *name)
-{
-        const cJSON *c;
-
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
-        {
-                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
-
-                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-                        return c;
-        }
-        cr_assert_fail("no crate '%s'", name);
-        return NULL;
-}
-
 /*
  * `projmodel export` (with environment @env, or NULL) succeeds and serves describe_derive
  * without a dylib, with its dependents and everything else still there, and warns that it was
@@ -159,10 +142,10 @@ export_without_the_derive_dylib(const char *const *env)
         p = cJSON_Parse(run.out);
         cr_assert(p, "%s", run.out);
         cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "crates")), 1);
-        c = crate_named(p, "describe_derive");
+        c = pm_test_crate_named(p, "describe_derive");
         cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_proc_macro")));
         cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "proc_macro_dylib_path"));
-        (void)crate_named(p, "engine");
+        (void)pm_test_crate_named(p, "engine");
         cJSON_Delete(p);
         cli_run_release(&run);
         cli_fx_run(&fx, NULL, env, dump, &run);
@@ -233,7 +216,7 @@ served_dylib(void)
         const cJSON *d;
 
         cr_assert(p, "%s", json);
-        d = cJSON_GetObjectItemCaseSensitive(crate_named(p, "describe_derive"),
+        d = cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "describe_derive"),
                                              "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(d), "describe_derive has no proc_macro_dylib_path");
         path = pm_strdup(d->valuestring);
@@ -510,7 +493,7 @@ Test(cli_procmacro, export_builds_a_generated_root_module, .timeout = 900)
         cr_assert(is_file(root), "the generated root module '%s' was not built", root);
         p = cJSON_Parse(json);
         cr_assert(p, "%s", json);
-        c = crate_named(p, "genroot");
+        c = pm_test_crate_named(p, "genroot");
         cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "root_module")->valuestring, root);
         assert_valid_and_checks(json);
         cJSON_Delete(p);

@@ -43,22 +43,6 @@ teardown(void)
 
 TestSuite(daemon_procmacro, .init = setup_broken, .fini = teardown, .timeout = 300);
 
-/* The crate of @project whose display_name is @name, or NULL; borrowed. */
-static const cJSON *
-crate_named(const cJSON *project, const char *name)
-{
-        const cJSON *it;
-
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(project, "crates"))
-        {
-                const cJSON *n = cJSON_GetObjectItem(it, "display_name");
-
-                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-                        return it;
-        }
-        return NULL;
-}
-
 /* projmodel/rustProject for engine (which uses the derive): owned by the caller. */
 static cJSON *
 engine_project(struct pm_client *c)
@@ -156,12 +140,12 @@ Test(daemon_procmacro, a_daemon_started_on_a_broken_proc_macro_serves_the_rest_u
 
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         p = engine_project(c);
-        derive = crate_named(p, "describe_derive");
+        derive = pm_test_crate_named(p, "describe_derive");
         cr_assert(derive, "the broken proc macro is not served");
         cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(derive, "is_proc_macro")));
         cr_assert_null(cJSON_GetObjectItem(derive, "proc_macro_dylib_path"),
                        "a dylib is served for a proc macro that never compiled");
-        cr_assert(crate_named(p, "engine"), "the proc macro's dependent is not served");
+        cr_assert(pm_test_crate_named(p, "engine"), "the proc macro's dependent is not served");
         n_served = cJSON_GetArraySize(cJSON_GetObjectItem(p, "crates"));
         cJSON_Delete(p);
         n_crates = model_size(c);
@@ -186,7 +170,7 @@ Test(daemon_procmacro, a_daemon_started_on_a_broken_proc_macro_serves_the_rest_u
         pm_test_edit_file(lib, BROKEN, "\n");
         wait_for_the_derive(c);
         p = engine_project(c);
-        derive = crate_named(p, "describe_derive");
+        derive = pm_test_crate_named(p, "describe_derive");
         cr_assert(derive);
         dy = cJSON_GetObjectItem(derive, "proc_macro_dylib_path");
         cr_assert(cJSON_IsString(dy), "no dylib served once the proc macro compiles");

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
 #include "projmodel/graph.h"
@@ -549,4 +550,20 @@ pm_test_long_gn_warning(struct pm_strbuf *name, struct pm_strbuf *entry, struct 
         if (r == 0)
                 r = pm_strbuf_adds(want, "...");
         return r < 0 ? -ENOMEM : 0;
+}
+
+const cJSON *
+pm_test_crate_named(const cJSON *project, const char *name)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
+        {
+                const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "display_name");
+
+                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+                        return c;
+        }
+        cr_assert_fail("no crate '%s'", name);
+        return NULL;
 }

@@ -68,4 +68,9 @@ bool pm_test_crate_has_dep(const struct pm_crate *c, const char *label, const ch
  * difference. */
 void pm_test_assert_argv(char *const *argv, const char *const *expected);
 
+struct cJSON;
+/* The crate of the rust-project.json object @project whose display_name is @name (owned by
+ * @project); asserts that there is one. */
+const struct cJSON *pm_test_crate_named(const struct cJSON *project, const char *name);
+
 #endif
