@@ -218,6 +218,11 @@ struct pm__bazel_ctx {
          * or NULL */
         struct pm__bazel_topo *topo;
         struct pm__bazel_links links; /* pm__bazel_through_link()'s answers so far */
+        /* The normalised labels the output names as a GENERATED_FILE target or as a rule other
+         * than a Rust one (a genrule in a crate's srcs): sorted and unique after
+         * pm__bazel_sort_rules(); arena strings in a pm_malloc'd array */
+        const char **generated;
+        size_t n_generated, cap_generated;
 };
 
 /* Set PM_ENOMEM on the context's error, naming the output being parsed; returns -ENOMEM. */
@@ -260,6 +265,9 @@ int pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob);
 void pm__bazel_sort_rules(struct pm__bazel_ctx *c);
 /* The rule with normalised @label after pm__bazel_sort_rules(), or NULL. */
 struct pm__bazel_rule *pm__bazel_lookup(struct pm__bazel_ctx *c, const char *label);
+/* Whether the output names normalised @label as a file a rule generates or as a rule (whose
+ * outputs are then the files), after pm__bazel_sort_rules(). Decided from the output alone. */
+bool pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label);
 
 /* Crates (crate.c): a rule's crate, the rule owning a folded test's crate, and deps. */
 int pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);

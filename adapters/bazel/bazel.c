@@ -254,7 +254,9 @@ out:
 
 /* The query expression: the Rust rules of the pattern and of everything they depend on (so
  * external crates are described too), with the build scripts whose out_dir is a crate's OUT_DIR,
- * or of the changed packages only. */
+ * or of the changed packages only; then the targets of their srcs and crate_root that are no
+ * source file (a genrule's output, the genrule), by which the parse tells a generated source
+ * from a checked-in one without looking at the disk (adapters/bazel/crate.c). */
 static char *
 query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
 {
@@ -271,7 +273,11 @@ query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
                         set = pm_arena_printf(a, "%s%s//%s:*", set, p == pkgs ? "" : " + ", *p);
         }
         if (set)
-                expr = pm_asprintf("kind(\"(rust_.*|cargo_build_script) rule\", deps(%s))", set);
+                expr = pm_asprintf(
+                        "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(%s)) in "
+                        "$r + kind(\"generated file|rule\", labels(srcs, $r) + "
+                        "labels(crate_root, $r))",
+                        set);
         pm_arena_free(a);
         return expr;
 }

@@ -214,6 +214,39 @@ location_file(struct pm__bazel_ctx *c, const char *loc)
         }
 }
 
+/*
+ * Remember target @name (a GENERATED_FILE's, or a rule's that makes no crate) as generated: the
+ * query expression (adapters/bazel/bazel.c) adds the targets of the Rust rules' srcs and
+ * crate_root that are no source file, so a crate's source is generated exactly when its label is
+ * here, whatever the disk holds (docs/build-integration.md, Bazel).
+ */
+static int
+add_generated(struct pm__bazel_ctx *c, const cJSON *name)
+{
+        const char *label;
+        int e;
+
+        if (!cJSON_IsString(name))
+                return pm__bazel_bad(c, NULL, "a generated file or rule has no 'name'");
+        e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, NULL, &label);
+        if (e < 0)
+                return e;
+        if (c->n_generated == PM_BAZEL_MAX_TARGETS)
+                return pm_error_set(c->err, PM_ELIMIT, "cannot parse '%s': more than %d targets",
+                                    c->origin, PM_BAZEL_MAX_TARGETS);
+        if (c->n_generated == c->cap_generated) {
+                size_t cap = c->cap_generated ? c->cap_generated * 2 : 16;
+                const char **v = pm_realloc(c->generated, cap * sizeof(*v));
+
+                if (!v)
+                        return pm__bazel_oom(c);
+                c->generated = v;
+                c->cap_generated = cap;
+        }
+        c->generated[c->n_generated++] = label;
+        return 0;
+}
+
 static int
 add_target(struct pm__bazel_ctx *c, const cJSON *t)
 {
@@ -229,6 +262,10 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         type = cJSON_GetObjectItemCaseSensitive(t, "type");
         if (!cJSON_IsString(type))
                 return pm__bazel_bad(c, NULL, "a target has no 'type'");
+        if (strcmp(type->valuestring, "GENERATED_FILE") == 0)
+                return add_generated(
+                        c, cJSON_GetObjectItemCaseSensitive(
+                                   cJSON_GetObjectItemCaseSensitive(t, "generatedFile"), "name"));
         if (strcmp(type->valuestring, "RULE") != 0)
                 return 0;
         rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
@@ -241,8 +278,9 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         if (!cJSON_IsString(cls))
                 return pm__bazel_bad(c, name->valuestring, "has no 'ruleClass'");
         rc = find_class(cls->valuestring);
+        /* Not a Rust rule: a genrule a crate names in srcs, or anything captured output holds. */
         if (!rc)
-                return 0; /* not a Rust rule (captured output may hold anything) */
+                return add_generated(c, name);
         attrs = cJSON_GetObjectItemCaseSensitive(rule, "attribute");
         if (attrs && !cJSON_IsArray(attrs))
                 return pm__bazel_bad(c, name->valuestring, "has a non-list 'attribute'");
@@ -392,6 +430,19 @@ pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob)
 }
 
 static int
+str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool
+pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label)
+{
+        return c->n_generated &&
+               bsearch(&label, c->generated, c->n_generated, sizeof(*c->generated), str_cmp);
+}
+
+static int
 rule_cmp(const void *a, const void *b)
 {
         const struct pm__bazel_rule *x = a, *y = b;
@@ -409,6 +460,14 @@ pm__bazel_sort_rules(struct pm__bazel_ctx *c)
 {
         size_t j = 0;
 
+        if (c->n_generated) {
+                qsort(c->generated, c->n_generated, sizeof(*c->generated), str_cmp);
+                for (size_t i = 1; i < c->n_generated; i++)
+                        if (strcmp(c->generated[i], c->generated[j]) != 0)
+                                c->generated[++j] = c->generated[i];
+                c->n_generated = j + 1;
+                j = 0;
+        }
         if (c->n_rules == 0)
                 return;
         qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_cmp);

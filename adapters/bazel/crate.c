@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -133,21 +132,22 @@ env_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
 }
 
 /*
- * Record in @cr's gen_srcs each of @s's sources that is no file: a source label Bazel analysed
- * without error names a file of its package or a rule's output, so a label whose path is absent
- * is one another rule generates (a genrule, or one of its outputs). server/build.c builds it and
- * serves the file the build events name (docs/build-integration.md). One access() per source.
+ * Record in @cr's gen_srcs each of @s's sources that another rule generates (a genrule, or one of
+ * its outputs): the query output names it as a GENERATED_FILE or a rule (pm__bazel_is_generated()).
+ * Decided from Bazel's output only, never the disk, so a captured output parses the same on any
+ * machine and a checked-in source deleted since stays one. server/build.c builds it and serves the
+ * file the build events name (docs/build-integration.md).
  */
 static int
 generated_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct srcs *s)
 {
         for (size_t i = 0; i < s->n; i++) {
-                char *label;
+                char *label = pm__bazel_label_string(c, &s->labels[i]);
 
-                if (access(s->paths[i], F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
-                        continue;
-                label = pm__bazel_label_string(c, &s->labels[i]);
-                if (!label || pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)
+                if (!label)
+                        return pm__bazel_oom(c);
+                if (pm__bazel_is_generated(c, label) &&
+                    pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)
                         return pm__bazel_oom(c);
         }
         return 0;

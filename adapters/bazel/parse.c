@@ -290,6 +290,7 @@ out:
                 cJSON_Delete(c.docs[i]);
         pm_free(c.docs);
         pm_free(c.rules);
+        pm_free(c.generated);
         pm_free(c.lost);
         pm__bazel_topo_free(c.topo);
         pm__bazel_links_release(&c.links);

@@ -3,6 +3,7 @@
  * output (good and malformed), partial parses and test folding. Settings and the planned
  * command lines are in test-plan.c. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
@@ -513,6 +514,55 @@ Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
         pm_free(a);
         pm_free(bs);
         pm_free(c);
+        pm_free(text);
+}
+
+/*
+ * Whether a source is generated comes from the output alone (adapters/bazel/crate.c): the query
+ * adds the srcs' targets that are no source file, a GENERATED_FILE (//a:out.rs) or a rule
+ * (//a:gen_rs, a genrule). The checked-in lib.rs and gone.rs, absent from this workspace, stay
+ * sources; out.rs, present on disk (a stale copy), is still generated.
+ */
+Test(bazel_parse, generated_sources_come_from_the_output_not_the_disk)
+{
+        char *stale = pm_bazel_path(&ws, "a/out.rs"), *dir = pm_bazel_path(&ws, "a");
+        char *lib = pm_bazel_path(&ws, "a/lib.rs"), *gen_rs = pm_bazel_path(&ws, "a/gen_rs");
+        char *text = pm_test_strf(
+                "{\"results\": ["
+                "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:a\","
+                "\"ruleClass\":\"rust_library\",\"location\":\"%s/a/BUILD:1:1\",\"attribute\":[" SRCS(
+                        "\"//a:lib.rs\", \"//a:gone.rs\", \"//a:gen_rs\", \"//a:out.rs\"") "]}}, \"configuration\": {\"checksum\": \"1\"}},"
+                                                                                           "{\"target\": {\"type\":\"SOURCE_FILE\",\"sourceFile\":{\"name\":\"//a:lib.rs\"}}},"
+                                                                                           "{\"target\": {\"type\":\"GENERATED_FILE\",\"generatedFile\":{"
+                                                                                           "\"name\":\"//a:out.rs\",\"generatingRule\":\"//a:out_rs\"}},"
+                                                                                           "\"configuration\": {\"checksum\": \"1\"}},"
+                                                                                           "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:gen_rs\","
+                                                                                           "\"ruleClass\":\"genrule\",\"ruleOutput\":[\"//a:gen.rs\"]}},"
+                                                                                           "\"configuration\": {\"checksum\": \"1\"}}]}",
+                ws.root);
+        struct pm_graph *g = NULL;
+        struct pm_crate *cr;
+        struct pm_error err;
+
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        cr_assert_eq(pm_test_write_file(stale, "pub fn stale() {}\n"), 0);
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 1, "a genrule is no crate");
+        cr = pm_graph_find(g, "//a:a");
+        cr_assert_not_null(cr);
+        cr_assert_str_eq(cr->root_module, lib);
+        cr_assert_eq(cr->gen_srcs.n, 2, "generated: %zu", cr->gen_srcs.n);
+        cr_assert_str_eq(pm_kvlist_get(&cr->gen_srcs, "//a:gen_rs"), gen_rs);
+        cr_assert_str_eq(pm_kvlist_get(&cr->gen_srcs, "//a:out.rs"), stale,
+                         "a generated file present on disk is still generated");
+        cr_assert_null(pm_kvlist_get(&cr->gen_srcs, "//a:gone.rs"),
+                       "a checked-in source missing on disk is no generated one");
+        cr_assert_null(pm_kvlist_get(&cr->gen_srcs, "//a:lib.rs"));
+        pm_graph_free(g);
+        pm_free(stale);
+        pm_free(dir);
+        pm_free(lib);
+        pm_free(gen_rs);
         pm_free(text);
 }
 
