@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Building a Buck2 project's proc macros: `buck2 build --build-report=FILE` of exactly those
- * targets, and reading each dylib path from Buck2's build report (docs/build-integration.md).
+/* Building a Buck2 project's proc macros, OUT_DIRs and generated sources: `buck2 build
+ * --build-report=FILE` of exactly those targets, and reading each dylib path, directory and
+ * generated file from Buck2's build report (docs/build-integration.md).
  * Names the report file; runs and writes nothing. */
 #include <errno.h>
 #include <string.h>
@@ -227,7 +228,7 @@ static int
 read_entry(const char *label, const cJSON *entry, const cJSON *strings, const char *project_root,
            struct pm_build_report *rep, size_t *cap)
 {
-        const cJSON *conf, *failed = NULL;
+        const cJSON *conf, *failed = NULL, *built = NULL;
         const char *msg = NULL;
         struct pm_built *b;
         bool any = false, dylib = false;
@@ -246,6 +247,8 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
                                 failed = conf;
                         continue;
                 }
+                if (!built)
+                        built = outs;
                 if (!any) {
                         r = read_sub_targets(label, outputs, project_root, rep, cap, &any);
                         if (r < 0)
@@ -281,6 +284,25 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
         b = push_item(rep, cap);
         if (!b || !(b->label = pm_strdup(label)) || !(b->error = pm_strndup(msg, len)))
                 return -ENOMEM;
+        /* A target generating a crate's sources (a genrule) built no dylib: its files, absolute,
+         * are what server/build.c serves in place of the parse's paths. */
+        if (built) {
+                const cJSON *o;
+
+                cJSON_ArrayForEach(o, built)
+                {
+                        char *f;
+
+                        if (!cJSON_IsString(o))
+                                continue;
+                        f = pm_path_normalize(NULL, project_root, o->valuestring);
+                        if (!f || pm_argv_push(&b->files, f) < 0) {
+                                pm_free(f);
+                                return -ENOMEM;
+                        }
+                        pm_free(f);
+                }
+        }
         return 0;
 }
 

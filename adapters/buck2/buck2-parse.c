@@ -132,6 +132,39 @@ add_include_dir(struct pm__buck2_ctx *x, struct pm_crate *c, const char *dir)
         return pm_strlist_push(x->g, &c->include_dirs, dir) < 0 ? pm__buck2_oom(x) : 0;
 }
 
+/*
+ * Record source @s of @t, a target label (`//pkg:gen_rs`, `:gen_rs`), as one of @c's generated
+ * sources (pm_crate.gen_srcs) at @path, the file the parse serves until it is built:
+ * server/build.c builds the target with the proc macros and serves the file Buck2's build report
+ * names (docs/build-integration.md). *@ret_path is @path, or for NULL the package's file named
+ * after the target. A source that is no label leaves *@ret_path NULL.
+ */
+static int
+generated_source(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c,
+                 const char *s, const char *path, char **ret_path)
+{
+        size_t len;
+        const char *name;
+        char *l;
+        bool not_label;
+
+        *ret_path = NULL;
+        l = canonical_label(x, t, s, &not_label);
+        if (not_label)
+                return 0;
+        if (!l)
+                return pm__buck2_oom(x);
+        if (!path) {
+                name = strrchr(l, ':') + 1;
+                len = strcspn(name, "[");
+                path = pm_arena_printf(x->g->arena, "%s/%.*s", t->pkg_dir, (int)len, name);
+        }
+        if (!path || pm_kvlist_set(x->g, &c->gen_srcs, l, path) < 0)
+                return pm__buck2_oom(x);
+        *ret_path = (char *)path;
+        return 0;
+}
+
 static bool
 is_default_root(const char *base, enum pm__buck2_rule rule, const char *crate)
 {
@@ -396,6 +429,8 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
                 char *p;
 
                 r = source_path(x, t, e->valuestring, &p);
+                if (r == 0 && !p)
+                        r = generated_source(x, t, c, e->valuestring, NULL, &p);
                 if (r < 0)
                         return r;
                 if (p && (pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
@@ -409,8 +444,11 @@ build_crate(struct pm__buck2_ctx *x, struct pm__buck2_target *t)
                 return r;
         cJSON_ArrayForEach(e, list)
         {
-                char *p = pm_path_normalize(x->g->arena, t->pkg_dir, e->valuestring);
+                char *p = pm_path_normalize(x->g->arena, t->pkg_dir, e->valuestring), *gen;
 
+                r = p ? generated_source(x, t, c, e->string, p, &gen) : 0;
+                if (r < 0)
+                        return r;
                 if (!p || pm_strlist_push_unique(x->g, &c->sources, p) < 0 ||
                     pm_strlist_push(x->g, &candidates, p) < 0)
                         return pm__buck2_oom(x);

@@ -19,6 +19,7 @@
 #include "testlib.h"
 
 #define LABEL          "root//macros:derive_it"
+#define GEN_LABEL      "root//lib/bar:gen-consts"
 #define OUT_DIR_TARGET "root//third-party/rust:gen-0.1.0-build-script-run[out_dir]"
 #define FLAGS_TARGET   "root//third-party/rust:gen-0.1.0-build-script-run[rustc_flags]"
 #define DYLIB_BYTES    "not really ELF, but the bytes the cache must copy"
@@ -40,8 +41,9 @@ static struct cli_fx fx;
  * them ("out_dir"; "DEFAULT" for the target itself); `T[rustc_flags]` writes the file
  * prelude/rust/tools/buildscript_run.py writes there (`--cfg=X` and `--env-set=NAME=value` lines,
  * `$(abspath REL)` for a path), its output under the same `T`; with a file FAIL_OUT_DIR it fails
- * instead, with the build script's panic as its error. Every argv is appended to argv.log beside
- * the script.
+ * instead, with the build script's panic as its error. A genrule (its `buck.type` in targets.json)
+ * writes its `out` under buck-out, its DEFAULT output; with a file FAIL_GEN it fails. Every argv is
+ * appended to argv.log beside the script.
  */
 static const char fake_buck2[] =
         "#!/usr/bin/env python3\n"
@@ -97,7 +99,25 @@ static const char fake_buck2[] =
         "        elif not old or entry['success'] != 'SUCCESS':\n"
         "            results[base] = {'configured': {cfg: entry}, 'errors': []}\n"
         "        continue\n"
-        "    if fail:\n"
+        "    rule = [x for x in json.load(open(os.path.join(root, 'targets.json')))\n"
+        "            if x.get('buck.package') == base.split(':')[0] and x.get('name') == name]\n"
+        "    genrule = bool(rule) and rule[0]['buck.type'].endswith(':genrule')\n"
+        "    if genrule and os.path.exists(os.path.join(root, 'FAIL_GEN')):\n"
+        "        key = str(1469598103934665603 + 200 + i)\n"
+        "        strings[key] = 'Action failed: ' + t + ' (' + cfg + ') (genrule)\\nexit 1'\n"
+        "        err = {'message_content': key, 'action_error': None, 'cause_index': i}\n"
+        "        entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
+        "                 'configured_graph_size': None, 'errors': [err]}\n"
+        "        bad = True\n"
+        "    elif genrule:\n"
+        "        rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
+        "               '__/out/' + rule[0].get('out', name))\n"
+        "        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
+        "        open(os.path.join(root, rel), 'w').write('pub const N: u32 = 3;\\n')\n"
+        "        entry = {'success': 'SUCCESS', 'outputs': {'DEFAULT': [rel]},\n"
+        "                 'other_outputs': {}, 'configured_graph_size': 2, 'errors': []}\n"
+        "        shown[t] = os.path.join(root, rel)\n"
+        "    elif fail:\n"
         "        msg = ('Action failed: ' + t + ' (' + cfg + ') (rustc)\\n'\n"
         "               'error[E0308]: mismatched types\\n --> ' + pkg + '/src/lib.rs:3:5')\n"
         "        key = str(1469598103934665603 + i)\n"
@@ -288,7 +308,8 @@ Test(cli_buck2_build, builds_exactly_the_proc_macros_and_serves_the_cached_dylib
         const cJSON *dylib;
         const char *line;
 
-        /* One build, of exactly the proc macro, with the report in projmodel's cache. */
+        /* One build, of exactly the fixture's genrule (bar-core's mapped_srcs) and the proc macro,
+         * with the report in projmodel's cache. */
         log = read_log();
         line = strstr(log, "\"build\"");
         cr_assert(line, "%s", log);
@@ -296,7 +317,7 @@ Test(cli_buck2_build, builds_exactly_the_proc_macros_and_serves_the_cached_dylib
         while (line > log && line[-1] != '\n')
                 line--;
         argv = cJSON_Parse(line);
-        cr_assert(argv && cJSON_GetArraySize(argv) == 7, "%s", line);
+        cr_assert(argv && cJSON_GetArraySize(argv) == 8, "%s", line);
         expect = pm_test_strf("--build-report=%s/", fx.cache);
         cr_assert_str_eq(cJSON_GetArrayItem(argv, 0)->valuestring, "--isolation-dir");
         cr_assert_str_eq(cJSON_GetArrayItem(argv, 1)->valuestring, ".projmodel");
@@ -305,7 +326,8 @@ Test(cli_buck2_build, builds_exactly_the_proc_macros_and_serves_the_cached_dylib
         cr_assert(strncmp(cJSON_GetArrayItem(argv, 4)->valuestring, expect, strlen(expect)) == 0,
                   "%s", cJSON_GetArrayItem(argv, 4)->valuestring);
         cr_assert_str_eq(cJSON_GetArrayItem(argv, 5)->valuestring, "--show-full-json-output");
-        cr_assert_str_eq(cJSON_GetArrayItem(argv, 6)->valuestring, LABEL);
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 6)->valuestring, GEN_LABEL);
+        cr_assert_str_eq(cJSON_GetArrayItem(argv, 7)->valuestring, LABEL);
         /* Read, then removed: a name per run, so no other run can overwrite it meanwhile. */
         assert_no_report_left();
 
@@ -419,7 +441,8 @@ Test(cli_buck2_build, the_daemon_builds_and_serves_the_dylib_too)
         at = strstr(r.out, expect);
         cr_assert(at, "%s", r.out);
         log = read_log();
-        cr_assert(strstr(log, "\"--show-full-json-output\", \"" LABEL "\"]"), "%s", log);
+        cr_assert(strstr(log, "\"--show-full-json-output\", \"" GEN_LABEL "\", \"" LABEL "\"]"),
+                  "%s", log);
         assert_no_report_left();
         cli_run_release(&r);
         pm_free(expect);
@@ -447,7 +470,8 @@ Test(cli_buck2_build, discover_reports_the_build_in_progress_lines)
         cr_assert_eq(r.status, 0, "%s", r.out);
         cr_assert_str_eq(r.err, "");
         fin = cli_discover_lines(r.out, &msgs);
-        at_building = cli_message_index(msgs, "building 1 proc macro with buck2");
+        at_building =
+                cli_message_index(msgs, "building 1 proc macro and 1 generated source with buck2");
         at_built = cli_message_index(msgs, "built 1 proc macro");
         cr_assert_geq(at_building, 0, "%s", r.out);
         cr_assert_gt(at_built, at_building, "%s", r.out);
@@ -771,5 +795,136 @@ Test(cli_buck2_build, keep_going_exit_without_the_list_is_an_error)
         pm_free(err_file);
         pm_free(exit_file);
         pm_free(targets);
+        pm_free(repo);
+}
+
+/*
+ * Add to the copy @repo a genrule root//gen:gen_rs and two crates of its output: root//gen:g1
+ * with `srcs = [":gen_rs"]` (its only source, so its root) and root//gen:g2 with `mapped_srcs =
+ * {":gen_rs": "lib.rs"}`, both as `buck2 targets --json` prints them (canonical labels).
+ */
+static void
+add_genrule(const char *repo)
+{
+        char *targets = pm_test_strf("%s/targets.json", repo), *text = pm_test_read_file(targets);
+        cJSON *arr = cJSON_Parse(text);
+        const char *add[] = {
+                "{\"buck.type\": \"prelude//rules.bzl:genrule\", \"buck.deps\": [], \"buck.inputs\": [],"
+                " \"buck.package\": \"root//gen\", \"name\": \"gen_rs\", \"out\": \"gen_rs.rs\"}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g1\","
+                " \"srcs\": [\"root//gen:gen_rs\"], \"edition\": \"2021\"}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g2\","
+                " \"srcs\": [], \"mapped_srcs\": {\"root//gen:gen_rs\": \"lib.rs\"},"
+                " \"edition\": \"2021\"}",
+        };
+        char *out;
+
+        cr_assert(cJSON_IsArray(arr));
+        for (size_t i = 0; i < sizeof(add) / sizeof(add[0]); i++) {
+                cJSON *t = cJSON_Parse(add[i]);
+
+                cr_assert(t, "%s", add[i]);
+                cJSON_AddItemToArray(arr, t);
+        }
+        out = cJSON_Print(arr);
+        cr_assert_eq(pm_test_write_file(targets, out), 0);
+        cJSON_free(out);
+        cJSON_Delete(arr);
+        pm_free(text);
+        pm_free(targets);
+}
+
+/* The crate of @p whose display_name is @label. */
+static const cJSON *
+crate_named(const cJSON *p, const char *label)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "crates"))
+        {
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(c, "display_name");
+
+                if (cJSON_IsString(l) && strcmp(l->valuestring, label) == 0)
+                        return c;
+        }
+        cr_assert_fail("no crate %s", label);
+        return NULL;
+}
+
+/* A crate whose sources a genrule writes (`srcs` or `mapped_srcs` naming its label): the genrule
+ * is built in the same run as the proc macro, and the crate's root is the file Buck2's report
+ * names, so it type-checks with bare rustc from the exported JSON. */
+Test(cli_buck2_build, builds_generated_sources_and_serves_the_reported_file)
+{
+        char *repo = make_repo(""), *log, *want, *one_text, *work, *report = NULL;
+        const char *names[] = { "g1", "g2" };
+        cJSON *p;
+
+        add_genrule(repo);
+        p = export_ok(repo);
+        log = read_log();
+        cr_assert(strstr(log, "\"root//gen:gen_rs\""), "%s", log);
+        cr_assert(strstr(log, "\"" LABEL "\""), "%s", log);
+        cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
+        want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen_rs__/out/gen_rs.rs",
+                            repo);
+        for (size_t i = 0; i < 2; i++) {
+                const cJSON *c = crate_named(p, names[i]);
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+                cJSON *one = cJSON_CreateObject();
+
+                cr_assert(cJSON_IsString(m));
+                cr_assert_str_eq(m->valuestring, want);
+                cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "note"));
+                cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
+                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
+                                     cJSON_Duplicate(c, true));
+                one_text = cJSON_PrintUnformatted(one);
+                work = pm_test_strf("%s/rustc-g%zu", fx.tmp, i);
+                cr_assert_eq(mkdir(work, 0700), 0);
+                cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
+                pm_free(report);
+                report = NULL;
+                pm_free(work);
+                cJSON_free(one_text);
+                cJSON_Delete(one);
+        }
+        assert_no_report_left();
+        pm_free(want);
+        pm_free(log);
+        cJSON_Delete(p);
+        pm_free(repo);
+}
+
+/* A genrule that fails: its crates keep the parse's paths and get the note naming the target and
+ * the first line of Buck2's error; the proc macro is still served. */
+Test(cli_buck2_build, a_failed_generated_source_is_a_note)
+{
+        char *repo = make_repo(""), *fail = pm_test_strf("%s/FAIL_GEN", repo);
+        char *path = pm_test_strf("%s/gen/gen_rs", repo);
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
+        struct cli_run r;
+        cJSON *p;
+        const cJSON *c;
+
+        add_genrule(repo);
+        cr_assert_eq(pm_test_write_file(fail, ""), 0);
+        p = export_ok(repo);
+        c = crate_named(p, "g1");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "root_module")->valuestring, path);
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert(strstr(r.out, "generated source root//gen:gen_rs not built: Action failed: "
+                                "root//gen:gen_rs (prelude//platforms:default#524f8da68ea2a374) "
+                                "(genrule)"),
+                  "%s", r.out);
+        cli_run_release(&r);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
+        cJSON_Delete(p);
+        pm_free(path);
+        pm_free(fail);
         pm_free(repo);
 }
