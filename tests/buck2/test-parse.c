@@ -71,6 +71,11 @@ Test(buck2_parse, fixture_crates_and_attributes)
         cr_assert_eq(c->flags.n, 3);
         p = pm_buck2_fx_path(&fx, "lib/bar/generated/consts.rs");
         cr_assert(pm_strlist_contains(&c->sources, p), "mapped_srcs' local path");
+        /* The mapped_srcs key is a genrule: a generated source at that path, built with the proc
+         * macros (server/build.c). */
+        cr_assert_eq(c->gen_srcs.n, 1);
+        cr_assert_str_eq(c->gen_srcs.v[0].key, "root//lib/bar:gen-consts");
+        cr_assert_str_eq(c->gen_srcs.v[0].value, p);
         pm_free(p);
         p = pm_buck2_fx_path(&fx, "lib/bar");
         cr_assert(pm_strlist_contains(&c->include_dirs, p));
@@ -399,6 +404,11 @@ Test(buck2_build, report_dylibs_errors_and_bad_reports)
         cr_assert_str_eq(rep.items[1].error, "Action failed: rustc");
         cr_assert_null(rep.items[2].dylib_path);
         cr_assert_str_eq(rep.items[2].error, "no dylib among the target's outputs");
+        /* Its files, absolute, for a target that generates sources (server/build.c). */
+        cr_assert(rep.items[2].files && rep.items[2].files[0]);
+        cr_assert_str_eq(rep.items[2].files[0], "/p/x.txt");
+        cr_assert_null(rep.items[2].files[1]);
+        cr_assert_null(rep.items[0].files);
         pm_build_report_release(&rep);
 
         /* Not a report: one error naming the file. */
