@@ -156,6 +156,7 @@ pm_build_report_release(struct pm_build_report *report)
                 pm_argv_free(report->items[i].cfgs);
                 pm_argv_free(report->items[i].env);
                 pm_argv_free(report->items[i].files);
+                pm_free(report->items[i].pkg_dir);
         }
         pm_free(report->items);
         report->items = NULL;

@@ -21,6 +21,7 @@
 #include "projmodel/tool.h"
 
 #include "server-internal.h"
+#include "srcmirror.h"
 
 #define NOTE_MAX 400
 
@@ -199,6 +200,28 @@ serve_generated(struct pm_graph *g, struct pm_crate *c, const struct pm_build_re
         return 0;
 }
 
+/* pm__mirror_sources() of @c with the package output directories the build reported for the
+ * targets generating its sources. -ENOMEM only. */
+static int
+mirror(const struct pm_query *q, struct pm_graph *g, struct pm_crate *c,
+       const struct pm_build_report *report, char **cache, struct pm_error *err)
+{
+        const char **dirs = pm_calloc(c->gen_srcs.n + 1, sizeof(*dirs));
+        int r;
+
+        if (!dirs)
+                return pm_error_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < c->gen_srcs.n; i++) {
+                const char *label = c->gen_srcs.v[i].key;
+                const struct pm_built *b = find_item(report, label, strlen(label));
+
+                dirs[i] = b ? b->pkg_dir : NULL;
+        }
+        r = pm__mirror_sources(q, g, c, dirs, c->gen_srcs.n, cache, err);
+        pm_free(dirs);
+        return r;
+}
+
 /* Whether @c is one this build is for: a proc macro without dylib, a crate with an OUT_DIR
  * target, or with generated sources (include/projmodel/graph.h), of build system @name. */
 static bool
@@ -247,7 +270,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_build_report report = { 0 };
         const char **labels = NULL;
-        char *why = NULL, line[256];
+        char *why = NULL, *cache = NULL, line[256];
         size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
         size_t n_gen = 0, n_gen_labels = 0, n_gen_srcs = 0, n_gen_built = 0;
         bool build, named, is_pm, is_od, is_gen;
@@ -340,7 +363,12 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                 if (!wanted(c, ops->name, &is_pm, &is_od, &is_gen))
                         continue;
                 if (is_gen) {
+                        size_t before = n_gen_built;
+
                         r = serve_generated(g, c, &report, why, &n_gen_srcs, &n_gen_built);
+                        /* A checked-in root's `mod gen;` next to a built gen.rs (srcmirror.c). */
+                        if (r == 0 && n_gen_built > before)
+                                r = mirror(q, g, c, &report, &cache, err);
                         if (r < 0)
                                 break;
                 }
@@ -397,6 +425,7 @@ out:
         pm__plan_result_release(&res);
         pm_plan_release(&plan);
         pm_free(why);
+        pm_free(cache);
         pm_free(labels);
         return r;
 }

@@ -186,10 +186,33 @@ set_dylib(const struct events *e, const char *id, int depth)
         return NULL;
 }
 
+/*
+ * The directory of package @pkg's outputs that file @path, named @name (its path below the
+ * configuration's bin directory, as the event says), is in: @path less @name's part below
+ * "@pkg/". NULL (and *@ret_oom false) when @name is not in @pkg or @path does not end in it.
+ */
+static char *
+package_dir(const char *path, const char *name, const char *pkg, bool *ret_oom)
+{
+        size_t lp = strlen(path), ln = strlen(name), lk = strlen(pkg);
+        char *d;
+
+        *ret_oom = false;
+        if (lk && (strncmp(name, pkg, lk) != 0 || name[lk] != '/'))
+                return NULL;
+        if (ln >= lp || strcmp(path + lp - ln, name) != 0 || path[lp - ln - 1] != '/')
+                return NULL;
+        d = pm_strndup(path, lp - ln + lk - (lk == 0));
+        *ret_oom = !d;
+        return d;
+}
+
 /* Push the file:// paths of the file set @id and the sets it includes (depth-bounded) onto
- * *@files, normalised, each once. -ENOMEM only. */
+ * *@files, normalised, each once; the first file of package @pkg (of the main repository, or
+ * NULL) sets *@pkg_dir (package_dir()). -ENOMEM only. */
 static int
-set_files(const struct events *e, const char *id, int depth, char ***files)
+set_files(const struct events *e, const char *id, int depth, char ***files, const char *pkg,
+          char **pkg_dir)
 {
         const cJSON *set = named_set(e, id), *f;
 
@@ -207,6 +230,17 @@ set_files(const struct events *e, const char *id, int depth, char ***files)
                 p = pm_path_normalize(NULL, "/", uri->valuestring + 7);
                 if (!p)
                         return -ENOMEM;
+                if (pkg && !*pkg_dir) {
+                        const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
+                        bool oom = false;
+
+                        if (cJSON_IsString(name))
+                                *pkg_dir = package_dir(p, name->valuestring, pkg, &oom);
+                        if (oom) {
+                                pm_free(p);
+                                return -ENOMEM;
+                        }
+                }
                 for (char **q = *files; q && *q && !seen; q++)
                         seen = strcmp(*q, p) == 0;
                 if (!seen && pm_argv_push(files, p) < 0) {
@@ -219,7 +253,8 @@ set_files(const struct events *e, const char *id, int depth, char ***files)
         {
                 const cJSON *sid = cJSON_GetObjectItemCaseSensitive(f, "id");
 
-                if (cJSON_IsString(sid) && set_files(e, sid->valuestring, depth + 1, files) < 0)
+                if (cJSON_IsString(sid) &&
+                    set_files(e, sid->valuestring, depth + 1, files, pkg, pkg_dir) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -228,12 +263,24 @@ set_files(const struct events *e, const char *id, int depth, char ***files)
 /*
  * The files of a targetCompleted event's "default" output group into *@files (NULL when none):
  * what a target that generates a crate's sources (a genrule, or one of its output files) built,
- * where Bazel wrote them (docs/build-integration.md). -ENOMEM only.
+ * where Bazel wrote them (docs/build-integration.md); and into *@pkg_dir the directory of the
+ * outputs of @label's package (main repository only), where rules_rust links the checked-in
+ * srcs of a crate that has generated ones. -ENOMEM only.
  */
 static int
-completed_files(const struct events *e, const cJSON *completed, char ***files)
+completed_files(const struct events *e, const cJSON *completed, const char *label, char ***files,
+                char **pkg_dir)
 {
         const cJSON *g, *fs;
+        char *pkg = NULL;
+        int r = 0;
+
+        /* "//a/b:c" -> "a/b"; another repository's outputs are under external/, not joined. */
+        if (strncmp(label, "//", 2) == 0 && strchr(label, ':')) {
+                pkg = pm_strndup(label + 2, (size_t)(strchr(label, ':') - label - 2));
+                if (!pkg)
+                        return -ENOMEM;
+        }
 
         cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
         {
@@ -245,11 +292,12 @@ completed_files(const struct events *e, const cJSON *completed, char ***files)
                 {
                         const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
 
-                        if (cJSON_IsString(sid) && set_files(e, sid->valuestring, 0, files) < 0)
-                                return -ENOMEM;
+                        if (r == 0 && cJSON_IsString(sid))
+                                r = set_files(e, sid->valuestring, 0, files, pkg, pkg_dir);
                 }
         }
-        return 0;
+        pm_free(pkg);
+        return r;
 }
 
 /* The dylib of a targetCompleted event's "default" output group, or NULL. */
@@ -494,7 +542,7 @@ read_target(const struct events *e, const cJSON *ev, const char *label, struct p
                 if (b->out_dir)
                         return read_build_info(e, b);
                 /* A target generating sources has no dylib: its files are what it built. */
-                if (completed_files(e, completed, &b->files) < 0)
+                if (completed_files(e, completed, label, &b->files, &b->pkg_dir) < 0)
                         return -ENOMEM;
                 dylib = completed_dylib(e, completed);
                 if (dylib) {

@@ -100,6 +100,11 @@ struct pm_built {
         /* The files a target that generates sources built (Bazel's default outputs of a genrule,
          * from the build events), absolute, NULL-terminated (pm_argv_push()), or NULL. */
         char **files;
+        /* For such a target: the directory its package's outputs go to, where the build system
+         * joins a crate's checked-in and generated sources when it compiles them from one place
+         * (Bazel: `.../bin/<package>`, beside which rules_rust links the checked-in srcs), or
+         * NULL when the tool does not say. server/srcmirror.c lays the crate out the same. */
+        char *pkg_dir;
 };
 
 /* What one build run reported, owned by the caller; release with pm_build_report_release(). */

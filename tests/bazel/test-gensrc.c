@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Generated sources through the real bazel: a rust_library of a copy of examples/bazel-monorepo
- * whose only src is a genrule's output is served with the file Bazel built (its build events),
- * type-checks with bare rustc from the exported JSON, and a genrule that fails gives the crate a
+ * whose only src is a genrule's output is served with the file Bazel built (its build events), one
+ * mixing checked-in srcs with a generated one is served from a directory joining them, both
+ * type-check with bare rustc from the exported JSON, and a genrule that fails gives the crate a
  * note (docs/build-integration.md, Bazel). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -52,6 +55,27 @@ static const char gen_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
                                 "    srcs = [\":gen_rs\"],\n"
                                 "    deps = [\"//lib/build_info\"],\n"
                                 ")\n";
+
+/* lib/mixed: a checked-in root declaring `mod generated;` (the genrule's output) and `mod util;`
+ * (checked in), as rules_rust compiles it from one directory of links. */
+static const char mixed_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
+                                  "\n"
+                                  "genrule(\n"
+                                  "    name = \"mixed_gen\",\n"
+                                  "    outs = [\"generated.rs\"],\n"
+                                  "    cmd = \"echo 'pub fn forty() -> usize { 40 }' > $@\",\n"
+                                  ")\n"
+                                  "\n"
+                                  "rust_library(\n"
+                                  "    name = \"mixed\",\n"
+                                  "    srcs = [\"lib.rs\", \"util/mod.rs\", \":mixed_gen\"],\n"
+                                  ")\n";
+static const char mixed_lib[] = "mod generated;\n"
+                                "mod util;\n"
+                                "\n"
+                                "pub fn answer() -> usize {\n"
+                                "    generated::forty() + util::two()\n"
+                                "}\n";
 
 /* The crate labelled @label of rust-project.json @project (asserted). */
 static const cJSON *
@@ -111,6 +135,13 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         char *good = pm_test_strf(gen_build, "echo 'pub fn answer() -> usize "
                                              "{ build_info::GREETING.len() }' > $@");
         char *bad = pm_test_strf(gen_build, "echo the generator is broken >&2; exit 3");
+        char *mixed = pm_test_strf("%s/lib/mixed", root);
+        char *mixed_util = pm_test_strf("%s/lib/mixed/util", root);
+        char *mixed_build_path = pm_test_strf("%s/lib/mixed/BUILD.bazel", root);
+        char *mixed_root = pm_test_strf("%s/lib/mixed/lib.rs", root);
+        char *mixed_util_mod = pm_test_strf("%s/lib/mixed/util/mod.rs", root);
+        char *links = pm_test_strf("%s/srcs/", cache);
+        char real[PATH_MAX], want[PATH_MAX];
         const char *argv[] = {
                 pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
         };
@@ -129,6 +160,11 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
         cr_assert_eq(mkdir(pkg, 0755), 0);
         cr_assert_eq(pm_test_write_file(build, good), 0);
+        cr_assert_eq(mkdir(mixed, 0755), 0);
+        cr_assert_eq(mkdir(mixed_util, 0755), 0);
+        cr_assert_eq(pm_test_write_file(mixed_build_path, mixed_build), 0);
+        cr_assert_eq(pm_test_write_file(mixed_root, mixed_lib), 0);
+        cr_assert_eq(pm_test_write_file(mixed_util_mod, "pub fn two() -> usize {\n    2\n}\n"), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0)
                 text = pm_test_read_file(out);
@@ -172,6 +208,26 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         cr_assert_eq(checked, 0, "%s", report);
         pm_free(report);
         report = NULL;
+        /* The mixed crate: its root through the links in the cache, which lead to the user's
+         * lib.rs; that directory is an include dir. */
+        gen = crate_labelled(project, "//lib/mixed:mixed");
+        rm = cJSON_GetObjectItemCaseSensitive(gen, "root_module");
+        cr_assert(cJSON_IsString(rm), "no root_module");
+        cr_assert(strncmp(rm->valuestring, links, strlen(links)) == 0,
+                  "root_module '%s' is not under '%s'", rm->valuestring, links);
+        cr_assert_not_null(realpath(rm->valuestring, real), "'%s'", rm->valuestring);
+        cr_assert_not_null(realpath(mixed_root, want));
+        cr_assert_str_eq(real, want, "the link leads to the user's lib.rs");
+        inc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(gen, "source"),
+                                               "include_dirs");
+        {
+                char *dir =
+                        pm_test_strf("%.*s", (int)(strrchr(rm->valuestring, '/') - rm->valuestring),
+                                     rm->valuestring);
+
+                cr_assert(pm_test_json_array_has(inc, dir), "'%s' is an include dir", dir);
+                pm_free(dir);
+        }
         cr_assert_eq(valid, 0, "%s", vreport);
         cr_assert_eq(status2, 0, "export with a broken generator: %s", errout2);
         cr_assert_eq(dumped_status, 0);
@@ -197,4 +253,10 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         pm_free(gen_dir);
         pm_free(good);
         pm_free(bad);
+        pm_free(mixed);
+        pm_free(mixed_util);
+        pm_free(mixed_build_path);
+        pm_free(mixed_root);
+        pm_free(mixed_util_mod);
+        pm_free(links);
 }
