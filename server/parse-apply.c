@@ -216,6 +216,11 @@ pm__parse_apply(struct pm_index *idx, const struct pm_query *query, const struct
         if (pm_stamp_fresh(old, key)) {
                 pm_progress_report(pa->progress, "%s%s%s: input unchanged, parse skipped",
                                    ops->name, in ? " in " : "", in ? in : "");
+                /* What query_builds() parsed for the parse is of no more use (adapter.h). */
+                if (q.memo && q.memo->data && q.memo->free) {
+                        q.memo->free(q.memo->data);
+                        q.memo->data = NULL;
+                }
                 r = skip(idx, pa, &change, err);
                 if (r < 0)
                         goto out;

@@ -34,12 +34,23 @@ step_origin(const struct pm_step *step)
         return pm_strbuf_detach(&sb, NULL);
 }
 
+void
+pm__query_builds_blobs(const struct pm__plan_result *res, size_t step, struct pm_blob *blobs)
+{
+        memset(blobs, 0, step * sizeof(*blobs));
+        for (size_t i = 0; i < step && i < PM_PLAN_MAX_STEPS; i++) {
+                blobs[i].data = res->results[i].out.buf ? res->results[i].out.buf : "";
+                blobs[i].len = res->results[i].out.len;
+                blobs[i].error = res->errors[i];
+                blobs[i].exit_status = res->results[i].exit_status;
+        }
+}
+
 int
-pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm__plan_result *res,
+pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm_blob *blobs,
                       char **ret_line, struct pm_error *err)
 {
         const struct pm_adapter_ops *ops = pm_adapter_find(q->project->build_system);
-        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
         size_t n_pm = 0, n_od = 0;
         char line[256];
         int r;
@@ -47,13 +58,6 @@ pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm__pl
         *ret_line = NULL;
         if (!ops || !ops->query_builds || step >= PM_PLAN_MAX_STEPS)
                 return 0;
-        memset(blobs, 0, sizeof(blobs));
-        for (size_t i = 0; i < step; i++) {
-                blobs[i].data = res->results[i].out.buf ? res->results[i].out.buf : "";
-                blobs[i].len = res->results[i].out.len;
-                blobs[i].error = res->errors[i];
-                blobs[i].exit_status = res->results[i].exit_status;
-        }
         r = ops->query_builds(q, step, blobs, step, &n_pm, &n_od, err);
         if (r <= 0 || !pm__build_line(line, sizeof(line), n_pm, n_od, 0, ops->name))
                 return r < 0 ? r : 0;
@@ -72,11 +76,13 @@ static int
 announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
 {
         struct announce *a = data;
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS];
 
         if (step + 1 >= PM_PLAN_MAX_STEPS)
                 return 0;
         pm_free(a->lines[step + 1]);
-        return pm__query_builds_line(a->q, step + 1, res, &a->lines[step + 1], err);
+        pm__query_builds_blobs(res, step + 1, blobs);
+        return pm__query_builds_line(a->q, step + 1, blobs, &a->lines[step + 1], err);
 }
 
 int

@@ -279,9 +279,11 @@ bool pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, size_t n_g
                     const char *tool);
 
 /* query.c: the line announcing step @step of @q's plan when its adapter builds in it (ops
- * query_builds), counted from @res->results[0, @step), into *@ret_line (pm_malloc'd), or NULL
- * (its command line announces it); for the one-shot query and the daemon (update.c). -ENOMEM. */
-int pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm__plan_result *res,
+ * query_builds), counted from @blobs[0, @step) (pm__query_builds_blobs(): borrowed from @res),
+ * into *@ret_line (pm_malloc'd), or NULL (its command line announces it); for the one-shot
+ * query and the daemon (update.c, on the thread pool: counting parses). -ENOMEM. */
+void pm__query_builds_blobs(const struct pm__plan_result *res, size_t step, struct pm_blob *blobs);
+int pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm_blob *blobs,
                           char **ret_line, struct pm_error *err);
 
 /*

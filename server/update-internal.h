@@ -42,7 +42,15 @@ struct pm__refresh {
         bool step_ok[PM_PLAN_MAX_STEPS];     /* the step succeeded (its output is to be read) */
         char *step_error[PM_PLAN_MAX_STEPS]; /* pm_blob.error of each step (pm__step_error) */
         struct pm__plan_run *plan_run;       /* the running plan, or NULL */
-        char *sysroot;                       /* copies for the worker to store */
+        /* What the adapter's query_builds() parsed for the announcement (on the thread pool),
+         * for the worker's parse to take (adapter.h); what is left goes in release_project(). */
+        struct pm_query_memo memo;
+        size_t n_counting; /* announcements being counted on the thread pool (update.c) */
+        bool plan_ended;   /* the plan ended while one was: its end waits for them */
+        int plan_code;     /* the ended plan's pm__plan_result code, err and failed step */
+        struct pm_error plan_err;
+        size_t plan_failed;
+        char *sysroot; /* copies for the worker to store */
         char *sysroot_src;
 
         /* Filled by the worker, read in the after-work callback. */

@@ -53,6 +53,10 @@ release_project(struct pm__refresh *r)
         pm_free(r->qscope);
         r->qscope = NULL;
         r->n_qscope = 0;
+        /* What the parse did not take: a skipped or failed one, or no parse at all. */
+        if (r->memo.data && r->memo.free)
+                r->memo.free(r->memo.data);
+        memset(&r->memo, 0, sizeof(r->memo));
 }
 
 void
@@ -205,11 +209,34 @@ queue_work(struct pm__refresh *r)
         }
 }
 
+/* The project's plan ended (on_plan_done()) and no announcement is being counted any more: hand
+ * its outputs to the worker, or record why not. */
+static void
+plan_ended(struct pm__refresh *r)
+{
+        struct pm_server *srv = r->srv;
+
+        r->plan_ended = false;
+        if (srv->stopping) {
+                release_project(r);
+                r->project = srv->cfg->n_projects;
+                pm__update_next_project(r);
+                return;
+        }
+        if (r->plan_code < 0) {
+                project_failed(r, &r->plan_err, &r->results[r->plan_failed]);
+                release_project(r);
+                r->project++;
+                pm__update_next_project(r);
+                return;
+        }
+        queue_work(r);
+}
+
 static void
 on_plan_done(void *data, struct pm__plan_result *res)
 {
         struct pm__refresh *r = data;
-        struct pm_server *srv = r->srv;
 
         r->plan_run = NULL;
         r->tool_ms += res->tool_ms;
@@ -220,20 +247,14 @@ on_plan_done(void *data, struct pm__plan_result *res)
                 r->step_ok[i] = res->ok[i];
                 r->step_error[i] = pm_steal_ptr(&res->errors[i]);
         }
-        if (srv->stopping) {
-                release_project(r);
-                r->project = srv->cfg->n_projects;
-                pm__update_next_project(r);
-                return;
-        }
-        if (res->code < 0) {
-                project_failed(r, &res->err, &r->results[res->failed]);
-                release_project(r);
-                r->project++;
-                pm__update_next_project(r);
-                return;
-        }
-        queue_work(r);
+        r->plan_code = res->code;
+        r->plan_err = res->err;
+        r->plan_failed = res->failed;
+        /* A count still reads the outputs (and fills r->memo): the worker, or their release,
+         * waits for it (count_done()). */
+        r->plan_ended = true;
+        if (r->n_counting == 0)
+                plan_ended(r);
 }
 
 static void
@@ -304,33 +325,86 @@ finish(struct pm__refresh *r)
 }
 
 /*
- * The plan's next-step callback: a step that builds inside the query (Cargo's `cargo check`) is
- * announced as the worker announces the other adapters' builds ("building 2 proc macros and 1
- * OUT_DIR with cargo", docs/cli.md, Progress), worded as the one-shot query words it
- * (server/query.c, server/plan.c: " (in <subproject>)"). It counts from the output of the steps
- * before it, on the loop, as the one-shot does. Never fails the plan: a progress line is not
- * worth a refresh (update-progress.c).
+ * One announcement of a step that builds inside the query (Cargo's `cargo check`), counted on the
+ * thread pool: counting parses the output of the steps before it (the whole `cargo metadata`
+ * JSON), which the loop must not (docs/architecture.md). The step itself starts meanwhile.
+ */
+struct count_job {
+        uv_work_t work;
+        struct pm__refresh *r;
+        size_t step;                             /* the step announced */
+        struct pm_blob blobs[PM_PLAN_MAX_STEPS]; /* [0, step): borrowed from the plan's outputs */
+        char *line;                              /* the announcement, or NULL */
+};
+
+/* On the thread pool: the line, the parsed output kept in r->memo for the worker's parse
+ * (include/projmodel/adapter.h), so the output is parsed once. A line that cannot be counted
+ * is none. */
+static void
+count_work(uv_work_t *w)
+{
+        struct count_job *job = w->data;
+        struct pm_error lerr;
+
+        pm_error_init(&lerr);
+        if (pm__query_builds_line(&job->r->q, job->step, job->blobs, &job->line, &lerr) < 0)
+                job->line = NULL;
+}
+
+/*
+ * On the loop: send the line worded as the one-shot query words it (server/query.c,
+ * server/plan.c: " (in <subproject>)"), as the worker announces the other adapters' builds
+ * ("building 2 proc macros and 1 OUT_DIR with cargo", docs/cli.md, Progress); then a plan that
+ * ended meanwhile goes on (plan_ended()). Its line always precedes the worker's.
+ */
+static void
+count_done(uv_work_t *w, int status)
+{
+        struct count_job *job = w->data;
+        struct pm__refresh *r = job->r;
+        const char *where = r->q.project->rel;
+        char msg[320];
+
+        (void)status;
+        if (job->line && !r->srv->stopping) {
+                if (where && strcmp(where, ".") != 0)
+                        (void)snprintf(msg, sizeof(msg), "%s (in %s)", job->line, where);
+                else
+                        (void)snprintf(msg, sizeof(msg), "%s", job->line);
+                pm__update_progress(r->srv, "report", msg);
+        }
+        pm_free(job->line);
+        pm_free(job);
+        if (--r->n_counting == 0 && r->plan_ended)
+                plan_ended(r);
+}
+
+/*
+ * The plan's next-step callback: the step that follows @step is counted for its announcement
+ * on the thread pool (count_job) when the adapter may build in it. Never fails the plan: a
+ * progress line is not worth a refresh (update-progress.c).
  */
 static int
 announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
 {
         struct pm__refresh *r = data;
-        const char *where = r->q.project->rel;
-        struct pm_error lerr;
-        char *line = NULL, msg[320];
+        struct count_job *job;
 
         (void)err;
-        if (step + 1 >= r->plan.n_steps || r->srv->stopping)
+        if (step + 1 >= r->plan.n_steps || r->srv->stopping || !r->ops->query_builds)
                 return 0;
-        pm_error_init(&lerr);
-        if (pm__query_builds_line(&r->q, step + 1, res, &line, &lerr) < 0 || !line)
+        job = pm_calloc(1, sizeof(*job));
+        if (!job)
                 return 0;
-        if (where && strcmp(where, ".") != 0)
-                (void)snprintf(msg, sizeof(msg), "%s (in %s)", line, where);
-        else
-                (void)snprintf(msg, sizeof(msg), "%s", line);
-        pm__update_progress(r->srv, "report", msg);
-        pm_free(line);
+        job->r = r;
+        job->step = step + 1;
+        job->work.data = job;
+        pm__query_builds_blobs(res, job->step, job->blobs);
+        if (uv_queue_work(&r->srv->loop, &job->work, count_work, count_done) < 0) {
+                pm_free(job);
+                return 0;
+        }
+        r->n_counting++;
         return 0;
 }
 
@@ -391,6 +465,7 @@ pm__update_next_project(struct pm__refresh *r)
         r->q.project = p;
         r->q.scope = r->n_qscope ? r->qscope : NULL;
         r->q.n_scope = r->n_qscope;
+        r->q.memo = &r->memo;
         memset(&r->plan, 0, sizeof(r->plan));
         code = r->ops->plan(&r->q, &r->plan, &err);
         if (code < 0)
