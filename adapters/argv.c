@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,6 +79,41 @@ pm_argv_new(const char *const *parts, size_t n)
                         return pm_argv_free(argv);
         }
         return argv;
+}
+
+/* One string of pm_strv_repeats() and where it was. */
+struct at_string {
+        const char *s;
+        size_t at;
+};
+
+/* By string, then by place: the first occurrence of each string leads its run. */
+static int
+at_string_cmp(const void *a, const void *b)
+{
+        const struct at_string *x = a, *y = b;
+        int c = strcmp(x->s, y->s);
+
+        return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+int
+pm_strv_repeats(const char *const *v, size_t n, bool *ret_repeat)
+{
+        struct at_string *sorted;
+
+        if (n == 0)
+                return 0;
+        sorted = pm_calloc(n, sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                sorted[i] = (struct at_string){ .s = v[i], .at = i };
+        qsort(sorted, n, sizeof(*sorted), at_string_cmp);
+        for (size_t i = 0; i < n; i++)
+                ret_repeat[sorted[i].at] = i > 0 && strcmp(sorted[i - 1].s, sorted[i].s) == 0;
+        pm_free(sorted);
+        return 0;
 }
 
 int

@@ -25,12 +25,20 @@
 
 #define NOTE_MAX 400
 
-/* Note on @c that its proc macro was not built, and why (@why borrowed). */
+/*
+ * Add to @c's note that "<@kind><@name>" was not built ("<@failed> failed: " before the reason
+ * when @failed, the target that did not build it), and why: @why (the build did not run, or its
+ * report could not be read), else @b's error (@b: the report's item, NULL when absent), else its
+ * absence from the build report. The one wording of every output this file builds.
+ */
 static int
-note_unbuilt(struct pm_graph *g, struct pm_crate *c, const char *why)
+note_unbuilt(struct pm_graph *g, struct pm_crate *c, const char *kind, const char *name,
+             const char *failed, const struct pm_built *b, const char *why)
 {
-        char *note = pm_graph_printf(g, "%s%sproc macro %s not built: %.*s", c->note ? c->note : "",
-                                     c->note ? "; " : "", c->label, NOTE_MAX, why);
+        const char *reason = why ? why : b && b->error ? b->error : "absent from the build report";
+        char *note = pm_graph_printf(g, "%s%s%s%s not built: %s%s%.*s", c->note ? c->note : "",
+                                     c->note ? "; " : "", kind, name, failed ? failed : "",
+                                     failed ? " failed: " : "", NOTE_MAX, reason);
 
         if (!note)
                 return -ENOMEM;
@@ -95,8 +103,6 @@ find_item(const struct pm_build_report *report, const char *label, size_t len)
 static int
 serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, const char *why)
 {
-        char *note;
-
         if (!why && b && b->out_dir) {
                 char *dir = pm_graph_strdup(g, b->out_dir);
 
@@ -124,15 +130,7 @@ serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, 
                 }
                 return 0;
         }
-        note = pm_graph_printf(g, "%s%sOUT_DIR not built: %s failed: %.*s", c->note ? c->note : "",
-                               c->note ? "; " : "", c->out_dir_target, NOTE_MAX,
-                               why             ? why
-                               : b && b->error ? b->error
-                                               : "absent from the build report");
-        if (!note)
-                return -ENOMEM;
-        c->note = note;
-        return 0;
+        return note_unbuilt(g, c, "OUT_DIR", "", c->out_dir_target, b, why);
 }
 
 /*
@@ -155,16 +153,8 @@ serve_generated(struct pm_graph *g, struct pm_crate *c, const struct pm_build_re
 
                 (*n)++;
                 if (!b || !b->files || !b->files[0]) {
-                        char *note = pm_graph_printf(
-                                g, "%s%sgenerated source %s not built: %.*s",
-                                c->note ? c->note : "", c->note ? "; " : "", label, NOTE_MAX,
-                                why             ? why
-                                : b && b->error ? b->error
-                                                : "absent from the build report");
-
-                        if (!note)
+                        if (note_unbuilt(g, c, "generated source ", label, NULL, b, why) < 0)
                                 return -ENOMEM;
-                        c->note = note;
                         continue;
                 }
                 for (char **f = b->files; *f && !root; f++) {
@@ -260,6 +250,13 @@ pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, size_t n_gen, c
         return parts > 0;
 }
 
+/* What pm__build_proc_macros() builds a label for. */
+enum label_kind {
+        LABEL_GEN,
+        LABEL_PM,
+        LABEL_OD
+};
+
 int
 pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                       const struct pm_progress *progress, struct pm_error *err)
@@ -270,8 +267,10 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
         struct pm_build_report report = { 0 };
         const char **labels = NULL;
+        enum label_kind *kinds = NULL;
+        bool *repeat = NULL;
         char *why = NULL, *cache = NULL, line[256];
-        size_t n = 0, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
+        size_t n = 0, n_all, n_pm = 0, n_od = 0, n_built = 0, n_od_built = 0, n_od_crates = 0;
         size_t n_gen = 0, n_gen_labels = 0, n_gen_srcs = 0, n_gen_built = 0;
         bool build, named, is_pm, is_od, is_gen;
         int r;
@@ -295,37 +294,43 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         for (size_t i = 0; i < g->n_crates; i++)
                 n_gen_labels += g->crates[i].gen_srcs.n;
         labels = pm_calloc(2 * g->n_crates + n_gen_labels + 1, sizeof(*labels));
-        if (!labels)
+        kinds = pm_calloc(2 * g->n_crates + n_gen_labels + 1, sizeof(*kinds));
+        repeat = pm_calloc(2 * g->n_crates + n_gen_labels + 1, sizeof(*repeat));
+        if (!labels || !kinds || !repeat)
                 goto out;
         /* One label per proc macro, one per distinct OUT_DIR target (crates of one package, a
          * library and its tests, share their build script's), one per distinct target that
-         * generates sources. */
+         * generates sources: every candidate in order, then each OUT_DIR or generating target
+         * that repeats an earlier label dropped (sorted, not searched: thousands of crates). */
         for (size_t i = 0; i < g->n_crates; i++) {
                 struct pm_crate *c = &g->crates[i];
-                bool seen = false;
 
                 if (!wanted(c, ops->name, &is_pm, &is_od, &is_gen))
                         continue;
                 for (size_t k = 0; k < c->gen_srcs.n; k++) {
-                        bool had = false;
-
-                        for (size_t j = 0; j < n && !had; j++)
-                                had = strcmp(labels[j], c->gen_srcs.v[k].key) == 0;
-                        if (!had) {
-                                labels[n++] = c->gen_srcs.v[k].key;
-                                n_gen++;
-                        }
+                        kinds[n] = LABEL_GEN;
+                        labels[n++] = c->gen_srcs.v[k].key;
                 }
                 if (is_pm) {
+                        kinds[n] = LABEL_PM;
                         labels[n++] = c->label;
-                        n_pm++;
                 }
-                for (size_t j = 0; is_od && j < n && !seen; j++)
-                        seen = strcmp(labels[j], c->out_dir_target) == 0;
-                if (is_od && !seen) {
+                if (is_od) {
+                        kinds[n] = LABEL_OD;
                         labels[n++] = c->out_dir_target;
-                        n_od++;
                 }
+        }
+        if (pm_strv_repeats(labels, n, repeat) < 0)
+                goto out;
+        n_all = n;
+        n = 0;
+        for (size_t i = 0; i < n_all; i++) {
+                if (repeat[i] && kinds[i] != LABEL_PM)
+                        continue;
+                labels[n++] = labels[i];
+                n_pm += kinds[i] == LABEL_PM;
+                n_od += kinds[i] == LABEL_OD;
+                n_gen += kinds[i] == LABEL_GEN;
         }
         r = 0;
         if (n == 0)
@@ -391,10 +396,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                         r = c->proc_macro_dylib ? 0 : -ENOMEM;
                         n_built++;
                 } else {
-                        r = note_unbuilt(g, c,
-                                         why             ? why
-                                         : b && b->error ? b->error
-                                                         : "absent from the build report");
+                        r = note_unbuilt(g, c, "proc macro ", c->label, NULL, b, why);
                 }
         }
         /* The dylibs named now are the build's own: copy them to the cache (dylibs.c). */
@@ -427,5 +429,7 @@ out:
         pm_free(why);
         pm_free(cache);
         pm_free(labels);
+        pm_free(kinds);
+        pm_free(repeat);
         return r;
 }

@@ -207,80 +207,74 @@ package_dir(const char *path, const char *name, const char *pkg, bool *ret_oom)
         return d;
 }
 
-/* Push the file:// paths of the file set @id and the sets it includes (depth-bounded) onto
- * *@files, normalised, each once; the first file of package @pkg (of the main repository, or
- * NULL) sets *@pkg_dir (package_dir()). -ENOMEM only. */
+/* The files of a generating target, as they are found (repeats included). */
+struct files {
+        char **v; /* pm_malloc'd paths */
+        size_t n, cap;
+};
+
+/* Append the file:// paths of the file set @id and the sets it includes (depth-bounded) to @f,
+ * normalised; the first file of package @pkg (of the main repository, or NULL) sets *@pkg_dir
+ * (package_dir()). -ENOMEM only. */
 static int
-set_files(const struct events *e, const char *id, int depth, char ***files, const char *pkg,
+set_files(const struct events *e, const char *id, int depth, struct files *f, const char *pkg,
           char **pkg_dir)
 {
-        const cJSON *set = named_set(e, id), *f;
+        const cJSON *set = named_set(e, id), *it;
 
         if (!set || depth > 64)
                 return 0;
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "files"))
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(set, "files"))
         {
-                const cJSON *uri = cJSON_GetObjectItemCaseSensitive(f, "uri");
+                const cJSON *uri = cJSON_GetObjectItemCaseSensitive(it, "uri");
                 char *p;
-                bool seen = false;
 
                 if (!cJSON_IsString(uri) || strncmp(uri->valuestring, "file://", 7) != 0 ||
                     !pm_path_is_absolute(uri->valuestring + 7))
                         continue;
+                if (f->n == f->cap) {
+                        size_t cap = f->cap ? 2 * f->cap : 16;
+                        char **v = pm_realloc(f->v, cap * sizeof(*v));
+
+                        if (!v)
+                                return -ENOMEM;
+                        f->v = v;
+                        f->cap = cap;
+                }
                 p = pm_path_normalize(NULL, "/", uri->valuestring + 7);
                 if (!p)
                         return -ENOMEM;
+                f->v[f->n++] = p;
                 if (pkg && !*pkg_dir) {
-                        const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
+                        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
                         bool oom = false;
 
                         if (cJSON_IsString(name))
                                 *pkg_dir = package_dir(p, name->valuestring, pkg, &oom);
-                        if (oom) {
-                                pm_free(p);
+                        if (oom)
                                 return -ENOMEM;
-                        }
                 }
-                for (char **q = *files; q && *q && !seen; q++)
-                        seen = strcmp(*q, p) == 0;
-                if (!seen && pm_argv_push(files, p) < 0) {
-                        pm_free(p);
-                        return -ENOMEM;
-                }
-                pm_free(p);
         }
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(set, "fileSets"))
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(set, "fileSets"))
         {
-                const cJSON *sid = cJSON_GetObjectItemCaseSensitive(f, "id");
+                const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "id");
 
                 if (cJSON_IsString(sid) &&
-                    set_files(e, sid->valuestring, depth + 1, files, pkg, pkg_dir) < 0)
+                    set_files(e, sid->valuestring, depth + 1, f, pkg, pkg_dir) < 0)
                         return -ENOMEM;
         }
         return 0;
 }
 
 /*
- * The files of a targetCompleted event's "default" output group into *@files (NULL when none):
- * what a target that generates a crate's sources (a genrule, or one of its output files) built,
- * where Bazel wrote them (docs/build-integration.md); and into *@pkg_dir the directory of the
- * outputs of @label's package (main repository only), where rules_rust links the checked-in
- * srcs of a crate that has generated ones. -ENOMEM only.
+ * Call @cb with each file set id of a targetCompleted event's "default" output group, in order,
+ * until it returns non-zero; returns that, or 0.
  */
 static int
-completed_files(const struct events *e, const cJSON *completed, const char *label, char ***files,
-                char **pkg_dir)
+each_default_set(const cJSON *completed, int (*cb)(const char *id, void *data), void *data)
 {
         const cJSON *g, *fs;
-        char *pkg = NULL;
-        int r = 0;
-
-        /* "//a/b:c" -> "a/b"; another repository's outputs are under external/, not joined. */
-        if (strncmp(label, "//", 2) == 0 && strchr(label, ':')) {
-                pkg = pm_strndup(label + 2, (size_t)(strchr(label, ':') - label - 2));
-                if (!pkg)
-                        return -ENOMEM;
-        }
+        int r;
 
         cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
         {
@@ -292,10 +286,81 @@ completed_files(const struct events *e, const cJSON *completed, const char *labe
                 {
                         const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
 
-                        if (r == 0 && cJSON_IsString(sid))
-                                r = set_files(e, sid->valuestring, 0, files, pkg, pkg_dir);
+                        if (cJSON_IsString(sid) && (r = cb(sid->valuestring, data)) != 0)
+                                return r;
                 }
         }
+        return 0;
+}
+
+/* completed_files()'s and completed_dylib()'s walk (each_default_set()). */
+struct default_walk {
+        const struct events *e;
+        struct files files;
+        const char *pkg; /* completed_files(): the package, or NULL */
+        char **pkg_dir;
+        const char *dylib;
+};
+
+static int
+add_set_files(const char *id, void *data)
+{
+        struct default_walk *w = data;
+
+        return set_files(w->e, id, 0, &w->files, w->pkg, w->pkg_dir);
+}
+
+static int
+find_set_dylib(const char *id, void *data)
+{
+        struct default_walk *w = data;
+
+        w->dylib = set_dylib(w->e, id, 0);
+        return w->dylib != NULL;
+}
+
+/*
+ * The files of a targetCompleted event's "default" output group into *@files (NULL-terminated,
+ * pm_argv_free(); NULL when none), each once, in the order found: what a target that generates a
+ * crate's sources (a genrule, or one of its output files) built, where Bazel wrote them
+ * (docs/build-integration.md); and into *@pkg_dir the directory of the outputs of @label's
+ * package (main repository only), where rules_rust links the checked-in srcs of a crate that
+ * has generated ones. -ENOMEM only.
+ */
+static int
+completed_files(const struct events *e, const cJSON *completed, const char *label, char ***files,
+                char **pkg_dir)
+{
+        struct default_walk w = { .e = e, .pkg_dir = pkg_dir };
+        char *pkg = NULL;
+        bool *repeat = NULL;
+        size_t n = 0;
+        int r;
+
+        /* "//a/b:c" -> "a/b"; another repository's outputs are under external/, not joined. */
+        if (strncmp(label, "//", 2) == 0 && strchr(label, ':')) {
+                pkg = pm_strndup(label + 2, (size_t)(strchr(label, ':') - label - 2));
+                if (!pkg)
+                        return -ENOMEM;
+                w.pkg = pkg;
+        }
+        r = each_default_set(completed, add_set_files, &w);
+        if (r == 0 && w.files.n > 0) {
+                repeat = pm_calloc(w.files.n, sizeof(*repeat));
+                *files = pm_calloc(w.files.n + 1, sizeof(**files));
+                if (!repeat || !*files ||
+                    pm_strv_repeats((const char *const *)w.files.v, w.files.n, repeat) < 0)
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; i < w.files.n; i++) {
+                if (r == 0 && !repeat[i])
+                        (*files)[n++] = pm_steal_ptr(&w.files.v[i]);
+                pm_free(w.files.v[i]);
+        }
+        if (r < 0)
+                *files = pm_argv_free(*files);
+        pm_free(w.files.v);
+        pm_free(repeat);
         pm_free(pkg);
         return r;
 }
@@ -304,25 +369,10 @@ completed_files(const struct events *e, const cJSON *completed, const char *labe
 static const char *
 completed_dylib(const struct events *e, const cJSON *completed)
 {
-        const cJSON *g, *fs;
+        struct default_walk w = { .e = e };
 
-        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(completed, "outputGroup"))
-        {
-                const cJSON *name = cJSON_GetObjectItemCaseSensitive(g, "name");
-
-                if (!cJSON_IsString(name) || strcmp(name->valuestring, "default") != 0)
-                        continue;
-                cJSON_ArrayForEach(fs, cJSON_GetObjectItemCaseSensitive(g, "fileSets"))
-                {
-                        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(fs, "id");
-                        const char *p =
-                                cJSON_IsString(sid) ? set_dylib(e, sid->valuestring, 0) : NULL;
-
-                        if (p)
-                                return p;
-                }
-        }
-        return NULL;
+        (void)each_default_set(completed, find_set_dylib, &w);
+        return w.dylib;
 }
 
 char *

@@ -417,6 +417,12 @@ char **pm_argv_new(const char *const *parts, size_t n);
 /* Append a copy of @arg to a pm_malloc'd argv, reallocating. Returns 0 or -ENOMEM. */
 int pm_argv_push(char ***argv, const char *arg);
 char **pm_argv_free(char **argv);
+/*
+ * Which of the @n strings of @v repeat an earlier one: @ret_repeat[i] (@n flags, all set) is
+ * true for every occurrence of a string but its first, in O(n log n) instead of a search of the
+ * ones before per string. Returns 0 or -ENOMEM.
+ */
+int pm_strv_repeats(const char *const *v, size_t n, bool *ret_repeat);
 
 /*
  * The environment a child runs with: environ with each entry of @extra (NULL-terminated)

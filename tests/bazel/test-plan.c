@@ -432,6 +432,35 @@ Test(bazel_plan, build_parse_reads_the_out_dir)
         pm_build_report_release(&rep);
 }
 
+/* A target generating sources: the files of its default output group, through nested file
+ * sets, each once in the order found (the first `.rs` or the first file is the crate root,
+ * server/build.c), however often the sets repeat them; no dylib among them is its error. */
+Test(bazel_plan, build_parse_lists_a_generating_targets_files_once_in_order)
+{
+        const char *events =
+                "{\"id\":{\"namedSet\":{\"id\":\"1\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/bin/a/gen.rs\"},{\"uri\":\"file:///ob/bin/a/../a/inc.h\"}]}}\n"
+                "{\"id\":{\"namedSet\":{\"id\":\"0\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/bin/a/data.txt\"},{\"uri\":\"file:///ob/bin/a/gen.rs\"},{\"uri\":"
+                "\"relative/x.rs\"}],\"fileSets\":[{\"id\":\"1\"}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//a:gen\"}},\"completed\":{\"success\":"
+                "true,\"outputGroup\":[{\"name\":\"default\",\"fileSets\":[{\"id\":\"0\"},{\"id\":"
+                "\"1\"}]}]}}\n";
+        struct pm_build_report rep;
+        struct pm_error err;
+
+        cr_assert_eq(build_parse(events, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 1);
+        cr_assert_not_null(rep.items[0].files);
+        cr_assert_str_eq(rep.items[0].files[0], "/ob/bin/a/data.txt");
+        cr_assert_str_eq(rep.items[0].files[1], "/ob/bin/a/gen.rs");
+        cr_assert_str_eq(rep.items[0].files[2], "/ob/bin/a/inc.h");
+        cr_assert_null(rep.items[0].files[3]);
+        cr_assert_null(rep.items[0].dylib_path);
+        cr_assert_str_eq(rep.items[0].error, "no dylib among the target's outputs");
+        pm_build_report_release(&rep);
+}
+
 /* The cfgs and env of a build script, from the files rules_rust's cargo_build_script declares
  * beside its out_dir (`<name>.flags`, `<name>.env`) in the format its runner writes: `--cfg=X`
  * lines among flags projmodel ignores; "NAME=value" lines with `${pwd}` (the execroot of the

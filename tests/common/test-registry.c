@@ -224,6 +224,25 @@ Test(common_registry, argv_helpers)
         pm_mem_fail_at(0);
 }
 
+/* pm_strv_repeats() flags every occurrence of a string but its first, wherever the others
+ * are (sorted, the first of a run is the earliest one, adapters/argv.c). */
+Test(common_registry, strv_repeats_flags_all_but_the_first_occurrence)
+{
+        const char *v[] = { "//b:gen", "//a:pm", "//b:gen", "//c:bs", "//a:pm", "//b:gen", "" };
+        const bool want[] = { false, false, true, false, true, true, false };
+        bool got[7], none = true;
+
+        memset(got, 1, sizeof(got));
+        cr_assert_eq(pm_strv_repeats(v, 7, got), 0);
+        for (size_t i = 0; i < 7; i++)
+                cr_assert_eq(got[i], want[i], "string %zu ('%s')", i, v[i]);
+        cr_assert_eq(pm_strv_repeats(v, 0, &none), 0);
+        cr_assert(none, "no string, no flag written");
+        pm_mem_fail_at(1);
+        cr_assert_eq(pm_strv_repeats(v, 7, got), -ENOMEM);
+        pm_mem_fail_at(0);
+}
+
 Test(common_registry, plan_release)
 {
         struct pm_plan plan = { 0 };
