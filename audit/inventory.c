@@ -820,7 +820,7 @@ dirset_find(const struct dirset *s, const char *dir, size_t len, uint64_t h, siz
 static int
 dirset_add(struct dirset *s, const char *dir)
 {
-        size_t len = strlen(dir), k;
+        size_t len = strlen(dir), k = 0; /* set by dirset_find(); -O3 cannot tell */
         uint64_t h = pm_hash64(dir, len, 0);
 
         if ((s->n + 1) * 2 > s->size) {

@@ -18,7 +18,14 @@
 #   export warm    the same, server warm: projmodel's total when Bazel is already up
 #   own share      export warm minus cquery warm: parse + model + writer (+ the optional
 #                  buildfiles query)
-# The Bazel server is shut down at the end (and on error): it holds ~600 MB at 5,000 targets.
+#   unchanged      `projmodel export` with one model kept across runs, nothing changed, server
+#                  warm (the first such export, untimed, fills the model); its own share is
+#                  minus cquery warm
+#   one edit       one BUILD.bazel edited (a dependency-free rust_library appended, then removed,
+#                  run by run), then `bazel cquery` on its server and `projmodel export` with the
+#                  kept model on its own, each seeing the edit once; own share: their difference
+# The Bazel servers are shut down at the end (and on error): each holds ~600 MB at 5,000 targets
+# (~1.8 GB at 20,000).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,8 +59,13 @@ cquery() {
 
 export_once() {
         rm -f "$work/model.db"*
+        export_kept "$1" model.db
+}
+
+# An export into $work/$2 (default kept.db) as it is: the model is kept across calls.
+export_kept() {
         printf '{"build_system": "bazel", "bazel": {"output_base": "%s"}}\n' "$1" >"$ws/.projmodel.json"
-        "$projmodel" export --root "$ws" --db "$work/model.db" --output "$work/rust-project.json"
+        "$projmodel" export --root "$ws" --db "$work/${2:-kept.db}" --output "$work/rust-project.json"
 }
 
 stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f | %.2f", v[1], v[int((NR + 1) / 2)] }'; }
@@ -77,8 +89,6 @@ for _ in $(seq "$runs"); do
         echo "cquery warm" >&2
         t=$(now); cquery "$ob_q"; cq_warm+=("$(elapsed "$t")")
 done
-(cd "$ws" && bazel --output_base="$ob_q" shutdown >/dev/null 2>&1) || true
-
 echo "export cold" >&2
 t=$(now); export_once "$ob_e"; ex_cold=$(elapsed "$t")
 crates=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["crates"]))' \
@@ -89,6 +99,35 @@ for _ in $(seq "$runs"); do
         t=$(now); export_once "$ob_e"; ex_warm+=("$(elapsed "$t")")
 done
 rss=$(ps -o rss= -p "$(cat "$ob_e/server/server.pid.txt" 2>/dev/null || echo 0)" 2>/dev/null || echo 0)
+
+rm -f "$work/kept.db"*
+echo "export, model kept (filling it)" >&2
+export_kept "$ob_e"
+ex_same=()
+for _ in $(seq "$runs"); do
+        echo "export, nothing changed" >&2
+        t=$(now); export_kept "$ob_e"; ex_same+=("$(elapsed "$t")")
+done
+
+# The last package's BUILD.bazel gets a rust_library on its first crate's source, then loses it.
+pkg=$(find "$ws" -maxdepth 1 -name 'pkg*' -type d | sort | tail -1)
+build=$pkg/BUILD.bazel
+cp "$build" "$work/BUILD.orig"
+trap 'cp "$work/BUILD.orig" "$build"; shutdown_all' EXIT
+src_rs=$(cd "$pkg" && find . -name lib.rs | sort | head -1 | cut -c3-)
+cq_edit=() ex_edit=()
+for i in $(seq "$runs"); do
+        if ((i % 2)); then
+                cp "$work/BUILD.orig" "$build"
+                printf '\nrust_library(\n    name = "bench_extra",\n    srcs = ["%s"],\n)\n' "$src_rs" >>"$build"
+        else
+                cp "$work/BUILD.orig" "$build"
+        fi
+        echo "one edit: cquery, export" >&2
+        t=$(now); cquery "$ob_q"; cq_edit+=("$(elapsed "$t")")
+        t=$(now); export_kept "$ob_e"; ex_edit+=("$(elapsed "$t")")
+done
+cp "$work/BUILD.orig" "$build"
 
 cq_best=$(printf '%s\n' "${cq_warm[@]}" | sort -n | head -1)
 ex_best=$(printf '%s\n' "${ex_warm[@]}" | sort -n | head -1)
@@ -102,3 +141,12 @@ printf '| bazel cquery, warm server | %s |\n' "$(printf '%s\n' "${cq_warm[@]}" |
 printf '| projmodel export (fresh db), cold server | %.2f | %.2f |\n' "$ex_cold" "$ex_cold"
 printf '| projmodel export (fresh db), warm server | %s |\n' "$(printf '%s\n' "${ex_warm[@]}" | stats)"
 printf '| projmodel own share (warm export - warm cquery) | %.2f | - |\n' "$(echo "$ex_best - $cq_best" | bc)"
+med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+same_best=$(printf '%s\n' "${ex_same[@]}" | sort -n | head -1)
+printf '| projmodel export (model kept, nothing changed), warm server | %s |\n' "$(printf '%s\n' "${ex_same[@]}" | stats)"
+printf '| projmodel own share, nothing changed (that - warm cquery) | %.2f | %.2f |\n' \
+        "$(echo "$same_best - $cq_best" | bc)" "$(echo "$(med "${ex_same[@]}") - $(med "${cq_warm[@]}")" | bc)"
+printf '| bazel cquery after one BUILD.bazel edit, warm server | %s |\n' "$(printf '%s\n' "${cq_edit[@]}" | stats)"
+printf '| projmodel export (model kept) after the same edit, warm server | %s |\n' "$(printf '%s\n' "${ex_edit[@]}" | stats)"
+printf '| projmodel own share of one edit (export - cquery, medians) | - | %.2f |\n' \
+        "$(echo "$(med "${ex_edit[@]}") - $(med "${cq_edit[@]}")" | bc)"

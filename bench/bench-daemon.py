@@ -12,9 +12,18 @@
 #              loaded machine inflates far less than the wall times
 #   rss        the daemon's resident set after the updates (status rssBytes)
 #
+#   mixed      with --cargo M: the same GN tree with a Cargo workspace of M path-only library
+#              crates beside it (<ws>/cargo, a subproject of the GN root: the examples/mixed-monorepo
+#              shape); discovers alternate between GN and Cargo crates (p50/p99 of each), and
+#              after the BUILD.gn updates as many Cargo.toml writes (one member's dependency on
+#              another added, then removed) -> modelChanged, minus `cargo metadata` timed alone
+#
 # usage: bench/bench-daemon.py [--crates N] [--calls N] [--updates N] [--work DIR]
-#                              [--timeout S] [--no-proc-macros] PROJMODEL
+#                              [--timeout S] [--no-proc-macros] [--cargo M] PROJMODEL
 # --updates 0 skips the update part (the table then has no update rows).
+# --cargo M (default 0) makes the mixed workspace <work>/gn-<N>-s1-cargo<M> (its own copy, so
+# bench-export.sh's tree stays GN only); its crates have no build script or proc macro, and
+# cargo runs --offline as the daemon runs it (adapters/cargo/cargo.c), so no network is needed.
 # --no-proc-macros writes {"gn": {"build_proc_macros": false}} to the workspace's .projmodel.json
 # (removed at the end): the generator makes one crate in 23 a proc macro, and building 4,348 of
 # them at 100,000 crates would take hours on 2 cores; a warm discover costs the same either way
@@ -106,16 +115,22 @@ def main():
     ap.add_argument("--timeout", type=float,
                     default=float(os.environ.get("BENCH_TIMEOUT", 3600)))
     ap.add_argument("--no-proc-macros", action="store_true")
+    ap.add_argument("--cargo", type=int, default=int(os.environ.get("BENCH_CARGO", 0)))
     a = ap.parse_args()
     Client.timeout = a.timeout
     here = os.path.dirname(os.path.abspath(__file__))
     pm = os.path.abspath(a.projmodel)
     ws = os.path.join(a.work, "gn-%d-s1" % a.crates)
+    if a.cargo:
+        ws += "-cargo%d" % a.cargo
     os.makedirs(a.work, exist_ok=True)
     if not os.path.exists(os.path.join(ws, ".gn")):
         log("generating %d crates in %s" % (a.crates, ws))
         subprocess.run([sys.executable, os.path.join(here, "gen-gn-monorepo.py"), str(a.crates), ws,
                         "--seed", "1"], check=True, stdout=sys.stderr)
+    if a.cargo and not os.path.exists(os.path.join(ws, "cargo", "Cargo.toml")):
+        log("generating a Cargo workspace of %d crates in %s/cargo" % (a.cargo, ws))
+        gen_cargo(os.path.join(ws, "cargo"), a.cargo)
     run = os.path.join(a.work, "daemon-run")
     cache = os.path.join(a.work, "daemon-cache")
     os.makedirs(run, mode=0o700, exist_ok=True)
@@ -137,18 +152,56 @@ def main():
         gn_query.append(time.perf_counter() - t)
     log("gn export %.0f ms, gn --ide=json %.0f ms" % (1000 * statistics.median(gn_export),
                                                       1000 * statistics.median(gn_query)))
+    a.cargo_query = []
+    for _ in range(3 if a.cargo else 0):  # the daemon's command (adapters/cargo/cargo.c)
+        t = time.perf_counter()
+        subprocess.run(["cargo", "metadata", "--format-version", "1", "--offline",
+                        "--manifest-path", os.path.join(ws, "cargo", "Cargo.toml")], cwd=ws,
+                       check=True, stdout=subprocess.DEVNULL)
+        a.cargo_query.append(time.perf_counter() - t)
+    if a.cargo:
+        log("cargo metadata %.0f ms" % (1000 * statistics.median(a.cargo_query)))
 
     subprocess.run([pm, "stop", "--root", ws], env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     cfg = os.path.join(ws, ".projmodel.json")
+    settings = {}
     if a.no_proc_macros:
+        settings["gn"] = {"build_proc_macros": False}
+    if a.cargo:
+        settings["subprojects"] = [{"root": "cargo", "build_system": "cargo"}]
+    if settings:
         with open(cfg, "w") as f:
-            json.dump({"gn": {"build_proc_macros": False}}, f)
+            json.dump(settings, f)
     try:
         measure(a, pm, ws, env, gn_export, gn_query)
     finally:
-        if a.no_proc_macros and os.path.exists(cfg):
+        if settings and os.path.exists(cfg):
             os.unlink(cfg)
+
+
+def cargo_manifest(k, deps):
+    return ('[package]\nname = "k%d"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
+            % k + "".join('k%d = { path = "../k%d" }\n' % (d, d) for d in deps))
+
+
+def gen_cargo(root, m):
+    """A Cargo workspace of m library crates k0..k<m-1> under root/crates, each using up to two
+    earlier ones (seeded, so runs compare)."""
+    import random
+    rnd = random.Random(1)
+    for k in range(m):
+        deps = sorted(rnd.sample(range(k), min(k, 2)))
+        d = os.path.join(root, "crates", "k%d" % k)
+        os.makedirs(os.path.join(d, "src"), exist_ok=True)
+        with open(os.path.join(d, "Cargo.toml"), "w") as f:
+            f.write(cargo_manifest(k, deps))
+        with open(os.path.join(d, "src", "lib.rs"), "w") as f:
+            f.write("pub fn f%d() -> u32 {\n    %d%s\n}\n"
+                    % (k, k, "".join(" + k%d::f%d()" % (x, x) for x in deps)))
+    with open(os.path.join(root, "Cargo.toml"), "w") as f:
+        f.write('[workspace]\nresolver = "2"\nmembers = [%s]\n'
+                % ", ".join('"crates/k%d"' % k for k in range(m)))
 
 
 def measure(a, pm, ws, env, gn_export, gn_query):
@@ -164,6 +217,16 @@ def measure(a, pm, ws, env, gn_export, gn_query):
     for lab in labels[:50]:
         crate = c.call("projmodel/crate", {"label": lab})
         files.append(crate["rootModule"])
+    # Mixed: the calls alternate between a GN crate and a Cargo crate (kinds[i]: 1 for Cargo).
+    asked, kinds = files, [0] * len(files)
+    if a.cargo:
+        step = max(1, a.cargo // 50)
+        cargo_files = [os.path.join(ws, "cargo", "crates", "k%d" % k, "src", "lib.rs")
+                       for k in range(a.cargo - 1, -1, -step)][:50]
+        asked, kinds = [], []
+        for g, k in zip(files, cargo_files):
+            asked += [g, k]
+            kinds += [0, 1]
     log("%d crates in the model; timing %d discovers" % (c.call("projmodel/status")["crates"],
                                                          a.calls))
 
@@ -174,7 +237,7 @@ def measure(a, pm, ws, env, gn_export, gn_query):
     lat, cpu = [], []
     daemon_cpu = proc_cpu(pid)
     for i in range(a.calls):
-        arg = json.dumps({"path": files[i % len(files)]})
+        arg = json.dumps({"path": asked[i % len(asked)]})
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         p = subprocess.run([pm, "discover", arg], env=env, capture_output=True, text=True)
@@ -186,7 +249,8 @@ def measure(a, pm, ws, env, gn_export, gn_query):
                 json.loads(lines[-1]).get("kind") != "finished":
             raise SystemExit("discover failed: %r %r" % (p.stdout[-500:], p.stderr))
     load.append(open("/proc/loadavg").read().split()[0])
-    lat = (lat, cpu, (proc_cpu(pid) - daemon_cpu) / a.calls)
+    lat = (lat, cpu, (proc_cpu(pid) - daemon_cpu) / a.calls,
+           [kinds[i % len(kinds)] for i in range(a.calls)])
     log("load average (1 min) before / after the discovers: %s / %s" % tuple(load))
 
     if a.updates == 0:
@@ -223,6 +287,12 @@ def measure(a, pm, ws, env, gn_export, gn_query):
     finally:
         with open(bf, "w") as f:
             f.write(original)
+    cargo_upd, cargo_parts = [], []
+    if a.cargo:
+        # Restoring the BUILD.gn above makes one more GN refresh: let it finish first.
+        c.wait("projmodel/modelChanged")
+        wait_idle(c)
+        cargo_upd, cargo_parts = update_cargo(a, c, ws)
     st = c.call("projmodel/status")
     c.s.close()
     stop(pm, ws, env, pid)
@@ -244,7 +314,50 @@ def measure(a, pm, ws, env, gn_export, gn_query):
     for key in ("toolMs", "readMs", "parseMs", "buildMs", "applyMs", "notifyMs"):
         print("| ... `lastRefresh.%s`, median of the updates | %.1f ms |"
               % (key, statistics.median(p.get(key, 0) for p in parts)))
+    if a.cargo:
+        cq = statistics.median(a.cargo_query)
+        print("| Cargo.toml write -> modelChanged (a member's path dependency added or removed), "
+              "median of %d | %s |" % (len(cargo_upd), ms(statistics.median(cargo_upd))))
+        print("| `cargo metadata --format-version 1 --offline` alone (median of 3) | %s |" % ms(cq))
+        print("| projmodel's share of a Cargo.toml write (minus cargo metadata) | %s |"
+              % ms(statistics.median(cargo_upd) - cq))
+        for key in ("ownMs", "toolMs", "readMs", "parseMs", "applyMs", "notifyMs"):
+            print("| ... `lastRefresh.%s` of the Cargo.toml writes, median | %.1f ms |"
+                  % (key, statistics.median(p.get(key, 0) for p in cargo_parts)))
     print("| daemon RSS after the updates | %.1f MiB |" % (st.get("rssBytes", 0) / 1048576.0))
+
+
+def wait_idle(c):
+    """Polls projmodel/status until no refresh runs or waits (a bench, not a test: the daemon
+    has no notification for a refresh that changed nothing)."""
+    while c.call("projmodel/status")["state"] != "idle":
+        time.sleep(0.05)
+
+
+def update_cargo(a, c, ws):
+    """a.updates writes of the last Cargo member's manifest, a path dependency on k0 added then
+    removed (each changes the model), each timed to projmodel/modelChanged. cargo metadata may
+    rewrite Cargo.lock, a build file too; its refresh is let finish before the next write."""
+    k = a.cargo - 1
+    mf = os.path.join(ws, "cargo", "crates", "k%d" % k, "Cargo.toml")
+    original = open(mf).read()
+    extra = 'k0 = { path = "../k0" }\n'
+    if extra in original:  # k0 already a dependency: add one on k1 instead
+        extra = 'k1 = { path = "../k1" }\n'
+    upd, parts = [], []
+    try:
+        for i in range(a.updates):
+            t = time.perf_counter()
+            with open(mf, "w") as f:
+                f.write(original + extra if i % 2 == 0 else original)
+            c.wait("projmodel/modelChanged")
+            upd.append(time.perf_counter() - t)
+            parts.append(c.call("projmodel/status")["lastRefresh"])
+            wait_idle(c)
+    finally:
+        with open(mf, "w") as f:
+            f.write(original)
+    return upd, parts
 
 
 def proc_cpu(pid):
@@ -268,13 +381,18 @@ def print_discover(a, gn_export, lat, st, env):
     run), the daemon's RSS."""
     ms = lambda s: "%.1f ms" % (1000 * s)
     ge = statistics.median(gn_export)
-    lat, cpu, daemon_cpu = lat
+    lat, cpu, daemon_cpu, kinds = lat
     print("| %d crates | value |" % a.crates)
     print("|---|---|")
     print("| `gn gen out --export-rust-project` (median of 3) | %s |" % ms(ge))
     print("| `projmodel discover` p50 (%d calls, warm daemon) | %s |" % (a.calls, ms(pct(lat, 50))))
     print("| `projmodel discover` p99 | %s |" % ms(pct(lat, 99)))
     print("| speed-up of discover p99 over GN's export | %.0fx |" % (ge / pct(lat, 99)))
+    if a.cargo:
+        for kind, name in ((0, "GN"), (1, "Cargo")):
+            v = [x for x, k in zip(lat, kinds) if k == kind]
+            print("| ... of which the %s crates' (%d calls) p50 / p99 | %s / %s |"
+                  % (name, len(v), ms(pct(v, 50)), ms(pct(v, 99))))
     print("| CPU of one discover: the client's p50 / p99, the daemon's mean | %s / %s, %s |"
           % (ms(pct(cpu, 50)), ms(pct(cpu, 99)), ms(daemon_cpu)))
     dbs = [os.path.join(d, f) for d, _, fs in os.walk(env["XDG_CACHE_HOME"]) for f in fs
