@@ -24,6 +24,9 @@
 # --cargo M (default 0) makes the mixed workspace <work>/gn-<N>-s1-cargo<M> (its own copy, so
 # bench-export.sh's tree stays GN only); its crates have no build script or proc macro, and
 # cargo runs --offline as the daemon runs it (adapters/cargo/cargo.c), so no network is needed.
+# With --no-proc-macros the Cargo subproject's build step (`cargo check --all-targets` of every
+# member, 1,000 rustc runs at M = 500) is off too; without it, it runs in the first refresh and
+# again after each Cargo.toml write (`lastRefresh.buildMs`).
 # --no-proc-macros writes {"gn": {"build_proc_macros": false}} to the workspace's .projmodel.json
 # (removed at the end): the generator makes one crate in 23 a proc macro, and building 4,348 of
 # them at 100,000 crates would take hours on 2 cores; a warm discover costs the same either way
@@ -169,7 +172,10 @@ def main():
     if a.no_proc_macros:
         settings["gn"] = {"build_proc_macros": False}
     if a.cargo:
-        settings["subprojects"] = [{"root": "cargo", "build_system": "cargo"}]
+        sub = {"root": "cargo", "build_system": "cargo"}
+        if a.no_proc_macros:  # no `cargo check` either (adapters/cargo/cargo.c)
+            sub["cargo"] = {"build_proc_macros": False}
+        settings["subprojects"] = [sub]
     if settings:
         with open(cfg, "w") as f:
             json.dump(settings, f)
@@ -321,7 +327,7 @@ def measure(a, pm, ws, env, gn_export, gn_query):
         print("| `cargo metadata --format-version 1 --offline` alone (median of 3) | %s |" % ms(cq))
         print("| projmodel's share of a Cargo.toml write (minus cargo metadata) | %s |"
               % ms(statistics.median(cargo_upd) - cq))
-        for key in ("ownMs", "toolMs", "readMs", "parseMs", "applyMs", "notifyMs"):
+        for key in ("ownMs", "toolMs", "readMs", "parseMs", "buildMs", "applyMs", "notifyMs"):
             print("| ... `lastRefresh.%s` of the Cargo.toml writes, median | %.1f ms |"
                   % (key, statistics.median(p.get(key, 0) for p in cargo_parts)))
     print("| daemon RSS after the updates | %.1f MiB |" % (st.get("rssBytes", 0) / 1048576.0))
