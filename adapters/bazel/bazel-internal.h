@@ -201,6 +201,15 @@ struct pm__bazel_rule {
         long crate;             /* index into the graph's crates, or -1 */
 };
 
+/* A target that generates files (collect.c), strings in the graph's arena. */
+struct pm__bazel_generated {
+        const char *label; /* normalised */
+        const char *rule;  /* the rule writing it (a GENERATED_FILE's generatingRule, normalised;
+                            * a rule's own label), or NULL */
+        struct pm__bazel_label l;
+        const cJSON *attrs; /* a rule's "attribute" array (its srcs), or NULL */
+};
+
 struct pm__bazel_ctx {
         const struct pm_query *q;
         const struct pm__bazel_settings *s;
@@ -218,10 +227,10 @@ struct pm__bazel_ctx {
          * or NULL */
         struct pm__bazel_topo *topo;
         struct pm__bazel_links links; /* pm__bazel_through_link()'s answers so far */
-        /* The normalised labels the output names as a GENERATED_FILE target or as a rule other
-         * than a Rust one (a genrule in a crate's srcs): sorted and unique after
-         * pm__bazel_sort_rules(); arena strings in a pm_malloc'd array */
-        const char **generated;
+        /* The targets the output names as a GENERATED_FILE or as a rule other than a Rust one
+         * (a genrule in a crate's srcs): sorted by label and unique after
+         * pm__bazel_sort_rules(); a pm_malloc'd array */
+        struct pm__bazel_generated *generated;
         size_t n_generated, cap_generated;
 };
 
@@ -268,6 +277,10 @@ struct pm__bazel_rule *pm__bazel_lookup(struct pm__bazel_ctx *c, const char *lab
 /* Whether the output names normalised @label as a file a rule generates or as a rule (whose
  * outputs are then the files), after pm__bazel_sort_rules(). Decided from the output alone. */
 bool pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label);
+/* Add the checked-in `srcs` of the rule writing generated source @label (a genrule's inputs) in
+ * the workspace to the graph's build files: the daemon watches them, an edit re-queries and the
+ * build writes the source again (docs/build-integration.md). */
+int pm__bazel_watch_generator(struct pm__bazel_ctx *c, const char *label);
 
 /* Crates (crate.c): a rule's crate, the rule owning a folded test's crate, and deps. */
 int pm__bazel_make_crate(struct pm__bazel_ctx *c, struct pm__bazel_rule *r);

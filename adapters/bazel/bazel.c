@@ -275,8 +275,9 @@ query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
         if (set)
                 expr = pm_asprintf(
                         "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(%s)) in "
-                        "$r + kind(\"generated file|rule\", labels(srcs, $r) + "
-                        "labels(crate_root, $r))",
+                        "let g = kind(\"generated file|rule\", labels(srcs, $r) + "
+                        "labels(crate_root, $r)) in "
+                        "$r + $g + kind(rule, deps(kind(\"generated file\", $g), 1))",
                         set);
         pm_arena_free(a);
         return expr;

@@ -221,29 +221,34 @@ location_file(struct pm__bazel_ctx *c, const char *loc)
  * here, whatever the disk holds (docs/build-integration.md, Bazel).
  */
 static int
-add_generated(struct pm__bazel_ctx *c, const cJSON *name)
+add_generated(struct pm__bazel_ctx *c, const cJSON *name, const cJSON *rule, const cJSON *attrs)
 {
-        const char *label;
+        struct pm__bazel_generated *gen;
         int e;
 
         if (!cJSON_IsString(name))
                 return pm__bazel_bad(c, NULL, "a generated file or rule has no 'name'");
-        e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, NULL, &label);
-        if (e < 0)
-                return e;
         if (c->n_generated == PM_BAZEL_MAX_TARGETS)
                 return pm_error_set(c->err, PM_ELIMIT, "cannot parse '%s': more than %d targets",
                                     c->origin, PM_BAZEL_MAX_TARGETS);
         if (c->n_generated == c->cap_generated) {
                 size_t cap = c->cap_generated ? c->cap_generated * 2 : 16;
-                const char **v = pm_realloc(c->generated, cap * sizeof(*v));
+                struct pm__bazel_generated *v = pm_realloc(c->generated, cap * sizeof(*v));
 
                 if (!v)
                         return pm__bazel_oom(c);
                 c->generated = v;
                 c->cap_generated = cap;
         }
-        c->generated[c->n_generated++] = label;
+        gen = &c->generated[c->n_generated];
+        memset(gen, 0, sizeof(*gen));
+        e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, &gen->l, &gen->label);
+        if (e == 0 && cJSON_IsString(rule))
+                e = pm__bazel_norm_label(c, NULL, NULL, rule->valuestring, NULL, &gen->rule);
+        if (e < 0)
+                return e;
+        gen->attrs = cJSON_IsArray(attrs) ? attrs : NULL;
+        c->n_generated++;
         return 0;
 }
 
@@ -262,10 +267,12 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         type = cJSON_GetObjectItemCaseSensitive(t, "type");
         if (!cJSON_IsString(type))
                 return pm__bazel_bad(c, NULL, "a target has no 'type'");
-        if (strcmp(type->valuestring, "GENERATED_FILE") == 0)
-                return add_generated(
-                        c, cJSON_GetObjectItemCaseSensitive(
-                                   cJSON_GetObjectItemCaseSensitive(t, "generatedFile"), "name"));
+        if (strcmp(type->valuestring, "GENERATED_FILE") == 0) {
+                const cJSON *gf = cJSON_GetObjectItemCaseSensitive(t, "generatedFile");
+
+                return add_generated(c, cJSON_GetObjectItemCaseSensitive(gf, "name"),
+                                     cJSON_GetObjectItemCaseSensitive(gf, "generatingRule"), NULL);
+        }
         if (strcmp(type->valuestring, "RULE") != 0)
                 return 0;
         rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
@@ -280,7 +287,8 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         rc = find_class(cls->valuestring);
         /* Not a Rust rule: a genrule a crate names in srcs, or anything captured output holds. */
         if (!rc)
-                return add_generated(c, name);
+                return add_generated(c, name, name,
+                                     cJSON_GetObjectItemCaseSensitive(rule, "attribute"));
         attrs = cJSON_GetObjectItemCaseSensitive(rule, "attribute");
         if (attrs && !cJSON_IsArray(attrs))
                 return pm__bazel_bad(c, name->valuestring, "has a non-list 'attribute'");
@@ -430,16 +438,68 @@ pm__bazel_collect(struct pm__bazel_ctx *c, const struct pm_blob *blob)
 }
 
 static int
-str_cmp(const void *a, const void *b)
+gen_cmp(const void *a, const void *b)
 {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+        const struct pm__bazel_generated *x = a, *y = b;
+
+        return strcmp(x->label, y->label);
+}
+
+static const struct pm__bazel_generated *
+find_generated(const struct pm__bazel_ctx *c, const char *label)
+{
+        struct pm__bazel_generated key = { .label = label };
+
+        return c->n_generated
+                       ? bsearch(&key, c->generated, c->n_generated, sizeof(*c->generated), gen_cmp)
+                       : NULL;
 }
 
 bool
 pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label)
 {
-        return c->n_generated &&
-               bsearch(&label, c->generated, c->n_generated, sizeof(*c->generated), str_cmp);
+        return find_generated(c, label) != NULL;
+}
+
+static int
+watch_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
+         const char *value, void *data)
+{
+        struct pm__bazel_label l;
+        const char *label;
+        char *p;
+        int e = pm__bazel_norm_label(c, r, &r->l, value, &l, &label);
+
+        /* A generated input (a chain of genrules) is no file of the workspace to watch. */
+        if (e < 0 || l.repo || pm__bazel_is_generated(c, label))
+                return e;
+        p = pm__bazel_label_path(c, &l);
+        if (!p)
+                return pm__bazel_bad(c, r->label, "has a source path too long or invalid: '%s'",
+                                     value);
+        if (pm_path_is_under(p, c->q->project->root) && !pm_path_is_under(p, c->s->output_base) &&
+            pm_strlist_push(c->g, &c->g->build_files, p) < 0)
+                return pm__bazel_oom(c);
+        return 0;
+}
+
+int
+pm__bazel_watch_generator(struct pm__bazel_ctx *c, const char *label)
+{
+        const struct pm__bazel_generated *gen = find_generated(c, label);
+        struct pm__bazel_rule r = { 0 };
+
+        /* A GENERATED_FILE's rule is printed too (the query of adapters/bazel/bazel.c). */
+        if (gen && gen->rule && !gen->attrs)
+                gen = find_generated(c, gen->rule);
+        if (!gen || !gen->attrs)
+                return 0;
+        r.label = gen->label;
+        r.name = gen->l.name;
+        r.l = gen->l;
+        r.attrs = gen->attrs;
+        r.crate = -1;
+        return pm__bazel_attr_list(c, &r, "srcs", watch_cb, NULL);
 }
 
 static int
@@ -461,9 +521,9 @@ pm__bazel_sort_rules(struct pm__bazel_ctx *c)
         size_t j = 0;
 
         if (c->n_generated) {
-                qsort(c->generated, c->n_generated, sizeof(*c->generated), str_cmp);
+                qsort(c->generated, c->n_generated, sizeof(*c->generated), gen_cmp);
                 for (size_t i = 1; i < c->n_generated; i++)
-                        if (strcmp(c->generated[i], c->generated[j]) != 0)
+                        if (strcmp(c->generated[i].label, c->generated[j].label) != 0)
                                 c->generated[++j] = c->generated[i];
                 c->n_generated = j + 1;
                 j = 0;

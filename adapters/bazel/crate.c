@@ -146,9 +146,15 @@ generated_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct src
 
                 if (!label)
                         return pm__bazel_oom(c);
-                if (pm__bazel_is_generated(c, label) &&
-                    pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)
+                int e;
+
+                if (!pm__bazel_is_generated(c, label))
+                        continue;
+                if (pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)
                         return pm__bazel_oom(c);
+                e = pm__bazel_watch_generator(c, label);
+                if (e < 0)
+                        return e;
         }
         return 0;
 }

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 
+#include "projmodel/client.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
 
@@ -56,14 +57,16 @@ static const char gen_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
                                 "    deps = [\"//lib/build_info\"],\n"
                                 ")\n";
 
-/* lib/mixed: a checked-in root declaring `mod generated;` (the genrule's output) and `mod util;`
- * (checked in), as rules_rust compiles it from one directory of links. */
+/* lib/mixed: a checked-in root declaring `mod generated;` (the genrule's output, a copy of its
+ * input generated.in) and `mod util;` (checked in), as rules_rust compiles it from one directory
+ * of links. */
 static const char mixed_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
                                   "\n"
                                   "genrule(\n"
                                   "    name = \"mixed_gen\",\n"
+                                  "    srcs = [\"generated.in\"],\n"
                                   "    outs = [\"generated.rs\"],\n"
-                                  "    cmd = \"echo 'pub fn forty() -> usize { 40 }' > $@\",\n"
+                                  "    cmd = \"cp $< $@\",\n"
                                   ")\n"
                                   "\n"
                                   "rust_library(\n"
@@ -76,6 +79,61 @@ static const char mixed_lib[] = "mod generated;\n"
                                 "pub fn answer() -> usize {\n"
                                 "    generated::forty() + util::two()\n"
                                 "}\n";
+
+/*
+ * A real daemon on the exported example @root (its warm Bazel server, a model of its own under
+ * @tmp) watches the genrule's input: lib/mixed/generated.in edited, it refreshes without being
+ * asked (its $/progress ends), and @generated (the served generated.rs, through the crate's
+ * links) then holds the new text. NULL when so, else what went wrong (pm_malloc'd).
+ */
+static char *
+daemon_rebuilds_generated(const char *tmp, const char *root, const char *generated)
+{
+        struct pm_test_daemon d = { .pid = -1 };
+        struct pm_client *c;
+        char *input = pm_test_strf("%s/lib/mixed/generated.in", root), *now = NULL, *what = NULL;
+        cJSON *n = NULL;
+        bool ended = false;
+
+        d.tmp = pm_test_strf("%s/daemon", tmp);
+        d.root = pm_test_strf("%s", root);
+        d.runtime = pm_test_strf("%s/run", d.tmp);
+        d.cache = pm_test_strf("%s/cache", d.tmp);
+        d.socket = pm_test_strf("%s/run/projmodel/test.sock", d.tmp);
+        d.db = pm_test_strf("%s/cache/model.db", d.tmp);
+        d.log = pm_test_strf("%s/daemon.log", d.tmp);
+        cr_assert_eq(mkdir(d.tmp, 0700), 0);
+        cr_assert_eq(mkdir(d.runtime, 0700), 0);
+        cr_assert_eq(mkdir(d.cache, 0700), 0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        if (pm_test_write_file(input, "pub fn forty() -> usize {\n    41\n}\n") != 0) {
+                what = pm_test_strf("cannot write %s", input);
+                goto out;
+        }
+        /* The refresh the edit starts: its build rewrites generated.rs before its end. */
+        while (!ended && (n = pm_test_wait_notification(c, "$/progress",
+                                                        PM_TEST_DAEMON_TIMEOUT_MS)) != NULL) {
+                const cJSON *kind = cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(n, "params"), "value"), "kind");
+
+                ended = cJSON_IsString(kind) && strcmp(kind->valuestring, "end") == 0;
+                cJSON_Delete(n);
+        }
+        now = pm_test_read_file(generated);
+        if (!ended)
+                what = pm_test_strf("no refresh ended after the edit of %s", input);
+        else if (!now || !strstr(now, "41"))
+                what = pm_test_strf("%s after the edit: %s", generated, now ? now : "(none)");
+out:
+        pm_client_free(c);
+        pm_test_daemon_destroy(&d);
+        pm_free(input);
+        pm_free(now);
+        return what;
+}
 
 /* The crate labelled @label of rust-project.json @project (asserted). */
 static const cJSON *
@@ -93,6 +151,32 @@ crate_labelled(const cJSON *project, const char *label)
         }
         cr_assert_fail("no crate '%s'", label);
         return NULL;
+}
+
+/* The generated.rs beside //lib/mixed:mixed's root module (its link) in rust-project.json @text,
+ * pm_malloc'd ("" when there is no such crate). */
+static char *
+mixed_generated(const char *text)
+{
+        cJSON *project = cJSON_Parse(text);
+        const cJSON *c;
+        char *path = NULL;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(project, "crates"))
+        {
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(c, "build"), "label");
+                const cJSON *rm = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+
+                if (!path && cJSON_IsString(l) &&
+                    strcmp(l->valuestring, "//lib/mixed:mixed") == 0 && cJSON_IsString(rm) &&
+                    strrchr(rm->valuestring, '/'))
+                        path = pm_test_strf("%.*s/generated.rs",
+                                            (int)(strrchr(rm->valuestring, '/') - rm->valuestring),
+                                            rm->valuestring);
+        }
+        cJSON_Delete(project);
+        return path ? path : pm_test_strf("%s", "");
 }
 
 /* The root_module of //lib/gen:gen in rust-project.json @text, or "" (static). */
@@ -141,6 +225,8 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         char *mixed_root = pm_test_strf("%s/lib/mixed/lib.rs", root);
         char *mixed_util_mod = pm_test_strf("%s/lib/mixed/util/mod.rs", root);
         char *links = pm_test_strf("%s/srcs/", cache);
+        char *mixed_input = pm_test_strf("%s/lib/mixed/generated.in", root);
+        char *daemon_what = NULL;
         char real[PATH_MAX], want[PATH_MAX];
         const char *argv[] = {
                 pm_test_projmodel(), "export", "--root", root, "--output", out, NULL
@@ -165,6 +251,7 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         cr_assert_eq(pm_test_write_file(mixed_build_path, mixed_build), 0);
         cr_assert_eq(pm_test_write_file(mixed_root, mixed_lib), 0);
         cr_assert_eq(pm_test_write_file(mixed_util_mod, "pub fn two() -> usize {\n    2\n}\n"), 0);
+        cr_assert_eq(pm_test_write_file(mixed_input, "pub fn forty() -> usize {\n    40\n}\n"), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0)
                 text = pm_test_read_file(out);
@@ -173,6 +260,13 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
                 exists = stat(built_root(text), &st) == 0;
                 checked = pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report);
                 valid = pm_test_validate_project(text, strlen(text), &vreport);
+        }
+        /* The genrule's input is watched (before the broken generator's build). */
+        if (text && checked == 0) {
+                char *mixed_gen = mixed_generated(text);
+
+                daemon_what = daemon_rebuilds_generated(ws.tmp, root, mixed_gen);
+                pm_free(mixed_gen);
         }
         /* The generator broken: the crate keeps the parse's path and says why. */
         if (status == 0 && pm_test_write_file(build, bad) == 0) {
@@ -228,6 +322,7 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
                 cr_assert(pm_test_json_array_has(inc, dir), "'%s' is an include dir", dir);
                 pm_free(dir);
         }
+        cr_assert_null(daemon_what, "%s", daemon_what);
         cr_assert_eq(valid, 0, "%s", vreport);
         cr_assert_eq(status2, 0, "export with a broken generator: %s", errout2);
         cr_assert_eq(dumped_status, 0);
@@ -258,5 +353,6 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         pm_free(mixed_build_path);
         pm_free(mixed_root);
         pm_free(mixed_util_mod);
+        pm_free(mixed_input);
         pm_free(links);
 }

@@ -521,25 +521,31 @@ Test(bazel_parse, cargo_build_script_in_deps_is_the_out_dir_target)
  * Whether a source is generated comes from the output alone (adapters/bazel/crate.c): the query
  * adds the srcs' targets that are no source file, a GENERATED_FILE (//a:out.rs) or a rule
  * (//a:gen_rs, a genrule). The checked-in lib.rs and gone.rs, absent from this workspace, stay
- * sources; out.rs, present on disk (a stale copy), is still generated.
+ * sources; out.rs, present on disk (a stale copy), is still generated. The generating rules'
+ * checked-in srcs are watched.
  */
 Test(bazel_parse, generated_sources_come_from_the_output_not_the_disk)
 {
         char *stale = pm_bazel_path(&ws, "a/out.rs"), *dir = pm_bazel_path(&ws, "a");
         char *lib = pm_bazel_path(&ws, "a/lib.rs"), *gen_rs = pm_bazel_path(&ws, "a/gen_rs");
-        char *text = pm_test_strf(
-                "{\"results\": ["
+        /* Rule //a:a, then the targets the query adds for its srcs. */
+        static const char crate[] =
                 "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:a\","
                 "\"ruleClass\":\"rust_library\",\"location\":\"%s/a/BUILD:1:1\",\"attribute\":[" SRCS(
-                        "\"//a:lib.rs\", \"//a:gone.rs\", \"//a:gen_rs\", \"//a:out.rs\"") "]}}, \"configuration\": {\"checksum\": \"1\"}},"
-                                                                                           "{\"target\": {\"type\":\"SOURCE_FILE\",\"sourceFile\":{\"name\":\"//a:lib.rs\"}}},"
-                                                                                           "{\"target\": {\"type\":\"GENERATED_FILE\",\"generatedFile\":{"
-                                                                                           "\"name\":\"//a:out.rs\",\"generatingRule\":\"//a:out_rs\"}},"
-                                                                                           "\"configuration\": {\"checksum\": \"1\"}},"
-                                                                                           "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:gen_rs\","
-                                                                                           "\"ruleClass\":\"genrule\",\"ruleOutput\":[\"//a:gen.rs\"]}},"
-                                                                                           "\"configuration\": {\"checksum\": \"1\"}}]}",
-                ws.root);
+                        "\"//a:lib.rs\", \"//a:gone.rs\", \"//a:gen_rs\", \"//a:out.rs\"") "]}}}";
+        static const char lib_src[] =
+                "{\"target\": {\"type\":\"SOURCE_FILE\",\"sourceFile\":{\"name\":\"//a:lib.rs\"}}}";
+        static const char out[] = "{\"target\": {\"type\":\"GENERATED_FILE\",\"generatedFile\":{"
+                                  "\"name\":\"//a:out.rs\",\"generatingRule\":\"//a:out_rs\"}}}";
+        static const char gen[] =
+                "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:gen_rs\","
+                "\"ruleClass\":\"genrule\",\"attribute\":[" SRCS("\"gen.in\", \":out.rs\"") "]}}}";
+        static const char out_rs[] =
+                "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:out_rs\","
+                "\"ruleClass\":\"genrule\",\"attribute\":[" SRCS("\"//a:tmpl.txt\"") "]}}}";
+        char *first = pm_test_strf(crate, ws.root);
+        char *text = pm_test_strf("{\"results\": [%s, %s, %s, %s, %s]}", first, lib_src, out, gen,
+                                  out_rs);
         struct pm_graph *g = NULL;
         struct pm_crate *cr;
         struct pm_error err;
@@ -558,11 +564,17 @@ Test(bazel_parse, generated_sources_come_from_the_output_not_the_disk)
         cr_assert_null(pm_kvlist_get(&cr->gen_srcs, "//a:gone.rs"),
                        "a checked-in source missing on disk is no generated one");
         cr_assert_null(pm_kvlist_get(&cr->gen_srcs, "//a:lib.rs"));
+        /* The generators' checked-in inputs are watched (the rule of a GENERATED_FILE too); a
+         * generated input (out.rs) is no file to watch. */
+        assert_path_in(&g->build_files, "a/gen.in");
+        assert_path_in(&g->build_files, "a/tmpl.txt");
+        cr_assert_not(pm_strlist_contains(&g->build_files, stale), "out.rs is not watched");
         pm_graph_free(g);
         pm_free(stale);
         pm_free(dir);
         pm_free(lib);
         pm_free(gen_rs);
+        pm_free(first);
         pm_free(text);
 }
 

@@ -15,10 +15,12 @@
 #include "bazel-test.h"
 #include "testlib.h"
 
-/* The main query over target set @set: the Rust rules and their srcs' generated targets. */
-#define QUERY(set)                                                                    \
-        "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(" set ")) in $r + " \
-        "kind(\"generated file|rule\", labels(srcs, $r) + labels(crate_root, $r))"
+/* The main query over target set @set: the Rust rules, their srcs' generated targets and the
+ * rules writing them. */
+#define QUERY(set)                                                                          \
+        "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(" set ")) in "            \
+        "let g = kind(\"generated file|rule\", labels(srcs, $r) + labels(crate_root, $r)) " \
+        "in $r + $g + kind(rule, deps(kind(\"generated file\", $g), 1))"
 
 PM_BAZEL_WS_SUITE(bazel_plan, ws, "basic");
 
