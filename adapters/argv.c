@@ -205,8 +205,7 @@ static atomic_ulong report_runs;
 char *
 pm__adapter_cache_file(const struct pm_query *q, const char *prefix)
 {
-        char *dir = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
-                                         : pm_config_default_cache_dir();
+        char *dir = pm_config_cache_dir(q->config);
         char *name, *path;
 
         if (!dir)

@@ -25,7 +25,7 @@ pm__dylib_cache_crate(const struct pm_config *cfg, struct pm_graph *g, struct pm
         if (!c->proc_macro_dylib)
                 return 0;
         if (!*cache) {
-                *cache = cfg->cache_dir ? pm_strdup(cfg->cache_dir) : pm_config_default_cache_dir();
+                *cache = pm_config_cache_dir(cfg);
                 if (!*cache)
                         return pm_error_set(err, -ENOMEM, "out of memory");
         }

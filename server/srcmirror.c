@@ -143,8 +143,7 @@ pm__mirror_sources(const struct pm_query *q, struct pm_graph *g, struct pm_crate
         if (n_gen == 0 || n_gen == n)
                 goto out;
         if (!*cache) {
-                *cache = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
-                                              : pm_config_default_cache_dir();
+                *cache = pm_config_cache_dir(q->config);
                 if (!*cache) {
                         r = -ENOMEM;
                         goto out;

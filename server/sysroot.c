@@ -183,7 +183,7 @@ sysroot_question(const struct pm_config *cfg, const char *rustc, uint64_t *ret)
 static char *
 answer_file(const struct pm_config *cfg, uint64_t key)
 {
-        char *dir = cfg->cache_dir ? pm_strdup(cfg->cache_dir) : pm_config_default_cache_dir();
+        char *dir = pm_config_cache_dir(cfg);
         char *path = dir ? pm_asprintf("%s/sysroot-%016" PRIx64, dir, key) : NULL;
 
         pm_free(dir);

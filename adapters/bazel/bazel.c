@@ -132,11 +132,7 @@ pm__bazel_settings_load(const struct pm_query *q, struct pm__bazel_settings *ret
         } else {
                 /* A private output base: the IDE's queries never wait on the user's build,
                  * and the user's flags never evict our cache. */
-                if (cfg->cache_dir) {
-                        cache_dir = pm_strdup(cfg->cache_dir);
-                } else {
-                        cache_dir = pm_config_default_cache_dir();
-                }
+                cache_dir = pm_config_cache_dir(cfg);
                 if (!cache_dir) {
                         r = -ENOMEM;
                         goto out;

@@ -141,13 +141,15 @@ env_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
 static int
 generated_sources(struct pm__bazel_ctx *c, struct pm_crate *cr, const struct srcs *s)
 {
+        /* No label strings in the arena for a workspace that generates none of its sources. */
+        if (c->n_generated == 0)
+                return 0;
         for (size_t i = 0; i < s->n; i++) {
                 char *label = pm__bazel_label_string(c, &s->labels[i]);
+                int e;
 
                 if (!label)
                         return pm__bazel_oom(c);
-                int e;
-
                 if (!pm__bazel_is_generated(c, label))
                         continue;
                 if (pm_kvlist_set(c->g, &cr->gen_srcs, label, s->paths[i]) < 0)

@@ -51,8 +51,7 @@ get_bool(const struct pm_query *q, const char *key, bool def, bool *ret, struct 
 static char *
 target_dir(const struct pm_query *q)
 {
-        char *cache = q->config->cache_dir ? pm_strdup(q->config->cache_dir)
-                                           : pm_config_default_cache_dir();
+        char *cache = pm_config_cache_dir(q->config);
         char name[64], *dir;
 
         if (!cache)

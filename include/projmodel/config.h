@@ -79,6 +79,9 @@ const struct pm_project *pm_config_project(const struct pm_config *cfg, const ch
 
 /* The default cache directory ($XDG_CACHE_HOME/projmodel or ~/.cache/projmodel), pm_malloc'd. */
 char *pm_config_default_cache_dir(void);
+/* @cfg's cache directory: its "cache_dir", else pm_config_default_cache_dir(); pm_malloc'd,
+ * NULL when out of memory. */
+char *pm_config_cache_dir(const struct pm_config *cfg);
 
 /*
  * The model database path for this root: <cache_dir>/<basename>-<hash of root>.db, pm_malloc'd.
