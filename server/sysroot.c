@@ -23,6 +23,7 @@
 #include "projmodel/refresh.h"
 #include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
+#include "projmodel/thread.h"
 #include "projmodel/tool.h"
 
 /* `rustc --print sysroot` prints one path; anything longer is not a sysroot. */
@@ -362,6 +363,8 @@ job_main(void *userdata)
         struct pm_error err;
         int r;
 
+        /* Named, so that its signal mask can be read in /proc (tests/cli/test-sysroot-job.c). */
+        (void)pthread_setname_np(pthread_self(), "pm-sysroot");
         pm_error_init(&err);
         r = pm_sysroot_resolve(job->cfg, &sysroot, &sysroot_src, &err);
         (void)pthread_mutex_lock(&job->lock);
@@ -397,7 +400,7 @@ pm_sysroot_job_start(const struct pm_config *cfg)
         if (pthread_attr_init(&attr) != 0)
                 goto fail_cond;
         if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-            pthread_create(&thread, &attr, job_main, job) == 0)
+            pm_thread_create(&thread, &attr, job_main, job) == 0)
                 started = true;
         (void)pthread_attr_destroy(&attr);
         if (started)

@@ -12,6 +12,7 @@
 #include "projmodel/error.h"
 #include "projmodel/mem.h"
 #include "projmodel/stamp.h"
+#include "projmodel/thread.h"
 
 #include "adapters/gn/gn-internal.h"
 
@@ -84,7 +85,7 @@ pm__gn_prefetch_start(struct pm__gn_ctx *c, const char *const *paths, size_t n,
         pf->rel_off = strlen(c->out_dir) + 1;
         atomic_init(&pf->next, 0);
         /* No thread: everything is read in place, as without a prefetch. */
-        if (pthread_create(&pf->thread, NULL, worker, pf) != 0) {
+        if (pm_thread_create(&pf->thread, NULL, worker, pf) != 0) {
                 pf->n = 0;
                 return 0;
         }

@@ -4,6 +4,7 @@
  * after a child whose exec failed exited. Nothing of the thread may be left over: under the
  * ThreadSanitizer build (scripts/test.sh) the exit check of every process is read back. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +128,78 @@ Test(cli_sysroot_job, failing_export_leaves_no_thread_behind, .timeout = 300)
         pm_free(rustc);
         pm_free(slow);
         pm_free(sub);
+        pm_free(root);
+        cli_fx_release(&fx);
+}
+
+/*
+ * The sysroot thread runs while the build tools' children exit, so it must block every signal
+ * (include/projmodel/thread.h): a SIGCHLD it took as it returned was lost under
+ * ThreadSanitizer and left `projmodel discover` waiting for a zombie `gn`. The configured rustc
+ * reads the thread's mask from /proc while the thread waits for it, and its own mask, which
+ * must be empty again.
+ */
+Test(cli_sysroot_job, the_sysroot_thread_blocks_signals_and_rustc_does_not, .timeout = 300)
+{
+        struct cli_fx fx;
+        struct cli_run r;
+        char *root, *rustc, *thread_mask, *child_mask, *text;
+        unsigned long long blocked = 0;
+
+        cli_fx_init(&fx, false);
+        root = pm_test_strf("%s/cargo-repo", fx.tmp);
+        rustc = pm_test_strf("%s/rustc", fx.tmp);
+        thread_mask = pm_test_strf("%s/thread-mask", fx.tmp);
+        child_mask = pm_test_strf("%s/child-mask", fx.tmp);
+        text = pm_test_strf("#!/bin/sh\n"
+                            "for t in /proc/$PPID/task/*; do\n"
+                            "  [ \"$(cat \"$t/comm\")\" = pm-sysroot ] && "
+                            "sed -n 's/^SigBlk:[[:space:]]*//p' \"$t/status\" > '%s'\n"
+                            "done\n"
+                            "sed -n 's/^SigBlk:[[:space:]]*//p' /proc/self/status > '%s'\n"
+                            "exec rustc \"$@\"\n",
+                            thread_mask, child_mask);
+        cr_assert_eq(pm_test_write_file(rustc, text), 0);
+        cr_assert_eq(chmod(rustc, 0755), 0);
+        pm_free(text);
+        {
+                char *f = pm_test_strf("%s/Cargo.toml", root);
+                char *m = pm_test_strf("%s/src/main.rs", root);
+                char *cfg = pm_test_strf("%s/.projmodel.json", root);
+                char *json =
+                        pm_test_strf("{\"build_system\": \"cargo\", \"rustc\": \"%s\"}\n", rustc);
+
+                cr_assert_eq(pm_test_write_file(f, "[package]\nname = \"a\"\nversion = \"0.1.0\"\n"
+                                                   "edition = \"2021\"\n"),
+                             0);
+                cr_assert_eq(pm_test_write_file(m, "fn main() {}\n"), 0);
+                cr_assert_eq(pm_test_write_file(cfg, json), 0);
+                pm_free(json);
+                pm_free(cfg);
+                pm_free(m);
+                pm_free(f);
+        }
+
+        cli_fx_run(&fx, root, NULL,
+                   (const char *const[]){ "export", "--root", root, "--db", fx.db, NULL }, &r);
+        cr_assert_eq(r.status, 0, "exit %d, stderr: %s", r.status, r.err);
+        text = pm_test_read_file(thread_mask);
+        cr_assert(text, "rustc was not run by the sysroot thread");
+        blocked = strtoull(text, NULL, 16);
+        /* Bit n-1 stands for signal n. */
+        cr_assert(blocked & (1ULL << (SIGCHLD - 1)), "SIGCHLD not blocked: %s", text);
+        cr_assert(blocked & (1ULL << (SIGTERM - 1)), "SIGTERM not blocked: %s", text);
+        pm_free(text);
+        text = pm_test_read_file(child_mask);
+        cr_assert(text, "rustc did not record its own mask");
+        cr_assert_eq(strtoull(text, NULL, 16), 0ULL, "rustc started with signals blocked: %s",
+                     text);
+
+        pm_free(text);
+        cli_run_release(&r);
+        pm_free(child_mask);
+        pm_free(thread_mask);
+        pm_free(rustc);
         pm_free(root);
         cli_fx_release(&fx);
 }
