@@ -292,3 +292,32 @@ cli_fx_cargo_workspace(const struct cli_fx *fx)
         }
         return ws;
 }
+
+void
+cli_cargo_package(const char *root, const char *name, const char *config)
+{
+        char *f = pm_test_strf("%s/Cargo.toml", root);
+        char *m = pm_test_strf("%s/src/main.rs", root);
+        char *toml = pm_test_strf("[package]\nname = \"%s\"\nversion = \"0.1.0\"\n"
+                                  "edition = \"2021\"\n",
+                                  name);
+
+        cr_assert_eq(pm_test_write_file(f, toml), 0);
+        cr_assert_eq(pm_test_write_file(m, "fn main() {}\n"), 0);
+        if (config) {
+                char *cfg = pm_test_strf("%s/.projmodel.json", root);
+
+                cr_assert_eq(pm_test_write_file(cfg, config), 0);
+                pm_free(cfg);
+        }
+        pm_free(toml);
+        pm_free(m);
+        pm_free(f);
+}
+
+void
+cli_write_script(const char *path, const char *text)
+{
+        cr_assert_eq(pm_test_write_file(path, text), 0);
+        cr_assert_eq(chmod(path, 0755), 0, "chmod '%s'", path);
+}

@@ -84,6 +84,13 @@ struct cJSON *cli_discover_lines(const char *out, char ***ret_messages);
  * offline. */
 char *cli_fx_cargo_workspace(const struct cli_fx *fx);
 
+/* A Cargo package @name at @root (Cargo.toml and an empty src/main.rs), and, unless @config is
+ * NULL, @config as its .projmodel.json. Asserts on failure. */
+void cli_cargo_package(const char *root, const char *name, const char *config);
+
+/* @text written to @path, made executable: a stand-in for a tool. Asserts on failure. */
+void cli_write_script(const char *path, const char *text);
+
 /* The index in @messages (NULL-terminated) of the first one holding @needle, or -1. */
 int cli_message_index(char *const *messages, const char *needle);
 

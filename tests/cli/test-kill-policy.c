@@ -47,26 +47,15 @@ Test(cli_kill_policy, a_tool_ignoring_sigterm_is_killed_after_the_grace, .timeou
                             "i=0\n"
                             "while [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done\n",
                             pidfile, termed);
-        cr_assert_eq(pm_test_write_file(tool, text), 0);
-        cr_assert_eq(chmod(tool, 0755), 0);
+        cli_write_script(tool, text);
         pm_free(text);
         {
-                char *f = pm_test_strf("%s/Cargo.toml", root);
-                char *m = pm_test_strf("%s/src/main.rs", root);
-                char *cfg = pm_test_strf("%s/.projmodel.json", root);
                 char *json = pm_test_strf("{\"build_system\": \"cargo\", \"tool_timeout_ms\": 2000,"
                                           " \"cargo\": {\"command\": \"%s\"}}\n",
                                           tool);
 
-                cr_assert_eq(pm_test_write_file(f, "[package]\nname = \"a\"\nversion = \"0.1.0\"\n"
-                                                   "edition = \"2021\"\n"),
-                             0);
-                cr_assert_eq(pm_test_write_file(m, "fn main() {}\n"), 0);
-                cr_assert_eq(pm_test_write_file(cfg, json), 0);
+                cli_cargo_package(root, "a", json);
                 pm_free(json);
-                pm_free(cfg);
-                pm_free(m);
-                pm_free(f);
         }
 
         start = now_s();

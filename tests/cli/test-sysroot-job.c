@@ -64,23 +64,14 @@ Test(cli_sysroot_job, failing_export_leaves_no_thread_behind, .timeout = 300)
         rustc = pm_test_strf("%s/rustc", fx.tmp);
         marker = pm_test_strf("%s/rustc-asked", fx.tmp);
         logs = pm_test_strf("%s/logs", fx.tmp);
-        cr_assert_eq(pm_test_write_file(slow, "#!/bin/sh\nsleep 1.5\necho 'error: broken' >&2\n"
-                                              "exit 1\n"),
-                     0);
-        cr_assert_eq(chmod(slow, 0755), 0);
+        cli_write_script(slow, "#!/bin/sh\nsleep 1.5\necho 'error: broken' >&2\nexit 1\n");
         {
                 char *text = pm_test_strf("#!/bin/sh\ntouch '%s'\nexec rustc \"$@\"\n", marker);
 
-                cr_assert_eq(pm_test_write_file(rustc, text), 0);
-                cr_assert_eq(chmod(rustc, 0755), 0);
+                cli_write_script(rustc, text);
                 pm_free(text);
         }
         {
-                char *f = pm_test_strf("%s/Cargo.toml", root);
-                char *m = pm_test_strf("%s/src/main.rs", root);
-                char *sf = pm_test_strf("%s/Cargo.toml", sub);
-                char *sm = pm_test_strf("%s/src/main.rs", sub);
-                char *cfg = pm_test_strf("%s/.projmodel.json", root);
                 char *json = pm_test_strf(
                         "{\"build_system\": \"cargo\", \"rustc\": \"%s\",\n"
                         " \"cargo\": {\"command\": \"%s\"},\n"
@@ -88,21 +79,9 @@ Test(cli_sysroot_job, failing_export_leaves_no_thread_behind, .timeout = 300)
                         "   \"cargo\": {\"command\": \"%s/no-such-cargo\"}}]}\n",
                         rustc, slow, fx.tmp);
 
-                cr_assert_eq(pm_test_write_file(f, "[package]\nname = \"a\"\nversion = \"0.1.0\"\n"
-                                                   "edition = \"2021\"\n"),
-                             0);
-                cr_assert_eq(pm_test_write_file(m, "fn main() {}\n"), 0);
-                cr_assert_eq(pm_test_write_file(sf, "[package]\nname = \"b\"\nversion = \"0.1.0\"\n"
-                                                    "edition = \"2021\"\n"),
-                             0);
-                cr_assert_eq(pm_test_write_file(sm, "fn main() {}\n"), 0);
-                cr_assert_eq(pm_test_write_file(cfg, json), 0);
+                cli_cargo_package(root, "a", json);
+                cli_cargo_package(sub, "b", NULL);
                 pm_free(json);
-                pm_free(cfg);
-                pm_free(sm);
-                pm_free(sf);
-                pm_free(m);
-                pm_free(f);
         }
         cr_assert_eq(mkdir(logs, 0755), 0);
         if (tsan) {
@@ -159,25 +138,14 @@ Test(cli_sysroot_job, the_sysroot_thread_blocks_signals_and_rustc_does_not, .tim
                             "sed -n 's/^SigBlk:[[:space:]]*//p' /proc/self/status > '%s'\n"
                             "exec rustc \"$@\"\n",
                             thread_mask, child_mask);
-        cr_assert_eq(pm_test_write_file(rustc, text), 0);
-        cr_assert_eq(chmod(rustc, 0755), 0);
+        cli_write_script(rustc, text);
         pm_free(text);
         {
-                char *f = pm_test_strf("%s/Cargo.toml", root);
-                char *m = pm_test_strf("%s/src/main.rs", root);
-                char *cfg = pm_test_strf("%s/.projmodel.json", root);
                 char *json =
                         pm_test_strf("{\"build_system\": \"cargo\", \"rustc\": \"%s\"}\n", rustc);
 
-                cr_assert_eq(pm_test_write_file(f, "[package]\nname = \"a\"\nversion = \"0.1.0\"\n"
-                                                   "edition = \"2021\"\n"),
-                             0);
-                cr_assert_eq(pm_test_write_file(m, "fn main() {}\n"), 0);
-                cr_assert_eq(pm_test_write_file(cfg, json), 0);
+                cli_cargo_package(root, "a", json);
                 pm_free(json);
-                pm_free(cfg);
-                pm_free(m);
-                pm_free(f);
         }
 
         cli_fx_run(&fx, root, NULL,
