@@ -2,7 +2,6 @@
 /* projmodel's helper threads start with every signal blocked (include/projmodel/thread.h). */
 #include "projmodel/thread.h"
 
-#include <errno.h>
 #include <signal.h>
 
 /*

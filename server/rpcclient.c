@@ -90,6 +90,19 @@ pm_client_check_peer(const struct pm_client *c, const char *socket_path, struct 
         return 0;
 }
 
+int
+pm_client_peer_pid(const struct pm_client *c, pid_t *ret_pid, struct pm_error *err)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return pm_error_set(err, -errno, "cannot ask the daemon's pid: %s",
+                                    strerror(errno));
+        *ret_pid = cred.pid;
+        return 0;
+}
+
 static int
 write_all(int fd, const char *p, size_t n, struct pm_error *err)
 {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cJSON;
 struct pm_error;
@@ -28,6 +29,12 @@ struct pm_client *pm_client_free(struct pm_client *c);
  * for the message) when it does not, -errno when the check cannot be made.
  */
 int pm_client_check_peer(const struct pm_client *c, const char *socket_path, struct pm_error *err);
+
+/*
+ * The pid of the process listening on @c's socket (SO_PEERCRED), as this process's pid
+ * namespace numbers it: 0 when it has none there (a daemon in another namespace).
+ */
+int pm_client_peer_pid(const struct pm_client *c, pid_t *ret_pid, struct pm_error *err);
 
 /*
  * Send a request (@notification false: *ret_id, when non-NULL, is its id) or a notification.
