@@ -130,12 +130,17 @@ Test(cli_sysroot_job, the_sysroot_thread_blocks_signals_and_rustc_does_not, .tim
         rustc = pm_test_strf("%s/rustc", fx.tmp);
         thread_mask = pm_test_strf("%s/thread-mask", fx.tmp);
         child_mask = pm_test_strf("%s/child-mask", fx.tmp);
+        /* Only the sysroot thread's own run (`--print sysroot`) looks: the thread waits for it,
+         * so it is there to be read. The Cargo plan's `rustc --print cfg` runs from the loop
+         * meanwhile and may look as the thread ends; its mask is not the question. */
         text = pm_test_strf("#!/bin/sh\n"
-                            "for t in /proc/$PPID/task/*; do\n"
-                            "  [ \"$(cat \"$t/comm\")\" = pm-sysroot ] && "
+                            "case \"$*\" in *'--print sysroot'*)\n"
+                            "  for t in /proc/$PPID/task/*; do\n"
+                            "    [ \"$(cat \"$t/comm\")\" = pm-sysroot ] && "
                             "sed -n 's/^SigBlk:[[:space:]]*//p' \"$t/status\" > '%s'\n"
-                            "done\n"
-                            "sed -n 's/^SigBlk:[[:space:]]*//p' /proc/self/status > '%s'\n"
+                            "  done\n"
+                            "  sed -n 's/^SigBlk:[[:space:]]*//p' /proc/self/status > '%s' ;;\n"
+                            "esac\n"
                             "exec rustc \"$@\"\n",
                             thread_mask, child_mask);
         cli_write_script(rustc, text);
