@@ -311,16 +311,9 @@ list_untrusted(struct pm_audit *a, struct file *f)
 {
         if (f->listed || a->relist)
                 return;
-        if (a->n_untrusted == a->cap_untrusted) {
-                size_t cap = a->cap_untrusted ? a->cap_untrusted * 2 : 256;
-                struct file **v = pm_realloc(a->untrusted, cap * sizeof(*v));
-
-                if (!v) {
-                        a->relist = true;
-                        return;
-                }
-                a->untrusted = v;
-                a->cap_untrusted = cap;
+        if (pm_grow(&a->untrusted, &a->cap_untrusted, a->n_untrusted + 1, 256) < 0) {
+                a->relist = true;
+                return;
         }
         a->untrusted[a->n_untrusted++] = f;
         f->listed = true;
@@ -382,30 +375,16 @@ walk_file(struct walk *w, const char *path, struct file **ret, struct pm_error *
 
         if (r < 0)
                 return r;
-        if (rec->n_looked == rec->cap_looked) {
-                size_t cap = rec->cap_looked ? rec->cap_looked * 2 : 16;
-                void *p = pm_realloc(rec->looked, cap * sizeof(*rec->looked));
-
-                if (!p)
-                        return pm_error_set(err, -ENOMEM, "out of memory");
-                rec->looked = p;
-                rec->cap_looked = cap;
-        }
+        if (pm_grow(&rec->looked, &rec->cap_looked, rec->n_looked + 1, 16) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         rec->looked[rec->n_looked++] = *ret;
         /* A crate's walk is done before the next one starts: looked at before by this crate,
          * the file has it last. */
         f = *ret;
         if (f->n_by && f->by[f->n_by - 1] == rec)
                 return 0;
-        if (f->n_by == f->cap_by) {
-                size_t cap = f->cap_by ? f->cap_by * 2 : 2;
-                void *p = pm_realloc(f->by, cap * sizeof(*f->by));
-
-                if (!p)
-                        return pm_error_set(err, -ENOMEM, "out of memory");
-                f->by = p;
-                f->cap_by = cap;
-        }
+        if (pm_grow(&f->by, &f->cap_by, f->n_by + 1, 2) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         f->by[f->n_by++] = rec;
         return 0;
 }
@@ -657,15 +636,8 @@ pm_audit_add_crate(struct pm_audit *a, const struct pm_crate *c, const struct pm
         struct pm_audit_crate *ac;
         int r = 0;
 
-        if (a->n_crates == a->cap_crates) {
-                size_t cap = a->cap_crates ? a->cap_crates * 2 : 64;
-                void *p = pm_realloc(a->crates, cap * sizeof(*a->crates));
-
-                if (!p)
-                        return pm_error_set(err, -ENOMEM, "out of memory");
-                a->crates = p;
-                a->cap_crates = cap;
-        }
+        if (pm_grow(&a->crates, &a->cap_crates, a->n_crates + 1, 64) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         rec = pm_calloc(1, sizeof(*rec));
         if (!rec)
                 return pm_error_set(err, -ENOMEM, "out of memory");
@@ -901,15 +873,8 @@ mark_changed(struct pm_audit *a, struct file *f)
                 if (rec->changed_run == a->run)
                         continue;
                 rec->changed_run = a->run;
-                if (a->n_changed == a->cap_changed) {
-                        size_t cap = a->cap_changed ? a->cap_changed * 2 : 16;
-                        void *p = pm_realloc(a->changed, cap * sizeof(*a->changed));
-
-                        if (!p)
-                                return -ENOMEM;
-                        a->changed = p;
-                        a->cap_changed = cap;
-                }
+                if (pm_grow(&a->changed, &a->cap_changed, a->n_changed + 1, 16) < 0)
+                        return -ENOMEM;
                 a->changed[a->n_changed++] = rec;
         }
         return 0;

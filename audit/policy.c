@@ -60,15 +60,8 @@ pm__policy_add_audited(struct pm_audit_policy *p, const char *name, size_t name_
 
         if (p->n_audited >= MAX_ENTRIES)
                 return PM_ELIMIT;
-        if (p->n_audited == p->cap_audited) {
-                size_t cap = p->cap_audited ? p->cap_audited * 2 : 32;
-                void *v = pm_realloc(p->audited, cap * sizeof(*p->audited));
-
-                if (!v)
-                        return -ENOMEM;
-                p->audited = v;
-                p->cap_audited = cap;
-        }
+        if (pm_grow(&p->audited, &p->cap_audited, p->n_audited + 1, 32) < 0)
+                return -ENOMEM;
         a = &p->audited[p->n_audited];
         a->name = pm_arena_strndup(p->arena, name, name_len);
         a->criterion = pm_arena_strndup(p->arena, criterion, crit_len);

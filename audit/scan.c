@@ -305,15 +305,8 @@ add_site(struct scan *s, enum pm_audit_kind kind, size_t i, unsigned line, unsig
                 *ret_index = -1;
         if (f->flags & FR_MATCHER)
                 return 0;
-        if (s->out->n_sites == s->cap_sites) {
-                size_t cap = s->cap_sites ? s->cap_sites * 2 : 16;
-                void *p = pm_realloc(s->out->sites, cap * sizeof(*site));
-
-                if (!p)
-                        return -ENOMEM;
-                s->out->sites = p;
-                s->cap_sites = cap;
-        }
+        if (pm_grow(&s->out->sites, &s->cap_sites, s->out->n_sites + 1, 16) < 0)
+                return -ENOMEM;
         site = &s->out->sites[s->out->n_sites];
         memset(site, 0, sizeof(*site));
         site->kind = kind;
@@ -375,15 +368,8 @@ add_mod(struct scan *s, const char *name, unsigned line, unsigned flags)
 {
         struct pm_audit_mod *m;
 
-        if (s->out->n_mods == s->cap_mods) {
-                size_t cap = s->cap_mods ? s->cap_mods * 2 : 8;
-                void *p = pm_realloc(s->out->mods, cap * sizeof(*m));
-
-                if (!p)
-                        return -ENOMEM;
-                s->out->mods = p;
-                s->cap_mods = cap;
-        }
+        if (pm_grow(&s->out->mods, &s->cap_mods, s->out->n_mods + 1, 8) < 0)
+                return -ENOMEM;
         m = &s->out->mods[s->out->n_mods];
         memset(m, 0, sizeof(*m));
         m->name = (char *)name;
@@ -405,15 +391,8 @@ add_include(struct scan *s, const char *path, unsigned line)
 
         if (top(s)->flags & FR_MATCHER)
                 return 0;
-        if (s->out->n_includes == s->cap_includes) {
-                size_t cap = s->cap_includes ? s->cap_includes * 2 : 4;
-                void *p = pm_realloc(s->out->includes, cap * sizeof(*inc));
-
-                if (!p)
-                        return -ENOMEM;
-                s->out->includes = p;
-                s->cap_includes = cap;
-        }
+        if (pm_grow(&s->out->includes, &s->cap_includes, s->out->n_includes + 1, 4) < 0)
+                return -ENOMEM;
         inc = &s->out->includes[s->out->n_includes++];
         inc->path = (char *)path;
         inc->line = line;
@@ -955,7 +934,6 @@ static int
 lex_all(struct scan *s)
 {
         struct pm_rust_lexer lx;
-        size_t cap = s->cap_toks;
 
         pm_rust_lexer_init(&lx, s->src, s->len);
         for (;;) {
@@ -968,17 +946,10 @@ lex_all(struct scan *s)
                         return 0;
                 if (t.kind == PM_RUST_TOK_COMMENT)
                         continue;
-                if (s->n_toks == cap) {
-                        /* Rust averages more than 5 bytes per token: one allocation for most
-                         * files instead of a doubling series of copies. */
-                        size_t ncap = cap ? cap * 2 : s->len / 3 + 256;
-                        void *p = pm_realloc(s->toks, ncap * sizeof(t));
-
-                        if (!p)
-                                return -ENOMEM;
-                        s->toks = p;
-                        s->cap_toks = cap = ncap;
-                }
+                /* Rust averages more than 5 bytes per token: one allocation for most files
+                 * instead of a doubling series of copies. */
+                if (pm_grow(&s->toks, &s->cap_toks, s->n_toks + 1, s->len / 3 + 256) < 0)
+                        return -ENOMEM;
                 s->toks[s->n_toks++] = t;
         }
 }

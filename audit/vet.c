@@ -180,15 +180,8 @@ add_def(struct pm_audit_policy *p, const cJSON *parent, const cJSON *def, const 
         if (p->n_defs >= MAX_ENTRIES)
                 return vet_fail(err, PM_ELIMIT, path, def, NULL, "too many criteria (at most %d)",
                                 MAX_ENTRIES);
-        if (p->n_defs == p->cap_defs) {
-                size_t cap = p->cap_defs ? p->cap_defs * 2 : 16;
-                void *nv = pm_realloc(p->defs, cap * sizeof(*p->defs));
-
-                if (!nv)
-                        return pm_error_set(err, -ENOMEM, "out of memory");
-                p->defs = nv;
-                p->cap_defs = cap;
-        }
+        if (pm_grow(&p->defs, &p->cap_defs, p->n_defs + 1, 16) < 0)
+                return pm_error_set(err, -ENOMEM, "out of memory");
         c = &p->defs[p->n_defs];
         c->name = pm_arena_strdup(p->arena, def->string);
         c->implies = v;

@@ -76,15 +76,9 @@ read_all(const char *path, unsigned char **ret, size_t *len, struct pm_error *er
         for (;;) {
                 ssize_t got;
 
-                if (n == cap) {
-                        unsigned char *nb = pm_realloc(buf, cap * 2);
-
-                        if (!nb) {
-                                r = pm_error_set(err, -ENOMEM, "out of memory");
-                                goto exit;
-                        }
-                        buf = nb;
-                        cap *= 2;
+                if (pm_grow(&buf, &cap, n + 1, 0) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "out of memory");
+                        goto exit;
                 }
                 got = read(fd, buf + n, cap - n);
                 if (got < 0 && errno == EINTR)

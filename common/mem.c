@@ -2,8 +2,10 @@
 /* Allocation wrappers with the fault-injection hook tests use to fail the Nth allocation. */
 #include "projmodel/mem.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,29 @@ void
 pm_free(void *p)
 {
         free(p);
+}
+
+int
+pm_grow_(void *items, size_t *cap, size_t need, size_t size, size_t first)
+{
+        size_t ncap = *cap ? *cap : first ? first : 1;
+        void *old, *nv;
+
+        if (need <= *cap)
+                return 0;
+        while (ncap < need)
+                ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+        if (size && ncap > SIZE_MAX / size)
+                return -ENOMEM;
+        /* @items is the address of the caller's typed pointer: read and written by bytes, not
+         * through a void ** the pointer was not declared as. */
+        memcpy(&old, items, sizeof(old));
+        nv = pm_realloc(old, ncap * size);
+        if (!nv)
+                return -ENOMEM;
+        memcpy(items, &nv, sizeof(nv));
+        *cap = ncap;
+        return 0;
 }
 
 char *

@@ -72,15 +72,8 @@ strv_release(struct strv *s)
 static int
 strv_push(struct strv *s, const char *str)
 {
-        if (s->n == s->cap) {
-                size_t ncap = s->cap ? s->cap * 2 : 16;
-                char **nv = pm_realloc(s->v, ncap * sizeof(*nv));
-
-                if (!nv)
-                        return -ENOMEM;
-                s->v = nv;
-                s->cap = ncap;
-        }
+        if (pm_grow(&s->v, &s->cap, s->n + 1, 16) < 0)
+                return -ENOMEM;
         s->v[s->n] = pm_strdup(str);
         if (!s->v[s->n])
                 return -ENOMEM;
@@ -323,15 +316,8 @@ collect_rows(struct apply *a, sqlite3_stmt *st, size_t *ret_cap, struct pm_error
                 struct row *row;
                 const char *bf = (const char *)sqlite3_column_text(st, 3);
 
-                if (a->n_rows == cap) {
-                        size_t ncap = cap ? cap * 2 : 64;
-                        struct row *nr = pm_realloc(a->rows, ncap * sizeof(*nr));
-
-                        if (!nr)
-                                goto oom;
-                        a->rows = nr;
-                        cap = ncap;
-                }
+                if (pm_grow(&a->rows, &cap, a->n_rows + 1, 64) < 0)
+                        goto oom;
                 row = &a->rows[a->n_rows];
                 *row = (struct row){ .id = sqlite3_column_int64(st, 0),
                                      .hash = (uint64_t)sqlite3_column_int64(st, 2) };

@@ -426,16 +426,9 @@ pm__index_collect(struct pm_index *idx, sqlite3_stmt *st, const char *what, char
                 s = (const char *)sqlite3_column_text(st, col);
                 if (!s)
                         continue;
-                if (n + 2 > cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        char **nv = pm_realloc(v, ncap * sizeof(*v));
-
-                        if (!nv) {
-                                r = pm_error_set(err, -ENOMEM, "%s: out of memory", what);
-                                goto out;
-                        }
-                        v = nv;
-                        cap = ncap;
+                if (pm_grow(&v, &cap, n + 2, 16) < 0) {
+                        r = pm_error_set(err, -ENOMEM, "%s: out of memory", what);
+                        goto out;
                 }
                 v[n] = pm_strdup(s);
                 if (!v[n]) {

@@ -63,16 +63,9 @@ load_crates(struct load *l, enum pm__stmt which, struct pm_error *err)
                 struct pm_crate *c;
                 const char *what;
 
-                if (l->n_ids == cap) {
-                        size_t ncap = cap ? cap * 2 : 64;
-                        struct id_map *n = pm_realloc(l->ids, ncap * sizeof(*n));
-
-                        if (!n) {
-                                r = oom(err);
-                                goto out;
-                        }
-                        l->ids = n;
-                        cap = ncap;
+                if (pm_grow(&l->ids, &cap, l->n_ids + 1, 64) < 0) {
+                        r = oom(err);
+                        goto out;
                 }
                 c = pm_graph_add_crate(g);
                 if (!c) {

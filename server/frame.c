@@ -215,15 +215,8 @@ pm__shared_reply_new(void)
 static int
 reply_add_buf(struct pm__shared_reply *r, const char *s, size_t len)
 {
-        if (r->n_bufs == r->cap_bufs) {
-                size_t cap = r->cap_bufs ? r->cap_bufs * 2 : 64;
-                uv_buf_t *v = pm_realloc(r->bufs, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                r->bufs = v;
-                r->cap_bufs = cap;
-        }
+        if (pm_grow(&r->bufs, &r->cap_bufs, r->n_bufs + 1, 64) < 0)
+                return -ENOMEM;
         r->bufs[r->n_bufs++] = uv_buf_init((char *)s, (unsigned)len);
         r->len += len;
         return 0;
@@ -238,15 +231,8 @@ pm__shared_reply_add_static(struct pm__shared_reply *r, const char *s, size_t le
 int
 pm__shared_reply_add_text(struct pm__shared_reply *r, struct pm__shared_text *t, size_t skip)
 {
-        if (r->n_texts == r->cap_texts) {
-                size_t cap = r->cap_texts ? r->cap_texts * 2 : 64;
-                struct pm__shared_text **v = pm_realloc(r->texts, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                r->texts = v;
-                r->cap_texts = cap;
-        }
+        if (pm_grow(&r->texts, &r->cap_texts, r->n_texts + 1, 64) < 0)
+                return -ENOMEM;
         if (reply_add_buf(r, t->data + skip, t->len - skip) < 0)
                 return -ENOMEM;
         r->texts[r->n_texts++] = pm__shared_text_ref(t);

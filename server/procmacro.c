@@ -85,15 +85,8 @@ add_want_force(struct want **v, size_t *n, size_t *cap, const char *path, struct
 {
         if (!path || (!force && (dylib ? is_file(path) : access(path, F_OK) == 0)))
                 return 0;
-        if (*n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 16;
-                struct want *nv = pm_realloc(*v, nc * sizeof(*nv));
-
-                if (!nv)
-                        return -ENOMEM;
-                *v = nv;
-                *cap = nc;
-        }
+        if (pm_grow(v, cap, *n + 1, 16) < 0)
+                return -ENOMEM;
         (*v)[(*n)++] = (struct want){ .path = path, .c = c, .dylib = dylib };
         return 0;
 }

@@ -180,15 +180,8 @@ struct tree_walk {
 static int
 found_push(struct tree_walk *t, char *path, size_t parent)
 {
-        if (t->n == t->cap) {
-                size_t cap = t->cap ? 2 * t->cap : 64;
-                struct found_dir *v = pm_realloc(t->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                t->v = v;
-                t->cap = cap;
-        }
+        if (pm_grow(&t->v, &t->cap, t->n + 1, 64) < 0)
+                return -ENOMEM;
         t->v[t->n++] = (struct found_dir){ .path = path, .parent = parent };
         return 0;
 }
@@ -414,15 +407,9 @@ watch_tree(struct pm_server *srv, const char *dir, bool new_dir, bool on_loop, s
                         goto out;
                 /* Children in reverse, so the next one listed is the first found. */
                 for (size_t k = t.n; k > first; k--) {
-                        if (n == cap) {
-                                size_t *v = pm_realloc(stack, cap * 2 * sizeof(*v));
-
-                                if (!v) {
-                                        code = -ENOMEM;
-                                        goto out;
-                                }
-                                stack = v;
-                                cap *= 2;
+                        if (pm_grow(&stack, &cap, n + 1, 0) < 0) {
+                                code = -ENOMEM;
+                                goto out;
                         }
                         stack[n++] = k - 1;
                 }
@@ -490,23 +477,6 @@ out:
         return code;
 }
 
-/* Room for one more @size-byte entry at *@v (@n used of *@cap). */
-static int
-grow(void *v, size_t *cap, size_t n, size_t size)
-{
-        void **p = v, *nv;
-        size_t c = *cap ? 2 * *cap : 64;
-
-        if (n < *cap)
-                return 0;
-        nv = pm_realloc(*p, c * size);
-        if (!nv)
-                return -ENOMEM;
-        *p = nv;
-        *cap = c;
-        return 0;
-}
-
 /* A re-check's inotify_add_watch() of a stale record's path that made a watch of its own. */
 struct probe {
         char *path;
@@ -528,7 +498,7 @@ struct recheck {
 static int
 recheck_sort(struct recheck *k, struct pm__wdir *root)
 {
-        if (grow(&k->stack, &k->cap_stack, 0, sizeof(*k->stack)) < 0)
+        if (pm_grow(&k->stack, &k->cap_stack, 1, 64) < 0)
                 return -ENOMEM;
         k->stack[k->n_stack++] = root;
         while (k->n_stack) {
@@ -540,21 +510,20 @@ recheck_sort(struct recheck *k, struct pm__wdir *root)
                         int wd = inotify_add_watch(inotify_fd, w->path, WATCH_MASK | IN_ONLYDIR);
 
                         if (wd == w->wd) {
-                                if (grow(&k->kept, &k->cap_kept, k->n_kept, sizeof(*k->kept)) < 0 ||
+                                if (pm_grow(&k->kept, &k->cap_kept, k->n_kept + 1, 64) < 0 ||
                                     !(k->kept[k->n_kept] = pm_strdup(w->path)))
                                         return -ENOMEM;
                                 k->n_kept++;
                                 for (struct pm__wdir *c = w->child; c; c = c->next) {
-                                        if (grow(&k->stack, &k->cap_stack, k->n_stack,
-                                                 sizeof(*k->stack)) < 0)
+                                        if (pm_grow(&k->stack, &k->cap_stack, k->n_stack + 1, 64) <
+                                            0)
                                                 return -ENOMEM;
                                         k->stack[k->n_stack++] = c;
                                 }
                                 continue;
                         }
                         if (wd > 0) {
-                                if (grow(&k->probes, &k->cap_probes, k->n_probes,
-                                         sizeof(*k->probes)) < 0) {
+                                if (pm_grow(&k->probes, &k->cap_probes, k->n_probes + 1, 64) < 0) {
                                         (void)inotify_rm_watch(inotify_fd, wd);
                                         return -ENOMEM;
                                 }
@@ -569,7 +538,7 @@ recheck_sort(struct recheck *k, struct pm__wdir *root)
                 } else if (lstat(w->path, &st) == 0 && S_ISDIR(st.st_mode)) {
                         continue; /* an unwatched subtree's top: counted as found */
                 }
-                if (grow(&k->stale, &k->cap_stale, k->n_stale, sizeof(*k->stale)) < 0)
+                if (pm_grow(&k->stale, &k->cap_stale, k->n_stale + 1, 64) < 0)
                         return -ENOMEM;
                 k->stale[k->n_stale++] = w;
         }

@@ -232,15 +232,8 @@ set_files(const struct events *e, const char *id, int depth, struct files *f, co
                 if (!cJSON_IsString(uri) || strncmp(uri->valuestring, "file://", 7) != 0 ||
                     !pm_path_is_absolute(uri->valuestring + 7))
                         continue;
-                if (f->n == f->cap) {
-                        size_t cap = f->cap ? 2 * f->cap : 16;
-                        char **v = pm_realloc(f->v, cap * sizeof(*v));
-
-                        if (!v)
-                                return -ENOMEM;
-                        f->v = v;
-                        f->cap = cap;
-                }
+                if (pm_grow(&f->v, &f->cap, f->n + 1, 16) < 0)
+                        return -ENOMEM;
                 p = pm_path_normalize(NULL, "/", uri->valuestring + 7);
                 if (!p)
                         return -ENOMEM;

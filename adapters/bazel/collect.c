@@ -231,15 +231,8 @@ add_generated(struct pm__bazel_ctx *c, const cJSON *name, const cJSON *rule, con
         if (c->n_generated == PM_BAZEL_MAX_TARGETS)
                 return pm_error_set(c->err, PM_ELIMIT, "cannot parse '%s': more than %d targets",
                                     c->origin, PM_BAZEL_MAX_TARGETS);
-        if (c->n_generated == c->cap_generated) {
-                size_t cap = c->cap_generated ? c->cap_generated * 2 : 16;
-                struct pm__bazel_generated *v = pm_realloc(c->generated, cap * sizeof(*v));
-
-                if (!v)
-                        return pm__bazel_oom(c);
-                c->generated = v;
-                c->cap_generated = cap;
-        }
+        if (pm_grow(&c->generated, &c->cap_generated, c->n_generated + 1, 16) < 0)
+                return pm__bazel_oom(c);
         gen = &c->generated[c->n_generated];
         memset(gen, 0, sizeof(*gen));
         e = pm__bazel_norm_label(c, NULL, NULL, name->valuestring, &gen->l, &gen->label);
@@ -298,15 +291,8 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         if (c->n_rules == PM_BAZEL_MAX_TARGETS)
                 return pm_error_set(c->err, PM_ELIMIT, "cannot parse '%s': more than %d targets",
                                     c->origin, PM_BAZEL_MAX_TARGETS);
-        if (c->n_rules == c->cap_rules) {
-                size_t cap = c->cap_rules ? c->cap_rules * 2 : 64;
-                struct pm__bazel_rule *v = pm_realloc(c->rules, cap * sizeof(*v));
-
-                if (!v)
-                        return pm__bazel_oom(c);
-                c->rules = v;
-                c->cap_rules = cap;
-        }
+        if (pm_grow(&c->rules, &c->cap_rules, c->n_rules + 1, 64) < 0)
+                return pm__bazel_oom(c);
         r = &c->rules[c->n_rules];
         memset(r, 0, sizeof(*r));
         r->crate = -1;
@@ -345,16 +331,9 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
 static int
 keep_doc(struct pm__bazel_ctx *c, cJSON *doc)
 {
-        if (c->n_docs == c->cap_docs) {
-                size_t cap = c->cap_docs ? c->cap_docs * 2 : 16;
-                cJSON **v = pm_realloc(c->docs, cap * sizeof(*v));
-
-                if (!v) {
-                        cJSON_Delete(doc);
-                        return pm__bazel_oom(c);
-                }
-                c->docs = v;
-                c->cap_docs = cap;
+        if (pm_grow(&c->docs, &c->cap_docs, c->n_docs + 1, 16) < 0) {
+                cJSON_Delete(doc);
+                return pm__bazel_oom(c);
         }
         c->docs[c->n_docs++] = doc;
         return 0;

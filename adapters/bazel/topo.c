@@ -235,15 +235,8 @@ seen_cmp(const void *a, const void *b)
 static int
 push_link(struct pm__bazel_topo *t, long *head, long node)
 {
-        if (t->n_links == t->cap_links) {
-                size_t cap = t->cap_links ? t->cap_links * 2 : 64;
-                struct link *v = pm_realloc(t->links, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                t->links = v;
-                t->cap_links = cap;
-        }
+        if (pm_grow(&t->links, &t->cap_links, t->n_links + 1, 64) < 0)
+                return -ENOMEM;
         t->links[t->n_links] = (struct link){ node, *head };
         *head = (long)t->n_links++;
         return 0;

@@ -100,15 +100,8 @@ dylib_of(const cJSON *obj)
 static int
 push_msg(struct pm__cargo_check *c, const struct msg *m)
 {
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 16;
-                struct msg *v = pm_realloc(c->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                c->v = v;
-                c->cap = cap;
-        }
+        if (pm_grow(&c->v, &c->cap, c->n + 1, 16) < 0)
+                return -ENOMEM;
         c->v[c->n++] = *m;
         return 0;
 }
@@ -143,15 +136,8 @@ classify(struct pm__cargo_check *c, cJSON *doc, size_t seq)
         } else {
                 return 0;
         }
-        if (c->n_docs == c->cap_docs) {
-                size_t cap = c->cap_docs ? c->cap_docs * 2 : 16;
-                cJSON **v = pm_realloc(c->docs, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                c->docs = v;
-                c->cap_docs = cap;
-        }
+        if (pm_grow(&c->docs, &c->cap_docs, c->n_docs + 1, 16) < 0)
+                return -ENOMEM;
         if (push_msg(c, &m) < 0)
                 return -ENOMEM;
         c->docs[c->n_docs++] = doc;

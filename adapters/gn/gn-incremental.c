@@ -166,15 +166,8 @@ oom(struct inc *x)
 static int
 byteset_add(struct inc *x, struct byteset *set, const char *p, size_t len)
 {
-        if (set->n == set->cap) {
-                size_t cap = set->cap ? 2 * set->cap : 16;
-                struct bytes *v = pm_realloc(set->v, cap * sizeof(*v));
-
-                if (!v)
-                        return oom(x);
-                set->v = v;
-                set->cap = cap;
-        }
+        if (pm_grow(&set->v, &set->cap, set->n + 1, 16) < 0)
+                return oom(x);
         set->v[set->n++] = (struct bytes){ p, len };
         set->sorted = false;
         return 0;
@@ -215,15 +208,8 @@ label_dir(const char *key, size_t len)
 static int
 queue_push(struct inc *x, const char *p, size_t len, bool hard)
 {
-        if (x->n_queue == x->cap_queue) {
-                size_t cap = x->cap_queue ? 2 * x->cap_queue : 64;
-                struct qent *v = pm_realloc(x->queue, cap * sizeof(*v));
-
-                if (!v)
-                        return oom(x);
-                x->queue = v;
-                x->cap_queue = cap;
-        }
+        if (pm_grow(&x->queue, &x->cap_queue, x->n_queue + 1, 64) < 0)
+                return oom(x);
         x->queue[x->n_queue++] = (struct qent){ p, len, hard };
         return 0;
 }
@@ -578,16 +564,9 @@ cover_dependents(struct inc *x)
                                 r = 0;
                                 goto out;
                         }
-                        if (n_e == cap_e) {
-                                size_t cap = cap_e ? 2 * cap_e : 4096;
-                                struct rdep *v = pm_realloc(e, cap * sizeof(*v));
-
-                                if (!v) {
-                                        r = oom(x);
-                                        goto out;
-                                }
-                                e = v;
-                                cap_e = cap;
+                        if (pm_grow(&e, &cap_e, n_e + 1, 4096) < 0) {
+                                r = oom(x);
+                                goto out;
                         }
                         e[n_e++] = (struct rdep){ b.p, b.len, i, 0 };
                 }

@@ -346,15 +346,8 @@ pm__gn_load_target(struct pm__gn_ctx *c, struct pm__gn_target *t)
 static int
 push_stack(struct pm__gn_ctx *c, size_t idx, size_t *n)
 {
-        if (*n == c->cap_stack) {
-                size_t cap = c->cap_stack ? 2 * c->cap_stack : 16;
-                size_t *s = pm_realloc(c->stack, cap * sizeof(*s));
-
-                if (!s)
-                        return pm__gn_oom(c);
-                c->stack = s;
-                c->cap_stack = cap;
-        }
+        if (pm_grow(&c->stack, &c->cap_stack, *n + 1, 16) < 0)
+                return pm__gn_oom(c);
         c->stack[(*n)++] = idx;
         return 0;
 }

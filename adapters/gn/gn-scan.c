@@ -267,16 +267,9 @@ target_entry(struct scanner *s, void *ctx, const unsigned char *key, size_t len,
                 out->unsure = true;
                 return value(s);
         }
-        if (out->n == out->cap) {
-                size_t cap = out->cap ? 2 * out->cap : 1024;
-                struct pm__gn_span *v = pm_realloc(out->v, cap * sizeof(*v));
-
-                if (!v) {
-                        s->nomem = true;
-                        return false;
-                }
-                out->v = v;
-                out->cap = cap;
+        if (pm_grow(&out->v, &out->cap, out->n + 1, 1024) < 0) {
+                s->nomem = true;
+                return false;
         }
         sp = &out->v[out->n++];
         memset(sp, 0, sizeof(*sp));

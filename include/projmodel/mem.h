@@ -38,6 +38,18 @@ unsigned long pm_mem_failures(void);
 /* Route cJSON's allocator through pm_malloc/pm_free. Idempotent. */
 void pm_mem_install_hooks(void);
 
+/*
+ * Make room for @need elements of @size bytes in the pm_malloc'd array *@items (NULL when
+ * *@cap is 0) of capacity *@cap: when *@cap is smaller, reallocate it to @first elements
+ * (the first time) or double its capacity until it holds @need, so a series of appends copies
+ * each element a bounded number of times. The array stays the caller's; on failure it and
+ * *@cap are unchanged. Returns 0, or -ENOMEM (out of memory or a size past SIZE_MAX).
+ * pm_grow() passes the element size of @pp's array itself.
+ */
+int pm_grow_(void *items, size_t *cap, size_t need, size_t size, size_t first);
+
+#define pm_grow(pp, cap, need, first) pm_grow_((pp), (cap), (need), sizeof(**(pp)), (first))
+
 /* Return *@pp and set it to NULL: a visible ownership transfer (libinput steal()). */
 static inline void *
 pm_steal_ptr_(void **pp)

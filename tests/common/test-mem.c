@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for the allocation wrappers, the fault hook, and the arena. */
+#include <errno.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +99,39 @@ Test(common_mem, steal)
         cr_assert_eq(pm_steal_fd(&fd), 7);
         cr_assert_eq(fd, -1);
         pm_free(q);
+}
+
+/* pm_grow(): @first elements the first time, then doubling until @need fits (one realloc per
+ * growth, none when it fits); a failed or oversized growth leaves the array and its capacity. */
+Test(common_mem, grow_doubles_and_keeps_the_array_on_failure)
+{
+        uint64_t *v = NULL;
+        size_t cap = 0;
+
+        pm_mem_fail_at(0);
+        cr_assert_eq(pm_grow(&v, &cap, 1, 4), 0);
+        cr_assert_not_null(v);
+        cr_assert_eq(cap, 4);
+        for (size_t i = 0; i < 4; i++)
+                v[i] = i;
+        cr_assert_eq(pm_grow(&v, &cap, 4, 4), 0);
+        cr_assert_eq(pm_mem_fail_at(0), 1, "no allocation when it fits");
+        cr_assert_eq(pm_grow(&v, &cap, 5, 4), 0);
+        cr_assert_eq(cap, 8);
+        cr_assert_eq(pm_grow(&v, &cap, 33, 4), 0);
+        cr_assert_eq(cap, 64, "doubled until 33 fit");
+        cr_assert_eq(pm_mem_fail_at(0), 2, "one realloc per growth");
+        for (size_t i = 0; i < 4; i++)
+                cr_assert_eq(v[i], i, "element %zu kept", i);
+        pm_mem_fail_at(1);
+        cr_assert_eq(pm_grow(&v, &cap, 65, 4), -ENOMEM);
+        pm_mem_fail_at(0);
+        cr_assert_eq(cap, 64);
+        cr_assert_eq(v[3], 3);
+        cr_assert_eq(pm_grow(&v, &cap, SIZE_MAX / 4, 4), -ENOMEM, "a size past SIZE_MAX");
+        cr_assert_eq(cap, 64);
+        cr_assert_eq(pm_mem_fail_at(0), 0, "no realloc of an overflowed size");
+        pm_free(v);
 }
 
 Test(common_arena, alloc_is_zeroed_and_aligned)
