@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Building argv arrays and releasing plans, build and check reports for the adapters, the
- * entries of their watch_skip() lists, and the one step of a plan that reports through a file
- * (and the dylib test build_parse() applies). */
+ * entries of their watch_skip() lists, the one step of a plan that reports through a file (and
+ * the dylib test build_parse() applies), and finding repeated strings and strings by value. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,6 +115,67 @@ pm_strv_repeats(const char *const *v, size_t n, bool *ret_repeat)
                 ret_repeat[sorted[i].at] = i > 0 && strcmp(sorted[i - 1].s, sorted[i].s) == 0;
         pm_free(sorted);
         return 0;
+}
+
+struct pm_strv_index {
+        size_t n;
+        struct at_string sorted[]; /* the non-NULL strings, at_string_cmp() order */
+};
+
+int
+pm_strv_index_new(const char *const *v, size_t n, struct pm_strv_index **ret_index)
+{
+        struct pm_strv_index *ix;
+
+        if (n > (SIZE_MAX - sizeof(*ix)) / sizeof(ix->sorted[0]))
+                return -ENOMEM;
+        ix = pm_malloc(sizeof(*ix) + n * sizeof(ix->sorted[0]));
+        if (!ix)
+                return -ENOMEM;
+        ix->n = 0;
+        for (size_t i = 0; i < n; i++)
+                if (v[i])
+                        ix->sorted[ix->n++] = (struct at_string){ .s = v[i], .at = i };
+        qsort(ix->sorted, ix->n, sizeof(ix->sorted[0]), at_string_cmp);
+        *ret_index = ix;
+        return 0;
+}
+
+/* @key's @len bytes against @s, as strcmp() would order the string they make. */
+static int
+key_cmp(const char *key, size_t len, const char *s)
+{
+        int c = strncmp(key, s, len);
+
+        return c ? c : s[len] ? -1 : 0;
+}
+
+bool
+pm_strv_index_find(const struct pm_strv_index *index, const char *key, size_t len, size_t *ret_at)
+{
+        size_t lo = 0, hi = index->n;
+
+        /* The first string not below @key: a run of equal strings starts with its first
+         * occurrence (at_string_cmp()). */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (key_cmp(key, len, index->sorted[mid].s) > 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == index->n || key_cmp(key, len, index->sorted[lo].s) != 0)
+                return false;
+        *ret_at = index->sorted[lo].at;
+        return true;
+}
+
+struct pm_strv_index *
+pm_strv_index_free(struct pm_strv_index *index)
+{
+        pm_free(index);
+        return NULL;
 }
 
 int

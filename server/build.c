@@ -82,16 +82,37 @@ run_plan(const struct pm_config *cfg, const struct pm_plan *plan, struct pm__pla
         return 0;
 }
 
-/* The item of @report for @label, or NULL. */
-static const struct pm_built *
-find_item(const struct pm_build_report *report, const char *label, size_t len)
+/* A build report and its items' labels indexed (index_report()): each crate looks up its few
+ * labels among thousands of items. */
+struct report {
+        struct pm_build_report r;
+        struct pm_strv_index *labels;
+};
+
+/* Index the labels of @rep's items (NULL ones left out). -ENOMEM only. */
+static int
+index_report(struct report *rep)
 {
+        const char **labels = pm_calloc(rep->r.n + 1, sizeof(*labels));
+        int r;
+
+        if (!labels)
+                return -ENOMEM;
+        for (size_t j = 0; j < rep->r.n; j++)
+                labels[j] = rep->r.items[j].label;
+        r = pm_strv_index_new(labels, rep->r.n, &rep->labels);
+        pm_free(labels);
+        return r;
+}
+
+/* The first item of @rep for @label, or NULL. */
+static const struct pm_built *
+find_item(const struct report *rep, const char *label, size_t len)
+{
+        size_t at;
+
         /* @len bytes of @label, which is all of it or what comes before its sub-target. */
-        for (size_t j = 0; j < report->n; j++)
-                if (report->items[j].label && strncmp(report->items[j].label, label, len) == 0 &&
-                    !report->items[j].label[len])
-                        return &report->items[j];
-        return NULL;
+        return pm_strv_index_find(rep->labels, label, len, &at) ? &rep->r.items[at] : NULL;
 }
 
 /*
@@ -142,7 +163,7 @@ serve_out_dir(struct pm_graph *g, struct pm_crate *c, const struct pm_built *b, 
  * Counts the sources in *@n and those served in *@n_built.
  */
 static int
-serve_generated(struct pm_graph *g, struct pm_crate *c, const struct pm_build_report *report,
+serve_generated(struct pm_graph *g, struct pm_crate *c, const struct report *report,
                 const char *why, size_t *n, size_t *n_built)
 {
         for (size_t i = 0; i < c->gen_srcs.n; i++) {
@@ -194,7 +215,7 @@ serve_generated(struct pm_graph *g, struct pm_crate *c, const struct pm_build_re
  * targets generating its sources. -ENOMEM only. */
 static int
 mirror(const struct pm_query *q, struct pm_graph *g, struct pm_crate *c,
-       const struct pm_build_report *report, char **cache, struct pm_error *err)
+       const struct report *report, char **cache, struct pm_error *err)
 {
         const char **dirs = pm_calloc(c->gen_srcs.n + 1, sizeof(*dirs));
         int r;
@@ -265,7 +286,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         struct pm_plan plan = { 0 };
         struct pm__plan_result res = { 0 };
         struct pm_blob blobs[PM_PLAN_MAX_STEPS] = { 0 };
-        struct pm_build_report report = { 0 };
+        struct report report = { 0 };
         const char **labels = NULL;
         enum label_kind *kinds = NULL;
         bool *repeat = NULL;
@@ -348,7 +369,7 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                 char line[PM_ERROR_MSG_MAX + PM_ERROR_FILE_MAX + 32];
 
                 pm_error_init(&perr);
-                r = ops->build_parse(q, blobs, plan.n_steps, &report, &perr);
+                r = ops->build_parse(q, blobs, plan.n_steps, &report.r, &perr);
                 if (r == -ENOMEM)
                         goto out;
                 if (r < 0 && !(why = pm_strdup(pm_error_format(&perr, line, sizeof(line))))) {
@@ -357,6 +378,10 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                 }
                 r = 0;
         }
+        /* Empty when the build did not run or its report could not be read. */
+        r = index_report(&report);
+        if (r < 0)
+                goto out;
         /* The build's outcome replaces the parse's "not built" notes (graph.h). */
         for (size_t i = 0; i < g->n_crates; i++)
                 if (wanted(&g->crates[i], ops->name, &is_pm, &is_od, &is_gen) && (is_pm || is_od))
@@ -423,7 +448,8 @@ out:
         for (size_t i = 0; i < PM_PLAN_MAX_STEPS; i++)
                 if (plan.steps[i].output_file)
                         (void)unlink(plan.steps[i].output_file);
-        pm_build_report_release(&report);
+        pm_strv_index_free(report.labels);
+        pm_build_report_release(&report.r);
         pm__plan_result_release(&res);
         pm_plan_release(&plan);
         pm_free(why);

@@ -132,10 +132,13 @@ pm__bazel_plain_label(const char *l)
         return l;
 }
 
-/* The events of one file: each line is one BuildEvent object. */
+/* The events of one file: each line is one BuildEvent object. A file set is found by its id
+ * once per target and file set that names it: indexed, not searched for among all events. */
 struct events {
         cJSON **ev;
         size_t n;
+        struct pm_strv_index *sets; /* the namedSet events' ids, found at their event's index */
+        const char *root;           /* exec_root(), found once */
 };
 
 static const cJSON *
@@ -144,17 +147,24 @@ id_of(const cJSON *ev, const char *kind)
         return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "id"), kind);
 }
 
+/* The id of event @ev when it is a namedSet, else NULL. */
+static const char *
+set_id(const cJSON *ev)
+{
+        const cJSON *nid = cJSON_GetObjectItemCaseSensitive(id_of(ev, "namedSet"), "id");
+
+        return cJSON_IsString(nid) ? nid->valuestring : NULL;
+}
+
+/* The namedSetOfFiles of the first namedSet event with @id, or NULL. */
 static const cJSON *
 named_set(const struct events *e, const char *id)
 {
-        for (size_t i = 0; i < e->n; i++) {
-                const cJSON *nid =
-                        cJSON_GetObjectItemCaseSensitive(id_of(e->ev[i], "namedSet"), "id");
+        size_t at;
 
-                if (cJSON_IsString(nid) && strcmp(nid->valuestring, id) == 0)
-                        return cJSON_GetObjectItemCaseSensitive(e->ev[i], "namedSetOfFiles");
-        }
-        return NULL;
+        if (!pm_strv_index_find(e->sets, id, strlen(id), &at))
+                return NULL;
+        return cJSON_GetObjectItemCaseSensitive(e->ev[at], "namedSetOfFiles");
 }
 
 /* The first dylib of the file set @id and the sets it includes (depth-bounded), or NULL. */
@@ -445,7 +455,7 @@ exec_root(const struct events *e)
 static char *
 completed_out_dir(const struct events *e, const cJSON *completed, int *ret_err)
 {
-        const char *root = exec_root(e);
+        const char *root = e->root;
         const cJSON *d, *g, *fs, *f;
 
         *ret_err = 0;
@@ -527,7 +537,7 @@ read_build_info(const struct events *e, struct pm_built *b)
 {
         static const char *const kinds[] = { ".flags", ".env" };
         size_t stem = strlen(b->out_dir) - strlen(".out_dir");
-        const char *root = exec_root(e), *bo;
+        const char *root = e->root, *bo;
         char *derived = NULL;
         int r = 0;
 
@@ -652,7 +662,9 @@ pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                       struct pm_build_report *ret_report, struct pm_error *err)
 {
         struct events e = { 0 };
-        size_t n = 0;
+        const char **ids = NULL, **labels = NULL;
+        size_t *at = NULL, n_labels = 0, n = 0;
+        bool *repeat = NULL;
         int r;
 
         (void)q;
@@ -663,24 +675,34 @@ pm__bazel_build_parse(const struct pm_query *q, const struct pm_blob *outputs, s
                 return r;
         r = -ENOMEM;
         ret_report->items = pm_calloc(e.n + 1, sizeof(*ret_report->items));
-        if (!ret_report->items)
+        ids = pm_calloc(e.n + 1, sizeof(*ids));
+        labels = pm_calloc(e.n + 1, sizeof(*labels));
+        at = pm_calloc(e.n + 1, sizeof(*at));
+        repeat = pm_calloc(e.n + 1, sizeof(*repeat));
+        if (!ret_report->items || !ids || !labels || !at || !repeat)
                 goto out;
+        /* The completed targets in order, each label's first only (a repeat is sorted out, not
+         * searched for among the ones before), and the file sets by id. */
         for (size_t i = 0; i < e.n; i++) {
                 const cJSON *label = cJSON_GetObjectItemCaseSensitive(
                         id_of(e.ev[i], "targetCompleted"), "label");
-                bool seen = false;
 
+                ids[i] = set_id(e.ev[i]);
                 if (!cJSON_IsString(label))
                         continue;
-                for (size_t j = 0; j < n; j++)
-                        seen |= strcmp(ret_report->items[j].label,
-                                       pm__bazel_plain_label(label->valuestring)) == 0;
-                if (seen)
+                labels[n_labels] = pm__bazel_plain_label(label->valuestring);
+                at[n_labels++] = i;
+        }
+        if (pm_strv_index_new(ids, e.n, &e.sets) < 0 ||
+            pm_strv_repeats(labels, n_labels, repeat) < 0)
+                goto out;
+        e.root = exec_root(&e);
+        for (size_t k = 0; k < n_labels; k++) {
+                if (repeat[k])
                         continue;
                 n++;
                 ret_report->n = n;
-                if (read_target(&e, e.ev[i], pm__bazel_plain_label(label->valuestring),
-                                &ret_report->items[n - 1]) < 0)
+                if (read_target(&e, e.ev[at[k]], labels[k], &ret_report->items[n - 1]) < 0)
                         goto out;
         }
         r = 0;
@@ -689,6 +711,11 @@ out:
                 r = pm_error_set(err, -ENOMEM, "out of memory");
         if (r < 0)
                 pm_build_report_release(ret_report);
+        pm_strv_index_free(e.sets);
+        pm_free(ids);
+        pm_free(labels);
+        pm_free(at);
+        pm_free(repeat);
         for (size_t i = 0; i < e.n; i++)
                 cJSON_Delete(e.ev[i]);
         pm_free(e.ev);

@@ -423,6 +423,20 @@ char **pm_argv_free(char **argv);
  * ones before per string. Returns 0 or -ENOMEM.
  */
 int pm_strv_repeats(const char *const *v, size_t n, bool *ret_repeat);
+/*
+ * A lookup of the @n strings of @v by value (NULL entries are left out), sorted once so that
+ * each lookup is a binary search instead of a scan of them all. *@ret_index is owned by the
+ * caller (pm_strv_index_free()); the strings are borrowed and must outlive it, @v need not.
+ * Returns 0 or -ENOMEM.
+ */
+struct pm_strv_index;
+int pm_strv_index_new(const char *const *v, size_t n, struct pm_strv_index **ret_index);
+/* The first i with v[i] equal to the @len bytes of @key (all of it or a prefix, no NUL among
+ * them) into *@ret_at: true, or false when none is. */
+bool pm_strv_index_find(const struct pm_strv_index *index, const char *key, size_t len,
+                        size_t *ret_at);
+/* NULL is a no-op. Returns NULL. */
+struct pm_strv_index *pm_strv_index_free(struct pm_strv_index *index);
 
 /*
  * The environment a child runs with: environ with each entry of @extra (NULL-terminated)

@@ -463,6 +463,45 @@ Test(bazel_plan, build_parse_lists_a_generating_targets_files_once_in_order)
         pm_build_report_release(&rep);
 }
 
+/* Each target once, in the order of its first targetCompleted event (a repeat, "@//" or not,
+ * is left out), and a file set repeated under one id read from its first event: what the
+ * report gives does not depend on the lookups being indexed (adapters/bazel/bazel-build.c). */
+Test(bazel_plan, build_parse_keeps_each_targets_first_event_and_sets_first_id)
+{
+        const char *events =
+                "{\"id\":{\"namedSet\":{\"id\":\"1\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/bin/b/first.rs\"}]}}\n"
+                "{\"id\":{\"namedSet\":{\"id\":\"1\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/bin/b/second.rs\"}]}}\n"
+                "{\"id\":{\"namedSet\":{\"id\":\"0\"}},\"namedSetOfFiles\":{\"files\":[{\"uri\":"
+                "\"file:///ob/bin/a/libpm.so\"}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//b:gen\"}},\"completed\":{\"success\":"
+                "true,\"outputGroup\":[{\"name\":\"default\",\"fileSets\":[{\"id\":\"1\"}]}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"@//a:pm\"}},\"completed\":{\"success\":"
+                "true,\"outputGroup\":[{\"name\":\"default\",\"fileSets\":[{\"id\":\"0\"}]}]}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//b:gen\"}},\"completed\":{\"success\":"
+                "false}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//a:pm\"}},\"completed\":{\"success\":"
+                "false}}\n"
+                "{\"id\":{\"targetCompleted\":{\"label\":\"//c:x\"}},\"completed\":{\"success\":"
+                "false}}\n";
+        struct pm_build_report rep;
+        struct pm_error err;
+
+        cr_assert_eq(build_parse(events, &rep, &err), 0, "%s", err.msg);
+        cr_assert_eq(rep.n, 3);
+        cr_assert_str_eq(rep.items[0].label, "//b:gen");
+        cr_assert_not_null(rep.items[0].files);
+        cr_assert_str_eq(rep.items[0].files[0], "/ob/bin/b/first.rs");
+        cr_assert_null(rep.items[0].files[1]);
+        cr_assert_str_eq(rep.items[1].label, "//a:pm");
+        cr_assert_str_eq(rep.items[1].dylib_path, "/ob/bin/a/libpm.so");
+        cr_assert_null(rep.items[1].error);
+        cr_assert_str_eq(rep.items[2].label, "//c:x");
+        cr_assert_str_eq(rep.items[2].error, "build failed");
+        pm_build_report_release(&rep);
+}
+
 /* The cfgs and env of a build script, from the files rules_rust's cargo_build_script declares
  * beside its out_dir (`<name>.flags`, `<name>.env`) in the format its runner writes: `--cfg=X`
  * lines among flags projmodel ignores; "NAME=value" lines with `${pwd}` (the execroot of the

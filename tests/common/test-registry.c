@@ -243,6 +243,41 @@ Test(common_registry, strv_repeats_flags_all_but_the_first_occurrence)
         pm_mem_fail_at(0);
 }
 
+/* pm_strv_index_find() finds a string's first occurrence, by all of the key or its first bytes
+ * (a label before its sub-target), never a longer or shorter string, and skips NULL entries. */
+Test(common_registry, strv_index_finds_the_first_occurrence)
+{
+        const char *v[] = { "//b:gen", NULL, "//a:pm", "//b:gen", "//a:pm[x]", "//a:pm", "" };
+        struct pm_strv_index *ix = NULL;
+        size_t at = 99;
+
+        cr_assert_eq(pm_strv_index_new(v, 7, &ix), 0);
+        cr_assert(pm_strv_index_find(ix, "//b:gen", 7, &at));
+        cr_assert_eq(at, 0);
+        cr_assert(pm_strv_index_find(ix, "//a:pm", 6, &at));
+        cr_assert_eq(at, 2, "the first of the two");
+        cr_assert(pm_strv_index_find(ix, "//a:pm[x]", 9, &at));
+        cr_assert_eq(at, 4);
+        cr_assert(pm_strv_index_find(ix, "//a:pm[y]", 6, &at), "the key's first bytes");
+        cr_assert_eq(at, 2);
+        cr_assert(pm_strv_index_find(ix, "", 0, &at));
+        cr_assert_eq(at, 6);
+        at = 99;
+        cr_assert_not(pm_strv_index_find(ix, "//a:p", 5, &at), "a prefix of a string");
+        cr_assert_not(pm_strv_index_find(ix, "//b:gen2", 8, &at), "a longer string");
+        cr_assert_not(pm_strv_index_find(ix, "//c:x", 5, &at));
+        cr_assert_eq(at, 99, "nothing written when not found");
+        ix = pm_strv_index_free(ix);
+        cr_assert_null(pm_strv_index_free(NULL));
+        cr_assert_eq(pm_strv_index_new(v, 0, &ix), 0);
+        cr_assert_not(pm_strv_index_find(ix, "", 0, &at), "an empty index has nothing");
+        ix = pm_strv_index_free(ix);
+        pm_mem_fail_at(1);
+        cr_assert_eq(pm_strv_index_new(v, 7, &ix), -ENOMEM);
+        pm_mem_fail_at(0);
+        cr_assert_null(ix, "nothing returned on failure");
+}
+
 Test(common_registry, plan_release)
 {
         struct pm_plan plan = { 0 };
