@@ -68,17 +68,20 @@ pm__query_builds_line(const struct pm_query *q, size_t step, const struct pm_blo
 /* What announce_next() found: each step's line, or NULL. */
 struct announce {
         const struct pm_query *q;
+        const struct pm_plan *plan;
         char *lines[PM_PLAN_MAX_STEPS];
 };
 
-/* The plan's next-step callback: the announcement of the step that follows @step. */
+/* The plan's next-step callback: the announcement of the step that follows @step, when it
+ * builds (pm_step.builds). */
 static int
 announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
 {
         struct announce *a = data;
         struct pm_blob blobs[PM_PLAN_MAX_STEPS];
 
-        if (step + 1 >= PM_PLAN_MAX_STEPS)
+        if (step + 1 >= PM_PLAN_MAX_STEPS || step + 1 >= a->plan->n_steps ||
+            !a->plan->steps[step + 1].builds)
                 return 0;
         pm_free(a->lines[step + 1]);
         pm__query_builds_blobs(res, step + 1, blobs);
@@ -144,6 +147,7 @@ pm_query_run_sync_with(const struct pm_config *cfg, const struct pm_project *pro
         /* A step that builds is announced by what it builds, counted from the output before it
          * (docs/cli.md, Progress): only when someone hears it, the count reads that output. */
         ann.q = &q;
+        ann.plan = &plan;
         if (progress && progress->cb && ops->query_builds) {
                 opts.next = announce_next;
                 opts.next_data = &ann;

@@ -381,8 +381,9 @@ count_done(uv_work_t *w, int status)
 
 /*
  * The plan's next-step callback: the step that follows @step is counted for its announcement
- * on the thread pool (count_job) when the adapter may build in it. Never fails the plan: a
- * progress line is not worth a refresh (update-progress.c).
+ * on the thread pool (count_job) when it builds (pm_step.builds); no job for the others, which
+ * query_builds() would not count. Never fails the plan: a progress line is not worth a refresh
+ * (update-progress.c).
  */
 static int
 announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_error *err)
@@ -391,7 +392,8 @@ announce_next(void *data, size_t step, struct pm__plan_result *res, struct pm_er
         struct count_job *job;
 
         (void)err;
-        if (step + 1 >= r->plan.n_steps || r->srv->stopping || !r->ops->query_builds)
+        if (step + 1 >= r->plan.n_steps || r->srv->stopping || !r->ops->query_builds ||
+            !r->plan.steps[step + 1].builds)
                 return 0;
         job = pm_calloc(1, sizeof(*job));
         if (!job)

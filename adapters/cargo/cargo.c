@@ -164,6 +164,8 @@ plan(const struct pm_query *q, struct pm_plan *ret_plan, struct pm_error *err)
         ret_plan->steps[PM__CARGO_STEP_CHECK].cwd = pm_steal_ptr(&cwd);
         ret_plan->steps[PM__CARGO_STEP_CHECK].optional = true;
         ret_plan->steps[PM__CARGO_STEP_CHECK].ok_exit_codes[0] = 101;
+        /* What query_builds() counts: the other steps build nothing. */
+        ret_plan->steps[PM__CARGO_STEP_CHECK].builds = true;
         ret_plan->n_steps = 3;
 done:
         r = 0;

@@ -54,6 +54,12 @@ struct pm_step {
          * A timeout, the output cap and a cancellation still fail the step.
          */
         bool any_exit;
+        /*
+         * plan() of an adapter with query_builds only: the step builds inside the query (Cargo's
+         * `cargo check`), and query_builds() counts what for its announcement. It is asked about
+         * these steps only: a refresh counts on the daemon's thread pool, a job per step.
+         */
+        bool builds;
 };
 
 /*
@@ -364,7 +370,8 @@ struct pm_adapter_ops {
          * (Version 10.) What step @step of plan()'s plan builds, for an adapter that builds
          * inside its query (Cargo's `cargo check`), counted from the output of the steps before
          * it (@outputs, @n_outputs == @step, as parse() gets them): *@ret_proc_macros, the proc
-         * macros, and *@ret_out_dirs, the build scripts whose OUT_DIR it makes. The refresh
+         * macros, and *@ret_out_dirs, the build scripts whose OUT_DIR it makes. Asked only about
+         * the steps plan() marks builds (struct pm_step). The refresh
          * announces such a step as the build steps are ("building N proc macros with cargo",
          * docs/cli.md, Progress) instead of by its command line. Returns 1 for a building step
          * (counts filled), 0 for any other or output it cannot count (the parse reports that),

@@ -324,7 +324,10 @@ Test(cargo_parse, query_builds_keeps_the_metadata_json_for_the_parse)
         blobs[0].data = out;
         blobs[0].len = strlen(out);
         blobs[0].origin = "cargo metadata";
-        /* The check is the plan's last step, announced from the output of those before it. */
+        /* The check is the plan's last step, announced from the output of those before it,
+         * and the only one marked as building (struct pm_step): a refresh counts no other. */
+        for (size_t i = 0; i < plan.n_steps; i++)
+                cr_assert_eq(plan.steps[i].builds, i == plan.n_steps - 1, "step %zu", i);
         cr_assert_eq(ops->query_builds(&q, plan.n_steps - 1, blobs, plan.n_steps - 1, &n_pm, &n_od,
                                        &fx.err),
                      1, "%s", fx.err.msg);
