@@ -92,20 +92,12 @@ daemon_rebuilds_generated(const char *tmp, const char *root, const char *generat
         struct pm_test_daemon d = { .pid = -1 };
         struct pm_client *c;
         char *input = pm_test_strf("%s/lib/mixed/generated.in", root), *now = NULL, *what = NULL;
+        char *dir = pm_test_strf("%s/daemon", tmp);
         cJSON *n = NULL;
         bool ended = false;
 
-        d.tmp = pm_test_strf("%s/daemon", tmp);
-        d.root = pm_test_strf("%s", root);
-        d.runtime = pm_test_strf("%s/run", d.tmp);
-        d.cache = pm_test_strf("%s/cache", d.tmp);
-        d.socket = pm_test_strf("%s/run/projmodel/test.sock", d.tmp);
-        d.db = pm_test_strf("%s/cache/model.db", d.tmp);
-        d.log = pm_test_strf("%s/daemon.log", d.tmp);
-        cr_assert_eq(mkdir(d.tmp, 0700), 0);
-        cr_assert_eq(mkdir(d.runtime, 0700), 0);
-        cr_assert_eq(mkdir(d.cache, 0700), 0);
-        pm_test_daemon_start(&d);
+        pm_test_daemon_setup_at(&d, root, dir);
+        pm_free(dir);
         c = pm_test_daemon_connect(&d);
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));

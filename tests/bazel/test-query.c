@@ -542,19 +542,11 @@ daemon_keeps_broken_build_file(const char *tmp, const char *root)
         char *build = pm_test_strf("%s/lib/config/BUILD.bazel", root);
         char *params = pm_test_strf("{\"buildfile\": \"%s\"}", build);
         char *want = pm_test_strf("%s:6:", build);
+        char *dir = pm_test_strf("%s/daemon", tmp);
         char *old = NULL, *before, *now = NULL, *warnings = NULL, *what;
 
-        d.tmp = pm_test_strf("%s/daemon", tmp);
-        d.root = pm_test_strf("%s", root);
-        d.runtime = pm_test_strf("%s/run", d.tmp);
-        d.cache = pm_test_strf("%s/cache", d.tmp);
-        d.socket = pm_test_strf("%s/run/projmodel/test.sock", d.tmp);
-        d.db = pm_test_strf("%s/cache/model.db", d.tmp);
-        d.log = pm_test_strf("%s/daemon.log", d.tmp);
-        cr_assert_eq(mkdir(d.tmp, 0700), 0);
-        cr_assert_eq(mkdir(d.runtime, 0700), 0);
-        cr_assert_eq(mkdir(d.cache, 0700), 0);
-        pm_test_daemon_start(&d);
+        pm_test_daemon_setup_at(&d, root, dir);
+        pm_free(dir);
         c = pm_test_daemon_connect(&d);
         cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
         before = daemon_project(c, NULL);

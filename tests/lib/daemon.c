@@ -89,6 +89,33 @@ pm_test_daemon_start(struct pm_test_daemon *d)
         cr_assert_fail("the daemon did not listen on '%s'", d->socket);
 }
 
+/* The paths of @d below its directory d->tmp, on tree @root (owned: pm_malloc'd by the caller),
+ * with its runtime and cache directories made. */
+static void
+daemon_paths(struct pm_test_daemon *d, char *root)
+{
+        d->root = root;
+        d->runtime = pm_test_strf("%s/run", d->tmp);
+        d->cache = pm_test_strf("%s/cache", d->tmp);
+        d->socket = pm_test_strf("%s/run/projmodel/test.sock", d->tmp);
+        d->db = pm_test_strf("%s/cache/model.db", d->tmp);
+        d->log = pm_test_strf("%s/daemon.log", d->tmp);
+        cr_assert_eq(mkdir(d->runtime, 0700), 0);
+        cr_assert_eq(mkdir(d->cache, 0700), 0);
+}
+
+void
+pm_test_daemon_setup_at(struct pm_test_daemon *d, const char *root, const char *dir)
+{
+        memset(d, 0, sizeof(*d));
+        d->pid = -1;
+        pm_mem_install_hooks();
+        d->tmp = pm_test_strf("%s", dir);
+        cr_assert_eq(mkdir(d->tmp, 0700), 0, "cannot make '%s'", d->tmp);
+        daemon_paths(d, pm_test_strf("%s", root));
+        pm_test_daemon_start(d);
+}
+
 void
 pm_test_daemon_copy(struct pm_test_daemon *d, const char *example)
 {
@@ -99,14 +126,7 @@ pm_test_daemon_copy(struct pm_test_daemon *d, const char *example)
         pm_mem_install_hooks();
         d->tmp = pm_test_mkdtemp();
         cr_assert(d->tmp);
-        d->root = pm_test_strf("%s/repo", d->tmp);
-        d->runtime = pm_test_strf("%s/run", d->tmp);
-        d->cache = pm_test_strf("%s/cache", d->tmp);
-        d->socket = pm_test_strf("%s/run/projmodel/test.sock", d->tmp);
-        d->db = pm_test_strf("%s/cache/model.db", d->tmp);
-        d->log = pm_test_strf("%s/daemon.log", d->tmp);
-        cr_assert_eq(mkdir(d->runtime, 0700), 0);
-        cr_assert_eq(mkdir(d->cache, 0700), 0);
+        daemon_paths(d, pm_test_strf("%s/repo", d->tmp));
         src = pm_test_strf("%s/examples/%s", pm_test_source_root(), example);
         cr_assert_eq(pm_test_copy_tree(src, d->root), 0, "cannot copy '%s'", src);
         pm_free(src);

@@ -29,6 +29,11 @@ void pm_test_daemon_setup(struct pm_test_daemon *d, const char *example);
 /* The first half of pm_test_daemon_setup(): the copy and the directories, no daemon yet (for a
  * test that changes the tree before the daemon first sees it; pm_test_daemon_start() next). */
 void pm_test_daemon_copy(struct pm_test_daemon *d, const char *example);
+/* A daemon on the tree @root as it is (not copied, nor removed after), with its runtime and
+ * cache directories, socket, database and log in @dir (created; removed with everything in it by
+ * pm_test_daemon_destroy()), started: for a tree a test prepared itself (a Bazel workspace with
+ * its warm server). Asserts on failure. */
+void pm_test_daemon_setup_at(struct pm_test_daemon *d, const char *root, const char *dir);
 /* (Re)start the daemon on the same tree and database. */
 void pm_test_daemon_start(struct pm_test_daemon *d);
 /* Send @sig and reap the daemon; one still running PM_TEST_DAEMON_STOP_MS later is killed
