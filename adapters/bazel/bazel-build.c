@@ -69,15 +69,27 @@ out:
         return r;
 }
 
-/* Whether one of @labels is the out_dir_target of a crate of @graph (NULL: none is). */
-static bool
-wants_out_dir(const struct pm_graph *graph, const char *const *labels, size_t n_labels)
+/* Whether one of @labels is the out_dir_target of a crate of @graph (NULL: none is), into
+ * *@ret: each crate's looked up among the labels indexed, not compared with every one of them.
+ * -ENOMEM only. */
+static int
+wants_out_dir(const struct pm_graph *graph, const char *const *labels, size_t n_labels, bool *ret)
 {
-        for (size_t i = 0; graph && i < graph->n_crates; i++)
-                for (size_t j = 0; graph->crates[i].out_dir_target && j < n_labels; j++)
-                        if (strcmp(graph->crates[i].out_dir_target, labels[j]) == 0)
-                                return true;
-        return false;
+        struct pm_strv_index *ix = NULL;
+        size_t at;
+
+        *ret = false;
+        if (!graph)
+                return 0;
+        if (pm_strv_index_new(labels, n_labels, &ix) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < graph->n_crates && !*ret; i++) {
+                const char *t = graph->crates[i].out_dir_target;
+
+                *ret = t && pm_strv_index_find(ix, t, strlen(t), &at);
+        }
+        pm_strv_index_free(ix);
+        return 0;
 }
 
 int
@@ -88,6 +100,7 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         struct pm__bazel_settings s = { 0 };
         char **argv = NULL;
         char *events = NULL;
+        bool out_dir;
         int r;
 
         if (n_labels == 0)
@@ -102,8 +115,8 @@ pm__bazel_build_plan(const struct pm_query *q, const struct pm_graph *graph,
         /* rules_rust's cargo_build_script gives its out_dir in an output group of that name, not
          * in its default outputs: asked for only when a build script is among @labels, so the
          * proc-macro build's argv is otherwise the one it always was. */
-        if (wants_out_dir(graph, labels, n_labels) &&
-            pm_argv_push(&argv, "--output_groups=+out_dir") < 0)
+        if (wants_out_dir(graph, labels, n_labels, &out_dir) < 0 ||
+            (out_dir && pm_argv_push(&argv, "--output_groups=+out_dir") < 0))
                 goto out;
         if (pm_argv_push(&argv, "--") < 0)
                 goto out;

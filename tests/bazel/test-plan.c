@@ -228,6 +228,43 @@ Test(bazel_plan, check_plan)
         pm_free(ob);
 }
 
+/* build_plan: `bazel build` of the labels, asking for rules_rust's out_dir output group only
+ * when one of them is a crate's out_dir_target (adapters/bazel/bazel-build.c). */
+Test(bazel_plan, build_plan_asks_for_the_out_dir_group_of_a_build_script_only)
+{
+        const struct pm_adapter_ops *ops = pm_adapter_find("bazel");
+        struct pm_query q = { .config = ws.cfg, .project = &ws.cfg->projects[0] };
+        const char *const with[] = { "//a:pm", "//b:gen", "//a:bs" };
+        const char *const without[] = { "//a:pm", "//b:gen", "//a:b" };
+        struct pm_graph *g = pm_graph_new();
+        struct pm_plan p = { 0 };
+        struct pm_error err;
+        char **a;
+
+        cr_assert_not_null(g);
+        cr_assert_not_null(pm_graph_add_crate(g));
+        cr_assert_not_null(pm_graph_add_crate(g));
+        g->crates[1].out_dir_target = pm_graph_strdup(g, "//a:bs");
+        pm_error_init(&err);
+        cr_assert_eq(ops->build_plan(&q, g, with, 3, &p, &err), 0, "%s", err.msg);
+        a = p.steps[0].argv;
+        cr_assert_eq(p.n_steps, 1);
+        cr_assert_str_eq(a[2], "build");
+        cr_assert(has_arg(a, "--output_groups=+out_dir"));
+        cr_assert_str_eq(a[argc(a) - 4], "--");
+        cr_assert_str_eq(a[argc(a) - 1], "//a:bs");
+        pm_plan_release(&p);
+        memset(&p, 0, sizeof(p));
+        cr_assert_eq(ops->build_plan(&q, g, without, 3, &p, &err), 0, "%s", err.msg);
+        cr_assert_not(has_arg(p.steps[0].argv, "--output_groups=+out_dir"), "no build script");
+        pm_plan_release(&p);
+        memset(&p, 0, sizeof(p));
+        cr_assert_eq(ops->build_plan(&q, NULL, with, 3, &p, &err), 0, "%s", err.msg);
+        cr_assert_not(has_arg(p.steps[0].argv, "--output_groups=+out_dir"), "no graph");
+        pm_plan_release(&p);
+        pm_graph_free(g);
+}
+
 /* run_plan and test_plan: `bazel run|test` on the query's output base, startup flags and flags,
  * without --keep_going, never touching the user's convenience symlinks; run writes the script
  * that runs the binary (--script_path), a second step with the program's arguments; the test's
