@@ -182,6 +182,40 @@ push_item(struct pm_build_report *rep, size_t *cap)
 }
 
 /*
+ * The paths of @outs (a JSON array of paths relative to @project_root), absolute, in *@ret: a
+ * NULL-terminated argv (pm_argv_free()) allocated once for the count of its strings, or NULL when
+ * it has none. -ENOMEM on out of memory.
+ */
+static int
+output_paths(const cJSON *outs, const char *project_root, char ***ret)
+{
+        const cJSON *o;
+        size_t n = 0;
+        char **v;
+
+        *ret = NULL;
+        cJSON_ArrayForEach(o, outs) n += cJSON_IsString(o);
+        if (n == 0)
+                return 0;
+        v = pm_calloc(n + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        n = 0;
+        cJSON_ArrayForEach(o, outs)
+        {
+                if (!cJSON_IsString(o))
+                        continue;
+                v[n] = pm_path_normalize(NULL, project_root, o->valuestring);
+                if (!v[n++]) {
+                        pm_argv_free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+/*
  * The sub-target outputs of one successful configuration: Buck2 keys `outputs` by the requested
  * providers, "DEFAULT" for the target itself and the sub-target names joined by '|' for
  * `T[a][b]` (so "out_dir" for reindeer's `T[out_dir]`). Each becomes an item labelled as it was
@@ -286,24 +320,7 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
                 return -ENOMEM;
         /* A target generating a crate's sources (a genrule) built no dylib: its files, absolute,
          * are what server/build.c serves in place of the parse's paths. */
-        if (built) {
-                const cJSON *o;
-
-                cJSON_ArrayForEach(o, built)
-                {
-                        char *f;
-
-                        if (!cJSON_IsString(o))
-                                continue;
-                        f = pm_path_normalize(NULL, project_root, o->valuestring);
-                        if (!f || pm_argv_push(&b->files, f) < 0) {
-                                pm_free(f);
-                                return -ENOMEM;
-                        }
-                        pm_free(f);
-                }
-        }
-        return 0;
+        return built ? output_paths(built, project_root, &b->files) : 0;
 }
 
 /*
