@@ -173,6 +173,13 @@ serve_generated(struct pm_graph *g, struct pm_crate *c, const struct report *rep
                 bool replaced = false;
 
                 (*n)++;
+                /* A failed sub-target (`T[foo.rs]`) may be reported under its target (adapter.h):
+                 * that item's error, never the target's own files. */
+                if (!why && !b && label[strcspn(label, "[")]) {
+                        b = find_item(report, label, strcspn(label, "["));
+                        if (b && b->files)
+                                b = NULL;
+                }
                 if (!b || !b->files || !b->files[0]) {
                         if (note_unbuilt(g, c, "generated source ", label, NULL, b, why) < 0)
                                 return -ENOMEM;

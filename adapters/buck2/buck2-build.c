@@ -218,8 +218,11 @@ output_paths(const cJSON *outs, const char *project_root, char ***ret)
 /*
  * The sub-target outputs of one successful configuration: Buck2 keys `outputs` by the requested
  * providers, "DEFAULT" for the target itself and the sub-target names joined by '|' for
- * `T[a][b]` (so "out_dir" for reindeer's `T[out_dir]`). Each becomes an item labelled as it was
- * requested, `T[out_dir]`, whose out_dir is its first output, relative to the project root.
+ * `T[a][b]` (so "out_dir" for reindeer's `T[out_dir]`, "foo.rs" for a genrule's named output
+ * `T[foo.rs]`). Each becomes an item labelled as it was requested, `T[out_dir]`, whose files are
+ * its outputs made absolute against the project root and whose out_dir is the first of them: the
+ * report does not say whether it is an OUT_DIR or a generated source (server/build.c reads the
+ * field its crate needs).
  */
 static int
 read_sub_targets(const char *label, const cJSON *outputs, const char *project_root,
@@ -248,40 +251,46 @@ read_sub_targets(const char *label, const cJSON *outputs, const char *project_ro
                         return -ENOMEM;
                 }
                 b->label = pm_strbuf_detach(&lb, NULL);
-                b->out_dir = pm_path_normalize(NULL, project_root, first->valuestring);
-                if (!b->label || !b->out_dir)
+                if (!b->label || output_paths(o, project_root, &b->files) < 0 ||
+                    !(b->out_dir = pm_strdup(b->files[0])))
                         return -ENOMEM;
                 *ret_any = true;
         }
         return 0;
 }
 
-/* One `results` entry: the dylib of its (first successful) configuration and its sub-targets'
- * directories, or its error. */
+/*
+ * One `results` entry: the dylib of its (first successful) configuration and its sub-targets'
+ * outputs, or why there is no dylib. Buck2 leaves out of `outputs` a provider that has no
+ * output, so a target that built nothing (a genrule whose DefaultInfo lists no file) has no
+ * "DEFAULT" key: its error says so, naming it, rather than that it has no dylib.
+ */
 static int
 read_entry(const char *label, const cJSON *entry, const cJSON *strings, const char *project_root,
            struct pm_build_report *rep, size_t *cap)
 {
         const cJSON *conf, *failed = NULL, *built = NULL;
         const char *msg = NULL;
+        char *why = NULL;
         struct pm_built *b;
-        bool any = false, dylib = false;
+        bool ok = false, any = false, dylib = false;
         size_t len = 0;
         int r;
 
         cJSON_ArrayForEach(conf, cJSON_GetObjectItemCaseSensitive(entry, "configured"))
         {
-                const cJSON *ok = cJSON_GetObjectItemCaseSensitive(conf, "success");
+                const cJSON *success = cJSON_GetObjectItemCaseSensitive(conf, "success");
                 const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(conf, "outputs");
                 const cJSON *outs = cJSON_GetObjectItemCaseSensitive(outputs, "DEFAULT");
                 const cJSON *o;
 
-                if (!cJSON_IsString(ok) || strcmp(ok->valuestring, "SUCCESS") != 0) {
+                if (!cJSON_IsString(success) || strcmp(success->valuestring, "SUCCESS") != 0) {
                         if (!failed)
                                 failed = conf;
                         continue;
                 }
-                if (!built)
+                ok = true;
+                if (!built && cJSON_IsArray(outs) && cJSON_GetArraySize(outs) > 0)
                         built = outs;
                 if (!any) {
                         r = read_sub_targets(label, outputs, project_root, rep, cap, &any);
@@ -301,14 +310,20 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
                         dylib = true;
                 }
         }
-        if (dylib || any)
+        /* Only sub-targets were asked for: their items say what was built. */
+        if (dylib || (any && !built))
                 return 0;
         if (failed)
                 msg = first_error(failed, strings, &len);
         if (!msg)
                 msg = first_error(entry, strings, &len);
         if (!msg) {
-                msg = failed ? "build failed" : "no dylib among the target's outputs";
+                msg = failed  ? "build failed"
+                      : built ? "no dylib among the target's outputs"
+                      : !ok   ? "no configuration of the target was built"
+                              : (why = pm_asprintf("%s produced no output", label));
+                if (!msg)
+                        return -ENOMEM;
                 len = strlen(msg);
         }
         if (len > ERROR_LINE_MAX)
@@ -316,11 +331,13 @@ read_entry(const char *label, const cJSON *entry, const cJSON *strings, const ch
         /* A failed configuration has no outputs, so nothing says which sub-target was asked
          * for: the item is the target's own (include/projmodel/adapter.h). */
         b = push_item(rep, cap);
-        if (!b || !(b->label = pm_strdup(label)) || !(b->error = pm_strndup(msg, len)))
-                return -ENOMEM;
+        r = b && (b->label = pm_strdup(label)) && (b->error = pm_strndup(msg, len)) ? 0 : -ENOMEM;
+        pm_free(why);
         /* A target generating a crate's sources (a genrule) built no dylib: its files, absolute,
          * are what server/build.c serves in place of the parse's paths. */
-        return built ? output_paths(built, project_root, &b->files) : 0;
+        if (r == 0 && built)
+                r = output_paths(built, project_root, &b->files);
+        return r;
 }
 
 /*

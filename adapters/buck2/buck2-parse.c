@@ -133,11 +133,12 @@ add_include_dir(struct pm__buck2_ctx *x, struct pm_crate *c, const char *dir)
 }
 
 /*
- * Record source @s of @t, a target label (`//pkg:gen_rs`, `:gen_rs`), as one of @c's generated
- * sources (pm_crate.gen_srcs) at @path, the file the parse serves until it is built:
- * server/build.c builds the target with the proc macros and serves the file Buck2's build report
- * names (docs/build-integration.md). *@ret_path is @path, or for NULL the package's file named
- * after the target. A source that is no label leaves *@ret_path NULL.
+ * Record source @s of @t, a target label (`//pkg:gen_rs`, `:gen_rs`, a named output
+ * `:gen[foo.rs]`), as one of @c's generated sources (pm_crate.gen_srcs) at @path, the file the
+ * parse serves until it is built: server/build.c builds the target with the proc macros and
+ * serves the file Buck2's build report names (docs/build-integration.md). *@ret_path is @path,
+ * or for NULL the package's file named after the target (after the output, for a named one). A
+ * source that is no label leaves *@ret_path NULL.
  */
 static int
 generated_source(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, struct pm_crate *c,
@@ -145,7 +146,7 @@ generated_source(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, stru
 {
         size_t len;
         const char *name;
-        char *l;
+        char *l, *sub;
         bool not_label;
 
         *ret_path = NULL;
@@ -154,7 +155,12 @@ generated_source(struct pm__buck2_ctx *x, const struct pm__buck2_target *t, stru
                 return 0;
         if (!l)
                 return pm__buck2_oom(x);
-        if (!path) {
+        /* A genrule's named output `gen[foo.rs]` (`outs = {"foo.rs": [...]}`) is the file the
+         * crate sees as foo.rs, so its name, not the target's, can make it the crate root. */
+        if (!path && (name = strrchr(l, '[')) && name[1] != ']' && l[strlen(l) - 1] == ']') {
+                sub = pm_arena_strndup(x->a, name + 1, strlen(name) - 2);
+                path = sub ? pm_path_normalize(x->g->arena, t->pkg_dir, sub) : NULL;
+        } else if (!path) {
                 name = strrchr(l, ':') + 1;
                 len = strcspn(name, "[");
                 path = pm_arena_printf(x->g->arena, "%s/%.*s", t->pkg_dir, (int)len, name);

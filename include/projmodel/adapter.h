@@ -104,7 +104,9 @@ struct pm_built {
         char **cfgs;
         char **env;
         /* The files a target that generates sources built (Bazel's default outputs of a genrule,
-         * from the build events), absolute, NULL-terminated (pm_argv_push()), or NULL. */
+         * from the build events; Buck2's outputs of a target without dylib, or of a sub-target
+         * such as a genrule's named output `T[foo.rs]`), absolute, NULL-terminated (pm_argv_free()
+         * releases it), or NULL. */
         char **files;
         /* For such a target: the directory its package's outputs go to, where the build system
          * joins a crate's checked-in and generated sources when it compiles them from one place

@@ -546,3 +546,73 @@ Test(buck2_build, report_sub_target_directories)
         pm_build_report_release(&rep);
         pm_buck2_fx_release(&fx);
 }
+
+/* A genrule's named output as a source (`srcs = [":gen[lib.rs]"]`, Buck2's syntax for `outs =
+ * {"lib.rs": [...]}`): a generated source labelled with its sub-target, at the package's file
+ * named after the output, which the crate-root rule then finds beside a checked-in source. */
+Test(buck2_parse, named_output_source_is_generated)
+{
+        struct pm_buck2_fx fx;
+        struct pm_crate *c;
+        char *p;
+
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(pm_buck2_fx_parse_text(
+                             &fx, "[{\"buck.type\": \"prelude//rules.bzl:rust_library\", "
+                                  "\"buck.package\": \"root//lib/foo\", \"name\": \"foo\", "
+                                  "\"srcs\": [\"root//lib/foo:gen[lib.rs]\", \"src/parse.rs\"], "
+                                  "\"mapped_srcs\": {\"root//lib/foo:gen[t.rs]\": \"m/t.rs\"}}]"),
+                     0, "%s", fx.err.msg);
+        c = pm_buck2_fx_crate(&fx, "root//lib/foo:foo");
+        p = pm_buck2_fx_path(&fx, "lib/foo/lib.rs");
+        cr_assert_str_eq(c->root_module, p);
+        cr_assert_eq(c->gen_srcs.n, 2);
+        cr_assert_str_eq(c->gen_srcs.v[0].key, "root//lib/foo:gen[lib.rs]");
+        cr_assert_str_eq(c->gen_srcs.v[0].value, p);
+        pm_free(p);
+        cr_assert_str_eq(c->gen_srcs.v[1].key, "root//lib/foo:gen[t.rs]");
+        pm_buck2_fx_assert_path(&fx, c->gen_srcs.v[1].value, "lib/foo/m/t.rs");
+        pm_buck2_fx_release(&fx);
+}
+
+/* A genrule's named output `T[foo.rs]` is reported under T, keyed "foo.rs": its item has the
+ * files (server/build.c serves them for a generated source). T itself asked for too has its own
+ * item with its files; a target whose report lists no output at all (Buck2 leaves out an empty
+ * provider) or no configuration gets an error saying so, not that it has no dylib. */
+Test(buck2_build, report_named_outputs_and_empty_targets)
+{
+        struct pm_build_report rep;
+        struct pm_buck2_fx fx;
+
+        pm_buck2_fx_init(&fx, NULL);
+        cr_assert_eq(
+                build_parse(&fx,
+                            "{\"success\": true, \"project_root\": \"/p\", \"results\": {"
+                            "\"root//gen:gen\": {\"configured\": {\"cfg#1\": {\"success\": "
+                            "\"SUCCESS\", \"outputs\": {\"foo.rs\": "
+                            "[\"buck-out/v2/gen/root/h/gen/__gen__/out/foo.rs\"], \"DEFAULT\": "
+                            "[\"buck-out/v2/gen/root/h/gen/__gen__/out\"]}, \"errors\": []}}, "
+                            "\"errors\": []},"
+                            "\"root//gen:empty\": {\"configured\": {\"cfg#1\": {\"success\": "
+                            "\"SUCCESS\", \"outputs\": {}, \"errors\": []}}, \"errors\": []},"
+                            "\"root//gen:none\": {\"configured\": {}, \"errors\": []}},"
+                            "\"failures\": {}, \"strings\": {}}",
+                            &rep),
+                0, "%s", fx.err.msg);
+        cr_assert_eq(rep.n, 4);
+        cr_assert_str_eq(rep.items[0].label, "root//gen:gen[foo.rs]");
+        cr_assert(rep.items[0].files && rep.items[0].files[0]);
+        cr_assert_str_eq(rep.items[0].files[0], "/p/buck-out/v2/gen/root/h/gen/__gen__/out/foo.rs");
+        cr_assert_null(rep.items[0].files[1]);
+        cr_assert_null(rep.items[0].error);
+        cr_assert_str_eq(rep.items[1].label, "root//gen:gen");
+        cr_assert(rep.items[1].files && rep.items[1].files[0]);
+        cr_assert_str_eq(rep.items[1].files[0], "/p/buck-out/v2/gen/root/h/gen/__gen__/out");
+        cr_assert_str_eq(rep.items[2].label, "root//gen:empty");
+        cr_assert_str_eq(rep.items[2].error, "root//gen:empty produced no output");
+        cr_assert_null(rep.items[2].files);
+        cr_assert_str_eq(rep.items[3].label, "root//gen:none");
+        cr_assert_str_eq(rep.items[3].error, "no configuration of the target was built");
+        pm_build_report_release(&rep);
+        pm_buck2_fx_release(&fx);
+}

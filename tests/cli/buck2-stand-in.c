@@ -29,8 +29,13 @@
  * prelude/rust/tools/buildscript_run.py writes there (`--cfg=X` and `--env-set=NAME=value` lines,
  * `$(abspath REL)` for a path), its output under the same `T`; with a file FAIL_OUT_DIR it fails
  * instead, with the build script's panic as its error. A genrule (its `buck.type` in targets.json)
- * writes its `out` under buck-out, its DEFAULT output; with a file FAIL_GEN it fails. Every argv is
- * appended to argv.log beside the script.
+ * writes its `out` under buck-out, its DEFAULT output; with a file FAIL_GEN it fails; with a file
+ * EMPTY_GEN it succeeds with no output, as a rule whose DefaultInfo lists none: Buck2's report then
+ * has no "DEFAULT" key (a provider without outputs is left out). A genrule's named output
+ * `T[foo.rs]` (its `outs` {"foo.rs": ["foo.rs"]}, prelude/genrule.bzl) writes each path under the
+ * genrule's `out` directory, reported under `T` keyed "foo.rs" (no key when the list is empty);
+ * with FAIL_GEN it fails under `T`, without outputs. Every argv is appended to argv.log beside the
+ * script.
  */
 static const char stand_in[] =
         "#!/usr/bin/env python3\n"
@@ -57,20 +62,35 @@ static const char stand_in[] =
         "for i, t in enumerate(targets):\n"
         "    base, _, sub = t.partition('[')\n"
         "    pkg, name = base.split('//', 1)[1].split(':')\n"
+        "    rule = [x for x in json.load(open(os.path.join(root, 'targets.json')))\n"
+        "            if x.get('buck.package') == base.split(':')[0] and x.get('name') == name]\n"
+        "    genrule = bool(rule) and rule[0]['buck.type'].endswith(':genrule')\n"
+        "    gen_dir = 'buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name + '__'\n"
         "    if sub:\n"
         "        key = sub.rstrip(']').replace('][', '|')\n"
-        "        if os.path.exists(os.path.join(root, 'FAIL_OUT_DIR')):\n"
-        "            msg = ('Action failed: ' + base + ' (' + cfg + ') (buildscript)\\n'\n"
-        "                   \"thread 'main' panicked at build.rs:2:5\")\n"
+        "        failing = 'FAIL_GEN' if genrule else 'FAIL_OUT_DIR'\n"
+        "        if os.path.exists(os.path.join(root, failing)):\n"
+        "            msg = 'Action failed: ' + base + ' (' + cfg + ') '\n"
+        "            msg += ('(genrule)\\nexit 1' if genrule else\n"
+        "                    \"(buildscript)\\nthread 'main' panicked at build.rs:2:5\")\n"
         "            k = str(1469598103934665603 + 100 + i)\n"
         "            strings[k] = msg\n"
         "            err = {'message_content': k, 'action_error': None, 'cause_index': i}\n"
         "            entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
         "                     'configured_graph_size': None, 'errors': [err]}\n"
         "            bad = True\n"
+        "        elif genrule:\n"
+        "            outs = (rule[0].get('outs') or {}).get(key, [])\n"
+        "            rels = [gen_dir + '/out/' + f for f in outs]\n"
+        "            for rel in rels:\n"
+        "                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
+        "                open(os.path.join(root, rel), 'w').write('pub const N: u32 = 5;\\n')\n"
+        "            entry = {'success': 'SUCCESS', 'outputs': {key: rels} if rels else {},\n"
+        "                     'other_outputs': {}, 'configured_graph_size': 2, 'errors': []}\n"
+        "            if rels:\n"
+        "                shown[t] = os.path.join(root, rels[0])\n"
         "        else:\n"
-        "            rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
-        "                   '__/' + key.replace('|', '/'))\n"
+        "            rel = gen_dir + '/' + key.replace('|', '/')\n"
         "            if key == 'rustc_flags':\n"
         "                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)\n"
         "                open(os.path.join(root, rel), 'w').write(FLAGS)\n"
@@ -86,9 +106,6 @@ static const char stand_in[] =
         "        elif not old or entry['success'] != 'SUCCESS':\n"
         "            results[base] = {'configured': {cfg: entry}, 'errors': []}\n"
         "        continue\n"
-        "    rule = [x for x in json.load(open(os.path.join(root, 'targets.json')))\n"
-        "            if x.get('buck.package') == base.split(':')[0] and x.get('name') == name]\n"
-        "    genrule = bool(rule) and rule[0]['buck.type'].endswith(':genrule')\n"
         "    if genrule and os.path.exists(os.path.join(root, 'FAIL_GEN')):\n"
         "        key = str(1469598103934665603 + 200 + i)\n"
         "        strings[key] = 'Action failed: ' + t + ' (' + cfg + ') (genrule)\\nexit 1'\n"
@@ -96,6 +113,9 @@ static const char stand_in[] =
         "        entry = {'success': 'FAIL', 'outputs': {}, 'other_outputs': {},\n"
         "                 'configured_graph_size': None, 'errors': [err]}\n"
         "        bad = True\n"
+        "    elif genrule and os.path.exists(os.path.join(root, 'EMPTY_GEN')):\n"
+        "        entry = {'success': 'SUCCESS', 'outputs': {}, 'other_outputs': {},\n"
+        "                 'configured_graph_size': 2, 'errors': []}\n"
         "    elif genrule:\n"
         "        rel = ('buck-out/v2/gen/root/524f8da68ea2a374/' + pkg + '/__' + name +\n"
         "               '__/out/' + rule[0].get('out', name))\n"

@@ -235,31 +235,17 @@ Test(cli_buck2_gensrc, a_failed_out_dir_is_a_note_and_the_rest_is_served)
         pm_free(repo);
 }
 
-/*
- * Add to the copy @repo a genrule root//gen:gen_rs and two crates of its output: root//gen:g1
- * with `srcs = [":gen_rs"]` (its only source, so its root) and root//gen:g2 with `mapped_srcs =
- * {":gen_rs": "lib.rs"}`, both as `buck2 targets --json` prints them (canonical labels).
- */
+/* Append the targets @add (@n JSON objects, as `buck2 targets --json` prints them) to the copy
+ * @repo's targets.json. */
 static void
-add_genrule(const char *repo)
+add_targets(const char *repo, const char *const *add, size_t n)
 {
         char *targets = pm_test_strf("%s/targets.json", repo), *text = pm_test_read_file(targets);
         cJSON *arr = cJSON_Parse(text);
-        const char *add[] = {
-                "{\"buck.type\": \"prelude//rules.bzl:genrule\", \"buck.deps\": [], \"buck.inputs\": [],"
-                " \"buck.package\": \"root//gen\", \"name\": \"gen_rs\", \"out\": \"gen_rs.rs\"}",
-                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
-                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g1\","
-                " \"srcs\": [\"root//gen:gen_rs\"], \"edition\": \"2021\"}",
-                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
-                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g2\","
-                " \"srcs\": [], \"mapped_srcs\": {\"root//gen:gen_rs\": \"lib.rs\"},"
-                " \"edition\": \"2021\"}",
-        };
         char *out;
 
         cr_assert(cJSON_IsArray(arr));
-        for (size_t i = 0; i < sizeof(add) / sizeof(add[0]); i++) {
+        for (size_t i = 0; i < n; i++) {
                 cJSON *t = cJSON_Parse(add[i]);
 
                 cr_assert(t, "%s", add[i]);
@@ -273,13 +259,61 @@ add_genrule(const char *repo)
         pm_free(targets);
 }
 
+/*
+ * Add to the copy @repo a genrule root//gen:gen_rs and two crates of its output: root//gen:g1
+ * with `srcs = [":gen_rs"]` (its only source, so its root) and root//gen:g2 with `mapped_srcs =
+ * {":gen_rs": "lib.rs"}`, both as `buck2 targets --json` prints them (canonical labels).
+ */
+static void
+add_genrule(const char *repo)
+{
+        const char *add[] = {
+                "{\"buck.type\": \"prelude//rules.bzl:genrule\", \"buck.deps\": [], \"buck.inputs\": [],"
+                " \"buck.package\": \"root//gen\", \"name\": \"gen_rs\", \"out\": \"gen_rs.rs\"}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g1\","
+                " \"srcs\": [\"root//gen:gen_rs\"], \"edition\": \"2021\"}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g2\","
+                " \"srcs\": [], \"mapped_srcs\": {\"root//gen:gen_rs\": \"lib.rs\"},"
+                " \"edition\": \"2021\"}",
+        };
+
+        add_targets(repo, add, sizeof(add) / sizeof(add[0]));
+}
+
+/* Assert that crate @name of @p has the root module @want, no note, and type-checks alone with
+ * bare rustc from the exported JSON (in fx.tmp/rustc-@name). */
+static void
+assert_served_and_checks(const cJSON *p, const char *name, const char *want)
+{
+        const cJSON *c = pm_test_crate_named(p, name);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "root_module");
+        cJSON *one = cJSON_CreateObject();
+        char *one_text, *work, *report = NULL;
+
+        cr_assert(cJSON_IsString(m), "%s has no root_module", name);
+        cr_assert_str_eq(m->valuestring, want);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "note"));
+        cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
+                             cJSON_Duplicate(c, true));
+        one_text = cJSON_PrintUnformatted(one);
+        work = pm_test_strf("%s/rustc-%s", fx.tmp, name);
+        cr_assert_eq(mkdir(work, 0700), 0);
+        cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
+        pm_free(report);
+        pm_free(work);
+        cJSON_free(one_text);
+        cJSON_Delete(one);
+}
+
 /* A crate whose sources a genrule writes (`srcs` or `mapped_srcs` naming its label): the genrule
  * is built in the same run as the proc macro, and the crate's root is the file Buck2's report
  * names, so it type-checks with bare rustc from the exported JSON. */
 Test(cli_buck2_gensrc, builds_generated_sources_and_serves_the_reported_file)
 {
-        char *repo = cli_b2_make_repo(&fx, ""), *log, *want, *one_text, *work, *report = NULL;
-        const char *names[] = { "g1", "g2" };
+        char *repo = cli_b2_make_repo(&fx, ""), *log, *want;
         cJSON *p;
 
         add_genrule(repo);
@@ -290,27 +324,8 @@ Test(cli_buck2_gensrc, builds_generated_sources_and_serves_the_reported_file)
         cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
         want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen_rs__/out/gen_rs.rs",
                             repo);
-        for (size_t i = 0; i < 2; i++) {
-                const cJSON *c = pm_test_crate_named(p, names[i]);
-                const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "root_module");
-                cJSON *one = cJSON_CreateObject();
-
-                cr_assert(cJSON_IsString(m));
-                cr_assert_str_eq(m->valuestring, want);
-                cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "note"));
-                cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
-                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
-                                     cJSON_Duplicate(c, true));
-                one_text = cJSON_PrintUnformatted(one);
-                work = pm_test_strf("%s/rustc-g%zu", fx.tmp, i);
-                cr_assert_eq(mkdir(work, 0700), 0);
-                cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
-                pm_free(report);
-                report = NULL;
-                pm_free(work);
-                cJSON_free(one_text);
-                cJSON_Delete(one);
-        }
+        assert_served_and_checks(p, "g1", want);
+        assert_served_and_checks(p, "g2", want);
         cli_b2_assert_no_report_left(&fx);
         pm_free(want);
         pm_free(log);
@@ -346,5 +361,105 @@ Test(cli_buck2_gensrc, a_failed_generated_source_is_a_note)
         cJSON_Delete(p);
         pm_free(path);
         pm_free(fail);
+        pm_free(repo);
+}
+
+/*
+ * Add to the copy @repo a genrule root//gen:gen with a named output (`outs = {"foo.rs":
+ * ["foo.rs"]}`) and two crates of it by Buck2's sub-target syntax: root//gen:g3 with `srcs =
+ * [":gen[foo.rs]"]` and root//gen:g4 with `mapped_srcs = {":gen[foo.rs]": "lib.rs"}`.
+ */
+static void
+add_named_output(const char *repo)
+{
+        const char *add[] = {
+                "{\"buck.type\": \"prelude//rules.bzl:genrule\", \"buck.deps\": [], \"buck.inputs\": [],"
+                " \"buck.package\": \"root//gen\", \"name\": \"gen\","
+                " \"outs\": {\"foo.rs\": [\"foo.rs\"]}}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g3\","
+                " \"srcs\": [\"root//gen:gen[foo.rs]\"], \"edition\": \"2021\"}",
+                "{\"buck.type\": \"prelude//rules.bzl:rust_library\", \"buck.deps\": [],"
+                " \"buck.inputs\": [], \"buck.package\": \"root//gen\", \"name\": \"g4\","
+                " \"srcs\": [], \"mapped_srcs\": {\"root//gen:gen[foo.rs]\": \"lib.rs\"},"
+                " \"edition\": \"2021\"}",
+        };
+
+        add_targets(repo, add, sizeof(add) / sizeof(add[0]));
+}
+
+/* A genrule's named output as a crate's source (`srcs` or `mapped_srcs` naming `gen[foo.rs]`):
+ * the sub-target is built in the same run as the proc macro, and the crate's root is the file
+ * Buck2's report names for it (under the unconfigured target, keyed "foo.rs"), so it type-checks
+ * with bare rustc from the exported JSON. */
+Test(cli_buck2_gensrc, builds_a_named_output_and_serves_the_reported_file)
+{
+        char *repo = cli_b2_make_repo(&fx, ""), *log, *want;
+        cJSON *p;
+
+        add_named_output(repo);
+        p = cli_b2_export_ok(&fx, repo);
+        log = cli_b2_read_log(&fx);
+        cr_assert(strstr(log, "\"root//gen:gen[foo.rs]\""), "%s", log);
+        cr_assert(strstr(log, "\"" CLI_B2_LABEL "\""), "%s", log);
+        cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
+        want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen__/out/foo.rs",
+                            repo);
+        assert_served_and_checks(p, "g3", want);
+        assert_served_and_checks(p, "g4", want);
+        cli_b2_assert_no_report_left(&fx);
+        pm_free(want);
+        pm_free(log);
+        cJSON_Delete(p);
+        pm_free(repo);
+}
+
+/* `dump --no-refresh` of @repo; asserts that it has @note. */
+static void
+assert_dump_has(const char *repo, const char *note)
+{
+        const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
+        struct cli_run r;
+
+        cli_fx_run(&fx, repo, NULL, dump, &r);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert(strstr(r.out, note), "no '%s' in:\n%s", note, r.out);
+        cli_run_release(&r);
+}
+
+/* A named output whose genrule fails: Buck2 reports the failure under the target, without the
+ * sub-target, and the note gives that error rather than "absent from the build report". */
+Test(cli_buck2_gensrc, a_failed_named_output_is_a_note_with_the_error)
+{
+        char *repo = cli_b2_make_repo(&fx, ""), *fail = pm_test_strf("%s/FAIL_GEN", repo);
+        cJSON *p;
+
+        add_named_output(repo);
+        cr_assert_eq(pm_test_write_file(fail, ""), 0);
+        p = cli_b2_export_ok(&fx, repo);
+        assert_dump_has(repo, "generated source root//gen:gen[foo.rs] not built: Action failed: "
+                              "root//gen:gen (prelude//platforms:default#524f8da68ea2a374) "
+                              "(genrule)");
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                cli_b2_crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
+        cJSON_Delete(p);
+        pm_free(fail);
+        pm_free(repo);
+}
+
+/* A genrule that builds without output (no "DEFAULT" key in its report entry): the note says
+ * that the target produced no output, naming it, not that it has no dylib. */
+Test(cli_buck2_gensrc, an_empty_genrule_is_a_note_naming_it)
+{
+        char *repo = cli_b2_make_repo(&fx, ""), *empty = pm_test_strf("%s/EMPTY_GEN", repo);
+        cJSON *p;
+
+        add_genrule(repo);
+        cr_assert_eq(pm_test_write_file(empty, ""), 0);
+        p = cli_b2_export_ok(&fx, repo);
+        assert_dump_has(repo, "generated source root//gen:gen_rs not built: root//gen:gen_rs "
+                              "produced no output");
+        cJSON_Delete(p);
+        pm_free(empty);
         pm_free(repo);
 }
