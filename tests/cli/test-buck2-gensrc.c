@@ -308,29 +308,42 @@ assert_served_and_checks(const cJSON *p, const char *name, const char *want)
         cJSON_Delete(one);
 }
 
-/* A crate whose sources a genrule writes (`srcs` or `mapped_srcs` naming its label): the genrule
- * is built in the same run as the proc macro, and the crate's root is the file Buck2's report
- * names, so it type-checks with bare rustc from the exported JSON. */
-Test(cli_buck2_gensrc, builds_generated_sources_and_serves_the_reported_file)
+/*
+ * Export a copy of the repository after @add put a genrule and two crates of its output, @a and
+ * @b, in it: one build ran, of the generated source @built (a quoted label) and the proc macro,
+ * and both crates are served at @out (relative to the copy) and type-check with bare rustc.
+ */
+static void
+assert_built_and_served(void (*add)(const char *), const char *built, const char *out,
+                        const char *a, const char *b)
 {
         char *repo = cli_b2_make_repo(&fx, ""), *log, *want;
         cJSON *p;
 
-        add_genrule(repo);
+        add(repo);
         p = cli_b2_export_ok(&fx, repo);
         log = cli_b2_read_log(&fx);
-        cr_assert(strstr(log, "\"root//gen:gen_rs\""), "%s", log);
+        cr_assert(strstr(log, built), "%s", log);
         cr_assert(strstr(log, "\"" CLI_B2_LABEL "\""), "%s", log);
         cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
-        want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen_rs__/out/gen_rs.rs",
-                            repo);
-        assert_served_and_checks(p, "g1", want);
-        assert_served_and_checks(p, "g2", want);
+        want = pm_test_strf("%s/%s", repo, out);
+        assert_served_and_checks(p, a, want);
+        assert_served_and_checks(p, b, want);
         cli_b2_assert_no_report_left(&fx);
         pm_free(want);
         pm_free(log);
         cJSON_Delete(p);
         pm_free(repo);
+}
+
+/* A crate whose sources a genrule writes (`srcs` or `mapped_srcs` naming its label): the genrule
+ * is built in the same run as the proc macro, and the crate's root is the file Buck2's report
+ * names, so it type-checks with bare rustc from the exported JSON. */
+Test(cli_buck2_gensrc, builds_generated_sources_and_serves_the_reported_file)
+{
+        assert_built_and_served(
+                add_genrule, "\"root//gen:gen_rs\"",
+                "buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen_rs__/out/gen_rs.rs", "g1", "g2");
 }
 
 /* A genrule that fails: its crates keep the parse's paths and get the note naming the target and
@@ -394,24 +407,9 @@ add_named_output(const char *repo)
  * with bare rustc from the exported JSON. */
 Test(cli_buck2_gensrc, builds_a_named_output_and_serves_the_reported_file)
 {
-        char *repo = cli_b2_make_repo(&fx, ""), *log, *want;
-        cJSON *p;
-
-        add_named_output(repo);
-        p = cli_b2_export_ok(&fx, repo);
-        log = cli_b2_read_log(&fx);
-        cr_assert(strstr(log, "\"root//gen:gen[foo.rs]\""), "%s", log);
-        cr_assert(strstr(log, "\"" CLI_B2_LABEL "\""), "%s", log);
-        cr_assert_null(strstr(strstr(log, "\"build\"") + 1, "\"build\""), "%s", log);
-        want = pm_test_strf("%s/buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen__/out/foo.rs",
-                            repo);
-        assert_served_and_checks(p, "g3", want);
-        assert_served_and_checks(p, "g4", want);
-        cli_b2_assert_no_report_left(&fx);
-        pm_free(want);
-        pm_free(log);
-        cJSON_Delete(p);
-        pm_free(repo);
+        assert_built_and_served(add_named_output, "\"root//gen:gen[foo.rs]\"",
+                                "buck-out/v2/gen/root/524f8da68ea2a374/gen/__gen__/out/foo.rs",
+                                "g3", "g4");
 }
 
 /* `dump --no-refresh` of @repo; asserts that it has @note. */
