@@ -425,39 +425,42 @@ assert_dump_has(const char *repo, const char *note)
         cli_run_release(&r);
 }
 
+/*
+ * Export a copy of the repository after @add put a genrule and crates of its output in it and
+ * the stand-in's @marker file made the genrule fail or write nothing: `dump` has @note, and the
+ * proc macro is still served.
+ */
+static void
+assert_gen_note(void (*add)(const char *), const char *marker, const char *note)
+{
+        char *repo = cli_b2_make_repo(&fx, ""), *path = pm_test_strf("%s/%s", repo, marker);
+        cJSON *p;
+
+        add(repo);
+        cr_assert_eq(pm_test_write_file(path, ""), 0);
+        p = cli_b2_export_ok(&fx, repo);
+        assert_dump_has(repo, note);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                cli_b2_crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
+        cJSON_Delete(p);
+        pm_free(path);
+        pm_free(repo);
+}
+
 /* A named output whose genrule fails: Buck2 reports the failure under the target, without the
  * sub-target, and the note gives that error rather than "absent from the build report". */
 Test(cli_buck2_gensrc, a_failed_named_output_is_a_note_with_the_error)
 {
-        char *repo = cli_b2_make_repo(&fx, ""), *fail = pm_test_strf("%s/FAIL_GEN", repo);
-        cJSON *p;
-
-        add_named_output(repo);
-        cr_assert_eq(pm_test_write_file(fail, ""), 0);
-        p = cli_b2_export_ok(&fx, repo);
-        assert_dump_has(repo, "generated source root//gen:gen[foo.rs] not built: Action failed: "
-                              "root//gen:gen (prelude//platforms:default#524f8da68ea2a374) "
-                              "(genrule)");
-        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
-                cli_b2_crate_of(p, repo, "macros/src/lib.rs"), "proc_macro_dylib_path")));
-        cJSON_Delete(p);
-        pm_free(fail);
-        pm_free(repo);
+        assert_gen_note(add_named_output, "FAIL_GEN",
+                        "generated source root//gen:gen[foo.rs] not built: Action failed: "
+                        "root//gen:gen (prelude//platforms:default#524f8da68ea2a374) (genrule)");
 }
 
 /* A genrule that builds without output (no "DEFAULT" key in its report entry): the note says
  * that the target produced no output, naming it, not that it has no dylib. */
 Test(cli_buck2_gensrc, an_empty_genrule_is_a_note_naming_it)
 {
-        char *repo = cli_b2_make_repo(&fx, ""), *empty = pm_test_strf("%s/EMPTY_GEN", repo);
-        cJSON *p;
-
-        add_genrule(repo);
-        cr_assert_eq(pm_test_write_file(empty, ""), 0);
-        p = cli_b2_export_ok(&fx, repo);
-        assert_dump_has(repo, "generated source root//gen:gen_rs not built: root//gen:gen_rs "
-                              "produced no output");
-        cJSON_Delete(p);
-        pm_free(empty);
-        pm_free(repo);
+        assert_gen_note(add_genrule, "EMPTY_GEN",
+                        "generated source root//gen:gen_rs not built: root//gen:gen_rs "
+                        "produced no output");
 }
