@@ -699,11 +699,20 @@ SVG (`projmodel--svg-p'), else the DOT text.  Return the buffer."
   (projmodel--run "export" "--output" (expand-file-name file))
   (message "projmodel: wrote %s" file))
 
+(defconst projmodel--stop-wait 60
+  "Seconds `projmodel-stop' waits for the daemon's process to exit.")
+
+(defun projmodel--process-running-p (pid)
+  "Whether process PID runs: a zombie has exited."
+  (let ((state (cdr (assq 'state (process-attributes pid)))))
+    (and state (not (equal state "Z")))))
+
 ;;;###autoload
 (defun projmodel-stop (&optional root)
   "Stop the daemon of ROOT (default: this buffer's monorepo).
-It is sent `shutdown' then `exit' (docs/protocol.md).  None is started
-to be stopped; the next projmodel command starts one again."
+It is sent `shutdown' then `exit' (docs/protocol.md), and this returns once
+its process has exited.  None is started to be stopped; the next projmodel
+command starts one again."
   (interactive)
   (let* ((root (or root (projmodel--root-of buffer-file-name)))
          (d (gethash root projmodel--daemons)))
@@ -711,9 +720,19 @@ to be stopped; the next projmodel command starts one again."
       (setq d (ignore-errors (projmodel--connect root d t))))
     (if (not d)
         (message "projmodel: no daemon serves %s" (abbreviate-file-name root))
-      (projmodel--request d 'shutdown nil nil t)
-      (jsonrpc-notify (projmodel--daemon-conn d) 'exit nil)
-      (message "projmodel: stopped the daemon of %s" (abbreviate-file-name root)))))
+      (let ((pid (plist-get (projmodel--request d 'projmodel/status nil nil t) :pid))
+            (deadline (+ (float-time) projmodel--stop-wait)))
+        (projmodel--request d 'shutdown nil nil t)
+        (jsonrpc-notify (projmodel--daemon-conn d) 'exit nil)
+        ;; Until the process is gone, as `projmodel stop' waits (docs/cli.md, "`stop`"): the
+        ;; daemon still kills its build tools and closes the model after the connection, and
+        ;; the next daemon, or a removed cache, must not meet it.
+        (while (and pid (projmodel--process-running-p pid) (< (float-time) deadline))
+          (accept-process-output nil 0.05))
+        (if (and pid (projmodel--process-running-p pid))
+            (message "projmodel: the daemon of %s (pid %d) has not exited %d s after exit"
+                     (abbreviate-file-name root) pid projmodel--stop-wait)
+          (message "projmodel: stopped the daemon of %s" (abbreviate-file-name root)))))))
 
 (provide 'projmodel)
 ;;; projmodel.el ends here

@@ -277,8 +277,11 @@ X connection's SIGIO would kill it."
                                      (buffer-string))))
           (should-not (equal pid (plist-get (projmodel--request d 'projmodel/status nil)
                                             :pid))))
-        ;; Stopped from Emacs: the next command starts it again.
-        (projmodel-stop repo)
+        ;; Stopped from Emacs, which returns once the process is gone; the next command starts
+        ;; it again.
+        (let ((pid (plist-get (projmodel--request d 'projmodel/status nil) :pid)))
+          (projmodel-stop repo)
+          (should-not (projmodel--process-running-p pid)))
         (projmodel-test--wait "the mode line to show the daemon stopped" off)
         (should (string-search ", 10 crates, " (projmodel-status)))))))
 
