@@ -115,6 +115,26 @@ has_string(const cJSON *a, const char *s)
         return false;
 }
 
+/* Crate @c alone, as exported, type-checks with bare rustc (in fx.tmp/rustc-@name). */
+static void
+assert_checks_alone(const cJSON *c, const char *name)
+{
+        cJSON *one = cJSON_CreateObject();
+        char *one_text, *work, *report = NULL;
+
+        cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
+                             cJSON_Duplicate(c, true));
+        one_text = cJSON_PrintUnformatted(one);
+        work = pm_test_strf("%s/rustc-%s", fx.tmp, name);
+        cr_assert_eq(mkdir(work, 0700), 0);
+        cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
+        pm_free(report);
+        pm_free(work);
+        cJSON_free(one_text);
+        cJSON_Delete(one);
+}
+
 /* reindeer's OUT_DIR (`$(location :X-build-script-run[out_dir])`): built in the same run as the
  * proc macro, served as the absolute directory Buck2's report names (no copy), in the crate's
  * include_dirs, with no "not built" note. reindeer's `rustc_flags = ["@$(location
@@ -123,14 +143,13 @@ has_string(const cJSON *a, const char *s)
  * (its lib.rs needs them). */
 Test(cli_buck2_gensrc, builds_the_out_dir_and_serves_the_reported_directory)
 {
-        char *repo = cli_b2_make_repo(&fx, ""), *log, *want, *gen, *one_text, *work, *gen_dir;
+        char *repo = cli_b2_make_repo(&fx, ""), *log, *want, *gen, *gen_dir;
         const char *dump[] = { "dump", "--root", repo, "--no-refresh", NULL };
-        cJSON *p, *one;
+        cJSON *p;
         const cJSON *c, *dirs, *d;
         const char *out_dir;
         struct cli_run r;
         bool listed = false;
-        char *report = NULL;
 
         add_reindeer_build_script(repo);
         p = cli_b2_export_ok(&fx, repo);
@@ -170,19 +189,8 @@ Test(cli_buck2_gensrc, builds_the_out_dir_and_serves_the_reported_directory)
         cli_run_release(&r);
 
         /* include!(concat!(env!("OUT_DIR"), "/gen.rs")) resolves: the crate alone, as exported. */
-        one = cJSON_CreateObject();
-        cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
-        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
-                             cJSON_Duplicate(c, true));
-        one_text = cJSON_PrintUnformatted(one);
-        work = pm_test_strf("%s/rustc-gen", fx.tmp);
-        cr_assert_eq(mkdir(work, 0700), 0);
-        cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
+        assert_checks_alone(c, "gen");
 
-        pm_free(report);
-        pm_free(work);
-        cJSON_free(one_text);
-        cJSON_Delete(one);
         pm_free(gen);
         pm_free(want);
         pm_free(log);
@@ -289,23 +297,11 @@ assert_served_and_checks(const cJSON *p, const char *name, const char *want)
 {
         const cJSON *c = pm_test_crate_named(p, name);
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "root_module");
-        cJSON *one = cJSON_CreateObject();
-        char *one_text, *work, *report = NULL;
 
         cr_assert(cJSON_IsString(m), "%s has no root_module", name);
         cr_assert_str_eq(m->valuestring, want);
         cr_assert_null(cJSON_GetObjectItemCaseSensitive(c, "note"));
-        cJSON_AddItemToObject(one, "crates", cJSON_CreateArray());
-        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(one, "crates"),
-                             cJSON_Duplicate(c, true));
-        one_text = cJSON_PrintUnformatted(one);
-        work = pm_test_strf("%s/rustc-%s", fx.tmp, name);
-        cr_assert_eq(mkdir(work, 0700), 0);
-        cr_assert_eq(pm_test_rustc_check_project(one_text, work, &report), 0, "%s", report);
-        pm_free(report);
-        pm_free(work);
-        cJSON_free(one_text);
-        cJSON_Delete(one);
+        assert_checks_alone(c, name);
 }
 
 /*
