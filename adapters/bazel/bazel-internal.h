@@ -207,7 +207,9 @@ struct pm__bazel_generated {
         const char *rule;  /* the rule writing it (a GENERATED_FILE's generatingRule, normalised;
                             * a rule's own label), or NULL */
         struct pm__bazel_label l;
-        const cJSON *attrs; /* a rule's "attribute" array (its srcs), or NULL */
+        const cJSON *attrs;  /* a rule's "attribute" array (its srcs), or NULL */
+        const cJSON *inputs; /* a rule's "ruleInput" array (every label it reads), or NULL */
+        bool watched;        /* its inputs were added by pm__bazel_watch_generator() */
 };
 
 struct pm__bazel_ctx {
@@ -277,9 +279,11 @@ struct pm__bazel_rule *pm__bazel_lookup(struct pm__bazel_ctx *c, const char *lab
 /* Whether the output names normalised @label as a file a rule generates or as a rule (whose
  * outputs are then the files), after pm__bazel_sort_rules(). Decided from the output alone. */
 bool pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label);
-/* Add the checked-in `srcs` of the rule writing generated source @label (a genrule's inputs) in
- * the workspace to the graph's build files: the daemon watches them, an edit re-queries and the
- * build writes the source again (docs/build-integration.md). */
+/* Add the checked-in inputs of the rule writing generated source @label in the workspace to the
+ * graph's build files (its `ruleInput`, else its `srcs`: a genrule's srcs, tools and the files of
+ * its tools), following the rules of the generated inputs the output prints (a chain of
+ * genrules): the daemon watches them, an edit re-queries and the build writes the source again
+ * (docs/build-integration.md). */
 int pm__bazel_watch_generator(struct pm__bazel_ctx *c, const char *label);
 
 /* Crates (crate.c): a rule's crate, the rule owning a folded test's crate, and deps. */

@@ -248,16 +248,23 @@ out:
         return r;
 }
 
+/* How many generators deep the query follows a generated source's inputs (a chain of genrules,
+ * the rules of a generator's tools): each level is one `deps(..., 1)` of the last level's rules. */
+#define GEN_LEVELS 4
+#define RUST_KINDS "kind(\"(rust_.*|cargo_build_script) rule\", "
+
 /* The query expression: the Rust rules of the pattern and of everything they depend on (so
  * external crates are described too), with the build scripts whose out_dir is a crate's OUT_DIR,
  * or of the changed packages only; then the targets of their srcs and crate_root that are no
  * source file (a genrule's output, the genrule), by which the parse tells a generated source
- * from a checked-in one without looking at the disk (adapters/bazel/crate.c). */
+ * from a checked-in one without looking at the disk (adapters/bazel/crate.c); then, GEN_LEVELS
+ * deep, the rules writing those and the workspace's generated files and non-Rust rules they read,
+ * whose inputs the daemon watches (adapters/bazel/collect.c, pm__bazel_watch_generator()). */
 static char *
 query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
 {
         struct pm_arena *a = pm_arena_new();
-        char *set, *expr = NULL;
+        char *set, *expr = NULL, *lets;
 
         if (!a)
                 return NULL;
@@ -268,13 +275,22 @@ query_expression(const struct pm__bazel_settings *s, char *const *pkgs)
                 for (char *const *p = pkgs; set && *p; p++)
                         set = pm_arena_printf(a, "%s%s//%s:*", set, p == pkgs ? "" : " + ", *p);
         }
-        if (set)
-                expr = pm_asprintf(
-                        "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(%s)) in "
-                        "let g = kind(\"generated file|rule\", labels(srcs, $r) + "
-                        "labels(crate_root, $r)) in "
-                        "$r + $g + kind(rule, deps(kind(\"generated file\", $g), 1))",
-                        set);
+        lets = pm_arena_printf(
+                a, "let g0 = $g + kind(rule, deps(kind(\"generated file\", $g), 1)) in ");
+        for (int i = 1; lets && i < GEN_LEVELS; i++)
+                lets = pm_arena_printf(
+                        a,
+                        "%slet j%d = filter(\"^//\", kind(\"generated file|rule\", "
+                        "deps(kind(rule, $g%d), 1))) in "
+                        "let i%d = $j%d - " RUST_KINDS "$j%d) in "
+                        "let g%d = $g%d + $i%d + kind(rule, deps(kind(\"generated file\", $i%d), 1)) in ",
+                        lets, i, i - 1, i, i, i, i, i - 1, i, i);
+        if (set && lets)
+                expr = pm_asprintf("let r = " RUST_KINDS "deps(%s)) in "
+                                   "let g = kind(\"generated file|rule\", labels(srcs, $r) + "
+                                   "labels(crate_root, $r)) in "
+                                   "%s$r + $g%d",
+                                   set, lets, GEN_LEVELS - 1);
         pm_arena_free(a);
         return expr;
 }

@@ -221,8 +221,10 @@ location_file(struct pm__bazel_ctx *c, const char *loc)
  * here, whatever the disk holds (docs/build-integration.md, Bazel).
  */
 static int
-add_generated(struct pm__bazel_ctx *c, const cJSON *name, const cJSON *rule, const cJSON *attrs)
+add_generated(struct pm__bazel_ctx *c, const cJSON *name, const cJSON *rule, const cJSON *rule_obj)
 {
+        const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(rule_obj, "attribute");
+        const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(rule_obj, "ruleInput");
         struct pm__bazel_generated *gen;
         int e;
 
@@ -241,6 +243,7 @@ add_generated(struct pm__bazel_ctx *c, const cJSON *name, const cJSON *rule, con
         if (e < 0)
                 return e;
         gen->attrs = cJSON_IsArray(attrs) ? attrs : NULL;
+        gen->inputs = cJSON_IsArray(inputs) ? inputs : NULL;
         c->n_generated++;
         return 0;
 }
@@ -280,8 +283,7 @@ add_target(struct pm__bazel_ctx *c, const cJSON *t)
         rc = find_class(cls->valuestring);
         /* Not a Rust rule: a genrule a crate names in srcs, or anything captured output holds. */
         if (!rc)
-                return add_generated(c, name, name,
-                                     cJSON_GetObjectItemCaseSensitive(rule, "attribute"));
+                return add_generated(c, name, name, rule);
         attrs = cJSON_GetObjectItemCaseSensitive(rule, "attribute");
         if (attrs && !cJSON_IsArray(attrs))
                 return pm__bazel_bad(c, name->valuestring, "has a non-list 'attribute'");
@@ -424,7 +426,7 @@ gen_cmp(const void *a, const void *b)
         return strcmp(x->label, y->label);
 }
 
-static const struct pm__bazel_generated *
+static struct pm__bazel_generated *
 find_generated(const struct pm__bazel_ctx *c, const char *label)
 {
         struct pm__bazel_generated key = { .label = label };
@@ -440,18 +442,30 @@ pm__bazel_is_generated(const struct pm__bazel_ctx *c, const char *label)
         return find_generated(c, label) != NULL;
 }
 
+/* How many generators deep pm__bazel_watch_generator() follows generated inputs: more than the
+ * query prints (adapters/bazel/bazel.c, GEN_LEVELS), and a bound on its recursion. */
+#define WATCH_DEPTH 16
+
+static int watch_rule(struct pm__bazel_ctx *c, struct pm__bazel_generated *gen, int depth);
+
 static int
 watch_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *key,
          const char *value, void *data)
 {
+        struct pm__bazel_generated *gen;
         struct pm__bazel_label l;
         const char *label;
         char *p;
         int e = pm__bazel_norm_label(c, r, &r->l, value, &l, &label);
 
-        /* A generated input (a chain of genrules) is no file of the workspace to watch. */
-        if (e < 0 || l.repo || pm__bazel_is_generated(c, label))
+        (void)key;
+        if (e < 0 || l.repo)
                 return e;
+        /* A generated input (a chain of genrules, a tool the output prints) is no file of the
+         * workspace to watch: its own rule's inputs are. */
+        gen = find_generated(c, label);
+        if (gen)
+                return watch_rule(c, gen, *(const int *)data + 1);
         p = pm__bazel_label_path(c, &l);
         if (!p)
                 return pm__bazel_bad(c, r->label, "has a source path too long or invalid: '%s'",
@@ -462,23 +476,54 @@ watch_cb(struct pm__bazel_ctx *c, const struct pm__bazel_rule *r, const char *ke
         return 0;
 }
 
-int
-pm__bazel_watch_generator(struct pm__bazel_ctx *c, const char *label)
+/* Watch the inputs of generated target @gen's rule, once per parse: every label it reads
+ * (`ruleInput`), or its `srcs` where the output has no `ruleInput`. */
+static int
+watch_rule(struct pm__bazel_ctx *c, struct pm__bazel_generated *gen, int depth)
 {
-        const struct pm__bazel_generated *gen = find_generated(c, label);
         struct pm__bazel_rule r = { 0 };
 
         /* A GENERATED_FILE's rule is printed too (the query of adapters/bazel/bazel.c). */
-        if (gen && gen->rule && !gen->attrs)
+        if (gen->rule && !gen->attrs && !gen->inputs && strcmp(gen->rule, gen->label) != 0)
                 gen = find_generated(c, gen->rule);
-        if (!gen || !gen->attrs)
+        if (!gen || gen->watched || depth > WATCH_DEPTH)
                 return 0;
+        gen->watched = true;
         r.label = gen->label;
         r.name = gen->l.name;
         r.l = gen->l;
         r.attrs = gen->attrs;
         r.crate = -1;
-        return pm__bazel_attr_list(c, &r, "srcs", watch_cb, NULL);
+        if (gen->inputs) {
+                const cJSON *it;
+                size_t count = 0;
+
+                cJSON_ArrayForEach(it, gen->inputs)
+                {
+                        int e;
+
+                        if (!cJSON_IsString(it))
+                                return pm__bazel_bad(c, r.label, "has a non-string 'ruleInput'");
+                        if (++count > PM_BAZEL_MAX_LIST)
+                                return pm__bazel_bad(c, r.label,
+                                                     "has too many items in 'ruleInput'");
+                        e = watch_cb(c, &r, NULL, it->valuestring, &depth);
+                        if (e < 0)
+                                return e;
+                }
+                return 0;
+        }
+        if (!gen->attrs)
+                return 0;
+        return pm__bazel_attr_list(c, &r, "srcs", watch_cb, &depth);
+}
+
+int
+pm__bazel_watch_generator(struct pm__bazel_ctx *c, const char *label)
+{
+        struct pm__bazel_generated *gen = find_generated(c, label);
+
+        return gen ? watch_rule(c, gen, 0) : 0;
 }
 
 static int

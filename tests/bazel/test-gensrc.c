@@ -57,22 +57,37 @@ static const char gen_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
                                 "    deps = [\"//lib/build_info\"],\n"
                                 ")\n";
 
-/* lib/mixed: a checked-in root declaring `mod generated;` (the genrule's output, a copy of its
- * input generated.in) and `mod util;` (checked in), as rules_rust compiles it from one directory
- * of links. */
+/* lib/mixed: a checked-in root declaring `mod generated;` and `mod util;` (checked in), as
+ * rules_rust compiles it from one directory of links. generated.rs comes through a chain of two
+ * genrules and a tool, outside the crate's package (whose directory the daemon watches as one of
+ * the crate's include dirs): //lib/gen_input:first copies the input generated.in, mixed_gen runs
+ * //tools/copy:copy (a filegroup of copy.sh) on that copy. */
 static const char mixed_build[] = "load(\"//rust:defs.bzl\", \"rust_library\")\n"
                                   "\n"
                                   "genrule(\n"
                                   "    name = \"mixed_gen\",\n"
-                                  "    srcs = [\"generated.in\"],\n"
+                                  "    srcs = [\"//lib/gen_input:first.rs\"],\n"
                                   "    outs = [\"generated.rs\"],\n"
-                                  "    cmd = \"cp $< $@\",\n"
+                                  "    tools = [\"//tools/copy\"],\n"
+                                  "    cmd = \"$(location //tools/copy) $< $@\",\n"
                                   ")\n"
                                   "\n"
                                   "rust_library(\n"
                                   "    name = \"mixed\",\n"
                                   "    srcs = [\"lib.rs\", \"util/mod.rs\", \":mixed_gen\"],\n"
                                   ")\n";
+static const char input_build[] = "genrule(\n"
+                                  "    name = \"first\",\n"
+                                  "    srcs = [\"generated.in\"],\n"
+                                  "    outs = [\"first.rs\"],\n"
+                                  "    cmd = \"cp $< $@\",\n"
+                                  "    visibility = [\"//visibility:public\"],\n"
+                                  ")\n";
+static const char tool_build[] = "filegroup(\n"
+                                 "    name = \"copy\",\n"
+                                 "    srcs = [\"copy.sh\"],\n"
+                                 "    visibility = [\"//visibility:public\"],\n"
+                                 ")\n";
 static const char mixed_lib[] = "mod generated;\n"
                                 "mod util;\n"
                                 "\n"
@@ -81,31 +96,22 @@ static const char mixed_lib[] = "mod generated;\n"
                                 "}\n";
 
 /*
- * A real daemon on the exported example @root (its warm Bazel server, a model of its own under
- * @tmp) watches the genrule's input: lib/mixed/generated.in edited, it refreshes without being
- * asked (its $/progress ends), and @generated (the served generated.rs, through the crate's
- * links) then holds the new text. NULL when so, else what went wrong (pm_malloc'd).
+ * Write @text to @file under @root, then wait for the refresh the edit starts on daemon
+ * connection @c (its $/progress ends: its build rewrites generated.rs before the end), and check
+ * that @generated holds @want. NULL when so, else what went wrong (pm_malloc'd).
  */
 static char *
-daemon_rebuilds_generated(const char *tmp, const char *root, const char *generated)
+edit_rebuilds(struct pm_client *c, const char *root, const char *file, const char *text,
+              const char *generated, const char *want)
 {
-        struct pm_test_daemon d = { .pid = -1 };
-        struct pm_client *c;
-        char *input = pm_test_strf("%s/lib/mixed/generated.in", root), *now = NULL, *what = NULL;
-        char *dir = pm_test_strf("%s/daemon", tmp);
-        cJSON *n = NULL;
+        char *path = pm_test_strf("%s/%s", root, file), *now = NULL, *what = NULL;
         bool ended = false;
+        cJSON *n;
 
-        pm_test_daemon_setup_at(&d, root, dir);
-        pm_free(dir);
-        c = pm_test_daemon_connect(&d);
-        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
-        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
-        if (pm_test_write_file(input, "pub fn forty() -> usize {\n    41\n}\n") != 0) {
-                what = pm_test_strf("cannot write %s", input);
+        if (pm_test_write_file(path, text) != 0) {
+                what = pm_test_strf("cannot write %s", path);
                 goto out;
         }
-        /* The refresh the edit starts: its build rewrites generated.rs before its end. */
         while (!ended && (n = pm_test_wait_notification(c, "$/progress",
                                                         PM_TEST_DAEMON_TIMEOUT_MS)) != NULL) {
                 const cJSON *kind = cJSON_GetObjectItem(
@@ -116,14 +122,42 @@ daemon_rebuilds_generated(const char *tmp, const char *root, const char *generat
         }
         now = pm_test_read_file(generated);
         if (!ended)
-                what = pm_test_strf("no refresh ended after the edit of %s", input);
-        else if (!now || !strstr(now, "41"))
-                what = pm_test_strf("%s after the edit: %s", generated, now ? now : "(none)");
+                what = pm_test_strf("no refresh ended after the edit of %s", file);
+        else if (!now || !strstr(now, want))
+                what = pm_test_strf("%s after the edit of %s: %s", generated, file,
+                                    now ? now : "(none)");
 out:
+        pm_free(path);
+        pm_free(now);
+        return what;
+}
+
+/*
+ * A real daemon on the exported example @root (its warm Bazel server, a model of its own under
+ * @tmp) watches what the generator of lib/mixed's generated.rs reads: the input at the start of
+ * the chain of genrules, then the tool's script. Each edited, it refreshes without being asked
+ * and @generated (the served generated.rs, through the crate's links) then holds the new text.
+ * NULL when so, else what went wrong (pm_malloc'd).
+ */
+static char *
+daemon_rebuilds_generated(const char *tmp, const char *root, const char *generated)
+{
+        struct pm_test_daemon d = { .pid = -1 };
+        struct pm_client *c;
+        char *dir = pm_test_strf("%s/daemon", tmp), *what;
+
+        pm_test_daemon_setup_at(&d, root, dir);
+        pm_free(dir);
+        c = pm_test_daemon_connect(&d);
+        cJSON_Delete(pm_test_call(c, "projmodel/refresh", NULL));
+        cJSON_Delete(pm_test_call(c, "projmodel/subscribe", NULL));
+        what = edit_rebuilds(c, root, "lib/gen_input/generated.in",
+                             "pub fn forty() -> usize {\n    41\n}\n", generated, "41");
+        if (!what)
+                what = edit_rebuilds(c, root, "tools/copy/copy.sh",
+                                     "#!/bin/sh\nsed s/41/43/ \"$1\" > \"$2\"\n", generated, "43");
         pm_client_free(c);
         pm_test_daemon_destroy(&d);
-        pm_free(input);
-        pm_free(now);
         return what;
 }
 
@@ -217,7 +251,12 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         char *mixed_root = pm_test_strf("%s/lib/mixed/lib.rs", root);
         char *mixed_util_mod = pm_test_strf("%s/lib/mixed/util/mod.rs", root);
         char *links = pm_test_strf("%s/srcs/", cache);
-        char *mixed_input = pm_test_strf("%s/lib/mixed/generated.in", root);
+        char *input = pm_test_strf("%s/lib/gen_input", root);
+        char *input_build_path = pm_test_strf("%s/lib/gen_input/BUILD.bazel", root);
+        char *mixed_input = pm_test_strf("%s/lib/gen_input/generated.in", root);
+        char *tool = pm_test_strf("%s/tools/copy", root);
+        char *tool_build_path = pm_test_strf("%s/tools/copy/BUILD.bazel", root);
+        char *tool_script = pm_test_strf("%s/tools/copy/copy.sh", root);
         char *daemon_what = NULL;
         char real[PATH_MAX], want[PATH_MAX];
         const char *argv[] = {
@@ -243,6 +282,12 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         cr_assert_eq(pm_test_write_file(mixed_build_path, mixed_build), 0);
         cr_assert_eq(pm_test_write_file(mixed_root, mixed_lib), 0);
         cr_assert_eq(pm_test_write_file(mixed_util_mod, "pub fn two() -> usize {\n    2\n}\n"), 0);
+        cr_assert_eq(mkdir(input, 0755), 0);
+        cr_assert_eq(pm_test_write_file(input_build_path, input_build), 0);
+        cr_assert_eq(mkdir(tool, 0755), 0);
+        cr_assert_eq(pm_test_write_file(tool_build_path, tool_build), 0);
+        cr_assert_eq(pm_test_write_file(tool_script, "#!/bin/sh\ncat \"$1\" > \"$2\"\n"), 0);
+        cr_assert_eq(chmod(tool_script, 0755), 0);
         cr_assert_eq(pm_test_write_file(mixed_input, "pub fn forty() -> usize {\n    40\n}\n"), 0);
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0)
@@ -253,7 +298,7 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
                 checked = pm_test_rustc_check_project_loading_dylibs(text, ws.tmp, &report);
                 valid = pm_test_validate_project(text, strlen(text), &vreport);
         }
-        /* The genrule's input is watched (before the broken generator's build). */
+        /* What the generator reads is watched (before the broken generator's build). */
         if (text && checked == 0) {
                 char *mixed_gen = mixed_generated(text);
 
@@ -345,6 +390,11 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         pm_free(mixed_build_path);
         pm_free(mixed_root);
         pm_free(mixed_util_mod);
+        pm_free(input);
+        pm_free(input_build_path);
         pm_free(mixed_input);
+        pm_free(tool);
+        pm_free(tool_build_path);
+        pm_free(tool_script);
         pm_free(links);
 }

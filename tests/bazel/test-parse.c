@@ -578,6 +578,57 @@ Test(bazel_parse, generated_sources_come_from_the_output_not_the_disk)
         pm_free(text);
 }
 
+/* A generated target's rule, printed with its inputs (@inputs: the "ruleInput" items). */
+#define GEN_RULE(name, cls, inputs)                                                            \
+        "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"" name "\",\"ruleClass\":\"" cls \
+        "\",\"attribute\":[],\"ruleInput\":[" inputs "]}}}"
+
+/*
+ * A generator's inputs are every label its rule reads (its `ruleInput`: srcs, tools), followed
+ * through what the query prints of them (adapters/bazel/bazel.c): a generated input to the rule
+ * writing it (a chain of genrules), a tool that is a rule to its own inputs. Only the checked-in
+ * files at the ends are watched; an external input, a generated file and a rule are not. An
+ * output whose rules read each other (no Bazel prints one) still ends.
+ */
+Test(bazel_parse, a_generators_inputs_are_watched_through_chains_and_tools)
+{
+        static const char crate[] =
+                "{\"target\": {\"type\":\"RULE\",\"rule\":{\"name\":\"//a:a\","
+                "\"ruleClass\":\"rust_library\",\"location\":\"%s/a/BUILD:1:1\","
+                "\"attribute\":[" SRCS("\"//a:second\"") "]}}}";
+        static const char first_rs[] =
+                "{\"target\": {\"type\":\"GENERATED_FILE\",\"generatedFile\":{"
+                "\"name\":\"//a:first.rs\",\"generatingRule\":\"//a:first\"}}}";
+        static const char second[] = GEN_RULE(
+                "//a:second", "genrule",
+                "\"//a:first.rs\", \"//tools:stamp\", \"@bazel_tools//tools/genrule:genrule-setup.sh\"");
+        static const char first[] =
+                GEN_RULE("//a:first", "genrule", "\"//a:chain.in\", \"//a:second\"");
+        static const char stamp[] = GEN_RULE("//tools:stamp", "filegroup", "\"//tools:stamp.sh\"");
+        char *head = pm_test_strf(crate, ws.root);
+        char *text = pm_test_strf("{\"results\": [%s, %s, %s, %s, %s]}", head, first_rs, second,
+                                  first, stamp);
+        char *not_watched[] = { pm_bazel_path(&ws, "a/first.rs"), pm_bazel_path(&ws, "a/second"),
+                                pm_bazel_path(&ws, "tools/stamp"),
+                                pm_bazel_path(&ws, "tools/genrule/genrule-setup.sh") };
+        struct pm_graph *g = NULL;
+        struct pm_error err;
+
+        cr_assert_eq(parse_text(text, &g, &err), 0, "%s", err.msg);
+        cr_assert_eq(g->n_crates, 1, "no generator is a crate");
+        cr_assert_eq(pm_graph_find(g, "//a:a")->gen_srcs.n, 1);
+        assert_path_in(&g->build_files, "a/chain.in");
+        assert_path_in(&g->build_files, "tools/stamp.sh");
+        for (size_t i = 0; i < sizeof(not_watched) / sizeof(*not_watched); i++) {
+                cr_assert_not(pm_strlist_contains(&g->build_files, not_watched[i]),
+                              "'%s' is watched", not_watched[i]);
+                pm_free(not_watched[i]);
+        }
+        pm_graph_free(g);
+        pm_free(head);
+        pm_free(text);
+}
+
 Test(bazel_parse, partial_parse_keeps_covered_crates)
 {
         char *foo = pm_bazel_path(&ws, "lib/foo/BUILD.bazel"),

@@ -15,12 +15,19 @@
 #include "bazel-test.h"
 #include "testlib.h"
 
-/* The main query over target set @set: the Rust rules, their srcs' generated targets and the
- * rules writing them. */
-#define QUERY(set)                                                                          \
-        "let r = kind(\"(rust_.*|cargo_build_script) rule\", deps(" set ")) in "            \
-        "let g = kind(\"generated file|rule\", labels(srcs, $r) + labels(crate_root, $r)) " \
-        "in $r + $g + kind(rule, deps(kind(\"generated file\", $g), 1))"
+/* The main query over target set @set: the Rust rules, their srcs' generated targets, then three
+ * levels of the rules writing them and the workspace's generated files and non-Rust rules those
+ * read (a chain of genrules, a generator's tools). */
+#define RUST_KINDS "kind(\"(rust_.*|cargo_build_script) rule\", "
+#define LEVEL(i, p)                                                                               \
+        "let j" i " = filter(\"^//\", kind(\"generated file|rule\", deps(kind(rule, $g" p         \
+        "), 1))) in let i" i " = $j" i " - " RUST_KINDS "$j" i ") in let g" i " = $g" p " + $i" i \
+        " + kind(rule, deps(kind(\"generated file\", $i" i "), 1)) in "
+#define QUERY(set)                                                                               \
+        "let r = " RUST_KINDS "deps(" set ")) in "                                               \
+        "let g = kind(\"generated file|rule\", labels(srcs, $r) + labels(crate_root, $r)) "      \
+        "in let g0 = $g + kind(rule, deps(kind(\"generated file\", $g), 1)) in " LEVEL("1", "0") \
+                LEVEL("2", "1") LEVEL("3", "2") "$r + $g3"
 
 PM_BAZEL_WS_SUITE(bazel_plan, ws, "basic");
 
