@@ -95,6 +95,21 @@ static const char mixed_lib[] = "mod generated;\n"
                                 "    generated::forty() + util::two()\n"
                                 "}\n";
 
+/* The files of lib/mixed, its generators and their tool (@exec: a script), under the example's
+ * root. */
+static const struct {
+        const char *rel, *text;
+        bool exec;
+} mixed_files[] = {
+        { "lib/mixed/BUILD.bazel", mixed_build, false },
+        { "lib/mixed/lib.rs", mixed_lib, false },
+        { "lib/mixed/util/mod.rs", "pub fn two() -> usize {\n    2\n}\n", false },
+        { "lib/gen_input/BUILD.bazel", input_build, false },
+        { "lib/gen_input/generated.in", "pub fn forty() -> usize {\n    40\n}\n", false },
+        { "tools/copy/BUILD.bazel", tool_build, false },
+        { "tools/copy/copy.sh", "#!/bin/sh\ncat \"$1\" > \"$2\"\n", true },
+};
+
 /*
  * Write @text to @file under @root, then wait for the refresh the edit starts on daemon
  * connection @c (its $/progress ends: its build rewrites generated.rs before the end), and check
@@ -245,18 +260,8 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         char *good = pm_test_strf(gen_build, "echo 'pub fn answer() -> usize "
                                              "{ build_info::GREETING.len() }' > $@");
         char *bad = pm_test_strf(gen_build, "echo the generator is broken >&2; exit 3");
-        char *mixed = pm_test_strf("%s/lib/mixed", root);
-        char *mixed_util = pm_test_strf("%s/lib/mixed/util", root);
-        char *mixed_build_path = pm_test_strf("%s/lib/mixed/BUILD.bazel", root);
         char *mixed_root = pm_test_strf("%s/lib/mixed/lib.rs", root);
-        char *mixed_util_mod = pm_test_strf("%s/lib/mixed/util/mod.rs", root);
         char *links = pm_test_strf("%s/srcs/", cache);
-        char *input = pm_test_strf("%s/lib/gen_input", root);
-        char *input_build_path = pm_test_strf("%s/lib/gen_input/BUILD.bazel", root);
-        char *mixed_input = pm_test_strf("%s/lib/gen_input/generated.in", root);
-        char *tool = pm_test_strf("%s/tools/copy", root);
-        char *tool_build_path = pm_test_strf("%s/tools/copy/BUILD.bazel", root);
-        char *tool_script = pm_test_strf("%s/tools/copy/copy.sh", root);
         char *daemon_what = NULL;
         char real[PATH_MAX], want[PATH_MAX];
         const char *argv[] = {
@@ -277,18 +282,13 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         cr_assert_eq(pm_test_write_file(cfgpath, json), 0);
         cr_assert_eq(mkdir(pkg, 0755), 0);
         cr_assert_eq(pm_test_write_file(build, good), 0);
-        cr_assert_eq(mkdir(mixed, 0755), 0);
-        cr_assert_eq(mkdir(mixed_util, 0755), 0);
-        cr_assert_eq(pm_test_write_file(mixed_build_path, mixed_build), 0);
-        cr_assert_eq(pm_test_write_file(mixed_root, mixed_lib), 0);
-        cr_assert_eq(pm_test_write_file(mixed_util_mod, "pub fn two() -> usize {\n    2\n}\n"), 0);
-        cr_assert_eq(mkdir(input, 0755), 0);
-        cr_assert_eq(pm_test_write_file(input_build_path, input_build), 0);
-        cr_assert_eq(mkdir(tool, 0755), 0);
-        cr_assert_eq(pm_test_write_file(tool_build_path, tool_build), 0);
-        cr_assert_eq(pm_test_write_file(tool_script, "#!/bin/sh\ncat \"$1\" > \"$2\"\n"), 0);
-        cr_assert_eq(chmod(tool_script, 0755), 0);
-        cr_assert_eq(pm_test_write_file(mixed_input, "pub fn forty() -> usize {\n    40\n}\n"), 0);
+        for (size_t i = 0; i < sizeof(mixed_files) / sizeof(*mixed_files); i++) {
+                char *path = pm_test_strf("%s/%s", root, mixed_files[i].rel);
+
+                cr_assert_eq(pm_test_write_file(path, mixed_files[i].text), 0, "%s", path);
+                cr_assert(!mixed_files[i].exec || chmod(path, 0755) == 0, "%s", path);
+                pm_free(path);
+        }
         status = pm_test_run(argv, root, NULL, NULL, NULL, &errout);
         if (status == 0)
                 text = pm_test_read_file(out);
@@ -385,16 +385,6 @@ Test(bazel_gensrc, a_genrule_output_src_is_built_and_served_where_bazel_wrote_it
         pm_free(gen_dir);
         pm_free(good);
         pm_free(bad);
-        pm_free(mixed);
-        pm_free(mixed_util);
-        pm_free(mixed_build_path);
         pm_free(mixed_root);
-        pm_free(mixed_util_mod);
-        pm_free(input);
-        pm_free(input_build_path);
-        pm_free(mixed_input);
-        pm_free(tool);
-        pm_free(tool_build_path);
-        pm_free(tool_script);
         pm_free(links);
 }
