@@ -10,12 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "projmodel/error.h"
 #include "projmodel/hash.h"
 #include "projmodel/mem.h"
 #include "projmodel/path.h"
+
+int
+pm_cache_touch(const char *path)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return -errno;
+        if (time(NULL) - st.st_mtime < PM_CACHE_TOUCH_S)
+                return 0;
+        return utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
 
 /* Create @dir (absolute, normalised, writable copy) and its missing parents, as mkdir -p. */
 static int
@@ -197,8 +210,10 @@ pm_dylib_cache_put(const char *cache_dir, const char *built_path, char **out_pat
         r = make_dirs(dir, err);
         if (r < 0)
                 goto exit;
-        /* Same name, same bytes: never rewrite a file a proc-macro server may have mapped. */
-        if (stat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len)
+        /* Same name, same bytes: never rewrite a file a proc-macro server may have mapped. A
+         * copy collected between the stat and the touch is written again. */
+        if (stat(dest, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+            pm_cache_touch(dest) == 0)
                 goto done;
         r = write_atomic(dest, buf, len, err);
         if (r < 0)

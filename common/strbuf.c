@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The growable byte buffer, reading whole files under a limit, atomic file replacement, and
- * cutting text on UTF-8 character boundaries, and the line of a tool's output that explains
+/* The growable byte buffer, reading whole files under a limit, atomic file and link replacement,
+ * and cutting text on UTF-8 character boundaries, and the line of a tool's output that explains
  * its failure. */
 #include "projmodel/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -338,6 +339,27 @@ out:
                 pm_free(tmp);
         }
         pm_free(dir);
+        return r;
+}
+
+int
+pm_symlink_replace(const char *path, const char *target)
+{
+        char buf[PATH_MAX + 1], *tmp;
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+        int r = 0;
+
+        if (n >= 0 && (buf[n] = '\0', strcmp(buf, target) == 0))
+                return 0;
+        tmp = pm_asprintf("%s.tmp%ld", path, (long)getpid());
+        if (!tmp)
+                return -ENOMEM;
+        (void)unlink(tmp);
+        if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
+                r = -errno;
+                (void)unlink(tmp);
+        }
+        pm_free(tmp);
         return r;
 }
 

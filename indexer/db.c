@@ -688,6 +688,12 @@ out:
         return r;
 }
 
+const char *
+pm_index_path(const struct pm_index *idx)
+{
+        return idx->path;
+}
+
 struct pm_index *
 pm_index_close(struct pm_index *idx)
 {

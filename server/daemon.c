@@ -34,6 +34,7 @@
 #include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
+#include "cache-collect.h"
 #include "server-internal.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -1128,6 +1129,7 @@ out:
                 pm_argv_free(srv->watch_skip);
                 pm_free(srv->seed_file);
                 pm_free(srv->seed_error);
+                pm__cache_collect_free(srv);
                 pm_free(srv->socket_path);
                 pm_free(srv->db_path);
                 pm_config_free(srv->cfg);

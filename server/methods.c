@@ -24,6 +24,7 @@
 #include "projmodel/project.h"
 #include "projmodel/writer.h"
 
+#include "cache-collect.h"
 #include "server-internal.h"
 
 #define CLIENT(call) ((struct pm__client *)(call)->owner)
@@ -650,7 +651,7 @@ pm__server_status(struct pm_server *srv)
              cJSON_AddNumberToObject(o, "overflows", (double)srv->overflows) &&
              add_str(o, "watchError", srv->watch_error) &&
              cJSON_AddNumberToObject(o, "clients", (double)srv->n_clients) &&
-             pm__audit_status(srv, o);
+             pm__audit_status(srv, o) && pm__cache_status(srv, o);
         if (ok && srv->seed_file) {
                 cJSON *seed = cJSON_AddObjectToObject(o, "seed");
 

@@ -17,6 +17,7 @@
 #include "projmodel/graph.h"
 #include "projmodel/index.h"
 #include "projmodel/mem.h"
+#include "projmodel/path.h"
 #include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 #include "projmodel/tool.h"
@@ -191,6 +192,25 @@ pm_model_configure(const struct pm_config *cfg, struct pm_index *idx, struct pm_
         return r;
 }
 
+/*
+ * Collect the cache directory (pm_index_cache_collect(): at most once a day, whoever asks). A
+ * one-shot command has no status to show a failure in, and a failure costs disk only: the
+ * daemon's status reports it (docs/protocol.md, "cache").
+ */
+static void
+collect_cache(const struct pm_config *cfg, const struct pm_index *idx)
+{
+        struct pm_cache_stats stats;
+        struct pm_error cerr;
+        char *dir = pm_config_cache_dir(cfg), *abs = dir ? pm_path_absolute(dir) : NULL;
+
+        pm_error_init(&cerr);
+        if (abs)
+                (void)pm_index_cache_collect(abs, pm_index_path(idx), &stats, &cerr);
+        pm_free(dir);
+        pm_free(abs);
+}
+
 int
 pm_model_refresh_sync(const struct pm_config *cfg, struct pm_index *idx,
                       struct pm_change *ret_change, const struct pm_progress *progress,
@@ -303,6 +323,7 @@ meta_failed:
                 r = first_code;
                 goto out;
         }
+        collect_cache(cfg, idx);
         if (ret_change) {
                 *ret_change = change;
                 memset(&change, 0, sizeof(change));

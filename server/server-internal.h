@@ -413,8 +413,7 @@ struct pm__client {
                                   * it, from its beginning (update-progress.c) */
 };
 
-/* One refresh in flight (update-internal.h). */
-struct pm__refresh;
+struct pm__refresh; /* one refresh in flight (update-internal.h) */
 /* One projmodel/audit request, waiting or running (audit.c). */
 struct pm__audit_job;
 /* A worker progress line on its way to the loop, a logged $/progress (update-progress.c). */
@@ -592,6 +591,7 @@ struct pm_server {
         /* The last audit's figures for the status (docs/protocol.md). */
         size_t audit_files, audit_checked, audit_read, audit_trusted, audit_rendered;
         double audit_ms;
+        struct pm__collect *collect; /* the cache directory's collection (cache-collect.h) */
 
         /*
          * The refresh's $/progress (update-progress.c). The worker queues its lines under

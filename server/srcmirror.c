@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "projmodel/config.h"
+#include "projmodel/dylib-cache.h"
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/hash.h"
@@ -52,29 +52,6 @@ place(const char *src, const char *pkgdir, const char *const *dirs, size_t n, bo
         return NULL;
 }
 
-/* Make @path a link to @target: kept when it is one already, else replaced in one rename(), so
- * rust-analyzer never sees the path missing. Returns 0 or a negative errno. */
-static int
-link_to(const char *path, const char *target)
-{
-        char buf[PATH_MAX + 1], *tmp;
-        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-        int r = 0;
-
-        if (n >= 0 && (buf[n] = '\0', strcmp(buf, target) == 0))
-                return 0;
-        tmp = pm_asprintf("%s.tmp%ld", path, (long)getpid());
-        if (!tmp)
-                return -ENOMEM;
-        (void)unlink(tmp);
-        if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
-                r = -errno;
-                (void)unlink(tmp);
-        }
-        pm_free(tmp);
-        return r;
-}
-
 /* Create the links of @v (@n) under @dir; on failure *@ret_why names the file (pm_malloc'd). */
 static int
 make_links(const char *dir, const struct entry *v, size_t n, char **ret_why)
@@ -97,7 +74,7 @@ make_links(const char *dir, const struct entry *v, size_t n, char **ret_why)
                 if (r < 0 && r != -ENOMEM)
                         *ret_why = pm_strdup(perr.msg);
                 if (r == 0)
-                        r = link_to(path, v[i].target);
+                        r = pm_symlink_replace(path, v[i].target);
                 if (r < 0 && r != -ENOMEM && !*ret_why)
                         *ret_why = pm_asprintf("cannot link '%s': %s", path, pm_strerror(r));
                 pm_free(path);
@@ -156,6 +133,9 @@ pm__mirror_sources(const struct pm_query *q, struct pm_graph *g, struct pm_crate
                 r = -ENOMEM;
                 goto out;
         }
+        /* Renewed before its links are checked, so a collection (projmodel/dylib-cache.h)
+         * either sees it young or has moved it away, and make_links() then makes it again. */
+        (void)pm_cache_touch(dir);
         r = make_links(dir, v, n, &why);
         if (r == -ENOMEM)
                 goto out;

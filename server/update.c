@@ -21,6 +21,7 @@
 #include "projmodel/stamp.h"
 #include "projmodel/tool.h"
 
+#include "cache-collect.h"
 #include "server-internal.h"
 #include "update-internal.h"
 
@@ -316,6 +317,7 @@ finish(struct pm__refresh *r)
         if (srv->stopping)
                 return;
         pm__server_resume_list(srv, &srv->parked_model);
+        pm__cache_collect_after(srv);
         /* Requests waiting for fresh answers wait until no known change is left unapplied. */
         if (!srv->dirty)
                 pm__server_resume_list(srv, &srv->parked_fresh);

@@ -266,6 +266,34 @@ void pm_seed_release(struct pm_seed *s);
 int pm_index_seed(struct pm_index *idx, const char *path, const char *root, bool only_if_newer,
                   struct pm_seed *ret, struct pm_error *err);
 
+/* What one pm_index_cache_collect() did. */
+struct pm_cache_stats {
+        bool ran;       /* false: the directory was collected less than PM_CACHE_INTERVAL_S ago */
+        size_t models;  /* model databases read */
+        size_t kept;    /* entries a model names */
+        size_t young;   /* entries no model names, not yet PM_CACHE_KEEP_S old */
+        size_t removed; /* entries removed */
+        uint64_t bytes; /* bytes of the files removed (a joined directory's links count 0) */
+};
+
+/*
+ * Collect the cache directory @cache_dir (absolute, normalised, borrowed): remove each entry of
+ * its "dylibs" and "srcs" folders that no model database of the directory names and that is
+ * PM_CACHE_KEEP_S old, and renew the mtime of the entries they name (projmodel/dylib-cache.h
+ * says why). The models are its "*.db" files and those its "models" folder links to, read-only,
+ * whatever their schema version. @model, the caller's model path (borrowed; NULL or ":memory:"
+ * for none), is linked there first when it lives elsewhere (`--db`), so every later collection
+ * reads it. At most one collection per PM_CACHE_INTERVAL_S per directory, across processes (its
+ * "collected" file's mtime); a missing directory is nothing to do. A model that cannot be read
+ * stops the collection before anything is removed (PM_EDB naming the file). Never touches the
+ * models, the user's files or anything else of the directory.
+ */
+int pm_index_cache_collect(const char *cache_dir, const char *model, struct pm_cache_stats *ret,
+                           struct pm_error *err);
+
+/* The path @idx was opened at (borrowed, valid until pm_index_close()). */
+const char *pm_index_path(const struct pm_index *idx);
+
 /* PRAGMA integrity_check; PM_EDB with SQLite's first message when the file is damaged. */
 int pm_index_check(struct pm_index *idx, struct pm_error *err);
 

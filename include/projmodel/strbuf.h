@@ -67,6 +67,13 @@ int pm_write_file_atomic(const char *path, const void *data, size_t len, struct 
 int pm_mkdir_p(const char *dir, struct pm_error *err);
 
 /*
+ * Make @path a symbolic link to @target: kept when it is one already, else made beside it
+ * ("<path>.tmp<pid>") and renamed over it, so a reader never sees @path missing. Returns 0 or a
+ * negative errno (-ENOMEM included).
+ */
+int pm_symlink_replace(const char *path, const char *target);
+
+/*
  * A copy of @s for JSON text (which must be UTF-8; cJSON copies the bytes as they are): at most
  * @max bytes (@max >= 4) of well-formed UTF-8. A byte that does not begin a well-formed sequence
  * becomes '?'; a longer text is cut before a whole character and ends with "...". Returns the

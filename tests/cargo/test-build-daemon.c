@@ -3,9 +3,12 @@
  * the vendored Cargo workspace of examples/mixed-monorepo reaches projmodel/rustProject, with
  * CARGO naming the cargo that ran, and an edit of the script is watched and runs it again; a
  * proc macro added there is served from the dylib cache, and an edit of its source is rebuilt
- * and served under a new path; the refresh announces its `cargo check` step by what it builds. */
+ * and served under a new path, and the old copy is collected a week later; the refresh announces
+ * its `cargo check` step by what it builds. */
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -18,6 +21,8 @@
 #include "testlib.h"
 
 PM_TEST_DAEMON_SUITE(cargo_build_daemon, d, "mixed-monorepo");
+
+#define DAY (24L * 3600)
 
 static const char *
 env_of(const cJSON *crate, const char *key)
@@ -96,6 +101,25 @@ shout_dylib(struct pm_client *c)
         return path;
 }
 
+/* projmodel/status once it reports a collection of the cache directory (bounded wait). */
+static cJSON *
+wait_collected(struct pm_client *c)
+{
+        for (int i = 0; i < PM_TEST_DAEMON_TIMEOUT_MS / 100; i++) {
+                cJSON *r = pm_test_call(c, "projmodel/status", NULL);
+                const cJSON *at = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(r, "cache"), "collected");
+
+                cr_assert(cJSON_IsNumber(at), "no cache.collected in the status");
+                if (at->valuedouble > 0)
+                        return r;
+                cJSON_Delete(r);
+                usleep(100 * 1000);
+        }
+        cr_assert_fail("the daemon did not collect the cache directory");
+        return NULL;
+}
+
 /*
  * A proc macro of the Cargo workspace (used by table-fmt, so cargo builds its dylib) is served
  * from the content-addressed cache; an edit of its source (a watched build file for Cargo,
@@ -109,7 +133,9 @@ Test(cargo_build_daemon, a_proc_macro_source_edit_is_rebuilt_and_served_under_a_
         char *path, *lib, *before, *after;
         struct pm_client *c = pm_test_daemon_connect(&d);
         struct stat st;
-        cJSON *n;
+        cJSON *n, *status;
+        const cJSON *cache;
+        char *stamp;
 
         path = pm_test_strf("%s/shout", ws);
         cr_assert_eq(mkdir(path, 0755), 0);
@@ -160,6 +186,28 @@ Test(cargo_build_daemon, a_proc_macro_source_edit_is_rebuilt_and_served_under_a_
         cr_assert(strncmp(after, dir, strlen(dir)) == 0, "'%s' is not under '%s'", after, dir);
         cr_assert_eq(stat(after, &st), 0, "'%s' does not exist", after);
         cr_assert_eq(stat(before, &st), 0, "the old copy '%s' was removed", before);
+
+        /* A week after no model names the old copy, a daemon collects it after a refresh; the
+         * copy in use stays however old (indexer/collect.c). The daily stamp is set back. */
+        pm_test_age_path(before, 30 * DAY);
+        pm_test_age_path(after, 30 * DAY);
+        stamp = pm_test_strf("%s/projmodel/collected", d.cache);
+        cr_assert_eq(access(stamp, F_OK), 0, "the daemon's first refresh collected the cache");
+        pm_test_age_path(stamp, 2 * DAY);
+        pm_client_free(c);
+        cr_assert_eq(pm_test_daemon_kill(&d, SIGTERM), 0);
+        pm_test_daemon_start(&d);
+        c = pm_test_daemon_connect(&d);
+        status = wait_collected(c);
+        cache = cJSON_GetObjectItemCaseSensitive(status, "cache");
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cache, "error")));
+        cr_assert_geq(cJSON_GetObjectItemCaseSensitive(cache, "models")->valuedouble, 1);
+        cr_assert_geq(cJSON_GetObjectItemCaseSensitive(cache, "inUse")->valuedouble, 1);
+        cr_assert_geq(cJSON_GetObjectItemCaseSensitive(cache, "removed")->valuedouble, 1);
+        cr_assert_neq(stat(before, &st), 0, "the old copy '%s' was not collected", before);
+        cr_assert_eq(stat(after, &st), 0, "the copy in use '%s' was collected", after);
+        pm_free(stamp);
+        cJSON_Delete(status);
         pm_free(after);
         pm_free(before);
         pm_free(lib);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The Cargo build step through the real `projmodel export` (and `discover`'s progress line) and
  * the real cargo: build scripts' cfgs, env and OUT_DIR reach the JSON, proc macros load from the
- * dylib the JSON names, failures become notes while the rest is served, `build_proc_macros: false`
- * runs no build, and a missing cargo is an error that keeps the last good model. */
+ * dylib the JSON names (the copy a rebuild replaced is collected a week later), failures become
+ * notes while the rest is served, `build_proc_macros: false` runs no build, and a missing cargo is
+ * an error that keeps the last good model. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "rustc-check.h"
 #include "testlib.h"
 #include "validate.h"
+
+#define DAY (24L * 3600)
 
 TestSuite(cargo_build, .timeout = 300);
 
@@ -210,7 +213,7 @@ assert_build_script_applied(const struct bfx *fx, const cJSON *p)
 Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
 {
         char *text = NULL, *report = NULL, *work, *target, *out = NULL, *dump_err = NULL, *appdir;
-        char *dylibs, *first_dylib, *before, *after;
+        char *dylibs, *first_dylib, *second_dylib, *stamp, *before, *after;
         const char *dump[] = { "dump", "--root", NULL, "--no-refresh", NULL };
         const cJSON *mac, *app, *dylib;
         const char *cargo;
@@ -277,9 +280,27 @@ Test(cargo_build, export_applies_build_scripts_and_loads_the_built_proc_macro)
         cr_assert(after && memcmp(before, after, strlen(before)) == 0, "'%s' was rewritten",
                   first_dylib);
 
+        /* A week after no model names it, the old copy is collected by the next command; the
+         * copy in use stays however old (indexer/collect.c). The daily stamp is set back. */
+        pm_test_age_path(first_dylib, 30 * DAY);
+        pm_test_age_path(dylib->valuestring, 30 * DAY);
+        stamp = pm_test_strf("%s/collected", fx.cache);
+        pm_test_age_path(stamp, 2 * DAY);
+        second_dylib = pm_test_strf("%s", dylib->valuestring);
+        cJSON_Delete(p);
+        p = export_ok(&fx, NULL);
+        cr_assert_neq(access(first_dylib, F_OK), 0, "'%s' was not collected", first_dylib);
+        cr_assert_eq(access(second_dylib, R_OK), 0, "'%s' in use was collected", second_dylib);
+        dylib = cJSON_GetObjectItemCaseSensitive(pm_test_crate_named(p, "mac"),
+                                                 "proc_macro_dylib_path");
+        cr_assert(cJSON_IsString(dylib));
+        cr_assert_str_eq(dylib->valuestring, second_dylib);
+
         pm_free(before);
         pm_free(after);
         pm_free(first_dylib);
+        pm_free(second_dylib);
+        pm_free(stamp);
         pm_free(dylibs);
         pm_free(out);
         pm_free(dump_err);

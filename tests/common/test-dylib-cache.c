@@ -3,11 +3,13 @@
  * rewritten, a rebuild landing beside the old copy instead of over it, and clear failures. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -67,6 +69,50 @@ Test(common_dylib_cache, copies_under_the_content_hash_and_reuses_it)
         pm_free(want);
         pm_test_rmtree(tmp);
         pm_free(dylibs);
+        pm_free(cache);
+        pm_free(built);
+        pm_free(tmp);
+}
+
+/* Reuse renews a day-old copy's mtime, in place, so the cache's collection never takes a copy
+ * in use (projmodel/dylib-cache.h); a younger copy keeps its mtime. */
+Test(common_dylib_cache, reuse_renews_an_old_copy_in_place)
+{
+        char *tmp = pm_test_mkdtemp(), *built = pm_test_strf("%s/libmac.so", tmp);
+        char *cache = pm_test_strf("%s/cache", tmp), *got = NULL, *again = NULL;
+        struct timespec old[2] = { { .tv_sec = time(NULL) - 30 * 24 * 3600 },
+                                   { .tv_sec = time(NULL) - 30 * 24 * 3600 } };
+        struct timespec hour[2] = { { .tv_sec = time(NULL) - 3600 },
+                                    { .tv_sec = time(NULL) - 3600 } };
+        struct pm_error err;
+        struct stat st, st2;
+
+        pm_error_init(&err);
+        cr_assert_eq(pm_test_write_file(built, "\177ELF v1"), 0);
+        cr_assert_eq(pm_dylib_cache_put(cache, built, &got, &err), 0, "%s", err.msg);
+        cr_assert_eq(utimensat(AT_FDCWD, got, old, 0), 0);
+        cr_assert_eq(stat(got, &st), 0);
+        cr_assert_eq(pm_dylib_cache_put(cache, built, &again, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(again, got);
+        cr_assert_eq(stat(got, &st2), 0);
+        cr_assert_eq(st.st_ino, st2.st_ino, "not rewritten");
+        cr_assert_geq(st2.st_mtime, time(NULL) - 60, "a 30-day-old copy in use is renewed");
+
+        cr_assert_eq(utimensat(AT_FDCWD, got, hour, 0), 0);
+        pm_free(again);
+        cr_assert_eq(pm_dylib_cache_put(cache, built, &again, &err), 0, "%s", err.msg);
+        cr_assert_eq(stat(got, &st2), 0);
+        cr_assert_eq(st2.st_mtime, hour[1].tv_sec, "an hour-old copy keeps its mtime");
+        /* A copy that went meanwhile is made again. */
+        cr_assert_eq(pm_cache_touch(got), 0);
+        cr_assert_eq(unlink(got), 0);
+        cr_assert_eq(pm_cache_touch(got), -ENOENT);
+        pm_free(again);
+        cr_assert_eq(pm_dylib_cache_put(cache, built, &again, &err), 0, "%s", err.msg);
+        cr_assert_eq(access(got, R_OK), 0);
+        pm_free(again);
+        pm_free(got);
+        pm_test_rmtree(tmp);
         pm_free(cache);
         pm_free(built);
         pm_free(tmp);

@@ -320,3 +320,43 @@ Test(common_strbuf, utf8_prefix_len_never_splits_a_character)
         /* Stray continuation bytes: nothing to keep whole. */
         cr_assert_eq(pm_utf8_prefix_len("a\x80\x80\x80\x80", 5, 3), 3);
 }
+
+/* pm_symlink_replace(): made, kept when it points there already, replaced in one rename over a
+ * link or a file, no temporary left; a missing folder is an error. */
+Test(common_strbuf, symlink_replace)
+{
+        char *tmp = pm_test_mkdtemp(), *link = pm_test_strf("%s/l", tmp), buf[64];
+        char *missing = pm_test_strf("%s/no/l", tmp);
+        struct stat st, st2;
+        ssize_t n;
+        DIR *d;
+        struct dirent *de;
+        int entries = 0;
+
+        cr_assert_eq(pm_symlink_replace(link, "/a"), 0);
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_assert_eq(pm_symlink_replace(link, "/a"), 0);
+        cr_assert_eq(lstat(link, &st2), 0);
+        cr_assert_eq(st.st_ino, st2.st_ino, "an equal link is kept");
+        cr_assert_eq(pm_symlink_replace(link, "/b"), 0);
+        n = readlink(link, buf, sizeof(buf) - 1);
+        cr_assert_eq(n, 2);
+        buf[n] = '\0';
+        cr_assert_str_eq(buf, "/b");
+        cr_assert_eq(unlink(link), 0);
+        cr_assert_eq(pm_test_write_file(link, "x"), 0);
+        cr_assert_eq(pm_symlink_replace(link, "/c"), 0, "a file is replaced");
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_assert(S_ISLNK(st.st_mode));
+        d = opendir(tmp);
+        cr_assert_not_null(d);
+        while ((de = readdir(d)))
+                entries += de->d_name[0] != '.';
+        closedir(d);
+        cr_assert_eq(entries, 1, "no temporary link left");
+        cr_assert_eq(pm_symlink_replace(missing, "/a"), -ENOENT);
+        pm_test_rmtree(tmp);
+        pm_free(missing);
+        pm_free(link);
+        pm_free(tmp);
+}

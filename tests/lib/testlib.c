@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -507,6 +508,16 @@ pm_test_append_file(const char *path, const char *text)
         cr_assert_eq(pm_test_write_file(path, now), 0);
         pm_free(now);
         pm_free(old);
+}
+
+void
+pm_test_age_path(const char *path, long seconds)
+{
+        time_t t = time(NULL) - seconds;
+        struct timespec ts[2] = { { .tv_sec = t }, { .tv_sec = t } };
+
+        cr_assert_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0, "%s: %s", path,
+                     strerror(errno));
 }
 
 bool

@@ -61,6 +61,10 @@ void pm_test_edit_file(const char *path, const char *from, const char *to);
 /* Append @text to the file @path; asserts that it reads and writes. */
 void pm_test_append_file(const char *path, const char *text);
 
+/* Set the access and modification times of @path (not followed when a link) to @seconds ago;
+ * asserts that it can. */
+void pm_test_age_path(const char *path, long seconds);
+
 /* True if @c has a dependency on @label under the extern name @name (NULL: no rename). */
 bool pm_test_crate_has_dep(const struct pm_crate *c, const char *label, const char *name);
 
