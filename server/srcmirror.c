@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A crate mixing checked-in and generated sources served from one directory of links under the
- * cache directory, laid out as its build compiles it (rules_rust), so that a checked-in root's
- * `mod gen;` finds the built gen.rs (docs/build-integration.md, Generated sources). */
+/* A crate mixing checked-in and generated sources served from one directory under the cache
+ * directory, of links to the checked-in files and copies of the built ones, laid out as its build
+ * compiles it (rules_rust), so that a checked-in root's `mod gen;` finds the built gen.rs
+ * (docs/build-integration.md, Generated sources). */
 #include "srcmirror.h"
 
 #include <errno.h>
@@ -23,11 +24,46 @@
 
 #include "server-internal.h"
 
-/* One link of the mirror: @rel (relative to the mirror) points at @target (absolute). */
+/* One file of the mirror: @rel (relative to the mirror) is @target (absolute): a link to a
+ * checked-in source, a copy of a built one (@gen). */
 struct entry {
         const char *rel;
         const char *target;
+        bool gen;
 };
+
+/* Files larger than this are not Rust sources a build generates for a crate. */
+#define GEN_MAX (64u << 20)
+
+/*
+ * Make @path a copy of the built file @target, rewritten (in one rename) only when the bytes
+ * differ. A copy rather than a link: when a rebuild rewrites @target, a link's target changes
+ * with no event on the link, and rust-analyzer, which watches the crate's include dirs, would
+ * keep the old text; the rewritten copy is an event in the mirror (docs/build-integration.md).
+ */
+static int
+copy_built(const char *path, const char *target, char **ret_why)
+{
+        struct pm_strbuf now = PM_STRBUF_INIT, was = PM_STRBUF_INIT;
+        struct pm_error perr;
+        struct stat sb;
+        int r;
+
+        pm_error_init(&perr);
+        r = pm_strbuf_read_file(&now, target, GEN_MAX, &perr);
+        if (r == 0 && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            (size_t)sb.st_size == now.len && pm_strbuf_read_file(&was, path, GEN_MAX, NULL) == 0 &&
+            was.len == now.len && (now.len == 0 || memcmp(was.buf, now.buf, now.len) == 0))
+                goto out;
+        if (r == 0)
+                r = pm_write_file_atomic(path, now.buf, now.len, &perr);
+        if (r < 0 && r != -ENOMEM)
+                *ret_why = pm_strdup(perr.msg);
+out:
+        pm_strbuf_release(&now);
+        pm_strbuf_release(&was);
+        return r;
+}
 
 /*
  * Where @src sits in the directory its crate compiles from, or NULL: a checked-in source under
@@ -52,7 +88,7 @@ place(const char *src, const char *pkgdir, const char *const *dirs, size_t n, bo
         return NULL;
 }
 
-/* Create the links of @v (@n) under @dir; on failure *@ret_why names the file (pm_malloc'd). */
+/* Create the files of @v (@n) under @dir; on failure *@ret_why names the file (pm_malloc'd). */
 static int
 make_links(const char *dir, const struct entry *v, size_t n, char **ret_why)
 {
@@ -73,7 +109,9 @@ make_links(const char *dir, const struct entry *v, size_t n, char **ret_why)
                 r = pm_mkdir_p(parent, &perr);
                 if (r < 0 && r != -ENOMEM)
                         *ret_why = pm_strdup(perr.msg);
-                if (r == 0)
+                if (r == 0 && v[i].gen)
+                        r = copy_built(path, v[i].target, ret_why);
+                else if (r == 0)
                         r = pm_symlink_replace(path, v[i].target);
                 if (r < 0 && r != -ENOMEM && !*ret_why)
                         *ret_why = pm_asprintf("cannot link '%s': %s", path, pm_strerror(r));
@@ -111,6 +149,7 @@ pm__mirror_sources(const struct pm_query *q, struct pm_graph *g, struct pm_crate
                 if (!rel)
                         continue;
                 v[n].rel = rel;
+                v[n].gen = gen;
                 v[n++].target = c->sources.v[i];
                 n_gen += gen;
                 h = pm_hash64_str(c->sources.v[i], pm_hash64_str(rel, h));

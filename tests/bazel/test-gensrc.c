@@ -4,12 +4,15 @@
  * mixing checked-in srcs with a generated one is served from a directory joining them, both
  * type-check with bare rustc from the exported JSON, and a genrule that fails gives the crate a
  * note (docs/build-integration.md, Bazel). */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -111,18 +114,48 @@ static const struct {
 };
 
 /*
+ * Whether the inotify descriptor @fd has an event for the file @name in its watched directory
+ * (read without waiting: the events are queued by then).
+ */
+static bool
+saw_event(int fd, const char *name)
+{
+        char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool seen = false;
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *)p;
+
+                        seen |= ev->len > 0 && strcmp(ev->name, name) == 0;
+                        p += sizeof(*ev) + ev->len;
+                }
+        }
+        return seen;
+}
+
+/*
  * Write @text to @file under @root, then wait for the refresh the edit starts on daemon
  * connection @c (its $/progress ends: its build rewrites generated.rs before the end), and check
- * that @generated holds @want. NULL when so, else what went wrong (pm_malloc'd).
+ * that @generated holds @want, and that its directory (an include dir of the crate, which
+ * rust-analyzer watches) had an event for it: a link whose target changed would have none. NULL
+ * when so, else what went wrong (pm_malloc'd).
  */
 static char *
 edit_rebuilds(struct pm_client *c, const char *root, const char *file, const char *text,
               const char *generated, const char *want)
 {
         char *path = pm_test_strf("%s/%s", root, file), *now = NULL, *what = NULL;
+        char *dir = pm_test_strf("%.*s", (int)(strrchr(generated, '/') - generated), generated);
+        int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         bool ended = false;
         cJSON *n;
 
+        if (fd < 0 || inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+                what = pm_test_strf("cannot watch %s: %s", dir, strerror(errno));
+                goto out;
+        }
         if (pm_test_write_file(path, text) != 0) {
                 what = pm_test_strf("cannot write %s", path);
                 goto out;
@@ -141,7 +174,13 @@ edit_rebuilds(struct pm_client *c, const char *root, const char *file, const cha
         else if (!now || !strstr(now, want))
                 what = pm_test_strf("%s after the edit of %s: %s", generated, file,
                                     now ? now : "(none)");
+        else if (!saw_event(fd, "generated.rs"))
+                what = pm_test_strf("no event in %s for generated.rs after the edit of %s", dir,
+                                    file);
 out:
+        if (fd >= 0)
+                close(fd);
+        pm_free(dir);
         pm_free(path);
         pm_free(now);
         return what;
@@ -151,7 +190,8 @@ out:
  * A real daemon on the exported example @root (its warm Bazel server, a model of its own under
  * @tmp) watches what the generator of lib/mixed's generated.rs reads: the input at the start of
  * the chain of genrules, then the tool's script. Each edited, it refreshes without being asked
- * and @generated (the served generated.rs, through the crate's links) then holds the new text.
+ * and @generated (the served generated.rs, a copy in the crate's joined directory) then holds
+ * the new text, rewritten there.
  * NULL when so, else what went wrong (pm_malloc'd).
  */
 static char *
