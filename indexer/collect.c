@@ -32,10 +32,15 @@
 #define MODELS_NAME "models"    /* links to the models kept outside the directory */
 #define MAX_DEPTH   64          /* a joined source directory is as deep as its crate's sources */
 
-/* A set of entry names: appended, then sorted once for lookups. */
+/*
+ * A set of entry names: v[0, sorted) is sorted and unique, v[sorted, n) appended since. A model
+ * names one entry once per cached rendering that holds it, so a name already in the sorted part
+ * is not copied again, and a full array is compacted before it grows: the set stays as large as
+ * its distinct names, not as their occurrences.
+ */
 struct names {
         char **v;
-        size_t n, cap;
+        size_t n, sorted, cap;
 };
 
 static void
@@ -48,23 +53,73 @@ names_release(struct names *s)
 }
 
 static int
+cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort and deduplicate the whole set: lookups (names_has()) need it. */
+static void
+names_compact(struct names *s)
+{
+        size_t k = 0;
+
+        if (s->n)
+                qsort(s->v, s->n, sizeof(*s->v), cmp_names);
+        for (size_t i = 0; i < s->n; i++) {
+                if (k && strcmp(s->v[k - 1], s->v[i]) == 0)
+                        pm_free(s->v[i]);
+                else
+                        s->v[k++] = s->v[i];
+        }
+        s->n = s->sorted = k;
+}
+
+/* Whether the sorted part holds the @len bytes at @p. */
+static bool
+names_sorted_has(const struct names *s, const char *p, size_t len)
+{
+        size_t lo = 0, hi = s->sorted;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strncmp(s->v[mid], p, len);
+
+                if (c == 0 && s->v[mid][len] != '\0')
+                        c = 1;
+                if (c == 0)
+                        return true;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return false;
+}
+
+static int
 names_add(struct names *s, const char *p, size_t len)
 {
         char *copy;
 
-        if (pm_grow(&s->v, &s->cap, s->n + 1, 64) < 0)
-                return -ENOMEM;
+        if (names_sorted_has(s, p, len))
+                return 0;
+        if (s->n == s->cap) {
+                if (s->n > s->sorted) {
+                        names_compact(s);
+                        if (names_sorted_has(s, p, len))
+                                return 0;
+                }
+                /* Grow when compacting freed less than half: the next compaction is then at
+                 * least half an array of additions away, as with plain doubling. */
+                if (2 * s->n >= s->cap && pm_grow(&s->v, &s->cap, s->cap + 1, 64) < 0)
+                        return -ENOMEM;
+        }
         copy = pm_strndup(p, len);
         if (!copy)
                 return -ENOMEM;
         s->v[s->n++] = copy;
         return 0;
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool
@@ -436,8 +491,7 @@ pm_index_cache_collect(const char *cache_dir, const char *model, struct pm_cache
                 r = scan_models(models, true, &refs, ret, err);
         if (r < 0)
                 goto out;
-        if (refs.n)
-                qsort(refs.v, refs.n, sizeof(*refs.v), cmp_names);
+        names_compact(&refs);
         r = sweep(cache_dir, "dylibs", &refs, now, ret, err);
         if (r == 0)
                 r = sweep(cache_dir, "srcs", &refs, now, ret, err);

@@ -332,6 +332,59 @@ Test(collect, any_table_of_any_model_keeps_what_it_names)
         cfx_release(&fx);
 }
 
+/* A model with @rows rows naming the dylib aaaa, and one naming bbbb; collect it (stamp reset)
+ * and return how many allocations the collection made. */
+static unsigned long
+collect_repeating(const struct cfx *fx, int rows)
+{
+        struct pm_cache_stats st;
+        struct pm_error err;
+        sqlite3 *db;
+        char *path = at(fx, "rep-0000000000000005.db"), *stamp = at(fx, "collected");
+        char *sql = pm_test_strf(
+                "DROP TABLE IF EXISTS t; CREATE TABLE t(x TEXT);"
+                "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
+                " INSERT INTO t SELECT '[\"%s/dylibs/libaaaaaaaaaaaaaaaa.so\"]' FROM c;"
+                "INSERT INTO t VALUES('%s/dylibs/libbbbbbbbbbbbbbbbb.so');",
+                rows, fx->cache, fx->cache);
+        unsigned long made;
+
+        cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        (void)unlink(stamp);
+        plant_file(fx, "dylibs/libcccccccccccccccc.so", 10, 30 * DAY);
+        (void)pm_mem_fail_at(0);
+        cr_assert_eq(collect(fx, &st, &err), 0, "%s", err.msg);
+        made = pm_mem_fail_at(0);
+        cr_assert(st.ran);
+        cr_assert_eq(st.kept, 2);
+        cr_assert_eq(st.removed, 1);
+        cr_assert(exists(fx, "dylibs/libaaaaaaaaaaaaaaaa.so"));
+        cr_assert(exists(fx, "dylibs/libbbbbbbbbbbbbbbbb.so"));
+        pm_free(path);
+        pm_free(stamp);
+        pm_free(sql);
+        return made;
+}
+
+/* The cached renderings repeat a proc macro's path once per closure: what the collection holds
+ * grows with the names, not with their occurrences (each would be one more allocation). */
+Test(collect, memory_follows_the_names_not_their_occurrences)
+{
+        unsigned long one, many;
+        struct cfx fx;
+
+        cfx_init(&fx);
+        mkdirs(&fx);
+        plant_file(&fx, "dylibs/libaaaaaaaaaaaaaaaa.so", 10, 30 * DAY);
+        plant_file(&fx, "dylibs/libbbbbbbbbbbbbbbbb.so", 10, 30 * DAY);
+        one = collect_repeating(&fx, 1);
+        many = collect_repeating(&fx, 50000);
+        cr_assert_lt(many, one + 5000, "%lu allocations for 50,000 rows, %lu for one", many, one);
+        cfx_release(&fx);
+}
+
 Test(collect, an_unreadable_model_stops_it_before_anything_goes)
 {
         struct pm_cache_stats st;
