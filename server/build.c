@@ -363,6 +363,10 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         r = 0;
         if (n == 0)
                 goto out;
+        /* What the build reads (the targets' sources, their generators' inputs, a build script's
+         * data) is not listed in the graph's inputs: a graph with anything to build is parsed and
+         * built again each run, never skipped by its input stamp (parse-apply.c). */
+        g->inputs_known = false;
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;

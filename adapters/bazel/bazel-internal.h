@@ -142,9 +142,20 @@ struct pm__bazel_link_slot;
 struct pm__bazel_links {
         struct pm__bazel_link_slot *v;
         size_t n, cap; /* cap is 0 or a power of two */
+        /* An answer could not be kept (out of memory): the parse cannot list what it looked at,
+         * so its graph gets no input stamp. */
+        bool forgot;
 };
 
 void pm__bazel_links_release(struct pm__bazel_links *lc);
+
+/*
+ * Push onto @g's inputs every path the answers of @lc were read from, under the workspace
+ * @root: each directory lstat'ed and, for a symlink, the DO_NOT_BUILD_HERE looked for beside the
+ * execroot it leads to, so that the input stamp (projmodel/stamp.h) sees a link made, removed or
+ * pointed elsewhere. -ENOMEM only.
+ */
+int pm__bazel_links_inputs(const struct pm__bazel_links *lc, const char *root, struct pm_graph *g);
 
 /*
  * Whether @rel (a path relative to the workspace @root: a package, a BUILD file) goes through one

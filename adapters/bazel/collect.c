@@ -50,6 +50,8 @@ enum link_state {
 
 struct pm__bazel_link_slot {
         char *prefix; /* pm_malloc'd, relative to the workspace, or NULL */
+        char *marker; /* pm_malloc'd: the DO_NOT_BUILD_HERE a symlink's answer looked for, or NULL
+                       */
         uint64_t hash;
         enum link_state state;
 };
@@ -70,8 +72,10 @@ pm__bazel_link_lstats(void)
 void
 pm__bazel_links_release(struct pm__bazel_links *lc)
 {
-        for (size_t i = 0; i < lc->cap; i++)
+        for (size_t i = 0; i < lc->cap; i++) {
                 pm_free(lc->v[i].prefix);
+                pm_free(lc->v[i].marker);
+        }
         pm_free(lc->v);
         memset(lc, 0, sizeof(*lc));
 }
@@ -88,10 +92,11 @@ link_slot(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t h)
         }
 }
 
-/* Remember @state for the first @n bytes of @prefix; out of memory only forgets it. */
+/* Remember @state for the first @n bytes of @prefix, and @marker (taken over); out of memory
+ * only forgets it (lc->forgot). */
 static void
 link_remember(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t h,
-              enum link_state state)
+              enum link_state state, char *marker)
 {
         struct pm__bazel_link_slot *s;
 
@@ -100,8 +105,11 @@ link_remember(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t
                 struct pm__bazel_link_slot *v = pm_calloc(cap, sizeof(*v)), *old = lc->v;
                 size_t old_cap = lc->cap;
 
-                if (!v)
+                if (!v) {
+                        pm_free(marker);
+                        lc->forgot = true;
                         return;
+                }
                 lc->v = v;
                 lc->cap = cap;
                 for (size_t i = 0; i < old_cap; i++)
@@ -111,20 +119,44 @@ link_remember(struct pm__bazel_links *lc, const char *prefix, size_t n, uint64_t
                 pm_free(old);
         }
         s = link_slot(lc, prefix, n, h);
-        if (s->prefix)
+        if (s->prefix) {
+                pm_free(marker);
                 return;
+        }
         s->prefix = pm_strndup(prefix, n);
-        if (!s->prefix)
+        if (!s->prefix) {
+                pm_free(marker);
+                lc->forgot = true;
                 return;
+        }
         s->hash = h;
         s->state = state;
+        s->marker = marker;
         lc->n++;
 }
 
+int
+pm__bazel_links_inputs(const struct pm__bazel_links *lc, const char *root, struct pm_graph *g)
+{
+        for (size_t i = 0; i < lc->cap; i++) {
+                const struct pm__bazel_link_slot *s = &lc->v[i];
+                char *p;
+
+                if (!s->prefix)
+                        continue;
+                p = pm_graph_printf(g, "%s/%s", root, s->prefix);
+                if (!p || pm_strlist_push(g, &g->inputs, p) < 0)
+                        return -ENOMEM;
+                if (s->marker && pm_strlist_push(g, &g->inputs, s->marker) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* What the directory @root/@rel[0, @i) is: one lstat() (and for a symlink one realpath() and
- * access()). */
+ * access() of *@ret_marker, pm_malloc'd, else NULL; *@ret_lost when out of memory for it). */
 static enum link_state
-link_probe(const char *root, const char *rel, size_t i)
+link_probe(const char *root, const char *rel, size_t i, char **ret_marker, bool *ret_lost)
 {
         char path[2 * PM_BAZEL_MAX_PATH + 2];
         struct stat st;
@@ -141,8 +173,11 @@ link_probe(const char *root, const char *rel, size_t i)
         real = realpath(path, NULL);
         ex = real ? strstr(real, "/execroot/") : NULL;
         if (ex && (size_t)snprintf(path, sizeof(path), "%.*s/execroot/DO_NOT_BUILD_HERE",
-                                   (int)(ex - real), real) < sizeof(path))
+                                   (int)(ex - real), real) < sizeof(path)) {
                 hit = access(path, F_OK) == 0;
+                *ret_marker = pm_strdup(path);
+                *ret_lost = !*ret_marker;
+        }
         free(real); /* realpath()'s own allocation */
         return hit ? LINK_HIT : LINK_DIR;
 }
@@ -166,9 +201,16 @@ pm__bazel_through_link(struct pm__bazel_links *lc, const char *root, const char 
                 if (s && s->prefix) {
                         state = s->state;
                 } else {
-                        state = link_probe(root, rel, i);
-                        if (lc)
-                                link_remember(lc, rel, i, h, state);
+                        char *marker = NULL;
+                        bool lost = false;
+
+                        state = link_probe(root, rel, i, &marker, &lost);
+                        if (lc) {
+                                lc->forgot |= lost;
+                                link_remember(lc, rel, i, h, state, marker);
+                        } else {
+                                pm_free(marker);
+                        }
                 }
                 if (state != LINK_DIR)
                         return state == LINK_HIT;

@@ -72,6 +72,9 @@ add_failed_package(struct pm__bazel_ctx *c, const char *pkg, bool own)
                         return pm__bazel_oom(c);
                 if (access(p, F_OK) == 0)
                         return add_failed(c, p, own);
+                /* Looked for and missing: the input stamp records it (graph.h, inputs). */
+                if (pm_strlist_push(c->g, &c->g->inputs, p) < 0)
+                        return pm__bazel_oom(c);
         }
         return 0;
 }

@@ -278,6 +278,17 @@ pm__bazel_parse(const struct pm_query *q, const struct pm__bazel_settings *s,
         /* Pushed with duplicates (a package's every crate names its BUILD file), deduplicated
          * once: a pm_strlist_push_unique() each is quadratic in the packages. */
         pm_strlist_sort_unique(&c.g->build_files);
+        /* Besides the outputs, the parse read only the directories it looked at for the user's
+         * links (and the BUILD files of failed packages it looked for, failed.c): never a crate's
+         * sources (crate.c), so an unchanged query output skips the next parse. */
+        if (!c.links.forgot) {
+                r = pm__bazel_links_inputs(&c.links, q->project->root, c.g);
+                if (r < 0) {
+                        r = pm__bazel_oom(&c);
+                        goto out;
+                }
+                c.g->inputs_known = true;
+        }
         if (partial) {
                 r = keep_covered(&c, covered, n_covered);
                 if (r < 0)

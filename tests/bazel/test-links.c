@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -14,6 +15,7 @@
 #include "projmodel/error.h"
 #include "projmodel/graph.h"
 #include "projmodel/mem.h"
+#include "projmodel/stamp.h"
 #include "projmodel/strbuf.h"
 
 #include "adapters/bazel/bazel-internal.h"
@@ -164,6 +166,13 @@ Test(bazel_links, rules_through_the_users_bazel_link_are_dropped)
                                g->build_files.v[i]);
         cr_assert_eq(g->failed.n, 0, "its error is the same file's, seen again: %s",
                      g->failed.n ? g->failed.v[0] : "");
+        /* What the parse looked at is what its input stamp records: each link, the execroot
+         * marker it found, a plain directory. */
+        cr_assert(g->inputs_known);
+        cr_assert(pm_strlist_contains(&g->inputs, link), "%s", link);
+        cr_assert(pm_strlist_contains(&g->inputs, marker), "%s", marker);
+        cr_assert(pm_strlist_contains(&g->inputs, plain_link), "%s", plain_link);
+        cr_assert(pm_strlist_contains(&g->inputs, lib), "%s", lib);
         pm_graph_free(g);
         pm_free(text);
         pm_free(errtext);
@@ -222,4 +231,52 @@ Test(bazel_links, each_directory_is_lstated_once_per_parse)
         cr_assert_eq(one, 10, "got %llu", (unsigned long long)one);
         cr_assert_eq(many, one, "%llu lstats for 200 rules a package, %llu for 1",
                      (unsigned long long)many, (unsigned long long)one);
+}
+
+/*
+ * What the parse looked at is enough for its input stamp (projmodel/stamp.h): the stamp of an
+ * unchanged tree is fresh, and a directory of the packages replaced by a link into an
+ * execroot, as the user's `bazel build` makes it, makes it stale, so the next export parses
+ * again and drops the rules found through it.
+ */
+Test(bazel_links, the_input_stamp_sees_a_directory_become_a_link)
+{
+        static const char *const labels[] = { "//side/x:x" };
+        char *text = cquery(labels, 1);
+        char *side = pm_bazel_path(&ws, "side"), *ob = pm_test_strf("%s/ob2", ws.tmp);
+        char *execroot = pm_test_strf("%s/execroot", ob);
+        char *main_repo = pm_test_strf("%s/basic", execroot);
+        char *marker = pm_test_strf("%s/DO_NOT_BUILD_HERE", execroot);
+        char *stamp = NULL;
+        struct pm_graph *g;
+        struct pm_error err;
+        int64_t since;
+
+        mkdirs("side/x");
+        (void)nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
+        since = pm_stamp_clock();
+        g = parse_ran(text, "", NULL);
+        cr_assert_eq(g->n_crates, 1);
+        cr_assert(g->inputs_known);
+        pm_error_init(&err);
+        cr_assert_eq(pm_stamp_make(7, &g->inputs, since, &stamp, &err), 0, "%s", err.msg);
+        cr_assert_not_null(stamp, "the tree was made before the parse");
+        cr_assert(pm_stamp_fresh(stamp, 7));
+        pm_graph_free(g);
+
+        /* side/ becomes a link into an execroot. */
+        cr_assert_eq(mkdir(ob, 0755), 0);
+        cr_assert_eq(mkdir(execroot, 0755), 0);
+        cr_assert_eq(mkdir(main_repo, 0755), 0);
+        cr_assert_eq(pm_test_write_file(marker, ""), 0);
+        pm_test_rmtree(side);
+        cr_assert_eq(symlink(main_repo, side), 0);
+        cr_assert_not(pm_stamp_fresh(stamp, 7), "a directory of the packages became a link");
+        pm_free(stamp);
+        pm_free(text);
+        pm_free(side);
+        pm_free(ob);
+        pm_free(main_repo);
+        pm_free(execroot);
+        pm_free(marker);
 }
