@@ -16,11 +16,13 @@
 #   cquery warm    the same command again on the running server (Bazel's caches hot)
 #   export cold    `projmodel export --db <fresh>`, new output base: what a first open costs
 #   export warm    the same, server warm: projmodel's total when Bazel is already up
-#   own share      export warm minus cquery warm: parse + model + writer (+ the optional
-#                  buildfiles query)
+#   buildfiles     the export's second Bazel command, `bazel query 'buildfiles(//...)'` (the
+#                  watch list), alone on the warm server
+#   own share      export warm minus cquery warm: parse + model + writer (+ the buildfiles
+#                  query); "without Bazel" also minus buildfiles warm
 #   unchanged      `projmodel export` with one model kept across runs, nothing changed, server
 #                  warm (the first such export, untimed, fills the model); its own share is
-#                  minus cquery warm
+#                  minus cquery warm (and, without Bazel, minus buildfiles warm)
 #   one edit       one BUILD.bazel edited (a dependency-free rust_library appended, then removed,
 #                  run by run), then `bazel cquery` on its server and `projmodel export` with the
 #                  kept model on its own, each seeing the edit once; own share: their difference
@@ -57,6 +59,12 @@ cquery() {
                 --proto:default_values=false >"$work/cquery.json" 2>"$work/cquery.err"
 }
 
+# The watch-list query projmodel plans after it (adapters/bazel/bazel.c, buildfiles_step()).
+bfquery() {
+        bazel --output_base="$1" query 'buildfiles(//...)' --output=label --keep_going \
+                >"$work/buildfiles.txt" 2>"$work/buildfiles.err" || [ $? -eq 3 ]
+}
+
 export_once() {
         rm -f "$work/model.db"*
         export_kept "$1" model.db
@@ -88,6 +96,11 @@ cq_warm=()
 for _ in $(seq "$runs"); do
         echo "cquery warm" >&2
         t=$(now); cquery "$ob_q"; cq_warm+=("$(elapsed "$t")")
+done
+bf_warm=()
+for _ in $(seq "$runs"); do
+        echo "buildfiles query warm" >&2
+        t=$(now); bfquery "$ob_q"; bf_warm+=("$(elapsed "$t")")
 done
 echo "export cold" >&2
 t=$(now); export_once "$ob_e"; ex_cold=$(elapsed "$t")
@@ -140,12 +153,19 @@ printf '| bazel cquery, cold server | %.2f | %.2f |\n' "$cq_cold" "$cq_cold"
 printf '| bazel cquery, warm server | %s |\n' "$(printf '%s\n' "${cq_warm[@]}" | stats)"
 printf '| projmodel export (fresh db), cold server | %.2f | %.2f |\n' "$ex_cold" "$ex_cold"
 printf '| projmodel export (fresh db), warm server | %s |\n' "$(printf '%s\n' "${ex_warm[@]}" | stats)"
+printf '| bazel query buildfiles(//...), warm server | %s |\n' "$(printf '%s\n' "${bf_warm[@]}" | stats)"
 printf '| projmodel own share (warm export - warm cquery) | %.2f | - |\n' "$(echo "$ex_best - $cq_best" | bc)"
 med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+bf_best=$(printf '%s\n' "${bf_warm[@]}" | sort -n | head -1)
+printf '| ... without Bazel (also - warm buildfiles query) | %.2f | - |\n' \
+        "$(echo "$ex_best - $cq_best - $bf_best" | bc)"
 same_best=$(printf '%s\n' "${ex_same[@]}" | sort -n | head -1)
 printf '| projmodel export (model kept, nothing changed), warm server | %s |\n' "$(printf '%s\n' "${ex_same[@]}" | stats)"
 printf '| projmodel own share, nothing changed (that - warm cquery) | %.2f | %.2f |\n' \
         "$(echo "$same_best - $cq_best" | bc)" "$(echo "$(med "${ex_same[@]}") - $(med "${cq_warm[@]}")" | bc)"
+printf '| ... without Bazel (also - warm buildfiles query) | %.2f | %.2f |\n' \
+        "$(echo "$same_best - $cq_best - $bf_best" | bc)" \
+        "$(echo "$(med "${ex_same[@]}") - $(med "${cq_warm[@]}") - $(med "${bf_warm[@]}")" | bc)"
 printf '| bazel cquery after one BUILD.bazel edit, warm server | %s |\n' "$(printf '%s\n' "${cq_edit[@]}" | stats)"
 printf '| projmodel export (model kept) after the same edit, warm server | %s |\n' "$(printf '%s\n' "${ex_edit[@]}" | stats)"
 printf '| projmodel own share of one edit (export - cquery, medians) | - | %.2f |\n' \
