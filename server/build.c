@@ -278,6 +278,46 @@ pm__build_line(char *buf, size_t size, size_t n_pm, size_t n_od, size_t n_gen, c
         return parts > 0;
 }
 
+/*
+ * Make the input stamp (projmodel/stamp.h) of a graph whose parse listed its inputs cover what
+ * its build of proc macros read, as the GN build does (procmacro.c): every build file, each
+ * proc macro's root module and sources, and its dylib as the build left it. An edit of any of
+ * them, or the user's own build rewriting a dylib, makes the next refresh parse and build again
+ * (docs/model.md). No stamp when the build did not run (@why: the next refresh tries again) or
+ * built anything else (@others): a build script or a generator reads files the graph does not
+ * name (a build script's data, a generator's tool built from Rust sources), and skipping its
+ * build would leave an OUT_DIR or a generated source stale. -ENOMEM only.
+ */
+static int
+stamp_build(struct pm_graph *g, const char *name, const char *why, size_t others)
+{
+        if (!g->inputs_known)
+                return 0;
+        if (why || others) {
+                g->inputs_known = false;
+                return 0;
+        }
+        /* What the parse saw of its own inputs is not all: the stamp stat()s each one. */
+        g->input_files = NULL;
+        for (size_t i = 0; i < g->build_files.n; i++)
+                if (pm_strlist_push(g, &g->inputs, g->build_files.v[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < g->n_crates; i++) {
+                const struct pm_crate *c = &g->crates[i];
+
+                if (c->kind != PM_CRATE_PROC_MACRO || strcmp(c->build_system, name) != 0)
+                        continue;
+                if ((c->root_module && pm_strlist_push(g, &g->inputs, c->root_module) < 0) ||
+                    (c->proc_macro_dylib &&
+                     pm_strlist_push(g, &g->inputs, c->proc_macro_dylib) < 0))
+                        return -ENOMEM;
+                for (size_t k = 0; k < c->sources.n; k++)
+                        if (pm_strlist_push(g, &g->inputs, c->sources.v[k]) < 0)
+                                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* What pm__build_proc_macros() builds a label for. */
 enum label_kind {
         LABEL_GEN,
@@ -363,10 +403,6 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
         r = 0;
         if (n == 0)
                 goto out;
-        /* What the build reads (the targets' sources, their generators' inputs, a build script's
-         * data) is not listed in the graph's inputs: a graph with anything to build is parsed and
-         * built again each run, never skipped by its input stamp (parse-apply.c). */
-        g->inputs_known = false;
         r = ops->build_plan(q, g, labels, n, &plan, err);
         if (r < 0)
                 goto out;
@@ -435,6 +471,8 @@ pm__build_proc_macros(const struct pm_query *q, struct pm_graph *g,
                         r = note_unbuilt(g, c, "proc macro ", c->label, NULL, b, why);
                 }
         }
+        if (r == 0)
+                r = stamp_build(g, ops->name, why, n_od + n_gen);
         /* The dylibs named now are the build's own: copy them to the cache (dylibs.c). */
         g->dylibs_built = true;
         if (r == 0 && n_pm > 0 && n_built == n_pm)

@@ -897,9 +897,10 @@ served_derive_dylib(const char *out)
         return dylib;
 }
 
-/* The input stamp the model @db keeps for the bazel subproject "bz" (pm_malloc'd), or NULL. */
+/* The input stamp the model @db keeps for @source ("bazel:." for the root project, "bazel:bz"
+ * for the subproject bz; pm_malloc'd), or NULL. */
 static char *
-bazel_stamp(const char *db)
+bazel_stamp(const char *db, const char *source)
 {
         struct pm_index *idx = NULL;
         struct pm_error err;
@@ -907,9 +908,68 @@ bazel_stamp(const char *db)
 
         pm_error_init(&err);
         cr_assert_eq(pm_index_open(db, &idx, &err), 0, "%s", err.msg);
-        cr_assert_eq(pm_index_source_stamp(idx, "bazel:bz", &stamp, &err), 0, "%s", err.msg);
+        cr_assert_eq(pm_index_source_stamp(idx, source, &stamp, &err), 0, "%s", err.msg);
         pm_index_close(idx);
         return stamp;
+}
+
+/* How many `bazel build` runs the logging wrapper's @log holds. */
+static int
+builds_logged(const char *log)
+{
+        char *text = pm_test_read_file(log);
+        int n = 0;
+
+        for (const char *p = text; p && (p = strstr(p, "\"build\"")); p++)
+                n++;
+        pm_free(text);
+        return n;
+}
+
+/*
+ * `projmodel export` (@argv, in @cwd) of the bundled example at @root with build_proc_macros on,
+ * whose last export built and served @built: the next export keeps an input stamp (the dylib it
+ * covers is older than its parse now), the one after skips the parse and the build, and an
+ * edit of the proc macro's source makes the next one build it again and serve a new copy.
+ * NULL when all holds, else what went wrong (pm_malloc'd).
+ */
+static char *
+skip_then_rebuild(const char *const *argv, const char *cwd, const char *root, const char *db,
+                  const char *out, const char *log, const char *built)
+{
+        char *src = pm_test_strf("%s/lib/describe_derive/lib.rs", root);
+        char *errout = NULL, *why = NULL, *stamp = NULL, *dylib = NULL;
+        int n_builds = 0;
+
+        for (int i = 0; i < 3 && !why; i++) {
+                n_builds = builds_logged(log);
+                if (i == 2)
+                        pm_test_edit_file(src, "\\\"{0}\\\"", "\\\"{0}!\\\"");
+                pm_free(errout);
+                errout = NULL;
+                if (pm_test_run(argv, cwd, NULL, NULL, NULL, &errout) != 0) {
+                        why = pm_test_strf("export %d: %s", i + 1, errout);
+                        break;
+                }
+                pm_free(dylib);
+                dylib = served_derive_dylib(out);
+                if (i == 0 && !(stamp = bazel_stamp(db, "bazel:bz")))
+                        why = pm_test_strf("no input stamp after a build with nothing to do");
+                else if (i == 1 && builds_logged(log) != n_builds)
+                        why = pm_test_strf("bazel build ran for an unchanged export");
+                else if (i < 2 && (!dylib || strcmp(dylib, built) != 0))
+                        why = pm_test_strf("export %d served '%s', not '%s'", i + 1, dylib, built);
+                else if (i == 2 && builds_logged(log) != n_builds + 1)
+                        why = pm_test_strf("%d bazel builds after the edit of %s",
+                                           builds_logged(log) - n_builds, src);
+                else if (i == 2 && (!dylib || strcmp(dylib, built) == 0))
+                        why = pm_test_strf("served '%s' after the proc macro changed", dylib);
+        }
+        pm_free(dylib);
+        pm_free(stamp);
+        pm_free(errout);
+        pm_free(src);
+        return why;
 }
 
 /*
@@ -917,7 +977,10 @@ bazel_stamp(const char *db)
  * Cargo root whose own section says the same): export serves the proc macro without
  * proc_macro_dylib_path, and no `bazel build` reached Bazel (bazel_logged logs every argv) nor
  * wrote the dylib in the output base; with nothing to build, the model keeps an input stamp
- * for the subproject. Switched on, the next export builds and serves it, and keeps no stamp.
+ * for the subproject. Switched on, the next export builds and serves it; an unchanged export
+ * after that skips the parse and the build, and an edit of the proc macro's source builds it
+ * again (skip_then_rebuild()). The pattern is the engine's crates, which hold the proc macro
+ * and no build script: a graph with an OUT_DIR to build never skips its build.
  */
 Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
 {
@@ -936,7 +999,7 @@ Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
         const char *find[] = { "find", ob, "-name", "libdescribe_derive.so", NULL };
         const char *shutdown[] = { "bazel", shutdown_ob, "shutdown", NULL };
         char *errout = NULL, *logged = NULL, *found = NULL, *off = NULL, *on = NULL, *json[2];
-        char *stamp[2] = { NULL, NULL };
+        char *stamp[2] = { NULL, NULL }, *skipped = NULL;
         int status;
 
         cr_assert_eq(mkdir(mono, 0755), 0);
@@ -961,12 +1024,12 @@ Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
                         "\"cargo\": {\"build_proc_macros\": false}, \"subprojects\": [{\"root\": "
                         "\"bz\", \"build_system\": \"bazel\", \"bazel\": {\"output_base\": "
                         "\"%s\", \"command\": \"%s\", \"default_edition\": \"2021\", "
-                        "\"build_proc_macros\": %s}}]}\n",
+                        "\"pattern\": \"//lib/engine/...\", \"build_proc_macros\": %s}}]}\n",
                         ws.tmp, ob, wrapper, i == 0 ? "false" : "true");
         cr_assert_eq(pm_test_write_file(cfgpath, json[0]), 0);
         status = pm_test_run(argv, mono, NULL, NULL, NULL, &errout);
         if (status == 0) {
-                stamp[0] = bazel_stamp(db);
+                stamp[0] = bazel_stamp(db, "bazel:bz");
                 off = served_derive_dylib(out);
                 logged = pm_test_read_file(log);
                 (void)pm_test_run(find, mono, NULL, NULL, &found, NULL);
@@ -977,7 +1040,9 @@ Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
                 status = pm_test_run(argv, mono, NULL, NULL, NULL, &errout);
                 if (status == 0) {
                         on = served_derive_dylib(out);
-                        stamp[1] = bazel_stamp(db);
+                        stamp[1] = bazel_stamp(db, "bazel:bz");
+                        if (on)
+                                skipped = skip_then_rebuild(argv, mono, root, db, out, log, on);
                 }
         }
         (void)pm_test_run(shutdown, root, NULL, NULL, NULL, NULL);
@@ -989,11 +1054,15 @@ Test(bazel_query, build_proc_macros_false_in_a_subproject_runs_no_bazel_build)
         cr_assert_str_eq(found ? found : "", "", "the dylib was built");
         cr_assert_not_null(on, "no dylib with build_proc_macros true");
         /* Nothing to build, the parse read nothing but the query output and the directories it
-         * looked at for links: the next unchanged export skips it (parse-apply.c). What a
-         * build reads is not listed, so a graph with a build is never skipped. */
+         * looked at for links: the next unchanged export skips it (parse-apply.c). With the
+         * build on, the stamp also covers the proc macro's sources and its dylib, which the
+         * build just wrote: trusted only by the next export (skip_then_rebuild()). */
         cr_assert_not_null(stamp[0], "no input stamp without anything to build");
-        cr_assert_null(stamp[1], "an input stamp for a graph with a build: '%s'", stamp[1]);
+        cr_assert_null(stamp[1],
+                       "an input stamp for a graph whose dylib was built after its parse");
+        cr_assert_null(skipped, "%s", skipped);
         pm_free(stamp[0]);
+        pm_free(skipped);
         pm_free(logged);
         logged = pm_test_read_file(log);
         cr_assert(strstr(logged, "\"build\""), "%s", logged);
@@ -1182,6 +1251,9 @@ Test(bazel_query, example_exports_a_valid_project)
                 errout = NULL;
                 status = pm_test_run(argv2, root, NULL, NULL, NULL, &errout);
                 cr_assert_eq(status, 0, "export with a broken proc macro: %s", errout);
+                /* A build script's data is not in the graph: its build is never skipped. */
+                text = bazel_stamp(db2, "bazel:.");
+                cr_assert_null(text, "an input stamp with an OUT_DIR to build: %s", text);
                 status = pm_test_run(dump, root, NULL, NULL, &dumped, NULL);
                 if (status == 0)
                         status = pm_test_run(dump_bs, root, NULL, NULL, &dumped_bs, NULL);
