@@ -21,6 +21,10 @@ struct pm__cli_discover_req;
 #define PM_CLI_EXIT_ERROR 1 /* the request failed: bad input, tool failure, no such crate... */
 #define PM_CLI_EXIT_USAGE 2 /* the command line itself is wrong */
 
+/* Set by the front binary beside the GLIBC_TUNABLES it set for the full one (front.c), which
+ * takes both out of its environment at once (main.c): the tools it runs never see them. */
+#define PM_CLI_TUNABLES_ENV "PROJMODEL_TUNABLES"
+
 /* Options given before the command name (`projmodel --root DIR export`). Borrowed from argv. */
 struct pm__cli_globals {
         const char *root; /* --root DIR, or NULL: found from the working directory */

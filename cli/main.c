@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "projmodel/mem.h"
@@ -69,8 +70,13 @@ main(int argc, char **argv)
         int c;
 
         pm_mem_install_hooks();
-        /* Before anything runs a child: the front's PROJMODEL_COMMAND is for this process. */
+        /* Before anything runs a child: the front's PROJMODEL_COMMAND, and the GLIBC_TUNABLES
+         * it set (front.c, huge_heap()), are for this process. */
         pm_path_command_take();
+        if (getenv(PM_CLI_TUNABLES_ENV)) {
+                (void)unsetenv("GLIBC_TUNABLES");
+                (void)unsetenv(PM_CLI_TUNABLES_ENV);
+        }
 
         /* "+": stop at the command name; what follows is the command's. */
         opterr = 0;
