@@ -184,16 +184,20 @@ def check_runs(root, tmp, failures):
 
 # Run by node with the installed extension's folder, the repo and the installed projmodel: the
 # extension's own daemon client starts the daemon, waits for its first model, prints the status
-# and which vscode-jsonrpc files it loaded, and stops the daemon.
+# and which vscode-jsonrpc files it loaded, and stops the daemon. The client may report idle
+# more than once (its first status, then each refresh's end: editors/vscode/daemon.js): only the
+# first one stops the daemon, or a later one's request met the daemon after its 'shutdown'.
 CLIENT = r'''
 const [ext, repo, exe] = process.argv.slice(1);
 const { DaemonClient } = require(ext + '/daemon.js');
 const c = new DaemonClient({ root: repo, projmodel: exe, reconnect: false });
 const fail = (e) => { console.error(e && e.stack || String(e)); process.exit(1); };
+let stopping = false;
 setTimeout(() => fail(new Error('no idle state within 150 s: ' + JSON.stringify(c.state))), 150000).unref();
 c.on('state', async (s) => {
   if (s.state === 'error') fail(new Error(s.message));
-  if (s.state !== 'idle') return;
+  if (s.state !== 'idle' || stopping) return;
+  stopping = true;
   try {
     const st = await c.request('projmodel/status');
     await c.stopDaemon();
