@@ -27,10 +27,11 @@
 
 #include "indexer-internal.h"
 
-#define STAMP_NAME  "collected" /* its mtime: when the directory was last collected */
-#define GONE_PREFIX ".gc-"      /* an entry being removed */
-#define MODELS_NAME "models"    /* links to the models kept outside the directory */
-#define MAX_DEPTH   64          /* a joined source directory is as deep as its crate's sources */
+#define STAMP_NAME   "collected" /* its mtime: when the directory was last collected */
+#define STAMP_SKEW_S 2           /* how far ahead of time() the stamp may be (collected_lately()) */
+#define GONE_PREFIX  ".gc-"      /* an entry being removed */
+#define MODELS_NAME  "models"    /* links to the models kept outside the directory */
+#define MAX_DEPTH    64          /* a joined source directory is as deep as its crate's sources */
 
 /*
  * A set of entry names: v[0, sorted) is sorted and unique, v[sorted, n) appended since. A model
@@ -448,8 +449,12 @@ collected_lately(int dfd, time_t now)
         struct stat sb;
         int fd;
 
+        /* A stamp further ahead than STAMP_SKEW_S is from a clock set back since, and is not
+         * trusted. One a second ahead is not: a file's times can be finer than time()'s coarse
+         * clock (Linux's multigrain timestamps), so the stamp written a moment ago can read as
+         * the next second. */
         if (fstatat(dfd, STAMP_NAME, &sb, 0) == 0 && now - sb.st_mtime < PM_CACHE_INTERVAL_S &&
-            sb.st_mtime <= now)
+            sb.st_mtime - now <= STAMP_SKEW_S)
                 return true;
         fd = openat(dfd, STAMP_NAME, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0) {

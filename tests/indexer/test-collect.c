@@ -282,6 +282,16 @@ Test(collect, runs_once_a_day_per_directory)
         cr_assert_eq(collect(&fx, &st, &err), 0, "%s", err.msg);
         cr_assert_not(st.ran, "collected a moment ago");
         cr_assert(exists(&fx, "dylibs/libcccccccccccccccc.so"));
+        /* A stamp a second ahead of time() is one just written with a finer clock; one an hour
+         * ahead is from a clock set back since. */
+        age(&fx, "collected", -1);
+        cr_assert_eq(collect(&fx, &st, &err), 0, "%s", err.msg);
+        cr_assert_not(st.ran, "the stamp is a second ahead");
+        age(&fx, "collected", -3600);
+        cr_assert_eq(collect(&fx, &st, &err), 0, "%s", err.msg);
+        cr_assert(st.ran, "the stamp is an hour ahead");
+        cr_assert_eq(st.removed, 1);
+        plant_file(&fx, "dylibs/libcccccccccccccccc.so", 10, 30 * DAY);
 
         /* The stamp is the directory's, so another process reads it too. */
         age(&fx, "collected", DAY + 60);
